@@ -1,0 +1,35 @@
+# journeyflow — every target creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out/demo
+DATA   ?= data/demo
+CUSTOMERS ?= 2000
+DAYS   ?= 30
+export GX_ANALYTICS_ENABLED := False
+
+.PHONY: demo test test-fast bench fuzz stream validate report compare clean install
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: generate a sample population, replay it through the pipeline (DirectRunner), summarize
+demo: $(STAMP)
+	$(VENV)/bin/journeyflow generate --customers $(CUSTOMERS) --days $(DAYS) --seed 7 --out $(DATA)
+	$(VENV)/bin/journeyflow replay --input $(DATA) --output $(OUT)
+
+## test: the full test suite (starts the Pub/Sub and Bigtable emulators itself)
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not emulator and not slow"
+
+clean:
+	rm -rf $(VENV) out data .journeyflow .pytest_cache

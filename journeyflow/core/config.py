@@ -1,0 +1,79 @@
+"""Engine configuration: journeys, policy and identity link rules, shipped to workers as text.
+
+Files are read and validated once on the launcher (so a bad journey file fails the launch with a precise error,
+not a worker), and the validated *text* travels with the pipeline; workers rebuild the engine in ``setup``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from journeyflow.core.state import Retention
+
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def default_text(name: str) -> str:
+    return resources.files("journeyflow.defaults").joinpath(name).read_text()
+
+
+def _read(path: str | None, default: str) -> tuple[str, str]:
+    if not path:
+        return default_text(default), f"<default {default}>"
+    p = Path(path)
+    size = p.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path}: {size} bytes is larger than the {MAX_CONFIG_BYTES} byte limit")
+    return p.read_text(), str(p)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    journeys_yaml: str
+    journeys_source: str
+    policy_yaml: str
+    policy_source: str
+    link_rules_yaml: str | None = None
+    link_rules_source: str = "<default link rules>"
+    retention: Retention = Retention()
+
+    @classmethod
+    def from_files(cls, journeys: str | None = None, policy: str | None = None,
+                   link_rules: str | None = None) -> "EngineConfig":
+        j, js = _read(journeys, "journeys.yaml")
+        p, ps = _read(policy, "policy.yaml")
+        lr, lrs = (None, "<default link rules>") if not link_rules else _read(link_rules, "")
+        cfg = cls(j, js, p, ps, lr, lrs)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Parse everything once; raises JourneyError / pydantic ValidationError with file and path."""
+        self.journeys()
+        self.policy()
+        self.link_rules()
+
+    def journeys(self):
+        from journeyflow.core.journeys import load_journeys_text
+        return load_journeys_text(self.journeys_yaml, self.journeys_source)
+
+    def policy(self):
+        from journeyflow.core.policy import Policy
+        return Policy.from_yaml_text(self.policy_yaml, self.policy_source)
+
+    def link_rules(self):
+        from journeyflow.core.identity import LinkRules
+        if self.link_rules_yaml is None:
+            return LinkRules()
+        import yaml
+        data = yaml.safe_load(self.link_rules_yaml) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.link_rules_source}: link rules must be a YAML mapping")
+        return LinkRules.model_validate(data)
+
+    def build_processor(self):
+        from journeyflow.core.journeys import JourneyEngine
+        from journeyflow.core.policy import Arbiter
+        from journeyflow.core.processor import CustomerProcessor
+        return CustomerProcessor(JourneyEngine(self.journeys()), Arbiter(self.policy()), self.retention)

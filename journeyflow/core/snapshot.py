@@ -1,0 +1,36 @@
+"""Per-customer state summaries for the ``customer_snapshots`` table (hashed identifiers only)."""
+from __future__ import annotations
+
+from typing import Any
+
+from journeyflow.core.model import CHANNELS
+from journeyflow.core.state import DAY, CustomerState
+
+
+def snapshot_row(s: CustomerState, at: int | None) -> dict[str, Any]:
+    now = at if at is not None else (s.last_event or 0)
+    kinds: dict[str, int] = {}
+    for k in s.ids:
+        kind = k.split(":", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return {
+        "customer_id": s.customer_id,
+        "snapshot_at": now,
+        "identifiers": list(s.ids),
+        "crm_ids": kinds.get("crm", 0),
+        "emails": kinds.get("email", 0),
+        "phones": kinds.get("phone", 0),
+        "devices": kinds.get("anon", 0),
+        "timezone": s.tz,
+        "lifecycle_stage": s.lifecycle,
+        **{f"consent_{ch}": s.consent_status(ch) for ch in CHANNELS},
+        "open_tickets": len(s.tickets),
+        "orders_90d": len(s.orders),
+        "cart_size": len(s.cart),
+        "messages_7d": s.sends_within(now, 7 * DAY),
+        "active_journeys": sorted(j for j, m in s.journeys.items() if m.get("step")),
+        "pending_timers": len(s.timers),
+        "first_seen": s.first_seen,
+        "last_event": s.last_event,
+        "state_bytes": len(s.to_bytes()),
+    }

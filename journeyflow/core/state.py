@@ -1,0 +1,402 @@
+"""Per-customer state: everything a decision needs to see about one customer, as one versioned record.
+
+Pure Python.  ``apply`` folds an event into the state, ``expire`` drops entries older than their retention, ``merge``
+unions two customers' states when identity resolution finds they are one person (commutative and idempotent:
+sets keyed by id, max of timestamps), and ``to_bytes``/``from_bytes`` give a compact, versioned encoding for Beam
+state (``STATE_VERSION`` is bumped on any incompatible change; ``from_bytes`` upgrades older versions).
+
+Retention (all event time, see ``Retention``; documented in the README):
+
+=========================  =========  ===================================================================
+entry                      default    why
+=========================  =========  ===================================================================
+product views              7 days     browse-to-offer counts views over 7 days
+messages sent              7 days     the longest frequency-cap window (3/week)
+purchases (product→time)   30 days    "no offer for what was just bought" looks back 30 days
+orders                     90 days    post-purchase and win-back journeys
+cart lines                 7 days     an abandoned cart older than a week is no longer "current"
+resolved-ticket memory     7 days     grace period after resolution, low-CSAT recovery
+seen event ids             2 days     de-duplication of redelivered events (>= allowed lateness)
+journey history            180 days   re-entry cool-downs
+=========================  =========  ===================================================================
+
+A customer silent for longer than the longest window keeps only its identifiers, consent, time zone and lifecycle
+stage (tens of bytes).
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from journeyflow.core.model import CHANNELS, Event
+
+STATE_VERSION = 1
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    views_ms: int = 7 * DAY
+    sends_ms: int = 7 * DAY
+    purchases_ms: int = 30 * DAY
+    orders_ms: int = 90 * DAY
+    cart_ms: int = 7 * DAY
+    resolved_ticket_ms: int = 7 * DAY
+    seen_ms: int = 2 * DAY
+    journey_history_ms: int = 180 * DAY
+    max_views: int = 50
+    max_sends: int = 50
+    max_orders: int = 20
+    max_purchases: int = 50
+    max_seen: int = 500
+    max_entries_per_journey: int = 20
+
+
+# Consent states that block a channel, from the consent stream or from engagement feedback.
+BLOCKING = frozenset({"revoked", "unsubscribed", "complained", "bounced"})
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """One customer's current context.  Lists are kept sorted by time (oldest first)."""
+
+    customer_id: str = ""
+    ids: list[str] = field(default_factory=list)  # identifier keys, sorted
+    contact: dict[str, str] = field(default_factory=dict)  # channel -> address (email / E.164) for delivery only
+    tz: str | None = None
+    lifecycle: str | None = None
+    owner_id: str | None = None
+    # channel -> [status, ts]; status granted|revoked|unsubscribed|complained|bounced
+    consent: dict[str, list] = field(default_factory=dict)
+    # open tickets: ticket_id -> [severity, opened_ts, escalated 0/1]
+    tickets: dict[str, list] = field(default_factory=dict)
+    # recently resolved tickets: ticket_id -> [resolved_ts, csat or None]
+    resolved: dict[str, list] = field(default_factory=dict)
+    purchases: dict[str, int] = field(default_factory=dict)  # product_id -> last purchase ts
+    orders: list[list] = field(default_factory=list)  # [ts, order_id, amount]
+    payment_failed: int | None = None  # ts of an unresolved payment failure
+    cart: dict[str, int] = field(default_factory=dict)  # product_id -> added ts
+    views: list[list] = field(default_factory=list)  # [ts, product_id]
+    sends: list[list] = field(default_factory=list)  # [ts, channel, category, content_id]
+    # journey_id -> membership dict, owned by journeyflow.core.journeys
+    journeys: dict[str, dict] = field(default_factory=dict)
+    timers: list[list] = field(default_factory=list)  # heap of [due, timer_id, kind, payload]
+    seen: dict[str, int] = field(default_factory=dict)  # event uid -> ts (de-duplication)
+    first_seen: int | None = None
+    last_event: int | None = None
+    last_login: int | None = None
+    last_activity: int | None = None  # web or order activity, for inactivity journeys
+    expired_at: int | None = None  # event time of the last ``expire`` pass
+
+    # ----------------------------------------------------------------- events
+    def apply(self, ev: Event) -> None:
+        """Fold one event's facts into the state (journeys and arbitration run after this)."""
+        ts = ev.ts
+        if self.first_seen is None or ts < self.first_seen:
+            self.first_seen = ts
+        if self.last_event is None or ts > self.last_event:
+            self.last_event = ts
+        for k in ev.ids:
+            if k not in self.ids:
+                self.ids.append(k)
+                self.ids.sort()
+        for ch, addr in ev.contact.items():
+            self.contact[ch] = addr
+        a = ev.attrs
+        s, t = ev.stream, ev.type
+        if s == "web":
+            self.last_activity = _max(self.last_activity, ts)
+            pid = a.get("product_id")
+            if t == "product_view" and pid:
+                self.views.append([ts, pid])
+                if len(self.views) > 1 and self.views[-2][0] > ts:
+                    self.views.sort()
+            elif t == "add_to_cart" and pid:
+                self.cart[pid] = ts
+            elif t in ("login", "signup"):
+                self.last_login = _max(self.last_login, ts)
+        elif s == "orders":
+            self.last_activity = _max(self.last_activity, ts)
+            if t == "order_placed":
+                for pid in a.get("product_ids") or ():
+                    self.purchases[pid] = max(self.purchases.get(pid, ts), ts)
+                    self.cart.pop(pid, None)
+                self.orders.append([ts, a.get("order_id"), a.get("amount")])
+                self.orders.sort(key=lambda o: (o[0], str(o[1])))
+                if self.payment_failed is not None and self.payment_failed <= ts:
+                    self.payment_failed = None
+            elif t == "payment_failed":
+                self.payment_failed = _max(self.payment_failed, ts)
+            elif t == "order_cancelled":
+                oid = a.get("order_id")
+                self.orders = [o for o in self.orders if o[1] != oid]
+        elif s == "support":
+            tid = a.get("ticket_id")
+            if t == "ticket_opened":
+                if tid not in self.resolved:
+                    cur = self.tickets.get(tid)
+                    self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "low"), ts, cur[2] if cur else 0]
+            elif t == "ticket_escalated":
+                if tid not in self.resolved:
+                    cur = self.tickets.get(tid)
+                    self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "high"), cur[1] if cur else ts, 1]
+            elif t == "ticket_resolved":
+                self.tickets.pop(tid, None)
+                self.resolved[tid] = [ts, a.get("csat")]
+        elif s == "crm":
+            if a.get("timezone"):
+                self.tz = a["timezone"]
+            if a.get("lifecycle_stage"):
+                self.lifecycle = a["lifecycle_stage"]
+            if a.get("owner_id"):
+                self.owner_id = a["owner_id"]
+        elif s == "consent":
+            self._set_consent(a["channel"], "granted" if t == "consent_granted" else "revoked", ts)
+        elif s == "engagement":
+            if t in ("unsubscribed", "complained", "bounced"):
+                self._set_consent(a["channel"], t, ts)
+
+    def _set_consent(self, channel: str, status: str, ts: int) -> None:
+        cur = self.consent.get(channel)
+        # Last write in event time wins; at equal times a blocking status wins (fail safe, order independent).
+        if cur is None or ts > cur[1] or (ts == cur[1] and status in BLOCKING and cur[0] not in BLOCKING):
+            self.consent[channel] = [status, ts]
+
+    def is_duplicate(self, ev: Event) -> bool:
+        """True when this event uid was already applied (at-least-once delivery); records it otherwise."""
+        if ev.uid in self.seen:
+            return True
+        self.seen[ev.uid] = ev.ts
+        return False
+
+    # ------------------------------------------------------------ questions
+    def consent_status(self, channel: str) -> str | None:
+        c = self.consent.get(channel)
+        return c[0] if c else None
+
+    def has_consent(self, channel: str) -> bool:
+        return self.consent_status(channel) == "granted"
+
+    def open_ticket_count(self) -> int:
+        return len(self.tickets)
+
+    def has_escalated_ticket(self) -> bool:
+        return any(t[2] for t in self.tickets.values())
+
+    def last_ticket_resolved(self) -> int | None:
+        return max((r[0] for r in self.resolved.values()), default=None)
+
+    def bought_within(self, product_id: str, now: int, window_ms: int) -> bool:
+        t = self.purchases.get(product_id)
+        return t is not None and now - window_ms < t <= now
+
+    def views_of(self, product_id: str, now: int, window_ms: int) -> int:
+        lo = now - window_ms
+        return sum(1 for ts, p in self.views if p == product_id and lo < ts <= now)
+
+    def sends_within(self, now: int, window_ms: int, channel: str | None = None,
+                     categories: Iterable[str] | None = None) -> int:
+        lo = now - window_ms
+        cats = None if categories is None else set(categories)
+        n = 0
+        for ts, ch, cat, _content in self.sends:
+            if lo < ts <= now and (channel is None or ch == channel) and (cats is None or cat in cats):
+                n += 1
+        return n
+
+    def content_sent_within(self, content_id: str, now: int, window_ms: int) -> list[str]:
+        """Channels on which this content was sent in the window."""
+        lo = now - window_ms
+        return [ch for ts, ch, _cat, c in self.sends if c == content_id and lo < ts <= now]
+
+    def record_send(self, ts: int, channel: str, category: str, content_id: str | None) -> None:
+        self.sends.append([ts, channel, category, content_id])
+        if len(self.sends) > 1 and self.sends[-2][0] > ts:
+            self.sends.sort(key=lambda s: (s[0], s[1], str(s[3])))
+
+    def facts(self, now: int) -> dict[str, Any]:
+        """A read-only summary for journey conditions (exposed as ``customer`` in expressions)."""
+        last_order = self.orders[-1][0] if self.orders else None
+        return {
+            "customer_id": self.customer_id,
+            "lifecycle_stage": self.lifecycle or "",
+            "timezone": self.tz or "",
+            "has_crm_id": any(k.startswith("crm:") for k in self.ids),
+            "consent": {ch: self.has_consent(ch) for ch in CHANNELS},
+            "open_tickets": len(self.tickets),
+            "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
+            "cart_size": len(self.cart),
+            "orders_90d": len(self.orders),
+            "days_since_last_order": -1 if last_order is None else (now - last_order) // DAY,
+            "days_since_last_activity": -1 if self.last_activity is None else (now - self.last_activity) // DAY,
+            "payment_failed": self.payment_failed is not None,
+            "views_7d": sum(1 for ts, _ in self.views if now - 7 * DAY < ts <= now),
+            "messages_24h": self.sends_within(now, DAY),
+            "messages_7d": self.sends_within(now, 7 * DAY),
+        }
+
+    # --------------------------------------------------------------- timers
+    def schedule(self, due: int, timer_id: str, kind: str, payload: dict[str, Any]) -> None:
+        """Add a timer.  Scheduling the same timer_id twice is a no-op (idempotent replays)."""
+        for t in self.timers:
+            if t[1] == timer_id:
+                return
+        heapq.heappush(self.timers, [due, timer_id, kind, payload])
+
+    def next_due(self) -> int | None:
+        return self.timers[0][0] if self.timers else None
+
+    def pop_due(self, until: int) -> list | None:
+        """Pop the earliest timer due at or before ``until``."""
+        if self.timers and self.timers[0][0] <= until:
+            return heapq.heappop(self.timers)
+        return None
+
+    def cancel_timers(self, kind: str, **match: Any) -> int:
+        keep = [t for t in self.timers
+                if not (t[2] == kind and all(t[3].get(k) == v for k, v in match.items()))]
+        n = len(self.timers) - len(keep)
+        if n:
+            heapq.heapify(keep)
+            self.timers = keep
+        return n
+
+    # ------------------------------------------------------------ retention
+    def expire(self, now: int, r: Retention = Retention()) -> None:
+        """Drop everything older than its retention window (and cap list lengths)."""
+        self.expired_at = now
+        self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
+        self.sends = [s for s in self.sends if s[0] > now - r.sends_ms][-r.max_sends:]
+        self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
+        if self.purchases:
+            p = {k: v for k, v in self.purchases.items() if v > now - r.purchases_ms}
+            if len(p) > r.max_purchases:
+                p = dict(sorted(p.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_purchases:])
+            self.purchases = p
+        if self.cart:
+            self.cart = {k: v for k, v in self.cart.items() if v > now - r.cart_ms}
+        if self.resolved:
+            self.resolved = {k: v for k, v in self.resolved.items() if v[0] > now - r.resolved_ticket_ms}
+        if self.seen:
+            s = {k: v for k, v in self.seen.items() if v > now - r.seen_ms}
+            if len(s) > r.max_seen:
+                s = dict(sorted(s.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_seen:])
+            self.seen = s
+        if self.payment_failed is not None and self.payment_failed <= now - r.orders_ms:
+            self.payment_failed = None
+        for jid in list(self.journeys):
+            m = self.journeys[jid]
+            entries = [e for e in m.get("entries", ()) if e > now - r.journey_history_ms]
+            m["entries"] = entries[-r.max_entries_per_journey:]
+            if not m.get("step") and not m["entries"]:
+                del self.journeys[jid]
+
+    # ---------------------------------------------------------------- merge
+    def merge(self, other: "CustomerState") -> "CustomerState":
+        """Union of two customers' states (identity merge).  Commutative; idempotent for identical inputs."""
+        m = CustomerState(customer_id=min(self.customer_id, other.customer_id) if self.customer_id and other.customer_id
+                          else self.customer_id or other.customer_id)
+        m.ids = sorted(set(self.ids) | set(other.ids))
+        newer, older = (self, other) if (self.last_event or 0, self.customer_id) >= (other.last_event or 0, other.customer_id) else (other, self)
+        m.contact = {**older.contact, **newer.contact}
+        m.tz = newer.tz or older.tz
+        m.lifecycle = newer.lifecycle or older.lifecycle
+        m.owner_id = newer.owner_id or older.owner_id
+        m.consent = dict(older.consent)
+        for ch, (st, ts) in newer.consent.items():
+            m._set_consent(ch, st, ts)
+        for ch, (st, ts) in older.consent.items():
+            m._set_consent(ch, st, ts)
+        m.resolved = _merge_max(self.resolved, other.resolved, key=lambda v: v[0])
+        m.tickets = {k: v for k, v in {**older.tickets, **newer.tickets}.items() if k not in m.resolved}
+        m.purchases = {k: max(self.purchases.get(k, 0), other.purchases.get(k, 0))
+                       for k in set(self.purchases) | set(other.purchases)}
+        m.orders = _union_sorted(self.orders, other.orders, key=lambda o: (o[0], str(o[1])))
+        m.payment_failed = _max(self.payment_failed, other.payment_failed)
+        m.cart = {k: max(self.cart.get(k, 0), other.cart.get(k, 0)) for k in set(self.cart) | set(other.cart)}
+        m.views = _union_sorted(self.views, other.views, key=lambda v: (v[0], v[1]))
+        m.sends = _union_sorted(self.sends, other.sends, key=lambda s: (s[0], s[1], str(s[3])))
+        m.journeys = {}
+        for jid in sorted(set(self.journeys) | set(other.journeys)):
+            a, b = self.journeys.get(jid), other.journeys.get(jid)
+            if a is None or b is None:
+                m.journeys[jid] = dict(a or b)
+                continue
+            # keep the membership that entered first; union the entry history
+            first, second = (a, b) if (a.get("entered") or 0, str(a.get("trigger"))) <= (b.get("entered") or 0, str(b.get("trigger"))) else (b, a)
+            keep = dict(first if first.get("step") else second if second.get("step") else first)
+            keep["entries"] = sorted(set(a.get("entries", ())) | set(b.get("entries", ())))
+            m.journeys[jid] = keep
+        seen_ids: set[str] = set()
+        for t in sorted(self.timers + other.timers):
+            if t[1] not in seen_ids:
+                seen_ids.add(t[1])
+                m.timers.append(t)
+        heapq.heapify(m.timers)
+        m.seen = {**self.seen, **other.seen}
+        m.first_seen = _min(self.first_seen, other.first_seen)
+        m.last_event = _max(self.last_event, other.last_event)
+        m.last_login = _max(self.last_login, other.last_login)
+        m.last_activity = _max(self.last_activity, other.last_activity)
+        m.expired_at = _min(self.expired_at, other.expired_at)
+        return m
+
+    # ---------------------------------------------------------- encoding
+    _FIELDS = ("customer_id", "ids", "contact", "tz", "lifecycle", "owner_id", "consent", "tickets", "resolved",
+               "purchases", "orders", "payment_failed", "cart", "views", "sends", "journeys", "timers", "seen",
+               "first_seen", "last_event", "last_login", "last_activity", "expired_at")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"v": STATE_VERSION}
+        for f in self._FIELDS:
+            v = getattr(self, f)
+            if v not in (None, [], {}, ""):
+                d[f] = v
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CustomerState":
+        v = d.get("v")
+        if v != STATE_VERSION:
+            raise ValueError(f"unsupported customer state version {v!r} (this build reads {STATE_VERSION})")
+        s = cls()
+        for f in cls._FIELDS:
+            if f in d:
+                setattr(s, f, d[f])
+        return s
+
+    def to_bytes(self) -> bytes:
+        raw = json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
+        return zlib.compress(raw, 1) if len(raw) > 512 else b"J" + raw
+
+    @classmethod
+    def from_bytes(cls, b: bytes) -> "CustomerState":
+        raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
+        return cls.from_dict(json.loads(raw))
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
+    out: dict[Any, list] = {}
+    for x in a + b:
+        out[key(x)] = x
+    return [out[k] for k in sorted(out)]
+
+
+def _merge_max(a: dict, b: dict, key) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        if k not in out or key(v) > key(out[k]):
+            out[k] = v
+    return out

@@ -1,0 +1,82 @@
+"""Analyst table schemas (one source of truth: ``schemas/bigquery/<table>.json``) and row builders.
+
+The same JSON files are the BigQuery table schemas on Dataflow and, converted here, the Parquet (pyarrow) schemas
+of the local tables, so both have the same columns and types.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from journeyflow.core.model import Decision, DeadLetter
+
+TABLES: tuple[str, ...] = ("decisions", "suppressed_candidates", "journey_steps", "customer_snapshots",
+                           "identity_links", "dead_letter")
+
+_BQ_TO_ARROW = {
+    "STRING": pa.string(),
+    "INTEGER": pa.int64(),
+    "FLOAT": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP": pa.timestamp("ms", tz="UTC"),
+}
+
+
+@lru_cache(maxsize=None)
+def table_spec(name: str) -> dict[str, Any]:
+    return json.loads(resources.files("journeyflow.schemas").joinpath("bigquery", f"{name}.json").read_text())
+
+
+def bigquery_schema(name: str) -> dict[str, Any]:
+    """{"fields": [...]} as WriteToBigQuery expects it."""
+    return {"fields": table_spec(name)["fields"]}
+
+
+def _arrow_field(f: dict[str, Any]) -> pa.Field:
+    if f["type"] == "RECORD":
+        t = pa.struct([_arrow_field(x) for x in f["fields"]])
+    else:
+        t = _BQ_TO_ARROW[f["type"]]
+    if f.get("mode") == "REPEATED":
+        return pa.field(f["name"], pa.list_(t), nullable=True)
+    return pa.field(f["name"], t, nullable=f.get("mode") != "REQUIRED")
+
+
+@lru_cache(maxsize=None)
+def arrow_schema(name: str) -> pa.Schema:
+    return pa.schema([_arrow_field(f) for f in table_spec(name)["fields"]])
+
+
+def partition_of(name: str, row: dict[str, Any]) -> str:
+    """Hive-style date partition (UTC day of the table's time column)."""
+    t = row.get(table_spec(name)["partition_field"])
+    if t is None:
+        return "date=unknown"
+    return "date=" + datetime.fromtimestamp(t / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def to_arrow(name: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=arrow_schema(name))
+
+
+# ---------------------------------------------------------------- row builders
+def decision_row(d: Decision) -> dict[str, Any]:
+    return d.to_dict()  # never the delivery address
+
+
+def suppressed_rows(d: Decision) -> list[dict[str, Any]]:
+    return [{"decision_id": d.decision_id, "customer_id": d.customer_id, "decided_at": d.decided_at,
+             **c._asdict(), "trigger_event_id": d.trigger_event_id} for c in d.candidates]
+
+
+def dead_letter_row(dl: DeadLetter) -> dict[str, Any]:
+    return dl.to_dict()
+
+
+def journey_step_row(s: Any) -> dict[str, Any]:
+    return s._asdict() if hasattr(s, "_asdict") else dict(s)

@@ -1,0 +1,1 @@
+"""Pipelines: bounded replay (files) and streaming (Pub/Sub) built from the same transforms."""

@@ -178,3 +178,19 @@ class DeadLetter:
             "source": self.source,
             "event_time": self.event_time,
         }
+
+
+# ------------------------------------------------------------------------------------------------ encoding
+def encode_event(ev: Event) -> bytes:
+    """Compact, deterministic encoding (Beam state, shuffles and the streaming buffer)."""
+    import json
+
+    return json.dumps([ev.uid, ev.stream, ev.type, ev.ts, list(ev.ids), ev.attrs, ev.contact],
+                      separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_event(b: bytes) -> Event:
+    import json
+
+    uid, stream, type_, ts, ids, attrs, contact = json.loads(b)
+    return Event(uid, stream, type_, ts, tuple(ids), attrs, contact)

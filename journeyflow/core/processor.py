@@ -17,12 +17,17 @@ of the union.  Decisions carry the customer id that was canonical at decision ti
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.core.identity import rank_key
 from journeyflow.core.model import ADDRESS_FOR_CHANNEL, Candidate, DeadLetter, Decision, Event
 from journeyflow.core.state import HOUR, CustomerState, Retention
+
+
+#: Pseudo-stream of identity control events (streaming merges); never read from input files.
+IDENTITY_STREAM = "_identity"
 
 
 class _Engine(Protocol):
@@ -43,6 +48,7 @@ class Outputs:
     events: int = 0  # events that went through the decision path
     timers: int = 0
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
+    transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
 
 
 def candidate_to_payload(c: Candidate) -> dict[str, Any]:
@@ -67,6 +73,9 @@ class CustomerProcessor:
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
+        if ev.stream == IDENTITY_STREAM:
+            self._on_identity(state, ev, out)
+            return
         if state.is_duplicate(ev):
             out.dead.append(DeadLetter(stream=ev.stream, reason="duplicate_event",
                                        detail=f"event {ev.uid} was already processed", payload="",
@@ -79,6 +88,31 @@ class CustomerProcessor:
         if jo.candidates:
             self._arbitrate(state, jo.candidates, ev.ts, ev.uid, out)
         self._maybe_expire(state, ev.ts)
+
+    def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:
+        """Streaming identity merges (bounded replay merges inside ``ClusterFold`` instead).
+
+        ``merge_into``: this customer was linked into ``attrs["into"]``; hand the whole state over (as an
+        ``absorb`` event at the same event time) and start empty.  ``absorb``: union the handed-over state.
+        """
+        if ev.type == "merge_into":
+            target = ev.attrs["into"]
+            if target == state.customer_id or not (state.ids or state.timers or state.journeys):
+                return
+            payload = base64.b64encode(state.to_bytes()).decode()
+            out.transfers.append((target, Event(uid=f"absorb:{state.customer_id}:{ev.uid}", stream=IDENTITY_STREAM,
+                                                type="absorb", ts=ev.ts, ids=(target,),
+                                                attrs={"state": payload, "from": state.customer_id})))
+            cid = state.customer_id
+            fresh = CustomerState(customer_id=cid)
+            for f in CustomerState._FIELDS:
+                setattr(state, f, getattr(fresh, f))
+        elif ev.type == "absorb":
+            other = CustomerState.from_bytes(base64.b64decode(ev.attrs["state"]))
+            merged = state.merge(other)
+            merged.customer_id = state.customer_id
+            for f in CustomerState._FIELDS:
+                setattr(state, f, getattr(merged, f))
 
     def on_timer(self, state: CustomerState, timer: list, out: Outputs) -> None:
         due, timer_id, kind, payload = timer

@@ -1,0 +1,143 @@
+"""Streaming per-customer state: buffer, release on the watermark, same core as bounded replay.
+
+``OrderedCustomerFn`` is keyed by customer id.  Each event goes into a BagState buffer; one event-time timer
+(``flush``) is kept at the earliest pending time + ``allowed_lateness`` and only ever moved earlier (a Beam timer
+has one firing time; setting it per element would make the result depend on arrival order).  When it fires at T,
+the horizon is ``H = T - allowed_lateness``: buffered events with ``ts <= H`` and the customer's own timers (journey
+waits, quiet-hours deferrals) due ``<= H`` are processed together in event-time order by ``CustomerProcessor``
+(exactly what bounded replay does in one go), then the timer is re-armed at the next pending time.
+
+An event arriving for a time the customer has already processed (``ts <= H`` of an earlier flush) is late: it
+goes to dead letter with reason ``late_event`` (never silently dropped).  ``allowed_lateness`` trades latency for
+tolerance: events up to that much behind the watermark are still put in order.
+
+State lives in the global window, which the runner never garbage-collects; ``CustomerState.expire`` bounds what a
+customer keeps (see ``journeyflow.core.state``), and an idle customer's buffer and timers are empty.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import apache_beam as beam
+from apache_beam.coders import BytesCoder, VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
+
+from journeyflow.core.config import EngineConfig
+from journeyflow.core.model import DeadLetter, Event, decode_event, encode_event
+from journeyflow.core.processor import Outputs
+from journeyflow.core.state import CustomerState
+
+DECISIONS = "decisions"
+STEPS = "journey_steps"
+DEAD = "dead_letter"
+TRANSFERS = "state_transfers"
+
+
+class OrderedCustomerFn(beam.DoFn):
+    CUSTOMER = ReadModifyWriteStateSpec("customer", BytesCoder())
+    BUFFER = BagStateSpec("buffer", BytesCoder())
+    PENDING = ReadModifyWriteStateSpec("pending", VarIntCoder())  # time the flush timer is set for
+    DONE = ReadModifyWriteStateSpec("done", VarIntCoder())  # horizon processed so far
+    FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
+
+    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0):
+        self.config = config
+        self.lateness = allowed_lateness_ms
+        self.late = Metrics.counter("journeyflow", "late_events")
+        self.events_decided = Metrics.counter("journeyflow", "events_decided")
+        self.buffered = Metrics.distribution("journeyflow", "buffered_events_per_flush")
+
+    def setup(self) -> None:
+        self.processor = self.config.build_processor()
+
+    def process(self, element: tuple[str, Event],
+                buffer=beam.DoFn.StateParam(BUFFER),
+                pending=beam.DoFn.StateParam(PENDING),
+                done=beam.DoFn.StateParam(DONE),
+                flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+        _key, ev = element
+        horizon = done.read()
+        if horizon is not None and ev.ts <= horizon:
+            self.late.inc()
+            yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
+                stream=ev.stream, reason="late_event",
+                detail=f"event time {ev.ts} is at or before this customer's processed horizon {horizon} "
+                       f"(allowed lateness {self.lateness} ms)",
+                payload="", source=ev.uid, event_time=ev.ts))
+            return
+        buffer.add(encode_event(ev))
+        self._arm(ev.ts + self.lateness, pending, flush)
+
+    @staticmethod
+    def _arm(at: int, pending, flush) -> None:
+        cur = pending.read()
+        if cur is None or at < cur:
+            flush.set(Timestamp(micros=at * 1000))
+            pending.write(at)
+
+    @on_timer(FLUSH)
+    def on_flush(self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam,
+                 customer=beam.DoFn.StateParam(CUSTOMER),
+                 buffer=beam.DoFn.StateParam(BUFFER),
+                 pending=beam.DoFn.StateParam(PENDING),
+                 done=beam.DoFn.StateParam(DONE),
+                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+        horizon = fired.micros // 1000 - self.lateness
+        ready: list[Event] = []
+        keep: list[bytes] = []
+        for b in buffer.read():
+            ev = decode_event(b)
+            if ev.ts <= horizon:
+                ready.append(ev)
+            else:
+                keep.append(b)
+        ready.sort(key=lambda e: e.sort_key)
+        self.buffered.update(len(ready) + len(keep))
+        raw = customer.read()
+        state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
+        out = Outputs()
+        self.processor.advance(state, ready, horizon, out)
+        customer.write(state.to_bytes())
+        buffer.clear()
+        for b in keep:
+            buffer.add(b)
+        prev = done.read()
+        done.write(horizon if prev is None else max(prev, horizon))
+        pending.clear()
+        nxt = [decode_event(b).ts for b in keep]
+        if state.timers:
+            nxt.append(state.next_due())
+        if nxt:
+            self._arm(min(nxt) + self.lateness, pending, flush)
+        self.events_decided.inc(out.events)
+        yield from out.decisions
+        for s in out.steps:
+            yield beam.pvalue.TaggedOutput(STEPS, s)
+        for dl in out.dead:
+            yield beam.pvalue.TaggedOutput(DEAD, dl)
+        for target, ev in out.transfers:
+            yield beam.pvalue.TaggedOutput(TRANSFERS, (target, ev))
+
+
+class DecideOrdered(beam.PTransform):
+    """(customer id, Event) → decisions (main), journey steps, dead letters (late events, duplicates), and
+    state transfers (target customer id, absorb event) for identity merges.
+
+    Works on bounded and unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
+
+    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None):
+        super().__init__(label)
+        self.config = config
+        self.lateness = allowed_lateness_ms
+
+    def expand(self, keyed):
+        return (
+            keyed
+            | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
+            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(self.config, self.lateness)).with_outputs(
+                STEPS, DEAD, TRANSFERS, main=DECISIONS)
+        )
+

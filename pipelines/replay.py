@@ -19,6 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.core.config import EngineConfig
 from journeyflow.core.parse import ParseConfig, parse_ts
+from journeyflow.core.processor import END_OF_TIME
 from journeyflow.core.tables import decision_row, dead_letter_row, journey_step_row, suppressed_rows
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.transforms import decide, parse
@@ -49,7 +50,7 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     if until is None:
         horizon = events | "EventTimes" >> beam.Map(lambda e: e.ts) | "Horizon" >> beam.CombineGlobally(_max_or_none)
     else:
-        horizon = None if until == "end" else int(until)
+        horizon = END_OF_TIME if until == "end" else int(until)
     out = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon)
     decisions = out[decide.DECISIONS]
     dead = (parsed[parse.DEAD], out[decide.DEAD]) | "AllDeadLetters" >> beam.Flatten()

@@ -89,6 +89,22 @@ def test_each_dead_letter_reason(parser, stream, raw, reason):
     assert len(out.payload) <= 64 * 1024
 
 
+def test_nesting_beyond_the_json_parser_limit_is_invalid_json():
+    for depth in (33, 1000, 100_000):
+        deep = b'{"a":' * depth + b"1" + b"}" * depth
+        out = Parser(Hasher(b"k")).parse("web", deep)
+        assert isinstance(out, DeadLetter) and out.reason == "invalid_json" and "deeper" in out.detail
+    brackets_in_a_string = dumps({**GOOD_WEB, "properties": {"k": "[" * 100}})
+    assert isinstance(Parser(Hasher(b"k")).parse("web", brackets_in_a_string), Event)
+    ok = b'{"a":' * 31 + b"1" + b"}" * 31
+    assert Parser(Hasher(b"k")).parse("web", ok).reason == "unknown_type"
+
+
+def test_string_where_an_array_is_expected_is_a_schema_violation(parser):
+    out = parser.parse("orders", dumps({**GOOD_ORDER, "product_ids": "SKU-1,SKU-2"}))
+    assert isinstance(out, DeadLetter) and out.reason == "schema_violation" and "product_ids" in out.detail
+
+
 def test_dead_letter_masks_pii_and_names_the_field(parser):
     out = parser.parse("orders", dumps({**GOOD_ORDER, "amount": "abc", "email": "secret.person@example.com"}))
     assert isinstance(out, DeadLetter)

@@ -14,7 +14,7 @@ from apache_beam.metrics import Metrics
 
 from journeyflow.core.config import EngineConfig
 from journeyflow.core.model import Event
-from journeyflow.core.processor import ClusterFold
+from journeyflow.core.processor import END_OF_TIME, ClusterFold
 from journeyflow.core.snapshot import snapshot_row
 
 DECISIONS = "decisions"
@@ -46,8 +46,10 @@ class FoldClusterFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(STEPS, s)
         for dl in out.dead:
             yield beam.pvalue.TaggedOutput(DEAD, dl)
+        # the snapshot is taken at the replay horizon (or, with --until end, at the cluster's last event)
+        at = until if until is not None and until < END_OF_TIME else max(ev.ts for ev, _ in items)
         for st in out.final_states.values():
-            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, until))
+            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, at))
 
 
 class DecideForCustomers(beam.PTransform):

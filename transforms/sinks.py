@@ -46,11 +46,12 @@ class WriteTopicFiles(beam.PTransform):
              messages)
             | "MergeTopics" >> beam.Flatten()
             | "GroupByTopic" >> beam.GroupByKey()
-            | "WriteTopic" >> beam.MapTuple(_write_topic, out_dir)
+            | "WriteTopic" >> beam.Map(_write_topic, out_dir)
         )
 
 
-def _write_topic(topic: str, messages: Iterable[str | None], out_dir: str) -> tuple[str, int]:
+def _write_topic(group: tuple[str, Iterable[str | None]], out_dir: str) -> tuple[str, int]:
+    topic, messages = group
     lines = sorted(m for m in messages if m is not None)
     path = FileSystems.join(out_dir, "topics", f"{topic}.jsonl")
     _ensure_dir(path)
@@ -81,7 +82,7 @@ class WriteParquetTable(beam.PTransform):
             (rows | "KeyByDate" >> beam.Map(lambda r: (partition_of(table, r), r)), marker)
             | "Merge" >> beam.Flatten()
             | "GroupByDate" >> beam.GroupByKey()
-            | "WriteParquet" >> beam.MapTuple(_write_partition, out_dir, table)
+            | "WriteParquet" >> beam.Map(_write_partition, out_dir, table)
         )
 
 
@@ -89,7 +90,8 @@ def _sort_key(row: dict[str, Any]) -> str:
     return json.dumps(row, sort_keys=True, default=str)
 
 
-def _write_partition(part: str, rows: Iterable[dict | None], out_dir: str, table: str) -> tuple[str, int]:
+def _write_partition(group: tuple[str, Iterable[dict | None]], out_dir: str, table: str) -> tuple[str, int]:
+    part, rows = group
     rows = sorted((r for r in rows if r is not None), key=_sort_key)
     if part == "_schema":
         # written once, empty: keeps the dataset readable when no partition has rows

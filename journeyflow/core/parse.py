@@ -41,8 +41,12 @@ from journeyflow.core.identity import Hasher, InvalidIdentifier, anon_key, crm_k
 from journeyflow.core.model import EVENT_TYPES, STREAMS, DeadLetter, Event
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
+MAX_JSON_DEPTH = 32
 _EMAIL_RE = re.compile(r"[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
-_PHONE_RE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# International numbers (+CC ...) and formatted national ones ((415) 555-0134, 415-555-0134, 020 7946 0958).
+# Bare digit runs are left alone: they are far more often epoch times and amounts than phone numbers.
+_PHONE_RE = re.compile(r"\+\d[\d\s().-]{6,}\d|\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b")
+_PII_FIELDS = {"email": "<email>", "phone": "<phone>"}
 
 # Defaults for absurd-time detection: 2000-01-01 .. 2100-01-01 (UTC).
 DEFAULT_MIN_TS = 946_684_800_000
@@ -69,6 +73,13 @@ def mask_pii(text: str) -> str:
     return _PHONE_RE.sub("<phone>", _EMAIL_RE.sub("<email>", text))
 
 
+def _mask_record(rec: Any) -> Any:
+    """A copy of a decoded record with the values of identifier fields masked, whatever their format."""
+    if isinstance(rec, dict):
+        return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
+    return rec
+
+
 def parse_ts(value: Any) -> int:
     """Event time in epoch ms from ISO-8601 with offset or epoch milliseconds.  Raises ValueError."""
     if isinstance(value, bool):
@@ -84,6 +95,39 @@ def parse_ts(value: Any) -> int:
             raise ValueError(f"ts {value!r} has no UTC offset")
         return int(dt.timestamp() * 1000)
     raise ValueError("ts must be a string or an integer")
+
+
+def _json_depth(text: str) -> int:
+    """Maximum nesting depth of brackets outside strings (only called for records with many brackets)."""
+    depth = best = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "{[":
+            depth += 1
+            if depth > best:
+                best = depth
+        elif ch in "}]":
+            depth -= 1
+    return best
+
+
+def _container_fields(schema: dict) -> tuple[tuple[str, str], ...]:
+    out = []
+    for f in schema["fields"]:
+        types = f["type"] if isinstance(f["type"], list) else [f["type"]]
+        for t in types:
+            if isinstance(t, dict) and t.get("type") in ("array", "map"):
+                out.append((f["name"], t["type"]))
+    return tuple(out)
 
 
 class Invalid(Exception):
@@ -109,6 +153,7 @@ class Parser:
         self.hasher = hasher
         self.config = config
         self._schemas = {s: avro_schema(s) for s in STREAMS}
+        self._containers = {s: _container_fields(self._schemas[s]) for s in STREAMS}
         self._buf = io.BytesIO()
 
     # ------------------------------------------------------------------ API
@@ -125,10 +170,13 @@ class Parser:
         elif isinstance(raw, str):
             text = raw
         else:
+            text = None
+        if text is None or (len(text) <= MAX_PAYLOAD_IN_DEAD_LETTER and text.lstrip().startswith("{")):
             try:
-                text = json.dumps(raw, default=str, sort_keys=True)
+                obj = raw if text is None else json.loads(text)
+                text = json.dumps(_mask_record(obj), default=str, sort_keys=True)
             except (TypeError, ValueError, RecursionError):
-                text = repr(raw)
+                text = text if text is not None else repr(raw)
         return DeadLetter(stream=str(stream)[:64], reason=reason, detail=mask_pii(detail)[:1000],
                           payload=mask_pii(text[:MAX_PAYLOAD_IN_DEAD_LETTER]), source=source, event_time=et)
 
@@ -141,6 +189,10 @@ class Parser:
                     raw = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
                     raise Invalid("invalid_utf8", f"not UTF-8 at byte {e.start}") from None
+            if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and _json_depth(raw) > MAX_JSON_DEPTH:
+                # explicit limit: the parser's own recursion guard depends on the caller's stack depth,
+                # which would make the same record's fate vary
+                raise Invalid("invalid_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             try:
                 rec = json.loads(raw)
             except RecursionError:
@@ -184,6 +236,11 @@ class Parser:
     def _validate(self, stream: str, rec: dict, et: int | None) -> None:
         # fastavro's (Cython) writer checks every field against the schema ~5x faster than
         # fastavro.validation.validate, and its error names the field.
+        for name, kind in self._containers[stream]:
+            v = rec.get(name)
+            if v is not None and not isinstance(v, list if kind == "array" else dict):
+                raise Invalid("schema_violation", f"{stream}: field {name} must be an {kind}, "
+                              f"got {type(v).__name__}", et)
         buf = self._buf
         buf.seek(0)
         buf.truncate()

@@ -26,6 +26,9 @@ from journeyflow.core.model import ADDRESS_FOR_CHANNEL, Candidate, DeadLetter, D
 from journeyflow.core.state import HOUR, CustomerState, Retention
 
 
+#: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
+END_OF_TIME = 2**62
+
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
 
@@ -61,6 +64,14 @@ def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
     return Candidate(journey_id=p["j"], step_id=p["s"], category=p["cat"], priority=p["p"], action=p["a"],
                      channel=p["ch"], content_id=p["c"], trigger_id=p["t"], proposed_at=now,
                      product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0))
+
+
+def pop_all_due_at(state: CustomerState, due: int) -> list[list]:
+    """Pop every timer due exactly at ``due`` (they make one decision moment)."""
+    timers = []
+    while state.timers and state.timers[0][0] == due:
+        timers.append(state.pop_due(due))
+    return timers
 
 
 class CustomerProcessor:
@@ -114,16 +125,21 @@ class CustomerProcessor:
             for f in CustomerState._FIELDS:
                 setattr(state, f, getattr(merged, f))
 
-    def on_timer(self, state: CustomerState, timer: list, out: Outputs) -> None:
-        due, timer_id, kind, payload = timer
-        out.timers += 1
-        if kind == "journey":
-            jo = self.engine.on_timer(state, timer, state.customer_id)
-            out.steps.extend(jo.steps)
-            if jo.candidates:
-                self._arbitrate(state, jo.candidates, due, timer_id, out)
-        elif kind == "deferred":
-            self._arbitrate(state, [candidate_from_payload(payload, due)], due, timer_id, out)
+    def on_timers(self, state: CustomerState, timers: list[list], out: Outputs) -> None:
+        """One moment: every timer due at the same instant; their candidates are arbitrated together."""
+        due = timers[0][0]
+        candidates: list[Candidate] = []
+        for timer in timers:
+            _due, timer_id, kind, payload = timer
+            out.timers += 1
+            if kind == "journey":
+                jo = self.engine.on_timer(state, timer, state.customer_id)
+                out.steps.extend(jo.steps)
+                candidates.extend(jo.candidates)
+            elif kind == "deferred":
+                candidates.append(candidate_from_payload(payload, due))
+        if candidates:
+            self._arbitrate(state, candidates, due, min(t[1] for t in timers), out)
         self._maybe_expire(state, due)
 
     def _arbitrate(self, state: CustomerState, candidates: list[Candidate], now: int, trigger_id: str,
@@ -151,7 +167,7 @@ class CustomerProcessor:
             due = state.timers[0][0]
             if due > until or (strict and due == until):
                 return
-            self.on_timer(state, state.pop_due(due), out)
+            self.on_timers(state, pop_all_due_at(state, due), out)
 
     def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs) -> None:
         """Process ``events`` (already sorted by ``Event.sort_key``) and the timers due up to ``until``."""
@@ -201,7 +217,7 @@ class ClusterFold:
                 if best is None:
                     return
                 s = states[best[1]]
-                self.p.on_timer(s, s.pop_due(best[0]), out)
+                self.p.on_timers(s, pop_all_due_at(s, best[0]), out)
 
         for ev, links in items:
             fire_all(ev.ts, strict=True)

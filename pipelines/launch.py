@@ -1,0 +1,191 @@
+"""One entry point for both pipelines on any runner (Dataflow Flex Template, Flink, local):
+
+    python -m journeyflow.pipelines.launch --mode stream|replay [journeyflow options] [Beam options]
+
+``--mode stream`` runs :func:`journeyflow.pipelines.stream.run_stream`, ``--mode replay``
+:func:`journeyflow.pipelines.replay.run_replay`.  On Dataflow the launcher submits the job and returns without
+waiting: a Flex Template launcher VM must hand over as soon as the job is created (a streaming job never finishes),
+and the replay summary reads local output files, which a Dataflow replay writes to GCS.
+
+Before submitting to Dataflow the launcher checks what would otherwise only fail on the workers, minutes later:
+the streaming identity store must be shared by all workers (``bigtable://``), replay input and output must be on
+GCS, and the workers need journeyflow installed (``--sdk_container_image``, defaulting to the image the
+launcher runs in, see ``deploy/dataflow/Dockerfile``).
+
+:func:`worker_boot` is the workers' container entry point: it reads the identifier hashing key from Secret
+Manager into ``JOURNEYFLOW_HASH_KEY`` and then starts Beam's SDK harness.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MODES = ("stream", "replay")
+#: Image the workers run when ``--sdk_container_image`` is not given (set in the Flex Template image).
+SDK_IMAGE_ENV = "JOURNEYFLOW_SDK_CONTAINER_IMAGE"
+#: Secret Manager secret holding the hashing key: ``NAME`` (in the workers' project) or
+#: ``projects/P/secrets/NAME[/versions/V]``.  Read by :func:`worker_boot`.
+HASH_KEY_SECRET_ENV = "JOURNEYFLOW_HASH_KEY_SECRET"
+BEAM_BOOT = "/opt/apache/beam/boot"
+SHARED_STORES = ("bigtable://",)
+
+
+class LaunchError(ValueError):
+    """A launch that would fail on the workers: refused before anything is submitted."""
+
+
+def split_mode(argv: Sequence[str]) -> tuple[str, list[str]]:
+    """(mode, remaining argv); ``--mode`` is required and is not a pipeline option."""
+    parser = argparse.ArgumentParser(prog="python -m journeyflow.pipelines.launch", add_help=False)
+    parser.add_argument("--mode", choices=MODES, required=True,
+                        help="stream: Pub/Sub in and out; replay: bounded replay of <stream>.jsonl/.avro files.")
+    ns, rest = parser.parse_known_args(list(argv))
+    return ns.mode, rest
+
+
+def is_dataflow(runner: str | None) -> bool:
+    """``DataflowRunner`` under any of the spellings Beam accepts (``dataflow``, the dotted class path...)."""
+    return (runner or "").rsplit(".", 1)[-1].lower() in ("dataflow", "dataflowrunner", "testdataflowrunner")
+
+
+def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Checks a Dataflow launch and returns its argv, with ``--sdk_container_image`` defaulted from
+    ``JOURNEYFLOW_SDK_CONTAINER_IMAGE``.  Raises :class:`LaunchError` for a launch that cannot work."""
+    from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, WorkerOptions
+
+    from journeyflow.pipelines.options import JourneyflowOptions
+
+    opts = PipelineOptions(argv)
+    jf = opts.view_as(JourneyflowOptions)
+    problems = []
+    if mode == "stream" and not jf.identity_store.startswith(SHARED_STORES):
+        problems.append(f"--identity_store {jf.identity_store!r} is local to each worker; on Dataflow use "
+                        "bigtable://PROJECT/INSTANCE/TABLE")
+    if mode == "replay":
+        for name in ("input", "output"):
+            value = getattr(jf, name)
+            if not value or not value.startswith("gs://"):
+                problems.append(f"--{name} {value!r}: Dataflow workers only see gs:// paths")
+    out = list(argv)
+    setup = opts.view_as(SetupOptions)
+    if not opts.view_as(WorkerOptions).sdk_container_image:
+        if environ.get(SDK_IMAGE_ENV):
+            out.append(f"--sdk_container_image={environ[SDK_IMAGE_ENV]}")
+        elif not (setup.setup_file or setup.extra_packages):
+            problems.append("the workers need journeyflow installed: pass --sdk_container_image IMAGE (the image "
+                            "built from deploy/dataflow/Dockerfile) or --extra_package journeyflow-*.whl")
+    if problems:
+        raise LaunchError("refusing to launch on Dataflow:\n  " + "\n  ".join(problems))
+    return out
+
+
+def submit_replay(argv: list[str]):
+    """Replay without waiting (run_replay waits, then summarizes local output files)."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from journeyflow.core.config import EngineConfig
+    from journeyflow.core.parse import ParseConfig, parse_ts
+    from journeyflow.pipelines.options import JourneyflowOptions
+    from journeyflow.pipelines.replay import build_replay
+
+    opts = PipelineOptions(argv)
+    jf = opts.view_as(JourneyflowOptions)
+    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
+    until = "end" if jf.until == "end" else parse_ts(jf.until) if jf.until else None
+    p = beam.Pipeline(options=opts)
+    build_replay(p, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
+    return p.run()
+
+
+def launch(argv: Sequence[str], default_runner: str | None = None):
+    """Runs ``--mode`` with the rest of ``argv``.  Returns the PipelineResult (Dataflow, not waited for) or the
+    replay summary (other runners, after the run)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    mode, rest = split_mode(argv)
+    runner = PipelineOptions(rest).view_as(StandardOptions).runner
+    if not runner and default_runner:
+        rest.append(f"--runner={default_runner}")
+        runner = default_runner
+    if is_dataflow(runner):
+        rest = dataflow_argv(mode, rest)
+        if mode == "stream":
+            from journeyflow.pipelines.stream import run_stream
+            result = run_stream(rest, wait=False)
+        else:
+            result = submit_replay(rest)
+        job_id = getattr(result, "job_id", None)
+        log.info("submitted Dataflow %s job %s", mode, job_id() if callable(job_id) else "(dry run)")
+        return result
+    if mode == "stream":
+        from journeyflow.pipelines.stream import run_stream
+        return run_stream(rest, wait=True)
+    from journeyflow.pipelines.replay import run_replay
+    return run_replay(rest)
+
+
+def main(argv: Sequence[str] | None = None, default_runner: str | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        out = launch(sys.argv[1:] if argv is None else argv, default_runner)
+    except LaunchError as e:
+        print(f"journeyflow launch: {e}", file=sys.stderr)
+        return 2
+    render = getattr(out, "render", None)  # a replay summary (non-Dataflow runners)
+    if render is not None:
+        print(render())
+        return 0 if out.reconciles else 3
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- worker side
+def secret_version_name(secret: str, project: str | None) -> str:
+    """``NAME`` → ``projects/<project>/secrets/NAME/versions/latest``; a full name gets ``/versions/latest``
+    unless it names a version."""
+    if secret.startswith("projects/"):
+        return secret if "/versions/" in secret else f"{secret}/versions/latest"
+    if not project:
+        raise LaunchError(f"secret {secret!r} has no project: use projects/PROJECT/secrets/{secret}")
+    return f"projects/{project}/secrets/{secret}/versions/latest"
+
+
+def access_secret(secret: str) -> str:
+    """The secret's value, read with the worker's service account (Secret Manager REST API)."""
+    import base64
+
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    credentials, project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    name = secret_version_name(secret, project)
+    resp = AuthorizedSession(credentials).get(f"https://secretmanager.googleapis.com/v1/{name}:access", timeout=60)
+    if resp.status_code != 200:
+        raise RuntimeError(f"reading secret {name}: HTTP {resp.status_code} {resp.text[:300]}")
+    return base64.b64decode(resp.json()["payload"]["data"]).decode("utf-8")
+
+
+def worker_boot(argv: Sequence[str], environ: MutableMapping[str, str] = os.environ,
+                read_secret: Callable[[str], str] = access_secret,
+                execv: Callable[[str, list[str]], Any] = os.execv) -> None:
+    """Container entry point on Dataflow workers: sets ``JOURNEYFLOW_HASH_KEY`` from the secret named by
+    ``JOURNEYFLOW_HASH_KEY_SECRET`` (unless already set), then replaces itself with Beam's boot binary.
+
+    A secret that cannot be read stops the worker (the error is in the worker logs): hashing with the public
+    development key would silently produce identifiers that match nothing else."""
+    from journeyflow.core.identity import HASH_KEY_ENV
+
+    secret = environ.get(HASH_KEY_SECRET_ENV, "").strip()
+    if secret and not environ.get(HASH_KEY_ENV):
+        environ[HASH_KEY_ENV] = read_secret(secret)
+    execv(BEAM_BOOT, [BEAM_BOOT, *argv])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

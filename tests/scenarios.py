@@ -1,0 +1,83 @@
+"""Builders for small, readable input scenarios (JSONL files in the replay input layout)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from journeyflow.core.config import default_text
+
+T0 = datetime(2026, 10, 5, 10, 0, tzinfo=timezone.utc)  # a Monday, 10:00 UTC
+
+#: Test-only journeys added to the default set: a marketing promo that can fire many times a day, and a second
+#: post-purchase promo that collides with cross_sell at the same moment.
+EXTRA_JOURNEYS = """
+  - id: flash_promo
+    name: Flash promo (test)
+    category: marketing
+    priority: 350
+    entry:
+      event: page_view
+      stream: web
+      when: "has(event.product_id) && event.product_id == 'FLASH'"
+    reentry: {mode: always}
+    steps:
+      - id: flash_email
+        send: {channel: email, content_id: flash_deal}
+
+  - id: bundle_promo
+    name: Post-purchase bundle promo (test)
+    category: marketing
+    priority: 200
+    entry: {event: order_placed, stream: orders}
+    reentry: {mode: after_cooldown, cooldown: 7d}
+    steps:
+      - id: wait_3d
+        wait: 3d
+      - id: bundle_email
+        send: {channel: email, content_id: bundle_offer}
+"""
+
+
+def journeys_with_test_extras() -> str:
+    return default_text("journeys.yaml").rstrip() + "\n" + EXTRA_JOURNEYS
+
+
+class Scenario:
+    def __init__(self) -> None:
+        self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.n = 0
+
+    def add(self, stream: str, at: timedelta | datetime, **fields: Any) -> str:
+        self.n += 1
+        t = at if isinstance(at, datetime) else T0 + at
+        eid = fields.pop("event_id", f"{stream}-{self.n:05d}")
+        rec = {"event_id": eid, "ts": t.isoformat(), **fields}
+        self.records[stream].append(rec)
+        return f"{stream}/{eid}"
+
+    def contact(self, at: timedelta, crm_id: str, email: str | None = None, phone: str | None = None,
+                tz: str = "UTC", consent: tuple[str, ...] = ("email",)) -> None:
+        self.add("crm", at, crm_id=crm_id, email=email, phone=phone, type="contact_created",
+                 lifecycle_stage="customer", timezone=tz, owner_id="owner-01")
+        for ch in consent:
+            self.add("consent", at + timedelta(seconds=1), crm_id=crm_id, channel=ch, status="granted")
+
+    def write(self, directory: Path, shuffle_seed: int | None = None) -> Path:
+        import random
+        directory.mkdir(parents=True, exist_ok=True)
+        for stream, recs in self.records.items():
+            recs = list(recs)
+            if shuffle_seed is not None:
+                random.Random(f"{shuffle_seed}:{stream}").shuffle(recs)
+            with open(directory / f"{stream}.jsonl", "w") as f:
+                for r in recs:
+                    f.write(json.dumps(r) + "\n")
+        return directory
+
+
+def read_topic(out: Path, topic: str) -> list[dict[str, Any]]:
+    path = out / "topics" / f"{topic}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

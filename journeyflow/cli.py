@@ -76,7 +76,25 @@ def _journeys(ns: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+def _score_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", required=True, help="generator output (with ground_truth.jsonl)")
+    p.add_argument("--output", required=True, help="replay output (tables/identity_links)")
+    p.add_argument("--min-precision", type=float, default=None, help="exit 1 below this deterministic precision")
+    p.add_argument("--min-recall", type=float, default=None, help="exit 1 below this deterministic recall")
+
+
+def _score(ns: argparse.Namespace, rest: list[str]) -> int:
+    from journeyflow.core.identity_score import score_output
+    sc = score_output(ns.input, ns.output)
+    print(sc.render())
+    bad = (ns.min_precision is not None and sc.linkable.precision < ns.min_precision) or \
+          (ns.min_recall is not None and sc.linkable.recall < ns.min_recall)
+    return 1 if bad else 0
+
+
 COMMANDS.update({
+    "score-identity": ("pairwise precision/recall of resolved identities against ground truth", _score_args,
+                       _score),
     "generate": ("generate a deterministic multi-channel sample population", _gen_args, _gen),
     "replay": ("replay files through the pipeline (bounded)", _replay_args, _replay),
     "journeys": ("journey definitions: render, validate", _journeys_args, _journeys),

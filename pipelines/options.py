@@ -13,8 +13,8 @@ class JourneyflowOptions(PipelineOptions):
         g.add_argument("--journeys", default=None, help="Journey definitions (YAML). Default: the shipped set.")
         g.add_argument("--policy", default=None, help="Arbitration policy (YAML). Default: the shipped policy.")
         g.add_argument("--link_rules", default=None, help="Identity link rules (YAML). Default: shipped rules.")
-        g.add_argument("--identity_store", default="sqlite:///.journeyflow/identity.db",
-                       help="Streaming identity graph store: sqlite:///PATH (embedded), memory://, "
+        g.add_argument("--identity_store", default="sqlite://.journeyflow/identity.db",
+                       help="Streaming identity graph store: sqlite://REL/PATH or sqlite:///ABS/PATH (embedded), memory://, "
                             "or bigtable://PROJECT/INSTANCE/TABLE.")
         g.add_argument("--default_region", default="US",
                        help="Region used to parse phone numbers written without a +country code.")

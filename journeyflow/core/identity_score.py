@@ -1,0 +1,139 @@
+"""Score resolved identity clusters against the generator's ground truth (pairwise precision / recall)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from journeyflow.core.identity import Hasher, InvalidIdentifier, Score, anon_key, crm_key, score_clusters
+
+
+@dataclass
+class IdentityScore:
+    score: Score  # against all ground truth (includes identifiers no trusted event ever links)
+    linkable: Score  # against what the input's trusted events can link deterministically
+    identifiers: int
+    persons: int
+    refused_links: int
+    refused_shared: int  # refused links that touch a shared device / phone from the ground truth
+    shared_identifiers: int
+    shared_merged_persons: int  # persons wrongly joined through a shared identifier (0 when the guard holds)
+
+    def render(self) -> str:
+        s = self.score
+        return "\n".join([
+            f"identifiers scored     {self.identifiers}",
+            f"persons                {self.persons}",
+            f"pairwise precision     {s.precision:.4f}  (false pairs {s.pairs_fp})",
+            f"pairwise recall        {s.recall:.4f}  (missed pairs {s.pairs_fn}; all ground truth, including "
+            f"devices that never log in)",
+            f"deterministic links    precision {self.linkable.precision:.4f}  recall {self.linkable.recall:.4f}  "
+            f"(pairs of the same person co-occurring in trusted events)",
+            f"refused links          {self.refused_links}  ({self.refused_shared} touch the "
+            f"{self.shared_identifiers} shared devices/phones)",
+            f"persons merged through shared identifiers  {self.shared_merged_persons}",
+        ])
+
+
+def truth_keys(input_dir: str | Path, hasher: Hasher, region: str = "US") -> tuple[dict[str, str], set[str]]:
+    """identifier key → person id, and the keys of shared identifiers (which belong to no single person)."""
+    truth: dict[str, str] = {}
+    d = Path(input_dir)
+
+    def key(kind: str, value: str) -> str | None:
+        try:
+            if kind == "email":
+                return hasher.email(value)[0]
+            if kind == "phone":
+                return hasher.phone(value, region)[0]
+            if kind == "crm":
+                return crm_key(value)
+            return anon_key(value)
+        except InvalidIdentifier:
+            return None
+
+    with open(d / "ground_truth.jsonl") as f:
+        for line in f:
+            p = json.loads(line)
+            pid = p["person_id"]
+            items = [("crm", p.get("crm_id"))] + [("email", e) for e in p.get("emails", ())] + \
+                [("phone", x) for x in p.get("phones", ())] + [("anon", a) for a in p.get("anonymous_ids", ())]
+            for kind, value in items:
+                if value:
+                    k = key(kind, value)
+                    if k:
+                        truth[k] = pid
+    shared: set[str] = set()
+    path = d / "ground_truth_shared.jsonl"
+    if path.exists():
+        with open(path) as f:
+            for line in f:
+                s = json.loads(line)
+                k = key("phone" if s["kind"] == "phone" else "anon", s["value"])
+                if k:
+                    shared.add(k)
+    return truth, shared
+
+
+def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher) -> dict[str, str]:
+    """Ground truth restricted to deterministic links: identifiers of one person that co-occur in a trusted
+    (linking) event of the input, joined transitively.  Identifier → component id."""
+    from journeyflow.core.identity import LinkRules, links_for
+    from journeyflow.core.model import Event, STREAMS
+    from journeyflow.core.parse import Parser
+
+    parser, rules = Parser(hasher), LinkRules()
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        parent.setdefault(k, k)
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for stream in STREAMS:
+        path = Path(input_dir) / f"{stream}.jsonl"
+        if not path.exists():
+            continue
+        with open(path, "rb") as f:
+            for line in f:
+                ev = parser.parse(stream, line.rstrip(b"\n"))
+                if not isinstance(ev, Event):
+                    continue
+                for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
+                    if a in truth and truth.get(a) == truth.get(b):
+                        ra, rb = find(a), find(b)
+                        if ra != rb:
+                            parent[max(ra, rb)] = min(ra, rb)
+    return {k: find(k) for k in truth}
+
+
+def score_output(input_dir: str | Path, output_dir: str | Path, hasher: Hasher | None = None) -> IdentityScore:
+    import pyarrow.dataset as ds
+
+    hasher = hasher or Hasher.from_env()
+    truth, shared = truth_keys(input_dir, hasher)
+    links = ds.dataset(Path(output_dir) / "tables" / "identity_links", format="parquet", partitioning="hive",
+                       ignore_prefixes=[".", "_"]).to_table(
+        columns=["identifier_a", "identifier_b", "customer_id", "status"]).to_pylist()
+    predicted: dict[str, Any] = {}
+    refused = refused_shared = 0
+    for r in links:
+        if r["status"] == "accepted":
+            predicted[r["identifier_a"]] = r["customer_id"]
+            predicted[r["identifier_b"]] = r["customer_id"]
+        else:
+            refused += 1
+            if r["identifier_a"] in shared or r["identifier_b"] in shared:
+                refused_shared += 1
+    # persons wrongly joined: clusters that hold identifiers of more than one person
+    persons_per_cluster: dict[Any, set[str]] = {}
+    for k, c in predicted.items():
+        if k in truth:
+            persons_per_cluster.setdefault(c, set()).add(truth[k])
+    merged = sum(len(p) for p in persons_per_cluster.values() if len(p) > 1)
+    linkable = linkable_truth(input_dir, truth, hasher)
+    return IdentityScore(score_clusters(predicted, truth), score_clusters(predicted, linkable), len(truth), len(set(truth.values())), refused,
+                         refused_shared, len(shared), merged)

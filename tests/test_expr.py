@@ -1,0 +1,214 @@
+"""The condition language: CEL through cel-python, with limits and no way to run code."""
+from __future__ import annotations
+
+import ast
+import pickle
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from journeyflow.core import expr
+from journeyflow.core.expr import (
+    COUNTERS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_NESTING,
+    JourneyError,
+    compile_condition,
+    to_cel,
+)
+
+# Create cel-python's environment (which raises the recursion limit) outside any hypothesis test.
+compile_condition("true", "warm-up")
+
+ACT = {
+    "event": {"stream": "support", "type": "ticket_resolved", "ts": 1_700_000_000_000, "csat": 2,
+              "ticket_id": "t1", "severity": "high", "product_ids": ["a", "b"], "amount": 49.5, "vip": True,
+              "note": None, "meta": {"source": "app"}},
+    "customer": {"product_views_7d": 4, "bought_product_30d": False, "consent": {"email": True, "sms": False},
+                 "lifecycle_stage": "customer", "orders_90d": 0},
+}
+
+
+def ev(text: str, act=ACT) -> bool:
+    return compile_condition(text, "test").evaluate(act)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("event.csat <= 2", True),
+    ("event.csat < 2", False),
+    ("event.type == 'ticket_resolved' && event.severity in ['high', 'critical']", True),
+    ("customer.product_views_7d >= 3 && !customer.bought_product_30d", True),
+    ("customer.consent.email && !customer.consent.sms", True),
+    ("customer.consent['sms'] || event.vip", True),
+    ("has(event.csat) && !has(event.nps)", True),
+    ("'a' in event.product_ids", True),
+    ("'z' in event.product_ids", False),
+    ("size(event.product_ids) == 2 && size(event.ticket_id) == 2", True),
+    ("event.ticket_id.startsWith('t') && event.severity.endsWith('gh') && event.type.contains('resolved')", True),
+    ("event.amount > 40.0", True),
+    ("event.product_ids.exists(p, p == 'b')", True),
+    ("event.product_ids.all(p, size(p) == 1)", True),
+    ("event.meta.source == 'app' ? true : false", True),
+    ("event.amount * 2.0 > 90.0", True),
+    ("event.note == null", True),
+    ("event.severity.matches('^h.*h$')", True),
+    ("customer.lifecycle_stage != 'lead' && customer.orders_90d == 0", True),
+])
+def test_conditions(text, expected):
+    assert ev(text) is expected
+
+
+def test_errors_and_non_bool_results_are_false_and_counted():
+    c = compile_condition("event.missing == 1", "t")
+    before = COUNTERS["errors"]
+    assert c.evaluate(ACT) is False
+    assert c.errors == 1 and COUNTERS["errors"] == before + 1
+    # CEL absorbs errors where the result does not depend on them
+    assert ev("event.missing == 1 || event.csat == 2") is True
+    assert ev("event.missing == 1 && event.csat == 3") is False
+    # negating an error is still an error, hence False (not True)
+    assert ev("!(event.missing == 1)") is False
+    n = compile_condition("event.csat", "t")
+    assert n.evaluate(ACT) is False and n.non_bool == 1
+    # type errors: int vs string, int vs double (cel-python has no heterogeneous comparison)
+    assert ev("event.csat == 'two'") is False
+    assert ev("event.amount > 40") is True and ev("40 < event.amount") is False
+
+
+def test_evaluation_never_raises_even_with_odd_activations():
+    c = compile_condition("event.csat <= 2 && customer.product_views_7d > 1", "t")
+    for act in ({}, {"event": None, "customer": None}, {"event": {"csat": object()}, "customer": {}},
+                {"event": {"csat": [1]}, "customer": {"product_views_7d": {"x": 1}}}, {"event": "x", "customer": 1}):
+        assert c.evaluate(act) is False
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('touch /tmp/journeyflow_pwned')",
+    "__import__('os')",
+    "exec('import os')",
+    "eval('1')",
+    "open('/etc/passwd')",
+    "event.__class__.__mro__",
+    "event._private",
+    "getattr(event, 'x')",
+    "os.system('x')",
+    "lambda: 1",
+    "[x for x in event]",
+])
+def test_code_is_rejected_at_compile_time(text):
+    with pytest.raises(JourneyError) as ei:
+        compile_condition(text, "f.yaml:3: journeys[0].entry.when")
+    assert str(ei.value).startswith("f.yaml:3: journeys[0].entry.when: ")
+
+
+def test_python_in_string_literals_is_just_data(tmp_path):
+    target = tmp_path / "pwned"
+    c = compile_condition(f"event.type == \"__import__('os').system('touch {target}')\"", "t")
+    assert c.evaluate(ACT) is False
+    assert c.evaluate({"event": {"type": f"__import__('os').system('touch {target}')"}, "customer": {}}) is True
+    assert not target.exists()
+
+
+def test_no_eval_or_exec_in_the_journey_modules():
+    root = Path(expr.__file__).parent
+    for name in ("expr.py", "journeys.py", "render.py"):
+        tree = ast.parse((root / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("eval", "exec", "compile", "__import__"), (name, node.lineno)
+    # and cel-python's CompiledRunner (which exec()s transpiled Python) is not the runner in use
+    c = compile_condition("event.csat < 3", "t")
+    assert type(c._program).__name__ == "InterpretedRunner"
+
+
+def test_limits():
+    with pytest.raises(JourneyError, match=f"the limit is {MAX_LENGTH}"):
+        compile_condition("true && " * 200 + "true", "w")
+    assert compile_condition("(" * MAX_NESTING + "true" + ")" * MAX_NESTING, "w").evaluate(ACT) is True
+    with pytest.raises(JourneyError, match=f"nests brackets/calls {MAX_NESTING + 1} deep"):
+        compile_condition("(" * (MAX_NESTING + 1) + "true" + ")" * (MAX_NESTING + 1), "w")
+    with pytest.raises(JourneyError, match=f"syntax tree depth .* the limit is {MAX_DEPTH}"):
+        compile_condition("!" * 300 + "true", "w")
+    with pytest.raises(JourneyError, match="w: condition is empty"):
+        compile_condition("  ", "w")
+    with pytest.raises(JourneyError, match="must be a string"):
+        compile_condition(3, "w")  # type: ignore[arg-type]
+
+
+def test_errors_carry_where():
+    with pytest.raises(JourneyError) as ei:
+        compile_condition("event.csat <", "file.yaml:7: journeys[1].entry.when")
+    assert str(ei.value) == "file.yaml:7: journeys[1].entry.when: invalid CEL: unexpected end of condition"
+    assert ei.value.errors == [str(ei.value)]
+
+
+def test_macros_bind_their_variable_only_inside():
+    assert ev("event.product_ids.exists(p, p == 'a')") is True
+    with pytest.raises(JourneyError, match="unknown variable 'p'"):
+        compile_condition("event.product_ids.exists(p, p == 'a') && p == 'a'", "w")
+
+
+def test_common_shapes_take_the_fast_path():
+    for text in ("event.csat <= 2", "customer.product_views_7d >= 3 && !customer.bought_product_30d",
+                 "has(event.csat) && event.csat <= 2", "event.severity in ['high', 'critical']",
+                 "customer.consent.email", "size(event.product_ids) > 1", "event.type.startsWith('t')"):
+        c = compile_condition(text, "t")
+        assert c.is_fast, text
+        c.evaluate(ACT)
+        assert c.fallbacks == 0, text
+    assert not compile_condition("event.csat + 1 > 2", "t").is_fast
+
+
+def test_conditions_pickle_by_recompiling():
+    c = compile_condition("event.csat <= 2", "f:1: x")
+    c2 = pickle.loads(pickle.dumps(c))
+    assert c2 == c and c2.where == "f:1: x" and c2.evaluate(ACT) is True
+
+
+def test_to_cel():
+    from celpy import celtypes
+
+    v = to_cel({"a": [1, 2.5, "x", True, None], "b": ("t",)})
+    assert isinstance(v, celtypes.MapType)
+    assert v[celtypes.StringType("a")] == celtypes.ListType(
+        [celtypes.IntType(1), celtypes.DoubleType(2.5), celtypes.StringType("x"), celtypes.BoolType(True), None])
+    assert isinstance(v[celtypes.StringType("a")][3], celtypes.BoolType)  # bool is not turned into an int
+    with pytest.raises(TypeError):
+        to_cel(object())
+
+
+# ------------------------------------------------------------------------------------ fast path == cel-python
+VALUES = {"i": 2, "j": -1, "f": 2.5, "s": "abc", "t": "", "b": True, "c": False, "n": None, "l": ["a", "b"],
+          "il": [1, 2], "m": {"k": 1, "s": "x"}, "e": {}}
+PATHS = ["event.i", "event.j", "event.f", "event.s", "event.t", "event.b", "event.c", "event.n", "event.l",
+         "event.il", "event.m", "event.m.k", "event.m.s", "event.missing", "event.m.missing", "event.s.x",
+         "event['s']", "event.l[0]", "event.l[5]", "customer.x", "event.e"]
+LITERALS = ["0", "2", "-1", "2.5", "0.0", "'abc'", "''", "'x'", "true", "false", "null", "['a', 'b']", "[1, 2]", "[]"]
+OPS = ["==", "!=", "<", "<=", ">", ">=", "in"]
+
+atoms = st.sampled_from(PATHS + LITERALS) | st.sampled_from(PATHS).map(lambda p: f"size({p})") | \
+    st.sampled_from([p for p in PATHS if "." in p and "[" not in p]).map(lambda p: f"has({p})") | \
+    st.sampled_from(["event.s.startsWith('a')", "event.s.contains(event.t)", "event.s.endsWith(event.m.s)"])
+
+
+def _extend(children):
+    return (st.tuples(children, st.sampled_from(OPS), children).map(lambda t: f"{t[0]} {t[1]} {t[2]}")
+            | st.tuples(children, st.sampled_from(["&&", "||"]), children).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})")
+            | children.map(lambda c: f"!({c})"))
+
+
+expressions = st.recursive(atoms, _extend, max_leaves=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions)
+def test_fast_path_agrees_with_cel_python(text):
+    try:
+        c = compile_condition(text, "t")
+    except JourneyError:
+        return
+    act = {"event": VALUES, "customer": {"x": 1}}
+    assert c.evaluate(act) == c.evaluate_slow(act), text

@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
@@ -34,6 +36,8 @@ SDK_IMAGE_ENV = "JOURNEYFLOW_SDK_CONTAINER_IMAGE"
 HASH_KEY_SECRET_ENV = "JOURNEYFLOW_HASH_KEY_SECRET"
 BEAM_BOOT = "/opt/apache/beam/boot"
 SHARED_STORES = ("bigtable://",)
+#: Engine configuration files: read and validated on the launcher (``EngineConfig.from_files``).
+CONFIG_OPTIONS = ("journeys", "policy", "link_rules")
 
 
 class LaunchError(ValueError):
@@ -52,6 +56,29 @@ def split_mode(argv: Sequence[str]) -> tuple[str, list[str]]:
 def is_dataflow(runner: str | None) -> bool:
     """``DataflowRunner`` under any of the spellings Beam accepts (``dataflow``, the dotted class path...)."""
     return (runner or "").rsplit(".", 1)[-1].lower() in ("dataflow", "dataflowrunner", "testdataflowrunner")
+
+
+def localize_config_files(argv: list[str], workdir: str | None = None) -> list[str]:
+    """Copies ``--journeys/--policy/--link_rules`` given as ``gs://`` (any Beam filesystem URL) to a local temporary
+    directory and returns argv pointing at the copies: the engine configuration is read from local files, on the
+    launcher, and a Flex Template launcher's only way to receive a custom file is a GCS path."""
+    from apache_beam.io.filesystems import CompressionTypes, FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from journeyflow.pipelines.options import JourneyflowOptions
+
+    jf = PipelineOptions(argv).view_as(JourneyflowOptions)
+    out = list(argv)
+    for name in CONFIG_OPTIONS:
+        url = getattr(jf, name)
+        if url and "://" in url:
+            workdir = workdir or tempfile.mkdtemp(prefix="journeyflow-config-")
+            local = os.path.join(workdir, f"{name}-{url.rstrip('/').rsplit('/', 1)[-1]}")
+            with FileSystems.open(url, compression_type=CompressionTypes.UNCOMPRESSED) as src, \
+                    open(local, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            out.append(f"--{name}={local}")  # argparse: the last occurrence wins
+    return out
 
 
 def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] = os.environ) -> list[str]:
@@ -86,17 +113,22 @@ def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] 
 
 
 def submit_replay(argv: list[str]):
-    """Replay without waiting (run_replay waits, then summarizes local output files)."""
+    """Replay without waiting and without the summary: ``run_replay`` waits, then summarizes the output with local
+    file reads, which fails for output on GCS (Dataflow) or another remote filesystem."""
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from journeyflow.core.config import EngineConfig
     from journeyflow.core.parse import ParseConfig, parse_ts
     from journeyflow.pipelines.options import JourneyflowOptions
-    from journeyflow.pipelines.replay import build_replay
+    from journeyflow.pipelines.replay import DEFAULT_BOUNDED_RUNNER, build_replay
 
     opts = PipelineOptions(argv)
     jf = opts.view_as(JourneyflowOptions)
+    if not jf.input or not jf.output:
+        raise LaunchError("replay needs --input DIR and --output DIR")
+    std = opts.view_as(StandardOptions)
+    std.runner = std.runner or DEFAULT_BOUNDED_RUNNER
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
     until = "end" if jf.until == "end" else parse_ts(jf.until) if jf.until else None
     p = beam.Pipeline(options=opts)
@@ -105,11 +137,12 @@ def submit_replay(argv: list[str]):
 
 
 def launch(argv: Sequence[str], default_runner: str | None = None):
-    """Runs ``--mode`` with the rest of ``argv``.  Returns the PipelineResult (Dataflow, not waited for) or the
-    replay summary (other runners, after the run)."""
+    """Runs ``--mode`` with the rest of ``argv``.  Returns the PipelineResult (Dataflow: not waited for; other
+    runners: finished) or, for a replay into a local directory, its summary."""
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     mode, rest = split_mode(argv)
+    rest = localize_config_files(rest)
     runner = PipelineOptions(rest).view_as(StandardOptions).runner
     if not runner and default_runner:
         rest.append(f"--runner={default_runner}")
@@ -127,6 +160,11 @@ def launch(argv: Sequence[str], default_runner: str | None = None):
     if mode == "stream":
         from journeyflow.pipelines.stream import run_stream
         return run_stream(rest, wait=True)
+    from journeyflow.pipelines.options import JourneyflowOptions
+    if "://" in (PipelineOptions(rest).view_as(JourneyflowOptions).output or ""):
+        result = submit_replay(rest)  # remote output (gs://, hdfs://...): no local summary
+        result.wait_until_finish()
+        return result
     from journeyflow.pipelines.replay import run_replay
     return run_replay(rest)
 

@@ -1,0 +1,90 @@
+variable "project" {
+  description = "GCP project id that hosts journeyflow."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the Dataflow jobs, the bucket, the Artifact Registry repository and the BigQuery dataset."
+  type        = string
+  default     = "us-central1"
+}
+
+variable "prefix" {
+  description = "Prefix of every resource name (e.g. \"dev-\"), so several deployments can share a project. Pass the same value as the pipeline's --topic_prefix and the Makefile's PREFIX."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([a-z][-a-z0-9]*-)?$", var.prefix))
+    error_message = "prefix must be empty or start with a lower-case letter, use [-a-z0-9] and end with '-'."
+  }
+}
+
+variable "streams" {
+  description = "Input streams: one topic in-<stream> and one subscription in-<stream>-journeyflow each."
+  type        = list(string)
+  default     = ["web", "orders", "support", "crm", "engagement", "consent"]
+}
+
+variable "output_topics" {
+  description = "Topics the pipeline publishes to: one per execution target, the audit topic and the dead-letter topic."
+  type        = list(string)
+  default = [
+    "decisions-email",
+    "decisions-sms",
+    "decisions-push",
+    "decisions-call",
+    "decisions-crm-task",
+    "decisions-service-case",
+    "decisions-audit",
+    "dead-letter",
+  ]
+}
+
+variable "message_retention" {
+  description = "How long subscriptions keep unacknowledged messages (max 7 days): the window to fix and restart a stopped job without losing input."
+  type        = string
+  default     = "604800s"
+}
+
+variable "bigtable_zone" {
+  description = "Zone of the Bigtable cluster. Default: <region>-a."
+  type        = string
+  default     = null
+}
+
+variable "bigtable_min_nodes" {
+  description = "Bigtable autoscaling: minimum nodes."
+  type        = number
+  default     = 1
+}
+
+variable "bigtable_max_nodes" {
+  description = "Bigtable autoscaling: maximum nodes."
+  type        = number
+  default     = 3
+}
+
+variable "bigtable_cpu_target" {
+  description = "Bigtable autoscaling: CPU utilization target (percent)."
+  type        = number
+  default     = 60
+}
+
+variable "declare_bigquery_tables" {
+  description = "Declare the analyst tables from schemas/bigquery/*.json (day-partitioned). When false, the pipeline creates them itself (CREATE_IF_NEEDED) on first write."
+  type        = bool
+  default     = true
+}
+
+variable "deletion_protection" {
+  description = "Protect the Bigtable instance and the BigQuery tables against terraform destroy."
+  type        = bool
+  default     = true
+}
+
+variable "temp_files_ttl_days" {
+  description = "Objects under tmp/ and staging/ in the bucket are deleted after this many days."
+  type        = number
+  default     = 7
+}

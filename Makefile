@@ -11,6 +11,8 @@ export GX_ANALYTICS_ENABLED := False
 
 .PHONY: demo test test-fast bench fuzz stream validate report compare clean install
 
+include deploy/dataflow/template.mk
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip uv
@@ -23,6 +25,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/journeyflow generate --customers $(CUSTOMERS) --days $(DAYS) --seed 7 --out $(DATA)
 	$(VENV)/bin/journeyflow replay --input $(DATA) --output $(OUT)
+	$(VENV)/bin/journeyflow score-identity --input $(DATA) --output $(OUT)
+	$(VENV)/bin/journeyflow validate $(OUT) --failures-only
+	$(VENV)/bin/journeyflow report $(OUT)
+	$(VENV)/bin/journeyflow journeys render --out $(OUT)/journeys.html
+
+## validate / report: data-quality checks and the HTML report on an existing output
+validate: $(STAMP)
+	$(VENV)/bin/journeyflow validate $(OUT)
+
+report: $(STAMP)
+	$(VENV)/bin/journeyflow report $(OUT)
 
 ## test: the full test suite (starts the Pub/Sub and Bigtable emulators itself)
 test: $(STAMP)
@@ -33,3 +46,7 @@ test-fast: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out data .journeyflow .pytest_cache
+
+## bench: benchmarks (figures and ratios, written to bench/results/bench.json)
+bench: $(STAMP)
+	$(PY) -m journeyflow.bench $(BENCH_ARGS)

@@ -92,13 +92,60 @@ def _score(ns: argparse.Namespace, rest: list[str]) -> int:
     return 1 if bad else 0
 
 
+def _topics_args(p: argparse.ArgumentParser) -> None:
+    from journeyflow.io import pubsub_tools as pt
+    sub = p.add_subparsers(dest="topics_cmd", required=True)
+    pt.add_topics_args(sub.add_parser("create", help="create every topic and subscription (idempotent)"))
+    pt.add_topics_args(sub.add_parser("delete", help="delete journeyflow's topics and subscriptions"))
+
+
+def _topics(ns: argparse.Namespace, rest: list[str]) -> int:
+    from journeyflow.io import pubsub_tools as pt
+    return pt.cli_topics_create(ns) if ns.topics_cmd == "create" else pt.cli_topics_delete(ns)
+
+
+def _pubsub(name: str):
+    def setup(p: argparse.ArgumentParser) -> None:
+        from journeyflow.io import pubsub_tools as pt
+        getattr(pt, f"add_{name}_args")(p)
+
+    def run(ns: argparse.Namespace, rest: list[str]) -> int:
+        from journeyflow.io import pubsub_tools as pt
+        return getattr(pt, f"cli_{name}")(ns)
+    return setup, run
+
+
+def _stream_args(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("Options are Beam's and journeyflow's pipeline options (see --help of "
+                "journeyflow.pipelines.options), e.g. --project_id P --topic_prefix X --identity_store URL "
+                "--allowed_lateness 30s --runner DataflowRunner.")
+
+
+def _stream(ns: argparse.Namespace, rest: list[str]) -> int:
+    from journeyflow.pipelines.stream import run_stream
+    run_stream(rest)
+    return 0
+
+
 COMMANDS.update({
+    "topics": ("create or delete the Pub/Sub topics and subscriptions", _topics_args, _topics),
+    "publish": ("publish a generated directory to the input topics at a chosen rate", *_pubsub("publish")),
+    "consume": ("example downstream consumer of a decision topic", *_pubsub("consume")),
+    "stream": ("run the streaming pipeline on Pub/Sub (BundleBasedDirectRunner locally)", _stream_args, _stream),
     "score-identity": ("pairwise precision/recall of resolved identities against ground truth", _score_args,
                        _score),
     "generate": ("generate a deterministic multi-channel sample population", _gen_args, _gen),
     "replay": ("replay files through the pipeline (bounded)", _replay_args, _replay),
     "journeys": ("journey definitions: render, validate", _journeys_args, _journeys),
 })
+
+
+def _analytics_commands() -> None:
+    from journeyflow.analytics.cli import COMMANDS as analytics
+    COMMANDS.update(analytics)
+
+
+_analytics_commands()
 
 
 def build_parser() -> argparse.ArgumentParser:

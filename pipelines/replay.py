@@ -26,7 +26,8 @@ from journeyflow.transforms import decide, parse
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.parse import ParseAndValidate
-from journeyflow.transforms.sinks import WriteParquetTable, WriteTopicFiles, dead_letter_message, decision_messages
+from journeyflow.core.tables import TABLES
+from journeyflow.transforms.sinks import WriteOutputFiles, dead_letter_message, decision_messages
 from journeyflow.transforms.sources import ReadReplayFiles
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,6 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     decisions = out[decide.DECISIONS]
     dead = (parsed[parse.DEAD], out[decide.DEAD]) | "AllDeadLetters" >> beam.Flatten()
 
-    messages = (
-        (decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
-         dead | "DeadLetterMessages" >> beam.Map(dead_letter_message))
-        | "AllMessages" >> beam.Flatten()
-    )
-    messages | "WriteTopics" >> WriteTopicFiles(output_dir)
-
     tables = {
         "decisions": decisions | "DecisionRows" >> beam.Map(decision_row),
         "suppressed_candidates": decisions | "SuppressedRows" >> beam.FlatMap(suppressed_rows),
@@ -70,8 +64,11 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
         "identity_links": links,
         "dead_letter": dead | "DeadLetterRows" >> beam.Map(dead_letter_row),
     }
-    for name, rows in tables.items():
-        rows | f"Write_{name}" >> WriteParquetTable(output_dir, name)
+    outputs = [
+        decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
+        dead | "DeadLetterMessages" >> beam.Map(dead_letter_message),
+    ] + [rows | f"Rows_{name}" >> beam.Map(lambda r, n=name: (("table", n), r)) for name, rows in tables.items()]
+    (outputs | "AllOutputs" >> beam.Flatten()) | "WriteOutputs" >> WriteOutputFiles(output_dir, TABLES)
     return {"events": events, "decisions": decisions, "dead": dead, "links": links, **tables}
 
 

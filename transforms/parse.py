@@ -7,7 +7,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from journeyflow.core.identity import Hasher
-from journeyflow.core.model import DeadLetter, Event
+from journeyflow.core.model import Event
 from journeyflow.core.parse import ParseConfig, Parser
 
 EVENTS = "events"

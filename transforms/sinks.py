@@ -19,46 +19,67 @@ from journeyflow.core.model import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, T
 from journeyflow.core.tables import partition_of, to_arrow
 
 
-def decision_messages(d: Decision) -> Iterator[tuple[str, str]]:
-    """(topic, JSON message) pairs for one decision: its target's topic, if any, and always the audit topic."""
+def decision_messages(d: Decision) -> Iterator[tuple[tuple[str, str], str]]:
+    """(("topic", topic), JSON message) for one decision: its target's topic, if any (with the delivery address),
+    and always the audit topic (without it)."""
     target = d.target
     if target is not None:
-        yield TOPIC_FOR_TARGET[target], json.dumps(d.to_dict(with_address=True), sort_keys=True)
-    yield AUDIT_TOPIC, json.dumps(d.to_dict(), sort_keys=True)
+        yield ("topic", TOPIC_FOR_TARGET[target]), json.dumps(d.to_dict(with_address=True), sort_keys=True)
+    yield ("topic", AUDIT_TOPIC), json.dumps(d.to_dict(), sort_keys=True)
 
 
-def dead_letter_message(dl: DeadLetter) -> tuple[str, str]:
-    return DEAD_LETTER_TOPIC, json.dumps(dl.to_dict(), sort_keys=True)
+def dead_letter_message(dl: DeadLetter) -> tuple[tuple[str, str], str]:
+    return ("topic", DEAD_LETTER_TOPIC), json.dumps(dl.to_dict(), sort_keys=True)
 
 
-class WriteTopicFiles(beam.PTransform):
-    """(topic, message) → ``OUT/topics/<topic>.jsonl``, one file per topic, lines sorted for reproducible output."""
+class WriteOutputFiles(beam.PTransform):
+    """One shuffle for every local output: ``(("topic", name), json line)`` and ``(("table", name), row)`` →
+    ``OUT/topics/<topic>.jsonl`` and ``OUT/tables/<table>/date=YYYY-MM-DD/part-00000.parquet``.
 
-    def __init__(self, out_dir: str, label: str | None = None):
+    Every topic file and every table's ``_schema.parquet`` is written even when empty, so consumers and queries
+    always find them.  Lines and rows are sorted: the same input gives byte-identical output."""
+
+    def __init__(self, out_dir: str, tables: Iterable[str], label: str | None = None):
         super().__init__(label)
         self.out_dir = out_dir
+        self.tables = tuple(tables)
 
-    def expand(self, messages):
+    def expand(self, items):
         out_dir = self.out_dir
-        topics = beam.Create(list(ALL_TOPICS))
+        markers = [(("topic", t, ""), None) for t in ALL_TOPICS] + \
+                  [(("table", t, "_schema"), None) for t in self.tables]
         return (
-            (messages.pipeline | "AllTopics" >> topics | "EmptyTopic" >> beam.Map(lambda t: (t, None)),
-             messages)
-            | "MergeTopics" >> beam.Flatten()
-            | "GroupByTopic" >> beam.GroupByKey()
-            | "WriteTopic" >> beam.Map(_write_topic, out_dir)
+            (items | "Destination" >> beam.Map(_destination),
+             items.pipeline | "EmptyOutputs" >> beam.Create(markers))
+            | "MergeOutputs" >> beam.Flatten()
+            | "GroupByDestination" >> beam.GroupByKey()
+            | "WriteFile" >> beam.Map(_write_destination, out_dir)
         )
 
 
-def _write_topic(group: tuple[str, Iterable[str | None]], out_dir: str) -> tuple[str, int]:
-    topic, messages = group
-    lines = sorted(m for m in messages if m is not None)
-    path = FileSystems.join(out_dir, "topics", f"{topic}.jsonl")
-    _ensure_dir(path)
-    with FileSystems.create(path) as f:
-        for m in lines:
-            f.write(m.encode() + b"\n")
-    return topic, len(lines)
+def _destination(item: tuple[tuple[str, str], Any]) -> tuple[tuple[str, str, str], Any]:
+    (kind, name), payload = item
+    return (kind, name, partition_of(name, payload) if kind == "table" else ""), payload
+
+
+def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_dir: str) -> tuple[str, int]:
+    (kind, name, part), payloads = group
+    payloads = [x for x in payloads if x is not None]
+    if kind == "topic":
+        path = FileSystems.join(out_dir, "topics", f"{name}.jsonl")
+        _ensure_dir(path)
+        with FileSystems.create(path) as f:
+            for m in sorted(payloads):
+                f.write(m.encode() + b"\n")
+    else:
+        if part == "_schema":
+            path = FileSystems.join(out_dir, "tables", name, "_schema.parquet")
+        else:
+            path = FileSystems.join(out_dir, "tables", name, part, "part-00000.parquet")
+        _ensure_dir(path)
+        with FileSystems.create(path) as f:
+            pq.write_table(to_arrow(name, sorted(payloads, key=_sort_key)), f, compression="zstd")
+    return path, len(payloads)
 
 
 def _ensure_dir(path: str) -> None:
@@ -66,39 +87,5 @@ def _ensure_dir(path: str) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
 
 
-class WriteParquetTable(beam.PTransform):
-    """Rows (dicts) → ``OUT/tables/<table>/date=YYYY-MM-DD/part-00000.parquet`` (an empty table still gets a
-    schema-only file, so queries over it work)."""
-
-    def __init__(self, out_dir: str, table: str, label: str | None = None):
-        super().__init__(label)
-        self.out_dir = out_dir
-        self.table = table
-
-    def expand(self, rows):
-        table, out_dir = self.table, self.out_dir
-        marker = rows.pipeline | "Marker" >> beam.Create([("_schema", None)])
-        return (
-            (rows | "KeyByDate" >> beam.Map(lambda r: (partition_of(table, r), r)), marker)
-            | "Merge" >> beam.Flatten()
-            | "GroupByDate" >> beam.GroupByKey()
-            | "WriteParquet" >> beam.Map(_write_partition, out_dir, table)
-        )
-
-
 def _sort_key(row: dict[str, Any]) -> str:
     return json.dumps(row, sort_keys=True, default=str)
-
-
-def _write_partition(group: tuple[str, Iterable[dict | None]], out_dir: str, table: str) -> tuple[str, int]:
-    part, rows = group
-    rows = sorted((r for r in rows if r is not None), key=_sort_key)
-    if part == "_schema":
-        # written once, empty: keeps the dataset readable when no partition has rows
-        path = FileSystems.join(out_dir, "tables", table, "_schema.parquet")
-    else:
-        path = FileSystems.join(out_dir, "tables", table, part, "part-00000.parquet")
-    _ensure_dir(path)
-    with FileSystems.create(path) as f:
-        pq.write_table(to_arrow(table, rows), f, compression="zstd")
-    return part, len(rows)

@@ -70,6 +70,10 @@ class Event:
     def sort_key(self) -> tuple[int, int, str]:
         return (self.ts, STREAM_RANK.get(self.stream, 9), self.uid)
 
+    def __reduce__(self):
+        # explicit and ~5x faster than the generic slots-dataclass pickling (fields() walk) in Beam shuffles
+        return (Event, (self.uid, self.stream, self.type, self.ts, self.ids, self.attrs, self.contact))
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -121,6 +125,11 @@ class Decision:
     #: Delivery address for the execution tool (email / E.164 phone).  Only ever written to the channel's own
     #: decision topic, never to the audit topic or a table.
     address: str | None = None
+
+    def __reduce__(self):
+        return (Decision, (self.decision_id, self.customer_id, self.decided_at, self.journey_id, self.step_id,
+                           self.action, self.channel, self.content_id, self.category, self.priority,
+                           self.reason_codes, self.candidates, self.trigger_event_id, self.address))
 
     @property
     def target(self) -> str | None:

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.core.identity import rank_key
 from journeyflow.core.model import ADDRESS_FOR_CHANNEL, Candidate, DeadLetter, Decision, Event
-from journeyflow.core.state import HOUR, CustomerState, Retention
+from journeyflow.core.state import DAY, CustomerState, Retention
 
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
@@ -76,7 +76,7 @@ def pop_all_due_at(state: CustomerState, due: int) -> list[list]:
 
 class CustomerProcessor:
     def __init__(self, engine: _Engine, arbiter: _Arbiter, retention: Retention = Retention(),
-                 expire_every_ms: int = HOUR):
+                 expire_every_ms: int = DAY):
         self.engine = engine
         self.arbiter = arbiter
         self.retention = retention
@@ -156,7 +156,8 @@ class CustomerProcessor:
             state.schedule(due, tid, "deferred", candidate_to_payload(cand))
 
     def _maybe_expire(self, state: CustomerState, now: int) -> None:
-        # at most once per `expire_every_ms` of event time per customer: expiry is O(state)
+        # at most once per `expire_every_ms` (a day) of event time per customer: expiry is O(state), and the
+        # windowed questions (caps, view counts) filter by time themselves, so expiry only bounds the size
         if state.expired_at is None or now - state.expired_at >= self.expire_every_ms:
             state.expire(now, self.retention)
 

@@ -1,0 +1,14 @@
+"""Analyst-side tools over a replay's output directory ``OUT``.
+
+* :mod:`~journeyflow.analytics.tables` — read the Parquet analyst tables (``OUT/tables/<table>/date=…/``).
+* :mod:`~journeyflow.analytics.quality` — Great Expectations (GX Core) suites per table, ``validate_output``.
+* :mod:`~journeyflow.analytics.query` — DuckDB over the tables (one view per table) and example queries.
+* :mod:`~journeyflow.analytics.report` — a self-contained HTML report with inline SVG charts.
+* :mod:`~journeyflow.analytics.cli` — argparse glue for ``journeyflow validate|query|report``.
+
+Submodules are imported lazily: importing great_expectations takes several seconds, so only
+:mod:`~journeyflow.analytics.quality` does it, and only when a validation runs.
+"""
+from journeyflow.analytics.tables import load_tables, read_table
+
+__all__ = ["load_tables", "read_table"]

@@ -1,0 +1,619 @@
+"""Data quality of a replay's analyst tables: one GX Core (great_expectations 1.x) suite per table.
+
+``validate_output(OUT)`` reads ``OUT/tables/*`` (:mod:`journeyflow.analytics.tables`), validates every table against
+its suite in one ephemeral GX context, adds a few cross-table checks written in plain pandas, and returns a
+:class:`QualityReport` (``.ok``, ``.render()``, ``.to_dict()``).
+
+What the suites check
+---------------------
+=====================  ================================================================================
+table                  checks (besides the PII scan below)
+=====================  ================================================================================
+decisions              decision_id not null and unique; customer_id not null; action in ``ACTIONS``;
+                       channel in ``CHANNELS + TASK_TARGETS`` (or null); category in ``CATEGORIES`` (or
+                       null); decided_at inside the input range; a ``send`` goes to a message channel and
+                       never carries the reason code ``consent``
+suppressed_candidates  decision_id / customer_id not null; reason is a known arbitration reason code
+                       (:data:`SUPPRESSION_REASONS`) or ``rule:<name>``; action, channel and category known;
+                       decided_at inside the input range
+journey_steps          customer_id / journey_id not null; kind in :data:`STEP_KINDS`; ``at`` in range
+customer_snapshots     customer_id not null and unique; consent_<channel> in :data:`CONSENT_STATUSES`
+identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
+                       reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
+dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
+                       reasons plus ``duplicate_event`` and ``late_event``)
+=====================  ================================================================================
+
+Every table: no raw email address or phone number in any string column
+(``ExpectColumnValuesToNotMatchRegex`` with :data:`EMAIL_REGEX`, check ``no_raw_email``, and :data:`PHONE_REGEX`,
+check ``no_raw_phone``).  Every string of the table goes into one long frame (``column``, ``value``, key column):
+the scalar string columns, the ``list<string>`` columns exploded (``reason_codes[]``, ``identifiers[]``) and the
+string fields of ``list<struct>`` columns (``candidates[].content_id`` ...).  Two expectations per table then cover
+every column (GX's cost is per expectation, not per row); a failure names the columns and the rows (key column)
+where the values were found.
+
+Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name>``):
+
+* every ``suppressed_candidates`` row belongs to a decision, and each decision lists exactly as many candidates as
+  ``suppressed_candidates`` has rows for it (the table is an explosion of ``decisions.candidates``);
+* consent at decision time: no ``send`` on a channel at a moment (customer, decided_at, trigger) where a candidate of
+  the same channel and category was suppressed with reason ``consent`` (the consent rule only depends on
+  channel, category and the customer's state at that moment, so both cannot be right).
+  A check against ``customer_snapshots`` consent is deliberately not made: a snapshot has the end-of-run status
+  only, not when it changed, so a send before a later revocation is indistinguishable from a violation.
+
+Input range: ``validate_output(out, input_range=(min_ts, max_ts))`` (epoch ms, ``datetime`` or ISO-8601 strings).
+Without it the range is derived from the data: the earliest/latest of ``journey_steps.at``,
+``customer_snapshots.first_seen``/``last_event`` and ``dead_letter.event_time`` (except dead letters whose time is
+the problem: ``bad_timestamp``, ``timestamp_out_of_range``), widened by :data:`DERIVED_RANGE_SLACK_MS` on both sides
+(a quiet-hours deferral fires after the last recorded step).  With no usable time at all it falls back to
+``parse.DEFAULT_MIN_TS .. DEFAULT_MAX_TS``.
+
+great_expectations is imported lazily (it takes seconds); ``GX_ANALYTICS_ENABLED=False`` is put into the
+environment when this module is imported, unless it is already set, so GX never sends usage statistics.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # before great_expectations is ever imported
+
+import re  # noqa: E402
+import time  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from functools import lru_cache  # noqa: E402
+from typing import Any, Iterable, Sequence  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+
+from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
+from journeyflow.core import parse as _parse  # noqa: E402
+from journeyflow.core.model import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
+from journeyflow.core.policy import REASON_CODES  # noqa: E402
+from journeyflow.core.state import BLOCKING  # noqa: E402
+
+__all__ = [
+    "CheckResult", "QualityReport", "validate_output", "validate_tables", "derive_input_range", "redact",
+    "EMAIL_REGEX", "PHONE_REGEX", "SUPPRESSION_REASONS", "DEAD_LETTER_REASONS", "STEP_KINDS", "CONSENT_STATUSES",
+]
+
+# ------------------------------------------------------------------------------------------------ vocabularies
+#: Raw email addresses.  ``<email>`` (the dead-letter mask) and identifier keys (``email:<hex>``) do not match.
+EMAIL_REGEX = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+#: Raw phone numbers, as ``parse.mask_pii`` defines them: international numbers (``+`` then 8+ digits and
+#: separators: ``+1 (415) 555-0134``, ``+14155550134``, also after a colon as in ``phone:+1415…``) and formatted
+#: national ones (``(415) 555-0134``, ``415.555.0134``, ``020 7946 0958``).  Bare digit runs are not phones: in these
+#: tables they are epoch times (``"ts": 1790820058024`` in dead-letter payloads, timer-id suffixes) or numeric ids.
+#: Guards against ids: a match may not continue a word or an id (hashed hex keys, ``d_…`` ids, ``ORD-000123456``,
+#: digit-only groups inside UUIDs) and may not run into letters.
+PHONE_REGEX = (r"(?<![\w/=.])\+\d[\d\s().-]{6,}\d(?!\w)"
+               r"|(?<![\w:/=.+-])\(?\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}(?!\w)")
+
+#: Reasons a candidate is not chosen (``suppressed_candidates.reason``); ``rule:<name>`` is also accepted.
+SUPPRESSION_REASONS: tuple[str, ...] = tuple(dict.fromkeys((
+    "consent", "open_ticket", "recent_purchase", "frequency_cap", "quiet_hours_deferred", "duplicate_content",
+    "lower_priority", "exclusion_group", "control_group", *REASON_CODES)))
+SUPPRESSION_REASON_REGEX = r"^(?:" + "|".join(map(re.escape, SUPPRESSION_REASONS)) + r")$|^rule:\S+$"
+
+STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "entry_refused")
+LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
+LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap)$"
+CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))
+
+
+_EMAIL_RX = re.compile(EMAIL_REGEX)
+_PHONE_RX = re.compile(PHONE_REGEX)
+
+
+def redact(text: str) -> str:
+    """``text`` with raw emails/phones replaced by a hint (``<email j…>``, ``<phone …00>``) for reports."""
+    text = _EMAIL_RX.sub(lambda m: f"<email {m.group(0)[0]}…>", text)
+    return _PHONE_RX.sub(lambda m: f"<phone …{m.group(0)[-2:]}>", text)
+
+
+def _documented_dead_letter_reasons() -> tuple[str, ...]:
+    """The reason column of the table in ``journeyflow/core/parse.py``'s docstring."""
+    doc = _parse.__doc__ or ""
+    found = re.findall(r"^([a-z][a-z0-9_]+)\s{2,}\S", doc, flags=re.M)
+    return tuple(r for r in dict.fromkeys(found) if r != "reason")
+
+
+DEAD_LETTER_REASONS: tuple[str, ...] = (*_documented_dead_letter_reasons(), "duplicate_event", "late_event")
+#: Dead letters whose event_time is the problem: not used to derive the input range.
+_UNTRUSTED_TIME_REASONS = frozenset({"bad_timestamp", "timestamp_out_of_range"})
+
+DERIVED_RANGE_SLACK_MS = 86_400_000
+MAX_EXAMPLES = 5
+#: Unexpected values GX returns per check (their columns and keys are named in the report).
+PARTIAL_UNEXPECTED = 20
+
+#: Column identifying a row in each table: shown next to unexpected values.
+KEY_COLUMN: dict[str, str] = {
+    "decisions": "decision_id",
+    "suppressed_candidates": "decision_id",
+    "journey_steps": "customer_id",
+    "customer_snapshots": "customer_id",
+    "identity_links": "event_id",
+    "dead_letter": "source",
+}
+#: Time column checked against the input range.
+RANGE_COLUMN: dict[str, str] = {"decisions": "decided_at", "suppressed_candidates": "decided_at",
+                                "journey_steps": "at"}
+
+
+# ------------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class CheckResult:
+    table: str
+    check: str  # short name, e.g. "decision_id_unique", "no_raw_email:payload"
+    expectation: str  # GX expectation type (e.g. "expect_column_values_to_be_unique") or "pandas:<check>"
+    column: str | None
+    success: bool
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    observed_value: Any = None
+    examples: tuple = ()  # some unexpected values
+    keys: tuple = ()  # the KEY_COLUMN value of the rows holding them, when known
+    error: str | None = None
+
+    def describe(self) -> str:
+        what = f"{self.expectation}({self.column})" if self.column else self.expectation
+        if self.error:
+            return f"{what}: error: {self.error}"
+        parts = [what]
+        if self.unexpected_count is not None and self.element_count is not None:
+            parts.append(f"{self.unexpected_count} of {self.element_count} unexpected")
+        if self.observed_value is not None:
+            parts.append(f"observed {_short(self.observed_value)}")
+        if self.examples:
+            parts.append("e.g. " + ", ".join(_short(v) for v in self.examples))
+        if self.keys and not self.success:
+            parts.append("rows " + ", ".join(_short(v) for v in self.keys))
+        return "; ".join(parts)
+
+
+@dataclass
+class QualityReport:
+    out_dir: str
+    input_range: tuple[int, int]
+    range_source: str
+    row_counts: dict[str, int]
+    missing_tables: list[str]
+    results: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing_tables and all(r.success for r in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.success]
+
+    def for_table(self, table: str) -> list[CheckResult]:
+        return [r for r in self.results if r.table == table]
+
+    def failed_checks(self) -> set[tuple[str, str]]:
+        """``{(table, check)}`` of every failed check."""
+        return {(r.table, r.check) for r in self.failures}
+
+    def render(self, verbose: bool = True) -> str:
+        """Readable text: a verdict, the input range, then per table one line per check (failures first)."""
+        n_fail = len(self.failures) + len(self.missing_tables)
+        verdict = "OK" if self.ok else f"FAILED ({n_fail} of {len(self.results) + len(self.missing_tables)} checks)"
+        lo, hi = (_iso(t) for t in self.input_range)
+        lines = [f"data quality of {self.out_dir}: {verdict}",
+                 f"input range {lo} .. {hi} ({self.range_source}); {len(self.results)} checks in "
+                 f"{self.seconds:.1f} s"]
+        for t in self.missing_tables:
+            lines.append(f"FAIL table {t}: directory tables/{t} is missing")
+        tables = list(dict.fromkeys([*TABLES, *(r.table for r in self.results)]))
+        for t in tables:
+            rs = self.for_table(t)
+            if not rs:
+                continue
+            bad = [r for r in rs if not r.success]
+            rows = f"{self.row_counts[t]} rows, " if t in self.row_counts else ""
+            lines.append("")
+            lines.append(f"{t} ({rows}{len(rs) - len(bad)}/{len(rs)} checks passed)")
+            width = max(len(r.check) for r in rs)
+            for r in bad + [r for r in rs if r.success]:
+                if r.success and not verbose:
+                    continue
+                lines.append(f"  {'ok  ' if r.success else 'FAIL'}  {r.check:<{width}}  {r.describe()}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ok"] = self.ok
+        d["results"] = [{**asdict(r), "examples": [_jsonable(v) for v in r.examples],
+                         "keys": [_jsonable(v) for v in r.keys],
+                         "observed_value": _jsonable(r.observed_value)} for r in self.results]
+        return d
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return str(v)
+
+
+def _short(v: Any, n: int = 60) -> str:
+    s = repr(v) if isinstance(v, str) else str(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _iso(ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(ms)
+
+
+# ------------------------------------------------------------------------------------------------ input range
+def _to_ms(v: Any) -> int:
+    if isinstance(v, bool):
+        raise TypeError("a time is epoch milliseconds, a datetime or an ISO-8601 string")
+    if isinstance(v, (int, float)):
+        return int(v)
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime()
+    if isinstance(v, datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=timezone.utc)
+        return int(v.timestamp() * 1000)
+    if isinstance(v, str):
+        s = v.strip()
+        if s.lstrip("-").isdigit():
+            return int(s)
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        return _to_ms(dt)
+    raise TypeError(f"cannot read a time from {v!r}")
+
+
+def _ms_values(col: pa.ChunkedArray) -> list[int]:
+    arr = pc.drop_null(col.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()))
+    if len(arr) == 0:
+        return []
+    mm = pc.min_max(arr).as_py()
+    return [mm["min"], mm["max"]]
+
+
+def derive_input_range(tables: dict[str, pa.Table],
+                       slack_ms: int = DERIVED_RANGE_SLACK_MS) -> tuple[tuple[int, int], str]:
+    """``((min_ts, max_ts), description)`` from the tables' own event times (see the module docstring)."""
+    values: list[int] = []
+    used: list[str] = []
+    steps = tables.get("journey_steps")
+    if steps is not None and steps.num_rows:
+        if v := _ms_values(steps.column("at")):
+            values += v
+            used.append("journey_steps.at")
+    snaps = tables.get("customer_snapshots")
+    if snaps is not None and snaps.num_rows:
+        for c in ("first_seen", "last_event"):
+            if v := _ms_values(snaps.column(c)):
+                values += v
+                used.append(f"customer_snapshots.{c}")
+    dl = tables.get("dead_letter")
+    if dl is not None and dl.num_rows:
+        keep = pc.invert(pc.is_in(dl.column("reason"), value_set=pa.array(sorted(_UNTRUSTED_TIME_REASONS))))
+        if v := _ms_values(dl.filter(pc.fill_null(keep, True)).column("event_time")):
+            values += v
+            used.append("dead_letter.event_time")
+    if not values:
+        return (_parse.DEFAULT_MIN_TS, _parse.DEFAULT_MAX_TS), "no event times in the tables: parse defaults"
+    return ((min(values) - slack_ms, max(values) + slack_ms),
+            f"derived from {', '.join(used)} ± {slack_ms / 3_600_000:g} h")
+
+
+# ------------------------------------------------------------------------------------------------ frames
+def _string_columns(schema: pa.Schema) -> list[str]:
+    return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+
+
+def _list_string_leaves(schema: pa.Schema) -> list[tuple[str, str, str | None]]:
+    """``(label, list column, struct field or None)`` for list<string> and list<struct<…string…>> columns."""
+    out = []
+    for f in schema:
+        if not pa.types.is_list(f.type):
+            continue
+        vt = f.type.value_type
+        if pa.types.is_string(vt):
+            out.append((f"{f.name}[]", f.name, None))
+        elif pa.types.is_struct(vt):
+            for sub in vt:
+                if pa.types.is_string(sub.type):
+                    out.append((f"{f.name}[].{sub.name}", f.name, sub.name))
+    return out
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas()
+
+
+def _main_frame(name: str, table: pa.Table) -> pd.DataFrame:
+    """Scalar columns of the table (list columns dropped) plus derived helper columns (prefixed ``_``)."""
+    scalar = [f.name for f in table.schema if not pa.types.is_list(f.type)]
+    df = _to_pandas(table.select(scalar))
+    if name == "decisions":
+        flat = pc.list_flatten(table.column("reason_codes"))
+        parents = pc.list_parent_indices(table.column("reason_codes"))
+        mask = pc.equal(flat, "consent")
+        flagged = set(pc.filter(parents, pc.fill_null(mask, False)).to_pylist())
+        df["_reason_codes_has_consent"] = [i in flagged for i in range(table.num_rows)]
+    return df
+
+
+def _strings_frame(name: str, table: pa.Table) -> pd.DataFrame:
+    """Every string of the table, long: (``column``, ``value``, key column).
+
+    Scalar string columns keep their name; list<string> columns are exploded as ``<col>[]`` and the string fields
+    of list<struct> columns as ``<col>[].<field>``.  Nulls are left out.
+    """
+    key = KEY_COLUMN[name]
+    keycol = table.column(key).combine_chunks()
+    labels, values, keys = [], [], []
+
+    def add(label: str, arr: pa.Array, key_values: pa.Array) -> None:
+        valid = pc.is_valid(arr)
+        arr, key_values = pc.filter(arr, valid), pc.filter(key_values, valid)
+        labels.append(pa.array([label] * len(arr), pa.string()))
+        values.append(arr.cast(pa.string()))
+        keys.append(key_values.cast(pa.string()))
+
+    for col in _string_columns(table.schema):
+        add(col, table.column(col).combine_chunks(), keycol)
+    for label, col, sub in _list_string_leaves(table.schema):
+        lst = table.column(col).combine_chunks()
+        flat = pc.list_flatten(lst)
+        if sub is not None:
+            flat = pc.struct_field(flat, sub)
+        add(label, flat, pc.take(keycol, pc.list_parent_indices(lst)))
+    if not labels:
+        return pd.DataFrame({"column": pd.Series([], dtype=object), "value": pd.Series([], dtype=object),
+                             key: pd.Series([], dtype=object)})
+    return _to_pandas(pa.table({"column": pa.concat_arrays(labels), "value": pa.concat_arrays(values),
+                                key: pa.concat_arrays(keys)}))
+
+
+# ------------------------------------------------------------------------------------------------ GX
+@lru_cache(maxsize=1)
+def _gx() -> tuple[Any, Any, Any]:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+    return gx, gxe, Column
+
+
+@dataclass
+class _Frame:
+    table: str
+    asset: str
+    frame: pd.DataFrame
+    expectations: list[Any]  # GX Expectations, each with meta={"check": name}
+    key: str
+    strings: bool = False  # the long (column, value, key) frame of the PII scan
+
+
+def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
+    """The expectations of one table's main frame (each named by ``meta["check"]``)."""
+    _, gxe, Column = _gx()
+    lo, hi = (pd.Timestamp(t, unit="ms", tz="UTC") for t in rng)
+    out: list[Any] = []
+
+    def add(check: str, cls: Any, **kw: Any) -> None:
+        out.append(cls(meta={"check": check}, **kw))
+
+    def not_null(col: str) -> None:
+        add(f"{col}_not_null", gxe.ExpectColumnValuesToNotBeNull, column=col)
+
+    def in_set(col: str, values: Iterable[str], check: str | None = None, **kw: Any) -> None:
+        add(check or f"{col}_known", gxe.ExpectColumnValuesToBeInSet, column=col, value_set=list(values), **kw)
+
+    if name == "decisions":
+        not_null("decision_id")
+        add("decision_id_unique", gxe.ExpectColumnValuesToBeUnique, column="decision_id")
+        not_null("customer_id")
+        in_set("action", ACTIONS)
+        in_set("channel", (*CHANNELS, *TASK_TARGETS))
+        in_set("category", CATEGORIES)
+        in_set("channel", CHANNELS, check="send_to_message_channel", row_condition=Column("action") == "send")
+        in_set("_reason_codes_has_consent", [False], check="send_not_blocked_by_consent",
+               row_condition=Column("action") == "send")
+    elif name == "suppressed_candidates":
+        not_null("decision_id")
+        not_null("customer_id")
+        add("reason_known", gxe.ExpectColumnValuesToMatchRegex, column="reason", regex=SUPPRESSION_REASON_REGEX)
+        in_set("action", ACTIONS)
+        in_set("channel", (*CHANNELS, *TASK_TARGETS))
+        in_set("category", CATEGORIES)
+    elif name == "journey_steps":
+        not_null("customer_id")
+        not_null("journey_id")
+        in_set("kind", STEP_KINDS)
+    elif name == "customer_snapshots":
+        not_null("customer_id")
+        add("customer_id_unique", gxe.ExpectColumnValuesToBeUnique, column="customer_id")
+        for ch in CHANNELS:
+            in_set(f"consent_{ch}", CONSENT_STATUSES)
+    elif name == "identity_links":
+        in_set("status", LINK_STATUSES)
+        add("refused_link_has_reason", gxe.ExpectColumnValuesToNotBeNull, column="reason",
+            row_condition=Column("status") == "refused")
+        add("accepted_link_has_no_reason", gxe.ExpectColumnValuesToBeNull, column="reason",
+            row_condition=Column("status") == "accepted")
+        add("reason_known", gxe.ExpectColumnValuesToMatchRegex, column="reason", regex=LINK_REASON_REGEX)
+    elif name == "dead_letter":
+        not_null("reason")
+        in_set("reason", DEAD_LETTER_REASONS)
+    if name in RANGE_COLUMN:
+        col = RANGE_COLUMN[name]
+        add(f"{col}_in_input_range", gxe.ExpectColumnValuesToBeBetween, column=col, min_value=lo, max_value=hi)
+    return out
+
+
+def _pii_suite() -> list[Any]:
+    """On the long strings frame: one expectation per pattern covers every string column of the table."""
+    _, gxe, _ = _gx()
+    return [gxe.ExpectColumnValuesToNotMatchRegex(column="value", regex=EMAIL_REGEX, meta={"check": "no_raw_email"}),
+            gxe.ExpectColumnValuesToNotMatchRegex(column="value", regex=PHONE_REGEX, meta={"check": "no_raw_phone"})]
+
+
+def _error_of(exc: Any) -> str | None:
+    if not isinstance(exc, dict):
+        return None
+    if exc.get("raised_exception"):
+        return str(exc.get("exception_message") or "exception")
+    for v in exc.values():  # several metrics failing at once come back keyed by metric
+        if isinstance(v, dict) and v.get("raised_exception"):
+            return str(v.get("exception_message") or "exception")
+    return None
+
+
+def _result_of(f: _Frame, r: Any) -> CheckResult:
+    res = r.result or {}
+    cfg = r.expectation_config
+    idx = [d for d in (res.get("partial_unexpected_index_list") or []) if isinstance(d, dict)]
+    keys = tuple(dict.fromkeys(_plain(d.get(f.key)) for d in idx if d.get(f.key) is not None))[:MAX_EXAMPLES]
+    if f.strings:  # name the string columns the unexpected values were found in
+        cols = list(dict.fromkeys(str(d["column"]) for d in idx if d.get("column") is not None))
+        column = ", ".join(cols) if cols else "all strings"
+    else:
+        column = cfg.kwargs.get("column")
+    examples = tuple(_plain(v) for v in (res.get("partial_unexpected_list") or [])[:MAX_EXAMPLES])
+    if f.strings:  # the report must not repeat the PII it found
+        examples = tuple(redact(str(v)) for v in examples)
+    return CheckResult(
+        table=f.table, check=str((cfg.meta or {}).get("check") or cfg.type), expectation=cfg.type, column=column,
+        success=bool(r.success), element_count=res.get("element_count"), unexpected_count=res.get("unexpected_count"),
+        observed_value=_plain(res.get("observed_value")),
+        examples=examples, keys=keys, error=_error_of(r.exception_info))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, float) and v != v:
+        return None
+    if hasattr(v, "item") and not isinstance(v, (list, tuple, dict, str)):
+        try:
+            return v.item()
+        except (ValueError, AttributeError):
+            return str(v)
+    return v
+
+
+def _validate_frames(frames: Sequence[_Frame]) -> list[CheckResult]:
+    """Run every frame through its suite, in one ephemeral GX context; results in suite order."""
+    gx, _, _ = _gx()
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass
+    source = context.data_sources.add_pandas(name="journeyflow")
+    out: list[CheckResult] = []
+    for f in frames:
+        if not f.expectations:
+            continue
+        batch_def = source.add_dataframe_asset(name=f.asset).add_batch_definition_whole_dataframe(f.asset)
+        # passing the expectations to the constructor stores the suite once (add_expectation re-serializes it)
+        suite = context.suites.add(gx.ExpectationSuite(name=f.asset, expectations=f.expectations))
+        vd = context.validation_definitions.add(gx.ValidationDefinition(name=f.asset, data=batch_def, suite=suite))
+        index_cols = ["column", f.key] if f.strings else [f.key]
+        run = vd.run(batch_parameters={"dataframe": f.frame},
+                     result_format={"result_format": "SUMMARY", "partial_unexpected_count": PARTIAL_UNEXPECTED,
+                                    "unexpected_index_column_names": index_cols})
+        order = {str((e.meta or {}).get("check")): i for i, e in enumerate(f.expectations)}
+        results = [_result_of(f, r) for r in run.results]
+        out.extend(sorted(results, key=lambda c: order.get(c.check, len(order))))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ cross-table
+def _cross_checks(tables: dict[str, pa.Table]) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    dec = tables.get("decisions")
+    sup = tables.get("suppressed_candidates")
+    if dec is None or sup is None:
+        return out
+    dec_ids = set(dec.column("decision_id").to_pylist())
+    sup_ids = sup.column("decision_id").to_pylist()
+    orphans = [d for d in sup_ids if d not in dec_ids]
+    out.append(CheckResult(
+        table="suppressed_candidates", check="belongs_to_a_decision", expectation="pandas:belongs_to_a_decision",
+        column="decision_id", success=not orphans, element_count=len(sup_ids), unexpected_count=len(orphans),
+        examples=tuple(dict.fromkeys(orphans))[:MAX_EXAMPLES]))
+
+    listed = pd.Series(pc.list_value_length(dec.column("candidates")).fill_null(0).to_pylist(),
+                       index=dec.column("decision_id").to_pylist(), dtype="int64")
+    listed = listed.groupby(level=0).sum()
+    rows = pd.Series(sup_ids, dtype="object").value_counts()
+    both = pd.concat([listed.rename("listed"), rows.rename("rows")], axis=1).fillna(0)
+    both = both[both.index.isin(dec_ids)]
+    bad = both[both["listed"] != both["rows"]]
+    out.append(CheckResult(
+        table="decisions", check="candidates_match_suppressed_rows",
+        expectation="pandas:candidates_match_suppressed_rows", column="candidates", success=bad.empty,
+        element_count=len(both), unexpected_count=len(bad),
+        examples=tuple(f"{i}: {int(r.listed)} listed, {int(r.rows)} rows"
+                       for i, r in bad.head(MAX_EXAMPLES).iterrows()),
+        keys=tuple(bad.index[:MAX_EXAMPLES])))
+
+    moment = ["customer_id", "decided_at", "trigger_event_id", "channel", "category"]
+    sends = dec.filter(pc.equal(dec.column("action"), "send")).select([*moment, "decision_id"]).to_pandas()
+    blocked = sup.filter(pc.equal(sup.column("reason"), "consent")).select(moment).to_pandas().drop_duplicates()
+    clash = sends.merge(blocked, on=moment, how="inner") if len(sends) and len(blocked) else sends.iloc[0:0]
+    out.append(CheckResult(
+        table="decisions", check="no_send_where_consent_blocked_same_moment",
+        expectation="pandas:no_send_where_consent_blocked_same_moment", column="channel", success=clash.empty,
+        element_count=len(sends), unexpected_count=len(clash),
+        examples=tuple(f"{r.customer_id} {r.channel}/{r.category} at {r.decided_at}"
+                       for r in clash.head(MAX_EXAMPLES).itertuples()),
+        keys=tuple(clash["decision_id"].head(MAX_EXAMPLES))))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ entry points
+def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | None = None,
+                    out_dir: str = "<tables>", missing: Sequence[str] = ()) -> QualityReport:
+    """Validate already-loaded tables (``{name: pyarrow.Table}``); see :func:`validate_output`."""
+    t0 = time.perf_counter()
+    if input_range is not None:
+        rng = (_to_ms(input_range[0]), _to_ms(input_range[1]))
+        source = "given"
+    else:
+        rng, source = derive_input_range(tables)
+    frames: list[_Frame] = []
+    for name in TABLES:
+        table = tables.get(name)
+        if table is None:
+            continue
+        key = KEY_COLUMN[name]
+        frames.append(_Frame(name, name, _main_frame(name, table), _suite(name, rng), key))
+        frames.append(_Frame(name, f"{name}__strings", _strings_frame(name, table), _pii_suite(), key, strings=True))
+    results = _validate_frames(frames) + _cross_checks(tables)
+    return QualityReport(out_dir=str(out_dir), input_range=rng, range_source=source,
+                         row_counts={n: t.num_rows for n, t in tables.items()}, missing_tables=list(missing),
+                         results=results, seconds=time.perf_counter() - t0)
+
+
+def validate_output(out_dir: str | os.PathLike[str], input_range: tuple[Any, Any] | None = None) -> QualityReport:
+    """Validate every analyst table of ``out_dir`` (one ephemeral GX context per call).
+
+    ``input_range``: ``(min_ts, max_ts)`` of the replayed input (epoch ms, datetime or ISO-8601); derived from the
+    tables when omitted.  A table directory that is missing is reported as a failure (the pipeline always writes
+    ``_schema.parquet``), and the table is validated as empty.
+    """
+    missing = [n for n in TABLES if not table_exists(out_dir, n)]
+    tables = {n: read_table(out_dir, n) for n in TABLES}
+    return validate_tables(tables, input_range=input_range, out_dir=str(out_dir), missing=missing)

@@ -1,0 +1,195 @@
+"""SQL over a replay's analyst tables with DuckDB.
+
+``query(OUT, sql)`` opens an in-memory DuckDB connection, registers every table of ``OUT/tables`` (read with
+:func:`journeyflow.analytics.tables.read_table`, so the columns are exactly those of ``schemas/bigquery``) as a view
+named after the table, and returns the result as a pyarrow Table.  ``journey_steps.at`` is a keyword in DuckDB's
+grammar: write it quoted, ``"at"``.  Times are ``TIMESTAMP WITH TIME ZONE`` and the
+session time zone is UTC, so ``date_trunc('day' | 'week', …)`` buckets are UTC days and ISO weeks (Monday).
+
+:data:`EXAMPLE_QUERIES` holds the analyst questions the tables were designed for.  Some take parameters, read with
+``getvariable('<name>')`` (``NULL`` when not given): ``query(OUT, sql, params={"customer_id": "crm:C000123"})``
+sets them with ``SET VARIABLE`` first; from the command line: ``--param customer_id=crm:C000123``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from journeyflow.analytics.tables import TABLES, load_tables
+
+__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "connect", "query", "run_example", "format_table"]
+
+EXAMPLE_QUERIES: dict[str, str] = {
+    # ------------------------------------------------------------------------------------------------------
+    "suppressions_by_reason_per_week": """
+-- Candidates not chosen, per ISO week (UTC, Monday) and reason code.
+SELECT date_trunc('week', decided_at)::DATE AS week,
+       reason,
+       count(*)                             AS suppressed,
+       count(DISTINCT customer_id)          AS customers
+FROM suppressed_candidates
+GROUP BY ALL
+ORDER BY week, suppressed DESC, reason
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "journey_funnel": """
+-- Per journey: customers who entered, reached each step, reached the goal (and % of entered).
+-- Steps are ordered by where they typically come in a customer's run (mean position after entering).
+WITH entered AS (
+    SELECT journey_id, count(DISTINCT customer_id) AS n FROM journey_steps WHERE kind = 'entered' GROUP BY ALL
+), positions AS (
+    SELECT journey_id, step_id, customer_id,
+           row_number() OVER (PARTITION BY journey_id, customer_id ORDER BY "at", step_id) AS pos
+    FROM journey_steps WHERE kind = 'step'
+), steps AS (
+    SELECT journey_id, 'step ' || step_id AS stage, avg(pos) AS ord, count(DISTINCT customer_id) AS customers
+    FROM positions GROUP BY journey_id, step_id
+), stages AS (
+    SELECT journey_id, 'entered' AS stage, 0.0 AS ord, n AS customers FROM entered
+    UNION ALL SELECT journey_id, stage, ord, customers FROM steps
+    UNION ALL
+    SELECT journey_id, 'goal', 1e9, count(DISTINCT customer_id) FROM journey_steps WHERE kind = 'goal' GROUP BY ALL
+)
+SELECT s.journey_id,
+       row_number() OVER (PARTITION BY s.journey_id ORDER BY s.ord, s.stage) - 1 AS stage_order,
+       s.stage,
+       s.customers,
+       round(100.0 * s.customers / nullif(e.n, 0), 1) AS pct_of_entered
+FROM stages s LEFT JOIN entered e USING (journey_id)
+ORDER BY s.journey_id, stage_order
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "messages_per_customer_per_week": """
+-- Messages actually sent (action = 'send') per customer, ISO week (UTC) and channel.
+SELECT customer_id,
+       date_trunc('week', decided_at)::DATE AS week,
+       channel,
+       count(*)                             AS messages
+FROM decisions
+WHERE action = 'send'
+GROUP BY ALL
+ORDER BY customer_id, week, channel
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "why_no_cart_reminder": """
+-- Why did a customer not get the cart reminder?  Every cart_abandonment candidate that was not chosen, with the
+-- reason and what the decision did instead, plus refused entries and exits of the journey.
+-- Parameter: customer_id (all customers when not set).
+SELECT s.customer_id,
+       s.decided_at                AS "at",
+       'suppressed_candidate'      AS what,
+       s.step_id,
+       s.channel,
+       s.reason,
+       d.action                    AS decision_action,
+       d.journey_id                AS chosen_journey,
+       d.channel                   AS chosen_channel,
+       s.trigger_event_id          AS trigger
+FROM suppressed_candidates s
+LEFT JOIN decisions d USING (decision_id)
+WHERE s.journey_id = 'cart_abandonment'
+  AND (getvariable('customer_id') IS NULL OR s.customer_id = getvariable('customer_id'))
+UNION ALL
+SELECT customer_id, "at", 'journey_' || kind, step_id, NULL, detail, NULL, NULL, NULL, trigger_id
+FROM journey_steps
+WHERE journey_id = 'cart_abandonment' AND kind IN ('entry_refused', 'exited')
+  AND (getvariable('customer_id') IS NULL OR customer_id = getvariable('customer_id'))
+ORDER BY customer_id, "at", what
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "conflicts_resolved": """
+-- Decisions that chose an action over at least one other candidate, by the beaten candidates' reason.
+SELECT c.reason,
+       count(DISTINCT d.decision_id) AS decisions,
+       count(*)                      AS beaten_candidates
+FROM decisions d, UNNEST(d.candidates) AS u(c)
+WHERE d.action NOT IN ('suppress', 'none')
+GROUP BY ALL
+ORDER BY decisions DESC, c.reason
+""",
+}
+
+#: Parameters each example reads with ``getvariable`` (all optional).
+EXAMPLE_PARAMS: dict[str, tuple[str, ...]] = {"why_no_cart_reminder": ("customer_id",)}
+
+
+def connect(out_dir: str | os.PathLike[str] | None = None,
+            tables: Mapping[str, pa.Table] | None = None) -> duckdb.DuckDBPyConnection:
+    """In-memory DuckDB with one view per analyst table (from ``out_dir``, or the given ``tables``)."""
+    if tables is None:
+        if out_dir is None:
+            raise ValueError("give out_dir or tables")
+        tables = load_tables(out_dir)
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    for name in TABLES:
+        if name in tables:
+            con.register(name, tables[name])
+    return con
+
+
+def _set_params(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any] | None) -> None:
+    for k, v in (params or {}).items():
+        if not k.isidentifier():
+            raise ValueError(f"parameter names are identifiers, got {k!r}")
+        con.execute(f"SET VARIABLE {k} = ?", [v])
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None) -> pa.Table:
+    _set_params(con, params)
+    rel = con.sql(sql)
+    if rel is None:  # a statement without a result (SET, CREATE ...)
+        return pa.table({})
+    return rel.to_arrow_table()
+
+
+def query(out_dir: str | os.PathLike[str], sql: str, params: Mapping[str, Any] | None = None,
+          tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+    """Run ``sql`` over the tables of ``out_dir`` (views named after the tables); the result as pyarrow."""
+    con = connect(out_dir, tables)
+    try:
+        return _run(con, sql, params)
+    finally:
+        con.close()
+
+
+def run_example(out_dir: str | os.PathLike[str], name: str, params: Mapping[str, Any] | None = None,
+                tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+    if name not in EXAMPLE_QUERIES:
+        raise KeyError(f"unknown example {name!r}; examples: {', '.join(EXAMPLE_QUERIES)}")
+    return query(out_dir, EXAMPLE_QUERIES[name], params=params, tables=tables)
+
+
+def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> str:
+    """A plain-text grid of ``table`` (first ``max_rows`` rows) for the terminal."""
+    names = table.column_names
+    if not names:
+        return "(no result)"
+    rows = table.slice(0, max_rows).to_pylist()
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return "NULL"
+        if hasattr(v, "isoformat"):
+            s = v.isoformat()
+            return s.replace("+00:00", "Z")
+        s = str(v)
+        return s if len(s) <= max_width else s[: max_width - 1] + "…"
+
+    grid = [[cell(r[n]) for n in names] for r in rows]
+    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+               for t in table.schema.types]
+    widths = [max([len(n)] + [len(g[i]) for g in grid]) for i, n in enumerate(names)]
+
+    def line(vals: list[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(vals, widths, numeric)).rstrip()
+
+    out = [line(names), "  ".join("-" * w for w in widths)]
+    out += [line(g) for g in grid]
+    more = table.num_rows - len(rows)
+    out.append(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''}"
+               + (f", {more} not shown)" if more > 0 else ")"))
+    return "\n".join(out)

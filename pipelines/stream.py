@@ -11,7 +11,11 @@ applied after the read would leave the watermark on publish time.  Messages with
 publish time; their payload ``ts`` is still validated, and a mismatch is harmless for ordering within a customer.
 
 Decision ids are deterministic, so a redelivered input or a restarted pipeline re-emits the *same* decision id;
-execution tools drop duplicates by the ``decision_id`` attribute.  The customer id is the ordering key.
+execution tools drop duplicates by the ``decision_id`` attribute.  Messages carry ``customer_id`` and
+``decided_at`` attributes but no ordering key: Beam's Python ``WriteToPubSub`` publishes without message ordering
+(an ordering key makes its publisher fail locally, and Dataflow's native sink ignores it), so a consumer that needs
+per-customer order sorts by ``decided_at`` (the output subscriptions created by ``journeyflow topics create`` have
+ordering enabled for publishers that do set keys).
 """
 from __future__ import annotations
 
@@ -51,10 +55,8 @@ def decision_pubsub_messages(d: Decision) -> list[tuple[str, PubsubMessage]]:
     out = []
     if d.target is not None:
         out.append((TOPIC_FOR_TARGET[d.target],
-                    PubsubMessage(json.dumps(d.to_dict(with_address=True), sort_keys=True).encode(), attrs,
-                                  ordering_key=d.customer_id)))
-    out.append((AUDIT_TOPIC, PubsubMessage(json.dumps(d.to_dict(), sort_keys=True).encode(), attrs,
-                                           ordering_key=d.customer_id)))
+                    PubsubMessage(json.dumps(d.to_dict(with_address=True), sort_keys=True).encode(), attrs)))
+    out.append((AUDIT_TOPIC, PubsubMessage(json.dumps(d.to_dict(), sort_keys=True).encode(), attrs)))
     return out
 
 
@@ -63,7 +65,7 @@ def dead_letter_pubsub_message(dl: DeadLetter) -> tuple[str, PubsubMessage]:
                                             {"stream": dl.stream, "reason": dl.reason})
 
 
-def _to_raw(stream: str, msg: PubsubMessage) -> RawRecord:
+def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
     return RawRecord(stream, msg.data, f"pubsub:{msg.message_id or ''}")
 
 
@@ -190,6 +192,9 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
     if not std.runner:
         # Local Pub/Sub streaming: the bundle-based DirectRunner (Prism is tried first by DirectRunner otherwise).
         std.runner = "BundleBasedDirectRunner"
+    if std.runner in ("BundleBasedDirectRunner", "DirectRunner"):
+        from journeyflow.io.direct_pubsub import cap_direct_runner_pull_timeout
+        cap_direct_runner_pull_timeout()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
     p = beam.Pipeline(options=opts)

@@ -849,9 +849,8 @@ class CompareReport:
             row("orders <=7 d after such a send", a.conversions, j.conversions),
             row("  persons with such an order", a.converted_persons, j.converted_persons),
             "",
-            f"unnecessary messages (automation sends journeyflow did not make, matched per person + journey + "
-            f"content within ±1 day): {self.unnecessary} = "
-            f"{_fmt(self.unnecessary_pct)}% of automation's {a.total}",
+            f"unnecessary messages: {self.unnecessary} = {_pct(self.unnecessary_pct)} of automation's {a.total}",
+            "  (automation sends journeyflow did not make, matched per person + journey + content within ±1 day)",
         ]
         if self.unnecessary_by_journey:
             lines.append("  by journey: " + ", ".join(f"{k} {v}" for k, v in sorted(
@@ -868,6 +867,10 @@ class CompareReport:
             lines.append("")
             lines += [f"note: {x}" for x in self.notes]
         return "\n".join(lines)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}%"
 
 
 def _fmt(v: Any) -> str:
@@ -995,9 +998,9 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
 
     only_auto, only_jf = match_unnecessary(auto_sends, jf_sends)
     notes = [
-        "In a replay the customers' behaviour is fixed: the same orders happen whatever was sent, so goal "
-        "conversions are an association (orders after a send), not an uplift measurement. Uplift needs the "
-        "journeys' control groups on live traffic.",
+        ("In a replay the customers' behaviour is fixed: the same orders happen whatever was sent, so goal "
+         "conversions are an association (orders after a send), not an uplift measurement. Uplift needs the "
+         "journeys' control groups on live traffic."),
         "Automation = the same journeys run per identifier (no identity unification), each journey on its own "
         "(no arbitration, no exclusion groups, no service suppression, caps, quiet hours or de-duplication); a "
         "channel tool only knows its own opt-outs"

@@ -7,32 +7,37 @@ event time.  :class:`Arbiter` applies the business rules of a :class:`Policy` (l
 
 Plain Python, no Beam import.  Rules run in a fixed order; the first one that applies is the candidate's reason:
 
-===================  =========================  ============================================================
-order                reason code                what
-===================  =========================  ============================================================
-0                    ``invalid_candidate``      unknown category, or an action/channel pair that does not exist
-0                    ``duplicate_candidate``    the very same candidate twice in one batch (kept once)
-1                    ``control_group``          ``Candidate.control``: recorded, never executed
-2                    ``consent``                the channel's consent does not allow the category
-3                    ``exclusion_group``        another journey of the same exclusion group is already active
-4                    ``open_ticket``            open (or recently resolved) ticket; escalated ticket for tasks
-5                    ``recent_purchase``        the promoted product was bought recently
-6                    ``quiet_hours_deferred``   not dropped: a ``wait`` decision plus a due time to retry at
-7                    ``duplicate_content``      same content sent on another channel recently (or this moment)
-8                    ``frequency_cap``          a global or per-channel cap would be exceeded
-9                    ``exclusion_group``        a better candidate of the same group was chosen this moment
-10                   ``lower_priority``         ``max_messages_per_moment`` reached by better candidates
-===================  =========================  ============================================================
+=====  ========================  ===================================================================
+order  reason code               what
+=====  ========================  ===================================================================
+0      ``invalid_candidate``     unknown category, or an action/channel pair that does not exist
+0      ``duplicate_candidate``   the very same candidate twice in one batch (kept once)
+1      ``control_group``         ``Candidate.control``: recorded, never executed
+2      ``consent``               the channel's consent does not allow the category
+3      ``exclusion_group``       another journey of the same exclusion group is active for the customer
+4      ``open_ticket``           open (or recently resolved) ticket; escalated ticket for sales tasks
+5      ``recent_purchase``       the promoted product was bought recently
+6      ``quiet_hours_deferred``  not dropped: a ``wait`` decision plus a due time to re-arbitrate at
+7      ``duplicate_content``     same content sent on another channel recently
+8      ``frequency_cap``         a global or per-channel cap would be exceeded
+9      ``exclusion_group``       a better candidate of another journey in the same group was chosen now
+9      ``duplicate_content``     a better candidate with the same content was chosen now
+9      ``lower_priority``        ``max_messages_per_moment`` already reached by better candidates
+9      ``frequency_cap``         the sends chosen now by better candidates reach a cap
+=====  ========================  ===================================================================
 
-Rules 1-8 look at the candidate and the customer's history only; rules 7-10 then look at what was already chosen
-in this moment (candidates are visited best first).  Customer messages are ``send`` actions on the channels in
-``model.CHANNELS``; tasks and cases (``crm_task``, ``service_case``) are internal: no consent, quiet hours, caps,
-de-duplication or per-moment message limit apply to them.
+Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates
+(visited best first) were already chosen in this moment.  Customer messages are ``send`` actions on the channels
+of ``model.CHANNELS``; tasks and cases (``crm_task``, ``service_case``) are internal: consent, quiet hours, caps,
+de-duplication and the per-moment message limit do not apply to them.
 
-Ordering ("best first"): category (``model.CATEGORY_RANK``: service > transactional > sales > marketing), then
-journey priority (higher first), then score (higher first, see :class:`Scorer`), then journey_id, step_id, channel,
-content_id and the remaining fields, so the result never depends on the order of the input list.
+Best first: category (``model.CATEGORY_RANK``: service > transactional > sales > marketing), journey priority
+(higher first), score (higher first, see :class:`Scorer`), then journey_id, step_id, channel, content_id and the
+remaining fields, so the result never depends on the order of the input list.
 
+Records: every chosen candidate gives a :class:`Decision` (reason ``chosen``), every deferred one a ``wait`` decision
+(and an entry in ``ArbitrationResult.deferred``); the first of them lists all other candidates with their reason.
+When nothing is chosen or deferred, one ``suppress`` decision (``none`` if all were control group) lists them all.
 Windows are event time, ``(now - window, now]``, like :meth:`CustomerState.sends_within`.
 """
 from __future__ import annotations
@@ -40,16 +45,32 @@ from __future__ import annotations
 import importlib
 import re
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Protocol, Sequence, get_args, runtime_checkable
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    Protocol,
+    get_args,
+    runtime_checkable,
+)
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from journeyflow.core.model import (
     CATEGORIES,
@@ -89,13 +110,12 @@ DEFAULT_POLICY_FILE = "policy.yaml"
 #: Modules a policy file may name in ``scoring.scorer`` (the module itself or a submodule of it).  The list lives in
 #: code, not in the policy file, so that whoever edits the YAML cannot make the pipeline import arbitrary code;
 #: deployments extend it through ``Arbiter(..., allowed_scorer_modules=...)``.
-DEFAULT_SCORER_MODULES: tuple[str, ...] = ("journeyflow_scoring", "journeyflow.scoring", "journeyflow.core.policy")
+DEFAULT_SCORER_MODULES: tuple[str, ...] = ("journeyflow_scoring", "journeyflow.core.policy")
 
 _MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_DURATION_RE = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
+_DURATION_RE = re.compile(r"(\d{1,7})\s*(ms|s|m|h|d|w)")
 _TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _SCORER_RE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
-_ACTIVE_ACTIONS = frozenset({"send", "create_task", "route_case"})
 
 
 class PolicyError(ValueError):
@@ -118,8 +138,8 @@ def _duration(v: Any) -> timedelta:
 def _time_of_day(v: Any) -> time:
     if isinstance(v, time):
         return v
-    if isinstance(v, int) and not isinstance(v, bool):
-        raise ValueError("write a time of day as a quoted string, e.g. '21:00' "
+    if isinstance(v, int) and not isinstance(v, bool):  # pydantic reports ValueError, not TypeError
+        raise ValueError("write a time of day as a quoted string, e.g. '21:00' "  # noqa: TRY004
                          f"(unquoted, YAML reads 21:00 as the number {21 * 60}; got {v!r})")
     if isinstance(v, str) and (m := _TIME_RE.fullmatch(v.strip())):
         return time(int(m[1]), int(m[2]))
@@ -138,7 +158,7 @@ _ALL: tuple[Category, ...] = ("service", "transactional", "sales", "marketing")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ConsentRequirements(_Section):
@@ -212,7 +232,7 @@ class QuietHoursPolicy(_Section):
     categories: tuple[Category, ...] = _MARKETING_SALES
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "QuietHoursPolicy":
+    def _not_empty(self) -> QuietHoursPolicy:
         if self.start == self.end:
             raise ValueError("quiet hours start and end must differ (use enabled: false to switch them off)")
         return self
@@ -268,9 +288,9 @@ class Policy(_Section):
         return v
 
     @classmethod
-    def from_yaml_text(cls, text: str, filename: str = "<policy>") -> "Policy":
+    def from_yaml_text(cls, text: str, filename: str = "<policy>") -> Policy:
         try:
-            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+            data = yaml.load(text, Loader=_StrictLoader)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark is not None else filename
@@ -399,7 +419,8 @@ class Scorer(Protocol):
     A data-science team plugs its own model in with ``scoring.scorer: "package.module:ClassName"`` (the class is
     imported from an allow-listed, installed module and created with ``scoring.options`` as keyword arguments).
     It must be deterministic (same candidate, state and time give the same score), fast (it runs for every
-    candidate), picklable (it travels to the Beam workers) and must not mutate the state.
+    candidate), picklable (it travels to the Beam workers) and must not mutate the state.  An exception it raises
+    propagates out of ``Arbiter.arbitrate``; a NaN score counts as 0.
     """
 
     def score(self, candidate: Candidate, state: CustomerState, now: int) -> float: ...
@@ -470,7 +491,7 @@ _VALID_TARGETS = frozenset({("send", ch) for ch in CHANNELS}
 class _Moment:
     """Per-call lazily computed facts (history counts, ticket flags, active groups, quiet-hours due time)."""
 
-    __slots__ = ("state", "now", "hist", "tickets", "active", "quiet_due")
+    __slots__ = ("active", "hist", "now", "quiet_due", "state", "tickets")
 
     def __init__(self, state: CustomerState, now: int) -> None:
         self.state = state
@@ -551,6 +572,13 @@ class Arbiter:
     def __repr__(self) -> str:
         return f"Arbiter(policy=<{len(self.policy.model_dump_json())} bytes>, scorer={self._scorer!r})"
 
+    def lookback_ms(self) -> dict[str, int]:
+        """How far back each state entry must be kept for this policy (compare with ``state.Retention``:
+        entries expired earlier would silently under-count caps, purchases or the ticket grace period)."""
+        return {"sends": self._hist_span,
+                "purchases": self._purchase_window if self._purchase_cats else 0,
+                "resolved_tickets": self._grace if self._ticket_cats else 0}
+
     # ---------------------------------------------------------------------------------------------- hot path
     def arbitrate(self, state: CustomerState, candidates: Sequence[Candidate], now: int, customer_id: str,
                   trigger_id: str) -> ArbitrationResult:
@@ -626,7 +654,7 @@ class Arbiter:
                     s *= jw.get(c.journey_id, 1.0)
             else:
                 s = float(scorer.score(c, state, now))
-            if s != s:  # NaN would make the order depend on the input order
+            if s != s:  # noqa: PLR0124 - NaN (it would make the order depend on the input order)
                 s = 0.0
             keyed.append(((rank.get(c.category, 99), -c.priority, -s, c.journey_id, c.step_id, c.channel,
                            c.content_id or "", c.action), c))
@@ -817,9 +845,14 @@ class Arbiter:
         outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
                                            c.priority, r) for c, r in lost]) if lost else ()
         if not acted:
-            reasons = tuple(sorted({r for _, r in lost}))
-            keys = sorted("\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))
-                          for c, _ in lost)
+            if len(lost) == 1:
+                c, r = lost[0]
+                reasons: tuple[str, ...] = (r,)
+                keys = ["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))]
+            else:
+                reasons = tuple(sorted({r for _, r in lost}))
+                keys = sorted(["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))
+                               for c, _ in lost])
             return [Decision(decision_id(trigger_id, now, *keys), customer_id, now, None, None,
                              "none" if reasons == _ONLY_CONTROL else "suppress", None, None, None, 0, reasons,
                              outcomes, trigger_id)]

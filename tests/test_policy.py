@@ -208,7 +208,7 @@ def test_chosen_send_decision_and_recording(arb):
     r = run(arb, s, [c])
     (d,) = r.decisions
     assert d.action == "send" and d.channel == "email" and d.content_id == "promo" and d.category == "marketing"
-    assert d.decision_id == decision_id("web/1", "j1", "s1", "send", "email", "promo", NOON)
+    assert d.decision_id == decision_id("c1", "web/1", "j1", "s1", "send", "email", "promo", NOON)
     assert d.reason_codes == (CHOSEN,) and d.candidates == () and d.trigger_event_id == "web/1"
     assert d.customer_id == "c1" and d.decided_at == NOON and d.target == "email"
     assert s.sends == [[NOON, "email", "marketing", "promo"]]
@@ -253,7 +253,7 @@ def test_all_suppressed_gives_one_suppress_record(arb):
     assert d.reason_codes == ("consent", "control_group")
     assert sorted((o.journey_id, o.reason) for o in d.candidates) == [("a", "consent"), ("b", "control_group")]
     keys = sorted(["a\x1es1\x1esend\x1eemail\x1ex", "b\x1es1\x1esend\x1esms\x1ey"])
-    assert d.decision_id == decision_id("web/1", NOON, *keys)
+    assert d.decision_id == decision_id("c1", "web/1", NOON, *keys)
     assert s.sends == []
 
 
@@ -486,7 +486,7 @@ def test_quiet_hours_defer_to_eight_next_morning_local(arb, zone):
     r = run(arb, s, [c], now)
     (d,) = r.decisions
     assert d.action == "wait" and d.reason_codes == ("quiet_hours_deferred",) and d.decided_at == now
-    assert d.decision_id == decision_id("web/1", "j1", "s1", "wait", "email", "promo", now)
+    assert d.decision_id == decision_id("c1", "web/1", "j1", "s1", "wait", "email", "promo", now)
     (due, again), = r.deferred
     assert again is c
     assert datetime.fromtimestamp(due / 1000, z) == datetime(2024, 6, 13, 8, 0, tzinfo=z)
@@ -815,3 +815,13 @@ def test_same_inputs_in_any_order_give_identical_results(arb):
                          for k, v in base.items()})
         assert arb.arbitrate(st, list(perm), now, "c1", "web/9") == ref
         assert st.sends == ref_state.sends
+
+
+def test_decision_ids_differ_between_customers_for_the_same_timer():
+    # two customers entering a journey at the same millisecond share the timer id: their decisions must not
+    from journeyflow.core.state import CustomerState
+    a = Arbiter()
+    c = cand("j1", category="service", action="create_task", channel="crm_task")
+    d1 = a.arbitrate(CustomerState(customer_id="crm:A"), [c], NOON, "crm:A", "welcome:wait_2d:1:2").decisions[0]
+    d2 = a.arbitrate(CustomerState(customer_id="crm:B"), [c], NOON, "crm:B", "welcome:wait_2d:1:2").decisions[0]
+    assert d1.decision_id != d2.decision_id

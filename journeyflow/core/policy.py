@@ -853,7 +853,7 @@ class Arbiter:
                 reasons = tuple(sorted({r for _, r in lost}))
                 keys = sorted(["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))
                                for c, _ in lost])
-            return [Decision(decision_id(trigger_id, now, *keys), customer_id, now, None, None,
+            return [Decision(decision_id(customer_id, trigger_id, now, *keys), customer_id, now, None, None,
                              "none" if reasons == _ONLY_CONTROL else "suppress", None, None, None, 0, reasons,
                              outcomes, trigger_id)]
         out = []
@@ -863,7 +863,7 @@ class Arbiter:
             else:
                 action, codes = c.action, _CHOSEN_CODES
             jid, sid, ch, cid = c.journey_id, c.step_id, c.channel, c.content_id
-            out.append(Decision(decision_id(trigger_id, jid, sid, action, ch, cid, now), customer_id, now, jid, sid,
+            out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now, jid, sid,
                                 action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id))
             outcomes = ()
         return out

@@ -30,6 +30,14 @@ demo: $(STAMP)
 	$(VENV)/bin/journeyflow report $(OUT)
 	$(VENV)/bin/journeyflow journeys render --out $(OUT)/journeys.html
 
+## stream: Pub/Sub emulator + topics + streaming pipeline + a generated load + an example consumer
+stream: $(STAMP)
+	$(PY) -m journeyflow.pipelines.stream_demo
+
+## compare: the same events through a per-channel automation baseline and through journeyflow
+compare: $(STAMP)
+	$(VENV)/bin/journeyflow compare --input $(DATA) --json $(OUT)/compare.json
+
 ## validate / report: data-quality checks and the HTML report on an existing output
 validate: $(STAMP)
 	$(VENV)/bin/journeyflow validate $(OUT)

@@ -142,7 +142,9 @@ COMMANDS.update({
 
 def _analytics_commands() -> None:
     from journeyflow.analytics.cli import COMMANDS as analytics
+    from journeyflow.analytics.compare import COMMANDS as compare
     COMMANDS.update(analytics)
+    COMMANDS.update(compare)
 
 
 _analytics_commands()

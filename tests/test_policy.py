@@ -5,7 +5,6 @@ import itertools
 import pickle
 import sys
 import textwrap
-from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -654,7 +653,7 @@ def test_promo_vs_cross_sell_collision(arb):
     r = run(arb, s, [xsell, promo])
     assert fate(r, promo) == "chosen" and fate(r, xsell) == "exclusion_group"
     # without a group they still collide on the one-message-per-moment limit
-    r = run(arb, customer(), [replace(xsell, exclusion_group=None), replace(promo, exclusion_group=None)])
+    r = run(arb, customer(), [xsell._replace(exclusion_group=None), promo._replace(exclusion_group=None)])
     assert fate(r, promo) == "chosen" and fate(r, xsell) == "lower_priority"
 
 

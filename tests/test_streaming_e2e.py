@@ -3,10 +3,8 @@ topics — and get the same decisions as the bounded replay of the same files.""
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 

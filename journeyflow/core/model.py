@@ -75,9 +75,11 @@ class Event:
         return (Event, (self.uid, self.stream, self.type, self.ts, self.ids, self.attrs, self.contact))
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An action a journey proposes. Arbitration decides whether it happens."""
+class Candidate(NamedTuple):
+    """An action a journey proposes. Arbitration decides whether it happens.
+
+    A NamedTuple rather than a frozen dataclass: immutable and hashable alike, ~6x cheaper to build on the
+    per-event hot path."""
 
     journey_id: str
     step_id: str
@@ -107,8 +109,9 @@ class CandidateOutcome(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """One decision (also NamedTuple for hot-path construction cost)."""
+
     decision_id: str
     customer_id: str
     decided_at: int
@@ -125,11 +128,6 @@ class Decision:
     #: Delivery address for the execution tool (email / E.164 phone).  Only ever written to the channel's own
     #: decision topic, never to the audit topic or a table.
     address: str | None = None
-
-    def __reduce__(self):
-        return (Decision, (self.decision_id, self.customer_id, self.decided_at, self.journey_id, self.step_id,
-                           self.action, self.channel, self.content_id, self.category, self.priority,
-                           self.reason_codes, self.candidates, self.trigger_event_id, self.address))
 
     @property
     def target(self) -> str | None:

@@ -18,7 +18,7 @@ of the union.  Decisions carry the customer id that was canonical at decision ti
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.core.identity import rank_key
@@ -149,7 +149,7 @@ class CustomerProcessor:
             if d.action == "send" and d.channel in ADDRESS_FOR_CHANNEL:
                 addr = state.contact.get(ADDRESS_FOR_CHANNEL[d.channel])
                 if addr:
-                    d = replace(d, address=addr)
+                    d = d._replace(address=addr)
             out.decisions.append(d)
         for due, cand in res.deferred:
             tid = f"defer:{cand.journey_id}:{cand.step_id}:{cand.channel}:{cand.trigger_id}:{due}"

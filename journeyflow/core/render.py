@@ -189,7 +189,7 @@ def render_svg(journey: Journey) -> str:
         rx = 24 if kind in ("entry", "end", "exit") else 4 if kind != "wait" else 14
         out.append(f'<g class="node {kind}" data-step="{_esc(n)}">')
         if kind == "branch":
-            cx, cy = x + NODE_W / 2, y + NODE_H / 2
+            cy = y + NODE_H / 2
             out.append(f'<polygon points="{x:.1f},{cy:.1f} {x + 18:.1f},{y:.1f} {x + NODE_W - 18:.1f},{y:.1f} '
                        f'{x + NODE_W:.1f},{cy:.1f} {x + NODE_W - 18:.1f},{y + NODE_H:.1f} {x + 18:.1f},'
                        f'{y + NODE_H:.1f}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>')

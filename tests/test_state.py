@@ -141,3 +141,30 @@ def test_retention_caps_list_lengths():
         s.apply(ev("web", "product_view", T0 + i, uid=f"v{i}", product_id="P"))
     s.expire(T0 + 100, r)
     assert len(s.views) == 5 and s.views[-1][0] == T0 + 19
+
+
+def test_state_stays_bounded_through_a_year_of_activity():
+    """Through the real processor (journeys, arbitration, timers): a very active customer's state stops growing
+    once its windows are full, and stays under 2 KB."""
+    from journeyflow.core.config import EngineConfig
+    from journeyflow.core.processor import ClusterFold
+
+    fold = ClusterFold(EngineConfig.from_files().build_processor())
+    events = [ev("crm", "contact_created", T0, uid="crm/c", timezone="Europe/Paris"),
+              ev("consent", "consent_granted", T0 + 1, uid="consent/1", channel="email", status="granted")]
+    n = 0
+    for day in range(365):
+        for h in range(12):
+            kind = ["product_view", "product_view", "add_to_cart", "page_view"][h % 4]
+            events.append(ev("web", kind, T0 + day * DAY + (8 + h) * HOUR, uid=f"web/{n}", product_id=f"SKU-{n % 37}"))
+            n += 1
+        if day % 3 == 0:
+            events.append(ev("orders", "order_placed", T0 + day * DAY + 20 * HOUR, uid=f"orders/{day}",
+                             order_id=f"O{day}", product_ids=[f"SKU-{day % 37}"], amount=10.0))
+    sizes = {}
+    for horizon_days in (60, 365):
+        cut = [e for e in events if e.ts < T0 + horizon_days * DAY]
+        out = fold.run([(e, ()) for e in cut], cut[-1].ts)
+        sizes[horizon_days] = len(next(iter(out.final_states.values())).to_bytes())
+    assert sizes[365] <= 2048
+    assert sizes[365] <= sizes[60] * 1.25, sizes  # a year holds about what two months hold: entries expire

@@ -220,8 +220,13 @@ class ClusterFold:
                 s = states[best[1]]
                 self.p.on_timers(s, pop_all_due_at(s, best[0]), out)
 
+        primary_of: dict[tuple[str, ...], str] = {}
+        p = self.p
         for ev, links in items:
-            fire_all(ev.ts, strict=True)
+            if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
+                p.fire_timers(next(iter(states.values())), ev.ts, out, strict=True)
+            elif states:
+                fire_all(ev.ts, strict=True)
             for a, b in links:
                 ra, rb = find(a), find(b)
                 if ra == rb:
@@ -236,8 +241,10 @@ class ClusterFold:
                 if merged is not None:
                     merged.customer_id = keep
                     states[keep] = merged
-            primary = min(ev.ids, key=rank_key)
-            self.p.on_event(state_of(find(primary)), ev, out)
+            primary = primary_of.get(ev.ids)
+            if primary is None:
+                primary = primary_of[ev.ids] = min(ev.ids, key=rank_key)
+            p.on_event(state_of(find(primary)), ev, out)
         if until is not None:
             fire_all(until, strict=False)
         out.final_states = states

@@ -269,9 +269,13 @@ class CustomerState:
     def expire(self, now: int, r: Retention = Retention()) -> None:
         """Drop everything older than its retention window (and cap list lengths)."""
         self.expired_at = now
-        self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
-        self.sends = [s for s in self.sends if s[0] > now - r.sends_ms][-r.max_sends:]
-        self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
+        # the lists are time-sorted: only rebuild one when its oldest entry has expired or it is over its cap
+        if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
+            self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
+        if self.sends and (self.sends[0][0] <= now - r.sends_ms or len(self.sends) > r.max_sends):
+            self.sends = [s for s in self.sends if s[0] > now - r.sends_ms][-r.max_sends:]
+        if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
+            self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
         if self.purchases:
             p = {k: v for k, v in self.purchases.items() if v > now - r.purchases_ms}
             if len(p) > r.max_purchases:

@@ -75,7 +75,7 @@ def test_refused_links_carry_a_reason(population):
     assert all(r["reason"] is None for r in rows if r["status"] == "accepted")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_shuffled_inputs_give_identical_clusters_and_decisions(population, seed):
     base, data, out = population
     shuffled = shuffled_copy(data, base / f"shuffled-{seed}", seed)

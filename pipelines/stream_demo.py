@@ -18,9 +18,12 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m journeyflow.pipelines.stream_demo", description=__doc__)
     ap.add_argument("--input", help="generated directory (default: a fresh 100-customer population)")
-    ap.add_argument("--rate", type=float, default=100.0, help="events per second published")
-    ap.add_argument("--time-scale", type=float, default=3600.0, help="event-time seconds per wall-clock second")
-    ap.add_argument("--limit", type=int, default=2000, help="events to publish")
+    ap.add_argument("--rate", type=float, default=50.0, help="events per second published")
+    ap.add_argument("--time-scale", type=float, default=None,
+                    help="event-time seconds per wall-clock second (default: fit the published span to the "
+                         "publishing time, so events are 'now' when they are published)")
+    ap.add_argument("--limit", type=int, default=1000, help="events to publish")
+    ap.add_argument("--allowed-lateness", default="30s", help="how far behind the watermark events may arrive")
     ap.add_argument("--project", default="journeyflow-local")
     ns = ap.parse_args(argv)
 
@@ -36,12 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     with GcloudEmulator("pubsub", project=ns.project) as emulator, emulator.patched_env():
         print(f"Pub/Sub emulator on {emulator.host}; topics: {len(pt.create_topics(ns.project))} created")
         result = run_stream(["--project_id", ns.project, "--identity_store", f"sqlite:///{work / 'identity.db'}",
-                             "--allowed_lateness", "5s"], wait=False)
+                             "--allowed_lateness", ns.allowed_lateness], wait=False)
         try:
             time.sleep(3)
-            stats = pt.publish_dir(ns.project, data, rate=ns.rate, shift_to_now=True, time_scale=ns.time_scale,
+            scale = ns.time_scale
+            if scale is None:
+                lines, _ = pt.load_dir(data, limit=ns.limit)
+                tss = [line.ts for line in lines if line.ts is not None]
+                scale = max(1.0, (max(tss) - min(tss)) / 1000 / (ns.limit / ns.rate))
+            t_pub = time.time()
+            stats = pt.publish_dir(ns.project, data, rate=ns.rate, shift_to_now=True, time_scale=scale,
                                    limit=ns.limit)
             print(stats.render())
+            # the local runner's watermark follows the wall clock: listen until it has passed the last event
+            span_s = (stats.last_ts - stats.first_ts) / 1000 if stats.last_ts and stats.first_ts else 0
+            from journeyflow.pipelines.stream import parse_duration_ms
+            listen_until = t_pub + span_s + parse_duration_ms(ns.allowed_lateness) / 1000 + 15
             seen: collections.Counter = collections.Counter()
 
             def show(m: dict) -> None:
@@ -51,8 +64,18 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  decision {d['decision_id']} {d['action']:<8} {d['channel'] or '-':<12} "
                           f"{d['journey_id'] or '-':<18} {','.join(d['reason_codes'])}")
 
-            pt.consume(ns.project, "decisions-audit", timeout=15, callback=show, collect=False)
+            while time.time() < listen_until:
+                pt.consume(ns.project, "decisions-audit", timeout=min(10, max(1, listen_until - time.time())),
+                           callback=show, collect=False)
             print("decisions on decisions-audit:", dict(seen))
+            dead: collections.Counter = collections.Counter()
+            pt.consume(ns.project, "dead-letter", timeout=3, collect=False,
+                       callback=lambda m: dead.update([(m["data"] if isinstance(m["data"], dict)
+                                                        else json.loads(m["data"]))["reason"]]))
+            print("dead letters:", dict(dead))
+            from apache_beam.metrics.metric import MetricsFilter
+            counters = result.metrics().query(MetricsFilter().with_namespace("journeyflow"))["counters"]
+            print("pipeline counters:", {c.key.metric.name: c.committed for c in counters})
         finally:
             result.cancel()
     return 0

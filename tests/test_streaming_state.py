@@ -147,3 +147,31 @@ def test_allowed_lateness_reorders_events_that_arrive_behind_the_watermark():
         assert_that(out[ss.DECISIONS] | beam.Map(lambda d: d.decision_id), equal_to(bounded(events)),
                     label="decisions")
         assert_that(out[ss.DEAD], equal_to([]), label="no_dead")
+
+
+def test_a_late_state_transfer_is_applied_not_dropped():
+    """An identity hand-over (absorb) that arrives behind the customer's horizon still merges the state."""
+    import base64
+
+    from journeyflow.core.processor import IDENTITY_STREAM
+    from journeyflow.core.state import CustomerState
+
+    other = CustomerState(customer_id="anon:d1", ids=["anon:d1"])
+    other.consent = {"sms": ["revoked", T - HOUR]}
+    absorb = Event("absorb:anon:d1:x", IDENTITY_STREAM, "absorb", T - 30 * MIN, ("crm:C1",),
+                   {"state": base64.b64encode(other.to_bytes()).decode(), "from": "anon:d1"}, {})
+    events = history("crm:C1", ordered_at=None)  # cart at T, no order: sms reminder due at T + 24 h
+    ts = TestStream()
+    ts = ts.add_elements([TimestampedValue((ev.ids[0], ev), ev.ts / 1000) for ev in events])
+    ts = ts.advance_watermark_to((T + 6 * HOUR) / 1000)
+    # the hand-over arrives 6.5 h behind its link time, far beyond the allowed lateness
+    ts = ts.add_elements([TimestampedValue(("crm:C1", absorb), absorb.ts / 1000)])
+    ts = settle(ts, T + 6 * HOUR)
+    opts = PipelineOptions()
+    opts.view_as(StandardOptions).streaming = True
+    with TestPipeline(options=opts) as p:
+        out = p | ts | DecideOrdered(CONFIG)
+        assert_that(out[ss.DEAD], equal_to([]), label="nothing_dead")
+        sms = (out[ss.DECISIONS]
+               | beam.FlatMap(lambda d: [(c.step_id, c.reason) for c in d.candidates if c.channel == "sms"]))
+        assert_that(sms, equal_to([("reminder_sms", "consent")]), label="sms_blocked_by_absorbed_consent")

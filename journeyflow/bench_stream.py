@@ -1,0 +1,810 @@
+"""``make bench`` section 3: streaming against the Pub/Sub emulator, journeyflow vs a trivial streaming pipeline.
+
+Both pipelines run on the ``BundleBasedDirectRunner`` in this process, one after the other, against the same
+emulator, and get the same messages at the same rates:
+
+1. **steady**: ``STEADY_S`` seconds at ``RATE`` events/s.  Measured: sustained events/s over the steady-state window
+   (the first ``WARM_S`` seconds left out) and event → output latency (time the consumer received the output −
+   ``published_at_ms`` of the event that caused it);
+2. **burst**: ``BURST_S`` seconds at ``BURST_RATE`` events/s, run only when the pipeline kept up with the steady
+   phase.  The rate it sustains while the burst is published is its maximum rate here.  A pipeline that did not
+   keep up with the steady phase is already saturated: its steady rate *is* its maximum, and the burst is skipped;
+3. **probe** (journeyflow, only when it was saturated at ``RATE``): a fresh pipeline at half the rate it sustained,
+   for ``PROBE_S`` seconds — its latency when it keeps up (at ``RATE`` the latency only measures the backlog).
+
+The load is the generated population in event-time order with a latency marker as every ``MARKER_EVERY``-th
+message (see :func:`bench_lines`: the population's own decisions are nearly all timer-driven).
+
+journeyflow: the real pipeline (``run_stream``, ``--allowed_lateness 2s``, in-memory identity store); latency from
+``decisions-audit``: a decision counts when its ``trigger_event_id`` is an event published here and its
+``decided_at`` is that event's time (decisions of timers, and candidates deferred by quiet hours that keep their
+trigger id, are left out).  The trivial pipeline: one subscription (``with_attributes=True,
+timestamp_attribute="ts"``) → parse the JSON and key by the customer field → stateful DoFn with a ReadModifyWrite
+counter → ``WriteToPubSub``; its outputs carry the event's ``published_at_ms``.
+
+How "events/s" is measured.  Records read by the pipeline, counted where the runner pulls them
+(``_PubSubReadEvaluator._read_from_pubsub`` is wrapped for the duration of the section; input subscriptions only,
+not ``state-transfer``).  The runner's own counters cannot be used: on the BundleBasedDirectRunner a step's
+``Metrics.counter`` stops moving after the step's first bundle (the worker thread's ``StateSampler`` caches the
+step's ``ScopedState`` by name together with the *first* bundle's ``MetricsContainer``; later increments land in
+that stale container, never committed), so ``result.metrics()`` reads e.g. 2 for a step that processed 3500.
+The local runner has no back-pressure between sources and downstream steps, but it runs every step on one worker
+thread in turn, so the read rate follows the processing rate.
+
+Event time.  The runner's Pub/Sub watermark follows the wall clock, so events have to be dated "now".  The
+generated population is much denser in its first hours (onboarding) than later: a single ``time_scale`` with a
+constant publish rate puts events up to ~11 s behind or ahead of the wall clock (measured on 1000 customers × 7
+days), which would become late events or waits unrelated to the pipeline.  Each message is therefore dated at its
+publish time (``ts`` attribute and payload): event-time order is kept and event-time spacing maps onto the wall
+clock at the publish rate exactly; the equivalent mean ``time_scale`` (original span / wall-clock span) is
+reported.  journeyflow cannot decide an event before the watermark passes ``ts + allowed_lateness``, so its latency
+floor is the allowed lateness (2 s); the part beyond it is reported too.
+
+The publisher and the consumer run in a child process, so that the pipeline's thread and the load
+generator do not share a GIL (in-process, the publisher reached only ~69 of 100 events/s next to journeyflow).
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PROJECT = "bench-project"
+RATE = 100.0  # events/s, steady phase
+STEADY_S = 35.0
+BURST_RATE = 400.0
+BURST_S = 15.0
+WARM_S = 5.0  # left out of the steady-state window at the start of each phase
+KEPT_UP = 0.8  # a pipeline "keeps up" when it reads >= 80% of the achieved rate and drains within DRAIN_S
+DRAIN_S = 10.0
+QUIET_S = 2.0  # after a phase that drained: wait until no output came for this long (+ the allowed lateness)
+PROBE_S = 30.0  # latency probe of a pipeline saturated at RATE, at half the rate it sustained
+LATENESS = "2s"
+LATENESS_MS = 2000
+CUSTOMERS, DAYS, SEED = 1000, 7, 11  # ≈ 15k records: enough for both phases
+MARKER_EVERY = 5  # every 5th message is a latency marker (see bench_lines)
+TARGET_RATIO = 0.7
+TARGET_P99_S = 2.0
+
+Row = Callable[..., None]
+
+
+# ------------------------------------------------------------------------------------------------ pure helpers
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100) of ``values``; NaN when empty."""
+    if not values:
+        return math.nan
+    vals = sorted(values)
+    k = min(len(vals) - 1, max(0, math.ceil(q / 100 * len(vals)) - 1))
+    return float(vals[k])
+
+
+def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float]:
+    """``n`` and mean, p50, p90, p99, max in seconds, of latencies given in ms."""
+    if not latencies_ms:
+        return {"n": 0}
+    return {"n": len(latencies_ms), "mean_s": sum(latencies_ms) / len(latencies_ms) / 1000,
+            "p50_s": percentile(latencies_ms, 50) / 1000, "p90_s": percentile(latencies_ms, 90) / 1000,
+            "p99_s": percentile(latencies_ms, 99) / 1000, "max_s": max(latencies_ms) / 1000}
+
+
+def count_at(samples: Sequence[tuple[float, float]], t: float) -> float:
+    """Counter value at time ``t``, linearly interpolated between ``(time, count)`` samples sorted by time."""
+    if not samples:
+        return math.nan
+    if t <= samples[0][0]:
+        return samples[0][1]
+    if t >= samples[-1][0]:
+        return samples[-1][1]
+    lo, hi = 0, len(samples) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if samples[mid][0] <= t:
+            lo = mid
+        else:
+            hi = mid
+    (t0, c0), (t1, c1) = samples[lo], samples[hi]
+    return c0 if t1 == t0 else c0 + (c1 - c0) * (t - t0) / (t1 - t0)
+
+
+def rate_over(samples: Sequence[tuple[float, float]], t0: float, t1: float) -> float:
+    """Mean rate (count/s) of a monotone counter between ``t0`` and ``t1`` (clipped to the sampled span)."""
+    if not samples or t1 <= t0:
+        return math.nan
+    a, b = max(t0, samples[0][0]), min(t1, samples[-1][0])
+    if b <= a:
+        return math.nan
+    return (count_at(samples, b) - count_at(samples, a)) / (b - a)
+
+
+def event_latencies(decisions: Iterable[tuple[int, str | None, int | None]],
+                    published: dict[str, tuple[int, int]]) -> list[int]:
+    """Latency (ms) of each event-triggered decision: received − publish time of its trigger event.
+
+    ``decisions``: ``(received_at_ms, trigger_event_id, decided_at)``; ``published``: event uid →
+    ``(published_at_ms, ts)``.  A decision counts when its trigger is a published event and it was decided at that
+    event's time (timer decisions, and deferred candidates that keep their trigger id but are decided later, do
+    not)."""
+    out = []
+    for received, trigger, decided_at in decisions:
+        pub = published.get(trigger or "")
+        if pub is None or decided_at != pub[1]:
+            continue
+        out.append(received - pub[0])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ load
+def marker_payload(k: int, ts: int) -> bytes:
+    """A ``ticket_escalated`` of a customer seen nowhere else: journey ``service_escalation`` decides a
+    ``create_task`` at once, triggered by this event (checked with a bounded replay)."""
+    return json.dumps({"event_id": f"bench-marker-{k:06d}", "ts": ts, "crm_id": f"BM{k:06d}", "email": None,
+                       "phone": None, "ticket_id": f"BTK-{k:06d}", "type": "ticket_escalated", "severity": "high",
+                       "csat": None}, separators=(",", ":")).encode()
+
+
+def bench_lines(data_dir: str | os.PathLike, marker_every: int | None = None) -> list[Any]:
+    """The generated population in event-time order, with a latency marker as every ``marker_every``-th message.
+
+    In the generated population almost every decision comes from a timer (welcome settle, quiet-hours deferrals,
+    cart reminders: ~1150 of ~1160 decisions of the first 3500 events in a bounded replay); the waits behind them
+    are not compressed by re-dating the events, so they do not fall due during a run.  Markers give event-triggered
+    decisions to time; they are part of the load both pipelines get."""
+    from journeyflow.io.pubsub_tools import load_dir
+
+    every = MARKER_EVERY if marker_every is None else marker_every
+    lines, _ = load_dir(data_dir)
+    if not every:
+        return lines
+    out: list[Any] = []
+    k = 0
+    for ln in lines:
+        if len(out) % every == every - 1:
+            ts = ln.ts or 0
+            out.append(ln._replace(stream="support", data=marker_payload(k, ts), own_ts=True,
+                                   event_id=f"bench-marker-{k:06d}", index=-1 - k))
+            k += 1
+        out.append(ln)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ publishing
+@dataclass
+class PhaseStats:
+    rate: float
+    n: int = 0
+    errors: int = 0
+    t_start: float = 0.0  # time.time()
+    t_end: float = 0.0
+    published: dict[str, tuple[int, int]] = field(default_factory=dict)  # uid -> (published_at_ms, ts)
+    original_span_ms: int = 0
+
+    @property
+    def achieved_rate(self) -> float:
+        return self.n / (self.t_end - self.t_start) if self.t_end > self.t_start else math.nan
+
+
+def publish_lines(project: str, lines: Sequence[Any], rate: float, topic_for: Callable[[Any], str],
+                  seq0: int = 0, ack_timeout: float = 60.0) -> PhaseStats:
+    """Publish ``pubsub_tools`` lines at ``rate``/s, each dated at its publish time (``ts`` attribute and payload).
+
+    Same attributes as ``publish_dir`` (``stream``, ``ts``, ``published_at_ms``, ``seq``, ``event_id``); returns the
+    publish time and event time of every event id."""
+    from journeyflow.io import pubsub_tools as pt
+
+    batch, options = pt._batch_settings(rate)
+    publisher = pt._publisher_client(batch_settings=batch, publisher_options=options)
+    bucket = pt.TokenBucket(rate)
+    st = PhaseStats(rate=rate)
+    known = [ln.ts for ln in lines if ln.ts is not None]
+    st.original_span_ms = (max(known) - min(known)) if known else 0
+    futures = []
+    prev_ts = 0
+    st.t_start = time.time()
+    try:
+        for i, ln in enumerate(lines):
+            bucket.acquire()
+            now_ms = int(time.time() * 1000)
+            ts = max(now_ms, prev_ts + 1)  # strictly increasing: keeps the files' event-time order
+            prev_ts = ts
+            data = pt._shift_payload(ln.data, ts) if ln.own_ts else ln.data
+            attrs = {"stream": ln.stream, "ts": str(ts), "published_at_ms": str(now_ms), "seq": str(seq0 + i)}
+            if not ln.own_ts:
+                attrs["ts_inferred"] = "true"
+            if ln.event_id is not None:
+                attrs["event_id"] = ln.event_id
+                st.published.setdefault(f"{ln.stream}/{ln.event_id}", (now_ms, ts))
+            futures.append(publisher.publish(topic_for(ln), data, **attrs))
+    finally:
+        st.t_end = time.time()
+        publisher.stop()
+        done, not_done = concurrent.futures.wait(futures, timeout=ack_timeout)
+        st.errors = len(not_done) + sum(1 for f in done if f.exception() is not None)
+        st.n = len(futures) - st.errors
+        publisher.transport.close()
+    return st
+
+
+def publish_one(topic: str, data: bytes, **attrs: str) -> None:
+    from journeyflow.io import pubsub_tools as pt
+
+    publisher = pt._publisher_client()
+    try:
+        publisher.publish(topic, data, **attrs).result(timeout=30)
+    finally:
+        publisher.stop()
+        publisher.transport.close()
+
+
+# ------------------------------------------------------------------------------------------------ consuming
+class _Stop(Exception):
+    pass
+
+
+class Collector:
+    """Streams ``<prefix><topic>-sub`` on a thread (``pubsub_tools.consume``: half-closes, safe on the emulator),
+    recording ``(received_at_ms, data, attributes)``.  :meth:`stop` publishes a sentinel that ends the stream."""
+
+    def __init__(self, project: str, topic: str, prefix: str):
+        from journeyflow.io import pubsub_tools as pt
+
+        self.project, self.topic, self.prefix = project, topic, prefix
+        self.records: list[tuple[int, Any, dict[str, str]]] = []
+        self.error: BaseException | None = None
+        self._token = f"bench-stop-{uuid.uuid4().hex[:12]}"
+        self._path = pt.output_topic(project, topic, prefix)
+        self._thread = threading.Thread(target=self._run, name=f"bench-consume-{prefix}{topic}", daemon=True)
+        self._thread.start()
+
+    def _callback(self, rec: dict[str, Any]) -> None:
+        if rec["attributes"].get("bench_stop") == self._token:
+            raise _Stop()
+        self.records.append((rec["received_at_ms"], rec["data"], rec["attributes"]))
+
+    def _run(self) -> None:
+        from journeyflow.io import pubsub_tools as pt
+
+        try:
+            pt.consume(self.project, self.topic, prefix=self.prefix, timeout=600.0, callback=self._callback,
+                       collect=False)
+        except _Stop:
+            pass
+        except BaseException as e:  # reported by the caller
+            self.error = e
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        if self._thread.is_alive():
+            try:
+                publish_one(self._path, b"{}", bench_stop=self._token, decision_id=self._token)
+            except Exception as e:
+                log.warning("could not publish the stop sentinel on %s: %s", self._path, e)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+# ------------------------------------------------------------------------------------------------ load driver
+def _topic_for(kind: str, project: str, prefix: str) -> Callable[[Any], str]:
+    from journeyflow.io import pubsub_tools as pt
+
+    if kind == "journeyflow":
+        return lambda ln: pt.input_topic(project, ln.stream, prefix)
+    web = pt.input_topic(project, "web", prefix)  # the trivial pipeline reads one subscription
+    return lambda ln: web
+
+
+def _driver_main(conn: Any, kind: str, project: str, prefix: str, data_dir: str) -> None:
+    """Child process: the consumer of ``decisions-audit`` and the publisher, driven over ``conn``.
+
+    Requests: ``("publish", start, end, rate)`` → ``("published", PhaseStats fields)``; ``("count",)`` →
+    ``("count", outputs received so far)``; ``("stop",)`` →
+    ``("records", [(received_ms, trigger_event_id, decided_at, decision_id, published_at_ms)], stopped, error)``."""
+    collector = None
+    try:
+        lines = bench_lines(data_dir)
+        topic_for = _topic_for(kind, project, prefix)
+        collector = Collector(project, "decisions-audit", prefix)
+        conn.send(("ready",))
+        while conn.poll(900):
+            req = conn.recv()
+            if req[0] == "publish":
+                _, a, b, rate = req
+                st = publish_lines(project, lines[a:b], rate, topic_for, seq0=a)
+                conn.send(("published", dict(st.__dict__)))
+            elif req[0] == "count":
+                conn.send(("count", len(collector.records)))
+            elif req[0] == "stop":
+                stopped = collector.stop()
+                recs = []
+                for received, data, attrs in collector.records:
+                    d = data if isinstance(data, dict) else {}
+                    recs.append((received, d.get("trigger_event_id"), d.get("decided_at"),
+                                 attrs.get("decision_id", ""), attrs.get("published_at_ms", "")))
+                err = None if collector.error is None else f"{type(collector.error).__name__}: {collector.error}"
+                conn.send(("records", recs, stopped, err))
+                return
+    except BaseException as e:
+        try:
+            conn.send(("error", f"{type(e).__name__}: {e}", traceback.format_exc()))
+        except Exception as send_error:
+            log.warning("load driver could not report %r: %s", e, send_error)
+        if collector is not None:
+            collector.stop(timeout=5)
+
+
+class Driver:
+    """Parent side of :func:`_driver_main`: a ``python -m journeyflow.bench_stream --driver`` child process (not
+    ``multiprocessing``: its ``spawn`` re-imports the caller's ``__main__``), connected over a local authenticated
+    ``multiprocessing.connection``.  Every wait is bounded."""
+
+    def __init__(self, kind: str, project: str, prefix: str, data_dir: Path, start_timeout: float = 60.0):
+        from multiprocessing.connection import Listener
+
+        key = os.urandom(16)
+        self.listener = Listener(("127.0.0.1", 0), authkey=key)
+        host, port = self.listener.address
+        env = dict(os.environ, JOURNEYFLOW_BENCH_DRIVER_KEY=key.hex())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "journeyflow.bench_stream", "--driver", host, str(port), kind, project, prefix,
+             str(data_dir)], env=env, stdin=subprocess.DEVNULL)
+        box: dict[str, Any] = {}
+
+        def accept() -> None:
+            try:
+                box["conn"] = self.listener.accept()
+            except Exception as e:
+                box["error"] = e
+
+        t = threading.Thread(target=accept, name="bench-driver-accept", daemon=True)
+        t.start()
+        t.join(start_timeout)
+        if "conn" not in box:
+            self._kill()
+            self.listener.close()
+            raise RuntimeError(f"load driver did not connect within {start_timeout:.0f} s ({box.get('error')})")
+        self.conn = box["conn"]
+        self._expect("ready", start_timeout)
+
+    def _expect(self, what: str, timeout: float) -> tuple:
+        if not self.conn.poll(timeout):
+            raise TimeoutError(f"load driver: no {what!r} within {timeout:.0f} s")
+        msg = self.conn.recv()
+        if msg[0] == "error":
+            raise RuntimeError(f"load driver failed: {msg[1]}\n{msg[2]}")
+        if msg[0] != what:
+            raise RuntimeError(f"load driver: expected {what!r}, got {msg[0]!r}")
+        return msg
+
+    def publish(self, a: int, b: int, rate: float) -> PhaseStats:
+        self.conn.send(("publish", a, b, rate))
+        fields = self._expect("published", (b - a) / rate * 2 + 90)[1]
+        st = PhaseStats(rate=rate)
+        st.__dict__.update(fields)
+        return st
+
+    def outputs(self) -> int:
+        """Outputs received so far."""
+        self.conn.send(("count",))
+        return self._expect("count", 30.0)[1]
+
+    def wait_quiet(self, quiet_s: float, timeout: float) -> bool:
+        """Wait until no output arrived for ``quiet_s`` s (at most ``timeout`` s); True if it got quiet."""
+        deadline = time.monotonic() + timeout
+        last, since = self.outputs(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            n = self.outputs()
+            if n != last:
+                last, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return True
+        return False
+
+    def stop(self, timeout: float = 30.0) -> tuple[list[tuple], bool, str | None]:
+        try:
+            self.conn.send(("stop",))
+            _, recs, stopped, err = self._expect("records", timeout)
+            return recs, stopped, err
+        finally:
+            self._kill(grace=10.0)
+            self.conn.close()
+            self.listener.close()
+
+    def _kill(self, grace: float = 0.0) -> None:
+        """Wait up to ``grace`` s for the child to exit, then terminate / kill it (our own child, by handle)."""
+        try:
+            self.proc.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def _driver_cli(argv: list[str]) -> int:
+    from multiprocessing.connection import Client
+
+    host, port, kind, project, prefix, data_dir = argv
+    conn = Client((host, int(port)), authkey=bytes.fromhex(os.environ["JOURNEYFLOW_BENCH_DRIVER_KEY"]))
+    try:
+        _driver_main(conn, kind, project, prefix, data_dir)
+    finally:
+        conn.close()
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ read counting
+class ReadCounter:
+    """Counts messages the DirectRunner's Pub/Sub source pulls, per subscription (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter = collections.Counter()
+        self._lock = threading.Lock()
+        self._evaluator: Any = None
+        self._original: Any = None
+
+    def install(self) -> bool:
+        try:
+            from apache_beam.runners.direct import transform_evaluator as te
+            evaluator = te._PubSubReadEvaluator
+            original = evaluator._read_from_pubsub
+        except (ImportError, AttributeError):
+            log.warning("cannot count Pub/Sub reads (Beam internals changed)")
+            return False
+        counter = self
+
+        def _read_from_pubsub(self, timestamp_attribute):
+            out = original(self, timestamp_attribute)
+            with counter._lock:
+                counter.counts[self._sub_name.rsplit("/", 1)[-1]] += len(out)
+            return out
+
+        evaluator._read_from_pubsub = _read_from_pubsub
+        self._evaluator, self._original = evaluator, original
+        return True
+
+    def uninstall(self) -> None:
+        if self._evaluator is not None:
+            self._evaluator._read_from_pubsub = self._original
+            self._evaluator = None
+
+    def inputs(self, prefix: str) -> int:
+        """Messages read from the ``<prefix>in-*`` subscriptions."""
+        with self._lock:
+            return sum(n for sub, n in self.counts.items() if sub.startswith(f"{prefix}in-"))
+
+
+class Sampler:
+    """Samples ``probe()`` every ``period`` s on a thread into ``samples`` (``(time.time(), value)``)."""
+
+    def __init__(self, probe: Callable[[], float], period: float = 0.25):
+        self.probe, self.period = probe, period
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+        self._thread.start()
+
+    def sample(self) -> float:
+        v = self.probe()
+        self.samples.append((time.time(), v))
+        return v
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.period)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def wait_until(cond: Callable[[], bool], timeout: float, period: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(period)
+    return cond()
+
+
+def cancel(result: Any, timeout: float = 30.0) -> bool:
+    """``result.cancel()`` on a thread, bounded (the DirectRunner joins its worker, which polls every 5 s)."""
+    if result is None:
+        return True
+    t = threading.Thread(target=result.cancel, name="bench-cancel", daemon=True)
+    t.start()
+    t.join(timeout)
+    return not t.is_alive()
+
+
+# ------------------------------------------------------------------------------------------------ trivial pipeline
+def _customer_key(data: bytes) -> str:
+    try:
+        d = json.loads(data)
+        k = d.get("crm_id") or d.get("user_id") or d.get("email") or d.get("phone") or d.get("anonymous_id")
+        return str(k)
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return "bad"
+
+
+def run_trivial(project: str, prefix: str):
+    """ReadFromPubSub (one subscription) → key by customer field → ReadModifyWrite counter → WriteToPubSub."""
+    import apache_beam as beam
+    from apache_beam.coders import VarIntCoder
+    from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubSub
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.io.direct_pubsub import cap_direct_runner_pull_timeout
+
+    class CountFn(beam.DoFn):
+        COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
+
+        def process(self, kv, count=beam.DoFn.StateParam(COUNT)):
+            key, (seq, published_at) = kv
+            n = (count.read() or 0) + 1
+            count.write(n)
+            yield PubsubMessage(str(n).encode(), {"decision_id": f"t{seq}", "published_at_ms": published_at,
+                                                  "customer_id": key})
+
+    cap_direct_runner_pull_timeout()
+    opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
+    p = beam.Pipeline(options=opts)
+    (p
+     | "Read" >> ReadFromPubSub(subscription=pt.input_subscription(project, "web", prefix), with_attributes=True,
+                                timestamp_attribute="ts")
+     | "Key" >> beam.Map(lambda m: (_customer_key(m.data), (m.attributes.get("seq", ""),
+                                                             m.attributes.get("published_at_ms", ""))))
+     | "Count" >> beam.ParDo(CountFn()).with_output_types(PubsubMessage)
+     | "Write" >> WriteToPubSub(pt.output_topic(project, "decisions-audit", prefix), with_attributes=True))
+    return p.run()
+
+
+# ------------------------------------------------------------------------------------------------ one pipeline
+def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: ReadCounter,
+                  phases: list[tuple[int, int, float]]) -> dict[str, Any]:
+    """Start ``kind`` ("journeyflow" | "trivial"), publish the ``(start, end, rate)`` phases, measure, stop."""
+    from journeyflow.io import pubsub_tools as pt
+
+    pt.create_topics(project, prefix)
+    out: dict[str, Any] = {"prefix": prefix, "phases": []}
+    result = sampler = driver = None
+    stats: list[PhaseStats] = []
+    records: list[tuple] = []
+    try:
+        driver = Driver(kind, project, prefix, data_dir)
+        t_launch = time.monotonic()
+        if kind == "journeyflow":
+            from journeyflow.pipelines.stream import run_stream
+            result = run_stream(["--project_id", project, "--topic_prefix", prefix, "--allowed_lateness", LATENESS,
+                                 "--identity_store", "memory://"], wait=False)
+        else:
+            result = run_trivial(project, prefix)
+        # Warm-up: one invalid record (dead-lettered / counted); publish the load only once the pipeline reads.
+        publish_one(pt.input_topic(project, "web", prefix), b'{"bench": "warmup"}',
+                    ts=str(int(time.time() * 1000)), stream="web", seq="warmup")
+        if not wait_until(lambda: reads.inputs(prefix) >= 1, 90.0):
+            raise RuntimeError(f"{kind} pipeline read nothing within 90 s of starting")
+        out["startup_s"] = time.monotonic() - t_launch
+        sampler = Sampler(lambda: reads.inputs(prefix))
+        base = expected = sampler.sample()  # the warm-up record
+        saturated = False
+        for i, (a, b, rate) in enumerate(phases):
+            if saturated:
+                out["phases"].append({"offered_rate": rate, "skipped": "saturated by the previous phase"})
+                continue
+            st = driver.publish(a, b, rate)
+            stats.append(st)
+            expected += st.n
+            ph: dict[str, Any] = {"offered_rate": rate, "published": st.n, "publish_errors": st.errors,
+                                  "achieved_publish_rate": st.achieved_rate,
+                                  "mean_time_scale": st.original_span_ms / max(1.0, (st.t_end - st.t_start) * 1000)}
+            w0 = st.t_start + min(WARM_S, (st.t_end - st.t_start) / 3)
+            ph["window_s"] = st.t_end - w0
+            ph["read_per_s"] = rate_over(sampler.samples, w0, st.t_end)
+            ph["read_by_end"] = count_at(sampler.samples, st.t_end) - (expected - st.n)
+            backlog = expected - reads.inputs(prefix)
+            # wait for the backlog to be read, unless it clearly cannot be within DRAIN_S
+            hopeless = backlog > 2 * max(ph["read_per_s"], 1.0) * DRAIN_S
+            drained = (not hopeless) and wait_until(lambda n=expected: reads.inputs(prefix) >= n, DRAIN_S)
+            ph["drained"] = drained
+            ph["backlog_after_publish"] = backlog
+            ph["kept_up"] = bool(drained and ph["read_per_s"] >= KEPT_UP * min(rate, st.achieved_rate))
+            saturated = not ph["kept_up"]
+            if drained:  # let the last events' outputs out (journeyflow: after the allowed-lateness hold)
+                ph["outputs_quiet"] = driver.wait_quiet(QUIET_S + (LATENESS_MS / 1000 if kind == "journeyflow"
+                                                                   else 0.0), timeout=20.0)
+            out["phases"].append(ph)
+        out["total_read"] = sampler.sample() - base
+        out["published"] = expected - base
+    finally:
+        if sampler is not None:
+            sampler.stop()
+        if driver is not None:
+            try:
+                records, stopped, err = driver.stop()
+                if not stopped:
+                    out["consumer_not_stopped"] = True
+                if err:
+                    out["consumer_error"] = err
+            except Exception as e:
+                out["driver_error"] = f"{type(e).__name__}: {e}"
+        if not cancel(result):
+            log.warning("%s pipeline did not stop within 30 s of cancel()", kind)
+            out["cancel_timed_out"] = True
+        try:
+            pt.delete_topics(project, prefix)  # frees the emulator of any backlog
+        except Exception as e:
+            log.warning("could not delete the %s topics: %s", prefix, e)
+
+    out["outputs_received"] = len(records)
+    measured = [ph for ph in out["phases"] if "skipped" not in ph]
+    if kind == "journeyflow":
+        decisions = [(r[0], r[1], r[2]) for r in records]
+        for ph, st in zip(measured, stats):
+            lat = event_latencies(decisions, st.published)
+            ph["latency"] = latency_summary(lat)
+            # the designed hold: nothing is decided before the watermark passes ts + allowed lateness
+            ph["latency_beyond_hold"] = latency_summary([x - LATENESS_MS for x in lat])
+    else:
+        bounds = [(a, b) for (a, b, _r), _ph in zip(phases, measured)]
+        lat_by_phase: list[list[int]] = [[] for _ in measured]
+        for received, _t, _d, did, pub in records:
+            if not (did.startswith("t") and did[1:].isdigit() and pub.isdigit()):
+                continue  # the warm-up record
+            seq = int(did[1:])
+            for j, (lo, hi) in enumerate(bounds):
+                if lo <= seq < hi:
+                    lat_by_phase[j].append(received - int(pub))
+        for ph, lat in zip(measured, lat_by_phase):
+            ph["latency"] = latency_summary(lat)
+            ph["outputs"] = len(lat)
+    return out
+
+
+def max_sustained(r: dict[str, Any]) -> float:
+    """The highest read rate of a phase where the pipeline was saturated, else of the last phase run."""
+    phases = [ph for ph in r.get("phases", []) if "read_per_s" in ph]
+    saturated = [ph["read_per_s"] for ph in phases if not ph["kept_up"]]
+    if saturated:
+        return max(saturated)
+    return phases[-1]["read_per_s"] if phases else math.nan
+
+
+# ------------------------------------------------------------------------------------------------ section
+def _fmt_lat(s: dict[str, Any]) -> str:
+    if not s.get("n"):
+        return "n/a"
+    return f"{s['p50_s']:.2f} / {s['p99_s']:.2f} s"
+
+
+def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
+    from journeyflow.io.emulator import GcloudEmulator, emulator_available
+
+    print("\n3. streaming on the Pub/Sub emulator (BundleBasedDirectRunner), journeyflow vs a trivial pipeline")
+    if not emulator_available("pubsub"):
+        RESULTS["stream"] = {"skipped": "gcloud not installed"}
+        row("stream", "streaming benchmark", "skipped: gcloud not installed")
+        return
+    t_section = time.monotonic()
+    os.environ.setdefault("JOURNEYFLOW_HASH_KEY", "bench-key")
+    from journeyflow.core.generator import generate
+
+    work = Path(work)
+    data = work / f"pop-stream-{CUSTOMERS}-{DAYS}-{SEED}"
+    if not (data / "web.jsonl").exists():
+        generate(CUSTOMERS, DAYS, SEED, data)
+    n_lines = len(bench_lines(data))
+    n1, n2 = int(RATE * STEADY_S), int(BURST_RATE * BURST_S)
+    if n_lines < n1 + n2:
+        raise RuntimeError(f"{data} has {n_lines} records, {n1 + n2} needed")
+    phases = [(0, n1, RATE), (n1, n1 + n2, BURST_RATE)]
+    res: dict[str, Any] = {"rate": RATE, "steady_s": STEADY_S, "burst_rate": BURST_RATE, "burst_s": BURST_S,
+                           "allowed_lateness": LATENESS, "population": f"{CUSTOMERS} customers x {DAYS} days",
+                           "events_steady": n1, "events_burst": n2, "runner": "BundleBasedDirectRunner",
+                           "latency_markers": f"every {MARKER_EVERY}th message"}
+    RESULTS["stream"] = res
+    run_id = uuid.uuid4().hex[:6]
+    reads = ReadCounter()
+    emulator = GcloudEmulator("pubsub", project=PROJECT)
+    try:
+        if not reads.install():
+            raise RuntimeError("cannot count the records the runner reads (Beam internals changed)")
+        emulator.start()
+        res["emulator_startup_s"] = emulator.startup_seconds
+        with emulator.patched_env():
+            for kind in ("journeyflow", "trivial"):
+                try:
+                    res[kind] = _run_pipeline(kind, PROJECT, f"b{kind[0]}{run_id}-", data, reads, phases)
+                except Exception as e:
+                    traceback.print_exc()
+                    res[kind] = {"error": f"{type(e).__name__}: {e}"}
+            steady = (res["journeyflow"].get("phases") or [{}])[0]
+            if steady.get("kept_up") is False and steady.get("read_per_s", 0) > 0:
+                # Saturated at RATE: its latency there only measures the backlog.  A fresh pipeline at half the
+                # rate it sustained shows the latency it has when it keeps up.
+                rate = max(1.0, min(RATE / 2, round(steady["read_per_s"] / 2, 1)))
+                try:
+                    res["journeyflow_probe"] = _run_pipeline(
+                        "journeyflow", PROJECT, f"bp{run_id}-", data, reads, [(0, int(rate * PROBE_S), rate)])
+                except Exception as e:
+                    traceback.print_exc()
+                    res["journeyflow_probe"] = {"error": f"{type(e).__name__}: {e}"}
+    finally:
+        reads.uninstall()
+        emulator.stop()
+    res["section_seconds"] = time.monotonic() - t_section
+    _report(res, row)
+
+
+def _report(res: dict[str, Any], row: Row) -> None:
+    jf, tr = res.get("journeyflow", {}), res.get("trivial", {})
+    for kind, r in (("journeyflow", jf), ("trivial", tr)):
+        if "error" in r:
+            row("stream", f"[{kind}] FAILED", r["error"][:80])
+    if not jf.get("phases") or not tr.get("phases") or "read_per_s" not in jf["phases"][0] \
+            or "read_per_s" not in tr["phases"][0]:
+        return
+    js, ts_ = jf["phases"][0], tr["phases"][0]
+    res["ratio_steady"] = js["read_per_s"] / ts_["read_per_s"] if ts_["read_per_s"] else math.nan
+    res["journeyflow_max_events_per_s"] = max_sustained(jf)
+    res["trivial_max_events_per_s"] = max_sustained(tr)
+    res["ratio_max"] = (res["journeyflow_max_events_per_s"] / res["trivial_max_events_per_s"]
+                        if res["trivial_max_events_per_s"] else math.nan)
+    res["p99_s_steady"] = js["latency"].get("p99_s")
+    res["mean_time_scale_steady"] = js["mean_time_scale"]
+    r = f"{RATE:g}/s"
+    row("stream", f"offered {r} for {STEADY_S:g} s; publisher achieved (jf / trivial)",
+        f"{js['achieved_publish_rate']:.1f} / {ts_['achieved_publish_rate']:.1f}")
+    row("stream", f"[journeyflow] sustained events/s at {r} (records read)",
+        f"{js['read_per_s']:.1f}", "kept up" if js["kept_up"] else "FELL BEHIND")
+    row("stream", f"[trivial] sustained events/s at {r}", f"{ts_['read_per_s']:.1f}",
+        "kept up" if ts_["kept_up"] else "FELL BEHIND")
+    row("stream", f"ratio journeyflow / trivial events/s at {r}", f"{res['ratio_steady']:.2f}",
+        f"target >= {TARGET_RATIO}")
+    row("stream", f"[journeyflow] event→decision latency p50 / p99 at {r} "
+                  f"({js['latency'].get('n', 0)} decisions)", _fmt_lat(js["latency"]),
+        f"target p99 <= {TARGET_P99_S:g} s")
+    row("stream", f"[journeyflow]   beyond the {LATENESS} allowed-lateness hold", _fmt_lat(js["latency_beyond_hold"]))
+    row("stream", f"[trivial] event→output latency p50 / p99 at {r}", _fmt_lat(ts_["latency"]))
+    probe = (res.get("journeyflow_probe", {}).get("phases") or [{}])[0]
+    if "latency" in probe:
+        res["p99_s_probe"] = probe["latency"].get("p99_s")
+        row("stream", f"[journeyflow] latency p50 / p99 at {probe['offered_rate']:g}/s, fresh pipeline "
+                      f"({probe['latency'].get('n', 0)} decisions)", _fmt_lat(probe["latency"]),
+            ("kept up" if probe["kept_up"] else "FELL BEHIND") + f"; target p99 <= {TARGET_P99_S:g} s")
+        row("stream", f"[journeyflow]   beyond the {LATENESS} allowed-lateness hold",
+            _fmt_lat(probe["latency_beyond_hold"]))
+    for kind, rr in (("journeyflow", jf), ("trivial", tr)):
+        how = ("steady phase, saturated" if not rr["phases"][0]["kept_up"]
+               else f"burst offered at {BURST_RATE:g}/s")
+        row("stream", f"[{kind}] max sustained events/s ({how})", f"{max_sustained(rr):.1f}")
+    row("stream", "ratio journeyflow / trivial at max sustained rate", f"{res['ratio_max']:.2f}",
+        f"target >= {TARGET_RATIO}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 8 and sys.argv[1] == "--driver":
+        sys.exit(_driver_cli(sys.argv[2:]))
+    sys.exit("usage: python -m journeyflow.bench_stream --driver HOST PORT KIND PROJECT PREFIX DATA_DIR "
+             "(internal: the load driver of `make bench`)")

@@ -58,3 +58,7 @@ clean:
 ## bench: benchmarks (figures and ratios, written to bench/results/bench.json)
 bench: $(STAMP)
 	$(PY) -m journeyflow.bench $(BENCH_ARGS)
+
+## fuzz: the input fuzz tests with 50000 parser examples (JOURNEYFLOW_FUZZ_EXAMPLES=N make fuzz for another number)
+fuzz: $(STAMP)
+	JOURNEYFLOW_FUZZ_EXAMPLES=$${JOURNEYFLOW_FUZZ_EXAMPLES:-50000} $(PY) -m pytest tests/test_fuzz_inputs.py -q

@@ -8,6 +8,7 @@ Dataflow the same rows go to Pub/Sub and BigQuery (``transforms.pubsub``, ``Writ
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Iterable, Iterator
 
@@ -17,6 +18,14 @@ from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.core.model import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, TOPIC_FOR_TARGET, DeadLetter, Decision
 from journeyflow.core.tables import partition_of, table_spec, to_arrow
+
+# With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
+# channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).
+# This module is imported wherever those messages are built (launcher and workers); an explicit level set on that
+# logger by the user wins.
+_BEAM_ELEMENT_LOGGER = logging.getLogger("apache_beam.runners.worker.operations")
+if _BEAM_ELEMENT_LOGGER.level == logging.NOTSET:
+    _BEAM_ELEMENT_LOGGER.setLevel(logging.INFO)
 
 
 def decision_messages(d: Decision) -> Iterator[tuple[tuple[str, str], str]]:

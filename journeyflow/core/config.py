@@ -67,7 +67,13 @@ class EngineConfig:
         if self.link_rules_yaml is None:
             return LinkRules()
         import yaml
-        data = yaml.safe_load(self.link_rules_yaml) or {}
+        from journeyflow.core.policy import _StrictLoader  # a policy file's limits: no aliases, bounded nesting
+        try:
+            data = yaml.load(self.link_rules_yaml, Loader=_StrictLoader) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{self.link_rules_source}:{mark.line + 1}" if mark is not None else self.link_rules_source
+            raise ValueError(f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{self.link_rules_source}: link rules must be a YAML mapping")
         return LinkRules.model_validate(data)

@@ -693,7 +693,12 @@ class _Doc:
 
     # -- parsing
     def parse(self, text: str) -> Any:
-        loader = _Loader(text)
+        try:
+            loader = _Loader(text)
+        except yaml.reader.ReaderError as e:  # the reader checks every character before any parsing
+            self.add_raw(text.count("\n", 0, e.position) + 1, (),
+                         f"invalid YAML: character #x{e.character:04x} is not allowed ({e.reason})")
+            return None
         try:
             try:
                 node = loader.get_single_node()

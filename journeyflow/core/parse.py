@@ -42,7 +42,9 @@ from journeyflow.core.model import EVENT_TYPES, STREAMS, DeadLetter, Event
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
-_EMAIL_RE = re.compile(r"[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
+# The lookbehind lets a match start only where a token starts: the same matches, in linear time (without it a long
+# token with no "@" -- a base64 blob in a 64 KiB dead-letter payload -- costs quadratic time, about a minute).
+_EMAIL_RE = re.compile(r"(?<![^\s\"'<>,;:@])[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
 # International numbers (+CC ...) and formatted national ones ((415) 555-0134, 415-555-0134, 020 7946 0958).
 # Bare digit runs are left alone: they are far more often epoch times and amounts than phone numbers.
 _PHONE_RE = re.compile(r"\+\d[\d\s().-]{6,}\d|\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b")
@@ -51,6 +53,11 @@ _PII_FIELDS = {"email": "<email>", "phone": "<phone>"}
 # Defaults for absurd-time detection: 2000-01-01 .. 2100-01-01 (UTC).
 DEFAULT_MIN_TS = 946_684_800_000
 DEFAULT_MAX_TS = 4_102_444_800_000
+# Event times a dead letter can carry: the TIMESTAMP range of its table (BigQuery's, 0001-01-01 .. 9999-12-31 UTC,
+# also the range of Python's datetime used for the date partition).  A record's absurd ``ts`` outside it stays in
+# the payload and the detail; its ``event_time`` is left empty.
+_MIN_TABLE_TS = -62_135_596_800_000
+_MAX_TABLE_TS = 253_402_300_799_999
 
 
 @lru_cache(maxsize=None)
@@ -177,6 +184,8 @@ class Parser:
                 text = json.dumps(_mask_record(obj), default=str, sort_keys=True)
             except (TypeError, ValueError, RecursionError):
                 text = text if text is not None else repr(raw)
+        if et is not None and not _MIN_TABLE_TS <= et <= _MAX_TABLE_TS:
+            et = None
         return DeadLetter(stream=str(stream)[:64], reason=reason, detail=mask_pii(detail)[:1000],
                           payload=mask_pii(text[:MAX_PAYLOAD_IN_DEAD_LETTER]), source=source, event_time=et)
 

@@ -118,6 +118,12 @@ _TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _SCORER_RE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 
 
+#: Limits for a policy file, which may come from an untrusted source (as for journey files): its size and nesting.
+#: YAML aliases are refused: an alias "bomb" is small as text but expands exponentially when validated.
+MAX_POLICY_BYTES = 1 << 20
+MAX_YAML_DEPTH = 40
+
+
 class PolicyError(ValueError):
     """An invalid policy file or scorer setting; the message names the file, line and field."""
 
@@ -289,6 +295,9 @@ class Policy(_Section):
 
     @classmethod
     def from_yaml_text(cls, text: str, filename: str = "<policy>") -> Policy:
+        n = len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > MAX_POLICY_BYTES else len(text)
+        if n > MAX_POLICY_BYTES:
+            raise PolicyError(f"{filename}: file is {n} bytes, larger than the {MAX_POLICY_BYTES} byte limit")
         try:
             data = yaml.load(text, Loader=_StrictLoader)
         except yaml.YAMLError as e:
@@ -324,7 +333,23 @@ def default_policy() -> Policy:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (the second ``quiet_hours:`` block would silently win)."""
+    """SafeLoader that rejects duplicate keys (the second ``quiet_hours:`` block would silently win), aliases and
+    nesting deeper than :data:`MAX_YAML_DEPTH` (the composer recurses once per level)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "YAML anchors/aliases are not allowed",
+                                              self.peek_event().start_mark)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         seen: dict[Any, int] = {}

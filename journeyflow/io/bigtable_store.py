@@ -42,10 +42,19 @@ reservation leaves an over-count (and a stale child pointer) until a reconciliat
 members (not implemented here; a periodic batch connected-components run is the intended repair).
 
 Bigtable's CheckAndMutateRow works on the emulator (it takes a table-level lock there).
+
+Outages: every public operation (``link``, ``find``, ``members``, ``counts``) is retried as a whole when Bigtable
+is unreachable (``ServiceUnavailable``, ``DeadlineExceeded``): ``retry_attempts`` tries (default 8) with jittered
+exponential backoff from ``retry_initial_s`` (0.2 s) up to ``retry_max_delay_s`` (10 s), each RPC bounded by
+``rpc_timeout_s`` (20 s; the client library's own default for reads is 600 s), then
+:class:`IdentityStoreUnavailable` naming the attempts (Beam then retries the bundle).  Retrying a whole ``link`` is
+safe: a link is idempotent, and a write whose outcome was lost is either seen as done (same root) or redone; a
+reservation whose attach never happened is only an over-count (see above), never a lost or duplicated member.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import struct
@@ -67,7 +76,9 @@ from journeyflow.core.identity import (
 )
 from journeyflow.io.identity_store import IdentityStore
 
-__all__ = ["BigtableIdentityStore", "IdentityStoreConflict"]
+__all__ = ["BigtableIdentityStore", "IdentityStoreConflict", "IdentityStoreUnavailable"]
+
+log = logging.getLogger(__name__)
 
 FAMILY = "g"
 CHILDREN = "c"
@@ -82,6 +93,16 @@ _MAX_DEPTH = 10_000
 
 class IdentityStoreConflict(RuntimeError):
     """A link lost the CAS race ``max_tries`` times in a row (or a reservation could not be released)."""
+
+
+class IdentityStoreUnavailable(RuntimeError):
+    """Bigtable stayed unreachable through every retry of one operation."""
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    from google.api_core import exceptions
+
+    return (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded)
 
 
 class _Node(NamedTuple):
@@ -121,6 +142,10 @@ class BigtableIdentityStore(IdentityStore):
         client: Any = None,
         app_profile_id: str | None = None,
         create_if_missing: bool | str = False,
+        retry_attempts: int = 8,
+        retry_initial_s: float = 0.2,
+        retry_max_delay_s: float = 10.0,
+        rpc_timeout_s: float = 20.0,
     ):
         from google.cloud import bigtable
         from google.cloud.bigtable import row_filters
@@ -128,6 +153,10 @@ class BigtableIdentityStore(IdentityStore):
         self.rules = rules or LinkRules()
         self._guard = self.rules.guard()
         self._max_tries = int(max_tries)
+        self._retry_attempts = max(1, int(retry_attempts))
+        self._retry_initial = float(retry_initial_s)
+        self._retry_max_delay = float(retry_max_delay_s)
+        self.retries = 0  # operations retried after a transient error (for tests and metrics)
         self._owns_client = client is None
         if client is None:
             client = bigtable.Client(project=project, admin=True)
@@ -139,6 +168,11 @@ class BigtableIdentityStore(IdentityStore):
         self._client = client
         self.table_id = table
         self._table = client.instance(instance).table(table, app_profile_id=app_profile_id)
+        impl = getattr(self._table, "_table_impl", None)  # the data client's table: per-call time budgets
+        if impl is not None:
+            timeout = float(rpc_timeout_s)
+            impl.default_operation_timeout = impl.default_read_rows_operation_timeout = timeout
+            impl.default_attempt_timeout = impl.default_read_rows_attempt_timeout = timeout
         rf = row_filters
         self._rf = rf
         self._latest = rf.CellsColumnLimitFilter(1)
@@ -326,9 +360,34 @@ class BigtableIdentityStore(IdentityStore):
     def _backoff(attempt: int) -> None:
         time.sleep(random.uniform(0, min(0.05, 0.001 * (2**attempt))))
 
+    # -- retries -------------------------------------------------------------------------------------------
+    def _retrying(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)``, retried with jittered exponential backoff while Bigtable is unreachable."""
+        transient = _transient_errors()
+        started = time.monotonic()
+        delay = self._retry_initial
+        for attempt in range(1, self._retry_attempts + 1):
+            try:
+                return fn(*args)
+            except transient as e:
+                if attempt == self._retry_attempts:
+                    raise IdentityStoreUnavailable(
+                        f"identity store table {self.table_id!r}: {what} failed {attempt} times in "
+                        f"{time.monotonic() - started:.1f}s (retry_attempts={self._retry_attempts}); "
+                        f"last error: {type(e).__name__}: {str(e)[:200]}") from e
+                self.retries += 1
+                log.warning("identity store table %r unreachable (%s), %s retried in %.2fs (attempt %d of %d)",
+                            self.table_id, type(e).__name__, what, delay, attempt, self._retry_attempts)
+                time.sleep(random.uniform(delay / 2, delay))
+                delay = min(delay * 2, self._retry_max_delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- API -------------------------------------------------------------------------------------------------
     def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
         singleton_counts(a), singleton_counts(b)  # validate kinds before any write
+        return self._retrying("link", self._link, a, b)
+
+    def _link(self, a: str, b: str) -> LinkOutcome:
         overcount_retries = max(1, self._max_tries // 4)
         for attempt in range(self._max_tries):
             root_a, root_b = self._find_root(a), self._find_root(b)
@@ -354,11 +413,11 @@ class BigtableIdentityStore(IdentityStore):
         raise IdentityStoreConflict(f"link lost the CAS race {self._max_tries} times")
 
     def find(self, key: str) -> str:
-        return self._find_root(key).key
+        return self._retrying("find", lambda: self._find_root(key).key)
 
     def members(self, root: str) -> list[str]:
-        return sorted(self._collect(self._find_root(root)), key=rank_key)
+        return self._retrying("members", lambda: sorted(self._collect(self._find_root(root)), key=rank_key))
 
     def counts(self, key: str) -> Counts:
         """Per-kind counts stored on ``key``'s root (may over-estimate while a reservation is in flight)."""
-        return self._find_root(key).counts
+        return self._retrying("counts", lambda: self._find_root(key).counts)

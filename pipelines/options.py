@@ -4,6 +4,16 @@ from __future__ import annotations
 from apache_beam.options.pipeline_options import PipelineOptions
 
 
+def _flag(text: str) -> bool:
+    """``--resume``, ``--resume=true`` (how a Flex Template passes it) or ``--resume=false``."""
+    v = str(text).strip().lower()
+    if v in ("true", "1", "yes"):
+        return True
+    if v in ("false", "0", "no"):
+        return False
+    raise ValueError(f"expected true or false, not {text!r}")
+
+
 class JourneyflowOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
@@ -24,6 +34,13 @@ class JourneyflowOptions(PipelineOptions):
         g.add_argument("--allowed_lateness", default="0s",
                        help="Streaming: how long past the watermark a customer's events are held before being "
                             "processed in event-time order; later events go to dead letter (e.g. 30s, 5m).")
+        g.add_argument("--resume", nargs="?", const=True, default=False, type=_flag, metavar="true|false",
+                       help="Streaming: restart after a stop. Rewinds the input subscriptions to their oldest "
+                            "retained message and replays them (state is rebuilt; re-emitted decisions keep their "
+                            "ids), purges in-flight state transfers. See README, 'Restarts'.")
+        g.add_argument("--catch_up", default="30s",
+                       help="Streaming with --resume: how long after the start the replayed backlog is buffered "
+                            "before customers are processed (must cover reading the retained input).")
         g.add_argument("--project_id", default=None, help="Streaming: GCP project of the Pub/Sub topics.")
         g.add_argument("--topic_prefix", default="", help="Prefix of every topic and subscription name.")
         g.add_argument("--tables", default=None,

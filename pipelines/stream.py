@@ -20,6 +20,7 @@ ordering enabled for publishers that do set keys).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import apache_beam as beam
@@ -128,7 +129,7 @@ class PublishLocallyFn(beam.DoFn):
 
 def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConfig, store_url: str,
                  allowed_lateness_ms: int = 0, parse_config: ParseConfig = ParseConfig(),
-                 tables_dataset: str | None = None, local: bool = False) -> dict[str, Any]:
+                 tables_dataset: str | None = None, local: bool = False, hold_until_ms: int = 0) -> dict[str, Any]:
     raws = []
     for stream in STREAMS:
         raws.append(
@@ -148,7 +149,7 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
         | "DecodeTransfer" >> beam.Map(_from_transfer)
     )
     keyed = (resolved.keyed, transfers_in) | "KeyedInputs" >> beam.Flatten()
-    out = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms)
+    out = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms)
     transfers = out[ss.TRANSFERS] | "TransferMessages" >> beam.Map(_transfer_message).with_output_types(PubsubMessage)
     dead = (parsed[tparse.DEAD], out[ss.DEAD]) | "AllDeadLetters" >> beam.Flatten()
     messages = (
@@ -234,9 +235,15 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         cap_direct_runner_pull_timeout()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
+    lateness = parse_duration_ms(jf.allowed_lateness)
+    hold_until = 0
+    if jf.resume:
+        from journeyflow.io.pubsub_tools import rewind_for_resume
+        rewind_for_resume(project, jf.topic_prefix)
+        hold_until = int(time.time() * 1000) + parse_duration_ms(jf.catch_up) + lateness
     p = beam.Pipeline(options=opts)
-    build_stream(p, project, jf.topic_prefix, config, jf.identity_store, parse_duration_ms(jf.allowed_lateness),
-                 ParseConfig(default_region=jf.default_region), jf.tables, local=local)
+    build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness,
+                 ParseConfig(default_region=jf.default_region), jf.tables, local=local, hold_until_ms=hold_until)
     result = p.run()
     if wait:
         result.wait_until_finish()

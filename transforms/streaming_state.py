@@ -11,6 +11,12 @@ An event arriving for a time the customer has already processed (``ts <= H`` of 
 goes to dead letter with reason ``late_event`` (never silently dropped).  ``allowed_lateness`` trades latency for
 tolerance: events up to that much behind the watermark are still put in order.
 
+``hold_until_ms`` (set by ``stream --resume``): no flush fires before that event time.  A resumed pipeline re-reads
+its retained input, mostly *behind* the local runner's wall-clock watermark; without the hold, a customer's first
+replayed messages would be processed as soon as they arrive and the rest of its history, still being read, would
+then be late.  With it, the whole retained backlog is buffered first and processed in event-time order, as the
+stopped pipeline did (Dataflow's watermark follows the backlog's event times, so the hold only costs a delay there).
+
 State lives in the global window, which the runner never garbage-collects; ``CustomerState.expire`` bounds what a
 customer keeps (see ``journeyflow.core.state``), and an idle customer's buffer and timers are empty.
 """
@@ -43,9 +49,10 @@ class OrderedCustomerFn(beam.DoFn):
     DONE = ReadModifyWriteStateSpec("done", VarIntCoder())  # horizon processed so far
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
 
-    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0):
+    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, hold_until_ms: int = 0):
         self.config = config
         self.lateness = allowed_lateness_ms
+        self.hold_until = hold_until_ms
         self.late = Metrics.counter("journeyflow", "late_events")
         self.events_decided = Metrics.counter("journeyflow", "events_decided")
         self.decisions = Metrics.counter("journeyflow", "decisions")
@@ -76,8 +83,8 @@ class OrderedCustomerFn(beam.DoFn):
         buffer.add(encode_event(ev))
         self._arm(ev.ts + self.lateness, pending, flush)
 
-    @staticmethod
-    def _arm(at: int, pending, flush) -> None:
+    def _arm(self, at: int, pending, flush) -> None:
+        at = max(at, self.hold_until)
         cur = pending.read()
         if cur is None or at < cur:
             flush.set(Timestamp(micros=at * 1000))
@@ -134,16 +141,18 @@ class DecideOrdered(beam.PTransform):
 
     Works on bounded and unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
 
-    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None):
+    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None,
+                 hold_until_ms: int = 0):
         super().__init__(label)
         self.config = config
         self.lateness = allowed_lateness_ms
+        self.hold_until = hold_until_ms
 
     def expand(self, keyed):
         return (
             keyed
             | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
-            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(self.config, self.lateness)).with_outputs(
+            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(self.config, self.lateness, self.hold_until)).with_outputs(
                 STEPS, DEAD, TRANSFERS, main=DECISIONS)
         )
 

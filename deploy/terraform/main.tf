@@ -64,6 +64,7 @@ resource "google_pubsub_subscription" "input" {
   topic                      = each.value.id
   ack_deadline_seconds       = 60
   message_retention_duration = var.message_retention
+  retain_acked_messages      = true # replayed by a job started with resume=true (README, Delivery guarantees)
   labels                     = local.labels
 
   expiration_policy {

@@ -42,7 +42,7 @@ variable "output_topics" {
 }
 
 variable "message_retention" {
-  description = "How long subscriptions keep unacknowledged messages (max 7 days): the window to fix and restart a stopped job without losing input."
+  description = "How long subscriptions keep messages (max 7 days; the input ones keep acknowledged messages too): the window to fix and restart a stopped job without losing input, and what a job started with resume=true replays."
   type        = string
   default     = "604800s"
 }

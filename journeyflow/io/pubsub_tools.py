@@ -14,7 +14,9 @@ topic                                       subscription
 ==========================================  =========================================================================
 
 All subscriptions have a 60 s ack deadline; the output ones have ``enable_message_ordering=True``: decisions
-published with an ordering key (the customer id) then reach the consumer in order per customer.
+published with an ordering key (the customer id) then reach the consumer in order per customer.  The pipeline's
+input subscriptions retain acknowledged messages for 7 days (``retain_acked_messages``, Pub/Sub's maximum): that
+retained input is what ``journeyflow stream --resume`` replays after a restart (:func:`rewind_for_resume`).
 
 Publishing a generated directory (``publish_dir``)
 --------------------------------------------------
@@ -101,6 +103,7 @@ __all__ = [
     "output_subscription",
     "output_topic",
     "publish_dir",
+    "rewind_for_resume",
     "state_transfer_subscription",
     "state_transfer_topic",
 ]
@@ -114,6 +117,8 @@ SUBSCRIBER_SUFFIX = "-journeyflow"
 OUTPUT_SUB_SUFFIX = "-sub"
 #: RPC timeout of admin calls (create/get/delete), so a wrong endpoint fails instead of hanging.
 ADMIN_TIMEOUT = 30.0
+#: How long the input subscriptions keep acknowledged messages (Pub/Sub's maximum for a subscription).
+INPUT_RETENTION_SECONDS = 7 * 24 * 3600
 #: Pub/Sub limit for one attribute value.
 _MAX_ATTR_BYTES = 1024
 _PREFIX_RE = re.compile(r"^([A-Za-z][A-Za-z0-9._~+%-]*)?$")
@@ -186,10 +191,12 @@ class _Resource(NamedTuple):
     topic: str
     subscription: str
     ordered: bool
+    retained: bool = False  # keeps acknowledged messages (input subscriptions: replayed by a resumed pipeline)
 
 
 def _resources(project: str, prefix: str) -> list[_Resource]:
-    res = [_Resource(input_topic(project, s, prefix), input_subscription(project, s, prefix), False) for s in STREAMS]
+    res = [_Resource(input_topic(project, s, prefix), input_subscription(project, s, prefix), False, True)
+           for s in STREAMS]
     res.append(_Resource(state_transfer_topic(project, prefix), state_transfer_subscription(project, prefix), False))
     res += [_Resource(output_topic(project, t, prefix), output_subscription(project, t, prefix), True)
             for t in ALL_TOPICS]
@@ -276,6 +283,9 @@ def create_topics(project: str, prefix: str = "") -> list[str]:
             request = {"name": r.subscription, "topic": r.topic, "ack_deadline_seconds": ACK_DEADLINE_SECONDS}
             if r.ordered:
                 request["enable_message_ordering"] = True
+            if r.retained:
+                request["retain_acked_messages"] = True
+                request["message_retention_duration"] = {"seconds": INPUT_RETENTION_SECONDS}
             try:
                 subscriber.create_subscription(request=request, timeout=ADMIN_TIMEOUT)
                 created += 1
@@ -316,6 +326,50 @@ def delete_topics(project: str, prefix: str = "") -> list[str]:
         subscriber.close()
         publisher.transport.close()
     return deleted
+
+
+def rewind_for_resume(project: str, prefix: str = "") -> dict[str, str]:
+    """Prepare a restarted pipeline to rebuild what the stopped one held in memory (see ``stream --resume``).
+
+    * every input subscription is sought back to the oldest message it retains (acknowledged ones included), so
+      the restarted pipeline reads the retained input again and rebuilds each customer's state from it;
+    * the state-transfer subscription is sought to *now*: hand-overs still in flight belong to the stopped
+      pipeline's states, which the replay rebuilds (the identity store keeps the links, so replayed events go
+      straight to the surviving customer id and an old hand-over would count them twice).
+
+    Returns ``{subscription: "replay" | "purged"}``.  Raises :class:`PubSubToolError` when a subscription is missing
+    or an input subscription does not retain acknowledged messages (created before retention was set: recreate it
+    with ``journeyflow topics delete`` + ``create``, or update it to ``retain_acked_messages``)."""
+    from google.api_core.exceptions import NotFound
+    from google.protobuf import timestamp_pb2
+
+    check_access()
+    subscriber = _subscriber_client()
+    done: dict[str, str] = {}
+    try:
+        for r in _resources(project, prefix):
+            if r.ordered:
+                continue  # downstream subscriptions belong to the execution tools
+            try:
+                sub = subscriber.get_subscription(request={"subscription": r.subscription}, timeout=ADMIN_TIMEOUT)
+            except NotFound:
+                raise PubSubToolError(f"{r.subscription} does not exist: run `journeyflow topics create`") from None
+            when = timestamp_pb2.Timestamp()
+            if r.retained:
+                if not sub.retain_acked_messages:
+                    raise PubSubToolError(
+                        f"{r.subscription} does not retain acknowledged messages, so a resumed pipeline cannot "
+                        f"replay its input: recreate it with `journeyflow topics delete` and `topics create`")
+                when.FromSeconds(0)  # before anything retained: the oldest retained message
+            else:
+                when.GetCurrentTime()
+            subscriber.seek(request={"subscription": r.subscription, "time": when}, timeout=ADMIN_TIMEOUT)
+            done[r.subscription] = "replay" if r.retained else "purged"
+    finally:
+        subscriber.close()
+    logger.info("resume: %d input subscriptions rewound to their oldest retained message, state transfer purged",
+                sum(v == "replay" for v in done.values()))
+    return done
 
 
 # ========================================================================================= publish

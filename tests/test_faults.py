@@ -6,6 +6,9 @@
   keeps its data in memory, so a restarted emulator has lost every table: this outage is a TCP proxy in front of
   the emulator that drops every connection and refuses new ones, then accepts again (Bigtable itself stays up, as
   a real Bigtable does when the network or a frontend fails).
+* The decision sink (``PublishLocallyFn``, the local runner's publisher of every output topic) meets a Pub/Sub
+  outage (the same proxy in front of the Pub/Sub emulator): its bundle waits while the client retries, completes
+  once Pub/Sub is back, and every decision reaches its topic (by ``decision_id``, which is how consumers count).
 * Bounded: with Bigtable gone for longer than the retry budget, an operation fails with a clear
   ``IdentityStoreUnavailable`` naming the attempts, and the store works again once Bigtable is back.  This one
   stops and restarts a real emulator process (``GcloudEmulator.stop()/start()``): after the restart the table is
@@ -13,8 +16,8 @@
 """
 from __future__ import annotations
 
+import json
 import random
-import socket
 import threading
 import time
 import uuid
@@ -24,87 +27,14 @@ import pytest
 
 from journeyflow.core.identity import IdentityGraph, LinkRules, rank_key
 from journeyflow.io.bigtable_store import BigtableIdentityStore, IdentityStoreUnavailable
-from journeyflow.io.emulator import GcloudEmulator, free_port
+from journeyflow.io.emulator import GcloudEmulator
+from tests.outage import OutageProxy
 
 pytestmark = pytest.mark.emulator
 
 BIG = 10**6
 NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG})
 FAST_RETRIES = {"retry_attempts": 80, "retry_initial_s": 0.05, "retry_max_delay_s": 0.3, "rpc_timeout_s": 0.5}
-
-
-class OutageProxy:
-    """A TCP proxy to ``upstream`` on a loopback port: ``down()`` drops every connection and refuses new ones,
-    ``up()`` accepts again on the same port."""
-
-    def __init__(self, upstream: str):
-        host, port = upstream.rsplit(":", 1)
-        self.upstream = (host, int(port))
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self._lock = threading.Lock()
-        self._conns: list[socket.socket] = []
-        self._listener: socket.socket | None = None
-        self.up()
-
-    def up(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def down(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            try:
-                listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close() alone does not)
-            except OSError:
-                pass
-            listener.close()
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
-
-    close = down
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # closed by down()
-            if self._listener is not listener:
-                client.close()
-                return
-            try:
-                server = socket.create_connection(self.upstream)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns += [client, server]
-            for src, dst in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _links(seed: int, people: int = 4) -> list[tuple[str, str]]:
@@ -234,3 +164,56 @@ def test_emulator_stopped_and_restarted(bigtable_emulator: GcloudEmulator):
             assert store.members("crm:y") == ["crm:y", "anon:y1"] and store.counts("crm:y") == (1, 0, 0, 1)
         finally:
             store.close()
+
+
+def test_the_decision_sink_rides_out_a_pubsub_outage(pubsub_emulator: GcloudEmulator, monkeypatch):
+    from apache_beam.io.gcp.pubsub import PubsubMessage
+    from google.cloud import pubsub_v1
+
+    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.pipelines.stream import PublishLocallyFn
+
+    project, prefix, n = "test-project", "so-", 30
+    with pubsub_emulator.patched_env():
+        pt.create_topics(project, prefix=prefix)
+    proxy = OutageProxy(pubsub_emulator.host)
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", proxy.host)
+    fn = PublishLocallyFn(project, prefix)
+    fn.setup()
+    ids = [f"d-{i:03d}" for i in range(n)]
+    errors: list[BaseException] = []
+
+    def bundle() -> None:
+        try:
+            for i, did in enumerate(ids):
+                fn.process(("decisions-audit", PubsubMessage(json.dumps({"decision_id": did}).encode(),
+                                                             {"decision_id": did, "customer_id": f"crm:{i}"})))
+            fn.finish_bundle()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    try:
+        proxy.down()
+        worker = threading.Thread(target=bundle, daemon=True)
+        worker.start()
+        time.sleep(4)
+        assert worker.is_alive() and not errors, "the bundle ended while Pub/Sub was unreachable"
+        proxy.up()
+        worker.join(90)
+        assert not worker.is_alive() and not errors, errors
+    finally:
+        fn.teardown()
+        proxy.close()
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator.host)
+    subscriber = pubsub_v1.SubscriberClient()
+    got: list[str] = []
+    sub = pt.output_subscription(project, "decisions-audit", prefix)
+    deadline = time.monotonic() + 20
+    while len(set(got)) < n and time.monotonic() < deadline:
+        r = subscriber.pull(subscription=sub, max_messages=100, timeout=5)
+        if r.received_messages:
+            subscriber.acknowledge(subscription=sub, ack_ids=[m.ack_id for m in r.received_messages])
+        got += [m.message.attributes["decision_id"] for m in r.received_messages]
+    subscriber.close()
+    assert sorted(set(got)) == ids  # none lost; a publish retried after a lost response may repeat one, by id

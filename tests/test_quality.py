@@ -255,8 +255,8 @@ def test_reason_vocabularies():
     from journeyflow.analytics.quality import DEAD_LETTER_REASONS, SUPPRESSION_REASON_REGEX, SUPPRESSION_REASONS
     from journeyflow.core.policy import REASON_CODES
     assert {"invalid_json", "timestamp_out_of_range", "invalid_field", "duplicate_event",
-            "late_event"} <= set(DEAD_LETTER_REASONS)
-    assert "reason" not in DEAD_LETTER_REASONS and len(DEAD_LETTER_REASONS) == 15
+            "late_event", "processing_error"} <= set(DEAD_LETTER_REASONS)
+    assert "reason" not in DEAD_LETTER_REASONS and len(DEAD_LETTER_REASONS) == 16
     assert set(REASON_CODES) <= set(SUPPRESSION_REASONS)
     rx = re.compile(SUPPRESSION_REASON_REGEX)
     assert rx.search("consent") and rx.search("rule:vip_only") and rx.search("control_group")

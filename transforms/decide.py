@@ -29,6 +29,7 @@ class FoldClusterFn(beam.DoFn):
         self.decisions = Metrics.counter("journeyflow", "decisions")
         self.duplicates = Metrics.counter("journeyflow", "duplicate_events")
         self.events = Metrics.counter("journeyflow", "events_decided")
+        self.errors = Metrics.counter("journeyflow", "processing_errors")
 
     def setup(self) -> None:
         self.fold = ClusterFold(self.config.build_processor())
@@ -39,7 +40,8 @@ class FoldClusterFn(beam.DoFn):
         out = self.fold.run(items, until)
         self.decisions.inc(len(out.decisions))
         self.events.inc(out.events)
-        self.duplicates.inc(len(out.dead))
+        self.duplicates.inc(sum(dl.reason == "duplicate_event" for dl in out.dead))
+        self.errors.inc(sum(dl.reason == "processing_error" for dl in out.dead))
         for d in out.decisions:
             yield d
         for s in out.steps:

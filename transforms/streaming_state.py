@@ -111,7 +111,7 @@ class OrderedCustomerFn(beam.DoFn):
         raw = customer.read()
         state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
         out = Outputs()
-        self.processor.advance(state, ready, horizon, out)
+        self.processor.advance(state, ready, horizon, out, state_bytes=raw or None)
         customer.write(state.to_bytes())
         buffer.clear()
         for b in keep:

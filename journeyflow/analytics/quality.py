@@ -21,7 +21,7 @@ customer_snapshots     customer_id not null and unique; consent_<channel> in :da
 identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
                        reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
 dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
-                       reasons plus ``duplicate_event`` and ``late_event``)
+                       reasons plus ``duplicate_event``, ``late_event``, ``processing_error``)
 =====================  ================================================================================
 
 Every table: no raw email address or phone number in any string column
@@ -121,7 +121,8 @@ def _documented_dead_letter_reasons() -> tuple[str, ...]:
     return tuple(r for r in dict.fromkeys(found) if r != "reason")
 
 
-DEAD_LETTER_REASONS: tuple[str, ...] = (*_documented_dead_letter_reasons(), "duplicate_event", "late_event")
+DEAD_LETTER_REASONS: tuple[str, ...] = (*_documented_dead_letter_reasons(), "duplicate_event", "late_event",
+                                         "processing_error")
 #: Dead letters whose event_time is the problem: not used to derive the input range.
 _UNTRUSTED_TIME_REASONS = frozenset({"bad_timestamp", "timestamp_out_of_range"})
 

@@ -14,16 +14,35 @@ Identity merges inside a bounded replay (``ClusterFold``): events arrive grouped
 Within the cluster, the customer is made of sub-profiles that exist separately until the event that links them;
 at that event's time their states are merged (``CustomerState.merge``, a commutative union) under the canonical id
 of the union.  Decisions carry the customer id that was canonical at decision time.
+
+Poison inputs: when handling one event, or one moment of due timers, raises an ``Exception`` (a bug that specific
+content triggers in a journey condition, in arbitration ...), ``advance`` and ``ClusterFold.run`` isolate it instead
+of letting the exception escape (a streaming runner would retry the bundle forever, the customer stuck).  No partial
+mutation is kept and nothing is copied per event: ``advance`` restores the caller's state in place from a snapshot
+taken once per call (none for an empty state; none when the caller passes the bytes it read the state from) and
+``ClusterFold.run`` starts again from empty states; the outputs are cut back to their length at the start, the
+offender (an event uid; a timer, or all timers of the moment when their joint arbitration failed) is excluded and
+the call re-runs.  The result is that of the same input without the offender, plus one ``processing_error`` dead
+letter (exception type and message, PII masked) per excluded event and per dropped timer, and one logged warning per
+isolated offender.  In ``ClusterFold`` an excluded event's identity links are still applied (identity is resolved
+upstream, as in streaming) unless applying them is what failed.  At most ``max_isolated`` offenders per call: a
+failure that persists past them (every event failing is a systemic bug, not a poison record) is raised.
 """
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+import logging
+import os
+import traceback
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.core.identity import rank_key
 from journeyflow.core.model import ADDRESS_FOR_CHANNEL, Candidate, DeadLetter, Decision, Event
+from journeyflow.core.parse import mask_pii
 from journeyflow.core.state import DAY, CustomerState, Retention
+
+log = logging.getLogger(__name__)
 
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
@@ -31,6 +50,19 @@ END_OF_TIME = 2**62
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
+
+#: Dead-letter reason of an event or a due timer whose handling raised (see "Poison inputs" above).
+PROCESSING_ERROR = "processing_error"
+#: ``DeadLetter.stream`` of a dropped timer (a timer is not read from any input stream).
+TIMER_STREAM = "_timer"
+#: Offenders isolated per ``advance`` / ``ClusterFold.run`` call before a failure is raised instead.
+MAX_ISOLATED = 16
+#: Longest exception message kept in a dead letter's detail.
+MAX_DETAIL = 500
+
+#: Every field of the state: ``advance`` mutates the caller's object, so a restore sets them all in place.
+_STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
+_EMPTY = (None, [], {}, "")
 
 
 class _Engine(Protocol):
@@ -47,7 +79,7 @@ class _Arbiter(Protocol):
 class Outputs:
     decisions: list[Decision] = field(default_factory=list)
     steps: list[Any] = field(default_factory=list)  # journeys.JourneyStep
-    dead: list[DeadLetter] = field(default_factory=list)  # duplicates, late events
+    dead: list[DeadLetter] = field(default_factory=list)  # duplicates, late events, processing errors
     events: int = 0  # events that went through the decision path
     timers: int = 0
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
@@ -74,13 +106,108 @@ def pop_all_due_at(state: CustomerState, due: int) -> list[list]:
     return timers
 
 
+# ------------------------------------------------------------------------------------------------ poison inputs
+class _Poison(Exception):
+    """Internal: handling one input raised ``exc``.  ``keys``: what the re-run excludes (an event uid, or timer keys
+    ``("timer", due, timer_id)``); ``links``: the failure was in applying the event's identity links."""
+
+    def __init__(self, keys: tuple, exc: Exception, what: str, event_time: int, links: bool = False):
+        super().__init__(what)
+        self.keys, self.exc, self.what, self.event_time, self.links = keys, exc, what, event_time, links
+
+
+def _timer_key(timer: list) -> tuple:
+    return ("timer", timer[0], timer[1])
+
+
+def _error_detail(exc: BaseException) -> str:
+    """Exception type and message, PII masked (a dead letter's ``detail``)."""
+    try:
+        msg = str(exc)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises
+        msg = "<unprintable message>"
+    if len(msg) > MAX_DETAIL:
+        msg = msg[:MAX_DETAIL] + "..."
+    return mask_pii(f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__)
+
+
+def _where(exc: BaseException) -> str:
+    """Innermost code locations of a failure (file:line function; no values, so safe to log)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    return " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+def _is_empty(state: CustomerState) -> bool:
+    """``state`` equals ``CustomerState(customer_id=state.customer_id)`` (the fields ``to_dict`` would write)."""
+    for f in _STATE_FIELDS:
+        if f != "customer_id" and getattr(state, f) not in _EMPTY:
+            return False
+    return True
+
+
+class _Isolation:
+    """Offenders excluded so far in one ``advance`` / ``ClusterFold.run`` call."""
+
+    __slots__ = ("excluded", "skip_links", "steps", "limit", "customer_id")
+
+    def __init__(self, limit: int, customer_id: str):
+        self.excluded: dict[Any, str] = {}  # event uid | timer key -> dead-letter detail
+        self.skip_links: set[str] = set()  # event uids whose identity links failed to apply (ClusterFold)
+        self.steps = 0
+        self.limit = limit
+        self.customer_id = customer_id
+
+    def add(self, poison: _Poison) -> None:
+        """Exclude the offender on the re-run, or raise its exception when it cannot be (already excluded: the
+        failure is elsewhere; or the limit is reached)."""
+        exc = poison.exc
+        if self.steps >= self.limit or any(k in self.excluded for k in poison.keys):
+            log.error("journeyflow: %s of customer %s raised %s (at %s) and is not isolated (%d offenders isolated "
+                      "already, limit %d)", mask_pii(poison.what), mask_pii(self.customer_id), _error_detail(exc),
+                      _where(exc), self.steps, self.limit)
+            raise exc
+        self.steps += 1
+        detail = _error_detail(exc)
+        for k in poison.keys:
+            self.excluded[k] = detail
+        if poison.links:
+            self.skip_links.update(poison.keys)
+        log.warning("journeyflow: isolated poison %s of customer %s (event time %s): %s (at %s); dead-lettered as %s, "
+                    "the customer goes on without it", mask_pii(poison.what), mask_pii(self.customer_id),
+                    poison.event_time, detail, _where(exc), PROCESSING_ERROR)
+
+
+class _Mark:
+    """Lengths of the outputs at the start of a call, to cut them back after a failed attempt."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, out: "Outputs"):
+        self.n = (len(out.decisions), len(out.steps), len(out.dead), len(out.transfers), out.events, out.timers)
+
+    def reset(self, out: "Outputs") -> None:
+        d, s, x, t, out.events, out.timers = self.n
+        del out.decisions[d:], out.steps[s:], out.dead[x:], out.transfers[t:]
+
+
+def _dead_event(ev: Event, detail: str) -> DeadLetter:
+    return DeadLetter(stream=ev.stream, reason=PROCESSING_ERROR, detail=detail, payload="", source=mask_pii(ev.uid),
+                      event_time=ev.ts)
+
+
+def _dead_timer(timer: list, detail: str) -> DeadLetter:
+    return DeadLetter(stream=TIMER_STREAM, reason=PROCESSING_ERROR, detail=detail, payload="",
+                      source=mask_pii(f"timer {timer[1]}"), event_time=timer[0])
+
+
 class CustomerProcessor:
     def __init__(self, engine: _Engine, arbiter: _Arbiter, retention: Retention = Retention(),
-                 expire_every_ms: int = DAY):
+                 expire_every_ms: int = DAY, max_isolated: int = MAX_ISOLATED):
         self.engine = engine
         self.arbiter = arbiter
         self.retention = retention
         self.expire_every_ms = expire_every_ms
+        self.max_isolated = max_isolated
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
@@ -127,9 +254,14 @@ class CustomerProcessor:
 
     def on_timers(self, state: CustomerState, timers: list[list], out: Outputs) -> None:
         """One moment: every timer due at the same instant; their candidates are arbitrated together."""
+        self._on_timers(state, timers, out, [None])
+
+    def _on_timers(self, state: CustomerState, timers: list[list], out: Outputs, current: list) -> None:
+        # current[0]: the timer being handled; None once all are (the moment's arbitration and expiry)
         due = timers[0][0]
         candidates: list[Candidate] = []
         for timer in timers:
+            current[0] = timer
             _due, timer_id, kind, payload = timer
             out.timers += 1
             if kind == "journey":
@@ -138,6 +270,7 @@ class CustomerProcessor:
                 candidates.extend(jo.candidates)
             elif kind == "deferred":
                 candidates.append(candidate_from_payload(payload, due))
+        current[0] = None
         if candidates:
             self._arbitrate(state, candidates, due, min(t[1] for t in timers), out)
         self._maybe_expire(state, due)
@@ -170,13 +303,82 @@ class CustomerProcessor:
                 return
             self.on_timers(state, pop_all_due_at(state, due), out)
 
-    def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs) -> None:
-        """Process ``events`` (already sorted by ``Event.sort_key``) and the timers due up to ``until``."""
+    def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs,
+                state_bytes: bytes | None = None) -> None:
+        """Process ``events`` (already sorted by ``Event.sort_key``) and the timers due up to ``until``.
+
+        An event or timer moment whose handling raises is isolated (module doc, "Poison inputs"): ``state`` and
+        ``out`` end as without it, plus its ``processing_error`` dead letter.  ``state_bytes``: ``state.to_bytes()``
+        (or the bytes ``state`` was read from) when the caller has it, so the restore point costs nothing."""
+        if not isinstance(events, (list, tuple)):
+            events = list(events)  # iterated again after a failure
+        mark = _Mark(out)
+        cid = state.customer_id
+        snapshot = None
+        if state_bytes is None and not _is_empty(state):
+            snapshot = state.to_bytes()  # the restore point (streaming callers pass the bytes they read instead)
+        iso = _Isolation(self.max_isolated, cid)
+        while True:
+            try:
+                self._advance(state, events, until, out, iso.excluded)
+                return
+            except _Poison as p:
+                poison = p
+            iso.add(poison)  # raises the original exception when the offender cannot be excluded
+            del poison
+            if state_bytes is not None:
+                start = CustomerState.from_bytes(state_bytes)
+            elif snapshot is not None:
+                start = CustomerState.from_bytes(snapshot)
+            else:
+                start = CustomerState(customer_id=cid)
+            for f in _STATE_FIELDS:
+                setattr(state, f, getattr(start, f))
+            mark.reset(out)
+
+    def _advance(self, state: CustomerState, events: Sequence[Event], until: int | None, out: Outputs,
+                 excluded: dict) -> None:
+        on_event = self.on_event
         for ev in events:
-            self.fire_timers(state, ev.ts, out, strict=True)
-            self.on_event(state, ev, out)
+            if excluded and ev.uid in excluded:
+                out.dead.append(_dead_event(ev, excluded[ev.uid]))
+                continue
+            if state.timers:
+                self._fire(state, ev.ts, out, True, excluded)
+            try:
+                on_event(state, ev, out)
+            except Exception as exc:
+                raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:
-            self.fire_timers(state, until, out)
+            self._fire(state, until, out, False, excluded)
+
+    def _fire(self, state: CustomerState, until: int, out: Outputs, strict: bool, excluded: dict) -> None:
+        """``fire_timers`` with every moment guarded (a failure becomes a ``_Poison``) and excluded timers dropped."""
+        while state.timers:
+            due = state.timers[0][0]
+            if due > until or (strict and due == until):
+                return
+            self._moment(state, pop_all_due_at(state, due), out, excluded)
+
+    def _moment(self, state: CustomerState, timers: list[list], out: Outputs, excluded: dict) -> None:
+        if excluded:
+            keep = []
+            for t in timers:
+                k = _timer_key(t)
+                if k in excluded:
+                    out.dead.append(_dead_timer(t, excluded[k]))  # popped and not handled: dropped from the state
+                else:
+                    keep.append(t)
+            if not keep:
+                return
+            timers = keep
+        current: list = [None]
+        try:
+            self._on_timers(state, timers, out, current)
+        except Exception as exc:
+            bad = timers if current[0] is None else [current[0]]  # the moment's joint arbitration: all of it
+            raise _Poison(tuple(_timer_key(t) for t in bad), exc, "timer " + ", ".join(str(t[1]) for t in bad),
+                          timers[0][0]) from exc
 
 
 class ClusterFold:
@@ -186,8 +388,29 @@ class ClusterFold:
         self.p = processor
 
     def run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None) -> Outputs:
-        """``items``: (event, accepted links of that event) sorted by event sort key."""
+        """``items``: (event, accepted links of that event) sorted by event sort key.
+
+        A failing event or timer moment is isolated (module doc, "Poison inputs"): the fold starts again from empty
+        states without it."""
+        if not isinstance(items, (list, tuple)):
+            items = list(items)
+        iso: _Isolation | None = None
+        while True:
+            try:
+                return self._run(items, until, iso)
+            except _Poison as p:
+                poison = p
+            if iso is None:  # (named in the log by its canonical id: the smallest of the cluster's ids)
+                iso = _Isolation(self.p.max_isolated, min((k for ev, _ in items for k in ev.ids), key=rank_key,
+                                                          default=""))
+            iso.add(poison)  # raises the original exception when the offender cannot be excluded
+            del poison
+
+    def _run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None,
+             iso: "_Isolation | None") -> Outputs:
         out = Outputs()
+        excluded: dict = iso.excluded if iso is not None else {}
+        skip_links: set = iso.skip_links if iso is not None else set()
         parent: dict[str, str] = {}
         states: dict[str, CustomerState] = {}
 
@@ -218,33 +441,50 @@ class ClusterFold:
                 if best is None:
                     return
                 s = states[best[1]]
-                self.p.on_timers(s, pop_all_due_at(s, best[0]), out)
+                p._moment(s, pop_all_due_at(s, best[0]), out, excluded)
 
         primary_of: dict[tuple[str, ...], str] = {}
         p = self.p
+        on_event = p.on_event
         for ev, links in items:
-            if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                p.fire_timers(next(iter(states.values())), ev.ts, out, strict=True)
-            elif states:
-                fire_all(ev.ts, strict=True)
-            for a, b in links:
-                ra, rb = find(a), find(b)
-                if ra == rb:
-                    continue
-                keep, gone = (ra, rb) if rank_key(ra) <= rank_key(rb) else (rb, ra)
-                parent[gone] = keep
-                sa, sb = states.pop(keep, None), states.pop(gone, None)
-                if sa is not None and sb is not None:
-                    merged = sa.merge(sb)
-                else:
-                    merged = sa or sb
-                if merged is not None:
-                    merged.customer_id = keep
-                    states[keep] = merged
+            skip = bool(excluded) and ev.uid in excluded
+            if skip and skip_links and ev.uid in skip_links:
+                links = ()
+            if not skip or links:  # an excluded event's links are still applied, at their time
+                if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
+                    s = next(iter(states.values()))
+                    if s.timers:
+                        p._fire(s, ev.ts, out, True, excluded)
+                elif states:
+                    fire_all(ev.ts, strict=True)
+            if links:
+                try:
+                    for a, b in links:
+                        ra, rb = find(a), find(b)
+                        if ra == rb:
+                            continue
+                        keep, gone = (ra, rb) if rank_key(ra) <= rank_key(rb) else (rb, ra)
+                        parent[gone] = keep
+                        sa, sb = states.pop(keep, None), states.pop(gone, None)
+                        if sa is not None and sb is not None:
+                            merged = sa.merge(sb)
+                        else:
+                            merged = sa or sb
+                        if merged is not None:
+                            merged.customer_id = keep
+                            states[keep] = merged
+                except Exception as exc:
+                    raise _Poison((ev.uid,), exc, f"identity links of event {ev.uid}", ev.ts, links=True) from exc
+            if skip:
+                out.dead.append(_dead_event(ev, excluded[ev.uid]))
+                continue
             primary = primary_of.get(ev.ids)
             if primary is None:
                 primary = primary_of[ev.ids] = min(ev.ids, key=rank_key)
-            p.on_event(state_of(find(primary)), ev, out)
+            try:
+                on_event(state_of(find(primary)), ev, out)
+            except Exception as exc:
+                raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:
             fire_all(until, strict=False)
         out.final_states = states

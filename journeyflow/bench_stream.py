@@ -555,7 +555,7 @@ def run_trivial(project: str, prefix: str):
     from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
     from journeyflow.io import pubsub_tools as pt
-    from journeyflow.io.direct_pubsub import cap_direct_runner_pull_timeout
+    from journeyflow.io.direct_runner import tune_direct_runner
 
     class CountFn(beam.DoFn):
         COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
@@ -567,7 +567,7 @@ def run_trivial(project: str, prefix: str):
             yield PubsubMessage(str(n).encode(), {"decision_id": f"t{seq}", "published_at_ms": published_at,
                                                   "customer_id": key})
 
-    cap_direct_runner_pull_timeout()
+    tune_direct_runner()
     opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
     p = beam.Pipeline(options=opts)
     (p

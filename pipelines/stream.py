@@ -231,8 +231,8 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         std.runner = "BundleBasedDirectRunner"
     local = std.runner in ("BundleBasedDirectRunner", "DirectRunner")
     if local:
-        from journeyflow.io.direct_pubsub import cap_direct_runner_pull_timeout
-        cap_direct_runner_pull_timeout()
+        from journeyflow.io.direct_runner import tune_direct_runner
+        tune_direct_runner()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
     lateness = parse_duration_ms(jf.allowed_lateness)

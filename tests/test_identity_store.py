@@ -32,7 +32,7 @@ def _phone(i: int) -> str:
 def opener(request: pytest.FixtureRequest, tmp_path) -> Iterator[Opener]:
     """``opener(rules, fresh=False)``: a store on this test's data (``fresh=True``: on new, empty data).
 
-    Two stores opened without ``fresh`` share the SQLite file / Bigtable table (memory stores never share).
+    Two stores opened without ``fresh`` share the SQLite file / Bigtable table / in-process memory graph.
     """
     kind = request.param
     if kind == "bigtable":
@@ -41,7 +41,7 @@ def opener(request: pytest.FixtureRequest, tmp_path) -> Iterator[Opener]:
 
     def new_url() -> str:
         if kind == "memory":
-            return "memory://"
+            return f"memory://test-{uuid.uuid4().hex[:8]}"
         if kind == "sqlite":
             return f"sqlite://{tmp_path}/identity-{uuid.uuid4().hex[:8]}.db"
         return f"bigtable://test-project/test-instance/ids-{uuid.uuid4().hex[:12]}"
@@ -180,7 +180,7 @@ def test_sqlite_is_durable(tmp_path) -> None:
 
 
 def test_open_store_urls(tmp_path) -> None:
-    assert open_store("memory://").find("anon:a") == "anon:a"
+    assert open_store(f"memory://{uuid.uuid4().hex}").find("anon:a") == "anon:a"
     with pytest.raises(ValueError, match="scheme"):
         open_store("redis://localhost/0")
     with pytest.raises(ValueError, match="project/instance/table"):

@@ -3,7 +3,11 @@
 Shape borrowed from Feast's ``OnlineStore``: one abstract class, one module per remote backend, chosen by the
 scheme of a URL and imported lazily.
 
-* ``memory://`` — :class:`MemoryIdentityStore`, an :class:`~journeyflow.core.identity.IdentityGraph` behind a lock.
+* ``memory://`` (or ``memory://NAME``) — :class:`MemoryIdentityStore`, an
+  :class:`~journeyflow.core.identity.IdentityGraph` behind a lock, one per URL (and link rules) per process, like a
+  named in-memory database: every open of the same URL in a process gets the same graph.  Runners may call a
+  DoFn's ``setup`` more than once (Beam's bundle-based DirectRunner does it for every bundle), so a graph per open
+  would forget every link at the next bundle.
 * ``sqlite:///abs/path.db`` (or ``sqlite://relative/path.db``) — :class:`SqliteIdentityStore`, the embedded
   default: durable across restarts, WAL mode, one ``BEGIN IMMEDIATE`` transaction per link (so several processes
   may share the file). Query option ``?synchronous=full`` fsyncs every commit; the default ``normal`` survives
@@ -85,6 +89,21 @@ class MemoryIdentityStore(IdentityStore):
     def members(self, root: str) -> list[str]:
         with self._lock:
             return self.graph.members(root)
+
+
+_MEMORY_STORES: dict[tuple[str, str], MemoryIdentityStore] = {}
+_MEMORY_STORES_LOCK = threading.Lock()
+
+
+def _memory_store(url: str, rules: LinkRules | None) -> MemoryIdentityStore:
+    """The process's graph for ``url`` (and these link rules), created on first use; ``close`` keeps it."""
+    rules = rules or LinkRules()
+    key = (url, rules.model_dump_json())
+    with _MEMORY_STORES_LOCK:
+        store = _MEMORY_STORES.get(key)
+        if store is None:
+            store = _MEMORY_STORES[key] = MemoryIdentityStore(rules)
+        return store
 
 
 _SCHEMA_VERSION = "1"
@@ -241,7 +260,7 @@ def open_store(url: str, rules: LinkRules | None = None, **options: Any) -> Iden
     query: dict[str, Any] = dict(parse_qsl(parts.query))
     query.update(options)
     if scheme == "memory":
-        return MemoryIdentityStore(rules)
+        return _memory_store(url, rules)
     if scheme == "sqlite":
         path = parts.netloc + parts.path
         if not path:

@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 PROJECT = "bench-project"
 RATE = 100.0  # events/s, steady phase
 STEADY_S = 35.0
-BURST_RATE = 400.0
-BURST_S = 15.0
+BURST_RATE = 1000.0
+BURST_S = 10.0
 WARM_S = 5.0  # left out of the steady-state window at the start of each phase
 KEPT_UP = 0.8  # a pipeline "keeps up" when it reads >= 80% of the achieved rate and drains within DRAIN_S
 DRAIN_S = 10.0
@@ -798,7 +798,9 @@ def _report(res: dict[str, Any], row: Row) -> None:
     for kind, rr in (("journeyflow", jf), ("trivial", tr)):
         how = ("steady phase, saturated" if not rr["phases"][0]["kept_up"]
                else f"burst offered at {BURST_RATE:g}/s")
-        row("stream", f"[{kind}] max sustained events/s ({how})", f"{max_sustained(rr):.1f}")
+        last = [ph for ph in rr["phases"] if "kept_up" in ph][-1]
+        bound = ">= " if last["kept_up"] else ""  # kept up with the whole burst: its maximum is higher
+        row("stream", f"[{kind}] max sustained events/s ({how})", f"{bound}{max_sustained(rr):.1f}")
     row("stream", "ratio journeyflow / trivial at max sustained rate", f"{res['ratio_max']:.2f}",
         f"target >= {TARGET_RATIO}")
 

@@ -14,11 +14,11 @@ from journeyflow.core.state import Retention
 
 MAX_CONFIG_BYTES = 1 << 20
 
-#: This thread's parsed journey engine and arbiter, by config.  Runners may call a DoFn's ``setup`` again and again on fresh copies
-#: of the DoFn (Beam's bundle-based DirectRunner does it for every bundle, and parsing and validating the journeys
-#: and policy then cost more than the bundle itself: 27% of a saturated local streaming run).  The journey engine
-#: and the arbiter hold no per-customer data, so reusing them is safe; one per thread keeps the compiled
-#: expressions unshared between threads.
+#: This thread's parsed journey engine and arbiter, by config.  Runners may call a DoFn's ``setup`` again and again
+#: on fresh copies of the DoFn (Beam's bundle-based DirectRunner does it for every bundle, and parsing and validating
+#: the journeys and policy then cost more than the bundle itself: 27% of a saturated local streaming run).  The
+#: journey engine and the arbiter hold no per-customer data, so reusing them is safe; one per thread keeps the
+#: compiled expressions unshared between threads.
 _BUILT = threading.local()
 
 

@@ -10,7 +10,10 @@ emulator, and get the same messages at the same rates:
    phase.  The rate it sustains while the burst is published is its maximum rate here.  A pipeline that did not
    keep up with the steady phase is already saturated: its steady rate *is* its maximum, and the burst is skipped;
 3. **probe** (journeyflow, only when it was saturated at ``RATE``): a fresh pipeline at half the rate it sustained,
-   for ``PROBE_S`` seconds — its latency when it keeps up (at ``RATE`` the latency only measures the backlog).
+   for ``PROBE_S`` seconds — its latency when it keeps up (at ``RATE`` the latency only measures the backlog);
+   **or, when it kept up at ``RATE``**, a fresh pipeline at ``RATE`` for ``PROBE_S`` seconds with an allowed
+   lateness of ``LOW_LATENESS_MS``: its latency, and how many events then arrived too late (``late_event`` dead
+   letters, counted on the ``dead-letter`` topic like every run of journeyflow here).
 
 The load is the generated population in event-time order with a latency marker as every ``MARKER_EVERY``-th
 message (see :func:`bench_lines`: the population's own decisions are nearly all timer-driven).
@@ -76,6 +79,7 @@ QUIET_S = 2.0  # after a phase that drained: wait until no output came for this 
 PROBE_S = 30.0  # latency probe of a pipeline saturated at RATE, at half the rate it sustained
 LATENESS = "2s"
 LATENESS_MS = 2000
+LOW_LATENESS_MS = 500  # second latency run at RATE (when journeyflow kept up): the latency floor is the lateness
 CUSTOMERS, DAYS, SEED = 1000, 7, 11  # ≈ 15k records: enough for both phases
 MARKER_EVERY = 5  # every 5th message is a latency marker (see bench_lines)
 TARGET_RATIO = 0.7
@@ -312,12 +316,15 @@ def _driver_main(conn: Any, kind: str, project: str, prefix: str, data_dir: str)
 
     Requests: ``("publish", start, end, rate)`` → ``("published", PhaseStats fields)``; ``("count",)`` →
     ``("count", outputs received so far)``; ``("stop",)`` →
-    ``("records", [(received_ms, trigger_event_id, decided_at, decision_id, published_at_ms)], stopped, error)``."""
-    collector = None
+    ``("records", [(received_ms, trigger_event_id, decided_at, decision_id, published_at_ms)], stopped, error,
+    {"reasons": {dead-letter reason: count}, "late_sources": [event uid]})`` (journeyflow: its ``dead-letter`` topic is consumed too, for late events)."""
+    collector = dead = None
     try:
         lines = bench_lines(data_dir)
         topic_for = _topic_for(kind, project, prefix)
         collector = Collector(project, "decisions-audit", prefix)
+        if kind == "journeyflow":
+            dead = Collector(project, "dead-letter", prefix)
         conn.send(("ready",))
         while conn.poll(900):
             req = conn.recv()
@@ -329,21 +336,31 @@ def _driver_main(conn: Any, kind: str, project: str, prefix: str, data_dir: str)
                 conn.send(("count", len(collector.records)))
             elif req[0] == "stop":
                 stopped = collector.stop()
+                reasons: dict[str, int] = {}
+                late: list[str] = []  # sources (event uids) of late_event dead letters
+                if dead is not None:
+                    stopped = dead.stop() and stopped
+                    for _r, data, attrs in dead.records:
+                        reason = attrs.get("reason", "?")
+                        reasons[reason] = reasons.get(reason, 0) + 1
+                        if reason == "late_event" and isinstance(data, dict):
+                            late.append(str(data.get("source")))
                 recs = []
                 for received, data, attrs in collector.records:
                     d = data if isinstance(data, dict) else {}
                     recs.append((received, d.get("trigger_event_id"), d.get("decided_at"),
                                  attrs.get("decision_id", ""), attrs.get("published_at_ms", "")))
                 err = None if collector.error is None else f"{type(collector.error).__name__}: {collector.error}"
-                conn.send(("records", recs, stopped, err))
+                conn.send(("records", recs, stopped, err, {"reasons": reasons, "late_sources": late}))
                 return
     except BaseException as e:
         try:
             conn.send(("error", f"{type(e).__name__}: {e}", traceback.format_exc()))
         except Exception as send_error:
             log.warning("load driver could not report %r: %s", e, send_error)
-        if collector is not None:
-            collector.stop(timeout=5)
+        for c in (collector, dead):
+            if c is not None:
+                c.stop(timeout=5)
 
 
 class Driver:
@@ -414,11 +431,11 @@ class Driver:
                 return True
         return False
 
-    def stop(self, timeout: float = 30.0) -> tuple[list[tuple], bool, str | None]:
+    def stop(self, timeout: float = 30.0) -> tuple[list[tuple], bool, str | None, dict[str, Any]]:
         try:
             self.conn.send(("stop",))
-            _, recs, stopped, err = self._expect("records", timeout)
-            return recs, stopped, err
+            _, recs, stopped, err, dead = self._expect("records", timeout)
+            return recs, stopped, err, dead
         finally:
             self._kill(grace=10.0)
             self.conn.close()
@@ -582,22 +599,24 @@ def run_trivial(project: str, prefix: str):
 
 # ------------------------------------------------------------------------------------------------ one pipeline
 def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: ReadCounter,
-                  phases: list[tuple[int, int, float]]) -> dict[str, Any]:
+                  phases: list[tuple[int, int, float]], lateness_ms: int = LATENESS_MS) -> dict[str, Any]:
     """Start ``kind`` ("journeyflow" | "trivial"), publish the ``(start, end, rate)`` phases, measure, stop."""
     from journeyflow.io import pubsub_tools as pt
 
     pt.create_topics(project, prefix)
-    out: dict[str, Any] = {"prefix": prefix, "phases": []}
+    out: dict[str, Any] = {"prefix": prefix, "phases": [], "allowed_lateness_ms": lateness_ms}
     result = sampler = driver = None
     stats: list[PhaseStats] = []
     records: list[tuple] = []
+    late_sources: list[str] = []
     try:
         driver = Driver(kind, project, prefix, data_dir)
         t_launch = time.monotonic()
         if kind == "journeyflow":
             from journeyflow.pipelines.stream import run_stream
-            result = run_stream(["--project_id", project, "--topic_prefix", prefix, "--allowed_lateness", LATENESS,
-                                 "--identity_store", "memory://"], wait=False)
+            result = run_stream(["--project_id", project, "--topic_prefix", prefix,
+                                 "--allowed_lateness", f"{lateness_ms}ms",
+                                 "--identity_store", f"memory://{prefix}"], wait=False)  # a graph per run
         else:
             result = run_trivial(project, prefix)
         # Warm-up: one invalid record (dead-lettered / counted); publish the load only once the pipeline reads.
@@ -632,7 +651,7 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
             ph["kept_up"] = bool(drained and ph["read_per_s"] >= KEPT_UP * min(rate, st.achieved_rate))
             saturated = not ph["kept_up"]
             if drained:  # let the last events' outputs out (journeyflow: after the allowed-lateness hold)
-                ph["outputs_quiet"] = driver.wait_quiet(QUIET_S + (LATENESS_MS / 1000 if kind == "journeyflow"
+                ph["outputs_quiet"] = driver.wait_quiet(QUIET_S + (lateness_ms / 1000 if kind == "journeyflow"
                                                                    else 0.0), timeout=20.0)
             out["phases"].append(ph)
         out["total_read"] = sampler.sample() - base
@@ -642,7 +661,11 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
             sampler.stop()
         if driver is not None:
             try:
-                records, stopped, err = driver.stop()
+                records, stopped, err, dead = driver.stop()
+                if kind == "journeyflow":
+                    out["dead_letters"] = dead["reasons"]
+                    out["late_events"] = dead["reasons"].get("late_event", 0)
+                    late_sources = dead["late_sources"]
                 if not stopped:
                     out["consumer_not_stopped"] = True
                 if err:
@@ -665,7 +688,8 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
             lat = event_latencies(decisions, st.published)
             ph["latency"] = latency_summary(lat)
             # the designed hold: nothing is decided before the watermark passes ts + allowed lateness
-            ph["latency_beyond_hold"] = latency_summary([x - LATENESS_MS for x in lat])
+            ph["latency_beyond_hold"] = latency_summary([x - lateness_ms for x in lat])
+            ph["late_events"] = sum(1 for src in late_sources if src in st.published)
     else:
         bounds = [(a, b) for (a, b, _r), _ph in zip(phases, measured)]
         lat_by_phase: list[list[int]] = [[] for _ in measured]
@@ -750,6 +774,16 @@ def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
                 except Exception as e:
                     traceback.print_exc()
                     res["journeyflow_probe"] = {"error": f"{type(e).__name__}: {e}"}
+            elif steady.get("kept_up"):
+                # Kept up: its latency is the allowed lateness plus the runner's cycle.  The same load with a
+                # shorter allowed lateness shows what that setting buys and whether events then arrive too late.
+                try:
+                    res["journeyflow_low_lateness"] = _run_pipeline(
+                        "journeyflow", PROJECT, f"bl{run_id}-", data, reads, [(0, int(RATE * PROBE_S), RATE)],
+                        lateness_ms=LOW_LATENESS_MS)
+                except Exception as e:
+                    traceback.print_exc()
+                    res["journeyflow_low_lateness"] = {"error": f"{type(e).__name__}: {e}"}
     finally:
         reads.uninstall()
         emulator.stop()
@@ -759,9 +793,11 @@ def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
 
 def _report(res: dict[str, Any], row: Row) -> None:
     jf, tr = res.get("journeyflow", {}), res.get("trivial", {})
-    for kind, r in (("journeyflow", jf), ("trivial", tr)):
-        if "error" in r:
-            row("stream", f"[{kind}] FAILED", r["error"][:80])
+    for kind, r in (("journeyflow", jf), ("trivial", tr), ("journeyflow, short lateness",
+                                                         res.get("journeyflow_low_lateness", {}))):
+        for what in ("error", "driver_error", "consumer_error"):
+            if what in r:
+                row("stream", f"[{kind}] FAILED ({what})", r[what].splitlines()[0][:80])
     if not jf.get("phases") or not tr.get("phases") or "read_per_s" not in jf["phases"][0] \
             or "read_per_s" not in tr["phases"][0]:
         return
@@ -786,6 +822,7 @@ def _report(res: dict[str, Any], row: Row) -> None:
                   f"({js['latency'].get('n', 0)} decisions)", _fmt_lat(js["latency"]),
         f"target p99 <= {TARGET_P99_S:g} s")
     row("stream", f"[journeyflow]   beyond the {LATENESS} allowed-lateness hold", _fmt_lat(js["latency_beyond_hold"]))
+    row("stream", f"[journeyflow]   late events dead-lettered at {r}", f"{js.get('late_events', 'n/a')}")
     row("stream", f"[trivial] event→output latency p50 / p99 at {r}", _fmt_lat(ts_["latency"]))
     probe = (res.get("journeyflow_probe", {}).get("phases") or [{}])[0]
     if "latency" in probe:
@@ -795,12 +832,24 @@ def _report(res: dict[str, Any], row: Row) -> None:
             ("kept up" if probe["kept_up"] else "FELL BEHIND") + f"; target p99 <= {TARGET_P99_S:g} s")
         row("stream", f"[journeyflow]   beyond the {LATENESS} allowed-lateness hold",
             _fmt_lat(probe["latency_beyond_hold"]))
+    low = (res.get("journeyflow_low_lateness", {}).get("phases") or [{}])[0]
+    if "latency" in low:
+        res["p99_s_low_lateness"] = low["latency"].get("p99_s")
+        row("stream", f"[journeyflow] latency p50 / p99 at {low['offered_rate']:g}/s with --allowed_lateness "
+                      f"{LOW_LATENESS_MS}ms ({low['latency'].get('n', 0)} decisions)", _fmt_lat(low["latency"]),
+            ("kept up" if low["kept_up"] else "FELL BEHIND") + f"; target p99 <= {TARGET_P99_S:g} s")
+        row("stream", "[journeyflow]   late events dead-lettered (an allowed lateness too short for the load)",
+            f"{low.get('late_events', 'n/a')}")
     for kind, rr in (("journeyflow", jf), ("trivial", tr)):
         how = ("steady phase, saturated" if not rr["phases"][0]["kept_up"]
                else f"burst offered at {BURST_RATE:g}/s")
         last = [ph for ph in rr["phases"] if "kept_up" in ph][-1]
         bound = ">= " if last["kept_up"] else ""  # kept up with the whole burst: its maximum is higher
         row("stream", f"[{kind}] max sustained events/s ({how})", f"{bound}{max_sustained(rr):.1f}")
+    burst = [ph for ph in jf["phases"][1:] if "late_events" in ph]
+    if burst:
+        row("stream", f"[journeyflow]   late events dead-lettered in the {BURST_RATE:g}/s burst (the local "
+                      "watermark follows the wall clock, not the backlog)", f"{burst[0]['late_events']}")
     row("stream", "ratio journeyflow / trivial at max sustained rate", f"{res['ratio_max']:.2f}",
         f"target >= {TARGET_RATIO}")
 

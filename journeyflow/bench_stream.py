@@ -791,6 +791,19 @@ def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
     _report(res, row)
 
 
+def _latency_run(res: dict[str, Any], key: str, how: str, row: Row) -> dict[str, Any] | None:
+    """Reports the latency of the extra journeyflow run ``res[key]`` (one phase) and stores its p99 as
+    ``p99_s_<key without "journeyflow_">``; returns the phase, or None when the run did not happen or failed."""
+    ph = (res.get(key, {}).get("phases") or [{}])[0]
+    if "latency" not in ph:
+        return None
+    res["p99_s_" + key.removeprefix("journeyflow_")] = ph["latency"].get("p99_s")
+    row("stream", f"[journeyflow] latency p50 / p99 at {ph['offered_rate']:g}/s, {how} "
+                  f"({ph['latency'].get('n', 0)} decisions)", _fmt_lat(ph["latency"]),
+        ("kept up" if ph["kept_up"] else "FELL BEHIND") + f"; target p99 <= {TARGET_P99_S:g} s")
+    return ph
+
+
 def _report(res: dict[str, Any], row: Row) -> None:
     jf, tr = res.get("journeyflow", {}), res.get("trivial", {})
     for kind, r in (("journeyflow", jf), ("trivial", tr), ("journeyflow, short lateness",
@@ -824,20 +837,12 @@ def _report(res: dict[str, Any], row: Row) -> None:
     row("stream", f"[journeyflow]   beyond the {LATENESS} allowed-lateness hold", _fmt_lat(js["latency_beyond_hold"]))
     row("stream", f"[journeyflow]   late events dead-lettered at {r}", f"{js.get('late_events', 'n/a')}")
     row("stream", f"[trivial] event→output latency p50 / p99 at {r}", _fmt_lat(ts_["latency"]))
-    probe = (res.get("journeyflow_probe", {}).get("phases") or [{}])[0]
-    if "latency" in probe:
-        res["p99_s_probe"] = probe["latency"].get("p99_s")
-        row("stream", f"[journeyflow] latency p50 / p99 at {probe['offered_rate']:g}/s, fresh pipeline "
-                      f"({probe['latency'].get('n', 0)} decisions)", _fmt_lat(probe["latency"]),
-            ("kept up" if probe["kept_up"] else "FELL BEHIND") + f"; target p99 <= {TARGET_P99_S:g} s")
+    probe = _latency_run(res, "journeyflow_probe", "fresh pipeline", row)
+    if probe is not None:
         row("stream", f"[journeyflow]   beyond the {LATENESS} allowed-lateness hold",
             _fmt_lat(probe["latency_beyond_hold"]))
-    low = (res.get("journeyflow_low_lateness", {}).get("phases") or [{}])[0]
-    if "latency" in low:
-        res["p99_s_low_lateness"] = low["latency"].get("p99_s")
-        row("stream", f"[journeyflow] latency p50 / p99 at {low['offered_rate']:g}/s with --allowed_lateness "
-                      f"{LOW_LATENESS_MS}ms ({low['latency'].get('n', 0)} decisions)", _fmt_lat(low["latency"]),
-            ("kept up" if low["kept_up"] else "FELL BEHIND") + f"; target p99 <= {TARGET_P99_S:g} s")
+    low = _latency_run(res, "journeyflow_low_lateness", f"--allowed_lateness {LOW_LATENESS_MS}ms", row)
+    if low is not None:
         row("stream", "[journeyflow]   late events dead-lettered (an allowed lateness too short for the load)",
             f"{low.get('late_events', 'n/a')}")
     for kind, rr in (("journeyflow", jf), ("trivial", tr)):

@@ -9,7 +9,7 @@ CUSTOMERS ?= 2000
 DAYS   ?= 30
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: demo test test-fast bench fuzz stream validate report compare clean install
+.PHONY: demo demo-check test test-fast bench fuzz stream validate report compare clean install
 
 include deploy/dataflow/template.mk
 
@@ -29,6 +29,10 @@ demo: $(STAMP)
 	$(VENV)/bin/journeyflow validate $(OUT) --failures-only
 	$(VENV)/bin/journeyflow report $(OUT)
 	$(VENV)/bin/journeyflow journeys render --out $(OUT)/journeys.html
+
+## demo-check: make demo, then compare its outputs with the digest recorded before the last refactor
+demo-check: demo
+	$(PY) tests/golden/digest.py check $(OUT) $(DATA) tests/golden/demo.json
 
 ## stream: Pub/Sub emulator + topics + streaming pipeline + a generated load + an example consumer
 stream: $(STAMP)

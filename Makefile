@@ -36,7 +36,7 @@ demo-check: demo
 
 ## stream: Pub/Sub emulator + topics + streaming pipeline + a generated load + an example consumer
 stream: $(STAMP)
-	$(PY) -m journeyflow.pipelines.stream_demo
+	$(PY) -m journeyflow.tools.stream_demo
 
 ## compare: the same events through a per-channel automation baseline and through journeyflow
 compare: $(STAMP)
@@ -61,7 +61,7 @@ clean:
 
 ## bench: benchmarks (figures and ratios, written to bench/results/bench.json)
 bench: $(STAMP)
-	$(PY) -m journeyflow.bench $(BENCH_ARGS)
+	$(PY) -m journeyflow.tools.bench $(BENCH_ARGS)
 
 ## fuzz: the input fuzz tests with 50000 parser examples (JOURNEYFLOW_FUZZ_EXAMPLES=N make fuzz for another number)
 fuzz: $(STAMP)

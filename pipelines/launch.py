@@ -118,8 +118,8 @@ def submit_replay(argv: list[str]):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from journeyflow.core.config import EngineConfig
-    from journeyflow.core.parse import ParseConfig, parse_ts
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.stages.parse import ParseConfig, parse_ts
     from journeyflow.pipelines.options import JourneyflowOptions
     from journeyflow.pipelines.replay import DEFAULT_BOUNDED_RUNNER, build_replay
 
@@ -217,7 +217,7 @@ def worker_boot(argv: Sequence[str], environ: MutableMapping[str, str] = os.envi
 
     A secret that cannot be read stops the worker (the error is in the worker logs): hashing with the public
     development key would silently produce identifiers that match nothing else."""
-    from journeyflow.core.identity import HASH_KEY_ENV
+    from journeyflow.stages.identity import HASH_KEY_ENV
 
     secret = environ.get(HASH_KEY_SECRET_ENV, "").strip()
     if secret and not environ.get(HASH_KEY_ENV):

@@ -17,16 +17,16 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.parse import ParseConfig, parse_ts
-from journeyflow.core.processor import END_OF_TIME
-from journeyflow.core.tables import decision_row, dead_letter_row, journey_step_row, suppressed_rows
+from journeyflow.config.engine import EngineConfig
+from journeyflow.stages.parse import ParseConfig, parse_ts
+from journeyflow.stages.processor import END_OF_TIME
+from journeyflow.model.tables import decision_row, dead_letter_row, journey_step_row, suppressed_rows
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.transforms import decide, parse
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.parse import ParseAndValidate
-from journeyflow.core.tables import TABLES
+from journeyflow.model.tables import TABLES
 from journeyflow.transforms.sinks import WriteOutputFiles, dead_letter_message, decision_messages
 from journeyflow.transforms.sources import ReadReplayFiles
 

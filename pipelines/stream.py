@@ -27,17 +27,25 @@ import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubSub
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.model import (ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, STREAMS, TOPIC_FOR_TARGET, DeadLetter,
-                                    Decision, decode_event, encode_event)
-from journeyflow.core.parse import ParseConfig
-from journeyflow.core.tables import TABLES, bigquery_schema, decision_row, dead_letter_row, journey_step_row, suppressed_rows
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.decisions import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, TOPIC_FOR_TARGET, Decision
+from journeyflow.model.events import STREAMS, decode_event, encode_event
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.stages.parse import ParseConfig
+from journeyflow.model.tables import (
+    TABLES,
+    bigquery_schema,
+    decision_row,
+    dead_letter_row,
+    journey_step_row,
+    suppressed_rows,
+)
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.transforms import parse as tparse
-from journeyflow.transforms import streaming_state as ss
+from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
 from journeyflow.transforms.parse import ParseAndValidate, RawRecord
-from journeyflow.transforms.streaming_state import DecideOrdered
+from journeyflow.transforms.decide_streaming import DecideOrdered
 
 STATE_TRANSFER = "state-transfer"
 
@@ -189,7 +197,7 @@ class WriteTablesToBigQuery(beam.PTransform):
         self.dataset, self.table = dataset, table
 
     def expand(self, rows):
-        from journeyflow.core.tables import table_spec
+        from journeyflow.model.tables import table_spec
         ts_cols = [f["name"] for f in table_spec(self.table)["fields"] if f["type"] == "TIMESTAMP"]
 
         def to_bq(r: dict) -> dict:
@@ -231,14 +239,14 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         std.runner = "BundleBasedDirectRunner"
     local = std.runner in ("BundleBasedDirectRunner", "DirectRunner")
     if local:
-        from journeyflow.io.direct_runner import tune_direct_runner
+        from journeyflow.tools.direct_runner import tune_direct_runner
         tune_direct_runner()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
     lateness = parse_duration_ms(jf.allowed_lateness)
     hold_until = 0
     if jf.resume:
-        from journeyflow.io.pubsub_tools import rewind_for_resume
+        from journeyflow.tools.pubsub import rewind_for_resume
         rewind_for_resume(project, jf.topic_prefix)
         hold_until = int(time.time() * 1000) + parse_duration_ms(jf.catch_up) + lateness
     p = beam.Pipeline(options=opts)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from journeyflow.io.emulator import GcloudEmulator
+from journeyflow.tools.emulator import GcloudEmulator
 
 
 def _emulator_session(name: str, **kwargs: object) -> Iterator[GcloudEmulator]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from journeyflow.io.emulator import free_port
+from journeyflow.tools.emulator import free_port
 
 
 class OutageProxy:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from journeyflow.core.config import default_text
+from journeyflow.config.engine import default_text
 
 T0 = datetime(2026, 10, 5, 10, 0, tzinfo=timezone.utc)  # a Monday, 10:00 UTC
 

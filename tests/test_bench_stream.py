@@ -1,4 +1,4 @@
-"""The pure helpers of ``make bench`` section 3 (journeyflow.bench_stream), on synthetic numbers.  No timing."""
+"""The pure helpers of ``make bench`` section 3 (journeyflow.tools.bench_stream), on synthetic numbers.  No timing."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from journeyflow import bench_stream as bs
+from journeyflow.tools import bench_stream as bs
 
 
 def test_percentile_is_nearest_rank():
@@ -74,9 +74,9 @@ def test_max_sustained_takes_the_saturated_phase():
 
 
 def test_bench_lines_insert_markers_that_parse_as_support_events(tmp_path):
-    from journeyflow.core.identity import Hasher
-    from journeyflow.core.model import Event
-    from journeyflow.core.parse import Parser
+    from journeyflow.stages.identity import Hasher
+    from journeyflow.model.events import Event
+    from journeyflow.stages.parse import Parser
 
     web = [{"event_id": f"w{i}", "ts": 1_790_848_800_000 + i * 1000, "anonymous_id": "a1", "type": "page_view"}
            for i in range(9)]

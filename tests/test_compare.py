@@ -13,7 +13,7 @@ import pytest
 
 from journeyflow.analytics import compare as C
 from journeyflow.analytics.compare import PersonFacts, Send, Ticket
-from journeyflow.core.model import Event
+from journeyflow.model.events import Event
 
 H = 3_600_000
 D = 24 * H
@@ -167,7 +167,7 @@ def test_unnecessary_messages_are_matched_one_to_one_within_a_day():
 
 # ------------------------------------------------------------------------------------------- the baseline
 def test_automation_keys_state_by_identifier_and_only_knows_its_own_opt_outs():
-    from journeyflow.core.journeys import default_journeys
+    from journeyflow.stages.journeys import default_journeys
 
     journeys = default_journeys()
     cart = next(j for j in journeys if j.id == "cart_abandonment")
@@ -193,7 +193,7 @@ def test_automation_keys_state_by_identifier_and_only_knows_its_own_opt_outs():
 
 
 def test_opt_in_baseline_needs_a_grant_for_the_same_identifier():
-    from journeyflow.core.journeys import default_journeys
+    from journeyflow.stages.journeys import default_journeys
 
     events = [
         Event("consent/c1", "consent", "consent_granted", T - D, ("crm:C1",), {"channel": "email",
@@ -218,7 +218,7 @@ def test_identity_timeline_knows_when_identifiers_were_linked():
 # ------------------------------------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from journeyflow.core.generator import generate
+    from journeyflow.tools.generator import generate
 
     data = tmp_path_factory.mktemp("population")
     generate(customers=150, days=14, seed=5, out=data)

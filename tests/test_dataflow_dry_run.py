@@ -17,10 +17,11 @@ from apache_beam.options.pipeline_options import PipelineOptions, WorkerOptions
 from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.runners.dataflow.internal import apiclient
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.model import ALL_TOPICS, STREAMS
-from journeyflow.core.tables import TABLES
-from journeyflow.io import bigtable_store
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.decisions import ALL_TOPICS
+from journeyflow.model.events import STREAMS
+from journeyflow.model.tables import TABLES
+from journeyflow.adapters import bigtable_store
 from journeyflow.pipelines import launch
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.pipelines.replay import build_replay
@@ -269,7 +270,7 @@ def test_config_files_on_gcs_are_copied_to_local_files_for_the_launcher(monkeypa
 
 
 def test_worker_boot_reads_the_hash_key_secret_then_execs_beam_boot():
-    from journeyflow.core.identity import HASH_KEY_ENV
+    from journeyflow.stages.identity import HASH_KEY_ENV
 
     calls = []
     env = {launch.HASH_KEY_SECRET_ENV: "journeyflow-hash-key"}

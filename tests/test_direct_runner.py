@@ -1,4 +1,4 @@
-"""The local-runner tuning (journeyflow.io.direct_runner) and the per-setup reuse it relies on."""
+"""The local-runner tuning (journeyflow.tools.direct_runner) and the per-setup reuse it relies on."""
 from __future__ import annotations
 
 import apache_beam as beam
@@ -11,10 +11,10 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.io.direct_runner import memoize_dofn_specs
-from journeyflow.io.identity_store import open_store
-from journeyflow.transforms.streaming_state import OrderedCustomerFn
+from journeyflow.config.engine import EngineConfig
+from journeyflow.tools.direct_runner import memoize_dofn_specs
+from journeyflow.adapters.identity_store import open_store
+from journeyflow.transforms.decide_streaming import OrderedCustomerFn
 
 class _Counter(beam.DoFn):
     COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())

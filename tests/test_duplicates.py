@@ -25,13 +25,13 @@ from apache_beam.testing.test_stream import TestStream as _TestStream  # (not a 
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.model import Event
-from journeyflow.core.processor import END_OF_TIME, ClusterFold, Outputs
-from journeyflow.core.state import CustomerState
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.events import Event
+from journeyflow.stages.processor import END_OF_TIME, ClusterFold, Outputs
+from journeyflow.stages.state import CustomerState
 from journeyflow.pipelines.replay import run_replay
-from journeyflow.transforms import streaming_state as ss
-from journeyflow.transforms.streaming_state import DecideOrdered
+from journeyflow.transforms import decide_streaming as ss
+from journeyflow.transforms.decide_streaming import DecideOrdered
 from tests.scenarios import T0, Scenario, journeys_with_test_extras
 
 H = td(hours=1)

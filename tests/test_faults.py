@@ -25,9 +25,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from journeyflow.core.identity import IdentityGraph, LinkRules, rank_key
-from journeyflow.io.bigtable_store import BigtableIdentityStore, IdentityStoreUnavailable
-from journeyflow.io.emulator import GcloudEmulator
+from journeyflow.stages.identity import IdentityGraph, LinkRules, rank_key
+from journeyflow.adapters.bigtable_store import BigtableIdentityStore, IdentityStoreUnavailable
+from journeyflow.tools.emulator import GcloudEmulator
 from tests.outage import OutageProxy
 
 pytestmark = pytest.mark.emulator
@@ -170,7 +170,7 @@ def test_the_decision_sink_rides_out_a_pubsub_outage(pubsub_emulator: GcloudEmul
     from apache_beam.io.gcp.pubsub import PubsubMessage
     from google.cloud import pubsub_v1
 
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
     from journeyflow.pipelines.stream import PublishLocallyFn
 
     project, prefix, n = "test-project", "so-", 30

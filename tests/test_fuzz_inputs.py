@@ -33,12 +33,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journeyflow.analytics.quality import DEAD_LETTER_REASONS, EMAIL_REGEX, PHONE_REGEX
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.generator import generate
-from journeyflow.core.identity import Hasher
-from journeyflow.core.model import EVENT_TYPES, STREAMS, DeadLetter, Event, decode_event, encode_event
-from journeyflow.core.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, MAX_JSON_DEPTH, ParseConfig, Parser
-from journeyflow.core.tables import dead_letter_row, partition_of, to_arrow
+from journeyflow.config.engine import EngineConfig
+from journeyflow.tools.generator import generate
+from journeyflow.stages.identity import Hasher
+from journeyflow.model.events import EVENT_TYPES, STREAMS, Event, decode_event, encode_event
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.stages.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, MAX_JSON_DEPTH, ParseConfig, Parser
+from journeyflow.model.tables import dead_letter_row, partition_of, to_arrow
 from journeyflow.pipelines.replay import run_replay
 
 FUZZ_EXAMPLES = int(os.environ.get("JOURNEYFLOW_FUZZ_EXAMPLES", "2000"))

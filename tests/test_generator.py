@@ -1,4 +1,4 @@
-"""Tests for the deterministic sample-data generator (journeyflow.core.generator)."""
+"""Tests for the deterministic sample-data generator (journeyflow.tools.generator)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import phonenumbers
 import pytest
 from fastavro.validation import validate
 
-from journeyflow.core import generator
-from journeyflow.core.generator import MALFORMED_KINDS, STREAMS, GenerateSummary, generate
+from journeyflow.tools import generator
+from journeyflow.tools.generator import MALFORMED_KINDS, STREAMS, GenerateSummary, generate
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 START = "2026-10-01T00:00:00+00:00"

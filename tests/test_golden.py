@@ -19,7 +19,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 @pytest.mark.slow
 def test_replay_outputs_match_recorded_digest(tmp_path, monkeypatch):
-    from journeyflow.core.generator import generate
+    from journeyflow.tools.generator import generate
     from journeyflow.pipelines.replay import run_replay
 
     monkeypatch.chdir(tmp_path)  # dead letters name their source file by the path given to --input

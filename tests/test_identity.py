@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from journeyflow.core import identity
-from journeyflow.core.identity import (
+from journeyflow.stages import identity
+from journeyflow.stages.identity import (
     DEFAULT_HASH_KEY,
     HASH_KEY_ENV,
     Hasher,

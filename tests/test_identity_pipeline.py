@@ -10,8 +10,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from journeyflow.cli import main
-from journeyflow.core.generator import generate
-from journeyflow.core.identity_score import score_output
+from journeyflow.tools.generator import generate
+from journeyflow.analytics.identity_score import score_output
 from journeyflow.pipelines.replay import run_replay
 
 

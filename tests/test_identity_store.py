@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from journeyflow.core.identity import KINDS, IdentityGraph, LinkOutcome, LinkRules
-from journeyflow.io.emulator import GcloudEmulator, _port_open
-from journeyflow.io.identity_store import IdentityStore, SqliteIdentityStore, open_store
+from journeyflow.stages.identity import KINDS, IdentityGraph, LinkOutcome, LinkRules
+from journeyflow.tools.emulator import GcloudEmulator, _port_open
+from journeyflow.adapters.identity_store import IdentityStore, SqliteIdentityStore, open_store
 
 BIG = 10**6
 NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG})
@@ -274,7 +274,7 @@ def test_concurrent_links_never_overshoot_caps(opener: Opener) -> None:
 
 @pytest.mark.emulator
 def test_bigtable_create_table_if_missing(bigtable_emulator: GcloudEmulator) -> None:
-    from journeyflow.io.bigtable_store import BigtableIdentityStore
+    from journeyflow.adapters.bigtable_store import BigtableIdentityStore
 
     store = BigtableIdentityStore("test-project", "test-instance", f"ids-{uuid.uuid4().hex[:12]}")
     try:

@@ -8,7 +8,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from journeyflow.core.journeys import (
+from journeyflow.stages.journeys import (
     DEFAULT_MAX_DURATION_MS,
     MAX_FILE_BYTES,
     JourneyError,
@@ -17,8 +17,9 @@ from journeyflow.core.journeys import (
     load_journeys_text,
     parse_duration,
 )
-from journeyflow.core.model import CATEGORIES, CHANNELS, EVENT_TYPES, STREAMS
-from journeyflow.core.state import DAY, HOUR
+from journeyflow.model.decisions import CATEGORIES, CHANNELS
+from journeyflow.model.events import EVENT_TYPES, STREAMS
+from journeyflow.stages.state import DAY, HOUR
 
 F = "j.yaml"
 

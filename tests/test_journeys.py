@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from journeyflow.core.journeys import (
+from journeyflow.stages.journeys import (
     MAX_ENTRIES_KEPT,
     JourneyEngine,
     JourneyStep,
@@ -15,8 +15,9 @@ from journeyflow.core.journeys import (
     default_journeys,
     load_journeys_text,
 )
-from journeyflow.core.model import CATEGORY_RANK, Candidate, Event
-from journeyflow.core.state import DAY, HOUR, CustomerState
+from journeyflow.model.decisions import CATEGORY_RANK, Candidate
+from journeyflow.model.events import Event
+from journeyflow.stages.state import DAY, HOUR, CustomerState
 
 T0 = 1_700_000_000_000
 MIN = 60_000
@@ -25,7 +26,7 @@ CID = "cust-1"
 
 # ---------------------------------------------------------------------------------------------------- helpers
 def ev(type_: str, ts: int, stream: str | None = None, uid: str | None = None, **attrs) -> Event:
-    from journeyflow.core.journeys import STREAM_OF_TYPE
+    from journeyflow.stages.journeys import STREAM_OF_TYPE
 
     s = stream or STREAM_OF_TYPE[type_]
     return Event(uid=uid or f"{s}/{type_}-{ts}", stream=s, type=type_, ts=ts, ids=("crm:1",), attrs=attrs)

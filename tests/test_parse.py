@@ -8,9 +8,10 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from journeyflow.core.identity import Hasher
-from journeyflow.core.model import DeadLetter, Event
-from journeyflow.core.parse import ParseConfig, Parser, parse_ts
+from journeyflow.stages.identity import Hasher
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.events import Event
+from journeyflow.stages.parse import ParseConfig, Parser, parse_ts
 from journeyflow.transforms import parse as tparse
 from journeyflow.transforms.parse import ParseAndValidate, RawRecord
 

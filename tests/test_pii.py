@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from journeyflow.analytics.report import write_report
-from journeyflow.core.generator import generate
-from journeyflow.core.identity import HASH_KEY_ENV, Hasher
+from journeyflow.tools.generator import generate
+from journeyflow.stages.identity import HASH_KEY_ENV, Hasher
 from journeyflow.pipelines.replay import run_replay
 
 KEY_A = "pii-test-key-Aq7#secret"

@@ -20,13 +20,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from journeyflow.core import processor as proc_mod
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.journeys import JourneyEngine
-from journeyflow.core.model import Event
-from journeyflow.core.policy import Arbiter
-from journeyflow.core.processor import END_OF_TIME, PROCESSING_ERROR, ClusterFold, Outputs
-from journeyflow.core.state import CustomerState
+from journeyflow.stages import processor as proc_mod
+from journeyflow.config.engine import EngineConfig
+from journeyflow.stages.journeys import JourneyEngine
+from journeyflow.model.events import Event
+from journeyflow.stages.arbitration import Arbiter
+from journeyflow.stages.processor import END_OF_TIME, PROCESSING_ERROR, ClusterFold, Outputs
+from journeyflow.stages.state import CustomerState
 from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
 
 CONFIG = EngineConfig(journeys_with_test_extras(), "<journeys with test extras>",
@@ -399,9 +399,9 @@ def test_a_base_exception_is_never_swallowed(monkeypatch):
 def test_one_masked_warning_per_isolated_offender(poison, caplog):
     poison.events.update({"web/w2", "web/w4"})
     poison.timers.add("cart_abandonment:wait_1h:")
-    with caplog.at_level(logging.WARNING, logger="journeyflow.core.processor"):
+    with caplog.at_level(logging.WARNING, logger="journeyflow.stages.processor"):
         state, out = advance(history())
-    warnings = [r for r in caplog.records if r.name == "journeyflow.core.processor"]
+    warnings = [r for r in caplog.records if r.name == "journeyflow.stages.processor"]
     assert len(warnings) == 3 and all(r.levelno == logging.WARNING for r in warnings)
     text = "\n".join(r.getMessage() for r in warnings)
     assert "web/w2" in text and "web/w4" in text and "cart_abandonment:wait_1h" in text

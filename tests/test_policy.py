@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from journeyflow.core.model import Candidate, decision_id
-from journeyflow.core.policy import (
+from journeyflow.model.decisions import Candidate, decision_id
+from journeyflow.stages.arbitration import (
     CHOSEN,
     DEFAULT_SCORER_MODULES,
     REASON_CODES,
@@ -23,7 +23,7 @@ from journeyflow.core.policy import (
     load_policy,
     load_scorer,
 )
-from journeyflow.core.state import BLOCKING, DAY, HOUR, CustomerState
+from journeyflow.stages.state import BLOCKING, DAY, HOUR, CustomerState
 
 MIN = 60_000
 
@@ -181,7 +181,7 @@ def test_load_policy_names_the_file(tmp_path):
 
 
 def test_default_lookback_fits_state_retention(arb):
-    from journeyflow.core.state import Retention
+    from journeyflow.stages.state import Retention
     r, need = Retention(), arb.lookback_ms()
     assert need == {"sends": 7 * DAY, "purchases": 30 * DAY, "resolved_tickets": 48 * HOUR}
     assert need["sends"] <= r.sends_ms and need["purchases"] <= r.purchases_ms
@@ -791,7 +791,7 @@ def test_scorer_loading_is_allow_listed(scorer_module, spec, options, error):
 
 def test_default_scorer_modules_do_not_include_arbitrary_code():
     assert not any(m in ("", "os", "subprocess", "builtins") for m in DEFAULT_SCORER_MODULES)
-    assert isinstance(load_scorer("journeyflow.core.policy:DefaultScorer", {"weights": {"sales": 2.0}}),
+    assert isinstance(load_scorer("journeyflow.stages.arbitration:DefaultScorer", {"weights": {"sales": 2.0}}),
                       DefaultScorer)
 
 
@@ -818,7 +818,7 @@ def test_same_inputs_in_any_order_give_identical_results(arb):
 
 def test_decision_ids_differ_between_customers_for_the_same_timer():
     # two customers entering a journey at the same millisecond share the timer id: their decisions must not
-    from journeyflow.core.state import CustomerState
+    from journeyflow.stages.state import CustomerState
     a = Arbiter()
     c = cand("j1", category="service", action="create_task", channel="crm_task")
     d1 = a.arbitrate(CustomerState(customer_id="crm:A"), [c], NOON, "crm:A", "welcome:wait_2d:1:2").decisions[0]

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeyflow.core.model import Candidate
-from journeyflow.core.policy import Arbiter, Policy
-from journeyflow.core.state import CustomerState
+from journeyflow.model.decisions import Candidate
+from journeyflow.stages.arbitration import Arbiter, Policy
+from journeyflow.stages.state import CustomerState
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 ALL_CATEGORIES = ("service", "transactional", "sales", "marketing")

@@ -1,4 +1,4 @@
-"""Pub/Sub tooling (journeyflow.io.pubsub_tools) against the real Pub/Sub emulator, plus its pure helpers."""
+"""Pub/Sub tooling (journeyflow.tools.pubsub) against the real Pub/Sub emulator, plus its pure helpers."""
 from __future__ import annotations
 
 import argparse
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from journeyflow.core.model import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, STREAMS
-from journeyflow.io import pubsub_tools as pt
+from journeyflow.model.decisions import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC
+from journeyflow.model.events import STREAMS
+from journeyflow.tools import pubsub as pt
 
 PROJECT = "test-project"
 T0 = 1_790_848_800_000  # 2026-10-01T10:00:00Z
@@ -202,7 +203,7 @@ def test_publish_dir_shift_to_now(pubsub_emulator, tmp_path):
     stats = pt.publish_dir(PROJECT, tmp_path, rate=None, prefix=prefix, shift_to_now=True, time_scale=10.0)
     assert stats.errors == 0 and stats.total == 9
     assert stats.original_first_ts == T0 and stats.shifted
-    from journeyflow.core.parse import parse_ts
+    from journeyflow.stages.parse import parse_ts
 
     originals = {}
     for rows in lines.values():

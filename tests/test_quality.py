@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from journeyflow.analytics.tables import TABLES, load_tables, read_table, write_table
-from journeyflow.core.tables import arrow_schema
+from journeyflow.model.tables import arrow_schema
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -253,7 +253,7 @@ def test_pii_patterns_catch_raw_values_and_spare_ids():
 
 def test_reason_vocabularies():
     from journeyflow.analytics.quality import DEAD_LETTER_REASONS, SUPPRESSION_REASON_REGEX, SUPPRESSION_REASONS
-    from journeyflow.core.policy import REASON_CODES
+    from journeyflow.stages.arbitration import REASON_CODES
     assert {"invalid_json", "timestamp_out_of_range", "invalid_field", "duplicate_event",
             "late_event", "processing_error"} <= set(DEAD_LETTER_REASONS)
     assert "reason" not in DEAD_LETTER_REASONS and len(DEAD_LETTER_REASONS) == 16

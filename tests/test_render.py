@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from journeyflow.core.journeys import default_journeys, load_journeys_text
-from journeyflow.core.render import render_html, render_svg
+from journeyflow.stages.journeys import default_journeys, load_journeys_text
+from journeyflow.analytics.render import render_html, render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -8,7 +8,7 @@ from datetime import timedelta as td
 
 import pytest
 
-from journeyflow.core.parse import parse_ts
+from journeyflow.stages.parse import parse_ts
 from journeyflow.pipelines.replay import run_replay
 from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
 

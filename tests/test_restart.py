@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from journeyflow.io import pubsub_tools as pt
+from journeyflow.tools import pubsub as pt
 from journeyflow.pipelines.replay import run_replay
 from tests.scenarios import read_topic
 from tests.test_streaming_e2e import LEAD_S, PROJECT, collect, scenario

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from journeyflow.core.model import Event
-from journeyflow.core.state import DAY, HOUR, STATE_VERSION, CustomerState, Retention
+from journeyflow.model.events import Event
+from journeyflow.stages.state import DAY, HOUR, STATE_VERSION, CustomerState, Retention
 
 T0 = 1_790_000_000_000
 
@@ -146,8 +146,8 @@ def test_retention_caps_list_lengths():
 def test_state_stays_bounded_through_a_year_of_activity():
     """Through the real processor (journeys, arbitration, timers): a very active customer's state stops growing
     once its windows are full, and stays under 2 KB."""
-    from journeyflow.core.config import EngineConfig
-    from journeyflow.core.processor import ClusterFold
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.stages.processor import ClusterFold
 
     fold = ClusterFold(EngineConfig.from_files().build_processor())
     events = [ev("crm", "contact_created", T0, uid="crm/c", timezone="Europe/Paris"),

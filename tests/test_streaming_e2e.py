@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from journeyflow.io import pubsub_tools as pt
+from journeyflow.tools import pubsub as pt
 from journeyflow.pipelines.replay import run_replay
 from tests.scenarios import Scenario, read_topic
 

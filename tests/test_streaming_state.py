@@ -12,12 +12,12 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.model import Event
-from journeyflow.core.parse import parse_ts
-from journeyflow.core.processor import END_OF_TIME, ClusterFold
-from journeyflow.transforms import streaming_state as ss
-from journeyflow.transforms.streaming_state import DecideOrdered
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.events import Event
+from journeyflow.stages.parse import parse_ts
+from journeyflow.stages.processor import END_OF_TIME, ClusterFold
+from journeyflow.transforms import decide_streaming as ss
+from journeyflow.transforms.decide_streaming import DecideOrdered
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -153,8 +153,8 @@ def test_a_late_state_transfer_is_applied_not_dropped():
     """An identity hand-over (absorb) that arrives behind the customer's horizon still merges the state."""
     import base64
 
-    from journeyflow.core.processor import IDENTITY_STREAM
-    from journeyflow.core.state import CustomerState
+    from journeyflow.stages.processor import IDENTITY_STREAM
+    from journeyflow.stages.state import CustomerState
 
     other = CustomerState(customer_id="anon:d1", ids=["anon:d1"])
     other.consent = {"sms": ["revoked", T - HOUR]}

@@ -11,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from journeyflow.core.config import MAX_CONFIG_BYTES, EngineConfig, default_text
-from journeyflow.core.expr import MAX_DEPTH, MAX_LENGTH, MAX_NESTING, JourneyError, compile_condition
-from journeyflow.core.journeys import MAX_CONDITION_CHARS, MAX_FILE_BYTES, load_journeys, load_journeys_text
-from journeyflow.core.policy import MAX_POLICY_BYTES, MAX_YAML_DEPTH, Arbiter, Policy, PolicyError, load_policy
+from journeyflow.config.engine import MAX_CONFIG_BYTES, EngineConfig, default_text
+from journeyflow.stages.conditions import MAX_DEPTH, MAX_LENGTH, MAX_NESTING, JourneyError, compile_condition
+from journeyflow.stages.journeys import MAX_CONDITION_CHARS, MAX_FILE_BYTES, load_journeys, load_journeys_text
+from journeyflow.stages.arbitration import (
+    MAX_POLICY_BYTES,
+    MAX_YAML_DEPTH,
+    Arbiter,
+    Policy,
+    PolicyError,
+    load_policy,
+)
 
 JOURNEY = """\
 journeys:
@@ -177,7 +184,7 @@ def test_odd_documents_are_accepted_or_refused_cleanly():
 def test_policy_scorer_cannot_name_arbitrary_code(tmp_path):
     marker = tmp_path / "pwned"
     for spec in ("os:system", "subprocess:Popen", "builtins:eval", "journeyflow_scoring_evil:X",
-                 "journeyflow.core.policy:importlib"):
+                 "journeyflow.stages.arbitration:importlib"):
         policy = Policy.from_yaml_text(f"scoring: {{scorer: '{spec}', options: {{command: 'touch {marker}'}}}}\n")
         with pytest.raises(PolicyError, match="scoring.scorer"):
             Arbiter(policy)

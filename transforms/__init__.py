@@ -1,1 +1,1 @@
-"""Beam PTransforms of journeyflow: thin wrappers around the plain-Python rules in ``journeyflow.core``."""
+"""Beam PTransforms of journeyflow: thin wrappers around the plain-Python rules in ``journeyflow.stages``."""

@@ -2,7 +2,7 @@
 the per-customer core (state → journeys → arbitration), timers included.
 
 This is the cheapest event-time-correct shape on a batch runner (one shuffle, a sort per key, a plain-Python
-fold); the streaming path (``transforms.streaming_state``) drives the very same ``CustomerProcessor`` from Beam
+fold); the streaming path (``transforms.decide_streaming``) drives the very same ``CustomerProcessor`` from Beam
 state and event-time timers, so both give the same decisions for the same events.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any, Iterable, Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.model import Event
-from journeyflow.core.processor import END_OF_TIME, ClusterFold
-from journeyflow.core.snapshot import snapshot_row
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.events import Event
+from journeyflow.stages.processor import END_OF_TIME, ClusterFold
+from journeyflow.stages.snapshot import snapshot_row
 
 DECISIONS = "decisions"
 STEPS = "journey_steps"

@@ -7,7 +7,7 @@ links it contributed that were accepted; ``ClusterFold`` re-applies those links 
 cluster, so a decision before a login still sees two separate customers, and one after sees the union.
 
 The link set is small next to the events (a few links per linking event) and is resolved in one place; for very
-large replays the same graph can be built in the identity store instead (see ``journeyflow.io.identity_store``).
+large replays the same graph can be built in the identity store instead (see ``journeyflow.adapters.identity_store``).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any, Iterable, Iterator, NamedTuple
 
 import apache_beam as beam
 
-from journeyflow.core.identity import LinkRecord, LinkRules, links_for, rank_key, resolve
-from journeyflow.core.model import Event
+from journeyflow.stages.identity import LinkRecord, LinkRules, links_for, rank_key, resolve
+from journeyflow.model.events import Event
 
 
 class ClusterMap(NamedTuple):

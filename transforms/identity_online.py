@@ -4,7 +4,7 @@ For each event, its links are applied to the store (``link`` is idempotent, so B
 event is keyed by the canonical root of its primary identifier.  When a link merges two customers, a
 ``merge_into`` control event (pseudo-stream ``_identity``) is sent to the absorbed customer's key at the link's
 event time; that customer's state then travels to the surviving key through the ``state-transfer`` topic (see
-``journeyflow.core.processor.CustomerProcessor._on_identity``), because a Beam graph cannot hand state from key A to
+``journeyflow.stages.processor.CustomerProcessor._on_identity``), because a Beam graph cannot hand state from key A to
 key B inside one stage.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from journeyflow.core.identity import LinkRules, links_for, rank_key
-from journeyflow.core.model import Event
-from journeyflow.core.processor import IDENTITY_STREAM
+from journeyflow.stages.identity import LinkRules, links_for, rank_key
+from journeyflow.model.events import Event
+from journeyflow.stages.processor import IDENTITY_STREAM
 
 LINKS = "identity_links"
 
@@ -29,7 +29,7 @@ class ResolveOnlineFn(beam.DoFn):
         self.merges = Metrics.counter("journeyflow", "identity_merges")
 
     def setup(self) -> None:
-        from journeyflow.io.identity_store import open_store
+        from journeyflow.adapters.identity_store import open_store
         self.store = open_store(self.store_url, self.rules)
 
     def teardown(self) -> None:

@@ -6,9 +6,9 @@ from typing import Any, Iterator, NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from journeyflow.core.identity import Hasher
-from journeyflow.core.model import Event
-from journeyflow.core.parse import ParseConfig, Parser
+from journeyflow.stages.identity import Hasher
+from journeyflow.model.events import Event
+from journeyflow.stages.parse import ParseConfig, Parser
 
 EVENTS = "events"
 DEAD = "dead_letter"

@@ -16,8 +16,9 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from journeyflow.core.model import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, TOPIC_FOR_TARGET, DeadLetter, Decision
-from journeyflow.core.tables import partition_of, table_spec, to_arrow
+from journeyflow.model.decisions import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC, TOPIC_FOR_TARGET, Decision
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.tables import partition_of, table_spec, to_arrow
 
 # With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
 # channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).

@@ -8,7 +8,7 @@ import fastavro
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from journeyflow.core.model import STREAMS
+from journeyflow.model.events import STREAMS
 from journeyflow.transforms.parse import RawRecord
 
 

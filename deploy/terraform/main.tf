@@ -116,7 +116,7 @@ resource "google_pubsub_subscription" "output" {
 }
 
 # ------------------------------------------------------------------------------------------------ Bigtable
-# Identity graph (journeyflow/io/bigtable_store.py): family g = parent/version/counts, family c = child pointers.
+# Identity graph (journeyflow/adapters/bigtable_store.py): family g = parent/version/counts, family c = child pointers.
 resource "google_bigtable_instance" "identity" {
   name                = "${local.p}journeyflow"
   display_name        = "${local.p}journeyflow identity graph"

@@ -4,8 +4,8 @@ The project's central claim is that one decision layer upstream of all channels 
 per-channel automation.  :func:`compare` makes that measurable on a replay input directory:
 
 * **automation** (the baseline) runs in plain Python over the same parsed events.  Each journey runs on its own
-  triggers with the real :class:`~journeyflow.core.journeys.JourneyEngine`, driven by the real
-  :class:`~journeyflow.core.processor.CustomerProcessor`, but
+  triggers with the real :class:`~journeyflow.stages.journeys.JourneyEngine`, driven by the real
+  :class:`~journeyflow.stages.processor.CustomerProcessor`, but
 
   - without identity unification: state is keyed by the event's own primary identifier only, so an anonymous
     device, an email address and a CRM id are three different "customers";
@@ -22,7 +22,7 @@ per-channel automation.  :func:`compare` makes that measurable on a replay input
   in-process fold and the pipeline decided exactly the same sends.
 
 Both sides' messages are mapped to real persons with the generator's ground truth
-(:func:`journeyflow.core.identity_score.truth_keys`) when ``ground_truth.jsonl`` exists, else to journeyflow's
+(:func:`journeyflow.analytics.identity_score.truth_keys`) when ``ground_truth.jsonl`` exists, else to journeyflow's
 resolved identity clusters.  The conflict detectors below are independent of journeyflow's policy code (simple
 re-implementations over the raw events of each person) and are applied identically to both sides:
 
@@ -75,7 +75,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from journeyflow.core.model import STREAMS, Candidate, Decision, Event, decision_id
+from journeyflow.model.events import STREAMS, Event
+from journeyflow.model.decisions import Candidate, Decision, decision_id
 
 __all__ = [
     "AUTOMATION",
@@ -416,8 +417,8 @@ def match_unnecessary(baseline: Iterable[Send], orchestrated: Iterable[Send],
 # ============================================================================================ inputs
 def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:
     """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does."""
-    from journeyflow.core.identity import Hasher
-    from journeyflow.core.parse import ParseConfig, Parser
+    from journeyflow.stages.identity import Hasher
+    from journeyflow.stages.parse import ParseConfig, Parser
 
     parser = Parser(Hasher.from_env(region), ParseConfig(default_region=region))
     events: list[Event] = []
@@ -483,7 +484,7 @@ class PersonMap:
 def _rank(key: str) -> tuple[int, str]:
     global _rank_key
     if _rank_key is None:
-        from journeyflow.core.identity import rank_key
+        from journeyflow.stages.identity import rank_key
         _rank_key = rank_key
     return _rank_key(key)
 
@@ -494,8 +495,8 @@ _rank_key: Any = None
 def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str = "US") -> PersonMap:
     d = Path(input_dir)
     if (d / "ground_truth.jsonl").exists():
-        from journeyflow.core.identity import Hasher
-        from journeyflow.core.identity_score import truth_keys
+        from journeyflow.stages.identity import Hasher
+        from journeyflow.analytics.identity_score import truth_keys
 
         truth, _shared = truth_keys(d, Hasher.from_env(region), region)
         tzs: dict[str, str] = {}
@@ -570,7 +571,7 @@ class PassThroughArbiter:
     """What per-channel tools do: every proposed candidate goes out, unless the channel's own opt-out list has
     the identifier it was told about, or that identifier has no address on the channel.
 
-    Same ``arbitrate`` signature as :class:`journeyflow.core.policy.Arbiter`.  ``products`` collects
+    Same ``arbitrate`` signature as :class:`journeyflow.stages.arbitration.Arbiter`.  ``products`` collects
     ``(customer_id, decision_id) -> product_id`` of every send, for the recent-purchase detector.
 
     ``opt_in_categories``: categories whose sends the channel tool only makes to identifiers with an explicit
@@ -617,9 +618,9 @@ def run_automation(events: Sequence[Event], journeys: Iterable[Any], until: int 
                    ) -> tuple[list[Decision], dict[tuple[str, str], str | None]]:
     """The baseline: each identifier's own events, time-sorted, through the journeys and PassThroughArbiter
     (with ``opt_in``, promo sends also need an explicit grant recorded for that same identifier)."""
-    from journeyflow.core.journeys import JourneyEngine
-    from journeyflow.core.processor import CustomerProcessor, Outputs
-    from journeyflow.core.state import CustomerState, Retention
+    from journeyflow.stages.journeys import JourneyEngine
+    from journeyflow.stages.processor import CustomerProcessor, Outputs
+    from journeyflow.stages.state import CustomerState, Retention
 
     arbiter = PassThroughArbiter(PROMO if opt_in else ())
     proc = CustomerProcessor(JourneyEngine(_independent(journeys)), arbiter, retention or Retention())
@@ -662,7 +663,7 @@ def fold_in_process(events: Sequence[Event], config: Any, until: int | None
 
     Returns (decisions, products of sends, the accepted identity links: final clusters and link times).
     """
-    from journeyflow.core.processor import ClusterFold
+    from journeyflow.stages.processor import ClusterFold
     from journeyflow.transforms.identity import build_cluster_map, event_links, key_by_cluster
 
     rules = config.link_rules()
@@ -944,7 +945,7 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
     removed afterwards).  ``opt_in_baseline``: the automation's channel tools also require an explicit opt-in,
     recorded for the identifier they were given, before a promo send (default: they only know opt-outs).
     """
-    from journeyflow.core.config import EngineConfig
+    from journeyflow.config.engine import EngineConfig
     from journeyflow.pipelines.replay import run_replay
 
     input_dir = str(input_dir)

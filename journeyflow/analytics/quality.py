@@ -70,10 +70,10 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
-from journeyflow.core import parse as _parse  # noqa: E402
-from journeyflow.core.model import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
-from journeyflow.core.policy import REASON_CODES  # noqa: E402
-from journeyflow.core.state import BLOCKING  # noqa: E402
+from journeyflow.stages import parse as _parse  # noqa: E402
+from journeyflow.model.decisions import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
+from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
+from journeyflow.stages.state import BLOCKING  # noqa: E402
 
 __all__ = [
     "CheckResult", "QualityReport", "validate_output", "validate_tables", "derive_input_range", "redact",

@@ -1,6 +1,6 @@
 """Read the analyst tables a replay writes.
 
-Layout (see ``journeyflow.core.tables``)::
+Layout (see ``journeyflow.model.tables``)::
 
     OUT/tables/<table>/_schema.parquet                          empty, carries the schema
     OUT/tables/<table>/date=YYYY-MM-DD/part-00000.parquet        hive partition by the table's time column (UTC day)
@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 
 import pyarrow.parquet as pq
 
-from journeyflow.core.tables import TABLES, arrow_schema, partition_of, to_arrow
+from journeyflow.model.tables import TABLES, arrow_schema, partition_of, to_arrow
 
 __all__ = ["TABLES", "read_table", "load_tables", "table_dir", "table_exists", "write_table"]
 

@@ -22,7 +22,7 @@ def _gen_args(p: argparse.ArgumentParser) -> None:
 
 
 def _gen(ns: argparse.Namespace, rest: list[str]) -> int:
-    from journeyflow.core.generator import generate
+    from journeyflow.tools.generator import generate
     s = generate(ns.customers, ns.days, ns.seed, ns.out, start=ns.start, malformed_rate=ns.malformed_rate,
                  progress=sys.stderr.isatty() or ns.customers >= 5000)
     total = sum(s.records.values()) if hasattr(s, "records") else None
@@ -63,11 +63,11 @@ def _journeys_args(p: argparse.ArgumentParser) -> None:
 
 
 def _journeys(ns: argparse.Namespace, rest: list[str]) -> int:
-    from journeyflow.core.config import EngineConfig
+    from journeyflow.config.engine import EngineConfig
     cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None))
     journeys = cfg.journeys()
     if ns.journeys_cmd == "render":
-        from journeyflow.core.render import render_html
+        from journeyflow.analytics.render import render_html
         with open(ns.out, "w") as f:
             f.write(render_html(journeys))
         print(f"wrote {len(journeys)} journeys to {ns.out}")
@@ -84,7 +84,7 @@ def _score_args(p: argparse.ArgumentParser) -> None:
 
 
 def _score(ns: argparse.Namespace, rest: list[str]) -> int:
-    from journeyflow.core.identity_score import score_output
+    from journeyflow.analytics.identity_score import score_output
     sc = score_output(ns.input, ns.output)
     print(sc.render())
     bad = (ns.min_precision is not None and sc.linkable.precision < ns.min_precision) or \
@@ -93,24 +93,24 @@ def _score(ns: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _topics_args(p: argparse.ArgumentParser) -> None:
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
     sub = p.add_subparsers(dest="topics_cmd", required=True)
     pt.add_topics_args(sub.add_parser("create", help="create every topic and subscription (idempotent)"))
     pt.add_topics_args(sub.add_parser("delete", help="delete journeyflow's topics and subscriptions"))
 
 
 def _topics(ns: argparse.Namespace, rest: list[str]) -> int:
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
     return pt.cli_topics_create(ns) if ns.topics_cmd == "create" else pt.cli_topics_delete(ns)
 
 
 def _pubsub(name: str):
     def setup(p: argparse.ArgumentParser) -> None:
-        from journeyflow.io import pubsub_tools as pt
+        from journeyflow.tools import pubsub as pt
         getattr(pt, f"add_{name}_args")(p)
 
     def run(ns: argparse.Namespace, rest: list[str]) -> int:
-        from journeyflow.io import pubsub_tools as pt
+        from journeyflow.tools import pubsub as pt
         return getattr(pt, f"cli_{name}")(ns)
     return setup, run
 
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[ns.cmd][2](ns, rest)
     except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback
-        from journeyflow.core.errors import USER_ERRORS
+        from journeyflow.config.errors import USER_ERRORS
         if isinstance(e, USER_ERRORS) and not ns.verbose:
             print(f"journeyflow {ns.cmd}: error: {e}", file=sys.stderr)
             return 2

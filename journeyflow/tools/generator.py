@@ -93,7 +93,7 @@ MALFORMED_KINDS: dict[str, tuple[str, ...]] = {
                 "bad_timestamp", "absurd_timestamp", "no_identifier", "invalid_email"),
 }
 
-# Dead-letter reason that journeyflow.core.parse is expected to give for each malformed kind.
+# Dead-letter reason that journeyflow.stages.parse is expected to give for each malformed kind.
 PARSER_REASON: dict[str, str] = {
     "invalid_json": "invalid_json",
     "not_an_object": "not_an_object",

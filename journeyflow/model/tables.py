@@ -13,7 +13,8 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-from journeyflow.core.model import Decision, DeadLetter
+from journeyflow.model.decisions import Decision
+from journeyflow.model.dead_letters import DeadLetter
 
 TABLES: tuple[str, ...] = ("decisions", "suppressed_candidates", "journey_steps", "customer_snapshots",
                            "identity_links", "dead_letter")

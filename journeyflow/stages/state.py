@@ -31,7 +31,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from journeyflow.core.model import CHANNELS, Event
+from journeyflow.model.decisions import CHANNELS
+from journeyflow.model.events import Event
 
 STATE_VERSION = 1
 HOUR = 3_600_000
@@ -82,7 +83,7 @@ class CustomerState:
     cart: dict[str, int] = field(default_factory=dict)  # product_id -> added ts
     views: list[list] = field(default_factory=list)  # [ts, product_id]
     sends: list[list] = field(default_factory=list)  # [ts, channel, category, content_id]
-    # journey_id -> membership dict, owned by journeyflow.core.journeys
+    # journey_id -> membership dict, owned by journeyflow.stages.journeys
     journeys: dict[str, dict] = field(default_factory=dict)
     timers: list[list] = field(default_factory=list)  # heap of [due, timer_id, kind, payload]
     seen: dict[str, int] = field(default_factory=dict)  # event uid -> ts (de-duplication)

@@ -7,7 +7,7 @@ absolute numbers do not.
 Sections:
 1. core decision path — CPU µs/event of identity + state + journeys + arbitration in plain Python (one core)
 2. bounded replay on the DirectRunner (FnApiRunner) vs a trivial group-sort-fold pipeline on the same source
-3. streaming against the Pub/Sub emulator (see ``journeyflow.bench_stream``), when gcloud is available
+3. streaming against the Pub/Sub emulator (see ``journeyflow.tools.bench_stream``), when gcloud is available
 4. state size per customer after a long simulated period, and peak memory of the replay as it grows
 5. scale on paper: workers needed on Dataflow for 10k and 100k events/s
 """
@@ -34,7 +34,7 @@ def row(section: str, figure: str, value: str, target: str = "") -> None:
 
 
 def dataset(customers: int, days: int, seed: int, root: Path) -> Path:
-    from journeyflow.core.generator import generate
+    from journeyflow.tools.generator import generate
     out = root / f"pop-{customers}-{days}-{seed}"
     if not (out / "web.jsonl").exists():
         generate(customers, days, seed, out)
@@ -42,9 +42,9 @@ def dataset(customers: int, days: int, seed: int, root: Path) -> Path:
 
 
 def parse_all(data: Path):
-    from journeyflow.core.identity import Hasher
-    from journeyflow.core.model import STREAMS, Event
-    from journeyflow.core.parse import Parser
+    from journeyflow.stages.identity import Hasher
+    from journeyflow.model.events import STREAMS, Event
+    from journeyflow.stages.parse import Parser
     p = Parser(Hasher.from_env())
     events, n = [], 0
     t = time.process_time()
@@ -60,9 +60,9 @@ def parse_all(data: Path):
 
 # ------------------------------------------------------------------------------------------------ 1. core
 def bench_core(data: Path) -> None:
-    from journeyflow.core.config import EngineConfig
-    from journeyflow.core.identity import LinkRecord, LinkRules, links_for, rank_key, resolve
-    from journeyflow.core.processor import ClusterFold
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.stages.identity import LinkRecord, LinkRules, links_for, rank_key, resolve
+    from journeyflow.stages.processor import ClusterFold
 
     print("\n1. core decision path (plain Python, one core, CPU time)")
     events, n, parse_s = parse_all(data)
@@ -161,10 +161,10 @@ def bench_replay(data: Path, work: Path, records: int, modes: bool) -> None:
 
 # ------------------------------------------------------------------------------------------------ 4. state
 def bench_state() -> None:
-    from journeyflow.core.config import EngineConfig
-    from journeyflow.core.model import Event
-    from journeyflow.core.processor import ClusterFold
-    from journeyflow.core.state import DAY, HOUR
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.model.events import Event
+    from journeyflow.stages.processor import ClusterFold
+    from journeyflow.stages.state import DAY, HOUR
 
     print("\n4. state size")
     fold = ClusterFold(EngineConfig.from_files().build_processor())
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_core(data)
     bench_replay(data, work, records, not ns.skip_modes)
     if not ns.skip_stream:
-        from journeyflow.bench_stream import bench_stream
+        from journeyflow.tools.bench_stream import bench_stream
         bench_stream(work, RESULTS, row)
     bench_state()
     bench_memory(work, [int(x) for x in ns.memory_sizes.split(",")])

@@ -15,8 +15,8 @@ their own singleton roots):
 1. find both roots by following ``parent`` (no path compression: it would have to move child pointers across
    rows; the guard caps bound component size, hence depth, by ``max_cluster_size``);
 2. equal roots → accepted, no change (idempotent); otherwise the shared guard check
-   (:meth:`~journeyflow.core.identity.Guard.refusal`) on the two roots' counts;
-3. **reserve** on the winner (the smaller-ranked root, :func:`~journeyflow.core.identity.pick_root`): one
+   (:meth:`~journeyflow.stages.identity.Guard.refusal`) on the two roots' counts;
+3. **reserve** on the winner (the smaller-ranked root, :func:`~journeyflow.stages.identity.pick_root`): one
    CheckAndMutateRow conditioned on the winner's ``ver`` being the one read (so it is still a root and its counts
    are unchanged) that writes the merged counts/size, ``ver+1`` and the child pointer to the loser;
 4. **attach** the loser: one CheckAndMutateRow conditioned on the loser's ``ver`` being the one read (it is still a
@@ -64,7 +64,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from journeyflow.core.identity import (
+from journeyflow.stages.identity import (
     KINDS,
     Counts,
     LinkOutcome,
@@ -74,7 +74,7 @@ from journeyflow.core.identity import (
     rank_key,
     singleton_counts,
 )
-from journeyflow.io.identity_store import IdentityStore
+from journeyflow.adapters.identity_store import IdentityStore
 
 __all__ = ["BigtableIdentityStore", "IdentityStoreConflict", "IdentityStoreUnavailable"]
 

@@ -78,8 +78,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
-from journeyflow.core.model import ALL_TOPICS, STREAM_RANK, STREAMS
-from journeyflow.core.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, parse_ts
+from journeyflow.model.decisions import ALL_TOPICS
+from journeyflow.model.events import STREAM_RANK, STREAMS
+from journeyflow.stages.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, parse_ts
 
 __all__ = [
     "DEFAULT_PROJECT",

@@ -37,10 +37,12 @@ import traceback
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
-from journeyflow.core.identity import rank_key
-from journeyflow.core.model import ADDRESS_FOR_CHANNEL, Candidate, DeadLetter, Decision, Event
-from journeyflow.core.parse import mask_pii
-from journeyflow.core.state import DAY, CustomerState, Retention
+from journeyflow.stages.identity import rank_key
+from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, Candidate, Decision
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.events import Event
+from journeyflow.stages.parse import mask_pii
+from journeyflow.stages.state import DAY, CustomerState, Retention
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Iterable
 
-from journeyflow.core.journeys import Journey, Step, Trigger, format_duration
+from journeyflow.stages.journeys import Journey, Step, Trigger, format_duration
 
 __all__ = ["render_html", "render_svg"]
 

@@ -18,7 +18,7 @@ then be late.  With it, the whole retained backlog is buffered first and process
 stopped pipeline did (Dataflow's watermark follows the backlog's event times, so the hold only costs a delay there).
 
 State lives in the global window, which the runner never garbage-collects; ``CustomerState.expire`` bounds what a
-customer keeps (see ``journeyflow.core.state``), and an idle customer's buffer and timers are empty.
+customer keeps (see ``journeyflow.stages.state``), and an idle customer's buffer and timers are empty.
 """
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
-from journeyflow.core.config import EngineConfig
-from journeyflow.core.model import DeadLetter, Event, decode_event, encode_event
-from journeyflow.core.processor import IDENTITY_STREAM, Outputs
-from journeyflow.core.state import CustomerState
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.events import Event, decode_event, encode_event
+from journeyflow.stages.processor import IDENTITY_STREAM, Outputs
+from journeyflow.stages.state import CustomerState
 
 DECISIONS = "decisions"
 STEPS = "journey_steps"

@@ -1,27 +1,12 @@
-"""Typed records that flow between the stages of journeyflow.
+"""Decisions: channels, actions and categories, the :class:`Candidate` a journey proposes, the :class:`Decision`
+arbitration makes, and the destination (topic) of each execution target.
 
-Plain Python, no Beam import: the business rules (identity, state, journeys, arbitration) are written against these
-types and are unit-testable and benchmarkable on their own.  The Beam transforms only move them around.
-
-Times are event times in epoch milliseconds (``int``) everywhere.
+Times are event times in epoch milliseconds (``int``).
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
-
-STREAMS: tuple[str, ...] = ("web", "orders", "support", "crm", "engagement", "consent")
-
-EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
-    "web": ("page_view", "product_view", "add_to_cart", "checkout_started", "login", "signup"),
-    "orders": ("order_placed", "order_cancelled", "payment_failed"),
-    "support": ("ticket_opened", "ticket_escalated", "ticket_resolved"),
-    "crm": ("contact_created", "contact_updated", "lifecycle_changed", "opportunity_opened", "opportunity_closed"),
-    "engagement": ("delivered", "opened", "clicked", "bounced", "unsubscribed", "complained"),
-    # The consent stream has a status instead of a type; the event type is derived from it.
-    "consent": ("consent_granted", "consent_revoked"),
-}
 
 #: Channels a customer can consent to (and be messaged on).
 CHANNELS: tuple[str, ...] = ("email", "sms", "push", "call")
@@ -45,34 +30,6 @@ AUDIT_TOPIC = "decisions-audit"
 DEAD_LETTER_TOPIC = "dead-letter"
 ALL_TOPICS: tuple[str, ...] = (*TOPIC_FOR_TARGET.values(), AUDIT_TOPIC, DEAD_LETTER_TOPIC)
 
-#: Stream order used as a tie-break between events with the same timestamp (facts before reactions).
-STREAM_RANK: Mapping[str, int] = {"consent": 0, "crm": 1, "support": 2, "orders": 3, "web": 4, "engagement": 5}
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A validated, normalized input event.
-
-    ``ids`` holds identifier keys (``crm:…``, ``email:<hmac>``, ``phone:<hmac>``, ``anon:…``), never raw PII.
-    ``contact`` holds the normalized raw email / E.164 phone *only* so that a later send on that channel can carry
-    the address to its execution tool; it never reaches the identity graph, the audit topic or any table.
-    """
-
-    uid: str  # "<stream>/<event_id>": unique across streams, used for de-duplication and decision ids
-    stream: str
-    type: str
-    ts: int
-    ids: tuple[str, ...]
-    attrs: Mapping[str, Any] = field(default_factory=dict)
-    contact: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def sort_key(self) -> tuple[int, int, str]:
-        return (self.ts, STREAM_RANK.get(self.stream, 9), self.uid)
-
-    def __reduce__(self):
-        # explicit and ~5x faster than the generic slots-dataclass pickling (fields() walk) in Beam shuffles
-        return (Event, (self.uid, self.stream, self.type, self.ts, self.ids, self.attrs, self.contact))
 
 
 class Candidate(NamedTuple):
@@ -165,39 +122,3 @@ def decision_id(*parts: object) -> str:
     """Deterministic id: same inputs give the same id, so downstream tools can drop redeliveries."""
     h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
     return "d_" + h[:24]
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    stream: str
-    reason: str
-    detail: str
-    payload: str
-    source: str
-    event_time: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "stream": self.stream,
-            "reason": self.reason,
-            "detail": self.detail,
-            "payload": self.payload,
-            "source": self.source,
-            "event_time": self.event_time,
-        }
-
-
-# ------------------------------------------------------------------------------------------------ encoding
-def encode_event(ev: Event) -> bytes:
-    """Compact, deterministic encoding (Beam state, shuffles and the streaming buffer)."""
-    import json
-
-    return json.dumps([ev.uid, ev.stream, ev.type, ev.ts, list(ev.ids), ev.attrs, ev.contact],
-                      separators=(",", ":"), sort_keys=True).encode()
-
-
-def decode_event(b: bytes) -> Event:
-    import json
-
-    uid, stream, type_, ts, ids, attrs, contact = json.loads(b)
-    return Event(uid, stream, type_, ts, tuple(ids), attrs, contact)

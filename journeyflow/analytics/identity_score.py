@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from journeyflow.core.identity import Hasher, InvalidIdentifier, Score, anon_key, crm_key, score_clusters
+from journeyflow.stages.identity import Hasher, InvalidIdentifier, Score, anon_key, crm_key, score_clusters
 
 
 @dataclass
@@ -79,9 +79,9 @@ def truth_keys(input_dir: str | Path, hasher: Hasher, region: str = "US") -> tup
 def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher) -> dict[str, str]:
     """Ground truth restricted to deterministic links: identifiers of one person that co-occur in a trusted
     (linking) event of the input, joined transitively.  Identifier → component id."""
-    from journeyflow.core.identity import LinkRules, links_for
-    from journeyflow.core.model import Event, STREAMS
-    from journeyflow.core.parse import Parser
+    from journeyflow.stages.identity import LinkRules, links_for
+    from journeyflow.model.events import Event, STREAMS
+    from journeyflow.stages.parse import Parser
 
     parser, rules = Parser(hasher), LinkRules()
     parent: dict[str, str] = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from journeyflow.core.state import Retention
+from journeyflow.stages.state import Retention
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -63,19 +63,19 @@ class EngineConfig:
         self.link_rules()
 
     def journeys(self):
-        from journeyflow.core.journeys import load_journeys_text
+        from journeyflow.stages.journeys import load_journeys_text
         return load_journeys_text(self.journeys_yaml, self.journeys_source)
 
     def policy(self):
-        from journeyflow.core.policy import Policy
+        from journeyflow.stages.arbitration import Policy
         return Policy.from_yaml_text(self.policy_yaml, self.policy_source)
 
     def link_rules(self):
-        from journeyflow.core.identity import LinkRules
+        from journeyflow.stages.identity import LinkRules
         if self.link_rules_yaml is None:
             return LinkRules()
         import yaml
-        from journeyflow.core.policy import _StrictLoader  # a policy file's limits: no aliases, bounded nesting
+        from journeyflow.stages.arbitration import _StrictLoader  # a policy file's limits: no aliases, bounded nesting
         try:
             data = yaml.load(self.link_rules_yaml, Loader=_StrictLoader) or {}
         except yaml.YAMLError as e:
@@ -96,8 +96,8 @@ class EngineConfig:
         if parts is None:
             if len(cache) >= 8:  # a process running many configs (tests): keep the newest few
                 cache.pop(next(iter(cache)))
-            from journeyflow.core.journeys import JourneyEngine
-            from journeyflow.core.policy import Arbiter
+            from journeyflow.stages.journeys import JourneyEngine
+            from journeyflow.stages.arbitration import Arbiter
             parts = cache[self] = (JourneyEngine(self.journeys()), Arbiter(self.policy()))
-        from journeyflow.core.processor import CustomerProcessor
+        from journeyflow.stages.processor import CustomerProcessor
         return CustomerProcessor(parts[0], parts[1], self.retention)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from journeyflow.core.model import CHANNELS
-from journeyflow.core.state import DAY, CustomerState
+from journeyflow.model.decisions import CHANNELS
+from journeyflow.stages.state import DAY, CustomerState
 
 
 def snapshot_row(s: CustomerState, at: int | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m journeyflow.pipelines.stream_demo", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m journeyflow.tools.stream_demo", description=__doc__)
     ap.add_argument("--input", help="generated directory (default: a fresh 100-customer population)")
     ap.add_argument("--rate", type=float, default=50.0, help="events per second published")
     ap.add_argument("--time-scale", type=float, default=None,
@@ -27,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--project", default="journeyflow-local")
     ns = ap.parse_args(argv)
 
-    from journeyflow.core.generator import generate
-    from journeyflow.io import pubsub_tools as pt
-    from journeyflow.io.emulator import GcloudEmulator
+    from journeyflow.tools.generator import generate
+    from journeyflow.tools import pubsub as pt
+    from journeyflow.tools.emulator import GcloudEmulator
     from journeyflow.pipelines.stream import run_stream
 
     work = Path(tempfile.mkdtemp(prefix="journeyflow-stream-"))

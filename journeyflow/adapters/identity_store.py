@@ -4,7 +4,7 @@ Shape borrowed from Feast's ``OnlineStore``: one abstract class, one module per 
 scheme of a URL and imported lazily.
 
 * ``memory://`` (or ``memory://NAME``) — :class:`MemoryIdentityStore`, an
-  :class:`~journeyflow.core.identity.IdentityGraph` behind a lock, one per URL (and link rules) per process, like a
+  :class:`~journeyflow.stages.identity.IdentityGraph` behind a lock, one per URL (and link rules) per process, like a
   named in-memory database: every open of the same URL in a process gets the same graph.  Runners may call a
   DoFn's ``setup`` more than once (Beam's bundle-based DirectRunner does it for every bundle), so a graph per open
   would forget every link at the next bundle.
@@ -12,10 +12,10 @@ scheme of a URL and imported lazily.
   default: durable across restarts, WAL mode, one ``BEGIN IMMEDIATE`` transaction per link (so several processes
   may share the file). Query option ``?synchronous=full`` fsyncs every commit; the default ``normal`` survives
   process crashes but may lose the last commits on power loss.
-* ``bigtable://project/instance/table`` — :class:`journeyflow.io.bigtable_store.BigtableIdentityStore`.
+* ``bigtable://project/instance/table`` — :class:`journeyflow.adapters.bigtable_store.BigtableIdentityStore`.
 
 Every backend applies the same rules as ``IdentityGraph`` by calling the same pure functions
-(:func:`~journeyflow.core.identity.pick_root`, :meth:`~journeyflow.core.identity.Guard.refusal`): the root of a
+(:func:`~journeyflow.stages.identity.pick_root`, :meth:`~journeyflow.stages.identity.Guard.refusal`): the root of a
 component is its canonical (minimum ``rank_key``) member, and a link that would exceed a guard cap is refused with
 the same reason code. Unknown keys are their own singleton roots; a refused link writes nothing.
 """
@@ -29,7 +29,7 @@ import threading
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from journeyflow.core.identity import (
+from journeyflow.stages.identity import (
     KINDS,
     IdentityGraph,
     LinkOutcome,
@@ -270,7 +270,7 @@ def open_store(url: str, rules: LinkRules | None = None, **options: Any) -> Iden
         segments = [parts.netloc, *filter(None, parts.path.split("/"))]
         if len(segments) != 3 or not all(segments):
             raise ValueError(f"bigtable store URL must be bigtable://project/instance/table, not {url!r}")
-        from journeyflow.io.bigtable_store import BigtableIdentityStore
+        from journeyflow.adapters.bigtable_store import BigtableIdentityStore
 
         return BigtableIdentityStore(*segments, rules=rules, **query)
     raise ValueError(f"unknown identity store scheme {parts.scheme!r} in {url!r} (memory, sqlite, bigtable)")

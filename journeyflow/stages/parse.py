@@ -37,8 +37,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import fastavro
 
-from journeyflow.core.identity import Hasher, InvalidIdentifier, anon_key, crm_key
-from journeyflow.core.model import EVENT_TYPES, STREAMS, DeadLetter, Event
+from journeyflow.stages.identity import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.model.events import EVENT_TYPES, STREAMS, Event
+from journeyflow.model.dead_letters import DeadLetter
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32

@@ -1,6 +1,6 @@
 """Arbitration: decide once, upstream, what happens for one customer at one moment, and record why.
 
-Several journeys may propose :class:`~journeyflow.core.model.Candidate` actions for the same customer at the same
+Several journeys may propose :class:`~journeyflow.model.decisions.Candidate` actions for the same customer at the same
 event time.  :class:`Arbiter` applies the business rules of a :class:`Policy` (loaded from YAML, defaults in
 ``journeyflow/defaults/policy.yaml``) and returns :class:`Decision` records: the chosen actions, the deferred ones
 (quiet hours) and, for everything else, one reason code per candidate.
@@ -72,7 +72,7 @@ from pydantic import (
     model_validator,
 )
 
-from journeyflow.core.model import (
+from journeyflow.model.decisions import (
     CATEGORIES,
     CATEGORY_RANK,
     CHANNELS,
@@ -82,7 +82,7 @@ from journeyflow.core.model import (
     Decision,
     decision_id,
 )
-from journeyflow.core.state import BLOCKING, CustomerState
+from journeyflow.stages.state import BLOCKING, CustomerState
 
 # ------------------------------------------------------------------------------------------------ reason codes
 INVALID_CANDIDATE = "invalid_candidate"
@@ -110,7 +110,7 @@ DEFAULT_POLICY_FILE = "policy.yaml"
 #: Modules a policy file may name in ``scoring.scorer`` (the module itself or a submodule of it).  The list lives in
 #: code, not in the policy file, so that whoever edits the YAML cannot make the pipeline import arbitrary code;
 #: deployments extend it through ``Arbiter(..., allowed_scorer_modules=...)``.
-DEFAULT_SCORER_MODULES: tuple[str, ...] = ("journeyflow_scoring", "journeyflow.core.policy")
+DEFAULT_SCORER_MODULES: tuple[str, ...] = ("journeyflow_scoring", "journeyflow.stages.arbitration")
 
 _MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _DURATION_RE = re.compile(r"(\d{1,7})\s*(ms|s|m|h|d|w)")

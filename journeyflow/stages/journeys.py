@@ -55,9 +55,10 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from journeyflow.core.expr import Condition, JourneyError, compile_condition
-from journeyflow.core.model import EVENT_TYPES, Candidate, Event
-from journeyflow.core.state import DAY, CustomerState
+from journeyflow.stages.conditions import Condition, JourneyError, compile_condition
+from journeyflow.model.events import EVENT_TYPES, Event
+from journeyflow.model.decisions import Candidate
+from journeyflow.stages.state import DAY, CustomerState
 
 __all__ = [
     "COUNTERS",

@@ -169,7 +169,7 @@ def bench_lines(data_dir: str | os.PathLike, marker_every: int | None = None) ->
     cart reminders: ~1150 of ~1160 decisions of the first 3500 events in a bounded replay); the waits behind them
     are not compressed by re-dating the events, so they do not fall due during a run.  Markers give event-triggered
     decisions to time; they are part of the load both pipelines get."""
-    from journeyflow.io.pubsub_tools import load_dir
+    from journeyflow.tools.pubsub import load_dir
 
     every = MARKER_EVERY if marker_every is None else marker_every
     lines, _ = load_dir(data_dir)
@@ -209,7 +209,7 @@ def publish_lines(project: str, lines: Sequence[Any], rate: float, topic_for: Ca
 
     Same attributes as ``publish_dir`` (``stream``, ``ts``, ``published_at_ms``, ``seq``, ``event_id``); returns the
     publish time and event time of every event id."""
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
 
     batch, options = pt._batch_settings(rate)
     publisher = pt._publisher_client(batch_settings=batch, publisher_options=options)
@@ -245,7 +245,7 @@ def publish_lines(project: str, lines: Sequence[Any], rate: float, topic_for: Ca
 
 
 def publish_one(topic: str, data: bytes, **attrs: str) -> None:
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
 
     publisher = pt._publisher_client()
     try:
@@ -265,7 +265,7 @@ class Collector:
     recording ``(received_at_ms, data, attributes)``.  :meth:`stop` publishes a sentinel that ends the stream."""
 
     def __init__(self, project: str, topic: str, prefix: str):
-        from journeyflow.io import pubsub_tools as pt
+        from journeyflow.tools import pubsub as pt
 
         self.project, self.topic, self.prefix = project, topic, prefix
         self.records: list[tuple[int, Any, dict[str, str]]] = []
@@ -281,7 +281,7 @@ class Collector:
         self.records.append((rec["received_at_ms"], rec["data"], rec["attributes"]))
 
     def _run(self) -> None:
-        from journeyflow.io import pubsub_tools as pt
+        from journeyflow.tools import pubsub as pt
 
         try:
             pt.consume(self.project, self.topic, prefix=self.prefix, timeout=600.0, callback=self._callback,
@@ -303,7 +303,7 @@ class Collector:
 
 # ------------------------------------------------------------------------------------------------ load driver
 def _topic_for(kind: str, project: str, prefix: str) -> Callable[[Any], str]:
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
 
     if kind == "journeyflow":
         return lambda ln: pt.input_topic(project, ln.stream, prefix)
@@ -364,7 +364,7 @@ def _driver_main(conn: Any, kind: str, project: str, prefix: str, data_dir: str)
 
 
 class Driver:
-    """Parent side of :func:`_driver_main`: a ``python -m journeyflow.bench_stream --driver`` child process (not
+    """Parent side of :func:`_driver_main`: a ``python -m journeyflow.tools.bench_stream --driver`` child process (not
     ``multiprocessing``: its ``spawn`` re-imports the caller's ``__main__``), connected over a local authenticated
     ``multiprocessing.connection``.  Every wait is bounded."""
 
@@ -376,7 +376,7 @@ class Driver:
         host, port = self.listener.address
         env = dict(os.environ, JOURNEYFLOW_BENCH_DRIVER_KEY=key.hex())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "journeyflow.bench_stream", "--driver", host, str(port), kind, project, prefix,
+            [sys.executable, "-m", "journeyflow.tools.bench_stream", "--driver", host, str(port), kind, project, prefix,
              str(data_dir)], env=env, stdin=subprocess.DEVNULL)
         box: dict[str, Any] = {}
 
@@ -571,8 +571,8 @@ def run_trivial(project: str, prefix: str):
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-    from journeyflow.io import pubsub_tools as pt
-    from journeyflow.io.direct_runner import tune_direct_runner
+    from journeyflow.tools import pubsub as pt
+    from journeyflow.tools.direct_runner import tune_direct_runner
 
     class CountFn(beam.DoFn):
         COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
@@ -601,7 +601,7 @@ def run_trivial(project: str, prefix: str):
 def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: ReadCounter,
                   phases: list[tuple[int, int, float]], lateness_ms: int = LATENESS_MS) -> dict[str, Any]:
     """Start ``kind`` ("journeyflow" | "trivial"), publish the ``(start, end, rate)`` phases, measure, stop."""
-    from journeyflow.io import pubsub_tools as pt
+    from journeyflow.tools import pubsub as pt
 
     pt.create_topics(project, prefix)
     out: dict[str, Any] = {"prefix": prefix, "phases": [], "allowed_lateness_ms": lateness_ms}
@@ -723,7 +723,7 @@ def _fmt_lat(s: dict[str, Any]) -> str:
 
 
 def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
-    from journeyflow.io.emulator import GcloudEmulator, emulator_available
+    from journeyflow.tools.emulator import GcloudEmulator, emulator_available
 
     print("\n3. streaming on the Pub/Sub emulator (BundleBasedDirectRunner), journeyflow vs a trivial pipeline")
     if not emulator_available("pubsub"):
@@ -732,7 +732,7 @@ def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
         return
     t_section = time.monotonic()
     os.environ.setdefault("JOURNEYFLOW_HASH_KEY", "bench-key")
-    from journeyflow.core.generator import generate
+    from journeyflow.tools.generator import generate
 
     work = Path(work)
     data = work / f"pop-stream-{CUSTOMERS}-{DAYS}-{SEED}"
@@ -862,5 +862,5 @@ def _report(res: dict[str, Any], row: Row) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 8 and sys.argv[1] == "--driver":
         sys.exit(_driver_cli(sys.argv[2:]))
-    sys.exit("usage: python -m journeyflow.bench_stream --driver HOST PORT KIND PROJECT PREFIX DATA_DIR "
+    sys.exit("usage: python -m journeyflow.tools.bench_stream --driver HOST PORT KIND PROJECT PREFIX DATA_DIR "
              "(internal: the load driver of `make bench`)")

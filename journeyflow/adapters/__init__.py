@@ -1,0 +1,1 @@
+"""Adapters to external systems: identity-graph stores (memory, SQLite, Bigtable) and Pub/Sub naming."""

@@ -1,0 +1,1 @@
+"""Configuration: one strict YAML loader, one duration parser, the engine config, user-error types."""

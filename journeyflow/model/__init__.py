@@ -1,0 +1,1 @@
+"""Typed records that flow between the stages: events, decisions, dead letters."""

@@ -1,0 +1,69 @@
+"""Input events: the streams, their event types and the validated :class:`Event` record.
+
+Plain Python, no Beam import: the stages (identity, state, journeys, arbitration) are written against these types
+and are unit-testable and benchmarkable on their own; the Beam transforms only move them around.
+
+Times are event times in epoch milliseconds (``int``) everywhere.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+STREAMS: tuple[str, ...] = ("web", "orders", "support", "crm", "engagement", "consent")
+
+EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
+    "web": ("page_view", "product_view", "add_to_cart", "checkout_started", "login", "signup"),
+    "orders": ("order_placed", "order_cancelled", "payment_failed"),
+    "support": ("ticket_opened", "ticket_escalated", "ticket_resolved"),
+    "crm": ("contact_created", "contact_updated", "lifecycle_changed", "opportunity_opened", "opportunity_closed"),
+    "engagement": ("delivered", "opened", "clicked", "bounced", "unsubscribed", "complained"),
+    # The consent stream has a status instead of a type; the event type is derived from it.
+    "consent": ("consent_granted", "consent_revoked"),
+}
+
+
+#: Stream order used as a tie-break between events with the same timestamp (facts before reactions).
+STREAM_RANK: Mapping[str, int] = {"consent": 0, "crm": 1, "support": 2, "orders": 3, "web": 4, "engagement": 5}
+
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A validated, normalized input event.
+
+    ``ids`` holds identifier keys (``crm:…``, ``email:<hmac>``, ``phone:<hmac>``, ``anon:…``), never raw PII.
+    ``contact`` holds the normalized raw email / E.164 phone *only* so that a later send on that channel can carry
+    the address to its execution tool; it never reaches the identity graph, the audit topic or any table.
+    """
+
+    uid: str  # "<stream>/<event_id>": unique across streams, used for de-duplication and decision ids
+    stream: str
+    type: str
+    ts: int
+    ids: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    contact: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.ts, STREAM_RANK.get(self.stream, 9), self.uid)
+
+    def __reduce__(self):
+        # explicit and ~5x faster than the generic slots-dataclass pickling (fields() walk) in Beam shuffles
+        return (Event, (self.uid, self.stream, self.type, self.ts, self.ids, self.attrs, self.contact))
+
+
+
+# ------------------------------------------------------------------------------------------------ encoding
+def encode_event(ev: Event) -> bytes:
+    """Compact, deterministic encoding of an event (JSON array, sorted keys; Beam state and the streaming buffer)."""
+    return json.dumps([ev.uid, ev.stream, ev.type, ev.ts, list(ev.ids), ev.attrs, ev.contact],
+                      separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_event(b: bytes) -> Event:
+    """Inverse of :func:`encode_event`. Raises ``ValueError`` (JSON) or ``TypeError``/``ValueError`` on bad shape."""
+    uid, stream, type_, ts, ids, attrs, contact = json.loads(b)
+    return Event(uid, stream, type_, ts, tuple(ids), attrs, contact)

@@ -40,6 +40,12 @@ from journeyflow.model.tables import (
     journey_step_row,
     suppressed_rows,
 )
+from journeyflow.adapters.pubsub_names import (
+    STATE_TRANSFER,
+    input_subscription,
+    state_transfer_subscription,
+    topic_for,
+)
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.transforms import parse as tparse
 from journeyflow.transforms import decide_streaming as ss
@@ -47,15 +53,6 @@ from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnlin
 from journeyflow.transforms.parse import ParseAndValidate, RawRecord
 from journeyflow.transforms.decide_streaming import DecideOrdered
 
-STATE_TRANSFER = "state-transfer"
-
-
-def subscription_path(project: str, prefix: str, stream: str) -> str:
-    return f"projects/{project}/subscriptions/{prefix}in-{stream}-journeyflow"
-
-
-def topic_path(project: str, prefix: str, topic: str) -> str:
-    return f"projects/{project}/topics/{prefix}{topic}"
 
 
 def decision_pubsub_messages(d: Decision) -> list[tuple[str, PubsubMessage]]:
@@ -100,7 +97,7 @@ class WriteTopics(beam.PTransform):
         for topic, part in zip(topics, parts):
             (part
              | f"Message_{topic}" >> beam.Map(lambda m: m[1]).with_output_types(PubsubMessage)
-             | f"Write_{topic}" >> WriteToPubSub(topic_path(self.project, self.prefix, topic), with_attributes=True))
+             | f"Write_{topic}" >> WriteToPubSub(topic_for(self.project, topic, self.prefix), with_attributes=True))
         return None
 
 
@@ -118,11 +115,12 @@ class PublishLocallyFn(beam.DoFn):
         from google.cloud import pubsub_v1
         self.client = pubsub_v1.PublisherClient()
         self.futures: list = []
+        self.paths: dict[str, str] = {}
 
     def process(self, item: tuple[str, PubsubMessage]) -> None:
         topic, msg = item
-        self.futures.append(self.client.publish(topic_path(self.project, self.prefix, topic), msg.data,
-                                                **(msg.attributes or {})))
+        path = self.paths.get(topic) or self.paths.setdefault(topic, topic_for(self.project, topic, self.prefix))
+        self.futures.append(self.client.publish(path, msg.data, **(msg.attributes or {})))
 
     def finish_bundle(self) -> None:
         futures, self.futures = self.futures, []
@@ -142,7 +140,7 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     for stream in STREAMS:
         raws.append(
             p
-            | f"Read_{stream}" >> ReadFromPubSub(subscription=subscription_path(project, prefix, stream),
+            | f"Read_{stream}" >> ReadFromPubSub(subscription=input_subscription(project, stream, prefix),
                                                  with_attributes=True, timestamp_attribute="ts")
             | f"Raw_{stream}" >> beam.Map(_to_raw, stream)
         )
@@ -152,7 +150,7 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     transfers_in = (
         p
         | "Read_state_transfer" >> ReadFromPubSub(
-            subscription=f"projects/{project}/subscriptions/{prefix}{STATE_TRANSFER}-journeyflow",
+            subscription=state_transfer_subscription(project, prefix),
             with_attributes=True, timestamp_attribute="ts")
         | "DecodeTransfer" >> beam.Map(_from_transfer)
     )
@@ -170,7 +168,7 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
          | "AllOutgoing" >> beam.Flatten()
          | "PublishLocally" >> beam.ParDo(PublishLocallyFn(project, prefix)))
     else:
-        transfers | "Write_state_transfer" >> WriteToPubSub(topic_path(project, prefix, STATE_TRANSFER),
+        transfers | "Write_state_transfer" >> WriteToPubSub(topic_for(project, STATE_TRANSFER, prefix),
                                                             with_attributes=True)
         messages | "WriteTopics" >> WriteTopics(project, prefix)
     if tables_dataset:

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeyflow.stages import conditions as expr
 from journeyflow.stages.conditions import (
     COUNTERS,
     MAX_DEPTH,

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from journeyflow.adapters import pubsub_names as names
+
 from journeyflow.stages.identity import IdentityGraph, LinkRules, rank_key
 from journeyflow.adapters.bigtable_store import BigtableIdentityStore, IdentityStoreUnavailable
 from journeyflow.tools.emulator import GcloudEmulator
@@ -208,7 +210,7 @@ def test_the_decision_sink_rides_out_a_pubsub_outage(pubsub_emulator: GcloudEmul
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator.host)
     subscriber = pubsub_v1.SubscriberClient()
     got: list[str] = []
-    sub = pt.output_subscription(project, "decisions-audit", prefix)
+    sub = names.output_subscription(project, "decisions-audit", prefix)
     deadline = time.monotonic() + 20
     while len(set(got)) < n and time.monotonic() < deadline:
         r = subscriber.pull(subscription=sub, max_messages=100, timeout=5)

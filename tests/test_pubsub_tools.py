@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from journeyflow.adapters import pubsub_names as names
+
 from journeyflow.model.decisions import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC
 from journeyflow.model.events import STREAMS
 from journeyflow.tools import pubsub as pt
@@ -72,23 +74,23 @@ def _pull(path: str, n: int, deadline_s: float = 10.0) -> list:
 def _pull_inputs(prefix: str, streams, n: int) -> list:
     msgs = []
     for s in streams:
-        msgs += _pull(pt.input_subscription(PROJECT, s, prefix), n[s])
+        msgs += _pull(names.input_subscription(PROJECT, s, prefix), n[s])
     return sorted(msgs, key=lambda m: int(m.attributes["seq"]))
 
 
 # ------------------------------------------------------------------------------------------------- pure
 def test_names():
-    assert pt.input_topic("p", "web", "dev-") == "projects/p/topics/dev-in-web"
-    assert pt.input_subscription("p", "web") == "projects/p/subscriptions/in-web-journeyflow"
-    assert pt.output_topic("p", AUDIT_TOPIC, "x-") == "projects/p/topics/x-decisions-audit"
-    assert pt.output_subscription("p", DEAD_LETTER_TOPIC) == "projects/p/subscriptions/dead-letter-sub"
-    assert pt.state_transfer_topic("p", "x-") == "projects/p/topics/x-state-transfer"
+    assert names.input_topic("p", "web", "dev-") == "projects/p/topics/dev-in-web"
+    assert names.input_subscription("p", "web") == "projects/p/subscriptions/in-web-journeyflow"
+    assert names.output_topic("p", AUDIT_TOPIC, "x-") == "projects/p/topics/x-decisions-audit"
+    assert names.output_subscription("p", DEAD_LETTER_TOPIC) == "projects/p/subscriptions/dead-letter-sub"
+    assert names.state_transfer_topic("p", "x-") == "projects/p/topics/x-state-transfer"
     with pytest.raises(ValueError, match="unknown stream"):
-        pt.input_topic("p", "clicks")
+        names.input_topic("p", "clicks")
     with pytest.raises(ValueError, match="unknown output topic"):
-        pt.output_topic("p", "decisions-fax")
+        names.output_topic("p", "decisions-fax")
     with pytest.raises(ValueError, match="invalid prefix"):
-        pt.input_topic("p", "web", "9bad/")
+        names.input_topic("p", "web", "9bad/")
 
 
 def test_token_bucket_paces_with_fake_clock():
@@ -125,11 +127,11 @@ def test_check_access_fails_fast(monkeypatch, tmp_path):
         port = s.getsockname()[1]  # closed again: nothing listens there
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{port}")
     started = time.monotonic()
-    with pytest.raises(pt.PubSubToolError, match="nothing accepts connections"):
+    with pytest.raises(names.PubSubToolError, match="nothing accepts connections"):
         pt.check_access()
     monkeypatch.delenv("PUBSUB_EMULATOR_HOST")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
-    with pytest.raises(pt.PubSubToolError, match="credentials are not available"):
+    with pytest.raises(names.PubSubToolError, match="credentials are not available"):
         pt.check_access()
     assert time.monotonic() - started < 15
 
@@ -146,10 +148,10 @@ def test_create_topics_is_idempotent(pubsub_emulator):
     assert len(first) == 2 * (len(STREAMS) + 1 + len(ALL_TOPICS))
     sub = pubsub_v1.SubscriberClient()
     try:
-        out = sub.get_subscription(request={"subscription": pt.output_subscription(PROJECT, "decisions-sms", prefix)})
+        out = sub.get_subscription(request={"subscription": names.output_subscription(PROJECT, "decisions-sms", prefix)})
         assert out.enable_message_ordering and out.ack_deadline_seconds == 60
-        assert out.topic == pt.output_topic(PROJECT, "decisions-sms", prefix)
-        inp = sub.get_subscription(request={"subscription": pt.input_subscription(PROJECT, "crm", prefix)})
+        assert out.topic == names.output_topic(PROJECT, "decisions-sms", prefix)
+        inp = sub.get_subscription(request={"subscription": names.input_subscription(PROJECT, "crm", prefix)})
         assert inp.ack_deadline_seconds == 60 and not inp.enable_message_ordering
     finally:
         sub.close()
@@ -243,7 +245,7 @@ def test_consume_ordered_and_deduplicated(pubsub_emulator):
     pt.create_topics(PROJECT, prefix)
     publisher = pubsub_v1.PublisherClient(
         publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
-    topic = pt.output_topic(PROJECT, "decisions-email", prefix)
+    topic = names.output_topic(PROJECT, "decisions-email", prefix)
     futures = []
     sent = [_decision(c, n) for n in range(5) for c in ("C1", "C2")]
     sent.append(_decision("C1", 2))  # duplicate publish of an already-sent decision
@@ -308,7 +310,7 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
     from google.cloud import pubsub_v1
 
     publisher = pubsub_v1.PublisherClient()
-    publisher.publish(pt.output_topic(PROJECT, DEAD_LETTER_TOPIC, prefix), b'{"reason": "invalid_json"}',
+    publisher.publish(names.output_topic(PROJECT, DEAD_LETTER_TOPIC, prefix), b'{"reason": "invalid_json"}',
                       decision_id="dl-1").result(timeout=10)
     publisher.stop()
     ns = parse(pt.add_consume_args, ["--prefix", prefix, "--topic", DEAD_LETTER_TOPIC, "--timeout", "1",
@@ -317,6 +319,6 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
     out = capsys.readouterr()
     assert json.loads(out.out.strip()) == {"attributes": {"decision_id": "dl-1"}, "data": {"reason": "invalid_json"}}
     assert "consumed 1 decisions" in out.err
-    with pytest.raises(pt.PubSubToolError, match="do not exist"):
+    with pytest.raises(names.PubSubToolError, match="do not exist"):
         pt.publish_dir(PROJECT, tmp_path, None, prefix="nothere-")
     pt.delete_topics(PROJECT, prefix)

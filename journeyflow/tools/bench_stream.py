@@ -265,13 +265,13 @@ class Collector:
     recording ``(received_at_ms, data, attributes)``.  :meth:`stop` publishes a sentinel that ends the stream."""
 
     def __init__(self, project: str, topic: str, prefix: str):
-        from journeyflow.tools import pubsub as pt
+        from journeyflow.adapters import pubsub_names as names
 
         self.project, self.topic, self.prefix = project, topic, prefix
         self.records: list[tuple[int, Any, dict[str, str]]] = []
         self.error: BaseException | None = None
         self._token = f"bench-stop-{uuid.uuid4().hex[:12]}"
-        self._path = pt.output_topic(project, topic, prefix)
+        self._path = names.output_topic(project, topic, prefix)
         self._thread = threading.Thread(target=self._run, name=f"bench-consume-{prefix}{topic}", daemon=True)
         self._thread.start()
 
@@ -303,11 +303,11 @@ class Collector:
 
 # ------------------------------------------------------------------------------------------------ load driver
 def _topic_for(kind: str, project: str, prefix: str) -> Callable[[Any], str]:
-    from journeyflow.tools import pubsub as pt
+    from journeyflow.adapters import pubsub_names as names
 
     if kind == "journeyflow":
-        return lambda ln: pt.input_topic(project, ln.stream, prefix)
-    web = pt.input_topic(project, "web", prefix)  # the trivial pipeline reads one subscription
+        return lambda ln: names.input_topic(project, ln.stream, prefix)
+    web = names.input_topic(project, "web", prefix)  # the trivial pipeline reads one subscription
     return lambda ln: web
 
 
@@ -571,7 +571,7 @@ def run_trivial(project: str, prefix: str):
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-    from journeyflow.tools import pubsub as pt
+    from journeyflow.adapters import pubsub_names as names
     from journeyflow.tools.direct_runner import tune_direct_runner
 
     class CountFn(beam.DoFn):
@@ -588,12 +588,12 @@ def run_trivial(project: str, prefix: str):
     opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
     p = beam.Pipeline(options=opts)
     (p
-     | "Read" >> ReadFromPubSub(subscription=pt.input_subscription(project, "web", prefix), with_attributes=True,
+     | "Read" >> ReadFromPubSub(subscription=names.input_subscription(project, "web", prefix), with_attributes=True,
                                 timestamp_attribute="ts")
      | "Key" >> beam.Map(lambda m: (_customer_key(m.data), (m.attributes.get("seq", ""),
                                                              m.attributes.get("published_at_ms", ""))))
      | "Count" >> beam.ParDo(CountFn()).with_output_types(PubsubMessage)
-     | "Write" >> WriteToPubSub(pt.output_topic(project, "decisions-audit", prefix), with_attributes=True))
+     | "Write" >> WriteToPubSub(names.output_topic(project, "decisions-audit", prefix), with_attributes=True))
     return p.run()
 
 
@@ -601,6 +601,7 @@ def run_trivial(project: str, prefix: str):
 def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: ReadCounter,
                   phases: list[tuple[int, int, float]], lateness_ms: int = LATENESS_MS) -> dict[str, Any]:
     """Start ``kind`` ("journeyflow" | "trivial"), publish the ``(start, end, rate)`` phases, measure, stop."""
+    from journeyflow.adapters import pubsub_names as names
     from journeyflow.tools import pubsub as pt
 
     pt.create_topics(project, prefix)
@@ -620,7 +621,7 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
         else:
             result = run_trivial(project, prefix)
         # Warm-up: one invalid record (dead-lettered / counted); publish the load only once the pipeline reads.
-        publish_one(pt.input_topic(project, "web", prefix), b'{"bench": "warmup"}',
+        publish_one(names.input_topic(project, "web", prefix), b'{"bench": "warmup"}',
                     ts=str(int(time.time() * 1000)), stream="web", seq="warmup")
         if not wait_until(lambda: reads.inputs(prefix) >= 1, 90.0):
             raise RuntimeError(f"{kind} pipeline read nothing within 90 s of starting")

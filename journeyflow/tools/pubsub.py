@@ -69,7 +69,6 @@ import math
 import os
 import queue
 import random
-import re
 import socket
 import sys
 import threading
@@ -80,6 +79,16 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.events import STREAM_RANK, STREAMS
+from journeyflow.adapters.pubsub_names import (
+    PubSubToolError,
+    _check_prefix,
+    input_subscription,
+    input_topic,
+    output_subscription,
+    output_topic,
+    state_transfer_subscription,
+    state_transfer_topic,
+)
 from journeyflow.stages.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, parse_ts
 
 __all__ = [
@@ -98,94 +107,21 @@ __all__ = [
     "consume",
     "create_topics",
     "delete_topics",
-    "input_subscription",
-    "input_topic",
     "load_dir",
-    "output_subscription",
-    "output_topic",
     "publish_dir",
     "rewind_for_resume",
-    "state_transfer_subscription",
-    "state_transfer_topic",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PROJECT = "journeyflow-local"
 ACK_DEADLINE_SECONDS = 60
-STATE_TRANSFER = "state-transfer"
-SUBSCRIBER_SUFFIX = "-journeyflow"
-OUTPUT_SUB_SUFFIX = "-sub"
 #: RPC timeout of admin calls (create/get/delete), so a wrong endpoint fails instead of hanging.
 ADMIN_TIMEOUT = 30.0
 #: How long the input subscriptions keep acknowledged messages (Pub/Sub's maximum for a subscription).
 INPUT_RETENTION_SECONDS = 7 * 24 * 3600
 #: Pub/Sub limit for one attribute value.
 _MAX_ATTR_BYTES = 1024
-_PREFIX_RE = re.compile(r"^([A-Za-z][A-Za-z0-9._~+%-]*)?$")
-
-
-class PubSubToolError(ValueError):
-    """A condition the user has to fix (no emulator / credentials, missing topics, bad arguments).
-
-    A ``ValueError`` so that the CLI prints it as a one-line error without a traceback."""
-
-
-# =========================================================================================== names
-def _check_prefix(prefix: str) -> str:
-    if not _PREFIX_RE.match(prefix or ""):
-        raise PubSubToolError(
-            f"invalid prefix {prefix!r}: Pub/Sub ids start with a letter and use letters, digits and - _ . ~ + %")
-    return prefix or ""
-
-
-def _check_stream(stream: str) -> str:
-    if stream not in STREAMS:
-        raise PubSubToolError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
-    return stream
-
-
-def _check_topic(topic: str) -> str:
-    if topic not in ALL_TOPICS:
-        raise PubSubToolError(f"unknown output topic {topic!r}; expected one of {', '.join(ALL_TOPICS)}")
-    return topic
-
-
-def _topic_path(project: str, topic_id: str) -> str:
-    return f"projects/{project}/topics/{topic_id}"
-
-
-def _sub_path(project: str, sub_id: str) -> str:
-    return f"projects/{project}/subscriptions/{sub_id}"
-
-
-def input_topic(project: str, stream: str, prefix: str = "") -> str:
-    """``projects/<project>/topics/<prefix>in-<stream>``."""
-    return _topic_path(project, f"{_check_prefix(prefix)}in-{_check_stream(stream)}")
-
-
-def input_subscription(project: str, stream: str, prefix: str = "") -> str:
-    """``projects/<project>/subscriptions/<prefix>in-<stream>-journeyflow`` (the pipeline's subscription)."""
-    return _sub_path(project, f"{_check_prefix(prefix)}in-{_check_stream(stream)}{SUBSCRIBER_SUFFIX}")
-
-
-def state_transfer_topic(project: str, prefix: str = "") -> str:
-    """``projects/<project>/topics/<prefix>state-transfer`` (reserved for identity merges in streaming)."""
-    return _topic_path(project, f"{_check_prefix(prefix)}{STATE_TRANSFER}")
-
-
-def state_transfer_subscription(project: str, prefix: str = "") -> str:
-    return _sub_path(project, f"{_check_prefix(prefix)}{STATE_TRANSFER}{SUBSCRIBER_SUFFIX}")
-
-
-def output_topic(project: str, topic: str, prefix: str = "") -> str:
-    """``projects/<project>/topics/<prefix><topic>`` for ``topic`` in ALL_TOPICS."""
-    return _topic_path(project, f"{_check_prefix(prefix)}{_check_topic(topic)}")
-
-
-def output_subscription(project: str, topic: str, prefix: str = "") -> str:
-    """``projects/<project>/subscriptions/<prefix><topic>-sub``: the example downstream (ordered) subscription."""
-    return _sub_path(project, f"{_check_prefix(prefix)}{_check_topic(topic)}{OUTPUT_SUB_SUFFIX}")
 
 
 class _Resource(NamedTuple):

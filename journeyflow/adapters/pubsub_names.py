@@ -1,0 +1,95 @@
+"""Pub/Sub resource names: the only place topic and subscription ids are built.
+
+``prefix`` is prepended to every id (e.g. ``"dev-"``):
+
+==========================================  =========================================================================
+topic                                       subscription
+==========================================  =========================================================================
+``<prefix>in-<stream>`` (each of STREAMS)   ``<prefix>in-<stream>-journeyflow`` (read by the pipeline)
+``<prefix>state-transfer``                  ``<prefix>state-transfer-journeyflow`` (identity merges in streaming)
+``<prefix><topic>`` (each of ALL_TOPICS)    ``<prefix><topic>-sub``: example downstream subscription, ordered
+==========================================  =========================================================================
+
+Ids follow Pub/Sub's resource-name rules (start with a letter; letters, digits and ``- _ . ~ + %``).
+"""
+from __future__ import annotations
+
+import re
+
+from journeyflow.model.decisions import ALL_TOPICS
+from journeyflow.model.events import STREAMS
+
+STATE_TRANSFER = "state-transfer"
+SUBSCRIBER_SUFFIX = "-journeyflow"
+OUTPUT_SUB_SUFFIX = "-sub"
+_PREFIX_RE = re.compile(r"^([A-Za-z][A-Za-z0-9._~+%-]*)?$")
+
+
+class PubSubToolError(ValueError):
+    """A condition the user has to fix (no emulator / credentials, missing topics, bad arguments).
+
+    A ``ValueError`` so that the CLI prints it as a one-line error without a traceback."""
+
+
+def _check_prefix(prefix: str) -> str:
+    if not _PREFIX_RE.match(prefix or ""):
+        raise PubSubToolError(
+            f"invalid prefix {prefix!r}: Pub/Sub ids start with a letter and use letters, digits and - _ . ~ + %")
+    return prefix or ""
+
+
+def _check_stream(stream: str) -> str:
+    if stream not in STREAMS:
+        raise PubSubToolError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+    return stream
+
+
+def _check_topic(topic: str) -> str:
+    if topic not in ALL_TOPICS:
+        raise PubSubToolError(f"unknown output topic {topic!r}; expected one of {', '.join(ALL_TOPICS)}")
+    return topic
+
+
+def _topic_path(project: str, topic_id: str) -> str:
+    return f"projects/{project}/topics/{topic_id}"
+
+
+def _sub_path(project: str, sub_id: str) -> str:
+    return f"projects/{project}/subscriptions/{sub_id}"
+
+
+def input_topic(project: str, stream: str, prefix: str = "") -> str:
+    """``projects/<project>/topics/<prefix>in-<stream>``."""
+    return _topic_path(project, f"{_check_prefix(prefix)}in-{_check_stream(stream)}")
+
+
+def input_subscription(project: str, stream: str, prefix: str = "") -> str:
+    """``projects/<project>/subscriptions/<prefix>in-<stream>-journeyflow`` (the pipeline's subscription)."""
+    return _sub_path(project, f"{_check_prefix(prefix)}in-{_check_stream(stream)}{SUBSCRIBER_SUFFIX}")
+
+
+def state_transfer_topic(project: str, prefix: str = "") -> str:
+    """``projects/<project>/topics/<prefix>state-transfer`` (reserved for identity merges in streaming)."""
+    return _topic_path(project, f"{_check_prefix(prefix)}{STATE_TRANSFER}")
+
+
+def state_transfer_subscription(project: str, prefix: str = "") -> str:
+    return _sub_path(project, f"{_check_prefix(prefix)}{STATE_TRANSFER}{SUBSCRIBER_SUFFIX}")
+
+
+def output_topic(project: str, topic: str, prefix: str = "") -> str:
+    """``projects/<project>/topics/<prefix><topic>`` for ``topic`` in ALL_TOPICS."""
+    return _topic_path(project, f"{_check_prefix(prefix)}{_check_topic(topic)}")
+
+
+def output_subscription(project: str, topic: str, prefix: str = "") -> str:
+    """``projects/<project>/subscriptions/<prefix><topic>-sub``: the example downstream (ordered) subscription."""
+    return _sub_path(project, f"{_check_prefix(prefix)}{_check_topic(topic)}{OUTPUT_SUB_SUFFIX}")
+
+
+def topic_for(project: str, name: str, prefix: str = "") -> str:
+    """Path of an outgoing topic: ``name`` is one of ALL_TOPICS (decisions, audit, dead letters) or
+    ``STATE_TRANSFER``. Raises :class:`PubSubToolError` for any other name or an invalid prefix."""
+    if name == STATE_TRANSFER:
+        return state_transfer_topic(project, prefix)
+    return output_topic(project, name, prefix)

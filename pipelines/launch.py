@@ -217,7 +217,7 @@ def worker_boot(argv: Sequence[str], environ: MutableMapping[str, str] = os.envi
 
     A secret that cannot be read stops the worker (the error is in the worker logs): hashing with the public
     development key would silently produce identifiers that match nothing else."""
-    from journeyflow.stages.identity import HASH_KEY_ENV
+    from journeyflow.stages.identity.keys import HASH_KEY_ENV
 
     secret = environ.get(HASH_KEY_SECRET_ENV, "").strip()
     if secret and not environ.get(HASH_KEY_ENV):

@@ -74,7 +74,7 @@ def test_max_sustained_takes_the_saturated_phase():
 
 
 def test_bench_lines_insert_markers_that_parse_as_support_events(tmp_path):
-    from journeyflow.stages.identity import Hasher
+    from journeyflow.stages.identity.keys import Hasher
     from journeyflow.model.events import Event
     from journeyflow.stages.parse import Parser
 

@@ -270,7 +270,7 @@ def test_config_files_on_gcs_are_copied_to_local_files_for_the_launcher(monkeypa
 
 
 def test_worker_boot_reads_the_hash_key_secret_then_execs_beam_boot():
-    from journeyflow.stages.identity import HASH_KEY_ENV
+    from journeyflow.stages.identity.keys import HASH_KEY_ENV
 
     calls = []
     env = {launch.HASH_KEY_SECRET_ENV: "journeyflow-hash-key"}

@@ -27,7 +27,9 @@ import pytest
 
 from journeyflow.adapters import pubsub_names as names
 
-from journeyflow.stages.identity import IdentityGraph, LinkRules, rank_key
+from journeyflow.stages.identity.graph import IdentityGraph
+from journeyflow.stages.identity.rules import LinkRules
+from journeyflow.stages.identity.keys import rank_key
 from journeyflow.adapters.bigtable_store import BigtableIdentityStore, IdentityStoreUnavailable
 from journeyflow.tools.emulator import GcloudEmulator
 from tests.outage import OutageProxy

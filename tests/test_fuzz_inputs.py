@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from journeyflow.analytics.quality import DEAD_LETTER_REASONS, EMAIL_REGEX, PHONE_REGEX
 from journeyflow.config.engine import EngineConfig
 from journeyflow.tools.generator import generate
-from journeyflow.stages.identity import Hasher
+from journeyflow.stages.identity.keys import Hasher
 from journeyflow.model.events import EVENT_TYPES, STREAMS, Event, decode_event, encode_event
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.stages.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, MAX_JSON_DEPTH, ParseConfig, Parser

@@ -13,24 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from journeyflow.stages import identity
-from journeyflow.stages.identity import (
+from journeyflow.stages.identity import keys as identity
+from journeyflow.stages.identity.keys import (
     DEFAULT_HASH_KEY,
     HASH_KEY_ENV,
     Hasher,
-    IdentityGraph,
     InvalidIdentifier,
-    LinkOutcome,
-    LinkRecord,
-    LinkRules,
     anon_key,
     canonical,
     crm_key,
-    links_for,
     rank_key,
-    resolve,
-    score_clusters,
 )
+from journeyflow.stages.identity.graph import IdentityGraph, LinkOutcome, resolve
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+from journeyflow.stages.identity.score import score_clusters
 
 KEY_RE = re.compile(r"^(email|phone):[0-9a-f]{32}$")
 BIG = 10**9

@@ -10,9 +10,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from journeyflow.stages.identity import KINDS, IdentityGraph, LinkOutcome, LinkRules
+from journeyflow.stages.identity.keys import KINDS
+from journeyflow.stages.identity.graph import IdentityGraph, LinkOutcome
+from journeyflow.stages.identity.rules import LinkRules
 from journeyflow.tools.emulator import GcloudEmulator, _port_open
-from journeyflow.adapters.identity_store import IdentityStore, SqliteIdentityStore, open_store
+from journeyflow.adapters.identity_store import IdentityStore, open_store
+from journeyflow.adapters.sqlite_store import SqliteIdentityStore
 
 BIG = 10**6
 NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG})

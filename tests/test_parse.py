@@ -8,7 +8,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from journeyflow.stages.identity import Hasher
+from journeyflow.stages.identity.keys import Hasher
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event
 from journeyflow.stages.parse import ParseConfig, Parser, parse_ts

@@ -23,7 +23,7 @@ import pytest
 
 from journeyflow.analytics.report import write_report
 from journeyflow.tools.generator import generate
-from journeyflow.stages.identity import HASH_KEY_ENV, Hasher
+from journeyflow.stages.identity.keys import HASH_KEY_ENV, Hasher
 from journeyflow.pipelines.replay import run_replay
 
 KEY_A = "pii-test-key-Aq7#secret"

@@ -153,7 +153,7 @@ def test_a_late_state_transfer_is_applied_not_dropped():
     """An identity hand-over (absorb) that arrives behind the customer's horizon still merges the state."""
     import base64
 
-    from journeyflow.stages.processor import IDENTITY_STREAM
+    from journeyflow.stages.identity.online import IDENTITY_STREAM
     from journeyflow.stages.state import CustomerState
 
     other = CustomerState(customer_id="anon:d1", ids=["anon:d1"])

@@ -14,6 +14,7 @@ from apache_beam.metrics import Metrics
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
+from journeyflow.stages.bounded import fold_cluster
 from journeyflow.stages.processor import END_OF_TIME, ClusterFold
 from journeyflow.stages.snapshot import snapshot_row
 
@@ -36,8 +37,8 @@ class FoldClusterFn(beam.DoFn):
 
     def process(self, element: tuple[str, Iterable[tuple[Event, tuple]]], until: int | None) -> Iterator[Any]:
         _cluster, items = element
-        items = sorted(items, key=lambda it: it[0].sort_key)
-        out = self.fold.run(items, until)
+        items = list(items)
+        out = fold_cluster(self.fold, items, until)  # the in-process bounded path's per-cluster step
         self.decisions.inc(len(out.decisions))
         self.events.inc(out.events)
         self.duplicates.inc(sum(dl.reason == "duplicate_event" for dl in out.dead))

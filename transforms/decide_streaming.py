@@ -34,7 +34,8 @@ from apache_beam.utils.timestamp import Timestamp
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event, decode_event, encode_event
-from journeyflow.stages.processor import IDENTITY_STREAM, Outputs
+from journeyflow.stages.identity.online import IDENTITY_STREAM
+from journeyflow.stages.processor import Outputs
 from journeyflow.stages.state import CustomerState
 
 DECISIONS = "decisions"

@@ -1,11 +1,8 @@
-"""Streaming identity resolution against the identity graph store (embedded SQLite or Cloud Bigtable).
+"""ResolveIdentitiesOnline (streaming): the Beam step around :func:`journeyflow.stages.identity.online.resolve_online`.
 
-For each event, its links are applied to the store (``link`` is idempotent, so Beam retries are harmless) and the
-event is keyed by the canonical root of its primary identifier.  When a link merges two customers, a
-``merge_into`` control event (pseudo-stream ``_identity``) is sent to the absorbed customer's key at the link's
-event time; that customer's state then travels to the surviving key through the ``state-transfer`` topic (see
-``journeyflow.stages.processor.CustomerProcessor._on_identity``), because a Beam graph cannot hand state from key A to
-key B inside one stage.
+Each event's links are applied to the identity graph store (embedded SQLite, memory or Cloud Bigtable, chosen by
+URL) and the event is keyed by its customer; a merge sends a ``merge_into`` control event to the absorbed
+customer's key (see the stage module for the state hand-over through the ``state-transfer`` topic).
 """
 from __future__ import annotations
 
@@ -14,14 +11,18 @@ from typing import Any, Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from journeyflow.stages.identity import LinkRules, links_for, rank_key
 from journeyflow.model.events import Event
-from journeyflow.stages.processor import IDENTITY_STREAM
+from journeyflow.stages.identity.online import resolve_online
+from journeyflow.stages.identity.rules import LinkRules
 
 LINKS = "identity_links"
 
 
 class ResolveOnlineFn(beam.DoFn):
+    """Event → ``(customer id, Event)`` and ``(absorbed id, merge_into event)``; ``identity_links`` rows on the
+    :data:`LINKS` output. Counters ``identity_links_refused`` and ``identity_merges``. The store is opened in
+    ``setup`` (per DoFn instance) from ``store_url`` and closed in ``teardown``."""
+
     def __init__(self, store_url: str, rules: LinkRules):
         self.store_url = store_url
         self.rules = rules
@@ -29,31 +30,27 @@ class ResolveOnlineFn(beam.DoFn):
         self.merges = Metrics.counter("journeyflow", "identity_merges")
 
     def setup(self) -> None:
+        """Open the identity store (``journeyflow.adapters.identity_store.open_store``)."""
         from journeyflow.adapters.identity_store import open_store
         self.store = open_store(self.store_url, self.rules)
 
     def teardown(self) -> None:
+        """Close the identity store, if it was opened."""
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
 
     def process(self, ev: Event) -> Iterator[Any]:
-        for a, b in links_for(ev.stream, ev.type, ev.ids, self.rules):
-            outcome = self.store.link(a, b, ev.ts, ev.uid)
-            yield beam.pvalue.TaggedOutput(LINKS, {
-                "identifier_a": a, "identifier_b": b, "customer_id": outcome.root, "event_id": ev.uid,
-                "stream": ev.stream, "ts": ev.ts, "status": "accepted" if outcome.accepted else "refused",
-                "reason": outcome.reason})
-            if not outcome.accepted:
+        """Resolve one event against the store and emit its rows, merge control events and keyed event."""
+        res = resolve_online(self.store, ev, self.rules)
+        for row in res.rows:
+            yield beam.pvalue.TaggedOutput(LINKS, row)
+            if row["status"] != "accepted":
                 self.refused.inc()
-            elif outcome.merged:
-                old, new = outcome.merged
-                self.merges.inc()
-                yield old, Event(uid=f"merge:{old}:{ev.uid}", stream=IDENTITY_STREAM, type="merge_into", ts=ev.ts,
-                                 ids=(old,), attrs={"into": new})
-        primary = min(ev.ids, key=rank_key)
-        root = self.store.find(primary)
-        yield root, ev
+        for old, control in res.merges:
+            self.merges.inc()
+            yield old, control
+        yield res.customer_id, ev
 
 
 class ResolveIdentitiesOnline(beam.PTransform):
@@ -65,5 +62,6 @@ class ResolveIdentitiesOnline(beam.PTransform):
         self.rules = rules
 
     def expand(self, events):
+        """``ResolveOnline`` step; outputs ``keyed`` (main) and :data:`LINKS`."""
         return events | "ResolveOnline" >> beam.ParDo(ResolveOnlineFn(self.store_url, self.rules)).with_outputs(
             LINKS, main="keyed")

@@ -6,7 +6,7 @@ from typing import Any, Iterator, NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from journeyflow.stages.identity import Hasher
+from journeyflow.stages.identity.keys import Hasher
 from journeyflow.model.events import Event
 from journeyflow.stages.parse import ParseConfig, Parser
 

@@ -15,8 +15,8 @@ their own singleton roots):
 1. find both roots by following ``parent`` (no path compression: it would have to move child pointers across
    rows; the guard caps bound component size, hence depth, by ``max_cluster_size``);
 2. equal roots → accepted, no change (idempotent); otherwise the shared guard check
-   (:meth:`~journeyflow.stages.identity.Guard.refusal`) on the two roots' counts;
-3. **reserve** on the winner (the smaller-ranked root, :func:`~journeyflow.stages.identity.pick_root`): one
+   (:meth:`~journeyflow.stages.identity.rules.Guard.refusal`) on the two roots' counts;
+3. **reserve** on the winner (the smaller-ranked root, :func:`~journeyflow.stages.identity.graph.pick_root`): one
    CheckAndMutateRow conditioned on the winner's ``ver`` being the one read (so it is still a root and its counts
    are unchanged) that writes the merged counts/size, ``ver+1`` and the child pointer to the loser;
 4. **attach** the loser: one CheckAndMutateRow conditioned on the loser's ``ver`` being the one read (it is still a
@@ -63,20 +63,14 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
+from urllib.parse import SplitResult
 
-from journeyflow.stages.identity import (
-    KINDS,
-    Counts,
-    LinkOutcome,
-    LinkRules,
-    add_counts,
-    pick_root,
-    rank_key,
-    singleton_counts,
-)
 from journeyflow.adapters.identity_store import IdentityStore
+from journeyflow.stages.identity.graph import LinkOutcome, pick_root
+from journeyflow.stages.identity.keys import KINDS, Counts, add_counts, rank_key, singleton_counts
+from journeyflow.stages.identity.rules import LinkRules
 
-__all__ = ["BigtableIdentityStore", "IdentityStoreConflict", "IdentityStoreUnavailable"]
+__all__ = ["BigtableIdentityStore", "IdentityStoreConflict", "IdentityStoreUnavailable", "open_bigtable_store"]
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +195,7 @@ class BigtableIdentityStore(IdentityStore):
         return True
 
     def close(self) -> None:
+        """Close the client's channels if this store created the client. Idempotent."""
         if not self._owns_client or self._client is None:
             return
         client, self._client = self._client, None
@@ -384,6 +379,8 @@ class BigtableIdentityStore(IdentityStore):
 
     # -- API -------------------------------------------------------------------------------------------------
     def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
+        """See :meth:`IdentityStore.link` (module doc: the CAS protocol); :class:`IdentityStoreConflict` after
+        ``max_tries`` lost races, :class:`IdentityStoreUnavailable` when Bigtable stays unreachable."""
         singleton_counts(a), singleton_counts(b)  # validate kinds before any write
         return self._retrying("link", self._link, a, b)
 
@@ -413,11 +410,23 @@ class BigtableIdentityStore(IdentityStore):
         raise IdentityStoreConflict(f"link lost the CAS race {self._max_tries} times")
 
     def find(self, key: str) -> str:
+        """See :meth:`IdentityStore.find` (follows ``parent`` pointers; one read per level)."""
         return self._retrying("find", lambda: self._find_root(key).key)
 
     def members(self, root: str) -> list[str]:
+        """See :meth:`IdentityStore.members` (verified members, breadth-first over child pointers)."""
         return self._retrying("members", lambda: sorted(self._collect(self._find_root(root)), key=rank_key))
 
     def counts(self, key: str) -> Counts:
         """Per-kind counts stored on ``key``'s root (may over-estimate while a reservation is in flight)."""
         return self._retrying("counts", lambda: self._find_root(key).counts)
+
+
+def open_bigtable_store(url: str, parts: SplitResult, rules: LinkRules | None, **options: Any) -> BigtableIdentityStore:
+    """Open ``bigtable://PROJECT/INSTANCE/TABLE``; ``options``: :class:`BigtableIdentityStore` keywords.
+
+    ValueError unless the URL names exactly a project, an instance and a table."""
+    segments = [parts.netloc, *filter(None, parts.path.split("/"))]
+    if len(segments) != 3 or not all(segments):
+        raise ValueError(f"bigtable store URL must be bigtable://project/instance/table, not {url!r}")
+    return BigtableIdentityStore(*segments, rules=rules, **options)

@@ -1,56 +1,50 @@
-"""Identity-graph stores: a small abstract interface plus the embedded backends.
+"""Identity-graph stores: one small interface, one module per backend, chosen by URL scheme and loaded lazily.
 
-Shape borrowed from Feast's ``OnlineStore``: one abstract class, one module per remote backend, chosen by the
-scheme of a URL and imported lazily.
+Shape borrowed from Feast's ``OnlineStore`` (one abstract class, one module per backend, chosen by a short name in
+config and imported only when used):
 
-* ``memory://`` (or ``memory://NAME``) — :class:`MemoryIdentityStore`, an
-  :class:`~journeyflow.stages.identity.IdentityGraph` behind a lock, one per URL (and link rules) per process, like a
-  named in-memory database: every open of the same URL in a process gets the same graph.  Runners may call a
-  DoFn's ``setup`` more than once (Beam's bundle-based DirectRunner does it for every bundle), so a graph per open
-  would forget every link at the next bundle.
-* ``sqlite:///abs/path.db`` (or ``sqlite://relative/path.db``) — :class:`SqliteIdentityStore`, the embedded
-  default: durable across restarts, WAL mode, one ``BEGIN IMMEDIATE`` transaction per link (so several processes
-  may share the file). Query option ``?synchronous=full`` fsyncs every commit; the default ``normal`` survives
-  process crashes but may lose the last commits on power loss.
-* ``bigtable://project/instance/table`` — :class:`journeyflow.adapters.bigtable_store.BigtableIdentityStore`.
+* ``memory://`` (or ``memory://NAME``) — :class:`journeyflow.adapters.memory_store.MemoryIdentityStore`, an
+  in-process graph shared by every open of the same URL in a process;
+* ``sqlite:///abs/path.db`` (or ``sqlite://relative/path.db``) — :class:`journeyflow.adapters.sqlite_store.
+  SqliteIdentityStore`, the embedded durable default (query option ``?synchronous=full|normal|off|extra``);
+* ``bigtable://project/instance/table`` — :class:`journeyflow.adapters.bigtable_store.BigtableIdentityStore`
+  (a concurrent union-find over CheckAndMutateRow; needs ``google-cloud-bigtable``).
 
-Every backend applies the same rules as ``IdentityGraph`` by calling the same pure functions
-(:func:`~journeyflow.stages.identity.pick_root`, :meth:`~journeyflow.stages.identity.Guard.refusal`): the root of a
-component is its canonical (minimum ``rank_key``) member, and a link that would exceed a guard cap is refused with
-the same reason code. Unknown keys are their own singleton roots; a refused link writes nothing.
+Every backend applies the same rules as :class:`~journeyflow.stages.identity.graph.IdentityGraph` by calling the
+same pure functions (:func:`~journeyflow.stages.identity.graph.pick_root`,
+:meth:`~journeyflow.stages.identity.rules.Guard.refusal`): the root of a component is its canonical (minimum
+``rank_key``) member, and a link that would exceed a guard cap is refused with the same reason code. Unknown keys
+are their own singleton roots; a refused link writes nothing.
 """
 
 from __future__ import annotations
 
 import abc
-import os
-import sqlite3
-import threading
+import importlib
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from journeyflow.stages.identity import (
-    KINDS,
-    IdentityGraph,
-    LinkOutcome,
-    LinkRules,
-    add_counts,
-    pick_root,
-    rank_key,
-    singleton_counts,
-)
+from journeyflow.stages.identity.graph import LinkOutcome
+from journeyflow.stages.identity.rules import LinkRules
 
-__all__ = ["IdentityStore", "MemoryIdentityStore", "SqliteIdentityStore", "open_store"]
+__all__ = ["BACKENDS", "IdentityStore", "open_store"]
 
 
 class IdentityStore(abc.ABC):
-    """Union-find over identifier keys with canonical roots and merge-protection guards."""
+    """Union-find over identifier keys with canonical roots and merge-protection guards (``rules``).
+
+    Keys are identifier keys (``"<kind>:<value>"``, see :mod:`journeyflow.stages.identity.keys`); a key of an
+    unknown kind raises ValueError before anything is written. Usable as a context manager (closes on exit).
+    """
 
     rules: LinkRules
 
     @abc.abstractmethod
     def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
-        """Union the components of ``a`` and ``b`` unless a guard refuses it. Idempotent."""
+        """Union the components of ``a`` and ``b`` unless a guard refuses it. Idempotent.
+
+        ``ts`` (epoch ms) and ``event_id`` identify the linking event (kept in audit logs where a backend has one).
+        """
 
     @abc.abstractmethod
     def find(self, key: str) -> str:
@@ -70,207 +64,25 @@ class IdentityStore(abc.ABC):
         self.close()
 
 
-class MemoryIdentityStore(IdentityStore):
-    """Non-durable store over :class:`IdentityGraph` (thread-safe)."""
-
-    def __init__(self, rules: LinkRules | None = None):
-        self.graph = IdentityGraph(rules)
-        self.rules = self.graph.rules
-        self._lock = threading.Lock()
-
-    def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
-        with self._lock:
-            return self.graph.link(a, b, ts, event_id)
-
-    def find(self, key: str) -> str:
-        with self._lock:
-            return self.graph.find(key)
-
-    def members(self, root: str) -> list[str]:
-        with self._lock:
-            return self.graph.members(root)
-
-
-_MEMORY_STORES: dict[tuple[str, str], MemoryIdentityStore] = {}
-_MEMORY_STORES_LOCK = threading.Lock()
-
-
-def _memory_store(url: str, rules: LinkRules | None) -> MemoryIdentityStore:
-    """The process's graph for ``url`` (and these link rules), created on first use; ``close`` keeps it."""
-    rules = rules or LinkRules()
-    key = (url, rules.model_dump_json())
-    with _MEMORY_STORES_LOCK:
-        store = _MEMORY_STORES.get(key)
-        if store is None:
-            store = _MEMORY_STORES[key] = MemoryIdentityStore(rules)
-        return store
-
-
-_SCHEMA_VERSION = "1"
-_COUNT_COLUMNS = tuple(f"n_{kind}" for kind in KINDS)
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS identity_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS identity_node (key TEXT PRIMARY KEY, root TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS identity_node_by_root ON identity_node (root);
-CREATE TABLE IF NOT EXISTS identity_root (
-    root TEXT PRIMARY KEY, {", ".join(f"{c} INTEGER NOT NULL" for c in _COUNT_COLUMNS)}
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS identity_merge (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, old_root TEXT NOT NULL, new_root TEXT NOT NULL,
-    ts INTEGER NOT NULL, event_id TEXT NOT NULL
-);
-"""
-
-
-class SqliteIdentityStore(IdentityStore):
-    """Embedded durable store.
-
-    Layout ("quick-find"): ``identity_node(key, root)`` maps every linked key straight to its canonical root, and
-    ``identity_root`` holds the per-kind counts of every non-singleton root, so ``find`` is one indexed lookup and
-    a guard check two. A merge relabels the losing component (at most ``max_cluster_size`` rows) inside the same
-    transaction and appends to the ``identity_merge`` audit log (old root, new root, ts, event_id), from which
-    merge events can be emitted.
-    """
-
-    def __init__(self, path: str, rules: LinkRules | None = None, synchronous: str = "normal", timeout: float = 30.0):
-        if synchronous.lower() not in {"off", "normal", "full", "extra"}:
-            raise ValueError(f"synchronous must be off|normal|full|extra, not {synchronous!r}")
-        self.path = path
-        self.rules = rules or LinkRules()
-        self._guard = self.rules.guard()
-        self._lock = threading.RLock()
-        if path != ":memory:":
-            parent = os.path.dirname(os.path.abspath(path))
-            os.makedirs(parent, exist_ok=True)
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-        conn = self._conn
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        with self._tx(immediate=True):
-            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                conn.execute(statement)
-            row = conn.execute("SELECT v FROM identity_meta WHERE k='schema_version'").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO identity_meta (k, v) VALUES ('schema_version', ?)", (_SCHEMA_VERSION,))
-            elif row[0] != _SCHEMA_VERSION:
-                raise RuntimeError(f"{path}: identity store schema {row[0]}, expected {_SCHEMA_VERSION}")
-
-    # -- plumbing --------------------------------------------------------------------------------------------
-    @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("identity store is closed")
-        return self._conn
-
-    class _Tx:
-        def __init__(self, store: SqliteIdentityStore, immediate: bool):
-            self.store, self.immediate = store, immediate
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.store._lock.acquire()
-            conn = self.store.conn
-            conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
-            return conn
-
-        def __exit__(self, exc_type: Any, *exc: object) -> None:
-            try:
-                self.store.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-            finally:
-                self.store._lock.release()
-
-    def _tx(self, immediate: bool = False) -> SqliteIdentityStore._Tx:
-        return SqliteIdentityStore._Tx(self, immediate)
-
-    @staticmethod
-    def _root_of(conn: sqlite3.Connection, key: str) -> str:
-        row = conn.execute("SELECT root FROM identity_node WHERE key = ?", (key,)).fetchone()
-        return key if row is None else row[0]
-
-    @staticmethod
-    def _counts_of(conn: sqlite3.Connection, root: str) -> tuple[int, int, int, int]:
-        row = conn.execute(
-            f"SELECT {', '.join(_COUNT_COLUMNS)} FROM identity_root WHERE root = ?", (root,)
-        ).fetchone()
-        return singleton_counts(root) if row is None else tuple(row)  # type: ignore[return-value]
-
-    # -- API -------------------------------------------------------------------------------------------------
-    def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
-        singleton_counts(a), singleton_counts(b)  # validate kinds before touching the database
-        with self._tx(immediate=True) as conn:
-            ra, rb = self._root_of(conn, a), self._root_of(conn, b)
-            if ra == rb:
-                return LinkOutcome(True, None, ra, None)
-            counts_a, counts_b = self._counts_of(conn, ra), self._counts_of(conn, rb)
-            reason = self._guard.refusal(counts_a, counts_b)
-            if reason is not None:
-                return LinkOutcome(False, reason, ra, None)
-            winner, loser = pick_root(ra, rb)
-            conn.execute("INSERT OR IGNORE INTO identity_node (key, root) VALUES (?, ?), (?, ?)", (a, ra, b, rb))
-            conn.execute("UPDATE identity_node SET root = ? WHERE root = ?", (winner, loser))
-            conn.execute("DELETE FROM identity_root WHERE root = ?", (loser,))
-            conn.execute(
-                f"INSERT OR REPLACE INTO identity_root (root, {', '.join(_COUNT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
-                (winner, *add_counts(counts_a, counts_b)),
-            )
-            conn.execute(
-                "INSERT INTO identity_merge (old_root, new_root, ts, event_id) VALUES (?, ?, ?, ?)",
-                (loser, winner, int(ts), event_id),
-            )
-            return LinkOutcome(True, None, winner, (loser, winner))
-
-    def find(self, key: str) -> str:
-        with self._tx() as conn:
-            return self._root_of(conn, key)
-
-    def members(self, root: str) -> list[str]:
-        with self._tx() as conn:
-            actual = self._root_of(conn, root)
-            rows = conn.execute("SELECT key FROM identity_node WHERE root = ?", (actual,)).fetchall()
-        return sorted((r[0] for r in rows), key=rank_key) if rows else [root]
-
-    def counts(self, key: str) -> tuple[int, int, int, int]:
-        """Per-kind counts of ``key``'s component."""
-        with self._tx() as conn:
-            return self._counts_of(conn, self._root_of(conn, key))
-
-    def merges(self) -> list[tuple[str, str, int, str]]:
-        """The merge audit log: ``(old_root, new_root, ts, event_id)`` in commit order."""
-        with self._tx() as conn:
-            return [tuple(r) for r in conn.execute(  # type: ignore[misc]
-                "SELECT old_root, new_root, ts, event_id FROM identity_merge ORDER BY seq"
-            )]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+#: URL scheme → ``"module:factory"``; the factory takes ``(url, parts, rules, **options)``. Imported on first use.
+BACKENDS: dict[str, str] = {
+    "memory": "journeyflow.adapters.memory_store:open_memory_store",
+    "sqlite": "journeyflow.adapters.sqlite_store:open_sqlite_store",
+    "bigtable": "journeyflow.adapters.bigtable_store:open_bigtable_store",
+}
 
 
 def open_store(url: str, rules: LinkRules | None = None, **options: Any) -> IdentityStore:
     """Open an identity store by URL scheme (``memory://``, ``sqlite://...``, ``bigtable://p/i/t``).
 
-    Query-string options and ``options`` are passed to the backend's constructor (``options`` win).
+    Query-string options and ``options`` are passed to the backend's constructor (``options`` win). ValueError for
+    an unknown scheme or a malformed URL; the backend module is imported only here.
     """
     parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    target = BACKENDS.get(parts.scheme.lower())
+    if target is None:
+        raise ValueError(f"unknown identity store scheme {parts.scheme!r} in {url!r} ({', '.join(BACKENDS)})")
     query: dict[str, Any] = dict(parse_qsl(parts.query))
     query.update(options)
-    if scheme == "memory":
-        return _memory_store(url, rules)
-    if scheme == "sqlite":
-        path = parts.netloc + parts.path
-        if not path:
-            raise ValueError(f"sqlite store URL needs a path: {url!r}")
-        return SqliteIdentityStore(path, rules, **query)
-    if scheme == "bigtable":
-        segments = [parts.netloc, *filter(None, parts.path.split("/"))]
-        if len(segments) != 3 or not all(segments):
-            raise ValueError(f"bigtable store URL must be bigtable://project/instance/table, not {url!r}")
-        from journeyflow.adapters.bigtable_store import BigtableIdentityStore
-
-        return BigtableIdentityStore(*segments, rules=rules, **query)
-    raise ValueError(f"unknown identity store scheme {parts.scheme!r} in {url!r} (memory, sqlite, bigtable)")
+    module, _, factory = target.partition(":")
+    return getattr(importlib.import_module(module), factory)(url, parts, rules, **query)

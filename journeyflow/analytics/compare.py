@@ -417,7 +417,7 @@ def match_unnecessary(baseline: Iterable[Send], orchestrated: Iterable[Send],
 # ============================================================================================ inputs
 def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:
     """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does."""
-    from journeyflow.stages.identity import Hasher
+    from journeyflow.stages.identity.keys import Hasher
     from journeyflow.stages.parse import ParseConfig, Parser
 
     parser = Parser(Hasher.from_env(region), ParseConfig(default_region=region))
@@ -484,7 +484,7 @@ class PersonMap:
 def _rank(key: str) -> tuple[int, str]:
     global _rank_key
     if _rank_key is None:
-        from journeyflow.stages.identity import rank_key
+        from journeyflow.stages.identity.keys import rank_key
         _rank_key = rank_key
     return _rank_key(key)
 
@@ -495,7 +495,7 @@ _rank_key: Any = None
 def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str = "US") -> PersonMap:
     d = Path(input_dir)
     if (d / "ground_truth.jsonl").exists():
-        from journeyflow.stages.identity import Hasher
+        from journeyflow.stages.identity.keys import Hasher
         from journeyflow.analytics.identity_score import truth_keys
 
         truth, _shared = truth_keys(d, Hasher.from_env(region), region)
@@ -663,29 +663,17 @@ def fold_in_process(events: Sequence[Event], config: Any, until: int | None
 
     Returns (decisions, products of sends, the accepted identity links: final clusters and link times).
     """
-    from journeyflow.stages.processor import ClusterFold
-    from journeyflow.transforms.identity import build_cluster_map, event_links, key_by_cluster
+    from journeyflow.stages.bounded import fold_clusters, resolve_clusters
 
-    rules = config.link_rules()
-    links = [lk for ev in events for lk in event_links(ev, rules)]
-    cmap, _rows = build_cluster_map(links, rules)
-    groups: dict[str, list] = defaultdict(list)
-    for ev in events:
-        cluster, item = key_by_cluster(ev, cmap, rules)
-        groups[cluster].append(item)
+    clusters = resolve_clusters(events, config.link_rules())
     proc = config.build_processor()
     recorder = _RecordingArbiter(proc.arbiter)
     proc.arbiter = recorder
-    fold = ClusterFold(proc)
     decisions: list[Decision] = []
-    for cluster in sorted(groups):
-        items = sorted(groups[cluster], key=lambda it: it[0].sort_key)
-        decisions.extend(fold.run(items, until).decisions)
-    cluster_of = dict(cmap.root_of)
-    for ev in events:
-        for k in ev.ids:
-            cluster_of.setdefault(k, k)
-    accepted = [(lk.ts, lk.a, lk.b) for lk in links if (lk.event_id, lk.a, lk.b) in cmap.accepted]
+    for _cluster, out in fold_clusters(clusters, proc, until):
+        decisions.extend(out.decisions)
+    cluster_of = clusters.cluster_of(events)
+    accepted = clusters.accepted_links()
     return decisions, recorder.products, IdentityTimeline(cluster_of, accepted)
 
 

@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from journeyflow.stages.identity import Hasher, InvalidIdentifier, Score, anon_key, crm_key, score_clusters
+from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.identity.score import Score, score_clusters
 
 
 @dataclass
 class IdentityScore:
+    """Scores of a replay's identity clusters (``tables/identity_links``) against the generator's ground truth.
+
+    Pair scores are pairwise (:func:`~journeyflow.stages.identity.score.score_clusters`); counts are identifiers,
+    persons and links."""
+
     score: Score  # against all ground truth (includes identifiers no trusted event ever links)
     linkable: Score  # against what the input's trusted events can link deterministically
     identifiers: int
@@ -21,6 +27,7 @@ class IdentityScore:
     shared_merged_persons: int  # persons wrongly joined through a shared identifier (0 when the guard holds)
 
     def render(self) -> str:
+        """A plain-text report, one figure per line."""
         s = self.score
         return "\n".join([
             f"identifiers scored     {self.identifiers}",
@@ -79,19 +86,13 @@ def truth_keys(input_dir: str | Path, hasher: Hasher, region: str = "US") -> tup
 def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher) -> dict[str, str]:
     """Ground truth restricted to deterministic links: identifiers of one person that co-occur in a trusted
     (linking) event of the input, joined transitively.  Identifier → component id."""
-    from journeyflow.stages.identity import LinkRules, links_for
+    from journeyflow.stages.identity.graph import IdentityGraph
+    from journeyflow.stages.identity.rules import LinkRules, links_for
     from journeyflow.model.events import Event, STREAMS
     from journeyflow.stages.parse import Parser
 
     parser, rules = Parser(hasher), LinkRules()
-    parent: dict[str, str] = {}
-
-    def find(k: str) -> str:
-        parent.setdefault(k, k)
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
+    graph = IdentityGraph(rules, guarded=False)  # ground truth: no merge protection
 
     for stream in STREAMS:
         path = Path(input_dir) / f"{stream}.jsonl"
@@ -104,13 +105,13 @@ def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher)
                     continue
                 for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
                     if a in truth and truth.get(a) == truth.get(b):
-                        ra, rb = find(a), find(b)
-                        if ra != rb:
-                            parent[max(ra, rb)] = min(ra, rb)
-    return {k: find(k) for k in truth}
+                        graph.link(a, b)
+    return {k: graph.find(k) for k in truth}
 
 
 def score_output(input_dir: str | Path, output_dir: str | Path, hasher: Hasher | None = None) -> IdentityScore:
+    """Score the replay output in ``output_dir`` against ``input_dir/ground_truth*.jsonl`` (hashed with ``hasher``,
+    default :meth:`Hasher.from_env`). FileNotFoundError when the ground truth or the links table is missing."""
     import pyarrow.dataset as ds
 
     hasher = hasher or Hasher.from_env()

@@ -71,7 +71,7 @@ class EngineConfig:
         return Policy.from_yaml_text(self.policy_yaml, self.policy_source)
 
     def link_rules(self):
-        from journeyflow.stages.identity import LinkRules
+        from journeyflow.stages.identity.rules import LinkRules
         if self.link_rules_yaml is None:
             return LinkRules()
         import yaml

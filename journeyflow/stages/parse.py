@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import fastavro
 
-from journeyflow.stages.identity import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
 from journeyflow.model.events import EVENT_TYPES, STREAMS, Event
 from journeyflow.model.dead_letters import DeadLetter
 

@@ -2,18 +2,15 @@
 
 Pure Python.  Both execution paths drive the same ``CustomerProcessor``:
 
-* bounded replay groups a customer's events, sorts them by ``Event.sort_key`` and calls ``advance`` once
-  (``ClusterFold`` also applies identity merges at their event time, see below);
+* bounded replay groups an identity cluster's events, sorts them by ``Event.sort_key`` and folds them with
+  ``journeyflow.stages.bounded.ClusterFold``, which applies identity merges at their event time and drives this
+  processor's moments (the in-process bounded path used by ``compare`` and the bench is the same code);
 * streaming buffers a customer's events in Beam state and calls ``advance`` each time the watermark passes the
-  earliest pending time (``transforms.state``).
+  earliest pending time (``transforms.decide_streaming``); identity merges arrive as control events
+  (``journeyflow.stages.identity.online``).
 
 Ordering rule (the same on both paths, so the decisions are the same): a timer due at ``t`` fires before an event
 with ``ts > t`` and after events with ``ts <= t``; events with equal ``ts`` are ordered by stream rank then uid.
-
-Identity merges inside a bounded replay (``ClusterFold``): events arrive grouped by their *final* identity cluster.
-Within the cluster, the customer is made of sub-profiles that exist separately until the event that links them;
-at that event's time their states are merged (``CustomerState.merge``, a commutative union) under the canonical id
-of the union.  Decisions carry the customer id that was canonical at decision time.
 
 Poison inputs: when handling one event, or one moment of due timers, raises an ``Exception`` (a bug that specific
 content triggers in a journey condition, in arbitration ...), ``advance`` and ``ClusterFold.run`` isolate it instead
@@ -37,10 +34,12 @@ import traceback
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
-from journeyflow.stages.identity import rank_key
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, Candidate, Decision
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event
+from journeyflow.stages.identity.graph import IdentityGraph
+from journeyflow.stages.identity.keys import rank_key
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
 
@@ -49,9 +48,6 @@ log = logging.getLogger(__name__)
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
-
-#: Pseudo-stream of identity control events (streaming merges); never read from input files.
-IDENTITY_STREAM = "_identity"
 
 #: Dead-letter reason of an event or a due timer whose handling raised (see "Poison inputs" above).
 PROCESSING_ERROR = "processing_error"
@@ -79,6 +75,11 @@ class _Arbiter(Protocol):
 
 @dataclass(slots=True)
 class Outputs:
+    """What a call of ``advance`` / ``ClusterFold.run`` produced, appended in event-time order.
+
+    ``events`` / ``timers`` count the events and timers that went through the decision path (duplicates and
+    excluded offenders are not counted; they are in ``dead``)."""
+
     decisions: list[Decision] = field(default_factory=list)
     steps: list[Any] = field(default_factory=list)  # journeys.JourneyStep
     dead: list[DeadLetter] = field(default_factory=list)  # duplicates, late events, processing errors
@@ -89,12 +90,14 @@ class Outputs:
 
 
 def candidate_to_payload(c: Candidate) -> dict[str, Any]:
+    """Compact JSON-able form of a deferred candidate, stored in a ``deferred`` timer's payload."""
     return {"j": c.journey_id, "s": c.step_id, "cat": c.category, "p": c.priority, "a": c.action,
             "ch": c.channel, "c": c.content_id, "t": c.trigger_id, "at": c.proposed_at, "pid": c.product_id,
             "g": c.exclusion_group, "sc": c.score}
 
 
 def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
+    """Inverse of :func:`candidate_to_payload`, re-proposed at ``now`` (the timer's due time, epoch ms)."""
     return Candidate(journey_id=p["j"], step_id=p["s"], category=p["cat"], priority=p["p"], action=p["a"],
                      channel=p["ch"], content_id=p["c"], trigger_id=p["t"], proposed_at=now,
                      product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0))
@@ -137,6 +140,12 @@ def _where(exc: BaseException) -> str:
     """Innermost code locations of a failure (file:line function; no values, so safe to log)."""
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     return " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+def _assign(state: CustomerState, source: CustomerState) -> None:
+    """Set every field of ``state`` from ``source`` in place (callers hold a reference to ``state``)."""
+    for f in _STATE_FIELDS:
+        setattr(state, f, getattr(source, f))
 
 
 def _is_empty(state: CustomerState) -> bool:
@@ -203,6 +212,14 @@ def _dead_timer(timer: list, detail: str) -> DeadLetter:
 
 
 class CustomerProcessor:
+    """The per-customer decision core: one event or one timer moment at a time, through state → journeys →
+    arbitration (module doc: ordering rule, poison isolation).
+
+    ``engine``: a ``JourneyEngine``; ``arbiter``: an ``Arbiter`` (or any object with the same ``arbitrate``);
+    ``retention``: how long state is kept; ``expire_every_ms``: minimum event time between two expiry passes of
+    one customer (ms); ``max_isolated``: offenders isolated per call before the failure is raised.
+    """
+
     def __init__(self, engine: _Engine, arbiter: _Arbiter, retention: Retention = Retention(),
                  expire_every_ms: int = DAY, max_isolated: int = MAX_ISOLATED):
         self.engine = engine
@@ -213,6 +230,9 @@ class CustomerProcessor:
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
+        """Handle one event: identity control events (streaming merges), duplicates (dead-lettered as
+        ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
+        raise (``advance`` isolates it)."""
         if ev.stream == IDENTITY_STREAM:
             self._on_identity(state, ev, out)
             return
@@ -235,30 +255,23 @@ class CustomerProcessor:
         ``merge_into``: this customer was linked into ``attrs["into"]``; hand the whole state over (as an
         ``absorb`` event at the same event time) and start empty.  ``absorb``: union the handed-over state.
         """
-        if ev.type == "merge_into":
+        if ev.type == MERGE_INTO:
             target = ev.attrs["into"]
             if target == state.customer_id or not (state.ids or state.timers or state.journeys):
                 return
             payload = base64.b64encode(state.to_bytes()).decode()
             out.transfers.append((target, Event(uid=f"absorb:{state.customer_id}:{ev.uid}", stream=IDENTITY_STREAM,
-                                                type="absorb", ts=ev.ts, ids=(target,),
+                                                type=ABSORB, ts=ev.ts, ids=(target,),
                                                 attrs={"state": payload, "from": state.customer_id})))
-            cid = state.customer_id
-            fresh = CustomerState(customer_id=cid)
-            for f in CustomerState._FIELDS:
-                setattr(state, f, getattr(fresh, f))
-        elif ev.type == "absorb":
+            _assign(state, CustomerState(customer_id=state.customer_id))
+        elif ev.type == ABSORB:
             other = CustomerState.from_bytes(base64.b64decode(ev.attrs["state"]))
             merged = state.merge(other)
             merged.customer_id = state.customer_id
-            for f in CustomerState._FIELDS:
-                setattr(state, f, getattr(merged, f))
-
-    def on_timers(self, state: CustomerState, timers: list[list], out: Outputs) -> None:
-        """One moment: every timer due at the same instant; their candidates are arbitrated together."""
-        self._on_timers(state, timers, out, [None])
+            _assign(state, merged)
 
     def _on_timers(self, state: CustomerState, timers: list[list], out: Outputs, current: list) -> None:
+        # one moment: every timer due at the same instant; their candidates are arbitrated together
         # current[0]: the timer being handled; None once all are (the moment's arbitration and expiry)
         due = timers[0][0]
         candidates: list[Candidate] = []
@@ -297,14 +310,6 @@ class CustomerProcessor:
             state.expire(now, self.retention)
 
     # ------------------------------------------------------------ the fold
-    def fire_timers(self, state: CustomerState, until: int, out: Outputs, strict: bool = False) -> None:
-        """Fire every timer due at or before ``until`` (strictly before when ``strict``), in time order."""
-        while state.timers:
-            due = state.timers[0][0]
-            if due > until or (strict and due == until):
-                return
-            self.on_timers(state, pop_all_due_at(state, due), out)
-
     def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs,
                 state_bytes: bytes | None = None) -> None:
         """Process ``events`` (already sorted by ``Event.sort_key``) and the timers due up to ``until``.
@@ -334,8 +339,7 @@ class CustomerProcessor:
                 start = CustomerState.from_bytes(snapshot)
             else:
                 start = CustomerState(customer_id=cid)
-            for f in _STATE_FIELDS:
-                setattr(state, f, getattr(start, f))
+            _assign(state, start)
             mark.reset(out)
 
     def _advance(self, state: CustomerState, events: Sequence[Event], until: int | None, out: Outputs,
@@ -355,7 +359,8 @@ class CustomerProcessor:
             self._fire(state, until, out, False, excluded)
 
     def _fire(self, state: CustomerState, until: int, out: Outputs, strict: bool, excluded: dict) -> None:
-        """``fire_timers`` with every moment guarded (a failure becomes a ``_Poison``) and excluded timers dropped."""
+        """Fire every timer due at or before ``until`` (strictly before when ``strict``) in time order, one moment
+        per due time, with every moment guarded (a failure becomes a ``_Poison``) and excluded timers dropped."""
         while state.timers:
             due = state.timers[0][0]
             if due > until or (strict and due == until):
@@ -384,7 +389,16 @@ class CustomerProcessor:
 
 
 class ClusterFold:
-    """Bounded replay of one final identity cluster, with merges applied at their event time."""
+    """Bounded replay of one final identity cluster, with merges applied at their event time.
+
+    Events arrive grouped by their *final* identity cluster (``journeyflow.stages.identity.clusters``). Within the
+    cluster, the customer is made of sub-profiles that exist separately until the event that links them; at that
+    event's time the event's accepted links are applied to the cluster's own
+    :class:`~journeyflow.stages.identity.graph.IdentityGraph` (unguarded: the links were accepted by the global
+    resolution already) and the two sub-profiles' states are merged (``CustomerState.merge``, a commutative union)
+    under the canonical id of the union (:func:`~journeyflow.stages.identity.graph.pick_root`). Decisions carry the
+    customer id that was canonical at decision time. Timers of all sub-profiles fire globally in time order.
+    """
 
     def __init__(self, processor: CustomerProcessor):
         self.p = processor
@@ -413,16 +427,8 @@ class ClusterFold:
         out = Outputs()
         excluded: dict = iso.excluded if iso is not None else {}
         skip_links: set = iso.skip_links if iso is not None else set()
-        parent: dict[str, str] = {}
+        graph = IdentityGraph(guarded=False)
         states: dict[str, CustomerState] = {}
-
-        def find(k: str) -> str:
-            root = parent.setdefault(k, k)
-            while root != parent[root]:
-                root = parent[root]
-            while parent[k] != root:
-                parent[k], k = root, parent[k]
-            return root
 
         def state_of(root: str) -> CustomerState:
             s = states.get(root)
@@ -462,11 +468,10 @@ class ClusterFold:
             if links:
                 try:
                     for a, b in links:
-                        ra, rb = find(a), find(b)
-                        if ra == rb:
+                        merged_roots = graph.link(a, b).merged
+                        if merged_roots is None:
                             continue
-                        keep, gone = (ra, rb) if rank_key(ra) <= rank_key(rb) else (rb, ra)
-                        parent[gone] = keep
+                        gone, keep = merged_roots
                         sa, sb = states.pop(keep, None), states.pop(gone, None)
                         if sa is not None and sb is not None:
                             merged = sa.merge(sb)
@@ -484,7 +489,7 @@ class ClusterFold:
             if primary is None:
                 primary = primary_of[ev.ids] = min(ev.ids, key=rank_key)
             try:
-                on_event(state_of(find(primary)), ev, out)
+                on_event(state_of(graph.find(primary)), ev, out)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:

@@ -14,7 +14,6 @@ Sections:
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import resource
@@ -42,7 +41,7 @@ def dataset(customers: int, days: int, seed: int, root: Path) -> Path:
 
 
 def parse_all(data: Path):
-    from journeyflow.stages.identity import Hasher
+    from journeyflow.stages.identity.keys import Hasher
     from journeyflow.model.events import STREAMS, Event
     from journeyflow.stages.parse import Parser
     p = Parser(Hasher.from_env())
@@ -61,32 +60,22 @@ def parse_all(data: Path):
 # ------------------------------------------------------------------------------------------------ 1. core
 def bench_core(data: Path) -> None:
     from journeyflow.config.engine import EngineConfig
-    from journeyflow.stages.identity import LinkRecord, LinkRules, links_for, rank_key, resolve
-    from journeyflow.stages.processor import ClusterFold
+    from journeyflow.stages.bounded import fold_clusters, resolve_clusters
+    from journeyflow.stages.identity.rules import LinkRules
 
     print("\n1. core decision path (plain Python, one core, CPU time)")
     events, n, parse_s = parse_all(data)
     rules = LinkRules()
-    fold = ClusterFold(EngineConfig.from_files().build_processor())
+    processor = EngineConfig.from_files().build_processor()
     until = max(e.ts for e in events)
     best = None
     for _ in range(3):  # best of 3: the machine is shared
         t = time.process_time()
-        links = [LinkRecord(a, b, e.ts, e.uid, e.stream) for e in events
-                 for a, b in links_for(e.stream, e.type, e.ids, rules)]
-        res = resolve(links, rules)
-        accepted = {(lk.event_id, lk.a, lk.b) for lk in res.accepted}
-        groups: dict[str, list] = collections.defaultdict(list)
-        for e in events:
-            groups[res.graph.find(min(e.ids, key=rank_key))].append(e)
+        clusters = resolve_clusters(events, rules)  # the replay's identity step, in process
+        groups = clusters.groups
         t_id = time.process_time() - t
         t = time.process_time()
-        decisions = 0
-        for items in groups.values():
-            items.sort(key=lambda e: e.sort_key)
-            out = fold.run([(e, tuple((a, b) for a, b in links_for(e.stream, e.type, e.ids, rules)
-                                      if (e.uid, a, b) in accepted)) for e in items], until)
-            decisions += len(out.decisions)
+        decisions = sum(len(out.decisions) for _c, out in fold_clusters(clusters, processor, until))
         t_fold = time.process_time() - t
         if best is None or t_id + t_fold < best[0] + best[1]:
             best = (t_id, t_fold, decisions)

@@ -1,0 +1,74 @@
+"""Bounded identity clustering: every link of a replay resolved at once, then each event keyed by its final cluster.
+
+Every event's links (per the link rules) are collected and applied in event-time order ``(ts, event_id)`` to one
+guarded union-find (:func:`~.graph.resolve`), which makes the clusters independent of the order the files were
+read in. Each event is then keyed by its *final* cluster (:func:`key_by_cluster`), carrying the links it
+contributed that were accepted; the bounded fold (:class:`journeyflow.stages.bounded.ClusterFold`) re-applies those
+links at their event time inside the cluster, so a decision before a login still sees two separate customers, and
+one after sees the union.
+
+Plain Python: the Beam replay (``transforms.identity.ResolveIdentities``) and the in-process bounded path
+(:mod:`journeyflow.stages.bounded`) both call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from journeyflow.model.events import Event
+from journeyflow.stages.identity.graph import resolve
+from journeyflow.stages.identity.keys import rank_key
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+
+__all__ = ["ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
+
+
+class ClusterMap(NamedTuple):
+    """Result of resolving all links: identifier → canonical cluster id, and the accepted ``(event uid, a, b)``.
+
+    Identifiers that took part in no link are absent from ``root_of`` (they are their own cluster)."""
+
+    root_of: dict[str, str]
+    accepted: frozenset[tuple[str, str, str]]
+
+
+def link_row(a: str, b: str, customer_id: str, event_id: str, stream: str, ts: int, status: str,
+             reason: str | None) -> dict[str, Any]:
+    """One ``identity_links`` table row: a link ``a``–``b`` of event ``event_id`` (``ts`` in epoch ms), the
+    cluster it ended in, ``status`` ``"accepted"`` or ``"refused"`` and the guard's ``reason`` (None if accepted).
+    """
+    return {"identifier_a": a, "identifier_b": b, "customer_id": customer_id, "event_id": event_id,
+            "stream": stream, "ts": ts, "status": status, "reason": reason}
+
+
+def build_cluster_map(links: Iterable[LinkRecord], rules: LinkRules) -> tuple[ClusterMap, list[dict[str, Any]]]:
+    """Resolve every link at once (:func:`~.graph.resolve`): the cluster map and the ``identity_links`` rows
+    (accepted first, then refused, each in application order)."""
+    res = resolve(links, rules)
+    root_of: dict[str, str] = {}
+    for root, members in res.graph.clusters().items():
+        for m in members:
+            root_of[m] = root
+    accepted = frozenset((lk.event_id, lk.a, lk.b) for lk in res.accepted)
+    rows = [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "accepted", None)
+            for lk in res.accepted]
+    rows += [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "refused", reason)
+             for lk, reason in res.refused]
+    return ClusterMap(root_of, accepted), rows
+
+
+def key_by_cluster(ev: Event, cmap: ClusterMap, rules: LinkRules) -> tuple[str, tuple[Event, tuple]]:
+    """``(final cluster id, (event restricted to that cluster's identifiers, accepted links of the event))``.
+
+    The cluster is that of the event's canonical identifier; identifiers of the event that a guard kept out of
+    that cluster are dropped from the event."""
+    root_of = cmap.root_of
+    primary = min(ev.ids, key=rank_key)
+    cluster = root_of.get(primary, primary)
+    ids = tuple(k for k in ev.ids if root_of.get(k, k) == cluster)
+    if len(ids) != len(ev.ids):
+        ev = Event(ev.uid, ev.stream, ev.type, ev.ts, ids, ev.attrs, ev.contact)
+    links = tuple((a, b) for a, b in links_for(ev.stream, ev.type, ids, rules)
+                  if (ev.uid, a, b) in cmap.accepted)
+    return cluster, (ev, links)

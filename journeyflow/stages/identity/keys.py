@@ -1,0 +1,290 @@
+"""Identifier keys: kinds and their rank, normalization, keyed hashing of PII, per-kind counts.
+
+Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``crm`` (0) < ``email`` (1) <
+``phone`` (2) < ``anon`` (3), and :func:`rank_key` orders keys by ``(kind rank, key)``. The canonical id of a
+customer is the minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then
+phone, then anonymous id.
+
+* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>``.
+* Emails are PII: trimmed and lower-cased, then checked with a deliberately basic RFC-ish test (exactly one ``@``,
+  non-empty local part, a domain containing a dot with no empty labels, no whitespace, at most 254 characters).
+  **No provider-specific rules** are applied (no gmail dot removal, no ``+tag`` stripping): they are only true for
+  some providers and would wrongly merge different people at the others. The key is ``email:<hex>``.
+* Phones are PII: parsed with ``phonenumbers`` using a default region (``"US"`` unless configured), required to be
+  both possible and valid, formatted as E.164; the key is ``phone:<hex>``.
+
+``<hex>`` is the first 32 hex characters (128 bits) of ``HMAC-SHA256(key, "<kind>:" + normalized)``. The HMAC key
+comes from :class:`Hasher`; :meth:`Hasher.from_env` reads ``JOURNEYFLOW_HASH_KEY`` and falls back to the
+documented local-development key ``b"journeyflow-local-dev-key"`` (logging a WARNING once; the key itself is never
+logged). Raw PII never appears in a key, in an exception message or in ``repr``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import phonenumbers
+
+__all__ = [
+    "ANON",
+    "CRM",
+    "Counts",
+    "DEFAULT_HASH_KEY",
+    "EMAIL",
+    "HASH_KEY_ENV",
+    "KINDS",
+    "PHONE",
+    "Hasher",
+    "InvalidIdentifier",
+    "Kind",
+    "add_counts",
+    "anon_key",
+    "canonical",
+    "crm_key",
+    "kind_index",
+    "kind_of",
+    "rank_key",
+    "singleton_counts",
+]
+
+logger = logging.getLogger(__name__)
+
+CRM, EMAIL, PHONE, ANON = "crm", "email", "phone", "anon"
+#: Identifier kinds in rank order (index == rank).
+KINDS: tuple[str, ...] = (CRM, EMAIL, PHONE, ANON)
+_RANK: dict[str, int] = {kind: rank for rank, kind in enumerate(KINDS)}
+#: An identifier kind (the prefix of a key).
+Kind = Literal["crm", "email", "phone", "anon"]
+
+#: Per-component counts by kind, in :data:`KINDS` order.
+Counts = tuple[int, int, int, int]
+_ONE_HOT: tuple[Counts, ...] = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))
+
+#: Environment variable holding the HMAC key (UTF-8) used to hash emails and phones.
+HASH_KEY_ENV = "JOURNEYFLOW_HASH_KEY"
+#: Documented local-development HMAC key. Never use it for real data: anyone can recompute the hashes.
+DEFAULT_HASH_KEY = b"journeyflow-local-dev-key"
+_HEX_CHARS = 32
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Keys, ranks and per-kind counts
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def kind_of(key: str) -> str:
+    """The kind of an identifier key (the part before the first ``:``); not validated."""
+    return key.partition(":")[0]
+
+
+def kind_index(key: str) -> int:
+    """Rank of the key's kind (crm=0, email=1, phone=2, anon=3); ValueError for an unknown kind."""
+    try:
+        return _RANK[key.partition(":")[0]]
+    except KeyError:
+        raise ValueError(f"unknown identifier kind {key.partition(':')[0]!r}") from None
+
+
+def rank_key(key: str) -> tuple[int, str]:
+    """Sort key for identifier keys: ``(kind rank, key)``; ValueError for an unknown kind."""
+    return (kind_index(key), key)
+
+
+def canonical(keys: Iterable[str]) -> str:
+    """The canonical id of a set of keys: the minimum by :func:`rank_key`. ValueError if empty."""
+    return min(keys, key=rank_key)
+
+
+def singleton_counts(key: str) -> Counts:
+    """Per-kind counts of a component holding only ``key`` (validates the kind: ValueError if unknown)."""
+    return _ONE_HOT[kind_index(key)]
+
+
+def add_counts(a: Sequence[int], b: Sequence[int]) -> Counts:
+    """Per-kind counts of the union of two disjoint components with counts ``a`` and ``b``."""
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Normalization and hashing
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier that cannot be normalized. The message never contains the raw value (it may be PII).
+
+    ``kind``: the identifier kind; ``reason``: the message (e.g. ``"email is not a valid address: too long"``).
+    """
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+    def __reduce__(self):  # picklable (Beam dead-letter outputs may carry it)
+        return (type(self), (self.kind, self.reason))
+
+
+def _strip_id(kind: str, raw: object) -> str:
+    if raw is None:
+        raise InvalidIdentifier(kind, f"{kind} id is empty")
+    value = (raw if isinstance(raw, str) else str(raw)).strip()
+    if not value:
+        raise InvalidIdentifier(kind, f"{kind} id is empty")
+    return value
+
+
+def crm_key(raw: object) -> str:
+    """``crm:<id stripped>`` (CRM ids are not PII); :class:`InvalidIdentifier` when empty."""
+    return "crm:" + _strip_id(CRM, raw)
+
+
+def anon_key(raw: object) -> str:
+    """``anon:<id stripped>`` (anonymous/device ids are not PII); :class:`InvalidIdentifier` when empty."""
+    return "anon:" + _strip_id(ANON, raw)
+
+
+_warned_default_key = False
+_warn_lock = threading.Lock()
+
+
+def _email_problem(value: str) -> str | None:
+    """Why a trimmed, lower-cased email is invalid, or None. Messages never include the value."""
+    if not value:
+        return "email is empty"
+    if len(value) > 254:
+        return "email is not a valid address: too long"
+    if any(ch.isspace() for ch in value):
+        return "email is not a valid address: contains whitespace"
+    if value.count("@") != 1:
+        return "email is not a valid address: needs exactly one @"
+    local, _, domain = value.partition("@")
+    if not local:
+        return "email is not a valid address: empty local part"
+    if "." not in domain or domain.startswith(".") or domain.endswith(".") or ".." in domain:
+        return "email is not a valid address: domain needs a dot and non-empty labels"
+    return None
+
+
+class Hasher:
+    """Normalizes PII identifiers and hashes them with a keyed HMAC-SHA256.
+
+    ``key``: non-empty bytes; ``default_region``: a ``phonenumbers`` region code (ValueError otherwise).
+    Results are cached per instance (bounded LRU of ``cache_size`` entries per kind; identical raw values recur a
+    lot). Instances are picklable (the caches are rebuilt empty) so they can be handed to Beam DoFns; the key
+    never appears in ``repr``.
+    """
+
+    def __init__(self, key: bytes, default_region: str = "US", cache_size: int = 65536):
+        if not isinstance(key, (bytes, bytearray)) or not key:
+            raise ValueError("hash key must be non-empty bytes")
+        region = default_region.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {default_region!r}")
+        self._key = bytes(key)
+        self.default_region = region
+        self._cache_size = cache_size
+        self._init_caches()
+
+    @classmethod
+    def from_env(cls, default_region: str = "US", **kwargs: Any) -> Hasher:
+        """Key from env ``JOURNEYFLOW_HASH_KEY`` (UTF-8), else :data:`DEFAULT_HASH_KEY` with a one-time WARNING."""
+        global _warned_default_key
+        value = os.environ.get(HASH_KEY_ENV)
+        if value:
+            return cls(value.encode("utf-8"), default_region, **kwargs)
+        with _warn_lock:
+            if not _warned_default_key:
+                _warned_default_key = True
+                logger.warning(
+                    "%s is not set: hashing PII with the documented local-development key. "
+                    "Set it to a secret for any real data.",
+                    HASH_KEY_ENV,
+                )
+        return cls(DEFAULT_HASH_KEY, default_region, **kwargs)
+
+    # -- caches / pickling ----------------------------------------------------------------------------------
+    def _init_caches(self) -> None:
+        self._mac = hmac.new(self._key, digestmod=hashlib.sha256)
+        self._email_cached = functools.lru_cache(maxsize=self._cache_size)(self._email_uncached)
+        self._phone_cached = functools.lru_cache(maxsize=self._cache_size)(self._phone_uncached)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"key": self._key, "default_region": self.default_region, "cache_size": self._cache_size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._key = state["key"]
+        self.default_region = state["default_region"]
+        self._cache_size = state["cache_size"]
+        self._init_caches()
+
+    def __repr__(self) -> str:
+        return f"Hasher(key=<redacted>, default_region={self.default_region!r})"
+
+    # -- hashing --------------------------------------------------------------------------------------------
+    def digest(self, kind: str, normalized: str) -> str:
+        """First 32 hex chars of ``HMAC-SHA256(key, kind + ":" + normalized)``."""
+        mac = self._mac.copy()
+        mac.update(f"{kind}:{normalized}".encode())
+        return mac.hexdigest()[:_HEX_CHARS]
+
+    def _email_uncached(self, raw: str) -> tuple[str | None, str]:
+        value = raw.strip().lower()
+        problem = _email_problem(value)
+        if problem is not None:
+            return None, problem
+        return f"email:{self.digest(EMAIL, value)}", value
+
+    def _phone_uncached(self, raw: str, region: str) -> tuple[str | None, str]:
+        value = raw.strip()
+        if not value:
+            return None, "phone is empty"
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            return None, "phone is not a parseable number"
+        if not phonenumbers.is_possible_number(number):
+            return None, "phone is not a possible number"
+        if not phonenumbers.is_valid_number(number):
+            return None, "phone is not a valid number"
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return f"phone:{self.digest(PHONE, e164)}", e164
+
+    def email(self, raw: object) -> tuple[str, str]:
+        """``(key, normalized)`` for an email; raises :class:`InvalidIdentifier`."""
+        if not isinstance(raw, str):
+            raise InvalidIdentifier(EMAIL, "email is empty" if raw is None else "email is not a string")
+        key, normalized = self._email_cached(raw)
+        if key is None:
+            raise InvalidIdentifier(EMAIL, normalized)
+        return key, normalized
+
+    def phone(self, raw: object, region: str | None = None) -> tuple[str, str]:
+        """``(key, e164)`` for a phone number parsed with ``region`` (default: the hasher's default region).
+
+        Ints are accepted as digit strings; raises :class:`InvalidIdentifier`."""
+        if raw is None:
+            raise InvalidIdentifier(PHONE, "phone is empty")
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        if not isinstance(raw, str):
+            raise InvalidIdentifier(PHONE, "phone is not a string")
+        region = self.default_region if region is None else region.upper()
+        key, e164 = self._phone_cached(raw, region)
+        if key is None:
+            raise InvalidIdentifier(PHONE, e164)
+        return key, e164
+
+    crm_key = staticmethod(crm_key)
+    anon_key = staticmethod(anon_key)
+
+    def cache_info(self) -> dict[str, Any]:
+        """``{"email": ..., "phone": ...}``: the ``functools`` cache statistics of each normalizer."""
+        return {"email": self._email_cached.cache_info(), "phone": self._phone_cached.cache_info()}

@@ -1,0 +1,68 @@
+"""Online (streaming) identity resolution against an identity store, and the identity control events.
+
+For each event, its links are applied to the store (``link`` is idempotent, so Beam retries are harmless) and the
+event is keyed by the canonical root of its primary identifier. When a link merges two customers, a
+``merge_into`` control event (pseudo-stream :data:`IDENTITY_STREAM`) is sent to the absorbed customer's key at the
+link's event time; that customer's state then travels to the surviving key as an ``absorb`` event through the
+``state-transfer`` topic (see :meth:`journeyflow.stages.processor.CustomerProcessor.on_event`), because a Beam
+graph is acyclic and cannot hand state from key A to key B inside one stage. As in Snowplow's and Segment's
+designs, the older (canonical) id survives and a merge event is emitted; per-customer state is a commutative,
+idempotent union (``CustomerState.merge``), so a replayed merge is harmless.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from journeyflow.model.events import Event
+from journeyflow.stages.identity.clusters import link_row
+from journeyflow.stages.identity.keys import rank_key
+from journeyflow.stages.identity.rules import LinkRules, links_for
+
+if TYPE_CHECKING:
+    from journeyflow.adapters.identity_store import IdentityStore
+
+__all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_INTO", "OnlineResolution", "merge_into_event", "resolve_online"]
+
+#: Pseudo-stream of identity control events (streaming merges); never read from input files.
+IDENTITY_STREAM = "_identity"
+#: Control event type sent to an absorbed customer: ``attrs["into"]`` is the surviving customer id.
+MERGE_INTO = "merge_into"
+#: Control event type carrying an absorbed customer's state to the survivor: ``attrs["state"]`` (base64 of
+#: ``CustomerState.to_bytes()``) and ``attrs["from"]`` (the absorbed customer id).
+ABSORB = "absorb"
+
+
+def merge_into_event(old: str, new: str, ev: Event) -> Event:
+    """The ``merge_into`` control event telling customer ``old`` it was linked into ``new`` by event ``ev``
+    (same event time; deterministic uid ``merge:<old>:<ev.uid>`` so a retried bundle emits the same event)."""
+    return Event(uid=f"merge:{old}:{ev.uid}", stream=IDENTITY_STREAM, type=MERGE_INTO, ts=ev.ts, ids=(old,),
+                 attrs={"into": new})
+
+
+class OnlineResolution(NamedTuple):
+    """What :func:`resolve_online` did for one event.
+
+    ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: ``(absorbed customer id,
+    merge_into event)`` per accepted link that merged two customers; ``customer_id``: the event's customer (the
+    canonical root of its primary identifier after its links)."""
+
+    rows: list[dict[str, Any]]
+    merges: list[tuple[str, Event]]
+    customer_id: str
+
+
+def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineResolution:
+    """Apply one event's links (:func:`~.rules.links_for`) to ``store`` and key the event.
+
+    Store errors propagate (e.g. ``IdentityStoreUnavailable``: Beam retries the bundle; links are idempotent)."""
+    rows: list[dict[str, Any]] = []
+    merges: list[tuple[str, Event]] = []
+    for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
+        outcome = store.link(a, b, ev.ts, ev.uid)
+        rows.append(link_row(a, b, outcome.root, ev.uid, ev.stream, ev.ts,
+                             "accepted" if outcome.accepted else "refused", outcome.reason))
+        if outcome.accepted and outcome.merged:
+            old, new = outcome.merged
+            merges.append((old, merge_into_event(old, new, ev)))
+    return OnlineResolution(rows, merges, store.find(min(ev.ids, key=rank_key)))

@@ -1,0 +1,175 @@
+"""Link rules: which events link the identifiers they carry, and the merge-protection guards.
+
+:class:`LinkRules` says, per stream, which event types link their identifiers (and which kinds take part);
+:func:`links_for` turns one event's keys into the pairs to union (a star from the event's canonical key) and
+:func:`event_links` wraps them as :class:`LinkRecord` with the event's time and id.
+
+Guards (``max_cluster_size`` and per-kind caps ``max_per_kind``) refuse a link that would make a cluster exceed any
+cap, with the reason ``kind_cap:<kind>`` (kinds checked in rank order) or ``cluster_size_cap``. This stops shared
+identifiers (a family tablet's anonymous id, a call centre's phone number) from collapsing many people into a
+"blob" profile — the rule Segment calls *merge protection* (per-identifier limits) and Adobe Experience Platform
+*unique namespaces*. Refusals depend on the order links are applied in, which is why :func:`~.graph.resolve`
+applies them in event-time order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from journeyflow.stages.identity.keys import ANON, CRM, EMAIL, KINDS, PHONE, Counts, Kind, rank_key
+
+if TYPE_CHECKING:
+    from journeyflow.model.events import Event
+
+__all__ = ["Guard", "KindCaps", "LinkRecord", "LinkRules", "StreamLinks", "default_rules", "event_links", "links_for"]
+
+
+class StreamLinks(BaseModel):
+    """Which events of one stream link their identifiers, and which identifier kinds take part.
+
+    ``event_types`` is a list of event types or ``"*"`` for every type; an empty list links nothing.
+    Keys of kinds not in ``kinds`` are ignored for linking (they still identify the event).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_types: Union[frozenset[str], Literal["*"]] = frozenset()
+    kinds: frozenset[Kind] = frozenset(KINDS)
+
+    def applies_to(self, event_type: str) -> bool:
+        """Whether events of ``event_type`` link their identifiers."""
+        return self.event_types == "*" or event_type in self.event_types
+
+
+class KindCaps(BaseModel):
+    """Maximum number of identifiers of each kind in one cluster (omitted kinds keep their default; each >= 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    crm: int = Field(1, ge=1)
+    email: int = Field(3, ge=1)
+    phone: int = Field(3, ge=1)
+    anon: int = Field(10, ge=1)
+
+    def as_tuple(self) -> Counts:
+        """The caps in :data:`~.keys.KINDS` order."""
+        return (self.crm, self.email, self.phone, self.anon)
+
+
+def _default_streams() -> dict[str, StreamLinks]:
+    return {
+        # Web: only authenticated moments tie the browser's anonymous id to the person. ``user_id`` is the CRM id
+        # (the extractor turns it into a ``crm:`` key).
+        "web": StreamLinks(event_types=frozenset({"login", "signup"}), kinds=frozenset({ANON, CRM, EMAIL})),
+        "crm": StreamLinks(event_types="*", kinds=frozenset({CRM, EMAIL, PHONE})),
+        "orders": StreamLinks(event_types="*", kinds=frozenset({CRM, EMAIL})),
+        "support": StreamLinks(event_types="*", kinds=frozenset({CRM, EMAIL, PHONE})),
+        # Engagement events carry one identifier; consent events are not trusted to link.
+        "engagement": StreamLinks(event_types=frozenset()),
+        "consent": StreamLinks(event_types=frozenset()),
+    }
+
+
+class Guard(NamedTuple):
+    """Compiled guard caps (plain tuple: cheap to check per link, picklable).
+
+    ``caps``: per-kind maxima in :data:`~.keys.KINDS` order; ``max_size``: maximum identifiers per cluster.
+    """
+
+    caps: Counts
+    max_size: int
+
+    def refusal(self, a: Sequence[int], b: Sequence[int]) -> str | None:
+        """Reason a merge of components with counts ``a`` and ``b`` is refused, or None if it is allowed.
+
+        ``"kind_cap:<kind>"`` for the first kind (in rank order) over its cap, else ``"cluster_size_cap"``."""
+        caps = self.caps
+        total = 0
+        for i in range(4):
+            n = a[i] + b[i]
+            if n > caps[i]:
+                return f"kind_cap:{KINDS[i]}"
+            total += n
+        if total > self.max_size:
+            return "cluster_size_cap"
+        return None
+
+
+class LinkRules(BaseModel):
+    """Linking rules and merge-protection guards.
+
+    ``streams`` (when given in YAML) replaces the default mapping entirely; a stream not listed links nothing.
+    ``max_per_kind`` keys that are omitted keep their defaults. Unknown keys are errors (pydantic ValidationError).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    streams: dict[str, StreamLinks] = Field(default_factory=_default_streams)
+    max_cluster_size: int = Field(25, ge=1)
+    max_per_kind: KindCaps = Field(default_factory=KindCaps)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> LinkRules:
+        """Rules from a YAML mapping (an empty file gives the defaults); ValueError if it is not a mapping."""
+        import yaml
+
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path}: link rules must be a YAML mapping")
+        return cls.model_validate(data)
+
+    def guard(self) -> Guard:
+        """The compiled :class:`Guard` of these rules."""
+        return Guard(self.max_per_kind.as_tuple(), self.max_cluster_size)
+
+
+_DEFAULT_RULES: LinkRules | None = None
+
+
+def default_rules() -> LinkRules:
+    """The default :class:`LinkRules` (built once per process)."""
+    global _DEFAULT_RULES
+    if _DEFAULT_RULES is None:
+        _DEFAULT_RULES = LinkRules()
+    return _DEFAULT_RULES
+
+
+def links_for(
+    stream: str, event_type: str, keys: Sequence[str], rules: LinkRules | None = None
+) -> list[tuple[str, str]]:
+    """Pairs to union for one event: a star from the event's canonical key to each other linkable key.
+
+    Empty when the stream/event type does not link or fewer than two distinct linkable keys remain.
+    """
+    rule = (rules or default_rules()).streams.get(stream)
+    if rule is None or not rule.applies_to(event_type):
+        return []
+    kinds = rule.kinds
+    selected = {k for k in keys if k.partition(":")[0] in kinds}
+    if len(selected) < 2:
+        return []
+    ordered = sorted(selected, key=rank_key)
+    head = ordered[0]
+    return [(head, other) for other in ordered[1:]]
+
+
+class LinkRecord(NamedTuple):
+    """One link to apply: identifier keys ``a`` and ``b``, from event ``event_id`` of ``stream`` at ``ts`` (ms)."""
+
+    a: str
+    b: str
+    ts: int
+    event_id: str
+    stream: str = ""
+
+
+def event_links(ev: Event, rules: LinkRules | None = None) -> list[LinkRecord]:
+    """The :func:`links_for` pairs of one event, as :class:`LinkRecord` carrying its time, uid and stream."""
+    return [LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in links_for(ev.stream, ev.type, ev.ids, rules)]

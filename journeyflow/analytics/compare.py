@@ -294,20 +294,14 @@ class IdentityTimeline:
         ca = self.cluster_of.get(a, a)
         if ca != self.cluster_of.get(b, b):
             return False
-        parent: dict[str, str] = {}
+        from journeyflow.stages.identity.graph import IdentityGraph
 
-        def find(k: str) -> str:
-            while parent.get(k, k) != k:
-                k = parent[k]
-            return k
-
+        graph = IdentityGraph(guarded=False)  # the links were accepted by the guarded resolution already
         for ts, x, y in self.links.get(ca, ()):
             if ts > t:
                 break
-            rx, ry = find(x), find(y)
-            if rx != ry:
-                parent[rx] = ry
-        return find(a) == find(b)
+            graph.link(x, y)
+        return graph.find(a) == graph.find(b)
 
 
 def _ticket_linked(s: Send, facts: Mapping[str, PersonFacts], identity: IdentityTimeline) -> bool:

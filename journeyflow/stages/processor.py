@@ -38,7 +38,7 @@ from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, Candidate, Decision
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event
 from journeyflow.stages.identity.graph import IdentityGraph
-from journeyflow.stages.identity.keys import rank_key
+from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
@@ -487,7 +487,7 @@ class ClusterFold:
                 continue
             primary = primary_of.get(ev.ids)
             if primary is None:
-                primary = primary_of[ev.ids] = min(ev.ids, key=rank_key)
+                primary = primary_of[ev.ids] = canonical(ev.ids)
             try:
                 on_event(state_of(graph.find(primary)), ev, out)
             except Exception as exc:

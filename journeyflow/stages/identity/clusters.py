@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from journeyflow.model.events import Event
 from journeyflow.stages.identity.graph import resolve
-from journeyflow.stages.identity.keys import rank_key
+from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 
 __all__ = ["ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
@@ -64,7 +64,7 @@ def key_by_cluster(ev: Event, cmap: ClusterMap, rules: LinkRules) -> tuple[str, 
     The cluster is that of the event's canonical identifier; identifiers of the event that a guard kept out of
     that cluster are dropped from the event."""
     root_of = cmap.root_of
-    primary = min(ev.ids, key=rank_key)
+    primary = canonical(ev.ids)
     cluster = root_of.get(primary, primary)
     ids = tuple(k for k in ev.ids if root_of.get(k, k) == cluster)
     if len(ids) != len(ev.ids):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from journeyflow.model.events import Event
 from journeyflow.stages.identity.clusters import link_row
-from journeyflow.stages.identity.keys import rank_key
+from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRules, links_for
 
 if TYPE_CHECKING:
@@ -65,4 +65,4 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
         if outcome.accepted and outcome.merged:
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
-    return OnlineResolution(rows, merges, store.find(min(ev.ids, key=rank_key)))
+    return OnlineResolution(rows, merges, store.find(canonical(ev.ids)))

@@ -29,9 +29,12 @@ class FoldClusterFn(beam.DoFn):
         self.counters = DecideCounters()
 
     def setup(self) -> None:
+        """One ClusterFold (and CustomerProcessor) per worker."""
         self.fold = ClusterFold(self.config.build_processor())
 
     def process(self, element: tuple[str, Iterable[tuple[Event, tuple]]], until: int | None) -> Iterator[Any]:
+        """Sorts the cluster's items by event sort key, folds them, emits and counts the outputs, then one snapshot row
+        per customer of the cluster."""
         _cluster, items = element
         items = sorted(items, key=lambda it: it[0].sort_key)
         out = self.fold.run(items, until)
@@ -54,6 +57,7 @@ class DecideForCustomers(beam.PTransform):
         self.until = until
 
     def expand(self, keyed):
+        """``GroupByCustomer`` then ``FoldCustomer`` (all tags of ``transforms.outputs``)."""
         until = self.until
         if isinstance(until, beam.pvalue.PCollection):
             until = beam.pvalue.AsSingleton(until)

@@ -76,6 +76,7 @@ class OrderedCustomerFn(beam.DoFn):
         self.buffered = Metrics.distribution(NAMESPACE, "buffered_events_per_flush")
 
     def setup(self) -> None:
+        """One CustomerProcessor per worker."""
         self.processor = self.config.build_processor()
 
     def process(self, element: tuple[str, Event],
@@ -83,6 +84,8 @@ class OrderedCustomerFn(beam.DoFn):
                 pending=beam.DoFn.StateParam(PENDING),
                 done=beam.DoFn.StateParam(DONE),
                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+        """Buffers one event and moves the flush timer earlier if needed; an event at or before the processed
+        horizon is a ``late_event`` dead letter (a late identity hand-over is moved to the next moment instead)."""
         _key, ev = element
         horizon = done.read()
         if horizon is not None and ev.ts <= horizon and ev.stream == IDENTITY_STREAM:
@@ -114,6 +117,8 @@ class OrderedCustomerFn(beam.DoFn):
                  pending=beam.DoFn.StateParam(PENDING),
                  done=beam.DoFn.StateParam(DONE),
                  flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+        """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
+        order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
         horizon = fired.micros // 1000 - self.lateness
         ready: list[Event] = []
         keep: list[bytes] = []
@@ -164,6 +169,7 @@ class DecideOrdered(beam.PTransform):
         self.snapshots = snapshots
 
     def expand(self, keyed):
+        """Into the global window, then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
         return (
             keyed
             | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())

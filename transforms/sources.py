@@ -64,6 +64,7 @@ class ReadReplayFiles(beam.PTransform):
         self.input_dir = input_dir
 
     def expand(self, pbegin):
+        """``ListFiles`` → ``ReshuffleFiles`` → ``ReadLines``.  Raises ``FileNotFoundError`` when no stream file is there."""
         files = replay_files(self.input_dir)
         if not files:
             raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {self.input_dir} "

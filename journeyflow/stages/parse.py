@@ -62,6 +62,8 @@ def _valid_zone(name: str) -> bool:
 
 
 def mask_pii(text: str) -> str:
+    """``text`` with anything that looks like an email address or a (formatted) phone number replaced by
+    ``<email>`` / ``<phone>``."""
     return _PHONE_RE.sub("<phone>", _EMAIL_RE.sub("<email>", text))
 
 
@@ -123,7 +125,9 @@ def _container_fields(schema: dict) -> tuple[tuple[str, str], ...]:
 
 
 class Invalid(Exception):
-    def __init__(self, reason: str, detail: str, event_time: int | None = None):
+    """A record that fails a check: its :class:`DeadLetterReason`, a detail, and its event time if known (ms)."""
+
+    def __init__(self, reason: DeadLetterReason, detail: str, event_time: int | None = None):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -132,6 +136,9 @@ class Invalid(Exception):
 
 @dataclass(frozen=True)
 class ParseConfig:
+    """Parser settings: the region for phone numbers without ``+country`` (ISO 3166 code), the accepted event
+    time range (epoch ms) and the largest raw record (bytes)."""
+
     default_region: str = "US"
     min_ts: int = DEFAULT_MIN_TS
     max_ts: int = DEFAULT_MAX_TS
@@ -150,6 +157,9 @@ class Parser:
 
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "") -> Event | DeadLetter:
+        """One raw record of ``stream`` (bytes or text of a JSON object, or an Avro-decoded dict) → an Event, or
+        a DeadLetter with the reason of the first failed check (never raises for bad input).  ``source``: where
+        the record came from (``path:line``, ``pubsub:<id>``)."""
         try:
             return self._parse(stream, raw)
         except Invalid as e:

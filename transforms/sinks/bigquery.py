@@ -32,6 +32,7 @@ class WriteTablesToBigQuery(beam.PTransform):
         self.dataset, self.table = dataset, table
 
     def expand(self, rows):
+        """``ToBigQueryRow`` (ms → s) then ``Write`` (WriteToBigQuery)."""
         ts_cols = [f["name"] for f in table_spec(self.table)["fields"] if f["type"] == "TIMESTAMP"]
 
         def to_bq(r: dict) -> dict:

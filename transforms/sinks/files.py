@@ -47,6 +47,7 @@ class WriteOutputFiles(beam.PTransform):
         self.tables = tuple(tables)
 
     def expand(self, items):
+        """Groups items and empty markers by destination file, then writes each file once (``WriteFile``)."""
         out_dir = self.out_dir
         markers = [(("topic", t, ""), None) for t in ALL_TOPICS] + \
                   [(("table", t, "_schema"), None) for t in self.tables]

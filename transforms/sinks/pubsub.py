@@ -61,6 +61,7 @@ class WriteTopics(beam.PTransform):
         self.project, self.prefix = project, prefix
 
     def expand(self, messages):
+        """Partitions by topic (``ByTopic``), converts (``Message_<topic>``) and writes (``Write_<topic>``)."""
         topics = list(ALL_TOPICS)
         parts = messages | "ByTopic" >> beam.Partition(lambda m, n: topics.index(m.topic), len(topics))
         for topic, part in zip(topics, parts):
@@ -83,21 +84,25 @@ class PublishLocallyFn(beam.DoFn):
         self.project, self.prefix = project, prefix
 
     def setup(self) -> None:
+        """One PublisherClient per DoFn instance (``PUBSUB_EMULATOR_HOST`` is honored)."""
         from google.cloud import pubsub_v1
         self.client = pubsub_v1.PublisherClient()
         self.futures: list = []
         self.paths: dict[str, str] = {}
 
     def process(self, m: Message) -> None:
+        """Publishes ``m`` asynchronously; the bundle waits for it in ``finish_bundle``."""
         path = self.paths.get(m.topic) or self.paths.setdefault(m.topic, topic_for(self.project, m.topic, self.prefix))
         self.futures.append(self.client.publish(path, m.data, **(m.attributes or {})))
 
     def finish_bundle(self) -> None:
+        """Waits for every publish of the bundle (60 s each); a failure fails the bundle."""
         futures, self.futures = self.futures, []
         for f in futures:
             f.result(timeout=60)  # a failed publish fails the bundle: it is retried, never lost silently
 
     def teardown(self) -> None:
+        """Stops the client (flushes and releases its threads)."""
         client = getattr(self, "client", None)
         if client is not None:
             client.stop()

@@ -116,13 +116,13 @@ def submit_replay(argv: list[str]):
     """Replay without waiting and without the summary (returns the PipelineResult): ``run_replay`` waits, then
     summarizes the output with local file reads, which fails for output on GCS (Dataflow) or another remote
     filesystem.  Raises :class:`LaunchError` without ``--input`` and ``--output``."""
-    from journeyflow.pipelines.replay import ReplayArgumentError, replay_pipeline
+    from journeyflow.pipelines.replay import ReplayArgumentError, ReplayJob
 
     try:
-        p = replay_pipeline(argv)
+        job = ReplayJob.from_argv(argv)
     except ReplayArgumentError as e:
         raise LaunchError(str(e)) from None
-    return p.run()
+    return job.pipeline().run()
 
 
 def launch(argv: Sequence[str], default_runner: str | None = None):

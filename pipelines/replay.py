@@ -65,26 +65,42 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
             **outputs.table_rows()}
 
 
-def replay_pipeline(argv: list[str] | None) -> beam.Pipeline:
-    """A pipeline with the replay graph for ``argv`` (JourneyflowOptions and Beam options; FnApiRunner unless
-    ``--runner`` says otherwise), not yet run.  Raises :class:`ReplayArgumentError` without ``--input`` and
-    ``--output``, ``ValueError`` for a bad ``--until``, and the engine configuration's errors."""
-    opts = PipelineOptions(argv)
-    jf = opts.view_as(JourneyflowOptions)
-    if not jf.input or not jf.output:
-        raise ReplayArgumentError("replay needs --input DIR and --output DIR")
-    std = opts.view_as(StandardOptions)
-    if not std.runner:
-        std.runner = DEFAULT_BOUNDED_RUNNER
-    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
-    until: int | str | None = None
-    if jf.until == "end":
-        until = "end"
-    elif jf.until:
-        until = parse_ts(jf.until)
-    p = beam.Pipeline(options=opts)
-    build_replay(p, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
-    return p
+@dataclass
+class ReplayJob:
+    """A replay's settings, read from the command line by :meth:`from_argv`; :meth:`pipeline` builds its graph."""
+
+    options: PipelineOptions
+    input_dir: str
+    output_dir: str
+    config: EngineConfig
+    parse_config: ParseConfig
+    until: int | str | None  # epoch ms, "end", or None (the input's latest event time)
+
+    @classmethod
+    def from_argv(cls, argv: list[str] | None) -> "ReplayJob":
+        """``argv``: JourneyflowOptions and Beam options (FnApiRunner unless ``--runner`` says otherwise).  Loads
+        and validates the engine configuration (its errors propagate); raises :class:`ReplayArgumentError` without
+        ``--input`` and ``--output`` and ``ValueError`` for a bad ``--until``."""
+        opts = PipelineOptions(argv)
+        jf = opts.view_as(JourneyflowOptions)
+        if not jf.input or not jf.output:
+            raise ReplayArgumentError("replay needs --input DIR and --output DIR")
+        std = opts.view_as(StandardOptions)
+        if not std.runner:
+            std.runner = DEFAULT_BOUNDED_RUNNER
+        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
+        until: int | str | None = None
+        if jf.until == "end":
+            until = "end"
+        elif jf.until:
+            until = parse_ts(jf.until)
+        return cls(opts, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
+
+    def pipeline(self) -> beam.Pipeline:
+        """A new pipeline with the replay graph (:func:`build_replay`), not yet run."""
+        p = beam.Pipeline(options=self.options)
+        build_replay(p, self.input_dir, self.output_dir, self.config, self.parse_config, self.until)
+        return p
 
 
 @dataclass
@@ -149,15 +165,16 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
 
 
 def run_replay(argv: list[str] | None = None) -> ReplaySummary:
-    """Runs a replay with ``argv`` (see :func:`replay_pipeline`), waits for it and summarizes its local output
-    directory.  Exits (``SystemExit``) without ``--input`` and ``--output``."""
-    t0 = time.perf_counter()
+    """Runs a replay with ``argv`` (see :meth:`ReplayJob.from_argv`), waits for it and summarizes its local output
+    directory (wall time: from building the graph to the end of the run).  Exits (``SystemExit``) without
+    ``--input`` and ``--output``."""
     try:
-        p = replay_pipeline(argv)
+        job = ReplayJob.from_argv(argv)
     except ReplayArgumentError as e:
         raise SystemExit(str(e)) from None
-    result = p.run()
+    t0 = time.perf_counter()
+    result = job.pipeline().run()
     result.wait_until_finish()
-    summary = summarize(PipelineOptions(argv).view_as(JourneyflowOptions).output, result)
+    summary = summarize(job.output_dir, result)
     summary.wall_seconds = time.perf_counter() - t0
     return summary

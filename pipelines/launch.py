@@ -113,27 +113,16 @@ def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] 
 
 
 def submit_replay(argv: list[str]):
-    """Replay without waiting and without the summary: ``run_replay`` waits, then summarizes the output with local
-    file reads, which fails for output on GCS (Dataflow) or another remote filesystem."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    """Replay without waiting and without the summary (returns the PipelineResult): ``run_replay`` waits, then
+    summarizes the output with local file reads, which fails for output on GCS (Dataflow) or another remote
+    filesystem.  Raises :class:`LaunchError` without ``--input`` and ``--output``."""
+    from journeyflow.pipelines.replay import ReplayArgumentError, ReplayJob
 
-    from journeyflow.config.engine import EngineConfig
-    from journeyflow.stages.parse import ParseConfig, parse_ts
-    from journeyflow.pipelines.options import JourneyflowOptions
-    from journeyflow.pipelines.replay import DEFAULT_BOUNDED_RUNNER, build_replay
-
-    opts = PipelineOptions(argv)
-    jf = opts.view_as(JourneyflowOptions)
-    if not jf.input or not jf.output:
-        raise LaunchError("replay needs --input DIR and --output DIR")
-    std = opts.view_as(StandardOptions)
-    std.runner = std.runner or DEFAULT_BOUNDED_RUNNER
-    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
-    until = "end" if jf.until == "end" else parse_ts(jf.until) if jf.until else None
-    p = beam.Pipeline(options=opts)
-    build_replay(p, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
-    return p.run()
+    try:
+        job = ReplayJob.from_argv(argv)
+    except ReplayArgumentError as e:
+        raise LaunchError(str(e)) from None
+    return job.pipeline().run()
 
 
 def launch(argv: Sequence[str], default_runner: str | None = None):
@@ -170,6 +159,8 @@ def launch(argv: Sequence[str], default_runner: str | None = None):
 
 
 def main(argv: Sequence[str] | None = None, default_runner: str | None = None) -> int:
+    """Command-line entry point: :func:`launch` with ``argv`` (default ``sys.argv[1:]``).  Returns the exit code:
+    0, 2 for a refused launch (:class:`LaunchError`), 3 for a local replay whose accounting does not reconcile."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         out = launch(sys.argv[1:] if argv is None else argv, default_runner)

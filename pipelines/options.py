@@ -15,6 +15,9 @@ def _flag(text: str) -> bool:
 
 
 class JourneyflowOptions(PipelineOptions):
+    """journeyflow's options for both pipelines (group "journeyflow"); durations are strings such as ``30s``, times
+    ISO-8601 or epoch ms.  ``deploy/dataflow/metadata.json`` declares the same names (checked by a test)."""
+
     @classmethod
     def _add_argparse_args(cls, parser):
         g = parser.add_argument_group("journeyflow")

@@ -1,6 +1,7 @@
-"""Bounded replay: files in, decision topics and analyst tables out.
+"""Bounded replay assembly: files in, decision topics and analyst tables out.
 
-    read files → ParseAndValidate → ResolveIdentities → DecideForCustomers → topics (JSONL) + tables (Parquet)
+    ReadFiles → ParseAndValidate → ResolveIdentities → (EventTimes → Horizon) → DecideForCustomers
+        → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
 
 Every step has a stable label (Dataflow's ``--update`` matches steps by label).
 """
@@ -18,16 +19,15 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from journeyflow.config.engine import EngineConfig
+from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC
+from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.parse import ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
-from journeyflow.model.tables import decision_row, dead_letter_row, journey_step_row, suppressed_rows
-from journeyflow.pipelines.options import JourneyflowOptions
-from journeyflow.transforms import decide, parse
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.identity import ResolveIdentities
-from journeyflow.transforms.parse import ParseAndValidate
-from journeyflow.model.tables import TABLES
-from journeyflow.transforms.sinks import WriteOutputFiles, dead_letter_message, decision_messages
+from journeyflow.transforms.outputs import NAMESPACE, build_outputs
+from journeyflow.transforms.parse import DEAD, EVENTS, ParseAndValidate
+from journeyflow.transforms.sinks import FileSink
 from journeyflow.transforms.sources import ReadReplayFiles
 
 log = logging.getLogger(__name__)
@@ -37,43 +37,78 @@ log = logging.getLogger(__name__)
 DEFAULT_BOUNDED_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 
 
+class ReplayArgumentError(ValueError):
+    """A replay started without ``--input`` or ``--output``."""
+
+
 def _max_or_none(values) -> int | None:
     return max(values, default=None)
 
 
 def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: EngineConfig,
                  parse_config: ParseConfig = ParseConfig(), until: int | str | None = None) -> dict[str, Any]:
-    """Adds the replay graph to ``p``; returns the main PCollections (for tests)."""
+    """Adds the replay graph to ``p``: ``input_dir``'s stream files (``transforms.sources``) → ``output_dir``'s
+    ``topics/`` and ``tables/``.  ``until``: the horizon in epoch ms, ``"end"`` (every pending timer fires), or
+    None (the latest event time of the input).  Returns the main PCollections, by name (for tests)."""
     records = p | "ReadFiles" >> ReadReplayFiles(input_dir)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
-    events = parsed[parse.EVENTS]
+    events = parsed[EVENTS]
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
     if until is None:
         horizon = events | "EventTimes" >> beam.Map(lambda e: e.ts) | "Horizon" >> beam.CombineGlobally(_max_or_none)
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
-    out = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon)
-    decisions = out[decide.DECISIONS]
-    dead = (parsed[parse.DEAD], out[decide.DEAD]) | "AllDeadLetters" >> beam.Flatten()
+    decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon)
+    outputs = build_outputs(decided, parsed[DEAD], links)
+    FileSink(output_dir).write(outputs)
+    return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
+            **outputs.table_rows()}
 
-    tables = {
-        "decisions": decisions | "DecisionRows" >> beam.Map(decision_row),
-        "suppressed_candidates": decisions | "SuppressedRows" >> beam.FlatMap(suppressed_rows),
-        "journey_steps": out[decide.STEPS] | "StepRows" >> beam.Map(journey_step_row),
-        "customer_snapshots": out[decide.SNAPSHOTS],
-        "identity_links": links,
-        "dead_letter": dead | "DeadLetterRows" >> beam.Map(dead_letter_row),
-    }
-    outputs = [
-        decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
-        dead | "DeadLetterMessages" >> beam.Map(dead_letter_message),
-    ] + [rows | f"Rows_{name}" >> beam.Map(lambda r, n=name: (("table", n), r)) for name, rows in tables.items()]
-    (outputs | "AllOutputs" >> beam.Flatten()) | "WriteOutputs" >> WriteOutputFiles(output_dir, TABLES)
-    return {"events": events, "decisions": decisions, "dead": dead, "links": links, **tables}
+
+@dataclass
+class ReplayJob:
+    """A replay's settings, read from the command line by :meth:`from_argv`; :meth:`pipeline` builds its graph."""
+
+    options: PipelineOptions
+    input_dir: str
+    output_dir: str
+    config: EngineConfig
+    parse_config: ParseConfig
+    until: int | str | None  # epoch ms, "end", or None (the input's latest event time)
+
+    @classmethod
+    def from_argv(cls, argv: list[str] | None) -> "ReplayJob":
+        """``argv``: JourneyflowOptions and Beam options (FnApiRunner unless ``--runner`` says otherwise).  Loads
+        and validates the engine configuration (its errors propagate); raises :class:`ReplayArgumentError` without
+        ``--input`` and ``--output`` and ``ValueError`` for a bad ``--until``."""
+        opts = PipelineOptions(argv)
+        jf = opts.view_as(JourneyflowOptions)
+        if not jf.input or not jf.output:
+            raise ReplayArgumentError("replay needs --input DIR and --output DIR")
+        std = opts.view_as(StandardOptions)
+        if not std.runner:
+            std.runner = DEFAULT_BOUNDED_RUNNER
+        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
+        until: int | str | None = None
+        if jf.until == "end":
+            until = "end"
+        elif jf.until:
+            until = parse_ts(jf.until)
+        return cls(opts, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
+
+    def pipeline(self) -> beam.Pipeline:
+        """A new pipeline with the replay graph (:func:`build_replay`), not yet run."""
+        p = beam.Pipeline(options=self.options)
+        build_replay(p, self.input_dir, self.output_dir, self.config, self.parse_config, self.until)
+        return p
 
 
 @dataclass
 class ReplaySummary:
+    """What a replay did, as printed by ``journeyflow replay``: records read and events decided on (the pipeline's
+    counters), dead letters by reason, decisions by (action, channel), suppressed candidates by reason (from the
+    output topics), and the wall time in seconds."""
+
     records_read: int = 0
     events_decided: int = 0
     dead_letters: Counter = field(default_factory=Counter)
@@ -83,9 +118,11 @@ class ReplaySummary:
 
     @property
     def reconciles(self) -> bool:
+        """Every record read is accounted for: decided on, or a dead letter."""
         return self.records_read == self.events_decided + sum(self.dead_letters.values())
 
     def render(self) -> str:
+        """The summary as aligned text lines."""
         lines = [f"records read        {self.records_read:>9}",
                  f"events decided on   {self.events_decided:>9}",
                  f"dead letters        {sum(self.dead_letters.values()):>9}"]
@@ -103,20 +140,22 @@ class ReplaySummary:
 
 def _counter_value(result, name: str) -> int:
     from apache_beam.metrics.metric import MetricsFilter
-    res = result.metrics().query(MetricsFilter().with_namespace("journeyflow").with_name(name))
+    res = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE).with_name(name))
     return int(sum(c.committed or c.attempted or 0 for c in res["counters"]))
 
 
 def summarize(output_dir: str, result=None) -> ReplaySummary:
+    """The :class:`ReplaySummary` of a replay's local ``output_dir`` (its audit and dead-letter topic files) and,
+    given the ``PipelineResult``, of its counters."""
     s = ReplaySummary()
     topics = os.path.join(output_dir, "topics")
-    with open(os.path.join(topics, "decisions-audit.jsonl")) as f:
+    with open(os.path.join(topics, f"{AUDIT_TOPIC}.jsonl")) as f:
         for line in f:
             d = json.loads(line)
             s.decisions[(d["action"], d["channel"])] += 1
             for c in d["candidates"]:
                 s.suppressions[c["reason"]] += 1
-    with open(os.path.join(topics, "dead-letter.jsonl")) as f:
+    with open(os.path.join(topics, f"{DEAD_LETTER_TOPIC}.jsonl")) as f:
         for line in f:
             s.dead_letters[json.loads(line)["reason"]] += 1
     if result is not None:
@@ -126,24 +165,16 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
 
 
 def run_replay(argv: list[str] | None = None) -> ReplaySummary:
-    opts = PipelineOptions(argv)
-    jf = opts.view_as(JourneyflowOptions)
-    if not jf.input or not jf.output:
-        raise SystemExit("replay needs --input DIR and --output DIR")
-    std = opts.view_as(StandardOptions)
-    if not std.runner:
-        std.runner = DEFAULT_BOUNDED_RUNNER
-    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
-    until: int | str | None = None
-    if jf.until == "end":
-        until = "end"
-    elif jf.until:
-        until = parse_ts(jf.until)
+    """Runs a replay with ``argv`` (see :meth:`ReplayJob.from_argv`), waits for it and summarizes its local output
+    directory (wall time: from building the graph to the end of the run).  Exits (``SystemExit``) without
+    ``--input`` and ``--output``."""
+    try:
+        job = ReplayJob.from_argv(argv)
+    except ReplayArgumentError as e:
+        raise SystemExit(str(e)) from None
     t0 = time.perf_counter()
-    p = beam.Pipeline(options=opts)
-    build_replay(p, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
-    result = p.run()
+    result = job.pipeline().run()
     result.wait_until_finish()
-    summary = summarize(jf.output, result)
+    summary = summarize(job.output_dir, result)
     summary.wall_seconds = time.perf_counter() - t0
     return summary

@@ -13,7 +13,7 @@ def test_in_process_bounded_path_matches_the_recorded_replay(tmp_path):
     from journeyflow.model.decisions import AUDIT_TOPIC
     from journeyflow.stages.bounded import fold_clusters, resolve_clusters
     from journeyflow.tools.generator import generate
-    from journeyflow.transforms.sinks import decision_messages
+    from journeyflow.transforms.outputs import decision_messages
 
     expected = json.loads((GOLDEN / "small.json").read_text())
     generate(150, 10, 7, str(tmp_path))  # the population tests/test_golden.py replays
@@ -22,9 +22,9 @@ def test_in_process_bounded_path_matches_the_recorded_replay(tmp_path):
     clusters = resolve_clusters(events, config.link_rules())
     audit, snapshots = [], 0
     for _cluster, out in fold_clusters(clusters, config.build_processor(), max(e.ts for e in events)):
-        audit += [m for d in out.decisions for (_kind, topic), m in decision_messages(d) if topic == AUDIT_TOPIC]
+        audit += [m.data for d in out.decisions for m in decision_messages(d) if m.topic == AUDIT_TOPIC]
         snapshots += len(out.final_states)
-    raw = b"".join(m.encode() + b"\n" for m in sorted(audit))
+    raw = b"".join(m + b"\n" for m in sorted(audit))
     assert hashlib.sha256(raw).hexdigest() == expected["topics"][AUDIT_TOPIC]["sha256"]
     assert len(clusters.link_rows) == expected["tables"]["identity_links"]["rows"]
     assert snapshots == expected["tables"]["customer_snapshots"]["rows"]

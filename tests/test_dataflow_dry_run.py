@@ -25,7 +25,8 @@ from journeyflow.adapters import bigtable_store
 from journeyflow.pipelines import launch
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.pipelines.replay import build_replay
-from journeyflow.pipelines.stream import STATE_TRANSFER, build_stream, parse_duration_ms
+from journeyflow.adapters.pubsub_names import STATE_TRANSFER
+from journeyflow.pipelines.stream import build_stream, parse_duration_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -35,7 +36,7 @@ STORE = f"bigtable://{PROJECT}/journeyflow/identity"
 IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/journeyflow/journeyflow:test"
 DRY_RUN = ["--runner=DataflowRunner", "--dry_run=True", "--no_auth", f"--project={PROJECT}",
            "--region=us-central1", "--temp_location=gs://bucket/tmp"]
-STREAM_TABLES = ("decisions", "suppressed_candidates", "journey_steps", "identity_links", "dead_letter")
+STREAM_TABLES = TABLES  # every analyst table, the same as replay (streaming snapshots: one row per customer flush)
 
 # Top-level steps whose labels Dataflow's --update matches: renaming any of them needs a transform name mapping.
 STREAM_STEPS = ({f"Read_{s}" for s in STREAMS} | {f"Raw_{s}" for s in STREAMS}
@@ -44,7 +45,7 @@ STREAM_STEPS = ({f"Read_{s}" for s in STREAMS} | {f"Raw_{s}" for s in STREAMS}
                    "DecisionMessages", "DeadLetterMessages", "AllMessages", "WriteTopics", "DecisionRows",
                    "SuppressedRows", "StepRows", "DeadLetterRows"}
                 | {f"BigQuery_{t}" for t in STREAM_TABLES})
-# Replay's core stages (its output writers are labelled by journeyflow.transforms.sinks).
+# Replay's core stages (its output writers are labelled by journeyflow.transforms.sinks.files).
 REPLAY_STEPS = {"ReadFiles", "ParseAndValidate", "ResolveIdentities", "EventTimes", "Horizon", "DecideForCustomers",
                 "AllDeadLetters", "DecisionMessages", "DeadLetterMessages", "DecisionRows", "SuppressedRows",
                 "StepRows", "DeadLetterRows"}
@@ -155,8 +156,6 @@ def test_stream_writes_each_analyst_table_to_bigquery(stream_jobs):
     steps = by_name(stream_jobs[0].proto_pipeline)
     for table in STREAM_TABLES:
         assert steps[f"BigQuery_{table}/Write"].spec.urn.startswith("beam:transform:write_to_big_query")
-    assert set(TABLES) - set(STREAM_TABLES) == {"customer_snapshots"}  # a replay-only table
-    assert not any(n.startswith("BigQuery_customer_snapshots") for n in steps)
 
 
 def test_stream_step_names_are_identical_across_translations(stream_jobs):

@@ -171,11 +171,11 @@ def test_emulator_stopped_and_restarted(bigtable_emulator: GcloudEmulator):
 
 
 def test_the_decision_sink_rides_out_a_pubsub_outage(pubsub_emulator: GcloudEmulator, monkeypatch):
-    from apache_beam.io.gcp.pubsub import PubsubMessage
     from google.cloud import pubsub_v1
 
     from journeyflow.tools import pubsub as pt
-    from journeyflow.pipelines.stream import PublishLocallyFn
+    from journeyflow.transforms.outputs import Message
+    from journeyflow.transforms.sinks.pubsub import PublishLocallyFn
 
     project, prefix, n = "test-project", "so-", 30
     with pubsub_emulator.patched_env():
@@ -190,8 +190,8 @@ def test_the_decision_sink_rides_out_a_pubsub_outage(pubsub_emulator: GcloudEmul
     def bundle() -> None:
         try:
             for i, did in enumerate(ids):
-                fn.process(("decisions-audit", PubsubMessage(json.dumps({"decision_id": did}).encode(),
-                                                             {"decision_id": did, "customer_id": f"crm:{i}"})))
+                fn.process(Message("decisions-audit", json.dumps({"decision_id": did}).encode(),
+                                   {"decision_id": did, "customer_id": f"crm:{i}"}))
             fn.finish_bundle()
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)

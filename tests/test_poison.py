@@ -25,9 +25,12 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.stages.journeys import JourneyEngine
 from journeyflow.model.events import Event
 from journeyflow.stages.arbitration import Arbiter
-from journeyflow.stages.processor import END_OF_TIME, PROCESSING_ERROR, ClusterFold, Outputs
+from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.stages.processor import END_OF_TIME, ClusterFold, Outputs
 from journeyflow.stages.state import CustomerState
 from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
+
+PROCESSING_ERROR = DeadLetterReason.PROCESSING_ERROR
 
 CONFIG = EngineConfig(journeys_with_test_extras(), "<journeys with test extras>",
                       EngineConfig.from_files().policy_yaml, "<default policy>")

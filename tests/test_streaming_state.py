@@ -175,3 +175,24 @@ def test_a_late_state_transfer_is_applied_not_dropped():
         sms = (out[ss.DECISIONS]
                | beam.FlatMap(lambda d: [(c.step_id, c.reason) for c in d.candidates if c.channel == "sms"]))
         assert_that(sms, equal_to([("reminder_sms", "consent")]), label="sms_blocked_by_absorbed_consent")
+
+
+def test_snapshots_are_emitted_per_flush_only_when_asked():
+    """With ``snapshots=True`` (the pipeline writes tables), every flush emits the customer's snapshot row at the
+    flush horizon; the last one matches the bounded fold's final state of the same events."""
+    events = history("crm:C1")
+    ts, opts = run_stream(events, 0)
+    with TestPipeline(options=opts) as p:
+        out = p | ts | DecideOrdered(CONFIG, snapshots=True)
+
+        def check(rows):
+            assert len(rows) > 1 and {r["customer_id"] for r in rows} == {"crm:C1"}
+            final = max(rows, key=lambda r: r["snapshot_at"])
+            assert (final["last_event"], final["identifiers"], final["consent_sms"]) == \
+                (max(ev.ts for ev in events), ["crm:C1"], "granted")
+
+        assert_that(out[ss.SNAPSHOTS], check)
+    ts, opts = run_stream(events, 0)
+    with TestPipeline(options=opts) as p:
+        out = p | ts | DecideOrdered(CONFIG)
+        assert_that(out[ss.SNAPSHOTS], equal_to([]))

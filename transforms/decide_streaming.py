@@ -17,6 +17,11 @@ replayed messages would be processed as soon as they arrive and the rest of its 
 then be late.  With it, the whole retained backlog is buffered first and processed in event-time order, as the
 stopped pipeline did (Dataflow's watermark follows the backlog's event times, so the hold only costs a delay there).
 
+``snapshots=True`` (set when the pipeline writes tables): after each flush, the customer's ``customer_snapshots``
+row at the flush horizon (one row per customer and flush; none for a customer whose state was handed over).
+
+Output tags and counters are shared with bounded replay (``transforms.outputs``).
+
 State lives in the global window, which the runner never garbage-collects; ``CustomerState.expire`` bounds what a
 customer keeps (see ``journeyflow.stages.state``), and an idle customer's buffer and timers are empty.
 """
@@ -34,33 +39,45 @@ from apache_beam.utils.timestamp import Timestamp
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event, decode_event, encode_event
+from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.identity.online import IDENTITY_STREAM
 from journeyflow.stages.processor import Outputs
+from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
-
-DECISIONS = "decisions"
-STEPS = "journey_steps"
-DEAD = "dead_letter"
-TRANSFERS = "state_transfers"
+from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
+    DEAD,
+    DECISIONS,
+    SNAPSHOTS,
+    STEPS,
+    TAGGED,
+    TRANSFERS,
+    NAMESPACE,
+    DecideCounters,
+)
 
 
 class OrderedCustomerFn(beam.DoFn):
+    """Keyed by customer id: buffers the customer's events and releases them in event-time order when the
+    watermark passes (module docstring).  State: ``customer`` (CustomerState bytes), ``buffer`` (encoded events),
+    ``pending`` (the flush timer's time, epoch ms), ``done`` (horizon processed so far, epoch ms)."""
+
     CUSTOMER = ReadModifyWriteStateSpec("customer", BytesCoder())
     BUFFER = BagStateSpec("buffer", BytesCoder())
     PENDING = ReadModifyWriteStateSpec("pending", VarIntCoder())  # time the flush timer is set for
     DONE = ReadModifyWriteStateSpec("done", VarIntCoder())  # horizon processed so far
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
 
-    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, hold_until_ms: int = 0):
+    def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, hold_until_ms: int = 0,
+                 snapshots: bool = False):
         self.config = config
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
-        self.late = Metrics.counter("journeyflow", "late_events")
-        self.events_decided = Metrics.counter("journeyflow", "events_decided")
-        self.decisions = Metrics.counter("journeyflow", "decisions")
-        self.buffered = Metrics.distribution("journeyflow", "buffered_events_per_flush")
+        self.snapshots = snapshots
+        self.counters = DecideCounters()
+        self.buffered = Metrics.distribution(NAMESPACE, "buffered_events_per_flush")
 
     def setup(self) -> None:
+        """One CustomerProcessor per worker."""
         self.processor = self.config.build_processor()
 
     def process(self, element: tuple[str, Event],
@@ -68,6 +85,8 @@ class OrderedCustomerFn(beam.DoFn):
                 pending=beam.DoFn.StateParam(PENDING),
                 done=beam.DoFn.StateParam(DONE),
                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+        """Buffers one event and moves the flush timer earlier if needed; an event at or before the processed
+        horizon is a ``late_event`` dead letter (a late identity hand-over is moved to the next moment instead)."""
         _key, ev = element
         horizon = done.read()
         if horizon is not None and ev.ts <= horizon and ev.stream == IDENTITY_STREAM:
@@ -75,9 +94,9 @@ class OrderedCustomerFn(beam.DoFn):
             # state-transfer topic: never dropped, applied at the next moment instead of at its link time
             ev = Event(ev.uid, ev.stream, ev.type, horizon + 1, ev.ids, ev.attrs, ev.contact)
         if horizon is not None and ev.ts <= horizon:
-            self.late.inc()
+            self.counters.late.inc()
             yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
-                stream=ev.stream, reason="late_event",
+                stream=ev.stream, reason=DeadLetterReason.LATE_EVENT,
                 detail=f"event time {ev.ts} is at or before this customer's processed horizon {horizon} "
                        f"(allowed lateness {self.lateness} ms)",
                 payload="", source=ev.uid, event_time=ev.ts))
@@ -99,6 +118,8 @@ class OrderedCustomerFn(beam.DoFn):
                  pending=beam.DoFn.StateParam(PENDING),
                  done=beam.DoFn.StateParam(DONE),
                  flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+        """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
+        order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
         horizon = fired.micros // 1000 - self.lateness
         ready: list[Event] = []
         keep: list[bytes] = []
@@ -114,7 +135,8 @@ class OrderedCustomerFn(beam.DoFn):
         state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
         out = Outputs()
         self.processor.advance(state, ready, horizon, out, state_bytes=raw or None)
-        customer.write(state.to_bytes())
+        state_bytes = state.to_bytes()
+        customer.write(state_bytes)
         buffer.clear()
         for b in keep:
             buffer.add(b)
@@ -126,35 +148,33 @@ class OrderedCustomerFn(beam.DoFn):
             nxt.append(state.next_due())
         if nxt:
             self._arm(min(nxt) + self.lateness, pending, flush)
-        self.events_decided.inc(out.events)
-        self.decisions.inc(len(out.decisions))
-        yield from out.decisions
-        for s in out.steps:
-            yield beam.pvalue.TaggedOutput(STEPS, s)
-        for dl in out.dead:
-            yield beam.pvalue.TaggedOutput(DEAD, dl)
-        for target, ev in out.transfers:
-            yield beam.pvalue.TaggedOutput(TRANSFERS, (target, ev))
+        yield from self.counters.emit(out)
+        if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
+            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes)))
 
 
 class DecideOrdered(beam.PTransform):
-    """(customer id, Event) → decisions (main), journey steps, dead letters (late events, duplicates), and
-    state transfers (target customer id, absorb event) for identity merges.
+    """(customer id, Event) → decisions (main) and the tagged outputs of ``transforms.outputs``: journey steps,
+    dead letters (late events, duplicates, processing errors), state transfers (target customer id, absorb event)
+    for identity merges, and, with ``snapshots``, customer snapshot rows.
 
-    Works on bounded and unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
+    ``allowed_lateness_ms`` and ``hold_until_ms`` (epoch ms): see the module docstring.  Works on bounded and
+    unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None,
-                 hold_until_ms: int = 0):
+                 hold_until_ms: int = 0, snapshots: bool = False):
         super().__init__(label)
         self.config = config
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
+        self.snapshots = snapshots
 
     def expand(self, keyed):
+        """Into the global window, then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
         return (
             keyed
             | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
-            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(self.config, self.lateness, self.hold_until)).with_outputs(
-                STEPS, DEAD, TRANSFERS, main=DECISIONS)
+            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
+                self.config, self.lateness, self.hold_until, self.snapshots)).with_outputs(*TAGGED, main=DECISIONS)
         )
 

@@ -10,7 +10,9 @@ from journeyflow.stages.identity.keys import Hasher
 from journeyflow.model.events import Event
 from journeyflow.stages.parse import ParseConfig, Parser
 
+#: Main output tag of ParseAndValidate (Event).
 EVENTS = "events"
+#: Dead-letter output tag of ParseAndValidate (DeadLetter).
 DEAD = "dead_letter"
 
 
@@ -23,6 +25,8 @@ class RawRecord(NamedTuple):
 
 
 class ParseRecordFn(beam.DoFn):
+    """RawRecord → Event (main) or DeadLetter (tag ``DEAD``); counters ``records_parsed``, ``records_dead_lettered``."""
+
     def __init__(self, config: ParseConfig):
         self.config = config
         self.parser: Parser | None = None
@@ -30,9 +34,11 @@ class ParseRecordFn(beam.DoFn):
         self.dead = Metrics.counter("journeyflow", "records_dead_lettered")
 
     def setup(self) -> None:
+        """One Parser per worker, hashing identifiers with the key of ``JOURNEYFLOW_HASH_KEY``."""
         self.parser = Parser(Hasher.from_env(), self.config)
 
     def process(self, rec: RawRecord) -> Iterator[Any]:
+        """Parses one record (bad input never raises: it becomes a dead letter)."""
         out = self.parser.parse(rec.stream, rec.payload, rec.source)
         if isinstance(out, Event):
             self.parsed.inc()
@@ -51,4 +57,5 @@ class ParseAndValidate(beam.PTransform):
         self.config = config
 
     def expand(self, records):
+        """Applies ``Parse`` (ParseRecordFn) with the ``DEAD`` output."""
         return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config)).with_outputs(DEAD, main=EVENTS)

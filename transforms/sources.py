@@ -1,4 +1,13 @@
-"""Sources for bounded replay: ``DIR/<stream>.jsonl`` and ``DIR/<stream>.avro`` files."""
+"""Sources: files for bounded replay (``DIR/<stream>.jsonl`` and ``DIR/<stream>.avro``), one Pub/Sub subscription
+per input stream for streaming.  Both give :class:`~journeyflow.transforms.parse.RawRecord` s.
+
+Streaming event time comes from the ``ts`` message *attribute* (``timestamp_attribute="ts"``, epoch ms), set by
+publishers (``journeyflow publish`` does).  The attribute, not the payload, because the source must know each
+message's event time before any parsing to track the watermark: Dataflow estimates the watermark from it, and a
+payload timestamp applied after the read would leave the watermark on publish time.  Messages without the
+attribute get their publish time; their payload ``ts`` is still validated, and a mismatch is harmless for
+ordering within a customer.
+"""
 from __future__ import annotations
 
 from typing import Iterator
@@ -6,8 +15,10 @@ from typing import Iterator
 import apache_beam as beam
 import fastavro
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.metrics import Metrics
 
+from journeyflow.adapters.pubsub_names import input_subscription
 from journeyflow.model.events import STREAMS
 from journeyflow.transforms.parse import RawRecord
 
@@ -24,6 +35,8 @@ def replay_files(input_dir: str) -> list[tuple[str, str]]:
 
 
 class _ReadFileFn(beam.DoFn):
+    """(stream, path) → the file's RawRecords (blank lines skipped; counter ``records_read``)."""
+
     def __init__(self):
         self.read = Metrics.counter("journeyflow", "records_read")
 
@@ -51,6 +64,7 @@ class ReadReplayFiles(beam.PTransform):
         self.input_dir = input_dir
 
     def expand(self, pbegin):
+        """``ListFiles`` → ``ReshuffleFiles`` → ``ReadLines``.  Raises ``FileNotFoundError`` when no stream file is there."""
         files = replay_files(self.input_dir)
         if not files:
             raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {self.input_dir} "
@@ -61,3 +75,22 @@ class ReadReplayFiles(beam.PTransform):
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadLines" >> beam.ParDo(_ReadFileFn())
         )
+
+
+def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
+    return RawRecord(stream, msg.data, f"pubsub:{msg.message_id or ''}")
+
+
+def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str) -> beam.PCollection:
+    """Every input stream's subscription (``in-<stream>-journeyflow``, see ``adapters.pubsub_names``) as
+    RawRecords, timestamped by the ``ts`` attribute.  Top-level steps ``Read_<stream>``, ``Raw_<stream>`` and
+    ``AllInputs`` (applied where this is called)."""
+    raws = []
+    for stream in STREAMS:
+        raws.append(
+            p
+            | f"Read_{stream}" >> ReadFromPubSub(subscription=input_subscription(project, stream, prefix),
+                                                 with_attributes=True, timestamp_attribute="ts")
+            | f"Raw_{stream}" >> beam.Map(_to_raw, stream)
+        )
+    return raws | "AllInputs" >> beam.Flatten()

@@ -2,7 +2,7 @@
 # launched from the Flex Template: deploy/dataflow/template.mk) and the BigQuery tables when
 # declare_bigquery_tables = false (the pipeline then creates them, CREATE_IF_NEEDED).
 #
-# Names follow the pipeline's conventions (pipelines/stream.py), all behind var.prefix (= --topic_prefix):
+# Names follow the pipeline's conventions (journeyflow/adapters/pubsub_names.py), all behind var.prefix (= --topic_prefix):
 #   topics in-<stream>, subscriptions in-<stream>-journeyflow, state-transfer(-journeyflow), output topics.
 
 locals {

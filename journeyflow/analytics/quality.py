@@ -20,8 +20,8 @@ journey_steps          customer_id / journey_id not null; kind in :data:`STEP_KI
 customer_snapshots     customer_id not null and unique; consent_<channel> in :data:`CONSENT_STATUSES`
 identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
                        reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
-dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
-                       reasons plus ``duplicate_event``, ``late_event``, ``processing_error``)
+dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (the values of
+                       :class:`journeyflow.model.reasons.DeadLetterReason`)
 =====================  ================================================================================
 
 Every table: no raw email address or phone number in any string column
@@ -70,8 +70,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
-from journeyflow.stages import parse as _parse  # noqa: E402
 from journeyflow.model.decisions import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
+from journeyflow.model.reasons import DeadLetterReason  # noqa: E402
+from journeyflow.stages import parse as _parse  # noqa: E402
 from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
 from journeyflow.stages.state import BLOCKING  # noqa: E402
 
@@ -114,17 +115,11 @@ def redact(text: str) -> str:
     return _PHONE_RX.sub(lambda m: f"<phone …{m.group(0)[-2:]}>", text)
 
 
-def _documented_dead_letter_reasons() -> tuple[str, ...]:
-    """The reason column of the table in ``journeyflow/core/parse.py``'s docstring."""
-    doc = _parse.__doc__ or ""
-    found = re.findall(r"^([a-z][a-z0-9_]+)\s{2,}\S", doc, flags=re.M)
-    return tuple(r for r in dict.fromkeys(found) if r != "reason")
-
-
-DEAD_LETTER_REASONS: tuple[str, ...] = (*_documented_dead_letter_reasons(), "duplicate_event", "late_event",
-                                         "processing_error")
+#: Every dead-letter reason (``dead_letter.reason``), as plain strings.
+DEAD_LETTER_REASONS: tuple[str, ...] = tuple(r.value for r in DeadLetterReason)
 #: Dead letters whose event_time is the problem: not used to derive the input range.
-_UNTRUSTED_TIME_REASONS = frozenset({"bad_timestamp", "timestamp_out_of_range"})
+_UNTRUSTED_TIME_REASONS = frozenset({DeadLetterReason.BAD_TIMESTAMP.value,
+                                     DeadLetterReason.TIMESTAMP_OUT_OF_RANGE.value})
 
 DERIVED_RANGE_SLACK_MS = 86_400_000
 MAX_EXAMPLES = 5

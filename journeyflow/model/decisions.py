@@ -12,6 +12,7 @@ from typing import Any, Mapping, NamedTuple
 CHANNELS: tuple[str, ...] = ("email", "sms", "push", "call")
 #: Execution targets that are not messages to the customer.
 TASK_TARGETS: tuple[str, ...] = ("crm_task", "service_case")
+#: What a decision does (``suppress``/``wait``/``none``: nothing is executed).
 ACTIONS: tuple[str, ...] = ("send", "create_task", "route_case", "suppress", "wait", "none")
 #: Categories in arbitration order: service beats transactional beats sales beats marketing.
 CATEGORIES: tuple[str, ...] = ("service", "transactional", "sales", "marketing")
@@ -94,6 +95,8 @@ class Decision(NamedTuple):
         return None
 
     def to_dict(self, with_address: bool = False) -> dict[str, Any]:
+        """The decision as a JSON object (audit topic, ``decisions`` row; candidates as objects).  The delivery
+        ``address`` only ``with_address`` (the channel's own topic)."""
         d = {
             "decision_id": self.decision_id,
             "customer_id": self.customer_id,

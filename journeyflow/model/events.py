@@ -11,8 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+#: The input streams: one file (replay) or one subscription (streaming) each.
 STREAMS: tuple[str, ...] = ("web", "orders", "support", "crm", "engagement", "consent")
 
+#: Allowed event types per stream (the Avro schemas in ``schemas/`` have the same enums).
 EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     "web": ("page_view", "product_view", "add_to_cart", "checkout_started", "login", "signup"),
     "orders": ("order_placed", "order_cancelled", "payment_failed"),
@@ -48,6 +50,7 @@ class Event:
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
+        """Processing order: event time (ms), then ``STREAM_RANK`` (facts before reactions), then uid."""
         return (self.ts, STREAM_RANK.get(self.stream, 9), self.uid)
 
     def __reduce__(self):

@@ -16,6 +16,7 @@ import pyarrow as pa
 from journeyflow.model.decisions import Decision
 from journeyflow.model.dead_letters import DeadLetter
 
+#: The analyst tables, in the order both pipelines write them.
 TABLES: tuple[str, ...] = ("decisions", "suppressed_candidates", "journey_steps", "customer_snapshots",
                            "identity_links", "dead_letter")
 
@@ -30,6 +31,8 @@ _BQ_TO_ARROW = {
 
 @lru_cache(maxsize=None)
 def table_spec(name: str) -> dict[str, Any]:
+    """``schemas/bigquery/<name>.json``: ``fields`` (BigQuery schema) and ``partition_field`` (the time column).
+    Raises ``FileNotFoundError`` for an unknown table."""
     return json.loads(resources.files("journeyflow.schemas").joinpath("bigquery", f"{name}.json").read_text())
 
 
@@ -50,6 +53,7 @@ def _arrow_field(f: dict[str, Any]) -> pa.Field:
 
 @lru_cache(maxsize=None)
 def arrow_schema(name: str) -> pa.Schema:
+    """The Parquet (pyarrow) schema of table ``name``, converted from its BigQuery schema (TIMESTAMP: ms, UTC)."""
     return pa.schema([_arrow_field(f) for f in table_spec(name)["fields"]])
 
 
@@ -62,22 +66,27 @@ def partition_of(name: str, row: dict[str, Any]) -> str:
 
 
 def to_arrow(name: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
+    """``rows`` (dicts with epoch-ms times) as a pyarrow Table with the schema of table ``name``."""
     return pa.Table.from_pylist(list(rows), schema=arrow_schema(name))
 
 
 # ---------------------------------------------------------------- row builders
 def decision_row(d: Decision) -> dict[str, Any]:
+    """A ``decisions`` row: the decision without its delivery address."""
     return d.to_dict()  # never the delivery address
 
 
 def suppressed_rows(d: Decision) -> list[dict[str, Any]]:
+    """``suppressed_candidates`` rows: one per candidate the decision did not choose, with its reason."""
     return [{"decision_id": d.decision_id, "customer_id": d.customer_id, "decided_at": d.decided_at,
              **c._asdict(), "trigger_event_id": d.trigger_event_id} for c in d.candidates]
 
 
 def dead_letter_row(dl: DeadLetter) -> dict[str, Any]:
+    """A ``dead_letter`` row (the same object as the dead-letter topic's message)."""
     return dl.to_dict()
 
 
 def journey_step_row(s: Any) -> dict[str, Any]:
+    """A ``journey_steps`` row from a step record (a NamedTuple or a mapping)."""
     return s._asdict() if hasattr(s, "_asdict") else dict(s)

@@ -1,24 +1,7 @@
 """Parse and validate raw input records into ``Event``s, or ``DeadLetter``s with a precise reason.
 
-Pure Python (no Beam).  Checks run in a fixed order and the first failure decides the reason code:
-
-=======================  ==============================================================================
-reason                   meaning
-=======================  ==============================================================================
-payload_too_large        the raw record is larger than ``max_bytes`` (default 1 MiB)
-invalid_utf8             bytes that are not UTF-8
-invalid_json             not parseable JSON (includes nesting deeper than the parser allows)
-not_an_object            JSON that is not an object (array, string, number ...)
-unknown_stream           the stream name is not one of journeyflow's input streams
-unknown_type             the record's ``type`` (``status`` for consent) is not an allowed value
-schema_violation         the record does not match the stream's Avro schema (missing field, wrong type)
-bad_timestamp            ``ts`` is neither ISO-8601 with a UTC offset nor epoch milliseconds
-timestamp_out_of_range   ``ts`` is before ``min_ts`` or after ``max_ts`` (absurd times)
-invalid_identifier       an email or phone number that does not normalize
-missing_identifier       no identifier at all (or none of the ones the stream needs)
-multiple_identifiers     a consent record naming more than one identifier
-invalid_field            a field that is well-typed but invalid (unknown time zone, csat outside 1-5 ...)
-=======================  ==============================================================================
+Pure Python (no Beam).  Checks run in a fixed order and the first failure decides the reason: the parse
+members of :class:`journeyflow.model.reasons.DeadLetterReason`, listed (with their meaning) in check order there.
 
 The raw payload kept in a dead letter is truncated and has anything that looks like an email address or a phone
 number masked, so dead letters can be stored in analyst tables without leaking PII.
@@ -40,6 +23,7 @@ import fastavro
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
 from journeyflow.model.events import EVENT_TYPES, STREAMS, Event
 from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.reasons import DeadLetterReason
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -78,6 +62,8 @@ def _valid_zone(name: str) -> bool:
 
 
 def mask_pii(text: str) -> str:
+    """``text`` with anything that looks like an email address or a (formatted) phone number replaced by
+    ``<email>`` / ``<phone>``."""
     return _PHONE_RE.sub("<phone>", _EMAIL_RE.sub("<email>", text))
 
 
@@ -139,7 +125,9 @@ def _container_fields(schema: dict) -> tuple[tuple[str, str], ...]:
 
 
 class Invalid(Exception):
-    def __init__(self, reason: str, detail: str, event_time: int | None = None):
+    """A record that fails a check: its :class:`DeadLetterReason`, a detail, and its event time if known (ms)."""
+
+    def __init__(self, reason: DeadLetterReason, detail: str, event_time: int | None = None):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -148,6 +136,9 @@ class Invalid(Exception):
 
 @dataclass(frozen=True)
 class ParseConfig:
+    """Parser settings: the region for phone numbers without ``+country`` (ISO 3166 code), the accepted event
+    time range (epoch ms) and the largest raw record (bytes)."""
+
     default_region: str = "US"
     min_ts: int = DEFAULT_MIN_TS
     max_ts: int = DEFAULT_MAX_TS
@@ -166,6 +157,9 @@ class Parser:
 
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "") -> Event | DeadLetter:
+        """One raw record of ``stream`` (bytes or text of a JSON object, or an Avro-decoded dict) → an Event, or
+        a DeadLetter with the reason of the first failed check (never raises for bad input).  ``source``: where
+        the record came from (``path:line``, ``pubsub:<id>``)."""
         try:
             return self._parse(stream, raw)
         except Invalid as e:
@@ -193,28 +187,28 @@ class Parser:
     def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any]) -> Event:
         if isinstance(raw, (bytes, str)):
             if len(raw) > self.config.max_bytes:
-                raise Invalid("payload_too_large", f"record is {len(raw)} bytes, limit {self.config.max_bytes}")
+                raise Invalid(DeadLetterReason.PAYLOAD_TOO_LARGE, f"record is {len(raw)} bytes, limit {self.config.max_bytes}")
             if isinstance(raw, bytes):
                 try:
                     raw = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    raise Invalid("invalid_utf8", f"not UTF-8 at byte {e.start}") from None
+                    raise Invalid(DeadLetterReason.INVALID_UTF8, f"not UTF-8 at byte {e.start}") from None
             if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and _json_depth(raw) > MAX_JSON_DEPTH:
                 # explicit limit: the parser's own recursion guard depends on the caller's stack depth,
                 # which would make the same record's fate vary
-                raise Invalid("invalid_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+                raise Invalid(DeadLetterReason.INVALID_JSON, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             try:
                 rec = json.loads(raw)
             except RecursionError:
-                raise Invalid("invalid_json", "JSON nested too deeply") from None
+                raise Invalid(DeadLetterReason.INVALID_JSON, "JSON nested too deeply") from None
             except ValueError as e:
-                raise Invalid("invalid_json", f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+                raise Invalid(DeadLetterReason.INVALID_JSON, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
         else:
             rec = raw
         if not isinstance(rec, dict):
-            raise Invalid("not_an_object", f"expected a JSON object, got {type(rec).__name__}")
+            raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(rec).__name__}")
         if stream not in self._schemas:
-            raise Invalid("unknown_stream", f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
+            raise Invalid(DeadLetterReason.UNKNOWN_STREAM, f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
         et = None
         ts_raw = rec.get("ts")
         if ts_raw is not None:
@@ -226,18 +220,18 @@ class Parser:
         if stream == "consent":
             status = rec.get("status")
             if status not in ("granted", "revoked"):
-                raise Invalid("unknown_type", f"consent status {str(status)[:40]!r} is not granted/revoked", et)
+                raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"consent status {str(status)[:40]!r} is not granted/revoked", et)
             etype = "consent_" + status
         else:
             etype = rec.get("type")
             if etype not in EVENT_TYPES[stream]:
-                raise Invalid("unknown_type", f"{stream} type {str(etype)[:40]!r} is not one of "
+                raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"{stream} type {str(etype)[:40]!r} is not one of "
                               f"{', '.join(EVENT_TYPES[stream])}", et)
         self._validate(stream, rec, et)
         if et is None:
-            raise Invalid("bad_timestamp", f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor epoch ms")
+            raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor epoch ms")
         if not (self.config.min_ts <= et <= self.config.max_ts):
-            raise Invalid("timestamp_out_of_range", f"ts {str(ts_raw)[:40]!r} is outside the accepted range", et)
+            raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is outside the accepted range", et)
         ids, contact = self._identifiers(stream, rec, et)
         attrs = self._attrs(stream, rec, et)
         return Event(uid=f"{stream}/{rec['event_id']}", stream=stream, type=etype, ts=et,
@@ -249,7 +243,7 @@ class Parser:
         for name, kind in self._containers[stream]:
             v = rec.get(name)
             if v is not None and not isinstance(v, list if kind == "array" else dict):
-                raise Invalid("schema_violation", f"{stream}: field {name} must be an {kind}, "
+                raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: field {name} must be an {kind}, "
                               f"got {type(v).__name__}", et)
         buf = self._buf
         buf.seek(0)
@@ -257,7 +251,7 @@ class Parser:
         try:
             fastavro.schemaless_writer(buf, self._schemas[stream], rec)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
-            raise Invalid("schema_violation", f"{stream}: {e}", et) from None
+            raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: {e}", et) from None
 
     def _identifiers(self, stream: str, rec: dict, et: int) -> tuple[tuple[str, ...], dict[str, str]]:
         keys: list[str] = []
@@ -278,12 +272,12 @@ class Parser:
                 keys.append(k)
                 contact["phone"] = e164
         except InvalidIdentifier as e:
-            raise Invalid("invalid_identifier", str(e), et) from None
+            raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, str(e), et) from None
         keys = [k for k in keys if k.split(":", 1)[1]]
         if not keys:
-            raise Invalid("missing_identifier", f"{stream} record has no usable identifier", et)
+            raise Invalid(DeadLetterReason.MISSING_IDENTIFIER, f"{stream} record has no usable identifier", et)
         if stream == "consent" and len(keys) > 1:
-            raise Invalid("multiple_identifiers", "a consent record must name exactly one identifier", et)
+            raise Invalid(DeadLetterReason.MULTIPLE_IDENTIFIERS, "a consent record must name exactly one identifier", et)
         return tuple(sorted(set(keys))), contact
 
     def _attrs(self, stream: str, rec: dict, et: int) -> dict[str, Any]:
@@ -293,16 +287,16 @@ class Parser:
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),
                  "amount": rec.get("amount"), "currency": rec.get("currency")}
             if a["amount"] is not None and a["amount"] < 0:
-                raise Invalid("invalid_field", "orders: amount must not be negative", et)
+                raise Invalid(DeadLetterReason.INVALID_FIELD, "orders: amount must not be negative", et)
         elif stream == "support":
             csat = rec.get("csat")
             if csat is not None and not 1 <= csat <= 5:
-                raise Invalid("invalid_field", f"support: csat {csat} outside 1-5", et)
+                raise Invalid(DeadLetterReason.INVALID_FIELD, f"support: csat {csat} outside 1-5", et)
             a = {"ticket_id": rec["ticket_id"], "severity": rec.get("severity"), "csat": csat}
         elif stream == "crm":
             tz = rec.get("timezone")
             if tz and not _valid_zone(tz):
-                raise Invalid("invalid_field", f"crm: timezone {tz[:60]!r} is not an IANA time zone", et)
+                raise Invalid(DeadLetterReason.INVALID_FIELD, f"crm: timezone {tz[:60]!r} is not an IANA time zone", et)
             a = {"lifecycle_stage": rec.get("lifecycle_stage"), "timezone": tz, "owner_id": rec.get("owner_id")}
         elif stream == "engagement":
             a = {"channel": rec["channel"], "decision_id": rec.get("decision_id")}

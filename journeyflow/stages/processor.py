@@ -40,6 +40,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
+from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
 
@@ -49,8 +50,6 @@ log = logging.getLogger(__name__)
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
 
-#: Dead-letter reason of an event or a due timer whose handling raised (see "Poison inputs" above).
-PROCESSING_ERROR = "processing_error"
 #: ``DeadLetter.stream`` of a dropped timer (a timer is not read from any input stream).
 TIMER_STREAM = "_timer"
 #: Offenders isolated per ``advance`` / ``ClusterFold.run`` call before a failure is raised instead.
@@ -185,7 +184,7 @@ class _Isolation:
             self.skip_links.update(poison.keys)
         log.warning("journeyflow: isolated poison %s of customer %s (event time %s): %s (at %s); dead-lettered as %s, "
                     "the customer goes on without it", mask_pii(poison.what), mask_pii(self.customer_id),
-                    poison.event_time, detail, _where(exc), PROCESSING_ERROR)
+                    poison.event_time, detail, _where(exc), DeadLetterReason.PROCESSING_ERROR)
 
 
 class _Mark:
@@ -202,12 +201,12 @@ class _Mark:
 
 
 def _dead_event(ev: Event, detail: str) -> DeadLetter:
-    return DeadLetter(stream=ev.stream, reason=PROCESSING_ERROR, detail=detail, payload="", source=mask_pii(ev.uid),
-                      event_time=ev.ts)
+    return DeadLetter(stream=ev.stream, reason=DeadLetterReason.PROCESSING_ERROR, detail=detail, payload="",
+                      source=mask_pii(ev.uid), event_time=ev.ts)
 
 
 def _dead_timer(timer: list, detail: str) -> DeadLetter:
-    return DeadLetter(stream=TIMER_STREAM, reason=PROCESSING_ERROR, detail=detail, payload="",
+    return DeadLetter(stream=TIMER_STREAM, reason=DeadLetterReason.PROCESSING_ERROR, detail=detail, payload="",
                       source=mask_pii(f"timer {timer[1]}"), event_time=timer[0])
 
 
@@ -237,7 +236,7 @@ class CustomerProcessor:
             self._on_identity(state, ev, out)
             return
         if state.is_duplicate(ev):
-            out.dead.append(DeadLetter(stream=ev.stream, reason="duplicate_event",
+            out.dead.append(DeadLetter(stream=ev.stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
                                        source=ev.uid, event_time=ev.ts))
             return

@@ -7,7 +7,10 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.stages.state import DAY, CustomerState
 
 
-def snapshot_row(s: CustomerState, at: int | None) -> dict[str, Any]:
+def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = None) -> dict[str, Any]:
+    """The ``customer_snapshots`` row of ``s`` as of ``at`` (epoch ms; None: the customer's last event), with the
+    columns of ``schemas/bigquery/customer_snapshots.json``.  Counts are taken at ``at`` (``messages_7d``: sends in
+    the 7 days before it); ``state_bytes``: the size of the serialized state, if the caller already has it."""
     now = at if at is not None else (s.last_event or 0)
     kinds: dict[str, int] = {}
     for k in s.ids:
@@ -32,5 +35,5 @@ def snapshot_row(s: CustomerState, at: int | None) -> dict[str, Any]:
         "pending_timers": len(s.timers),
         "first_seen": s.first_seen,
         "last_event": s.last_event,
-        "state_bytes": len(s.to_bytes()),
+        "state_bytes": len(s.to_bytes()) if state_bytes is None else state_bytes,
     }

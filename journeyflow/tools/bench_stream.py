@@ -65,6 +65,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from journeyflow.model.reasons import DeadLetterReason
+
 log = logging.getLogger(__name__)
 
 PROJECT = "bench-project"
@@ -343,7 +345,7 @@ def _driver_main(conn: Any, kind: str, project: str, prefix: str, data_dir: str)
                     for _r, data, attrs in dead.records:
                         reason = attrs.get("reason", "?")
                         reasons[reason] = reasons.get(reason, 0) + 1
-                        if reason == "late_event" and isinstance(data, dict):
+                        if reason == DeadLetterReason.LATE_EVENT and isinstance(data, dict):
                             late.append(str(data.get("source")))
                 recs = []
                 for received, data, attrs in collector.records:
@@ -665,7 +667,7 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
                 records, stopped, err, dead = driver.stop()
                 if kind == "journeyflow":
                     out["dead_letters"] = dead["reasons"]
-                    out["late_events"] = dead["reasons"].get("late_event", 0)
+                    out["late_events"] = dead["reasons"].get(DeadLetterReason.LATE_EVENT, 0)
                     late_sources = dead["late_sources"]
                 if not stopped:
                     out["consumer_not_stopped"] = True

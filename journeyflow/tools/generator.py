@@ -73,6 +73,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from journeyflow.model.reasons import DeadLetterReason
+
 __all__ = ["STREAMS", "MALFORMED_KINDS", "PARSER_REASON", "GenerateSummary", "generate"]
 
 STREAMS: tuple[str, ...] = ("web", "orders", "support", "crm", "engagement", "consent")
@@ -94,17 +96,17 @@ MALFORMED_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 # Dead-letter reason that journeyflow.stages.parse is expected to give for each malformed kind.
-PARSER_REASON: dict[str, str] = {
-    "invalid_json": "invalid_json",
-    "not_an_object": "not_an_object",
-    "missing_field": "schema_violation",
-    "wrong_type": "schema_violation",
-    "unknown_type": "unknown_type",
-    "bad_timestamp": "bad_timestamp",
-    "absurd_timestamp": "timestamp_out_of_range",
-    "no_identifier": "missing_identifier",
-    "invalid_email": "invalid_identifier",
-    "invalid_timezone": "invalid_field",
+PARSER_REASON: dict[str, DeadLetterReason] = {
+    "invalid_json": DeadLetterReason.INVALID_JSON,
+    "not_an_object": DeadLetterReason.NOT_AN_OBJECT,
+    "missing_field": DeadLetterReason.SCHEMA_VIOLATION,
+    "wrong_type": DeadLetterReason.SCHEMA_VIOLATION,
+    "unknown_type": DeadLetterReason.UNKNOWN_TYPE,
+    "bad_timestamp": DeadLetterReason.BAD_TIMESTAMP,
+    "absurd_timestamp": DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
+    "no_identifier": DeadLetterReason.MISSING_IDENTIFIER,
+    "invalid_email": DeadLetterReason.INVALID_IDENTIFIER,
+    "invalid_timezone": DeadLetterReason.INVALID_FIELD,
 }
 
 # Lines buffered in memory (all streams together) before sorted runs are spilled to disk.

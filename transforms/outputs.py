@@ -1,0 +1,165 @@
+"""The outputs of both pipelines, built once: what the per-customer stage emits (output tags, counters) and how its
+decisions, dead letters, journey steps, identity links and customer snapshots become messages and table rows.
+
+    decide (DecideForCustomers | DecideOrdered) ── DECISIONS ── DecisionMessages ──────────┐  messages
+       │  tags below, counters DecideCounters      └──────── DecisionRows, SuppressedRows  │   ↓
+       ├── DEAD ─┬─ AllDeadLetters ── DeadLetterMessages ─────────────────────────────────┘  sinks (files,
+    parse DEAD ──┘                 └─ DeadLetterRows                                            Pub/Sub,
+       ├── STEPS ── StepRows           identity links, SNAPSHOTS: rows as they are              BigQuery)
+       └── TRANSFERS (streaming: identity merges hand a customer's state over, via Pub/Sub)
+
+Format lives here (a :class:`Message` is a topic, JSON bytes and string attributes; a row is a dict with the columns
+of ``schemas/bigquery/<table>.json``); destinations live in ``transforms.sinks``.
+
+:func:`build_outputs` applies its steps where it is called: at the top level of both pipelines, with the labels
+listed in the README ("Updating a running job") that Dataflow's ``--update`` matches.  It is a function, not a
+composite ``PTransform``, because a composite would prefix the full name of every step inside it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, NamedTuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, TOPIC_FOR_TARGET, Decision
+from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.model.tables import TABLES, dead_letter_row, decision_row, journey_step_row, suppressed_rows
+from journeyflow.stages.processor import Outputs
+
+# With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
+# channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).
+# This module is imported wherever those messages are built (launcher and workers); an explicit level set on that
+# logger by the user wins.
+_BEAM_ELEMENT_LOGGER = logging.getLogger("apache_beam.runners.worker.operations")
+if _BEAM_ELEMENT_LOGGER.level == logging.NOTSET:
+    _BEAM_ELEMENT_LOGGER.setLevel(logging.INFO)
+
+#: Namespace of every journeyflow counter (Dataflow UI, ``PipelineResult.metrics()``).
+NAMESPACE = "journeyflow"
+
+# Output tags of the per-customer stage (bounded DecideForCustomers and streaming DecideOrdered).
+#: Main output: :class:`~journeyflow.model.decisions.Decision`.
+DECISIONS = "decisions"
+#: Journey step records (``journey_steps`` rows once converted by :func:`journey_step_row`).
+STEPS = "journey_steps"
+#: :class:`~journeyflow.model.dead_letters.DeadLetter` (duplicates, late events, processing errors).
+DEAD = "dead_letter"
+#: ``customer_snapshots`` rows (bounded: one per customer at the horizon; streaming: one per customer flush).
+SNAPSHOTS = "customer_snapshots"
+#: Streaming only: ``(target customer id, absorb Event)`` state hand-overs of identity merges.
+TRANSFERS = "state_transfers"
+#: Every tagged (non-main) output, declared by both stages: ``.with_outputs(*TAGGED, main=DECISIONS)``.
+TAGGED: tuple[str, ...] = (STEPS, DEAD, SNAPSHOTS, TRANSFERS)
+
+
+class DecideCounters:
+    """The per-customer stage's counters, the same in both pipelines: ``decisions``, ``events_decided``,
+    ``duplicate_events``, ``processing_errors`` and (streaming) ``late_events``.  Create in a DoFn's ``__init__``."""
+
+    def __init__(self):
+        self.decisions = Metrics.counter(NAMESPACE, "decisions")
+        self.events = Metrics.counter(NAMESPACE, "events_decided")
+        self.duplicates = Metrics.counter(NAMESPACE, "duplicate_events")
+        self.errors = Metrics.counter(NAMESPACE, "processing_errors")
+        self.late = Metrics.counter(NAMESPACE, "late_events")
+
+    def emit(self, out: Outputs) -> Iterator[Any]:
+        """Counts ``out`` and yields it as the stage's outputs: decisions (main), then steps, dead letters and
+        state transfers under their tags."""
+        self.decisions.inc(len(out.decisions))
+        self.events.inc(out.events)
+        if out.dead:
+            self.duplicates.inc(sum(dl.reason == DeadLetterReason.DUPLICATE_EVENT for dl in out.dead))
+            self.errors.inc(sum(dl.reason == DeadLetterReason.PROCESSING_ERROR for dl in out.dead))
+        yield from out.decisions
+        for s in out.steps:
+            yield beam.pvalue.TaggedOutput(STEPS, s)
+        for dl in out.dead:
+            yield beam.pvalue.TaggedOutput(DEAD, dl)
+        for item in out.transfers:
+            yield beam.pvalue.TaggedOutput(TRANSFERS, item)
+
+
+# ------------------------------------------------------------------------------------------------ messages
+class Message(NamedTuple):
+    """One output message, whatever its destination: a topic name (``ALL_TOPICS`` or the state-transfer topic),
+    the payload bytes and string attributes (Pub/Sub attributes; the file sink writes ``data`` only)."""
+
+    topic: str
+    data: bytes
+    attributes: Mapping[str, str]
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True).encode()
+
+
+def decision_messages(d: Decision) -> list[Message]:
+    """A decision's messages: its execution target's topic, if any (with the delivery address), and always the
+    audit topic (without it).  Attributes let consumers filter and de-duplicate without parsing the payload."""
+    attrs = {"decision_id": d.decision_id, "customer_id": d.customer_id, "journey_id": d.journey_id or "",
+             "action": d.action, "channel": d.channel or "", "decided_at": str(d.decided_at)}
+    out = []
+    if d.target is not None:
+        out.append(Message(TOPIC_FOR_TARGET[d.target], _json(d.to_dict(with_address=True)), attrs))
+    out.append(Message(AUDIT_TOPIC, _json(d.to_dict()), attrs))
+    return out
+
+
+def dead_letter_message(dl: DeadLetter) -> Message:
+    """A dead letter's message on the ``dead-letter`` topic (attributes: stream, reason)."""
+    return Message(DEAD_LETTER_TOPIC, _json(dl.to_dict()), {"stream": dl.stream, "reason": str(dl.reason)})
+
+
+# ---------------------------------------------------------------------------------------------- assembly
+@dataclass
+class PipelineOutputs:
+    """A pipeline's outputs before they reach a sink.
+
+    ``decisions`` and ``dead`` (all dead letters: parse and decide) are PCollections of records; ``messages`` the
+    PCollections of :class:`Message` (decision messages, dead-letter messages); ``transfers`` the
+    ``(target customer, absorb Event)`` state hand-overs (always empty in bounded replay).  Table rows are built on demand by :meth:`table_rows`
+    (a pipeline without table sinks does not pay for them)."""
+
+    decisions: beam.PCollection
+    dead: beam.PCollection
+    messages: tuple[beam.PCollection, ...]
+    steps: beam.PCollection
+    links: beam.PCollection
+    snapshots: beam.PCollection
+    transfers: beam.PCollection
+    _rows: dict[str, beam.PCollection] | None = field(default=None, repr=False)
+
+    def table_rows(self) -> dict[str, beam.PCollection]:
+        """One PCollection of rows per analyst table, in ``TABLES`` order (steps ``DecisionRows``,
+        ``SuppressedRows``, ``StepRows``, ``DeadLetterRows``; applied once)."""
+        if self._rows is None:
+            rows = {
+                "decisions": self.decisions | "DecisionRows" >> beam.Map(decision_row),
+                "suppressed_candidates": self.decisions | "SuppressedRows" >> beam.FlatMap(suppressed_rows),
+                "journey_steps": self.steps | "StepRows" >> beam.Map(journey_step_row),
+                "customer_snapshots": self.snapshots,
+                "identity_links": self.links,
+                "dead_letter": self.dead | "DeadLetterRows" >> beam.Map(dead_letter_row),
+            }
+            assert tuple(rows) == TABLES, "every analyst table, in TABLES order"
+            self._rows = rows
+        return self._rows
+
+
+def build_outputs(decided: beam.pvalue.DoOutputsTuple, parse_dead: beam.PCollection,
+                  links: beam.PCollection) -> PipelineOutputs:
+    """The outputs of a pipeline from the per-customer stage's tagged outputs (``decided``), the parser's dead
+    letters and the identity links (``identity_links`` rows).  Applies ``AllDeadLetters``, ``DecisionMessages``
+    and ``DeadLetterMessages`` at the caller's level."""
+    decisions = decided[DECISIONS]
+    dead = (parse_dead, decided[DEAD]) | "AllDeadLetters" >> beam.Flatten()
+    messages = (decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
+                dead | "DeadLetterMessages" >> beam.Map(dead_letter_message))
+    return PipelineOutputs(decisions=decisions, dead=dead, messages=messages, steps=decided[STEPS], links=links,
+                           snapshots=decided[SNAPSHOTS], transfers=decided[TRANSFERS])

@@ -406,14 +406,9 @@ class LinkRules(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> LinkRules:
-        import yaml
+        from journeyflow.config.yaml import load_mapping
 
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{path}: link rules must be a YAML mapping")
-        return cls.model_validate(data)
+        return cls.model_validate(load_mapping(Path(path).read_text(encoding="utf-8"), str(path), "link rules"))
 
     def guard(self) -> Guard:
         return Guard(self.max_per_kind.as_tuple(), self.max_cluster_size)

@@ -228,7 +228,7 @@ class CustomerState:
             "timezone": self.tz or "",
             "has_crm_id": any(k.startswith("crm:") for k in self.ids),
             "consent": {ch: self.has_consent(ch) for ch in CHANNELS},
-            "open_tickets": len(self.tickets),
+            "open_tickets": self.open_ticket_count(),
             "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
             "cart_size": len(self.cart),
             "orders_90d": len(self.orders),

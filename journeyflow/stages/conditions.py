@@ -168,13 +168,7 @@ class Condition:
                     return True
                 if r is False:
                     return False
-                if r is _ERR:
-                    self.errors += 1
-                    COUNTERS["errors"] += 1
-                else:
-                    self.non_bool += 1
-                    COUNTERS["non_bool"] += 1
-                return False
+                return self._failed(r is _ERR)
         return self._slow(activation)
 
     def _slow(self, activation: Mapping[str, Any]) -> bool:
@@ -184,12 +178,14 @@ class Condition:
             ctx = {k: to_cel(v) for k, v in activation.items()}
             r = self._program.evaluate(ctx)
         except Exception:  # CELEvalError, TypeError from conversion, RecursionError...: a failed condition
-            self.errors += 1
-            COUNTERS["errors"] += 1
-            return False
+            return self._failed(True)
         if isinstance(r, celtypes.BoolType):
             return bool(r)
-        if isinstance(r, Exception):
+        return self._failed(isinstance(r, Exception))
+
+    def _failed(self, error: bool) -> bool:
+        """Count a failed evaluation (a CEL error, or else a non-boolean result); a failed condition is False."""
+        if error:
             self.errors += 1
             COUNTERS["errors"] += 1
         else:

@@ -83,47 +83,35 @@ class _Fast:
     def n_expr(self, node: Tree):
         return self._single(node)  # the ternary ?: goes to cel-python
 
-    def n_conditionalor(self, node: Tree):
+    def _logical(self, node: Tree, short: bool) -> Callable[[Mapping], Any]:
+        """``||`` (``short`` True) or ``&&`` (``short`` False) with CEL's commutative error absorption: the
+        ``short`` value wins over an error on either side; otherwise an error wins over the other value."""
         if len(node.children) == 1:
             return self.compile(node.children[0])
         a, b = self.compile(node.children[0]), self.compile(node.children[1])
+        other = not short
 
-        def f_or(act):
+        def f_logical(act):
             x = a(act)
-            if x is True:
-                return True
-            if x is not False and x is not _ERR:
+            if x is short:
+                return short
+            if x is not other and x is not _ERR:
                 raise _FALLBACK
             y = b(act)
-            if y is True:
-                return True
-            if y is False:
-                return x  # False || False = False; err || False = err
+            if y is short:
+                return short
+            if y is other:
+                return x  # False || False = False, True && True = True; err || False = err, err && True = err
             if y is _ERR:
                 return _ERR
             raise _FALLBACK
-        return f_or
+        return f_logical
+
+    def n_conditionalor(self, node: Tree):
+        return self._logical(node, True)
 
     def n_conditionaland(self, node: Tree):
-        if len(node.children) == 1:
-            return self.compile(node.children[0])
-        a, b = self.compile(node.children[0]), self.compile(node.children[1])
-
-        def f_and(act):
-            x = a(act)
-            if x is False:
-                return False
-            if x is not True and x is not _ERR:
-                raise _FALLBACK
-            y = b(act)
-            if y is False:
-                return False
-            if y is True:
-                return x  # True && True = True; err && True = err
-            if y is _ERR:
-                return _ERR
-            raise _FALLBACK
-        return f_and
+        return self._logical(node, False)
 
     def n_relation(self, node: Tree):
         if len(node.children) == 1:
@@ -222,8 +210,11 @@ class _Fast:
         return f_not
 
     def n_member_dot(self, node: Tree):
-        base = self.compile(node.children[0])
-        key = str(node.children[1])
+        return self._field(self.compile(node.children[0]), str(node.children[1]))
+
+    @staticmethod
+    def _field(base: Callable[[Mapping], Any], key: str) -> Callable[[Mapping], Any]:
+        """``base.key`` and ``base["key"]``: the map's value, a CEL error when the key is missing."""
 
         def f_get(act):
             m = base(act)
@@ -246,17 +237,7 @@ class _Fast:
             raise _NotFast("computed index")
         key = self._literal_value(lit)
         if type(key) is str:
-            def f_key(act):
-                m = base(act)
-                if m is _ERR:
-                    return _ERR
-                if not isinstance(m, Mapping):
-                    raise _FALLBACK
-                try:
-                    return m[key]
-                except KeyError:
-                    return _ERR
-            return f_key
+            return self._field(base, key)
         if type(key) is int and key >= 0:  # cel-python accepts negative (Python) indexes: leave those to it
             def f_idx(act):
                 m = base(act)

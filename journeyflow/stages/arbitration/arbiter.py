@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,13 +54,9 @@ from journeyflow.model.decisions import (
     CHANNELS,
     TASK_TARGETS,
     Candidate,
-    CandidateOutcome,
-    Decision,
-    decision_id,
 )
 from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
 from journeyflow.stages.arbitration.reasons import (
-    CHOSEN,
     CONSENT,
     CONTROL_GROUP,
     DUPLICATE_CANDIDATE,
@@ -74,6 +69,7 @@ from journeyflow.stages.arbitration.reasons import (
     QUIET_HOURS_DEFERRED,
     RECENT_PURCHASE,
 )
+from journeyflow.stages.arbitration.records import ArbitrationResult, decisions_of
 from journeyflow.stages.arbitration.scoring import (
     DEFAULT_SCORER_MODULES,
     DefaultScorer,
@@ -84,21 +80,7 @@ from journeyflow.stages.state import BLOCKING, CustomerState
 
 __all__ = ["ArbitrationResult", "Arbiter"]
 
-_CHOSEN_CODES = (CHOSEN,)
-_DEFERRED_CODES = (QUIET_HOURS_DEFERRED,)
-_ONLY_CONTROL = (CONTROL_GROUP,)
-
-
 # ================================================================================================== arbitration
-@dataclass(slots=True)
-class ArbitrationResult:
-    """What :meth:`Arbiter.arbitrate` returns: the decision records of the moment and the deferred candidates."""
-
-    decisions: list[Decision] = field(default_factory=list)
-    #: (due time in ms, candidate): re-arbitrate the candidate at that time (all rules apply again then)
-    deferred: list[tuple[int, Candidate]] = field(default_factory=list)
-
-
 _VALID_TARGETS = frozenset({("send", ch) for ch in CHANNELS}
                            | {(a, t) for a in ("create_task", "route_case") for t in TASK_TARGETS})
 
@@ -255,7 +237,7 @@ class Arbiter:
             for c, due in acted:
                 if not due and c.action == "send":
                     state.record_send(now, c.channel, c.category, c.content_id)
-        return ArbitrationResult(self._decisions(acted, lost, now, customer_id, trigger_id), deferred)
+        return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id), deferred)
 
     def _order(self, candidates: Sequence[Candidate], state: CustomerState, now: int,
                lost: list[tuple[Candidate, str]]) -> list[Candidate]:
@@ -438,35 +420,6 @@ class Arbiter:
                 return due
             day += timedelta(days=1)  # a zone that skipped the day (e.g. Pacific/Apia 2011-12-30)
         return now + 3_600_000
-
-    # ------------------------------------------------------------------------------------------- records
-    def _decisions(self, acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate, str]], now: int,
-                   customer_id: str, trigger_id: str) -> list[Decision]:
-        outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
-                                           c.priority, r) for c, r in lost]) if lost else ()
-        if not acted:
-            if len(lost) == 1:
-                c, r = lost[0]
-                reasons: tuple[str, ...] = (r,)
-                keys = ["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))]
-            else:
-                reasons = tuple(sorted({r for _, r in lost}))
-                keys = sorted(["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))
-                               for c, _ in lost])
-            return [Decision(decision_id(customer_id, trigger_id, now, *keys), customer_id, now, None, None,
-                             "none" if reasons == _ONLY_CONTROL else "suppress", None, None, None, 0, reasons,
-                             outcomes, trigger_id)]
-        out = []
-        for c, due in acted:
-            if due:
-                action, codes = "wait", _DEFERRED_CODES
-            else:
-                action, codes = c.action, _CHOSEN_CODES
-            jid, sid, ch, cid = c.journey_id, c.step_id, c.channel, c.content_id
-            out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now, jid, sid,
-                                action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id))
-            outcomes = ()
-        return out
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from journeyflow.config.durations import parse_duration
 from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.parse import ParseConfig
@@ -52,14 +53,9 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
 
 
 def parse_duration_ms(text: str) -> int:
-    units = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-    t = text.strip()
-    for u in ("ms", "s", "m", "h", "d"):
-        if t.endswith(u) and t[: -len(u)].isdigit():
-            return int(t[: -len(u)]) * units[u]
-    if t.isdigit():
-        return int(t)
-    raise ValueError(f"duration {text!r}: use e.g. 500ms, 30s, 5m, 1h")
+    """A streaming option's duration (``--allowed_lateness``, ``--catch_up``) in ms: ``500ms``, ``30s``, ``5m``,
+    ``1h``; zero is allowed and a bare number is milliseconds (see :mod:`journeyflow.config.durations`)."""
+    return parse_duration(text, allow_zero=True, bare_ms=True)
 
 
 def run_stream(argv: list[str] | None = None, wait: bool = True):

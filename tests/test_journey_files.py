@@ -12,11 +12,11 @@ from journeyflow.stages.journeys import (
     DEFAULT_MAX_DURATION_MS,
     MAX_FILE_BYTES,
     JourneyError,
-    format_path,
     load_journeys,
     load_journeys_text,
-    parse_duration,
 )
+from journeyflow.config.yaml import format_path
+from journeyflow.config.durations import parse_duration
 from journeyflow.model.decisions import CATEGORIES, CHANNELS
 from journeyflow.model.events import EVENT_TYPES, STREAMS
 from journeyflow.stages.state import DAY, HOUR

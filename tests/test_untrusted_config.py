@@ -14,14 +14,8 @@ import pytest
 from journeyflow.config.engine import MAX_CONFIG_BYTES, EngineConfig, default_text
 from journeyflow.stages.conditions import MAX_DEPTH, MAX_LENGTH, MAX_NESTING, JourneyError, compile_condition
 from journeyflow.stages.journeys import MAX_CONDITION_CHARS, MAX_FILE_BYTES, load_journeys, load_journeys_text
-from journeyflow.stages.arbitration import (
-    MAX_POLICY_BYTES,
-    MAX_YAML_DEPTH,
-    Arbiter,
-    Policy,
-    PolicyError,
-    load_policy,
-)
+from journeyflow.stages.arbitration import MAX_POLICY_BYTES, Arbiter, Policy, PolicyError, load_policy
+from journeyflow.config.yaml import MAX_YAML_DEPTH
 
 JOURNEY = """\
 journeys:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Iterable
 
-from journeyflow.stages.journeys import Journey, Step, Trigger, format_duration
+from journeyflow.stages.journeys import Journey, Step, Trigger
+from journeyflow.config.durations import format_duration
 
 __all__ = ["render_html", "render_svg"]
 

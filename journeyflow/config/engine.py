@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from journeyflow.config.yaml import MAX_CONFIG_BYTES, load_mapping
 from journeyflow.stages.state import Retention
 
-MAX_CONFIG_BYTES = 1 << 20
+__all__ = ["MAX_CONFIG_BYTES", "EngineConfig", "default_text"]
 
 #: This thread's parsed journey engine and arbiter, by config.  Runners may call a DoFn's ``setup`` again and again
 #: on fresh copies of the DoFn (Beam's bundle-based DirectRunner does it for every bundle, and parsing and validating
@@ -23,10 +24,13 @@ _BUILT = threading.local()
 
 
 def default_text(name: str) -> str:
+    """The text of a packaged default file, ``journeyflow/defaults/<name>`` (``journeys.yaml``, ``policy.yaml``)."""
     return resources.files("journeyflow.defaults").joinpath(name).read_text()
 
 
 def _read(path: str | None, default: str) -> tuple[str, str]:
+    """(text, source name) of ``path``, or of the packaged ``default`` when no path is given.  Raises ValueError
+    for a file over :data:`MAX_CONFIG_BYTES`, before reading it."""
     if not path:
         return default_text(default), f"<default {default}>"
     p = Path(path)
@@ -38,6 +42,10 @@ def _read(path: str | None, default: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    """The validated configuration text of the decision engine: journeys, policy and identity link rules (each with
+    the name of its source, for error messages), plus the state retention.  Frozen and hashable: it is the key of
+    the per-thread cache of built engines, and it travels to workers as text."""
+
     journeys_yaml: str
     journeys_source: str
     policy_yaml: str
@@ -49,6 +57,8 @@ class EngineConfig:
     @classmethod
     def from_files(cls, journeys: str | None = None, policy: str | None = None,
                    link_rules: str | None = None) -> "EngineConfig":
+        """Read the files (the packaged defaults for journeys and policy when a path is None; no link rules file:
+        the default rules) and validate them; raises the errors of :meth:`validate` or ValueError (too large)."""
         j, js = _read(journeys, "journeys.yaml")
         p, ps = _read(policy, "policy.yaml")
         lr, lrs = (None, "<default link rules>") if not link_rules else _read(link_rules, "")
@@ -63,28 +73,22 @@ class EngineConfig:
         self.link_rules()
 
     def journeys(self):
-        from journeyflow.stages.journeys import load_journeys_text
+        """The parsed journeys (a tuple of ``Journey``); raises ``JourneyError``."""
+        from journeyflow.stages.journeys.loader import load_journeys_text
         return load_journeys_text(self.journeys_yaml, self.journeys_source)
 
     def policy(self):
-        from journeyflow.stages.arbitration import Policy
+        """The parsed ``Policy``; raises ``PolicyError``."""
+        from journeyflow.stages.arbitration.policy import Policy
         return Policy.from_yaml_text(self.policy_yaml, self.policy_source)
 
     def link_rules(self):
+        """The identity ``LinkRules`` (the defaults when there is no link rules file).  Raises ``YamlError``
+        (``<file>:<line>: not valid YAML: ...``), ValueError (not a mapping) or pydantic's ValidationError."""
         from journeyflow.stages.identity.rules import LinkRules
         if self.link_rules_yaml is None:
             return LinkRules()
-        import yaml
-        from journeyflow.stages.arbitration import _StrictLoader  # a policy file's limits: no aliases, bounded nesting
-        try:
-            data = yaml.load(self.link_rules_yaml, Loader=_StrictLoader) or {}
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f"{self.link_rules_source}:{mark.line + 1}" if mark is not None else self.link_rules_source
-            raise ValueError(f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{self.link_rules_source}: link rules must be a YAML mapping")
-        return LinkRules.model_validate(data)
+        return LinkRules.model_validate(load_mapping(self.link_rules_yaml, self.link_rules_source, "link rules"))
 
     def build_processor(self):
         """A per-customer processor for this config.  The parsed journeys and policy (the costly part: YAML,
@@ -96,8 +100,8 @@ class EngineConfig:
         if parts is None:
             if len(cache) >= 8:  # a process running many configs (tests): keep the newest few
                 cache.pop(next(iter(cache)))
-            from journeyflow.stages.journeys import JourneyEngine
-            from journeyflow.stages.arbitration import Arbiter
+            from journeyflow.stages.arbitration.arbiter import Arbiter
+            from journeyflow.stages.journeys.engine import JourneyEngine
             parts = cache[self] = (JourneyEngine(self.journeys()), Arbiter(self.policy()))
         from journeyflow.stages.processor import CustomerProcessor
         return CustomerProcessor(parts[0], parts[1], self.retention)

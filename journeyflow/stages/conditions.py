@@ -11,14 +11,13 @@ its ``CompiledRunner`` (which transpiles to Python and ``exec``\\ s it) is delib
 Speed: cel-python's interpreter costs ~0.2 ms per evaluation, far over the per-event budget.  The common shape of
 journey conditions (field access, comparisons of same-typed scalars, ``in`` over a list, ``has()``, ``&&``/``||``/
 ``!``) is therefore compiled, from the same cel-python parse tree, into a chain of small Python closures that read
-the plain Python activation directly (~1 µs, no conversion to CEL types).  Whenever that fast path meets anything
-whose CEL semantics it does not reproduce exactly (mixed int/double, ``null``, lists compared with ``==``,
-arithmetic, function calls, macros...), it hands the whole evaluation to cel-python, so results are cel-python's by
-construction; ``tests/test_expr.py`` checks the two agree on randomly generated expressions.
+the plain Python activation directly (~1 µs, no conversion to CEL types): :mod:`.conditions_fast`.  Whenever that
+fast path meets anything whose CEL semantics it does not reproduce exactly (mixed int/double, ``null``, lists
+compared with ``==``, arithmetic, function calls, macros...), it hands the whole evaluation to cel-python, so results
+are cel-python's by construction; ``tests/test_expr.py`` checks the two agree on randomly generated expressions.
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -26,7 +25,10 @@ from typing import Any, Callable, Iterable
 
 import celpy
 from celpy import celtypes
-from lark import Token, Tree
+from lark import Tree
+
+from journeyflow.config.errors import UserError
+from journeyflow.stages.conditions_fast import _ERR, _Fallback, compile_fast
 
 __all__ = [
     "COUNTERS",
@@ -66,7 +68,7 @@ _BRACKETS = frozenset({"paren_expr", "list_lit", "map_lit", "ident_arg", "member
 COUNTERS: Counter = Counter()
 
 
-class JourneyError(ValueError):
+class JourneyError(UserError):
     """An invalid journey file or condition.  ``errors`` holds one ``"<file>:<line>: <path>: <what>"`` per problem."""
 
     def __init__(self, errors: str | Iterable[str]):
@@ -166,13 +168,7 @@ class Condition:
                     return True
                 if r is False:
                     return False
-                if r is _ERR:
-                    self.errors += 1
-                    COUNTERS["errors"] += 1
-                else:
-                    self.non_bool += 1
-                    COUNTERS["non_bool"] += 1
-                return False
+                return self._failed(r is _ERR)
         return self._slow(activation)
 
     def _slow(self, activation: Mapping[str, Any]) -> bool:
@@ -182,12 +178,14 @@ class Condition:
             ctx = {k: to_cel(v) for k, v in activation.items()}
             r = self._program.evaluate(ctx)
         except Exception:  # CELEvalError, TypeError from conversion, RecursionError...: a failed condition
-            self.errors += 1
-            COUNTERS["errors"] += 1
-            return False
+            return self._failed(True)
         if isinstance(r, celtypes.BoolType):
             return bool(r)
-        if isinstance(r, Exception):
+        return self._failed(isinstance(r, Exception))
+
+    def _failed(self, error: bool) -> bool:
+        """Count a failed evaluation (a CEL error, or else a non-boolean result); a failed condition is False."""
+        if error:
             self.errors += 1
             COUNTERS["errors"] += 1
         else:
@@ -217,12 +215,7 @@ def compile_condition(text: str, where: str) -> Condition:
         raise JourneyError(f"{where}: invalid CEL: {type(e).__name__}") from None
     _check_shape(ast, where)
     _check_names(ast, where)
-    program = env.program(ast)
-    try:
-        fast = _Fast().compile(ast)
-    except _NotFast:
-        fast = None
-    return Condition(text, where, program, fast)
+    return Condition(text, where, env.program(ast), compile_fast(ast))
 
 
 def _syntax_problem(text: str, e: Exception) -> str:
@@ -321,326 +314,3 @@ def _ident_of(expr: Any) -> str | None:
     if isinstance(node, Tree) and node.data == "ident":
         return str(node.children[0])
     return None
-
-
-# ------------------------------------------------------------------------------------------------ fast path
-class _NotFast(Exception):
-    """The condition's shape is outside the fast path: use cel-python for every evaluation."""
-
-
-class _Fallback(Exception):
-    """The values met at run time are outside the fast path: use cel-python for this evaluation."""
-
-
-class _Err:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<CEL error>"
-
-
-_ERR = _Err()  # a CEL error value (e.g. no such key), absorbed by && / || as CEL specifies
-_FALLBACK = _Fallback()
-_SCALAR_TYPES = (str, int, float, bool)
-_IN_TYPES = (str, int, bool)  # not float: Python's `in` matches NaN by identity, CEL does not
-_SIZED = (str, list, tuple, dict)
-_STRING_METHODS = {"startsWith": str.startswith, "endsWith": str.endswith, "contains": str.__contains__}
-_INT_RE = re.compile(r"-?[0-9]+\Z")
-_INT64 = (-(2 ** 63), 2 ** 63 - 1)
-_SIMPLE_STR = re.compile(r"""(?:'[^'\\\n\r]*'|"[^"\\\n\r]*")\Z""")
-
-_RELATIONS = {
-    "relation_lt": lambda a, b: a < b,
-    "relation_le": lambda a, b: a <= b,
-    "relation_gt": lambda a, b: a > b,
-    "relation_ge": lambda a, b: a >= b,
-    "relation_eq": lambda a, b: a == b,
-    "relation_ne": lambda a, b: a != b,
-}
-
-
-class _Fast:
-    """Compiles the cel-python parse tree into closures ``f(activation) -> value | _ERR`` (or raises _Fallback)."""
-
-    def compile(self, node: Tree) -> Callable[[Mapping], Any]:
-        meth = getattr(self, "n_" + node.data, None)
-        if meth is None:
-            raise _NotFast(node.data)
-        return meth(node)
-
-    def _single(self, node: Tree) -> Callable[[Mapping], Any]:
-        if len(node.children) != 1:
-            raise _NotFast(node.data)
-        return self.compile(node.children[0])
-
-    n_addition = n_multiplication = n_member = n_primary = n_paren_expr = _single
-
-    def n_expr(self, node: Tree):
-        return self._single(node)  # the ternary ?: goes to cel-python
-
-    def n_conditionalor(self, node: Tree):
-        if len(node.children) == 1:
-            return self.compile(node.children[0])
-        a, b = self.compile(node.children[0]), self.compile(node.children[1])
-
-        def f_or(act):
-            x = a(act)
-            if x is True:
-                return True
-            if x is not False and x is not _ERR:
-                raise _FALLBACK
-            y = b(act)
-            if y is True:
-                return True
-            if y is False:
-                return x  # False || False = False; err || False = err
-            if y is _ERR:
-                return _ERR
-            raise _FALLBACK
-        return f_or
-
-    def n_conditionaland(self, node: Tree):
-        if len(node.children) == 1:
-            return self.compile(node.children[0])
-        a, b = self.compile(node.children[0]), self.compile(node.children[1])
-
-        def f_and(act):
-            x = a(act)
-            if x is False:
-                return False
-            if x is not True and x is not _ERR:
-                raise _FALLBACK
-            y = b(act)
-            if y is False:
-                return False
-            if y is True:
-                return x  # True && True = True; err && True = err
-            if y is _ERR:
-                return _ERR
-            raise _FALLBACK
-        return f_and
-
-    def n_relation(self, node: Tree):
-        if len(node.children) == 1:
-            return self.compile(node.children[0])
-        op_node, right = node.children
-        op = op_node.data
-        a = self.compile(op_node.children[0])
-        if op == "relation_in":
-            return self._in(a, right)
-        b = self.compile(right)
-        cmp = _RELATIONS[op]
-
-        def f_rel(act):
-            x = a(act)
-            y = b(act)
-            if x is _ERR or y is _ERR:
-                return _ERR
-            tx = type(x)
-            if tx is not type(y) or tx not in _SCALAR_TYPES:
-                raise _FALLBACK
-            return cmp(x, y)
-        return f_rel
-
-    def _in(self, a, right: Tree):
-        const = self._const_list(right)
-        if const is not None:
-            kinds = {type(v) for v in const}
-            if len(kinds) > 1:
-                raise _NotFast("mixed list literal")
-            kind = kinds.pop() if kinds else None
-            if kind is float:
-                raise _NotFast("float list literal")
-            members = frozenset(const)
-
-            def f_in_const(act):
-                x = a(act)
-                if x is _ERR:
-                    return _ERR
-                if kind is None:
-                    raise _FALLBACK
-                if type(x) is not kind:
-                    raise _FALLBACK
-                return x in members
-            return f_in_const
-        b = self.compile(right)
-
-        def f_in(act):
-            x = a(act)
-            y = b(act)
-            if x is _ERR or y is _ERR:
-                return _ERR
-            tx = type(x)
-            if tx not in _IN_TYPES or type(y) not in (list, tuple):
-                raise _FALLBACK
-            for v in y:
-                if type(v) is not tx:
-                    raise _FALLBACK
-            return x in y
-        return f_in
-
-    def _const_list(self, node: Tree) -> list | None:
-        """The values of a list literal of scalar literals, else None."""
-        n = node
-        while isinstance(n, Tree) and len(n.children) == 1 and n.data not in ("list_lit", "literal"):
-            n = n.children[0]
-        if not (isinstance(n, Tree) and n.data == "list_lit"):
-            return None
-        out: list = []
-        if n.children:
-            for item in n.children[0].children:
-                lit = item
-                while isinstance(lit, Tree) and len(lit.children) == 1 and lit.data != "literal":
-                    lit = lit.children[0]
-                if not (isinstance(lit, Tree) and lit.data == "literal"):
-                    raise _NotFast("list literal with expressions")
-                out.append(self._literal_value(lit))
-        return out
-
-    def n_unary(self, node: Tree):
-        ch = node.children
-        if len(ch) == 1:
-            return self.compile(ch[0])
-        if ch[0].data != "unary_not":
-            raise _NotFast("unary minus")
-        a = self.compile(ch[1])
-
-        def f_not(act):
-            x = a(act)
-            if x is True:
-                return False
-            if x is False:
-                return True
-            if x is _ERR:
-                return _ERR
-            raise _FALLBACK
-        return f_not
-
-    def n_member_dot(self, node: Tree):
-        base = self.compile(node.children[0])
-        key = str(node.children[1])
-
-        def f_get(act):
-            m = base(act)
-            if type(m) is dict or isinstance(m, Mapping):
-                try:
-                    return m[key]
-                except KeyError:
-                    return _ERR
-            if m is _ERR:
-                return _ERR
-            raise _FALLBACK
-        return f_get
-
-    def n_member_index(self, node: Tree):
-        base = self.compile(node.children[0])
-        lit = node.children[1]
-        while isinstance(lit, Tree) and len(lit.children) == 1 and lit.data != "literal":
-            lit = lit.children[0]
-        if not (isinstance(lit, Tree) and lit.data == "literal"):
-            raise _NotFast("computed index")
-        key = self._literal_value(lit)
-        if type(key) is str:
-            def f_key(act):
-                m = base(act)
-                if m is _ERR:
-                    return _ERR
-                if not isinstance(m, Mapping):
-                    raise _FALLBACK
-                try:
-                    return m[key]
-                except KeyError:
-                    return _ERR
-            return f_key
-        if type(key) is int and key >= 0:  # cel-python accepts negative (Python) indexes: leave those to it
-            def f_idx(act):
-                m = base(act)
-                if m is _ERR:
-                    return _ERR
-                if type(m) not in (list, tuple):
-                    raise _FALLBACK
-                if 0 <= key < len(m):
-                    return m[key]
-                return _ERR
-            return f_idx
-        raise _NotFast("index type")
-
-    def n_ident(self, node: Tree):
-        name = str(node.children[0])
-
-        def f_var(act):
-            try:
-                return act[name]
-            except KeyError:
-                raise _FALLBACK from None
-        return f_var
-
-    def n_ident_arg(self, node: Tree):
-        name = str(node.children[0])
-        args = node.children[1].children if len(node.children) == 2 else []
-        if name == "size" and len(args) == 1:
-            a = self.compile(args[0])
-
-            def f_size(act):
-                x = a(act)
-                if x is _ERR:
-                    return _ERR
-                if type(x) in _SIZED or isinstance(x, Mapping):
-                    return len(x)
-                raise _FALLBACK
-            return f_size
-        if name != "has" or len(args) != 1:
-            raise _NotFast(name)
-        target = args[0]
-        while isinstance(target, Tree) and len(target.children) == 1 and target.data != "member_dot":
-            target = target.children[0]
-        if not (isinstance(target, Tree) and target.data == "member_dot"):
-            raise _NotFast("has() of a non-field")
-        base = self.compile(target.children[0])
-        key = str(target.children[1])
-
-        def f_has(act):
-            m = base(act)
-            if isinstance(m, Mapping):
-                return key in m
-            raise _FALLBACK
-        return f_has
-
-    def n_member_dot_arg(self, node: Tree):
-        name = str(node.children[1])
-        args = node.children[2].children if len(node.children) == 3 else []
-        method = _STRING_METHODS.get(name)
-        if method is None or len(args) != 1:
-            raise _NotFast(name)
-        a = self.compile(node.children[0])
-        b = self.compile(args[0])
-
-        def f_method(act):
-            x = a(act)
-            y = b(act)
-            if x is _ERR or y is _ERR:
-                return _ERR
-            if type(x) is not str or type(y) is not str:
-                raise _FALLBACK
-            return method(x, y)
-        return f_method
-
-    def n_literal(self, node: Tree):
-        v = self._literal_value(node)
-        return lambda act: v
-
-    @staticmethod
-    def _literal_value(node: Tree) -> Any:
-        tok: Token = node.children[0]
-        t, s = tok.type, tok.value
-        if t == "INT_LIT" and _INT_RE.match(s):
-            v = int(s)
-            if _INT64[0] <= v <= _INT64[1]:
-                return v
-        elif t == "FLOAT_LIT":
-            return float(s)
-        elif t == "BOOL_LIT":
-            return s == "true"
-        elif t == "STRING_LIT" and _SIMPLE_STR.match(s):
-            return s[1:-1]
-        raise _NotFast(t)

@@ -41,6 +41,9 @@ DAY = 24 * HOUR
 
 @dataclass(frozen=True, slots=True)
 class Retention:
+    """How long each kind of state entry is kept (event time, ms) and how many are kept at most; see the module
+    docstring for the reason of each default.  ``Arbiter.lookback_ms`` says what a policy needs."""
+
     views_ms: int = 7 * DAY
     sends_ms: int = 7 * DAY
     purchases_ms: int = 30 * DAY
@@ -176,31 +179,39 @@ class CustomerState:
 
     # ------------------------------------------------------------ questions
     def consent_status(self, channel: str) -> str | None:
+        """The channel's latest consent status (granted, revoked, unsubscribed, complained, bounced) or None."""
         c = self.consent.get(channel)
         return c[0] if c else None
 
     def has_consent(self, channel: str) -> bool:
+        """True when the channel's latest consent status is ``granted``."""
         return self.consent_status(channel) == "granted"
 
     def open_ticket_count(self) -> int:
+        """Number of open (not yet resolved) support tickets."""
         return len(self.tickets)
 
     def has_escalated_ticket(self) -> bool:
+        """True when an open ticket was escalated."""
         return any(t[2] for t in self.tickets.values())
 
     def last_ticket_resolved(self) -> int | None:
+        """Event time (ms) of the latest ticket resolution still retained, or None."""
         return max((r[0] for r in self.resolved.values()), default=None)
 
     def bought_within(self, product_id: str, now: int, window_ms: int) -> bool:
+        """True when the product's last purchase is in ``(now - window_ms, now]`` (event time, ms)."""
         t = self.purchases.get(product_id)
         return t is not None and now - window_ms < t <= now
 
     def views_of(self, product_id: str, now: int, window_ms: int) -> int:
+        """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
         lo = now - window_ms
         return sum(1 for ts, p in self.views if p == product_id and lo < ts <= now)
 
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
                      categories: Iterable[str] | None = None) -> int:
+        """Number of messages sent in ``(now - window_ms, now]``, optionally on one channel / of some categories."""
         lo = now - window_ms
         cats = None if categories is None else set(categories)
         n = 0
@@ -215,6 +226,7 @@ class CustomerState:
         return [ch for ts, ch, _cat, c in self.sends if c == content_id and lo < ts <= now]
 
     def record_send(self, ts: int, channel: str, category: str, content_id: str | None) -> None:
+        """Record a chosen send (arbitration does, so later caps and duplicate checks see it); keeps time order."""
         self.sends.append([ts, channel, category, content_id])
         if len(self.sends) > 1 and self.sends[-2][0] > ts:
             self.sends.sort(key=lambda s: (s[0], s[1], str(s[3])))
@@ -228,7 +240,7 @@ class CustomerState:
             "timezone": self.tz or "",
             "has_crm_id": any(k.startswith("crm:") for k in self.ids),
             "consent": {ch: self.has_consent(ch) for ch in CHANNELS},
-            "open_tickets": len(self.tickets),
+            "open_tickets": self.open_ticket_count(),
             "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
             "cart_size": len(self.cart),
             "orders_90d": len(self.orders),
@@ -249,6 +261,7 @@ class CustomerState:
         heapq.heappush(self.timers, [due, timer_id, kind, payload])
 
     def next_due(self) -> int | None:
+        """Due time (ms) of the earliest timer, or None when there is none."""
         return self.timers[0][0] if self.timers else None
 
     def pop_due(self, until: int) -> list | None:
@@ -258,6 +271,7 @@ class CustomerState:
         return None
 
     def cancel_timers(self, kind: str, **match: Any) -> int:
+        """Drop the timers of ``kind`` whose payload has all the ``match`` values; returns how many were dropped."""
         keep = [t for t in self.timers
                 if not (t[2] == kind and all(t[3].get(k) == v for k, v in match.items()))]
         n = len(self.timers) - len(keep)
@@ -356,6 +370,7 @@ class CustomerState:
                "first_seen", "last_event", "last_login", "last_activity", "expired_at")
 
     def to_dict(self) -> dict[str, Any]:
+        """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""
         d = {"v": STATE_VERSION}
         for f in self._FIELDS:
             v = getattr(self, f)
@@ -365,6 +380,7 @@ class CustomerState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CustomerState":
+        """Inverse of :meth:`to_dict`; raises ValueError for another state version."""
         v = d.get("v")
         if v != STATE_VERSION:
             raise ValueError(f"unsupported customer state version {v!r} (this build reads {STATE_VERSION})")
@@ -375,11 +391,14 @@ class CustomerState:
         return s
 
     def to_bytes(self) -> bytes:
+        """Compact encoding for Beam state: ``b"J"`` + JSON, or zlib-compressed JSON when over 512 bytes."""
         raw = json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
         return zlib.compress(raw, 1) if len(raw) > 512 else b"J" + raw
 
     @classmethod
     def from_bytes(cls, b: bytes) -> "CustomerState":
+        """Inverse of :meth:`to_bytes`; raises ValueError for another state version (zlib.error or a JSON error for
+        bytes that are not a state)."""
         raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
         return cls.from_dict(json.loads(raw))
 

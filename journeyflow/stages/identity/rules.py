@@ -15,7 +15,7 @@ applies them in event-time order.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple, Union
 
@@ -115,15 +115,12 @@ class LinkRules(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> LinkRules:
-        """Rules from a YAML mapping (an empty file gives the defaults); ValueError if it is not a mapping."""
-        import yaml
+        """Rules from a YAML mapping (an empty file gives the defaults), read with the strict loader of
+        ``journeyflow.config.yaml`` (no aliases, bounded nesting, ``file:line`` errors); ValueError if it is not a
+        mapping, pydantic's ValidationError for unknown keys or bad values."""
+        from journeyflow.config.yaml import load_mapping
 
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{path}: link rules must be a YAML mapping")
-        return cls.model_validate(data)
+        return cls.model_validate(load_mapping(Path(path).read_text(encoding="utf-8"), str(path), "link rules"))
 
     def guard(self) -> Guard:
         """The compiled :class:`Guard` of these rules."""

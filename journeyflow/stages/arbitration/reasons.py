@@ -1,0 +1,41 @@
+"""The reason codes of arbitration decisions (``Decision.reasons``, ``CandidateOutcome.reason``).
+
+The rule that gives each code, and the order the rules run in, are in :mod:`journeyflow.stages.arbitration.arbiter`.
+These strings are written to the ``decisions`` and ``suppressed_candidates`` tables: renaming one is a schema
+change for the analysts.
+"""
+from __future__ import annotations
+
+__all__ = ["CHOSEN", "CONSENT", "CONTROL_GROUP", "DUPLICATE_CANDIDATE", "DUPLICATE_CONTENT", "EXCLUSION_GROUP",
+           "FREQUENCY_CAP", "INVALID_CANDIDATE", "LOWER_PRIORITY", "OPEN_TICKET", "QUIET_HOURS_DEFERRED",
+           "REASON_CODES", "RECENT_PURCHASE"]
+
+#: unknown category, or an action/channel pair that does not exist
+INVALID_CANDIDATE = "invalid_candidate"
+#: the very same candidate twice in one batch (kept once)
+DUPLICATE_CANDIDATE = "duplicate_candidate"
+#: ``Candidate.control``: recorded, never executed
+CONTROL_GROUP = "control_group"
+#: the channel's consent does not allow the category
+CONSENT = "consent"
+#: another journey of the same exclusion group is active, or was chosen in this moment
+EXCLUSION_GROUP = "exclusion_group"
+#: an open (or recently resolved) ticket; an escalated ticket for sales tasks
+OPEN_TICKET = "open_ticket"
+#: the promoted product was bought recently
+RECENT_PURCHASE = "recent_purchase"
+#: not dropped: a ``wait`` decision plus a due time to re-arbitrate at
+QUIET_HOURS_DEFERRED = "quiet_hours_deferred"
+#: the same content was sent on another channel recently, or chosen in this moment
+DUPLICATE_CONTENT = "duplicate_content"
+#: a global or per-channel cap would be exceeded
+FREQUENCY_CAP = "frequency_cap"
+#: ``max_messages_per_moment`` already reached by better candidates
+LOWER_PRIORITY = "lower_priority"
+#: reason code of a chosen candidate's decision
+CHOSEN = "chosen"
+#: every reason a candidate can lose (or be deferred) for, in rule order
+REASON_CODES: tuple[str, ...] = (
+    INVALID_CANDIDATE, DUPLICATE_CANDIDATE, CONTROL_GROUP, CONSENT, EXCLUSION_GROUP, OPEN_TICKET, RECENT_PURCHASE,
+    QUIET_HOURS_DEFERRED, DUPLICATE_CONTENT, FREQUENCY_CAP, LOWER_PRIORITY,
+)

@@ -1,0 +1,68 @@
+"""The records of arbitration: :class:`ArbitrationResult` and the :class:`~journeyflow.model.decisions.Decision`
+records of one moment (chosen, deferred, suppressed), with the reason of every other candidate."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from journeyflow.model.decisions import (
+    Candidate,
+    CandidateOutcome,
+    Decision,
+    decision_id,
+)
+from journeyflow.stages.arbitration.reasons import (
+    CHOSEN,
+    CONTROL_GROUP,
+    QUIET_HOURS_DEFERRED,
+)
+
+__all__ = ["ArbitrationResult", "decisions_of"]
+
+_CHOSEN_CODES = (CHOSEN,)
+_DEFERRED_CODES = (QUIET_HOURS_DEFERRED,)
+_ONLY_CONTROL = (CONTROL_GROUP,)
+
+
+@dataclass(slots=True)
+class ArbitrationResult:
+    """What :meth:`Arbiter.arbitrate` returns: the decision records of the moment and the deferred candidates."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    #: (due time in ms, candidate): re-arbitrate the candidate at that time (all rules apply again then)
+    deferred: list[tuple[int, Candidate]] = field(default_factory=list)
+
+
+def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate, str]], now: int,
+                 customer_id: str, trigger_id: str) -> list[Decision]:
+    """The decision records of one moment (event time ``now``, ms).
+
+    ``acted``: (candidate, due) best first, due 0 = chosen now, else deferred to ``due`` (a ``wait`` decision);
+    ``lost``: (candidate, reason code).  The first record lists every lost candidate as a ``CandidateOutcome``;
+    with nothing chosen or deferred, one ``suppress`` record (``none`` if all were control group) lists them all.
+    Decision ids are deterministic (:func:`~journeyflow.model.decisions.decision_id`).
+    """
+    outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
+                                       c.priority, r) for c, r in lost]) if lost else ()
+    if not acted:
+        if len(lost) == 1:
+            c, r = lost[0]
+            reasons: tuple[str, ...] = (r,)
+            keys = ["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))]
+        else:
+            reasons = tuple(sorted({r for _, r in lost}))
+            keys = sorted(["\x1e".join((c.journey_id, c.step_id, c.action, c.channel, c.content_id or ""))
+                           for c, _ in lost])
+        return [Decision(decision_id(customer_id, trigger_id, now, *keys), customer_id, now, None, None,
+                         "none" if reasons == _ONLY_CONTROL else "suppress", None, None, None, 0, reasons,
+                         outcomes, trigger_id)]
+    out = []
+    for c, due in acted:
+        if due:
+            action, codes = "wait", _DEFERRED_CODES
+        else:
+            action, codes = c.action, _CHOSEN_CODES
+        jid, sid, ch, cid = c.journey_id, c.step_id, c.channel, c.content_id
+        out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now,
+                            jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id))
+        outcomes = ()
+    return out

@@ -1,0 +1,176 @@
+"""The journey model: typed, immutable records built by the loader from a journey file and run by the engine.
+
+A :class:`Journey` is what one entry of ``journeys:`` in a journey file means (see :mod:`.loader` for the file
+format); a :class:`Step` is one of its steps, with every target already resolved.  :class:`JourneyStep` is one row
+of the analyst table ``journey_steps`` and :class:`JourneyOutput` what the engine returns for one event or timer.
+Plain Python, no Beam import.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+from journeyflow.config.durations import format_duration
+from journeyflow.model.decisions import Candidate
+from journeyflow.model.events import EVENT_TYPES
+from journeyflow.stages.conditions import Condition
+from journeyflow.stages.state import DAY
+
+__all__ = ["ACTION_KINDS", "DEFAULT_MAX_DURATION_MS", "Journey", "JourneyOutput", "JourneyStep", "MAX_ENTRIES_KEPT",
+           "Reentry", "STEP_KINDS", "STREAM_OF_TYPE", "Step", "TASK_CHANNEL", "Trigger", "control_bucket"]
+
+#: Entry times kept per membership for re-entry rules (= ``Retention.max_entries_per_journey``).
+MAX_ENTRIES_KEPT = 20
+#: A journey's ``max_duration`` when its file does not set one: 90 days, in ms.
+DEFAULT_MAX_DURATION_MS = 90 * DAY
+#: The step kinds of the file format, in the order the schema lists them.
+STEP_KINDS = ("send", "create_task", "route_case", "wait", "branch", "exit")
+#: Step kinds that propose a :class:`~journeyflow.model.decisions.Candidate`.
+ACTION_KINDS = frozenset({"send", "create_task", "route_case"})
+#: The candidate channel of the internal step kinds.
+TASK_CHANNEL = {"create_task": "crm_task", "route_case": "service_case"}
+#: Event type → its stream, from :data:`journeyflow.model.events.EVENT_TYPES` (event types are unique).
+STREAM_OF_TYPE: Mapping[str, str] = {t: s for s, ts in EVENT_TYPES.items() for t in ts}
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """An event (type, optionally stream) with an optional condition."""
+
+    type: str
+    stream: str | None = None
+    condition: Condition | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reentry:
+    """Whether a customer who was in the journey may enter it again: ``never``, ``always``, or ``after_cooldown``
+    (``cooldown_ms`` after the latest entry, in ms)."""
+
+    mode: str = "never"  # never | after_cooldown | always
+    cooldown_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step.  ``next`` is resolved at load time (the following step, or None = end of journey)."""
+
+    id: str
+    kind: str  # send | create_task | route_case | wait | branch | exit
+    next: str | None = None
+    channel: str | None = None  # send: email|sms|push|call; create_task: crm_task; route_case: service_case
+    content_id: str | None = None
+    product_from_event: bool = False
+    wait_ms: int | None = None  # wait: the duration, or the timeout of a wait-until
+    until: Trigger | None = None  # wait-until: the event that continues the journey
+    on_event: str | None = None  # wait-until: where to continue when the event arrives (default: next)
+    on_timeout: str | None = None  # wait-until: where to continue on timeout (default: next)
+    cases: tuple[tuple[Condition, str], ...] = ()  # branch: (condition, target) in order
+    else_: str | None = None  # branch: target when no case matches (default: next)
+    label: str = field(init=False, compare=False, repr=False)  # short description for tables and diagrams
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", self._label())
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Step ids this step can continue to."""
+        if self.kind == "exit":
+            return ()
+        if self.kind == "branch":
+            return tuple(t for _, t in self.cases) + ((self.else_,) if self.else_ else ())
+        if self.kind == "wait" and self.until is not None:
+            return tuple(t for t in (self.on_event, self.on_timeout) if t)
+        return (self.next,) if self.next else ()
+
+    def _label(self) -> str:
+        if self.kind == "send":
+            return f"send:{self.channel}:{self.content_id}"
+        if self.kind in TASK_CHANNEL:
+            return f"{self.kind}:{self.content_id}"
+        if self.kind == "wait":
+            if self.until is not None:
+                return f"wait_until:{self.until.type}:{format_duration(self.wait_ms or 0)}"
+            return f"wait:{format_duration(self.wait_ms or 0)}"
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    """One journey of a journey file, validated.  Durations are in ms; ``control_group_pct`` is 0-50 (percent of
+    customers whose candidates are marked control).  The derived fields (``step_map``, ``wait_types``,
+    ``uses_product``, ``first_step``) are computed once here for the engine."""
+
+    id: str
+    name: str
+    category: str
+    priority: int
+    exclusion_group: str | None
+    entry: tuple[Trigger, ...]  # one or more triggers (e.g. welcome: signup or contact_created)
+    steps: tuple[Step, ...]
+    exit: tuple[Trigger, ...] = ()
+    goal: tuple[Trigger, ...] = ()
+    reentry: Reentry = Reentry()
+    control_group_pct: float = 0.0
+    max_duration_ms: int = DEFAULT_MAX_DURATION_MS
+    # derived, for the engine
+    step_map: Mapping[str, Step] = field(init=False, compare=False, repr=False)
+    wait_types: frozenset[str] = field(init=False, compare=False, repr=False)
+    uses_product: bool = field(init=False, compare=False, repr=False)  # keep the entry's product in the membership
+    first_step: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "first_step", self.steps[0].id)
+        object.__setattr__(self, "step_map", {s.id: s for s in self.steps})
+        object.__setattr__(self, "wait_types",
+                           frozenset(s.until.type for s in self.steps if s.until is not None))
+        conds = [c for s in self.steps for c, _ in s.cases] + [s.until.condition for s in self.steps if s.until]
+        object.__setattr__(self, "uses_product", any(s.product_from_event for s in self.steps) or any(
+            c is not None and "product" in c.text for c in conds))
+
+    def control_bucket(self, customer_id: str) -> int:
+        """This customer's control bucket for this journey, 0-9999 (see :func:`control_bucket`)."""
+        return control_bucket(self.id, customer_id)
+
+    def in_control(self, customer_id: str) -> bool:
+        """Deterministic: the same customer is always in (or out of) this journey's control group."""
+        return self.control_group_pct > 0 and control_bucket(self.id, customer_id) < self.control_group_pct * 100
+
+
+@lru_cache(maxsize=8192)
+def control_bucket(journey_id: str, customer_id: str) -> int:
+    """0-9999 from a hash of (journey_id, customer_id); independent across journeys."""
+    h = hashlib.blake2b(f"{journey_id}\x1f{customer_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big") % 10_000
+
+
+class JourneyStep(NamedTuple):
+    """One row of the analyst table ``journey_steps``.
+
+    kind: entered | step | waiting | exited | goal | entry_refused.  detail, by kind:
+    entered ``treatment``/``control``; step ``send:email:<content>``, ``create_task:<content>``,
+    ``route_case:<content>``, ``branch:case<N>-><step>``/``branch:else-><step>``, ``resume:timer``,
+    ``resume:timeout``, ``resume:event:<type>``; waiting ``wait:<dur>``/``wait_until:<type>:<dur>``;
+    exited ``completed``/``exit_step``/``exit_event:<type>``/``goal``/``max_duration``/``journey_removed``/
+    ``step_removed``/``loop_guard``; goal ``<event type>``; entry_refused ``reentry:never``/``reentry:cooldown``/
+    ``exclusion_group:<group>:<active journey>``.
+    """
+
+    customer_id: str
+    journey_id: str
+    step_id: str
+    kind: str
+    at: int
+    trigger_id: str
+    detail: str
+
+
+class JourneyOutput(NamedTuple):
+    """What the engine returns for one event or timer: proposed actions (for arbitration) and table rows."""
+
+    candidates: list[Candidate]
+    steps: list[JourneyStep]
+

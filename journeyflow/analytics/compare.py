@@ -54,19 +54,16 @@ is an association, not an uplift measurement.
 ``opt_in_baseline=True`` (CLI ``--opt-in-baseline``) makes the baseline stricter: channel tools also send promos
 only to identifiers with an explicit opt-in recorded for that same identifier.
 
-CLI glue: :func:`add_compare_args` / :func:`cli_compare` (and :data:`COMMANDS`, in the shape of
-``journeyflow.cli.COMMANDS``)::
+Command line (:mod:`journeyflow.cli.compare`)::
 
     journeyflow compare --input DIR [--journeys F] [--policy F] [--json OUT.json] [--opt-in-baseline]
                         [--work-dir DIR]
 """
 from __future__ import annotations
 
-import argparse
 import bisect
 import json
 import shutil
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
@@ -89,9 +86,7 @@ __all__ = [
     "Send",
     "SideSummary",
     "Ticket",
-    "add_compare_args",
     "build_person_facts",
-    "cli_compare",
     "compare",
     "consent_conflicts",
     "cross_channel_duplicates",
@@ -1022,36 +1017,3 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
         unnecessary=len(only_auto), unnecessary_by_journey=Counter(s.journey_id or "-" for s in only_auto),
         journeyflow_only=len(only_jf), journeyflow_only_by_journey=Counter(s.journey_id or "-" for s in only_jf),
         fold_check=fold_check, notes=notes, opt_in_baseline=opt_in_baseline)
-
-
-# =================================================================================================== CLI
-def add_compare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", required=True, help="replay input directory (<stream>.jsonl / .avro; "
-                                                  "ground_truth.jsonl when generated)")
-    p.add_argument("--journeys", help="journey definitions YAML (default: shipped set), used by both sides")
-    p.add_argument("--policy", help="arbitration policy YAML (default: shipped policy), journeyflow only")
-    p.add_argument("--json", metavar="OUT.json", help="also write the full report as JSON")
-    p.add_argument("--opt-in-baseline", action="store_true",
-                   help="stricter automation baseline: channel tools send promos only to identifiers with an "
-                        "explicit opt-in recorded for that same identifier")
-    p.add_argument("--work-dir", help="keep journeyflow's replay output (topics/, tables/) here "
-                                      "(default: a temporary directory, removed)")
-
-
-def cli_compare(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    report = compare(ns.input, journeys=ns.journeys, policy=ns.policy, work_dir=getattr(ns, "work_dir", None),
-                     opt_in_baseline=getattr(ns, "opt_in_baseline", False))
-    print(report.render())
-    if getattr(ns, "json", None):
-        with open(ns.json, "w") as f:
-            json.dump(report.to_dict(), f, indent=2, sort_keys=True)
-            f.write("\n")
-        print(f"wrote {ns.json}", file=sys.stderr)
-    return 0
-
-
-#: ``name: (help, setup, run)`` in the shape of ``journeyflow.cli.COMMANDS``.
-COMMANDS = {
-    "compare": ("the same input through per-channel automation and through journeyflow, side by side",
-                add_compare_args, cli_compare),
-}

@@ -23,28 +23,8 @@ per-channel automation.  :func:`compare` makes that measurable on a replay input
 
 Both sides' messages are mapped to real persons with the generator's ground truth
 (:func:`journeyflow.analytics.identity_score.truth_keys`) when ``ground_truth.jsonl`` exists, else to journeyflow's
-resolved identity clusters.  The conflict detectors below are independent of journeyflow's policy code (simple
-re-implementations over the raw events of each person) and are applied identically to both sides:
-
-=====================  ======================================================================================
-conflict               a message counts when
-=====================  ======================================================================================
-``open_ticket``        a promo (marketing/sales) send while the person has a support ticket opened and not
-                       yet resolved (from the raw support events, across all of the person's identifiers)
-``recent_purchase``    a promo send for a product the person ordered in the 30 days before
-``cross_channel``      the same content_id went to the person on another channel within the previous 24 h
-``repeated_content``   (extra) the same content_id went to the person on the same channel within 24 h
-``quiet_hours``        a promo send between 21:00 and 08:00 in the person's own time zone
-``no_consent``         a send without consent at send time: promo needs the latest status to be ``granted``,
-                       service/transactional only needs it not to be an opt-out; the status is the latest
-                       (event time) of the consent stream and of engagement unsubscribes/complaints/bounces
-                       across all of the person's identifiers
-``daily_promo_cap``    a promo send with another promo send to the person in the previous 24 h
-=====================  ======================================================================================
-
-Two breakdowns say what no system could have known at send time, measured on both sides: open-ticket sends
-where no open ticket was filed under an identifier linked to the recipient yet (by journeyflow's identity
-resolution), and quiet-hours sends while no source had recorded the person's time zone yet.
+resolved identity clusters.  The conflict detectors (:mod:`journeyflow.analytics.conflicts`) are independent of journeyflow's policy code (simple
+re-implementations over the raw events of each person) and are applied identically to both sides.
 
 ``unnecessary`` messages are automation sends that journeyflow did not make (matched one to one per person,
 journey and content within ±1 day).  Goal conversions are orders a person placed within 7 days after a send of
@@ -54,6 +34,10 @@ is an association, not an uplift measurement.
 ``opt_in_baseline=True`` (CLI ``--opt-in-baseline``) makes the baseline stricter: channel tools also send promos
 only to identifiers with an explicit opt-in recorded for that same identifier.
 
+The parts: :mod:`~journeyflow.analytics.conflicts` (records and detectors), :mod:`~journeyflow.analytics.persons`
+(input events, who is who, each person's facts), :mod:`~journeyflow.analytics.baseline` (the automation side); this
+module runs both sides, the in-process fold and the report, and re-exports the parts' public names (``__all__``).
+
 Command line (:mod:`journeyflow.cli.compare`)::
 
     journeyflow compare --input DIR [--journeys F] [--policy F] [--json OUT.json] [--opt-in-baseline]
@@ -61,19 +45,41 @@ Command line (:mod:`journeyflow.cli.compare`)::
 """
 from __future__ import annotations
 
-import bisect
 import json
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Iterable, Mapping, Sequence
 
-from journeyflow.model.events import STREAMS, Event
-from journeyflow.model.decisions import Candidate, Decision, decision_id
+from journeyflow.model.events import Event
+from journeyflow.model.decisions import Candidate, Decision
+from journeyflow.analytics.baseline import PassThroughArbiter, run_automation
+from journeyflow.analytics.conflicts import (
+    ADDRESS_OF,
+    CONFLICT_KINDS,
+    CONFLICT_LABELS,
+    GOAL_JOURNEYS,
+    MESSAGE_CHANNELS,
+    OPT_OUT,
+    IdentityTimeline,
+    PersonFacts,
+    Send,
+    Ticket,
+    _ticket_linked,
+    _tz_known,
+    consent_conflicts,
+    cross_channel_duplicates,
+    daily_promo_excess,
+    goal_conversions,
+    match_unnecessary,
+    open_ticket_conflicts,
+    quiet_hours_conflicts,
+    recent_purchase_conflicts,
+    repeated_content,
+)
+from journeyflow.analytics.persons import PersonMap, build_person_facts, person_map, read_events
 
 __all__ = [
     "AUTOMATION",
@@ -81,8 +87,10 @@ __all__ = [
     "CompareReport",
     "IdentityTimeline",
     "JOURNEYFLOW",
+    "OPT_OUT",
     "PassThroughArbiter",
     "PersonFacts",
+    "PersonMap",
     "Send",
     "SideSummary",
     "Ticket",
@@ -102,533 +110,6 @@ __all__ = [
 
 AUTOMATION = "automation"
 JOURNEYFLOW = "journeyflow"
-
-HOUR = 3_600_000
-DAY = 24 * HOUR
-MESSAGE_CHANNELS: tuple[str, ...] = ("email", "sms", "push", "call")
-#: Channels that need an address (email, E.164 phone) to be delivered; push goes to the app user / device.
-ADDRESS_OF: Mapping[str, str] = {"email": "email", "sms": "phone", "call": "phone"}
-PROMO: frozenset[str] = frozenset({"marketing", "sales"})
-#: Consent states that stop a channel.  Deliberately spelled out here (not imported from journeyflow's state or
-#: policy): the baseline's channel tools and the detectors must not depend on the code they are compared with.
-OPT_OUT: frozenset[str] = frozenset({"revoked", "unsubscribed", "complained", "bounced"})
-GOAL_JOURNEYS: tuple[str, ...] = ("cart_abandonment", "browse_offer", "winback")
-
-RECENT_PURCHASE_MS = 30 * DAY
-DUPLICATE_WINDOW_MS = DAY
-PROMO_CAP_WINDOW_MS = DAY
-CONVERSION_WINDOW_MS = 7 * DAY
-MATCH_TOLERANCE_MS = DAY
-QUIET_START_MIN = 21 * 60  # inclusive, local time
-QUIET_END_MIN = 8 * 60  # exclusive
-
-CONFLICT_KINDS: tuple[str, ...] = ("open_ticket", "recent_purchase", "cross_channel", "repeated_content",
-                                   "quiet_hours", "no_consent", "daily_promo_cap")
-CONFLICT_LABELS: Mapping[str, str] = {
-    "open_ticket": "(1) promo during an open support ticket",
-    "recent_purchase": "(2) offer for a product bought <30 d",
-    "cross_channel": "(3) same content on 2 channels <24 h",
-    "repeated_content": "    same content again, same channel",
-    "quiet_hours": "(4) promo in quiet hours 21-08 local",
-    "no_consent": "(5) send without consent",
-    "daily_promo_cap": "(6) >1 promo per person per 24 h",
-}
-
-
-# ================================================================================================ records
-class Send(NamedTuple):
-    """One message that reached a channel's execution tool (with an address where the channel needs one)."""
-
-    person: str
-    customer_id: str
-    ts: int
-    channel: str
-    journey_id: str | None
-    step_id: str | None
-    content_id: str | None
-    category: str | None
-    product_id: str | None = None
-    decision_id: str = ""
-
-    @property
-    def promo(self) -> bool:
-        return self.category in PROMO
-
-
-class Ticket(NamedTuple):
-    opened: int
-    resolved: int | None  # None: still open at the end of the input
-    ids: frozenset[str] = frozenset()  # identifier keys the ticket was filed under
-
-
-@dataclass
-class PersonFacts:
-    """What really happened to one person, from the raw events of all their identifiers (never from either
-    system's state)."""
-
-    tz: str | None = None
-    #: first event time at which any source recorded the person's time zone (None: never)
-    tz_known_since: int | None = None
-    tickets: list[Ticket] = field(default_factory=list)
-    #: (ts, order_id, product ids) of every order_placed, sorted by time
-    orders: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)
-    #: channel -> [(ts, blocking 0/1, status)] sorted; the last entry at or before t is the status at t
-    consent: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
-
-    def consent_at(self, channel: str, t: int) -> str | None:
-        entries = self.consent.get(channel)
-        if not entries:
-            return None
-        i = bisect.bisect_right(entries, (t, 2, ""))
-        return entries[i - 1][2] if i else None
-
-    def open_tickets_at(self, t: int) -> list[Ticket]:
-        return [k for k in self.tickets if k.opened <= t and (k.resolved is None or t < k.resolved)]
-
-    def ticket_open_at(self, t: int) -> bool:
-        return bool(self.open_tickets_at(t))
-
-    def bought_within(self, product_id: str, t: int, window_ms: int) -> bool:
-        return any(t - window_ms < ts <= t and product_id in pids for ts, _oid, pids in self.orders)
-
-
-def _sorted_sends(sends: Iterable[Send]) -> list[Send]:
-    return sorted(sends, key=lambda s: (s.person, s.ts, s.channel, s.content_id or "", s.decision_id))
-
-
-def _by_person(sends: Iterable[Send]) -> dict[str, list[Send]]:
-    out: dict[str, list[Send]] = defaultdict(list)
-    for s in _sorted_sends(sends):
-        out[s.person].append(s)
-    return out
-
-
-# ============================================================================================== detectors
-def open_ticket_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts]) -> list[Send]:
-    """Promo sends while the person had a ticket opened and not yet resolved."""
-    out = []
-    for s in sends:
-        f = facts.get(s.person)
-        if s.promo and f is not None and f.ticket_open_at(s.ts):
-            out.append(s)
-    return out
-
-
-def recent_purchase_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts],
-                              window_ms: int = RECENT_PURCHASE_MS) -> list[Send]:
-    """Promo sends for a product the person ordered within ``window_ms`` before the send."""
-    out = []
-    for s in sends:
-        f = facts.get(s.person)
-        if s.promo and s.product_id and f is not None and f.bought_within(s.product_id, s.ts, window_ms):
-            out.append(s)
-    return out
-
-
-def _content_repeats(sends: Iterable[Send], window_ms: int, same_channel: bool) -> list[Send]:
-    out = []
-    for person_sends in _by_person(sends).values():
-        for i, s in enumerate(person_sends):
-            if s.content_id is None:
-                continue
-            for p in reversed(person_sends[:i]):
-                if s.ts - p.ts >= window_ms:
-                    break
-                if p.content_id == s.content_id and (p.channel == s.channel) == same_channel:
-                    out.append(s)
-                    break
-    return out
-
-
-def cross_channel_duplicates(sends: Iterable[Send], window_ms: int = DUPLICATE_WINDOW_MS) -> list[Send]:
-    """Sends whose content already went to the same person on another channel within ``window_ms``."""
-    return _content_repeats(sends, window_ms, same_channel=False)
-
-
-def repeated_content(sends: Iterable[Send], window_ms: int = DUPLICATE_WINDOW_MS) -> list[Send]:
-    """Sends whose content already went to the same person on the same channel within ``window_ms``."""
-    return _content_repeats(sends, window_ms, same_channel=True)
-
-
-_ZONES: dict[str, ZoneInfo] = {}
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    key = name or "UTC"
-    z = _ZONES.get(key)
-    if z is None:
-        try:
-            z = ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError):
-            z = ZoneInfo("UTC")
-        _ZONES[key] = z
-    return z
-
-
-def in_quiet_hours(ts: int, tz: str | None) -> bool:
-    local = datetime.fromtimestamp(ts / 1000, _zone(tz))
-    minute = local.hour * 60 + local.minute
-    return minute >= QUIET_START_MIN or minute < QUIET_END_MIN
-
-
-class IdentityTimeline:
-    """journeyflow's accepted identity links with their event times: who was linked to whom, and since when."""
-
-    def __init__(self, cluster_of: Mapping[str, str], links: Iterable[tuple[int, str, str]] = ()):
-        self.cluster_of = cluster_of
-        self.links: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        for ts, a, b in links:
-            self.links[cluster_of.get(a, a)].append((ts, a, b))
-        for v in self.links.values():
-            v.sort()
-
-    def linked_at(self, a: str, b: str, t: int) -> bool:
-        """Whether identifiers ``a`` and ``b`` were linked by trusted events at or before ``t``."""
-        if a == b:
-            return True
-        ca = self.cluster_of.get(a, a)
-        if ca != self.cluster_of.get(b, b):
-            return False
-        parent: dict[str, str] = {}
-
-        def find(k: str) -> str:
-            while parent.get(k, k) != k:
-                k = parent[k]
-            return k
-
-        for ts, x, y in self.links.get(ca, ()):
-            if ts > t:
-                break
-            rx, ry = find(x), find(y)
-            if rx != ry:
-                parent[rx] = ry
-        return find(a) == find(b)
-
-
-def _ticket_linked(s: Send, facts: Mapping[str, PersonFacts], identity: IdentityTimeline) -> bool:
-    """Whether an open ticket at the send was filed under an identifier linked to the recipient at send time
-    (by journeyflow's identity resolution: what an identity-resolving system could have known then)."""
-    f = facts.get(s.person)
-    if f is None:
-        return False
-    return any(identity.linked_at(s.customer_id, k, s.ts) for t in f.open_tickets_at(s.ts) for k in t.ids)
-
-
-def _tz_known(f: PersonFacts | None, t: int) -> bool:
-    return f is not None and f.tz_known_since is not None and f.tz_known_since <= t
-
-
-def quiet_hours_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts]) -> list[Send]:
-    """Promo sends between 21:00 and 08:00 in the person's time zone (UTC when it is unknown)."""
-    out = []
-    for s in sends:
-        f = facts.get(s.person)
-        if s.promo and in_quiet_hours(s.ts, f.tz if f is not None else None):
-            out.append(s)
-    return out
-
-
-def consent_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts]) -> dict[str, list[Send]]:
-    """Sends without consent at send time, split into ``opted_out`` (latest status is an opt-out) and
-    ``never_granted`` (a promo send without an explicit grant)."""
-    out: dict[str, list[Send]] = {"opted_out": [], "never_granted": []}
-    for s in sends:
-        f = facts.get(s.person)
-        status = f.consent_at(s.channel, s.ts) if f is not None else None
-        if status in OPT_OUT:
-            out["opted_out"].append(s)
-        elif s.promo and status != "granted":
-            out["never_granted"].append(s)
-    return out
-
-
-def daily_promo_excess(sends: Iterable[Send], window_ms: int = PROMO_CAP_WINDOW_MS, limit: int = 1) -> list[Send]:
-    """Promo sends that come after ``limit`` other promo sends to the same person within ``window_ms``."""
-    out = []
-    for person_sends in _by_person(s for s in sends if s.promo).values():
-        times: list[int] = []
-        for s in person_sends:
-            lo = bisect.bisect_right(times, s.ts - window_ms)
-            if len(times) - lo >= limit:
-                out.append(s)
-            times.append(s.ts)
-    return out
-
-
-def goal_conversions(sends: Iterable[Send], facts: Mapping[str, PersonFacts],
-                     journeys: Sequence[str] = GOAL_JOURNEYS,
-                     window_ms: int = CONVERSION_WINDOW_MS) -> tuple[int, int]:
-    """(orders, persons): orders placed within ``window_ms`` after a send of one of ``journeys`` to the person."""
-    sent: dict[str, list[int]] = defaultdict(list)
-    for s in sends:
-        if s.journey_id in journeys:
-            sent[s.person].append(s.ts)
-    orders = persons = 0
-    for person, times in sent.items():
-        f = facts.get(person)
-        if f is None:
-            continue
-        times.sort()
-        n = 0
-        for ts, _oid, _pids in f.orders:
-            i = bisect.bisect_left(times, ts)  # sends strictly before the order
-            if i and ts - times[i - 1] <= window_ms:
-                n += 1
-        orders += n
-        persons += 1 if n else 0
-    return orders, persons
-
-
-def match_unnecessary(baseline: Iterable[Send], orchestrated: Iterable[Send],
-                      tolerance_ms: int = MATCH_TOLERANCE_MS) -> tuple[list[Send], list[Send]]:
-    """(baseline sends with no orchestrated counterpart, orchestrated sends with no baseline counterpart).
-
-    Sends are matched one to one per (person, journey, content), each baseline send (in time order) to the
-    earliest unmatched orchestrated send within ``tolerance_ms``.
-    """
-    groups: dict[tuple, tuple[list[Send], list[Send]]] = defaultdict(lambda: ([], []))
-    for s in baseline:
-        groups[(s.person, s.journey_id, s.content_id)][0].append(s)
-    for s in orchestrated:
-        groups[(s.person, s.journey_id, s.content_id)][1].append(s)
-    only_base: list[Send] = []
-    only_orch: list[Send] = []
-    for key in sorted(groups, key=lambda k: tuple("" if x is None else x for x in k)):
-        b, o = groups[key]
-        b.sort(key=lambda s: (s.ts, s.decision_id))
-        o.sort(key=lambda s: (s.ts, s.decision_id))
-        used = [False] * len(o)
-        for s in b:
-            for i, t in enumerate(o):
-                if not used[i] and abs(t.ts - s.ts) <= tolerance_ms:
-                    used[i] = True
-                    break
-            else:
-                only_base.append(s)
-        only_orch.extend(t for i, t in enumerate(o) if not used[i])
-    return only_base, only_orch
-
-
-# ============================================================================================ inputs
-def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:
-    """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does."""
-    from journeyflow.stages.identity import Hasher
-    from journeyflow.stages.parse import ParseConfig, Parser
-
-    parser = Parser(Hasher.from_env(region), ParseConfig(default_region=region))
-    events: list[Event] = []
-    read = dead = 0
-    d = Path(input_dir)
-    found = False
-    for stream in STREAMS:
-        for ext in ("jsonl", "avro"):
-            path = d / f"{stream}.{ext}"
-            if not path.exists():
-                continue
-            found = True
-            with open(path, "rb") as f:
-                if ext == "avro":
-                    import fastavro
-                    records: Iterable[Any] = fastavro.reader(f)
-                    for i, rec in enumerate(records, 1):
-                        read += 1
-                        ev = parser.parse(stream, rec, f"{path}#{i}")
-                        if isinstance(ev, Event):
-                            events.append(ev)
-                        else:
-                            dead += 1
-                else:
-                    for i, line in enumerate(f, 1):
-                        line = line.rstrip(b"\r\n")
-                        if not line.strip():
-                            continue
-                        read += 1
-                        ev = parser.parse(stream, line, f"{path}:{i}")
-                        if isinstance(ev, Event):
-                            events.append(ev)
-                        else:
-                            dead += 1
-    if not found:
-        raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {input_dir} "
-                                f"(streams: {', '.join(STREAMS)})")
-    events.sort(key=lambda e: e.sort_key)
-    return events, read, dead
-
-
-class PersonMap:
-    """identifier key → person id: ground truth when available, else journeyflow's final identity clusters."""
-
-    def __init__(self, of_key: Mapping[str, str], basis: str, persons: int | None = None,
-                 timezones: Mapping[str, str] | None = None):
-        self.of_key = of_key
-        self.basis = basis
-        self.persons = persons
-        self.timezones = dict(timezones or {})
-
-    def person(self, key: str) -> str:
-        p = self.of_key.get(key)
-        return p if p is not None else "?" + key
-
-    def persons_of(self, ev: Event) -> set[str]:
-        ps = {self.of_key[k] for k in ev.ids if k in self.of_key}
-        if not ps:
-            ps = {"?" + min(ev.ids, key=_rank)}
-        return ps
-
-
-def _rank(key: str) -> tuple[int, str]:
-    global _rank_key
-    if _rank_key is None:
-        from journeyflow.stages.identity import rank_key
-        _rank_key = rank_key
-    return _rank_key(key)
-
-
-_rank_key: Any = None
-
-
-def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str = "US") -> PersonMap:
-    d = Path(input_dir)
-    if (d / "ground_truth.jsonl").exists():
-        from journeyflow.stages.identity import Hasher
-        from journeyflow.analytics.identity_score import truth_keys
-
-        truth, _shared = truth_keys(d, Hasher.from_env(region), region)
-        tzs: dict[str, str] = {}
-        n = 0
-        with open(d / "ground_truth.jsonl") as f:
-            for line in f:
-                if line.strip():
-                    p = json.loads(line)
-                    n += 1
-                    if p.get("timezone"):
-                        tzs[p["person_id"]] = p["timezone"]
-        return PersonMap(truth, "ground_truth", n, tzs)
-    return PersonMap(cluster_of, "identity_clusters")
-
-
-def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str, PersonFacts]:
-    """Per person: tickets, orders, consent timeline and time zone, from the raw events."""
-    facts: dict[str, PersonFacts] = defaultdict(PersonFacts)
-    tickets: dict[tuple[str, str], list] = {}
-    crm_tz: dict[str, tuple[int, str]] = {}
-    tz_first: dict[str, int] = {}
-    seen: set[str] = set()
-    for ev in events:
-        if ev.uid in seen:
-            continue
-        seen.add(ev.uid)
-        a = ev.attrs
-        for person in persons.persons_of(ev):
-            f = facts[person]
-            if ev.stream == "support":
-                t = tickets.setdefault((person, str(a.get("ticket_id"))), [None, None, set()])
-                t[2].update(ev.ids)
-                if ev.type in ("ticket_opened", "ticket_escalated"):
-                    t[0] = ev.ts if t[0] is None else min(t[0], ev.ts)
-                elif ev.type == "ticket_resolved":
-                    t[1] = ev.ts if t[1] is None else max(t[1], ev.ts)
-            elif ev.stream == "orders" and ev.type == "order_placed":
-                f.orders.append((ev.ts, str(a.get("order_id")), frozenset(a.get("product_ids") or ())))
-            elif ev.stream == "consent":
-                status = "granted" if ev.type == "consent_granted" else "revoked"
-                f.consent.setdefault(a["channel"], []).append((ev.ts, int(status in OPT_OUT), status))
-            elif ev.stream == "engagement" and ev.type in OPT_OUT:
-                f.consent.setdefault(a["channel"], []).append((ev.ts, 1, ev.type))
-            elif ev.stream == "crm" and a.get("timezone"):
-                if person not in crm_tz or ev.ts >= crm_tz[person][0]:
-                    crm_tz[person] = (ev.ts, a["timezone"])
-                tz_first[person] = min(tz_first.get(person, ev.ts), ev.ts)
-    for (person, _tid), (opened, resolved, ids) in tickets.items():
-        if opened is None and resolved is None:
-            continue
-        if opened is not None and resolved is not None and resolved < opened:
-            resolved = None  # a resolution before the (re)opening: the ticket is open again
-        facts[person].tickets.append(Ticket(opened if opened is not None else -(2**62), resolved, frozenset(ids)))
-    for person, f in facts.items():
-        f.tickets.sort()
-        f.orders.sort()
-        for entries in f.consent.values():
-            entries.sort()  # at equal times an opt-out (1) sorts after a grant (0): it wins
-        f.tz = persons.timezones.get(person) or (crm_tz[person][1] if person in crm_tz else None)
-        f.tz_known_since = tz_first.get(person)
-    return dict(facts)
-
-
-# ============================================================================================ automation
-@dataclass(slots=True)
-class _Result:
-    decisions: list[Decision]
-    deferred: list = field(default_factory=list)
-
-
-class PassThroughArbiter:
-    """What per-channel tools do: every proposed candidate goes out, unless the channel's own opt-out list has
-    the identifier it was told about, or that identifier has no address on the channel.
-
-    Same ``arbitrate`` signature as :class:`journeyflow.stages.arbitration.Arbiter`.  ``products`` collects
-    ``(customer_id, decision_id) -> product_id`` of every send, for the recent-purchase detector.
-
-    ``opt_in_categories``: categories whose sends the channel tool only makes to identifiers with an explicit
-    ``granted`` status on the channel (a stricter baseline; empty by default: tools only know opt-outs).
-    """
-
-    def __init__(self, opt_in_categories: Iterable[str] = ()) -> None:
-        self.products: dict[tuple[str, str], str | None] = {}
-        self.opt_in = frozenset(opt_in_categories)
-
-    def arbitrate(self, state: Any, candidates: Sequence[Candidate], now: int, customer_id: str,
-                  trigger_id: str) -> _Result:
-        out: list[Decision] = []
-        for c in sorted(candidates, key=lambda c: (c.journey_id, c.step_id, c.channel, c.content_id or "")):
-            reason = None
-            if c.control:
-                reason = "control_group"
-            elif c.action == "send":
-                st = state.consent.get(c.channel)
-                if st and st[0] in OPT_OUT:
-                    reason = "opted_out"
-                elif c.category in self.opt_in and not (st and st[0] == "granted"):
-                    reason = "not_opted_in"
-                elif c.channel in ADDRESS_OF and not state.contact.get(ADDRESS_OF[c.channel]):
-                    reason = "undeliverable"
-            action = c.action if reason is None else ("none" if reason == "control_group" else "suppress")
-            did = decision_id("automation", customer_id, trigger_id, c.journey_id, c.step_id, action, c.channel,
-                              c.content_id, now)
-            out.append(Decision(did, customer_id, now, c.journey_id, c.step_id, action, c.channel, c.content_id,
-                                c.category, c.priority, (reason or "sent",), (), trigger_id))
-            if reason is None and c.action == "send":
-                state.record_send(now, c.channel, c.category, c.content_id)
-                self.products[(customer_id, did)] = c.product_id
-        return _Result(out)
-
-
-def _independent(journeys: Iterable[Any]) -> list[Any]:
-    """Journeys configured one by one in separate tools: no exclusion groups between them."""
-    return [replace(j, exclusion_group=None) if j.exclusion_group is not None else j for j in journeys]
-
-
-def run_automation(events: Sequence[Event], journeys: Iterable[Any], until: int | None,
-                   retention: Any = None, opt_in: bool = False
-                   ) -> tuple[list[Decision], dict[tuple[str, str], str | None]]:
-    """The baseline: each identifier's own events, time-sorted, through the journeys and PassThroughArbiter
-    (with ``opt_in``, promo sends also need an explicit grant recorded for that same identifier)."""
-    from journeyflow.stages.journeys import JourneyEngine
-    from journeyflow.stages.processor import CustomerProcessor, Outputs
-    from journeyflow.stages.state import CustomerState, Retention
-
-    arbiter = PassThroughArbiter(PROMO if opt_in else ())
-    proc = CustomerProcessor(JourneyEngine(_independent(journeys)), arbiter, retention or Retention())
-    by_key: dict[str, list[Event]] = defaultdict(list)
-    for ev in events:
-        by_key[min(ev.ids, key=_rank)].append(ev)
-    decisions: list[Decision] = []
-    for key in sorted(by_key):
-        evs = sorted(by_key[key], key=lambda e: e.sort_key)
-        out = Outputs()
-        proc.advance(CustomerState(customer_id=key), evs, until, out)
-        decisions.extend(out.decisions)
-    return decisions, arbiter.products
 
 
 # ============================================================================================ journeyflow

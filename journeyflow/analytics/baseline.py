@@ -36,6 +36,9 @@ class PassThroughArbiter:
 
     def arbitrate(self, state: Any, candidates: Sequence[Candidate], now: int, customer_id: str,
                   trigger_id: str) -> _Result:
+        """Decide every candidate at ``now`` in a fixed order (journey, step, channel, content): ``send`` unless it is a
+        control (``none``, reason ``control_group``) or the channel tool stops it (``suppress`` with ``opted_out``,
+        ``not_opted_in`` or ``undeliverable``); records the sends in ``state`` and :attr:`products`."""
         out: list[Decision] = []
         for c in sorted(candidates, key=lambda c: (c.journey_id, c.step_id, c.channel, c.content_id or "")):
             reason = None

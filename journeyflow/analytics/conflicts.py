@@ -88,10 +88,13 @@ class Send(NamedTuple):
 
     @property
     def promo(self) -> bool:
+        """True for the promo categories (:data:`PROMO`: marketing, sales)."""
         return self.category in PROMO
 
 
 class Ticket(NamedTuple):
+    """One support ticket of a person: opened/resolved times (epoch ms) and the identifier keys it was filed under."""
+
     opened: int
     resolved: int | None  # None: still open at the end of the input
     ids: frozenset[str] = frozenset()  # identifier keys the ticket was filed under
@@ -112,6 +115,8 @@ class PersonFacts:
     consent: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
 
     def consent_at(self, channel: str, t: int) -> str | None:
+        """The person's latest consent status on ``channel`` at ``t`` (epoch ms; at equal times a blocking status
+        wins), or None when nothing was recorded yet."""
         entries = self.consent.get(channel)
         if not entries:
             return None
@@ -119,12 +124,15 @@ class PersonFacts:
         return entries[i - 1][2] if i else None
 
     def open_tickets_at(self, t: int) -> list[Ticket]:
+        """The tickets open at ``t`` (opened at or before, not yet resolved)."""
         return [k for k in self.tickets if k.opened <= t and (k.resolved is None or t < k.resolved)]
 
     def ticket_open_at(self, t: int) -> bool:
+        """Whether any ticket is open at ``t``."""
         return bool(self.open_tickets_at(t))
 
     def bought_within(self, product_id: str, t: int, window_ms: int) -> bool:
+        """Whether an order placed in ``(t - window_ms, t]`` contains ``product_id``."""
         return any(t - window_ms < ts <= t and product_id in pids for ts, _oid, pids in self.orders)
 
 
@@ -202,6 +210,7 @@ def _zone(name: str | None) -> ZoneInfo:
 
 
 def in_quiet_hours(ts: int, tz: str | None) -> bool:
+    """Whether ``ts`` (epoch ms) falls in 21:00-08:00 local time of ``tz`` (unknown zones count as UTC)."""
     local = datetime.fromtimestamp(ts / 1000, _zone(tz))
     minute = local.hour * 60 + local.minute
     return minute >= QUIET_START_MIN or minute < QUIET_END_MIN

@@ -68,10 +68,12 @@ class PersonMap:
         self.timezones = dict(timezones or {})
 
     def person(self, key: str) -> str:
+        """The person of identifier ``key``; an unknown key is its own person ``?<key>``."""
         p = self.of_key.get(key)
         return p if p is not None else "?" + key
 
     def persons_of(self, ev: Event) -> set[str]:
+        """The persons of an event's identifiers; ``{?<highest-ranked key>}`` when none is known."""
         ps = {self.of_key[k] for k in ev.ids if k in self.of_key}
         if not ps:
             ps = {"?" + min(ev.ids, key=_rank)}
@@ -90,6 +92,8 @@ _rank_key: Any = None
 
 
 def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str = "US") -> PersonMap:
+    """Who is who for ``input_dir``: the generator's ground truth (with time zones) when ``ground_truth.jsonl``
+    exists, else ``cluster_of`` (journeyflow's final identity clusters, identifier key -> cluster id)."""
     d = Path(input_dir)
     if (d / "ground_truth.jsonl").exists():
         from journeyflow.stages.identity import Hasher

@@ -11,6 +11,9 @@ from journeyflow.analytics.tables import TABLES
 
 @dataclass(frozen=True)
 class CheckResult:
+    """The outcome of one check on one table: a GX expectation or a ``pandas:<name>`` cross-table check, with counts,
+    a few unexpected values (``examples``) and the key column of their rows (``keys``); ``error`` when it did not run."""
+
     table: str
     check: str  # short name, e.g. "decision_id_unique", "no_raw_email:payload"
     expectation: str  # GX expectation type (e.g. "expect_column_values_to_be_unique") or "pandas:<check>"
@@ -24,6 +27,7 @@ class CheckResult:
     error: str | None = None
 
     def describe(self) -> str:
+        """One line: expectation(column), counts, observed value, examples and rows (values shortened to 60 chars)."""
         what = f"{self.expectation}({self.column})" if self.column else self.expectation
         if self.error:
             return f"{what}: error: {self.error}"
@@ -41,6 +45,9 @@ class CheckResult:
 
 @dataclass
 class QualityReport:
+    """All checks of one validation of ``out_dir``: the input range used (epoch ms) and where it came from, row counts,
+    missing table directories, the results and the time taken (s)."""
+
     out_dir: str
     input_range: tuple[int, int]
     range_source: str
@@ -51,13 +58,16 @@ class QualityReport:
 
     @property
     def ok(self) -> bool:
+        """True when no table directory is missing and every check passed."""
         return not self.missing_tables and all(r.success for r in self.results)
 
     @property
     def failures(self) -> list[CheckResult]:
+        """The failed checks."""
         return [r for r in self.results if not r.success]
 
     def for_table(self, table: str) -> list[CheckResult]:
+        """The checks of ``table``."""
         return [r for r in self.results if r.table == table]
 
     def failed_checks(self) -> set[tuple[str, str]]:
@@ -91,6 +101,7 @@ class QualityReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready dicts (``journeyflow validate --json``), with ``ok``."""
         d = asdict(self)
         d["ok"] = self.ok
         d["results"] = [{**asdict(r), "examples": [_jsonable(v) for v in r.examples],

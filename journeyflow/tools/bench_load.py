@@ -63,6 +63,9 @@ def bench_lines(data_dir: str | os.PathLike, marker_every: int | None = None) ->
 # ------------------------------------------------------------------------------------------------ publishing
 @dataclass
 class PhaseStats:
+    """One publishing phase: rate asked (events/s), messages published and failed, wall-clock start/end
+    (``time.time()``), ``published`` (event uid -> (published_at_ms, ts)) and the original event-time span (ms)."""
+
     rate: float
     n: int = 0
     errors: int = 0
@@ -73,6 +76,7 @@ class PhaseStats:
 
     @property
     def achieved_rate(self) -> float:
+        """Messages published per second of the phase (NaN for an empty phase)."""
         return self.n / (self.t_end - self.t_start) if self.t_end > self.t_start else math.nan
 
 
@@ -118,6 +122,7 @@ def publish_lines(project: str, lines: Sequence[Any], rate: float, topic_for: Ca
 
 
 def publish_one(topic: str, data: bytes, **attrs: str) -> None:
+    """Publish one message with ``attrs`` and wait up to 30 s for the server's ack."""
     from journeyflow.tools.pubsub.topics import _publisher_client
 
     publisher = _publisher_client()
@@ -165,6 +170,7 @@ class Collector:
             self.error = e
 
     def stop(self, timeout: float = 15.0) -> bool:
+        """End the stream with a sentinel message and wait up to ``timeout`` s; True when the thread ended."""
         if self._thread.is_alive():
             try:
                 publish_one(self._path, b"{}", bench_stop=self._token, decision_id=self._token)
@@ -280,6 +286,7 @@ class Driver:
         return msg
 
     def publish(self, a: int, b: int, rate: float) -> PhaseStats:
+        """Publish lines ``[a, b)`` at ``rate`` events/s in the child; its :class:`PhaseStats`."""
         self.conn.send(("publish", a, b, rate))
         fields = self._expect("published", (b - a) / rate * 2 + 90)[1]
         st = PhaseStats(rate=rate)
@@ -305,6 +312,8 @@ class Driver:
         return False
 
     def stop(self, timeout: float = 30.0) -> tuple[list[tuple], bool, str | None, dict[str, Any]]:
+        """Stop the child's consumers and end it: (records, stopped cleanly, consumer error, dead-letter summary);
+        see :func:`_driver_main` for the shapes."""
         try:
             self.conn.send(("stop",))
             _, recs, stopped, err, dead = self._expect("records", timeout)

@@ -25,6 +25,7 @@ class ReadCounter:
         self._original: Any = None
 
     def install(self) -> bool:
+        """Wrap the DirectRunner's Pub/Sub read; False (with a warning) when Beam's internals changed."""
         try:
             from apache_beam.runners.direct import transform_evaluator as te
             evaluator = te._PubSubReadEvaluator
@@ -45,6 +46,7 @@ class ReadCounter:
         return True
 
     def uninstall(self) -> None:
+        """Restore the DirectRunner's own Pub/Sub read."""
         if self._evaluator is not None:
             self._evaluator._read_from_pubsub = self._original
             self._evaluator = None
@@ -66,6 +68,7 @@ class Sampler:
         self._thread.start()
 
     def sample(self) -> float:
+        """Take one sample now and return its value."""
         v = self.probe()
         self.samples.append((time.time(), v))
         return v
@@ -76,11 +79,13 @@ class Sampler:
             self._stop.wait(self.period)
 
     def stop(self) -> None:
+        """Stop sampling (waits up to 5 s for the thread)."""
         self._stop.set()
         self._thread.join(5)
 
 
 def wait_until(cond: Callable[[], bool], timeout: float, period: float = 0.2) -> bool:
+    """Poll ``cond`` every ``period`` s for up to ``timeout`` s; its last value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():

@@ -275,6 +275,8 @@ def _fmt_lat(s: dict[str, Any]) -> str:
 
 
 def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
+    """Section 3 of ``make bench`` (see the module docstring): both pipelines on a fresh Pub/Sub emulator under
+    ``work``; figures go to ``RESULTS["stream"]`` and to ``row``.  Skipped, with a row saying why, without gcloud."""
     from journeyflow.tools.emulator import GcloudEmulator, emulator_available
 
     print("\n3. streaming on the Pub/Sub emulator (BundleBasedDirectRunner), journeyflow vs a trivial pipeline")

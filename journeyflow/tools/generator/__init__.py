@@ -93,14 +93,17 @@ class GenerateSummary:
 
     @property
     def total_records(self) -> int:
+        """Well-formed records, all streams."""
         return sum(self.records.values())
 
     @property
     def total_malformed(self) -> int:
+        """Malformed lines, all streams."""
         return sum(self.malformed.values())
 
     @property
     def total_lines(self) -> int:
+        """Lines written to the stream files (records + malformed)."""
         return self.total_records + self.total_malformed
 
 

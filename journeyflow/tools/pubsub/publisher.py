@@ -51,6 +51,7 @@ class TokenBucket:
         self._last = now
 
     def acquire(self) -> None:
+        """Take one token, sleeping until one is available."""
         self._refill()
         while self._tokens < 1.0 - 1e-9:  # tolerance: float refill may land a hair below 1
             self._sleep(max((1.0 - self._tokens) / self.rate, 1e-6))
@@ -110,6 +111,7 @@ class PublishStats:
 
     @property
     def total(self) -> int:
+        """Messages published (acknowledged by the server), all streams."""
         return sum(self.counts.values())
 
     @property
@@ -118,6 +120,7 @@ class PublishStats:
         return self.total / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The statistics as JSON-ready values (times rounded to ms, rates to 0.01/s)."""
         return {
             "project": self.project, "prefix": self.prefix, "counts": dict(self.counts), "total": self.total,
             "inferred_ts": dict(self.inferred_ts), "skipped": dict(self.skipped), "errors": self.errors,
@@ -130,6 +133,7 @@ class PublishStats:
         }
 
     def render(self) -> str:
+        """The summary printed by ``journeyflow publish``: totals, per-stream counts, latency, event-time span."""
         target = "max" if self.target_rate is None else f"{self.target_rate:g}/s"
         lines = [f"published {self.total} messages to {self.project} (prefix {self.prefix!r}) in "
                  f"{self.elapsed_s:.2f} s: {self.rate:.1f} msg/s (target {target})"]

@@ -6,12 +6,28 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from journeyflow.model.events import STREAMS, Event
 from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
 
 # ============================================================================================ inputs
+def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
+    """``(record, source)`` of one input file, as the replay source reads it (``transforms/sources.py``): decoded
+    records of a ``.avro`` file (source ``<path>#<n>``), or the non-blank lines of a ``.jsonl`` file as bytes without
+    the line ending (source ``<path>:<line>``)."""
+    with open(path, "rb") as f:
+        if path.suffix == ".avro":
+            import fastavro
+            for i, rec in enumerate(fastavro.reader(f), 1):
+                yield rec, f"{path}#{i}"
+        else:
+            for i, line in enumerate(f, 1):
+                line = line.rstrip(b"\r\n")
+                if line.strip():
+                    yield line, f"{path}:{i}"
+
+
 def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:
     """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does."""
     from journeyflow.stages.identity import Hasher
@@ -28,28 +44,13 @@ def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event],
             if not path.exists():
                 continue
             found = True
-            with open(path, "rb") as f:
-                if ext == "avro":
-                    import fastavro
-                    records: Iterable[Any] = fastavro.reader(f)
-                    for i, rec in enumerate(records, 1):
-                        read += 1
-                        ev = parser.parse(stream, rec, f"{path}#{i}")
-                        if isinstance(ev, Event):
-                            events.append(ev)
-                        else:
-                            dead += 1
+            for raw, source in iter_records(path):
+                read += 1
+                ev = parser.parse(stream, raw, source)
+                if isinstance(ev, Event):
+                    events.append(ev)
                 else:
-                    for i, line in enumerate(f, 1):
-                        line = line.rstrip(b"\r\n")
-                        if not line.strip():
-                            continue
-                        read += 1
-                        ev = parser.parse(stream, line, f"{path}:{i}")
-                        if isinstance(ev, Event):
-                            events.append(ev)
-                        else:
-                            dead += 1
+                    dead += 1
     if not found:
         raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {input_dir} "
                                 f"(streams: {', '.join(STREAMS)})")

@@ -119,6 +119,12 @@ class _Events(_Population):
         else:
             p.used_phones[phone] = None
 
+    def _use_contact(self, p: _Person, email: str | None, phone: str | None) -> None:
+        if email is not None:
+            p.used_emails[email] = None
+        if phone is not None:
+            self._use_phone(p, phone)
+
     def web(self, p: _Person | None, tz: str, ms: int, anon: str, user: str | None, email: str | None,
             typ: str, product: str | None, props: str) -> bool:
         """``props`` is the properties map, already serialised as JSON."""
@@ -155,10 +161,7 @@ class _Events(_Population):
                                '"severity":%s,"csat":%s}'
                       % (ts, _qn(crm), _qn(email), _qn(phone), _q(ticket), typ, _qn(severity),
                          "null" if csat is None else int(csat)))
-        if email is not None:
-            p.used_emails[email] = None
-        if phone is not None:
-            self._use_phone(p, phone)
+        self._use_contact(p, email, phone)
         return True
 
     def crm(self, p: _Person, ms: int, typ: str, email: str | None = None, phone: str | None = None,
@@ -170,10 +173,7 @@ class _Events(_Population):
                                '"lifecycle_stage":%s,"timezone":%s,"owner_id":%s}'
                       % (ts, _q(p.crm_id), _qn(email), _qn(phone), typ, _qn(stage), _qn(tz),
                          _qn(owner)))
-        if email is not None:
-            p.used_emails[email] = None
-        if phone is not None:
-            self._use_phone(p, phone)
+        self._use_contact(p, email, phone)
         return True
 
     def engagement(self, p: _Person, ms: int, email: str | None, phone: str | None, crm: str | None,
@@ -184,10 +184,7 @@ class _Events(_Population):
         self.sink.add(_E, key, '{"ts":%s,"email":%s,"phone":%s,"crm_id":%s,"channel":"%s","type":"%s",'
                                '"decision_id":null}'
                       % (ts, _qn(email), _qn(phone), _qn(crm), channel, typ))
-        if email is not None:
-            p.used_emails[email] = None
-        if phone is not None:
-            self._use_phone(p, phone)
+        self._use_contact(p, email, phone)
         return True
 
     def consent(self, p: _Person, ms: int, channel: str, status: str) -> bool:
@@ -205,9 +202,6 @@ class _Events(_Population):
             return False
         self.sink.add(_N, key, '{"ts":%s,"email":%s,"phone":%s,"crm_id":%s,"channel":"%s","status":"%s"}'
                       % (ts, _qn(email), _qn(phone), _qn(crm), channel, status))
-        if email is not None:
-            p.used_emails[email] = None
-        if phone is not None:
-            self._use_phone(p, phone)
+        self._use_contact(p, email, phone)
         return True
 

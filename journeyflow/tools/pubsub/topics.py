@@ -155,18 +155,15 @@ def delete_topics(project: str, prefix: str = "") -> list[str]:
     subscriber = _subscriber_client()
     deleted: list[str] = []
     try:
-        for r in resources:
-            try:
-                subscriber.delete_subscription(request={"subscription": r.subscription}, timeout=ADMIN_TIMEOUT)
-                deleted.append(r.subscription)
-            except NotFound:
-                pass
-        for r in resources:
-            try:
-                publisher.delete_topic(request={"topic": r.topic}, timeout=ADMIN_TIMEOUT)
-                deleted.append(r.topic)
-            except NotFound:
-                pass
+        steps = ((subscriber.delete_subscription, "subscription", [r.subscription for r in resources]),
+                 (publisher.delete_topic, "topic", [r.topic for r in resources]))
+        for delete, key, paths in steps:
+            for path in paths:
+                try:
+                    delete(request={key: path}, timeout=ADMIN_TIMEOUT)
+                    deleted.append(path)
+                except NotFound:
+                    pass
     finally:
         subscriber.close()
         publisher.transport.close()

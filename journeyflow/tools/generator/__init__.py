@@ -54,6 +54,12 @@ GB 020 7946 0XXX / 0191 498 0XXX, FR 01 99 00 XX XX, AU 02/08 5550 XXXX) and
 then fall back to other numbers that are valid for ``phonenumbers``.  Non-US
 persons always use international "+CC" formats (the pipeline parses phones
 with default region "US"); US persons also use national formats.
+
+Modules: :mod:`.reference` (names, regions, phone numbering plans), :mod:`.population` (the person record and the
+plan of households, kiosk and agents), :mod:`.events` (written form of times, one emitter per stream),
+:mod:`.activity` (sessions, orders, tickets, consents, engagement), :mod:`.persons` (one person of each kind),
+:mod:`.malformed` (malformed kinds and lines), :mod:`.sink` (sorted buffers spilled to disk); :func:`generate`
+(here) writes the files.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 
 from journeyflow.analytics import compare as C
 from journeyflow.analytics.compare import PersonFacts, Send, Ticket
+from journeyflow.cli import compare as cli_compare
 from journeyflow.model.events import Event
 
 H = 3_600_000
@@ -276,9 +277,9 @@ def test_cli_writes_json_without_ground_truth(tmp_path):
     s.add("web", timedelta(hours=2), anonymous_id="dev-2", type="add_to_cart", product_id="SKU-1")
     inp = s.write(tmp_path / "in")
     parser = argparse.ArgumentParser()
-    C.add_compare_args(parser)
+    cli_compare.add_args(parser)
     ns = parser.parse_args(["--input", str(inp), "--json", str(tmp_path / "r.json")])
-    assert C.cli_compare(ns) == 0
+    assert cli_compare.run(ns) == 0
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["person_basis"] == "identity_clusters"
     # the CRM contact and the web signup are two welcome emails for the automation, one person for journeyflow

@@ -13,6 +13,7 @@ from journeyflow.adapters import pubsub_names as names
 
 from journeyflow.model.decisions import ALL_TOPICS, AUDIT_TOPIC, DEAD_LETTER_TOPIC
 from journeyflow.model.events import STREAMS
+from journeyflow.cli import consume as cli_consume, publish as cli_publish, topics as cli_topics
 from journeyflow.tools import pubsub as pt
 
 PROJECT = "test-project"
@@ -300,11 +301,11 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
         add(p)
         return p.parse_args(argv)
 
-    assert pt.cli_topics_create(parse(pt.add_topics_args, ["--prefix", prefix])) == 0
+    assert cli_topics.create(parse(cli_topics.add_target_args, ["--prefix", prefix])) == 0
     assert "topics and" in capsys.readouterr().out
-    ns = parse(pt.add_publish_args, ["--prefix", prefix, "--input", str(tmp_path), "--limit", "4", "--shift-to-now"])
+    ns = parse(cli_publish.add_args, ["--prefix", prefix, "--input", str(tmp_path), "--limit", "4", "--shift-to-now"])
     assert ns.project == PROJECT and ns.rate is None and ns.shift_to_now and ns.limit == 4
-    assert pt.cli_publish(ns) == 0
+    assert cli_publish.run(ns) == 0
     assert "published 4 messages" in capsys.readouterr().out
 
     from google.cloud import pubsub_v1
@@ -313,9 +314,9 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
     publisher.publish(names.output_topic(PROJECT, DEAD_LETTER_TOPIC, prefix), b'{"reason": "invalid_json"}',
                       decision_id="dl-1").result(timeout=10)
     publisher.stop()
-    ns = parse(pt.add_consume_args, ["--prefix", prefix, "--topic", DEAD_LETTER_TOPIC, "--timeout", "1",
+    ns = parse(cli_consume.add_args, ["--prefix", prefix, "--topic", DEAD_LETTER_TOPIC, "--timeout", "1",
                                      "--max-messages", "5"])
-    assert pt.cli_consume(ns) == 0
+    assert cli_consume.run(ns) == 0
     out = capsys.readouterr()
     assert json.loads(out.out.strip()) == {"attributes": {"decision_id": "dl-1"}, "data": {"reason": "invalid_json"}}
     assert "consumed 1 decisions" in out.err

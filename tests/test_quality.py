@@ -363,7 +363,8 @@ def test_analytics_disabled_before_gx_import():
 def test_cli_validate(monkeypatch, capsys, good_report, broken_report, tmp_path):
     import argparse
     import journeyflow.analytics.quality as q
-    from journeyflow.analytics.cli import COMMANDS, add_validate_args, cli_validate
+    from journeyflow.cli import COMMANDS
+    from journeyflow.cli.validate import add_args as add_validate_args, run as cli_validate
     p = argparse.ArgumentParser()
     add_validate_args(p)
     seen = []
@@ -383,7 +384,7 @@ def test_cli_validate(monkeypatch, capsys, good_report, broken_report, tmp_path)
     assert json.loads(capsys.readouterr().out)["ok"] is False
     assert seen[-1] == ("out/broken", ("2026-10-05T00:00:00Z", str(T0 + DAY)))
     assert cli_validate(p.parse_args(["out/x", "--min-ts", "1"])) == 2
-    assert set(COMMANDS) == {"validate", "query", "report"}
+    assert {"validate", "query", "report"} <= set(COMMANDS)
 
 
 def test_written_parquet_is_what_pipeline_writes(good_out):

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from journeyflow.analytics.cli import add_query_args, cli_query
+from journeyflow.cli.query import add_args as add_query_args, run as cli_query
 from journeyflow.analytics.query import EXAMPLE_QUERIES, format_table, query, run_example
 from journeyflow.analytics.tables import TABLES
 from test_quality import C, good_rows, build_output  # the shared hand-made output

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from journeyflow.analytics.cli import add_report_args, cli_report
+from journeyflow.cli.report import add_args as add_report_args, run as cli_report
 from journeyflow.analytics.report import write_report
 from journeyflow.analytics.tables import TABLES, write_table
 from test_quality import build_output, good_rows

@@ -4,7 +4,9 @@
 * :mod:`~journeyflow.analytics.quality` — Great Expectations (GX Core) suites per table, ``validate_output``.
 * :mod:`~journeyflow.analytics.query` — DuckDB over the tables (one view per table) and example queries.
 * :mod:`~journeyflow.analytics.report` — a self-contained HTML report with inline SVG charts.
-* :mod:`~journeyflow.analytics.cli` — argparse glue for ``journeyflow validate|query|report``.
+* :mod:`~journeyflow.analytics.compare` — the same events through per-channel automation and journeyflow.
+
+Their commands (``journeyflow validate|query|report|compare``) are in :mod:`journeyflow.cli`.
 
 Submodules are imported lazily: importing great_expectations takes several seconds, so only
 :mod:`~journeyflow.analytics.quality` does it, and only when a validation runs.

@@ -20,8 +20,8 @@ journey_steps          customer_id / journey_id not null; kind in :data:`STEP_KI
 customer_snapshots     customer_id not null and unique; consent_<channel> in :data:`CONSENT_STATUSES`
 identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
                        reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
-dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (the values of
-                       :class:`journeyflow.model.reasons.DeadLetterReason`)
+dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
+                       reasons plus ``duplicate_event``, ``late_event``, ``processing_error``)
 =====================  ================================================================================
 
 Every table: no raw email address or phone number in any string column
@@ -45,7 +45,8 @@ Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name
 Input range: ``validate_output(out, input_range=(min_ts, max_ts))`` (epoch ms, ``datetime`` or ISO-8601 strings).
 Without it the range is derived from the data: the earliest/latest of ``journey_steps.at``,
 ``customer_snapshots.first_seen``/``last_event`` and ``dead_letter.event_time`` (except dead letters whose time is
-the problem: ``bad_timestamp``, ``timestamp_out_of_range``), widened by :data:`DERIVED_RANGE_SLACK_MS` on both sides
+the problem: ``bad_timestamp``, ``timestamp_out_of_range``), widened by
+:data:`~journeyflow.analytics.quality_range.DERIVED_RANGE_SLACK_MS` on both sides
 (a quiet-hours deferral fires after the last recorded step).  With no usable time at all it falls back to
 ``parse.DEFAULT_MIN_TS .. DEFAULT_MAX_TS``.
 
@@ -60,8 +61,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # before great_expectati
 
 import re  # noqa: E402
 import time  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from functools import lru_cache  # noqa: E402
 from typing import Any, Iterable, Sequence  # noqa: E402
 
@@ -69,10 +69,11 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
+from journeyflow.analytics.quality_range import _to_ms, derive_input_range  # noqa: E402
+from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
 from journeyflow.model.decisions import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
 from journeyflow.model.reasons import DeadLetterReason  # noqa: E402
-from journeyflow.stages import parse as _parse  # noqa: E402
 from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
 from journeyflow.stages.state import BLOCKING  # noqa: E402
 
@@ -117,11 +118,6 @@ def redact(text: str) -> str:
 
 #: Every dead-letter reason (``dead_letter.reason``), as plain strings.
 DEAD_LETTER_REASONS: tuple[str, ...] = tuple(r.value for r in DeadLetterReason)
-#: Dead letters whose event_time is the problem: not used to derive the input range.
-_UNTRUSTED_TIME_REASONS = frozenset({DeadLetterReason.BAD_TIMESTAMP.value,
-                                     DeadLetterReason.TIMESTAMP_OUT_OF_RANGE.value})
-
-DERIVED_RANGE_SLACK_MS = 86_400_000
 MAX_EXAMPLES = 5
 #: Unexpected values GX returns per check (their columns and keys are named in the report).
 PARTIAL_UNEXPECTED = 20
@@ -138,176 +134,6 @@ KEY_COLUMN: dict[str, str] = {
 #: Time column checked against the input range.
 RANGE_COLUMN: dict[str, str] = {"decisions": "decided_at", "suppressed_candidates": "decided_at",
                                 "journey_steps": "at"}
-
-
-# ------------------------------------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class CheckResult:
-    table: str
-    check: str  # short name, e.g. "decision_id_unique", "no_raw_email:payload"
-    expectation: str  # GX expectation type (e.g. "expect_column_values_to_be_unique") or "pandas:<check>"
-    column: str | None
-    success: bool
-    element_count: int | None = None
-    unexpected_count: int | None = None
-    observed_value: Any = None
-    examples: tuple = ()  # some unexpected values
-    keys: tuple = ()  # the KEY_COLUMN value of the rows holding them, when known
-    error: str | None = None
-
-    def describe(self) -> str:
-        what = f"{self.expectation}({self.column})" if self.column else self.expectation
-        if self.error:
-            return f"{what}: error: {self.error}"
-        parts = [what]
-        if self.unexpected_count is not None and self.element_count is not None:
-            parts.append(f"{self.unexpected_count} of {self.element_count} unexpected")
-        if self.observed_value is not None:
-            parts.append(f"observed {_short(self.observed_value)}")
-        if self.examples:
-            parts.append("e.g. " + ", ".join(_short(v) for v in self.examples))
-        if self.keys and not self.success:
-            parts.append("rows " + ", ".join(_short(v) for v in self.keys))
-        return "; ".join(parts)
-
-
-@dataclass
-class QualityReport:
-    out_dir: str
-    input_range: tuple[int, int]
-    range_source: str
-    row_counts: dict[str, int]
-    missing_tables: list[str]
-    results: list[CheckResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.missing_tables and all(r.success for r in self.results)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if not r.success]
-
-    def for_table(self, table: str) -> list[CheckResult]:
-        return [r for r in self.results if r.table == table]
-
-    def failed_checks(self) -> set[tuple[str, str]]:
-        """``{(table, check)}`` of every failed check."""
-        return {(r.table, r.check) for r in self.failures}
-
-    def render(self, verbose: bool = True) -> str:
-        """Readable text: a verdict, the input range, then per table one line per check (failures first)."""
-        n_fail = len(self.failures) + len(self.missing_tables)
-        verdict = "OK" if self.ok else f"FAILED ({n_fail} of {len(self.results) + len(self.missing_tables)} checks)"
-        lo, hi = (_iso(t) for t in self.input_range)
-        lines = [f"data quality of {self.out_dir}: {verdict}",
-                 f"input range {lo} .. {hi} ({self.range_source}); {len(self.results)} checks in "
-                 f"{self.seconds:.1f} s"]
-        for t in self.missing_tables:
-            lines.append(f"FAIL table {t}: directory tables/{t} is missing")
-        tables = list(dict.fromkeys([*TABLES, *(r.table for r in self.results)]))
-        for t in tables:
-            rs = self.for_table(t)
-            if not rs:
-                continue
-            bad = [r for r in rs if not r.success]
-            rows = f"{self.row_counts[t]} rows, " if t in self.row_counts else ""
-            lines.append("")
-            lines.append(f"{t} ({rows}{len(rs) - len(bad)}/{len(rs)} checks passed)")
-            width = max(len(r.check) for r in rs)
-            for r in bad + [r for r in rs if r.success]:
-                if r.success and not verbose:
-                    continue
-                lines.append(f"  {'ok  ' if r.success else 'FAIL'}  {r.check:<{width}}  {r.describe()}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ok"] = self.ok
-        d["results"] = [{**asdict(r), "examples": [_jsonable(v) for v in r.examples],
-                         "keys": [_jsonable(v) for v in r.keys],
-                         "observed_value": _jsonable(r.observed_value)} for r in self.results]
-        return d
-
-
-def _jsonable(v: Any) -> Any:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return str(v)
-
-
-def _short(v: Any, n: int = 60) -> str:
-    s = repr(v) if isinstance(v, str) else str(v)
-    return s if len(s) <= n else s[: n - 1] + "…"
-
-
-def _iso(ms: int) -> str:
-    try:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return str(ms)
-
-
-# ------------------------------------------------------------------------------------------------ input range
-def _to_ms(v: Any) -> int:
-    if isinstance(v, bool):
-        raise TypeError("a time is epoch milliseconds, a datetime or an ISO-8601 string")
-    if isinstance(v, (int, float)):
-        return int(v)
-    if isinstance(v, pd.Timestamp):
-        v = v.to_pydatetime()
-    if isinstance(v, datetime):
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=timezone.utc)
-        return int(v.timestamp() * 1000)
-    if isinstance(v, str):
-        s = v.strip()
-        if s.lstrip("-").isdigit():
-            return int(s)
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        return _to_ms(dt)
-    raise TypeError(f"cannot read a time from {v!r}")
-
-
-def _ms_values(col: pa.ChunkedArray) -> list[int]:
-    arr = pc.drop_null(col.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()))
-    if len(arr) == 0:
-        return []
-    mm = pc.min_max(arr).as_py()
-    return [mm["min"], mm["max"]]
-
-
-def derive_input_range(tables: dict[str, pa.Table],
-                       slack_ms: int = DERIVED_RANGE_SLACK_MS) -> tuple[tuple[int, int], str]:
-    """``((min_ts, max_ts), description)`` from the tables' own event times (see the module docstring)."""
-    values: list[int] = []
-    used: list[str] = []
-    steps = tables.get("journey_steps")
-    if steps is not None and steps.num_rows:
-        if v := _ms_values(steps.column("at")):
-            values += v
-            used.append("journey_steps.at")
-    snaps = tables.get("customer_snapshots")
-    if snaps is not None and snaps.num_rows:
-        for c in ("first_seen", "last_event"):
-            if v := _ms_values(snaps.column(c)):
-                values += v
-                used.append(f"customer_snapshots.{c}")
-    dl = tables.get("dead_letter")
-    if dl is not None and dl.num_rows:
-        keep = pc.invert(pc.is_in(dl.column("reason"), value_set=pa.array(sorted(_UNTRUSTED_TIME_REASONS))))
-        if v := _ms_values(dl.filter(pc.fill_null(keep, True)).column("event_time")):
-            values += v
-            used.append("dead_letter.event_time")
-    if not values:
-        return (_parse.DEFAULT_MIN_TS, _parse.DEFAULT_MAX_TS), "no event times in the tables: parse defaults"
-    return ((min(values) - slack_ms, max(values) + slack_ms),
-            f"derived from {', '.join(used)} ± {slack_ms / 3_600_000:g} h")
 
 
 # ------------------------------------------------------------------------------------------------ frames

@@ -158,6 +158,8 @@ def query(out_dir: str | os.PathLike[str], sql: str, params: Mapping[str, Any] |
 
 def run_example(out_dir: str | os.PathLike[str], name: str, params: Mapping[str, Any] | None = None,
                 tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+    """Run the example query ``name`` of :data:`EXAMPLE_QUERIES` with ``params`` (the variables it reads with
+    ``getvariable``); raises KeyError for an unknown name."""
     if name not in EXAMPLE_QUERIES:
         raise KeyError(f"unknown example {name!r}; examples: {', '.join(EXAMPLE_QUERIES)}")
     return query(out_dir, EXAMPLE_QUERIES[name], params=params, tables=tables)

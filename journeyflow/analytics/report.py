@@ -44,6 +44,8 @@ WIDTH = 720
 
 @dataclass
 class Chart:
+    """One chart of the report: bars per category for each series, the data table behind it and a note."""
+
     id: str
     title: str
     kind: str  # "hbar" | "vbar": one bar per series in each category's band (grouped), or stacked (vbar)
@@ -57,6 +59,7 @@ class Chart:
     stacked: bool = False  # vbar: series stacked in one bar per category
 
     def to_dict(self) -> dict[str, Any]:
+        """The chart as JSON (embedded in the page as ``chart-data`` for tests and other tools)."""
         return {"id": self.id, "title": self.title, "kind": self.kind, "x_label": self.x_label,
                 "y_label": self.y_label, "categories": self.categories, "series": self.series, "table": self.table,
                 "note": self.note, "stacked": self.stacked}
@@ -214,6 +217,7 @@ def _control_vs_treated(con: Any) -> Chart:
 
 
 def build_charts(tables: Mapping[str, pa.Table]) -> list[Chart]:
+    """Every chart of the report, aggregated with DuckDB over ``tables`` (``{name: pyarrow.Table}``)."""
     con = connect(tables=tables)
     try:
         return [*_funnels(con), _decisions_daily(con), _suppressions(con), _conflicts(con),
@@ -393,6 +397,7 @@ def _vbar_svg(chart: Chart) -> str:
 
 
 def chart_svg(chart: Chart) -> str:
+    """The chart as an inline SVG element (``hbar`` or ``vbar``)."""
     return {"hbar": _hbar_svg, "vbar": _vbar_svg}[chart.kind](chart)
 
 
@@ -434,6 +439,8 @@ svg .axis {{ stroke: #333; stroke-width: 1; }}
 
 def render_html(charts: Sequence[Chart], row_counts: Mapping[str, int], title: str = "journeyflow report",
                 source: str = "") -> str:
+    """The self-contained HTML page: table row counts, a table of contents, one SVG and data table per chart, and
+    the chart data as JSON."""
     data = {"source": source, "tables": dict(row_counts), "charts": [c.to_dict() for c in charts]}
     payload = json.dumps(data, sort_keys=True, default=str).replace("</", "<\\/")
     counts = "".join(f"<tr><td>{_e(t)}</td><td>{_fmt(n)}</td></tr>" for t, n in row_counts.items())

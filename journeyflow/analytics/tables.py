@@ -32,10 +32,12 @@ _PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive
 
 
 def table_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
+    """``<out_dir>/tables/<name>``, the directory of one analyst table (hive-partitioned by ``date=``)."""
     return Path(out_dir) / "tables" / name
 
 
 def table_exists(out_dir: str | os.PathLike[str], name: str) -> bool:
+    """Whether the table's directory exists (the pipeline always writes it, with ``_schema.parquet``)."""
     return table_dir(out_dir, name).is_dir()
 
 

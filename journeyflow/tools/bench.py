@@ -28,11 +28,13 @@ ROWS: list[tuple[str, str, str, str]] = []  # section, figure, value, target
 
 
 def row(section: str, figure: str, value: str, target: str = "") -> None:
+    """Print one figure of the bench table and keep it for the JSON (``ROWS``)."""
     ROWS.append((section, figure, value, target))
     print(f"  {figure:<58}{value:>16}   {target}", flush=True)
 
 
 def dataset(customers: int, days: int, seed: int, root: Path) -> Path:
+    """The generated population ``pop-<customers>-<days>-<seed>`` under ``root`` (generated once, then reused)."""
     from journeyflow.tools.generator import generate
     out = root / f"pop-{customers}-{days}-{seed}"
     if not (out / "web.jsonl").exists():
@@ -40,7 +42,14 @@ def dataset(customers: int, days: int, seed: int, root: Path) -> Path:
     return out
 
 
+def count_records(data: Path) -> int:
+    """Lines of the stream files of a generated directory (records and malformed lines; not the ground truth or
+    ``malformed_expected.jsonl``)."""
+    return sum(1 for s in data.glob("*.jsonl") if not s.name.startswith(("ground", "malformed")) for _ in open(s))
+
+
 def parse_all(data: Path):
+    """Parse every ``<stream>.jsonl`` of ``data``: (events, records read, CPU seconds spent parsing)."""
     from journeyflow.stages.identity.keys import Hasher
     from journeyflow.model.events import STREAMS, Event
     from journeyflow.stages.parse import Parser
@@ -59,6 +68,7 @@ def parse_all(data: Path):
 
 # ------------------------------------------------------------------------------------------------ 1. core
 def bench_core(data: Path) -> None:
+    """Section 1: CPU µs per event of identity + state + journeys + arbitration in plain Python, on one core."""
     from journeyflow.config.engine import EngineConfig
     from journeyflow.stages.bounded import fold_clusters, resolve_clusters
     from journeyflow.stages.identity.rules import LinkRules
@@ -126,6 +136,8 @@ def _floor_pipeline(data: Path, out: Path, options: list[str]) -> float:
 
 
 def bench_replay(data: Path, work: Path, records: int, modes: bool) -> None:
+    """Section 2: records/s of the bounded replay on the DirectRunner vs a trivial group-sort-fold pipeline on
+    the same source (``modes``: also with 2 multi-processing workers)."""
     from journeyflow.pipelines.replay import run_replay
 
     print(f"\n2. bounded replay on the DirectRunner (FnApiRunner), {records} records")
@@ -150,6 +162,7 @@ def bench_replay(data: Path, work: Path, records: int, modes: bool) -> None:
 
 # ------------------------------------------------------------------------------------------------ 4. state
 def bench_state() -> None:
+    """Section 4: bytes of state of a very active customer after a simulated year (target <= 2048)."""
     from journeyflow.config.engine import EngineConfig
     from journeyflow.model.events import Event
     from journeyflow.stages.processor import ClusterFold
@@ -194,12 +207,13 @@ def _peak_rss_replay(data: Path, out: Path) -> float:
 
 
 def bench_memory(root: Path, sizes: list[int]) -> None:
+    """Section 4b: peak RSS (MiB) of a replay in a child process for each population size, and the growth per
+    customer."""
     print("\n4b. peak memory of the replay (RSS of the whole process, FnApiRunner in-process)")
     points = []
     for n in sizes:
         data = dataset(n, 30, 7, root)
-        records = sum(1 for s in data.glob("*.jsonl") if not s.name.startswith(("ground", "malformed"))
-                      for _ in open(s))
+        records = count_records(data)
         mib = _peak_rss_replay(data, root / f"mem-out-{n}")
         points.append((n, records, mib))
         row("memory", f"peak RSS, {n} customers ({records} records)", f"{mib:,.0f} MiB")
@@ -214,6 +228,8 @@ def bench_memory(root: Path, sizes: list[int]) -> None:
 
 # ------------------------------------------------------------------------------------------------ 5. scale
 def scale_on_paper() -> None:
+    """Section 5: vCPUs and 4-vCPU Dataflow workers for 10k and 100k events/s, from the measured replay cost
+    (assumptions in the code and in the JSON)."""
     print("\n5. scale on paper (Dataflow)")
     # Assumptions: the cost per record of the *whole* pipeline as measured here on one core (bounded replay on the
     # in-process FnApiRunner: parse, identity, state, journeys, arbitration, shuffles, output writes), times 1.5
@@ -236,6 +252,7 @@ def scale_on_paper() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``make bench``: every section, the table on stdout and the figures as JSON in ``--out``; returns 0."""
     ap = argparse.ArgumentParser(prog="journeyflow bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--customers", type=int, default=4500, help="population for the replay (≈46 events each)")
@@ -251,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     data = dataset(ns.customers, ns.days, 7, work)
-    records = sum(1 for s in data.glob("*.jsonl") if not s.name.startswith(("ground", "malformed")) for _ in open(s))
+    records = count_records(data)
     print(f"journeyflow bench — {os.cpu_count()} cores, population {ns.customers} customers × {ns.days} days")
     bench_core(data)
     bench_replay(data, work, records, not ns.skip_modes)

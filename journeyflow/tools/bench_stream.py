@@ -48,24 +48,31 @@ generator do not share a GIL (in-process, the publisher reached only ~69 of 100 
 """
 from __future__ import annotations
 
-import collections
-import concurrent.futures
-import json
 import logging
 import math
 import os
-import subprocess
-import sys
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.tools.bench_load import (
+    MARKER_EVERY,
+    Driver,
+    PhaseStats,
+    bench_lines,
+    publish_one,
+)
+from journeyflow.tools.bench_probes import (
+    ReadCounter,
+    Sampler,
+    cancel,
+    run_trivial,
+    wait_until,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +90,6 @@ LATENESS = "2s"
 LATENESS_MS = 2000
 LOW_LATENESS_MS = 500  # second latency run at RATE (when journeyflow kept up): the latency floor is the lateness
 CUSTOMERS, DAYS, SEED = 1000, 7, 11  # ≈ 15k records: enough for both phases
-MARKER_EVERY = 5  # every 5th message is a latency marker (see bench_lines)
 TARGET_RATIO = 0.7
 TARGET_P99_S = 2.0
 
@@ -153,450 +159,6 @@ def event_latencies(decisions: Iterable[tuple[int, str | None, int | None]],
             continue
         out.append(received - pub[0])
     return out
-
-
-# ------------------------------------------------------------------------------------------------ load
-def marker_payload(k: int, ts: int) -> bytes:
-    """A ``ticket_escalated`` of a customer seen nowhere else: journey ``service_escalation`` decides a
-    ``create_task`` at once, triggered by this event (checked with a bounded replay)."""
-    return json.dumps({"event_id": f"bench-marker-{k:06d}", "ts": ts, "crm_id": f"BM{k:06d}", "email": None,
-                       "phone": None, "ticket_id": f"BTK-{k:06d}", "type": "ticket_escalated", "severity": "high",
-                       "csat": None}, separators=(",", ":")).encode()
-
-
-def bench_lines(data_dir: str | os.PathLike, marker_every: int | None = None) -> list[Any]:
-    """The generated population in event-time order, with a latency marker as every ``marker_every``-th message.
-
-    In the generated population almost every decision comes from a timer (welcome settle, quiet-hours deferrals,
-    cart reminders: ~1150 of ~1160 decisions of the first 3500 events in a bounded replay); the waits behind them
-    are not compressed by re-dating the events, so they do not fall due during a run.  Markers give event-triggered
-    decisions to time; they are part of the load both pipelines get."""
-    from journeyflow.tools.pubsub import load_dir
-
-    every = MARKER_EVERY if marker_every is None else marker_every
-    lines, _ = load_dir(data_dir)
-    if not every:
-        return lines
-    out: list[Any] = []
-    k = 0
-    for ln in lines:
-        if len(out) % every == every - 1:
-            ts = ln.ts or 0
-            out.append(ln._replace(stream="support", data=marker_payload(k, ts), own_ts=True,
-                                   event_id=f"bench-marker-{k:06d}", index=-1 - k))
-            k += 1
-        out.append(ln)
-    return out
-
-
-# ------------------------------------------------------------------------------------------------ publishing
-@dataclass
-class PhaseStats:
-    rate: float
-    n: int = 0
-    errors: int = 0
-    t_start: float = 0.0  # time.time()
-    t_end: float = 0.0
-    published: dict[str, tuple[int, int]] = field(default_factory=dict)  # uid -> (published_at_ms, ts)
-    original_span_ms: int = 0
-
-    @property
-    def achieved_rate(self) -> float:
-        return self.n / (self.t_end - self.t_start) if self.t_end > self.t_start else math.nan
-
-
-def publish_lines(project: str, lines: Sequence[Any], rate: float, topic_for: Callable[[Any], str],
-                  seq0: int = 0, ack_timeout: float = 60.0) -> PhaseStats:
-    """Publish ``pubsub_tools`` lines at ``rate``/s, each dated at its publish time (``ts`` attribute and payload).
-
-    Same attributes as ``publish_dir`` (``stream``, ``ts``, ``published_at_ms``, ``seq``, ``event_id``); returns the
-    publish time and event time of every event id."""
-    from journeyflow.tools import pubsub as pt
-
-    batch, options = pt._batch_settings(rate)
-    publisher = pt._publisher_client(batch_settings=batch, publisher_options=options)
-    bucket = pt.TokenBucket(rate)
-    st = PhaseStats(rate=rate)
-    known = [ln.ts for ln in lines if ln.ts is not None]
-    st.original_span_ms = (max(known) - min(known)) if known else 0
-    futures = []
-    prev_ts = 0
-    st.t_start = time.time()
-    try:
-        for i, ln in enumerate(lines):
-            bucket.acquire()
-            now_ms = int(time.time() * 1000)
-            ts = max(now_ms, prev_ts + 1)  # strictly increasing: keeps the files' event-time order
-            prev_ts = ts
-            data = pt._shift_payload(ln.data, ts) if ln.own_ts else ln.data
-            attrs = {"stream": ln.stream, "ts": str(ts), "published_at_ms": str(now_ms), "seq": str(seq0 + i)}
-            if not ln.own_ts:
-                attrs["ts_inferred"] = "true"
-            if ln.event_id is not None:
-                attrs["event_id"] = ln.event_id
-                st.published.setdefault(f"{ln.stream}/{ln.event_id}", (now_ms, ts))
-            futures.append(publisher.publish(topic_for(ln), data, **attrs))
-    finally:
-        st.t_end = time.time()
-        publisher.stop()
-        done, not_done = concurrent.futures.wait(futures, timeout=ack_timeout)
-        st.errors = len(not_done) + sum(1 for f in done if f.exception() is not None)
-        st.n = len(futures) - st.errors
-        publisher.transport.close()
-    return st
-
-
-def publish_one(topic: str, data: bytes, **attrs: str) -> None:
-    from journeyflow.tools import pubsub as pt
-
-    publisher = pt._publisher_client()
-    try:
-        publisher.publish(topic, data, **attrs).result(timeout=30)
-    finally:
-        publisher.stop()
-        publisher.transport.close()
-
-
-# ------------------------------------------------------------------------------------------------ consuming
-class _Stop(Exception):
-    pass
-
-
-class Collector:
-    """Streams ``<prefix><topic>-sub`` on a thread (``pubsub_tools.consume``: half-closes, safe on the emulator),
-    recording ``(received_at_ms, data, attributes)``.  :meth:`stop` publishes a sentinel that ends the stream."""
-
-    def __init__(self, project: str, topic: str, prefix: str):
-        from journeyflow.adapters import pubsub_names as names
-
-        self.project, self.topic, self.prefix = project, topic, prefix
-        self.records: list[tuple[int, Any, dict[str, str]]] = []
-        self.error: BaseException | None = None
-        self._token = f"bench-stop-{uuid.uuid4().hex[:12]}"
-        self._path = names.output_topic(project, topic, prefix)
-        self._thread = threading.Thread(target=self._run, name=f"bench-consume-{prefix}{topic}", daemon=True)
-        self._thread.start()
-
-    def _callback(self, rec: dict[str, Any]) -> None:
-        if rec["attributes"].get("bench_stop") == self._token:
-            raise _Stop()
-        self.records.append((rec["received_at_ms"], rec["data"], rec["attributes"]))
-
-    def _run(self) -> None:
-        from journeyflow.tools import pubsub as pt
-
-        try:
-            pt.consume(self.project, self.topic, prefix=self.prefix, timeout=600.0, callback=self._callback,
-                       collect=False)
-        except _Stop:
-            pass
-        except BaseException as e:  # reported by the caller
-            self.error = e
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        if self._thread.is_alive():
-            try:
-                publish_one(self._path, b"{}", bench_stop=self._token, decision_id=self._token)
-            except Exception as e:
-                log.warning("could not publish the stop sentinel on %s: %s", self._path, e)
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-
-# ------------------------------------------------------------------------------------------------ load driver
-def _topic_for(kind: str, project: str, prefix: str) -> Callable[[Any], str]:
-    from journeyflow.adapters import pubsub_names as names
-
-    if kind == "journeyflow":
-        return lambda ln: names.input_topic(project, ln.stream, prefix)
-    web = names.input_topic(project, "web", prefix)  # the trivial pipeline reads one subscription
-    return lambda ln: web
-
-
-def _driver_main(conn: Any, kind: str, project: str, prefix: str, data_dir: str) -> None:
-    """Child process: the consumer of ``decisions-audit`` and the publisher, driven over ``conn``.
-
-    Requests: ``("publish", start, end, rate)`` → ``("published", PhaseStats fields)``; ``("count",)`` →
-    ``("count", outputs received so far)``; ``("stop",)`` →
-    ``("records", [(received_ms, trigger_event_id, decided_at, decision_id, published_at_ms)], stopped, error,
-    {"reasons": {dead-letter reason: count}, "late_sources": [event uid]})`` (journeyflow: its ``dead-letter`` topic is consumed too, for late events)."""
-    collector = dead = None
-    try:
-        lines = bench_lines(data_dir)
-        topic_for = _topic_for(kind, project, prefix)
-        collector = Collector(project, "decisions-audit", prefix)
-        if kind == "journeyflow":
-            dead = Collector(project, "dead-letter", prefix)
-        conn.send(("ready",))
-        while conn.poll(900):
-            req = conn.recv()
-            if req[0] == "publish":
-                _, a, b, rate = req
-                st = publish_lines(project, lines[a:b], rate, topic_for, seq0=a)
-                conn.send(("published", dict(st.__dict__)))
-            elif req[0] == "count":
-                conn.send(("count", len(collector.records)))
-            elif req[0] == "stop":
-                stopped = collector.stop()
-                reasons: dict[str, int] = {}
-                late: list[str] = []  # sources (event uids) of late_event dead letters
-                if dead is not None:
-                    stopped = dead.stop() and stopped
-                    for _r, data, attrs in dead.records:
-                        reason = attrs.get("reason", "?")
-                        reasons[reason] = reasons.get(reason, 0) + 1
-                        if reason == DeadLetterReason.LATE_EVENT and isinstance(data, dict):
-                            late.append(str(data.get("source")))
-                recs = []
-                for received, data, attrs in collector.records:
-                    d = data if isinstance(data, dict) else {}
-                    recs.append((received, d.get("trigger_event_id"), d.get("decided_at"),
-                                 attrs.get("decision_id", ""), attrs.get("published_at_ms", "")))
-                err = None if collector.error is None else f"{type(collector.error).__name__}: {collector.error}"
-                conn.send(("records", recs, stopped, err, {"reasons": reasons, "late_sources": late}))
-                return
-    except BaseException as e:
-        try:
-            conn.send(("error", f"{type(e).__name__}: {e}", traceback.format_exc()))
-        except Exception as send_error:
-            log.warning("load driver could not report %r: %s", e, send_error)
-        for c in (collector, dead):
-            if c is not None:
-                c.stop(timeout=5)
-
-
-class Driver:
-    """Parent side of :func:`_driver_main`: a ``python -m journeyflow.tools.bench_stream --driver`` child process (not
-    ``multiprocessing``: its ``spawn`` re-imports the caller's ``__main__``), connected over a local authenticated
-    ``multiprocessing.connection``.  Every wait is bounded."""
-
-    def __init__(self, kind: str, project: str, prefix: str, data_dir: Path, start_timeout: float = 60.0):
-        from multiprocessing.connection import Listener
-
-        key = os.urandom(16)
-        self.listener = Listener(("127.0.0.1", 0), authkey=key)
-        host, port = self.listener.address
-        env = dict(os.environ, JOURNEYFLOW_BENCH_DRIVER_KEY=key.hex())
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "journeyflow.tools.bench_stream", "--driver", host, str(port), kind, project, prefix,
-             str(data_dir)], env=env, stdin=subprocess.DEVNULL)
-        box: dict[str, Any] = {}
-
-        def accept() -> None:
-            try:
-                box["conn"] = self.listener.accept()
-            except Exception as e:
-                box["error"] = e
-
-        t = threading.Thread(target=accept, name="bench-driver-accept", daemon=True)
-        t.start()
-        t.join(start_timeout)
-        if "conn" not in box:
-            self._kill()
-            self.listener.close()
-            raise RuntimeError(f"load driver did not connect within {start_timeout:.0f} s ({box.get('error')})")
-        self.conn = box["conn"]
-        self._expect("ready", start_timeout)
-
-    def _expect(self, what: str, timeout: float) -> tuple:
-        if not self.conn.poll(timeout):
-            raise TimeoutError(f"load driver: no {what!r} within {timeout:.0f} s")
-        msg = self.conn.recv()
-        if msg[0] == "error":
-            raise RuntimeError(f"load driver failed: {msg[1]}\n{msg[2]}")
-        if msg[0] != what:
-            raise RuntimeError(f"load driver: expected {what!r}, got {msg[0]!r}")
-        return msg
-
-    def publish(self, a: int, b: int, rate: float) -> PhaseStats:
-        self.conn.send(("publish", a, b, rate))
-        fields = self._expect("published", (b - a) / rate * 2 + 90)[1]
-        st = PhaseStats(rate=rate)
-        st.__dict__.update(fields)
-        return st
-
-    def outputs(self) -> int:
-        """Outputs received so far."""
-        self.conn.send(("count",))
-        return self._expect("count", 30.0)[1]
-
-    def wait_quiet(self, quiet_s: float, timeout: float) -> bool:
-        """Wait until no output arrived for ``quiet_s`` s (at most ``timeout`` s); True if it got quiet."""
-        deadline = time.monotonic() + timeout
-        last, since = self.outputs(), time.monotonic()
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            n = self.outputs()
-            if n != last:
-                last, since = n, time.monotonic()
-            elif time.monotonic() - since >= quiet_s:
-                return True
-        return False
-
-    def stop(self, timeout: float = 30.0) -> tuple[list[tuple], bool, str | None, dict[str, Any]]:
-        try:
-            self.conn.send(("stop",))
-            _, recs, stopped, err, dead = self._expect("records", timeout)
-            return recs, stopped, err, dead
-        finally:
-            self._kill(grace=10.0)
-            self.conn.close()
-            self.listener.close()
-
-    def _kill(self, grace: float = 0.0) -> None:
-        """Wait up to ``grace`` s for the child to exit, then terminate / kill it (our own child, by handle)."""
-        try:
-            self.proc.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
-def _driver_cli(argv: list[str]) -> int:
-    from multiprocessing.connection import Client
-
-    host, port, kind, project, prefix, data_dir = argv
-    conn = Client((host, int(port)), authkey=bytes.fromhex(os.environ["JOURNEYFLOW_BENCH_DRIVER_KEY"]))
-    try:
-        _driver_main(conn, kind, project, prefix, data_dir)
-    finally:
-        conn.close()
-    return 0
-
-
-# ------------------------------------------------------------------------------------------------ read counting
-class ReadCounter:
-    """Counts messages the DirectRunner's Pub/Sub source pulls, per subscription (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter = collections.Counter()
-        self._lock = threading.Lock()
-        self._evaluator: Any = None
-        self._original: Any = None
-
-    def install(self) -> bool:
-        try:
-            from apache_beam.runners.direct import transform_evaluator as te
-            evaluator = te._PubSubReadEvaluator
-            original = evaluator._read_from_pubsub
-        except (ImportError, AttributeError):
-            log.warning("cannot count Pub/Sub reads (Beam internals changed)")
-            return False
-        counter = self
-
-        def _read_from_pubsub(self, timestamp_attribute):
-            out = original(self, timestamp_attribute)
-            with counter._lock:
-                counter.counts[self._sub_name.rsplit("/", 1)[-1]] += len(out)
-            return out
-
-        evaluator._read_from_pubsub = _read_from_pubsub
-        self._evaluator, self._original = evaluator, original
-        return True
-
-    def uninstall(self) -> None:
-        if self._evaluator is not None:
-            self._evaluator._read_from_pubsub = self._original
-            self._evaluator = None
-
-    def inputs(self, prefix: str) -> int:
-        """Messages read from the ``<prefix>in-*`` subscriptions."""
-        with self._lock:
-            return sum(n for sub, n in self.counts.items() if sub.startswith(f"{prefix}in-"))
-
-
-class Sampler:
-    """Samples ``probe()`` every ``period`` s on a thread into ``samples`` (``(time.time(), value)``)."""
-
-    def __init__(self, probe: Callable[[], float], period: float = 0.25):
-        self.probe, self.period = probe, period
-        self.samples: list[tuple[float, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
-        self._thread.start()
-
-    def sample(self) -> float:
-        v = self.probe()
-        self.samples.append((time.time(), v))
-        return v
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.period)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-def wait_until(cond: Callable[[], bool], timeout: float, period: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(period)
-    return cond()
-
-
-def cancel(result: Any, timeout: float = 30.0) -> bool:
-    """``result.cancel()`` on a thread, bounded (the DirectRunner joins its worker, which polls every 5 s)."""
-    if result is None:
-        return True
-    t = threading.Thread(target=result.cancel, name="bench-cancel", daemon=True)
-    t.start()
-    t.join(timeout)
-    return not t.is_alive()
-
-
-# ------------------------------------------------------------------------------------------------ trivial pipeline
-def _customer_key(data: bytes) -> str:
-    try:
-        d = json.loads(data)
-        k = d.get("crm_id") or d.get("user_id") or d.get("email") or d.get("phone") or d.get("anonymous_id")
-        return str(k)
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return "bad"
-
-
-def run_trivial(project: str, prefix: str):
-    """ReadFromPubSub (one subscription) → key by customer field → ReadModifyWrite counter → WriteToPubSub."""
-    import apache_beam as beam
-    from apache_beam.coders import VarIntCoder
-    from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubSub
-    from apache_beam.options.pipeline_options import PipelineOptions
-    from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
-
-    from journeyflow.adapters import pubsub_names as names
-    from journeyflow.tools.direct_runner import tune_direct_runner
-
-    class CountFn(beam.DoFn):
-        COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
-
-        def process(self, kv, count=beam.DoFn.StateParam(COUNT)):
-            key, (seq, published_at) = kv
-            n = (count.read() or 0) + 1
-            count.write(n)
-            yield PubsubMessage(str(n).encode(), {"decision_id": f"t{seq}", "published_at_ms": published_at,
-                                                  "customer_id": key})
-
-    tune_direct_runner()
-    opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
-    p = beam.Pipeline(options=opts)
-    (p
-     | "Read" >> ReadFromPubSub(subscription=names.input_subscription(project, "web", prefix), with_attributes=True,
-                                timestamp_attribute="ts")
-     | "Key" >> beam.Map(lambda m: (_customer_key(m.data), (m.attributes.get("seq", ""),
-                                                             m.attributes.get("published_at_ms", ""))))
-     | "Count" >> beam.ParDo(CountFn()).with_output_types(PubsubMessage)
-     | "Write" >> WriteToPubSub(names.output_topic(project, "decisions-audit", prefix), with_attributes=True))
-    return p.run()
 
 
 # ------------------------------------------------------------------------------------------------ one pipeline
@@ -726,6 +288,8 @@ def _fmt_lat(s: dict[str, Any]) -> str:
 
 
 def bench_stream(work: Path, RESULTS: dict, row: Row) -> None:
+    """Section 3 of ``make bench`` (see the module docstring): both pipelines on a fresh Pub/Sub emulator under
+    ``work``; figures go to ``RESULTS["stream"]`` and to ``row``.  Skipped, with a row saying why, without gcloud."""
     from journeyflow.tools.emulator import GcloudEmulator, emulator_available
 
     print("\n3. streaming on the Pub/Sub emulator (BundleBasedDirectRunner), journeyflow vs a trivial pipeline")
@@ -862,8 +426,3 @@ def _report(res: dict[str, Any], row: Row) -> None:
         f"target >= {TARGET_RATIO}")
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 8 and sys.argv[1] == "--driver":
-        sys.exit(_driver_cli(sys.argv[2:]))
-    sys.exit("usage: python -m journeyflow.tools.bench_stream --driver HOST PORT KIND PROJECT PREFIX DATA_DIR "
-             "(internal: the load driver of `make bench`)")

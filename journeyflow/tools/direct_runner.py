@@ -45,6 +45,8 @@ def tune_direct_runner(pull_deadline_s: float = PULL_DEADLINE_S, max_messages: i
 
 
 def cap_direct_runner_pull(seconds: float = PULL_DEADLINE_S, max_messages: int = MAX_MESSAGES) -> bool:
+    """Make the DirectRunner's Pub/Sub pulls wait at most ``seconds`` and ask for at least ``max_messages`` per
+    pull (idempotent); False (with a warning) when Beam's internals changed."""
     global _PULL_PATCHED
     if _PULL_PATCHED:
         return True
@@ -78,6 +80,8 @@ def cap_direct_runner_pull(seconds: float = PULL_DEADLINE_S, max_messages: int =
 
 
 def memoize_dofn_specs() -> bool:
+    """Cache the DirectRunner's per-bundle DoFn state/timer introspection per DoFn class (idempotent); False
+    (with a warning) when Beam's internals changed."""
     global _SPECS_PATCHED
     if _SPECS_PATCHED:
         return True

@@ -87,6 +87,7 @@ def emulator_available(name: str) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (bound and released; another process may take it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
@@ -163,12 +164,14 @@ class GcloudEmulator:
     # -- info --------------------------------------------------------------------------------------------------
     @property
     def host(self) -> str:
+        """``host:port`` clients connect to; raises EmulatorError before the first start."""
         if self.port is None:
             raise EmulatorError(f"{self.name} emulator was never started")
         return f"{self.bind_host}:{self.port}"
 
     @property
     def env_var(self) -> str:
+        """The variable clients read (``PUBSUB_EMULATOR_HOST`` / ``BIGTABLE_EMULATOR_HOST``)."""
         return self._spec.env_var
 
     def env(self) -> dict[str, str]:
@@ -177,9 +180,11 @@ class GcloudEmulator:
 
     @property
     def running(self) -> bool:
+        """Whether the emulator process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
     def command(self) -> list[str]:
+        """The ``gcloud beta emulators <name> start`` command line; raises EmulatorError without gcloud."""
         gcloud = _gcloud()
         if gcloud is None:
             raise EmulatorError(f"gcloud is not on PATH. {_install_hint(self.name)}")
@@ -200,6 +205,8 @@ class GcloudEmulator:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> GcloudEmulator:
+        """Start the emulator on a free port (if none was set) and wait until it accepts connections; raises
+        EmulatorError (with the log tail) when it does not come up.  A no-op when it is running."""
         if self.running:
             return self
         if self._spec.java and shutil.which("java") is None:
@@ -277,6 +284,7 @@ class GcloudEmulator:
             self.log_path = None
 
     def restart(self) -> GcloudEmulator:
+        """Stop, then start again on the same port."""
         self.stop()
         return self.start()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``make stream``: emulator, topics, the streaming pipeline, a published load and an example consumer; exit code."""
     ap = argparse.ArgumentParser(prog="python -m journeyflow.tools.stream_demo", description=__doc__)
     ap.add_argument("--input", help="generated directory (default: a fresh 100-customer population)")
     ap.add_argument("--rate", type=float, default=50.0, help="events per second published")

@@ -1,0 +1,93 @@
+"""The per-channel automation baseline of ``journeyflow compare``: every journey on its own, per identifier, through
+the real journey engine and customer processor but with :class:`PassThroughArbiter` (what a channel tool does:
+its own opt-outs and addresses, nothing else).  See :mod:`journeyflow.analytics.compare` for the full model."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Sequence
+
+from journeyflow.model.events import Event
+from journeyflow.model.decisions import Candidate, Decision, decision_id
+from journeyflow.analytics.conflicts import ADDRESS_OF, OPT_OUT, PROMO
+from journeyflow.analytics.persons import _rank
+
+# ============================================================================================ automation
+@dataclass(slots=True)
+class _Result:
+    decisions: list[Decision]
+    deferred: list = field(default_factory=list)
+
+
+class PassThroughArbiter:
+    """What per-channel tools do: every proposed candidate goes out, unless the channel's own opt-out list has
+    the identifier it was told about, or that identifier has no address on the channel.
+
+    Same ``arbitrate`` signature as :class:`journeyflow.stages.arbitration.Arbiter`.  ``products`` collects
+    ``(customer_id, decision_id) -> product_id`` of every send, for the recent-purchase detector.
+
+    ``opt_in_categories``: categories whose sends the channel tool only makes to identifiers with an explicit
+    ``granted`` status on the channel (a stricter baseline; empty by default: tools only know opt-outs).
+    """
+
+    def __init__(self, opt_in_categories: Iterable[str] = ()) -> None:
+        self.products: dict[tuple[str, str], str | None] = {}
+        self.opt_in = frozenset(opt_in_categories)
+
+    def arbitrate(self, state: Any, candidates: Sequence[Candidate], now: int, customer_id: str,
+                  trigger_id: str) -> _Result:
+        """Decide every candidate at ``now`` in a fixed order (journey, step, channel, content): ``send`` unless it is a
+        control (``none``, reason ``control_group``) or the channel tool stops it (``suppress`` with ``opted_out``,
+        ``not_opted_in`` or ``undeliverable``); records the sends in ``state`` and :attr:`products`."""
+        out: list[Decision] = []
+        for c in sorted(candidates, key=lambda c: (c.journey_id, c.step_id, c.channel, c.content_id or "")):
+            reason = None
+            if c.control:
+                reason = "control_group"
+            elif c.action == "send":
+                st = state.consent.get(c.channel)
+                if st and st[0] in OPT_OUT:
+                    reason = "opted_out"
+                elif c.category in self.opt_in and not (st and st[0] == "granted"):
+                    reason = "not_opted_in"
+                elif c.channel in ADDRESS_OF and not state.contact.get(ADDRESS_OF[c.channel]):
+                    reason = "undeliverable"
+            action = c.action if reason is None else ("none" if reason == "control_group" else "suppress")
+            did = decision_id("automation", customer_id, trigger_id, c.journey_id, c.step_id, action, c.channel,
+                              c.content_id, now)
+            out.append(Decision(did, customer_id, now, c.journey_id, c.step_id, action, c.channel, c.content_id,
+                                c.category, c.priority, (reason or "sent",), (), trigger_id))
+            if reason is None and c.action == "send":
+                state.record_send(now, c.channel, c.category, c.content_id)
+                self.products[(customer_id, did)] = c.product_id
+        return _Result(out)
+
+
+def _independent(journeys: Iterable[Any]) -> list[Any]:
+    """Journeys configured one by one in separate tools: no exclusion groups between them."""
+    return [replace(j, exclusion_group=None) if j.exclusion_group is not None else j for j in journeys]
+
+
+def run_automation(events: Sequence[Event], journeys: Iterable[Any], until: int | None,
+                   retention: Any = None, opt_in: bool = False
+                   ) -> tuple[list[Decision], dict[tuple[str, str], str | None]]:
+    """The baseline: each identifier's own events, time-sorted, through the journeys and PassThroughArbiter
+    (with ``opt_in``, promo sends also need an explicit grant recorded for that same identifier)."""
+    from journeyflow.stages.journeys import JourneyEngine
+    from journeyflow.stages.processor import CustomerProcessor, Outputs
+    from journeyflow.stages.state import CustomerState, Retention
+
+    arbiter = PassThroughArbiter(PROMO if opt_in else ())
+    proc = CustomerProcessor(JourneyEngine(_independent(journeys)), arbiter, retention or Retention())
+    by_key: dict[str, list[Event]] = defaultdict(list)
+    for ev in events:
+        by_key[min(ev.ids, key=_rank)].append(ev)
+    decisions: list[Decision] = []
+    for key in sorted(by_key):
+        evs = sorted(by_key[key], key=lambda e: e.sort_key)
+        out = Outputs()
+        proc.advance(CustomerState(customer_id=key), evs, until, out)
+        decisions.extend(out.decisions)
+    return decisions, arbiter.products
+
+

@@ -1,0 +1,164 @@
+"""What both sides of ``journeyflow compare`` are measured against: the input events parsed like the replay does,
+who is who (:class:`PersonMap`: the generator's ground truth when present, else journeyflow's identity clusters),
+and the raw facts of every person (:class:`~journeyflow.analytics.conflicts.PersonFacts`)."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from journeyflow.model.events import STREAMS, Event
+from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
+
+# ============================================================================================ inputs
+def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
+    """``(record, source)`` of one input file, as the replay source reads it (``transforms/sources.py``): decoded
+    records of a ``.avro`` file (source ``<path>#<n>``), or the non-blank lines of a ``.jsonl`` file as bytes without
+    the line ending (source ``<path>:<line>``)."""
+    with open(path, "rb") as f:
+        if path.suffix == ".avro":
+            import fastavro
+            for i, rec in enumerate(fastavro.reader(f), 1):
+                yield rec, f"{path}#{i}"
+        else:
+            for i, line in enumerate(f, 1):
+                line = line.rstrip(b"\r\n")
+                if line.strip():
+                    yield line, f"{path}:{i}"
+
+
+def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:
+    """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does."""
+    from journeyflow.stages.identity.keys import Hasher
+    from journeyflow.stages.parse import ParseConfig, Parser
+
+    parser = Parser(Hasher.from_env(region), ParseConfig(default_region=region))
+    events: list[Event] = []
+    read = dead = 0
+    d = Path(input_dir)
+    found = False
+    for stream in STREAMS:
+        for ext in ("jsonl", "avro"):
+            path = d / f"{stream}.{ext}"
+            if not path.exists():
+                continue
+            found = True
+            for raw, source in iter_records(path):
+                read += 1
+                ev = parser.parse(stream, raw, source)
+                if isinstance(ev, Event):
+                    events.append(ev)
+                else:
+                    dead += 1
+    if not found:
+        raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {input_dir} "
+                                f"(streams: {', '.join(STREAMS)})")
+    events.sort(key=lambda e: e.sort_key)
+    return events, read, dead
+
+
+class PersonMap:
+    """identifier key → person id: ground truth when available, else journeyflow's final identity clusters."""
+
+    def __init__(self, of_key: Mapping[str, str], basis: str, persons: int | None = None,
+                 timezones: Mapping[str, str] | None = None):
+        self.of_key = of_key
+        self.basis = basis
+        self.persons = persons
+        self.timezones = dict(timezones or {})
+
+    def person(self, key: str) -> str:
+        """The person of identifier ``key``; an unknown key is its own person ``?<key>``."""
+        p = self.of_key.get(key)
+        return p if p is not None else "?" + key
+
+    def persons_of(self, ev: Event) -> set[str]:
+        """The persons of an event's identifiers; ``{?<highest-ranked key>}`` when none is known."""
+        ps = {self.of_key[k] for k in ev.ids if k in self.of_key}
+        if not ps:
+            ps = {"?" + min(ev.ids, key=_rank)}
+        return ps
+
+
+def _rank(key: str) -> tuple[int, str]:
+    global _rank_key
+    if _rank_key is None:
+        from journeyflow.stages.identity.keys import rank_key
+        _rank_key = rank_key
+    return _rank_key(key)
+
+
+_rank_key: Any = None
+
+
+def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str = "US") -> PersonMap:
+    """Who is who for ``input_dir``: the generator's ground truth (with time zones) when ``ground_truth.jsonl``
+    exists, else ``cluster_of`` (journeyflow's final identity clusters, identifier key -> cluster id)."""
+    d = Path(input_dir)
+    if (d / "ground_truth.jsonl").exists():
+        from journeyflow.stages.identity.keys import Hasher
+        from journeyflow.analytics.identity_score import truth_keys
+
+        truth, _shared = truth_keys(d, Hasher.from_env(region), region)
+        tzs: dict[str, str] = {}
+        n = 0
+        with open(d / "ground_truth.jsonl") as f:
+            for line in f:
+                if line.strip():
+                    p = json.loads(line)
+                    n += 1
+                    if p.get("timezone"):
+                        tzs[p["person_id"]] = p["timezone"]
+        return PersonMap(truth, "ground_truth", n, tzs)
+    return PersonMap(cluster_of, "identity_clusters")
+
+
+def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str, PersonFacts]:
+    """Per person: tickets, orders, consent timeline and time zone, from the raw events."""
+    facts: dict[str, PersonFacts] = defaultdict(PersonFacts)
+    tickets: dict[tuple[str, str], list] = {}
+    crm_tz: dict[str, tuple[int, str]] = {}
+    tz_first: dict[str, int] = {}
+    seen: set[str] = set()
+    for ev in events:
+        if ev.uid in seen:
+            continue
+        seen.add(ev.uid)
+        a = ev.attrs
+        for person in persons.persons_of(ev):
+            f = facts[person]
+            if ev.stream == "support":
+                t = tickets.setdefault((person, str(a.get("ticket_id"))), [None, None, set()])
+                t[2].update(ev.ids)
+                if ev.type in ("ticket_opened", "ticket_escalated"):
+                    t[0] = ev.ts if t[0] is None else min(t[0], ev.ts)
+                elif ev.type == "ticket_resolved":
+                    t[1] = ev.ts if t[1] is None else max(t[1], ev.ts)
+            elif ev.stream == "orders" and ev.type == "order_placed":
+                f.orders.append((ev.ts, str(a.get("order_id")), frozenset(a.get("product_ids") or ())))
+            elif ev.stream == "consent":
+                status = "granted" if ev.type == "consent_granted" else "revoked"
+                f.consent.setdefault(a["channel"], []).append((ev.ts, int(status in OPT_OUT), status))
+            elif ev.stream == "engagement" and ev.type in OPT_OUT:
+                f.consent.setdefault(a["channel"], []).append((ev.ts, 1, ev.type))
+            elif ev.stream == "crm" and a.get("timezone"):
+                if person not in crm_tz or ev.ts >= crm_tz[person][0]:
+                    crm_tz[person] = (ev.ts, a["timezone"])
+                tz_first[person] = min(tz_first.get(person, ev.ts), ev.ts)
+    for (person, _tid), (opened, resolved, ids) in tickets.items():
+        if opened is None and resolved is None:
+            continue
+        if opened is not None and resolved is not None and resolved < opened:
+            resolved = None  # a resolution before the (re)opening: the ticket is open again
+        facts[person].tickets.append(Ticket(opened if opened is not None else -(2**62), resolved, frozenset(ids)))
+    for person, f in facts.items():
+        f.tickets.sort()
+        f.orders.sort()
+        for entries in f.consent.values():
+            entries.sort()  # at equal times an opt-out (1) sorts after a grant (0): it wins
+        f.tz = persons.timezones.get(person) or (crm_tz[person][1] if person in crm_tz else None)
+        f.tz_known_since = tz_first.get(person)
+    return dict(facts)
+
+

@@ -1,0 +1,35 @@
+"""``journeyflow journeys render|validate``: journey definitions as a diagram, or checked.
+
+``render [FILE] --out HTML`` writes a self-contained HTML page with one SVG per journey
+(:func:`journeyflow.analytics.render.render_html`); ``validate FILE`` loads the file with the engine config.  Exit 0;
+a bad file raises a user error (exit 2, see :func:`journeyflow.cli.main`)."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "journey definitions: render, validate"
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    """Subcommands ``render [FILE] --out HTML`` and ``validate FILE``."""
+    sub = p.add_subparsers(dest="journeys_cmd", required=True)
+    r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)")
+    r.add_argument("file", nargs="?", help="journeys YAML (default: shipped set)")
+    r.add_argument("--out", required=True)
+    v = sub.add_parser("validate", help="validate a journeys file")
+    v.add_argument("file")
+
+
+def run(ns: argparse.Namespace, rest: list[str]) -> int:
+    """Load the journeys (the shipped set when no file), then render or report them; returns 0."""
+    from journeyflow.config.engine import EngineConfig
+    cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None))
+    journeys = cfg.journeys()
+    if ns.journeys_cmd == "render":
+        from journeyflow.analytics.render import render_html
+        with open(ns.out, "w") as f:
+            f.write(render_html(journeys))
+        print(f"wrote {len(journeys)} journeys to {ns.out}")
+    else:
+        print(f"{ns.file}: {len(journeys)} journeys OK")
+    return 0

@@ -1,0 +1,39 @@
+"""``journeyflow publish``: a generated directory to the input topics at a chosen rate
+(:func:`journeyflow.tools.pubsub.publish_dir`; attributes and ``--shift-to-now`` are described in
+:mod:`journeyflow.tools.pubsub`).
+
+Progress goes to stderr, the publish statistics to stdout; exit 1 when some publishes failed, else 0."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from journeyflow.cli.topics import add_target_args
+
+HELP = "publish a generated directory to the input topics at a chosen rate"
+
+
+def add_args(parser: argparse.ArgumentParser) -> None:
+    """:func:`~journeyflow.cli.topics.add_target_args` and ``--input DIR [--rate R] [--shift-to-now]
+    [--time-scale F] [--limit N]`` (``--rate`` in messages/s)."""
+    add_target_args(parser)
+    parser.add_argument("--input", required=True, help="directory with <stream>.jsonl files")
+    parser.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
+    parser.add_argument("--shift-to-now", dest="shift_to_now", action="store_true",
+                        help="move event times so the first event is now (needed for the local streaming runner, "
+                             "whose watermark follows the wall clock)")
+    parser.add_argument("--time-scale", dest="time_scale", type=float, default=1.0,
+                        help="with --shift-to-now: divide gaps between events by this factor (default 1)")
+    parser.add_argument("--limit", type=int, default=None, help="publish only the first N events (event-time order)")
+
+
+def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
+    """Publish ``ns.input`` and print the statistics; 1 if any publish failed, else 0."""
+    from journeyflow.tools.pubsub import check_access, publish_dir
+    target = check_access()
+    print(f"publishing {ns.input} to {target}, project {ns.project} ...", file=sys.stderr)
+    stats = publish_dir(ns.project, ns.input, ns.rate, prefix=getattr(ns, "prefix", "") or "",
+                        shift_to_now=bool(getattr(ns, "shift_to_now", False)), limit=getattr(ns, "limit", None),
+                        time_scale=float(getattr(ns, "time_scale", 1.0) or 1.0), progress=True)
+    print(stats.render())
+    return 1 if stats.errors else 0

@@ -1,0 +1,20 @@
+"""``journeyflow report OUT``: a self-contained HTML report with charts of funnels, decisions, suppressions and
+control groups (:func:`journeyflow.analytics.report.write_report`); prints the path written, exit 0."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "write OUT/report.html: charts of funnels, decisions, suppressions, control groups"
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    """``OUT [--path FILE]``."""
+    p.add_argument("out", help="replay output directory (with tables/)")
+    p.add_argument("--path", help="where to write the HTML (default OUT/report.html)")
+
+
+def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
+    """Write the report and print its path; returns 0."""
+    from journeyflow.analytics.report import write_report
+    print(write_report(ns.out, ns.path))
+    return 0

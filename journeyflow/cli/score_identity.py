@@ -1,0 +1,27 @@
+"""``journeyflow score-identity``: pairwise precision/recall of the resolved identities against the generator's
+ground truth (:func:`journeyflow.analytics.identity_score.score_output`).
+
+Exit 1 when ``--min-precision`` / ``--min-recall`` (deterministic links) is not met, else 0."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "pairwise precision/recall of resolved identities against ground truth"
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    """``--input DIR --output DIR [--min-precision F] [--min-recall F]`` (fractions in [0, 1])."""
+    p.add_argument("--input", required=True, help="generator output (with ground_truth.jsonl)")
+    p.add_argument("--output", required=True, help="replay output (tables/identity_links)")
+    p.add_argument("--min-precision", type=float, default=None, help="exit 1 below this deterministic precision")
+    p.add_argument("--min-recall", type=float, default=None, help="exit 1 below this deterministic recall")
+
+
+def run(ns: argparse.Namespace, rest: list[str]) -> int:
+    """Print the score; 1 below a given minimum, else 0."""
+    from journeyflow.analytics.identity_score import score_output
+    sc = score_output(ns.input, ns.output)
+    print(sc.render())
+    bad = (ns.min_precision is not None and sc.linkable.precision < ns.min_precision) or \
+          (ns.min_recall is not None and sc.linkable.recall < ns.min_recall)
+    return 1 if bad else 0

@@ -65,4 +65,4 @@ bench: $(STAMP)
 
 ## fuzz: the input fuzz tests with 50000 parser examples (JOURNEYFLOW_FUZZ_EXAMPLES=N make fuzz for another number)
 fuzz: $(STAMP)
-	JOURNEYFLOW_FUZZ_EXAMPLES=$${JOURNEYFLOW_FUZZ_EXAMPLES:-50000} $(PY) -m pytest tests/test_fuzz_inputs.py -q
+	JOURNEYFLOW_FUZZ_EXAMPLES=$${JOURNEYFLOW_FUZZ_EXAMPLES:-50000} $(PY) -m pytest tests/guarantees/test_fuzz_inputs.py -q

@@ -74,6 +74,7 @@ def state_transfer_topic(project: str, prefix: str = "") -> str:
 
 
 def state_transfer_subscription(project: str, prefix: str = "") -> str:
+    """``projects/<project>/subscriptions/<prefix>state-transfer-journeyflow`` (read by the streaming pipeline)."""
     return _sub_path(project, f"{_check_prefix(prefix)}{STATE_TRANSFER}{SUBSCRIBER_SUFFIX}")
 
 

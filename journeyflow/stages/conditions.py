@@ -14,7 +14,7 @@ journey conditions (field access, comparisons of same-typed scalars, ``in`` over
 the plain Python activation directly (~1 µs, no conversion to CEL types): :mod:`.conditions_fast`.  Whenever that
 fast path meets anything whose CEL semantics it does not reproduce exactly (mixed int/double, ``null``, lists
 compared with ``==``, arithmetic, function calls, macros...), it hands the whole evaluation to cel-python, so results
-are cel-python's by construction; ``tests/test_expr.py`` checks the two agree on randomly generated expressions.
+are cel-python's by construction; ``tests/stages/test_expr.py`` checks the two agree on randomly generated expressions.
 """
 from __future__ import annotations
 

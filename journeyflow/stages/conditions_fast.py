@@ -6,7 +6,7 @@ compiled here, from the same cel-python parse tree, into closures ``f(activation
 plain Python activation directly (~1 µs, no conversion to CEL types).  A shape it does not reproduce exactly makes
 :func:`compile_fast` return None (cel-python evaluates every time); a value met at run time that it does not
 handle (mixed int/double, ``null``, lists compared with ``==``...) raises ``_Fallback`` and cel-python evaluates
-that once.  ``tests/test_expr.py`` checks the two paths agree on randomly generated expressions.
+that once.  ``tests/stages/test_expr.py`` checks the two paths agree on randomly generated expressions.
 """
 from __future__ import annotations
 

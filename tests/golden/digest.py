@@ -11,7 +11,7 @@ Usage::
     python tests/golden/digest.py check OUT DATA EXPECTED.json  # exit 1 and name what differs
 
 Recorded digests: ``tests/golden/demo.json`` (``make demo``: 2,000 customers x 30 days, seed 7) and
-``tests/golden/small.json`` (what ``tests/test_golden.py`` replays: 150 customers x 10 days, seed 7).
+``tests/golden/small.json`` (what ``tests/guarantees/test_golden.py`` replays: 150 customers x 10 days, seed 7).
 """
 
 from __future__ import annotations

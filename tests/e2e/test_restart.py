@@ -16,7 +16,7 @@ import pytest
 from journeyflow.tools import pubsub as pt
 from journeyflow.pipelines.replay import run_replay
 from tests.scenarios import read_topic
-from tests.test_streaming_e2e import LEAD_S, PROJECT, collect, scenario
+from tests.e2e.test_streaming_e2e import LEAD_S, PROJECT, collect, scenario
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 

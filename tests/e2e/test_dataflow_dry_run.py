@@ -28,7 +28,7 @@ from journeyflow.pipelines.replay import build_replay
 from journeyflow.adapters.pubsub_names import STATE_TRANSFER
 from journeyflow.pipelines.stream import build_stream, parse_duration_ms
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROJECT = "test-project"
 DATASET = f"{PROJECT}:journeyflow"

@@ -4,7 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def test_in_process_bounded_path_matches_the_recorded_replay(tmp_path):
@@ -16,7 +16,7 @@ def test_in_process_bounded_path_matches_the_recorded_replay(tmp_path):
     from journeyflow.transforms.outputs import decision_messages
 
     expected = json.loads((GOLDEN / "small.json").read_text())
-    generate(150, 10, 7, str(tmp_path))  # the population tests/test_golden.py replays
+    generate(150, 10, 7, str(tmp_path))  # the population tests/guarantees/test_golden.py replays
     events, _read, _dead = read_events(tmp_path)
     config = EngineConfig.from_files()
     clusters = resolve_clusters(events, config.link_rules())

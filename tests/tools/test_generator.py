@@ -18,7 +18,7 @@ from fastavro.validation import validate
 from journeyflow.tools import generator
 from journeyflow.tools.generator import MALFORMED_KINDS, STREAMS, GenerateSummary, generate
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 START = "2026-10-01T00:00:00+00:00"
 START_MS = 1790812800000  # 2026-10-01T00:00:00Z
 DAYS = 30

@@ -13,7 +13,7 @@
 
 The number of parser-level examples (all tests together) is ``JOURNEYFLOW_FUZZ_EXAMPLES`` (default 2000; ``make
 fuzz`` runs 50000); the pipeline runs scale with it (``max(3, N // 2000)``).  The module prints what it tried
-(inputs, dead letters, crashes, duplicate decisions emitted) when it ends: ``pytest tests/test_fuzz_inputs.py -q``.
+(inputs, dead letters, crashes, duplicate decisions emitted) when it ends: ``pytest tests/guarantees/test_fuzz_inputs.py -q``.
 """
 from __future__ import annotations
 

@@ -14,15 +14,15 @@ import apache_beam as beam
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
-from journeyflow.stages.bounded import fold_cluster
-from journeyflow.stages.processor import END_OF_TIME, ClusterFold
+from journeyflow.stages.bounded import ClusterFold, fold_cluster
+from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.transforms.outputs import DECISIONS, SNAPSHOTS, TAGGED, DecideCounters
 
 
 class FoldClusterFn(beam.DoFn):
     """(cluster key, [(event, accepted links of that event)]) → the cluster's outputs (tags of
-    ``transforms.outputs``), folded by :class:`~journeyflow.stages.processor.ClusterFold` up to ``until`` (epoch
+    ``transforms.outputs``), folded by :class:`~journeyflow.stages.bounded.ClusterFold` up to ``until`` (epoch
     ms; None: no timers fire after the last event)."""
 
     def __init__(self, config: EngineConfig):

@@ -78,7 +78,9 @@ def run_automation(events: Sequence[Event], journeys: Iterable[Any], until: int 
     from journeyflow.stages.state import CustomerState, Retention
 
     arbiter = PassThroughArbiter(PROMO if opt_in else ())
-    proc = CustomerProcessor(JourneyEngine(_independent(journeys)), arbiter, retention or Retention())
+    engine = JourneyEngine(_independent(journeys))
+    retention = retention or Retention().covering(engine.lookback_ms(), journey_ids=(j.id for j in engine.journeys))
+    proc = CustomerProcessor(engine, arbiter, retention)
     by_key: dict[str, list[Event]] = defaultdict(list)
     for ev in events:
         by_key[min(ev.ids, key=_rank)].append(ev)

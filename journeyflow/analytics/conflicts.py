@@ -9,8 +9,10 @@ person) and are applied identically to both sides:
 conflict               a message counts when
 =====================  ======================================================================================
 ``open_ticket``        a promo (marketing/sales) send while the person has a support ticket opened and not
-                       yet resolved (from the raw support events, across all of the person's identifiers)
-``recent_purchase``    a promo send for a product the person ordered in the 30 days before
+                       yet resolved (from the raw support events, across all of the person's identifiers; a
+                       ticket opened or escalated again after its resolution is open again)
+``recent_purchase``    a promo send for a product the person ordered in the 30 days before (an order no longer
+                       counts from its cancellation on)
 ``cross_channel``      the same content_id went to the person on another channel within the previous 24 h
 ``repeated_content``   (extra) the same content_id went to the person on the same channel within 24 h
 ``quiet_hours``        a promo send between 21:00 and 08:00 in the person's own time zone
@@ -111,6 +113,8 @@ class PersonFacts:
     tickets: list[Ticket] = field(default_factory=list)
     #: (ts, order_id, product ids) of every order_placed, sorted by time
     orders: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)
+    #: order_id -> time of its (first) cancellation
+    cancelled: dict[str, int] = field(default_factory=dict)
     #: channel -> [(ts, blocking 0/1, status)] sorted; the last entry at or before t is the status at t
     consent: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
 
@@ -132,8 +136,10 @@ class PersonFacts:
         return bool(self.open_tickets_at(t))
 
     def bought_within(self, product_id: str, t: int, window_ms: int) -> bool:
-        """Whether an order placed in ``(t - window_ms, t]`` contains ``product_id``."""
-        return any(t - window_ms < ts <= t and product_id in pids for ts, _oid, pids in self.orders)
+        """Whether an order placed in ``(t - window_ms, t]`` and not cancelled at or before ``t`` contains
+        ``product_id``."""
+        return any(t - window_ms < ts <= t and product_id in pids and self.cancelled.get(oid, t + 1) > t
+                   for ts, oid, pids in self.orders)
 
 
 def _sorted_sends(sends: Iterable[Send]) -> list[Send]:

@@ -117,7 +117,7 @@ def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str
 def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str, PersonFacts]:
     """Per person: tickets, orders, consent timeline and time zone, from the raw events."""
     facts: dict[str, PersonFacts] = defaultdict(PersonFacts)
-    tickets: dict[tuple[str, str], list] = {}
+    tickets: dict[tuple[str, str], list] = {}  # (person, ticket id) -> [[(ts, 1 open|0 resolved)], ids]
     crm_tz: dict[str, tuple[int, str]] = {}
     tz_first: dict[str, int] = {}
     seen: set[str] = set()
@@ -129,14 +129,17 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
         for person in persons.persons_of(ev):
             f = facts[person]
             if ev.stream == "support":
-                t = tickets.setdefault((person, str(a.get("ticket_id"))), [None, None, set()])
-                t[2].update(ev.ids)
+                t = tickets.setdefault((person, str(a.get("ticket_id"))), [[], set()])
+                t[1].update(ev.ids)
                 if ev.type in ("ticket_opened", "ticket_escalated"):
-                    t[0] = ev.ts if t[0] is None else min(t[0], ev.ts)
+                    t[0].append((ev.ts, 1))
                 elif ev.type == "ticket_resolved":
-                    t[1] = ev.ts if t[1] is None else max(t[1], ev.ts)
+                    t[0].append((ev.ts, 0))
             elif ev.stream == "orders" and ev.type == "order_placed":
                 f.orders.append((ev.ts, str(a.get("order_id")), frozenset(a.get("product_ids") or ())))
+            elif ev.stream == "orders" and ev.type == "order_cancelled":
+                oid = str(a.get("order_id"))
+                f.cancelled[oid] = min(f.cancelled.get(oid, ev.ts), ev.ts)
             elif ev.stream == "consent":
                 status = "granted" if ev.type == "consent_granted" else "revoked"
                 f.consent.setdefault(a["channel"], []).append((ev.ts, int(status in OPT_OUT), status))
@@ -146,12 +149,22 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
                 if person not in crm_tz or ev.ts >= crm_tz[person][0]:
                     crm_tz[person] = (ev.ts, a["timezone"])
                 tz_first[person] = min(tz_first.get(person, ev.ts), ev.ts)
-    for (person, _tid), (opened, resolved, ids) in tickets.items():
-        if opened is None and resolved is None:
-            continue
-        if opened is not None and resolved is not None and resolved < opened:
-            resolved = None  # a resolution before the (re)opening: the ticket is open again
-        facts[person].tickets.append(Ticket(opened if opened is not None else -(2**62), resolved, frozenset(ids)))
+    for (person, _tid), (changes, ids) in tickets.items():
+        # the latest status in event time wins: each opening (or escalation) after a resolution starts a new open
+        # period; a resolution with no opening before it closes a period open since before the input
+        opened: int | None = None
+        started = False
+        for ts, is_open in sorted(changes):  # ties: the resolution first, so the ticket stays open (fail safe)
+            if is_open:
+                if opened is None:
+                    opened, started = ts, True
+            else:
+                if opened is not None or not started:
+                    facts[person].tickets.append(Ticket(opened if opened is not None else -(2**62), ts,
+                                                        frozenset(ids)))
+                opened, started = None, True
+        if opened is not None:
+            facts[person].tickets.append(Ticket(opened, None, frozenset(ids)))
     for person, f in facts.items():
         f.tickets.sort()
         f.orders.sort()

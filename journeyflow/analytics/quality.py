@@ -100,7 +100,7 @@ SUPPRESSION_REASONS: tuple[str, ...] = tuple(dict.fromkeys((
     "lower_priority", "exclusion_group", "control_group", *REASON_CODES)))
 SUPPRESSION_REASON_REGEX = r"^(?:" + "|".join(map(re.escape, SUPPRESSION_REASONS)) + r")$|^rule:\S+$"
 
-STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "entry_refused")
+STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "entry_refused", "cancelled")
 LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
 LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap)$"
 CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))

@@ -13,7 +13,7 @@ from pathlib import Path
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, load_mapping
 from journeyflow.stages.state import Retention
 
-__all__ = ["MAX_CONFIG_BYTES", "EngineConfig", "default_text"]
+__all__ = ["MAX_CONFIG_BYTES", "EngineConfig", "default_text", "effective_retention"]
 
 #: This thread's parsed journey engine and arbiter, by config.  Runners may call a DoFn's ``setup`` again and again
 #: on fresh copies of the DoFn (Beam's bundle-based DirectRunner does it for every bundle, and parsing and validating
@@ -102,6 +102,21 @@ class EngineConfig:
                 cache.pop(next(iter(cache)))
             from journeyflow.stages.arbitration.arbiter import Arbiter
             from journeyflow.stages.journeys.engine import JourneyEngine
-            parts = cache[self] = (JourneyEngine(self.journeys()), Arbiter(self.policy()))
+            engine, arbiter = JourneyEngine(self.journeys()), Arbiter(self.policy())
+            parts = cache[self] = (engine, arbiter, effective_retention(self.retention, engine, arbiter))
         from journeyflow.stages.processor import CustomerProcessor
-        return CustomerProcessor(parts[0], parts[1], self.retention)
+        return CustomerProcessor(parts[0], parts[1], parts[2])
+
+    def effective_retention(self) -> Retention:
+        """The retention the processors of this config use (see ``effective_retention``)."""
+        return self.build_processor().retention
+
+
+def effective_retention(base: Retention, engine, arbiter) -> Retention:
+    """``base`` raised to every window the loaded journeys and policy name, so each configured window is enforced
+    over its whole length: sends for the longest frequency-cap or duplicate-content window, purchases for the
+    recent-purchase window, resolved tickets for the ticket grace period (``Arbiter.lookback_ms``), entry history
+    for the longest re-entry cooldown (``JourneyEngine.lookback_ms``); finished memberships of journeys no longer
+    configured are dropped.  Never lower than ``base`` (the defaults documented in ``journeyflow.stages.state``)."""
+    needs = {**arbiter.lookback_ms(), **engine.lookback_ms()}
+    return base.covering(needs, journey_ids=(j.id for j in engine.journeys))

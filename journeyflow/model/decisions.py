@@ -52,6 +52,7 @@ class Candidate(NamedTuple):
     exclusion_group: str | None = None
     score: float = 0.0
     control: bool = False  # the customer is in the journey's control group: recorded, never executed
+    entered: int | None = None  # entry time of the membership that proposed it (it owns the action while pending)
 
 
 class CandidateOutcome(NamedTuple):

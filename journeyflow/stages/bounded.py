@@ -5,20 +5,33 @@ This is the code the Beam replay runs, step for step: ``transforms.identity.Reso
 ``transforms.decide.FoldClusterFn`` folds each cluster with :func:`fold_cluster`. ``journeyflow compare`` and the
 bench's core figures call :func:`resolve_clusters` and :func:`fold_clusters` directly, so what they measure is what
 the pipeline decides.
+
+:class:`ClusterFold` (the fold of one cluster, identity merges at their event time) lives here; the per-customer
+moments it drives, and the poison-input isolation it shares with streaming, are in :mod:`journeyflow.stages.processor`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from journeyflow.model.events import Event
 from journeyflow.stages.identity.clusters import ClusterMap, build_cluster_map, key_by_cluster
+from journeyflow.stages.identity.graph import IdentityGraph
+from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
-from journeyflow.stages.processor import ClusterFold, CustomerProcessor, Outputs
+from journeyflow.stages.processor import (
+    CustomerProcessor,
+    Outputs,
+    _dead_event,
+    _Isolation,
+    _Poison,
+    pop_all_due_at,
+)
+from journeyflow.stages.state import CustomerState
 
-__all__ = ["BoundedClusters", "fold_cluster", "fold_clusters", "resolve_clusters"]
+__all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
 
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
@@ -47,6 +60,118 @@ class BoundedClusters(NamedTuple):
         """``(ts, a, b)`` of every accepted link, in input event order."""
         accepted = self.cmap.accepted
         return [(lk.ts, lk.a, lk.b) for lk in self.links if (lk.event_id, lk.a, lk.b) in accepted]
+
+
+class ClusterFold:
+    """Bounded replay of one final identity cluster, with merges applied at their event time.
+
+    Events arrive grouped by their *final* identity cluster (``journeyflow.stages.identity.clusters``). Within the
+    cluster, the customer is made of sub-profiles that exist separately until the event that links them; at that
+    event's time the event's accepted links are applied to the cluster's own
+    :class:`~journeyflow.stages.identity.graph.IdentityGraph` (unguarded: the links were accepted by the global
+    resolution already) and the two sub-profiles' states are merged (``CustomerState.merge``, a commutative union)
+    under the canonical id of the union (:func:`~journeyflow.stages.identity.graph.pick_root`). Decisions carry the
+    customer id that was canonical at decision time. Timers of all sub-profiles fire globally in time order.
+    """
+
+    def __init__(self, processor: CustomerProcessor):
+        self.p = processor
+
+    def run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None) -> Outputs:
+        """``items``: (event, accepted links of that event) sorted by event sort key.
+
+        A failing event or timer moment is isolated (module doc, "Poison inputs"): the fold starts again from empty
+        states without it."""
+        if not isinstance(items, (list, tuple)):
+            items = list(items)
+        iso: _Isolation | None = None
+        while True:
+            try:
+                return self._run(items, until, iso)
+            except _Poison as p:
+                poison = p
+            if iso is None:  # (named in the log by its canonical id: the smallest of the cluster's ids)
+                iso = _Isolation(self.p.max_isolated, min((k for ev, _ in items for k in ev.ids), key=rank_key,
+                                                          default=""))
+            iso.add(poison)  # raises the original exception when the offender cannot be excluded
+            del poison
+
+    def _run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None,
+             iso: "_Isolation | None") -> Outputs:
+        out = Outputs()
+        excluded: dict = iso.excluded if iso is not None else {}
+        skip_links: set = iso.skip_links if iso is not None else set()
+        graph = IdentityGraph(guarded=False)
+        states: dict[str, CustomerState] = {}
+
+        def state_of(root: str) -> CustomerState:
+            s = states.get(root)
+            if s is None:
+                s = states[root] = CustomerState(customer_id=root)
+            return s
+
+        def fire_all(limit: int, strict: bool) -> None:
+            # timers of all sub-profiles, globally in time order
+            while True:
+                best = None
+                for root, s in states.items():
+                    if s.timers:
+                        d = s.timers[0][0]
+                        if d < limit or (not strict and d == limit):
+                            if best is None or (d, root) < best:
+                                best = (d, root)
+                if best is None:
+                    return
+                s = states[best[1]]
+                p._moment(s, pop_all_due_at(s, best[0]), out, excluded)
+
+        primary_of: dict[tuple[str, ...], str] = {}
+        p = self.p
+        on_event = p.on_event
+        for ev, links in items:
+            skip = bool(excluded) and ev.uid in excluded
+            if skip and skip_links and ev.uid in skip_links:
+                links = ()
+            if not skip or links:  # an excluded event's links are still applied, at their time
+                if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
+                    s = next(iter(states.values()))
+                    if s.timers:
+                        p._fire(s, ev.ts, out, True, excluded)
+                elif states:
+                    fire_all(ev.ts, strict=True)
+            if links:
+                try:
+                    for a, b in links:
+                        merged_roots = graph.link(a, b).merged
+                        if merged_roots is None:
+                            continue
+                        gone, keep = merged_roots
+                        sa, sb = states.pop(keep, None), states.pop(gone, None)
+                        if sa is not None and sb is not None:
+                            merged = sa.merge(sb)
+                        else:
+                            merged = sa or sb
+                        if merged is not None:
+                            merged.customer_id = keep
+                            states[keep] = merged
+                            if sa is not None and sb is not None:
+                                p.after_merge(merged, ev.ts, ev.uid, out)
+                except Exception as exc:
+                    raise _Poison((ev.uid,), exc, f"identity links of event {ev.uid}", ev.ts, links=True) from exc
+            if skip:
+                out.dead.append(_dead_event(ev, excluded[ev.uid]))
+                continue
+            primary = primary_of.get(ev.ids)
+            if primary is None:
+                primary = primary_of[ev.ids] = canonical(ev.ids)
+            try:
+                on_event(state_of(graph.find(primary)), ev, out)
+            except Exception as exc:
+                raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
+        if until is not None:
+            fire_all(until, strict=False)
+        out.final_states = states
+        return out
 
 
 def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedClusters:

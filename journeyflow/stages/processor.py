@@ -12,6 +12,12 @@ Pure Python.  Both execution paths drive the same ``CustomerProcessor``:
 Ordering rule (the same on both paths, so the decisions are the same): a timer due at ``t`` fires before an event
 with ``ts > t`` and after events with ``ts <= t``; events with equal ``ts`` are ordered by stream rank then uid.
 
+Pending actions die with their membership: the journey engine cancels a membership's deferred sends when it
+leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner before it is re-arbitrated
+(``check_deferred``) and drops the pending actions of memberships a merge did not keep (``cancel_orphans``, after
+``CustomerState.merge`` on both paths); each cancelled send becomes a ``suppress`` decision with reason
+``journey_exited`` at the moment it was cancelled, so the audit shows what happened to the ``wait`` it followed.
+
 Poison inputs: when handling one event, or one moment of due timers, raises an ``Exception`` (a bug that specific
 content triggers in a journey condition, in arbitration ...), ``advance`` and ``ClusterFold.run`` isolate it instead
 of letting the exception escape (a streaming runner would retry the bundle forever, the customer stuck).  No partial
@@ -28,19 +34,19 @@ failure that persists past them (every event failing is a systemic bug, not a po
 from __future__ import annotations
 
 import base64
+import heapq
 import logging
 import os
 import traceback
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
-from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, Candidate, Decision
 from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, Candidate, CandidateOutcome, Decision, decision_id
 from journeyflow.model.events import Event
-from journeyflow.stages.identity.graph import IdentityGraph
-from journeyflow.stages.identity.keys import canonical, rank_key
-from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.stages.arbitration.reasons import JOURNEY_EXITED
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
 
@@ -65,6 +71,8 @@ _EMPTY = (None, [], {}, "")
 class _Engine(Protocol):
     def on_event(self, state: CustomerState, event: Event, customer_id: str) -> Any: ...
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> Any: ...
+    def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> Any: ...
+    def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> Any: ...
 
 
 class _Arbiter(Protocol):
@@ -89,17 +97,36 @@ class Outputs:
 
 
 def candidate_to_payload(c: Candidate) -> dict[str, Any]:
-    """Compact JSON-able form of a deferred candidate, stored in a ``deferred`` timer's payload."""
-    return {"j": c.journey_id, "s": c.step_id, "cat": c.category, "p": c.priority, "a": c.action,
-            "ch": c.channel, "c": c.content_id, "t": c.trigger_id, "at": c.proposed_at, "pid": c.product_id,
-            "g": c.exclusion_group, "sc": c.score}
+    """Compact JSON-able form of a deferred candidate, stored in a ``deferred`` timer's payload (``e``: the entry
+    time of the membership that owns it, when known)."""
+    p = {"j": c.journey_id, "s": c.step_id, "cat": c.category, "p": c.priority, "a": c.action,
+         "ch": c.channel, "c": c.content_id, "t": c.trigger_id, "at": c.proposed_at, "pid": c.product_id,
+         "g": c.exclusion_group, "sc": c.score}
+    if c.entered is not None:
+        p["e"] = c.entered  # the owning membership (older deferrals have none)
+    return p
 
 
 def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
     """Inverse of :func:`candidate_to_payload`, re-proposed at ``now`` (the timer's due time, epoch ms)."""
     return Candidate(journey_id=p["j"], step_id=p["s"], category=p["cat"], priority=p["p"], action=p["a"],
                      channel=p["ch"], content_id=p["c"], trigger_id=p["t"], proposed_at=now,
-                     product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0))
+                     product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0),
+                     entered=p.get("e"))
+
+
+def cancelled_decision(customer_id: str, timer: list, now: int, trigger_id: str) -> Decision:
+    """The audit record of a pending deferred send cancelled with its membership (``JourneyOutput.cancelled``).
+
+    ``timer``: ``[due, timer_id, "deferred", candidate payload]``; ``now``: event time of the cancellation (ms);
+    ``trigger_id``: the event uid or timer id that ended the membership.  A ``suppress`` decision with reason code
+    ``journey_exited`` listing the cancelled candidate; its id is a hash of the customer, trigger, time and timer id.
+    """
+    p = timer[3]
+    outcome = CandidateOutcome(p.get("j"), p.get("s"), p.get("a") or "send", p.get("ch"), p.get("c"),
+                               p.get("cat") or "", p.get("p") or 0, JOURNEY_EXITED)
+    return Decision(decision_id(customer_id, trigger_id, now, "cancelled", timer[1]), customer_id, now, None, None,
+                    "suppress", None, None, None, 0, (JOURNEY_EXITED,), (outcome,), trigger_id)
 
 
 def pop_all_due_at(state: CustomerState, due: int) -> list[list]:
@@ -244,6 +271,8 @@ class CustomerProcessor:
         state.apply(ev)
         jo = self.engine.on_event(state, ev, state.customer_id)
         out.steps.extend(jo.steps)
+        if jo.cancelled:
+            self._record_cancelled(state, jo.cancelled, ev.ts, ev.uid, out)
         if jo.candidates:
             self._arbitrate(state, jo.candidates, ev.ts, ev.uid, out)
         self._maybe_expire(state, ev.ts)
@@ -268,25 +297,63 @@ class CustomerProcessor:
             merged = state.merge(other)
             merged.customer_id = state.customer_id
             _assign(state, merged)
+            self.after_merge(state, ev.ts, ev.uid, out)
+
+    def after_merge(self, state: CustomerState, now: int, trigger_id: str, out: Outputs) -> None:
+        """Cancel the pending actions of the memberships the merge did not keep (``JourneyEngine.cancel_orphans``)."""
+        jo = self.engine.cancel_orphans(state, now, trigger_id, state.customer_id)
+        out.steps.extend(jo.steps)
+        if jo.cancelled:
+            self._record_cancelled(state, jo.cancelled, now, trigger_id, out)
+
+    def _record_cancelled(self, state: CustomerState, cancelled: list, now: int, trigger_id: str,
+                          out: Outputs) -> None:
+        for timer, _reason in cancelled:
+            out.decisions.append(cancelled_decision(state.customer_id, timer, now, trigger_id))
 
     def _on_timers(self, state: CustomerState, timers: list[list], out: Outputs, current: list) -> None:
         # one moment: every timer due at the same instant; their candidates are arbitrated together
         # current[0]: the timer being handled; None once all are (the moment's arbitration and expiry)
         due = timers[0][0]
+        trigger_id = min(t[1] for t in timers)
         candidates: list[Candidate] = []
+        deferred = [t for t in timers if t[2] == "deferred"]
+        if deferred and len(deferred) < len(timers):
+            # a journey timer of this moment may end a membership and with it a deferred send due now: put the
+            # deferrals back so that the cancellation finds them, and take back those left afterwards
+            timers = [t for t in timers if t[2] != "deferred"]
+            for t in deferred:
+                heapq.heappush(state.timers, t)
+        else:
+            timers, deferred = ([], deferred) if deferred else (timers, [])
         for timer in timers:
             current[0] = timer
-            _due, timer_id, kind, payload = timer
             out.timers += 1
-            if kind == "journey":
+            if timer[2] == "journey":
                 jo = self.engine.on_timer(state, timer, state.customer_id)
                 out.steps.extend(jo.steps)
                 candidates.extend(jo.candidates)
-            elif kind == "deferred":
-                candidates.append(candidate_from_payload(payload, due))
+                if jo.cancelled:
+                    self._record_cancelled(state, jo.cancelled, due, timer[1], out)
+        if timers and deferred:
+            deferred = []
+            for t in pop_all_due_at(state, due):
+                if t[2] == "deferred":
+                    deferred.append(t)
+                else:  # (none: everything scheduled during a moment is due later) -- not lost if there were
+                    heapq.heappush(state.timers, t)
+        for timer in deferred:
+            current[0] = timer
+            out.timers += 1
+            jo = self.engine.check_deferred(state, timer, state.customer_id)
+            if jo.cancelled:
+                out.steps.extend(jo.steps)
+                self._record_cancelled(state, jo.cancelled, due, timer[1], out)
+            else:
+                candidates.append(candidate_from_payload(timer[3], due))
         current[0] = None
         if candidates:
-            self._arbitrate(state, candidates, due, min(t[1] for t in timers), out)
+            self._arbitrate(state, candidates, due, trigger_id, out)
         self._maybe_expire(state, due)
 
     def _arbitrate(self, state: CustomerState, candidates: list[Candidate], now: int, trigger_id: str,
@@ -386,112 +453,3 @@ class CustomerProcessor:
             raise _Poison(tuple(_timer_key(t) for t in bad), exc, "timer " + ", ".join(str(t[1]) for t in bad),
                           timers[0][0]) from exc
 
-
-class ClusterFold:
-    """Bounded replay of one final identity cluster, with merges applied at their event time.
-
-    Events arrive grouped by their *final* identity cluster (``journeyflow.stages.identity.clusters``). Within the
-    cluster, the customer is made of sub-profiles that exist separately until the event that links them; at that
-    event's time the event's accepted links are applied to the cluster's own
-    :class:`~journeyflow.stages.identity.graph.IdentityGraph` (unguarded: the links were accepted by the global
-    resolution already) and the two sub-profiles' states are merged (``CustomerState.merge``, a commutative union)
-    under the canonical id of the union (:func:`~journeyflow.stages.identity.graph.pick_root`). Decisions carry the
-    customer id that was canonical at decision time. Timers of all sub-profiles fire globally in time order.
-    """
-
-    def __init__(self, processor: CustomerProcessor):
-        self.p = processor
-
-    def run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None) -> Outputs:
-        """``items``: (event, accepted links of that event) sorted by event sort key.
-
-        A failing event or timer moment is isolated (module doc, "Poison inputs"): the fold starts again from empty
-        states without it."""
-        if not isinstance(items, (list, tuple)):
-            items = list(items)
-        iso: _Isolation | None = None
-        while True:
-            try:
-                return self._run(items, until, iso)
-            except _Poison as p:
-                poison = p
-            if iso is None:  # (named in the log by its canonical id: the smallest of the cluster's ids)
-                iso = _Isolation(self.p.max_isolated, min((k for ev, _ in items for k in ev.ids), key=rank_key,
-                                                          default=""))
-            iso.add(poison)  # raises the original exception when the offender cannot be excluded
-            del poison
-
-    def _run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None,
-             iso: "_Isolation | None") -> Outputs:
-        out = Outputs()
-        excluded: dict = iso.excluded if iso is not None else {}
-        skip_links: set = iso.skip_links if iso is not None else set()
-        graph = IdentityGraph(guarded=False)
-        states: dict[str, CustomerState] = {}
-
-        def state_of(root: str) -> CustomerState:
-            s = states.get(root)
-            if s is None:
-                s = states[root] = CustomerState(customer_id=root)
-            return s
-
-        def fire_all(limit: int, strict: bool) -> None:
-            # timers of all sub-profiles, globally in time order
-            while True:
-                best = None
-                for root, s in states.items():
-                    if s.timers:
-                        d = s.timers[0][0]
-                        if d < limit or (not strict and d == limit):
-                            if best is None or (d, root) < best:
-                                best = (d, root)
-                if best is None:
-                    return
-                s = states[best[1]]
-                p._moment(s, pop_all_due_at(s, best[0]), out, excluded)
-
-        primary_of: dict[tuple[str, ...], str] = {}
-        p = self.p
-        on_event = p.on_event
-        for ev, links in items:
-            skip = bool(excluded) and ev.uid in excluded
-            if skip and skip_links and ev.uid in skip_links:
-                links = ()
-            if not skip or links:  # an excluded event's links are still applied, at their time
-                if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                    s = next(iter(states.values()))
-                    if s.timers:
-                        p._fire(s, ev.ts, out, True, excluded)
-                elif states:
-                    fire_all(ev.ts, strict=True)
-            if links:
-                try:
-                    for a, b in links:
-                        merged_roots = graph.link(a, b).merged
-                        if merged_roots is None:
-                            continue
-                        gone, keep = merged_roots
-                        sa, sb = states.pop(keep, None), states.pop(gone, None)
-                        if sa is not None and sb is not None:
-                            merged = sa.merge(sb)
-                        else:
-                            merged = sa or sb
-                        if merged is not None:
-                            merged.customer_id = keep
-                            states[keep] = merged
-                except Exception as exc:
-                    raise _Poison((ev.uid,), exc, f"identity links of event {ev.uid}", ev.ts, links=True) from exc
-            if skip:
-                out.dead.append(_dead_event(ev, excluded[ev.uid]))
-                continue
-            primary = primary_of.get(ev.ids)
-            if primary is None:
-                primary = primary_of[ev.ids] = canonical(ev.ids)
-            try:
-                on_event(state_of(graph.find(primary)), ev, out)
-            except Exception as exc:
-                raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
-        if until is not None:
-            fire_all(until, strict=False)
-        out.final_states = states
-        return out

@@ -13,15 +13,21 @@ entry                      default    why
 product views              7 days     browse-to-offer counts views over 7 days
 messages sent              7 days     the longest frequency-cap window (3/week)
 purchases (product→time)   30 days    "no offer for what was just bought" looks back 30 days
-orders                     90 days    post-purchase and win-back journeys
+orders (with their items)  90 days    post-purchase and win-back journeys; a cancellation finds its items
+cancelled order ids        90 days    a cancellation seen by one profile still applies after a merge
 cart lines                 7 days     an abandoned cart older than a week is no longer "current"
 resolved-ticket memory     7 days     grace period after resolution, low-CSAT recovery
 seen event ids             2 days     de-duplication of redelivered events (>= allowed lateness)
 journey history            180 days   re-entry cool-downs
+``reentry: never`` marker  forever    never means never (dropped only when the journey is no longer configured)
 =========================  =========  ===================================================================
 
+These are floors: ``Retention.covering`` raises each one to the longest window the loaded policy and journeys
+name (``Arbiter.lookback_ms``, ``JourneyEngine.lookback_ms``; ``EngineConfig.build_processor`` does it), so a
+policy with a 30-day email cap or a 60-day recent-purchase window is enforced over its whole window.
+
 A customer silent for longer than the longest window keeps only its identifiers, consent, time zone and lifecycle
-stage (tens of bytes).
+stage (tens of bytes), plus one small marker per ``reentry: never`` journey it entered.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ import heapq
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
@@ -58,6 +64,28 @@ class Retention:
     max_purchases: int = 50
     max_seen: int = 500
     max_entries_per_journey: int = 20
+    #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
+    #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
+    journey_ids: frozenset[str] | None = None
+
+    def covering(self, needs: dict[str, int], journey_ids: Iterable[str] | None = None) -> "Retention":
+        """This retention with each window raised to at least what ``needs`` asks, in ms.
+
+        ``needs`` keys (others are ignored): ``sends``, ``purchases``, ``resolved_tickets`` (from
+        ``Arbiter.lookback_ms``: the longest cap/duplicate window, the recent-purchase window, the ticket grace),
+        ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown).  Windows are only
+        ever raised, never lowered below this retention's own (the fixed windows the journey facts use, e.g.
+        ``views_7d``, ``bought_product_30d``).  Orders, which carry the items a cancellation takes back from the
+        purchases, are kept at least as long as purchases.  ``journey_ids``: see the field.
+        """
+        from dataclasses import replace
+        sends = max(self.sends_ms, needs.get("sends", 0))
+        purchases = max(self.purchases_ms, needs.get("purchases", 0))
+        return replace(self, sends_ms=sends, purchases_ms=purchases,
+                       orders_ms=max(self.orders_ms, purchases),
+                       resolved_ticket_ms=max(self.resolved_ticket_ms, needs.get("resolved_tickets", 0)),
+                       journey_history_ms=max(self.journey_history_ms, needs.get("journey_history", 0)),
+                       journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
 
 
 # Consent states that block a channel, from the consent stream or from engagement feedback.
@@ -76,12 +104,14 @@ class CustomerState:
     owner_id: str | None = None
     # channel -> [status, ts]; status granted|revoked|unsubscribed|complained|bounced
     consent: dict[str, list] = field(default_factory=dict)
-    # open tickets: ticket_id -> [severity, opened_ts, escalated 0/1]
+    # open tickets: ticket_id -> [severity, opened_ts, escalated 0/1, status_ts]; status_ts (the time of the latest
+    # open/escalate event) is absent in state written before it existed: opened_ts stands in for it
     tickets: dict[str, list] = field(default_factory=dict)
     # recently resolved tickets: ticket_id -> [resolved_ts, csat or None]
     resolved: dict[str, list] = field(default_factory=dict)
-    purchases: dict[str, int] = field(default_factory=dict)  # product_id -> last purchase ts
-    orders: list[list] = field(default_factory=list)  # [ts, order_id, amount]
+    purchases: dict[str, int] = field(default_factory=dict)  # product_id -> last purchase ts (cancelled ones removed)
+    orders: list[list] = field(default_factory=list)  # [ts, order_id, amount, [product_ids]] (older state: no items)
+    cancelled: dict[str, int] = field(default_factory=dict)  # order_id -> ts of its cancellation
     payment_failed: int | None = None  # ts of an unresolved payment failure
     cart: dict[str, int] = field(default_factory=dict)  # product_id -> added ts
     views: list[list] = field(default_factory=list)  # [ts, product_id]
@@ -126,31 +156,28 @@ class CustomerState:
         elif s == "orders":
             self.last_activity = _max(self.last_activity, ts)
             if t == "order_placed":
-                for pid in a.get("product_ids") or ():
-                    self.purchases[pid] = max(self.purchases.get(pid, ts), ts)
+                oid = a.get("order_id")
+                pids = [str(p) for p in a.get("product_ids") or ()]
+                for pid in pids:
                     self.cart.pop(pid, None)
-                self.orders.append([ts, a.get("order_id"), a.get("amount")])
-                self.orders.sort(key=lambda o: (o[0], str(o[1])))
+                if oid is not None and self.cancelled.get(oid, -1) >= ts:
+                    pass  # already cancelled (the cancellation reached another profile first, then a merge)
+                else:
+                    for pid in pids:
+                        self.purchases[pid] = max(self.purchases.get(pid, ts), ts)
+                    self.orders.append([ts, oid, a.get("amount"), pids])
+                    self.orders.sort(key=lambda o: (o[0], str(o[1])))
                 if self.payment_failed is not None and self.payment_failed <= ts:
                     self.payment_failed = None
             elif t == "payment_failed":
                 self.payment_failed = _max(self.payment_failed, ts)
             elif t == "order_cancelled":
                 oid = a.get("order_id")
-                self.orders = [o for o in self.orders if o[1] != oid]
+                if oid is not None:
+                    self.cancelled[oid] = max(self.cancelled.get(oid, ts), ts)
+                    self._drop_cancelled_orders()
         elif s == "support":
-            tid = a.get("ticket_id")
-            if t == "ticket_opened":
-                if tid not in self.resolved:
-                    cur = self.tickets.get(tid)
-                    self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "low"), ts, cur[2] if cur else 0]
-            elif t == "ticket_escalated":
-                if tid not in self.resolved:
-                    cur = self.tickets.get(tid)
-                    self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "high"), cur[1] if cur else ts, 1]
-            elif t == "ticket_resolved":
-                self.tickets.pop(tid, None)
-                self.resolved[tid] = [ts, a.get("csat")]
+            self._ticket_event(t, a.get("ticket_id"), ts, a)
         elif s == "crm":
             if a.get("timezone"):
                 self.tz = a["timezone"]
@@ -163,6 +190,52 @@ class CustomerState:
         elif s == "engagement":
             if t in ("unsubscribed", "complained", "bounced"):
                 self._set_consent(a["channel"], t, ts)
+
+    def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
+        """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an
+        escalation marks it escalated); a resolution ends the open period and starts the grace period.  An event
+        older than the ticket's latest status (possible only after a merge) changes nothing."""
+        cur = self.tickets.get(tid)
+        res = self.resolved.get(tid)
+        if t in ("ticket_opened", "ticket_escalated"):
+            if res is not None and res[0] > ts:
+                return  # resolved later than this
+            if cur is not None and _ticket_ts(cur) > ts:
+                return
+            if t == "ticket_opened":
+                self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "low"), ts, cur[2] if cur else 0, ts]
+            else:
+                self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "high"), cur[1] if cur else ts, 1, ts]
+            self.resolved.pop(tid, None)
+        elif t == "ticket_resolved":
+            if cur is not None and _ticket_ts(cur) > ts:
+                return  # re-opened later than this
+            if res is not None and res[0] > ts:
+                return
+            self.tickets.pop(tid, None)
+            self.resolved[tid] = [ts, a.get("csat")]
+
+    def _drop_cancelled_orders(self) -> None:
+        """Remove cancelled orders (``self.cancelled``, placed at or before their cancellation) and take their items
+        back from the purchases: a product's last purchase becomes that of its latest remaining order, or none.
+        An order no longer in ``orders`` (expired, or written before orders kept their items) cannot be taken back:
+        its purchases stay (fail safe: an offer for the product stays suppressed)."""
+        if not self.cancelled or not self.orders:
+            return
+        c = self.cancelled
+        gone = [o for o in self.orders if o[1] in c and o[0] <= c[o[1]]]
+        if not gone:
+            return
+        self.orders = [o for o in self.orders if not (o[1] in c and o[0] <= c[o[1]])]
+        for o in gone:
+            for pid in (o[3] if len(o) > 3 else ()):
+                if self.purchases.get(pid) != o[0]:
+                    continue  # bought again later (or earlier and this was not the latest): untouched
+                left = [x[0] for x in self.orders if len(x) > 3 and pid in x[3]]
+                if left:
+                    self.purchases[pid] = max(left)
+                else:
+                    del self.purchases[pid]
 
     def _set_consent(self, channel: str, status: str, ts: int) -> None:
         cur = self.consent.get(channel)
@@ -272,13 +345,18 @@ class CustomerState:
 
     def cancel_timers(self, kind: str, **match: Any) -> int:
         """Drop the timers of ``kind`` whose payload has all the ``match`` values; returns how many were dropped."""
-        keep = [t for t in self.timers
-                if not (t[2] == kind and all(t[3].get(k) == v for k, v in match.items()))]
-        n = len(self.timers) - len(keep)
-        if n:
+        return len(self.take_timers(kind, **match))
+
+    def take_timers(self, kind: str, **match: Any) -> list[list]:
+        """Remove and return (in due order) the timers of ``kind`` whose payload has every ``match`` item."""
+        taken, keep = [], []
+        for t in self.timers:
+            (taken if t[2] == kind and all(t[3].get(k) == v for k, v in match.items()) else keep).append(t)
+        if taken:
             heapq.heapify(keep)
             self.timers = keep
-        return n
+            taken.sort(key=lambda t: (t[0], t[1]))
+        return taken
 
     # ------------------------------------------------------------ retention
     def expire(self, now: int, r: Retention = Retention()) -> None:
@@ -305,69 +383,35 @@ class CustomerState:
             if len(s) > r.max_seen:
                 s = dict(sorted(s.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_seen:])
             self.seen = s
+        if self.cancelled:
+            self.cancelled = {k: v for k, v in self.cancelled.items() if v > now - r.orders_ms}
         if self.payment_failed is not None and self.payment_failed <= now - r.orders_ms:
             self.payment_failed = None
         for jid in list(self.journeys):
             m = self.journeys[jid]
+            if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
+                del self.journeys[jid]  # a journey no longer configured: its finished memberships go
+                continue
             entries = [e for e in m.get("entries", ()) if e > now - r.journey_history_ms]
             m["entries"] = entries[-r.max_entries_per_journey:]
             if not m.get("step") and not m["entries"]:
-                del self.journeys[jid]
+                if m.get("n"):
+                    # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
+                    self.journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
+                else:
+                    del self.journeys[jid]
 
     # ---------------------------------------------------------------- merge
     def merge(self, other: "CustomerState") -> "CustomerState":
-        """Union of two customers' states (identity merge).  Commutative; idempotent for identical inputs."""
-        m = CustomerState(customer_id=min(self.customer_id, other.customer_id) if self.customer_id and other.customer_id
-                          else self.customer_id or other.customer_id)
-        m.ids = sorted(set(self.ids) | set(other.ids))
-        newer, older = (self, other) if (self.last_event or 0, self.customer_id) >= (other.last_event or 0, other.customer_id) else (other, self)
-        m.contact = {**older.contact, **newer.contact}
-        m.tz = newer.tz or older.tz
-        m.lifecycle = newer.lifecycle or older.lifecycle
-        m.owner_id = newer.owner_id or older.owner_id
-        m.consent = dict(older.consent)
-        for ch, (st, ts) in newer.consent.items():
-            m._set_consent(ch, st, ts)
-        for ch, (st, ts) in older.consent.items():
-            m._set_consent(ch, st, ts)
-        m.resolved = _merge_max(self.resolved, other.resolved, key=lambda v: v[0])
-        m.tickets = {k: v for k, v in {**older.tickets, **newer.tickets}.items() if k not in m.resolved}
-        m.purchases = {k: max(self.purchases.get(k, 0), other.purchases.get(k, 0))
-                       for k in set(self.purchases) | set(other.purchases)}
-        m.orders = _union_sorted(self.orders, other.orders, key=lambda o: (o[0], str(o[1])))
-        m.payment_failed = _max(self.payment_failed, other.payment_failed)
-        m.cart = {k: max(self.cart.get(k, 0), other.cart.get(k, 0)) for k in set(self.cart) | set(other.cart)}
-        m.views = _union_sorted(self.views, other.views, key=lambda v: (v[0], v[1]))
-        m.sends = _union_sorted(self.sends, other.sends, key=lambda s: (s[0], s[1], str(s[3])))
-        m.journeys = {}
-        for jid in sorted(set(self.journeys) | set(other.journeys)):
-            a, b = self.journeys.get(jid), other.journeys.get(jid)
-            if a is None or b is None:
-                m.journeys[jid] = dict(a or b)
-                continue
-            # keep the membership that entered first; union the entry history
-            first, second = (a, b) if (a.get("entered") or 0, str(a.get("trigger"))) <= (b.get("entered") or 0, str(b.get("trigger"))) else (b, a)
-            keep = dict(first if first.get("step") else second if second.get("step") else first)
-            keep["entries"] = sorted(set(a.get("entries", ())) | set(b.get("entries", ())))
-            m.journeys[jid] = keep
-        seen_ids: set[str] = set()
-        for t in sorted(self.timers + other.timers):
-            if t[1] not in seen_ids:
-                seen_ids.add(t[1])
-                m.timers.append(t)
-        heapq.heapify(m.timers)
-        m.seen = {**self.seen, **other.seen}
-        m.first_seen = _min(self.first_seen, other.first_seen)
-        m.last_event = _max(self.last_event, other.last_event)
-        m.last_login = _max(self.last_login, other.last_login)
-        m.last_activity = _max(self.last_activity, other.last_activity)
-        m.expired_at = _min(self.expired_at, other.expired_at)
-        return m
+        """Union of two customers' states (identity merge), as if one profile had seen both histories; commutative,
+        idempotent for identical inputs.  The rules per entry: :func:`journeyflow.stages.state_merge.merge_states`."""
+        from journeyflow.stages.state_merge import merge_states
+        return merge_states(self, other)
 
     # ---------------------------------------------------------- encoding
     _FIELDS = ("customer_id", "ids", "contact", "tz", "lifecycle", "owner_id", "consent", "tickets", "resolved",
-               "purchases", "orders", "payment_failed", "cart", "views", "sends", "journeys", "timers", "seen",
-               "first_seen", "last_event", "last_login", "last_activity", "expired_at")
+               "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys", "timers",
+               "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at")
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""
@@ -403,24 +447,14 @@ class CustomerState:
         return cls.from_dict(json.loads(raw))
 
 
+def _ticket_ts(rec: list) -> int:
+    """Time of an open ticket's latest open/escalate event (older state: its opened time)."""
+    return rec[3] if len(rec) > 3 else rec[1]
+
+
 def _max(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
 def _min(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
-
-
-def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
-    out: dict[Any, list] = {}
-    for x in a + b:
-        out[key(x)] = x
-    return [out[k] for k in sorted(out)]
-
-
-def _merge_max(a: dict, b: dict, key) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        if k not in out or key(v) > key(out[k]):
-            out[k] = v
-    return out

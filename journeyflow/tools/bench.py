@@ -161,15 +161,22 @@ def bench_replay(data: Path, work: Path, records: int, modes: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ 4. state
-def bench_state() -> None:
-    """Section 4: bytes of state of a very active customer after a simulated year (target <= 2048)."""
-    from journeyflow.config.engine import EngineConfig
+def policy_30d_caps() -> str:
+    """The default policy's YAML with every 7-day cap window made 30 days long (sends must then be kept 30 days)."""
+    from journeyflow.config.engine import default_text
+    text = default_text("policy.yaml")
+    assert "per: 7d" in text
+    return text.replace("per: 7d", "per: 30d")
+
+
+def state_after_a_year(config) -> tuple[int, int, int]:
+    """(bytes of state, events, decisions) of a very active customer after 365 days under ``config``: 12 web
+    events a day, an order every 3 days, a ticket (opened and resolved with a low rating) every 30 days."""
     from journeyflow.model.events import Event
-    from journeyflow.stages.processor import ClusterFold
+    from journeyflow.stages.bounded import ClusterFold
     from journeyflow.stages.state import DAY, HOUR
 
-    print("\n4. state size")
-    fold = ClusterFold(EngineConfig.from_files().build_processor())
+    fold = ClusterFold(config.build_processor())
     t0 = 1_790_000_000_000
     evs = [Event("crm/c", "crm", "contact_created", t0, ("crm:C1",), {"timezone": "Europe/Paris"}, {}),
            Event("consent/1", "consent", "consent_granted", t0 + 1, ("crm:C1",), {"channel": "email"}, {})]
@@ -190,10 +197,24 @@ def bench_state() -> None:
                              ("crm:C1",), {"ticket_id": f"T{day}", "csat": 2}, {}))
     out = fold.run([(e, ()) for e in evs], evs[-1].ts)
     state = next(iter(out.final_states.values()))
-    size = len(state.to_bytes())
-    RESULTS["state"] = {"events": len(evs), "bytes_after_a_year": size, "decisions": len(out.decisions)}
-    row("state", f"bytes of state, very active customer after 365 days ({len(evs)} events)", f"{size}",
+    return len(state.to_bytes()), len(evs), len(out.decisions)
+
+
+def bench_state() -> None:
+    """Section 4: bytes of state of a very active customer after a simulated year, under the default policy
+    (target <= 2048) and under a policy with 30-day caps (sends then kept 30 days; reported)."""
+    from journeyflow.config.engine import EngineConfig, default_text
+
+    print("\n4. state size")
+    size, events, decisions = state_after_a_year(EngineConfig.from_files())
+    caps30 = EngineConfig(default_text("journeys.yaml"), "<default journeys>", policy_30d_caps(), "<30-day caps>")
+    size30, _, decisions30 = state_after_a_year(caps30)
+    RESULTS["state"] = {"events": events, "bytes_after_a_year": size, "decisions": decisions,
+                        "bytes_after_a_year_30d_caps": size30, "decisions_30d_caps": decisions30,
+                        "sends_kept_days_30d_caps": caps30.effective_retention().sends_ms // 86_400_000}
+    row("state", f"bytes of state, very active customer after 365 days ({events} events)", f"{size}",
         "target <= 2048")
+    row("state", "  the same under a policy with 30-day caps (sends kept 30 d)", f"{size30}", "(reported)")
 
 
 def _peak_rss_replay(data: Path, out: Path) -> float:

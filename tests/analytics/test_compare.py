@@ -43,6 +43,18 @@ def test_unresolved_ticket_stays_open_and_service_messages_are_not_promos():
     assert C.open_ticket_conflicts([promo, apology, other_person], facts) == [promo]
 
 
+def test_a_ticket_reopened_after_its_resolution_is_open_again():
+    """The detectors follow the latest ticket status in event time, as journeyflow's state does (issue 17)."""
+    persons = C.PersonMap({"crm:C1": "P1", "phone:p1": "P1"}, "ground_truth", 1)
+    evs = [Event(f"support/{i}", "support", kind, T + i * D, (ident,), {"ticket_id": "T-1"})
+           for i, (kind, ident) in enumerate([("ticket_opened", "crm:C1"), ("ticket_resolved", "crm:C1"),
+                                              ("ticket_opened", "phone:p1"), ("ticket_escalated", "crm:C1")])]
+    facts = C.build_person_facts(evs, persons)
+    assert [(k.opened, k.resolved) for k in facts["P1"].tickets] == [(T, T + D), (T + 2 * D, None)]
+    between, reopened = send(T + D + H), send(T + 4 * D)
+    assert C.open_ticket_conflicts([between, reopened], facts) == [reopened]
+
+
 # -------------------------------------------------------------------------------------- (2) recent purchase
 def test_offer_for_a_product_bought_in_the_last_30_days():
     facts = {"P1": PersonFacts(orders=[(T - 10 * D, "O1", frozenset({"SKU-1", "SKU-2"}))])}
@@ -51,6 +63,15 @@ def test_offer_for_a_product_bought_in_the_last_30_days():
     no_product = send(T + 2 * H)
     long_after = send(T + 21 * D, product="SKU-1")  # 31 days after the order
     assert C.recent_purchase_conflicts([bought, other_product, no_product, long_after], facts) == [bought]
+
+
+def test_a_cancelled_order_is_no_purchase_from_its_cancellation_on():
+    persons = C.PersonMap({"crm:C1": "P1"}, "ground_truth", 1)
+    evs = [Event("orders/1", "orders", "order_placed", T, ("crm:C1",), {"order_id": "O1", "product_ids": ["SKU-1"]}),
+           Event("orders/2", "orders", "order_cancelled", T + H, ("crm:C1",), {"order_id": "O1"})]
+    facts = C.build_person_facts(evs, persons)
+    before_cancel, after_cancel = send(T + 30 * 60_000, product="SKU-1"), send(T + D, product="SKU-1")
+    assert C.recent_purchase_conflicts([before_cancel, after_cancel], facts) == [before_cancel]
 
 
 def test_a_purchase_after_the_offer_is_not_a_conflict():
@@ -172,14 +193,16 @@ def test_automation_keys_state_by_identifier_and_only_knows_its_own_opt_outs():
 
     journeys = default_journeys()
     cart = next(j for j in journeys if j.id == "cart_abandonment")
-    device = next(f"anon:dev{i}" for i in range(100) if not cart.in_control(f"anon:dev{i}"))
+    device = "anon:dev1"
+    # the arm is drawn with the entering event's uid: pick a cart event in the treatment arm
+    cart_uid = next(f"web/w{i}" for i in range(2, 100) if not cart.in_control(f"web/w{i}"))
     events = [
         Event("consent/c1", "consent", "consent_revoked", T - D, ("crm:C1",), {"channel": "email",
                                                                                  "status": "revoked"}),
         Event("crm/k1", "crm", "contact_created", T, ("crm:C1", "email:e1"), {"timezone": "UTC"},
               {"email": "ann@example.com"}),
         Event("web/w1", "web", "signup", T + H, ("anon:d1", "email:e1"), {}, {"email": "ann@example.com"}),
-        Event("web/w2", "web", "add_to_cart", T + H, (device,), {"product_id": "SKU-1"}),
+        Event(cart_uid, "web", "add_to_cart", T + H, (device,), {"product_id": "SKU-1"}),
     ]
     decisions, products = C.run_automation(events, journeys, until=T + 3 * H)
     by = {(d.customer_id, d.journey_id): d for d in decisions}

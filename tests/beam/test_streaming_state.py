@@ -15,7 +15,8 @@ from apache_beam.transforms.window import TimestampedValue
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
 from journeyflow.stages.parse import parse_ts
-from journeyflow.stages.processor import END_OF_TIME, ClusterFold
+from journeyflow.stages.bounded import ClusterFold
+from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms.decide_streaming import DecideOrdered
 

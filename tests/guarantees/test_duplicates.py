@@ -27,7 +27,8 @@ from apache_beam.transforms.window import TimestampedValue
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
-from journeyflow.stages.processor import END_OF_TIME, ClusterFold, Outputs
+from journeyflow.stages.bounded import ClusterFold
+from journeyflow.stages.processor import END_OF_TIME, Outputs
 from journeyflow.stages.state import CustomerState
 from journeyflow.pipelines.replay import run_replay
 from journeyflow.transforms import decide_streaming as ss

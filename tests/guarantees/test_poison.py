@@ -26,7 +26,8 @@ from journeyflow.stages.journeys import JourneyEngine
 from journeyflow.model.events import Event
 from journeyflow.stages.arbitration import Arbiter
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.processor import END_OF_TIME, ClusterFold, Outputs
+from journeyflow.stages.bounded import ClusterFold
+from journeyflow.stages.processor import END_OF_TIME, Outputs
 from journeyflow.stages.state import CustomerState
 from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
 

@@ -100,7 +100,7 @@ def test_send_create_task_route_case_produce_candidates_then_wait_schedules_a_ti
     mail = out.candidates[0]
     assert mail == Candidate(journey_id="all_kinds", step_id="mail", category="sales", priority=500, action="send",
                              channel="email", content_id="c_mail", trigger_id="web/e1", proposed_at=T0,
-                             product_id="sku-9", exclusion_group="g1", control=False)
+                             product_id="sku-9", exclusion_group="g1", control=False, entered=T0)
     assert out.candidates[1].product_id is None  # product_from_event only where asked
     assert [(s.kind, s.step_id) for s in out.steps] == [
         ("entered", "mail"), ("step", "mail"), ("step", "task"), ("step", "case"), ("waiting", "pause")]
@@ -108,7 +108,7 @@ def test_send_create_task_route_case_produce_candidates_then_wait_schedules_a_ti
                                  {"j": "all_kinds", "s": "pause", "e": T0}]]
     m = sim.state.journeys["all_kinds"]
     assert m == {"step": "pause", "entered": T0, "since": T0, "trigger": "web/e1", "entries": [T0], "group": "g1",
-                 "goal": None, "p": "sku-9"}
+                 "goal": None, "p": "sku-9", "n": 1}  # n: the reentry: never marker (the default mode)
 
 
 def test_wait_duration_continues_on_the_timer_at_its_due_time():
@@ -122,7 +122,7 @@ def test_wait_duration_continues_on_the_timer_at_its_due_time():
     assert (last.step_id, last.channel, last.trigger_id, last.proposed_at) == ("sms", "sms", tid, T0 + 2 * HOUR)
     assert sim.kinds()[-3:] == [("step", "pause", "resume:timer"), ("step", "sms", "send:sms:c_sms"),
                                 ("exited", "sms", "completed")]
-    assert sim.state.journeys["all_kinds"] == {"step": None, "entered": T0, "entries": [T0], "goal": None}
+    assert sim.state.journeys["all_kinds"] == {"step": None, "entered": T0, "entries": [T0], "goal": None, "n": 1}
     assert sim.state.timers == []
 
 
@@ -322,7 +322,7 @@ def test_events_that_match_no_journey_do_nothing():
     assert sim.state.journeys == before.journeys and sim.state.timers == before.timers
     # an exit/goal event for a journey the customer is not in
     out = Sim(eng).event(ev("order_placed", T0))
-    assert out == ([], [])
+    assert out == ([], [], [])
 
 
 # ---------------------------------------------------------------------------------------------------- re-entry
@@ -388,12 +388,36 @@ def test_entry_history_is_capped():
 
 
 def test_finished_memberships_expire_with_their_history():
-    sim = Sim(engine(reentry_yaml("never")))
+    sim = Sim(engine(reentry_yaml("after_cooldown")))
     sim.event(ev("login", T0))
     sim.state.expire(T0 + 181 * DAY)
     assert "r" not in sim.state.journeys
-    sim.event(ev("login", T0 + 182 * DAY))  # "never" is bounded by the 180-day history
+    sim.event(ev("login", T0 + 182 * DAY))
     assert len(sim.candidates) == 2
+
+
+def test_reentry_never_outlives_the_entry_history_as_a_marker():
+    """Issue 17, input 4: a second signup two years after the first does not enter a `never` journey again; what
+    remains of the membership is a compact marker, dropped only once the journey is no longer configured."""
+    from journeyflow.stages.state import Retention
+
+    eng = engine(reentry_yaml("never"))
+    sim = Sim(eng)
+    sim.event(ev("login", T0))
+    for day in range(30, 2 * 365, 30):  # expiry passes, as the processor runs them
+        sim.state.expire(T0 + day * DAY)
+    assert sim.state.journeys["r"] == {"n": 1}
+    sim.event(ev("login", T0 + 2 * 365 * DAY))
+    assert len(sim.candidates) == 1
+    assert sim.kinds()[-1] == ("entry_refused", "", "reentry:never")
+    # the marker survives an encode/decode and a merge with a profile that never entered
+    back = CustomerState.from_bytes(sim.state.to_bytes()).merge(CustomerState(customer_id="anon:x"))
+    assert back.journeys["r"]["n"] == 1
+    # a configuration that still has the journey keeps the marker; one without it drops it
+    sim.state.expire(T0 + 3 * 365 * DAY, Retention(journey_ids=frozenset({"r"})))
+    assert "r" in sim.state.journeys
+    sim.state.expire(T0 + 3 * 365 * DAY, Retention(journey_ids=frozenset({"other"})))
+    assert "r" not in sim.state.journeys
 
 
 # ---------------------------------------------------------------------------------------------------- exclusion groups
@@ -468,17 +492,20 @@ def test_control_group_is_deterministic_and_close_to_the_configured_rate():
     """)
     j = eng.journey("cg")
     n = 20_000
-    flags = [j.in_control(f"c{i}") for i in range(n)]
-    assert flags == [j.in_control(f"c{i}") for i in range(n)]  # deterministic
+    flags = [j.in_control(f"web/e{i}") for i in range(n)]
+    assert flags == [j.in_control(f"web/e{i}") for i in range(n)]  # deterministic
     assert 0.09 < sum(flags) / n < 0.11
     assert control_bucket("cg", "c1") == control_bucket("cg", "c1")
-    # the flag reaches the candidates and the entered row
-    cid = next(f"c{i}" for i in range(n) if flags[i])
-    sim = Sim(eng, cid)
-    out = sim.event(ev("add_to_cart", T0))
-    assert out.candidates[0].control is True and out.steps[0].detail == "control"
-    cid = next(f"c{i}" for i in range(n) if not flags[i])
-    out = Sim(eng, cid).event(ev("add_to_cart", T0))
+    # the draw is made with the entering event's uid (not the customer id), reaches the candidates and the
+    # entered row, and is stored with the membership
+    uid = next(f"web/e{i}" for i in range(n) if flags[i])
+    for cid in ("c1", "c2"):
+        sim = Sim(eng, cid)
+        out = sim.event(ev("add_to_cart", T0, uid=uid))
+        assert out.candidates[0].control is True and out.steps[0].detail == "control"
+        assert sim.state.journeys["cg"]["c"] == 1
+    uid = next(f"web/e{i}" for i in range(n) if not flags[i])
+    out = Sim(eng, "c1").event(ev("add_to_cart", T0, uid=uid))
     assert out.candidates[0].control is False and out.steps[0].detail == "treatment"
 
 
@@ -497,16 +524,16 @@ def test_stale_timers_are_ignored():
     timer = list(sim.state.timers[0])
     sim.event(ev("order_placed", T0 + MIN, amount=0))  # exits, cancels the timer
     assert sim.state.timers == []
-    assert eng.on_timer(sim.state, timer, CID) == ([], [])  # a redelivered/late copy: membership gone
+    assert eng.on_timer(sim.state, timer, CID) == ([], [], [])  # a redelivered/late copy: membership gone
     # re-entered later: the old timer (other entry time) is still stale
     sim.state.journeys.clear()
     sim.event(ev("add_to_cart", T0 + DAY))
-    assert eng.on_timer(sim.state, timer, CID) == ([], [])
+    assert eng.on_timer(sim.state, timer, CID) == ([], [], [])
     # a timer for a step the membership has left
     t2 = list(sim.state.timers[0])
-    assert eng.on_timer(sim.state, [t2[0], t2[1], "journey", {**t2[3], "s": "w2"}], CID) == ([], [])
+    assert eng.on_timer(sim.state, [t2[0], t2[1], "journey", {**t2[3], "s": "w2"}], CID) == ([], [], [])
     # other timer kinds are not for journeys
-    assert eng.on_timer(sim.state, [T0, "x", "other", {}], CID) == ([], [])
+    assert eng.on_timer(sim.state, [T0, "x", "other", {}], CID) == ([], [], [])
     assert sim.state.journeys["ge"]["step"] == "w1"
 
 

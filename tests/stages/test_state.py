@@ -147,7 +147,7 @@ def test_state_stays_bounded_through_a_year_of_activity():
     """Through the real processor (journeys, arbitration, timers): a very active customer's state stops growing
     once its windows are full, and stays under 2 KB."""
     from journeyflow.config.engine import EngineConfig
-    from journeyflow.stages.processor import ClusterFold
+    from journeyflow.stages.bounded import ClusterFold
 
     fold = ClusterFold(EngineConfig.from_files().build_processor())
     events = [ev("crm", "contact_created", T0, uid="crm/c", timezone="Europe/Paris"),

@@ -26,6 +26,11 @@ order  reason code               what
 9      ``frequency_cap``         the sends chosen now by better candidates reach a cap
 =====  ========================  ===================================================================
 
+One more reason code is not a rule of this module: ``journey_exited``, on the ``suppress`` decision the processor
+writes when a deferred send is cancelled because its journey membership ended before it was due
+(:mod:`journeyflow.stages.journeys.engine`, "Lifecycle"; the code is in
+:mod:`.reasons`).
+
 Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates
 (visited best first) were already chosen in this moment.  Customer messages are ``send`` actions on the channels
 of ``model.CHANNELS``; tasks and cases (``crm_task``, ``service_case``) are internal: consent, quiet hours, caps,

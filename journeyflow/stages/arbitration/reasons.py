@@ -3,12 +3,16 @@
 The rule that gives each code, and the order the rules run in, are in :mod:`journeyflow.stages.arbitration.arbiter`.
 These strings are written to the ``decisions`` and ``suppressed_candidates`` tables: renaming one is a schema
 change for the analysts.
+
+One code is not a rule of the arbiter: ``journey_exited``, on the ``suppress`` decision the processor writes when a
+deferred send is cancelled because its journey membership ended before it was due
+(:mod:`journeyflow.stages.journeys.engine`, "Lifecycle").
 """
 from __future__ import annotations
 
 __all__ = ["CHOSEN", "CONSENT", "CONTROL_GROUP", "DUPLICATE_CANDIDATE", "DUPLICATE_CONTENT", "EXCLUSION_GROUP",
-           "FREQUENCY_CAP", "INVALID_CANDIDATE", "LOWER_PRIORITY", "OPEN_TICKET", "QUIET_HOURS_DEFERRED",
-           "REASON_CODES", "RECENT_PURCHASE"]
+           "FREQUENCY_CAP", "INVALID_CANDIDATE", "JOURNEY_EXITED", "LOWER_PRIORITY", "OPEN_TICKET",
+           "QUIET_HOURS_DEFERRED", "REASON_CODES", "RECENT_PURCHASE"]
 
 #: unknown category, or an action/channel pair that does not exist
 INVALID_CANDIDATE = "invalid_candidate"
@@ -32,10 +36,14 @@ DUPLICATE_CONTENT = "duplicate_content"
 FREQUENCY_CAP = "frequency_cap"
 #: ``max_messages_per_moment`` already reached by better candidates
 LOWER_PRIORITY = "lower_priority"
+#: not an arbitration rule: a pending (deferred) send cancelled because its journey membership ended before it was
+#: due (exit, goal, max_duration, exit step, re-entry, merge; see :mod:`journeyflow.stages.journeys.engine`); the
+#: ``suppress`` decision the processor writes for it (``stages.processor.cancelled_decision``) carries this code
+JOURNEY_EXITED = "journey_exited"
 #: reason code of a chosen candidate's decision
 CHOSEN = "chosen"
 #: every reason a candidate can lose (or be deferred) for, in rule order
 REASON_CODES: tuple[str, ...] = (
     INVALID_CANDIDATE, DUPLICATE_CANDIDATE, CONTROL_GROUP, CONSENT, EXCLUSION_GROUP, OPEN_TICKET, RECENT_PURCHASE,
-    QUIET_HOURS_DEFERRED, DUPLICATE_CONTENT, FREQUENCY_CAP, LOWER_PRIORITY,
+    QUIET_HOURS_DEFERRED, DUPLICATE_CONTENT, FREQUENCY_CAP, LOWER_PRIORITY, JOURNEY_EXITED,
 )

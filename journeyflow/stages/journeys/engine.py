@@ -7,13 +7,33 @@ Plain Python (no Beam import).  The per-customer processor keys events by custom
 Membership record (``state.journeys[journey_id]``), kept small::
 
     active:   {"step": id, "entered": ts, "since": ts, "trigger": uid, "entries": [ts...], "group": g|None,
-               "goal": ts|None, "p": entry event's product (only if it had one and a step or condition uses it)}
-    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None}
+               "goal": ts|None, "p": entry event's product (only if it had one and a step or condition uses it),
+               "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``)}
+    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ...}
+    marker:   {"n": 1, "c": ...}  (a ``never`` journey after its entry history expired)
 
 Timers are ``state.schedule(due, "<journey>:<step>:<entered>:<due>", "journey", {"j", "s", "e"})``.
+
+Lifecycle (the rules a user sees; README "Journey lifecycle"):
+
+* **Arm.**  Drawn once, when a customer first enters a journey with ``control_group_pct``: a hash of the journey id
+  and the entry event's uid (not of the customer id, which changes when identity resolution merges profiles), then
+  stored as ``c`` in the membership record and re-used by later entries for as long as the record is kept.  A merge
+  keeps the arm of the earlier entry (``stages.state_merge.merge_membership``).
+* **Pending actions** are owned by the membership that proposed them: journey timers (``e`` = its entry time) and
+  quiet-hours deferrals (``Candidate.entered``, kept as ``e`` in the deferred timer).  Leaving a journey (exit
+  event, goal, ``max_duration``, an ``exit: true`` step, a removed journey or step, the loop guard) cancels every
+  pending action it owns, deferred sends included; so does an exit or goal event after the journey ran to its end
+  while a deferred send of it is still pending, a re-entry (the new membership supersedes the old one) and a merge
+  that keeps the other profile's membership.  Running to the end does not cancel the sends it just proposed.
+  Each cancelled send is a ``cancelled`` row in ``journey_steps`` (detail: why) and a ``suppress`` decision with
+  reason ``journey_exited`` in the audit.
+* **Re-entry.**  ``never`` is kept as a marker (``n``) that outlives the entry history; ``after_cooldown`` needs the
+  history for the longest cooldown, which ``lookback_ms`` reports so that retention covers it.
 """
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -159,7 +179,7 @@ class JourneyEngine:
     def on_event(self, state: CustomerState, event: Event, customer_id: str) -> JourneyOutput:
         """Apply one event (already folded into ``state``): goals/exits/waits of active journeys, then entries."""
         ix = self._index.get(event.type)
-        out = JourneyOutput([], [])
+        out = JourneyOutput([], [], [])
         if ix is None:
             return out
         now = event.ts
@@ -170,7 +190,11 @@ class JourneyEngine:
         # (1) active memberships: goal, exit, wait-until
         for j in ix.active:
             m = memberships.get(j.id)
-            if m is None or m.get("step") is None:
+            if m is None:
+                continue
+            if m.get("step") is None:
+                if state.timers and _has_deferred(state, j.id):
+                    self._pending_only(j, m, ctx, trigger_id, customer_id, out)
                 continue
             entered = m.get("entered") or 0
             if now < entered:
@@ -206,7 +230,7 @@ class JourneyEngine:
             if _first_match(j.entry, event, ctx) is None:
                 continue
             entries = m.get("entries", []) if m is not None else []
-            refused = _reentry_refusal(j, entries, now)
+            refused = _reentry_refusal(j, m, now)
             if refused is None and j.exclusion_group is not None:
                 for oid, om in memberships.items():
                     if oid != j.id and om.get("step") is not None and om.get("group") == j.exclusion_group:
@@ -215,20 +239,28 @@ class JourneyEngine:
             if refused is not None:
                 out.steps.append(JourneyStep(customer_id, j.id, "", "entry_refused", now, trigger_id, refused))
                 continue
+            if state.timers:  # the new membership supersedes the previous one: its pending sends go
+                _cancel_deferred(state, j.id, now, trigger_id, "reentered", customer_id, out)
+            prev = m
             m = {"step": j.first_step, "entered": now, "since": now, "trigger": trigger_id,
                  "entries": (entries + [now])[-MAX_ENTRIES_KEPT:], "group": j.exclusion_group, "goal": None}
             if ctx.product is not None and j.uses_product:
                 m["p"] = ctx.product
+            if j.control_group_pct > 0:
+                # drawn once (the first entry's uid), then re-used by re-entries while the record is kept
+                m["c"] = prev["c"] if prev is not None and "c" in prev else int(j.in_control(trigger_id))
+            if j.reentry.mode == "never":
+                m["n"] = 1
             memberships[j.id] = m
             out.steps.append(JourneyStep(customer_id, j.id, j.first_step, "entered", now, trigger_id,
-                                         "control" if j.in_control(customer_id) else "treatment"))
+                                         "control" if _arm(j, m, customer_id) else "treatment"))
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
         return out
 
     # ---------------------------------------------------------------------------------------------- timers
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
         """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state)."""
-        out = JourneyOutput([], [])
+        out = JourneyOutput([], [], [])
         due, timer_id, kind, payload = timer
         if kind != "journey" or not isinstance(payload, Mapping):
             return out
@@ -271,12 +303,12 @@ class JourneyEngine:
             k = st.kind
             if k in ACTION_KINDS:
                 if control is None:
-                    control = j.in_control(customer_id)
+                    control = _arm(j, m, customer_id)
                 out.candidates.append(Candidate(
                     journey_id=j.id, step_id=sid, category=j.category, priority=j.priority, action=k,
                     channel=st.channel, content_id=st.content_id, trigger_id=trigger_id, proposed_at=now,
                     product_id=m.get("p") if st.product_from_event else None,
-                    exclusion_group=j.exclusion_group, control=control))
+                    exclusion_group=j.exclusion_group, control=control, entered=m.get("entered")))
                 out.steps.append(JourneyStep(customer_id, j.id, sid, "step", now, trigger_id, st.label))
                 last, sid = sid, st.next
             elif k == "wait":
@@ -305,11 +337,98 @@ class JourneyEngine:
     @staticmethod
     def _finish(state: CustomerState, jid: str, m: dict, now: int, trigger_id: str, reason: str,
                 customer_id: str, out: JourneyOutput, step_id: str | None = None) -> None:
+        """End a membership.  Every way out but running to the end (``completed``) also cancels the deferred sends
+        the membership still has pending (those it proposes in this very run are not pending yet)."""
         state.cancel_timers("journey", j=jid)
         out.steps.append(JourneyStep(customer_id, jid, step_id or m.get("step") or "", "exited", now, trigger_id,
                                      reason))
-        state.journeys[jid] = {"step": None, "entered": m.get("entered"), "entries": m.get("entries", []),
-                               "goal": m.get("goal")}
+        rec = {"step": None, "entered": m.get("entered"), "entries": m.get("entries", []), "goal": m.get("goal")}
+        for k in ("c", "n"):
+            if k in m:
+                rec[k] = m[k]
+        state.journeys[jid] = rec
+        if reason != "completed" and state.timers:
+            _cancel_deferred(state, jid, now, trigger_id, reason, customer_id, out)
+
+    def _pending_only(self, j: Journey, m: dict, ctx: _Ctx, trigger_id: str, customer_id: str,
+                      out: JourneyOutput) -> None:
+        """A finished membership with deferred sends still pending: the journey's exits and goals (and its
+        ``max_duration``) still apply to them, as they would had the sends been later steps."""
+        now, ev = ctx.now, ctx.event
+        if now - (m.get("entered") or 0) > j.max_duration_ms:
+            reason = "max_duration"
+        elif _first_match(j.goal, ev, ctx) is not None:
+            reason = "goal"
+        elif _first_match(j.exit, ev, ctx) is not None:
+            reason = f"exit_event:{ev.type}"
+        else:
+            return
+        _cancel_deferred(ctx.state, j.id, now, trigger_id, reason, customer_id, out)
+
+    # ---------------------------------------------------------------------------------------- pending actions
+    def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
+        """A due deferred send ``[due, timer_id, "deferred", payload]`` (already popped): is its membership still
+        the one that owns it?  ``cancelled`` gets ``(timer, reason)`` when not -- the journey is no longer
+        configured (``journey_removed``), the record of the journey is another membership's (``superseded``), or the
+        send would go out after the membership's ``max_duration`` (``max_duration``) -- else the output is empty.
+        Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
+        out = JourneyOutput([], [], [])
+        due, timer_id, _kind, p = timer
+        e = p.get("e") if isinstance(p, Mapping) else None
+        if e is None:
+            return out
+        jid = p.get("j")
+        j = self._by_id.get(jid)
+        m = state.journeys.get(jid)
+        if j is None:
+            reason = "journey_removed"
+        elif m is None or m.get("entered") != e:
+            reason = "superseded"
+        elif due - e > j.max_duration_ms:
+            reason = "max_duration"
+        else:
+            return out
+        out.cancelled.append((timer, reason))
+        out.steps.append(JourneyStep(customer_id, jid, p.get("s") or "", "cancelled", due, timer_id, reason))
+        return out
+
+    def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
+        """After a merge (``CustomerState.merge`` keeps one membership record per journey): drop the pending actions
+        of the memberships that were not kept -- journey timers whose membership is not the record's (stale, dropped
+        silently), deferred sends (``cancelled``, reason ``merged``)."""
+        out = JourneyOutput([], [], [])
+        if not state.timers:
+            return out
+        js = state.journeys
+        keep, gone = [], []
+        for t in state.timers:
+            p = t[3]
+            if t[2] == "journey":
+                m = js.get(p.get("j"))
+                if m is None or m.get("step") is None or m.get("step") != p.get("s") or m.get("entered") != p.get("e"):
+                    COUNTERS["stale_timers"] += 1
+                    continue
+            elif t[2] == "deferred" and p.get("e") is not None:
+                m = js.get(p.get("j"))
+                if m is None or m.get("entered") != p["e"]:
+                    gone.append(t)
+                    continue
+            keep.append(t)
+        if len(keep) != len(state.timers):
+            heapq.heapify(keep)
+            state.timers = keep
+            for t in sorted(gone, key=lambda t: (t[0], t[1])):
+                out.cancelled.append((t, "merged"))
+                out.steps.append(JourneyStep(customer_id, t[3].get("j"), t[3].get("s") or "", "cancelled", now,
+                                             trigger_id, "merged"))
+        return out
+
+    def lookback_ms(self) -> dict[str, int]:
+        """How far back state must remember for these journeys (``Retention.covering``): ``journey_history``, the
+        longest ``after_cooldown`` cooldown in ms (entry times older than that decide nothing).  ``never`` journeys
+        keep a marker instead; the fixed windows of the ``customer`` facts are ``Retention``'s own floors."""
+        return {"journey_history": max((j.reentry.cooldown_ms for j in self.journeys
+                                        if j.reentry.mode == "after_cooldown"), default=0)}
 
 
 def _matches(t: Trigger, ev: Event, ctx: _Ctx) -> bool:
@@ -325,15 +444,37 @@ def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx) -> Trigger
     return None
 
 
-def _reentry_refusal(j: Journey, entries: list, now: int) -> str | None:
-    if not entries:
+def _reentry_refusal(j: Journey, m: dict | None, now: int) -> str | None:
+    if m is None:
         return None
+    entries = m.get("entries")
     mode = j.reentry.mode
     if mode == "always":
         return None
     if mode == "never":
-        return "reentry:never"
-    if now - max(entries) < j.reentry.cooldown_ms:
+        return "reentry:never" if entries or m.get("n") else None
+    if entries and now - max(entries) < j.reentry.cooldown_ms:
         return "reentry:cooldown"
     return None
+
+
+def _arm(j: Journey, m: dict, customer_id: str) -> bool:
+    """The membership's arm: stored at entry; a record written before arms were stored falls back to the old draw
+    (a hash of the customer id)."""
+    if j.control_group_pct <= 0:
+        return False
+    c = m.get("c")
+    return bool(c) if c is not None else j.in_control(customer_id)
+
+
+def _has_deferred(state: CustomerState, jid: str) -> bool:
+    return any(t[2] == "deferred" and t[3].get("j") == jid for t in state.timers)
+
+
+def _cancel_deferred(state: CustomerState, jid: str, now: int, trigger_id: str, reason: str, customer_id: str,
+                     out: JourneyOutput) -> None:
+    """Remove journey ``jid``'s pending deferred sends; record each in ``out`` (``cancelled`` + a step row)."""
+    for t in state.take_timers("deferred", j=jid):
+        out.cancelled.append((t, reason))
+        out.steps.append(JourneyStep(customer_id, jid, t[3].get("s") or "", "cancelled", now, trigger_id, reason))
 

@@ -131,32 +131,35 @@ class Journey:
         object.__setattr__(self, "uses_product", any(s.product_from_event for s in self.steps) or any(
             c is not None and "product" in c.text for c in conds))
 
-    def control_bucket(self, customer_id: str) -> int:
-        """This customer's control bucket for this journey, 0-9999 (see :func:`control_bucket`)."""
-        return control_bucket(self.id, customer_id)
+    def control_bucket(self, key: str) -> int:
+        """The control bucket a draw with ``key`` gives for this journey, 0-9999 (see :func:`control_bucket`)."""
+        return control_bucket(self.id, key)
 
-    def in_control(self, customer_id: str) -> bool:
-        """Deterministic: the same customer is always in (or out of) this journey's control group."""
-        return self.control_group_pct > 0 and control_bucket(self.id, customer_id) < self.control_group_pct * 100
+    def in_control(self, key: str) -> bool:
+        """The arm a draw with ``key`` gives (deterministic): True = control group.  The engine draws with the uid of
+        the event that first entered the customer into the journey and stores the result in the membership."""
+        return self.control_group_pct > 0 and control_bucket(self.id, key) < self.control_group_pct * 100
 
 
 @lru_cache(maxsize=8192)
-def control_bucket(journey_id: str, customer_id: str) -> int:
-    """0-9999 from a hash of (journey_id, customer_id); independent across journeys."""
-    h = hashlib.blake2b(f"{journey_id}\x1f{customer_id}".encode(), digest_size=8).digest()
+def control_bucket(journey_id: str, key: str) -> int:
+    """0-9999 from a hash of (journey_id, key); independent across journeys."""
+    h = hashlib.blake2b(f"{journey_id}\x1f{key}".encode(), digest_size=8).digest()
     return int.from_bytes(h, "big") % 10_000
 
 
 class JourneyStep(NamedTuple):
     """One row of the analyst table ``journey_steps``.
 
-    kind: entered | step | waiting | exited | goal | entry_refused.  detail, by kind:
+    kind: entered | step | waiting | exited | goal | entry_refused | cancelled.  detail, by kind:
     entered ``treatment``/``control``; step ``send:email:<content>``, ``create_task:<content>``,
     ``route_case:<content>``, ``branch:case<N>-><step>``/``branch:else-><step>``, ``resume:timer``,
     ``resume:timeout``, ``resume:event:<type>``; waiting ``wait:<dur>``/``wait_until:<type>:<dur>``;
     exited ``completed``/``exit_step``/``exit_event:<type>``/``goal``/``max_duration``/``journey_removed``/
     ``step_removed``/``loop_guard``; goal ``<event type>``; entry_refused ``reentry:never``/``reentry:cooldown``/
-    ``exclusion_group:<group>:<active journey>``.
+    ``exclusion_group:<group>:<active journey>``; cancelled (a pending deferred send of the step ``step_id``,
+    dropped) ``exit_event:<type>``/``goal``/``max_duration``/``exit_step``/``journey_removed``/``step_removed``/
+    ``loop_guard``/``reentered``/``merged``/``superseded``.
     """
 
     customer_id: str
@@ -169,8 +172,12 @@ class JourneyStep(NamedTuple):
 
 
 class JourneyOutput(NamedTuple):
-    """What the engine returns for one event or timer: proposed actions (for arbitration) and table rows."""
+    """What the engine returns for one event or timer: proposed actions (for arbitration), table rows, and the
+    pending deferred sends it cancelled."""
 
     candidates: list[Candidate]
     steps: list[JourneyStep]
+    #: pending deferred sends removed from the state with their membership: (timer, reason); the caller records
+    #: them (``CustomerProcessor`` writes a ``suppress`` decision with reason ``journey_exited`` for each)
+    cancelled: list[tuple[list, str]]
 

@@ -1,0 +1,135 @@
+"""Identity merges of per-customer state: two profiles found to be one person become one ``CustomerState``.
+
+The result is what one profile that had seen both histories would hold (issue 17), so a merge is commutative and
+idempotent for identical inputs: identifiers, cart, views and sends are unions (one entry per key), timestamps the
+max (or min for "first" times), consent the latest status in event time (a blocking status wins a tie), tickets the
+latest status in event time (:func:`merge_tickets`), orders a union from which a cancellation either profile saw
+takes back its order and items, and journey memberships one record per journey (:func:`merge_membership`).  The
+pending actions of a membership record a merge did not keep are cancelled by the journey engine afterwards
+(``JourneyEngine.cancel_orphans``, called by ``CustomerProcessor.after_merge``).  ``CustomerState.merge`` calls
+:func:`merge_states`.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from journeyflow.stages.state import CustomerState, _max, _min, _ticket_ts
+
+__all__ = ["merge_membership", "merge_states", "merge_tickets"]
+
+
+def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
+    """A new state, the union of ``x`` and ``y`` (neither is modified); its ``customer_id`` is the smaller non-empty
+    one of the two (callers set the canonical id afterwards)."""
+    m = CustomerState(customer_id=min(x.customer_id, y.customer_id) if x.customer_id and y.customer_id
+                      else x.customer_id or y.customer_id)
+    m.ids = sorted(set(x.ids) | set(y.ids))
+    newer, older = (x, y) if (x.last_event or 0, x.customer_id) >= (y.last_event or 0, y.customer_id) else (y, x)
+    m.contact = {**older.contact, **newer.contact}
+    m.tz = newer.tz or older.tz
+    m.lifecycle = newer.lifecycle or older.lifecycle
+    m.owner_id = newer.owner_id or older.owner_id
+    m.consent = dict(older.consent)
+    for ch, (st, ts) in newer.consent.items():
+        m._set_consent(ch, st, ts)
+    for ch, (st, ts) in older.consent.items():
+        m._set_consent(ch, st, ts)
+    m.tickets, m.resolved = merge_tickets(x, y)
+    m.purchases = {k: max(x.purchases.get(k, 0), y.purchases.get(k, 0))
+                   for k in set(x.purchases) | set(y.purchases)}
+    m.orders = _union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1])))
+    m.cancelled = _merge_max(x.cancelled, y.cancelled, key=lambda v: v)
+    m._drop_cancelled_orders()  # a cancellation one profile saw takes back the other's order
+    m.payment_failed = _max(x.payment_failed, y.payment_failed)
+    m.cart = {k: max(x.cart.get(k, 0), y.cart.get(k, 0)) for k in set(x.cart) | set(y.cart)}
+    m.views = _union_sorted(x.views, y.views, key=lambda v: (v[0], v[1]))
+    m.sends = _union_sorted(x.sends, y.sends, key=lambda s: (s[0], s[1], str(s[3])))
+    m.journeys = {}
+    for jid in sorted(set(x.journeys) | set(y.journeys)):
+        a, b = x.journeys.get(jid), y.journeys.get(jid)
+        m.journeys[jid] = dict(a or b) if a is None or b is None else merge_membership(a, b)
+    seen_ids: set[str] = set()
+    for t in sorted(x.timers + y.timers):
+        if t[1] not in seen_ids:
+            seen_ids.add(t[1])
+            m.timers.append(t)
+    heapq.heapify(m.timers)
+    m.seen = {**x.seen, **y.seen}
+    m.first_seen = _min(x.first_seen, y.first_seen)
+    m.last_event = _max(x.last_event, y.last_event)
+    m.last_login = _max(x.last_login, y.last_login)
+    m.last_activity = _max(x.last_activity, y.last_activity)
+    m.expired_at = _min(x.expired_at, y.expired_at)
+    return m
+
+
+def merge_tickets(x: "CustomerState", y: "CustomerState") -> tuple[dict[str, list], dict[str, list]]:
+    """(open tickets, resolved tickets) of a merge: per ticket, the latest status in event time wins, as if both
+    profiles' ticket events had been applied to one; at equal times open wins (fail safe: promos stay suppressed).
+    An open ticket is escalated if either profile saw it escalated after its latest resolution."""
+    tickets: dict[str, list] = {}
+    resolved = _merge_max(x.resolved, y.resolved, key=lambda v: v[0])
+    for tid in sorted(set(x.tickets) | set(y.tickets), key=str):
+        recs = [r for r in (x.tickets.get(tid), y.tickets.get(tid)) if r is not None]
+        latest = max(recs, key=lambda r: (_ticket_ts(r), r[2], str(r[0])))
+        res = resolved.get(tid)
+        if res is not None and res[0] > _ticket_ts(latest):
+            continue  # resolved after its latest (re-)opening
+        since = res[0] if res is not None else None
+        esc = 1 if any(r[2] and (since is None or _ticket_ts(r) >= since) for r in recs) else 0
+        opened = min(r[1] for r in recs if since is None or _ticket_ts(r) >= since)
+        tickets[tid] = [latest[0], opened, esc, _ticket_ts(latest)]
+        resolved.pop(tid, None)
+    return tickets, resolved
+
+
+def merge_membership(a: dict, b: dict) -> dict:
+    """One journey's membership records of two merged profiles, as if one profile had had both histories.
+
+    Shapes: see ``journeyflow.stages.journeys.engine`` (keys ``step``, ``entered``, ``entries``, ``c`` arm, ``n`` never
+    marker ...).  Rules: both active -> the one entered first (under one profile the later entry would have found
+    it active and not entered; its entry time is dropped from the history); one active -> that one; both finished
+    -> the one entered last (the current record: pending actions it still owns stay owned).  Entry histories are
+    united; the ``never`` marker is kept if either has it; the arm is that of the earliest entry (drawn once, then
+    re-used by re-entries).  Pending actions owned by the record that is not kept are cancelled by the caller
+    (``JourneyEngine.cancel_orphans``).  Commutative.
+    """
+    def key(r: dict) -> tuple:
+        return (r.get("entered") or 0, str(r.get("trigger")), str(r.get("step")))
+
+    first, second = (a, b) if key(a) <= key(b) else (b, a)
+    entries = set(a.get("entries", ())) | set(b.get("entries", ()))
+    if first.get("step") and second.get("step"):
+        keep = first
+        if second.get("entered") != first.get("entered"):
+            entries.discard(second.get("entered"))
+    elif first.get("step") or second.get("step"):
+        keep = first if first.get("step") else second
+    else:
+        keep = second
+    out = dict(keep)
+    out["entries"] = sorted(entries)
+    if a.get("n") or b.get("n"):
+        out["n"] = 1
+    arms = [r for r in (a, b) if "c" in r]
+    if arms:
+        out["c"] = min(arms, key=lambda r: (min(r.get("entries") or [r.get("entered") or 0]), r["c"]))["c"]
+    return out
+
+
+def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
+    """The entries of ``a`` and ``b``, one per ``key`` (``b``'s on a tie), sorted by key."""
+    out: dict[Any, list] = {}
+    for x in a + b:
+        out[key(x)] = x
+    return [out[k] for k in sorted(out)]
+
+
+def _merge_max(a: dict, b: dict, key) -> dict:
+    """``a`` and ``b`` united; for a key in both, the value with the larger ``key(value)`` (``a``'s on a tie)."""
+    out = dict(a)
+    for k, v in b.items():
+        if k not in out or key(v) > key(out[k]):
+            out[k] = v
+    return out

@@ -3,6 +3,9 @@
     ReadFiles → ParseAndValidate → ResolveIdentities → (EventTimes → Horizon) → DecideForCustomers
         → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
 
+The horizon (without ``--until``) is the latest event time of the *accepted* events: a record beyond
+``--max_event_time`` (resolved once, at launch: :func:`replay_parse_config`) is a dead letter and moves nobody's.
+
 Every step has a stable label (Dataflow's ``--update`` matches steps by label).
 """
 from __future__ import annotations
@@ -13,20 +16,21 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from journeyflow.config.engine import EngineConfig
-from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC
-from journeyflow.pipelines.options import JourneyflowOptions
-from journeyflow.stages.parse import ParseConfig, parse_ts
+from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
+from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time
+from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.outputs import NAMESPACE, build_outputs
-from journeyflow.transforms.parse import DEAD, EVENTS, ParseAndValidate
+from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import FileSink
 from journeyflow.transforms.sources import ReadReplayFiles
 
@@ -49,7 +53,8 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
                  parse_config: ParseConfig = ParseConfig(), until: int | str | None = None) -> dict[str, Any]:
     """Adds the replay graph to ``p``: ``input_dir``'s stream files (``transforms.sources``) → ``output_dir``'s
     ``topics/`` and ``tables/``.  ``until``: the horizon in epoch ms, ``"end"`` (every pending timer fires), or
-    None (the latest event time of the input).  Returns the main PCollections, by name (for tests)."""
+    None (the latest event time among the events ``parse_config`` accepts: a record outside its time range is a
+    dead letter and moves nobody's horizon).  Returns the main PCollections, by name (for tests)."""
     records = p | "ReadFiles" >> ReadReplayFiles(input_dir)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     events = parsed[EVENTS]
@@ -59,10 +64,21 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
     decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon)
-    outputs = build_outputs(decided, parsed[DEAD], links)
+    outputs = build_outputs(decided, parsed, links)
     FileSink(output_dir).write(outputs)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
-            **outputs.table_rows()}
+            "warnings": outputs.warnings, **outputs.table_rows()}
+
+
+def replay_parse_config(jf: JourneyflowOptions, now_ms: int | None = None) -> ParseConfig:
+    """The replay's ParseConfig from its options: ``--default_region``, ``--merge_plus_addresses`` and
+    ``--max_event_time`` resolved once, at launch, against the wall clock ``now_ms`` (epoch ms; default: now), so
+    every worker applies the same absolute bound (never above the parser's absurd-time bound, year 2100).  Raises
+    ValueError for a bad ``--max_event_time``."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    bound = resolve_max_event_time(jf.max_event_time)
+    return ParseConfig(default_region=jf.default_region, max_ts=min(DEFAULT_MAX_TS, bound.absolute(now)),
+                       merge_plus_addresses=jf.merge_plus_addresses)
 
 
 @dataclass
@@ -80,7 +96,8 @@ class ReplayJob:
     def from_argv(cls, argv: list[str] | None) -> "ReplayJob":
         """``argv``: JourneyflowOptions and Beam options (FnApiRunner unless ``--runner`` says otherwise).  Loads
         and validates the engine configuration (its errors propagate); raises :class:`ReplayArgumentError` without
-        ``--input`` and ``--output`` and ``ValueError`` for a bad ``--until``."""
+        ``--input`` and ``--output`` and ``ValueError`` for a bad ``--until`` or ``--max_event_time`` (a relative
+        one is resolved here, once: :func:`replay_parse_config`)."""
         opts = PipelineOptions(argv)
         jf = opts.view_as(JourneyflowOptions)
         if not jf.input or not jf.output:
@@ -94,7 +111,7 @@ class ReplayJob:
             until = "end"
         elif jf.until:
             until = parse_ts(jf.until)
-        return cls(opts, jf.input, jf.output, config, ParseConfig(default_region=jf.default_region), until)
+        return cls(opts, jf.input, jf.output, config, replay_parse_config(jf), until)
 
     def pipeline(self) -> beam.Pipeline:
         """A new pipeline with the replay graph (:func:`build_replay`), not yet run."""
@@ -106,14 +123,17 @@ class ReplayJob:
 @dataclass
 class ReplaySummary:
     """What a replay did, as printed by ``journeyflow replay``: records read and events decided on (the pipeline's
-    counters), dead letters by reason, decisions by (action, channel), suppressed candidates by reason (from the
-    output topics), and the wall time in seconds."""
+    counters), dead letters by reason, decisions by (action, channel), suppressed candidates by reason, field
+    warnings by reason (from the output topics), the latest accepted event time it ran with (epoch ms) and the wall
+    time in seconds."""
 
     records_read: int = 0
     events_decided: int = 0
     dead_letters: Counter = field(default_factory=Counter)
     decisions: Counter = field(default_factory=Counter)  # (action, channel)
     suppressions: Counter = field(default_factory=Counter)  # reason
+    field_warnings: Counter = field(default_factory=Counter)  # reason
+    max_event_time: int | None = None  # the accepted range's upper bound (epoch ms) this replay ran with
     wall_seconds: float = 0.0
 
     @property
@@ -134,8 +154,20 @@ class ReplaySummary:
                                                                           key=lambda kv: (kv[0][0], kv[0][1] or ""))]
         lines.append(f"suppressed candidates {sum(self.suppressions.values()):>7}")
         lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.suppressions.items())]
+        lines.append(f"field warnings      {sum(self.field_warnings.values()):>9}"
+                     "  (optional fields dropped/replaced, records kept)")
+        lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.field_warnings.items())]
+        if self.max_event_time is not None:
+            lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (later events are dead letters)")
         lines.append(f"wall time           {self.wall_seconds:>8.1f}s")
         return "\n".join(lines)
+
+
+def _iso_ms(ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return str(ms)
 
 
 def _counter_value(result, name: str) -> int:
@@ -145,7 +177,8 @@ def _counter_value(result, name: str) -> int:
 
 
 def summarize(output_dir: str, result=None) -> ReplaySummary:
-    """The :class:`ReplaySummary` of a replay's local ``output_dir`` (its audit and dead-letter topic files) and,
+    """The :class:`ReplaySummary` of a replay's local ``output_dir`` (its audit, dead-letter and field-warnings topic
+    files) and,
     given the ``PipelineResult``, of its counters."""
     s = ReplaySummary()
     topics = os.path.join(output_dir, "topics")
@@ -158,6 +191,11 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
     with open(os.path.join(topics, f"{DEAD_LETTER_TOPIC}.jsonl")) as f:
         for line in f:
             s.dead_letters[json.loads(line)["reason"]] += 1
+    warnings_path = os.path.join(topics, f"{FIELD_WARNINGS_TOPIC}.jsonl")
+    if os.path.exists(warnings_path):
+        with open(warnings_path) as f:
+            for line in f:
+                s.field_warnings[json.loads(line)["reason"]] += 1
     if result is not None:
         s.records_read = _counter_value(result, "records_read")
         s.events_decided = _counter_value(result, "events_decided")
@@ -176,5 +214,6 @@ def run_replay(argv: list[str] | None = None) -> ReplaySummary:
     result = job.pipeline().run()
     result.wait_until_finish()
     summary = summarize(job.output_dir, result)
+    summary.max_event_time = job.parse_config.max_ts
     summary.wall_seconds = time.perf_counter() - t0
     return summary

@@ -2,7 +2,8 @@
 
     Read_<stream> → ParseAndValidate → ResolveIdentities (online, identity store)
         → DecideOrdered (keyed state + event-time timers) → outputs (``transforms.outputs``)
-        → Pub/Sub topics (decisions-<target>, decisions-audit, dead-letter) [+ BigQuery tables with --tables]
+        → Pub/Sub topics (decisions-<target>, decisions-audit, dead-letter, field-warnings)
+          [+ BigQuery tables with --tables]
     Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``)
 
 Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute:
@@ -19,12 +20,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.config.durations import parse_duration
 from journeyflow.config.engine import EngineConfig
-from journeyflow.pipelines.options import JourneyflowOptions
-from journeyflow.stages.parse import ParseConfig
+from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time
+from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig
 from journeyflow.transforms.decide_streaming import DecideOrdered
 from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
 from journeyflow.transforms.outputs import build_outputs
-from journeyflow.transforms.parse import DEAD, EVENTS, ParseAndValidate
+from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import BigQuerySink, PubSubSink
 from journeyflow.transforms.sources import read_pubsub_streams
 from journeyflow.transforms.state_transfer import read_state_transfers
@@ -36,8 +37,8 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     """Adds the streaming graph to ``p``: inputs of ``project``'s subscriptions and outputs to its topics (names
     with ``prefix``), identities in ``store_url``; ``allowed_lateness_ms`` and ``hold_until_ms`` (epoch ms) as in
     ``transforms.decide_streaming``; ``tables_dataset`` (``PROJECT:DATASET``): also write every analyst table to
-    BigQuery; ``local``: publish through one local client (``PubSubSink``).  Returns the decisions and dead-letter
-    PCollections (for tests)."""
+    BigQuery; ``local``: publish through one local client (``PubSubSink``).  Returns the decisions, dead-letter and
+    field-warning PCollections (for tests)."""
     records = read_pubsub_streams(p, project, prefix)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
@@ -45,11 +46,23 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     keyed = (resolved.keyed, transfers_in) | "KeyedInputs" >> beam.Flatten()
     decided = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms,
                                                         snapshots=bool(tables_dataset))
-    outputs = build_outputs(decided, parsed[DEAD], resolved[LINKS])
+    outputs = build_outputs(decided, parsed, resolved[LINKS])
     PubSubSink(project, prefix, local).write(outputs)
     if tables_dataset:
         BigQuerySink(tables_dataset).write(outputs)
-    return {"decisions": outputs.decisions, "dead": outputs.dead}
+    return {"decisions": outputs.decisions, "dead": outputs.dead, "warnings": outputs.warnings}
+
+
+def stream_parse_config(jf: JourneyflowOptions) -> ParseConfig:
+    """The streaming ParseConfig from its options: ``--max_event_time now+D`` stays relative (to each message's
+    publish time, so a pipeline running for months keeps accepting today's events); an absolute bound is fixed
+    (never above the parser's absurd-time bound, year 2100).  Raises ValueError for a bad ``--max_event_time``."""
+    bound = resolve_max_event_time(jf.max_event_time)
+    if bound.at is not None:
+        return ParseConfig(default_region=jf.default_region, max_ts=min(DEFAULT_MAX_TS, bound.at),
+                           merge_plus_addresses=jf.merge_plus_addresses)
+    return ParseConfig(default_region=jf.default_region, max_ahead_ms=bound.ahead_ms,
+                       merge_plus_addresses=jf.merge_plus_addresses)
 
 
 def parse_duration_ms(text: str) -> int:
@@ -83,8 +96,8 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         rewind_for_resume(project, jf.topic_prefix)
         hold_until = int(time.time() * 1000) + parse_duration_ms(jf.catch_up) + lateness
     p = beam.Pipeline(options=opts)
-    build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness,
-                 ParseConfig(default_region=jf.default_region), jf.tables, local=local, hold_until_ms=hold_until)
+    build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness, stream_parse_config(jf),
+                 jf.tables, local=local, hold_until_ms=hold_until)
     result = p.run()
     if wait:
         result.wait_until_finish()

@@ -1,5 +1,6 @@
 """The outputs of both pipelines, built once: what the per-customer stage emits (output tags, counters) and how its
-decisions, dead letters, journey steps, identity links and customer snapshots become messages and table rows.
+decisions, dead letters, journey steps, identity links and customer snapshots, and the parser's field warnings,
+become messages and table rows.
 
     decide (DecideForCustomers | DecideOrdered) ── DECISIONS ── DecisionMessages ──────────┐  messages
        │  tags below, counters DecideCounters      └──────── DecisionRows, SuppressedRows  │   ↓
@@ -7,6 +8,7 @@ decisions, dead letters, journey steps, identity links and customer snapshots be
     parse DEAD ──┘                 └─ DeadLetterRows                                            Pub/Sub,
        ├── STEPS ── StepRows           identity links, SNAPSHOTS: rows as they are              BigQuery)
        └── TRANSFERS (streaming: identity merges hand a customer's state over, via Pub/Sub)
+    parse WARNINGS ── FieldWarningMessages (field-warnings topic) ── FieldWarningRows (field_warnings table)
 
 Format lives here (a :class:`Message` is a topic, JSON bytes and string attributes; a row is a dict with the columns
 of ``schemas/bigquery/<table>.json``); destinations live in ``transforms.sinks``.
@@ -26,10 +28,13 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, TOPIC_FOR_TARGET, Decision
+from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC, TOPIC_FOR_TARGET, Decision
+from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.model.tables import TABLES, dead_letter_row, decision_row, journey_step_row, suppressed_rows
+from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, field_warning_row, journey_step_row,
+                                      suppressed_rows)
 from journeyflow.stages.processor import Outputs
+from journeyflow.transforms import parse as tparse
 
 # With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
 # channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).
@@ -116,13 +121,21 @@ def dead_letter_message(dl: DeadLetter) -> Message:
     return Message(DEAD_LETTER_TOPIC, _json(dl.to_dict()), {"stream": dl.stream, "reason": str(dl.reason)})
 
 
+def field_warning_message(w: FieldWarning) -> Message:
+    """A field warning's message on the ``field-warnings`` topic (values already PII-masked; attributes: stream,
+    field, reason)."""
+    return Message(FIELD_WARNINGS_TOPIC, _json(w.to_dict()), {"stream": w.stream, "field": w.field,
+                                                               "reason": str(w.reason)})
+
+
 # ---------------------------------------------------------------------------------------------- assembly
 @dataclass
 class PipelineOutputs:
     """A pipeline's outputs before they reach a sink.
 
-    ``decisions`` and ``dead`` (all dead letters: parse and decide) are PCollections of records; ``messages`` the
-    PCollections of :class:`Message` (decision messages, dead-letter messages); ``transfers`` the
+    ``decisions``, ``dead`` (all dead letters: parse and decide) and ``warnings`` (the parser's field warnings)
+    are PCollections of records; ``messages`` the PCollections of :class:`Message` (decision, dead-letter and
+    field-warning messages); ``transfers`` the
     ``(target customer, absorb Event)`` state hand-overs (always empty in bounded replay).  Table rows are built on demand by :meth:`table_rows`
     (a pipeline without table sinks does not pay for them)."""
 
@@ -133,11 +146,12 @@ class PipelineOutputs:
     links: beam.PCollection
     snapshots: beam.PCollection
     transfers: beam.PCollection
+    warnings: beam.PCollection
     _rows: dict[str, beam.PCollection] | None = field(default=None, repr=False)
 
     def table_rows(self) -> dict[str, beam.PCollection]:
         """One PCollection of rows per analyst table, in ``TABLES`` order (steps ``DecisionRows``,
-        ``SuppressedRows``, ``StepRows``, ``DeadLetterRows``; applied once)."""
+        ``SuppressedRows``, ``StepRows``, ``DeadLetterRows``, ``FieldWarningRows``; applied once)."""
         if self._rows is None:
             rows = {
                 "decisions": self.decisions | "DecisionRows" >> beam.Map(decision_row),
@@ -146,20 +160,24 @@ class PipelineOutputs:
                 "customer_snapshots": self.snapshots,
                 "identity_links": self.links,
                 "dead_letter": self.dead | "DeadLetterRows" >> beam.Map(dead_letter_row),
+                "field_warnings": self.warnings | "FieldWarningRows" >> beam.Map(field_warning_row),
             }
             assert tuple(rows) == TABLES, "every analyst table, in TABLES order"
             self._rows = rows
         return self._rows
 
 
-def build_outputs(decided: beam.pvalue.DoOutputsTuple, parse_dead: beam.PCollection,
+def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOutputsTuple,
                   links: beam.PCollection) -> PipelineOutputs:
-    """The outputs of a pipeline from the per-customer stage's tagged outputs (``decided``), the parser's dead
-    letters and the identity links (``identity_links`` rows).  Applies ``AllDeadLetters``, ``DecisionMessages``
-    and ``DeadLetterMessages`` at the caller's level."""
+    """The outputs of a pipeline from the per-customer stage's tagged outputs (``decided``), the parser's tagged
+    outputs (``parsed``: its dead letters and field warnings, ``transforms.parse``) and the identity links
+    (``identity_links`` rows).  Applies ``AllDeadLetters``, ``DecisionMessages``, ``DeadLetterMessages`` and
+    ``FieldWarningMessages`` at the caller's level."""
     decisions = decided[DECISIONS]
-    dead = (parse_dead, decided[DEAD]) | "AllDeadLetters" >> beam.Flatten()
+    warnings = parsed[tparse.WARNINGS]
+    dead = (parsed[tparse.DEAD], decided[DEAD]) | "AllDeadLetters" >> beam.Flatten()
     messages = (decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
-                dead | "DeadLetterMessages" >> beam.Map(dead_letter_message))
+                dead | "DeadLetterMessages" >> beam.Map(dead_letter_message),
+                warnings | "FieldWarningMessages" >> beam.Map(field_warning_message))
     return PipelineOutputs(decisions=decisions, dead=dead, messages=messages, steps=decided[STEPS], links=links,
-                           snapshots=decided[SNAPSHOTS], transfers=decided[TRANSFERS])
+                           snapshots=decided[SNAPSHOTS], transfers=decided[TRANSFERS], warnings=warnings)

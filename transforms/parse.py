@@ -1,4 +1,5 @@
-"""ParseAndValidate: raw records → Events, bad records → dead letters with a reason (never dropped)."""
+"""ParseAndValidate: raw records → Events, bad records → dead letters with a reason (never dropped), and a field
+warning for each bad optional field dropped (or replaced) from a kept record."""
 from __future__ import annotations
 
 from typing import Any, Iterator, NamedTuple
@@ -6,43 +7,56 @@ from typing import Any, Iterator, NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from journeyflow.stages.identity.keys import Hasher
 from journeyflow.model.events import Event
+from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
 
 #: Main output tag of ParseAndValidate (Event).
 EVENTS = "events"
 #: Dead-letter output tag of ParseAndValidate (DeadLetter).
 DEAD = "dead_letter"
+#: Field-warning output tag of ParseAndValidate (FieldWarning of a record in ``EVENTS``).
+WARNINGS = "field_warnings"
 
 
 class RawRecord(NamedTuple):
-    """One record as read: the stream it came from, its bytes/text (or an Avro-decoded dict) and where."""
+    """One record as read: the stream it came from, its bytes/text (or an Avro-decoded dict), where, and (Pub/Sub)
+    when it arrived (epoch ms publish time; None for files)."""
 
     stream: str
     payload: Any  # bytes | str | dict
     source: str  # "path:line" or "pubsub:<message id>"
+    received_at: int | None = None
 
 
 class ParseRecordFn(beam.DoFn):
-    """RawRecord → Event (main) or DeadLetter (tag ``DEAD``); counters ``records_parsed``, ``records_dead_lettered``."""
+    """RawRecord → Event (main) or DeadLetter (tag ``DEAD``), and the Event's FieldWarnings (tag ``WARNINGS``);
+    counters ``records_parsed``, ``records_dead_lettered``, ``field_warnings`` and ``field_warnings_<reason>``."""
 
     def __init__(self, config: ParseConfig):
         self.config = config
         self.parser: Parser | None = None
         self.parsed = Metrics.counter("journeyflow", "records_parsed")
         self.dead = Metrics.counter("journeyflow", "records_dead_lettered")
+        self.warned = Metrics.counter("journeyflow", "field_warnings")
+        self.by_reason = {r: Metrics.counter("journeyflow", f"field_warnings_{r}") for r in FieldWarningReason}
 
     def setup(self) -> None:
-        """One Parser per worker, hashing identifiers with the key of ``JOURNEYFLOW_HASH_KEY``."""
-        self.parser = Parser(Hasher.from_env(), self.config)
+        """One Parser per worker, hashing identifiers with the key of ``JOURNEYFLOW_HASH_KEY`` (plus-addresses merged
+        when ``ParseConfig.merge_plus_addresses``)."""
+        self.parser = Parser(Hasher.from_env(merge_plus_addresses=self.config.merge_plus_addresses), self.config)
 
     def process(self, rec: RawRecord) -> Iterator[Any]:
         """Parses one record (bad input never raises: it becomes a dead letter)."""
-        out = self.parser.parse(rec.stream, rec.payload, rec.source)
+        out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
         if isinstance(out, Event):
             self.parsed.inc()
             yield out
+            for w in warnings:
+                self.warned.inc()
+                self.by_reason[w.reason].inc()
+                yield beam.pvalue.TaggedOutput(WARNINGS, w)
         else:
             self.dead.inc()
             yield beam.pvalue.TaggedOutput(DEAD, out)
@@ -50,12 +64,13 @@ class ParseRecordFn(beam.DoFn):
 
 @beam.typehints.with_input_types(RawRecord)
 class ParseAndValidate(beam.PTransform):
-    """Outputs a tuple of PCollections: ``[EVENTS]`` (Event) and ``[DEAD]`` (DeadLetter)."""
+    """Outputs a tuple of PCollections: ``[EVENTS]`` (Event), ``[DEAD]`` (DeadLetter) and ``[WARNINGS]``
+    (FieldWarning: an optional field dropped or replaced from a record in ``[EVENTS]``)."""
 
     def __init__(self, config: ParseConfig = ParseConfig(), label: str | None = None):
         super().__init__(label)
         self.config = config
 
     def expand(self, records):
-        """Applies ``Parse`` (ParseRecordFn) with the ``DEAD`` output."""
-        return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config)).with_outputs(DEAD, main=EVENTS)
+        """Applies ``Parse`` (ParseRecordFn) with the ``DEAD`` and ``WARNINGS`` outputs."""
+        return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config)).with_outputs(DEAD, WARNINGS, main=EVENTS)

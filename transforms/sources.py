@@ -10,6 +10,8 @@ ordering within a customer.
 """
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import apache_beam as beam
@@ -77,8 +79,26 @@ class ReadReplayFiles(beam.PTransform):
         )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _publish_ms(msg: PubsubMessage) -> int | None:
+    """The message's publish time in epoch ms (exact: timedelta arithmetic), or None when the source gave none."""
+    t = getattr(msg, "publish_time", None)
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return (t - _EPOCH) // timedelta(milliseconds=1)
+
+
 def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
-    return RawRecord(stream, msg.data, f"pubsub:{msg.message_id or ''}")
+    # The arrival time bounds how far ahead of it an event time may be (--max_event_time now+D): the publish time,
+    # which a redelivery keeps; the wall clock only when the source does not say.
+    received = _publish_ms(msg)
+    if received is None:
+        received = int(time.time() * 1000)
+    return RawRecord(stream, msg.data, f"pubsub:{msg.message_id or ''}", received)
 
 
 def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str) -> beam.PCollection:

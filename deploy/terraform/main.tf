@@ -165,7 +165,7 @@ resource "google_bigtable_gc_policy" "identity" {
 resource "google_bigquery_dataset" "journeyflow" {
   dataset_id  = local.dataset_id
   location    = var.region
-  description = "journeyflow analyst tables (decisions, suppressed candidates, journey steps, identity links, dead letters)."
+  description = "journeyflow analyst tables (decisions, suppressed candidates, journey steps, identity links, dead letters, field warnings)."
   labels      = local.labels
   depends_on  = [google_project_service.apis]
 }

@@ -27,7 +27,7 @@ variable "streams" {
 }
 
 variable "output_topics" {
-  description = "Topics the pipeline publishes to: one per execution target, the audit topic and the dead-letter topic."
+  description = "Topics the pipeline publishes to: one per execution target, the audit topic, the dead-letter topic and the field-warnings topic."
   type        = list(string)
   default = [
     "decisions-email",
@@ -38,6 +38,7 @@ variable "output_topics" {
     "decisions-service-case",
     "decisions-audit",
     "dead-letter",
+    "field-warnings",
   ]
 }
 

@@ -22,6 +22,10 @@ identity_links         status accepted|refused; reason null iff accepted (refuse
                        reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
 dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
                        reasons plus ``duplicate_event``, ``late_event``, ``processing_error``)
+field_warnings         stream in ``STREAMS``; field is an optional field of its stream
+                       (``stages.fields.OPTIONAL_FIELDS``); reason in ``model.reasons.WARNING_REASONS``; action
+                       dropped|replaced (replaced only for ``windows_timezone``); value null for the email and
+                       phone fields (PII); event_time not null and inside the input range
 =====================  ================================================================================
 
 Every table: no raw email address or phone number in any string column
@@ -73,7 +77,9 @@ from journeyflow.analytics.quality_range import _to_ms, derive_input_range  # no
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
 from journeyflow.model.decisions import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
-from journeyflow.model.reasons import DeadLetterReason  # noqa: E402
+from journeyflow.model.events import STREAMS  # noqa: E402
+from journeyflow.model.reasons import WARNING_REASONS, DeadLetterReason, FieldWarningReason  # noqa: E402
+from journeyflow.stages.fields import OPTIONAL_FIELDS, PII_FIELDS  # noqa: E402
 from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
 from journeyflow.stages.state import BLOCKING  # noqa: E402
 
@@ -130,10 +136,15 @@ KEY_COLUMN: dict[str, str] = {
     "customer_snapshots": "customer_id",
     "identity_links": "event_id",
     "dead_letter": "source",
+    "field_warnings": "source",
 }
 #: Time column checked against the input range.
 RANGE_COLUMN: dict[str, str] = {"decisions": "decided_at", "suppressed_candidates": "decided_at",
-                                "journey_steps": "at"}
+                                "journey_steps": "at", "field_warnings": "event_time"}
+#: ``<stream>.<field>`` of every optional field (a field warning names one of them).
+OPTIONAL_STREAM_FIELDS: tuple[str, ...] = tuple(f"{s}.{f}" for s, fs in OPTIONAL_FIELDS.items() for f in fs)
+#: What a field warning did with the field.
+WARNING_ACTIONS: tuple[str, ...] = ("dropped", "replaced")
 
 
 # ------------------------------------------------------------------------------------------------ frames
@@ -171,6 +182,9 @@ def _main_frame(name: str, table: pa.Table) -> pd.DataFrame:
         mask = pc.equal(flat, "consent")
         flagged = set(pc.filter(parents, pc.fill_null(mask, False)).to_pylist())
         df["_reason_codes_has_consent"] = [i in flagged for i in range(table.num_rows)]
+    elif name == "field_warnings":
+        df["_stream_field"] = (df["stream"].astype(str) + "." + df["field"].astype(str)) if len(df) else \
+            pd.Series([], dtype=object)
     return df
 
 
@@ -276,6 +290,18 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
     elif name == "dead_letter":
         not_null("reason")
         in_set("reason", DEAD_LETTER_REASONS)
+    elif name == "field_warnings":
+        for col in ("stream", "event_id", "field", "reason", "action", "event_time"):
+            not_null(col)
+        in_set("stream", STREAMS)
+        in_set("_stream_field", OPTIONAL_STREAM_FIELDS, check="field_is_optional")
+        in_set("reason", WARNING_REASONS)
+        in_set("action", WARNING_ACTIONS)
+        in_set("reason", [FieldWarningReason.WINDOWS_TIMEZONE.value], check="replaced_only_for_windows_timezone",
+               row_condition=Column("action") == "replaced")
+        for pii in sorted(PII_FIELDS):
+            add(f"no_value_for_{pii}", gxe.ExpectColumnValuesToBeNull, column="value",
+                row_condition=Column("field") == pii)
     if name in RANGE_COLUMN:
         col = RANGE_COLUMN[name]
         add(f"{col}_in_input_range", gxe.ExpectColumnValuesToBeBetween, column=col, min_value=lo, max_value=hi)

@@ -21,7 +21,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     [--max-rows N]``."""
     p.add_argument("out", nargs="?", help="replay output directory (with tables/)")
     p.add_argument("sql", nargs="?", help="SQL over the views decisions, suppressed_candidates, journey_steps, "
-                                          "customer_snapshots, identity_links, dead_letter")
+                                          "customer_snapshots, identity_links, dead_letter, field_warnings")
     p.add_argument("--example", metavar="NAME", help="run one of the example queries instead of SQL")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a variable the query reads with getvariable('NAME') (repeatable)")

@@ -18,7 +18,8 @@ ACTIONS: tuple[str, ...] = ("send", "create_task", "route_case", "suppress", "wa
 CATEGORIES: tuple[str, ...] = ("service", "transactional", "sales", "marketing")
 CATEGORY_RANK: Mapping[str, int] = {c: i for i, c in enumerate(CATEGORIES)}
 
-#: Decision topics, one per execution target, plus the audit topic (every decision) and the dead letters.
+#: Decision topics, one per execution target, plus the audit topic (every decision), the dead letters and the
+#: field warnings.
 TOPIC_FOR_TARGET: Mapping[str, str] = {
     "email": "decisions-email",
     "sms": "decisions-sms",
@@ -29,7 +30,9 @@ TOPIC_FOR_TARGET: Mapping[str, str] = {
 }
 AUDIT_TOPIC = "decisions-audit"
 DEAD_LETTER_TOPIC = "dead-letter"
-ALL_TOPICS: tuple[str, ...] = (*TOPIC_FOR_TARGET.values(), AUDIT_TOPIC, DEAD_LETTER_TOPIC)
+#: Optional fields and identifiers dropped (or replaced) from records that were kept: one message each.
+FIELD_WARNINGS_TOPIC = "field-warnings"
+ALL_TOPICS: tuple[str, ...] = (*TOPIC_FOR_TARGET.values(), AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC)
 
 
 

@@ -1,4 +1,6 @@
-"""Dead-letter reasons: the one list of why a record or a timer was not used (``DeadLetter.reason``).
+"""Reasons: the one list of why a record or a timer was not used (``DeadLetter.reason``,
+:class:`DeadLetterReason`) and of why an optional field of a kept record was dropped or replaced
+(``FieldWarning.reason``, :class:`FieldWarningReason`).
 
 A ``StrEnum``: a member *is* its value (``DeadLetterReason.LATE_EVENT == "late_event"``, ``str()``, ``format()``
 and ``json.dumps`` give the value), so topics and tables carry the same strings as before the enum existed.
@@ -15,17 +17,41 @@ invalid_json             not parseable JSON (includes nesting deeper than the pa
 not_an_object            JSON that is not an object (array, string, number ...)
 unknown_stream           the stream name is not one of journeyflow's input streams
 unknown_type             the record's ``type`` (``status`` for consent) is not an allowed value
-schema_violation         the record does not match the stream's Avro schema (missing field, wrong type)
+schema_violation         a *required* field is missing or does not match the stream's Avro schema
 bad_timestamp            ``ts`` is neither ISO-8601 with a UTC offset nor epoch milliseconds
-timestamp_out_of_range   ``ts`` is before ``min_ts`` or after ``max_ts`` (absurd times)
-invalid_identifier       an email or phone number that does not normalize
+timestamp_out_of_range   ``ts`` is before ``min_ts`` or after ``max_ts`` (absurd times, or beyond the
+                         configured ``--max_event_time``)
+invalid_identifier       a required identifier does not normalize, or every identifier offered is unusable
 missing_identifier       no identifier at all (or none of the ones the stream needs)
 multiple_identifiers     a consent record naming more than one identifier
-invalid_field            a field that is well-typed but invalid (unknown time zone, csat outside 1-5 ...)
+invalid_field            a required field that is well-typed but invalid (no shipped stream has such a rule
+                         any more: the fields it covered are optional; kept for tables of earlier versions)
 duplicate_event          an event id the customer already processed (``CustomerState.is_duplicate``)
 late_event               streaming: an event at or before the customer's processed horizon (allowed lateness)
 processing_error         an event or due timer whose handling raised (``stages.processor``, "Poison inputs")
 =======================  ==============================================================================
+
+Field-warning reasons
+---------------------
+A bad *optional* field never dead-letters a record (``journeyflow.stages.fields`` lists, per stream, which fields
+are required and which optional): it is dropped (a Windows time zone name is replaced), the record is kept, and a
+``FieldWarning`` with one of these reasons goes to the ``field-warnings`` topic and the ``field_warnings`` table.
+
+===================  ==========================================================================================
+reason               meaning
+===================  ==========================================================================================
+wrong_type           the value does not have the field's Avro type (``csat: "five"``, ``amount: "12,50"``,
+                     a string that is not valid Unicode)
+unknown_value        a string outside the field's enum (``severity: "urgent"``)
+out_of_range         a number outside the field's range (``csat`` 1-5; ``amount`` finite, >= 0, 64-bit)
+invalid_identifier   an email or phone number that does not normalize, an empty CRM id
+                     (``journeyflow.stages.identity.keys``)
+unknown_timezone     neither an IANA time zone nor a Windows zone name with a CLDR mapping: dropped, the
+                     customer keeps the zone they had (else the policy's ``default_timezone`` applies)
+windows_timezone     a Windows zone name (``Eastern Standard Time``) replaced by its IANA zone
+                     (``America/New_York``), from CLDR's windowsZones as ``tzlocal`` ships it (action
+                     ``replaced``)
+===================  ==========================================================================================
 """
 from __future__ import annotations
 
@@ -52,3 +78,18 @@ class DeadLetterReason(StrEnum):
     LATE_EVENT = "late_event"
     PROCESSING_ERROR = "processing_error"
 
+
+
+class FieldWarningReason(StrEnum):
+    """Why an optional field of a kept record was dropped or replaced (see the module docstring for each meaning)."""
+
+    WRONG_TYPE = "wrong_type"
+    UNKNOWN_VALUE = "unknown_value"
+    OUT_OF_RANGE = "out_of_range"
+    INVALID_IDENTIFIER = "invalid_identifier"
+    UNKNOWN_TIMEZONE = "unknown_timezone"
+    WINDOWS_TIMEZONE = "windows_timezone"
+
+
+#: Every field-warning reason as a plain string, in declaration order.
+WARNING_REASONS: tuple[str, ...] = tuple(r.value for r in FieldWarningReason)

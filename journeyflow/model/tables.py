@@ -15,10 +15,11 @@ import pyarrow as pa
 
 from journeyflow.model.decisions import Decision
 from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.field_warnings import FieldWarning
 
 #: The analyst tables, in the order both pipelines write them.
 TABLES: tuple[str, ...] = ("decisions", "suppressed_candidates", "journey_steps", "customer_snapshots",
-                           "identity_links", "dead_letter")
+                           "identity_links", "dead_letter", "field_warnings")
 
 _BQ_TO_ARROW = {
     "STRING": pa.string(),
@@ -85,6 +86,12 @@ def suppressed_rows(d: Decision) -> list[dict[str, Any]]:
 def dead_letter_row(dl: DeadLetter) -> dict[str, Any]:
     """A ``dead_letter`` row (the same object as the dead-letter topic's message)."""
     return dl.to_dict()
+
+
+def field_warning_row(w: FieldWarning) -> dict[str, Any]:
+    """A ``field_warnings`` row (``schemas/bigquery/field_warnings.json``; the same object as the field-warnings
+    topic's message, values already PII-masked)."""
+    return w.to_dict()
 
 
 def journey_step_row(s: Any) -> dict[str, Any]:

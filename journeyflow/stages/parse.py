@@ -3,6 +3,16 @@
 Pure Python (no Beam).  Checks run in a fixed order and the first failure decides the reason: the parse
 members of :class:`journeyflow.model.reasons.DeadLetterReason`, listed (with their meaning) in check order there.
 
+Optional fields (:mod:`journeyflow.stages.fields` lists, per stream, which fields are required and which optional)
+never dead-letter a record: a bad optional field or identifier is dropped (a Windows time zone name is replaced by
+its IANA zone), the record is kept, and :meth:`Parser.parse_full` returns a
+:class:`~journeyflow.model.field_warnings.FieldWarning` for it (stream, event id, field, reason, masked value), which
+the pipelines write to the ``field-warnings`` topic and table.
+
+Event times are parsed exactly (:mod:`journeyflow.stages.timeparse`: integer arithmetic, every ISO-8601 form).  The
+accepted range is ``ParseConfig.min_ts .. max_ts`` (default 2000-01-01 .. 2100-01-01) and, when
+``ParseConfig.max_ahead_ms`` is set and the caller passes the record's arrival time, at most that far ahead of it.
+
 The raw payload kept in a dead letter is truncated and has anything that looks like an email address or a phone
 number masked, so dead letters can be stored in analyst tables without leaking PII.
 """
@@ -12,18 +22,22 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Mapping, NamedTuple
 
 import fastavro
 
-from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
-from journeyflow.model.events import EVENT_TYPES, STREAMS, Event
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.model.events import EVENT_TYPES, STREAMS, Event
+from journeyflow.model.field_warnings import FieldWarning
+from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
+from journeyflow.stages import fields as _fields
+from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.timeparse import parse_ts
+
+__all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN_DEAD_LETTER", "Invalid",
+           "ParseConfig", "ParseResult", "Parser", "avro_schema", "mask_pii", "parse_ts"]
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -52,15 +66,6 @@ def avro_schema(name: str) -> dict:
     return fastavro.parse_schema(json.loads(text))
 
 
-@lru_cache(maxsize=4096)
-def _valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-        return True
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-
-
 def mask_pii(text: str) -> str:
     """``text`` with anything that looks like an email address or a (formatted) phone number replaced by
     ``<email>`` / ``<phone>``."""
@@ -72,23 +77,6 @@ def _mask_record(rec: Any) -> Any:
     if isinstance(rec, dict):
         return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
     return rec
-
-
-def parse_ts(value: Any) -> int:
-    """Event time in epoch ms from ISO-8601 with offset or epoch milliseconds.  Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError("ts must be a string or an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        s = value.strip()
-        if s.isdigit():
-            return int(s)
-        dt = datetime.fromisoformat(s)
-        if dt.tzinfo is None:
-            raise ValueError(f"ts {value!r} has no UTC offset")
-        return int(dt.timestamp() * 1000)
-    raise ValueError("ts must be a string or an integer")
 
 
 def _json_depth(text: str) -> int:
@@ -136,13 +124,33 @@ class Invalid(Exception):
 
 @dataclass(frozen=True)
 class ParseConfig:
-    """Parser settings: the region for phone numbers without ``+country`` (ISO 3166 code), the accepted event
-    time range (epoch ms) and the largest raw record (bytes)."""
+    """Parser settings.
+
+    ``default_region``: phone region (ISO 3166 code) for numbers written without ``+CC``.  ``min_ts`` / ``max_ts``:
+    accepted event times, epoch ms (the pipelines lower ``max_ts`` with ``--max_event_time``).  ``max_bytes``: the
+    largest raw record.  ``max_ahead_ms``: when set, an event time more than this far ahead of the record's arrival
+    time (``received_at`` given to :meth:`Parser.parse_full`) is out of range too (streaming: relative to the
+    Pub/Sub publish time).  ``merge_plus_addresses``: hash ``ann+tag@x.com`` as ``ann@x.com`` (off: plus-addresses
+    stay distinct)."""
 
     default_region: str = "US"
     min_ts: int = DEFAULT_MIN_TS
     max_ts: int = DEFAULT_MAX_TS
     max_bytes: int = 1 << 20
+    max_ahead_ms: int | None = None
+    merge_plus_addresses: bool = False
+
+
+class ParseResult(NamedTuple):
+    """What :meth:`Parser.parse_full` returns: the Event (or DeadLetter) and the field warnings of a kept record
+    (always empty for a dead letter: the whole record is in it)."""
+
+    result: Event | DeadLetter
+    warnings: tuple[FieldWarning, ...] = ()
+
+
+#: (field, reason, action, detail, masked value) of one dropped or replaced field, before the record is known good.
+_Problem = tuple[str, FieldWarningReason, str, str, "str | None"]
 
 
 class Parser:
@@ -156,14 +164,32 @@ class Parser:
         self._buf = io.BytesIO()
 
     # ------------------------------------------------------------------ API
-    def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "") -> Event | DeadLetter:
-        """One raw record of ``stream`` (bytes or text of a JSON object, or an Avro-decoded dict) → an Event, or
-        a DeadLetter with the reason of the first failed check (never raises for bad input).  ``source``: where
-        the record came from (``path:line``, ``pubsub:<id>``)."""
+    def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
+              received_at: int | None = None) -> Event | DeadLetter:
+        """One raw record of ``stream`` → its Event, or a DeadLetter with its reason (field warnings discarded: use
+        :meth:`parse_full` wherever they must be written).  Never raises for bad input."""
+        return self.parse_full(stream, raw, source, received_at).result
+
+    def parse_full(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
+                   received_at: int | None = None) -> ParseResult:
+        """Parse one raw record of ``stream`` (bytes or text of a JSON object, or an Avro-decoded dict) read at
+        ``source`` (``path:line``, ``pubsub:<id>``).
+
+        ``received_at`` (epoch ms, optional): when the record arrived, for ``ParseConfig.max_ahead_ms``.
+        Returns a :class:`ParseResult`; never raises for bad input.  Required fields and identifiers decide between
+        Event and DeadLetter (the reason of the first failed check); bad optional fields become ``FieldWarning`` s
+        of the Event."""
         try:
-            return self._parse(stream, raw)
+            ev, problems = self._parse(stream, raw, received_at)
         except Invalid as e:
-            return self._dead(stream, raw, source, e.reason, e.detail, e.event_time)
+            return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
+        if not problems:
+            return ParseResult(ev)
+        event_id = ev.uid.split("/", 1)[1]
+        return ParseResult(ev, tuple(
+            FieldWarning(stream=stream, event_id=event_id, field=f, reason=reason, action=action,
+                         detail=mask_pii(detail)[:500], value=value, source=source, event_time=ev.ts)
+            for f, reason, action, detail, value in problems))
 
     # ------------------------------------------------------------ internals
     def _dead(self, stream: str, raw: Any, source: str, reason: str, detail: str, et: int | None) -> DeadLetter:
@@ -184,7 +210,8 @@ class Parser:
         return DeadLetter(stream=str(stream)[:64], reason=reason, detail=mask_pii(detail)[:1000],
                           payload=mask_pii(text[:MAX_PAYLOAD_IN_DEAD_LETTER]), source=source, event_time=et)
 
-    def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any]) -> Event:
+    def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any],
+               received_at: int | None = None) -> tuple[Event, list[_Problem]]:
         if isinstance(raw, (bytes, str)):
             if len(raw) > self.config.max_bytes:
                 raise Invalid(DeadLetterReason.PAYLOAD_TOO_LARGE, f"record is {len(raw)} bytes, limit {self.config.max_bytes}")
@@ -211,11 +238,12 @@ class Parser:
             raise Invalid(DeadLetterReason.UNKNOWN_STREAM, f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
         et = None
         ts_raw = rec.get("ts")
+        ts_problem = ""
         if ts_raw is not None:
             try:
                 et = parse_ts(ts_raw)
-            except (ValueError, OverflowError):
-                et = None
+            except (ValueError, OverflowError) as e:
+                et, ts_problem = None, str(e)
         # type check first, for a precise reason
         if stream == "consent":
             status = rec.get("status")
@@ -227,15 +255,34 @@ class Parser:
             if etype not in EVENT_TYPES[stream]:
                 raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"{stream} type {str(etype)[:40]!r} is not one of "
                               f"{', '.join(EVENT_TYPES[stream])}", et)
-        self._validate(stream, rec, et)
+        # optional fields: a bad one is dropped (or replaced) and reported, the record goes on
+        cleaned, checked = _fields.check_optional(stream, rec)
+        problems: list[_Problem] = [
+            (f, v.reason, v.action, v.detail, _fields.warning_value(f, original)) for f, v, original in checked]
+        if cleaned is not None:
+            rec = cleaned
+        self._validate(stream, rec, et)  # required fields (the optional ones left are valid)
         if et is None:
-            raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor epoch ms")
-        if not (self.config.min_ts <= et <= self.config.max_ts):
-            raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is outside the accepted range", et)
-        ids, contact = self._identifiers(stream, rec, et)
-        attrs = self._attrs(stream, rec, et)
+            raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor "
+                          "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))
+        self._check_range(et, ts_raw, received_at)
+        ids, contact = self._identifiers(stream, rec, et, problems)
+        attrs = self._attrs(stream, rec)
         return Event(uid=f"{stream}/{rec['event_id']}", stream=stream, type=etype, ts=et,
-                     ids=ids, attrs=attrs, contact=contact)
+                     ids=ids, attrs=attrs, contact=contact), problems
+
+    def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
+        cfg = self.config
+        if et < cfg.min_ts:
+            raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is before the accepted "
+                          f"range (min {cfg.min_ts} ms)", et)
+        # the detail does not name a bound derived from the wall clock: the same record gives the same dead letter
+        if et > cfg.max_ts:
+            raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is after the latest "
+                          "accepted event time (--max_event_time)", et)
+        if cfg.max_ahead_ms is not None and received_at is not None and et > received_at + cfg.max_ahead_ms:
+            raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is more than "
+                          f"{cfg.max_ahead_ms} ms ahead of the record's arrival (--max_event_time)", et)
 
     def _validate(self, stream: str, rec: dict, et: int | None) -> None:
         # fastavro's (Cython) writer checks every field against the schema ~5x faster than
@@ -253,51 +300,69 @@ class Parser:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: {e}", et) from None
 
-    def _identifiers(self, stream: str, rec: dict, et: int) -> tuple[tuple[str, ...], dict[str, str]]:
-        keys: list[str] = []
+    def _key(self, field: str, value: Any, contact: dict[str, str]) -> str:
+        """Identifier key of one identifier field's value (raises InvalidIdentifier)."""
+        if field == "anonymous_id":
+            return anon_key(value)
+        if field in ("crm_id", "user_id"):
+            return crm_key(value)
+        if field == "email":
+            k, norm = self.hasher.email(value)
+            contact["email"] = norm
+            return k
+        k, e164 = self.hasher.phone(value, self.config.default_region)
+        contact["phone"] = e164
+        return k
+
+    def _identifiers(self, stream: str, rec: dict, et: int,
+                     problems: list[_Problem]) -> tuple[tuple[str, ...], dict[str, str]]:
         contact: dict[str, str] = {}
-        try:
-            if stream == "web":
-                keys.append(anon_key(rec["anonymous_id"]))
-                if rec.get("user_id"):
-                    keys.append(crm_key(rec["user_id"]))
-            elif rec.get("crm_id"):
-                keys.append(crm_key(rec["crm_id"]))
-            if rec.get("email"):
-                k, norm = self.hasher.email(rec["email"])
-                keys.append(k)
-                contact["email"] = norm
-            if rec.get("phone"):
-                k, e164 = self.hasher.phone(rec["phone"], self.config.default_region)
-                keys.append(k)
-                contact["phone"] = e164
-        except InvalidIdentifier as e:
-            raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, str(e), et) from None
+        if stream == "consent":  # the identifier is the consent's subject: exactly one, and it must be usable
+            present = [f for f in _fields.IDENTIFIER_FIELDS[stream] if rec.get(f)]
+            if len(present) > 1:
+                raise Invalid(DeadLetterReason.MULTIPLE_IDENTIFIERS, "a consent record must name exactly one "
+                              "identifier", et)
+            if not present:
+                raise Invalid(DeadLetterReason.MISSING_IDENTIFIER, f"{stream} record has no usable identifier", et)
+            try:
+                return (self._key(present[0], rec[present[0]], contact),), contact
+            except InvalidIdentifier as e:
+                raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, str(e), et) from None
+        required = _fields.REQUIRED_FIELDS[stream]
+        keys: list[str] = []
+        dropped = 0
+        for f in _fields.IDENTIFIER_FIELDS[stream]:
+            v = rec.get(f)
+            if f not in required and (v is None or v == ""):
+                continue  # absent
+            try:
+                keys.append(self._key(f, v, contact))
+            except InvalidIdentifier as e:
+                if f in required:
+                    raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, str(e), et) from None
+                problems.append((f, FieldWarningReason.INVALID_IDENTIFIER, "dropped", str(e),
+                                 _fields.warning_value(f, v)))
+                dropped += 1
         keys = [k for k in keys if k.split(":", 1)[1]]
         if not keys:
+            if dropped:
+                raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, f"{stream} record: none of its identifiers is "
+                              "usable (" + "; ".join(p[3] for p in problems
+                                                     if p[1] == FieldWarningReason.INVALID_IDENTIFIER) + ")", et)
             raise Invalid(DeadLetterReason.MISSING_IDENTIFIER, f"{stream} record has no usable identifier", et)
-        if stream == "consent" and len(keys) > 1:
-            raise Invalid(DeadLetterReason.MULTIPLE_IDENTIFIERS, "a consent record must name exactly one identifier", et)
         return tuple(sorted(set(keys))), contact
 
-    def _attrs(self, stream: str, rec: dict, et: int) -> dict[str, Any]:
+    def _attrs(self, stream: str, rec: dict) -> dict[str, Any]:
         if stream == "web":
             a = {"product_id": rec.get("product_id")}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),
                  "amount": rec.get("amount"), "currency": rec.get("currency")}
-            if a["amount"] is not None and a["amount"] < 0:
-                raise Invalid(DeadLetterReason.INVALID_FIELD, "orders: amount must not be negative", et)
         elif stream == "support":
-            csat = rec.get("csat")
-            if csat is not None and not 1 <= csat <= 5:
-                raise Invalid(DeadLetterReason.INVALID_FIELD, f"support: csat {csat} outside 1-5", et)
-            a = {"ticket_id": rec["ticket_id"], "severity": rec.get("severity"), "csat": csat}
+            a = {"ticket_id": rec["ticket_id"], "severity": rec.get("severity"), "csat": rec.get("csat")}
         elif stream == "crm":
-            tz = rec.get("timezone")
-            if tz and not _valid_zone(tz):
-                raise Invalid(DeadLetterReason.INVALID_FIELD, f"crm: timezone {tz[:60]!r} is not an IANA time zone", et)
-            a = {"lifecycle_stage": rec.get("lifecycle_stage"), "timezone": tz, "owner_id": rec.get("owner_id")}
+            a = {"lifecycle_stage": rec.get("lifecycle_stage"), "timezone": rec.get("timezone"),
+                 "owner_id": rec.get("owner_id")}
         elif stream == "engagement":
             a = {"channel": rec["channel"], "decision_id": rec.get("decision_id")}
         else:  # consent

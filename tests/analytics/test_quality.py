@@ -154,8 +154,22 @@ def good_rows() -> dict[str, list[dict]]:
          "payload": '{"channel": "sms", "email": "<email>", "phone": "<phone>"}', "source": "consent.jsonl:9",
          "event_time": T0 + 5 * HOUR},
     ]
+    def warn(stream, event_id, fld, reason, value, action="dropped", at=T0 + 2 * HOUR):
+        return {"stream": stream, "event_id": event_id, "field": fld, "reason": reason, "action": action,
+                "detail": f"{fld}: {reason}", "value": value, "source": f"{stream}.jsonl:{len(event_id)}",
+                "event_time": at}
+
+    warnings = [
+        warn("crm", "evt-000001", "timezone", "windows_timezone", '"Eastern Standard Time"', action="replaced"),
+        warn("crm", "evt-000002", "timezone", "unknown_timezone", '"Mars/Olympus_Mons"'),
+        warn("support", "evt-000003", "phone", "invalid_identifier", None),
+        warn("support", "evt-000004", "csat", "out_of_range", "9", at=T0 + DAY),
+        warn("orders", "evt-000005", "amount", "wrong_type", '"12,50"'),
+        warn("web", "evt-000006", "email", "invalid_identifier", None),
+    ]
     return {"decisions": decisions, "suppressed_candidates": suppressed, "journey_steps": steps,
-            "customer_snapshots": snapshots, "identity_links": links, "dead_letter": dead}
+            "customer_snapshots": snapshots, "identity_links": links, "dead_letter": dead,
+            "field_warnings": warnings}
 
 
 def broken_rows() -> dict[str, list[dict]]:
@@ -167,6 +181,9 @@ def broken_rows() -> dict[str, list[dict]]:
     rows["dead_letter"][0]["payload"] = '{"email": "Jane.Doe@example.com", "ts": 1}'  # raw email
     rows["customer_snapshots"][0]["identifiers"].append("phone:+14155550100")  # raw phone in a list column
     rows["identity_links"][3]["reason"] = None  # refused link without a reason
+    rows["field_warnings"][2]["value"] = '"+44 20 7946 0958"'  # an identifier's value kept (and it is raw PII)
+    rows["field_warnings"][3]["reason"] = "looked_odd"  # not a field-warning reason
+    rows["field_warnings"][4]["field"] = "order_id"  # a required field is never a warning
     return rows
 
 
@@ -184,6 +201,10 @@ BROKEN = {
     ("dead_letter", "no_raw_email"),
     ("customer_snapshots", "no_raw_phone"),
     ("identity_links", "refused_link_has_reason"),
+    ("field_warnings", "no_value_for_phone"),
+    ("field_warnings", "no_raw_phone"),
+    ("field_warnings", "reason_known"),
+    ("field_warnings", "field_is_optional"),
 }
 
 
@@ -275,7 +296,9 @@ def test_good_tables_pass(good_report, good_out):
                      ("decisions", "no_raw_phone"), ("dead_letter", "no_raw_email"),
                      ("customer_snapshots", "no_raw_email"),
                      ("decisions", "no_send_where_consent_blocked_same_moment"),
-                     ("suppressed_candidates", "belongs_to_a_decision")]:
+                     ("suppressed_candidates", "belongs_to_a_decision"), ("field_warnings", "reason_known"),
+                     ("field_warnings", "field_is_optional"), ("field_warnings", "no_value_for_email"),
+                     ("field_warnings", "event_time_in_input_range")]:
         assert expected in checks, expected
     # every table has a PII scan covering every string, list items and struct fields included
     from journeyflow.analytics.quality import _strings_frame
@@ -343,7 +366,7 @@ def test_empty_and_missing_tables(tmp_path):
     for name in ("decisions", "suppressed_candidates", "dead_letter"):
         write_table(tmp_path, name, [])
     rep = validate_output(tmp_path)
-    assert rep.missing_tables == ["journey_steps", "customer_snapshots", "identity_links"]
+    assert rep.missing_tables == ["journey_steps", "customer_snapshots", "identity_links", "field_warnings"]
     assert all(r.success for r in rep.results), rep.render()  # nothing wrong in empty tables...
     assert not rep.ok  # ...but a missing table directory is a failure
     assert "parse defaults" in rep.range_source

@@ -43,12 +43,12 @@ STREAM_STEPS = ({f"Read_{s}" for s in STREAMS} | {f"Raw_{s}" for s in STREAMS}
                 | {"AllInputs", "ParseAndValidate", "ResolveIdentities", "Read_state_transfer", "DecodeTransfer",
                    "KeyedInputs", "DecideOrdered", "TransferMessages", "Write_state_transfer", "AllDeadLetters",
                    "DecisionMessages", "DeadLetterMessages", "AllMessages", "WriteTopics", "DecisionRows",
-                   "SuppressedRows", "StepRows", "DeadLetterRows"}
+                   "SuppressedRows", "StepRows", "DeadLetterRows", "FieldWarningMessages", "FieldWarningRows"}
                 | {f"BigQuery_{t}" for t in STREAM_TABLES})
 # Replay's core stages (its output writers are labelled by journeyflow.transforms.sinks.files).
 REPLAY_STEPS = {"ReadFiles", "ParseAndValidate", "ResolveIdentities", "EventTimes", "Horizon", "DecideForCustomers",
                 "AllDeadLetters", "DecisionMessages", "DeadLetterMessages", "DecisionRows", "SuppressedRows",
-                "StepRows", "DeadLetterRows"}
+                "StepRows", "DeadLetterRows", "FieldWarningMessages", "FieldWarningRows"}
 
 
 @pytest.fixture(scope="module")

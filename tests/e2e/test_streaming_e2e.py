@@ -40,6 +40,8 @@ def scenario(t0: datetime) -> Scenario:
     for i in range(3):
         s.add("web", t0 + (17 + i) * sec, anonymous_id="dev-b", type="product_view", product_id="SKU-3")
     s.add("web", t0 + 18 * sec, anonymous_id="dev-x", type="teleport")  # dead letter
+    s.add("web", t0 + 18 * sec, anonymous_id="dev-y", type="page_view", product_id=12345)  # kept, field warning
+    s.add("web", datetime(2099, 6, 15, 12, tzinfo=timezone.utc), anonymous_id="dev-z", type="page_view")  # too far
     return s
 
 
@@ -80,6 +82,7 @@ def test_streaming_matches_replay_on_the_emulator(pubsub_emulator, tmp_path):
             emails = collect("decisions-email", prefix)
             tasks = collect("decisions-crm-task", prefix)
             dead = collect("dead-letter", prefix)
+            warnings = collect("field-warnings", prefix)
         finally:
             result.cancel()
 
@@ -95,7 +98,11 @@ def test_streaming_matches_replay_on_the_emulator(pubsub_emulator, tmp_path):
     assert {d["decision_id"] for d in emails} == {d["decision_id"] for d in read_topic(out, "decisions-email")}
     assert all(d["address"] for d in emails)
     assert [d["journey_id"] for d in tasks] == ["service_escalation"]
-    assert [d["reason"] for d in dead] == ["unknown_type"]
+    assert sorted(d["reason"] for d in dead) == ["timestamp_out_of_range", "unknown_type"]
+    # the same field warning as the replay's: the record is kept without its bad optional field
+    assert [(w["stream"], w["field"], w["reason"]) for w in warnings] == [("web", "product_id", "wrong_type")]
+    assert [{k: v for k, v in w.items() if k != "source"} for w in warnings] == \
+        [{k: v for k, v in w.items() if k != "source"} for w in read_topic(out, "field-warnings")]
     # the unsubscribe (engagement feedback) stopped SB's browse promo
     sb = [c for d in audit if d["customer_id"] == "crm:SB" for c in d["candidates"] if c["journey_id"] == "browse_offer"]
     assert [c["reason"] for c in sb] == ["consent"]

@@ -6,12 +6,26 @@ customer is the minimum of its keys in that order: its CRM id if it has one, els
 phone, then anonymous id.
 
 * CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>``.
-* Emails are PII: trimmed and lower-cased, then checked with a deliberately basic RFC-ish test (exactly one ``@``,
-  non-empty local part, a domain containing a dot with no empty labels, no whitespace, at most 254 characters).
-  **No provider-specific rules** are applied (no gmail dot removal, no ``+tag`` stripping): they are only true for
-  some providers and would wrongly merge different people at the others. The key is ``email:<hex>``.
+* Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFC, and checks and normalizes it with
+  ``email-validator`` (RFC 5321/5322/6531 syntax, no DNS look-up): every spelling of one address gives one key.
+  **Merged**: letter case of the whole address (``Ann.Lee@Example.COM`` = ``ann.lee@example.com``; local parts are
+  case-folded because every large provider treats them so, and journeyflow always did), Unicode normalization forms
+  (NFC: a composed and a decomposed ``ö`` are one address), internationalized domain names in Unicode or ASCII
+  (``ann@münchen.de`` = ``ann@xn--mnchen-3ya.de`` = ``ANN@MÜNCHEN.DE``; the key and the delivery address use the
+  ASCII form, IDNA 2008 with UTS #46 mapping, which also folds full-width domain characters), surrounding
+  whitespace. **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
+  ``Hasher(merge_plus_addresses=True)`` / ``--merge_plus_addresses``), dots or other provider-specific rules (gmail's
+  dot removal is only true at gmail and would merge different people elsewhere), compatibility forms in the local
+  part (full-width ``ａｎｎ`` is not ``ann``: RFC 6532 asks for NFC only). Rejected as invalid: quoted local parts,
+  IP-literal domains, special-use domains (``.test``, ``.local``, ``.invalid``, ``localhost``), consecutive dots,
+  domains without a dot. The key is ``email:<hex>``; for ASCII addresses the hashed text is exactly the trimmed,
+  lower-cased address, as before this normalization.
 * Phones are PII: parsed with ``phonenumbers`` using a default region (``"US"`` unless configured), required to be
-  both possible and valid, formatted as E.164; the key is ``phone:<hex>``.
+  both possible and valid, formatted as E.164; the key is ``phone:<hex>``. **Merged**: national and international
+  spellings of one number as ``phonenumbers`` reads them (``(415) 555-0134`` with region US = ``+1 415 555 0134`` =
+  ``001 415 555 0134`` with region GB), separators, ``tel:`` URIs, non-ASCII digits; an extension (``ext. 12``) is
+  not part of E.164, so a desk's extensions share the number's key. **Not merged**: a national number read with the
+  wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed).
 
 ``<hex>`` is the first 32 hex characters (128 bits) of ``HMAC-SHA256(key, "<kind>:" + normalized)``. The HMAC key
 comes from :class:`Hasher`; :meth:`Hasher.from_env` reads ``JOURNEYFLOW_HASH_KEY`` and falls back to the
@@ -26,11 +40,14 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 
 __all__ = [
     "ANON",
@@ -50,6 +67,7 @@ __all__ = [
     "crm_key",
     "kind_index",
     "kind_of",
+    "normalize_email",
     "rank_key",
     "singleton_counts",
 ]
@@ -155,22 +173,34 @@ _warned_default_key = False
 _warn_lock = threading.Lock()
 
 
-def _email_problem(value: str) -> str | None:
-    """Why a trimmed, lower-cased email is invalid, or None. Messages never include the value."""
+def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
+    """The one spelling of an email address that journeyflow hashes and delivers to (rules in the module docstring).
+
+    ``raw``: the address as written.  Returns ``local@ascii-domain`` with the local part NFC-normalized and
+    lower-cased (and its ``+tag`` removed when ``merge_plus_addresses``).  Raises :class:`InvalidIdentifier` (the
+    message never holds the address) when ``email-validator`` rejects it or it is longer than 254 characters.
+    Syntax rules: RFC 5321/5322 and RFC 6531/6532 as implemented by ``email-validator`` (no DNS look-up)."""
+    value = unicodedata.normalize("NFC", raw.strip())
     if not value:
-        return "email is empty"
-    if len(value) > 254:
-        return "email is not a valid address: too long"
-    if any(ch.isspace() for ch in value):
-        return "email is not a valid address: contains whitespace"
-    if value.count("@") != 1:
-        return "email is not a valid address: needs exactly one @"
-    local, _, domain = value.partition("@")
-    if not local:
-        return "email is not a valid address: empty local part"
-    if "." not in domain or domain.startswith(".") or domain.endswith(".") or ".." in domain:
-        return "email is not a valid address: domain needs a dot and non-empty labels"
-    return None
+        raise InvalidIdentifier(EMAIL, "email is empty")
+    try:
+        info = validate_email(value, check_deliverability=False)
+    except (EmailNotValidError, ValueError) as e:  # ValueError: e.g. lone surrogates the IDNA codec refuses
+        raise InvalidIdentifier(EMAIL, f"email is not a valid address: {_safe_reason(str(e))}") from None
+    local = unicodedata.normalize("NFC", info.local_part.lower())
+    if merge_plus_addresses:
+        head, plus, _tag = local.partition("+")
+        if plus and head:
+            local = head
+    normalized = f"{local}@{info.ascii_domain.lower()}"
+    if len(normalized) > 254:
+        raise InvalidIdentifier(EMAIL, "email is not a valid address: too long")
+    return normalized
+
+
+def _safe_reason(message: str) -> str:
+    """email-validator's explanation without quoted fragments of the address (which may be PII)."""
+    return re.sub(r"'[^']*'|\([^)]*\)", "…", message)[:160]
 
 
 class Hasher:
@@ -182,7 +212,8 @@ class Hasher:
     never appears in ``repr``.
     """
 
-    def __init__(self, key: bytes, default_region: str = "US", cache_size: int = 65536):
+    def __init__(self, key: bytes, default_region: str = "US", cache_size: int = 65536,
+                 merge_plus_addresses: bool = False):
         if not isinstance(key, (bytes, bytearray)) or not key:
             raise ValueError("hash key must be non-empty bytes")
         region = default_region.upper()
@@ -190,6 +221,7 @@ class Hasher:
             raise ValueError(f"unknown phone region {default_region!r}")
         self._key = bytes(key)
         self.default_region = region
+        self.merge_plus_addresses = bool(merge_plus_addresses)
         self._cache_size = cache_size
         self._init_caches()
 
@@ -217,12 +249,14 @@ class Hasher:
         self._phone_cached = functools.lru_cache(maxsize=self._cache_size)(self._phone_uncached)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"key": self._key, "default_region": self.default_region, "cache_size": self._cache_size}
+        return {"key": self._key, "default_region": self.default_region, "cache_size": self._cache_size,
+                "merge_plus_addresses": self.merge_plus_addresses}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._key = state["key"]
         self.default_region = state["default_region"]
         self._cache_size = state["cache_size"]
+        self.merge_plus_addresses = state.get("merge_plus_addresses", False)
         self._init_caches()
 
     def __repr__(self) -> str:
@@ -236,10 +270,10 @@ class Hasher:
         return mac.hexdigest()[:_HEX_CHARS]
 
     def _email_uncached(self, raw: str) -> tuple[str | None, str]:
-        value = raw.strip().lower()
-        problem = _email_problem(value)
-        if problem is not None:
-            return None, problem
+        try:
+            value = normalize_email(raw, self.merge_plus_addresses)
+        except InvalidIdentifier as e:
+            return None, e.reason
         return f"email:{self.digest(EMAIL, value)}", value
 
     def _phone_uncached(self, raw: str, region: str) -> tuple[str | None, str]:

@@ -22,6 +22,11 @@
   next to the required crm_id -- is not an email), ``invalid_timezone`` (crm).
   Malformed lines are derived from a neighbouring good record, so they
   carry real identifiers (and e.g. the same order_id as that record).
+  Not every malformed line is a dead letter: a bad *optional* field (a
+  ``wrong_type`` amount, csat, severity, product_id ..., the crm email of
+  ``invalid_email``, every ``invalid_timezone``) is dropped by the parser and
+  the record kept with a field warning.  :func:`expected_outcome` says which,
+  with the reason (``PARSER_REASON`` for the dead letters).
 * ``ground_truth.jsonl``: one line per person (``person_id``, ``crm_id``, raw
   ``emails``/``phones``/``anonymous_ids`` actually used in good records,
   ``timezone``, ``region``).  Normalised identifiers (email stripped and
@@ -75,11 +80,11 @@ from pathlib import Path
 
 from journeyflow.model.events import STREAMS
 from journeyflow.tools.generator.events import _dumps
-from journeyflow.tools.generator.malformed import MALFORMED_KINDS, PARSER_REASON, _MalformedLines
+from journeyflow.tools.generator.malformed import MALFORMED_KINDS, PARSER_REASON, _MalformedLines, expected_outcome
 from journeyflow.tools.generator.persons import _Generator
 from journeyflow.tools.generator.sink import _KEY_LEN, _Sink
 
-__all__ = ["STREAMS", "MALFORMED_KINDS", "PARSER_REASON", "GenerateSummary", "generate"]
+__all__ = ["STREAMS", "MALFORMED_KINDS", "PARSER_REASON", "GenerateSummary", "expected_outcome", "generate"]
 
 # Lines buffered in memory (all streams together) before sorted runs are spilled to disk.
 SPILL_LINES = 500_000

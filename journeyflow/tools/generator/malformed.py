@@ -1,13 +1,16 @@
-"""Malformed input lines: the kinds generated per stream, the dead-letter reason the parser is expected to give for
-each, and how a malformed variant of a good line is made."""
+"""Malformed input lines: the kinds generated per stream, what the parser is expected to do with each (a dead letter
+with its reason, or -- a bad optional field -- a kept record with a field warning: :func:`expected_outcome`), and
+how a malformed variant of a good line is made."""
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 from datetime import datetime, timezone
 
-from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
+from journeyflow.stages.fields import OPTIONAL_FIELDS, windows_zone_to_iana
 from journeyflow.tools.generator.events import _dumps
 
 MALFORMED_KINDS: dict[str, tuple[str, ...]] = {
@@ -25,7 +28,9 @@ MALFORMED_KINDS: dict[str, tuple[str, ...]] = {
                 "bad_timestamp", "absurd_timestamp", "no_identifier", "invalid_email"),
 }
 
-# Dead-letter reason that journeyflow.stages.parse is expected to give for each malformed kind.
+# Dead-letter reason that journeyflow.stages.parse is expected to give for each malformed kind, when the line is a
+# dead letter: ``wrong_type`` only when the field is required, ``invalid_email`` only when the email is the record's
+# only identifier; ``invalid_timezone`` lines are always kept.  expected_outcome() decides per line.
 PARSER_REASON: dict[str, DeadLetterReason] = {
     "invalid_json": DeadLetterReason.INVALID_JSON,
     "not_an_object": DeadLetterReason.NOT_AN_OBJECT,
@@ -36,8 +41,25 @@ PARSER_REASON: dict[str, DeadLetterReason] = {
     "absurd_timestamp": DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
     "no_identifier": DeadLetterReason.MISSING_IDENTIFIER,
     "invalid_email": DeadLetterReason.INVALID_IDENTIFIER,
-    "invalid_timezone": DeadLetterReason.INVALID_FIELD,
 }
+
+
+def expected_outcome(stream: str, kind: str, detail: str) -> tuple[str, str]:
+    """What journeyflow.stages.parse does with a malformed line of ``malformed_expected.jsonl`` (its stream, kind
+    and detail): ``("dead_letter", DeadLetterReason)``, or ``("field_warning", FieldWarningReason)`` when only an
+    optional field (``journeyflow.stages.fields.OPTIONAL_FIELDS``) is bad and the record is kept.  Raises
+    ``KeyError`` for an unknown kind."""
+    if kind == "wrong_type":
+        name = detail.split("=", 1)[0]  # detail is "<field>=<value repr>"
+        if name in OPTIONAL_FIELDS[stream]:
+            return "field_warning", FieldWarningReason.WRONG_TYPE
+    elif kind == "invalid_email" and stream == "crm":  # crm_id is required and good: only the email is dropped
+        return "field_warning", FieldWarningReason.INVALID_IDENTIFIER
+    elif kind == "invalid_timezone":
+        zone = ast.literal_eval(detail.split("=", 1)[1])  # detail is "timezone=<repr of the name>"
+        return "field_warning", (FieldWarningReason.WINDOWS_TIMEZONE if windows_zone_to_iana(zone)
+                                 else FieldWarningReason.UNKNOWN_TIMEZONE)
+    return "dead_letter", PARSER_REASON[kind]
 
 
 # --------------------------------------------------------------------------- malformed lines

@@ -1,0 +1,280 @@
+"""Which input fields are required and which are optional, per stream, and the checks of the optional ones.
+
+A record that cannot be understood is dead-lettered; a record with one bad *optional* field still carries facts the
+decisions depend on (a contact's crm<->email link, a ticket that is open), so the bad field is dropped (or, for a
+Windows time zone name, replaced by its IANA zone), the record is kept and a
+:class:`~journeyflow.model.field_warnings.FieldWarning` says what happened.  Pure Python, no Beam.
+
+Required and optional fields
+----------------------------
+==========  =====================================  ===============================  ==================================
+stream      required (bad -> dead letter)          identifiers                      optional (bad -> dropped, warning)
+==========  =====================================  ===============================  ==================================
+web         event_id, ts, type, anonymous_id       anonymous_id (required),         user_id, email, product_id,
+                                                   user_id, email                   properties (per entry)
+orders      event_id, ts, type, order_id           crm_id, email: one valid needed  crm_id, email, product_ids (per
+                                                                                    item), amount, currency
+support     event_id, ts, type, ticket_id          crm_id, email, phone: one valid  crm_id, email, phone, severity,
+                                                   needed                           csat
+crm         event_id, ts, type, crm_id             crm_id (required), email, phone  email, phone, lifecycle_stage,
+                                                                                    timezone, owner_id
+engagement  event_id, ts, type, channel            email, phone, crm_id: one valid  email, phone, crm_id, decision_id
+                                                   needed
+consent     event_id, ts, status, channel, the     exactly one of email, phone,     (none: the identifier is the
+            one identifier                         crm_id, required                 consent's subject)
+==========  =====================================  ===============================  ==================================
+
+``type`` / ``status`` and ``channel`` decide what the record means, ``ts`` when, the ids which customer, and
+``order_id`` / ``ticket_id`` which order or ticket: without them there is no fact to keep.  When every identifier a
+record offers is unusable the record is dead-lettered (``invalid_identifier``), since it cannot be given to a
+customer.
+
+Field-warning reasons: :class:`journeyflow.model.reasons.FieldWarningReason` (their meanings are documented there).
+"""
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any, Callable, Mapping, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from journeyflow.model.reasons import FieldWarningReason as R
+
+__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
+           "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value"]
+
+REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "web": ("event_id", "ts", "type", "anonymous_id"),
+    "orders": ("event_id", "ts", "type", "order_id"),
+    "support": ("event_id", "ts", "type", "ticket_id"),
+    "crm": ("event_id", "ts", "type", "crm_id"),
+    "engagement": ("event_id", "ts", "type", "channel"),
+    "consent": ("event_id", "ts", "status", "channel"),
+}
+#: Identifier fields per stream, in the order they are read.  Consent's are required (exactly one).
+IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "web": ("anonymous_id", "user_id", "email"),
+    "orders": ("crm_id", "email"),
+    "support": ("crm_id", "email", "phone"),
+    "crm": ("crm_id", "email", "phone"),
+    "engagement": ("crm_id", "email", "phone"),
+    "consent": ("crm_id", "email", "phone"),
+}
+#: Fields whose values are PII: a warning never carries their value.
+PII_FIELDS = frozenset({"email", "phone"})
+_MAX_LONG = (1 << 63) - 1
+_MIN_LONG = -(1 << 63)
+_VALUE_CHARS = 120
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+#: Marker: the field is removed from the record.
+DROP: Any = _Drop()
+
+
+class Verdict(NamedTuple):
+    """What to do with one optional field's value: keep ``value`` (possibly replaced or cleaned) or ``DROP`` it.
+
+    ``reason`` is None when the value is fine as it is; otherwise a :class:`FieldWarningReason` with ``detail``.
+    ``action`` (the warning's): ``dropped`` (the field, or some items / entries of it) or ``replaced``."""
+
+    value: Any
+    reason: R | None = None
+    detail: str = ""
+    action: str = "dropped"
+
+
+_OK = None  # sentinel for "unchanged" returned by the checkers below
+
+
+def _type_name(v: Any) -> str:
+    return "null" if v is None else type(v).__name__
+
+
+def _is_text(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates ("\ud800" in JSON): not text Avro can carry
+        return False
+    return True
+
+
+def _string(v: Any) -> Verdict | None:
+    if _is_text(v):
+        return _OK
+    if isinstance(v, str):
+        return Verdict(DROP, R.WRONG_TYPE, "not valid Unicode text")
+    return Verdict(DROP, R.WRONG_TYPE, f"expected a string, got {_type_name(v)}")
+
+
+def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:
+    def check(v: Any) -> Verdict | None:
+        if isinstance(v, str):
+            if v in symbols:
+                return _OK
+            return Verdict(DROP, R.UNKNOWN_VALUE, f"not one of {', '.join(symbols)}")
+        return Verdict(DROP, R.WRONG_TYPE, f"expected one of {', '.join(symbols)}, got {_type_name(v)}")
+    return check
+
+
+def _csat(v: Any) -> Verdict | None:
+    if isinstance(v, bool) or not isinstance(v, int):
+        return Verdict(DROP, R.WRONG_TYPE, f"expected an integer 1-5, got {_type_name(v)}")
+    if not 1 <= v <= 5:
+        return Verdict(DROP, R.OUT_OF_RANGE, "csat must be 1-5")
+    return _OK
+
+
+def _amount(v: Any) -> Verdict | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return Verdict(DROP, R.WRONG_TYPE, f"expected a number, got {_type_name(v)}")
+    if isinstance(v, float) and not math.isfinite(v):
+        return Verdict(DROP, R.OUT_OF_RANGE, "amount must be a finite number")
+    if isinstance(v, int) and not _MIN_LONG <= v <= _MAX_LONG:
+        return Verdict(DROP, R.OUT_OF_RANGE, "amount does not fit a 64-bit integer")
+    if v < 0:
+        return Verdict(DROP, R.OUT_OF_RANGE, "amount must not be negative")
+    return _OK
+
+
+def _string_list(v: Any) -> Verdict | None:
+    if not isinstance(v, list):
+        return Verdict(DROP, R.WRONG_TYPE, f"expected an array of strings, got {_type_name(v)}")
+    kept = [x for x in v if _is_text(x)]
+    if len(kept) == len(v):
+        return _OK
+    return Verdict(kept, R.WRONG_TYPE, f"{len(v) - len(kept)} of {len(v)} items are not strings (dropped)")
+
+
+def _scalar(x: Any) -> bool:
+    if x is None or isinstance(x, (bool, float)):
+        return True
+    if isinstance(x, int):
+        return _MIN_LONG <= x <= _MAX_LONG
+    return _is_text(x)
+
+
+def _scalar_map(v: Any) -> Verdict | None:
+    """``properties``: a map of null/string/long/double/boolean (web.avsc); entries of another type are dropped."""
+    if not isinstance(v, dict):
+        return Verdict(DROP, R.WRONG_TYPE, f"expected an object, got {_type_name(v)}")
+    kept = {k: x for k, x in v.items() if _is_text(k) and _scalar(x)}
+    if len(kept) == len(v):
+        return _OK
+    # the entries' keys are not named: they are free text (and may hold PII)
+    return Verdict(kept, R.WRONG_TYPE, f"{len(v) - len(kept)} of {len(v)} entries are not scalar values (dropped)")
+
+
+@lru_cache(maxsize=4096)
+def _iana_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+
+
+@lru_cache(maxsize=None)
+def _windows_zones() -> Mapping[str, str]:
+    from tzlocal.windows_tz import win_tz  # CLDR windowsZones.xml, "001" territory: the zone for each Windows name
+
+    return dict(win_tz)
+
+
+def windows_zone_to_iana(name: str) -> str | None:
+    """IANA zone of a Windows time zone name (``"Eastern Standard Time"`` -> ``"America/New_York"``), else None.
+
+    The mapping is CLDR's windowsZones (territory ``001``), as shipped by ``tzlocal.windows_tz.win_tz``; names are
+    matched exactly (Windows names are fixed strings), after trimming whitespace."""
+    zone = _windows_zones().get(name.strip())
+    return zone if zone and _iana_zone(zone) else None
+
+
+def normalize_timezone(v: Any) -> Verdict | None:
+    """Check a ``timezone`` value: an IANA name is kept, a Windows name replaced, anything else dropped."""
+    if not _is_text(v):
+        return _string(v)
+    name = v.strip()
+    if name and _iana_zone(name):
+        return _OK if name == v else Verdict(name)
+    zone = windows_zone_to_iana(name) if name else None
+    if zone is not None:
+        return Verdict(zone, R.WINDOWS_TIMEZONE, f"Windows time zone name mapped to {zone} (CLDR windowsZones)",
+                       "replaced")
+    return Verdict(DROP, R.UNKNOWN_TIMEZONE, "not an IANA time zone nor a known Windows zone name; "
+                                             "the customer's previous zone or the policy's default_timezone applies")
+
+
+_SEVERITIES = ("low", "medium", "high", "critical")
+#: Optional fields whose Avro type has a default but no null: a JSON null there means "absent".
+_NOT_NULLABLE = frozenset({"product_ids", "properties"})
+
+#: Optional, non-identifier checks per stream.  Identifier fields are type-checked here (``_string``) and normalized
+#: by the parser (``stages.identity.keys``), which drops the ones that do not normalize.
+OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
+    "web": {"user_id": _string, "email": _string, "product_id": _string, "properties": _scalar_map},
+    "orders": {"crm_id": _string, "email": _string, "product_ids": _string_list, "amount": _amount,
+               "currency": _string},
+    "support": {"crm_id": _string, "email": _string, "phone": _string, "severity": _enum(_SEVERITIES),
+                "csat": _csat},
+    "crm": {"email": _string, "phone": _string, "lifecycle_stage": _string, "timezone": normalize_timezone,
+            "owner_id": _string},
+    "engagement": {"crm_id": _string, "email": _string, "phone": _string, "decision_id": _string},
+    "consent": {},
+}
+
+
+def warning_value(field: str, value: Any) -> str | None:
+    """The bad value as it may be stored with a warning: short JSON, emails/phones masked; None for PII fields."""
+    from journeyflow.stages.parse import mask_pii  # parse imports this module
+
+    if field in PII_FIELDS:
+        return None
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    if len(text) > _VALUE_CHARS:
+        text = text[: _VALUE_CHARS - 1] + "…"
+    return mask_pii(text)
+
+
+def check_optional(stream: str, rec: Mapping[str, Any]) -> tuple[dict[str, Any] | None,
+                                                                   list[tuple[str, Verdict, Any]]]:
+    """Check every optional field of ``rec`` (a decoded record of ``stream``).
+
+    Returns ``(cleaned, problems)``: ``cleaned`` is None when nothing changed, else a copy with bad fields removed
+    and replaced values set; ``problems`` lists ``(field, verdict, original value)`` for each field that was
+    dropped or replaced.  A null optional field is an absent one (removed without a warning: ``product_ids`` and
+    ``properties`` have no null in their Avro types, only a default)."""
+    checks = OPTIONAL_FIELDS.get(stream, {})
+    cleaned: dict[str, Any] | None = None
+    problems: list[tuple[str, Verdict, Any]] = []
+    for name, check in checks.items():
+        v = rec.get(name)
+        if v is None:
+            if name in rec and name in _NOT_NULLABLE:
+                if cleaned is None:
+                    cleaned = dict(rec)
+                del cleaned[name]
+            continue
+        verdict = check(v)
+        if verdict is None:
+            continue
+        if cleaned is None:
+            cleaned = dict(rec)
+        if verdict.value is DROP:
+            del cleaned[name]
+        else:
+            cleaned[name] = verdict.value
+        if verdict.reason is not None:
+            problems.append((name, verdict, v))
+    return cleaned, problems

@@ -1,0 +1,193 @@
+"""Event times to the exact millisecond: ISO-8601 date-times with a UTC offset, and epoch milliseconds.
+
+Pure integer arithmetic (no ``float``, no ``datetime.timestamp()``): the result is the exact count of milliseconds
+since 1970-01-01T00:00:00Z, with any finer fraction truncated toward the past (``.9999`` is 999 ms, as a clock
+showing that instant reads).  Dates are proleptic Gregorian, years 0000-9999 (ISO 8601-1:2019 §4.3.2; expanded
+years need an agreement between the parties and are not accepted).
+
+Accepted forms (ISO 8601-1:2019 §5.4, RFC 3339 §5.6)
+-----------------------------------------------------
+date        ``YYYY-MM-DD`` / ``YYYYMMDD`` (calendar), ``YYYY-DDD`` / ``YYYYDDD`` (ordinal),
+            ``YYYY-Www-D`` / ``YYYYWwwD`` (week date: ISO weeks start on Monday; week 1 holds January 4th)
+separator   ``T`` (RFC 3339 also allows ``t`` and a space)
+time        ``hh:mm:ss``, ``hh:mm``, ``hh`` (extended) or ``hhmmss``, ``hhmm``, ``hh`` (basic); the last component
+            may carry a decimal fraction of any length after ``.`` or ``,`` (``10:30.5`` is 10:30:30);
+            ``24:00[:00[.0…]]`` is the end of the day (the next day's 00:00); a leap second ``hh:mm:60[.f]`` is
+            kept inside its minute as ``hh:mm:59.999`` (epoch time has no leap seconds; the order of
+            events across the minute is preserved)
+offset      ``Z`` / ``z``, ``±hh``, ``±hh:mm``, ``±hhmm`` (``−`` U+2212 as in ISO 8601 text too; ``-00:00``
+            is UTC), and ``±hh:mm:ss`` as Python's ``datetime.isoformat`` writes it; at most 23:59:59
+epoch       an integer (JSON number or a string of ASCII digits, optionally ``-``): milliseconds since the epoch
+
+Rejected (``ValueError``): no offset (a local time is ambiguous), reduced-precision dates (``2026-10``), non-ASCII
+digits, out-of-range components (month 13, February 30th, week 53 of a 52-week year, 25:00, +24:00 offsets),
+floats, booleans.  ``OverflowError``: an epoch string of more than 30 digits.
+"""
+from __future__ import annotations
+
+import re
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from typing import Any
+
+__all__ = ["days_from_civil", "parse_iso8601_ms", "parse_ts", "MS_PER_DAY"]
+
+MS_PER_DAY = 86_400_000
+_EPOCH_RE = re.compile(r"-?[0-9]+")
+_MAX_EPOCH_DIGITS = 30
+
+_D = "[0-9]"
+# date [Tt ] time offset.  Only ASCII digits ([0-9], never \d: "٣" is a digit for \d).
+_ISO_RE = re.compile(
+    rf"""
+    (?P<year>{_D}{{4}})
+    (?:
+        -(?P<month>{_D}{{2}})-(?P<day>{_D}{{2}})
+      | (?P<bmonth>{_D}{{2}})(?P<bday>{_D}{{2}})
+      | -W(?P<week>{_D}{{2}})-(?P<wday>[1-7])
+      | W(?P<bweek>{_D}{{2}})(?P<bwday>[1-7])
+      | -(?P<ordinal>{_D}{{3}})
+      | (?P<bordinal>{_D}{{3}})
+    )
+    [Tt ]
+    (?P<hour>{_D}{{2}})
+    (?:
+        :(?P<minute>{_D}{{2}})(?::(?P<second>{_D}{{2}}))?
+      | (?P<bminute>{_D}{{2}})(?P<bsecond>{_D}{{2}})?
+    )?
+    (?:[.,](?P<frac>{_D}+))?
+    (?P<offset>
+        [Zz]
+      | (?P<sign>[+\-\u2212])(?P<oh>{_D}{{2}})
+        (?: :(?P<om>{_D}{{2}})(?::(?P<os>{_D}{{2}}))? | (?P<bom>{_D}{{2}}) )?
+    )
+    """,
+    re.VERBOSE,
+)
+
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _is_leap(y: int) -> bool:
+    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+def days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of the proleptic Gregorian date ``y-m-d`` (any integer year; no validation).
+
+    Integer-only algorithm of H. Hinnant, "chrono-Compatible Low-Level Date Algorithms" (days_from_civil)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468
+
+
+def _iso_week_monday(year: int) -> int:
+    """Day number (days since the epoch) of the Monday of ISO week 1 of ``year`` (the week holding January 4th)."""
+    jan4 = days_from_civil(year, 1, 4)
+    return jan4 - (jan4 + 3) % 7  # 1970-01-01 (day 0) was a Thursday: (day + 3) % 7 == 0 on Mondays
+
+
+def _fraction_ms(digits: str, unit_ms: int) -> int:
+    """``floor(0.<digits> * unit_ms)`` exactly, for any number of digits."""
+    if unit_ms == 1000:  # seconds: 10**k is a multiple of 1000 for k >= 3, so truncating the digits is exact
+        return int((digits + "000")[:3])
+    with localcontext() as ctx:  # hours and minutes: thirds and ninths do not end in base 10, use exact decimals
+        ctx.prec = len(digits) + 16
+        return int((Decimal("0." + digits) * unit_ms).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def parse_iso8601_ms(text: str) -> int:
+    """Epoch milliseconds of an ISO-8601 / RFC 3339 date-time with a UTC offset (forms in the module docstring).
+
+    ``text`` must be the whole value (no surrounding spaces).  Raises ``ValueError`` naming the problem."""
+    m = _ISO_RE.fullmatch(text)
+    if m is None:
+        if len(text) < 64 and _ISO_RE.fullmatch(text + "Z"):
+            raise ValueError(f"ts {text!r} has no UTC offset")
+        raise ValueError(f"{text[:40]!r} is not an ISO-8601 date-time with a UTC offset")
+    g = m.groupdict()
+    year = int(g["year"])
+    # ---- date
+    if g["week"] or g["bweek"]:
+        week = int(g["week"] or g["bweek"])
+        wday = int(g["wday"] or g["bwday"])
+        monday = _iso_week_monday(year)
+        weeks = (days_from_civil(year, 12, 28) - monday) // 7 + 1  # December 28th is always in the last week
+        if not 1 <= week <= weeks:
+            raise ValueError(f"{year} has {weeks} ISO weeks, not week {week}")
+        days = monday + (week - 1) * 7 + wday - 1
+    elif g["ordinal"] or g["bordinal"]:
+        ordinal = int(g["ordinal"] or g["bordinal"])
+        if not 1 <= ordinal <= (366 if _is_leap(year) else 365):
+            raise ValueError(f"day {ordinal} of year {year} does not exist")
+        days = days_from_civil(year, 1, 1) + ordinal - 1
+    else:
+        month = int(g["month"] or g["bmonth"])
+        day = int(g["day"] or g["bday"])
+        if not 1 <= month <= 12:
+            raise ValueError(f"month {month} does not exist")
+        last = 29 if month == 2 and _is_leap(year) else _MONTH_DAYS[month - 1]
+        if not 1 <= day <= last:
+            raise ValueError(f"{year:04d}-{month:02d} has no day {day}")
+        days = days_from_civil(year, month, day)
+    # ---- time
+    hour = int(g["hour"])
+    minute_s = g["minute"] or g["bminute"]
+    second_s = g["second"] or g["bsecond"]
+    frac = g["frac"]
+    minute = int(minute_s) if minute_s is not None else 0
+    second = int(second_s) if second_s is not None else 0
+    if minute > 59:
+        raise ValueError(f"minute {minute} does not exist")
+    if second > 60:
+        raise ValueError(f"second {second} does not exist")
+    if hour == 24:
+        if minute or second or (frac and frac.strip("0")):
+            raise ValueError("24:00 is the only time with hour 24")
+        ms = MS_PER_DAY
+    elif hour > 23:
+        raise ValueError(f"hour {hour} does not exist")
+    else:
+        ms = hour * 3_600_000 + minute * 60_000
+        if second == 60:  # leap second: the last millisecond of its minute
+            ms += 59_999
+        else:
+            ms += second * 1000
+            if frac:
+                unit = 1000 if second_s is not None else 60_000 if minute_s is not None else 3_600_000
+                ms += _fraction_ms(frac, unit)
+    # ---- offset
+    offset_ms = 0
+    if g["sign"]:
+        oh = int(g["oh"])
+        om = int(g["om"] or g["bom"] or 0)
+        osec = int(g["os"] or 0)
+        if oh > 23 or om > 59 or osec > 59:
+            raise ValueError(f"UTC offset {g['offset']!r} is out of range")
+        offset_ms = (oh * 3600 + om * 60 + osec) * 1000
+        if g["sign"] != "+":
+            offset_ms = -offset_ms
+    return days * MS_PER_DAY + ms - offset_ms
+
+
+def parse_ts(value: Any) -> int:
+    """Event time in epoch milliseconds (``int``) from an ISO-8601 date-time with a UTC offset or epoch milliseconds.
+
+    ``value``: ``int`` (epoch ms, any size) or ``str`` (ISO-8601, or ASCII digits with an optional ``-``; surrounding
+    whitespace ignored).  Exact to the millisecond (see the module docstring for the forms and the rounding rule).
+    Raises ``ValueError`` (not a time: wrong type, malformed, no offset, impossible date) or ``OverflowError``
+    (an epoch string longer than 30 digits)."""
+    if isinstance(value, bool):
+        raise ValueError("ts must be a string or an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        s = value.strip()
+        if _EPOCH_RE.fullmatch(s):
+            if len(s.lstrip("-")) > _MAX_EPOCH_DIGITS:
+                raise OverflowError(f"epoch value of {len(s)} digits is out of range")
+            return int(s)
+        return parse_iso8601_ms(s)
+    raise ValueError("ts must be a string or an integer")

@@ -106,8 +106,8 @@ class ReplayJob:
 @dataclass
 class ReplaySummary:
     """What a replay did, as printed by ``journeyflow replay``: records read and events decided on (the pipeline's
-    counters), dead letters by reason, decisions by (action, channel), suppressed candidates by reason (from the
-    output topics), and the wall time in seconds."""
+    counters), dead letters by reason, decisions by (action, channel), suppressed candidates by reason and the
+    number of customers decided on (from the output topics), and the wall time in seconds."""
 
     records_read: int = 0
     events_decided: int = 0
@@ -115,6 +115,7 @@ class ReplaySummary:
     decisions: Counter = field(default_factory=Counter)  # (action, channel)
     suppressions: Counter = field(default_factory=Counter)  # reason
     wall_seconds: float = 0.0
+    customers: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -149,15 +150,18 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
     given the ``PipelineResult``, of its counters."""
     s = ReplaySummary()
     topics = os.path.join(output_dir, "topics")
+    customers = set()
     with open(os.path.join(topics, f"{AUDIT_TOPIC}.jsonl")) as f:
         for line in f:
             d = json.loads(line)
+            customers.add(d.get("customer_id"))
             s.decisions[(d["action"], d["channel"])] += 1
             for c in d["candidates"]:
                 s.suppressions[c["reason"]] += 1
     with open(os.path.join(topics, f"{DEAD_LETTER_TOPIC}.jsonl")) as f:
         for line in f:
             s.dead_letters[json.loads(line)["reason"]] += 1
+    s.customers = len(customers)
     if result is not None:
         s.records_read = _counter_value(result, "records_read")
         s.events_decided = _counter_value(result, "events_decided")

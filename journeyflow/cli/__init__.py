@@ -32,7 +32,7 @@ from journeyflow.cli import (
     topics,
     validate,
 )
-from journeyflow.cli.common import did_you_mean, make_parser, subparser_kwargs, visible_options
+from journeyflow.cli.common import did_you_mean, make_parser, subparser_kwargs, suggestion_pool
 
 #: The parser's description (``journeyflow --help``).
 DESCRIPTION = """\
@@ -113,7 +113,7 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """A misspelled command gets a suggestion (argparse only lists the choices)."""
     words = [a for a in argv if not a.startswith("-")]
     if words and words[0] not in COMMANDS and not any(a in ("-h", "--help", "--version") for a in argv):
-        parser.error(f"unknown command {words[0]!r}{did_you_mean(words[0], COMMANDS)}; "
+        parser.error(f"unknown command {words[0]!r}{did_you_mean(words[0], list(COMMANDS))}; "
                      f"commands: {', '.join(COMMANDS)}")
 
 
@@ -123,12 +123,12 @@ def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> N
     if not rest:
         return
     sub = subparser(parser, cmd)
-    candidates = visible_options(sub)
+    candidates = suggestion_pool(sub)
     unknown = rest
     if cmd in PASS_THROUGH:
         from journeyflow.pipelines.options import option_strings, options_parser, unknown_options
         unknown = unknown_options(rest)
-        candidates += option_strings(options_parser())
+        candidates = {**{f: f for f in option_strings(options_parser())}, **candidates}
     if unknown:
         words = [f"{u}{did_you_mean(u, candidates) if u.startswith('-') else ''}" for u in unknown]
         hint = " (Beam's options: --help_beam)" if cmd in PASS_THROUGH else ""

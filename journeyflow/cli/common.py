@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 #: Said after a deprecated flag's warning.
 DEPRECATION_NOTE = "the old spelling will be removed in the next release"
@@ -21,7 +21,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.help is argparse.SUPPRESS or not action.option_strings:
+        if action.help is argparse.SUPPRESS or not action.option_strings or action.default is argparse.SUPPRESS:
             return text
         if action.required:
             return f"{text} (required)"
@@ -78,6 +78,22 @@ def hyphen_aliases(parser: argparse.ArgumentParser, *flags: str) -> None:
         deprecated_alias(parser, flag.replace("_", "-"), flag)
 
 
+def suggestion_pool(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``{flag: flag to suggest}`` for every ``--flag`` of ``parser`` and its sub-parsers; a deprecated spelling
+    maps to its replacement (``--prefx`` gets "did you mean --topic_prefix?")."""
+    out: dict[str, str] = {}
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out.update(suggestion_pool(sub))
+        else:
+            target = action.target if isinstance(action, _DeprecatedAlias) else action
+            for s in action.option_strings:
+                if s.startswith("--"):
+                    out[s] = target.option_strings[0]
+    return out
+
+
 def visible_options(parser: argparse.ArgumentParser) -> list[str]:
     """Every ``--flag`` of ``parser`` and its sub-parsers that ``--help`` shows (no deprecated spellings)."""
     out: list[str] = []
@@ -90,11 +106,11 @@ def visible_options(parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """``" (did you mean --runner?)"`` for the closest candidate to ``word`` (before any ``=value``), or ``""``."""
+def did_you_mean(word: str, candidates: Iterable[str] | Mapping[str, str]) -> str:
+    """``" (did you mean --runner?)"`` for the closest candidate to ``word`` (before any ``=value``), or ``""``;
+    with a mapping (:func:`suggestion_pool`), the value of the closest key is suggested."""
     flag = word.split("=", 1)[0]
-    pool = list(dict.fromkeys(candidates))
-    match = difflib.get_close_matches(flag, pool, n=1, cutoff=0.7)
-    if not match and flag.startswith("--"):  # --max-rows for --max_rows, --topic-prefix for --topic_prefix
-        match = [c for c in pool if c == flag.replace("-", "_").replace("__", "--", 1)]
-    return f" (did you mean {match[0]}?)" if match else ""
+    pool = dict(candidates) if isinstance(candidates, Mapping) else {c: c for c in candidates}
+    match = [c for c in pool if c == "--" + flag[2:].replace("-", "_")] if flag.startswith("--") else []
+    match = match or difflib.get_close_matches(flag, list(pool), n=1, cutoff=0.7)
+    return f" (did you mean {pool[match[0]]}?)" if match else ""

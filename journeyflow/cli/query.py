@@ -89,7 +89,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     if (ns.sql is None) == (ns.example is None):
         return _fail("give either SQL or --example NAME")
     if ns.example is not None and ns.example not in EXAMPLE_QUERIES:
-        return _fail(f"unknown example {ns.example!r}{did_you_mean(ns.example, EXAMPLE_QUERIES)}; "
+        return _fail(f"unknown example {ns.example!r}{did_you_mean(ns.example, list(EXAMPLE_QUERIES))}; "
                      f"examples: {', '.join(EXAMPLE_QUERIES)}")
     try:
         params = _params(ns.param)

@@ -12,8 +12,8 @@ import sys
 HELP = "replay files through the pipeline (bounded)"
 
 #: The epilog of ``replay --help`` and ``stream --help``: where the other options are.
-BEAM_EPILOG = ("Any other option is an Apache Beam pipeline option, passed on to Beam (e.g. --runner "
-               "DataflowRunner, --direct_num_workers 2, --project, --region, --temp_location); --help_beam lists "
+BEAM_EPILOG = ("Any other option is an Apache Beam pipeline option, passed on to Beam (e.g. --runner\n"
+               "DataflowRunner, --direct_num_workers 2, --project, --region, --temp_location); --help_beam lists\n"
                "them all.  A misspelled option is an error (exit 2).")
 
 

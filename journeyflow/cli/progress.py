@@ -5,6 +5,7 @@ file, CI): the output of a command run from a script stays exactly its result.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -30,7 +31,17 @@ def enabled() -> bool:
 def bar(total: int | None, desc: str, unit: str = "it") -> tqdm:
     """A tqdm bar on stderr (disabled when :func:`enabled` is false): counts, elapsed time and rate."""
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, disable=not enabled(),
-                dynamic_ncols=True, leave=False)
+                ncols=_width(), nrows=_height(), leave=False)
+
+
+def _width() -> int:
+    """The terminal's width (80 when it reports none, as a fresh pseudo-terminal does)."""
+    return shutil.get_terminal_size().columns
+
+
+def _height() -> int:
+    """The terminal's height (24 when it reports none: tqdm would then draw nothing)."""
+    return shutil.get_terminal_size().lines
 
 
 class Ticker:
@@ -53,7 +64,8 @@ class Ticker:
         self.t0 = time.perf_counter()
         self.enabled = enabled()
         if self.enabled:
-            self._bar = tqdm(total=None, desc=self.desc, file=sys.stderr, leave=False, dynamic_ncols=True,
+            self._bar = tqdm(total=None, desc=self.desc, file=sys.stderr, leave=False, ncols=_width(),
+                             nrows=_height(),
                              bar_format="{desc}: {postfix} [{elapsed}]")
             self._tick()
             self._thread = threading.Thread(target=self._run, name="journeyflow-progress", daemon=True)

@@ -66,7 +66,7 @@ class Ticker:
         if self.enabled:
             self._bar = tqdm(total=None, desc=self.desc, file=sys.stderr, leave=False, ncols=_width(),
                              nrows=_height(),
-                             bar_format="{desc}: {postfix} [{elapsed}]")
+                             bar_format="{desc} [{elapsed}]")
             self._tick()
             self._thread = threading.Thread(target=self._run, name="journeyflow-progress", daemon=True)
             self._thread.start()
@@ -74,7 +74,8 @@ class Ticker:
 
     def _tick(self) -> None:
         assert self._bar is not None
-        self._bar.set_postfix_str(self.status(), refresh=False)
+        status = self.status()
+        self._bar.set_description_str(f"{self.desc}: {status}" if status else self.desc, refresh=False)
         self._bar.refresh()
 
     def _run(self) -> None:

@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(VENV)/bin/journeyflow generate --customers $(CUSTOMERS) --days $(DAYS) --seed 7 --out $(DATA)
 	$(VENV)/bin/journeyflow replay --input $(DATA) --output $(OUT)
 	$(VENV)/bin/journeyflow score-identity --input $(DATA) --output $(OUT)
-	$(VENV)/bin/journeyflow validate $(OUT) --failures-only
+	$(VENV)/bin/journeyflow validate $(OUT) --failures_only
 	$(VENV)/bin/journeyflow report $(OUT)
 	$(VENV)/bin/journeyflow journeys render --out $(OUT)/journeys.html
 

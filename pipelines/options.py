@@ -1,16 +1,20 @@
-"""journeyflow's pipeline options (``--help`` lists them with Beam's own)."""
+"""journeyflow's pipeline options registered with Beam, and the whole option set as one parser.
+
+``python -m journeyflow.pipelines.options --help`` lists every pipeline option, journeyflow's (declared in
+:mod:`journeyflow.config.options`) and Beam's; :func:`unknown_options` is how the command line rejects a misspelled
+one instead of letting Beam discard it with a warning."""
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from typing import NamedTuple
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from journeyflow.config.durations import parse_duration
+from journeyflow.config.options import DEFAULT_MAX_EVENT_TIME, add_pipeline_options
 
-#: Default ``--max_event_time``: event times more than a day ahead of the clock are out of range (clock skew between
-#: producers is seconds; a record dated next year is a bug, and would otherwise move every customer's horizon).
-DEFAULT_MAX_EVENT_TIME = "now+1d"
 _RELATIVE_RE = re.compile(r"now(?:\s*\+(.*))?", re.DOTALL)
 
 
@@ -47,56 +51,50 @@ def resolve_max_event_time(text: str | None) -> EventTimeBound:
                          f"offset, epoch ms, or none ({e})") from None
 
 
-def _flag(text: str) -> bool:
-    """``--resume``, ``--resume=true`` (how a Flex Template passes it) or ``--resume=false``."""
-    v = str(text).strip().lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no"):
-        return False
-    raise ValueError(f"expected true or false, not {text!r}")
-
-
 class JourneyflowOptions(PipelineOptions):
-    """journeyflow's options for both pipelines (group "journeyflow"); durations are strings such as ``30s``, times
-    ISO-8601 or epoch ms.  ``deploy/dataflow/metadata.json`` declares the same names (checked by a test)."""
+    """journeyflow's options for both pipelines (group "journeyflow"): :data:`journeyflow.config.options.OPTIONS`.
+    ``deploy/dataflow/metadata.json`` declares the same names (checked by a test)."""
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        g = parser.add_argument_group("journeyflow")
-        g.add_argument("--input", help="Replay: directory with <stream>.jsonl / <stream>.avro files (local or gs://).")
-        g.add_argument("--output", help="Replay: output directory for topics/ and tables/ (local or gs://).")
-        g.add_argument("--journeys", default=None, help="Journey definitions (YAML). Default: the shipped set.")
-        g.add_argument("--policy", default=None, help="Arbitration policy (YAML). Default: the shipped policy.")
-        g.add_argument("--link_rules", default=None, help="Identity link rules (YAML). Default: shipped rules.")
-        g.add_argument("--identity_store", default="sqlite://.journeyflow/identity.db",
-                       help="Streaming identity graph store: sqlite://REL/PATH or sqlite:///ABS/PATH (embedded), memory://, "
-                            "or bigtable://PROJECT/INSTANCE/TABLE.")
-        g.add_argument("--default_region", default="US",
-                       help="Region used to parse phone numbers written without a +country code.")
-        g.add_argument("--until", default=None,
-                       help="Replay horizon (ISO-8601 or epoch ms): timers due later do not fire. "
-                            "Default: the latest event time in the input. 'end' fires every pending timer.")
-        g.add_argument("--max_event_time", default=DEFAULT_MAX_EVENT_TIME,
-                       help="Latest accepted event time; later records are dead letters (timestamp_out_of_range) "
-                            "and never move the replay horizon. now+DURATION (relative to the wall clock at launch "
-                            "in replay, to each message's publish time in streaming), an ISO-8601 time / epoch ms, "
-                            f"or none (year 2100). Default: {DEFAULT_MAX_EVENT_TIME}.")
-        g.add_argument("--merge_plus_addresses", nargs="?", const=True, default=False, type=_flag,
-                       metavar="true|false",
-                       help="Hash ann+tag@example.com as ann@example.com (default: plus-addresses stay distinct).")
-        g.add_argument("--allowed_lateness", default="0s",
-                       help="Streaming: how long past the watermark a customer's events are held before being "
-                            "processed in event-time order; later events go to dead letter (e.g. 30s, 5m).")
-        g.add_argument("--resume", nargs="?", const=True, default=False, type=_flag, metavar="true|false",
-                       help="Streaming: restart after a stop. Rewinds the input subscriptions to their oldest "
-                            "retained message and replays them (state is rebuilt; re-emitted decisions keep their "
-                            "ids), purges in-flight state transfers. See README, 'Restarts'.")
-        g.add_argument("--catch_up", default="30s",
-                       help="Streaming with --resume: how long after the start the replayed backlog is buffered "
-                            "before customers are processed (must cover reading the retained input).")
-        g.add_argument("--project_id", default=None, help="Streaming: GCP project of the Pub/Sub topics.")
-        g.add_argument("--topic_prefix", default="", help="Prefix of every topic and subscription name.")
-        g.add_argument("--tables", default=None,
-                       help="Streaming/Dataflow: BigQuery dataset PROJECT:DATASET for the analyst tables "
-                            "(omit to skip tables in streaming).")
+        add_pipeline_options(parser)
+
+
+def options_parser(include_journeyflow: bool = True, prog: str | None = None) -> argparse.ArgumentParser:
+    """An argument parser with every registered ``PipelineOptions`` class's options (Beam's own and, unless
+    ``include_journeyflow`` is false, journeyflow's), built the way ``PipelineOptions.get_all_options`` builds it."""
+    from apache_beam.options.pipeline_options import _BeamArgumentParser
+    parser = _BeamArgumentParser(allow_abbrev=False, prog=prog,
+                                 description="Apache Beam pipeline options" + (" and journeyflow's"
+                                                                               if include_journeyflow else ""))
+    seen: dict[str, type] = {}
+    for cls in PipelineOptions.__subclasses__():
+        seen.setdefault(str(cls), cls)
+    for cls in seen.values():
+        if include_journeyflow or cls is not JourneyflowOptions:
+            cls._add_argparse_args(parser)  # pylint: disable=protected-access
+    return parser
+
+
+def option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every ``--flag`` ``parser`` accepts."""
+    return sorted(s for s in parser._option_string_actions if s.startswith("--"))  # noqa: SLF001
+
+
+def unknown_options(argv: list[str]) -> list[str]:
+    """The arguments of ``argv`` that no pipeline option accepts (a misspelled ``--runer``, a stray value), in
+    order; values of unknown flags (``--runer DataflowRunner``) are not repeated."""
+    _, unknown = options_parser().parse_known_args(list(argv))
+    out: list[str] = []
+    skip = False
+    for a in unknown:
+        if skip and not a.startswith("-"):
+            skip = False
+            continue
+        out.append(a)
+        skip = a.startswith("-") and "=" not in a
+    return out
+
+
+if __name__ == "__main__":
+    options_parser(prog="python -m journeyflow.pipelines.options").parse_args(sys.argv[1:])

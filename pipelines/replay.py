@@ -124,8 +124,8 @@ class ReplayJob:
 class ReplaySummary:
     """What a replay did, as printed by ``journeyflow replay``: records read and events decided on (the pipeline's
     counters), dead letters by reason, decisions by (action, channel), suppressed candidates by reason, field
-    warnings by reason (from the output topics), the latest accepted event time it ran with (epoch ms) and the wall
-    time in seconds."""
+    warnings by reason and the number of customers decided on (from the output topics), the latest accepted event
+    time it ran with (epoch ms) and the wall time in seconds."""
 
     records_read: int = 0
     events_decided: int = 0
@@ -135,6 +135,7 @@ class ReplaySummary:
     field_warnings: Counter = field(default_factory=Counter)  # reason
     max_event_time: int | None = None  # the accepted range's upper bound (epoch ms) this replay ran with
     wall_seconds: float = 0.0
+    customers: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -182,9 +183,11 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
     given the ``PipelineResult``, of its counters."""
     s = ReplaySummary()
     topics = os.path.join(output_dir, "topics")
+    customers = set()
     with open(os.path.join(topics, f"{AUDIT_TOPIC}.jsonl")) as f:
         for line in f:
             d = json.loads(line)
+            customers.add(d.get("customer_id"))
             s.decisions[(d["action"], d["channel"])] += 1
             for c in d["candidates"]:
                 s.suppressions[c["reason"]] += 1
@@ -196,6 +199,7 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
         with open(warnings_path) as f:
             for line in f:
                 s.field_warnings[json.loads(line)["reason"]] += 1
+    s.customers = len(customers)
     if result is not None:
         s.records_read = _counter_value(result, "records_read")
         s.events_decided = _counter_value(result, "events_decided")

@@ -31,7 +31,7 @@ journey and content within ±1 day).  Goal conversions are orders a person place
 their cart_abandonment / browse_offer / winback journeys: in a replay the customers' behaviour is fixed, so this
 is an association, not an uplift measurement.
 
-``opt_in_baseline=True`` (CLI ``--opt-in-baseline``) makes the baseline stricter: channel tools also send promos
+``opt_in_baseline=True`` (CLI ``--opt_in_baseline``) makes the baseline stricter: channel tools also send promos
 only to identifiers with an explicit opt-in recorded for that same identifier.
 
 The parts: :mod:`~journeyflow.analytics.conflicts` (records and detectors), :mod:`~journeyflow.analytics.persons`
@@ -41,8 +41,8 @@ re-exports the parts' public names (``__all__``).
 
 Command line (:mod:`journeyflow.cli.compare`)::
 
-    journeyflow compare --input DIR [--journeys F] [--policy F] [--json OUT.json] [--opt-in-baseline]
-                        [--work-dir DIR]
+    journeyflow compare --input DIR [--journeys F] [--policy F] [--json OUT.json] [--opt_in_baseline]
+                        [--work_dir DIR]
 """
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ ORDER BY customer_id, week, channel
     "why_no_cart_reminder": """
 -- Why did a customer not get the cart reminder?  Every cart_abandonment candidate that was not chosen, with the
 -- reason and what the decision did instead, plus refused entries and exits of the journey.
--- Parameter: customer_id (all customers when not set).
+-- Parameter: customer_id (required on the command line; all customers when NULL).
 SELECT s.customer_id,
        s.decided_at                AS "at",
        'suppressed_candidate'      AS what,
@@ -112,7 +112,9 @@ ORDER BY decisions DESC, c.reason
 """,
 }
 
-#: Parameters each example reads with ``getvariable`` (all optional).
+#: Parameters each example reads with ``getvariable``.  The command line requires them (``journeyflow query``
+#: exits 2 naming a missing one); :func:`run_example` leaves a missing one ``NULL`` (why_no_cart_reminder: every
+#: customer).
 EXAMPLE_PARAMS: dict[str, tuple[str, ...]] = {"why_no_cart_reminder": ("customer_id",)}
 
 

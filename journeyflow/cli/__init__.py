@@ -2,13 +2,18 @@
 
 One module per command in this package (``score-identity`` is :mod:`journeyflow.cli.score_identity`), each with
 ``HELP`` (one line), ``add_args(parser)`` and ``run(namespace, rest) -> exit code``; heavy imports happen inside
-``run`` so that building the parser stays cheap.  Only ``replay`` and ``stream`` accept options they do not declare
-(passed to Beam); a :data:`journeyflow.config.errors.USER_ERRORS` exception becomes one line on stderr and exit 2
-(``--verbose`` shows the traceback instead)."""
+``run`` so that building the parser stays cheap.  Shared parser pieces (help formatter, deprecated flag spellings,
+"did you mean") are in :mod:`journeyflow.cli.common`, progress display in :mod:`journeyflow.cli.progress`.
+
+Exit codes: 0 success; 1 a check failed (validate, score-identity, publish); 2 a usage or user error (unknown or
+misspelled option — Beam's included for ``replay`` and ``stream`` —, bad value, missing file; one line on stderr,
+``--verbose`` shows the traceback); 3 a replay that does not reconcile; 130 interrupted (Ctrl-C, one line on
+stderr); 141 the reader of stdout went away (``journeyflow query … | head``: nothing more is written, no error)."""
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from types import ModuleType
 from typing import Callable
@@ -27,9 +32,26 @@ from journeyflow.cli import (
     topics,
     validate,
 )
+from journeyflow.cli.common import did_you_mean, make_parser, subparser_kwargs, suggestion_pool
 
 #: The parser's description (``journeyflow --help``).
-DESCRIPTION = "``journeyflow`` command line: one subcommand per noun/verb, thin over functions that do the work."
+DESCRIPTION = """\
+journeyflow decides, once per customer moment and upstream of every channel, what to do next: send, create a task,
+route a case, suppress or wait.  It runs as Apache Beam pipelines: over files (replay) or Pub/Sub (stream).
+
+Try it:  journeyflow generate --out data && journeyflow replay --input data --output out
+         journeyflow query out --list_examples"""
+
+#: Shown after the command list (``journeyflow --help``).
+EPILOG = """\
+Options use Beam's style, --lower_case_with_underscores; `journeyflow COMMAND --help` lists a command's options
+with their defaults.  Exit codes: 0 ok, 1 a check failed, 2 usage or input error, 3 replay accounting mismatch,
+130 interrupted, 141 output pipe closed."""
+
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+#: Exit code when stdout's reader went away (128 + SIGPIPE), what ``cat`` or ``seq`` would report.
+EXIT_BROKEN_PIPE = 141
 
 Setup = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace, list[str]], int]
@@ -41,51 +63,117 @@ def _entry(module: ModuleType) -> tuple[str, Setup, Run]:
 
 #: ``name: (help, add_args, run)``, in the order ``journeyflow --help`` lists them.
 COMMANDS: dict[str, tuple[str, Setup, Run]] = {
-    "topics": _entry(topics),
-    "publish": _entry(publish),
-    "consume": _entry(consume),
-    "stream": _entry(stream),
-    "score-identity": _entry(score_identity),
     "generate": _entry(generate),
     "replay": _entry(replay),
-    "journeys": _entry(journeys),
-    "validate": _entry(validate),
     "query": _entry(query),
+    "validate": _entry(validate),
     "report": _entry(report),
+    "score-identity": _entry(score_identity),
     "compare": _entry(compare),
+    "journeys": _entry(journeys),
+    "topics": _entry(topics),
+    "publish": _entry(publish),
+    "stream": _entry(stream),
+    "consume": _entry(consume),
 }
 
-#: Commands that pass the options they do not declare on to Beam.
+#: Commands that pass the options they do not declare on to Beam (checked against Beam's options first).
 PASS_THROUGH = ("replay", "stream")
 
 
+def version() -> str:
+    """The installed journeyflow version (``journeyflow --version``)."""
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+    try:
+        return dist_version("journeyflow")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``journeyflow`` parser: ``-v/--verbose`` and one subparser per entry of :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(prog="journeyflow", description=DESCRIPTION)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    """The ``journeyflow`` parser: ``--version``, ``-v/--verbose`` and one subparser per entry of :data:`COMMANDS`."""
+    parser = make_parser(prog="journeyflow", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"journeyflow {version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO and show tracebacks of errors")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     for name, (help_, setup, _fn) in COMMANDS.items():
-        setup(sub.add_parser(name, help=help_, description=help_))
+        setup(sub.add_parser(name, **subparser_kwargs(help_)))
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns its exit code (2: usage or user
-    error, see the module docstring)."""
-    parser = build_parser()
-    ns, rest = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO if ns.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if rest and ns.cmd not in PASS_THROUGH:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of command ``name`` in ``parser`` (from :func:`build_parser`)."""
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)
+
+
+def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A misspelled command gets a suggestion (argparse only lists the choices)."""
+    words = [a for a in argv if not a.startswith("-")]
+    if words and words[0] not in COMMANDS and not any(a in ("-h", "--help", "--version") for a in argv):
+        parser.error(f"unknown command {words[0]!r}{did_you_mean(words[0], list(COMMANDS))}; "
+                     f"commands: {', '.join(COMMANDS)}")
+
+
+def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> None:
+    """Exit 2 for arguments the command does not know: all of them, or for ``replay``/``stream`` those that are not
+    Beam pipeline options either; each unknown flag gets a "did you mean" when one is close."""
+    if not rest:
+        return
+    sub = subparser(parser, cmd)
+    candidates = suggestion_pool(sub)
+    unknown = rest
+    if cmd in PASS_THROUGH:
+        from journeyflow.pipelines.options import option_strings, options_parser, unknown_options
+        unknown = unknown_options(rest)
+        candidates = {**{f: f for f in option_strings(options_parser())}, **candidates}
+    if unknown:
+        words = [f"{u}{did_you_mean(u, candidates) if u.startswith('-') else ''}" for u in unknown]
+        hint = " (Beam's options: --help_beam)" if cmd in PASS_THROUGH else ""
+        sub.error(f"unrecognized arguments: {' '.join(words)}{hint}")
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush does not complain."""
     try:
-        return COMMANDS[ns.cmd][2](ns, rest)
-    except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback
-        from journeyflow.config.errors import USER_ERRORS
-        if isinstance(e, USER_ERRORS) and not ns.verbose:
-            print(f"journeyflow {ns.cmd}: error: {e}", file=sys.stderr)
-            return 2
-        raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns its exit code (see the module
+    docstring: 2 usage or user error, 130 interrupted, 141 stdout closed)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    cmd = "journeyflow"
+    try:
+        _check_command(parser, argv)
+        ns, rest = parser.parse_known_args(argv)
+        cmd = ns.cmd
+        logging.basicConfig(level=logging.INFO if ns.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        _check_rest(parser, ns.cmd, rest)
+        try:
+            code = COMMANDS[ns.cmd][2](ns, rest)
+            sys.stdout.flush()
+            return code
+        except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback
+            from journeyflow.config.errors import USER_ERRORS
+            if isinstance(e, USER_ERRORS) and not ns.verbose:
+                print(f"journeyflow {ns.cmd}: error: {e}", file=sys.stderr)
+                return 2
+            raise
+    except KeyboardInterrupt:
+        where = "journeyflow" if cmd == "journeyflow" else f"journeyflow {cmd}"
+        print(f"{chr(10) if sys.stderr.isatty() else ''}{where}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -8,28 +8,35 @@ import argparse
 import json
 import sys
 
+from journeyflow.cli.common import hyphen_aliases
+
 HELP = "the same input through per-channel automation and through journeyflow, side by side"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--input DIR [--journeys YAML] [--policy YAML] [--json OUT.json] [--opt-in-baseline] [--work-dir DIR]``."""
+    """``--input DIR [--journeys YAML] [--policy YAML] [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]``
+    (the hyphenated spellings are deprecated)."""
     p.add_argument("--input", required=True, help="replay input directory (<stream>.jsonl / .avro; "
                                                   "ground_truth.jsonl when generated)")
     p.add_argument("--journeys", help="journey definitions YAML (default: shipped set), used by both sides")
     p.add_argument("--policy", help="arbitration policy YAML (default: shipped policy), journeyflow only")
-    p.add_argument("--json", metavar="OUT.json", help="also write the full report as JSON")
-    p.add_argument("--opt-in-baseline", action="store_true",
+    p.add_argument("--json", metavar="OUT.json", help="also write the full report as JSON (default: don't)")
+    p.add_argument("--opt_in_baseline", action="store_true",
                    help="stricter automation baseline: channel tools send promos only to identifiers with an "
                         "explicit opt-in recorded for that same identifier")
-    p.add_argument("--work-dir", help="keep journeyflow's replay output (topics/, tables/) here "
-                                      "(default: a temporary directory, removed)")
+    p.add_argument("--work_dir", metavar="DIR", help="keep journeyflow's replay output (topics/, tables/) here "
+                                                      "(default: a temporary directory, removed)")
+    hyphen_aliases(p, "--opt_in_baseline", "--work_dir")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    """Compare and print the report (and write the JSON when asked); returns 0."""
+    """Compare and print the report (and write the JSON when asked; a progress line on a terminal); returns 0."""
     from journeyflow.analytics.compare import compare
-    report = compare(ns.input, journeys=ns.journeys, policy=ns.policy, work_dir=getattr(ns, "work_dir", None),
-                     opt_in_baseline=getattr(ns, "opt_in_baseline", False))
+    from journeyflow.cli.progress import Ticker, count_input_records
+    records, _ = count_input_records(ns.input)
+    with Ticker("compare", lambda: f"baseline and journeyflow over {records:,} input records"):
+        report = compare(ns.input, journeys=ns.journeys, policy=ns.policy, work_dir=getattr(ns, "work_dir", None),
+                         opt_in_baseline=getattr(ns, "opt_in_baseline", False))
     print(report.render())
     if getattr(ns, "json", None):
         with open(ns.json, "w") as f:

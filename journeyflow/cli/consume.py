@@ -8,21 +8,25 @@ import json
 import sys
 from typing import Any
 
+from journeyflow.cli.common import hyphen_aliases
 from journeyflow.cli.topics import add_target_args
 
 HELP = "example downstream consumer of a decision topic"
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    """:func:`~journeyflow.cli.topics.add_target_args` and ``--topic T [--max-messages N] [--timeout S] [--no-ack]``."""
+    """:func:`~journeyflow.cli.topics.add_target_args` and ``--topic T [--max_messages N] [--timeout S] [--no_ack]``
+    (the hyphenated spellings are deprecated)."""
     from journeyflow.model.decisions import ALL_TOPICS
     add_target_args(parser)
     parser.add_argument("--topic", required=True, choices=ALL_TOPICS, help="output topic to read (its -sub)")
-    parser.add_argument("--max-messages", dest="max_messages", type=int, default=None)
+    parser.add_argument("--max_messages", type=int, default=None, metavar="N",
+                        help="stop after N decisions (default: no limit)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="stop after this many seconds without a new message (default: run until Ctrl-C)")
-    parser.add_argument("--no-ack", dest="no_ack", action="store_true",
+    parser.add_argument("--no_ack", action="store_true",
                         help="peek: acknowledge nothing; the messages seen are released (nacked) at the end")
+    hyphen_aliases(parser, "--max_messages", "--no_ack")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:

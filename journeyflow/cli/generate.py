@@ -1,29 +1,41 @@
 """``journeyflow generate``: a deterministic multi-channel sample population (:func:`journeyflow.tools.generator.generate`).
 
-Prints the record count per stream (and the malformed lines among them); exit 0."""
+Prints the record count per stream (and the malformed lines among them); exit 0.  On a terminal, a progress bar
+(persons generated, events, elapsed, rate) on stderr."""
 from __future__ import annotations
 
 import argparse
-import sys
+
+from journeyflow.cli.common import hyphen_aliases
 
 HELP = "generate a deterministic multi-channel sample population"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--customers N --days N --seed N --out DIR [--start ISO] [--malformed-rate F]``."""
-    p.add_argument("--customers", type=int, default=1000)
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--out", required=True)
-    p.add_argument("--start", default="2026-10-01T00:00:00+00:00")
-    p.add_argument("--malformed-rate", type=float, default=0.02)
+    """``--out DIR [--customers N] [--days N] [--seed N] [--start ISO] [--malformed_rate F]``."""
+    p.add_argument("--out", required=True, metavar="DIR", help="directory to write <stream>.jsonl and the ground "
+                                                               "truth into (created if needed)")
+    p.add_argument("--customers", type=int, default=1000, metavar="N", help="number of persons to generate")
+    p.add_argument("--days", type=int, default=30, metavar="N", help="length of the simulated period in days")
+    p.add_argument("--seed", type=int, default=7, metavar="N",
+                   help="random seed: the same seed, customers and days give the same files")
+    p.add_argument("--start", default="2026-10-01T00:00:00+00:00", metavar="ISO",
+                   help="start of the simulated period (ISO-8601 with a UTC offset)")
+    p.add_argument("--malformed_rate", type=float, default=0.02, metavar="F",
+                   help="fraction of deliberately malformed lines per stream, in [0, 1)")
+    hyphen_aliases(p, "--malformed_rate")
 
 
-def run(ns: argparse.Namespace, rest: list[str]) -> int:
-    """Generate into ``ns.out`` (progress on stderr when it is a terminal or for >= 5000 customers); returns 0."""
+def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
+    """Generate into ``ns.out`` (a progress bar on stderr when it is a terminal); returns 0."""
+    from journeyflow.cli.progress import bar
     from journeyflow.tools.generator import generate
-    s = generate(ns.customers, ns.days, ns.seed, ns.out, start=ns.start, malformed_rate=ns.malformed_rate,
-                 progress=sys.stderr.isatty() or ns.customers >= 5000)
+    with bar(ns.customers, "generate", unit=" persons") as b:
+        def step(done: int, total: int, events: int) -> None:
+            b.update(done - b.n)
+            b.set_postfix_str(f"{events:,} events", refresh=False)
+        s = generate(ns.customers, ns.days, ns.seed, ns.out, start=ns.start, malformed_rate=ns.malformed_rate,
+                     progress=step)
     print(f"generated {s.total_records} records for {ns.customers} customers over {ns.days} days into {ns.out}")
     for stream, n in sorted(s.records.items()):
         print(f"  {stream:<12}{n:>9}  (malformed {s.malformed.get(stream, 0)})")

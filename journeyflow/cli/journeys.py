@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import argparse
 
+from journeyflow.cli.common import HelpFormatter
+
 HELP = "journey definitions: render, validate"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
     """Subcommands ``render [FILE] --out HTML`` and ``validate FILE``."""
     sub = p.add_subparsers(dest="journeys_cmd", required=True)
-    r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)")
-    r.add_argument("file", nargs="?", help="journeys YAML (default: shipped set)")
-    r.add_argument("--out", required=True)
-    v = sub.add_parser("validate", help="validate a journeys file")
-    v.add_argument("file")
+    kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
+    r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
+    r.add_argument("file", nargs="?", help="journeys YAML (default: the shipped set)")
+    r.add_argument("--out", required=True, metavar="HTML", help="the HTML page to write")
+    v = sub.add_parser("validate", help="validate a journeys file", **kw)
+    v.add_argument("file", help="journeys YAML to check")
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:

@@ -8,23 +8,27 @@ from __future__ import annotations
 import argparse
 import sys
 
+from journeyflow.cli.common import hyphen_aliases
 from journeyflow.cli.topics import add_target_args
 
 HELP = "publish a generated directory to the input topics at a chosen rate"
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    """:func:`~journeyflow.cli.topics.add_target_args` and ``--input DIR [--rate R] [--shift-to-now]
-    [--time-scale F] [--limit N]`` (``--rate`` in messages/s)."""
+    """:func:`~journeyflow.cli.topics.add_target_args` and ``--input DIR [--rate R] [--shift_to_now]
+    [--time_scale F] [--limit N]`` (``--rate`` in messages/s; the hyphenated spellings are deprecated)."""
     add_target_args(parser)
-    parser.add_argument("--input", required=True, help="directory with <stream>.jsonl files")
-    parser.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
-    parser.add_argument("--shift-to-now", dest="shift_to_now", action="store_true",
+    parser.add_argument("--input", required=True, metavar="DIR", help="directory with <stream>.jsonl files")
+    parser.add_argument("--rate", type=float, default=None, metavar="R",
+                        help="messages per second (default: as fast as possible)")
+    parser.add_argument("--shift_to_now", action="store_true",
                         help="move event times so the first event is now (needed for the local streaming runner, "
                              "whose watermark follows the wall clock)")
-    parser.add_argument("--time-scale", dest="time_scale", type=float, default=1.0,
-                        help="with --shift-to-now: divide gaps between events by this factor (default 1)")
-    parser.add_argument("--limit", type=int, default=None, help="publish only the first N events (event-time order)")
+    parser.add_argument("--time_scale", type=float, default=1.0, metavar="F",
+                        help="with --shift_to_now: divide gaps between events by this factor")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="publish only the first N events (event-time order; default: all)")
+    hyphen_aliases(parser, "--shift_to_now", "--time_scale")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:

@@ -1,11 +1,14 @@
 """``journeyflow query``: SQL (DuckDB) over ``OUT/tables``, or a named example query
 (:mod:`journeyflow.analytics.query`)::
 
-    journeyflow query OUT "SELECT …" | --example NAME [--param k=v] [--format table|csv|json] [--max-rows N]
-    journeyflow query --list-examples
+    journeyflow query OUT "SELECT …" | --example NAME [--param k=v] [--customer ID|EMAIL|PHONE]
+                      [--format table|csv|json] [--max_rows N]
+    journeyflow query --list_examples
 
-Exit 0; 2 for a usage error, an unknown example, a bad ``--param`` or SQL that DuckDB rejects.  duckdb is imported
-only when a query runs."""
+``--customer`` (or ``--param customer_id=…``) takes a customer id, any identifier key, or a raw email or phone
+number, hashed with ``JOURNEYFLOW_HASH_KEY`` like the pipeline does (:mod:`journeyflow.analytics.lookup`).  Exit 0;
+2 for a usage error, an unknown example, a missing or unknown ``--param``, a customer not in the output, or SQL
+that DuckDB rejects.  duckdb is imported only when a query runs."""
 from __future__ import annotations
 
 import argparse
@@ -13,21 +16,28 @@ import json
 import sys
 from typing import Any
 
+from journeyflow.cli.common import did_you_mean, hyphen_aliases
+
 HELP = "SQL (DuckDB) over OUT/tables, or a named example query"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``[OUT] [SQL] [--example NAME] [--param NAME=VALUE]... [--list-examples] [--format table|csv|json]
-    [--max-rows N]``."""
+    """``[OUT] [SQL] [--example NAME] [--param NAME=VALUE]... [--customer ID|EMAIL|PHONE] [--list_examples]
+    [--format table|csv|json] [--max_rows N] [--default_region R]`` (the hyphenated spellings are deprecated)."""
     p.add_argument("out", nargs="?", help="replay output directory (with tables/)")
     p.add_argument("sql", nargs="?", help="SQL over the views decisions, suppressed_candidates, journey_steps, "
                                           "customer_snapshots, identity_links, dead_letter, field_warnings")
     p.add_argument("--example", metavar="NAME", help="run one of the example queries instead of SQL")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="a variable the query reads with getvariable('NAME') (repeatable)")
-    p.add_argument("--list-examples", action="store_true", help="list the example queries and exit")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--max-rows", type=int, default=200, help="rows printed in table format (default 200)")
+                   help="a variable the query reads with getvariable('NAME') (repeatable; default: none)")
+    p.add_argument("--customer", metavar="ID|EMAIL|PHONE",
+                   help="the customer_id parameter, looked up by customer id, identifier key, email or phone")
+    p.add_argument("--default_region", default="US", metavar="R",
+                   help="region of --customer phone numbers written without a +country code")
+    p.add_argument("--list_examples", action="store_true", help="list the example queries and exit")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.add_argument("--max_rows", type=int, default=200, metavar="N", help="rows printed in table format")
+    hyphen_aliases(p, "--list_examples", "--max_rows")
 
 
 def _params(items: list[str]) -> dict[str, Any]:
@@ -40,8 +50,31 @@ def _params(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _fail(message: str) -> int:
+    print(f"journeyflow query: {message}", file=sys.stderr)
+    return 2
+
+
+def _check_params(example: str | None, params: dict[str, Any]) -> str | None:
+    """Why the ``--param``s do not fit ``example`` (a missing or unknown name), or None."""
+    from journeyflow.analytics.query import EXAMPLE_PARAMS
+    if example is None:
+        return None
+    wanted = EXAMPLE_PARAMS.get(example, ())
+    for name in params:
+        if name not in wanted:
+            return (f"example {example} has no parameter {name!r}{did_you_mean(name, wanted)}; "
+                    f"its parameters: {', '.join(wanted) or 'none'}")
+    for name in wanted:
+        if name not in params:
+            extra = " or --customer ID|EMAIL|PHONE" if name == "customer_id" else ""
+            return f"example {example} needs --param {name}=…{extra}"
+    return None
+
+
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    """Run the SQL or example and print the result; 0, or 2 for a usage error or bad SQL (one line on stderr)."""
+    """Run the SQL or example and print the result; 0, or 2 for a usage error, a missing parameter, an unknown
+    customer or bad SQL (one line on stderr)."""
     from journeyflow.analytics.query import EXAMPLE_PARAMS, EXAMPLE_QUERIES, format_table, query
     if ns.list_examples:
         for name, sql in EXAMPLE_QUERIES.items():
@@ -52,20 +85,29 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
             print(f"    {first}")
         return 0
     if ns.out is None:
-        print("journeyflow query: give OUT and SQL, or OUT --example NAME", file=sys.stderr)
-        return 2
+        return _fail("give OUT and SQL, or OUT --example NAME")
     if (ns.sql is None) == (ns.example is None):
-        print("journeyflow query: give either SQL or --example NAME", file=sys.stderr)
-        return 2
+        return _fail("give either SQL or --example NAME")
     if ns.example is not None and ns.example not in EXAMPLE_QUERIES:
-        print(f"journeyflow query: unknown example {ns.example!r}; examples: {', '.join(EXAMPLE_QUERIES)}",
-              file=sys.stderr)
-        return 2
+        return _fail(f"unknown example {ns.example!r}{did_you_mean(ns.example, list(EXAMPLE_QUERIES))}; "
+                     f"examples: {', '.join(EXAMPLE_QUERIES)}")
     try:
         params = _params(ns.param)
     except ValueError as e:
-        print(f"journeyflow query: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
+    if getattr(ns, "customer", None) is not None:
+        params["customer_id"] = ns.customer
+    problem = _check_params(ns.example, params)
+    if problem:
+        return _fail(problem)
+    if "customer_id" in params:
+        from journeyflow.analytics.lookup import find_customer
+        from journeyflow.config.errors import UserError
+        try:
+            params["customer_id"] = find_customer(ns.out, params["customer_id"],
+                                                  default_region=getattr(ns, "default_region", "US"))
+        except UserError as e:
+            return _fail(str(e))
     sql = EXAMPLE_QUERIES[ns.example] if ns.example else ns.sql
     import duckdb
     try:

@@ -1,30 +1,62 @@
 """``journeyflow replay``: files through the bounded pipeline (:func:`journeyflow.pipelines.replay.run_replay`).
 
-Prints the replay summary; exit 0 when the record accounting reconciles, 3 when it does not."""
+Prints the replay summary; exit 0 when the record accounting reconciles, 3 when it does not.  journeyflow's pipeline
+options are declared here (so ``--help`` lists them); any other option must be a Beam pipeline option
+(``--help_beam`` lists them) and is passed on, a misspelled one is an error.  On a terminal, a progress line (input
+records, elapsed) while the pipeline runs and the rate at the end."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = "replay files through the pipeline (bounded)"
 
+#: The epilog of ``replay --help`` and ``stream --help``: where the other options are.
+BEAM_EPILOG = ("Any other option is an Apache Beam pipeline option, passed on to Beam (e.g. --runner\n"
+               "DataflowRunner, --direct_num_workers 2, --project, --region, --temp_location); --help_beam lists\n"
+               "them all.  A misspelled option is an error (exit 2).")
+
+
+class _BeamHelp(argparse.Action):
+    """``--help_beam``: print Beam's pipeline options and exit."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from journeyflow.pipelines.options import options_parser
+        options_parser(include_journeyflow=False, prog=f"{parser.prog} [Beam options]").print_help()
+        parser.exit()
+
+
+def add_beam_help(p: argparse.ArgumentParser) -> None:
+    """``--help_beam`` and the epilog that points to it (``replay`` and ``stream``)."""
+    p.add_argument("--help_beam", action=_BeamHelp, help="list Apache Beam's pipeline options and exit")
+    p.epilog = BEAM_EPILOG
+
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--input DIR --output DIR [--journeys YAML] [--policy YAML]``; other options go to Beam."""
-    p.add_argument("--input", required=True, help="directory with <stream>.jsonl / .avro")
-    p.add_argument("--output", required=True, help="output directory (topics/, tables/)")
-    p.add_argument("--journeys", help="journey definitions YAML (default: shipped set)")
-    p.add_argument("--policy", help="arbitration policy YAML (default: shipped policy)")
-    p.epilog = "Any other option is passed to Beam (e.g. --runner, --direct_num_workers, --until)."
+    """``--input DIR --output DIR`` and the other replay options of :mod:`journeyflow.config.options`; other options
+    go to Beam."""
+    from journeyflow.config.options import REPLAY, add_pipeline_options
+    add_pipeline_options(p, REPLAY, title="journeyflow pipeline options")
+    for action in p._actions:  # noqa: SLF001
+        if action.dest in ("input", "output"):
+            action.required = True
+    add_beam_help(p)
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
     """Run the replay with ``rest`` passed through to the pipeline options; 0 if it reconciles, else 3."""
+    from journeyflow.cli.progress import Ticker, count_input_records
+    from journeyflow.config.options import REPLAY, to_argv
     from journeyflow.pipelines.replay import run_replay
-    argv = ["--input", ns.input, "--output", ns.output]
-    if ns.journeys:
-        argv += ["--journeys", ns.journeys]
-    if ns.policy:
-        argv += ["--policy", ns.policy]
-    summary = run_replay(argv + rest)
+    records, size = count_input_records(ns.input)
+    what = f"{records:,} input records ({size / 1e6:.1f} MB)" if records else ns.input
+    with Ticker("replay", lambda: f"reading and deciding {what}") as t:
+        summary = run_replay(to_argv(ns, REPLAY) + rest)
+    if t.enabled and summary.records_read:
+        print(f"replay: {summary.records_read:,} records read, {summary.customers:,} customers decided in "
+              f"{t.elapsed:.1f}s ({summary.records_read / max(t.elapsed, 1e-9):,.0f} records/s)", file=sys.stderr)
     print(summary.render())
     return 0 if summary.reconciles else 3

@@ -10,7 +10,7 @@ HELP = "write OUT/report.html: charts of funnels, decisions, suppressions, contr
 def add_args(p: argparse.ArgumentParser) -> None:
     """``OUT [--path FILE]``."""
     p.add_argument("out", help="replay output directory (with tables/)")
-    p.add_argument("--path", help="where to write the HTML (default OUT/report.html)")
+    p.add_argument("--path", metavar="FILE", help="where to write the HTML (default: OUT/report.html)")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:

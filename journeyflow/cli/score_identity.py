@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import argparse
 
+from journeyflow.cli.common import hyphen_aliases
+
 HELP = "pairwise precision/recall of resolved identities against ground truth"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--input DIR --output DIR [--min-precision F] [--min-recall F]`` (fractions in [0, 1])."""
-    p.add_argument("--input", required=True, help="generator output (with ground_truth.jsonl)")
-    p.add_argument("--output", required=True, help="replay output (tables/identity_links)")
-    p.add_argument("--min-precision", type=float, default=None, help="exit 1 below this deterministic precision")
-    p.add_argument("--min-recall", type=float, default=None, help="exit 1 below this deterministic recall")
+    """``--input DIR --output DIR [--min_precision F] [--min_recall F]`` (fractions in [0, 1]; the hyphenated
+    spellings are deprecated)."""
+    p.add_argument("--input", required=True, metavar="DIR", help="generator output (with ground_truth.jsonl)")
+    p.add_argument("--output", required=True, metavar="DIR", help="replay output (tables/identity_links)")
+    p.add_argument("--min_precision", type=float, default=None, metavar="F",
+                   help="exit 1 below this deterministic precision (default: no minimum)")
+    p.add_argument("--min_recall", type=float, default=None, metavar="F",
+                   help="exit 1 below this deterministic recall (default: no minimum)")
+    hyphen_aliases(p, "--min_precision", "--min_recall")
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:

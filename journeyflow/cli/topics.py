@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import argparse
 
+from journeyflow.cli.common import HelpFormatter, deprecated_alias
+
 HELP = "create or delete the Pub/Sub topics and subscriptions"
 
 
 def add_target_args(p: argparse.ArgumentParser) -> None:
-    """``--project`` (default ``$PUBSUB_PROJECT_ID`` or ``journeyflow-local``) and ``--prefix`` of every id; shared by
+    """``--project`` (default ``$PUBSUB_PROJECT_ID`` or ``journeyflow-local``) and ``--topic_prefix`` of every id
+    (the streaming pipeline's option of the same name; ``--prefix`` is its deprecated spelling); shared by
     ``topics``, ``publish`` and ``consume``."""
     from journeyflow.tools.pubsub import default_project
-    p.add_argument("--project", default=default_project(),
-                   help="GCP project id (default: $PUBSUB_PROJECT_ID or %(default)s)")
-    p.add_argument("--prefix", default="", help="prefix of every topic/subscription id, e.g. dev-")
+    p.add_argument("--project", default=default_project(), metavar="P",
+                   help="GCP project id (default: $PUBSUB_PROJECT_ID, else %(default)s)")
+    p.add_argument("--topic_prefix", dest="prefix", default="", metavar="X",
+                   help="prefix of every topic/subscription id, e.g. dev-")
+    deprecated_alias(p, "--prefix", "--topic_prefix")
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
     """Subcommands ``create`` and ``delete``, each with :func:`add_target_args`."""
     sub = p.add_subparsers(dest="topics_cmd", required=True)
-    add_target_args(sub.add_parser("create", help="create every topic and subscription (idempotent)"))
-    add_target_args(sub.add_parser("delete", help="delete journeyflow's topics and subscriptions"))
+    kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
+    add_target_args(sub.add_parser("create", help="create every topic and subscription (idempotent)", **kw))
+    add_target_args(sub.add_parser("delete", help="delete journeyflow's topics and subscriptions", **kw))
 
 
 def create(ns: argparse.Namespace) -> int:

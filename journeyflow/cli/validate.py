@@ -9,26 +9,35 @@ import argparse
 import json
 import sys
 
+from journeyflow.cli.common import hyphen_aliases
+
 HELP = "data-quality checks (Great Expectations) over OUT/tables; exit 1 on failure"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``OUT [--min-ts T --max-ts T] [--json] [--failures-only]`` (T: epoch ms or ISO-8601)."""
+    """``OUT [--min_ts T --max_ts T] [--json] [--failures_only]`` (T: epoch ms or ISO-8601; the hyphenated
+    spellings are deprecated)."""
     p.add_argument("out", help="replay output directory (with tables/)")
-    p.add_argument("--min-ts", help="start of the replayed input (epoch ms or ISO-8601); default: derived")
-    p.add_argument("--max-ts", help="end of the replayed input (epoch ms or ISO-8601); default: derived")
+    p.add_argument("--min_ts", metavar="T", help="start of the replayed input (epoch ms or ISO-8601); default: "
+                                                 "derived from the tables")
+    p.add_argument("--max_ts", metavar="T", help="end of the replayed input (epoch ms or ISO-8601); default: "
+                                                 "derived from the tables")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
-    p.add_argument("--failures-only", action="store_true", help="text report: list failed checks only")
+    p.add_argument("--failures_only", action="store_true", help="text report: list failed checks only")
+    hyphen_aliases(p, "--min_ts", "--max_ts", "--failures_only")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    """Validate ``ns.out`` and print the report; 0 all passed, 1 a check failed, 2 only one of --min-ts/--max-ts."""
+    """Validate ``ns.out`` and print the report (a progress line on a terminal meanwhile); 0 all passed, 1 a check
+    failed, 2 only one of --min_ts/--max_ts."""
     from journeyflow.analytics.quality import validate_output
+    from journeyflow.cli.progress import Ticker
     if (ns.min_ts is None) != (ns.max_ts is None):
-        print("journeyflow validate: give both --min-ts and --max-ts, or neither", file=sys.stderr)
+        print("journeyflow validate: give both --min_ts and --max_ts, or neither", file=sys.stderr)
         return 2
     rng = (ns.min_ts, ns.max_ts) if ns.min_ts is not None else None
-    report = validate_output(ns.out, input_range=rng)
+    with Ticker("validate", lambda: f"data-quality suites over {ns.out}/tables"):
+        report = validate_output(ns.out, input_range=rng)
     if getattr(ns, "json", False):
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True, default=str))
     else:

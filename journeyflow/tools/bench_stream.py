@@ -179,7 +179,7 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
         t_launch = time.monotonic()
         if kind == "journeyflow":
             from journeyflow.pipelines.stream import run_stream
-            result = run_stream(["--project_id", project, "--topic_prefix", prefix,
+            result = run_stream(["--project", project, "--topic_prefix", prefix,
                                  "--allowed_lateness", f"{lateness_ms}ms",
                                  "--identity_store", f"memory://{prefix}"], wait=False)  # a graph per run
         else:

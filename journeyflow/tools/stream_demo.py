@@ -6,7 +6,6 @@ execution tool on the decision topics for a while, printing what arrives.  Stops
 """
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import sys
@@ -17,15 +16,17 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     """``make stream``: emulator, topics, the streaming pipeline, a published load and an example consumer; exit code."""
-    ap = argparse.ArgumentParser(prog="python -m journeyflow.tools.stream_demo", description=__doc__)
+    from journeyflow.cli.common import hyphen_aliases, make_parser
+    ap = make_parser(prog="python -m journeyflow.tools.stream_demo", description=__doc__)
     ap.add_argument("--input", help="generated directory (default: a fresh 100-customer population)")
     ap.add_argument("--rate", type=float, default=50.0, help="events per second published")
-    ap.add_argument("--time-scale", type=float, default=None,
+    ap.add_argument("--time_scale", type=float, default=None,
                     help="event-time seconds per wall-clock second (default: fit the published span to the "
                          "publishing time, so events are 'now' when they are published)")
     ap.add_argument("--limit", type=int, default=1000, help="events to publish")
-    ap.add_argument("--allowed-lateness", default="30s", help="how far behind the watermark events may arrive")
-    ap.add_argument("--project", default="journeyflow-local")
+    ap.add_argument("--allowed_lateness", default="30s", help="how far behind the watermark events may arrive")
+    ap.add_argument("--project", default="journeyflow-local", help="GCP project of the emulator's topics")
+    hyphen_aliases(ap, "--time_scale", "--allowed_lateness")
     ns = ap.parse_args(argv)
 
     from journeyflow.tools.generator import generate
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         generate(100, 14, 7, data)
     with GcloudEmulator("pubsub", project=ns.project) as emulator, emulator.patched_env():
         print(f"Pub/Sub emulator on {emulator.host}; topics: {len(pt.create_topics(ns.project))} created")
-        result = run_stream(["--project_id", ns.project, "--identity_store", f"sqlite:///{work / 'identity.db'}",
+        result = run_stream(["--project", ns.project, "--identity_store", f"sqlite:///{work / 'identity.db'}",
                              "--allowed_lateness", ns.allowed_lateness], wait=False)
         try:
             time.sleep(3)

@@ -399,14 +399,14 @@ def test_cli_validate(monkeypatch, capsys, good_report, broken_report, tmp_path)
     monkeypatch.setattr(q, "validate_output", fake)
     assert cli_validate(p.parse_args(["out/good"])) == 0
     assert "OK" in capsys.readouterr().out.splitlines()[0]
-    assert cli_validate(p.parse_args(["out/broken", "--failures-only"])) == 1
+    assert cli_validate(p.parse_args(["out/broken", "--failures_only"])) == 1
     text = capsys.readouterr().out
     assert "decision_id_unique" in text and "ok    " not in text
-    assert cli_validate(p.parse_args(["out/broken", "--json", "--min-ts", "2026-10-05T00:00:00Z",
-                                      "--max-ts", str(T0 + DAY)])) == 1
+    assert cli_validate(p.parse_args(["out/broken", "--json", "--min_ts", "2026-10-05T00:00:00Z",
+                                      "--max_ts", str(T0 + DAY)])) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
     assert seen[-1] == ("out/broken", ("2026-10-05T00:00:00Z", str(T0 + DAY)))
-    assert cli_validate(p.parse_args(["out/x", "--min-ts", "1"])) == 2
+    assert cli_validate(p.parse_args(["out/x", "--min_ts", "1"])) == 2
     assert {"validate", "query", "report"} <= set(COMMANDS)
 
 

@@ -107,7 +107,7 @@ def test_cli_query(out, capsys):
     assert len(json.loads(capsys.readouterr().out)) == 8
     assert _cli(str(out), "SELECT 1 AS one", "--format", "csv") == 0
     assert capsys.readouterr().out.split() == ['"one"', "1"]
-    assert _cli("--list-examples") == 0
+    assert _cli("--list_examples") == 0
     assert "why_no_cart_reminder (--param customer_id=…)" in capsys.readouterr().out
     assert _cli(str(out), "--example", "nope") == 2
     assert _cli(str(out), "SELECT nope") == 2

@@ -59,8 +59,8 @@ def test_deterministic_links_score_one_and_shared_devices_are_refused(population
     assert sc.shared_identifiers >= 2 and sc.refused_shared > 0
     assert sc.shared_merged_persons == 0
     # the command prints the same figures and enforces thresholds
-    assert main(["score-identity", "--input", str(data), "--output", str(out), "--min-precision", "1",
-                 "--min-recall", "1"]) == 0
+    assert main(["score-identity", "--input", str(data), "--output", str(out), "--min_precision", "1",
+                 "--min_recall", "1"]) == 0
     printed = capsys.readouterr().out
     assert "deterministic links    precision 1.0000  recall 1.0000" in printed
 

@@ -51,7 +51,7 @@ def test_stop_mid_stream_and_resume_loses_no_input_and_keeps_decision_ids(pubsub
         d.mkdir()
         for stream in streams:
             (d / f"{stream}.jsonl").write_text((inp / f"{stream}.jsonl").read_text())
-    args = ["--project_id", PROJECT, "--topic_prefix", prefix,
+    args = ["--project", PROJECT, "--topic_prefix", prefix,
             "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}", "--allowed_lateness", f"{LATENESS_S}s"]
 
     with pubsub_emulator.patched_env():

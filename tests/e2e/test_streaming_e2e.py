@@ -66,7 +66,7 @@ def test_streaming_matches_replay_on_the_emulator(pubsub_emulator, tmp_path):
             d.mkdir()
             for stream in streams:
                 (d / f"{stream}.jsonl").write_text((inp / f"{stream}.jsonl").read_text())
-        result = run_stream(["--project_id", PROJECT, "--topic_prefix", prefix,
+        result = run_stream(["--project", PROJECT, "--topic_prefix", prefix,
                              "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}",
                              "--allowed_lateness", "3s"], wait=False)
         try:

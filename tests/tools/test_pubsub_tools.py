@@ -301,9 +301,9 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
         add(p)
         return p.parse_args(argv)
 
-    assert cli_topics.create(parse(cli_topics.add_target_args, ["--prefix", prefix])) == 0
+    assert cli_topics.create(parse(cli_topics.add_target_args, ["--topic_prefix", prefix])) == 0
     assert "topics and" in capsys.readouterr().out
-    ns = parse(cli_publish.add_args, ["--prefix", prefix, "--input", str(tmp_path), "--limit", "4", "--shift-to-now"])
+    ns = parse(cli_publish.add_args, ["--topic_prefix", prefix, "--input", str(tmp_path), "--limit", "4", "--shift_to_now"])
     assert ns.project == PROJECT and ns.rate is None and ns.shift_to_now and ns.limit == 4
     assert cli_publish.run(ns) == 0
     assert "published 4 messages" in capsys.readouterr().out
@@ -314,8 +314,8 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
     publisher.publish(names.output_topic(PROJECT, DEAD_LETTER_TOPIC, prefix), b'{"reason": "invalid_json"}',
                       decision_id="dl-1").result(timeout=10)
     publisher.stop()
-    ns = parse(cli_consume.add_args, ["--prefix", prefix, "--topic", DEAD_LETTER_TOPIC, "--timeout", "1",
-                                     "--max-messages", "5"])
+    ns = parse(cli_consume.add_args, ["--topic_prefix", prefix, "--topic", DEAD_LETTER_TOPIC, "--timeout", "1",
+                                     "--max_messages", "5"])
     assert cli_consume.run(ns) == 0
     out = capsys.readouterr()
     assert json.loads(out.out.strip()) == {"attributes": {"decision_id": "dl-1"}, "data": {"reason": "invalid_json"}}

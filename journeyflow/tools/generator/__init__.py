@@ -74,6 +74,7 @@ import os
 import random
 import sys
 import time
+from typing import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,8 +136,10 @@ def _parse_start(start: str | datetime) -> int:
 
 def generate(customers: int, days: int, seed: int, out: str | os.PathLike,
              start: str = "2026-10-01T00:00:00+00:00", malformed_rate: float = 0.02,
-             progress: bool = False) -> GenerateSummary:
-    """Write the sample streams and ground truth for ``customers`` persons over ``days`` days."""
+             progress: bool | Callable[[int, int, int], None] = False) -> GenerateSummary:
+    """Write the sample streams and ground truth for ``customers`` persons over ``days`` days.  ``progress``:
+    True prints a line on stderr every 5% of the persons; a callable is called as ``progress(persons done,
+    customers, events so far)`` after every person."""
     if customers < 1:
         raise ValueError("customers must be >= 1")
     if days < 1:
@@ -158,7 +161,9 @@ def generate(customers: int, days: int, seed: int, out: str | os.PathLike,
                                  "emails": list(p.used_emails), "phones": list(p.used_phones),
                                  "anonymous_ids": list(p.used_anon), "timezone": p.tz,
                                  "region": p.region}) + "\n")
-                if progress and ((i + 1) % step == 0 or i + 1 == customers):
+                if callable(progress):
+                    progress(i + 1, customers, sink.seq)
+                elif progress and ((i + 1) % step == 0 or i + 1 == customers):
                     el = time.perf_counter() - t0
                     print(f"generate: {i + 1}/{customers} persons ({100 * (i + 1) // customers}%), "
                           f"{sink.seq} events, {el:.1f}s", file=sys.stderr, flush=True)
@@ -216,7 +221,7 @@ def generate(customers: int, days: int, seed: int, out: str | os.PathLike,
         with open(out_path / "malformed_expected.jsonl", "w", encoding="utf-8", newline="\n") as fh:
             for e in expected:
                 fh.write(_dumps(e) + "\n")
-        if progress:
+        if progress is True:
             print(f"generate: wrote {sum(records.values())} records + {sum(malformed.values())} "
                   f"malformed lines to {out_path} in {time.perf_counter() - t0:.1f}s",
                   file=sys.stderr, flush=True)

@@ -415,6 +415,6 @@ def _ensure_topics(publisher, topics: Iterable[str]) -> None:
     if missing:
         publisher.transport.close()
         raise PubSubToolError(f"topics do not exist: {', '.join(missing)}. Create them first "
-                              "(`journeyflow topics create --project ... --prefix ...`).")
+                              "(`journeyflow topics create --project ... --topic_prefix ...`).")
 
 

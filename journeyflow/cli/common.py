@@ -1,0 +1,116 @@
+"""What every command's parser shares: the help formatter (every option shows its default), deprecated spellings of
+renamed flags, and "did you mean" suggestions for unknown ones.
+
+Flag style (README, "Command line"): Beam's, ``--lower_case_with_underscores`` (``--topic_prefix``,
+``--max_rows``), and ``--project`` for a GCP project everywhere.  The spellings used before (``--project_id``,
+``--prefix``, ``--max-rows`` …) still work for one release and print a deprecation warning on stderr."""
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from typing import Any, Iterable, Mapping
+
+#: Said after a deprecated flag's warning.
+DEPRECATION_NOTE = "the old spelling will be removed in the next release"
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written; every option's help ends with its default (``(default: X)``) unless it
+    already says what the default is, and required options say ``(required)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.help is argparse.SUPPRESS or not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        if "default" in text.lower() or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._AppendAction)) and not action.default:
+            return f"{text} (default: off)" if isinstance(action, argparse._StoreTrueAction) else \
+                f"{text} (default: none)"
+        if action.default is None or action.default == "":
+            return f"{text} (default: none)"
+        return f"{text} (default: %(default)s)"
+
+
+def make_parser(**kwargs: Any) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with :class:`HelpFormatter` and no abbreviated options (``--cust`` is not
+    ``--customers``: a prefix that matches today may not match tomorrow)."""
+    kwargs.setdefault("formatter_class", HelpFormatter)
+    kwargs.setdefault("allow_abbrev", False)
+    return argparse.ArgumentParser(**kwargs)
+
+
+def subparser_kwargs(help_: str, description: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``add_parser`` so that a subcommand's parser formats like :func:`make_parser`."""
+    return {"help": help_, "description": description or help_, "formatter_class": HelpFormatter,
+            "allow_abbrev": False}
+
+
+class _DeprecatedAlias(argparse.Action):
+    """Stands for an old flag: warns on stderr, then does what the new flag's action does."""
+
+    def __init__(self, option_strings, dest, target: argparse.Action, **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.target = target
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        new = self.target.option_strings[0]
+        print(f"journeyflow: warning: {option_string} is deprecated, use {new} ({DEPRECATION_NOTE})",
+              file=sys.stderr)
+        self.target(parser, namespace, values, new)
+
+
+def deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Accept the flag ``old`` as a hidden, deprecated spelling of ``parser``'s existing flag ``new``."""
+    target = parser._option_string_actions[new]  # noqa: SLF001
+    kwargs: dict[str, Any] = {"nargs": target.nargs, "default": argparse.SUPPRESS, "help": argparse.SUPPRESS}
+    if target.nargs != 0:
+        kwargs.update(type=target.type, choices=target.choices, const=target.const, metavar=target.metavar)
+    parser.add_argument(old, action=_DeprecatedAlias, target=target, **kwargs)
+
+
+def hyphen_aliases(parser: argparse.ArgumentParser, *flags: str) -> None:
+    """:func:`deprecated_alias` for the hyphenated spelling of each ``--snake_case`` flag in ``flags``."""
+    for flag in flags:
+        deprecated_alias(parser, flag.replace("_", "-"), flag)
+
+
+def suggestion_pool(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``{flag: flag to suggest}`` for every ``--flag`` of ``parser`` and its sub-parsers; a deprecated spelling
+    maps to its replacement (``--prefx`` gets "did you mean --topic_prefix?")."""
+    out: dict[str, str] = {}
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out.update(suggestion_pool(sub))
+        else:
+            target = action.target if isinstance(action, _DeprecatedAlias) else action
+            for s in action.option_strings:
+                if s.startswith("--"):
+                    out[s] = target.option_strings[0]
+    return out
+
+
+def visible_options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every ``--flag`` of ``parser`` and its sub-parsers that ``--help`` shows (no deprecated spellings)."""
+    out: list[str] = []
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out += visible_options(sub)
+        elif action.help is not argparse.SUPPRESS:
+            out += [s for s in action.option_strings if s.startswith("--")]
+    return out
+
+
+def did_you_mean(word: str, candidates: Iterable[str] | Mapping[str, str]) -> str:
+    """``" (did you mean --runner?)"`` for the closest candidate to ``word`` (before any ``=value``), or ``""``;
+    with a mapping (:func:`suggestion_pool`), the value of the closest key is suggested."""
+    flag = word.split("=", 1)[0]
+    pool = dict(candidates) if isinstance(candidates, Mapping) else {c: c for c in candidates}
+    match = [c for c in pool if c == "--" + flag[2:].replace("-", "_")] if flag.startswith("--") else []
+    match = match or difflib.get_close_matches(flag, list(pool), n=1, cutoff=0.7)
+    return f" (did you mean {pool[match[0]]}?)" if match else ""

@@ -1,0 +1,126 @@
+"""Issue 21: Ctrl-C is one line on stderr and exit 130, a closed stdout ends quietly (exit 141), progress only on a
+terminal.  These run the installed ``journeyflow`` in a subprocess, as a user would."""
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "analytics"))
+from test_quality import build_output  # noqa: E402  the shared hand-made output
+
+JOURNEYFLOW = [sys.executable, "-c", "import sys; from journeyflow.cli import main; sys.exit(main())"]
+ENV = {**os.environ, "JOURNEYFLOW_HASH_KEY": "test-key", "JOURNEYFLOW_PROGRESS": ""}
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_during_generate_is_one_line_and_exit_130(tmp_path):
+    out = tmp_path / "big"
+    proc = subprocess.Popen([*JOURNEYFLOW, "generate", "--customers", "500000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    _wait_for(out / "ground_truth.jsonl", proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.splitlines() == ["journeyflow generate: interrupted"], stderr
+    assert "Traceback" not in stderr and stdout == ""
+
+
+@pytest.fixture(scope="module")
+def small_input(tmp_path_factory) -> Path:
+    from journeyflow.tools.generator import generate
+    d = tmp_path_factory.mktemp("in")
+    generate(40, 3, 7, d)
+    return d
+
+
+def test_ctrl_c_during_replay_is_one_line_and_exit_130(tmp_path, small_input):
+    proc = subprocess.Popen([*JOURNEYFLOW, "replay", "--input", str(small_input), "--output", str(tmp_path / "o")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    time.sleep(6)  # inside the pipeline (imports and graph construction take a few seconds)
+    if proc.poll() is not None:
+        pytest.skip("the replay finished before the interrupt")
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert stderr.splitlines() == ["journeyflow replay: interrupted"], stderr
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    out = build_output(tmp_path / "out")
+    sql = "SELECT range AS n, repeat('x', 200) AS pad FROM range(200000)"
+    proc = subprocess.Popen([*JOURNEYFLOW, "query", str(out), sql, "--format", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=ENV)
+    assert proc.stdout.read(100)  # the reader takes a little, then goes away (like `| head`)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert proc.returncode == 141, stderr
+    assert stderr == ""
+
+
+def _generate(tmp_path: Path, env: dict[str, str], tty: bool) -> str:
+    """stderr of a small ``generate``, on a pseudo-terminal or a pipe."""
+    argv = [*JOURNEYFLOW, "generate", "--customers", "300", "--days", "3", "--out", str(tmp_path / "g")]
+    if not tty:
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120).stderr
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_is_off_when_stderr_is_not_a_terminal(tmp_path):
+    err = _generate(tmp_path, ENV, tty=False)
+    assert err == "", err
+
+
+def test_progress_is_shown_on_a_terminal(tmp_path):
+    err = _generate(tmp_path, ENV, tty=True)
+    assert "generate" in err and "persons" in err and "\r" in err, err
+
+
+def test_progress_can_be_turned_off_on_a_terminal(tmp_path):
+    err = _generate(tmp_path, {**ENV, "JOURNEYFLOW_PROGRESS": "0"}, tty=True)
+    assert "persons" not in err, err
+
+
+def test_replay_ticker_reports_on_a_terminal_only(monkeypatch, capsys):
+    from journeyflow.cli import progress
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1")
+    with progress.Ticker("replay", lambda: "reading 12 input records", interval=0.01) as t:
+        time.sleep(0.05)
+    assert t.enabled and "reading 12 input records" in capsys.readouterr().err
+    monkeypatch.setenv(progress.PROGRESS_ENV, "0")
+    with progress.Ticker("replay", lambda: "reading") as t:
+        pass
+    assert not t.enabled and capsys.readouterr().err == ""

@@ -1,6 +1,6 @@
 """Bounded replay assembly: files in, decision topics and analyst tables out.
 
-    ReadFiles → ParseAndValidate → ResolveIdentities → (EventTimes → Horizon) → DecideForCustomers
+    ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → (EventTimes → Horizon) → DecideForCustomers
         → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
 
 Every step has a stable label (Dataflow's ``--update`` matches steps by label).
@@ -23,6 +23,7 @@ from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.parse import ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
+from journeyflow.transforms.address import ShareAddressStatus
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.outputs import NAMESPACE, build_outputs
@@ -54,6 +55,8 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     events = parsed[EVENTS]
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
+    # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
+    keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
     if until is None:
         horizon = events | "EventTimes" >> beam.Map(lambda e: e.ts) | "Horizon" >> beam.CombineGlobally(_max_or_none)
     else:
@@ -134,6 +137,8 @@ class ReplaySummary:
                                                                           key=lambda kv: (kv[0][0], kv[0][1] or ""))]
         lines.append(f"suppressed candidates {sum(self.suppressions.values()):>7}")
         lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.suppressions.items())]
+        # messages that had nowhere to go (no deliverable address: none known, or all bounced): always shown
+        lines.append(f"not sent: no address {self.suppressions.get('no_address', 0):>8}")
         lines.append(f"wall time           {self.wall_seconds:>8.1f}s")
         return "\n".join(lines)
 

@@ -267,10 +267,12 @@ class Parser:
                 k, norm = self.hasher.email(rec["email"])
                 keys.append(k)
                 contact["email"] = norm
+                contact["email_key"] = k
             if rec.get("phone"):
                 k, e164 = self.hasher.phone(rec["phone"], self.config.default_region)
                 keys.append(k)
                 contact["phone"] = e164
+                contact["phone_key"] = k
         except InvalidIdentifier as e:
             raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, str(e), et) from None
         keys = [k for k in keys if k.split(":", 1)[1]]
@@ -299,7 +301,8 @@ class Parser:
                 raise Invalid(DeadLetterReason.INVALID_FIELD, f"crm: timezone {tz[:60]!r} is not an IANA time zone", et)
             a = {"lifecycle_stage": rec.get("lifecycle_stage"), "timezone": tz, "owner_id": rec.get("owner_id")}
         elif stream == "engagement":
-            a = {"channel": rec["channel"], "decision_id": rec.get("decision_id")}
+            a = {"channel": rec["channel"], "decision_id": rec.get("decision_id"),
+                 "bounce_type": rec.get("bounce_type") if rec.get("type") == "bounced" else None}
         else:  # consent
             a = {"channel": rec["channel"], "status": rec["status"]}
         return {k: v for k, v in a.items() if v is not None}

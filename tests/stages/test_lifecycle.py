@@ -24,7 +24,7 @@ from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import DAY, HOUR, CustomerState, Retention
 from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms.decide_streaming import DecideOrdered
-from tests.test_streaming_state import run_stream
+from tests.beam.test_streaming_state import run_stream
 
 MIN = 60_000
 D0 = parse_ts("2026-10-05T00:00:00+00:00")  # a Monday, midnight UTC

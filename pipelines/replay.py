@@ -1,6 +1,6 @@
 """Bounded replay assembly: files in, decision topics and analyst tables out.
 
-    ReadFiles → ParseAndValidate → ResolveIdentities → (EventTimes → Horizon) → DecideForCustomers
+    ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → (EventTimes → Horizon) → DecideForCustomers
         → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
 
 The horizon (without ``--until``) is the latest event time of the *accepted* events: a record beyond
@@ -27,6 +27,7 @@ from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WA
 from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
+from journeyflow.transforms.address import ShareAddressStatus
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.outputs import NAMESPACE, build_outputs
@@ -59,6 +60,8 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     events = parsed[EVENTS]
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
+    # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
+    keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
     if until is None:
         horizon = events | "EventTimes" >> beam.Map(lambda e: e.ts) | "Horizon" >> beam.CombineGlobally(_max_or_none)
     else:
@@ -160,6 +163,8 @@ class ReplaySummary:
         lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.field_warnings.items())]
         if self.max_event_time is not None:
             lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (later events are dead letters)")
+        # messages that had nowhere to go (no deliverable address: none known, or all bounced): always shown
+        lines.append(f"not sent: no address {self.suppressions.get('no_address', 0):>8}")
         lines.append(f"wall time           {self.wall_seconds:>8.1f}s")
         return "\n".join(lines)
 

@@ -5,6 +5,7 @@
         → Pub/Sub topics (decisions-<target>, decisions-audit, dead-letter, field-warnings)
           [+ BigQuery tables with --tables]
     Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``)
+    ShareAddressStatus ↗ (an address's opt-outs and bounces, copied to every customer holding it, ``transforms.address``)
 
 Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute:
 ``transforms.sources``; message attributes and delivery: ``transforms.sinks.pubsub``).  Step labels are part of
@@ -22,6 +23,7 @@ from journeyflow.config.durations import parse_duration
 from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig
+from journeyflow.transforms.address import ShareAddressStatusOnline
 from journeyflow.transforms.decide_streaming import DecideOrdered
 from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
 from journeyflow.transforms.outputs import build_outputs
@@ -43,7 +45,9 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
     transfers_in = read_state_transfers(p, project, prefix)
-    keyed = (resolved.keyed, transfers_in) | "KeyedInputs" >> beam.Flatten()
+    # an address's opt-outs and bounces reach every customer holding the address (transforms.address)
+    copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())
+    keyed = (resolved.keyed, transfers_in, copies) | "KeyedInputs" >> beam.Flatten()
     decided = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms,
                                                         snapshots=bool(tables_dataset))
     outputs = build_outputs(decided, parsed, resolved[LINKS])

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 import apache_beam as beam
 
 from journeyflow.config.engine import EngineConfig
-from journeyflow.model.events import Event
+from journeyflow.model.events import ADDRESS_STREAM, Event
 from journeyflow.stages.bounded import ClusterFold, fold_cluster
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.snapshot import snapshot_row
@@ -41,7 +41,9 @@ class FoldClusterFn(beam.DoFn):
         out = fold_cluster(self.fold, items, until)  # the in-process bounded path's per-cluster step
         yield from self.counters.emit(out)
         # the snapshot is taken at the replay horizon (or, with --until end, at the cluster's last event)
-        at = until if until is not None and until < END_OF_TIME else max(ev.ts for ev, _ in items)
+        # (address-status copies are not the cluster's own events: they do not move its last event time)
+        at = until if until is not None and until < END_OF_TIME else max(
+            (ev.ts for ev, _ in items if ev.stream != ADDRESS_STREAM), default=max(ev.ts for ev, _ in items))
         for st in out.final_states.values():
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, at))
 

@@ -38,7 +38,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import Event, decode_event, encode_event
+from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.identity.online import IDENTITY_STREAM
 from journeyflow.stages.processor import Outputs
@@ -86,12 +86,15 @@ class OrderedCustomerFn(beam.DoFn):
                 done=beam.DoFn.StateParam(DONE),
                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
         """Buffers one event and moves the flush timer earlier if needed; an event at or before the processed
-        horizon is a ``late_event`` dead letter (a late identity hand-over is moved to the next moment instead)."""
+        horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
+        moment instead)."""
         _key, ev = element
         horizon = done.read()
-        if horizon is not None and ev.ts <= horizon and ev.stream == IDENTITY_STREAM:
+        if horizon is not None and ev.ts <= horizon and ev.stream in (IDENTITY_STREAM, ADDRESS_STREAM):
             # an identity merge (state hand-over) that took longer than the allowed lateness to travel through the
-            # state-transfer topic: never dropped, applied at the next moment instead of at its link time
+            # state-transfer topic, or an address-status copy of an older change sent to a new holder of the address
+            # (transforms.address): never dropped, applied at the next moment instead of at its own time (a copy
+            # keeps that time in its attrs: the latest status in event time still wins)
             ev = Event(ev.uid, ev.stream, ev.type, horizon + 1, ev.ids, ev.attrs, ev.contact)
         if horizon is not None and ev.ts <= horizon:
             self.counters.late.inc()

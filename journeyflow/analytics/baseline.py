@@ -21,7 +21,8 @@ class _Result:
 
 class PassThroughArbiter:
     """What per-channel tools do: every proposed candidate goes out, unless the channel's own opt-out list has
-    the identifier it was told about, or that identifier has no address on the channel.
+    the identifier it was told about or the address it would send to (its latest address for that identifier:
+    opted out or hard-bounced), or that identifier has no address on the channel.
 
     Same ``arbitrate`` signature as :class:`journeyflow.stages.arbitration.Arbiter`.  ``products`` collects
     ``(customer_id, decision_id) -> product_id`` of every send, for the recent-purchase detector.
@@ -42,21 +43,29 @@ class PassThroughArbiter:
         out: list[Decision] = []
         for c in sorted(candidates, key=lambda c: (c.journey_id, c.step_id, c.channel, c.content_id or "")):
             reason = None
+            key = raw = None
             if c.control:
                 reason = "control_group"
             elif c.action == "send":
                 st = state.consent.get(c.channel)
+                if c.channel in ADDRESS_OF:
+                    found = state.addresses_of(ADDRESS_OF[c.channel])
+                    key, raw = found[0] if found else (None, None)
                 if st and st[0] in OPT_OUT:
                     reason = "opted_out"
                 elif c.category in self.opt_in and not (st and st[0] == "granted"):
                     reason = "not_opted_in"
-                elif c.channel in ADDRESS_OF and not state.contact.get(ADDRESS_OF[c.channel]):
+                elif c.channel in ADDRESS_OF and key is None:
                     reason = "undeliverable"
+                elif key is not None and state.address_block(key, c.channel, now) is not None:
+                    reason = "opted_out"
             action = c.action if reason is None else ("none" if reason == "control_group" else "suppress")
             did = decision_id("automation", customer_id, trigger_id, c.journey_id, c.step_id, action, c.channel,
                               c.content_id, now)
+            sent = reason is None and c.action == "send"
             out.append(Decision(did, customer_id, now, c.journey_id, c.step_id, action, c.channel, c.content_id,
-                                c.category, c.priority, (reason or "sent",), (), trigger_id))
+                                c.category, c.priority, (reason or "sent",), (), trigger_id,
+                                raw if sent else None, key if sent else None))
             if reason is None and c.action == "send":
                 state.record_send(now, c.channel, c.category, c.content_id)
                 self.products[(customer_id, did)] = c.product_id

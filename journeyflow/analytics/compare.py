@@ -13,13 +13,15 @@ per-channel automation.  :func:`compare` makes that measurable on a replay input
     exclusion groups are removed (each workflow is configured on its own);
   - without service suppression, caps, quiet hours or de-duplication.
 
-  What a channel tool does know is modelled too: its own channel's opt-outs (revoked, unsubscribed, complained,
-  bounced) *for the identifier it was told about*, and whether it has an address for that identifier (an email or
-  SMS without one is "undeliverable", not sent).  Journeys' control groups (holdouts) are honoured on both sides.
+  What a channel tool does know is modelled too: its own channel's opt-outs (revoked, unsubscribed, complained)
+  *for the identifier it was told about*, the opt-outs and hard bounces of the address it would send to, and
+  whether it has an address for that identifier (an email or SMS without one is "undeliverable", not sent).
+  Journeys' control groups (holdouts) are honoured on both sides.
 * **journeyflow** is the real bounded replay pipeline (:func:`journeyflow.pipelines.replay.run_replay`); messages
   are read from its channel topics (``decisions-email|sms|push|call``).  The same cluster fold is also run in
   process, only to learn which product each send promotes (decisions do not carry it) and to check that the
-  in-process fold and the pipeline decided exactly the same sends.
+  in-process fold and the pipeline decided exactly the same sends.  Its candidates suppressed for lack of a
+  deliverable address (reason ``no_address``, from ``decisions-audit``) are its "undeliverable" count.
 
 Both sides' messages are mapped to real persons with the generator's ground truth
 (:func:`journeyflow.analytics.identity_score.truth_keys`) when ``ground_truth.jsonl`` exists, else to journeyflow's
@@ -59,6 +61,7 @@ from journeyflow.analytics.baseline import PassThroughArbiter, run_automation
 from journeyflow.analytics.conflicts import (
     ADDRESS_OF,
     CONFLICT_KINDS,
+    AddressFacts,
     GOAL_JOURNEYS,
     MESSAGE_CHANNELS,
     OPT_OUT,
@@ -68,6 +71,7 @@ from journeyflow.analytics.conflicts import (
     Ticket,
     _ticket_linked,
     _tz_known,
+    build_address_facts,
     consent_conflicts,
     cross_channel_duplicates,
     daily_promo_excess,
@@ -83,6 +87,7 @@ from journeyflow.analytics.persons import PersonMap, build_person_facts, person_
 
 __all__ = [
     "AUTOMATION",
+    "AddressFacts",
     "CONFLICT_KINDS",
     "CompareReport",
     "IdentityTimeline",
@@ -94,6 +99,7 @@ __all__ = [
     "Send",
     "SideSummary",
     "Ticket",
+    "build_address_facts",
     "build_person_facts",
     "compare",
     "consent_conflicts",
@@ -159,7 +165,8 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def _summarize(name: str, sends: list[Send], undeliverable: int, opted_out: int, tasks: int,
-               facts: Mapping[str, PersonFacts], identity: IdentityTimeline) -> SideSummary:
+               facts: Mapping[str, PersonFacts], identity: IdentityTimeline,
+               addresses: AddressFacts | None = None) -> SideSummary:
     s = SideSummary(name, undeliverable=undeliverable, opted_out=opted_out, tasks=tasks)
     per_person: Counter = Counter()
     for m in sends:
@@ -168,7 +175,7 @@ def _summarize(name: str, sends: list[Send], undeliverable: int, opted_out: int,
         per_person[m.person] += 1
     s.persons_messaged = len(per_person)
     s.max_per_person = max(per_person.values(), default=0)
-    consent = consent_conflicts(sends, facts)
+    consent = consent_conflicts(sends, facts, addresses)
     found = {
         "open_ticket": open_ticket_conflicts(sends, facts),
         "recent_purchase": recent_purchase_conflicts(sends, facts),
@@ -207,7 +214,8 @@ def _sends_from(decisions: Iterable[Any], products: Mapping[tuple[str, str], str
             continue
         cid = d["customer_id"]
         sends.append(Send(persons.person(cid), cid, d["decided_at"], ch, d["journey_id"], d["step_id"],
-                          d["content_id"], d["category"], products.get((cid, d["decision_id"])), d["decision_id"]))
+                          d["content_id"], d["category"], products.get((cid, d["decision_id"])), d["decision_id"],
+                          d.get("address_key")))
     return sends, undeliverable, tasks
 
 
@@ -247,6 +255,8 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
         topics = out_dir / "topics"
         jf_decisions = [d for ch in MESSAGE_CHANNELS for d in _read_jsonl(topics / f"decisions-{ch}.jsonl")]
         jf_tasks = [d for t in ("crm-task", "service-case") for d in _read_jsonl(topics / f"decisions-{t}.jsonl")]
+        jf_no_address = sum(1 for d in _read_jsonl(topics / "decisions-audit.jsonl")
+                            for c in d["candidates"] if c["reason"] == "no_address")
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -260,17 +270,21 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
 
     persons = person_map(input_dir, cluster_of, region)
     facts = build_person_facts(events, persons)
+    addresses = build_address_facts(events)
     n_persons = persons.persons if persons.persons is not None else len({persons.person(k) for k in cluster_of})
 
     jf_sends, jf_undeliverable, _ = _sends_from(jf_decisions, jf_products, persons)
-    jf = _summarize(JOURNEYFLOW, jf_sends, jf_undeliverable, 0, len(jf_tasks), facts, identity)
+    jf = _summarize(JOURNEYFLOW, jf_sends, jf_undeliverable + jf_no_address, 0, len(jf_tasks), facts, identity,
+                    addresses)
+    jf.no_address = jf_no_address
 
     auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.retention,
                                                    opt_in=opt_in_baseline)
     auto_sends, auto_undeliverable, auto_tasks = _sends_from(auto_decisions, auto_products, persons)
     auto_undeliverable += sum(1 for d in auto_decisions if d.reason_codes == ("undeliverable",))
     auto_opted_out = sum(1 for d in auto_decisions if d.reason_codes == ("opted_out",))
-    auto = _summarize(AUTOMATION, auto_sends, auto_undeliverable, auto_opted_out, auto_tasks, facts, identity)
+    auto = _summarize(AUTOMATION, auto_sends, auto_undeliverable, auto_opted_out, auto_tasks, facts, identity,
+                      addresses)
     auto.not_opted_in = sum(1 for d in auto_decisions if d.reason_codes == ("not_opted_in",))
 
     only_auto, only_jf = match_unnecessary(auto_sends, jf_sends)

@@ -21,7 +21,8 @@ class SideSummary:
     name: str
     messages: Counter = field(default_factory=Counter)  # channel -> messages delivered to the channel tool
     by_journey: Counter = field(default_factory=Counter)
-    undeliverable: int = 0  # email/sms/call sends without an address for the customer id
+    undeliverable: int = 0  # email/sms/call sends without a (deliverable) address for the customer id
+    no_address: int = 0  # journeyflow: candidates suppressed with reason no_address (part of undeliverable)
     opted_out: int = 0  # automation: stopped by the channel tool's own opt-out list
     not_opted_in: int = 0  # automation with opt_in: promo without a grant for that identifier
     tasks: int = 0  # crm tasks / service cases (not messages)
@@ -52,6 +53,7 @@ class SideSummary:
             "persons_messaged": self.persons_messaged,
             "max_messages_per_person": self.max_per_person,
             "undeliverable": self.undeliverable,
+            "suppressed_no_address": self.no_address,
             "opted_out_by_channel_tool": self.opted_out,
             "not_opted_in_by_channel_tool": self.not_opted_in,
             "tasks_and_cases": self.tasks,
@@ -154,6 +156,7 @@ class CompareReport:
             row("persons messaged", a.persons_messaged, j.persons_messaged),
             row("most messages to one person", a.max_per_person, j.max_per_person),
             row("not sent: no address (undeliverable)", a.undeliverable, j.undeliverable),
+            row("  of which journeyflow's no_address", "-", j.no_address),
             row("not sent: channel tool's opt-out list", a.opted_out, "-"),
             *([row("not sent: no opt-in for that identifier", a.not_opted_in, "-")] if self.opt_in_baseline else []),
             row("tasks and cases (not messages)", a.tasks, j.tasks),

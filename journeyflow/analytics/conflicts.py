@@ -18,8 +18,10 @@ conflict               a message counts when
 ``quiet_hours``        a promo send between 21:00 and 08:00 in the person's own time zone
 ``no_consent``         a send without consent at send time: promo needs the latest status to be ``granted``,
                        service/transactional only needs it not to be an opt-out; the status is the latest
-                       (event time) of the consent stream and of engagement unsubscribes/complaints/bounces
-                       across all of the person's identifiers
+                       (event time) of the consent stream and of engagement unsubscribes/complaints
+                       across all of the person's identifiers; also (``opted_out``) a send to an address
+                       whose own latest status is an opt-out or that hard-bounced before the send, from the
+                       records naming that address, whoever they belong to (:class:`AddressFacts`)
 ``daily_promo_cap``    a promo send with another promo send to the person in the previous 24 h
 =====================  ======================================================================================
 
@@ -37,7 +39,7 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -49,6 +51,7 @@ ADDRESS_OF: Mapping[str, str] = {"email": "email", "sms": "phone", "call": "phon
 PROMO: frozenset[str] = frozenset({"marketing", "sales"})
 #: Consent states that stop a channel.  Deliberately spelled out here (not imported from journeyflow's state or
 #: policy): the baseline's channel tools and the detectors must not depend on the code they are compared with.
+#: (``bounced``: a hard bounce, which stops the address it names, not the channel.)
 OPT_OUT: frozenset[str] = frozenset({"revoked", "unsubscribed", "complained", "bounced"})
 GOAL_JOURNEYS: tuple[str, ...] = ("cart_abandonment", "browse_offer", "winback")
 
@@ -87,6 +90,7 @@ class Send(NamedTuple):
     category: str | None
     product_id: str | None = None
     decision_id: str = ""
+    address_key: str | None = None  # hashed key of the delivery address (email, sms, call)
 
     @property
     def promo(self) -> bool:
@@ -273,14 +277,71 @@ def quiet_hours_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts
     return out
 
 
-def consent_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts]) -> dict[str, list[Send]]:
-    """Sends without consent at send time, split into ``opted_out`` (latest status is an opt-out) and
-    ``never_granted`` (a promo send without an explicit grant)."""
+@dataclass
+class AddressFacts:
+    """What happened to each delivery address, from the raw records that name it (whoever they belong to)."""
+
+    #: (address key, channel) -> [(ts, blocking 0/1, status)] sorted: consent records, unsubscribes, complaints
+    status: dict[tuple[str, str], list[tuple[int, int, str]]] = field(default_factory=dict)
+    #: (address key, channel) -> time of the first hard bounce
+    hard_bounce: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def blocked_at(self, key: str | None, channel: str, t: int) -> str | None:
+        """The opt-out status or ``bounced`` that forbids a send to this address at ``t`` (epoch ms), else None."""
+        if key is None:
+            return None
+        hb = self.hard_bounce.get((key, channel))
+        if hb is not None and hb <= t:
+            return "bounced"
+        entries = self.status.get((key, channel))
+        if not entries:
+            return None
+        i = bisect.bisect_right(entries, (t, 2, ""))
+        st = entries[i - 1][2] if i else None
+        return st if st in OPT_OUT else None
+
+
+def build_address_facts(events: Iterable[Any]) -> AddressFacts:
+    """Per address: its status timeline and hard bounces, from the consent and engagement records naming it
+    (``Event.contact[<kind>_key]``; a bounce without ``bounce_type`` is hard)."""
+    facts = AddressFacts()
+    seen: set[str] = set()
+    for ev in events:
+        if ev.uid in seen or ev.stream not in ("consent", "engagement"):
+            continue
+        seen.add(ev.uid)
+        a = ev.attrs
+        ch = a.get("channel")
+        kind = ADDRESS_OF.get(ch)
+        key = ev.contact.get(f"{kind}_key") if kind else None
+        if not key:
+            continue
+        if ev.stream == "consent":
+            status = "granted" if ev.type == "consent_granted" else "revoked"
+        elif ev.type in ("unsubscribed", "complained"):
+            status = ev.type
+        elif ev.type == "bounced" and a.get("bounce_type") != "soft":
+            k = (key, ch)
+            facts.hard_bounce[k] = min(facts.hard_bounce.get(k, ev.ts), ev.ts)
+            continue
+        else:
+            continue
+        facts.status.setdefault((key, ch), []).append((ev.ts, int(status in OPT_OUT), status))
+    for entries in facts.status.values():
+        entries.sort()
+    return facts
+
+
+def consent_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts],
+                      addresses: AddressFacts | None = None) -> dict[str, list[Send]]:
+    """Sends without consent at send time, split into ``opted_out`` (latest status is an opt-out, or the address
+    sent to is opted out or hard-bounced: ``addresses``) and ``never_granted`` (a promo send without an explicit
+    grant)."""
     out: dict[str, list[Send]] = {"opted_out": [], "never_granted": []}
     for s in sends:
         f = facts.get(s.person)
         status = f.consent_at(s.channel, s.ts) if f is not None else None
-        if status in OPT_OUT:
+        if status in OPT_OUT or (addresses is not None and addresses.blocked_at(s.address_key, s.channel, s.ts)):
             out["opted_out"].append(s)
         elif s.promo and status != "granted":
             out["never_granted"].append(s)

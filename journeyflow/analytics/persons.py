@@ -143,7 +143,8 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
             elif ev.stream == "consent":
                 status = "granted" if ev.type == "consent_granted" else "revoked"
                 f.consent.setdefault(a["channel"], []).append((ev.ts, int(status in OPT_OUT), status))
-            elif ev.stream == "engagement" and ev.type in OPT_OUT:
+            elif ev.stream == "engagement" and ev.type in OPT_OUT and ev.type != "bounced":
+                # (a bounce stops the address it names, not the person's channel: conflicts.AddressFacts)
                 f.consent.setdefault(a["channel"], []).append((ev.ts, 1, ev.type))
             elif ev.stream == "crm" and a.get("timezone"):
                 if person not in crm_tz or ev.ts >= crm_tz[person][0]:

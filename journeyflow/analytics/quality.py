@@ -12,7 +12,9 @@ table                  checks (besides the PII scan below)
 decisions              decision_id not null and unique; customer_id not null; action in ``ACTIONS``;
                        channel in ``CHANNELS + TASK_TARGETS`` (or null); category in ``CATEGORIES`` (or
                        null); decided_at inside the input range; a ``send`` goes to a message channel and
-                       never carries the reason code ``consent``
+                       never carries the reason code ``consent``; a ``send`` on email, sms or call has an
+                       ``address_key`` (``send_has_address``) and that address was not blocked when it was
+                       sent (``send_not_to_blocked_address``, see below)
 suppressed_candidates  decision_id / customer_id not null; reason is a known arbitration reason code
                        (:data:`SUPPRESSION_REASONS`) or ``rule:<name>``; action, channel and category known;
                        decided_at inside the input range
@@ -40,6 +42,12 @@ Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name
 
 * every ``suppressed_candidates`` row belongs to a decision, and each decision lists exactly as many candidates as
   ``suppressed_candidates`` has rows for it (the table is an explosion of ``decisions.candidates``);
+* blocked address (derived column ``_address_blocked`` of ``decisions``, checked by GX as
+  ``send_not_to_blocked_address``): a send whose ``address_key`` has, for that channel, in *any* customer's
+  snapshot (``customer_snapshots.address_status``: address statuses reach every customer holding the address) a
+  final blocking status (revoked, unsubscribed, complained, bounced) that started at or before the send.  The
+  final status held since ``since``, so it held at the send: sound, though a block that was lifted before the end
+  of the run (an opt-out followed by a new grant) is not seen;
 * consent at decision time: no ``send`` on a channel at a moment (customer, decided_at, trigger) where a candidate of
   the same channel and category was suppressed with reason ``consent`` (the consent rule only depends on
   channel, category and the customer's state at that moment, so both cannot be right).
@@ -73,10 +81,17 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
+from journeyflow.analytics.quality_address import final_address_blocks  # noqa: E402
 from journeyflow.analytics.quality_range import _to_ms, derive_input_range  # noqa: E402
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
-from journeyflow.model.decisions import ACTIONS, CATEGORIES, CHANNELS, TASK_TARGETS  # noqa: E402
+from journeyflow.model.decisions import (  # noqa: E402
+    ACTIONS,
+    ADDRESS_FOR_CHANNEL,
+    CATEGORIES,
+    CHANNELS,
+    TASK_TARGETS,
+)
 from journeyflow.model.events import STREAMS  # noqa: E402
 from journeyflow.model.reasons import WARNING_REASONS, DeadLetterReason, FieldWarningReason  # noqa: E402
 from journeyflow.stages.fields import OPTIONAL_FIELDS, PII_FIELDS  # noqa: E402
@@ -110,6 +125,8 @@ STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "
 LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
 LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap)$"
 CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))
+#: Channels whose sends need a delivery address (``address_key`` in the decisions table).
+ADDRESSED_CHANNELS: tuple[str, ...] = tuple(ADDRESS_FOR_CHANNEL)
 
 
 _EMAIL_RX = re.compile(EMAIL_REGEX)
@@ -172,7 +189,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def _main_frame(name: str, table: pa.Table) -> pd.DataFrame:
+def _main_frame(name: str, table: pa.Table, tables: dict[str, pa.Table] | None = None) -> pd.DataFrame:
     """Scalar columns of the table (list columns dropped) plus derived helper columns (prefixed ``_``)."""
     scalar = [f.name for f in table.schema if not pa.types.is_list(f.type)]
     df = _to_pandas(table.select(scalar))
@@ -182,6 +199,15 @@ def _main_frame(name: str, table: pa.Table) -> pd.DataFrame:
         mask = pc.equal(flat, "consent")
         flagged = set(pc.filter(parents, pc.fill_null(mask, False)).to_pylist())
         df["_reason_codes_has_consent"] = [i in flagged for i in range(table.num_rows)]
+        if "address_key" not in df.columns:
+            df["address_key"] = pd.Series([None] * len(df), dtype=object)
+        sends = df["action"] == "send"
+        df["_needs_address"] = (sends & df["channel"].isin(ADDRESSED_CHANNELS)).map({True: "yes", False: "no"})
+        blocks = final_address_blocks((tables or {}).get("customer_snapshots"))
+        at = table.column("decided_at").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
+        df["_address_blocked"] = [
+            bool(send) and (key, ch) in blocks and blocks[(key, ch)] <= t
+            for send, key, ch, t in zip(sends, df["address_key"], df["channel"], at)]
     elif name == "field_warnings":
         df["_stream_field"] = (df["stream"].astype(str) + "." + df["field"].astype(str)) if len(df) else \
             pd.Series([], dtype=object)
@@ -263,6 +289,10 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
         in_set("category", CATEGORIES)
         in_set("channel", CHANNELS, check="send_to_message_channel", row_condition=Column("action") == "send")
         in_set("_reason_codes_has_consent", [False], check="send_not_blocked_by_consent",
+               row_condition=Column("action") == "send")
+        add("send_has_address", gxe.ExpectColumnValuesToNotBeNull, column="address_key",
+            row_condition=Column("_needs_address") == "yes")
+        in_set("_address_blocked", [False], check="send_not_to_blocked_address",
                row_condition=Column("action") == "send")
     elif name == "suppressed_candidates":
         not_null("decision_id")
@@ -447,7 +477,7 @@ def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | 
         if table is None:
             continue
         key = KEY_COLUMN[name]
-        frames.append(_Frame(name, name, _main_frame(name, table), _suite(name, rng), key))
+        frames.append(_Frame(name, name, _main_frame(name, table, tables), _suite(name, rng), key))
         frames.append(_Frame(name, f"{name}__strings", _strings_frame(name, table), _pii_suite(), key, strings=True))
     results = _validate_frames(frames) + _cross_checks(tables)
     return QualityReport(out_dir=str(out_dir), input_range=rng, range_source=source,

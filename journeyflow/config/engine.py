@@ -115,7 +115,8 @@ class EngineConfig:
 def effective_retention(base: Retention, engine, arbiter) -> Retention:
     """``base`` raised to every window the loaded journeys and policy name, so each configured window is enforced
     over its whole length: sends for the longest frequency-cap or duplicate-content window, purchases for the
-    recent-purchase window, resolved tickets for the ticket grace period (``Arbiter.lookback_ms``), entry history
+    recent-purchase window, resolved tickets for the ticket grace period, soft bounces for the soft-bounce limit's
+    window (``Arbiter.lookback_ms``), entry history
     for the longest re-entry cooldown (``JourneyEngine.lookback_ms``); finished memberships of journeys no longer
     configured are dropped.  Never lower than ``base`` (the defaults documented in ``journeyflow.stages.state``)."""
     needs = {**arbiter.lookback_ms(), **engine.lookback_ms()}

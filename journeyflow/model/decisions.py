@@ -90,6 +90,9 @@ class Decision(NamedTuple):
     #: Delivery address for the execution tool (email / E.164 phone).  Only ever written to the channel's own
     #: decision topic, never to the audit topic or a table.
     address: str | None = None
+    #: Identifier key of that address (``email:<hmac>`` / ``phone:<hmac>``): in the audit topic and the tables, so
+    #: that a send can be checked against the address's status without the raw address.
+    address_key: str | None = None
 
     @property
     def target(self) -> str | None:
@@ -115,14 +118,18 @@ class Decision(NamedTuple):
             "reason_codes": list(self.reason_codes),
             "candidates": [c._asdict() for c in self.candidates],
             "trigger_event_id": self.trigger_event_id,
+            "address_key": self.address_key,
         }
         if with_address:
             d["address"] = self.address
         return d
 
 
-#: Which contact entry a channel is delivered to.
+#: Which contact entry a channel is delivered to.  Push has none: the push service addresses the app user.
 ADDRESS_FOR_CHANNEL: Mapping[str, str] = {"email": "email", "sms": "phone", "call": "phone"}
+#: Address kinds (contact entries) and the contact entry holding each one's identifier key.
+ADDRESS_KINDS: tuple[str, ...] = ("email", "phone")
+ADDRESS_KEY_FIELD: Mapping[str, str] = {k: f"{k}_key" for k in ADDRESS_KINDS}
 
 
 def decision_id(*parts: object) -> str:

@@ -29,6 +29,28 @@ EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
 #: Stream order used as a tie-break between events with the same timestamp (facts before reactions).
 STREAM_RANK: Mapping[str, int] = {"consent": 0, "crm": 1, "support": 2, "orders": 3, "web": 4, "engagement": 5}
 
+#: Pseudo-stream of address-status copies: the consent/deliverability effect of a record that names an address,
+#: delivered to every other customer state holding that address (never read from input files; see
+#: ``journeyflow.stages.deliverability``).
+ADDRESS_STREAM = "_address"
+#: Engagement types that change an address's or a channel's status (an opt-out or a bounce).
+ENGAGEMENT_STATUS_TYPES: frozenset[str] = frozenset({"unsubscribed", "complained", "bounced"})
+#: Rank of status records in ``Event.sort_key``: every record that changes consent or deliverability (the consent
+#: stream, engagement unsubscribes/complaints/bounces, address-status copies) sorts before every other event with the
+#: same timestamp, so an opt-out at the very millisecond of a trigger is applied before the trigger.
+STATUS_RANK = -1
+
+
+def is_status_event(stream: str, type_: str) -> bool:
+    """True for records that change consent or deliverability (they sort first among equal timestamps)."""
+    return stream == "consent" or stream == ADDRESS_STREAM or (
+        stream == "engagement" and type_ in ENGAGEMENT_STATUS_TYPES)
+
+
+def event_rank(stream: str, type_: str) -> int:
+    """Tie-break rank among events with the same timestamp: status records first (``STATUS_RANK``), then
+    ``STREAM_RANK`` (unknown streams: 9)."""
+    return STATUS_RANK if is_status_event(stream, type_) else STREAM_RANK.get(stream, 9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +59,10 @@ class Event:
 
     ``ids`` holds identifier keys (``crm:…``, ``email:<hmac>``, ``phone:<hmac>``, ``anon:…``), never raw PII.
     ``contact`` holds the normalized raw email / E.164 phone *only* so that a later send on that channel can carry
-    the address to its execution tool; it never reaches the identity graph, the audit topic or any table.
+    the address to its execution tool; it never reaches the identity graph, the audit topic or any table.  Next to
+    each address it holds that address's identifier key (``email_key`` / ``phone_key``: ``email:<hmac>``), which
+    the per-address consent and deliverability status is keyed by (``ids`` may lack it: a refused identity link
+    removes the key from ``ids``, while the record still names the address).
     """
 
     uid: str  # "<stream>/<event_id>": unique across streams, used for de-duplication and decision ids
@@ -50,8 +75,9 @@ class Event:
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
-        """Processing order: event time (ms), then ``STREAM_RANK`` (facts before reactions), then uid."""
-        return (self.ts, STREAM_RANK.get(self.stream, 9), self.uid)
+        """Processing order: event time (ms); at equal times status records first (``event_rank``: consent and
+        deliverability changes), then ``STREAM_RANK`` (facts before reactions), then uid."""
+        return (self.ts, event_rank(self.stream, self.type), self.uid)
 
     def __reduce__(self):
         # explicit and ~5x faster than the generic slots-dataclass pickling (fields() walk) in Beam shuffles

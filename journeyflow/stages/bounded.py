@@ -8,15 +8,21 @@ the pipeline decides.
 
 :class:`ClusterFold` (the fold of one cluster, identity merges at their event time) lives here; the per-customer
 moments it drives, and the poison-input isolation it shares with streaming, are in :mod:`journeyflow.stages.processor`.
+
+Address statuses (issue 16): :func:`resolve_clusters` adds to each cluster the ``ADDRESS_STREAM`` copies of the
+address-status changes other clusters' records made to addresses it holds
+(:func:`journeyflow.stages.deliverability.address_copies`, the replay's ``ShareAddressStatus`` step).
 """
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from journeyflow.model.events import Event
+from journeyflow.model.events import ADDRESS_STREAM, Event, is_status_event
+from journeyflow.stages.deliverability import address_copies, address_effects
 from journeyflow.stages.identity.clusters import ClusterMap, build_cluster_map, key_by_cluster
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
@@ -72,6 +78,10 @@ class ClusterFold:
     resolution already) and the two sub-profiles' states are merged (``CustomerState.merge``, a commutative union)
     under the canonical id of the union (:func:`~journeyflow.stages.identity.graph.pick_root`). Decisions carry the
     customer id that was canonical at decision time. Timers of all sub-profiles fire globally in time order.
+
+    A record that changes an address's status (``deliverability.address_effects``) reaches every sub-profile of the
+    cluster, and those created later; the same change from another cluster holding the address arrives as an
+    ``ADDRESS_STREAM`` copy, which changes that address's status only.
     """
 
     def __init__(self, processor: CustomerProcessor):
@@ -103,12 +113,24 @@ class ClusterFold:
         skip_links: set = iso.skip_links if iso is not None else set()
         graph = IdentityGraph(guarded=False)
         states: dict[str, CustomerState] = {}
+        # every address-status change seen in the cluster so far: a sub-profile created later may hold the address
+        # too (in streaming it is a customer key of its own, which the address router brings up to date)
+        seed = CustomerState()
 
         def state_of(root: str) -> CustomerState:
             s = states.get(root)
             if s is None:
                 s = states[root] = CustomerState(customer_id=root)
+                if seed.addr_status:
+                    s.addr_status = copy.deepcopy(seed.addr_status)
             return s
+
+        def share_address(ev: Event, applied: CustomerState | None) -> None:
+            """An address-status change reaches every sub-profile (any of them may hold the address)."""
+            seed.apply_address(ev)
+            for s in states.values():
+                if s is not applied:
+                    s.apply_address(ev)
 
         def fire_all(limit: int, strict: bool) -> None:
             # timers of all sub-profiles, globally in time order
@@ -161,11 +183,20 @@ class ClusterFold:
             if skip:
                 out.dead.append(_dead_event(ev, excluded[ev.uid]))
                 continue
+            if ev.stream == ADDRESS_STREAM:  # a change another cluster's record made to an address held here
+                try:
+                    share_address(ev, None)
+                except Exception as exc:
+                    raise _Poison((ev.uid,), exc, f"address status {ev.uid}", ev.ts) from exc
+                continue
             primary = primary_of.get(ev.ids)
             if primary is None:
                 primary = primary_of[ev.ids] = canonical(ev.ids)
             try:
-                on_event(state_of(graph.find(primary)), ev, out)
+                target = state_of(graph.find(primary))
+                on_event(target, ev, out)
+                if is_status_event(ev.stream, ev.type) and address_effects(ev):
+                    share_address(ev, target)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:
@@ -181,8 +212,8 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     links = [lk for ev in events for lk in event_links(ev, rules)]
     cmap, rows = build_cluster_map(links, rules)
     groups: dict[str, list[ClusterItem]] = defaultdict(list)
-    for ev in events:
-        cluster, item = key_by_cluster(ev, cmap, rules)
+    keyed = [key_by_cluster(ev, cmap, rules) for ev in events]
+    for cluster, item in keyed + address_copies(keyed):  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
     return BoundedClusters(cmap, rows, links, dict(groups))
 

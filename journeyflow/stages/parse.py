@@ -309,9 +309,11 @@ class Parser:
         if field == "email":
             k, norm = self.hasher.email(value)
             contact["email"] = norm
+            contact["email_key"] = k  # the address's own key: per-address status (stages.deliverability)
             return k
         k, e164 = self.hasher.phone(value, self.config.default_region)
         contact["phone"] = e164
+        contact["phone_key"] = k
         return k
 
     def _identifiers(self, stream: str, rec: dict, et: int,
@@ -364,7 +366,8 @@ class Parser:
             a = {"lifecycle_stage": rec.get("lifecycle_stage"), "timezone": rec.get("timezone"),
                  "owner_id": rec.get("owner_id")}
         elif stream == "engagement":
-            a = {"channel": rec["channel"], "decision_id": rec.get("decision_id")}
+            a = {"channel": rec["channel"], "decision_id": rec.get("decision_id"),
+                 "bounce_type": rec.get("bounce_type") if rec.get("type") == "bounced" else None}
         else:  # consent
             a = {"channel": rec["channel"], "status": rec["status"]}
         return {k: v for k, v in a.items() if v is not None}

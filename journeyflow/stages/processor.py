@@ -10,7 +10,11 @@ Pure Python.  Both execution paths drive the same ``CustomerProcessor``:
   (``journeyflow.stages.identity.online``).
 
 Ordering rule (the same on both paths, so the decisions are the same): a timer due at ``t`` fires before an event
-with ``ts > t`` and after events with ``ts <= t``; events with equal ``ts`` are ordered by stream rank then uid.
+with ``ts > t`` and after events with ``ts <= t``; events with equal ``ts`` are ordered by ``Event.sort_key``:
+consent/deliverability changes first, then stream rank, then uid.
+
+Address statuses (issue 16, :mod:`journeyflow.stages.deliverability`): an ``ADDRESS_STREAM`` copy (another
+customer's record changed the status of an address this customer holds) changes that address's status only.
 
 Pending actions die with their membership: the journey engine cancels a membership's deferred sends when it
 leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner before it is re-arbitrated
@@ -42,8 +46,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, Candidate, CandidateOutcome, Decision, decision_id
-from journeyflow.model.events import Event
+from journeyflow.model.decisions import Candidate, CandidateOutcome, Decision, decision_id
+from journeyflow.model.events import ADDRESS_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.arbitration.reasons import JOURNEY_EXITED
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
@@ -262,6 +266,11 @@ class CustomerProcessor:
         if ev.stream == IDENTITY_STREAM:
             self._on_identity(state, ev, out)
             return
+        if ev.stream == ADDRESS_STREAM:
+            # another customer's record changed the status of an address this customer holds: status only (no
+            # journeys, not an event of this customer, idempotent so never a duplicate)
+            state.apply_address(ev)
+            return
         if state.is_duplicate(ev):
             out.dead.append(DeadLetter(stream=ev.stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
@@ -359,12 +368,8 @@ class CustomerProcessor:
     def _arbitrate(self, state: CustomerState, candidates: list[Candidate], now: int, trigger_id: str,
                    out: Outputs) -> None:
         res = self.arbiter.arbitrate(state, candidates, now, state.customer_id, trigger_id)
-        for d in res.decisions:
-            if d.action == "send" and d.channel in ADDRESS_FOR_CHANNEL:
-                addr = state.contact.get(ADDRESS_FOR_CHANNEL[d.channel])
-                if addr:
-                    d = d._replace(address=addr)
-            out.decisions.append(d)
+        # the arbiter chose each send's delivery address (Decision.address / address_key) along with the send
+        out.decisions.extend(res.decisions)
         for due, cand in res.deferred:
             tid = f"defer:{cand.journey_id}:{cand.step_id}:{cand.channel}:{cand.trigger_id}:{due}"
             state.schedule(due, tid, "deferred", candidate_to_payload(cand))

@@ -27,6 +27,7 @@ def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = Non
         "timezone": s.tz,
         "lifecycle_stage": s.lifecycle,
         **{f"consent_{ch}": s.consent_status(ch) for ch in CHANNELS},
+        "address_status": s.address_rows(),
         "open_tickets": len(s.tickets),
         "orders_90d": len(s.orders),
         "cart_size": len(s.cart),

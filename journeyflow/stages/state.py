@@ -19,6 +19,7 @@ cart lines                 7 days     an abandoned cart older than a week is no 
 resolved-ticket memory     7 days     grace period after resolution, low-CSAT recovery
 seen event ids             2 days     de-duplication of redelivered events (>= allowed lateness)
 journey history            180 days   re-entry cool-downs
+soft bounces               30 days    the policy's soft-bounce limit window (7 days by default)
 ``reentry: never`` marker  forever    never means never (dropped only when the journey is no longer configured)
 =========================  =========  ===================================================================
 
@@ -26,8 +27,12 @@ These are floors: ``Retention.covering`` raises each one to the longest window t
 name (``Arbiter.lookback_ms``, ``JourneyEngine.lookback_ms``; ``EngineConfig.build_processor`` does it), so a
 policy with a 30-day email cap or a 60-day recent-purchase window is enforced over its whole window.
 
-A customer silent for longer than the longest window keeps only its identifiers, consent, time zone and lifecycle
-stage (tens of bytes), plus one small marker per ``reentry: never`` journey it entered.
+A customer silent for longer than the longest window keeps only its identifiers, consent, delivery addresses and
+their statuses, time zone and lifecycle stage (tens of bytes), plus one small marker per ``reentry: never`` journey
+it entered.
+
+Consent and deliverability per address (``addresses``, ``addr_status``; issue 16): the rules are in
+:mod:`journeyflow.stages.deliverability`, which the address methods below delegate to.
 """
 from __future__ import annotations
 
@@ -38,9 +43,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from journeyflow.model.decisions import CHANNELS
-from journeyflow.model.events import Event
+from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, Event
+from journeyflow.stages import deliverability as _dl
+from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
 
-STATE_VERSION = 1
+#: 2: delivery addresses keyed by their hashed key (``addresses``) and per-address status (``addr_status``) instead
+#: of one raw ``contact`` per kind (issue 16); version 1 states are upgraded on read.
+STATE_VERSION = 2
 HOUR = 3_600_000
 DAY = 24 * HOUR
 
@@ -58,6 +67,7 @@ class Retention:
     resolved_ticket_ms: int = 7 * DAY
     seen_ms: int = 2 * DAY
     journey_history_ms: int = 180 * DAY
+    soft_bounces_ms: int = 30 * DAY
     max_views: int = 50
     max_sends: int = 50
     max_orders: int = 20
@@ -73,7 +83,8 @@ class Retention:
 
         ``needs`` keys (others are ignored): ``sends``, ``purchases``, ``resolved_tickets`` (from
         ``Arbiter.lookback_ms``: the longest cap/duplicate window, the recent-purchase window, the ticket grace),
-        ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown).  Windows are only
+        ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown), ``soft_bounces``
+        (from ``Arbiter.lookback_ms``: the soft-bounce limit window).  Windows are only
         ever raised, never lowered below this retention's own (the fixed windows the journey facts use, e.g.
         ``views_7d``, ``bought_product_30d``).  Orders, which carry the items a cancellation takes back from the
         purchases, are kept at least as long as purchases.  ``journey_ids``: see the field.
@@ -85,20 +96,22 @@ class Retention:
                        orders_ms=max(self.orders_ms, purchases),
                        resolved_ticket_ms=max(self.resolved_ticket_ms, needs.get("resolved_tickets", 0)),
                        journey_history_ms=max(self.journey_history_ms, needs.get("journey_history", 0)),
+                       soft_bounces_ms=max(self.soft_bounces_ms, needs.get("soft_bounces", 0)),
                        journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
 
 
-# Consent states that block a channel, from the consent stream or from engagement feedback.
-BLOCKING = frozenset({"revoked", "unsubscribed", "complained", "bounced"})
-
 
 @dataclass(slots=True)
-class CustomerState:
-    """One customer's current context.  Lists are kept sorted by time (oldest first)."""
+class CustomerState(_dl.AddressStatus):
+    """One customer's current context.  Lists are kept sorted by time (oldest first).  The address-status methods
+    (``delivery_address``, ``address_block`` ...) come from :class:`journeyflow.stages.deliverability.AddressStatus`."""
 
     customer_id: str = ""
     ids: list[str] = field(default_factory=list)  # identifier keys, sorted
-    contact: dict[str, str] = field(default_factory=dict)  # channel -> address (email / E.164) for delivery only
+    # delivery addresses: address key -> [kind email|phone, raw address (for delivery only), last seen ts]
+    addresses: dict[str, list] = field(default_factory=dict)
+    # per address key and channel: [status|None, status ts|None, hard bounce ts|None, [soft bounce ts, ...]]
+    addr_status: dict[str, dict[str, list]] = field(default_factory=dict)
     tz: str | None = None
     lifecycle: str | None = None
     owner_id: str | None = None
@@ -138,8 +151,8 @@ class CustomerState:
             if k not in self.ids:
                 self.ids.append(k)
                 self.ids.sort()
-        for ch, addr in ev.contact.items():
-            self.contact[ch] = addr
+        if ev.contact:
+            _dl.see_contact(self, ev.contact, ts)
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":
@@ -187,9 +200,11 @@ class CustomerState:
                 self.owner_id = a["owner_id"]
         elif s == "consent":
             self._set_consent(a["channel"], "granted" if t == "consent_granted" else "revoked", ts)
-        elif s == "engagement":
-            if t in ("unsubscribed", "complained", "bounced"):
+            _dl.apply_status_event(self, ev)
+        elif s == "engagement" and t in ENGAGEMENT_STATUS_TYPES:
+            if t != "bounced":  # a bounce says nothing about the customer's wishes: it blocks an address only
                 self._set_consent(a["channel"], t, ts)
+            _dl.apply_status_event(self, ev)
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an
@@ -385,6 +400,8 @@ class CustomerState:
             self.seen = s
         if self.cancelled:
             self.cancelled = {k: v for k, v in self.cancelled.items() if v > now - r.orders_ms}
+        if self.addr_status:
+            _dl.expire_address_status(self, now, r.soft_bounces_ms)
         if self.payment_failed is not None and self.payment_failed <= now - r.orders_ms:
             self.payment_failed = None
         for jid in list(self.journeys):
@@ -409,9 +426,9 @@ class CustomerState:
         return merge_states(self, other)
 
     # ---------------------------------------------------------- encoding
-    _FIELDS = ("customer_id", "ids", "contact", "tz", "lifecycle", "owner_id", "consent", "tickets", "resolved",
-               "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys", "timers",
-               "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at")
+    _FIELDS = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
+               "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
+               "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at")
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""
@@ -424,14 +441,17 @@ class CustomerState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CustomerState":
-        """Inverse of :meth:`to_dict`; raises ValueError for another state version."""
+        """Inverse of :meth:`to_dict`; upgrades version 1 (``deliverability.upgrade_v1``), raises ValueError for any
+        other version."""
         v = d.get("v")
-        if v != STATE_VERSION:
-            raise ValueError(f"unsupported customer state version {v!r} (this build reads {STATE_VERSION})")
+        if v not in (1, STATE_VERSION):
+            raise ValueError(f"unsupported customer state version {v!r} (this build reads 1 to {STATE_VERSION})")
         s = cls()
         for f in cls._FIELDS:
             if f in d:
                 setattr(s, f, d[f])
+        if v == 1:
+            _dl.upgrade_v1(s, d)
         return s
 
     def to_bytes(self) -> bytes:

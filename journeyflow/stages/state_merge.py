@@ -3,7 +3,8 @@
 The result is what one profile that had seen both histories would hold (issue 17), so a merge is commutative and
 idempotent for identical inputs: identifiers, cart, views and sends are unions (one entry per key), timestamps the
 max (or min for "first" times), consent the latest status in event time (a blocking status wins a tie), tickets the
-latest status in event time (:func:`merge_tickets`), orders a union from which a cancellation either profile saw
+latest status in event time (:func:`merge_tickets`), delivery addresses a union and address statuses every change
+either profile saw (``deliverability.merge_addresses``), orders a union from which a cancellation either profile saw
 takes back its order and items, and journey memberships one record per journey (:func:`merge_membership`).  The
 pending actions of a membership record a merge did not keep are cancelled by the journey engine afterwards
 (``JourneyEngine.cancel_orphans``, called by ``CustomerProcessor.after_merge``).  ``CustomerState.merge`` calls
@@ -14,6 +15,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from journeyflow.stages.deliverability import merge_addresses
 from journeyflow.stages.state import CustomerState, _max, _min, _ticket_ts
 
 __all__ = ["merge_membership", "merge_states", "merge_tickets"]
@@ -26,7 +28,7 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
                       else x.customer_id or y.customer_id)
     m.ids = sorted(set(x.ids) | set(y.ids))
     newer, older = (x, y) if (x.last_event or 0, x.customer_id) >= (y.last_event or 0, y.customer_id) else (y, x)
-    m.contact = {**older.contact, **newer.contact}
+    merge_addresses(m, older, newer)
     m.tz = newer.tz or older.tz
     m.lifecycle = newer.lifecycle or older.lifecycle
     m.owner_id = newer.owner_id or older.owner_id

@@ -34,13 +34,19 @@ def _cand(journey, step, channel, reason, action="send", category="marketing", c
             "reason": reason}
 
 
+ADDRESS_KEYS = {"email": f"email:{HEX_B}", "sms": f"phone:{HEX_A}", "call": f"phone:{HEX_A}"}
+
+
 def _dec(did, cust, at, action, journey=None, step=None, channel=None, category="marketing", codes=("chosen",),
-         candidates=(), trigger="web/evt-000001", content=None, priority=10):
+         candidates=(), trigger="web/evt-000001", content=None, priority=10, address_key=None):
+    if address_key is None and action == "send":
+        address_key = ADDRESS_KEYS.get(channel)
     return {"decision_id": did, "customer_id": cust, "decided_at": at, "journey_id": journey, "step_id": step,
             "action": action, "channel": channel,
             "content_id": content if content is not None else (f"{journey}.{step}" if journey else None),
             "category": category if journey else None, "priority": priority if journey else 0,
-            "reason_codes": list(codes), "candidates": [dict(c) for c in candidates], "trigger_event_id": trigger}
+            "reason_codes": list(codes), "candidates": [dict(c) for c in candidates], "trigger_event_id": trigger,
+            "address_key": address_key}
 
 
 def _steps(cust, journey, *items):
@@ -85,7 +91,7 @@ def good_rows() -> dict[str, list[dict]]:
         _dec("d_000000000000000000000011", "anon:dev-7f3a9c", T0 + 3 * DAY, "send", CA, "reminder_1", "push",
              trigger="web/evt-000061"),
         _dec("d_000000000000000000000012", f"email:{HEX_A}", T0 + 3 * DAY + HOUR, "send", CA, "reminder_1",
-             "email", trigger="orders/ORD-000123"),
+             "email", trigger="orders/ORD-000123", address_key=f"email:{HEX_A}"),
     ]
     suppressed = [
         {"decision_id": d["decision_id"], "customer_id": d["customer_id"], "decided_at": d["decided_at"], **c,
@@ -112,20 +118,25 @@ def good_rows() -> dict[str, list[dict]]:
                 ("step", "reminder_1", T0 + 3 * DAY + HOUR, None)),
     ]
 
-    def snap(cust, ids, email="granted", sms="granted", journeys=()):
+    def snap(cust, ids, email="granted", sms="granted", journeys=(), addresses=()):
         return {"customer_id": cust, "snapshot_at": T0 + 4 * DAY, "identifiers": ids, "crm_ids": 1, "emails": 1,
                 "phones": 0, "devices": 1, "timezone": "Europe/Paris", "lifecycle_stage": "customer",
                 "consent_email": email, "consent_sms": sms, "consent_push": None, "consent_call": None,
+                "address_status": [{"address_key": k, "channel": ch, "status": st, "since": t}
+                                   for k, ch, st, t in addresses],
                 "open_tickets": 0, "orders_90d": 1, "cart_size": 0, "messages_7d": 1,
                 "active_journeys": list(journeys), "pending_timers": 0, "first_seen": T0,
                 "last_event": T0 + 3 * DAY, "state_bytes": 512}
 
     snapshots = [
-        snap(C(1), [C(1), f"email:{HEX_B}", f"phone:{HEX_A}"]),
+        snap(C(1), [C(1), f"email:{HEX_B}", f"phone:{HEX_A}"],
+             addresses=[(f"email:{HEX_B}", "email", "granted", T0), (f"phone:{HEX_A}", "sms", "granted", T0)]),
         snap(C(2), [C(2), "anon:dev-000123456789"], journeys=["cart_abandonment"]),
         snap(C(3), [C(3)]),
         snap(C(4), [C(4), f"email:{HEX_A[::-1]}"], sms="revoked", journeys=["welcome"]),
-        snap(C(5), [C(5)], email="unsubscribed"),
+        # the address decision 12 was sent to, unsubscribed after that send (in another customer's snapshot)
+        snap(C(5), [C(5)], email="unsubscribed",
+             addresses=[(f"email:{HEX_A}", "email", "unsubscribed", T0 + 3 * DAY + 2 * HOUR)]),
         snap(C(6), [C(6)]),
         snap("anon:dev-7f3a9c", ["anon:dev-7f3a9c"], email=None, sms=None, journeys=["cart_abandonment"]),
         snap(f"email:{HEX_A}", [f"email:{HEX_A}"], sms=None, journeys=["cart_abandonment"]),
@@ -296,6 +307,7 @@ def test_good_tables_pass(good_report, good_out):
                      ("decisions", "no_raw_phone"), ("dead_letter", "no_raw_email"),
                      ("customer_snapshots", "no_raw_email"),
                      ("decisions", "no_send_where_consent_blocked_same_moment"),
+                     ("decisions", "send_has_address"), ("decisions", "send_not_to_blocked_address"),
                      ("suppressed_candidates", "belongs_to_a_decision"), ("field_warnings", "reason_known"),
                      ("field_warnings", "field_is_optional"), ("field_warnings", "no_value_for_email"),
                      ("field_warnings", "event_time_in_input_range")]:
@@ -358,6 +370,37 @@ def test_explicit_range_and_cross_table_checks(tmp_path):
     assert {("decisions", "send_not_blocked_by_consent"), ("decisions", "no_send_where_consent_blocked_same_moment"),
             ("suppressed_candidates", "belongs_to_a_decision"), ("decisions", "decided_at_in_input_range"),
             ("journey_steps", "at_in_input_range"), ("suppressed_candidates", "decided_at_in_input_range")} == failed
+
+
+def test_a_send_without_address_or_to_a_blocked_address_fails(tmp_path):
+    """A send on email/sms/call needs an address_key, and the address may not be blocked at the send in any
+    customer's snapshot (address statuses are shared by every customer holding the address)."""
+    from journeyflow.analytics.quality import validate_output
+    rows = good_rows()
+    dec = rows["decisions"]
+    dec.append(_dec("d_000000000000000000000081", C(6), T0 + DAY, "send", "welcome", "welcome_1", "email",
+                    trigger="crm/evt-000081"))
+    dec[-1]["address_key"] = None  # no address
+    # sent at T0 + 3 days to an address that C(5)'s snapshot says was unsubscribed since T0 + 3 days - 1 ms
+    dec.append(_dec("d_000000000000000000000082", C(6), T0 + 3 * DAY, "send", "welcome", "welcome_2", "email",
+                    trigger="crm/evt-000082", address_key=f"email:{HEX_A[::-1]}"))
+    rows["customer_snapshots"][4]["address_status"].append(
+        {"address_key": f"email:{HEX_A[::-1]}", "channel": "email", "status": "unsubscribed",
+         "since": T0 + 3 * DAY - 1})
+    # a later send to a hard-bounced phone of C(1) on sms; a push needs no address
+    dec.append(_dec("d_000000000000000000000083", C(1), T0 + 3 * DAY, "send", "welcome", "sms_1", "sms",
+                    trigger="crm/evt-000083", address_key=f"phone:{HEX_B}"))
+    rows["customer_snapshots"][0]["address_status"].append(
+        {"address_key": f"phone:{HEX_B}", "channel": "sms", "status": "bounced", "since": T0 + 2 * DAY})
+    dec.append(_dec("d_000000000000000000000084", C(1), T0 + 3 * DAY, "send", "welcome", "push_1", "push",
+                    trigger="crm/evt-000084"))
+    rep = validate_output(build_output(tmp_path, rows))
+    assert rep.failed_checks() == {("decisions", "send_has_address"), ("decisions", "send_not_to_blocked_address")}
+    by = {(r.table, r.check): r for r in rep.results}
+    assert by[("decisions", "send_has_address")].keys == ("d_000000000000000000000081",)
+    assert by[("decisions", "send_has_address")].expectation == "expect_column_values_to_not_be_null"
+    assert set(by[("decisions", "send_not_to_blocked_address")].keys) == {"d_000000000000000000000082",
+                                                                          "d_000000000000000000000083"}
 
 
 def test_empty_and_missing_tables(tmp_path):

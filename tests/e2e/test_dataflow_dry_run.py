@@ -41,14 +41,14 @@ STREAM_TABLES = TABLES  # every analyst table, the same as replay (streaming sna
 # Top-level steps whose labels Dataflow's --update matches: renaming any of them needs a transform name mapping.
 STREAM_STEPS = ({f"Read_{s}" for s in STREAMS} | {f"Raw_{s}" for s in STREAMS}
                 | {"AllInputs", "ParseAndValidate", "ResolveIdentities", "Read_state_transfer", "DecodeTransfer",
-                   "KeyedInputs", "DecideOrdered", "TransferMessages", "Write_state_transfer", "AllDeadLetters",
+                   "ShareAddressStatus", "KeyedInputs", "DecideOrdered", "TransferMessages", "Write_state_transfer", "AllDeadLetters",
                    "DecisionMessages", "DeadLetterMessages", "AllMessages", "WriteTopics", "DecisionRows",
                    "SuppressedRows", "StepRows", "DeadLetterRows", "FieldWarningMessages", "FieldWarningRows"}
                 | {f"BigQuery_{t}" for t in STREAM_TABLES})
 # Replay's core stages (its output writers are labelled by journeyflow.transforms.sinks.files).
-REPLAY_STEPS = {"ReadFiles", "ParseAndValidate", "ResolveIdentities", "EventTimes", "Horizon", "DecideForCustomers",
-                "AllDeadLetters", "DecisionMessages", "DeadLetterMessages", "DecisionRows", "SuppressedRows",
-                "StepRows", "DeadLetterRows", "FieldWarningMessages", "FieldWarningRows"}
+REPLAY_STEPS = {"ReadFiles", "ParseAndValidate", "ResolveIdentities", "ShareAddressStatus", "EventTimes", "Horizon",
+                "DecideForCustomers", "AllDeadLetters", "DecisionMessages", "DeadLetterMessages", "DecisionRows",
+                "SuppressedRows", "StepRows", "DeadLetterRows", "FieldWarningMessages", "FieldWarningRows"}
 
 
 @pytest.fixture(scope="module")

@@ -209,7 +209,8 @@ def test_a_reentry_supersedes_the_previous_membership_and_its_pending_send():
 def test_a_deferral_written_before_ownership_was_recorded_still_fires():
     """State from before this change: deferred timers without the owning membership (``e``) are sent as before."""
     proc = CONFIG.build_processor()
-    s = CustomerState(customer_id="crm:C1", consent={"email": ["granted", 0]}, tz="UTC")
+    s = CustomerState(customer_id="crm:C1", consent={"email": ["granted", 0]}, tz="UTC",
+                      addresses={"email:e1": ["email", "c1@example.com", 0]})  # a send needs an address (issue 16)
     s.schedule(at(1, "08:00"), "defer:old", "deferred", {
         "j": "browse_offer", "s": "promo_email", "cat": "marketing", "p": 300, "a": "send", "ch": "email",
         "c": "browse_promo", "t": "web/x", "at": at(0, "22:00"), "pid": None, "g": "promo", "sc": 0.0})

@@ -38,7 +38,8 @@ def test_good_records_become_events_with_hashed_ids(parser):
     kinds = sorted(k.split(":")[0] for k in ev.ids)
     assert kinds == ["anon", "crm", "email"]
     assert not any("ann" in k.lower() for k in ev.ids), "raw email must not appear in identifier keys"
-    assert ev.contact == {"email": "ann.lee@example.com"}
+    email_key = next(k for k in ev.ids if k.startswith("email:"))
+    assert ev.contact == {"email": "ann.lee@example.com", "email_key": email_key}  # the address and its key
     order = parser.parse("orders", dumps(GOOD_ORDER), "orders.jsonl:1")
     assert isinstance(order, Event)
     # same person by email in two streams -> same hashed key

@@ -47,9 +47,13 @@ def task(journey_id: str = "jt", category: str = "sales", **kw) -> Candidate:
     return cand(journey_id, category=category, action="create_task", channel="crm_task", content_id=None, **kw)
 
 
+ADDRESSES = {"email:e1": ["email", "c1@example.com", 0], "phone:p1": ["phone", "+14155550101", 0]}
+
+
 def customer(**kw) -> CustomerState:
     kw.setdefault("customer_id", "c1")
     kw.setdefault("consent", {k: list(v) for k, v in GRANTED.items()})
+    kw.setdefault("addresses", {k: list(v) for k, v in ADDRESSES.items()})
     return CustomerState(**kw)
 
 
@@ -183,9 +187,9 @@ def test_load_policy_names_the_file(tmp_path):
 def test_default_lookback_fits_state_retention(arb):
     from journeyflow.stages.state import Retention
     r, need = Retention(), arb.lookback_ms()
-    assert need == {"sends": 7 * DAY, "purchases": 30 * DAY, "resolved_tickets": 48 * HOUR}
+    assert need == {"sends": 7 * DAY, "purchases": 30 * DAY, "resolved_tickets": 48 * HOUR, "soft_bounces": 7 * DAY}
     assert need["sends"] <= r.sends_ms and need["purchases"] <= r.purchases_ms
-    assert need["resolved_tickets"] <= r.resolved_ticket_ms
+    assert need["resolved_tickets"] <= r.resolved_ticket_ms and need["soft_bounces"] <= r.soft_bounces_ms
 
 
 def test_arbiter_pickles_for_beam_workers(arb):

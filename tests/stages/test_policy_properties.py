@@ -90,6 +90,31 @@ def in_window(ts, now, window):
     return now - window < ts <= now
 
 
+ADDRESS_KIND = {"email": "email", "sms": "phone", "call": "phone"}
+ADDRESS_OPT_OUTS = {"revoked", "unsubscribed", "complained"}
+
+
+def address_fate(state, channel, now):
+    """(the address a send on the channel must go to, or None; whether some address is opted out): the most
+    recently seen address of the channel's kind that is not opted out, not hard-bounced and has fewer than 3 soft
+    bounces within 7 days (the default policy and WIDE alike)."""
+    kind = ADDRESS_KIND[channel]
+    opted = False
+    for _seen, key in sorted(((v[2], k) for k, v in state.addresses.items() if v[0] == kind), reverse=True):
+        rec = state.addr_status.get(key, {}).get(channel)
+        if rec:
+            status, _ts, hard, soft = rec
+            if hard is not None and hard <= now:
+                continue
+            if status in ADDRESS_OPT_OUTS:
+                opted = True
+                continue
+            if sum(1 for t in soft if in_window(t, now, 7 * DAY)) >= 3:
+                continue
+        return key, opted
+    return None, opted
+
+
 def caps_ok(history, c, now, cfg):
     if c.category not in PROMOTIONAL:
         return True
@@ -175,6 +200,12 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
             n_messages += 1
             assert c.channel in MESSAGE_CHANNELS
             assert consent_ok(before, c), (c, before.consent)
+            if c.channel in ADDRESS_KIND:
+                must, _opted = address_fate(before, c.channel, now)
+                assert must is not None and d.address_key == must, (d, before.addresses, before.addr_status)
+                assert d.address == before.addresses[must][1]
+            else:
+                assert d.address is None and d.address_key is None
             if c.category in PROMOTIONAL:
                 assert not is_quiet(local_clock(before.tz, now, cfg["default_zone"]).time())
             assert caps_ok(history, c, now, cfg), (c, history)
@@ -185,6 +216,13 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
         else:
             assert c.channel in ("crm_task", "service_case")
     assert n_messages <= cfg["max_messages"]
+    # ---- address reasons: no_address only when no address is permitted and none is opted out
+    for o in outcomes:
+        if o.reason == "no_address":
+            assert o.channel in ADDRESS_KIND and address_fate(before, o.channel, now) == (None, False)
+        elif o.reason == "consent" and o.channel in ADDRESS_KIND and consent_ok(before, by_key[
+                (o.journey_id, o.step_id, o.action, o.channel, o.content_id, o.category, o.priority)]):
+            assert address_fate(before, o.channel, now) == (None, True)
     # ---- deferrals: promotional messages at night, due at the next 08:00 local, never dropped
     assert [c.journey_id for _, c in result.deferred] == [d.journey_id for d in waits]
     for (due, c), d in zip(result.deferred, waits):
@@ -254,6 +292,18 @@ def customers(draw, now):
                       draw(st.sampled_from(ALL_CATEGORIES)), draw(contents))
     for j in draw(st.lists(st.sampled_from(["j0", "j1", "j2", "j3", "jx"]), max_size=3, unique=True)):
         s.journeys[j] = {"step": draw(st.sampled_from([None, "a"])), "group": draw(groups_), "entries": [now - DAY]}
+    # delivery addresses, several per kind, each with its own status per channel
+    for kind, keys, channels in (("email", ("email:a", "email:b", "email:c"), ("email",)),
+                                 ("phone", ("phone:a", "phone:b"), ("sms", "call"))):
+        for k in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True)):
+            s.addresses[k] = [kind, f"raw-{k}", now - draw(st.sampled_from([0, HOUR, DAY, 30 * DAY]))]
+            for ch in channels:
+                status = draw(st.sampled_from([None, None, "granted", "revoked", "unsubscribed", "complained"]))
+                hard = draw(st.sampled_from([None, None, None, now - DAY, now]))
+                soft = sorted({now - draw(st.sampled_from([0, HOUR, 3 * DAY, 7 * DAY, 8 * DAY]))
+                               for _ in range(draw(st.sampled_from([0, 0, 1, 2, 3, 4])))})
+                if status or hard is not None or soft:
+                    s.addr_status.setdefault(k, {})[ch] = [status, now - DAY if status else None, hard, soft]
     return s
 
 

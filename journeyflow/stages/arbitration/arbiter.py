@@ -13,7 +13,10 @@ order  reason code               what
 0      ``invalid_candidate``     unknown category, or an action/channel pair that does not exist
 0      ``duplicate_candidate``   the very same candidate twice in one batch (kept once)
 1      ``control_group``         ``Candidate.control``: recorded, never executed
-2      ``consent``               the channel's consent does not allow the category
+2      ``consent``               the channel's consent does not allow the category, or every address the
+                                 customer has for the channel opted out (revoked, unsubscribed, complained)
+2      ``no_address``            no deliverable address for the channel: none known, or every known one
+                                 hard-bounced or over the soft-bounce limit (email, sms and call need one)
 3      ``exclusion_group``       another journey of the same exclusion group is active for the customer
 4      ``open_ticket``           open (or recently resolved) ticket; escalated ticket for sales tasks
 5      ``recent_purchase``       the promoted product was bought recently
@@ -30,6 +33,12 @@ One more reason code is not a rule of this module: ``journey_exited``, on the ``
 writes when a deferred send is cancelled because its journey membership ended before it was due
 (:mod:`journeyflow.stages.journeys.engine`, "Lifecycle"; the code is in
 :mod:`.reasons`).
+
+A send on email, sms or call goes to :meth:`CustomerState.delivery_address`: the most recently seen address of the
+channel's kind whose own status permits it (``Decision.address`` / ``address_key``; rules in
+:mod:`journeyflow.stages.deliverability`); rule 2 is where that address is chosen, so a candidate without one never
+counts toward a cap or the per-moment limit and the next candidate of the moment can win.  Push has no address (the
+push service addresses the app user).
 
 Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates
 (visited best first) were already chosen in this moment.  Customer messages are ``send`` actions on the channels
@@ -54,6 +63,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from journeyflow.model.decisions import (
+    ADDRESS_FOR_CHANNEL,
     CATEGORIES,
     CATEGORY_RANK,
     CHANNELS,
@@ -70,6 +80,7 @@ from journeyflow.stages.arbitration.reasons import (
     FREQUENCY_CAP,
     INVALID_CANDIDATE,
     LOWER_PRIORITY,
+    NO_ADDRESS,
     OPEN_TICKET,
     QUIET_HOURS_DEFERRED,
     RECENT_PURCHASE,
@@ -81,6 +92,7 @@ from journeyflow.stages.arbitration.scoring import (
     Scorer,
     load_scorer,
 )
+from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
 from journeyflow.stages.state import BLOCKING, CustomerState
 
 __all__ = ["ArbitrationResult", "Arbiter"]
@@ -93,11 +105,12 @@ _VALID_TARGETS = frozenset({("send", ch) for ch in CHANNELS}
 class _Moment:
     """Per-call lazily computed facts (history counts, ticket flags, active groups, quiet-hours due time)."""
 
-    __slots__ = ("active", "hist", "now", "quiet_due", "state", "tickets")
+    __slots__ = ("active", "addr", "hist", "now", "quiet_due", "state", "tickets")
 
     def __init__(self, state: CustomerState, now: int) -> None:
         self.state = state
         self.now = now
+        self.addr: dict[str, tuple[str, str] | str] | None = None  # channel -> delivery_address()
         self.hist: tuple | None = None
         self.tickets: tuple[bool, bool] | None = None
         self.active: dict | None = None
@@ -129,6 +142,9 @@ class Arbiter:
         self._rank = dict(CATEGORY_RANK)
         self._needs_grant = frozenset(c for c in CATEGORIES if getattr(p.consent.requires, c) == "granted")
         self._blocking = BLOCKING
+        sb = p.deliverability.soft_bounces
+        self._soft_max = sb.max if sb.enabled else 0
+        self._soft_window = _ms(sb.within)
 
         ot = p.open_tickets
         self._ticket_cats = frozenset(ot.categories) if ot.enabled else frozenset()
@@ -179,7 +195,8 @@ class Arbiter:
         entries expired earlier would silently under-count caps, purchases or the ticket grace period)."""
         return {"sends": self._hist_span,
                 "purchases": self._purchase_window if self._purchase_cats else 0,
-                "resolved_tickets": self._grace if self._ticket_cats else 0}
+                "resolved_tickets": self._grace if self._ticket_cats else 0,
+                "soft_bounces": self._soft_window if self._soft_max else 0}
 
     # ---------------------------------------------------------------------------------------------- hot path
     def arbitrate(self, state: CustomerState, candidates: Sequence[Candidate], now: int, customer_id: str,
@@ -242,7 +259,7 @@ class Arbiter:
             for c, due in acted:
                 if not due and c.action == "send":
                     state.record_send(now, c.channel, c.category, c.content_id)
-        return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id), deferred)
+        return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id, m.addr), deferred)
 
     def _order(self, candidates: Sequence[Candidate], state: CustomerState, now: int,
                lost: list[tuple[Candidate, str]]) -> list[Candidate]:
@@ -297,6 +314,18 @@ class Arbiter:
                 if every is None:
                     return CONSENT
                 every.append(CONSENT)
+            if ch in ADDRESS_FOR_CHANNEL:
+                if m.addr is None:
+                    m.addr = {}
+                addr = m.addr.get(ch)
+                if addr is None:
+                    addr = m.addr[ch] = state.delivery_address(ch, now, self._soft_max, self._soft_window)
+                if addr.__class__ is str:
+                    why = CONSENT if addr == ADDRESS_OPTED_OUT else NO_ADDRESS
+                    if every is None:
+                        return why
+                    if why not in every:
+                        every.append(why)
         grp = c.exclusion_group
         if grp is not None and state.journeys:
             if m.active is None:

@@ -119,6 +119,22 @@ class ConsentPolicy(_Section):
     requires: ConsentRequirements = ConsentRequirements()
 
 
+class SoftBouncePolicy(_Section):
+    """``max`` soft bounces of one address within ``within`` make it undeliverable (until they age out); reason
+    ``no_address`` (:mod:`journeyflow.stages.deliverability`).  ``enabled: false``: soft bounces never block."""
+
+    enabled: bool = True
+    max: int = Field(default=3, ge=1)
+    within: Duration = timedelta(days=7)
+
+
+class DeliverabilityPolicy(_Section):
+    """The ``deliverability`` section: the soft-bounce limit (hard bounces always block their address, not
+    configurable)."""
+
+    soft_bounces: SoftBouncePolicy = SoftBouncePolicy()
+
+
 class OpenTicketPolicy(_Section):
     """``open_tickets:``: no messages of ``categories`` while a ticket is open or was resolved within ``grace``; no
     tasks of ``escalated_task_categories`` while a ticket is escalated."""
@@ -245,6 +261,7 @@ class Policy(_Section):
     default_timezone: str = "UTC"
     max_messages_per_moment: int = Field(default=1, ge=0)
     consent: ConsentPolicy = ConsentPolicy()
+    deliverability: DeliverabilityPolicy = DeliverabilityPolicy()
     open_tickets: OpenTicketPolicy = OpenTicketPolicy()
     recent_purchase: RecentPurchasePolicy = RecentPurchasePolicy()
     frequency_caps: FrequencyCapPolicy = FrequencyCapPolicy()

@@ -11,7 +11,7 @@ deferred send is cancelled because its journey membership ended before it was du
 from __future__ import annotations
 
 __all__ = ["CHOSEN", "CONSENT", "CONTROL_GROUP", "DUPLICATE_CANDIDATE", "DUPLICATE_CONTENT", "EXCLUSION_GROUP",
-           "FREQUENCY_CAP", "INVALID_CANDIDATE", "JOURNEY_EXITED", "LOWER_PRIORITY", "OPEN_TICKET",
+           "FREQUENCY_CAP", "INVALID_CANDIDATE", "JOURNEY_EXITED", "LOWER_PRIORITY", "NO_ADDRESS", "OPEN_TICKET",
            "QUIET_HOURS_DEFERRED", "REASON_CODES", "RECENT_PURCHASE"]
 
 #: unknown category, or an action/channel pair that does not exist
@@ -20,8 +20,13 @@ INVALID_CANDIDATE = "invalid_candidate"
 DUPLICATE_CANDIDATE = "duplicate_candidate"
 #: ``Candidate.control``: recorded, never executed
 CONTROL_GROUP = "control_group"
-#: the channel's consent does not allow the category
+#: the channel's consent does not allow the category, or every address the customer has for the channel opted out
+#: (revoked, unsubscribed, complained; :mod:`journeyflow.stages.deliverability`)
 CONSENT = "consent"
+#: no deliverable address for the channel (email, sms and call need one): none known, or every known one
+#: hard-bounced or over the soft-bounce limit (``deliverability.soft_bounces``); counts toward no cap and no
+#: per-moment limit
+NO_ADDRESS = "no_address"
 #: another journey of the same exclusion group is active, or was chosen in this moment
 EXCLUSION_GROUP = "exclusion_group"
 #: an open (or recently resolved) ticket; an escalated ticket for sales tasks
@@ -44,6 +49,6 @@ JOURNEY_EXITED = "journey_exited"
 CHOSEN = "chosen"
 #: every reason a candidate can lose (or be deferred) for, in rule order
 REASON_CODES: tuple[str, ...] = (
-    INVALID_CANDIDATE, DUPLICATE_CANDIDATE, CONTROL_GROUP, CONSENT, EXCLUSION_GROUP, OPEN_TICKET, RECENT_PURCHASE,
-    QUIET_HOURS_DEFERRED, DUPLICATE_CONTENT, FREQUENCY_CAP, LOWER_PRIORITY, JOURNEY_EXITED,
+    INVALID_CANDIDATE, DUPLICATE_CANDIDATE, CONTROL_GROUP, CONSENT, NO_ADDRESS, EXCLUSION_GROUP, OPEN_TICKET,
+    RECENT_PURCHASE, QUIET_HOURS_DEFERRED, DUPLICATE_CONTENT, FREQUENCY_CAP, LOWER_PRIORITY, JOURNEY_EXITED,
 )

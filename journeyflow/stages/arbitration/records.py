@@ -33,13 +33,15 @@ class ArbitrationResult:
 
 
 def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate, str]], now: int,
-                 customer_id: str, trigger_id: str) -> list[Decision]:
+                 customer_id: str, trigger_id: str, addr: dict | None = None) -> list[Decision]:
     """The decision records of one moment (event time ``now``, ms).
 
     ``acted``: (candidate, due) best first, due 0 = chosen now, else deferred to ``due`` (a ``wait`` decision);
     ``lost``: (candidate, reason code).  The first record lists every lost candidate as a ``CandidateOutcome``;
     with nothing chosen or deferred, one ``suppress`` record (``none`` if all were control group) lists them all.
-    Decision ids are deterministic (:func:`~journeyflow.model.decisions.decision_id`).
+    Decision ids are deterministic (:func:`~journeyflow.model.decisions.decision_id`).  ``addr``: channel ->
+    ``(address key, raw address)`` chosen by the arbiter's rule 2 (``CustomerState.delivery_address``), written to
+    each chosen email/sms/call send (``Decision.address_key`` / ``address``).
     """
     outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
                                        c.priority, r) for c, r in lost]) if lost else ()
@@ -62,7 +64,10 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
         else:
             action, codes = c.action, _CHOSEN_CODES
         jid, sid, ch, cid = c.journey_id, c.step_id, c.channel, c.content_id
+        key = raw = None
+        if not due and addr and action == "send":  # chosen by rule 2: (key, raw) for email/sms/call
+            key, raw = addr.get(ch) or (None, None)
         out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now,
-                            jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id))
+                            jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id, raw, key))
         outcomes = ()
     return out

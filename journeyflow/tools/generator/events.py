@@ -181,9 +181,11 @@ class _Events(_Population):
         key, ts = self._ts(ms, None if self.rnd() < 0.5 else p.tz)
         if not self.S <= key < self.E:
             return False
+        # the generator's bounces stop the newsletter to that person for good: hard bounces
         self.sink.add(_E, key, '{"ts":%s,"email":%s,"phone":%s,"crm_id":%s,"channel":"%s","type":"%s",'
-                               '"decision_id":null}'
-                      % (ts, _qn(email), _qn(phone), _qn(crm), channel, typ))
+                               '"bounce_type":%s,"decision_id":null}'
+                      % (ts, _qn(email), _qn(phone), _qn(crm), channel, typ,
+                         '"hard"' if typ == "bounced" else "null"))
         self._use_contact(p, email, phone)
         return True
 

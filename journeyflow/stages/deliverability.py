@@ -1,0 +1,376 @@
+"""Consent and deliverability per address (issue 16): the address-status rules of ``CustomerState``.
+
+Plain Python, no Beam: the per-customer processor, the bounded fold (``stages.bounded``), compare and bench use it.
+
+Two kinds of status, both "latest record in event time wins" (at equal times a blocking status wins):
+
+* **channel consent** (``CustomerState.consent``: channel -> [status, ts]), the customer's own preference for a
+  channel: set by consent records (whatever identifier they name) and by engagement unsubscribes/complaints, in the
+  state of the customer the record is routed to;
+* **address status** (``CustomerState.addr_status``: address key -> channel -> [status, ts, hard bounce ts, soft
+  bounce times]), keyed by the hashed address (``email:<hmac>`` / ``phone:<hmac>``): set by records that *name* the
+  address of that channel (a consent record by email for the email channel, by phone for sms/call; an engagement
+  unsubscribe/complaint/bounce carrying the email or phone).  ``granted`` / ``revoked`` / ``unsubscribed`` /
+  ``complained`` are latest-wins; a hard bounce (``bounce_type`` hard or absent) blocks the address from its time
+  on and no grant clears it; soft bounces are only counted (the policy's ``deliverability.soft_bounces`` decides
+  how many block).  An address-status record reaches every customer state holding the address, not only the one
+  its identifiers resolve to: the same change arrives as an ``ADDRESS_STREAM`` copy (``apply_address``) in the
+  others (:func:`address_copies` here for the bounded path, ``transforms.address`` for Beam).  A bounce that names
+  no address applies to the customer's most recently seen address of that channel, in that customer's state only.
+
+``CustomerState.addresses`` (address key -> [kind, raw address, last seen]) are the delivery addresses the customer
+was seen with, raw only for delivery (never written to a table or the audit topic); :func:`delivery_address` picks
+the most recently seen one whose status permits a send.  Bounces no longer block a channel (states written by
+state version 1 may still hold a channel status ``bounced``, which keeps blocking the channel).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS
+from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
+
+if TYPE_CHECKING:
+    from journeyflow.stages.state import CustomerState
+
+#: Channel-consent statuses that block a channel (``bounced``: only in channel consent written by state version 1).
+BLOCKING = frozenset({"revoked", "unsubscribed", "complained", "bounced"})
+#: Address statuses that are an opt-out by the address's owner (a hard bounce is ``HARD_BOUNCE``).
+ADDRESS_OPT_OUTS = frozenset({"revoked", "unsubscribed", "complained"})
+#: Address effects that are not an opt-out status: a hard bounce (permanent) and a soft bounce (counted).
+HARD_BOUNCE = "bounced"
+SOFT_BOUNCE = "soft_bounce"
+#: Address effects a record can carry (``address_effects``); the first four are latest-wins statuses.
+ADDRESS_EFFECTS: tuple[str, ...] = ("granted", "revoked", "unsubscribed", "complained", HARD_BOUNCE, SOFT_BOUNCE)
+#: Delivery addresses kept per kind (email, phone): the most recently seen.  Their statuses are kept regardless.
+MAX_ADDRESSES_PER_KIND = 4
+#: Soft-bounce times kept per address and channel (the newest).
+MAX_SOFT_BOUNCES = 20
+#: Why no address is permitted (``delivery_address``): none known, every one opted out, or none deliverable.
+NO_ADDRESS, ADDRESS_OPTED_OUT, ADDRESS_UNDELIVERABLE = "no_address", "opted_out", "undeliverable"
+#: Pseudo-stream of identity hand-overs (``stages.identity.online.IDENTITY_STREAM``): never names an address.
+_IDENTITY_STREAM = "_identity"
+
+_HASHER: list = []
+
+
+def contact_key(contact: Any, kind: str) -> str | None:
+    """The identifier key of the ``kind`` address a record names (``contact[kind + "_key"]``), or None.
+
+    Records from the parser always carry it; for a hand-built event (or a version 1 state) with only the raw address
+    it is computed with the process's :class:`~journeyflow.stages.identity.keys.Hasher` (``JOURNEYFLOW_HASH_KEY``)."""
+    key = contact.get(ADDRESS_KEY_FIELD[kind])
+    if key:
+        return key
+    raw = contact.get(kind)
+    return hashed_key(kind, raw) if raw else None
+
+
+def hashed_key(kind: str, raw: str) -> str | None:
+    """``email:<hmac>`` / ``phone:<hmac>`` of a raw address with the process's hasher; None when it is invalid."""
+    from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier
+    if not _HASHER:
+        _HASHER.append(Hasher.from_env())
+    try:
+        return (_HASHER[0].email(raw) if kind == "email" else _HASHER[0].phone(raw))[0]
+    except InvalidIdentifier:
+        return None
+
+
+def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
+    """``(address key, channel, effect, ts)`` for each address-status change the record carries (see the module
+    docstring): a consent record or engagement unsubscribe/complaint/bounce naming the address the channel is
+    delivered to, or an ``ADDRESS_STREAM`` copy.  Effects are ``ADDRESS_EFFECTS``."""
+    s, t, a = ev.stream, ev.type, ev.attrs
+    if s == ADDRESS_STREAM:
+        return [(a["key"], a["channel"], a["status"], a["at"])]
+    if s == "consent":
+        effect = "granted" if t == "consent_granted" else "revoked"
+    elif s == "engagement" and t in ENGAGEMENT_STATUS_TYPES:
+        effect = t if t != "bounced" else SOFT_BOUNCE if a.get("bounce_type") == "soft" else HARD_BOUNCE
+    else:
+        return []
+    ch = a.get("channel")
+    kind = ADDRESS_FOR_CHANNEL.get(ch)  # type: ignore[arg-type]
+    if kind is None:
+        return []
+    key = contact_key(ev.contact, kind)
+    return [(key, ch, effect, ev.ts)] if key else []
+
+
+def address_copy(key: str, channel: str, effect: str, at: int, target: str, ts: int | None = None) -> Event:
+    """The ``ADDRESS_STREAM`` event that carries one address-status change to another customer state.
+
+    ``at`` is the change's own event time (the status's time); ``ts`` the time the copy is processed at (default
+    ``at``; streaming moves a copy that arrives behind a customer's processed horizon to just after it).  The uid is
+    a function of the change, so both pipelines order copies the same way."""
+    return Event(uid=f"{ADDRESS_STREAM}/{key}/{channel}/{effect}/{at}", stream=ADDRESS_STREAM, type="address_status",
+                 ts=at if ts is None else ts, ids=(target,),
+                 attrs={"key": key, "channel": channel, "status": effect, "at": at})
+
+
+# ------------------------------------------------------------------------------------------- state rules
+def apply_status_event(s: "CustomerState", ev: Event) -> None:
+    """The address side of ``CustomerState.apply`` for a consent record or an engagement status record: the
+    address-status changes it names; a bounce naming no address hits the customer's most recent address of the
+    channel (this state only)."""
+    if not apply_address(s, ev) and ev.stream == "engagement" and ev.type == "bounced":
+        a = ev.attrs
+        kind = ADDRESS_FOR_CHANNEL.get(a.get("channel"))  # type: ignore[arg-type]
+        for key, _raw in (addresses_of(s, kind)[:1] if kind else ()):
+            set_address_status(s, key, a["channel"], SOFT_BOUNCE if a.get("bounce_type") == "soft"
+                               else HARD_BOUNCE, ev.ts)
+
+
+def apply_address(s: "CustomerState", ev: Event) -> bool:
+    """Apply the address-status changes ``ev`` carries (``address_effects``); False when it carries none."""
+    effects = address_effects(ev)
+    for key, ch, effect, at in effects:
+        set_address_status(s, key, ch, effect, at)
+    return bool(effects)
+
+
+def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, ts: int) -> None:
+    """One address-status change (commutative and idempotent: the order changes arrive in does not matter)."""
+    per = s.addr_status.get(key)
+    if per is None:
+        per = s.addr_status[key] = {}
+    rec = per.get(channel)
+    if rec is None:
+        rec = per[channel] = [None, None, None, []]
+    if effect == HARD_BOUNCE:
+        if rec[2] is None or ts < rec[2]:
+            rec[2] = ts
+    elif effect == SOFT_BOUNCE:
+        soft = rec[3]
+        if ts not in soft:
+            soft.append(ts)
+            soft.sort()
+            del soft[:-MAX_SOFT_BOUNCES]
+    elif rec[1] is None or ts > rec[1] or (ts == rec[1] and effect in BLOCKING and rec[0] not in BLOCKING):
+        rec[0], rec[1] = effect, ts
+
+
+def see_contact(s: "CustomerState", contact: Any, ts: int) -> None:
+    """Record the delivery addresses a record names (``Event.contact``) as seen at ``ts``."""
+    for kind in ADDRESS_KINDS:
+        raw = contact.get(kind)
+        if raw:
+            key = contact_key(contact, kind)
+            if key:
+                see_address(s, key, kind, raw, ts)
+
+
+def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> None:
+    """Record one delivery address as seen at ``ts``; keeps the ``MAX_ADDRESSES_PER_KIND`` most recent per kind."""
+    cur = s.addresses.get(key)
+    if cur is not None:
+        if ts >= cur[2]:
+            s.addresses[key] = [kind, raw, ts]
+        return
+    s.addresses[key] = [kind, raw, ts]
+    same = [k for k, v in s.addresses.items() if v[0] == kind]
+    if len(same) > MAX_ADDRESSES_PER_KIND:
+        same.sort(key=lambda k: (s.addresses[k][2], k))
+        for k in same[:-MAX_ADDRESSES_PER_KIND]:
+            del s.addresses[k]
+
+
+def addresses_of(s: "CustomerState", kind: str) -> list[tuple[str, str]]:
+    """(key, raw) of the customer's ``kind`` (email|phone) addresses, most recently seen first (ties: key)."""
+    found = sorted(((v[2], k, v[1]) for k, v in s.addresses.items() if v[0] == kind), reverse=True)
+    return [(k, raw) for _ts, k, raw in found]
+
+
+def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max: int = 0,
+                  soft_window_ms: int = 0) -> str | None:
+    """Why the address may not be sent to on ``channel`` at ``now``: its opt-out status (``revoked``,
+    ``unsubscribed``, ``complained``), ``bounced`` (hard), ``soft_bounce`` (at least ``soft_max`` soft bounces in
+    ``(now - soft_window_ms, now]``; 0: never), or None when it is permitted."""
+    per = s.addr_status.get(key)
+    rec = per.get(channel) if per else None
+    if rec is None:
+        return None
+    if rec[2] is not None and rec[2] <= now:
+        return HARD_BOUNCE
+    if rec[0] in ADDRESS_OPT_OUTS:
+        return rec[0]
+    if soft_max and rec[3]:
+        lo = now - soft_window_ms
+        if sum(1 for t in rec[3] if lo < t <= now) >= soft_max:
+            return SOFT_BOUNCE
+    return None
+
+
+def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int = 0,
+                     soft_window_ms: int = 0) -> tuple[str, str] | str:
+    """The address a send on ``channel`` goes to: ``(key, raw)`` of the most recently seen address of the channel's
+    kind whose status permits it (:func:`address_block`), else why not: ``ADDRESS_OPTED_OUT`` (some address is
+    known and at least one of them is opted out), ``ADDRESS_UNDELIVERABLE`` (every known one bounced) or
+    ``NO_ADDRESS`` (none known, or a channel without addresses)."""
+    kind = ADDRESS_FOR_CHANNEL.get(channel)
+    if kind is None:
+        return NO_ADDRESS
+    found = addresses_of(s, kind)
+    if not found:
+        return NO_ADDRESS
+    opted = False
+    for key, raw in found:
+        why = address_block(s, key, channel, now, soft_max, soft_window_ms)
+        if why is None:
+            return key, raw
+        if why in ADDRESS_OPT_OUTS:
+            opted = True
+    return ADDRESS_OPTED_OUT if opted else ADDRESS_UNDELIVERABLE
+
+
+def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
+    """Per address key and channel with a status: ``{address_key, channel, status, since}`` (``status``:
+    ``bounced`` from a hard bounce on, else the latest opt-in/opt-out status; ``since`` epoch ms), for snapshots."""
+    rows = []
+    for key in sorted(s.addr_status):
+        for ch, (st, ts, hard, _soft) in sorted(s.addr_status[key].items()):
+            if hard is not None:
+                rows.append({"address_key": key, "channel": ch, "status": HARD_BOUNCE, "since": hard})
+            elif st is not None:
+                rows.append({"address_key": key, "channel": ch, "status": st, "since": ts})
+    return rows
+
+
+def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) -> None:
+    """Drop soft bounces older than ``soft_bounces_ms`` and address entries left with no status (statuses and hard
+    bounces are kept for good)."""
+    lo = now - soft_bounces_ms
+    for key in list(s.addr_status):
+        per = s.addr_status[key]
+        for ch in list(per):
+            rec = per[ch]
+            if rec[3] and rec[3][0] <= lo:
+                rec[3] = [t for t in rec[3] if t > lo]
+            if rec[0] is None and rec[2] is None and not rec[3]:
+                del per[ch]
+        if not per:
+            del s.addr_status[key]
+
+
+def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "CustomerState") -> None:
+    """Identity merge: ``m`` gets the union of both states' addresses (the newer sighting wins) and every status
+    change either state holds (``set_address_status`` is commutative)."""
+    for src in (older, newer):
+        for key, (kind, raw, ts) in src.addresses.items():
+            see_address(m, key, kind, raw, ts)
+    for src in (older, newer):
+        for key, per in src.addr_status.items():
+            for ch, (st, ts, hard, soft) in per.items():
+                if st is not None:
+                    set_address_status(m, key, ch, st, ts)
+                if hard is not None:
+                    set_address_status(m, key, ch, HARD_BOUNCE, hard)
+                for t in soft:
+                    set_address_status(m, key, ch, SOFT_BOUNCE, t)
+
+
+def upgrade_v1(s: "CustomerState", d: dict[str, Any]) -> None:
+    """State version 1 kept one raw address per kind (``contact``) and no per-address status: key the addresses
+    (seen at the state's last event)."""
+    for kind in ADDRESS_KINDS:
+        raw = (d.get("contact") or {}).get(kind)
+        key = hashed_key(kind, raw) if raw else None
+        if key:
+            see_address(s, key, kind, raw, s.last_event or 0)
+
+
+class AddressStatus:
+    """The address methods of ``CustomerState`` (a slots-only mixin; each delegates to this module's function of the
+    same name, with the state as first argument)."""
+
+    __slots__ = ()
+    addresses: dict[str, list]
+    addr_status: dict[str, dict[str, list]]
+
+    def apply_address(self, ev: Event) -> bool:
+        """Apply only the address-status changes ``ev`` carries (how an ``ADDRESS_STREAM`` copy is folded in);
+        False when it carries none."""
+        return apply_address(self, ev)
+
+    def set_address_status(self, key: str, channel: str, effect: str, ts: int) -> None:
+        """One address-status change (``deliverability.ADDRESS_EFFECTS``); commutative and idempotent."""
+        set_address_status(self, key, channel, effect, ts)
+
+    def addresses_of(self, kind: str) -> list[tuple[str, str]]:
+        """(key, raw) of the customer's ``kind`` (email|phone) addresses, most recently seen first."""
+        return addresses_of(self, kind)
+
+    def address_block(self, key: str, channel: str, now: int, soft_max: int = 0,
+                      soft_window_ms: int = 0) -> str | None:
+        """Why the address may not be sent to on ``channel`` at ``now`` (``deliverability.address_block``)."""
+        return address_block(self, key, channel, now, soft_max, soft_window_ms)
+
+    def delivery_address(self, channel: str, now: int, soft_max: int = 0,
+                         soft_window_ms: int = 0) -> tuple[str, str] | str:
+        """``(key, raw)`` a send on ``channel`` goes to, or why none (``deliverability.delivery_address``)."""
+        return delivery_address(self, channel, now, soft_max, soft_window_ms)
+
+    def address_rows(self) -> list[dict[str, Any]]:
+        """Snapshot rows ``{address_key, channel, status, since}`` (``deliverability.address_rows``)."""
+        return address_rows(self)
+
+
+# ------------------------------------------------------------------------------------------- sharing
+def held_addresses(ev: Event) -> list[str]:
+    """Keys of the addresses a record names (its customer holds them from then on)."""
+    c = ev.contact
+    if not c or ev.stream in (_IDENTITY_STREAM, ADDRESS_STREAM):
+        return []
+    out = []
+    for kind in ADDRESS_KINDS:
+        if c.get(kind):
+            key = contact_key(c, kind)
+            if key:
+                out.append(key)
+    return out
+
+
+def address_changes(ev: Event) -> list[tuple[str, str, str, int]]:
+    """``(key, channel, effect, at)`` of the address-status changes a record makes (empty for most records)."""
+    if ev.stream in (_IDENTITY_STREAM, ADDRESS_STREAM) or not is_status_event(ev.stream, ev.type):
+        return []
+    return address_effects(ev)
+
+
+def holds(item: tuple[str, tuple[Event, tuple]]) -> Iterator[tuple[str, str]]:
+    """(address key, cluster) for each address a keyed replay item ``(cluster, (event, links))`` names."""
+    cluster, (ev, _links) = item
+    for key in held_addresses(ev):
+        yield key, cluster
+
+
+def changes(item: tuple[str, tuple[Event, tuple]]) -> Iterator[tuple[str, tuple[str, str, str, int]]]:
+    """(address key, (cluster, channel, effect, at)) for each address-status change of a keyed replay item."""
+    cluster, (ev, _links) = item
+    for key, ch, effect, at in address_changes(ev):
+        yield key, (cluster, ch, effect, at)
+
+
+def fan_out(key: str, holders: Iterable[str], changes: Iterable[tuple[str, str, str, int]]
+            ) -> Iterator[tuple[str, Event]]:
+    """(holder, copy) for every change and every holder but the change's own customer (sorted: deterministic)."""
+    holders = sorted(set(holders))
+    for origin, ch, effect, at in sorted(set(map(tuple, changes))):
+        for h in holders:
+            if h != origin:
+                yield h, address_copy(key, ch, effect, at, h)
+
+
+def address_copies(keyed: Iterable[tuple[str, tuple[Event, tuple]]]) -> list[tuple[str, tuple[Event, tuple]]]:
+    """``transforms.address.ShareAddressStatus`` in process (no Beam): the copies for a list of
+    ``(cluster, (event, links))``, as ``(holder cluster, (copy, ()))``."""
+    held: dict[str, set[str]] = {}
+    found: dict[str, list] = {}
+    for item in keyed:
+        for key, cluster in holds(item):
+            held.setdefault(key, set()).add(cluster)
+        for key, change in changes(item):
+            found.setdefault(key, []).append(change)
+    return [(holder, (copy, ())) for key in sorted(found)
+            for holder, copy in fan_out(key, held.get(key, ()), found[key])]

@@ -1,0 +1,174 @@
+"""Address-status sharing: an opt-out (or bounce) of an address reaches every customer state holding the address.
+
+Identity resolution routes a record to one customer: a ``consent`` revoke by ``family@example.com`` goes to the
+customer that address is linked to.  But an address can be held by customers it is *not* linked to: two CRM contacts
+created with the same shared mailbox are two customers (the second link is refused by the one-CRM-id cap), and the
+second one still delivers to that mailbox (its contact record names it).  Address status is keyed by the hashed
+address (``email:<hmac>``), so the fix is routing: every address-status change (``address_effects``) is copied, as
+an ``ADDRESS_STREAM`` event (``address_copy``), to every other customer that holds the address (the plain-Python
+rules, and ``address_copies`` for the in-process bounded path: :mod:`journeyflow.stages.deliverability`).
+"Holds" means: some record routed to that customer names the address (``Event.contact``), whether or not the
+identity link was accepted.  A copy changes only the address's status in the receiving state (no journeys, no
+channel consent, not counted as an event).
+
+Bounded replay (``ShareAddressStatus``): holders and changes are joined by address key (one ``CoGroupByKey``): each
+change goes to every holder cluster but its own, at its own event time, so a customer that only acquires the
+address later has its status from the start.  Inside a cluster ``ClusterFold`` gives the change to every
+sub-profile (and to sub-profiles created later).
+
+Streaming (``ShareAddressStatusOnline``): a stateful DoFn keyed by address key keeps the address's holders and its
+changes (a short history).  A new change is copied to every holder, the customer the record was routed to included
+(a copy is never late, so an opt-out record that reaches its own customer too late — dead-lettered as
+``late_event`` — still blocks the address there); a new holder receives every change kept so far.  Holders are mapped to their current customer id through the identity store when
+one is given (a holder may have been merged into another customer since).  A copy is emitted with the timestamp of
+the element that caused it, so the watermark of the per-customer stage cannot pass that time before the copy has
+arrived; a copy of an older change that arrives behind a customer's processed horizon is applied just after it
+(``transforms.decide_streaming``), carrying its own event time for "latest status wins".
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import apache_beam as beam
+from apache_beam.coders import BytesCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+from journeyflow.model.events import Event
+from journeyflow.stages.deliverability import (
+    HARD_BOUNCE,
+    address_changes,
+    address_copies,
+    address_copy,
+    changes,
+    fan_out,
+    held_addresses,
+    holds,
+)
+
+#: Changes the streaming router keeps per address (hard bounces are always kept): replayed to a new holder.
+MAX_KEPT_CHANGES = 64
+
+
+def _fan_out(group: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple[Event, tuple]]]:
+    """The copies of one address's joined ``{"holds": [...], "changes": [...]}``, as replay items."""
+    key, g = group
+    if not g["changes"]:
+        return
+    for holder, copy in fan_out(key, g["holds"], g["changes"]):
+        yield holder, (copy, ())
+
+
+class ShareAddressStatus(beam.PTransform):
+    """Bounded: (cluster, (event, links)) → the same plus every address-status copy, keyed by holder cluster."""
+
+    def expand(self, keyed):
+        """Joins holders and changes by address key (``CoGroupByKey``) and flattens the copies into the input."""
+        held = keyed | "Holds" >> beam.FlatMap(holds) | "DistinctHolds" >> beam.Distinct()
+        found = keyed | "Changes" >> beam.FlatMap(changes)
+        copies = ({"holds": held, "changes": found}
+                  | "JoinByAddress" >> beam.CoGroupByKey()
+                  | "CopyToHolders" >> beam.FlatMap(_fan_out))
+        return (keyed, copies) | "WithAddressCopies" >> beam.Flatten()
+
+
+# ------------------------------------------------------------------------------------------------ streaming
+def address_messages(item: tuple[str, Event]) -> Iterator[tuple[str, tuple]]:
+    """(address key, ("hold", customer) | ("change", channel, effect, at)) for the router."""
+    customer, ev = item
+    for key in held_addresses(ev):
+        yield key, ("hold", customer)
+    for key, ch, effect, at in address_changes(ev):
+        yield key, ("change", ch, effect, at)
+
+
+def _prune(changes: list[list]) -> list[list]:
+    """The newest ``MAX_KEPT_CHANGES`` changes, always with each channel's earliest hard bounce."""
+    if len(changes) <= MAX_KEPT_CHANGES:
+        return changes
+    changes.sort(key=lambda c: (c[2], c[0], c[1]))
+    first_hard: dict[str, list] = {}
+    for c in changes:
+        if c[1] == HARD_BOUNCE and c[0] not in first_hard:
+            first_hard[c[0]] = c
+    keep = [c for c in changes if c[1] != HARD_BOUNCE]
+    keep = keep[-(MAX_KEPT_CHANGES - len(first_hard)):] if MAX_KEPT_CHANGES > len(first_hard) else []
+    return sorted(list(first_hard.values()) + keep, key=lambda c: (c[2], c[0], c[1]))
+
+
+class AddressRouterFn(beam.DoFn):
+    """Keyed by address key; state: ``{"holders": [customer ids], "changes": [[channel, effect, at], ...]}``."""
+
+    RECORD = ReadModifyWriteStateSpec("address", BytesCoder())
+
+    def __init__(self, store_url: str | None = None, rules: Any = None):
+        self.store_url = store_url
+        self.rules = rules
+        self.copies = Metrics.counter("journeyflow", "address_status_copies")
+
+    def setup(self) -> None:
+        """Opens the identity store, when one is given (holders are mapped to their current customer id)."""
+        self.store = None
+        if self.store_url:
+            from journeyflow.adapters.identity_store import open_store
+            self.store = open_store(self.store_url, self.rules)
+
+    def teardown(self) -> None:
+        """Closes the identity store."""
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
+
+    def _current(self, holders: list[str]) -> list[str]:
+        if self.store is None:
+            return holders
+        return list(dict.fromkeys(self.store.find(h) for h in holders))
+
+    def process(self, element: tuple[str, tuple], record=beam.DoFn.StateParam(RECORD)) -> Iterator[Any]:
+        """A new holder gets every kept change; a new change goes to every holder; yields (customer id, copy)."""
+        key, msg = element
+        raw = record.read()
+        data = json.loads(raw) if raw else {"holders": [], "changes": []}
+        holders, changes = data["holders"], data["changes"]
+        if msg[0] == "hold":
+            customer = msg[1]
+            if customer in holders:
+                return
+            # (even when a holder was merged into this customer: its state may not have been handed over yet)
+            for ch, effect, at in changes:
+                self.copies.inc()
+                yield customer, address_copy(key, ch, effect, at, customer)
+            holders = self._current(holders + [customer])
+        else:
+            _, ch, effect, at = msg
+            entry = [ch, effect, at]
+            if entry in changes:
+                return
+            changes.append(entry)
+            changes = _prune(changes)
+            holders = self._current(holders)
+            for h in holders:
+                self.copies.inc()
+                yield h, address_copy(key, ch, effect, at, h)
+        record.write(json.dumps({"holders": holders, "changes": changes}).encode())
+
+
+class ShareAddressStatusOnline(beam.PTransform):
+    """Streaming: (customer id, Event) → (holder customer id, address-status copy) for the per-customer stage."""
+
+    def __init__(self, store_url: str | None = None, rules: Any = None, label: str | None = None):
+        super().__init__(label)
+        self.store_url = store_url
+        self.rules = rules
+
+    def expand(self, keyed):
+        """``AddressMessages`` → ``AddressWindowGlobal`` → ``AddressRouter`` (stateful, keyed by address key)."""
+        return (keyed
+                | "AddressMessages" >> beam.FlatMap(address_messages)
+                | "AddressWindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
+                | "AddressRouter" >> beam.ParDo(AddressRouterFn(self.store_url, self.rules)))
+
+
+__all__ = ["AddressRouterFn", "ShareAddressStatus", "ShareAddressStatusOnline", "address_changes", "address_copies",
+           "address_messages", "fan_out", "held_addresses"]

@@ -22,6 +22,7 @@ def add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topic_prefix", dest="prefix", default="", metavar="X",
                    help="prefix of every topic/subscription id, e.g. dev-")
     deprecated_alias(p, "--prefix", "--topic_prefix")
+    deprecated_alias(p, "--project_id", "--project")  # the streaming pipeline's old spelling, accepted everywhere
 
 
 def add_args(p: argparse.ArgumentParser) -> None:

@@ -18,8 +18,8 @@ support     event_id, ts, type, ticket_id          crm_id, email, phone: one val
                                                    needed                           csat
 crm         event_id, ts, type, crm_id             crm_id (required), email, phone  email, phone, lifecycle_stage,
                                                                                     timezone, owner_id
-engagement  event_id, ts, type, channel            email, phone, crm_id: one valid  email, phone, crm_id, decision_id
-                                                   needed
+engagement  event_id, ts, type, channel            email, phone, crm_id: one valid  email, phone, crm_id, decision_id,
+                                                   needed                           bounce_type
 consent     event_id, ts, status, channel, the     exactly one of email, phone,     (none: the identifier is the
             one identifier                         crm_id, required                 consent's subject)
 ==========  =====================================  ===============================  ==================================
@@ -226,7 +226,8 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
                 "csat": _csat},
     "crm": {"email": _string, "phone": _string, "lifecycle_stage": _string, "timezone": normalize_timezone,
             "owner_id": _string},
-    "engagement": {"crm_id": _string, "email": _string, "phone": _string, "decision_id": _string},
+    "engagement": {"crm_id": _string, "email": _string, "phone": _string, "decision_id": _string,
+                   "bounce_type": _enum(("hard", "soft"))},
     "consent": {},
 }
 

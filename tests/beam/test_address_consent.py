@@ -522,5 +522,8 @@ def test_an_engagement_record_without_bounce_type_is_still_valid():
     assert isinstance(ev, Event) and "bounce_type" not in ev.attrs
     soft = parser.parse("engagement", {**old, "bounce_type": "soft"})
     assert soft.attrs["bounce_type"] == "soft"
-    bad = parser.parse("engagement", {**old, "bounce_type": "medium"})
-    assert bad.reason == "schema_violation"
+    # an unknown bounce type is a bad optional field (issue 18): the bounce is kept, without a type (= hard, the
+    # safe reading), and the dropped value is reported as a field warning
+    bad = parser.parse_full("engagement", {**old, "bounce_type": "medium"})
+    assert isinstance(bad.result, Event) and "bounce_type" not in bad.result.attrs
+    assert [(w.field, w.reason) for w in bad.warnings] == [("bounce_type", "unknown_value")]

@@ -81,3 +81,21 @@ class Scenario:
 def read_topic(out: Path, topic: str) -> list[dict[str, Any]]:
     path = out / "topics" / f"{topic}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def replay_with_test_journeys(scenario: Scenario, base: Path, shuffle_seed: int | None = None):
+    """Replay ``scenario`` under ``base`` with the default journeys plus the test extras, every timer fired
+    (``--until end``): (summary, the audit topic's decisions, the output folder)."""
+    from journeyflow.pipelines.replay import run_replay
+
+    inp = scenario.write(base / "in", shuffle_seed=shuffle_seed)
+    journeys = base / "journeys.yaml"
+    journeys.write_text(journeys_with_test_extras())
+    out = base / "out"
+    summary = run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys), "--until", "end"])
+    return summary, read_topic(out, "decisions-audit"), out
+
+
+def decisions_of(audit: list[dict[str, Any]], customer: str) -> list[dict[str, Any]]:
+    """``customer``'s decisions of an audit topic, in decision-time order (ties: decision id)."""
+    return sorted((d for d in audit if d["customer_id"] == customer), key=lambda d: (d["decided_at"], d["decision_id"]))

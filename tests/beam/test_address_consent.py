@@ -18,8 +18,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.parse import Parser, parse_ts
 from journeyflow.stages.arbitration import Arbiter, Policy
 from journeyflow.stages.state import CustomerState
-from journeyflow.pipelines.replay import run_replay
-from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
+from tests.scenarios import Scenario, T0, decisions_of, journeys_with_test_extras, read_topic, replay_with_test_journeys
 
 H = td(hours=1)
 D = td(days=1)
@@ -118,17 +117,10 @@ def build() -> Scenario:
 
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):
-    base = tmp_path_factory.mktemp("addresses")
-    inp = build().write(base / "in", shuffle_seed=3)
-    journeys = base / "journeys.yaml"
-    journeys.write_text(journeys_with_test_extras())
-    out = base / "out"
-    summary = run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys), "--until", "end"])
-    return summary, read_topic(out, "decisions-audit"), out
+    return replay_with_test_journeys(build(), tmp_path_factory.mktemp("addresses"), shuffle_seed=3)
 
 
-def of(audit, customer):
-    return sorted((d for d in audit if d["customer_id"] == customer), key=lambda d: (d["decided_at"], d["decision_id"]))
+of = decisions_of
 
 
 def fates(audit, customer, journey):

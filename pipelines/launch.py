@@ -81,9 +81,12 @@ def localize_config_files(argv: list[str], workdir: str | None = None) -> list[s
     return out
 
 
-def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] = os.environ) -> list[str]:
+def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] = os.environ,
+                  read_secret: Callable[[str], str] | None = None) -> list[str]:
     """Checks a Dataflow launch and returns its argv, with ``--sdk_container_image`` defaulted from
-    ``JOURNEYFLOW_SDK_CONTAINER_IMAGE``.  Raises :class:`LaunchError` for a launch that cannot work."""
+    ``JOURNEYFLOW_SDK_CONTAINER_IMAGE``.  Raises :class:`LaunchError` for a launch that cannot work, including one
+    without a real hashing key (:func:`hash_key_problem`; ``read_secret`` reads a secret's value, default
+    :func:`access_secret`)."""
     from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, WorkerOptions
 
     from journeyflow.pipelines.options import JourneyflowOptions
@@ -99,6 +102,9 @@ def dataflow_argv(mode: str, argv: list[str], environ: MutableMapping[str, str] 
             value = getattr(jf, name)
             if not value or not value.startswith("gs://"):
                 problems.append(f"--{name} {value!r}: Dataflow workers only see gs:// paths")
+    key_problem = hash_key_problem(environ, read_secret or access_secret)
+    if key_problem:
+        problems.append(key_problem)
     out = list(argv)
     setup = opts.view_as(SetupOptions)
     if not opts.view_as(WorkerOptions).sdk_container_image:
@@ -200,19 +206,57 @@ def access_secret(secret: str) -> str:
     return base64.b64decode(resp.json()["payload"]["data"]).decode("utf-8")
 
 
+def hash_key_problem(environ: MutableMapping[str, str], read_secret: Callable[[str], str]) -> str | None:
+    """Why a Dataflow launch has no real hashing key, or None.  The workers run the launcher's image (the Flex
+    Template image is the SDK image, ``deploy/dataflow/Dockerfile``), so the launcher sees the secret name the
+    workers will read: it must be set, readable and hold a real key
+    (:func:`journeyflow.stages.identity.secret.check_real_key`).  A key given directly in ``JOURNEYFLOW_HASH_KEY``
+    (an image that carries it) is checked the same way instead."""
+    from journeyflow.stages.identity.secret import HASH_KEY_ENV, InsecureKeyError, check_real_key
+
+    secret = environ.get(HASH_KEY_SECRET_ENV, "").strip()
+    try:
+        if secret:
+            try:
+                value = read_secret(secret)
+            except Exception as e:  # noqa: BLE001 - any failure to read is a refused launch, with its cause
+                return f"cannot read the hashing key secret {secret!r} ({type(e).__name__}: {str(e)[:200]})"
+            check_real_key(value, f"secret {secret!r}")
+        elif environ.get(HASH_KEY_ENV):
+            check_real_key(environ[HASH_KEY_ENV], HASH_KEY_ENV)
+        else:
+            return (f"no hashing key: set {HASH_KEY_SECRET_ENV} to the Secret Manager secret holding it (make template "
+                    "HASH_KEY_SECRET=...); the workers would otherwise hash identifiers with the public development key")
+    except InsecureKeyError as e:
+        return str(e)
+    return None
+
+
 def worker_boot(argv: Sequence[str], environ: MutableMapping[str, str] = os.environ,
                 read_secret: Callable[[str], str] = access_secret,
                 execv: Callable[[str, list[str]], Any] = os.execv) -> None:
     """Container entry point on Dataflow workers: sets ``JOURNEYFLOW_HASH_KEY`` from the secret named by
     ``JOURNEYFLOW_HASH_KEY_SECRET`` (unless already set), then replaces itself with Beam's boot binary.
 
-    A secret that cannot be read stops the worker (the error is in the worker logs): hashing with the public
-    development key would silently produce identifiers that match nothing else."""
-    from journeyflow.stages.identity.keys import HASH_KEY_ENV
+    Refuses to start (raises :class:`LaunchError` before Beam's boot runs; the error is in the worker log) when no
+    secret is named and no key is set, the secret cannot be read, or the key is not a real one (empty, the public
+    development key, too short: :func:`journeyflow.stages.identity.secret.check_real_key`): hashing with the
+    public development key would produce identifiers anyone can recompute."""
+    from journeyflow.stages.identity.secret import HASH_KEY_ENV, InsecureKeyError, check_real_key
 
     secret = environ.get(HASH_KEY_SECRET_ENV, "").strip()
-    if secret and not environ.get(HASH_KEY_ENV):
-        environ[HASH_KEY_ENV] = read_secret(secret)
+    try:
+        if environ.get(HASH_KEY_ENV):
+            check_real_key(environ[HASH_KEY_ENV], HASH_KEY_ENV)
+        elif secret:
+            value = read_secret(secret)
+            check_real_key(value, f"secret {secret!r}")
+            environ[HASH_KEY_ENV] = value
+        else:
+            raise LaunchError(f"refusing to start the worker: neither {HASH_KEY_SECRET_ENV} nor {HASH_KEY_ENV} is "
+                              "set, so identifiers would be hashed with the public development key")
+    except InsecureKeyError as e:
+        raise LaunchError(f"refusing to start the worker: {e}") from None
     execv(BEAM_BOOT, [BEAM_BOOT, *argv])
 
 

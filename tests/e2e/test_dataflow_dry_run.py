@@ -36,6 +36,8 @@ STORE = f"bigtable://{PROJECT}/journeyflow/identity"
 IMAGE = f"us-central1-docker.pkg.dev/{PROJECT}/journeyflow/journeyflow:test"
 DRY_RUN = ["--runner=DataflowRunner", "--dry_run=True", "--no_auth", f"--project={PROJECT}",
            "--region=us-central1", "--temp_location=gs://bucket/tmp"]
+#: A launcher environment with a real (test-only) hashing key: a Dataflow launch without one is refused.
+KEY_ENV = {"JOURNEYFLOW_HASH_KEY": "test-only-hash-key-0123456789abcdef"}
 STREAM_TABLES = TABLES  # every analyst table, the same as replay (streaming snapshots: one row per customer flush)
 
 # Top-level steps whose labels Dataflow's --update matches: renaming any of them needs a transform name mapping.
@@ -96,6 +98,8 @@ def stream_jobs(config):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(stream, "run_stream", lambda argv, wait=True: waits.append(wait) or real(argv, wait))
         mp.setenv(launch.SDK_IMAGE_ENV, IMAGE)
+        mp.setenv(launch.HASH_KEY_SECRET_ENV, "journeyflow-hash-key")
+        mp.setattr(launch, "access_secret", lambda name: KEY_ENV["JOURNEYFLOW_HASH_KEY"])
         second = launch.launch(["--mode=stream", *DRY_RUN, f"--identity_store={STORE}", "--allowed_lateness=5m",
                                 f"--tables={DATASET}"]).job
     return first, second, waits
@@ -205,10 +209,10 @@ def test_launcher_needs_journeyflow_on_the_workers():
     argv = [*DRY_RUN, f"--identity_store={STORE}"]
     with pytest.raises(launch.LaunchError, match="sdk_container_image"):
         launch.dataflow_argv("stream", argv, environ={})
-    assert launch.dataflow_argv("stream", argv, environ={launch.SDK_IMAGE_ENV: IMAGE})[-1] == \
+    assert launch.dataflow_argv("stream", argv, environ={launch.SDK_IMAGE_ENV: IMAGE, **KEY_ENV})[-1] == \
         f"--sdk_container_image={IMAGE}"
     explicit = [*argv, "--sdk_container_image=other"]
-    assert launch.dataflow_argv("stream", explicit, environ={launch.SDK_IMAGE_ENV: IMAGE}) == explicit
+    assert launch.dataflow_argv("stream", explicit, environ={launch.SDK_IMAGE_ENV: IMAGE, **KEY_ENV}) == explicit
 
 
 def test_launcher_requires_a_mode_and_recognizes_dataflow_spellings():
@@ -272,18 +276,18 @@ def test_worker_boot_reads_the_hash_key_secret_then_execs_beam_boot():
     from journeyflow.stages.identity.keys import HASH_KEY_ENV
 
     calls = []
+    real = KEY_ENV[HASH_KEY_ENV]
     env = {launch.HASH_KEY_SECRET_ENV: "journeyflow-hash-key"}
     launch.worker_boot(["--id=1", "--provision_endpoint=localhost:1"], environ=env,
-                       read_secret=lambda name: calls.append(name) or "s3cret",
+                       read_secret=lambda name: calls.append(name) or real,
                        execv=lambda path, args: calls.append((path, args)))
-    assert env[HASH_KEY_ENV] == "s3cret"
+    assert env[HASH_KEY_ENV] == real
     assert calls == ["journeyflow-hash-key",
                      (launch.BEAM_BOOT, [launch.BEAM_BOOT, "--id=1", "--provision_endpoint=localhost:1"])]
 
-    calls.clear()  # no secret configured, or the key already set: no Secret Manager call
-    for env in ({}, {launch.HASH_KEY_SECRET_ENV: "x", HASH_KEY_ENV: "given"}):
-        launch.worker_boot([], environ=env, read_secret=lambda name: calls.append(name) or "",
-                           execv=lambda path, args: None)
+    calls.clear()  # the key already set (a real one): no Secret Manager call
+    launch.worker_boot([], environ={launch.HASH_KEY_SECRET_ENV: "x", HASH_KEY_ENV: real},
+                       read_secret=lambda name: calls.append(name) or "", execv=lambda path, args: None)
     assert calls == []
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from journeyflow.stages.identity import keys as identity
+from journeyflow.stages.identity import secret
 from journeyflow.stages.identity.keys import (
     DEFAULT_HASH_KEY,
     HASH_KEY_ENV,
@@ -145,8 +146,8 @@ def test_hasher_from_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapt
     assert Hasher.from_env().email("a@example.com") == Hasher(b"s3cret-value").email("a@example.com")
 
     monkeypatch.delenv(HASH_KEY_ENV)
-    monkeypatch.setattr(identity, "_warned_default_key", False)
-    with caplog.at_level(logging.WARNING, logger=identity.__name__):
+    monkeypatch.setattr(secret, "_warned", False)
+    with caplog.at_level(logging.WARNING, logger=secret.__name__):
         first = Hasher.from_env()
         Hasher.from_env()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -39,9 +39,7 @@ import functools
 import hashlib
 import hmac
 import logging
-import os
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -86,7 +84,7 @@ Counts = tuple[int, int, int, int]
 _ONE_HOT: tuple[Counts, ...] = ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))
 
 #: Environment variable holding the HMAC key (UTF-8) used to hash emails and phones.
-HASH_KEY_ENV = "JOURNEYFLOW_HASH_KEY"
+HASH_KEY_ENV = "JOURNEYFLOW_HASH_KEY"  # = secret.HASH_KEY_ENV
 #: Documented local-development HMAC key. Never use it for real data: anyone can recompute the hashes.
 DEFAULT_HASH_KEY = b"journeyflow-local-dev-key"
 _HEX_CHARS = 32
@@ -169,10 +167,6 @@ def anon_key(raw: object) -> str:
     return "anon:" + _strip_id(ANON, raw)
 
 
-_warned_default_key = False
-_warn_lock = threading.Lock()
-
-
 def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     """The one spelling of an email address that journeyflow hashes and delivers to (rules in the module docstring).
 
@@ -227,20 +221,11 @@ class Hasher:
 
     @classmethod
     def from_env(cls, default_region: str = "US", **kwargs: Any) -> Hasher:
-        """Key from env ``JOURNEYFLOW_HASH_KEY`` (UTF-8), else :data:`DEFAULT_HASH_KEY` with a one-time WARNING."""
-        global _warned_default_key
-        value = os.environ.get(HASH_KEY_ENV)
-        if value:
-            return cls(value.encode("utf-8"), default_region, **kwargs)
-        with _warn_lock:
-            if not _warned_default_key:
-                _warned_default_key = True
-                logger.warning(
-                    "%s is not set: hashing PII with the documented local-development key. "
-                    "Set it to a secret for any real data.",
-                    HASH_KEY_ENV,
-                )
-        return cls(DEFAULT_HASH_KEY, default_region, **kwargs)
+        """Key from env ``JOURNEYFLOW_HASH_KEY`` (UTF-8), else :data:`DEFAULT_HASH_KEY` with a one-time WARNING
+        (:func:`journeyflow.stages.identity.secret.key_from_env`)."""
+        from journeyflow.stages.identity.secret import key_from_env
+
+        return cls(key_from_env(), default_region, **kwargs)
 
     # -- caches / pickling ----------------------------------------------------------------------------------
     def _init_caches(self) -> None:

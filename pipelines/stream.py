@@ -30,7 +30,8 @@ from journeyflow.transforms.outputs import build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import BigQuerySink, PubSubSink
 from journeyflow.transforms.sources import read_pubsub_streams
-from journeyflow.transforms.state_transfer import read_state_transfers
+from journeyflow.transforms.outputs import DEAD
+from journeyflow.transforms.state_transfer import TRANSFERS_IN, read_state_transfers
 
 
 def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConfig, store_url: str,
@@ -44,13 +45,14 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     records = read_pubsub_streams(p, project, prefix)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
-    transfers_in = read_state_transfers(p, project, prefix)
+    transfers = read_state_transfers(p, project, prefix)  # + dead letters of unusable transfer messages
+    transfers_in = transfers[TRANSFERS_IN]
     # an address's opt-outs and bounces reach every customer holding the address (transforms.address)
     copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())
     keyed = (resolved.keyed, transfers_in, copies) | "KeyedInputs" >> beam.Flatten()
     decided = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms,
                                                         snapshots=bool(tables_dataset))
-    outputs = build_outputs(decided, parsed, resolved[LINKS])
+    outputs = build_outputs(decided, parsed, resolved[LINKS], more_dead=(transfers[DEAD],))
     PubSubSink(project, prefix, local).write(outputs)
     if tables_dataset:
         BigQuerySink(tables_dataset).write(outputs)

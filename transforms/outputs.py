@@ -168,14 +168,15 @@ class PipelineOutputs:
 
 
 def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOutputsTuple,
-                  links: beam.PCollection) -> PipelineOutputs:
+                  links: beam.PCollection, more_dead: tuple[beam.PCollection, ...] = ()) -> PipelineOutputs:
     """The outputs of a pipeline from the per-customer stage's tagged outputs (``decided``), the parser's tagged
-    outputs (``parsed``: its dead letters and field warnings, ``transforms.parse``) and the identity links
-    (``identity_links`` rows).  Applies ``AllDeadLetters``, ``DecisionMessages``, ``DeadLetterMessages`` and
+    outputs (``parsed``: its dead letters and field warnings, ``transforms.parse``), the identity links
+    (``identity_links`` rows) and ``more_dead``, other DeadLetter PCollections (streaming: unusable state-transfer
+    messages).  Applies ``AllDeadLetters``, ``DecisionMessages``, ``DeadLetterMessages`` and
     ``FieldWarningMessages`` at the caller's level."""
     decisions = decided[DECISIONS]
     warnings = parsed[tparse.WARNINGS]
-    dead = (parsed[tparse.DEAD], decided[DEAD]) | "AllDeadLetters" >> beam.Flatten()
+    dead = (parsed[tparse.DEAD], decided[DEAD], *more_dead) | "AllDeadLetters" >> beam.Flatten()
     messages = (decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
                 dead | "DeadLetterMessages" >> beam.Map(dead_letter_message),
                 warnings | "FieldWarningMessages" >> beam.Map(field_warning_message))

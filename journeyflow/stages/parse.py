@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -34,6 +33,8 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
+from journeyflow.stages.pii import decode as pii_decode
 from journeyflow.stages.timeparse import parse_ts
 
 __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN_DEAD_LETTER", "Invalid",
@@ -41,12 +42,6 @@ __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
-# The lookbehind lets a match start only where a token starts: the same matches, in linear time (without it a long
-# token with no "@" -- a base64 blob in a 64 KiB dead-letter payload -- costs quadratic time, about a minute).
-_EMAIL_RE = re.compile(r"(?<![^\s\"'<>,;:@])[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
-# International numbers (+CC ...) and formatted national ones ((415) 555-0134, 415-555-0134, 020 7946 0958).
-# Bare digit runs are left alone: they are far more often epoch times and amounts than phone numbers.
-_PHONE_RE = re.compile(r"\+\d[\d\s().-]{6,}\d|\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b")
 _PII_FIELDS = {"email": "<email>", "phone": "<phone>"}
 
 # Defaults for absurd-time detection: 2000-01-01 .. 2100-01-01 (UTC).
@@ -64,12 +59,6 @@ def avro_schema(name: str) -> dict:
     """Parsed Avro schema ``schemas/<name>.avsc`` (shipped as package data)."""
     text = resources.files("journeyflow.schemas").joinpath(f"{name}.avsc").read_text()
     return fastavro.parse_schema(json.loads(text))
-
-
-def mask_pii(text: str) -> str:
-    """``text`` with anything that looks like an email address or a (formatted) phone number replaced by
-    ``<email>`` / ``<phone>``."""
-    return _PHONE_RE.sub("<phone>", _EMAIL_RE.sub("<email>", text))
 
 
 def _mask_record(rec: Any) -> Any:
@@ -268,7 +257,7 @@ class Parser:
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
         attrs = self._attrs(stream, rec)
-        return Event(uid=f"{stream}/{rec['event_id']}", stream=stream, type=etype, ts=et,
+        return Event(uid=f"{stream}/{self._clean(rec['event_id'])}", stream=stream, type=etype, ts=et,
                      ids=ids, attrs=attrs, contact=contact), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
@@ -300,12 +289,32 @@ class Parser:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: {e}", et) from None
 
+    def _id_key(self, field: str, key: str) -> str:
+        """An id (``crm:…``/``anon:…``) that is an email address or a phone number is normalized and hashed as one
+        (``email:<hmac>``/``phone:<hmac>``: the same key as the address given in its own field, so it links), and
+        one with an address *inside* a longer value is refused (InvalidIdentifier): a customer id, which reaches
+        the audit topic and the tables, never holds PII (issue 23.5).  Spellings are those of
+        :mod:`journeyflow.stages.pii` (URL-encoded, escaped ...).  A bare digit string stays an id: numeric CRM
+        ids (HubSpot, Dynamics ...) cannot be told apart from a phone written without ``+`` or separators, and
+        reading them as phones would merge a customer with whoever holds that number."""
+        kind, _, raw = key.partition(":")
+        if raw.isdigit() or not contains_pii(raw):
+            return key
+        value = pii_decode(raw).strip()
+        value = value[7:] if value.lower().startswith("mailto:") else value
+        masked = mask_pii(value)
+        if masked == "<email>":
+            return self.hasher.email(value)[0]
+        if masked == "<phone>" or masked == "tel:<phone>":
+            return self.hasher.phone(value, self.config.default_region)[0]
+        raise InvalidIdentifier(kind, f"{field} contains an email address or a phone number (not kept in an id)")
+
     def _key(self, field: str, value: Any, contact: dict[str, str]) -> str:
         """Identifier key of one identifier field's value (raises InvalidIdentifier)."""
         if field == "anonymous_id":
-            return anon_key(value)
+            return self._id_key(field, anon_key(value))
         if field in ("crm_id", "user_id"):
-            return crm_key(value)
+            return self._id_key(field, crm_key(value))
         if field == "email":
             k, norm = self.hasher.email(value)
             contact["email"] = norm
@@ -370,4 +379,11 @@ class Parser:
                  "bounce_type": rec.get("bounce_type") if rec.get("type") == "bounced" else None}
         else:  # consent
             a = {"channel": rec["channel"], "status": rec["status"]}
-        return {k: v for k, v in a.items() if v is not None}
+        return {k: (self._clean(v) if isinstance(v, str) else [self._clean(x) for x in v] if isinstance(v, list) else v)
+                for k, v in a.items() if v is not None}
+
+    def _clean(self, text: str) -> str:
+        """``text`` (an event id or another kept string value) with any email address or phone number in it
+        replaced by a keyed hash token (:func:`journeyflow.stages.pii.pseudonymize`): ids stay distinct and stable,
+        and no raw address travels with the event into state, decisions, dead letters or tables (issue 23.5)."""
+        return pseudonymize(text, self.hasher.digest)

@@ -1,0 +1,162 @@
+"""Finding raw email addresses and phone numbers in free text: masking them (:func:`mask_pii`, for dead letters,
+field warnings and logs) or replacing them by keyed hashes (:func:`pseudonymize`, for identifiers and other values
+that must stay distinct and stable, such as event ids).
+
+What counts as PII, whatever its spelling (issue 23.5: "bare-digit phones and ``%40``-encoded emails survive"):
+
+* **emails**: ``local@domain`` tokens, also written URL-encoded (``ann%40x.com``, ``%2540`` double-encoded, ``+``
+  or ``%20`` for spaces), as HTML character references (``&#64;``, ``&#x40;``, ``&commat;``), as JSON/Python
+  escapes (``\\u0040``, ``\\x40``), with compatibility characters (full-width ``＠``, NFKC-folded) and with a
+  bracketed ``[at]`` / ``(at)`` / ``{at}`` (``[dot]``) obfuscation;
+* **phones**: international numbers (``+`` then digits and separators), formatted national numbers
+  (``(415) 555-0134``, ``415.555.0134``, ``020 7946 0958``), and any other run of 7-15 digits with or without
+  separators (``4155550134``, ``06 12 34 56 78``, ``0044 20 7946 0958``, ``tel:`` URIs) that ``phonenumbers``
+  accepts as a valid number — internationally (``+`` prepended, ``00`` read as ``+``) or in one of
+  :data:`REGIONS` (bare digits more strictly, see :func:`_is_phone`).  The validity check keeps epoch times,
+  amounts and ordinary ids (``ORD-00000023``, ``1790812850038``, ``987654321``) readable: they are not valid
+  numbers where they could be meant.
+
+Decoded forms are searched too; when a hidden address is found, the *decoded* text (masked) is returned, else the
+text is returned as it was with only its plain addresses masked (so ordinary outputs are unchanged).
+Not covered (documented limits): base64 or otherwise encrypted/compressed text, spelled-out obfuscations without
+brackets (``ann at x dot com``), digits written as words.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import phonenumbers
+
+__all__ = ["REGIONS", "contains_pii", "decode", "mask_pii", "pseudonymize"]
+
+# The lookbehind lets a match start only where a token starts: the same matches, in linear time (without it a long
+# token with no "@" -- a base64 blob in a 64 KiB dead-letter payload -- costs quadratic time, about a minute).
+_EMAIL_RE = re.compile(r"(?<![^\s\"'<>,;:@])[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
+# Always masked, valid or not: international numbers (+CC ...) and formatted national ones ((415) 555-0134,
+# 415-555-0134, 020 7946 0958).
+_PHONE_RE = re.compile(r"\+\d[\d\s().-]{6,}\d|\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b")
+# Candidates checked with phonenumbers: digit runs with optional separators, not part of a word, a decimal or a
+# longer number.
+_CANDIDATE_RE = re.compile(r"(?<![\w.,/-])(?:\+|00)?\(?\d(?:[ ().\-/]{0,2}\d){6,16}(?![\w:-]|[.,/]\d)")
+# Dates and times are digit runs with separators too: never phones.
+_DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\b")
+#: Regions whose national numbers count as phones in free text (besides international ``+``/``00`` numbers).
+REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "BR", "ES", "IT", "NL", "AU", "MX", "JP")
+# Checking a candidate costs ~50 us per region: beyond this many candidates in one text, the rest are masked
+# unchecked (fail safe).
+_MAX_CHECKED = 2000
+
+_MARKERS = re.compile(r"%[0-9A-Fa-f]{2}|&#|&[a-z]+;|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|[\[({]\s*(?:at|dot)\s*[\])}]"
+                      r"|[^\x00-\x7f]", re.IGNORECASE)
+_ESCAPE_RE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
+_AT_RE = re.compile(r"\s*[\[({]\s*at\s*[\])}]\s*", re.IGNORECASE)
+_DOT_RE = re.compile(r"\s*[\[({]\s*dot\s*[\])}]\s*", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_phone(candidate: str) -> bool:
+    """A digit run (with separators) that ``phonenumbers`` accepts as a valid number (see the module docstring).
+
+    Bare digits (no separator, no ``+``/``00``) are read more strictly, because most bare numbers are ids, times
+    and amounts: 10 digits valid in the US, 11-15 digits valid as an international number, or 9+ digits with a
+    national trunk ``0`` valid in one of :data:`REGIONS`."""
+    digits = "".join(ch for ch in candidate if ch.isdigit())
+    if not 7 <= len(digits) <= 17:
+        return False
+    text = candidate.strip()
+    if _DATE_RE.match(text):
+        return False
+    intl = "+" + (digits[2:] if text.startswith("00") else digits)
+    if text.startswith(("+", "00")):
+        tries = [(intl, None)]
+    elif text.isdigit():
+        tries = [(intl, None)] if len(digits) >= 11 else []
+        if len(digits) == 10:
+            tries.append((text, "US"))
+        if text.startswith("0") and len(digits) >= 9:
+            tries += [(text, r) for r in REGIONS]
+    else:
+        tries = [(intl, None), *((text, r) for r in REGIONS)]
+    for number, region in tries:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(number, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def _replace_phones(text: str, replace: Callable[[str, str], str]) -> str:
+    text = _PHONE_RE.sub(lambda m: replace("phone", m.group(0)), text)
+    checked = 0
+
+    def candidate(m: re.Match) -> str:
+        nonlocal checked
+        checked += 1
+        if checked > _MAX_CHECKED or _is_phone(m.group(0)):
+            return replace("phone", m.group(0))
+        return m.group(0)
+
+    return _CANDIDATE_RE.sub(candidate, text)
+
+
+def _replace_plain(text: str, replace: Callable[[str, str], str]) -> str:
+    return _replace_phones(_EMAIL_RE.sub(lambda m: replace("email", m.group(0)), text), replace)
+
+
+def decode(text: str) -> str:
+    """``text`` with URL-encoding (up to three levels), HTML references, ``\\u``/``\\x`` escapes, compatibility
+    characters and bracketed at/dot obfuscations decoded."""
+    out = text
+    for _ in range(3):
+        nxt = unquote(out)
+        if nxt == out:
+            break
+        out = nxt
+    out = html.unescape(out)
+    out = _ESCAPE_RE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), out)
+    out = unicodedata.normalize("NFKC", out)
+    return _DOT_RE.sub(".", _AT_RE.sub("@", out))
+
+
+def _apply(text: str, replace: Callable[[str, str], str]) -> str:
+    done = _replace_plain(text, replace)
+    if _MARKERS.search(done):
+        decoded = decode(done)
+        if decoded != done:
+            again = _replace_plain(decoded, replace)
+            if again != decoded:
+                return again
+    return done
+
+
+def _mask(kind: str, _value: str) -> str:
+    return f"<{kind}>"
+
+
+def mask_pii(text: str) -> str:
+    """``text`` with every email address and phone number (in any spelling the module docstring lists) replaced by
+    ``<email>`` / ``<phone>``."""
+    return _apply(text, _mask)
+
+
+def contains_pii(text: str) -> bool:
+    """True when :func:`mask_pii` would change ``text``."""
+    return mask_pii(text) != text
+
+
+def pseudonymize(text: str, digest: Callable[[str, str], str]) -> str:
+    """``text`` with every email address and phone number replaced by ``<kind>~<digest(kind, value)>``
+    (``digest``: normally ``Hasher.digest``, a keyed HMAC; the value is lower-cased and stripped of separators
+    first, so spellings of one address give one token).  Distinct addresses stay distinct and the result is
+    stable under one key: ids keep working as ids (de-duplication, joins) without the address."""
+    def replace(kind: str, value: str) -> str:
+        norm = value.strip().lower() if kind == "email" else "".join(ch for ch in value if ch.isdigit())
+        return f"{kind}~{digest(kind, norm)[:16]}"
+
+    return _apply(text, replace)

@@ -42,7 +42,9 @@ _EMAIL_RE = re.compile(r"(?<![^\s\"'<>,;:@])[^\s\"'<>,;:@]+@[^\s\"'<>,;:@]+")
 _PHONE_RE = re.compile(r"\+\d[\d\s().-]{6,}\d|\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b")
 # Candidates checked with phonenumbers: digit runs with optional separators, not part of a word, a decimal or a
 # longer number.
-_CANDIDATE_RE = re.compile(r"(?<![\w.,/-])(?:\+|00)?\(?\d(?:[ ().\-/]{0,2}\d){6,16}(?![\w:-]|[.,/]\d)")
+_CANDIDATE_RE = re.compile(r"(?<![\w.,/])(?:\+|00)?\(?\d(?:[ ().\-/]{0,2}\d){6,16}(?![\w:-]|[.,/]\d)")
+# UUIDs (anonymous ids) have all-digit groups now and then: never phones.
+_UUID_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 # Dates and times are digit runs with separators too: never phones.
 _DATE_RE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\b")
 #: Regions whose national numbers count as phones in free text (besides international ``+``/``00`` numbers).
@@ -93,10 +95,13 @@ def _is_phone(candidate: str) -> bool:
 
 def _replace_phones(text: str, replace: Callable[[str, str], str]) -> str:
     text = _PHONE_RE.sub(lambda m: replace("phone", m.group(0)), text)
+    uuids = [m.span() for m in _UUID_RE.finditer(text)] if "-" in text else []
     checked = 0
 
     def candidate(m: re.Match) -> str:
         nonlocal checked
+        if uuids and any(a <= m.start() < b for a, b in uuids):
+            return m.group(0)
         checked += 1
         if checked > _MAX_CHECKED or _is_phone(m.group(0)):
             return replace("phone", m.group(0))

@@ -50,7 +50,8 @@ FUZZ_EXAMPLES = int(os.environ.get("JOURNEYFLOW_FUZZ_EXAMPLES", "2000"))
 PIPELINE_EXAMPLES = max(3, FUZZ_EXAMPLES // 2000)
 MAX_BYTES = ParseConfig().max_bytes
 #: Reasons the parser may give (the table in parse.py's docstring; the later stages add the other three).
-PARSER_REASONS = frozenset(DEAD_LETTER_REASONS) - {"duplicate_event", "late_event", "processing_error"}
+PARSER_REASONS = (frozenset(DEAD_LETTER_REASONS) - {"duplicate_event", "late_event", "processing_error"}
+                  - {r for r in DEAD_LETTER_REASONS if r.startswith("transfer_")})  # state-transfer topic
 
 # cel-python raises the recursion limit when its environment is first built; do it now, not inside a hypothesis
 # example (hypothesis warns when a test changes the limit)

@@ -1,0 +1,112 @@
+"""Issue 23.5: addresses are found in every spelling (URL-encoded, escaped, full-width, obfuscated; bare-digit and
+loosely formatted phones), masked in free text, pseudonymized in ids, and an id that is an address is hashed as
+one — while times, amounts and ordinary ids stay readable."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
+from journeyflow.stages.identity.keys import Hasher
+from journeyflow.stages.parse import Parser
+from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
+
+HASHER = Hasher(b"test-only-key-0123456789abcdef")
+TS = 1_790_812_850_038
+
+EMAILS = ["ann@example.com", "Ann.Lee@Example.COM", "ann%40example.com", "ann%2540example.com",
+          "mailto:ann%40example.com?subject=x", "ann&#64;example.com", "ann&#x40;example.com", "ann&commat;example.com",
+          "ann\\u0040example.com", "ann\\x40example.com", "ann＠example.com", "ann [at] example [dot] com",
+          "ann(at)example.com", "ann{AT}example.com"]
+PHONES = ["+1 415 555 0134", "+14155550134", "(415) 555-0134", "415-555-0134", "415.555.0134", "4155550134",
+          "14155550134", "415/555-0134", "(415)5550134", "tel:+1-415-555-0134", "+1%20415%20555%200134",
+          "%2B14155550134", "06 12 34 56 78", "0612345678", "+44 20 7946 0958", "0044 20 7946 0958", "02079460958",
+          "447911123456", "٤١٥٥٥٥٠١٣٤", "４１５５５５０１３４"]
+NOT_PII = ["1790812850038", "1790812850", "ORD-00000023", "C58625794", "987654321", "20261130", "2026-10-05 10:00:05",
+           "2026-10-02T03:07:40.960+02:00", "12/31/2026", "05/10/2026", "2248.5", "1.234.567,89", "10290",
+           "841185df-c8a4-45ff-85fe-8fc291a3f37c", "8532b56c-1f27-4123-8123-446655440000", "web-000001", "SKU-124",
+           "owner-16", "America/New_York", "100%", "a & b", "price (EUR) 12", "x=1&y=2"]
+
+
+@pytest.mark.parametrize("text", EMAILS)
+def test_every_spelling_of_an_email_is_masked(text):
+    masked = mask_pii(f"note: {text} !")
+    assert "<email>" in masked and "ann" not in masked.lower() and "example" not in masked.lower(), masked
+
+
+@pytest.mark.parametrize("text", PHONES)
+def test_every_spelling_of_a_phone_is_masked(text):
+    masked = mask_pii(f"call {text} now")
+    assert "<phone>" in masked, masked
+    assert not any(run in "".join(ch for ch in masked if ch.isdigit()) for run in ("5550134", "345678", "9460958",
+                                                                                     "911123456", "4567890"))
+
+
+@pytest.mark.parametrize("text", NOT_PII)
+def test_times_amounts_and_ordinary_ids_are_left_alone(text):
+    assert mask_pii(text) == text and not contains_pii(text)
+
+
+def test_a_payload_without_hidden_addresses_keeps_its_encoding():
+    text = '{"path": "/a%20b", "q": "x&amp;y", "ts": 1790812850038}'
+    assert mask_pii(text) == text
+    # with a hidden address, the decoded text is returned, masked
+    # (an address is matched as its whole token: ``to=ann@example.com`` is masked as one)
+    assert mask_pii("/a%20b?to=ann%40example.com") == "/a <email>"
+
+
+def test_pseudonymize_is_keyed_stable_and_distinct():
+    a = pseudonymize("order ann@example.com", HASHER.digest)
+    assert a.startswith("order email~") and "ann" not in a
+    assert a == pseudonymize("order ANN@example.com", HASHER.digest)  # one address, one token
+    assert a != pseudonymize("order bob@example.com", HASHER.digest)
+    assert a != pseudonymize("order ann@example.com", Hasher(b"another-key-0123456789abcdef").digest)
+    # an address is matched as its whole token (``order-ann@example.com-1``): the token becomes the hash
+    assert pseudonymize("order-ann@example.com-1", HASHER.digest).startswith("email~")
+    assert pseudonymize("web-4155550144", HASHER.digest).startswith("web-phone~")
+    assert pseudonymize("web-000001", HASHER.digest) == "web-000001"
+
+
+def _parse(stream: str, **fields):
+    rec = {"event_id": "e1", "ts": TS, **fields}
+    return Parser(HASHER).parse_full(stream, json.dumps(rec))
+
+
+@pytest.mark.parametrize("value,key", [
+    ("ann@example.com", HASHER.email("ann@example.com")[0]),
+    ("Ann@Example.com", HASHER.email("ann@example.com")[0]),
+    ("ann%40example.com", HASHER.email("ann@example.com")[0]),
+    ("mailto:ann@example.com", HASHER.email("ann@example.com")[0]),
+    ("+1 415 555 0134", HASHER.phone("+14155550134")[0]),
+    ("tel:+1-415-555-0134", HASHER.phone("+14155550134")[0]),
+    ("(415) 555-0134", HASHER.phone("+14155550134")[0]),
+    ("C-42", "crm:C-42"),
+    ("4155550134", "crm:4155550134"),  # a bare digit string is a numeric CRM id (documented)
+])
+def test_a_crm_id_that_is_an_address_is_hashed_as_one(value, key):
+    res = _parse("crm", crm_id=value, type="contact_created")
+    assert res.result.ids == (key,) and not res.warnings
+
+
+def test_an_optional_user_id_that_is_an_email_links_and_one_with_an_address_inside_is_refused():
+    ok = _parse("web", anonymous_id="dev-1", user_id="ann%40example.com", type="login")
+    assert set(ok.result.ids) == {"anon:dev-1", HASHER.email("ann@example.com")[0]} and not ok.warnings
+    mixed = _parse("web", anonymous_id="dev-1", user_id="user ann@example.com", type="login")
+    assert mixed.result.ids == ("anon:dev-1",)
+    [w] = mixed.warnings
+    assert (w.field, w.reason) == ("user_id", FieldWarningReason.INVALID_IDENTIFIER)
+    assert "ann" not in json.dumps(w.to_dict())
+    required = _parse("crm", crm_id="id for ann@example.com", type="contact_created").result
+    assert required.reason == DeadLetterReason.INVALID_IDENTIFIER and "ann" not in json.dumps(required.to_dict())
+
+
+def test_event_ids_and_kept_values_carry_no_address():
+    ev = _parse("orders", event_id="ord-ann%40example.com", crm_id="C1", order_id="ORD for 415-555-0134",
+                type="order_placed", product_ids=["SKU-1", "sku ann@example.com"]).result
+    text = json.dumps([ev.uid, ev.attrs])
+    assert "ann" not in text and "555" not in text and "%40" not in text
+    assert ev.uid.startswith("orders/email~") and ev.attrs["product_ids"][0] == "SKU-1"
+    # and stays the same id on every read (de-duplication keeps working)
+    assert ev.uid == _parse("orders", event_id="ord-ann%40example.com", crm_id="C1", order_id="O",
+                            type="order_placed").result.uid

@@ -106,7 +106,8 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------ vocabularies
 #: Raw email addresses.  ``<email>`` (the dead-letter mask) and identifier keys (``email:<hex>``) do not match.
 EMAIL_REGEX = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-#: Raw phone numbers, as ``parse.mask_pii`` defines them: international numbers (``+`` then 8+ digits and
+#: Raw phone numbers a regex can tell (``journeyflow.stages.pii`` also masks bare digit runs that ``phonenumbers``
+#: finds valid, which a GX regex expectation cannot check): international numbers (``+`` then 8+ digits and
 #: separators: ``+1 (415) 555-0134``, ``+14155550134``, also after a colon as in ``phone:+1415…``) and formatted
 #: national ones (``(415) 555-0134``, ``415.555.0134``, ``020 7946 0958``).  Bare digit runs are not phones: in these
 #: tables they are epoch times (``"ts": 1790820058024`` in dead-letter payloads, timer-id suffixes) or numeric ids.

@@ -226,7 +226,8 @@ def hash_key_problem(environ: MutableMapping[str, str], read_secret: Callable[[s
             check_real_key(environ[HASH_KEY_ENV], HASH_KEY_ENV)
         else:
             return (f"no hashing key: set {HASH_KEY_SECRET_ENV} to the Secret Manager secret holding it (make template "
-                    "HASH_KEY_SECRET=...); the workers would otherwise hash identifiers with the public development key")
+                    "HASH_KEY_SECRET=...); the workers would otherwise hash identifiers with the public "
+                    "development key")
     except InsecureKeyError as e:
         return str(e)
     return None

@@ -17,8 +17,8 @@ ARGV = ["--runner=DataflowRunner", "--dry_run=True", "--no_auth", f"--project={P
         "--temp_location=gs://bucket/tmp", f"--identity_store={STORE}", f"--sdk_container_image={IMAGE}"]
 REAL = "q8Vb1m0xJ3nY7rT2kL5wZ9pC4sF6hD0a"  # test-only
 #: values a secret (or the variable) must not hold: missing/empty, whitespace, the public key in any spelling, short
-NOT_REAL = ["", "   \n", DEFAULT_HASH_KEY.decode(), f" {DEFAULT_HASH_KEY.decode()}\n", DEFAULT_HASH_KEY.decode().upper(),
-            "short-key"]
+DEV = DEFAULT_HASH_KEY.decode()
+NOT_REAL = ["", "   \n", DEV, f" {DEV}\n", DEV.upper(), "short-key"]
 
 
 def _secret_reader(value: str, calls: list[str]):

@@ -9,7 +9,8 @@
 
 Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute, checked against
 the payload by ``ParseAndValidate``: ``transforms.sources``; message attributes and delivery:
-``transforms.sinks.pubsub``).  Step labels are part of the job's interface (Dataflow's ``--update`` matches them): README, "Updating a running job".
+``transforms.sinks.pubsub``).  Step labels are part of the job's interface (Dataflow's ``--update`` matches them):
+README, "Updating a running job".
 """
 from __future__ import annotations
 

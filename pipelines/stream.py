@@ -7,9 +7,10 @@
     Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``)
     ShareAddressStatus ↗ (an address's opt-outs and bounces, copied to every customer holding it, ``transforms.address``)
 
-Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute:
-``transforms.sources``; message attributes and delivery: ``transforms.sinks.pubsub``).  Step labels are part of
-the job's interface (Dataflow's ``--update`` matches them): README, "Updating a running job".
+Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute, checked against
+the payload by ``ParseAndValidate``: ``transforms.sources``; message attributes and delivery:
+``transforms.sinks.pubsub``).  Step labels are part of the job's interface (Dataflow's ``--update`` matches them):
+README, "Updating a running job".
 """
 from __future__ import annotations
 
@@ -40,9 +41,10 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     """Adds the streaming graph to ``p``: inputs of ``project``'s subscriptions and outputs to its topics (names
     with ``prefix``), identities in ``store_url``; ``allowed_lateness_ms`` and ``hold_until_ms`` (epoch ms) as in
     ``transforms.decide_streaming``; ``tables_dataset`` (``PROJECT:DATASET``): also write every analyst table to
-    BigQuery; ``local``: publish through one local client (``PubSubSink``).  Returns the decisions, dead-letter and
-    field-warning PCollections (for tests)."""
-    records = read_pubsub_streams(p, project, prefix)
+    BigQuery; ``local``: the bundle-based DirectRunner (inputs read without ``timestamp_attribute``,
+    ``transforms.sources``; publish through one local client, ``PubSubSink``).  Returns the decisions, dead-letter
+    and field-warning PCollections (for tests)."""
+    records = read_pubsub_streams(p, project, prefix, local)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
     transfers = read_state_transfers(p, project, prefix)  # + dead letters of unusable transfer messages

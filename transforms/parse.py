@@ -1,14 +1,21 @@
 """ParseAndValidate: raw records → Events, bad records → dead letters with a reason (never dropped), and a field
-warning for each bad optional field dropped (or replaced) from a kept record."""
+warning for each bad optional field dropped (or replaced) from a kept record.
+
+A record read from Pub/Sub (``RawRecord.attributes`` set) also has its ``ts`` attribute checked against its payload
+(``journeyflow.stages.message_attributes``: missing, not an integer, out of range, not the payload's time → dead letter
+with the message's attributes), and its Event is timestamped with its event time: the rules and the element
+timestamps are the same whatever the runner's reader did (``transforms.sources``)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator, Mapping, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.utils.timestamp import Timestamp
 
 from journeyflow.model.events import Event
-from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
+from journeyflow.stages.message_attributes import parse_message
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
 
@@ -22,17 +29,19 @@ WARNINGS = "field_warnings"
 
 class RawRecord(NamedTuple):
     """One record as read: the stream it came from, its bytes/text (or an Avro-decoded dict), where, and (Pub/Sub)
-    when it arrived (epoch ms publish time; None for files)."""
+    when it arrived (epoch ms publish time; None for files) and the message's attributes (None for files)."""
 
     stream: str
     payload: Any  # bytes | str | dict
     source: str  # "path:line" or "pubsub:<message id>"
     received_at: int | None = None
+    attributes: Mapping[str, str] | None = None
 
 
 class ParseRecordFn(beam.DoFn):
     """RawRecord → Event (main) or DeadLetter (tag ``DEAD``), and the Event's FieldWarnings (tag ``WARNINGS``);
-    counters ``records_parsed``, ``records_dead_lettered``, ``field_warnings`` and ``field_warnings_<reason>``."""
+    counters ``records_parsed``, ``records_dead_lettered``, ``dead_letters_<reason>``, ``field_warnings`` and
+    ``field_warnings_<reason>``.  A Pub/Sub record's Event is emitted with its event time as element timestamp."""
 
     def __init__(self, config: ParseConfig):
         self.config = config
@@ -41,6 +50,7 @@ class ParseRecordFn(beam.DoFn):
         self.dead = Metrics.counter("journeyflow", "records_dead_lettered")
         self.warned = Metrics.counter("journeyflow", "field_warnings")
         self.by_reason = {r: Metrics.counter("journeyflow", f"field_warnings_{r}") for r in FieldWarningReason}
+        self.dead_by_reason = {r: Metrics.counter("journeyflow", f"dead_letters_{r}") for r in DeadLetterReason}
 
     def setup(self) -> None:
         """One Parser per worker, hashing identifiers with the key of ``JOURNEYFLOW_HASH_KEY`` (plus-addresses merged
@@ -49,16 +59,23 @@ class ParseRecordFn(beam.DoFn):
 
     def process(self, rec: RawRecord) -> Iterator[Any]:
         """Parses one record (bad input never raises: it becomes a dead letter)."""
-        out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
+        if rec.attributes is None:
+            out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
+        else:
+            out, warnings = parse_message(self.parser, rec.stream, rec.payload, rec.source, rec.attributes,
+                                          rec.received_at)
         if isinstance(out, Event):
             self.parsed.inc()
-            yield out
+            yield out if rec.attributes is None else beam.window.TimestampedValue(out, Timestamp(micros=out.ts * 1000))
             for w in warnings:
                 self.warned.inc()
                 self.by_reason[w.reason].inc()
                 yield beam.pvalue.TaggedOutput(WARNINGS, w)
         else:
             self.dead.inc()
+            counter = self.dead_by_reason.get(out.reason)
+            if counter is not None:
+                counter.inc()
             yield beam.pvalue.TaggedOutput(DEAD, out)
 
 

@@ -1,12 +1,26 @@
 """Sources: files for bounded replay (``DIR/<stream>.jsonl`` and ``DIR/<stream>.avro``), one Pub/Sub subscription
 per input stream for streaming.  Both give :class:`~journeyflow.transforms.parse.RawRecord` s.
 
-Streaming event time comes from the ``ts`` message *attribute* (``timestamp_attribute="ts"``, epoch ms), set by
-publishers (``journeyflow publish`` does).  The attribute, not the payload, because the source must know each
-message's event time before any parsing to track the watermark: Dataflow estimates the watermark from it, and a
-payload timestamp applied after the read would leave the watermark on publish time.  Messages without the
-attribute get their publish time; their payload ``ts`` is still validated, and a mismatch is harmless for
-ordering within a customer.
+Streaming event time comes from the ``ts`` message *attribute* (epoch ms), set by publishers (``journeyflow
+publish`` does).  The attribute, not the payload, because the source must know each message's event time before
+any parsing to track the watermark: Dataflow's reader (``timestamp_attribute="ts"``) estimates the watermark from
+it, and a payload timestamp applied after the read would leave the watermark on publish time.
+
+Every message is then checked by ``ParseAndValidate`` (``transforms.parse``, ``journeyflow.stages.message_attributes``):
+a missing, malformed or out-of-range ``ts`` attribute, or one that is not the payload's time, makes the message a
+dead letter with its reason, and a good message's Event carries its event time as element timestamp.  The same
+rules on every runner; what differs is what reaches them:
+
+* **local runner** (``local=True``: the bundle-based DirectRunner): its reader parses ``timestamp_attribute``
+  itself and raises on a value it cannot parse *before* acknowledging the pull, so one message with ``ts="abc"``
+  made the whole pull (up to 200 messages) come back every ack deadline, forever.  journeyflow therefore reads
+  there *without* ``timestamp_attribute`` (the reader then stamps the publish time, which cannot fail) and leaves
+  the attribute to the check; its subscriber client accepts messages up to Pub/Sub's 10 MB
+  (``journeyflow.tools.direct_runner``), so an oversized message is read and dead-lettered, not refused forever.
+* **Dataflow** (and other runners): ``timestamp_attribute="ts"`` as before, for the watermark.  Dataflow's reader
+  is its own (service side); Beam's reader for other runners rejects a message whose attribute is missing or is
+  neither epoch ms nor RFC 3339, and failed work is retried: such a message never reaches the check and can hold
+  its subscription (README, "Bad input messages").
 """
 from __future__ import annotations
 
@@ -22,6 +36,7 @@ from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
 from journeyflow.model.events import STREAMS
+from journeyflow.stages.message_attributes import TS_ATTRIBUTE
 from journeyflow.transforms.parse import RawRecord
 
 
@@ -98,19 +113,18 @@ def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
     received = _publish_ms(msg)
     if received is None:
         received = int(time.time() * 1000)
-    return RawRecord(stream, msg.data, f"pubsub:{msg.message_id or ''}", received)
+    return RawRecord(stream, msg.data or b"", f"pubsub:{msg.message_id or ''}", received, dict(msg.attributes or {}))
 
 
-def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str) -> beam.PCollection:
-    """Every input stream's subscription (``in-<stream>-journeyflow``, see ``adapters.pubsub_names``) as
-    RawRecords, timestamped by the ``ts`` attribute.  Top-level steps ``Read_<stream>``, ``Raw_<stream>`` and
+def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str, local: bool = False) -> beam.PCollection:
+    """Every input stream's subscription (``in-<stream>-journeyflow`` for each of ``STREAMS``, see
+    ``adapters.pubsub_names``) as RawRecords with the message's attributes, for ``ParseAndValidate`` to check.
+    ``local``: the bundle-based DirectRunner's reader, read without ``timestamp_attribute`` (module docstring);
+    otherwise timestamped by the ``ts`` attribute.  Top-level steps ``Read_<stream>``, ``Raw_<stream>`` and
     ``AllInputs`` (applied where this is called)."""
     raws = []
     for stream in STREAMS:
-        raws.append(
-            p
-            | f"Read_{stream}" >> ReadFromPubSub(subscription=input_subscription(project, stream, prefix),
-                                                 with_attributes=True, timestamp_attribute="ts")
-            | f"Raw_{stream}" >> beam.Map(_to_raw, stream)
-        )
+        read = ReadFromPubSub(subscription=input_subscription(project, stream, prefix), with_attributes=True,
+                              timestamp_attribute=None if local else TS_ATTRIBUTE)
+        raws.append(p | f"Read_{stream}" >> read | f"Raw_{stream}" >> beam.Map(_to_raw, stream))
     return raws | "AllInputs" >> beam.Flatten()

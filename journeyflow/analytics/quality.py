@@ -23,7 +23,8 @@ customer_snapshots     customer_id not null and unique; consent_<channel> in :da
 identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
                        reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
 dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
-                       reasons plus ``duplicate_event``, ``late_event``, ``processing_error``)
+                       reasons, the ``ts``-attribute ones of ``stages/attributes.py`` and ``duplicate_event``,
+                       ``late_event``, ``processing_error``: every ``DeadLetterReason``)
 field_warnings         stream in ``STREAMS``; field is an optional field of its stream
                        (``stages.fields.OPTIONAL_FIELDS``); reason in ``model.reasons.WARNING_REASONS``; action
                        dropped|replaced (replaced only for ``windows_timezone``); value null for the email and

@@ -6,37 +6,46 @@ A ``StrEnum``: a member *is* its value (``DeadLetterReason.LATE_EVENT == "late_e
 and ``json.dumps`` give the value), so topics and tables carry the same strings as before the enum existed.
 
 The parse reasons are listed in the order :class:`journeyflow.stages.parse.Parser` checks a record: the first
-failed check decides the reason.
+failed check decides the reason.  A Pub/Sub message's ``ts`` attribute is checked after its payload parsed
+(``journeyflow.stages.message_attributes``): a broken payload is reported by the payload's reason.
 
-========================  ==============================================================================
-reason                    meaning
-========================  ==============================================================================
-payload_too_large         the raw record is larger than ``ParseConfig.max_bytes`` (default 1 MiB)
-invalid_utf8              bytes that are not UTF-8
-invalid_json              not parseable JSON (includes nesting deeper than the parser allows)
-not_an_object             JSON that is not an object (array, string, number ...)
-unknown_stream            the stream name is not one of journeyflow's input streams
-unknown_type              the record's ``type`` (``status`` for consent) is not an allowed value
-schema_violation          a *required* field is missing or does not match the stream's Avro schema
-bad_timestamp             ``ts`` is neither ISO-8601 with a UTC offset nor epoch milliseconds
-timestamp_out_of_range    ``ts`` is before ``min_ts`` or after ``max_ts`` (absurd times, or beyond the
-                          configured ``--max_event_time``)
-invalid_identifier        a required identifier does not normalize, or every identifier offered is unusable
-missing_identifier        no identifier at all (or none of the ones the stream needs)
-multiple_identifiers      a consent record naming more than one identifier
-invalid_field             a required field that is well-typed but invalid (no shipped stream has such a rule
-                          any more: the fields it covered are optional; kept for tables of earlier versions)
-duplicate_event           an event id the customer already processed (``CustomerState.is_duplicate``)
-late_event                streaming: an event at or before the customer's processed horizon (allowed lateness)
-processing_error          an event or due timer whose handling raised (``stages.processor``, "Poison inputs")
-transfer_unknown_version  streaming, state-transfer topic (``transforms.state_transfer``): a message without the
-                          version attribute ``v`` or with a version this job does not read
-transfer_missing_target   state-transfer: no ``target`` attribute, or an empty one
-transfer_undecodable      state-transfer: data that does not open (AES-GCM) with this job's key and the message's
-                          attributes: garbage, sealed with another key, or altered
-transfer_invalid          state-transfer: an opened payload that is not a valid ``absorb`` event for its target
-                          (another type, other identifiers, a different time, a state that does not decode)
-========================  ==============================================================================
+=========================  ==============================================================================
+reason                     meaning
+=========================  ==============================================================================
+payload_too_large          the raw record is larger than ``ParseConfig.max_bytes`` (default 1 MiB; a Pub/Sub
+                           message can be up to 10 MB and is read whole, then dead-lettered truncated)
+invalid_utf8               bytes that are not UTF-8
+invalid_json               not parseable JSON (includes nesting deeper than the parser allows)
+not_an_object              JSON that is not an object (array, string, number ...)
+unknown_stream             the stream name is not one of journeyflow's input streams
+unknown_type               the record's ``type`` (``status`` for consent) is not an allowed value
+schema_violation           a *required* field is missing or does not match the stream's Avro schema
+bad_timestamp              ``ts`` is neither ISO-8601 with a UTC offset nor epoch milliseconds
+timestamp_out_of_range     ``ts`` is before ``min_ts`` or after ``max_ts`` (absurd times, or beyond the
+                           configured ``--max_event_time``)
+invalid_identifier         a required identifier does not normalize, or every identifier offered is unusable
+missing_identifier         no identifier at all (or none of the ones the stream needs)
+multiple_identifiers       a consent record naming more than one identifier
+invalid_field              a required field that is well-typed but invalid (no shipped stream has such a rule
+                           any more: the fields it covered are optional; kept for tables of earlier versions)
+missing_ts_attribute       streaming: a Pub/Sub message without the ``ts`` attribute (its event time for the
+                           source; ``journeyflow.stages.message_attributes``)
+bad_ts_attribute           streaming: a ``ts`` attribute that is not an integer epoch-ms string (``"abc"``, ``""``,
+                           ``"1e12"``, RFC 3339)
+ts_attribute_out_of_range  streaming: a ``ts`` attribute outside the accepted event times (the same bounds as
+                           the payload's ``ts``: ``min_ts .. max_ts`` and ``--max_event_time`` after publish time)
+ts_mismatch                streaming: the ``ts`` attribute is not the payload's ``ts`` (exactly, in epoch ms)
+duplicate_event            an event id the customer already processed (``CustomerState.is_duplicate``)
+late_event                 streaming: an event at or before the customer's processed horizon (allowed lateness)
+processing_error           an event or due timer whose handling raised (``stages.processor``, "Poison inputs")
+transfer_unknown_version   streaming, state-transfer topic (``transforms.state_transfer``): a message without the
+                           version attribute ``v`` or with a version this job does not read
+transfer_missing_target    state-transfer: no ``target`` attribute, or an empty one
+transfer_undecodable       state-transfer: data that does not open (AES-GCM) with this job's key and the message's
+                           attributes: garbage, sealed with another key, or altered
+transfer_invalid           state-transfer: an opened payload that is not a valid ``absorb`` event for its target
+                           (another type, other identifiers, a different time, a state that does not decode)
+=========================  ==============================================================================
 
 Field-warning reasons
 ---------------------
@@ -81,6 +90,10 @@ class DeadLetterReason(StrEnum):
     MISSING_IDENTIFIER = "missing_identifier"
     MULTIPLE_IDENTIFIERS = "multiple_identifiers"
     INVALID_FIELD = "invalid_field"
+    MISSING_TS_ATTRIBUTE = "missing_ts_attribute"
+    BAD_TS_ATTRIBUTE = "bad_ts_attribute"
+    TS_ATTRIBUTE_OUT_OF_RANGE = "ts_attribute_out_of_range"
+    TS_MISMATCH = "ts_mismatch"
     DUPLICATE_EVENT = "duplicate_event"
     LATE_EVENT = "late_event"
     PROCESSING_ERROR = "processing_error"
@@ -88,7 +101,6 @@ class DeadLetterReason(StrEnum):
     TRANSFER_MISSING_TARGET = "transfer_missing_target"
     TRANSFER_UNDECODABLE = "transfer_undecodable"
     TRANSFER_INVALID = "transfer_invalid"
-
 
 
 class FieldWarningReason(StrEnum):

@@ -180,8 +180,16 @@ class Parser:
                          detail=mask_pii(detail)[:500], value=value, source=source, event_time=ev.ts)
             for f, reason, action, detail, value in problems))
 
+    def dead_letter(self, stream: str, raw: Any, source: str, reason: DeadLetterReason, detail: str,
+                    event_time: int | None = None, attributes: Mapping[str, str] | None = None) -> DeadLetter:
+        """The DeadLetter of a record that a check outside the parser refused (``journeyflow.stages.message_attributes``):
+        the same payload handling as the parser's own (truncated to :data:`MAX_PAYLOAD_IN_DEAD_LETTER`, identifier
+        fields and anything that looks like an email or phone masked), ``attributes`` kept as given."""
+        return self._dead(stream, raw, source, reason, detail, event_time, attributes)
+
     # ------------------------------------------------------------ internals
-    def _dead(self, stream: str, raw: Any, source: str, reason: str, detail: str, et: int | None) -> DeadLetter:
+    def _dead(self, stream: str, raw: Any, source: str, reason: str, detail: str, et: int | None,
+              attributes: Mapping[str, str] | None = None) -> DeadLetter:
         if isinstance(raw, bytes):
             text = raw[: MAX_PAYLOAD_IN_DEAD_LETTER * 2].decode("utf-8", errors="replace")
         elif isinstance(raw, str):
@@ -197,7 +205,8 @@ class Parser:
         if et is not None and not _MIN_TABLE_TS <= et <= _MAX_TABLE_TS:
             et = None
         return DeadLetter(stream=str(stream)[:64], reason=reason, detail=mask_pii(detail)[:1000],
-                          payload=mask_pii(text[:MAX_PAYLOAD_IN_DEAD_LETTER]), source=source, event_time=et)
+                          payload=mask_pii(text[:MAX_PAYLOAD_IN_DEAD_LETTER]), source=source, event_time=et,
+                          attributes=attributes)
 
     def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any],
                received_at: int | None = None) -> tuple[Event, list[_Problem]]:

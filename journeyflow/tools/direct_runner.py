@@ -1,4 +1,5 @@
-"""Local streaming on Beam's bundle-based DirectRunner: three fixes of its costs, for local runs only.
+"""Local streaming on Beam's bundle-based DirectRunner: fixes of its costs and of one way it blocks, for local runs
+only.
 
 ``pipelines.stream.run_stream`` applies :func:`tune_direct_runner` when it runs on a direct runner (and ``make
 bench`` applies it to the trivial pipeline it compares with).  Dataflow, Flink and the bounded FnApiRunner are
@@ -20,6 +21,16 @@ unaffected.  If a Beam upgrade renames the internals, each patch logs a warning 
    (as parameter defaults of its methods), so they are computed once per class; a ``Map``/``FlatMap`` wrapper's
    specs are those of its function's defaults.  DoFns whose instances carry their own methods are inspected as
    before.
+4. **Message size.**  Against the emulator (``PUBSUB_EMULATOR_HOST``) the reader's ``SubscriberClient`` keeps
+   gRPC's default 4 MiB receive limit (measured: a 5 MB message fails the pull with ``ResourceExhausted: Received
+   message larger than max (5000090 vs. 4194304)``); the pull is never acknowledged, so the message, and every
+   message pulled with it, comes back every ack deadline, forever.  Pub/Sub accepts messages up to 10 MB.  The
+   reader's client gets a channel without a receive limit (as the client library configures it for the real
+   service: ``grpc.max_receive_message_length`` -1); the pipeline then dead-letters what is too large
+   (``payload_too_large``, ``journeyflow.stages.parse``).
+
+The reader's other failure, a ``ts`` attribute it cannot parse, is avoided by reading without
+``timestamp_attribute`` on this runner (``transforms.sources``).
 """
 from __future__ import annotations
 
@@ -33,15 +44,71 @@ log = logging.getLogger(__name__)
 PULL_DEADLINE_S = 1.0
 MAX_MESSAGES = 200
 
+#: gRPC channel options of the reader's subscriber client on the emulator: no receive limit, as the client library
+#: sets for the real service.
+LARGE_MESSAGE_OPTIONS: tuple[tuple[str, int], ...] = (("grpc.max_receive_message_length", -1),
+                                                      ("grpc.max_send_message_length", -1))
+
 _PULL_PATCHED = False
 _SPECS_PATCHED = False
+_SIZE_PATCHED = False
 
 
 def tune_direct_runner(pull_deadline_s: float = PULL_DEADLINE_S, max_messages: int = MAX_MESSAGES) -> bool:
-    """Applies the three fixes (idempotent); True when all of them are in place."""
+    """Applies the four fixes (idempotent); True when all of them are in place."""
     pulls = cap_direct_runner_pull(pull_deadline_s, max_messages)
     specs = memoize_dofn_specs()
-    return pulls and specs
+    sizes = accept_large_pubsub_messages()
+    return pulls and specs and sizes
+
+
+def subscriber_client(options: tuple[tuple[str, int], ...] = LARGE_MESSAGE_OPTIONS) -> Any:
+    """A ``google.cloud.pubsub.SubscriberClient``; on the emulator (``PUBSUB_EMULATOR_HOST``) over an insecure
+    channel with ``options`` (default: no message size limit), otherwise the library's own (already unlimited)."""
+    import os
+
+    from google.cloud import pubsub
+
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if not host:
+        return pubsub.SubscriberClient()
+    import grpc
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    channel = grpc.insecure_channel(host, options=list(options))
+    return pubsub.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+
+
+def accept_large_pubsub_messages() -> bool:
+    """Give the DirectRunner's Pub/Sub reader a subscriber client that receives messages of any size (fix 4 of the
+    module docstring; idempotent); False (with a warning) when Beam's internals changed."""
+    global _SIZE_PATCHED
+    if _SIZE_PATCHED:
+        return True
+    try:
+        import weakref
+
+        from apache_beam.runners.direct import transform_evaluator as te
+        evaluator = te._PubSubReadEvaluator
+        state_class = te._PubSubSubscriberClient
+        cache = evaluator._subscriber_client_cache
+        evaluator._get_subscriber_client_state_unlocked.__func__  # noqa: B018 - the method being replaced
+    except (ImportError, AttributeError):
+        log.warning("cannot raise the DirectRunner's Pub/Sub message size limit (Beam internals changed); a "
+                    "message over 4 MiB will block its subscription on the emulator")
+        return False
+
+    def _get_subscriber_client_state_unlocked(cls: Any, transform: Any) -> Any:
+        state = cache.get(transform)
+        if state is None:
+            state = state_class(subscriber_client())
+            cache[transform] = state
+            weakref.finalize(transform, state.close)
+        return state
+
+    evaluator._get_subscriber_client_state_unlocked = classmethod(_get_subscriber_client_state_unlocked)
+    _SIZE_PATCHED = True
+    return True
 
 
 def cap_direct_runner_pull(seconds: float = PULL_DEADLINE_S, max_messages: int = MAX_MESSAGES) -> bool:

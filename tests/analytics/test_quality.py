@@ -288,7 +288,9 @@ def test_reason_vocabularies():
     from journeyflow.stages.arbitration import REASON_CODES
     assert {"invalid_json", "timestamp_out_of_range", "invalid_field", "duplicate_event",
             "late_event", "processing_error"} <= set(DEAD_LETTER_REASONS)
-    assert "reason" not in DEAD_LETTER_REASONS and len(DEAD_LETTER_REASONS) == 16
+    assert {"missing_ts_attribute", "bad_ts_attribute", "ts_attribute_out_of_range", "ts_mismatch"} <= \
+        set(DEAD_LETTER_REASONS)
+    assert "reason" not in DEAD_LETTER_REASONS and len(DEAD_LETTER_REASONS) == 20
     assert set(REASON_CODES) <= set(SUPPRESSION_REASONS)
     rx = re.compile(SUPPRESSION_REASON_REGEX)
     assert rx.search("consent") and rx.search("rule:vip_only") and rx.search("control_group")

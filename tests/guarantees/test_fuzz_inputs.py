@@ -49,8 +49,11 @@ from journeyflow.pipelines.replay import run_replay
 FUZZ_EXAMPLES = int(os.environ.get("JOURNEYFLOW_FUZZ_EXAMPLES", "2000"))
 PIPELINE_EXAMPLES = max(3, FUZZ_EXAMPLES // 2000)
 MAX_BYTES = ParseConfig().max_bytes
-#: Reasons the parser may give (the table in parse.py's docstring; the later stages add the other three).
+#: Reasons the parser may give (the table in parse.py's docstring; the later stages add three others, a Pub/Sub
+#: message's ts attribute four more (journeyflow.stages.message_attributes), the state-transfer topic its own).
+ATTRIBUTE_REASONS = frozenset({"missing_ts_attribute", "bad_ts_attribute", "ts_attribute_out_of_range", "ts_mismatch"})
 PARSER_REASONS = (frozenset(DEAD_LETTER_REASONS) - {"duplicate_event", "late_event", "processing_error"}
+                  - ATTRIBUTE_REASONS
                   - {r for r in DEAD_LETTER_REASONS if r.startswith("transfer_")})  # state-transfer topic
 
 # cel-python raises the recursion limit when its environment is first built; do it now, not inside a hypothesis

@@ -397,7 +397,7 @@ def test_streaming_helpers_publish_time_and_warning_message():
     at = datetime(2026, 10, 1, 10, 0, 0, 123999, tzinfo=timezone.utc)
     msg = PubsubMessage(b"{}", {}, message_id="m1", publish_time=at)
     assert _publish_ms(msg) == TS + 123  # exact, truncated to the millisecond
-    assert _to_raw(msg, "web") == RawRecord("web", b"{}", "pubsub:m1", TS + 123)
+    assert _to_raw(msg, "web") == RawRecord("web", b"{}", "pubsub:m1", TS + 123, {})
     relative = stream_parse_config(PipelineOptions([]).view_as(JourneyflowOptions))
     assert relative.max_ahead_ms == 86_400_000 and relative.max_ts == parse_ts("2100-01-01T00:00:00Z")
     absolute = stream_parse_config(PipelineOptions(["--max_event_time", "2027-01-01T00:00:00Z"])

@@ -25,12 +25,15 @@ Every line of ``<input_dir>/<stream>.jsonl`` becomes one message on ``in-<stream
 stream order of ``STREAM_RANK``, then file position).  Attributes:
 
 * ``stream``; ``event_id`` when the line is a JSON object with one;
-* ``ts``: event time in epoch ms, the attribute the pipeline reads with ``ReadFromPubSub(timestamp_attribute="ts")``.
+* ``ts``: event time in epoch ms, the attribute the pipeline takes as the message's event time (Dataflow:
+  ``ReadFromPubSub(timestamp_attribute="ts")``) and requires to equal the payload's ``ts``
+  (``journeyflow.stages.message_attributes``).
   A line whose ``ts`` does not parse (or lies outside 2000..2100, like the generator's "absurd" timestamps) is
   still published, at its file position: it gets the ``ts`` of the preceding parseable line of the same file (the
   following one for leading lines) and ``ts_inferred="true"``, and its payload is left as it is so that the pipeline
   dead-letters it with the right reason.  ``ts`` is always set because Beam's Java/Dataflow Pub/Sub source rejects
-  a message without the configured timestamp attribute (the Python direct runner would fall back to publish time);
+  a message without the configured timestamp attribute (and the pipeline dead-letters it as
+  ``missing_ts_attribute``);
 * ``published_at_ms``: wall-clock time of the publish call (for event -> decision latency), ``seq``: publish order.
 
 Why ``shift_to_now``

@@ -7,6 +7,12 @@ message's event time before any parsing to track the watermark: Dataflow estimat
 payload timestamp applied after the read would leave the watermark on publish time.  Messages without the
 attribute get their publish time; their payload ``ts`` is still validated, and a mismatch is harmless for
 ordering within a customer.
+
+The Segment-Spec stream (``track``) accepts batch envelopes ``{"batch": [...]}`` (``stages.segment.batch``): a file
+line or a Pub/Sub message holding one is split here, so each message inside is one record read (counter
+``records_read``) with its own event or dead letter; its source is ``path:line#k`` / ``pubsub:<id>#k`` (k from 1).
+Segment messages published to ``in-track`` need no ``ts`` attribute: without it their publish time is the
+watermark's, and the event time is the payload's (``stages.segment.times``).
 """
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
-from journeyflow.model.events import STREAMS
+from journeyflow.model.events import SEGMENT_STREAM, STREAMS
+from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.parse import RawRecord
 
 
@@ -54,6 +61,12 @@ class _ReadFileFn(beam.DoFn):
                     line = line.rstrip(b"\r\n")
                     if not line.strip():
                         continue  # blank lines are not records
+                    batch = split_batch(line) if stream == SEGMENT_STREAM else None
+                    if batch is not None:  # a Segment batch envelope: each message is a record
+                        for k, msg in enumerate(batch, 1):
+                            self.read.inc()
+                            yield RawRecord(stream, msg, f"{path}:{i}#{k}")
+                        continue
                     self.read.inc()
                     yield RawRecord(stream, line, f"{path}:{i}")
 
@@ -101,6 +114,15 @@ def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
     return RawRecord(stream, msg.data, f"pubsub:{msg.message_id or ''}", received)
 
 
+def _to_raws(msg: PubsubMessage, stream: str) -> list[RawRecord]:
+    """:func:`_to_raw`, with a Segment batch envelope split into one RawRecord per message (``pubsub:<id>#k``)."""
+    raw = _to_raw(msg, stream)
+    batch = split_batch(raw.payload)
+    if batch is None:
+        return [raw]
+    return [raw._replace(payload=m, source=f"{raw.source}#{k}") for k, m in enumerate(batch, 1)]
+
+
 def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str) -> beam.PCollection:
     """Every input stream's subscription (``in-<stream>-journeyflow``, see ``adapters.pubsub_names``) as
     RawRecords, timestamped by the ``ts`` attribute.  Top-level steps ``Read_<stream>``, ``Raw_<stream>`` and
@@ -111,6 +133,7 @@ def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str) -> beam.PCo
             p
             | f"Read_{stream}" >> ReadFromPubSub(subscription=input_subscription(project, stream, prefix),
                                                  with_attributes=True, timestamp_attribute="ts")
-            | f"Raw_{stream}" >> beam.Map(_to_raw, stream)
+            | f"Raw_{stream}" >> (beam.FlatMap(_to_raws, stream) if stream == SEGMENT_STREAM
+                                  else beam.Map(_to_raw, stream))
         )
     return raws | "AllInputs" >> beam.Flatten()

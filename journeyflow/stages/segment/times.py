@@ -71,3 +71,26 @@ def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]
     raise BadTime("timestamp", "no usable time: none of timestamp, originalTimestamp, receivedAt is an ISO-8601 "
                                "time" + (" (" + "; ".join(f"{f}: {p}" for f, p in dropped)[:200] + ")" if dropped
                                          else ""))
+
+
+def shift_times(msg: dict, new_ts: int) -> dict:
+    """A copy of ``msg`` whose event time (:func:`event_time`) is ``new_ts`` (epoch ms): every time field present
+    moves by the same amount, so the skew correction still gives ``new_ts`` (used by ``journeyflow publish
+    --shift_to_now``).  Fields that are not times are left as they are; ValueError (:class:`BadTime`) when the
+    message has no event time."""
+    from datetime import datetime, timezone
+
+    old, _how, _dropped = event_time(msg)
+    delta = new_ts - old
+    out = dict(msg)
+    for f in TIME_FIELDS:
+        v = msg.get(f)
+        if v is None:
+            continue
+        try:
+            t = parse_ts(v) + delta
+        except (ValueError, OverflowError):
+            continue
+        out[f] = datetime.fromtimestamp(t / 1000, timezone.utc).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+    return out

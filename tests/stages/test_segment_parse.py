@@ -9,6 +9,7 @@ import pytest
 from journeyflow.config.errors import UserError
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event
+from journeyflow.stages.fields import OPTIONAL_FIELDS
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.identity.rules import links_for
 from journeyflow.stages.parse import ParseConfig, Parser
@@ -23,7 +24,10 @@ TS = "2026-10-05T10:00:00.000Z"
 
 
 def parse(msg, parser=P):
-    return parser.parse_full("track", json.dumps(msg).encode(), "test:1")
+    res = parser.parse_full("track", json.dumps(msg).encode(), "test:1")
+    # every warning names a declared optional field of the stream (the quality checks of the field_warnings table)
+    assert all(w.field in OPTIONAL_FIELDS["track"] and w.stream == "track" for w in res.warnings), res.warnings
+    return res
 
 
 def msg(**kw):
@@ -179,3 +183,34 @@ def test_batch_envelopes_split_with_the_shared_fields():
     assert parts[1]["sentAt"] == "x" and parts[2] == 7
     assert split_batch(json.dumps(msg()).encode()) is None
     assert split_batch(b'{"type": "track", "batch": []}') is None and split_batch(b"not json") is None
+
+
+# ------------------------------------------------------------------------------------------------ fuzz
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3),
+                     max_leaves=8)
+_value = st.one_of(_json, st.sampled_from([TS, "2026-10-05T10:00:00+02:00", 1791194400000, "ann@example.com",
+                                           "Product Added", "Order Completed", "identify", "track", "page",
+                                           "alias", "group", "screen", {"email": "ann@example.com", "plan": "x"},
+                                           {"product_id": 5, "order_id": "o", "products": [{"product_id": 1}]}]))
+_keys = st.sampled_from(["type", "messageId", "userId", "anonymousId", "previousId", "event", "name", "groupId",
+                         "properties", "traits", "context", "timestamp", "originalTimestamp", "sentAt",
+                         "receivedAt", "batch"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=st.dictionaries(_keys, _value, max_size=10), base=st.booleans())
+def test_any_message_is_an_event_or_a_dead_letter_and_no_email_reaches_attrs(fields, base):
+    m = {**(msg() if base else {}), **fields}
+    res = P.parse_full("track", json.dumps(m).encode(), "fuzz:1")
+    assert isinstance(res.result, (Event, DeadLetter))
+    if isinstance(res.result, Event):
+        ev = res.result
+        assert ev.uid.startswith("track/") and isinstance(ev.ts, int) and ev.ids
+        assert "ann@example.com" not in json.dumps(ev.attrs)
+        assert all(w.field in OPTIONAL_FIELDS["track"] for w in res.warnings)
+    else:
+        assert "ann@example.com" not in res.result.payload + res.result.detail

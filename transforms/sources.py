@@ -11,8 +11,9 @@ ordering within a customer.
 The Segment-Spec stream (``track``) accepts batch envelopes ``{"batch": [...]}`` (``stages.segment.batch``): a file
 line or a Pub/Sub message holding one is split here, so each message inside is one record read (counter
 ``records_read``) with its own event or dead letter; its source is ``path:line#k`` / ``pubsub:<id>#k`` (k from 1).
-Segment messages published to ``in-track`` need no ``ts`` attribute: without it their publish time is the
-watermark's, and the event time is the payload's (``stages.segment.times``).
+Segment messages published to ``in-track`` should carry the ``ts`` attribute like every other input (their
+``timestamp``, which Beam accepts as an RFC 3339 UTC string as well as epoch ms); the event time the parser uses is
+always the payload's (``stages.segment.times``).
 """
 from __future__ import annotations
 

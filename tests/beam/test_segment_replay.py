@@ -99,3 +99,24 @@ def test_bad_segment_messages_are_dead_letters_and_accounted_for(tmp_path):
         ("bad_timestamp", "track.jsonl:10"), ("schema_violation", "track.jsonl:11"),
         ("payload_too_large", "track.jsonl:12")])
     assert all(d["stream"] == "track" for d in dead)
+
+
+def test_segment_mapping_option_is_validated_at_launch_and_travels_as_text(tmp_path):
+    from journeyflow.config.errors import UserError
+    from journeyflow.pipelines.replay import ReplayJob
+    from journeyflow.pipelines.stream import stream_parse_config
+    from journeyflow.pipelines.options import JourneyflowOptions
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    good = tmp_path / "mapping.yaml"
+    good.write_text("version: 1\nevents:\n  Bag Updated:\n    stream: web\n    type: add_to_cart\n")
+    job = ReplayJob.from_argv(["--input", "in", "--output", "out", "--segment_mapping", str(good)])
+    assert (job.parse_config.segment_mapping, job.parse_config.segment_mapping_source) == (good.read_text(), str(good))
+    jf = PipelineOptions(["--segment_mapping", str(good)]).view_as(JourneyflowOptions)
+    assert stream_parse_config(jf).segment_mapping == good.read_text()
+    assert ReplayJob.from_argv(["--input", "in", "--output", "out"]).parse_config.segment_mapping is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nevents:\n  Bag Updated:\n    stream: web\n    type: add_to_bag\n")
+    with pytest.raises(UserError) as e:
+        ReplayJob.from_argv(["--input", "in", "--output", "out", "--segment_mapping", str(bad)])
+    assert str(e.value).startswith(f'{bad}:5: events["Bag Updated"].type: \'add_to_bag\' is not a web event type')

@@ -103,7 +103,8 @@ def test_track_page_screen_group_alias():
     ({"event": None}, "schema_violation"),
     ({"properties": [1, 2]}, "schema_violation"),
     ({"anonymousId": None}, "missing_identifier"),
-    ({"anonymousId": None, "context": {"traits": {"email": "not-an-email"}}}, "invalid_identifier"),
+    ({"anonymousId": None, "context": {"traits": {"email": "ann@example.com"}}}, "missing_identifier"),
+    ({"anonymousId": {"id": 1}}, "invalid_identifier"),
     ({"properties": {"blob": "x" * 33_000}}, "payload_too_large"),
 ])
 def test_bad_messages_are_dead_letters_with_their_reason(bad, reason):

@@ -41,8 +41,9 @@ Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetter
 :data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; no ``type`` or an unknown one
 ``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``, ``properties``
 (or identify/group ``traits``) that are not an object ``schema_violation``; no usable time ``bad_timestamp``; out of
-range ``timestamp_out_of_range``; no ``userId``/``anonymousId`` (nor any other identifier), an alias without
-``previousId`` and ``userId`` ``missing_identifier``; identifiers that are all unusable ``invalid_identifier``.
+range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
+email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
+``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
 Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are dropped with a
 field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
 """
@@ -194,6 +195,11 @@ class SegmentParser:
             except InvalidIdentifier as e:
                 problems.append((name, W.INVALID_IDENTIFIER, "dropped", str(e), _fields.warning_value(name, v)))
                 dropped.append(str(e))
+        if not keys:  # the Segment Spec: every call needs a userId or an anonymousId
+            if dropped:
+                raise Invalid(D.INVALID_IDENTIFIER, "Segment message: neither its userId nor its anonymousId is "
+                              "usable (" + "; ".join(dropped) + ")", et)
+            raise Invalid(D.MISSING_IDENTIFIER, "Segment message has neither a userId nor an anonymousId", et)
         for kind in ("email", "phone"):
             v = traits.get(kind)
             if v is None or v == "":
@@ -203,11 +209,6 @@ class SegmentParser:
             except InvalidIdentifier as e:
                 problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped", str(e), None))
                 dropped.append(str(e))
-        if not keys:
-            if dropped:
-                raise Invalid(D.INVALID_IDENTIFIER, "Segment message: none of its identifiers is usable ("
-                              + "; ".join(dropped) + ")", et)
-            raise Invalid(D.MISSING_IDENTIFIER, "Segment message has no userId, anonymousId, email or phone", et)
         return tuple(sorted(set(keys))), contact
 
     def _timezone(self, context: dict | None, traits: dict, attrs: dict, problems: list) -> None:

@@ -14,6 +14,7 @@ web login / signup     ``track`` "Signed In" / "Signed Up"
 orders order_placed    ``track`` "Order Completed" (``order_id``, ``total``, ``currency``, ``products``)
 orders order_cancelled ``track`` "Order Cancelled"
 orders payment_failed  not converted (the Segment Spec has no semantic event for it): stays in orders.jsonl
+orders without crm_id  not converted (a Segment call needs a userId or an anonymousId): stays in orders.jsonl
 =====================  =======================================================================================
 
 ``user_id`` / ``crm_id`` become ``userId``, ``anonymous_id`` ``anonymousId``, ``email`` ``context.traits.email``; the
@@ -66,8 +67,10 @@ def to_segment(stream: str, rec: Any) -> dict | None:
                            "receivedAt": _iso(ms + sent_delay + transit), "context": {"library": {
                                "name": "analytics.js" if stream == "web" else "analytics-python", "version": "2"}}}
     user = rec.get("user_id") if stream == "web" else rec.get("crm_id")
-    if isinstance(user, str) and user:
+    if isinstance(user, str) and user.strip():
         msg["userId"] = user
+    elif stream == "orders":
+        return None  # an order known only by its email: Segment calls need a userId or anonymousId
     if stream == "web" and isinstance(rec.get("anonymous_id"), str):
         msg["anonymousId"] = rec["anonymous_id"]
     if isinstance(rec.get("email"), str):

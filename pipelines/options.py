@@ -51,6 +51,19 @@ def resolve_max_event_time(text: str | None) -> EventTimeBound:
                          f"offset, epoch ms, or none ({e})") from None
 
 
+def segment_mapping_config(jf) -> dict:
+    """``ParseConfig`` keyword arguments for ``--segment_mapping`` (the file's validated text and name; nothing for
+    the shipped default).  Read on the launcher, so a bad file fails the launch: raises UserError
+    (``<file>:<line>: ...``) or OSError."""
+    path = getattr(jf, "segment_mapping", None)
+    if not path:
+        return {}
+    from journeyflow.stages.segment.mapping import load_mapping_file
+
+    text, source = load_mapping_file(path)
+    return {"segment_mapping": text, "segment_mapping_source": source}
+
+
 class JourneyflowOptions(PipelineOptions):
     """journeyflow's options for both pipelines (group "journeyflow"): :data:`journeyflow.config.options.OPTIONS`.
     ``deploy/dataflow/metadata.json`` declares the same names (checked by a test)."""

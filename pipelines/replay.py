@@ -24,7 +24,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
-from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time
+from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms.address import ShareAddressStatus
@@ -74,14 +74,14 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
 
 
 def replay_parse_config(jf: JourneyflowOptions, now_ms: int | None = None) -> ParseConfig:
-    """The replay's ParseConfig from its options: ``--default_region``, ``--merge_plus_addresses`` and
-    ``--max_event_time`` resolved once, at launch, against the wall clock ``now_ms`` (epoch ms; default: now), so
+    """The replay's ParseConfig from its options: ``--default_region``, ``--merge_plus_addresses``,
+    ``--segment_mapping`` (read and validated here: :func:`segment_mapping_config`) and ``--max_event_time`` resolved once, at launch, against the wall clock ``now_ms`` (epoch ms; default: now), so
     every worker applies the same absolute bound (never above the parser's absurd-time bound, year 2100).  Raises
     ValueError for a bad ``--max_event_time``."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     bound = resolve_max_event_time(jf.max_event_time)
     return ParseConfig(default_region=jf.default_region, max_ts=min(DEFAULT_MAX_TS, bound.absolute(now)),
-                       merge_plus_addresses=jf.merge_plus_addresses)
+                       merge_plus_addresses=jf.merge_plus_addresses, **segment_mapping_config(jf))
 
 
 @dataclass

@@ -22,7 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.config.durations import parse_duration
 from journeyflow.config.engine import EngineConfig
-from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time
+from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig
 from journeyflow.transforms.address import ShareAddressStatusOnline
 from journeyflow.transforms.decide_streaming import DecideOrdered
@@ -64,13 +64,14 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
 def stream_parse_config(jf: JourneyflowOptions) -> ParseConfig:
     """The streaming ParseConfig from its options: ``--max_event_time now+D`` stays relative (to each message's
     publish time, so a pipeline running for months keeps accepting today's events); an absolute bound is fixed
-    (never above the parser's absurd-time bound, year 2100).  Raises ValueError for a bad ``--max_event_time``."""
+    (never above the parser's absurd-time bound, year 2100); ``--segment_mapping`` is read and validated here.
+    Raises ValueError for a bad ``--max_event_time`` or mapping file (UserError, file:line)."""
     bound = resolve_max_event_time(jf.max_event_time)
     if bound.at is not None:
         return ParseConfig(default_region=jf.default_region, max_ts=min(DEFAULT_MAX_TS, bound.at),
-                           merge_plus_addresses=jf.merge_plus_addresses)
+                           merge_plus_addresses=jf.merge_plus_addresses, **segment_mapping_config(jf))
     return ParseConfig(default_region=jf.default_region, max_ahead_ms=bound.ahead_ms,
-                       merge_plus_addresses=jf.merge_plus_addresses)
+                       merge_plus_addresses=jf.merge_plus_addresses, **segment_mapping_config(jf))
 
 
 def parse_duration_ms(text: str) -> int:

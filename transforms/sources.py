@@ -21,6 +21,13 @@ rules on every runner; what differs is what reaches them:
   is its own (service side); Beam's reader for other runners rejects a message whose attribute is missing or is
   neither epoch ms nor RFC 3339, and failed work is retried: such a message never reaches the check and can hold
   its subscription (README, "Bad input messages").
+
+The Segment-Spec stream (``track``) accepts batch envelopes ``{"batch": [...]}`` (``stages.segment.batch``): a file
+line or a Pub/Sub message holding one is split here, so each message inside is one record read (counter
+``records_read``) with its own event or dead letter; its source is ``path:line#k`` / ``pubsub:<id>#k`` (k from 1).
+Segment messages published to ``in-track`` carry the ``ts`` attribute like every other input: the event time the
+parser derives from the payload (``stages.segment.times``), in epoch ms; for a batch envelope, the earliest event
+time of its messages (each item's time must then be at or after it: ``stages.message_attributes``).
 """
 from __future__ import annotations
 
@@ -35,8 +42,9 @@ from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
-from journeyflow.model.events import STREAMS
+from journeyflow.model.events import SEGMENT_STREAM, STREAMS
 from journeyflow.stages.message_attributes import TS_ATTRIBUTE
+from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.parse import RawRecord
 
 
@@ -69,6 +77,12 @@ class _ReadFileFn(beam.DoFn):
                     line = line.rstrip(b"\r\n")
                     if not line.strip():
                         continue  # blank lines are not records
+                    batch = split_batch(line) if stream == SEGMENT_STREAM else None
+                    if batch is not None:  # a Segment batch envelope: each message is a record
+                        for k, msg in enumerate(batch, 1):
+                            self.read.inc()
+                            yield RawRecord(stream, msg, f"{path}:{i}#{k}")
+                        continue
                     self.read.inc()
                     yield RawRecord(stream, line, f"{path}:{i}")
 
@@ -116,6 +130,15 @@ def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
     return RawRecord(stream, msg.data or b"", f"pubsub:{msg.message_id or ''}", received, dict(msg.attributes or {}))
 
 
+def _to_raws(msg: PubsubMessage, stream: str) -> list[RawRecord]:
+    """:func:`_to_raw`, with a Segment batch envelope split into one RawRecord per message (``pubsub:<id>#k``)."""
+    raw = _to_raw(msg, stream)
+    batch = split_batch(raw.payload)
+    if batch is None:
+        return [raw]
+    return [raw._replace(payload=m, source=f"{raw.source}#{k}") for k, m in enumerate(batch, 1)]
+
+
 def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str, local: bool = False) -> beam.PCollection:
     """Every input stream's subscription (``in-<stream>-journeyflow`` for each of ``STREAMS``, see
     ``adapters.pubsub_names``) as RawRecords with the message's attributes, for ``ParseAndValidate`` to check.
@@ -126,5 +149,6 @@ def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str, local: bool
     for stream in STREAMS:
         read = ReadFromPubSub(subscription=input_subscription(project, stream, prefix), with_attributes=True,
                               timestamp_attribute=None if local else TS_ATTRIBUTE)
-        raws.append(p | f"Read_{stream}" >> read | f"Raw_{stream}" >> beam.Map(_to_raw, stream))
+        to_raw = beam.FlatMap(_to_raws, stream) if stream == SEGMENT_STREAM else beam.Map(_to_raw, stream)
+        raws.append(p | f"Read_{stream}" >> read | f"Raw_{stream}" >> to_raw)
     return raws | "AllInputs" >> beam.Flatten()

@@ -21,9 +21,9 @@ variable "prefix" {
 }
 
 variable "streams" {
-  description = "Input streams: one topic in-<stream> and one subscription in-<stream>-journeyflow each."
+  description = "Input streams: one topic in-<stream> and one subscription in-<stream>-journeyflow each (track: Segment-Spec messages)."
   type        = list(string)
-  default     = ["web", "orders", "support", "crm", "engagement", "consent"]
+  default     = ["web", "orders", "support", "crm", "engagement", "consent", "track"]
 }
 
 variable "output_topics" {

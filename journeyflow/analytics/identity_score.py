@@ -98,14 +98,15 @@ def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher)
         path = Path(input_dir) / f"{stream}.jsonl"
         if not path.exists():
             continue
-        with open(path, "rb") as f:
-            for line in f:
-                ev = parser.parse(stream, line.rstrip(b"\n"))
-                if not isinstance(ev, Event):
-                    continue
-                for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
-                    if a in truth and truth.get(a) == truth.get(b):
-                        graph.link(a, b)
+        from journeyflow.analytics.persons import iter_records  # splits Segment batch envelopes (track.jsonl)
+
+        for raw, _source in iter_records(path):
+            ev = parser.parse(stream, raw)
+            if not isinstance(ev, Event):
+                continue
+            for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
+                if a in truth and truth.get(a) == truth.get(b):
+                    graph.link(a, b)
     return {k: graph.find(k) for k in truth}
 
 

@@ -8,7 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from journeyflow.model.events import STREAMS, Event
+from journeyflow.model.events import SEGMENT_STREAM, STREAMS, Event
+from journeyflow.stages.segment.batch import split_batch
 from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
 
 # ============================================================================================ inputs
@@ -22,10 +23,15 @@ def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
             for i, rec in enumerate(fastavro.reader(f), 1):
                 yield rec, f"{path}#{i}"
         else:
+            segment = path.stem == SEGMENT_STREAM
             for i, line in enumerate(f, 1):
                 line = line.rstrip(b"\r\n")
                 if line.strip():
-                    yield line, f"{path}:{i}"
+                    batch = split_batch(line) if segment else None  # a Segment batch: one record per message
+                    if batch is None:
+                        yield line, f"{path}:{i}"
+                    else:
+                        yield from ((m, f"{path}:{i}#{k}") for k, m in enumerate(batch, 1))
 
 
 def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:

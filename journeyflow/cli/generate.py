@@ -12,7 +12,7 @@ HELP = "generate a deterministic multi-channel sample population"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--out DIR [--customers N] [--days N] [--seed N] [--start ISO] [--malformed_rate F]``."""
+    """``--out DIR [--customers N] [--days N] [--seed N] [--start ISO] [--malformed_rate F] [--segment_share F]``."""
     p.add_argument("--out", required=True, metavar="DIR", help="directory to write <stream>.jsonl and the ground "
                                                                "truth into (created if needed)")
     p.add_argument("--customers", type=int, default=1000, metavar="N", help="number of persons to generate")
@@ -23,6 +23,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="start of the simulated period (ISO-8601 with a UTC offset)")
     p.add_argument("--malformed_rate", type=float, default=0.02, metavar="F",
                    help="fraction of deliberately malformed lines per stream, in [0, 1)")
+    p.add_argument("--segment_share", type=float, default=0.0, metavar="F",
+                   help="share of the customers whose web and order records are written as Segment-Spec messages "
+                        "to track.jsonl instead, in [0, 1] (default 0: no track.jsonl)")
     hyphen_aliases(p, "--malformed_rate")
 
 
@@ -37,6 +40,10 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         s = generate(ns.customers, ns.days, ns.seed, ns.out, start=ns.start, malformed_rate=ns.malformed_rate,
                      progress=step)
     print(f"generated {s.total_records} records for {ns.customers} customers over {ns.days} days into {ns.out}")
+    if ns.segment_share:
+        from journeyflow.tools.generator.segment import convert_dir
+        moved = convert_dir(ns.out, ns.segment_share, ns.seed)
+        print(f"  moved {moved['web']} web and {moved['orders']} order records to track.jsonl as Segment messages")
     for stream, n in sorted(s.records.items()):
         print(f"  {stream:<12}{n:>9}  (malformed {s.malformed.get(stream, 0)})")
     return 0

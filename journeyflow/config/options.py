@@ -46,6 +46,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("--journeys", dict(default=None, help="Journey definitions (YAML). Default: the shipped set.")),
     OptionSpec("--policy", dict(default=None, help="Arbitration policy (YAML). Default: the shipped policy.")),
     OptionSpec("--link_rules", dict(default=None, help="Identity link rules (YAML). Default: the shipped rules.")),
+    OptionSpec("--segment_mapping", dict(default=None, help="Mapping of Segment-Spec events (the track stream) onto "
+                                                            "the built-in streams (YAML). Default: the shipped "
+                                                            "mapping (Product Added -> web add_to_cart, ...).")),
     OptionSpec("--default_region", dict(default="US", help="Region used to parse phone numbers written without a "
                                                            "+country code.")),
     OptionSpec("--until", dict(default=None,

@@ -11,8 +11,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-#: The input streams: one file (replay) or one subscription (streaming) each.
-STREAMS: tuple[str, ...] = ("web", "orders", "support", "crm", "engagement", "consent")
+#: The input streams: one file (replay) or one subscription (streaming) each.  ``track`` carries Segment-Spec
+#: messages (``identify``, ``track``, ``page``, ``screen``, ``group``, ``alias``; :mod:`journeyflow.stages.segment`).
+STREAMS: tuple[str, ...] = ("web", "orders", "support", "crm", "engagement", "consent", "track")
+#: The Segment-Spec stream: its event types are open (a ``track`` call's ``event`` name verbatim, ``Page Viewed``,
+#: ``identify`` ...), and its e-commerce events are mapped onto the built-in streams
+#: (:mod:`journeyflow.stages.segment.mapping`).  It has no Avro schema.
+SEGMENT_STREAM = "track"
+#: Streams whose event types are not a closed list (``EVENT_TYPES`` holds none for them).
+OPEN_STREAMS: frozenset[str] = frozenset({SEGMENT_STREAM})
+#: Streams with a closed list of event types and an Avro schema ``schemas/<stream>.avsc``.
+BUILTIN_STREAMS: tuple[str, ...] = tuple(s for s in STREAMS if s not in OPEN_STREAMS)
 
 #: Allowed event types per stream (the Avro schemas in ``schemas/`` have the same enums).
 EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
@@ -23,11 +32,18 @@ EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     "engagement": ("delivered", "opened", "clicked", "bounced", "unsubscribed", "complained"),
     # The consent stream has a status instead of a type; the event type is derived from it.
     "consent": ("consent_granted", "consent_revoked"),
+    # Open: any name (see OPEN_STREAMS).  Only the calls without a name of their own are fixed.
+    "track": (),
 }
 
 
-#: Stream order used as a tie-break between events with the same timestamp (facts before reactions).
-STREAM_RANK: Mapping[str, int] = {"consent": 0, "crm": 1, "support": 2, "orders": 3, "web": 4, "engagement": 5}
+#: Stream order used as a tie-break between events with the same timestamp (facts before reactions).  ``track``
+#: (Segment messages that stay on their own stream: ``identify``, ``alias``, custom events) ranks right after
+#: ``crm``: an ``identify`` is a profile fact like a CRM update, so at equal times the email it names is known before
+#: the activity of that millisecond; mapped e-commerce events take the rank of the built-in stream they map to.
+#: (Only the order matters: the numbers of the six original streams moved, their relative order did not.)
+STREAM_RANK: Mapping[str, int] = {"consent": 0, "crm": 1, "track": 2, "support": 3, "orders": 4, "web": 5,
+                                  "engagement": 6}
 
 #: Pseudo-stream of address-status copies: the consent/deliverability effect of a record that names an address,
 #: delivered to every other customer state holding that address (never read from input files; see

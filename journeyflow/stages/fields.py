@@ -22,6 +22,9 @@ engagement  event_id, ts, type, channel            email, phone, crm_id: one val
                                                    needed                           bounce_type
 consent     event_id, ts, status, channel, the     exactly one of email, phone,     (none: the identifier is the
             one identifier                         crm_id, required                 consent's subject)
+track       messageId, type, a time (Segment       userId, anonymousId, previousId, context, context.traits, timezones,
+            Spec: ``stages.segment.parse``)        traits.email/phone: one needed   name, originalTimestamp, sentAt,
+                                                                                    receivedAt, mapped properties
 ==========  =====================================  ===============================  ==================================
 
 ``type`` / ``status`` and ``channel`` decide what the record means, ``ts`` when, the ids which customer, and
@@ -51,6 +54,8 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "crm": ("event_id", "ts", "type", "crm_id"),
     "engagement": ("event_id", "ts", "type", "channel"),
     "consent": ("event_id", "ts", "status", "channel"),
+    # Segment-Spec messages (stages.segment.parse; one of the time fields is needed, see stages.segment.times)
+    "track": ("messageId", "type", "timestamp"),
 }
 #: Identifier fields per stream, in the order they are read.  Consent's are required (exactly one).
 IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -60,9 +65,10 @@ IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {
     "crm": ("crm_id", "email", "phone"),
     "engagement": ("crm_id", "email", "phone"),
     "consent": ("crm_id", "email", "phone"),
+    "track": ("userId", "anonymousId", "previousId", "traits.email", "traits.phone"),
 }
 #: Fields whose values are PII: a warning never carries their value.
-PII_FIELDS = frozenset({"email", "phone"})
+PII_FIELDS = frozenset({"email", "phone", "traits.email", "traits.phone"})
 _MAX_LONG = (1 << 63) - 1
 _MIN_LONG = -(1 << 63)
 _VALUE_CHARS = 120
@@ -229,6 +235,12 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
     "engagement": {"crm_id": _string, "email": _string, "phone": _string, "decision_id": _string,
                    "bounce_type": _enum(("hard", "soft"))},
     "consent": {},
+    # Segment-Spec messages: checked by stages.segment.parse (these names are the fields of its warnings;
+    # ``properties``: a mapped attribute that does not convert, named in the warning's detail)
+    "track": {"userId": _string, "anonymousId": _string, "previousId": _string, "traits.email": _string,
+              "traits.phone": _string, "context": _string, "context.traits": _string,
+              "context.timezone": normalize_timezone, "traits.timezone": normalize_timezone, "name": _string,
+              "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string, "properties": _string},
 }
 
 

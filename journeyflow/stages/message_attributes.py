@@ -19,7 +19,10 @@ ts_attribute_out_of_range  ``ts`` outside the event times the parser accepts for
                            publish time): negative values, 25 nines, 50 years ahead
 ts_mismatch                ``ts`` is not the payload's ``ts`` in epoch ms, exactly (no tolerance: the payload's time
                            is parsed exactly, ``journeyflow.stages.timeparse``, and a publisher derives the attribute
-                           from it; any difference means the source's event time and the processing order disagree)
+                           from it; any difference means the source's event time and the processing order disagree).
+                           An item of a Segment batch envelope (source ``pubsub:<id>#k``) shares its message's
+                           attribute, the batch's earliest event time: its own ``ts`` must be at or after it (the
+                           source never stamps a message later than an event it carries)
 =========================  ==========================================================================================
 
 A message whose *payload* cannot be used is reported by the payload's reason (``journeyflow.stages.parse``): the
@@ -56,11 +59,12 @@ def _show(value: str) -> str:
 
 
 def check_ts_attribute(attributes: Mapping[str, str], event: Event, config: ParseConfig = ParseConfig(),
-                       published_at: int | None = None) -> None:
+                       published_at: int | None = None, batch_item: bool = False) -> None:
     """Checks the ``ts`` attribute of a message whose payload parsed into ``event`` (rules: module docstring).
 
     ``attributes``: the message's attributes; ``config``: the parser's event-time bounds; ``published_at``: the
-    message's publish time (epoch ms), for ``config.max_ahead_ms``.  Returns None when the attribute may be used
+    message's publish time (epoch ms), for ``config.max_ahead_ms``; ``batch_item``: the event is one message of a
+    batch envelope (the attribute is then the batch's earliest time, ``at <= event.ts``).  Returns None when the attribute may be used
     (it then equals ``event.ts``); raises :class:`~journeyflow.stages.parse.Invalid` with the reason otherwise."""
     value = attributes.get(TS_ATTRIBUTE)
     if value is None:
@@ -78,7 +82,7 @@ def check_ts_attribute(attributes: Mapping[str, str], event: Event, config: Pars
         raise Invalid(DeadLetterReason.TS_ATTRIBUTE_OUT_OF_RANGE,
                       f"{TS_ATTRIBUTE!r} attribute {_show(value)} is outside the accepted event times "
                       f"{config.min_ts} .. {latest} (epoch ms)", event.ts)
-    if at != event.ts:
+    if (at > event.ts) if batch_item else (at != event.ts):
         raise Invalid(DeadLetterReason.TS_MISMATCH,
                       f"{TS_ATTRIBUTE!r} attribute {at} is not the payload's ts {event.ts} "
                       f"(differs by {at - event.ts} ms)", event.ts)
@@ -97,7 +101,7 @@ def masked_attributes(attributes: Mapping[str, str]) -> dict[str, str]:
 def parse_message(parser: Parser, stream: str, data: bytes, source: str, attributes: Mapping[str, str],
                   published_at: int | None = None) -> ParseResult:
     """One input Pub/Sub message of ``stream`` (payload ``data``, read at ``source`` = ``pubsub:<message id>``,
-    published at ``published_at`` epoch ms) → its Event with its field warnings, or a DeadLetter carrying the
+    published at ``published_at`` epoch ms; ``pubsub:<id>#k`` for the k-th item of a batch envelope) → its Event with its field warnings, or a DeadLetter carrying the
     message's (masked) attributes: the payload's reason when the payload cannot be used, else the ``ts``
     attribute's (:func:`check_ts_attribute`, with the parser's bounds).  Never raises for bad input."""
     result = parser.parse_full(stream, data, source, published_at)
@@ -105,7 +109,7 @@ def parse_message(parser: Parser, stream: str, data: bytes, source: str, attribu
     if not isinstance(result.result, Event):
         return ParseResult(replace(result.result, attributes=kept))
     try:
-        check_ts_attribute(attributes, result.result, parser.config, published_at)
+        check_ts_attribute(attributes, result.result, parser.config, published_at, batch_item="#" in source)
     except Invalid as e:
         # the whole message goes to dead letter: its field warnings with it (they describe a record not kept)
         return ParseResult(parser.dead_letter(stream, data, source, e.reason, e.detail, e.event_time, kept))

@@ -28,7 +28,7 @@ from typing import Any, Mapping, NamedTuple
 import fastavro
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import EVENT_TYPES, STREAMS, Event
+from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, SEGMENT_STREAM, STREAMS, Event
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
@@ -120,7 +120,8 @@ class ParseConfig:
     largest raw record.  ``max_ahead_ms``: when set, an event time more than this far ahead of the record's arrival
     time (``received_at`` given to :meth:`Parser.parse_full`) is out of range too (streaming: relative to the
     Pub/Sub publish time).  ``merge_plus_addresses``: hash ``ann+tag@x.com`` as ``ann@x.com`` (off: plus-addresses
-    stay distinct)."""
+    stay distinct).  ``segment_mapping`` / ``segment_mapping_source``: the text (and file name) of the Segment
+    event mapping of the ``track`` stream (None: the packaged default; :mod:`journeyflow.stages.segment.mapping`)."""
 
     default_region: str = "US"
     min_ts: int = DEFAULT_MIN_TS
@@ -128,6 +129,8 @@ class ParseConfig:
     max_bytes: int = 1 << 20
     max_ahead_ms: int | None = None
     merge_plus_addresses: bool = False
+    segment_mapping: str | None = None
+    segment_mapping_source: str = "<default segment_mapping.yaml>"
 
 
 class ParseResult(NamedTuple):
@@ -148,9 +151,10 @@ class Parser:
     def __init__(self, hasher: Hasher, config: ParseConfig = ParseConfig()):
         self.hasher = hasher
         self.config = config
-        self._schemas = {s: avro_schema(s) for s in STREAMS}
-        self._containers = {s: _container_fields(self._schemas[s]) for s in STREAMS}
+        self._schemas = {s: avro_schema(s) for s in BUILTIN_STREAMS}
+        self._containers = {s: _container_fields(self._schemas[s]) for s in BUILTIN_STREAMS}
         self._buf = io.BytesIO()
+        self._segment = None  # stages.segment.parse.SegmentParser, built on the first track record
 
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
@@ -210,7 +214,10 @@ class Parser:
 
     def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any],
                received_at: int | None = None) -> tuple[Event, list[_Problem]]:
+        size = None
         if isinstance(raw, (bytes, str)):
+            # bytes of the record (a text of at most 8 Ki characters is under the Segment 32 KB limit anyway)
+            size = len(raw) if isinstance(raw, bytes) or len(raw) <= 8192 else len(raw.encode("utf-8", "surrogatepass"))
             if len(raw) > self.config.max_bytes:
                 raise Invalid(DeadLetterReason.PAYLOAD_TOO_LARGE, f"record is {len(raw)} bytes, limit {self.config.max_bytes}")
             if isinstance(raw, bytes):
@@ -232,6 +239,11 @@ class Parser:
             rec = raw
         if not isinstance(rec, dict):
             raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(rec).__name__}")
+        if stream == SEGMENT_STREAM:  # Segment-Spec messages: stages.segment.parse
+            if self._segment is None:
+                from journeyflow.stages.segment.parse import SegmentParser
+                self._segment = SegmentParser(self)
+            return self._segment.parse(rec, size, received_at)
         if stream not in self._schemas:
             raise Invalid(DeadLetterReason.UNKNOWN_STREAM, f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
         et = None

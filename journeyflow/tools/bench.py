@@ -57,6 +57,8 @@ def parse_all(data: Path):
     events, n = [], 0
     t = time.process_time()
     for s in STREAMS:
+        if not (data / f"{s}.jsonl").exists():  # e.g. no track.jsonl (Segment-Spec messages) in the population
+            continue
         with open(data / f"{s}.jsonl", "rb") as f:
             for line in f:
                 n += 1
@@ -99,6 +101,51 @@ def bench_core(data: Path) -> None:
     row("core", "identity (links, union-find, lookup), µs/event", f"{t_id / len(events) * 1e6:.1f}")
     row("core", "state + journeys + arbitration, µs/event", f"{t_fold / len(events) * 1e6:.1f}")
     row("core", "decision path total, µs/event", f"{per:.1f}", "target <= 20")
+    bench_segment_parse(data)
+
+
+def bench_segment_parse(data: Path, limit: int = 20_000) -> None:
+    """The Segment-Spec parse cost: the population's web and order records (the first ``limit`` of each stream)
+    written as the Segment messages that would report them (``tools.generator.segment.to_segment``) parsed as the
+    ``track`` stream (times, identifiers, the default mapping), against the same records parsed as web/orders
+    records; CPU µs/record, best of 3."""
+    from journeyflow.stages.identity.keys import Hasher
+    from journeyflow.stages.parse import Parser
+    from journeyflow.tools.generator.segment import to_segment
+
+    pairs = []
+    for s in ("web", "orders"):
+        with open(data / f"{s}.jsonl", "rb") as f:
+            for i, line in enumerate(f):
+                if i >= limit:
+                    break
+                try:
+                    msg = to_segment(s, json.loads(line))
+                except ValueError:
+                    continue
+                if msg is not None:
+                    pairs.append((s, line.rstrip(b"\n"), json.dumps(msg, separators=(",", ":")).encode()))
+    if not pairs:
+        return
+    best_seg = best_own = None
+    for _ in range(3):
+        p = Parser(Hasher.from_env())  # fresh caches each round: hashing is part of the cost
+        t = time.process_time()
+        for _s, _own, seg in pairs:
+            p.parse("track", seg)
+        t_seg = time.process_time() - t
+        p = Parser(Hasher.from_env())
+        t = time.process_time()
+        for s, own, _seg in pairs:
+            p.parse(s, own)
+        t_own = time.process_time() - t
+        best_seg = t_seg if best_seg is None else min(best_seg, t_seg)
+        best_own = t_own if best_own is None else min(best_own, t_own)
+    seg_us, own_us = best_seg / len(pairs) * 1e6, best_own / len(pairs) * 1e6
+    RESULTS["segment_parse"] = {"records": len(pairs), "segment_us_per_record": seg_us,
+                                "builtin_us_per_record": own_us}
+    row("core", f"Segment-spec parse (track stream, {len(pairs)} msgs), µs/record", f"{seg_us:.1f}",
+        f"(same records as web/orders: {own_us:.1f})")
 
 
 # ------------------------------------------------------------------------------------------------ 2. replay

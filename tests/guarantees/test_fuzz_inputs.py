@@ -39,7 +39,8 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.tools.generator import generate
 from journeyflow.stages import fields as jf_fields
 from journeyflow.stages.identity.keys import Hasher
-from journeyflow.model.events import EVENT_TYPES, STREAMS, Event, decode_event, encode_event
+from journeyflow.model.events import BUILTIN_STREAMS as STREAMS  # Avro streams (track: test_segment_parse.py)
+from journeyflow.model.events import EVENT_TYPES, Event, decode_event, encode_event
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.reasons import WARNING_REASONS
 from journeyflow.stages.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, MAX_JSON_DEPTH, ParseConfig, Parser

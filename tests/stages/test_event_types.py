@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from journeyflow.model.events import EVENT_TYPES, STREAMS
+from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, OPEN_STREAMS, STREAMS
 
 
 def _schema(name: str) -> dict:
@@ -27,7 +27,12 @@ def test_every_stream_has_its_types_and_nothing_else():
     assert tuple(EVENT_TYPES) == STREAMS
 
 
-@pytest.mark.parametrize("stream", STREAMS)
+def test_open_streams_have_no_closed_type_list_and_no_avro_schema():
+    assert OPEN_STREAMS == {"track"} and all(EVENT_TYPES[s] == () for s in OPEN_STREAMS)
+    assert not (resources.files("journeyflow.schemas") / "track.avsc").is_file()
+
+
+@pytest.mark.parametrize("stream", BUILTIN_STREAMS)
 def test_avro_enum_is_the_model_list(stream):
     avsc = _schema(f"{stream}.avsc")
     if stream == "consent":  # a status instead of a type; the event type is consent_<status>

@@ -103,3 +103,20 @@ def test_attributes_in_a_dead_letter_are_bounded_and_masked():
 def test_file_records_have_no_attributes_column_value():
     out = _parser().parse("web", b"{not json", "f:1")
     assert "attributes" not in out.to_dict() and out.attributes is None
+
+
+def _segment_track(ts: int, message_id: str = "m-1") -> bytes:
+    return json.dumps({"type": "track", "messageId": message_id, "anonymousId": "dev-1", "event": "Clicked",
+                       "timestamp": ts}).encode()
+
+
+def test_an_item_of_a_batch_envelope_may_be_later_than_its_messages_attribute():
+    """A Segment batch on Pub/Sub has one ``ts`` attribute (the batch's earliest time) for all of its messages."""
+    parser = _parser()
+    later = parse_message(parser, "track", _segment_track(TS + 5_000), "pubsub:7#2", {"ts": str(TS)}, PUBLISHED)
+    assert isinstance(later.result, Event) and later.result.ts == TS + 5_000
+    earlier = parse_message(parser, "track", _segment_track(TS - 1), "pubsub:7#1", {"ts": str(TS)}, PUBLISHED)
+    assert earlier.result.reason == R.TS_MISMATCH
+    # a message that is not part of a batch keeps the exact rule
+    single = parse_message(parser, "track", _segment_track(TS + 5_000), "pubsub:8", {"ts": str(TS)}, PUBLISHED)
+    assert single.result.reason == R.TS_MISMATCH

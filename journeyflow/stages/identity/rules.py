@@ -72,6 +72,10 @@ def _default_streams() -> dict[str, StreamLinks]:
         # Engagement events carry one identifier; consent events are not trusted to link.
         "engagement": StreamLinks(event_types=frozenset()),
         "consent": StreamLinks(event_types=frozenset()),
+        # Segment-Spec messages (stages.segment): ``identify`` (userId, anonymousId, traits.email/phone) and
+        # ``alias`` (previousId -> userId) are the identity calls; mapped ``Signed In``/``Signed Up`` link as web
+        # login/signup do, mapped orders as orders do; other track/page/screen calls link nothing.
+        "track": StreamLinks(event_types=frozenset({"identify", "alias"}), kinds=frozenset({ANON, CRM, EMAIL, PHONE})),
     }
 
 

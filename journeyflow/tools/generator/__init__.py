@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from journeyflow.model.events import STREAMS
+from journeyflow.model.events import BUILTIN_STREAMS as STREAMS  # the six built-in streams (track: segment.py)
 from journeyflow.tools.generator.events import _dumps
 from journeyflow.tools.generator.malformed import MALFORMED_KINDS, PARSER_REASON, _MalformedLines, expected_outcome
 from journeyflow.tools.generator.persons import _Generator

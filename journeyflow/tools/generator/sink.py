@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from journeyflow.model.events import STREAMS
+from journeyflow.model.events import BUILTIN_STREAMS as STREAMS  # the six built-in streams (track: segment.py)
 
 _KEY_LEN = 26  # "%015d%010d\t": event-time key, global sequence, tab
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
-from journeyflow.model.events import STREAM_RANK, STREAMS
+from journeyflow.model.events import SEGMENT_STREAM, STREAM_RANK, STREAMS
 from journeyflow.adapters.pubsub_names import (
     PubSubToolError,
     _check_prefix,
@@ -176,7 +176,17 @@ class _Line(NamedTuple):
     event_id: str | None
 
 
-def _record_ts(obj: Any) -> int | None:
+def _record_ts(obj: Any, stream: str = "") -> int | None:
+    if stream == SEGMENT_STREAM:  # a Segment message: its event time (stages.segment.times)
+        from journeyflow.stages.segment.times import event_time
+
+        if not isinstance(obj, dict):
+            return None
+        try:
+            ts = event_time(obj)[0]
+        except ValueError:
+            return None
+        return ts if DEFAULT_MIN_TS <= ts <= DEFAULT_MAX_TS else None
     if not isinstance(obj, dict) or "ts" not in obj:
         return None
     try:
@@ -198,9 +208,10 @@ def _read_stream(path: Path, stream: str) -> tuple[list[_Line], int]:
     rank = STREAM_RANK.get(stream, 9)
     raw: list[tuple[int, bytes, int | None, str | None]] = []
     blank = 0
+    id_field = "messageId" if stream == SEGMENT_STREAM else "event_id"
     with open(path, "rb") as f:
-        for index, line in enumerate(f):
-            data = line.rstrip(b"\r\n")
+        for data in _messages(f, stream):
+            index = len(raw) + blank
             if not data.strip():
                 blank += 1
                 continue
@@ -208,8 +219,8 @@ def _read_stream(path: Path, stream: str) -> tuple[list[_Line], int]:
                 obj = json.loads(data)
             except (ValueError, UnicodeDecodeError):
                 obj = None
-            event_id = _attr_value(obj.get("event_id")) if isinstance(obj, dict) else None
-            raw.append((index, data, _record_ts(obj), event_id))
+            event_id = _attr_value(obj.get(id_field)) if isinstance(obj, dict) else None
+            raw.append((index, data, _record_ts(obj, stream), event_id))
     # Lines without a valid ts take the previous valid one of the file (leading ones: the next one).
     filled: list[int | None] = [ts for _, _, ts, _ in raw]
     prev: int | None = None
@@ -229,9 +240,24 @@ def _read_stream(path: Path, stream: str) -> tuple[list[_Line], int]:
     return lines, blank
 
 
-def _shift_payload(data: bytes, new_ts: int) -> bytes:
+def _messages(f, stream: str) -> Iterable[bytes]:
+    """The lines of a stream file; a Segment batch envelope line gives its messages, one Pub/Sub message each."""
+    from journeyflow.stages.segment.batch import split_batch
+
+    for line in f:
+        data = line.rstrip(b"\r\n")
+        batch = split_batch(data) if stream == SEGMENT_STREAM and data.strip() else None
+        yield from (data,) if batch is None else batch
+
+
+def _shift_payload(data: bytes, new_ts: int, stream: str = "") -> bytes:
     obj = json.loads(data)
-    obj["ts"] = new_ts
+    if stream == SEGMENT_STREAM:  # every Segment time field moves by the same amount (stages.segment.times)
+        from journeyflow.stages.segment.times import shift_times
+
+        obj = shift_times(obj, new_ts)
+    else:
+        obj["ts"] = new_ts
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -355,7 +381,7 @@ def publish_dir(project: str, input_dir: str | os.PathLike, rate: float | None, 
                 assert first_ts is not None
                 ts = start_wall_ms + round((ts - first_ts) / time_scale)
                 if ln.own_ts:
-                    data = _shift_payload(data, ts)
+                    data = _shift_payload(data, ts, ln.stream)
                 behind = now_ms - ts
                 if behind > 1000:
                     stats.behind_wall_clock += 1

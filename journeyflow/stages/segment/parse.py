@@ -1,0 +1,268 @@
+"""Segment-Spec messages (the ``track`` input stream) → ``Event`` s, or dead letters with a reason.
+
+Accepted: the calls ``identify``, ``track``, ``page``, ``screen``, ``group`` and ``alias`` as Segment, RudderStack
+and Jitsu emit them (segment.com/docs/connections/spec/; the facts used are in ../shared/SEGMENT-SPEC.md of the
+project).  :meth:`SegmentParser.parse` is called by :class:`journeyflow.stages.parse.Parser` for the ``track`` stream
+after the generic checks (size ≤ ``ParseConfig.max_bytes``, UTF-8, JSON, depth, an object).
+
+Each message becomes ``Event(uid="track/<messageId>", stream, type, ts, ids, attrs, contact)``:
+
+==========  ==========================  ====================================================================
+call        type (stream ``track``)     attrs
+==========  ==========================  ====================================================================
+track       the ``event`` name verbatim ``properties``
+page        ``Page Viewed``             ``name`` (when given), ``properties``
+screen      ``Screen Viewed``           ``name`` (when given), ``properties``
+identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
+group       ``group``                   ``groupId``, ``traits`` (the group's, without personal identifiers)
+alias       ``alias``                   (the link is in ``ids``: ``previousId`` and ``userId``)
+==========  ==========================  ====================================================================
+
+On every call but identify/group, ``context.traits`` (minus personal identifiers) is ``attrs["traits"]``; on
+identify ``traits`` are merged over ``context.traits``.  An event name (or ``Page Viewed`` ...) listed in the mapping
+(:mod:`journeyflow.stages.segment.mapping`) becomes an event of that built-in stream and type instead, with the
+mapped attributes added; it keeps ``properties``/``traits``.
+
+Identifiers: ``userId`` is the company's own user id, in the CRM id's namespace (``crm:<userId>``, the same key the
+web stream's ``user_id`` gives); ``anonymousId`` a device id (``anon:``); ``previousId`` of an alias is read as an
+anonymous id (``anon:``: the alias call's purpose is to tie pre-identification activity to the user; a previous
+*user* id would be a second ``crm:`` key, which the identity guards refuse anyway); ``traits.email`` /
+``traits.phone`` (and ``context.traits.*`` on every call) are normalized and HMAC-hashed by
+:mod:`journeyflow.stages.identity.keys` into ``email:`` / ``phone:`` keys, the raw normalized address goes to
+``contact`` only.  Personal traits never reach ``attrs``: :data:`PERSONAL_TRAITS` are dropped (email and phone live
+on as hashed keys; names, address, birthday, username and avatar are not used by any decision).  ``email`` /
+``phone`` keys in ``properties`` are dropped likewise.  Which identify/alias events link identifiers, and the
+over-merge guards: :mod:`journeyflow.stages.identity.rules` (stream ``track``: ``identify`` and ``alias``).
+
+Event time: :mod:`journeyflow.stages.segment.times` (``timestamp``, else the skew-corrected ``originalTimestamp``,
+else ``originalTimestamp``, else ``receivedAt``).  ``messageId`` is the de-duplication key.
+
+Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetterReason`): a message over
+:data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; no ``type`` or an unknown one
+``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``, ``properties``
+(or identify/group ``traits``) that are not an object ``schema_violation``; no usable time ``bad_timestamp``; out of
+range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
+email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
+``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
+Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are dropped with a
+field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
+"""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from journeyflow.model.events import SEGMENT_STREAM, Event
+from journeyflow.model.reasons import DeadLetterReason as D
+from journeyflow.model.reasons import FieldWarningReason as W
+from journeyflow.stages import fields as _fields
+from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
+from journeyflow.stages.segment.times import BadTime, event_time
+
+if TYPE_CHECKING:
+    from journeyflow.stages.parse import Parser
+
+__all__ = ["CALL_TYPES", "MAX_MESSAGE_BYTES", "PERSONAL_TRAITS", "SegmentParser"]
+
+#: Largest Segment message accepted, bytes of its JSON (the Segment tracking API's documented 32 KB limit).
+MAX_MESSAGE_BYTES = 32 * 1024
+#: Event type of each call that has no name of its own (``track`` uses its ``event`` name).
+CALL_TYPES = {"page": "Page Viewed", "screen": "Screen Viewed", "identify": "identify", "group": "group",
+              "alias": "alias"}
+_CALLS = frozenset(CALL_TYPES) | {"track"}
+#: Traits dropped from ``attrs["traits"]``: the Segment Spec's reserved personal traits (and their snake_case
+#: spellings).  ``email``/``phone`` become hashed identifiers; the others are used by no decision.
+PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "first_name", "last_name",
+                             "address", "birthday", "username", "avatar"})
+_PII_PROPERTIES = frozenset({"email", "phone"})
+
+
+class SegmentParser:
+    """Parses Segment messages with a :class:`~journeyflow.stages.parse.Parser`'s hasher and time range, and the
+    mapping of ``ParseConfig.segment_mapping`` (None: the packaged default)."""
+
+    def __init__(self, parser: "Parser"):
+        self.parser = parser
+        cfg = parser.config
+        self.mapping = compiled_mapping(cfg.segment_mapping, cfg.segment_mapping_source)
+
+    def parse(self, msg: dict, size: int | None, received_at: int | None) -> tuple[Event, list]:
+        """One decoded message (``size``: its JSON's length, measured when None) → ``(Event, problems)``;
+        raises :class:`~journeyflow.stages.parse.Invalid` (rules in the module docstring)."""
+        from journeyflow.stages.parse import Invalid
+
+        if size is None:
+            size = len(json.dumps(msg, separators=(",", ":"), default=str))
+        if size > MAX_MESSAGE_BYTES:
+            raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
+        problems: list = []
+        try:
+            et, _how, dropped = event_time(msg)
+            bad_time = None
+        except BadTime as e:
+            et, dropped, bad_time = None, [], e
+        call = msg.get("type")
+        if not isinstance(call, str) or call not in _CALLS:
+            what = "has no type" if call is None else f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
+            raise Invalid(D.UNKNOWN_TYPE, f"Segment message {what}", et)
+        mid = _text(msg.get("messageId"))
+        if mid is None:
+            raise Invalid(D.SCHEMA_VIOLATION, "Segment message has no messageId (a non-empty string)", et)
+        if call == "track":
+            name = msg.get("event")
+            if not isinstance(name, str) or not name.strip():
+                raise Invalid(D.SCHEMA_VIOLATION, "track call without an event name (`event`)", et)
+            etype = name
+        else:
+            etype = CALL_TYPES[call]
+        props = msg.get("properties")
+        if props is not None and not isinstance(props, dict):
+            raise Invalid(D.SCHEMA_VIOLATION, f"properties must be an object, got {type(props).__name__}", et)
+        own_traits = msg.get("traits") if call in ("identify", "group") else None
+        if own_traits is not None and not isinstance(own_traits, dict):
+            raise Invalid(D.SCHEMA_VIOLATION, f"traits must be an object, got {type(own_traits).__name__}", et)
+        group_id = _text(msg.get("groupId")) if call == "group" else None
+        if call == "group" and group_id is None:
+            raise Invalid(D.SCHEMA_VIOLATION, "group call without a groupId", et)
+        if bad_time is not None:
+            raise Invalid(D.BAD_TIMESTAMP, str(bad_time), et)
+        for f, why in dropped:
+            problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
+        self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
+                                 received_at)
+        context = msg.get("context")
+        if context is not None and not isinstance(context, dict):
+            problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",
+                             _fields.warning_value("context", context)))
+            context = None
+        ctx_traits = (context or {}).get("traits")
+        if ctx_traits is not None and not isinstance(ctx_traits, dict):
+            problems.append(("context.traits", W.WRONG_TYPE, "dropped",
+                             f"expected an object, got {type(ctx_traits).__name__}", None))
+            ctx_traits = None
+        user_traits = dict(ctx_traits or {})
+        if call == "identify":
+            user_traits.update(own_traits or {})
+        ids, contact = self._identifiers(call, msg, user_traits, et, problems)
+        attrs: dict[str, Any] = {}
+        if props is not None and call in ("track", "page", "screen"):
+            attrs["properties"] = {k: v for k, v in props.items() if k not in _PII_PROPERTIES}
+        if call == "group":
+            attrs["groupId"] = group_id
+            kept = _public(own_traits or {})
+        else:
+            kept = _public(user_traits)
+        if kept:
+            attrs["traits"] = kept
+        if call in ("page", "screen"):
+            name = msg.get("name")
+            if isinstance(name, str) and name:
+                attrs["name"] = name
+            elif name is not None and name != "":
+                problems.append(("name", W.WRONG_TYPE, "dropped", f"expected a string, got {type(name).__name__}",
+                                 _fields.warning_value("name", name)))
+        if call == "identify":
+            self._timezone(context, own_traits or {}, attrs, problems)
+        stream = SEGMENT_STREAM
+        target = self.mapping.get(etype) if call in ("track", "page", "screen") else None
+        if target is not None:
+            stream, etype = target.stream, target.type
+            self._mapped_attrs(target, msg, attrs, et, problems)
+        return Event(uid=f"{SEGMENT_STREAM}/{mid}", stream=stream, type=etype, ts=et, ids=ids, attrs=attrs,
+                     contact=contact), problems
+
+    # ------------------------------------------------------------------------------------------- parts
+    def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list) -> tuple[tuple, dict]:
+        from journeyflow.stages.parse import Invalid
+
+        contact: dict[str, str] = {}
+        keys: list[str] = []
+        dropped: list[str] = []
+        fields = [("userId", msg.get("userId"), crm_key), ("anonymousId", msg.get("anonymousId"), anon_key)]
+        if call == "alias":
+            if _text(msg.get("previousId")) is None or _text(msg.get("userId")) is None:
+                raise Invalid(D.MISSING_IDENTIFIER, "alias call needs both previousId and userId", et)
+            fields.append(("previousId", msg.get("previousId"), anon_key))
+        for name, v, key in fields:
+            if v is None or v == "":
+                continue
+            text = _text(v)
+            try:
+                if text is None:
+                    raise InvalidIdentifier(name, f"{name} must be a string or an integer")
+                keys.append(key(text))
+            except InvalidIdentifier as e:
+                problems.append((name, W.INVALID_IDENTIFIER, "dropped", str(e), _fields.warning_value(name, v)))
+                dropped.append(str(e))
+        if not keys:  # the Segment Spec: every call needs a userId or an anonymousId
+            if dropped:
+                raise Invalid(D.INVALID_IDENTIFIER, "Segment message: neither its userId nor its anonymousId is "
+                              "usable (" + "; ".join(dropped) + ")", et)
+            raise Invalid(D.MISSING_IDENTIFIER, "Segment message has neither a userId nor an anonymousId", et)
+        for kind in ("email", "phone"):
+            v = traits.get(kind)
+            if v is None or v == "":
+                continue
+            try:
+                keys.append(self.parser._key(kind, v, contact))
+            except InvalidIdentifier as e:
+                problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped", str(e), None))
+                dropped.append(str(e))
+        return tuple(sorted(set(keys))), contact
+
+    def _timezone(self, context: dict | None, traits: dict, attrs: dict, problems: list) -> None:
+        for field, v in (("context.timezone", (context or {}).get("timezone")), ("traits.timezone",
+                                                                                 traits.get("timezone"))):
+            if v is None or v == "":
+                continue
+            verdict = _fields.normalize_timezone(v)
+            if verdict is None:
+                attrs["timezone"] = v
+                return
+            if verdict.value is not _fields.DROP:
+                attrs["timezone"] = verdict.value
+            if verdict.reason is not None:
+                problems.append((field, verdict.reason, verdict.action, verdict.detail,
+                                 _fields.warning_value(field, v)))
+            if "timezone" in attrs:
+                return
+
+    def _mapped_attrs(self, target, msg: dict, attrs: dict, et: int, problems: list) -> None:
+        from journeyflow.stages.parse import Invalid
+
+        for rule in target.attrs:
+            if rule.has_value:
+                attrs[rule.name] = rule.value
+                continue
+            value, problem = None, None
+            for path in rule.paths:
+                found = lookup(msg, path)
+                if found is None or found == [] or found == "":
+                    continue
+                value, problem = convert(found, rule.as_)
+                break
+            if problem is not None:
+                if value is None and rule.required:
+                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {problem}", et)
+                problems.append(("properties", W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
+            if value is None:
+                if rule.required:
+                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
+                                  + ", ".join(".".join(k + ("[]" if w else "") for k, w in p) for p in rule.paths)
+                                  + ")", et)
+                continue
+            attrs[rule.name] = value
+
+
+def _text(v: Any) -> str | None:
+    """A non-empty id: strings as given, integers as text; None otherwise."""
+    if isinstance(v, str):
+        return v if v.strip() else None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return None
+
+
+def _public(traits: dict) -> dict:
+    return {k: v for k, v in traits.items() if k not in PERSONAL_TRAITS}

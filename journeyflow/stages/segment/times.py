@@ -1,0 +1,99 @@
+"""Event time of a Segment-Spec message, from its four time fields.
+
+The Segment Spec (segment.com/docs/connections/spec/common/#timestamps; ``src/connections/spec/common.md`` in
+segmentio/segment-docs) gives every message up to four ISO-8601 times:
+
+- ``originalTimestamp``: the device clock when the call was made (wrong by the device clock's skew);
+- ``sentAt``: the device clock when the batch was sent (only used for the skew correction);
+- ``receivedAt``: the server clock on arrival;
+- ``timestamp``: when the event happened, *corrected for clock skew*; Segment computes it as
+  ``receivedAt - (sentAt - originalTimestamp)`` and server-side libraries / historical imports set it directly.
+
+journeyflow's event time (:func:`event_time`), first that applies:
+
+1. ``timestamp``, when present (what Segment, RudderStack and their warehouses use as event time);
+2. ``receivedAt - (sentAt - originalTimestamp)`` when all three are present: the spec's skew correction, done here
+   when a source forwards raw client messages without ``timestamp``;
+3. ``originalTimestamp`` (no way to correct it);
+4. ``receivedAt`` (a server time: when nothing else is known, the arrival).
+
+A ``timestamp`` that is present but not a time dead-letters the message (``bad_timestamp``): it is the event time.
+With a valid ``timestamp`` the other three are neither used nor checked (parsing them cost a third of the Segment
+parse).  Without it, a bad time field is dropped with a field warning and the rule goes on with the others; a
+message left with no time at all is dead-lettered (``bad_timestamp``).  Times are parsed exactly by
+:func:`journeyflow.stages.timeparse.parse_ts` (ISO-8601 with a UTC offset, or epoch milliseconds), in ms.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from journeyflow.stages.timeparse import parse_ts
+
+__all__ = ["TIME_FIELDS", "event_time"]
+
+#: The Segment time fields, in the order of the rule above.
+TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
+
+
+class BadTime(ValueError):
+    """``timestamp`` is present but not a time, or the message has no usable time: ``field`` names which."""
+
+    def __init__(self, field: str, detail: str):
+        super().__init__(detail)
+        self.field = field
+
+
+def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]:
+    """``(event time ms, how, dropped)`` of a Segment message (rule in the module docstring).
+
+    ``how``: ``"timestamp"``, ``"skew_corrected"``, ``"originalTimestamp"`` or ``"receivedAt"``.  ``dropped``:
+    ``(field, problem)`` of the optional time fields that are present but not times.  Raises :class:`BadTime`."""
+    times: dict[str, int] = {}
+    dropped: list[tuple[str, str]] = []
+    v = msg.get("timestamp")
+    if v is not None:  # the usual case: the other fields are not consulted (nor checked)
+        try:
+            return parse_ts(v), "timestamp", dropped
+        except (ValueError, OverflowError) as e:
+            raise BadTime("timestamp", f"timestamp {str(v)[:40]!r} is not ISO-8601 with offset nor epoch ms "
+                                       f"({e})"[:300]) from None
+    for f in TIME_FIELDS[1:]:
+        v = msg.get(f)
+        if v is None:
+            continue
+        try:
+            times[f] = parse_ts(v)
+        except (ValueError, OverflowError) as e:
+            dropped.append((f, str(e)[:200]))
+    if "originalTimestamp" in times:
+        if "sentAt" in times and "receivedAt" in times:
+            return times["receivedAt"] - (times["sentAt"] - times["originalTimestamp"]), "skew_corrected", dropped
+        return times["originalTimestamp"], "originalTimestamp", dropped
+    if "receivedAt" in times:
+        return times["receivedAt"], "receivedAt", dropped
+    raise BadTime("timestamp", "no usable time: none of timestamp, originalTimestamp, receivedAt is an ISO-8601 "
+                               "time" + (" (" + "; ".join(f"{f}: {p}" for f, p in dropped)[:200] + ")" if dropped
+                                         else ""))
+
+
+def shift_times(msg: dict, new_ts: int) -> dict:
+    """A copy of ``msg`` whose event time (:func:`event_time`) is ``new_ts`` (epoch ms): every time field present
+    moves by the same amount, so the skew correction still gives ``new_ts`` (used by ``journeyflow publish
+    --shift_to_now``).  Fields that are not times are left as they are; ValueError (:class:`BadTime`) when the
+    message has no event time."""
+    from datetime import datetime, timezone
+
+    old, _how, _dropped = event_time(msg)
+    delta = new_ts - old
+    out = dict(msg)
+    for f in TIME_FIELDS:
+        v = msg.get(f)
+        if v is None:
+            continue
+        try:
+            t = parse_ts(v) + delta
+        except (ValueError, OverflowError):
+            continue
+        out[f] = datetime.fromtimestamp(t / 1000, timezone.utc).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+    return out

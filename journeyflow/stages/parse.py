@@ -319,7 +319,7 @@ class Parser:
         ids (HubSpot, Dynamics ...) cannot be told apart from a phone written without ``+`` or separators, and
         reading them as phones would merge a customer with whoever holds that number."""
         kind, _, raw = key.partition(":")
-        if raw.isdigit() or not contains_pii(raw):
+        if raw.isdigit() or not contains_pii(raw, keep_uuids=True):
             return key
         value = pii_decode(raw).strip()
         value = value[7:] if value.lower().startswith("mailto:") else value

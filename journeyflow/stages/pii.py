@@ -93,8 +93,18 @@ def _is_phone(candidate: str) -> bool:
     return False
 
 
-def _replace_phones(text: str, replace: Callable[[str, str], str]) -> str:
-    text = _PHONE_RE.sub(lambda m: replace("phone", m.group(0)), text)
+def _replace_phones(text: str, replace: Callable[[str, str], str], keep_uuids: bool) -> str:
+    if keep_uuids and "-" in text:
+        spans = [m.span() for m in _UUID_RE.finditer(text)]
+
+        def formatted(m: re.Match) -> str:
+            if any(a <= m.start() < b for a, b in spans):
+                return m.group(0)
+            return replace("phone", m.group(0))
+
+        text = _PHONE_RE.sub(formatted, text)
+    else:
+        text = _PHONE_RE.sub(lambda m: replace("phone", m.group(0)), text)
     uuids = [m.span() for m in _UUID_RE.finditer(text)] if "-" in text else []
     checked = 0
 
@@ -110,8 +120,8 @@ def _replace_phones(text: str, replace: Callable[[str, str], str]) -> str:
     return _CANDIDATE_RE.sub(candidate, text)
 
 
-def _replace_plain(text: str, replace: Callable[[str, str], str]) -> str:
-    return _replace_phones(_EMAIL_RE.sub(lambda m: replace("email", m.group(0)), text), replace)
+def _replace_plain(text: str, replace: Callable[[str, str], str], keep_uuids: bool) -> str:
+    return _replace_phones(_EMAIL_RE.sub(lambda m: replace("email", m.group(0)), text), replace, keep_uuids)
 
 
 def decode(text: str) -> str:
@@ -129,12 +139,12 @@ def decode(text: str) -> str:
     return _DOT_RE.sub(".", _AT_RE.sub("@", out))
 
 
-def _apply(text: str, replace: Callable[[str, str], str]) -> str:
-    done = _replace_plain(text, replace)
+def _apply(text: str, replace: Callable[[str, str], str], keep_uuids: bool = False) -> str:
+    done = _replace_plain(text, replace, keep_uuids)
     if _MARKERS.search(done):
         decoded = decode(done)
         if decoded != done:
-            again = _replace_plain(decoded, replace)
+            again = _replace_plain(decoded, replace, keep_uuids)
             if again != decoded:
                 return again
     return done
@@ -146,22 +156,26 @@ def _mask(kind: str, _value: str) -> str:
 
 def mask_pii(text: str) -> str:
     """``text`` with every email address and phone number (in any spelling the module docstring lists) replaced by
-    ``<email>`` / ``<phone>``."""
+    ``<email>`` / ``<phone>``.  Free text is masked generously: a formatted run such as a UUID's all-digit middle
+    groups (``…-4123-8123-…``) is masked too, as it always was; ids use :func:`pseudonymize` /
+    ``contains_pii(keep_uuids=True)``, which leave UUIDs whole."""
     return _apply(text, _mask)
 
 
-def contains_pii(text: str) -> bool:
-    """True when :func:`mask_pii` would change ``text``."""
-    return mask_pii(text) != text
+def contains_pii(text: str, keep_uuids: bool = False) -> bool:
+    """True when :func:`mask_pii` would change ``text``; ``keep_uuids``: a UUID's all-digit groups
+    (``63ef3148-4123-8123-…``) never count (for ids)."""
+    return _apply(text, _mask, keep_uuids) != text
 
 
 def pseudonymize(text: str, digest: Callable[[str, str], str]) -> str:
     """``text`` with every email address and phone number replaced by ``<kind>~<digest(kind, value)>``
     (``digest``: normally ``Hasher.digest``, a keyed HMAC; the value is lower-cased and stripped of separators
     first, so spellings of one address give one token).  Distinct addresses stay distinct and the result is
-    stable under one key: ids keep working as ids (de-duplication, joins) without the address."""
+    stable under one key: ids keep working as ids (de-duplication, joins) without the address.  UUIDs are left
+    whole."""
     def replace(kind: str, value: str) -> str:
         norm = value.strip().lower() if kind == "email" else "".join(ch for ch in value if ch.isdigit())
         return f"{kind}~{digest(kind, norm)[:16]}"
 
-    return _apply(text, replace)
+    return _apply(text, replace, keep_uuids=True)

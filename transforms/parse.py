@@ -32,7 +32,8 @@ class RawRecord(NamedTuple):
 
 class ParseRecordFn(beam.DoFn):
     """RawRecord → Event (main) or DeadLetter (tag ``DEAD``), and the Event's FieldWarnings (tag ``WARNINGS``);
-    counters ``records_parsed``, ``records_dead_lettered``, ``field_warnings`` and ``field_warnings_<reason>``."""
+    counters ``records_parsed``, ``records_dead_lettered``, ``field_warnings`` and ``field_warnings_<reason>``, and the
+    distribution ``event_time`` (epoch ms of the accepted events: min, max, count; the replay's run manifest)."""
 
     def __init__(self, config: ParseConfig):
         self.config = config
@@ -40,6 +41,7 @@ class ParseRecordFn(beam.DoFn):
         self.parsed = Metrics.counter("journeyflow", "records_parsed")
         self.dead = Metrics.counter("journeyflow", "records_dead_lettered")
         self.warned = Metrics.counter("journeyflow", "field_warnings")
+        self.event_time = Metrics.distribution("journeyflow", "event_time")
         self.by_reason = {r: Metrics.counter("journeyflow", f"field_warnings_{r}") for r in FieldWarningReason}
 
     def setup(self) -> None:
@@ -52,6 +54,7 @@ class ParseRecordFn(beam.DoFn):
         out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
         if isinstance(out, Event):
             self.parsed.inc()
+            self.event_time.update(out.ts)
             yield out
             for w in warnings:
                 self.warned.inc()

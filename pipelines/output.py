@@ -29,8 +29,8 @@ from typing import Any
 
 from journeyflow.config.errors import UserError
 
-__all__ = ["MANIFEST", "OWN_ENTRIES", "OutputNotEmptyError", "StagedOutput", "prepare_output", "read_manifest",
-           "write_manifest"]
+__all__ = ["MANIFEST", "OWN_ENTRIES", "OutputNotEmptyError", "StagedOutput", "journey_summaries", "prepare_output",
+           "read_manifest", "write_manifest"]
 
 #: The run manifest's file name, in the output folder.
 MANIFEST = "run.json"
@@ -117,7 +117,9 @@ def _config_file(text: str | None, source: str) -> dict[str, Any]:
     return {"source": source, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None else None}
 
 
-def _journeys(journeys: Any) -> list[dict[str, Any]]:
+def journey_summaries(journeys: Any) -> list[dict[str, Any]]:
+    """The manifest's ``journeys``: for each ``Journey`` (in file order) its id, name, category, whether it declares
+    a goal, its control group percentage and its steps (``{"id", "kind", "channel"}``) in file order."""
     out = []
     for j in journeys:
         out.append({"id": j.id, "name": j.name, "category": j.category, "has_goal": bool(j.goal),
@@ -140,7 +142,7 @@ def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: li
         "config": {"journeys": _config_file(config.journeys_yaml, config.journeys_source),
                    "policy": _config_file(config.policy_yaml, config.policy_source),
                    "link_rules": _config_file(config.link_rules_yaml, config.link_rules_source)},
-        "journeys": _journeys(config.journeys()),
+        "journeys": journey_summaries(config.journeys()),
         "options": options,
         "summary": summary,
     }

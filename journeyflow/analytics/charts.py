@@ -39,7 +39,8 @@ def conversion_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
     ``{"journey", "arm", "rate", "low", "high", "label"}`` (fractions)."""
     base = alt.Chart(_data(rows))
     y = alt.Y("journey:N", title="journey", sort=None)
-    color = alt.Color("arm:N", title="arm", scale=alt.Scale(domain=list(ARM_COLORS), range=list(ARM_COLORS.values())))
+    arms = [a for a in ARM_COLORS if any(r["arm"] == a for r in rows)]
+    color = alt.Color("arm:N", title="arm", scale=alt.Scale(domain=arms, range=[ARM_COLORS[a] for a in arms]))
     x = alt.X("rate:Q", title="reached the goal (% of customers entered, 95% CI)", axis=alt.Axis(format="%"),
               scale=alt.Scale(domain=[0, 1]))
     rule = base.mark_rule(strokeWidth=2).encode(y=y, yOffset="arm:N", x=alt.X("low:Q", scale=alt.Scale(domain=[0, 1])),

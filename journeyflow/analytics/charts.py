@@ -102,10 +102,13 @@ def bar_chart(rows: Sequence[dict[str, Any]], category: str, value: str, title: 
 def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title: str, y_title: str,
                  subtitle: str) -> alt.FacetChart:
     """One line panel per ``series`` value (channel, journey) over UTC days, each with its own y scale, so that a
-    busy day or a busy series does not flatten the others.  ``rows``: ``{"day", series, value}``."""
+    busy series does not flatten the others; the scale is symmetric-log (linear near 0, logarithmic above), so that
+    one busy day (the welcome wave of a replay's first days) does not flatten the rest of its series either.
+    ``rows``: ``{"day", series, value}``."""
     return alt.Chart(_data(rows)).mark_line(point=True).encode(
         x=alt.X("day:T", title="day (UTC)", axis=alt.Axis(format="%b %d")),
-        y=alt.Y(f"{value}:Q", title=y_title, axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog"),
+                axis=alt.Axis(format=",d", tickCount=4)),
         color=alt.Color(f"{series}:N", legend=None),
         tooltip=["day:T", f"{series}:N", f"{value}:Q"],
     ).properties(width=WIDTH - 60, height=90).facet(

@@ -156,7 +156,7 @@ def _other_charts(con: Any) -> list[Chart]:
     title = "Messages and tasks executed per day, by channel"
     out.append(Chart("sends_per_day", title, ch.to_svg(ch.daily_panels(
         sends, "channel", "sent", title, "executed",
-        "one panel per channel, each with its own scale; suppress / none / wait decisions are not sends"),
+        "one panel per channel, each with its own symlog scale; suppress / none / wait decisions are not sends"),
         "sends") if sends else _empty(title, "no sends"),
         {"columns": ["day", "channel", "executed"], "rows": [[r["day"], r["channel"], r["sent"]] for r in sends
                                                             if r["sent"]]},
@@ -164,7 +164,8 @@ def _other_charts(con: Any) -> list[Chart]:
     conv = rd.daily(con, "conversions_per_day")
     title = "Goal conversions per day, by journey"
     out.append(Chart("conversions_per_day", title, ch.to_svg(ch.daily_panels(
-        conv, "journey_id", "conversions", title, "goals reached", "one panel per journey, each with its own scale"),
+        conv, "journey_id", "conversions", title, "goals reached",
+        "one panel per journey, each with its own symlog scale"),
         "conv-day") if conv else _empty(title, "no goal reached"),
         {"columns": ["day", "journey", "conversions"],
          "rows": [[r["day"], r["journey_id"], r["conversions"]] for r in conv if r["conversions"]]},

@@ -24,7 +24,7 @@ install: $(STAMP)
 ## demo: generate a sample population, replay it through the pipeline (DirectRunner), summarize
 demo: $(STAMP)
 	$(VENV)/bin/journeyflow generate --customers $(CUSTOMERS) --days $(DAYS) --seed 7 --out $(DATA)
-	$(VENV)/bin/journeyflow replay --input $(DATA) --output $(OUT)
+	$(VENV)/bin/journeyflow replay --input $(DATA) --output $(OUT) --overwrite
 	$(VENV)/bin/journeyflow score-identity --input $(DATA) --output $(OUT)
 	$(VENV)/bin/journeyflow validate $(OUT) --failures_only
 	$(VENV)/bin/journeyflow report $(OUT)

@@ -25,6 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
 from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
+from journeyflow.pipelines.output import prepare_output, write_manifest
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms.address import ShareAddressStatus
@@ -176,6 +177,19 @@ def _iso_ms(ms: int) -> str:
         return str(ms)
 
 
+def _event_times(result) -> dict[str, Any]:
+    """``{"min", "max", "count"}`` of the accepted events' times (epoch ms; the ``event_time`` distribution) and
+    their ISO forms; None values when nothing was accepted."""
+    from apache_beam.metrics.metric import MetricsFilter
+    res = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE).with_name("event_time"))
+    dists = [d.committed or d.attempted for d in res["distributions"]]
+    dists = [d for d in dists if d is not None and d.count]
+    lo = min((d.min for d in dists), default=None)
+    hi = max((d.max for d in dists), default=None)
+    return {"min": lo, "max": hi, "count": sum(d.count for d in dists),
+            "min_iso": _iso_ms(lo) if lo is not None else None, "max_iso": _iso_ms(hi) if hi is not None else None}
+
+
 def _counter_value(result, name: str) -> int:
     from apache_beam.metrics.metric import MetricsFilter
     res = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE).with_name(name))
@@ -211,18 +225,52 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
     return s
 
 
-def run_replay(argv: list[str] | None = None) -> ReplaySummary:
+def run_replay(argv: list[str] | None = None, overwrite: bool = False) -> ReplaySummary:
     """Runs a replay with ``argv`` (see :meth:`ReplayJob.from_argv`), waits for it and summarizes its local output
     directory (wall time: from building the graph to the end of the run).  Exits (``SystemExit``) without
-    ``--input`` and ``--output``."""
+    ``--input`` and ``--output``.
+
+    A local ``--output`` must be empty or missing unless ``overwrite`` (which replaces only the replay's own
+    ``topics/``, ``tables/`` and ``run.json``; raises :class:`~journeyflow.pipelines.output.OutputNotEmptyError`);
+    the pipeline writes into a staging folder beside it, moved into place after the run, with the run manifest
+    (:mod:`journeyflow.pipelines.output`).  A failed or interrupted run leaves the target as it was."""
     try:
         job = ReplayJob.from_argv(argv)
     except ReplayArgumentError as e:
         raise SystemExit(str(e)) from None
-    t0 = time.perf_counter()
-    result = job.pipeline().run()
-    result.wait_until_finish()
-    summary = summarize(job.output_dir, result)
-    summary.max_event_time = job.parse_config.max_ts
-    summary.wall_seconds = time.perf_counter() - t0
+    staged = prepare_output(job.output_dir, overwrite)
+    target = job.output_dir
+    if staged is not None:
+        job.output_dir = str(staged.staging)
+    try:
+        t0 = time.perf_counter()
+        result = job.pipeline().run()
+        result.wait_until_finish()
+        summary = summarize(job.output_dir, result)
+        summary.max_event_time = job.parse_config.max_ts
+        summary.wall_seconds = time.perf_counter() - t0
+        if staged is not None:
+            _manifest(job, result, summary)
+            staged.publish()
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    finally:
+        job.output_dir = target
     return summary
+
+
+def _manifest(job: ReplayJob, result, summary: ReplaySummary) -> None:
+    """The run manifest (``run.json``) of ``job`` into its (staging) output folder."""
+    from journeyflow.transforms.sources import replay_files
+    jf = job.options.view_as(JourneyflowOptions)
+    write_manifest(
+        job.output_dir, input_dir=job.input_dir, files=replay_files(job.input_dir), config=job.config,
+        options={"until": jf.until, "max_event_time": jf.max_event_time, "resolved_max_event_time":
+                 _iso_ms(job.parse_config.max_ts), "default_region": jf.default_region,
+                 "merge_plus_addresses": bool(jf.merge_plus_addresses)},
+        event_times=_event_times(result),
+        summary={"records_read": summary.records_read, "events_decided": summary.events_decided,
+                 "dead_letters": sum(summary.dead_letters.values()), "decisions": sum(summary.decisions.values()),
+                 "customers": summary.customers, "reconciles": summary.reconciles})

@@ -41,7 +41,9 @@ class RawRecord(NamedTuple):
 class ParseRecordFn(beam.DoFn):
     """RawRecord → Event (main) or DeadLetter (tag ``DEAD``), and the Event's FieldWarnings (tag ``WARNINGS``);
     counters ``records_parsed``, ``records_dead_lettered``, ``dead_letters_<reason>``, ``field_warnings`` and
-    ``field_warnings_<reason>``.  A Pub/Sub record's Event is emitted with its event time as element timestamp."""
+    ``field_warnings_<reason>``, and the distribution ``event_time`` (epoch ms of the accepted events: min, max,
+    count; the replay's run manifest).  A Pub/Sub record's Event is emitted with its event time as element
+    timestamp."""
 
     def __init__(self, config: ParseConfig):
         self.config = config
@@ -49,6 +51,7 @@ class ParseRecordFn(beam.DoFn):
         self.parsed = Metrics.counter("journeyflow", "records_parsed")
         self.dead = Metrics.counter("journeyflow", "records_dead_lettered")
         self.warned = Metrics.counter("journeyflow", "field_warnings")
+        self.event_time = Metrics.distribution("journeyflow", "event_time")
         self.by_reason = {r: Metrics.counter("journeyflow", f"field_warnings_{r}") for r in FieldWarningReason}
         self.dead_by_reason = {r: Metrics.counter("journeyflow", f"dead_letters_{r}") for r in DeadLetterReason}
 
@@ -66,6 +69,7 @@ class ParseRecordFn(beam.DoFn):
                                           rec.received_at)
         if isinstance(out, Event):
             self.parsed.inc()
+            self.event_time.update(out.ts)
             yield out if rec.attributes is None else beam.window.TimestampedValue(out, Timestamp(micros=out.ts * 1000))
             for w in warnings:
                 self.warned.inc()

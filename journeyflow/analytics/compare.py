@@ -251,7 +251,7 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
             argv += ["--journeys", journeys]
         if policy:
             argv += ["--policy", policy]
-        run_replay(argv)
+        run_replay(argv, overwrite=True)  # the work folder is compare's own: a re-run replaces its outputs
         topics = out_dir / "topics"
         jf_decisions = [d for ch in MESSAGE_CHANNELS for d in _read_jsonl(topics / f"decisions-{ch}.jsonl")]
         jf_tasks = [d for t in ("crm-task", "service-case") for d in _read_jsonl(topics / f"decisions-{t}.jsonl")]

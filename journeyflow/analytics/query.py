@@ -18,9 +18,11 @@ from typing import Any, Mapping
 import duckdb
 import pyarrow as pa
 
+from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
-__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "connect", "query", "run_example", "format_table"]
+__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "journey_definitions", "query",
+           "run_example", "format_table"]
 
 EXAMPLE_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
@@ -112,15 +114,46 @@ ORDER BY decisions DESC, c.reason
 """,
 }
 
+EXAMPLE_QUERIES.update(OUTCOME_QUERIES)
+
 #: Parameters each example reads with ``getvariable``.  The command line requires them (``journeyflow query``
 #: exits 2 naming a missing one); :func:`run_example` leaves a missing one ``NULL`` (why_no_cart_reminder: every
 #: customer).
 EXAMPLE_PARAMS: dict[str, tuple[str, ...]] = {"why_no_cart_reminder": ("customer_id",)}
 
 
+#: The ``journeys`` view: one row per journey step, in the order the journey file declares them.
+JOURNEYS_SCHEMA = pa.schema([("journey_id", pa.string()), ("name", pa.string()), ("category", pa.string()),
+                             ("has_goal", pa.bool_()), ("control_group_pct", pa.float64()),
+                             ("step_order", pa.int64()), ("step_id", pa.string()), ("kind", pa.string()),
+                             ("channel", pa.string())])
+
+
+def journey_definitions(out_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """The journeys a replay ran (``OUT/run.json``'s ``journeys``: id, name, category, has_goal, control_group_pct,
+    steps as ``{"id", "kind", "channel"}`` in file order); the shipped journey set when there is no manifest (an
+    output written before manifests, or by hand)."""
+    from journeyflow.pipelines.output import journey_summaries, read_manifest
+    manifest = read_manifest(out_dir) if out_dir is not None else None
+    if manifest is not None and "journeys" in manifest:
+        return manifest["journeys"]
+    from journeyflow.stages.journeys import default_journeys
+    return journey_summaries(default_journeys())
+
+
+def _journeys_table(journeys: list[dict[str, Any]]) -> pa.Table:
+    rows = [{"journey_id": j["id"], "name": j.get("name"), "category": j.get("category"),
+             "has_goal": bool(j.get("has_goal")), "control_group_pct": float(j.get("control_group_pct") or 0),
+             "step_order": i, "step_id": s["id"], "kind": s.get("kind"), "channel": s.get("channel")}
+            for j in journeys for i, s in enumerate(j.get("steps", []))]
+    return pa.Table.from_pylist(rows, schema=JOURNEYS_SCHEMA)
+
+
 def connect(out_dir: str | os.PathLike[str] | None = None,
-            tables: Mapping[str, pa.Table] | None = None) -> duckdb.DuckDBPyConnection:
-    """In-memory DuckDB with one view per analyst table (from ``out_dir``, or the given ``tables``)."""
+            tables: Mapping[str, pa.Table] | None = None,
+            journeys: list[dict[str, Any]] | None = None) -> duckdb.DuckDBPyConnection:
+    """In-memory DuckDB with one view per analyst table (from ``out_dir``, or the given ``tables``) and the view
+    ``journeys`` (``journeys``, else :func:`journey_definitions` of ``out_dir``; columns :data:`JOURNEYS_SCHEMA`)."""
     if tables is None:
         if out_dir is None:
             raise ValueError("give out_dir or tables")
@@ -130,6 +163,7 @@ def connect(out_dir: str | os.PathLike[str] | None = None,
     for name in TABLES:
         if name in tables:
             con.register(name, tables[name])
+    con.register("journeys", _journeys_table(journeys if journeys is not None else journey_definitions(out_dir)))
     return con
 
 

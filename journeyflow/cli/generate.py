@@ -12,7 +12,8 @@ HELP = "generate a deterministic multi-channel sample population"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--out DIR [--customers N] [--days N] [--seed N] [--start ISO] [--malformed_rate F] [--segment_share F]``."""
+    """``--out DIR [--customers N] [--days N] [--seed N] [--start ISO] [--malformed_rate F] [--segment_share F]
+    [--inject_effect JOURNEY=UPLIFT [--effect_base_rate F]]``."""
     p.add_argument("--out", required=True, metavar="DIR", help="directory to write <stream>.jsonl and the ground "
                                                                "truth into (created if needed)")
     p.add_argument("--customers", type=int, default=1000, metavar="N", help="number of persons to generate")
@@ -26,11 +27,26 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--segment_share", type=float, default=0.0, metavar="F",
                    help="share of the customers whose web and order records are written as Segment-Spec messages "
                         "to track.jsonl instead, in [0, 1] (default 0: no track.jsonl)")
-    hyphen_aliases(p, "--malformed_rate")
+    p.add_argument("--inject_effect", metavar="JOURNEY=UPLIFT",
+                   help="instead of the sample population, write one with a known effect: customers who enter "
+                        "JOURNEY once and reach its goal with probability --effect_base_rate (control arm) or that "
+                        "plus UPLIFT (treatment arm), e.g. cart_abandonment=0.15 (journeyflow.tools.generator.effect)")
+    p.add_argument("--effect_base_rate", type=float, default=0.3, metavar="F",
+                   help="with --inject_effect: the control arm's goal rate, in [0, 1]")
+    hyphen_aliases(p, "--malformed_rate", "--segment_share", "--inject_effect", "--effect_base_rate")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     """Generate into ``ns.out`` (a progress bar on stderr when it is a terminal); returns 0."""
+    if ns.inject_effect:
+        from journeyflow.tools.generator.effect import generate_effect, parse_effect
+        journey, uplift = parse_effect(ns.inject_effect)
+        e = generate_effect(ns.out, journey, uplift, customers=ns.customers, base_rate=ns.effect_base_rate,
+                            seed=ns.seed)
+        print(f"generated {e.customers} customers entering {e.journey} into {ns.out}: control {e.control} "
+              f"({e.control_converted} reach the goal), treatment {e.treatment} ({e.treatment_converted}); "
+              f"injected uplift {e.uplift:+.3f}")
+        return 0
     from journeyflow.cli.progress import bar
     from journeyflow.tools.generator import generate
     with bar(ns.customers, "generate", unit=" persons") as b:

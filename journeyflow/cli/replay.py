@@ -1,6 +1,8 @@
 """``journeyflow replay``: files through the bounded pipeline (:func:`journeyflow.pipelines.replay.run_replay`).
 
-Prints the replay summary; exit 0 when the record accounting reconciles, 3 when it does not.  journeyflow's pipeline
+Prints the replay summary; exit 0 when the record accounting reconciles, 3 when it does not, 2 when ``--output`` is
+not empty and ``--overwrite`` was not given (outputs go to a staging folder beside ``--output`` and are moved into
+place when the run ends: :mod:`journeyflow.pipelines.output`).  journeyflow's pipeline
 options are declared here (so ``--help`` lists them); any other option must be a Beam pipeline option
 (``--help_beam`` lists them) and is passed on, a misspelled one is an error.  On a terminal, a progress line (input
 records, elapsed) while the pipeline runs and the rate at the end."""
@@ -43,6 +45,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     for action in p._actions:  # noqa: SLF001
         if action.dest in ("input", "output"):
             action.required = True
+    p.add_argument("--overwrite", action="store_true",
+                   help="replay into a non-empty --output: replace its topics/, tables/ and run.json (nothing else "
+                        "there is touched); without it a non-empty --output is refused (exit 2)")
     add_beam_help(p)
 
 
@@ -54,7 +59,7 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     records, size = count_input_records(ns.input)
     what = f"{records:,} input records ({size / 1e6:.1f} MB)" if records else ns.input
     with Ticker("replay", lambda: f"reading and deciding {what}") as t:
-        summary = run_replay(to_argv(ns, REPLAY) + rest)
+        summary = run_replay(to_argv(ns, REPLAY) + rest, overwrite=ns.overwrite)
     if t.enabled and summary.records_read:
         print(f"replay: {summary.records_read:,} records read, {summary.customers:,} customers decided in "
               f"{t.elapsed:.1f}s ({summary.records_read / max(t.elapsed, 1e-9):,.0f} records/s)", file=sys.stderr)

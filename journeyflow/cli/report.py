@@ -1,10 +1,12 @@
-"""``journeyflow report OUT``: a self-contained HTML report with charts of funnels, decisions, suppressions and
-control groups (:func:`journeyflow.analytics.report.write_report`); prints the path written, exit 0."""
+"""``journeyflow report OUT``: a self-contained HTML report: headline figures, the run's inputs, per journey the
+conversion by randomized arm with 95% intervals and the uplift, step outcomes in journey order, sends and
+conversions per day, suppressions, conflicts and dead letters (:func:`journeyflow.analytics.report.write_report`);
+prints the path written, exit 0."""
 from __future__ import annotations
 
 import argparse
 
-HELP = "write OUT/report.html: charts of funnels, decisions, suppressions, control groups"
+HELP = "write OUT/report.html: uplift by randomized arm, step outcomes, sends and conversions, suppressions"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:

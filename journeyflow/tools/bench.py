@@ -196,7 +196,7 @@ def bench_replay(data: Path, work: Path, records: int, modes: bool) -> None:
     for label, extra in configs:
         floor_s = _floor_pipeline(data, work / "floor", extra)
         t = time.perf_counter()
-        summary = run_replay(["--input", str(data), "--output", str(work / "replay"), *extra])
+        summary = run_replay(["--input", str(data), "--output", str(work / "replay"), *extra], overwrite=True)
         full_s = time.perf_counter() - t
         ratio = floor_s / full_s
         RESULTS["replay"][label] = {"records": records, "full_seconds": full_s, "floor_seconds": floor_s,
@@ -267,7 +267,7 @@ def bench_state() -> None:
 def _peak_rss_replay(data: Path, out: Path) -> float:
     # VmHWM (this process's peak RSS), not ru_maxrss: Linux carries ru_maxrss over fork/exec from the parent
     code = ("import sys; from journeyflow.pipelines.replay import run_replay; "
-            "run_replay(['--input', sys.argv[1], '--output', sys.argv[2]]); "
+            "run_replay(['--input', sys.argv[1], '--output', sys.argv[2]], overwrite=True); "
             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     res = subprocess.run([sys.executable, "-c", code, str(data), str(out)], capture_output=True, text=True,
                          check=True)

@@ -59,6 +59,7 @@ def test_ctrl_c_during_replay_is_one_line_and_exit_130(tmp_path, small_input):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert stderr.splitlines() == ["journeyflow replay: interrupted"], stderr
+    assert list(tmp_path.iterdir()) == []  # no half output: neither the target nor the staging folder beside it
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):

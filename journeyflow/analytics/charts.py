@@ -1,0 +1,137 @@
+"""The report's charts: Vega-Altair specifications, rendered offline to static SVG with ``vl-convert-python``.
+
+Each function takes plain rows (lists of dicts, as the report's DuckDB queries return them) and returns an Altair
+chart; :func:`to_svg` renders one to an SVG string (no JavaScript, no network: vl-convert bundles Vega and
+Vega-Lite).  Rates are fractions, shown as percentages; days are ISO dates (UTC).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import altair as alt
+import vl_convert as vlc
+
+__all__ = ["ARM_COLORS", "REASON_COLORS", "conversion_chart", "bar_chart", "daily_panels", "histogram", "step_outcomes_chart",
+           "to_svg", "uplift_chart"]
+
+WIDTH = 620
+ARM_COLORS = {"control": "#9498a0", "treatment": "#4269d0", "unknown": "#efb118"}
+#: Outcome colours: sent green, deferred amber, suppressions by reason in a categorical scheme.
+SENT, DEFERRED = "#3ca951", "#efb118"
+#: One colour per suppression reason, the same in every chart (other reasons: grey).
+REASON_COLORS = {"control_group": "#9498a0", "consent": "#4269d0", "no_address": "#97bbf5",
+                 "exclusion_group": "#a463f2", "open_ticket": "#ff725c", "recent_purchase": "#9c6b4e",
+                 "duplicate_content": "#6cc5b0", "frequency_cap": "#ff8ab7", "lower_priority": "#d62728",
+                 "journey_exited": "#17becf", "duplicate_candidate": "#bcbd22", "invalid_candidate": "#7f7f7f"}
+
+
+def _data(rows: Sequence[dict[str, Any]]) -> alt.Data:
+    return alt.Data(values=[dict(r) for r in rows])
+
+
+def _title(text: str, subtitle: str | None = None) -> alt.TitleParams:
+    return alt.TitleParams(text, subtitle=subtitle or "", anchor="start", fontSize=14)
+
+
+def conversion_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
+    """Goal conversion per journey and arm: a point at the rate and a rule over its 95% interval.  ``rows``:
+    ``{"journey", "arm", "rate", "low", "high", "label"}`` (fractions)."""
+    base = alt.Chart(_data(rows))
+    y = alt.Y("journey:N", title="journey", sort=None)
+    arms = [a for a in ARM_COLORS if any(r["arm"] == a for r in rows)]
+    color = alt.Color("arm:N", title="arm", scale=alt.Scale(domain=arms, range=[ARM_COLORS[a] for a in arms]))
+    x = alt.X("rate:Q", title="reached the goal (% of customers entered, 95% CI)", axis=alt.Axis(format="%"),
+              scale=alt.Scale(domain=[0, 1]))
+    rule = base.mark_rule(strokeWidth=2).encode(y=y, yOffset="arm:N", x=alt.X("low:Q", scale=alt.Scale(domain=[0, 1])),
+                                                x2="high:Q", color=color)
+    point = base.mark_point(filled=True, size=70).encode(y=y, yOffset="arm:N", x=x, color=color,
+                                                          tooltip=["journey:N", "arm:N", "label:N"])
+    return (rule + point).properties(title=_title(title, "randomized arms: control = held out, never messaged"),
+                                     width=WIDTH, height=alt.Step(22))
+
+
+def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
+    """Uplift (treatment − control rate) per journey with its 95% interval and a rule at 0.  ``rows``:
+    ``{"journey", "uplift", "low", "high"}`` (fractions)."""
+    base = alt.Chart(_data(rows))
+    lo = min([r["low"] for r in rows] + [-0.05])
+    hi = max([r["high"] for r in rows] + [0.05])
+    scale = alt.Scale(domain=[lo, hi], nice=True)
+    y = alt.Y("journey:N", title="journey", sort=None)
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(
+        x=alt.X("zero:Q", scale=scale))
+    rule = base.mark_rule(strokeWidth=2, color="#4269d0").encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q")
+    point = base.mark_point(filled=True, size=80, color="#4269d0").encode(
+        y=y, x=alt.X("uplift:Q", scale=scale, title="uplift: treatment − control (percentage points, 95% CI)",
+                     axis=alt.Axis(format="+%")))
+    return (zero + rule + point).properties(
+        title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart"),
+        width=WIDTH, height=alt.Step(30))
+
+
+def step_outcomes_chart(rows: Sequence[dict[str, Any]], steps: Sequence[str], outcomes: Sequence[str],
+                        title: str) -> alt.Chart:
+    """Stacked horizontal bars: per action step (``steps``, in journey order) its proposals by outcome
+    (``outcomes``: ``sent``, ``deferred``, ``suppressed:<reason>``...).  ``rows``: ``{"step", "outcome", "n"}``."""
+    colors = [SENT if o == "sent" else DEFERRED if o == "deferred" else
+              REASON_COLORS.get(o.split(":", 1)[-1], "#c7c7c7") for o in outcomes]
+    return alt.Chart(_data(rows)).mark_bar().encode(
+        y=alt.Y("step:N", title="step (journey order)", sort=list(steps)),
+        x=alt.X("n:Q", title="proposals (candidates)", stack="zero", axis=alt.Axis(format="d", tickMinStep=1)),
+        color=alt.Color("outcome:N", title="outcome", sort=list(outcomes),
+                        scale=alt.Scale(domain=list(outcomes), range=colors)),
+        order=alt.Order("order:Q"),
+        tooltip=["step:N", "outcome:N", "n:Q"],
+    ).properties(title=_title(title, "sent vs suppressed (by reason) vs deferred to after quiet hours"),
+                 width=WIDTH, height=alt.Step(26))
+
+
+def bar_chart(rows: Sequence[dict[str, Any]], category: str, value: str, title: str, x_title: str, y_title: str,
+              color: str | None = None, subtitle: str | None = None) -> alt.Chart:
+    """Horizontal bars of ``value`` per ``category`` (largest first), stacked by ``color`` when given."""
+    enc: dict[str, Any] = {"y": alt.Y(f"{category}:N", title=y_title, sort="-x"),
+                           "x": alt.X(f"sum({value}):Q", title=x_title, axis=alt.Axis(format="d", tickMinStep=1)),
+                           "tooltip": [f"{category}:N", f"{value}:Q"]}
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=color)
+    return alt.Chart(_data(rows)).mark_bar(color="#4269d0").encode(**enc).properties(
+        title=_title(title, subtitle), width=WIDTH, height=alt.Step(22))
+
+
+def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title: str, y_title: str,
+                 subtitle: str) -> alt.FacetChart:
+    """One line panel per ``series`` value (channel, journey) over UTC days, each with its own y scale, so that a
+    busy series does not flatten the others; the scale is symmetric-log (linear near 0, logarithmic above), so that
+    one busy day (the welcome wave of a replay's first days) does not flatten the rest of its series either.
+    ``rows``: ``{"day", series, value}``."""
+    return alt.Chart(_data(rows)).mark_line(point=True).encode(
+        x=alt.X("day:T", title="day (UTC)", axis=alt.Axis(format="%b %d")),
+        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog"),
+                axis=alt.Axis(format=",d", tickCount=4)),
+        color=alt.Color(f"{series}:N", legend=None),
+        tooltip=["day:T", f"{series}:N", f"{value}:Q"],
+    ).properties(width=WIDTH - 60, height=90).facet(
+        row=alt.Row(f"{series}:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
+    ).resolve_scale(y="independent").properties(title=_title(title, subtitle))
+
+
+def histogram(rows: Sequence[dict[str, Any]], title: str, x_title: str, y_title: str) -> alt.Chart:
+    """Vertical bars of ``customers`` per ``bin`` label (bins in the given order)."""
+    return alt.Chart(_data(rows)).mark_bar(color="#4269d0").encode(
+        x=alt.X("bin:N", title=x_title, sort=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("customers:Q", title=y_title),
+        tooltip=["bin:N", "customers:Q"],
+    ).properties(title=_title(title), width=WIDTH, height=220)
+
+
+def to_svg(chart: alt.TopLevelMixin, key: str) -> str:
+    """``chart`` rendered to a static SVG string (vl-convert, offline), without the XML prolog; element ids (if the
+    renderer emits any) are prefixed with ``key`` so that several charts can share one page."""
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    for i in sorted(ids, key=len, reverse=True):
+        svg = svg.replace(f'id="{i}"', f'id="{key}-{i}"').replace(f"url(#{i})", f"url(#{key}-{i})")
+        svg = svg.replace(f'href="#{i}"', f'href="#{key}-{i}"')
+    return svg

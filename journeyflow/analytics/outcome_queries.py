@@ -1,0 +1,106 @@
+"""The SQL of the report's journey outcomes, as example queries (``journeyflow query OUT --example NAME``).
+
+They read the analyst tables and the ``journeys`` view (the journeys of the run, steps in the order the journey file
+declares them: ``OUT/run.json``; :func:`journeyflow.analytics.query.connect`).  Decisions and journey steps carry
+the customer id that was canonical *when they happened*; ``id_map`` maps every id to the customer it was merged
+into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
+
+* ``journey_conversion_by_arm``: per journey and arm (the randomized assignment stored on the customer's *first*
+  ``entered`` row: ``control`` | ``treatment``; ``unknown`` for rows written before arms were recorded), customers
+  entered and customers who reached the journey's goal.  The report adds 95% intervals to these counts: Wilson
+  score intervals per arm (``statsmodels.stats.proportion.proportion_confint(method="wilson")``) and Newcomb's
+  hybrid score interval for the difference treatment − control
+  (``confint_proportions_2indep(method="newcomb", compare="diff")``).
+* ``journey_step_outcomes``: per journey step, in journey order, customers who reached it and what became of its
+  proposals: ``sent`` (send / create_task / route_case decisions), ``deferred`` (quiet-hours ``wait`` decisions;
+  each is decided again later, and then counts as sent or suppressed too) and ``suppressed:<reason>``.
+* ``sends_per_day`` / ``conversions_per_day``: executed actions per UTC day and channel; goals reached per UTC day
+  and journey.
+"""
+from __future__ import annotations
+
+__all__ = ["OUTCOME_QUERIES"]
+
+_ID_MAP = """id_map AS (
+    SELECT k AS id, min(customer_id) AS final_id
+    FROM (SELECT customer_id, unnest(identifiers) AS k FROM customer_snapshots
+          UNION ALL SELECT customer_id, customer_id FROM customer_snapshots)
+    GROUP BY k
+)"""
+
+OUTCOME_QUERIES: dict[str, str] = {
+    # ------------------------------------------------------------------------------------------------------
+    "journey_conversion_by_arm": f"""
+-- Per journey and arm of the randomized assignment (the arm on each customer's first 'entered' row): customers
+-- entered and customers who reached the goal.  Customers are counted after identity merges (id_map).
+WITH {_ID_MAP},
+steps AS (
+    SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s.detail, s."at", s.trigger_id
+    FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
+), first_entry AS (
+    SELECT journey_id, customer_id, coalesce(detail, 'unknown') AS arm
+    FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id ORDER BY "at", trigger_id) AS n
+          FROM steps WHERE kind = 'entered')
+    WHERE n = 1
+), goals AS (
+    SELECT DISTINCT journey_id, customer_id FROM steps WHERE kind = 'goal'
+)
+SELECT e.journey_id,
+       e.arm,
+       count(*)                                               AS entered,
+       count(g.customer_id)                                   AS converted,
+       round(100.0 * count(g.customer_id) / count(*), 2)      AS conversion_pct,
+       any_value(j.has_goal)                                  AS has_goal
+FROM first_entry e
+LEFT JOIN goals g USING (journey_id, customer_id)
+LEFT JOIN (SELECT DISTINCT journey_id, has_goal FROM journeys) j USING (journey_id)
+GROUP BY ALL
+ORDER BY e.journey_id, e.arm
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "journey_step_outcomes": f"""
+-- Per journey step, in the order the journey file declares the steps: customers who reached it (after identity
+-- merges), and its proposals by outcome: sent, deferred (quiet hours; decided again later) or suppressed:<reason>.
+WITH {_ID_MAP},
+reached AS (
+    SELECT s.journey_id, s.step_id, count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
+    FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
+    WHERE s.kind IN ('step', 'waiting') GROUP BY ALL
+), outcomes AS (
+    SELECT journey_id, step_id, 'sent' AS outcome, count(*) AS n FROM decisions
+    WHERE action IN ('send', 'create_task', 'route_case') AND journey_id IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT journey_id, step_id, 'deferred', count(*) FROM decisions
+    WHERE action = 'wait' AND journey_id IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT journey_id, step_id, 'suppressed:' || reason, count(*) FROM suppressed_candidates
+    WHERE journey_id IS NOT NULL AND reason <> 'quiet_hours_deferred' GROUP BY ALL
+)
+SELECT j.journey_id, j.step_order, j.step_id, j.kind, j.channel,
+       coalesce(r.customers, 0) AS customers_reached,
+       o.outcome,
+       coalesce(o.n, 0) AS candidates
+FROM journeys j
+LEFT JOIN reached r USING (journey_id, step_id)
+LEFT JOIN outcomes o USING (journey_id, step_id)
+ORDER BY j.journey_id, j.step_order, o.outcome
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "sends_per_day": """
+-- Executed actions (send / create_task / route_case decisions) per UTC day and channel.
+SELECT date_trunc('day', decided_at)::DATE AS day, channel, count(*) AS sent
+FROM decisions
+WHERE action IN ('send', 'create_task', 'route_case')
+GROUP BY ALL
+ORDER BY day, channel
+""",
+    # ------------------------------------------------------------------------------------------------------
+    "conversions_per_day": """
+-- Goals reached per UTC day and journey (journey_steps rows of kind 'goal').
+SELECT date_trunc('day', "at")::DATE AS day, journey_id, count(*) AS conversions
+FROM journey_steps
+WHERE kind = 'goal'
+GROUP BY ALL
+ORDER BY day, journey_id
+""",
+}

@@ -1,0 +1,125 @@
+"""Per journey: who entered in which arm, who reached the goal, and the uplift, with 95% confidence intervals.
+
+Computed from the journey's **randomized assignment only**: the arm stored on each customer's first ``entered`` row of
+``journey_steps`` (``control`` | ``treatment``, drawn from a hash of the journey id and the entry event's uid:
+:meth:`journeyflow.stages.journeys.model.Journey.in_control`), never from who happened to be sent a message (those
+customers had consent and an address, so they differ from the control group in more than the message).
+
+Counts come from the example query ``journey_conversion_by_arm`` (:mod:`.outcome_queries`); the intervals are
+statsmodels': the Wilson score interval per arm (``proportion_confint(method="wilson")``) and Newcomb's hybrid score
+interval for the difference treatment − control (``confint_proportions_2indep(method="newcomb", compare="diff")``),
+both at 95%.  Rates and differences are fractions (0.25 = 25%).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
+
+__all__ = ["ALPHA", "ArmRate", "JourneyOutcome", "conversion_by_arm", "uplift_interval", "wilson_interval"]
+
+#: 1 - confidence level of every interval of the report.
+ALPHA = 0.05
+
+
+def wilson_interval(converted: int, entered: int) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of ``converted / entered`` (fractions); None when ``entered`` is 0."""
+    if entered <= 0:
+        return None
+    lo, hi = proportion_confint(converted, entered, alpha=ALPHA, method="wilson")
+    return float(lo), float(hi)
+
+
+def uplift_interval(treat_converted: int, treat_entered: int, control_converted: int,
+                    control_entered: int) -> tuple[float, float] | None:
+    """The 95% Newcomb interval of the difference of rates treatment − control (fractions); None when an arm is
+    empty."""
+    if treat_entered <= 0 or control_entered <= 0:
+        return None
+    lo, hi = confint_proportions_2indep(treat_converted, treat_entered, control_converted, control_entered,
+                                       method="newcomb", compare="diff", alpha=ALPHA)
+    return float(lo), float(hi)
+
+
+@dataclass
+class ArmRate:
+    """One arm of one journey: customers entered, customers who reached the goal, the rate and its interval."""
+
+    arm: str
+    entered: int
+    converted: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass
+class JourneyOutcome:
+    """One journey's conversion by arm and uplift.  ``status``: ``ok`` (an uplift with its interval), ``no goal``
+    (the journey declares none: no conversion is measured), ``no control group`` (``control_group_pct`` 0: a
+    conversion rate but no comparison), ``no entries`` or ``empty arm`` (one arm has no customer yet)."""
+
+    journey_id: str
+    name: str
+    has_goal: bool
+    control_group_pct: float
+    status: str
+    arms: list[ArmRate] = field(default_factory=list)
+    uplift: float | None = None
+    uplift_low: float | None = None
+    uplift_high: float | None = None
+
+    @property
+    def entered(self) -> int:
+        """Customers entered, all arms."""
+        return sum(a.entered for a in self.arms)
+
+    def arm(self, name: str) -> ArmRate | None:
+        """The arm called ``name`` (``control`` | ``treatment`` | ``unknown``), or None."""
+        return next((a for a in self.arms if a.arm == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON (the report's embedded data)."""
+        return asdict(self)
+
+
+def conversion_by_arm(con: Any, journeys: list[dict[str, Any]]) -> list[JourneyOutcome]:
+    """:class:`JourneyOutcome` of every journey in ``journeys`` (the run's journey definitions, in file order;
+    :func:`journeyflow.analytics.query.journey_definitions`), from the DuckDB connection ``con``
+    (:func:`journeyflow.analytics.query.connect`)."""
+    rows = con.sql(OUTCOME_QUERIES["journey_conversion_by_arm"]).to_arrow_table().to_pylist()
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(r["journey_id"], []).append(r)
+    known = {j["id"] for j in journeys}
+    defs = list(journeys) + [{"id": jid, "name": jid, "has_goal": any(r["converted"] for r in rs),
+                              "control_group_pct": 0} for jid, rs in sorted(by.items()) if jid not in known]
+    out = []
+    for j in defs:
+        has_goal = bool(j.get("has_goal"))
+        pct = float(j.get("control_group_pct") or 0)
+        arms = []
+        for r in sorted(by.get(j["id"], []), key=lambda r: ("control", "treatment", "unknown").index(r["arm"])
+                        if r["arm"] in ("control", "treatment", "unknown") else 3):
+            ci = wilson_interval(r["converted"], r["entered"]) if has_goal else None
+            arms.append(ArmRate(r["arm"], r["entered"], r["converted"] if has_goal else 0,
+                                r["converted"] / r["entered"] if has_goal and r["entered"] else None,
+                                ci[0] if ci else None, ci[1] if ci else None))
+        o = JourneyOutcome(j["id"], j.get("name") or j["id"], has_goal, pct, "ok", arms)
+        c, t = o.arm("control"), o.arm("treatment")
+        if not has_goal:
+            o.status = "no goal"
+        elif not arms:
+            o.status = "no entries"
+        elif pct <= 0 and c is None:
+            o.status = "no control group"
+        elif c is None or t is None:
+            o.status = "empty arm"
+        else:
+            o.uplift = t.converted / t.entered - c.converted / c.entered
+            o.uplift_low, o.uplift_high = uplift_interval(t.converted, t.entered, c.converted, c.entered)
+        out.append(o)
+    return out

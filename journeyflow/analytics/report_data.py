@@ -1,0 +1,160 @@
+"""The figures of the report, aggregated with DuckDB over a replay's tables (:mod:`journeyflow.analytics.report`).
+
+Every function takes a connection of :func:`journeyflow.analytics.query.connect` (analyst tables plus the
+``journeys`` view) and returns plain rows; the SQL of the journey figures is the example queries of
+:mod:`.outcome_queries`, so ``journeyflow query OUT --example NAME`` gives an analyst the same numbers.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
+from journeyflow.analytics.query import EXAMPLE_QUERIES
+
+__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_letters", "headline",
+           "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
+
+#: Suppression reasons that are an unnecessary message avoided by a rule of the arbiter (or a journey exit).
+AVOIDED = ("frequency_cap", "duplicate_content", "recent_purchase", "open_ticket", "exclusion_group",
+           "lower_priority", "journey_exited", "duplicate_candidate")
+#: Reasons that are compliance: no consent for the channel / category, or no deliverable address.
+COMPLIANCE = ("consent", "no_address")
+#: The holdout: customers of a journey's control group are never messaged.
+HOLDOUT = ("control_group",)
+
+
+def reason_class(reason: str) -> str:
+    """``avoided`` | ``compliance`` | ``holdout`` | ``other`` for a suppression reason."""
+    if reason in AVOIDED:
+        return "avoided"
+    if reason in COMPLIANCE:
+        return "compliance"
+    if reason in HOLDOUT:
+        return "holdout"
+    return "other"
+
+
+def rows(con: Any, sql: str) -> list[dict[str, Any]]:
+    """The result of ``sql`` as a list of dicts."""
+    return con.sql(sql).to_arrow_table().to_pylist()
+
+
+def headline(con: Any) -> dict[str, Any]:
+    """Customers, decisions, actions executed, suppressed candidates by class and reason, conflicts resolved (decisions
+    that chose an action over at least one other candidate) and dead letters."""
+    one = rows(con, """
+        SELECT (SELECT count(*) FROM customer_snapshots) AS customers,
+               (SELECT count(*) FROM decisions) AS decisions,
+               (SELECT count(*) FROM decisions WHERE action IN ('send', 'create_task', 'route_case')) AS executed,
+               (SELECT count(*) FROM decisions WHERE action = 'send') AS messages,
+               (SELECT count(*) FROM decisions WHERE action = 'wait') AS deferred,
+               (SELECT count(*) FROM decisions
+                WHERE action NOT IN ('suppress', 'none', 'wait') AND len(candidates) > 0) AS conflicts_resolved,
+               (SELECT count(*) FROM dead_letter) AS dead_letters""")[0]
+    by_reason = {r["reason"]: r["n"] for r in rows(con, """
+        SELECT reason, count(*) AS n FROM suppressed_candidates
+        WHERE reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY n DESC, reason""")}
+    classes: dict[str, int] = {"avoided": 0, "compliance": 0, "holdout": 0, "other": 0}
+    for reason, n in by_reason.items():
+        classes[reason_class(reason)] += n
+    return {**one, "suppressed": sum(by_reason.values()), "suppressed_by_reason": by_reason,
+            "suppressed_by_class": classes}
+
+
+def step_outcomes(con: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per journey (key), its steps in journey order: ``{"step_id", "kind", "channel", "customers_reached", "sent",
+    "deferred", "suppressed", "by_reason": {reason: n}}`` (from ``journey_step_outcomes``)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    index: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows(con, OUTCOME_QUERIES["journey_step_outcomes"]):
+        key = (r["journey_id"], r["step_id"])
+        s = index.get(key)
+        if s is None:
+            s = {"step_id": r["step_id"], "kind": r["kind"], "channel": r["channel"],
+                 "customers_reached": r["customers_reached"], "sent": 0, "deferred": 0, "suppressed": 0,
+                 "by_reason": {}}
+            index[key] = s
+            out.setdefault(r["journey_id"], []).append(s)
+        o, n = r["outcome"], r["candidates"]
+        if o == "sent":
+            s["sent"] = n
+        elif o == "deferred":
+            s["deferred"] = n
+        elif o is not None and o.startswith("suppressed:"):
+            s["by_reason"][o.split(":", 1)[1]] = n
+            s["suppressed"] += n
+    return out
+
+
+def daily(con: Any, name: str) -> list[dict[str, Any]]:
+    """``sends_per_day`` or ``conversions_per_day`` with every UTC day between the first and the last present (0 where
+    nothing happened), days as ISO strings."""
+    from datetime import timedelta
+    data = rows(con, OUTCOME_QUERIES[name])
+    if not data:
+        return []
+    series_col = "channel" if name == "sends_per_day" else "journey_id"
+    value_col = "sent" if name == "sends_per_day" else "conversions"
+    first, last = min(r["day"] for r in data), max(r["day"] for r in data)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    got = {(r["day"], r[series_col]): r[value_col] for r in data}
+    return [{"day": d.isoformat(), series_col: s, value_col: got.get((d, s), 0)}
+            for s in sorted({r[series_col] for r in data}) for d in days]
+
+
+def suppressions(con: Any) -> list[dict[str, Any]]:
+    """Suppressed candidates by reason (quiet-hours deferrals are not suppressions), with the reason's class."""
+    return [{**r, "class": reason_class(r["reason"])} for r in rows(con, """
+        SELECT reason, count(*) AS candidates, count(DISTINCT customer_id) AS customers FROM suppressed_candidates
+        WHERE reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY candidates DESC, reason""")]
+
+
+def conflicts(con: Any) -> list[dict[str, Any]]:
+    """The example query ``conflicts_resolved``: decisions that chose an action over other candidates, by the beaten
+    candidates' reason."""
+    return rows(con, EXAMPLE_QUERIES["conflicts_resolved"])
+
+
+def dead_letters(con: Any) -> list[dict[str, Any]]:
+    """Dead letters by reason and stream."""
+    return rows(con, """SELECT reason, coalesce(stream, '(unknown)') AS stream, count(*) AS records FROM dead_letter
+                        GROUP BY ALL ORDER BY records DESC, reason, stream""")
+
+
+#: Decisions and journey steps carry the customer id that was canonical *at the time*; ``final_id`` maps any id to
+#: the customer it was merged into (ids without a snapshot map to themselves).
+_ID_MAP = """
+    id_map AS (SELECT k AS id, min(customer_id) AS final_id
+               FROM (SELECT customer_id, unnest(identifiers) AS k FROM customer_snapshots
+                     UNION ALL SELECT customer_id, customer_id FROM customer_snapshots)
+               GROUP BY k)"""
+
+
+def _final(col: str) -> str:
+    return f"coalesce((SELECT final_id FROM id_map WHERE id = {col}), {col})"
+
+
+def messages_histogram(con: Any) -> list[dict[str, Any]]:
+    """Customers by number of messages (``send`` decisions) over the run, in at most 25 bins: ``{"bin", "customers"}``.
+    Every customer of ``customer_snapshots`` counts (decisions under an id later merged count for the merged
+    customer)."""
+    data = rows(con, f"""
+        WITH {_ID_MAP},
+             people AS (SELECT customer_id FROM customer_snapshots
+                        UNION SELECT {_final('customer_id')} FROM decisions),
+             sent AS (SELECT {_final('customer_id')} AS customer_id, count(*) AS n
+                      FROM decisions WHERE action = 'send' GROUP BY ALL)
+        SELECT coalesce(s.n, 0) AS messages, count(*) AS customers
+        FROM people p LEFT JOIN sent s USING (customer_id) GROUP BY ALL ORDER BY messages""")
+    hist = {r["messages"]: r["customers"] for r in data}
+    if not hist:
+        return []
+    top = max(hist)
+    width = max(1, math.ceil((top + 1) / 25))
+    out = []
+    for lo in range(0, top + 1, width):
+        hi = lo + width - 1
+        out.append({"bin": str(lo) if lo == hi else f"{lo}–{hi}",
+                    "customers": sum(c for m, c in hist.items() if lo <= m <= hi)})
+    return out

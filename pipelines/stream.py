@@ -47,7 +47,7 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     records = read_pubsub_streams(p, project, prefix, local)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
-    transfers = read_state_transfers(p, project, prefix)  # + dead letters of unusable transfer messages
+    transfers = read_state_transfers(p, project, prefix, local)  # + dead letters of unusable transfer messages
     transfers_in = transfers[TRANSFERS_IN]
     # an address's opt-outs and bounces reach every customer holding the address (transforms.address)
     copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())

@@ -167,9 +167,12 @@ def _event_time(attrs) -> int | None:
 
 class DecodeTransferFn(beam.DoFn):
     """PubsubMessage → ``(target customer id, absorb Event)`` (main output), or a DeadLetter under ``DEAD``
-    (counted, see the module docstring).  Never raises for a bad message."""
+    (counted, see the module docstring).  Never raises for a bad message.  ``stamp``: emit each transfer with its
+    event time as element timestamp (the local runner, whose reader is used without ``timestamp_attribute``: the
+    ``ts`` attribute is sealed with the payload and checked against the absorb event, so it is the event's time)."""
 
-    def __init__(self):
+    def __init__(self, stamp: bool = False):
+        self.stamp = stamp
         self.read = Metrics.counter(NAMESPACE, "state_transfers_read")
         self.dead = Metrics.counter(NAMESPACE, "state_transfers_dead_lettered")
         self.by_reason = {r: Metrics.counter(NAMESPACE, f"state_transfer_{r.value}") for r in DeadLetterReason
@@ -179,7 +182,7 @@ class DecodeTransferFn(beam.DoFn):
         """One message → its transfer, or its dead letter (tag ``DEAD``)."""
         self.read.inc()
         try:
-            yield from_transfer(msg)
+            target, ev = from_transfer(msg)
         except TransferRejected as e:
             self.dead.inc()
             self.by_reason[e.reason].inc()
@@ -189,15 +192,21 @@ class DecodeTransferFn(beam.DoFn):
                 stream=TRANSFER_STREAM, reason=e.reason, detail=e.detail, payload="",
                 source=f"pubsub:{message_id}" if message_id else "pubsub:state-transfer",
                 event_time=_event_time(attrs)))
+            return
+        yield beam.window.TimestampedValue((target, ev), ev.ts / 1000) if self.stamp else (target, ev)
 
 
-def read_state_transfers(p: beam.Pipeline, project: str, prefix: str) -> beam.pvalue.DoOutputsTuple:
+def read_state_transfers(p: beam.Pipeline, project: str, prefix: str,
+                         local: bool = False) -> beam.pvalue.DoOutputsTuple:
     """The state transfers read back (top-level steps ``Read_state_transfer``, ``DecodeTransfer``): tag
     :data:`TRANSFERS_IN` (main) ``(target customer id, absorb Event)`` with the event time as timestamp, tag
-    ``DEAD`` the dead letters of unusable messages."""
+    ``DEAD`` the dead letters of unusable messages.  ``local``: the bundle-based DirectRunner, whose reader raises
+    before acking on a ``ts`` attribute it cannot parse (a stuck subscription, ``transforms.sources``): read without
+    ``timestamp_attribute`` there and stamp the checked transfers in ``DecodeTransfer``."""
+    read = ReadFromPubSub(subscription=state_transfer_subscription(project, prefix), with_attributes=True,
+                          timestamp_attribute=None if local else "ts")
     return (
         p
-        | "Read_state_transfer" >> ReadFromPubSub(subscription=state_transfer_subscription(project, prefix),
-                                                  with_attributes=True, timestamp_attribute="ts")
-        | "DecodeTransfer" >> beam.ParDo(DecodeTransferFn()).with_outputs(DEAD, main=TRANSFERS_IN)
+        | "Read_state_transfer" >> read
+        | "DecodeTransfer" >> beam.ParDo(DecodeTransferFn(stamp=local)).with_outputs(DEAD, main=TRANSFERS_IN)
     )

@@ -130,3 +130,22 @@ def test_decode_transfer_dead_letters_and_counts_instead_of_raising():
     assert counters["state_transfers_dead_lettered"] == 3
     assert counters["state_transfer_transfer_missing_target"] == 1
     assert counters["state_transfer_transfer_undecodable"] == 1
+
+
+@pytest.mark.parametrize("ts_attribute", ["abc", "", "1e12", str(T + 1)])
+def test_locally_a_bad_ts_attribute_is_a_dead_letter_and_a_good_transfer_is_stamped(ts_attribute):
+    """The local reader is used without ``timestamp_attribute`` (it raises before acking on a ``ts`` it cannot
+    parse): the sealed ``ts`` is checked in DecodeTransfer, and a good transfer gets its event time there."""
+    good = st.transfer_message(("crm:C1", absorb()))
+    bad = PubsubMessage(good.data, {**good.attributes, "ts": ts_attribute})
+    p = TestPipeline()
+    out = (p | beam.Create([pubsub(good), bad])
+           | beam.ParDo(st.DecodeTransferFn(stamp=True)).with_outputs(DEAD, main=st.TRANSFERS_IN))
+
+    class Stamp(beam.DoFn):
+        def process(self, kv, timestamp=beam.DoFn.TimestampParam):
+            yield kv[0], timestamp.micros // 1000
+
+    assert_that(out[st.TRANSFERS_IN] | beam.ParDo(Stamp()), equal_to([("crm:C1", T)]), label="stamped")
+    assert_that(out[DEAD] | beam.Map(lambda d: str(d.reason)), equal_to(["transfer_undecodable"]), label="dead")
+    p.run().wait_until_finish()

@@ -198,8 +198,12 @@ class Condition:
         return self._slow(activation)
 
 
-def compile_condition(text: str, where: str) -> Condition:
-    """Compile a CEL condition once (at load time).  Raises JourneyError(``"<where>: <what is wrong>"``)."""
+def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None = None) -> Condition:
+    """Compile a CEL condition once (at load time).  Raises JourneyError(``"<where>: <what is wrong>"``).
+
+    ``variables``: the declared type of each variable (``{"event": T, "customer": T}``, see
+    :mod:`journeyflow.stages.declarations`); when given, the condition is type-checked against them
+    (:func:`journeyflow.stages.typecheck.check_condition`: unknown fields, type mismatches, a non-bool result)."""
     if not isinstance(text, str):
         raise JourneyError(f"{where}: a condition must be a string, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -215,6 +219,14 @@ def compile_condition(text: str, where: str) -> Condition:
         raise JourneyError(f"{where}: invalid CEL: {type(e).__name__}") from None
     _check_shape(ast, where)
     _check_names(ast, where)
+    if variables is not None:
+        from journeyflow.stages.typecheck import CelTypeError, check_condition
+        try:
+            check_condition(ast, variables)
+        except CelTypeError as e:
+            raise JourneyError(f"{where}: {e}") from None
+        except RecursionError:
+            raise JourneyError(f"{where}: condition is too complex to type-check") from None
     return Condition(text, where, env.program(ast), compile_fast(ast))
 
 

@@ -46,6 +46,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("--journeys", dict(default=None, help="Journey definitions (YAML). Default: the shipped set.")),
     OptionSpec("--policy", dict(default=None, help="Arbitration policy (YAML). Default: the shipped policy.")),
     OptionSpec("--link_rules", dict(default=None, help="Identity link rules (YAML). Default: the shipped rules.")),
+    OptionSpec("--attributes", dict(default=None, help="Declared events, traits and computed attributes (YAML; "
+                                                       "see examples/). Default: none (built-in fields only).")),
     OptionSpec("--default_region", dict(default="US", help="Region used to parse phone numbers written without a "
                                                            "+country code.")),
     OptionSpec("--until", dict(default=None,

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_NESTING",
     "ROOT_VARIABLES",
     "compile_condition",
+    "take_counts",
     "to_cel",
 ]
 
@@ -66,6 +67,24 @@ _BRACKETS = frozenset({"paren_expr", "list_lit", "map_lit", "ident_arg", "member
 #: False), ``non_bool`` (result not a bool → False), ``fallbacks`` (evaluated by cel-python's interpreter instead
 #: of the fast path: ~0.2-0.3 ms each).  Each Condition also keeps its own ``errors``/``non_bool``/``fallbacks``.
 COUNTERS: Counter = Counter()
+_LOCAL = threading.local()  # this thread's counts since the last take_counts() (the Beam stage's counters)
+
+
+def _count(key: str) -> None:
+    COUNTERS[key] += 1
+    c = getattr(_LOCAL, "counts", None)
+    if c is None:
+        c = _LOCAL.counts = Counter()
+    c[key] += 1
+
+
+def take_counts() -> Counter:
+    """This thread's ``errors``/``non_bool``/``fallbacks`` counts since the previous call (then reset): the
+    per-customer stage reports them as the Beam counters ``condition_errors``/``condition_non_bool`` (each thread
+    has its own compiled conditions, so a DoFn sees exactly the evaluations it made)."""
+    c = getattr(_LOCAL, "counts", None)
+    _LOCAL.counts = Counter()
+    return c or Counter()
 
 
 class JourneyError(UserError):
@@ -173,7 +192,7 @@ class Condition:
 
     def _slow(self, activation: Mapping[str, Any]) -> bool:
         self.fallbacks += 1
-        COUNTERS["fallbacks"] += 1
+        _count("fallbacks")
         try:
             ctx = {k: to_cel(v) for k, v in activation.items()}
             r = self._program.evaluate(ctx)
@@ -187,10 +206,10 @@ class Condition:
         """Count a failed evaluation (a CEL error, or else a non-boolean result); a failed condition is False."""
         if error:
             self.errors += 1
-            COUNTERS["errors"] += 1
+            _count("errors")
         else:
             self.non_bool += 1
-            COUNTERS["non_bool"] += 1
+            _count("non_bool")
         return False
 
     def evaluate_slow(self, activation: Mapping[str, Any]) -> bool:

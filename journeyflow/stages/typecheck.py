@@ -254,6 +254,7 @@ class _Checker:
                 return DYN
             hint = difflib.get_close_matches(key, list(base.fields), n=1, cutoff=0.6)
             extra = f" (did you mean '{hint[0]}'?)" if hint else (
+                " (none is declared)" if not base.fields else
                 f" (known: {', '.join(sorted(base.fields))})" if len(base.fields) <= 12 else "")
             raise CelTypeError(f"unknown field '{key}' of {where}{extra}")
         if base.kind == "map":

@@ -24,11 +24,13 @@ only (type-checked); ``window``: a duration (``7d``) or absent (all time); ``max
 """
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
 
 from journeyflow.config.durations import parse_duration
+from journeyflow.model.events import EVENT_TYPES
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
@@ -44,6 +46,7 @@ MAX_EVENTS_LIMIT = 1000
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 _KEYS = {"version", "events", "traits", "attributes"}
 _ATTR_KEYS = {"op", "event", "stream", "where", "property", "window", "max_events", "description"}
+_BUILTIN_TYPES = [t for ts in EVENT_TYPES.values() for t in ts]
 _STREAMS = ("web", "orders", "support", "crm", "engagement", "consent", CUSTOM_STREAM)
 
 
@@ -201,8 +204,15 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
     if stream is not None and stream not in _STREAMS:
         add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")
         stream = None
-    if not decl.knows_event(event) and (stream or CUSTOM_STREAM) != CUSTOM_STREAM:
-        add(p + ("event",), f"unknown event '{event}' in stream '{stream}'")
+    own = decl.events[event].stream if event in decl.events else (
+        stream_of(event) if decl.knows_event(event) else None)
+    if own is not None and stream is not None and stream != own:
+        add(p + ("stream",), f"unknown event '{event}' in stream '{stream}' (it is in '{own}')")
+    elif own is None and stream != CUSTOM_STREAM:
+        hint = difflib.get_close_matches(event, [*decl.events, *_BUILTIN_TYPES], n=1)
+        add(p + ("event",), f"unknown event '{event}'" + (f" (did you mean '{hint[0]}'?)" if hint else
+                                                          f" (declare it under events, or set stream: "
+                                                          f"{CUSTOM_STREAM})"))
     etype = decl.event_type(event, stream)
     ptype: T | None = None
     path: tuple[str, ...] = ()

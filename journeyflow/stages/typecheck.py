@@ -85,7 +85,7 @@ def check_condition(ast: Tree, variables: Mapping[str, T]) -> None:
     """Type-check a parsed condition; raises CelTypeError unless it is a bool (or dyn) expression."""
     t = _Checker(variables).check(ast, {})
     if t.kind not in ("bool", "dyn"):
-        raise CelTypeError(f"the condition is a {t}, not a bool")
+        raise CelTypeError(f"the condition is {_a(t)}, not a bool")
 
 
 def _is(t: T, *kinds: str) -> bool:

@@ -29,7 +29,8 @@ time wins).
 """
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
+from operator import itemgetter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -123,15 +124,26 @@ class AttributeSet:
         if not attrs:
             return
         act = None
+        computed = state.computed
+        ts = ev.ts
         for a in attrs:
             if a.stream is not None and a.stream != ev.stream:
                 continue
             if a.where is not None:
                 if act is None:
-                    act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts}}
+                    act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ts}}
                 if not a.where.evaluate(act):
                     continue
-            _update(state.computed, a, ev.ts, a.value_of(ev))
+            if a.window_ms is not None:
+                _windowed(computed, a, ts, None if a.op == "count" else a.value_of(ev))
+            elif a.op == "count":
+                rec = computed.get(a.name)
+                if rec is None:
+                    computed[a.name] = {"n": 1}
+                else:
+                    rec["n"] += 1
+            else:
+                _all_time(computed, a, ts, a.value_of(ev))
 
     def _set_traits(self, state: Any, traits: Mapping[str, Any], ts: int) -> None:
         cur = state.traits
@@ -170,9 +182,12 @@ class TraitsView(Mapping):
         self._set, self._state, self._now = attributes, state, now
 
     def __getitem__(self, key: str) -> Any:
-        if key not in self._set.by_name and key not in self._set.traits:
+        a = self._set.by_name.get(key)
+        if a is not None:
+            return _value(a, self._state.computed.get(key), self._now)
+        if key not in self._set.traits:
             raise KeyError(key)
-        return self._set.value(self._state, key, self._now)
+        return self._state.traits[key][0]
 
     def __contains__(self, key: object) -> bool:
         try:
@@ -189,34 +204,43 @@ class TraitsView(Mapping):
 
 
 # ------------------------------------------------------------------------------------------ aggregates
-def _update(computed: dict, a: Attribute, ts: int, v: Any) -> None:
-    if a.op != "count" and v is None:
+_ts = itemgetter(0)
+
+
+def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
+    """Add ``[ts, v]`` to a windowed attribute's entries (time-sorted, inside the window, at most max_events)."""
+    if v is None and a.op != "count":
         return
     rec = computed.get(a.name)
-    if a.window_ms is not None:
-        if rec is None:
-            rec = computed[a.name] = {"e": []}
-        e = rec["e"]
-        if a.op == "distinct_count":
-            for i, (t0, v0) in enumerate(e):
-                if v0 == v:
-                    if t0 >= ts:
-                        return
-                    del e[i]
-                    break
-        entry = [ts, None if a.op == "count" else v]
-        if not e or e[-1][0] <= ts:
-            e.append(entry)
-        else:
-            insort(e, entry, key=lambda x: x[0])
-        lo = ts - a.window_ms
-        if e[0][0] <= lo or len(e) > a.max_events:
-            rec["e"] = [x for x in e if x[0] > lo][-a.max_events:]
+    if rec is None:
+        computed[a.name] = {"e": [[ts, v]]}
         return
+    e = rec["e"]
+    if a.op == "distinct_count":
+        for i, (t0, v0) in enumerate(e):
+            if v0 == v:
+                if t0 >= ts:
+                    return
+                del e[i]
+                break
+    if not e or e[-1][0] <= ts:
+        e.append([ts, v])
+    else:
+        insort(e, [ts, v], key=_ts)
+    lo = ts - a.window_ms
+    if e[0][0] <= lo:
+        del e[:bisect_right(e, lo, key=_ts)]
+    if len(e) > a.max_events:
+        del e[:len(e) - a.max_events]
+
+
+def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
+    """Fold value ``v`` (at ``ts``) into an all-time sum/min/max/first/last/distinct_count."""
+    if v is None:
+        return
+    rec = computed.get(a.name)
     op = a.op
-    if op == "count":
-        computed[a.name] = {"n": (rec or {"n": 0})["n"] + 1}
-    elif op == "sum":
+    if op == "sum":
         computed[a.name] = {"s": (rec or {"s": 0})["s"] + v}
     elif op in ("min", "max"):
         if rec is None or (v < rec[op] if op == "min" else v > rec[op]):
@@ -243,8 +267,13 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
         if rec is None:
             raise KeyError(a.name)
         return rec[op][1] if op in ("first", "last") else rec[op]
-    lo = now - a.window_ms
-    vals = [x for x in (rec["e"] if rec else ()) if lo < x[0] <= now]
+    e = rec["e"] if rec else ()
+    if not e:
+        vals: Any = ()
+    elif e[0][0] > now - a.window_ms and e[-1][0] <= now:
+        vals = e  # the common case: every entry is inside the window
+    else:
+        vals = e[bisect_right(e, now - a.window_ms, key=_ts):bisect_right(e, now, key=_ts)]
     if op == "count":
         return len(vals)
     if op == "distinct_count":

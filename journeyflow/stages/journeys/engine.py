@@ -68,7 +68,7 @@ class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts, computed on first access only, and
     ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
 
-    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes")
+    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits")
 
     def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES):
         self._state = state
@@ -76,10 +76,13 @@ class _LazyCustomer(Mapping):
         self._product = product
         self._facts: dict | None = None
         self._attributes = attributes
+        self._traits: TraitsView | None = None
 
     def __getitem__(self, key: str) -> Any:
         if key == "traits":
-            return TraitsView(self._attributes, self._state, self._now)
+            if self._traits is None:
+                self._traits = TraitsView(self._attributes, self._state, self._now)
+            return self._traits
         if self._product is not None:
             if key == "product_views_7d":
                 return self._state.views_of(self._product, self._now, 7 * DAY)

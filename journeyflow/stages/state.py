@@ -21,6 +21,7 @@ seen event ids             2 days     de-duplication of redelivered events (>= a
 journey history            180 days   re-entry cool-downs
 soft bounces               30 days    the policy's soft-bounce limit window (7 days by default)
 ``reentry: never`` marker  forever    never means never (dropped only when the journey is no longer configured)
+computed attributes        its window each declared attribute's own window (``stages.attributes``; <= max_events each)
 =========================  =========  ===================================================================
 
 These are floors: ``Retention.covering`` raises each one to the longest window the loaded policy and journeys

@@ -114,3 +114,26 @@ def test_replay_of_a_hand_written_track_file(tmp_path):
     audit = read_topic(out, "audit")
     assert [(d["journey_id"], d["action"], d["channel"]) for d in audit] == [("trial_ending", "send", "email")]
     assert summary.condition_errors == 0
+
+
+def test_web_properties_reach_conditions():
+    """``event.properties.plan`` of a web event (it used to be dropped by the parser, so always missing)."""
+    import textwrap
+
+    from journeyflow.stages.journeys import JourneyEngine, load_journeys_text
+    from journeyflow.stages.state import CustomerState
+    ev = Parser(Hasher(b"test-key")).parse("web", {"event_id": "w1", "ts": T0, "anonymous_id": "a1",
+                                                    "type": "page_view", "properties": {"plan": "pro"}})
+    assert isinstance(ev, Event) and ev.attrs["properties"] == {"plan": "pro"}
+    engine = JourneyEngine(load_journeys_text(textwrap.dedent("""\
+        journeys:
+          - id: pro_pages
+            category: marketing
+            priority: 1
+            entry: {event: page_view, stream: web, when: "event.properties.plan == 'pro'"}
+            steps: [{id: s, send: {channel: push, content_id: p}}]
+        """), "j.yaml"))
+    take_counts()
+    out = engine.on_event(CustomerState(customer_id="c"), ev, "c")
+    assert [c.content_id for c in out.candidates] == ["p"]
+    assert take_counts()["errors"] == 0

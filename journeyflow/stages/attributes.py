@@ -12,7 +12,8 @@ State per attribute (bounded; ``CustomerState.computed[name]``):
 * windowed: ``{"e": [[ts, value], ...]}``, time-sorted, only entries inside the window (older ones are dropped when
   the attribute next changes and at every expiry pass, ``CustomerState.expire`` with ``Retention.attributes``), at
   most ``max_events`` entries (default 100, limit 1000): a window with more matching events than that counts its
-  latest ``max_events`` (``distinct_count`` keeps one entry per value: its latest time);
+  latest ``max_events`` (``distinct_count`` keeps one entry per value: its latest time; ``last`` only its newest
+  entry);
 * all time: ``{"n": count}`` (count), ``{"s": sum}``, ``{"min": value}``/``{"max": value}``, ``{"first": [ts,
   value]}``/``{"last": [ts, value]}``, ``{"d": [values]}`` (distinct_count, at most ``max_events`` values: the
   count saturates there).
@@ -230,8 +231,8 @@ def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
     lo = ts - a.window_ms
     if e[0][0] <= lo:
         del e[:bisect_right(e, lo, key=_ts)]
-    if len(e) > a.max_events:
-        del e[:len(e) - a.max_events]
+    if len(e) > (1 if a.op == "last" else a.max_events):  # last: only the newest entry can ever be the value
+        del e[:len(e) - (1 if a.op == "last" else a.max_events)]
 
 
 def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:

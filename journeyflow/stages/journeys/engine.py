@@ -71,11 +71,8 @@ class _LazyCustomer(Mapping):
     __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits")
 
     def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES):
-        self._state = state
-        self._now = now
-        self._product = product
+        self._state, self._now, self._product, self._attributes = state, now, product, attributes
         self._facts: dict | None = None
-        self._attributes = attributes
         self._traits: TraitsView | None = None
 
     def __getitem__(self, key: str) -> Any:

@@ -37,7 +37,7 @@ HASH_KEY_SECRET_ENV = "JOURNEYFLOW_HASH_KEY_SECRET"
 BEAM_BOOT = "/opt/apache/beam/boot"
 SHARED_STORES = ("bigtable://",)
 #: Engine configuration files: read and validated on the launcher (``EngineConfig.from_files``).
-CONFIG_OPTIONS = ("journeys", "policy", "link_rules", "segment_mapping")
+CONFIG_OPTIONS = ("journeys", "policy", "link_rules", "segment_mapping", "attributes")
 
 
 class LaunchError(ValueError):
@@ -59,7 +59,7 @@ def is_dataflow(runner: str | None) -> bool:
 
 
 def localize_config_files(argv: list[str], workdir: str | None = None) -> list[str]:
-    """Copies ``--journeys/--policy/--link_rules/--segment_mapping`` given as ``gs://`` (any Beam filesystem URL) to a local temporary
+    """Copies the engine configuration files (``CONFIG_OPTIONS``) given as ``gs://`` (any Beam filesystem URL) to a local temporary
     directory and returns argv pointing at the copies: the engine configuration is read from local files, on the
     launcher, and a Flex Template launcher's only way to receive a custom file is a GCS path."""
     from apache_beam.io.filesystems import CompressionTypes, FileSystems

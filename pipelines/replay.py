@@ -109,7 +109,7 @@ class ReplayJob:
         std = opts.view_as(StandardOptions)
         if not std.runner:
             std.runner = DEFAULT_BOUNDED_RUNNER
-        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
+        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
         until: int | str | None = None
         if jf.until == "end":
             until = "end"
@@ -140,6 +140,8 @@ class ReplaySummary:
     max_event_time: int | None = None  # the accepted range's upper bound (epoch ms) this replay ran with
     wall_seconds: float = 0.0
     customers: int = 0
+    condition_errors: int = 0  # conditions that failed at run time (a CEL error), counted as false
+    condition_non_bool: int = 0  # conditions whose result was not a bool, counted as false
 
     @property
     def reconciles(self) -> bool:
@@ -166,6 +168,9 @@ class ReplaySummary:
             lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (later events are dead letters)")
         # messages that had nowhere to go (no deliverable address: none known, or all bounced): always shown
         lines.append(f"not sent: no address {self.suppressions.get('no_address', 0):>8}")
+        lines.append(f"condition errors    {self.condition_errors + self.condition_non_bool:>9}"
+                     f"  (counted as false: {self.condition_errors} CEL errors, {self.condition_non_bool} "
+                     f"non-bool results)")
         lines.append(f"wall time           {self.wall_seconds:>8.1f}s")
         return "\n".join(lines)
 
@@ -222,6 +227,8 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
     if result is not None:
         s.records_read = _counter_value(result, "records_read")
         s.events_decided = _counter_value(result, "events_decided")
+        s.condition_errors = _counter_value(result, "condition_errors")
+        s.condition_non_bool = _counter_value(result, "condition_non_bool")
     return s
 
 

@@ -97,7 +97,7 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         from journeyflow.tools.direct_runner import tune_direct_runner
         tune_direct_runner()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
-    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules)
+    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
     lateness = parse_duration_ms(jf.allowed_lateness)
     hold_until = 0
     if jf.resume:

@@ -45,7 +45,7 @@ class FoldClusterFn(beam.DoFn):
         at = until if until is not None and until < END_OF_TIME else max(
             (ev.ts for ev, _ in items if ev.stream != ADDRESS_STREAM), default=max(ev.ts for ev, _ in items))
         for st in out.final_states.values():
-            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, at))
+            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, at, attributes=self.fold.p.engine.attributes))
 
 
 class DecideForCustomers(beam.PTransform):

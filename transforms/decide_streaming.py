@@ -153,7 +153,8 @@ class OrderedCustomerFn(beam.DoFn):
             self._arm(min(nxt) + self.lateness, pending, flush)
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
-            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes)))
+            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes),
+                                                                           self.processor.engine.attributes))
 
 
 class DecideOrdered(beam.PTransform):

@@ -33,6 +33,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, field_warning_row, journey_step_row,
                                       suppressed_rows)
+from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.processor import Outputs
 from journeyflow.transforms import parse as tparse
 
@@ -72,10 +73,18 @@ class DecideCounters:
         self.duplicates = Metrics.counter(NAMESPACE, "duplicate_events")
         self.errors = Metrics.counter(NAMESPACE, "processing_errors")
         self.late = Metrics.counter(NAMESPACE, "late_events")
+        self.condition_errors = Metrics.counter(NAMESPACE, "condition_errors")
+        self.condition_non_bool = Metrics.counter(NAMESPACE, "condition_non_bool")
 
     def emit(self, out: Outputs) -> Iterator[Any]:
         """Counts ``out`` and yields it as the stage's outputs: decisions (main), then steps, dead letters and
-        state transfers under their tags."""
+        state transfers under their tags.  Also counts the conditions this thread evaluated since the last call that
+        failed (``condition_errors``: a CEL runtime error; ``condition_non_bool``: a result that is not a bool;
+        both count as false: ``journeyflow.stages.conditions``)."""
+        cc = take_counts()
+        if cc:
+            self.condition_errors.inc(cc["errors"])
+            self.condition_non_bool.inc(cc["non_bool"])
         self.decisions.inc(len(out.decisions))
         self.events.inc(out.events)
         if out.dead:

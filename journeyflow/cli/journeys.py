@@ -1,7 +1,8 @@
 """``journeyflow journeys render|validate``: journey definitions as a diagram, or checked.
 
 ``render [FILE] --out HTML`` writes a self-contained HTML page with one SVG per journey
-(:func:`journeyflow.analytics.render.render_html`); ``validate FILE`` loads the file with the engine config.  Exit 0;
+(:func:`journeyflow.analytics.render.render_html`); ``validate FILE [--attributes YAML]`` loads the file with the
+engine config: schema, semantic checks and every condition type-checked against the built-in and declared fields.  Exit 0;
 a bad file raises a user error (exit 2, see :func:`journeyflow.cli.main`)."""
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ def add_args(p: argparse.ArgumentParser) -> None:
     r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
     r.add_argument("file", nargs="?", help="journeys YAML (default: the shipped set)")
     r.add_argument("--out", required=True, metavar="HTML", help="the HTML page to write")
-    v = sub.add_parser("validate", help="validate a journeys file", **kw)
+    r.add_argument("--attributes", default=None, metavar="YAML", help="declared events, traits and computed "
+                                                                     "attributes the conditions use")
+    v = sub.add_parser("validate", help="validate a journeys file (conditions type-checked against the declared "
+                                        "fields)", **kw)
     v.add_argument("file", help="journeys YAML to check")
+    v.add_argument("--attributes", default=None, metavar="YAML", help="declared events, traits and computed "
+                                                                     "attributes (checked too)")
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
     """Load the journeys (the shipped set when no file), then render or report them; returns 0."""
     from journeyflow.config.engine import EngineConfig
-    cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None))
+    cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None), attributes=getattr(ns, "attributes", None))
     journeys = cfg.journeys()
     if ns.journeys_cmd == "render":
         from journeyflow.analytics.render import render_html
@@ -34,5 +40,8 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
             f.write(render_html(journeys))
         print(f"wrote {len(journeys)} journeys to {ns.out}")
     else:
-        print(f"{ns.file}: {len(journeys)} journeys OK")
+        attrs = cfg.attributes()
+        extra = (f"; {ns.attributes}: {len(attrs.attributes)} computed attributes, {len(attrs.traits)} traits, "
+                 f"{len(attrs.declarations.events)} declared events OK") if ns.attributes else ""
+        print(f"{ns.file}: {len(journeys)} journeys OK (conditions type-checked){extra}")
     return 0

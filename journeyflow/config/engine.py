@@ -1,4 +1,5 @@
-"""Engine configuration: journeys, policy and identity link rules, shipped to workers as text.
+"""Engine configuration: journeys, policy, identity link rules and (optionally) the attributes file (declared
+events, traits and computed attributes: ``journeyflow.stages.attributes_loader``), shipped to workers as text.
 
 Files are read and validated once on the launcher (so a bad journey file fails the launch with a precise error,
 not a worker), and the validated *text* travels with the pipeline; workers rebuild the engine in ``setup``.
@@ -53,29 +54,44 @@ class EngineConfig:
     link_rules_yaml: str | None = None
     link_rules_source: str = "<default link rules>"
     retention: Retention = Retention()
+    attributes_yaml: str | None = None
+    attributes_source: str = "<no attributes file>"
 
     @classmethod
     def from_files(cls, journeys: str | None = None, policy: str | None = None,
-                   link_rules: str | None = None) -> "EngineConfig":
+                   link_rules: str | None = None, attributes: str | None = None) -> "EngineConfig":
         """Read the files (the packaged defaults for journeys and policy when a path is None; no link rules file:
-        the default rules) and validate them; raises the errors of :meth:`validate` or ValueError (too large)."""
+        the default rules; no attributes file: the built-in fields only) and validate them; raises the errors of
+        :meth:`validate` or ValueError (too large)."""
         j, js = _read(journeys, "journeys.yaml")
         p, ps = _read(policy, "policy.yaml")
         lr, lrs = (None, "<default link rules>") if not link_rules else _read(link_rules, "")
-        cfg = cls(j, js, p, ps, lr, lrs)
+        at, ats = (None, "<no attributes file>") if not attributes else _read(attributes, "")
+        cfg = cls(j, js, p, ps, lr, lrs, attributes_yaml=at, attributes_source=ats)
         cfg.validate()
         return cfg
 
     def validate(self) -> None:
-        """Parse everything once; raises JourneyError / pydantic ValidationError with file and path."""
+        """Parse everything once; raises JourneyError / AttributesError / pydantic ValidationError with file and
+        path."""
         self.journeys()
         self.policy()
         self.link_rules()
 
+    def attributes(self):
+        """The declared events, traits and computed attributes (an ``AttributeSet``, empty without a file); raises
+        ``AttributesError``."""
+        from journeyflow.stages.attributes import AttributeSet
+        from journeyflow.stages.attributes_loader import load_attributes_text
+        if self.attributes_yaml is None:
+            return AttributeSet()
+        return load_attributes_text(self.attributes_yaml, self.attributes_source)
+
     def journeys(self):
-        """The parsed journeys (a tuple of ``Journey``); raises ``JourneyError``."""
+        """The parsed journeys (a tuple of ``Journey``), conditions type-checked against the declared fields;
+        raises ``JourneyError`` (or ``AttributesError`` for the attributes file)."""
         from journeyflow.stages.journeys.loader import load_journeys_text
-        return load_journeys_text(self.journeys_yaml, self.journeys_source)
+        return load_journeys_text(self.journeys_yaml, self.journeys_source, self.attributes().declarations)
 
     def policy(self):
         """The parsed ``Policy``; raises ``PolicyError``."""
@@ -102,7 +118,10 @@ class EngineConfig:
                 cache.pop(next(iter(cache)))
             from journeyflow.stages.arbitration.arbiter import Arbiter
             from journeyflow.stages.journeys.engine import JourneyEngine
-            engine, arbiter = JourneyEngine(self.journeys()), Arbiter(self.policy())
+            from journeyflow.stages.journeys.loader import load_journeys_text
+            attributes = self.attributes()
+            journeys = load_journeys_text(self.journeys_yaml, self.journeys_source, attributes.declarations)
+            engine, arbiter = JourneyEngine(journeys, attributes), Arbiter(self.policy())
             parts = cache[self] = (engine, arbiter, effective_retention(self.retention, engine, arbiter))
         from journeyflow.stages.processor import CustomerProcessor
         return CustomerProcessor(parts[0], parts[1], parts[2])
@@ -118,6 +137,13 @@ def effective_retention(base: Retention, engine, arbiter) -> Retention:
     recent-purchase window, resolved tickets for the ticket grace period, soft bounces for the soft-bounce limit's
     window (``Arbiter.lookback_ms``), entry history
     for the longest re-entry cooldown (``JourneyEngine.lookback_ms``); finished memberships of journeys no longer
-    configured are dropped.  Never lower than ``base`` (the defaults documented in ``journeyflow.stages.state``)."""
+    configured are dropped.  Never lower than ``base`` (the defaults documented in ``journeyflow.stages.state``).
+    Computed attributes keep their entries for their own window (``Retention.attributes``, from the attributes
+    file); the data of attributes no longer declared is dropped (an engine without attributes: kept as is)."""
+    from dataclasses import replace
     needs = {**arbiter.lookback_ms(), **engine.lookback_ms()}
-    return base.covering(needs, journey_ids=(j.id for j in engine.journeys))
+    r = base.covering(needs, journey_ids=(j.id for j in engine.journeys))
+    attributes = getattr(engine, "attributes", None)
+    if not attributes:
+        return r
+    return replace(r, attributes=tuple(sorted(attributes.windows().items())))

@@ -49,6 +49,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("--segment_mapping", dict(default=None, help="Mapping of Segment-Spec events (the track stream) onto "
                                                             "the built-in streams (YAML). Default: the shipped "
                                                             "mapping (Product Added -> web add_to_cart, ...).")),
+    OptionSpec("--attributes", dict(default=None, help="Declared events, traits and computed attributes (YAML; "
+                                                       "see examples/). Default: none (built-in fields only).")),
     OptionSpec("--default_region", dict(default="US", help="Region used to parse phone numbers written without a "
                                                            "+country code.")),
     OptionSpec("--until", dict(default=None,

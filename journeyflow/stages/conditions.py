@@ -39,6 +39,7 @@ __all__ = [
     "MAX_NESTING",
     "ROOT_VARIABLES",
     "compile_condition",
+    "take_counts",
     "to_cel",
 ]
 
@@ -66,6 +67,24 @@ _BRACKETS = frozenset({"paren_expr", "list_lit", "map_lit", "ident_arg", "member
 #: False), ``non_bool`` (result not a bool → False), ``fallbacks`` (evaluated by cel-python's interpreter instead
 #: of the fast path: ~0.2-0.3 ms each).  Each Condition also keeps its own ``errors``/``non_bool``/``fallbacks``.
 COUNTERS: Counter = Counter()
+_LOCAL = threading.local()  # this thread's counts since the last take_counts() (the Beam stage's counters)
+
+
+def _count(key: str) -> None:
+    COUNTERS[key] += 1
+    c = getattr(_LOCAL, "counts", None)
+    if c is None:
+        c = _LOCAL.counts = Counter()
+    c[key] += 1
+
+
+def take_counts() -> Counter:
+    """This thread's ``errors``/``non_bool``/``fallbacks`` counts since the previous call (then reset): the
+    per-customer stage reports them as the Beam counters ``condition_errors``/``condition_non_bool`` (each thread
+    has its own compiled conditions, so a DoFn sees exactly the evaluations it made)."""
+    c = getattr(_LOCAL, "counts", None)
+    _LOCAL.counts = Counter()
+    return c or Counter()
 
 
 class JourneyError(UserError):
@@ -173,7 +192,7 @@ class Condition:
 
     def _slow(self, activation: Mapping[str, Any]) -> bool:
         self.fallbacks += 1
-        COUNTERS["fallbacks"] += 1
+        _count("fallbacks")
         try:
             ctx = {k: to_cel(v) for k, v in activation.items()}
             r = self._program.evaluate(ctx)
@@ -187,10 +206,10 @@ class Condition:
         """Count a failed evaluation (a CEL error, or else a non-boolean result); a failed condition is False."""
         if error:
             self.errors += 1
-            COUNTERS["errors"] += 1
+            _count("errors")
         else:
             self.non_bool += 1
-            COUNTERS["non_bool"] += 1
+            _count("non_bool")
         return False
 
     def evaluate_slow(self, activation: Mapping[str, Any]) -> bool:
@@ -198,8 +217,12 @@ class Condition:
         return self._slow(activation)
 
 
-def compile_condition(text: str, where: str) -> Condition:
-    """Compile a CEL condition once (at load time).  Raises JourneyError(``"<where>: <what is wrong>"``)."""
+def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None = None) -> Condition:
+    """Compile a CEL condition once (at load time).  Raises JourneyError(``"<where>: <what is wrong>"``).
+
+    ``variables``: the declared type of each variable (``{"event": T, "customer": T}``, see
+    :mod:`journeyflow.stages.declarations`); when given, the condition is type-checked against them
+    (:func:`journeyflow.stages.typecheck.check_condition`: unknown fields, type mismatches, a non-bool result)."""
     if not isinstance(text, str):
         raise JourneyError(f"{where}: a condition must be a string, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -215,6 +238,14 @@ def compile_condition(text: str, where: str) -> Condition:
         raise JourneyError(f"{where}: invalid CEL: {type(e).__name__}") from None
     _check_shape(ast, where)
     _check_names(ast, where)
+    if variables is not None:
+        from journeyflow.stages.typecheck import CelTypeError, check_condition
+        try:
+            check_condition(ast, variables)
+        except CelTypeError as e:
+            raise JourneyError(f"{where}: {e}") from None
+        except RecursionError:
+            raise JourneyError(f"{where}: condition is too complex to type-check") from None
     return Condition(text, where, env.program(ast), compile_fast(ast))
 
 

@@ -54,6 +54,16 @@ _INT_RE = re.compile(r"-?[0-9]+\Z")
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 _SIMPLE_STR = re.compile(r"""(?:'[^'\\\n\r]*'|"[^"\\\n\r]*")\Z""")
 
+class _Uint(int):
+    """A CEL ``uint`` literal in the fast path (``12u``): compares by value with ints and doubles (CEL's
+    heterogeneous numeric comparison); anything else about it goes to cel-python."""
+
+    __slots__ = ()
+
+
+#: Types compared by numeric value across each other (CEL: ``12 == 12u``, ``120 > 99.5``); not bool.
+_NUMBERS = (int, float, _Uint)
+
 _RELATIONS = {
     "relation_lt": lambda a, b: a < b,
     "relation_le": lambda a, b: a <= b,
@@ -131,6 +141,8 @@ class _Fast:
                 return _ERR
             tx = type(x)
             if tx is not type(y) or tx not in _SCALAR_TYPES:
+                if tx in _NUMBERS and type(y) in _NUMBERS:
+                    return cmp(x, y)  # Python compares int and float exactly, as CEL does
                 raise _FALLBACK
             return cmp(x, y)
         return f_rel
@@ -323,6 +335,10 @@ class _Fast:
             v = int(s)
             if _INT64[0] <= v <= _INT64[1]:
                 return v
+        elif t == "UINT_LIT" and re.fullmatch(r"[0-9]+[uU]", s):
+            v = int(s[:-1])
+            if v < 2 ** 64:
+                return _Uint(v)
         elif t == "FLOAT_LIT":
             return float(s)
         elif t == "BOOL_LIT":

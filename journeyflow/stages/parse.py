@@ -386,7 +386,8 @@ class Parser:
 
     def _attrs(self, stream: str, rec: dict) -> dict[str, Any]:
         if stream == "web":
-            a = {"product_id": rec.get("product_id")}
+            # properties: seen by conditions as event.properties.* (issue 19); an empty map is left out
+            a = {"product_id": rec.get("product_id"), "properties": rec.get("properties") or None}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),
                  "amount": rec.get("amount"), "currency": rec.get("currency")}

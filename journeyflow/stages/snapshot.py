@@ -1,16 +1,20 @@
 """Per-customer state summaries for the ``customer_snapshots`` table (hashed identifiers only)."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.stages.state import DAY, CustomerState
 
 
-def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = None) -> dict[str, Any]:
+def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = None,
+                 attributes: Any = None) -> dict[str, Any]:
     """The ``customer_snapshots`` row of ``s`` as of ``at`` (epoch ms; None: the customer's last event), with the
     columns of ``schemas/bigquery/customer_snapshots.json``.  Counts are taken at ``at`` (``messages_7d``: sends in
-    the 7 days before it); ``state_bytes``: the size of the serialized state, if the caller already has it."""
+    the 7 days before it); ``state_bytes``: the size of the serialized state, if the caller already has it.
+    ``attributes``: the declared traits and computed attributes (an ``AttributeSet``); ``traits`` is the JSON
+    object of their values at ``at`` (sorted keys; those without a value are left out), None when there are none."""
     now = at if at is not None else (s.last_event or 0)
     kinds: dict[str, int] = {}
     for k in s.ids:
@@ -37,4 +41,12 @@ def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = Non
         "first_seen": s.first_seen,
         "last_event": s.last_event,
         "state_bytes": len(s.to_bytes()) if state_bytes is None else state_bytes,
+        "traits": _traits(s, now, attributes),
     }
+
+
+def _traits(s: CustomerState, now: int, attributes: Any) -> str | None:
+    if not attributes:
+        return None
+    values = attributes.values(s, now)
+    return json.dumps(values, sort_keys=True, separators=(",", ":")) if values else None

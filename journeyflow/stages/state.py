@@ -21,6 +21,7 @@ seen event ids             2 days     de-duplication of redelivered events (>= a
 journey history            180 days   re-entry cool-downs
 soft bounces               30 days    the policy's soft-bounce limit window (7 days by default)
 ``reentry: never`` marker  forever    never means never (dropped only when the journey is no longer configured)
+computed attributes        its window each declared attribute's own window (``stages.attributes``; <= max_events each)
 =========================  =========  ===================================================================
 
 These are floors: ``Retention.covering`` raises each one to the longest window the loaded policy and journeys
@@ -77,6 +78,10 @@ class Retention:
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
     journey_ids: frozenset[str] | None = None
+    #: The declared computed attributes and their windows (``((name, window ms or None), ...)``, from the
+    #: attributes file; ``effective_retention`` sets it): windowed entries older than their window and the data of
+    #: attributes no longer declared are dropped at expiry.  None: keep them.
+    attributes: tuple[tuple[str, int | None], ...] | None = None
 
     def covering(self, needs: dict[str, int], journey_ids: Iterable[str] | None = None) -> "Retention":
         """This retention with each window raised to at least what ``needs`` asks, in ms.
@@ -138,6 +143,10 @@ class CustomerState(_dl.AddressStatus):
     last_login: int | None = None
     last_activity: int | None = None  # web or order activity, for inactivity journeys
     expired_at: int | None = None  # event time of the last ``expire`` pass
+    # declared traits (identify calls): name -> [value, ts]; only declared ones, bounded (stages.attributes)
+    traits: dict[str, list] = field(default_factory=dict)
+    # computed attributes: name -> aggregate record, bounded (journeyflow.stages.attributes)
+    computed: dict[str, dict] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- events
     def apply(self, ev: Event) -> None:
@@ -205,6 +214,8 @@ class CustomerState(_dl.AddressStatus):
             if t != "bounced":  # a bounce says nothing about the customer's wishes: it blocks an address only
                 self._set_consent(a["channel"], t, ts)
             _dl.apply_status_event(self, ev)
+        elif s == "track" and a.get("timezone") and isinstance(a["timezone"], str):
+            self.tz = a["timezone"]  # an identify call's (or context's) time zone (issue 19)
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an
@@ -404,6 +415,9 @@ class CustomerState(_dl.AddressStatus):
             _dl.expire_address_status(self, now, r.soft_bounces_ms)
         if self.payment_failed is not None and self.payment_failed <= now - r.orders_ms:
             self.payment_failed = None
+        if self.computed and r.attributes is not None:
+            from journeyflow.stages.attributes import expire_computed
+            expire_computed(self.computed, dict(r.attributes), now)
         for jid in list(self.journeys):
             m = self.journeys[jid]
             if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
@@ -428,7 +442,8 @@ class CustomerState(_dl.AddressStatus):
     # ---------------------------------------------------------- encoding
     _FIELDS = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
                "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
-               "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at")
+               "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at",
+               "traits", "computed")
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""

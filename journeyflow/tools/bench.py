@@ -5,10 +5,12 @@ cheapest pipeline doing the same shape of work, measured in the same run) hold o
 absolute numbers do not.
 
 Sections:
-1. core decision path — CPU µs/event of identity + state + journeys + arbitration in plain Python (one core)
+1. core decision path — CPU µs/event of identity + state + journeys + arbitration in plain Python (one core);
+   1b. the same with ten computed attributes declared (``journeyflow.tools.bench_attributes``)
 2. bounded replay on the DirectRunner (FnApiRunner) vs a trivial group-sort-fold pipeline on the same source
 3. streaming against the Pub/Sub emulator (see ``journeyflow.tools.bench_stream``), when gcloud is available
-4. state size per customer after a long simulated period, and peak memory of the replay as it grows
+4. state size per customer after a long simulated period (also with ten computed attributes), and peak memory of the
+   replay as it grows
 5. scale on paper: workers needed on Dataflow for 10k and 100k events/s
 """
 from __future__ import annotations
@@ -339,11 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     records = count_records(data)
     print(f"journeyflow bench — {os.cpu_count()} cores, population {ns.customers} customers × {ns.days} days")
     bench_core(data)
+    from journeyflow.tools.bench_attributes import bench_core_attributes, bench_state_attributes
+    bench_core_attributes(data, parse_all, RESULTS, row)
     bench_replay(data, work, records, not ns.skip_modes)
     if not ns.skip_stream:
         from journeyflow.tools.bench_stream import bench_stream
         bench_stream(work, RESULTS, row)
     bench_state()
+    bench_state_attributes(state_after_a_year, RESULTS, row)
     bench_memory(work, [int(x) for x in ns.memory_sizes.split(",")])
     scale_on_paper()
     RESULTS["wall_seconds"] = time.perf_counter() - t0

@@ -20,7 +20,7 @@ EVERY_KIND = textwrap.dedent("""\
         priority: 500
         exclusion_group: g
         control_group_pct: 5
-        entry: {event: checkout_started, when: "customer.cart_size > 0 && event.amount < 100.0"}
+        entry: {event: checkout_started, when: "customer.cart_size > 0 && event.properties.amount < 100.0"}
         goal: [{event: order_placed}]
         exit: [{event: unsubscribed}]
         reentry: {mode: after_cooldown, cooldown: 7d}
@@ -66,7 +66,7 @@ def test_every_step_kind_escaping_and_back_edges():
     assert nodes(svg) == ["entry", "mail", "w", "check", "sms", "case", "task", "pause", "done"]
     text = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
     assert "Every <kind> & \"quotes\"" in text
-    assert "customer.cart_size > 0 && event.amount < 100.0" in root.find(f".//{SVG}g[@data-step='entry']/"
+    assert "customer.cart_size > 0 && event.properties.amount < 100.0" in root.find(f".//{SVG}g[@data-step='entry']/"
                                                                           f"{SVG}title").text
     for label in ("on order_placed", "timeout 1d", "else", "2d", "1: customer.consent.sms"):
         assert label in text, label

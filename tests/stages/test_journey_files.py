@@ -456,7 +456,8 @@ def test_schema_is_valid_draft_2020_12_and_in_step_with_the_model():
     jsonschema.Draft202012Validator.check_schema(s)
     d = s["$defs"]
     assert set(d["event_type"]["enum"]) == {t for ts in EVENT_TYPES.values() for t in ts}
-    assert tuple(d["stream"]["enum"]) == STREAMS
+    # the input streams plus `track` (user-named events, issue 19), whether or not the Segment stream is merged yet
+    assert tuple(d["stream"]["enum"]) == tuple(dict.fromkeys(STREAMS + ("track",)))
     assert tuple(d["journey"]["properties"]["category"]["enum"]) == CATEGORIES
     assert tuple(d["step"]["properties"]["send"]["properties"]["channel"]["enum"]) == CHANNELS
 
@@ -480,7 +481,7 @@ def test_parse_duration_and_format_path():
 
 
 def test_total_condition_text_is_bounded():
-    long = "event.s == '" + "x" * 980 + "'"
+    long = "event.type == '" + "x" * 977 + "'"
     case = f'          - {{when: "{long}", next: end}}\n'
     steps = "".join(f"      - id: b{k}\n        branch:\n          cases:\n" + case * 20 for k in range(11))
     text = ("journeys:\n  - id: a\n    category: sales\n    priority: 1\n    entry: {event: login}\n    steps:\n"

@@ -207,7 +207,7 @@ journeys:
       - id: choose
         branch:
           cases:
-            - when: "event.channel == 'app'"
+            - when: "event.properties.channel == 'app'"
               next: push
             - when: "customer.consent.sms"
               next: sms
@@ -234,7 +234,7 @@ def test_branch_each_arm(channel, sms_consent, expect, detail):
     sim = Sim(engine(BRANCH))
     if sms_consent:
         sim.event(ev("consent_granted", T0 - 1, channel="sms"))
-    out = sim.event(ev("login", T0, channel=channel))
+    out = sim.event(ev("login", T0, properties={"channel": channel}))
     assert [c.content_id for c in out.candidates] == [expect]
     assert ("step", "choose", detail) in sim.kinds("br")
     assert sim.kinds("br")[-1] == ("exited", "end", "exit_step")

@@ -48,6 +48,7 @@ from journeyflow.stages.journeys.model import (
     JourneyStep,
     Trigger,
 )
+from journeyflow.stages.attributes import AttributeSet, TraitsView
 from journeyflow.stages.state import DAY, CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -60,20 +61,25 @@ COUNTERS: Counter = Counter()
 
 _FACT_KEYS = frozenset(CustomerState().facts(0))
 _PRODUCT_KEYS = ("product_views_7d", "bought_product_30d")
+_NO_ATTRIBUTES = AttributeSet()
 
 
 class _LazyCustomer(Mapping):
-    """The ``customer`` variable: ``state.facts(now)`` plus product facts, computed on first access only."""
+    """The ``customer`` variable: ``state.facts(now)`` plus product facts, computed on first access only, and
+    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
 
-    __slots__ = ("_state", "_now", "_product", "_facts")
+    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits")
 
-    def __init__(self, state: CustomerState, now: int, product: str | None):
-        self._state = state
-        self._now = now
-        self._product = product
+    def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES):
+        self._state, self._now, self._product, self._attributes = state, now, product, attributes
         self._facts: dict | None = None
+        self._traits: TraitsView | None = None
 
     def __getitem__(self, key: str) -> Any:
+        if key == "traits":
+            if self._traits is None:
+                self._traits = TraitsView(self._attributes, self._state, self._now)
+            return self._traits
         if self._product is not None:
             if key == "product_views_7d":
                 return self._state.views_of(self._product, self._now, 7 * DAY)
@@ -86,27 +92,30 @@ class _LazyCustomer(Mapping):
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in _FACT_KEYS or (self._product is not None and key in _PRODUCT_KEYS)
+        return key in _FACT_KEYS or key == "traits" or (self._product is not None and key in _PRODUCT_KEYS)
 
     def __iter__(self) -> Iterator[str]:
         yield from _FACT_KEYS
+        yield "traits"
         if self._product is not None:
             yield from _PRODUCT_KEYS
 
     def __len__(self) -> int:
-        return len(_FACT_KEYS) + (len(_PRODUCT_KEYS) if self._product is not None else 0)
+        return len(_FACT_KEYS) + 1 + (len(_PRODUCT_KEYS) if self._product is not None else 0)
 
 
 class _Ctx:
     """What a condition may look at, built lazily (most events never evaluate a condition)."""
 
-    __slots__ = ("state", "now", "event", "product", "_act")
+    __slots__ = ("state", "now", "event", "product", "_act", "attributes")
 
-    def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None):
+    def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
+                 attributes: AttributeSet = _NO_ATTRIBUTES):
         self.state = state
         self.now = now
         self.event = event
         self.product = product
+        self.attributes = attributes
         self._act: dict | None = None
 
     def activation(self) -> dict:
@@ -114,6 +123,8 @@ class _Ctx:
             ev = self.event
             if ev is not None:
                 e = dict(ev.attrs)
+                if "properties" not in e:
+                    e["properties"] = {}  # a missing property is then a CEL "no such key" error, counted
                 e["stream"] = ev.stream
                 e["type"] = ev.type
                 e["ts"] = ev.ts
@@ -121,7 +132,8 @@ class _Ctx:
                 e = {"stream": "timer", "type": "timer", "ts": self.now}
                 if self.product is not None:
                     e["product_id"] = self.product
-            self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product)}
+            self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product,
+                                                               self.attributes)}
         return self._act
 
 
@@ -148,8 +160,10 @@ class JourneyEngine:
     id.  Picklable (it is rebuilt from its journeys), so it travels to Beam workers.
     """
 
-    def __init__(self, journeys: Iterable[Journey]):
+    def __init__(self, journeys: Iterable[Journey], attributes: AttributeSet | None = None):
         self.journeys = tuple(journeys)
+        #: declared traits and computed attributes: folded in by :meth:`on_event`, read as ``customer.traits``
+        self.attributes = attributes if attributes is not None else _NO_ATTRIBUTES
         ids = [j.id for j in self.journeys]
         if len(set(ids)) != len(ids):
             raise ValueError("journey ids must be unique")
@@ -169,7 +183,7 @@ class JourneyEngine:
         self._index = index
 
     def __reduce__(self):
-        return (JourneyEngine, (self.journeys,))
+        return (JourneyEngine, (self.journeys, self.attributes))
 
     def journey(self, journey_id: str) -> Journey | None:
         """The journey with this id, or None when the configuration has none (e.g. it was removed)."""
@@ -177,13 +191,17 @@ class JourneyEngine:
 
     # ---------------------------------------------------------------------------------------------- events
     def on_event(self, state: CustomerState, event: Event, customer_id: str) -> JourneyOutput:
-        """Apply one event (already folded into ``state``): goals/exits/waits of active journeys, then entries."""
+        """Apply one event (already folded into ``state``): its traits and computed attributes
+        (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries."""
+        attributes = self.attributes
+        if attributes:
+            attributes.observe(state, event)
         ix = self._index.get(event.type)
         out = JourneyOutput([], [], [])
         if ix is None:
             return out
         now = event.ts
-        ctx = _Ctx(state, now, event, _event_product(event))
+        ctx = _Ctx(state, now, event, _event_product(event), attributes)
         memberships = state.journeys
         trigger_id = event.uid
 
@@ -280,7 +298,7 @@ class JourneyEngine:
         if st is None or st.kind != "wait":
             self._finish(state, jid, m, due, timer_id, "step_removed", customer_id, out)
             return out
-        ctx = _Ctx(state, due, None, m.get("p"))
+        ctx = _Ctx(state, due, None, m.get("p"), self.attributes)
         if st.until is not None:
             out.steps.append(JourneyStep(customer_id, jid, st.id, "step", due, timer_id, "resume:timeout"))
             self._run(j, m, st.on_timeout, st.id, ctx, timer_id, customer_id, out)

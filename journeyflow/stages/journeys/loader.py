@@ -17,6 +17,8 @@ File format (validated by ``schemas/journey.schema.json``, then by the semantic 
         priority: 600                   # 0-1000, higher wins within a category
         exclusion_group: null           # at most one active journey per group
         entry: {event: add_to_cart, stream: web, when: "customer.cart_size > 0"}   # or a list of triggers
+        # any event: a built-in type, or a user-named one (Segment track): {event: "Trial Ending Soon", stream:
+        # track} (or declared in the attributes file, journeyflow.stages.attributes_loader)
         exit: [{event: order_placed}]   # events that end the membership early
         goal: [{event: order_placed}]   # conversion events (reaching a goal also exits)
         reentry: {mode: after_cooldown, cooldown: 7d}   # never (default) | after_cooldown | always
@@ -61,6 +63,8 @@ from journeyflow.stages.journeys.model import (
     Trigger,
 )
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
+from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
+from journeyflow.stages.typecheck import DYN as _ANY_EVENT  # a broken journey's event: not known
 
 __all__ = ["MAX_CONDITION_CHARS", "MAX_FILE_BYTES", "MAX_JOURNEYS", "default_journeys", "load_journeys",
            "load_journeys_text"]
@@ -73,14 +77,18 @@ MAX_JOURNEYS = 200
 MAX_CONDITION_CHARS = 200_000
 
 
+_BUILTIN = Declarations()
+
+
 def default_journeys() -> tuple[Journey, ...]:
     """The default journey set shipped in ``journeyflow/defaults/journeys.yaml``."""
     ref = resources.files("journeyflow.defaults") / "journeys.yaml"
     return load_journeys_text(ref.read_text(encoding="utf-8"), "journeyflow/defaults/journeys.yaml")
 
 
-def load_journeys(path: str | Path) -> tuple[Journey, ...]:
-    """Load and validate a journey file.  Raises JourneyError listing every problem found."""
+def load_journeys(path: str | Path, declarations: Declarations | None = None) -> tuple[Journey, ...]:
+    """Load and validate a journey file (conditions type-checked against ``declarations``: the built-in fields
+    when None).  Raises JourneyError listing every problem found."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -93,11 +101,14 @@ def load_journeys(path: str | Path) -> tuple[Journey, ...]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise JourneyError(f"{p}:1: $: file is not UTF-8 ({e.reason} at byte {e.start})") from None
-    return load_journeys_text(text, str(p))
+    return load_journeys_text(text, str(p), declarations)
 
 
-def load_journeys_text(text: str, filename: str = "<string>") -> tuple[Journey, ...]:
-    """Parse, validate (JSON Schema, then semantic checks) and build journeys from YAML text."""
+def load_journeys_text(text: str, filename: str = "<string>",
+                       declarations: Declarations | None = None) -> tuple[Journey, ...]:
+    """Parse, validate (JSON Schema, then semantic checks; conditions type-checked against ``declarations``, the
+    built-in event and customer fields when None) and build journeys from YAML text."""
+    decl = declarations if declarations is not None else _BUILTIN
     n = utf8_size(text, MAX_FILE_BYTES)
     if n > MAX_FILE_BYTES:
         raise JourneyError(f"{filename}:1: $: file is {n} bytes, larger than the 1 MiB limit")
@@ -130,9 +141,9 @@ def load_journeys_text(text: str, filename: str = "<string>") -> tuple[Journey, 
                 else:
                     first_id[jid] = i
             if i in bad:
-                _lint_broken(jd, ("journeys", i), doc)
+                _lint_broken(jd, ("journeys", i), doc, decl)
                 continue
-            j = _build_journey(jd, ("journeys", i), doc)
+            j = _build_journey(jd, ("journeys", i), doc, decl)
             if j is not None and not duplicate:
                 journeys.append(j)
     if doc.errors:
@@ -192,16 +203,52 @@ class _Doc:
 
 
 # -------------------------------------------------------------------------------- semantic checks + build
-def _build_journey(jd: dict, jp: tuple, doc: _Doc) -> Journey | None:
+def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: Declarations,
+                 key: str = "event") -> bool:
+    """A trigger's event must be a built-in type (in its stream), a declared event, or a user-named event of
+    stream ``track``; an error goes to ``doc`` (False) otherwise."""
+    own = STREAM_OF_TYPE.get(etype) or (decl.events[etype].stream if etype in decl.events else None)
+    if own is not None:
+        if stream is not None and stream != own:
+            doc.add(path + ("stream",), f"event '{etype}' is not in stream '{stream}' (it is in '{own}')")
+            return False
+        return True
+    if stream == CUSTOM_STREAM:
+        return True
+    if stream is not None:
+        doc.add(path + ("stream",), f"event '{etype}' is not in stream '{stream}' (a user-named event is in "
+                                    f"stream '{CUSTOM_STREAM}')")
+        return False
+    hint = difflib.get_close_matches(etype, [*STREAM_OF_TYPE, *decl.events], n=1)
+    doc.add(path + (key,), f"{etype!r} is not a known value" + (
+        f" (did you mean '{hint[0]}'?)" if hint else f" (a user-named event needs stream: {CUSTOM_STREAM}, or a "
+                                                     f"declaration in the attributes file)"))
+    return False
+
+
+def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN) -> Journey | None:
     """Semantic checks on one schema-valid journey, and the typed model.  Errors go to ``doc``."""
     n_err = len(doc.errors)
+    step_events: list[tuple[str, str | None]] = []
+    for key in ("entry",):
+        v = jd.get(key)
+        for td in ([v] if isinstance(v, dict) else v or ()):
+            step_events.append((td["event"], td.get("stream")))
+    has_timer = False
+    for sd in jd["steps"]:
+        w = sd.get("wait")
+        if w is not None:
+            has_timer = True
+            if isinstance(w, dict):
+                step_events.append((w["until"], w.get("stream")))
+    step_event_type = decl.union_event_type(step_events, has_timer)
 
-    def cond(text: str | None, path: tuple) -> Condition | None:
+    def cond(text: str | None, path: tuple, etype=None) -> Condition | None:
         if text is None or not doc.condition_budget(text, path):
             return None
         where = f"{doc.filename}:{doc.line(path)}: {format_path(path)}"
         try:
-            return compile_condition(text, where)
+            return compile_condition(text, where, decl.variables(etype or step_event_type))
         except JourneyError as e:
             for message in e.errors:
                 doc.add(path, message[len(where) + 2:] if message.startswith(where + ": ") else message)
@@ -209,10 +256,8 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc) -> Journey | None:
 
     def trigger(td: dict, path: tuple, type_key: str = "event") -> Trigger:
         etype, stream = td[type_key], td.get("stream")
-        if stream is not None and STREAM_OF_TYPE.get(etype) != stream:
-            doc.add(path + ("stream",), f"event '{etype}' is not in stream '{stream}' (it is in "
-                                        f"'{STREAM_OF_TYPE.get(etype)}')")
-        return Trigger(etype, stream, cond(td.get("when"), path + ("when",)))
+        _check_event(etype, stream, path, doc, decl, type_key)
+        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)))
 
     def triggers(key: str) -> tuple[Trigger, ...]:
         v = jd.get(key)
@@ -329,16 +374,18 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc) -> Journey | None:
         max_duration_ms=max_ms)
 
 
-def _lint_broken(jd: Any, jp: tuple, doc: _Doc) -> None:
-    """The checks that still make sense for a journey with schema errors: conditions, step ids, step targets."""
+def _lint_broken(jd: Any, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN) -> None:
+    """The checks that still make sense for a journey with schema errors: conditions (type-checked against the
+    fields every event has), step ids, step targets."""
     if not isinstance(jd, dict):
         return
+    variables = decl.variables(decl.union_event_type([], True))
 
     def cond(text: Any, path: tuple) -> None:
         if isinstance(text, str) and doc.condition_budget(text, path):
             where = f"{doc.filename}:{doc.line(path)}: {format_path(path)}"
             try:
-                compile_condition(text, where)
+                compile_condition(text, where, {**variables, "event": _ANY_EVENT})
             except JourneyError as e:
                 for message in e.errors:
                     doc.add(path, message[len(where) + 2:] if message.startswith(where + ": ") else message)

@@ -1,0 +1,345 @@
+"""Declared computed attributes and traits (issue 19, point 4): per-customer aggregates of events, kept in
+``CustomerState.computed`` and seen by conditions as ``customer.traits.<name>``.
+
+An attribute is one of ``count``, ``sum``, ``min``, ``max``, ``first``, ``last``, ``distinct_count`` of the events
+named ``event`` (optionally in ``stream``, optionally only those matching the CEL condition ``where`` over
+``event``), optionally of a ``property`` (a path of the event as conditions see it: ``amount``,
+``properties.plan``), over a sliding event-time ``window`` (``7d``: the events in ``(now - 7d, now]``) or all time.
+The file format is :mod:`journeyflow.stages.attributes_loader`'s.
+
+State per attribute (bounded; ``CustomerState.computed[name]``):
+
+* windowed: ``{"e": [[ts, value], ...]}``, time-sorted, only entries inside the window (older ones are dropped when
+  the attribute next changes and at every expiry pass, ``CustomerState.expire`` with ``Retention.attributes``), at
+  most ``max_events`` entries (default 100, limit 1000): a window with more matching events than that counts its
+  latest ``max_events`` (``distinct_count`` keeps one entry per value: its latest time; ``last`` only its newest
+  entry);
+* all time: ``{"n": count}`` (count), ``{"s": sum}``, ``{"min": value}``/``{"max": value}``, ``{"first": [ts,
+  value]}``/``{"last": [ts, value]}``, ``{"d": [values]}`` (distinct_count, at most ``max_events`` values: the
+  count saturates there).
+
+Values: ``count``/``distinct_count`` are ints (0 without events); ``sum`` has the property's type (0 without
+events); ``min``/``max``/``first``/``last`` have the property's type (``first``/``last`` without a property: the
+event time, int ms) and are absent without events (``has(customer.traits.x)`` is false; reading one is a runtime
+error, counted).  A property value of the wrong type (or missing) is skipped; the event still counts for ``count``.
+
+Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.traits``: ``attrs["traits"]`` of
+``track`` events): only declared traits are kept, each a scalar of its declared type (strings at most
+:data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
+time wins).
+"""
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from operator import itemgetter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from journeyflow.model.events import Event
+from journeyflow.stages.conditions import Condition
+from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
+from journeyflow.stages.typecheck import T
+
+__all__ = ["OPS", "MAX_TRAIT_CHARS", "Attribute", "AttributeSet", "TraitsView"]
+
+#: The aggregate functions.
+OPS = ("count", "sum", "min", "max", "first", "last", "distinct_count")
+#: Longest string value kept for a trait or a computed value (longer values are skipped).
+MAX_TRAIT_CHARS = 256
+_PY = {"int": (int,), "double": (float, int), "string": (str,), "bool": (bool,), "timestamp": (int,)}
+
+
+def _typed(value: Any, t: T | None) -> Any:
+    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None."""
+    if value is None:
+        return None
+    if t is None or t.kind == "dyn":
+        return value if isinstance(value, (str, int, float, bool)) and not (
+            isinstance(value, str) and len(value) > MAX_TRAIT_CHARS) else None
+    ok = _PY.get(t.kind)
+    if ok is None or not isinstance(value, ok) or (type(value) is bool and t.kind != "bool"):
+        return None
+    if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:
+        return None
+    return float(value) if t.kind == "double" else value
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One computed attribute, validated.  ``path`` is the property path (``("properties", "plan")``) or ();
+    ``window_ms`` None = all time; ``type`` the property's declared type (None: no property)."""
+
+    name: str
+    op: str
+    event: str
+    stream: str | None
+    path: tuple[str, ...]
+    where: Condition | None
+    window_ms: int | None
+    max_events: int
+    type: T | None
+    result: T
+
+    def value_of(self, ev: Event) -> Any:
+        """The property value of ``ev`` (typed, or None), or the event time when the attribute has no property."""
+        if not self.path:
+            return ev.ts
+        v: Any = ev.attrs
+        for k in self.path:
+            if not isinstance(v, Mapping):
+                return None
+            v = v.get(k)
+        return _typed(v, self.type)
+
+
+class AttributeSet:
+    """The computed attributes and declarations of one attributes file, ready to run.  Picklable (rebuilt from the
+    file's text on workers: see ``EngineConfig``)."""
+
+    def __init__(self, attributes: tuple[Attribute, ...] = (), declarations: Declarations = Declarations()):
+        self.attributes = attributes
+        self.declarations = declarations
+        self.by_name = {a.name: a for a in attributes}
+        by_type: dict[str, list[Attribute]] = {}
+        for a in attributes:
+            by_type.setdefault(a.event, []).append(a)
+        self._by_type = {k: tuple(v) for k, v in by_type.items()}
+        self.traits = dict(declarations.traits)
+
+    def __bool__(self) -> bool:
+        return bool(self.attributes or self.traits)
+
+    def windows(self) -> dict[str, int | None]:
+        """name → window (ms, None for all time): what ``Retention.attributes`` keeps."""
+        return {a.name: a.window_ms for a in self.attributes}
+
+    # ------------------------------------------------------------------------------------------ updates
+    def observe(self, state: Any, ev: Event) -> None:
+        """Fold one event into the customer's traits and computed attributes (after ``CustomerState.apply``)."""
+        if self.traits and ev.stream == CUSTOM_STREAM:
+            tr = ev.attrs.get("traits")
+            if isinstance(tr, Mapping) and tr:
+                self._set_traits(state, tr, ev.ts)
+        attrs = self._by_type.get(ev.type)
+        if not attrs:
+            return
+        act = None
+        computed = state.computed
+        ts = ev.ts
+        for a in attrs:
+            if a.stream is not None and a.stream != ev.stream:
+                continue
+            if a.where is not None:
+                if act is None:
+                    act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ts}}
+                if not a.where.evaluate(act):
+                    continue
+            if a.window_ms is not None:
+                _windowed(computed, a, ts, None if a.op == "count" else a.value_of(ev))
+            elif a.op == "count":
+                rec = computed.get(a.name)
+                if rec is None:
+                    computed[a.name] = {"n": 1}
+                else:
+                    rec["n"] += 1
+            else:
+                _all_time(computed, a, ts, a.value_of(ev))
+
+    def _set_traits(self, state: Any, traits: Mapping[str, Any], ts: int) -> None:
+        cur = state.traits
+        for k, t in self.traits.items():
+            if k in traits:
+                v = _typed(traits[k], t)
+                old = cur.get(k)
+                if v is not None and (old is None or ts >= old[1]):
+                    cur[k] = [v, ts]
+
+    # ------------------------------------------------------------------------------------------- values
+    def value(self, state: Any, name: str, now: int) -> Any:
+        """The value of trait or attribute ``name`` at ``now``; raises KeyError when it has none (no events)."""
+        a = self.by_name.get(name)
+        if a is None:
+            return state.traits[name][0]
+        return _value(a, state.computed.get(name), now)
+
+    def values(self, state: Any, now: int) -> dict[str, Any]:
+        """Every trait and attribute that has a value at ``now`` (the snapshot's ``traits`` column)."""
+        out = {k: v[0] for k, v in sorted(state.traits.items())}
+        for a in self.attributes:
+            try:
+                out[a.name] = _value(a, state.computed.get(a.name), now)
+            except KeyError:
+                pass
+        return out
+
+
+class TraitsView(Mapping):
+    """``customer.traits``: declared traits and computed attributes, each computed on first access."""
+
+    __slots__ = ("_set", "_state", "_now")
+
+    def __init__(self, attributes: AttributeSet, state: Any, now: int):
+        self._set, self._state, self._now = attributes, state, now
+
+    def __getitem__(self, key: str) -> Any:
+        a = self._set.by_name.get(key)
+        if a is not None:
+            return _value(a, self._state.computed.get(key), self._now)
+        if key not in self._set.traits:
+            raise KeyError(key)
+        return self._state.traits[key][0]
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(k for k in (*self._set.traits, *self._set.by_name) if k in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+# ------------------------------------------------------------------------------------------ aggregates
+_ts = itemgetter(0)
+
+
+def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
+    """Add ``[ts, v]`` to a windowed attribute's entries (time-sorted, inside the window, at most max_events)."""
+    if v is None and a.op != "count":
+        return
+    rec = computed.get(a.name)
+    if rec is None:
+        computed[a.name] = {"e": [[ts, v]]}
+        return
+    e = rec["e"]
+    if a.op == "distinct_count":
+        for i, (t0, v0) in enumerate(e):
+            if v0 == v:
+                if t0 >= ts:
+                    return
+                del e[i]
+                break
+    if not e or e[-1][0] <= ts:
+        e.append([ts, v])
+    else:
+        insort(e, [ts, v], key=_ts)
+    lo = ts - a.window_ms
+    if e[0][0] <= lo:
+        del e[:bisect_right(e, lo, key=_ts)]
+    if len(e) > (1 if a.op == "last" else a.max_events):  # last: only the newest entry can ever be the value
+        del e[:len(e) - (1 if a.op == "last" else a.max_events)]
+
+
+def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
+    """Fold value ``v`` (at ``ts``) into an all-time sum/min/max/first/last/distinct_count."""
+    if v is None:
+        return
+    rec = computed.get(a.name)
+    op = a.op
+    if op == "sum":
+        computed[a.name] = {"s": (rec or {"s": 0})["s"] + v}
+    elif op in ("min", "max"):
+        if rec is None or (v < rec[op] if op == "min" else v > rec[op]):
+            computed[a.name] = {op: v}
+    elif op in ("first", "last"):
+        if rec is None or (ts < rec[op][0] if op == "first" else ts >= rec[op][0]):
+            computed[a.name] = {op: [ts, v]}
+    else:  # distinct_count
+        d = rec["d"] if rec else []
+        if v not in d and len(d) < a.max_events:
+            d = sorted(d + [v], key=lambda x: (type(x).__name__, x))
+        computed[a.name] = {"d": d}
+
+
+def _value(a: Attribute, rec: dict | None, now: int) -> Any:
+    op = a.op
+    if a.window_ms is None:
+        if op == "count":
+            return rec["n"] if rec else 0
+        if op == "sum":
+            return rec["s"] if rec else _zero(a)
+        if op == "distinct_count":
+            return len(rec["d"]) if rec else 0
+        if rec is None:
+            raise KeyError(a.name)
+        return rec[op][1] if op in ("first", "last") else rec[op]
+    e = rec["e"] if rec else ()
+    if not e:
+        vals: Any = ()
+    elif e[0][0] > now - a.window_ms and e[-1][0] <= now:
+        vals = e  # the common case: every entry is inside the window
+    else:
+        vals = e[bisect_right(e, now - a.window_ms, key=_ts):bisect_right(e, now, key=_ts)]
+    if op == "count":
+        return len(vals)
+    if op == "distinct_count":
+        return len({repr(x[1]) for x in vals})
+    if op == "sum":
+        return sum((x[1] for x in vals), _zero(a))
+    if not vals:
+        raise KeyError(a.name)
+    if op == "min":
+        return min(x[1] for x in vals)
+    if op == "max":
+        return max(x[1] for x in vals)
+    return vals[0][1] if op == "first" else vals[-1][1]
+
+
+def _zero(a: Attribute) -> Any:
+    return 0.0 if a.type is not None and a.type.kind == "double" else 0
+
+
+def expire_computed(computed: dict, windows: Mapping[str, int | None] | None, now: int) -> None:
+    """Drop windowed entries at or before ``now - window``, and the data of attributes no longer declared
+    (``windows`` None: keep everything, a bare ``Retention()`` knows no configuration)."""
+    if windows is None:
+        return
+    for name in list(computed):
+        if name not in windows:
+            del computed[name]
+            continue
+        w = windows[name]
+        rec = computed[name]
+        if w is not None and "e" in rec:
+            rec["e"] = [x for x in rec["e"] if x[0] > now - w]
+            if not rec["e"]:
+                del computed[name]
+
+
+def merge_computed(x: dict, y: dict) -> dict:
+    """Identity merge of two profiles' computed data: windowed entries are a union (one per ``[ts, value]``);
+    all-time counts and sums add up, min/max/first/last take the extreme, distinct values a union.  Commutative;
+    all-time counts and sums count both profiles' events (they would double if a profile were merged with itself,
+    which identity resolution never does)."""
+    out: dict = {}
+    for name in sorted(set(x) | set(y)):
+        a, b = x.get(name), y.get(name)
+        if a is None or b is None or set(a) != set(b):
+            out[name] = _copy(b if a is None else a if b is None else min(a, b, key=repr))
+            continue
+        (k,) = a
+        if k == "e":
+            e = sorted({(t[0], repr(t[1])): list(t) for t in a["e"] + b["e"]}.items())
+            out[name] = {"e": [t for _, t in e]}
+        elif k in ("n", "s"):
+            out[name] = {k: a[k] + b[k]}
+        elif k == "min":
+            out[name] = {k: min(a[k], b[k])}
+        elif k == "max":
+            out[name] = {k: max(a[k], b[k])}
+        elif k == "first":
+            out[name] = {k: list(min(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
+        elif k == "last":
+            out[name] = {k: list(max(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
+        else:  # "d"
+            out[name] = {k: sorted({repr(v): v for v in a[k] + b[k]}.values(), key=lambda v: (type(v).__name__, v))}
+    return out
+
+
+def _copy(rec: dict) -> dict:
+    return {k: ([list(e) for e in v] if k == "e" else list(v) if isinstance(v, list) else v) for k, v in rec.items()}

@@ -1,0 +1,281 @@
+"""The attributes file: declared event schemas, traits and computed attributes (issue 19, points 4 and 5).
+
+Loaded strictly (``journeyflow.config.yaml``: no aliases, unique plain keys, file:line positions) and checked at
+once; every problem is one ``<file>:<line>: <json path>: <what>`` line of an :class:`AttributesError`.  Format::
+
+    version: 1
+    events:                          # declared events: their stream and property types
+      Trial Ending Soon:             # a user-named (Segment track) event; stream defaults to track
+        properties: {days_left: int, plan: string}
+      product_view:                  # a built-in event may declare its (web) properties too
+        properties: {category: string}
+    traits:                          # kept from identify calls (only declared traits are kept)
+      plan: string
+    attributes:                      # computed attributes, seen as customer.traits.<name>
+      logins_7d: {op: count, event: login, window: 7d}
+      spend_30d: {op: sum, event: order_placed, property: amount, window: 30d}
+      big_orders: {op: count, event: order_placed, where: "event.amount > 100.0"}
+      categories_7d: {op: distinct_count, event: product_view, property: properties.category, window: 7d}
+
+Types: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``, ``list<T>``, ``map<T>``.  ``op``: one of
+:data:`~journeyflow.stages.attributes.OPS`; ``property``: a path of the event as conditions see it (``sum`` needs
+a numeric one, ``min``/``max``/``distinct_count`` any declared scalar); ``where``: a CEL condition over ``event``
+only (type-checked); ``window``: a duration (``7d``) or absent (all time); ``max_events``: 1-1000 (default 100).
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from journeyflow.config.durations import parse_duration
+from journeyflow.model.events import EVENT_TYPES
+from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
+from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
+from journeyflow.stages.conditions import JourneyError, compile_condition
+from journeyflow.stages.declarations import CUSTOM_STREAM, CUSTOMER_FIELDS, Declarations, EventDecl, stream_of
+from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
+
+__all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
+
+#: Most computed attributes, traits and declared events (each) in one file.
+MAX_ATTRIBUTES = 100
+#: The largest ``max_events`` an attribute may ask for.
+MAX_EVENTS_LIMIT = 1000
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_KEYS = {"version", "events", "traits", "attributes"}
+_ATTR_KEYS = {"op", "event", "stream", "where", "property", "window", "max_events", "description"}
+_BUILTIN_TYPES = [t for ts in EVENT_TYPES.values() for t in ts]
+_STREAMS = ("web", "orders", "support", "crm", "engagement", "consent", CUSTOM_STREAM)
+
+
+class AttributesError(JourneyError):
+    """An invalid attributes file; ``errors`` holds one ``"<file>:<line>: <path>: <what>"`` per problem."""
+
+
+def load_attributes(path: str | Path) -> AttributeSet:
+    """Load and check an attributes file; raises AttributesError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise AttributesError(f"{p}:1: $: cannot read the file ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise AttributesError(f"{p}:1: $: file is not UTF-8 ({e.reason} at byte {e.start})") from None
+    return load_attributes_text(text, str(p))
+
+
+def load_attributes_text(text: str, filename: str = "<string>") -> AttributeSet:
+    """Parse and check the text of an attributes file (see the module docstring)."""
+    if utf8_size(text, MAX_CONFIG_BYTES) > MAX_CONFIG_BYTES:
+        raise AttributesError(f"{filename}:1: $: file is larger than the 1 MiB limit")
+    yd = parse_yaml(text, filename)
+    errors: list[tuple[int, str, str]] = []
+
+    def add(path: tuple, message: str) -> None:
+        errors.append((yd.line(path), format_path(path), message))
+
+    for issue in yd.issues:
+        errors.append((issue.line, format_path(issue.path), ("invalid YAML: " if issue.syntax else "")
+                       + issue.message))
+    data = yd.data if not yd.issues else None
+    if data is None and not yd.issues:
+        data = {}
+    if data is not None and not isinstance(data, dict):
+        add((), "expected a mapping with events, traits and attributes")
+        data = None
+    attrs: list[Attribute] = []
+    decl = Declarations()
+    if data is not None:
+        for k in sorted(set(data) - _KEYS, key=str):
+            add((k,), f"unknown field '{k}' (allowed: {', '.join(sorted(_KEYS))})")
+        if data.get("version", 1) != 1:
+            add(("version",), "only version 1 is supported")
+        events = _events(data.get("events"), add)
+        traits = _types(data.get("traits"), ("traits",), add, "trait")
+        decl = Declarations(events=events, traits=traits)
+        attrs = _attributes(data.get("attributes"), decl, traits, add, filename, yd, errors)
+        decl = Declarations(events=events, traits=traits, computed={a.name: a.result for a in attrs})
+    if errors:
+        raise AttributesError(_render(errors, filename))
+    return AttributeSet(tuple(attrs), decl)
+
+
+def _render(errors: list[tuple[int, str, str]], filename: str) -> list[str]:
+    out: list[str] = []
+    for line, path, message in sorted(errors):
+        s = f"{filename}:{line}: {path}: {message}"
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
+    """A ``name: type`` mapping (traits, properties)."""
+    out: dict[str, T] = {}
+    if v is None:
+        return out
+    if not isinstance(v, dict):
+        add(path, f"expected a mapping of {what} names to types")
+        return out
+    if len(v) > MAX_ATTRIBUTES:
+        add(path, f"{len(v)} {what}s, more than the limit of {MAX_ATTRIBUTES}")
+    for name, t in v.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+            add(path + (name,), f"{name!r} is not a valid {what} name (letters, digits and _, at most 64)")
+            continue
+        try:
+            out[name] = parse_type(t)
+        except ValueError as e:
+            add(path + (name,), str(e))
+    return out
+
+
+def _events(v: Any, add) -> dict[str, EventDecl]:
+    out: dict[str, EventDecl] = {}
+    if v is None:
+        return out
+    if not isinstance(v, dict):
+        add(("events",), "expected a mapping of event names to declarations")
+        return out
+    if len(v) > MAX_ATTRIBUTES * 2:
+        add(("events",), f"{len(v)} events, more than the limit of {MAX_ATTRIBUTES * 2}")
+    for name, d in v.items():
+        p = ("events", name)
+        if not isinstance(name, str) or not 0 < len(name) <= 128:
+            add(p, "an event name is a string of 1-128 characters")
+            continue
+        d = d if d is not None else {}
+        if not isinstance(d, dict):
+            add(p, "expected a mapping with stream and properties")
+            continue
+        for k in sorted(set(d) - {"stream", "properties", "description"}, key=str):
+            add(p + (k,), f"unknown field '{k}' (allowed: stream, properties, description)")
+        own = stream_of(name)
+        stream = d.get("stream", own)
+        if stream not in _STREAMS:
+            add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")
+        elif own != CUSTOM_STREAM and stream != own:
+            add(p + ("stream",), f"event '{name}' is in stream '{own}'")
+        out[name] = EventDecl(name, stream, _types(d.get("properties"), p + ("properties",), add, "property"))
+    return out
+
+
+def _attributes(v: Any, decl: Declarations, traits: dict, add, filename: str, yd, errors: list) -> list[Attribute]:
+    out: list[Attribute] = []
+    if v is None:
+        return out
+    if not isinstance(v, dict):
+        add(("attributes",), "expected a mapping of attribute names to definitions")
+        return out
+    if len(v) > MAX_ATTRIBUTES:
+        add(("attributes",), f"{len(v)} attributes, more than the limit of {MAX_ATTRIBUTES}")
+    for name, d in v.items():
+        p = ("attributes", name)
+        if not isinstance(name, str) or not _NAME.match(name):
+            add(p, f"{name!r} is not a valid attribute name (lowercase letters, digits and _, starting with a "
+                   f"letter, at most 64)")
+            continue
+        if name in traits or name in CUSTOMER_FIELDS:
+            add(p, f"'{name}' is already a trait" if name in traits else f"'{name}' is a built-in customer field")
+            continue
+        if not isinstance(d, dict):
+            add(p, "expected a mapping with op and event")
+            continue
+        a = _attribute(name, d, p, decl, add, filename, yd, errors)
+        if a is not None:
+            out.append(a)
+    return out
+
+
+def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: str, yd,
+               errors: list) -> Attribute | None:
+    n = len(errors)
+    for k in sorted(set(d) - _ATTR_KEYS, key=str):
+        add(p + (k,), f"unknown field '{k}' (allowed: {', '.join(sorted(_ATTR_KEYS))})")
+    op, event, stream = d.get("op"), d.get("event"), d.get("stream")
+    if op not in OPS:
+        add(p + ("op",), f"{op!r} is not one of {', '.join(OPS)}" if op is not None else "missing required field "
+                                                                                            "'op'")
+    if not isinstance(event, str) or not event:
+        add(p + ("event",), "missing required field 'event'" if event is None else "expected an event name")
+        return None
+    if stream is not None and stream not in _STREAMS:
+        add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")
+        stream = None
+    own = decl.events[event].stream if event in decl.events else (
+        stream_of(event) if decl.knows_event(event) else None)
+    if own is not None and stream is not None and stream != own:
+        add(p + ("stream",), f"unknown event '{event}' in stream '{stream}' (it is in '{own}')")
+    elif own is None and stream != CUSTOM_STREAM:
+        hint = difflib.get_close_matches(event, [*decl.events, *_BUILTIN_TYPES], n=1)
+        add(p + ("event",), f"unknown event '{event}'" + (f" (did you mean '{hint[0]}'?)" if hint else
+                                                          f" (declare it under events, or set stream: "
+                                                          f"{CUSTOM_STREAM})"))
+    etype = decl.event_type(event, stream)
+    ptype: T | None = None
+    path: tuple[str, ...] = ()
+    prop = d.get("property")
+    if prop is not None:
+        if not isinstance(prop, str) or not prop:
+            add(p + ("property",), "expected a field path such as amount or properties.plan")
+        else:
+            path = tuple(prop.split("."))
+            ptype = _resolve(etype, path, p + ("property",), add)
+    if op in ("sum", "min", "max") and prop is None:
+        add(p + ("property",), f"{op} needs a property")
+    if ptype is not None:
+        if op == "sum" and ptype.kind not in NUMERIC and ptype.kind != "dyn":
+            add(p + ("property",), f"sum needs a number, '{prop}' is a {ptype}")
+        if op in ("min", "max", "first", "last", "distinct_count") and ptype.kind not in (
+                "int", "double", "string", "bool", "timestamp", "dyn"):
+            add(p + ("property",), f"{op} needs a scalar, '{prop}' is a {ptype}")
+    window = None
+    if d.get("window") is not None:
+        try:
+            window = parse_duration(d["window"])
+        except ValueError as e:
+            add(p + ("window",), str(e))
+    max_events = d.get("max_events", 100)
+    if type(max_events) is not int or not 1 <= max_events <= 1000:
+        add(p + ("max_events",), "max_events is an integer from 1 to 1000")
+        max_events = 100
+    where = None
+    if d.get("where") is not None:
+        wp = p + ("where",)
+        loc = f"{filename}:{yd.line(wp)}: {format_path(wp)}"
+        try:
+            where = compile_condition(d["where"], loc, {"event": etype})
+        except JourneyError as e:
+            for m in e.errors:
+                add(wp, m[len(loc) + 2:] if m.startswith(loc + ": ") else m)
+    if op in ("count", "distinct_count"):
+        result = INT
+    elif op == "sum":
+        result = DOUBLE if ptype is None or ptype.kind != "int" else INT
+    elif prop is None:
+        result = INT  # first/last without a property: the event time
+    else:
+        result = ptype or STRING
+    if len(errors) != n:
+        return None
+    return Attribute(name, op, event, stream, path, where, window, max_events, ptype, result)
+
+
+def _resolve(t: T, path: tuple[str, ...], p: tuple, add) -> T | None:
+    """The type at ``path`` inside event type ``t`` (an unknown field is an error)."""
+    cur = t
+    for i, k in enumerate(path):
+        if cur.kind == "struct":
+            nxt = cur.fields.get(k)
+            if nxt is None:
+                add(p, f"unknown field '{'.'.join(path[:i + 1])}' of {cur.name}")
+                return None
+            cur = nxt
+        elif cur.kind in ("map", "dyn"):
+            cur = cur.elem if cur.kind == "map" and cur.elem is not None else T("dyn")
+        else:
+            add(p, f"'{'.'.join(path[:i])}' is a {cur}: it has no field '{k}'")
+            return None
+    return cur

@@ -1,0 +1,110 @@
+"""The fields a condition may use, with their types: the built-in event and customer fields, plus what an attributes
+file declares (event properties, traits, computed attributes).  The type checker
+(:mod:`journeyflow.stages.typecheck`) checks every condition against them at load time.
+
+``event`` is a struct per event: ``stream``, ``type``, ``ts`` (int, epoch ms), the stream's own fields
+(:data:`BUILTIN_EVENT_FIELDS`, from the parser's attributes, ``journeyflow.stages.parse``) and ``properties`` --
+the declared properties of that event (a closed struct: an undeclared property is an error), or, for an event
+without a declaration, a ``map(string, dyn)`` (any key; a missing one is a runtime error, counted).  A journey
+timer's ``event`` has ``stream``/``type``/``ts`` and the entry's ``product_id`` only.
+
+``customer`` is :data:`CUSTOMER_FIELDS` (``CustomerState.facts`` plus the product facts of the journey engine) and
+``traits``: a closed struct of the declared traits (kept from ``identify`` calls) and the computed attributes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from journeyflow.model.decisions import CHANNELS
+from journeyflow.model.events import EVENT_TYPES
+from journeyflow.stages.typecheck import BOOL, DOUBLE, DYN, INT, STRING, T, struct
+
+__all__ = ["BUILTIN_EVENT_FIELDS", "CUSTOMER_FIELDS", "CUSTOM_STREAM", "Declarations", "EventDecl", "stream_of"]
+
+#: The stream of user-named events (Segment ``track``/``page``/``screen``/``identify``; issue 19).
+CUSTOM_STREAM = "track"
+_BUILTIN_STREAM = {t: s for s, ts in EVENT_TYPES.items() for t in ts}
+_OPEN_MAP = T("map", elem=DYN)
+
+#: Fields every event has, and the fields of each stream's events (as ``journeyflow.stages.parse`` builds them).
+_COMMON = {"stream": STRING, "type": STRING, "ts": INT}
+BUILTIN_EVENT_FIELDS: Mapping[str, Mapping[str, T]] = {
+    "web": {"product_id": STRING, "properties": _OPEN_MAP},
+    "orders": {"order_id": STRING, "product_ids": T("list", elem=STRING), "amount": DOUBLE, "currency": STRING,
+               "properties": _OPEN_MAP},
+    "support": {"ticket_id": STRING, "severity": STRING, "csat": INT},
+    "crm": {"lifecycle_stage": STRING, "timezone": STRING, "owner_id": STRING},
+    "engagement": {"channel": STRING, "decision_id": STRING, "bounce_type": STRING},
+    "consent": {"channel": STRING, "status": STRING},
+    CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING},
+    "timer": {"product_id": STRING},
+}
+
+#: ``customer`` fields (``CustomerState.facts`` and the engine's product facts), without ``traits``.
+CUSTOMER_FIELDS: Mapping[str, T] = {
+    "customer_id": STRING, "lifecycle_stage": STRING, "timezone": STRING, "has_crm_id": BOOL,
+    "consent": struct("customer.consent", {ch: BOOL for ch in CHANNELS}), "open_tickets": INT,
+    "escalated_tickets": INT, "cart_size": INT, "orders_90d": INT, "days_since_last_order": INT,
+    "days_since_last_activity": INT, "payment_failed": BOOL, "views_7d": INT, "messages_24h": INT,
+    "messages_7d": INT, "product_views_7d": INT, "bought_product_30d": BOOL,
+}
+
+
+def stream_of(event: str) -> str:
+    """The stream of an event name: the built-in stream of a built-in type, else ``track``."""
+    return _BUILTIN_STREAM.get(event, CUSTOM_STREAM)
+
+
+@dataclass(frozen=True)
+class EventDecl:
+    """A declared event: its stream and the types of its properties (``properties`` in conditions)."""
+
+    name: str
+    stream: str
+    properties: Mapping[str, T]
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What an attributes file declares: events (name → :class:`EventDecl`), traits (name → type) and the result
+    types of the computed attributes (name → type).  ``Declarations()`` is the built-in world only."""
+
+    events: Mapping[str, EventDecl] = field(default_factory=dict)
+    traits: Mapping[str, T] = field(default_factory=dict)
+    computed: Mapping[str, T] = field(default_factory=dict)
+
+    def knows_event(self, name: str) -> bool:
+        """True for a built-in event type or a declared event."""
+        return name in _BUILTIN_STREAM or name in self.events
+
+    def event_type(self, name: str, stream: str | None) -> T:
+        """The ``event`` struct of events named ``name`` (in ``stream``, default: its own)."""
+        s = stream or (self.events[name].stream if name in self.events else stream_of(name))
+        fields = {**_COMMON, **BUILTIN_EVENT_FIELDS.get(s, {"properties": _OPEN_MAP})}
+        decl = self.events.get(name)
+        if decl is not None and decl.properties:
+            fields["properties"] = struct(f"the properties of event '{name}'", decl.properties)
+        return struct(f"event '{name}'", fields)
+
+    def union_event_type(self, names: list[tuple[str, str | None]], timer: bool) -> T:
+        """``event`` of a step condition: the fields of every event that may run the step (entry, wait-until)
+        and, with ``timer``, those of a timer; a field's type is the one the first event gives it."""
+        fields: dict[str, T] = {}
+        for name, stream in names:
+            for k, v in self.event_type(name, stream).fields.items():
+                fields.setdefault(k, v)
+        if timer:
+            for k, v in {**_COMMON, **BUILTIN_EVENT_FIELDS["timer"]}.items():
+                fields.setdefault(k, v)
+        label = " or ".join(sorted({f"'{n}'" for n, _ in names})) or "a timer"
+        return struct(f"event {label}" + (" (or a timer)" if timer and names else ""), fields)
+
+    def customer_type(self) -> T:
+        """The ``customer`` struct: built-in fields plus ``traits`` (declared traits and computed attributes)."""
+        traits = struct("customer.traits", {**self.traits, **self.computed})
+        return struct("customer", {**CUSTOMER_FIELDS, "traits": traits})
+
+    def variables(self, event: T) -> dict[str, T]:
+        """The variables of a condition whose ``event`` has type ``event``."""
+        return {"event": event, "customer": self.customer_type()}

@@ -1,0 +1,391 @@
+"""Static type checking of CEL conditions against declared fields (issue 19, point 5).
+
+A condition is parsed by cel-python (:mod:`journeyflow.stages.conditions`); this module walks the same parse tree
+with the types of the variables it may use and rejects, at load time, what would make the condition fail or never
+fire at run time: an unknown field (``customer.lifecycle``, ``event.produkt_id``), a comparison of values of
+different types (``customer.product_views_7d >= '3'``), ``&&``/``||``/``!`` on a non-bool, a condition whose
+result is not a bool.  The rules are CEL's (https://github.com/google/cel-spec/blob/master/doc/langdef.md):
+
+* numbers: ``int``, ``uint`` and ``double`` compare with each other (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``:
+  CEL's heterogeneous numeric comparison, so ``event.amount > 99`` is fine for a ``double`` amount), but arithmetic
+  needs one type on both sides (``1 + 1.0`` has no overload);
+* other types compare only with their own type; ``null`` compares with anything;
+* ``dyn`` (a value of unknown type: an undeclared property, a map of unknown values) checks against anything.
+
+Types are :class:`T` values: a primitive name (``int``, ``uint``, ``double``, ``string``, ``bool``, ``bytes``,
+``null``, ``timestamp``, ``duration``, ``dyn``), ``list(elem)``, ``map(value)`` (string keys) or a struct (named
+fields; ``open`` structs answer ``dyn`` for unknown fields).  Errors are :class:`CelTypeError` with one message.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from lark import Token, Tree
+
+__all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN", "INT", "UINT", "DOUBLE", "STRING",
+           "BOOL", "NULL", "TIMESTAMP", "NUMERIC"]
+
+
+class CelTypeError(Exception):
+    """A condition does not type-check; ``str(e)`` is the problem in words."""
+
+
+@dataclass(frozen=True)
+class T:
+    """A CEL type: ``kind`` is a primitive name, ``list``, ``map`` or ``struct``; ``elem`` the element (list) or
+    value (map) type; ``fields`` a struct's fields; ``name`` what messages call a struct (``event 'login'``)."""
+
+    kind: str
+    elem: "T | None" = None
+    fields: Mapping[str, "T"] = field(default_factory=dict)
+    name: str = ""
+    open: bool = False
+
+    def __str__(self) -> str:
+        if self.kind == "list":
+            return f"list({self.elem})"
+        if self.kind == "map":
+            return f"map(string, {self.elem})"
+        if self.kind == "struct":
+            return self.name or "object"
+        return self.kind
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.elem, self.name))
+
+
+DYN, INT, UINT, DOUBLE, STRING, BOOL, NULL = (T(k) for k in ("dyn", "int", "uint", "double", "string", "bool",
+                                                            "null"))
+BYTES, TIMESTAMP, DURATION, TYPE = T("bytes"), T("timestamp"), T("duration"), T("type")
+NUMERIC = frozenset({"int", "uint", "double"})
+_PRIMITIVES = {t.kind: t for t in (DYN, INT, UINT, DOUBLE, STRING, BOOL, TIMESTAMP)}
+
+
+def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
+    """A struct type (a map with known keys); ``open``: unknown fields are ``dyn`` instead of an error."""
+    return T("struct", fields=dict(fields), name=name, open=open)
+
+
+def parse_type(text: str) -> T:
+    """A declared type name → :class:`T`: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``,
+    ``list<T>``, ``map<T>`` (string keys).  Raises ValueError naming the accepted types."""
+    s = str(text).strip()
+    for pre, kind in (("list<", "list"), ("map<", "map")):
+        if s.startswith(pre) and s.endswith(">"):
+            return T(kind, elem=parse_type(s[len(pre):-1]))
+    t = _PRIMITIVES.get(s)
+    if t is None:
+        raise ValueError(f"unknown type {s!r} (use string, int, double, bool, timestamp, dyn, list<T> or map<T>)")
+    return t
+
+
+def check_condition(ast: Tree, variables: Mapping[str, T]) -> None:
+    """Type-check a parsed condition; raises CelTypeError unless it is a bool (or dyn) expression."""
+    t = _Checker(variables).check(ast, {})
+    if t.kind not in ("bool", "dyn"):
+        raise CelTypeError(f"the condition is {_a(t)}, not a bool")
+
+
+def _is(t: T, *kinds: str) -> bool:
+    return t.kind == "dyn" or t.kind in kinds
+
+
+def _comparable(a: T, b: T) -> bool:
+    """CEL's comparison rule: same type, numbers across int/uint/double, null or dyn with anything."""
+    if a.kind in ("dyn", "null") or b.kind in ("dyn", "null"):
+        return True
+    if a.kind in NUMERIC and b.kind in NUMERIC:
+        return True
+    if a.kind != b.kind:
+        return False
+    if a.kind in ("list", "map"):
+        return _comparable(a.elem or DYN, b.elem or DYN)
+    return True
+
+
+def _path(node: Any) -> str:
+    """The source text of a member chain (``customer.traits.plan``) for messages."""
+    while isinstance(node, Tree) and len(node.children) == 1 and node.data not in ("ident", "literal"):
+        node = node.children[0]
+    if isinstance(node, Tree):
+        if node.data == "ident":
+            return str(node.children[0])
+        if node.data == "literal":
+            return str(node.children[0].value)
+        if node.data == "member_dot":
+            return f"{_path(node.children[0])}.{node.children[1]}"
+    return "the value"
+
+
+class _Checker:
+    """Infers the type of each node; raises CelTypeError at the first problem."""
+
+    def __init__(self, variables: Mapping[str, T]):
+        self.vars = variables
+
+    def check(self, node: Any, bound: Mapping[str, T]) -> T:
+        if isinstance(node, Token):
+            raise CelTypeError(f"unexpected {node.type}")
+        meth = getattr(self, "n_" + node.data, None)
+        if meth is not None:
+            return meth(node, bound)
+        if len(node.children) == 1:
+            return self.check(node.children[0], bound)
+        return DYN  # a shape this checker does not know: leave it to run time
+
+    # -- logic
+    def n_expr(self, node: Tree, bound) -> T:
+        ch = node.children
+        if len(ch) == 1:
+            return self.check(ch[0], bound)
+        c, a, b = (self.check(x, bound) for x in ch)
+        if not _is(c, "bool"):
+            raise CelTypeError(f"the condition of ?: is a {c}, not a bool")
+        if a.kind == "dyn" or b.kind == "dyn":
+            return DYN
+        if not _comparable(a, b):
+            raise CelTypeError(f"the branches of ?: have different types ({a} and {b})")
+        return a
+
+    def _logic(self, node: Tree, bound, op: str) -> T:
+        ch = node.children
+        if len(ch) == 1:
+            return self.check(ch[0], bound)
+        for x in ch:
+            t = self.check(x, bound)
+            if not _is(t, "bool"):
+                raise CelTypeError(f"{op} needs bools, got {t} ({_path(x)})")
+        return BOOL
+
+    def n_conditionalor(self, node, bound):
+        return self._logic(node, bound, "||")
+
+    def n_conditionaland(self, node, bound):
+        return self._logic(node, bound, "&&")
+
+    def n_unary(self, node: Tree, bound) -> T:
+        ch = node.children
+        if len(ch) == 1:
+            return self.check(ch[0], bound)
+        t = self.check(ch[1], bound)
+        if ch[0].data == "unary_not":
+            if not _is(t, "bool"):
+                raise CelTypeError(f"! needs a bool, got {t} ({_path(ch[1])})")
+            return BOOL
+        if not _is(t, "int", "double"):
+            raise CelTypeError(f"- needs an int or a double, got {t}")
+        return t
+
+    # -- relations and arithmetic
+    def n_relation(self, node: Tree, bound) -> T:
+        ch = node.children
+        if len(ch) == 1:
+            return self.check(ch[0], bound)
+        op_node, right = ch
+        op = op_node.data
+        a_node = op_node.children[0]
+        a, b = self.check(a_node, bound), self.check(right, bound)
+        if op == "relation_in":
+            if b.kind == "dyn":
+                return BOOL
+            if b.kind == "list":
+                if not _comparable(a, b.elem or DYN):
+                    raise CelTypeError(f"'in' compares a {a} with the items of a {b}")
+                return BOOL
+            if b.kind in ("map", "struct"):
+                if not _is(a, "string"):
+                    raise CelTypeError(f"'in' looks up a {a} in a map with string keys")
+                return BOOL
+            raise CelTypeError(f"'in' needs a list or a map on the right, got {b}")
+        if not _comparable(a, b):
+            raise CelTypeError(f"{_path(a_node)} is {_a(a)}, compared with {_a(b)} ({_path(right)}): CEL "
+                               f"compares values of one type (numbers: int, uint and double)")
+        if op not in ("relation_eq", "relation_ne"):
+            for t in (a, b):
+                if t.kind not in ("dyn", "null", "string", "bytes", "timestamp", "duration", "bool") \
+                        and t.kind not in NUMERIC:
+                    raise CelTypeError(f"a {t} cannot be ordered")
+        return BOOL
+
+    def _arith(self, node: Tree, bound, ops: Mapping[str, str]) -> T:
+        ch = node.children
+        if len(ch) == 1:
+            return self.check(ch[0], bound)
+        op_node, right = ch
+        a, b = self.check(op_node.children[0], bound), self.check(right, bound)
+        sym = ops.get(op_node.data, "?")
+        if a.kind == "dyn" or b.kind == "dyn":
+            return b if a.kind == "dyn" else a
+        if sym == "+" and a.kind == b.kind and a.kind in ("string", "bytes", "list"):
+            return a
+        if sym in ("+", "-") and {a.kind, b.kind} <= {"timestamp", "duration"}:
+            return TIMESTAMP if "timestamp" in (a.kind, b.kind) and a.kind != b.kind else (
+                DURATION if a.kind == b.kind == "timestamp" and sym == "-" else a)
+        if a.kind in NUMERIC and a.kind == b.kind and not (sym == "%" and a.kind == "double"):
+            return a
+        raise CelTypeError(f"no overload for {a} {sym} {b} (CEL does not mix number types in arithmetic: "
+                           f"convert with int(), uint() or double())")
+
+    def n_addition(self, node, bound):
+        return self._arith(node, bound, {"addition_add": "+", "addition_sub": "-"})
+
+    def n_multiplication(self, node, bound):
+        return self._arith(node, bound, {"multiplication_mul": "*", "multiplication_div": "/",
+                                         "multiplication_mod": "%"})
+
+    # -- access
+    def n_ident(self, node: Tree, bound) -> T:
+        name = str(node.children[0])
+        if name in bound:
+            return bound[name]
+        t = self.vars.get(name)
+        if t is None:
+            raise CelTypeError(f"unknown variable '{name}'")
+        return t
+
+    def _field(self, base: T, key: str, where: str) -> T:
+        if base.kind == "struct":
+            t = base.fields.get(key)
+            if t is not None:
+                return t
+            if base.open:
+                return DYN
+            hint = difflib.get_close_matches(key, list(base.fields), n=1, cutoff=0.6)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else (
+                " (none is declared)" if not base.fields else
+                f" (known: {', '.join(sorted(base.fields))})" if len(base.fields) <= 12 else "")
+            raise CelTypeError(f"unknown field '{key}' of {where}{extra}")
+        if base.kind == "map":
+            return base.elem or DYN
+        if base.kind == "dyn":
+            return DYN
+        raise CelTypeError(f"{where} is a {base}: it has no field '{key}'")
+
+    def n_member_dot(self, node: Tree, bound) -> T:
+        base_node, name = node.children
+        base = self.check(base_node, bound)
+        return self._field(base, str(name), _describe(base, _path(base_node)))
+
+    def n_member_index(self, node: Tree, bound) -> T:
+        base_node, idx_node = node.children
+        base, idx = self.check(base_node, bound), self.check(idx_node, bound)
+        if base.kind == "list":
+            if not _is(idx, "int", "uint"):
+                raise CelTypeError(f"a list index must be an int, got {idx}")
+            return base.elem or DYN
+        if base.kind == "struct":
+            lit = _literal_token(idx_node)
+            if lit is not None and lit.type == "STRING_LIT":
+                return self._field(base, _unquote(lit.value), _describe(base, _path(base_node)))
+            return DYN
+        if base.kind == "map":
+            if not _is(idx, "string"):
+                raise CelTypeError(f"a map key must be a string, got {idx}")
+            return base.elem or DYN
+        if base.kind == "dyn":
+            return DYN
+        raise CelTypeError(f"a {base} cannot be indexed")
+
+    def n_literal(self, node: Tree, bound) -> T:
+        tok = node.children[0]
+        return {"INT_LIT": INT, "UINT_LIT": UINT, "FLOAT_LIT": DOUBLE, "STRING_LIT": STRING, "MLSTRING_LIT": STRING,
+                "BYTES_LIT": BYTES, "BOOL_LIT": BOOL, "NULL_LIT": NULL}.get(tok.type, DYN)
+
+    def n_list_lit(self, node: Tree, bound) -> T:
+        items = [self.check(x, bound) for x in (node.children[0].children if node.children else ())]
+        kinds = {t for t in items if t.kind != "dyn"}
+        return T("list", elem=kinds.pop() if len(kinds) == 1 else DYN)
+
+    def n_map_lit(self, node: Tree, bound) -> T:
+        return T("map", elem=DYN)
+
+    # -- calls
+    def n_ident_arg(self, node: Tree, bound) -> T:
+        name = str(node.children[0])
+        args = node.children[1].children if len(node.children) == 2 else []
+        if name == "has":
+            if len(args) != 1:
+                raise CelTypeError("has() takes one field, e.g. has(event.csat)")
+            self._has(args[0], bound)
+            return BOOL
+        ts = [self.check(a, bound) for a in args]
+        if name == "size":
+            if len(ts) != 1 or not _is(ts[0], "string", "bytes", "list", "map", "struct"):
+                raise CelTypeError(f"size() needs a string, list or map, got {', '.join(map(str, ts))}")
+            return INT
+        conv = {"int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bool": BOOL, "dyn": DYN,
+                "type": TYPE, "duration": DURATION, "timestamp": TIMESTAMP}
+        return conv.get(name, DYN)
+
+    def _has(self, arg: Any, bound) -> None:
+        target = arg
+        while isinstance(target, Tree) and len(target.children) == 1 and target.data != "member_dot":
+            target = target.children[0]
+        if not (isinstance(target, Tree) and target.data == "member_dot"):
+            raise CelTypeError("has() needs a field selection, e.g. has(event.csat)")
+        self.n_member_dot(target, bound)  # an unknown field is an error in has() too
+
+    def n_member_dot_arg(self, node: Tree, bound) -> T:
+        base_node, name_tok = node.children[0], str(node.children[1])
+        args = node.children[2].children if len(node.children) == 3 else []
+        base = self.check(base_node, bound)
+        if name_tok in ("exists", "all", "exists_one", "map", "filter"):
+            if base.kind in ("list",):
+                elem = base.elem or DYN
+            elif base.kind in ("map", "struct"):
+                elem = STRING
+            else:
+                elem = DYN
+            var = _ident(args[0]) if args else None
+            inner = {**bound, var: elem} if var else bound
+            body = [self.check(a, inner) for a in args[1:]]
+            if name_tok in ("exists", "all", "exists_one", "filter"):
+                if body and not _is(body[-1], "bool"):
+                    raise CelTypeError(f"{name_tok}() needs a bool predicate, got {body[-1]}")
+                return BOOL if name_tok != "filter" else T("list", elem=elem)
+            return T("list", elem=body[-1] if body else DYN)
+        ts = [self.check(a, bound) for a in args]
+        if name_tok in ("startsWith", "endsWith", "contains", "matches"):
+            if not _is(base, "string") or any(not _is(t, "string") for t in ts):
+                raise CelTypeError(f"{name_tok}() works on strings, got {base}")
+            return BOOL
+        if name_tok == "size":
+            return INT
+        if name_tok.startswith("get"):
+            if not _is(base, "timestamp", "duration"):
+                raise CelTypeError(f"{name_tok}() needs a timestamp, got {base}")
+            return INT
+        return DYN
+
+
+def _a(t: T) -> str:
+    """``an int``, ``a string``..."""
+    s = str(t)
+    return ("an " if s[:1] in "aeiou" else "a ") + s
+
+
+def _describe(t: T, path: str) -> str:
+    return t.name if t.kind == "struct" and t.name else f"'{path}'"
+
+
+def _literal_token(node: Any) -> Token | None:
+    while isinstance(node, Tree) and len(node.children) == 1 and node.data != "literal":
+        node = node.children[0]
+    if isinstance(node, Tree) and node.data == "literal":
+        return node.children[0]
+    return None
+
+
+def _unquote(s: str) -> str:
+    return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"" else s
+
+
+def _ident(expr: Any) -> str | None:
+    node = expr
+    while isinstance(node, Tree) and len(node.children) == 1 and node.data != "ident":
+        node = node.children[0]
+    if isinstance(node, Tree) and node.data == "ident":
+        return str(node.children[0])
+    return None

@@ -1,0 +1,70 @@
+"""``journeyflow journeys validate`` type-checks conditions (issue 19): the issue's typos are rejected with
+file:line (exit 2), the example with its attributes file passes, and ``journeyflow replay`` prints the runtime
+condition errors it counted."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from journeyflow.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trial_ending"
+TYPOS = [("customer.lifecycle == 'lead'", "unknown field 'lifecycle' of customer"),
+         ("customer.product_view_7d >= 3", "unknown field 'product_view_7d' of customer"),
+         ("event.produkt_id == 'p1'", "unknown field 'produkt_id' of event 'product_view'"),
+         ("customer.product_views_7d >= '3'", "customer.product_views_7d is an int, compared with a string ('3')"),
+         ("event.cast > 1", "unknown field 'cast' of event 'product_view'")]
+
+
+def test_validate_rejects_the_issues_typos_with_file_and_line(tmp_path, capsys):
+    body = "".join(textwrap.dedent(f"""\
+          - id: j{i}
+            category: marketing
+            priority: 1
+            entry: {{event: product_view, stream: web, when: "{when}"}}
+            steps: [{{id: s, exit: true}}]
+        """) for i, (when, _) in enumerate(TYPOS))
+    f = tmp_path / "j.yaml"
+    f.write_text("version: 1\njourneys:\n" + textwrap.indent(body, "  "))
+    assert main(["journeys", "validate", str(f)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == len(TYPOS)
+    for i, (line, (_when, message)) in enumerate(zip(err, TYPOS)):
+        assert f"{f}:{6 + 5 * i}: journeys[{i}].entry.when: " in line and message in line, line
+
+
+def test_validate_with_an_attributes_file(capsys):
+    j, a = str(EXAMPLE / "journeys.yaml"), str(EXAMPLE / "attributes.yaml")
+    assert main(["journeys", "validate", j, "--attributes", a]) == 0
+    assert "1 journeys OK (conditions type-checked)" in capsys.readouterr().out
+    assert main(["journeys", "validate", j]) == 2  # without the declarations, customer.traits.plan is unknown
+    assert "unknown field 'plan' of customer.traits (none is declared)" in capsys.readouterr().err
+
+
+def test_default_journeys_validate(capsys):
+    from journeyflow.config.engine import default_text
+    assert "journeys:" in default_text("journeys.yaml")
+    assert main(["journeys", "validate", "journeyflow/defaults/journeys.yaml"]) == 0
+
+
+def test_replay_prints_condition_error_counts(tmp_path, capsys):
+    """A condition reading a property most page views lack: each failed evaluation is counted and printed."""
+    from journeyflow.config.engine import default_text
+    from journeyflow.tools.generator import generate
+    data, out = tmp_path / "data", tmp_path / "out"
+    generate(20, 2, 7, str(data))
+    journeys = tmp_path / "j.yaml"
+    journeys.write_text(default_text("journeys.yaml") + textwrap.indent(textwrap.dedent("""\
+        - id: plan_pages
+          category: marketing
+          priority: 10
+          entry: {event: page_view, stream: web, when: "event.properties.plan_typo == 'pro'"}
+          steps: [{id: s, send: {channel: push, content_id: p}}]
+        """), "  "))
+    page_views = sum(1 for line in open(data / "web.jsonl") if '"page_view"' in line)
+    assert page_views > 0
+    assert main(["replay", "--input", str(data), "--output", str(out), "--journeys", str(journeys)]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("condition errors")]
+    assert len(lines) == 1
+    n = int(lines[0].split()[2])
+    assert 0 < n <= page_views and f"{n} CEL errors" in lines[0]

@@ -12,7 +12,7 @@ target: at worst a hidden staging folder beside it.  Remote outputs (``gs://`` a
 by Dataflow) are written in place, without the check.
 
 The manifest (``OUT/run.json``, :func:`write_manifest`) says what the run read: the input files (size, sha256), the
-journeys / policy / link-rules texts the run used (source path, or ``<default NAME>`` for a shipped file, and the
+journeys / policy / link-rules / attributes / Segment-mapping texts the run used (source path, or ``<default NAME>`` for a shipped file, and the
 sha256 of the text), the journeys' steps in the order the file declares them (for the report), the options that
 shape the output and the accepted events' time range.  It is a new file next to ``topics/`` and ``tables/``: their bytes do not change.
 """
@@ -129,9 +129,11 @@ def journey_summaries(journeys: Any) -> list[dict[str, Any]]:
 
 
 def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: list[tuple[str, str]], config: Any,
-                   options: dict[str, Any], event_times: dict[str, Any], summary: dict[str, Any]) -> Path:
+                   options: dict[str, Any], event_times: dict[str, Any], summary: dict[str, Any],
+                   parse_config: Any = None) -> Path:
     """Write ``out_dir/run.json`` (see the module docstring) and return its path.  ``files``: the input files read,
-    as ``(stream, path)``; ``config``: the run's ``EngineConfig``; ``event_times``: ``{"min", "max", "count"}`` of
+    as ``(stream, path)``; ``config``: the run's ``EngineConfig`` (journeys, policy, link rules, attributes file);
+    ``parse_config``: its ``ParseConfig`` (the Segment mapping; None: not recorded); ``event_times``: ``{"min", "max", "count"}`` of
     the accepted events (epoch ms); ``summary``: counts of the run."""
     doc = {
         "manifest_version": 1,
@@ -141,11 +143,17 @@ def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: li
                   "event_times": event_times},
         "config": {"journeys": _config_file(config.journeys_yaml, config.journeys_source),
                    "policy": _config_file(config.policy_yaml, config.policy_source),
-                   "link_rules": _config_file(config.link_rules_yaml, config.link_rules_source)},
+                   "link_rules": _config_file(config.link_rules_yaml, config.link_rules_source),
+                   "attributes": _config_file(config.attributes_yaml, config.attributes_source)},
         "journeys": journey_summaries(config.journeys()),
         "options": options,
         "summary": summary,
     }
+    if parse_config is not None:
+        from journeyflow.stages.segment.mapping import default_mapping_text
+        text = parse_config.segment_mapping
+        doc["config"]["segment_mapping"] = _config_file(default_mapping_text() if text is None else text,
+                                                        parse_config.segment_mapping_source)
     path = Path(out_dir) / MANIFEST
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
@@ -153,6 +161,11 @@ def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: li
 
 def read_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """``out_dir/run.json`` as a dict, or None when the output has none (written before manifests, or by hand)."""
+    if parse_config is not None:
+        from journeyflow.stages.segment.mapping import default_mapping_text
+        text = parse_config.segment_mapping
+        doc["config"]["segment_mapping"] = _config_file(default_mapping_text() if text is None else text,
+                                                        parse_config.segment_mapping_source)
     path = Path(out_dir) / MANIFEST
     if not path.is_file():
         return None

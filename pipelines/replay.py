@@ -274,6 +274,7 @@ def _manifest(job: ReplayJob, result, summary: ReplaySummary) -> None:
     jf = job.options.view_as(JourneyflowOptions)
     write_manifest(
         job.output_dir, input_dir=job.input_dir, files=replay_files(job.input_dir), config=job.config,
+        parse_config=job.parse_config,
         options={"until": jf.until, "max_event_time": jf.max_event_time, "resolved_max_event_time":
                  _iso_ms(job.parse_config.max_ts), "default_region": jf.default_region,
                  "merge_plus_addresses": bool(jf.merge_plus_addresses)},

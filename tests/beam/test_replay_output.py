@@ -89,6 +89,9 @@ def test_manifest_names_inputs_config_and_journey_order(data, tmp_path):
     from journeyflow.config.engine import default_text
     assert m["config"]["journeys"] == {"source": "<default journeys.yaml>",
                                        "sha256": hashlib.sha256(default_text("journeys.yaml").encode()).hexdigest()}
+    from journeyflow.stages.segment.mapping import default_mapping_text
+    assert m["config"]["segment_mapping"]["sha256"] == hashlib.sha256(default_mapping_text().encode()).hexdigest()
+    assert m["config"]["attributes"] == {"source": "<no attributes file>", "sha256": None}
     et = m["input"]["event_times"]
     assert et["count"] == summary.events_decided > 0  # every accepted event, and only those
     assert et["min"] <= et["max"] and et["min_iso"].startswith("2026-10-01") and et["max_iso"] < "2026-10-05"

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from journeyflow.config.engine import EngineConfig
-from journeyflow.model.events import STREAMS, Event
+from journeyflow.model.events import Event
 from journeyflow.stages.bounded import ClusterFold
 from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.identity.keys import Hasher
@@ -91,11 +89,10 @@ def test_snapshot_has_the_traits_column():
     assert snapshot_row(state, T0 + 2 * DAY)["traits"] is None
 
 
-@pytest.mark.skipif("track" not in STREAMS, reason="needs the Segment-spec `track` input stream (issue 19 point 1, "
-                                                   "helper F): runs once it is merged")
 def test_replay_of_a_hand_written_track_file(tmp_path):
-    """REPLAY LEVEL -- waits for the `track` stream: identify (plan trial, email) then "Trial Ending Soon"."""
+    """The replay of Segment-spec messages: identify (plan trial, email) then "Trial Ending Soon" → one email."""
     from journeyflow.pipelines.replay import run_replay
+
     from tests.scenarios import read_topic
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
@@ -106,12 +103,12 @@ def test_replay_of_a_hand_written_track_file(tmp_path):
          "timestamp": "2026-03-03T09:00:00Z", "properties": {"days_left": 3}},
     ]
     (inp / "track.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    (inp / "consent.jsonl").write_text(json.dumps({"event_id": "c1", "ts": "2026-02-28T09:00:00Z", "crm_id": "u-42",
+    (inp / "consent.jsonl").write_text(json.dumps({"event_id": "c1", "ts": "2026-02-28T09:00:00Z",
                                                    "email": "ann@example.com", "channel": "email",
                                                    "status": "granted"}) + "\n")
     summary = run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(EXAMPLE / "journeys.yaml"),
                           "--attributes", str(EXAMPLE / "attributes.yaml"), "--until", "end"])
-    audit = read_topic(out, "audit")
+    audit = read_topic(out, "decisions-audit")
     assert [(d["journey_id"], d["action"], d["channel"]) for d in audit] == [("trial_ending", "send", "email")]
     assert summary.condition_errors == 0
 

@@ -230,10 +230,11 @@ def push_address(s: "CustomerState") -> tuple[str, str] | str:
     """The external id a push goes to: ``(key, raw)`` of the customer's smallest CRM id (``crm:<id>``; the id the
     app and the push service know the user by: web ``user_id`` = CRM id), or ``NO_ADDRESS`` when the customer has
     none.  An id that looks like an email (contains ``@``) is never used: it would put raw PII on the push topic."""
-    for k in s.ids:  # sorted: crm keys first among equals of their kind
-        if k.startswith("crm:") and "@" not in k:
-            return k, k[4:]
-    return NO_ADDRESS
+    ext = [k for k in s.ids if k.startswith("crm:") and "@" not in k]
+    if not ext:
+        return NO_ADDRESS
+    k = min(ext)
+    return k, k[4:]
 
 
 def address_rows(s: "CustomerState") -> list[dict[str, Any]]:

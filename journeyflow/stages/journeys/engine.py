@@ -137,13 +137,13 @@ def _event_product(ev: Event) -> str | None:
     return None
 
 
-#: Entry-event fields a membership keeps for the messages of its actions (``Candidate.refs``).
-_REF_FIELDS = ("order_id", "ticket_id", "severity", "amount", "currency")
+#: Entry-event fields a membership keeps for the messages of its actions (``Candidate.refs``), per stream.
+_REF_FIELDS = {"orders": ("order_id", "amount", "currency"), "support": ("ticket_id", "severity")}
 
 
 def _event_refs(ev: Event) -> dict[str, Any]:
     a = ev.attrs
-    return {f: a[f] for f in _REF_FIELDS if a.get(f) is not None} if ev.stream in ("orders", "support") else {}
+    return {f: a[f] for f in _REF_FIELDS.get(ev.stream, ()) if a.get(f) is not None}
 
 
 class _TypeIndex(NamedTuple):

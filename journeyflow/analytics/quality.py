@@ -87,7 +87,7 @@ from journeyflow.analytics.quality_report import CheckResult, QualityReport  # n
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
 from journeyflow.model.decisions import (  # noqa: E402
     ACTIONS,
-    ADDRESSED_CHANNELS as MODEL_ADDRESSED_CHANNELS,
+    ADDRESS_FOR_CHANNEL,
     CATEGORIES,
     CHANNELS,
     TASK_TARGETS,
@@ -126,7 +126,7 @@ LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
 LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap)$"
 CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))
 #: Channels whose sends need a delivery address (``address_key`` in the decisions table).
-ADDRESSED_CHANNELS: tuple[str, ...] = MODEL_ADDRESSED_CHANNELS
+ADDRESSED_CHANNELS: tuple[str, ...] = tuple(ADDRESS_FOR_CHANNEL)
 
 
 _EMAIL_RX = re.compile(EMAIL_REGEX)

@@ -50,6 +50,12 @@ def _scenario() -> Scenario:
           amount=50.0, currency="USD")
     s.add("orders", 30 * H, crm_id="C-PAY", order_id="ORD-1", type="payment_failed", product_ids=["SKU-9"],
           amount=50.0, currency="USD")
+    # the same, but the customer revoked calls: compliance holds for the new journey step too (no call)
+    s.contact(timedelta(0), "C-NOCALL", email="nocall@example.com", phone="+14155550177", consent=())
+    s.add("consent", timedelta(minutes=5), crm_id="C-NOCALL", channel="call", status="revoked")
+    s.add("orders", H, crm_id="C-NOCALL", order_id="ORD-2", type="payment_failed", amount=20.0, currency="USD")
+    s.add("orders", 30 * H, crm_id="C-NOCALL", order_id="ORD-2", type="payment_failed", amount=20.0,
+          currency="USD")
     return s
 
 
@@ -106,6 +112,14 @@ def test_task_case_and_call_carry_ticket_order_owner_and_value(replayed):
         "order_id": "ORD-1", "amount": 50.0, "currency": "USD", "crm_id": "C-PAY"}
     sms = [m for m in read_topic(out, "decisions-sms") if m["customer_id"] == "crm:C-PAY"]
     assert [m["context"]["order_id"] for m in sms] == ["ORD-1"]
+
+
+def test_no_call_to_a_customer_who_revoked_calls(replayed):
+    out, audit = replayed
+    assert not [m for m in read_topic(out, "decisions-call") if m["customer_id"] == "crm:C-NOCALL"]
+    lost = [c["reason"] for d in audit if d["customer_id"] == "crm:C-NOCALL" for c in d["candidates"]
+            if c["step_id"] == "payment_call"]
+    assert lost == ["consent"]
 
 
 def test_no_raw_email_or_phone_outside_the_address(replayed):

@@ -173,7 +173,8 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
         if opened is not None:
             facts[person].tickets.append(Ticket(opened, None, frozenset(ids)))
     for person, f in facts.items():
-        f.tickets.sort()
+        # a total order (still-open tickets, resolved None, after resolved ones opened at the same time)
+        f.tickets.sort(key=lambda t: (t.opened, t.resolved is None, t.resolved or 0, sorted(t.ids)))
         f.orders.sort()
         for entries in f.consent.values():
             entries.sort()  # at equal times an opt-out (1) sorts after a grant (0): it wins

@@ -56,6 +56,9 @@ class Candidate(NamedTuple):
     score: float = 0.0
     control: bool = False  # the customer is in the journey's control group: recorded, never executed
     entered: int | None = None  # entry time of the membership that proposed it (it owns the action while pending)
+    #: The entry event's references (``order_id``, ``ticket_id``, ``severity``, ``amount``, ``currency``): sorted
+    #: (name, value) pairs, copied into the message context of the decision (:mod:`..stages.arbitration.context`).
+    refs: tuple[tuple[str, Any], ...] = ()
 
 
 class CandidateOutcome(NamedTuple):
@@ -93,6 +96,10 @@ class Decision(NamedTuple):
     #: Identifier key of that address (``email:<hmac>`` / ``phone:<hmac>``): in the audit topic and the tables, so
     #: that a send can be checked against the address's status without the raw address.
     address_key: str | None = None
+    #: What the execution target needs to act (product ids, order / ticket / owner ids, ticket history, customer
+    #: value; built by :func:`journeyflow.stages.arbitration.context.message_context`), only on chosen sends, tasks
+    #: and cases; written to the target's topic only (``schemas/topics/<topic>.schema.json``).  No raw email or phone.
+    context: Mapping[str, Any] | None = None
 
     @property
     def target(self) -> str | None:
@@ -103,7 +110,8 @@ class Decision(NamedTuple):
 
     def to_dict(self, with_address: bool = False) -> dict[str, Any]:
         """The decision as a JSON object (audit topic, ``decisions`` row; candidates as objects).  The delivery
-        ``address`` only ``with_address`` (the channel's own topic)."""
+        ``address`` and the ``context`` (an object, empty when there is none) only ``with_address`` (the target's
+        own topic)."""
         d = {
             "decision_id": self.decision_id,
             "customer_id": self.customer_id,
@@ -122,11 +130,16 @@ class Decision(NamedTuple):
         }
         if with_address:
             d["address"] = self.address
+            d["context"] = dict(self.context) if self.context else {}
         return d
 
 
-#: Which contact entry a channel is delivered to.  Push has none: the push service addresses the app user.
+#: Which contact entry a channel is delivered to.  Push has none: the push service addresses the app user by its
+#: external id (the CRM id, which the web/app SDK sends as ``user_id``), see :data:`ADDRESSED_CHANNELS`.
 ADDRESS_FOR_CHANNEL: Mapping[str, str] = {"email": "email", "sms": "phone", "call": "phone"}
+#: Channels whose sends need an address to be executable: email/sms/call a contact entry, push the customer's
+#: external id (``crm:<id>`` key, the raw id as ``address``; an id that looks like an email is never used).
+ADDRESSED_CHANNELS: tuple[str, ...] = (*ADDRESS_FOR_CHANNEL, "push")
 #: Address kinds (contact entries) and the contact entry holding each one's identifier key.
 ADDRESS_KINDS: tuple[str, ...] = ("email", "phone")
 ADDRESS_KEY_FIELD: Mapping[str, str] = {k: f"{k}_key" for k in ADDRESS_KINDS}

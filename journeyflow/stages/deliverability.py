@@ -207,7 +207,9 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
     """The address a send on ``channel`` goes to: ``(key, raw)`` of the most recently seen address of the channel's
     kind whose status permits it (:func:`address_block`), else why not: ``ADDRESS_OPTED_OUT`` (some address is
     known and at least one of them is opted out), ``ADDRESS_UNDELIVERABLE`` (every known one bounced) or
-    ``NO_ADDRESS`` (none known, or a channel without addresses)."""
+    ``NO_ADDRESS`` (none known, or a channel without addresses).  Push: :func:`push_address`."""
+    if channel == "push":
+        return push_address(s)
     kind = ADDRESS_FOR_CHANNEL.get(channel)
     if kind is None:
         return NO_ADDRESS
@@ -222,6 +224,17 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
         if why in ADDRESS_OPT_OUTS:
             opted = True
     return ADDRESS_OPTED_OUT if opted else ADDRESS_UNDELIVERABLE
+
+
+def push_address(s: "CustomerState") -> tuple[str, str] | str:
+    """The external id a push goes to: ``(key, raw)`` of the customer's smallest CRM id (``crm:<id>``; the id the
+    app and the push service know the user by: web ``user_id`` = CRM id), or ``NO_ADDRESS`` when the customer has
+    none.  An id that looks like an email (contains ``@``) is never used: it would put raw PII on the push topic."""
+    ext = [k for k in s.ids if k.startswith("crm:") and "@" not in k]
+    if not ext:
+        return NO_ADDRESS
+    k = min(ext)
+    return k, k[4:]
 
 
 def address_rows(s: "CustomerState") -> list[dict[str, Any]]:

@@ -108,6 +108,8 @@ def candidate_to_payload(c: Candidate) -> dict[str, Any]:
          "g": c.exclusion_group, "sc": c.score}
     if c.entered is not None:
         p["e"] = c.entered  # the owning membership (older deferrals have none)
+    if c.refs:
+        p["r"] = [list(kv) for kv in c.refs]
     return p
 
 
@@ -116,7 +118,7 @@ def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
     return Candidate(journey_id=p["j"], step_id=p["s"], category=p["cat"], priority=p["p"], action=p["a"],
                      channel=p["ch"], content_id=p["c"], trigger_id=p["t"], proposed_at=now,
                      product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0),
-                     entered=p.get("e"))
+                     entered=p.get("e"), refs=tuple(tuple(kv) for kv in p.get("r") or ()))
 
 
 def cancelled_decision(customer_id: str, timer: list, now: int, trigger_id: str) -> Decision:

@@ -341,6 +341,7 @@ class CustomerState(_dl.AddressStatus):
             "consent": {ch: self.has_consent(ch) for ch in CHANNELS},
             "open_tickets": self.open_ticket_count(),
             "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
+            "open_high_tickets": sum(1 for t in self.tickets.values() if t[0] in ("high", "critical")),
             "cart_size": len(self.cart),
             "orders_90d": len(self.orders),
             "days_since_last_order": -1 if last_order is None else (now - last_order) // DAY,

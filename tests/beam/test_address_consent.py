@@ -456,8 +456,12 @@ def test_channel_consent_and_address_status_are_both_checked():
     assert decide(arb, s, cand()).reason_codes == ("no_address",)
     s.consent["email"] = ["revoked", NOON - HOUR_MS]  # channel consent is checked first
     assert arb.explain(s, cand(), NOON) == ("consent", "no_address")
-    push = decide(arb, customer(), cand("push"))
-    assert push.action == "send" and push.address is None and push.address_key is None  # push has no address
+    # push goes to the customer's CRM id (the app's user id), never to an email-like one; none: no_address
+    assert decide(arb, customer(), cand("push")).reason_codes == ("no_address",)
+    s = customer()
+    s.ids = ["anon:a1", "crm:ann@example.com", "crm:C7"]
+    push = decide(arb, s, cand("push"))
+    assert push.action == "send" and (push.address, push.address_key) == ("C7", "crm:C7")
 
 
 def test_soft_bounce_limit_is_configurable():

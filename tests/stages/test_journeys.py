@@ -652,14 +652,15 @@ def test_state_stays_small_with_every_default_journey_active():
     assert len(active) == 5
     assert len(sim.state.to_bytes()) < 1024  # what Beam stores (compressed)
     raw = json.dumps(sim.state.to_dict()["journeys"], separators=(",", ":"))
-    assert len(raw) < 1024, raw  # five active memberships, uncompressed
+    # five active memberships, uncompressed; each keeps its entry's order/ticket reference for the messages
+    assert len(raw) < 1100, raw
 
 
 # ---------------------------------------------------------------------------------------------------- default set
 def test_default_set_loads_with_stable_ids():
     js = default_journeys()
     assert {j.id for j in js} == {"welcome", "cart_abandonment", "browse_offer", "cross_sell", "winback", "dunning",
-                                  "service_escalation", "service_recovery"}
+                                  "service_escalation", "service_recovery", "repeat_contact"}
     by = {j.id: j for j in js}
     assert by["cart_abandonment"].control_group_pct == 10
     assert by["cart_abandonment"].reentry.mode == "after_cooldown"
@@ -673,6 +674,52 @@ def test_default_set_loads_with_stable_ids():
         for b in js:
             if CATEGORY_RANK[a.category] < CATEGORY_RANK[b.category]:
                 assert a.priority > b.priority, (a.id, b.id)
+
+
+def test_default_set_uses_every_action_and_target():
+    from journeyflow.model.decisions import TOPIC_FOR_TARGET
+
+    used = {(st.kind, st.channel) for j in default_journeys() for st in j.steps if st.channel}
+    assert {ch for _, ch in used} == set(TOPIC_FOR_TARGET)  # so `make demo` can write to every decision topic
+    assert {k for k, _ in used} == {"send", "create_task", "route_case"}
+
+
+def test_default_dunning_calls_when_the_payment_fails_again_after_the_reminders():
+    sim = Sim(JourneyEngine(default_journeys()))
+    sim.event(ev("payment_failed", T0, order_id="o1", amount=50.0, currency="EUR"))
+    sim.event(ev("payment_failed", T0 + HOUR, order_id="o1"))  # during the first wait: no call yet, no re-entry
+    sim.advance(T0 + DAY)
+    sim.event(ev("payment_failed", T0 + 30 * HOUR, order_id="o1"))
+    sim.advance(T0 + 5 * DAY)
+    got = [(c.step_id, c.channel, c.proposed_at, dict(c.refs)) for c in sim.candidates if c.journey_id == "dunning"]
+    refs = {"order_id": "o1", "amount": 50.0, "currency": "EUR"}
+    assert got == [("retry_email", "email", T0, refs), ("retry_sms", "sms", T0 + DAY, refs),
+                   ("payment_call", "call", T0 + 30 * HOUR, refs)]
+    # paid after the reminders: no call
+    paid = Sim(JourneyEngine(default_journeys()))
+    paid.event(ev("payment_failed", T0, order_id="o2"))
+    paid.event(ev("order_placed", T0 + 26 * HOUR, order_id="o2", product_ids=[], amount=5))
+    paid.event(ev("payment_failed", T0 + 30 * HOUR, order_id="o3"))
+    assert [c.step_id for c in paid.candidates if c.journey_id == "dunning"] == ["retry_email", "retry_sms",
+                                                                                 "retry_email"]
+
+
+def test_default_repeat_contact_on_an_open_high_severity_ticket_routes_a_case():
+    sim = Sim(JourneyEngine(default_journeys()))
+    sim.event(ev("ticket_opened", T0, ticket_id="t1", severity="high"))
+    sim.event(ev("ticket_opened", T0 + HOUR, ticket_id="t2", severity="low"))  # not about the high one
+    assert not [c for c in sim.candidates if c.journey_id == "repeat_contact"]
+    sim.event(ev("ticket_opened", T0 + 2 * HOUR, ticket_id="t3", severity="high"))
+    (case,) = [c for c in sim.candidates if c.journey_id == "repeat_contact"]
+    assert (case.action, case.channel, case.content_id) == ("route_case", "service_case", "priority_queue")
+    assert dict(case.refs) == {"ticket_id": "t3", "severity": "high"}
+    sim.event(ev("ticket_resolved", T0 + 3 * HOUR, ticket_id="t1"))
+    sim.event(ev("ticket_opened", T0 + 3 * DAY, ticket_id="t4", severity="critical"))  # t1 resolved: t3, t4 open
+    assert len([c for c in sim.candidates if c.journey_id == "repeat_contact"]) == 2
+    sim.event(ev("ticket_resolved", T0 + 4 * DAY, ticket_id="t3"))
+    sim.event(ev("ticket_resolved", T0 + 4 * DAY, ticket_id="t4"))
+    sim.event(ev("ticket_opened", T0 + 6 * DAY, ticket_id="t5", severity="high"))  # nothing else open
+    assert len([c for c in sim.candidates if c.journey_id == "repeat_contact"]) == 2
 
 
 def test_default_cart_abandonment_flow():

@@ -54,6 +54,7 @@ def customer(**kw) -> CustomerState:
     kw.setdefault("customer_id", "c1")
     kw.setdefault("consent", {k: list(v) for k, v in GRANTED.items()})
     kw.setdefault("addresses", {k: list(v) for k, v in ADDRESSES.items()})
+    kw.setdefault("ids", ["crm:C1"])  # the external id a push goes to
     return CustomerState(**kw)
 
 

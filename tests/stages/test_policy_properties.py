@@ -90,7 +90,7 @@ def in_window(ts, now, window):
     return now - window < ts <= now
 
 
-ADDRESS_KIND = {"email": "email", "sms": "phone", "call": "phone"}
+ADDRESS_KIND = {"email": "email", "sms": "phone", "call": "phone", "push": "crm"}
 ADDRESS_OPT_OUTS = {"revoked", "unsubscribed", "complained"}
 
 
@@ -99,6 +99,9 @@ def address_fate(state, channel, now):
     recently seen address of the channel's kind that is not opted out, not hard-bounced and has fewer than 3 soft
     bounces within 7 days (the default policy and WIDE alike)."""
     kind = ADDRESS_KIND[channel]
+    if kind == "crm":  # push: the smallest CRM id that is not an email; no statuses
+        ext = sorted(k for k in state.ids if k.startswith("crm:") and "@" not in k)
+        return (ext[0] if ext else None), False
     opted = False
     for _seen, key in sorted(((v[2], k) for k, v in state.addresses.items() if v[0] == kind), reverse=True):
         rec = state.addr_status.get(key, {}).get(channel)
@@ -203,7 +206,7 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
             if c.channel in ADDRESS_KIND:
                 must, _opted = address_fate(before, c.channel, now)
                 assert must is not None and d.address_key == must, (d, before.addresses, before.addr_status)
-                assert d.address == before.addresses[must][1]
+                assert d.address == (must[4:] if c.channel == "push" else before.addresses[must][1])
             else:
                 assert d.address is None and d.address_key is None
             if c.category in PROMOTIONAL:
@@ -292,6 +295,9 @@ def customers(draw, now):
                       draw(st.sampled_from(ALL_CATEGORIES)), draw(contents))
     for j in draw(st.lists(st.sampled_from(["j0", "j1", "j2", "j3", "jx"]), max_size=3, unique=True)):
         s.journeys[j] = {"step": draw(st.sampled_from([None, "a"])), "group": draw(groups_), "entries": [now - DAY]}
+    # identifiers: a push goes to the smallest CRM id that is not an email
+    s.ids = sorted(draw(st.lists(st.sampled_from(["crm:C1", "crm:C0", "crm:ann@example.com", "anon:a1"]),
+                                 max_size=3, unique=True)))
     # delivery addresses, several per kind, each with its own status per channel
     for kind, keys, channels in (("email", ("email:a", "email:b", "email:c"), ("email",)),
                                  ("phone", ("phone:a", "phone:b"), ("sms", "call"))):

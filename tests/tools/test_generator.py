@@ -391,6 +391,35 @@ def test_behaviour_scenarios_are_present(data):
     assert 35 * N < total < 65 * N
 
 
+def test_service_side_behaviours_at_their_rates(data):
+    """The behaviors the default journeys' call and priority case react to (issue 20): failed payments that fail
+    again 26-60 h later, after the dunning email and SMS (``REFAIL_RATE`` of failures), and repeat contacts while a
+    high/critical ticket is open (``REPEAT_CONTACT_RATE`` of those tickets, cut short by resolutions)."""
+    from journeyflow.tools.generator.activity import REFAIL_RATE, REPEAT_CONTACT_RATE
+
+    fails = collections.defaultdict(list)
+    for _, rec in data.good["orders"]:
+        if rec["type"] == "payment_failed":
+            fails[rec["order_id"]].append(ts_ms(rec["ts"]))
+    again = [sorted(ts) for ts in fails.values() if len(ts) > 1]
+    assert again and all(26 * 3_600_000 <= b - a <= 60 * 3_600_000 for a, b in again)
+    assert 0.5 * REFAIL_RATE < len(again) / len(fails) < 1.5 * REFAIL_RATE, (len(again), len(fails))
+    who, opened, closed, sev = {}, {}, {}, {}
+    for _, rec in data.good["support"]:
+        tid = rec["ticket_id"]
+        if rec["type"] == "ticket_opened":
+            opened[tid], sev[tid] = ts_ms(rec["ts"]), rec["severity"]
+            who[tid] = (data.person.get(rec["crm_id"]) or data.person.get(rec["email"])
+                        or data.person.get(rec["phone"]))
+        elif rec["type"] == "ticket_resolved":
+            closed[tid] = ts_ms(rec["ts"])
+    high = [t for t in opened if sev[t] in ("high", "critical")]
+    repeats = [t for t in high if any(o != t and who[o] == who[t] and sev[o] == sev[t]
+                                      and opened[o] < opened[t] < closed.get(o, 1 << 62) for o in high)]
+    assert repeats
+    assert 0.3 * REPEAT_CONTACT_RATE < len(repeats) / len(high) < REPEAT_CONTACT_RATE, (len(repeats), len(high))
+
+
 def test_crm_id_is_never_used_before_its_contact_exists(data):
     created = {r["crm_id"]: ts_ms(r["ts"]) for _, r in data.good["crm"] if r["type"] == "contact_created"}
     for s, f in (("web", "user_id"), ("orders", "crm_id"), ("support", "crm_id"),

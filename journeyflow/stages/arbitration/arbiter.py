@@ -37,8 +37,8 @@ writes when a deferred send is cancelled because its journey membership ended be
 A send on email, sms or call goes to :meth:`CustomerState.delivery_address`: the most recently seen address of the
 channel's kind whose own status permits it (``Decision.address`` / ``address_key``; rules in
 :mod:`journeyflow.stages.deliverability`); rule 2 is where that address is chosen, so a candidate without one never
-counts toward a cap or the per-moment limit and the next candidate of the moment can win.  Push has no address (the
-push service addresses the app user).
+counts toward a cap or the per-moment limit and the next candidate of the moment can win.  Push goes to the
+customer's external id (its CRM id, :func:`~journeyflow.stages.deliverability.push_address`): none, no push.
 
 Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates
 (visited best first) were already chosen in this moment.  Customer messages are ``send`` actions on the channels
@@ -63,7 +63,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from journeyflow.model.decisions import (
-    ADDRESS_FOR_CHANNEL,
+    ADDRESSED_CHANNELS,
     CATEGORIES,
     CATEGORY_RANK,
     CHANNELS,
@@ -259,7 +259,8 @@ class Arbiter:
             for c, due in acted:
                 if not due and c.action == "send":
                     state.record_send(now, c.channel, c.category, c.content_id)
-        return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id, m.addr), deferred)
+        return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id, m.addr,
+                                                 state), deferred)
 
     def _order(self, candidates: Sequence[Candidate], state: CustomerState, now: int,
                lost: list[tuple[Candidate, str]]) -> list[Candidate]:
@@ -314,7 +315,7 @@ class Arbiter:
                 if every is None:
                     return CONSENT
                 every.append(CONSENT)
-            if ch in ADDRESS_FOR_CHANNEL:
+            if ch in ADDRESSED_CHANNELS:
                 if m.addr is None:
                     m.addr = {}
                 addr = m.addr.get(ch)

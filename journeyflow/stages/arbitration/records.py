@@ -10,6 +10,7 @@ from journeyflow.model.decisions import (
     Decision,
     decision_id,
 )
+from journeyflow.stages.arbitration.context import message_context
 from journeyflow.stages.arbitration.reasons import (
     CHOSEN,
     CONTROL_GROUP,
@@ -33,7 +34,7 @@ class ArbitrationResult:
 
 
 def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate, str]], now: int,
-                 customer_id: str, trigger_id: str, addr: dict | None = None) -> list[Decision]:
+                 customer_id: str, trigger_id: str, addr: dict | None = None, state=None) -> list[Decision]:
     """The decision records of one moment (event time ``now``, ms).
 
     ``acted``: (candidate, due) best first, due 0 = chosen now, else deferred to ``due`` (a ``wait`` decision);
@@ -41,7 +42,9 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
     with nothing chosen or deferred, one ``suppress`` record (``none`` if all were control group) lists them all.
     Decision ids are deterministic (:func:`~journeyflow.model.decisions.decision_id`).  ``addr``: channel ->
     ``(address key, raw address)`` chosen by the arbiter's rule 2 (``CustomerState.delivery_address``), written to
-    each chosen email/sms/call send (``Decision.address_key`` / ``address``).
+    each chosen email/sms/call/push send (``Decision.address_key`` / ``address``).  ``state``: the customer's
+    :class:`~journeyflow.stages.state.CustomerState`; with it every chosen send, task and case carries its message
+    ``context`` (:func:`~journeyflow.stages.arbitration.context.message_context`).
     """
     outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
                                        c.priority, r) for c, r in lost]) if lost else ()
@@ -64,10 +67,14 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
         else:
             action, codes = c.action, _CHOSEN_CODES
         jid, sid, ch, cid = c.journey_id, c.step_id, c.channel, c.content_id
-        key = raw = None
-        if not due and addr and action == "send":  # chosen by rule 2: (key, raw) for email/sms/call
-            key, raw = addr.get(ch) or (None, None)
+        key = raw = ctx = None
+        if not due:
+            if addr and action == "send":  # chosen by rule 2: (key, raw) for email/sms/call/push
+                key, raw = addr.get(ch) or (None, None)
+            if state is not None:
+                ctx = message_context(c, state)
         out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now,
-                            jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id, raw, key))
+                            jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id, raw, key,
+                            ctx))
         outcomes = ()
     return out

@@ -8,6 +8,7 @@ Membership record (``state.journeys[journey_id]``), kept small::
 
     active:   {"step": id, "entered": ts, "since": ts, "trigger": uid, "entries": [ts...], "group": g|None,
                "goal": ts|None, "p": entry event's product (only if it had one and a step or condition uses it),
+               "r": the entry event's order/ticket references (``_REF_FIELDS``, orders and support entries),
                "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``)}
     finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ...}
     marker:   {"n": 1, "c": ...}  (a ``never`` journey after its entry history expired)
@@ -148,6 +149,15 @@ def _event_product(ev: Event) -> str | None:
     return None
 
 
+#: Entry-event fields a membership keeps for the messages of its actions (``Candidate.refs``), per stream.
+_REF_FIELDS = {"orders": ("order_id", "amount", "currency"), "support": ("ticket_id", "severity")}
+
+
+def _event_refs(ev: Event) -> dict[str, Any]:
+    a = ev.attrs
+    return {f: a[f] for f in _REF_FIELDS.get(ev.stream, ()) if a.get(f) is not None}
+
+
 class _TypeIndex(NamedTuple):
     active: tuple[Journey, ...]  # journeys with a goal, exit or wait-until on this event type
     entries: tuple[Journey, ...]  # journeys entered by this event type
@@ -264,6 +274,9 @@ class JourneyEngine:
                  "entries": (entries + [now])[-MAX_ENTRIES_KEPT:], "group": j.exclusion_group, "goal": None}
             if ctx.product is not None and j.uses_product:
                 m["p"] = ctx.product
+            refs = _event_refs(event)
+            if refs:
+                m["r"] = refs
             if j.control_group_pct > 0:
                 # drawn once (the first entry's uid), then re-used by re-entries while the record is kept
                 m["c"] = prev["c"] if prev is not None and "c" in prev else int(j.in_control(trigger_id))
@@ -326,7 +339,8 @@ class JourneyEngine:
                     journey_id=j.id, step_id=sid, category=j.category, priority=j.priority, action=k,
                     channel=st.channel, content_id=st.content_id, trigger_id=trigger_id, proposed_at=now,
                     product_id=m.get("p") if st.product_from_event else None,
-                    exclusion_group=j.exclusion_group, control=control, entered=m.get("entered")))
+                    exclusion_group=j.exclusion_group, control=control, entered=m.get("entered"),
+                    refs=tuple(sorted(m["r"].items())) if "r" in m else ()))
                 out.steps.append(JourneyStep(customer_id, j.id, sid, "step", now, trigger_id, st.label))
                 last, sid = sid, st.next
             elif k == "wait":

@@ -9,6 +9,13 @@ from journeyflow.tools.generator.events import _Events, _dumps, _qn
 from journeyflow.tools.generator.population import _Consent, _Person
 from journeyflow.tools.generator.reference import _PAGES, _REFERRERS
 
+#: Share of high/critical-severity tickets about which the customer contacts support again while it is still open
+#: (a second ticket of the same severity; the default ``repeat_contact`` journey routes it to the priority queue).
+REPEAT_CONTACT_RATE = 0.35
+#: Share of failed payments that fail again after the dunning email and SMS (26-60 h later; the default ``dunning``
+#: journey then proposes a call).  The others succeed 5-120 min after the first failure.
+REFAIL_RATE = 0.3
+
 
 class _Activity(_Events):
     """The building blocks of a person's activity, on top of the emitters."""
@@ -82,6 +89,7 @@ class _Activity(_Events):
             sev = {"low": "medium", "medium": "high"}.get(sev, "critical")
             self.support(p, t, crm, email, phone, tk, "ticket_escalated", sev, None)
         resolved = None
+        rt = None
         if self.rnd() < 0.85:
             rt = t + self.ri(2 * 3_600_000, 5 * 86_400_000)
             csat = None
@@ -89,7 +97,22 @@ class _Activity(_Events):
                 csat = rng.choices((1, 2, 3, 4, 5), (8, 10, 17, 30, 35))[0]
             if self.support(p, rt, crm, email, phone, tk, "ticket_resolved", sev, csat):
                 resolved = rt
+        if sev in ("high", "critical") and self.rnd() < REPEAT_CONTACT_RATE:
+            self._repeat_contact(p, t, rt, crm, email, phone, sev)
         return opened, resolved
+
+    def _repeat_contact(self, p: _Person, t: int, rt: int | None, crm: str | None, email: str | None,
+                        phone: str | None, sev: str) -> None:
+        """The customer contacts support again about a still-open high-severity ticket (opened or escalated at
+        ``t``, resolved at ``rt`` or never): the desk logs the contact as a new ticket of the same severity, 30 min
+        to 2 days later and before the resolution, closed together with the first one."""
+        span = 2 * 86_400_000 if rt is None else min(2 * 86_400_000, rt - t - 60_000)
+        if span <= 1_800_000:
+            return
+        tk2 = self._next_ticket()
+        t2 = t + self.ri(1_800_000, span)
+        if self.support(p, t2, crm, email, phone, tk2, "ticket_opened", sev, None) and rt is not None:
+            self.support(p, rt + self.ri(60_000, 600_000), crm, email, phone, tk2, "ticket_resolved", sev, None)
 
     def session(self, p: _Person | None, t: int, device: str, force_login: bool = False,
                 force_cart: bool = False, focus: str | None = None, tz: str | None = None) -> None:
@@ -179,7 +202,19 @@ class _Activity(_Events):
         if self.rnd() < 0.08:
             if not self.order(p, t, crm, email, oid, "payment_failed", cart, amount, p.currency):
                 return
-            t += self.ri(5 * 60_000, 120 * 60_000)
+            if self.rnd() < REFAIL_RATE:
+                # the card keeps failing: retried 26-60 h later (after the dunning email and SMS), failing again;
+                # the order then goes through some hours later or is cancelled
+                t += self.ri(26 * 3_600_000, 60 * 3_600_000)
+                if not self.order(p, t, crm, email, oid, "payment_failed", cart, amount, p.currency):
+                    return
+                if self.rnd() < 0.4:
+                    self.order(p, t + self.ri(3_600_000, 48 * 3_600_000), crm, email, oid, "order_cancelled", cart,
+                               amount, p.currency)
+                    return
+                t += self.ri(3_600_000, 30 * 3_600_000)
+            else:
+                t += self.ri(5 * 60_000, 120 * 60_000)
         if not self.order(p, t, crm, email, oid, "order_placed", cart, amount, p.currency):
             return
         if p.account and not p.ordered and p.stage != "customer":

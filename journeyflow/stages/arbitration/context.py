@@ -1,0 +1,99 @@
+"""The ``context`` of a decision message: what its execution target needs to act on it (issue 20).
+
+Built once per chosen ``send`` / ``create_task`` / ``route_case`` from the candidate (its entry event's references,
+:attr:`Candidate.refs`, and promoted product) and the customer's state at the decision, then written to the target's
+own topic only (never to the audit topic or a table).  Field by field (every field is optional; the per-topic JSON
+Schemas in ``schemas/topics/`` are the contract):
+
+==================  ======================================================================================
+field               content
+==================  ======================================================================================
+``crm_id``          the customer's CRM id (= the app's ``user_id``), the id a CRM, call centre or push
+                    service knows the customer by; omitted when the customer has none or it looks like an email
+``product_ids``     sends promoting a product (``product_from_event``): that product first, then the other
+                    products still in the customer's cart, most recently added first, when it is in the cart
+``order_id``        entry event of the journey was an order event: its order id, with ``amount`` and
+                    ``currency`` when the event had them (dunning: the failed payment)
+``ticket_id``       entry event was a support event: its ticket id (with ``severity``)
+``owner_id``        tasks, cases and calls: the CRM owner (account manager) of the customer, when known
+``ticket``          tasks, cases and calls about a ticket: ``{ticket_id, severity, status (open|escalated|
+                    resolved), opened_at, updated_at, resolved_at, csat}`` from the customer's state
+``ticket_history``  tasks, cases and calls: the customer's open and recently resolved tickets (state retention:
+                    7 days after resolution), oldest first, same shape as ``ticket``
+``customer_value``  tasks, cases and calls: ``{orders_90d, revenue_90d (sum of order amounts, the orders'
+                    own currency), last_order_at, lifecycle_stage}``
+==================  ======================================================================================
+
+Times are epoch milliseconds.  No email address or phone number ever appears here: those go to the send's
+``address`` only (README "Decision messages").
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from journeyflow.model.decisions import TASK_TARGETS, Candidate
+from journeyflow.stages.deliverability import push_address
+
+__all__ = ["SERVICE_TARGETS", "message_context"]
+
+#: Targets a person acts on (an agent, an account manager): they get the ticket, its history and the customer's
+#: value.
+SERVICE_TARGETS: frozenset[str] = frozenset((*TASK_TARGETS, "call"))
+
+
+def message_context(c: Candidate, state: Any) -> dict[str, Any]:
+    """The ``context`` object for a chosen candidate ``c`` of a customer whose state is ``state``
+    (:class:`~journeyflow.stages.state.CustomerState`).  Fields: see the module docstring; an empty dict when there
+    is nothing to add."""
+    ctx: dict[str, Any] = {}
+    crm = push_address(state)
+    if crm.__class__ is tuple:
+        ctx["crm_id"] = crm[1]
+    pid = c.product_id
+    if pid:
+        pids = [pid]
+        cart = state.cart
+        if pid in cart:
+            pids += [p for p, _ in sorted(cart.items(), key=lambda kv: (-kv[1], kv[0])) if p != pid]
+        ctx["product_ids"] = pids
+    refs = dict(c.refs)
+    for f in ("order_id", "amount", "currency", "ticket_id", "severity"):
+        if f in refs:
+            ctx[f] = refs[f]
+    if c.channel in SERVICE_TARGETS:
+        if state.owner_id:
+            ctx["owner_id"] = state.owner_id
+        tid = refs.get("ticket_id")
+        history = _tickets(state)
+        if tid is not None:
+            for t in history:
+                if t["ticket_id"] == tid:
+                    ctx["ticket"] = t
+                    break
+        ctx["ticket_history"] = history
+        ctx["customer_value"] = _value(state)
+    return ctx
+
+
+def _tickets(state: Any) -> list[dict[str, Any]]:
+    out = []
+    for tid, t in state.tickets.items():  # [severity, opened_ts, escalated, status_ts?]
+        out.append({"ticket_id": tid, "severity": t[0], "status": "escalated" if t[2] else "open",
+                    "opened_at": t[1], "updated_at": t[3] if len(t) > 3 else t[1]})
+    for tid, (ts, csat) in state.resolved.items():
+        r = {"ticket_id": tid, "status": "resolved", "resolved_at": ts, "updated_at": ts}
+        if csat is not None:
+            r["csat"] = csat
+        out.append(r)
+    out.sort(key=lambda t: (t.get("opened_at", t["updated_at"]), str(t["ticket_id"])))
+    return out
+
+
+def _value(state: Any) -> dict[str, Any]:
+    amounts = [o[2] for o in state.orders if len(o) > 2 and isinstance(o[2], (int, float))]
+    v: dict[str, Any] = {"orders_90d": len(state.orders), "revenue_90d": round(float(sum(amounts)), 2)}
+    if state.orders:
+        v["last_order_at"] = state.orders[-1][0]
+    if state.lifecycle:
+        v["lifecycle_stage"] = state.lifecycle
+    return v

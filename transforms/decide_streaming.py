@@ -22,8 +22,13 @@ row at the flush horizon (one row per customer and flush; none for a customer wh
 
 Output tags and counters are shared with bounded replay (``transforms.outputs``).
 
-State lives in the global window, which the runner never garbage-collects; ``CustomerState.expire`` bounds what a
-customer keeps (see ``journeyflow.stages.state``), and an idle customer's buffer and timers are empty.
+State lives in the global window, which the runner never garbage-collects, so the stage bounds it itself
+(issue 23, :mod:`journeyflow.stages.state_bounds`): the caps are applied on write (after every event and timer
+moment, by the shared core), and while a customer has anything that can expire its flush timer stays pending, at
+the latest for the time it becomes dormant (``last_event`` + the longest retention window); when that time passes
+with nothing else pending, the customer is retired and, if nothing that never expires (consent, addresses ...) is
+left, every state cell of the key is cleared (counter ``customers_retired``).  A customer handed over to another
+(identity merge) keeps only its processed horizon.  Distribution ``customer_state_bytes``: size after each flush.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ from journeyflow.stages.identity.online import IDENTITY_STREAM
 from journeyflow.stages.processor import Outputs
 from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
+from journeyflow.stages.state_bounds import is_empty
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
     DECISIONS,
@@ -75,6 +81,8 @@ class OrderedCustomerFn(beam.DoFn):
         self.snapshots = snapshots
         self.counters = DecideCounters()
         self.buffered = Metrics.distribution(NAMESPACE, "buffered_events_per_flush")
+        self.state_bytes = Metrics.distribution(NAMESPACE, "customer_state_bytes")
+        self.retired = Metrics.counter(NAMESPACE, "customers_retired")
 
     def setup(self) -> None:
         """One CustomerProcessor per worker."""
@@ -138,19 +146,35 @@ class OrderedCustomerFn(beam.DoFn):
         state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
         out = Outputs()
         self.processor.advance(state, ready, horizon, out, state_bytes=raw or None)
+        nxt = [decode_event(b).ts for b in keep]
+        if state.timers:
+            nxt.append(state.next_due())
+        elif not keep:
+            # the expiry timer (issue 23): always pending while the customer has anything that can expire
+            due = self.processor.expiry_due(state)
+            if due is not None and due <= horizon:
+                if self.processor.retire_if_dormant(state, horizon):
+                    self.retired.inc()  # nothing left: the stored state goes entirely
+                    for st in (customer, buffer, pending, done):
+                        st.clear()
+                    yield from self.counters.emit(out)
+                    return
+            elif due is not None:
+                nxt.append(due)
         state_bytes = state.to_bytes()
-        customer.write(state_bytes)
+        if is_empty(state):
+            customer.clear()  # handed over to another customer (identity merge): only the horizon stays
+        else:
+            customer.write(state_bytes)
         buffer.clear()
         for b in keep:
             buffer.add(b)
         prev = done.read()
         done.write(horizon if prev is None else max(prev, horizon))
         pending.clear()
-        nxt = [decode_event(b).ts for b in keep]
-        if state.timers:
-            nxt.append(state.next_due())
         if nxt:
             self._arm(min(nxt) + self.lateness, pending, flush)
+        self.state_bytes.update(len(state_bytes))
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes)))

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from journeyflow.stages.state import CustomerState, Retention
 
-__all__ = ["cap", "dormant_ms", "is_dormant", "retire"]
+__all__ = ["cap", "dormant_ms", "is_dormant", "is_empty", "retire"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -84,3 +84,8 @@ def retire(s: CustomerState, r: Retention) -> bool:
             return False
     s.ids = []
     return True
+
+
+def is_empty(s: CustomerState) -> bool:
+    """True when ``s`` holds nothing but its customer id (what ``CustomerState.to_dict`` would write)."""
+    return all(f == "customer_id" or getattr(s, f) in _EMPTY for f in CustomerState._FIELDS)

@@ -31,18 +31,23 @@ class Cell:
         self.value: Any = [] if bag else None
 
     def read(self) -> Any:
+        """The value (a copy of a bag's list)."""
         return list(self.value) if self.bag else self.value
 
     def write(self, v: Any) -> None:
+        """Replace the value."""
         self.value = v
 
     def add(self, v: Any) -> None:
+        """Append to a bag."""
         self.value.append(v)
 
     def clear(self) -> None:
+        """Empty the cell."""
         self.value = [] if self.bag else None
 
     def set(self, ts: Timestamp) -> None:
+        """Set the timer's firing time."""
         self.value = ts
 
     def nbytes(self) -> int:

@@ -32,6 +32,8 @@ left, every state cell of the key is cleared (counter ``customers_retired``).  A
 """
 from __future__ import annotations
 
+import base64
+import logging
 from typing import Any, Iterator
 
 import apache_beam as beam
@@ -45,7 +47,9 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.online import IDENTITY_STREAM
+from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
+from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import Outputs
 from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
@@ -60,6 +64,12 @@ from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSF
     NAMESPACE,
     DecideCounters,
 )
+
+
+log = logging.getLogger(__name__)
+
+#: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
+TRANSFER_WAIT_MS = 30_000
 
 
 class OrderedCustomerFn(beam.DoFn):
@@ -79,6 +89,7 @@ class OrderedCustomerFn(beam.DoFn):
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
         self.snapshots = snapshots
+        self.transfer_wait = TRANSFER_WAIT_MS
         self.counters = DecideCounters()
         self.buffered = Metrics.distribution(NAMESPACE, "buffered_events_per_flush")
         self.state_bytes = Metrics.distribution(NAMESPACE, "customer_state_bytes")
@@ -97,6 +108,13 @@ class OrderedCustomerFn(beam.DoFn):
         horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
         moment instead)."""
         _key, ev = element
+        packed = ev.attrs.get("events") if ev.stream == IDENTITY_STREAM and ev.type == ABSORB else None
+        if packed:
+            # events the absorbed customer held past the link (they arrived before it): decided here, in order
+            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {k: v for k, v in ev.attrs.items() if k != "events"},
+                       ev.contact)
+            for b in packed:
+                yield from self.process((_key, decode_event(base64.b64decode(b))), buffer, pending, done, flush)
         horizon = done.read()
         if horizon is not None and ev.ts <= horizon and ev.stream in (IDENTITY_STREAM, ADDRESS_STREAM):
             # an identity merge (state hand-over) that took longer than the allowed lateness to travel through the
@@ -132,21 +150,23 @@ class OrderedCustomerFn(beam.DoFn):
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
         horizon = fired.micros // 1000 - self.lateness
-        ready: list[Event] = []
-        keep: list[bytes] = []
-        for b in buffer.read():
-            ev = decode_event(b)
-            if ev.ts <= horizon:
-                ready.append(ev)
-            else:
-                keep.append(b)
-        ready.sort(key=lambda e: e.sort_key)
-        self.buffered.update(len(ready) + len(keep))
+        buffered = [decode_event(b) for b in buffer.read()]
+        plan = plan_flush(buffered, horizon, key, self.transfer_wait)
+        self.buffered.update(len(buffered))
         raw = customer.read()
         state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
         out = Outputs()
-        self.processor.advance(state, ready, horizon, out, state_bytes=raw or None)
-        nxt = [decode_event(b).ts for b in keep]
+        ready = self._with_subprofiles(plan, out)
+        self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
+        if plan.forward is not None:
+            _pack_forwarded(out, key, *plan.forward)
+        for mf in plan.timed_out:
+            log.warning("journeyflow: customer %s went on without the state of %s (merged at %d): no hand-over "
+                        "within %d ms of event time", mask_pii(key), mask_pii(str(mf.attrs.get("from"))), mf.ts,
+                        self.transfer_wait)
+        keep = [encode_event(e) for e in plan.keep]
+        horizon = plan.until
+        nxt = [plan.next_at] if plan.next_at is not None else []
         if state.timers:
             nxt.append(state.next_due())
         elif not keep:
@@ -178,6 +198,38 @@ class OrderedCustomerFn(beam.DoFn):
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes)))
+
+
+    def _with_subprofiles(self, plan: FlushPlan, out: Outputs) -> list[Event]:
+        """``plan.main`` with, after each ``merge_from``, the absorb of its sub-profile: the absorbed identifiers'
+        events dated before the link that reached this key, decided under the absorbed id up to the link's time
+        (``journeyflow.stages.identity.flush_plan``)."""
+        if not plan.subs:
+            return plan.main
+        absorbs: dict[str, Event] = {}
+        for mf, events in plan.subs:
+            if not events:
+                continue
+            sub = CustomerState(customer_id=mf.attrs["from"])
+            self.processor.advance(sub, events, mf.ts - 1, out)
+            absorbs[mf.uid] = Event(f"absorb:sub:{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (mf.ids[0],),
+                                    {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id})
+        ready: list[Event] = []
+        for e in plan.main:
+            ready.append(e)
+            if e.uid in absorbs:
+                ready.append(absorbs[e.uid])
+        return ready
+
+
+def _pack_forwarded(out: Outputs, key: str, merge: Event, events: list[Event]) -> None:
+    """Put ``events`` (what this key held after its ``merge_into``) into the absorb that hands its state over."""
+    uid = f"absorb:{key}:{merge.uid}"
+    for i, (target, ev) in enumerate(out.transfers):
+        if ev.uid == uid:
+            attrs = dict(ev.attrs, events=[base64.b64encode(encode_event(e)).decode() for e in events])
+            out.transfers[i] = (target, Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, attrs, ev.contact))
+            return
 
 
 class DecideOrdered(beam.PTransform):

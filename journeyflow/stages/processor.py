@@ -296,11 +296,14 @@ class CustomerProcessor:
 
         ``merge_into``: this customer was linked into ``attrs["into"]``; hand the whole state over (as an
         ``absorb`` event at the same event time) and start empty.  ``absorb``: union the handed-over state.
+        ``merge_from`` changes nothing here (the streaming stage holds and splits the flush around it).
         """
         if ev.type == MERGE_INTO:
             target = ev.attrs["into"]
-            if target == state.customer_id or not (state.ids or state.timers or state.journeys):
+            if target == state.customer_id:
                 return
+            # sent even when empty: the survivor holds its events after the link until this absorb arrives
+            # (``journeyflow.stages.identity.flush_plan``)
             payload = base64.b64encode(state.to_bytes()).decode()
             out.transfers.append((target, Event(uid=f"absorb:{state.customer_id}:{ev.uid}", stream=IDENTITY_STREAM,
                                                 type=ABSORB, ts=ev.ts, ids=(target,),

@@ -2,7 +2,8 @@
 
 Each event's links are applied to the identity graph store (embedded SQLite, memory or Cloud Bigtable, chosen by
 URL) and the event is keyed by its customer; a merge sends a ``merge_into`` control event to the absorbed
-customer's key and a ``merge_from`` to the surviving one (see the stage module for the state hand-over through the ``state-transfer`` topic).
+customer's key and a ``merge_from`` to the surviving one (see the stage module for the state hand-over through
+the ``state-transfer`` topic).
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from tests.scenarios import Scenario, journeys_with_test_extras, read_topic
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
-LEAD_S = 30  # event times start this far ahead of the wall clock (the local runner's watermark)
+LEAD_S = 10  # event times start this far ahead of the wall clock (the local runner's watermark)
 LATENESS_S = 3
 
 
@@ -40,8 +40,8 @@ def scenario(t0: datetime) -> Scenario:
     s.add("web", t0 + 4 * sec, anonymous_id="dev-1", type="add_to_cart", product_id="SKU-1")  # anonymous
     s.add("web", t0 + 5 * sec, anonymous_id="dev-1", type="login", user_id="U1")  # identifies it
     s.add("web", t0 + 6 * sec, anonymous_id="dev-1", type="add_to_cart", product_id="SKU-2")  # U1's cart
-    s.add("web", t0 + 20 * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-3")
-    s.add("web", t0 + 22 * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-4")
+    s.add("web", t0 + 60 * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-3")
+    s.add("web", t0 + 62 * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-4")
     return s
 
 
@@ -61,23 +61,27 @@ def _collect_until(prefix: str, seen: list[dict], done, timeout: float) -> None:
         seen += collect("decisions-audit", prefix)
 
 
+def _wait_reading(prefix: str, timeout: float) -> None:
+    """Publish one record that is not JSON on ``in-web`` and wait for its dead letter: the pipeline is reading."""
+    from google.cloud import pubsub_v1
+
+    from journeyflow.adapters import pubsub_names as names
+
+    publisher = pubsub_v1.PublisherClient()
+    publisher.publish(names.input_topic(PROJECT, "web", prefix), b"warm-up, not json",
+                      ts=str(int(time.time() * 1000))).result(30)
+    dead: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not dead:
+        dead += collect("dead-letter", prefix)
+    assert dead, "the pipeline did not start reading"
+
+
 @pytest.mark.parametrize("restart_flags", [[], ["--resume"]], ids=["default", "resume"])
 def test_sigkill_and_restart_give_the_replay_decisions(pubsub_emulator, tmp_path, restart_flags):
     prefix = f"kr{len(restart_flags)}-"
-    t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=LEAD_S)
-    sc = scenario(t0)
-    inp = sc.write(tmp_path / "in")
     journeys = tmp_path / "journeys.yaml"
     journeys.write_text(journeys_with_test_extras() + CART_NOW)
-    out = tmp_path / "replay"
-    run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys)])
-    expected = sorted(map(_key, read_topic(out, "decisions-audit")))
-    early = [k for k, d in zip(map(_key, read_topic(out, "decisions-audit")), read_topic(out, "decisions-audit"))
-             if d["decided_at"] < (t0 + timedelta(seconds=10)).timestamp() * 1000]
-    assert expected and early and len(early) < len(expected)
-    # the anonymous cart is decided under the anonymous id (no consent: suppressed), U1's cart under U1
-    assert {k[1] for k in early} == {"anon:dev-1", "crm:U1"}
-
     args = ["--project", PROJECT, "--topic_prefix", prefix, "--journeys", str(journeys),
             "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}", "--allowed_lateness", f"{LATENESS_S}s"]
     log = tmp_path / "stream.log"
@@ -86,24 +90,37 @@ def test_sigkill_and_restart_give_the_replay_decisions(pubsub_emulator, tmp_path
         pt.create_topics(PROJECT, prefix=prefix)
         first = _start(args + ["--resume=false"], log)  # a first start on fresh topics
         try:
+            _wait_reading(prefix, 240)
+            # dated from now on: the first decisions (t0 + 4..6 s) come out, U2's carts (t0 + 60 s) are held
+            t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=LEAD_S)
+            sc = scenario(t0)
+            inp = sc.write(tmp_path / "in")
             published = sum(pt.publish_dir(PROJECT, inp, rate=None, prefix=prefix).counts.values())
             assert published == sc.n
-            # killed once the decisions of the first seconds are out; U2's carts are read, acknowledged and held
-            _collect_until(prefix, seen, lambda s: {d["decision_id"] for d in s} >= {k[0] for k in early}, 150)
+            # killed once the anonymous cart's and U1's decisions are out; U2's carts are read, acknowledged, held
+            _collect_until(prefix, seen, lambda s: {d["customer_id"] for d in s} >= {"anon:dev-1", "crm:U1"}, 150)
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(30)
         before = list(seen)
-        assert {d["decision_id"] for d in before} >= {k[0] for k in early}, before
-        assert len({d["decision_id"] for d in before}) < len(expected), before
+        killed_at = datetime.now(timezone.utc)
 
         second = _start(args + ["--catch_up", "8s", *restart_flags], log)
         try:
-            _collect_until(prefix, seen, lambda s: {d["decision_id"] for d in s} >= {k[0] for k in expected}, 240)
-            _collect_until(prefix, seen, lambda s: False, 6)  # anything extra would come out now
+            _collect_until(prefix, seen, lambda s: "crm:U2" in {d["customer_id"] for d in s}, 300)
+            _collect_until(prefix, seen, lambda s: False, 8)  # anything extra would come out now
         finally:
             second.send_signal(signal.SIGKILL)
             second.wait(30)
 
+    out = tmp_path / "replay"
+    run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys)])
+    replay = read_topic(out, "decisions-audit")
+    expected = sorted(map(_key, replay))
+    # the kill came between the two groups of decisions
+    assert killed_at < t0 + timedelta(seconds=60 + LATENESS_S), "killed after U2's carts were due"
+    assert {d["customer_id"] for d in before} == {"anon:dev-1", "crm:U1"}, before
+    # the anonymous cart is decided under the anonymous id (no consent: suppressed), U1's cart under U1
+    assert ("anon:dev-1", "suppress") in {(k[1], k[2]) for k in expected}
     got = {_key(d) for d in seen}
     assert sorted(got) == expected, (log.read_text()[-3000:], sorted(got), expected)

@@ -11,7 +11,8 @@ An event arriving for a time the customer has already processed (``ts <= H`` of 
 goes to dead letter with reason ``late_event`` (never silently dropped).  ``allowed_lateness`` trades latency for
 tolerance: events up to that much behind the watermark are still put in order.
 
-``hold_until_ms`` (set by ``stream --resume``): no flush fires before that event time.  A resumed pipeline re-reads
+``hold_until_ms`` (set when ``stream`` rebuilds on start: the default on the local runner, or ``--resume``): no
+flush fires before that event time.  A resumed pipeline re-reads
 its retained input, mostly *behind* the local runner's wall-clock watermark; without the hold, a customer's first
 replayed messages would be processed as soon as they arrive and the rest of its history, still being read, would
 then be late.  With it, the whole retained backlog is buffered first and processed in event-time order, as the

@@ -80,10 +80,22 @@ def parse_duration_ms(text: str) -> int:
     return parse_duration(text, allow_zero=True, bare_ms=True)
 
 
+def reset_identity_store(url: str, config: EngineConfig) -> None:
+    """Forget the links of a local identity store (``sqlite://``, ``memory://``) before a rebuild: the replayed
+    input re-applies them, so the merges are sent again at their event times and re-read events are keyed as they
+    were the first time (not under an id that a later merge made canonical).  Other stores are left alone."""
+    if not url.startswith(("sqlite:", "memory:")):
+        return
+    from journeyflow.adapters.identity_store import open_store
+    with open_store(url, config.link_rules()) as store:
+        store.clear()
+
+
 def run_stream(argv: list[str] | None = None, wait: bool = True):
     """Runs the streaming pipeline with ``argv`` (JourneyflowOptions and Beam options): on the bundle-based
-    DirectRunner unless ``--runner`` says otherwise; ``--resume`` rewinds the input subscriptions first and holds
-    every flush until the retained backlog is read (``--catch_up`` + the allowed lateness).  Returns the
+    DirectRunner unless ``--runner`` says otherwise; ``--resume`` (the default on the local runner) rewinds the input
+    subscriptions first, forgets a local identity store's links and holds every flush until the retained backlog
+    is read (``--catch_up`` + the allowed lateness).  Returns the
     PipelineResult, finished if ``wait`` (a streaming job only finishes when cancelled or drained)."""
     opts = PipelineOptions(argv, streaming=True, save_main_session=False)
     jf = opts.view_as(JourneyflowOptions)
@@ -100,9 +112,13 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
     lateness = parse_duration_ms(jf.allowed_lateness)
     hold_until = 0
-    if jf.resume:
+    # the local runner keeps state in memory: rebuilding on start is the default there (issue 23.3); Dataflow keeps
+    # state across --update, so it rewinds only when asked
+    if jf.resume if jf.resume is not None else local:
         from journeyflow.tools.pubsub import rewind_for_resume
         rewind_for_resume(project, jf.topic_prefix)
+        if local:
+            reset_identity_store(jf.identity_store, config)
         hold_until = int(time.time() * 1000) + parse_duration_ms(jf.catch_up) + lateness
     p = beam.Pipeline(options=opts)
     build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness, stream_parse_config(jf),

@@ -11,7 +11,8 @@ An event arriving for a time the customer has already processed (``ts <= H`` of 
 goes to dead letter with reason ``late_event`` (never silently dropped).  ``allowed_lateness`` trades latency for
 tolerance: events up to that much behind the watermark are still put in order.
 
-``hold_until_ms`` (set by ``stream --resume``): no flush fires before that event time.  A resumed pipeline re-reads
+``hold_until_ms`` (set when ``stream`` rebuilds on start: the default on the local runner, or ``--resume``): no
+flush fires before that event time.  A resumed pipeline re-reads
 its retained input, mostly *behind* the local runner's wall-clock watermark; without the hold, a customer's first
 replayed messages would be processed as soon as they arrive and the rest of its history, still being read, would
 then be late.  With it, the whole retained backlog is buffered first and processed in event-time order, as the
@@ -22,11 +23,18 @@ row at the flush horizon (one row per customer and flush; none for a customer wh
 
 Output tags and counters are shared with bounded replay (``transforms.outputs``).
 
-State lives in the global window, which the runner never garbage-collects; ``CustomerState.expire`` bounds what a
-customer keeps (see ``journeyflow.stages.state``), and an idle customer's buffer and timers are empty.
+State lives in the global window, which the runner never garbage-collects, so the stage bounds it itself
+(issue 23, :mod:`journeyflow.stages.state_bounds`): the caps are applied on write (after every event and timer
+moment, by the shared core), and while a customer has anything that can expire its flush timer stays pending, at
+the latest for the time it becomes dormant (``last_event`` + the longest retention window); when that time passes
+with nothing else pending, the customer is retired and, if nothing that never expires (consent, addresses ...) is
+left, every state cell of the key is cleared (counter ``customers_retired``).  A customer handed over to another
+(identity merge) keeps only its processed horizon.  Distribution ``customer_state_bytes``: size after each flush.
 """
 from __future__ import annotations
 
+import base64
+import logging
 from typing import Any, Iterator
 
 import apache_beam as beam
@@ -40,10 +48,13 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.online import IDENTITY_STREAM
+from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
+from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import Outputs
 from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
+from journeyflow.stages.state_bounds import is_empty
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
     DECISIONS,
@@ -54,6 +65,12 @@ from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSF
     NAMESPACE,
     DecideCounters,
 )
+
+
+log = logging.getLogger(__name__)
+
+#: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
+TRANSFER_WAIT_MS = 30_000
 
 
 class OrderedCustomerFn(beam.DoFn):
@@ -73,8 +90,11 @@ class OrderedCustomerFn(beam.DoFn):
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
         self.snapshots = snapshots
+        self.transfer_wait = TRANSFER_WAIT_MS
         self.counters = DecideCounters()
         self.buffered = Metrics.distribution(NAMESPACE, "buffered_events_per_flush")
+        self.state_bytes = Metrics.distribution(NAMESPACE, "customer_state_bytes")
+        self.retired = Metrics.counter(NAMESPACE, "customers_retired")
 
     def setup(self) -> None:
         """One CustomerProcessor per worker."""
@@ -89,6 +109,13 @@ class OrderedCustomerFn(beam.DoFn):
         horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
         moment instead)."""
         _key, ev = element
+        packed = ev.attrs.get("events") if ev.stream == IDENTITY_STREAM and ev.type == ABSORB else None
+        if packed:
+            # events the absorbed customer held past the link (they arrived before it): decided here, in order
+            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {k: v for k, v in ev.attrs.items() if k != "events"},
+                       ev.contact)
+            for b in packed:
+                yield from self.process((_key, decode_event(base64.b64decode(b))), buffer, pending, done, flush)
         horizon = done.read()
         if horizon is not None and ev.ts <= horizon and ev.stream in (IDENTITY_STREAM, ADDRESS_STREAM):
             # an identity merge (state hand-over) that took longer than the allowed lateness to travel through the
@@ -124,37 +151,87 @@ class OrderedCustomerFn(beam.DoFn):
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
         horizon = fired.micros // 1000 - self.lateness
-        ready: list[Event] = []
-        keep: list[bytes] = []
-        for b in buffer.read():
-            ev = decode_event(b)
-            if ev.ts <= horizon:
-                ready.append(ev)
-            else:
-                keep.append(b)
-        ready.sort(key=lambda e: e.sort_key)
-        self.buffered.update(len(ready) + len(keep))
+        buffered = [decode_event(b) for b in buffer.read()]
+        plan = plan_flush(buffered, horizon, key, self.transfer_wait)
+        self.buffered.update(len(buffered))
         raw = customer.read()
         state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
         out = Outputs()
-        self.processor.advance(state, ready, horizon, out, state_bytes=raw or None)
+        ready = self._with_subprofiles(plan, out)
+        self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
+        if plan.forward is not None:
+            _pack_forwarded(out, key, *plan.forward)
+        for mf in plan.timed_out:
+            log.warning("journeyflow: customer %s went on without the state of %s (merged at %d): no hand-over "
+                        "within %d ms of event time", mask_pii(key), mask_pii(str(mf.attrs.get("from"))), mf.ts,
+                        self.transfer_wait)
+        keep = [encode_event(e) for e in plan.keep]
+        horizon = plan.until
+        nxt = [plan.next_at] if plan.next_at is not None else []
+        if state.timers:
+            nxt.append(state.next_due())
+        elif not keep:
+            # the expiry timer (issue 23): always pending while the customer has anything that can expire
+            due = self.processor.expiry_due(state)
+            if due is not None and due <= horizon:
+                if self.processor.retire_if_dormant(state, horizon):
+                    self.retired.inc()  # nothing left: the stored state goes entirely
+                    for st in (customer, buffer, pending, done):
+                        st.clear()
+                    yield from self.counters.emit(out)
+                    return
+            elif due is not None:
+                nxt.append(due)
         state_bytes = state.to_bytes()
-        customer.write(state_bytes)
+        if is_empty(state):
+            customer.clear()  # handed over to another customer (identity merge): only the horizon stays
+        else:
+            customer.write(state_bytes)
         buffer.clear()
         for b in keep:
             buffer.add(b)
         prev = done.read()
         done.write(horizon if prev is None else max(prev, horizon))
         pending.clear()
-        nxt = [decode_event(b).ts for b in keep]
-        if state.timers:
-            nxt.append(state.next_due())
         if nxt:
             self._arm(min(nxt) + self.lateness, pending, flush)
+        self.state_bytes.update(len(state_bytes))
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes),
                                                                            self.processor.engine.attributes))
+
+
+    def _with_subprofiles(self, plan: FlushPlan, out: Outputs) -> list[Event]:
+        """``plan.main`` with, after each ``merge_from``, the absorb of its sub-profile: the absorbed identifiers'
+        events dated before the link that reached this key, decided under the absorbed id up to the link's time
+        (``journeyflow.stages.identity.flush_plan``)."""
+        if not plan.subs:
+            return plan.main
+        absorbs: dict[str, Event] = {}
+        for mf, events in plan.subs:
+            if not events:
+                continue
+            sub = CustomerState(customer_id=mf.attrs["from"])
+            self.processor.advance(sub, events, mf.ts - 1, out)
+            absorbs[mf.uid] = Event(f"absorb:sub:{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (mf.ids[0],),
+                                    {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id})
+        ready: list[Event] = []
+        for e in plan.main:
+            ready.append(e)
+            if e.uid in absorbs:
+                ready.append(absorbs[e.uid])
+        return ready
+
+
+def _pack_forwarded(out: Outputs, key: str, merge: Event, events: list[Event]) -> None:
+    """Put ``events`` (what this key held after its ``merge_into``) into the absorb that hands its state over."""
+    uid = f"absorb:{key}:{merge.uid}"
+    for i, (target, ev) in enumerate(out.transfers):
+        if ev.uid == uid:
+            attrs = dict(ev.attrs, events=[base64.b64encode(encode_event(e)).decode() for e in events])
+            out.transfers[i] = (target, Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, attrs, ev.contact))
+            return
 
 
 class DecideOrdered(beam.PTransform):

@@ -2,7 +2,8 @@
 
 Each event's links are applied to the identity graph store (embedded SQLite, memory or Cloud Bigtable, chosen by
 URL) and the event is keyed by its customer; a merge sends a ``merge_into`` control event to the absorbed
-customer's key (see the stage module for the state hand-over through the ``state-transfer`` topic).
+customer's key and a ``merge_from`` to the surviving one (see the stage module for the state hand-over through
+the ``state-transfer`` topic).
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from journeyflow.model.events import Event
-from journeyflow.stages.identity.online import resolve_online
+from journeyflow.stages.identity.online import MERGE_INTO, resolve_online
 from journeyflow.stages.identity.rules import LinkRules
 
 LINKS = "identity_links"
 
 
 class ResolveOnlineFn(beam.DoFn):
-    """Event → ``(customer id, Event)`` and ``(absorbed id, merge_into event)``; ``identity_links`` rows on the
+    """Event → ``(customer id, Event)``, ``(absorbed id, merge_into event)`` and ``(surviving id, merge_from
+    event)``; ``identity_links`` rows on the
     :data:`LINKS` output. Counters ``identity_links_refused`` and ``identity_merges``. The store is opened in
     ``setup`` (per DoFn instance) from ``store_url`` and closed in ``teardown``."""
 
@@ -47,9 +49,10 @@ class ResolveOnlineFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(LINKS, row)
             if row["status"] != "accepted":
                 self.refused.inc()
-        for old, control in res.merges:
-            self.merges.inc()
-            yield old, control
+        for target, control in res.merges:
+            if control.type == MERGE_INTO:
+                self.merges.inc()
+            yield target, control
         yield res.customer_id, ev
 
 

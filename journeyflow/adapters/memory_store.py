@@ -41,6 +41,11 @@ class MemoryIdentityStore(IdentityStore):
         with self._lock:
             return self.graph.members(root)
 
+    def clear(self) -> None:
+        """Forget every link (see ``SqliteIdentityStore.clear``)."""
+        with self._lock:
+            self.graph = IdentityGraph(self.rules)
+
 
 _MEMORY_STORES: dict[tuple[str, str], MemoryIdentityStore] = {}
 _MEMORY_STORES_LOCK = threading.Lock()

@@ -162,6 +162,13 @@ class SqliteIdentityStore(IdentityStore):
                 "SELECT old_root, new_root, ts, event_id FROM identity_merge ORDER BY seq"
             )]
 
+    def clear(self) -> None:
+        """Forget every link (the merge log included): the local runner's restart rebuilds the graph from the
+        retained input along with the customers' states (``pipelines.stream``, issue 23.3)."""
+        with self._tx(immediate=True) as conn:
+            for table in ("identity_node", "identity_root", "identity_merge"):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
     def close(self) -> None:
         """Close the connection. Idempotent."""
         with self._lock:

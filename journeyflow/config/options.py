@@ -75,10 +75,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
                                           help="How long past the watermark a customer's events are held before "
                                                "being processed in event-time order; later events go to dead "
                                                "letter (e.g. 30s, 5m)."), (STREAM,)),
-    OptionSpec("--resume", dict(nargs="?", const=True, default=False, type=parse_flag, metavar="true|false",
-                                help="Restart after a stop: rewind the input subscriptions to their oldest retained "
-                                     "message and replay them (state is rebuilt; re-emitted decisions keep their "
-                                     "ids), purge in-flight state transfers. See README, 'Restarts'."), (STREAM,)),
+    OptionSpec("--resume", dict(nargs="?", const=True, default=None, type=parse_flag, metavar="true|false",
+                                help="Rebuild on start (the default on the local runner): rewind the input "
+                                     "subscriptions to their oldest retained message and replay them (state and a "
+                                     "local identity store are rebuilt; re-emitted decisions keep their ids), purge "
+                                     "in-flight state transfers. --resume=false starts from the subscriptions' "
+                                     "current position with empty state: what a stopped local pipeline had read "
+                                     "but not decided is lost. See README, 'Restarts'."), (STREAM,)),
     OptionSpec("--catch_up", dict(default="30s",
                                   help="With --resume: how long after the start the replayed backlog is buffered "
                                        "before customers are processed (must cover reading the retained input)."),

@@ -53,6 +53,7 @@ from journeyflow.stages.arbitration.reasons import JOURNEY_EXITED
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
+from journeyflow.stages.state_bounds import cap, dormant_ms, is_dormant, retire
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +260,16 @@ class CustomerProcessor:
         self.retention = retention
         self.expire_every_ms = expire_every_ms
         self.max_isolated = max_isolated
+        self.dormant_ms = dormant_ms(retention)
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Handle one event: identity control events (streaming merges), duplicates (dead-lettered as
         ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
-        raise (``advance`` isolates it)."""
+        raise (``advance`` isolates it).  A dormant customer is retired first (``state_bounds``, at the time its
+        streaming expiry timer is set for)."""
+        if state.last_event is not None and ev.ts - state.last_event >= self.dormant_ms:
+            self.retire_if_dormant(state, ev.ts)
         if ev.stream == IDENTITY_STREAM:
             self._on_identity(state, ev, out)
             return
@@ -293,11 +298,14 @@ class CustomerProcessor:
 
         ``merge_into``: this customer was linked into ``attrs["into"]``; hand the whole state over (as an
         ``absorb`` event at the same event time) and start empty.  ``absorb``: union the handed-over state.
+        ``merge_from`` changes nothing here (the streaming stage holds and splits the flush around it).
         """
         if ev.type == MERGE_INTO:
             target = ev.attrs["into"]
-            if target == state.customer_id or not (state.ids or state.timers or state.journeys):
+            if target == state.customer_id:
                 return
+            # sent even when empty: the survivor holds its events after the link until this absorb arrives
+            # (``journeyflow.stages.identity.flush_plan``)
             payload = base64.b64encode(state.to_bytes()).decode()
             out.transfers.append((target, Event(uid=f"absorb:{state.customer_id}:{ev.uid}", stream=IDENTITY_STREAM,
                                                 type=ABSORB, ts=ev.ts, ids=(target,),
@@ -312,6 +320,7 @@ class CustomerProcessor:
 
     def after_merge(self, state: CustomerState, now: int, trigger_id: str, out: Outputs) -> None:
         """Cancel the pending actions of the memberships the merge did not keep (``JourneyEngine.cancel_orphans``)."""
+        cap(state, self.retention)  # a union of two capped states may be over the caps
         jo = self.engine.cancel_orphans(state, now, trigger_id, state.customer_id)
         out.steps.extend(jo.steps)
         if jo.cancelled:
@@ -376,7 +385,18 @@ class CustomerProcessor:
             tid = f"defer:{cand.journey_id}:{cand.step_id}:{cand.channel}:{cand.trigger_id}:{due}"
             state.schedule(due, tid, "deferred", candidate_to_payload(cand))
 
+    def retire_if_dormant(self, state: CustomerState, now: int) -> bool:
+        """Retire ``state`` when it is dormant at ``now`` (:mod:`journeyflow.stages.state_bounds`); True when
+        nothing is left of it (streaming then deletes the stored state)."""
+        return is_dormant(state, now, self.retention) and retire(state, self.retention)
+
+    def expiry_due(self, state: CustomerState) -> int | None:
+        """Event time (ms) at which ``state`` becomes dormant (its streaming expiry timer), or None when it has no
+        activity time (empty, or only what never expires)."""
+        return None if state.last_event is None else state.last_event + self.dormant_ms
+
     def _maybe_expire(self, state: CustomerState, now: int) -> None:
+        cap(state, self.retention)  # caps on write: bounded within a day too (issue 23)
         # at most once per `expire_every_ms` (a day) of event time per customer: expiry is O(state), and the
         # windowed questions (caps, view counts) filter by time themselves, so expiry only bounds the size
         if state.expired_at is None or now - state.expired_at >= self.expire_every_ms:

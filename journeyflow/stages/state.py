@@ -24,6 +24,11 @@ soft bounces               30 days    the policy's soft-bounce limit window (7 d
 computed attributes        its window each declared attribute's own window (``stages.attributes``; <= max_events each)
 =========================  =========  ===================================================================
 
+Caps (``max_*``: views, sends, orders, purchases 50/50/20/50, cart lines 50, cancelled orders 50, resolved
+tickets 20, seen ids 500, entries per journey 20) are applied on write, after every event and timer moment
+(:func:`journeyflow.stages.state_bounds.cap`), so a hot customer's state is bounded within a day too; a customer
+silent for the longest window is retired (:func:`journeyflow.stages.state_bounds.retire`).
+
 These are floors: ``Retention.covering`` raises each one to the longest window the loaded policy and journeys
 name (``Arbiter.lookback_ms``, ``JourneyEngine.lookback_ms``; ``EngineConfig.build_processor`` does it), so a
 policy with a 30-day email cap or a 60-day recent-purchase window is enforced over its whole window.
@@ -75,6 +80,9 @@ class Retention:
     max_purchases: int = 50
     max_seen: int = 500
     max_entries_per_journey: int = 20
+    max_cart: int = 50
+    max_cancelled: int = 50
+    max_resolved: int = 20
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
     journey_ids: frozenset[str] | None = None

@@ -10,7 +10,8 @@ Sections:
 2. bounded replay on the DirectRunner (FnApiRunner) vs a trivial group-sort-fold pipeline on the same source
 3. streaming against the Pub/Sub emulator (see ``journeyflow.tools.bench_stream``), when gcloud is available
 4. state size per customer after a long simulated period (also with ten computed attributes), and peak memory of the
-   replay as it grows
+   replay as it grows; what the streaming stage stores per key for a hot customer (20k events in a day) and a
+   one-visit customer
 5. scale on paper: workers needed on Dataflow for 10k and 100k events/s
 """
 from __future__ import annotations
@@ -264,6 +265,28 @@ def bench_state() -> None:
     row("state", f"bytes of state, very active customer after 365 days ({events} events)", f"{size}",
         "target <= 2048")
     row("state", "  the same under a policy with 30-day caps (sends kept 30 d)", f"{size30}", "(reported)")
+    bench_stored_state()
+
+
+def bench_stored_state() -> None:
+    """Section 4c: what the streaming stage stores per key (issue 23.6, ``journeyflow.tools.bench_state``): a hot
+    customer after 20k events in one event-time day (caps on write) and a one-visit anonymous customer (expiry
+    timer)."""
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.tools.bench_state import measure
+
+    print("\n4c. streaming state per key (OrderedCustomerFn's cells)")
+    m = RESULTS["stored_state"] = measure(EngineConfig.from_files())
+    row("state", f"bytes stored, hot customer after {m['hot_events']} events in one day", f"{m['hot_bytes']}",
+        "target <= 16384 (was 194 KB)")
+    ratio = m["hot_flush_ms_last_10pct"] / m["hot_flush_ms_first_10pct"]
+    row("state", "  100-event flush, median of first vs last 10% of the day",
+        f"{m['hot_flush_ms_first_10pct']:.1f} -> {m['hot_flush_ms_last_10pct']:.1f} ms", "(reported)")
+    row("state", "  ratio last/first", f"{ratio:.2f}", "target <= 1.5 (was 23)")
+    row("state", "bytes stored, one-visit anonymous customer after its visit", f"{m['one_visit_bytes_after_visit']}",
+        "(reported; expiry timer pending: " + ("yes" if m["one_visit_timer_pending"] else "NO") + ")")
+    row("state", "  the same once its expiry timer fired (dormant)", f"{m['one_visit_bytes_after_expiry']}",
+        "target 0 (was 665 B forever)")
 
 
 def _peak_rss_replay(data: Path, out: Path) -> float:

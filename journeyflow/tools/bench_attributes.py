@@ -1,4 +1,4 @@
-"""``make bench`` section 1b/4c: the core decision path and the state size with ten computed attributes declared
+"""``make bench`` section 1b/4d: the core decision path and the state size with ten computed attributes declared
 (issue 19): the same population and fold as section 1 with :data:`TEN_ATTRIBUTES` declared (the headline figure),
 and once more with :data:`TRAITS_JOURNEY` added, a journey whose condition reads three of them
 (``customer.traits.*``; it proposes more messages, so part of its cost is arbitration)."""
@@ -95,7 +95,7 @@ def bench_core_attributes(data: Path, parse_all: Callable, results: dict[str, An
 
 
 def bench_state_attributes(state_after_a_year: Callable, results: dict[str, Any], row: Callable) -> None:
-    """Section 4c: state bytes of the very active customer of section 4 with ten attributes declared."""
+    """Section 4d: state bytes of the very active customer of section 4 with ten attributes declared."""
     size, events, _decisions = state_after_a_year(config_with_attributes())
     results.setdefault("state", {})["bytes_after_a_year_10_attributes"] = size
     row("state", f"  the same with 10 computed attributes declared ({events} events)", f"{size}", "(bounded)")

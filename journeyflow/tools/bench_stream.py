@@ -181,7 +181,8 @@ def _run_pipeline(kind: str, project: str, prefix: str, data_dir: Path, reads: R
             from journeyflow.pipelines.stream import run_stream
             result = run_stream(["--project", project, "--topic_prefix", prefix,
                                  "--allowed_lateness", f"{lateness_ms}ms",
-                                 "--identity_store", f"memory://{prefix}"], wait=False)  # a graph per run
+                                 "--identity_store", f"memory://{prefix}",
+                                 "--resume=false"], wait=False)  # a graph per run; fresh topics: nothing to rebuild
         else:
             result = run_trivial(project, prefix)
         # Warm-up: one invalid record (dead-lettered / counted); publish the load only once the pipeline reads.

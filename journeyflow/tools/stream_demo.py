@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     with GcloudEmulator("pubsub", project=ns.project) as emulator, emulator.patched_env():
         print(f"Pub/Sub emulator on {emulator.host}; topics: {len(pt.create_topics(ns.project))} created")
         result = run_stream(["--project", ns.project, "--identity_store", f"sqlite:///{work / 'identity.db'}",
-                             "--allowed_lateness", ns.allowed_lateness], wait=False)
+                             "--allowed_lateness", ns.allowed_lateness, "--resume=false"],  # a fresh emulator
+                            wait=False)
         try:
             time.sleep(3)
             scale = ns.time_scale

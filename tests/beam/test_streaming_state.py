@@ -17,6 +17,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.parse import parse_ts
 from journeyflow.stages.bounded import ClusterFold
 from journeyflow.stages.processor import END_OF_TIME
+from journeyflow.stages.state import CustomerState
 from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms.decide_streaming import DecideOrdered
 
@@ -197,3 +198,49 @@ def test_snapshots_are_emitted_per_flush_only_when_asked():
     with TestPipeline(options=opts) as p:
         out = p | ts | DecideOrdered(CONFIG)
         assert_that(out[ss.SNAPSHOTS], equal_to([]))
+
+
+
+def test_a_customer_back_after_a_year_gets_the_bounded_decisions():
+    """Issue 23.6: streaming retires a dormant customer on its expiry timer, bounded replay lazily before its next
+    event: a customer back after 400 days gets the same decisions either way."""
+    returning = history("crm:C2", ordered_at=None)
+    returning += [e("web/C2-back", "web", "add_to_cart", T + 400 * 24 * HOUR, "crm:C2", product_id="SKU-2")]
+    ts, opts = run_stream(returning, 0)
+    with TestPipeline(options=opts) as p:
+        out = p | ts | DecideOrdered(CONFIG)
+        assert_that(out[ss.DECISIONS] | beam.Map(lambda d: d.decision_id), equal_to(bounded(returning)))
+
+
+def test_the_expiry_timer_clears_a_one_visit_customer_and_caps_bound_a_hot_one():
+    """Issue 23.6 on the DoFn itself (its state cells, driven as a runner does): an expiry timer is pending after a
+    single visit and clears every cell when it fires (before: 665 B kept forever, no timer); a customer with consent
+    keeps only that; a hot customer's stored state does not grow within its day (before: 20k events, 194 KB)."""
+    from journeyflow.tools.bench_state import CellDriver, hot_customer
+
+    fn = ss.OrderedCustomerFn(CONFIG, allowed_lateness_ms=2000)
+    fn.setup()
+    visit = CellDriver(fn, "anon:v1")
+    visit.add([Event("web/v1", "web", "product_view", T, ("anon:v1",), {"product_id": "SKU-1"}, {})])
+    visit.advance(T + 24 * HOUR)
+    assert visit.stored_bytes() > 0 and visit.timer_pending()
+    visit.advance(T + 179 * 24 * HOUR)
+    assert visit.stored_bytes() > 0 and visit.timer_pending()  # not dormant yet (longest window: 180 days)
+    visit.advance(T + 181 * 24 * HOUR)
+    assert visit.stored_bytes() == 0 and not visit.timer_pending()
+
+    known = CellDriver(fn, "crm:C1")
+    known.add(history("crm:C1"))
+    known.advance(T + 400 * 24 * HOUR)
+    assert not known.timer_pending()
+    kept = CustomerState.from_bytes(known.customer.value).to_dict()
+    assert {"consent", "addresses"} <= set(kept) and "last_event" not in kept and "views" not in kept
+
+    hot = CellDriver(fn, "anon:hot-1")
+    events = hot_customer(6000, T)
+    sizes = []
+    for i in range(0, len(events), 100):
+        hot.add(events[i:i + 100])
+        hot.advance(events[i].ts + 2000)
+        sizes.append(hot.stored_bytes())
+    assert max(sizes) <= 16_384 and max(sizes[40:]) <= 1.2 * max(sizes[20:40]), sizes

@@ -56,7 +56,7 @@ def test_stop_mid_stream_and_resume_loses_no_input_and_keeps_decision_ids(pubsub
 
     with pubsub_emulator.patched_env():
         pt.create_topics(PROJECT, prefix=prefix)
-        first = run_stream(args, wait=False)
+        first = run_stream(args + ["--resume=false"], wait=False)  # a first start on fresh topics
         try:
             published = sum(pt.publish_dir(PROJECT, facts, rate=None, prefix=prefix).counts.values())
             time.sleep(3)

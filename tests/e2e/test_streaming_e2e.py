@@ -68,7 +68,7 @@ def test_streaming_matches_replay_on_the_emulator(pubsub_emulator, tmp_path):
                 (d / f"{stream}.jsonl").write_text((inp / f"{stream}.jsonl").read_text())
         result = run_stream(["--project", PROJECT, "--topic_prefix", prefix,
                              "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}",
-                             "--allowed_lateness", "3s"], wait=False)
+                             "--allowed_lateness", "3s", "--resume=false"], wait=False)  # fresh topics
         try:
             published = sum(pt.publish_dir(PROJECT, facts, rate=None, prefix=prefix).counts.values())
             time.sleep(3)

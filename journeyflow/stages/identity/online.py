@@ -22,12 +22,18 @@ from journeyflow.stages.identity.rules import LinkRules, links_for
 if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
 
-__all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_INTO", "OnlineResolution", "merge_into_event", "resolve_online"]
+__all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "OnlineResolution", "merge_from_event",
+           "merge_into_event", "resolve_online"]
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
 #: Control event type sent to an absorbed customer: ``attrs["into"]`` is the surviving customer id.
 MERGE_INTO = "merge_into"
+#: Control event type sent to the surviving customer of a merge (issue 23.4): ``attrs["from"]`` is the absorbed
+#: customer id and ``attrs["members"]`` its identifier keys before the merge.  The survivor holds everything after
+#: the link's time until the ``absorb`` from that customer arrives, and decides its events of the absorbed
+#: identifiers dated before the link under the absorbed id (``journeyflow.stages.identity.flush_plan``).
+MERGE_FROM = "merge_from"
 #: Control event type carrying an absorbed customer's state to the survivor: ``attrs["state"]`` (base64 of
 #: ``CustomerState.to_bytes()``) and ``attrs["from"]`` (the absorbed customer id).
 ABSORB = "absorb"
@@ -40,12 +46,19 @@ def merge_into_event(old: str, new: str, ev: Event) -> Event:
                  attrs={"into": new})
 
 
+def merge_from_event(old: str, new: str, ev: Event, members: list[str]) -> Event:
+    """The ``merge_from`` control event telling customer ``new`` that ``old`` (identifier keys ``members`` before
+    the merge) was linked into it by event ``ev`` (same event time; deterministic uid ``mergefrom:<old>:<ev.uid>``)."""
+    return Event(uid=f"mergefrom:{old}:{ev.uid}", stream=IDENTITY_STREAM, type=MERGE_FROM, ts=ev.ts, ids=(new,),
+                 attrs={"from": old, "members": sorted(members)})
+
+
 class OnlineResolution(NamedTuple):
     """What :func:`resolve_online` did for one event.
 
-    ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: ``(absorbed customer id,
-    merge_into event)`` per accepted link that merged two customers; ``customer_id``: the event's customer (the
-    canonical root of its primary identifier after its links)."""
+    ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: per accepted link that merged
+    two customers, ``(absorbed customer id, merge_into event)`` and ``(surviving customer id, merge_from event)``;
+    ``customer_id``: the event's customer (the canonical root of its primary identifier after its links)."""
 
     rows: list[dict[str, Any]]
     merges: list[tuple[str, Event]]
@@ -59,10 +72,13 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     rows: list[dict[str, Any]] = []
     merges: list[tuple[str, Event]] = []
     for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
+        ra, rb = store.find(a), store.find(b)
+        before = {} if ra == rb else {ra: store.members(ra), rb: store.members(rb)}  # a possible merge's sides
         outcome = store.link(a, b, ev.ts, ev.uid)
         rows.append(link_row(a, b, outcome.root, ev.uid, ev.stream, ev.ts,
                              "accepted" if outcome.accepted else "refused", outcome.reason))
         if outcome.accepted and outcome.merged:
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
+            merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old])))
     return OnlineResolution(rows, merges, store.find(canonical(ev.ids)))

@@ -1,0 +1,91 @@
+"""Bounds on one customer's state (issue 23): caps applied on write, and retirement of a dormant customer.
+
+Pure Python, shared by both paths through :class:`journeyflow.stages.processor.CustomerProcessor`:
+
+* :func:`cap` applies the ``Retention`` length caps after every event and timer moment (``expire`` applies the
+  time windows once a day of event time; before issue 23 it was also the only place the caps were applied, so a hot
+  customer's state grew linearly within a day: 20k events → 194 KB);
+* a customer silent for ``dormant_ms`` (the longest window, 180 days by default) with nothing pending has nothing
+  windowed left: :func:`retire` drops it all, activity times included, and says whether anything is left at all.
+  Streaming keeps an event-time timer pending at ``last_event + dormant_ms`` while a customer has state and clears
+  the stored state when nothing is left (``transforms.decide_streaming``; state in the global window is never
+  garbage-collected by the runner); bounded replay retires lazily, before the customer's next input
+  (``CustomerProcessor.on_event``), at the same event time, so both paths decide from the same state.
+
+What never expires is kept on purpose (compliance: an opt-out is never forgotten): consent, delivery addresses and
+their statuses, time zone, lifecycle stage, owner, ``reentry: never`` markers, and then the identifiers.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from journeyflow.stages.state import CustomerState, Retention
+
+__all__ = ["cap", "dormant_ms", "is_dormant", "is_empty", "retire"]
+
+_EMPTY = (None, [], {}, "")
+
+
+def dormant_ms(r: Retention) -> int:
+    """The longest window of ``r`` (ms): a customer silent this long has nothing windowed left."""
+    return max(r.views_ms, r.sends_ms, r.purchases_ms, r.orders_ms, r.cart_ms, r.resolved_ticket_ms, r.seen_ms,
+               r.journey_history_ms, r.soft_bounces_ms)
+
+
+def _newest(d: dict, n: int, ts_of: Callable[[Any], int]) -> dict:
+    """The ``n`` entries of ``d`` with the latest times (``ts_of(value)``; ties: the greater key), oldest first."""
+    return dict(sorted(d.items(), key=lambda kv: (ts_of(kv[1]), kv[0]))[-n:])
+
+
+def cap(s: CustomerState, r: Retention) -> None:
+    """Apply ``r``'s length caps to ``s`` in place: O(1) when under them.  The rule of ``CustomerState.expire``'s caps
+    (keep the most recent entries; ties by id); ``seen`` is trimmed back to ``max_seen`` once it is over by a quarter
+    (amortized; the trim points depend only on the events, so they are the same on both paths)."""
+    if len(s.views) > r.max_views:
+        del s.views[:len(s.views) - r.max_views]
+    if len(s.sends) > r.max_sends:
+        del s.sends[:len(s.sends) - r.max_sends]
+    if len(s.orders) > r.max_orders:
+        del s.orders[:len(s.orders) - r.max_orders]
+    if len(s.purchases) > r.max_purchases:
+        s.purchases = _newest(s.purchases, r.max_purchases, int)
+    if len(s.cart) > r.max_cart:
+        s.cart = _newest(s.cart, r.max_cart, int)
+    if len(s.cancelled) > r.max_cancelled:
+        s.cancelled = _newest(s.cancelled, r.max_cancelled, int)
+    if len(s.resolved) > r.max_resolved:
+        s.resolved = _newest(s.resolved, r.max_resolved, lambda v: v[0])
+    if len(s.seen) > r.max_seen + r.max_seen // 4:
+        s.seen = _newest(s.seen, r.max_seen, int)
+    for m in s.journeys.values():
+        entries = m.get("entries")
+        if entries and len(entries) > r.max_entries_per_journey:
+            del entries[:len(entries) - r.max_entries_per_journey]
+
+
+def is_dormant(s: CustomerState, now: int, r: Retention) -> bool:
+    """True when ``s`` can be retired at ``now`` (epoch ms): its last event is at least ``dormant_ms(r)`` old and
+    nothing is pending (no timer, no journey membership waiting at a step)."""
+    return (s.last_event is not None and now - s.last_event >= dormant_ms(r) and not s.timers
+            and not any(m.get("step") for m in s.journeys.values()))
+
+
+def retire(s: CustomerState, r: Retention) -> bool:
+    """Retire a dormant customer (:func:`is_dormant`) as of ``last_event + dormant_ms(r)``, whenever it is called:
+    ``expire`` at that time, then the activity times go (``first_seen``, ``last_event``, ``last_login``,
+    ``last_activity``, ``expired_at``: a customer back after that long is new to the journeys).  Returns True when
+    nothing but the identifiers was left; they are dropped too and the caller may delete the stored state."""
+    if s.last_event is None:
+        return False
+    s.expire(s.last_event + dormant_ms(r), r)
+    s.first_seen = s.last_event = s.last_login = s.last_activity = s.expired_at = None
+    for f in CustomerState._FIELDS:
+        if f not in ("customer_id", "ids") and getattr(s, f) not in _EMPTY:
+            return False
+    s.ids = []
+    return True
+
+
+def is_empty(s: CustomerState) -> bool:
+    """True when ``s`` holds nothing but its customer id (what ``CustomerState.to_dict`` would write)."""
+    return all(f == "customer_id" or getattr(s, f) in _EMPTY for f in CustomerState._FIELDS)

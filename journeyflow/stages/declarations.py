@@ -45,7 +45,7 @@ BUILTIN_EVENT_FIELDS: Mapping[str, Mapping[str, T]] = {
 CUSTOMER_FIELDS: Mapping[str, T] = {
     "customer_id": STRING, "lifecycle_stage": STRING, "timezone": STRING, "has_crm_id": BOOL,
     "consent": struct("customer.consent", {ch: BOOL for ch in CHANNELS}), "open_tickets": INT,
-    "escalated_tickets": INT, "cart_size": INT, "orders_90d": INT, "days_since_last_order": INT,
+    "escalated_tickets": INT, "open_high_tickets": INT, "cart_size": INT, "orders_90d": INT, "days_since_last_order": INT,
     "days_since_last_activity": INT, "payment_failed": BOOL, "views_7d": INT, "messages_24h": INT,
     "messages_7d": INT, "product_views_7d": INT, "bought_product_30d": BOOL,
 }

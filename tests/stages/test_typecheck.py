@@ -90,7 +90,12 @@ def test_undeclared_custom_events_need_stream_track_and_keep_open_properties():
 
 
 def test_default_journeys_type_check():
-    assert len(default_journeys()) == 8
+    """Every shipped journey loads (its conditions type-check: loading raises otherwise)."""
+    import yaml
+
+    from journeyflow.config.engine import default_text
+    declared = [j["id"] for j in yaml.safe_load(default_text("journeys.yaml"))["journeys"]]
+    assert [j.id for j in default_journeys()] == declared
 
 
 @pytest.mark.parametrize("text, activation, expected", [
@@ -119,3 +124,14 @@ def test_runtime_errors_and_non_bool_results_are_counted():
     assert non_bool.non_bool == 1
     c = take_counts()
     assert (c["errors"], c["non_bool"]) == (1, 1)
+
+
+def test_declared_customer_fields_are_the_facts_conditions_see():
+    """``declarations.CUSTOMER_FIELDS`` is the type checker's list of ``customer`` fields: it must name exactly the
+    facts ``CustomerState.facts`` and the engine's product facts give conditions (a fact added to one and not the
+    other made the default journeys fail to load)."""
+    from journeyflow.stages.declarations import CUSTOMER_FIELDS
+    from journeyflow.stages.journeys.engine import _PRODUCT_KEYS
+    from journeyflow.stages.state import CustomerState
+    facts = CustomerState(customer_id="crm:c1", ids=["crm:c1"]).facts(1_790_000_000_000)
+    assert set(CUSTOMER_FIELDS) == set(facts) | set(_PRODUCT_KEYS)

@@ -161,11 +161,6 @@ def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: li
 
 def read_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """``out_dir/run.json`` as a dict, or None when the output has none (written before manifests, or by hand)."""
-    if parse_config is not None:
-        from journeyflow.stages.segment.mapping import default_mapping_text
-        text = parse_config.segment_mapping
-        doc["config"]["segment_mapping"] = _config_file(default_mapping_text() if text is None else text,
-                                                        parse_config.segment_mapping_source)
     path = Path(out_dir) / MANIFEST
     if not path.is_file():
         return None

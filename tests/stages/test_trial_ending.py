@@ -134,3 +134,17 @@ def test_web_properties_reach_conditions():
     out = engine.on_event(CustomerState(customer_id="c"), ev, "c")
     assert [c.content_id for c in out.candidates] == ["p"]
     assert take_counts()["errors"] == 0
+
+
+def test_the_example_directory_replays_to_one_email(tmp_path):
+    """The README's command on the example folder itself (its track.jsonl and consent.jsonl): the email is sent
+    (without the consent grant the example's only decision was a ``consent`` suppression)."""
+    from journeyflow.pipelines.replay import run_replay
+
+    from tests.scenarios import read_topic
+    out = tmp_path / "out"
+    summary = run_replay(["--input", str(EXAMPLE), "--output", str(out), "--journeys", str(EXAMPLE / "journeys.yaml"),
+                          "--attributes", str(EXAMPLE / "attributes.yaml")])
+    emails = read_topic(out, "decisions-email")
+    assert [(d["journey_id"], d["address"]) for d in emails] == [("trial_ending", "ann@example.com")]
+    assert summary.condition_errors == 0

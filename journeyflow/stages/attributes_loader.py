@@ -270,7 +270,7 @@ def _resolve(t: T, path: tuple[str, ...], p: tuple, add) -> T | None:
         if cur.kind == "struct":
             nxt = cur.fields.get(k)
             if nxt is None:
-                add(p, f"unknown field '{'.'.join(path[:i + 1])}' of {cur.name}")
+                add(p, f"unknown field '{'.'.join(path[:i + 1])}' of {cur.name}{_did_you_mean(cur, path, i)}")
                 return None
             cur = nxt
         elif cur.kind in ("map", "dyn"):
@@ -279,3 +279,13 @@ def _resolve(t: T, path: tuple[str, ...], p: tuple, add) -> T | None:
             add(p, f"'{'.'.join(path[:i])}' is a {cur}: it has no field '{k}'")
             return None
     return cur
+
+
+def _did_you_mean(struct_t: T, path: tuple[str, ...], i: int) -> str:
+    """A hint for an unknown ``property`` path: ``properties.<name>`` when the name is a declared property (the path
+    starts at the event, as conditions see it), else the closest field name."""
+    props = struct_t.fields.get("properties")
+    if i == 0 and props is not None and props.kind == "struct" and path[0] in props.fields:
+        return f" (did you mean 'properties.{'.'.join(path)}'?)"
+    close = difflib.get_close_matches(path[i], list(struct_t.fields), n=1)
+    return f" (did you mean '{'.'.join((*path[:i], close[0]))}'?)" if close else ""

@@ -68,11 +68,15 @@ class EventDecl:
 @dataclass(frozen=True)
 class Declarations:
     """What an attributes file declares: events (name → :class:`EventDecl`), traits (name → type) and the result
-    types of the computed attributes (name → type).  ``Declarations()`` is the built-in world only."""
+    types of the computed attributes (name → type).  ``Declarations()`` is the built-in world only.  ``mapped``:
+    the Segment event names a Segment mapping turns into built-in events (name → (stream, type)); a journey on
+    such a name in stream ``track`` would never fire, so the loader rejects it (``journeys validate`` fills it from
+    the mapping in use)."""
 
     events: Mapping[str, EventDecl] = field(default_factory=dict)
     traits: Mapping[str, T] = field(default_factory=dict)
     computed: Mapping[str, T] = field(default_factory=dict)
+    mapped: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def knows_event(self, name: str) -> bool:
         """True for a built-in event type or a declared event."""

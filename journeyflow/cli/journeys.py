@@ -49,9 +49,12 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
 
         from journeyflow.stages.journeys.loader import load_journeys_text
         from journeyflow.stages.segment.mapping import load_mapping_file, load_mapping_text
+        from journeyflow.stages.attributes_loader import load_attributes_text
         attrs = cfg.attributes()
         mapping = load_mapping_text(*load_mapping_file(ns.segment_mapping))
         mapped = {name: (rule.stream, rule.type) for name, rule in mapping.events.items()}
+        if cfg.attributes_yaml is not None:
+            load_attributes_text(cfg.attributes_yaml, cfg.attributes_source, mapped)
         load_journeys_text(cfg.journeys_yaml, cfg.journeys_source,
                            dataclasses.replace(attrs.declarations, mapped=mapped))
         extra = (f"; {ns.attributes}: {len(attrs.attributes)} computed attributes, {len(attrs.traits)} traits, "

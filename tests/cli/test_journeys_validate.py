@@ -61,6 +61,12 @@ def test_a_trigger_on_a_mapped_segment_event_in_stream_track_is_an_error(tmp_pat
     m = tmp_path / "m.yaml"
     m.write_text("version: 1\nevents: {}\n")
     assert main(["journeys", "validate", str(f), "--segment_mapping", str(m)]) == 0
+    a = tmp_path / "a.yaml"
+    a.write_text("version: 1\nattributes:\n  logins: {op: count, event: Signed In, stream: track}\n")
+    f.write_text(f.read_text().replace("Signed In", "Welcome"))
+    assert main(["journeys", "validate", str(f), "--attributes", str(a)]) == 2
+    assert "a.yaml:3: attributes.logins.event: event 'Signed In' never reaches stream 'track'" in capsys.readouterr().err
+    assert main(["journeys", "validate", str(f), "--attributes", str(a), "--segment_mapping", str(m)]) == 0
 
 
 def test_default_journeys_validate(capsys):

@@ -140,3 +140,17 @@ def test_a_property_named_without_properties_prefix_gets_the_path_as_hint():
                              "attributes:\n  x: {op: last, event: Trial Ending Soon, property: days_left}\n", "a.yaml")
     assert e.value.errors == ["a.yaml:6: attributes.x.property: unknown field 'days_left' of event 'Trial Ending Soon' "
                               "(did you mean 'properties.days_left'?)"]
+
+
+def test_an_attribute_on_a_mapped_segment_event_points_at_the_built_in_one():
+    """``Signed In`` is web ``login`` after the Segment mapping: counting it on stream track would count nothing."""
+    body = "version: 1\nattributes:\n  x: {op: count, event: Signed In%s}\n"
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(body % "", "a.yaml")
+    assert e.value.errors == ["a.yaml:3: attributes.x.event: unknown event 'Signed In' (the Segment mapping turns it "
+                              "into web 'login': use event: login)"]
+    assert load_attributes_text(body % ", stream: track", "a.yaml").attributes  # without the mapping: user-named
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(body % ", stream: track", "a.yaml", mapped={"Signed In": ("web", "login")})
+    assert e.value.errors == ["a.yaml:3: attributes.x.event: event 'Signed In' never reaches stream 'track': the "
+                              "Segment mapping turns it into web 'login' (use event: login)"]

@@ -37,7 +37,9 @@ BUILTIN_EVENT_FIELDS: Mapping[str, Mapping[str, T]] = {
     "crm": {"lifecycle_stage": STRING, "timezone": STRING, "owner_id": STRING},
     "engagement": {"channel": STRING, "decision_id": STRING, "bounce_type": STRING},
     "consent": {"channel": STRING, "status": STRING},
-    CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING},
+    # name: of page/screen calls; groupId: of group calls (stages.segment.parse; absent on the other calls)
+    CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING, "name": STRING,
+                    "groupId": STRING},
     "timer": {"product_id": STRING},
 }
 

@@ -2,7 +2,9 @@
 
 ``render [FILE] --out HTML`` writes a self-contained HTML page with one SVG per journey
 (:func:`journeyflow.analytics.render.render_html`); ``validate FILE [--attributes YAML]`` loads the file with the
-engine config: schema, semantic checks and every condition type-checked against the built-in and declared fields.  Exit 0;
+engine config: schema, semantic checks and every condition type-checked against the built-in and declared fields,
+and no trigger on a Segment event name the mapping (``--segment_mapping``, default the shipped one) turns into a
+built-in event.  Exit 0;
 a bad file raises a user error (exit 2, see :func:`journeyflow.cli.main`)."""
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     v.add_argument("file", help="journeys YAML to check")
     v.add_argument("--attributes", default=None, metavar="YAML", help="declared events, traits and computed "
                                                                      "attributes (checked too)")
+    v.add_argument("--segment_mapping", default=None, metavar="YAML",
+                   help="the Segment mapping the pipeline runs with (default: the shipped one): a journey on a "
+                        "mapped name in stream track (Signed In) never fires and is an error")
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
@@ -40,7 +45,18 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
             f.write(render_html(journeys))
         print(f"wrote {len(journeys)} journeys to {ns.out}")
     else:
+        import dataclasses
+
+        from journeyflow.stages.journeys.loader import load_journeys_text
+        from journeyflow.stages.segment.mapping import load_mapping_file, load_mapping_text
+        from journeyflow.stages.attributes_loader import load_attributes_text
         attrs = cfg.attributes()
+        mapping = load_mapping_text(*load_mapping_file(ns.segment_mapping))
+        mapped = {name: (rule.stream, rule.type) for name, rule in mapping.events.items()}
+        if cfg.attributes_yaml is not None:
+            load_attributes_text(cfg.attributes_yaml, cfg.attributes_source, mapped)
+        load_journeys_text(cfg.journeys_yaml, cfg.journeys_source,
+                           dataclasses.replace(attrs.declarations, mapped=mapped))
         extra = (f"; {ns.attributes}: {len(attrs.attributes)} computed attributes, {len(attrs.traits)} traits, "
                  f"{len(attrs.declarations.events)} declared events OK") if ns.attributes else ""
         print(f"{ns.file}: {len(journeys)} journeys OK (conditions type-checked){extra}")

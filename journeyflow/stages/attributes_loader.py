@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from journeyflow.config.durations import parse_duration
@@ -66,8 +67,12 @@ def load_attributes(path: str | Path) -> AttributeSet:
     return load_attributes_text(text, str(p))
 
 
-def load_attributes_text(text: str, filename: str = "<string>") -> AttributeSet:
-    """Parse and check the text of an attributes file (see the module docstring)."""
+def load_attributes_text(text: str, filename: str = "<string>",
+                         mapped: Mapping[str, tuple[str, str]] | None = None) -> AttributeSet:
+    """Parse and check the text of an attributes file (see the module docstring).  ``mapped``: the Segment event
+    names a mapping turns into built-in events (``Declarations.mapped``); an attribute on one in stream ``track``
+    is an error (it would never count)."""
+    mapped = dict(mapped or {})
     if utf8_size(text, MAX_CONFIG_BYTES) > MAX_CONFIG_BYTES:
         raise AttributesError(f"{filename}:1: $: file is larger than the 1 MiB limit")
     yd = parse_yaml(text, filename)
@@ -94,9 +99,9 @@ def load_attributes_text(text: str, filename: str = "<string>") -> AttributeSet:
             add(("version",), "only version 1 is supported")
         events = _events(data.get("events"), add)
         traits = _types(data.get("traits"), ("traits",), add, "trait")
-        decl = Declarations(events=events, traits=traits)
+        decl = Declarations(events=events, traits=traits, mapped=mapped)
         attrs = _attributes(data.get("attributes"), decl, traits, add, filename, yd, errors)
-        decl = Declarations(events=events, traits=traits, computed={a.name: a.result for a in attrs})
+        decl = Declarations(events=events, traits=traits, computed={a.name: a.result for a in attrs}, mapped=mapped)
     if errors:
         raise AttributesError(_render(errors, filename))
     return AttributeSet(tuple(attrs), decl)
@@ -206,13 +211,22 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         stream = None
     own = decl.events[event].stream if event in decl.events else (
         stream_of(event) if decl.knows_event(event) else None)
-    if own is not None and stream is not None and stream != own:
+    if own is None and event in decl.mapped and stream in (None, CUSTOM_STREAM):
+        ms, mt = decl.mapped[event]
+        add(p + ("event",), f"event '{event}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping turns it "
+                            f"into {ms} '{mt}' (use event: {mt})")
+    elif own is not None and stream is not None and stream != own:
         add(p + ("stream",), f"unknown event '{event}' in stream '{stream}' (it is in '{own}')")
     elif own is None and stream != CUSTOM_STREAM:
         hint = difflib.get_close_matches(event, [*decl.events, *_BUILTIN_TYPES], n=1)
-        add(p + ("event",), f"unknown event '{event}'" + (f" (did you mean '{hint[0]}'?)" if hint else
-                                                          f" (declare it under events, or set stream: "
-                                                          f"{CUSTOM_STREAM})"))
+        shipped = _shipped_mapping().get(event)
+        if shipped is not None:  # never "set stream: track" for a name the mapping turns into a built-in event
+            extra = f" (the Segment mapping turns it into {shipped[0]} '{shipped[1]}': use event: {shipped[1]})"
+        elif hint:
+            extra = f" (did you mean '{hint[0]}'?)"
+        else:
+            extra = f" (declare it under events, or set stream: {CUSTOM_STREAM})"
+        add(p + ("event",), f"unknown event '{event}'{extra}")
     etype = decl.event_type(event, stream)
     ptype: T | None = None
     path: tuple[str, ...] = ()
@@ -270,7 +284,7 @@ def _resolve(t: T, path: tuple[str, ...], p: tuple, add) -> T | None:
         if cur.kind == "struct":
             nxt = cur.fields.get(k)
             if nxt is None:
-                add(p, f"unknown field '{'.'.join(path[:i + 1])}' of {cur.name}")
+                add(p, f"unknown field '{'.'.join(path[:i + 1])}' of {cur.name}{_did_you_mean(cur, path, i)}")
                 return None
             cur = nxt
         elif cur.kind in ("map", "dyn"):
@@ -279,3 +293,20 @@ def _resolve(t: T, path: tuple[str, ...], p: tuple, add) -> T | None:
             add(p, f"'{'.'.join(path[:i])}' is a {cur}: it has no field '{k}'")
             return None
     return cur
+
+
+def _did_you_mean(struct_t: T, path: tuple[str, ...], i: int) -> str:
+    """A hint for an unknown ``property`` path: ``properties.<name>`` when the name is a declared property (the path
+    starts at the event, as conditions see it), else the closest field name."""
+    props = struct_t.fields.get("properties")
+    if i == 0 and props is not None and props.kind == "struct" and path[0] in props.fields:
+        return f" (did you mean 'properties.{'.'.join(path)}'?)"
+    close = difflib.get_close_matches(path[i], list(struct_t.fields), n=1)
+    return f" (did you mean '{'.'.join((*path[:i], close[0]))}'?)" if close else ""
+
+
+def _shipped_mapping() -> dict[str, tuple[str, str]]:
+    """Segment event name -> (stream, type) of the shipped Segment mapping (for hints only)."""
+    from journeyflow.stages.segment.mapping import default_mapping_text, load_mapping_text
+    m = load_mapping_text(default_mapping_text(), "<default>")
+    return {name: (rule.stream, rule.type) for name, rule in m.events.items()}

@@ -37,7 +37,9 @@ BUILTIN_EVENT_FIELDS: Mapping[str, Mapping[str, T]] = {
     "crm": {"lifecycle_stage": STRING, "timezone": STRING, "owner_id": STRING},
     "engagement": {"channel": STRING, "decision_id": STRING, "bounce_type": STRING},
     "consent": {"channel": STRING, "status": STRING},
-    CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING},
+    # name: of page/screen calls; groupId: of group calls (stages.segment.parse; absent on the other calls)
+    CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING, "name": STRING,
+                    "groupId": STRING},
     "timer": {"product_id": STRING},
 }
 
@@ -68,11 +70,15 @@ class EventDecl:
 @dataclass(frozen=True)
 class Declarations:
     """What an attributes file declares: events (name → :class:`EventDecl`), traits (name → type) and the result
-    types of the computed attributes (name → type).  ``Declarations()`` is the built-in world only."""
+    types of the computed attributes (name → type).  ``Declarations()`` is the built-in world only.  ``mapped``:
+    the Segment event names a Segment mapping turns into built-in events (name → (stream, type)); a journey on
+    such a name in stream ``track`` would never fire, so the loader rejects it (``journeys validate`` fills it from
+    the mapping in use)."""
 
     events: Mapping[str, EventDecl] = field(default_factory=dict)
     traits: Mapping[str, T] = field(default_factory=dict)
     computed: Mapping[str, T] = field(default_factory=dict)
+    mapped: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def knows_event(self, name: str) -> bool:
         """True for a built-in event type or a declared event."""

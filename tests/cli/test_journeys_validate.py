@@ -41,6 +41,34 @@ def test_validate_with_an_attributes_file(capsys):
     assert "unknown field 'plan' of customer.traits (none is declared)" in capsys.readouterr().err
 
 
+def test_a_trigger_on_a_mapped_segment_event_in_stream_track_is_an_error(tmp_path, capsys):
+    """``Signed In`` becomes web ``login`` (the shipped Segment mapping): on stream track it never fires.  With a
+    mapping that does not list it, it is a user-named track event like any other."""
+    f = tmp_path / "j.yaml"
+    f.write_text(textwrap.dedent("""\
+        version: 1
+        journeys:
+          - id: welcome_back
+            category: marketing
+            priority: 1
+            entry: {event: Signed In, stream: track}
+            steps: [{id: s, exit: true}]
+        """))
+    assert main(["journeys", "validate", str(f)]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"{f}:6: journeys[0].entry.event: event 'Signed In' never reaches stream 'track': the Segment mapping turns "
+        "it into web 'login' (use event: login, stream: web)")
+    m = tmp_path / "m.yaml"
+    m.write_text("version: 1\nevents: {}\n")
+    assert main(["journeys", "validate", str(f), "--segment_mapping", str(m)]) == 0
+    a = tmp_path / "a.yaml"
+    a.write_text("version: 1\nattributes:\n  logins: {op: count, event: Signed In, stream: track}\n")
+    f.write_text(f.read_text().replace("Signed In", "Welcome"))
+    assert main(["journeys", "validate", str(f), "--attributes", str(a)]) == 2
+    assert "a.yaml:3: attributes.logins.event: event 'Signed In' never reaches stream 'track'" in capsys.readouterr().err
+    assert main(["journeys", "validate", str(f), "--attributes", str(a), "--segment_mapping", str(m)]) == 0
+
+
 def test_default_journeys_validate(capsys):
     from journeyflow.config.engine import default_text
     assert "journeys:" in default_text("journeys.yaml")

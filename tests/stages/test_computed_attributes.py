@@ -107,7 +107,8 @@ def test_merge_is_a_commutative_union():
     ("  x: {op: avg, event: login}", "a.yaml:3: attributes.x.op: 'avg' is not one of count, sum"),
     ("  x: {op: sum, event: login}", "a.yaml:3: attributes.x.property: sum needs a property"),
     ("  x: {op: sum, event: order_placed, property: currency}", "sum needs a number, 'currency' is a string"),
-    ("  x: {op: count, event: order_placed, property: amout}", "unknown field 'amout' of event 'order_placed'"),
+    ("  x: {op: count, event: order_placed, property: amout}",
+     "unknown field 'amout' of event 'order_placed' (did you mean 'amount'?)"),
     ("  x: {op: count, event: login, window: 7days}", "a.yaml:3: attributes.x.window:"),
     ("  x: {op: count, event: login, where: \"event.produkt == 1\"}", "unknown field 'produkt' of event 'login'"),
     ("  x: {op: count, event: login, where: \"customer.cart_size > 1\"}", "unknown variable 'customer'"),
@@ -129,3 +130,27 @@ def test_unknown_top_level_keys_and_types():
         "a.yaml:2: traits.plan: unknown type 'text' (use string, int, double, bool, timestamp, dyn, list<T> or "
         "map<T>)",
         "a.yaml:3: attributes_: unknown field 'attributes_' (allowed: attributes, events, traits, version)"]
+
+
+def test_a_property_named_without_properties_prefix_gets_the_path_as_hint():
+    """``property`` is a path of the event as conditions see it: a Segment event's declared property is
+    ``properties.<name>``; naming it bare says so."""
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text("version: 1\nevents:\n  Trial Ending Soon:\n    properties: {days_left: int}\n"
+                             "attributes:\n  x: {op: last, event: Trial Ending Soon, property: days_left}\n", "a.yaml")
+    assert e.value.errors == ["a.yaml:6: attributes.x.property: unknown field 'days_left' of event 'Trial Ending Soon' "
+                              "(did you mean 'properties.days_left'?)"]
+
+
+def test_an_attribute_on_a_mapped_segment_event_points_at_the_built_in_one():
+    """``Signed In`` is web ``login`` after the Segment mapping: counting it on stream track would count nothing."""
+    body = "version: 1\nattributes:\n  x: {op: count, event: Signed In%s}\n"
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(body % "", "a.yaml")
+    assert e.value.errors == ["a.yaml:3: attributes.x.event: unknown event 'Signed In' (the Segment mapping turns it "
+                              "into web 'login': use event: login)"]
+    assert load_attributes_text(body % ", stream: track", "a.yaml").attributes  # without the mapping: user-named
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(body % ", stream: track", "a.yaml", mapped={"Signed In": ("web", "login")})
+    assert e.value.errors == ["a.yaml:3: attributes.x.event: event 'Signed In' never reaches stream 'track': the "
+                              "Segment mapping turns it into web 'login' (use event: login)"]

@@ -186,6 +186,14 @@ def test_batch_envelopes_split_with_the_shared_fields():
     assert split_batch(b'{"type": "track", "batch": []}') is None and split_batch(b"not json") is None
 
 
+def test_a_batch_that_is_not_an_array_says_so():
+    """``{"batch": "..."}`` is one record, dead-lettered as a message without a type -- naming the envelope."""
+    assert split_batch(b'{"batch": "nope"}') is None
+    dead, _ = parse({"batch": "nope"})
+    assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"
+    assert "batch must be an array of messages, got str" in dead.detail
+
+
 # ------------------------------------------------------------------------------------------------ fuzz
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -134,3 +134,48 @@ def test_web_properties_reach_conditions():
     out = engine.on_event(CustomerState(customer_id="c"), ev, "c")
     assert [c.content_id for c in out.candidates] == ["p"]
     assert take_counts()["errors"] == 0
+
+
+def test_the_example_directory_replays_to_one_email(tmp_path):
+    """The README's command on the example folder itself (its track.jsonl and consent.jsonl): the email is sent
+    (without the consent grant the example's only decision was a ``consent`` suppression)."""
+    from journeyflow.pipelines.replay import run_replay
+
+    from tests.scenarios import read_topic
+    out = tmp_path / "out"
+    summary = run_replay(["--input", str(EXAMPLE), "--output", str(out), "--journeys", str(EXAMPLE / "journeys.yaml"),
+                          "--attributes", str(EXAMPLE / "attributes.yaml")])
+    emails = read_topic(out, "decisions-email")
+    assert [(d["journey_id"], d["address"]) for d in emails] == [("trial_ending", "ann@example.com")]
+    assert summary.condition_errors == 0
+
+
+def test_page_name_and_group_id_reach_conditions():
+    """The README's attrs of ``page`` (``name``) and ``group`` (``groupId``) calls are fields of ``event`` in
+    conditions (the type checker rejected ``event.name`` as an unknown field)."""
+    import textwrap
+
+    from journeyflow.stages.journeys import JourneyEngine, load_journeys_text
+    from journeyflow.stages.state import CustomerState
+    parser = Parser(Hasher(b"test-key"))
+    base = {"messageId": "m", "anonymousId": "a1", "timestamp": "2026-03-01T09:00:00Z"}
+    page = parser.parse("track", json.dumps({**base, "type": "page", "name": "Pricing"}).encode())
+    group = parser.parse("track", json.dumps({**base, "type": "group", "groupId": "acme"}).encode())
+    assert isinstance(page, Event) and isinstance(group, Event)
+    engine = JourneyEngine(load_journeys_text(textwrap.dedent("""\
+        journeys:
+          - id: pricing
+            category: marketing
+            priority: 1
+            entry: {event: Page Viewed, stream: track, when: "event.name == 'Pricing'"}
+            steps: [{id: s, send: {channel: push, content_id: p}}]
+          - id: acme
+            category: marketing
+            priority: 1
+            entry: {event: group, stream: track, when: "event.groupId == 'acme'"}
+            steps: [{id: s, send: {channel: push, content_id: g}}]
+        """), "j.yaml"))
+    take_counts()
+    assert [c.content_id for c in engine.on_event(CustomerState(customer_id="c"), page, "c").candidates] == ["p"]
+    assert [c.content_id for c in engine.on_event(CustomerState(customer_id="d"), group, "d").candidates] == ["g"]
+    assert take_counts()["errors"] == 0

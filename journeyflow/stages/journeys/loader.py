@@ -213,6 +213,12 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
             doc.add(path + ("stream",), f"event '{etype}' is not in stream '{stream}' (it is in '{own}')")
             return False
         return True
+    if stream in (None, CUSTOM_STREAM):
+        if etype in decl.mapped:  # the Segment mapping turns these messages into built-in events
+            ms, mt = decl.mapped[etype]
+            doc.add(path + (key,), f"event '{etype}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping "
+                                   f"turns it into {ms} '{mt}' (use {key}: {mt}, stream: {ms})")
+            return False
     if stream == CUSTOM_STREAM:
         return True
     if stream is not None:

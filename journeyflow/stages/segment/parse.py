@@ -105,6 +105,9 @@ class SegmentParser:
         call = msg.get("type")
         if not isinstance(call, str) or call not in _CALLS:
             what = "has no type" if call is None else f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
+            if call is None and "batch" in msg:  # an envelope whose batch is not an array (split_batch passed it on)
+                got = type(msg["batch"]).__name__
+                what = f"has no type (a batch envelope's batch must be an array of messages, got {got})"
             raise Invalid(D.UNKNOWN_TYPE, f"Segment message {what}", et)
         mid = _text(msg.get("messageId"))
         if mid is None:

@@ -220,9 +220,16 @@ def run_replay(argv: list[str] | None = None) -> ReplaySummary:
     except ReplayArgumentError as e:
         raise SystemExit(str(e)) from None
     t0 = time.perf_counter()
-    result = job.pipeline().run()
-    result.wait_until_finish()
-    summary = summarize(job.output_dir, result)
+    from journeyflow.pipelines.replay_buckets import bucket_count, run_bucketed
+    buckets = bucket_count(job)
+    if buckets > 1:  # a local replay of a large input: bucket by bucket, flat memory (pipelines.replay_buckets)
+        read, decided = run_bucketed(job, buckets)
+        summary = summarize(job.output_dir)
+        summary.records_read, summary.events_decided = read, decided
+    else:
+        result = job.pipeline().run()
+        result.wait_until_finish()
+        summary = summarize(job.output_dir, result)
     summary.max_event_time = job.parse_config.max_ts
     summary.wall_seconds = time.perf_counter() - t0
     return summary

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import logging
 import os
 import pickle
 import shutil
@@ -61,6 +62,8 @@ from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.outputs import build_outputs
 from journeyflow.transforms.sinks import FileSink
 from journeyflow.transforms.sources import _ReadFileFn, replay_files
+
+log = logging.getLogger(__name__)
 
 #: Input records per bucket when ``--buckets`` is not given (a bucket's pipeline peaks at ~500 MiB RSS locally).
 RECORDS_PER_BUCKET = 100_000
@@ -264,6 +267,15 @@ def merge_tables(parts: list[str], output_dir: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ run
+def _peak() -> str:
+    """This process's peak RSS (``VmHWM``, Linux), for the progress log."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(line.split(None, 1)[1].strip() for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return "?"
+
+
 def run_bucketed(job, buckets: int) -> tuple[int, int]:
     """Steps 1–4 for ``job`` with ``buckets`` buckets; returns ``(records read, events decided)`` (the
     counters the single pipeline reports).  The work directory ``OUT/.buckets`` is removed at the end."""
@@ -273,6 +285,7 @@ def run_bucketed(job, buckets: int) -> tuple[int, int]:
     try:
         spill = spill_buckets(job, buckets, work)
         gc.collect()
+        log.info("replay: %d records spilled into %d buckets (peak RSS %s)", spill.records_read, buckets, _peak())
         decided = 0
         outs = []
         for d in spill.dirs:
@@ -286,6 +299,7 @@ def run_bucketed(job, buckets: int) -> tuple[int, int]:
             outs.append(out)
             del p, result
             gc.collect()
+            log.info("replay: bucket %d/%d folded (peak RSS %s)", len(outs), buckets, _peak())
         merge_topics(outs, job.output_dir)
         merge_tables(outs, job.output_dir)
         return spill.records_read, decided

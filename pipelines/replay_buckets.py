@@ -170,6 +170,8 @@ def spill_buckets(job, buckets: int, work: str) -> Spill:
     spill.dirs = [os.path.join(work, f"{b:05d}") for b in range(buckets)]
     for d in spill.dirs:
         os.makedirs(d, exist_ok=True)
+    _round_robin(spill.dirs, "links.pkl", link_rows)  # written (and freed) before the events are keyed
+    del link_rows
     files = [open(os.path.join(d, "items.pkl"), "wb") for d in spill.dirs]
     try:
         held: dict[str, set[str]] = {}
@@ -190,16 +192,20 @@ def spill_buckets(job, buckets: int, work: str) -> Spill:
         for f in files:
             f.close()
     os.remove(os.path.join(work, "events.pkl"))
-    for name, objs in (("dead.pkl", read_spill(os.path.join(work, "dead.pkl"))),
-                       ("warnings.pkl", read_spill(os.path.join(work, "warnings.pkl"))), ("links.pkl", link_rows)):
-        outs = [open(os.path.join(d, name), "wb") for d in spill.dirs]
-        try:
-            for i, obj in enumerate(objs):
-                _dump(outs[i % buckets], obj)
-        finally:
-            for f in outs:
-                f.close()
+    for name in ("dead.pkl", "warnings.pkl"):
+        _round_robin(spill.dirs, name, read_spill(os.path.join(work, name)))
     return spill
+
+
+def _round_robin(dirs: list[str], name: str, objs) -> None:
+    """``objs`` spread over ``<dir>/<name>`` of every bucket directory in turn."""
+    outs = [open(os.path.join(d, name), "wb") for d in dirs]
+    try:
+        for i, obj in enumerate(objs):
+            _dump(outs[i % len(dirs)], obj)
+    finally:
+        for f in outs:
+            f.close()
 
 
 # ------------------------------------------------------------------------------------------------ 3

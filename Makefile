@@ -9,7 +9,7 @@ CUSTOMERS ?= 2000
 DAYS   ?= 30
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: demo demo-check test test-fast bench fuzz stream validate report compare clean install
+.PHONY: demo demo-check test test-fast bench bench-scale fuzz stream validate report compare clean install
 
 include deploy/dataflow/template.mk
 
@@ -62,6 +62,10 @@ clean:
 ## bench: benchmarks (figures and ratios, written to bench/results/bench.json)
 bench: $(STAMP)
 	$(PY) -m journeyflow.tools.bench $(BENCH_ARGS)
+
+## bench-scale: peak memory of the replay at 10,000 and 100,000 customers x 30 days (long: ~4.9M records)
+bench-scale: $(STAMP)
+	$(PY) -m journeyflow.tools.bench_scale $(BENCH_SCALE_ARGS)
 
 ## fuzz: the input fuzz tests with 50000 parser examples (JOURNEYFLOW_FUZZ_EXAMPLES=N make fuzz for another number)
 fuzz: $(STAMP)

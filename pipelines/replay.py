@@ -191,8 +191,14 @@ def _event_times(result) -> dict[str, Any]:
     dists = [d for d in dists if d is not None and d.count]
     lo = min((d.min for d in dists), default=None)
     hi = max((d.max for d in dists), default=None)
-    return {"min": lo, "max": hi, "count": sum(d.count for d in dists),
-            "min_iso": _iso_ms(lo) if lo is not None else None, "max_iso": _iso_ms(hi) if hi is not None else None}
+    return _iso_times({"min": lo, "max": hi, "count": sum(d.count for d in dists)})
+
+
+def _iso_times(times: dict[str, Any]) -> dict[str, Any]:
+    """``times`` (``{"min", "max", "count"}``, epoch ms or None) with ``min_iso`` / ``max_iso`` added."""
+    lo, hi = times["min"], times["max"]
+    return {**times, "min_iso": _iso_ms(lo) if lo is not None else None,
+            "max_iso": _iso_ms(hi) if hi is not None else None}
 
 
 def _counter_value(result, name: str) -> int:
@@ -251,13 +257,24 @@ def run_replay(argv: list[str] | None = None, overwrite: bool = False) -> Replay
         job.output_dir = str(staged.staging)
     try:
         t0 = time.perf_counter()
-        result = job.pipeline().run()
-        result.wait_until_finish()
-        summary = summarize(job.output_dir, result)
+        from journeyflow.pipelines.replay_buckets import bucket_count, run_bucketed
+        buckets = bucket_count(job)
+        if buckets > 1:  # a local replay of a large input: bucket by bucket, flat memory (pipelines.replay_buckets)
+            counts = run_bucketed(job, buckets)
+            result, event_times = None, _iso_times(counts["event_times"])
+            summary = summarize(job.output_dir)
+            summary.records_read, summary.events_decided = counts["records_read"], counts["events_decided"]
+            summary.condition_errors = counts["condition_errors"]
+            summary.condition_non_bool = counts["condition_non_bool"]
+        else:
+            result = job.pipeline().run()
+            result.wait_until_finish()
+            summary = summarize(job.output_dir, result)
+            event_times = _event_times(result)
         summary.max_event_time = job.parse_config.max_ts
         summary.wall_seconds = time.perf_counter() - t0
         if staged is not None:
-            _manifest(job, result, summary)
+            _manifest(job, event_times, summary)
             staged.publish()
     except BaseException:
         if staged is not None:
@@ -268,7 +285,7 @@ def run_replay(argv: list[str] | None = None, overwrite: bool = False) -> Replay
     return summary
 
 
-def _manifest(job: ReplayJob, result, summary: ReplaySummary) -> None:
+def _manifest(job: ReplayJob, event_times: dict[str, Any], summary: ReplaySummary) -> None:
     """The run manifest (``run.json``) of ``job`` into its (staging) output folder."""
     from journeyflow.transforms.sources import replay_files
     jf = job.options.view_as(JourneyflowOptions)
@@ -278,7 +295,7 @@ def _manifest(job: ReplayJob, result, summary: ReplaySummary) -> None:
         options={"until": jf.until, "max_event_time": jf.max_event_time, "resolved_max_event_time":
                  _iso_ms(job.parse_config.max_ts), "default_region": jf.default_region,
                  "merge_plus_addresses": bool(jf.merge_plus_addresses)},
-        event_times=_event_times(result),
+        event_times=event_times,
         summary={"records_read": summary.records_read, "events_decided": summary.events_decided,
                  "dead_letters": sum(summary.dead_letters.values()), "decisions": sum(summary.decisions.values()),
                  "customers": summary.customers, "reconciles": summary.reconciles})

@@ -36,6 +36,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from journeyflow.model.events import Event
+from journeyflow.transforms.coders import KEYED_ITEM
 from journeyflow.stages.deliverability import (
     HARD_BOUNCE,
     address_changes,
@@ -69,8 +70,8 @@ class ShareAddressStatus(beam.PTransform):
         found = keyed | "Changes" >> beam.FlatMap(changes)
         copies = ({"holds": held, "changes": found}
                   | "JoinByAddress" >> beam.CoGroupByKey()
-                  | "CopyToHolders" >> beam.FlatMap(_fan_out))
-        return (keyed, copies) | "WithAddressCopies" >> beam.Flatten()
+                  | "CopyToHolders" >> beam.FlatMap(_fan_out).with_output_types(KEYED_ITEM))
+        return (keyed, copies) | "WithAddressCopies" >> beam.Flatten().with_output_types(KEYED_ITEM)
 
 
 # ------------------------------------------------------------------------------------------------ streaming

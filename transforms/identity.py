@@ -14,6 +14,7 @@ import apache_beam as beam
 
 from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
+from journeyflow.transforms.coders import KEYED_ITEM
 
 
 class _ResolveFn(beam.DoFn):
@@ -44,5 +45,5 @@ class ResolveIdentities(beam.PTransform):
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )
         keyed = events | "KeyByCluster" >> beam.Map(
-            key_by_cluster, beam.pvalue.AsSingleton(resolved.map), rules)
+            key_by_cluster, beam.pvalue.AsSingleton(resolved.map), rules).with_output_types(KEYED_ITEM)
         return keyed, resolved.links

@@ -18,6 +18,7 @@ from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages.message_attributes import parse_message
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
+from journeyflow.transforms import coders  # noqa: F401  (registers the Event coder: issue 22)
 
 #: Main output tag of ParseAndValidate (Event).
 EVENTS = "events"
@@ -94,4 +95,5 @@ class ParseAndValidate(beam.PTransform):
 
     def expand(self, records):
         """Applies ``Parse`` (ParseRecordFn) with the ``DEAD`` and ``WARNINGS`` outputs."""
-        return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config)).with_outputs(DEAD, WARNINGS, main=EVENTS)
+        return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config)).with_output_types(Event).with_outputs(
+            DEAD, WARNINGS, main=EVENTS)

@@ -57,6 +57,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                                help="Replay horizon (ISO-8601 or epoch ms): timers due later do not fire. 'end' "
                                     "fires every pending timer. Default: the latest event time in the input."),
                (REPLAY,)),
+    OptionSpec("--buckets", dict(type=int, default=None,
+                                 help="Local bounded replay: fold the input in this many hash buckets of the "
+                                      "identity cluster, one after the other, so peak memory does not grow with "
+                                      "the population (1: one pipeline). Default: one bucket per 100,000 input "
+                                      "records. Ignored on Dataflow (its shuffle spills)."),
+               (REPLAY,)),
     OptionSpec("--max_event_time", dict(default=DEFAULT_MAX_EVENT_TIME,
                                         help="Latest accepted event time; later records are dead letters "
                                              "(timestamp_out_of_range) and never move the replay horizon. "

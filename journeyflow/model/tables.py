@@ -58,11 +58,27 @@ def arrow_schema(name: str) -> pa.Schema:
     return pa.schema([_arrow_field(f) for f in table_spec(name)["fields"]])
 
 
+_PARTITION_FIELD: dict[str, str] = {}
+_DAY_PARTITION: dict[int, str] = {}  # UTC day number → "date=YYYY-MM-DD" (strftime once per day, not per row)
+_DAY_MS = 86_400_000
+
+
 def partition_of(name: str, row: dict[str, Any]) -> str:
-    """Hive-style date partition (UTC day of the table's time column)."""
-    t = row.get(table_spec(name)["partition_field"])
+    """Hive-style date partition (UTC day of the table's time column, epoch ms): ``date=YYYY-MM-DD``, or
+    ``date=unknown`` without a time."""
+    col = _PARTITION_FIELD.get(name)
+    if col is None:
+        col = _PARTITION_FIELD[name] = table_spec(name)["partition_field"]
+    t = row.get(col)
     if t is None:
         return "date=unknown"
+    if type(t) is int:
+        day = t // _DAY_MS
+        part = _DAY_PARTITION.get(day)
+        if part is None:
+            part = _DAY_PARTITION[day] = "date=" + datetime.fromtimestamp(
+                day * 86_400, tz=timezone.utc).strftime("%Y-%m-%d")
+        return part
     return "date=" + datetime.fromtimestamp(t / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
 
 

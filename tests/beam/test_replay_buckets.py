@@ -1,0 +1,66 @@
+"""The bucketed local replay (pipelines.replay_buckets): how many buckets, where a cluster goes, how the buckets'
+topic files merge.  Its outputs equal one pipeline's: tests/guarantees/test_golden.py replays in 3 buckets."""
+import json
+
+import pytest
+
+from journeyflow.model.decisions import ALL_TOPICS
+from journeyflow.pipelines import replay_buckets as rb
+from journeyflow.pipelines.replay import ReplayJob
+
+
+def _input(tmp_path, lines: int):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "web.jsonl").write_text("".join(json.dumps({"event_id": f"e{i}"}) + "\n" for i in range(lines)) + "\n\n")
+    return d
+
+
+def _job(tmp_path, *extra, output=None):
+    return ReplayJob.from_argv(["--input", str(_input(tmp_path, 5)), "--output", output or str(tmp_path / "out"),
+                                *extra])
+
+
+def test_buckets_given_automatic_and_off_the_local_runner(tmp_path, monkeypatch):
+    job = _job(tmp_path, "--buckets", "4")
+    assert rb.bucket_count(job) == 4
+    auto = ReplayJob.from_argv(["--input", job.input_dir, "--output", str(tmp_path / "o2")])
+    assert rb.count_records(auto.input_dir) == 5  # blank lines are not records
+    assert rb.bucket_count(auto) == 1
+    assert rb.bucket_count(auto, records=rb.RECORDS_PER_BUCKET * 2 + 1) == 3
+    remote = ReplayJob.from_argv(["--input", job.input_dir, "--output", "gs://b/out", "--buckets", "4"])
+    assert rb.bucket_count(remote) == 1  # Dataflow-style output: one pipeline
+    with pytest.raises(ValueError, match="--buckets"):
+        rb.bucket_count(ReplayJob.from_argv(["--input", job.input_dir, "--output", str(tmp_path / "o3"),
+                                             "--buckets", "0"]))
+
+
+def test_a_cluster_always_lands_in_the_same_bucket():
+    assert rb.bucket_of("crm:C1", 7) == rb.bucket_of("crm:C1", 7)
+    assert {rb.bucket_of(f"crm:C{i}", 7) for i in range(200)} == set(range(7))
+
+
+def test_spill_files_read_back_every_object_in_order(tmp_path):
+    path = tmp_path / "s.pkl"
+    shared = ("email", "x")
+    objs = [{"a": shared, "b": [shared]}, ("t", shared), {"a": ("other",), "b": shared}]
+    with open(path, "wb") as f:
+        for o in objs:
+            rb._dump(f, o)
+    assert list(rb.read_spill(str(path))) == objs  # each object pickled on its own: memo never shared
+    assert list(rb.read_spill(str(tmp_path / "missing.pkl"))) == []
+
+
+def test_topic_merge_is_the_sorted_file_of_all_lines(tmp_path):
+    parts = []
+    lines = [[b'{"a":1}', b'{"a":3}', b'{"b":"x"}'], [b'{"a":2}', b'{"a":22}', b'{"a":2,"c":1}'], []]
+    for i, ls in enumerate(lines):
+        d = tmp_path / f"b{i}" / "topics"
+        d.mkdir(parents=True)
+        for t in ALL_TOPICS:
+            (d / f"{t}.jsonl").write_bytes(b"".join(x + b"\n" for x in sorted(ls)))  # as the sink writes
+        parts.append(str(tmp_path / f"b{i}"))
+    rb.merge_topics(parts, str(tmp_path / "out"))
+    expected = b"".join(x + b"\n" for x in sorted(x for ls in lines for x in ls))
+    for t in ALL_TOPICS:
+        assert (tmp_path / "out" / "topics" / f"{t}.jsonl").read_bytes() == expected

@@ -290,7 +290,11 @@ def test_reason_vocabularies():
             "late_event", "processing_error"} <= set(DEAD_LETTER_REASONS)
     assert {"missing_ts_attribute", "bad_ts_attribute", "ts_attribute_out_of_range", "ts_mismatch"} <= \
         set(DEAD_LETTER_REASONS)
-    assert "reason" not in DEAD_LETTER_REASONS and len(DEAD_LETTER_REASONS) == 20
+    assert {"transfer_unknown_version", "transfer_missing_target", "transfer_undecodable",
+            "transfer_invalid"} <= set(DEAD_LETTER_REASONS)
+    from journeyflow.model.reasons import DeadLetterReason
+    assert "reason" not in DEAD_LETTER_REASONS
+    assert sorted(DEAD_LETTER_REASONS) == sorted(r.value for r in DeadLetterReason)  # the one list, no copy
     assert set(REASON_CODES) <= set(SUPPRESSION_REASONS)
     rx = re.compile(SUPPRESSION_REASON_REGEX)
     assert rx.search("consent") and rx.search("rule:vip_only") and rx.search("control_group")

@@ -109,7 +109,8 @@ class ReplayJob:
         std = opts.view_as(StandardOptions)
         if not std.runner:
             std.runner = DEFAULT_BOUNDED_RUNNER
-        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
+        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes,
+                                         jf.segment_mapping)
         until: int | str | None = None
         if jf.until == "end":
             until = "end"

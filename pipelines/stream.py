@@ -109,7 +109,8 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         from journeyflow.tools.direct_runner import tune_direct_runner
         tune_direct_runner()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
-    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
+    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes,
+                                     jf.segment_mapping)
     lateness = parse_duration_ms(jf.allowed_lateness)
     hold_until = 0
     # the local runner keeps state in memory: rebuilding on start is the default there (issue 23.3); Dataflow keeps

@@ -118,6 +118,14 @@ class EngineConfig:
             return AttributeSet(declarations=Declarations(mapped=self.mapped()))
         return load_attributes_text(self.attributes_yaml, self.attributes_source, self.mapped())
 
+    def declared_types(self):
+        """The property and trait types the attributes file declares, for the parser (``ParseConfig.declared_types``:
+        :mod:`journeyflow.stages.declared_types`), or None without an attributes file or declared types."""
+        if self.attributes_yaml is None:
+            return None
+        from journeyflow.stages.declared_types import DeclaredTypes
+        return DeclaredTypes.of(self.attributes().declarations)
+
     def journeys(self):
         """The parsed journeys (a tuple of ``Journey``), conditions type-checked against the declared fields;
         raises ``JourneyError`` (or ``AttributesError`` for the attributes file)."""

@@ -92,3 +92,33 @@ def test_a_missing_config_file_names_the_option(files, tmp_path, capsys, option)
     assert main(["journeys", "validate", str(files[0]), option if option != "--journeys" else "--attributes",
                  str(missing)]) == 2
     assert "cannot read the file (no such file)" in capsys.readouterr().err
+
+
+def test_replay_enforces_declared_property_types(tmp_path, capsys):
+    """The trial-ending example with ``"days_left": "3"``: the replay keeps the event, drops the property with a
+    field warning ``properties.days_left`` (the parser gets the declared types from the attributes file)."""
+    from pathlib import Path
+
+    from journeyflow.pipelines.replay import ReplayJob
+    from journeyflow.pipelines.stream import stream_parse_config
+    from journeyflow.pipelines.options import JourneyflowOptions
+    from apache_beam.options.pipeline_options import PipelineOptions
+    example = Path(__file__).resolve().parents[2] / "examples" / "trial_ending"
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "track.jsonl").write_text(json.dumps({
+        "type": "track", "event": "Trial Ending Soon", "messageId": "t1", "userId": "u1",
+        "timestamp": "2026-10-05T10:00:00Z", "properties": {"days_left": "3"}}) + "\n")
+    out = tmp_path / "out"
+    argv = ["--input", str(data), "--output", str(out), "--journeys", str(example / "journeys.yaml"),
+            "--attributes", str(example / "attributes.yaml")]
+    declared = ReplayJob.from_argv(argv).parse_config.declared_types
+    assert declared is not None and ("track", "Trial Ending Soon") in {(s, e) for s, e, _ in declared.properties}
+    jf = PipelineOptions(["--attributes", str(example / "attributes.yaml")]).view_as(JourneyflowOptions)
+    assert stream_parse_config(jf, declared).declared_types == declared
+    assert main(["replay", *argv]) == 0
+    printed = capsys.readouterr().out
+    assert "dead letters                0" in printed and "field warnings              1" in printed, printed
+    rows = [json.loads(x) for f in (out / "topics").rglob("*field-warnings*") for x in f.read_text().splitlines()]
+    assert [(r["field"], r["reason"], r["action"]) for r in rows] == [("properties.days_left", "wrong_type",
+                                                                       "dropped")], rows

@@ -95,8 +95,7 @@ from journeyflow.model.decisions import (  # noqa: E402
 )
 from journeyflow.model.events import STREAMS  # noqa: E402
 from journeyflow.model.reasons import WARNING_REASONS, DeadLetterReason, FieldWarningReason  # noqa: E402
-from journeyflow.stages.fields import CONFIGURED_FIELD_PREFIXES, OPTIONAL_FIELDS, PII_FIELDS  # noqa: E402
-from journeyflow.stages.fields import warning_field_family  # noqa: E402
+from journeyflow.stages.fields import PII_FIELDS, warning_field_families, warning_field_family  # noqa: E402
 from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
 from journeyflow.stages.state import BLOCKING  # noqa: E402
 
@@ -161,10 +160,8 @@ KEY_COLUMN: dict[str, str] = {
 #: Time column checked against the input range.
 RANGE_COLUMN: dict[str, str] = {"decisions": "decided_at", "suppressed_candidates": "decided_at",
                                 "journey_steps": "at", "field_warnings": "event_time"}
-#: ``<stream>.<field>`` of every optional field (a field warning names one of them).
-#: A path from configuration (``stages.fields.CONFIGURED_FIELD_PREFIXES``) is checked as ``<stream>.<prefix>*``.
-OPTIONAL_STREAM_FIELDS: tuple[str, ...] = tuple(f"{s}.{f}" for s, fs in OPTIONAL_FIELDS.items() for f in fs) + tuple(
-    f"{s}.{p}*" for s, ps in CONFIGURED_FIELD_PREFIXES.items() for p in ps)
+#: ``<stream>.<field>`` of every optional field, ``<stream>.<prefix>*`` of a configured path (``stages.fields``).
+OPTIONAL_STREAM_FIELDS: tuple[str, ...] = warning_field_families()
 #: What a field warning did with the field.
 WARNING_ACTIONS: tuple[str, ...] = ("dropped", "replaced")
 

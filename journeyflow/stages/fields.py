@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from journeyflow.model.reasons import FieldWarningReason as R
 
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "is_warning_field",
-           "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
+           "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
            "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -264,6 +264,13 @@ def warning_field_family(stream: str, field: str) -> str:
         if field.startswith(prefix) and len(field) > len(prefix):
             return prefix + "*"
     return field
+
+
+def warning_field_families() -> tuple[str, ...]:
+    """``<stream>.<field>`` of every optional field and ``<stream>.<prefix>*`` of every configured path: what
+    ``<stream>.<warning_field_family(stream, field)>`` of a valid field warning is one of."""
+    return tuple(f"{s}.{f}" for s, fs in OPTIONAL_FIELDS.items() for f in fs) + tuple(
+        f"{s}.{p}*" for s, ps in CONFIGURED_FIELD_PREFIXES.items() for p in ps)
 
 
 def is_warning_field(stream: str, field: str) -> bool:

@@ -83,3 +83,16 @@ def test_fits_follows_the_declared_types():
 def test_no_declared_types_without_an_attributes_file():
     assert EngineConfig.from_files().declared_types() is None
     assert DeclaredTypes.of(EngineConfig.from_files().attributes().declarations) is None
+
+
+def test_the_quality_check_accepts_configured_paths_only():
+    from journeyflow.analytics.quality import OPTIONAL_STREAM_FIELDS
+    from journeyflow.stages.fields import warning_field_family
+    ok = [("track", "properties.days_left"), ("track", "traits.plan"), ("track", "properties.products[].sku"),
+          ("web", "properties.category"), ("track", "userId"), ("web", "properties")]
+    for stream, field in ok:
+        assert f"{stream}.{warning_field_family(stream, field)}" in OPTIONAL_STREAM_FIELDS, field
+        assert is_warning_field(stream, field)
+    for stream, field in [("track", "bogus"), ("orders", "properties.x"), ("track", "properties."), ("web", "traits.x")]:
+        assert f"{stream}.{warning_field_family(stream, field)}" not in OPTIONAL_STREAM_FIELDS, field
+        assert not is_warning_field(stream, field)

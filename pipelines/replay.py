@@ -74,15 +74,17 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
             "warnings": outputs.warnings, **outputs.table_rows()}
 
 
-def replay_parse_config(jf: JourneyflowOptions, now_ms: int | None = None) -> ParseConfig:
+def replay_parse_config(jf: JourneyflowOptions, now_ms: int | None = None, declared_types=None) -> ParseConfig:
     """The replay's ParseConfig from its options: ``--default_region``, ``--merge_plus_addresses``,
     ``--segment_mapping`` (read and validated here: :func:`segment_mapping_config`) and ``--max_event_time`` resolved once, at launch, against the wall clock ``now_ms`` (epoch ms; default: now), so
     every worker applies the same absolute bound (never above the parser's absurd-time bound, year 2100).  Raises
-    ValueError for a bad ``--max_event_time``."""
+    ValueError for a bad ``--max_event_time``.  ``declared_types``: the attributes file's property and trait types
+    (``EngineConfig.declared_types``), enforced by the parser."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     bound = resolve_max_event_time(jf.max_event_time)
     return ParseConfig(default_region=jf.default_region, max_ts=min(DEFAULT_MAX_TS, bound.absolute(now)),
-                       merge_plus_addresses=jf.merge_plus_addresses, **segment_mapping_config(jf))
+                       merge_plus_addresses=jf.merge_plus_addresses, declared_types=declared_types,
+                       **segment_mapping_config(jf))
 
 
 @dataclass
@@ -109,13 +111,15 @@ class ReplayJob:
         std = opts.view_as(StandardOptions)
         if not std.runner:
             std.runner = DEFAULT_BOUNDED_RUNNER
-        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
+        config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes,
+                                         jf.segment_mapping)
         until: int | str | None = None
         if jf.until == "end":
             until = "end"
         elif jf.until:
             until = parse_ts(jf.until)
-        return cls(opts, jf.input, jf.output, config, replay_parse_config(jf), until)
+        return cls(opts, jf.input, jf.output, config, replay_parse_config(jf, declared_types=config.declared_types()),
+                   until)
 
     def pipeline(self) -> beam.Pipeline:
         """A new pipeline with the replay graph (:func:`build_replay`), not yet run."""

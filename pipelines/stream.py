@@ -61,17 +61,18 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     return {"decisions": outputs.decisions, "dead": outputs.dead, "warnings": outputs.warnings}
 
 
-def stream_parse_config(jf: JourneyflowOptions) -> ParseConfig:
+def stream_parse_config(jf: JourneyflowOptions, declared_types=None) -> ParseConfig:
     """The streaming ParseConfig from its options: ``--max_event_time now+D`` stays relative (to each message's
     publish time, so a pipeline running for months keeps accepting today's events); an absolute bound is fixed
     (never above the parser's absurd-time bound, year 2100); ``--segment_mapping`` is read and validated here.
-    Raises ValueError for a bad ``--max_event_time`` or mapping file (UserError, file:line)."""
+    ``declared_types``: the attributes file's property and trait types (``EngineConfig.declared_types``), enforced
+    by the parser.  Raises ValueError for a bad ``--max_event_time`` or mapping file (UserError, file:line)."""
     bound = resolve_max_event_time(jf.max_event_time)
+    common = dict(default_region=jf.default_region, merge_plus_addresses=jf.merge_plus_addresses,
+                  declared_types=declared_types, **segment_mapping_config(jf))
     if bound.at is not None:
-        return ParseConfig(default_region=jf.default_region, max_ts=min(DEFAULT_MAX_TS, bound.at),
-                           merge_plus_addresses=jf.merge_plus_addresses, **segment_mapping_config(jf))
-    return ParseConfig(default_region=jf.default_region, max_ahead_ms=bound.ahead_ms,
-                       merge_plus_addresses=jf.merge_plus_addresses, **segment_mapping_config(jf))
+        return ParseConfig(max_ts=min(DEFAULT_MAX_TS, bound.at), **common)
+    return ParseConfig(max_ahead_ms=bound.ahead_ms, **common)
 
 
 def parse_duration_ms(text: str) -> int:
@@ -109,7 +110,8 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         from journeyflow.tools.direct_runner import tune_direct_runner
         tune_direct_runner()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
-    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes)
+    config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes,
+                                     jf.segment_mapping)
     lateness = parse_duration_ms(jf.allowed_lateness)
     hold_until = 0
     # the local runner keeps state in memory: rebuilding on start is the default there (issue 23.3); Dataflow keeps
@@ -121,8 +123,8 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
             reset_identity_store(jf.identity_store, config)
         hold_until = int(time.time() * 1000) + parse_duration_ms(jf.catch_up) + lateness
     p = beam.Pipeline(options=opts)
-    build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness, stream_parse_config(jf),
-                 jf.tables, local=local, hold_until_ms=hold_until)
+    build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness,
+                 stream_parse_config(jf, config.declared_types()), jf.tables, local=local, hold_until_ms=hold_until)
     result = p.run()
     if wait:
         result.wait_until_finish()

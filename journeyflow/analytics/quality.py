@@ -95,7 +95,7 @@ from journeyflow.model.decisions import (  # noqa: E402
 )
 from journeyflow.model.events import STREAMS  # noqa: E402
 from journeyflow.model.reasons import WARNING_REASONS, DeadLetterReason, FieldWarningReason  # noqa: E402
-from journeyflow.stages.fields import OPTIONAL_FIELDS, PII_FIELDS  # noqa: E402
+from journeyflow.stages.fields import PII_FIELDS, warning_field_families, warning_field_family  # noqa: E402
 from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
 from journeyflow.stages.state import BLOCKING  # noqa: E402
 
@@ -160,8 +160,8 @@ KEY_COLUMN: dict[str, str] = {
 #: Time column checked against the input range.
 RANGE_COLUMN: dict[str, str] = {"decisions": "decided_at", "suppressed_candidates": "decided_at",
                                 "journey_steps": "at", "field_warnings": "event_time"}
-#: ``<stream>.<field>`` of every optional field (a field warning names one of them).
-OPTIONAL_STREAM_FIELDS: tuple[str, ...] = tuple(f"{s}.{f}" for s, fs in OPTIONAL_FIELDS.items() for f in fs)
+#: ``<stream>.<field>`` of every optional field, ``<stream>.<prefix>*`` of a configured path (``stages.fields``).
+OPTIONAL_STREAM_FIELDS: tuple[str, ...] = warning_field_families()
 #: What a field warning did with the field.
 WARNING_ACTIONS: tuple[str, ...] = ("dropped", "replaced")
 
@@ -211,8 +211,8 @@ def _main_frame(name: str, table: pa.Table, tables: dict[str, pa.Table] | None =
             bool(send) and (key, ch) in blocks and blocks[(key, ch)] <= t
             for send, key, ch, t in zip(sends, df["address_key"], df["channel"], at)]
     elif name == "field_warnings":
-        df["_stream_field"] = (df["stream"].astype(str) + "." + df["field"].astype(str)) if len(df) else \
-            pd.Series([], dtype=object)
+        df["_stream_field"] = pd.Series([f"{s}.{warning_field_family(str(s), str(f))}" for s, f in zip(
+            df["stream"], df["field"])], index=df.index, dtype=object)
     return df
 
 

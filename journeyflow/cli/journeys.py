@@ -37,7 +37,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
     """Load the journeys (the shipped set when no file), then render or report them; returns 0."""
     from journeyflow.config.engine import EngineConfig
-    cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None), attributes=getattr(ns, "attributes", None))
+    cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None), attributes=getattr(ns, "attributes", None),
+                                  segment_mapping=getattr(ns, "segment_mapping", None))
     journeys = cfg.journeys()
     if ns.journeys_cmd == "render":
         from journeyflow.analytics.render import render_html
@@ -45,18 +46,7 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
             f.write(render_html(journeys))
         print(f"wrote {len(journeys)} journeys to {ns.out}")
     else:
-        import dataclasses
-
-        from journeyflow.stages.journeys.loader import load_journeys_text
-        from journeyflow.stages.segment.mapping import load_mapping_file, load_mapping_text
-        from journeyflow.stages.attributes_loader import load_attributes_text
         attrs = cfg.attributes()
-        mapping = load_mapping_text(*load_mapping_file(ns.segment_mapping))
-        mapped = {name: (rule.stream, rule.type) for name, rule in mapping.events.items()}
-        if cfg.attributes_yaml is not None:
-            load_attributes_text(cfg.attributes_yaml, cfg.attributes_source, mapped)
-        load_journeys_text(cfg.journeys_yaml, cfg.journeys_source,
-                           dataclasses.replace(attrs.declarations, mapped=mapped))
         extra = (f"; {ns.attributes}: {len(attrs.attributes)} computed attributes, {len(attrs.traits)} traits, "
                  f"{len(attrs.declarations.events)} declared events OK") if ns.attributes else ""
         print(f"{ns.file}: {len(journeys)} journeys OK (conditions type-checked){extra}")

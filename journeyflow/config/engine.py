@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from journeyflow.config.errors import UserError
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, load_mapping
 from journeyflow.stages.state import Retention
 
@@ -29,16 +30,29 @@ def default_text(name: str) -> str:
     return resources.files("journeyflow.defaults").joinpath(name).read_text()
 
 
-def _read(path: str | None, default: str) -> tuple[str, str]:
+def _read(path: str | None, default: str, option: str = "") -> tuple[str, str]:
     """(text, source name) of ``path``, or of the packaged ``default`` when no path is given.  Raises ValueError
-    for a file over :data:`MAX_CONFIG_BYTES`, before reading it."""
+    for a file over :data:`MAX_CONFIG_BYTES`, before reading it, and UserError for one that cannot be read
+    (:func:`read_config_file`)."""
     if not path:
         return default_text(default), f"<default {default}>"
     p = Path(path)
-    size = p.stat().st_size
+    size = file_size(p, option)
     if size > MAX_CONFIG_BYTES:
         raise ValueError(f"{path}: {size} bytes is larger than the {MAX_CONFIG_BYTES} byte limit")
     return p.read_text(), str(p)
+
+
+def file_size(path: Path, option: str = "") -> int:
+    """The size in bytes of a configuration file given with ``option`` (``--attributes``); raises UserError
+    ``--attributes FILE: no such file`` (or the system's reason) instead of a bare OSError."""
+    try:
+        if path.is_dir():
+            raise UserError(f"{option + ' ' if option else ''}{path}: is a directory, not a file")
+        return path.stat().st_size
+    except OSError as e:
+        why = "no such file" if isinstance(e, FileNotFoundError) else (e.strerror or str(e)).lower()
+        raise UserError(f"{option + ' ' if option else ''}{path}: cannot read the file ({why})") from None
 
 
 @dataclass(frozen=True)
@@ -56,18 +70,26 @@ class EngineConfig:
     retention: Retention = Retention()
     attributes_yaml: str | None = None
     attributes_source: str = "<no attributes file>"
+    segment_mapping_yaml: str | None = None
+    segment_mapping_source: str = "<default segment_mapping.yaml>"
 
     @classmethod
     def from_files(cls, journeys: str | None = None, policy: str | None = None,
-                   link_rules: str | None = None, attributes: str | None = None) -> "EngineConfig":
+                   link_rules: str | None = None, attributes: str | None = None,
+                   segment_mapping: str | None = None) -> "EngineConfig":
         """Read the files (the packaged defaults for journeys and policy when a path is None; no link rules file:
-        the default rules; no attributes file: the built-in fields only) and validate them; raises the errors of
-        :meth:`validate` or ValueError (too large)."""
-        j, js = _read(journeys, "journeys.yaml")
-        p, ps = _read(policy, "policy.yaml")
-        lr, lrs = (None, "<default link rules>") if not link_rules else _read(link_rules, "")
-        at, ats = (None, "<no attributes file>") if not attributes else _read(attributes, "")
-        cfg = cls(j, js, p, ps, lr, lrs, attributes_yaml=at, attributes_source=ats)
+        the default rules; no attributes file: the built-in fields only; no Segment mapping: the shipped one) and
+        validate them; raises the errors of :meth:`validate`, ValueError (too large) or UserError naming the
+        option of a file that cannot be read (``--attributes FILE: cannot read ...``)."""
+        from journeyflow.stages.segment.mapping import load_mapping_file
+        j, js = _read(journeys, "journeys.yaml", "--journeys")
+        p, ps = _read(policy, "policy.yaml", "--policy")
+        lr, lrs = (None, "<default link rules>") if not link_rules else _read(link_rules, "", "--link_rules")
+        at, ats = (None, "<no attributes file>") if not attributes else _read(attributes, "", "--attributes")
+        sm, sms = (None, "<default segment_mapping.yaml>") if not segment_mapping else load_mapping_file(
+            segment_mapping)
+        cfg = cls(j, js, p, ps, lr, lrs, attributes_yaml=at, attributes_source=ats, segment_mapping_yaml=sm,
+                  segment_mapping_source=sms)
         cfg.validate()
         return cfg
 
@@ -78,14 +100,31 @@ class EngineConfig:
         self.policy()
         self.link_rules()
 
+    def mapped(self) -> dict[str, tuple[str, str]]:
+        """Segment event name -> (built-in stream, type) of the Segment mapping the pipeline runs with (the shipped
+        one without ``--segment_mapping``): a journey or attribute on such a name in stream ``track`` never fires,
+        so loading rejects it (``Declarations.mapped``)."""
+        from journeyflow.stages.segment.mapping import compiled_mapping
+        m = compiled_mapping(self.segment_mapping_yaml, self.segment_mapping_source)
+        return {name: (t.stream, t.type) for name, t in m.items()}
+
     def attributes(self):
-        """The declared events, traits and computed attributes (an ``AttributeSet``, empty without a file); raises
-        ``AttributesError``."""
+        """The declared events, traits and computed attributes (an ``AttributeSet``, empty without a file: then
+        only the Segment mapping's names, :meth:`mapped`, are in its declarations); raises ``AttributesError``."""
         from journeyflow.stages.attributes import AttributeSet
         from journeyflow.stages.attributes_loader import load_attributes_text
+        from journeyflow.stages.declarations import Declarations
         if self.attributes_yaml is None:
-            return AttributeSet()
-        return load_attributes_text(self.attributes_yaml, self.attributes_source)
+            return AttributeSet(declarations=Declarations(mapped=self.mapped()))
+        return load_attributes_text(self.attributes_yaml, self.attributes_source, self.mapped())
+
+    def declared_types(self):
+        """The property and trait types the attributes file declares, for the parser (``ParseConfig.declared_types``:
+        :mod:`journeyflow.stages.declared_types`), or None without an attributes file or declared types."""
+        if self.attributes_yaml is None:
+            return None
+        from journeyflow.stages.declared_types import DeclaredTypes
+        return DeclaredTypes.of(self.attributes().declarations)
 
     def journeys(self):
         """The parsed journeys (a tuple of ``Journey``), conditions type-checked against the declared fields;

@@ -24,7 +24,8 @@ event time, int ms) and are absent without events (``has(customer.traits.x)`` is
 error, counted).  A property value of the wrong type (or missing) is skipped; the event still counts for ``count``.
 
 Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.traits``: ``attrs["traits"]`` of
-``track`` events): only declared traits are kept, each a scalar of its declared type (strings at most
+``track`` events): only declared traits are kept, each a scalar of its declared type (a value of another type is
+dropped by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
 time wins).
 """

@@ -44,7 +44,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeyflow.model.reasons import FieldWarningReason as R
 
-__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
+__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "is_warning_field",
+           "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
            "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -235,13 +236,47 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
     "engagement": {"crm_id": _string, "email": _string, "phone": _string, "decision_id": _string,
                    "bounce_type": _enum(("hard", "soft"))},
     "consent": {},
-    # Segment-Spec messages: checked by stages.segment.parse (these names are the fields of its warnings;
-    # ``properties``: a mapped attribute that does not convert, named in the warning's detail)
+    # Segment-Spec messages: checked by stages.segment.parse (these names are the fields of its warnings; a
+    # mapped attribute that does not convert is named by its path: CONFIGURED_FIELD_PREFIXES)
     "track": {"userId": _string, "anonymousId": _string, "previousId": _string, "traits.email": _string,
               "traits.phone": _string, "context": _string, "context.traits": _string,
               "context.timezone": normalize_timezone, "traits.timezone": normalize_timezone, "name": _string,
               "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string, "properties": _string},
 }
+
+
+#: Field warnings whose field is a path taken from configuration, not a fixed name (per stream, the path prefixes):
+#: a Segment-mapped attribute whose value does not convert names the mapping's path it was read from
+#: (``properties.product_id``, ``properties.products[].sku``); a property or trait whose value does not have the
+#: type the attributes file declares is ``properties.<name>`` / ``traits.<name>``
+#: (:mod:`journeyflow.stages.declared_types`).  Never the message's own free-text keys.
+CONFIGURED_FIELD_PREFIXES: Mapping[str, tuple[str, ...]] = {
+    "web": ("properties.",), "track": ("properties.", "traits.", "context.")}
+
+
+def warning_field_family(stream: str, field: str) -> str:
+    """The name a field warning's ``field`` is checked against: itself when it is one of
+    :data:`OPTIONAL_FIELDS` ``[stream]``, else ``<prefix>*`` for a path of :data:`CONFIGURED_FIELD_PREFIXES`
+    (``properties.days_left`` -> ``properties.*``), else itself (an unknown field)."""
+    if field in OPTIONAL_FIELDS.get(stream, ()):
+        return field
+    for prefix in CONFIGURED_FIELD_PREFIXES.get(stream, ()):
+        if field.startswith(prefix) and len(field) > len(prefix):
+            return prefix + "*"
+    return field
+
+
+def warning_field_families() -> tuple[str, ...]:
+    """``<stream>.<field>`` of every optional field and ``<stream>.<prefix>*`` of every configured path: what
+    ``<stream>.<warning_field_family(stream, field)>`` of a valid field warning is one of."""
+    return tuple(f"{s}.{f}" for s, fs in OPTIONAL_FIELDS.items() for f in fs) + tuple(
+        f"{s}.{p}*" for s, ps in CONFIGURED_FIELD_PREFIXES.items() for p in ps)
+
+
+def is_warning_field(stream: str, field: str) -> bool:
+    """True when a field warning of ``stream`` may name ``field`` (an optional field, or a configured path)."""
+    fam = warning_field_family(stream, field)
+    return fam in OPTIONAL_FIELDS.get(stream, ()) or fam.endswith(".*")
 
 
 def warning_value(field: str, value: Any) -> str | None:

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 import fastavro
 
@@ -36,6 +36,9 @@ from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key
 from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
 from journeyflow.stages.pii import decode as pii_decode
 from journeyflow.stages.timeparse import parse_ts
+
+if TYPE_CHECKING:
+    from journeyflow.stages.declared_types import DeclaredTypes
 
 __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN_DEAD_LETTER", "Invalid",
            "ParseConfig", "ParseResult", "Parser", "avro_schema", "mask_pii", "parse_ts"]
@@ -121,7 +124,9 @@ class ParseConfig:
     time (``received_at`` given to :meth:`Parser.parse_full`) is out of range too (streaming: relative to the
     Pub/Sub publish time).  ``merge_plus_addresses``: hash ``ann+tag@x.com`` as ``ann@x.com`` (off: plus-addresses
     stay distinct).  ``segment_mapping`` / ``segment_mapping_source``: the text (and file name) of the Segment
-    event mapping of the ``track`` stream (None: the packaged default; :mod:`journeyflow.stages.segment.mapping`)."""
+    event mapping of the ``track`` stream (None: the packaged default; :mod:`journeyflow.stages.segment.mapping`).
+    ``declared_types``: the property and trait types an attributes file declares, enforced on the values
+    (:mod:`journeyflow.stages.declared_types`; None: nothing declared)."""
 
     default_region: str = "US"
     min_ts: int = DEFAULT_MIN_TS
@@ -131,6 +136,7 @@ class ParseConfig:
     merge_plus_addresses: bool = False
     segment_mapping: str | None = None
     segment_mapping_source: str = "<default segment_mapping.yaml>"
+    declared_types: "DeclaredTypes | None" = None
 
 
 class ParseResult(NamedTuple):
@@ -176,6 +182,8 @@ class Parser:
             ev, problems = self._parse(stream, raw, received_at)
         except Invalid as e:
             return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
+        if self.config.declared_types is not None:
+            ev = self.config.declared_types.check(ev, problems)
         if not problems:
             return ParseResult(ev)
         event_id = ev.uid.split("/", 1)[1]

@@ -153,14 +153,17 @@ def load_mapping_text(text: str, source: str) -> SegmentMapping:
 
 def load_mapping_file(path: str | None) -> tuple[str, str]:
     """``(text, source)`` of the mapping at ``path`` (the packaged default when None), validated.  Raises
-    :class:`UserError` (see :func:`load_mapping_text`) or OSError."""
+    :class:`UserError` (see :func:`load_mapping_text`; ``--segment_mapping FILE: cannot read the file (no such
+    file)`` for a file that cannot be read)."""
     if not path:
         text, source = default_mapping_text(), f"<default {MAPPING_FILE}>"
     else:
         from pathlib import Path
 
+        from journeyflow.config.engine import file_size
+
         p = Path(path)
-        if p.stat().st_size > MAX_CONFIG_BYTES:
+        if file_size(p, "--segment_mapping") > MAX_CONFIG_BYTES:
             raise UserError(f"{path}: larger than the {MAX_CONFIG_BYTES} byte limit")
         text, source = p.read_text(encoding="utf-8"), str(p)
     load_mapping_text(text, source)

@@ -238,24 +238,31 @@ class SegmentParser:
             if rule.has_value:
                 attrs[rule.name] = rule.value
                 continue
-            value, problem = None, None
+            value, problem, where = None, None, None
             for path in rule.paths:
                 found = lookup(msg, path)
                 if found is None or found == [] or found == "":
                     continue
                 value, problem = convert(found, rule.as_)
+                where = _path_text(path)
                 break
             if problem is not None:
                 if value is None and rule.required:
                     raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {problem}", et)
-                problems.append(("properties", W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
+                # the field is the mapping's path the value was read from (properties.product_id): a path of the
+                # mapping file, never the message's free text
+                problems.append((where, W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
             if value is None:
                 if rule.required:
                     raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
-                                  + ", ".join(".".join(k + ("[]" if w else "") for k, w in p) for p in rule.paths)
-                                  + ")", et)
+                                  + ", ".join(_path_text(p) for p in rule.paths) + ")", et)
                 continue
             attrs[rule.name] = value
+
+
+def _path_text(path: tuple[tuple[str, bool], ...]) -> str:
+    """A compiled mapping path as the mapping file writes it (``properties.products[].product_id``)."""
+    return ".".join(k + ("[]" if walk else "") for k, walk in path)
 
 
 def _text(v: Any) -> str | None:

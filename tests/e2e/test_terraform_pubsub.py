@@ -6,6 +6,7 @@ acknowledged messages, dead-letter policy) — compared on the resource lists an
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -211,3 +212,57 @@ def test_journeyflow_topics_creates_what_terraform_declares(tf, pubsub_emulator)
     assert {t for t in made_topics if t.startswith(prefix)} == topics
     assert made_subs == subs
     pt.delete_topics(PROJECT, prefix)
+
+
+def _pull(subscriber: Any, sub: str) -> list:
+    """One unary pull; an empty subscription may hold the call until its deadline (then: nothing)."""
+    from google.api_core.exceptions import DeadlineExceeded
+
+    try:
+        return list(subscriber.pull(request={"subscription": sub, "max_messages": 100}, timeout=1.5).received_messages)
+    except DeadlineExceeded:
+        return []
+
+
+@pytest.mark.emulator
+def test_a_message_never_acknowledged_moves_to_pubsub_dead_letter(pubsub_emulator):
+    """What the policy does (the emulator implements it): a message on each subscription the pipeline reads,
+    nacked on every delivery, is delivered MAX_DELIVERY_ATTEMPTS times and then forwarded, payload and attributes
+    unchanged, with Pub/Sub's attributes naming the source subscription."""
+    from google.cloud import pubsub_v1
+
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    pt.create_topics(PROJECT, prefix)
+    read = {names.input_subscription(PROJECT, s, prefix): names.input_topic(PROJECT, s, prefix) for s in STREAMS}
+    read[names.state_transfer_subscription(PROJECT, prefix)] = names.state_transfer_topic(PROJECT, prefix)
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    try:
+        for sub, topic in read.items():
+            publisher.publish(topic, sub.encode(), ts="abc").result(timeout=30)
+        attempts: dict[str, list[int]] = {sub: [] for sub in read}
+        for _ in range(pt.MAX_DELIVERY_ATTEMPTS + 1):  # + 1: nothing is delivered after the last attempt
+            for sub in read:
+                got = _pull(subscriber, sub)
+                attempts[sub] += [m.delivery_attempt for m in got]
+                if got:  # a nack: what a reader that fails on the message amounts to
+                    subscriber.modify_ack_deadline(request={"subscription": sub, "ack_ids": [m.ack_id for m in got],
+                                                            "ack_deadline_seconds": 0})
+        assert attempts == {sub: list(range(1, pt.MAX_DELIVERY_ATTEMPTS + 1)) for sub in read}
+        dlq_sub = names.pubsub_dead_letter_subscription(PROJECT, prefix)
+        forwarded: dict[str, dict] = {}
+        deadline = time.monotonic() + 30
+        while len(forwarded) < len(read) and time.monotonic() < deadline:
+            got = _pull(subscriber, dlq_sub)
+            for m in got:
+                forwarded[m.message.data.decode()] = dict(m.message.attributes)
+            if got:
+                subscriber.acknowledge(request={"subscription": dlq_sub, "ack_ids": [m.ack_id for m in got]})
+        assert set(forwarded) == set(read)
+        for sub, attrs in forwarded.items():
+            assert attrs["ts"] == "abc"
+            assert attrs["CloudPubSubDeadLetterSourceSubscription"] == sub.rsplit("/", 1)[1]
+            assert attrs["CloudPubSubDeadLetterSourceDeliveryCount"] == str(pt.MAX_DELIVERY_ATTEMPTS)
+    finally:
+        subscriber.close()
+        publisher.transport.close()
+        pt.delete_topics(PROJECT, prefix)

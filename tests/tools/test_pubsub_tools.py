@@ -326,3 +326,16 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
     with pytest.raises(names.PubSubToolError, match="do not exist"):
         pt.publish_dir(PROJECT, tmp_path, None, prefix="nothere-")
     pt.delete_topics(PROJECT, prefix)
+
+
+@pytest.mark.emulator
+def test_rewind_for_resume_replays_inputs_purges_state_transfer_and_keeps_pubsub_dead_letters(pubsub_emulator):
+    prefix = _prefix()
+    pt.create_topics(PROJECT, prefix)
+    try:
+        done = pt.rewind_for_resume(PROJECT, prefix)
+        expected = {names.input_subscription(PROJECT, s, prefix): "replay" for s in STREAMS}
+        expected[names.state_transfer_subscription(PROJECT, prefix)] = "purged"
+        assert done == expected  # neither the downstream subscriptions nor pubsub-dead-letter-sub are touched
+    finally:
+        pt.delete_topics(PROJECT, prefix)

@@ -3,7 +3,9 @@
 # declare_bigquery_tables = false (the pipeline then creates them, CREATE_IF_NEEDED).
 #
 # Names follow the pipeline's conventions (journeyflow/adapters/pubsub_names.py), all behind var.prefix (= --topic_prefix):
-#   topics in-<stream>, subscriptions in-<stream>-journeyflow, state-transfer(-journeyflow), output topics.
+#   topics in-<stream>, subscriptions in-<stream>-journeyflow, state-transfer(-journeyflow), output topics, and
+#   pubsub-dead-letter(-sub): where Pub/Sub forwards a message of an input or the state-transfer subscription that
+#   was delivered var.max_delivery_attempts times without being acknowledged (README, Bad input messages).
 
 locals {
   p             = var.prefix
@@ -11,6 +13,10 @@ locals {
   dataset_id    = replace("${var.prefix}journeyflow", "-", "_")
   bigtable_zone = coalesce(var.bigtable_zone, "${var.region}-a")
   worker        = "serviceAccount:${google_service_account.worker.email}"
+  # The Pub/Sub service agent forwards undeliverable messages: it must be able to publish to the dead-letter topic
+  # and to acknowledge on the source subscriptions (Pub/Sub DeadLetterPolicy.dead_letter_topic, "Handle message
+  # failures").
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
   schema_dir = "${path.module}/../../schemas/bigquery"
   table_specs = var.declare_bigquery_tables ? {
@@ -43,6 +49,10 @@ locals {
   ]
 }
 
+data "google_project" "this" {
+  project_id = var.project
+}
+
 resource "google_project_service" "apis" {
   for_each           = toset(local.services)
   service            = each.value
@@ -67,6 +77,13 @@ resource "google_pubsub_subscription" "input" {
   retain_acked_messages      = true # replayed by a job started with resume=true (README, Delivery guarantees)
   labels                     = local.labels
 
+  # A message the reader cannot hand over (e.g. a `ts` attribute Beam's reader rejects, apache/beam#15037) would
+  # otherwise be redelivered forever.
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.pubsub_dead_letter.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
   expiration_policy {
     ttl = "" # never expires, even while the job is stopped
   }
@@ -87,9 +104,55 @@ resource "google_pubsub_subscription" "state_transfer" {
   message_retention_duration = var.message_retention
   labels                     = local.labels
 
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.pubsub_dead_letter.id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+
   expiration_policy {
     ttl = ""
   }
+}
+
+# Pub/Sub's own dead-letter topic (not journeyflow's `dead-letter` output topic, which carries the records the
+# pipeline read and refused): messages of the input and state-transfer subscriptions that were never acknowledged.
+# Inspect or re-publish them from its subscription (README, Bad input messages).
+resource "google_pubsub_topic" "pubsub_dead_letter" {
+  name                       = "${local.p}pubsub-dead-letter"
+  message_retention_duration = var.message_retention
+  labels                     = local.labels
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_pubsub_subscription" "pubsub_dead_letter" {
+  name                       = "${local.p}pubsub-dead-letter-sub"
+  topic                      = google_pubsub_topic.pubsub_dead_letter.id
+  ack_deadline_seconds       = 60
+  message_retention_duration = var.message_retention
+  labels                     = local.labels
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letter" {
+  topic  = google_pubsub_topic.pubsub_dead_letter.name
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_input" {
+  for_each     = google_pubsub_subscription.input
+  subscription = each.value.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_state_transfer" {
+  subscription = google_pubsub_subscription.state_transfer.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
 }
 
 resource "google_pubsub_topic" "output" {

@@ -42,3 +42,8 @@ output "output_subscriptions" {
   description = "Example subscriptions on the decision, audit and dead-letter topics (message ordering enabled)."
   value       = { for t, sub in google_pubsub_subscription.output : t => sub.id }
 }
+
+output "pubsub_dead_letter_subscription" {
+  description = "Subscription on Pub/Sub's dead-letter topic: input or state-transfer messages never acknowledged after max_delivery_attempts deliveries (README, Bad input messages)."
+  value       = google_pubsub_subscription.pubsub_dead_letter.id
+}

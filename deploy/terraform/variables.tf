@@ -48,6 +48,17 @@ variable "message_retention" {
   default     = "604800s"
 }
 
+variable "max_delivery_attempts" {
+  description = "Deliveries of a message on an input or the state-transfer subscription before Pub/Sub forwards it to the pubsub-dead-letter topic (5..100; Pub/Sub counts 1 + nacks + expired ack deadlines). journeyflow acknowledges every message it reads, so only messages the runner's reader cannot hand over get there."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub DeadLetterPolicy)."
+  }
+}
+
 variable "bigtable_zone" {
   description = "Zone of the Bigtable cluster. Default: <region>-a."
   type        = string

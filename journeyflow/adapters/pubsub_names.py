@@ -8,6 +8,8 @@ topic                                       subscription
 ``<prefix>in-<stream>`` (each of STREAMS)   ``<prefix>in-<stream>-journeyflow`` (read by the pipeline)
 ``<prefix>state-transfer``                  ``<prefix>state-transfer-journeyflow`` (identity merges in streaming)
 ``<prefix><topic>`` (each of ALL_TOPICS)    ``<prefix><topic>-sub``: example downstream subscription, ordered
+``<prefix>pubsub-dead-letter``              ``<prefix>pubsub-dead-letter-sub``: Pub/Sub's dead-letter topic of the
+                                            input and state-transfer subscriptions (never-acknowledged messages)
 ==========================================  =========================================================================
 
 Ids follow Pub/Sub's resource-name rules (start with a letter; letters, digits and ``- _ . ~ + %``).
@@ -20,6 +22,9 @@ from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.events import STREAMS
 
 STATE_TRANSFER = "state-transfer"
+#: Pub/Sub's dead-letter topic of the input and state-transfer subscriptions (their ``dead_letter_policy``); not
+#: journeyflow's ``dead-letter`` output topic, which carries the records the pipeline read and refused.
+PUBSUB_DEAD_LETTER = "pubsub-dead-letter"
 SUBSCRIBER_SUFFIX = "-journeyflow"
 OUTPUT_SUB_SUFFIX = "-sub"
 _PREFIX_RE = re.compile(r"^([A-Za-z][A-Za-z0-9._~+%-]*)?$")
@@ -94,3 +99,14 @@ def topic_for(project: str, name: str, prefix: str = "") -> str:
     if name == STATE_TRANSFER:
         return state_transfer_topic(project, prefix)
     return output_topic(project, name, prefix)
+
+
+def pubsub_dead_letter_topic(project: str, prefix: str = "") -> str:
+    """``projects/<project>/topics/<prefix>pubsub-dead-letter``: where Pub/Sub forwards a message of an input or the
+    state-transfer subscription delivered ``max_delivery_attempts`` times without an acknowledgement."""
+    return _topic_path(project, f"{_check_prefix(prefix)}{PUBSUB_DEAD_LETTER}")
+
+
+def pubsub_dead_letter_subscription(project: str, prefix: str = "") -> str:
+    """``projects/<project>/subscriptions/<prefix>pubsub-dead-letter-sub``: to inspect or re-publish those messages."""
+    return _sub_path(project, f"{_check_prefix(prefix)}{PUBSUB_DEAD_LETTER}{OUTPUT_SUB_SUFFIX}")

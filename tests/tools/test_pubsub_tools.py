@@ -146,7 +146,7 @@ def test_create_topics_is_idempotent(pubsub_emulator):
     first = pt.create_topics(PROJECT, prefix)
     second = pt.create_topics(PROJECT, prefix)
     assert first == second
-    assert len(first) == 2 * (len(STREAMS) + 1 + len(ALL_TOPICS))
+    assert len(first) == 2 * (len(STREAMS) + 1 + len(ALL_TOPICS) + 1)  # + Pub/Sub's dead-letter topic
     sub = pubsub_v1.SubscriberClient()
     try:
         out = sub.get_subscription(request={"subscription": names.output_subscription(PROJECT, "decisions-sms", prefix)})
@@ -154,6 +154,9 @@ def test_create_topics_is_idempotent(pubsub_emulator):
         assert out.topic == names.output_topic(PROJECT, "decisions-sms", prefix)
         inp = sub.get_subscription(request={"subscription": names.input_subscription(PROJECT, "crm", prefix)})
         assert inp.ack_deadline_seconds == 60 and not inp.enable_message_ordering
+        assert inp.dead_letter_policy.dead_letter_topic == names.pubsub_dead_letter_topic(PROJECT, prefix)
+        assert inp.dead_letter_policy.max_delivery_attempts == pt.MAX_DELIVERY_ATTEMPTS
+        assert not out.dead_letter_policy.dead_letter_topic  # downstream subscriptions keep their messages
     finally:
         sub.close()
     deleted = pt.delete_topics(PROJECT, prefix)
@@ -323,3 +326,16 @@ def test_cli_glue(pubsub_emulator, tmp_path, capsys, monkeypatch):
     with pytest.raises(names.PubSubToolError, match="do not exist"):
         pt.publish_dir(PROJECT, tmp_path, None, prefix="nothere-")
     pt.delete_topics(PROJECT, prefix)
+
+
+@pytest.mark.emulator
+def test_rewind_for_resume_replays_inputs_purges_state_transfer_and_keeps_pubsub_dead_letters(pubsub_emulator):
+    prefix = _prefix()
+    pt.create_topics(PROJECT, prefix)
+    try:
+        done = pt.rewind_for_resume(PROJECT, prefix)
+        expected = {names.input_subscription(PROJECT, s, prefix): "replay" for s in STREAMS}
+        expected[names.state_transfer_subscription(PROJECT, prefix)] = "purged"
+        assert done == expected  # neither the downstream subscriptions nor pubsub-dead-letter-sub are touched
+    finally:
+        pt.delete_topics(PROJECT, prefix)

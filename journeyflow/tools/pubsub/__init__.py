@@ -68,6 +68,7 @@ from journeyflow.tools.pubsub.consumer import consume
 from journeyflow.tools.pubsub.publisher import PublishStats, TokenBucket, load_dir, publish_dir
 from journeyflow.tools.pubsub.topics import (
     DEFAULT_PROJECT,
+    MAX_DELIVERY_ATTEMPTS,
     check_access,
     create_topics,
     default_project,
@@ -77,6 +78,7 @@ from journeyflow.tools.pubsub.topics import (
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "MAX_DELIVERY_ATTEMPTS",
     "PubSubToolError",
     "PublishStats",
     "TokenBucket",

@@ -1,5 +1,7 @@
 """Pub/Sub administration for journeyflow: the access check, creating and deleting every topic and subscription
-(names from :mod:`journeyflow.adapters.pubsub_names`), and rewinding the subscriptions for ``stream --resume``."""
+(names from :mod:`journeyflow.adapters.pubsub_names`; the same set deploy/terraform declares, with the same
+dead-letter policy on the input and state-transfer subscriptions), and rewinding the subscriptions for
+``stream --resume``."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +18,8 @@ from journeyflow.adapters.pubsub_names import (
     input_topic,
     output_subscription,
     output_topic,
+    pubsub_dead_letter_subscription,
+    pubsub_dead_letter_topic,
     state_transfer_subscription,
     state_transfer_topic,
 )
@@ -30,6 +34,9 @@ ACK_DEADLINE_SECONDS = 60
 ADMIN_TIMEOUT = 30.0
 #: How long the input subscriptions keep acknowledged messages (Pub/Sub's maximum for a subscription).
 INPUT_RETENTION_SECONDS = 7 * 24 * 3600
+#: Deliveries of an input or state-transfer message before Pub/Sub forwards it to the ``pubsub-dead-letter`` topic
+#: (Pub/Sub's ``DeadLetterPolicy.max_delivery_attempts``, 5..100; deploy/terraform's ``max_delivery_attempts``).
+MAX_DELIVERY_ATTEMPTS = 5
 
 
 class _Resource(NamedTuple):
@@ -37,14 +44,19 @@ class _Resource(NamedTuple):
     subscription: str
     ordered: bool
     retained: bool = False  # keeps acknowledged messages (input subscriptions: replayed by a resumed pipeline)
+    dead_lettered: bool = False  # read by the pipeline: never-acknowledged messages go to pubsub-dead-letter
+    rewound: bool = True  # sought by rewind_for_resume (not the ordered downstream ones nor pubsub-dead-letter-sub)
 
 
 def _resources(project: str, prefix: str) -> list[_Resource]:
-    res = [_Resource(input_topic(project, s, prefix), input_subscription(project, s, prefix), False, True)
+    res = [_Resource(input_topic(project, s, prefix), input_subscription(project, s, prefix), False, True, True)
            for s in STREAMS]
-    res.append(_Resource(state_transfer_topic(project, prefix), state_transfer_subscription(project, prefix), False))
-    res += [_Resource(output_topic(project, t, prefix), output_subscription(project, t, prefix), True)
-            for t in ALL_TOPICS]
+    res.append(_Resource(state_transfer_topic(project, prefix), state_transfer_subscription(project, prefix), False,
+                         dead_lettered=True))
+    res += [_Resource(output_topic(project, t, prefix), output_subscription(project, t, prefix), True,
+                      rewound=False) for t in ALL_TOPICS]
+    res.append(_Resource(pubsub_dead_letter_topic(project, prefix), pubsub_dead_letter_subscription(project, prefix),
+                         False, rewound=False))
     return res
 
 
@@ -131,6 +143,9 @@ def create_topics(project: str, prefix: str = "") -> list[str]:
             if r.retained:
                 request["retain_acked_messages"] = True
                 request["message_retention_duration"] = {"seconds": INPUT_RETENTION_SECONDS}
+            if r.dead_lettered:
+                request["dead_letter_policy"] = {"dead_letter_topic": pubsub_dead_letter_topic(project, prefix),
+                                                 "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS}
             try:
                 subscriber.create_subscription(request=request, timeout=ADMIN_TIMEOUT)
                 created += 1
@@ -190,8 +205,8 @@ def rewind_for_resume(project: str, prefix: str = "") -> dict[str, str]:
     done: dict[str, str] = {}
     try:
         for r in _resources(project, prefix):
-            if r.ordered:
-                continue  # downstream subscriptions belong to the execution tools
+            if not r.rewound:
+                continue  # downstream subscriptions belong to the execution tools; pubsub-dead-letter-sub to people
             try:
                 sub = subscriber.get_subscription(request={"subscription": r.subscription}, timeout=ADMIN_TIMEOUT)
             except NotFound:

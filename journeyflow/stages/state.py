@@ -26,19 +26,13 @@ computed attributes        its window each declared attribute's own window (``st
 
 Caps (``max_*``: views, sends, orders, purchases 50/50/20/50, cart lines 50, cancelled orders 50, resolved
 tickets 20, seen ids 500, entries per journey 20) are applied on write, after every event and timer moment
-(:func:`journeyflow.stages.state_bounds.cap`), so a hot customer's state is bounded within a day too; a customer
-silent for the longest window is retired (:func:`journeyflow.stages.state_bounds.retire`).
-
-These are floors: ``Retention.covering`` raises each one to the longest window the loaded policy and journeys
-name (``Arbiter.lookback_ms``, ``JourneyEngine.lookback_ms``; ``EngineConfig.build_processor`` does it), so a
-policy with a 30-day email cap or a 60-day recent-purchase window is enforced over its whole window.
-
-A customer silent for longer than the longest window keeps only its identifiers, consent, delivery addresses and
-their statuses, time zone and lifecycle stage (tens of bytes), plus one small marker per ``reentry: never`` journey
-it entered.
-
-Consent and deliverability per address (``addresses``, ``addr_status``; issue 16): the rules are in
-:mod:`journeyflow.stages.deliverability`, which the address methods below delegate to.
+(:func:`journeyflow.stages.state_bounds.cap`), so a hot customer's state is bounded within a day too.  A customer
+silent for the longest window is retired (:func:`journeyflow.stages.state_bounds.retire`): it keeps only what is
+permanent (identifiers, consent, delivery addresses and their statuses, time zone, lifecycle stage, ``reentry:
+never`` markers), and nothing at all when none of that is left.  The retention windows are floors: ``Retention.covering`` raises each
+one to the longest window the loaded policy and journeys name (``Arbiter.lookback_ms``, ``JourneyEngine.lookback_ms``;
+``EngineConfig.build_processor``), so a policy with a 30-day email cap is enforced over its whole window.
+Per-address consent and deliverability (``addresses``, ``addr_status``): :mod:`journeyflow.stages.deliverability`.
 """
 from __future__ import annotations
 

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
@@ -49,8 +49,15 @@ from journeyflow.stages.journeys.model import (
     JourneyStep,
     Trigger,
 )
-from journeyflow.stages.attributes import AttributeSet, TraitsView
-from journeyflow.stages.state import DAY, CustomerState
+from journeyflow.stages.attributes import AttributeSet
+from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
+    _NO_ATTRIBUTES,
+    _PRODUCT_KEYS,
+    _Ctx,
+    _event_product,
+    _event_refs,
+)
+from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
 
@@ -59,104 +66,6 @@ MAX_STEPS_PER_RUN = 100
 
 #: ``stale_timers`` (membership gone or moved on), ``loop_guard`` (a run hit MAX_STEPS_PER_RUN).
 COUNTERS: Counter = Counter()
-
-_FACT_KEYS = frozenset(CustomerState().facts(0))
-_PRODUCT_KEYS = ("product_views_7d", "bought_product_30d")
-_NO_ATTRIBUTES = AttributeSet()
-
-
-class _LazyCustomer(Mapping):
-    """The ``customer`` variable: ``state.facts(now)`` plus product facts, computed on first access only, and
-    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
-
-    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits")
-
-    def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES):
-        self._state, self._now, self._product, self._attributes = state, now, product, attributes
-        self._facts: dict | None = None
-        self._traits: TraitsView | None = None
-
-    def __getitem__(self, key: str) -> Any:
-        if key == "traits":
-            if self._traits is None:
-                self._traits = TraitsView(self._attributes, self._state, self._now)
-            return self._traits
-        if self._product is not None:
-            if key == "product_views_7d":
-                return self._state.views_of(self._product, self._now, 7 * DAY)
-            if key == "bought_product_30d":
-                return self._state.bought_within(self._product, self._now, 30 * DAY)
-        if key not in _FACT_KEYS:
-            raise KeyError(key)
-        if self._facts is None:
-            self._facts = self._state.facts(self._now)
-        return self._facts[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in _FACT_KEYS or key == "traits" or (self._product is not None and key in _PRODUCT_KEYS)
-
-    def __iter__(self) -> Iterator[str]:
-        yield from _FACT_KEYS
-        yield "traits"
-        if self._product is not None:
-            yield from _PRODUCT_KEYS
-
-    def __len__(self) -> int:
-        return len(_FACT_KEYS) + 1 + (len(_PRODUCT_KEYS) if self._product is not None else 0)
-
-
-class _Ctx:
-    """What a condition may look at, built lazily (most events never evaluate a condition)."""
-
-    __slots__ = ("state", "now", "event", "product", "_act", "attributes")
-
-    def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
-                 attributes: AttributeSet = _NO_ATTRIBUTES):
-        self.state = state
-        self.now = now
-        self.event = event
-        self.product = product
-        self.attributes = attributes
-        self._act: dict | None = None
-
-    def activation(self) -> dict:
-        if self._act is None:
-            ev = self.event
-            if ev is not None:
-                e = dict(ev.attrs)
-                if "properties" not in e:
-                    e["properties"] = {}  # a missing property is then a CEL "no such key" error, counted
-                e["stream"] = ev.stream
-                e["type"] = ev.type
-                e["ts"] = ev.ts
-            else:  # a timer: no event, only the time and the entry's product
-                e = {"stream": "timer", "type": "timer", "ts": self.now}
-                if self.product is not None:
-                    e["product_id"] = self.product
-            self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product,
-                                                               self.attributes)}
-        return self._act
-
-
-def _event_product(ev: Event) -> str | None:
-    a = ev.attrs
-    pid = a.get("product_id")
-    if pid:
-        return str(pid)
-    pids = a.get("product_ids")
-    if pids:
-        return str(pids[0])
-    return None
-
-
-#: Entry-event fields a membership keeps for the messages of its actions (``Candidate.refs``), per stream.
-_REF_FIELDS = {"orders": ("order_id", "amount", "currency"), "support": ("ticket_id", "severity")}
-
-
-def _event_refs(ev: Event) -> dict[str, Any]:
-    a = ev.attrs
-    return {f: a[f] for f in _REF_FIELDS.get(ev.stream, ()) if a.get(f) is not None}
-
 
 class _TypeIndex(NamedTuple):
     active: tuple[Journey, ...]  # journeys with a goal, exit or wait-until on this event type

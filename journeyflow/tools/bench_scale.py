@@ -33,7 +33,8 @@ print('RESULT', int(hwm), u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime,
 
 
 def _child_usage() -> tuple[float, int]:
-    u = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
+    import resource
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
     return u.ru_utime + u.ru_stime, u.ru_maxrss
 
 

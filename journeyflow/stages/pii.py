@@ -139,7 +139,16 @@ def decode(text: str) -> str:
     return _DOT_RE.sub(".", _AT_RE.sub("@", out))
 
 
+def _cannot_hold_pii(text: str) -> bool:
+    """True when no pattern of this module can match ``text``: an email needs an ``@`` (or, encoded, a
+    :data:`_MARKERS` spelling), an international phone a ``+``, every other phone pattern at least 7 digits.  The
+    common case (ids, SKUs, short values) then skips the regular expressions."""
+    return "@" not in text and "+" not in text and sum(map(str.isdigit, text)) < 7 and not _MARKERS.search(text)
+
+
 def _apply(text: str, replace: Callable[[str, str], str], keep_uuids: bool = False) -> str:
+    if _cannot_hold_pii(text):
+        return text
     done = _replace_plain(text, replace, keep_uuids)
     if _MARKERS.search(done):
         decoded = decode(done)

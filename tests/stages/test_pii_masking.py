@@ -113,3 +113,17 @@ def test_event_ids_and_kept_values_carry_no_address():
     # and stays the same id on every read (de-duplication keeps working)
     assert ev.uid == _parse("orders", event_id="ord-ann%40example.com", crm_id="C1", order_id="O",
                             type="order_placed").result.uid
+
+
+from hypothesis import given, settings, strategies as hst  # noqa: E402
+
+
+@settings(max_examples=400, deadline=None)
+@given(hst.text(alphabet=hst.sampled_from(list("0123456789 -.()/+@%&#;[]atdoxu\\ABCxyz_:,") + ["１", "＠", "٣"]),
+                max_size=40))
+def test_the_fast_no_pii_check_never_skips_a_text_the_patterns_would_change(text):
+    """``_cannot_hold_pii`` is only a shortcut: whenever it says a text holds nothing, the full patterns agree."""
+    from journeyflow.stages import pii
+    if pii._cannot_hold_pii(text):
+        assert pii._replace_plain(text, lambda kind, v: f"<{kind}>", False) == text
+        assert pii._MARKERS.search(text) is None

@@ -206,7 +206,11 @@ _DOUBLES = {"event.f", "2.5", "0.0"}
 
 
 def _mixed_numbers(t) -> bool:
-    return (t[0] in _INTS and t[2] in _DOUBLES) or (t[0] in _DOUBLES and t[2] in _INTS)
+    # unparenthesized operands parse by precedence (``2.5 == event.i == x`` is ``(2.5 == event.i) == x``): the
+    # atoms compared are the ones next to the operator, the last of the left text and the first of the right one
+    left, right = t[0].split()[-1] if t[0].split() else t[0], t[2].split()[0] if t[2].split() else t[2]
+    return any((a in _INTS and b in _DOUBLES) or (a in _DOUBLES and b in _INTS)
+               for a, b in ((t[0], t[2]), (left, right)))
 
 
 def _extend(children):

@@ -24,6 +24,8 @@ from typing import Any, Mapping
 
 from lark import Token, Tree
 
+from journeyflow.stages.conditions import _ident_of as _ident  # the one 'is this subtree one name' helper
+
 __all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN", "INT", "UINT", "DOUBLE", "STRING",
            "BOOL", "NULL", "TIMESTAMP", "NUMERIC"]
 
@@ -380,12 +382,3 @@ def _literal_token(node: Any) -> Token | None:
 
 def _unquote(s: str) -> str:
     return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"" else s
-
-
-def _ident(expr: Any) -> str | None:
-    node = expr
-    while isinstance(node, Tree) and len(node.children) == 1 and node.data != "ident":
-        node = node.children[0]
-    if isinstance(node, Tree) and node.data == "ident":
-        return str(node.children[0])
-    return None

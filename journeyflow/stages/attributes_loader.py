@@ -215,6 +215,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         ms, mt = decl.mapped[event]
         add(p + ("event",), f"event '{event}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping turns it "
                             f"into {ms} '{mt}' (use event: {mt})")
+    elif own is None and stream == CUSTOM_STREAM and decl.near_miss(event) is not None:
+        add(p + ("event",), f"event '{event}' is neither declared nor mapped: did you mean "
+                            f"'{decl.near_miss(event)}'? (declare '{event}' under events if the name is right)")
     elif own is not None and stream is not None and stream != own:
         add(p + ("stream",), f"unknown event '{event}' in stream '{stream}' (it is in '{own}')")
     elif own is None and stream != CUSTOM_STREAM:

@@ -13,6 +13,7 @@ timer's ``event`` has ``stream``/``type``/``ts`` and the entry's ``product_id`` 
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -53,6 +54,29 @@ CUSTOMER_FIELDS: Mapping[str, T] = {
 }
 
 
+#: The Segment Spec's semantic event names (segment.com/docs/connections/spec: e-commerce v2, B2B SaaS, email).
+#: A user-named event spelled exactly like one of these is never taken for a typo of another (``Product Reviewed`` is
+#: not a misspelt ``Product Viewed``).
+SEMANTIC_EVENTS = frozenset({
+    "Products Searched", "Product List Viewed", "Product List Filtered", "Product Clicked", "Product Viewed",
+    "Product Added", "Product Removed", "Cart Viewed", "Checkout Started", "Checkout Step Viewed",
+    "Checkout Step Completed", "Payment Info Entered", "Order Updated", "Order Completed", "Order Refunded",
+    "Order Cancelled", "Coupon Entered", "Coupon Applied", "Coupon Denied", "Coupon Removed",
+    "Product Added to Wishlist", "Product Removed from Wishlist", "Wishlist Product Added to Cart", "Product Shared",
+    "Cart Shared", "Product Reviewed", "Signed Up", "Signed In", "Signed Out", "Account Created", "Account Deleted",
+    "Trial Started", "Trial Ended", "Invite Sent", "Account Added User", "Account Removed User",
+    "Email Delivered", "Email Opened", "Email Link Clicked", "Email Bounced", "Email Marked as Spam", "Unsubscribed",
+})
+
+#: difflib ratio at or above which an undeclared name is taken for a misspelling of a declared or mapped one
+#: ("Trial Endng Soon" / "Trial Ending Soon": 0.97; "Signed Out" / "Signed Up": 0.84, two real events)
+NEAR_MISS_RATIO = 0.9
+
+
+def _folded(name: str) -> str:
+    return "".join(name.split()).replace("_", "").casefold()
+
+
 def stream_of(event: str) -> str:
     """The stream of an event name: the built-in stream of a built-in type, else ``track``."""
     return _BUILTIN_STREAM.get(event, CUSTOM_STREAM)
@@ -83,6 +107,21 @@ class Declarations:
     def knows_event(self, name: str) -> bool:
         """True for a built-in event type or a declared event."""
         return name in _BUILTIN_STREAM or name in self.events
+
+    def near_miss(self, name: str) -> str | None:
+        """The declared or mapped event name that ``name`` (a user-named event of stream ``track`` that is neither)
+        most likely misspells, else None: equal but for case, spaces and underscores, or a difflib ratio of at least
+        :data:`NEAR_MISS_RATIO`.  A Segment Spec semantic event name (:data:`SEMANTIC_EVENTS`) is never a near miss.
+        The loaders reject a journey trigger or attribute on a near miss: it would silently never fire."""
+        if name in self.events or name in self.mapped or name in SEMANTIC_EVENTS:
+            return None
+        known = sorted({*self.events, *self.mapped})
+        folded = _folded(name)
+        for k in known:
+            if _folded(k) == folded:
+                return k
+        close = difflib.get_close_matches(name, known, n=1, cutoff=NEAR_MISS_RATIO)
+        return close[0] if close else None
 
     def event_type(self, name: str, stream: str | None) -> T:
         """The ``event`` struct of events named ``name`` (in ``stream``, default: its own)."""

@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
-from journeyflow.stages.attributes_loader import load_attributes_text
+from journeyflow.stages.attributes_loader import AttributesError, load_attributes_text
 from journeyflow.stages.conditions import JourneyError, compile_condition
 from journeyflow.stages.journeys import default_journeys, load_journeys_text
 
-ATTRS = load_attributes_text(textwrap.dedent("""\
+ATTRS_TEXT = textwrap.dedent("""\
     version: 1
     events:
       Trial Ending Soon:
@@ -19,7 +19,8 @@ ATTRS = load_attributes_text(textwrap.dedent("""\
     attributes:
       logins_7d: {op: count, event: login, window: 7d}
       spend_30d: {op: sum, event: order_placed, property: amount, window: 30d}
-    """), "a.yaml")
+    """)
+ATTRS = load_attributes_text(ATTRS_TEXT, "a.yaml")
 
 
 def _journey(when: str, event: str = "product_view", stream: str = "web") -> str:
@@ -135,3 +136,38 @@ def test_declared_customer_fields_are_the_facts_conditions_see():
     from journeyflow.stages.state import CustomerState
     facts = CustomerState(customer_id="crm:c1", ids=["crm:c1"]).facts(1_790_000_000_000)
     assert set(CUSTOMER_FIELDS) == set(facts) | set(_PRODUCT_KEYS)
+
+
+@pytest.mark.parametrize("typo, meant", [
+    ("Trial Endng Soon", "Trial Ending Soon"),      # a letter missing
+    ("trial ending soon", "Trial Ending Soon"),     # case
+    ("TrialEndingSoon", "Trial Ending Soon"),       # spaces
+    ("Product Viewd", "Product Viewed"),            # a mapped Segment name misspelt
+    ("Order Complete", "Order Completed"),
+])
+def test_a_misspelt_user_named_trigger_is_rejected_with_the_name_it_misses(typo, meant):
+    mapped = {"Product Viewed": ("web", "product_view"), "Order Completed": ("orders", "order_placed")}
+    decl = load_attributes_text(ATTRS_TEXT, "a.yaml", mapped=mapped).declarations
+    with pytest.raises(JourneyError) as e:
+        load_journeys_text(_journey("true", event=typo, stream="track"), "j.yaml", decl)
+    assert e.value.errors == [f"j.yaml:6: journeys[0].entry.event: event '{typo}' is neither declared nor mapped: "
+                              f"did you mean '{meant}'? (a misspelt event never fires; declare '{typo}' under events "
+                              f"in the attributes file if the name is right)"]
+
+
+@pytest.mark.parametrize("name", ["Product Reviewed", "Signed Out", "Trial Ending Later", "App Crashed"])
+def test_real_event_names_near_declared_ones_are_not_taken_for_typos(name):
+    """Segment Spec semantic names (Product Reviewed ~ Product Viewed, Signed Out ~ Signed In) and names that differ
+    by more than a slip stay user-named events of stream track."""
+    mapped = {"Product Viewed": ("web", "product_view"), "Signed In": ("web", "login")}
+    decl = load_attributes_text(ATTRS_TEXT, "a.yaml", mapped=mapped).declarations
+    assert load_journeys_text(_journey("true", event=name, stream="track"), "j.yaml", decl)[0].entry[0].type == name
+
+
+def test_an_attribute_on_a_misspelt_track_event_is_rejected():
+    text = ATTRS_TEXT + "  reminders: {op: count, event: Trial Endng Soon, stream: track}\n"
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(text, "a.yaml")
+    assert e.value.errors == ["a.yaml:9: attributes.reminders.event: event 'Trial Endng Soon' is neither declared "
+                              "nor mapped: did you mean 'Trial Ending Soon'? (declare 'Trial Endng Soon' under events "
+                              "if the name is right)"]

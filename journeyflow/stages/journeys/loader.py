@@ -220,6 +220,12 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
                                    f"turns it into {ms} '{mt}' (use {key}: {mt}, stream: {ms})")
             return False
     if stream == CUSTOM_STREAM:
+        near = decl.near_miss(etype)
+        if near is not None:
+            doc.add(path + (key,), f"event '{etype}' is neither declared nor mapped: did you mean '{near}'? (a "
+                                   f"misspelt event never fires; declare '{etype}' under events in the attributes "
+                                   f"file if the name is right)")
+            return False
         return True
     if stream is not None:
         doc.add(path + ("stream",), f"event '{etype}' is not in stream '{stream}' (a user-named event is in "

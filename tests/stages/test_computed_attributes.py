@@ -90,6 +90,16 @@ def test_traits_keep_only_declared_ones_latest_in_event_time():
     assert s.traits == {"plan": ["pro", 20]}
 
 
+def test_a_group_calls_traits_are_the_groups_not_the_customers():
+    """Segment ``group`` traits describe the company (``plan: enterprise`` of the account), not the user."""
+    s = CustomerState()
+    ATTRS.observe(s, Event("track/i", "track", "identify", 10, ("crm:u",), {"traits": {"plan": "trial"}}))
+    ATTRS.observe(s, Event("track/g", "track", "group", 20, ("crm:u",), {"groupId": "acme",
+                                                                        "traits": {"plan": "enterprise", "seats": 50}}))
+    ATTRS.observe(s, Event("track/t", "track", "Report Built", 30, ("crm:u",), {"traits": {"seats": 3}}))
+    assert s.traits == {"plan": ["trial", 10], "seats": [3, 30]}
+
+
 def test_merge_is_a_commutative_union():
     a, b = CustomerState(customer_id="a"), CustomerState(customer_id="b")
     ATTRS.observe(a, _play(0, 0, 100, "rock", 4.0))

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 LEAD_S = 10  # event times start this far ahead of the wall clock (the local runner's watermark)
 LATENESS_S = 3
+U2_AT_S = 35  # U2's carts: this long after t0, well after the kill (first decisions out at about t0 + 10 s)
 
 
 def scenario(t0: datetime) -> Scenario:
@@ -40,8 +42,8 @@ def scenario(t0: datetime) -> Scenario:
     s.add("web", t0 + 4 * sec, anonymous_id="dev-1", type="add_to_cart", product_id="SKU-1")  # anonymous
     s.add("web", t0 + 5 * sec, anonymous_id="dev-1", type="login", user_id="U1")  # identifies it
     s.add("web", t0 + 6 * sec, anonymous_id="dev-1", type="add_to_cart", product_id="SKU-2")  # U1's cart
-    s.add("web", t0 + 60 * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-3")
-    s.add("web", t0 + 62 * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-4")
+    s.add("web", t0 + U2_AT_S * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-3")
+    s.add("web", t0 + (U2_AT_S + 2) * sec, user_id="U2", anonymous_id="dev-2", type="add_to_cart", product_id="SKU-4")
     return s
 
 
@@ -77,8 +79,15 @@ def _wait_reading(prefix: str, timeout: float) -> None:
     assert dead, "the pipeline did not start reading"
 
 
-@pytest.mark.parametrize("restart_flags", [[], ["--resume"]], ids=["default", "resume"])
-def test_sigkill_and_restart_give_the_replay_decisions(pubsub_emulator, tmp_path, restart_flags):
+def test_sigkill_and_a_default_restart_give_the_replay_decisions(pubsub_emulator, tmp_path):
+    """The default restart (the local runner rebuilds on start); ``--resume``: test_kill_restart_resume.py (a file
+    of its own so that the two runs, mostly waiting for event time, run on different test workers)."""
+    kill_and_restart(pubsub_emulator, tmp_path, [])
+
+
+def kill_and_restart(pubsub_emulator, tmp_path, restart_flags: list[str]) -> None:
+    """Starts ``journeyflow stream``, publishes the scenario, SIGKILLs it between the two groups of decisions,
+    restarts it with ``restart_flags`` and asserts the decisions are exactly the replay's (module doc)."""
     prefix = f"kr{len(restart_flags)}-"
     journeys = tmp_path / "journeys.yaml"
     journeys.write_text(journeys_with_test_extras() + CART_NOW)
@@ -86,15 +95,19 @@ def test_sigkill_and_restart_give_the_replay_decisions(pubsub_emulator, tmp_path
             "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}", "--allowed_lateness", f"{LATENESS_S}s"]
     log = tmp_path / "stream.log"
     seen: list[dict] = []
+    pool = ThreadPoolExecutor(max_workers=1)
     with pubsub_emulator.patched_env():
         pt.create_topics(PROJECT, prefix=prefix)
         first = _start(args + ["--resume=false"], log)  # a first start on fresh topics
         try:
             _wait_reading(prefix, 240)
-            # dated from now on: the first decisions (t0 + 4..6 s) come out, U2's carts (t0 + 60 s) are held
+            # dated from now on: the first decisions (t0 + 4..6 s) come out, U2's carts (t0 + U2_AT_S) are held
             t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=LEAD_S)
             sc = scenario(t0)
             inp = sc.write(tmp_path / "in")
+            # the replay to compare with runs meanwhile (the streaming job is another process; this one waits)
+            replay_run = pool.submit(run_replay, ["--input", str(inp), "--output", str(tmp_path / "replay"),
+                                                  "--journeys", str(journeys)])
             published = sum(pt.publish_dir(PROJECT, inp, rate=None, prefix=prefix).counts.values())
             assert published == sc.n
             # killed once the anonymous cart's and U1's decisions are out; U2's carts are read, acknowledged, held
@@ -113,12 +126,12 @@ def test_sigkill_and_restart_give_the_replay_decisions(pubsub_emulator, tmp_path
             second.send_signal(signal.SIGKILL)
             second.wait(30)
 
-    out = tmp_path / "replay"
-    run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys)])
-    replay = read_topic(out, "decisions-audit")
+    replay_run.result(timeout=300)
+    pool.shutdown()
+    replay = read_topic(tmp_path / "replay", "decisions-audit")
     expected = sorted(map(_key, replay))
     # the kill came between the two groups of decisions
-    assert killed_at < t0 + timedelta(seconds=60 + LATENESS_S), "killed after U2's carts were due"
+    assert killed_at < t0 + timedelta(seconds=U2_AT_S + LATENESS_S), "killed after U2's carts were due"
     assert {d["customer_id"] for d in before} == {"anon:dev-1", "crm:U1"}, before
     # the anonymous cart is decided under the anonymous id (no consent: suppressed), U1's cart under U1
     assert ("anon:dev-1", "suppress") in {(k[1], k[2]) for k in expected}

@@ -19,9 +19,11 @@ into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
 """
 from __future__ import annotations
 
-__all__ = ["OUTCOME_QUERIES"]
+__all__ = ["ID_MAP", "OUTCOME_QUERIES"]
 
-_ID_MAP = """id_map AS (
+#: The ``id_map`` common table expression: every identifier and customer id of ``customer_snapshots`` → the final
+#: customer id (after identity merges); the examples count customers through it.
+ID_MAP = """id_map AS (
     SELECT k AS id, min(customer_id) AS final_id
     FROM (SELECT customer_id, unnest(identifiers) AS k FROM customer_snapshots
           UNION ALL SELECT customer_id, customer_id FROM customer_snapshots)
@@ -33,7 +35,7 @@ OUTCOME_QUERIES: dict[str, str] = {
     "journey_conversion_by_arm": f"""
 -- Per journey and arm of the randomized assignment (the arm on each customer's first 'entered' row): customers
 -- entered and customers who reached the goal.  Customers are counted after identity merges (id_map).
-WITH {_ID_MAP},
+WITH {ID_MAP},
 steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s.detail, s."at", s.trigger_id
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
@@ -61,7 +63,7 @@ ORDER BY e.journey_id, e.arm
     "journey_step_outcomes": f"""
 -- Per journey step, in the order the journey file declares the steps: customers who reached it (after identity
 -- merges), and its proposals by outcome: sent, deferred (quiet hours; decided again later) or suppressed:<reason>.
-WITH {_ID_MAP},
+WITH {ID_MAP},
 reached AS (
     SELECT s.journey_id, s.step_id, count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import duckdb
 import pyarrow as pa
 
-from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
+from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
 __all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "journey_definitions", "query",
@@ -37,26 +37,38 @@ GROUP BY ALL
 ORDER BY week, suppressed DESC, reason
 """,
     # ------------------------------------------------------------------------------------------------------
-    "journey_funnel": """
--- Per journey: customers who entered, reached each step, reached the goal (and % of entered).
--- Steps are ordered by where they typically come in a customer's run (mean position after entering).
-WITH entered AS (
-    SELECT journey_id, count(DISTINCT customer_id) AS n FROM journey_steps WHERE kind = 'entered' GROUP BY ALL
-), positions AS (
-    SELECT journey_id, step_id, customer_id,
-           row_number() OVER (PARTITION BY journey_id, customer_id ORDER BY "at", step_id) AS pos
-    FROM journey_steps WHERE kind = 'step'
-), steps AS (
-    SELECT journey_id, 'step ' || step_id AS stage, avg(pos) AS ord, count(DISTINCT customer_id) AS customers
-    FROM positions GROUP BY journey_id, step_id
+    "journey_funnel": f"""
+-- Per journey: customers who entered, reached each step (every step, in the order the journey file declares them;
+-- a wait step counts when the customer started waiting there; steps the journeys view does not know come after
+-- them, by id) and reached the goal, with % of entered.  Customers are counted after identity merges (id_map), as
+-- in journey_conversion_by_arm and journey_step_outcomes.
+WITH {ID_MAP},
+steps AS (
+    SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.step_id, s.kind
+    FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
+), entered AS (
+    SELECT journey_id, count(DISTINCT customer_id) AS n FROM steps WHERE kind = 'entered' GROUP BY ALL
+), reached AS (
+    SELECT journey_id, step_id, count(DISTINCT customer_id) AS customers
+    FROM steps WHERE kind IN ('step', 'waiting') GROUP BY ALL
+), goals AS (
+    SELECT journey_id, count(DISTINCT customer_id) AS customers FROM steps WHERE kind = 'goal' GROUP BY ALL
 ), stages AS (
-    SELECT journey_id, 'entered' AS stage, 0.0 AS ord, n AS customers FROM entered
-    UNION ALL SELECT journey_id, stage, ord, customers FROM steps
+    SELECT journey_id, -1 AS ord, 'entered' AS stage, n AS customers FROM entered
     UNION ALL
-    SELECT journey_id, 'goal', 1e9, count(DISTINCT customer_id) FROM journey_steps WHERE kind = 'goal' GROUP BY ALL
+    SELECT j.journey_id, j.step_order, 'step ' || j.step_id, coalesce(r.customers, 0)
+    FROM journeys j JOIN entered e USING (journey_id) LEFT JOIN reached r USING (journey_id, step_id)
+    UNION ALL  -- steps the journeys view does not declare (an output without run.json): after the declared ones
+    SELECT r.journey_id, 1000 + dense_rank() OVER (PARTITION BY r.journey_id ORDER BY r.step_id), 'step ' || r.step_id,
+           r.customers
+    FROM reached r ANTI JOIN journeys j USING (journey_id, step_id)
+    UNION ALL
+    SELECT e.journey_id, 1000000, 'goal', coalesce(g.customers, 0)
+    FROM entered e LEFT JOIN goals g USING (journey_id)
+    WHERE e.journey_id IN (SELECT journey_id FROM journeys WHERE has_goal) OR g.customers IS NOT NULL
 )
 SELECT s.journey_id,
-       row_number() OVER (PARTITION BY s.journey_id ORDER BY s.ord, s.stage) - 1 AS stage_order,
+       row_number() OVER (PARTITION BY s.journey_id ORDER BY s.ord) - 1 AS stage_order,
        s.stage,
        s.customers,
        round(100.0 * s.customers / nullif(e.n, 0), 1) AS pct_of_entered

@@ -13,9 +13,24 @@ from journeyflow.analytics.tables import TABLES
 from test_quality import C, good_rows, build_output  # the shared hand-made output
 
 
+#: The journeys the hand-made output's rows belong to (its run.json manifest): a wait step nobody's row names, and
+#: steps in file order
+FIXTURE_JOURNEYS = [
+    {"id": "cart_abandonment", "name": "Cart", "category": "marketing", "has_goal": True, "control_group_pct": 0,
+     "steps": [{"id": "wait_1d", "kind": "wait", "channel": None},
+               {"id": "reminder_1", "kind": "send", "channel": "email"},
+               {"id": "reminder_2", "kind": "send", "channel": "sms"}]},
+    {"id": "welcome", "name": "Welcome", "category": "onboarding", "has_goal": True, "control_group_pct": 0,
+     "steps": [{"id": "welcome_1", "kind": "send", "channel": "email"},
+               {"id": "call_back", "kind": "create_task", "channel": "crm_task"}]},
+]
+
+
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    return build_output(tmp_path_factory.mktemp("q"))
+    o = build_output(tmp_path_factory.mktemp("q"))
+    (o / "run.json").write_text(json.dumps({"journeys": FIXTURE_JOURNEYS}))
+    return o
 
 
 def test_every_table_is_a_view(out):
@@ -46,10 +61,47 @@ def test_suppressions_by_reason_per_week(out):
 def test_journey_funnel(out):
     rows = run_example(out, "journey_funnel").to_pylist()
     cart = [(r["stage"], r["customers"]) for r in rows if r["journey_id"] == "cart_abandonment"]
-    assert cart == [("entered", 6), ("step reminder_1", 6), ("step reminder_2", 1), ("goal", 2)]
+    # every declared step in file order (the wait step nobody reached too); reminder_2: C2 sent, the device waiting
+    assert cart == [("entered", 6), ("step wait_1d", 0), ("step reminder_1", 6), ("step reminder_2", 2),
+                    ("goal", 2)]
     welcome = [(r["stage"], r["customers"], r["pct_of_entered"]) for r in rows if r["journey_id"] == "welcome"]
     assert welcome == [("entered", 2, 100.0), ("step welcome_1", 2, 100.0), ("step call_back", 1, 50.0),
                        ("goal", 1, 50.0)]
+
+
+def test_journey_funnel_without_a_manifest_lists_the_steps_reached_after_the_declared_ones(tmp_path):
+    """An output without run.json (the shipped journeys' view, whose step ids the hand-made rows do not use): the
+    steps customers reached are still there, after the declared ones, by id."""
+    rows = run_example(build_output(tmp_path / "o"), "journey_funnel").to_pylist()
+    cart = [(r["stage"], r["customers"]) for r in rows if r["journey_id"] == "cart_abandonment"]
+    assert cart[0] == ("entered", 6) and cart[-3:] == [("step reminder_1", 6), ("step reminder_2", 2), ("goal", 2)]
+    assert {s for s, n in cart[1:-3]} == {"step wait_1h", "step reminder_email", "step wait_23h", "step reminder_sms"}
+
+
+def test_journey_funnel_agrees_with_the_outcome_queries(out, tmp_path):
+    """The funnel's figures are those of journey_step_outcomes (customers reached per step) and
+    journey_conversion_by_arm (entered and converted, summed over arms), also after an identity merge: a
+    snapshot of C(2) that holds C(4)'s ids counts the two as one customer in every query."""
+    import shutil
+
+    from journeyflow.analytics.tables import write_table
+    merged = tmp_path / "merged"
+    shutil.copytree(out, merged)
+    rows = good_rows()
+    snaps = [dict(s, identifiers=s["identifiers"] + [C(4)]) if s["customer_id"] == C(2) else s
+             for s in rows["customer_snapshots"] if s["customer_id"] != C(4)]
+    write_table(merged, "customer_snapshots", snaps)
+    for o, entered_cart in ((out, 6), (merged, 5)):
+        funnel = {(r["journey_id"], r["stage"]): r["customers"] for r in run_example(o, "journey_funnel").to_pylist()}
+        assert funnel[("cart_abandonment", "entered")] == entered_cart
+        reached = {(r["journey_id"], "step " + r["step_id"]): r["customers_reached"]
+                   for r in run_example(o, "journey_step_outcomes").to_pylist()
+                   if r["journey_id"] in {j["id"] for j in FIXTURE_JOURNEYS}}
+        assert {k: v for k, v in funnel.items() if k[1].startswith("step ")} == reached
+        arms = run_example(o, "journey_conversion_by_arm").to_pylist()
+        for j in ("cart_abandonment", "welcome"):
+            assert funnel[(j, "entered")] == sum(r["entered"] for r in arms if r["journey_id"] == j)
+            assert funnel[(j, "goal")] == sum(r["converted"] for r in arms if r["journey_id"] == j)
 
 
 def test_messages_per_customer_per_week(out):
@@ -104,7 +156,7 @@ def test_cli_query(out, capsys):
     assert _cli(str(out), "--example", "why_no_cart_reminder", "--param", f"customer_id={C(3)}") == 0
     assert "control_group" in capsys.readouterr().out
     assert _cli(str(out), "--example", "journey_funnel", "--format", "json") == 0
-    assert len(json.loads(capsys.readouterr().out)) == 8
+    assert json.loads(capsys.readouterr().out) == run_example(out, "journey_funnel").to_pylist()
     assert _cli(str(out), "SELECT 1 AS one", "--format", "csv") == 0
     assert capsys.readouterr().out.split() == ['"one"', "1"]
     assert _cli("--list_examples") == 0

@@ -24,7 +24,7 @@ from journeyflow.stages.parse import Parser, parse_ts
 from journeyflow.tools import pubsub as pt
 from tests.beam.test_arrival_order import CART_NOW
 from tests.e2e.test_kill_restart import _collect_until, _key, _wait_reading
-from tests.e2e.test_streaming_e2e import PROJECT, collect
+from tests.e2e.test_streaming_e2e import PROJECT, collect_many
 from tests.scenarios import Scenario, read_topic
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
@@ -138,8 +138,7 @@ def test_link_and_event_in_either_arrival_order_stream_like_replay(pubsub_emulat
             assert publish_on_schedule(prefix, plan) == sc.n == 16
             _collect_until(prefix, seen, lambda s: expected_ids <= {d["decision_id"] for d in s}, 120)
             _collect_until(prefix, seen, lambda s: False, 6)  # anything extra would come out now
-            emails = collect("decisions-email", prefix)
-            dead = collect("dead-letter", prefix)
+            emails, dead = collect_many(prefix, "decisions-email", "dead-letter")
         finally:
             result.cancel()
 

@@ -16,7 +16,7 @@ import pytest
 from journeyflow.tools import pubsub as pt
 from journeyflow.pipelines.replay import run_replay
 from tests.scenarios import read_topic
-from tests.e2e.test_streaming_e2e import LEAD_S, PROJECT, collect, scenario
+from tests.e2e.test_streaming_e2e import LEAD_S, PROJECT, collect_many, scenario
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -67,8 +67,7 @@ def test_stop_mid_stream_and_resume_loses_no_input_and_keeps_decision_ids(pubsub
             _sleep_until(t0 + timedelta(seconds=10 + LATENESS_S + 1.5))
         finally:
             first.cancel()
-        before = collect("decisions-audit", prefix)
-        dead_before = collect("dead-letter", prefix)
+        before, dead_before = collect_many(prefix, "decisions-audit", "dead-letter")
         assert 0 < len(before) < len(expected), [d["journey_id"] for d in before]
 
         second = run_stream(args + ["--resume", "--catch_up", f"{CATCH_UP_S}s"], wait=False)
@@ -76,8 +75,7 @@ def test_stop_mid_stream_and_resume_loses_no_input_and_keeps_decision_ids(pubsub
             resumed_at = datetime.now(timezone.utc)
             _sleep_until(max(t0 + timedelta(seconds=19), resumed_at + timedelta(seconds=CATCH_UP_S))
                          + timedelta(seconds=LATENESS_S + 8))
-            after = collect("decisions-audit", prefix)
-            dead_after = collect("dead-letter", prefix)
+            after, dead_after = collect_many(prefix, "decisions-audit", "dead-letter")
         finally:
             second.cancel()
 

@@ -8,7 +8,6 @@ journey's first wait is 5 s instead of 1 h (the emulator's watermark is the wall
 test runs at any hour)."""
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +16,7 @@ import pytest
 from journeyflow.config.engine import default_text
 from journeyflow.pipelines.replay import run_replay
 from journeyflow.tools import pubsub as pt
+from tests.e2e.test_streaming_e2e import collect_many
 from tests.scenarios import Scenario, read_topic
 from tests.segment_source import SegmentSource
 
@@ -63,11 +63,6 @@ def scenario(t0: datetime, tmp_path):
     return facts, activity, both, consent.n + sum(len(s.messages) for s in sources)
 
 
-def collect(topic: str, prefix: str) -> list[dict]:
-    msgs = pt.consume(PROJECT, topic, prefix=prefix, timeout=4)
-    return [m["data"] if isinstance(m["data"], dict) else json.loads(m["data"]) for m in msgs]
-
-
 def test_segment_messages_on_in_track_drive_the_cart_journey(pubsub_emulator, tmp_path):
     from journeyflow.pipelines.stream import run_stream
 
@@ -89,9 +84,7 @@ def test_segment_messages_on_in_track_drive_the_cart_journey(pubsub_emulator, tm
             deadline = t0 + timedelta(seconds=7 + 5 + 3 + 14)
             while datetime.now(timezone.utc) < deadline:
                 time.sleep(1)
-            audit = collect("decisions-audit", prefix)
-            emails = collect("decisions-email", prefix)
-            dead = collect("dead-letter", prefix)
+            audit, emails, dead = collect_many(prefix, "decisions-audit", "decisions-email", "dead-letter")
         finally:
             result.cancel()
 

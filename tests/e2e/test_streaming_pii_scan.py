@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
@@ -161,9 +162,11 @@ def run(pubsub_emulator, tmp_path_factory):
                     time.sleep(1)
                 pt.publish_dir(PROJECT, extra, rate=None, prefix=PREFIX)  # far behind the horizon: late
                 time.sleep(8)
-                for topic in ("decisions-audit", *SEND_TOPICS, "decisions-crm-task", "dead-letter",
-                              "field-warnings"):
-                    got[topic] = pt.consume(PROJECT, topic, prefix=PREFIX, timeout=4)
+                topics = ("decisions-audit", *SEND_TOPICS, "decisions-crm-task", "dead-letter", "field-warnings")
+                with ThreadPoolExecutor(max_workers=len(topics)) as pool:  # each waits 4 idle seconds: at once
+                    for topic, msgs in zip(topics, pool.map(
+                            lambda t: pt.consume(PROJECT, t, prefix=PREFIX, timeout=4), topics)):
+                        got[topic] = msgs
                 pulled = subscriber.pull(request={"subscription": spy, "max_messages": 100}, timeout=30)
                 got["state-transfer"] = [{"data": m.message.data, "attributes": dict(m.message.attributes)}
                                          for m in pulled.received_messages]

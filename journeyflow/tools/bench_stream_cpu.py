@@ -1,0 +1,184 @@
+"""``make bench`` section 3a: streaming CPU cost without Pub/Sub, journeyflow vs a trivial stateful pipeline.
+
+Both pipelines run on the ``BundleBasedDirectRunner`` in streaming mode from a ``TestStream`` holding the same raw
+records (the generated population in event-time order, each record timestamped by its own event time), in chunks
+of ``CHUNK`` records with the watermark moved to the chunk's last event time after each.  Measured: records per
+CPU-second of the whole run (``time.process_time`` of this process: every runner thread), best of ``ROUNDS``
+interleaved runs, and their ratio (issue 22: target >= 0.4).
+
+journeyflow: the streaming graph of ``pipelines.stream.build_stream`` without its sources and sinks --
+``ParseAndValidate`` → ``ResolveIdentities`` (in-memory store) → ``ShareAddressStatus`` → ``DecideOrdered``
+(allowed lateness 2 s) → the outputs' messages (``transforms.outputs.build_outputs``).  State transfers are not
+read back (no topic).  The trivial pipeline: parse the JSON and key by the customer field → stateful DoFn with a
+ReadModifyWrite counter → one output per record.
+
+``flushes_per_event`` and the stored state's codec cost (µs per ``from_bytes`` + ``to_bytes`` of the states seen at
+the flushes) come from one profiled run of the same journeyflow graph (cProfile call counts).
+"""
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+CHUNK = 200
+LATENESS_MS = 2000
+ROUNDS = 3
+LIMIT = 6000  # records of the population (the first ones in event-time order, ~1.5 days of 1000 customers)
+TARGET_RATIO = 0.4
+
+
+def raw_records(data_dir: Path, limit: int = LIMIT) -> list[tuple[int, Any]]:
+    """``(event time ms, RawRecord)`` of the first ``limit`` records of ``data_dir`` in event-time order, as the
+    Pub/Sub source gives them (payload bytes, ``ts`` attribute, publish time = event time)."""
+    from journeyflow.tools.pubsub import load_dir
+    from journeyflow.transforms.parse import RawRecord
+
+    lines, _ = load_dir(data_dir, limit)
+    return [(ln.ts, RawRecord(ln.stream, ln.data, f"pubsub:{i}", ln.ts, {"ts": str(ln.ts)}))
+            for i, ln in enumerate(lines)]
+
+
+def _test_stream(records: list[tuple[int, Any]]):
+    from apache_beam.testing.test_stream import TestStream
+    from apache_beam.transforms.window import TimestampedValue
+
+    ts = TestStream()
+    wm = None
+    for i in range(0, len(records), CHUNK):
+        chunk = records[i:i + CHUNK]
+        ts = ts.add_elements([TimestampedValue(r, t / 1000) for t, r in chunk])
+        last = chunk[-1][0] / 1000
+        if wm is None or last > wm:
+            ts = ts.advance_watermark_to(last)
+            wm = last
+    return ts.advance_watermark_to_infinity()
+
+
+def _options():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
+
+
+def journeyflow_pipeline(records: list[tuple[int, Any]]):
+    """The journeyflow streaming graph (module docstring) over ``records``; not run."""
+    import apache_beam as beam
+
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.transforms.address import ShareAddressStatusOnline
+    from journeyflow.transforms.decide_streaming import DecideOrdered
+    from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
+    from journeyflow.transforms.outputs import build_outputs
+    from journeyflow.transforms.parse import EVENTS, ParseAndValidate
+
+    config = EngineConfig.from_files()
+    store = f"memory://bench-cpu-{uuid.uuid4().hex[:8]}"
+    p = beam.Pipeline(options=_options())
+    parsed = p | "Input" >> _test_stream(records) | "ParseAndValidate" >> ParseAndValidate()
+    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules())
+    copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store, config.link_rules())
+    keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
+    decided = keyed | "DecideOrdered" >> DecideOrdered(config, LATENESS_MS)
+    build_outputs(decided, parsed, resolved[LINKS])
+    return p
+
+
+def trivial_pipeline(records: list[tuple[int, Any]]):
+    """Key by the customer field of the JSON payload → ReadModifyWrite counter → one output per record; not run."""
+    import apache_beam as beam
+    from apache_beam.coders import VarIntCoder
+    from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+    from journeyflow.tools.bench_probes import _customer_key
+
+    class CountFn(beam.DoFn):
+        """Per-key ReadModifyWrite counter."""
+
+        COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
+
+        def process(self, kv, count=beam.DoFn.StateParam(COUNT)):
+            """Count the key's records; one output per record."""
+            key, source = kv
+            n = (count.read() or 0) + 1
+            count.write(n)
+            yield key, source, n
+
+    p = beam.Pipeline(options=_options())
+    (p | "Input" >> _test_stream(records)
+     | "Key" >> beam.Map(lambda r: (_customer_key(r.payload), r.source))
+     | "Count" >> beam.ParDo(CountFn()))
+    return p
+
+
+def cpu_seconds(build: Callable[[list], Any], records: list) -> float:
+    """CPU seconds (this process, all threads) of building and running ``build(records)`` to the end."""
+    t0 = time.process_time()
+    build(records).run().wait_until_finish()
+    return time.process_time() - t0
+
+
+def profile_journeyflow(records: list) -> dict[str, float]:
+    """One cProfiled journeyflow run: flushes per event into ``DecideOrdered`` and the state codec's µs per call
+    pair (``from_bytes`` + ``to_bytes`` cumulative time / flushes; cProfile inflates both alike)."""
+    prof = cProfile.Profile()
+    prof.enable()
+    journeyflow_pipeline(records).run().wait_until_finish()
+    prof.disable()
+    st = pstats.Stats(prof)
+    calls: dict[str, tuple[int, float]] = {}
+    for (path, _line, name), (_cc, nc, _tt, ct, _callers) in st.stats.items():
+        if name in ("on_flush", "process", "from_bytes", "to_bytes", "decode_event", "encode_event",
+                    "decode_state", "encode_state") and ("decide_streaming" in path or "state" in path
+                                                         or "events" in path):
+            key = f"{Path(path).stem}.{name}"
+            n0, c0 = calls.get(key, (0, 0.0))
+            calls[key] = (n0 + nc, c0 + ct)
+    flushes = calls.get("decide_streaming.on_flush", (0, 0.0))[0]
+    processed = calls.get("decide_streaming.process", (0, 0.0))[0]
+    codec = sum(calls.get(k, (0, 0.0))[1] for k in ("state.from_bytes", "state.to_bytes"))
+    return {"flushes": flushes, "events_in": processed, "flushes_per_event": flushes / max(1, processed),
+            "codec_us_per_flush_profiled": codec / max(1, flushes) * 1e6,
+            **{f"calls.{k}": v[0] for k, v in sorted(calls.items())}}
+
+
+def measure(data_dir: Path, limit: int = LIMIT, rounds: int = ROUNDS, profile: bool = True) -> dict[str, Any]:
+    """The section's figures for the population in ``data_dir`` (module docstring)."""
+    os.environ.setdefault("JOURNEYFLOW_HASH_KEY", "bench-key")
+    records = raw_records(data_dir, limit)
+    jf, tr = [], []
+    for _ in range(rounds):
+        jf.append(cpu_seconds(journeyflow_pipeline, records))
+        tr.append(cpu_seconds(trivial_pipeline, records))
+    out: dict[str, Any] = {"records": len(records), "chunk": CHUNK, "rounds": rounds,
+                           "journeyflow_cpu_s": jf, "trivial_cpu_s": tr,
+                           "journeyflow_records_per_cpu_s": len(records) / min(jf),
+                           "trivial_records_per_cpu_s": len(records) / min(tr)}
+    out["ratio"] = out["journeyflow_records_per_cpu_s"] / out["trivial_records_per_cpu_s"]
+    if profile:
+        out["profile"] = profile_journeyflow(records)
+    return out
+
+
+def report(m: dict[str, Any], row: Callable[..., None]) -> None:
+    """The section's rows."""
+    row("stream", f"[TestStream, {m['records']} records] journeyflow records per CPU-second",
+        f"{m['journeyflow_records_per_cpu_s']:.0f}")
+    row("stream", "[TestStream] trivial stateful pipeline records per CPU-second",
+        f"{m['trivial_records_per_cpu_s']:.0f}")
+    row("stream", "[TestStream] ratio journeyflow / trivial (records per CPU-second)", f"{m['ratio']:.2f}",
+        f"target >= {TARGET_RATIO} (was 0.22)")
+    if "profile" in m:
+        row("stream", "[TestStream] flushes per event (DecideOrdered)", f"{m['profile']['flushes_per_event']:.2f}",
+            "(was 1.4)")
+
+
+if __name__ == "__main__":  # pragma: no cover - manual run
+    import json
+    import sys
+
+    print(json.dumps(measure(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else LIMIT), indent=1))

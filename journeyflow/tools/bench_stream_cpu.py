@@ -78,6 +78,10 @@ def _test_stream(records: list[tuple[int, Any]]):
 def _options():
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from journeyflow.tools.direct_runner import tune_direct_runner
+
+    tune_direct_runner()  # as run_stream and the emulator section's trivial pipeline do (its fix 3 matters here)
+
     return PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
 
 

@@ -80,7 +80,10 @@ def _options():
 
     from journeyflow.tools.direct_runner import tune_direct_runner
 
-    tune_direct_runner()  # as run_stream and the emulator section's trivial pipeline do (its fix 3 matters here)
+    from journeyflow.tools.direct_runner_timers import skip_keys_without_timers
+
+    tune_direct_runner()  # as run_stream does (for both pipelines: the patches are process-wide)
+    skip_keys_without_timers()
 
     return PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True, save_main_session=False)
 

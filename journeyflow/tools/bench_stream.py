@@ -287,7 +287,8 @@ def max_sustained(r: dict[str, Any]) -> float:
     it read the backlog the phase left: ``backlog_read_per_s``), else of the last phase run."""
     phases = [ph for ph in r.get("phases", []) if "read_per_s" in ph]
     saturated = [ph["read_per_s"] for ph in phases if not ph["kept_up"]]
-    saturated += [ph["backlog_read_per_s"] for ph in phases if ph.get("backlog_read_per_s", 0) > 0]
+    saturated += [ph["backlog_read_per_s"] for ph in phases
+                  if not ph["kept_up"] and ph.get("backlog_read_per_s", 0) > 0]
     if saturated:
         return max(saturated)
     return phases[-1]["read_per_s"] if phases else math.nan

@@ -204,7 +204,28 @@ def measure(data_dir: Path, limit: int = LIMIT, rounds: int = ROUNDS, profile: b
                               / out["trivial_whole_run_records_per_cpu_s"])
     if profile:
         out["profile"] = profile_journeyflow(records)
+    out["own"] = own_cost(data_dir, limit)
     return out
+
+
+def own_cost(data_dir: Path, limit: int = LIMIT) -> dict[str, Any]:
+    """``DecideOrdered``'s own cost without a runner: its DoFn driven through in-memory cells
+    (``bench_state.drive_population``) over the first ``limit`` records, parsed and resolved beforehand, in their
+    event-time order (not re-dated).  CPU µs per element and flushes per element (the final firing of every
+    pending timer included)."""
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.tools.bench_state import drive_population, population_keyed
+    from journeyflow.transforms.decide_streaming import OrderedCustomerFn
+
+    keyed = population_keyed(data_dir, limit)
+    fn = OrderedCustomerFn(EngineConfig.from_files(), LATENESS_MS)
+    fn.setup()
+    t0 = time.process_time()
+    drivers = drive_population(fn, keyed)
+    cpu = time.process_time() - t0
+    flushes = sum(len(d.flush_ms) for d in drivers.values())
+    return {"elements": len(keyed), "us_per_element": cpu / max(1, len(keyed)) * 1e6,
+            "flushes_per_element": flushes / max(1, len(keyed))}
 
 
 def report(m: dict[str, Any], row: Callable[..., None]) -> None:
@@ -217,6 +238,11 @@ def report(m: dict[str, Any], row: Callable[..., None]) -> None:
         f"{m['ratio_whole_run']:.2f}", "(reported)")
     row("stream", "[TestStream] ratio journeyflow / trivial (records per CPU-second)", f"{m['ratio']:.2f}",
         f"target >= {TARGET_RATIO} (issue 22, its own harness: 0.22)")
+    if "own" in m:
+        row("stream", f"[cells, no runner] DecideOrdered's own CPU µs per element ({m['own']['elements']})",
+            f"{m['own']['us_per_element']:.0f}", "(reported)")
+        row("stream", "[cells, no runner] flushes per element", f"{m['own']['flushes_per_element']:.2f}",
+            "(reported)")
     if "profile" in m:
         row("stream", "[TestStream] flushes per event (DecideOrdered)", f"{m['profile']['flushes_per_event']:.2f}",
             "(the +infinity drain included; issue 22: 1.4)")

@@ -108,7 +108,9 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
     local = std.runner in ("BundleBasedDirectRunner", "DirectRunner")
     if local:
         from journeyflow.tools.direct_runner import tune_direct_runner
+        from journeyflow.tools.direct_runner_timers import skip_keys_without_timers
         tune_direct_runner()
+        skip_keys_without_timers()
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes,
                                      jf.segment_mapping)

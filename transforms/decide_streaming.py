@@ -54,7 +54,9 @@ from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import Outputs
 from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
+from journeyflow.stages.state_codec import decode_state, encode_state
 from journeyflow.stages.state_bounds import is_empty
+from journeyflow.transforms.coders import EventCoder
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
     DECISIONS,
@@ -68,6 +70,16 @@ from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSF
 
 
 log = logging.getLogger(__name__)
+
+#: Decoded buffered events kept between a key's flushes (per DoFn instance; ``OrderedCustomerFn._remember``).
+KEPT_DECODED = 50_000
+_EVENTS = EventCoder()  # buffered events' stored form (journeyflow.stages.state_codec, module docstring)
+
+
+def decode_buffered(b: bytes) -> Event:
+    """A buffered event from its stored form: ``EventCoder``'s, or the JSON array of earlier builds' buffers."""
+    return decode_event(b) if b[:1] == b"[" else _EVENTS.decode(b)
+
 
 #: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
 TRANSFER_WAIT_MS = 30_000
@@ -97,8 +109,10 @@ class OrderedCustomerFn(beam.DoFn):
         self.retired = Metrics.counter(NAMESPACE, "customers_retired")
 
     def setup(self) -> None:
-        """One CustomerProcessor per worker."""
+        """One CustomerProcessor per worker; the cache of decoded buffered events (``_remember``)."""
         self.processor = self.config.build_processor()
+        self._kept: dict[str, dict[bytes, Event]] = {}
+        self._kept_n = 0
 
     def process(self, element: tuple[str, Event],
                 buffer=beam.DoFn.StateParam(BUFFER),
@@ -131,7 +145,7 @@ class OrderedCustomerFn(beam.DoFn):
                        f"(allowed lateness {self.lateness} ms)",
                 payload="", source=ev.uid, event_time=ev.ts))
             return
-        buffer.add(encode_event(ev))
+        buffer.add(_EVENTS.encode(ev))
         self._arm(ev.ts + self.lateness, pending, flush)
 
     def _arm(self, at: int, pending, flush) -> None:
@@ -151,11 +165,13 @@ class OrderedCustomerFn(beam.DoFn):
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
         horizon = fired.micros // 1000 - self.lateness
-        buffered = [decode_event(b) for b in buffer.read()]
+        raws = list(buffer.read())
+        known = self._kept.pop(key, None) or {}
+        buffered = [known.get(b) or decode_buffered(b) for b in raws]
         plan = plan_flush(buffered, horizon, key, self.transfer_wait)
         self.buffered.update(len(buffered))
         raw = customer.read()
-        state = CustomerState.from_bytes(raw) if raw else CustomerState(customer_id=key)
+        state = decode_state(raw) if raw else CustomerState(customer_id=key)
         out = Outputs()
         ready = self._with_subprofiles(plan, out)
         self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
@@ -165,7 +181,8 @@ class OrderedCustomerFn(beam.DoFn):
             log.warning("journeyflow: customer %s went on without the state of %s (merged at %d): no hand-over "
                         "within %d ms of event time", mask_pii(key), mask_pii(str(mf.attrs.get("from"))), mf.ts,
                         self.transfer_wait)
-        keep = [encode_event(e) for e in plan.keep]
+        stored = {id(e): b for e, b in zip(buffered, raws)}
+        keep = [stored.get(id(e)) or _EVENTS.encode(e) for e in plan.keep]
         horizon = plan.until
         nxt = [plan.next_at] if plan.next_at is not None else []
         if state.timers:
@@ -182,14 +199,17 @@ class OrderedCustomerFn(beam.DoFn):
                     return
             elif due is not None:
                 nxt.append(due)
-        state_bytes = state.to_bytes()
+        state_bytes = encode_state(state)
         if is_empty(state):
             customer.clear()  # handed over to another customer (identity merge): only the horizon stays
         else:
             customer.write(state_bytes)
-        buffer.clear()
-        for b in keep:
-            buffer.add(b)
+        if keep != raws:
+            buffer.clear()
+            for b in keep:
+                buffer.add(b)
+        if keep:  # decoded once: the next flush of this key takes them from here (bounded, see _remember)
+            self._remember(key, dict(zip(keep, plan.keep)))
         prev = done.read()
         done.write(horizon if prev is None else max(prev, horizon))
         pending.clear()
@@ -198,8 +218,18 @@ class OrderedCustomerFn(beam.DoFn):
         self.state_bytes.update(len(state_bytes))
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
-            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, len(state_bytes),
-                                                                           self.processor.engine.attributes))
+            # the row's state_bytes is the size of the JSON form, as in bounded replay
+            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, None,
+                                                                   self.processor.engine.attributes))
+
+    def _remember(self, key: str, events: dict[bytes, Event]) -> None:
+        """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode
+        of its bytes; at most ``KEPT_DECODED`` events per DoFn instance, oldest keys dropped first)."""
+        self._kept[key] = events
+        self._kept_n += len(events)
+        if self._kept_n > KEPT_DECODED:
+            self._kept.clear()
+            self._kept_n = 0
 
 
     def _with_subprofiles(self, plan: FlushPlan, out: Outputs) -> list[Event]:

@@ -479,8 +479,10 @@ class CustomerState(_dl.AddressStatus):
 
     @classmethod
     def from_bytes(cls, b: bytes) -> "CustomerState":
-        """Inverse of :meth:`to_bytes`; raises ValueError for another state version (zlib.error or a JSON error for
-        bytes that are not a state)."""
+        """Inverse of :meth:`to_bytes`, also of ``state_codec.encode_state``; ValueError: another state version."""
+        if b[:1] == b"M":  # the streaming stage's stored form (journeyflow.stages.state_codec)
+            from journeyflow.stages.state_codec import decode_state
+            return decode_state(b)
         raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
         return cls.from_dict(json.loads(raw))
 

@@ -123,3 +123,53 @@ def measure(config: Any, n_hot: int = 20_000, per_flush: int = 100, t0: int = 1_
             "hot_flush_ms_last_10pct": statistics.median(flushes[-k:]),
             "one_visit_bytes_after_visit": after_visit, "one_visit_timer_pending": pending,
             "one_visit_bytes_after_expiry": visit.stored_bytes(), "one_visit_timer_after_expiry": visit.timer_pending()}
+
+
+def population_keyed(data_dir: Any, limit: int | None = None) -> list[tuple[str, Event]]:
+    """The first ``limit`` records of a generated population (event-time order) parsed and resolved online against
+    an in-memory identity store, as ``(key, Event)`` in arrival order: what ``DecideOrdered`` receives (merge control
+    events included; address-status copies left out)."""
+    import uuid
+
+    from journeyflow.adapters.identity_store import open_store
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.stages.identity.online import resolve_online
+    from journeyflow.stages.identity.keys import Hasher
+    from journeyflow.stages.parse import Parser, ParseConfig
+    from journeyflow.tools.pubsub import load_dir
+
+    rules = EngineConfig.from_files().link_rules()
+    parser = Parser(Hasher.from_env(), ParseConfig())
+    lines, _ = load_dir(data_dir, limit)
+    out: list[tuple[str, Event]] = []
+    with open_store(f"memory://cells-{uuid.uuid4().hex[:8]}", rules) as store:
+        for i, ln in enumerate(lines):
+            ev, _warnings = parser.parse_full(ln.stream, ln.data, f"pubsub:{i}", ln.ts)
+            if not isinstance(ev, Event):
+                continue
+            res = resolve_online(store, ev, rules)
+            out += [(target, control) for target, control in res.merges]
+            out.append((res.customer_id, ev))
+    return out
+
+
+def drive_population(fn: Any, keyed: list[tuple[str, Event]], chunk: int = 200) -> dict[str, CellDriver]:
+    """Drive ``fn`` (set up) over ``keyed`` as a runner would: ``chunk`` elements at a time, then the watermark to the
+    chunk's latest event time; at the end every pending timer fires once (a watermark at +infinity).  Returns the
+    drivers by key (their ``flush_ms`` and ``outputs``)."""
+    drivers: dict[str, CellDriver] = {}
+    wm = None
+    for i in range(0, len(keyed), chunk):
+        part = keyed[i:i + chunk]
+        for key, ev in part:
+            d = drivers.get(key)
+            if d is None:
+                d = drivers[key] = CellDriver(fn, key)
+            d.add([ev])
+        wm = max([ev.ts for _k, ev in part] + ([wm] if wm is not None else []))
+        for d in drivers.values():
+            d.advance(wm)
+    for d in drivers.values():
+        if d.timer.value is not None:
+            d.advance(d.timer.value.micros // 1000)
+    return drivers

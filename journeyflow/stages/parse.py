@@ -33,6 +33,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.parse_fast import FastPath
 from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
 from journeyflow.stages.pii import decode as pii_decode
 from journeyflow.stages.timeparse import parse_ts
@@ -161,6 +162,9 @@ class Parser:
         self._containers = {s: _container_fields(self._schemas[s]) for s in BUILTIN_STREAMS}
         self._buf = io.BytesIO()
         self._segment = None  # stages.segment.parse.SegmentParser, built on the first track record
+        # typed decoders + caches for records kept without a warning; anything else takes the full path below
+        self._fast = FastPath(self)
+        self._fast_streams = self._fast.streams()
 
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
@@ -178,10 +182,16 @@ class Parser:
         Returns a :class:`ParseResult`; never raises for bad input.  Required fields and identifiers decide between
         Event and DeadLetter (the reason of the first failed check); bad optional fields become ``FieldWarning`` s
         of the Event."""
-        try:
-            ev, problems = self._parse(stream, raw, received_at)
-        except Invalid as e:
-            return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
+        ev = None
+        if stream in self._fast_streams and isinstance(raw, (bytes, str)):
+            ev = self._fast.parse(stream, raw, received_at)
+        if ev is not None:
+            problems: list[_Problem] = []
+        else:
+            try:
+                ev, problems = self._parse(stream, raw, received_at)
+            except Invalid as e:
+                return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
         if self.config.declared_types is not None:
             ev = self.config.declared_types.check(ev, problems)
         if not problems:

@@ -167,6 +167,8 @@ class FastPath:
                      for s in self._decoders}
         self._key = functools.lru_cache(maxsize=_CACHE)(self._key_uncached)
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
+        # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
+        self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
 
     def streams(self) -> frozenset[str]:
         """The streams this fast path decodes (the others always take the full path)."""
@@ -179,6 +181,8 @@ class FastPath:
             key = self._parser._key(field, value, contact)
         except InvalidIdentifier:
             return None
+        if not key.split(":", 1)[1]:
+            return None  # an empty key: the full parser leaves it out
         return key, tuple(contact.items())
 
     def _pseudo_uncached(self, text: str) -> str:
@@ -242,48 +246,65 @@ class FastPath:
                      ids=ids[0], attrs=attrs, contact=ids[1])
 
     def _identifiers(self, stream: str, rec: Any) -> tuple[tuple[str, ...], dict[str, str]] | None:
-        contact: dict[str, str] = {}
+        key = self._key
         if stream == "consent":
             present = [f for f, _req in self._ids[stream] if getattr(rec, f)]
             if len(present) != 1:
                 return None
-            got = self._key(present[0], getattr(rec, present[0]))
+            got = key(present[0], getattr(rec, present[0]))
             if got is None:
                 return None
-            contact.update(got[1])
-            return (got[0],), contact
+            return (got[0],), dict(got[1])
         keys = []
+        contact: dict[str, str] = {}
         for f, required in self._ids[stream]:
             v = getattr(rec, f)
             if not required and (v is None or v == ""):
                 continue
-            got = self._key(f, v)
+            got = key(f, v)
             if got is None:
-                return None  # dropped with a warning, or a dead letter: the full path says which
+                return None  # dropped with a warning, a dead letter, or an empty key: the full path says which
             keys.append(got[0])
             if got[1]:
                 contact.update(got[1])
-        keys = [k for k in keys if k.split(":", 1)[1]]
         if not keys:
             return None
-        return tuple(sorted(set(keys))), contact
+        return (keys[0],) if len(keys) == 1 else tuple(sorted(set(keys))), contact
 
     def _attrs(self, stream: str, rec: Any) -> dict[str, Any]:
-        # the same attributes, in the same order, as Parser._attrs
+        # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned)
+        c = self._clean_value
+        a: dict[str, Any] = {}
         if stream == "web":
-            a = {"product_id": rec.product_id, "properties": rec.properties or None}
+            if rec.product_id is not None:
+                a["product_id"] = c(rec.product_id)
+            if rec.properties:
+                a["properties"] = rec.properties
         elif stream == "orders":
-            a = {"order_id": rec.order_id, "product_ids": list(rec.product_ids or ()), "amount": rec.amount,
-                 "currency": rec.currency}
+            a["order_id"] = c(rec.order_id)
+            a["product_ids"] = [c(x) for x in rec.product_ids] if rec.product_ids else []
+            if rec.amount is not None:
+                a["amount"] = rec.amount
+            if rec.currency is not None:
+                a["currency"] = c(rec.currency)
         elif stream == "support":
-            a = {"ticket_id": rec.ticket_id, "severity": rec.severity, "csat": rec.csat}
+            a["ticket_id"] = c(rec.ticket_id)
+            if rec.severity is not None:
+                a["severity"] = c(rec.severity)
+            if rec.csat is not None:
+                a["csat"] = rec.csat
         elif stream == "crm":
-            a = {"lifecycle_stage": rec.lifecycle_stage, "timezone": rec.timezone, "owner_id": rec.owner_id}
+            for name in ("lifecycle_stage", "timezone", "owner_id"):
+                v = getattr(rec, name)
+                if v is not None:
+                    a[name] = c(v)
         elif stream == "engagement":
-            a = {"channel": rec.channel, "decision_id": rec.decision_id,
-                 "bounce_type": rec.bounce_type if rec.type == "bounced" else None}
+            a["channel"] = c(rec.channel)
+            if rec.decision_id is not None:
+                a["decision_id"] = c(rec.decision_id)
+            if rec.type == "bounced" and rec.bounce_type is not None:
+                a["bounce_type"] = c(rec.bounce_type)
         else:  # consent
-            a = {"channel": rec.channel, "status": rec.status}
-        clean = self.clean
-        return {k: (clean(v) if isinstance(v, str) else [clean(x) for x in v] if isinstance(v, list) else v)
-                for k, v in a.items() if v is not None}
+            a["channel"] = c(rec.channel)
+            a["status"] = c(rec.status)
+        return a

@@ -166,6 +166,7 @@ class FastPath:
         self._ids = {s: tuple((f, f in _fields.REQUIRED_FIELDS[s]) for f in _fields.IDENTIFIER_FIELDS[s])
                      for s in self._decoders}
         self._key = functools.lru_cache(maxsize=_CACHE)(self._key_uncached)
+        self._ids_cached = functools.lru_cache(maxsize=_CACHE)(self._ids_uncached)
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
@@ -246,19 +247,23 @@ class FastPath:
                      ids=ids[0], attrs=attrs, contact=ids[1])
 
     def _identifiers(self, stream: str, rec: Any) -> tuple[tuple[str, ...], dict[str, str]] | None:
+        # a customer's records repeat one combination of identifier values: one cache look-up for all of them
+        got = self._ids_cached(stream, *[getattr(rec, f) for f, _req in self._ids[stream]])
+        return None if got is None else (got[0], dict(got[1]))
+
+    def _ids_uncached(self, stream: str, *values: str | None) -> tuple[tuple[str, ...], tuple] | None:
         key = self._key
         if stream == "consent":
-            present = [f for f, _req in self._ids[stream] if getattr(rec, f)]
+            present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]
             if len(present) != 1:
                 return None
-            got = key(present[0], getattr(rec, present[0]))
+            got = key(*present[0])
             if got is None:
                 return None
-            return (got[0],), dict(got[1])
+            return (got[0],), got[1]
         keys = []
         contact: dict[str, str] = {}
-        for f, required in self._ids[stream]:
-            v = getattr(rec, f)
+        for (f, required), v in zip(self._ids[stream], values):
             if not required and (v is None or v == ""):
                 continue
             got = key(f, v)
@@ -269,7 +274,7 @@ class FastPath:
                 contact.update(got[1])
         if not keys:
             return None
-        return (keys[0],) if len(keys) == 1 else tuple(sorted(set(keys))), contact
+        return tuple(sorted(set(keys))), tuple(contact.items())
 
     def _attrs(self, stream: str, rec: Any) -> dict[str, Any]:
         # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned)

@@ -243,8 +243,7 @@ class FastPath:
         if ids is None:
             return None
         attrs = self._attrs(stream, rec)
-        return Event(uid=f"{stream}/{self.clean(rec.event_id)}", stream=stream, type=etype, ts=et,
-                     ids=ids[0], attrs=attrs, contact=ids[1])
+        return Event(f"{stream}/{self.clean(rec.event_id)}", stream, etype, et, ids[0], attrs, ids[1])
 
     def _identifiers(self, stream: str, rec: Any) -> tuple[tuple[str, ...], dict[str, str]] | None:
         # a customer's records repeat one combination of identifier values: one cache look-up for all of them

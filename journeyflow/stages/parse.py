@@ -33,7 +33,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
-from journeyflow.stages.parse_fast import FastPath
+from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
 from journeyflow.stages.pii import decode as pii_decode
 from journeyflow.stages.timeparse import parse_ts
@@ -337,7 +337,7 @@ class Parser:
         ids (HubSpot, Dynamics ...) cannot be told apart from a phone written without ``+`` or separators, and
         reading them as phones would merge a customer with whoever holds that number."""
         kind, _, raw = key.partition(":")
-        if raw.isdigit() or not contains_pii(raw, keep_uuids=True):
+        if raw.isdigit() or cannot_hold_pii(raw, keep_uuids=True) or not contains_pii(raw, keep_uuids=True):
             return key
         value = pii_decode(raw).strip()
         value = value[7:] if value.lower().startswith("mailto:") else value

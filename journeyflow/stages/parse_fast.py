@@ -134,13 +134,20 @@ def fast_iso_ms(text: str) -> int | None:
 
 _RISKY_CHARS = re.compile(r"[@+%&\\\[({]|[^\x00-\x7f]")
 _DIGITS = b"0123456789"
+# a word starting with a letter or "_": every digit follows a word character, so no phone pattern can start there
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
-def cannot_hold_pii(text: str) -> bool:
-    """True when ``text`` is ASCII without ``@ + % & \\ [ ( {`` and has fewer than 7 digits: then no pattern of
-    :mod:`journeyflow.stages.pii` can match it (each needs an ``@``, a ``+``, 7 digits or one of the encoded
-    spellings, which start with one of those characters or a non-ASCII one), so it is its own pseudonymized form.
-    One regular-expression search and one byte translation (the property test checks it against ``pii``)."""
+def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
+    """True when no pattern of :mod:`journeyflow.stages.pii` can match ``text``, so that ``mask_pii`` (and, with
+    ``keep_uuids``, ``pseudonymize`` and ``contains_pii(keep_uuids=True)``) leave it as it is: an ASCII word
+    starting with a letter (``C57274206``: a phone candidate may not follow a word character, a formatted number
+    needs a separator), with ``keep_uuids`` exactly one UUID, or an ASCII text without ``@ + % & \\ [ ( {`` and
+    with fewer than 7 digits (every pattern needs an ``@``, a ``+``, 7 digits or an encoded spelling starting with
+    one of those characters or a non-ASCII one).  The property test checks it against ``pii``."""
+    if _WORD.fullmatch(text) is not None or keep_uuids and _UUID.fullmatch(text) is not None:
+        return True
     if _RISKY_CHARS.search(text) is not None:
         return False
     b = text.encode()
@@ -191,7 +198,7 @@ class FastPath:
 
     def clean(self, text: str) -> str:
         """:meth:`Parser._clean` of ``text``: itself when it cannot hold PII, else cached."""
-        return text if cannot_hold_pii(text) else self._pseudo(text)
+        return text if cannot_hold_pii(text, True) else self._pseudo(text)
 
     # ------------------------------------------------------------------ parse
     def parse(self, stream: str, raw: bytes | str, received_at: int | None) -> Event | None:

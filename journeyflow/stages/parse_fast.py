@@ -132,26 +132,25 @@ def fast_iso_ms(text: str) -> int | None:
     return ms + int((frac + "00")[:3]) if frac else ms
 
 
-_RISKY_CHARS = re.compile(r"[@+%&\\\[({]|[^\x00-\x7f]")
-_DIGITS = b"0123456789"
-# a word starting with a letter or "_": every digit follows a word character, so no phone pattern can start there
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+# Texts no pattern of stages.pii can match, as one linear-time full match (character classes without overlap):
+# an ASCII word starting with a letter or "_" (every digit follows a word character: no phone candidate can start
+# there, and a formatted number needs a separator), or an ASCII text without @ + % & \\ [ ( { and with at most 6
+# digits; for ids (keep_uuids) also exactly one UUID.
+_PLAIN = r"[^0-9@+%&\\\[({\x80-\U0010FFFF]"
+_WORD_OR_FEW_DIGITS = rf"[A-Za-z_][A-Za-z0-9_]*|{_PLAIN}*(?:[0-9]{_PLAIN}*){{0,6}}"
+_SAFE = re.compile(_WORD_OR_FEW_DIGITS)
+_SAFE_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|"
+                      + _WORD_OR_FEW_DIGITS)
 
 
 def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
     """True when no pattern of :mod:`journeyflow.stages.pii` can match ``text``, so that ``mask_pii`` (and, with
     ``keep_uuids``, ``pseudonymize`` and ``contains_pii(keep_uuids=True)``) leave it as it is: an ASCII word
-    starting with a letter (``C57274206``: a phone candidate may not follow a word character, a formatted number
-    needs a separator), with ``keep_uuids`` exactly one UUID, or an ASCII text without ``@ + % & \\ [ ( {`` and
-    with fewer than 7 digits (every pattern needs an ``@``, a ``+``, 7 digits or an encoded spelling starting with
-    one of those characters or a non-ASCII one).  The property test checks it against ``pii``."""
-    if _WORD.fullmatch(text) is not None or keep_uuids and _UUID.fullmatch(text) is not None:
-        return True
-    if _RISKY_CHARS.search(text) is not None:
-        return False
-    b = text.encode()
-    return len(b) - len(b.translate(None, _DIGITS)) < 7
+    starting with a letter (``C57274206``), an ASCII text without ``@ + % & \\ [ ( {`` and with at most 6 digits
+    (``web-000001``: every pattern needs an ``@``, a ``+``, 7 digits or an encoded spelling starting with one of
+    those characters or a non-ASCII one), or with ``keep_uuids`` exactly one UUID.  One regular-expression full
+    match; the property test checks it against ``pii``."""
+    return (_SAFE_ID if keep_uuids else _SAFE).fullmatch(text) is not None
 
 
 class FastPath:

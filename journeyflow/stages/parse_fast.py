@@ -21,6 +21,7 @@ fields :mod:`journeyflow.stages.fields` treats a ``null`` of as absent: ``produc
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
@@ -95,14 +96,17 @@ def struct_for(stream: str, schema: dict) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True)
 
 
-_ISO_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+_ISO_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
                      r"(Z|[+-][0-9]{2}:[0-9]{2})")
 
 
 @functools.lru_cache(maxsize=_CACHE)
-def _day_ms(date: str) -> int | None:
+def _hour_ms(date_hour: str) -> int | None:
+    """Epoch ms of ``YYYY-MM-DDThh`` (UTC), None when the date or the hour does not exist (or is 24)."""
+    if date_hour[11:13] > "23":
+        return None
     try:
-        return parse_iso8601_ms(date + "T00Z")
+        return parse_iso8601_ms(date_hour + "Z")
     except ValueError:
         return None
 
@@ -118,17 +122,17 @@ def _offset_ms(offset: str) -> int | None:
 def fast_iso_ms(text: str) -> int | None:
     """Epoch ms of the common form ``YYYY-MM-DDThh:mm:ss[.f…](Z|±hh:mm)``, equal to
     :func:`journeyflow.stages.timeparse.parse_ts` of it; None for any other text (the caller then asks ``parse_ts``).
-    Dates and offsets are cached; a leap second (``:60``) is left to ``parse_ts``."""
+    Date-hours and offsets are cached; a leap second (``:60``) and hour 24 are left to ``parse_ts``."""
     m = _ISO_RE.fullmatch(text)
     if m is None:
         return None
-    date, hh, mm, ss, frac, off = m.groups()
-    day = _day_ms(date)
+    date_hour, mm, ss, frac, off = m.groups()
+    base = _hour_ms(date_hour)
     offset = _offset_ms(off)
-    hour, minute, second = int(hh), int(mm), int(ss)
-    if day is None or offset is None or hour > 23 or minute > 59 or second > 59:
+    minute, second = int(mm), int(ss)
+    if base is None or offset is None or minute > 59 or second > 59:
         return None
-    ms = day + hour * 3_600_000 + minute * 60_000 + second * 1000 - offset
+    ms = base + minute * 60_000 + second * 1000 - offset
     return ms + int((frac + "00")[:3]) if frac else ms
 
 
@@ -153,6 +157,14 @@ def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
     return (_SAFE_ID if keep_uuids else _SAFE).fullmatch(text) is not None
 
 
+def _values_getter(names: tuple[str, ...]) -> Any:
+    """A function giving the values of ``names`` of a record as one tuple."""
+    if len(names) >= 2:
+        return operator.attrgetter(*names)  # a tuple, built in C
+    getter = operator.attrgetter(*names)
+    return lambda rec: (getter(rec),)
+
+
 class FastPath:
     """Per-:class:`Parser` fast path (its own caches, bounded LRU of 65,536 entries each)."""
 
@@ -173,6 +185,8 @@ class FastPath:
                      for s in self._decoders}
         self._key = functools.lru_cache(maxsize=_CACHE)(self._key_uncached)
         self._ids_cached = functools.lru_cache(maxsize=_CACHE)(self._ids_uncached)
+        # the identifier values of a record, as one tuple (attrgetter of two or more names returns a tuple)
+        self._id_values = {s: _values_getter(tuple(f for f, _req in ids)) for s, ids in self._ids.items()}
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
@@ -253,10 +267,10 @@ class FastPath:
 
     def _identifiers(self, stream: str, rec: Any) -> tuple[tuple[str, ...], dict[str, str]] | None:
         # a customer's records repeat one combination of identifier values: one cache look-up for all of them
-        got = self._ids_cached(stream, *[getattr(rec, f) for f, _req in self._ids[stream]])
+        got = self._ids_cached(stream, self._id_values[stream](rec))
         return None if got is None else (got[0], dict(got[1]))
 
-    def _ids_uncached(self, stream: str, *values: str | None) -> tuple[tuple[str, ...], tuple] | None:
+    def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], tuple] | None:
         key = self._key
         if stream == "consent":
             present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]

@@ -13,6 +13,10 @@ Event times are parsed exactly (:mod:`journeyflow.stages.timeparse`: integer ari
 accepted range is ``ParseConfig.min_ts .. max_ts`` (default 2000-01-01 .. 2100-01-01) and, when
 ``ParseConfig.max_ahead_ms`` is set and the caller passes the record's arrival time, at most that far ahead of it.
 
+Records of the built-in streams first try :mod:`journeyflow.stages.parse_fast` (typed ``msgspec`` decoders generated
+from ``schemas/*.avsc``, cached identifier keys): it answers only for a record kept without a field warning, with
+the Event the checks below would give; every other record (and every dead letter) comes from the checks below.
+
 The raw payload kept in a dead letter is truncated and has anything that looks like an email address or a phone
 number masked, so dead letters can be stored in analyst tables without leaking PII.
 """

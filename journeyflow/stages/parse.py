@@ -170,6 +170,18 @@ class Parser:
         self._fast = FastPath(self)
         self._fast_streams = self._fast.streams()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (handed to Beam DoFns): the fast path's decoders and caches are rebuilt, empty, on load."""
+        state = dict(self.__dict__)
+        del state["_fast"], state["_fast_streams"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restores a pickled Parser (see ``__getstate__``)."""
+        self.__dict__.update(state)
+        self._fast = FastPath(self)
+        self._fast_streams = self._fast.streams()
+
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
               received_at: int | None = None) -> Event | DeadLetter:

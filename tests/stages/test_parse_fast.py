@@ -225,3 +225,15 @@ def test_typed_decoders_cover_every_optional_field():
         names = {f["name"] for f in avro_schema(stream)["fields"]}
         assert set(jf_fields.OPTIONAL_FIELDS[stream]) <= names
         assert PAIRS[0][0]._fast.streams() == frozenset(BUILTIN_STREAMS)
+
+
+def test_parser_still_pickles_with_its_fast_path():
+    """A Parser crosses pickling (Beam DoFns) as before; the copy rebuilds its fast path and parses the same."""
+    import pickle
+
+    fast, full = PAIRS[0]
+    copy = pickle.loads(pickle.dumps(fast))
+    raw = json.dumps({"event_id": "c-1", "ts": "2026-10-01T00:00:15Z", "crm_id": "C1", "email": "Ann@x.com",
+                      "type": "contact_created"}).encode()
+    assert copy._fast.parse("crm", raw, None) is not None
+    assert repr(copy.parse_full("crm", raw)) == repr(full.parse_full("crm", raw))

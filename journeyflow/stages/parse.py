@@ -13,6 +13,10 @@ Event times are parsed exactly (:mod:`journeyflow.stages.timeparse`: integer ari
 accepted range is ``ParseConfig.min_ts .. max_ts`` (default 2000-01-01 .. 2100-01-01) and, when
 ``ParseConfig.max_ahead_ms`` is set and the caller passes the record's arrival time, at most that far ahead of it.
 
+Records of the built-in streams first try :mod:`journeyflow.stages.parse_fast` (typed ``msgspec`` decoders generated
+from ``schemas/*.avsc``, cached identifier keys): it answers only for a record kept without a field warning, with
+the Event the checks below would give; every other record (and every dead letter) comes from the checks below.
+
 The raw payload kept in a dead letter is truncated and has anything that looks like an email address or a phone
 number masked, so dead letters can be stored in analyst tables without leaking PII.
 """
@@ -33,6 +37,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
 from journeyflow.stages.pii import decode as pii_decode
 from journeyflow.stages.timeparse import parse_ts
@@ -161,6 +166,21 @@ class Parser:
         self._containers = {s: _container_fields(self._schemas[s]) for s in BUILTIN_STREAMS}
         self._buf = io.BytesIO()
         self._segment = None  # stages.segment.parse.SegmentParser, built on the first track record
+        # typed decoders + caches for records kept without a warning; anything else takes the full path below
+        self._fast = FastPath(self)
+        self._fast_streams = self._fast.streams()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (handed to Beam DoFns): the fast path's decoders and caches are rebuilt, empty, on load."""
+        state = dict(self.__dict__)
+        del state["_fast"], state["_fast_streams"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restores a pickled Parser (see ``__getstate__``)."""
+        self.__dict__.update(state)
+        self._fast = FastPath(self)
+        self._fast_streams = self._fast.streams()
 
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
@@ -178,10 +198,16 @@ class Parser:
         Returns a :class:`ParseResult`; never raises for bad input.  Required fields and identifiers decide between
         Event and DeadLetter (the reason of the first failed check); bad optional fields become ``FieldWarning`` s
         of the Event."""
-        try:
-            ev, problems = self._parse(stream, raw, received_at)
-        except Invalid as e:
-            return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
+        ev = None
+        if stream in self._fast_streams and isinstance(raw, (bytes, str)):
+            ev = self._fast.parse(stream, raw, received_at)
+        if ev is not None:
+            problems: list[_Problem] = []
+        else:
+            try:
+                ev, problems = self._parse(stream, raw, received_at)
+            except Invalid as e:
+                return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
         if self.config.declared_types is not None:
             ev = self.config.declared_types.check(ev, problems)
         if not problems:
@@ -327,7 +353,7 @@ class Parser:
         ids (HubSpot, Dynamics ...) cannot be told apart from a phone written without ``+`` or separators, and
         reading them as phones would merge a customer with whoever holds that number."""
         kind, _, raw = key.partition(":")
-        if raw.isdigit() or not contains_pii(raw, keep_uuids=True):
+        if raw.isdigit() or cannot_hold_pii(raw, keep_uuids=True) or not contains_pii(raw, keep_uuids=True):
             return key
         value = pii_decode(raw).strip()
         value = value[7:] if value.lower().startswith("mailto:") else value

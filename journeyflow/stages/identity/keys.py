@@ -173,7 +173,48 @@ def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     ``raw``: the address as written.  Returns ``local@ascii-domain`` with the local part NFC-normalized and
     lower-cased (and its ``+tag`` removed when ``merge_plus_addresses``).  Raises :class:`InvalidIdentifier` (the
     message never holds the address) when ``email-validator`` rejects it or it is longer than 254 characters.
-    Syntax rules: RFC 5321/5322 and RFC 6531/6532 as implemented by ``email-validator`` (no DNS look-up)."""
+    Syntax rules: RFC 5321/5322 and RFC 6531/6532 as implemented by ``email-validator`` (no DNS look-up).
+
+    A plain ASCII address (dot-atom local part of letters, digits, ``_ + -``; a domain of letters, digits, dots and
+    single hyphens) has only its domain checked by ``email-validator``, once per domain (:func:`_ascii_domain`):
+    the local part of such an address is valid as it is, so the result is the same; anything else, and every
+    refusal, takes the full check (property test: tests/stages/test_parse_fast.py)."""
+    simple = _SIMPLE_EMAIL.fullmatch(raw)
+    if simple is not None:
+        local, domain = simple.groups()
+        ascii_domain = _ascii_domain(domain)
+        if ascii_domain is not None and len(local) <= 64 and len(local) + 1 + len(ascii_domain) <= 254:
+            return _join_email(local.lower(), ascii_domain.lower(), merge_plus_addresses)
+    return _normalize_email_full(raw, merge_plus_addresses)
+
+
+#: a plain ASCII address (no surrounding space: ``raw.strip()`` and NFC leave it as it is); no ``--`` in the domain
+#: (no ``xn--`` labels, whose Unicode form ``email-validator`` also checks)
+_LABEL = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
+_SIMPLE_EMAIL = re.compile(rf"([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@({_LABEL}(?:\.{_LABEL})*)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _ascii_domain(domain: str) -> str | None:
+    """``email-validator``'s ASCII form of ``domain`` (checked with the local part ``a``), None when it refuses it.
+    The domain check does not depend on the local part (``validate_email`` checks them separately, then the
+    total length, which :func:`normalize_email` checks itself)."""
+    try:
+        return validate_email("a@" + domain, check_deliverability=False).ascii_domain
+    except (EmailNotValidError, ValueError):
+        return None
+
+
+def _join_email(local: str, ascii_domain: str, merge_plus_addresses: bool) -> str:
+    if merge_plus_addresses:
+        head, plus, _tag = local.partition("+")
+        if plus and head:
+            local = head
+    return f"{local}@{ascii_domain}"
+
+
+def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
+    """:func:`normalize_email` with every address checked by ``email-validator``."""
     value = unicodedata.normalize("NFC", raw.strip())
     if not value:
         raise InvalidIdentifier(EMAIL, "email is empty")
@@ -182,11 +223,7 @@ def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     except (EmailNotValidError, ValueError) as e:  # ValueError: e.g. lone surrogates the IDNA codec refuses
         raise InvalidIdentifier(EMAIL, f"email is not a valid address: {_safe_reason(str(e))}") from None
     local = unicodedata.normalize("NFC", info.local_part.lower())
-    if merge_plus_addresses:
-        head, plus, _tag = local.partition("+")
-        if plus and head:
-            local = head
-    normalized = f"{local}@{info.ascii_domain.lower()}"
+    normalized = _join_email(local, info.ascii_domain.lower(), merge_plus_addresses)
     if len(normalized) > 254:
         raise InvalidIdentifier(EMAIL, "email is not a valid address: too long")
     return normalized

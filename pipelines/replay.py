@@ -47,8 +47,16 @@ class ReplayArgumentError(ValueError):
     """A replay started without ``--input`` or ``--output``."""
 
 
+#: Events per batch between the replay's stages (one Beam element per batch, not per event: issue 22).
+EVENT_BATCH = 10_000
+
+
 def _max_or_none(values) -> int | None:
     return max(values, default=None)
+
+
+def _latest(batch) -> int:
+    return max(e.ts for e in batch)
 
 
 def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: EngineConfig,
@@ -58,17 +66,17 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     None (the latest event time among the events ``parse_config`` accepts: a record outside its time range is a
     dead letter and moves nobody's horizon).  Returns the main PCollections, by name (for tests)."""
     records = p | "ReadFiles" >> ReadReplayFiles(input_dir)
-    parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
-    events = parsed[EVENTS]
+    parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config, batch=EVENT_BATCH)
+    events = parsed[EVENTS]  # EventBatches; every PCollection below holds lists or per-cluster lists
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
     # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
     keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
     if until is None:
-        horizon = events | "EventTimes" >> beam.Map(lambda e: e.ts) | "Horizon" >> beam.CombineGlobally(_max_or_none)
+        horizon = events | "EventTimes" >> beam.Map(_latest) | "Horizon" >> beam.CombineGlobally(_max_or_none)
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
-    decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon)
-    outputs = build_outputs(decided, parsed, links)
+    decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon, batched=True)
+    outputs = build_outputs(decided, parsed, links, batched=True)
     FileSink(output_dir).write(outputs)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
             "warnings": outputs.warnings, **outputs.table_rows()}

@@ -52,7 +52,7 @@ class WriteOutputFiles(beam.PTransform):
         markers = [(("topic", t, ""), None) for t in ALL_TOPICS] + \
                   [(("table", t, "_schema"), None) for t in self.tables]
         return (
-            (items | "Destination" >> beam.Map(_destination),
+            (items | "Destination" >> beam.FlatMap(_destinations),
              items.pipeline | "EmptyOutputs" >> beam.Create(markers))
             | "MergeOutputs" >> beam.Flatten()
             | "GroupByDestination" >> beam.GroupByKey()
@@ -60,16 +60,39 @@ class WriteOutputFiles(beam.PTransform):
         )
 
 
-def _destination(item: Message | tuple[str, dict[str, Any]]) -> tuple[tuple[str, str, str], Any]:
+def _destinations(item: Message | tuple[str, Any] | list) -> Iterable[tuple[tuple[str, str, str], Any]]:
+    """``(destination, payload)`` of one item, or ``(destination, [payloads])`` per destination of a batch (a list
+    of Messages, or ``(table, [rows])``: the replay's batched outputs, one element per destination and batch)."""
     if isinstance(item, Message):
-        return ("topic", item.topic, ""), item.data
+        return [(("topic", item.topic, ""), item.data)]
+    if isinstance(item, list):
+        topics: dict[tuple[str, str, str], list] = {}
+        for m in item:
+            topics.setdefault(("topic", m.topic, ""), []).append(m.data)
+        return topics.items()
     name, row = item
-    return ("table", name, partition_of(name, row)), row
+    if not isinstance(row, list):
+        return [(("table", name, partition_of(name, row)), row)]
+    parts: dict[tuple[str, str, str], list] = {}
+    for r in row:
+        parts.setdefault(("table", name, partition_of(name, r)), []).append(r)
+    return parts.items()
+
+
+def _payloads(values: Iterable[Any]) -> list:
+    """The payloads of one destination's grouped values: single payloads and lists of them (markers dropped)."""
+    out: list = []
+    for x in values:
+        if isinstance(x, list):
+            out.extend(x)
+        elif x is not None:
+            out.append(x)
+    return out
 
 
 def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_dir: str) -> tuple[str, int]:
     (kind, name, part), payloads = group
-    payloads = [x for x in payloads if x is not None]
+    payloads = _payloads(payloads)
     if kind == "topic":
         path = FileSystems.join(out_dir, "topics", f"{name}.jsonl")
         _ensure_dir(path)

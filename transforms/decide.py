@@ -21,6 +21,7 @@ from journeyflow.model.events import ADDRESS_STREAM, Event
 from journeyflow.stages.bounded import ClusterFold, fold_cluster
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.snapshot import snapshot_row
+from journeyflow.transforms.coders import Batch
 from journeyflow.transforms.outputs import DEAD, DECISIONS, SNAPSHOTS, STEPS, TAGGED, DecideCounters
 
 #: Outputs a FoldClusterFn buffers (batched mode) before it emits them as lists.
@@ -43,7 +44,7 @@ class FoldClusterFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         """Empty output buffers (batched mode)."""
-        self._out: dict[str, list] = {DECISIONS: [], STEPS: [], DEAD: [], SNAPSHOTS: []}
+        self._out: dict[str, list] = {DECISIONS: Batch(), STEPS: Batch(), DEAD: Batch(), SNAPSHOTS: Batch()}
         self._n = 0
 
     def _flush(self, windowed: bool) -> Iterator[Any]:

@@ -20,7 +20,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from journeyflow.transforms.coders import KEYED_ITEMS, ClusterItems
+from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems
 
 #: Items a KeyByCluster worker buffers before it emits its clusters' lists (bounds its memory on Dataflow).
 FLUSH_ITEMS = 200_000
@@ -30,15 +30,15 @@ class _ResolveFn(beam.DoFn):
     def __init__(self, rules: LinkRules):
         self.rules = rules
 
-    def process(self, links: list[LinkRecord]) -> Iterator[Any]:
-        cmap, rows = build_cluster_map(links, self.rules)
+    def process(self, batches: list[list[LinkRecord]]) -> Iterator[Any]:
+        cmap, rows = build_cluster_map([lk for b in batches for lk in b], self.rules)
         yield cmap
         if rows:
-            yield beam.pvalue.TaggedOutput("links", rows)  # one list of identity_links rows
+            yield beam.pvalue.TaggedOutput("links", Batch(rows))  # one list of identity_links rows
 
 
-def _batch_links(batch: list, rules: LinkRules) -> list[LinkRecord]:
-    return [lk for ev in batch for lk in event_links(ev, rules)]
+def _batch_links(batch: list, rules: LinkRules) -> Batch:
+    return Batch(lk for ev in batch for lk in event_links(ev, rules))
 
 
 class _KeyByClusterFn(beam.DoFn):
@@ -86,7 +86,7 @@ class ResolveIdentities(beam.PTransform):
         rules = self.rules
         resolved = (
             events
-            | "ExtractLinks" >> beam.FlatMap(_batch_links, rules)
+            | "ExtractLinks" >> beam.Map(_batch_links, rules)
             | "CollectLinks" >> beam.combiners.ToList()
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )

@@ -36,6 +36,7 @@ from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, fie
 from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.processor import Outputs
 from journeyflow.transforms import parse as tparse
+from journeyflow.transforms.coders import Batch
 
 # With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
 # channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).
@@ -183,12 +184,12 @@ class PipelineOutputs:
         return self._rows
 
 
-def _map_each(batch: list, fn) -> list:
-    return [fn(x) for x in batch]
+def _map_each(batch: list, fn) -> Batch:
+    return Batch(fn(x) for x in batch)
 
 
-def _flat_map_each(batch: list, fn) -> list:
-    return [y for x in batch for y in fn(x)]
+def _flat_map_each(batch: list, fn) -> Batch:
+    return Batch(y for x in batch for y in fn(x))
 
 
 def _batch_map(fn) -> beam.PTransform:

@@ -20,7 +20,7 @@ from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages.message_attributes import parse_message
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
-from journeyflow.transforms.coders import EventBatch  # (importing coders registers the Event coders: issue 22)
+from journeyflow.transforms.coders import Batch, EventBatch  # (importing coders registers the Event coders: issue 22)
 
 #: Main output tag of ParseAndValidate (Event).
 EVENTS = "events"
@@ -71,7 +71,7 @@ class ParseRecordFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         """Empty batches (``batch`` mode)."""
-        self._events, self._dead, self._warnings = EventBatch(), [], []
+        self._events, self._dead, self._warnings = EventBatch(), Batch(), Batch()
 
     def finish_bundle(self) -> Iterator[Any]:
         """``batch`` mode: the bundle's last (partial) batches."""

@@ -65,7 +65,7 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     ``topics/`` and ``tables/``.  ``until``: the horizon in epoch ms, ``"end"`` (every pending timer fires), or
     None (the latest event time among the events ``parse_config`` accepts: a record outside its time range is a
     dead letter and moves nobody's horizon).  Returns the main PCollections, by name (for tests)."""
-    records = p | "ReadFiles" >> ReadReplayFiles(input_dir)
+    records = p | "ReadFiles" >> ReadReplayFiles(input_dir, chunk=EVENT_BATCH)  # lists of RawRecords
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config, batch=EVENT_BATCH)
     events = parsed[EVENTS]  # EventBatches; every PCollection below holds lists or per-cluster lists
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())

@@ -84,7 +84,12 @@ class ParseRecordFn(beam.DoFn):
         self.start_bundle()
 
     def process(self, rec: RawRecord) -> Iterator[Any]:
-        """Parses one record (bad input never raises: it becomes a dead letter)."""
+        """Parses one record, or (``batch`` mode) each record of a list of them (bad input never raises: it becomes
+        a dead letter)."""
+        if self.batch and isinstance(rec, list):
+            for r in rec:
+                yield from self._process_batched(r)
+            return
         if self.batch and rec.attributes is None:
             yield from self._process_batched(rec)
             return

@@ -3,6 +3,12 @@
     ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → (EventTimes → Horizon) → DecideForCustomers
         → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
 
+Between its stages the replay moves lists, not single records (issue 22): ``ReadFiles`` emits lists of RawRecords,
+``ParseAndValidate`` EventBatches (and lists of dead letters / field warnings), ``ResolveIdentities`` one
+``(cluster, ClusterItems)`` per cluster and bundle, ``DecideForCustomers`` one list per output tag, and the file sink
+one ``(destination file, list)`` per destination where the outputs are produced; Beam's per-element overhead and
+its coders are paid per list (``transforms.coders``).  Topics and table rows are the same as per-record steps give.
+
 The horizon (without ``--until``) is the latest event time of the *accepted* events: a record beyond
 ``--max_event_time`` (resolved once, at launch: :func:`replay_parse_config`) is a dead letter and moves nobody's.
 

@@ -111,5 +111,6 @@ class DecideForCustomers(beam.PTransform):
         return (
             keyed
             | "GroupByCustomer" >> beam.GroupByKey()
-            | "FoldCustomer" >> beam.ParDo(FoldClusterFn(self.config, self.batched), until).with_outputs(*TAGGED, main=DECISIONS)
+            | "FoldCustomer" >> beam.ParDo(FoldClusterFn(self.config, self.batched), until).with_outputs(
+                *TAGGED, main=DECISIONS)
         )

@@ -4,8 +4,8 @@ Every event's links are collected into one list and resolved at once, in event-t
 ``build_cluster_map`` (a single ``ResolveGraph`` step); each event is then keyed by its final cluster with
 ``key_by_cluster`` against that map as a side input.  Events arrive in batches (``EventBatch``: the replay's
 ``ParseAndValidate`` with ``batch``) and leave as ``(cluster id, ClusterItems)``: one element per cluster and
-bundle (up to :data:`FLUSH_ITEMS` items buffered), not one per event (issue 22). The link set is small next to the events (a few links per
-linking event); for very large replays the same graph can be built in an identity store instead (see
+bundle (up to :data:`FLUSH_ITEMS` items buffered), not one per event (issue 22).  The link set is small next to
+the events (a few links per linking event); for very large replays the same graph can be built in an identity store instead (see
 ``journeyflow.adapters.identity_store``). The in-process equivalent is ``journeyflow.stages.bounded``.
 """
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Any, Iterator
 
 import apache_beam as beam
 
-from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
-from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
+
+from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
 
 from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems
 

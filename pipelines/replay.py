@@ -3,6 +3,12 @@
     ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → (EventTimes → Horizon) → DecideForCustomers
         → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
 
+Between its stages the replay moves lists, not single records (issue 22): ``ReadFiles`` emits lists of RawRecords,
+``ParseAndValidate`` EventBatches (and lists of dead letters / field warnings), ``ResolveIdentities`` one
+``(cluster, ClusterItems)`` per cluster and bundle, ``DecideForCustomers`` one list per output tag, and the file sink
+one ``(destination file, list)`` per destination where the outputs are produced; Beam's per-element overhead and
+its coders are paid per list (``transforms.coders``).  Topics and table rows are the same as per-record steps give.
+
 The horizon (without ``--until``) is the latest event time of the *accepted* events: a record beyond
 ``--max_event_time`` (resolved once, at launch: :func:`replay_parse_config`) is a dead letter and moves nobody's.
 
@@ -47,8 +53,16 @@ class ReplayArgumentError(ValueError):
     """A replay started without ``--input`` or ``--output``."""
 
 
+#: Events per batch between the replay's stages (one Beam element per batch, not per event: issue 22).
+EVENT_BATCH = 10_000
+
+
 def _max_or_none(values) -> int | None:
     return max(values, default=None)
+
+
+def _latest(batch) -> int:
+    return max(e.ts for e in batch)
 
 
 def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: EngineConfig,
@@ -57,18 +71,18 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     ``topics/`` and ``tables/``.  ``until``: the horizon in epoch ms, ``"end"`` (every pending timer fires), or
     None (the latest event time among the events ``parse_config`` accepts: a record outside its time range is a
     dead letter and moves nobody's horizon).  Returns the main PCollections, by name (for tests)."""
-    records = p | "ReadFiles" >> ReadReplayFiles(input_dir)
-    parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
-    events = parsed[EVENTS]
+    records = p | "ReadFiles" >> ReadReplayFiles(input_dir, chunk=EVENT_BATCH)  # lists of RawRecords
+    parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config, batch=EVENT_BATCH)
+    events = parsed[EVENTS]  # EventBatches; every PCollection below holds lists or per-cluster lists
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
     # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
     keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
     if until is None:
-        horizon = events | "EventTimes" >> beam.Map(lambda e: e.ts) | "Horizon" >> beam.CombineGlobally(_max_or_none)
+        horizon = events | "EventTimes" >> beam.Map(_latest) | "Horizon" >> beam.CombineGlobally(_max_or_none)
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
-    decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon)
-    outputs = build_outputs(decided, parsed, links)
+    decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon, batched=True)
+    outputs = build_outputs(decided, parsed, links, batched=True)
     FileSink(output_dir).write(outputs)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
             "warnings": outputs.warnings, **outputs.table_rows()}

@@ -37,6 +37,7 @@ import logging
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import zlib
 from dataclasses import dataclass, field
@@ -54,10 +55,10 @@ from journeyflow.model.tables import TABLES, table_spec
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.deliverability import changes, fan_out, holds
 from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
-from journeyflow.stages.identity.rules import event_links
+from journeyflow.stages.identity.rules import LinkRecord, event_links
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms import parse as tparse
-from journeyflow.transforms.coders import KEYED_ITEM
+from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems
 from journeyflow.transforms.decide import DecideForCustomers
 from journeyflow.transforms.outputs import build_outputs
 from journeyflow.transforms.sinks import FileSink
@@ -153,7 +154,7 @@ def _parse_all(job, work: str, rules) -> tuple[Spill, list]:
                 for out in parser.process(rec):
                     if isinstance(out, Event):
                         _dump(fe, out)
-                        links.extend(event_links(out, rules))
+                        links.extend(_interned(lk) for lk in event_links(out, rules))
                         spill.events += 1
                         if spill.horizon is None or out.ts > spill.horizon:
                             spill.horizon = out.ts
@@ -164,6 +165,12 @@ def _parse_all(job, work: str, rules) -> tuple[Spill, list]:
                     else:
                         _dump(fw, out.value)
     return spill, links
+
+
+def _interned(lk: LinkRecord) -> LinkRecord:
+    """``lk`` with its identifier keys and stream interned: an identifier takes part in many links, and the spill
+    pass keeps every link of the input until the identities are resolved."""
+    return LinkRecord(sys.intern(lk.a), sys.intern(lk.b), lk.ts, lk.event_id, sys.intern(lk.stream))
 
 
 def spill_buckets(job, buckets: int, work: str) -> Spill:
@@ -214,30 +221,57 @@ def _round_robin(dirs: list[str], name: str, objs) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ 3
-class _ReadSpillFn(beam.DoFn):
-    """A spill file's path → its pickled objects."""
+#: Records per list read from a bucket's dead-letter, field-warning and identity-link spill files.
+SPILL_BATCH = 10_000
 
-    def process(self, path: str) -> Iterator[Any]:
-        """Yields every object of ``path`` (:func:`read_spill`)."""
-        yield from read_spill(path)
+
+class _ReadSpillFn(beam.DoFn):
+    """A spill file's path → its pickled objects, in lists of up to :data:`SPILL_BATCH` (the replay's batched
+    outputs: ``transforms.outputs``)."""
+
+    def process(self, path: str) -> Iterator[Batch]:
+        """Yields the objects of ``path`` (:func:`read_spill`) as Batches."""
+        batch = Batch()
+        for obj in read_spill(path):
+            batch.append(obj)
+            if len(batch) >= SPILL_BATCH:
+                yield batch
+                batch = Batch()
+        if batch:
+            yield batch
+
+
+class _ReadItemsFn(beam.DoFn):
+    """A bucket's ``items.pkl`` → one ``(cluster, ClusterItems)`` per cluster (the replay's ``KeyByCluster``
+    output shape)."""
+
+    def process(self, path: str) -> Iterator[tuple[str, ClusterItems]]:
+        """Groups the spilled ``(cluster, (event, links))`` items by cluster."""
+        by_cluster: dict[str, ClusterItems] = {}
+        for cluster, item in read_spill(path):
+            items = by_cluster.get(cluster)
+            if items is None:
+                by_cluster[cluster] = items = ClusterItems()
+            items.append(item)
+        yield from by_cluster.items()
 
 
 def build_bucket(p: beam.Pipeline, bucket_dir: str, output_dir: str, job, horizon: int | None) -> None:
-    """Adds one bucket's pipeline to ``p``: its keyed items → ``DecideForCustomers`` (the replay's, with the
-    horizon found by the spill pass) → ``build_outputs`` (with the bucket's share of parse dead letters, field
+    """Adds one bucket's pipeline to ``p``: its keyed items → ``DecideForCustomers`` (the replay's, batched, with
+    the horizon found by the spill pass) → ``build_outputs`` (with the bucket's share of parse dead letters, field
     warnings and identity links) → ``FileSink(output_dir)``."""
     def spilled(label: str, name: str):
         return p | f"List{label}" >> beam.Create([os.path.join(bucket_dir, name)]) | label >> beam.ParDo(
             _ReadSpillFn())
 
     keyed = (p | "ListItems" >> beam.Create([os.path.join(bucket_dir, "items.pkl")])
-             | "ReadItems" >> beam.ParDo(_ReadSpillFn()).with_output_types(KEYED_ITEM))
+             | "ReadItems" >> beam.ParDo(_ReadItemsFn()).with_output_types(KEYED_ITEMS))
     until = job.until
     until = END_OF_TIME if until == "end" else (horizon if until is None else int(until))
-    decided = keyed | "DecideForCustomers" >> DecideForCustomers(job.config, until)
+    decided = keyed | "DecideForCustomers" >> DecideForCustomers(job.config, until, batched=True)
     parsed = {tparse.DEAD: spilled("ReadDeadLetters", "dead.pkl"),
               tparse.WARNINGS: spilled("ReadFieldWarnings", "warnings.pkl")}
-    outputs = build_outputs(decided, parsed, spilled("ReadIdentityLinks", "links.pkl"))
+    outputs = build_outputs(decided, parsed, spilled("ReadIdentityLinks", "links.pkl"), batched=True)
     FileSink(output_dir).write(outputs)
 
 

@@ -36,7 +36,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from journeyflow.model.events import Event
-from journeyflow.transforms.coders import KEYED_ITEM
+from journeyflow.transforms.coders import KEYED_ITEMS, ClusterItems
 from journeyflow.stages.deliverability import (
     HARD_BOUNCE,
     address_changes,
@@ -52,26 +52,39 @@ from journeyflow.stages.deliverability import (
 MAX_KEPT_CHANGES = 64
 
 
-def _fan_out(group: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple[Event, tuple]]]:
-    """The copies of one address's joined ``{"holds": [...], "changes": [...]}``, as replay items."""
+def _fan_out(group: tuple[str, dict[str, list]]) -> Iterator[tuple[str, ClusterItems]]:
+    """The copies of one address's joined ``{"holds": [...], "changes": [...]}``, as replay items (one
+    ``(holder cluster, ClusterItems)`` per copy)."""
     key, g = group
     if not g["changes"]:
         return
     for holder, copy in fan_out(key, g["holds"], g["changes"]):
-        yield holder, (copy, ())
+        yield holder, ClusterItems([(copy, ())])
+
+
+def _batch_holds(kv: tuple[str, list]) -> Iterator[tuple[str, str]]:
+    cluster, items = kv
+    for item in items:
+        yield from holds((cluster, item))
+
+
+def _batch_changes(kv: tuple[str, list]) -> Iterator[tuple[str, tuple[str, str, str, int]]]:
+    cluster, items = kv
+    for item in items:
+        yield from changes((cluster, item))
 
 
 class ShareAddressStatus(beam.PTransform):
-    """Bounded: (cluster, (event, links)) → the same plus every address-status copy, keyed by holder cluster."""
+    """Bounded: (cluster, ClusterItems) → the same plus every address-status copy, keyed by holder cluster."""
 
     def expand(self, keyed):
         """Joins holders and changes by address key (``CoGroupByKey``) and flattens the copies into the input."""
-        held = keyed | "Holds" >> beam.FlatMap(holds) | "DistinctHolds" >> beam.Distinct()
-        found = keyed | "Changes" >> beam.FlatMap(changes)
+        held = keyed | "Holds" >> beam.FlatMap(_batch_holds) | "DistinctHolds" >> beam.Distinct()
+        found = keyed | "Changes" >> beam.FlatMap(_batch_changes)
         copies = ({"holds": held, "changes": found}
                   | "JoinByAddress" >> beam.CoGroupByKey()
-                  | "CopyToHolders" >> beam.FlatMap(_fan_out).with_output_types(KEYED_ITEM))
-        return (keyed, copies) | "WithAddressCopies" >> beam.Flatten().with_output_types(KEYED_ITEM)
+                  | "CopyToHolders" >> beam.FlatMap(_fan_out).with_output_types(KEYED_ITEMS))
+        return (keyed, copies) | "WithAddressCopies" >> beam.Flatten().with_output_types(KEYED_ITEMS)
 
 
 # ------------------------------------------------------------------------------------------------ streaming

@@ -2,8 +2,10 @@
 
 Every event's links are collected into one list and resolved at once, in event-time order, by
 ``build_cluster_map`` (a single ``ResolveGraph`` step); each event is then keyed by its final cluster with
-``key_by_cluster`` against that map as a side input. The link set is small next to the events (a few links per
-linking event); for very large replays the same graph can be built in an identity store instead (see
+``key_by_cluster`` against that map as a side input.  Events arrive in batches (``EventBatch``: the replay's
+``ParseAndValidate`` with ``batch``) and leave as ``(cluster id, ClusterItems)``: one element per cluster and
+bundle (up to :data:`FLUSH_ITEMS` items buffered), not one per event (issue 22).  The link set is small next to
+the events (a few links per linking event); for very large replays the same graph can be built in an identity store instead (see
 ``journeyflow.adapters.identity_store``). The in-process equivalent is ``journeyflow.stages.bounded``.
 """
 from __future__ import annotations
@@ -12,24 +14,69 @@ from typing import Any, Iterator
 
 import apache_beam as beam
 
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
+
 from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
-from journeyflow.transforms.coders import KEYED_ITEM
+
+from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems
+
+#: Items a KeyByCluster worker buffers before it emits its clusters' lists (bounds its memory on Dataflow).
+FLUSH_ITEMS = 200_000
 
 
 class _ResolveFn(beam.DoFn):
     def __init__(self, rules: LinkRules):
         self.rules = rules
 
-    def process(self, links: list[LinkRecord]) -> Iterator[Any]:
-        cmap, rows = build_cluster_map(links, self.rules)
+    def process(self, batches: list[list[LinkRecord]]) -> Iterator[Any]:
+        cmap, rows = build_cluster_map([lk for b in batches for lk in b], self.rules)
         yield cmap
-        for r in rows:
-            yield beam.pvalue.TaggedOutput("links", r)
+        if rows:
+            yield beam.pvalue.TaggedOutput("links", Batch(rows))  # one list of identity_links rows
+
+
+def _batch_links(batch: list, rules: LinkRules) -> Batch:
+    return Batch(lk for ev in batch for lk in event_links(ev, rules))
+
+
+class _KeyByClusterFn(beam.DoFn):
+    """EventBatch → ``(cluster id, ClusterItems)``, buffered per cluster over the bundle (:data:`FLUSH_ITEMS`)."""
+
+    def __init__(self, rules: LinkRules):
+        self.rules = rules
+
+    def start_bundle(self) -> None:
+        """Empty buffer."""
+        self._by_cluster: dict[str, ClusterItems] = {}
+        self._n = 0
+
+    def process(self, batch: list, cmap: Any) -> Iterator[tuple[str, ClusterItems]]:
+        """Keys every event of ``batch`` by its final cluster (``key_by_cluster``)."""
+        rules, buf = self.rules, self._by_cluster
+        for ev in batch:
+            cluster, item = key_by_cluster(ev, cmap, rules)
+            items = buf.get(cluster)
+            if items is None:
+                buf[cluster] = items = ClusterItems()
+            items.append(item)
+        self._n += len(batch)
+        if self._n >= FLUSH_ITEMS:
+            yield from buf.items()
+            self.start_bundle()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        """The bundle's buffered clusters."""
+        for kv in self._by_cluster.items():
+            yield WindowedValue(kv, MIN_TIMESTAMP, [GlobalWindow()])
+        self.start_bundle()
 
 
 class ResolveIdentities(beam.PTransform):
-    """Events → (cluster id, (event, accepted links)); also ``identity_links`` rows (accepted and refused)."""
+    """EventBatches → (cluster id, ClusterItems: [(event, accepted links)]); also ``identity_links`` rows (accepted
+    and refused), as lists."""
 
     def __init__(self, rules: LinkRules, label: str | None = None):
         super().__init__(label)
@@ -40,10 +87,10 @@ class ResolveIdentities(beam.PTransform):
         rules = self.rules
         resolved = (
             events
-            | "ExtractLinks" >> beam.FlatMap(event_links, rules)
+            | "ExtractLinks" >> beam.Map(_batch_links, rules)
             | "CollectLinks" >> beam.combiners.ToList()
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )
-        keyed = events | "KeyByCluster" >> beam.Map(
-            key_by_cluster, beam.pvalue.AsSingleton(resolved.map), rules).with_output_types(KEYED_ITEM)
+        keyed = events | "KeyByCluster" >> beam.ParDo(
+            _KeyByClusterFn(rules), beam.pvalue.AsSingleton(resolved.map)).with_output_types(KEYED_ITEMS)
         return keyed, resolved.links

@@ -36,6 +36,7 @@ from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, fie
 from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.processor import Outputs
 from journeyflow.transforms import parse as tparse
+from journeyflow.transforms.coders import Batch
 
 # With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
 # channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).
@@ -81,6 +82,17 @@ class DecideCounters:
         state transfers under their tags.  Also counts the conditions this thread evaluated since the last call that
         failed (``condition_errors``: a CEL runtime error; ``condition_non_bool``: a result that is not a bool;
         both count as false: ``journeyflow.stages.conditions``)."""
+        self.count(out)
+        yield from out.decisions
+        for s in out.steps:
+            yield beam.pvalue.TaggedOutput(STEPS, s)
+        for dl in out.dead:
+            yield beam.pvalue.TaggedOutput(DEAD, dl)
+        for item in out.transfers:
+            yield beam.pvalue.TaggedOutput(TRANSFERS, item)
+
+    def count(self, out: Outputs) -> None:
+        """Counts ``out`` (and the failed conditions) as :meth:`emit` does, without emitting it."""
         cc = take_counts()
         if cc:
             self.condition_errors.inc(cc["errors"])
@@ -90,13 +102,6 @@ class DecideCounters:
         if out.dead:
             self.duplicates.inc(sum(dl.reason == DeadLetterReason.DUPLICATE_EVENT for dl in out.dead))
             self.errors.inc(sum(dl.reason == DeadLetterReason.PROCESSING_ERROR for dl in out.dead))
-        yield from out.decisions
-        for s in out.steps:
-            yield beam.pvalue.TaggedOutput(STEPS, s)
-        for dl in out.dead:
-            yield beam.pvalue.TaggedOutput(DEAD, dl)
-        for item in out.transfers:
-            yield beam.pvalue.TaggedOutput(TRANSFERS, item)
 
 
 # ------------------------------------------------------------------------------------------------ messages
@@ -156,38 +161,63 @@ class PipelineOutputs:
     snapshots: beam.PCollection
     transfers: beam.PCollection
     warnings: beam.PCollection
+    batched: bool = False  # every PCollection above holds lists of its records (the replay: issue 22)
     _rows: dict[str, beam.PCollection] | None = field(default=None, repr=False)
 
     def table_rows(self) -> dict[str, beam.PCollection]:
         """One PCollection of rows per analyst table, in ``TABLES`` order (steps ``DecisionRows``,
-        ``SuppressedRows``, ``StepRows``, ``DeadLetterRows``, ``FieldWarningRows``; applied once)."""
+        ``SuppressedRows``, ``StepRows``, ``DeadLetterRows``, ``FieldWarningRows``; applied once); lists of rows
+        when :attr:`batched`."""
         if self._rows is None:
+            one, many = (_batch_map, _batch_flat_map) if self.batched else (beam.Map, beam.FlatMap)
             rows = {
-                "decisions": self.decisions | "DecisionRows" >> beam.Map(decision_row),
-                "suppressed_candidates": self.decisions | "SuppressedRows" >> beam.FlatMap(suppressed_rows),
-                "journey_steps": self.steps | "StepRows" >> beam.Map(journey_step_row),
+                "decisions": self.decisions | "DecisionRows" >> one(decision_row),
+                "suppressed_candidates": self.decisions | "SuppressedRows" >> many(suppressed_rows),
+                "journey_steps": self.steps | "StepRows" >> one(journey_step_row),
                 "customer_snapshots": self.snapshots,
                 "identity_links": self.links,
-                "dead_letter": self.dead | "DeadLetterRows" >> beam.Map(dead_letter_row),
-                "field_warnings": self.warnings | "FieldWarningRows" >> beam.Map(field_warning_row),
+                "dead_letter": self.dead | "DeadLetterRows" >> one(dead_letter_row),
+                "field_warnings": self.warnings | "FieldWarningRows" >> one(field_warning_row),
             }
             assert tuple(rows) == TABLES, "every analyst table, in TABLES order"
             self._rows = rows
         return self._rows
 
 
+def _map_each(batch: list, fn) -> Batch:
+    return Batch(fn(x) for x in batch)
+
+
+def _flat_map_each(batch: list, fn) -> Batch:
+    return Batch(y for x in batch for y in fn(x))
+
+
+def _batch_map(fn) -> beam.PTransform:
+    """``beam.Map(fn)`` over lists: each list → the list of ``fn`` of its records."""
+    return beam.Map(_map_each, fn)
+
+
+def _batch_flat_map(fn) -> beam.PTransform:
+    """``beam.FlatMap(fn)`` over lists: each list → one list of everything ``fn`` gives for its records."""
+    return beam.Map(_flat_map_each, fn)
+
+
 def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOutputsTuple,
-                  links: beam.PCollection, more_dead: tuple[beam.PCollection, ...] = ()) -> PipelineOutputs:
+                  links: beam.PCollection, more_dead: tuple[beam.PCollection, ...] = (),
+                  batched: bool = False) -> PipelineOutputs:
     """The outputs of a pipeline from the per-customer stage's tagged outputs (``decided``), the parser's tagged
     outputs (``parsed``: its dead letters and field warnings, ``transforms.parse``), the identity links
     (``identity_links`` rows) and ``more_dead``, other DeadLetter PCollections (streaming: unusable state-transfer
     messages).  Applies ``AllDeadLetters``, ``DecisionMessages``, ``DeadLetterMessages`` and
-    ``FieldWarningMessages`` at the caller's level."""
+    ``FieldWarningMessages`` at the caller's level.  ``batched`` (the replay): every input PCollection holds
+    lists of records, and so does every output (one Beam element per list: issue 22)."""
+    one, many = (_batch_map, _batch_flat_map) if batched else (beam.Map, beam.FlatMap)
     decisions = decided[DECISIONS]
     warnings = parsed[tparse.WARNINGS]
     dead = (parsed[tparse.DEAD], decided[DEAD], *more_dead) | "AllDeadLetters" >> beam.Flatten()
-    messages = (decisions | "DecisionMessages" >> beam.FlatMap(decision_messages),
-                dead | "DeadLetterMessages" >> beam.Map(dead_letter_message),
-                warnings | "FieldWarningMessages" >> beam.Map(field_warning_message))
+    messages = (decisions | "DecisionMessages" >> many(decision_messages),
+                dead | "DeadLetterMessages" >> one(dead_letter_message),
+                warnings | "FieldWarningMessages" >> one(field_warning_message))
     return PipelineOutputs(decisions=decisions, dead=dead, messages=messages, steps=decided[STEPS], links=links,
-                           snapshots=decided[SNAPSHOTS], transfers=decided[TRANSFERS], warnings=warnings)
+                           snapshots=decided[SNAPSHOTS], transfers=decided[TRANSFERS], warnings=warnings,
+                           batched=batched)

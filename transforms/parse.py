@@ -11,14 +11,16 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.utils.timestamp import Timestamp
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
 
 from journeyflow.model.events import Event
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages.message_attributes import parse_message
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
-from journeyflow.transforms import coders  # noqa: F401  (registers the Event coder: issue 22)
+from journeyflow.transforms.coders import Batch, EventBatch  # (importing coders registers the Event coders: issue 22)
 
 #: Main output tag of ParseAndValidate (Event).
 EVENTS = "events"
@@ -44,10 +46,16 @@ class ParseRecordFn(beam.DoFn):
     counters ``records_parsed``, ``records_dead_lettered``, ``dead_letters_<reason>``, ``field_warnings`` and
     ``field_warnings_<reason>``, and the distribution ``event_time`` (epoch ms of the accepted events: min, max,
     count; the replay's run manifest).  A Pub/Sub record's Event is emitted with its event time as element
-    timestamp."""
+    timestamp.
 
-    def __init__(self, config: ParseConfig):
+    ``batch`` (bounded replay only; 0: off): outputs are lists instead of single records — an
+    :class:`~journeyflow.transforms.coders.EventBatch` of up to ``batch`` events (main), lists of DeadLetters and
+    of FieldWarnings under the tags — emitted when full and at the end of each bundle (one Beam element per batch
+    between the replay's stages: issue 22).  Records with Pub/Sub attributes are not batched."""
+
+    def __init__(self, config: ParseConfig, batch: int = 0):
         self.config = config
+        self.batch = batch
         self.parser: Parser | None = None
         self.parsed = Metrics.counter("journeyflow", "records_parsed")
         self.dead = Metrics.counter("journeyflow", "records_dead_lettered")
@@ -61,8 +69,30 @@ class ParseRecordFn(beam.DoFn):
         when ``ParseConfig.merge_plus_addresses``)."""
         self.parser = Parser(Hasher.from_env(merge_plus_addresses=self.config.merge_plus_addresses), self.config)
 
+    def start_bundle(self) -> None:
+        """Empty batches (``batch`` mode)."""
+        self._events, self._dead, self._warnings = EventBatch(), Batch(), Batch()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        """``batch`` mode: the bundle's last (partial) batches."""
+        if not self.batch:
+            return
+        for tag, items in ((None, self._events), (DEAD, self._dead), (WARNINGS, self._warnings)):
+            if items:
+                wv = WindowedValue(items, MIN_TIMESTAMP, [GlobalWindow()])
+                yield wv if tag is None else beam.pvalue.TaggedOutput(tag, wv)
+        self.start_bundle()
+
     def process(self, rec: RawRecord) -> Iterator[Any]:
-        """Parses one record (bad input never raises: it becomes a dead letter)."""
+        """Parses one record, or (``batch`` mode) each record of a list of them (bad input never raises: it becomes
+        a dead letter)."""
+        if self.batch and isinstance(rec, list):
+            for r in rec:
+                yield from self._process_batched(r)
+            return
+        if self.batch and rec.attributes is None:
+            yield from self._process_batched(rec)
+            return
         if rec.attributes is None:
             out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
         else:
@@ -83,17 +113,39 @@ class ParseRecordFn(beam.DoFn):
                 counter.inc()
             yield beam.pvalue.TaggedOutput(DEAD, out)
 
+    def _process_batched(self, rec: RawRecord) -> Iterator[Any]:
+        out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
+        if isinstance(out, Event):
+            self.parsed.inc()
+            self.event_time.update(out.ts)
+            self._events.append(out)
+            if len(self._events) >= self.batch:
+                yield self._events
+                self._events = EventBatch()
+            for w in warnings:
+                self.warned.inc()
+                self.by_reason[w.reason].inc()
+            self._warnings.extend(warnings)
+        else:
+            self.dead.inc()
+            counter = self.dead_by_reason.get(out.reason)
+            if counter is not None:
+                counter.inc()
+            self._dead.append(out)
+
 
 @beam.typehints.with_input_types(RawRecord)
 class ParseAndValidate(beam.PTransform):
     """Outputs a tuple of PCollections: ``[EVENTS]`` (Event), ``[DEAD]`` (DeadLetter) and ``[WARNINGS]``
-    (FieldWarning: an optional field dropped or replaced from a record in ``[EVENTS]``)."""
+    (FieldWarning: an optional field dropped or replaced from a record in ``[EVENTS]``); with ``batch`` > 0
+    (bounded replay), lists of them (:class:`ParseRecordFn`)."""
 
-    def __init__(self, config: ParseConfig = ParseConfig(), label: str | None = None):
+    def __init__(self, config: ParseConfig = ParseConfig(), label: str | None = None, batch: int = 0):
         super().__init__(label)
         self.config = config
+        self.batch = batch
 
     def expand(self, records):
         """Applies ``Parse`` (ParseRecordFn) with the ``DEAD`` and ``WARNINGS`` outputs."""
-        return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config)).with_output_types(Event).with_outputs(
-            DEAD, WARNINGS, main=EVENTS)
+        return records | "Parse" >> beam.ParDo(ParseRecordFn(self.config, self.batch)).with_output_types(
+            EventBatch if self.batch else Event).with_outputs(DEAD, WARNINGS, main=EVENTS)

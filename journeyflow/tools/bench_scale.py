@@ -45,8 +45,9 @@ def generate(customers: int, days: int, root: Path) -> tuple[Path, float | None]
     if (out / "web.jsonl").exists():
         return out, None
     before, _ = _child_usage()
-    subprocess.run([sys.executable, "-m", "journeyflow.cli", "generate", "--customers", str(customers), "--days",
-                    str(days), "--seed", "7", "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", "import sys; from journeyflow.cli import main; sys.exit(main())", "generate",
+                    "--customers", str(customers), "--days", str(days), "--seed", "7", "--out", str(out)], check=True,
+                   stdout=subprocess.DEVNULL)
     return out, _child_usage()[0] - before
 
 

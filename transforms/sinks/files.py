@@ -10,31 +10,62 @@ from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.tables import TABLES, partition_of, table_spec, to_arrow
+from journeyflow.transforms.coders import Batch
 from journeyflow.transforms.outputs import Message, PipelineOutputs
 
 
 class FileSink:
-    """Every message and every table row of a pipeline under ``out_dir`` (steps ``Rows_<table>``, ``AllOutputs``,
-    ``WriteOutputs``): see :class:`WriteOutputFiles`."""
+    """Every message and every table row of a pipeline under ``out_dir`` (steps ``Topics_<i>``, ``Rows_<table>``,
+    ``AllOutputs``, ``WriteOutputs``): see :class:`WriteOutputFiles`.  Each output is keyed by its destination
+    file where it is produced (a batched output: one element per destination and batch)."""
 
     def __init__(self, out_dir: str):
         self.out_dir = out_dir
 
     def write(self, outputs: PipelineOutputs) -> None:
         """Adds the file writers for ``outputs`` (all topics, all tables) to their pipeline."""
-        rows = [pc | f"Rows_{name}" >> beam.Map(_table_item, name) for name, pc in outputs.table_rows().items()]
-        ((*outputs.messages, *rows)
+        topics = [pc | f"Topics_{i}" >> beam.FlatMap(_topic_destinations) for i, pc in enumerate(outputs.messages)]
+        rows = [pc | f"Rows_{name}" >> beam.FlatMap(_table_destinations, name)
+                for name, pc in outputs.table_rows().items()]
+        ((*topics, *rows)
          | "AllOutputs" >> beam.Flatten()
          | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES))
 
 
-def _table_item(row: dict[str, Any], table: str) -> tuple[str, dict[str, Any]]:
-    return table, row
+def _topic_destinations(item: Message | list) -> Iterable[tuple[tuple[str, str, str], Any]]:
+    """``(("topic", topic, ""), data)`` of a Message, or ``(("topic", topic, ""), Batch of data)`` per topic of a
+    list of Messages."""
+    if isinstance(item, Message):
+        return [(("topic", item.topic, ""), item.data)]
+    topics: dict[tuple[str, str, str], Batch] = {}
+    for m in item:
+        key = ("topic", m.topic, "")
+        got = topics.get(key)
+        if got is None:
+            topics[key] = got = Batch()
+        got.append(m.data)
+    return topics.items()
+
+
+def _table_destinations(row: dict[str, Any] | list, name: str) -> Iterable[tuple[tuple[str, str, str], Any]]:
+    """``(("table", name, partition), row)`` of a row, or ``(("table", name, partition), Batch of rows)`` per
+    ``date=`` partition of a list of rows."""
+    if not isinstance(row, list):
+        return [(("table", name, partition_of(name, row)), row)]
+    parts: dict[tuple[str, str, str], Batch] = {}
+    for r in row:
+        key = ("table", name, partition_of(name, r))
+        got = parts.get(key)
+        if got is None:
+            parts[key] = got = Batch()
+        got.append(r)
+    return parts.items()
 
 
 class WriteOutputFiles(beam.PTransform):
-    """One shuffle for every local output: :class:`Message` s and ``(table, row)`` pairs →
-    ``OUT/topics/<topic>.jsonl`` (one message's ``data`` a line) and
+    """One shuffle for every local output: ``(destination, payload)`` or ``(destination, [payloads])`` items
+    (destination ``("topic", topic, "")`` with a message's ``data``, or ``("table", table, "date=YYYY-MM-DD")``
+    with a row) → ``OUT/topics/<topic>.jsonl`` (one message's ``data`` a line) and
     ``OUT/tables/<table>/date=YYYY-MM-DD/part-00000.parquet``.
 
     Every topic file and every table's ``_schema.parquet`` is written even when empty, so consumers and queries
@@ -52,24 +83,27 @@ class WriteOutputFiles(beam.PTransform):
         markers = [(("topic", t, ""), None) for t in ALL_TOPICS] + \
                   [(("table", t, "_schema"), None) for t in self.tables]
         return (
-            (items | "Destination" >> beam.Map(_destination),
-             items.pipeline | "EmptyOutputs" >> beam.Create(markers))
+            (items, items.pipeline | "EmptyOutputs" >> beam.Create(markers))
             | "MergeOutputs" >> beam.Flatten()
             | "GroupByDestination" >> beam.GroupByKey()
             | "WriteFile" >> beam.Map(_write_destination, out_dir)
         )
 
 
-def _destination(item: Message | tuple[str, dict[str, Any]]) -> tuple[tuple[str, str, str], Any]:
-    if isinstance(item, Message):
-        return ("topic", item.topic, ""), item.data
-    name, row = item
-    return ("table", name, partition_of(name, row)), row
+def _payloads(values: Iterable[Any]) -> list:
+    """The payloads of one destination's grouped values: single payloads and lists of them (markers dropped)."""
+    out: list = []
+    for x in values:
+        if isinstance(x, list):
+            out.extend(x)
+        elif x is not None:
+            out.append(x)
+    return out
 
 
 def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_dir: str) -> tuple[str, int]:
     (kind, name, part), payloads = group
-    payloads = [x for x in payloads if x is not None]
+    payloads = _payloads(payloads)
     if kind == "topic":
         path = FileSystems.join(out_dir, "topics", f"{name}.jsonl")
         _ensure_dir(path)

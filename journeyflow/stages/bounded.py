@@ -21,9 +21,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from journeyflow.model.events import ADDRESS_STREAM, Event, is_status_event
+from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
 from journeyflow.stages.deliverability import address_copies, address_effects
-from journeyflow.stages.identity.clusters import ClusterMap, build_cluster_map, key_by_cluster
+from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
@@ -209,10 +209,11 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     """Resolve every link of ``events`` at once and key each event by its final cluster (the replay's
     ``ResolveIdentities`` step)."""
     events = events if isinstance(events, (list, tuple)) else list(events)
-    links = [lk for ev in events for lk in event_links(ev, rules)]
+    links = [lk for ev in events if len(ev.ids) > 1 for lk in event_links(ev, rules)]  # (one id: no link)
     cmap, rows = build_cluster_map(links, rules)
     groups: dict[str, list[ClusterItem]] = defaultdict(list)
-    keyed = [key_by_cluster(ev, cmap, rules) for ev in events]
+    key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
+    keyed = [key(ev) for ev in events]
     for cluster, item in keyed + address_copies(keyed):  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
     return BoundedClusters(cmap, rows, links, dict(groups))
@@ -222,7 +223,20 @@ def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | N
     """Sort one cluster's items by ``Event.sort_key`` and fold them (the replay's ``FoldCustomer`` step).
 
     ``until``: the replay horizon in epoch ms (timers due up to it fire), or None for no timers past the events."""
-    return fold.run(sorted(items, key=lambda it: it[0].sort_key), until)
+    return fold.run(sorted(items, key=_sort_key), until)
+
+
+#: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's)
+_RANK_OF_STREAM: dict[str, int] = {s: event_rank(s, "") for s in (*STREAM_RANK, ADDRESS_STREAM) if s != "engagement"}
+
+
+def _sort_key(item: ClusterItem) -> tuple[int, int, str]:
+    """``Event.sort_key`` of the item's event (the property's rule, with the rank of most streams looked up once)."""
+    ev = item[0]
+    rank = _RANK_OF_STREAM.get(ev.stream)
+    if rank is None:
+        rank = event_rank(ev.stream, ev.type)
+    return (ev.ts, rank, ev.uid)
 
 
 def fold_clusters(clusters: BoundedClusters, processor: CustomerProcessor, until: int | None

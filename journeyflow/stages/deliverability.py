@@ -380,10 +380,12 @@ def address_copies(keyed: Iterable[tuple[str, tuple[Event, tuple]]]) -> list[tup
     ``(cluster, (event, links))``, as ``(holder cluster, (copy, ()))``."""
     held: dict[str, set[str]] = {}
     found: dict[str, list] = {}
-    for item in keyed:
-        for key, cluster in holds(item):
-            held.setdefault(key, set()).add(cluster)
-        for key, change in changes(item):
-            found.setdefault(key, []).append(change)
+    for cluster, (ev, _links) in keyed:  # (``holds`` and ``changes`` of each item, skipping records that name no
+        if ev.contact:                     # address and those that change no status: most of them)
+            for key in held_addresses(ev):
+                held.setdefault(key, set()).add(cluster)
+        if is_status_event(ev.stream, ev.type):
+            for key, ch, effect, at in address_changes(ev):
+                found.setdefault(key, []).append((cluster, ch, effect, at))
     return [(holder, (copy, ())) for key in sorted(found)
             for holder, copy in fan_out(key, held.get(key, ()), found[key])]

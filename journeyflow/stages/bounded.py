@@ -211,12 +211,19 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     events = events if isinstance(events, (list, tuple)) else list(events)
     links = [lk for ev in events if len(ev.ids) > 1 for lk in event_links(ev, rules)]  # (one id: no link)
     cmap, rows = build_cluster_map(links, rules)
-    groups: dict[str, list[ClusterItem]] = defaultdict(list)
+    groups: dict[str, list[ClusterItem]] = {}
     key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
-    keyed = [key(ev) for ev in events]
-    for cluster, item in keyed + address_copies(keyed):  # an address's opt-outs reach every holder (replay too)
+    for ev in events:  # (no list of the keyed pairs: fewer objects kept, fewer garbage-collector passes over them)
+        cluster, item = key(ev)
+        group = groups.get(cluster)
+        if group is None:
+            groups[cluster] = [item]
+        else:
+            group.append(item)
+    # an address's opt-outs reach every holder (replay too); the copies do not depend on the order of the pairs
+    for cluster, item in address_copies((c, it) for c, its in list(groups.items()) for it in its):
         groups[cluster].append(item)
-    return BoundedClusters(cmap, rows, links, dict(groups))
+    return BoundedClusters(cmap, rows, links, groups)
 
 
 def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | None) -> Outputs:

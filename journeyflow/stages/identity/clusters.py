@@ -95,6 +95,8 @@ class ClusterKeyer:
         cluster, kept = hit if hit is not None else self._cluster_of(ev.ids)
         if kept is not None:
             ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, ev.contact)
+        if len(ev.ids) < 2:  # (half the events: one identifier, no link)
+            return cluster, (ev, ())
         pairs = links_for(ev.stream, ev.type, ev.ids, self.rules)
         if not pairs:  # (most events link nothing)
             return cluster, (ev, ())

@@ -39,6 +39,9 @@ from journeyflow.stages.state import CustomerState
 
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
 
+#: The streams whose records may change an address status (``is_status_event``), besides ``ADDRESS_STREAM``.
+_STATUS_STREAMS = frozenset(s for s in STREAM_RANK if is_status_event(s, "") or s == "engagement")
+
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
 
@@ -147,18 +150,19 @@ class ClusterFold:
                 s = states[best[1]]
                 p._moment(s, pop_all_due_at(s, best[0]), out, excluded)
 
-        primary_of: dict[tuple[str, ...], str] = {}
+        # identifier tuple -> the state of its sub-profile; valid until the next merge (which clears it)
+        target_of: dict[tuple[str, ...], CustomerState] = {}
         p = self.p
-        on_event = p.on_event
+        on_event, fire = p.on_event, p._fire
         for ev, links in items:
             skip = bool(excluded) and ev.uid in excluded
             if skip and skip_links and ev.uid in skip_links:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                    s = next(iter(states.values()))
-                    if s.timers:
-                        p._fire(s, ev.ts, out, True, excluded)
+                    for s in states.values():
+                        if s.timers and s.timers[0][0] < ev.ts:
+                            fire(s, ev.ts, out, True, excluded)
                 elif states:
                     fire_all(ev.ts, strict=True)
             if links:
@@ -167,6 +171,7 @@ class ClusterFold:
                         merged_roots = graph.link(a, b).merged
                         if merged_roots is None:
                             continue
+                        target_of.clear()
                         gone, keep = merged_roots
                         sa, sb = states.pop(keep, None), states.pop(gone, None)
                         if sa is not None and sb is not None:
@@ -183,19 +188,21 @@ class ClusterFold:
             if skip:
                 out.dead.append(_dead_event(ev, excluded[ev.uid]))
                 continue
-            if ev.stream == ADDRESS_STREAM:  # a change another cluster's record made to an address held here
+            stream = ev.stream
+            if stream == ADDRESS_STREAM:  # a change another cluster's record made to an address held here
                 try:
                     share_address(ev, None)
                 except Exception as exc:
                     raise _Poison((ev.uid,), exc, f"address status {ev.uid}", ev.ts) from exc
                 continue
-            primary = primary_of.get(ev.ids)
-            if primary is None:
-                primary = primary_of[ev.ids] = canonical(ev.ids)
+            target = target_of.get(ev.ids)
+            if target is None:
+                primary = canonical(ev.ids)
             try:
-                target = state_of(graph.find(primary))
+                if target is None:
+                    target = target_of[ev.ids] = state_of(graph.find(primary))
                 on_event(target, ev, out)
-                if is_status_event(ev.stream, ev.type) and address_effects(ev):
+                if stream in _STATUS_STREAMS and is_status_event(stream, ev.type) and address_effects(ev):
                     share_address(ev, target)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc

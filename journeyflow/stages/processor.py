@@ -261,6 +261,8 @@ class CustomerProcessor:
         self.expire_every_ms = expire_every_ms
         self.max_isolated = max_isolated
         self.dormant_ms = dormant_ms(retention)
+        #: the event types the engine reacts to (``JourneyEngine.event_types``; None: any engine, every type)
+        self._event_types: frozenset[str] | None = getattr(engine, "event_types", None)
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
@@ -278,19 +280,25 @@ class CustomerProcessor:
             # journeys, not an event of this customer, idempotent so never a duplicate)
             state.apply_address(ev)
             return
-        if state.is_duplicate(ev):
+        seen = state.seen  # (``CustomerState.is_duplicate``, inlined: once per event)
+        if ev.uid in seen:
             out.dead.append(DeadLetter(stream=ev.stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
                                        source=ev.uid, event_time=ev.ts))
             return
+        seen[ev.uid] = ev.ts
         out.events += 1
         state.apply(ev)
-        jo = self.engine.on_event(state, ev, state.customer_id)
-        out.steps.extend(jo.steps)
-        if jo.cancelled:
-            self._record_cancelled(state, jo.cancelled, ev.ts, ev.uid, out)
-        if jo.candidates:
-            self._arbitrate(state, jo.candidates, ev.ts, ev.uid, out)
+        if self._event_types is None or ev.type in self._event_types:
+            jo = self.engine.on_event(state, ev, state.customer_id)
+            if jo.steps:
+                out.steps.extend(jo.steps)
+            if jo.cancelled:
+                self._record_cancelled(state, jo.cancelled, ev.ts, ev.uid, out)
+            if jo.candidates:
+                self._arbitrate(state, jo.candidates, ev.ts, ev.uid, out)
+        else:  # no journey reacts to this type: only its traits and computed attributes
+            self.engine.observe(state, ev)
         self._maybe_expire(state, ev.ts)
 
     def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:

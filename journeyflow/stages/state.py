@@ -389,7 +389,11 @@ class CustomerState(_dl.AddressStatus):
 
     # ------------------------------------------------------------ retention
     def expire(self, now: int, r: Retention = Retention()) -> None:
-        """Drop everything older than its retention window (and cap list lengths)."""
+        """Drop everything older than its retention window (and cap list lengths).
+
+        A container is rebuilt only when one of its entries has expired or it is over its cap (its oldest time is
+        looked up first: at one pass a day most have nothing to drop); otherwise it is kept as it is, which is what
+        the rebuild would have produced."""
         self.expired_at = now
         # the lists are time-sorted: only rebuild one when its oldest entry has expired or it is over its cap
         if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
@@ -399,20 +403,24 @@ class CustomerState(_dl.AddressStatus):
         if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
             self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
         if self.purchases:
-            p = {k: v for k, v in self.purchases.items() if v > now - r.purchases_ms}
+            p = self.purchases
+            if min(p.values()) <= now - r.purchases_ms:
+                p = {k: v for k, v in p.items() if v > now - r.purchases_ms}
             if len(p) > r.max_purchases:
                 p = dict(sorted(p.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_purchases:])
             self.purchases = p
-        if self.cart:
+        if self.cart and min(self.cart.values()) <= now - r.cart_ms:
             self.cart = {k: v for k, v in self.cart.items() if v > now - r.cart_ms}
-        if self.resolved:
+        if self.resolved and min(v[0] for v in self.resolved.values()) <= now - r.resolved_ticket_ms:
             self.resolved = {k: v for k, v in self.resolved.items() if v[0] > now - r.resolved_ticket_ms}
         if self.seen:
-            s = {k: v for k, v in self.seen.items() if v > now - r.seen_ms}
+            s = self.seen
+            if min(s.values()) <= now - r.seen_ms:
+                s = {k: v for k, v in s.items() if v > now - r.seen_ms}
             if len(s) > r.max_seen:
                 s = dict(sorted(s.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_seen:])
             self.seen = s
-        if self.cancelled:
+        if self.cancelled and min(self.cancelled.values()) <= now - r.orders_ms:
             self.cancelled = {k: v for k, v in self.cancelled.items() if v > now - r.orders_ms}
         if self.addr_status:
             _dl.expire_address_status(self, now, r.soft_bounces_ms)
@@ -420,20 +428,9 @@ class CustomerState(_dl.AddressStatus):
             self.payment_failed = None
         if self.computed and r.attributes is not None:
             from journeyflow.stages.attributes import expire_computed
-            expire_computed(self.computed, dict(r.attributes), now)
-        for jid in list(self.journeys):
-            m = self.journeys[jid]
-            if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
-                del self.journeys[jid]  # a journey no longer configured: its finished memberships go
-                continue
-            entries = [e for e in m.get("entries", ()) if e > now - r.journey_history_ms]
-            m["entries"] = entries[-r.max_entries_per_journey:]
-            if not m.get("step") and not m["entries"]:
-                if m.get("n"):
-                    # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
-                    self.journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
-                else:
-                    del self.journeys[jid]
+            expire_computed(self.computed, r.attributes, now)  # (the pairs: their dict is made once)
+        if self.journeys:
+            _expire_journeys(self.journeys, now, r)
 
     # ---------------------------------------------------------------- merge
     def merge(self, other: "CustomerState") -> "CustomerState":
@@ -483,6 +480,31 @@ class CustomerState(_dl.AddressStatus):
         bytes that are not a state)."""
         raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
         return cls.from_dict(json.loads(raw))
+
+
+def _expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
+    """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
+    entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
+    membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
+    lo, most = now - r.journey_history_ms, r.max_entries_per_journey
+    for jid in list(journeys):
+        m = journeys[jid]
+        if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
+            del journeys[jid]  # a journey no longer configured: its finished memberships go
+            continue
+        entries = m.get("entries")
+        if entries is None:
+            m["entries"] = entries = []
+        elif not entries or (min(entries) > lo and len(entries) <= most):
+            pass  # nothing to drop: the list stays as it is
+        else:
+            entries = m["entries"] = [e for e in entries if e > lo][-most:]
+        if not m.get("step") and not entries:
+            if m.get("n"):
+                # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
+                journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
+            else:
+                del journeys[jid]
 
 
 def _ticket_ts(rec: list) -> int:

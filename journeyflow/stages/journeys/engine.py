@@ -100,6 +100,11 @@ class JourneyEngine:
             entries = tuple(j for j in js if any(e.type == t for e in j.entry))
             index[t] = _TypeIndex(active, entries)
         self._index = index
+        #: The event types some journey reacts to (entry, goal, exit, wait-until): :meth:`on_event` of any other type
+        #: only folds the event into the traits and computed attributes (:meth:`observe`; the processor calls that
+        #: alone for them).
+        self.event_types: frozenset[str] = frozenset(index)
+        self._observe = self.attributes.observe if self.attributes else None
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes))
@@ -112,15 +117,14 @@ class JourneyEngine:
     def on_event(self, state: CustomerState, event: Event, customer_id: str) -> JourneyOutput:
         """Apply one event (already folded into ``state``): its traits and computed attributes
         (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries."""
-        attributes = self.attributes
-        if attributes:
-            attributes.observe(state, event)
+        if self._observe is not None:
+            self._observe(state, event)
         ix = self._index.get(event.type)
         out = JourneyOutput([], [], [])
         if ix is None:
             return out
         now = event.ts
-        ctx = _Ctx(state, now, event, _event_product(event), attributes)
+        ctx = _Ctx(state, now, event, _event_product(event), self.attributes)
         memberships = state.journeys
         trigger_id = event.uid
 
@@ -196,6 +200,12 @@ class JourneyEngine:
                                          "control" if _arm(j, m, customer_id) else "treatment"))
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
         return out
+
+    def observe(self, state: CustomerState, event: Event) -> None:
+        """Fold one event (already folded into ``state``) into the traits and computed attributes only: all that
+        :meth:`on_event` does for an event of a type not in :attr:`event_types`."""
+        if self._observe is not None:
+            self._observe(state, event)
 
     # ---------------------------------------------------------------------------------------------- timers
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:

@@ -167,7 +167,8 @@ class CustomerState(_dl.AddressStatus):
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":
-            self.last_activity = _max(self.last_activity, ts)
+            if self.last_activity is None or ts > self.last_activity:
+                self.last_activity = ts
             pid = a.get("product_id")
             if t == "product_view" and pid:
                 self.views.append([ts, pid])
@@ -308,7 +309,10 @@ class CustomerState(_dl.AddressStatus):
     def views_of(self, product_id: str, now: int, window_ms: int) -> int:
         """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
         lo = now - window_ms
-        return sum(1 for ts, p in self.views if p == product_id and lo < ts <= now)
+        views = self.views
+        if views and views[0][0] > lo and views[-1][0] <= now:  # (time-sorted: all inside the window, the usual)
+            return [v[1] for v in views].count(product_id)
+        return sum(1 for ts, p in views if p == product_id and lo < ts <= now)
 
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
                      categories: Iterable[str] | None = None) -> int:

@@ -212,7 +212,7 @@ class JourneyEngine:
         """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state)."""
         out = JourneyOutput([], [], [])
         due, timer_id, kind, payload = timer
-        if kind != "journey" or not isinstance(payload, Mapping):
+        if kind != "journey" or not (type(payload) is dict or isinstance(payload, Mapping)):
             return out
         jid = payload.get("j")
         m = state.journeys.get(jid)
@@ -325,7 +325,7 @@ class JourneyEngine:
         Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
         out = JourneyOutput([], [], [])
         due, timer_id, _kind, p = timer
-        e = p.get("e") if isinstance(p, Mapping) else None
+        e = p.get("e") if type(p) is dict or isinstance(p, Mapping) else None
         if e is None:
             return out
         jid = p.get("j")

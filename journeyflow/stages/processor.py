@@ -263,6 +263,8 @@ class CustomerProcessor:
         self.dormant_ms = dormant_ms(retention)
         #: the event types the engine reacts to (``JourneyEngine.event_types``; None: any engine, every type)
         self._event_types: frozenset[str] | None = getattr(engine, "event_types", None)
+        #: whether events of other types change anything (``JourneyEngine.observes``: traits or attributes declared)
+        self._observes: bool = getattr(engine, "observes", True)
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
@@ -270,23 +272,24 @@ class CustomerProcessor:
         ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
         raise (``advance`` isolates it).  A dormant customer is retired first (``state_bounds``, at the time its
         streaming expiry timer is set for)."""
-        if state.last_event is not None and ev.ts - state.last_event >= self.dormant_ms:
-            self.retire_if_dormant(state, ev.ts)
-        if ev.stream == IDENTITY_STREAM:
+        ts, stream = ev.ts, ev.stream
+        if state.last_event is not None and ts - state.last_event >= self.dormant_ms:
+            self.retire_if_dormant(state, ts)
+        if stream == IDENTITY_STREAM:
             self._on_identity(state, ev, out)
             return
-        if ev.stream == ADDRESS_STREAM:
+        if stream == ADDRESS_STREAM:
             # another customer's record changed the status of an address this customer holds: status only (no
             # journeys, not an event of this customer, idempotent so never a duplicate)
             state.apply_address(ev)
             return
         seen = state.seen  # (``CustomerState.is_duplicate``, inlined: once per event)
         if ev.uid in seen:
-            out.dead.append(DeadLetter(stream=ev.stream, reason=DeadLetterReason.DUPLICATE_EVENT,
+            out.dead.append(DeadLetter(stream=stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
-                                       source=ev.uid, event_time=ev.ts))
+                                       source=ev.uid, event_time=ts))
             return
-        seen[ev.uid] = ev.ts
+        seen[ev.uid] = ts
         out.events += 1
         state.apply(ev)
         if self._event_types is None or ev.type in self._event_types:
@@ -294,12 +297,15 @@ class CustomerProcessor:
             if jo.steps:
                 out.steps.extend(jo.steps)
             if jo.cancelled:
-                self._record_cancelled(state, jo.cancelled, ev.ts, ev.uid, out)
+                self._record_cancelled(state, jo.cancelled, ts, ev.uid, out)
             if jo.candidates:
-                self._arbitrate(state, jo.candidates, ev.ts, ev.uid, out)
-        else:  # no journey reacts to this type: only its traits and computed attributes
+                self._arbitrate(state, jo.candidates, ts, ev.uid, out)
+        elif self._observes:  # no journey reacts to this type: only its traits and computed attributes
             self.engine.observe(state, ev)
-        self._maybe_expire(state, ev.ts)
+        # (``_maybe_expire``, inlined: once per event)
+        cap(state, self.retention)
+        if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
+            state.expire(ts, self.retention)
 
     def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Streaming identity merges (bounded replay merges inside ``ClusterFold`` instead).

@@ -105,6 +105,8 @@ class JourneyEngine:
         #: alone for them).
         self.event_types: frozenset[str] = frozenset(index)
         self._observe = self.attributes.observe if self.attributes else None
+        #: whether :meth:`observe` changes anything (traits or computed attributes are declared)
+        self.observes = self._observe is not None
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes))

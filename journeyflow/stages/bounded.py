@@ -22,11 +22,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
-from journeyflow.stages.deliverability import address_copies, address_effects
+from journeyflow.stages.deliverability import AddressCopies, address_effects
 from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
-from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 from journeyflow.stages.processor import (
     CustomerProcessor,
     Outputs,
@@ -214,21 +214,37 @@ class ClusterFold:
 
 def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedClusters:
     """Resolve every link of ``events`` at once and key each event by its final cluster (the replay's
-    ``ResolveIdentities`` step)."""
+    ``ResolveIdentities`` step).
+
+    Two passes over the events: the links (``event_links``, only for events that carry two identifiers or more, of
+    a stream and type that link), then, against the resolved map, each event keyed (:class:`ClusterKeyer`, with
+    the pairs of the first pass) and appended to its cluster's group, the addresses it names noted
+    (:class:`~journeyflow.stages.deliverability.AddressCopies`); the address copies go last."""
     events = events if isinstance(events, (list, tuple)) else list(events)
-    links = [lk for ev in events if len(ev.ids) > 1 for lk in event_links(ev, rules)]  # (one id: no link)
+    linking = {name: rule.event_types for name, rule in rules.streams.items()}  # stream -> "*" | event types
+    links: list[LinkRecord] = []
+    pairs_of: dict[int, list[tuple[str, str]]] = {}  # event index -> its links_for pairs (events that link)
+    for i, ev in enumerate(events):
+        if len(ev.ids) > 1:
+            types = linking.get(ev.stream)
+            if types is not None and (types == "*" or ev.type in types):
+                pairs = links_for(ev.stream, ev.type, ev.ids, rules)
+                if pairs:
+                    pairs_of[i] = pairs
+                    links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
     cmap, rows = build_cluster_map(links, rules)
     groups: dict[str, list[ClusterItem]] = {}
     key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
-    for ev in events:  # (no list of the keyed pairs: fewer objects kept, fewer garbage-collector passes over them)
-        cluster, item = key(ev)
+    addresses = AddressCopies()
+    for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
+        cluster, item = key(ev, pairs_of.get(i, ()))
         group = groups.get(cluster)
         if group is None:
             groups[cluster] = [item]
         else:
             group.append(item)
-    # an address's opt-outs reach every holder (replay too); the copies do not depend on the order of the pairs
-    for cluster, item in address_copies((c, it) for c, its in list(groups.items()) for it in its):
+        addresses.add(cluster, item[0])
+    for cluster, item in addresses.copies():  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
     return BoundedClusters(cmap, rows, links, groups)
 

@@ -46,10 +46,7 @@ def build_cluster_map(links: Iterable[LinkRecord], rules: LinkRules) -> tuple[Cl
     """Resolve every link at once (:func:`~.graph.resolve`): the cluster map and the ``identity_links`` rows
     (accepted first, then refused, each in application order)."""
     res = resolve(links, rules)
-    root_of: dict[str, str] = {}
-    for root, members in res.graph.clusters().items():
-        for m in members:
-            root_of[m] = root
+    root_of = res.graph.root_map()
     accepted = frozenset((lk.event_id, lk.a, lk.b) for lk in res.accepted)
     rows = [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "accepted", None)
             for lk in res.accepted]
@@ -89,15 +86,18 @@ class ClusterKeyer:
             self._of_ids[ids] = (cluster, kept)
         return cluster, kept
 
-    def key(self, ev: Event) -> tuple[str, tuple[Event, tuple]]:
-        """:func:`key_by_cluster` of ``ev`` against this keyer's map."""
+    def key(self, ev: Event, pairs: list[tuple[str, str]] | tuple | None = None) -> tuple[str, tuple[Event, tuple]]:
+        """:func:`key_by_cluster` of ``ev`` against this keyer's map.  ``pairs``: ``links_for`` of the event as it
+        is, when the caller has it (None: worked out here)."""
         hit = self._of_ids.get(ev.ids)
         cluster, kept = hit if hit is not None else self._cluster_of(ev.ids)
         if kept is not None:
             ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, ev.contact)
+            pairs = None  # (of the identifiers left)
         if len(ev.ids) < 2:  # (half the events: one identifier, no link)
             return cluster, (ev, ())
-        pairs = links_for(ev.stream, ev.type, ev.ids, self.rules)
+        if pairs is None:
+            pairs = links_for(ev.stream, ev.type, ev.ids, self.rules)
         if not pairs:  # (most events link nothing)
             return cluster, (ev, ())
         accepted, uid = self.cmap.accepted, ev.uid

@@ -261,10 +261,6 @@ class CustomerProcessor:
         self.expire_every_ms = expire_every_ms
         self.max_isolated = max_isolated
         self.dormant_ms = dormant_ms(retention)
-        #: the event types the engine reacts to (``JourneyEngine.event_types``; None: any engine, every type)
-        self._event_types: frozenset[str] | None = getattr(engine, "event_types", None)
-        #: whether events of other types change anything (``JourneyEngine.observes``: traits or attributes declared)
-        self._observes: bool = getattr(engine, "observes", True)
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
@@ -292,16 +288,13 @@ class CustomerProcessor:
         seen[ev.uid] = ts
         out.events += 1
         state.apply(ev)
-        if self._event_types is None or ev.type in self._event_types:
-            jo = self.engine.on_event(state, ev, state.customer_id)
-            if jo.steps:
-                out.steps.extend(jo.steps)
-            if jo.cancelled:
-                self._record_cancelled(state, jo.cancelled, ts, ev.uid, out)
-            if jo.candidates:
-                self._arbitrate(state, jo.candidates, ts, ev.uid, out)
-        elif self._observes:  # no journey reacts to this type: only its traits and computed attributes
-            self.engine.observe(state, ev)
+        jo = self.engine.on_event(state, ev, state.customer_id)
+        if jo.steps:
+            out.steps.extend(jo.steps)
+        if jo.cancelled:
+            self._record_cancelled(state, jo.cancelled, ts, ev.uid, out)
+        if jo.candidates:
+            self._arbitrate(state, jo.candidates, ts, ev.uid, out)
         # (``_maybe_expire``, inlined: once per event)
         cap(state, self.retention)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:

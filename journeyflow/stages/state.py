@@ -434,7 +434,8 @@ class CustomerState(_dl.AddressStatus):
             from journeyflow.stages.attributes import expire_computed
             expire_computed(self.computed, r.attributes, now)  # (the pairs: their dict is made once)
         if self.journeys:
-            _expire_journeys(self.journeys, now, r)
+            from journeyflow.stages.state_bounds import expire_journeys
+            expire_journeys(self.journeys, now, r)
 
     # ---------------------------------------------------------------- merge
     def merge(self, other: "CustomerState") -> "CustomerState":
@@ -484,31 +485,6 @@ class CustomerState(_dl.AddressStatus):
         bytes that are not a state)."""
         raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
         return cls.from_dict(json.loads(raw))
-
-
-def _expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
-    """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
-    entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
-    membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
-    lo, most = now - r.journey_history_ms, r.max_entries_per_journey
-    for jid in list(journeys):
-        m = journeys[jid]
-        if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
-            del journeys[jid]  # a journey no longer configured: its finished memberships go
-            continue
-        entries = m.get("entries")
-        if entries is None:
-            m["entries"] = entries = []
-        elif not entries or (min(entries) > lo and len(entries) <= most):
-            pass  # nothing to drop: the list stays as it is
-        else:
-            entries = m["entries"] = [e for e in entries if e > lo][-most:]
-        if not m.get("step") and not entries:
-            if m.get("n"):
-                # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
-                journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
-            else:
-                del journeys[jid]
 
 
 def _ticket_ts(rec: list) -> int:

@@ -100,13 +100,8 @@ class JourneyEngine:
             entries = tuple(j for j in js if any(e.type == t for e in j.entry))
             index[t] = _TypeIndex(active, entries)
         self._index = index
-        #: The event types some journey reacts to (entry, goal, exit, wait-until): :meth:`on_event` of any other type
-        #: only folds the event into the traits and computed attributes (:meth:`observe`; the processor calls that
-        #: alone for them).
-        self.event_types: frozenset[str] = frozenset(index)
+        #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
-        #: whether :meth:`observe` changes anything (traits or computed attributes are declared)
-        self.observes = self._observe is not None
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes))
@@ -202,12 +197,6 @@ class JourneyEngine:
                                          "control" if _arm(j, m, customer_id) else "treatment"))
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
         return out
-
-    def observe(self, state: CustomerState, event: Event) -> None:
-        """Fold one event (already folded into ``state``) into the traits and computed attributes only: all that
-        :meth:`on_event` does for an event of a type not in :attr:`event_types`."""
-        if self._observe is not None:
-            self._observe(state, event)
 
     # ---------------------------------------------------------------------------------------------- timers
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:

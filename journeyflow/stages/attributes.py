@@ -33,6 +33,7 @@ time wins).
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from functools import lru_cache
 from operator import itemgetter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -296,11 +297,17 @@ def _zero(a: Attribute) -> Any:
     return 0.0 if a.type is not None and a.type.kind == "double" else 0
 
 
-def expire_computed(computed: dict, windows: Mapping[str, int | None] | None, now: int) -> None:
-    """Drop windowed entries at or before ``now - window``, and the data of attributes no longer declared
-    (``windows`` None: keep everything, a bare ``Retention()`` knows no configuration)."""
+def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tuple[str, int | None], ...] | None,
+                    now: int) -> None:
+    """Drop windowed entries at or before ``now - window``, and the data of attributes no longer declared.
+
+    ``windows``: name -> window in ms (None: all time), as a mapping or as ``Retention.attributes``' pairs; None:
+    keep everything (a bare ``Retention()`` knows no configuration).  Entries are time-sorted, so a list is rebuilt
+    only when its oldest entry has expired."""
     if windows is None:
         return
+    if isinstance(windows, tuple):
+        windows = _windows(windows)
     for name in list(computed):
         if name not in windows:
             del computed[name]
@@ -308,9 +315,17 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | None, no
         w = windows[name]
         rec = computed[name]
         if w is not None and "e" in rec:
-            rec["e"] = [x for x in rec["e"] if x[0] > now - w]
-            if not rec["e"]:
+            e = rec["e"]
+            if e and e[0][0] <= now - w:
+                e = rec["e"] = [x for x in e if x[0] > now - w]
+            if not e:
                 del computed[name]
+
+
+@lru_cache(maxsize=64)
+def _windows(pairs: tuple[tuple[str, int | None], ...]) -> dict[str, int | None]:
+    """``dict(pairs)``, made once per declared set (read only)."""
+    return dict(pairs)
 
 
 def merge_computed(x: dict, y: dict) -> dict:

@@ -21,12 +21,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from journeyflow.model.events import ADDRESS_STREAM, Event, is_status_event
-from journeyflow.stages.deliverability import address_copies, address_effects
-from journeyflow.stages.identity.clusters import ClusterMap, build_cluster_map, key_by_cluster
+from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
+from journeyflow.stages.deliverability import AddressCopies, address_effects
+from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
-from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 from journeyflow.stages.processor import (
     CustomerProcessor,
     Outputs,
@@ -38,6 +38,9 @@ from journeyflow.stages.processor import (
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
+
+#: The streams whose records may change an address status (``is_status_event``), besides ``ADDRESS_STREAM``.
+_STATUS_STREAMS = frozenset(s for s in STREAM_RANK if is_status_event(s, "") or s == "engagement")
 
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
@@ -147,18 +150,19 @@ class ClusterFold:
                 s = states[best[1]]
                 p._moment(s, pop_all_due_at(s, best[0]), out, excluded)
 
-        primary_of: dict[tuple[str, ...], str] = {}
+        # identifier tuple -> the state of its sub-profile; valid until the next merge (which clears it)
+        target_of: dict[tuple[str, ...], CustomerState] = {}
         p = self.p
-        on_event = p.on_event
+        on_event, fire = p.on_event, p._fire
         for ev, links in items:
             skip = bool(excluded) and ev.uid in excluded
             if skip and skip_links and ev.uid in skip_links:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                    s = next(iter(states.values()))
-                    if s.timers:
-                        p._fire(s, ev.ts, out, True, excluded)
+                    for s in states.values():
+                        if s.timers and s.timers[0][0] < ev.ts:
+                            fire(s, ev.ts, out, True, excluded)
                 elif states:
                     fire_all(ev.ts, strict=True)
             if links:
@@ -167,6 +171,7 @@ class ClusterFold:
                         merged_roots = graph.link(a, b).merged
                         if merged_roots is None:
                             continue
+                        target_of.clear()
                         gone, keep = merged_roots
                         sa, sb = states.pop(keep, None), states.pop(gone, None)
                         if sa is not None and sb is not None:
@@ -183,19 +188,21 @@ class ClusterFold:
             if skip:
                 out.dead.append(_dead_event(ev, excluded[ev.uid]))
                 continue
-            if ev.stream == ADDRESS_STREAM:  # a change another cluster's record made to an address held here
+            stream = ev.stream
+            if stream == ADDRESS_STREAM:  # a change another cluster's record made to an address held here
                 try:
                     share_address(ev, None)
                 except Exception as exc:
                     raise _Poison((ev.uid,), exc, f"address status {ev.uid}", ev.ts) from exc
                 continue
-            primary = primary_of.get(ev.ids)
-            if primary is None:
-                primary = primary_of[ev.ids] = canonical(ev.ids)
+            target = target_of.get(ev.ids)
+            if target is None:
+                primary = canonical(ev.ids)
             try:
-                target = state_of(graph.find(primary))
+                if target is None:
+                    target = target_of[ev.ids] = state_of(graph.find(primary))
                 on_event(target, ev, out)
-                if is_status_event(ev.stream, ev.type) and address_effects(ev):
+                if stream in _STATUS_STREAMS and is_status_event(stream, ev.type) and address_effects(ev):
                     share_address(ev, target)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
@@ -207,22 +214,55 @@ class ClusterFold:
 
 def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedClusters:
     """Resolve every link of ``events`` at once and key each event by its final cluster (the replay's
-    ``ResolveIdentities`` step)."""
+    ``ResolveIdentities`` step).
+
+    Two passes over the events: the links (``event_links``, only for events that carry two identifiers or more, of
+    a stream and type that link), then, against the resolved map, each event keyed (:class:`ClusterKeyer`, with
+    the pairs of the first pass) and appended to its cluster's group, the addresses it names noted
+    (:class:`~journeyflow.stages.deliverability.AddressCopies`); the address copies go last."""
     events = events if isinstance(events, (list, tuple)) else list(events)
-    links = [lk for ev in events for lk in event_links(ev, rules)]
+    linking = {name: rule.event_types for name, rule in rules.streams.items()}  # stream -> "*" | event types
+    links: list[LinkRecord] = []
+    pairs_of: dict[int, list[tuple[str, str]]] = {}  # event index -> its links_for pairs (events that link)
+    for i, ev in enumerate(events):
+        if len(ev.ids) > 1:
+            types = linking.get(ev.stream)
+            if types is not None and (types == "*" or ev.type in types):
+                pairs = links_for(ev.stream, ev.type, ev.ids, rules)
+                if pairs:
+                    pairs_of[i] = pairs
+                    links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
     cmap, rows = build_cluster_map(links, rules)
-    groups: dict[str, list[ClusterItem]] = defaultdict(list)
-    keyed = [key_by_cluster(ev, cmap, rules) for ev in events]
-    for cluster, item in keyed + address_copies(keyed):  # an address's opt-outs reach every holder (replay too)
+    groups: dict[str, list[ClusterItem]] = {}
+    key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
+    addresses = AddressCopies()
+    for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
+        cluster, item = key(ev, pairs_of.get(i, ()))
+        group = groups.get(cluster)
+        if group is None:
+            groups[cluster] = [item]
+        else:
+            group.append(item)
+        addresses.add(cluster, item[0])
+    for cluster, item in addresses.copies():  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
-    return BoundedClusters(cmap, rows, links, dict(groups))
+    return BoundedClusters(cmap, rows, links, groups)
 
 
 def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | None) -> Outputs:
     """Sort one cluster's items by ``Event.sort_key`` and fold them (the replay's ``FoldCustomer`` step).
 
     ``until``: the replay horizon in epoch ms (timers due up to it fire), or None for no timers past the events."""
-    return fold.run(sorted(items, key=lambda it: it[0].sort_key), until)
+    if not isinstance(items, (list, tuple)):
+        items = list(items)
+    ranks = _RANK_OF_STREAM  # the keys of ``Event.sort_key``, built inline (no call per item), then the index:
+    order = sorted([(ev.ts, r if (r := ranks.get(ev.stream)) is not None else event_rank(ev.stream, ev.type),
+                     ev.uid, i) for i, (ev, _links) in enumerate(items)])  # equal keys keep their order
+    return fold.run([items[k[3]] for k in order], until)
+
+
+#: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's)
+_RANK_OF_STREAM: dict[str, int] = {s: event_rank(s, "") for s in (*STREAM_RANK, ADDRESS_STREAM) if s != "engagement"}
 
 
 def fold_clusters(clusters: BoundedClusters, processor: CustomerProcessor, until: int | None

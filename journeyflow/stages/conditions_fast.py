@@ -54,6 +54,19 @@ _INT_RE = re.compile(r"-?[0-9]+\Z")
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 _SIMPLE_STR = re.compile(r"""(?:'[^'\\\n\r]*'|"[^"\\\n\r]*")\Z""")
 
+#: Types met at run time that are ``Mapping`` s (the activation's lazy ``customer``, ``traits``): ``isinstance``
+#: against the ``Mapping`` ABC costs far more than a set look-up, and field access is the commonest node.
+_MAPPING_TYPES: set[type] = {dict}
+
+
+def _is_mapping(m: Any) -> bool:
+    """``isinstance(m, Mapping)``, remembering the types that are (:data:`_MAPPING_TYPES`)."""
+    if isinstance(m, Mapping):
+        _MAPPING_TYPES.add(type(m))
+        return True
+    return False
+
+
 class _Uint(int):
     """A CEL ``uint`` literal in the fast path (``12u``): compares by value with ints and doubles (CEL's
     heterogeneous numeric comparison); anything else about it goes to cel-python."""
@@ -230,7 +243,7 @@ class _Fast:
 
         def f_get(act):
             m = base(act)
-            if type(m) is dict or isinstance(m, Mapping):
+            if type(m) is dict or type(m) in _MAPPING_TYPES or _is_mapping(m):
                 try:
                     return m[key]
                 except KeyError:
@@ -299,7 +312,7 @@ class _Fast:
 
         def f_has(act):
             m = base(act)
-            if isinstance(m, Mapping):
+            if type(m) is dict or type(m) in _MAPPING_TYPES or _is_mapping(m):
                 return key in m
             raise _FALLBACK
         return f_has

@@ -375,15 +375,44 @@ def fan_out(key: str, holders: Iterable[str], changes: Iterable[tuple[str, str, 
                 yield h, address_copy(key, ch, effect, at, h)
 
 
+class AddressCopies:
+    """:func:`address_copies` built one keyed record at a time: ``add`` each ``(cluster, event)`` (any order: the
+    copies do not depend on it), then ``copies``.  Records that name no address and change no status are skipped at
+    the cost of two tests, so a caller keying every record can feed it as it goes."""
+
+    __slots__ = ("held", "found")
+
+    def __init__(self) -> None:
+        self.held: dict[str, set[str]] = {}  # address key -> clusters holding it
+        self.found: dict[str, list[tuple[str, str, str, int]]] = {}  # address key -> (cluster, channel, effect, at)
+
+    def add(self, cluster: str, ev: Event) -> None:
+        """Note the addresses ``ev`` (keyed to ``cluster``) names and the address-status changes it makes."""
+        if ev.contact:
+            for key in held_addresses(ev):
+                held = self.held.get(key)
+                if held is None:
+                    self.held[key] = {cluster}
+                else:
+                    held.add(cluster)
+        if ev.stream in _STATUS_STREAMS and is_status_event(ev.stream, ev.type):
+            for key, ch, effect, at in address_changes(ev):
+                self.found.setdefault(key, []).append((cluster, ch, effect, at))
+
+    def copies(self) -> list[tuple[str, tuple[Event, tuple]]]:
+        """``(holder cluster, (copy, ()))`` of every change for every other holder of its address (sorted)."""
+        return [(holder, (copy, ())) for key in sorted(self.found)
+                for holder, copy in fan_out(key, self.held.get(key, ()), self.found[key])]
+
+
+#: The input streams whose records may change an address status (``is_status_event``; copies are not input).
+_STATUS_STREAMS = frozenset({"consent", "engagement"})
+
+
 def address_copies(keyed: Iterable[tuple[str, tuple[Event, tuple]]]) -> list[tuple[str, tuple[Event, tuple]]]:
     """``transforms.address.ShareAddressStatus`` in process (no Beam): the copies for a list of
-    ``(cluster, (event, links))``, as ``(holder cluster, (copy, ()))``."""
-    held: dict[str, set[str]] = {}
-    found: dict[str, list] = {}
-    for item in keyed:
-        for key, cluster in holds(item):
-            held.setdefault(key, set()).add(cluster)
-        for key, change in changes(item):
-            found.setdefault(key, []).append(change)
-    return [(holder, (copy, ())) for key in sorted(found)
-            for holder, copy in fan_out(key, held.get(key, ()), found[key])]
+    ``(cluster, (event, links))``, as ``(holder cluster, (copy, ()))`` (:class:`AddressCopies`)."""
+    acc = AddressCopies()
+    for cluster, (ev, _links) in keyed:
+        acc.add(cluster, ev)
+    return acc.copies()

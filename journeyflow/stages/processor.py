@@ -268,30 +268,37 @@ class CustomerProcessor:
         ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
         raise (``advance`` isolates it).  A dormant customer is retired first (``state_bounds``, at the time its
         streaming expiry timer is set for)."""
-        if state.last_event is not None and ev.ts - state.last_event >= self.dormant_ms:
-            self.retire_if_dormant(state, ev.ts)
-        if ev.stream == IDENTITY_STREAM:
+        ts, stream = ev.ts, ev.stream
+        if state.last_event is not None and ts - state.last_event >= self.dormant_ms:
+            self.retire_if_dormant(state, ts)
+        if stream == IDENTITY_STREAM:
             self._on_identity(state, ev, out)
             return
-        if ev.stream == ADDRESS_STREAM:
+        if stream == ADDRESS_STREAM:
             # another customer's record changed the status of an address this customer holds: status only (no
             # journeys, not an event of this customer, idempotent so never a duplicate)
             state.apply_address(ev)
             return
-        if state.is_duplicate(ev):
-            out.dead.append(DeadLetter(stream=ev.stream, reason=DeadLetterReason.DUPLICATE_EVENT,
+        seen = state.seen  # (``CustomerState.is_duplicate``, inlined: once per event)
+        if ev.uid in seen:
+            out.dead.append(DeadLetter(stream=stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
-                                       source=ev.uid, event_time=ev.ts))
+                                       source=ev.uid, event_time=ts))
             return
+        seen[ev.uid] = ts
         out.events += 1
         state.apply(ev)
         jo = self.engine.on_event(state, ev, state.customer_id)
-        out.steps.extend(jo.steps)
+        if jo.steps:
+            out.steps.extend(jo.steps)
         if jo.cancelled:
-            self._record_cancelled(state, jo.cancelled, ev.ts, ev.uid, out)
+            self._record_cancelled(state, jo.cancelled, ts, ev.uid, out)
         if jo.candidates:
-            self._arbitrate(state, jo.candidates, ev.ts, ev.uid, out)
-        self._maybe_expire(state, ev.ts)
+            self._arbitrate(state, jo.candidates, ts, ev.uid, out)
+        # (``_maybe_expire``, inlined: once per event)
+        cap(state, self.retention)
+        if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
+            state.expire(ts, self.retention)
 
     def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Streaming identity merges (bounded replay merges inside ``ClusterFold`` instead).

@@ -167,7 +167,8 @@ class CustomerState(_dl.AddressStatus):
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":
-            self.last_activity = _max(self.last_activity, ts)
+            if self.last_activity is None or ts > self.last_activity:
+                self.last_activity = ts
             pid = a.get("product_id")
             if t == "product_view" and pid:
                 self.views.append([ts, pid])
@@ -308,7 +309,10 @@ class CustomerState(_dl.AddressStatus):
     def views_of(self, product_id: str, now: int, window_ms: int) -> int:
         """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
         lo = now - window_ms
-        return sum(1 for ts, p in self.views if p == product_id and lo < ts <= now)
+        views = self.views
+        if views and views[0][0] > lo and views[-1][0] <= now:  # (time-sorted: all inside the window, the usual)
+            return [v[1] for v in views].count(product_id)
+        return sum(1 for ts, p in views if p == product_id and lo < ts <= now)
 
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
                      categories: Iterable[str] | None = None) -> int:
@@ -389,7 +393,11 @@ class CustomerState(_dl.AddressStatus):
 
     # ------------------------------------------------------------ retention
     def expire(self, now: int, r: Retention = Retention()) -> None:
-        """Drop everything older than its retention window (and cap list lengths)."""
+        """Drop everything older than its retention window (and cap list lengths).
+
+        A container is rebuilt only when one of its entries has expired or it is over its cap (its oldest time is
+        looked up first: at one pass a day most have nothing to drop); otherwise it is kept as it is, which is what
+        the rebuild would have produced."""
         self.expired_at = now
         # the lists are time-sorted: only rebuild one when its oldest entry has expired or it is over its cap
         if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
@@ -399,20 +407,24 @@ class CustomerState(_dl.AddressStatus):
         if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
             self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
         if self.purchases:
-            p = {k: v for k, v in self.purchases.items() if v > now - r.purchases_ms}
+            p = self.purchases
+            if min(p.values()) <= now - r.purchases_ms:
+                p = {k: v for k, v in p.items() if v > now - r.purchases_ms}
             if len(p) > r.max_purchases:
                 p = dict(sorted(p.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_purchases:])
             self.purchases = p
-        if self.cart:
+        if self.cart and min(self.cart.values()) <= now - r.cart_ms:
             self.cart = {k: v for k, v in self.cart.items() if v > now - r.cart_ms}
-        if self.resolved:
+        if self.resolved and min(v[0] for v in self.resolved.values()) <= now - r.resolved_ticket_ms:
             self.resolved = {k: v for k, v in self.resolved.items() if v[0] > now - r.resolved_ticket_ms}
         if self.seen:
-            s = {k: v for k, v in self.seen.items() if v > now - r.seen_ms}
+            s = self.seen
+            if min(s.values()) <= now - r.seen_ms:
+                s = {k: v for k, v in s.items() if v > now - r.seen_ms}
             if len(s) > r.max_seen:
                 s = dict(sorted(s.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_seen:])
             self.seen = s
-        if self.cancelled:
+        if self.cancelled and min(self.cancelled.values()) <= now - r.orders_ms:
             self.cancelled = {k: v for k, v in self.cancelled.items() if v > now - r.orders_ms}
         if self.addr_status:
             _dl.expire_address_status(self, now, r.soft_bounces_ms)
@@ -420,20 +432,10 @@ class CustomerState(_dl.AddressStatus):
             self.payment_failed = None
         if self.computed and r.attributes is not None:
             from journeyflow.stages.attributes import expire_computed
-            expire_computed(self.computed, dict(r.attributes), now)
-        for jid in list(self.journeys):
-            m = self.journeys[jid]
-            if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
-                del self.journeys[jid]  # a journey no longer configured: its finished memberships go
-                continue
-            entries = [e for e in m.get("entries", ()) if e > now - r.journey_history_ms]
-            m["entries"] = entries[-r.max_entries_per_journey:]
-            if not m.get("step") and not m["entries"]:
-                if m.get("n"):
-                    # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
-                    self.journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
-                else:
-                    del self.journeys[jid]
+            expire_computed(self.computed, r.attributes, now)  # (the pairs: their dict is made once)
+        if self.journeys:
+            from journeyflow.stages.state_bounds import expire_journeys
+            expire_journeys(self.journeys, now, r)
 
     # ---------------------------------------------------------------- merge
     def merge(self, other: "CustomerState") -> "CustomerState":

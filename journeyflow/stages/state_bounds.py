@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from journeyflow.stages.state import CustomerState, Retention
 
-__all__ = ["cap", "dormant_ms", "is_dormant", "is_empty", "retire"]
+__all__ = ["cap", "dormant_ms", "expire_journeys", "is_dormant", "is_empty", "retire"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -89,3 +89,28 @@ def retire(s: CustomerState, r: Retention) -> bool:
 def is_empty(s: CustomerState) -> bool:
     """True when ``s`` holds nothing but its customer id (what ``CustomerState.to_dict`` would write)."""
     return all(f == "customer_id" or getattr(s, f) in _EMPTY for f in CustomerState._FIELDS)
+
+
+def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
+    """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
+    entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
+    membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
+    lo, most = now - r.journey_history_ms, r.max_entries_per_journey
+    for jid in list(journeys):
+        m = journeys[jid]
+        if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
+            del journeys[jid]  # a journey no longer configured: its finished memberships go
+            continue
+        entries = m.get("entries")
+        if entries is None:
+            m["entries"] = entries = []
+        elif not entries or (min(entries) > lo and len(entries) <= most):
+            pass  # nothing to drop: the list stays as it is
+        else:
+            entries = m["entries"] = [e for e in entries if e > lo][-most:]
+        if not m.get("step") and not entries:
+            if m.get("n"):
+                # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
+                journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
+            else:
+                del journeys[jid]

@@ -21,7 +21,7 @@ from journeyflow.stages.identity.graph import resolve
 from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 
-__all__ = ["ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
+__all__ = ["ClusterKeyer", "ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
 
 
 class ClusterMap(NamedTuple):
@@ -46,10 +46,7 @@ def build_cluster_map(links: Iterable[LinkRecord], rules: LinkRules) -> tuple[Cl
     """Resolve every link at once (:func:`~.graph.resolve`): the cluster map and the ``identity_links`` rows
     (accepted first, then refused, each in application order)."""
     res = resolve(links, rules)
-    root_of: dict[str, str] = {}
-    for root, members in res.graph.clusters().items():
-        for m in members:
-            root_of[m] = root
+    root_of = res.graph.root_map()
     accepted = frozenset((lk.event_id, lk.a, lk.b) for lk in res.accepted)
     rows = [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "accepted", None)
             for lk in res.accepted]
@@ -58,17 +55,59 @@ def build_cluster_map(links: Iterable[LinkRecord], rules: LinkRules) -> tuple[Cl
     return ClusterMap(root_of, accepted), rows
 
 
+class ClusterKeyer:
+    """Keys events by their final cluster against one :class:`ClusterMap` (what :func:`key_by_cluster` does), with
+    the cluster of each identifier tuple remembered: a customer's events carry the same few tuples, so the
+    canonical id and the restriction are worked out once per tuple instead of once per event.
+
+    ``limit``: identifier tuples remembered before the memory is cleared (None: unbounded, for a bounded input held
+    in memory anyway; 0: none); the result never depends on it."""
+
+    __slots__ = ("cmap", "rules", "limit", "_of_ids")
+
+    def __init__(self, cmap: ClusterMap, rules: LinkRules, limit: int | None = None):
+        self.cmap, self.rules, self.limit = cmap, rules, limit
+        #: identifier tuple -> (final cluster, the identifiers of the tuple in that cluster, or None when all are)
+        self._of_ids: dict[tuple[str, ...], tuple[str, tuple[str, ...] | None]] = {}
+
+    def _cluster_of(self, ids: tuple[str, ...]) -> tuple[str, tuple[str, ...] | None]:
+        root_of = self.cmap.root_of
+        primary = canonical(ids)
+        cluster = root_of.get(primary, primary)
+        kept = None
+        if len(ids) > 1:
+            kept = tuple(k for k in ids if root_of.get(k, k) == cluster)
+            if len(kept) == len(ids):
+                kept = None
+        if self.limit is None or len(self._of_ids) < self.limit:
+            self._of_ids[ids] = (cluster, kept)
+        elif self.limit:  # full: start again (the bound only limits memory)
+            self._of_ids.clear()
+            self._of_ids[ids] = (cluster, kept)
+        return cluster, kept
+
+    def key(self, ev: Event, pairs: list[tuple[str, str]] | tuple | None = None) -> tuple[str, tuple[Event, tuple]]:
+        """:func:`key_by_cluster` of ``ev`` against this keyer's map.  ``pairs``: ``links_for`` of the event as it
+        is, when the caller has it (None: worked out here)."""
+        hit = self._of_ids.get(ev.ids)
+        cluster, kept = hit if hit is not None else self._cluster_of(ev.ids)
+        if kept is not None:
+            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, ev.contact)
+            pairs = None  # (of the identifiers left)
+        if len(ev.ids) < 2:  # (half the events: one identifier, no link)
+            return cluster, (ev, ())
+        if pairs is None:
+            pairs = links_for(ev.stream, ev.type, ev.ids, self.rules)
+        if not pairs:  # (most events link nothing)
+            return cluster, (ev, ())
+        accepted, uid = self.cmap.accepted, ev.uid
+        return cluster, (ev, tuple((a, b) for a, b in pairs if (uid, a, b) in accepted))
+
+
 def key_by_cluster(ev: Event, cmap: ClusterMap, rules: LinkRules) -> tuple[str, tuple[Event, tuple]]:
     """``(final cluster id, (event restricted to that cluster's identifiers, accepted links of the event))``.
 
     The cluster is that of the event's canonical identifier; identifiers of the event that a guard kept out of
-    that cluster are dropped from the event."""
-    root_of = cmap.root_of
-    primary = canonical(ev.ids)
-    cluster = root_of.get(primary, primary)
-    ids = tuple(k for k in ev.ids if root_of.get(k, k) == cluster)
-    if len(ids) != len(ev.ids):
-        ev = Event(ev.uid, ev.stream, ev.type, ev.ts, ids, ev.attrs, ev.contact)
-    links = tuple((a, b) for a, b in links_for(ev.stream, ev.type, ids, rules)
-                  if (ev.uid, a, b) in cmap.accepted)
-    return cluster, (ev, links)
+    that cluster are dropped from the event.  (One event; to key many against one map, :class:`ClusterKeyer`
+    remembers the cluster of each identifier tuple.)"""
+    return ClusterKeyer(cmap, rules, 0).key(ev)

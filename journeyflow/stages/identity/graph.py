@@ -121,6 +121,12 @@ class IdentityGraph:
         """``{canonical root: members sorted by rank_key}`` for every known key (singletons included)."""
         return {self._canon[r]: sorted(m, key=rank_key) for r, m in self._members.items()}
 
+    def root_map(self) -> dict[str, str]:
+        """``{key: canonical root}`` for every known key (singletons map to themselves); what :meth:`clusters`
+        says, without sorting the members."""
+        canon = self._canon
+        return {m: canon[r] for r, members in self._members.items() for m in members}
+
     def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
         """Union the components of ``a`` and ``b`` unless a guard refuses it. Idempotent.
 

@@ -149,8 +149,13 @@ def links_for(
 
     Empty when the stream/event type does not link or fewer than two distinct linkable keys remain.
     """
+    if len(keys) < 2:  # most events: one identifier, nothing to link (checked first: it is the cheapest test)
+        return []
     rule = (rules or default_rules()).streams.get(stream)
-    if rule is None or not rule.applies_to(event_type):
+    if rule is None:
+        return []
+    types = rule.event_types
+    if types != "*" and event_type not in types:  # (``StreamLinks.applies_to``, inlined: once per event)
         return []
     kinds = rule.kinds
     selected = {k for k in keys if k.partition(":")[0] in kinds}

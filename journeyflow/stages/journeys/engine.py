@@ -100,6 +100,8 @@ class JourneyEngine:
             entries = tuple(j for j in js if any(e.type == t for e in j.entry))
             index[t] = _TypeIndex(active, entries)
         self._index = index
+        #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
+        self._observe = self.attributes.observe if self.attributes else None
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes))
@@ -112,15 +114,14 @@ class JourneyEngine:
     def on_event(self, state: CustomerState, event: Event, customer_id: str) -> JourneyOutput:
         """Apply one event (already folded into ``state``): its traits and computed attributes
         (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries."""
-        attributes = self.attributes
-        if attributes:
-            attributes.observe(state, event)
+        if self._observe is not None:
+            self._observe(state, event)
         ix = self._index.get(event.type)
         out = JourneyOutput([], [], [])
         if ix is None:
             return out
         now = event.ts
-        ctx = _Ctx(state, now, event, _event_product(event), attributes)
+        ctx = _Ctx(state, now, event, _event_product(event), self.attributes)
         memberships = state.journeys
         trigger_id = event.uid
 
@@ -202,7 +203,7 @@ class JourneyEngine:
         """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state)."""
         out = JourneyOutput([], [], [])
         due, timer_id, kind, payload = timer
-        if kind != "journey" or not isinstance(payload, Mapping):
+        if kind != "journey" or not (type(payload) is dict or isinstance(payload, Mapping)):
             return out
         jid = payload.get("j")
         m = state.journeys.get(jid)
@@ -315,7 +316,7 @@ class JourneyEngine:
         Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
         out = JourneyOutput([], [], [])
         due, timer_id, _kind, p = timer
-        e = p.get("e") if isinstance(p, Mapping) else None
+        e = p.get("e") if type(p) is dict or isinstance(p, Mapping) else None
         if e is None:
             return out
         jid = p.get("j")

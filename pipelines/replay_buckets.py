@@ -9,7 +9,7 @@ work in slices whose size is fixed:
    and field warnings to theirs, the identity links of each event (``event_links``) are kept, and the horizon
    (latest accepted event time) is tracked — the replay's ``EventTimes``/``Horizon``.
 2. **Resolve identities once** (``build_cluster_map``, the replay's ``ResolveGraph``), then key every spilled event
-   by its final cluster (``key_by_cluster``: ``KeyByCluster``) and write it to bucket ``crc32(cluster) mod K``;
+   by its final cluster (``ClusterKeyer``: ``KeyByCluster``) and write it to bucket ``crc32(cluster) mod K``;
    address-status copies (``ShareAddressStatus``) are computed from the holders and changes seen while keying
    and written to their holder's bucket.  Dead letters, field warnings and ``identity_links`` rows go round robin.
 3. **Fold bucket by bucket**: each bucket is one Beam pipeline (:func:`build_bucket`) with the replay's own
@@ -54,7 +54,7 @@ from journeyflow.model.events import Event
 from journeyflow.model.tables import TABLES, table_spec
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.deliverability import changes, fan_out, holds
-from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
+from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
 from journeyflow.stages.identity.rules import LinkRecord, event_links
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms import parse as tparse
@@ -188,14 +188,15 @@ def spill_buckets(job, buckets: int, work: str) -> Spill:
     try:
         held: dict[str, set[str]] = {}
         found: dict[str, list] = {}
+        keyer = ClusterKeyer(cmap, rules, limit=KEYER_TUPLES)
         for ev in read_spill(os.path.join(work, "events.pkl")):
-            item = key_by_cluster(ev, cmap, rules)
+            item = keyer.key(ev)
             _dump(files[bucket_of(item[0], buckets)], item)
             for key, cluster in holds(item):
                 held.setdefault(key, set()).add(cluster)
             for key, change in changes(item):
                 found.setdefault(key, []).append(change)
-        del cmap
+        del cmap, keyer
         for key in sorted(found):  # ShareAddressStatus: each change to every other holder of the address
             for holder, copy in fan_out(key, held.get(key, ()), found[key]):
                 _dump(files[bucket_of(holder, buckets)], (holder, (copy, ())))

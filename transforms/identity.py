@@ -18,7 +18,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from journeyflow.stages.identity.clusters import build_cluster_map, key_by_cluster
+from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
 
 from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems
@@ -47,6 +47,7 @@ class _KeyByClusterFn(beam.DoFn):
 
     def __init__(self, rules: LinkRules):
         self.rules = rules
+        self._keyer: ClusterKeyer | None = None
 
     def start_bundle(self) -> None:
         """Empty buffer."""
@@ -54,10 +55,12 @@ class _KeyByClusterFn(beam.DoFn):
         self._n = 0
 
     def process(self, batch: list, cmap: Any) -> Iterator[tuple[str, ClusterItems]]:
-        """Keys every event of ``batch`` by its final cluster (``key_by_cluster``)."""
-        rules, buf = self.rules, self._by_cluster
+        """Keys every event of ``batch`` by its final cluster (``key_by_cluster``, through a ``ClusterKeyer``)."""
+        keyer, buf = self._keyer, self._by_cluster
+        if keyer is None or keyer.cmap is not cmap:  # (one keyer per map: it remembers each identifier tuple's cluster)
+            self._keyer = keyer = ClusterKeyer(cmap, self.rules, limit=KEYER_TUPLES)
         for ev in batch:
-            cluster, item = key_by_cluster(ev, cmap, rules)
+            cluster, item = keyer.key(ev)
             items = buf.get(cluster)
             if items is None:
                 buf[cluster] = items = ClusterItems()

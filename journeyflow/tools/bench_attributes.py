@@ -4,6 +4,7 @@ and once more with :data:`TRAITS_JOURNEY` added, a journey whose condition reads
 (``customer.traits.*``; it proposes more messages, so part of its cost is arbitration)."""
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -70,6 +71,7 @@ def bench_core_attributes(data: Path, parse_all: Callable, results: dict[str, An
         for label, (processor, rounds) in variants.items():
             if rnd >= rounds:
                 continue
+            gc.collect()  # (not the previous variant's garbage)
             t = time.process_time()
             clusters = resolve_clusters(events, LinkRules())
             decisions = sum(len(out.decisions) for _c, out in fold_clusters(clusters, processor, until))

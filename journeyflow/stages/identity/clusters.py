@@ -21,7 +21,7 @@ from journeyflow.stages.identity.graph import resolve
 from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 
-__all__ = ["ClusterKeyer", "ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
+__all__ = ["KEYER_TUPLES", "ClusterKeyer", "ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
 
 
 class ClusterMap(NamedTuple):
@@ -53,6 +53,11 @@ def build_cluster_map(links: Iterable[LinkRecord], rules: LinkRules) -> tuple[Cl
     rows += [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "refused", reason)
              for lk, reason in res.refused]
     return ClusterMap(root_of, accepted), rows
+
+
+#: identifier tuples a long-lived :class:`ClusterKeyer` (a Beam worker's, a bucketed replay's) remembers before it
+#: starts again: bounds its memory, never changes a result
+KEYER_TUPLES = 65_536
 
 
 class ClusterKeyer:

@@ -16,9 +16,13 @@ import heapq
 from typing import Any
 
 from journeyflow.stages.deliverability import merge_addresses
-from journeyflow.stages.state import CustomerState, _max, _min, _ticket_ts
+from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 
 __all__ = ["merge_membership", "merge_states", "merge_tickets"]
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:

@@ -6,8 +6,8 @@ input.  :func:`parse_yaml` is PyYAML's ``SafeLoader`` (no Python object tags) ma
 - YAML anchors and aliases are refused (an alias "bomb" is small as text but expands exponentially); an alias is
   never expanded, it becomes an error at its line;
 - nesting deeper than :data:`MAX_YAML_DEPTH` levels below the root is refused while the document is composed
-  (iteratively, so a 5,000-level document costs no recursion), and flow collections (``[``, ``{``) deeper than
-  that already while it is scanned (PyYAML's scanner is quadratic in the flow depth);
+  (iteratively, so a 5,000-level document costs no recursion), and flow collections (``[``, ``{``) four times
+  deeper than that already while it is scanned (PyYAML's scanner is quadratic in the flow depth);
 - mapping keys must be plain strings, and must not repeat (a second ``quiet_hours:`` block would silently win);
 - the size limit (:data:`MAX_CONFIG_BYTES`) is checked by the callers, which name it in their own words
   (:func:`utf8_size` measures it).
@@ -119,8 +119,9 @@ class _StrictLoader(yaml.SafeLoader):
     def fetch_flow_collection_start(self, TokenClass):  # type: ignore[override]
         """PyYAML's scanner keeps a possible simple key per flow level and checks them all on every token, so
         ``[[[…`` costs time quadratic in its depth (5,000 levels: ~30 s of CPU before the composer's guard is
-        reached).  A flow collection opened deeper than :data:`MAX_YAML_DEPTH` is refused right here instead."""
-        if self.flow_level >= MAX_YAML_DEPTH:
+        reached).  A flow collection opened four times deeper than :data:`MAX_YAML_DEPTH` is refused right here
+        (below that the composer's guard names the path; the scan up to there costs nothing)."""
+        if self.flow_level >= 4 * MAX_YAML_DEPTH:
             raise yaml.scanner.ScannerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
                                             self.get_mark())
         super().fetch_flow_collection_start(TokenClass)

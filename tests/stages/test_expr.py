@@ -205,10 +205,19 @@ _INTS = {"event.i", "event.j", "event.m.k", "0", "2", "-1"} | {f"size({p})" for 
 _DOUBLES = {"event.f", "2.5", "0.0"}
 
 
+def _bare(tok: str) -> str:
+    """``tok`` without the parentheses around it (``(event.i)`` → ``event.i``; ``size(x)`` stays)."""
+    while tok.startswith("(") and tok.endswith(")"):
+        tok = tok[1:-1]
+    return tok
+
+
 def _mixed_numbers(t) -> bool:
-    # unparenthesized operands parse by precedence (``2.5 == event.i == x`` is ``(2.5 == event.i) == x``): the
-    # atoms compared are the ones next to the operator, the last of the left text and the first of the right one
+    # unparenthesized operands parse by precedence (``2.5 == event.i == x`` is ``(2.5 == event.i) == x``, and
+    # ``(a) && (event.i) == event.f`` compares ``(event.i)``): the atoms compared are the ones next to the
+    # operator, the last of the left text and the first of the right one, without their parentheses
     left, right = t[0].split()[-1] if t[0].split() else t[0], t[2].split()[0] if t[2].split() else t[2]
+    left, right = _bare(left), _bare(right)
     return any((a in _INTS and b in _DOUBLES) or (a in _DOUBLES and b in _INTS)
                for a, b in ((t[0], t[2]), (left, right)))
 

@@ -67,7 +67,7 @@ WITH {ID_MAP},
 reached AS (
     SELECT s.journey_id, s.step_id, count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
-    WHERE s.kind IN ('step', 'waiting') GROUP BY ALL
+    WHERE (s.kind IN ('step', 'waiting') OR (s.kind = 'exited' AND s.detail = 'exit_step')) GROUP BY ALL
 ), outcomes AS (
     SELECT journey_id, step_id, 'sent' AS outcome, count(*) AS n FROM decisions
     WHERE action IN ('send', 'create_task', 'route_case') AND journey_id IS NOT NULL GROUP BY ALL

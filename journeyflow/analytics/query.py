@@ -39,18 +39,18 @@ ORDER BY week, suppressed DESC, reason
     # ------------------------------------------------------------------------------------------------------
     "journey_funnel": f"""
 -- Per journey: customers who entered, reached each step (every step, in the order the journey file declares them;
--- a wait step counts when the customer started waiting there; steps the journeys view does not know come after
+-- a wait step counts when the customer started waiting there, an exit step when the customer left there; steps the journeys view does not know come after
 -- them, by id) and reached the goal, with % of entered.  Customers are counted after identity merges (id_map), as
 -- in journey_conversion_by_arm and journey_step_outcomes.
 WITH {ID_MAP},
 steps AS (
-    SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.step_id, s.kind
+    SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.step_id, s.kind, s.detail
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
 ), entered AS (
     SELECT journey_id, count(DISTINCT customer_id) AS n FROM steps WHERE kind = 'entered' GROUP BY ALL
 ), reached AS (
     SELECT journey_id, step_id, count(DISTINCT customer_id) AS customers
-    FROM steps WHERE kind IN ('step', 'waiting') GROUP BY ALL
+    FROM steps WHERE (kind IN ('step', 'waiting') OR (kind = 'exited' AND detail = 'exit_step')) GROUP BY ALL
 ), goals AS (
     SELECT journey_id, count(DISTINCT customer_id) AS customers FROM steps WHERE kind = 'goal' GROUP BY ALL
 ), stages AS (

@@ -14,6 +14,7 @@ timer's ``event`` has ``stream``/``type``/``ts`` and the entry's ``product_id`` 
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -73,8 +74,24 @@ SEMANTIC_EVENTS = frozenset({
 NEAR_MISS_RATIO = 0.9
 
 
+#: The event types the Segment parser gives the calls other than ``track`` (``stages.segment.parse.CALL_TYPES``,
+#: a test keeps the two equal): a misspelling of one (``Page Viewd``) is a near miss too
+TRACK_CALL_TYPES = frozenset({"Page Viewed", "Screen Viewed", "identify", "group", "alias"})
+
+
 def _folded(name: str) -> str:
-    return "".join(name.split()).replace("_", "").casefold()
+    """``name`` compared loosely: Unicode-normalized (NFKD) without accents, case, spaces, ``_``, ``-`` and ``.``."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace() and c not in "_-.")
+    return bare.casefold()
+
+
+def _one_swap(a: str, b: str) -> bool:
+    """True when ``b`` is ``a`` with two adjacent characters swapped (``Chruned`` / ``Churned``)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
 def stream_of(event: str) -> str:
@@ -110,15 +127,16 @@ class Declarations:
 
     def near_miss(self, name: str) -> str | None:
         """The declared or mapped event name that ``name`` (a user-named event of stream ``track`` that is neither)
-        most likely misspells, else None: equal but for case, spaces and underscores, or a difflib ratio of at least
-        :data:`NEAR_MISS_RATIO`.  A Segment Spec semantic event name (:data:`SEMANTIC_EVENTS`) is never a near miss.
+        (or a built-in Segment call type, :data:`TRACK_CALL_TYPES`) most likely misspells, else None: equal but for
+        Unicode normalization, accents, case, spaces, ``_``, ``-`` and ``.`` (:func:`_folded`), or one swap of two
+        adjacent characters away, or a difflib ratio of at least :data:`NEAR_MISS_RATIO`.  A Segment Spec semantic event name (:data:`SEMANTIC_EVENTS`) is never a near miss.
         The loaders reject a journey trigger or attribute on a near miss: it would silently never fire."""
-        if name in self.events or name in self.mapped or name in SEMANTIC_EVENTS:
+        if name in self.events or name in self.mapped or name in SEMANTIC_EVENTS or name in TRACK_CALL_TYPES:
             return None
-        known = sorted({*self.events, *self.mapped})
+        known = sorted({*self.events, *self.mapped, *TRACK_CALL_TYPES})
         folded = _folded(name)
         for k in known:
-            if _folded(k) == folded:
+            if _folded(k) == folded or _one_swap(_folded(k), folded):
                 return k
         close = difflib.get_close_matches(name, known, n=1, cutoff=NEAR_MISS_RATIO)
         return close[0] if close else None

@@ -15,9 +15,9 @@ object whose values fit ``T``; ``dyn`` anything.
 
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
 into a built-in event is checked against that event's declaration: ``product_view``); traits on every event that
-carries ``attrs["traits"]`` (Segment messages).  The declarations travel to the workers in
-:class:`journeyflow.stages.parse.ParseConfig` (``declared_types``), built on the launcher from the attributes file
-(``EngineConfig.declared_types``).
+carries ``attrs["traits"]`` (Segment messages) but a ``group`` call, whose traits describe the group.  The
+declarations travel to the workers in :class:`journeyflow.stages.parse.ParseConfig` (``declared_types``), built on
+the launcher from the attributes file (``EngineConfig.declared_types``).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
 
-from journeyflow.model.events import Event
+from journeyflow.model.events import SEGMENT_STREAM, Event
 from journeyflow.model.reasons import FieldWarningReason
 from journeyflow.stages.typecheck import T
 
@@ -86,7 +86,9 @@ class DeclaredTypes:
         from journeyflow.stages.fields import warning_value
         attrs = ev.attrs
         new: dict[str, Any] = {}
-        for key, declared in (("properties", self._by_event.get((ev.stream, ev.type))), ("traits", self._traits)):
+        group = ev.type == "group" and ev.stream == SEGMENT_STREAM  # its traits are the group's, not declared ones
+        for key, declared in (("properties", self._by_event.get((ev.stream, ev.type))),
+                              ("traits", None if group else self._traits)):
             values = attrs.get(key)
             if not declared or not isinstance(values, Mapping):
                 continue

@@ -78,6 +78,24 @@ def test_journey_funnel_without_a_manifest_lists_the_steps_reached_after_the_dec
     assert {s for s, n in cart[1:-3]} == {"step wait_1h", "step reminder_email", "step wait_23h", "step reminder_sms"}
 
 
+def test_an_exit_step_counts_the_customers_who_left_there(out, tmp_path):
+    """An ``exit: true`` step is recorded as kind 'exited', detail 'exit_step' with its step id."""
+    import shutil
+
+    from journeyflow.analytics.tables import write_table
+    o = tmp_path / "exit"
+    shutil.copytree(out, o)
+    steps = good_rows()["journey_steps"] + [
+        {"customer_id": C(4), "journey_id": "welcome", "step_id": "call_back", "kind": "exited",
+         "at": max(r["at"] for r in good_rows()["journey_steps"]), "trigger_id": "web/evt-x", "detail": "exit_step"}]
+    write_table(o, "journey_steps", steps)
+    funnel = {r["stage"]: r["customers"] for r in run_example(o, "journey_funnel").to_pylist()
+              if r["journey_id"] == "welcome"}
+    reached = {r["step_id"]: r["customers_reached"] for r in run_example(o, "journey_step_outcomes").to_pylist()
+               if r["journey_id"] == "welcome"}
+    assert funnel["step call_back"] == reached["call_back"] == 2  # C(5) reached it, C(4) left there
+
+
 def test_journey_funnel_agrees_with_the_outcome_queries(out, tmp_path):
     """The funnel's figures are those of journey_step_outcomes (customers reached per step) and
     journey_conversion_by_arm (entered and converted, summed over arms), also after an identity merge: a

@@ -96,3 +96,15 @@ def test_the_quality_check_accepts_configured_paths_only():
     for stream, field in [("track", "bogus"), ("orders", "properties.x"), ("track", "properties."), ("web", "traits.x")]:
         assert f"{stream}.{warning_field_family(stream, field)}" not in OPTIONAL_STREAM_FIELDS, field
         assert not is_warning_field(stream, field)
+
+
+def test_a_group_calls_traits_are_not_checked_against_the_customers_declared_traits():
+    """The group's ``plan: 3`` is the company's, not a wrong-typed customer trait: kept as sent, no warning (and
+    never folded into the customer's traits: test_computed_attributes.py)."""
+    msg = {"type": "group", "groupId": "acme", "messageId": "g1", "userId": "u1", "timestamp": TS,
+           "traits": {"plan": 3, "company_size": "large"}}
+    ev, warnings = parse(parser(), "track", msg)
+    assert ev.attrs["traits"] == {"plan": 3, "company_size": "large"} and warnings == []
+    identify = {**msg, "type": "identify", "messageId": "i1"}
+    ev, warnings = parse(parser(), "track", identify)
+    assert sorted(w[0] for w in warnings) == ["traits.company_size", "traits.plan"]  # the user's: checked

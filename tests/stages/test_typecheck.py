@@ -142,8 +142,11 @@ def test_declared_customer_fields_are_the_facts_conditions_see():
     ("Trial Endng Soon", "Trial Ending Soon"),      # a letter missing
     ("trial ending soon", "Trial Ending Soon"),     # case
     ("TrialEndingSoon", "Trial Ending Soon"),       # spaces
-    ("Product Viewd", "Product Viewed"),            # a mapped Segment name misspelt
-    ("Order Complete", "Order Completed"),
+    ("Trial-Ending-Soon", "Trial Ending Soon"),     # hyphens
+    ("Triál Endíng Sóon", "Trial Ending Soon"),     # accents
+    ("Trial Ednig Soon", "Trial Ending Soon"),      # two slips, still close (difflib)
+    ("Page Viewd", "Page Viewed"),                  # the type of a Segment page call
+    ("identfy", "identify"),
 ])
 def test_a_misspelt_user_named_trigger_is_rejected_with_the_name_it_misses(typo, meant):
     mapped = {"Product Viewed": ("web", "product_view"), "Order Completed": ("orders", "order_placed")}
@@ -155,7 +158,33 @@ def test_a_misspelt_user_named_trigger_is_rejected_with_the_name_it_misses(typo,
                               f"in the attributes file if the name is right)"]
 
 
-@pytest.mark.parametrize("name", ["Product Reviewed", "Signed Out", "Trial Ending Later", "App Crashed"])
+@pytest.mark.parametrize("typo, meant", [("Product Viewd", "Product Viewed"), ("Order Complete", "Order Completed")])
+def test_a_misspelt_mapped_name_points_at_the_built_in_event_at_once(typo, meant):
+    mapped = {"Product Viewed": ("web", "product_view"), "Order Completed": ("orders", "order_placed")}
+    decl = load_attributes_text(ATTRS_TEXT, "a.yaml", mapped=mapped).declarations
+    with pytest.raises(JourneyError) as e:
+        load_journeys_text(_journey("true", event=typo, stream="track"), "j.yaml", decl)
+    stream, etype = mapped[meant]
+    assert e.value.errors == [f"j.yaml:6: journeys[0].entry.event: event '{typo}' is neither declared nor mapped: "
+                              f"did you mean '{meant}', which the Segment mapping turns into {stream} '{etype}' "
+                              f"(event: {etype}, stream: {stream})? (a misspelt event never fires; declare '{typo}' "
+                              f"under events in the attributes file if the name is right)"]
+
+
+def test_decomposed_unicode_of_a_declared_name_is_a_near_miss():
+    """``Cafe\u0301 Opened`` looks like the declared ``Café Opened`` but is another string: it would never fire."""
+    decl = load_attributes_text("version: 1\nevents:\n  Café Opened: {}\n", "a.yaml").declarations
+    assert decl.near_miss("Cafe\u0301 Opened") == "Café Opened" and decl.near_miss("Café Opened") is None
+
+
+def test_the_built_in_track_call_types_are_the_segment_parsers():
+    from journeyflow.stages.declarations import TRACK_CALL_TYPES
+    from journeyflow.stages.segment.parse import CALL_TYPES
+    assert TRACK_CALL_TYPES == set(CALL_TYPES.values())
+
+
+@pytest.mark.parametrize("name", ["Product Reviewed", "Signed Out", "Trial Ending Later", "App Crashed",
+                                  "Page Viewed", "group"])
 def test_real_event_names_near_declared_ones_are_not_taken_for_typos(name):
     """Segment Spec semantic names (Product Reviewed ~ Product Viewed, Signed Out ~ Signed In) and names that differ
     by more than a slip stay user-named events of stream track."""

@@ -222,7 +222,10 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
     if stream == CUSTOM_STREAM:
         near = decl.near_miss(etype)
         if near is not None:
-            doc.add(path + (key,), f"event '{etype}' is neither declared nor mapped: did you mean '{near}'? (a "
+            meant = f"'{near}'" if near not in decl.mapped else \
+                f"'{near}', which the Segment mapping turns into {decl.mapped[near][0]} '{decl.mapped[near][1]}' " \
+                f"({key}: {decl.mapped[near][1]}, stream: {decl.mapped[near][0]})"
+            doc.add(path + (key,), f"event '{etype}' is neither declared nor mapped: did you mean {meant}? (a "
                                    f"misspelt event never fires; declare '{etype}' under events in the attributes "
                                    f"file if the name is right)")
             return False

@@ -57,6 +57,13 @@ ENGAGEMENT_STATUS_TYPES: frozenset[str] = frozenset({"unsubscribed", "complained
 STATUS_RANK = -1
 
 
+def is_group_call(ev: "Event") -> bool:
+    """True for an event made from a Segment ``group`` call (stream ``track``, type ``group``, with its ``groupId``;
+    a ``track`` call whose event is named "group" has none): its ``traits`` describe the group (the company), not
+    the user (segment.com/docs/connections/spec/group/)."""
+    return ev.type == "group" and ev.stream == SEGMENT_STREAM and "groupId" in ev.attrs
+
+
 def is_status_event(stream: str, type_: str) -> bool:
     """True for records that change consent or deliverability (they sort first among equal timestamps)."""
     return stream == "consent" or stream == ADDRESS_STREAM or (

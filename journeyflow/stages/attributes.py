@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from journeyflow.model.events import Event
+from journeyflow.model.events import Event, is_group_call
 from journeyflow.stages.conditions import Condition
 from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
 from journeyflow.stages.typecheck import T
@@ -120,8 +120,8 @@ class AttributeSet:
     # ------------------------------------------------------------------------------------------ updates
     def observe(self, state: Any, ev: Event) -> None:
         """Fold one event into the customer's traits and computed attributes (after ``CustomerState.apply``)."""
-        if self.traits and ev.stream == CUSTOM_STREAM and ev.type != "group":  # a group call's traits are the
-            tr = ev.attrs.get("traits")                                           # group's (company), not the user's
+        if self.traits and ev.stream == CUSTOM_STREAM and not is_group_call(ev):  # (a group's traits are the
+            tr = ev.attrs.get("traits")                                              # company's, not the user's)
             if isinstance(tr, Mapping) and tr:
                 self._set_traits(state, tr, ev.ts)
         attrs = self._by_type.get(ev.type)

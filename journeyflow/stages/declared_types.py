@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
 
-from journeyflow.model.events import SEGMENT_STREAM, Event
+from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
 from journeyflow.stages.typecheck import T
 
@@ -86,7 +86,7 @@ class DeclaredTypes:
         from journeyflow.stages.fields import warning_value
         attrs = ev.attrs
         new: dict[str, Any] = {}
-        group = ev.type == "group" and ev.stream == SEGMENT_STREAM  # its traits are the group's, not declared ones
+        group = is_group_call(ev)  # its traits are the group's, not the customer's declared ones
         for key, declared in (("properties", self._by_event.get((ev.stream, ev.type))),
                               ("traits", None if group else self._traits)):
             values = attrs.get(key)

@@ -98,6 +98,9 @@ def test_a_group_calls_traits_are_the_groups_not_the_customers():
                                                                         "traits": {"plan": "enterprise", "seats": 50}}))
     ATTRS.observe(s, Event("track/t", "track", "Report Built", 30, ("crm:u",), {"traits": {"seats": 3}}))
     assert s.traits == {"plan": ["trial", 10], "seats": [3, 30]}
+    # a track call whose event is named "group" is no group call: its context.traits are the user's
+    ATTRS.observe(s, Event("track/t2", "track", "group", 40, ("crm:u",), {"traits": {"plan": "pro"}}))
+    assert s.traits["plan"] == ["pro", 40]
 
 
 def test_merge_is_a_commutative_union():

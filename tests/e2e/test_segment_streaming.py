@@ -63,14 +63,17 @@ def scenario(t0: datetime, tmp_path):
     return facts, activity, both, consent.n + sum(len(s.messages) for s in sources)
 
 
-def test_segment_messages_on_in_track_drive_the_cart_journey(pubsub_emulator, tmp_path):
+def stream_segment_scenario(pubsub_emulator, tmp_path, prefix: str, cfg: list[str], scenario, lead_s: int,
+                            wait_s: int):
+    """Streams ``scenario(t0, tmp_path)`` (consent facts first, then the Segment messages on ``in-track``) through
+    ``journeyflow stream`` with ``cfg`` on the emulator, ``t0`` being ``lead_s`` seconds from now, and collects the
+    audit, email and dead-letter topics once ``t0 + wait_s`` has passed: ``(t0, the files of both, audit, emails,
+    dead)``."""
     from journeyflow.pipelines.stream import run_stream
 
-    prefix = "seg-"
-    cfg = config_files(tmp_path)
     with pubsub_emulator.patched_env():
         pt.create_topics(PROJECT, prefix=prefix)
-        t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=LEAD_S)
+        t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=lead_s)
         facts, activity, both, n = scenario(t0, tmp_path)
         result = run_stream(["--project", PROJECT, "--topic_prefix", prefix, *cfg,
                              "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}",
@@ -80,13 +83,20 @@ def test_segment_messages_on_in_track_drive_the_cart_journey(pubsub_emulator, tm
             time.sleep(2)
             stats2 = pt.publish_dir(PROJECT, activity, rate=None, prefix=prefix)
             assert sum(stats.counts.values()) + sum(stats2.counts.values()) == n
-            assert stats2.counts == {"track": n - 2}  # the batch envelope was published as its messages
-            deadline = t0 + timedelta(seconds=7 + 5 + 3 + 14)
+            assert stats2.counts == {"track": n - 2}  # a batch envelope is published as its messages
+            deadline = t0 + timedelta(seconds=wait_s)
             while datetime.now(timezone.utc) < deadline:
                 time.sleep(1)
             audit, emails, dead = collect_many(prefix, "decisions-audit", "decisions-email", "dead-letter")
         finally:
             result.cancel()
+    return t0, both, audit, emails, dead
+
+
+def test_segment_messages_on_in_track_drive_the_cart_journey(pubsub_emulator, tmp_path):
+    cfg = config_files(tmp_path)
+    t0, both, audit, emails, dead = stream_segment_scenario(pubsub_emulator, tmp_path, "seg-", cfg, scenario,
+                                                            LEAD_S, 7 + 5 + 3 + 14)
 
     assert dead == []
     reminders = [d for d in emails if d["journey_id"] == "cart_abandonment"]

@@ -9,22 +9,19 @@ One change a streaming test needs (nothing specific to this journey): quiet hour
 runs at any hour; the journey's category, sales, is deferred in quiet hours)."""
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from journeyflow.config.engine import default_text
 from journeyflow.pipelines.replay import run_replay
-from journeyflow.tools import pubsub as pt
-from tests.e2e.test_streaming_e2e import collect_many
+from tests.e2e.test_segment_streaming import stream_segment_scenario
 from tests.scenarios import Scenario, read_topic
 from tests.segment_source import SegmentSource
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
-PROJECT = "test-project"
 LEAD_S = 20
 SEC = timedelta(seconds=1)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trial_ending"
@@ -64,29 +61,9 @@ def scenario(t0: datetime, tmp_path):
 
 
 def test_trial_ending_journey_with_computed_attribute_streams_like_replay(pubsub_emulator, tmp_path):
-    from journeyflow.pipelines.stream import run_stream
-
-    prefix = "trial-"
     cfg = config_files(tmp_path)
-    with pubsub_emulator.patched_env():
-        pt.create_topics(PROJECT, prefix=prefix)
-        t0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=LEAD_S)
-        facts, activity, both, n = scenario(t0, tmp_path)
-        result = run_stream(["--project", PROJECT, "--topic_prefix", prefix, *cfg,
-                             "--identity_store", f"sqlite:///{tmp_path / 'identity.db'}",
-                             "--allowed_lateness", "3s"], wait=False)
-        try:
-            stats = pt.publish_dir(PROJECT, facts, rate=None, prefix=prefix)
-            time.sleep(2)
-            stats2 = pt.publish_dir(PROJECT, activity, rate=None, prefix=prefix)
-            assert sum(stats.counts.values()) + sum(stats2.counts.values()) == n
-            assert stats2.counts == {"track": n - 2}
-            deadline = t0 + timedelta(seconds=7 + 3 + 12)
-            while datetime.now(timezone.utc) < deadline:
-                time.sleep(1)
-            audit, emails, dead = collect_many(prefix, "decisions-audit", "decisions-email", "dead-letter")
-        finally:
-            result.cancel()
+    t0, both, audit, emails, dead = stream_segment_scenario(pubsub_emulator, tmp_path, "trial-", cfg, scenario,
+                                                            LEAD_S, 7 + 3 + 12)
 
     assert dead == []
     assert [(d["customer_id"], d["journey_id"], d["content_id"], d["address"]) for d in emails] == \

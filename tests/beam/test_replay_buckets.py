@@ -2,6 +2,8 @@
 topic files merge.  Its outputs equal one pipeline's: tests/guarantees/test_golden.py replays in 3 buckets."""
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from journeyflow.model.decisions import ALL_TOPICS
@@ -49,6 +51,38 @@ def test_spill_files_read_back_every_object_in_order(tmp_path):
             rb._dump(f, o)
     assert list(rb.read_spill(str(path))) == objs  # each object pickled on its own: memo never shared
     assert list(rb.read_spill(str(tmp_path / "missing.pkl"))) == []
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 4096])
+def test_table_merge_is_every_row_in_time_order_in_bounded_batches(tmp_path, monkeypatch, batch_rows):
+    """Pieces sorted by time as a bucket's sink writes them (null times first, ties, an empty piece, one piece
+    whose rows all share one time): the merged file holds every row once, in time order, ties keeping the order
+    of the pieces when each piece fits in one batch."""
+    import random
+    monkeypatch.setattr(rb, "MERGE_BATCH_ROWS", batch_rows)
+    rng = random.Random(7)
+    schema = pa.schema([("ts", pa.timestamp("ms", tz="UTC")), ("row", pa.string())])
+    pieces, every = [], []
+    for i, n in enumerate([0, 1, 9, 25, 12]):
+        times = sorted((rng.choice([None, 5, 7, 7, 1000, rng.randrange(10_000)]) for _ in range(n)),
+                       key=lambda t: -1 if t is None else t)
+        if i == 4:
+            times = [7] * n  # one time only: every round takes the whole batch
+        rows = [{"ts": t, "row": f"p{i}-{k}"} for k, t in enumerate(times)]
+        every += rows
+        path = tmp_path / f"p{i}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, row_group_size=4)
+        pieces.append(str(path))
+    out = tmp_path / "merged.parquet"
+    assert rb.merge_sorted_parquet(pieces, str(out), "ts") == len(every)
+    got = pq.read_table(out).to_pylist()
+    def key(r):  # ms, None first (rows written as ints, read back as datetimes)
+        t = r["ts"]
+        return -1 if t is None else t if isinstance(t, int) else round(t.timestamp() * 1000)
+    assert sorted(r["row"] for r in got) == sorted(r["row"] for r in every)
+    assert [key(r) for r in got] == sorted(key(r) for r in every)
+    if batch_rows >= 25:  # one round: the stable sort of the pieces in order
+        assert [r["row"] for r in got] == [r["row"] for r in sorted(every, key=key)]
 
 
 def test_topic_merge_is_the_sorted_file_of_all_lines(tmp_path):

@@ -37,6 +37,21 @@ def test_replay_outputs_match_recorded_digest(tmp_path, monkeypatch, extra):
     assert actual["topics"]["decisions-audit"]["lines"] > 100
 
 
+@pytest.mark.slow
+def test_the_bench_plain_python_replay_does_the_same_work(tmp_path, monkeypatch):
+    """``make bench`` compares the Beam replay's CPU with :func:`journeyflow.tools.bench_plain.plain_replay` (the same
+    work without Beam): its outputs must be the recorded ones, topics byte for byte and tables row for row."""
+    from journeyflow.tools.bench_plain import plain_replay
+    from journeyflow.tools.generator import generate
+
+    monkeypatch.chdir(tmp_path)
+    data, out = Path("data"), Path("out")
+    generate(150, 10, 7, str(data))
+    got = plain_replay(data, out)
+    assert got["records"] > got["events"] > 0 and got["cpu_seconds"] > 0
+    assert digest.diff(json.loads((GOLDEN / "small.json").read_text()), digest.compute(out, data)) == []
+
+
 def test_digest_sees_a_changed_row(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -401,6 +401,7 @@ def run_bucketed(job, buckets: int) -> dict[str, Any]:
             log.info("replay: bucket %d/%d folded (peak RSS %s)", len(outs), buckets, _peak())
         merge_topics(outs, job.output_dir)
         merge_tables(outs, job.output_dir)
+        log.info("replay: bucket outputs merged (peak RSS %s)", _peak())
         return {"records_read": spill.records_read, "events_decided": decided, "condition_errors": errors,
                 "condition_non_bool": non_bool,
                 "event_times": {"min": spill.earliest, "max": spill.horizon, "count": spill.events}}

@@ -22,10 +22,13 @@ import time
 from pathlib import Path
 
 _CHILD = """
-import resource, sys, time
+import logging, resource, sys, time
+logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="LOG %(message)s")
+for name in ("journeyflow.pipelines.replay_buckets", "pipelines.replay_buckets"):  # the phases' peak RSS
+    logging.getLogger(name).setLevel(logging.INFO)
 from journeyflow.pipelines.replay import run_replay
 u0 = resource.getrusage(resource.RUSAGE_SELF)
-s = run_replay(['--input', sys.argv[1], '--output', sys.argv[2], *sys.argv[3:]])
+s = run_replay(['--input', sys.argv[1], '--output', sys.argv[2], *sys.argv[3:]], overwrite=True)
 u1 = resource.getrusage(resource.RUSAGE_SELF)
 hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]
 print('RESULT', int(hwm), u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime, s.records_read, int(s.reconciles))
@@ -55,12 +58,16 @@ def replay(data: Path, out: Path, extra: list[str]) -> dict:
     """Replays ``data`` into ``out`` in a child process: peak RSS (MiB), CPU seconds, records, reconciles."""
     t = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", _CHILD, str(data), str(out), *extra], capture_output=True,
-                         text=True, check=True)
+                         text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"the replay of {data} failed (exit {res.returncode}):\n{res.stderr[-3000:]}")
     line = next(x for x in res.stdout.splitlines() if x.startswith("RESULT"))
+    phases = [x[4:] for x in res.stdout.splitlines() if x.startswith("LOG ") and "peak RSS" in x]
     _, kib, cpu, records, ok = line.split()
     return {"peak_rss_mib": int(kib) / 1024, "cpu_seconds": float(cpu), "records": int(records),
             "reconciles": bool(int(ok)), "wall_seconds": time.perf_counter() - t,
-            "cpu_us_per_record": float(cpu) / max(int(records), 1) * 1e6}
+            "cpu_us_per_record": float(cpu) / max(int(records), 1) * 1e6,
+            "phases": phases}  # the bucketed replay's progress lines: peak RSS after the spill and each bucket
 
 
 def main(argv: list[str] | None = None) -> int:

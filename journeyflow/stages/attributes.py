@@ -24,8 +24,8 @@ event time, int ms) and are absent without events (``has(customer.traits.x)`` is
 error, counted).  A property value of the wrong type (or missing) is skipped; the event still counts for ``count``.
 
 Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.traits``: ``attrs["traits"]`` of
-``track`` events), never from a ``group`` call's traits, which describe the group (segment.com/docs/connections/
-spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
+``track`` events, ``attrs["user_traits"]`` of ``group`` calls), never from a ``group`` call's own traits, which
+describe the group (segment.com/docs/connections/spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
 time wins).
@@ -120,8 +120,8 @@ class AttributeSet:
     # ------------------------------------------------------------------------------------------ updates
     def observe(self, state: Any, ev: Event) -> None:
         """Fold one event into the customer's traits and computed attributes (after ``CustomerState.apply``)."""
-        if self.traits and ev.stream == CUSTOM_STREAM and not is_group_call(ev):  # (a group's traits are the
-            tr = ev.attrs.get("traits")                                              # company's, not the user's)
+        if self.traits and ev.stream == CUSTOM_STREAM:  # a group call's traits are the company's: its user's
+            tr = ev.attrs.get("user_traits" if is_group_call(ev) else "traits")  # are user_traits (context.traits)
             if isinstance(tr, Mapping) and tr:
                 self._set_traits(state, tr, ev.ts)
         attrs = self._by_type.get(ev.type)

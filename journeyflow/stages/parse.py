@@ -421,7 +421,11 @@ class Parser:
     def _attrs(self, stream: str, rec: dict) -> dict[str, Any]:
         if stream == "web":
             # properties: seen by conditions as event.properties.* (issue 19); an empty map is left out
-            a = {"product_id": rec.get("product_id"), "properties": rec.get("properties") or None}
+            # (their string values cleaned like every kept string: a URL holding an email gets a token)
+            props = rec.get("properties") or None
+            if props:
+                props = {k: self._clean(v) if isinstance(v, str) else v for k, v in props.items()}
+            a = {"product_id": rec.get("product_id"), "properties": props}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),
                  "amount": rec.get("amount"), "currency": rec.get("currency")}

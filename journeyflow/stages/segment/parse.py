@@ -14,12 +14,16 @@ track       the ``event`` name verbatim ``properties``
 page        ``Page Viewed``             ``name`` (when given), ``properties``
 screen      ``Screen Viewed``           ``name`` (when given), ``properties``
 identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
-group       ``group``                   ``groupId``, ``traits`` (the group's, without personal identifiers)
+group       ``group``                   ``groupId``, ``traits`` (the group's), ``user_traits`` (``context.traits``)
 alias       ``alias``                   (the link is in ``ids``: ``previousId`` and ``userId``)
 ==========  ==========================  ====================================================================
 
 On every call but identify/group, ``context.traits`` (minus personal identifiers) is ``attrs["traits"]``; on
-identify ``traits`` are merged over ``context.traits``.  An event name (or ``Page Viewed`` ...) listed in the mapping
+identify ``traits`` are merged over ``context.traits``.  A ``group`` call's ``traits`` describe the group (the
+account) and are its ``attrs["traits"]``; its ``context.traits`` are the *user's* traits (the spec's "traits to
+associate with a non-identify call") and are kept as ``attrs["user_traits"]``, which update the customer's traits
+like those of any other call (``stages.attributes``; declared trait types are enforced on them with field warnings
+``traits.<name>``, as on every other call).  An event name (or ``Page Viewed`` ...) listed in the mapping
 (:mod:`journeyflow.stages.segment.mapping`) becomes an event of that built-in stream and type instead, with the
 mapped attributes added; it keeps ``properties``/``traits``.
 
@@ -31,7 +35,10 @@ anonymous id (``anon:``: the alias call's purpose is to tie pre-identification a
 :mod:`journeyflow.stages.identity.keys` into ``email:`` / ``phone:`` keys, the raw normalized address goes to
 ``contact`` only.  Personal traits never reach ``attrs``: :data:`PERSONAL_TRAITS` are dropped (email and phone live
 on as hashed keys; names, address, birthday, username and avatar are not used by any decision).  ``email`` /
-``phone`` keys in ``properties`` are dropped likewise.  Which identify/alias events link identifiers, and the
+``phone`` keys in ``properties`` are dropped likewise.  The ``messageId`` in the event id and every kept string
+(``properties``/``traits`` values at any depth, ``name``, ``groupId``, mapped attributes) have any email address or
+phone number in them replaced by a keyed token (``Parser._clean``, as the built-in streams' kept strings), so no raw
+address reaches state, decisions or tables through them.  Which identify/alias events link identifiers, and the
 over-merge guards: :mod:`journeyflow.stages.identity.rules` (stream ``track``: ``identify`` and ``alias``).
 
 Event time: :mod:`journeyflow.stages.segment.times` (``timestamp``, else the skew-corrected ``originalTimestamp``,
@@ -57,6 +64,7 @@ from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
 
@@ -149,19 +157,25 @@ class SegmentParser:
             user_traits.update(own_traits or {})
         ids, contact = self._identifiers(call, msg, user_traits, et, problems)
         attrs: dict[str, Any] = {}
+        clean = self._clean_deep
         if props is not None and call in ("track", "page", "screen"):
-            attrs["properties"] = {k: v for k, v in props.items() if k not in _PII_PROPERTIES}
+            attrs["properties"] = {k: clean(v) for k, v in props.items() if k not in _PII_PROPERTIES}
         if call == "group":
-            attrs["groupId"] = group_id
+            attrs["groupId"] = self._clean(group_id)
             kept = _public(own_traits or {})
+            users = _public(user_traits)
+            if users:  # the user's own traits (context.traits), not the group's
+                attrs["user_traits"] = self._declared_traits(clean(users), problems)
+                if not attrs["user_traits"]:
+                    del attrs["user_traits"]
         else:
             kept = _public(user_traits)
         if kept:
-            attrs["traits"] = kept
+            attrs["traits"] = clean(kept)
         if call in ("page", "screen"):
             name = msg.get("name")
             if isinstance(name, str) and name:
-                attrs["name"] = name
+                attrs["name"] = self._clean(name)
             elif name is not None and name != "":
                 problems.append(("name", W.WRONG_TYPE, "dropped", f"expected a string, got {type(name).__name__}",
                                  _fields.warning_value("name", name)))
@@ -172,8 +186,8 @@ class SegmentParser:
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)
-        return Event(uid=f"{SEGMENT_STREAM}/{mid}", stream=stream, type=etype, ts=et, ids=ids, attrs=attrs,
-                     contact=contact), problems
+        return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
+                     attrs=attrs, contact=contact), problems
 
     # ------------------------------------------------------------------------------------------- parts
     def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list) -> tuple[tuple, dict]:
@@ -194,7 +208,8 @@ class SegmentParser:
             try:
                 if text is None:
                     raise InvalidIdentifier(name, f"{name} must be a string or an integer")
-                keys.append(key(text))
+                # an id that is an address is hashed as one; one holding an address is refused (Parser._id_key)
+                keys.append(self.parser._id_key(name, key(text)))
             except InvalidIdentifier as e:
                 problems.append((name, W.INVALID_IDENTIFIER, "dropped", str(e), _fields.warning_value(name, v)))
                 dropped.append(str(e))
@@ -257,7 +272,33 @@ class SegmentParser:
                     raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
                                   + ", ".join(_path_text(p) for p in rule.paths) + ")", et)
                 continue
-            attrs[rule.name] = value
+            attrs[rule.name] = self._clean_deep(value)
+
+
+    def _clean(self, text: str) -> str:
+        """``text`` with any email address or phone number replaced by a keyed token (``Parser._clean``); the
+        common plain word is returned at once (``parse_fast.cannot_hold_pii``)."""
+        return text if cannot_hold_pii(text, True) else self.parser._clean(text)
+
+    def _clean_deep(self, value: Any) -> Any:
+        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it (keys are kept)."""
+        if isinstance(value, str):
+            return self._clean(value)
+        if isinstance(value, dict):
+            return {k: self._clean_deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._clean_deep(v) for v in value]
+        return value
+
+    def _declared_traits(self, traits: dict, problems: list) -> dict:
+        """``traits`` (a group call's user traits) without the declared traits whose values do not fit their
+        declared types, each dropped with a ``traits.<name>`` warning: the check ``DeclaredTypes.check`` makes on
+        ``attrs["traits"]`` of every other call."""
+        declared = self.parser.config.declared_types
+        if declared is None or not traits:
+            return traits
+        probe = Event(uid="", stream=SEGMENT_STREAM, type="", ts=0, ids=(), attrs={"traits": traits})
+        return dict(declared.check(probe, problems).attrs.get("traits") or {})
 
 
 def _path_text(path: tuple[tuple[str, bool], ...]) -> str:

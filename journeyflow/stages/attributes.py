@@ -33,6 +33,7 @@ time wins).
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from math import isfinite
 from functools import lru_cache
 from operator import itemgetter
 from collections.abc import Iterator, Mapping
@@ -54,8 +55,11 @@ _PY = {"int": (int,), "double": (float, int), "string": (str,), "bool": (bool,),
 
 
 def _typed(value: Any, t: T | None) -> Any:
-    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None."""
+    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None.  A non-finite number (JSON
+    ``NaN``/``Infinity``, which Python's decoder accepts) fits no type: it would poison a sum, min or max."""
     if value is None:
+        return None
+    if value.__class__ is float and not isfinite(value):
         return None
     if t is None or t.kind == "dyn":
         return value if isinstance(value, (str, int, float, bool)) and not (
@@ -85,7 +89,10 @@ class Attribute:
     result: T
 
     def value_of(self, ev: Event) -> Any:
-        """The property value of ``ev`` (typed, or None), or the event time when the attribute has no property."""
+        """The property value of ``ev`` (typed, or None), or the event time when the attribute has no property.
+        Of an undeclared (``dyn``) property, ``sum``, ``min`` and ``max`` take numbers only (ints and doubles, not
+        bools): CEL orders and adds no values of different types, and one string among numbers must not make the
+        event fail (a value that does not fit is skipped, the event still counts for ``count``)."""
         if not self.path:
             return ev.ts
         v: Any = ev.attrs
@@ -93,7 +100,15 @@ class Attribute:
             if not isinstance(v, Mapping):
                 return None
             v = v.get(k)
-        return _typed(v, self.type)
+        v = _typed(v, self.type)
+        if self.numeric_only and (v.__class__ is bool or not isinstance(v, (int, float))):
+            return None
+        return v
+
+    @property
+    def numeric_only(self) -> bool:
+        """True for a sum/min/max of a property whose type is not declared (dyn): only numbers are folded."""
+        return self.op in ("sum", "min", "max") and (self.type is None or self.type.kind == "dyn")
 
 
 class AttributeSet:
@@ -221,8 +236,9 @@ def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
         return
     e = rec["e"]
     if a.op == "distinct_count":
+        k = _dkey(v)
         for i, (t0, v0) in enumerate(e):
-            if v0 == v:
+            if _dkey(v0) == k:
                 if t0 >= ts:
                     return
                 del e[i]
@@ -254,9 +270,25 @@ def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
             computed[a.name] = {op: [ts, v]}
     else:  # distinct_count
         d = rec["d"] if rec else []
-        if v not in d and len(d) < a.max_events:
-            d = sorted(d + [v], key=lambda x: (type(x).__name__, x))
+        k = _dkey(v)
+        if len(d) < a.max_events and all(_dkey(x) != k for x in d):
+            d = sorted(d + [v], key=_dsort)
         computed[a.name] = {"d": d}
+
+
+def _dkey(v: Any) -> tuple[str, Any]:
+    """The identity of a value for ``distinct_count``, as CEL's equality sees it: numbers by value across int and
+    double (``1 == 1.0``), a bool never equal to a number (``true != 1``), strings as themselves."""
+    if v.__class__ is bool:
+        return ("b", v)
+    if isinstance(v, (int, float)):
+        return ("n", v)
+    return (type(v).__name__, v)
+
+
+def _dsort(v: Any) -> tuple[str, Any]:
+    """Sort key of distinct values (one order whatever the arrival order: bools, numbers, strings)."""
+    return _dkey(v)
 
 
 def _value(a: Attribute, rec: dict | None, now: int) -> Any:
@@ -281,7 +313,7 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
     if op == "count":
         return len(vals)
     if op == "distinct_count":
-        return len({repr(x[1]) for x in vals})
+        return len({_dkey(x[1]) for x in vals})
     if op == "sum":
         return sum((x[1] for x in vals), _zero(a))
     if not vals:
@@ -353,8 +385,11 @@ def merge_computed(x: dict, y: dict) -> dict:
             out[name] = {k: list(min(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
         elif k == "last":
             out[name] = {k: list(max(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
-        else:  # "d"
-            out[name] = {k: sorted({repr(v): v for v in a[k] + b[k]}.values(), key=lambda v: (type(v).__name__, v))}
+        else:  # "d": one value per CEL identity (_dkey), the same one whatever the order of the two profiles
+            union: dict = {}
+            for v in sorted(a[k] + b[k], key=lambda v: (_dkey(v), repr(v))):
+                union.setdefault(_dkey(v), v)
+            out[name] = {k: sorted(union.values(), key=_dsort)}
     return out
 
 

@@ -35,7 +35,8 @@ from journeyflow.model.events import EVENT_TYPES
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
-from journeyflow.stages.declarations import CUSTOM_STREAM, CUSTOMER_FIELDS, Declarations, EventDecl, stream_of
+from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
+                                             stream_of)
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
 
 __all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
@@ -148,8 +149,8 @@ def _events(v: Any, add) -> dict[str, EventDecl]:
         add(("events",), f"{len(v)} events, more than the limit of {MAX_ATTRIBUTES * 2}")
     for name, d in v.items():
         p = ("events", name)
-        if not isinstance(name, str) or not 0 < len(name) <= 128:
-            add(p, "an event name is a string of 1-128 characters")
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_EVENT_NAME:
+            add(p, f"an event name is a string of 1-{MAX_EVENT_NAME} characters")
             continue
         d = d if d is not None else {}
         if not isinstance(d, dict):
@@ -205,6 +206,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
                                                                                             "'op'")
     if not isinstance(event, str) or not event:
         add(p + ("event",), "missing required field 'event'" if event is None else "expected an event name")
+        return None
+    if len(event) > MAX_EVENT_NAME:  # the limit of journey triggers and declared events: one rule for names
+        add(p + ("event",), f"an event name is a string of 1-{MAX_EVENT_NAME} characters, not {len(event)}")
         return None
     if stream is not None and stream not in _STREAMS:
         add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")

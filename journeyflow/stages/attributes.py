@@ -64,7 +64,7 @@ def _typed(value: Any, t: T | None) -> Any:
     if t is None or t.kind == "dyn":
         return value if isinstance(value, (str, int, float, bool)) and not (
             isinstance(value, str) and len(value) > MAX_TRAIT_CHARS) else None
-    ok = _PY.get(t.kind)
+    ok = _PY.get(t.kind)  # (a declared timestamp is an int of epoch ms: kind int, typecheck.EPOCH_MS)
     if ok is None or not isinstance(value, ok) or (type(value) is bool and t.kind != "bool"):
         return None
     if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:

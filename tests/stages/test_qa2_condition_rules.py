@@ -1,0 +1,91 @@
+"""QA (issue 19, point 5): what the type checker accepts evaluates by CEL's rules on every evaluation path, and a
+declared ``timestamp`` (an int of epoch ms at run time) is checked as what it is."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from journeyflow.model.events import Event
+from journeyflow.stages.attributes import TraitsView
+from journeyflow.stages.attributes_loader import AttributesError, load_attributes_text
+from journeyflow.stages.conditions import JourneyError, compile_condition
+from journeyflow.stages.state import CustomerState
+
+TS = 1_780_308_000_000
+ATTRS = load_attributes_text(textwrap.dedent("""\
+    version: 1
+    events:
+      Order Placed Custom:
+        properties: {amount: double, items: int, renews_at: timestamp, note: string,
+                     products: list<map<dyn>>, scores: map<int>}
+    traits: {renews_at: timestamp}
+    attributes:
+      last_renewal: {op: last, event: Order Placed Custom, property: properties.renews_at}
+    """), "a.yaml")
+DECL = ATTRS.declarations
+VARS = DECL.variables(DECL.event_type("Order Placed Custom", None))
+PROPS = {"amount": 120, "items": 12, "renews_at": TS + 1000, "note": "x",
+         "products": [{"price": 120, "sku": "a"}, {"price": 20, "sku": "b"}], "scores": {"a": 3}}
+
+
+def _activation():
+    s = CustomerState()
+    ev = Event("track/o", "track", "Order Placed Custom", TS, ("crm:u",), {"properties": PROPS})
+    ATTRS.observe(s, ev)
+    s.traits["renews_at"] = [TS + 5000, TS]
+    return {"event": {"stream": "track", "type": ev.type, "ts": TS, "properties": PROPS},
+            "customer": {"traits": TraitsView(ATTRS, s, TS)}}
+
+
+@pytest.mark.parametrize("text", [
+    # arithmetic, ternaries and macros are evaluated by cel-python (no fast path): CEL's numeric comparison there too
+    "event.properties.amount * 2.0 > 200",
+    "event.properties.items + 0 == 12u",
+    "(event.properties.amount > 99.5) ? true : false",
+    "event.properties.products.exists(p, p.price > 99.5)",
+    "event.properties.products.all(p, p.price >= 20.0)",
+    "event.properties.items in [11.0, 12.0]",
+    "event.properties.items in [12u]",
+    # equality with null is defined for every value (false / true), as the type checker says
+    "event.properties.items != null",
+    "!(event.properties.amount == null)",
+    "event.properties.scores != null && event.properties.products != null",
+    # a declared timestamp is an int of epoch ms, like event.ts
+    "event.properties.renews_at > event.ts",
+    "customer.traits.renews_at - event.ts == 5000",
+    "customer.traits.last_renewal >= event.ts + 1000",
+])
+def test_accepted_conditions_evaluate_by_cels_rules(text):
+    c = compile_condition(text, "j.yaml:1: when", VARS)
+    act = _activation()
+    assert c.evaluate(act) is True and c.errors == 0, (text, c.errors)
+    assert c.evaluate_slow(act) is True
+
+
+@pytest.mark.parametrize("text, message", [
+    ("event.properties.renews_at > timestamp('2026-01-01T00:00:00Z')", "an int of epoch ms"),
+    ("event.properties.renews_at.getHours() > 8", "needs a CEL timestamp"),
+    ("customer.traits.last_renewal < timestamp('2026-01-01T00:00:00Z')", "an int of epoch ms"),
+    ("event.properties.items < null", "cannot be ordered"),
+    ("event.properties.note.startsWith(1)", "got string, int"),
+])
+def test_conditions_that_could_never_succeed_are_rejected_at_load_time(text, message):
+    with pytest.raises(JourneyError) as e:
+        compile_condition(text, "j.yaml:1: when", VARS)
+    assert message in str(e.value)
+
+
+def test_a_computed_attribute_where_clause_follows_the_same_rules():
+    attrs = load_attributes_text(textwrap.dedent("""\
+        events:
+          Paid: {properties: {amount: int}}
+        attributes:
+          big: {op: count, event: Paid, where: "event.properties.amount * 1 > 99.5"}
+        """), "b.yaml")
+    s = CustomerState()
+    attrs.observe(s, Event("track/p", "track", "Paid", TS, ("crm:u",), {"properties": {"amount": 120}}))
+    assert attrs.values(s, TS)["big"] == 1
+    with pytest.raises(AttributesError):
+        load_attributes_text("events:\n  Paid: {properties: {at: timestamp}}\nattributes:\n"
+                             "  n: {op: count, event: Paid, where: \"event.properties.at.getHours() > 1\"}\n", "c.yaml")

@@ -51,7 +51,8 @@ Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetter
 range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
 email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
 ``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
-Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are dropped with a
+An empty array where the spec has an object (``"properties": []``, as PHP encodes an empty one) is an empty
+object.  Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are dropped with a
 field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
 """
 from __future__ import annotations
@@ -127,10 +128,10 @@ class SegmentParser:
             etype = name
         else:
             etype = CALL_TYPES[call]
-        props = msg.get("properties")
+        props = _object(msg.get("properties"))
         if props is not None and not isinstance(props, dict):
             raise Invalid(D.SCHEMA_VIOLATION, f"properties must be an object, got {type(props).__name__}", et)
-        own_traits = msg.get("traits") if call in ("identify", "group") else None
+        own_traits = _object(msg.get("traits")) if call in ("identify", "group") else None
         if own_traits is not None and not isinstance(own_traits, dict):
             raise Invalid(D.SCHEMA_VIOLATION, f"traits must be an object, got {type(own_traits).__name__}", et)
         group_id = _text(msg.get("groupId")) if call == "group" else None
@@ -142,12 +143,12 @@ class SegmentParser:
             problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
         self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
                                  received_at)
-        context = msg.get("context")
+        context = _object(msg.get("context"))
         if context is not None and not isinstance(context, dict):
             problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",
                              _fields.warning_value("context", context)))
             context = None
-        ctx_traits = (context or {}).get("traits")
+        ctx_traits = _object((context or {}).get("traits"))
         if ctx_traits is not None and not isinstance(ctx_traits, dict):
             problems.append(("context.traits", W.WRONG_TYPE, "dropped",
                              f"expected an object, got {type(ctx_traits).__name__}", None))
@@ -313,6 +314,13 @@ def _text(v: Any) -> str | None:
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     return None
+
+
+def _object(v: Any) -> Any:
+    """``v``, or ``{}`` for an empty JSON array: PHP's ``json_encode`` writes an empty associative array (an empty
+    ``properties``/``traits``/``context`` of a PHP library or backend) as ``[]``; it is an empty object, not a
+    malformed message."""
+    return {} if v == [] and isinstance(v, list) else v
 
 
 def _public(traits: dict) -> dict:

@@ -1,0 +1,72 @@
+"""QA (issue 19): Segment messages as real libraries write them -- PHP's empty arrays, empty time strings, the skew
+correction with every valid ISO-8601 spelling and offset, a batch's shared sentAt."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from journeyflow.model.events import Event
+from journeyflow.stages.identity.keys import Hasher
+from journeyflow.stages.parse import Parser
+from journeyflow.stages.segment.batch import split_batch
+from journeyflow.stages.timeparse import parse_ts
+
+P = Parser(Hasher(b"test-key"))
+TS = "2026-06-01T10:00:00.000Z"
+T0 = parse_ts(TS)
+
+
+def parse(msg):
+    return P.parse_full("track", json.dumps(msg).encode(), "t:1")
+
+
+@pytest.mark.parametrize("call, extra", [
+    ("track", {"event": "Clicked", "properties": []}),
+    ("page", {"properties": [], "context": []}),
+    ("identify", {"traits": [], "context": {"traits": []}}),
+    ("group", {"groupId": "acme", "traits": []}),
+    ("track", {"event": "Clicked", "context": {"traits": [], "library": {"name": "analytics-php"}}}),
+])
+def test_phps_empty_arrays_are_empty_objects(call, extra):
+    """PHP's json_encode writes an empty array as ``[]``: a PHP backend's ``"properties": []`` was a
+    schema_violation dead letter (and ``"context": []`` a field warning)."""
+    ev, warnings = parse({"type": call, "messageId": "m", "userId": "u1", "timestamp": TS, **extra})
+    assert isinstance(ev, Event), ev
+    assert warnings == ()
+    assert ev.attrs.get("properties", {}) == {} and "traits" not in ev.attrs
+
+
+def test_an_empty_time_string_is_an_absent_time():
+    """``"timestamp": ""`` (a library that leaves the field empty) fell through to a bad_timestamp dead letter
+    although the device times give the event time."""
+    msg = {"type": "track", "event": "E", "messageId": "m", "anonymousId": "a", "timestamp": "",
+           "originalTimestamp": "2026-06-01T10:05:00Z", "sentAt": "2026-06-01T10:05:02Z",
+           "receivedAt": "2026-06-01T10:00:02Z"}
+    ev, warnings = parse(msg)
+    assert isinstance(ev, Event) and ev.ts == T0 and warnings == ()
+    ev, warnings = parse({**msg, "sentAt": ""})
+    assert ev.ts == T0 + 300_000 and warnings == ()  # no sentAt: the device's originalTimestamp
+
+
+@pytest.mark.parametrize("original, sent", [
+    ("2026-06-01T15:35:00.250+05:30", "2026-06-01T15:35:02.250+05:30"),  # India, extended
+    ("20260601T020500.25-0800", "20260601T020502.25-0800"),               # basic format, fraction of a second
+    ("2026-06-01t10:05:00,250z", "2026-06-01 10:05:02,250Z"),             # RFC 3339 t/z/space, decimal comma
+    ("2026-152T10:05:00.25Z", "2026-W23-1T10:05:02.250Z"),                # ordinal and week dates (1 June 2026)
+    ("2026-06-01T11:05:00.250+01", "2026-06-01T10:05:02.250\u221200:00"),  # hour-only offset, U+2212 minus
+])
+def test_the_skew_correction_is_exact_in_every_iso_spelling(original, sent):
+    """Device clock 5 minutes fast, sent 2 s after the call, received at 10:00:02.250 (server): the event happened
+    at 10:00:00.250 whatever the spellings and offsets of the device's times."""
+    ev, warnings = parse({"type": "track", "event": "E", "messageId": "m", "anonymousId": "a",
+                          "originalTimestamp": original, "sentAt": sent, "receivedAt": "2026-06-01T10:00:02.250Z"})
+    assert warnings == () and ev.ts == T0 + 250
+
+
+def test_a_batchs_sent_at_corrects_each_message():
+    batch = {"sentAt": "2026-06-01T10:05:10Z", "batch": [
+        {"type": "track", "event": "E", "messageId": f"m{i}", "anonymousId": "a",
+         "originalTimestamp": f"2026-06-01T10:05:0{i}Z", "receivedAt": "2026-06-01T10:00:10Z"} for i in range(3)]}
+    times = [P.parse("track", m).ts for m in split_batch(json.dumps(batch).encode())]
+    assert times == [T0, T0 + 1000, T0 + 2000]

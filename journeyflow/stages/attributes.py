@@ -18,6 +18,9 @@ State per attribute (bounded; ``CustomerState.computed[name]``):
   value]}``/``{"last": [ts, value]}``, ``{"d": [values]}`` (distinct_count, at most ``max_events`` values: the
   count saturates there).
 
+Ties: events at one millisecond are ordered by their value (``repr``) for ``first``/``last``, never by arrival,
+so one profile and two profiles merged later give the same value.
+
 Values: ``count``/``distinct_count`` are ints (0 without events); ``sum`` has the property's type (0 without
 events); ``min``/``max``/``first``/``last`` have the property's type (``first``/``last`` without a property: the
 event time, int ms) and are absent without events (``has(customer.traits.x)`` is false; reading one is a runtime
@@ -226,6 +229,12 @@ class TraitsView(Mapping):
 _ts = itemgetter(0)
 
 
+def _entry_order(entry: list) -> tuple[int, str]:
+    """The order of ``[ts, value]`` entries: time, then ``repr(value)`` -- a tie of equal times is broken by the
+    value, never by arrival or by which profile held the entry, so one profile and two merged ones agree."""
+    return (entry[0], repr(entry[1]))
+
+
 def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
     """Add ``[ts, v]`` to a windowed attribute's entries (time-sorted, inside the window, at most max_events)."""
     if v is None and a.op != "count":
@@ -243,10 +252,11 @@ def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
                     return
                 del e[i]
                 break
-    if not e or e[-1][0] <= ts:
+    last_ts = e[-1][0] if e else None
+    if last_ts is None or last_ts < ts or (last_ts == ts and repr(e[-1][1]) <= repr(v)):
         e.append([ts, v])
-    else:
-        insort(e, [ts, v], key=_ts)
+    else:  # entries are in (time, repr(value)) order: at equal times the order does not depend on arrival
+        insort(e, [ts, v], key=_entry_order)
     lo = ts - a.window_ms
     if e[0][0] <= lo:
         del e[:bisect_right(e, lo, key=_ts)]
@@ -265,8 +275,9 @@ def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
     elif op in ("min", "max"):
         if rec is None or (v < rec[op] if op == "min" else v > rec[op]):
             computed[a.name] = {op: v}
-    elif op in ("first", "last"):
-        if rec is None or (ts < rec[op][0] if op == "first" else ts >= rec[op][0]):
+    elif op in ("first", "last"):  # at equal times the smaller (first) / larger (last) repr wins, as in a merge
+        if rec is None or (_entry_order([ts, v]) < _entry_order(rec[op]) if op == "first"
+                           else _entry_order([ts, v]) >= _entry_order(rec[op])):
             computed[a.name] = {op: [ts, v]}
     else:  # distinct_count
         d = rec["d"] if rec else []
@@ -361,7 +372,8 @@ def _windows(pairs: tuple[tuple[str, int | None], ...]) -> dict[str, int | None]
 
 
 def merge_computed(x: dict, y: dict) -> dict:
-    """Identity merge of two profiles' computed data: windowed entries are a union (one per ``[ts, value]``);
+    """Identity merge of two profiles' computed data: windowed entries are all those of both (each event is in one
+    profile only: two events at one time with one value count twice, as on one profile);
     all-time counts and sums add up, min/max/first/last take the extreme, distinct values a union.  Commutative;
     all-time counts and sums count both profiles' events (they would double if a profile were merged with itself,
     which identity resolution never does)."""
@@ -372,9 +384,8 @@ def merge_computed(x: dict, y: dict) -> dict:
             out[name] = _copy(b if a is None else a if b is None else min(a, b, key=repr))
             continue
         (k,) = a
-        if k == "e":
-            e = sorted({(t[0], repr(t[1])): list(t) for t in a["e"] + b["e"]}.items())
-            out[name] = {"e": [t for _, t in e]}
+        if k == "e":  # every entry of both (two events at one time with one value are two events)
+            out[name] = {"e": sorted((list(t) for t in a["e"] + b["e"]), key=_entry_order)}
         elif k in ("n", "s"):
             out[name] = {k: a[k] + b[k]}
         elif k == "min":
@@ -382,9 +393,9 @@ def merge_computed(x: dict, y: dict) -> dict:
         elif k == "max":
             out[name] = {k: max(a[k], b[k])}
         elif k == "first":
-            out[name] = {k: list(min(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
+            out[name] = {k: list(min(a[k], b[k], key=_entry_order))}
         elif k == "last":
-            out[name] = {k: list(max(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
+            out[name] = {k: list(max(a[k], b[k], key=_entry_order))}
         else:  # "d": one value per CEL identity (_dkey), the same one whatever the order of the two profiles
             union: dict = {}
             for v in sorted(a[k] + b[k], key=lambda v: (_dkey(v), repr(v))):

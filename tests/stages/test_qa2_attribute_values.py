@@ -98,3 +98,47 @@ def test_an_attributes_event_name_has_the_limit_of_journey_and_declared_event_na
     assert "a.yaml:2: attributes.n.event: an event name is a string of 1-128 characters" in str(e.value)
     with pytest.raises(AttributesError):
         load_attributes_text(f"events:\n  '{ok}X': {{}}\n", "a.yaml")
+
+
+# ------------------------------------------------------------------------------------ one profile == two merged
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MERGE_ATTRS = load_attributes_text(textwrap.dedent("""\
+    version: 1
+    events:
+      Paid: {properties: {v: int, tag: string}}
+    attributes:
+      n_3d: {op: count, event: Paid, window: 3d}
+      sum_3d: {op: sum, event: Paid, property: properties.v, window: 3d}
+      sum_all: {op: sum, event: Paid, property: properties.v}
+      first_3d: {op: first, event: Paid, property: properties.tag, window: 3d}
+      last_3d: {op: last, event: Paid, property: properties.tag, window: 3d}
+      first_all: {op: first, event: Paid, property: properties.tag}
+      last_all: {op: last, event: Paid, property: properties.tag}
+      min_3d: {op: min, event: Paid, property: properties.tag, window: 3d}
+      tags_3d: {op: distinct_count, event: Paid, property: properties.tag, window: 3d}
+      tags_all: {op: distinct_count, event: Paid, property: properties.tag}
+    """), "m.yaml")
+
+_events = st.lists(st.tuples(st.integers(0, 5), st.integers(1, 3), st.sampled_from("abc"), st.booleans()),
+                   min_size=1, max_size=25)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_events)
+def test_one_profile_and_two_merged_profiles_have_the_same_attributes(events):
+    """The same events, on one profile or split over two profiles merged later (an identity link), give the same
+    computed values -- also when events share a millisecond (two equal orders at one time are two orders; ``first``
+    and ``last`` of a tie do not depend on which profile held which event)."""
+    evs = [Event(f"track/e{i:02d}", "track", "Paid", day * DAY // 2, ("crm:u",), {"properties": {"v": v, "tag": t}})
+           for i, (day, v, t, _side) in enumerate(events)]
+    order = sorted(range(len(evs)), key=lambda i: evs[i].sort_key)
+    one, a, b = CustomerState(), CustomerState(), CustomerState()
+    for i in order:
+        MERGE_ATTRS.observe(one, evs[i])
+        MERGE_ATTRS.observe(a if events[i][3] else b, evs[i])
+    merged = CustomerState()
+    merged.computed = merge_computed(a.computed, b.computed)
+    now = max(e.ts for e in evs)
+    assert MERGE_ATTRS.values(merged, now) == MERGE_ATTRS.values(one, now)

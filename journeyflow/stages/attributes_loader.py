@@ -46,6 +46,10 @@ MAX_ATTRIBUTES = 100
 #: The largest ``max_events`` an attribute may ask for.
 MAX_EVENTS_LIMIT = 1000
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+#: A declared property or trait name: the key as the source writes it -- Segment properties and traits are often
+#: "Plan Type" or "plan-type" (read in conditions as ``event.properties['Plan Type']``); a '.' would be read as a
+#: path step (``property: properties.a.b``) and is refused, as are control characters.
+_FIELD_NAME = re.compile(r"[^.\x00-\x1f\x7f]{1,64}")
 _KEYS = {"version", "events", "traits", "attributes"}
 _ATTR_KEYS = {"op", "event", "stream", "where", "property", "window", "max_events", "description"}
 _BUILTIN_TYPES = [t for ts in EVENT_TYPES.values() for t in ts]
@@ -128,8 +132,9 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
     if len(v) > MAX_ATTRIBUTES:
         add(path, f"{len(v)} {what}s, more than the limit of {MAX_ATTRIBUTES}")
     for name, t in v.items():
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
-            add(path + (name,), f"{name!r} is not a valid {what} name (letters, digits and _, at most 64)")
+        if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name) or name != name.strip():
+            add(path + (name,), f"{name!r} is not a valid {what} name (at most 64 characters, no '.', no control "
+                                f"characters, no spaces around it)")
             continue
         try:
             out[name] = parse_type(t)

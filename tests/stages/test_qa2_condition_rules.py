@@ -89,3 +89,38 @@ def test_a_computed_attribute_where_clause_follows_the_same_rules():
     with pytest.raises(AttributesError):
         load_attributes_text("events:\n  Paid: {properties: {at: timestamp}}\nattributes:\n"
                              "  n: {op: count, event: Paid, where: \"event.properties.at.getHours() > 1\"}\n", "c.yaml")
+
+
+def test_properties_and_traits_named_as_sources_name_them_can_be_declared():
+    """Segment properties and traits are often "Plan Type" / "plan-type": the declarations refused every name but
+    identifiers, so such an event could not be type-checked at all.  Declared, they are read by index."""
+    from journeyflow.stages.declared_types import DeclaredTypes
+    from journeyflow.stages.identity.keys import Hasher
+    from journeyflow.stages.parse import ParseConfig, Parser
+    attrs = load_attributes_text(textwrap.dedent("""\
+        events:
+          Trial Started: {properties: {Plan Type: string, seat-count: int}}
+        traits: {Company Size: int}
+        attributes:
+          seats: {op: max, event: Trial Started, property: properties.seat-count}
+        """), "p.yaml")
+    decl = attrs.declarations
+    variables = decl.variables(decl.event_type("Trial Started", None))
+    c = compile_condition("event.properties['Plan Type'] == 'pro' && customer.traits['Company Size'] > 10",
+                          "j.yaml:1: when", variables)
+    with pytest.raises(JourneyError, match="unknown field 'Plan Typ'"):
+        compile_condition("event.properties['Plan Typ'] == 'pro'", "j.yaml:1: when", variables)
+    parser = Parser(Hasher(b"k"), ParseConfig(declared_types=DeclaredTypes.of(decl)))
+    res = parser.parse_full("track", __import__("json").dumps({
+        "type": "track", "event": "Trial Started", "messageId": "m", "userId": "u", "timestamp": "2026-06-01T10:00:00Z",
+        "properties": {"Plan Type": "pro", "seat-count": "12"}, "context": {"traits": {"Company Size": 50}}}))
+    assert [(w.field, w.reason) for w in res.warnings] == [("properties.seat-count", "wrong_type")]
+    ev = res.result
+    s = CustomerState()
+    attrs.observe(s, ev)
+    act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts},
+           "customer": {"traits": TraitsView(attrs, s, ev.ts)}}
+    assert c.evaluate(act) is True
+    for bad in ("a.b", " lead", "tab\there", ""):
+        with pytest.raises(AttributesError):
+            load_attributes_text(f"traits: {{'{bad}': string}}\n", "q.yaml")

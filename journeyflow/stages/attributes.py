@@ -27,7 +27,8 @@ event time, int ms) and are absent without events (``has(customer.traits.x)`` is
 error, counted).  A property value of the wrong type (or missing) is skipped; the event still counts for ``count``.
 
 Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.traits``: ``attrs["traits"]`` of
-``track`` events, ``attrs["user_traits"]`` of ``group`` calls), never from a ``group`` call's own traits, which
+``track`` events, also those the Segment mapping turns into built-in events, ``attrs["user_traits"]`` of
+``group`` calls), never from a ``group`` call's own traits, which
 describe the group (segment.com/docs/connections/spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
@@ -45,7 +46,7 @@ from typing import Any
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.stages.conditions import Condition
-from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
+from journeyflow.stages.declarations import Declarations
 from journeyflow.stages.typecheck import T
 
 __all__ = ["OPS", "MAX_TRAIT_CHARS", "Attribute", "AttributeSet", "TraitsView"]
@@ -138,8 +139,9 @@ class AttributeSet:
     # ------------------------------------------------------------------------------------------ updates
     def observe(self, state: Any, ev: Event) -> None:
         """Fold one event into the customer's traits and computed attributes (after ``CustomerState.apply``)."""
-        if self.traits and ev.stream == CUSTOM_STREAM:  # a group call's traits are the company's: its user's
-            tr = ev.attrs.get("user_traits" if is_group_call(ev) else "traits")  # are user_traits (context.traits)
+        if self.traits:  # any Segment message: also one mapped onto a built-in stream (Product Added -> web)
+            # a group call's traits are the company's: its user's are user_traits (context.traits)
+            tr = ev.attrs.get("user_traits" if is_group_call(ev) else "traits")
             if isinstance(tr, Mapping) and tr:
                 self._set_traits(state, tr, ev.ts)
         attrs = self._by_type.get(ev.type)

@@ -111,3 +111,14 @@ def test_a_group_calls_user_traits_are_held_to_their_declared_types():
     assert ev.attrs["user_traits"] == {"plan": "trial"}
     assert ev.attrs["traits"] == {"seats": "many"}  # the group's traits are not the customer's declared ones
     assert [(w.field, w.reason) for w in warnings] == [("traits.seats", "wrong_type")]
+
+
+def test_context_traits_of_a_mapped_event_update_the_customer_too():
+    """``Product Added`` (mapped onto web add_to_cart) with ``context.traits.plan``: the README says mapped events
+    keep their traits; the fold only read traits of events left on the track stream."""
+    ev, _ = parse({"type": "track", "event": "Product Added", "messageId": "pa", "userId": "u1", "timestamp": TS,
+                   "properties": {"product_id": "p1"}, "context": {"traits": {"plan": "pro"}}})
+    assert (ev.stream, ev.type, ev.attrs["traits"]) == ("web", "add_to_cart", {"plan": "pro"})
+    s = CustomerState()
+    ATTRS.observe(s, ev)
+    assert ATTRS.values(s, ev.ts) == {"plan": "pro"}

@@ -99,6 +99,19 @@ def _one_swap(a: str, b: str) -> bool:
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
+def _join(a: T, b: T) -> T:
+    """The type of a field that is ``a`` for one event and ``b`` for another: itself when equal; two structs are
+    one struct with the fields of both (joined where both have one); anything else is ``dyn``."""
+    if a == b:
+        return a
+    if a.kind == "struct" and b.kind == "struct":
+        fields = dict(a.fields)
+        for k, v in b.fields.items():
+            fields[k] = _join(fields[k], v) if k in fields else v
+        return struct(f"{a.name} or {b.name}", fields, open=a.open or b.open)
+    return DYN
+
+
 def stream_of(event: str) -> str:
     """The stream of an event name: the built-in stream of a built-in type, else ``track``."""
     return _BUILTIN_STREAM.get(event, CUSTOM_STREAM)
@@ -157,14 +170,17 @@ class Declarations:
 
     def union_event_type(self, names: list[tuple[str, str | None]], timer: bool) -> T:
         """``event`` of a step condition: the fields of every event that may run the step (entry, wait-until)
-        and, with ``timer``, those of a timer; a field's type is the one the first event gives it."""
+        and, with ``timer``, those of a timer.  A field two events give different types is their join
+        (:func:`_join`: two declared ``properties`` structs are one struct of both's fields; otherwise ``dyn``), so
+        a condition valid for the event that ran the step (``event.properties.seats`` of the wait-until event) is
+        not refused for the fields of another."""
         fields: dict[str, T] = {}
         for name, stream in names:
             for k, v in self.event_type(name, stream).fields.items():
-                fields.setdefault(k, v)
+                fields[k] = _join(fields[k], v) if k in fields else v
         if timer:
             for k, v in {**_COMMON, **BUILTIN_EVENT_FIELDS["timer"]}.items():
-                fields.setdefault(k, v)
+                fields[k] = _join(fields[k], v) if k in fields else v
         label = " or ".join(sorted({f"'{n}'" for n, _ in names})) or "a timer"
         return struct(f"event {label}" + (" (or a timer)" if timer and names else ""), fields)
 

@@ -124,3 +124,34 @@ def test_properties_and_traits_named_as_sources_name_them_can_be_declared():
     for bad in ("a.b", " lead", "tab\there", ""):
         with pytest.raises(AttributesError):
             load_attributes_text(f"traits: {{'{bad}': string}}\n", "q.yaml")
+
+
+def test_a_step_condition_may_use_the_fields_of_the_wait_until_event():
+    """A branch after ``wait: {until: Seat Added}`` runs on that event: ``event.properties.seats`` (declared on
+    Seat Added) was refused as an unknown field of the entry event's declared properties."""
+    from journeyflow.stages.journeys.loader import load_journeys_text
+    decl = load_attributes_text("events:\n  Trial Started: {properties: {plan: string}}\n"
+                                "  Seat Added: {properties: {seats: int}}\n", "a.yaml").declarations
+    text = textwrap.dedent("""\
+        journeys:
+          - id: t1
+            name: T1
+            category: sales
+            priority: 100
+            entry: {event: Trial Started, stream: track}
+            steps:
+              - id: w
+                wait: {until: Seat Added, stream: track, timeout: 3d}
+              - id: b
+                branch:
+                  cases:
+                    - {when: "event.type == 'Seat Added' && event.properties.seats > 3", next: s1}
+              - id: s1
+                send: {channel: email, content_id: x1}
+        """)
+    (journey,) = load_journeys_text(text, "j.yaml", decl)
+    assert journey.id == "t1"
+    with pytest.raises(JourneyError, match="j.yaml:13: .*unknown field 'seatz'.*did you mean 'seats'"):
+        load_journeys_text(text.replace("seats > 3", "seatz > 3"), "j.yaml", decl)
+    with pytest.raises(JourneyError, match="compared with a string"):
+        load_journeys_text(text.replace("seats > 3", "seats > '3'"), "j.yaml", decl)

@@ -40,7 +40,7 @@ def required_attrs(stream: str) -> tuple[str, ...]:
 
 
 class AttrRule(BaseModel):
-    """Where one attribute comes from: the first of ``from`` (paths) with a value, converted ``as``; or a
+    """Where one attribute comes from: the first of ``from`` (paths) whose value converts ``as``; or a
     constant ``value``.  ``required``: a message without it is dead-lettered."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -254,27 +254,30 @@ class SegmentParser:
             if rule.has_value:
                 attrs[rule.name] = rule.value
                 continue
-            value, problem, where = None, None, None
+            # the first path whose value converts wins; a value found on the way that does not convert is
+            # reported (the field is the mapping's path it was read from, properties.product_id: a path of the
+            # mapping file, never the message's free text) and the next path is tried (product_id, then sku)
+            value, bad = None, []
             for path in rule.paths:
                 found = lookup(msg, path)
                 if found is None or found == [] or found == "":
                     continue
-                value, problem = convert(found, rule.as_)
-                where = _path_text(path)
-                break
-            if problem is not None:
-                if value is None and rule.required:
-                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {problem}", et)
-                # the field is the mapping's path the value was read from (properties.product_id): a path of the
-                # mapping file, never the message's free text
+                converted, problem = convert(found, rule.as_)
+                if problem is not None:
+                    bad.append((_path_text(path), problem))
+                if converted is not None:
+                    value = converted
+                    break
+            if value is None and rule.required:
+                if bad:
+                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {bad[0][1]}", et)
+                raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
+                              + ", ".join(_path_text(p) for p in rule.paths) + ")", et)
+            for where, problem in bad:
                 problems.append((where, W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
             if value is None:
-                if rule.required:
-                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
-                                  + ", ".join(_path_text(p) for p in rule.paths) + ")", et)
                 continue
             attrs[rule.name] = self._clean_deep(value)
-
 
     def _clean(self, text: str) -> str:
         """``text`` with any email address or phone number replaced by a keyed token (``Parser._clean``); the

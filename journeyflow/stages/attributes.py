@@ -28,11 +28,11 @@ error, counted).  A property value of the wrong type (or missing) is skipped; th
 
 Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.traits``: ``attrs["traits"]`` of
 ``track`` events, also those the Segment mapping turns into built-in events, ``attrs["user_traits"]`` of
-``group`` calls), never from a ``group`` call's own traits, which
-describe the group (segment.com/docs/connections/spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
+``group`` calls), never from a ``group`` call's own traits, which describe the group (segment.com/docs/connections/
+spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
-time wins).
+time wins; at one time the larger value, as in an identity merge).
 """
 from __future__ import annotations
 
@@ -175,7 +175,9 @@ class AttributeSet:
             if k in traits:
                 v = _typed(traits[k], t)
                 old = cur.get(k)
-                if v is not None and (old is None or ts >= old[1]):
+                # the latest in event time; at one time the larger value (repr), as an identity merge decides
+                # (state_merge), so the order of two updates in one millisecond does not matter
+                if v is not None and (old is None or ts > old[1] or (ts == old[1] and repr(v) >= repr(old[0]))):
                     cur[k] = [v, ts]
 
     # ------------------------------------------------------------------------------------------- values

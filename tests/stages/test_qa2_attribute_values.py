@@ -142,3 +142,22 @@ def test_one_profile_and_two_merged_profiles_have_the_same_attributes(events):
     merged.computed = merge_computed(a.computed, b.computed)
     now = max(e.ts for e in evs)
     assert MERGE_ATTRS.values(merged, now) == MERGE_ATTRS.values(one, now)
+
+
+def test_two_trait_updates_in_one_millisecond_give_the_merges_answer_whatever_their_order():
+    """identify(plan=pro) and identify(plan=basic) in one ms: the fold kept whichever came last (by message id), an
+    identity merge of the two keeps the larger value; now both keep the same."""
+    from journeyflow.stages.state_merge import merge_states
+    attrs = load_attributes_text("traits: {plan: string}\n", "t.yaml")
+    evs = [Event(f"track/{u}", "track", "identify", DAY, ("crm:u",), {"traits": {"plan": p}})
+           for u, p in (("a", "pro"), ("b", "basic"))]
+    one, two = CustomerState(), CustomerState()
+    for e in evs:
+        attrs.observe(one, e)
+    for e in reversed(evs):
+        attrs.observe(two, e)
+    x, y = CustomerState(customer_id="crm:u"), CustomerState(customer_id="crm:v")
+    attrs.observe(x, evs[0])
+    attrs.observe(y, evs[1])
+    merged = merge_states(x, y)
+    assert attrs.values(one, DAY) == attrs.values(two, DAY) == attrs.values(merged, DAY) == {"plan": "pro"}

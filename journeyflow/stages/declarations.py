@@ -22,7 +22,8 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import EVENT_TYPES
 from journeyflow.stages.typecheck import BOOL, DOUBLE, DYN, INT, STRING, T, struct
 
-__all__ = ["BUILTIN_EVENT_FIELDS", "CUSTOMER_FIELDS", "CUSTOM_STREAM", "MAX_EVENT_NAME", "Declarations", "EventDecl", "stream_of"]
+__all__ = ["BUILTIN_EVENT_FIELDS", "CUSTOMER_FIELDS", "CUSTOM_STREAM", "MAX_EVENT_NAME", "Declarations", "EventDecl",
+           "stream_of"]
 
 #: Longest event name (characters) a journey trigger (``schemas/journey.schema.json`` ``event_name``), a declared
 #: event and a computed attribute's ``event`` may name: one limit, so a name accepted in one place is in the others.

@@ -52,8 +52,8 @@ range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the sp
 email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
 ``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
 An empty array where the spec has an object (``"properties": []``, as PHP encodes an empty one) is an empty
-object.  Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are dropped with a
-field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
+object.  Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are
+dropped with a field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
 """
 from __future__ import annotations
 

@@ -155,3 +155,29 @@ def test_a_step_condition_may_use_the_fields_of_the_wait_until_event():
         load_journeys_text(text.replace("seats > 3", "seatz > 3"), "j.yaml", decl)
     with pytest.raises(JourneyError, match="compared with a string"):
         load_journeys_text(text.replace("seats > 3", "seats > '3'"), "j.yaml", decl)
+
+
+def test_a_declared_timestamp_given_as_an_iso_string_is_its_epoch_ms():
+    """The Segment Spec writes dates as ISO-8601 strings (``traits.createdAt``, a ``renews_at`` property): declared
+    ``timestamp`` (an int of epoch ms), every such value was dropped with a wrong_type warning."""
+    import json as _json
+
+    from journeyflow.stages.declared_types import DeclaredTypes
+    from journeyflow.stages.identity.keys import Hasher
+    from journeyflow.stages.parse import ParseConfig, Parser
+    from journeyflow.stages.timeparse import parse_ts
+    attrs = load_attributes_text("events:\n  Trial Started: {properties: {renews_at: timestamp}}\n"
+                                 "traits: {createdAt: timestamp}\n", "t.yaml")
+    parser = Parser(Hasher(b"k"), ParseConfig(declared_types=DeclaredTypes.of(attrs.declarations)))
+    base = {"messageId": "m", "userId": "u", "timestamp": "2026-06-01T10:00:00Z"}
+    res = parser.parse_full("track", _json.dumps({**base, "type": "track", "event": "Trial Started",
+                                                  "properties": {"renews_at": "2026-07-01T00:00:00+02:00"},
+                                                  "context": {"traits": {"createdAt": "2025-01-31T23:59:59.999Z"}}}))
+    assert res.warnings == ()
+    assert res.result.attrs["properties"]["renews_at"] == parse_ts("2026-06-30T22:00:00Z")
+    assert res.result.attrs["traits"]["createdAt"] == parse_ts("2025-01-31T23:59:59.999Z")
+    res = parser.parse_full("track", _json.dumps({**base, "type": "group", "groupId": "g", "traits": {},
+                                                  "context": {"traits": {"createdAt": "2025-01-31T00:00:00Z"}}}))
+    assert res.result.attrs["user_traits"]["createdAt"] == parse_ts("2025-01-31T00:00:00Z")
+    res = parser.parse_full("track", _json.dumps({**base, "type": "identify", "traits": {"createdAt": "last May"}}))
+    assert [(w.field, w.reason) for w in res.warnings] == [("traits.createdAt", "wrong_type")]

@@ -301,6 +301,8 @@ class SegmentParser:
         declared = self.parser.config.declared_types
         if declared is None or not traits:
             return traits
+        from journeyflow.stages.parse import _timestamp_names, epoch_ms_values
+        traits = dict(epoch_ms_values(traits, _timestamp_names(declared)[1]))
         probe = Event(uid="", stream=SEGMENT_STREAM, type="", ts=0, ids=(), attrs={"traits": traits})
         return dict(declared.check(probe, problems).attrs.get("traits") or {})
 

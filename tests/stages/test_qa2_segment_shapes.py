@@ -89,3 +89,19 @@ def test_a_mapped_attribute_falls_back_to_the_next_path_when_one_does_not_conver
     dead, _ = parse({"type": "track", "event": "Order Completed", "messageId": "o2", "anonymousId": "a",
                      "timestamp": TS, "properties": {"order_id": {"x": 1}}})
     assert dead.reason == "schema_violation" and "order_id" in dead.detail
+
+
+@pytest.mark.parametrize("locale, phone, e164", [
+    ("en-GB", "020 7946 0958", "+442079460958"),      # a UK number written nationally on a UK device
+    ("de_DE", "030 1234567", "+49301234567"),         # Android writes de_DE
+    ("en-GB", "(415) 555-0134", "+14155550134"),      # not a UK number: read in --default_region (US)
+    ("en-GB", "+1 415 555 0134", "+14155550134"),     # international: the same anywhere
+    ("fr", "(415) 555-0134", "+14155550134"),         # a language without a region: the default region
+])
+def test_a_national_phone_is_read_in_the_region_of_the_devices_locale(locale, phone, e164):
+    """Segment's ``context.locale`` names the device's region: ``020 7946 0958`` from an ``en-GB`` device is a UK
+    number; with ``--default_region US`` it was dropped as invalid and the customer had no phone."""
+    ev, warnings = parse({"type": "identify", "messageId": "i", "userId": "u", "timestamp": TS,
+                          "traits": {"phone": phone}, "context": {"locale": locale}})
+    assert ev.contact["phone"] == e164 and warnings == ()
+    assert P.hasher.phone(e164)[0] in ev.ids

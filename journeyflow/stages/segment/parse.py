@@ -31,7 +31,9 @@ Identifiers: ``userId`` is the company's own user id, in the CRM id's namespace 
 web stream's ``user_id`` gives); ``anonymousId`` a device id (``anon:``); ``previousId`` of an alias is read as an
 anonymous id (``anon:``: the alias call's purpose is to tie pre-identification activity to the user; a previous
 *user* id would be a second ``crm:`` key, which the identity guards refuse anyway); ``traits.email`` /
-``traits.phone`` (and ``context.traits.*`` on every call) are normalized and HMAC-hashed by
+``traits.phone`` (and ``context.traits.*`` on every call; a phone written nationally is read in the region of the
+device's ``context.locale`` -- ``en-GB``: ``020 7946 0958`` is +44 20 7946 0958 -- when it is a number there, else in
+``--default_region``) are normalized and HMAC-hashed by
 :mod:`journeyflow.stages.identity.keys` into ``email:`` / ``phone:`` keys, the raw normalized address goes to
 ``contact`` only.  Personal traits never reach ``attrs``: :data:`PERSONAL_TRAITS` are dropped (email and phone live
 on as hashed keys; names, address, birthday, username and avatar are not used by any decision).  ``email`` /
@@ -60,6 +62,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+
 from journeyflow.model.events import SEGMENT_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
@@ -85,6 +89,7 @@ _CALLS = frozenset(CALL_TYPES) | {"track"}
 PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "first_name", "last_name",
                              "address", "birthday", "username", "avatar"})
 _PII_PROPERTIES = frozenset({"email", "phone"})
+_PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 class SegmentParser:
@@ -156,7 +161,7 @@ class SegmentParser:
         user_traits = dict(ctx_traits or {})
         if call == "identify":
             user_traits.update(own_traits or {})
-        ids, contact = self._identifiers(call, msg, user_traits, et, problems)
+        ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
         if props is not None and call in ("track", "page", "screen"):
@@ -191,7 +196,8 @@ class SegmentParser:
                      attrs=attrs, contact=contact), problems
 
     # ------------------------------------------------------------------------------------------- parts
-    def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list) -> tuple[tuple, dict]:
+    def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list,
+                     region: str | None = None) -> tuple[tuple, dict]:
         from journeyflow.stages.parse import Invalid
 
         contact: dict[str, str] = {}
@@ -224,11 +230,26 @@ class SegmentParser:
             if v is None or v == "":
                 continue
             try:
-                keys.append(self.parser._key(kind, v, contact))
+                if kind == "phone" and region is not None:
+                    keys.append(self._phone_key(v, region, contact))
+                else:
+                    keys.append(self.parser._key(kind, v, contact))
             except InvalidIdentifier as e:
                 problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped", str(e), None))
                 dropped.append(str(e))
         return tuple(sorted(set(keys))), contact
+
+    def _phone_key(self, value: Any, region: str, contact: dict) -> str:
+        """The key of a phone written nationally on a device whose ``context.locale`` names ``region`` (``020 7946
+        0958`` with ``en-GB``): that region's number when it is one, else the number in ``--default_region``
+        (``Parser._key``); a number with ``+CC`` is the same in any region."""
+        try:
+            key, e164 = self.parser.hasher.phone(value, region)
+        except InvalidIdentifier:
+            return self.parser._key("phone", value, contact)
+        contact["phone"] = e164
+        contact["phone_key"] = key
+        return key
 
     def _timezone(self, context: dict | None, traits: dict, attrs: dict, problems: list) -> None:
         for field, v in (("context.timezone", (context or {}).get("timezone")), ("traits.timezone",
@@ -318,6 +339,19 @@ def _text(v: Any) -> str | None:
         return v if v.strip() else None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
+    return None
+
+
+def _locale_region(context: dict | None) -> str | None:
+    """The region of the device's ``context.locale`` (``en-GB``, ``de_DE``, ``pt-BR``; BCP 47 as browsers and SDKs
+    send it), when it is a region ``phonenumbers`` knows and not the default one's business to decide: else None."""
+    locale = (context or {}).get("locale")
+    if not isinstance(locale, str) or len(locale) > 35:
+        return None
+    for part in locale.replace("_", "-").split("-")[1:]:
+        if len(part) == 2 and part.isalpha() and part.isascii():
+            region = part.upper()
+            return region if region in _PHONE_REGIONS else None
     return None
 
 

@@ -105,3 +105,14 @@ def test_a_national_phone_is_read_in_the_region_of_the_devices_locale(locale, ph
                           "traits": {"phone": phone}, "context": {"locale": locale}})
     assert ev.contact["phone"] == e164 and warnings == ()
     assert P.hasher.phone(e164)[0] in ev.ids
+
+
+def test_a_single_product_object_where_the_spec_has_an_array_is_one_product():
+    """``"products": {"product_id": "p1"}`` (one product, not wrapped in an array): the order kept no product ids,
+    silently, so cross-sell and the purchase facts missed it."""
+    ev, warnings = parse({"type": "track", "event": "Order Completed", "messageId": "o", "userId": "u",
+                          "timestamp": TS, "properties": {"order_id": "o1", "products": {"product_id": "p1"}}})
+    assert ev.attrs["product_ids"] == ["p1"] and warnings == ()
+    ev, _ = parse({"type": "track", "event": "Checkout Started", "messageId": "c", "userId": "u", "timestamp": TS,
+                   "properties": {"products": {"sku": "S-1"}}})
+    assert ev.attrs["product_id"] == "S-1"

@@ -18,21 +18,26 @@ State per attribute (bounded; ``CustomerState.computed[name]``):
   value]}``/``{"last": [ts, value]}``, ``{"d": [values]}`` (distinct_count, at most ``max_events`` values: the
   count saturates there).
 
+Ties: events at one millisecond are ordered by their value (``repr``) for ``first``/``last``, never by arrival,
+so one profile and two profiles merged later give the same value.
+
 Values: ``count``/``distinct_count`` are ints (0 without events); ``sum`` has the property's type (0 without
 events); ``min``/``max``/``first``/``last`` have the property's type (``first``/``last`` without a property: the
 event time, int ms) and are absent without events (``has(customer.traits.x)`` is false; reading one is a runtime
 error, counted).  A property value of the wrong type (or missing) is skipped; the event still counts for ``count``.
 
 Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.traits``: ``attrs["traits"]`` of
-``track`` events), never from a ``group`` call's traits, which describe the group (segment.com/docs/connections/
+``track`` events, also those the Segment mapping turns into built-in events, ``attrs["user_traits"]`` of
+``group`` calls), never from a ``group`` call's own traits, which describe the group (segment.com/docs/connections/
 spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
-time wins).
+time wins; at one time the larger value, as in an identity merge).
 """
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from math import isfinite
 from functools import lru_cache
 from operator import itemgetter
 from collections.abc import Iterator, Mapping
@@ -41,7 +46,7 @@ from typing import Any
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.stages.conditions import Condition
-from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
+from journeyflow.stages.declarations import Declarations
 from journeyflow.stages.typecheck import T
 
 __all__ = ["OPS", "MAX_TRAIT_CHARS", "Attribute", "AttributeSet", "TraitsView"]
@@ -54,13 +59,16 @@ _PY = {"int": (int,), "double": (float, int), "string": (str,), "bool": (bool,),
 
 
 def _typed(value: Any, t: T | None) -> Any:
-    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None."""
+    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None.  A non-finite number (JSON
+    ``NaN``/``Infinity``, which Python's decoder accepts) fits no type: it would poison a sum, min or max."""
     if value is None:
+        return None
+    if value.__class__ is float and not isfinite(value):
         return None
     if t is None or t.kind == "dyn":
         return value if isinstance(value, (str, int, float, bool)) and not (
             isinstance(value, str) and len(value) > MAX_TRAIT_CHARS) else None
-    ok = _PY.get(t.kind)
+    ok = _PY.get(t.kind)  # (a declared timestamp is an int of epoch ms: kind int, typecheck.EPOCH_MS)
     if ok is None or not isinstance(value, ok) or (type(value) is bool and t.kind != "bool"):
         return None
     if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:
@@ -85,7 +93,10 @@ class Attribute:
     result: T
 
     def value_of(self, ev: Event) -> Any:
-        """The property value of ``ev`` (typed, or None), or the event time when the attribute has no property."""
+        """The property value of ``ev`` (typed, or None), or the event time when the attribute has no property.
+        Of an undeclared (``dyn``) property, ``sum``, ``min`` and ``max`` take numbers only (ints and doubles, not
+        bools): CEL orders and adds no values of different types, and one string among numbers must not make the
+        event fail (a value that does not fit is skipped, the event still counts for ``count``)."""
         if not self.path:
             return ev.ts
         v: Any = ev.attrs
@@ -93,7 +104,15 @@ class Attribute:
             if not isinstance(v, Mapping):
                 return None
             v = v.get(k)
-        return _typed(v, self.type)
+        v = _typed(v, self.type)
+        if self.numeric_only and (v.__class__ is bool or not isinstance(v, (int, float))):
+            return None
+        return v
+
+    @property
+    def numeric_only(self) -> bool:
+        """True for a sum/min/max of a property whose type is not declared (dyn): only numbers are folded."""
+        return self.op in ("sum", "min", "max") and (self.type is None or self.type.kind == "dyn")
 
 
 class AttributeSet:
@@ -120,8 +139,9 @@ class AttributeSet:
     # ------------------------------------------------------------------------------------------ updates
     def observe(self, state: Any, ev: Event) -> None:
         """Fold one event into the customer's traits and computed attributes (after ``CustomerState.apply``)."""
-        if self.traits and ev.stream == CUSTOM_STREAM and not is_group_call(ev):  # (a group's traits are the
-            tr = ev.attrs.get("traits")                                              # company's, not the user's)
+        if self.traits:  # any Segment message: also one mapped onto a built-in stream (Product Added -> web)
+            # a group call's traits are the company's: its user's are user_traits (context.traits)
+            tr = ev.attrs.get("user_traits" if is_group_call(ev) else "traits")
             if isinstance(tr, Mapping) and tr:
                 self._set_traits(state, tr, ev.ts)
         attrs = self._by_type.get(ev.type)
@@ -155,7 +175,9 @@ class AttributeSet:
             if k in traits:
                 v = _typed(traits[k], t)
                 old = cur.get(k)
-                if v is not None and (old is None or ts >= old[1]):
+                # the latest in event time; at one time the larger value (repr), as an identity merge decides
+                # (state_merge), so the order of two updates in one millisecond does not matter
+                if v is not None and (old is None or ts > old[1] or (ts == old[1] and repr(v) >= repr(old[0]))):
                     cur[k] = [v, ts]
 
     # ------------------------------------------------------------------------------------------- values
@@ -211,6 +233,12 @@ class TraitsView(Mapping):
 _ts = itemgetter(0)
 
 
+def _entry_order(entry: list) -> tuple[int, str]:
+    """The order of ``[ts, value]`` entries: time, then ``repr(value)`` -- a tie of equal times is broken by the
+    value, never by arrival or by which profile held the entry, so one profile and two merged ones agree."""
+    return (entry[0], repr(entry[1]))
+
+
 def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
     """Add ``[ts, v]`` to a windowed attribute's entries (time-sorted, inside the window, at most max_events)."""
     if v is None and a.op != "count":
@@ -221,16 +249,18 @@ def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
         return
     e = rec["e"]
     if a.op == "distinct_count":
+        k = _dkey(v)
         for i, (t0, v0) in enumerate(e):
-            if v0 == v:
+            if _dkey(v0) == k:
                 if t0 >= ts:
                     return
                 del e[i]
                 break
-    if not e or e[-1][0] <= ts:
+    last_ts = e[-1][0] if e else None
+    if last_ts is None or last_ts < ts or (last_ts == ts and repr(e[-1][1]) <= repr(v)):
         e.append([ts, v])
-    else:
-        insort(e, [ts, v], key=_ts)
+    else:  # entries are in (time, repr(value)) order: at equal times the order does not depend on arrival
+        insort(e, [ts, v], key=_entry_order)
     lo = ts - a.window_ms
     if e[0][0] <= lo:
         del e[:bisect_right(e, lo, key=_ts)]
@@ -249,14 +279,31 @@ def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
     elif op in ("min", "max"):
         if rec is None or (v < rec[op] if op == "min" else v > rec[op]):
             computed[a.name] = {op: v}
-    elif op in ("first", "last"):
-        if rec is None or (ts < rec[op][0] if op == "first" else ts >= rec[op][0]):
+    elif op in ("first", "last"):  # at equal times the smaller (first) / larger (last) repr wins, as in a merge
+        if rec is None or (_entry_order([ts, v]) < _entry_order(rec[op]) if op == "first"
+                           else _entry_order([ts, v]) >= _entry_order(rec[op])):
             computed[a.name] = {op: [ts, v]}
     else:  # distinct_count
         d = rec["d"] if rec else []
-        if v not in d and len(d) < a.max_events:
-            d = sorted(d + [v], key=lambda x: (type(x).__name__, x))
+        k = _dkey(v)
+        if len(d) < a.max_events and all(_dkey(x) != k for x in d):
+            d = sorted(d + [v], key=_dsort)
         computed[a.name] = {"d": d}
+
+
+def _dkey(v: Any) -> tuple[str, Any]:
+    """The identity of a value for ``distinct_count``, as CEL's equality sees it: numbers by value across int and
+    double (``1 == 1.0``), a bool never equal to a number (``true != 1``), strings as themselves."""
+    if v.__class__ is bool:
+        return ("b", v)
+    if isinstance(v, (int, float)):
+        return ("n", v)
+    return (type(v).__name__, v)
+
+
+def _dsort(v: Any) -> tuple[str, Any]:
+    """Sort key of distinct values (one order whatever the arrival order: bools, numbers, strings)."""
+    return _dkey(v)
 
 
 def _value(a: Attribute, rec: dict | None, now: int) -> Any:
@@ -281,7 +328,7 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
     if op == "count":
         return len(vals)
     if op == "distinct_count":
-        return len({repr(x[1]) for x in vals})
+        return len({_dkey(x[1]) for x in vals})
     if op == "sum":
         return sum((x[1] for x in vals), _zero(a))
     if not vals:
@@ -329,7 +376,8 @@ def _windows(pairs: tuple[tuple[str, int | None], ...]) -> dict[str, int | None]
 
 
 def merge_computed(x: dict, y: dict) -> dict:
-    """Identity merge of two profiles' computed data: windowed entries are a union (one per ``[ts, value]``);
+    """Identity merge of two profiles' computed data: windowed entries are all those of both (each event is in one
+    profile only: two events at one time with one value count twice, as on one profile);
     all-time counts and sums add up, min/max/first/last take the extreme, distinct values a union.  Commutative;
     all-time counts and sums count both profiles' events (they would double if a profile were merged with itself,
     which identity resolution never does)."""
@@ -340,9 +388,8 @@ def merge_computed(x: dict, y: dict) -> dict:
             out[name] = _copy(b if a is None else a if b is None else min(a, b, key=repr))
             continue
         (k,) = a
-        if k == "e":
-            e = sorted({(t[0], repr(t[1])): list(t) for t in a["e"] + b["e"]}.items())
-            out[name] = {"e": [t for _, t in e]}
+        if k == "e":  # every entry of both (two events at one time with one value are two events)
+            out[name] = {"e": sorted((list(t) for t in a["e"] + b["e"]), key=_entry_order)}
         elif k in ("n", "s"):
             out[name] = {k: a[k] + b[k]}
         elif k == "min":
@@ -350,11 +397,14 @@ def merge_computed(x: dict, y: dict) -> dict:
         elif k == "max":
             out[name] = {k: max(a[k], b[k])}
         elif k == "first":
-            out[name] = {k: list(min(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
+            out[name] = {k: list(min(a[k], b[k], key=_entry_order))}
         elif k == "last":
-            out[name] = {k: list(max(a[k], b[k], key=lambda t: (t[0], repr(t[1]))))}
-        else:  # "d"
-            out[name] = {k: sorted({repr(v): v for v in a[k] + b[k]}.values(), key=lambda v: (type(v).__name__, v))}
+            out[name] = {k: list(max(a[k], b[k], key=_entry_order))}
+        else:  # "d": one value per CEL identity (_dkey), the same one whatever the order of the two profiles
+            union: dict = {}
+            for v in sorted(a[k] + b[k], key=lambda v: (_dkey(v), repr(v))):
+                union.setdefault(_dkey(v), v)
+            out[name] = {k: sorted(union.values(), key=_dsort)}
     return out
 
 

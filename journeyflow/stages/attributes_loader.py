@@ -35,7 +35,8 @@ from journeyflow.model.events import EVENT_TYPES
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
-from journeyflow.stages.declarations import CUSTOM_STREAM, CUSTOMER_FIELDS, Declarations, EventDecl, stream_of
+from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
+                                             stream_of)
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
 
 __all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
@@ -45,6 +46,10 @@ MAX_ATTRIBUTES = 100
 #: The largest ``max_events`` an attribute may ask for.
 MAX_EVENTS_LIMIT = 1000
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+#: A declared property or trait name: the key as the source writes it -- Segment properties and traits are often
+#: "Plan Type" or "plan-type" (read in conditions as ``event.properties['Plan Type']``); a '.' would be read as a
+#: path step (``property: properties.a.b``) and is refused, as are control characters.
+_FIELD_NAME = re.compile(r"[^.\x00-\x1f\x7f]{1,64}")
 _KEYS = {"version", "events", "traits", "attributes"}
 _ATTR_KEYS = {"op", "event", "stream", "where", "property", "window", "max_events", "description"}
 _BUILTIN_TYPES = [t for ts in EVENT_TYPES.values() for t in ts]
@@ -127,8 +132,9 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
     if len(v) > MAX_ATTRIBUTES:
         add(path, f"{len(v)} {what}s, more than the limit of {MAX_ATTRIBUTES}")
     for name, t in v.items():
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
-            add(path + (name,), f"{name!r} is not a valid {what} name (letters, digits and _, at most 64)")
+        if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name) or name != name.strip():
+            add(path + (name,), f"{name!r} is not a valid {what} name (at most 64 characters, no '.', no control "
+                                f"characters, no spaces around it)")
             continue
         try:
             out[name] = parse_type(t)
@@ -148,8 +154,8 @@ def _events(v: Any, add) -> dict[str, EventDecl]:
         add(("events",), f"{len(v)} events, more than the limit of {MAX_ATTRIBUTES * 2}")
     for name, d in v.items():
         p = ("events", name)
-        if not isinstance(name, str) or not 0 < len(name) <= 128:
-            add(p, "an event name is a string of 1-128 characters")
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_EVENT_NAME:
+            add(p, f"an event name is a string of 1-{MAX_EVENT_NAME} characters")
             continue
         d = d if d is not None else {}
         if not isinstance(d, dict):
@@ -205,6 +211,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
                                                                                             "'op'")
     if not isinstance(event, str) or not event:
         add(p + ("event",), "missing required field 'event'" if event is None else "expected an event name")
+        return None
+    if len(event) > MAX_EVENT_NAME:  # the limit of journey triggers and declared events: one rule for names
+        add(p + ("event",), f"an event name is a string of 1-{MAX_EVENT_NAME} characters, not {len(event)}")
         return None
     if stream is not None and stream not in _STREAMS:
         add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")

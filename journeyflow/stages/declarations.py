@@ -22,7 +22,12 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import EVENT_TYPES
 from journeyflow.stages.typecheck import BOOL, DOUBLE, DYN, INT, STRING, T, struct
 
-__all__ = ["BUILTIN_EVENT_FIELDS", "CUSTOMER_FIELDS", "CUSTOM_STREAM", "Declarations", "EventDecl", "stream_of"]
+__all__ = ["BUILTIN_EVENT_FIELDS", "CUSTOMER_FIELDS", "CUSTOM_STREAM", "MAX_EVENT_NAME", "Declarations", "EventDecl",
+           "stream_of"]
+
+#: Longest event name (characters) a journey trigger (``schemas/journey.schema.json`` ``event_name``), a declared
+#: event and a computed attribute's ``event`` may name: one limit, so a name accepted in one place is in the others.
+MAX_EVENT_NAME = 128
 
 #: The stream of user-named events (Segment ``track``/``page``/``screen``/``identify``; issue 19).
 CUSTOM_STREAM = "track"
@@ -39,9 +44,10 @@ BUILTIN_EVENT_FIELDS: Mapping[str, Mapping[str, T]] = {
     "crm": {"lifecycle_stage": STRING, "timezone": STRING, "owner_id": STRING},
     "engagement": {"channel": STRING, "decision_id": STRING, "bounce_type": STRING},
     "consent": {"channel": STRING, "status": STRING},
-    # name: of page/screen calls; groupId: of group calls (stages.segment.parse; absent on the other calls)
+    # name: of page/screen calls; groupId and user_traits (the user's context.traits): of group calls
+    # (stages.segment.parse; absent on the other calls)
     CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING, "name": STRING,
-                    "groupId": STRING},
+                    "groupId": STRING, "user_traits": _OPEN_MAP},
     "timer": {"product_id": STRING},
 }
 
@@ -92,6 +98,19 @@ def _one_swap(a: str, b: str) -> bool:
         return False
     diff = [i for i in range(len(a)) if a[i] != b[i]]
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def _join(a: T, b: T) -> T:
+    """The type of a field that is ``a`` for one event and ``b`` for another: itself when equal; two structs are
+    one struct with the fields of both (joined where both have one); anything else is ``dyn``."""
+    if a == b:
+        return a
+    if a.kind == "struct" and b.kind == "struct":
+        fields = dict(a.fields)
+        for k, v in b.fields.items():
+            fields[k] = _join(fields[k], v) if k in fields else v
+        return struct(f"{a.name} or {b.name}", fields, open=a.open or b.open)
+    return DYN
 
 
 def stream_of(event: str) -> str:
@@ -152,14 +171,17 @@ class Declarations:
 
     def union_event_type(self, names: list[tuple[str, str | None]], timer: bool) -> T:
         """``event`` of a step condition: the fields of every event that may run the step (entry, wait-until)
-        and, with ``timer``, those of a timer; a field's type is the one the first event gives it."""
+        and, with ``timer``, those of a timer.  A field two events give different types is their join
+        (:func:`_join`: two declared ``properties`` structs are one struct of both's fields; otherwise ``dyn``), so
+        a condition valid for the event that ran the step (``event.properties.seats`` of the wait-until event) is
+        not refused for the fields of another."""
         fields: dict[str, T] = {}
         for name, stream in names:
             for k, v in self.event_type(name, stream).fields.items():
-                fields.setdefault(k, v)
+                fields[k] = _join(fields[k], v) if k in fields else v
         if timer:
             for k, v in {**_COMMON, **BUILTIN_EVENT_FIELDS["timer"]}.items():
-                fields.setdefault(k, v)
+                fields[k] = _join(fields[k], v) if k in fields else v
         label = " or ".join(sorted({f"'{n}'" for n, _ in names})) or "a timer"
         return struct(f"event {label}" + (" (or a timer)" if timer and names else ""), fields)
 

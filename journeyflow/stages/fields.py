@@ -179,13 +179,38 @@ def _scalar_map(v: Any) -> Verdict | None:
     return Verdict(kept, R.WRONG_TYPE, f"{len(v) - len(kept)} of {len(v)} entries are not scalar values (dropped)")
 
 
+#: Names ZoneInfo may load from a machine's zoneinfo directory that are no customer's zone: the machine's own
+#: zone (``localtime``), build artefacts (``posixrules``, ``Factory``: "zone unknown") and the ``posix/`` and
+#: ``right/`` (leap-second clock) copies, present on some machines only -- accepting them would make the same record
+#: keep its zone on one machine (a laptop) and lose it on another (a slim worker image without system tzdata).
+_NOT_CUSTOMER_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+_MACHINE_PREFIXES = ("posix/", "right/")
+
+
 @lru_cache(maxsize=4096)
 def _iana_zone(name: str) -> bool:
+    if name in _NOT_CUSTOMER_ZONES or name.startswith(_MACHINE_PREFIXES):
+        return False
     try:
         ZoneInfo(name)
         return True
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
+
+
+@lru_cache(maxsize=None)
+def _zones_by_folded_name() -> Mapping[str, str]:
+    """IANA zone names by their case-folded spelling (``america/new_york`` -> ``America/New_York``)."""
+    import zoneinfo
+
+    return {z.casefold(): z for z in sorted(zoneinfo.available_timezones()) if _iana_zone(z)}
+
+
+def _iana_spelling(name: str) -> str | None:
+    """The IANA zone ``name`` names in another letter case (``utc``, ``europe/berlin``), else None: zone names are
+    case-sensitive files, but no two zones differ in case only, so the spelling is unambiguous."""
+    zone = _zones_by_folded_name().get(name.casefold())
+    return zone if zone is not None and _iana_zone(zone) else None
 
 
 @lru_cache(maxsize=None)
@@ -205,12 +230,17 @@ def windows_zone_to_iana(name: str) -> str | None:
 
 
 def normalize_timezone(v: Any) -> Verdict | None:
-    """Check a ``timezone`` value: an IANA name is kept, a Windows name replaced, anything else dropped."""
+    """Check a ``timezone`` value: an IANA name is kept (in its IANA spelling when written in another letter case:
+    ``america/new_york``), a Windows name replaced, anything else dropped (also names of a machine's own zone files
+    that are no customer's zone: ``localtime``, ``posix/...``, ``right/...``, ``Factory``)."""
     if not _is_text(v):
         return _string(v)
     name = v.strip()
     if name and _iana_zone(name):
         return _OK if name == v else Verdict(name)
+    spelled = _iana_spelling(name) if name else None
+    if spelled is not None:  # the zone in another letter case: the same zone, kept in its IANA spelling
+        return Verdict(spelled)
     zone = windows_zone_to_iana(name) if name else None
     if zone is not None:
         return Verdict(zone, R.WINDOWS_TIMEZONE, f"Windows time zone name mapped to {zone} (CLDR windowsZones)",

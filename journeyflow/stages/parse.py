@@ -17,6 +17,10 @@ Records of the built-in streams first try :mod:`journeyflow.stages.parse_fast` (
 from ``schemas/*.avsc``, cached identifier keys): it answers only for a record kept without a field warning, with
 the Event the checks below would give; every other record (and every dead letter) comes from the checks below.
 
+Declared types (an attributes file, ``ParseConfig.declared_types``) are enforced on the parsed event
+(:mod:`journeyflow.stages.declared_types`); a property or trait declared ``timestamp`` given as an ISO-8601 string
+(the Segment Spec's way of writing dates: ``createdAt``) is first read as its epoch ms (:func:`epoch_ms_values`).
+
 The raw payload kept in a dead letter is truncated and has anything that looks like an email address or a phone
 number masked, so dead letters can be stored in analyst tables without leaking PII.
 """
@@ -46,7 +50,7 @@ if TYPE_CHECKING:
     from journeyflow.stages.declared_types import DeclaredTypes
 
 __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN_DEAD_LETTER", "Invalid",
-           "ParseConfig", "ParseResult", "Parser", "avro_schema", "mask_pii", "parse_ts"]
+           "ParseConfig", "ParseResult", "Parser", "avro_schema", "epoch_ms_values", "mask_pii", "parse_ts"]
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -107,6 +111,47 @@ def _container_fields(schema: dict) -> tuple[tuple[str, str], ...]:
             if isinstance(t, dict) and t.get("type") in ("array", "map"):
                 out.append((f["name"], t["type"]))
     return tuple(out)
+
+
+@lru_cache(maxsize=16)
+def _timestamp_names(declared: "DeclaredTypes") -> tuple[dict[tuple[str, str], frozenset[str]], frozenset[str]]:
+    """The properties (per (stream, event type)) and traits an attributes file declares ``timestamp``."""
+    props = {(st, et): frozenset(n for n, t in ps if t.name == "timestamp") for st, et, ps in declared.properties}
+    return ({k: v for k, v in props.items() if v},
+            frozenset(n for n, t in declared.traits if t.name == "timestamp"))
+
+
+def epoch_ms_values(values: Mapping[str, Any], names: frozenset[str]) -> Mapping[str, Any]:
+    """``values`` with each of ``names`` that is an ISO-8601 time string (``"2026-06-01T10:00:00Z"``: how the
+    Segment Spec writes dates, ``createdAt``) replaced by its epoch ms, the value of a declared ``timestamp``
+    (``stages.timeparse``); anything else is left for the declared-type check (a warning when it is no int)."""
+    out = None
+    for n in names:
+        v = values.get(n)
+        if isinstance(v, str) and not v.strip().lstrip("-").isdigit():
+            try:
+                ms = parse_ts(v)
+            except (ValueError, OverflowError):
+                continue
+            if out is None:
+                out = dict(values)
+            out[n] = ms
+    return values if out is None else out
+
+
+def _declared_times(declared: "DeclaredTypes", ev: Event) -> Event:
+    """``ev`` with its declared ``timestamp`` properties and traits given as ISO-8601 strings read as epoch ms."""
+    props, traits = _timestamp_names(declared)
+    names = props.get((ev.stream, ev.type))
+    attrs = ev.attrs
+    new = {}
+    if names and isinstance(attrs.get("properties"), Mapping):
+        new["properties"] = epoch_ms_values(attrs["properties"], names)
+    if traits and isinstance(attrs.get("traits"), Mapping):
+        new["traits"] = epoch_ms_values(attrs["traits"], traits)
+    if not new or all(new[k] is attrs[k] for k in new):
+        return ev
+    return Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {**attrs, **new}, ev.contact)
 
 
 class Invalid(Exception):
@@ -209,7 +254,7 @@ class Parser:
             except Invalid as e:
                 return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
         if self.config.declared_types is not None:
-            ev = self.config.declared_types.check(ev, problems)
+            ev = self.config.declared_types.check(_declared_times(self.config.declared_types, ev), problems)
         if not problems:
             return ParseResult(ev)
         event_id = ev.uid.split("/", 1)[1]
@@ -421,7 +466,11 @@ class Parser:
     def _attrs(self, stream: str, rec: dict) -> dict[str, Any]:
         if stream == "web":
             # properties: seen by conditions as event.properties.* (issue 19); an empty map is left out
-            a = {"product_id": rec.get("product_id"), "properties": rec.get("properties") or None}
+            # (their string values cleaned like every kept string: a URL holding an email gets a token)
+            props = rec.get("properties") or None
+            if props:
+                props = {k: self._clean(v) if isinstance(v, str) else v for k, v in props.items()}
+            a = {"product_id": rec.get("product_id"), "properties": props}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),
                  "amount": rec.get("amount"), "currency": rec.get("currency")}

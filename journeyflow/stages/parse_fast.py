@@ -303,7 +303,7 @@ class FastPath:
             if rec.product_id is not None:
                 a["product_id"] = c(rec.product_id)
             if rec.properties:
-                a["properties"] = rec.properties
+                a["properties"] = {k: c(v) if v.__class__ is str else v for k, v in rec.properties.items()}
         elif stream == "orders":
             a["order_id"] = c(rec.order_id)
             a["product_ids"] = [c(x) for x in rec.product_ids] if rec.product_ids else []

@@ -27,7 +27,7 @@ from lark import Token, Tree
 from journeyflow.stages.conditions import _ident_of as _ident  # the one 'is this subtree one name' helper
 
 __all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN", "INT", "UINT", "DOUBLE", "STRING",
-           "BOOL", "NULL", "TIMESTAMP", "NUMERIC"]
+           "BOOL", "NULL", "TIMESTAMP", "EPOCH_MS", "NUMERIC"]
 
 
 class CelTypeError(Exception):
@@ -52,6 +52,8 @@ class T:
             return f"map(string, {self.elem})"
         if self.kind == "struct":
             return self.name or "object"
+        if self.name:  # a declared type that is another at run time: EPOCH_MS
+            return f"{self.name} (an int of epoch ms)"
         return self.kind
 
     def __hash__(self) -> int:
@@ -62,7 +64,12 @@ DYN, INT, UINT, DOUBLE, STRING, BOOL, NULL = (T(k) for k in ("dyn", "int", "uint
                                                             "null"))
 BYTES, TIMESTAMP, DURATION, TYPE = T("bytes"), T("timestamp"), T("duration"), T("type")
 NUMERIC = frozenset({"int", "uint", "double"})
-_PRIMITIVES = {t.kind: t for t in (DYN, INT, UINT, DOUBLE, STRING, BOOL, TIMESTAMP)}
+#: A declared ``timestamp`` (property, trait, or a computed value of one): the value is an int of epoch ms, as
+#: ``event.ts`` is (``stages.declared_types`` accepts integers only), never a CEL ``timestamp`` -- so conditions
+#: compare it with ints (``event.properties.renews_at > event.ts``) and a CEL timestamp (``timestamp('...')``,
+#: ``.getHours()``) is an error at load time instead of a failure at every evaluation.
+EPOCH_MS = T("int", name="timestamp")
+_PRIMITIVES = {t.kind: t for t in (DYN, INT, UINT, DOUBLE, STRING, BOOL)} | {"timestamp": EPOCH_MS}
 
 
 def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
@@ -205,8 +212,8 @@ class _Checker:
             raise CelTypeError(f"{_path(a_node)} is {_a(a)}, compared with {_a(b)} ({_path(right)}): CEL "
                                f"compares values of one type (numbers: int, uint and double)")
         if op not in ("relation_eq", "relation_ne"):
-            for t in (a, b):
-                if t.kind not in ("dyn", "null", "string", "bytes", "timestamp", "duration", "bool") \
+            for t in (a, b):  # (null has no order: `x < null` is an error in CEL)
+                if t.kind not in ("dyn", "string", "bytes", "timestamp", "duration", "bool") \
                         and t.kind not in NUMERIC:
                     raise CelTypeError(f"a {t} cannot be ordered")
         return BOOL
@@ -351,13 +358,14 @@ class _Checker:
         ts = [self.check(a, bound) for a in args]
         if name_tok in ("startsWith", "endsWith", "contains", "matches"):
             if not _is(base, "string") or any(not _is(t, "string") for t in ts):
-                raise CelTypeError(f"{name_tok}() works on strings, got {base}")
+                got = ", ".join(str(t) for t in (base, *ts))
+                raise CelTypeError(f"{name_tok}() works on strings, got {got} ({_path(base_node)}.{name_tok}(...))")
             return BOOL
         if name_tok == "size":
             return INT
         if name_tok.startswith("get"):
             if not _is(base, "timestamp", "duration"):
-                raise CelTypeError(f"{name_tok}() needs a timestamp, got {base}")
+                raise CelTypeError(f"{name_tok}() needs a CEL timestamp or duration, got {base}")
             return INT
         return DYN
 

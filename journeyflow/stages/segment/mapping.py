@@ -40,7 +40,7 @@ def required_attrs(stream: str) -> tuple[str, ...]:
 
 
 class AttrRule(BaseModel):
-    """Where one attribute comes from: the first of ``from`` (paths) with a value, converted ``as``; or a
+    """Where one attribute comes from: the first of ``from`` (paths) whose value converts ``as``; or a
     constant ``value``.  ``required``: a message without it is dead-lettered."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -189,7 +189,9 @@ def compiled_mapping(text: str | None, source: str = "<default>") -> dict[str, T
 
 # ------------------------------------------------------------------------------------------ applying a rule
 def lookup(msg: Any, path: tuple[tuple[str, bool], ...]) -> Any:
-    """The value at a compiled path of ``msg`` (None when absent); an array walk gives a list of the values found."""
+    """The value at a compiled path of ``msg`` (None when absent); an array walk gives a list of the values found
+    (an object where an array is walked counts as an array of that one object: ``"products": {"product_id": ...}``,
+    a producer's single product, is not lost)."""
     cur: list[Any] = [msg]
     walked = False
     for key, walk in path:
@@ -201,6 +203,8 @@ def lookup(msg: Any, path: tuple[tuple[str, bool], ...]) -> Any:
             if walk:
                 if isinstance(v, list):
                     nxt.extend(x for x in v if x is not None)
+                elif isinstance(v, dict):  # one object where the spec has an array of them (`products`): one item
+                    nxt.append(v)
             else:
                 nxt.append(v)
         cur = nxt

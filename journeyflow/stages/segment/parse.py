@@ -14,12 +14,16 @@ track       the ``event`` name verbatim ``properties``
 page        ``Page Viewed``             ``name`` (when given), ``properties``
 screen      ``Screen Viewed``           ``name`` (when given), ``properties``
 identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
-group       ``group``                   ``groupId``, ``traits`` (the group's, without personal identifiers)
+group       ``group``                   ``groupId``, ``traits`` (the group's), ``user_traits`` (``context.traits``)
 alias       ``alias``                   (the link is in ``ids``: ``previousId`` and ``userId``)
 ==========  ==========================  ====================================================================
 
 On every call but identify/group, ``context.traits`` (minus personal identifiers) is ``attrs["traits"]``; on
-identify ``traits`` are merged over ``context.traits``.  An event name (or ``Page Viewed`` ...) listed in the mapping
+identify ``traits`` are merged over ``context.traits``.  A ``group`` call's ``traits`` describe the group (the
+account) and are its ``attrs["traits"]``; its ``context.traits`` are the *user's* traits (the spec's "traits to
+associate with a non-identify call") and are kept as ``attrs["user_traits"]``, which update the customer's traits
+like those of any other call (``stages.attributes``; declared trait types are enforced on them with field warnings
+``traits.<name>``, as on every other call).  An event name (or ``Page Viewed`` ...) listed in the mapping
 (:mod:`journeyflow.stages.segment.mapping`) becomes an event of that built-in stream and type instead, with the
 mapped attributes added; it keeps ``properties``/``traits``.
 
@@ -27,11 +31,16 @@ Identifiers: ``userId`` is the company's own user id, in the CRM id's namespace 
 web stream's ``user_id`` gives); ``anonymousId`` a device id (``anon:``); ``previousId`` of an alias is read as an
 anonymous id (``anon:``: the alias call's purpose is to tie pre-identification activity to the user; a previous
 *user* id would be a second ``crm:`` key, which the identity guards refuse anyway); ``traits.email`` /
-``traits.phone`` (and ``context.traits.*`` on every call) are normalized and HMAC-hashed by
+``traits.phone`` (and ``context.traits.*`` on every call; a phone written nationally is read in the region of the
+device's ``context.locale`` -- ``en-GB``: ``020 7946 0958`` is +44 20 7946 0958 -- when it is a number there, else in
+``--default_region``) are normalized and HMAC-hashed by
 :mod:`journeyflow.stages.identity.keys` into ``email:`` / ``phone:`` keys, the raw normalized address goes to
 ``contact`` only.  Personal traits never reach ``attrs``: :data:`PERSONAL_TRAITS` are dropped (email and phone live
 on as hashed keys; names, address, birthday, username and avatar are not used by any decision).  ``email`` /
-``phone`` keys in ``properties`` are dropped likewise.  Which identify/alias events link identifiers, and the
+``phone`` keys in ``properties`` are dropped likewise.  The ``messageId`` in the event id and every kept string
+(``properties``/``traits`` values at any depth, ``name``, ``groupId``, mapped attributes) have any email address or
+phone number in them replaced by a keyed token (``Parser._clean``, as the built-in streams' kept strings), so no raw
+address reaches state, decisions or tables through them.  Which identify/alias events link identifiers, and the
 over-merge guards: :mod:`journeyflow.stages.identity.rules` (stream ``track``: ``identify`` and ``alias``).
 
 Event time: :mod:`journeyflow.stages.segment.times` (``timestamp``, else the skew-corrected ``originalTimestamp``,
@@ -44,19 +53,23 @@ Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetter
 range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
 email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
 ``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
-Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are dropped with a
-field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
+An empty array where the spec has an object (``"properties": []``, as PHP encodes an empty one) is an empty
+object.  Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are
+dropped with a field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
 """
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+
 from journeyflow.model.events import SEGMENT_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
 
@@ -76,6 +89,7 @@ _CALLS = frozenset(CALL_TYPES) | {"track"}
 PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "first_name", "last_name",
                              "address", "birthday", "username", "avatar"})
 _PII_PROPERTIES = frozenset({"email", "phone"})
+_PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 class SegmentParser:
@@ -119,10 +133,10 @@ class SegmentParser:
             etype = name
         else:
             etype = CALL_TYPES[call]
-        props = msg.get("properties")
+        props = _object(msg.get("properties"))
         if props is not None and not isinstance(props, dict):
             raise Invalid(D.SCHEMA_VIOLATION, f"properties must be an object, got {type(props).__name__}", et)
-        own_traits = msg.get("traits") if call in ("identify", "group") else None
+        own_traits = _object(msg.get("traits")) if call in ("identify", "group") else None
         if own_traits is not None and not isinstance(own_traits, dict):
             raise Invalid(D.SCHEMA_VIOLATION, f"traits must be an object, got {type(own_traits).__name__}", et)
         group_id = _text(msg.get("groupId")) if call == "group" else None
@@ -134,12 +148,12 @@ class SegmentParser:
             problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
         self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
                                  received_at)
-        context = msg.get("context")
+        context = _object(msg.get("context"))
         if context is not None and not isinstance(context, dict):
             problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",
                              _fields.warning_value("context", context)))
             context = None
-        ctx_traits = (context or {}).get("traits")
+        ctx_traits = _object((context or {}).get("traits"))
         if ctx_traits is not None and not isinstance(ctx_traits, dict):
             problems.append(("context.traits", W.WRONG_TYPE, "dropped",
                              f"expected an object, got {type(ctx_traits).__name__}", None))
@@ -147,21 +161,27 @@ class SegmentParser:
         user_traits = dict(ctx_traits or {})
         if call == "identify":
             user_traits.update(own_traits or {})
-        ids, contact = self._identifiers(call, msg, user_traits, et, problems)
+        ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
+        clean = self._clean_deep
         if props is not None and call in ("track", "page", "screen"):
-            attrs["properties"] = {k: v for k, v in props.items() if k not in _PII_PROPERTIES}
+            attrs["properties"] = {k: clean(v) for k, v in props.items() if k not in _PII_PROPERTIES}
         if call == "group":
-            attrs["groupId"] = group_id
+            attrs["groupId"] = self._clean(group_id)
             kept = _public(own_traits or {})
+            users = _public(user_traits)
+            if users:  # the user's own traits (context.traits), not the group's
+                attrs["user_traits"] = self._declared_traits(clean(users), problems)
+                if not attrs["user_traits"]:
+                    del attrs["user_traits"]
         else:
             kept = _public(user_traits)
         if kept:
-            attrs["traits"] = kept
+            attrs["traits"] = clean(kept)
         if call in ("page", "screen"):
             name = msg.get("name")
             if isinstance(name, str) and name:
-                attrs["name"] = name
+                attrs["name"] = self._clean(name)
             elif name is not None and name != "":
                 problems.append(("name", W.WRONG_TYPE, "dropped", f"expected a string, got {type(name).__name__}",
                                  _fields.warning_value("name", name)))
@@ -172,11 +192,12 @@ class SegmentParser:
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)
-        return Event(uid=f"{SEGMENT_STREAM}/{mid}", stream=stream, type=etype, ts=et, ids=ids, attrs=attrs,
-                     contact=contact), problems
+        return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
+                     attrs=attrs, contact=contact), problems
 
     # ------------------------------------------------------------------------------------------- parts
-    def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list) -> tuple[tuple, dict]:
+    def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list,
+                     region: str | None = None) -> tuple[tuple, dict]:
         from journeyflow.stages.parse import Invalid
 
         contact: dict[str, str] = {}
@@ -194,7 +215,8 @@ class SegmentParser:
             try:
                 if text is None:
                     raise InvalidIdentifier(name, f"{name} must be a string or an integer")
-                keys.append(key(text))
+                # an id that is an address is hashed as one; one holding an address is refused (Parser._id_key)
+                keys.append(self.parser._id_key(name, key(text)))
             except InvalidIdentifier as e:
                 problems.append((name, W.INVALID_IDENTIFIER, "dropped", str(e), _fields.warning_value(name, v)))
                 dropped.append(str(e))
@@ -208,11 +230,26 @@ class SegmentParser:
             if v is None or v == "":
                 continue
             try:
-                keys.append(self.parser._key(kind, v, contact))
+                if kind == "phone" and region is not None:
+                    keys.append(self._phone_key(v, region, contact))
+                else:
+                    keys.append(self.parser._key(kind, v, contact))
             except InvalidIdentifier as e:
                 problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped", str(e), None))
                 dropped.append(str(e))
         return tuple(sorted(set(keys))), contact
+
+    def _phone_key(self, value: Any, region: str, contact: dict) -> str:
+        """The key of a phone written nationally on a device whose ``context.locale`` names ``region`` (``020 7946
+        0958`` with ``en-GB``): that region's number when it is one, else the number in ``--default_region``
+        (``Parser._key``); a number with ``+CC`` is the same in any region."""
+        try:
+            key, e164 = self.parser.hasher.phone(value, region)
+        except InvalidIdentifier:
+            return self.parser._key("phone", value, contact)
+        contact["phone"] = e164
+        contact["phone_key"] = key
+        return key
 
     def _timezone(self, context: dict | None, traits: dict, attrs: dict, problems: list) -> None:
         for field, v in (("context.timezone", (context or {}).get("timezone")), ("traits.timezone",
@@ -238,26 +275,57 @@ class SegmentParser:
             if rule.has_value:
                 attrs[rule.name] = rule.value
                 continue
-            value, problem, where = None, None, None
+            # the first path whose value converts wins; a value found on the way that does not convert is
+            # reported (the field is the mapping's path it was read from, properties.product_id: a path of the
+            # mapping file, never the message's free text) and the next path is tried (product_id, then sku)
+            value, bad = None, []
             for path in rule.paths:
                 found = lookup(msg, path)
                 if found is None or found == [] or found == "":
                     continue
-                value, problem = convert(found, rule.as_)
-                where = _path_text(path)
-                break
-            if problem is not None:
-                if value is None and rule.required:
-                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {problem}", et)
-                # the field is the mapping's path the value was read from (properties.product_id): a path of the
-                # mapping file, never the message's free text
+                converted, problem = convert(found, rule.as_)
+                if problem is not None:
+                    bad.append((_path_text(path), problem))
+                if converted is not None:
+                    value = converted
+                    break
+            if value is None and rule.required:
+                if bad:
+                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {bad[0][1]}", et)
+                raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
+                              + ", ".join(_path_text(p) for p in rule.paths) + ")", et)
+            for where, problem in bad:
                 problems.append((where, W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
             if value is None:
-                if rule.required:
-                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type} needs {rule.name} (from "
-                                  + ", ".join(_path_text(p) for p in rule.paths) + ")", et)
                 continue
-            attrs[rule.name] = value
+            attrs[rule.name] = self._clean_deep(value)
+
+    def _clean(self, text: str) -> str:
+        """``text`` with any email address or phone number replaced by a keyed token (``Parser._clean``); the
+        common plain word is returned at once (``parse_fast.cannot_hold_pii``)."""
+        return text if cannot_hold_pii(text, True) else self.parser._clean(text)
+
+    def _clean_deep(self, value: Any) -> Any:
+        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it (keys are kept)."""
+        if isinstance(value, str):
+            return self._clean(value)
+        if isinstance(value, dict):
+            return {k: self._clean_deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._clean_deep(v) for v in value]
+        return value
+
+    def _declared_traits(self, traits: dict, problems: list) -> dict:
+        """``traits`` (a group call's user traits) without the declared traits whose values do not fit their
+        declared types, each dropped with a ``traits.<name>`` warning: the check ``DeclaredTypes.check`` makes on
+        ``attrs["traits"]`` of every other call."""
+        declared = self.parser.config.declared_types
+        if declared is None or not traits:
+            return traits
+        from journeyflow.stages.parse import _timestamp_names, epoch_ms_values
+        traits = dict(epoch_ms_values(traits, _timestamp_names(declared)[1]))
+        probe = Event(uid="", stream=SEGMENT_STREAM, type="", ts=0, ids=(), attrs={"traits": traits})
+        return dict(declared.check(probe, problems).attrs.get("traits") or {})
 
 
 def _path_text(path: tuple[tuple[str, bool], ...]) -> str:
@@ -272,6 +340,26 @@ def _text(v: Any) -> str | None:
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     return None
+
+
+def _locale_region(context: dict | None) -> str | None:
+    """The region of the device's ``context.locale`` (``en-GB``, ``de_DE``, ``pt-BR``; BCP 47 as browsers and SDKs
+    send it), when it is a region ``phonenumbers`` knows and not the default one's business to decide: else None."""
+    locale = (context or {}).get("locale")
+    if not isinstance(locale, str) or len(locale) > 35:
+        return None
+    for part in locale.replace("_", "-").split("-")[1:]:
+        if len(part) == 2 and part.isalpha() and part.isascii():
+            region = part.upper()
+            return region if region in _PHONE_REGIONS else None
+    return None
+
+
+def _object(v: Any) -> Any:
+    """``v``, or ``{}`` for an empty JSON array: PHP's ``json_encode`` writes an empty associative array (an empty
+    ``properties``/``traits``/``context`` of a PHP library or backend) as ``[]``; it is an empty object, not a
+    malformed message."""
+    return {} if v == [] and isinstance(v, list) else v
 
 
 def _public(traits: dict) -> dict:

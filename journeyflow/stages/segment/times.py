@@ -17,7 +17,8 @@ journeyflow's event time (:func:`event_time`), first that applies:
 3. ``originalTimestamp`` (no way to correct it);
 4. ``receivedAt`` (a server time: when nothing else is known, the arrival).
 
-A ``timestamp`` that is present but not a time dead-letters the message (``bad_timestamp``): it is the event time.
+An empty string is an absent time (as an empty id is an absent id).  A ``timestamp`` that is present but not a
+time dead-letters the message (``bad_timestamp``): it is the event time.
 With a valid ``timestamp`` the other three are neither used nor checked (parsing them cost a third of the Segment
 parse).  Without it, a bad time field is dropped with a field warning and the rule goes on with the others; a
 message left with no time at all is dead-lettered (``bad_timestamp``).  Times are parsed exactly by
@@ -51,7 +52,7 @@ def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]
     times: dict[str, int] = {}
     dropped: list[tuple[str, str]] = []
     v = msg.get("timestamp")
-    if v is not None:  # the usual case: the other fields are not consulted (nor checked)
+    if v is not None and v != "":  # the usual case: the other fields are not consulted (nor checked)
         try:
             return parse_ts(v), "timestamp", dropped
         except (ValueError, OverflowError) as e:
@@ -59,7 +60,7 @@ def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]
                                        f"({e})"[:300]) from None
     for f in TIME_FIELDS[1:]:
         v = msg.get(f)
-        if v is None:
+        if v is None or v == "":
             continue
         try:
             times[f] = parse_ts(v)

@@ -15,7 +15,8 @@ consent/deliverability changes first, then stream rank, then uid.  The candidate
 arbitrated once, together (:mod:`journeyflow.stages.arbitration.moment`), before the customer's next later input.
 
 Address statuses (issue 16, :mod:`journeyflow.stages.deliverability`): an ``ADDRESS_STREAM`` copy (another
-customer's record changed the status of an address this customer holds) changes that address's status only.
+customer's record changed the status of an address this customer holds) changes that address's status only.  A
+status record whose event id repeats is a ``duplicate_event``, its (idempotent) change applied: an opt-out is kept.
 
 Pending actions die with their membership: the journey engine cancels a membership's deferred sends when it
 leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner before it is re-arbitrated
@@ -86,7 +87,6 @@ class _Engine(Protocol):
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> Any: ...
     def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> Any: ...
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> Any: ...
-    def ended_by(self, state: CustomerState, event: Event, journey_ids: Any, steps: Any) -> dict[str, str]: ...
 
 
 class _Arbiter(Protocol):
@@ -249,6 +249,7 @@ class CustomerProcessor:
             return
         seen = state.seen  # (``CustomerState.is_duplicate``, inlined: once per event)
         if ev.uid in seen:
+            state.apply_status(ev)  # (a consent/deliverability change: see the module doc)
             out.dead.append(DeadLetter(stream=stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
                                        source=ev.uid, event_time=ts))
@@ -264,8 +265,7 @@ class CustomerProcessor:
         if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
             pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), ev.uid, out.decisions, out.steps)
         if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
-            self._propose(state, jo.candidates, ts, ev.uid, (ev.uid,), out)
-            return
+            return self._propose(state, jo.candidates, ts, ev.uid, (ev.uid,), out)
         cap(state, self.retention)  # (``_maybe_expire``, inlined: once per event)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
             state.expire(ts, self.retention)

@@ -138,6 +138,8 @@ class ClusterFold:
         def fire_all(limit: int, strict: bool) -> None:
             # timers of all sub-profiles, globally in time order
             while True:
+                if out.pending:  # moments no input is left for are decided (their deferrals may be due first)
+                    p.settle_done(out, limit, strict)
                 best = None
                 for root, s in states.items():
                     if s.timers:
@@ -161,10 +163,12 @@ class ClusterFold:
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
                     for s in states.values():
-                        if s.timers and s.timers[0][0] < ev.ts:
+                        if out.pending or (s.timers and s.timers[0][0] < ev.ts):
                             fire(s, ev.ts, out, True, excluded)
                 elif states:
                     fire_all(ev.ts, strict=True)
+            if out.pending:  # the moments before this time are decided (all of them before a merge)
+                p.settle_all(out) if links else p.settle_done(out, ev.ts, True)
             if links:
                 try:
                     for a, b in links:
@@ -208,6 +212,7 @@ class ClusterFold:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:
             fire_all(until, strict=False)
+        p.settle_all(out)
         out.final_states = states
         return out
 

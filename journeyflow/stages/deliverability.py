@@ -110,6 +110,19 @@ def address_copy(key: str, channel: str, effect: str, at: int, target: str, ts: 
 
 
 # ------------------------------------------------------------------------------------------- state rules
+def apply_status(s: "CustomerState", ev: Event) -> None:
+    """The consent and deliverability part of ``CustomerState.apply``: a consent record or an engagement
+    unsubscribe/complaint sets the channel consent (latest wins, an opt-out wins a tie), and the address statuses it
+    names change (:func:`apply_status_event`; a bounce blocks an address only, never the channel).  Nothing for
+    other records.  Idempotent: the processor applies it also to a status record whose event id repeats."""
+    st, t = ev.stream, ev.type
+    if st == "consent" or (st == "engagement" and t in ENGAGEMENT_STATUS_TYPES):
+        if t != "bounced":
+            s._set_consent(ev.attrs["channel"], "granted" if t == "consent_granted" else
+                           "revoked" if st == "consent" else t, ev.ts)
+        apply_status_event(s, ev)
+
+
 def apply_status_event(s: "CustomerState", ev: Event) -> None:
     """The address side of ``CustomerState.apply`` for a consent record or an engagement status record: the
     address-status changes it names; a bounce naming no address hits the customer's most recent address of the
@@ -300,6 +313,10 @@ class AddressStatus:
     __slots__ = ()
     addresses: dict[str, list]
     addr_status: dict[str, dict[str, list]]
+
+    def apply_status(self, ev: Event) -> None:
+        """Only the consent and deliverability changes of a record (``deliverability.apply_status``)."""
+        apply_status(self, ev)
 
     def apply_address(self, ev: Event) -> bool:
         """Apply only the address-status changes ``ev`` carries (how an ``ADDRESS_STREAM`` copy is folded in);

@@ -11,10 +11,12 @@ Pure Python.  Both execution paths drive the same ``CustomerProcessor``:
 
 Ordering rule (the same on both paths, so the decisions are the same): a timer due at ``t`` fires before an event
 with ``ts > t`` and after events with ``ts <= t``; events with equal ``ts`` are ordered by ``Event.sort_key``:
-consent/deliverability changes first, then stream rank, then uid.
+consent/deliverability changes first, then stream rank, then uid.  The candidates of all inputs at one time are
+arbitrated once, together (:mod:`journeyflow.stages.arbitration.moment`), before the customer's next later input.
 
 Address statuses (issue 16, :mod:`journeyflow.stages.deliverability`): an ``ADDRESS_STREAM`` copy (another
-customer's record changed the status of an address this customer holds) changes that address's status only.
+customer's record changed the status of an address this customer holds) changes that address's status only.  A
+status record whose event id repeats is a ``duplicate_event``, its (idempotent) change applied: an opt-out is kept.
 
 Pending actions die with their membership: the journey engine cancels a membership's deferred sends when it
 leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner before it is re-arbitrated
@@ -28,8 +30,8 @@ of letting the exception escape (a streaming runner would retry the bundle forev
 mutation is kept and nothing is copied per event: ``advance`` restores the caller's state in place from a snapshot
 taken once per call (none for an empty state; none when the caller passes the bytes it read the state from) and
 ``ClusterFold.run`` starts again from empty states; the outputs are cut back to their length at the start, the
-offender (an event uid; a timer, or all timers of the moment when their joint arbitration failed) is excluded and
-the call re-runs.  The result is that of the same input without the offender, plus one ``processing_error`` dead
+offender (an event uid; a timer; every input of a moment whose joint arbitration failed) is excluded and the call
+re-runs.  The result is that of the same input without the offender, plus one ``processing_error`` dead
 letter (exception type and message, PII masked) per excluded event and per dropped timer, and one logged warning per
 isolated offender.  In ``ClusterFold`` an excluded event's identity links are still applied (identity is resolved
 upstream, as in streaming) unless applying them is what failed.  At most ``max_isolated`` offenders per call: a
@@ -46,10 +48,17 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.decisions import Candidate, CandidateOutcome, Decision, decision_id
+from journeyflow.model.decisions import Candidate, Decision
 from journeyflow.model.events import ADDRESS_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.arbitration.reasons import JOURNEY_EXITED
+from journeyflow.stages.arbitration.moment import (  # noqa: F401 - the payload helpers are re-exported
+    PendingMoment,
+    cancelled_decision,
+    candidate_from_payload,
+    candidate_to_payload,
+    pop_all_due_at,
+    retrigger,
+)
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
@@ -99,49 +108,7 @@ class Outputs:
     timers: int = 0
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
     transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
-
-
-def candidate_to_payload(c: Candidate) -> dict[str, Any]:
-    """Compact JSON-able form of a deferred candidate, stored in a ``deferred`` timer's payload (``e``: the entry
-    time of the membership that owns it, when known)."""
-    p = {"j": c.journey_id, "s": c.step_id, "cat": c.category, "p": c.priority, "a": c.action,
-         "ch": c.channel, "c": c.content_id, "t": c.trigger_id, "at": c.proposed_at, "pid": c.product_id,
-         "g": c.exclusion_group, "sc": c.score}
-    if c.entered is not None:
-        p["e"] = c.entered  # the owning membership (older deferrals have none)
-    if c.refs:
-        p["r"] = [list(kv) for kv in c.refs]
-    return p
-
-
-def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
-    """Inverse of :func:`candidate_to_payload`, re-proposed at ``now`` (the timer's due time, epoch ms)."""
-    return Candidate(journey_id=p["j"], step_id=p["s"], category=p["cat"], priority=p["p"], action=p["a"],
-                     channel=p["ch"], content_id=p["c"], trigger_id=p["t"], proposed_at=now,
-                     product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0),
-                     entered=p.get("e"), refs=tuple(tuple(kv) for kv in p.get("r") or ()))
-
-
-def cancelled_decision(customer_id: str, timer: list, now: int, trigger_id: str) -> Decision:
-    """The audit record of a pending deferred send cancelled with its membership (``JourneyOutput.cancelled``).
-
-    ``timer``: ``[due, timer_id, "deferred", candidate payload]``; ``now``: event time of the cancellation (ms);
-    ``trigger_id``: the event uid or timer id that ended the membership.  A ``suppress`` decision with reason code
-    ``journey_exited`` listing the cancelled candidate; its id is a hash of the customer, trigger, time and timer id.
-    """
-    p = timer[3]
-    outcome = CandidateOutcome(p.get("j"), p.get("s"), p.get("a") or "send", p.get("ch"), p.get("c"),
-                               p.get("cat") or "", p.get("p") or 0, JOURNEY_EXITED)
-    return Decision(decision_id(customer_id, trigger_id, now, "cancelled", timer[1]), customer_id, now, None, None,
-                    "suppress", None, None, None, 0, (JOURNEY_EXITED,), (outcome,), trigger_id)
-
-
-def pop_all_due_at(state: CustomerState, due: int) -> list[list]:
-    """Pop every timer due exactly at ``due`` (they make one decision moment)."""
-    timers = []
-    while state.timers and state.timers[0][0] == due:
-        timers.append(state.pop_due(due))
-    return timers
+    pending: dict[int, PendingMoment] = field(default_factory=dict)  # id(state) -> its moment (arbitration.moment)
 
 
 # ------------------------------------------------------------------------------------------------ poison inputs
@@ -232,6 +199,7 @@ class _Mark:
     def reset(self, out: "Outputs") -> None:
         d, s, x, t, out.events, out.timers = self.n
         del out.decisions[d:], out.steps[s:], out.dead[x:], out.transfers[t:]
+        out.pending.clear()
 
 
 def _dead_event(ev: Event, detail: str) -> DeadLetter:
@@ -281,6 +249,7 @@ class CustomerProcessor:
             return
         seen = state.seen  # (``CustomerState.is_duplicate``, inlined: once per event)
         if ev.uid in seen:
+            state.apply_status(ev)  # (a consent/deliverability change: see the module doc)
             out.dead.append(DeadLetter(stream=stream, reason=DeadLetterReason.DUPLICATE_EVENT,
                                        detail=f"event {ev.uid} was already processed", payload="",
                                        source=ev.uid, event_time=ts))
@@ -293,10 +262,11 @@ class CustomerProcessor:
             out.steps.extend(jo.steps)
         if jo.cancelled:
             self._record_cancelled(state, jo.cancelled, ts, ev.uid, out)
-        if jo.candidates:
-            self._arbitrate(state, jo.candidates, ts, ev.uid, out)
-        # (``_maybe_expire``, inlined: once per event)
-        cap(state, self.retention)
+        if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
+            pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), ev.uid, out.decisions, out.steps)
+        if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
+            return self._propose(state, jo.candidates, ts, ev.uid, (ev.uid,), out)
+        cap(state, self.retention)  # (``_maybe_expire``, inlined: once per event)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
             state.expire(ts, self.retention)
 
@@ -380,12 +350,46 @@ class CustomerProcessor:
                 candidates.append(candidate_from_payload(timer[3], due))
         current[0] = None
         if candidates:
-            self._arbitrate(state, candidates, due, trigger_id, out)
-        self._maybe_expire(state, due)
+            self._propose(state, candidates, due, trigger_id, tuple(_timer_key(t) for t in timers + deferred), out)
+        else:
+            self._maybe_expire(state, due)
+
+    # ------------------------------------------------------------- moments (``arbitration.moment``)
+    def _propose(self, state: CustomerState, candidates: list[Candidate], now: int, trigger_id: str, keys: tuple,
+                 out: Outputs) -> None:
+        out.pending.setdefault(id(state), PendingMoment(state, now)).add(trigger_id, candidates, keys)
+
+    def _settle(self, state: CustomerState, now: int | None, out: Outputs) -> None:
+        """Arbitrate ``state``'s pending moment before an input at another time ``now`` (None: in any case)."""
+        pend = out.pending.get(id(state))
+        if pend is None or pend.now == now:
+            return
+        cands, trigger_id, triggers = out.pending.pop(id(state)).merged()
+        try:
+            if cands:
+                self._arbitrate(state, cands, pend.now, trigger_id, out, triggers)
+            self._maybe_expire(state, pend.now)
+        except Exception as exc:
+            raise _Poison(pend.keys(), exc, f"decision moment of {trigger_id}", pend.now) from exc
+
+    def settle_done(self, out: Outputs, until: int, strict: bool, only: CustomerState | None = None) -> None:
+        """Arbitrate the moments (of ``only``, or all) no input is left for (no timer due then; not an event at
+        ``until`` next when ``strict``)."""
+        for pend in list(out.pending.values()):
+            s = pend.state
+            if (only is None or s is only) and not (strict and pend.now == until) and s.next_due() != pend.now:
+                self._settle(s, None, out)
+
+    def settle_all(self, out: Outputs, now: int | None = None) -> None:
+        """Arbitrate every pending moment not at ``now`` (None: all of them; the end of a call, before a merge)."""
+        for pend in list(out.pending.values()):
+            self._settle(pend.state, now, out)
 
     def _arbitrate(self, state: CustomerState, candidates: list[Candidate], now: int, trigger_id: str,
-                   out: Outputs) -> None:
+                   out: Outputs, triggers: dict[tuple, str] | None = None) -> None:
         res = self.arbiter.arbitrate(state, candidates, now, state.customer_id, trigger_id)
+        if triggers:  # a moment of several inputs: each chosen or deferred record names its own trigger
+            res.decisions[:] = retrigger(res.decisions, triggers, trigger_id)
         # the arbiter chose each send's delivery address (Decision.address / address_key) along with the send
         out.decisions.extend(res.decisions)
         for due, cand in res.deferred:
@@ -449,19 +453,26 @@ class CustomerProcessor:
             if excluded and ev.uid in excluded:
                 out.dead.append(_dead_event(ev, excluded[ev.uid]))
                 continue
-            if state.timers:
+            if state.timers or out.pending:
                 self._fire(state, ev.ts, out, True, excluded)
+            if out.pending and ev.stream == IDENTITY_STREAM:  # a merge hands the state over: its moment first
+                self._settle(state, None, out)
             try:
                 on_event(state, ev, out)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:
             self._fire(state, until, out, False, excluded)
+        self.settle_all(out)
 
     def _fire(self, state: CustomerState, until: int, out: Outputs, strict: bool, excluded: dict) -> None:
         """Fire every timer due at or before ``until`` (strictly before when ``strict``) in time order, one moment
         per due time, with every moment guarded (a failure becomes a ``_Poison``) and excluded timers dropped."""
-        while state.timers:
+        while True:
+            if out.pending:  # a moment before ``until`` whose inputs are all handled is decided now (its sends
+                self.settle_done(out, until, strict, state)  # may defer to a time before ``until``)
+            if not state.timers:
+                return
             due = state.timers[0][0]
             if due > until or (strict and due == until):
                 return

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from journeyflow.model.decisions import CHANNELS
-from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, Event
+from journeyflow.model.events import Event
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
 
@@ -210,13 +210,8 @@ class CustomerState(_dl.AddressStatus):
                 self.lifecycle = a["lifecycle_stage"]
             if a.get("owner_id"):
                 self.owner_id = a["owner_id"]
-        elif s == "consent":
-            self._set_consent(a["channel"], "granted" if t == "consent_granted" else "revoked", ts)
-            _dl.apply_status_event(self, ev)
-        elif s == "engagement" and t in ENGAGEMENT_STATUS_TYPES:
-            if t != "bounced":  # a bounce says nothing about the customer's wishes: it blocks an address only
-                self._set_consent(a["channel"], t, ts)
-            _dl.apply_status_event(self, ev)
+        elif s == "consent" or s == "engagement":
+            _dl.apply_status(self, ev)  # channel consent and address statuses
         elif s == "track" and a.get("timezone") and isinstance(a["timezone"], str):
             self.tz = a["timezone"]  # an identify call's (or context's) time zone (issue 19)
 

@@ -1,7 +1,8 @@
 """The arbiter: decide once, upstream, what happens for one customer at one moment, and record why.
 
 Several journeys may propose :class:`~journeyflow.model.decisions.Candidate` actions for the same customer at the same
-event time.  :class:`Arbiter` applies the business rules of a :class:`Policy` (loaded from YAML, defaults in
+event time; the processor gathers the candidates of every input of that millisecond (events with the same ``ts``
+and the timers due then) into one call (:mod:`.moment`), so the rules below apply across them.  :class:`Arbiter` applies the business rules of a :class:`Policy` (loaded from YAML, defaults in
 ``journeyflow/defaults/policy.yaml``; :mod:`.policy`) and returns :class:`Decision` records: the chosen actions, the deferred ones
 (quiet hours) and, for everything else, one reason code per candidate.
 

@@ -17,7 +17,7 @@ from journeyflow.stages.arbitration.reasons import (
     QUIET_HOURS_DEFERRED,
 )
 
-__all__ = ["ArbitrationResult", "decisions_of"]
+__all__ = ["ArbitrationResult", "decisions_of", "with_trigger"]
 
 _CHOSEN_CODES = (CHOSEN,)
 _DEFERRED_CODES = (QUIET_HOURS_DEFERRED,)
@@ -78,3 +78,11 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
                             ctx))
         outcomes = ()
     return out
+
+
+def with_trigger(d: Decision, trigger_id: str) -> Decision:
+    """``d`` (a chosen or deferred record of :func:`decisions_of`) as if its moment's trigger were ``trigger_id``:
+    its ``trigger_event_id`` and its id (the same formula).  A moment gathering the candidates of several inputs at
+    one event time (``stages.arbitration.moment``) gives each record its own candidate's trigger."""
+    return d._replace(decision_id=decision_id(d.customer_id, trigger_id, d.journey_id, d.step_id, d.action, d.channel,
+                                              d.content_id, d.decided_at), trigger_event_id=trigger_id)

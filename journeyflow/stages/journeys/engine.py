@@ -296,16 +296,32 @@ class JourneyEngine:
                       out: JourneyOutput) -> None:
         """A finished membership with deferred sends still pending: the journey's exits and goals (and its
         ``max_duration``) still apply to them, as they would had the sends been later steps."""
-        now, ev = ctx.now, ctx.event
-        if now - (m.get("entered") or 0) > j.max_duration_ms:
-            reason = "max_duration"
-        elif _first_match(j.goal, ev, ctx) is not None:
-            reason = "goal"
-        elif _first_match(j.exit, ev, ctx) is not None:
-            reason = f"exit_event:{ev.type}"
-        else:
-            return
-        _cancel_deferred(ctx.state, j.id, now, trigger_id, reason, customer_id, out)
+        reason = _ending(j, m, ctx)
+        if reason is not None:
+            _cancel_deferred(ctx.state, j.id, ctx.now, trigger_id, reason, customer_id, out)
+
+    def ended_by(self, state: CustomerState, event: Event, journey_ids: Iterable[str],
+                 steps: Iterable[JourneyStep]) -> dict[str, str]:
+        """Which of ``journey_ids`` (journeys with sends proposed earlier at this event time, not yet arbitrated:
+        ``stages.arbitration.moment``) ``event`` -- already handled by :meth:`on_event`, which returned ``steps`` --
+        ended: journey id -> why (``exit_event:<type>``, ``goal``, ``max_duration``, ``exit_step`` ...).  An active
+        membership ended in ``steps`` (``exited``, not ``completed``); one that ran to its end still has its exits
+        and goals apply to what it proposed, as to its deferred sends."""
+        ids = set(journey_ids)
+        out = {s.journey_id: s.detail for s in steps
+               if s.kind == "exited" and s.detail != "completed" and s.journey_id in ids}
+        ix = self._index.get(event.type)
+        if ix is not None:
+            ctx = None
+            for j in ix.active:
+                m = state.journeys.get(j.id)
+                if j.id in ids and j.id not in out and m is not None and m.get("step") is None:
+                    if ctx is None:
+                        ctx = _Ctx(state, event.ts, event, _event_product(event), self.attributes)
+                    reason = _ending(j, m, ctx)
+                    if reason is not None:
+                        out[j.id] = reason
+        return out
 
     # ---------------------------------------------------------------------------------------- pending actions
     def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
@@ -383,6 +399,19 @@ def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx) -> Trigger
     for t in triggers:
         if _matches(t, ev, ctx):
             return t
+    return None
+
+
+def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:
+    """Why the event of ``ctx`` ends what membership ``m`` of ``j`` still has pending (``max_duration``, a goal, an
+    exit event), or None."""
+    ev = ctx.event
+    if ctx.now - (m.get("entered") or 0) > j.max_duration_ms:
+        return "max_duration"
+    if _first_match(j.goal, ev, ctx) is not None:
+        return "goal"
+    if _first_match(j.exit, ev, ctx) is not None:
+        return f"exit_event:{ev.type}"
     return None
 
 

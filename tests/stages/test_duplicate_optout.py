@@ -15,7 +15,7 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.parse import parse_ts
-from tests.stages.test_qa1_moments import bounded, streaming
+from tests.stages.test_same_ms_moments import bounded, streaming
 
 D0 = parse_ts("2026-10-05T00:00:00+00:00")
 HOUR, DAY = 3_600_000, 86_400_000

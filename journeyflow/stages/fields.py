@@ -46,7 +46,8 @@ from journeyflow.model.reasons import FieldWarningReason as R
 
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "is_warning_field",
            "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
-           "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value"]
+           "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol",
+           "enum_symbols", "fold_enums", "container_fields"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -121,11 +122,56 @@ def _string(v: Any) -> Verdict | None:
     return Verdict(DROP, R.WRONG_TYPE, f"expected a string, got {_type_name(v)}")
 
 
+def fold_symbol(v: str) -> str:
+    """An enum value spelt as the schemas spell their symbols: trimmed, lower case, spaces and hyphens as
+    underscores (``" REVOKED"`` → ``revoked``, ``"Email"`` → ``email``, ``"Add To Cart"`` → ``add_to_cart``).  Sources
+    write enum values in other cases (an ESP's ``Unsubscribed``, a CRM's ``REVOKED``); such a record is understood,
+    and an opt-out among them must never be lost to a dead letter."""
+    return v.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def enum_symbols(schema: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Field name → its enum symbols, for every enum-typed field (nullable or not) of an Avro record ``schema``."""
+    out: dict[str, frozenset[str]] = {}
+    for f in schema["fields"]:
+        for t in f["type"] if isinstance(f["type"], list) else [f["type"]]:
+            if isinstance(t, dict) and t.get("type") == "enum":
+                out[f["name"]] = frozenset(t["symbols"])
+    return out
+
+
+def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``(field name, "array" | "map")`` of every field of an Avro record ``schema`` that may hold a container."""
+    out = []
+    for f in schema["fields"]:
+        for t in f["type"] if isinstance(f["type"], list) else [f["type"]]:
+            if isinstance(t, dict) and t.get("type") in ("array", "map"):
+                out.append((f["name"], t["type"]))
+    return tuple(out)
+
+
+def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> dict[str, Any]:
+    """``rec``, or a copy with each enum field's string value that is not a symbol but folds to one
+    (:func:`fold_symbol`) replaced by that symbol; anything else is left for the checks to report."""
+    out = rec
+    for name, symbols in enums.items():
+        v = rec.get(name)
+        if v.__class__ is str and v not in symbols:
+            folded = fold_symbol(v)
+            if folded in symbols:
+                if out is rec:
+                    out = dict(rec)
+                out[name] = folded
+    return out
+
+
 def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:
     def check(v: Any) -> Verdict | None:
         if isinstance(v, str):
             if v in symbols:
                 return _OK
+            if fold_symbol(v) in symbols:  # ("High" is high: fold_enums does it for the required ones)
+                return Verdict(fold_symbol(v))
             return Verdict(DROP, R.UNKNOWN_VALUE, f"not one of {', '.join(symbols)}")
         return Verdict(DROP, R.WRONG_TYPE, f"expected one of {', '.join(symbols)}, got {_type_name(v)}")
     return check

@@ -103,16 +103,6 @@ def _json_depth(text: str) -> int:
     return best
 
 
-def _container_fields(schema: dict) -> tuple[tuple[str, str], ...]:
-    out = []
-    for f in schema["fields"]:
-        types = f["type"] if isinstance(f["type"], list) else [f["type"]]
-        for t in types:
-            if isinstance(t, dict) and t.get("type") in ("array", "map"):
-                out.append((f["name"], t["type"]))
-    return tuple(out)
-
-
 @lru_cache(maxsize=16)
 def _timestamp_names(declared: "DeclaredTypes") -> tuple[dict[tuple[str, str], frozenset[str]], frozenset[str]]:
     """The properties (per (stream, event type)) and traits an attributes file declares ``timestamp``."""
@@ -208,7 +198,8 @@ class Parser:
         self.hasher = hasher
         self.config = config
         self._schemas = {s: avro_schema(s) for s in BUILTIN_STREAMS}
-        self._containers = {s: _container_fields(self._schemas[s]) for s in BUILTIN_STREAMS}
+        self._containers = {s: _fields.container_fields(self._schemas[s]) for s in BUILTIN_STREAMS}
+        self._enums = {s: _fields.enum_symbols(self._schemas[s]) for s in BUILTIN_STREAMS}
         self._buf = io.BytesIO()
         self._segment = None  # stages.segment.parse.SegmentParser, built on the first track record
         # typed decoders + caches for records kept without a warning; anything else takes the full path below
@@ -333,6 +324,7 @@ class Parser:
                 et = parse_ts(ts_raw)
             except (ValueError, OverflowError) as e:
                 et, ts_problem = None, str(e)
+        rec = _fields.fold_enums(rec, self._enums[stream])  # 'REVOKED', 'Email', 'Unsubscribed': understood
         # type check first, for a precise reason
         if stream == "consent":
             status = rec.get("status")
@@ -430,6 +422,8 @@ class Parser:
         contact: dict[str, str] = {}
         if stream == "consent":  # the identifier is the consent's subject: exactly one, and it must be usable
             present = [f for f in _fields.IDENTIFIER_FIELDS[stream] if rec.get(f)]
+            if len(present) > 1 and rec.get("status") == "revoked":
+                return self._all_identifiers(stream, rec, et, problems, contact)  # fail safe: every subject
             if len(present) > 1:
                 raise Invalid(DeadLetterReason.MULTIPLE_IDENTIFIERS, "a consent record must name exactly one "
                               "identifier", et)
@@ -439,6 +433,10 @@ class Parser:
                 return (self._key(present[0], rec[present[0]], contact),), contact
             except InvalidIdentifier as e:
                 raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, str(e), et) from None
+        return self._all_identifiers(stream, rec, et, problems, contact)
+
+    def _all_identifiers(self, stream: str, rec: dict, et: int, problems: list[_Problem],
+                         contact: dict[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
         required = _fields.REQUIRED_FIELDS[stream]
         keys: list[str] = []
         dropped = 0

@@ -16,7 +16,7 @@ phone, then anonymous id.
   whitespace. **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
   ``Hasher(merge_plus_addresses=True)`` / ``--merge_plus_addresses``), dots or other provider-specific rules (gmail's
   dot removal is only true at gmail and would merge different people elsewhere), compatibility forms in the local
-  part (full-width ``ａｎｎ`` is not ``ann``: RFC 6532 asks for NFC only). Rejected as invalid: quoted local parts,
+  part (full-width ``ａｎｎ`` is not ``ann``: RFC 6532 asks for NFC only). A ``mailto:`` URI and a display-name form (``Ann Lee <ann@x.com>``) are read as the address they hold. Rejected as invalid: quoted local parts,
   IP-literal domains, special-use domains (``.test``, ``.local``, ``.invalid``, ``localhost``), consecutive dots,
   domains without a dot. The key is ``email:<hex>``; for ASCII addresses the hashed text is exactly the trimmed,
   lower-cased address, as before this normalization.
@@ -35,6 +35,7 @@ logged). Raw PII never appears in a key, in an exception message or in ``repr``.
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import hashlib
 import hmac
@@ -215,7 +216,7 @@ def _join_email(local: str, ascii_domain: str, merge_plus_addresses: bool) -> st
 
 def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
     """:func:`normalize_email` with every address checked by ``email-validator``."""
-    value = unicodedata.normalize("NFC", raw.strip())
+    value = _address_part(unicodedata.normalize("NFC", raw.strip()))
     if not value:
         raise InvalidIdentifier(EMAIL, "email is empty")
     try:
@@ -227,6 +228,22 @@ def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
     if len(normalized) > 254:
         raise InvalidIdentifier(EMAIL, "email is not a valid address: too long")
     return normalized
+
+
+_MAILTO = re.compile(r"mailto:", re.IGNORECASE)
+
+
+def _address_part(value: str) -> str:
+    """The address of a ``mailto:`` URI (RFC 6068: ``mailto:ann@x.com``, its ``?headers`` dropped) or of a
+    display-name form (RFC 5322 ``name-addr``: ``Ann Lee <ann@x.com>``, read by ``email.utils.parseaddr``), as
+    CRMs and ESP webhooks write them; ``value`` itself otherwise (one address only: a list is left to be refused)."""
+    if _MAILTO.match(value):
+        value = value[7:].partition("?")[0].strip()
+    if value.endswith(">") and "<" in value and value.count("@") == 1:
+        _name, addr = email.utils.parseaddr(value)
+        if addr:
+            value = addr.strip()
+    return value
 
 
 def _safe_reason(message: str) -> str:

@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
-from journeyflow.model.events import SEGMENT_STREAM, Event
+from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
@@ -90,6 +90,12 @@ PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", 
                              "address", "birthday", "username", "avatar"})
 _PII_PROPERTIES = frozenset({"email", "phone"})
 _PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def _names_address_status(target: Any) -> bool:
+    """True when a mapping target is an engagement record that changes an address's status (unsubscribe,
+    complaint, bounce: ``deliverability.ENGAGEMENT_STATUS_TYPES``)."""
+    return target is not None and target.stream == "engagement" and target.type in ENGAGEMENT_STATUS_TYPES
 
 
 class SegmentParser:
@@ -161,6 +167,12 @@ class SegmentParser:
         user_traits = dict(ctx_traits or {})
         if call == "identify":
             user_traits.update(own_traits or {})
+        elif call == "track" and props and _names_address_status(self.mapping.get(etype)):
+            # an email tool's opt-out or bounce names its address in the properties when it has no user traits
+            # (fail safe: the address, not only the user id, is opted out -- every holder of it is blocked)
+            for kind in ("email", "phone"):
+                if not user_traits.get(kind) and isinstance(props.get(kind), str):
+                    user_traits[kind] = props[kind]
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
         clean = self._clean_deep

@@ -26,15 +26,17 @@ __all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "j
 
 EXAMPLE_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
-    "suppressions_by_reason_per_week": """
--- Candidates not chosen, per ISO week (UTC, Monday) and reason code.
-SELECT date_trunc('week', decided_at)::DATE AS week,
-       reason,
-       count(*)                             AS suppressed,
-       count(DISTINCT customer_id)          AS customers
-FROM suppressed_candidates
+    "suppressions_by_reason_per_week": f"""
+-- Candidates not chosen, per ISO week (UTC, Monday) and reason code.  Customers are counted after identity merges
+-- (id_map): a customer suppressed before and after a login counts once.
+WITH {ID_MAP}
+SELECT date_trunc('week', s.decided_at)::DATE             AS week,
+       s.reason,
+       count(*)                                           AS suppressed,
+       count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
+FROM suppressed_candidates s LEFT JOIN id_map m ON m.id = s.customer_id
 GROUP BY ALL
-ORDER BY week, suppressed DESC, reason
+ORDER BY week, suppressed DESC, s.reason
 """,
     # ------------------------------------------------------------------------------------------------------
     "journey_funnel": f"""
@@ -76,23 +78,29 @@ FROM stages s LEFT JOIN entered e USING (journey_id)
 ORDER BY s.journey_id, stage_order
 """,
     # ------------------------------------------------------------------------------------------------------
-    "messages_per_customer_per_week": """
--- Messages actually sent (action = 'send') per customer, ISO week (UTC) and channel.
-SELECT customer_id,
-       date_trunc('week', decided_at)::DATE AS week,
-       channel,
+    "messages_per_customer_per_week": f"""
+-- Messages actually sent (action = 'send') per customer, ISO week (UTC) and channel.  The customer is the one after
+-- identity merges (id_map): messages sent before and after a login are one customer's.
+WITH {ID_MAP}
+SELECT coalesce(m.final_id, d.customer_id)  AS customer_id,
+       date_trunc('week', d.decided_at)::DATE AS week,
+       d.channel,
        count(*)                             AS messages
-FROM decisions
-WHERE action = 'send'
+FROM decisions d LEFT JOIN id_map m ON m.id = d.customer_id
+WHERE d.action = 'send'
 GROUP BY ALL
-ORDER BY customer_id, week, channel
+ORDER BY customer_id, week, d.channel
 """,
     # ------------------------------------------------------------------------------------------------------
-    "why_no_cart_reminder": """
+    "why_no_cart_reminder": f"""
 -- Why did a customer not get the cart reminder?  Every cart_abandonment candidate that was not chosen, with the
--- reason and what the decision did instead, plus refused entries and exits of the journey.
+-- reason and what the decision did instead, plus refused entries and exits of the journey.  Rows are found under
+-- every id the customer had (id_map: an anonymous cart before a login is the logged-in customer's); customer_id is
+-- the customer after identity merges, recorded_as the id the row was written under.
 -- Parameter: customer_id (required on the command line; all customers when NULL).
-SELECT s.customer_id,
+WITH {ID_MAP}
+SELECT coalesce(m.final_id, s.customer_id) AS customer_id,
+       s.customer_id               AS recorded_as,
        s.decided_at                AS "at",
        'suppressed_candidate'      AS what,
        s.step_id,
@@ -104,13 +112,16 @@ SELECT s.customer_id,
        s.trigger_event_id          AS trigger
 FROM suppressed_candidates s
 LEFT JOIN decisions d USING (decision_id)
+LEFT JOIN id_map m ON m.id = s.customer_id
 WHERE s.journey_id = 'cart_abandonment'
-  AND (getvariable('customer_id') IS NULL OR s.customer_id = getvariable('customer_id'))
+  AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, s.customer_id) = getvariable('customer_id'))
 UNION ALL
-SELECT customer_id, "at", 'journey_' || kind, step_id, NULL, detail, NULL, NULL, NULL, trigger_id
-FROM journey_steps
-WHERE journey_id = 'cart_abandonment' AND kind IN ('entry_refused', 'exited')
-  AND (getvariable('customer_id') IS NULL OR customer_id = getvariable('customer_id'))
+SELECT coalesce(m.final_id, j.customer_id), j.customer_id, j."at", 'journey_' || j.kind, j.step_id, NULL, j.detail,
+       NULL, NULL, NULL, j.trigger_id
+FROM journey_steps j
+LEFT JOIN id_map m ON m.id = j.customer_id
+WHERE j.journey_id = 'cart_abandonment' AND j.kind IN ('entry_refused', 'exited')
+  AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, j.customer_id) = getvariable('customer_id'))
 ORDER BY customer_id, "at", what
 """,
     # ------------------------------------------------------------------------------------------------------

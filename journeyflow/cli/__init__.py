@@ -110,11 +110,19 @@ def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentPa
 
 
 def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
-    """A misspelled command gets a suggestion (argparse only lists the choices)."""
+    """A misspelled command, or sub-command (``journeys valdate``, ``topics craete``), gets a suggestion (argparse
+    3.11 only lists the choices)."""
     words = [a for a in argv if not a.startswith("-")]
-    if words and words[0] not in COMMANDS and not any(a in ("-h", "--help", "--version") for a in argv):
+    if not words or any(a in ("-h", "--help", "--version") for a in argv):
+        return
+    if words[0] not in COMMANDS:
         parser.error(f"unknown command {words[0]!r}{did_you_mean(words[0], list(COMMANDS))}; "
                      f"commands: {', '.join(COMMANDS)}")
+    sub = subparser(parser, words[0])
+    nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    if nested and len(words) > 1 and words[1] not in nested[0].choices:
+        names = list(nested[0].choices)
+        sub.error(f"unknown command {words[1]!r}{did_you_mean(words[1], names)}; commands: {', '.join(names)}")
 
 
 def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> None:

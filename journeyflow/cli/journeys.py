@@ -17,7 +17,7 @@ HELP = "journey definitions: render, validate"
 
 def add_args(p: argparse.ArgumentParser) -> None:
     """Subcommands ``render [FILE] --out HTML`` and ``validate FILE``."""
-    sub = p.add_subparsers(dest="journeys_cmd", required=True)
+    sub = p.add_subparsers(dest="journeys_cmd", required=True, metavar="{render,validate}")
     kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
     r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
     r.add_argument("file", nargs="?", help="journeys YAML (default: the shipped set)")

@@ -1,0 +1,75 @@
+"""Command line found by QA round 3: misspelled sub-commands get a suggestion, ``query --format csv|json`` writes
+every table (list and struct columns included) in a form other tools read back, ``--max_rows`` refuses negatives."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "analytics"))
+from test_quality import build_output, good_rows  # noqa: E402  the shared hand-made output
+
+from journeyflow.cli import main  # noqa: E402
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as e:  # argparse usage errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv, suggestion", [
+    (["journeys", "valdate", "x.yaml"], "did you mean validate?"),
+    (["journeys", "rendr", "--out", "x.html"], "did you mean render?"),
+    (["topics", "craete"], "did you mean create?"),
+    (["topics", "delte", "--project", "p"], "did you mean delete?"),
+])
+def test_a_misspelled_sub_command_is_an_error_with_a_suggestion(capsys, argv, suggestion):
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and suggestion in err and "unknown command" in err
+
+
+def test_a_missing_sub_command_names_the_choices(capsys):
+    code, _, err = _run(capsys, "journeys")
+    assert code == 2 and "{render,validate}" in err and "journeys_cmd" not in err
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return build_output(tmp_path_factory.mktemp("qa3cli"))
+
+
+def test_csv_writes_list_and_struct_columns_as_json(out, capsys):
+    """Every table, as an analyst exports it: before, a table with a list column failed ("Unsupported Type: list")."""
+    rows = good_rows()
+    for table in ("decisions", "suppressed_candidates", "customer_snapshots", "identity_links", "journey_steps"):
+        code, text, err = _run(capsys, "query", str(out), f"SELECT * FROM {table}", "--format", "csv")
+        assert code == 0, err
+        got = list(csv.DictReader(io.StringIO(text)))
+        assert len(got) == len(rows[table]), table
+    code, text, _ = _run(capsys, "query", str(out), "SELECT decision_id, reason_codes, candidates FROM decisions "
+                                                    "ORDER BY decision_id", "--format", "csv")
+    got = {r["decision_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    for d in rows["decisions"]:
+        assert json.loads(got[d["decision_id"]]["reason_codes"]) == d["reason_codes"]
+        assert [c["reason"] for c in json.loads(got[d["decision_id"]]["candidates"])] == \
+            [c["reason"] for c in d["candidates"]]
+
+
+def test_json_writes_times_as_iso_8601(out, capsys):
+    code, text, _ = _run(capsys, "query", str(out), "SELECT decided_at FROM decisions ORDER BY decided_at LIMIT 1",
+                         "--format", "json")
+    value = json.loads(text)[0]["decided_at"]
+    assert code == 0 and value.endswith("Z") and "T" in value  # 2026-10-05T23:00:00Z, not '2026-10-05 23:00:00+00:00'
+
+
+def test_max_rows_must_not_be_negative(out, capsys):
+    code, _, err = _run(capsys, "query", str(out), "SELECT 1", "--max_rows", "-1")
+    assert code == 2 and "--max_rows" in err

@@ -13,7 +13,8 @@ sets them with ``SET VARIABLE`` first; from the command line: ``--param customer
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+import threading
+from typing import Any, Callable, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -21,8 +22,8 @@ import pyarrow as pa
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
-__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "journey_definitions", "query",
-           "run_example", "format_table"]
+__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible",
+           "journey_definitions", "query", "run_example", "format_table"]
 
 EXAMPLE_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
@@ -197,12 +198,45 @@ def _set_params(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any] | None
         con.execute(f"SET VARIABLE {k} = ?", [v])
 
 
+def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], Any]) -> Any:
+    """``work()`` (DuckDB calls on ``con``) in a worker thread, so that Ctrl-C stops it: DuckDB runs a query in C++
+    and the interpreter's SIGINT handler does not run until it returns (a long ``journeyflow query`` ignored Ctrl-C).
+    On KeyboardInterrupt in the calling (main) thread, :meth:`~duckdb.DuckDBPyConnection.interrupt` cancels the query
+    and the KeyboardInterrupt propagates (the CLI: one line, exit 130).  Errors of ``work`` are raised as they are."""
+    result: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.join: a KeyboardInterrupt inside join() can leave is_alive() False
+
+    def run() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            result["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="journeyflow-duckdb", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        while not done.is_set():  # the query stops at its next interrupt check; wait for it before closing
+            con.interrupt()
+            done.wait(0.5)
+        raise
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None) -> pa.Table:
     _set_params(con, params)
-    rel = con.sql(sql)
-    if rel is None:  # a statement without a result (SET, CREATE ...)
-        return pa.table({})
-    return rel.to_arrow_table()
+
+    def work() -> pa.Table:
+        rel = con.sql(sql)
+        if rel is None:  # a statement without a result (SET, CREATE ...)
+            return pa.table({})
+        return rel.to_arrow_table()
+    return interruptible(con, work)
 
 
 def query(out_dir: str | os.PathLike[str], sql: str, params: Mapping[str, Any] | None = None,

@@ -45,7 +45,9 @@ steps AS (
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
 ), first_entry AS (
     SELECT journey_id, customer_id, coalesce(detail, 'unknown') AS arm
-    FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id ORDER BY "at", trigger_id) AS n
+    -- at equal times, treatment before control: the arm a merge keeps (stages/state_merge.merge_membership)
+    FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id
+                                       ORDER BY "at", detail = 'control', trigger_id) AS n
           FROM steps WHERE kind = 'entered')
     WHERE n = 1
 ), goals AS (

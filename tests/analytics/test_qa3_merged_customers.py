@@ -127,3 +127,42 @@ def test_a_journey_without_a_goal_has_no_conversion_rate(out):
     no_goal = [r for r in rows if r["has_goal"] is False]
     assert no_goal and all(r["conversion_pct"] is None for r in no_goal)
     assert all(r["conversion_pct"] is not None for r in rows if r["has_goal"])
+
+
+def test_arm_at_a_same_millisecond_double_entry_is_the_arm_the_merge_kept(tmp_path):
+    """An anonymous cart (its draw: control) and the CRM customer's cart on another device (treatment) at the same
+    millisecond, then a login merges them.  The merged membership keeps the treatment arm (the customer's cart
+    reminder is decided as treatment: no control_group suppression); the analysis must count that arm, not the one
+    whose trigger id sorts first."""
+    from datetime import timedelta as td
+
+    from journeyflow.pipelines.replay import run_replay
+    from journeyflow.stages.journeys import default_journeys
+    from tests.scenarios import Scenario
+
+    cart = next(j for j in default_journeys() if j.id == "cart_abandonment")
+
+    def event_id(prefix: str, control: bool) -> str:
+        i = 0
+        while cart.in_control(f"web/{prefix}{i}") != control:
+            i += 1
+        return f"{prefix}{i}"
+
+    s = Scenario()
+    s.contact(-td(days=2), "CT1", email="tie@example.com", consent=("email",))
+    s.add("web", -td(days=1), anonymous_id="dev-t2", user_id="CT1", type="login")
+    s.add("web", td(0), event_id=event_id("a-", True), anonymous_id="dev-t1", type="add_to_cart", product_id="SKU-1")
+    s.add("web", td(0), event_id=event_id("b-", False), anonymous_id="dev-t2", user_id="CT1", type="add_to_cart",
+          product_id="SKU-1")
+    s.add("web", td(minutes=10), anonymous_id="dev-t1", user_id="CT1", type="login")
+    out = tmp_path / "out"
+    run_replay(["--input", str(s.write(tmp_path / "in")), "--output", str(out), "--until", "end"])
+    entered = {r["detail"] for r in read_table(out, "journey_steps").to_pylist()
+               if r["journey_id"] == "cart_abandonment" and r["kind"] == "entered"}
+    assert entered == {"control", "treatment"}  # both draws happened, one per profile
+    reasons = [r["reason"] for r in read_table(out, "suppressed_candidates").to_pylist()
+               if r["journey_id"] == "cart_abandonment"]
+    assert "control_group" not in reasons  # the merged customer was treated
+    arms = [(r["arm"], r["entered"]) for r in run_example(out, "journey_conversion_by_arm").to_pylist()
+            if r["journey_id"] == "cart_abandonment"]
+    assert arms == [("treatment", 1)]

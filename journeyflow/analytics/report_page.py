@@ -111,7 +111,8 @@ def _inputs(r: Report) -> str:
     inp = m.get("input", {})
     et = inp.get("event_times", {})
     rows = [["input folder", inp.get("dir", "")],
-            ["accepted events", f"{et.get('count', 0):,} from {et.get('min_iso')} to {et.get('max_iso')} (UTC)"]]
+            ["accepted events", f"{et.get('count', 0):,} from {et.get('min_iso')} to {et.get('max_iso')} (UTC)"
+             if et.get("count") else "none (no record of the input was accepted)"]]
     for name, c in m.get("config", {}).items():
         rows.append([f"{name} file", f"{c.get('source')} sha256 {c.get('sha256') or '(built in)'}"])
     for k, v in sorted(m.get("options", {}).items()):

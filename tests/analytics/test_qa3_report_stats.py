@@ -72,3 +72,14 @@ def test_the_report_says_small_sample_and_gives_p_values(out):
     assert "Holm-adjusted over 2 journeys" in note
     assert "small sample" not in note[note.index("big:"):].split("; tiny:")[0]
     assert "p (Fisher exact)" in html and "p (Holm, 2 journeys)" in html
+
+
+def test_a_run_that_accepted_nothing_says_so(tmp_path):
+    for name in TABLES:
+        write_table(tmp_path, name, [])
+    (tmp_path / "run.json").write_text(json.dumps({"journeys": JOURNEYS, "input": {
+        "dir": "in", "files": [], "event_times": {"count": 0, "min": None, "max": None, "min_iso": None,
+                                                  "max_iso": None}}}))
+    html = open(write_report(tmp_path)).read()
+    row = html[html.index("accepted events"):].split("</tr>")[0]
+    assert "None" not in row and "none" in row

@@ -53,6 +53,11 @@ EXIT_INTERRUPTED = 130
 #: Exit code when stdout's reader went away (128 + SIGPIPE), what ``cat`` or ``seq`` would report.
 EXIT_BROKEN_PIPE = 141
 
+#: A path the user gave that cannot be written or read as asked (``report --path DIR``, ``journeys render --out``
+#: in a read-only folder): a usage error, one line and exit 2 like a missing file.
+FILE_ERRORS: tuple[type[BaseException], ...] = (IsADirectoryError, NotADirectoryError, PermissionError,
+                                                 FileExistsError)
+
 Setup = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace, list[str]], int]
 
@@ -171,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return code
         except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback
             from journeyflow.config.errors import USER_ERRORS
-            if isinstance(e, USER_ERRORS) and not ns.verbose:
-                print(f"journeyflow {ns.cmd}: error: {e}", file=sys.stderr)
+            if isinstance(e, USER_ERRORS + FILE_ERRORS) and not ns.verbose:
+                text = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.filename and e.strerror else e
+                print(f"journeyflow {ns.cmd}: error: {text}", file=sys.stderr)
                 return 2
             raise
     except KeyboardInterrupt:

@@ -97,3 +97,10 @@ def test_every_option_of_every_command_is_in_the_readme():
         if gone:
             missing[name] = gone
     assert not missing, missing
+
+
+@pytest.mark.parametrize("argv", [["report", "{out}", "--path", "{dir}"], ["journeys", "render", "--out", "{dir}"]])
+def test_an_output_path_that_is_a_folder_is_one_line_and_exit_2(out, tmp_path, capsys, argv):
+    code, _, err = _run(capsys, *[a.format(out=out, dir=tmp_path) for a in argv])
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "Is a directory" in err and str(tmp_path) in err

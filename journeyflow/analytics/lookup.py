@@ -75,4 +75,12 @@ def find_customer(out_dir: str | os.PathLike[str] | None, value: str, hasher: Ha
     finally:
         con.close()
     shown = key if key.split(":", 1)[0] in ("crm", "anon") or key == value.strip() else f"{key.split(':')[0]} (hashed)"
+    if key != value.strip() and out_dir is not None:  # a raw email or phone, hashed here: with the replay's key?
+        from journeyflow.pipelines.output import key_check, read_manifest
+        from journeyflow.stages.identity.keys import Hasher as _Hasher
+        recorded = (read_manifest(out_dir) or {}).get("hash_key_check")
+        if recorded and recorded != key_check(hasher or _Hasher.from_env(default_region)):
+            raise CustomerNotFound(f"no customer with identifier {shown} in {out_dir}: JOURNEYFLOW_HASH_KEY is not "
+                                   f"the key this replay hashed with, so emails and phones cannot be matched (set "
+                                   f"the replay's key, or look the customer up by id)")
     raise CustomerNotFound(f"no customer with identifier {shown} in {out_dir or 'the tables'}")

@@ -104,3 +104,29 @@ def test_an_output_path_that_is_a_folder_is_one_line_and_exit_2(out, tmp_path, c
     code, _, err = _run(capsys, *[a.format(out=out, dir=tmp_path) for a in argv])
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "Is a directory" in err and str(tmp_path) in err
+
+
+def test_a_lookup_with_another_hash_key_says_so(tmp_path, monkeypatch, capsys):
+    """An email looked up with a JOURNEYFLOW_HASH_KEY other than the replay's can never match: the error says why
+    (the manifest's key fingerprint), instead of claiming there is no such customer."""
+    from journeyflow.analytics.lookup import CustomerNotFound, find_customer
+    from journeyflow.pipelines.output import key_check
+    from journeyflow.stages.identity.keys import Hasher
+    from test_quality import C, T0
+
+    email, replay_key = "Ann.Example@Example.org", Hasher(b"the-replays-key-0123")
+    rows = good_rows()
+    rows["identity_links"].append({"identifier_a": C(3), "identifier_b": replay_key.email(email)[0],
+                                   "customer_id": C(3), "event_id": "crm/evt-000300", "stream": "crm", "ts": T0,
+                                   "status": "accepted", "reason": None})
+    out = build_output(tmp_path / "out", rows)
+    (out / "run.json").write_text(json.dumps({"hash_key_check": key_check(replay_key)}))
+    assert find_customer(out, email, hasher=replay_key) == C(3)
+    with pytest.raises(CustomerNotFound, match="not the key this replay hashed with"):
+        find_customer(out, email, hasher=Hasher(b"some-other-key-0123"))
+    with pytest.raises(CustomerNotFound) as e:  # the right key, an unknown address: no such customer, no key hint
+        find_customer(out, "nobody@example.org", hasher=replay_key)
+    assert "key" not in str(e.value)
+    monkeypatch.setenv("JOURNEYFLOW_HASH_KEY", "some-other-key-0123")
+    code, _, err = _run(capsys, "query", str(out), "--example", "why_no_cart_reminder", "--customer", email)
+    assert code == 2 and "JOURNEYFLOW_HASH_KEY" in err and "ann.example" not in err.lower()

@@ -130,3 +130,22 @@ def test_a_lookup_with_another_hash_key_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("JOURNEYFLOW_HASH_KEY", "some-other-key-0123")
     code, _, err = _run(capsys, "query", str(out), "--example", "why_no_cart_reminder", "--customer", email)
     assert code == 2 and "JOURNEYFLOW_HASH_KEY" in err and "ann.example" not in err.lower()
+
+
+def test_validate_writes_nothing_but_its_report(out):
+    """Not a terminal: stderr stays empty (GX logged 'Created temporary directory … for ephemeral docs site' at INFO on
+    every run)."""
+    import os
+    import subprocess
+    env = {**os.environ, "JOURNEYFLOW_HASH_KEY": "test-key", "JOURNEYFLOW_PROGRESS": "0"}
+    proc = subprocess.run([sys.executable, "-c", "import sys; from journeyflow.cli import main; sys.exit(main())",
+                           "validate", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode in (0, 1) and "data quality of" in proc.stdout
+    assert proc.stderr == "", proc.stderr
+
+
+@pytest.mark.parametrize("value", ["1.1", "-0.2", "nan", "high"])
+def test_score_identity_minimums_are_fractions(capsys, tmp_path, value):
+    code, _, err = _run(capsys, "score-identity", "--input", str(tmp_path), "--output", str(tmp_path),
+                        "--min_recall", value)
+    assert code == 2 and "--min_recall" in err

@@ -37,7 +37,8 @@ OUTCOME_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
     "journey_conversion_by_arm": f"""
 -- Per journey and arm of the randomized assignment (the arm on each customer's first 'entered' row): customers
--- entered and customers who reached the goal (conversion_pct NULL for a journey without a goal).  Customers are
+-- entered and customers who reached the goal (conversion_pct NULL for a journey without a goal) while in the journey
+-- (goal rows are written from entry until the customer leaves: last step, exit, max_duration).  Customers are
 -- counted after identity merges (id_map).
 WITH {ID_MAP},
 steps AS (

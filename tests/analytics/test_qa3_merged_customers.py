@@ -166,3 +166,27 @@ def test_arm_at_a_same_millisecond_double_entry_is_the_arm_the_merge_kept(tmp_pa
     arms = [(r["arm"], r["entered"]) for r in run_example(out, "journey_conversion_by_arm").to_pylist()
             if r["journey_id"] == "cart_abandonment"]
     assert arms == [("treatment", 1)]
+
+
+def test_the_attribution_window_is_the_membership(tmp_path):
+    """As the report and README say: an order 10 h after the cart is cart_abandonment's goal; one 30 h after it (the
+    journey completed its last reminder at 24 h, well inside its 3-day max_duration) is not attributed."""
+    from datetime import timedelta as td
+
+    from journeyflow.pipelines.replay import run_replay
+    from tests.scenarios import Scenario
+
+    s = Scenario()
+    for cid, hours in (("CW1", 10), ("CW2", 30)):
+        s.contact(-td(days=2), cid, email=f"{cid.lower()}@example.com", consent=("email",))
+        s.add("web", td(0), anonymous_id=f"dev-{cid}", user_id=cid, type="add_to_cart", product_id="SKU-1")
+        s.add("orders", td(hours=hours), crm_id=cid, order_id=f"o-{cid}", type="order_placed", amount=10.0,
+              currency="EUR", items=[{"product_id": "SKU-1", "quantity": 1, "price": 10.0}])
+    out = tmp_path / "out"
+    run_replay(["--input", str(s.write(tmp_path / "in")), "--output", str(out), "--until", "end"])
+    goals = {r["customer_id"] for r in read_table(out, "journey_steps").to_pylist()
+             if r["journey_id"] == "cart_abandonment" and r["kind"] == "goal"}
+    assert goals == {"crm:CW1"}
+    got = {r["arm"]: (r["entered"], r["converted"]) for r in run_example(out, "journey_conversion_by_arm").to_pylist()
+           if r["journey_id"] == "cart_abandonment"}
+    assert sum(e for e, _ in got.values()) == 2 and sum(c for _, c in got.values()) == 1

@@ -43,8 +43,10 @@ ORDER BY week, suppressed DESC, s.reason
     "journey_funnel": f"""
 -- Per journey: customers who entered, reached each step (every step, in the order the journey file declares them;
 -- a wait step counts when the customer started waiting there, an exit step when the customer left there; steps the journeys view does not know come after
--- them, by id) and reached the goal, with % of entered.  Customers are counted after identity merges (id_map), as
--- in journey_conversion_by_arm and journey_step_outcomes.
+-- them, by id) and reached the goal, with % of entered.  Reaching a send step is not being messaged: control-group
+-- customers and those without consent reach it too; `messaged` counts the customers an action of the step was
+-- executed for (send / create_task / route_case decisions).  Customers are counted after identity merges
+-- (id_map), as in journey_conversion_by_arm and journey_step_outcomes.
 WITH {ID_MAP},
 steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.step_id, s.kind, s.detail
@@ -54,19 +56,25 @@ steps AS (
 ), reached AS (
     SELECT journey_id, step_id, count(DISTINCT customer_id) AS customers
     FROM steps WHERE (kind IN ('step', 'waiting') OR (kind = 'exited' AND detail = 'exit_step')) GROUP BY ALL
+), messaged AS (
+    SELECT d.journey_id, d.step_id, count(DISTINCT coalesce(m.final_id, d.customer_id)) AS customers
+    FROM decisions d LEFT JOIN id_map m ON m.id = d.customer_id
+    WHERE d.action IN ('send', 'create_task', 'route_case') AND d.journey_id IS NOT NULL GROUP BY ALL
 ), goals AS (
     SELECT journey_id, count(DISTINCT customer_id) AS customers FROM steps WHERE kind = 'goal' GROUP BY ALL
 ), stages AS (
-    SELECT journey_id, -1 AS ord, 'entered' AS stage, n AS customers FROM entered
+    SELECT journey_id, -1 AS ord, 'entered' AS stage, n AS customers, NULL::BIGINT AS messaged FROM entered
     UNION ALL
-    SELECT j.journey_id, j.step_order, 'step ' || j.step_id, coalesce(r.customers, 0)
+    SELECT j.journey_id, j.step_order, 'step ' || j.step_id, coalesce(r.customers, 0),
+           CASE WHEN j.kind IN ('send', 'create_task', 'route_case') THEN coalesce(g.customers, 0) END
     FROM journeys j JOIN entered e USING (journey_id) LEFT JOIN reached r USING (journey_id, step_id)
+    LEFT JOIN messaged g USING (journey_id, step_id)
     UNION ALL  -- steps the journeys view does not declare (an output without run.json): after the declared ones
     SELECT r.journey_id, 1000 + dense_rank() OVER (PARTITION BY r.journey_id ORDER BY r.step_id), 'step ' || r.step_id,
-           r.customers
-    FROM reached r ANTI JOIN journeys j USING (journey_id, step_id)
+           r.customers, g.customers
+    FROM reached r ANTI JOIN journeys j USING (journey_id, step_id) LEFT JOIN messaged g USING (journey_id, step_id)
     UNION ALL
-    SELECT e.journey_id, 1000000, 'goal', coalesce(g.customers, 0)
+    SELECT e.journey_id, 1000000, 'goal', coalesce(g.customers, 0), NULL
     FROM entered e LEFT JOIN goals g USING (journey_id)
     WHERE e.journey_id IN (SELECT journey_id FROM journeys WHERE has_goal) OR g.customers IS NOT NULL
 )
@@ -74,7 +82,8 @@ SELECT s.journey_id,
        row_number() OVER (PARTITION BY s.journey_id ORDER BY s.ord) - 1 AS stage_order,
        s.stage,
        s.customers,
-       round(100.0 * s.customers / nullif(e.n, 0), 1) AS pct_of_entered
+       round(100.0 * s.customers / nullif(e.n, 0), 1) AS pct_of_entered,
+       s.messaged
 FROM stages s LEFT JOIN entered e USING (journey_id)
 ORDER BY s.journey_id, stage_order
 """,

@@ -190,3 +190,17 @@ def test_the_attribution_window_is_the_membership(tmp_path):
     got = {r["arm"]: (r["entered"], r["converted"]) for r in run_example(out, "journey_conversion_by_arm").to_pylist()
            if r["journey_id"] == "cart_abandonment"}
     assert sum(e for e, _ in got.values()) == 2 and sum(c for _, c in got.values()) == 1
+
+
+def test_the_funnel_tells_reached_from_messaged(out):
+    """Reaching cart_abandonment's reminder step includes the control group and customers without consent; the
+    funnel's `messaged` is the customers an email of that step was sent to (counted from the decisions, after
+    merges)."""
+    final = _final_ids(out)
+    rows = {r["stage"]: r for r in run_example(out, "journey_funnel").to_pylist()
+            if r["journey_id"] == "cart_abandonment"}
+    sent = {final.get(d["customer_id"], d["customer_id"]) for d in read_table(out, "decisions").to_pylist()
+            if d["journey_id"] == "cart_abandonment" and d["step_id"] == "reminder_email" and d["action"] == "send"}
+    step = rows["step reminder_email"]
+    assert step["messaged"] == len(sent) and 0 < step["messaged"] < step["customers"]
+    assert rows["entered"]["messaged"] is None and rows["step wait_1h"]["messaged"] is None

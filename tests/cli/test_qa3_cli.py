@@ -149,3 +149,14 @@ def test_score_identity_minimums_are_fractions(capsys, tmp_path, value):
     code, _, err = _run(capsys, "score-identity", "--input", str(tmp_path), "--output", str(tmp_path),
                         "--min_recall", value)
     assert code == 2 and "--min_recall" in err
+
+
+def test_render_refuses_to_overwrite_the_journeys_file(tmp_path, capsys):
+    from journeyflow.config.engine import default_text
+    src = tmp_path / "my journeys.yaml"
+    src.write_text(default_text("journeys.yaml"))
+    code, _, err = _run(capsys, "journeys", "render", str(src), "--out", str(tmp_path / "." / "my journeys.yaml"))
+    assert code == 2 and "journeys file itself" in err
+    assert src.read_text() == default_text("journeys.yaml")
+    code, out, _ = _run(capsys, "journeys", "render", str(src), "--out", str(tmp_path / "j.html"))
+    assert code == 0 and (tmp_path / "j.html").read_text().lstrip().lower().startswith("<!doctype html")

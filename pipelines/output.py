@@ -14,7 +14,7 @@ by Dataflow) are written in place, without the check.
 The manifest (``OUT/run.json``, :func:`write_manifest`) says what the run read: the input files (size, sha256), the
 journeys / policy / link-rules / attributes / Segment-mapping texts the run used (source path, or ``<default NAME>`` for a shipped file, and the
 sha256 of the text), the journeys' steps in the order the file declares them (for the report), the options that
-shape the output and the accepted events' time range.  It is a new file next to ``topics/`` and ``tables/``: their bytes do not change.
+shape the output, the accepted events' time range and a fingerprint of the hashing key (:func:`key_check`).  It is a new file next to ``topics/`` and ``tables/``: their bytes do not change.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from typing import Any
 
 from journeyflow.config.errors import UserError
 
-__all__ = ["MANIFEST", "OWN_ENTRIES", "OutputNotEmptyError", "StagedOutput", "journey_summaries", "prepare_output",
-           "read_manifest", "write_manifest"]
+__all__ = ["KEY_CHECK_IDENTIFIER", "MANIFEST", "OWN_ENTRIES", "OutputNotEmptyError", "StagedOutput",
+           "journey_summaries", "key_check", "prepare_output", "read_manifest", "write_manifest"]
 
 #: The run manifest's file name, in the output folder.
 MANIFEST = "run.json"
@@ -128,6 +128,21 @@ def journey_summaries(journeys: Any) -> list[dict[str, Any]]:
     return out
 
 
+#: The identifier hashed for :func:`key_check` (never a real address).
+KEY_CHECK_IDENTIFIER = "key-check@journeyflow.example"
+
+
+def key_check(hasher: Any = None) -> str:
+    """A fingerprint of the identifier-hashing key (``JOURNEYFLOW_HASH_KEY``, or ``hasher``'s): the first 16 hex
+    digits of the HMAC of :data:`KEY_CHECK_IDENTIFIER`, as the pipeline hashes an email.  Stored in ``run.json`` so
+    that a lookup by email or phone (``journeyflow query --customer``) can tell "no such customer" from "hashed with
+    another key"; it does not reveal the key (an HMAC of a public value)."""
+    if hasher is None:
+        from journeyflow.stages.identity.keys import Hasher
+        hasher = Hasher.from_env()
+    return hasher.email(KEY_CHECK_IDENTIFIER)[0].split(":", 1)[1][:16]
+
+
 def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: list[tuple[str, str]], config: Any,
                    options: dict[str, Any], event_times: dict[str, Any], summary: dict[str, Any],
                    parse_config: Any = None) -> Path:
@@ -148,6 +163,7 @@ def write_manifest(out_dir: str | os.PathLike[str], *, input_dir: str, files: li
         "journeys": journey_summaries(config.journeys()),
         "options": options,
         "summary": summary,
+        "hash_key_check": key_check(),
     }
     if parse_config is not None:
         from journeyflow.stages.segment.mapping import default_mapping_text

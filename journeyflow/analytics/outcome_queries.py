@@ -7,7 +7,8 @@ into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
 
 * ``journey_conversion_by_arm``: per journey and arm (the randomized assignment stored on the customer's *first*
   ``entered`` row: ``control`` | ``treatment``; ``unknown`` for rows written before arms were recorded), customers
-  entered and customers who reached the journey's goal.  The report adds 95% intervals to these counts: Wilson
+  entered and customers who reached the journey's goal (``conversion_pct`` NULL for a journey that declares no
+  goal: "no goal", not 0%).  The report adds 95% intervals to these counts: Wilson
   score intervals per arm (``statsmodels.stats.proportion.proportion_confint(method="wilson")``) and Newcomb's
   hybrid score interval for the difference treatment − control
   (``confint_proportions_2indep(method="newcomb", compare="diff")``).
@@ -22,11 +23,13 @@ from __future__ import annotations
 __all__ = ["ID_MAP", "OUTCOME_QUERIES"]
 
 #: The ``id_map`` common table expression: every identifier and customer id of ``customer_snapshots`` → the final
-#: customer id (after identity merges); the examples count customers through it.
+#: customer id (after identity merges): the customer of the *latest* snapshot that lists it (the streaming pipeline
+#: writes a snapshot after every flush, so an absorbed id keeps its own older snapshots; the replay writes one per
+#: customer at the horizon); the examples count customers through it.
 ID_MAP = """id_map AS (
-    SELECT k AS id, min(customer_id) AS final_id
-    FROM (SELECT customer_id, unnest(identifiers) AS k FROM customer_snapshots
-          UNION ALL SELECT customer_id, customer_id FROM customer_snapshots)
+    SELECT k AS id, first(customer_id ORDER BY snapshot_at DESC NULLS LAST, customer_id) AS final_id
+    FROM (SELECT customer_id, snapshot_at, unnest(identifiers) AS k FROM customer_snapshots
+          UNION ALL SELECT customer_id, snapshot_at, customer_id FROM customer_snapshots)
     GROUP BY k
 )"""
 
@@ -34,14 +37,18 @@ OUTCOME_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
     "journey_conversion_by_arm": f"""
 -- Per journey and arm of the randomized assignment (the arm on each customer's first 'entered' row): customers
--- entered and customers who reached the goal.  Customers are counted after identity merges (id_map).
+-- entered and customers who reached the goal (conversion_pct NULL for a journey without a goal) while in the journey
+-- (goal rows are written from entry until the customer leaves: last step, exit, max_duration).  Customers are
+-- counted after identity merges (id_map).
 WITH {ID_MAP},
 steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s.detail, s."at", s.trigger_id
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
 ), first_entry AS (
     SELECT journey_id, customer_id, coalesce(detail, 'unknown') AS arm
-    FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id ORDER BY "at", trigger_id) AS n
+    -- at equal times, treatment before control: the arm a merge keeps (stages/state_merge.merge_membership)
+    FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id
+                                       ORDER BY "at", detail = 'control', trigger_id) AS n
           FROM steps WHERE kind = 'entered')
     WHERE n = 1
 ), goals AS (
@@ -51,7 +58,9 @@ SELECT e.journey_id,
        e.arm,
        count(*)                                               AS entered,
        count(g.customer_id)                                   AS converted,
-       round(100.0 * count(g.customer_id) / count(*), 2)      AS conversion_pct,
+       -- NULL, not 0%, for a journey that declares no goal: nothing was measured
+       CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
+            THEN round(100.0 * count(g.customer_id) / count(*), 2) END AS conversion_pct,
        any_value(j.has_goal)                                  AS has_goal
 FROM first_entry e
 LEFT JOIN goals g USING (journey_id, customer_id)

@@ -9,20 +9,32 @@ Counts come from the example query ``journey_conversion_by_arm`` (:mod:`.outcome
 statsmodels': the Wilson score interval per arm (``proportion_confint(method="wilson")``) and Newcomb's hybrid score
 interval for the difference treatment − control (``confint_proportions_2indep(method="newcomb", compare="diff")``),
 both at 95%.  Rates and differences are fractions (0.25 = 25%).
+
+Beside the interval, each uplift has a two-sided p-value of Fisher's exact test on the 2×2 table arm × goal
+(``scipy.stats.fisher_exact``: exact at any sample size), the Holm-adjusted p-value over every journey of the report
+with an uplift (``statsmodels.stats.multitest.multipletests(method="holm")``: with several journeys, one interval in
+twenty excludes 0 by chance alone), and a ``small_sample`` flag when an arm has fewer than :data:`SMALL_SAMPLE` goals
+or non-goals (the rule of thumb under which large-sample intervals are only approximate; e.g. 3/3 vs 0/3: Newcomb's
+interval [+0.21, +1] excludes 0, Fisher's p is 0.1).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from scipy.stats import fisher_exact
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
 
-__all__ = ["ALPHA", "ArmRate", "JourneyOutcome", "conversion_by_arm", "uplift_interval", "wilson_interval"]
+__all__ = ["ALPHA", "SMALL_SAMPLE", "ArmRate", "JourneyOutcome", "conversion_by_arm", "small_sample",
+           "uplift_interval", "uplift_p_value", "wilson_interval"]
 
 #: 1 - confidence level of every interval of the report.
 ALPHA = 0.05
+#: An arm with fewer goals, or fewer non-goals, than this is a small sample (intervals approximate).
+SMALL_SAMPLE = 10
 
 
 def wilson_interval(converted: int, entered: int) -> tuple[float, float] | None:
@@ -42,6 +54,22 @@ def uplift_interval(treat_converted: int, treat_entered: int, control_converted:
     lo, hi = confint_proportions_2indep(treat_converted, treat_entered, control_converted, control_entered,
                                        method="newcomb", compare="diff", alpha=ALPHA)
     return float(lo), float(hi)
+
+
+def uplift_p_value(treat_converted: int, treat_entered: int, control_converted: int,
+                   control_entered: int) -> float | None:
+    """Two-sided p-value of Fisher's exact test that the arms' goal rates are equal (``scipy.stats.fisher_exact`` on
+    ``[[treatment goals, non-goals], [control goals, non-goals]]``); None when an arm is empty."""
+    if treat_entered <= 0 or control_entered <= 0:
+        return None
+    table = [[treat_converted, treat_entered - treat_converted],
+             [control_converted, control_entered - control_converted]]
+    return float(fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def small_sample(*arms: tuple[int, int]) -> bool:
+    """Whether any arm ``(converted, entered)`` has fewer than :data:`SMALL_SAMPLE` goals or non-goals."""
+    return any(min(k, n - k) < SMALL_SAMPLE for k, n in arms)
 
 
 @dataclass
@@ -71,6 +99,11 @@ class JourneyOutcome:
     uplift: float | None = None
     uplift_low: float | None = None
     uplift_high: float | None = None
+    #: Fisher's exact two-sided p-value, and Holm-adjusted over the report's journeys with an uplift.
+    p_value: float | None = None
+    p_holm: float | None = None
+    #: An arm with fewer than SMALL_SAMPLE goals or non-goals: the interval is approximate.
+    small_sample: bool = False
 
     @property
     def entered(self) -> int:
@@ -121,5 +154,11 @@ def conversion_by_arm(con: Any, journeys: list[dict[str, Any]]) -> list[JourneyO
         else:
             o.uplift = t.converted / t.entered - c.converted / c.entered
             o.uplift_low, o.uplift_high = uplift_interval(t.converted, t.entered, c.converted, c.entered)
+            o.p_value = uplift_p_value(t.converted, t.entered, c.converted, c.entered)
+            o.small_sample = small_sample((t.converted, t.entered), (c.converted, c.entered))
         out.append(o)
+    tested = [o for o in out if o.p_value is not None]
+    if tested:
+        for o, p in zip(tested, multipletests([o.p_value for o in tested], alpha=ALPHA, method="holm")[1]):
+            o.p_holm = float(p)
     return out

@@ -13,7 +13,8 @@ sets them with ``SET VARIABLE`` first; from the command line: ``--param customer
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+import threading
+from typing import Any, Callable, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -21,27 +22,31 @@ import pyarrow as pa
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
-__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "journey_definitions", "query",
-           "run_example", "format_table"]
+__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible",
+           "journey_definitions", "query", "run_example", "format_table"]
 
 EXAMPLE_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
-    "suppressions_by_reason_per_week": """
--- Candidates not chosen, per ISO week (UTC, Monday) and reason code.
-SELECT date_trunc('week', decided_at)::DATE AS week,
-       reason,
-       count(*)                             AS suppressed,
-       count(DISTINCT customer_id)          AS customers
-FROM suppressed_candidates
+    "suppressions_by_reason_per_week": f"""
+-- Candidates not chosen, per ISO week (UTC, Monday) and reason code.  Customers are counted after identity merges
+-- (id_map): a customer suppressed before and after a login counts once.
+WITH {ID_MAP}
+SELECT date_trunc('week', s.decided_at)::DATE             AS week,
+       s.reason,
+       count(*)                                           AS suppressed,
+       count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
+FROM suppressed_candidates s LEFT JOIN id_map m ON m.id = s.customer_id
 GROUP BY ALL
-ORDER BY week, suppressed DESC, reason
+ORDER BY week, suppressed DESC, s.reason
 """,
     # ------------------------------------------------------------------------------------------------------
     "journey_funnel": f"""
 -- Per journey: customers who entered, reached each step (every step, in the order the journey file declares them;
 -- a wait step counts when the customer started waiting there, an exit step when the customer left there; steps the journeys view does not know come after
--- them, by id) and reached the goal, with % of entered.  Customers are counted after identity merges (id_map), as
--- in journey_conversion_by_arm and journey_step_outcomes.
+-- them, by id) and reached the goal, with % of entered.  Reaching a send step is not being messaged: control-group
+-- customers and those without consent reach it too; `messaged` counts the customers an action of the step was
+-- executed for (send / create_task / route_case decisions).  Customers are counted after identity merges
+-- (id_map), as in journey_conversion_by_arm and journey_step_outcomes.
 WITH {ID_MAP},
 steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.step_id, s.kind, s.detail
@@ -51,19 +56,25 @@ steps AS (
 ), reached AS (
     SELECT journey_id, step_id, count(DISTINCT customer_id) AS customers
     FROM steps WHERE (kind IN ('step', 'waiting') OR (kind = 'exited' AND detail = 'exit_step')) GROUP BY ALL
+), messaged AS (
+    SELECT d.journey_id, d.step_id, count(DISTINCT coalesce(m.final_id, d.customer_id)) AS customers
+    FROM decisions d LEFT JOIN id_map m ON m.id = d.customer_id
+    WHERE d.action IN ('send', 'create_task', 'route_case') AND d.journey_id IS NOT NULL GROUP BY ALL
 ), goals AS (
     SELECT journey_id, count(DISTINCT customer_id) AS customers FROM steps WHERE kind = 'goal' GROUP BY ALL
 ), stages AS (
-    SELECT journey_id, -1 AS ord, 'entered' AS stage, n AS customers FROM entered
+    SELECT journey_id, -1 AS ord, 'entered' AS stage, n AS customers, NULL::BIGINT AS messaged FROM entered
     UNION ALL
-    SELECT j.journey_id, j.step_order, 'step ' || j.step_id, coalesce(r.customers, 0)
+    SELECT j.journey_id, j.step_order, 'step ' || j.step_id, coalesce(r.customers, 0),
+           CASE WHEN j.kind IN ('send', 'create_task', 'route_case') THEN coalesce(g.customers, 0) END
     FROM journeys j JOIN entered e USING (journey_id) LEFT JOIN reached r USING (journey_id, step_id)
+    LEFT JOIN messaged g USING (journey_id, step_id)
     UNION ALL  -- steps the journeys view does not declare (an output without run.json): after the declared ones
     SELECT r.journey_id, 1000 + dense_rank() OVER (PARTITION BY r.journey_id ORDER BY r.step_id), 'step ' || r.step_id,
-           r.customers
-    FROM reached r ANTI JOIN journeys j USING (journey_id, step_id)
+           r.customers, g.customers
+    FROM reached r ANTI JOIN journeys j USING (journey_id, step_id) LEFT JOIN messaged g USING (journey_id, step_id)
     UNION ALL
-    SELECT e.journey_id, 1000000, 'goal', coalesce(g.customers, 0)
+    SELECT e.journey_id, 1000000, 'goal', coalesce(g.customers, 0), NULL
     FROM entered e LEFT JOIN goals g USING (journey_id)
     WHERE e.journey_id IN (SELECT journey_id FROM journeys WHERE has_goal) OR g.customers IS NOT NULL
 )
@@ -71,28 +82,35 @@ SELECT s.journey_id,
        row_number() OVER (PARTITION BY s.journey_id ORDER BY s.ord) - 1 AS stage_order,
        s.stage,
        s.customers,
-       round(100.0 * s.customers / nullif(e.n, 0), 1) AS pct_of_entered
+       round(100.0 * s.customers / nullif(e.n, 0), 1) AS pct_of_entered,
+       s.messaged
 FROM stages s LEFT JOIN entered e USING (journey_id)
 ORDER BY s.journey_id, stage_order
 """,
     # ------------------------------------------------------------------------------------------------------
-    "messages_per_customer_per_week": """
--- Messages actually sent (action = 'send') per customer, ISO week (UTC) and channel.
-SELECT customer_id,
-       date_trunc('week', decided_at)::DATE AS week,
-       channel,
+    "messages_per_customer_per_week": f"""
+-- Messages actually sent (action = 'send') per customer, ISO week (UTC) and channel.  The customer is the one after
+-- identity merges (id_map): messages sent before and after a login are one customer's.
+WITH {ID_MAP}
+SELECT coalesce(m.final_id, d.customer_id)  AS customer_id,
+       date_trunc('week', d.decided_at)::DATE AS week,
+       d.channel,
        count(*)                             AS messages
-FROM decisions
-WHERE action = 'send'
+FROM decisions d LEFT JOIN id_map m ON m.id = d.customer_id
+WHERE d.action = 'send'
 GROUP BY ALL
-ORDER BY customer_id, week, channel
+ORDER BY customer_id, week, d.channel
 """,
     # ------------------------------------------------------------------------------------------------------
-    "why_no_cart_reminder": """
+    "why_no_cart_reminder": f"""
 -- Why did a customer not get the cart reminder?  Every cart_abandonment candidate that was not chosen, with the
--- reason and what the decision did instead, plus refused entries and exits of the journey.
+-- reason and what the decision did instead, plus refused entries and exits of the journey.  Rows are found under
+-- every id the customer had (id_map: an anonymous cart before a login is the logged-in customer's); customer_id is
+-- the customer after identity merges, recorded_as the id the row was written under.
 -- Parameter: customer_id (required on the command line; all customers when NULL).
-SELECT s.customer_id,
+WITH {ID_MAP}
+SELECT coalesce(m.final_id, s.customer_id) AS customer_id,
+       s.customer_id               AS recorded_as,
        s.decided_at                AS "at",
        'suppressed_candidate'      AS what,
        s.step_id,
@@ -104,13 +122,16 @@ SELECT s.customer_id,
        s.trigger_event_id          AS trigger
 FROM suppressed_candidates s
 LEFT JOIN decisions d USING (decision_id)
+LEFT JOIN id_map m ON m.id = s.customer_id
 WHERE s.journey_id = 'cart_abandonment'
-  AND (getvariable('customer_id') IS NULL OR s.customer_id = getvariable('customer_id'))
+  AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, s.customer_id) = getvariable('customer_id'))
 UNION ALL
-SELECT customer_id, "at", 'journey_' || kind, step_id, NULL, detail, NULL, NULL, NULL, trigger_id
-FROM journey_steps
-WHERE journey_id = 'cart_abandonment' AND kind IN ('entry_refused', 'exited')
-  AND (getvariable('customer_id') IS NULL OR customer_id = getvariable('customer_id'))
+SELECT coalesce(m.final_id, j.customer_id), j.customer_id, j."at", 'journey_' || j.kind, j.step_id, NULL, j.detail,
+       NULL, NULL, NULL, j.trigger_id
+FROM journey_steps j
+LEFT JOIN id_map m ON m.id = j.customer_id
+WHERE j.journey_id = 'cart_abandonment' AND j.kind IN ('entry_refused', 'exited')
+  AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, j.customer_id) = getvariable('customer_id'))
 ORDER BY customer_id, "at", what
 """,
     # ------------------------------------------------------------------------------------------------------
@@ -186,12 +207,45 @@ def _set_params(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any] | None
         con.execute(f"SET VARIABLE {k} = ?", [v])
 
 
+def interruptible(con: duckdb.DuckDBPyConnection, work: Callable[[], Any]) -> Any:
+    """``work()`` (DuckDB calls on ``con``) in a worker thread, so that Ctrl-C stops it: DuckDB runs a query in C++
+    and the interpreter's SIGINT handler does not run until it returns (a long ``journeyflow query`` ignored Ctrl-C).
+    On KeyboardInterrupt in the calling (main) thread, :meth:`~duckdb.DuckDBPyConnection.interrupt` cancels the query
+    and the KeyboardInterrupt propagates (the CLI: one line, exit 130).  Errors of ``work`` are raised as they are."""
+    result: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.join: a KeyboardInterrupt inside join() can leave is_alive() False
+
+    def run() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            result["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="journeyflow-duckdb", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        while not done.is_set():  # the query stops at its next interrupt check; wait for it before closing
+            con.interrupt()
+            done.wait(0.5)
+        raise
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None) -> pa.Table:
     _set_params(con, params)
-    rel = con.sql(sql)
-    if rel is None:  # a statement without a result (SET, CREATE ...)
-        return pa.table({})
-    return rel.to_arrow_table()
+
+    def work() -> pa.Table:
+        rel = con.sql(sql)
+        if rel is None:  # a statement without a result (SET, CREATE ...)
+            return pa.table({})
+        return rel.to_arrow_table()
+    return interruptible(con, work)
 
 
 def query(out_dir: str | os.PathLike[str], sql: str, params: Mapping[str, Any] | None = None,

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from journeyflow.analytics import charts as ch
 from journeyflow.analytics import report_data as rd
-from journeyflow.analytics.outcomes import JourneyOutcome, conversion_by_arm
+from journeyflow.analytics.outcomes import SMALL_SAMPLE, JourneyOutcome, conversion_by_arm
 from journeyflow.analytics.query import connect, journey_definitions
 from journeyflow.analytics.tables import TABLES, load_tables
 
@@ -71,6 +71,12 @@ def _pct(v: float | None, signed: bool = False) -> str:
     return f"{100 * v:+.1f} pp" if signed else f"{100 * v:.1f}%"
 
 
+def _p(v: float | None) -> str:
+    if v is None:
+        return "–"
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def _ci(lo: float | None, hi: float | None, signed: bool = False) -> str:
     if lo is None or hi is None:
         return "–"
@@ -96,20 +102,31 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                  {"columns": ["journey", "arm", "customers entered", "reached goal", "rate", "95% CI", "status"],
                   "rows": table_rows},
                  "Arms are the journey's randomized assignment (the arm stored on each customer's first 'entered' "
-                 "row), not who was messaged. 'no goal': the journey declares none, so no conversion is measured.",
+                 "row), not who was messaged. 'no goal': the journey declares none, so no conversion is measured. "
+                 "A goal counts while the customer is in the journey: from entry until it leaves (last step done, "
+                 "an exit, max_duration); a goal reached after that is not attributed (cart abandonment: within the "
+                 "24 h of its two reminders, not its 3-day max_duration). Both arms run the same steps, so the "
+                 "window is the same for both.",
                  "journey_conversion_by_arm", conv_rows)]
-    up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high}
+    up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high,
+                "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample}
                for o in outcomes if o.status == "ok"]
     out.append(Chart(
         "uplift", "Uplift: treatment − control (95% Newcomb interval)",
         ch.to_svg(ch.uplift_chart(up_rows, "Uplift: treatment − control"), "uplift") if up_rows else
         _empty("Uplift: treatment − control", "no journey with a goal and a control group"),
-        {"columns": ["journey", "uplift", "95% CI", "excludes 0"],
+        {"columns": ["journey", "uplift", "95% CI", "excludes 0", "p (Fisher exact)",
+                     f"p (Holm, {len(up_rows)} journey{'s' if len(up_rows) != 1 else ''})", "sample"],
          "rows": [[r["journey"], _pct(r["uplift"], True), _ci(r["low"], r["high"], True),
-                   "yes" if r["low"] > 0 or r["high"] < 0 else "no"] for r in up_rows]
-         + [[o.journey_id, o.status, "–", "–"] for o in outcomes if o.status != "ok"]},
+                   "yes" if r["low"] > 0 or r["high"] < 0 else "no", _p(r["p"]), _p(r["p_holm"]),
+                   f"small: an arm has < {SMALL_SAMPLE} goals or non-goals" if r["small"] else "ok"]
+                  for r in up_rows]
+         + [[o.journey_id, o.status, "–", "–", "–", "–", "–"] for o in outcomes if o.status != "ok"]},
         "Difference of goal rates between the arms, computed from the randomized assignment only "
-        "(statsmodels confint_proportions_2indep, method newcomb).", "journey_conversion_by_arm", up_rows))
+        "(statsmodels confint_proportions_2indep, method newcomb); p: Fisher's exact test (scipy), Holm-adjusted "
+        "over the journeys shown (statsmodels multipletests): with several journeys, one 95% interval in twenty "
+        f"excludes 0 by chance. A small sample (an arm with fewer than {SMALL_SAMPLE} goals or non-goals) makes the "
+        "interval approximate: read it with its p-value.", "journey_conversion_by_arm", up_rows))
     return out
 
 

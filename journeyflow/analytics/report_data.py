@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
+from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.query import EXAMPLE_QUERIES
 
 __all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_letters", "headline",
@@ -41,10 +41,13 @@ def rows(con: Any, sql: str) -> list[dict[str, Any]]:
 
 
 def headline(con: Any) -> dict[str, Any]:
-    """Customers, decisions, actions executed, suppressed candidates by class and reason, conflicts resolved (decisions
-    that chose an action over at least one other candidate) and dead letters."""
-    one = rows(con, """
-        SELECT (SELECT count(*) FROM customer_snapshots) AS customers,
+    """Customers (after identity merges: a streaming output holds several snapshots per customer), decisions,
+    actions executed, suppressed candidates by class and reason, conflicts resolved (decisions that chose an action
+    over at least one other candidate) and dead letters."""
+    one = rows(con, f"""
+        WITH {ID_MAP}
+        SELECT (SELECT count(DISTINCT coalesce(m.final_id, s.customer_id))
+                FROM customer_snapshots s LEFT JOIN id_map m ON m.id = s.customer_id) AS customers,
                (SELECT count(*) FROM decisions) AS decisions,
                (SELECT count(*) FROM decisions WHERE action IN ('send', 'create_task', 'route_case')) AS executed,
                (SELECT count(*) FROM decisions WHERE action = 'send') AS messages,
@@ -104,10 +107,13 @@ def daily(con: Any, name: str) -> list[dict[str, Any]]:
 
 
 def suppressions(con: Any) -> list[dict[str, Any]]:
-    """Suppressed candidates by reason (quiet-hours deferrals are not suppressions), with the reason's class."""
-    return [{**r, "class": reason_class(r["reason"])} for r in rows(con, """
-        SELECT reason, count(*) AS candidates, count(DISTINCT customer_id) AS customers FROM suppressed_candidates
-        WHERE reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY candidates DESC, reason""")]
+    """Suppressed candidates by reason (quiet-hours deferrals are not suppressions), with the reason's class;
+    ``customers`` counted after identity merges (``id_map``)."""
+    return [{**r, "class": reason_class(r["reason"])} for r in rows(con, f"""
+        WITH {ID_MAP}
+        SELECT s.reason, count(*) AS candidates, count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
+        FROM suppressed_candidates s LEFT JOIN id_map m ON m.id = s.customer_id
+        WHERE s.reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY candidates DESC, s.reason""")]
 
 
 def conflicts(con: Any) -> list[dict[str, Any]]:
@@ -123,12 +129,8 @@ def dead_letters(con: Any) -> list[dict[str, Any]]:
 
 
 #: Decisions and journey steps carry the customer id that was canonical *at the time*; ``final_id`` maps any id to
-#: the customer it was merged into (ids without a snapshot map to themselves).
-_ID_MAP = """
-    id_map AS (SELECT k AS id, min(customer_id) AS final_id
-               FROM (SELECT customer_id, unnest(identifiers) AS k FROM customer_snapshots
-                     UNION ALL SELECT customer_id, customer_id FROM customer_snapshots)
-               GROUP BY k)"""
+#: the customer it was merged into (ids without a snapshot map to themselves): the examples' ``id_map``.
+_ID_MAP = ID_MAP
 
 
 def _final(col: str) -> str:
@@ -141,7 +143,7 @@ def messages_histogram(con: Any) -> list[dict[str, Any]]:
     customer)."""
     data = rows(con, f"""
         WITH {_ID_MAP},
-             people AS (SELECT customer_id FROM customer_snapshots
+             people AS (SELECT {_final('customer_id')} AS customer_id FROM customer_snapshots
                         UNION SELECT {_final('customer_id')} FROM decisions),
              sent AS (SELECT {_final('customer_id')} AS customer_id, count(*) AS n
                       FROM decisions WHERE action = 'send' GROUP BY ALL)

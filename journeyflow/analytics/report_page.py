@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from journeyflow.analytics.outcomes import SMALL_SAMPLE
 from journeyflow.analytics.report import Chart, Report, data_json, escape as _e
 
 __all__ = ["render_html"]
@@ -83,11 +84,23 @@ def _headline(r: Report) -> str:
     for o in r.outcomes:
         if o.status == "ok":
             sig = "excludes 0" if (o.uplift_low or 0) > 0 or (o.uplift_high or 0) < 0 else "contains 0: no effect shown"
+            if o.p_value is not None:
+                sig += f"; Fisher p {_p(o.p_value)}"
+                tested = sum(1 for x in r.outcomes if x.p_value is not None)
+                if tested > 1 and o.p_holm is not None:
+                    sig += f", Holm-adjusted over {tested} journeys {_p(o.p_holm)}"
+            if o.small_sample:
+                sig += (f"; small sample: an arm has fewer than {SMALL_SAMPLE} goals or non-goals, the interval is "
+                        "approximate")
             effects.append(f"{o.journey_id}: uplift {100 * o.uplift:+.1f} pp, 95% CI [{100 * o.uplift_low:+.1f}, "
                            f"{100 * o.uplift_high:+.1f}] pp ({sig})")
     if effects:
         html += '<p class="note">Measured effect of the journeys with a control group: ' + _e("; ".join(effects)) + ".</p>"
     return html
+
+
+def _p(v: float) -> str:
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
 
 
 def _inputs(r: Report) -> str:
@@ -98,7 +111,8 @@ def _inputs(r: Report) -> str:
     inp = m.get("input", {})
     et = inp.get("event_times", {})
     rows = [["input folder", inp.get("dir", "")],
-            ["accepted events", f"{et.get('count', 0):,} from {et.get('min_iso')} to {et.get('max_iso')} (UTC)"]]
+            ["accepted events", f"{et.get('count', 0):,} from {et.get('min_iso')} to {et.get('max_iso')} (UTC)"
+             if et.get("count") else "none (no record of the input was accepted)"]]
     for name, c in m.get("config", {}).items():
         rows.append([f"{name} file", f"{c.get('source')} sha256 {c.get('sha256') or '(built in)'}"])
     for k, v in sorted(m.get("options", {}).items()):

@@ -53,6 +53,11 @@ EXIT_INTERRUPTED = 130
 #: Exit code when stdout's reader went away (128 + SIGPIPE), what ``cat`` or ``seq`` would report.
 EXIT_BROKEN_PIPE = 141
 
+#: A path the user gave that cannot be written or read as asked (``report --path DIR``, ``journeys render --out``
+#: in a read-only folder): a usage error, one line and exit 2 like a missing file.
+FILE_ERRORS: tuple[type[BaseException], ...] = (IsADirectoryError, NotADirectoryError, PermissionError,
+                                                 FileExistsError)
+
 Setup = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace, list[str]], int]
 
@@ -110,11 +115,19 @@ def subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentPa
 
 
 def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
-    """A misspelled command gets a suggestion (argparse only lists the choices)."""
+    """A misspelled command, or sub-command (``journeys valdate``, ``topics craete``), gets a suggestion (argparse
+    3.11 only lists the choices)."""
     words = [a for a in argv if not a.startswith("-")]
-    if words and words[0] not in COMMANDS and not any(a in ("-h", "--help", "--version") for a in argv):
+    if not words or any(a in ("-h", "--help", "--version") for a in argv):
+        return
+    if words[0] not in COMMANDS:
         parser.error(f"unknown command {words[0]!r}{did_you_mean(words[0], list(COMMANDS))}; "
                      f"commands: {', '.join(COMMANDS)}")
+    sub = subparser(parser, words[0])
+    nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    if nested and len(words) > 1 and words[1] not in nested[0].choices:
+        names = list(nested[0].choices)
+        sub.error(f"unknown command {words[1]!r}{did_you_mean(words[1], names)}; commands: {', '.join(names)}")
 
 
 def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> None:
@@ -163,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             return code
         except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback
             from journeyflow.config.errors import USER_ERRORS
-            if isinstance(e, USER_ERRORS) and not ns.verbose:
-                print(f"journeyflow {ns.cmd}: error: {e}", file=sys.stderr)
+            if isinstance(e, USER_ERRORS + FILE_ERRORS) and not ns.verbose:
+                text = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.filename and e.strerror else e
+                print(f"journeyflow {ns.cmd}: error: {text}", file=sys.stderr)
                 return 2
             raise
     except KeyboardInterrupt:

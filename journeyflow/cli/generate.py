@@ -5,6 +5,8 @@ Prints the record count per stream (and the malformed lines among them); exit 0.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from journeyflow.cli.common import hyphen_aliases
 
@@ -15,7 +17,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     """``--out DIR [--customers N] [--days N] [--seed N] [--start ISO] [--malformed_rate F] [--segment_share F]
     [--inject_effect JOURNEY=UPLIFT [--effect_base_rate F]]``."""
     p.add_argument("--out", required=True, metavar="DIR", help="directory to write <stream>.jsonl and the ground "
-                                                               "truth into (created if needed)")
+                                                               "truth into (created if needed; a previous "
+                                                               "population there is replaced, other data refused)")
     p.add_argument("--customers", type=int, default=1000, metavar="N", help="number of persons to generate")
     p.add_argument("--days", type=int, default=30, metavar="N", help="length of the simulated period in days")
     p.add_argument("--seed", type=int, default=7, metavar="N",
@@ -36,8 +39,44 @@ def add_args(p: argparse.ArgumentParser) -> None:
     hyphen_aliases(p, "--malformed_rate", "--segment_share", "--inject_effect", "--effect_base_rate")
 
 
+#: What a generator run leaves beside the stream files: a folder holding one of them is a generated population.
+GENERATOR_FILES = ("ground_truth.jsonl", "ground_truth_shared.jsonl", "malformed_expected.jsonl", "effect_truth.json")
+
+
+def _input_files(out: Path) -> list[Path]:
+    """The replay input files (``<stream>.jsonl`` / ``.avro`` of every stream, track included) and generator
+    files present in ``out``."""
+    from journeyflow.model.events import STREAMS
+    names = [f"{s}.{ext}" for s in STREAMS for ext in ("jsonl", "avro")] + list(GENERATOR_FILES)
+    return [out / n for n in names if (out / n).is_file()]
+
+
+def prepare_out(out: str) -> int:
+    """Make ``out`` hold exactly one population: a replay reads every ``<stream>.jsonl`` there, so a file a previous
+    run left (``track.jsonl`` of a ``--segment_share`` run, the six streams of a sample population under an
+    ``--inject_effect`` one) would be replayed with the new files as one mixed population.  In a folder the
+    generator wrote before (it holds one of :data:`GENERATOR_FILES`) its input and generator files are removed
+    first (returns how many); a folder with input files but none of the generator's is someone's data: ``UserError``
+    (exit 2), nothing written."""
+    from journeyflow.config.errors import UserError
+    path = Path(out)
+    present = _input_files(path) if path.is_dir() else []
+    if not present:
+        return 0
+    if not any(p.name in GENERATOR_FILES for p in present):
+        raise UserError(f"--out {out} holds input files that the generator did not write ({present[0].name}, …): "
+                        f"generating there would mix them with the sample population; give another folder")
+    for p in present:
+        p.unlink()
+    return len(present)
+
+
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    """Generate into ``ns.out`` (a progress bar on stderr when it is a terminal); returns 0."""
+    """Generate into ``ns.out`` (a progress bar on stderr when it is a terminal), after :func:`prepare_out`; returns
+    0."""
+    removed = prepare_out(ns.out)
+    if removed:
+        print(f"replaced the previous population in {ns.out} ({removed} files)", file=sys.stderr)
     if ns.inject_effect:
         from journeyflow.tools.generator.effect import generate_effect, parse_effect
         journey, uplift = parse_effect(ns.inject_effect)

@@ -17,7 +17,7 @@ HELP = "journey definitions: render, validate"
 
 def add_args(p: argparse.ArgumentParser) -> None:
     """Subcommands ``render [FILE] --out HTML`` and ``validate FILE``."""
-    sub = p.add_subparsers(dest="journeys_cmd", required=True)
+    sub = p.add_subparsers(dest="journeys_cmd", required=True, metavar="{render,validate}")
     kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
     r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
     r.add_argument("file", nargs="?", help="journeys YAML (default: the shipped set)")
@@ -36,7 +36,12 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
     """Load the journeys (the shipped set when no file), then render or report them; returns 0."""
+    import os
+
     from journeyflow.config.engine import EngineConfig
+    from journeyflow.config.errors import UserError
+    if ns.journeys_cmd == "render" and ns.file and os.path.exists(ns.out) and os.path.samefile(ns.file, ns.out):
+        raise UserError(f"--out {ns.out} is the journeys file itself: rendering would overwrite it with HTML")
     cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None), attributes=getattr(ns, "attributes", None),
                                   segment_mapping=getattr(ns, "segment_mapping", None))
     journeys = cfg.journeys()

@@ -21,6 +21,17 @@ from journeyflow.cli.common import did_you_mean, hyphen_aliases
 HELP = "SQL (DuckDB) over OUT/tables, or a named example query"
 
 
+def _rows(text: str) -> int:
+    """``--max_rows``: a whole number ≥ 0 (argparse reports anything else as a usage error, exit 2)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
+    return n
+
+
 def add_args(p: argparse.ArgumentParser) -> None:
     """``[OUT] [SQL] [--example NAME] [--param NAME=VALUE]... [--customer ID|EMAIL|PHONE] [--list_examples]
     [--format table|csv|json] [--max_rows N] [--default_region R]`` (the hyphenated spellings are deprecated)."""
@@ -36,7 +47,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="region of --customer phone numbers written without a +country code")
     p.add_argument("--list_examples", action="store_true", help="list the example queries and exit")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    p.add_argument("--max_rows", type=int, default=200, metavar="N", help="rows printed in table format")
+    p.add_argument("--max_rows", type=_rows, default=200, metavar="N", help="rows printed in table format")
     hyphen_aliases(p, "--list_examples", "--max_rows")
 
 
@@ -70,6 +81,31 @@ def _check_params(example: str | None, params: dict[str, Any]) -> str | None:
             extra = " or --customer ID|EMAIL|PHONE" if name == "customer_id" else ""
             return f"example {example} needs --param {name}=…{extra}"
     return None
+
+
+def _json_value(v: Any) -> Any:
+    """JSON for what ``json`` cannot write itself: times as ISO-8601 (UTC as ``Z``), decimals as numbers, other
+    values as strings."""
+    if hasattr(v, "isoformat"):
+        return v.isoformat().replace("+00:00", "Z")
+    from decimal import Decimal
+    if isinstance(v, Decimal):
+        return float(v)
+    return str(v)
+
+
+def _flat(table: Any) -> Any:
+    """``table`` with every list, struct or map column (``reason_codes``, ``candidates``, ``identifiers``…) as a JSON
+    text column: CSV has no nested values (pyarrow's CSV writer refuses them)."""
+    import pyarrow as pa
+    cols = []
+    for name, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t) or pa.types.is_map(t):
+            col = pa.array([None if v is None else json.dumps(v, default=_json_value, sort_keys=True)
+                            for v in col.to_pylist()], pa.string())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
@@ -117,10 +153,10 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         return 2
     if ns.format == "csv":
         import pyarrow.csv as pacsv
-        pacsv.write_csv(result, sys.stdout.buffer)
+        pacsv.write_csv(_flat(result), sys.stdout.buffer)
         sys.stdout.flush()
     elif ns.format == "json":
-        print(json.dumps(result.to_pylist(), indent=2, default=str))
+        print(json.dumps(result.to_pylist(), indent=2, default=_json_value))
     else:
         print(format_table(result, max_rows=ns.max_rows))
     return 0

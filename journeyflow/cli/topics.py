@@ -27,7 +27,7 @@ def add_target_args(p: argparse.ArgumentParser) -> None:
 
 def add_args(p: argparse.ArgumentParser) -> None:
     """Subcommands ``create`` and ``delete``, each with :func:`add_target_args`."""
-    sub = p.add_subparsers(dest="topics_cmd", required=True)
+    sub = p.add_subparsers(dest="topics_cmd", required=True, metavar="{create,delete}")
     kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
     add_target_args(sub.add_parser("create", help="create every topic and subscription (idempotent)", **kw))
     add_target_args(sub.add_parser("delete", help="delete journeyflow's topics and subscriptions", **kw))

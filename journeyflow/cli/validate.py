@@ -30,8 +30,13 @@ def add_args(p: argparse.ArgumentParser) -> None:
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     """Validate ``ns.out`` and print the report (a progress line on a terminal meanwhile); 0 all passed, 1 a check
     failed, 2 only one of --min_ts/--max_ts."""
+    import logging
+
     from journeyflow.analytics.quality import validate_output
     from journeyflow.cli.progress import Ticker
+    if not getattr(ns, "verbose", False):  # GX sets this logger to INFO when imported: one line of noise per run
+        import great_expectations.data_context.types.base  # noqa: F401  (imported by the run anyway)
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     if (ns.min_ts is None) != (ns.max_ts is None):
         print("journeyflow validate: give both --min_ts and --max_ts, or neither", file=sys.stderr)
         return 2

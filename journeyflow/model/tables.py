@@ -110,6 +110,26 @@ def field_warning_row(w: FieldWarning) -> dict[str, Any]:
     return w.to_dict()
 
 
+def snapshot_table_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``customer_snapshots`` row as the table stores it: an email address or phone number in the ``traits`` JSON
+    (a declared trait or a computed attribute whose *value* holds one, e.g. a ``contact_note`` trait of an
+    ``identify`` call, "call ann@example.com") is masked (``<email>`` / ``<phone>``,
+    :func:`journeyflow.stages.pii.mask_pii`): personal identifiers reach no analyst table unhashed.  Other rows are
+    returned as they are (the same object)."""
+    traits = row.get("traits")
+    if traits:
+        from journeyflow.stages.pii import contains_pii, mask_pii
+        if contains_pii(traits, keep_uuids=True):
+            return {**row, "traits": mask_pii(traits)}
+    return row
+
+
+def stored_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` of table ``name`` as a sink stores it (files and BigQuery alike; applied inside their existing steps,
+    so no step label changes): :func:`snapshot_table_row` for ``customer_snapshots``, any other row unchanged."""
+    return snapshot_table_row(row) if name == "customer_snapshots" else row
+
+
 def journey_step_row(s: Any) -> dict[str, Any]:
     """A ``journey_steps`` row from a step record (a NamedTuple or a mapping)."""
     return s._asdict() if hasattr(s, "_asdict") else dict(s)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from journeyflow.model.tables import TABLES, bigquery_schema, table_spec
+from journeyflow.model.tables import TABLES, bigquery_schema, stored_row, table_spec
 from journeyflow.transforms.outputs import PipelineOutputs
 
 
@@ -32,11 +32,14 @@ class WriteTablesToBigQuery(beam.PTransform):
         self.dataset, self.table = dataset, table
 
     def expand(self, rows):
-        """``ToBigQueryRow`` (ms → s) then ``Write`` (WriteToBigQuery)."""
+        """``ToBigQueryRow`` (the row as stored, :func:`journeyflow.model.tables.stored_row`; ms → s) then ``Write``
+        (WriteToBigQuery)."""
         ts_cols = [f["name"] for f in table_spec(self.table)["fields"] if f["type"] == "TIMESTAMP"]
 
+        table = self.table
+
         def to_bq(r: dict) -> dict:
-            r = dict(r)
+            r = dict(stored_row(table, r))
             for c in ts_cols:
                 if r.get(c) is not None:
                     r[c] = r[c] / 1000.0

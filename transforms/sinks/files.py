@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
-from journeyflow.model.tables import TABLES, partition_of, table_spec, to_arrow
+from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
 from journeyflow.transforms.coders import Batch
 from journeyflow.transforms.outputs import Message, PipelineOutputs
 
@@ -49,11 +49,14 @@ def _topic_destinations(item: Message | list) -> Iterable[tuple[tuple[str, str, 
 
 def _table_destinations(row: dict[str, Any] | list, name: str) -> Iterable[tuple[tuple[str, str, str], Any]]:
     """``(("table", name, partition), row)`` of a row, or ``(("table", name, partition), Batch of rows)`` per
-    ``date=`` partition of a list of rows."""
+    ``date=`` partition of a list of rows; rows as stored (:func:`journeyflow.model.tables.stored_row`: PII in a
+    snapshot's traits masked)."""
     if not isinstance(row, list):
+        row = stored_row(name, row)
         return [(("table", name, partition_of(name, row)), row)]
     parts: dict[tuple[str, str, str], Batch] = {}
     for r in row:
+        r = stored_row(name, r)
         key = ("table", name, partition_of(name, r))
         got = parts.get(key)
         if got is None:

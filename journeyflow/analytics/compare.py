@@ -117,11 +117,13 @@ __all__ = [
 
 # ============================================================================================ journeyflow
 class _RecordingArbiter:
-    """Wraps the real Arbiter; remembers the product of every chosen send (decisions do not carry it)."""
+    """Wraps the real Arbiter; remembers the product of every chosen send (decisions do not carry it), by customer,
+    journey, step, channel, content and time: a moment gathering several inputs gives each chosen record its own
+    candidate's trigger, hence another id than the one computed here (``stages.arbitration.moment``)."""
 
     def __init__(self, inner: Any):
         self.inner = inner
-        self.products: dict[tuple[str, str], str | None] = {}
+        self.by_send: dict[tuple, str | None] = {}
 
     def arbitrate(self, state: Any, candidates: Sequence[Candidate], now: int, customer_id: str,
                   trigger_id: str) -> Any:
@@ -131,9 +133,16 @@ class _RecordingArbiter:
                 for c in candidates:
                     if (c.journey_id, c.step_id, c.channel, c.content_id) == (d.journey_id, d.step_id, d.channel,
                                                                               d.content_id):
-                        self.products[(customer_id, d.decision_id)] = c.product_id
+                        self.by_send[(customer_id, d.journey_id, d.step_id, d.channel, d.content_id,
+                                      d.decided_at)] = c.product_id
                         break
         return res
+
+    def products(self, decisions: Iterable[Decision]) -> dict[tuple[str, str], str | None]:
+        """``(customer id, decision id)`` → product of each send among ``decisions`` (the fold's final records)."""
+        return {(d.customer_id, d.decision_id): self.by_send.get((d.customer_id, d.journey_id, d.step_id, d.channel,
+                                                                  d.content_id, d.decided_at))
+                for d in decisions if d.action == "send"}
 
 
 def fold_in_process(events: Sequence[Event], config: Any, until: int | None
@@ -153,7 +162,7 @@ def fold_in_process(events: Sequence[Event], config: Any, until: int | None
         decisions.extend(out.decisions)
     cluster_of = clusters.cluster_of(events)
     accepted = clusters.accepted_links()
-    return decisions, recorder.products, IdentityTimeline(cluster_of, accepted)
+    return decisions, recorder.products(decisions), IdentityTimeline(cluster_of, accepted)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ def test_a_missing_sub_command_names_the_choices(capsys):
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    return build_output(tmp_path_factory.mktemp("qa3cli"))
+    return build_output(tmp_path_factory.mktemp("cli"))
 
 
 def test_csv_writes_list_and_struct_columns_as_json(out, capsys):

@@ -77,6 +77,10 @@ class Retention:
     max_cart: int = 50
     max_cancelled: int = 50
     max_resolved: int = 20
+    #: Sends kept past ``max_sends``: the newest this many of each (channel, category), so that a frequency cap of at
+    #: most this ``max`` is never under-counted when other sends (uncapped service mail, another channel) push the
+    #: capped ones out of the newest ``max_sends`` (``Arbiter.lookback_ms`` ``sends_per_kind``: the largest cap).
+    sends_per_kind: int = 0
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
     journey_ids: frozenset[str] | None = None
@@ -91,7 +95,8 @@ class Retention:
         ``needs`` keys (others are ignored): ``sends``, ``purchases``, ``resolved_tickets`` (from
         ``Arbiter.lookback_ms``: the longest cap/duplicate window, the recent-purchase window, the ticket grace),
         ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown), ``soft_bounces``
-        (from ``Arbiter.lookback_ms``: the soft-bounce limit window).  Windows are only
+        (from ``Arbiter.lookback_ms``: the soft-bounce limit window), ``sends_per_kind`` (a count, not ms: the largest
+        frequency-cap ``max``, :attr:`sends_per_kind`).  Windows are only
         ever raised, never lowered below this retention's own (the fixed windows the journey facts use, e.g.
         ``views_7d``, ``bought_product_30d``).  Orders, which carry the items a cancellation takes back from the
         purchases, are kept at least as long as purchases.  ``journey_ids``: see the field.
@@ -104,6 +109,7 @@ class Retention:
                        resolved_ticket_ms=max(self.resolved_ticket_ms, needs.get("resolved_tickets", 0)),
                        journey_history_ms=max(self.journey_history_ms, needs.get("journey_history", 0)),
                        soft_bounces_ms=max(self.soft_bounces_ms, needs.get("soft_bounces", 0)),
+                       sends_per_kind=max(self.sends_per_kind, needs.get("sends_per_kind", 0)),
                        journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
 
 
@@ -398,7 +404,8 @@ class CustomerState(_dl.AddressStatus):
         if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
             self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
         if self.sends and (self.sends[0][0] <= now - r.sends_ms or len(self.sends) > r.max_sends):
-            self.sends = [s for s in self.sends if s[0] > now - r.sends_ms][-r.max_sends:]
+            from journeyflow.stages.state_bounds import trim_sends
+            self.sends = trim_sends([s for s in self.sends if s[0] > now - r.sends_ms], r)
         if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
             self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
         if self.purchases:

@@ -52,6 +52,7 @@ from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-export
 STATE_VERSION = 2
 HOUR = 3_600_000
 DAY = 24 * HOUR
+CART_MS = 7 * DAY  #: a cart line older than this is no longer current (facts and message context filter by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class Retention:
     sends_ms: int = 7 * DAY
     purchases_ms: int = 30 * DAY
     orders_ms: int = 90 * DAY
-    cart_ms: int = 7 * DAY
+    cart_ms: int = CART_MS
     resolved_ticket_ms: int = 7 * DAY
     seen_ms: int = 2 * DAY
     journey_history_ms: int = 180 * DAY
@@ -111,7 +112,6 @@ class Retention:
                        soft_bounces_ms=max(self.soft_bounces_ms, needs.get("soft_bounces", 0)),
                        sends_per_kind=max(self.sends_per_kind, needs.get("sends_per_kind", 0)),
                        journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
-
 
 
 @dataclass(slots=True)
@@ -349,8 +349,8 @@ class CustomerState(_dl.AddressStatus):
             "open_tickets": self.open_ticket_count(),
             "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
             "open_high_tickets": sum(1 for t in self.tickets.values() if t[0] in ("high", "critical")),
-            "cart_size": len(self.cart),
-            "orders_90d": len(self.orders),
+            "cart_size": sum(1 for t in self.cart.values() if now - CART_MS < t <= now),  # (expiry is lazy)
+            "orders_90d": sum(1 for o in self.orders if now - 90 * DAY < o[0] <= now),
             "days_since_last_order": -1 if last_order is None else (now - last_order) // DAY,
             "days_since_last_activity": -1 if self.last_activity is None else (now - self.last_activity) // DAY,
             "payment_failed": self.payment_failed is not None,

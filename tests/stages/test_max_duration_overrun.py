@@ -63,3 +63,32 @@ def test_within_its_max_duration_the_member_still_excludes():
         "exclusion_group:promo:promo_series"]
     assert [(s.at - D0, s.detail) for s in out.steps if s.journey_id == "promo_series" and s.kind == "exited"] == [
         (8 * DAY + 10 * HOUR, "max_duration")]  # its second wait's timer, past the 7 days: tip2 is never proposed
+
+
+LOOP = """
+  - id: nudge_loop
+    category: marketing
+    priority: 320
+    exclusion_group: promo
+    entry: {event: signup, stream: web}
+    reentry: {mode: never}
+    max_duration: 5d
+    steps:
+      - {id: w, wait: 2d}
+      - {id: nudge, send: {channel: push, content_id: nudge}, next: w}
+"""
+
+
+def test_a_loop_through_a_wait_ends_at_its_max_duration_too():
+    """Its waits add up to 2 days only, but the loop repeats them: at 5 days and 2 hours the membership is over."""
+    config = EngineConfig(default_text("journeys.yaml").rstrip() + LOOP, "<j>", default_text("policy.yaml"), "<p>")
+    evs = [e("crm/c", "crm", "contact_created", D0 - 10 * DAY, timezone="UTC"),
+           e("consent/e", "consent", "consent_granted", D0 - 10 * DAY + 1, channel="email", status="granted"),
+           e("web/signup", "web", "signup", D0 + 10 * HOUR)]
+    evs += [e(f"web/v{i}", "web", "product_view", D0 + 5 * DAY + 12 * HOUR + i * 60_000, product_id="P")
+            for i in range(3)]
+    out = ClusterFold(config.build_processor()).run([(ev, ()) for ev in sorted(evs, key=lambda x: x.sort_key)],
+                                                    END_OF_TIME)
+    assert [(s.at - D0, s.detail) for s in out.steps if s.journey_id == "nudge_loop" and s.kind == "exited"] == [
+        (5 * DAY + 12 * HOUR, "max_duration")]
+    assert [s.kind for s in out.steps if s.journey_id == "browse_offer"][:1] == ["entered"]

@@ -101,7 +101,7 @@ class JourneyEngine:
             index[t] = _TypeIndex(active, entries)
         self._index = index
         #: journeys whose waits can outlast their ``max_duration`` (their next timer is later): :meth:`_end_overdue`
-        self._may_overrun = tuple(j for j in js if sum(st.wait_ms or 0 for st in j.steps) > j.max_duration_ms)
+        self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
 
@@ -404,6 +404,15 @@ class JourneyEngine:
         keep a marker instead; the fixed windows of the ``customer`` facts are ``Retention``'s own floors."""
         return {"journey_history": max((j.reentry.cooldown_ms for j in self.journeys
                                         if j.reentry.mode == "after_cooldown"), default=0)}
+
+
+def _may_overrun(j: Journey) -> bool:
+    """True when a membership of ``j`` can still be waiting past its ``max_duration``: its waits (timeouts included)
+    add up to more, or a step jumps back to an earlier one (a loop through a wait can repeat it)."""
+    if sum(st.wait_ms or 0 for st in j.steps) > j.max_duration_ms:
+        return True
+    pos = {st.id: i for i, st in enumerate(j.steps)}
+    return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)
 
 
 def _matches(t: Trigger, ev: Event, ctx: _Ctx) -> bool:

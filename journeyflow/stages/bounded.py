@@ -21,12 +21,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
+from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
 from journeyflow.stages.deliverability import AddressCopies, address_effects
 from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import (
     CustomerProcessor,
     Outputs,
@@ -91,7 +94,10 @@ class ClusterFold:
         self.p = processor
 
     def run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None) -> Outputs:
-        """``items``: (event, accepted links of that event) sorted by event sort key.
+        """``items``: (event, accepted links of that event) sorted by event sort key.  ``until``: the replay horizon
+        (epoch ms; None: no timer past the last event): timers due up to it fire, and an event dated after it is
+        not decided (nor are its links applied): it is a ``timestamp_out_of_range`` dead letter, so a customer's
+        decisions never depend on input after the horizon.
 
         A failing event or timer moment is isolated (module doc, "Poison inputs"): the fold starts again from empty
         states without it."""
@@ -157,6 +163,10 @@ class ClusterFold:
         p = self.p
         on_event, fire = p.on_event, p._fire
         for ev, links in items:
+            if until is not None and ev.ts > until:  # beyond the replay horizon: not decided, nor its links
+                if ev.stream != ADDRESS_STREAM:  # (a copy of another cluster's record, dead-lettered there)
+                    out.dead.append(_after_horizon(ev))
+                continue
             skip = bool(excluded) and ev.uid in excluded
             if skip and skip_links and ev.uid in skip_links:
                 links = ()
@@ -217,6 +227,15 @@ class ClusterFold:
         return out
 
 
+def _after_horizon(ev: Event) -> DeadLetter:
+    """The dead letter of an event dated after the replay horizon (``--until``): ``timestamp_out_of_range``, as a
+    record beyond ``--max_event_time`` (the horizon is the replay's "now": no timer fires after it, and no event
+    that would arrive after it is decided; a customer's decisions up to the horizon never depend on later input)."""
+    return DeadLetter(stream=ev.stream, reason=DeadLetterReason.TIMESTAMP_OUT_OF_RANGE,
+                      detail="event time after the replay horizon (--until): not decided", payload="",
+                      source=mask_pii(ev.uid), event_time=ev.ts)
+
+
 def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedClusters:
     """Resolve every link of ``events`` at once and key each event by its final cluster (the replay's
     ``ResolveIdentities`` step).
@@ -257,7 +276,8 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
 def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | None) -> Outputs:
     """Sort one cluster's items by ``Event.sort_key`` and fold them (the replay's ``FoldCustomer`` step).
 
-    ``until``: the replay horizon in epoch ms (timers due up to it fire), or None for no timers past the events."""
+    ``until``: the replay horizon in epoch ms (timers due up to it fire; later events are dead letters:
+    :meth:`ClusterFold.run`), or None for no timers past the events."""
     if not isinstance(items, (list, tuple)):
         items = list(items)
     ranks = _RANK_OF_STREAM  # the keys of ``Event.sort_key``, built inline (no call per item), then the index:

@@ -52,6 +52,7 @@ from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-export
 STATE_VERSION = 2
 HOUR = 3_600_000
 DAY = 24 * HOUR
+CART_MS = 7 * DAY  #: a cart line older than this is no longer current (facts and message context filter by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class Retention:
     sends_ms: int = 7 * DAY
     purchases_ms: int = 30 * DAY
     orders_ms: int = 90 * DAY
-    cart_ms: int = 7 * DAY
+    cart_ms: int = CART_MS
     resolved_ticket_ms: int = 7 * DAY
     seen_ms: int = 2 * DAY
     journey_history_ms: int = 180 * DAY
@@ -77,6 +78,10 @@ class Retention:
     max_cart: int = 50
     max_cancelled: int = 50
     max_resolved: int = 20
+    #: Sends kept past ``max_sends``: the newest this many of each (channel, category), so that a frequency cap of at
+    #: most this ``max`` is never under-counted when other sends (uncapped service mail, another channel) push the
+    #: capped ones out of the newest ``max_sends`` (``Arbiter.lookback_ms`` ``sends_per_kind``: the largest cap).
+    sends_per_kind: int = 0
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
     journey_ids: frozenset[str] | None = None
@@ -91,7 +96,8 @@ class Retention:
         ``needs`` keys (others are ignored): ``sends``, ``purchases``, ``resolved_tickets`` (from
         ``Arbiter.lookback_ms``: the longest cap/duplicate window, the recent-purchase window, the ticket grace),
         ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown), ``soft_bounces``
-        (from ``Arbiter.lookback_ms``: the soft-bounce limit window).  Windows are only
+        (from ``Arbiter.lookback_ms``: the soft-bounce limit window), ``sends_per_kind`` (a count, not ms: the largest
+        frequency-cap ``max``, :attr:`sends_per_kind`).  Windows are only
         ever raised, never lowered below this retention's own (the fixed windows the journey facts use, e.g.
         ``views_7d``, ``bought_product_30d``).  Orders, which carry the items a cancellation takes back from the
         purchases, are kept at least as long as purchases.  ``journey_ids``: see the field.
@@ -104,8 +110,8 @@ class Retention:
                        resolved_ticket_ms=max(self.resolved_ticket_ms, needs.get("resolved_tickets", 0)),
                        journey_history_ms=max(self.journey_history_ms, needs.get("journey_history", 0)),
                        soft_bounces_ms=max(self.soft_bounces_ms, needs.get("soft_bounces", 0)),
+                       sends_per_kind=max(self.sends_per_kind, needs.get("sends_per_kind", 0)),
                        journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
-
 
 
 @dataclass(slots=True)
@@ -343,8 +349,8 @@ class CustomerState(_dl.AddressStatus):
             "open_tickets": self.open_ticket_count(),
             "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
             "open_high_tickets": sum(1 for t in self.tickets.values() if t[0] in ("high", "critical")),
-            "cart_size": len(self.cart),
-            "orders_90d": len(self.orders),
+            "cart_size": sum(1 for t in self.cart.values() if now - CART_MS < t <= now),  # (expiry is lazy)
+            "orders_90d": sum(1 for o in self.orders if now - 90 * DAY < o[0] <= now),
             "days_since_last_order": -1 if last_order is None else (now - last_order) // DAY,
             "days_since_last_activity": -1 if self.last_activity is None else (now - self.last_activity) // DAY,
             "payment_failed": self.payment_failed is not None,
@@ -398,7 +404,8 @@ class CustomerState(_dl.AddressStatus):
         if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
             self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
         if self.sends and (self.sends[0][0] <= now - r.sends_ms or len(self.sends) > r.max_sends):
-            self.sends = [s for s in self.sends if s[0] > now - r.sends_ms][-r.max_sends:]
+            from journeyflow.stages.state_bounds import trim_sends
+            self.sends = trim_sends([s for s in self.sends if s[0] > now - r.sends_ms], r)
         if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
             self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
         if self.purchases:

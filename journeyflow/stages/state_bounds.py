@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from journeyflow.stages.state import CustomerState, Retention
 
-__all__ = ["cap", "dormant_ms", "expire_journeys", "is_dormant", "is_empty", "retire"]
+__all__ = ["cap", "dormant_ms", "expire_journeys", "is_dormant", "is_empty", "retire", "trim_sends"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -44,7 +44,7 @@ def cap(s: CustomerState, r: Retention) -> None:
     if len(s.views) > r.max_views:
         del s.views[:len(s.views) - r.max_views]
     if len(s.sends) > r.max_sends:
-        del s.sends[:len(s.sends) - r.max_sends]
+        s.sends = trim_sends(s.sends, r)  # (the newest max_sends, and what the policy's caps still count)
     if len(s.orders) > r.max_orders:
         del s.orders[:len(s.orders) - r.max_orders]
     if len(s.purchases) > r.max_purchases:
@@ -114,3 +114,30 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
             else:
                 del journeys[jid]
+
+
+def trim_sends(sends: list[list], r: Retention) -> list[list]:
+    """``sends`` (time-sorted ``[ts, channel, category, content_id]``) cut to ``r``'s bound: the newest
+    ``r.max_sends``, plus the newest ``r.sends_per_kind`` of each (channel, category) -- a cap limiting *n* sends of
+    some channels and categories within a window only needs each kind's newest *n* to count right (an older one in
+    the window means the newer *n* are too).  At most ``max_sends + 16 × sends_per_kind`` entries; returns
+    ``sends`` itself when nothing goes."""
+    if len(sends) <= r.max_sends:
+        return sends
+    per = r.sends_per_kind
+    if per <= 0:
+        return sends[-r.max_sends:]
+    keep = len(sends) - r.max_sends  # indexes >= keep are kept anyway
+    count: dict[tuple, int] = {}
+    out_rev = []
+    for i in range(len(sends) - 1, -1, -1):
+        snd = sends[i]
+        k = (snd[1], snd[2])
+        n = count.get(k, 0) + 1
+        count[k] = n
+        if i >= keep or n <= per:
+            out_rev.append(snd)
+    if len(out_rev) == len(sends):
+        return sends
+    out_rev.reverse()
+    return out_rev

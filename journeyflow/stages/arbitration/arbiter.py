@@ -193,8 +193,11 @@ class Arbiter:
 
     def lookback_ms(self) -> dict[str, int]:
         """How far back each state entry must be kept for this policy (compare with ``state.Retention``:
-        entries expired earlier would silently under-count caps, purchases or the ticket grace period)."""
-        return {"sends": self._hist_span,
+        entries expired earlier would silently under-count caps, purchases or the ticket grace period), and
+        ``sends_per_kind``: the largest frequency-cap ``max`` (a count: ``Retention.sends_per_kind``)."""
+        maxima = [mx for mx, _w in self._g_limits] if self._g_cats else []
+        maxima += [mx for lims in self._c_limits.values() for mx, _w in lims] if self._c_cats else []
+        return {"sends": self._hist_span, "sends_per_kind": max(maxima, default=0),
                 "purchases": self._purchase_window if self._purchase_cats else 0,
                 "resolved_tickets": self._grace if self._ticket_cats else 0,
                 "soft_bounces": self._soft_window if self._soft_max else 0}

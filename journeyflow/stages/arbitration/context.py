@@ -33,6 +33,7 @@ from typing import Any
 
 from journeyflow.model.decisions import TASK_TARGETS, Candidate
 from journeyflow.stages.deliverability import push_address
+from journeyflow.stages.state import CART_MS, DAY
 
 __all__ = ["SERVICE_TARGETS", "message_context"]
 
@@ -41,10 +42,14 @@ __all__ = ["SERVICE_TARGETS", "message_context"]
 SERVICE_TARGETS: frozenset[str] = frozenset((*TASK_TARGETS, "call"))
 
 
-def message_context(c: Candidate, state: Any) -> dict[str, Any]:
+def message_context(c: Candidate, state: Any, now: int | None = None) -> dict[str, Any]:
     """The ``context`` object for a chosen candidate ``c`` of a customer whose state is ``state``
-    (:class:`~journeyflow.stages.state.CustomerState`).  Fields: see the module docstring; an empty dict when there
-    is nothing to add."""
+    (:class:`~journeyflow.stages.state.CustomerState`) at event time ``now`` (epoch ms; default: the candidate's
+    ``proposed_at``).  Fields: see the module docstring; an empty dict when there is nothing to add.  Windowed
+    entries are filtered by ``now`` here (state expiry runs at most once a day): cart lines older than
+    ``CART_MS`` (7 days) and orders older than 90 days are left out."""
+    if now is None:
+        now = c.proposed_at
     ctx: dict[str, Any] = {}
     crm = push_address(state)
     if crm.__class__ is tuple:
@@ -52,7 +57,7 @@ def message_context(c: Candidate, state: Any) -> dict[str, Any]:
     pid = c.product_id
     if pid:
         pids = [pid]
-        cart = state.cart
+        cart = {p: t for p, t in state.cart.items() if now - CART_MS < t <= now}
         if pid in cart:
             pids += [p for p, _ in sorted(cart.items(), key=lambda kv: (-kv[1], kv[0])) if p != pid]
         ctx["product_ids"] = pids
@@ -71,7 +76,7 @@ def message_context(c: Candidate, state: Any) -> dict[str, Any]:
                     ctx["ticket"] = t
                     break
         ctx["ticket_history"] = history
-        ctx["customer_value"] = _value(state)
+        ctx["customer_value"] = _value(state, now)
     return ctx
 
 
@@ -89,9 +94,10 @@ def _tickets(state: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _value(state: Any) -> dict[str, Any]:
-    amounts = [o[2] for o in state.orders if len(o) > 2 and isinstance(o[2], (int, float))]
-    v: dict[str, Any] = {"orders_90d": len(state.orders), "revenue_90d": round(float(sum(amounts)), 2)}
+def _value(state: Any, now: int) -> dict[str, Any]:
+    orders = [o for o in state.orders if now - 90 * DAY < o[0] <= now]
+    amounts = [o[2] for o in orders if len(o) > 2 and isinstance(o[2], (int, float))]
+    v: dict[str, Any] = {"orders_90d": len(orders), "revenue_90d": round(float(sum(amounts)), 2)}
     if state.orders:
         v["last_order_at"] = state.orders[-1][0]
     if state.lifecycle:

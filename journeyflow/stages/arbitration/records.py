@@ -72,7 +72,7 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
             if addr and action == "send":  # chosen by rule 2: (key, raw) for email/sms/call/push
                 key, raw = addr.get(ch) or (None, None)
             if state is not None:
-                ctx = message_context(c, state)
+                ctx = message_context(c, state, now)
         out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now,
                             jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id, raw, key,
                             ctx))

@@ -100,6 +100,8 @@ class JourneyEngine:
             entries = tuple(j for j in js if any(e.type == t for e in j.entry))
             index[t] = _TypeIndex(active, entries)
         self._index = index
+        #: journeys whose waits can outlast their ``max_duration`` (their next timer is later): :meth:`_end_overdue`
+        self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
 
@@ -118,6 +120,8 @@ class JourneyEngine:
             self._observe(state, event)
         ix = self._index.get(event.type)
         out = JourneyOutput([], [], [])
+        if self._may_overrun:
+            self._end_overdue(state, event.ts, event.uid, customer_id, out)
         if ix is None:
             return out
         now = event.ts
@@ -205,6 +209,8 @@ class JourneyEngine:
         due, timer_id, kind, payload = timer
         if kind != "journey" or not (type(payload) is dict or isinstance(payload, Mapping)):
             return out
+        if self._may_overrun:
+            self._end_overdue(state, due, timer_id, customer_id, out)
         jid = payload.get("j")
         m = state.journeys.get(jid)
         if m is None or m.get("step") is None or m["step"] != payload.get("s") or m.get("entered") != payload.get("e"):
@@ -291,6 +297,17 @@ class JourneyEngine:
         state.journeys[jid] = rec
         if reason != "completed" and state.timers:
             _cancel_deferred(state, jid, now, trigger_id, reason, customer_id, out)
+
+    def _end_overdue(self, state: CustomerState, now: int, trigger_id: str, customer_id: str,
+                     out: JourneyOutput) -> None:
+        """End (``max_duration``, at ``now``) the active memberships of journeys whose waits can outlast their
+        ``max_duration`` once it has passed: the next timer of such a membership is later, and until then it would
+        still count as active (its exclusion group refusing other journeys' entries and suppressing their sends)."""
+        memberships = state.journeys
+        for j in self._may_overrun:
+            m = memberships.get(j.id)
+            if m is not None and m.get("step") is not None and now - (m.get("entered") or 0) > j.max_duration_ms:
+                self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
 
     def _pending_only(self, j: Journey, m: dict, ctx: _Ctx, trigger_id: str, customer_id: str,
                       out: JourneyOutput) -> None:
@@ -387,6 +404,15 @@ class JourneyEngine:
         keep a marker instead; the fixed windows of the ``customer`` facts are ``Retention``'s own floors."""
         return {"journey_history": max((j.reentry.cooldown_ms for j in self.journeys
                                         if j.reentry.mode == "after_cooldown"), default=0)}
+
+
+def _may_overrun(j: Journey) -> bool:
+    """True when a membership of ``j`` can still be waiting past its ``max_duration``: its waits (timeouts included)
+    add up to more, or a step jumps back to an earlier one (a loop through a wait can repeat it)."""
+    if sum(st.wait_ms or 0 for st in j.steps) > j.max_duration_ms:
+        return True
+    pos = {st.id: i for i, st in enumerate(j.steps)}
+    return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)
 
 
 def _matches(t: Trigger, ev: Event, ctx: _Ctx) -> bool:

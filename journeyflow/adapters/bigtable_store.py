@@ -390,7 +390,7 @@ class BigtableIdentityStore(IdentityStore):
             root_a, root_b = self._find_root(a), self._find_root(b)
             if root_a.key == root_b.key:
                 return LinkOutcome(True, None, root_a.key, None)
-            reason = self._guard.refusal(root_a.counts, root_b.counts)
+            reason = self._guard.refusal(root_a.counts, root_b.counts, (a, b))
             if reason is not None:
                 if overcount_retries > 0 and (self._overcounted(root_a) or self._overcounted(root_b)):
                     overcount_retries -= 1

@@ -121,7 +121,7 @@ class SqliteIdentityStore(IdentityStore):
             if ra == rb:
                 return LinkOutcome(True, None, ra, None)
             counts_a, counts_b = self._counts_of(conn, ra), self._counts_of(conn, rb)
-            reason = self._guard.refusal(counts_a, counts_b)
+            reason = self._guard.refusal(counts_a, counts_b, (a, b))
             if reason is not None:
                 return LinkOutcome(False, reason, ra, None)
             winner, loser = pick_root(ra, rb)

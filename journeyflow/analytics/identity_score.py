@@ -111,8 +111,10 @@ def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher)
 
 
 def score_output(input_dir: str | Path, output_dir: str | Path, hasher: Hasher | None = None) -> IdentityScore:
-    """Score the replay output in ``output_dir`` against ``input_dir/ground_truth*.jsonl`` (hashed with ``hasher``,
-    default :meth:`Hasher.from_env`). FileNotFoundError when the ground truth or the links table is missing."""
+    """Score the replay (or streaming) output in ``output_dir`` against ``input_dir/ground_truth*.jsonl`` (hashed
+    with ``hasher``, default :meth:`Hasher.from_env`). Predicted clusters are the connected components of the
+    accepted rows of ``tables/identity_links``. FileNotFoundError when the ground truth or the links table is
+    missing."""
     import pyarrow.dataset as ds
 
     hasher = hasher or Hasher.from_env()
@@ -120,16 +122,20 @@ def score_output(input_dir: str | Path, output_dir: str | Path, hasher: Hasher |
     links = ds.dataset(Path(output_dir) / "tables" / "identity_links", format="parquet", partitioning="hive",
                        ignore_prefixes=[".", "_"]).to_table(
         columns=["identifier_a", "identifier_b", "customer_id", "status"]).to_pylist()
-    predicted: dict[str, Any] = {}
+    # clusters = connected components of the accepted links (not the rows' ``customer_id``: a streaming run writes
+    # the root at the time of each link, so one chain anonymous → email → CRM id carries several ids)
+    from journeyflow.stages.identity.graph import IdentityGraph
+
+    graph = IdentityGraph(guarded=False)
     refused = refused_shared = 0
     for r in links:
         if r["status"] == "accepted":
-            predicted[r["identifier_a"]] = r["customer_id"]
-            predicted[r["identifier_b"]] = r["customer_id"]
+            graph.link(r["identifier_a"], r["identifier_b"])
         else:
             refused += 1
             if r["identifier_a"] in shared or r["identifier_b"] in shared:
                 refused_shared += 1
+    predicted: dict[str, Any] = graph.root_map()
     # persons wrongly joined: clusters that hold identifiers of more than one person
     persons_per_cluster: dict[Any, set[str]] = {}
     for k, c in predicted.items():

@@ -37,7 +37,8 @@ from tests.outage import OutageProxy
 pytestmark = pytest.mark.emulator
 
 BIG = 10**6
-NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG})
+NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG},
+                      bridge_guard=False)
 FAST_RETRIES = {"retry_attempts": 80, "retry_initial_s": 0.05, "retry_max_delay_s": 0.3, "rpc_timeout_s": 0.5}
 
 

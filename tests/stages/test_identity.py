@@ -31,7 +31,8 @@ from journeyflow.stages.identity.score import score_clusters
 
 KEY_RE = re.compile(r"^(email|phone):[0-9a-f]{32}$")
 BIG = 10**9
-NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG})
+NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG},
+                      bridge_guard=False)
 
 
 @pytest.fixture

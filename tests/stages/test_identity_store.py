@@ -18,7 +18,8 @@ from journeyflow.adapters.identity_store import IdentityStore, open_store
 from journeyflow.adapters.sqlite_store import SqliteIdentityStore
 
 BIG = 10**6
-NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG})
+NO_GUARDS = LinkRules(max_cluster_size=BIG, max_per_kind={"crm": BIG, "email": BIG, "phone": BIG, "anon": BIG},
+                      bridge_guard=False)
 
 Opener = Callable[..., IdentityStore]
 

@@ -57,22 +57,102 @@ def _is(ev: Event, type_: str) -> bool:
     return ev.stream == IDENTITY_STREAM and ev.type == type_
 
 
+#: A ``merge_from`` already applied, kept in the buffer only while other events are (its link may still say whose
+#: a kept event was at its time, :func:`_joined_by`); never processed, never a flush time of its own.
+MERGE_DONE = "merge_from_applied"
+
+
+def _done(mf: Event) -> Event:
+    return Event(f"applied:{mf.uid}", IDENTITY_STREAM, MERGE_DONE, mf.ts, mf.ids,
+                 {k: mf.attrs[k] for k in ("from", "members", "pair") if k in mf.attrs})
+
+
+def _joined_by(p: str | None, ts: int, sets: list[tuple[Event, set]]) -> Event | None:
+    """The ``merge_from`` whose link first joined identifier ``p``, as it was at ``ts``, to this key's customer,
+    when that happened after ``ts``; None when ``p`` was already this customer's at ``ts`` or when the links'
+    pairs do not say (older ``merge_from`` events carry no ``pair``: the caller then uses the members alone).
+
+    The merges of one key can arrive in another order than their event times: a link ``E``–``d`` at 10 s whose
+    ``E`` was merged into this key by a link at 11 s that arrived first reaches this key as ``merge_from`` of
+    ``d`` at 10 s, although at 10.2 s ``d`` was ``E``'s, not this customer's (replay decides it under ``E``).
+    So the links are replayed in event time: each absorbed side's members together, the identifiers of no
+    absorbed side being this customer's; ``p``'s side at ``ts`` (links at or before it) is followed through the
+    later links until it reaches this customer."""
+    if p is None or not any(p in members for _mf, members in sets):
+        return None
+    absorbed = set().union(*(members for _mf, members in sets))
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        if x not in absorbed:
+            return ""  # this customer's own side
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            if ra == "":
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+    for _mf, members in sets:
+        first = next(iter(members), None)
+        for m in members:
+            union(first, m)
+    links = []
+    for mf, _members in sets:
+        pair = mf.attrs.get("pair")
+        if not pair or len(pair) != 2:
+            return None
+        links.append((mf.ts, mf.uid, pair[0], pair[1], mf))
+    links.sort(key=lambda x: (x[0], x[1]))
+    for t, _uid, a, b, _mf in links:
+        if t <= ts:
+            union(a, b)
+    root = find(p)
+    if root == "":
+        return None
+    # the absorbed side ``p`` was on at ``ts`` is named by its canonical id: the merge that brought that side here
+    side = canonical([m for m in absorbed if find(m) == root])
+    named = [mf for mf, _members in sets if mf.ts > ts and mf.attrs.get("from") == side and _is(mf, MERGE_FROM)]
+    if named:
+        return min(named, key=flush_order)
+    for t, _uid, a, b, mf in links:
+        if t > ts:
+            union(a, b)
+            if find(p) == "":
+                return mf
+    return None
+
+
 def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> FlushPlan:
     """Plan the flush of customer ``key``'s buffered ``events`` at ``horizon`` (epoch ms); ``wait_ms``: how long
     (event time past the link) a survivor waits for an absorb."""
     evs = sorted(events, key=flush_order)
+    done = [e for e in evs if _is(e, MERGE_DONE)]
+    if done:
+        evs = [e for e in evs if not _is(e, MERGE_DONE)]
     absorbed = {e.attrs.get("from") for e in evs if _is(e, ABSORB)}
     mfs = [e for e in evs if _is(e, MERGE_FROM)]
     sub_of: dict[str, Event] = {}
     if mfs:
         sets = [(mf, set(mf.attrs.get("members") or ())) for mf in mfs]
+        known = sets + [(mf, set(mf.attrs.get("members") or ())) for mf in done]
         for e in evs:
             if e.stream != IDENTITY_STREAM:
                 p = canonical(e.ids) if e.ids else None
-                for mf, members in sets:
-                    if e.ts < mf.ts and p in members:
-                        sub_of[e.uid] = mf
-                        break
+                mf = _joined_by(p, e.ts, known)
+                if mf is not None and _is(mf, MERGE_DONE):
+                    mf = None
+                if mf is None:
+                    for mf_, members in sets:
+                        if e.ts < mf_.ts and p in members:
+                            mf = mf_
+                            break
+                if mf is not None:
+                    sub_of[e.uid] = mf
     main: list[Event] = []
     pending: dict[str, list[Event]] = {}
     subs: list[tuple[Event, list[Event]]] = []
@@ -99,6 +179,8 @@ def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> Flu
     else:
         i = len(evs)
     keep = evs[i:] + [e for es in pending.values() for e in es]
+    if keep:  # the links of merges already applied still place the kept events (``_joined_by``)
+        keep += done + [_done(e) for e in main if _is(e, MERGE_FROM) and e.attrs.get("pair")]
     until = horizon if hold is None else hold.ts - 1
     times = [e.ts for e in evs[i:] if e.uid not in sub_of]
     if hold is not None:

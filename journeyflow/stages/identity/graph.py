@@ -34,7 +34,7 @@ class LinkOutcome(NamedTuple):
     """What one ``link(a, b)`` did (same shape for the in-memory graph and every store)."""
 
     accepted: bool
-    #: None when accepted, else ``"kind_cap:<kind>"`` or ``"cluster_size_cap"``.
+    #: None when accepted, else ``"kind_cap:<kind>"``, ``"cluster_size_cap"`` or ``"shared_identifier"``.
     reason: str | None
     #: Canonical root of ``a``'s component after the operation.
     root: str
@@ -43,7 +43,7 @@ class LinkOutcome(NamedTuple):
 
 
 class RefusedLink(NamedTuple):
-    """A link a guard refused, with the reason (``"kind_cap:<kind>"`` or ``"cluster_size_cap"``)."""
+    """A link a guard refused, with the reason (``"kind_cap:<kind>"``, ``"cluster_size_cap"`` or ``"shared_identifier"``)."""
 
     link: LinkRecord
     reason: str
@@ -139,7 +139,7 @@ class IdentityGraph:
             return LinkOutcome(True, None, self._canon[ra], None)
         counts_a, counts_b = self._counts[ra], self._counts[rb]
         if self._guard is not None:
-            reason = self._guard.refusal(counts_a, counts_b)
+            reason = self._guard.refusal(counts_a, counts_b, (a, b))
             if reason is not None:
                 return LinkOutcome(False, reason, self._canon[ra], None)
         canon_a, canon_b = self._canon[ra], self._canon[rb]

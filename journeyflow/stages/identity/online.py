@@ -46,11 +46,17 @@ def merge_into_event(old: str, new: str, ev: Event) -> Event:
                  attrs={"into": new})
 
 
-def merge_from_event(old: str, new: str, ev: Event, members: list[str]) -> Event:
+def merge_from_event(old: str, new: str, ev: Event, members: list[str],
+                     pair: tuple[str, str] | None = None) -> Event:
     """The ``merge_from`` control event telling customer ``new`` that ``old`` (identifier keys ``members`` before
-    the merge) was linked into it by event ``ev`` (same event time; deterministic uid ``mergefrom:<old>:<ev.uid>``)."""
+    the merge) was linked into it by event ``ev`` (same event time; deterministic uid ``mergefrom:<old>:<ev.uid>``);
+    ``pair``: the two identifier keys of the link (``attrs["pair"]``: the flush plan replays a key's links in event
+    time when they arrived in another order, ``journeyflow.stages.identity.flush_plan``)."""
+    attrs: dict[str, Any] = {"from": old, "members": sorted(members)}
+    if pair is not None:
+        attrs["pair"] = list(pair)
     return Event(uid=f"mergefrom:{old}:{ev.uid}", stream=IDENTITY_STREAM, type=MERGE_FROM, ts=ev.ts, ids=(new,),
-                 attrs={"from": old, "members": sorted(members)})
+                 attrs=attrs)
 
 
 class OnlineResolution(NamedTuple):
@@ -80,5 +86,5 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
         if outcome.accepted and outcome.merged:
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
-            merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old])))
+            merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old], (a, b))))
     return OnlineResolution(rows, merges, store.find(canonical(ev.ids)))

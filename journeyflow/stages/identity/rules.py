@@ -8,8 +8,15 @@ Guards (``max_cluster_size`` and per-kind caps ``max_per_kind``) refuse a link t
 cap, with the reason ``kind_cap:<kind>`` (kinds checked in rank order) or ``cluster_size_cap``. This stops shared
 identifiers (a family tablet's anonymous id, a call centre's phone number) from collapsing many people into a
 "blob" profile — the rule Segment calls *merge protection* (per-identifier limits) and Adobe Experience Platform
-*unique namespaces*. Refusals depend on the order links are applied in, which is why :func:`~.graph.resolve`
-applies them in event-time order.
+*unique namespaces*. Counts alone let a shared identifier join a few people before a cap is reached (three
+email-only customers whose tickets carry a support agent's desk phone, a family tablet used by a CRM customer and an
+email-only one), so one more guard, ``bridge_guard`` (default on), refuses with the reason ``shared_identifier`` a
+link that would join two components that each already hold an email address unless the link itself pairs two
+person identifiers, CRM id or email (a CRM record or an order naming the CRM id and the email): a phone number or
+an anonymous id is a bridge that shared devices and desks make, never enough to make two people with their own
+addresses one.  (A component without an email — a device, a CRM id seen alone — still joins through a bridge.)
+The count caps are checked first (their reasons are kept). Refusals depend on the order links are applied in, which
+is why :func:`~.graph.resolve` applies them in event-time order.
 """
 
 from __future__ import annotations
@@ -87,11 +94,15 @@ class Guard(NamedTuple):
 
     caps: Counts
     max_size: int
+    #: refuse a phone/anonymous-id bridge between two identified components (module docstring)
+    bridges: bool = True
 
-    def refusal(self, a: Sequence[int], b: Sequence[int]) -> str | None:
+    def refusal(self, a: Sequence[int], b: Sequence[int], pair: tuple[str, str] | None = None) -> str | None:
         """Reason a merge of components with counts ``a`` and ``b`` is refused, or None if it is allowed.
 
-        ``"kind_cap:<kind>"`` for the first kind (in rank order) over its cap, else ``"cluster_size_cap"``."""
+        ``"kind_cap:<kind>"`` for the first kind (in rank order) over its cap, else ``"cluster_size_cap"``, else
+        (``pair``: the two identifier keys of the link, when given) ``"shared_identifier"`` when both components
+        already hold an email and one key of ``pair`` is neither a CRM id nor an email (module docstring)."""
         caps = self.caps
         total = 0
         for i in range(4):
@@ -101,7 +112,16 @@ class Guard(NamedTuple):
             total += n
         if total > self.max_size:
             return "cluster_size_cap"
+        if (self.bridges and pair is not None and a[1] and b[1]
+                and not (_is_anchor(pair[0]) and _is_anchor(pair[1]))):
+            return "shared_identifier"
         return None
+
+
+def _is_anchor(key: str) -> bool:
+    """Whether ``key`` identifies a person on its own (a CRM id or an email), not a shareable phone/device."""
+    kind = key.partition(":")[0]
+    return kind == CRM or kind == EMAIL
 
 
 class LinkRules(BaseModel):
@@ -116,6 +136,9 @@ class LinkRules(BaseModel):
     streams: dict[str, StreamLinks] = Field(default_factory=_default_streams)
     max_cluster_size: int = Field(25, ge=1)
     max_per_kind: KindCaps = Field(default_factory=KindCaps)
+    #: refuse (``shared_identifier``) a link through a phone or an anonymous id between two components that each
+    #: hold an email (module docstring); ``false`` restores the count caps alone
+    bridge_guard: bool = True
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> LinkRules:
@@ -128,7 +151,7 @@ class LinkRules(BaseModel):
 
     def guard(self) -> Guard:
         """The compiled :class:`Guard` of these rules."""
-        return Guard(self.max_per_kind.as_tuple(), self.max_cluster_size)
+        return Guard(self.max_per_kind.as_tuple(), self.max_cluster_size, self.bridge_guard)
 
 
 _DEFAULT_RULES: LinkRules | None = None

@@ -125,7 +125,7 @@ SUPPRESSION_REASON_REGEX = r"^(?:" + "|".join(map(re.escape, SUPPRESSION_REASONS
 
 STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "entry_refused", "cancelled")
 LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
-LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap)$"
+LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap|shared_identifier)$"
 CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))
 #: Channels whose sends need a delivery address (``address_key`` in the decisions table).
 ADDRESSED_CHANNELS: tuple[str, ...] = tuple(ADDRESS_FOR_CHANNEL)

@@ -155,6 +155,7 @@ class CustomerState(_dl.AddressStatus):
     traits: dict[str, list] = field(default_factory=dict)
     # computed attributes: name -> aggregate record, bounded (journeyflow.stages.attributes)
     computed: dict[str, dict] = field(default_factory=dict)
+    tz_at: int | None = None  # event time the time zone was set (a merge keeps the latest zone: state_merge)
 
     # ----------------------------------------------------------------- events
     def apply(self, ev: Event) -> None:
@@ -211,7 +212,7 @@ class CustomerState(_dl.AddressStatus):
             self._ticket_event(t, a.get("ticket_id"), ts, a)
         elif s == "crm":
             if a.get("timezone"):
-                self.tz = a["timezone"]
+                self.tz, self.tz_at = a["timezone"], ts
             if a.get("lifecycle_stage"):
                 self.lifecycle = a["lifecycle_stage"]
             if a.get("owner_id"):
@@ -219,7 +220,7 @@ class CustomerState(_dl.AddressStatus):
         elif s == "consent" or s == "engagement":
             _dl.apply_status(self, ev)  # channel consent and address statuses
         elif s == "track" and a.get("timezone") and isinstance(a["timezone"], str):
-            self.tz = a["timezone"]  # an identify call's (or context's) time zone (issue 19)
+            self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an
@@ -450,7 +451,7 @@ class CustomerState(_dl.AddressStatus):
     _FIELDS = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
                "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
                "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at",
-               "traits", "computed")
+               "traits", "computed", "tz_at")
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""
@@ -463,8 +464,7 @@ class CustomerState(_dl.AddressStatus):
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CustomerState":
-        """Inverse of :meth:`to_dict`; upgrades version 1 (``deliverability.upgrade_v1``), raises ValueError for any
-        other version."""
+        """Inverse of :meth:`to_dict`; upgrades version 1 (``deliverability.upgrade_v1``); ValueError: another."""
         v = d.get("v")
         if v not in (1, STATE_VERSION):
             raise ValueError(f"unsupported customer state version {v!r} (this build reads 1 to {STATE_VERSION})")

@@ -37,7 +37,9 @@ MARSHAL_VERSION = 4
 LAYOUT = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
           "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
           "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at", "traits",
-          "computed")
+          "computed", "tz_at")
+#: Names appended to LAYOUT after the first stored form: a shorter stored tuple lacks them (their defaults apply).
+_APPENDED = ("tz_at",)
 _TAG = b"M"
 _HEADER = _TAG + bytes([STATE_VERSION])
 # CustomerState(*values) fills its fields positionally: only when they start with LAYOUT in this order
@@ -57,6 +59,8 @@ def decode_state(b: bytes) -> CustomerState:
         raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
         return CustomerState.from_dict(json.loads(raw))
     values = marshal.loads(memoryview(b)[2:])
+    if isinstance(values, tuple) and len(LAYOUT) - len(_APPENDED) <= len(values) < len(LAYOUT):
+        values = values + (None,) * (len(LAYOUT) - len(values))  # stored before the appended fields existed
     if not isinstance(values, tuple) or len(values) != len(LAYOUT):
         raise ValueError(f"not a stored customer state: {len(b)} bytes")
     if b[1] == STATE_VERSION:

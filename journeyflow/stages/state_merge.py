@@ -33,7 +33,13 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.ids = sorted(set(x.ids) | set(y.ids))
     newer, older = (x, y) if (x.last_event or 0, x.customer_id) >= (y.last_event or 0, y.customer_id) else (y, x)
     merge_addresses(m, older, newer)
-    m.tz = newer.tz or older.tz
+    # the zone set last in event time wins (a device's zone from a month ago does not replace the CRM's of last
+    # week because the device's profile saw the later event); without both times, the newer profile's
+    if x.tz and y.tz and x.tz_at is not None and y.tz_at is not None and x.tz_at != y.tz_at:
+        src = x if x.tz_at > y.tz_at else y
+    else:
+        src = newer if newer.tz else older
+    m.tz, m.tz_at = src.tz, src.tz_at
     m.lifecycle = newer.lifecycle or older.lifecycle
     m.owner_id = newer.owner_id or older.owner_id
     m.consent = dict(older.consent)

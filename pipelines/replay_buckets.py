@@ -137,6 +137,7 @@ class Spill:
     dirs: list[str] = field(default_factory=list)
     earliest: int | None = None  # the earliest accepted event time (epoch ms; the run manifest's input range)
     events: int = 0  # accepted events
+    peak: str = "?"  # peak RSS of the process that spilled (``VmHWM``, for the progress log)
 
 
 def _parse_all(job, work: str, rules) -> tuple[Spill, list]:
@@ -208,6 +209,25 @@ def spill_buckets(job, buckets: int, work: str) -> Spill:
     for name in ("dead.pkl", "warnings.pkl"):
         _round_robin(spill.dirs, name, read_spill(os.path.join(work, name)))
     return spill
+
+
+def _spill_and_peak(job, buckets: int, work: str) -> "Spill":
+    spill = spill_buckets(job, buckets, work)
+    spill.peak = _peak()
+    return spill
+
+
+def spill_in_child(job, buckets: int, work: str) -> "Spill":
+    """:func:`spill_buckets` in a forked child process (one at a time), so that the memory of steps 1-2 (the
+    parser's caches, every link, the cluster map, the address holders: growing with the input) goes back to the
+    operating system before the buckets are folded; CPython keeps a process's freed memory for its own later use,
+    so in one process the bucket pipelines ran on top of it (100,000 customers: 585 MiB after the spill, 710 MiB
+    peak, vs 565 MiB at 10,000).  In process where ``fork`` is not available.  Exceptions are re-raised here."""
+    import multiprocessing
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _spill_and_peak(job, buckets, work)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(_spill_and_peak, (job, buckets, work))
 
 
 def _round_robin(dirs: list[str], name: str, objs) -> None:
@@ -380,9 +400,9 @@ def run_bucketed(job, buckets: int) -> dict[str, Any]:
     os.makedirs(job.output_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix=WORK_DIR + "-", dir=job.output_dir)
     try:
-        spill = spill_buckets(job, buckets, work)
-        gc.collect()
-        log.info("replay: %d records spilled into %d buckets (peak RSS %s)", spill.records_read, buckets, _peak())
+        spill = spill_in_child(job, buckets, work)
+        log.info("replay: %d records spilled into %d buckets (spill process peak RSS %s; this process %s)",
+                 spill.records_read, buckets, spill.peak, _peak())
         decided = errors = non_bool = 0
         outs = []
         for d in spill.dirs:

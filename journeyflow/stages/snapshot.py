@@ -5,14 +5,14 @@ import json
 from typing import Any
 
 from journeyflow.model.decisions import CHANNELS
-from journeyflow.stages.state import DAY, CustomerState
+from journeyflow.stages.state import CART_MS, DAY, CustomerState
 
 
 def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = None,
                  attributes: Any = None) -> dict[str, Any]:
     """The ``customer_snapshots`` row of ``s`` as of ``at`` (epoch ms; None: the customer's last event), with the
     columns of ``schemas/bigquery/customer_snapshots.json``.  Counts are taken at ``at`` (``messages_7d``: sends in
-    the 7 days before it); ``state_bytes``: the size of the serialized state, if the caller already has it.
+    the 7 days before it, ``cart_size``: cart lines of the 7 days before it, ``orders_90d``: orders of the 90); ``state_bytes``: the size of the serialized state, if the caller already has it.
     ``attributes``: the declared traits and computed attributes (an ``AttributeSet``); ``traits`` is the JSON
     object of their values at ``at`` (sorted keys; those without a value are left out), None when there are none."""
     now = at if at is not None else (s.last_event or 0)
@@ -33,8 +33,10 @@ def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = Non
         **{f"consent_{ch}": s.consent_status(ch) for ch in CHANNELS},
         "address_status": s.address_rows(),
         "open_tickets": len(s.tickets),
-        "orders_90d": len(s.orders),
-        "cart_size": len(s.cart),
+        # windowed like the decision facts (``CustomerState.facts``): expiry runs at most once a day, so the state
+        # may still hold a cart line just past its 7 days or an order just past 90
+        "orders_90d": sum(1 for o in s.orders if now - 90 * DAY < o[0] <= now),
+        "cart_size": sum(1 for t in s.cart.values() if now - CART_MS < t <= now),
         "messages_7d": s.sends_within(now, 7 * DAY),
         "active_journeys": sorted(j for j, m in s.journeys.items() if m.get("step")),
         "pending_timers": len(s.timers),

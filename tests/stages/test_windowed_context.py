@@ -77,3 +77,15 @@ def test_customer_value_counts_orders_of_the_last_90_days_under_a_long_purchase_
     assert task.context["customer_value"]["revenue_90d"] == 15.5
     assert task.context["customer_value"]["last_order_at"] == D0 - 20 * DAY
     assert task.context["owner_id"] == "own-7" and task.context["ticket"]["status"] == "escalated"
+
+
+def test_the_snapshot_counts_the_windows_not_what_the_state_still_holds():
+    """``customer_snapshots`` is windowed like the decision facts: a cart line 7 days and an hour old and an order
+    of 100 days ago are still in the state (expiry is lazy) but not in ``cart_size`` / ``orders_90d``."""
+    from journeyflow.stages.snapshot import snapshot_row
+    s = CustomerState(customer_id="crm:A")
+    at = D0 + 30 * DAY
+    s.cart = {"OLD": at - 7 * DAY - HOUR, "NEW": at - HOUR}
+    s.orders = [[at - 100 * DAY, "O1", 40.0, []], [at - 20 * DAY, "O2", 15.5, []]]
+    row = snapshot_row(s, at)
+    assert (row["cart_size"], row["orders_90d"]) == (1, 1)

@@ -170,8 +170,9 @@ def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:
         if isinstance(v, str):
             if v in symbols:
                 return _OK
-            if fold_symbol(v) in symbols:  # ("High" is high: fold_enums does it for the required ones)
-                return Verdict(fold_symbol(v))
+            folded = fold_symbol(v)
+            if folded in symbols:  # ("High" is high: fold_enums does it for the required ones)
+                return Verdict(folded)
             return Verdict(DROP, R.UNKNOWN_VALUE, f"not one of {', '.join(symbols)}")
         return Verdict(DROP, R.WRONG_TYPE, f"expected one of {', '.join(symbols)}, got {_type_name(v)}")
     return check

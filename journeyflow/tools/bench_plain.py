@@ -90,8 +90,8 @@ def plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
         _write_destination((key, payloads), str(out_dir))
     cpu = time.process_time() - t
     return {"cpu_seconds": cpu, "parse_cpu_seconds": t_parse, "identity_cpu_seconds": t_id,
-            "fold_cpu_seconds": t_fold, "outputs_cpu_seconds": cpu - t_parse - t_id - t_fold, "records": records, "events": len(events), "decisions": decisions,
-            "steps": steps, "snapshots": snapshots}
+            "fold_cpu_seconds": t_fold, "outputs_cpu_seconds": cpu - t_parse - t_id - t_fold, "records": records,
+            "events": len(events), "decisions": decisions, "steps": steps, "snapshots": snapshots}
 
 
 def same_topics(a: Path, b: Path) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -143,6 +143,22 @@ def field_warning_message(w: FieldWarning) -> Message:
 
 
 # ---------------------------------------------------------------------------------------------- assembly
+#: How each analyst table's rows are made, in ``TABLES`` order: table → (the records it is built from: a field of
+#: :class:`PipelineOutputs`, the Beam step label, the row builder or None when the records are rows already,
+#: whether the builder gives several rows per record).  The replay's :meth:`PipelineOutputs.table_rows` and the
+#: bench's plain-Python replay (``tools.bench_plain``) both build tables from this one mapping.
+TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
+    "decisions": ("decisions", "DecisionRows", decision_row, False),
+    "suppressed_candidates": ("decisions", "SuppressedRows", suppressed_rows, True),
+    "journey_steps": ("steps", "StepRows", journey_step_row, False),
+    "customer_snapshots": ("snapshots", "", None, False),
+    "identity_links": ("links", "", None, False),
+    "dead_letter": ("dead", "DeadLetterRows", dead_letter_row, False),
+    "field_warnings": ("warnings", "FieldWarningRows", field_warning_row, False),
+}
+assert tuple(TABLE_ROWS) == TABLES, "every analyst table, in TABLES order"
+
+
 @dataclass
 class PipelineOutputs:
     """A pipeline's outputs before they reach a sink.
@@ -170,16 +186,10 @@ class PipelineOutputs:
         when :attr:`batched`."""
         if self._rows is None:
             one, many = (_batch_map, _batch_flat_map) if self.batched else (beam.Map, beam.FlatMap)
-            rows = {
-                "decisions": self.decisions | "DecisionRows" >> one(decision_row),
-                "suppressed_candidates": self.decisions | "SuppressedRows" >> many(suppressed_rows),
-                "journey_steps": self.steps | "StepRows" >> one(journey_step_row),
-                "customer_snapshots": self.snapshots,
-                "identity_links": self.links,
-                "dead_letter": self.dead | "DeadLetterRows" >> one(dead_letter_row),
-                "field_warnings": self.warnings | "FieldWarningRows" >> one(field_warning_row),
-            }
-            assert tuple(rows) == TABLES, "every analyst table, in TABLES order"
+            rows = {}
+            for table, (source, label, builder, flat) in TABLE_ROWS.items():
+                pc = getattr(self, source)
+                rows[table] = pc if builder is None else pc | label >> (many if flat else one)(builder)
             self._rows = rows
         return self._rows
 

@@ -3,7 +3,7 @@
 ``bench_core`` times the decision path (parse, identity, fold).  A replay does more: it builds the decision,
 dead-letter and field-warning messages and the rows of every analyst table, encodes them (JSON lines, Parquet)
 and writes the files.  :func:`plain_replay` does all of that with the replay's own functions
-(``transforms.outputs``' message builders, ``model.tables``' row builders, ``stages.snapshot.snapshot_row``, the
+(``transforms.outputs``' message builders and ``TABLE_ROWS`` (the table row builders), ``stages.snapshot.snapshot_row``, the
 file sink's ``_topic_destinations`` / ``_table_destinations`` / ``_write_destination``) in one process and one
 pass, so "Beam replay CPU / plain-Python CPU" compares the same work; the topic files it writes are compared
 byte for byte with the replay's (:func:`same_topics`) to show that it is the same work.
@@ -21,14 +21,14 @@ def plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
     "events", "decisions"}`` (CPU seconds of this process: ``time.process_time``)."""
     from journeyflow.model.decisions import ALL_TOPICS
     from journeyflow.model.events import Event
-    from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, field_warning_row,
-                                          journey_step_row, suppressed_rows)
+    from journeyflow.model.tables import TABLES
     from journeyflow.pipelines.replay import ReplayJob
     from journeyflow.stages.bounded import fold_clusters, resolve_clusters
     from journeyflow.stages.identity.keys import Hasher
     from journeyflow.stages.parse import Parser
     from journeyflow.stages.snapshot import snapshot_row
-    from journeyflow.transforms.outputs import dead_letter_message, decision_messages, field_warning_message
+    from journeyflow.transforms.outputs import (TABLE_ROWS, dead_letter_message, decision_messages,
+                                               field_warning_message)
     from journeyflow.transforms.sinks.files import _table_destinations, _topic_destinations, _write_destination
     from journeyflow.transforms.sources import _ReadFileFn, replay_files
 
@@ -76,13 +76,13 @@ def plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
     put(_topic_destinations([m for d in all_decisions for m in decision_messages(d)]))
     put(_topic_destinations([dead_letter_message(d) for d in dead]))
     put(_topic_destinations([field_warning_message(w) for w in warnings]))
-    tables = {"decisions": [decision_row(d) for d in all_decisions],
-              "suppressed_candidates": [r for d in all_decisions for r in suppressed_rows(d)],
-              "journey_steps": [journey_step_row(s_) for s_ in all_steps],
-              "customer_snapshots": all_snapshots,
-              "identity_links": clusters.link_rows,
-              "dead_letter": [dead_letter_row(d) for d in dead],
-              "field_warnings": [field_warning_row(w) for w in warnings]}
+    records_of = {"decisions": all_decisions, "steps": all_steps, "snapshots": all_snapshots,
+                  "links": clusters.link_rows, "dead": dead, "warnings": warnings}
+    tables = {}
+    for name, (source, _label, builder, flat) in TABLE_ROWS.items():  # the replay's own mapping
+        recs = records_of[source]
+        tables[name] = (recs if builder is None else
+                        [r for x in recs for r in builder(x)] if flat else [builder(x) for x in recs])
     for name, rows in tables.items():
         if rows:
             put(_table_destinations(rows, name))

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,6 +72,7 @@ from journeyflow.model.decisions import (
     Candidate,
 )
 from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
+from journeyflow.stages.arbitration.quiet import quiet_due
 from journeyflow.stages.arbitration.reasons import (
     CONSENT,
     CONTROL_GROUP,
@@ -439,26 +440,9 @@ class Arbiter:
         return z
 
     def _quiet_due(self, tz: str | None, now: int) -> int:
-        """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms)."""
-        zone = self._zone(tz)
-        local = datetime.fromtimestamp(now // 1000, zone)
-        sod = local.hour * 3600 + local.minute * 60 + local.second
-        start, end = self._q_start, self._q_end
-        day = local.date()
-        if start < end:
-            if not start <= sod < end:
-                return 0
-        elif sod >= start:
-            day += timedelta(days=1)
-        elif sod >= end:
-            return 0
-        for _ in range(3):
-            # fold=0: an end time inside a DST gap maps to just after the gap, an ambiguous one to its first instant
-            due = int(datetime.combine(day, self._q_end_time, tzinfo=zone).timestamp()) * 1000
-            if due > now:
-                return due
-            day += timedelta(days=1)  # a zone that skipped the day (e.g. Pacific/Apia 2011-12-30)
-        return now + 3_600_000
+        """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms, DST-correct:
+        :func:`.quiet.quiet_due`)."""
+        return quiet_due(self._zone(tz), now, self._q_start, self._q_end, self._q_end_time)
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

@@ -24,8 +24,8 @@ soft bounces               30 days    the policy's soft-bounce limit window (7 d
 computed attributes        its window each declared attribute's own window (``stages.attributes``; <= max_events each)
 =========================  =========  ===================================================================
 
-Caps (``max_*``: views, sends, orders, purchases 50/50/20/50, cart lines 50, cancelled orders 50, resolved
-tickets 20, seen ids 500, entries per journey 20) are applied on write, after every event and timer moment
+Caps (``max_*``: views 200 (each product's newest 10 first: ``trim_views``), sends, orders, purchases 50/20/50,
+cart lines 50, cancelled orders 50, resolved tickets 20, seen ids 500, entries per journey 20) are applied on write, after every event and timer moment
 (:func:`journeyflow.stages.state_bounds.cap`), so a hot customer's state is bounded within a day too.  A customer
 silent for the longest window is retired (:func:`journeyflow.stages.state_bounds.retire`): it keeps only what is
 permanent (identifiers, consent, delivery addresses and their statuses, time zone, lifecycle stage, ``reentry:
@@ -69,7 +69,8 @@ class Retention:
     seen_ms: int = 2 * DAY
     journey_history_ms: int = 180 * DAY
     soft_bounces_ms: int = 30 * DAY
-    max_views: int = 50
+    max_views: int = 200
+    views_per_product: int = 10  #: over ``max_views``, each product's newest this many are kept first (trim_views)
     max_sends: int = 50
     max_orders: int = 20
     max_purchases: int = 50
@@ -79,8 +80,8 @@ class Retention:
     max_cancelled: int = 50
     max_resolved: int = 20
     #: Sends kept past ``max_sends``: the newest this many of each (channel, category), so that a frequency cap of at
-    #: most this ``max`` is never under-counted when other sends (uncapped service mail, another channel) push the
-    #: capped ones out of the newest ``max_sends`` (``Arbiter.lookback_ms`` ``sends_per_kind``: the largest cap).
+    #: most this ``max`` is never under-counted when other sends (uncapped mail, another channel) push the capped
+    #: ones out of the newest ``max_sends`` (``Arbiter.lookback_ms`` ``sends_per_kind``: the largest cap).
     sends_per_kind: int = 0
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
@@ -310,8 +311,7 @@ class CustomerState(_dl.AddressStatus):
 
     def views_of(self, product_id: str, now: int, window_ms: int) -> int:
         """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
-        lo = now - window_ms
-        views = self.views
+        lo, views = now - window_ms, self.views
         if views and views[0][0] > lo and views[-1][0] <= now:  # (time-sorted: all inside the window, the usual)
             return [v[1] for v in views].count(product_id)
         return sum(1 for ts, p in views if p == product_id and lo < ts <= now)
@@ -402,10 +402,10 @@ class CustomerState(_dl.AddressStatus):
         the rebuild would have produced."""
         self.expired_at = now
         # the lists are time-sorted: only rebuild one when its oldest entry has expired or it is over its cap
+        from journeyflow.stages.state_bounds import trim_sends, trim_views
         if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
-            self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
+            self.views = trim_views([v for v in self.views if v[0] > now - r.views_ms], r)
         if self.sends and (self.sends[0][0] <= now - r.sends_ms or len(self.sends) > r.max_sends):
-            from journeyflow.stages.state_bounds import trim_sends
             self.sends = trim_sends([s for s in self.sends if s[0] > now - r.sends_ms], r)
         if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
             self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]

@@ -142,7 +142,7 @@ class CustomerState(_dl.AddressStatus):
     payment_failed: int | None = None  # ts of an unresolved payment failure
     cart: dict[str, int] = field(default_factory=dict)  # product_id -> added ts
     views: list[list] = field(default_factory=list)  # [ts, product_id]
-    sends: list[list] = field(default_factory=list)  # [ts, channel, category, content_id]
+    sends: list[list] = field(default_factory=list)  # [ts, channel, category, content_id(, merged profile id)]
     # journey_id -> membership dict, owned by journeyflow.stages.journeys
     journeys: dict[str, dict] = field(default_factory=dict)
     timers: list[list] = field(default_factory=list)  # heap of [due, timer_id, kind, payload]
@@ -322,15 +322,15 @@ class CustomerState(_dl.AddressStatus):
         lo = now - window_ms
         cats = None if categories is None else set(categories)
         n = 0
-        for ts, ch, cat, _content in self.sends:
-            if lo < ts <= now and (channel is None or ch == channel) and (cats is None or cat in cats):
+        for snd in self.sends:  # [ts, channel, category, content_id] (+ the profile id a merge tagged it with)
+            if lo < snd[0] <= now and (channel is None or snd[1] == channel) and (cats is None or snd[2] in cats):
                 n += 1
         return n
 
     def content_sent_within(self, content_id: str, now: int, window_ms: int) -> list[str]:
         """Channels on which this content was sent in the window."""
         lo = now - window_ms
-        return [ch for ts, ch, _cat, c in self.sends if c == content_id and lo < ts <= now]
+        return [s[1] for s in self.sends if s[3] == content_id and lo < s[0] <= now]
 
     def record_send(self, ts: int, channel: str, category: str, content_id: str | None) -> None:
         """Record a chosen send (arbitration does, so later caps and duplicate checks see it); keeps time order."""

@@ -408,7 +408,8 @@ class Arbiter:
         ages_c: dict[str, list[int]] = {}
         span = self._hist_span
         # state.sends is sorted by time (CustomerState keeps it so): walk back from the newest, stop past the span
-        for ts, ch, cat, _cid in reversed(sends):
+        for snd in reversed(sends):  # (a merge may tag an entry with a fifth element: state_merge.merge_sends)
+            ts, ch, cat = snd[0], snd[1], snd[2]
             age = now - ts
             if age < 0:
                 continue

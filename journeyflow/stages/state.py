@@ -69,6 +69,7 @@ class Retention:
     seen_ms: int = 2 * DAY
     journey_history_ms: int = 180 * DAY
     soft_bounces_ms: int = 30 * DAY
+    open_ticket_ms: int | None = None  #: an open ticket with no open/escalate event this long is dropped (policy)
     max_views: int = 200
     views_per_product: int = 10  #: over ``max_views``, each product's newest this many are kept first (trim_views)
     max_sends: int = 50
@@ -79,9 +80,8 @@ class Retention:
     max_cart: int = 50
     max_cancelled: int = 50
     max_resolved: int = 20
-    #: Sends kept past ``max_sends``: the newest this many of each (channel, category), so that a frequency cap of at
-    #: most this ``max`` is never under-counted when other sends (uncapped mail, another channel) push the capped
-    #: ones out of the newest ``max_sends`` (``Arbiter.lookback_ms`` ``sends_per_kind``: the largest cap).
+    #: Sends kept past ``max_sends``: the newest this many of each (channel, category): a cap of at most this ``max``
+    #: is never under-counted when other sends push the capped ones out (``Arbiter.lookback_ms``: the largest cap).
     sends_per_kind: int = 0
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
@@ -94,14 +94,13 @@ class Retention:
     def covering(self, needs: dict[str, int], journey_ids: Iterable[str] | None = None) -> "Retention":
         """This retention with each window raised to at least what ``needs`` asks, in ms.
 
-        ``needs`` keys (others are ignored): ``sends``, ``purchases``, ``resolved_tickets`` (from
-        ``Arbiter.lookback_ms``: the longest cap/duplicate window, the recent-purchase window, the ticket grace),
-        ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown), ``soft_bounces``
-        (from ``Arbiter.lookback_ms``: the soft-bounce limit window), ``sends_per_kind`` (a count, not ms: the largest
-        frequency-cap ``max``, :attr:`sends_per_kind`).  Windows are only
-        ever raised, never lowered below this retention's own (the fixed windows the journey facts use, e.g.
-        ``views_7d``, ``bought_product_30d``).  Orders, which carry the items a cancellation takes back from the
-        purchases, are kept at least as long as purchases.  ``journey_ids``: see the field.
+        ``needs`` keys (others are ignored), from ``Arbiter.lookback_ms`` unless said: ``sends`` (the longest
+        cap/duplicate window), ``purchases`` (recent-purchase window), ``resolved_tickets`` (ticket grace),
+        ``soft_bounces`` (soft-bounce limit window), ``journey_history`` (``JourneyEngine.lookback_ms``: the longest
+        re-entry cooldown), ``sends_per_kind`` (a count: the largest cap ``max``), ``open_tickets`` (sets, not
+        raises, ``open_ticket_ms``: the policy's ``open_tickets.stale_after``).  Windows are only ever raised, never
+        lowered below this retention's own (the fixed windows of the journey facts, e.g. ``views_7d``).  Orders, which
+        carry the items a cancellation takes back, are kept at least as long as purchases.  ``journey_ids``: the field.
         """
         from dataclasses import replace
         sends = max(self.sends_ms, needs.get("sends", 0))
@@ -111,6 +110,7 @@ class Retention:
                        resolved_ticket_ms=max(self.resolved_ticket_ms, needs.get("resolved_tickets", 0)),
                        journey_history_ms=max(self.journey_history_ms, needs.get("journey_history", 0)),
                        soft_bounces_ms=max(self.soft_bounces_ms, needs.get("soft_bounces", 0)),
+                       open_ticket_ms=needs.get("open_tickets", self.open_ticket_ms),
                        sends_per_kind=max(self.sends_per_kind, needs.get("sends_per_kind", 0)),
                        journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
 
@@ -319,13 +319,10 @@ class CustomerState(_dl.AddressStatus):
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
                      categories: Iterable[str] | None = None) -> int:
         """Number of messages sent in ``(now - window_ms, now]``, optionally on one channel / of some categories."""
-        lo = now - window_ms
-        cats = None if categories is None else set(categories)
-        n = 0
-        for snd in self.sends:  # [ts, channel, category, content_id] (+ the profile id a merge tagged it with)
-            if lo < snd[0] <= now and (channel is None or snd[1] == channel) and (cats is None or snd[2] in cats):
-                n += 1
-        return n
+        lo, cats = now - window_ms, None if categories is None else set(categories)
+        # entries: [ts, channel, category, content_id] (+ the profile id a merge tagged it with)
+        return sum(1 for snd in self.sends if lo < snd[0] <= now and (channel is None or snd[1] == channel)
+                   and (cats is None or snd[2] in cats))
 
     def content_sent_within(self, content_id: str, now: int, window_ms: int) -> list[str]:
         """Channels on which this content was sent in the window."""
@@ -418,6 +415,8 @@ class CustomerState(_dl.AddressStatus):
             self.purchases = p
         if self.cart and min(self.cart.values()) <= now - r.cart_ms:
             self.cart = {k: v for k, v in self.cart.items() if v > now - r.cart_ms}
+        if self.tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
+            self.tickets = {k: v for k, v in self.tickets.items() if _ticket_ts(v) > now - r.open_ticket_ms}
         if self.resolved and min(v[0] for v in self.resolved.values()) <= now - r.resolved_ticket_ms:
             self.resolved = {k: v for k, v in self.resolved.items() if v[0] > now - r.resolved_ticket_ms}
         if self.seen:

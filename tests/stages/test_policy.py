@@ -189,7 +189,8 @@ def test_default_lookback_fits_state_retention(arb):
     from journeyflow.stages.state import Retention
     r, need = Retention(), arb.lookback_ms()
     assert need == {"sends": 7 * DAY, "purchases": 30 * DAY, "resolved_tickets": 48 * HOUR, "soft_bounces": 7 * DAY,
-                    "sends_per_kind": 7}  # (a count: the largest cap max, push 7 per 7d)
+                    "sends_per_kind": 7,  # (a count: the largest cap max, push 7 per 7d)
+                    "open_tickets": 30 * DAY}  # open_tickets.stale_after (sets Retention.open_ticket_ms)
     assert need["sends"] <= r.sends_ms and need["purchases"] <= r.purchases_ms
     assert need["resolved_tickets"] <= r.resolved_ticket_ms and need["soft_bounces"] <= r.soft_bounces_ms
 

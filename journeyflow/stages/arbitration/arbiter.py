@@ -95,7 +95,7 @@ from journeyflow.stages.arbitration.scoring import (
     load_scorer,
 )
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
-from journeyflow.stages.state import BLOCKING, CustomerState
+from journeyflow.stages.state import BLOCKING, CustomerState, _ticket_ts
 
 __all__ = ["ArbitrationResult", "Arbiter"]
 
@@ -152,6 +152,7 @@ class Arbiter:
         self._ticket_cats = frozenset(ot.categories) if ot.enabled else frozenset()
         self._escalated_cats = frozenset(ot.escalated_task_categories) if ot.enabled else frozenset()
         self._grace = _ms(ot.grace)
+        self._stale = _ms(ot.stale_after) if ot.stale_after is not None else None
 
         rp = p.recent_purchase
         self._purchase_cats = frozenset(rp.categories) if rp.enabled else frozenset()
@@ -195,13 +196,15 @@ class Arbiter:
     def lookback_ms(self) -> dict[str, int]:
         """How far back each state entry must be kept for this policy (compare with ``state.Retention``:
         entries expired earlier would silently under-count caps, purchases or the ticket grace period), and
-        ``sends_per_kind``: the largest frequency-cap ``max`` (a count: ``Retention.sends_per_kind``)."""
+        ``sends_per_kind``: the largest frequency-cap ``max`` (a count: ``Retention.sends_per_kind``); ``open_tickets``
+        (only with ``stale_after``): how long an open ticket with no new event counts as open."""
         maxima = [mx for mx, _w in self._g_limits] if self._g_cats else []
         maxima += [mx for lims in self._c_limits.values() for mx, _w in lims] if self._c_cats else []
         return {"sends": self._hist_span, "sends_per_kind": max(maxima, default=0),
                 "purchases": self._purchase_window if self._purchase_cats else 0,
                 "resolved_tickets": self._grace if self._ticket_cats else 0,
-                "soft_bounces": self._soft_window if self._soft_max else 0}
+                "soft_bounces": self._soft_window if self._soft_max else 0,
+                **({"open_tickets": self._stale} if self._stale is not None else {})}
 
     # ---------------------------------------------------------------------------------------------- hot path
     def arbitrate(self, state: CustomerState, candidates: Sequence[Candidate], now: int, customer_id: str,
@@ -426,9 +429,13 @@ class Arbiter:
         return ages_g, ages_c
 
     def _ticket_flags(self, state: CustomerState, now: int) -> tuple[bool, bool]:
-        """(messages suppressed: open ticket or resolved within grace, tasks suppressed: escalated ticket)."""
-        if state.open_ticket_count():
-            return True, state.has_escalated_ticket()
+        """(messages suppressed: open ticket or resolved within grace, tasks suppressed: escalated ticket).  A ticket
+        whose latest open/escalate event is ``stale_after`` old or older is not open (expiry drops it later)."""
+        tickets = state.tickets.values()
+        if tickets and self._stale is not None:
+            tickets = [t for t in tickets if _ticket_ts(t) > now - self._stale]
+        if tickets:
+            return True, any(t[2] for t in tickets)
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
 

@@ -164,13 +164,23 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
         rec[0], rec[1] = effect, ts
 
 
-def see_contact(s: "CustomerState", contact: Any, ts: int) -> None:
-    """Record the delivery addresses a record names (``Event.contact``) as seen at ``ts``."""
+#: Streams whose records name an address only because a message was sent there (delivered, opened, clicked,
+#: bounced, unsubscribed, complained): they are not the customer giving that address (``see_contact``).
+ECHO_STREAMS = frozenset({"engagement"})
+
+
+def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = None) -> None:
+    """Record the delivery addresses a record names (``Event.contact``) as seen at ``ts``.
+
+    A record of ``ECHO_STREAMS`` (the execution tool reporting on a message sent to the address) adds an address the
+    customer does not have yet but never makes a known one the most recent: before, a soft bounce or a late
+    ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again."""
+    echo = stream in ECHO_STREAMS
     for kind in ADDRESS_KINDS:
         raw = contact.get(kind)
         if raw:
             key = contact_key(contact, kind)
-            if key:
+            if key and not (echo and key in s.addresses):
                 see_address(s, key, kind, raw, ts)
 
 

@@ -171,7 +171,7 @@ class CustomerState(_dl.AddressStatus):
                 self.ids.append(k)
                 self.ids.sort()
         if ev.contact:
-            _dl.see_contact(self, ev.contact, ts)
+            _dl.see_contact(self, ev.contact, ts, ev.stream)
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":

@@ -40,7 +40,8 @@ ADDRESS_OPT_OUTS = frozenset({"revoked", "unsubscribed", "complained"})
 #: Address effects that are not an opt-out status: a hard bounce (permanent) and a soft bounce (counted).
 HARD_BOUNCE = "bounced"
 SOFT_BOUNCE = "soft_bounce"
-#: Address effects a record can carry (``address_effects``); the first four are latest-wins statuses.
+#: Address effects a record can carry (``address_effects``); the first four are latest-wins statuses.  A soft bounce
+#: carries its record's identity: ``soft_bounce:<id>`` (:func:`soft_bounce`).
 ADDRESS_EFFECTS: tuple[str, ...] = ("granted", "revoked", "unsubscribed", "complained", HARD_BOUNCE, SOFT_BOUNCE)
 #: Delivery addresses kept per kind (email, phone): the most recently seen.  Their statuses are kept regardless.
 MAX_ADDRESSES_PER_KIND = 4
@@ -87,7 +88,7 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     if s == "consent":
         effect = "granted" if t == "consent_granted" else "revoked"
     elif s == "engagement" and t in ENGAGEMENT_STATUS_TYPES:
-        effect = t if t != "bounced" else SOFT_BOUNCE if a.get("bounce_type") == "soft" else HARD_BOUNCE
+        effect = t if t != "bounced" else soft_bounce(ev.uid) if a.get("bounce_type") == "soft" else HARD_BOUNCE
     else:
         return []
     ch = a.get("channel")
@@ -131,7 +132,7 @@ def apply_status_event(s: "CustomerState", ev: Event) -> None:
         a = ev.attrs
         kind = ADDRESS_FOR_CHANNEL.get(a.get("channel"))  # type: ignore[arg-type]
         for key, _raw in (addresses_of(s, kind)[:1] if kind else ()):
-            set_address_status(s, key, a["channel"], SOFT_BOUNCE if a.get("bounce_type") == "soft"
+            set_address_status(s, key, a["channel"], soft_bounce(ev.uid) if a.get("bounce_type") == "soft"
                                else HARD_BOUNCE, ev.ts)
 
 
@@ -143,8 +144,23 @@ def apply_address(s: "CustomerState", ev: Event) -> bool:
     return bool(effects)
 
 
+def soft_bounce(uid: str) -> str:
+    """The effect of one soft-bounce record: ``soft_bounce:<8 hex of its event uid>``.  Soft bounces are counted, so
+    each needs an identity: several at one millisecond (an ESP batch with second-precision times) are several,
+    while the same record applied twice (a redelivery, an address copy, a merge) stays one.  Before, they were
+    identified by their time only and three soft bounces at one millisecond counted one."""
+    import hashlib
+    return f"{SOFT_BOUNCE}:{hashlib.sha1(uid.encode()).hexdigest()[:8]}"
+
+
+def _soft_ts(entry: Any) -> int:
+    """Time of a soft-bounce entry: ``[ts, id]`` (an int: written before soft bounces had an identity)."""
+    return entry if entry.__class__ is int else entry[0]
+
+
 def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, ts: int) -> None:
-    """One address-status change (commutative and idempotent: the order changes arrive in does not matter)."""
+    """One address-status change (commutative and idempotent: the order changes arrive in does not matter).  A soft
+    bounce ``soft_bounce(uid)`` is kept as ``[ts, id]``, a bare ``SOFT_BOUNCE`` (no identity) as its time."""
     per = s.addr_status.get(key)
     if per is None:
         per = s.addr_status[key] = {}
@@ -154,23 +170,35 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
     if effect == HARD_BOUNCE:
         if rec[2] is None or ts < rec[2]:
             rec[2] = ts
-    elif effect == SOFT_BOUNCE:
+    elif effect.startswith(SOFT_BOUNCE):
+        # with an identity [ts, id]; without (a bare SOFT_BOUNCE, as written before identities): its time only
+        entry = [ts, effect[len(SOFT_BOUNCE) + 1:]] if effect != SOFT_BOUNCE else ts
         soft = rec[3]
-        if ts not in soft:
-            soft.append(ts)
-            soft.sort()
+        if entry not in soft:
+            soft.append(entry)
+            soft.sort(key=lambda e: (_soft_ts(e), "" if e.__class__ is int else e[1]))
             del soft[:-MAX_SOFT_BOUNCES]
     elif rec[1] is None or ts > rec[1] or (ts == rec[1] and effect in BLOCKING and rec[0] not in BLOCKING):
         rec[0], rec[1] = effect, ts
 
 
-def see_contact(s: "CustomerState", contact: Any, ts: int) -> None:
-    """Record the delivery addresses a record names (``Event.contact``) as seen at ``ts``."""
+#: Streams whose records name an address only because a message was sent there (delivered, opened, clicked,
+#: bounced, unsubscribed, complained): they are not the customer giving that address (``see_contact``).
+ECHO_STREAMS = frozenset({"engagement"})
+
+
+def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = None) -> None:
+    """Record the delivery addresses a record names (``Event.contact``) as seen at ``ts``.
+
+    A record of ``ECHO_STREAMS`` (the execution tool reporting on a message sent to the address) adds an address the
+    customer does not have yet but never makes a known one the most recent: before, a soft bounce or a late
+    ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again."""
+    echo = stream in ECHO_STREAMS
     for kind in ADDRESS_KINDS:
         raw = contact.get(kind)
         if raw:
             key = contact_key(contact, kind)
-            if key:
+            if key and not (echo and key in s.addresses):
                 see_address(s, key, kind, raw, ts)
 
 
@@ -210,7 +238,7 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
         return rec[0]
     if soft_max and rec[3]:
         lo = now - soft_window_ms
-        if sum(1 for t in rec[3] if lo < t <= now) >= soft_max:
+        if sum(1 for t in rec[3] if lo < _soft_ts(t) <= now) >= soft_max:
             return SOFT_BOUNCE
     return None
 
@@ -271,8 +299,8 @@ def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) ->
         per = s.addr_status[key]
         for ch in list(per):
             rec = per[ch]
-            if rec[3] and rec[3][0] <= lo:
-                rec[3] = [t for t in rec[3] if t > lo]
+            if rec[3] and _soft_ts(rec[3][0]) <= lo:
+                rec[3] = [t for t in rec[3] if _soft_ts(t) > lo]
             if rec[0] is None and rec[2] is None and not rec[3]:
                 del per[ch]
         if not per:
@@ -293,7 +321,8 @@ def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "Customer
                 if hard is not None:
                     set_address_status(m, key, ch, HARD_BOUNCE, hard)
                 for t in soft:
-                    set_address_status(m, key, ch, SOFT_BOUNCE, t)
+                    set_address_status(m, key, ch, SOFT_BOUNCE if t.__class__ is int else f"{SOFT_BOUNCE}:{t[1]}",
+                                       _soft_ts(t))
 
 
 def upgrade_v1(s: "CustomerState", d: dict[str, Any]) -> None:

@@ -24,8 +24,8 @@ soft bounces               30 days    the policy's soft-bounce limit window (7 d
 computed attributes        its window each declared attribute's own window (``stages.attributes``; <= max_events each)
 =========================  =========  ===================================================================
 
-Caps (``max_*``: views, sends, orders, purchases 50/50/20/50, cart lines 50, cancelled orders 50, resolved
-tickets 20, seen ids 500, entries per journey 20) are applied on write, after every event and timer moment
+Caps (``max_*``: views 200 (each product's newest 10 first: ``trim_views``), sends, orders, purchases 50/20/50,
+cart lines 50, cancelled orders 50, resolved tickets 20, seen ids 500, entries per journey 20) are applied on write, after every event and timer moment
 (:func:`journeyflow.stages.state_bounds.cap`), so a hot customer's state is bounded within a day too.  A customer
 silent for the longest window is retired (:func:`journeyflow.stages.state_bounds.retire`): it keeps only what is
 permanent (identifiers, consent, delivery addresses and their statuses, time zone, lifecycle stage, ``reentry:
@@ -69,7 +69,9 @@ class Retention:
     seen_ms: int = 2 * DAY
     journey_history_ms: int = 180 * DAY
     soft_bounces_ms: int = 30 * DAY
-    max_views: int = 50
+    open_ticket_ms: int | None = None  #: an open ticket with no open/escalate event this long is dropped (policy)
+    max_views: int = 200
+    views_per_product: int = 10  #: over ``max_views``, each product's newest this many are kept first (trim_views)
     max_sends: int = 50
     max_orders: int = 20
     max_purchases: int = 50
@@ -78,9 +80,8 @@ class Retention:
     max_cart: int = 50
     max_cancelled: int = 50
     max_resolved: int = 20
-    #: Sends kept past ``max_sends``: the newest this many of each (channel, category), so that a frequency cap of at
-    #: most this ``max`` is never under-counted when other sends (uncapped service mail, another channel) push the
-    #: capped ones out of the newest ``max_sends`` (``Arbiter.lookback_ms`` ``sends_per_kind``: the largest cap).
+    #: Sends kept past ``max_sends``: the newest this many of each (channel, category): a cap of at most this ``max``
+    #: is never under-counted when other sends push the capped ones out (``Arbiter.lookback_ms``: the largest cap).
     sends_per_kind: int = 0
     #: The configured journey ids, when known: finished memberships (``never`` markers included) of other journeys
     #: are dropped at expiry.  None: keep them (a bare ``Retention()`` knows no configuration).
@@ -93,14 +94,13 @@ class Retention:
     def covering(self, needs: dict[str, int], journey_ids: Iterable[str] | None = None) -> "Retention":
         """This retention with each window raised to at least what ``needs`` asks, in ms.
 
-        ``needs`` keys (others are ignored): ``sends``, ``purchases``, ``resolved_tickets`` (from
-        ``Arbiter.lookback_ms``: the longest cap/duplicate window, the recent-purchase window, the ticket grace),
-        ``journey_history`` (from ``JourneyEngine.lookback_ms``: the longest re-entry cooldown), ``soft_bounces``
-        (from ``Arbiter.lookback_ms``: the soft-bounce limit window), ``sends_per_kind`` (a count, not ms: the largest
-        frequency-cap ``max``, :attr:`sends_per_kind`).  Windows are only
-        ever raised, never lowered below this retention's own (the fixed windows the journey facts use, e.g.
-        ``views_7d``, ``bought_product_30d``).  Orders, which carry the items a cancellation takes back from the
-        purchases, are kept at least as long as purchases.  ``journey_ids``: see the field.
+        ``needs`` keys (others are ignored), from ``Arbiter.lookback_ms`` unless said: ``sends`` (the longest
+        cap/duplicate window), ``purchases`` (recent-purchase window), ``resolved_tickets`` (ticket grace),
+        ``soft_bounces`` (soft-bounce limit window), ``journey_history`` (``JourneyEngine.lookback_ms``: the longest
+        re-entry cooldown), ``sends_per_kind`` (a count: the largest cap ``max``), ``open_tickets`` (sets, not
+        raises, ``open_ticket_ms``: the policy's ``open_tickets.stale_after``).  Windows are only ever raised, never
+        lowered below this retention's own (the fixed windows of the journey facts, e.g. ``views_7d``).  Orders, which
+        carry the items a cancellation takes back, are kept at least as long as purchases.  ``journey_ids``: the field.
         """
         from dataclasses import replace
         sends = max(self.sends_ms, needs.get("sends", 0))
@@ -110,6 +110,7 @@ class Retention:
                        resolved_ticket_ms=max(self.resolved_ticket_ms, needs.get("resolved_tickets", 0)),
                        journey_history_ms=max(self.journey_history_ms, needs.get("journey_history", 0)),
                        soft_bounces_ms=max(self.soft_bounces_ms, needs.get("soft_bounces", 0)),
+                       open_ticket_ms=needs.get("open_tickets", self.open_ticket_ms),
                        sends_per_kind=max(self.sends_per_kind, needs.get("sends_per_kind", 0)),
                        journey_ids=self.journey_ids if journey_ids is None else frozenset(journey_ids))
 
@@ -141,7 +142,7 @@ class CustomerState(_dl.AddressStatus):
     payment_failed: int | None = None  # ts of an unresolved payment failure
     cart: dict[str, int] = field(default_factory=dict)  # product_id -> added ts
     views: list[list] = field(default_factory=list)  # [ts, product_id]
-    sends: list[list] = field(default_factory=list)  # [ts, channel, category, content_id]
+    sends: list[list] = field(default_factory=list)  # [ts, channel, category, content_id(, merged profile id)]
     # journey_id -> membership dict, owned by journeyflow.stages.journeys
     journeys: dict[str, dict] = field(default_factory=dict)
     timers: list[list] = field(default_factory=list)  # heap of [due, timer_id, kind, payload]
@@ -170,7 +171,7 @@ class CustomerState(_dl.AddressStatus):
                 self.ids.append(k)
                 self.ids.sort()
         if ev.contact:
-            _dl.see_contact(self, ev.contact, ts)
+            _dl.see_contact(self, ev.contact, ts, ev.stream)
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":
@@ -310,8 +311,7 @@ class CustomerState(_dl.AddressStatus):
 
     def views_of(self, product_id: str, now: int, window_ms: int) -> int:
         """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
-        lo = now - window_ms
-        views = self.views
+        lo, views = now - window_ms, self.views
         if views and views[0][0] > lo and views[-1][0] <= now:  # (time-sorted: all inside the window, the usual)
             return [v[1] for v in views].count(product_id)
         return sum(1 for ts, p in views if p == product_id and lo < ts <= now)
@@ -319,18 +319,15 @@ class CustomerState(_dl.AddressStatus):
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
                      categories: Iterable[str] | None = None) -> int:
         """Number of messages sent in ``(now - window_ms, now]``, optionally on one channel / of some categories."""
-        lo = now - window_ms
-        cats = None if categories is None else set(categories)
-        n = 0
-        for ts, ch, cat, _content in self.sends:
-            if lo < ts <= now and (channel is None or ch == channel) and (cats is None or cat in cats):
-                n += 1
-        return n
+        lo, cats = now - window_ms, None if categories is None else set(categories)
+        # entries: [ts, channel, category, content_id] (+ the profile id a merge tagged it with)
+        return sum(1 for snd in self.sends if lo < snd[0] <= now and (channel is None or snd[1] == channel)
+                   and (cats is None or snd[2] in cats))
 
     def content_sent_within(self, content_id: str, now: int, window_ms: int) -> list[str]:
         """Channels on which this content was sent in the window."""
         lo = now - window_ms
-        return [ch for ts, ch, _cat, c in self.sends if c == content_id and lo < ts <= now]
+        return [s[1] for s in self.sends if s[3] == content_id and lo < s[0] <= now]
 
     def record_send(self, ts: int, channel: str, category: str, content_id: str | None) -> None:
         """Record a chosen send (arbitration does, so later caps and duplicate checks see it); keeps time order."""
@@ -402,10 +399,10 @@ class CustomerState(_dl.AddressStatus):
         the rebuild would have produced."""
         self.expired_at = now
         # the lists are time-sorted: only rebuild one when its oldest entry has expired or it is over its cap
+        from journeyflow.stages.state_bounds import trim_sends, trim_views
         if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
-            self.views = [v for v in self.views if v[0] > now - r.views_ms][-r.max_views:]
+            self.views = trim_views([v for v in self.views if v[0] > now - r.views_ms], r)
         if self.sends and (self.sends[0][0] <= now - r.sends_ms or len(self.sends) > r.max_sends):
-            from journeyflow.stages.state_bounds import trim_sends
             self.sends = trim_sends([s for s in self.sends if s[0] > now - r.sends_ms], r)
         if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
             self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
@@ -418,6 +415,8 @@ class CustomerState(_dl.AddressStatus):
             self.purchases = p
         if self.cart and min(self.cart.values()) <= now - r.cart_ms:
             self.cart = {k: v for k, v in self.cart.items() if v > now - r.cart_ms}
+        if self.tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
+            self.tickets = {k: v for k, v in self.tickets.items() if _ticket_ts(v) > now - r.open_ticket_ms}
         if self.resolved and min(v[0] for v in self.resolved.values()) <= now - r.resolved_ticket_ms:
             self.resolved = {k: v for k, v in self.resolved.items() if v[0] > now - r.resolved_ticket_ms}
         if self.seen:

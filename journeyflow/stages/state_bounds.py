@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from journeyflow.stages.state import CustomerState, Retention
 
-__all__ = ["cap", "dormant_ms", "expire_journeys", "is_dormant", "is_empty", "retire", "trim_sends"]
+__all__ = ["cap", "dormant_ms", "expire_journeys", "is_dormant", "is_empty", "retire", "trim_sends", "trim_views"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -42,7 +42,7 @@ def cap(s: CustomerState, r: Retention) -> None:
     (keep the most recent entries; ties by id); ``seen`` is trimmed back to ``max_seen`` once it is over by a quarter
     (amortized; the trim points depend only on the events, so they are the same on both paths)."""
     if len(s.views) > r.max_views:
-        del s.views[:len(s.views) - r.max_views]
+        s.views = trim_views(s.views, r)  # (each product's newest views first: its count stays exact)
     if len(s.sends) > r.max_sends:
         s.sends = trim_sends(s.sends, r)  # (the newest max_sends, and what the policy's caps still count)
     if len(s.orders) > r.max_orders:
@@ -114,6 +114,27 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
             else:
                 del journeys[jid]
+
+
+def trim_views(views: list[list], r: Retention) -> list[list]:
+    """``views`` (time-sorted ``[ts, product_id]``) cut to ``r``'s bound when over ``r.max_views``: first each
+    product's newest ``r.views_per_product``, then the newest ``r.max_views`` of those -- so the count of one
+    product's views (``customer.product_views_7d``) stays exact up to ``views_per_product`` while the customer viewed
+    fewer than about ``max_views`` products, however many views of other products came between (before: the newest
+    50 views, and a browse of 50 other products hid a product's earlier views).  Returns ``views`` itself when under
+    the bound."""
+    if len(views) <= r.max_views:
+        return views
+    per, count, out_rev = r.views_per_product, {}, []
+    for v in reversed(views):
+        n = count.get(v[1], 0) + 1
+        count[v[1]] = n
+        if n <= per:
+            out_rev.append(v)
+            if len(out_rev) == r.max_views:
+                break
+    out_rev.reverse()
+    return out_rev
 
 
 def trim_sends(sends: list[list], r: Retention) -> list[list]:

@@ -18,7 +18,7 @@ from typing import Any
 from journeyflow.stages.deliverability import merge_addresses
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 
-__all__ = ["merge_membership", "merge_states", "merge_tickets"]
+__all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets"]
 
 
 def _min(a: int | None, b: int | None) -> int | None:
@@ -56,7 +56,7 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.payment_failed = _max(x.payment_failed, y.payment_failed)
     m.cart = {k: max(x.cart.get(k, 0), y.cart.get(k, 0)) for k in set(x.cart) | set(y.cart)}
     m.views = _union_sorted(x.views, y.views, key=lambda v: (v[0], v[1]))
-    m.sends = _union_sorted(x.sends, y.sends, key=lambda s: (s[0], s[1], str(s[3])))
+    m.sends = merge_sends(x, y)
     m.journeys = {}
     for jid in sorted(set(x.journeys) | set(y.journeys)):
         a, b = x.journeys.get(jid), y.journeys.get(jid)
@@ -80,6 +80,29 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
         m.computed = merge_computed(x.computed, y.computed)
     m.expired_at = _min(x.expired_at, y.expired_at)
     return m
+
+
+def _send_key(s: list) -> tuple:
+    """A send entry's identity: time, channel, content and, on a send tagged by a merge, the profile it came from."""
+    return (s[0], s[1], str(s[3]), s[4] if len(s) > 4 else "")
+
+
+def merge_sends(x: "CustomerState", y: "CustomerState") -> list[list]:
+    """The send history of a merge, time-sorted: every send of either profile (frequency caps count them all).
+
+    A send both profiles hold with the same time, channel and content was two sends, one per profile (two profiles
+    whose promos were both deferred to 08:00 by quiet hours, say): both are kept, each tagged with its profile's
+    id as a fifth element (``[ts, channel, category, content_id, customer_id]``).  Before, the union kept one and the
+    caps under-counted: a third email within 24 h under a cap of 2.  States with the same ``customer_id`` are one
+    profile's history (a merge with itself: idempotent), so their common sends are one."""
+    if not (x.sends and y.sends) or x.customer_id == y.customer_id:
+        return _union_sorted(x.sends, y.sends, key=_send_key)
+    both = {_send_key(s) for s in x.sends} & {_send_key(s) for s in y.sends}
+
+    def tagged(sends: list[list], cid: str) -> list[list]:
+        return [[*s[:4], cid] if _send_key(s) in both else s for s in sends]
+
+    return _union_sorted(tagged(x.sends, x.customer_id), tagged(y.sends, y.customer_id), key=_send_key)
 
 
 def merge_tickets(x: "CustomerState", y: "CustomerState") -> tuple[dict[str, list], dict[str, list]]:

@@ -441,7 +441,8 @@ PURCHASE_60D = _policy("recent_purchase", "{enabled: true, window: 60d, categori
 
 def test_input5_retention_is_derived_from_the_policy_and_the_journeys():
     assert CONFIG.effective_retention() == Retention(journey_ids=frozenset(j.id for j in CONFIG.journeys()),
-                                                     sends_per_kind=7)  # (the largest cap max: push 7 per 7d)
+                                                     sends_per_kind=7,  # (the largest cap max: push 7 per 7d)
+                                                     open_ticket_ms=30 * DAY)  # open_tickets.stale_after
     r = config_with(FLASH, EMAIL_30D).effective_retention()
     assert r.sends_ms == 30 * DAY and r.journey_history_ms == 365 * DAY
     assert config_with(policy=GRACE_14D).effective_retention().resolved_ticket_ms == 14 * DAY

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,6 +72,7 @@ from journeyflow.model.decisions import (
     Candidate,
 )
 from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
+from journeyflow.stages.arbitration.quiet import quiet_due
 from journeyflow.stages.arbitration.reasons import (
     CONSENT,
     CONTROL_GROUP,
@@ -94,7 +95,7 @@ from journeyflow.stages.arbitration.scoring import (
     load_scorer,
 )
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
-from journeyflow.stages.state import BLOCKING, CustomerState
+from journeyflow.stages.state import BLOCKING, CustomerState, _ticket_ts
 
 __all__ = ["ArbitrationResult", "Arbiter"]
 
@@ -151,6 +152,7 @@ class Arbiter:
         self._ticket_cats = frozenset(ot.categories) if ot.enabled else frozenset()
         self._escalated_cats = frozenset(ot.escalated_task_categories) if ot.enabled else frozenset()
         self._grace = _ms(ot.grace)
+        self._stale = _ms(ot.stale_after) if ot.stale_after is not None else None
 
         rp = p.recent_purchase
         self._purchase_cats = frozenset(rp.categories) if rp.enabled else frozenset()
@@ -194,13 +196,15 @@ class Arbiter:
     def lookback_ms(self) -> dict[str, int]:
         """How far back each state entry must be kept for this policy (compare with ``state.Retention``:
         entries expired earlier would silently under-count caps, purchases or the ticket grace period), and
-        ``sends_per_kind``: the largest frequency-cap ``max`` (a count: ``Retention.sends_per_kind``)."""
+        ``sends_per_kind``: the largest frequency-cap ``max`` (a count: ``Retention.sends_per_kind``); ``open_tickets``
+        (only with ``stale_after``): how long an open ticket with no new event counts as open."""
         maxima = [mx for mx, _w in self._g_limits] if self._g_cats else []
         maxima += [mx for lims in self._c_limits.values() for mx, _w in lims] if self._c_cats else []
         return {"sends": self._hist_span, "sends_per_kind": max(maxima, default=0),
                 "purchases": self._purchase_window if self._purchase_cats else 0,
                 "resolved_tickets": self._grace if self._ticket_cats else 0,
-                "soft_bounces": self._soft_window if self._soft_max else 0}
+                "soft_bounces": self._soft_window if self._soft_max else 0,
+                **({"open_tickets": self._stale} if self._stale is not None else {})}
 
     # ---------------------------------------------------------------------------------------------- hot path
     def arbitrate(self, state: CustomerState, candidates: Sequence[Candidate], now: int, customer_id: str,
@@ -407,7 +411,8 @@ class Arbiter:
         ages_c: dict[str, list[int]] = {}
         span = self._hist_span
         # state.sends is sorted by time (CustomerState keeps it so): walk back from the newest, stop past the span
-        for ts, ch, cat, _cid in reversed(sends):
+        for snd in reversed(sends):  # (a merge may tag an entry with a fifth element: state_merge.merge_sends)
+            ts, ch, cat = snd[0], snd[1], snd[2]
             age = now - ts
             if age < 0:
                 continue
@@ -424,9 +429,13 @@ class Arbiter:
         return ages_g, ages_c
 
     def _ticket_flags(self, state: CustomerState, now: int) -> tuple[bool, bool]:
-        """(messages suppressed: open ticket or resolved within grace, tasks suppressed: escalated ticket)."""
-        if state.open_ticket_count():
-            return True, state.has_escalated_ticket()
+        """(messages suppressed: open ticket or resolved within grace, tasks suppressed: escalated ticket).  A ticket
+        whose latest open/escalate event is ``stale_after`` old or older is not open (expiry drops it later)."""
+        tickets = state.tickets.values()
+        if tickets and self._stale is not None:
+            tickets = [t for t in tickets if _ticket_ts(t) > now - self._stale]
+        if tickets:
+            return True, any(t[2] for t in tickets)
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
 
@@ -439,26 +448,9 @@ class Arbiter:
         return z
 
     def _quiet_due(self, tz: str | None, now: int) -> int:
-        """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms)."""
-        zone = self._zone(tz)
-        local = datetime.fromtimestamp(now // 1000, zone)
-        sod = local.hour * 3600 + local.minute * 60 + local.second
-        start, end = self._q_start, self._q_end
-        day = local.date()
-        if start < end:
-            if not start <= sod < end:
-                return 0
-        elif sod >= start:
-            day += timedelta(days=1)
-        elif sod >= end:
-            return 0
-        for _ in range(3):
-            # fold=0: an end time inside a DST gap maps to just after the gap, an ambiguous one to its first instant
-            due = int(datetime.combine(day, self._q_end_time, tzinfo=zone).timestamp()) * 1000
-            if due > now:
-                return due
-            day += timedelta(days=1)  # a zone that skipped the day (e.g. Pacific/Apia 2011-12-30)
-        return now + 3_600_000
+        """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms, DST-correct:
+        :func:`.quiet.quiet_due`)."""
+        return quiet_due(self._zone(tz), now, self._q_start, self._q_end, self._q_end_time)
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

@@ -137,12 +137,15 @@ class DeliverabilityPolicy(_Section):
 
 class OpenTicketPolicy(_Section):
     """``open_tickets:``: no messages of ``categories`` while a ticket is open or was resolved within ``grace``; no
-    tasks of ``escalated_task_categories`` while a ticket is escalated."""
+    tasks of ``escalated_task_categories`` while a ticket is escalated.  A ticket with no open/escalate event for
+    ``stale_after`` no longer counts as open (a helpdesk that never sends ``ticket_resolved`` would otherwise
+    suppress promotions for good); ``null``: open until resolved."""
 
     enabled: bool = True
     categories: tuple[Category, ...] = _MARKETING_SALES
     grace: Duration = timedelta(hours=48)
     escalated_task_categories: tuple[Category, ...] = ("sales",)
+    stale_after: Duration | None = timedelta(days=30)
 
 
 class RecentPurchasePolicy(_Section):

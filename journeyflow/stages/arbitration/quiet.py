@@ -1,0 +1,70 @@
+"""Quiet hours in the customer's own time zone: when a deferred message is due (the policy's ``quiet_hours``).
+
+Plain Python (``zoneinfo``).  The window runs from ``start`` (inclusive) to ``end`` (exclusive) in local wall time and
+wraps past midnight when ``start > end``.  A message proposed inside it is due at the first instant after ``now``
+whose local wall time is outside the window; across DST transitions that is:
+
+* an end time in the hour a fall-back repeats: its first pass still ahead (during the second pass, the second one:
+  the message does not wait a whole day);
+* an end time a spring-forward skips: the instant of the jump (the wall clock jumps past the end);
+* a fall-back that turns the wall clock back to a time outside the window (a window inside the repeated hour): the
+  instant of the fall-back.
+
+Before these rules an end time's first pass was taken even when already over (a day late), and a skipped end time
+mapped one gap length past the jump.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["quiet_due"]
+
+
+def _inside(sod: int, start: int, end: int) -> bool:
+    """True when second-of-day ``sod`` is in the window ``[start, end)`` (wrapping past midnight if start > end)."""
+    return start <= sod < end if start < end else sod >= start or sod < end
+
+
+def quiet_due(zone: ZoneInfo, now: int, start: int, end: int, end_time: time) -> int:
+    """0 when ``now`` (epoch ms) is outside quiet hours in ``zone``, else the next allowed time (epoch ms, > now).
+
+    ``start``/``end``: the window's bounds in seconds of the local day; ``end_time``: ``end`` as a ``time``.  Rules:
+    the module docstring.  A zone that skips a whole day (Pacific/Apia 2011-12-30) moves on to the next day."""
+    local = datetime.fromtimestamp(now // 1000, zone)
+    sod = local.hour * 3600 + local.minute * 60 + local.second
+    if not _inside(sod, start, end):
+        return 0
+    day = local.date() + timedelta(days=1 if start > end and sod >= start else 0)
+    for _ in range(3):
+        # both passes of an end time a fall-back repeats (fold 0, then fold 1); fold 0 of a time in a DST gap is one
+        # gap length past the jump (corrected below: the offset then differs from now's)
+        for fold in (0, 1):
+            due = int(datetime.combine(day, end_time, tzinfo=zone).replace(fold=fold).timestamp()) * 1000
+            if due > now:
+                offset = local.utcoffset()
+                if offset != datetime.fromtimestamp(due // 1000, zone).utcoffset():
+                    return _past_change(zone, now, due, offset, start, end, end_time)  # type: ignore[arg-type]
+                return due
+        day += timedelta(days=1)
+    return now + 3_600_000
+
+
+def _past_change(zone: ZoneInfo, now: int, due: int, offset: timedelta, start: int, end: int, end_time: time) -> int:
+    """The first allowed time in ``(now, due]`` when the zone's UTC offset changes in between (``offset``: the offset
+    at ``now``): the instant of the change (found to the second) if the wall clock then shows a time outside the
+    window, else when the wall clock, running on from the change, reaches the end time (at most ``due``)."""
+    lo, hi = now // 1000, due // 1000  # the offset at lo is `offset`, at hi another: find the first second of the new
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, zone).utcoffset() == offset:
+            lo = mid
+        else:
+            hi = mid
+    after = datetime.fromtimestamp(hi, zone)
+    sod = after.hour * 3600 + after.minute * 60 + after.second
+    if not _inside(sod, start, end):
+        return max(hi * 1000, now + 1)
+    day = after.date() + timedelta(days=1 if start > end and sod >= start else 0)
+    at = hi + int((datetime.combine(day, end_time) - after.replace(tzinfo=None)).total_seconds())
+    return min(max(at * 1000, now + 1), due)

@@ -64,6 +64,7 @@ DEFAULT_MAX_TS = 4_102_444_800_000
 # the payload and the detail; its ``event_time`` is left empty.
 _MIN_TABLE_TS = -62_135_596_800_000
 _MAX_TABLE_TS = 253_402_300_799_999
+_MIN_LONG, _MAX_LONG = -(1 << 63), (1 << 63) - 1
 
 
 @lru_cache(maxsize=None)
@@ -295,6 +296,11 @@ class Parser:
                     raw = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
                     raise Invalid(DeadLetterReason.INVALID_UTF8, f"not UTF-8 at byte {e.start}") from None
+            if raw.startswith("\ufeff"):
+                # a UTF-8 byte order mark (Windows editors, Excel's "CSV UTF-8", .NET writers start files with it;
+                # `cat` of such files puts one at the start of a line): an encoding mark, not part of the JSON text
+                # (RFC 8259 §8.1 lets a parser ignore it)
+                raw = raw[1:]
             if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and _json_depth(raw) > MAX_JSON_DEPTH:
                 # explicit limit: the parser's own recursion guard depends on the caller's stack depth,
                 # which would make the same record's fate vary
@@ -342,7 +348,11 @@ class Parser:
             (f, v.reason, v.action, v.detail, _fields.warning_value(f, original)) for f, v, original in checked]
         if cleaned is not None:
             rec = cleaned
-        self._validate(stream, rec, et)  # required fields (the optional ones left are valid)
+        # required fields (the optional ones left are valid); a ts present but not a time (a float, a boolean, an
+        # object) is reported as bad_timestamp below, not as the schema's type error on ts
+        # (and an integer beyond 64 bits is out of range there, not a schema violation)
+        schema_ts = ts_raw is None or isinstance(ts_raw, str) or (et is not None and _MIN_LONG <= et <= _MAX_LONG)
+        self._validate(stream, rec if schema_ts else {**rec, "ts": 0}, et)
         if et is None:
             raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor "
                           "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))

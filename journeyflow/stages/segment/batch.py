@@ -3,8 +3,11 @@ segment.com/docs/connections/sources/catalog/libraries/server/http-api/#batch) s
 
 The sources split them (files: one line may hold a batch; Pub/Sub: one message may), so that every message is one
 record read and gets its own event or dead letter: decided + dead letters = records read.  Envelope fields other
-than ``batch`` (``context``, ``integrations``, ``sentAt``) apply to every message that does not set them itself,
-as the HTTP API does.
+than ``batch`` apply to every message as the HTTP API documents them: the envelope's ``context`` and
+``integrations`` are *merged* with each message's own (segment-docs, HTTP API "Batch": "it will be merged with any
+context inside each of the items in the batch"; a message's own value wins for a key both set, objects merged key
+by key: the envelope's ``context.timezone`` and a message's ``context.traits`` both hold); ``sentAt`` (the
+libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from typing import Any
 __all__ = ["split_batch"]
 
 _SHARED = ("context", "integrations", "sentAt")
+#: envelope objects merged with the message's own (the others are taken only when the message has none)
+_MERGED = ("context", "integrations")
 
 
 def split_batch(payload: Any) -> list[bytes] | None:
@@ -21,6 +26,8 @@ def split_batch(payload: Any) -> list[bytes] | None:
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
     envelope (then it is one message, parsed as it is).  Cheap for ordinary messages: JSON is only decoded when the
     text holds ``"batch"``."""
+    if isinstance(payload, str) and payload.startswith("\ufeff"):
+        payload = payload[1:]  # a byte order mark (json.loads of bytes skips it itself)
     if isinstance(payload, (bytes, bytearray)):
         if b'"batch"' not in payload:
             return None
@@ -44,5 +51,17 @@ def split_batch(payload: Any) -> list[bytes] | None:
     for m in obj["batch"]:
         if isinstance(m, dict) and shared:
             m = {**shared, **m}
+            for k in _MERGED:
+                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
+                    m[k] = _merged(shared[k], m[k])
         out.append(json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return out
+
+
+def _merged(base: dict, own: dict) -> dict:
+    """``base`` (the envelope's object) with ``own`` (the message's) over it, objects merged key by key."""
+    out = dict(base)
+    for k, v in own.items():
+        b = out.get(k)
+        out[k] = _merged(b, v) if isinstance(b, dict) and isinstance(v, dict) else v
     return out

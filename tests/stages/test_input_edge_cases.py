@@ -1,0 +1,156 @@
+"""QA round 2 (issues 18/19): input files and values as hostile but real sources write them -- a UTF-8 byte order
+mark, invisible format characters in ids and addresses, ``00`` international prefixes, float epoch times, Segment
+batch envelopes whose ``context`` is merged with each message's own."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.events import Event
+from journeyflow.stages.identity.keys import Hasher
+from journeyflow.stages.parse import Parser
+from journeyflow.stages.segment.batch import split_batch
+from journeyflow.transforms.sources import _ReadFileFn
+
+HASHER = Hasher(b"test-key")
+P = Parser(HASHER)
+TS = 1790848800000  # 2026-10-01T10:00:00Z
+GOOD = {
+    "web": {"event_id": "w1", "ts": TS, "anonymous_id": "dev-1", "type": "page_view"},
+    "orders": {"event_id": "o1", "ts": TS, "crm_id": "C001", "order_id": "ORD-1", "type": "order_placed"},
+    "support": {"event_id": "s1", "ts": TS, "crm_id": "C001", "ticket_id": "T-1", "type": "ticket_opened"},
+    "crm": {"event_id": "c1", "ts": TS, "crm_id": "C001", "type": "contact_created"},
+    "engagement": {"event_id": "e1", "ts": TS, "crm_id": "C001", "type": "unsubscribed", "channel": "email"},
+    "consent": {"event_id": "k1", "ts": TS, "crm_id": "C001", "status": "revoked", "channel": "email"},
+    "track": {"type": "track", "messageId": "m1", "anonymousId": "dev-1", "event": "Clicked",
+              "timestamp": "2026-10-01T10:00:00Z"},
+}
+
+
+def parse(stream, raw, parser=P):
+    if not isinstance(raw, (bytes, str)):
+        raw = json.dumps(raw, ensure_ascii=False).encode()
+    return parser.parse_full(stream, raw, "test:1").result
+
+
+# ------------------------------------------------------------------------------------------ byte order mark
+@pytest.mark.parametrize("stream", sorted(GOOD))
+def test_a_byte_order_mark_is_not_part_of_the_record(stream):
+    """Windows editors, Excel's "CSV UTF-8" and .NET writers start a file with a UTF-8 BOM: the first record of every
+    such file was an ``invalid_json`` dead letter (a contact, an opt-out lost)."""
+    plain = parse(stream, GOOD[stream])
+    for raw in (b"\xef\xbb\xbf" + json.dumps(GOOD[stream]).encode(), "\ufeff" + json.dumps(GOOD[stream])):
+        got = parse(stream, raw)
+        assert isinstance(got, Event), got
+        assert got == plain
+
+
+def test_a_file_with_a_bom_crlf_blank_lines_and_no_final_newline_reads_every_record(tmp_path):
+    lines = [json.dumps({**GOOD["crm"], "event_id": f"c{i}", "crm_id": f"C{i}"}) for i in range(3)]
+    path = tmp_path / "crm.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join([lines[0], "", "  \t", lines[1], lines[2]]).encode())
+    raws = list(_ReadFileFn()._records(("crm", str(path))))
+    assert len(raws) == 3
+    events = [parse("crm", r.payload) for r in raws]
+    assert [e.ids for e in events] == [("crm:C0",), ("crm:C1",), ("crm:C2",)]
+    segment = tmp_path / "track.jsonl"
+    segment.write_bytes(b"\xef\xbb\xbf" + json.dumps({"batch": [GOOD["track"], {**GOOD["track"], "messageId": "m2"}]})
+                        .encode() + b"\r\n" + json.dumps({**GOOD["track"], "messageId": "m3"}).encode())
+    got = [parse("track", r.payload) for r in _ReadFileFn()._records(("track", str(segment)))]
+    assert [e.uid for e in got] == ["track/m1", "track/m2", "track/m3"]
+    assert split_batch("\ufeff" + json.dumps({"batch": [GOOD["track"]]})) is not None
+
+
+# ---------------------------------------------------------------------------- invisible format characters
+INVISIBLE = ("\u200b", "\ufeff", "\u200d", "\u2060", "\u200e", "\u00ad")
+
+
+@pytest.mark.parametrize("ch", INVISIBLE)
+def test_an_opt_out_whose_address_carries_an_invisible_character_applies_to_the_address(ch):
+    """``ann@example.com`` + a zero-width space pasted from a web page: the consent revoke was dead-lettered
+    (``invalid_identifier``: its one identifier refused) and the promo went to ann@example.com."""
+    plain = parse("consent", {**GOOD["consent"], "crm_id": None, "email": "ann@example.com"})
+    for email in (f"ann@example.com{ch}", f"{ch}Ann@Example.com", f"ann{ch}@example.com"):
+        got = parse("consent", {**GOOD["consent"], "crm_id": None, "email": email})
+        assert isinstance(got, Event), (email, got)
+        assert got.ids == plain.ids and got.contact == plain.contact
+
+
+@pytest.mark.parametrize("ch", INVISIBLE)
+def test_ids_with_an_invisible_character_are_the_same_id_in_every_stream(ch):
+    """A CRM id copied from a spreadsheet with a trailing zero-width space was another customer: the revoke of
+    ``C001\\u200b`` did not reach C001."""
+    for stream in ("orders", "support", "crm", "engagement", "consent"):
+        got = parse(stream, {**GOOD[stream], "crm_id": f"C001{ch}"})
+        assert isinstance(got, Event) and "crm:C001" in got.ids, (stream, got)
+    web = parse("web", {**GOOD["web"], "anonymous_id": f"{ch}dev-1", "user_id": f"C001{ch}"})
+    assert web.ids == ("anon:dev-1", "crm:C001")
+    seg = parse("track", {**GOOD["track"], "anonymousId": f"dev-1{ch}", "userId": f"{ch}C001"})
+    assert seg.ids == ("anon:dev-1", "crm:C001")
+    assert isinstance(parse("crm", {**GOOD["crm"], "crm_id": ch}), DeadLetter)  # nothing visible: no id
+
+
+def test_an_address_valid_as_given_keeps_its_joiner():
+    """Only an address refused because of format characters is read without them."""
+    assert HASHER.email("ann@example.com")[1] == "ann@example.com"
+    with pytest.raises(ValueError):
+        HASHER.email("\u200b@example.com")
+
+
+# ------------------------------------------------------------------------------------ 00 international prefix
+@pytest.mark.parametrize("raw", ["0044 20 7946 0958", "00442079460958", "00 44 20 7946 0958", "tel:0044-20-7946-0958"])
+def test_a_number_with_the_00_international_prefix_is_that_number_in_any_region(raw):
+    """Most of the world dials abroad with ``00``: ``0044 20 7946 0958`` in a ticket was refused under region US
+    (whose prefix is 011), dropping the ticket's only phone; it is +44 20 7946 0958."""
+    for region in ("US", "GB", "DE", "AU", "JP"):
+        assert HASHER.phone(raw, region) == HASHER.phone("+44 20 7946 0958"), region
+    got = parse("support", {**GOOD["support"], "crm_id": None, "phone": raw})
+    assert isinstance(got, Event) and got.contact["phone"] == "+442079460958"
+
+
+def test_00_is_only_tried_when_the_regions_own_reading_fails():
+    assert HASHER.phone("001 415 555 0134", "US")[1] == "+14155550134"
+    assert HASHER.phone("0041 44 668 18 00", "CH")[1] == "+41446681800"
+    with pytest.raises(ValueError):
+        HASHER.phone("00 12", "US")
+
+
+# --------------------------------------------------------------------------------------------- event times
+@pytest.mark.parametrize("ts", [1790848800000.0, 1.7908488e12, 1790848800000.5, True, {"$date": TS}, [TS]])
+def test_a_ts_that_is_not_a_time_is_a_bad_timestamp_in_every_stream(ts):
+    """A float epoch (pandas writes integer columns with a gap as floats), a boolean or an object in ``ts`` was a
+    ``schema_violation`` (the Avro type error) instead of ``bad_timestamp``."""
+    for stream in sorted(set(GOOD) - {"track"}):
+        got = parse(stream, {**GOOD[stream], "ts": ts})
+        assert isinstance(got, DeadLetter) and got.reason == "bad_timestamp", (stream, got)
+    got = parse("track", {**GOOD["track"], "timestamp": ts})
+    assert isinstance(got, DeadLetter) and got.reason == "bad_timestamp"
+
+
+def test_an_integer_ts_beyond_64_bits_is_out_of_range():
+    got = parse("orders", {**GOOD["orders"], "ts": 10**30})
+    assert isinstance(got, DeadLetter) and got.reason == "timestamp_out_of_range"
+
+
+# ----------------------------------------------------------------------------------- Segment batch envelopes
+def test_a_batch_context_is_merged_with_each_messages_own():
+    """segment-docs (HTTP API, Batch): the envelope's ``context`` "will be merged with any context inside each of
+    the items".  A message with its own ``context`` (an ``ip``, its ``traits``) lost the envelope's time zone and
+    locale: the identify set no zone, and its national phone was read in the default region."""
+    envelope = {"context": {"timezone": "Europe/London", "locale": "en-GB", "library": {"name": "x"}},
+                "sentAt": "2026-10-01T10:00:05Z", "batch": [
+                    {"type": "identify", "messageId": "i1", "userId": "C001", "timestamp": "2026-10-01T10:00:00Z",
+                     "context": {"ip": "203.0.113.9", "traits": {"phone": "020 7946 0958"},
+                                 "library": {"version": "2"}},
+                     "traits": {"plan": "pro"}},
+                    {"type": "identify", "messageId": "i2", "userId": "C002", "timestamp": "2026-10-01T10:00:00Z",
+                     "context": {"timezone": "Europe/Paris"}}]}
+    first, second = (parse("track", m) for m in split_batch(json.dumps(envelope).encode()))
+    assert first.attrs["timezone"] == "Europe/London"
+    assert first.contact["phone"] == "+442079460958"
+    assert second.attrs["timezone"] == "Europe/Paris"  # the message's own value wins
+    merged = json.loads(split_batch(json.dumps(envelope))[0])
+    assert merged["context"]["library"] == {"name": "x", "version": "2"}
+    assert merged["sentAt"] == "2026-10-01T10:00:05Z"

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from journeyflow.stages.declared_types import DeclaredTypes
 
 __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN_DEAD_LETTER", "Invalid",
-           "ParseConfig", "ParseResult", "Parser", "avro_schema", "epoch_ms_values", "mask_pii", "parse_ts"]
+           "ParseConfig", "ParseResult", "Parser", "avro_schema", "epoch_ms_values", "loads_json", "mask_pii",
+           "parse_ts"]
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -72,6 +73,30 @@ def avro_schema(name: str) -> dict:
     """Parsed Avro schema ``schemas/<name>.avsc`` (shipped as package data)."""
     text = resources.files("journeyflow.schemas").joinpath(f"{name}.avsc").read_text()
     return fastavro.parse_schema(json.loads(text))
+
+
+def _huge_int(digits: str) -> int | float:
+    """A JSON integer as ``json.loads`` reads it, or, beyond the digits Python converts (4,300 by default:
+    ``sys.get_int_max_str_digits``, a guard against quadratic conversion time), an infinity of its sign -- as
+    ``json.loads`` reads a float too large for a double (``1e400``): the value is out of every range, and the
+    field holding it is checked like any other (an optional amount is dropped with a warning, a ts is a
+    bad_timestamp) instead of the record being lost to an exception."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float("-inf") if digits.startswith("-") else float("inf")
+
+
+def loads_json(text: str | bytes) -> Any:
+    """``json.loads(text)``, with integers too long for Python's conversion read by :func:`_huge_int` (only tried
+    when the plain decode refuses one: ``ValueError`` "Exceeds the limit ... for integer string conversion" is not a
+    ``JSONDecodeError``).  Raises ``json.JSONDecodeError`` / ``RecursionError`` for text that is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        return json.loads(text, parse_int=_huge_int)
 
 
 def _mask_record(rec: Any) -> Any:
@@ -273,7 +298,7 @@ class Parser:
             text = None
         if text is None or (len(text) <= MAX_PAYLOAD_IN_DEAD_LETTER and text.lstrip().startswith("{")):
             try:
-                obj = raw if text is None else json.loads(text)
+                obj = raw if text is None else loads_json(text)
                 text = json.dumps(_mask_record(obj), default=str, sort_keys=True)
             except (TypeError, ValueError, RecursionError):
                 text = text if text is not None else repr(raw)
@@ -306,10 +331,10 @@ class Parser:
                 # which would make the same record's fate vary
                 raise Invalid(DeadLetterReason.INVALID_JSON, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             try:
-                rec = json.loads(raw)
+                rec = loads_json(raw)
             except RecursionError:
                 raise Invalid(DeadLetterReason.INVALID_JSON, "JSON nested too deeply") from None
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise Invalid(DeadLetterReason.INVALID_JSON, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
         else:
             rec = raw

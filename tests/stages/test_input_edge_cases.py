@@ -154,3 +154,34 @@ def test_a_batch_context_is_merged_with_each_messages_own():
     merged = json.loads(split_batch(json.dumps(envelope))[0])
     assert merged["context"]["library"] == {"name": "x", "version": "2"}
     assert merged["sentAt"] == "2026-10-01T10:00:05Z"
+
+
+# ------------------------------------------------------------------------------------ numbers beyond Python's
+def test_an_integer_of_more_digits_than_python_converts_never_raises():
+    """``json.loads`` raises a plain ValueError (not a JSONDecodeError) for an integer of more than 4,300 digits;
+    the parser read ``e.msg`` of it and crashed with AttributeError -- the bundle failed, in streaming for ever.
+    The number is out of every range: an optional amount is dropped with a warning, a ts is a dead letter."""
+    huge = "9" * 5000
+    res = P.parse_full("orders", json.dumps(GOOD["orders"])[:-1] + f', "amount": {huge}}}', "test:1")
+    assert isinstance(res.result, Event) and [(w.field, w.reason) for w in res.warnings] == [("amount", "out_of_range")]
+    dead = P.parse_full("crm", json.dumps({**GOOD["crm"], "ts": 0}).replace('"ts": 0', f'"ts": {huge}'), "t").result
+    assert isinstance(dead, DeadLetter) and dead.reason == "bad_timestamp"
+    seg = P.parse_full("track", json.dumps(GOOD["track"])[:-1] + f', "properties": {{"n": -{huge}}}}}', "t").result
+    assert isinstance(seg, Event)
+    items = split_batch(('{"batch": [%s, {"type": "page", "n": %s}]}' % (json.dumps(GOOD["track"]), huge)).encode())
+    assert items is not None and len(items) == 2  # not one unsplit envelope
+    assert isinstance(parse("track", items[0]), Event)
+
+
+# ------------------------------------------------------------------------ Segment products that are no objects
+@pytest.mark.parametrize("products", ["p1,p2", 7, ["p1", "p2"], [None, "p1"]])
+def test_products_that_are_not_objects_are_reported_not_dropped_silently(products):
+    """``"products": "p1,p2"`` (or an array of bare ids) gave an order with no product ids and no warning: nothing
+    said why the order's products were lost."""
+    msg = {**GOOD["track"], "event": "Order Completed", "userId": "C001",
+           "properties": {"order_id": "ORD-1", "products": products}}
+    res = P.parse_full("track", json.dumps(msg).encode(), "test:1")
+    assert isinstance(res.result, Event) and res.result.type == "order_placed"
+    assert res.warnings and {w.field for w in res.warnings} <= {"properties.products[].product_id",
+                                                                "properties.products[].sku"}
+    assert "not an" in res.warnings[0].detail

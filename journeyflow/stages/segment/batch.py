@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from journeyflow.stages.parse import loads_json
+
 __all__ = ["split_batch"]
 
 _SHARED = ("context", "integrations", "sentAt")
@@ -32,14 +34,14 @@ def split_batch(payload: Any) -> list[bytes] | None:
         if b'"batch"' not in payload:
             return None
         try:
-            obj = json.loads(payload)
+            obj = loads_json(payload)
         except (ValueError, RecursionError):
             return None
     elif isinstance(payload, str):
         if '"batch"' not in payload:
             return None
         try:
-            obj = json.loads(payload)
+            obj = loads_json(payload)
         except (ValueError, RecursionError):
             return None
     else:

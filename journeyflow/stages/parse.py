@@ -489,6 +489,14 @@ class Parser:
                 dropped += 1
         keys = [k for k in keys if k.split(":", 1)[1]]
         if not keys:
+            # an identifier of the wrong type (a JSON number where the schema has a string) was dropped by the
+            # optional-field check: present but unusable, as an address that does not normalize
+            typed = [f"{p[0]} {p[3]}" for p in problems if p[0] in _fields.IDENTIFIER_FIELDS[stream]
+                     and p[1] == FieldWarningReason.WRONG_TYPE]
+            if typed:
+                raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, f"{stream} record: none of its identifiers is "
+                              "usable (" + "; ".join(typed + [p[3] for p in problems
+                                                              if p[1] == FieldWarningReason.INVALID_IDENTIFIER]) + ")", et)
             if dropped:
                 raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, f"{stream} record: none of its identifiers is "
                               "usable (" + "; ".join(p[3] for p in problems

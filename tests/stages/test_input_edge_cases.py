@@ -185,3 +185,16 @@ def test_products_that_are_not_objects_are_reported_not_dropped_silently(product
     assert res.warnings and {w.field for w in res.warnings} <= {"properties.products[].product_id",
                                                                 "properties.products[].sku"}
     assert "not an" in res.warnings[0].detail
+
+
+# ----------------------------------------------------------------------------------- identifiers of a wrong type
+@pytest.mark.parametrize("stream,changes", [
+    ("orders", {"crm_id": 12345}), ("orders", {"crm_id": 12345.0, "email": ["ann@example.com"]}),
+    ("support", {"crm_id": 12345}), ("engagement", {"crm_id": True}),
+])
+def test_a_record_whose_only_identifiers_have_the_wrong_type_says_so(stream, changes):
+    """``crm_id: 12345`` (a JSON number where the schemas have a string) as an order's only identifier was a
+    ``missing_identifier`` dead letter ("has no usable identifier"), as if it had none: it is present and unusable."""
+    got = parse(stream, {**GOOD[stream], **changes})
+    assert isinstance(got, DeadLetter) and got.reason == "invalid_identifier", got
+    assert "crm_id" in got.detail

@@ -41,6 +41,8 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.json_text import json_depth as _json_depth
+from journeyflow.stages.json_text import loads_json
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
 from journeyflow.stages.pii import decode as pii_decode
@@ -75,58 +77,11 @@ def avro_schema(name: str) -> dict:
     return fastavro.parse_schema(json.loads(text))
 
 
-def _huge_int(digits: str) -> int | float:
-    """A JSON integer as ``json.loads`` reads it, or, beyond the digits Python converts (4,300 by default:
-    ``sys.get_int_max_str_digits``, a guard against quadratic conversion time), an infinity of its sign -- as
-    ``json.loads`` reads a float too large for a double (``1e400``): the value is out of every range, and the
-    field holding it is checked like any other (an optional amount is dropped with a warning, a ts is a
-    bad_timestamp) instead of the record being lost to an exception."""
-    try:
-        return int(digits)
-    except ValueError:
-        return float("-inf") if digits.startswith("-") else float("inf")
-
-
-def loads_json(text: str | bytes) -> Any:
-    """``json.loads(text)``, with integers too long for Python's conversion read by :func:`_huge_int` (only tried
-    when the plain decode refuses one: ``ValueError`` "Exceeds the limit ... for integer string conversion" is not a
-    ``JSONDecodeError``).  Raises ``json.JSONDecodeError`` / ``RecursionError`` for text that is not JSON."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise
-    except ValueError:
-        return json.loads(text, parse_int=_huge_int)
-
-
 def _mask_record(rec: Any) -> Any:
     """A copy of a decoded record with the values of identifier fields masked, whatever their format."""
     if isinstance(rec, dict):
         return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
     return rec
-
-
-def _json_depth(text: str) -> int:
-    """Maximum nesting depth of brackets outside strings (only called for records with many brackets)."""
-    depth = best = 0
-    in_str = esc = False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            depth += 1
-            if depth > best:
-                best = depth
-        elif ch in "}]":
-            depth -= 1
-    return best
 
 
 @lru_cache(maxsize=16)
@@ -390,8 +345,10 @@ class Parser:
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
         cfg = self.config
         if et < cfg.min_ts:
+            # epoch seconds (Unix time, as most languages' clocks give it) read as milliseconds fall in January 1970
+            hint = " (epoch seconds? ts must be epoch milliseconds)" if 10**8 <= et < 10**11 else ""
             raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is before the accepted "
-                          f"range (min {cfg.min_ts} ms)", et)
+                          f"range (min {cfg.min_ts} ms){hint}", et)
         # the detail does not name a bound derived from the wall clock: the same record gives the same dead letter
         if et > cfg.max_ts:
             raise Invalid(DeadLetterReason.TIMESTAMP_OUT_OF_RANGE, f"ts {str(ts_raw)[:40]!r} is after the latest "

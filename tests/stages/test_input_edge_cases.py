@@ -198,3 +198,8 @@ def test_a_record_whose_only_identifiers_have_the_wrong_type_says_so(stream, cha
     got = parse(stream, {**GOOD[stream], **changes})
     assert isinstance(got, DeadLetter) and got.reason == "invalid_identifier", got
     assert "crm_id" in got.detail
+
+
+def test_epoch_seconds_get_a_hint():
+    got = parse("orders", {**GOOD["orders"], "ts": TS // 1000})
+    assert got.reason == "timestamp_out_of_range" and "epoch seconds" in got.detail

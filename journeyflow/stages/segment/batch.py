@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journeyflow.stages.parse import loads_json
+from journeyflow.stages.json_text import loads_json
 
 __all__ = ["split_batch"]
 

@@ -203,3 +203,18 @@ def test_a_record_whose_only_identifiers_have_the_wrong_type_says_so(stream, cha
 def test_epoch_seconds_get_a_hint():
     got = parse("orders", {**GOOD["orders"], "ts": TS // 1000})
     assert got.reason == "timestamp_out_of_range" and "epoch seconds" in got.detail
+
+
+# ------------------------------------------------------------------------------- Segment spellings of a call
+def test_a_calls_type_and_event_name_in_a_sources_spelling():
+    """``"type": "Track"`` was an ``unknown_type`` dead letter, and ``"event": "Order Completed "`` (a stray space
+    in a tracking plan) stayed an unmapped custom event: the order did not cancel the cart reminder."""
+    msg = {**GOOD["track"], "type": "Track", "userId": "C001", "event": " Order Completed ",
+           "properties": {"order_id": "ORD-1"}}
+    got = parse("track", msg)
+    assert isinstance(got, Event) and (got.stream, got.type, got.attrs["order_id"]) == ("orders", "order_placed",
+                                                                                      "ORD-1")
+    ident = parse("track", {**GOOD["track"], "type": " IDENTIFY", "userId": "C001", "traits": {"plan": "pro"}})
+    assert ident.type == "identify" and ident.attrs["traits"] == {"plan": "pro"}
+    assert parse("track", {**GOOD["track"], "event": "Trial Ending Soon\t"}).type == "Trial Ending Soon"
+    assert parse("track", {**GOOD["track"], "type": "tracks"}).reason == "unknown_type"

@@ -47,7 +47,7 @@ from journeyflow.model.reasons import FieldWarningReason as R
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "is_warning_field",
            "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
            "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol",
-           "enum_symbols", "fold_enums", "container_fields"]
+           "enum_symbols", "fold_enums", "container_fields", "phone_digits"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -163,6 +163,18 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> dict
                     out = dict(rec)
                 out[name] = folded
     return out
+
+
+def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec``, or a copy whose ``phone`` given as a JSON integer (``14155550134``: a spreadsheet or CSV export
+    turned into JSON types the column as numbers) is its digits as text.  A phone is read by ``phonenumbers`` from
+    its digits either way (``Hasher.phone`` takes integers, as the Segment stream's ``traits.phone`` always did); an
+    SMS opt-out naming its number so was a ``schema_violation`` dead letter (the consent's one identifier)."""
+    v = rec.get("phone")
+    if v.__class__ is int and v >= 0:
+        rec = dict(rec)
+        rec["phone"] = str(v)
+    return rec
 
 
 def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:

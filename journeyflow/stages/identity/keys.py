@@ -5,9 +5,8 @@ Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``c
 customer is the minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then
 phone, then anonymous id.
 
-* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>``, without invisible format
-  characters (Unicode category ``Cf``: zero-width spaces and joiners, a byte order mark, soft hyphens, bidirectional
-  marks -- :func:`without_format_chars`; pasted from web pages and spreadsheets, never meant).
+* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (kept as given otherwise,
+  invisible format characters included: ids are machine-made and compared exactly).
 * Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFC, and checks and normalizes it with
   ``email-validator`` (RFC 5321/5322/6531 syntax, no DNS look-up): every spelling of one address gives one key.
   **Merged**: letter case of the whole address (``Ann.Lee@Example.COM`` = ``ann.lee@example.com``; local parts are
@@ -168,7 +167,7 @@ def without_format_chars(text: str) -> str:
 def _strip_id(kind: str, raw: object) -> str:
     if raw is None:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
-    value = without_format_chars(raw if isinstance(raw, str) else str(raw)).strip()
+    value = (raw if isinstance(raw, str) else str(raw)).strip()
     if not value:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     return value

@@ -216,3 +216,16 @@ def test_a_phone_given_as_a_json_number_is_that_number_in_every_stream():
         assert res.result.contact["phone"] == "+14155550134"
     seg = parse("track", {**GOOD["track"], "type": "identify", "traits": {"phone": 14155550134}})
     assert seg.contact["phone"] == "+14155550134"
+
+
+def test_a_json_array_of_messages_is_a_batch(tmp_path):
+    """A batching webhook destination posts a JSON array of messages; saved one request a line, the whole array was
+    one ``not_an_object`` dead letter: every message in it lost, and counted as one record read."""
+    second = {**GOOD["track"], "messageId": "m2", "type": "page"}
+    path = tmp_path / "track.jsonl"
+    path.write_text(json.dumps([GOOD["track"], second, 7]) + "\n" + " []\n", encoding="utf-8")
+    raws = list(_ReadFileFn()._records(("track", str(path))))
+    assert [r.source.rsplit(":", 1)[1] for r in raws] == ["1#1", "1#2", "1#3"]
+    got = [parse("track", r.payload) for r in raws]
+    assert [g.uid for g in got[:2]] == ["track/m1", "track/m2"] and got[2].reason == "not_an_object"
+    assert split_batch(b"[1,") is None  # not JSON: one record, an invalid_json dead letter

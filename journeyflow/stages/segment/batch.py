@@ -26,19 +26,13 @@ _MERGED = ("context", "integrations")
 def split_batch(payload: Any) -> list[bytes] | None:
     """The messages of a batch envelope as compact JSON bytes (an item that is not an object is passed on as it is,
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
-    envelope (then it is one message, parsed as it is).  Cheap for ordinary messages: JSON is only decoded when the
-    text holds ``"batch"``."""
+    envelope (then it is one message, parsed as it is).  A JSON *array* of messages (what webhook destinations such
+    as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without shared fields.
+    Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
     if isinstance(payload, str) and payload.startswith("\ufeff"):
         payload = payload[1:]  # a byte order mark (json.loads of bytes skips it itself)
-    if isinstance(payload, (bytes, bytearray)):
-        if b'"batch"' not in payload:
-            return None
-        try:
-            obj = loads_json(payload)
-        except (ValueError, RecursionError):
-            return None
-    elif isinstance(payload, str):
-        if '"batch"' not in payload:
+    if isinstance(payload, (bytes, bytearray, str)):
+        if not _may_be_batch(payload):
             return None
         try:
             obj = loads_json(payload)
@@ -46,6 +40,8 @@ def split_batch(payload: Any) -> list[bytes] | None:
             return None
     else:
         obj = payload
+    if isinstance(obj, list):
+        return [json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for m in obj]
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj:
         return None
     shared = {k: obj[k] for k in _SHARED if k in obj}
@@ -58,6 +54,18 @@ def split_batch(payload: Any) -> list[bytes] | None:
                     m[k] = _merged(shared[k], m[k])
         out.append(json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     return out
+
+
+def _may_be_batch(payload: bytes | bytearray | str) -> bool:
+    """True when ``payload`` may be a batch: it holds ``"batch"`` or its first non-blank character is ``[``."""
+    if isinstance(payload, str):
+        return '"batch"' in payload or payload.lstrip(" \t\r\n\ufeff")[:1] == "["
+    if b'"batch"' in payload:
+        return True
+    head = payload[:1]
+    if head in (b" ", b"\t", b"\xef", b"\r", b"\n"):
+        head = bytes(payload).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t")[:1]
+    return head == b"["
 
 
 def _merged(base: dict, own: dict) -> dict:

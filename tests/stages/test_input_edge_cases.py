@@ -229,3 +229,13 @@ def test_a_json_array_of_messages_is_a_batch(tmp_path):
     got = [parse("track", r.payload) for r in raws]
     assert [g.uid for g in got[:2]] == ["track/m1", "track/m2"] and got[2].reason == "not_an_object"
     assert split_batch(b"[1,") is None  # not JSON: one record, an invalid_json dead letter
+
+
+@pytest.mark.parametrize("email", ["ann＠example.com", "Ann Lee <ann＠example.com>", "ann﹫example.com"])
+def test_an_opt_out_whose_at_sign_is_full_width_applies_to_the_address(email):
+    """A Japanese input method types ``＠``: email-validator refuses the address by name ("full-width at-sign"),
+    so the revoke was a dead letter while the PII masker already read it as that address."""
+    want = parse("consent", {**GOOD["consent"], "crm_id": None, "email": "ann@example.com"})
+    got = parse("consent", {**GOOD["consent"], "crm_id": None, "email": email})
+    assert isinstance(got, Event) and got.ids == want.ids and got.contact == want.contact
+    assert HASHER.email("ａｎｎ＠example.com")[1] == "ａｎｎ@example.com"  # a full-width local part stays its own

@@ -15,7 +15,7 @@ phone, then anonymous id.
   (``ann@münchen.de`` = ``ann@xn--mnchen-3ya.de`` = ``ANN@MÜNCHEN.DE``; the key and the delivery address use the
   ASCII form, IDNA 2008 with UTS #46 mapping, which also folds full-width domain characters), surrounding
   whitespace, invisible format characters where the address is refused with them (``ann@x.com`` + a zero-width
-  space). **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
+  space) or an at-sign typed full-width (``＠``). **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
   ``Hasher(merge_plus_addresses=True)`` / ``--merge_plus_addresses``), dots or other provider-specific rules (gmail's
   dot removal is only true at gmail and would merge different people elsewhere), compatibility forms in the local
   part (full-width ``ａｎｎ`` is not ``ann``: RFC 6532 asks for NFC only). A ``mailto:`` URI and a display-name form (``Ann Lee <ann@x.com>``) are read as the address they hold. Rejected as invalid: quoted local parts,
@@ -240,7 +240,9 @@ def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
         # invisible format characters (a zero-width space or BOM pasted with the address) are not part of it: an
         # address refused only because of them is the address without them (one valid as given is left as it is:
         # IDNA lets a joiner stand in some scripts' domain labels)
-        bare = without_format_chars(raw)
+        # so is an at-sign typed in its full-width or small form (an East Asian input method's "＠", "﹫"), which
+        # email-validator names and refuses: the separator, not a character of the local part
+        bare = without_format_chars(raw).replace("\uff20", "@").replace("\ufe6b", "@")
         if bare != raw and bare.strip():
             return _normalize_email_full(bare, merge_plus_addresses)
         raise InvalidIdentifier(EMAIL, f"email is not a valid address: {_safe_reason(str(e))}") from None

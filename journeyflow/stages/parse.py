@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 import fastavro
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, SEGMENT_STREAM, STREAMS, Event
+from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, EVENT_TYPES, SEGMENT_STREAM, STREAMS,
+                                      Event)
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
@@ -214,7 +215,17 @@ class Parser:
         ``received_at`` (epoch ms, optional): when the record arrived, for ``ParseConfig.max_ahead_ms``.
         Returns a :class:`ParseResult`; never raises for bad input.  Required fields and identifiers decide between
         Event and DeadLetter (the reason of the first failed check); bad optional fields become ``FieldWarning`` s
-        of the Event."""
+        of the Event.  Should a check itself fail on some record (a fault of journeyflow's, never expected), that
+        record is a ``processing_error`` dead letter naming the exception's type: one poison record must not fail
+        its whole bundle (streaming retries a failed bundle for ever)."""
+        try:
+            return self._parse_full(stream, raw, source, received_at)
+        except Exception as e:  # noqa: BLE001 -- the record, not the pipeline, fails (the detail names the fault)
+            return ParseResult(self._dead(stream, raw, source, DeadLetterReason.PROCESSING_ERROR,
+                                          f"parsing failed: {type(e).__name__} (a fault of journeyflow: report it)", None))
+
+    def _parse_full(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str,
+                    received_at: int | None) -> ParseResult:
         ev = None
         if stream in self._fast_streams and isinstance(raw, (bytes, str)):
             ev = self._fast.parse(stream, raw, received_at)
@@ -277,9 +288,7 @@ class Parser:
                 except UnicodeDecodeError as e:
                     raise Invalid(DeadLetterReason.INVALID_UTF8, f"not UTF-8 at byte {e.start}") from None
             if raw.startswith("\ufeff"):
-                # a UTF-8 byte order mark (Windows editors, Excel's "CSV UTF-8", .NET writers start files with it;
-                # `cat` of such files puts one at the start of a line): an encoding mark, not part of the JSON text
-                # (RFC 8259 §8.1 lets a parser ignore it)
+                # a UTF-8 byte order mark (Windows tools start files with one): no part of the JSON (RFC 8259 §8.1)
                 raw = raw[1:]
             if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and _json_depth(raw) > MAX_JSON_DEPTH:
                 # explicit limit: the parser's own recursion guard depends on the caller's stack depth,
@@ -311,7 +320,9 @@ class Parser:
             except (ValueError, OverflowError) as e:
                 et, ts_problem = None, str(e)
         rec = _fields.fold_enums(rec, self._enums[stream])  # 'REVOKED', 'Email', 'Unsubscribed': understood
-        rec = _fields.phone_digits(rec)  # "phone": 14155550134 (a JSON number) is that number
+        if rec.get("status") == "revoked" if stream == "consent" else (
+                stream == "engagement" and rec.get("type") in ENGAGEMENT_STATUS_TYPES):
+            rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
         # type check first, for a precise reason
         if stream == "consent":
             status = rec.get("status")
@@ -329,9 +340,8 @@ class Parser:
             (f, v.reason, v.action, v.detail, _fields.warning_value(f, original)) for f, v, original in checked]
         if cleaned is not None:
             rec = cleaned
-        # required fields (the optional ones left are valid); a ts present but not a time (a float, a boolean, an
-        # object) is reported as bad_timestamp below, not as the schema's type error on ts
-        # (and an integer beyond 64 bits is out of range there, not a schema violation)
+        # required fields (the optional ones left are valid); a ts that is no time (a float, a boolean, an object)
+        # is a bad_timestamp below, an integer beyond 64 bits out of range: not the schema's type error on ts
         schema_ts = ts_raw is None or isinstance(ts_raw, str) or (et is not None and _MIN_LONG <= et <= _MAX_LONG)
         self._validate(stream, rec if schema_ts else {**rec, "ts": 0}, et)
         if et is None:
@@ -357,8 +367,7 @@ class Parser:
                           f"{cfg.max_ahead_ms} ms ahead of the record's arrival (--max_event_time)", et)
 
     def _validate(self, stream: str, rec: dict, et: int | None) -> None:
-        # fastavro's (Cython) writer checks every field against the schema ~5x faster than
-        # fastavro.validation.validate, and its error names the field.
+        # fastavro's (Cython) writer checks every field ~5x faster than fastavro.validation, naming the field
         for name, kind in self._containers[stream]:
             v = rec.get(name)
             if v is not None and not isinstance(v, list if kind == "array" else dict):

@@ -203,17 +203,20 @@ def test_a_calls_type_and_event_name_in_a_sources_spelling():
 
 
 # ------------------------------------------------------------------------------------ phones as JSON numbers
-def test_a_phone_given_as_a_json_number_is_that_number_in_every_stream():
-    """A CSV export turned into JSON types the phone column as numbers: an SMS opt-out naming ``14155550134`` was a
-    ``schema_violation`` dead letter (the consent's one identifier), and a contact or ticket lost its phone with a
-    ``wrong_type`` warning -- while the Segment stream always read ``traits.phone: 14155550134``."""
+def test_an_opt_out_naming_its_phone_as_a_json_number_applies_to_that_number():
+    """A CSV export turned into JSON types the phone column as numbers: an SMS opt-out naming ``14155550134`` was
+    a ``schema_violation`` dead letter (the consent's one identifier), an SMS ``unsubscribed`` naming only it an
+    identifier-less dead letter -- and the promo went to that number.  (Elsewhere an integer phone stays a
+    ``wrong_type`` field; a grant must name its subject as the schema types it.)"""
     want = parse("consent", {**GOOD["consent"], "crm_id": None, "phone": "+1 415 555 0134", "channel": "sms"})
     got = parse("consent", {**GOOD["consent"], "crm_id": None, "phone": 14155550134, "channel": "sms"})
     assert isinstance(got, Event) and got.ids == want.ids and got.contact == want.contact
-    for stream in ("support", "crm", "engagement"):
-        res = P.parse_full(stream, json.dumps({**GOOD[stream], "phone": 14155550134}).encode(), "test:1")
-        assert isinstance(res.result, Event) and res.warnings == (), (stream, res)
-        assert res.result.contact["phone"] == "+14155550134"
+    for etype in ("unsubscribed", "complained", "bounced"):
+        eng = parse("engagement", {**GOOD["engagement"], "crm_id": None, "type": etype, "channel": "sms",
+                                   "phone": 14155550134})
+        assert isinstance(eng, Event) and eng.ids == want.ids, (etype, eng)
+    grant = parse("consent", {**GOOD["consent"], "crm_id": None, "phone": 14155550134, "status": "granted"})
+    assert isinstance(grant, DeadLetter)
     seg = parse("track", {**GOOD["track"], "type": "identify", "traits": {"phone": 14155550134}})
     assert seg.contact["phone"] == "+14155550134"
 
@@ -239,3 +242,39 @@ def test_an_opt_out_whose_at_sign_is_full_width_applies_to_the_address(email):
     got = parse("consent", {**GOOD["consent"], "crm_id": None, "email": email})
     assert isinstance(got, Event) and got.ids == want.ids and got.contact == want.contact
     assert HASHER.email("ａｎｎ＠example.com")[1] == "ａｎｎ@example.com"  # a full-width local part stays its own
+
+
+def test_a_fault_in_a_check_dead_letters_that_record_only(monkeypatch):
+    """A check that raises (the 4,300-digit integer above did, with AttributeError) failed the whole bundle -- in
+    streaming, retried for ever.  Injected fault: the record is a ``processing_error`` dead letter naming the
+    exception's type, PII masked, and the next record parses."""
+    parser = Parser(HASHER)
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(parser, "_parse", broken)
+    raw = json.dumps({**GOOD["track"], "userId": "ann@example.com"}).encode()
+    dead = parser.parse_full("track", raw, "test:1").result
+    assert isinstance(dead, DeadLetter) and dead.reason == "processing_error" and "KeyError" in dead.detail
+    assert "ann@example.com" not in dead.payload and dead.source == "test:1"
+    monkeypatch.undo()
+    assert isinstance(parser.parse_full("track", raw, "test:2").result, Event)
+
+
+def test_a_revokes_unusable_second_identifier_is_a_valid_field_warning():
+    """A revoke naming a phone and a broken email applies to the phone and drops the email with a warning -- whose
+    field (``consent.email``) the field_warnings table's check (``journeyflow validate``: ``field_is_optional``)
+    and ``is_warning_field`` did not know, so validate failed on a table the replay wrote itself."""
+    from journeyflow.stages.fields import is_warning_field, warning_field_families
+
+    res = P.parse_full("consent", json.dumps({**GOOD["consent"], "crm_id": None, "phone": "+44 20 7946 0958",
+                                              "email": "'; DROP TABLE customers; --", "channel": "sms"}).encode(), "t")
+    assert isinstance(res.result, Event) and [w.field for w in res.warnings] == ["email"]
+    assert is_warning_field("consent", "email") and "consent.email" in warning_field_families()
+    assert not is_warning_field("consent", "status")
+
+
+def test_a_short_number_in_phone_is_still_the_wrong_type():
+    res = P.parse_full("support", json.dumps({**GOOD["support"], "phone": 19}).encode(), "t")
+    assert [(w.field, w.reason) for w in res.warnings] == [("phone", "wrong_type")]

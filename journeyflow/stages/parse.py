@@ -69,6 +69,7 @@ DEFAULT_MAX_TS = 4_102_444_800_000
 _MIN_TABLE_TS = -62_135_596_800_000
 _MAX_TABLE_TS = 253_402_300_799_999
 _MIN_LONG, _MAX_LONG = -(1 << 63), (1 << 63) - 1
+_OPT_OUTS = frozenset({"consent_revoked"} | ENGAGEMENT_STATUS_TYPES)  # event types that block an address
 
 
 @lru_cache(maxsize=None)
@@ -320,9 +321,6 @@ class Parser:
             except (ValueError, OverflowError) as e:
                 et, ts_problem = None, str(e)
         rec = _fields.fold_enums(rec, self._enums[stream])  # 'REVOKED', 'Email', 'Unsubscribed': understood
-        if rec.get("status") == "revoked" if stream == "consent" else (
-                stream == "engagement" and rec.get("type") in ENGAGEMENT_STATUS_TYPES):
-            rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
         # type check first, for a precise reason
         if stream == "consent":
             status = rec.get("status")
@@ -334,6 +332,8 @@ class Parser:
             if etype not in EVENT_TYPES[stream]:
                 raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"{stream} type {str(etype)[:40]!r} is not one of "
                               f"{', '.join(EVENT_TYPES[stream])}", et)
+        if etype in _OPT_OUTS:
+            rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
         # optional fields: a bad one is dropped (or replaced) and reported, the record goes on
         cleaned, checked = _fields.check_optional(stream, rec)
         problems: list[_Problem] = [

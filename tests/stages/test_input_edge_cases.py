@@ -278,3 +278,11 @@ def test_a_revokes_unusable_second_identifier_is_a_valid_field_warning():
 def test_a_short_number_in_phone_is_still_the_wrong_type():
     res = P.parse_full("support", json.dumps({**GOOD["support"], "phone": 19}).encode(), "t")
     assert [(w.field, w.reason) for w in res.warnings] == [("phone", "wrong_type")]
+
+
+@pytest.mark.parametrize("value", [[], {"type": "unsubscribed"}, ["unsubscribed"]])
+def test_a_type_that_is_no_string_is_an_unknown_type_in_every_stream(value):
+    for stream in sorted(set(GOOD) - {"track"}):
+        field = "status" if stream == "consent" else "type"
+        got = parse(stream, {**GOOD[stream], field: value})
+        assert isinstance(got, DeadLetter) and got.reason == "unknown_type", (stream, got)

@@ -44,10 +44,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeyflow.model.reasons import FieldWarningReason as R
 
-__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "is_warning_field",
-           "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
+__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
+           "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
            "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol",
-           "enum_symbols", "fold_enums", "container_fields"]
+           "enum_symbols", "fold_enums", "container_fields", "phone_digits"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -163,6 +163,20 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> dict
                     out = dict(rec)
                 out[name] = folded
     return out
+
+
+def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec``, or a copy whose ``phone`` given as a JSON integer of 7 digits or more (``14155550134``: a
+    spreadsheet or CSV export turned into JSON types the column as numbers) is its digits as text.  The parser
+    applies it to opt-outs only (a consent revoke; an engagement unsubscribe, complaint or bounce): an SMS opt-out
+    naming its number so was a dead letter, and compliance fails safe; elsewhere such a phone stays a
+    ``wrong_type`` field (the Avro schemas type it string), as the Segment stream's ``traits.phone`` is read from
+    either form."""
+    v = rec.get("phone")
+    if v.__class__ is int and v >= 1_000_000:  # shorter numbers are no phone: left for the type check
+        rec = dict(rec)
+        rec["phone"] = str(v)
+    return rec
 
 
 def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:
@@ -331,6 +345,11 @@ CONFIGURED_FIELD_PREFIXES: Mapping[str, tuple[str, ...]] = {
     "web": ("properties.",), "track": ("properties.", "traits.", "context.")}
 
 
+#: Fields a warning may name besides the optional ones: the identifiers of a consent *revoke* naming several (it
+#: applies to each usable one, fail safe; an unusable one is dropped with a warning: ``stages.parse``).
+REVOKE_IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {"consent": ("crm_id", "email", "phone")}
+
+
 def warning_field_family(stream: str, field: str) -> str:
     """The name a field warning's ``field`` is checked against: itself when it is one of
     :data:`OPTIONAL_FIELDS` ``[stream]``, else ``<prefix>*`` for a path of :data:`CONFIGURED_FIELD_PREFIXES`
@@ -347,13 +366,15 @@ def warning_field_families() -> tuple[str, ...]:
     """``<stream>.<field>`` of every optional field and ``<stream>.<prefix>*`` of every configured path: what
     ``<stream>.<warning_field_family(stream, field)>`` of a valid field warning is one of."""
     return tuple(f"{s}.{f}" for s, fs in OPTIONAL_FIELDS.items() for f in fs) + tuple(
+        f"{s}.{f}" for s, fs in REVOKE_IDENTIFIER_FIELDS.items() for f in fs) + tuple(
         f"{s}.{p}*" for s, ps in CONFIGURED_FIELD_PREFIXES.items() for p in ps)
 
 
 def is_warning_field(stream: str, field: str) -> bool:
     """True when a field warning of ``stream`` may name ``field`` (an optional field, or a configured path)."""
     fam = warning_field_family(stream, field)
-    return fam in OPTIONAL_FIELDS.get(stream, ()) or fam.endswith(".*")
+    return fam in OPTIONAL_FIELDS.get(stream, ()) or fam in REVOKE_IDENTIFIER_FIELDS.get(stream, ()) or \
+        fam.endswith(".*")
 
 
 def warning_value(field: str, value: Any) -> str | None:

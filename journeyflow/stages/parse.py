@@ -36,11 +36,14 @@ from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 import fastavro
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, SEGMENT_STREAM, STREAMS, Event
+from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, EVENT_TYPES, SEGMENT_STREAM, STREAMS,
+                                      Event)
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.json_text import json_depth as _json_depth
+from journeyflow.stages.json_text import loads_json
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
 from journeyflow.stages.pii import decode as pii_decode
@@ -50,7 +53,8 @@ if TYPE_CHECKING:
     from journeyflow.stages.declared_types import DeclaredTypes
 
 __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN_DEAD_LETTER", "Invalid",
-           "ParseConfig", "ParseResult", "Parser", "avro_schema", "epoch_ms_values", "mask_pii", "parse_ts"]
+           "ParseConfig", "ParseResult", "Parser", "avro_schema", "epoch_ms_values", "loads_json", "mask_pii",
+           "parse_ts"]
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
@@ -64,6 +68,8 @@ DEFAULT_MAX_TS = 4_102_444_800_000
 # the payload and the detail; its ``event_time`` is left empty.
 _MIN_TABLE_TS = -62_135_596_800_000
 _MAX_TABLE_TS = 253_402_300_799_999
+_MIN_LONG, _MAX_LONG = -(1 << 63), (1 << 63) - 1
+_OPT_OUTS = frozenset({"consent_revoked"} | ENGAGEMENT_STATUS_TYPES)  # event types that block an address
 
 
 @lru_cache(maxsize=None)
@@ -78,29 +84,6 @@ def _mask_record(rec: Any) -> Any:
     if isinstance(rec, dict):
         return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
     return rec
-
-
-def _json_depth(text: str) -> int:
-    """Maximum nesting depth of brackets outside strings (only called for records with many brackets)."""
-    depth = best = 0
-    in_str = esc = False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            depth += 1
-            if depth > best:
-                best = depth
-        elif ch in "}]":
-            depth -= 1
-    return best
 
 
 @lru_cache(maxsize=16)
@@ -233,7 +216,17 @@ class Parser:
         ``received_at`` (epoch ms, optional): when the record arrived, for ``ParseConfig.max_ahead_ms``.
         Returns a :class:`ParseResult`; never raises for bad input.  Required fields and identifiers decide between
         Event and DeadLetter (the reason of the first failed check); bad optional fields become ``FieldWarning`` s
-        of the Event."""
+        of the Event.  Should a check itself fail on some record (a fault of journeyflow's, never expected), that
+        record is a ``processing_error`` dead letter naming the exception's type: one poison record must not fail
+        its whole bundle (streaming retries a failed bundle for ever)."""
+        try:
+            return self._parse_full(stream, raw, source, received_at)
+        except Exception as e:  # noqa: BLE001 -- the record, not the pipeline, fails (the detail names the fault)
+            return ParseResult(self._dead(stream, raw, source, DeadLetterReason.PROCESSING_ERROR,
+                                          f"parsing failed: {type(e).__name__} (a fault of journeyflow: report it)", None))
+
+    def _parse_full(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str,
+                    received_at: int | None) -> ParseResult:
         ev = None
         if stream in self._fast_streams and isinstance(raw, (bytes, str)):
             ev = self._fast.parse(stream, raw, received_at)
@@ -272,7 +265,7 @@ class Parser:
             text = None
         if text is None or (len(text) <= MAX_PAYLOAD_IN_DEAD_LETTER and text.lstrip().startswith("{")):
             try:
-                obj = raw if text is None else json.loads(text)
+                obj = raw if text is None else loads_json(text)
                 text = json.dumps(_mask_record(obj), default=str, sort_keys=True)
             except (TypeError, ValueError, RecursionError):
                 text = text if text is not None else repr(raw)
@@ -295,15 +288,18 @@ class Parser:
                     raw = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
                     raise Invalid(DeadLetterReason.INVALID_UTF8, f"not UTF-8 at byte {e.start}") from None
+            if raw.startswith("\ufeff"):
+                # a UTF-8 byte order mark (Windows tools start files with one): no part of the JSON (RFC 8259 §8.1)
+                raw = raw[1:]
             if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and _json_depth(raw) > MAX_JSON_DEPTH:
                 # explicit limit: the parser's own recursion guard depends on the caller's stack depth,
                 # which would make the same record's fate vary
                 raise Invalid(DeadLetterReason.INVALID_JSON, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
             try:
-                rec = json.loads(raw)
+                rec = loads_json(raw)
             except RecursionError:
                 raise Invalid(DeadLetterReason.INVALID_JSON, "JSON nested too deeply") from None
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise Invalid(DeadLetterReason.INVALID_JSON, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
         else:
             rec = raw
@@ -336,13 +332,18 @@ class Parser:
             if etype not in EVENT_TYPES[stream]:
                 raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"{stream} type {str(etype)[:40]!r} is not one of "
                               f"{', '.join(EVENT_TYPES[stream])}", et)
+        if etype in _OPT_OUTS:
+            rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
         # optional fields: a bad one is dropped (or replaced) and reported, the record goes on
         cleaned, checked = _fields.check_optional(stream, rec)
         problems: list[_Problem] = [
             (f, v.reason, v.action, v.detail, _fields.warning_value(f, original)) for f, v, original in checked]
         if cleaned is not None:
             rec = cleaned
-        self._validate(stream, rec, et)  # required fields (the optional ones left are valid)
+        # required fields (the optional ones left are valid); a ts that is no time (a float, a boolean, an object)
+        # is a bad_timestamp below, an integer beyond 64 bits out of range: not the schema's type error on ts
+        schema_ts = ts_raw is None or isinstance(ts_raw, str) or (et is not None and _MIN_LONG <= et <= _MAX_LONG)
+        self._validate(stream, rec if schema_ts else {**rec, "ts": 0}, et)
         if et is None:
             raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor "
                           "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))
@@ -366,8 +367,7 @@ class Parser:
                           f"{cfg.max_ahead_ms} ms ahead of the record's arrival (--max_event_time)", et)
 
     def _validate(self, stream: str, rec: dict, et: int | None) -> None:
-        # fastavro's (Cython) writer checks every field against the schema ~5x faster than
-        # fastavro.validation.validate, and its error names the field.
+        # fastavro's (Cython) writer checks every field ~5x faster than fastavro.validation, naming the field
         for name, kind in self._containers[stream]:
             v = rec.get(name)
             if v is not None and not isinstance(v, list if kind == "array" else dict):
@@ -454,6 +454,14 @@ class Parser:
                 dropped += 1
         keys = [k for k in keys if k.split(":", 1)[1]]
         if not keys:
+            # an identifier of the wrong type (a JSON number where the schema has a string) was dropped by the
+            # optional-field check: present but unusable, as an address that does not normalize
+            typed = [f"{p[0]} {p[3]}" for p in problems if p[0] in _fields.IDENTIFIER_FIELDS[stream]
+                     and p[1] == FieldWarningReason.WRONG_TYPE]
+            if typed:
+                raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, f"{stream} record: none of its identifiers is "
+                              "usable (" + "; ".join(typed + [p[3] for p in problems
+                                                              if p[1] == FieldWarningReason.INVALID_IDENTIFIER]) + ")", et)
             if dropped:
                 raise Invalid(DeadLetterReason.INVALID_IDENTIFIER, f"{stream} record: none of its identifiers is "
                               "usable (" + "; ".join(p[3] for p in problems

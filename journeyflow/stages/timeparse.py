@@ -190,4 +190,6 @@ def parse_ts(value: Any) -> int:
                 raise OverflowError(f"epoch value of {len(s)} digits is out of range")
             return int(s)
         return parse_iso8601_ms(s)
+    if isinstance(value, float):
+        raise ValueError("ts must be a string or an integer: epoch milliseconds are a whole number, got a float")
     raise ValueError("ts must be a string or an integer")

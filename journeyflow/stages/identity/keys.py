@@ -5,7 +5,8 @@ Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``c
 customer is the minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then
 phone, then anonymous id.
 
-* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>``.
+* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (kept as given otherwise,
+  invisible format characters included: ids are machine-made and compared exactly).
 * Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFC, and checks and normalizes it with
   ``email-validator`` (RFC 5321/5322/6531 syntax, no DNS look-up): every spelling of one address gives one key.
   **Merged**: letter case of the whole address (``Ann.Lee@Example.COM`` = ``ann.lee@example.com``; local parts are
@@ -13,7 +14,8 @@ phone, then anonymous id.
   (NFC: a composed and a decomposed ``ö`` are one address), internationalized domain names in Unicode or ASCII
   (``ann@münchen.de`` = ``ann@xn--mnchen-3ya.de`` = ``ANN@MÜNCHEN.DE``; the key and the delivery address use the
   ASCII form, IDNA 2008 with UTS #46 mapping, which also folds full-width domain characters), surrounding
-  whitespace. **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
+  whitespace, invisible format characters where the address is refused with them (``ann@x.com`` + a zero-width
+  space) or an at-sign typed full-width (``＠``). **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
   ``Hasher(merge_plus_addresses=True)`` / ``--merge_plus_addresses``), dots or other provider-specific rules (gmail's
   dot removal is only true at gmail and would merge different people elsewhere), compatibility forms in the local
   part (full-width ``ａｎｎ`` is not ``ann``: RFC 6532 asks for NFC only). A ``mailto:`` URI and a display-name form (``Ann Lee <ann@x.com>``) are read as the address they hold. Rejected as invalid: quoted local parts,
@@ -23,7 +25,9 @@ phone, then anonymous id.
 * Phones are PII: parsed with ``phonenumbers`` using a default region (``"US"`` unless configured), required to be
   both possible and valid, formatted as E.164; the key is ``phone:<hex>``. **Merged**: national and international
   spellings of one number as ``phonenumbers`` reads them (``(415) 555-0134`` with region US = ``+1 415 555 0134`` =
-  ``001 415 555 0134`` with region GB), separators, ``tel:`` URIs, non-ASCII digits; an extension (``ext. 12``) is
+  ``001 415 555 0134`` with region GB), separators, ``tel:`` URIs, non-ASCII digits, the ``00`` international
+  prefix in a region whose own prefix differs (``0044 20 7946 0958`` with region US is +44 20 7946 0958: tried only
+  when the region's own reading is not a valid number); an extension (``ext. 12``) is
   not part of E.164, so a desk's extensions share the number's key. **Not merged**: a national number read with the
   wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed).
 
@@ -69,6 +73,7 @@ __all__ = [
     "normalize_email",
     "rank_key",
     "singleton_counts",
+    "without_format_chars",
 ]
 
 logger = logging.getLogger(__name__)
@@ -149,6 +154,16 @@ class InvalidIdentifier(ValueError):
         return (type(self), (self.kind, self.reason))
 
 
+def without_format_chars(text: str) -> str:
+    """``text`` without Unicode format characters (general category ``Cf``: zero-width space/joiners, the byte
+    order mark U+FEFF, soft hyphen, word joiner, bidirectional marks and embeddings).  They are invisible: an id or
+    an address copied from a web page, a spreadsheet or a right-to-left UI carries them unseen, and the same id
+    with and without one must be one key (else a customer splits in two and an opt-out misses its address)."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def _strip_id(kind: str, raw: object) -> str:
     if raw is None:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
@@ -222,6 +237,14 @@ def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
     try:
         info = validate_email(value, check_deliverability=False)
     except (EmailNotValidError, ValueError) as e:  # ValueError: e.g. lone surrogates the IDNA codec refuses
+        # invisible format characters (a zero-width space or BOM pasted with the address) are not part of it: an
+        # address refused only because of them is the address without them (one valid as given is left as it is:
+        # IDNA lets a joiner stand in some scripts' domain labels)
+        # so is an at-sign typed in its full-width or small form (an East Asian input method's "＠", "﹫"), which
+        # email-validator names and refuses: the separator, not a character of the local part
+        bare = without_format_chars(raw).replace("\uff20", "@").replace("\ufe6b", "@")
+        if bare != raw and bare.strip():
+            return _normalize_email_full(bare, merge_plus_addresses)
         raise InvalidIdentifier(EMAIL, f"email is not a valid address: {_safe_reason(str(e))}") from None
     local = unicodedata.normalize("NFC", info.local_part.lower())
     normalized = _join_email(local, info.ascii_domain.lower(), merge_plus_addresses)
@@ -249,6 +272,25 @@ def _address_part(value: str) -> str:
 def _safe_reason(message: str) -> str:
     """email-validator's explanation without quoted fragments of the address (which may be PII)."""
     return re.sub(r"'[^']*'|\([^)]*\)", "…", message)[:160]
+
+
+#: "00" opening a number: the international call prefix of most of the world (ITU-T E.164 recommends it), written
+#: so by people and systems outside the region configured (its own prefix may differ: 011 in North America).
+_INTL_00 = re.compile(r"(?:tel:)?\s*00\s*(?=[1-9])", re.IGNORECASE)
+
+
+def _valid_number(value: str, region: str) -> tuple[phonenumbers.PhoneNumber | None, str]:
+    """``(number, "")`` when ``phonenumbers`` reads ``value`` in ``region`` as a possible and valid number, else
+    ``(None, problem)``."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None, "phone is not a parseable number"
+    if not phonenumbers.is_possible_number(number):
+        return None, "phone is not a possible number"
+    if not phonenumbers.is_valid_number(number):
+        return None, "phone is not a valid number"
+    return number, ""
 
 
 class Hasher:
@@ -319,14 +361,13 @@ class Hasher:
         value = raw.strip()
         if not value:
             return None, "phone is empty"
-        try:
-            number = phonenumbers.parse(value, region)
-        except phonenumbers.NumberParseException:
-            return None, "phone is not a parseable number"
-        if not phonenumbers.is_possible_number(number):
-            return None, "phone is not a possible number"
-        if not phonenumbers.is_valid_number(number):
-            return None, "phone is not a valid number"
+        number, problem = _valid_number(value, region)
+        if number is None:
+            intl = _INTL_00.match(value)
+            if intl is not None:  # "0044 20 7946 0958" where 00 is not the region's international prefix (US)
+                number, _ = _valid_number("+" + value[intl.end():], region)
+            if number is None:
+                return None, problem
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return f"phone:{self.digest(PHONE, e164)}", e164
 

@@ -3,40 +3,45 @@ segment.com/docs/connections/sources/catalog/libraries/server/http-api/#batch) s
 
 The sources split them (files: one line may hold a batch; Pub/Sub: one message may), so that every message is one
 record read and gets its own event or dead letter: decided + dead letters = records read.  Envelope fields other
-than ``batch`` (``context``, ``integrations``, ``sentAt``) apply to every message that does not set them itself,
-as the HTTP API does.
+than ``batch`` apply to every message as the HTTP API documents them: the envelope's ``context`` and
+``integrations`` are *merged* with each message's own (segment-docs, HTTP API "Batch": "it will be merged with any
+context inside each of the items in the batch"; a message's own value wins for a key both set, objects merged key
+by key: the envelope's ``context.timezone`` and a message's ``context.traits`` both hold); ``sentAt`` (the
+libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from journeyflow.stages.json_text import loads_json
+
 __all__ = ["split_batch"]
 
 _SHARED = ("context", "integrations", "sentAt")
+#: envelope objects merged with the message's own (the others are taken only when the message has none)
+_MERGED = ("context", "integrations")
 
 
 def split_batch(payload: Any) -> list[bytes] | None:
     """The messages of a batch envelope as compact JSON bytes (an item that is not an object is passed on as it is,
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
-    envelope (then it is one message, parsed as it is).  Cheap for ordinary messages: JSON is only decoded when the
-    text holds ``"batch"``."""
-    if isinstance(payload, (bytes, bytearray)):
-        if b'"batch"' not in payload:
+    envelope (then it is one message, parsed as it is).  A JSON *array* of messages (what webhook destinations such
+    as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without shared fields.
+    Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
+    if isinstance(payload, str) and payload.startswith("\ufeff"):
+        payload = payload[1:]  # a byte order mark (json.loads of bytes skips it itself)
+    if isinstance(payload, (bytes, bytearray, str)):
+        if not _may_be_batch(payload):
             return None
         try:
-            obj = json.loads(payload)
-        except (ValueError, RecursionError):
-            return None
-    elif isinstance(payload, str):
-        if '"batch"' not in payload:
-            return None
-        try:
-            obj = json.loads(payload)
+            obj = loads_json(payload)
         except (ValueError, RecursionError):
             return None
     else:
         obj = payload
+    if isinstance(obj, list):
+        return [json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for m in obj]
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj:
         return None
     shared = {k: obj[k] for k in _SHARED if k in obj}
@@ -44,5 +49,29 @@ def split_batch(payload: Any) -> list[bytes] | None:
     for m in obj["batch"]:
         if isinstance(m, dict) and shared:
             m = {**shared, **m}
+            for k in _MERGED:
+                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
+                    m[k] = _merged(shared[k], m[k])
         out.append(json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return out
+
+
+def _may_be_batch(payload: bytes | bytearray | str) -> bool:
+    """True when ``payload`` may be a batch: it holds ``"batch"`` or its first non-blank character is ``[``."""
+    if isinstance(payload, str):
+        return '"batch"' in payload or payload.lstrip(" \t\r\n\ufeff")[:1] == "["
+    if b'"batch"' in payload:
+        return True
+    head = payload[:1]
+    if head in (b" ", b"\t", b"\xef", b"\r", b"\n"):
+        head = bytes(payload).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t")[:1]
+    return head == b"["
+
+
+def _merged(base: dict, own: dict) -> dict:
+    """``base`` (the envelope's object) with ``own`` (the message's) over it, objects merged key by key."""
+    out = dict(base)
+    for k, v in own.items():
+        b = out.get(k)
+        out[k] = _merged(b, v) if isinstance(b, dict) and isinstance(v, dict) else v
     return out

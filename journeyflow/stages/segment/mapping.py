@@ -22,7 +22,7 @@ from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, u
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES
 
-__all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "SegmentMapping", "compiled_mapping",
+__all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
            "default_mapping_text", "load_mapping_file", "required_attrs"]
 
 #: Name of the packaged default mapping (``journeyflow/defaults``).
@@ -188,16 +188,38 @@ def compiled_mapping(text: str | None, source: str = "<default>") -> dict[str, T
 
 
 # ------------------------------------------------------------------------------------------ applying a rule
+class Misplaced(NamedTuple):
+    """What a walked path found where it needed an array of objects or an object: a ``products`` that is a
+    string (``"p1,p2"``), an item of it that is no object (``["p1", "p2"]``).  It converts to nothing and is
+    reported with a field warning like any value that does not convert (it was dropped silently)."""
+
+    where: str
+    type: str
+    expected: str = "an object"
+
+    def problem(self) -> str:
+        """The warning's detail."""
+        return f"{self.where} is a {self.type}, not {self.expected}"
+
+
 def lookup(msg: Any, path: tuple[tuple[str, bool], ...]) -> Any:
     """The value at a compiled path of ``msg`` (None when absent); an array walk gives a list of the values found
     (an object where an array is walked counts as an array of that one object: ``"products": {"product_id": ...}``,
-    a producer's single product, is not lost)."""
+    a producer's single product, is not lost; a scalar there, or an item that is no object where a key is looked
+    up in it, is a :class:`Misplaced`)."""
     cur: list[Any] = [msg]
     walked = False
+    prev = ""
     for key, walk in path:
         nxt: list[Any] = []
         for c in cur:
-            v = c.get(key) if isinstance(c, dict) else None
+            if isinstance(c, Misplaced):
+                nxt.append(c)
+                continue
+            if not isinstance(c, dict):  # an item of a walked array that is no object
+                nxt.append(Misplaced(f"an item of {prev}[]", _json_type(c)))
+                continue
+            v = c.get(key)
             if v is None:
                 continue
             if walk:
@@ -205,13 +227,20 @@ def lookup(msg: Any, path: tuple[tuple[str, bool], ...]) -> Any:
                     nxt.extend(x for x in v if x is not None)
                 elif isinstance(v, dict):  # one object where the spec has an array of them (`products`): one item
                     nxt.append(v)
+                else:
+                    nxt.append(Misplaced(key, _json_type(v), "an array of objects"))
             else:
                 nxt.append(v)
+        prev = key
         cur = nxt
         walked = walked or walk
         if not cur:
             return None
     return cur if walked else cur[0]
+
+
+def _json_type(v: Any) -> str:
+    return {str: "string", bool: "boolean", int: "number", float: "number", list: "array"}.get(type(v), "value")
 
 
 def _as_text(v: Any) -> str | None:
@@ -230,10 +259,14 @@ def convert(value: Any, as_: str) -> tuple[Any, str | None]:
         items = value if isinstance(value, list) else [value]
         kept = [t for t in (_as_text(x) for x in items) if t is not None]
         if len(kept) != len(items):
-            return (kept or None), f"{len(items) - len(kept)} of {len(items)} items are not strings or integers"
+            misplaced = [x for x in items if isinstance(x, Misplaced)]
+            return (kept or None), f"{len(items) - len(kept)} of {len(items)} items are not strings or integers" + (
+                f" ({misplaced[0].problem()})" if misplaced else "")
         return kept, None
     if isinstance(value, list):
         value = value[0] if value else None
+    if isinstance(value, Misplaced):
+        return None, value.problem()
     if as_ == "amount":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, f"expected a number, got {type(value).__name__}"

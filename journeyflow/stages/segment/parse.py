@@ -10,7 +10,7 @@ Each message becomes ``Event(uid="track/<messageId>", stream, type, ts, ids, att
 ==========  ==========================  ====================================================================
 call        type (stream ``track``)     attrs
 ==========  ==========================  ====================================================================
-track       the ``event`` name verbatim ``properties``
+track       the ``event`` name, trimmed ``properties``
 page        ``Page Viewed``             ``name`` (when given), ``properties``
 screen      ``Screen Viewed``           ``name`` (when given), ``properties``
 identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
@@ -123,6 +123,8 @@ class SegmentParser:
         except BadTime as e:
             et, dropped, bad_time = None, [], e
         call = msg.get("type")
+        if isinstance(call, str) and call not in _CALLS:
+            call = call.strip().lower()  # "Track", " identify": the call in a source's spelling (fields.fold_symbol)
         if not isinstance(call, str) or call not in _CALLS:
             what = "has no type" if call is None else f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
             if call is None and "batch" in msg:  # an envelope whose batch is not an array (split_batch passed it on)
@@ -136,7 +138,7 @@ class SegmentParser:
             name = msg.get("event")
             if not isinstance(name, str) or not name.strip():
                 raise Invalid(D.SCHEMA_VIOLATION, "track call without an event name (`event`)", et)
-            etype = name
+            etype = name.strip()  # "Order Completed " (a tracking plan's stray space) is Order Completed
         else:
             etype = CALL_TYPES[call]
         props = _object(msg.get("properties"))

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS
+from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
+from journeyflow.stages.fields import EVERY_CHANNEL
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -91,12 +92,20 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
         effect = t if t != "bounced" else soft_bounce(ev.uid) if a.get("bounce_type") == "soft" else HARD_BOUNCE
     else:
         return []
-    ch = a.get("channel")
-    kind = ADDRESS_FOR_CHANNEL.get(ch)  # type: ignore[arg-type]
-    if kind is None:
-        return []
-    key = contact_key(ev.contact, kind)
-    return [(key, ch, effect, ev.ts)] if key else []
+    out = []
+    for ch in channels_of(a.get("channel")):
+        kind = ADDRESS_FOR_CHANNEL.get(ch)
+        key = contact_key(ev.contact, kind) if kind is not None else None
+        if key:
+            out.append((key, ch, effect, ev.ts))
+    return out
+
+
+def channels_of(channel: Any) -> tuple[str, ...]:
+    """The channels a status record's ``channel`` names: itself, or every channel (``CHANNELS``) for
+    ``fields.EVERY_CHANNEL`` (an opt-out of everything: ``channel: "all"``, absent or null; the parser allows it
+    on opt-outs only)."""
+    return CHANNELS if channel == EVERY_CHANNEL else (channel,) if channel else ()
 
 
 def address_copy(key: str, channel: str, effect: str, at: int, target: str, ts: int | None = None) -> Event:
@@ -119,8 +128,9 @@ def apply_status(s: "CustomerState", ev: Event) -> None:
     st, t = ev.stream, ev.type
     if st == "consent" or (st == "engagement" and t in ENGAGEMENT_STATUS_TYPES):
         if t != "bounced":
-            s._set_consent(ev.attrs["channel"], "granted" if t == "consent_granted" else
-                           "revoked" if st == "consent" else t, ev.ts)
+            for ch in channels_of(ev.attrs["channel"]):
+                s._set_consent(ch, "granted" if t == "consent_granted" else "revoked" if st == "consent" else t,
+                               ev.ts)
         apply_status_event(s, ev)
 
 

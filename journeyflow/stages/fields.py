@@ -47,7 +47,7 @@ from journeyflow.model.reasons import FieldWarningReason as R
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
            "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
            "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol",
-           "enum_symbols", "fold_enums", "container_fields", "phone_digits"]
+           "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL", "names_every_channel", "container_fields", "phone_digits"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -150,19 +150,64 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> dict[str, Any]:
-    """``rec``, or a copy with each enum field's string value that is not a symbol but folds to one
-    (:func:`fold_symbol`) replaced by that symbol; anything else is left for the checks to report."""
+#: Per stream and enum field, other sources' words for a symbol (after :func:`fold_symbol`; a JSON boolean as
+#: ``"true"``/``"false"``).  Preference centres and ESPs say "opted_out", "unsubscribed", "withdrawn", ``false``
+#: for a revoke: such an opt-out read as a dead letter would let the next promo out.  Bounce types are Amazon SES's
+#: (``Permanent`` / ``Transient`` / ``Undetermined``) and Mailgun's / SendGrid's (``permanent`` / ``temporary``):
+#: only a permanent bounce is hard (blocks the address for good); the others count towards the soft-bounce limit.
+ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+    "consent": {"status": {
+        **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
+                         "declined", "rejected", "refused", "false", "no", "off"), "revoked"),
+        **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on"),
+                        "granted")}},
+    "engagement": {
+        "type": {"unsubscribe": "unsubscribed", "opt_out": "unsubscribed", "opted_out": "unsubscribed",
+                 "complaint": "complained", "spam_report": "complained", "spamreport": "complained",
+                 "spam": "complained", "bounce": "bounced", "delivery": "delivered", "open": "opened",
+                 "click": "clicked"},
+        "bounce_type": {"permanent": "hard", "transient": "soft", "temporary": "soft", "undetermined": "soft"}},
+}
+
+
+def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
+               synonyms: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+    """``rec``, or a copy with each enum field's value that is not a symbol but folds to one (:func:`fold_symbol`,
+    then the stream's ``synonyms``: :data:`ENUM_SYNONYMS`) replaced by that symbol; anything else is left for the
+    checks to report."""
     out = rec
     for name, symbols in enums.items():
         v = rec.get(name)
+        if v.__class__ is bool:
+            v = "true" if v else "false"
         if v.__class__ is str and v not in symbols:
             folded = fold_symbol(v)
+            if folded not in symbols and synonyms and name in synonyms:
+                folded = synonyms[name].get(folded, folded)
             if folded in symbols:
                 if out is rec:
                     out = dict(rec)
                 out[name] = folded
     return out
+
+
+#: The channel of an opt-out that names every channel: ``channel: "all"`` (or ``*``, ``any``, ``global`` ...),
+#: absent, null or empty.  A preference centre's "unsubscribe from everything" blocks each channel (fail safe).
+EVERY_CHANNEL = "all"
+_EVERY_CHANNEL_SPELLINGS = frozenset({"all", "*", "any", "every", "everything", "all_channels", "global", ""})
+_EVERY_CHANNEL_TYPES = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
+
+
+def names_every_channel(stream: str, rec: Mapping[str, Any]) -> bool | None:
+    """For a consent or engagement record (enums folded): True when it is an opt-out naming every channel (see
+    :data:`EVERY_CHANNEL`), None when it names every channel but is no opt-out (a grant, a delivery: one channel
+    is required there), False otherwise."""
+    types = _EVERY_CHANNEL_TYPES.get(stream)
+    ch = rec.get("channel")
+    if types is None or (ch is not None and (not isinstance(ch, str) or fold_symbol(ch) not in
+                                             _EVERY_CHANNEL_SPELLINGS)):
+        return False  # (a channel of the wrong type: the schema check says so)
+    return True if rec.get("status" if stream == "consent" else "type") in types else None
 
 
 def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,9 @@ Event times are parsed exactly (:mod:`journeyflow.stages.timeparse`: integer ari
 accepted range is ``ParseConfig.min_ts .. max_ts`` (default 2000-01-01 .. 2100-01-01) and, when
 ``ParseConfig.max_ahead_ms`` is set and the caller passes the record's arrival time, at most that far ahead of it.
 
-Records of the built-in streams first try :mod:`journeyflow.stages.parse_fast` (typed ``msgspec`` decoders generated
-from ``schemas/*.avsc``, cached identifier keys): it answers only for a record kept without a field warning, with
-the Event the checks below would give; every other record (and every dead letter) comes from the checks below.
+Records of the built-in streams first try :mod:`journeyflow.stages.parse_fast` (typed ``msgspec`` decoders from
+``schemas/*.avsc``): it answers only for a record kept without a field warning, with the Event the checks below
+would give; every other record (and every dead letter) comes from the checks below.
 
 Declared types (an attributes file, ``ParseConfig.declared_types``) are enforced on the parsed event
 (:mod:`journeyflow.stages.declared_types`); a property or trait declared ``timestamp`` given as an ISO-8601 string
@@ -42,11 +42,9 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
-from journeyflow.stages.json_text import json_depth as _json_depth
-from journeyflow.stages.json_text import loads_json
+from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
-from journeyflow.stages.pii import contains_pii, mask_pii, pseudonymize
-from journeyflow.stages.pii import decode as pii_decode
+from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, pseudonymize
 from journeyflow.stages.timeparse import parse_ts
 
 if TYPE_CHECKING:
@@ -320,8 +318,7 @@ class Parser:
                 et = parse_ts(ts_raw)
             except (ValueError, OverflowError) as e:
                 et, ts_problem = None, str(e)
-        rec = _fields.fold_enums(rec, self._enums[stream])  # 'REVOKED', 'Email', 'Unsubscribed': understood
-        # type check first, for a precise reason
+        rec = _fields.fold_enums(rec, self._enums[stream], _fields.ENUM_SYNONYMS.get(stream))  # 'REVOKED', false
         if stream == "consent":
             status = rec.get("status")
             if status not in ("granted", "revoked"):
@@ -334,6 +331,10 @@ class Parser:
                               f"{', '.join(EVENT_TYPES[stream])}", et)
         if etype in _OPT_OUTS:
             rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
+        if (every := _fields.names_every_channel(stream, rec)) is None:
+            raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream} {etype}: no channel named; only an "
+                          "opt-out may name every channel (all, absent)", et)
+        rec = {**rec, "channel": "email"} if every else rec  # checked as one channel, applies to each (below)
         # optional fields: a bad one is dropped (or replaced) and reported, the record goes on
         cleaned, checked = _fields.check_optional(stream, rec)
         problems: list[_Problem] = [
@@ -349,7 +350,7 @@ class Parser:
                           "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
-        attrs = self._attrs(stream, rec)
+        attrs = {**self._attrs(stream, rec), "channel": _fields.EVERY_CHANNEL} if every else self._attrs(stream, rec)
         return Event(uid=f"{stream}/{self._clean(rec['event_id'])}", stream=stream, type=etype, ts=et,
                      ids=ids, attrs=attrs, contact=contact), problems
 
@@ -483,8 +484,7 @@ class Parser:
         elif stream == "support":
             a = {"ticket_id": rec["ticket_id"], "severity": rec.get("severity"), "csat": rec.get("csat")}
         elif stream == "crm":
-            a = {"lifecycle_stage": rec.get("lifecycle_stage"), "timezone": rec.get("timezone"),
-                 "owner_id": rec.get("owner_id")}
+            a = {f: rec.get(f) for f in ("lifecycle_stage", "timezone", "owner_id")}
         elif stream == "engagement":
             a = {"channel": rec["channel"], "decision_id": rec.get("decision_id"),
                  "bounce_type": rec.get("bounce_type") if rec.get("type") == "bounced" else None}

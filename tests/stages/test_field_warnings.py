@@ -84,7 +84,7 @@ CASES = [
     ("engagement", "email", "@example.com", "invalid_identifier"),
     ("engagement", "phone", "12", "invalid_identifier"),
     ("engagement", "decision_id", 42, "wrong_type"),
-    ("engagement", "bounce_type", "permanent", "unknown_value"),
+    ("engagement", "bounce_type", "sometimes", "unknown_value"),
     ("engagement", "bounce_type", 1, "wrong_type"),
 ]
 #: Where a kept field ends up in the Event: an attribute, or an identifier key of that kind.

@@ -50,6 +50,13 @@ class IdentityStore(abc.ABC):
     def find(self, key: str) -> str:
         """Canonical root of ``key``'s component (``key`` itself when unknown)."""
 
+    def root_at(self, key: str, ts: int) -> str:
+        """The canonical root ``key`` had at event time ``ts`` (epoch ms): the merges are followed from ``key`` while
+        the time of the link that made each is at or before ``ts`` (see
+        :meth:`~journeyflow.stages.identity.graph.IdentityGraph.root_at`; ``key`` itself when unknown).  A backend
+        that keeps no merge times answers :meth:`find`."""
+        return self.find(key)
+
     @abc.abstractmethod
     def members(self, root: str) -> list[str]:
         """Members of the component of ``root`` (any member works), sorted by ``rank_key``."""

@@ -87,4 +87,7 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
             merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old], (a, b))))
-    return OnlineResolution(rows, merges, store.find(canonical(ev.ids)))
+    # keyed by the customer its primary identifier was at the event's time (replay's rule): an event dated before
+    # the link that merged its customer away, arriving after that link, is decided in the absorbed customer's own
+    # state (consent, sends, memberships), which then travels to the survivor with the hand-over
+    return OnlineResolution(rows, merges, store.root_at(canonical(ev.ids), ev.ts))

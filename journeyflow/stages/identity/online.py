@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
 
 __all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "OnlineResolution", "merge_from_event",
-           "merge_into_event", "resolve_online"]
+           "merge_into_event", "resolve_online", "transfer_target"]
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
@@ -91,3 +91,15 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     # the link that merged its customer away, arriving after that link, is decided in the absorbed customer's own
     # state (consent, sends, memberships), which then travels to the survivor with the hand-over
     return OnlineResolution(rows, merges, store.root_at(canonical(ev.ids), ev.ts))
+
+
+def transfer_target(store: IdentityStore, target: str, ev: Event) -> str:
+    """The customer a state hand-over (``absorb`` event ``ev`` addressed to ``target``, read back from the
+    ``state-transfer`` topic) is decided by: the customer ``target`` belonged to at the hand-over's time
+    (:meth:`~journeyflow.adapters.identity_store.IdentityStore.root_at`).  ``target`` itself unless it was merged
+    away at or before that time by a link that arrived after the hand-over was addressed (a link dated earlier
+    arriving last): its state went to the survivor then, so the hand-over goes there too, not into a customer
+    whose state is gone.  Other events: ``target``."""
+    if ev.stream != IDENTITY_STREAM or ev.type != ABSORB:
+        return target
+    return store.root_at(target, ev.ts)

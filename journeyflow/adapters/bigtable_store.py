@@ -441,6 +441,20 @@ class BigtableIdentityStore(IdentityStore):
             raise RuntimeError("identity graph parent chain too long (corrupt table?)")
         return self._retrying("root_at", walk)
 
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """See :meth:`IdentityStore.rejoin` (the absorbed row's ``at`` is moved back to ``ts``)."""
+        def run() -> tuple[str, str] | None:
+            x, y = self.root_at(a, ts), self.root_at(b, ts)
+            if x == y or self._find_root(a).key != self._find_root(b).key:
+                return None
+            for old, new in ((x, y), (y, x)):
+                node = self._read(old)
+                if node.parent == new and node.at is not None and node.at > ts:
+                    self._mark_attached_at(old, ts)
+                    return old, new
+            return None
+        return self._retrying("rejoin", run)
+
     def members(self, root: str) -> list[str]:
         """See :meth:`IdentityStore.members` (verified members, breadth-first over child pointers)."""
         return self._retrying("members", lambda: sorted(self._collect(self._find_root(root)), key=rank_key))

@@ -57,6 +57,12 @@ class IdentityStore(abc.ABC):
         that keeps no merge times answers :meth:`find`."""
         return self.find(key)
 
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """Move an existing merge back to ``ts`` when a link between ``a`` and ``b``, already joined, is dated
+        before it (see :meth:`~journeyflow.stages.identity.graph.IdentityGraph.rejoin`); ``(absorbed, survivor)``
+        or None.  A backend that keeps no merge times: None."""
+        return None
+
     @abc.abstractmethod
     def members(self, root: str) -> list[str]:
         """Members of the component of ``root`` (any member works), sorted by ``rank_key``."""

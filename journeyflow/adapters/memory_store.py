@@ -41,6 +41,11 @@ class MemoryIdentityStore(IdentityStore):
         with self._lock:
             return self.graph.root_at(key, ts)
 
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """See :meth:`IdentityStore.rejoin`."""
+        with self._lock:
+            return self.graph.rejoin(a, b, ts)
+
     def members(self, root: str) -> list[str]:
         """See :meth:`IdentityStore.members`."""
         with self._lock:

@@ -156,6 +156,22 @@ class SqliteIdentityStore(IdentityStore):
                 key = row[0]
             return key
 
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """See :meth:`IdentityStore.rejoin` (the merge log's time of that merge is moved back to ``ts``)."""
+        x, y = self.root_at(a, ts), self.root_at(b, ts)
+        if x == y:
+            return None
+        with self._tx(immediate=True) as conn:
+            if self._root_of(conn, a) != self._root_of(conn, b):
+                return None
+            for old, new in ((x, y), (y, x)):
+                row = conn.execute("SELECT seq, new_root, ts FROM identity_merge WHERE old_root = ? ORDER BY seq "
+                                   "LIMIT 1", (old,)).fetchone()
+                if row is not None and row[1] == new and row[2] > ts:
+                    conn.execute("UPDATE identity_merge SET ts = ? WHERE seq = ?", (int(ts), row[0]))
+                    return old, new
+        return None
+
     def members(self, root: str) -> list[str]:
         """See :meth:`IdentityStore.members`."""
         with self._tx() as conn:

@@ -36,3 +36,15 @@ def test_a_refused_link_records_no_merge(opener):  # noqa: F811
     store.link(C, E, 1_000, "crm")
     assert store.link("crm:C2", E, 2_000, "second crm").reason == "kind_cap:crm"
     assert store.root_at("crm:C2", 3_000) == "crm:C2" and store.root_at(E, 3_000) == C
+
+
+def test_rejoin_moves_a_merge_back_only_for_the_same_merge(opener):  # noqa: F811
+    """A link between identifiers already joined, dated before the merge that joined them (the same login seen
+    again with an earlier time): that merge moves back (tests/beam/test_repeated_login_pair.py)."""
+    store = opener()
+    assert store.link(E, D1, 11_000, "l2").merged == (D1, E)
+    assert store.rejoin(E, D1, 12_000) is None  # a later repeat changes nothing
+    assert store.rejoin(E, D1, 10_000) == (D1, E)
+    assert store.root_at(D1, 10_500) == E and store.root_at(D1, 9_999) == D1
+    assert store.rejoin(E, D1, 10_000) is None  # idempotent
+    assert store.rejoin(C, D1, 5_000) is None  # not one customer

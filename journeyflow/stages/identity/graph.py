@@ -125,6 +125,22 @@ class IdentityGraph:
             key = nxt[0]
         return key  # pragma: no cover - a merge history is a forest (each id is absorbed once)
 
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """A link between ``a`` and ``b`` (already one component) dated ``ts``, earlier than the merge that joined
+        them: when the merge history says their customers at ``ts`` were two (``x`` and ``y``) and one was merged
+        directly into the other later, that merge is moved back to ``ts`` (the same pair seen again with an earlier
+        time, arriving after the later one) and ``(x, y)`` (absorbed, survivor) is returned; else None (nothing
+        to change, or a history this cannot mend: the link's time is then kept as the components' merge was)."""
+        x, y = self.root_at(a, ts), self.root_at(b, ts)
+        if x == y or self.find(a) != self.find(b):
+            return None
+        for old, new in ((x, y), (y, x)):
+            into = self._into.get(old)
+            if into is not None and into[0] == new and into[1] > ts:
+                self._into[old] = (new, ts)
+                return old, new
+        return None
+
     def counts(self, key: str) -> Counts:
         """Per-kind counts of ``key``'s component."""
         if key not in self._parent:

@@ -87,6 +87,16 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
             merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old], (a, b))))
+        elif outcome.accepted:
+            # already one customer: a link dated before the merge that joined them (the same login seen again with
+            # an earlier time, arriving after the later one) moves that merge back to this time, with its control
+            # events at this time (the absorbed key hands over from here; the survivor places it here)
+            again = store.rejoin(a, b, ev.ts)
+            if again is not None:
+                old, new = again
+                side = [k for k in store.members(new) if store.root_at(k, ev.ts) == old] or [old]
+                merges.append((old, merge_into_event(old, new, ev)))
+                merges.append((new, merge_from_event(old, new, ev, side, (a, b))))
     # keyed by the customer its primary identifier was at the event's time (replay's rule): an event dated before
     # the link that merged its customer away, arriving after that link, is decided in the absorbed customer's own
     # state (consent, sends, memberships), which then travels to the survivor with the hand-over

@@ -4,7 +4,8 @@
         → DecideOrdered (keyed state + event-time timers) → outputs (``transforms.outputs``)
         → Pub/Sub topics (decisions-<target>, decisions-audit, dead-letter, field-warnings)
           [+ BigQuery tables with --tables]
-    Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``)
+    Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``;
+        a hand-over to an id merged away meanwhile goes on to its survivor)
     ShareAddressStatus ↗ (an address's opt-outs and bounces, copied to every customer holding it, ``transforms.address``)
 
 Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute, checked against
@@ -47,7 +48,9 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     records = read_pubsub_streams(p, project, prefix, local)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
-    transfers = read_state_transfers(p, project, prefix, local)  # + dead letters of unusable transfer messages
+    # + dead letters of unusable transfer messages; a hand-over to a customer merged away meanwhile (a link dated
+    # earlier arrived last) is addressed to its survivor (the identity store)
+    transfers = read_state_transfers(p, project, prefix, local, store_url, config.link_rules())
     transfers_in = transfers[TRANSFERS_IN]
     # an address's opt-outs and bounces reach every customer holding the address (transforms.address)
     copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())

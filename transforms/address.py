@@ -19,8 +19,9 @@ sub-profile (and to sub-profiles created later).
 Streaming (``ShareAddressStatusOnline``): a stateful DoFn keyed by address key keeps the address's holders and its
 changes (a short history).  A new change is copied to every holder, the customer the record was routed to included
 (a copy is never late, so an opt-out record that reaches its own customer too late — dead-lettered as
-``late_event`` — still blocks the address there); a new holder receives every change kept so far.  Holders are mapped to their current customer id through the identity store when
-one is given (a holder may have been merged into another customer since).  A copy is emitted with the timestamp of
+``late_event`` — still blocks the address there); a new holder receives every change kept so far.  Holders are kept by the id they had when they named the address; with an identity store a change is
+copied to each holder's customer at the change's time and to its current one (a holder may have been merged into
+another customer since, before or after the change).  A copy is emitted with the timestamp of
 the element that caused it, so the watermark of the per-customer stage cannot pass that time before the copy has
 arrived; a copy of an older change that arrives behind a customer's processed horizon is applied just after it
 (``transforms.decide_streaming``), carrying its own event time for "latest status wins".
@@ -134,10 +135,18 @@ class AddressRouterFn(beam.DoFn):
         if store is not None:
             store.close()
 
-    def _current(self, holders: list[str]) -> list[str]:
+    def _targets(self, holders: list[str], at: int) -> list[str]:
+        """The customers a change at ``at`` (epoch ms) is copied to: for each holder, the customer it was at ``at``
+        (``IdentityStore.root_at``: a holder merged away *after* the change still decides its own events up to the
+        merge, when the merging link arrived first) and the one it is now (``find``: its state may already have been
+        handed over there); without a store, the holders."""
         if self.store is None:
             return holders
-        return list(dict.fromkeys(self.store.find(h) for h in holders))
+        out: dict[str, None] = {}
+        for h in holders:
+            out[self.store.root_at(h, at)] = None
+            out[self.store.find(h)] = None
+        return list(out)
 
     def process(self, element: tuple[str, tuple], record=beam.DoFn.StateParam(RECORD)) -> Iterator[Any]:
         """A new holder gets every kept change; a new change goes to every holder; yields (customer id, copy)."""
@@ -153,7 +162,9 @@ class AddressRouterFn(beam.DoFn):
             for ch, effect, at in changes:
                 self.copies.inc()
                 yield customer, address_copy(key, ch, effect, at, customer)
-            holders = self._current(holders + [customer])
+            # the holders' own ids are kept (not their current customer): a change dated before a holder's merge
+            # goes to the customer the holder was then (``_targets``)
+            holders = holders + [customer]
         else:
             _, ch, effect, at = msg
             entry = [ch, effect, at]
@@ -161,8 +172,7 @@ class AddressRouterFn(beam.DoFn):
                 return
             changes.append(entry)
             changes = _prune(changes)
-            holders = self._current(holders)
-            for h in holders:
+            for h in self._targets(holders, at):
                 self.copies.inc()
                 yield h, address_copy(key, ch, effect, at, h)
         record.write(json.dumps({"holders": holders, "changes": changes}).encode())

@@ -23,7 +23,11 @@ Reading (step ``DecodeTransfer``): every message is validated; one that cannot b
 :class:`~journeyflow.model.dead_letters.DeadLetter` (stream ``_state_transfer``, no payload: it may hold a
 customer's state) with one of the ``transfer_*`` reasons of :class:`~journeyflow.model.reasons.DeadLetterReason`
 and is counted (``journeyflow`` counters ``state_transfers_read``, ``state_transfers_dead_lettered`` and one per
-reason, ``state_transfer_<reason>``) — never an exception that would stop the job.
+reason, ``state_transfer_<reason>``) — never an exception that would stop the job.  With an identity store
+(``store_url``, as the streaming graph reads it) a valid hand-over is then addressed to the customer its target
+belonged to at the hand-over's time (``journeyflow.stages.identity.online.transfer_target``): a target merged away
+meanwhile by a link dated earlier that arrived last passes the state on to its survivor (counter
+``state_transfers_rerouted``) instead of keeping it in a customer whose state is gone.
 """
 from __future__ import annotations
 
@@ -42,7 +46,8 @@ from journeyflow.adapters.pubsub_names import STATE_TRANSFER, state_transfer_sub
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event, decode_event, encode_event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, transfer_target
+from journeyflow.stages.identity.rules import LinkRules
 from journeyflow.stages.identity.secret import derive_key, key_from_env
 from journeyflow.stages.parse import mask_pii
 from journeyflow.transforms.outputs import DEAD, NAMESPACE, Message
@@ -169,14 +174,32 @@ class DecodeTransferFn(beam.DoFn):
     """PubsubMessage → ``(target customer id, absorb Event)`` (main output), or a DeadLetter under ``DEAD``
     (counted, see the module docstring).  Never raises for a bad message.  ``stamp``: emit each transfer with its
     event time as element timestamp (the local runner, whose reader is used without ``timestamp_attribute``: the
-    ``ts`` attribute is sealed with the payload and checked against the absorb event, so it is the event's time)."""
+    ``ts`` attribute is sealed with the payload and checked against the absorb event, so it is the event's time).
+    ``store_url`` (with ``rules``): address each transfer to its target's customer at its time (module docstring);
+    the store is opened in ``setup`` and closed in ``teardown``."""
 
-    def __init__(self, stamp: bool = False):
+    def __init__(self, stamp: bool = False, store_url: str | None = None, rules: LinkRules | None = None):
         self.stamp = stamp
+        self.store_url = store_url
+        self.rules = rules
+        self.store = None
+        self.rerouted = Metrics.counter(NAMESPACE, "state_transfers_rerouted")
         self.read = Metrics.counter(NAMESPACE, "state_transfers_read")
         self.dead = Metrics.counter(NAMESPACE, "state_transfers_dead_lettered")
         self.by_reason = {r: Metrics.counter(NAMESPACE, f"state_transfer_{r.value}") for r in DeadLetterReason
                           if r.value.startswith("transfer_")}
+
+    def setup(self) -> None:
+        """Open the identity store when one is configured (``journeyflow.adapters.identity_store.open_store``)."""
+        if self.store_url:
+            from journeyflow.adapters.identity_store import open_store
+            self.store = open_store(self.store_url, self.rules)
+
+    def teardown(self) -> None:
+        """Close the identity store, if it was opened."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def process(self, msg: PubsubMessage) -> Iterator:
         """One message → its transfer, or its dead letter (tag ``DEAD``)."""
@@ -193,20 +216,27 @@ class DecodeTransferFn(beam.DoFn):
                 source=f"pubsub:{message_id}" if message_id else "pubsub:state-transfer",
                 event_time=_event_time(attrs)))
             return
+        if self.store is not None:
+            routed = transfer_target(self.store, target, ev)
+            if routed != target:
+                self.rerouted.inc()
+                target = routed
         yield beam.window.TimestampedValue((target, ev), ev.ts / 1000) if self.stamp else (target, ev)
 
 
-def read_state_transfers(p: beam.Pipeline, project: str, prefix: str,
-                         local: bool = False) -> beam.pvalue.DoOutputsTuple:
+def read_state_transfers(p: beam.Pipeline, project: str, prefix: str, local: bool = False,
+                         store_url: str | None = None, rules: LinkRules | None = None) -> beam.pvalue.DoOutputsTuple:
     """The state transfers read back (top-level steps ``Read_state_transfer``, ``DecodeTransfer``): tag
     :data:`TRANSFERS_IN` (main) ``(target customer id, absorb Event)`` with the event time as timestamp, tag
     ``DEAD`` the dead letters of unusable messages.  ``local``: the bundle-based DirectRunner, whose reader raises
     before acking on a ``ts`` attribute it cannot parse (a stuck subscription, ``transforms.sources``): read without
-    ``timestamp_attribute`` there and stamp the checked transfers in ``DecodeTransfer``."""
+    ``timestamp_attribute`` there and stamp the checked transfers in ``DecodeTransfer``.  ``store_url`` and
+    ``rules``: the identity store the transfers are addressed by (``DecodeTransferFn``)."""
     read = ReadFromPubSub(subscription=state_transfer_subscription(project, prefix), with_attributes=True,
                           timestamp_attribute=None if local else "ts")
     return (
         p
         | "Read_state_transfer" >> read
-        | "DecodeTransfer" >> beam.ParDo(DecodeTransferFn(stamp=local)).with_outputs(DEAD, main=TRANSFERS_IN)
+        | "DecodeTransfer" >> beam.ParDo(DecodeTransferFn(stamp=local, store_url=store_url, rules=rules)).with_outputs(
+            DEAD, main=TRANSFERS_IN)
     )

@@ -5,7 +5,9 @@ their own singleton roots):
 
 * family ``g``: ``parent`` (key of the parent; a root's parent is itself), ``ver`` (8-byte big-endian version,
   bumped by *every* change of the row's ``g`` cells: it is the CAS token), and on roots only ``size`` and the
-  per-kind counts ``n_crm``, ``n_email``, ``n_phone``, ``n_anon``.
+  per-kind counts ``n_crm``, ``n_email``, ``n_phone``, ``n_anon``; on attached rows ``at``, the event time of the
+  link that attached it (written after the attach; ``root_at`` follows ``parent`` only through links dated at or
+  before an event's time).
 * family ``c``: child pointers ``<child key>#<16 hex token>`` (one per reservation, see below), used to list the
   members of a component top-down. A child pointer only counts if the child's ``parent`` really is this row, so
   stale pointers are harmless.
@@ -79,6 +81,8 @@ CHILDREN = "c"
 COL_PARENT = b"parent"
 COL_VER = b"ver"
 COL_SIZE = b"size"
+#: on an attached row: the event time (8-byte big-endian epoch ms) of the link that attached it (``root_at``)
+COL_AT = b"at"
 COUNT_COLS: tuple[bytes, ...] = tuple(f"n_{kind}".encode() for kind in KINDS)
 _I64 = struct.Struct(">q")
 _TOKEN_LEN = 16
@@ -105,6 +109,7 @@ class _Node(NamedTuple):
     parent: str
     counts: Counts  # meaningful on roots only
     children: tuple[str, ...]
+    at: int | None = None  # event time of the link that attached this row to ``parent`` (None: a root, or older rows)
 
 
 def _child_qualifier(child: str, token: str) -> bytes:
@@ -231,7 +236,8 @@ class BigtableIdentityStore(IdentityStore):
             raw = [value(c) for c in COUNT_COLS]
             counts = tuple(_I64.unpack(v)[0] if v else 0 for v in raw)  # type: ignore[assignment]
         children = tuple(_child_of(q) for q in row.cells.get(CHILDREN, {}))
-        return _Node(key, _I64.unpack(ver)[0], parent, counts, children)
+        at = value(COL_AT) if parent != key else None
+        return _Node(key, _I64.unpack(ver)[0], parent, counts, children, _I64.unpack(at)[0] if at else None)
 
     def _read(self, key: str) -> _Node:
         return self._node(key, self._table.read_row(key.encode("utf-8"), filter_=self._latest))
@@ -339,6 +345,15 @@ class BigtableIdentityStore(IdentityStore):
 
         return self._cas(loser, build)
 
+    def _mark_attached_at(self, key: str, ts: int) -> None:
+        """Write the attach's link time on the (no longer root) row ``key`` for ``root_at``: a plain write after the
+        attach (the row's ``g`` cells no longer change, and ``ver`` is left alone); if it is lost (the writer died
+        in between), ``root_at`` treats the attach as at or before any time, as ``find`` does."""
+        row = self._table.direct_row(key.encode("utf-8"))
+        row.delete_cell(FAMILY, COL_AT)
+        row.set_cell(FAMILY, COL_AT, _I64.pack(int(ts)))
+        row.commit()
+
     def _release(self, winner_key: str, loser: _Node, token: str) -> None:
         pointer = self._table.direct_row(winner_key.encode("utf-8"))
         pointer.delete_cell(CHILDREN, _child_qualifier(loser.key, token))
@@ -382,9 +397,9 @@ class BigtableIdentityStore(IdentityStore):
         """See :meth:`IdentityStore.link` (module doc: the CAS protocol); :class:`IdentityStoreConflict` after
         ``max_tries`` lost races, :class:`IdentityStoreUnavailable` when Bigtable stays unreachable."""
         singleton_counts(a), singleton_counts(b)  # validate kinds before any write
-        return self._retrying("link", self._link, a, b)
+        return self._retrying("link", self._link, a, b, ts)
 
-    def _link(self, a: str, b: str) -> LinkOutcome:
+    def _link(self, a: str, b: str, ts: int = 0) -> LinkOutcome:
         overcount_retries = max(1, self._max_tries // 4)
         for attempt in range(self._max_tries):
             root_a, root_b = self._find_root(a), self._find_root(b)
@@ -404,6 +419,7 @@ class BigtableIdentityStore(IdentityStore):
                 self._backoff(attempt)
                 continue
             if self._attach(loser, winner.key):
+                self._mark_attached_at(loser.key, ts)
                 return LinkOutcome(True, None, winner.key, (loser.key, winner.key))
             self._release(winner.key, loser, token)
             self._backoff(attempt)
@@ -412,6 +428,32 @@ class BigtableIdentityStore(IdentityStore):
     def find(self, key: str) -> str:
         """See :meth:`IdentityStore.find` (follows ``parent`` pointers; one read per level)."""
         return self._retrying("find", lambda: self._find_root(key).key)
+
+    def root_at(self, key: str, ts: int) -> str:
+        """See :meth:`IdentityStore.root_at`: ``parent`` pointers are followed while the time of the link that set
+        each (``at``; rows attached before it was kept count as at or before any time) is at or before ``ts``."""
+        def walk() -> str:
+            node = self._read(key)
+            for _ in range(_MAX_DEPTH):
+                if node.parent == node.key or (node.at is not None and node.at > ts):
+                    return node.key
+                node = self._read(node.parent)
+            raise RuntimeError("identity graph parent chain too long (corrupt table?)")
+        return self._retrying("root_at", walk)
+
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """See :meth:`IdentityStore.rejoin` (the absorbed row's ``at`` is moved back to ``ts``)."""
+        def run() -> tuple[str, str] | None:
+            x, y = self.root_at(a, ts), self.root_at(b, ts)
+            if x == y or self._find_root(a).key != self._find_root(b).key:
+                return None
+            for old, new in ((x, y), (y, x)):
+                node = self._read(old)
+                if node.parent == new and node.at is not None and node.at > ts:
+                    self._mark_attached_at(old, ts)
+                    return old, new
+            return None
+        return self._retrying("rejoin", run)
 
     def members(self, root: str) -> list[str]:
         """See :meth:`IdentityStore.members` (verified members, breadth-first over child pointers)."""

@@ -50,6 +50,19 @@ class IdentityStore(abc.ABC):
     def find(self, key: str) -> str:
         """Canonical root of ``key``'s component (``key`` itself when unknown)."""
 
+    def root_at(self, key: str, ts: int) -> str:
+        """The canonical root ``key`` had at event time ``ts`` (epoch ms): the merges are followed from ``key`` while
+        the time of the link that made each is at or before ``ts`` (see
+        :meth:`~journeyflow.stages.identity.graph.IdentityGraph.root_at`; ``key`` itself when unknown).  A backend
+        that keeps no merge times answers :meth:`find`."""
+        return self.find(key)
+
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """Move an existing merge back to ``ts`` when a link between ``a`` and ``b``, already joined, is dated
+        before it (see :meth:`~journeyflow.stages.identity.graph.IdentityGraph.rejoin`); ``(absorbed, survivor)``
+        or None.  A backend that keeps no merge times: None."""
+        return None
+
     @abc.abstractmethod
     def members(self, root: str) -> list[str]:
         """Members of the component of ``root`` (any member works), sorted by ``rank_key``."""

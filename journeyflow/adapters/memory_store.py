@@ -27,7 +27,7 @@ class MemoryIdentityStore(IdentityStore):
         self._lock = threading.Lock()
 
     def link(self, a: str, b: str, ts: int = 0, event_id: str = "") -> LinkOutcome:
-        """See :meth:`IdentityStore.link` (``ts`` and ``event_id`` are not kept)."""
+        """See :meth:`IdentityStore.link` (``ts`` is kept with a merge, for :meth:`root_at`)."""
         with self._lock:
             return self.graph.link(a, b, ts, event_id)
 
@@ -35,6 +35,16 @@ class MemoryIdentityStore(IdentityStore):
         """See :meth:`IdentityStore.find`."""
         with self._lock:
             return self.graph.find(key)
+
+    def root_at(self, key: str, ts: int) -> str:
+        """See :meth:`IdentityStore.root_at`."""
+        with self._lock:
+            return self.graph.root_at(key, ts)
+
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """See :meth:`IdentityStore.rejoin`."""
+        with self._lock:
+            return self.graph.rejoin(a, b, ts)
 
     def members(self, root: str) -> list[str]:
         """See :meth:`IdentityStore.members`."""

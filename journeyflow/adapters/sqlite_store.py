@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS identity_merge (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, old_root TEXT NOT NULL, new_root TEXT NOT NULL,
     ts INTEGER NOT NULL, event_id TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS identity_merge_by_old_root ON identity_merge (old_root);
 """
 
 
@@ -142,6 +143,34 @@ class SqliteIdentityStore(IdentityStore):
         """See :meth:`IdentityStore.find`."""
         with self._tx() as conn:
             return self._root_of(conn, key)
+
+    def root_at(self, key: str, ts: int) -> str:
+        """See :meth:`IdentityStore.root_at`: the merge log's ``old_root -> new_root`` edges are followed while their
+        link's time is at or before ``ts`` (one indexed lookup per merge on the way)."""
+        with self._tx() as conn:
+            for _ in range(self.rules.max_cluster_size + 1):  # each merge on the way absorbed at least one key
+                row = conn.execute("SELECT new_root, ts FROM identity_merge WHERE old_root = ? ORDER BY seq LIMIT 1",
+                                   (key,)).fetchone()
+                if row is None or row[1] > ts:
+                    break
+                key = row[0]
+            return key
+
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """See :meth:`IdentityStore.rejoin` (the merge log's time of that merge is moved back to ``ts``)."""
+        x, y = self.root_at(a, ts), self.root_at(b, ts)
+        if x == y:
+            return None
+        with self._tx(immediate=True) as conn:
+            if self._root_of(conn, a) != self._root_of(conn, b):
+                return None
+            for old, new in ((x, y), (y, x)):
+                row = conn.execute("SELECT seq, new_root, ts FROM identity_merge WHERE old_root = ? ORDER BY seq "
+                                   "LIMIT 1", (old,)).fetchone()
+                if row is not None and row[1] == new and row[2] > ts:
+                    conn.execute("UPDATE identity_merge SET ts = ? WHERE seq = ?", (int(ts), row[0]))
+                    return old, new
+        return None
 
     def members(self, root: str) -> list[str]:
         """See :meth:`IdentityStore.members`."""

@@ -67,10 +67,16 @@ def _done(mf: Event) -> Event:
                  {k: mf.attrs[k] for k in ("from", "members", "pair") if k in mf.attrs})
 
 
+#: :func:`_joined_by`'s answer when the links' pairs say the identifier was this customer's already at that time
+_OWN = Event("own", IDENTITY_STREAM, "own", 0, ())
+
+
 def _joined_by(p: str | None, ts: int, sets: list[tuple[Event, set]]) -> Event | None:
     """The ``merge_from`` whose link first joined identifier ``p``, as it was at ``ts``, to this key's customer,
-    when that happened after ``ts``; None when ``p`` was already this customer's at ``ts`` or when the links'
-    pairs do not say (older ``merge_from`` events carry no ``pair``: the caller then uses the members alone).
+    when that happened after ``ts``; :data:`_OWN` when the pairs say ``p`` was already this customer's at ``ts``
+    (a later ``merge_from`` naming it again is then the same merge seen with a later time: no sub-profile); None
+    when ``p`` was not absorbed or the links' pairs do not say (older ``merge_from`` events carry no ``pair``: the
+    caller then uses the members alone).
 
     The merges of one key can arrive in another order than their event times: a link ``E``–``d`` at 10 s whose
     ``E`` was merged into this key by a link at 11 s that arrived first reaches this key as ``merge_from`` of
@@ -113,7 +119,7 @@ def _joined_by(p: str | None, ts: int, sets: list[tuple[Event, set]]) -> Event |
             union(a, b)
     root = find(p)
     if root == "":
-        return None
+        return _OWN
     # the absorbed side ``p`` was on at ``ts`` is named by its canonical id: the merge that brought that side here
     side = canonical([m for m in absorbed if find(m) == root])
     named = [mf for mf, _members in sets if mf.ts > ts and mf.attrs.get("from") == side and _is(mf, MERGE_FROM)]
@@ -144,6 +150,8 @@ def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> Flu
             if e.stream != IDENTITY_STREAM:
                 p = canonical(e.ids) if e.ids else None
                 mf = _joined_by(p, e.ts, known)
+                if mf is _OWN:
+                    continue
                 if mf is not None and _is(mf, MERGE_DONE):
                     mf = None
                 if mf is None:
@@ -174,7 +182,9 @@ def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> Flu
             subs.append((e, pending.pop(e.uid, [])))
         main.append(e)
         if _is(e, MERGE_INTO) and e.attrs.get("into") != key:
-            forward = (e, evs[i + 1:])
+            # (a later ``merge_into`` of this key is stale: the same merge moved back in time, ``IdentityStore.
+            # rejoin``; this key's state goes once, now; forwarded, it would hand the survivor's state on)
+            forward = (e, [x for x in evs[i + 1:] if not _is(x, MERGE_INTO)])
             return FlushPlan(main, subs, forward, [], horizon, None, None, timed_out)
     else:
         i = len(evs)

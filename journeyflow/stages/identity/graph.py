@@ -65,7 +65,7 @@ class IdentityGraph:
     refusals is handled by the caller applying links in ``(ts, event_id)`` order (see :func:`resolve`).
     """
 
-    __slots__ = ("_parent", "_canon", "_counts", "_members", "_guard", "rules")
+    __slots__ = ("_parent", "_canon", "_counts", "_members", "_guard", "rules", "_into")
 
     def __init__(self, rules: LinkRules | None = None, *, guarded: bool = True):
         self.rules = rules or default_rules()
@@ -74,6 +74,9 @@ class IdentityGraph:
         self._canon: dict[str, str] = {}  # internal root -> canonical key
         self._counts: dict[str, Counts] = {}  # internal root -> per-kind counts
         self._members: dict[str, list[str]] = {}  # internal root -> members
+        #: canonical id of each absorbed component -> (the canonical id it was merged into, the link's time):
+        #: the merge history :meth:`root_at` follows
+        self._into: dict[str, tuple[str, int]] = {}
 
     def __len__(self) -> int:
         return len(self._parent)
@@ -104,6 +107,39 @@ class IdentityGraph:
         if key not in self._parent:
             return key
         return self._canon[self._root(key)]
+
+    def root_at(self, key: str, ts: int) -> str:
+        """The customer ``key`` belonged to at event time ``ts`` (epoch ms): the merges recorded by :meth:`link` are
+        followed from ``key`` while their link's time is at or before ``ts`` (``key`` itself when unknown).
+
+        This is replay's rule (``stages.bounded.ClusterFold``: sub-profiles stay apart until the linking event's
+        time) for links applied in any order: an absorbed component keeps its own id for the events dated before the
+        link that absorbed it.  Links are applied in arrival order in streaming, so a link dated before a merge that
+        was already applied is recorded at its own time on the absorbed side's path; ``stages.identity.flush_plan``
+        sorts out what this cannot say (a chain whose links arrived out of order)."""
+        into = self._into
+        for _ in range(len(into) + 1):
+            nxt = into.get(key)
+            if nxt is None or nxt[1] > ts:
+                return key
+            key = nxt[0]
+        return key  # pragma: no cover - a merge history is a forest (each id is absorbed once)
+
+    def rejoin(self, a: str, b: str, ts: int) -> tuple[str, str] | None:
+        """A link between ``a`` and ``b`` (already one component) dated ``ts``, earlier than the merge that joined
+        them: when the merge history says their customers at ``ts`` were two (``x`` and ``y``) and one was merged
+        directly into the other later, that merge is moved back to ``ts`` (the same pair seen again with an earlier
+        time, arriving after the later one) and ``(x, y)`` (absorbed, survivor) is returned; else None (nothing
+        to change, or a history this cannot mend: the link's time is then kept as the components' merge was)."""
+        x, y = self.root_at(a, ts), self.root_at(b, ts)
+        if x == y or self.find(a) != self.find(b):
+            return None
+        for old, new in ((x, y), (y, x)):
+            into = self._into.get(old)
+            if into is not None and into[0] == new and into[1] > ts:
+                self._into[old] = (new, ts)
+                return old, new
+        return None
 
     def counts(self, key: str) -> Counts:
         """Per-kind counts of ``key``'s component."""
@@ -150,6 +186,7 @@ class IdentityGraph:
         self._counts[big] = add_counts(counts_a, counts_b)
         self._members[big].extend(self._members.pop(small))
         del self._canon[small], self._counts[small]
+        self._into[loser] = (winner, ts)
         return LinkOutcome(True, None, winner, (loser, winner))
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
 
 __all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "OnlineResolution", "merge_from_event",
-           "merge_into_event", "resolve_online"]
+           "merge_into_event", "resolve_online", "transfer_target"]
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
@@ -87,4 +87,29 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
             merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old], (a, b))))
-    return OnlineResolution(rows, merges, store.find(canonical(ev.ids)))
+        elif outcome.accepted:
+            # already one customer: a link dated before the merge that joined them (the same login seen again with
+            # an earlier time, arriving after the later one) moves that merge back to this time, with its control
+            # events at this time (the absorbed key hands over from here; the survivor places it here)
+            again = store.rejoin(a, b, ev.ts)
+            if again is not None:
+                old, new = again
+                side = [k for k in store.members(new) if store.root_at(k, ev.ts) == old] or [old]
+                merges.append((old, merge_into_event(old, new, ev)))
+                merges.append((new, merge_from_event(old, new, ev, side, (a, b))))
+    # keyed by the customer its primary identifier was at the event's time (replay's rule): an event dated before
+    # the link that merged its customer away, arriving after that link, is decided in the absorbed customer's own
+    # state (consent, sends, memberships), which then travels to the survivor with the hand-over
+    return OnlineResolution(rows, merges, store.root_at(canonical(ev.ids), ev.ts))
+
+
+def transfer_target(store: IdentityStore, target: str, ev: Event) -> str:
+    """The customer a state hand-over (``absorb`` event ``ev`` addressed to ``target``, read back from the
+    ``state-transfer`` topic) is decided by: the customer ``target`` belonged to at the hand-over's time
+    (:meth:`~journeyflow.adapters.identity_store.IdentityStore.root_at`).  ``target`` itself unless it was merged
+    away at or before that time by a link that arrived after the hand-over was addressed (a link dated earlier
+    arriving last): its state went to the survivor then, so the hand-over goes there too, not into a customer
+    whose state is gone.  Other events: ``target``."""
+    if ev.stream != IDENTITY_STREAM or ev.type != ABSORB:
+        return target
+    return store.root_at(target, ev.ts)

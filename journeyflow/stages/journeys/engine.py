@@ -9,8 +9,9 @@ Membership record (``state.journeys[journey_id]``), kept small::
     active:   {"step": id, "entered": ts, "since": ts, "trigger": uid, "entries": [ts...], "group": g|None,
                "goal": ts|None, "p": entry event's product (only if it had one and a step or condition uses it),
                "r": the entry event's order/ticket references (``_REF_FIELDS``, orders and support entries),
-               "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``)}
-    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ...}
+               "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``),
+               "k": {field: value} of the entry event named by exits'/goals' ``same_as_entry`` (not in "r")}
+    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ..., "k" if completed}
     marker:   {"n": 1, "c": ...}  (a ``never`` journey after its entry history expired)
 
 Timers are ``state.schedule(due, "<journey>:<step>:<entered>:<due>", "journey", {"j", "s", "e"})``.
@@ -144,13 +145,13 @@ class JourneyEngine:
             if now - entered > j.max_duration_ms:
                 self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
                 continue
-            trig = _first_match(j.goal, event, ctx)
+            trig = _first_match(j.goal, event, ctx, m)
             if trig is not None:
                 m["goal"] = now
                 out.steps.append(JourneyStep(customer_id, j.id, m["step"], "goal", now, trigger_id, event.type))
                 self._finish(state, j.id, m, now, trigger_id, "goal", customer_id, out)
                 continue
-            trig = _first_match(j.exit, event, ctx)
+            trig = _first_match(j.exit, event, ctx, m)
             if trig is not None:
                 self._finish(state, j.id, m, now, trigger_id, f"exit_event:{event.type}", customer_id, out)
                 continue
@@ -191,6 +192,10 @@ class JourneyEngine:
             refs = _event_refs(event)
             if refs:
                 m["r"] = refs
+            if j.entry_keys:  # (fields kept as references already are not kept twice)
+                keys = {f: v for f in j.entry_keys if f not in refs and (v := _field(event.attrs, f)) is not None}
+                if keys:
+                    m["k"] = keys
             if j.control_group_pct > 0:
                 # drawn once (the first entry's uid), then re-used by re-entries while the record is kept
                 m["c"] = prev["c"] if prev is not None and "c" in prev else int(j.in_control(trigger_id))
@@ -291,7 +296,7 @@ class JourneyEngine:
         out.steps.append(JourneyStep(customer_id, jid, step_id or m.get("step") or "", "exited", now, trigger_id,
                                      reason))
         rec = {"step": None, "entered": m.get("entered"), "entries": m.get("entries", []), "goal": m.get("goal")}
-        for k in ("c", "n"):
+        for k in ("c", "n") if reason != "completed" else ("c", "n", "k"):  # (its sends may still be deferred)
             if k in m:
                 rec[k] = m[k]
         state.journeys[jid] = rec
@@ -313,6 +318,11 @@ class JourneyEngine:
                       out: JourneyOutput) -> None:
         """A finished membership with deferred sends still pending: the journey's exits and goals (and its
         ``max_duration``) still apply to them, as they would had the sends been later steps."""
+        if j.entry_keys and "r" not in m:  # the entry's references travel with its deferred sends
+            refs = next((t[3]["r"] for t in ctx.state.timers if t[2] == "deferred" and t[3].get("j") == j.id
+                         and t[3].get("r")), None)
+            if refs:
+                m = {**m, "r": dict(map(tuple, refs))}
         reason = _ending(j, m, ctx)
         if reason is not None:
             _cancel_deferred(ctx.state, j.id, ctx.now, trigger_id, reason, customer_id, out)
@@ -415,17 +425,28 @@ def _may_overrun(j: Journey) -> bool:
     return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)
 
 
-def _matches(t: Trigger, ev: Event, ctx: _Ctx) -> bool:
+def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
     if t.type != ev.type or (t.stream is not None and t.stream != ev.stream):
         return False
+    if t.same and m is not None and ("k" in m or "r" in m):
+        keys = {**m.get("r", {}), **m.get("k", {})}
+        if any(f in keys and _field(ev.attrs, f) != keys[f] for f in t.same):
+            return False  # an exit/goal about another object (another order) than the entry's
     return t.condition is None or t.condition.evaluate(ctx.activation())
 
 
-def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx) -> Trigger | None:
+def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx, m: dict | None = None) -> Trigger | None:
     for t in triggers:
-        if _matches(t, ev, ctx):
+        if _matches(t, ev, ctx, m):
             return t
     return None
+
+
+def _field(attrs: Mapping, path: str):
+    """The value at ``path`` (``order_id``, ``properties.orderId``) of an event's attributes, or None."""
+    head, _, rest = path.partition(".")
+    v = attrs.get(head)
+    return (v.get(rest) if type(v) is dict or isinstance(v, Mapping) else None) if rest else v
 
 
 def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:
@@ -434,9 +455,9 @@ def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:
     ev = ctx.event
     if ctx.now - (m.get("entered") or 0) > j.max_duration_ms:
         return "max_duration"
-    if _first_match(j.goal, ev, ctx) is not None:
+    if _first_match(j.goal, ev, ctx, m) is not None:
         return "goal"
-    if _first_match(j.exit, ev, ctx) is not None:
+    if _first_match(j.exit, ev, ctx, m) is not None:
         return f"exit_event:{ev.type}"
     return None
 

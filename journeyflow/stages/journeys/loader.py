@@ -20,6 +20,8 @@ File format (validated by ``schemas/journey.schema.json``, then by the semantic 
         # any event: a built-in type, or a user-named one (Segment track): {event: "Trial Ending Soon", stream:
         # track} (or declared in the attributes file, journeyflow.stages.attributes_loader)
         exit: [{event: order_placed}]   # events that end the membership early
+        # exit/goal only: the event must name the entry event's order (field paths, e.g. properties.orderId)
+        # exit: [{event: order_cancelled, same_as_entry: order_id}]
         goal: [{event: order_placed}]   # conversion events (reaching a goal also exits)
         reentry: {mode: after_cooldown, cooldown: 7d}   # never (default) | after_cooldown | always
         control_group_pct: 10           # 0-50: share of customers whose candidates are marked control
@@ -272,7 +274,9 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
     def trigger(td: dict, path: tuple, type_key: str = "event") -> Trigger:
         etype, stream = td[type_key], td.get("stream")
         _check_event(etype, stream, path, doc, decl, type_key)
-        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)))
+        same = td.get("same_as_entry") or ()
+        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)),
+                       (same,) if isinstance(same, str) else tuple(same))
 
     def triggers(key: str) -> tuple[Trigger, ...]:
         v = jd.get(key)

@@ -94,6 +94,8 @@ def take_counts() -> Counter:
 class JourneyError(UserError):
     """An invalid journey file or condition.  ``errors`` holds one ``"<file>:<line>: <path>: <what>"`` per problem."""
 
+    offset: int | None = None  # a type error's position in the condition text, when known
+
     def __init__(self, errors: str | Iterable[str]):
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("\n".join(self.errors))
@@ -247,7 +249,9 @@ def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None
         try:
             check_condition(ast, variables)
         except CelTypeError as e:
-            raise JourneyError(f"{where}: {e}") from None
+            err = JourneyError(f"{where}: {e}")
+            err.offset = e.offset  # where in the condition text (journeys.positions maps it to a file line)
+            raise err from None
         except RecursionError:
             raise JourneyError(f"{where}: condition is too complex to type-check") from None
     return Condition(text, where, env.program(ast, functions=SPEC_FUNCTIONS), compile_fast(ast))

@@ -32,7 +32,10 @@ __all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN"
 
 
 class CelTypeError(Exception):
-    """A condition does not type-check; ``str(e)`` is the problem in words."""
+    """A condition does not type-check; ``str(e)`` is the problem in words, ``offset`` (when known) the position in
+    the condition text of the part it is about."""
+
+    offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,12 +141,17 @@ class _Checker:
     def check(self, node: Any, bound: Mapping[str, T]) -> T:
         if isinstance(node, Token):
             raise CelTypeError(f"unexpected {node.type}")
-        meth = getattr(self, "n_" + node.data, None)
-        if meth is not None:
-            return meth(node, bound)
-        if len(node.children) == 1:
-            return self.check(node.children[0], bound)
-        return DYN  # a shape this checker does not know: leave it to run time
+        try:
+            meth = getattr(self, "n_" + node.data, None)
+            if meth is not None:
+                return meth(node, bound)
+            if len(node.children) == 1:
+                return self.check(node.children[0], bound)
+            return DYN  # a shape this checker does not know: leave it to run time
+        except CelTypeError as e:
+            if getattr(e, "offset", None) is None:  # the innermost node the problem is about
+                e.offset = getattr(node.meta, "start_pos", None)
+            raise
 
     # -- logic
     def n_expr(self, node: Tree, bound) -> T:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from journeyflow.config.durations import format_duration, parse_duration
+from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.config.yaml import (
     MAX_CONFIG_BYTES,
     YamlDocument,
@@ -115,6 +116,7 @@ def load_journeys_text(text: str, filename: str = "<string>",
     if n > MAX_FILE_BYTES:
         raise JourneyError(f"{filename}:1: $: file is {n} bytes, larger than the 1 MiB limit")
     doc = _Doc(parse_yaml(text, filename))
+    doc.text = text
     data = doc.data
     if doc.errors:
         raise JourneyError(doc.sorted_errors())
@@ -162,6 +164,7 @@ class _Doc:
         self.yaml = yd
         self.errors: list[tuple[int, str, str]] = []
         self.condition_chars = 0
+        self.text = ""  # the YAML text (file lines of multi-line conditions)
         for issue in yd.issues:
             self.add_raw(issue.line, issue.path, ("invalid YAML: " if issue.syntax else "") + issue.message)
         if yd.empty:
@@ -267,8 +270,10 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
         try:
             return compile_condition(text, where, decl.variables(etype or step_event_type))
         except JourneyError as e:
+            line = condition_line(doc.text, doc.yaml.lines.get(path, doc.line(path)), text, e.offset)
             for message in e.errors:
-                doc.add(path, message[len(where) + 2:] if message.startswith(where + ": ") else message)
+                doc.add_raw(line if e.offset is not None else doc.line(path), path,
+                            message[len(where) + 2:] if message.startswith(where + ": ") else message)
             return None
 
     def trigger(td: dict, path: tuple, type_key: str = "event") -> Trigger:

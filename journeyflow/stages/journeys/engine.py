@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
@@ -48,7 +48,6 @@ from journeyflow.stages.journeys.model import (
     Journey,
     JourneyOutput,
     JourneyStep,
-    Trigger,
 )
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
@@ -58,6 +57,7 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
     _event_product,
     _event_refs,
 )
+from journeyflow.stages.journeys.matching import _field, _first_match, _matches, _moment_ending
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -114,9 +114,12 @@ class JourneyEngine:
         return self._by_id.get(journey_id)
 
     # ---------------------------------------------------------------------------------------------- events
-    def on_event(self, state: CustomerState, event: Event, customer_id: str) -> JourneyOutput:
+    def on_event(self, state: CustomerState, event: Event, customer_id: str,
+                 earlier: Sequence[Event] = ()) -> JourneyOutput:
         """Apply one event (already folded into ``state``): its traits and computed attributes
-        (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries."""
+        (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries.  ``earlier``: the
+        customer's events of the same millisecond handled before this one; an exit or goal among them ends a
+        membership this event enters at once (which came first within a millisecond is not known: fail safe)."""
         if self._observe is not None:
             self._observe(state, event)
         ix = self._index.get(event.type)
@@ -204,6 +207,14 @@ class JourneyEngine:
             memberships[j.id] = m
             out.steps.append(JourneyStep(customer_id, j.id, j.first_step, "entered", now, trigger_id,
                                          "control" if _arm(j, m, customer_id) else "treatment"))
+            ending = _moment_ending(j, m, earlier, state, self.attributes) if earlier else None
+            if ending is not None:  # an exit or goal event of this very millisecond, handled before the entry
+                if ending[0] == "goal":
+                    m["goal"] = now
+                    out.steps.append(JourneyStep(customer_id, j.id, m["step"], "goal", now, trigger_id, ending[1]))
+                self._finish(state, j.id, m, now, trigger_id, ending[0] if ending[0] == "goal" else
+                             f"exit_event:{ending[1]}", customer_id, out)
+                continue
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
         return out
 
@@ -423,30 +434,6 @@ def _may_overrun(j: Journey) -> bool:
         return True
     pos = {st.id: i for i, st in enumerate(j.steps)}
     return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)
-
-
-def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
-    if t.type != ev.type or (t.stream is not None and t.stream != ev.stream):
-        return False
-    if t.same and m is not None and ("k" in m or "r" in m):
-        keys = {**m.get("r", {}), **m.get("k", {})}
-        if any(f in keys and _field(ev.attrs, f) != keys[f] for f in t.same):
-            return False  # an exit/goal about another object (another order) than the entry's
-    return t.condition is None or t.condition.evaluate(ctx.activation())
-
-
-def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx, m: dict | None = None) -> Trigger | None:
-    for t in triggers:
-        if _matches(t, ev, ctx, m):
-            return t
-    return None
-
-
-def _field(attrs: Mapping, path: str):
-    """The value at ``path`` (``order_id``, ``properties.orderId``) of an event's attributes, or None."""
-    head, _, rest = path.partition(".")
-    v = attrs.get(head)
-    return (v.get(rest) if type(v) is dict or isinstance(v, Mapping) else None) if rest else v
 
 
 def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:

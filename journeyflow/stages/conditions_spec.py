@@ -148,11 +148,44 @@ def _spec_string(v: Any) -> Any:
     return celpy.evaluation.base_functions["string"](v)
 
 
+def _plain_kind(v: Any) -> str:
+    """The CEL type name of a value for the conversion functions (``bool`` before the numbers: a bool is an int in
+    Python)."""
+    if isinstance(v, (celtypes.BoolType, bool)):
+        return "bool"
+    if isinstance(v, celtypes.UintType):
+        return "uint"
+    for t, name in ((int, "int"), (float, "double"), (str, "string"), (bytes, "bytes"),
+                    (celtypes.TimestampType, "timestamp"), (celtypes.DurationType, "duration")):
+        if isinstance(v, t):
+            return name
+    return type(v).__name__
+
+
+#: The overloads of CEL's ``uint``, ``double`` and ``bool`` conversions (langdef.md "Type conversions"): cel-python
+#: also converts a bool to a number (``double(true)``) and a number to a bool (``bool(2)``).  (``int(true)`` is left
+#: as cel-python and Google's C++ runtime answer it: 1.)
+_CONVERSIONS = {"uint": ("int", "uint", "double", "string"), "double": ("int", "uint", "double", "string"),
+                "bool": ("bool", "string")}
+
+
+def _spec_conversion(name: str) -> Callable[[Any], Any]:
+    base, takes = celpy.evaluation.base_functions[name], _CONVERSIONS[name]
+
+    def convert(v: Any) -> Any:
+        if _plain_kind(v) not in takes:
+            raise TypeError(f"no such overload: {name}({_plain_kind(v)})")
+        return base(v)
+    convert.__name__ = f"cel_spec_{name}"
+    return convert
+
+
 SPEC_FUNCTIONS: dict[str, Callable[..., Any]] = {
     name: _spec_comparison(name, op) for name, op in (
         ("_==_", lambda a, b: a == b), ("_!=_", lambda a, b: a != b), ("_<_", lambda a, b: a < b),
         ("_<=_", lambda a, b: a <= b), ("_>_", lambda a, b: a > b), ("_>=_", lambda a, b: a >= b))}
 SPEC_FUNCTIONS.update({"_in_": _spec_in, "_[_]": _spec_index, "size": _spec_size, "string": _spec_string})
+SPEC_FUNCTIONS.update({name: _spec_conversion(name) for name in _CONVERSIONS})
 
 
 def _arith_kind(v: Any) -> str:
@@ -163,13 +196,15 @@ def _arith_kind(v: Any) -> str:
 
 
 def _double_arithmetic(name: str) -> Callable[[Any, Any], Any]:
-    """``+ - * /`` of a double and an int as doubles.  The type checker refuses mixed arithmetic (CEL has no such
+    """``+ - * / %`` of a bool: an error (no overload); of a double and an int: as doubles.  The type checker refuses mixed arithmetic (CEL has no such
     overload), so at run time it only meets an int where a double is declared: a JSON ``120`` for an ``amount``
     declared ``double`` (``stages.declared_types`` accepts integers for doubles, as JSON has one number type);
     the value is then the double it is declared as.  A double divided by zero is IEEE 754's answer."""
     base = celpy.evaluation.base_functions[name]
 
     def arithmetic(a: Any, b: Any) -> Any:
+        if isinstance(a, (bool, celtypes.BoolType)) or isinstance(b, (bool, celtypes.BoolType)):
+            raise TypeError(f"no such overload: {name} of a bool")  # (cel-python: a bool is an int)
         ka, kb = _arith_kind(a), _arith_kind(b)
         if (ka, kb) in (("double", "int"), ("int", "double")):
             a, b = celtypes.DoubleType(a), celtypes.DoubleType(b)
@@ -183,7 +218,7 @@ def _double_arithmetic(name: str) -> Callable[[Any, Any], Any]:
     return arithmetic
 
 
-for _name in ("_+_", "_-_", "_*_", "_/_"):
+for _name in ("_+_", "_-_", "_*_", "_/_", "_%_"):
     SPEC_FUNCTIONS[_name] = _double_arithmetic(_name)
 
 

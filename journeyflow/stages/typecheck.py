@@ -420,7 +420,7 @@ class _Checker:
 
 
 #: CEL's conversion functions (langdef.md "Type conversions"): what each converts from, and to.
-_CONVERSIONS = {"int": ("int", "uint", "double", "string", "timestamp"), "uint": ("int", "uint", "double", "string"),
+_CONVERSIONS = {"int": ("int", "uint", "double", "string", "timestamp", "bool"), "uint": ("int", "uint", "double", "string"),
                 "double": ("int", "uint", "double", "string"), "bool": ("bool", "string"), "bytes": ("bytes", "string"),
                 "string": ("int", "uint", "double", "bool", "string", "bytes", "timestamp", "duration"),
                 "duration": ("string", "duration"), "timestamp": ("string", "timestamp")}

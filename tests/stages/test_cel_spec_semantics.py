@@ -120,3 +120,17 @@ def test_a_computed_double_divided_by_zero_is_ieee_too():
                            ("(event.properties.zero * 2.0) / 0.0 == (event.properties.zero * 2.0) / 0.0", False)):
         c = compile_condition(text, "j.yaml:1: when")
         assert (c.evaluate(ACT), c.errors) == (expected, 0), text
+
+
+@pytest.mark.parametrize("text", [
+    "event.properties.flag - true == 0",  # cel-python: a bool is an int, so true - true was 0
+    "event.properties.flag % true == 0",
+    "event.properties.flag + 1 == 2",
+    "bool(event.properties.n)",  # no bool(int) overload (cel-python: bool(3) was true)
+    "double(event.properties.flag) == 1.0",
+    "uint(event.properties.flag) == 1u",
+])
+def test_bools_are_no_numbers_in_arithmetic_and_conversions(text):
+    c = compile_condition(text, "j.yaml:1: when")
+    assert (c.evaluate(ACT), c.errors) == (False, 1), text
+    assert (c.evaluate(ACT) or compile_condition(f"({text}) || true", "w").evaluate(ACT)) is True

@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 from journeyflow.config.durations import format_duration, parse_duration
-from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.config.yaml import (
     MAX_CONFIG_BYTES,
     YamlDocument,
@@ -65,6 +64,8 @@ from journeyflow.stages.journeys.model import (
     Step,
     Trigger,
 )
+from journeyflow.stages.journeys.names import spelling_clashes
+from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
 from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
 from journeyflow.stages.typecheck import DYN as _ANY_EVENT  # a broken journey's event: not known
@@ -150,6 +151,8 @@ def load_journeys_text(text: str, filename: str = "<string>",
             j = _build_journey(jd, ("journeys", i), doc, decl)
             if j is not None and not duplicate:
                 journeys.append(j)
+        for path, message in spelling_clashes(data["journeys"], decl, doc.line):
+            doc.add(path, message)
     if doc.errors:
         raise JourneyError(doc.sorted_errors())
     return tuple(journeys)

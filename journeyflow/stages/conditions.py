@@ -15,6 +15,9 @@ the plain Python activation directly (~1 µs, no conversion to CEL types): :mod:
 fast path meets anything whose CEL semantics it does not reproduce exactly (mixed int/double, ``null``, lists
 compared with ``==``, arithmetic, function calls, macros...), it hands the whole evaluation to cel-python, so results
 are cel-python's by construction; ``tests/stages/test_expr.py`` checks the two agree on randomly generated expressions.
+cel-python itself is evaluated with the CEL spec's rules where it departs from them (heterogeneous equality,
+``has()`` of a missing map, list indexes, ``string()``, ``size(null)``, IEEE double division):
+:mod:`.conditions_spec`.
 """
 from __future__ import annotations
 
@@ -24,12 +27,12 @@ from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 import celpy
-import celpy.evaluation
 from celpy import celtypes
 from lark import Tree
 
 from journeyflow.config.errors import UserError
 from journeyflow.stages.conditions_fast import _ERR, _Fallback, compile_fast
+from journeyflow.stages.conditions_spec import SPEC_FUNCTIONS, run_program
 
 __all__ = [
     "COUNTERS",
@@ -91,6 +94,8 @@ def take_counts() -> Counter:
 class JourneyError(UserError):
     """An invalid journey file or condition.  ``errors`` holds one ``"<file>:<line>: <path>: <what>"`` per problem."""
 
+    offset: int | None = None  # a type error's position in the condition text, when known
+
     def __init__(self, errors: str | Iterable[str]):
         self.errors = [errors] if isinstance(errors, str) else list(errors)
         super().__init__("\n".join(self.errors))
@@ -123,74 +128,6 @@ def to_cel(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return celtypes.ListType([to_cel(v) for v in value])
     raise TypeError(f"cannot use a {type(value).__name__} in a condition")
-
-
-# ------------------------------------------------------------------------------------------- CEL's comparisons
-# cel-python has no overload for comparisons across int, uint and double (``12 == 12u``, ``120 > 99.5`` are errors
-# there) nor for ``==``/``!=`` of a number, list or map with ``null``; the CEL spec compares numbers by value
-# across the three types and makes ``x == null`` false (``!=`` true) for every non-null ``x`` (langdef.md,
-# "Numbers" and "Equality").  The type checker accepts those conditions, and the fast path (conditions_fast)
-# follows the spec; these overrides make every condition cel-python evaluates (a ternary, arithmetic, a macro's
-# body...) follow it too.  Anything else goes to cel-python's own operators.
-_CEL_NUMBERS = (celtypes.IntType, celtypes.UintType, celtypes.DoubleType)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, _CEL_NUMBERS)  # (celtypes.BoolType is no IntType)
-
-
-def _value(v: Any) -> int | float:
-    return float(v) if isinstance(v, celtypes.DoubleType) else int(v)
-
-
-def _spec_comparison(name: str, op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], Any]:
-    base = celpy.evaluation.base_functions[name]
-    equality = name in ("_==_", "_!=_")
-
-    def compare(a: Any, b: Any) -> Any:
-        if _is_number(a) and _is_number(b):
-            return celtypes.BoolType(op(_value(a), _value(b)))  # Python compares int and float exactly
-        if equality and (a is None or b is None) and not isinstance(a, Exception) and not isinstance(b, Exception):
-            return celtypes.BoolType(op(a is None, b is None))
-        return base(a, b)
-    compare.__name__ = f"cel_spec{name}"
-    return compare
-
-
-def _spec_in(item: Any, container: Any) -> Any:
-    """``in`` over a list of numbers compares by value (CEL: ``2 in [1.0, 2.0]``); else cel-python's ``in``."""
-    if _is_number(item) and isinstance(container, celtypes.ListType) and container and all(
-            _is_number(c) for c in container):
-        v = _value(item)
-        return celtypes.BoolType(any(_value(c) == v for c in container))
-    return celpy.evaluation.base_functions["_in_"](item, container)
-
-
-_SPEC_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    name: _spec_comparison(name, op) for name, op in (
-        ("_==_", lambda a, b: a == b), ("_!=_", lambda a, b: a != b), ("_<_", lambda a, b: a < b),
-        ("_<=_", lambda a, b: a <= b), ("_>_", lambda a, b: a > b), ("_>=_", lambda a, b: a >= b))}
-_SPEC_FUNCTIONS["_in_"] = _spec_in
-
-
-def _double_arithmetic(name: str) -> Callable[[Any, Any], Any]:
-    """``+ - * /`` of a double and an int as doubles.  The type checker refuses mixed arithmetic (CEL has no such
-    overload), so at run time it only meets an int where a double is declared: a JSON ``120`` for an ``amount``
-    declared ``double`` (``stages.declared_types`` accepts integers for doubles, as JSON has one number type);
-    the value is then the double it is declared as."""
-    base = celpy.evaluation.base_functions[name]
-
-    def arithmetic(a: Any, b: Any) -> Any:
-        if (isinstance(a, celtypes.DoubleType) and isinstance(b, (celtypes.IntType, celtypes.UintType))) or (
-                isinstance(b, celtypes.DoubleType) and isinstance(a, (celtypes.IntType, celtypes.UintType))):
-            return base(celtypes.DoubleType(a), celtypes.DoubleType(b))
-        return base(a, b)
-    arithmetic.__name__ = f"cel_double{name}"
-    return arithmetic
-
-
-for _name in ("_+_", "_-_", "_*_", "_/_"):
-    _SPEC_FUNCTIONS[_name] = _double_arithmetic(_name)
 
 
 # ------------------------------------------------------------------------------------------------ compiling
@@ -264,7 +201,7 @@ class Condition:
         _count("fallbacks")
         try:
             ctx = {k: to_cel(v) for k, v in activation.items()}
-            r = self._program.evaluate(ctx)
+            r = run_program(self._program, ctx)
         except Exception:  # CELEvalError, TypeError from conversion, RecursionError...: a failed condition
             return self._failed(True)
         if isinstance(r, celtypes.BoolType):
@@ -312,10 +249,12 @@ def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None
         try:
             check_condition(ast, variables)
         except CelTypeError as e:
-            raise JourneyError(f"{where}: {e}") from None
+            err = JourneyError(f"{where}: {e}")
+            err.offset = e.offset  # where in the condition text (journeys.positions maps it to a file line)
+            raise err from None
         except RecursionError:
             raise JourneyError(f"{where}: condition is too complex to type-check") from None
-    return Condition(text, where, env.program(ast, functions=_SPEC_FUNCTIONS), compile_fast(ast))
+    return Condition(text, where, env.program(ast, functions=SPEC_FUNCTIONS), compile_fast(ast))
 
 
 def _syntax_problem(text: str, e: Exception) -> str:

@@ -11,19 +11,17 @@ Pure Python.  Both execution paths drive the same ``CustomerProcessor``:
 
 Ordering rule (the same on both paths, so the decisions are the same): a timer due at ``t`` fires before an event
 with ``ts > t`` and after events with ``ts <= t``; events with equal ``ts`` are ordered by ``Event.sort_key``:
-consent/deliverability changes first, then stream rank, then uid.  The candidates of all inputs at one time are
-arbitrated once, together (:mod:`journeyflow.stages.arbitration.moment`), before the customer's next later input.
+consent/deliverability changes first, then stream rank, then uid (an exit or goal of that ms ends a membership entered
+after it: ``journeys.matching``); the candidates of all inputs at one time are arbitrated once, together.
 
 Address statuses (issue 16, :mod:`journeyflow.stages.deliverability`): an ``ADDRESS_STREAM`` copy (another
 customer's record changed the status of an address this customer holds) changes that address's status only.  A
 status record whose event id repeats is a ``duplicate_event``, its (idempotent) change applied: an opt-out is kept.
-
 Pending actions die with their membership: the journey engine cancels a membership's deferred sends when it
 leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner before it is re-arbitrated
 (``check_deferred``) and drops the pending actions of memberships a merge did not keep (``cancel_orphans``, after
 ``CustomerState.merge`` on both paths); each cancelled send becomes a ``suppress`` decision with reason
 ``journey_exited`` at the moment it was cancelled, so the audit shows what happened to the ``wait`` it followed.
-
 Poison inputs: when handling one event, or one moment of due timers, raises an ``Exception`` (a bug that specific
 content triggers in a journey condition, in arbitration ...), ``advance`` and ``ClusterFold.run`` isolate it instead
 of letting the exception escape (a streaming runner would retry the bundle forever, the customer stuck).  No partial
@@ -59,6 +57,7 @@ from journeyflow.stages.arbitration.moment import (  # noqa: F401 - the payload 
     pop_all_due_at,
     retrigger,
 )
+from journeyflow.stages.journeys.matching import earlier_in_moment
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.state import DAY, CustomerState, Retention
@@ -83,7 +82,7 @@ _EMPTY = (None, [], {}, "")
 
 
 class _Engine(Protocol):
-    def on_event(self, state: CustomerState, event: Event, customer_id: str) -> Any: ...
+    def on_event(self, state: CustomerState, event: Event, customer_id: str, earlier: Any = ()) -> Any: ...
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> Any: ...
     def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> Any: ...
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> Any: ...
@@ -109,6 +108,7 @@ class Outputs:
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
     transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
     pending: dict[int, PendingMoment] = field(default_factory=dict)  # id(state) -> its moment (arbitration.moment)
+    moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, its events at ts)
 
 
 # ------------------------------------------------------------------------------------------------ poison inputs
@@ -257,7 +257,7 @@ class CustomerProcessor:
         seen[ev.uid] = ts
         out.events += 1
         state.apply(ev)
-        jo = self.engine.on_event(state, ev, state.customer_id)
+        jo = self.engine.on_event(state, ev, state.customer_id, earlier_in_moment(out.moment_events, state, ev))
         if jo.steps:
             out.steps.extend(jo.steps)
         if jo.cancelled:

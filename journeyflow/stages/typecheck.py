@@ -22,6 +22,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import re2
 from lark import Token, Tree
 
 from journeyflow.stages.conditions import _ident_of as _ident  # the one 'is this subtree one name' helper
@@ -31,7 +32,10 @@ __all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN"
 
 
 class CelTypeError(Exception):
-    """A condition does not type-check; ``str(e)`` is the problem in words."""
+    """A condition does not type-check; ``str(e)`` is the problem in words, ``offset`` (when known) the position in
+    the condition text of the part it is about."""
+
+    offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,12 +141,17 @@ class _Checker:
     def check(self, node: Any, bound: Mapping[str, T]) -> T:
         if isinstance(node, Token):
             raise CelTypeError(f"unexpected {node.type}")
-        meth = getattr(self, "n_" + node.data, None)
-        if meth is not None:
-            return meth(node, bound)
-        if len(node.children) == 1:
-            return self.check(node.children[0], bound)
-        return DYN  # a shape this checker does not know: leave it to run time
+        try:
+            meth = getattr(self, "n_" + node.data, None)
+            if meth is not None:
+                return meth(node, bound)
+            if len(node.children) == 1:
+                return self.check(node.children[0], bound)
+            return DYN  # a shape this checker does not know: leave it to run time
+        except CelTypeError as e:
+            if getattr(e, "offset", None) is None:  # the innermost node the problem is about
+                e.offset = getattr(node.meta, "start_pos", None)
+            raise
 
     # -- logic
     def n_expr(self, node: Tree, bound) -> T:
@@ -324,9 +333,18 @@ class _Checker:
             if len(ts) != 1 or not _is(ts[0], "string", "bytes", "list", "map", "struct"):
                 raise CelTypeError(f"size() needs a string, list or map, got {', '.join(map(str, ts))}")
             return INT
-        conv = {"int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bool": BOOL, "dyn": DYN,
-                "type": TYPE, "duration": DURATION, "timestamp": TIMESTAMP}
-        return conv.get(name, DYN)
+        if name == "matches":  # matches(text, pattern), the function form of text.matches(pattern)
+            if len(ts) != 2 or not _is(ts[0], "string") or not _is(ts[1], "string"):
+                raise CelTypeError(f"matches() takes a string and a pattern, got {', '.join(map(str, ts))}")
+            self._method(STRING, "matches", ts[1:], args[1:])
+            return BOOL
+        if len(ts) != 1:
+            raise CelTypeError(f"{name}() takes one argument, got {len(ts)}")
+        takes = _CONVERSIONS.get(name)
+        if takes is not None and not _is(ts[0], *takes):
+            raise CelTypeError(f"{name}() has no overload for {_a(ts[0])} (it converts {', '.join(takes)})"
+                               + (": a declared timestamp is an int of epoch ms" if ts[0] == EPOCH_MS else ""))
+        return _CONVERTS_TO.get(name, DYN)
 
     def _has(self, arg: Any, bound) -> None:
         target = arg
@@ -347,9 +365,14 @@ class _Checker:
                 elem = STRING
             else:
                 elem = DYN
+            if not _is(base, "list", "map", "struct") or not 2 <= len(args) <= (3 if name_tok == "map" else 2):
+                raise CelTypeError(f"{name_tok}() takes a variable and an expression on a list or map, got "
+                                   f"{len(args)} argument(s) on {_a(base)} ({_path(base_node)})")
             var = _ident(args[0]) if args else None
             inner = {**bound, var: elem} if var else bound
             body = [self.check(a, inner) for a in args[1:]]
+            if name_tok == "map" and len(body) == 2 and not _is(body[0], "bool"):
+                raise CelTypeError(f"map()'s filter (its second argument) needs a bool, got {body[0]}")
             if name_tok in ("exists", "all", "exists_one", "filter"):
                 if body and not _is(body[-1], "bool"):
                     raise CelTypeError(f"{name_tok}() needs a bool predicate, got {body[-1]}")
@@ -360,14 +383,49 @@ class _Checker:
             if not _is(base, "string") or any(not _is(t, "string") for t in ts):
                 got = ", ".join(str(t) for t in (base, *ts))
                 raise CelTypeError(f"{name_tok}() works on strings, got {got} ({_path(base_node)}.{name_tok}(...))")
+            self._method(base, name_tok, ts, args)
             return BOOL
         if name_tok == "size":
+            if ts or not _is(base, "string", "bytes", "list", "map", "struct"):
+                raise CelTypeError(f"size() takes no argument and needs a string, list or map, got {base} "
+                                   f"({_path(base_node)}.size(...))")
             return INT
         if name_tok.startswith("get"):
             if not _is(base, "timestamp", "duration"):
                 raise CelTypeError(f"{name_tok}() needs a CEL timestamp or duration, got {base}")
+            if base.kind == "duration" and name_tok not in ("getHours", "getMinutes", "getSeconds", "getMilliseconds"):
+                raise CelTypeError(f"{name_tok}() needs a CEL timestamp, got a duration")
+            if (base.kind == "duration" and ts) or len(ts) > 1 or any(
+                    not _is(t, "string") for t in ts):
+                takes = "no argument" if base.kind == "duration" else "at most a time zone (a string)"
+                raise CelTypeError(f"{name_tok}() of {_a(base)} takes {takes} ({_path(base_node)}.{name_tok}(...))")
             return INT
         return DYN
+
+    @staticmethod
+    def _method(base: T, name: str, ts: list[T], args: list) -> None:
+        """A string method's one argument; a literal ``matches`` pattern must be valid RE2 (else every evaluation
+        of the condition is an error)."""
+        if len(ts) != 1:
+            raise CelTypeError(f"{name}() takes one string, got {len(ts)} argument(s)")
+        tok = _literal_token(args[0]) if name == "matches" else None
+        if tok is not None and tok.type == "STRING_LIT" and tok.value[:1] in "'\"" and "\\" not in tok.value:
+            quiet = re2.Options()
+            quiet.log_errors = False  # (RE2 would also print the error to stderr)
+            try:
+                re2.compile(_unquote(tok.value), quiet)
+            except re2.error as e:
+                why = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+                raise CelTypeError(f"matches(): invalid regular expression {tok.value} (RE2 syntax: {why})") from None
+
+
+#: CEL's conversion functions (langdef.md "Type conversions"): what each converts from, and to.
+_CONVERSIONS = {"int": ("int", "uint", "double", "string", "timestamp", "bool"), "uint": ("int", "uint", "double", "string"),
+                "double": ("int", "uint", "double", "string"), "bool": ("bool", "string"), "bytes": ("bytes", "string"),
+                "string": ("int", "uint", "double", "bool", "string", "bytes", "timestamp", "duration"),
+                "duration": ("string", "duration"), "timestamp": ("string", "timestamp")}
+_CONVERTS_TO = {"int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bool": BOOL, "dyn": DYN, "type": TYPE,
+                "duration": DURATION, "timestamp": TIMESTAMP, "bytes": BYTES}
 
 
 def _a(t: T) -> str:

@@ -9,8 +9,9 @@ Membership record (``state.journeys[journey_id]``), kept small::
     active:   {"step": id, "entered": ts, "since": ts, "trigger": uid, "entries": [ts...], "group": g|None,
                "goal": ts|None, "p": entry event's product (only if it had one and a step or condition uses it),
                "r": the entry event's order/ticket references (``_REF_FIELDS``, orders and support entries),
-               "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``)}
-    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ...}
+               "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``),
+               "k": {field: value} of the entry event named by exits'/goals' ``same_as_entry`` (not in "r")}
+    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ..., "k" if completed}
     marker:   {"n": 1, "c": ...}  (a ``never`` journey after its entry history expired)
 
 Timers are ``state.schedule(due, "<journey>:<step>:<entered>:<due>", "journey", {"j", "s", "e"})``.
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
@@ -47,7 +48,6 @@ from journeyflow.stages.journeys.model import (
     Journey,
     JourneyOutput,
     JourneyStep,
-    Trigger,
 )
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
@@ -57,6 +57,7 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
     _event_product,
     _event_refs,
 )
+from journeyflow.stages.journeys.matching import _field, _first_match, _matches, _moment_ending
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -113,9 +114,12 @@ class JourneyEngine:
         return self._by_id.get(journey_id)
 
     # ---------------------------------------------------------------------------------------------- events
-    def on_event(self, state: CustomerState, event: Event, customer_id: str) -> JourneyOutput:
+    def on_event(self, state: CustomerState, event: Event, customer_id: str,
+                 earlier: Sequence[Event] = ()) -> JourneyOutput:
         """Apply one event (already folded into ``state``): its traits and computed attributes
-        (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries."""
+        (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries.  ``earlier``: the
+        customer's events of the same millisecond handled before this one; an exit or goal among them ends a
+        membership this event enters at once (which came first within a millisecond is not known: fail safe)."""
         if self._observe is not None:
             self._observe(state, event)
         ix = self._index.get(event.type)
@@ -144,13 +148,13 @@ class JourneyEngine:
             if now - entered > j.max_duration_ms:
                 self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
                 continue
-            trig = _first_match(j.goal, event, ctx)
+            trig = _first_match(j.goal, event, ctx, m)
             if trig is not None:
                 m["goal"] = now
                 out.steps.append(JourneyStep(customer_id, j.id, m["step"], "goal", now, trigger_id, event.type))
                 self._finish(state, j.id, m, now, trigger_id, "goal", customer_id, out)
                 continue
-            trig = _first_match(j.exit, event, ctx)
+            trig = _first_match(j.exit, event, ctx, m)
             if trig is not None:
                 self._finish(state, j.id, m, now, trigger_id, f"exit_event:{event.type}", customer_id, out)
                 continue
@@ -191,6 +195,10 @@ class JourneyEngine:
             refs = _event_refs(event)
             if refs:
                 m["r"] = refs
+            if j.entry_keys:  # (fields kept as references already are not kept twice)
+                keys = {f: v for f in j.entry_keys if f not in refs and (v := _field(event.attrs, f)) is not None}
+                if keys:
+                    m["k"] = keys
             if j.control_group_pct > 0:
                 # drawn once (the first entry's uid), then re-used by re-entries while the record is kept
                 m["c"] = prev["c"] if prev is not None and "c" in prev else int(j.in_control(trigger_id))
@@ -199,6 +207,14 @@ class JourneyEngine:
             memberships[j.id] = m
             out.steps.append(JourneyStep(customer_id, j.id, j.first_step, "entered", now, trigger_id,
                                          "control" if _arm(j, m, customer_id) else "treatment"))
+            ending = _moment_ending(j, m, earlier, state, self.attributes) if earlier else None
+            if ending is not None:  # an exit or goal event of this very millisecond, handled before the entry
+                if ending[0] == "goal":
+                    m["goal"] = now
+                    out.steps.append(JourneyStep(customer_id, j.id, m["step"], "goal", now, trigger_id, ending[1]))
+                self._finish(state, j.id, m, now, trigger_id, ending[0] if ending[0] == "goal" else
+                             f"exit_event:{ending[1]}", customer_id, out)
+                continue
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
         return out
 
@@ -291,7 +307,7 @@ class JourneyEngine:
         out.steps.append(JourneyStep(customer_id, jid, step_id or m.get("step") or "", "exited", now, trigger_id,
                                      reason))
         rec = {"step": None, "entered": m.get("entered"), "entries": m.get("entries", []), "goal": m.get("goal")}
-        for k in ("c", "n"):
+        for k in ("c", "n") if reason != "completed" else ("c", "n", "k"):  # (its sends may still be deferred)
             if k in m:
                 rec[k] = m[k]
         state.journeys[jid] = rec
@@ -313,6 +329,11 @@ class JourneyEngine:
                       out: JourneyOutput) -> None:
         """A finished membership with deferred sends still pending: the journey's exits and goals (and its
         ``max_duration``) still apply to them, as they would had the sends been later steps."""
+        if j.entry_keys and "r" not in m:  # the entry's references travel with its deferred sends
+            refs = next((t[3]["r"] for t in ctx.state.timers if t[2] == "deferred" and t[3].get("j") == j.id
+                         and t[3].get("r")), None)
+            if refs:
+                m = {**m, "r": dict(map(tuple, refs))}
         reason = _ending(j, m, ctx)
         if reason is not None:
             _cancel_deferred(ctx.state, j.id, ctx.now, trigger_id, reason, customer_id, out)
@@ -415,28 +436,15 @@ def _may_overrun(j: Journey) -> bool:
     return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)
 
 
-def _matches(t: Trigger, ev: Event, ctx: _Ctx) -> bool:
-    if t.type != ev.type or (t.stream is not None and t.stream != ev.stream):
-        return False
-    return t.condition is None or t.condition.evaluate(ctx.activation())
-
-
-def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx) -> Trigger | None:
-    for t in triggers:
-        if _matches(t, ev, ctx):
-            return t
-    return None
-
-
 def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:
     """Why the event of ``ctx`` ends what membership ``m`` of ``j`` still has pending (``max_duration``, a goal, an
     exit event), or None."""
     ev = ctx.event
     if ctx.now - (m.get("entered") or 0) > j.max_duration_ms:
         return "max_duration"
-    if _first_match(j.goal, ev, ctx) is not None:
+    if _first_match(j.goal, ev, ctx, m) is not None:
         return "goal"
-    if _first_match(j.exit, ev, ctx) is not None:
+    if _first_match(j.exit, ev, ctx, m) is not None:
         return f"exit_event:{ev.type}"
     return None
 

@@ -20,6 +20,8 @@ File format (validated by ``schemas/journey.schema.json``, then by the semantic 
         # any event: a built-in type, or a user-named one (Segment track): {event: "Trial Ending Soon", stream:
         # track} (or declared in the attributes file, journeyflow.stages.attributes_loader)
         exit: [{event: order_placed}]   # events that end the membership early
+        # exit/goal only: the event must name the entry event's order (field paths, e.g. properties.orderId)
+        # exit: [{event: order_cancelled, same_as_entry: order_id}]
         goal: [{event: order_placed}]   # conversion events (reaching a goal also exits)
         reentry: {mode: after_cooldown, cooldown: 7d}   # never (default) | after_cooldown | always
         control_group_pct: 10           # 0-50: share of customers whose candidates are marked control
@@ -62,6 +64,8 @@ from journeyflow.stages.journeys.model import (
     Step,
     Trigger,
 )
+from journeyflow.stages.journeys.names import spelling_clashes
+from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
 from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
 from journeyflow.stages.typecheck import DYN as _ANY_EVENT  # a broken journey's event: not known
@@ -113,6 +117,7 @@ def load_journeys_text(text: str, filename: str = "<string>",
     if n > MAX_FILE_BYTES:
         raise JourneyError(f"{filename}:1: $: file is {n} bytes, larger than the 1 MiB limit")
     doc = _Doc(parse_yaml(text, filename))
+    doc.text = text
     data = doc.data
     if doc.errors:
         raise JourneyError(doc.sorted_errors())
@@ -146,6 +151,8 @@ def load_journeys_text(text: str, filename: str = "<string>",
             j = _build_journey(jd, ("journeys", i), doc, decl)
             if j is not None and not duplicate:
                 journeys.append(j)
+        for path, message in spelling_clashes(data["journeys"], decl, doc.line):
+            doc.add(path, message)
     if doc.errors:
         raise JourneyError(doc.sorted_errors())
     return tuple(journeys)
@@ -160,6 +167,7 @@ class _Doc:
         self.yaml = yd
         self.errors: list[tuple[int, str, str]] = []
         self.condition_chars = 0
+        self.text = ""  # the YAML text (file lines of multi-line conditions)
         for issue in yd.issues:
             self.add_raw(issue.line, issue.path, ("invalid YAML: " if issue.syntax else "") + issue.message)
         if yd.empty:
@@ -265,14 +273,18 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
         try:
             return compile_condition(text, where, decl.variables(etype or step_event_type))
         except JourneyError as e:
+            line = condition_line(doc.text, doc.yaml.lines.get(path, doc.line(path)), text, e.offset)
             for message in e.errors:
-                doc.add(path, message[len(where) + 2:] if message.startswith(where + ": ") else message)
+                doc.add_raw(line if e.offset is not None else doc.line(path), path,
+                            message[len(where) + 2:] if message.startswith(where + ": ") else message)
             return None
 
     def trigger(td: dict, path: tuple, type_key: str = "event") -> Trigger:
         etype, stream = td[type_key], td.get("stream")
         _check_event(etype, stream, path, doc, decl, type_key)
-        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)))
+        same = td.get("same_as_entry") or ()
+        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)),
+                       (same,) if isinstance(same, str) else tuple(same))
 
     def triggers(key: str) -> tuple[Trigger, ...]:
         v = jd.get(key)

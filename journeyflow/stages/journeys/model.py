@@ -38,11 +38,14 @@ STREAM_OF_TYPE: Mapping[str, str] = {t: s for s, ts in EVENT_TYPES.items() for t
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """An event (type, optionally stream) with an optional condition."""
+    """An event (type, optionally stream) with an optional condition.  ``same`` (exits and goals only): field paths
+    (``order_id``, ``properties.orderId``) whose value must equal the entry event's -- an ``order_cancelled`` ends
+    the cross-sell of that order, not of every order; an entry event without the field leaves the trigger open."""
 
     type: str
     stream: str | None = None
     condition: Condition | None = None
+    same: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +124,12 @@ class Journey:
     wait_types: frozenset[str] = field(init=False, compare=False, repr=False)
     uses_product: bool = field(init=False, compare=False, repr=False)  # keep the entry's product in the membership
     first_step: str = field(init=False, compare=False, repr=False)
+    entry_keys: tuple[str, ...] = field(init=False, compare=False, repr=False)  # kept as ``k`` in the membership
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "first_step", self.steps[0].id)
         object.__setattr__(self, "step_map", {s.id: s for s in self.steps})
+        object.__setattr__(self, "entry_keys", tuple(sorted({f for t in self.exit + self.goal for f in t.same})))
         object.__setattr__(self, "wait_types",
                            frozenset(s.until.type for s in self.steps if s.until is not None))
         conds = [c for s in self.steps for c, _ in s.cases] + [s.until.condition for s in self.steps if s.until]

@@ -1,0 +1,77 @@
+"""Which trigger an event matches, for a membership (split from ``journeyflow.stages.journeys.engine``).
+
+* A trigger matches an event of its type (and stream), when its condition holds and, for exits and goals with
+  ``same_as_entry``, when the event names the same object as the membership's entry event (its ``r`` references or
+  ``k`` keys): the cancellation of another order does not end the cross-sell of this one.
+* **Same millisecond** (:func:`_moment_ending`): events of one millisecond are handled in a fixed order (status
+  records, then by stream: ``Event.sort_key``), not in the order they happened, which is unknown.  An exit or goal
+  event handled just before an entry at the same millisecond (an ``order_placed`` with the ``add_to_cart`` of a
+  "buy now" click) ends the new membership at once -- fail safe: no reminder about a cart ordered at that instant.
+  Events of one of the journey's own entry types are left out (``winback``: each order ends one membership and
+  starts the next).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from journeyflow.model.events import Event
+from journeyflow.stages.journeys.context import _Ctx, _event_product
+from journeyflow.stages.journeys.model import Journey, Trigger
+
+__all__ = ["earlier_in_moment"]
+
+
+def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
+    if t.type != ev.type or (t.stream is not None and t.stream != ev.stream):
+        return False
+    if t.same and m is not None and ("k" in m or "r" in m):
+        keys = {**m.get("r", {}), **m.get("k", {})}
+        if any(f in keys and _field(ev.attrs, f) != keys[f] for f in t.same):
+            return False  # an exit/goal about another object (another order) than the entry's
+    return t.condition is None or t.condition.evaluate(ctx.activation())
+
+
+def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx, m: dict | None = None) -> Trigger | None:
+    for t in triggers:
+        if _matches(t, ev, ctx, m):
+            return t
+    return None
+
+
+def _field(attrs: Mapping, path: str):
+    """The value at ``path`` (``order_id``, ``properties.orderId``) of an event's attributes, or None."""
+    head, _, rest = path.partition(".")
+    v = attrs.get(head)
+    return (v.get(rest) if type(v) is dict or isinstance(v, Mapping) else None) if rest else v
+
+
+def _moment_ending(j: Journey, m: dict, earlier: Sequence[Event], state: Any, attributes: Any
+                   ) -> tuple[str, str] | None:
+    """``("goal", type)`` or ``("exit", type)`` when one of ``earlier`` (events of the entry's millisecond handled
+    before it) is a goal or an exit of ``j`` for the new membership ``m``; else None."""
+    entry_types = {t.type for t in j.entry}
+    for e0 in earlier:
+        if e0.type in entry_types:
+            continue
+        ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes)
+        if _first_match(j.goal, e0, ctx, m) is not None:
+            return ("goal", e0.type)
+        if _first_match(j.exit, e0, ctx, m) is not None:
+            return ("exit", e0.type)
+    return None
+
+
+def earlier_in_moment(book: dict, state: Any, ev: Event) -> tuple[Event, ...]:
+    """The customer's events of ``ev``'s millisecond handled before it (then ``ev`` is noted too).  ``book``:
+    ``id(state) -> (state, ts, events)``, the processor's per-call record (``Outputs.moment_events``; a customer's
+    events of one millisecond are handled in one call, bounded and streaming alike); a few dozen entries at most."""
+    me = book.get(id(state))
+    if me is not None and me[0] is state and me[1] == ev.ts:
+        earlier = tuple(me[2])
+        me[2].append(ev)
+        return earlier
+    if len(book) > 64:
+        book.clear()
+    book[id(state)] = (state, ev.ts, [ev])
+    return ()

@@ -132,8 +132,9 @@ def merge_membership(a: dict, b: dict) -> dict:
     marker ...).  Rules: both active -> the one entered first (under one profile the later entry would have found
     it active and not entered; its entry time is dropped from the history); one active -> that one; both finished
     -> the one entered last (the current record: pending actions it still owns stay owned).  Entry histories are
-    united; the ``never`` marker is kept if either has it; the arm is that of the earliest entry (drawn once, then
-    re-used by re-entries).  Pending actions owned by the record that is not kept are cancelled by the caller
+    united; the ``never`` marker is kept if either has it; an active membership keeps the arm it was entered in (its
+    ``entered`` row says so: a control member that merges with a former treatment member is never messaged),
+    otherwise the arm is that of the earliest entry (drawn once, then re-used by re-entries).  Pending actions owned by the record that is not kept are cancelled by the caller
     (``JourneyEngine.cancel_orphans``).  Commutative.
     """
     def key(r: dict) -> tuple:
@@ -154,7 +155,8 @@ def merge_membership(a: dict, b: dict) -> dict:
     if a.get("n") or b.get("n"):
         out["n"] = 1
     arms = [r for r in (a, b) if "c" in r]
-    if arms:
+    tie = bool(first.get("step") and second.get("step")) and key(first) == key(second)  # (one entry, two arms)
+    if arms and (tie or not (keep.get("step") and "c" in keep)):
         out["c"] = min(arms, key=lambda r: (min(r.get("entries") or [r.get("entered") or 0]), r["c"]))["c"]
     return out
 

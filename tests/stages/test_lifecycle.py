@@ -311,7 +311,7 @@ def test_a_merge_of_finished_memberships_keeps_the_latest_as_a_reentry_would():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([None, "w"]), st.integers(0, 3), st.integers(0, 1), st.booleans(),
                           st.sampled_from([None, 0, 1])), min_size=2, max_size=2))
-def test_merging_membership_records_is_commutative_and_keeps_the_never_marker_and_the_first_arm(recs):
+def test_merging_membership_records_is_commutative_and_keeps_the_never_marker_and_the_arm(recs):
     from journeyflow.stages.state_merge import merge_membership
 
     a, b = ({"step": step, "entered": 100 * e, "trigger": f"t{e}", "entries": [100 * e], **({"n": 1} if n else {}),
@@ -322,7 +322,13 @@ def test_merging_membership_records_is_commutative_and_keeps_the_never_marker_an
     if a.get("step") or b.get("step"):
         assert ab["step"] == "w"
     arms = [r for r in (a, b) if "c" in r]
-    if arms:
+    active = [r for r in (a, b) if r.get("step")]
+    kept = min(active, key=lambda r: (r["entered"], r["trigger"])) if active else None
+    if len(active) == 2 and a["entered"] == b["entered"]:
+        kept = None  # one entry recorded with two arms: the rule below, so the merge stays commutative
+    if kept is not None and "c" in kept:
+        assert ab["c"] == kept["c"]  # an active membership keeps the arm its entered row recorded
+    elif arms:
         assert ab["c"] == min(arms, key=lambda r: (r["entered"], r["c"]))["c"]
 
 
@@ -728,3 +734,18 @@ def test_property_generator_reaches_merges_with_memberships_on_both_sides():
                    links={"web/link": [(B, A)]})
         assert {"cart_abandonment", "welcome", "holdout_half"} <= set(out.final_states[A].journeys)
         assert ("cart_abandonment", "goal") in {(s.journey_id, s.kind) for s in out.steps}
+
+
+def test_a_control_member_merged_into_a_former_treatment_member_is_not_messaged():
+    """The arm of an active membership is the one its ``entered`` row recorded.  Before: the merged membership took
+    the arm of the customer's earliest entry (a finished treatment membership ten days before), so the device's
+    control-group member got the reminder — and the analysis counted a treated customer as control."""
+    crm = "crm:C7"
+    old_cart = e(uid_in_arm("cart_abandonment", "web/crm-cart", False), "web", "add_to_cart", at(-10, "10:00"), crm,
+                 product_id="SKU-9")
+    evs, links = anonymous_cart_then_login(True, crm)
+    out = fold(evs + [old_cart], until=at(0, "12:00"), links=links)
+    entered = [(s.customer_id, s.detail) for s in out.steps if s.journey_id == "cart_abandonment" and s.kind == "entered"]
+    assert entered == [(crm, "treatment"), ("anon:d1", "control")]
+    today = [(a, r) for t, s, a, r in outcomes(out.decisions, "cart_abandonment") if t >= at(0, "00:00")]
+    assert today == [("none", ("control_group",))]

@@ -1,4 +1,6 @@
-"""The report's headline "conflicts resolved" is the number of decisions the example query ``conflicts_resolved``
+"""Report figures an analyst recomputes from the tables (QA round 2 of issue 20).
+
+The report's headline "conflicts resolved" is the number of decisions the example query ``conflicts_resolved``
 counts (QA round 2 of issue 20): a moment whose winner was deferred by quiet hours (a ``wait`` decision) beat the
 other candidates of that moment just as a ``send`` does, and the example query counts it; the headline left ``wait``
 decisions out, so the page's figure and the query an analyst runs to reproduce it disagreed.
@@ -56,3 +58,29 @@ def test_a_deferred_winner_counts_as_a_conflict_resolved_in_the_headline_as_in_t
     finally:
         con.close()
     assert head["conflicts_resolved"] == distinct == 2
+
+
+def test_an_entry_row_without_an_arm_counts_in_the_unknown_arm(tmp_path):
+    """The conversion query documents ``unknown`` for entry rows written before arms were recorded; such rows carry
+    a null or a free-text detail (``cart SKU-001``), which became an arm of its own named after the text."""
+    from journeyflow.analytics.outcomes import conversion_by_arm
+    from journeyflow.analytics.query import journey_definitions
+    rows = {name: [] for name in TABLES}
+    cart = "cart_abandonment"
+    rows["journey_steps"] = [
+        {"customer_id": f"crm:C{i}", "journey_id": cart, "step_id": "wait_1h", "kind": "entered", "at": T0 + i,
+         "trigger_id": f"web/e{i}", "detail": detail}
+        for i, detail in enumerate(["treatment", "control", None, "cart SKU-001", "cart SKU-002"])]
+    rows["journey_steps"].append({"customer_id": "crm:C3", "journey_id": cart, "step_id": None, "kind": "goal",
+                                  "at": T0 + 100, "trigger_id": "orders/o3", "detail": "order_placed"})
+    for name in TABLES:
+        write_table(tmp_path, name, rows[name])
+    got = {(r["arm"], r["entered"], r["converted"]) for r in run_example(tmp_path, "journey_conversion_by_arm")
+           .to_pylist() if r["journey_id"] == cart}
+    assert got == {("treatment", 1, 0), ("control", 1, 0), ("unknown", 3, 1)}
+    con = connect(tmp_path)
+    try:
+        [o] = [o for o in conversion_by_arm(con, journey_definitions(None)) if o.journey_id == cart]
+    finally:
+        con.close()
+    assert [a.arm for a in o.arms] == ["control", "treatment", "unknown"]

@@ -91,3 +91,17 @@ def test_publish_checks_its_input_before_looking_for_pubsub(tmp_path, monkeypatc
     monkeypatch.setattr(pubsub, "check_access", _never("check_access"))
     assert main(["publish", "--input", str(tmp_path / "missing")]) == 2
     assert "--input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--min_ts", "yesterday", "--max_ts", "2026-10-20T00:00:00Z"],
+                                   ["--min_ts", "2026-10-20T00:00:00Z", "--max_ts", "2026-10-01T00:00:00Z"],
+                                   ["--min_ts", "2026-10-01T00:00:00Z"]])
+def test_validate_checks_its_arguments_before_the_suites(extra, tmp_path, monkeypatch, capsys):
+    """A bound that is not a time, --min_ts after --max_ts, one bound only: exit 2 before
+    Great Expectations runs (before: a range the wrong way round ran every suite and failed the range checks,
+    exit 1 as if the tables were bad)."""
+    import journeyflow.analytics.quality as quality
+    monkeypatch.setattr(quality, "validate_output", _never("validate_output"))
+    (tmp_path / "tables").mkdir()
+    assert main(["validate", str(tmp_path), *extra]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

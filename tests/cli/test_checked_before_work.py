@@ -105,3 +105,4 @@ def test_validate_checks_its_arguments_before_the_suites(extra, tmp_path, monkey
     (tmp_path / "tables").mkdir()
     assert main(["validate", str(tmp_path), *extra]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+

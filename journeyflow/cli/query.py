@@ -134,6 +134,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     except ValueError as e:
         return _fail(str(e))
     if getattr(ns, "customer", None) is not None:
+        if "customer_id" in params and params["customer_id"] != ns.customer:
+            return _fail("give the customer once: --customer or --param customer_id=…, not two different ones")
         params["customer_id"] = ns.customer
     problem = _check_params(ns.example, params)
     if problem:

@@ -76,3 +76,13 @@ def test_an_identifier_with_its_own_snapshot_is_its_own_customer(tmp_path):
         write_table(tmp_path, name, rows[name])
     assert find_customer(tmp_path, "anon:dev-1") == "anon:dev-1"
     assert find_customer(tmp_path, "crm:C1") == "crm:C1"
+
+
+def test_two_different_customers_in_one_query_is_a_usage_error(out, capsys):
+    """``--customer`` silently replaced ``--param customer_id=…``: the rows shown were another customer's than one of
+    the two the analyst typed."""
+    assert main(["query", str(out), "--example", "why_no_cart_reminder", "--customer", "crm:CU1",
+                 "--param", "customer_id=bob@example.com"]) == 2
+    assert "--customer" in capsys.readouterr().err
+    assert main(["query", str(out), "--example", "why_no_cart_reminder", "--customer", "crm:CU1",
+                 "--param", "customer_id=crm:CU1", "--format", "json"]) == 0

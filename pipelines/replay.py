@@ -23,9 +23,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from journeyflow.config.engine import EngineConfig
@@ -41,6 +42,7 @@ from journeyflow.transforms.outputs import NAMESPACE, build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import FileSink
 from journeyflow.transforms.sources import ReadReplayFiles
+from journeyflow.transforms.coders import Batch, EventBatch
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +67,53 @@ def _latest(batch) -> int:
     return max(e.ts for e in batch)
 
 
+#: Tag of :class:`_SplitAtHorizonFn`'s dead letters (events dated after ``--until``).
+AFTER_HORIZON = "after_horizon"
+
+
+class _SplitAtHorizonFn(beam.DoFn):
+    """EventBatch → the events dated at or before the horizon ``until`` (epoch ms; main output, an EventBatch) and,
+    on tag :data:`AFTER_HORIZON`, the ``timestamp_out_of_range`` dead letters of the later ones (a list; the fold's
+    own rule, :func:`journeyflow.stages.bounded._after_horizon`).  Before identity resolution, so a link of a later
+    event (a login after ``--until``) neither merges customers nor appears in ``identity_links``; counter
+    ``events_after_horizon``."""
+
+    def __init__(self, until: int):
+        self.until = until
+        self.after = Metrics.counter(NAMESPACE, "events_after_horizon")
+
+    def process(self, batch: list) -> Iterator[Any]:
+        """Splits one batch; an empty side is not emitted."""
+        from journeyflow.model.events import ADDRESS_STREAM
+        from journeyflow.stages.bounded import _after_horizon
+        until = self.until
+        kept = EventBatch(e for e in batch if e.ts <= until)
+        if len(kept) < len(batch):
+            late = Batch(_after_horizon(e) for e in batch if e.ts > until and e.stream != ADDRESS_STREAM)
+            self.after.inc(len(late))
+            if late:
+                yield beam.pvalue.TaggedOutput(AFTER_HORIZON, late)
+        if kept:
+            yield kept
+
+
 def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: EngineConfig,
                  parse_config: ParseConfig = ParseConfig(), until: int | str | None = None) -> dict[str, Any]:
     """Adds the replay graph to ``p``: ``input_dir``'s stream files (``transforms.sources``) → ``output_dir``'s
     ``topics/`` and ``tables/``.  ``until``: the horizon in epoch ms, ``"end"`` (every pending timer fires), or
     None (the latest event time among the events ``parse_config`` accepts: a record outside its time range is a
-    dead letter and moves nobody's horizon).  Returns the main PCollections, by name (for tests)."""
+    dead letter and moves nobody's horizon).  With a horizon in epoch ms, an event dated after it is a
+    ``timestamp_out_of_range`` dead letter before identities are resolved (``SplitAtHorizon``): its links are
+    neither applied nor listed in ``identity_links``.  Returns the main PCollections, by name (for tests)."""
     records = p | "ReadFiles" >> ReadReplayFiles(input_dir, chunk=EVENT_BATCH)  # lists of RawRecords
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config, batch=EVENT_BATCH)
     events = parsed[EVENTS]  # EventBatches; every PCollection below holds lists or per-cluster lists
+    after: tuple[beam.PCollection, ...] = ()
+    if until is not None and until != "end":  # events after the horizon: dead letters, their links never applied
+        split = events | "SplitAtHorizon" >> beam.ParDo(_SplitAtHorizonFn(int(until))).with_output_types(
+            EventBatch).with_outputs(
+            AFTER_HORIZON, main="kept")
+        events, after = split.kept, (split[AFTER_HORIZON],)
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
     # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
     keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
@@ -82,7 +122,7 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
     decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon, batched=True)
-    outputs = build_outputs(decided, parsed, links, batched=True)
+    outputs = build_outputs(decided, parsed, links, more_dead=after, batched=True)
     FileSink(output_dir).write(outputs)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
             "warnings": outputs.warnings, **outputs.table_rows()}

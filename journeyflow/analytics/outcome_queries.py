@@ -6,7 +6,8 @@ the customer id that was canonical *when they happened*; ``id_map`` maps every i
 into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
 
 * ``journey_conversion_by_arm``: per journey and arm (the randomized assignment stored on the customer's *first*
-  ``entered`` row: ``control`` | ``treatment``; ``unknown`` for rows written before arms were recorded), customers
+  ``entered`` row: ``control`` | ``treatment``; ``unknown`` for rows written before arms were recorded, whose
+  detail is null or free text), customers
   entered and customers who reached the journey's goal (``conversion_pct`` NULL for a journey that declares no
   goal: "no goal", not 0%).  The report adds 95% intervals to these counts: Wilson
   score intervals per arm (``statsmodels.stats.proportion.proportion_confint(method="wilson")``) and Newcomb's
@@ -45,7 +46,9 @@ steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s.detail, s."at", s.trigger_id
     FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
 ), first_entry AS (
-    SELECT journey_id, customer_id, coalesce(detail, 'unknown') AS arm
+    -- an entered row's detail is its arm; anything else (null, or the free text older versions wrote) is 'unknown'
+    SELECT journey_id, customer_id,
+           CASE WHEN detail IN ('control', 'treatment') THEN detail ELSE 'unknown' END AS arm
     -- at equal times, treatment before control: the arm a merge keeps (stages/state_merge.merge_membership)
     FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id
                                        ORDER BY "at", detail = 'control', trigger_id) AS n

@@ -31,6 +31,11 @@ field_warnings         stream in ``STREAMS``; field is an optional field of its 
                        phone fields (PII); event_time not null and inside the input range
 =====================  ================================================================================
 
+Every table, besides: every column its schema declares ``REQUIRED`` is not null (``<col>_not_null``: GX's set,
+regex and range checks skip nulls, so a null ``action``, ``kind``, ``reason`` or time passed them); decisions: a
+``send`` / ``create_task`` / ``route_case`` / ``wait`` names its journey, step and channel
+(``<col>_set_when_acted``).
+
 Every table: no raw email address or phone number in any string column
 (``ExpectColumnValuesToNotMatchRegex`` with :data:`EMAIL_REGEX`, check ``no_raw_email``, and :data:`PHONE_REGEX`,
 check ``no_raw_phone``).  Every string of the table goes into one long frame (``column``, ``value``, key column):
@@ -83,6 +88,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from journeyflow.analytics.quality_address import final_address_blocks  # noqa: E402
+from journeyflow.analytics.quality_cross import cross_checks  # noqa: E402
 from journeyflow.analytics.quality_range import _to_ms, derive_input_range  # noqa: E402
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
@@ -94,6 +100,7 @@ from journeyflow.model.decisions import (  # noqa: E402
     TASK_TARGETS,
 )
 from journeyflow.model.events import STREAMS  # noqa: E402
+from journeyflow.model.tables import table_spec  # noqa: E402
 from journeyflow.model.reasons import WARNING_REASONS, DeadLetterReason, FieldWarningReason  # noqa: E402
 from journeyflow.stages.fields import PII_FIELDS, warning_field_families, warning_field_family  # noqa: E402
 from journeyflow.stages.arbitration import REASON_CODES  # noqa: E402
@@ -164,6 +171,13 @@ RANGE_COLUMN: dict[str, str] = {"decisions": "decided_at", "suppressed_candidate
 OPTIONAL_STREAM_FIELDS: tuple[str, ...] = warning_field_families()
 #: What a field warning did with the field.
 WARNING_ACTIONS: tuple[str, ...] = ("dropped", "replaced")
+#: Decision actions that name a journey step and a channel (executed, or deferred by quiet hours).
+ACTED: tuple[str, ...] = ("send", "create_task", "route_case", "wait")
+
+
+def required_columns(name: str) -> list[str]:
+    """The scalar columns ``schemas/bigquery/<name>.json`` declares ``REQUIRED`` (each gets ``<col>_not_null``)."""
+    return [f["name"] for f in table_spec(name)["fields"] if f.get("mode") == "REQUIRED" and f["type"] != "RECORD"]
 
 
 # ------------------------------------------------------------------------------------------------ frames
@@ -204,6 +218,7 @@ def _main_frame(name: str, table: pa.Table, tables: dict[str, pa.Table] | None =
         if "address_key" not in df.columns:
             df["address_key"] = pd.Series([None] * len(df), dtype=object)
         sends = df["action"] == "send"
+        df["_acted"] = df["action"].isin(ACTED).map({True: "yes", False: "no"})
         df["_needs_address"] = (sends & df["channel"].isin(ADDRESSED_CHANNELS)).map({True: "yes", False: "no"})
         blocks = final_address_blocks((tables or {}).get("customer_snapshots"))
         at = table.column("decided_at").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
@@ -296,6 +311,9 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
             row_condition=Column("_needs_address") == "yes")
         in_set("_address_blocked", [False], check="send_not_to_blocked_address",
                row_condition=Column("action") == "send")
+        for col in ("journey_id", "step_id", "channel"):  # an action (or its deferral) is a journey step's
+            add(f"{col}_set_when_acted", gxe.ExpectColumnValuesToNotBeNull, column=col,
+                row_condition=Column("_acted") == "yes")
     elif name == "suppressed_candidates":
         not_null("decision_id")
         not_null("customer_id")
@@ -334,6 +352,10 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
         for pii in sorted(PII_FIELDS):
             add(f"no_value_for_{pii}", gxe.ExpectColumnValuesToBeNull, column="value",
                 row_condition=Column("field") == pii)
+    checked = {e.meta["check"] for e in out}  # GX's set, regex and range checks skip nulls: REQUIRED is its own
+    for col in required_columns(name):
+        if f"{col}_not_null" not in checked:
+            not_null(col)
     if name in RANGE_COLUMN:
         col = RANGE_COLUMN[name]
         add(f"{col}_in_input_range", gxe.ExpectColumnValuesToBeBetween, column=col, min_value=lo, max_value=hi)
@@ -419,50 +441,6 @@ def _validate_frames(frames: Sequence[_Frame]) -> list[CheckResult]:
     return out
 
 
-# ------------------------------------------------------------------------------------------------ cross-table
-def _cross_checks(tables: dict[str, pa.Table]) -> list[CheckResult]:
-    out: list[CheckResult] = []
-    dec = tables.get("decisions")
-    sup = tables.get("suppressed_candidates")
-    if dec is None or sup is None:
-        return out
-    dec_ids = set(dec.column("decision_id").to_pylist())
-    sup_ids = sup.column("decision_id").to_pylist()
-    orphans = [d for d in sup_ids if d not in dec_ids]
-    out.append(CheckResult(
-        table="suppressed_candidates", check="belongs_to_a_decision", expectation="pandas:belongs_to_a_decision",
-        column="decision_id", success=not orphans, element_count=len(sup_ids), unexpected_count=len(orphans),
-        examples=tuple(dict.fromkeys(orphans))[:MAX_EXAMPLES]))
-
-    listed = pd.Series(pc.list_value_length(dec.column("candidates")).fill_null(0).to_pylist(),
-                       index=dec.column("decision_id").to_pylist(), dtype="int64")
-    listed = listed.groupby(level=0).sum()
-    rows = pd.Series(sup_ids, dtype="object").value_counts()
-    both = pd.concat([listed.rename("listed"), rows.rename("rows")], axis=1).fillna(0)
-    both = both[both.index.isin(dec_ids)]
-    bad = both[both["listed"] != both["rows"]]
-    out.append(CheckResult(
-        table="decisions", check="candidates_match_suppressed_rows",
-        expectation="pandas:candidates_match_suppressed_rows", column="candidates", success=bad.empty,
-        element_count=len(both), unexpected_count=len(bad),
-        examples=tuple(f"{i}: {int(r.listed)} listed, {int(r.rows)} rows"
-                       for i, r in bad.head(MAX_EXAMPLES).iterrows()),
-        keys=tuple(bad.index[:MAX_EXAMPLES])))
-
-    moment = ["customer_id", "decided_at", "trigger_event_id", "channel", "category"]
-    sends = dec.filter(pc.equal(dec.column("action"), "send")).select([*moment, "decision_id"]).to_pandas()
-    blocked = sup.filter(pc.equal(sup.column("reason"), "consent")).select(moment).to_pandas().drop_duplicates()
-    clash = sends.merge(blocked, on=moment, how="inner") if len(sends) and len(blocked) else sends.iloc[0:0]
-    out.append(CheckResult(
-        table="decisions", check="no_send_where_consent_blocked_same_moment",
-        expectation="pandas:no_send_where_consent_blocked_same_moment", column="channel", success=clash.empty,
-        element_count=len(sends), unexpected_count=len(clash),
-        examples=tuple(f"{r.customer_id} {r.channel}/{r.category} at {r.decided_at}"
-                       for r in clash.head(MAX_EXAMPLES).itertuples()),
-        keys=tuple(clash["decision_id"].head(MAX_EXAMPLES))))
-    return out
-
-
 # ------------------------------------------------------------------------------------------------ entry points
 def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | None = None,
                     out_dir: str = "<tables>", missing: Sequence[str] = ()) -> QualityReport:
@@ -481,7 +459,7 @@ def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | 
         key = KEY_COLUMN[name]
         frames.append(_Frame(name, name, _main_frame(name, table, tables), _suite(name, rng), key))
         frames.append(_Frame(name, f"{name}__strings", _strings_frame(name, table), _pii_suite(), key, strings=True))
-    results = _validate_frames(frames) + _cross_checks(tables)
+    results = _validate_frames(frames) + cross_checks(tables, MAX_EXAMPLES)
     return QualityReport(out_dir=str(out_dir), input_range=rng, range_source=source,
                          row_counts={n: t.num_rows for n, t in tables.items()}, missing_tables=list(missing),
                          results=results, seconds=time.perf_counter() - t0)

@@ -43,7 +43,8 @@ def rows(con: Any, sql: str) -> list[dict[str, Any]]:
 def headline(con: Any) -> dict[str, Any]:
     """Customers (after identity merges: a streaming output holds several snapshots per customer), decisions,
     actions executed, suppressed candidates by class and reason, conflicts resolved (decisions that chose an action
-    over at least one other candidate) and dead letters."""
+    over at least one other candidate, a deferred ``wait`` winner included: the decisions the example query
+    ``conflicts_resolved`` counts) and dead letters."""
     one = rows(con, f"""
         WITH {ID_MAP}
         SELECT (SELECT count(DISTINCT coalesce(m.final_id, s.customer_id))
@@ -52,8 +53,9 @@ def headline(con: Any) -> dict[str, Any]:
                (SELECT count(*) FROM decisions WHERE action IN ('send', 'create_task', 'route_case')) AS executed,
                (SELECT count(*) FROM decisions WHERE action = 'send') AS messages,
                (SELECT count(*) FROM decisions WHERE action = 'wait') AS deferred,
+               -- the decisions of the example query conflicts_resolved: a deferred (wait) winner beat the others too
                (SELECT count(*) FROM decisions
-                WHERE action NOT IN ('suppress', 'none', 'wait') AND len(candidates) > 0) AS conflicts_resolved,
+                WHERE action NOT IN ('suppress', 'none') AND len(candidates) > 0) AS conflicts_resolved,
                (SELECT count(*) FROM dead_letter) AS dead_letters""")[0]
     by_reason = {r["reason"]: r["n"] for r in rows(con, """
         SELECT reason, count(*) AS n FROM suppressed_candidates

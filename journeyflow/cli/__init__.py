@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns its exit code (see the module
     docstring: 2 usage or user error, 130 interrupted, 141 stdout closed)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
     cmd = "journeyflow"
     try:
+        parser = build_parser()  # inside: building it imports for ~0.7 s, and a Ctrl-C then is one line too
         _check_command(parser, argv)
         ns, rest = parser.parse_known_args(argv)
         cmd = ns.cmd

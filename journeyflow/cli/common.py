@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from typing import Any, Iterable, Mapping
 
@@ -114,3 +115,81 @@ def did_you_mean(word: str, candidates: Iterable[str] | Mapping[str, str]) -> st
     match = [c for c in pool if c == "--" + flag[2:].replace("-", "_")] if flag.startswith("--") else []
     match = match or difflib.get_close_matches(flag, list(pool), n=1, cutoff=0.7)
     return f" (did you mean {pool[match[0]]}?)" if match else ""
+
+
+
+def check_output_file(path: str, flag: str, make_parents: bool = False) -> None:
+    """Before any work: raise :class:`~journeyflow.config.errors.UserError` (exit 2, one line) when ``path`` (the
+    value of option ``flag``) cannot be written as a file — it is a folder, its folder is missing (unless
+    ``make_parents``: the command creates it) or is a file, or nothing can be created there (read-only file system,
+    no permission: tried with a temporary file, which ``os.access`` does not see for root or read-only mounts).  A
+    command that fails only after minutes of work, on a path it could have checked first, wastes the user's run."""
+    import os
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{flag} {path}: Is a directory (give the path of a file to write)")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UserError(f"{flag} {path}: the file is not writable")
+    _check_can_create(p.parent, flag, path, make_parents)
+
+
+def check_output_dir(path: str, flag: str) -> None:
+    """Before any work: raise :class:`~journeyflow.config.errors.UserError` (exit 2) when the folder ``path`` (the
+    value of option ``flag``; created with its parents when missing) cannot hold new files: it is a file, an
+    ancestor is a file, or nothing can be created there (see :func:`check_output_file`)."""
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{flag} {path} is a file, not a folder")
+    _check_can_create(p, flag, path, make_parents=True)
+
+
+def _check_can_create(folder: "os.PathLike[str]", flag: str, shown: str, make_parents: bool) -> None:
+    """UserError unless a file can be created in ``folder`` (or, with ``make_parents``, in its nearest existing
+    ancestor, where the missing folders would be made)."""
+    import tempfile
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    folder = Path(folder)
+    while make_parents and not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the nearest existing folder: the missing ones are created there
+    if not folder.exists():
+        raise UserError(f"{flag} {shown}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise UserError(f"{flag} {shown}: {folder} is not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".journeyflow-check-"):
+            pass
+    except OSError as e:
+        raise UserError(f"{flag} {shown}: cannot write in {folder} ({e.strerror or e})") from None
+
+
+def positive_number(text: str) -> float:
+    """argparse ``type`` of an option that takes a finite number > 0 (``--rate``, ``--time_scale``,
+    ``--timeout``): anything else is a usage error at parse time (exit 2), before a connection is tried."""
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def count_at_least_one(text: str) -> int:
+    """argparse ``type`` of an option that takes a whole number ≥ 1 (``--limit``, ``--max_messages``): anything
+    else is a usage error at parse time (exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value

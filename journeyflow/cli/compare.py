@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from journeyflow.cli.common import hyphen_aliases
+from journeyflow.cli.common import check_output_dir, check_output_file, hyphen_aliases
 
 HELP = "the same input through per-channel automation and through journeyflow, side by side"
 
@@ -30,7 +30,12 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    """Compare and print the report (and write the JSON when asked; a progress line on a terminal); returns 0."""
+    """Compare and print the report (and write the JSON when asked; a progress line on a terminal); returns 0.
+    Output paths are checked first (:func:`~journeyflow.cli.common.check_output_file`, ``check_output_dir``): exit 2 before any work."""
+    if getattr(ns, "json", None):  # checked before the comparison runs, not after it
+        check_output_file(ns.json, "--json")
+    if getattr(ns, "work_dir", None):
+        check_output_dir(ns.work_dir, "--work_dir")
     from journeyflow.analytics.compare import compare
     from journeyflow.cli.progress import Ticker, count_input_records
     records, _ = count_input_records(ns.input)

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from journeyflow.cli.common import hyphen_aliases
+from journeyflow.cli.common import count_at_least_one, hyphen_aliases, positive_number
 from journeyflow.cli.topics import add_target_args
 
 HELP = "example downstream consumer of a decision topic"
@@ -16,13 +16,14 @@ HELP = "example downstream consumer of a decision topic"
 
 def add_args(parser: argparse.ArgumentParser) -> None:
     """:func:`~journeyflow.cli.topics.add_target_args` and ``--topic T [--max_messages N] [--timeout S] [--no_ack]``
-    (the hyphenated spellings are deprecated)."""
+    (the hyphenated spellings are deprecated; ``--max_messages`` ≥ 1 and ``--timeout`` > 0 are checked at parse
+    time, exit 2)."""
     from journeyflow.model.decisions import ALL_TOPICS
     add_target_args(parser)
     parser.add_argument("--topic", required=True, choices=ALL_TOPICS, help="output topic to read (its -sub)")
-    parser.add_argument("--max_messages", type=int, default=None, metavar="N",
+    parser.add_argument("--max_messages", type=count_at_least_one, default=None, metavar="N",
                         help="stop after N decisions (default: no limit)")
-    parser.add_argument("--timeout", type=float, default=None,
+    parser.add_argument("--timeout", type=positive_number, metavar="S", default=None,
                         help="stop after this many seconds without a new message (default: run until Ctrl-C)")
     parser.add_argument("--no_ack", action="store_true",
                         help="peek: acknowledge nothing; the messages seen are released (nacked) at the end")

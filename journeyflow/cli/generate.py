@@ -1,6 +1,7 @@
 """``journeyflow generate``: a deterministic multi-channel sample population (:func:`journeyflow.tools.generator.generate`).
 
-Prints the record count per stream (and the malformed lines among them); exit 0.  On a terminal, a progress bar
+Prints the records written per stream file (the replay's ``records read``: deliberately malformed lines included,
+counted after a ``--segment_share`` move to ``track.jsonl``) and the malformed lines among them; exit 0.  On a terminal, a progress bar
 (persons generated, events, elapsed, rate) on stderr."""
 from __future__ import annotations
 
@@ -94,11 +95,30 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
             b.set_postfix_str(f"{events:,} events", refresh=False)
         s = generate(ns.customers, ns.days, ns.seed, ns.out, start=ns.start, malformed_rate=ns.malformed_rate,
                      progress=step)
-    print(f"generated {s.total_records} records for {ns.customers} customers over {ns.days} days into {ns.out}")
+    moved = None
     if ns.segment_share:
         from journeyflow.tools.generator.segment import convert_dir
         moved = convert_dir(ns.out, ns.segment_share, ns.seed)
+    written = written_records(ns.out)
+    malformed = sum(s.malformed.values())
+    print(f"generated {sum(written.values())} input records ({malformed} of them deliberately malformed) for "
+          f"{ns.customers} customers over {ns.days} days into {ns.out}")
+    if moved is not None:
         print(f"  moved {moved['web']} web and {moved['orders']} order records to track.jsonl as Segment messages")
-    for stream, n in sorted(s.records.items()):
-        print(f"  {stream:<12}{n:>9}  (malformed {s.malformed.get(stream, 0)})")
+    for stream, n in sorted(written.items()):
+        print(f"  {stream:<12}{n:>9}  ({s.malformed.get(stream, 0)} malformed)")
     return 0
+
+
+def written_records(out: str) -> dict[str, int]:
+    """Records per stream file of ``out`` as a replay reads them: the non-blank lines of each ``<stream>.jsonl``
+    (what ``generate`` prints, so its figures are the replay's ``records read``, malformed lines included, and
+    ``track.jsonl`` of a ``--segment_share`` run is counted after the move)."""
+    from journeyflow.model.events import STREAMS
+    counts = {}
+    for stream in STREAMS:
+        path = Path(out) / f"{stream}.jsonl"
+        if path.is_file():
+            with open(path, "rb") as f:
+                counts[stream] = sum(1 for line in f if line.strip())
+    return counts

@@ -42,6 +42,9 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     from journeyflow.config.errors import UserError
     if ns.journeys_cmd == "render" and ns.file and os.path.exists(ns.out) and os.path.samefile(ns.file, ns.out):
         raise UserError(f"--out {ns.out} is the journeys file itself: rendering would overwrite it with HTML")
+    if ns.journeys_cmd == "render":
+        from journeyflow.cli.common import check_output_file
+        check_output_file(ns.out, "--out")
     cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None), attributes=getattr(ns, "attributes", None),
                                   segment_mapping=getattr(ns, "segment_mapping", None))
     journeys = cfg.journeys()

@@ -1,7 +1,9 @@
 """Progress of long commands on a terminal (tqdm, on stderr), and nothing when stderr is not a terminal (a pipe, a
 file, CI): the output of a command run from a script stays exactly its result.
 
-``JOURNEYFLOW_PROGRESS=0`` turns progress off on a terminal too, ``=1`` forces it on (tests)."""
+``JOURNEYFLOW_PROGRESS=0`` turns progress off on a terminal too, ``=1`` forces it on (tests); the usual spellings of
+a boolean setting (``false``/``no``/``off``, ``true``/``yes``/``on``, any case) mean the same, any other value
+leaves the default."""
 from __future__ import annotations
 
 import os
@@ -15,13 +17,15 @@ from tqdm import tqdm
 
 #: Environment variable: ``0`` never show progress, ``1`` always (default: when stderr is a terminal).
 PROGRESS_ENV = "JOURNEYFLOW_PROGRESS"
+_OFF = frozenset({"0", "false", "no", "off"})
+_ON = frozenset({"1", "true", "yes", "on"})
 
 
 def enabled() -> bool:
     """Whether to show progress: stderr is a terminal (or :data:`PROGRESS_ENV` says otherwise)."""
-    forced = os.environ.get(PROGRESS_ENV, "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
+    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if forced in _OFF or forced in _ON:
+        return forced in _ON
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from journeyflow.cli.common import hyphen_aliases
+from journeyflow.cli.common import count_at_least_one, hyphen_aliases, positive_number
 from journeyflow.cli.topics import add_target_args
 
 HELP = "publish a generated directory to the input topics at a chosen rate"
@@ -16,23 +16,30 @@ HELP = "publish a generated directory to the input topics at a chosen rate"
 
 def add_args(parser: argparse.ArgumentParser) -> None:
     """:func:`~journeyflow.cli.topics.add_target_args` and ``--input DIR [--rate R] [--shift_to_now]
-    [--time_scale F] [--limit N]`` (``--rate`` in messages/s; the hyphenated spellings are deprecated)."""
+    [--time_scale F] [--limit N]`` (``--rate`` in messages/s; the hyphenated spellings are deprecated).  Values are
+    checked at parse time (``--rate`` and ``--time_scale`` finite and > 0, ``--limit`` ≥ 1): exit 2 before any
+    connection is tried."""
     add_target_args(parser)
     parser.add_argument("--input", required=True, metavar="DIR", help="directory with <stream>.jsonl files")
-    parser.add_argument("--rate", type=float, default=None, metavar="R",
+    parser.add_argument("--rate", type=positive_number, default=None, metavar="R",
                         help="messages per second (default: as fast as possible)")
     parser.add_argument("--shift_to_now", action="store_true",
                         help="move event times so the first event is now (needed for the local streaming runner, "
                              "whose watermark follows the wall clock)")
-    parser.add_argument("--time_scale", type=float, default=1.0, metavar="F",
+    parser.add_argument("--time_scale", type=positive_number, default=1.0, metavar="F",
                         help="with --shift_to_now: divide gaps between events by this factor")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
+    parser.add_argument("--limit", type=count_at_least_one, default=None, metavar="N",
                         help="publish only the first N events (event-time order; default: all)")
     hyphen_aliases(parser, "--shift_to_now", "--time_scale")
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     """Publish ``ns.input`` and print the statistics; 1 if any publish failed, else 0."""
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    if not Path(ns.input).is_dir():  # before the Pub/Sub target is looked for: the input is the user's to fix first
+        raise UserError(f"--input {ns.input} is not a folder (of <stream>.jsonl files)")
     from journeyflow.tools.pubsub import check_access, publish_dir
     target = check_access()
     print(f"publishing {ns.input} to {target}, project {ns.project} ...", file=sys.stderr)

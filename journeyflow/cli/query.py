@@ -6,7 +6,8 @@
     journeyflow query --list_examples
 
 ``--customer`` (or ``--param customer_id=…``) takes a customer id, any identifier key, or a raw email or phone
-number, hashed with ``JOURNEYFLOW_HASH_KEY`` like the pipeline does (:mod:`journeyflow.analytics.lookup`).  Exit 0;
+number, hashed with ``JOURNEYFLOW_HASH_KEY`` and the replay's ``--default_region`` / ``--merge_plus_addresses``
+(from ``OUT/run.json``) like the pipeline did (:mod:`journeyflow.analytics.lookup`).  Exit 0;
 2 for a usage error, an unknown example, a missing or unknown ``--param``, a customer not in the output, or SQL
 that DuckDB rejects.  duckdb is imported only when a query runs."""
 from __future__ import annotations
@@ -43,8 +44,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="a variable the query reads with getvariable('NAME') (repeatable; default: none)")
     p.add_argument("--customer", metavar="ID|EMAIL|PHONE",
                    help="the customer_id parameter, looked up by customer id, identifier key, email or phone")
-    p.add_argument("--default_region", default="US", metavar="R",
-                   help="region of --customer phone numbers written without a +country code")
+    p.add_argument("--default_region", default=None, metavar="R",
+                   help="region of --customer phone numbers written without a +country code (default: the "
+                        "replay's --default_region, from OUT/run.json; US without one)")
     p.add_argument("--list_examples", action="store_true", help="list the example queries and exit")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     p.add_argument("--max_rows", type=_rows, default=200, metavar="N", help="rows printed in table format")
@@ -132,6 +134,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     except ValueError as e:
         return _fail(str(e))
     if getattr(ns, "customer", None) is not None:
+        if "customer_id" in params and params["customer_id"] != ns.customer:
+            return _fail("give the customer once: --customer or --param customer_id=…, not two different ones")
         params["customer_id"] = ns.customer
     problem = _check_params(ns.example, params)
     if problem:
@@ -141,7 +145,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         from journeyflow.config.errors import UserError
         try:
             params["customer_id"] = find_customer(ns.out, params["customer_id"],
-                                                  default_region=getattr(ns, "default_region", "US"))
+                                                  default_region=getattr(ns, "default_region", None))
         except UserError as e:
             return _fail(str(e))
     sql = EXAMPLE_QUERIES[ns.example] if ns.example else ns.sql

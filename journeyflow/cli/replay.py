@@ -52,7 +52,12 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
-    """Run the replay with ``rest`` passed through to the pipeline options; 0 if it reconciles, else 3."""
+    """Run the replay with ``rest`` passed through to the pipeline options; 0 if it reconciles, else 3.  A local
+    ``--output`` that cannot be a folder (it or a parent is a file, nothing can be created there) is refused
+    before the pipeline is built (:func:`~journeyflow.cli.common.check_output_dir`, exit 2)."""
+    if "://" not in ns.output:  # gs:// and other Beam file systems are checked by the pipeline's writer
+        from journeyflow.cli.common import check_output_dir
+        check_output_dir(ns.output, "--output")
     from journeyflow.cli.progress import Ticker, count_input_records
     from journeyflow.config.options import REPLAY, to_argv
     from journeyflow.pipelines.replay import run_replay

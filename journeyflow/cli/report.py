@@ -16,7 +16,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
-    """Write the report and print its path; returns 0."""
+    """Write the report and print its path; returns 0.  ``--path`` is checked before the report is built
+    (:func:`~journeyflow.cli.common.check_output_file`; missing folders are created)."""
+    from journeyflow.cli.common import check_output_file
+    if ns.path is not None:
+        check_output_file(ns.path, "--path", make_parents=True)
     from journeyflow.analytics.report import write_report
     print(write_report(ns.out, ns.path))
     return 0

@@ -137,7 +137,7 @@ def test_empty_file_is_the_defaults():
 
 @pytest.mark.parametrize("text, expected", [
     ("quiet_hours:\n  strat: '21:00'\n",
-     ["test.yaml:2", "quiet_hours.strat", "unknown key", "expected one of: categories, enabled, end, start"]),
+     ["test.yaml:2", "quiet_hours.strat", "unknown key", "expected one of: categories, channels, enabled, end, start"]),
     ("frequency_caps:\n  globl: {}\n", ["test.yaml:2", "frequency_caps.globl", "unknown key", "global"]),
     ("frequency_caps:\n  per_channel:\n    limits:\n      emial: []\n",
      ["test.yaml:4", "frequency_caps.per_channel.limits.emial", "unknown key"]),

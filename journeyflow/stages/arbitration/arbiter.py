@@ -160,6 +160,7 @@ class Arbiter:
 
         qh = p.quiet_hours
         self._quiet_cats = frozenset(qh.categories) if qh.enabled else frozenset()
+        self._quiet_channels = frozenset(qh.channels) if qh.enabled else frozenset()
         self._q_start = qh.start.hour * 3600 + qh.start.minute * 60
         self._q_end = qh.end.hour * 3600 + qh.end.minute * 60
         self._q_end_time = qh.end
@@ -359,7 +360,7 @@ class Arbiter:
                 every.append(RECENT_PURCHASE)
         if not send:
             return None
-        if cat in self._quiet_cats:
+        if cat in self._quiet_cats or c.channel in self._quiet_channels:
             if m.quiet_due is None:
                 m.quiet_due = self._quiet_due(state.tz, now)
             if m.quiet_due:

@@ -87,11 +87,14 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
 #: A decision category (``model.CATEGORIES``).
 Category = Literal["service", "transactional", "sales", "marketing"]
+#: A message channel (``model.CHANNELS``).
+MessageChannel = Literal["email", "sms", "push", "call"]
 #: What a category needs from a channel's consent (see :class:`ConsentRequirements`).
 ConsentRequirement = Literal["granted", "not_opted_out"]
 #: A finite score weight >= 0.
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 assert get_args(Category) == CATEGORIES, "Category literal out of sync with model.CATEGORIES"
+assert get_args(MessageChannel) == CHANNELS, "MessageChannel literal out of sync with model.CHANNELS"
 
 _MARKETING_SALES: tuple[Category, ...] = ("marketing", "sales")
 _ALL: tuple[Category, ...] = ("service", "transactional", "sales", "marketing")
@@ -206,13 +209,17 @@ class FrequencyCapPolicy(_Section):
 
 
 class QuietHoursPolicy(_Section):
-    """``quiet_hours:``: sends of ``categories`` between ``start`` and ``end`` (customer's local time, the
-    policy's ``default_timezone`` when unknown) are deferred to ``end``; ``start > end`` spans midnight."""
+    """``quiet_hours:``: sends of ``categories``, and sends on ``channels`` whatever their category, between
+    ``start`` and ``end`` (customer's local time, the policy's ``default_timezone`` when unknown) are deferred to
+    ``end``; ``start > end`` spans midnight.  ``channels`` defaults to calls and texts: a payment reminder by phone
+    or SMS at 03:00 is what debt-collection and telemarketing rules forbid (US Regulation F, 12 CFR 1006.6(b)(1):
+    before 8:00 or after 21:00 local is presumed inconvenient; TCPA, 47 CFR 64.1200(c)(1))."""
 
     enabled: bool = True
     start: TimeOfDay = time(21, 0)
     end: TimeOfDay = time(8, 0)
     categories: tuple[Category, ...] = _MARKETING_SALES
+    channels: tuple[MessageChannel, ...] = ("sms", "call")
 
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHoursPolicy:

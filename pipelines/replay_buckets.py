@@ -55,6 +55,7 @@ from journeyflow.model.tables import TABLES, table_spec
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.deliverability import changes, fan_out, holds
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
+from journeyflow.stages.bounded import _after_horizon
 from journeyflow.stages.identity.rules import LinkRecord, event_links
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms import parse as tparse
@@ -147,13 +148,17 @@ def _parse_all(job, work: str, rules) -> tuple[Spill, list]:
     parser = tparse.ParseRecordFn(job.parse_config)
     parser.setup()
     links: list = []
+    # an absolute --until: later events are dead letters before identities (the one-pipeline replay's SplitAtHorizon)
+    cut = None if job.until is None or job.until == "end" else int(job.until)
     with open(os.path.join(work, "events.pkl"), "wb") as fe, open(os.path.join(work, "dead.pkl"), "wb") as fd, \
             open(os.path.join(work, "warnings.pkl"), "wb") as fw:
         for stream_path in replay_files(job.input_dir):
             for rec in reader.process(stream_path):
                 spill.records_read += 1
                 for out in parser.process(rec):
-                    if isinstance(out, Event):
+                    if isinstance(out, Event) and cut is not None and out.ts > cut:
+                        _dump(fd, _after_horizon(out))  # (neither decided nor linked: not in identity_links)
+                    elif isinstance(out, Event):
                         _dump(fe, out)
                         links.extend(_interned(lk) for lk in event_links(out, rules))
                         spill.events += 1

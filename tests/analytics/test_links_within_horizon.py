@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta as td
 
+import pytest
+
 from journeyflow.analytics.tables import read_table
 from journeyflow.pipelines.replay import run_replay
 from tests.scenarios import T0, Scenario
 
 
-def test_links_of_events_after_until_are_not_listed_nor_move_earlier_rows(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--buckets", "2"]], ids=["one-pipeline", "2-buckets"])
+def test_links_of_events_after_until_are_not_listed_nor_move_earlier_rows(tmp_path, extra):
     s = Scenario()
     s.contact(-td(days=2), "CU1", email="u1@example.com")
     s.add("web", td(0), anonymous_id="dev-u1", type="add_to_cart", product_id="SKU-1")
@@ -22,7 +25,7 @@ def test_links_of_events_after_until_are_not_listed_nor_move_earlier_rows(tmp_pa
     s.add("crm", td(days=3), crm_id="CU9", email="u9@example.com", type="contact_created")  # after the horizon
     out = tmp_path / "out"
     summary = run_replay(["--input", str(s.write(tmp_path / "in")), "--output", str(out),
-                          "--until", (T0 + td(days=1)).isoformat()])
+                          "--until", (T0 + td(days=1)).isoformat(), *extra])
     assert summary.reconciles and summary.dead_letters["timestamp_out_of_range"] == 2
     links = read_table(out, "identity_links").to_pylist()
     horizon = T0 + td(days=1)

@@ -43,7 +43,8 @@ class FoldClusterFn(beam.DoFn):
         self.counters = DecideCounters()
 
     def start_bundle(self) -> None:
-        """Empty output buffers (batched mode)."""
+        """Empty output buffers (batched mode); only this bundle's failed conditions are counted."""
+        self.counters.start_bundle()
         self._out: dict[str, list] = {DECISIONS: Batch(), STEPS: Batch(), DEAD: Batch(), SNAPSHOTS: Batch()}
         self._n = 0
 

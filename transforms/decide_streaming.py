@@ -108,6 +108,10 @@ class OrderedCustomerFn(beam.DoFn):
         self.state_bytes = Metrics.distribution(NAMESPACE, "customer_state_bytes")
         self.retired = Metrics.counter(NAMESPACE, "customers_retired")
 
+    def start_bundle(self) -> None:
+        """Only this bundle's failed conditions are counted (``DecideCounters.start_bundle``)."""
+        self.counters.start_bundle()
+
     def setup(self) -> None:
         """One CustomerProcessor per worker; the cache of decoded buffered events (``_remember``)."""
         self.processor = self.config.build_processor()

@@ -91,6 +91,11 @@ class DecideCounters:
         for item in out.transfers:
             yield beam.pvalue.TaggedOutput(TRANSFERS, item)
 
+    def start_bundle(self) -> None:
+        """Forget the failed conditions this thread counted before the bundle (another pipeline run in this process,
+        the bounded core called in process): they are not this stage's.  Call from the DoFn's ``start_bundle``."""
+        take_counts()
+
     def count(self, out: Outputs) -> None:
         """Counts ``out`` (and the failed conditions) as :meth:`emit` does, without emitting it."""
         cc = take_counts()

@@ -155,7 +155,8 @@ def merge_membership(a: dict, b: dict) -> dict:
     if a.get("n") or b.get("n"):
         out["n"] = 1
     arms = [r for r in (a, b) if "c" in r]
-    tie = bool(first.get("step") and second.get("step")) and key(first) == key(second)  # (one entry, two arms)
+    # two active memberships entered at the same ms: the arm by the earliest-entry rule (the analysis reads it so)
+    tie = bool(first.get("step") and second.get("step")) and first.get("entered") == second.get("entered")
     if arms and (tie or not (keep.get("step") and "c" in keep)):
         out["c"] = min(arms, key=lambda r: (min(r.get("entries") or [r.get("entered") or 0]), r["c"]))["c"]
     return out

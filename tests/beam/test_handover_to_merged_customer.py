@@ -102,7 +102,11 @@ def test_decode_transfer_addresses_only_handovers_to_merged_away_customers():
     msgs = [transfer_message((email, Event(f"absorb:{t}", IDENTITY_STREAM, ABSORB, t, (email,),
                                            {"from": "anon:d1", "state": state})))
             for t in (10_000, 8_000)]
-    with beam.Pipeline() as p:
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    # in process (the memory store is per process) and without sys.argv's flags (pytest's, under xdist)
+    with beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions([])) as p:
         decoded = (p | beam.Create([PubsubMessage(m.data, m.attributes) for m in msgs])
                    | beam.ParDo(DecodeTransferFn(store_url=url, rules=CONFIG.link_rules())).with_outputs(
                        DEAD, main=TRANSFERS_IN))

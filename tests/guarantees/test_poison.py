@@ -79,11 +79,11 @@ def poison(monkeypatch):
 
     on_event, on_timer, arbitrate = JourneyEngine.on_event, JourneyEngine.on_timer, Arbiter.arbitrate
 
-    def bad_on_event(self, state, event, customer_id):
+    def bad_on_event(self, state, event, customer_id, *rest):
         if event.uid in P.events:
             P.calls[event.uid] += 1
             raise Boom(message(event.uid))
-        return on_event(self, state, event, customer_id)
+        return on_event(self, state, event, customer_id, *rest)
 
     def bad_on_timer(self, state, timer, customer_id):
         if any(timer[1].startswith(t) for t in P.timers):
@@ -389,7 +389,7 @@ def test_a_base_exception_is_never_swallowed(monkeypatch):
     class Stop(BaseException):
         pass
 
-    def stop(self, state, event, customer_id):
+    def stop(self, state, event, customer_id, *rest):
         calls.append(event.uid)
         raise Stop()
     monkeypatch.setattr(JourneyEngine, "on_event", stop)

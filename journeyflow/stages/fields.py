@@ -47,7 +47,8 @@ from journeyflow.model.reasons import FieldWarningReason as R
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
            "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
            "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol",
-           "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL", "names_every_channel", "container_fields", "phone_digits"]
+           "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL", "names_every_channel", "container_fields", "phone_digits",
+           "INTEGER_ID_FIELDS", "integer_ids"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -208,6 +209,32 @@ def names_every_channel(stream: str, rec: Mapping[str, Any]) -> bool | None:
                                              _EVERY_CHANNEL_SPELLINGS)):
         return False  # (a channel of the wrong type: the schema check says so)
     return True if rec.get("status" if stream == "consent" else "type") in types else None
+
+
+#: Id fields of the built-in streams a source may write as a JSON integer: Shopify order and product ids, Zendesk
+#: ticket ids, HubSpot contact and owner ids, numeric event ids.  Such a record is understood: the integer is its
+#: decimal digits (as the Segment stream reads ``userId: 12345`` as ``crm:12345``).  ``decision_id`` is not here:
+#: journeyflow writes it, always a string.
+INTEGER_ID_FIELDS = frozenset({"event_id", "anonymous_id", "user_id", "crm_id", "order_id", "ticket_id",
+                               "product_id", "owner_id"})
+
+
+def integer_ids(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec``, or a copy whose :data:`INTEGER_ID_FIELDS` (and ``product_ids`` items) given as JSON integers (not
+    booleans, not floats) are their decimal digits.  Before, ``crm_id: 12345`` or ``order_id: 4711`` made the
+    record a ``schema_violation`` dead letter: an order that ends a cart journey, lost."""
+    out = rec
+    for f, v in rec.items():
+        if v.__class__ is int and f in INTEGER_ID_FIELDS:
+            if out is rec:
+                out = dict(rec)
+            out[f] = str(v)
+    items = rec.get("product_ids")
+    if items.__class__ is list and any(x.__class__ is int for x in items):
+        if out is rec:
+            out = dict(rec)
+        out["product_ids"] = [str(x) if x.__class__ is int else x for x in items]
+    return out
 
 
 def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:

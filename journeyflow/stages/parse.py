@@ -318,7 +318,7 @@ class Parser:
                 et = parse_ts(ts_raw)
             except (ValueError, OverflowError) as e:
                 et, ts_problem = None, str(e)
-        rec = _fields.fold_enums(rec, self._enums[stream], _fields.ENUM_SYNONYMS.get(stream))  # 'REVOKED', false
+        rec = _fields.integer_ids(_fields.fold_enums(rec, self._enums[stream], _fields.ENUM_SYNONYMS.get(stream)))
         if stream == "consent":
             status = rec.get("status")
             if status not in ("granted", "revoked"):

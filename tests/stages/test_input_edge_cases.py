@@ -9,6 +9,7 @@ import pytest
 
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event
+from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import Parser
 from journeyflow.stages.segment.batch import split_batch
@@ -175,8 +176,8 @@ def test_products_that_are_not_objects_are_reported_not_dropped_silently(product
 
 # ----------------------------------------------------------------------------------- identifiers of a wrong type
 @pytest.mark.parametrize("stream,changes", [
-    ("orders", {"crm_id": 12345}), ("orders", {"crm_id": 12345.0, "email": ["ann@example.com"]}),
-    ("support", {"crm_id": 12345}), ("engagement", {"crm_id": True}),
+    ("orders", {"crm_id": [12345]}), ("orders", {"crm_id": 12345.0, "email": ["ann@example.com"]}),
+    ("support", {"crm_id": {"id": 12345}}), ("engagement", {"crm_id": True}),
 ])
 def test_a_record_whose_only_identifiers_have_the_wrong_type_says_so(stream, changes):
     """``crm_id: 12345`` (a JSON number where the schemas have a string) as an order's only identifier was a
@@ -286,3 +287,36 @@ def test_a_type_that_is_no_string_is_an_unknown_type_in_every_stream(value):
         field = "status" if stream == "consent" else "type"
         got = parse(stream, {**GOOD[stream], field: value})
         assert isinstance(got, DeadLetter) and got.reason == "unknown_type", (stream, got)
+
+
+# ----------------------------------------------------------------------------------- ids written as JSON integers
+@pytest.mark.parametrize("stream,field,value", [
+    ("orders", "order_id", 4711), ("orders", "crm_id", 12345), ("support", "ticket_id", 98765),
+    ("crm", "crm_id", 12345678), ("crm", "owner_id", 7), ("consent", "crm_id", 1234567),
+    ("web", "anonymous_id", 987654321), ("web", "user_id", 42), ("web", "product_id", 123),
+    ("engagement", "crm_id", 555), ("web", "event_id", 90001),
+])
+def test_an_id_written_as_a_json_integer_is_its_digits(stream, field, value):
+    """Shopify order/product ids, Zendesk ticket ids, HubSpot contact/owner ids are JSON integers: before, such a
+    record was a ``schema_violation`` dead letter (an order lost: its cart reminder still went out)."""
+    from journeyflow.stages.identity.keys import crm_key
+    rec = {**GOOD[stream], field: value}
+    res = P.parse_full(stream, json.dumps(rec).encode(), "test:1")
+    ev = res.result
+    assert isinstance(ev, Event), ev
+    assert not res.warnings
+    as_text = P.parse(stream, json.dumps({**rec, field: str(value)}).encode())
+    assert (ev.uid, ev.ids, ev.attrs) == (as_text.uid, as_text.ids, as_text.attrs)  # the same as its digits
+    if field == "crm_id":
+        assert crm_key(str(value)) in ev.ids
+
+
+def test_product_ids_written_as_integers_are_their_digits():
+    ev = P.parse("orders", json.dumps({**GOOD["orders"], "product_ids": [101, "SKU-2"]}).encode())
+    assert isinstance(ev, Event) and ev.attrs["product_ids"] == ["101", "SKU-2"]
+
+
+@pytest.mark.parametrize("value", [True, 12.5, [1], {"id": 1}])
+def test_an_id_of_another_type_is_still_refused(value):
+    got = P.parse("orders", json.dumps({**GOOD["orders"], "order_id": value}).encode())
+    assert isinstance(got, DeadLetter) and got.reason == DeadLetterReason.SCHEMA_VIOLATION, got

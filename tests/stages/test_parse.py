@@ -62,7 +62,7 @@ BAD = [
     ("web", dumps({**GOOD_WEB, "type": "teleport"}), "unknown_type"),
     ("consent", dumps({"event_id": "c", "ts": 1, "crm_id": "C1", "channel": "sms", "status": "maybe"}),
      "unknown_type"),
-    ("orders", dumps({**GOOD_ORDER, "order_id": 4711}), "schema_violation"),
+    ("orders", dumps({**GOOD_ORDER, "order_id": [4711]}), "schema_violation"),
     ("orders", dumps({k: v for k, v in GOOD_ORDER.items() if k != "order_id"}), "schema_violation"),
     ("web", dumps({**GOOD_WEB, "ts": "yesterday"}), "bad_timestamp"),
     ("web", dumps({**GOOD_WEB, "ts": "2026-10-01T10:00:00"}), "bad_timestamp"),
@@ -114,7 +114,7 @@ def test_string_where_an_array_is_expected_drops_the_optional_field(parser):
 
 
 def test_dead_letter_masks_pii_and_names_the_field(parser):
-    out = parser.parse("orders", dumps({**GOOD_ORDER, "order_id": 4711, "email": "secret.person@example.com"}))
+    out = parser.parse("orders", dumps({**GOOD_ORDER, "order_id": {"id": 4711}, "email": "secret.person@example.com"}))
     assert isinstance(out, DeadLetter)
     assert "order_id" in out.detail
     assert "secret.person" not in out.payload and "<email>" in out.payload

@@ -74,13 +74,15 @@ _REQUIRED = {
     "engagement": ("ts", "channel"),
     "consent": ("ts", "channel"),
 }
+# (an id written as a JSON integer is understood: its digits, ``fields.integer_ids``; ids of the wrong type here are
+# objects and lists)
 _WRONG_TYPE = {
-    "web": (("product_id", 12345), ("properties", "utm_source=newsletter"), ("anonymous_id", 987654321)),
+    "web": (("product_id", ["SKU-001"]), ("properties", "utm_source=newsletter"), ("anonymous_id", {"id": 987654321})),
     "orders": (("amount", "abc"), ("amount", "12,50"), ("product_ids", "SKU-001,SKU-002")),
-    "support": (("csat", "five"), ("severity", 3), ("ticket_id", 4711)),
-    "crm": (("crm_id", 12345678), ("lifecycle_stage", 3), ("owner_id", 7)),
+    "support": (("csat", "five"), ("severity", 3), ("ticket_id", [4711])),
+    "crm": (("crm_id", {"id": 12345678}), ("lifecycle_stage", 3), ("owner_id", ["7"])),
     "engagement": (("decision_id", 42), ("channel", 1)),
-    "consent": (("channel", 2), ("crm_id", 1234567)),
+    "consent": (("channel", 2), ("crm_id", [1234567])),
 }
 _UNKNOWN_TYPE = {
     "web": ("type", ("page_viewed", "purchase", "wishlist_add")),

@@ -41,7 +41,7 @@ def scenario(t0: datetime) -> Scenario:
     for i in range(3):
         s.add("web", t0 + (17 + i) * sec, anonymous_id="dev-b", type="product_view", product_id="SKU-3")
     s.add("web", t0 + 18 * sec, anonymous_id="dev-x", type="teleport")  # dead letter
-    s.add("web", t0 + 18 * sec, anonymous_id="dev-y", type="page_view", product_id=12345)  # kept, field warning
+    s.add("web", t0 + 18 * sec, anonymous_id="dev-y", type="page_view", product_id=[12345])  # kept, field warning
     s.add("web", datetime(2099, 6, 15, 12, tzinfo=timezone.utc), anonymous_id="dev-z", type="page_view")  # too far
     return s
 

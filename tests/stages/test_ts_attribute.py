@@ -59,7 +59,7 @@ def test_each_bad_ts_attribute_is_a_dead_letter_with_its_reason(attrs, reason):
 
 
 def test_a_good_attribute_keeps_the_event_and_its_field_warnings():
-    out, warnings = parse_message(_parser(), "web", _cart(csat="x", product_id=7), "pubsub:1", {"ts": str(TS)},
+    out, warnings = parse_message(_parser(), "web", _cart(csat="x", product_id=[7]), "pubsub:1", {"ts": str(TS)},
                                   PUBLISHED)
     assert isinstance(out, Event) and out.ts == TS
     assert [w.field for w in warnings] == ["product_id"]

@@ -183,13 +183,20 @@ def positive_number(text: str) -> float:
     return value
 
 
-def count_at_least_one(text: str) -> int:
-    """argparse ``type`` of an option that takes a whole number ≥ 1 (``--limit``, ``--max_messages``): anything
-    else is a usage error at parse time (exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def whole_number(minimum: int):
+    """An argparse ``type`` for an option that takes a whole number ≥ ``minimum``: anything else is a usage error at
+    parse time (exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+#: ``--limit``, ``--max_messages``: a whole number ≥ 1.
+count_at_least_one = whole_number(1)

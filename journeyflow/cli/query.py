@@ -17,20 +17,9 @@ import json
 import sys
 from typing import Any
 
-from journeyflow.cli.common import did_you_mean, hyphen_aliases
+from journeyflow.cli.common import did_you_mean, hyphen_aliases, whole_number
 
 HELP = "SQL (DuckDB) over OUT/tables, or a named example query"
-
-
-def _rows(text: str) -> int:
-    """``--max_rows``: a whole number ≥ 0 (argparse reports anything else as a usage error, exit 2)."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
-    return n
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -49,7 +38,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
                         "replay's --default_region, from OUT/run.json; US without one)")
     p.add_argument("--list_examples", action="store_true", help="list the example queries and exit")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    p.add_argument("--max_rows", type=_rows, default=200, metavar="N", help="rows printed in table format")
+    p.add_argument("--max_rows", type=whole_number(0), default=200, metavar="N", help="rows printed in table format")
     hyphen_aliases(p, "--list_examples", "--max_rows")
 
 

@@ -70,7 +70,7 @@ class Retention:
     journey_history_ms: int = 180 * DAY
     soft_bounces_ms: int = 30 * DAY
     open_ticket_ms: int | None = None  #: an open ticket with no open/escalate event this long is dropped (policy)
-    max_views: int = 200
+    max_views: int = 64
     views_per_product: int = 10  #: over ``max_views``, each product's newest this many are kept first (trim_views)
     max_sends: int = 50
     max_orders: int = 20

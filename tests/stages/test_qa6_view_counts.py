@@ -3,9 +3,9 @@ products (QA of the compliance/arbitration area; "product views capped at 50" le
 
 Before: the state kept only the newest 50 views, so two views of a product followed by a browse of 50 other
 products and a third view counted 1, not 3, and the browse offer never went out.  Now the newest ``max_views``
-(200) are kept and, when over that, each product's newest ``views_per_product`` (10) first: counts up to 10 views of
-one product are exact while the customer viewed fewer than ~200 products within the week, and the state stays
-bounded for a hot key.
+(64) are kept and, when over that, each product's newest ``views_per_product`` (10) first: counts up to 10 views of
+one product are exact while the customer viewed fewer than ~60 products within the week, and the state stays
+bounded for a hot key (the streaming hot-key cell within its 16 KiB).
 """
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ state version 1 may still hold a channel status ``bounced``, which keeps blockin
 """
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
@@ -89,7 +90,7 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     if s == "consent":
         effect = "granted" if t == "consent_granted" else "revoked"
     elif s == "engagement" and t in ENGAGEMENT_STATUS_TYPES:
-        effect = t if t != "bounced" else soft_bounce(ev.uid) if a.get("bounce_type") == "soft" else HARD_BOUNCE
+        effect = t if t != "bounced" else bounce_effect(ev)
     else:
         return []
     out = []
@@ -142,8 +143,7 @@ def apply_status_event(s: "CustomerState", ev: Event) -> None:
         a = ev.attrs
         kind = ADDRESS_FOR_CHANNEL.get(a.get("channel"))  # type: ignore[arg-type]
         for key, _raw in (addresses_of(s, kind)[:1] if kind else ()):
-            set_address_status(s, key, a["channel"], soft_bounce(ev.uid) if a.get("bounce_type") == "soft"
-                               else HARD_BOUNCE, ev.ts)
+            set_address_status(s, key, a["channel"], bounce_effect(ev), ev.ts)
 
 
 def apply_address(s: "CustomerState", ev: Event) -> bool:
@@ -154,12 +154,17 @@ def apply_address(s: "CustomerState", ev: Event) -> bool:
     return bool(effects)
 
 
+def bounce_effect(ev: Event) -> str:
+    """The address effect of a bounce record: :func:`soft_bounce` of its uid for ``bounce_type: soft``, else
+    ``HARD_BOUNCE`` (absent means hard)."""
+    return soft_bounce(ev.uid) if ev.attrs.get("bounce_type") == "soft" else HARD_BOUNCE
+
+
 def soft_bounce(uid: str) -> str:
     """The effect of one soft-bounce record: ``soft_bounce:<8 hex of its event uid>``.  Soft bounces are counted, so
     each needs an identity: several at one millisecond (an ESP batch with second-precision times) are several,
     while the same record applied twice (a redelivery, an address copy, a merge) stays one.  Before, they were
     identified by their time only and three soft bounces at one millisecond counted one."""
-    import hashlib
     return f"{SOFT_BOUNCE}:{hashlib.sha1(uid.encode()).hexdigest()[:8]}"
 
 

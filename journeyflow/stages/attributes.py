@@ -353,20 +353,34 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
     only when its oldest entry has expired."""
     if windows is None:
         return
-    if isinstance(windows, tuple):
-        windows = _windows(windows)
-    for name in list(computed):
+    if windows.__class__ is tuple:
+        last = _LAST_WINDOWS  # (the pairs of one configuration are one object: no hash of them per call)
+        windows = last[1] if last[0] is windows else _remember_windows(windows)
+    gone = None
+    for name, rec in computed.items():
         if name not in windows:
-            del computed[name]
+            gone = (gone or []) + [name]
             continue
         w = windows[name]
-        rec = computed[name]
         if w is not None and "e" in rec:
             e = rec["e"]
             if e and e[0][0] <= now - w:
                 e = rec["e"] = [x for x in e if x[0] > now - w]
             if not e:
-                del computed[name]
+                gone = (gone or []) + [name]
+    if gone:
+        for name in gone:
+            del computed[name]
+
+
+def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> dict[str, int | None]:
+    global _LAST_WINDOWS
+    w = _windows(pairs)
+    _LAST_WINDOWS = (pairs, w)
+    return w
+
+
+_LAST_WINDOWS: tuple = ((), {})
 
 
 @lru_cache(maxsize=64)

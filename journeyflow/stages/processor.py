@@ -39,9 +39,6 @@ from __future__ import annotations
 
 import base64
 import heapq
-import logging
-import os
-import traceback
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Protocol, Sequence
 
@@ -57,24 +54,23 @@ from journeyflow.stages.arbitration.moment import (  # noqa: F401 - the payload 
     pop_all_due_at,
     retrigger,
 )
-from journeyflow.stages.journeys.matching import earlier_in_moment
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
-from journeyflow.stages.parse import mask_pii
+from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded, the streaming stage)
+    MAX_DETAIL,
+    MAX_ISOLATED,
+    TIMER_STREAM,
+    _dead_event,
+    _dead_timer,
+    _Isolation,
+    _Mark,
+    _Poison,
+    _timer_key,
+)
 from journeyflow.stages.state import DAY, CustomerState, Retention
 from journeyflow.stages.state_bounds import cap, dormant_ms, is_dormant, retire
 
-log = logging.getLogger(__name__)
-
-
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
-
-#: ``DeadLetter.stream`` of a dropped timer (a timer is not read from any input stream).
-TIMER_STREAM = "_timer"
-#: Offenders isolated per ``advance`` / ``ClusterFold.run`` call before a failure is raised instead.
-MAX_ISOLATED = 16
-#: Longest exception message kept in a dead letter's detail.
-MAX_DETAIL = 500
 
 #: Every field of the state: ``advance`` mutates the caller's object, so a restore sets them all in place.
 _STATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerState))
@@ -111,37 +107,6 @@ class Outputs:
     moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, its events at ts)
 
 
-# ------------------------------------------------------------------------------------------------ poison inputs
-class _Poison(Exception):
-    """Internal: handling one input raised ``exc``.  ``keys``: what the re-run excludes (an event uid, or timer keys
-    ``("timer", due, timer_id)``); ``links``: the failure was in applying the event's identity links."""
-
-    def __init__(self, keys: tuple, exc: Exception, what: str, event_time: int, links: bool = False):
-        super().__init__(what)
-        self.keys, self.exc, self.what, self.event_time, self.links = keys, exc, what, event_time, links
-
-
-def _timer_key(timer: list) -> tuple:
-    return ("timer", timer[0], timer[1])
-
-
-def _error_detail(exc: BaseException) -> str:
-    """Exception type and message, PII masked (a dead letter's ``detail``)."""
-    try:
-        msg = str(exc)
-    except Exception:  # noqa: BLE001 - an exception whose __str__ raises
-        msg = "<unprintable message>"
-    if len(msg) > MAX_DETAIL:
-        msg = msg[:MAX_DETAIL] + "..."
-    return mask_pii(f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__)
-
-
-def _where(exc: BaseException) -> str:
-    """Innermost code locations of a failure (file:line function; no values, so safe to log)."""
-    frames = traceback.extract_tb(exc.__traceback__)[-3:]
-    return " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames))
-
-
 def _assign(state: CustomerState, source: CustomerState) -> None:
     """Set every field of ``state`` from ``source`` in place (callers hold a reference to ``state``)."""
     for f in _STATE_FIELDS:
@@ -154,62 +119,6 @@ def _is_empty(state: CustomerState) -> bool:
         if f != "customer_id" and getattr(state, f) not in _EMPTY:
             return False
     return True
-
-
-class _Isolation:
-    """Offenders excluded so far in one ``advance`` / ``ClusterFold.run`` call."""
-
-    __slots__ = ("excluded", "skip_links", "steps", "limit", "customer_id")
-
-    def __init__(self, limit: int, customer_id: str):
-        self.excluded: dict[Any, str] = {}  # event uid | timer key -> dead-letter detail
-        self.skip_links: set[str] = set()  # event uids whose identity links failed to apply (ClusterFold)
-        self.steps = 0
-        self.limit = limit
-        self.customer_id = customer_id
-
-    def add(self, poison: _Poison) -> None:
-        """Exclude the offender on the re-run, or raise its exception when it cannot be (already excluded: the
-        failure is elsewhere; or the limit is reached)."""
-        exc = poison.exc
-        if self.steps >= self.limit or any(k in self.excluded for k in poison.keys):
-            log.error("journeyflow: %s of customer %s raised %s (at %s) and is not isolated (%d offenders isolated "
-                      "already, limit %d)", mask_pii(poison.what), mask_pii(self.customer_id), _error_detail(exc),
-                      _where(exc), self.steps, self.limit)
-            raise exc
-        self.steps += 1
-        detail = _error_detail(exc)
-        for k in poison.keys:
-            self.excluded[k] = detail
-        if poison.links:
-            self.skip_links.update(poison.keys)
-        log.warning("journeyflow: isolated poison %s of customer %s (event time %s): %s (at %s); dead-lettered as %s, "
-                    "the customer goes on without it", mask_pii(poison.what), mask_pii(self.customer_id),
-                    poison.event_time, detail, _where(exc), DeadLetterReason.PROCESSING_ERROR)
-
-
-class _Mark:
-    """Lengths of the outputs at the start of a call, to cut them back after a failed attempt."""
-
-    __slots__ = ("n",)
-
-    def __init__(self, out: "Outputs"):
-        self.n = (len(out.decisions), len(out.steps), len(out.dead), len(out.transfers), out.events, out.timers)
-
-    def reset(self, out: "Outputs") -> None:
-        d, s, x, t, out.events, out.timers = self.n
-        del out.decisions[d:], out.steps[s:], out.dead[x:], out.transfers[t:]
-        out.pending.clear()
-
-
-def _dead_event(ev: Event, detail: str) -> DeadLetter:
-    return DeadLetter(stream=ev.stream, reason=DeadLetterReason.PROCESSING_ERROR, detail=detail, payload="",
-                      source=mask_pii(ev.uid), event_time=ev.ts)
-
-
-def _dead_timer(timer: list, detail: str) -> DeadLetter:
-    return DeadLetter(stream=TIMER_STREAM, reason=DeadLetterReason.PROCESSING_ERROR, detail=detail, payload="",
-                      source=mask_pii(f"timer {timer[1]}"), event_time=timer[0])
 
 
 class CustomerProcessor:
@@ -229,15 +138,20 @@ class CustomerProcessor:
         self.expire_every_ms = expire_every_ms
         self.max_isolated = max_isolated
         self.dormant_ms = dormant_ms(retention)
+        #: the event types the engine acts on (None: all): any other only folds into state and attributes
+        self._listened: frozenset[str] | None = getattr(engine, "listened", None)
+        self._observe = getattr(engine, "observe", None) if self._listened is not None else None
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Handle one event: identity control events (streaming merges), duplicates (dead-lettered as
         ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
         raise (``advance`` isolates it).  A dormant customer is retired first (``state_bounds``, at the time its
-        streaming expiry timer is set for)."""
+        streaming expiry timer is set for).  An event no journey listens to (``JourneyEngine.listened``) only
+        updates the state, traits and computed attributes: the engine would return nothing for it."""
         ts, stream = ev.ts, ev.stream
-        if state.last_event is not None and ts - state.last_event >= self.dormant_ms:
+        last = state.last_event
+        if last is not None and ts - last >= self.dormant_ms:
             self.retire_if_dormant(state, ts)
         if stream == IDENTITY_STREAM:
             self._on_identity(state, ev, out)
@@ -247,25 +161,43 @@ class CustomerProcessor:
             # journeys, not an event of this customer, idempotent so never a duplicate)
             state.apply_address(ev)
             return
-        seen = state.seen  # (``CustomerState.is_duplicate``, inlined: once per event)
-        if ev.uid in seen:
+        seen, uid = state.seen, ev.uid  # (``CustomerState.is_duplicate``, inlined: once per event)
+        if uid in seen:
             state.apply_status(ev)  # (a consent/deliverability change: see the module doc)
             out.dead.append(DeadLetter(stream=stream, reason=DeadLetterReason.DUPLICATE_EVENT,
-                                       detail=f"event {ev.uid} was already processed", payload="",
-                                       source=ev.uid, event_time=ts))
+                                       detail=f"event {uid} was already processed", payload="",
+                                       source=uid, event_time=ts))
             return
-        seen[ev.uid] = ts
+        seen[uid] = ts
         out.events += 1
         state.apply(ev)
-        jo = self.engine.on_event(state, ev, state.customer_id, earlier_in_moment(out.moment_events, state, ev))
-        if jo.steps:
-            out.steps.extend(jo.steps)
-        if jo.cancelled:
-            self._record_cancelled(state, jo.cancelled, ts, ev.uid, out)
-        if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
-            pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), ev.uid, out.decisions, out.steps)
-        if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
-            return self._propose(state, jo.candidates, ts, ev.uid, (ev.uid,), out)
+        # the customer's events of this millisecond handled before this one (``journeys.matching.earlier_in_moment``,
+        # inlined: once per event)
+        book = out.moment_events
+        me = book.get(id(state))
+        if me is not None and me[0] is state and me[1] == ts:
+            earlier = tuple(me[2])
+            me[2].append(ev)
+        else:
+            if len(book) > 64:
+                book.clear()
+            book[id(state)] = (state, ts, [ev])
+            earlier = ()
+        listened = self._listened
+        if listened is not None and ev.type not in listened:
+            if self._observe is not None:  # (the engine's first step, and all it would do for this event)
+                self._observe(state, ev)
+        else:
+            jo = self.engine.on_event(state, ev, state.customer_id, earlier)
+            if jo.steps:
+                out.steps.extend(jo.steps)
+            if jo.cancelled:
+                self._record_cancelled(state, jo.cancelled, ts, uid, out)
+            if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
+                pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), uid, out.decisions,
+                            out.steps)
+            if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
+                return self._propose(state, jo.candidates, ts, uid, (uid,), out)
         cap(state, self.retention)  # (``_maybe_expire``, inlined: once per event)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
             state.expire(ts, self.retention)

@@ -396,48 +396,8 @@ class CustomerState(_dl.AddressStatus):
 
         A container is rebuilt only when one of its entries has expired or it is over its cap (its oldest time is
         looked up first: at one pass a day most have nothing to drop); otherwise it is kept as it is, which is what
-        the rebuild would have produced."""
-        self.expired_at = now
-        # the lists are time-sorted: only rebuild one when its oldest entry has expired or it is over its cap
-        from journeyflow.stages.state_bounds import trim_sends, trim_views
-        if self.views and (self.views[0][0] <= now - r.views_ms or len(self.views) > r.max_views):
-            self.views = trim_views([v for v in self.views if v[0] > now - r.views_ms], r)
-        if self.sends and (self.sends[0][0] <= now - r.sends_ms or len(self.sends) > r.max_sends):
-            self.sends = trim_sends([s for s in self.sends if s[0] > now - r.sends_ms], r)
-        if self.orders and (self.orders[0][0] <= now - r.orders_ms or len(self.orders) > r.max_orders):
-            self.orders = [o for o in self.orders if o[0] > now - r.orders_ms][-r.max_orders:]
-        if self.purchases:
-            p = self.purchases
-            if min(p.values()) <= now - r.purchases_ms:
-                p = {k: v for k, v in p.items() if v > now - r.purchases_ms}
-            if len(p) > r.max_purchases:
-                p = dict(sorted(p.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_purchases:])
-            self.purchases = p
-        if self.cart and min(self.cart.values()) <= now - r.cart_ms:
-            self.cart = {k: v for k, v in self.cart.items() if v > now - r.cart_ms}
-        if self.tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
-            self.tickets = {k: v for k, v in self.tickets.items() if _ticket_ts(v) > now - r.open_ticket_ms}
-        if self.resolved and min(v[0] for v in self.resolved.values()) <= now - r.resolved_ticket_ms:
-            self.resolved = {k: v for k, v in self.resolved.items() if v[0] > now - r.resolved_ticket_ms}
-        if self.seen:
-            s = self.seen
-            if min(s.values()) <= now - r.seen_ms:
-                s = {k: v for k, v in s.items() if v > now - r.seen_ms}
-            if len(s) > r.max_seen:
-                s = dict(sorted(s.items(), key=lambda kv: (kv[1], kv[0]))[-r.max_seen:])
-            self.seen = s
-        if self.cancelled and min(self.cancelled.values()) <= now - r.orders_ms:
-            self.cancelled = {k: v for k, v in self.cancelled.items() if v > now - r.orders_ms}
-        if self.addr_status:
-            _dl.expire_address_status(self, now, r.soft_bounces_ms)
-        if self.payment_failed is not None and self.payment_failed <= now - r.orders_ms:
-            self.payment_failed = None
-        if self.computed and r.attributes is not None:
-            from journeyflow.stages.attributes import expire_computed
-            expire_computed(self.computed, r.attributes, now)  # (the pairs: their dict is made once)
-        if self.journeys:
-            from journeyflow.stages.state_bounds import expire_journeys
-            expire_journeys(self.journeys, now, r)
+        the rebuild would have produced.  The rules: :func:`journeyflow.stages.state_bounds.expire_state`."""
+        _bounds.expire_state(self, now, r)
 
     # ---------------------------------------------------------------- merge
     def merge(self, other: "CustomerState") -> "CustomerState":
@@ -497,3 +457,7 @@ def _ticket_ts(rec: list) -> int:
 
 def _max(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
+
+
+# (at the end: state_bounds imports this module's classes; expire calls it without an import per call)
+import journeyflow.stages.state_bounds as _bounds  # noqa: E402

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from journeyflow.stages.state import CustomerState, Retention
+from journeyflow.stages import deliverability as _dl
+from journeyflow.stages.state import CustomerState, Retention, _ticket_ts
 
-__all__ = ["cap", "dormant_ms", "expire_journeys", "is_dormant", "is_empty", "retire", "trim_sends", "trim_views"]
+__all__ = ["cap", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire", "trim_sends",
+           "trim_views"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -61,6 +63,73 @@ def cap(s: CustomerState, r: Retention) -> None:
         entries = m.get("entries")
         if entries and len(entries) > r.max_entries_per_journey:
             del entries[:len(entries) - r.max_entries_per_journey]
+
+
+def expire_state(s: CustomerState, now: int, r: Retention) -> None:
+    """``CustomerState.expire``: drop what is older than its window in ``r`` at ``now`` (epoch ms) and apply the
+    caps of the lists, in place; ``expired_at`` becomes ``now``.  A container is rebuilt only when one of its entries
+    has expired or it is over its cap: its oldest time is looked up first (at one pass a day most have nothing to
+    drop), and a container kept as it is equals what the rebuild would have produced."""
+    s.expired_at = now
+    views = s.views
+    if views and (views[0][0] <= now - r.views_ms or len(views) > r.max_views):
+        s.views = trim_views([v for v in views if v[0] > now - r.views_ms], r)
+    sends = s.sends
+    if sends and (sends[0][0] <= now - r.sends_ms or len(sends) > r.max_sends):
+        s.sends = trim_sends([x for x in sends if x[0] > now - r.sends_ms], r)
+    orders = s.orders
+    if orders and (orders[0][0] <= now - r.orders_ms or len(orders) > r.max_orders):
+        s.orders = [o for o in orders if o[0] > now - r.orders_ms][-r.max_orders:]
+    p = s.purchases
+    if p:
+        if min(p.values()) <= now - r.purchases_ms:
+            p = s.purchases = {k: v for k, v in p.items() if v > now - r.purchases_ms}
+        if len(p) > r.max_purchases:
+            s.purchases = dict(sorted(p.items(), key=_by_value_then_key)[-r.max_purchases:])
+    cart = s.cart
+    if cart and min(cart.values()) <= now - r.cart_ms:
+        s.cart = {k: v for k, v in cart.items() if v > now - r.cart_ms}
+    tickets = s.tickets
+    if tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
+        lo = now - r.open_ticket_ms
+        if any(_ticket_ts(v) <= lo for v in tickets.values()):
+            s.tickets = {k: v for k, v in tickets.items() if _ticket_ts(v) > lo}
+    resolved = s.resolved
+    if resolved and min(v[0] for v in resolved.values()) <= now - r.resolved_ticket_ms:
+        s.resolved = {k: v for k, v in resolved.items() if v[0] > now - r.resolved_ticket_ms}
+    seen = s.seen
+    if seen:
+        if min(seen.values()) <= now - r.seen_ms:
+            seen = s.seen = {k: v for k, v in seen.items() if v > now - r.seen_ms}
+        if len(seen) > r.max_seen:
+            s.seen = dict(sorted(seen.items(), key=_by_value_then_key)[-r.max_seen:])
+    cancelled = s.cancelled
+    if cancelled and min(cancelled.values()) <= now - r.orders_ms:
+        s.cancelled = {k: v for k, v in cancelled.items() if v > now - r.orders_ms}
+    if s.addr_status:
+        _dl.expire_address_status(s, now, r.soft_bounces_ms)
+    if s.payment_failed is not None and s.payment_failed <= now - r.orders_ms:
+        s.payment_failed = None
+    if s.computed and r.attributes is not None:
+        _expire_computed()(s.computed, r.attributes, now)
+    if s.journeys:
+        expire_journeys(s.journeys, now, r)
+
+
+def _by_value_then_key(kv: tuple) -> tuple:
+    return (kv[1], kv[0])
+
+
+def _expire_computed() -> Callable:
+    """``journeyflow.stages.attributes.expire_computed``, imported on first use (it imports the CEL runtime)."""
+    f = _LAZY.get("expire_computed")
+    if f is None:
+        from journeyflow.stages.attributes import expire_computed as f
+        _LAZY["expire_computed"] = f
+    return f
+
+
+_LAZY: dict[str, Callable] = {}
 
 
 def is_dormant(s: CustomerState, now: int, r: Retention) -> bool:

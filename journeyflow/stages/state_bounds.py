@@ -43,6 +43,16 @@ def cap(s: CustomerState, r: Retention) -> None:
     """Apply ``r``'s length caps to ``s`` in place: O(1) when under them.  The rule of ``CustomerState.expire``'s caps
     (keep the most recent entries; ties by id); ``seen`` is trimmed back to ``max_seen`` once it is over by a quarter
     (amortized; the trim points depend only on the events, so they are the same on both paths)."""
+    if (len(s.seen) <= r.max_seen + r.max_seen // 4 and len(s.views) <= r.max_views and len(s.sends) <= r.max_sends
+            and len(s.orders) <= r.max_orders and len(s.purchases) <= r.max_purchases and len(s.cart) <= r.max_cart
+            and len(s.cancelled) <= r.max_cancelled and len(s.resolved) <= r.max_resolved):
+        if s.journeys:  # (the usual case: every list under its cap, only the journeys' entries to look at)
+            most = r.max_entries_per_journey
+            for m in s.journeys.values():
+                entries = m.get("entries")
+                if entries and len(entries) > most:
+                    del entries[:len(entries) - most]
+        return
     if len(s.views) > r.max_views:
         s.views = trim_views(s.views, r)  # (each product's newest views first: its count stays exact)
     if len(s.sends) > r.max_sends:

@@ -72,7 +72,7 @@ from journeyflow.model.decisions import (
     Candidate,
 )
 from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
-from journeyflow.stages.arbitration.quiet import quiet_due
+from journeyflow.stages.arbitration.quiet import quiet_due_cached
 from journeyflow.stages.arbitration.reasons import (
     CONSENT,
     CONTROL_GROUP,
@@ -166,6 +166,7 @@ class Arbiter:
         self._q_end_time = qh.end
         self._default_zone = ZoneInfo(p.default_timezone)
         self._zones: dict[Any, ZoneInfo] = {}
+        self._offsets: dict[tuple, int | bool] = {}  # (zone, UTC hour) -> its UTC offset (quiet.local_second)
 
         dc = p.duplicate_content
         self._dup_cats = frozenset(dc.categories) if dc.enabled else frozenset()
@@ -451,7 +452,7 @@ class Arbiter:
     def _quiet_due(self, tz: str | None, now: int) -> int:
         """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms, DST-correct:
         :func:`.quiet.quiet_due`)."""
-        return quiet_due(self._zone(tz), now, self._q_start, self._q_end, self._q_end_time)
+        return quiet_due_cached(self._zone(tz), now, self._q_start, self._q_end, self._q_end_time, self._offsets)
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["quiet_due"]
+__all__ = ["local_second", "quiet_due", "quiet_due_cached"]
 
 
 def _inside(sod: int, start: int, end: int) -> bool:
@@ -68,3 +68,32 @@ def _past_change(zone: ZoneInfo, now: int, due: int, offset: timedelta, start: i
     day = after.date() + timedelta(days=1 if start > end and sod >= start else 0)
     at = hi + int((datetime.combine(day, end_time) - after.replace(tzinfo=None)).total_seconds())
     return min(max(at * 1000, now + 1), due)
+
+
+#: Hour buckets :func:`local_second` remembers before it starts again (bounds memory, never changes a result).
+OFFSET_HOURS = 65_536
+
+
+def local_second(zone: ZoneInfo, sec: int, cache: dict) -> int | None:
+    """The second of the local day in ``zone`` at epoch second ``sec``, or None when the zone's UTC offset changes
+    within ``sec``'s UTC hour.  ``cache``: ``(zone, hour) -> offset seconds | False`` (the offset at the hour's first
+    and last second, False when they differ), kept by the caller: the wall clock is then UTC plus that offset."""
+    key = (zone, sec // 3600)
+    off = cache.get(key)
+    if off is None:
+        h = sec // 3600 * 3600
+        a, b = datetime.fromtimestamp(h, zone).utcoffset(), datetime.fromtimestamp(h + 3599, zone).utcoffset()
+        off = a.days * 86400 + a.seconds if a == b and a is not None else False
+        if len(cache) >= OFFSET_HOURS:
+            cache.clear()
+        cache[key] = off
+    return None if off is False else (sec + off) % 86400
+
+
+def quiet_due_cached(zone: ZoneInfo, now: int, start: int, end: int, end_time: time, cache: dict) -> int:
+    """:func:`quiet_due`, answering 0 without a ``datetime`` when ``now`` is outside the window by the hour's
+    remembered UTC offset (:func:`local_second`, ``cache``); anything else is :func:`quiet_due`'s."""
+    sod = local_second(zone, now // 1000, cache)
+    if sod is not None and not _inside(sod, start, end):
+        return 0
+    return quiet_due(zone, now, start, end, end_time)

@@ -138,17 +138,13 @@ class CustomerProcessor:
         self.expire_every_ms = expire_every_ms
         self.max_isolated = max_isolated
         self.dormant_ms = dormant_ms(retention)
-        #: the event types the engine acts on (None: all): any other only folds into state and attributes
-        self._listened: frozenset[str] | None = getattr(engine, "listened", None)
-        self._observe = getattr(engine, "observe", None) if self._listened is not None else None
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Handle one event: identity control events (streaming merges), duplicates (dead-lettered as
         ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
         raise (``advance`` isolates it).  A dormant customer is retired first (``state_bounds``, at the time its
-        streaming expiry timer is set for).  An event no journey listens to (``JourneyEngine.listened``) only
-        updates the state, traits and computed attributes: the engine would return nothing for it."""
+        streaming expiry timer is set for)."""
         ts, stream = ev.ts, ev.stream
         last = state.last_event
         if last is not None and ts - last >= self.dormant_ms:
@@ -183,21 +179,15 @@ class CustomerProcessor:
                 book.clear()
             book[id(state)] = (state, ts, [ev])
             earlier = ()
-        listened = self._listened
-        if listened is not None and ev.type not in listened:
-            if self._observe is not None:  # (the engine's first step, and all it would do for this event)
-                self._observe(state, ev)
-        else:
-            jo = self.engine.on_event(state, ev, state.customer_id, earlier)
-            if jo.steps:
-                out.steps.extend(jo.steps)
-            if jo.cancelled:
-                self._record_cancelled(state, jo.cancelled, ts, uid, out)
-            if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
-                pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), uid, out.decisions,
-                            out.steps)
-            if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
-                return self._propose(state, jo.candidates, ts, uid, (uid,), out)
+        jo = self.engine.on_event(state, ev, state.customer_id, earlier)
+        if jo.steps:
+            out.steps.extend(jo.steps)
+        if jo.cancelled:
+            self._record_cancelled(state, jo.cancelled, ts, uid, out)
+        if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
+            pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), uid, out.decisions, out.steps)
+        if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
+            return self._propose(state, jo.candidates, ts, uid, (uid,), out)
         cap(state, self.retention)  # (``_maybe_expire``, inlined: once per event)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
             state.expire(ts, self.retention)

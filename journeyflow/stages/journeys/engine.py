@@ -105,12 +105,6 @@ class JourneyEngine:
         self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
-        #: The event types :meth:`on_event` does more for than :meth:`observe` (None: every type, when a journey
-        #: may overrun its ``max_duration``: every event checks those); for any other the output is empty.
-        self.listened: frozenset[str] | None = None if self._may_overrun else frozenset(index)
-        #: What :meth:`on_event` does for an event of a type not in :attr:`listened`: fold its traits and computed
-        #: attributes into the state (``AttributeSet.observe``), or None when none are declared.
-        self.observe = self._observe
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes))

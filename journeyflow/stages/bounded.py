@@ -162,8 +162,11 @@ class ClusterFold:
         target_of: dict[tuple[str, ...], CustomerState] = {}
         p = self.p
         on_event, fire = p.on_event, p._fire
+        pending = out.pending  # (one dict for the whole call: cleared, never replaced)
+        horizon = float("inf") if until is None else until
         for ev, links in items:
-            if until is not None and ev.ts > until:  # beyond the replay horizon: not decided, nor its links
+            ts = ev.ts
+            if ts > horizon:  # beyond the replay horizon: not decided, nor its links
                 if ev.stream != ADDRESS_STREAM:  # (a copy of another cluster's record, dead-lettered there)
                     out.dead.append(_after_horizon(ev))
                 continue
@@ -173,12 +176,12 @@ class ClusterFold:
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
                     for s in states.values():
-                        if out.pending or (s.timers and s.timers[0][0] < ev.ts):
-                            fire(s, ev.ts, out, True, excluded)
+                        if pending or (s.timers and s.timers[0][0] < ts):
+                            fire(s, ts, out, True, excluded)
                 elif states:
-                    fire_all(ev.ts, strict=True)
-            if out.pending:  # the moments before this time are decided (all of them before a merge)
-                p.settle_all(out) if links else p.settle_done(out, ev.ts, True)
+                    fire_all(ts, strict=True)
+            if pending:  # the moments before this time are decided (all of them before a merge)
+                p.settle_all(out) if links else p.settle_done(out, ts, True)
             if links:
                 try:
                     for a, b in links:

@@ -132,6 +132,7 @@ class JourneyEngine:
         ctx = _Ctx(state, now, event, _event_product(event), self.attributes)
         memberships = state.journeys
         trigger_id = event.uid
+        etype, estream = event.type, event.stream
 
         # (1) active memberships: goal, exit, wait-until
         for j in ix.active:
@@ -173,7 +174,11 @@ class JourneyEngine:
                 if now - (m.get("entered") or 0) <= j.max_duration_ms:
                     continue  # already in it
                 self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
-            if _first_match(j.entry, event, ctx) is None:
+            for t in j.entry:  # (``_first_match(j.entry, event, ctx)``, inlined: no membership to compare with)
+                if t.type == etype and (t.stream is None or t.stream == estream) and (
+                        t.condition is None or t.condition.evaluate(ctx.activation())):
+                    break
+            else:
                 continue
             entries = m.get("entries", []) if m is not None else []
             refused = _reentry_refusal(j, m, now)
@@ -267,12 +272,10 @@ class JourneyEngine:
             if k in ACTION_KINDS:
                 if control is None:
                     control = _arm(j, m, customer_id)
-                out.candidates.append(Candidate(
-                    journey_id=j.id, step_id=sid, category=j.category, priority=j.priority, action=k,
-                    channel=st.channel, content_id=st.content_id, trigger_id=trigger_id, proposed_at=now,
-                    product_id=m.get("p") if st.product_from_event else None,
-                    exclusion_group=j.exclusion_group, control=control, entered=m.get("entered"),
-                    refs=tuple(sorted(m["r"].items())) if "r" in m else ()))
+                out.candidates.append(Candidate(  # (positional, in field order: cheaper than keywords)
+                    j.id, sid, j.category, j.priority, k, st.channel, st.content_id, trigger_id, now,
+                    m.get("p") if st.product_from_event else None, j.exclusion_group, 0.0, control,
+                    m.get("entered"), tuple(sorted(m["r"].items())) if "r" in m else ()))
                 out.steps.append(JourneyStep(customer_id, j.id, sid, "step", now, trigger_id, st.label))
                 last, sid = sid, st.next
             elif k == "wait":

@@ -55,6 +55,7 @@ __all__ = ["OPS", "MAX_TRAIT_CHARS", "Attribute", "AttributeSet", "TraitsView"]
 OPS = ("count", "sum", "min", "max", "first", "last", "distinct_count")
 #: Longest string value kept for a trait or a computed value (longer values are skipped).
 MAX_TRAIT_CHARS = 256
+_NUMERIC_OPS = frozenset({"sum", "min", "max"})
 _PY = {"int": (int,), "double": (float, int), "string": (str,), "bool": (bool,), "timestamp": (int,)}
 
 
@@ -101,11 +102,12 @@ class Attribute:
             return ev.ts
         v: Any = ev.attrs
         for k in self.path:
-            if not isinstance(v, Mapping):
+            if v.__class__ is not dict and not isinstance(v, Mapping):  # (a dict is one: no ABC check per event)
                 return None
             v = v.get(k)
         v = _typed(v, self.type)
-        if self.numeric_only and (v.__class__ is bool or not isinstance(v, (int, float))):
+        if self.op in _NUMERIC_OPS and (self.type is None or self.type.kind == "dyn") and (  # (numeric_only)
+                v.__class__ is bool or not isinstance(v, (int, float))):
             return None
         return v
 

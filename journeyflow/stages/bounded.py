@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
+from journeyflow.stages.deliverability import _STATUS_STREAMS as _ADDRESS_STATUS_STREAMS
 from journeyflow.stages.deliverability import AddressCopies, address_effects
 from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.graph import IdentityGraph
@@ -263,14 +264,17 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     groups: dict[str, list[ClusterItem]] = {}
     key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
     addresses = AddressCopies()
+    note = addresses.add
     for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
-        cluster, item = key(ev, pairs_of.get(i, ()))
+        cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
         group = groups.get(cluster)
         if group is None:
             groups[cluster] = [item]
         else:
             group.append(item)
-        addresses.add(cluster, item[0])
+        ev = item[0]
+        if ev.contact or ev.stream in _ADDRESS_STATUS_STREAMS:  # (what ``AddressCopies.add`` looks at)
+            note(cluster, ev)
     for cluster, item in addresses.copies():  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
     return BoundedClusters(cmap, rows, links, groups)

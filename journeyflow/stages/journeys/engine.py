@@ -62,6 +62,8 @@ from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
 
+_new = tuple.__new__
+
 #: Steps one event or timer may run for one journey; a safety net (loops without a wait are refused at load time).
 MAX_STEPS_PER_RUN = 100
 
@@ -123,7 +125,7 @@ class JourneyEngine:
         if self._observe is not None:
             self._observe(state, event)
         ix = self._index.get(event.type)
-        out = JourneyOutput([], [], [])
+        out = _new(JourneyOutput, ([], [], []))  # (``JourneyOutput([], [], [])`` without the namedtuple's frame)
         if self._may_overrun:
             self._end_overdue(state, event.ts, event.uid, customer_id, out)
         if ix is None:

@@ -1,6 +1,6 @@
 """The fast path of :class:`journeyflow.stages.parse.Parser`: typed ``msgspec`` decoders generated from
-``schemas/<stream>.avsc``, with caches for what recurs (identifier keys, pseudonymized kept strings, dates and UTC
-offsets of event times).
+``schemas/<stream>.avsc``, with caches for what recurs (identifier keys and the id combinations of a record, pseudonymized kept strings, the
+raw text of web ``properties``).
 
 Contract: :meth:`FastPath.parse` returns an ``Event`` only for a record that the full parser
 (:meth:`Parser._parse <journeyflow.stages.parse.Parser._parse>`) keeps *without a field warning*, and then the very
@@ -32,7 +32,7 @@ from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import InvalidIdentifier
 from journeyflow.stages.pii import pseudonymize
-from journeyflow.stages.timeparse import parse_iso8601_ms, parse_ts
+from journeyflow.stages.timeparse import fast_iso_ms, parse_ts
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -106,7 +106,8 @@ def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset
             optional.append((f["name"], typ, None))
         else:
             required.append((f["name"], typ))
-    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True)
+    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
+    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False)
 
 
 def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
@@ -114,50 +115,6 @@ def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
     None where the field may be left out)."""
     typ, _may_lack = _field_type(next(f for f in schema["fields"] if f["name"] == name))
     return msgspec.json.Decoder(typ)
-
-
-# The common form of an event time, validated in one full match; its parts then sit at fixed places: the date and
-# hour in [0:13], minutes [14:16], seconds [17:19], an optional fraction from [20] up to the offset ("Z" or ±hh:mm).
-_ISO_FAST = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
-                       r"(?:Z|[+-][0-9]{2}:[0-9]{2})").fullmatch
-#: epoch ms of a date-hour minus its UTC offset, keyed by ``YYYY-MM-DDThh`` + offset (None: no such date-hour or
-#: offset); bounded: cleared when full (a month of hours in a few offsets is a few thousand entries)
-_HOUR_BASES: dict[str, int | None] = {}
-
-
-def _hour_base(key: str) -> int | None:
-    """Epoch ms of ``YYYY-MM-DDThh`` (UTC) minus the offset that follows it (``Z`` or ``±hh:mm``), None when the
-    date, the hour (24 included) or the offset does not exist."""
-    if key[11:13] > "23":
-        return None
-    try:
-        base = parse_iso8601_ms(key[:13] + "Z")
-        offset = -parse_iso8601_ms("1970-01-01T00" + key[13:])
-    except ValueError:
-        return None
-    return base - offset
-
-
-def fast_iso_ms(text: str) -> int | None:
-    """Epoch ms of the common form ``YYYY-MM-DDThh:mm:ss[.f…](Z|±hh:mm)``, equal to
-    :func:`journeyflow.stages.timeparse.parse_ts` of it; None for any other text (the caller then asks ``parse_ts``).
-    Date-hours with their offsets are cached; a leap second (``:60``) and hour 24 are left to ``parse_ts``."""
-    if _ISO_FAST(text) is None:
-        return None
-    if text[-1] == "Z":
-        key, frac_end = text[:13] + "Z", -1
-    else:
-        key, frac_end = text[:13] + text[-6:], -6
-    base = _HOUR_BASES.get(key, _UNSEEN)
-    if base is _UNSEEN:
-        if len(_HOUR_BASES) >= _CACHE:
-            _HOUR_BASES.clear()
-        base = _HOUR_BASES[key] = _hour_base(key)
-    minute, second = int(text[14:16]), int(text[17:19])
-    if base is None or minute > 59 or second > 59:
-        return None
-    ms = base + minute * 60_000 + second * 1000
-    return ms + int((text[20:frac_end] + "00")[:3]) if text[19] == "." else ms
 
 
 # Texts no pattern of stages.pii can match, as one linear-time full match (character classes without overlap):
@@ -256,8 +213,12 @@ class FastPath:
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
         self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
-        self._attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
-                       "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
+        attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
+                 "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
+        # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
+        # checks, identifier values, their cache, attributes
+        self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
+                           self._id_values[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
 
     def streams(self) -> frozenset[str]:
         """The streams this fast path decodes (the others always take the full path)."""
@@ -297,8 +258,9 @@ class FastPath:
                     return None
         elif raw.count("{") + raw.count("[") > 32:
             return None
+        decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
         try:
-            rec = self._decoders[stream](raw)
+            rec = decode(raw)
         except (msgspec.DecodeError, UnicodeError):
             return None
         # event time
@@ -315,33 +277,32 @@ class FastPath:
                 self._max_ahead is not None and received_at is not None and et > received_at + self._max_ahead):
             return None
         # type
-        if stream == "consent":
+        if types is None:  # consent
             etype = "consent_" + rec.status
         else:
             etype = rec.type
-            if etype not in self._types[stream]:
+            if etype not in types:
                 return None
-        for name, check in self._checks[stream]:
+        for name, check in checks:
             v = getattr(rec, name)
             if v is not None and check(v) is not None:
                 return None
         # identifiers
-        values = self._id_values[stream](rec)
-        cache = self._ids_by_values[stream]
-        got = cache.get(values, _UNSEEN)
+        values = id_values(rec)
+        got = ids_cache.get(values, _UNSEEN)
         if got is _UNSEEN:
-            if len(cache) >= _CACHE:
-                del cache[next(iter(cache))]
-            got = cache[values] = self._ids_uncached(stream, values)
+            if len(ids_cache) >= _CACHE:
+                del ids_cache[next(iter(ids_cache))]
+            got = ids_cache[values] = self._ids_uncached(stream, values)
         if got is None:
             return None
-        attrs = self._attrs[stream](rec)
-        if attrs is None:
+        a = attrs(rec)
+        if a is None:
             return None
         eid = rec.event_id
         if _SAFE_ID_MATCH(eid) is None:
             eid = self._pseudo(eid)
-        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], attrs, got[1].copy() if got[1] else {})
+        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         key = self._key

@@ -212,6 +212,8 @@ class FastPath:
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
+        #: :meth:`clean` through that cache (the Segment parser's property and trait values)
+        self.clean_cached = self._clean_value
         self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
         attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
                  "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}

@@ -131,3 +131,18 @@ def test_fast_event_time_is_parse_ts_or_left_to_it(text):
     assert got is None or got == want, (text, got, want)
     if text.startswith("2026-10-01T") and want is not None and ":60" not in text and "T24" not in text:
         assert got == want  # the common form is read by the fast reader itself
+
+
+@pytest.mark.parametrize("user_id", ["C1", "Ann@X.com", "user ann@x.com", 12345, "", None, "  "])
+def test_segment_messages_give_the_same_result_from_the_id_cache(user_id, monkeypatch):
+    from journeyflow.stages.segment import parse as segment_parse
+
+    monkeypatch.setattr(segment_parse, "_ID_CACHE", 2)  # trimmed between messages too
+    warm = Parser(HASHER)
+    for i in range(4):
+        msg = {"type": "track", "event": "Product Viewed", "messageId": f"m-{i}", "userId": user_id,
+               "anonymousId": f"a-{i % 2}", "timestamp": "2026-10-01T10:00:00Z",
+               "properties": {"product_id": "SKU-1", "note": "call +1 212 555 0101"}}
+        raw = json.dumps(msg).encode()
+        assert repr(warm.parse_full("track", raw, "s")) == repr(Parser(HASHER).parse_full("track", raw, "s"))
+    assert len(warm._segment._id_keys) <= 2

@@ -42,6 +42,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, pseudonymize
@@ -82,47 +83,6 @@ def _mask_record(rec: Any) -> Any:
     if isinstance(rec, dict):
         return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
     return rec
-
-
-@lru_cache(maxsize=16)
-def _timestamp_names(declared: "DeclaredTypes") -> tuple[dict[tuple[str, str], frozenset[str]], frozenset[str]]:
-    """The properties (per (stream, event type)) and traits an attributes file declares ``timestamp``."""
-    props = {(st, et): frozenset(n for n, t in ps if t.name == "timestamp") for st, et, ps in declared.properties}
-    return ({k: v for k, v in props.items() if v},
-            frozenset(n for n, t in declared.traits if t.name == "timestamp"))
-
-
-def epoch_ms_values(values: Mapping[str, Any], names: frozenset[str]) -> Mapping[str, Any]:
-    """``values`` with each of ``names`` that is an ISO-8601 time string (``"2026-06-01T10:00:00Z"``: how the
-    Segment Spec writes dates, ``createdAt``) replaced by its epoch ms, the value of a declared ``timestamp``
-    (``stages.timeparse``); anything else is left for the declared-type check (a warning when it is no int)."""
-    out = None
-    for n in names:
-        v = values.get(n)
-        if isinstance(v, str) and not v.strip().lstrip("-").isdigit():
-            try:
-                ms = parse_ts(v)
-            except (ValueError, OverflowError):
-                continue
-            if out is None:
-                out = dict(values)
-            out[n] = ms
-    return values if out is None else out
-
-
-def _declared_times(declared: "DeclaredTypes", ev: Event) -> Event:
-    """``ev`` with its declared ``timestamp`` properties and traits given as ISO-8601 strings read as epoch ms."""
-    props, traits = _timestamp_names(declared)
-    names = props.get((ev.stream, ev.type))
-    attrs = ev.attrs
-    new = {}
-    if names and isinstance(attrs.get("properties"), Mapping):
-        new["properties"] = epoch_ms_values(attrs["properties"], names)
-    if traits and isinstance(attrs.get("traits"), Mapping):
-        new["traits"] = epoch_ms_values(attrs["traits"], traits)
-    if not new or all(new[k] is attrs[k] for k in new):
-        return ev
-    return Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {**attrs, **new}, ev.contact)
 
 
 class Invalid(Exception):
@@ -168,6 +128,8 @@ class ParseResult(NamedTuple):
     warnings: tuple[FieldWarning, ...] = ()
 
 
+_result = tuple.__new__  # ParseResult(ev) without the generated __new__'s defaults handling
+
 #: (field, reason, action, detail, masked value) of one dropped or replaced field, before the record is known good.
 _Problem = tuple[str, FieldWarningReason, str, str, "str | None"]
 
@@ -204,7 +166,7 @@ class Parser:
               received_at: int | None = None) -> Event | DeadLetter:
         """One raw record of ``stream`` → its Event, or a DeadLetter with its reason (field warnings discarded: use
         :meth:`parse_full` wherever they must be written).  Never raises for bad input."""
-        return self.parse_full(stream, raw, source, received_at).result
+        return self.parse_full(stream, raw, source, received_at)[0]
 
     def parse_full(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
                    received_at: int | None = None) -> ParseResult:
@@ -217,16 +179,27 @@ class Parser:
         of the Event.  Should a check itself fail on some record (a fault of journeyflow's, never expected), that
         record is a ``processing_error`` dead letter naming the exception's type: one poison record must not fail
         its whole bundle (streaming retries a failed bundle for ever)."""
+        fast_tried = False
+        if stream in self._fast_streams and self.config.declared_types is None and isinstance(raw, (bytes, str)):
+            # the common record: the fast path's Event is the whole result (no declared types to check, no warning)
+            try:
+                ev = self._fast.parse(stream, raw, received_at)
+            except Exception:  # noqa: BLE001 -- the guarded path below runs it again and reports the fault
+                ev = None
+            else:
+                if ev is not None:
+                    return _result(ParseResult, (ev, ()))
+                fast_tried = True
         try:
-            return self._parse_full(stream, raw, source, received_at)
+            return self._parse_full(stream, raw, source, received_at, fast_tried)
         except Exception as e:  # noqa: BLE001 -- the record, not the pipeline, fails (the detail names the fault)
             return ParseResult(self._dead(stream, raw, source, DeadLetterReason.PROCESSING_ERROR,
                                           f"parsing failed: {type(e).__name__} (a fault of journeyflow: report it)", None))
 
     def _parse_full(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str,
-                    received_at: int | None) -> ParseResult:
+                    received_at: int | None, fast_tried: bool = False) -> ParseResult:
         ev = None
-        if stream in self._fast_streams and isinstance(raw, (bytes, str)):
+        if not fast_tried and stream in self._fast_streams and isinstance(raw, (bytes, str)):
             ev = self._fast.parse(stream, raw, received_at)
         if ev is not None:
             problems: list[_Problem] = []

@@ -1,6 +1,6 @@
 """The fast path of :class:`journeyflow.stages.parse.Parser`: typed ``msgspec`` decoders generated from
-``schemas/<stream>.avsc``, with caches for what recurs (identifier keys, pseudonymized kept strings, dates and UTC
-offsets of event times).
+``schemas/<stream>.avsc``, with caches for what recurs (identifier keys and the id combinations of a record, pseudonymized kept strings, the
+raw text of web ``properties``).
 
 Contract: :meth:`FastPath.parse` returns an ``Event`` only for a record that the full parser
 (:meth:`Parser._parse <journeyflow.stages.parse.Parser._parse>`) keeps *without a field warning*, and then the very
@@ -20,6 +20,7 @@ fields :mod:`journeyflow.stages.fields` treats a ``null`` of as absent: ``produc
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 import re
@@ -31,18 +32,19 @@ from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import InvalidIdentifier
 from journeyflow.stages.pii import pseudonymize
-from journeyflow.stages.timeparse import parse_iso8601_ms, parse_ts
+from journeyflow.stages.timeparse import fast_iso_ms, parse_ts
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
 
-__all__ = ["FastPath", "cannot_hold_pii", "fast_iso_ms", "struct_for"]
+__all__ = ["FastPath", "cannot_hold_pii", "fast_iso_ms", "field_decoder", "make_event", "struct_for"]
 
 _LONG = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
 _INT = Annotated[int, msgspec.Meta(ge=-(1 << 31), le=(1 << 31) - 1)]
 _PRIMITIVES: dict[str, Any] = {"string": str, "long": _LONG, "int": _INT, "boolean": bool}
-#: bounded caches (entries): identifier keys, pseudonymized strings, dates, offsets
+#: bounded caches (entries): identifier keys, pseudonymized strings, date-hours with offsets, web properties
 _CACHE = 1 << 16
+_UNSEEN = object()  # a cache miss (None is a cached answer)
 
 
 class Unsupported(Exception):
@@ -80,60 +82,39 @@ def _py_type(t: Any) -> Any:
     raise Unsupported(f"type {kind!r}")
 
 
-def struct_for(stream: str, schema: dict) -> type[msgspec.Struct]:
+def _field_type(f: dict) -> Any:
+    """The msgspec type of one Avro field and whether the decoder may leave it out (then None)."""
+    typ = _py_type(f["type"])
+    if isinstance(f["type"], list) and "null" in f["type"]:
+        return typ, True
+    if f["name"] in _fields._NOT_NULLABLE and "default" in f:
+        return Optional[typ], True  # noqa: UP007
+    return typ, False
+
+
+def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset()) -> type[msgspec.Struct]:
     """A ``msgspec.Struct`` type decoding one JSON record of ``stream`` as its Avro ``schema`` (a parsed
-    ``schemas/<stream>.avsc``) types it; raises :class:`Unsupported` for a shape without an exact counterpart."""
+    ``schemas/<stream>.avsc``) types it; raises :class:`Unsupported` for a shape without an exact counterpart.
+    The fields named in ``raw_fields`` are kept undecoded (``msgspec.Raw``, None when absent): the caller decodes
+    them with :func:`field_decoder` (and may cache the result by the raw text)."""
     required, optional = [], []
     for f in schema["fields"]:
-        typ = _py_type(f["type"])
-        nullable = isinstance(f["type"], list) and "null" in f["type"]
-        if nullable:
+        typ, may_lack = _field_type(f)
+        if f["name"] in raw_fields:
+            optional.append((f["name"], msgspec.Raw, None))
+        elif may_lack:
             optional.append((f["name"], typ, None))
-        elif f["name"] in _fields._NOT_NULLABLE and "default" in f:
-            optional.append((f["name"], Optional[typ], None))  # noqa: UP007
         else:
             required.append((f["name"], typ))
-    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True)
+    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
+    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False)
 
 
-_ISO_RE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
-                     r"(Z|[+-][0-9]{2}:[0-9]{2})")
-
-
-@functools.lru_cache(maxsize=_CACHE)
-def _hour_ms(date_hour: str) -> int | None:
-    """Epoch ms of ``YYYY-MM-DDThh`` (UTC), None when the date or the hour does not exist (or is 24)."""
-    if date_hour[11:13] > "23":
-        return None
-    try:
-        return parse_iso8601_ms(date_hour + "Z")
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _offset_ms(offset: str) -> int | None:
-    try:
-        return -parse_iso8601_ms("1970-01-01T00" + offset)
-    except ValueError:
-        return None
-
-
-def fast_iso_ms(text: str) -> int | None:
-    """Epoch ms of the common form ``YYYY-MM-DDThh:mm:ss[.f…](Z|±hh:mm)``, equal to
-    :func:`journeyflow.stages.timeparse.parse_ts` of it; None for any other text (the caller then asks ``parse_ts``).
-    Date-hours and offsets are cached; a leap second (``:60``) and hour 24 are left to ``parse_ts``."""
-    m = _ISO_RE.fullmatch(text)
-    if m is None:
-        return None
-    date_hour, mm, ss, frac, off = m.groups()
-    base = _hour_ms(date_hour)
-    offset = _offset_ms(off)
-    minute, second = int(mm), int(ss)
-    if base is None or offset is None or minute > 59 or second > 59:
-        return None
-    ms = base + minute * 60_000 + second * 1000 - offset
-    return ms + int((frac + "00")[:3]) if frac else ms
+def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
+    """A decoder of the JSON value of field ``name`` alone, typed as :func:`struct_for` types it (a JSON null is
+    None where the field may be left out)."""
+    typ, _may_lack = _field_type(next(f for f in schema["fields"] if f["name"] == name))
+    return msgspec.json.Decoder(typ)
 
 
 # Texts no pattern of stages.pii can match, as one linear-time full match (character classes without overlap):
@@ -147,6 +128,9 @@ _SAFE_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]
                       + _WORD_OR_FEW_DIGITS)
 
 
+_SAFE_ID_MATCH = _SAFE_ID.fullmatch
+
+
 def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
     """True when no pattern of :mod:`journeyflow.stages.pii` can match ``text``, so that ``mask_pii`` (and, with
     ``keep_uuids``, ``pseudonymize`` and ``contains_pii(keep_uuids=True)``) leave it as it is: an ASCII word
@@ -157,6 +141,7 @@ def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
     return (_SAFE_ID if keep_uuids else _SAFE).fullmatch(text) is not None
 
 
+
 def _values_getter(names: tuple[str, ...]) -> Any:
     """A function giving the values of ``names`` of a record as one tuple."""
     if len(names) >= 2:
@@ -165,31 +150,77 @@ def _values_getter(names: tuple[str, ...]) -> Any:
     return lambda rec: (getter(rec),)
 
 
+_EVENT_FIELDS = ("uid", "stream", "type", "ts", "ids", "attrs", "contact")
+
+
+def _event_maker() -> Any:
+    """A function ``(uid, stream, type, ts, ids, attrs, contact) -> Event`` equal to the constructor: for the frozen
+    slots dataclass ``Event`` (no ``__post_init__``) it fills the slots directly (~half the cost of the generated
+    ``__init__``'s ``object.__setattr__`` calls); the constructor itself should ``Event`` ever change shape."""
+    if (tuple(f.name for f in dataclasses.fields(Event)) != _EVENT_FIELDS or hasattr(Event, "__post_init__")
+            or getattr(Event, "__slots__", None) is None):
+        return Event
+    new = object.__new__
+    s_uid, s_stream, s_type, s_ts, s_ids, s_attrs, s_contact = (getattr(Event, n).__set__ for n in _EVENT_FIELDS)
+
+    def make(uid: str, stream: str, type_: str, ts: int, ids: tuple[str, ...], attrs: dict, contact: dict) -> Event:
+        """``Event(uid, stream, type_, ts, ids, attrs, contact)``, its slots filled directly."""
+        ev = new(Event)
+        s_uid(ev, uid)
+        s_stream(ev, stream)
+        s_type(ev, type_)
+        s_ts(ev, ts)
+        s_ids(ev, ids)
+        s_attrs(ev, attrs)
+        s_contact(ev, contact)
+        return ev
+    return make
+
+
+make_event = _event_maker()
+
+
 class FastPath:
-    """Per-:class:`Parser` fast path (its own caches, bounded LRU of 65,536 entries each)."""
+    """Per-:class:`Parser` fast path (its own caches, each bounded to 65,536 entries)."""
 
     def __init__(self, parser: Parser):
         self._parser = parser
-        self._cfg = parser.config
-        self._decoders: dict[str, msgspec.json.Decoder] = {}
+        cfg = parser.config
+        self._max_bytes, self._min_ts, self._max_ts, self._max_ahead = (cfg.max_bytes, cfg.min_ts, cfg.max_ts,
+                                                                        cfg.max_ahead_ms)
+        self._decoders: dict[str, Any] = {}
         for stream in BUILTIN_STREAMS:
             try:
-                self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream]))
+                raw = frozenset({"properties"}) if stream == "web" else frozenset()
+                self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
             except Unsupported:
                 continue
+        if "web" in self._decoders:
+            self._decode_properties = field_decoder(parser._schemas["web"], "properties").decode
         # optional fields whose check the decoder's types do not already make (ranges, time zones, enums)
         typed = {_fields._string, _fields._string_list, _fields._scalar_map}
         self._checks = {s: tuple((f, c) for f, c in _fields.OPTIONAL_FIELDS[s].items() if c not in typed)
                         for s in self._decoders}
+        self._types = {s: frozenset(EVENT_TYPES[s]) for s in self._decoders}
         self._ids = {s: tuple((f, f in _fields.REQUIRED_FIELDS[s]) for f in _fields.IDENTIFIER_FIELDS[s])
                      for s in self._decoders}
-        self._key = functools.lru_cache(maxsize=_CACHE)(self._key_uncached)
-        self._ids_cached = functools.lru_cache(maxsize=_CACHE)(self._ids_uncached)
         # the identifier values of a record, as one tuple (attrgetter of two or more names returns a tuple)
         self._id_values = {s: _values_getter(tuple(f for f, _req in ids)) for s, ids in self._ids.items()}
+        # a customer's records repeat one combination of identifier values: one look-up for all of them
+        self._ids_by_values: dict[str, dict[tuple, Any]] = {s: {} for s in self._decoders}
+        self._key = functools.lru_cache(maxsize=_CACHE)(self._key_uncached)
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
+        #: :meth:`clean` through that cache (the Segment parser's property and trait values)
+        self.clean_cached = self._clean_value
+        self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
+        attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
+                 "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
+        # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
+        # checks, identifier values, their cache, attributes
+        self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
+                           self._id_values[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
 
     def streams(self) -> frozenset[str]:
         """The streams this fast path decodes (the others always take the full path)."""
@@ -211,14 +242,13 @@ class FastPath:
 
     def clean(self, text: str) -> str:
         """:meth:`Parser._clean` of ``text``: itself when it cannot hold PII, else cached."""
-        return text if cannot_hold_pii(text, True) else self._pseudo(text)
+        return text if _SAFE_ID_MATCH(text) is not None else self._pseudo(text)
 
     # ------------------------------------------------------------------ parse
     def parse(self, stream: str, raw: bytes | str, received_at: int | None) -> Event | None:
         """The Event of a record the full parser keeps without a warning, else None (then run the full parser).
         ``stream`` must be one of :meth:`streams`."""
-        cfg = self._cfg
-        if len(raw) > cfg.max_bytes:
+        if len(raw) > self._max_bytes:
             return None
         if isinstance(raw, bytes):
             if raw.count(b"{") + raw.count(b"[") > 32:
@@ -230,47 +260,53 @@ class FastPath:
                     return None
         elif raw.count("{") + raw.count("[") > 32:
             return None
+        decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
         try:
-            rec = self._decoders[stream].decode(raw)
+            rec = decode(raw)
         except (msgspec.DecodeError, UnicodeError):
             return None
         # event time
-        ts = rec.ts
-        if ts.__class__ is int:
-            et = ts
-        else:
+        et = rec.ts
+        if et.__class__ is not int:
+            ts = et
             et = fast_iso_ms(ts)
             if et is None:
                 try:
                     et = parse_ts(ts)
                 except (ValueError, OverflowError):
                     return None
-        if et < cfg.min_ts or et > cfg.max_ts or (
-                cfg.max_ahead_ms is not None and received_at is not None and et > received_at + cfg.max_ahead_ms):
+        if et < self._min_ts or et > self._max_ts or (
+                self._max_ahead is not None and received_at is not None and et > received_at + self._max_ahead):
             return None
         # type
-        if stream == "consent":
+        if types is None:  # consent
             etype = "consent_" + rec.status
         else:
             etype = rec.type
-            if etype not in EVENT_TYPES[stream]:
+            if etype not in types:
                 return None
-        for name, check in self._checks[stream]:
+        for name, check in checks:
             v = getattr(rec, name)
             if v is not None and check(v) is not None:
                 return None
-        ids = self._identifiers(stream, rec)
-        if ids is None:
+        # identifiers
+        values = id_values(rec)
+        got = ids_cache.get(values, _UNSEEN)
+        if got is _UNSEEN:
+            if len(ids_cache) >= _CACHE:
+                del ids_cache[next(iter(ids_cache))]
+            got = ids_cache[values] = self._ids_uncached(stream, values)
+        if got is None:
             return None
-        attrs = self._attrs(stream, rec)
-        return Event(f"{stream}/{self.clean(rec.event_id)}", stream, etype, et, ids[0], attrs, ids[1])
+        a = attrs(rec)
+        if a is None:
+            return None
+        eid = rec.event_id
+        if _SAFE_ID_MATCH(eid) is None:
+            eid = self._pseudo(eid)
+        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
 
-    def _identifiers(self, stream: str, rec: Any) -> tuple[tuple[str, ...], dict[str, str]] | None:
-        # a customer's records repeat one combination of identifier values: one cache look-up for all of them
-        got = self._ids_cached(stream, self._id_values[stream](rec))
-        return None if got is None else (got[0], dict(got[1]))
-
-    def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], tuple] | None:
+    def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         key = self._key
         if stream == "consent":
             present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]
@@ -279,7 +315,7 @@ class FastPath:
             got = key(*present[0])
             if got is None:
                 return None
-            return (got[0],), got[1]
+            return (got[0],), dict(got[1])
         keys = []
         contact: dict[str, str] = {}
         for (f, required), v in zip(self._ids[stream], values):
@@ -293,42 +329,76 @@ class FastPath:
                 contact.update(got[1])
         if not keys:
             return None
-        return tuple(sorted(set(keys))), tuple(contact.items())
+        return tuple(sorted(set(keys))), contact
 
-    def _attrs(self, stream: str, rec: Any) -> dict[str, Any]:
-        # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned)
+    # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned); None when
+    # a field kept raw does not decode (the full parser then says what happens)
+    def _attrs_web(self, rec: Any) -> dict[str, Any] | None:
+        a: dict[str, Any] = {}
+        if rec.product_id is not None:
+            a["product_id"] = self._clean_value(rec.product_id)
+        raw = rec.properties
+        if raw is not None:
+            text = bytes(raw)
+            props = self._properties.get(text, _UNSEEN)
+            if props is _UNSEEN:
+                if len(self._properties) >= _CACHE:
+                    del self._properties[next(iter(self._properties))]
+                props = self._properties[text] = self._properties_uncached(text)
+            if props is False:
+                return None
+            if props:
+                a["properties"] = props.copy()
+        return a
+
+    def _properties_uncached(self, text: bytes) -> dict[str, Any] | None | bool:
+        """The cleaned web ``properties`` of their raw JSON (None or empty: none kept), False when they do not
+        decode as web.avsc types them."""
+        try:
+            props = self._decode_properties(text)
+        except (msgspec.DecodeError, UnicodeError):
+            return False
+        if not props:
+            return None
+        c = self._clean_value
+        return {k: c(v) if v.__class__ is str else v for k, v in props.items()}
+
+    def _attrs_orders(self, rec: Any) -> dict[str, Any]:
+        c = self._clean_value
+        a = {"order_id": c(rec.order_id), "product_ids": [c(x) for x in rec.product_ids] if rec.product_ids else []}
+        if rec.amount is not None:
+            a["amount"] = rec.amount
+        if rec.currency is not None:
+            a["currency"] = c(rec.currency)
+        return a
+
+    def _attrs_support(self, rec: Any) -> dict[str, Any]:
+        c = self._clean_value
+        a = {"ticket_id": c(rec.ticket_id)}
+        if rec.severity is not None:
+            a["severity"] = c(rec.severity)
+        if rec.csat is not None:
+            a["csat"] = rec.csat
+        return a
+
+    def _attrs_crm(self, rec: Any) -> dict[str, Any]:
         c = self._clean_value
         a: dict[str, Any] = {}
-        if stream == "web":
-            if rec.product_id is not None:
-                a["product_id"] = c(rec.product_id)
-            if rec.properties:
-                a["properties"] = {k: c(v) if v.__class__ is str else v for k, v in rec.properties.items()}
-        elif stream == "orders":
-            a["order_id"] = c(rec.order_id)
-            a["product_ids"] = [c(x) for x in rec.product_ids] if rec.product_ids else []
-            if rec.amount is not None:
-                a["amount"] = rec.amount
-            if rec.currency is not None:
-                a["currency"] = c(rec.currency)
-        elif stream == "support":
-            a["ticket_id"] = c(rec.ticket_id)
-            if rec.severity is not None:
-                a["severity"] = c(rec.severity)
-            if rec.csat is not None:
-                a["csat"] = rec.csat
-        elif stream == "crm":
-            for name in ("lifecycle_stage", "timezone", "owner_id"):
-                v = getattr(rec, name)
-                if v is not None:
-                    a[name] = c(v)
-        elif stream == "engagement":
-            a["channel"] = c(rec.channel)
-            if rec.decision_id is not None:
-                a["decision_id"] = c(rec.decision_id)
-            if rec.type == "bounced" and rec.bounce_type is not None:
-                a["bounce_type"] = c(rec.bounce_type)
-        else:  # consent
-            a["channel"] = c(rec.channel)
-            a["status"] = c(rec.status)
+        for name in ("lifecycle_stage", "timezone", "owner_id"):
+            v = getattr(rec, name)
+            if v is not None:
+                a[name] = c(v)
         return a
+
+    def _attrs_engagement(self, rec: Any) -> dict[str, Any]:
+        c = self._clean_value
+        a = {"channel": c(rec.channel)}
+        if rec.decision_id is not None:
+            a["decision_id"] = c(rec.decision_id)
+        if rec.type == "bounced" and rec.bounce_type is not None:
+            a["bounce_type"] = c(rec.bounce_type)
+        return a
+
+    def _attrs_consent(self, rec: Any) -> dict[str, Any]:
+        c = self._clean_value
+        return {"channel": c(rec.channel), "status": c(rec.status)}

@@ -85,6 +85,8 @@ def _is_phone(candidate: str) -> bool:
     else:
         tries = [(intl, None), *((text, r) for r in REGIONS)]
     for number, region in tries:
+        if region is None and number[1:2] == "0":
+            continue  # "+0…": no country calling code starts with 0 (ITU-T E.164): phonenumbers refuses it
         try:
             if phonenumbers.is_valid_number(phonenumbers.parse(number, region)):
                 return True

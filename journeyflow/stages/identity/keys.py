@@ -194,8 +194,9 @@ def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     A plain ASCII address (dot-atom local part of letters, digits, ``_ + -``; a domain of letters, digits, dots and
     single hyphens) has only its domain checked by ``email-validator``, once per domain (:func:`_ascii_domain`):
     the local part of such an address is valid as it is, so the result is the same; anything else, and every
-    refusal, takes the full check (property test: tests/stages/test_parse_fast.py)."""
-    simple = _SIMPLE_EMAIL.fullmatch(raw)
+    refusal, takes the full check (property test: tests/stages/test_parse_fast.py).  Surrounding whitespace, which
+    the full check strips first, is stripped before the plain-address test too (``" ann@x.com "`` is plain)."""
+    simple = _SIMPLE_EMAIL.fullmatch(raw.strip())
     if simple is not None:
         local, domain = simple.groups()
         ascii_domain = _ascii_domain(domain)

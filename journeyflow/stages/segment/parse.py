@@ -89,6 +89,7 @@ _CALLS = frozenset(CALL_TYPES) | {"track"}
 PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "first_name", "last_name",
                              "address", "birthday", "username", "avatar"})
 _PII_PROPERTIES = frozenset({"email", "phone"})
+_ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 _PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
@@ -106,6 +107,8 @@ class SegmentParser:
         self.parser = parser
         cfg = parser.config
         self.mapping = compiled_mapping(cfg.segment_mapping, cfg.segment_mapping_source)
+        # (field, id text) -> its key, or the (kind, reason) of its refusal: a user's messages repeat their ids
+        self._id_keys: dict[tuple[str, str], str | tuple[str, str]] = {}
 
     def parse(self, msg: dict, size: int | None, received_at: int | None) -> tuple[Event, list]:
         """One decoded message (``size``: its JSON's length, measured when None) → ``(Event, problems)``;
@@ -230,7 +233,7 @@ class SegmentParser:
                 if text is None:
                     raise InvalidIdentifier(name, f"{name} must be a string or an integer")
                 # an id that is an address is hashed as one; one holding an address is refused (Parser._id_key)
-                keys.append(self.parser._id_key(name, key(text)))
+                keys.append(self._id_key(name, text, key))
             except InvalidIdentifier as e:
                 problems.append((name, W.INVALID_IDENTIFIER, "dropped", str(e), _fields.warning_value(name, v)))
                 dropped.append(str(e))
@@ -252,6 +255,22 @@ class SegmentParser:
                 problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped", str(e), None))
                 dropped.append(str(e))
         return tuple(sorted(set(keys))), contact
+
+    def _id_key(self, name: str, text: str, key: Any) -> str:
+        """``Parser._id_key(name, key(text))``, cached per (field, text) (bounded: cleared when full); raises the
+        same :class:`InvalidIdentifier`."""
+        got = self._id_keys.get((name, text))
+        if got is None:
+            try:
+                got = self.parser._id_key(name, key(text))
+            except InvalidIdentifier as e:
+                got = (e.kind, e.reason)
+            if len(self._id_keys) >= _ID_CACHE:
+                self._id_keys.clear()
+            self._id_keys[(name, text)] = got
+        if got.__class__ is tuple:
+            raise InvalidIdentifier(*got)
+        return got
 
     def _phone_key(self, value: Any, region: str, contact: dict) -> str:
         """The key of a phone written nationally on a device whose ``context.locale`` names ``region`` (``020 7946
@@ -320,9 +339,10 @@ class SegmentParser:
         return text if cannot_hold_pii(text, True) else self.parser._clean(text)
 
     def _clean_deep(self, value: Any) -> Any:
-        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it (keys are kept)."""
+        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it (keys are kept); property and
+        trait values recur (SKUs, names, currencies): through the parser's bounded cache of cleaned strings."""
         if isinstance(value, str):
-            return self._clean(value)
+            return self.parser._fast.clean_cached(value)
         if isinstance(value, dict):
             return {k: self._clean_deep(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -1,0 +1,56 @@
+"""Declared ``timestamp`` properties and traits given as ISO-8601 strings, read as epoch ms before the declared-type
+check (:mod:`journeyflow.stages.declared_types`); used by :mod:`journeyflow.stages.parse` and the Segment parser
+(:mod:`journeyflow.stages.segment.parse`), which import them from ``stages.parse``."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Mapping
+
+from journeyflow.model.events import Event
+from journeyflow.stages.timeparse import parse_ts
+
+if TYPE_CHECKING:
+    from journeyflow.stages.declared_types import DeclaredTypes
+
+__all__ = ["epoch_ms_values"]
+
+
+@lru_cache(maxsize=16)
+def _timestamp_names(declared: "DeclaredTypes") -> tuple[dict[tuple[str, str], frozenset[str]], frozenset[str]]:
+    """The properties (per (stream, event type)) and traits an attributes file declares ``timestamp``."""
+    props = {(st, et): frozenset(n for n, t in ps if t.name == "timestamp") for st, et, ps in declared.properties}
+    return ({k: v for k, v in props.items() if v},
+            frozenset(n for n, t in declared.traits if t.name == "timestamp"))
+
+
+def epoch_ms_values(values: Mapping[str, Any], names: frozenset[str]) -> Mapping[str, Any]:
+    """``values`` with each of ``names`` that is an ISO-8601 time string (``"2026-06-01T10:00:00Z"``: how the
+    Segment Spec writes dates, ``createdAt``) replaced by its epoch ms, the value of a declared ``timestamp``
+    (``stages.timeparse``); anything else is left for the declared-type check (a warning when it is no int)."""
+    out = None
+    for n in names:
+        v = values.get(n)
+        if isinstance(v, str) and not v.strip().lstrip("-").isdigit():
+            try:
+                ms = parse_ts(v)
+            except (ValueError, OverflowError):
+                continue
+            if out is None:
+                out = dict(values)
+            out[n] = ms
+    return values if out is None else out
+
+
+def _declared_times(declared: "DeclaredTypes", ev: Event) -> Event:
+    """``ev`` with its declared ``timestamp`` properties and traits given as ISO-8601 strings read as epoch ms."""
+    props, traits = _timestamp_names(declared)
+    names = props.get((ev.stream, ev.type))
+    attrs = ev.attrs
+    new = {}
+    if names and isinstance(attrs.get("properties"), Mapping):
+        new["properties"] = epoch_ms_values(attrs["properties"], names)
+    if traits and isinstance(attrs.get("traits"), Mapping):
+        new["traits"] = epoch_ms_values(attrs["traits"], traits)
+    if not new or all(new[k] is attrs[k] for k in new):
+        return ev
+    return Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {**attrs, **new}, ev.contact)

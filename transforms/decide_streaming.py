@@ -189,7 +189,9 @@ class OrderedCustomerFn(beam.DoFn):
         keep = [stored.get(id(e)) or _EVENTS.encode(e) for e in plan.keep]
         horizon = plan.until
         nxt = [plan.next_at] if plan.next_at is not None else []
-        if state.timers:
+        if plan.hold is not None:
+            pass  # held (flush_plan): nothing moves before the hold's end or its absorb, which arms a flush itself
+        elif state.timers:
             nxt.append(state.next_due())
         elif not keep:
             # the expiry timer (issue 23): always pending while the customer has anything that can expire

@@ -137,6 +137,9 @@ def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> Flu
     """Plan the flush of customer ``key``'s buffered ``events`` at ``horizon`` (epoch ms); ``wait_ms``: how long
     (event time past the link) a survivor waits for an absorb."""
     evs = sorted(events, key=flush_order)
+    if not any(e.stream == IDENTITY_STREAM for e in evs):  # no link, absorb or hand-over: the buffer splits at horizon
+        i = next((i for i, e in enumerate(evs) if e.ts > horizon), len(evs))
+        return FlushPlan(evs[:i], [], None, evs[i:], horizon, evs[i].ts if i < len(evs) else None, None, [])
     done = [e for e in evs if _is(e, MERGE_DONE)]
     if done:
         evs = [e for e in evs if not _is(e, MERGE_DONE)]

@@ -189,7 +189,9 @@ class OrderedCustomerFn(beam.DoFn):
         keep = [stored.get(id(e)) or _EVENTS.encode(e) for e in plan.keep]
         horizon = plan.until
         nxt = [plan.next_at] if plan.next_at is not None else []
-        if state.timers:
+        if plan.hold is not None:
+            pass  # held (flush_plan): nothing moves before the hold's end or its absorb, which arms a flush itself
+        elif state.timers:
             nxt.append(state.next_due())
         elif not keep:
             # the expiry timer (issue 23): always pending while the customer has anything that can expire
@@ -204,9 +206,9 @@ class OrderedCustomerFn(beam.DoFn):
             elif due is not None:
                 nxt.append(due)
         state_bytes = encode_state(state)
-        if is_empty(state):
+        if state.last_event is None and is_empty(state):
             customer.clear()  # handed over to another customer (identity merge): only the horizon stays
-        else:
+        elif state_bytes != raw:  # (equal bytes: nothing changed, nothing to write)
             customer.write(state_bytes)
         if keep != raws:
             buffer.clear()
@@ -215,10 +217,14 @@ class OrderedCustomerFn(beam.DoFn):
         if keep:  # decoded once: the next flush of this key takes them from here (bounded, see _remember)
             self._remember(key, dict(zip(keep, plan.keep)))
         prev = done.read()
-        done.write(horizon if prev is None else max(prev, horizon))
-        pending.clear()
-        if nxt:
-            self._arm(min(nxt) + self.lateness, pending, flush)
+        if prev is None or horizon > prev:
+            done.write(horizon)
+        if nxt:  # this firing cleared the timer: set it afresh (``_arm`` on a cleared ``pending``)
+            at = max(min(nxt) + self.lateness, self.hold_until)
+            flush.set(Timestamp(micros=at * 1000))
+            pending.write(at)
+        else:
+            pending.clear()
         self.state_bytes.update(len(state_bytes))
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over

@@ -40,7 +40,7 @@ class FlushPlan(NamedTuple):
     events included, where a sub-profile's absorb goes); ``subs``: ``(merge_from, events of its sub-profile)`` in
     order; ``forward``: ``(merge_into, events after it)`` or None; ``keep``: events left in the buffer; ``until``:
     the horizon to process to (before a held ``merge_from``); ``next_at``: event time of the next flush (before the
-    allowed lateness), or None; ``hold``: the held ``merge_from`` or None; ``timed_out``: ``merge_from`` events
+    allowed lateness), or None (while a link is held: the end of its wait); ``hold``: the held ``merge_from`` or None; ``timed_out``: ``merge_from`` events
     processed without their absorb."""
 
     main: list[Event]
@@ -137,6 +137,9 @@ def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> Flu
     """Plan the flush of customer ``key``'s buffered ``events`` at ``horizon`` (epoch ms); ``wait_ms``: how long
     (event time past the link) a survivor waits for an absorb."""
     evs = sorted(events, key=flush_order)
+    if not any(e.stream == IDENTITY_STREAM for e in evs):  # no link, absorb or hand-over: the buffer splits at horizon
+        i = next((i for i, e in enumerate(evs) if e.ts > horizon), len(evs))
+        return FlushPlan(evs[:i], [], None, evs[i:], horizon, evs[i].ts if i < len(evs) else None, None, [])
     done = [e for e in evs if _is(e, MERGE_DONE)]
     if done:
         evs = [e for e in evs if not _is(e, MERGE_DONE)]
@@ -192,7 +195,10 @@ def plan_flush(events: list[Event], horizon: int, key: str, wait_ms: int) -> Flu
     if keep:  # the links of merges already applied still place the kept events (``_joined_by``)
         keep += done + [_done(e) for e in main if _is(e, MERGE_FROM) and e.attrs.get("pair")]
     until = horizon if hold is None else hold.ts - 1
-    times = [e.ts for e in evs[i:] if e.uid not in sub_of]
     if hold is not None:
-        times = [hold.ts + wait_ms] + [t for t in times if t > horizon]
+        # nothing at or after the held link is processed before its absorb arrives (whose own arrival arms this
+        # key's flush, ``DecideOrdered.process``) or the wait ends: one flush then, not one per event held meanwhile
+        times = [hold.ts + wait_ms]
+    else:
+        times = [e.ts for e in evs[i:] if e.uid not in sub_of]
     return FlushPlan(main, subs, forward, keep, until, min(times, default=None), hold, timed_out)

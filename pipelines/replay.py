@@ -42,7 +42,7 @@ from journeyflow.transforms.outputs import NAMESPACE, build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import FileSink
 from journeyflow.transforms.sources import ReadReplayFiles
-from journeyflow.transforms.coders import Batch, EventBatch
+from journeyflow.transforms.coders import Batch, EventBatch, typed
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +105,16 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     dead letter and moves nobody's horizon).  With a horizon in epoch ms, an event dated after it is a
     ``timestamp_out_of_range`` dead letter before identities are resolved (``SplitAtHorizon``): its links are
     neither applied nor listed in ``identity_links``.  Returns the main PCollections, by name (for tests)."""
-    records = p | "ReadFiles" >> ReadReplayFiles(input_dir, chunk=EVENT_BATCH)  # lists of RawRecords
+    records = p | "ReadFiles" >> ReadReplayFiles(input_dir, chunk=EVENT_BATCH)  # Batches of RawRecords
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config, batch=EVENT_BATCH)
+    typed(records)  # (after ParseAndValidate's input check, which names RawRecord: its batch mode takes lists)
     events = parsed[EVENTS]  # EventBatches; every PCollection below holds lists or per-cluster lists
     after: tuple[beam.PCollection, ...] = ()
     if until is not None and until != "end":  # events after the horizon: dead letters, their links never applied
         split = events | "SplitAtHorizon" >> beam.ParDo(_SplitAtHorizonFn(int(until))).with_output_types(
             EventBatch).with_outputs(
             AFTER_HORIZON, main="kept")
-        events, after = split.kept, (split[AFTER_HORIZON],)
+        events, after = split.kept, (typed(split[AFTER_HORIZON]),)
     keyed, links = events | "ResolveIdentities" >> ResolveIdentities(config.link_rules())
     # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
     keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()

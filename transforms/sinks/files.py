@@ -10,7 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
-from journeyflow.transforms.coders import Batch
+from journeyflow.transforms.coders import DESTINATION_BATCH, Batch
 from journeyflow.transforms.outputs import Message, PipelineOutputs
 
 
@@ -24,12 +24,19 @@ class FileSink:
 
     def write(self, outputs: PipelineOutputs) -> None:
         """Adds the file writers for ``outputs`` (all topics, all tables) to their pipeline."""
-        topics = [pc | f"Topics_{i}" >> beam.FlatMap(_topic_destinations) for i, pc in enumerate(outputs.messages)]
-        rows = [pc | f"Rows_{name}" >> beam.FlatMap(_table_destinations, name)
+        hint = DESTINATION_BATCH if outputs.batched else None  # batched: (destination, Batch) by BatchCoder
+        topics = [pc | f"Topics_{i}" >> _hinted(beam.FlatMap(_topic_destinations), hint)
+                  for i, pc in enumerate(outputs.messages)]
+        rows = [pc | f"Rows_{name}" >> _hinted(beam.FlatMap(_table_destinations, name), hint)
                 for name, pc in outputs.table_rows().items()]
         ((*topics, *rows)
-         | "AllOutputs" >> beam.Flatten()
+         | "AllOutputs" >> _hinted(beam.Flatten(), hint)
          | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES))
+
+
+def _hinted(transform: beam.PTransform, hint: Any) -> beam.PTransform:
+    """``transform`` with output type ``hint`` (None: as it is)."""
+    return transform if hint is None else transform.with_output_types(hint)
 
 
 def _topic_destinations(item: Message | list) -> Iterable[tuple[tuple[str, str, str], Any]]:
@@ -83,11 +90,12 @@ class WriteOutputFiles(beam.PTransform):
     def expand(self, items):
         """Groups items and empty markers by destination file, then writes each file once (``WriteFile``)."""
         out_dir = self.out_dir
-        markers = [(("topic", t, ""), None) for t in ALL_TOPICS] + \
-                  [(("table", t, "_schema"), None) for t in self.tables]
+        markers = [(("topic", t, ""), Batch()) for t in ALL_TOPICS] + \
+                  [(("table", t, "_schema"), Batch()) for t in self.tables]  # (empty lists: no payload)
+        hint = DESTINATION_BATCH if items.element_type == DESTINATION_BATCH else None
         return (
-            (items, items.pipeline | "EmptyOutputs" >> beam.Create(markers))
-            | "MergeOutputs" >> beam.Flatten()
+            (items, items.pipeline | "EmptyOutputs" >> _hinted(beam.Create(markers), hint))
+            | "MergeOutputs" >> _hinted(beam.Flatten(), hint)
             | "GroupByDestination" >> beam.GroupByKey()
             | "WriteFile" >> beam.Map(_write_destination, out_dir)
         )

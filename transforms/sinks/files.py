@@ -16,7 +16,7 @@ from journeyflow.transforms.outputs import Message, PipelineOutputs
 
 class FileSink:
     """Every message and every table row of a pipeline under ``out_dir`` (steps ``Topics_<i>``, ``Rows_<table>``,
-    ``AllOutputs``, ``WriteOutputs``): see :class:`WriteOutputFiles`.  Each output is keyed by its destination
+    ``WriteOutputs``): see :class:`WriteOutputFiles`.  Each output is keyed by its destination
     file where it is produced (a batched output: one element per destination and batch)."""
 
     def __init__(self, out_dir: str):
@@ -29,9 +29,9 @@ class FileSink:
                   for i, pc in enumerate(outputs.messages)]
         rows = [pc | f"Rows_{name}" >> _hinted(beam.FlatMap(_table_destinations, name), hint)
                 for name, pc in outputs.table_rows().items()]
-        ((*topics, *rows)
-         | "AllOutputs" >> _hinted(beam.Flatten(), hint)
-         | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES))
+        # (one Flatten, WriteOutputs' MergeOutputs, takes every output: the FnApiRunner materializes each Flatten,
+        # and a separate AllOutputs Flatten before it copied every output once more: issue 22)
+        (*topics, *rows) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES)
 
 
 def _hinted(transform: beam.PTransform, hint: Any) -> beam.PTransform:
@@ -88,13 +88,16 @@ class WriteOutputFiles(beam.PTransform):
         self.tables = tuple(tables)
 
     def expand(self, items):
-        """Groups items and empty markers by destination file, then writes each file once (``WriteFile``)."""
+        """Groups items (one PCollection, or a tuple of them) and empty markers by destination file, then writes
+        each file once (``WriteFile``)."""
         out_dir = self.out_dir
+        inputs = tuple(items) if isinstance(items, (tuple, list)) else (items,)
         markers = [(("topic", t, ""), Batch()) for t in ALL_TOPICS] + \
                   [(("table", t, "_schema"), Batch()) for t in self.tables]  # (empty lists: no payload)
-        hint = DESTINATION_BATCH if items.element_type == DESTINATION_BATCH else None
+        hint = DESTINATION_BATCH if all(pc.element_type == DESTINATION_BATCH for pc in inputs) else None
+        empty = inputs[0].pipeline | "EmptyOutputs" >> _hinted(beam.Create(markers, reshuffle=False), hint)
         return (
-            (items, items.pipeline | "EmptyOutputs" >> _hinted(beam.Create(markers), hint))
+            (*inputs, empty)
             | "MergeOutputs" >> _hinted(beam.Flatten(), hint)
             | "GroupByDestination" >> beam.GroupByKey()
             | "WriteFile" >> beam.Map(_write_destination, out_dir)

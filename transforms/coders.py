@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pickle
 from itertools import starmap
-from typing import Any
+from typing import Any, Iterator
 
 import apache_beam as beam
 from apache_beam.coders import coder_impl
@@ -120,18 +120,51 @@ class _EventBatchCoderImpl(_BatchCoderImpl):
         return EventBatch(starmap(Event, _LOADS(stream.read_all(nested))))
 
 
-class _ClusterItemsCoderImpl(_BatchCoderImpl):
-    """ClusterItems ↔ one pickle of the list of ``(uid, stream, type, ts, ids, attrs, contact, links)`` tuples."""
+class PackedItems:
+    """Decoded :class:`ClusterItems` still in their encoded form (``data``: the pickled field tuples), unpacked
+    when iterated (each iteration unpacks again; ``list(packed)`` once to keep them).
 
-    def encode_to_stream(self, value: list, stream: Any, nested: bool) -> None:
+    The FnApiRunner decodes every value a GroupByKey receives and encodes it again to hand the groups out, and a
+    Flatten before it costs one more decode and encode: for the replay's events, twice building every Event
+    only to take it apart again, and the runner's buffer holding objects instead of bytes (issue 22).  Packed,
+    each hop copies bytes, and the events are built once, where the fold iterates them."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __iter__(self) -> Iterator[tuple[Event, Any]]:
+        """The ``(event, links)`` items, unpacked."""
+        return iter([(Event(u, s, t, ts, ids, a, c), links)
+                     for u, s, t, ts, ids, a, c, links in _LOADS(self.data)])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PackedItems) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
+class _ClusterItemsCoderImpl(_BatchCoderImpl):
+    """ClusterItems ↔ one pickle of the list of ``(uid, stream, type, ts, ids, attrs, contact, links)`` tuples,
+    decoded as :class:`PackedItems` (a PackedItems is written back as its bytes)."""
+
+    def encode_to_stream(self, value: Any, stream: Any, nested: bool) -> None:
         """Writes the items as one pickled list of field tuples."""
+        if type(value) is PackedItems:
+            stream.write(value.data, nested)
+            return
         stream.write(_DUMPS([(e.uid, e.stream, e.type, e.ts, e.ids, e.attrs, e.contact, links)
                              for e, links in value], _PROTOCOL), nested)
 
-    def decode_from_stream(self, stream: Any, nested: bool) -> ClusterItems:
-        """Reads the list written by :meth:`encode_to_stream` back into ClusterItems."""
-        return ClusterItems([(Event(u, s, t, ts, ids, a, c), links)
-                             for u, s, t, ts, ids, a, c, links in _LOADS(stream.read_all(nested))])
+    def decode_from_stream(self, stream: Any, nested: bool) -> PackedItems:
+        """The items written by :meth:`encode_to_stream`, packed (:class:`PackedItems`)."""
+        return PackedItems(stream.read_all(nested))
+
+    def estimate_size(self, value: Any, nested: bool = False) -> int:
+        """The packed size, or a rough one (see :data:`_RECORD_BYTES`)."""
+        return len(value.data) if type(value) is PackedItems else _RECORD_BYTES * len(value)
 
 
 class _ListCoder(FastCoder):
@@ -174,6 +207,52 @@ class ClusterItemsCoder(_ListCoder):
     _impl_type, _type = _ClusterItemsCoderImpl, ClusterItems
 
 
+class Payloads(Batch):
+    """The file sink's payloads for one destination (topic lines, table rows: ``DESTINATION_BATCH``), decoded as
+    :class:`PackedPayloads` (the GroupByKey by destination copies bytes, as :class:`PackedItems` do)."""
+
+
+class PackedPayloads:
+    """Decoded :class:`Payloads` still pickled (``data``); iterating unpickles them."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __iter__(self) -> Iterator[Any]:
+        """The payloads, unpickled."""
+        return iter(_LOADS(self.data))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PackedPayloads) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
+class _PayloadsCoderImpl(_BatchCoderImpl):
+    """A list of payloads ↔ its pickle, decoded as :class:`PackedPayloads` (written back as its bytes)."""
+
+    def encode_to_stream(self, value: Any, stream: Any, nested: bool) -> None:
+        """Writes the pickled list (a PackedPayloads: its bytes)."""
+        stream.write(value.data if type(value) is PackedPayloads else _DUMPS(value, _PROTOCOL), nested)
+
+    def decode_from_stream(self, stream: Any, nested: bool) -> PackedPayloads:
+        """The list written by :meth:`encode_to_stream`, packed."""
+        return PackedPayloads(stream.read_all(nested))
+
+    def estimate_size(self, value: Any, nested: bool = False) -> int:
+        """The packed size, or a rough one (see :data:`_RECORD_BYTES`)."""
+        return len(value.data) if type(value) is PackedPayloads else _RECORD_BYTES * len(value)
+
+
+class PayloadsCoder(_ListCoder):
+    """Beam coder of :class:`Payloads`."""
+
+    _impl_type, _type = _PayloadsCoderImpl, Payloads
+
+
 def typed(pc: beam.PCollection, element_type: Any = None) -> beam.PCollection:
     """``pc`` with its element type set to ``element_type`` (default :class:`Batch`) and returned: for a
     PCollection a step cannot type with ``with_output_types`` (a tagged output), so that Beam encodes it with the
@@ -184,6 +263,7 @@ def typed(pc: beam.PCollection, element_type: Any = None) -> beam.PCollection:
 
 beam.coders.registry.register_coder(Event, EventCoder)
 beam.coders.registry.register_coder(Batch, BatchCoder)
+beam.coders.registry.register_coder(Payloads, PayloadsCoder)
 beam.coders.registry.register_coder(EventBatch, EventBatchCoder)
 beam.coders.registry.register_coder(ClusterItems, ClusterItemsCoder)
 
@@ -191,5 +271,5 @@ beam.coders.registry.register_coder(ClusterItems, ClusterItemsCoder)
 KEYED_ITEM = typehints.Tuple[str, typehints.Tuple[Event, typehints.Any]]
 #: Element type of the replay's keyed batches: ``(cluster id, ClusterItems)``.
 KEYED_ITEMS = typehints.Tuple[str, ClusterItems]
-#: Element type of the file sink's items: ``(destination, Batch of payloads)`` (``transforms.sinks.files``).
-DESTINATION_BATCH = typehints.Tuple[typehints.Tuple[str, str, str], Batch]
+#: Element type of the file sink's items: ``(destination, list of payloads)`` (``transforms.sinks.files``).
+DESTINATION_BATCH = typehints.Tuple[typehints.Tuple[str, str, str], Payloads]

@@ -10,7 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
-from journeyflow.transforms.coders import DESTINATION_BATCH, Batch
+from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
 from journeyflow.transforms.outputs import Message, PipelineOutputs
 
 
@@ -108,7 +108,7 @@ def _payloads(values: Iterable[Any]) -> list:
     """The payloads of one destination's grouped values: single payloads and lists of them (markers dropped)."""
     out: list = []
     for x in values:
-        if isinstance(x, list):
+        if isinstance(x, (list, PackedPayloads)):  # (a list decoded by PayloadsCoder: still pickled)
             out.extend(x)
         elif x is not None:
             out.append(x)

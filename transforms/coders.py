@@ -1,17 +1,26 @@
-"""Beam coders for journeyflow's own records, so the shuffles of the replay do not fall back to pickle.
+"""Beam coders for journeyflow's own records, so the replay's stages do not fall back to pickling per element.
 
 Without a registered coder Beam encodes an :class:`~journeyflow.model.events.Event` (a slots dataclass) with its
 ``FastPrimitivesCoder``'s pickle fallback: ~4.2 µs per encode+decode on the demo input vs ~1.2 µs for the same
 fields as a plain tuple (issue 22).  :class:`EventCoder` encodes the event's seven fields as that tuple with
 Beam's own primitive encoding (strings, ints, lists, tuples and dicts keep their types, so a decoded event equals
-the original, attribute order included).
+the original, attribute order included); the streaming path stores buffered events in that form.
 
-The coder is registered for ``Event`` in Beam's coder registry when this module is imported (``transforms.parse``
-imports it); a PCollection whose element type names ``Event`` (``KEYED_ITEM``) is then encoded with it.
+The replay moves lists between its stages (issue 22): :class:`EventBatch`, :class:`ClusterItems` and
+:class:`Batch` (any other records: dead letters, messages, rows).  Their coders pickle the whole list in one C-level
+call (an EventBatch as plain field tuples: ~3x cheaper to encode than the primitive encoding, half the bytes) and
+estimate sizes without encoding: Beam samples the size of the first ten elements of every PCollection, and a list
+with a pickle fallback was pickled whole for each sample (2.3 s of a demo replay).
+
+The coders are registered in Beam's coder registry when this module is imported (``transforms.parse`` imports
+it); a PCollection whose element type names one of these types (``KEYED_ITEM``, ``KEYED_ITEMS``,
+``DESTINATION_BATCH``, or :func:`typed`) is then encoded with it.
 """
 from __future__ import annotations
 
-from typing import Any
+import pickle
+from itertools import starmap
+from typing import Any, Iterator
 
 import apache_beam as beam
 from apache_beam.coders import coder_impl
@@ -61,9 +70,8 @@ class EventCoder(FastCoder):
 
 
 class Batch(list):
-    """A list of records passed between the replay's stages as one Beam element (issue 22).  Where no coder is
-    declared, Beam's FastPrimitivesCoder encodes a list *subclass* with its pickle fallback: the whole batch in
-    one C-level ``pickle.dumps``, instead of one fallback call per record for a plain list of records."""
+    """A list of records passed between the replay's stages as one Beam element (issue 22), encoded by
+    :class:`BatchCoder` where its PCollection is typed ``Batch`` (:func:`typed`)."""
 
 
 class EventBatch(list):
@@ -76,52 +84,94 @@ class ClusterItems(list):
     tuple of ``(a, b)`` identifier pairs).  The value of the replay's keyed ``(cluster id, ClusterItems)``."""
 
 
-class _EventBatchCoderImpl(coder_impl.StreamCoderImpl):
-    """EventBatch ↔ the FastPrimitives encoding of a list of event field tuples (one C-level call per batch)."""
+_DUMPS, _LOADS, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
+#: Rough bytes per record of a batch: Beam samples every output's element sizes for its metrics (the first ten
+#: elements of every PCollection, then ~10/N of them).  Encoding a whole batch for that cost as much as sending it.
+_RECORD_BYTES = 300
 
-    def __init__(self) -> None:
-        self._fields = FastPrimitivesCoder().get_impl()
+
+class _BatchCoderImpl(coder_impl.StreamCoderImpl):
+    """Batch ↔ one pickle of the list (one C-level call per batch; records of any picklable type)."""
 
     def encode_to_stream(self, value: list, stream: Any, nested: bool) -> None:
-        """Writes the batch as a list of ``(uid, stream, type, ts, ids, attrs, contact)`` tuples."""
-        self._fields.encode_to_stream([(e.uid, e.stream, e.type, e.ts, e.ids, e.attrs, e.contact) for e in value],
-                                      stream, nested)
+        """Writes the pickled batch (length-prefixed when nested)."""
+        stream.write(_DUMPS(value, _PROTOCOL), nested)
+
+    def decode_from_stream(self, stream: Any, nested: bool) -> Batch:
+        """Reads the batch written by :meth:`encode_to_stream`."""
+        return _LOADS(stream.read_all(nested))
 
     def estimate_size(self, value: list, nested: bool = False) -> int:
-        """A rough size (bytes) without encoding: Beam samples element sizes for its metrics."""
-        return 300 * len(value)
+        """A rough size (bytes) without encoding (see :data:`_RECORD_BYTES`)."""
+        return _RECORD_BYTES * len(value)
+
+
+class _EventBatchCoderImpl(_BatchCoderImpl):
+    """EventBatch ↔ one pickle of the list of the events' ``(uid, stream, type, ts, ids, attrs, contact)`` tuples
+    (plain tuples of strings, ints, tuples and dicts: types and attribute order come back as they were)."""
+
+    def encode_to_stream(self, value: list, stream: Any, nested: bool) -> None:
+        """Writes the batch as one pickled list of field tuples."""
+        stream.write(_DUMPS([(e.uid, e.stream, e.type, e.ts, e.ids, e.attrs, e.contact) for e in value],
+                            _PROTOCOL), nested)
 
     def decode_from_stream(self, stream: Any, nested: bool) -> EventBatch:
         """Reads the list written by :meth:`encode_to_stream` back into an EventBatch."""
-        return EventBatch([Event(*t) for t in self._fields.decode_from_stream(stream, nested)])
+        return EventBatch(starmap(Event, _LOADS(stream.read_all(nested))))
 
 
-class _ClusterItemsCoderImpl(coder_impl.StreamCoderImpl):
-    """ClusterItems ↔ the FastPrimitives encoding of a list of ``(event fields..., links)`` tuples."""
+class PackedItems:
+    """Decoded :class:`ClusterItems` still in their encoded form (``data``: the pickled field tuples), unpacked
+    when iterated (each iteration unpacks again; ``list(packed)`` once to keep them).
 
-    def __init__(self) -> None:
-        self._fields = FastPrimitivesCoder().get_impl()
+    The FnApiRunner decodes every value a GroupByKey receives and encodes it again to hand the groups out, and a
+    Flatten before it costs one more decode and encode: for the replay's events, twice building every Event
+    only to take it apart again, and the runner's buffer holding objects instead of bytes (issue 22).  Packed,
+    each hop copies bytes, and the events are built once, where the fold iterates them."""
 
-    def encode_to_stream(self, value: list, stream: Any, nested: bool) -> None:
-        """Writes the items as a list of ``(uid, stream, type, ts, ids, attrs, contact, links)`` tuples."""
-        self._fields.encode_to_stream([(e.uid, e.stream, e.type, e.ts, e.ids, e.attrs, e.contact, links)
-                                       for e, links in value], stream, nested)
+    __slots__ = ("data",)
 
-    def estimate_size(self, value: list, nested: bool = False) -> int:
-        """A rough size (bytes) without encoding: Beam samples element sizes for its metrics."""
-        return 300 * len(value)
+    def __init__(self, data: bytes):
+        self.data = data
 
-    def decode_from_stream(self, stream: Any, nested: bool) -> ClusterItems:
-        """Reads the list written by :meth:`encode_to_stream` back into ClusterItems."""
-        return ClusterItems([(Event(u, s, t, ts, ids, a, c), links)
-                             for u, s, t, ts, ids, a, c, links in self._fields.decode_from_stream(stream, nested)])
+    def __iter__(self) -> Iterator[tuple[Event, Any]]:
+        """The ``(event, links)`` items, unpacked."""
+        return iter([(Event(u, s, t, ts, ids, a, c), links)
+                     for u, s, t, ts, ids, a, c, links in _LOADS(self.data)])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PackedItems) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
+class _ClusterItemsCoderImpl(_BatchCoderImpl):
+    """ClusterItems ↔ one pickle of the list of ``(uid, stream, type, ts, ids, attrs, contact, links)`` tuples,
+    decoded as :class:`PackedItems` (a PackedItems is written back as its bytes)."""
+
+    def encode_to_stream(self, value: Any, stream: Any, nested: bool) -> None:
+        """Writes the items as one pickled list of field tuples."""
+        if type(value) is PackedItems:
+            stream.write(value.data, nested)
+            return
+        stream.write(_DUMPS([(e.uid, e.stream, e.type, e.ts, e.ids, e.attrs, e.contact, links)
+                             for e, links in value], _PROTOCOL), nested)
+
+    def decode_from_stream(self, stream: Any, nested: bool) -> PackedItems:
+        """The items written by :meth:`encode_to_stream`, packed (:class:`PackedItems`)."""
+        return PackedItems(stream.read_all(nested))
+
+    def estimate_size(self, value: Any, nested: bool = False) -> int:
+        """The packed size, or a rough one (see :data:`_RECORD_BYTES`)."""
+        return len(value.data) if type(value) is PackedItems else _RECORD_BYTES * len(value)
 
 
 class _ListCoder(FastCoder):
     """A coder of one of the list types above (values, never keys: not deterministic)."""
 
-    _impl_type: type = coder_impl.StreamCoderImpl
-    _type: type = list
+    _impl_type: type = _BatchCoderImpl
+    _type: type = Batch
 
     def _create_impl(self):
         return self._impl_type()
@@ -141,6 +191,10 @@ class _ListCoder(FastCoder):
         return hash(type(self))
 
 
+class BatchCoder(_ListCoder):
+    """Beam coder of :class:`Batch`."""
+
+
 class EventBatchCoder(_ListCoder):
     """Beam coder of :class:`EventBatch`."""
 
@@ -153,7 +207,63 @@ class ClusterItemsCoder(_ListCoder):
     _impl_type, _type = _ClusterItemsCoderImpl, ClusterItems
 
 
+class Payloads(Batch):
+    """The file sink's payloads for one destination (topic lines, table rows: ``DESTINATION_BATCH``), decoded as
+    :class:`PackedPayloads` (the GroupByKey by destination copies bytes, as :class:`PackedItems` do)."""
+
+
+class PackedPayloads:
+    """Decoded :class:`Payloads` still pickled (``data``); iterating unpickles them."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __iter__(self) -> Iterator[Any]:
+        """The payloads, unpickled."""
+        return iter(_LOADS(self.data))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PackedPayloads) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
+class _PayloadsCoderImpl(_BatchCoderImpl):
+    """A list of payloads ↔ its pickle, decoded as :class:`PackedPayloads` (written back as its bytes)."""
+
+    def encode_to_stream(self, value: Any, stream: Any, nested: bool) -> None:
+        """Writes the pickled list (a PackedPayloads: its bytes)."""
+        stream.write(value.data if type(value) is PackedPayloads else _DUMPS(value, _PROTOCOL), nested)
+
+    def decode_from_stream(self, stream: Any, nested: bool) -> PackedPayloads:
+        """The list written by :meth:`encode_to_stream`, packed."""
+        return PackedPayloads(stream.read_all(nested))
+
+    def estimate_size(self, value: Any, nested: bool = False) -> int:
+        """The packed size, or a rough one (see :data:`_RECORD_BYTES`)."""
+        return len(value.data) if type(value) is PackedPayloads else _RECORD_BYTES * len(value)
+
+
+class PayloadsCoder(_ListCoder):
+    """Beam coder of :class:`Payloads`."""
+
+    _impl_type, _type = _PayloadsCoderImpl, Payloads
+
+
+def typed(pc: beam.PCollection, element_type: Any = None) -> beam.PCollection:
+    """``pc`` with its element type set to ``element_type`` (default :class:`Batch`) and returned: for a
+    PCollection a step cannot type with ``with_output_types`` (a tagged output), so that Beam encodes it with the
+    registered coder instead of pickling every sampled element for its size metrics (issue 22)."""
+    pc.element_type = Batch if element_type is None else element_type
+    return pc
+
+
 beam.coders.registry.register_coder(Event, EventCoder)
+beam.coders.registry.register_coder(Batch, BatchCoder)
+beam.coders.registry.register_coder(Payloads, PayloadsCoder)
 beam.coders.registry.register_coder(EventBatch, EventBatchCoder)
 beam.coders.registry.register_coder(ClusterItems, ClusterItemsCoder)
 
@@ -161,3 +271,5 @@ beam.coders.registry.register_coder(ClusterItems, ClusterItemsCoder)
 KEYED_ITEM = typehints.Tuple[str, typehints.Tuple[Event, typehints.Any]]
 #: Element type of the replay's keyed batches: ``(cluster id, ClusterItems)``.
 KEYED_ITEMS = typehints.Tuple[str, ClusterItems]
+#: Element type of the file sink's items: ``(destination, list of payloads)`` (``transforms.sinks.files``).
+DESTINATION_BATCH = typehints.Tuple[typehints.Tuple[str, str, str], Payloads]

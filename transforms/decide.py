@@ -21,7 +21,7 @@ from journeyflow.model.events import ADDRESS_STREAM, Event
 from journeyflow.stages.bounded import ClusterFold, fold_cluster
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.snapshot import snapshot_row
-from journeyflow.transforms.coders import Batch
+from journeyflow.transforms.coders import Batch, typed
 from journeyflow.transforms.outputs import DEAD, DECISIONS, SNAPSHOTS, STEPS, TAGGED, DecideCounters
 
 #: Outputs a FoldClusterFn buffers (batched mode) before it emits them as lists.
@@ -109,9 +109,13 @@ class DecideForCustomers(beam.PTransform):
         until = self.until
         if isinstance(until, beam.pvalue.PCollection):
             until = beam.pvalue.AsSingleton(until)
-        return (
+        out = (
             keyed
             | "GroupByCustomer" >> beam.GroupByKey()
             | "FoldCustomer" >> beam.ParDo(FoldClusterFn(self.config, self.batched), until).with_outputs(
                 *TAGGED, main=DECISIONS)
         )
+        if self.batched:  # lists of records: BatchCoder (transforms.coders)
+            for tag in (DECISIONS, *TAGGED):
+                typed(out[tag])
+        return out

@@ -21,7 +21,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
 
-from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems
+from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems, typed
 
 #: Items a KeyByCluster worker buffers before it emits its clusters' lists (bounds its memory on Dataflow).
 FLUSH_ITEMS = 200_000
@@ -90,10 +90,10 @@ class ResolveIdentities(beam.PTransform):
         rules = self.rules
         resolved = (
             events
-            | "ExtractLinks" >> beam.Map(_batch_links, rules)
+            | "ExtractLinks" >> beam.Map(_batch_links, rules).with_output_types(Batch)
             | "CollectLinks" >> beam.combiners.ToList()
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )
         keyed = events | "KeyByCluster" >> beam.ParDo(
             _KeyByClusterFn(rules), beam.pvalue.AsSingleton(resolved.map)).with_output_types(KEYED_ITEMS)
-        return keyed, resolved.links
+        return keyed, typed(resolved.links)

@@ -36,7 +36,7 @@ from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, fie
 from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.processor import Outputs
 from journeyflow.transforms import parse as tparse
-from journeyflow.transforms.coders import Batch
+from journeyflow.transforms.coders import Batch, typed
 
 # With the root logger at DEBUG, Beam's worker operations (Flatten, Combine) log every element they process: the
 # channel topics' messages carry the delivery address, which must reach the topic and nothing else (no log sink).
@@ -209,12 +209,12 @@ def _flat_map_each(batch: list, fn) -> Batch:
 
 def _batch_map(fn) -> beam.PTransform:
     """``beam.Map(fn)`` over lists: each list → the list of ``fn`` of its records."""
-    return beam.Map(_map_each, fn)
+    return beam.Map(_map_each, fn).with_output_types(Batch)
 
 
 def _batch_flat_map(fn) -> beam.PTransform:
     """``beam.FlatMap(fn)`` over lists: each list → one list of everything ``fn`` gives for its records."""
-    return beam.Map(_flat_map_each, fn)
+    return beam.Map(_flat_map_each, fn).with_output_types(Batch)
 
 
 def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOutputsTuple,
@@ -227,9 +227,15 @@ def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOut
     ``FieldWarningMessages`` at the caller's level.  ``batched`` (the replay): every input PCollection holds
     lists of records, and so does every output (one Beam element per list: issue 22)."""
     one, many = (_batch_map, _batch_flat_map) if batched else (beam.Map, beam.FlatMap)
+    if batched:  # lists: encoded by BatchCoder (transforms.coders), not pickled whole for Beam's size samples
+        for pc in (*(decided[t] for t in (DECISIONS, *TAGGED)), parsed[tparse.DEAD], parsed[tparse.WARNINGS],
+                   links, *more_dead):
+            typed(pc)
     decisions = decided[DECISIONS]
     warnings = parsed[tparse.WARNINGS]
     dead = (parsed[tparse.DEAD], decided[DEAD], *more_dead) | "AllDeadLetters" >> beam.Flatten()
+    if batched:
+        typed(dead)
     messages = (decisions | "DecisionMessages" >> many(decision_messages),
                 dead | "DeadLetterMessages" >> one(dead_letter_message),
                 warnings | "FieldWarningMessages" >> one(field_warning_message))

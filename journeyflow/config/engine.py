@@ -95,9 +95,9 @@ class EngineConfig:
 
     def validate(self) -> None:
         """Parse everything once; raises JourneyError / AttributesError / pydantic ValidationError with file and
-        path."""
-        self.journeys()
-        self.policy()
+        path.  The parsed journeys, engine and arbiter are kept (this thread's cache: :meth:`build_processor`), so
+        the launcher's manifest and an in-process runner's workers do not parse them again."""
+        self._built()
         self.link_rules()
 
     def mapped(self) -> dict[str, tuple[str, str]]:
@@ -129,6 +129,9 @@ class EngineConfig:
     def journeys(self):
         """The parsed journeys (a tuple of ``Journey``), conditions type-checked against the declared fields;
         raises ``JourneyError`` (or ``AttributesError`` for the attributes file)."""
+        parts = getattr(_BUILT, "parts", {}).get(self)
+        if parts is not None:  # (validated in this thread: :meth:`validate`)
+            return parts[3]
         from journeyflow.stages.journeys.loader import load_journeys_text
         return load_journeys_text(self.journeys_yaml, self.journeys_source, self.attributes().declarations)
 
@@ -148,6 +151,13 @@ class EngineConfig:
     def build_processor(self):
         """A per-customer processor for this config.  The parsed journeys and policy (the costly part: YAML,
         JSON Schema, compiled expressions) are built once per thread and shared by the processors it returns."""
+        from journeyflow.stages.processor import CustomerProcessor
+        parts = self._built()
+        return CustomerProcessor(parts[0], parts[1], parts[2])
+
+    def _built(self) -> tuple:
+        """This thread's ``(JourneyEngine, Arbiter, effective Retention, journeys)`` of this config, parsed on first
+        use (attributes, journeys, then policy: their errors propagate, in that order)."""
         cache = getattr(_BUILT, "parts", None)
         if cache is None:
             cache = _BUILT.parts = {}
@@ -161,9 +171,8 @@ class EngineConfig:
             attributes = self.attributes()
             journeys = load_journeys_text(self.journeys_yaml, self.journeys_source, attributes.declarations)
             engine, arbiter = JourneyEngine(journeys, attributes), Arbiter(self.policy())
-            parts = cache[self] = (engine, arbiter, effective_retention(self.retention, engine, arbiter))
-        from journeyflow.stages.processor import CustomerProcessor
-        return CustomerProcessor(parts[0], parts[1], parts[2])
+            parts = cache[self] = (engine, arbiter, effective_retention(self.retention, engine, arbiter), journeys)
+        return parts
 
     def effective_retention(self) -> Retention:
         """The retention the processors of this config use (see ``effective_retention``)."""

@@ -18,7 +18,15 @@ from typing import Any
 def plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
     """Parse every stream file of ``data``, resolve identities, fold every cluster up to the input's latest event
     time and write the replay's topic files and tables under ``out_dir``.  Returns ``{"cpu_seconds", "records",
-    "events", "decisions"}`` (CPU seconds of this process: ``time.process_time``)."""
+    "events", "decisions"}`` (CPU seconds of this process: ``time.process_time``).  Runs with the replay's
+    garbage-collector thresholds (``pipelines.replay.replay_gc``), so both do their work under the same interpreter
+    settings."""
+    from journeyflow.pipelines.replay import replay_gc
+    with replay_gc():
+        return _plain_replay(data, out_dir)
+
+
+def _plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
     from journeyflow.model.decisions import ALL_TOPICS
     from journeyflow.model.events import Event
     from journeyflow.model.tables import TABLES

@@ -10,13 +10,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
-from journeyflow.transforms.coders import Batch
+from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
 from journeyflow.transforms.outputs import Message, PipelineOutputs
 
 
 class FileSink:
     """Every message and every table row of a pipeline under ``out_dir`` (steps ``Topics_<i>``, ``Rows_<table>``,
-    ``AllOutputs``, ``WriteOutputs``): see :class:`WriteOutputFiles`.  Each output is keyed by its destination
+    ``WriteOutputs``): see :class:`WriteOutputFiles`.  Each output is keyed by its destination
     file where it is produced (a batched output: one element per destination and batch)."""
 
     def __init__(self, out_dir: str):
@@ -24,12 +24,19 @@ class FileSink:
 
     def write(self, outputs: PipelineOutputs) -> None:
         """Adds the file writers for ``outputs`` (all topics, all tables) to their pipeline."""
-        topics = [pc | f"Topics_{i}" >> beam.FlatMap(_topic_destinations) for i, pc in enumerate(outputs.messages)]
-        rows = [pc | f"Rows_{name}" >> beam.FlatMap(_table_destinations, name)
+        hint = DESTINATION_BATCH if outputs.batched else None  # batched: (destination, Batch) by BatchCoder
+        topics = [pc | f"Topics_{i}" >> _hinted(beam.FlatMap(_topic_destinations), hint)
+                  for i, pc in enumerate(outputs.messages)]
+        rows = [pc | f"Rows_{name}" >> _hinted(beam.FlatMap(_table_destinations, name), hint)
                 for name, pc in outputs.table_rows().items()]
-        ((*topics, *rows)
-         | "AllOutputs" >> beam.Flatten()
-         | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES))
+        # (one Flatten, WriteOutputs' MergeOutputs, takes every output: the FnApiRunner materializes each Flatten,
+        # and a separate AllOutputs Flatten before it copied every output once more: issue 22)
+        (*topics, *rows) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES)
+
+
+def _hinted(transform: beam.PTransform, hint: Any) -> beam.PTransform:
+    """``transform`` with output type ``hint`` (None: as it is)."""
+    return transform if hint is None else transform.with_output_types(hint)
 
 
 def _topic_destinations(item: Message | list) -> Iterable[tuple[tuple[str, str, str], Any]]:
@@ -81,13 +88,17 @@ class WriteOutputFiles(beam.PTransform):
         self.tables = tuple(tables)
 
     def expand(self, items):
-        """Groups items and empty markers by destination file, then writes each file once (``WriteFile``)."""
+        """Groups items (one PCollection, or a tuple of them) and empty markers by destination file, then writes
+        each file once (``WriteFile``)."""
         out_dir = self.out_dir
-        markers = [(("topic", t, ""), None) for t in ALL_TOPICS] + \
-                  [(("table", t, "_schema"), None) for t in self.tables]
+        inputs = tuple(items) if isinstance(items, (tuple, list)) else (items,)
+        markers = [(("topic", t, ""), Batch()) for t in ALL_TOPICS] + \
+                  [(("table", t, "_schema"), Batch()) for t in self.tables]  # (empty lists: no payload)
+        hint = DESTINATION_BATCH if all(pc.element_type == DESTINATION_BATCH for pc in inputs) else None
+        empty = inputs[0].pipeline | "EmptyOutputs" >> _hinted(beam.Create(markers, reshuffle=False), hint)
         return (
-            (items, items.pipeline | "EmptyOutputs" >> beam.Create(markers))
-            | "MergeOutputs" >> beam.Flatten()
+            (*inputs, empty)
+            | "MergeOutputs" >> _hinted(beam.Flatten(), hint)
             | "GroupByDestination" >> beam.GroupByKey()
             | "WriteFile" >> beam.Map(_write_destination, out_dir)
         )
@@ -97,7 +108,7 @@ def _payloads(values: Iterable[Any]) -> list:
     """The payloads of one destination's grouped values: single payloads and lists of them (markers dropped)."""
     out: list = []
     for x in values:
-        if isinstance(x, list):
+        if isinstance(x, (list, PackedPayloads)):  # (a list decoded by PayloadsCoder: still pickled)
             out.extend(x)
         elif x is not None:
             out.append(x)

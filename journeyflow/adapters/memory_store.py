@@ -66,7 +66,7 @@ def open_memory_store(url: str, parts: SplitResult, rules: LinkRules | None, **o
 
     ``options`` (query string) are ignored."""
     rules = rules or LinkRules()
-    key = (url, rules.model_dump_json())
+    key = (url, rules.fingerprint())
     with _MEMORY_STORES_LOCK:
         store = _MEMORY_STORES.get(key)
         if store is None:

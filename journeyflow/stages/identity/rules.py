@@ -21,6 +21,7 @@ is why :func:`~.graph.resolve` applies them in event-time order.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,6 +140,21 @@ class LinkRules(BaseModel):
     #: refuse (``shared_identifier``) a link through a phone or an anonymous id between two components that each
     #: hold an email (module docstring); ``false`` restores the count caps alone
     bridge_guard: bool = True
+
+    def fingerprint(self) -> str:
+        """The rules as canonical JSON (keys sorted, every set as a sorted list): equal rules give equal text in any
+        process and after a pickle round trip.  ``model_dump_json`` is not: it writes a frozenset in its iteration
+        order, which can differ between two equal sets (hash collisions resolved by insertion history), so a store
+        keyed by it found a different, empty graph now and then (``adapters.memory_store``)."""
+        def canon(v):
+            if isinstance(v, dict):
+                return {k: canon(x) for k, x in v.items()}
+            if isinstance(v, (set, frozenset)):
+                return sorted(canon(x) for x in v)
+            if isinstance(v, (list, tuple)):
+                return [canon(x) for x in v]
+            return v
+        return json.dumps(canon(self.model_dump()), sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> LinkRules:

@@ -4,7 +4,9 @@ Without a registered coder Beam encodes an :class:`~journeyflow.model.events.Eve
 ``FastPrimitivesCoder``'s pickle fallback: ~4.2 µs per encode+decode on the demo input vs ~1.2 µs for the same
 fields as a plain tuple (issue 22).  :class:`EventCoder` encodes the event's seven fields as that tuple with
 Beam's own primitive encoding (strings, ints, lists, tuples and dicts keep their types, so a decoded event equals
-the original, attribute order included); the streaming path stores buffered events in that form.
+the original, attribute order included); the streaming path stores buffered events in that form.  Every decode
+builds its events with :func:`journeyflow.stages.parse_fast.make_event` (the slots filled directly: about half the
+cost of the frozen dataclass's ``__init__``).
 
 The replay moves lists between its stages (issue 22): :class:`EventBatch`, :class:`ClusterItems` and
 :class:`Batch` (any other records: dead letters, messages, rows).  Their coders pickle the whole list in one C-level
@@ -28,6 +30,7 @@ from apache_beam.coders.coders import FastCoder, FastPrimitivesCoder
 from apache_beam.typehints import typehints
 
 from journeyflow.model.events import Event
+from journeyflow.stages.parse_fast import make_event
 
 
 class _EventCoderImpl(coder_impl.StreamCoderImpl):
@@ -43,7 +46,7 @@ class _EventCoderImpl(coder_impl.StreamCoderImpl):
 
     def decode_from_stream(self, stream: Any, nested: bool) -> Event:
         """Reads the tuple written by :meth:`encode_to_stream` back into an Event."""
-        return Event(*self._fields.decode_from_stream(stream, nested))
+        return make_event(*self._fields.decode_from_stream(stream, nested))
 
 
 class EventCoder(FastCoder):
@@ -117,7 +120,7 @@ class _EventBatchCoderImpl(_BatchCoderImpl):
 
     def decode_from_stream(self, stream: Any, nested: bool) -> EventBatch:
         """Reads the list written by :meth:`encode_to_stream` back into an EventBatch."""
-        return EventBatch(starmap(Event, _LOADS(stream.read_all(nested))))
+        return EventBatch(starmap(make_event, _LOADS(stream.read_all(nested))))
 
 
 class PackedItems:
@@ -136,8 +139,8 @@ class PackedItems:
 
     def __iter__(self) -> Iterator[tuple[Event, Any]]:
         """The ``(event, links)`` items, unpacked."""
-        return iter([(Event(u, s, t, ts, ids, a, c), links)
-                     for u, s, t, ts, ids, a, c, links in _LOADS(self.data)])
+        make = make_event
+        return iter([(make(u, s, t, ts, ids, a, c), links) for u, s, t, ts, ids, a, c, links in _LOADS(self.data)])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PackedItems) and other.data == self.data

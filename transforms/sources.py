@@ -113,14 +113,16 @@ class ReadReplayFiles(beam.PTransform):
         self.chunk = chunk
 
     def expand(self, pbegin):
-        """``ListFiles`` → ``ReshuffleFiles`` → ``ReadLines``.  Raises ``FileNotFoundError`` when no stream file is there."""
+        """``ListFiles`` → ``ReshuffleFiles`` → ``ReadLines``.  Raises ``FileNotFoundError`` when no stream file is there.
+        ``ListFiles`` is a Create without its own reshuffle (``reshuffle=False``): ``ReshuffleFiles`` right after it
+        already redistributes the files, and a second reshuffle of the same few elements cost one more stage."""
         files = replay_files(self.input_dir)
         if not files:
             raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {self.input_dir} "
                                     f"(streams: {', '.join(STREAMS)})")
         return (
             pbegin
-            | "ListFiles" >> beam.Create(files)
+            | "ListFiles" >> beam.Create(files, reshuffle=False)
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadLines" >> beam.ParDo(_ReadFileFn(self.chunk))
         )

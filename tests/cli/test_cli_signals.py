@@ -32,10 +32,15 @@ def test_ctrl_c_during_generate_is_one_line_and_exit_130(tmp_path):
     out = tmp_path / "big"
     proc = subprocess.Popen([*JOURNEYFLOW, "generate", "--customers", "500000", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    _wait_for(out / "ground_truth.jsonl", proc)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        _wait_for(out / "ground_truth.jsonl", proc)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:  # a failed wait must not leave a 500,000-customer generate eating a core for the rest of the suite
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     assert stderr.splitlines() == ["journeyflow generate: interrupted"], stderr
     assert "Traceback" not in stderr and stdout == ""
@@ -61,7 +66,12 @@ def test_ctrl_c_during_replay_is_one_line_and_exit_130(tmp_path, small_input):
     if proc.poll() is not None:
         pytest.skip("the replay finished before the interrupt")
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:  # never leave the replay running past a failed wait
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     assert stderr.splitlines() == ["journeyflow replay: interrupted"], stderr
     assert list(tmp_path.iterdir()) == []  # no half output: neither the target nor the staging folder beside it

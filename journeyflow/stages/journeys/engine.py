@@ -107,8 +107,7 @@ class JourneyEngine:
         self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
-        #: event types :meth:`on_event` may act on (a journey's trigger, a computed attribute's event), or None when
-        #: it may act on any type (declared traits, journeys that can overrun): the processor skips the others
+        #: event types :meth:`on_event` acts on (None: any); the processor skips the others (:func:`_heard_types`)
         self.heard_types = _heard_types(self, index)
 
     def __reduce__(self):
@@ -436,8 +435,7 @@ class JourneyEngine:
 
 
 def _heard_types(engine: JourneyEngine, index: dict) -> frozenset[str] | None:
-    """The event types ``engine.on_event`` can change anything for (``JourneyEngine.heard_types``); None when any
-    type can (traits are read from every event, an overdue membership is ended by any event)."""
+    """Journey triggers and computed attributes' event types; None when any type matters (traits, overruns)."""
     attributes = engine.attributes
     if engine._may_overrun or getattr(attributes, "traits", None):
         return None

@@ -138,6 +138,9 @@ class CustomerProcessor:
         self.expire_every_ms = expire_every_ms
         self.max_isolated = max_isolated
         self.dormant_ms = dormant_ms(retention)
+        #: event types the engine acts on (``JourneyEngine.heard_types``; None: all): an event of another type only
+        #: updates the state (its ``on_event`` would return an empty output)
+        self._heard = getattr(engine, "heard_types", None)
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
@@ -179,6 +182,12 @@ class CustomerProcessor:
                 book.clear()
             book[id(state)] = (state, ts, [ev])
             earlier = ()
+        heard = self._heard
+        if heard is not None and ev.type not in heard:  # (no steps, cancellations or candidates; a pending moment's
+            cap(state, self.retention)                    # journeys are ended only by a type the engine hears)
+            if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
+                state.expire(ts, self.retention)
+            return
         jo = self.engine.on_event(state, ev, state.customer_id, earlier)
         if jo.steps:
             out.steps.extend(jo.steps)

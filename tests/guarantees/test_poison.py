@@ -1,7 +1,9 @@
 """A poison record cannot block a customer: an event (or a due timer) whose handling raises is isolated.
 
 The real engine (default journeys + test extras, default policy) with one method monkeypatched to raise for one
-specific event uid or timer (a content-triggered bug in a journey condition or in arbitration).  Compared with the
+specific event uid or timer (a content-triggered bug in a journey condition or in arbitration): an event fails after
+``CustomerProcessor.on_event`` has handled it in full (every event goes through it, including the types no journey
+listens to, which skip the engine), a timer in ``JourneyEngine.on_timer``, a decision moment in ``Arbiter.arbitrate``.  Compared with the
 same input without the offender, the processor produces exactly the same decisions, journey steps and final state
 (bytes), plus one ``processing_error`` dead letter for the offender, and the accounting holds (events decided +
 dead letters = events in).  Both paths: ``CustomerProcessor.advance`` (streaming, with and without a pre-existing
@@ -27,7 +29,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.arbitration import Arbiter
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.bounded import ClusterFold
-from journeyflow.stages.processor import END_OF_TIME, Outputs
+from journeyflow.stages.processor import END_OF_TIME, CustomerProcessor, Outputs
 from journeyflow.stages.state import CustomerState
 from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
 
@@ -77,13 +79,16 @@ def poison(monkeypatch):
     def message(what: str) -> str:
         return f"condition blew up on {what} for {EMAIL} / {PHONE}"
 
-    on_event, on_timer, arbitrate = JourneyEngine.on_event, JourneyEngine.on_timer, Arbiter.arbitrate
+    on_event, on_timer, arbitrate = CustomerProcessor.on_event, JourneyEngine.on_timer, Arbiter.arbitrate
 
-    def bad_on_event(self, state, event, customer_id, *rest):
+    def bad_on_event(self, state, event, out):
+        # every event goes through the processor (the engine skips the types no journey listens to): the event is
+        # handled in full first (state, journeys, proposed sends, steps), then fails: all of that must be undone
+        result = on_event(self, state, event, out)
         if event.uid in P.events:
             P.calls[event.uid] += 1
             raise Boom(message(event.uid))
-        return on_event(self, state, event, customer_id, *rest)
+        return result
 
     def bad_on_timer(self, state, timer, customer_id):
         if any(timer[1].startswith(t) for t in P.timers):
@@ -97,7 +102,7 @@ def poison(monkeypatch):
             raise ZeroDivisionError(message(trigger_id))
         return arbitrate(self, state, candidates, now, customer_id, trigger_id)
 
-    monkeypatch.setattr(JourneyEngine, "on_event", bad_on_event)
+    monkeypatch.setattr(CustomerProcessor, "on_event", bad_on_event)
     monkeypatch.setattr(JourneyEngine, "on_timer", bad_on_timer)
     monkeypatch.setattr(Arbiter, "arbitrate", bad_arbitrate)
     return P

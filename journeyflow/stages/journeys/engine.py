@@ -107,6 +107,8 @@ class JourneyEngine:
         self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
+        #: event types :meth:`on_event` acts on (None: any); the processor skips the others (:func:`_heard_types`)
+        self.heard_types = _heard_types(self, index)
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes))
@@ -430,6 +432,14 @@ class JourneyEngine:
         keep a marker instead; the fixed windows of the ``customer`` facts are ``Retention``'s own floors."""
         return {"journey_history": max((j.reentry.cooldown_ms for j in self.journeys
                                         if j.reentry.mode == "after_cooldown"), default=0)}
+
+
+def _heard_types(engine: JourneyEngine, index: dict) -> frozenset[str] | None:
+    """Journey triggers and computed attributes' event types; None when any type matters (traits, overruns)."""
+    attributes = engine.attributes
+    if engine._may_overrun or getattr(attributes, "traits", None):
+        return None
+    return frozenset(index) | frozenset(getattr(attributes, "_by_type", None) or ())
 
 
 def _may_overrun(j: Journey) -> bool:

@@ -90,12 +90,8 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     orders = s.orders
     if orders and (orders[0][0] <= now - r.orders_ms or len(orders) > r.max_orders):
         s.orders = [o for o in orders if o[0] > now - r.orders_ms][-r.max_orders:]
-    p = s.purchases
-    if p:
-        if min(p.values()) <= now - r.purchases_ms:
-            p = s.purchases = {k: v for k, v in p.items() if v > now - r.purchases_ms}
-        if len(p) > r.max_purchases:
-            s.purchases = dict(sorted(p.items(), key=_by_value_then_key)[-r.max_purchases:])
+    if s.purchases:
+        s.purchases = _recent(s.purchases, now - r.purchases_ms, r.max_purchases)
     cart = s.cart
     if cart and min(cart.values()) <= now - r.cart_ms:
         s.cart = {k: v for k, v in cart.items() if v > now - r.cart_ms}
@@ -107,12 +103,8 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     resolved = s.resolved
     if resolved and min(v[0] for v in resolved.values()) <= now - r.resolved_ticket_ms:
         s.resolved = {k: v for k, v in resolved.items() if v[0] > now - r.resolved_ticket_ms}
-    seen = s.seen
-    if seen:
-        if min(seen.values()) <= now - r.seen_ms:
-            seen = s.seen = {k: v for k, v in seen.items() if v > now - r.seen_ms}
-        if len(seen) > r.max_seen:
-            s.seen = dict(sorted(seen.items(), key=_by_value_then_key)[-r.max_seen:])
+    if s.seen:
+        s.seen = _recent(s.seen, now - r.seen_ms, r.max_seen)
     cancelled = s.cancelled
     if cancelled and min(cancelled.values()) <= now - r.orders_ms:
         s.cancelled = {k: v for k, v in cancelled.items() if v > now - r.orders_ms}
@@ -124,6 +116,16 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
         _expire_computed()(s.computed, r.attributes, now)
     if s.journeys:
         expire_journeys(s.journeys, now, r)
+
+
+def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
+    """``d`` (key -> epoch ms) without the entries at or before ``cutoff``, then its ``most`` newest (ties: the
+    greater key kept); ``d`` itself when nothing goes."""
+    if min(d.values()) <= cutoff:
+        d = {k: v for k, v in d.items() if v > cutoff}
+    if len(d) > most:
+        d = dict(sorted(d.items(), key=_by_value_then_key)[-most:])
+    return d
 
 
 def _by_value_then_key(kv: tuple) -> tuple:

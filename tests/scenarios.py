@@ -41,6 +41,17 @@ EXTRA_JOURNEYS = """
 """
 
 
+#: A marketing promo on every page view of product FLASH (no stream named, no wait): the unit tests' flash promo
+FLASH_PROMO = """
+  - id: flash_promo
+    category: marketing
+    priority: 350
+    entry: {event: page_view, when: "has(event.product_id) && event.product_id == 'FLASH'"}
+    reentry: {mode: always}
+    steps:
+      - {id: flash_email, send: {channel: email, content_id: flash_deal}}
+"""
+
 def journeys_with_test_extras() -> str:
     return default_text("journeys.yaml").rstrip() + "\n" + EXTRA_JOURNEYS
 

@@ -25,6 +25,7 @@ from journeyflow.stages.state import DAY, HOUR, CustomerState, Retention
 from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms.decide_streaming import DecideOrdered
 from tests.beam.test_streaming_state import run_stream
+from tests.scenarios import FLASH_PROMO
 
 MIN = 60_000
 D0 = parse_ts("2026-10-05T00:00:00+00:00")  # a Monday, midnight UTC
@@ -403,15 +404,7 @@ def test_input4_never_means_never_two_years_later():
 
 
 # ============================================================================================ 5. policy windows
-FLASH = """
-  - id: flash_promo
-    category: marketing
-    priority: 350
-    entry: {event: page_view, when: "has(event.product_id) && event.product_id == 'FLASH'"}
-    reentry: {mode: always}
-    steps:
-      - {id: flash_email, send: {channel: email, content_id: flash_deal}}
-  - id: yearly
+FLASH = "\n" + FLASH_PROMO + """  - id: yearly
     category: marketing
     priority: 50
     entry: {event: login}

@@ -17,17 +17,10 @@ from journeyflow.stages.bounded import fold_clusters, resolve_clusters
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import Parser
 from journeyflow.stages.state import CustomerState
+from tests.scenarios import FLASH_PROMO
 
 PARSER = Parser(Hasher(b"test-key"))
-FLASH = default_text("journeys.yaml").rstrip() + """
-  - id: flash_promo
-    category: marketing
-    priority: 350
-    entry: {event: page_view, when: "has(event.product_id) && event.product_id == 'FLASH'"}
-    reentry: {mode: always}
-    steps:
-      - {id: flash_email, send: {channel: email, content_id: flash_deal}}
-"""
+FLASH = default_text("journeys.yaml").rstrip() + "\n" + FLASH_PROMO
 POLICY = default_text("policy.yaml").replace("""      - {max: 1, per: 24h}
       - {max: 3, per: 7d}""", """      - {max: 5, per: 24h}
       - {max: 9, per: 7d}""")

@@ -14,17 +14,10 @@ from journeyflow.stages.bounded import ClusterFold
 from journeyflow.stages.parse import parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.state import DAY, HOUR
+from tests.scenarios import FLASH_PROMO
 
 D0 = parse_ts("2026-10-01T00:00:00+00:00")
-FLASH = default_text("journeys.yaml").rstrip() + """
-  - id: flash_promo
-    category: marketing
-    priority: 350
-    entry: {event: page_view, when: "has(event.product_id) && event.product_id == 'FLASH'"}
-    reentry: {mode: always}
-    steps:
-      - {id: flash_email, send: {channel: email, content_id: flash_deal}}
-"""
+FLASH = default_text("journeys.yaml").rstrip() + "\n" + FLASH_PROMO
 
 
 def config(stale: str | None = None) -> EngineConfig:

@@ -16,6 +16,7 @@ from journeyflow.stages.parse import parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.state import DAY, HOUR, CustomerState, Retention
 from journeyflow.stages.state_bounds import cap, trim_sends
+from tests.scenarios import FLASH_PROMO
 
 D0 = parse_ts("2026-10-05T00:00:00+00:00")
 CONTACT = {"email": "buyer@example.com"}
@@ -28,14 +29,7 @@ JOURNEYS = default_text("journeys.yaml").rstrip() + """
     reentry: {mode: always}
     steps:
       - {id: update_email, send: {channel: email, content_id: order_update}}
-  - id: flash_promo
-    category: marketing
-    priority: 350
-    entry: {event: page_view, when: "has(event.product_id) && event.product_id == 'FLASH'"}
-    reentry: {mode: always}
-    steps:
-      - {id: flash_email, send: {channel: email, content_id: flash_deal}}
-"""
+""" + FLASH_PROMO
 POLICY = default_text("policy.yaml").replace(
     """      email:
         - {max: 2, per: 24h}

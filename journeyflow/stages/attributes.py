@@ -134,6 +134,11 @@ class AttributeSet:
     def __bool__(self) -> bool:
         return bool(self.attributes or self.traits)
 
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The event types some computed attribute counts (what :meth:`observe` folds besides traits)."""
+        return frozenset(self._by_type)
+
     def windows(self) -> dict[str, int | None]:
         """name → window (ms, None for all time): what ``Retention.attributes`` keeps."""
         return {a.name: a.window_ms for a in self.attributes}

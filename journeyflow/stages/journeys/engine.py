@@ -437,9 +437,9 @@ class JourneyEngine:
 def _heard_types(engine: JourneyEngine, index: dict) -> frozenset[str] | None:
     """Journey triggers and computed attributes' event types; None when any type matters (traits, overruns)."""
     attributes = engine.attributes
-    if engine._may_overrun or getattr(attributes, "traits", None):
+    if engine._may_overrun or (attributes is not None and attributes.traits):
         return None
-    return frozenset(index) | frozenset(getattr(attributes, "_by_type", None) or ())
+    return frozenset(index) | (attributes.event_types if attributes is not None else frozenset())
 
 
 def _may_overrun(j: Journey) -> bool:

@@ -5,8 +5,9 @@ idempotent for identical inputs: identifiers, cart, views and sends are unions (
 max (or min for "first" times), consent the latest status in event time (a blocking status wins a tie), tickets the
 latest status in event time (:func:`merge_tickets`), delivery addresses a union and address statuses every change
 either profile saw (``deliverability.merge_addresses``), orders a union from which a cancellation either profile saw
-takes back its order and items, and journey memberships one record per journey (:func:`merge_membership`).  The
-pending actions of a membership record a merge did not keep are cancelled by the journey engine afterwards
+takes back its order and items, a payment failure or cart line at or before the latest order of either profile
+cleared (a line added at the order's time stays), and journey memberships one record per journey
+(:func:`merge_membership`).  The pending actions of a membership record a merge did not keep are cancelled by the journey engine afterwards
 (``JourneyEngine.cancel_orphans``, called by ``CustomerProcessor.after_merge``).  ``CustomerState.merge`` calls
 :func:`merge_states`.
 """
@@ -51,10 +52,14 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.purchases = {k: max(x.purchases.get(k, 0), y.purchases.get(k, 0))
                    for k in set(x.purchases) | set(y.purchases)}
     m.orders = _union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1])))
+    bought = _bought(m.orders)  # before cancellations: a placed order cleared a failure and its cart lines
     m.cancelled = _merge_max(x.cancelled, y.cancelled, key=lambda v: v)
     m._drop_cancelled_orders()  # a cancellation one profile saw takes back the other's order
     m.payment_failed = _max(x.payment_failed, y.payment_failed)
-    m.cart = {k: max(x.cart.get(k, 0), y.cart.get(k, 0)) for k in set(x.cart) | set(y.cart)}
+    if m.payment_failed is not None and m.payment_failed <= bought.get(None, -1):
+        m.payment_failed = None  # a failure at or before the latest order of either side is cleared
+    m.cart = {k: max(x.cart.get(k, 0), y.cart.get(k, 0)) for k in set(x.cart) | set(y.cart)
+              if max(x.cart.get(k, 0), y.cart.get(k, 0)) >= bought.get(k, -1)}  # bought by either's later order: gone
     m.views = _union_sorted(x.views, y.views, key=lambda v: (v[0], v[1]))
     m.sends = merge_sends(x, y)
     m.journeys = {}
@@ -159,6 +164,17 @@ def merge_membership(a: dict, b: dict) -> dict:
     tie = bool(first.get("step") and second.get("step")) and first.get("entered") == second.get("entered")
     if arms and (tie or not (keep.get("step") and "c" in keep)):
         out["c"] = min(arms, key=lambda r: (min(r.get("entries") or [r.get("entered") or 0]), r["c"]))["c"]
+    return out
+
+
+def _bought(orders: list[list]) -> dict:
+    """``{product_id: time of its latest order}`` and, under the key None, the latest order's time (ms); orders
+    written before orders kept their items count for the latter only."""
+    out: dict = {}
+    for o in orders:
+        out[None] = o[0]
+        for pid in (o[3] if len(o) > 3 else ()):
+            out[pid] = o[0]
     return out
 
 

@@ -171,6 +171,7 @@ class EngineConfig:
             attributes = self.attributes()
             journeys = load_journeys_text(self.journeys_yaml, self.journeys_source, attributes.declarations)
             engine, arbiter = JourneyEngine(journeys, attributes), Arbiter(self.policy())
+            engine.open_ticket_ms = arbiter.lookback_ms().get("open_tickets")  # stale tickets: not open (facts)
             parts = cache[self] = (engine, arbiter, effective_retention(self.retention, engine, arbiter), journeys)
         return parts
 

@@ -296,6 +296,16 @@ class CustomerState(_dl.AddressStatus):
         """Number of open (not yet resolved) support tickets."""
         return len(self.tickets)
 
+    def open_tickets_at(self, now: int, stale_ms: int | None = None) -> list[list]:
+        """The open ticket records (``[severity, opened_ts, escalated, status_ts]``) that count as open at ``now``
+        (ms): with ``stale_ms`` (the policy's ``open_tickets.stale_after``, ``Retention.open_ticket_ms``), not those
+        whose latest open/escalate event is ``stale_ms`` old or older -- the rule at the time a fact is read; the
+        expiry pass drops them later.  The journey facts and the arbiter's support suppression both use it."""
+        if stale_ms is None or not self.tickets:
+            return list(self.tickets.values())
+        lo = now - stale_ms
+        return [t for t in self.tickets.values() if _ticket_ts(t) > lo]
+
     def has_escalated_ticket(self) -> bool:
         """True when an open ticket was escalated."""
         return any(t[2] for t in self.tickets.values())
@@ -335,18 +345,20 @@ class CustomerState(_dl.AddressStatus):
         if len(self.sends) > 1 and self.sends[-2][0] > ts:
             self.sends.sort(key=lambda s: (s[0], s[1], str(s[3])))
 
-    def facts(self, now: int) -> dict[str, Any]:
-        """A read-only summary for journey conditions (exposed as ``customer`` in expressions)."""
+    def facts(self, now: int, stale_ms: int | None = None) -> dict[str, Any]:
+        """A read-only summary for journey conditions (exposed as ``customer`` in expressions); ``stale_ms``: open
+        tickets stale at ``now`` are not counted (:meth:`open_tickets_at`)."""
         last_order = self.orders[-1][0] if self.orders else None
+        tickets = self.open_tickets_at(now, stale_ms)
         return {
             "customer_id": self.customer_id,
             "lifecycle_stage": self.lifecycle or "",
             "timezone": self.tz or "",
             "has_crm_id": any(k.startswith("crm:") for k in self.ids),
             "consent": {ch: self.has_consent(ch) for ch in CHANNELS},
-            "open_tickets": self.open_ticket_count(),
-            "escalated_tickets": sum(1 for t in self.tickets.values() if t[2]),
-            "open_high_tickets": sum(1 for t in self.tickets.values() if t[0] in ("high", "critical")),
+            "open_tickets": len(tickets),
+            "escalated_tickets": sum(1 for t in tickets if t[2]),
+            "open_high_tickets": sum(1 for t in tickets if t[0] in ("high", "critical")),
             "cart_size": sum(1 for t in self.cart.values() if now - CART_MS < t <= now),  # (expiry is lazy)
             "orders_90d": sum(1 for o in self.orders if now - 90 * DAY < o[0] <= now),
             "days_since_last_order": -1 if last_order is None else (now - last_order) // DAY,

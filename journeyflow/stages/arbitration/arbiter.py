@@ -95,7 +95,7 @@ from journeyflow.stages.arbitration.scoring import (
     load_scorer,
 )
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
-from journeyflow.stages.state import BLOCKING, CustomerState, _ticket_ts
+from journeyflow.stages.state import BLOCKING, CustomerState
 
 __all__ = ["ArbitrationResult", "Arbiter"]
 
@@ -433,9 +433,7 @@ class Arbiter:
     def _ticket_flags(self, state: CustomerState, now: int) -> tuple[bool, bool]:
         """(messages suppressed: open ticket or resolved within grace, tasks suppressed: escalated ticket).  A ticket
         whose latest open/escalate event is ``stale_after`` old or older is not open (expiry drops it later)."""
-        tickets = state.tickets.values()
-        if tickets and self._stale is not None:
-            tickets = [t for t in tickets if _ticket_ts(t) > now - self._stale]
+        tickets = state.open_tickets_at(now, self._stale)
         if tickets:
             return True, any(t[2] for t in tickets)
         last = state.last_ticket_resolved()

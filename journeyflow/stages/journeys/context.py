@@ -23,10 +23,12 @@ class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts, computed on first access only, and
     ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
 
-    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits")
+    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale")
 
-    def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES):
+    def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES,
+                 stale_ms: int | None = None):
         self._state, self._now, self._product, self._attributes = state, now, product, attributes
+        self._stale = stale_ms  # open tickets stale at ``now`` are not counted (CustomerState.open_tickets_at)
         self._facts: dict | None = None
         self._traits: TraitsView | None = None
 
@@ -43,7 +45,7 @@ class _LazyCustomer(Mapping):
         if key not in _FACT_KEYS:
             raise KeyError(key)
         if self._facts is None:
-            self._facts = self._state.facts(self._now)
+            self._facts = self._state.facts(self._now, self._stale)
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
@@ -62,10 +64,11 @@ class _LazyCustomer(Mapping):
 class _Ctx:
     """What a condition may look at, built lazily (most events never evaluate a condition)."""
 
-    __slots__ = ("state", "now", "event", "product", "_act", "attributes")
+    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms")
 
     def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
-                 attributes: AttributeSet = _NO_ATTRIBUTES):
+                 attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None):
+        self.stale_ms = stale_ms
         self.state = state
         self.now = now
         self.event = event
@@ -88,7 +91,7 @@ class _Ctx:
                 if self.product is not None:
                     e["product_id"] = self.product
             self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product,
-                                                               self.attributes)}
+                                                               self.attributes, self.stale_ms)}
         return self._act
 
 

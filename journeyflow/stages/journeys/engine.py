@@ -79,11 +79,11 @@ class JourneyEngine:
     """Runs journeys for one customer at a time.  Stateless itself: all state lives in ``CustomerState``.
 
     Journeys are evaluated by priority (higher first), then id.  Raises ``ValueError`` when two journeys share an
-    id.  Picklable (it is rebuilt from its journeys), so it travels to Beam workers.
-    """
+    id.  ``open_ticket_ms`` (ms or None): the policy's ``open_tickets.stale_after``; ``customer.open_tickets`` and
+    its siblings leave out tickets stale when read (``CustomerState.open_tickets_at``).  Picklable (Beam workers)."""
 
-    def __init__(self, journeys: Iterable[Journey], attributes: AttributeSet | None = None):
-        self.journeys = tuple(journeys)
+    def __init__(self, journeys: Iterable[Journey], attributes: AttributeSet | None = None, open_ticket_ms=None):
+        self.journeys, self.open_ticket_ms = tuple(journeys), open_ticket_ms
         #: declared traits and computed attributes: folded in by :meth:`on_event`, read as ``customer.traits``
         self.attributes = attributes if attributes is not None else _NO_ATTRIBUTES
         ids = [j.id for j in self.journeys]
@@ -111,7 +111,7 @@ class JourneyEngine:
         self.heard_types = _heard_types(self, index)
 
     def __reduce__(self):
-        return (JourneyEngine, (self.journeys, self.attributes))
+        return (JourneyEngine, (self.journeys, self.attributes, self.open_ticket_ms))
 
     def journey(self, journey_id: str) -> Journey | None:
         """The journey with this id, or None when the configuration has none (e.g. it was removed)."""
@@ -133,7 +133,7 @@ class JourneyEngine:
         if ix is None:
             return out
         now = event.ts
-        ctx = _Ctx(state, now, event, _event_product(event), self.attributes)
+        ctx = _Ctx(state, now, event, _event_product(event), self.attributes, self.open_ticket_ms)
         memberships = state.journeys
         trigger_id = event.uid
         etype, estream = event.type, event.stream
@@ -216,7 +216,7 @@ class JourneyEngine:
             memberships[j.id] = m
             out.steps.append(JourneyStep(customer_id, j.id, j.first_step, "entered", now, trigger_id,
                                          "control" if _arm(j, m, customer_id) else "treatment"))
-            ending = _moment_ending(j, m, earlier, state, self.attributes) if earlier else None
+            ending = _moment_ending(j, m, earlier, state, self.attributes, self.open_ticket_ms) if earlier else None
             if ending is not None:  # an exit or goal event of this very millisecond, handled before the entry
                 if ending[0] == "goal":
                     m["goal"] = now
@@ -252,7 +252,7 @@ class JourneyEngine:
         if st is None or st.kind != "wait":
             self._finish(state, jid, m, due, timer_id, "step_removed", customer_id, out)
             return out
-        ctx = _Ctx(state, due, None, m.get("p"), self.attributes)
+        ctx = _Ctx(state, due, None, m.get("p"), self.attributes, self.open_ticket_ms)
         if st.until is not None:
             out.steps.append(JourneyStep(customer_id, jid, st.id, "step", due, timer_id, "resume:timeout"))
             self._run(j, m, st.on_timeout, st.id, ctx, timer_id, customer_id, out)
@@ -362,7 +362,7 @@ class JourneyEngine:
                 m = state.journeys.get(j.id)
                 if j.id in ids and j.id not in out and m is not None and m.get("step") is None:
                     if ctx is None:
-                        ctx = _Ctx(state, event.ts, event, _event_product(event), self.attributes)
+                        ctx = _Ctx(state, event.ts, event, _event_product(event), self.attributes, self.open_ticket_ms)
                     reason = _ending(j, m, ctx)
                     if reason is not None:
                         out[j.id] = reason

@@ -46,15 +46,15 @@ def _field(attrs: Mapping, path: str):
     return (v.get(rest) if type(v) is dict or isinstance(v, Mapping) else None) if rest else v
 
 
-def _moment_ending(j: Journey, m: dict, earlier: Sequence[Event], state: Any, attributes: Any
-                   ) -> tuple[str, str] | None:
+def _moment_ending(j: Journey, m: dict, earlier: Sequence[Event], state: Any, attributes: Any,
+                   stale_ms: int | None = None) -> tuple[str, str] | None:
     """``("goal", type)`` or ``("exit", type)`` when one of ``earlier`` (events of the entry's millisecond handled
     before it) is a goal or an exit of ``j`` for the new membership ``m``; else None."""
     entry_types = {t.type for t in j.entry}
     for e0 in earlier:
         if e0.type in entry_types:
             continue
-        ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes)
+        ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms)
         if _first_match(j.goal, e0, ctx, m) is not None:
             return ("goal", e0.type)
         if _first_match(j.exit, e0, ctx, m) is not None:

@@ -165,7 +165,7 @@ class JourneyEngine:
                 continue
             st = j.step_map.get(m["step"])
             if (st is not None and st.until is not None and now >= m.get("since", 0)
-                    and _matches(st.until, event, ctx)):
+                    and _matches(st.until, event, ctx, m)):
                 state.cancel_timers("journey", j=j.id)
                 out.steps.append(JourneyStep(customer_id, j.id, st.id, "step", now, trigger_id,
                                              f"resume:event:{event.type}"))

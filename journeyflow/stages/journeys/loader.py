@@ -20,7 +20,7 @@ File format (validated by ``schemas/journey.schema.json``, then by the semantic 
         # any event: a built-in type, or a user-named one (Segment track): {event: "Trial Ending Soon", stream:
         # track} (or declared in the attributes file, journeyflow.stages.attributes_loader)
         exit: [{event: order_placed}]   # events that end the membership early
-        # exit/goal only: the event must name the entry event's order (field paths, e.g. properties.orderId)
+        # exit/goal/wait-until: the event must name the entry event's order (field paths, e.g. properties.orderId)
         # exit: [{event: order_cancelled, same_as_entry: order_id}]
         goal: [{event: order_placed}]   # conversion events (reaching a goal also exits)
         reentry: {mode: after_cooldown, cooldown: 7d}   # never (default) | after_cooldown | always

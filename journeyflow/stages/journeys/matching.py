@@ -1,7 +1,7 @@
 """Which trigger an event matches, for a membership (split from ``journeyflow.stages.journeys.engine``).
 
 * A trigger matches an event of its type (and stream), when its condition holds and, for exits and goals with
-  ``same_as_entry``, when the event names the same object as the membership's entry event (its ``r`` references or
+  ``same_as_entry`` (and wait-untils), when the event names the same object as the membership's entry event (its ``r`` references or
   ``k`` keys): the cancellation of another order does not end the cross-sell of this one.
 * **Same millisecond** (:func:`_moment_ending`): events of one millisecond are handled in a fixed order (status
   records, then by stream: ``Event.sort_key``), not in the order they happened, which is unknown.  An exit or goal

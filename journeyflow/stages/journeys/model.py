@@ -38,7 +38,7 @@ STREAM_OF_TYPE: Mapping[str, str] = {t: s for s, ts in EVENT_TYPES.items() for t
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """An event (type, optionally stream) with an optional condition.  ``same`` (exits and goals only): field paths
+    """An event (type, optionally stream) with an optional condition.  ``same`` (exits, goals and wait-untils): field paths
     (``order_id``, ``properties.orderId``) whose value must equal the entry event's -- an ``order_cancelled`` ends
     the cross-sell of that order, not of every order; an entry event without the field leaves the trigger open."""
 
@@ -129,7 +129,8 @@ class Journey:
     def __post_init__(self) -> None:
         object.__setattr__(self, "first_step", self.steps[0].id)
         object.__setattr__(self, "step_map", {s.id: s for s in self.steps})
-        object.__setattr__(self, "entry_keys", tuple(sorted({f for t in self.exit + self.goal for f in t.same})))
+        ends = self.exit + self.goal + tuple(s.until for s in self.steps if s.until is not None)
+        object.__setattr__(self, "entry_keys", tuple(sorted({f for t in ends for f in t.same})))
         object.__setattr__(self, "wait_types",
                            frozenset(s.until.type for s in self.steps if s.until is not None))
         conds = [c for s in self.steps for c, _ in s.cases] + [s.until.condition for s in self.steps if s.until]

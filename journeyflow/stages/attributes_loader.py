@@ -35,6 +35,7 @@ from journeyflow.model.events import EVENT_TYPES
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
+from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
                                              stream_of)
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
@@ -105,7 +106,7 @@ def load_attributes_text(text: str, filename: str = "<string>",
         events = _events(data.get("events"), add)
         traits = _types(data.get("traits"), ("traits",), add, "trait")
         decl = Declarations(events=events, traits=traits, mapped=mapped)
-        attrs = _attributes(data.get("attributes"), decl, traits, add, filename, yd, errors)
+        attrs = _attributes(data.get("attributes"), decl, traits, add, filename, yd, errors, text)
         decl = Declarations(events=events, traits=traits, computed={a.name: a.result for a in attrs}, mapped=mapped)
     if errors:
         raise AttributesError(_render(errors, filename))
@@ -173,7 +174,8 @@ def _events(v: Any, add) -> dict[str, EventDecl]:
     return out
 
 
-def _attributes(v: Any, decl: Declarations, traits: dict, add, filename: str, yd, errors: list) -> list[Attribute]:
+def _attributes(v: Any, decl: Declarations, traits: dict, add, filename: str, yd, errors: list,
+                text: str = "") -> list[Attribute]:
     out: list[Attribute] = []
     if v is None:
         return out
@@ -194,14 +196,14 @@ def _attributes(v: Any, decl: Declarations, traits: dict, add, filename: str, yd
         if not isinstance(d, dict):
             add(p, "expected a mapping with op and event")
             continue
-        a = _attribute(name, d, p, decl, add, filename, yd, errors)
+        a = _attribute(name, d, p, decl, add, filename, yd, errors, text)
         if a is not None:
             out.append(a)
     return out
 
 
 def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: str, yd,
-               errors: list) -> Attribute | None:
+               errors: list, text: str = "") -> Attribute | None:
     n = len(errors)
     for k in sorted(set(d) - _ATTR_KEYS, key=str):
         add(p + (k,), f"unknown field '{k}' (allowed: {', '.join(sorted(_ATTR_KEYS))})")
@@ -274,8 +276,11 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         try:
             where = compile_condition(d["where"], loc, {"event": etype})
         except JourneyError as e:
+            # the line of the faulty part of a condition written over several lines (as the journeys' conditions)
+            line = condition_line(text, yd.lines.get(wp, yd.line(wp)), d["where"], e.offset) if text else yd.line(wp)
             for m in e.errors:
-                add(wp, m[len(loc) + 2:] if m.startswith(loc + ": ") else m)
+                errors.append((line if e.offset is not None else yd.line(wp), format_path(wp),
+                               m[len(loc) + 2:] if m.startswith(loc + ": ") else m))
     if op in ("count", "distinct_count"):
         result = INT
     elif op == "sum":

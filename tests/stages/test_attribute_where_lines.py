@@ -1,0 +1,40 @@
+"""The file:line of an error in an attribute's ``where:`` condition written over several YAML lines is the line
+holding the faulty part (it was the ``where:`` key's line), as for the journeys' conditions
+(``journeys.positions.condition_line``, tests/stages/test_condition_lines.py)."""
+from __future__ import annotations
+
+import pytest
+
+from journeyflow.stages.attributes_loader import AttributesError, load_attributes_text
+
+HEAD = "version: 1\nattributes:\n  big_orders:\n    op: count\n    event: order_placed\n"
+FAULT = "event.amount > 'high'"
+
+LAYOUTS = {
+    "literal block": (f"    where: |\n      has(event.amount)\n      && event.order_id != ''\n      && {FAULT}\n", 9),
+    "folded block": (f"    where: >-\n      has(event.amount) &&\n      {FAULT} &&\n      event.order_id != ''\n", 8),
+    "plain, continued": (f"    where: has(event.amount) &&\n      event.order_id != '' &&\n      {FAULT}\n", 8),
+    "double-quoted, continued": (f"    where: \"has(event.amount) &&\n      event.order_id != 'a' &&\n"
+                                 f"      {FAULT}\"\n", 8),
+    "one line": (f"    where: \"has(event.amount) && {FAULT}\"\n", 6),
+    "first line": (f"    where: >-\n      {FAULT} &&\n      has(event.amount)\n", 7),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_the_where_error_names_the_line_of_the_faulty_part(layout):
+    where, line = LAYOUTS[layout]
+    text = HEAD + where
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(text, "a.yaml")
+    assert len(e.value.errors) == 1, e.value.errors
+    assert e.value.errors[0].startswith(f"a.yaml:{line}: attributes.big_orders.where: "), (layout, e.value.errors)
+    assert "string" in e.value.errors[0]
+    assert FAULT in text.splitlines()[line - 1]
+
+
+def test_a_syntax_error_without_a_position_stays_on_the_where_line():
+    text = HEAD + "    where: >-\n      has(event.amount) &&\n"
+    with pytest.raises(AttributesError) as e:
+        load_attributes_text(text, "a.yaml")
+    assert e.value.errors[0].startswith("a.yaml:6: attributes.big_orders.where: "), e.value.errors

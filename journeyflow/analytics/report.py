@@ -252,6 +252,23 @@ def write_report(out_dir: str | os.PathLike[str], path: str | os.PathLike[str] |
     return str(target)
 
 
+#: The marker of a page :func:`write_report` wrote (a ``<meta name="generator">`` in its head).
+GENERATOR = '<meta name="generator" content="journeyflow report">'
+
+
+def is_journeyflow_report(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a file :func:`write_report` wrote: its head holds :data:`GENERATOR`, or (reports
+    written before the marker) it ends with the report's ``report-data`` JSON.  False for anything else."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    with open(p, "rb") as f:
+        if GENERATOR.encode() in f.read(4096):
+            return True
+        f.seek(max(0, p.stat().st_size - (1 << 22)))
+        return b'<script type="application/json" id="report-data">' in f.read()
+
+
 def render_html(report: Report) -> str:
     """The page of ``report`` (:func:`journeyflow.analytics.report_page.render_html`)."""
     from journeyflow.analytics.report_page import render_html as page

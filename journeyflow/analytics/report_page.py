@@ -162,6 +162,7 @@ view of run.json); the intervals are statsmodels' (Wilson per arm, Newcomb for t
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="journeyflow report">
 <title>{_e(title)}</title>
 <style>{_CSS}</style>
 </head>

@@ -2,7 +2,8 @@
 
 Prints the replay summary; exit 0 when the record accounting reconciles, 3 when it does not, 2 when ``--output`` is
 not empty and ``--overwrite`` was not given (outputs go to a staging folder beside ``--output`` and are moved into
-place when the run ends: :mod:`journeyflow.pipelines.output`).  journeyflow's pipeline
+place when the run ends: :mod:`journeyflow.pipelines.output`; ``--overwrite`` also removes the ``OUT/report.html``
+``journeyflow report`` wrote, which reported the replaced outputs).  journeyflow's pipeline
 options are declared here (so ``--help`` lists them); any other option must be a Beam pipeline option
 (``--help_beam`` lists them) and is passed on, a misspelled one is an error.  On a terminal, a progress line (input
 records, elapsed) while the pipeline runs and the rate at the end."""
@@ -46,8 +47,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
         if action.dest in ("input", "output"):
             action.required = True
     p.add_argument("--overwrite", action="store_true",
-                   help="replay into a non-empty --output: replace its topics/, tables/ and run.json (nothing else "
-                        "there is touched); without it a non-empty --output is refused (exit 2)")
+                   help="replay into a non-empty --output: replace its topics/, tables/ and run.json and remove the "
+                        "report.html journeyflow report wrote from them (nothing else there is touched); without it "
+                        "a non-empty --output is refused (exit 2)")
     add_beam_help(p)
 
 
@@ -61,12 +63,29 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     from journeyflow.cli.progress import Ticker, count_input_records
     from journeyflow.config.options import REPLAY, to_argv
     from journeyflow.pipelines.replay import run_replay
+    stale = _report_of_replaced_outputs(ns.output) if ns.overwrite else None
     records, size = count_input_records(ns.input)
     what = f"{records:,} input records ({size / 1e6:.1f} MB)" if records else ns.input
     with Ticker("replay", lambda: f"reading and deciding {what}") as t:
         summary = run_replay(to_argv(ns, REPLAY) + rest, overwrite=ns.overwrite)
+    if stale is not None:  # the outputs it reported are replaced (a failed run raised above: it stays)
+        stale.unlink(missing_ok=True)
+        print(f"replay: removed {stale}: it reported the replaced outputs (journeyflow report {ns.output} writes "
+              f"the new one)", file=sys.stderr)
     if t.enabled and summary.records_read:
         print(f"replay: {summary.records_read:,} records read, {summary.customers:,} customers decided in "
               f"{t.elapsed:.1f}s ({summary.records_read / max(t.elapsed, 1e-9):,.0f} records/s)", file=sys.stderr)
     print(summary.render())
     return 0 if summary.reconciles else 3
+
+
+def _report_of_replaced_outputs(output: str):
+    """``OUT/report.html`` (a Path) when ``journeyflow report`` wrote it
+    (:func:`~journeyflow.analytics.report.is_journeyflow_report`): ``--overwrite`` replaces the outputs it reports
+    on, so it goes too; None otherwise (a remote OUT, no report, or a file journeyflow did not write: left alone)."""
+    if "://" in output:
+        return None
+    from pathlib import Path
+    from journeyflow.analytics.report import is_journeyflow_report
+    p = Path(output) / "report.html"
+    return p if is_journeyflow_report(p) else None

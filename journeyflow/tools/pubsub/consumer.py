@@ -2,7 +2,6 @@
 package docstring), redeliveries dropped by ``decision_id``."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -15,6 +14,7 @@ from journeyflow.adapters.pubsub_names import (
     PubSubToolError,
     output_subscription,
 )
+from journeyflow.stages.json_text import loads_json
 from journeyflow.tools.pubsub.topics import ACK_DEADLINE_SECONDS, ADMIN_TIMEOUT, _subscriber_client, check_access
 
 logger = logging.getLogger(__package__)
@@ -235,8 +235,8 @@ def _decode(message: Any, delivery_attempt: int = 0) -> dict[str, Any]:
     attributes = dict(message.attributes)
     data_bytes = bytes(message.data)
     try:
-        data: Any = json.loads(data_bytes)
-    except (ValueError, UnicodeDecodeError):
+        data: Any = loads_json(data_bytes)  # the project's JSON rule (stages.json_text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         data = data_bytes.decode("utf-8", errors="replace")
     key = attributes.get("decision_id")
     if not key and isinstance(data, dict) and isinstance(data.get("decision_id"), str):

@@ -20,6 +20,7 @@ from journeyflow.adapters.pubsub_names import (
     _check_prefix,
     input_topic,
 )
+from journeyflow.stages.json_text import loads_json
 from journeyflow.stages.parse import DEFAULT_MAX_TS, DEFAULT_MIN_TS, parse_ts
 from journeyflow.tools.pubsub.topics import ADMIN_TIMEOUT, _publisher_client, check_access
 
@@ -215,9 +216,9 @@ def _read_stream(path: Path, stream: str) -> tuple[list[_Line], int]:
             if not data.strip():
                 blank += 1
                 continue
-            try:
-                obj = json.loads(data)
-            except (ValueError, UnicodeDecodeError):
+            try:  # the pipeline's JSON rule: a too-long integer is out of range, not an unreadable record
+                obj = loads_json(data)
+            except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested too deeply
                 obj = None
             event_id = _attr_value(obj.get(id_field)) if isinstance(obj, dict) else None
             raw.append((index, data, _record_ts(obj, stream), event_id))
@@ -251,7 +252,10 @@ def _messages(f, stream: str) -> Iterable[bytes]:
 
 
 def _shift_payload(data: bytes, new_ts: int, stream: str = "") -> bytes:
-    obj = json.loads(data)
+    """The record ``data`` with its time moved to ``new_ts`` (epoch ms; Segment: every time field by the same
+    amount).  Read as the pipeline reads it (:func:`~journeyflow.stages.json_text.loads_json`): an integer of more
+    than 4,300 digits is written back as ``Infinity`` (its sign kept), the value the pipeline reads for it anyway."""
+    obj = loads_json(data)
     if stream == SEGMENT_STREAM:  # every Segment time field moves by the same amount (stages.segment.times)
         from journeyflow.stages.segment.times import shift_times
 

@@ -170,6 +170,35 @@ def _check_can_create(folder: "os.PathLike[str]", flag: str, shown: str, make_pa
         raise UserError(f"{flag} {shown}: cannot write in {folder} ({e.strerror or e})") from None
 
 
+def phone_region(text: str, flag: str = "--default_region") -> str:
+    """Before any work: ``text`` when it is a region code ``phonenumbers`` knows (``US``, ``gb``: any case, as
+    ``stages.identity.keys.Hasher`` reads it), else :class:`~journeyflow.config.errors.UserError` (exit 2) naming
+    ``flag``.  A misspelled region would run the whole pipeline and dead-letter every phone number written without
+    +CC (``invalid_identifier``)."""
+    import phonenumbers
+
+    from journeyflow.config.errors import UserError
+    if text.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        hint = did_you_mean(text.upper(), sorted(phonenumbers.SUPPORTED_REGIONS))
+        raise UserError(f"{flag} {text!r}: not a phone region code (ISO 3166-1 alpha-2, e.g. US, GB){hint}")
+    return text
+
+
+def replay_until(text: str | None) -> str | None:
+    """Before any work: ``--until`` as given when it is ``end``, an ISO-8601 time with offset or epoch ms (read by
+    ``stages.parse.parse_ts``, as the replay reads it), else :class:`~journeyflow.config.errors.UserError` (exit 2)
+    naming the option."""
+    if text is None or text == "end":
+        return text
+    from journeyflow.config.errors import UserError
+    from journeyflow.stages.parse import parse_ts
+    try:
+        parse_ts(text)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise UserError(f"--until {text!r}: {e} (give an ISO-8601 time with offset, epoch ms, or 'end')") from None
+    return text
+
+
 def positive_number(text: str) -> float:
     """argparse ``type`` of an option that takes a finite number > 0 (``--rate``, ``--time_scale``,
     ``--timeout``): anything else is a usage error at parse time (exit 2), before a connection is tried."""

@@ -57,6 +57,9 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     """Run the replay with ``rest`` passed through to the pipeline options; 0 if it reconciles, else 3.  A local
     ``--output`` that cannot be a folder (it or a parent is a file, nothing can be created there) is refused
     before the pipeline is built (:func:`~journeyflow.cli.common.check_output_dir`, exit 2)."""
+    from journeyflow.cli.common import phone_region, replay_until
+    phone_region(ns.default_region)
+    replay_until(ns.until)
     if "://" not in ns.output:  # gs:// and other Beam file systems are checked by the pipeline's writer
         from journeyflow.cli.common import check_output_dir
         check_output_dir(ns.output, "--output")

@@ -25,7 +25,10 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
-    """Run the streaming pipeline with ``rest`` as its Beam options and wait for it; returns 0."""
+    """Run the streaming pipeline with ``rest`` as its Beam options and wait for it; returns 0.  ``--default_region``
+    is checked first (:func:`~journeyflow.cli.common.phone_region`, exit 2)."""
+    from journeyflow.cli.common import phone_region
+    phone_region(ns.default_region)
     from journeyflow.config.options import STREAM, to_argv
     from journeyflow.pipelines.stream import run_stream
     argv = to_argv(ns, STREAM) + (["--project", ns.project] if ns.project else [])

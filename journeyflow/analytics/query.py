@@ -25,6 +25,11 @@ from journeyflow.analytics.tables import TABLES, load_tables
 __all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible",
            "journey_definitions", "query", "run_example", "format_table"]
 
+#: The one definition of a conflict resolved: a decision that chose an action (a ``wait`` deferred by quiet hours
+#: included) over at least one other candidate (``decisions.candidates`` non-empty).  The example query
+#: ``conflicts_resolved`` and the report's headline figure (``report_data.headline``) both use it.
+CONFLICT_RESOLVED = "d.action NOT IN ('suppress', 'none')"
+
 EXAMPLE_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
     "suppressions_by_reason_per_week": f"""
@@ -135,13 +140,13 @@ WHERE j.journey_id = 'cart_abandonment' AND j.kind IN ('entry_refused', 'exited'
 ORDER BY customer_id, "at", what
 """,
     # ------------------------------------------------------------------------------------------------------
-    "conflicts_resolved": """
+    "conflicts_resolved": f"""
 -- Decisions that chose an action over at least one other candidate, by the beaten candidates' reason.
 SELECT c.reason,
        count(DISTINCT d.decision_id) AS decisions,
        count(*)                      AS beaten_candidates
 FROM decisions d, UNNEST(d.candidates) AS u(c)
-WHERE d.action NOT IN ('suppress', 'none')
+WHERE {CONFLICT_RESOLVED}
 GROUP BY ALL
 ORDER BY decisions DESC, c.reason
 """,

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
-from journeyflow.analytics.query import EXAMPLE_QUERIES
+from journeyflow.analytics.query import CONFLICT_RESOLVED, EXAMPLE_QUERIES
 
 __all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_letters", "headline",
            "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
@@ -53,9 +53,9 @@ def headline(con: Any) -> dict[str, Any]:
                (SELECT count(*) FROM decisions WHERE action IN ('send', 'create_task', 'route_case')) AS executed,
                (SELECT count(*) FROM decisions WHERE action = 'send') AS messages,
                (SELECT count(*) FROM decisions WHERE action = 'wait') AS deferred,
-               -- the decisions of the example query conflicts_resolved: a deferred (wait) winner beat the others too
-               (SELECT count(*) FROM decisions
-                WHERE action NOT IN ('suppress', 'none') AND len(candidates) > 0) AS conflicts_resolved,
+               -- the decisions of the example query conflicts_resolved (query.CONFLICT_RESOLVED, one definition)
+               (SELECT count(*) FROM decisions d
+                WHERE {CONFLICT_RESOLVED} AND len(d.candidates) > 0) AS conflicts_resolved,
                (SELECT count(*) FROM dead_letter) AS dead_letters""")[0]
     by_reason = {r["reason"]: r["n"] for r in rows(con, """
         SELECT reason, count(*) AS n FROM suppressed_candidates

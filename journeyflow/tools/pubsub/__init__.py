@@ -31,7 +31,11 @@ stream order of ``STREAM_RANK``, then file position).  Attributes:
   A line whose ``ts`` does not parse (or lies outside 2000..2100, like the generator's "absurd" timestamps) is
   still published, at its file position: it gets the ``ts`` of the preceding parseable line of the same file (the
   following one for leading lines) and ``ts_inferred="true"``, and its payload is left as it is so that the pipeline
-  dead-letters it with the right reason.  ``ts`` is always set because Beam's Java/Dataflow Pub/Sub source rejects
+  dead-letters it with the right reason.  Lines are read as the pipeline reads them
+  (``journeyflow.stages.json_text.loads_json``): an integer too long for Python's conversion (over 4,300 digits)
+  does not make a record unreadable (its own ``ts`` and ``event_id`` are used; ``shift_to_now`` writes that
+  integer back as ``Infinity``, the pipeline's value for it), and a line nested too deeply for the decoder is an
+  unreadable line, not an error that stops the publish.  ``ts`` is always set because Beam's Java/Dataflow Pub/Sub source rejects
   a message without the configured timestamp attribute (and the pipeline dead-letters it as
   ``missing_ts_attribute``);
 * ``published_at_ms``: wall-clock time of the publish call (for event -> decision latency), ``seq``: publish order.

@@ -413,9 +413,11 @@ def _lint_broken(jd: Any, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN) -
             where = f"{doc.filename}:{doc.line(path)}: {format_path(path)}"
             try:
                 compile_condition(text, where, {**variables, "event": _ANY_EVENT})
-            except JourneyError as e:
+            except JourneyError as e:  # the faulty part's line, as in load (positions.condition_line)
+                line = doc.line(path) if e.offset is None else condition_line(
+                    doc.text, doc.yaml.lines.get(path, doc.line(path)), text, e.offset)
                 for message in e.errors:
-                    doc.add(path, message[len(where) + 2:] if message.startswith(where + ": ") else message)
+                    doc.add_raw(line, path, message[len(where) + 2:] if message.startswith(where + ": ") else message)
 
     for key in ("entry", "exit", "goal"):
         v = jd.get(key)

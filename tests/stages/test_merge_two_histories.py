@@ -60,7 +60,7 @@ def _history(rng: random.Random, cid: str, times: list[int]) -> list[Event]:
     own, other = ("A", "B") if cid.startswith("crm") else ("B", "A")
     out = []
     for i, t in enumerate(times):
-        kind = rng.choice(["cart", "order", "fail", "cancel", "open", "resolve"])
+        kind = rng.choice(["cart", "order", "fail", "cancel", "open", "escalate", "resolve"])
         uid = f"{cid}/{i}"
         if kind == "cart":
             out.append(ev(cid, "web", "add_to_cart", t, uid, product_id=f"P{rng.randint(1, 3)}"))
@@ -72,12 +72,12 @@ def _history(rng: random.Random, cid: str, times: list[int]) -> list[Event]:
         elif kind == "cancel":
             out.append(ev(cid, "orders", "order_cancelled", t, uid, order_id=f"{other}{rng.randint(1, 3)}"))
         else:
-            out.append(ev(cid, "support", "ticket_opened" if kind == "open" else "ticket_resolved", t, uid,
-                          ticket_id=f"T{rng.randint(1, 2)}"))
+            out.append(ev(cid, "support", {"open": "ticket_opened", "escalate": "ticket_escalated"}.get(
+                kind, "ticket_resolved"), t, uid, ticket_id=f"T{rng.randint(1, 2)}", severity="high"))
     return out
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(100))
 def test_merged_facts_equal_one_profile_that_saw_both_histories(seed):
     rng = random.Random(seed)
     times = rng.sample(range(1, 200), 16)  # distinct times: no tie rules involved
@@ -86,7 +86,10 @@ def test_merged_facts_equal_one_profile_that_saw_both_histories(seed):
     one = _fold("crm:C1", a + b)
     merged = _fold("crm:C1", a).merge(_fold("anon:d1", b))
     now = T0 + 2 * DAY
-    keys = ("payment_failed", "cart_size", "orders_90d", "days_since_last_order", "open_tickets")
+    keys = ("payment_failed", "cart_size", "orders_90d", "days_since_last_order", "open_tickets", "open_high_tickets")
     assert {k: merged.facts(now)[k] for k in keys} == {k: one.facts(now)[k] for k in keys}
+    # an open ticket's record does not keep when it was escalated: re-opened after an escalation, then resolved by
+    # the other profile in between, the merge cannot tell and keeps it escalated (fail safe: sales tasks suppressed)
+    assert merged.facts(now)["escalated_tickets"] >= one.facts(now)["escalated_tickets"]
     assert merged.cart == one.cart
     assert merged.payment_failed == one.payment_failed

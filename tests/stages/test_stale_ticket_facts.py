@@ -54,3 +54,12 @@ def test_the_suppression_and_the_fact_agree_at_the_stale_boundary():
         if arb is not None:
             assert arb._ticket_flags(s, now)[0] == open_fact
         assert open_fact == (now < stale)
+
+
+def test_the_engine_carries_the_policys_stale_after_to_beam_workers():
+    import pickle
+
+    from journeyflow.config.engine import EngineConfig
+    engine = EngineConfig.from_files().build_processor().engine
+    assert engine.open_ticket_ms == 30 * DAY
+    assert pickle.loads(pickle.dumps(engine)).open_ticket_ms == 30 * DAY

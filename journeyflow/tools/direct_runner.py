@@ -29,11 +29,21 @@ unaffected.  If a Beam upgrade renames the internals, each patch logs a warning 
    service: ``grpc.max_receive_message_length`` -1); the pipeline then dead-letters what is too large
    (``payload_too_large``, ``journeyflow.stages.parse``).
 
+5. **Garbage collector.**  A local streaming run is one long-lived process whose start-up leaves ~245,000 objects
+   (Beam's and journeyflow's modules, the graph) that every full collection walks again, and the runner allocates
+   fast (state copies, bundles, timer firings), so CPython's default thresholds (700, 10, 10) ran ~1,240
+   collections taking 2.8-3.1 of 11-12.5 CPU-seconds of a 3,000-record TestStream run (``gc.callbacks``; 0.2-0.3 of
+   1.5-2.2 s for the trivial pipeline's 6,000).  :func:`tune_gc` collects once, moves what survives out of the
+   collector's reach (``gc.freeze``: start-up objects stay alive anyway) and raises the first threshold to 20,000
+   allocations: 0.6-0.9 s of GC in the same run, 10.9 -> 8.4 CPU-seconds at best of three interleaved runs.  Reference
+   counting frees everything as before; only cycles among the frozen start-up objects are never collected.
+
 The reader's other failure, a ``ts`` attribute it cannot parse, is avoided by reading without
 ``timestamp_attribute`` on this runner (``transforms.sources``).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import types
@@ -52,14 +62,31 @@ LARGE_MESSAGE_OPTIONS: tuple[tuple[str, int], ...] = (("grpc.max_receive_message
 _PULL_PATCHED = False
 _SPECS_PATCHED = False
 _SIZE_PATCHED = False
+_GC_TUNED = False
+
+#: Collector thresholds of a local streaming process (fix 5): never lowered below what is set already.
+GC_THRESHOLD = (20_000, 10, 10)
 
 
 def tune_direct_runner(pull_deadline_s: float = PULL_DEADLINE_S, max_messages: int = MAX_MESSAGES) -> bool:
-    """Applies the four fixes (idempotent); True when all of them are in place."""
+    """Applies the five fixes (idempotent); True when all of them are in place."""
     pulls = cap_direct_runner_pull(pull_deadline_s, max_messages)
     specs = memoize_dofn_specs()
     sizes = accept_large_pubsub_messages()
+    tune_gc()
     return pulls and specs and sizes
+
+
+def tune_gc(threshold: tuple[int, int, int] = GC_THRESHOLD) -> None:
+    """Fix 5 of the module docstring, once per process: a full collection, ``gc.freeze()`` of what survives, and
+    the collector's thresholds raised to at least ``threshold``."""
+    global _GC_TUNED
+    if _GC_TUNED:
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*(max(a, b) for a, b in zip(gc.get_threshold(), threshold)))
+    _GC_TUNED = True
 
 
 def subscriber_client(options: tuple[tuple[str, int], ...] = LARGE_MESSAGE_OPTIONS) -> Any:

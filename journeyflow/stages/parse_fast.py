@@ -32,7 +32,7 @@ from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import InvalidIdentifier
 from journeyflow.stages.pii import pseudonymize
-from journeyflow.stages.timeparse import fast_iso_ms, parse_ts
+from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -189,6 +189,7 @@ class FastPath:
         self._max_bytes, self._min_ts, self._max_ts, self._max_ahead = (cfg.max_bytes, cfg.min_ts, cfg.max_ts,
                                                                         cfg.max_ahead_ms)
         self._decoders: dict[str, Any] = {}
+        self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream == "web" else frozenset()
@@ -269,7 +270,7 @@ class FastPath:
         et = rec.ts
         if et.__class__ is not int:
             ts = et
-            et = fast_iso_ms(ts)
+            et = self._iso_ms(ts)
             if et is None:
                 try:
                     et = parse_ts(ts)

@@ -106,8 +106,11 @@ def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset
             optional.append((f["name"], typ, None))
         else:
             required.append((f["name"], typ))
-    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
-    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False)
+    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived.
+    # forbid_unknown_fields: a record with a field the schema does not name takes the full path, so every record
+    # decoded here is nested at most three deep (object, list or map, scalar) whatever its size
+    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False,
+                             forbid_unknown_fields=True)
 
 
 def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
@@ -129,6 +132,9 @@ _SAFE_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]
 
 
 _SAFE_ID_MATCH = _SAFE_ID.fullmatch
+# the usual event id (``web-000001``): a sub-language of _SAFE_ID (ASCII, no @ + % & \\ [ ( {, at most 6 digits),
+# matched first because it is matched faster
+_EVENT_ID_MATCH = re.compile(r"[a-z]+-[0-9]{1,6}").fullmatch
 
 
 def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
@@ -251,20 +257,18 @@ class FastPath:
         ``stream`` must be one of :meth:`streams`."""
         if len(raw) > self._max_bytes:
             return None
-        if isinstance(raw, bytes):
-            if raw.count(b"{") + raw.count(b"[") > 32:
+        if isinstance(raw, bytes) and not raw.isascii():
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
                 return None
-            if not raw.isascii():
-                try:
-                    raw = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    return None
-        elif raw.count("{") + raw.count("[") > 32:
-            return None
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
+        # no nesting-depth check needed (parse.MAX_JSON_DEPTH): a record the typed decoder takes (no unknown field,
+        # web properties a map of scalars) is at most three deep; a deeper one fails to decode (RecursionError
+        # beyond msgspec's own limit) and the full parser says what it is
         try:
             rec = decode(raw)
-        except (msgspec.DecodeError, UnicodeError):
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
             return None
         # event time
         et = rec.ts
@@ -303,7 +307,7 @@ class FastPath:
         if a is None:
             return None
         eid = rec.event_id
-        if _SAFE_ID_MATCH(eid) is None:
+        if _EVENT_ID_MATCH(eid) is None and _SAFE_ID_MATCH(eid) is None:
             eid = self._pseudo(eid)
         return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
 

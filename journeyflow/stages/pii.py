@@ -115,10 +115,15 @@ def _is_phone(candidate: str) -> bool:
 
 
 def _replace_phones(text: str, replace: Callable[[str, str], str], keep_uuids: bool) -> str:
+    # the UUIDs' spans are found on the first match only (most texts have none): the same spans, of the same text
     if keep_uuids and "-" in text:
-        spans = [m.span() for m in _UUID_RE.finditer(text)]
+        spans: list[tuple[int, int]] | None = None
+        before = text
 
         def formatted(m: re.Match) -> str:
+            nonlocal spans
+            if spans is None:
+                spans = [u.span() for u in _UUID_RE.finditer(before)]
             if any(a <= m.start() < b for a, b in spans):
                 return m.group(0)
             return replace("phone", m.group(0))
@@ -126,11 +131,14 @@ def _replace_phones(text: str, replace: Callable[[str, str], str], keep_uuids: b
         text = _PHONE_SCAN.sub(formatted, text)
     else:
         text = _PHONE_SCAN.sub(lambda m: replace("phone", m.group(0)), text)
-    uuids = [m.span() for m in _UUID_RE.finditer(text)] if "-" in text else []
+    uuids: list[tuple[int, int]] | None = None if "-" in text else []
+    scanned = text
     checked = 0
 
     def candidate(m: re.Match) -> str:
-        nonlocal checked
+        nonlocal checked, uuids
+        if uuids is None:
+            uuids = [u.span() for u in _UUID_RE.finditer(scanned)]
         if uuids and any(a <= m.start() < b for a, b in uuids):
             return m.group(0)
         checked += 1
@@ -166,7 +174,11 @@ def _cannot_hold_pii(text: str) -> bool:
     """True when no pattern of this module can match ``text``: an email needs an ``@`` (or, encoded, a
     :data:`_MARKERS` spelling), an international phone a ``+``, every other phone pattern at least 7 digits.  The
     common case (ids, SKUs, short values) then skips the regular expressions."""
-    return "@" not in text and "+" not in text and sum(map(str.isdigit, text)) < 7 and not _has_markers(text)
+    if "@" in text or "+" in text:
+        return False
+    # digits: str.isdigit's, which in an ASCII text are 0-9 (counted by str.count, in C)
+    digits = sum(map(text.count, "0123456789")) if text.isascii() else sum(map(str.isdigit, text))
+    return digits < 7 and not _has_markers(text)
 
 
 def _apply(text: str, replace: Callable[[str, str], str], keep_uuids: bool = False) -> str:

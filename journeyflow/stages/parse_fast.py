@@ -92,11 +92,13 @@ def _field_type(f: dict) -> Any:
     return typ, False
 
 
-def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset()) -> type[msgspec.Struct]:
+def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset(),
+               forbid_unknown_fields: bool = True) -> type[msgspec.Struct]:
     """A ``msgspec.Struct`` type decoding one JSON record of ``stream`` as its Avro ``schema`` (a parsed
     ``schemas/<stream>.avsc``) types it; raises :class:`Unsupported` for a shape without an exact counterpart.
     The fields named in ``raw_fields`` are kept undecoded (``msgspec.Raw``, None when absent): the caller decodes
-    them with :func:`field_decoder` (and may cache the result by the raw text)."""
+    them with :func:`field_decoder` (and may cache the result by the raw text).  ``forbid_unknown_fields``: a
+    field the schema does not name fails the decode (else it is skipped)."""
     required, optional = [], []
     for f in schema["fields"]:
         typ, may_lack = _field_type(f)
@@ -106,11 +108,9 @@ def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset
             optional.append((f["name"], typ, None))
         else:
             required.append((f["name"], typ))
-    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived.
-    # forbid_unknown_fields: a record with a field the schema does not name takes the full path, so every record
-    # decoded here is nested at most three deep (object, list or map, scalar) whatever its size
+    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
     return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False,
-                             forbid_unknown_fields=True)
+                             forbid_unknown_fields=forbid_unknown_fields)
 
 
 def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
@@ -195,11 +195,14 @@ class FastPath:
         self._max_bytes, self._min_ts, self._max_ts, self._max_ahead = (cfg.max_bytes, cfg.min_ts, cfg.max_ts,
                                                                         cfg.max_ahead_ms)
         self._decoders: dict[str, Any] = {}
+        self._lenient: dict[str, Any] = {}  # the same types, unknown fields skipped (see parse)
         self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream == "web" else frozenset()
                 self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
+                self._lenient[stream] = msgspec.json.Decoder(
+                    struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
             except Unsupported:
                 continue
         if "web" in self._decoders:
@@ -263,11 +266,20 @@ class FastPath:
             except UnicodeDecodeError:
                 return None
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
-        # no nesting-depth check needed (parse.MAX_JSON_DEPTH): a record the typed decoder takes (no unknown field,
-        # web properties a map of scalars) is at most three deep; a deeper one fails to decode (RecursionError
-        # beyond msgspec's own limit) and the full parser says what it is
+        # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
+        # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
+        # (RecursionError beyond msgspec's own limit) and the full parser says what it is.  A record with unknown
+        # fields is decoded again, skipping them, if it has at most 32 brackets (else they might nest too deep)
         try:
             rec = decode(raw)
+        except msgspec.ValidationError as e:
+            if not str(e).startswith("Object contains unknown field") or (
+                    raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes) else raw.count("{") + raw.count("[")) > 32:
+                return None
+            try:
+                rec = self._lenient[stream](raw)
+            except (msgspec.DecodeError, UnicodeError, RecursionError):
+                return None
         except (msgspec.DecodeError, UnicodeError, RecursionError):
             return None
         # event time

@@ -145,28 +145,38 @@ class Parser:
         self._enums = {s: _fields.enum_symbols(self._schemas[s]) for s in BUILTIN_STREAMS}
         self._buf = io.BytesIO()
         self._segment = None  # stages.segment.parse.SegmentParser, built on the first track record
+        self._init_fast()
+
+    def _init_fast(self) -> None:
         # typed decoders + caches for records kept without a warning; anything else takes the full path below
         self._fast = FastPath(self)
         self._fast_streams = self._fast.streams()
+        # the streams whose fast-path Event is the whole result (no declared types to check on it)
+        self._fast_direct = self._fast_streams if self.config.declared_types is None else frozenset()
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (handed to Beam DoFns): the fast path's decoders and caches are rebuilt, empty, on load."""
         state = dict(self.__dict__)
-        del state["_fast"], state["_fast_streams"]
+        del state["_fast"], state["_fast_streams"], state["_fast_direct"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restores a pickled Parser (see ``__getstate__``)."""
         self.__dict__.update(state)
-        self._fast = FastPath(self)
-        self._fast_streams = self._fast.streams()
+        self._init_fast()
 
     # ------------------------------------------------------------------ API
     def parse(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
               received_at: int | None = None) -> Event | DeadLetter:
         """One raw record of ``stream`` → its Event, or a DeadLetter with its reason (field warnings discarded: use
         :meth:`parse_full` wherever they must be written).  Never raises for bad input."""
-        return self.parse_full(stream, raw, source, received_at)[0]
+        if stream in self._fast_direct and (raw.__class__ is bytes or raw.__class__ is str):
+            try:
+                ev = self._fast.parse(stream, raw, received_at)
+            except Exception:  # noqa: BLE001 -- the guarded path runs it again and reports the fault
+                return self._guarded(stream, raw, source, received_at, False)[0]
+            return ev if ev is not None else self._guarded(stream, raw, source, received_at, True)[0]
+        return self._guarded(stream, raw, source, received_at, False)[0]
 
     def parse_full(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str = "",
                    received_at: int | None = None) -> ParseResult:
@@ -180,7 +190,7 @@ class Parser:
         record is a ``processing_error`` dead letter naming the exception's type: one poison record must not fail
         its whole bundle (streaming retries a failed bundle for ever)."""
         fast_tried = False
-        if stream in self._fast_streams and self.config.declared_types is None and isinstance(raw, (bytes, str)):
+        if stream in self._fast_direct and (raw.__class__ is bytes or raw.__class__ is str):
             # the common record: the fast path's Event is the whole result (no declared types to check, no warning)
             try:
                 ev = self._fast.parse(stream, raw, received_at)
@@ -190,6 +200,12 @@ class Parser:
                 if ev is not None:
                     return _result(ParseResult, (ev, ()))
                 fast_tried = True
+        return self._guarded(stream, raw, source, received_at, fast_tried)
+
+    def _guarded(self, stream: str, raw: bytes | str | Mapping[str, Any], source: str, received_at: int | None,
+                 fast_tried: bool) -> ParseResult:
+        """The full checks (:meth:`_parse_full`); a fault of journeyflow's becomes a ``processing_error`` dead
+        letter (see :meth:`parse_full`)."""
         try:
             return self._parse_full(stream, raw, source, received_at, fast_tried)
         except Exception as e:  # noqa: BLE001 -- the record, not the pipeline, fails (the detail names the fault)

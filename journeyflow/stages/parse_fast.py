@@ -32,7 +32,7 @@ from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import InvalidIdentifier
 from journeyflow.stages.pii import pseudonymize
-from journeyflow.stages.timeparse import fast_iso_ms, parse_ts
+from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -92,11 +92,13 @@ def _field_type(f: dict) -> Any:
     return typ, False
 
 
-def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset()) -> type[msgspec.Struct]:
+def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset(),
+               forbid_unknown_fields: bool = True) -> type[msgspec.Struct]:
     """A ``msgspec.Struct`` type decoding one JSON record of ``stream`` as its Avro ``schema`` (a parsed
     ``schemas/<stream>.avsc``) types it; raises :class:`Unsupported` for a shape without an exact counterpart.
     The fields named in ``raw_fields`` are kept undecoded (``msgspec.Raw``, None when absent): the caller decodes
-    them with :func:`field_decoder` (and may cache the result by the raw text)."""
+    them with :func:`field_decoder` (and may cache the result by the raw text).  ``forbid_unknown_fields``: a
+    field the schema does not name fails the decode (else it is skipped)."""
     required, optional = [], []
     for f in schema["fields"]:
         typ, may_lack = _field_type(f)
@@ -107,7 +109,8 @@ def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset
         else:
             required.append((f["name"], typ))
     # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
-    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False)
+    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False,
+                             forbid_unknown_fields=forbid_unknown_fields)
 
 
 def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
@@ -129,6 +132,9 @@ _SAFE_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]
 
 
 _SAFE_ID_MATCH = _SAFE_ID.fullmatch
+# the usual event id (``web-000001``): a sub-language of _SAFE_ID (ASCII, no @ + % & \\ [ ( {, at most 6 digits),
+# matched first because it is matched faster
+_EVENT_ID_MATCH = re.compile(r"[a-z]+-[0-9]{1,6}").fullmatch
 
 
 def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
@@ -189,10 +195,14 @@ class FastPath:
         self._max_bytes, self._min_ts, self._max_ts, self._max_ahead = (cfg.max_bytes, cfg.min_ts, cfg.max_ts,
                                                                         cfg.max_ahead_ms)
         self._decoders: dict[str, Any] = {}
+        self._lenient: dict[str, Any] = {}  # the same types, unknown fields skipped (see parse)
+        self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream == "web" else frozenset()
                 self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
+                self._lenient[stream] = msgspec.json.Decoder(
+                    struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
             except Unsupported:
                 continue
         if "web" in self._decoders:
@@ -250,26 +260,33 @@ class FastPath:
         ``stream`` must be one of :meth:`streams`."""
         if len(raw) > self._max_bytes:
             return None
-        if isinstance(raw, bytes):
-            if raw.count(b"{") + raw.count(b"[") > 32:
+        if isinstance(raw, bytes) and not raw.isascii():
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
                 return None
-            if not raw.isascii():
-                try:
-                    raw = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    return None
-        elif raw.count("{") + raw.count("[") > 32:
-            return None
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
+        # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
+        # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
+        # (RecursionError beyond msgspec's own limit) and the full parser says what it is.  A record with unknown
+        # fields is decoded again, skipping them, if it has at most 32 brackets (else they might nest too deep)
         try:
             rec = decode(raw)
-        except (msgspec.DecodeError, UnicodeError):
+        except msgspec.ValidationError as e:
+            if not str(e).startswith("Object contains unknown field") or (
+                    raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes) else raw.count("{") + raw.count("[")) > 32:
+                return None
+            try:
+                rec = self._lenient[stream](raw)
+            except (msgspec.DecodeError, UnicodeError, RecursionError):
+                return None
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
             return None
         # event time
         et = rec.ts
         if et.__class__ is not int:
             ts = et
-            et = fast_iso_ms(ts)
+            et = self._iso_ms(ts)
             if et is None:
                 try:
                     et = parse_ts(ts)
@@ -302,7 +319,7 @@ class FastPath:
         if a is None:
             return None
         eid = rec.event_id
-        if _SAFE_ID_MATCH(eid) is None:
+        if _EVENT_ID_MATCH(eid) is None and _SAFE_ID_MATCH(eid) is None:
             eid = self._pseudo(eid)
         return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
 

@@ -55,6 +55,25 @@ _MAX_CHECKED = 2000
 
 _MARKERS = re.compile(r"%[0-9A-Fa-f]{2}|&#|&[a-z]+;|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|[\[({]\s*(?:at|dot)\s*[\])}]"
                       r"|[^\x00-\x7f]", re.IGNORECASE)
+
+# The same patterns written so that every match starts with one character class (the regular-expression engine
+# then skips ahead to the next character that can start one instead of trying a match at every position): what
+# the character consumed was is checked by a lookbehind.  Identical matches (``tests/stages/test_pii_masking.py``
+# compares them on generated texts): ``\(?\b\d`` is ``\(\d`` or a digit not preceded by a word character
+# (``\d(?<!\w\d)``), the lookbehind before the first character is a two-character one after it, and the branches
+# keep the original order of trial.
+_PHONE_SCAN = re.compile(r"[+(\d](?:(?<=\+)\d[\d\s().-]{6,}\d|(?<=\()\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b"
+                         r"|(?<!\w\d)(?<=\d)\d{1,3}\)?[\s.-]\d{3,4}[\s.-]\d{4}\b)")
+_CANDIDATE_SCAN = re.compile(r"[+0(\d](?<![\w.,/][+0(\d])(?:(?<=\+)\(?\d|(?<=0)0\(?\d|(?<=\()\d|(?<=\d))"
+                             r"(?:[ ().\-/]{0,2}\d){6,16}(?![\w:-]|[.,/]\d)")
+# _MARKERS for an ASCII text (a non-ASCII character is a marker itself), case spelled out: see _has_markers
+_MARKERS_ASCII = re.compile(r"[%&\\\[({](?:(?<=%)[0-9A-Fa-f]{2}|(?<=&)#|(?<=&)[a-zA-Z]+;|(?<=\\)[uU][0-9A-Fa-f]{4}"
+                            r"|(?<=\\)[xX][0-9A-Fa-f]{2}|(?<=[\[({])\s*(?:[aA][tT]|[dD][oO][tT])\s*[\])}])")
+
+
+def _has_markers(text: str) -> bool:
+    """``_MARKERS.search(text) is not None``, faster: any non-ASCII character, else :data:`_MARKERS_ASCII`."""
+    return not text.isascii() or _MARKERS_ASCII.search(text) is not None
 _ESCAPE_RE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})")
 _AT_RE = re.compile(r"\s*[\[({]\s*at\s*[\])}]\s*", re.IGNORECASE)
 _DOT_RE = re.compile(r"\s*[\[({]\s*dot\s*[\])}]\s*", re.IGNORECASE)
@@ -96,22 +115,30 @@ def _is_phone(candidate: str) -> bool:
 
 
 def _replace_phones(text: str, replace: Callable[[str, str], str], keep_uuids: bool) -> str:
+    # the UUIDs' spans are found on the first match only (most texts have none): the same spans, of the same text
     if keep_uuids and "-" in text:
-        spans = [m.span() for m in _UUID_RE.finditer(text)]
+        spans: list[tuple[int, int]] | None = None
+        before = text
 
         def formatted(m: re.Match) -> str:
+            nonlocal spans
+            if spans is None:
+                spans = [u.span() for u in _UUID_RE.finditer(before)]
             if any(a <= m.start() < b for a, b in spans):
                 return m.group(0)
             return replace("phone", m.group(0))
 
-        text = _PHONE_RE.sub(formatted, text)
+        text = _PHONE_SCAN.sub(formatted, text)
     else:
-        text = _PHONE_RE.sub(lambda m: replace("phone", m.group(0)), text)
-    uuids = [m.span() for m in _UUID_RE.finditer(text)] if "-" in text else []
+        text = _PHONE_SCAN.sub(lambda m: replace("phone", m.group(0)), text)
+    uuids: list[tuple[int, int]] | None = None if "-" in text else []
+    scanned = text
     checked = 0
 
     def candidate(m: re.Match) -> str:
-        nonlocal checked
+        nonlocal checked, uuids
+        if uuids is None:
+            uuids = [u.span() for u in _UUID_RE.finditer(scanned)]
         if uuids and any(a <= m.start() < b for a, b in uuids):
             return m.group(0)
         checked += 1
@@ -119,11 +146,13 @@ def _replace_phones(text: str, replace: Callable[[str, str], str], keep_uuids: b
             return replace("phone", m.group(0))
         return m.group(0)
 
-    return _CANDIDATE_RE.sub(candidate, text)
+    return _CANDIDATE_SCAN.sub(candidate, text)
 
 
 def _replace_plain(text: str, replace: Callable[[str, str], str], keep_uuids: bool) -> str:
-    return _replace_phones(_EMAIL_RE.sub(lambda m: replace("email", m.group(0)), text), replace, keep_uuids)
+    if "@" in text:  # every email match holds one
+        text = _EMAIL_RE.sub(lambda m: replace("email", m.group(0)), text)
+    return _replace_phones(text, replace, keep_uuids)
 
 
 def decode(text: str) -> str:
@@ -145,14 +174,18 @@ def _cannot_hold_pii(text: str) -> bool:
     """True when no pattern of this module can match ``text``: an email needs an ``@`` (or, encoded, a
     :data:`_MARKERS` spelling), an international phone a ``+``, every other phone pattern at least 7 digits.  The
     common case (ids, SKUs, short values) then skips the regular expressions."""
-    return "@" not in text and "+" not in text and sum(map(str.isdigit, text)) < 7 and not _MARKERS.search(text)
+    if "@" in text or "+" in text:
+        return False
+    # digits: str.isdigit's, which in an ASCII text are 0-9 (counted by str.count, in C)
+    digits = sum(map(text.count, "0123456789")) if text.isascii() else sum(map(str.isdigit, text))
+    return digits < 7 and not _has_markers(text)
 
 
 def _apply(text: str, replace: Callable[[str, str], str], keep_uuids: bool = False) -> str:
     if _cannot_hold_pii(text):
         return text
     done = _replace_plain(text, replace, keep_uuids)
-    if _MARKERS.search(done):
+    if _has_markers(done):
         decoded = decode(done)
         if decoded != done:
             again = _replace_plain(decoded, replace, keep_uuids)

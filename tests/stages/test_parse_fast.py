@@ -237,3 +237,20 @@ def test_parser_still_pickles_with_its_fast_path():
                       "type": "contact_created"}).encode()
     assert copy._fast.parse("crm", raw, None) is not None
     assert repr(copy.parse_full("crm", raw)) == repr(full.parse_full("crm", raw))
+
+
+def test_records_with_unknown_fields_keep_the_fast_path_unless_nested_too_deep():
+    """A record with a field its schema does not name is still fast-pathed (decoded again, the field skipped),
+    with the full parser's Event; one whose unknown field nests deeper than ``MAX_JSON_DEPTH`` is left to the
+    full parser, which dead-letters it as invalid JSON -- as without the fast path."""
+    from journeyflow.model.dead_letters import DeadLetter
+    parser = Parser(HASHER)
+    rec = {"event_id": "web-1", "ts": "2026-10-01T00:24:42+00:00", "anonymous_id": "a-1", "type": "page_view",
+           "properties": {"path": "/x"}}
+    extra = json.dumps({**rec, "extra": {"a": [1, 2]}}).encode()
+    assert parser._fast.parse("web", extra, None) is not None
+    assert parser._fast.parse("web", extra, None) == parser._parse("web", extra)[0]
+    deep = json.dumps(rec)[:-1].encode() + b', "extra": ' + b"[" * 40 + b"]" * 40 + b"}"
+    assert parser._fast.parse("web", deep, None) is None
+    got = parser.parse("web", deep)
+    assert isinstance(got, DeadLetter) and got.reason == "invalid_json"

@@ -127,3 +127,22 @@ def test_the_fast_no_pii_check_never_skips_a_text_the_patterns_would_change(text
     if pii._cannot_hold_pii(text):
         assert pii._replace_plain(text, lambda kind, v: f"<{kind}>", False) == text
         assert pii._MARKERS.search(text) is None
+
+
+_SCAN_ALPHABET = list("0123456789" * 3 + " \t\n().-/+,:_@%&#;[]{}atdoxuATDOXUfF\\") + [
+    "00", "+1", "(415) 555-0134", "415.555.0134", "%40", "&#64;", "&amp;", "\\u0040", "\\x40", "[at]", "( DOT )",
+    "١", "٣", "é", "＠", "1790812850038", "2026-10-01T00:24:42+00:00", "e0fd09f8-9fa7-4539-9d42-5057f57cef9c"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(hst.lists(hst.sampled_from(_SCAN_ALPHABET), max_size=24).map("".join))
+def test_the_scanning_patterns_find_what_the_documented_patterns_find(text):
+    """``_PHONE_SCAN`` / ``_CANDIDATE_SCAN`` (written to start with one character class) give the very matches of
+    ``_PHONE_RE`` / ``_CANDIDATE_RE``, and ``_has_markers`` answers as ``_MARKERS.search``."""
+    from journeyflow.stages import pii
+
+    def spans(pattern):
+        return [(m.span(), m.group(0)) for m in pattern.finditer(text)]
+    assert spans(pii._PHONE_SCAN) == spans(pii._PHONE_RE)
+    assert spans(pii._CANDIDATE_SCAN) == spans(pii._CANDIDATE_RE)
+    assert pii._has_markers(text) == (pii._MARKERS.search(text) is not None)

@@ -146,3 +146,25 @@ def test_types_and_huge_epoch_strings():
         parse_ts("9" * 5000)
     with pytest.raises(ValueError, match="no UTC offset"):
         parse_iso8601_ms("2026-10-01T10:00:00")
+
+
+def test_the_date_hour_cache_reads_every_text_as_fast_iso_ms():
+    """``fast_iso_reader`` (each date-hour and offset read once, minutes/seconds/ms added) gives what
+    ``fast_iso_ms`` gives for valid and invalid pieces alike -- impossible dates, out-of-range minutes and seconds,
+    long or malformed fractions and offsets, the ends of the year range -- on a first read and from its cache
+    (a tiny cache: entries are also evicted and read again)."""
+    import itertools
+
+    from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader
+
+    read = fast_iso_reader(size=16)
+    hours = ["2026-10-01T00", "0001-01-01T00", "9999-12-31T23", "2024-02-29T23", "2023-02-29T10", "2026-13-01T00",
+             "2026-10-01 00", "2026-10-01T24", "1970-01-01T00"]
+    minutes = [":00:00", ":59:59", ":60:00", ":5:000", ":24:42", ":00:60", "x24:42", ":24;42"]
+    fractions = ["", ".5", ".05", ".999", ".1234", ".", ",5", ".123456789", ".a"]
+    offsets = ["Z", "+00:00", "-07:00", "+05:30", "+23:59", "-23:59", "+24:00", "z", "+0530", "-00:60", "Zx", "+00:00Z"]
+    for h, m, f, o in itertools.product(hours, minutes, fractions, offsets):
+        text = h + m + f + o
+        assert read(text) == fast_iso_ms(text), text
+        assert read(text) == fast_iso_ms(text), text  # from the cache
+    assert read("2026-10-01T00:24:42.5+02:00") == parse_iso8601_ms("2026-10-01T00:24:42.5+02:00")

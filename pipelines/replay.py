@@ -33,7 +33,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
-from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
+from journeyflow.pipelines.options import (JourneyflowOptions, ViewCachingOptions, resolve_max_event_time,
+                                          segment_mapping_config)
 from journeyflow.pipelines.output import prepare_output, write_manifest
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
@@ -161,7 +162,7 @@ class ReplayJob:
         and validates the engine configuration (its errors propagate); raises :class:`ReplayArgumentError` without
         ``--input`` and ``--output`` and ``ValueError`` for a bad ``--until`` or ``--max_event_time`` (a relative
         one is resolved here, once: :func:`replay_parse_config`)."""
-        opts = PipelineOptions(argv)
+        opts = ViewCachingOptions(argv)  # (Beam re-parses the flags for every view: issue 22)
         jf = opts.view_as(JourneyflowOptions)
         if not jf.input or not jf.output:
             raise ReplayArgumentError("replay needs --input DIR and --output DIR")

@@ -39,7 +39,7 @@ from journeyflow.pipelines.output import prepare_output, write_manifest
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms.address import ShareAddressStatus
-from journeyflow.transforms.decide import DecideForCustomers
+from journeyflow.transforms.decide import DecideForCustomers, LatestOf
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.outputs import NAMESPACE, build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
@@ -60,10 +60,6 @@ class ReplayArgumentError(ValueError):
 
 #: Events per batch between the replay's stages (one Beam element per batch, not per event: issue 22).
 EVENT_BATCH = 10_000
-
-
-def _max_or_none(values) -> int | None:
-    return max(values, default=None)
 
 
 def _latest(batch) -> int:
@@ -122,7 +118,8 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
     keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
     if until is None:
-        horizon = events | "EventTimes" >> beam.Map(_latest) | "Horizon" >> beam.CombineGlobally(_max_or_none)
+        # (the latest of the batches' latest times, taken by the fold: no global combine step, issue 22)
+        horizon = LatestOf(events | "EventTimes" >> beam.Map(_latest).with_output_types(int))
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
     decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon, batched=True)

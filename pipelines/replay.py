@@ -126,7 +126,7 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     outputs = build_outputs(decided, parsed, links, more_dead=after, batched=True)
     FileSink(output_dir).write(outputs)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
-            "warnings": outputs.warnings, **outputs.table_rows()}
+            "warnings": outputs.warnings, "journey_steps": outputs.steps, "customer_snapshots": outputs.snapshots}
 
 
 def replay_parse_config(jf: JourneyflowOptions, now_ms: int | None = None, declared_types=None) -> ParseConfig:

@@ -1,7 +1,8 @@
 """Bounded replay assembly: files in, decision topics and analyst tables out.
 
-    ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → (EventTimes → Horizon) → DecideForCustomers
-        → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
+    ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → DecideForCustomers (horizon: the
+        latest of the ``EventTimes``) → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet)
+        (``transforms.sinks.files``: one ``Outputs_<records>`` step per list of records, then ``WriteOutputs``)
 
 Between its stages the replay moves lists, not single records (issue 22): ``ReadFiles`` emits lists of RawRecords,
 ``ParseAndValidate`` EventBatches (and lists of dead letters / field warnings), ``ResolveIdentities`` one
@@ -12,7 +13,10 @@ its coders are paid per list (``transforms.coders``).  Topics and table rows are
 The horizon (without ``--until``) is the latest event time of the *accepted* events: a record beyond
 ``--max_event_time`` (resolved once, at launch: :func:`replay_parse_config`) is a dead letter and moves nobody's.
 
-Every step has a stable label (Dataflow's ``--update`` matches steps by label).
+Every step has a stable label (Dataflow's ``--update`` matches steps by label; a batch replay is never updated, and
+its labels changed once, issue 22: fewer steps, each with a fixed cost per run).  The fixed cost of a run (a replay
+of a tiny input) is also cut by :class:`~journeyflow.pipelines.options.ViewCachingOptions` and
+:func:`dofn_specs_once`.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ rules, and ``address_copies`` for the in-process bounded path: :mod:`journeyflow
 identity link was accepted.  A copy changes only the address's status in the receiving state (no journeys, no
 channel consent, not counted as an event).
 
-Bounded replay (``ShareAddressStatus``): holders and changes are joined by address key (one ``CoGroupByKey``): each
+Bounded replay (``ShareAddressStatus``): holders and changes are joined by address key (one ``GroupByKey``): each
 change goes to every holder cluster but its own, at its own event time, so a customer that only acquires the
 address later has its status from the start.  Inside a cluster ``ClusterFold`` gives the change to every
 sub-profile (and to sub-profiles created later).

@@ -1,7 +1,8 @@
 """Bounded replay assembly: files in, decision topics and analyst tables out.
 
-    ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → (EventTimes → Horizon) → DecideForCustomers
-        → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet) (``transforms.sinks.files``)
+    ReadFiles → ParseAndValidate → ResolveIdentities → ShareAddressStatus → DecideForCustomers (horizon: the
+        latest of the ``EventTimes``) → outputs (``transforms.outputs``) → files: topics (JSONL) + tables (Parquet)
+        (``transforms.sinks.files``: one ``Outputs_<records>`` step per list of records, then ``WriteOutputs``)
 
 Between its stages the replay moves lists, not single records (issue 22): ``ReadFiles`` emits lists of RawRecords,
 ``ParseAndValidate`` EventBatches (and lists of dead letters / field warnings), ``ResolveIdentities`` one
@@ -12,7 +13,10 @@ its coders are paid per list (``transforms.coders``).  Topics and table rows are
 The horizon (without ``--until``) is the latest event time of the *accepted* events: a record beyond
 ``--max_event_time`` (resolved once, at launch: :func:`replay_parse_config`) is a dead letter and moves nobody's.
 
-Every step has a stable label (Dataflow's ``--update`` matches steps by label).
+Every step has a stable label (Dataflow's ``--update`` matches steps by label; a batch replay is never updated, and
+its labels changed once, issue 22: fewer steps, each with a fixed cost per run).  The fixed cost of a run (a replay
+of a tiny input) is also cut by :class:`~journeyflow.pipelines.options.ViewCachingOptions` and
+:func:`dofn_specs_once`.
 """
 from __future__ import annotations
 
@@ -33,12 +37,13 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
-from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
+from journeyflow.pipelines.options import (JourneyflowOptions, ViewCachingOptions, resolve_max_event_time,
+                                          segment_mapping_config)
 from journeyflow.pipelines.output import prepare_output, write_manifest
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig, parse_ts
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.transforms.address import ShareAddressStatus
-from journeyflow.transforms.decide import DecideForCustomers
+from journeyflow.transforms.decide import DecideForCustomers, LatestOf
 from journeyflow.transforms.identity import ResolveIdentities
 from journeyflow.transforms.outputs import NAMESPACE, build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
@@ -59,10 +64,6 @@ class ReplayArgumentError(ValueError):
 
 #: Events per batch between the replay's stages (one Beam element per batch, not per event: issue 22).
 EVENT_BATCH = 10_000
-
-
-def _max_or_none(values) -> int | None:
-    return max(values, default=None)
 
 
 def _latest(batch) -> int:
@@ -121,14 +122,15 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     # an address's opt-outs and bounces reach every cluster holding the address (transforms.address)
     keyed = keyed | "ShareAddressStatus" >> ShareAddressStatus()
     if until is None:
-        horizon = events | "EventTimes" >> beam.Map(_latest) | "Horizon" >> beam.CombineGlobally(_max_or_none)
+        # (the latest of the batches' latest times, taken by the fold: no global combine step, issue 22)
+        horizon = LatestOf(events | "EventTimes" >> beam.Map(_latest).with_output_types(int))
     else:
         horizon = END_OF_TIME if until == "end" else int(until)
     decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon, batched=True)
     outputs = build_outputs(decided, parsed, links, more_dead=after, batched=True)
     FileSink(output_dir).write(outputs)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
-            "warnings": outputs.warnings, **outputs.table_rows()}
+            "warnings": outputs.warnings, "journey_steps": outputs.steps, "customer_snapshots": outputs.snapshots}
 
 
 def replay_parse_config(jf: JourneyflowOptions, now_ms: int | None = None, declared_types=None) -> ParseConfig:
@@ -161,7 +163,7 @@ class ReplayJob:
         and validates the engine configuration (its errors propagate); raises :class:`ReplayArgumentError` without
         ``--input`` and ``--output`` and ``ValueError`` for a bad ``--until`` or ``--max_event_time`` (a relative
         one is resolved here, once: :func:`replay_parse_config`)."""
-        opts = PipelineOptions(argv)
+        opts = ViewCachingOptions(argv)  # (Beam re-parses the flags for every view: issue 22)
         jf = opts.view_as(JourneyflowOptions)
         if not jf.input or not jf.output:
             raise ReplayArgumentError("replay needs --input DIR and --output DIR")
@@ -320,16 +322,48 @@ def replay_gc(threshold: tuple[int, int, int] = REPLAY_GC_THRESHOLD) -> Iterator
         gc.set_threshold(*old)
 
 
+@contextmanager
+def dofn_specs_once() -> Iterator[None]:
+    """For the block, Beam's ``userstate.get_dofn_specs`` (a DoFn's state and timer specs) is worked out once per
+    DoFn object and remembered, then forgotten (and Beam's function restored) after the block.
+
+    Beam asks it eight times for every ParDo of a run — twice when the ParDo is made, three times when the graph is
+    translated (``to_runner_api``), twice more where the runner's bundle processor builds the operation, once in
+    the ``DoFnRunner`` — and every call takes ``inspect.signature`` of each of the DoFn's ~30 methods: 0.28 of a
+    0.9 CPU-s replay of a tiny input (issue 22).  The specs are the default values of the DoFn's method parameters
+    (``DoFn.StateParam``, ``DoFn.TimerParam``), fixed once the object exists; a call that raises is not
+    remembered; each caller gets its own copy of the two sets.  The objects are held until the block ends, so an
+    id is never reused within it.  Not thread-safe against another block in the same process (the replay runs one
+    pipeline at a time)."""
+    from apache_beam.transforms import userstate
+    beam_specs = userstate.get_dofn_specs
+    seen: dict[int, tuple[Any, tuple[set, set]]] = {}
+
+    def get_dofn_specs(dofn):
+        got = seen.get(id(dofn))
+        if got is None or got[0] is not dofn:
+            got = seen[id(dofn)] = (dofn, beam_specs(dofn))
+        state, timers = got[1]
+        return set(state), set(timers)
+
+    userstate.get_dofn_specs = get_dofn_specs
+    try:
+        yield
+    finally:
+        userstate.get_dofn_specs = beam_specs
+
+
 def run_replay(argv: list[str] | None = None, overwrite: bool = False) -> ReplaySummary:
     """Runs a replay with ``argv`` (see :meth:`ReplayJob.from_argv`), waits for it and summarizes its local output
     directory (wall time: from building the graph to the end of the run).  Exits (``SystemExit``) without
-    ``--input`` and ``--output``.  Runs with the garbage collector's thresholds of :func:`replay_gc`.
+    ``--input`` and ``--output``.  Runs with the garbage collector's thresholds of :func:`replay_gc`, and each DoFn's state and timer
+    specs worked out once (:func:`dofn_specs_once`).
 
     A local ``--output`` must be empty or missing unless ``overwrite`` (which replaces only the replay's own
     ``topics/``, ``tables/`` and ``run.json``; raises :class:`~journeyflow.pipelines.output.OutputNotEmptyError`);
     the pipeline writes into a staging folder beside it, moved into place after the run, with the run manifest
     (:mod:`journeyflow.pipelines.output`).  A failed or interrupted run leaves the target as it was."""
-    with replay_gc():
+    with replay_gc(), dofn_specs_once():
         return _run_replay(argv, overwrite)
 
 

@@ -7,7 +7,7 @@ work in slices whose size is fixed:
 1. **Spill** (one pass over the input): every file is read and parsed by the replay's own ``ReadLines`` and
    ``Parse`` DoFns (``transforms.sources``, ``transforms.parse``); events are pickled to a spill file, dead letters
    and field warnings to theirs, the identity links of each event (``event_links``) are kept, and the horizon
-   (latest accepted event time) is tracked — the replay's ``EventTimes``/``Horizon``.
+   (latest accepted event time) is tracked — the replay's ``EventTimes`` horizon.
 2. **Resolve identities once** (``build_cluster_map``, the replay's ``ResolveGraph``), then key every spilled event
    by its final cluster (``ClusterKeyer``: ``KeyByCluster``) and write it to bucket ``crc32(cluster) mod K``;
    address-status copies (``ShareAddressStatus``) are computed from the holders and changes seen while keying

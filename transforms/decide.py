@@ -8,7 +8,7 @@ shared with it (``transforms.outputs``).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import apache_beam as beam
 
@@ -28,6 +28,15 @@ from journeyflow.transforms.outputs import DEAD, DECISIONS, SNAPSHOTS, STEPS, TA
 FLUSH_OUTPUTS = 50_000
 
 
+class LatestOf(NamedTuple):
+    """A horizon given as the latest of a PCollection's values (epoch ms; None when it is empty): the replay's
+    ``EventTimes`` (each EventBatch's latest event time).  :class:`DecideForCustomers` reads the values as a list
+    side input and takes their maximum: what ``CombineGlobally(max)`` gave as a singleton, without the eight steps
+    of a global combine in the graph (each with its fixed cost per replay: issue 22)."""
+
+    values: beam.PCollection
+
+
 class FoldClusterFn(beam.DoFn):
     """(cluster key, [(event, accepted links of that event)]) → the cluster's outputs (tags of
     ``transforms.outputs``), folded by :class:`~journeyflow.stages.bounded.ClusterFold` up to ``until`` (epoch
@@ -35,11 +44,13 @@ class FoldClusterFn(beam.DoFn):
 
     ``batched`` (the replay): the grouped values are ``ClusterItems`` lists (concatenated), and the outputs are
     buffered and emitted as one list per tag (when :data:`FLUSH_OUTPUTS` are buffered and at the end of the bundle)
-    instead of one element per record (issue 22)."""
+    instead of one element per record (issue 22).  ``latest``: ``until`` arrives as a list of times (a
+    :class:`LatestOf` horizon) and the fold runs up to their maximum (None for an empty list)."""
 
-    def __init__(self, config: EngineConfig, batched: bool = False):
+    def __init__(self, config: EngineConfig, batched: bool = False, latest: bool = False):
         self.config = config
         self.batched = batched
+        self.latest = latest
         self.counters = DecideCounters()
 
     def start_bundle(self) -> None:
@@ -67,6 +78,8 @@ class FoldClusterFn(beam.DoFn):
     def process(self, element: tuple[str, Iterable[tuple[Event, tuple]]], until: int | None) -> Iterator[Any]:
         """Sorts the cluster's items by event sort key, folds them, emits and counts the outputs, then one snapshot row
         per customer of the cluster."""
+        if self.latest:
+            until = max(until, default=None)
         _cluster, items = element
         items = [it for batch in items for it in batch] if self.batched else list(items)
         out = fold_cluster(self.fold, items, until)  # the in-process bounded path's per-cluster step
@@ -95,7 +108,8 @@ class DecideForCustomers(beam.PTransform):
     """(cluster, (event, links)) → decisions (main) and the tagged outputs of ``transforms.outputs`` (journey
     steps, dead letters (duplicates, processing errors), snapshots; no state transfers in bounded replay).
 
-    ``until``: the replay horizon in epoch ms, ``None``, or a singleton PCollection (the input's max event time).
+    ``until``: the replay horizon in epoch ms, ``None``, a singleton PCollection (the input's max event time), or
+    a :class:`LatestOf` (the maximum of a PCollection's times).
     ``batched``: the input is ``(cluster, ClusterItems)`` and every output is a list (:class:`FoldClusterFn`)."""
 
     def __init__(self, config: EngineConfig, until, label: str | None = None, batched: bool = False):
@@ -106,13 +120,15 @@ class DecideForCustomers(beam.PTransform):
 
     def expand(self, keyed):
         """``GroupByCustomer`` then ``FoldCustomer`` (all tags of ``transforms.outputs``)."""
-        until = self.until
-        if isinstance(until, beam.pvalue.PCollection):
+        until, latest = self.until, isinstance(self.until, LatestOf)
+        if latest:
+            until = beam.pvalue.AsList(until.values)
+        elif isinstance(until, beam.pvalue.PCollection):
             until = beam.pvalue.AsSingleton(until)
         out = (
             keyed
             | "GroupByCustomer" >> beam.GroupByKey()
-            | "FoldCustomer" >> beam.ParDo(FoldClusterFn(self.config, self.batched), until).with_outputs(
+            | "FoldCustomer" >> beam.ParDo(FoldClusterFn(self.config, self.batched, latest), until).with_outputs(
                 *TAGGED, main=DECISIONS)
         )
         if self.batched:  # lists of records: BatchCoder (transforms.coders)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import apache_beam as beam
+from apache_beam.typehints import typehints
 
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
@@ -31,15 +32,22 @@ class _ResolveFn(beam.DoFn):
     def __init__(self, rules: LinkRules):
         self.rules = rules
 
-    def process(self, batches: list[list[LinkRecord]]) -> Iterator[Any]:
+    def process(self, group: tuple[str, list[list[LinkRecord]]]) -> Iterator[Any]:
+        _key, batches = group
         cmap, rows = build_cluster_map([lk for b in batches for lk in b], self.rules)
         yield cmap
         if rows:
             yield beam.pvalue.TaggedOutput("links", Batch(rows))  # one list of identity_links rows
 
 
-def _batch_links(batch: list, rules: LinkRules) -> Batch:
-    return Batch(lk for ev in batch for lk in event_links(ev, rules))
+#: The one key every batch of links is grouped under (``CollectLinks``: all links meet in one ``ResolveGraph`` call).
+ALL_LINKS = ""
+#: ``(ALL_LINKS, Batch of LinkRecords)``: ``ExtractLinks``' output.
+KEYED_LINKS = typehints.Tuple[str, Batch]
+
+
+def _batch_links(batch: list, rules: LinkRules) -> tuple[str, Batch]:
+    return ALL_LINKS, Batch(lk for ev in batch for lk in event_links(ev, rules))
 
 
 class _KeyByClusterFn(beam.DoFn):
@@ -86,12 +94,17 @@ class ResolveIdentities(beam.PTransform):
         self.rules = rules
 
     def expand(self, events):
-        """``(keyed, link rows)``: steps ``ExtractLinks`` → ``CollectLinks`` → ``ResolveGraph``, ``KeyByCluster``."""
+        """``(keyed, link rows)``: steps ``ExtractLinks`` → ``CollectLinks`` → ``ResolveGraph``, ``KeyByCluster``.
+
+        ``CollectLinks`` is a GroupByKey under one key, not ``combiners.ToList`` (a CombineGlobally: eight more
+        steps in the graph, each with its fixed cost per replay: issue 22).  Every EventBatch (never empty) gives
+        one list of links, so the map exists whenever there is an event to key; with no events at all nothing is
+        grouped, nothing is keyed and no identity_links row is written, as before."""
         rules = self.rules
         resolved = (
             events
-            | "ExtractLinks" >> beam.Map(_batch_links, rules).with_output_types(Batch)
-            | "CollectLinks" >> beam.combiners.ToList()
+            | "ExtractLinks" >> beam.Map(_batch_links, rules).with_output_types(KEYED_LINKS)
+            | "CollectLinks" >> beam.GroupByKey()
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )
         keyed = events | "KeyByCluster" >> beam.ParDo(

@@ -148,6 +148,14 @@ def field_warning_message(w: FieldWarning) -> Message:
 
 
 # ---------------------------------------------------------------------------------------------- assembly
+#: Which records become messages, and how: a field of :class:`PipelineOutputs` → (message builder, whether it gives
+#: several messages per record).  ``build_outputs`` applies them as ``DecisionMessages``, ``DeadLetterMessages``
+#: and ``FieldWarningMessages``; the replay's file sink in its per-list output steps.
+MESSAGES: dict[str, tuple[Callable[[Any], Any], bool]] = {
+    "decisions": (decision_messages, True),
+    "dead": (dead_letter_message, False),
+    "warnings": (field_warning_message, False),
+}
 #: How each analyst table's rows are made, in ``TABLES`` order: table → (the records it is built from: a field of
 #: :class:`PipelineOutputs`, the Beam step label, the row builder or None when the records are rows already,
 #: whether the builder gives several rows per record).  The replay's :meth:`PipelineOutputs.table_rows` and the
@@ -170,7 +178,7 @@ class PipelineOutputs:
 
     ``decisions``, ``dead`` (all dead letters: parse and decide) and ``warnings`` (the parser's field warnings)
     are PCollections of records; ``messages`` the PCollections of :class:`Message` (decision, dead-letter and
-    field-warning messages); ``transfers`` the
+    field-warning messages; empty when :attr:`batched`: see :func:`build_outputs`); ``transfers`` the
     ``(target customer, absorb Event)`` state hand-overs (always empty in bounded replay).  Table rows are built on demand by :meth:`table_rows`
     (a pipeline without table sinks does not pay for them)."""
 
@@ -225,7 +233,9 @@ def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOut
     (``identity_links`` rows) and ``more_dead``, other DeadLetter PCollections (streaming: unusable state-transfer
     messages).  Applies ``AllDeadLetters``, ``DecisionMessages``, ``DeadLetterMessages`` and
     ``FieldWarningMessages`` at the caller's level.  ``batched`` (the replay): every input PCollection holds
-    lists of records, and so does every output (one Beam element per list: issue 22)."""
+    lists of records, and so does every output (one Beam element per list: issue 22); no message steps are
+    applied (``messages`` is empty): :class:`~journeyflow.transforms.sinks.files.FileSink` turns each list of
+    records into its messages and rows in one step (:data:`MESSAGES`, :data:`TABLE_ROWS`)."""
     one, many = (_batch_map, _batch_flat_map) if batched else (beam.Map, beam.FlatMap)
     if batched:  # lists: encoded by BatchCoder (transforms.coders), not pickled whole for Beam's size samples
         for pc in (*(decided[t] for t in (DECISIONS, *TAGGED)), parsed[tparse.DEAD], parsed[tparse.WARNINGS],
@@ -236,9 +246,11 @@ def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOut
     dead = (parsed[tparse.DEAD], decided[DEAD], *more_dead) | "AllDeadLetters" >> beam.Flatten()
     if batched:
         typed(dead)
-    messages = (decisions | "DecisionMessages" >> many(decision_messages),
-                dead | "DeadLetterMessages" >> one(dead_letter_message),
-                warnings | "FieldWarningMessages" >> one(field_warning_message))
+    messages: tuple[beam.PCollection, ...] = ()
+    if not batched:  # (batched: the file sink makes messages and rows in one step per record list)
+        messages = (decisions | "DecisionMessages" >> many(decision_messages),
+                    dead | "DeadLetterMessages" >> one(dead_letter_message),
+                    warnings | "FieldWarningMessages" >> one(field_warning_message))
     return PipelineOutputs(decisions=decisions, dead=dead, messages=messages, steps=decided[STEPS], links=links,
                            snapshots=decided[SNAPSHOTS], transfers=decided[TRANSFERS], warnings=warnings,
                            batched=batched)

@@ -11,23 +11,38 @@ from apache_beam.io.filesystems import FileSystems
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
 from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
-from journeyflow.transforms.outputs import Message, PipelineOutputs
+from journeyflow.transforms.outputs import MESSAGES, TABLE_ROWS, Message, PipelineOutputs
+
+
+#: What each record list of a batched :class:`PipelineOutputs` becomes (:func:`_record_destinations`): field →
+#: its messages' builder (``transforms.outputs.MESSAGES``) and the tables built from it (``TABLE_ROWS``, in order).
+RECORD_PLANS: dict[str, tuple[tuple[Any, bool] | None, tuple[tuple[str, Any, bool], ...]]] = {
+    source: (MESSAGES.get(source), tuple((table, builder, flat) for table, (src, _label, builder, flat)
+                                         in TABLE_ROWS.items() if src == source))
+    for source in dict.fromkeys(src for src, *_ in TABLE_ROWS.values())}
 
 
 class FileSink:
-    """Every message and every table row of a pipeline under ``out_dir`` (steps ``Topics_<i>``, ``Rows_<table>``,
-    ``WriteOutputs``): see :class:`WriteOutputFiles`.  Each output is keyed by its destination
-    file where it is produced (a batched output: one element per destination and batch)."""
+    """Every message and every table row of a pipeline under ``out_dir``: see :class:`WriteOutputFiles`.  Each
+    output is keyed by its destination file where it is produced.  Steps: ``Topics_<i>`` and ``Rows_<table>``
+    then ``WriteOutputs``; for batched outputs (the replay), ``Outputs_<field>`` — one step per list of records
+    (decisions, journey steps, snapshots, identity links, dead letters, field warnings) that makes its messages and
+    rows and keys them by destination (one element per destination and list) — then ``WriteOutputs``: a replay's
+    graph has six output steps instead of seventeen, each with its fixed cost (issue 22)."""
 
     def __init__(self, out_dir: str):
         self.out_dir = out_dir
 
     def write(self, outputs: PipelineOutputs) -> None:
         """Adds the file writers for ``outputs`` (all topics, all tables) to their pipeline."""
-        hint = DESTINATION_BATCH if outputs.batched else None  # batched: (destination, Batch) by BatchCoder
-        topics = [pc | f"Topics_{i}" >> _hinted(beam.FlatMap(_topic_destinations), hint)
-                  for i, pc in enumerate(outputs.messages)]
-        rows = [pc | f"Rows_{name}" >> _hinted(beam.FlatMap(_table_destinations, name), hint)
+        if outputs.batched:  # (destination, Batch), encoded by BatchCoder
+            items = [getattr(outputs, source) | f"Outputs_{source}" >> beam.FlatMap(
+                _record_destinations, *plan).with_output_types(DESTINATION_BATCH)
+                for source, plan in RECORD_PLANS.items()]
+            tuple(items) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES)
+            return
+        topics = [pc | f"Topics_{i}" >> beam.FlatMap(_topic_destinations) for i, pc in enumerate(outputs.messages)]
+        rows = [pc | f"Rows_{name}" >> beam.FlatMap(_table_destinations, name)
                 for name, pc in outputs.table_rows().items()]
         # (one Flatten, WriteOutputs' MergeOutputs, takes every output: the FnApiRunner materializes each Flatten,
         # and a separate AllOutputs Flatten before it copied every output once more: issue 22)
@@ -52,6 +67,32 @@ def _topic_destinations(item: Message | list) -> Iterable[tuple[tuple[str, str, 
             topics[key] = got = Batch()
         got.append(m.data)
     return topics.items()
+
+
+def _record_destinations(records: list, messages: tuple[Any, bool] | None,
+                         tables: tuple[tuple[str, Any, bool], ...]) -> Iterable[tuple[tuple[str, str, str], Batch]]:
+    """One list of records → ``(destination, Batch of payloads)`` per destination: its messages' ``data`` by
+    topic (``messages``: builder, several per record) and its rows by table and ``date=`` partition (``tables``:
+    (table, row builder or None for records that are rows, several per record)), as :func:`_topic_destinations` and
+    :func:`_table_destinations` give them."""
+    parts: dict[tuple[str, str, str], Batch] = {}
+
+    def add(key: tuple[str, str, str], payload: Any) -> None:
+        got = parts.get(key)
+        if got is None:
+            parts[key] = got = Batch()
+        got.append(payload)
+
+    if messages is not None:
+        build, flat = messages
+        for m in (m for r in records for m in build(r)) if flat else map(build, records):
+            add(("topic", m.topic, ""), m.data)
+    for name, build, flat in tables:
+        rows = records if build is None else (y for r in records for y in build(r)) if flat else map(build, records)
+        for row in rows:
+            row = stored_row(name, row)
+            add(("table", name, partition_of(name, row)), row)
+    return parts.items()
 
 
 def _table_destinations(row: dict[str, Any] | list, name: str) -> Iterable[tuple[tuple[str, str, str], Any]]:

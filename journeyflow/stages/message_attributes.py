@@ -105,12 +105,13 @@ def parse_message(parser: Parser, stream: str, data: bytes, source: str, attribu
     message's (masked) attributes: the payload's reason when the payload cannot be used, else the ``ts``
     attribute's (:func:`check_ts_attribute`, with the parser's bounds).  Never raises for bad input."""
     result = parser.parse_full(stream, data, source, published_at)
-    kept = masked_attributes(attributes)
+    # (the masked attributes are made only for a dead letter: masking runs PII patterns over every key and value)
     if not isinstance(result.result, Event):
-        return ParseResult(replace(result.result, attributes=kept))
+        return ParseResult(replace(result.result, attributes=masked_attributes(attributes)))
     try:
         check_ts_attribute(attributes, result.result, parser.config, published_at, batch_item="#" in source)
     except Invalid as e:
         # the whole message goes to dead letter: its field warnings with it (they describe a record not kept)
-        return ParseResult(parser.dead_letter(stream, data, source, e.reason, e.detail, e.event_time, kept))
+        return ParseResult(parser.dead_letter(stream, data, source, e.reason, e.detail, e.event_time,
+                                              masked_attributes(attributes)))
     return result

@@ -371,8 +371,8 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
         rec = computed.get(name)
         if rec is not None and "e" in rec:
             e = rec["e"]
-            if e and e[0][0] <= now - w:
-                e = rec["e"] = [x for x in e if x[0] > now - w]
+            if e and e[0][0] <= now - w:  # (time-sorted, as ``_windowed`` keeps them: the expired ones lead)
+                e = rec["e"] = e[bisect_right(e, now - w, key=_ts):]
             if not e:
                 lost = (lost or []) + [name]
     if gone or lost:  # (a dict keeps the order of what is left whatever the order of the deletions)

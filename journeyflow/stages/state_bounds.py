@@ -189,10 +189,10 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
-    lo, most = now - r.journey_history_ms, r.max_entries_per_journey
-    for jid in list(journeys):
-        m = journeys[jid]
-        if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
+    lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
+    for jid, m in list(journeys.items()):
+        step = m.get("step")
+        if not step and configured is not None and jid not in configured:
             del journeys[jid]  # a journey no longer configured: its finished memberships go
             continue
         entries = m.get("entries")
@@ -202,7 +202,7 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
             pass  # nothing to drop: the list stays as it is
         else:
             entries = m["entries"] = [e for e in entries if e > lo][-most:]
-        if not m.get("step") and not entries:
+        if not step and not entries:
             if m.get("n"):
                 # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}

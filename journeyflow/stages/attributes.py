@@ -362,38 +362,43 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
         return
     if windows.__class__ is tuple:
         last = _LAST_WINDOWS  # (the pairs of one configuration are one object: no hash of them per call)
-        windows = last[1] if last[0] is windows else _remember_windows(windows)
-    gone = None
-    for name, rec in computed.items():
-        if name not in windows:
-            gone = (gone or []) + [name]
-            continue
-        w = windows[name]
-        if w is not None and "e" in rec:
+        declared, windowed = last[1] if last[0] is windows else _remember_windows(windows)
+    else:
+        declared, windowed = _plan(windows)
+    gone = None if computed.keys() <= declared else [n for n in computed if n not in declared]
+    lost = None  # (the windowed attributes left without entries)
+    for name, w in windowed:
+        rec = computed.get(name)
+        if rec is not None and "e" in rec:
             e = rec["e"]
-            if e and e[0][0] <= now - w:
-                e = rec["e"] = [x for x in e if x[0] > now - w]
+            if e and e[0][0] <= now - w:  # (time-sorted, as ``_windowed`` keeps them: the expired ones lead)
+                e = rec["e"] = e[bisect_right(e, now - w, key=_ts):]
             if not e:
-                gone = (gone or []) + [name]
-    if gone:
-        for name in gone:
+                lost = (lost or []) + [name]
+    if gone or lost:  # (a dict keeps the order of what is left whatever the order of the deletions)
+        for name in (gone or []) + (lost or []):
             del computed[name]
 
 
-def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> dict[str, int | None]:
+def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], tuple]:
     global _LAST_WINDOWS
-    w = _windows(pairs)
-    _LAST_WINDOWS = (pairs, w)
-    return w
+    plan = _plan_of_pairs(pairs)
+    _LAST_WINDOWS = (pairs, plan)
+    return plan
 
 
-_LAST_WINDOWS: tuple = ((), {})
+_LAST_WINDOWS: tuple = ((), (frozenset(), ()))
+
+
+def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+    """What :func:`expire_computed` walks: the declared names, and ``(name, window ms)`` of the windowed ones."""
+    return frozenset(windows), tuple((k, w) for k, w in windows.items() if w is not None)
 
 
 @lru_cache(maxsize=64)
-def _windows(pairs: tuple[tuple[str, int | None], ...]) -> dict[str, int | None]:
-    """``dict(pairs)``, made once per declared set (read only)."""
-    return dict(pairs)
+def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+    """:func:`_plan` of ``dict(pairs)``, made once per declared set (read only)."""
+    return _plan(dict(pairs))
 
 
 def merge_computed(x: dict, y: dict) -> dict:

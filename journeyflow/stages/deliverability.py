@@ -269,11 +269,13 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
     kind = ADDRESS_FOR_CHANNEL.get(channel)
     if kind is None:
         return NO_ADDRESS
-    found = addresses_of(s, kind)
+    found = [(v[2], k, v[1]) for k, v in s.addresses.items() if v[0] == kind]  # (``addresses_of``, inlined)
     if not found:
         return NO_ADDRESS
+    if len(found) > 1:
+        found.sort(reverse=True)  # most recently seen first (ties: key)
     opted = False
-    for key, raw in found:
+    for _ts, key, raw in found:
         why = address_block(s, key, channel, now, soft_max, soft_window_ms)
         if why is None:
             return key, raw

@@ -43,11 +43,12 @@ def cap(s: CustomerState, r: Retention) -> None:
     """Apply ``r``'s length caps to ``s`` in place: O(1) when under them.  The rule of ``CustomerState.expire``'s caps
     (keep the most recent entries; ties by id); ``seen`` is trimmed back to ``max_seen`` once it is over by a quarter
     (amortized; the trim points depend only on the events, so they are the same on both paths)."""
-    if (len(s.seen) <= r.max_seen + r.max_seen // 4 and len(s.views) <= r.max_views and len(s.sends) <= r.max_sends
-            and len(s.orders) <= r.max_orders and len(s.purchases) <= r.max_purchases and len(s.cart) <= r.max_cart
-            and len(s.cancelled) <= r.max_cancelled and len(s.resolved) <= r.max_resolved):
+    lim = _LIMITS[1] if _LIMITS[0] is r else _limits(r)  # (the caps of one Retention: read once, not per call)
+    if (len(s.seen) <= lim[0] and len(s.views) <= lim[1] and len(s.sends) <= lim[2] and len(s.orders) <= lim[3]
+            and len(s.purchases) <= lim[4] and len(s.cart) <= lim[5] and len(s.cancelled) <= lim[6]
+            and len(s.resolved) <= lim[7]):
         if s.journeys:  # (the usual case: every list under its cap, only the journeys' entries to look at)
-            most = r.max_entries_per_journey
+            most = lim[8]
             for m in s.journeys.values():
                 entries = m.get("entries")
                 if entries and len(entries) > most:
@@ -73,6 +74,18 @@ def cap(s: CustomerState, r: Retention) -> None:
         entries = m.get("entries")
         if entries and len(entries) > r.max_entries_per_journey:
             del entries[:len(entries) - r.max_entries_per_journey]
+
+
+def _limits(r: Retention) -> tuple[int, ...]:
+    """The length caps :func:`cap` compares with, remembered for the last ``r`` seen (one per configuration)."""
+    global _LIMITS
+    lim = (r.max_seen + r.max_seen // 4, r.max_views, r.max_sends, r.max_orders, r.max_purchases, r.max_cart,
+           r.max_cancelled, r.max_resolved, r.max_entries_per_journey)
+    _LIMITS = (r, lim)
+    return lim
+
+
+_LIMITS: tuple = (None, ())
 
 
 def expire_state(s: CustomerState, now: int, r: Retention) -> None:
@@ -176,10 +189,10 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
-    lo, most = now - r.journey_history_ms, r.max_entries_per_journey
-    for jid in list(journeys):
-        m = journeys[jid]
-        if not m.get("step") and r.journey_ids is not None and jid not in r.journey_ids:
+    lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
+    for jid, m in list(journeys.items()):
+        step = m.get("step")
+        if not step and configured is not None and jid not in configured:
             del journeys[jid]  # a journey no longer configured: its finished memberships go
             continue
         entries = m.get("entries")
@@ -189,7 +202,7 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
             pass  # nothing to drop: the list stays as it is
         else:
             entries = m["entries"] = [e for e in entries if e > lo][-most:]
-        if not m.get("step") and not entries:
+        if not step and not entries:
             if m.get("n"):
                 # reentry: never -- only the marker (and the arm, which would be re-used) outlives the history
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}

@@ -48,3 +48,22 @@ def test_local_second_is_the_wall_clock_or_unknown(zone_name):
         else:  # only in an hour whose UTC offset changes
             h = sec // 3600 * 3600
             assert datetime.fromtimestamp(h, zone).utcoffset() != datetime.fromtimestamp(h + 3599, zone).utcoffset()
+
+
+@pytest.mark.parametrize("zone_name", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+def test_remembered_window_due_equals_quiet_due_minute_by_minute(zone_name):
+    """Every minute of the nights around a spring-forward and a fall-back, asked in a shuffled order with one cache:
+    the due times remembered per window (zone, local day, UTC offset, end time) are those of ``quiet_due``."""
+    zone, rng = ZoneInfo(zone_name), random.Random(zone_name)
+    start_t, end_t = time(21, 0), time(8, 0)
+    start, end = start_t.hour * 3600, end_t.hour * 3600
+    for first, last in (("2024-03-08", "2024-04-09"), ("2024-10-24", "2024-11-06")):
+        lo = int(datetime.fromisoformat(first).replace(tzinfo=timezone.utc).timestamp()) * 1000
+        hi = int(datetime.fromisoformat(last).replace(tzinfo=timezone.utc).timestamp()) * 1000
+        instants = list(range(lo, hi, 60_000 * 13))
+        rng.shuffle(instants)
+        cache: dict = {}
+        for now in instants:
+            assert quiet_due_cached(zone, now, start, end, end_t, cache) == quiet_due(zone, now, start, end, end_t), \
+                (zone_name, now)
+        assert any(len(k) == 4 for k in cache)  # answers were remembered per window (and then read back)

@@ -31,12 +31,18 @@ def quiet_due(zone: ZoneInfo, now: int, start: int, end: int, end_time: time) ->
 
     ``start``/``end``: the window's bounds in seconds of the local day; ``end_time``: ``end`` as a ``time``.  Rules:
     the module docstring.  A zone that skips a whole day (Pacific/Apia 2011-12-30) moves on to the next day."""
+    return _quiet_due(zone, now, start, end, end_time)[0]
+
+
+def _quiet_due(zone: ZoneInfo, now: int, start: int, end: int, end_time: time) -> tuple[int, bool]:
+    """:func:`quiet_due` and whether the answer is the plain one: the end time's first pass on the window's local
+    day, at the UTC offset of ``now`` (then every instant of the same window at that offset has the same answer)."""
     local = datetime.fromtimestamp(now // 1000, zone)
     sod = local.hour * 3600 + local.minute * 60 + local.second
     if not _inside(sod, start, end):
-        return 0
+        return 0, False
     day = local.date() + timedelta(days=1 if start > end and sod >= start else 0)
-    for _ in range(3):
+    for i in range(3):
         # both passes of an end time a fall-back repeats (fold 0, then fold 1); fold 0 of a time in a DST gap is one
         # gap length past the jump (corrected below: the offset then differs from now's)
         for fold in (0, 1):
@@ -44,10 +50,10 @@ def quiet_due(zone: ZoneInfo, now: int, start: int, end: int, end_time: time) ->
             if due > now:
                 offset = local.utcoffset()
                 if offset != datetime.fromtimestamp(due // 1000, zone).utcoffset():
-                    return _past_change(zone, now, due, offset, start, end, end_time)  # type: ignore[arg-type]
-                return due
+                    return _past_change(zone, now, due, offset, start, end, end_time), False  # type: ignore[arg-type]
+                return due, i == 0 and fold == 0
         day += timedelta(days=1)
-    return now + 3_600_000
+    return now + 3_600_000, False
 
 
 def _past_change(zone: ZoneInfo, now: int, due: int, offset: timedelta, start: int, end: int, end_time: time) -> int:
@@ -91,9 +97,33 @@ def local_second(zone: ZoneInfo, sec: int, cache: dict) -> int | None:
 
 
 def quiet_due_cached(zone: ZoneInfo, now: int, start: int, end: int, end_time: time, cache: dict) -> int:
-    """:func:`quiet_due`, answering 0 without a ``datetime`` when ``now`` is outside the window by the hour's
-    remembered UTC offset (:func:`local_second`, ``cache``); anything else is :func:`quiet_due`'s."""
-    sod = local_second(zone, now // 1000, cache)
-    if sod is not None and not _inside(sod, start, end):
+    """:func:`quiet_due`, answered from ``cache`` (kept by the caller) without a ``datetime`` when it can be:
+
+    * 0 when ``now`` is outside the window by the hour's remembered UTC offset (:func:`local_second`);
+    * inside the window, the due time :func:`quiet_due` gave for the same window (zone, local day the window ends,
+      end time) at the same UTC offset, when that answer was the plain one (the end time's first pass, at the
+      offset of ``now``): every instant of that window at that offset is before it, and :func:`quiet_due` compares
+      only the offsets at ``now`` and at the due time, so it gives the same answer for each of them.
+
+    Anything else (an hour whose offset changes, an answer across a DST change) is :func:`quiet_due`'s."""
+    sec = now // 1000
+    key = (zone, sec // 3600)
+    off = cache.get(key)
+    if off is None:
+        local_second(zone, sec, cache)
+        off = cache[key]
+    if off is False:
+        return quiet_due(zone, now, start, end, end_time)
+    wall = sec + off
+    sod = wall % 86400
+    if not (start <= sod < end if start < end else sod >= start or sod < end):  # (``_inside``, inlined)
         return 0
-    return quiet_due(zone, now, start, end, end_time)
+    window = (zone, wall // 86400 + (1 if start > end and sod >= start else 0), off, end_time)
+    due = cache.get(window)
+    if due is None:
+        due, plain = _quiet_due(zone, now, start, end, end_time)
+        if plain:
+            if len(cache) >= OFFSET_HOURS:
+                cache.clear()
+            cache[window] = due
+    return due

@@ -87,21 +87,21 @@ class FoldClusterFn(beam.DoFn):
         # (address-status copies are not the cluster's own events: they do not move its last event time)
         at = until if until is not None and until < END_OF_TIME else max(
             (ev.ts for ev, _ in items if ev.stream != ADDRESS_STREAM), default=max(ev.ts for ev, _ in items))
-        attributes = self.fold.p.engine.attributes
+        attributes, stale_ms = self.fold.p.engine.attributes, self.fold.p.engine.open_ticket_ms
         if self.batched:
             self.counters.count(out)
             buf = self._out
             buf[DECISIONS].extend(out.decisions)
             buf[STEPS].extend(out.steps)
             buf[DEAD].extend(out.dead)
-            buf[SNAPSHOTS].extend(snapshot_row(st, at, attributes=attributes) for st in out.final_states.values())
+            buf[SNAPSHOTS].extend(snapshot_row(st, at, attributes=attributes, open_ticket_ms=stale_ms) for st in out.final_states.values())
             self._n += len(out.decisions) + len(out.steps) + len(out.final_states)
             if self._n >= FLUSH_OUTPUTS:
                 yield from self._flush(False)
             return
         yield from self.counters.emit(out)
         for st in out.final_states.values():
-            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, at, attributes=attributes))
+            yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(st, at, attributes=attributes, open_ticket_ms=stale_ms))
 
 
 class DecideForCustomers(beam.PTransform):

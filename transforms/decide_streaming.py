@@ -230,7 +230,8 @@ class OrderedCustomerFn(beam.DoFn):
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
             # the row's state_bytes is the size of the JSON form, as in bounded replay
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, None,
-                                                                   self.processor.engine.attributes))
+                                                                   self.processor.engine.attributes,
+                                                                   self.processor.engine.open_ticket_ms))
 
     def _remember(self, key: str, events: dict[bytes, Event]) -> None:
         """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode

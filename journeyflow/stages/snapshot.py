@@ -9,12 +9,15 @@ from journeyflow.stages.state import CART_MS, DAY, CustomerState
 
 
 def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = None,
-                 attributes: Any = None) -> dict[str, Any]:
+                 attributes: Any = None, open_ticket_ms: int | None = None) -> dict[str, Any]:
     """The ``customer_snapshots`` row of ``s`` as of ``at`` (epoch ms; None: the customer's last event), with the
     columns of ``schemas/bigquery/customer_snapshots.json``.  Counts are taken at ``at`` (``messages_7d``: sends in
     the 7 days before it, ``cart_size``: cart lines of the 7 days before it, ``orders_90d``: orders of the 90); ``state_bytes``: the size of the serialized state, if the caller already has it.
     ``attributes``: the declared traits and computed attributes (an ``AttributeSet``); ``traits`` is the JSON
-    object of their values at ``at`` (sorted keys; those without a value are left out), None when there are none."""
+    object of their values at ``at`` (sorted keys; those without a value are left out), None when there are none.
+    ``open_ticket_ms``: the policy's ``open_tickets.stale_after`` (``JourneyEngine.open_ticket_ms``; None: tickets
+    count until resolved); ``open_tickets`` counts the tickets open at ``at`` by the rule the decisions use
+    (``CustomerState.open_tickets_at``), not a stale one the daily expiry pass has not dropped yet."""
     now = at if at is not None else (s.last_event or 0)
     kinds: dict[str, int] = {}
     for k in s.ids:
@@ -32,7 +35,7 @@ def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = Non
         "lifecycle_stage": s.lifecycle,
         **{f"consent_{ch}": s.consent_status(ch) for ch in CHANNELS},
         "address_status": s.address_rows(),
-        "open_tickets": len(s.tickets),
+        "open_tickets": len(s.open_tickets_at(now, open_ticket_ms)),
         # windowed like the decision facts (``CustomerState.facts``): expiry runs at most once a day, so the state
         # may still hold a cart line just past its 7 days or an order just past 90
         "orders_90d": sum(1 for o in s.orders if now - 90 * DAY < o[0] <= now),

@@ -43,7 +43,7 @@ def _plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
     job = ReplayJob.from_argv(["--input", str(data), "--output", str(out_dir)])  # the replay's config, parse options
     config, cfg = job.config, job.parse_config
     processor = config.build_processor()
-    attributes = processor.engine.attributes
+    attributes, stale_ms = processor.engine.attributes, processor.engine.open_ticket_ms
     t = time.process_time()
     parser = Parser(Hasher.from_env(merge_plus_addresses=cfg.merge_plus_addresses), cfg)  # (``ParseRecordFn``)
     events: list[Event] = []
@@ -78,7 +78,8 @@ def _plain_replay(data: Path, out_dir: Path) -> dict[str, Any]:
         all_decisions.extend(out.decisions)
         all_steps.extend(out.steps)
         dead.extend(out.dead)
-        all_snapshots.extend(snapshot_row(st, until, attributes=attributes) for st in out.final_states.values())
+        all_snapshots.extend(snapshot_row(st, until, attributes=attributes, open_ticket_ms=stale_ms)
+                             for st in out.final_states.values())
     t_fold = time.process_time() - t - t_parse - t_id
     decisions, steps, snapshots = len(all_decisions), len(all_steps), len(all_snapshots)
     put(_topic_destinations([m for d in all_decisions for m in decision_messages(d)]))

@@ -63,3 +63,35 @@ def test_the_engine_carries_the_policys_stale_after_to_beam_workers():
     engine = EngineConfig.from_files().build_processor().engine
     assert engine.open_ticket_ms == 30 * DAY
     assert pickle.loads(pickle.dumps(engine)).open_ticket_ms == 30 * DAY
+
+
+def test_the_snapshot_row_counts_open_tickets_by_the_same_rule():
+    from journeyflow.stages.snapshot import snapshot_row
+    s = CustomerState(customer_id="crm:S4")
+    s.apply(_ticket("crm:S4", 1, 0))
+    s.apply(_ticket("crm:S4", 2, 20 * DAY, severity="low"))
+    now, stale = 31 * DAY, 30 * DAY
+    assert snapshot_row(s, now, open_ticket_ms=stale)["open_tickets"] == len(s.open_tickets_at(now, stale)) == 1
+    assert snapshot_row(s, now)["open_tickets"] == 2  # no stale_after (``null``): open until resolved
+
+
+def test_the_replays_customer_snapshots_leave_out_a_stale_ticket(tmp_path):
+    """A ticket opened 31 days before the replay horizon and silent since (no event after it: no expiry pass has
+    dropped it): the decisions no longer see it open (stale_after 30d), and the analyst table's ``open_tickets``
+    says the same; a ticket opened 10 days before the horizon still counts."""
+    from datetime import timedelta
+
+    from journeyflow.analytics.tables import read_table
+    from journeyflow.pipelines.replay import run_replay
+    from tests.scenarios import T0, Scenario
+
+    sc = Scenario()
+    sc.contact(timedelta(0), "S5", email="s5@example.com")
+    sc.add("support", timedelta(hours=1), crm_id="S5", type="ticket_opened", ticket_id="T-old", severity="high")
+    sc.contact(timedelta(0), "S6", email="s6@example.com")
+    sc.add("support", timedelta(days=21), crm_id="S6", type="ticket_opened", ticket_id="T-new", severity="low")
+    inp = sc.write(tmp_path / "in")
+    until = T0 + timedelta(days=31, hours=2)
+    run_replay(["--input", str(inp), "--output", str(tmp_path / "out"), "--until", until.isoformat()])
+    rows = read_table(tmp_path / "out", "customer_snapshots").to_pylist()
+    assert sorted((r["snapshot_at"], r["open_tickets"]) for r in rows) == [(until, 0), (until, 1)]

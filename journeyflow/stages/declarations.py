@@ -185,6 +185,21 @@ class Declarations:
         label = " or ".join(sorted({f"'{n}'" for n, _ in names})) or "a timer"
         return struct(f"event {label}" + (" (or a timer)" if timer and names else ""), fields)
 
+    @staticmethod
+    def same_as_entry_errors(fields: tuple[str, ...], event: T, entry_events: list[T]) -> list[str]:
+        """Why a trigger's ``same_as_entry`` ``fields`` (paths: ``order_id``, ``properties.subscriptionId``) cannot
+        be compared: each must be a field of the trigger's ``event`` and of at least one of the ``entry_events``
+        (struct types from :meth:`event_type`; a path into an open map, e.g. undeclared ``properties``, is
+        accepted).  A misspelled field would leave the trigger open for good (fail safe, but silently)."""
+        errors = []
+        for path in fields:
+            err = _field_error(event, path)
+            if err is None and entry_events and all(_field_error(t, path) for t in entry_events):
+                err = _field_error(entry_events[0], path) + " (the entry event)"
+            if err is not None:
+                errors.append(err)
+        return errors
+
     def customer_type(self) -> T:
         """The ``customer`` struct: built-in fields plus ``traits`` (declared traits and computed attributes)."""
         traits = struct("customer.traits", {**self.traits, **self.computed})
@@ -193,3 +208,21 @@ class Declarations:
     def variables(self, event: T) -> dict[str, T]:
         """The variables of a condition whose ``event`` has type ``event``."""
         return {"event": event, "customer": self.customer_type()}
+
+
+def _field_error(t: T, path: str) -> str | None:
+    """None when ``path`` (dot-separated) names a field of ``t``, else what is wrong (with a close match)."""
+    top, parts = t, path.split(".")
+    for i, part in enumerate(parts):
+        if t.kind != "struct":
+            if t.kind in ("map", "dyn"):
+                return None
+            return f"'{'.'.join(parts[:i])}' of {top} is a {t}, not an object"
+        if part not in t.fields:
+            if t.open:
+                return None
+            hint = difflib.get_close_matches(part, list(t.fields), n=1)
+            return f"unknown field '{'.'.join(parts[:i + 1])}' of {top}" + (
+                f" (did you mean '{hint[0]}'?)" if hint else f" (fields: {', '.join(sorted(t.fields))})")
+        t = t.fields[part]
+    return None

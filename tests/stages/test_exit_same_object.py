@@ -124,3 +124,43 @@ def test_same_as_entry_is_for_exits_and_goals_with_a_field_path(bad):
     text = "\n".join(lines[:5] + ["    " + bad] + lines[5:]) + "\n"
     with pytest.raises(JourneyError, match=r"j.yaml:6: "):
         load_journeys_text(text, "j.yaml")
+
+
+MISSPELT = """\
+journeys:
+  - id: j
+    category: marketing
+    priority: 100
+    entry: {event: order_placed}
+    exit: {event: order_cancelled, same_as_entry: %s}
+    steps:
+      - {id: s, send: {channel: email, content_id: x}}
+"""
+
+
+@pytest.mark.parametrize("field, message", [
+    ("order_idd", r"j.yaml:6: journeys\[0\].exit.same_as_entry: unknown field 'order_idd' of event "
+                  r"'order_cancelled' \(did you mean 'order_id'\?\)"),
+    ("amount.value", r"j.yaml:6: .*'amount' of event 'order_cancelled' is a double, not an object"),
+    ("ticket_id", r"j.yaml:6: .*unknown field 'ticket_id' of event 'order_cancelled'"),
+])
+def test_a_same_as_entry_field_the_events_do_not_have_is_refused_at_load_time(field, message):
+    """A misspelt field would leave the exit open for good (the journey never ends on it), silently."""
+    with pytest.raises(JourneyError, match=message):
+        load_journeys_text(MISSPELT % field, "j.yaml")
+
+
+def test_a_same_as_entry_field_must_also_be_one_of_the_entry_event():
+    text = MISSPELT.replace("entry: {event: order_placed}", "entry: {event: ticket_opened}") % "order_id"
+    with pytest.raises(JourneyError, match=r"j.yaml:6: .*unknown field 'order_id' of event 'ticket_opened'.*"
+                                           r"\(the entry event\)"):
+        load_journeys_text(text, "j.yaml")
+
+
+def test_same_as_entry_into_open_properties_and_wait_until_fields_are_accepted():
+    ok = MISSPELT % "properties.plan"
+    assert load_journeys_text(ok, "j.yaml")[0].exit[0].same == ("properties.plan",)
+    wait = ok.replace("      - {id: s,", "      - {id: w, wait: {until: payment_failed, same_as_entry: order_idd, "
+                                        "timeout: 2d, on_event: s, on_timeout: s}}\n      - {id: s,")
+    with pytest.raises(JourneyError, match=r"steps\[0\].wait.same_as_entry: unknown field 'order_idd'"):
+        load_journeys_text(wait, "j.yaml")

@@ -252,11 +252,9 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
 def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN) -> Journey | None:
     """Semantic checks on one schema-valid journey, and the typed model.  Errors go to ``doc``."""
     n_err = len(doc.errors)
-    step_events: list[tuple[str, str | None]] = []
-    for key in ("entry",):
-        v = jd.get(key)
-        for td in ([v] if isinstance(v, dict) else v or ()):
-            step_events.append((td["event"], td.get("stream")))
+    v = jd.get("entry")
+    step_events = [(td["event"], td.get("stream")) for td in ([v] if isinstance(v, dict) else v or ())]
+    entry_types = [decl.event_type(e, s) for e, s in step_events]  # (what same_as_entry compares with)
     has_timer = False
     for sd in jd["steps"]:
         w = sd.get("wait")
@@ -283,16 +281,16 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
         etype, stream = td[type_key], td.get("stream")
         _check_event(etype, stream, path, doc, decl, type_key)
         same = td.get("same_as_entry") or ()
-        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)),
-                       (same,) if isinstance(same, str) else tuple(same))
+        same = (same,) if isinstance(same, str) else tuple(same)
+        for message in decl.same_as_entry_errors(same, decl.event_type(etype, stream), entry_types):
+            doc.add(path + ("same_as_entry",), message)
+        return Trigger(etype, stream, cond(td.get("when"), path + ("when",), decl.event_type(etype, stream)), same)
 
     def triggers(key: str) -> tuple[Trigger, ...]:
         v = jd.get(key)
-        if v is None:
-            return ()
         if isinstance(v, dict):
             return (trigger(v, jp + (key,)),)
-        return tuple(trigger(td, jp + (key, i)) for i, td in enumerate(v))
+        return tuple(trigger(td, jp + (key, i)) for i, td in enumerate(v or ()))
 
     entry, exits, goals = triggers("entry"), triggers("exit"), triggers("goal")
 

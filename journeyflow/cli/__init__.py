@@ -157,6 +157,25 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _interrupted(e: BaseException | None) -> bool:
+    """True when ``e`` is, or was raised while handling, a KeyboardInterrupt: Beam re-raises an exception of a
+    step with the step's name added, and a KeyboardInterrupt (no message) becomes ``RuntimeError("KeyboardInterrupt
+    [while running '<step>']")`` (``apache_beam.runners.common.DoFnRunner._reraise_augmented``), chained to it."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _not_an_interrupt(record: logging.LogRecord) -> bool:
+    """Log filter: drop the traceback Beam logs for a Ctrl-C inside a step (``main`` says "interrupted" once)."""
+    return not (record.exc_info and _interrupted(record.exc_info[1])) and not _interrupted(
+        record.msg if isinstance(record.msg, BaseException) else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns its exit code (see the module
     docstring: 2 usage or user error, 130 interrupted, 141 stdout closed)."""
@@ -169,12 +188,16 @@ def main(argv: list[str] | None = None) -> int:
         cmd = ns.cmd
         logging.basicConfig(level=logging.INFO if ns.verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:  # (Beam logs the traceback of a Ctrl-C inside a step)
+            handler.addFilter(_not_an_interrupt)
         _check_rest(parser, ns.cmd, rest)
         try:
             code = COMMANDS[ns.cmd][2](ns, rest)
             sys.stdout.flush()
             return code
         except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback
+            if _interrupted(e):  # a Ctrl-C inside a pipeline step, re-raised by Beam as another exception
+                raise KeyboardInterrupt from None
             from journeyflow.config.errors import USER_ERRORS
             if isinstance(e, USER_ERRORS + FILE_ERRORS) and not ns.verbose:
                 text = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.filename and e.strerror else e

@@ -50,7 +50,7 @@ def test_ctrl_c_during_generate_is_one_line_and_exit_130(tmp_path):
 def small_input(tmp_path_factory) -> Path:
     from journeyflow.tools.generator import generate
     d = tmp_path_factory.mktemp("in")
-    generate(40, 3, 7, d)
+    generate(150, 5, 7, d)  # (a replay that runs ~1.3 s after its staging folder appears: room for the interrupt)
     return d
 
 
@@ -140,3 +140,33 @@ def test_replay_ticker_reports_on_a_terminal_only(monkeypatch, capsys):
     with progress.Ticker("replay", lambda: "reading") as t:
         pass
     assert not t.enabled and capsys.readouterr().err == ""
+
+
+def test_a_ctrl_c_beam_re_raised_from_a_step_is_an_interrupt():
+    """Beam re-raises an exception of a step with the step's name added; a KeyboardInterrupt (no message) becomes
+    ``RuntimeError("KeyboardInterrupt [while running '<step>']")`` chained to it (``DoFnRunner._reraise_augmented``):
+    the CLI reports it as an interrupt (exit 130, one line) and drops the traceback Beam logs for it."""
+    import logging
+
+    from journeyflow.cli import _interrupted, _not_an_interrupt
+
+    def beam_style() -> RuntimeError:
+        try:
+            try:
+                raise KeyboardInterrupt
+            except BaseException as exn:
+                try:
+                    type(exn)(exn.args[0] + " [while running 'S']")
+                except Exception:
+                    raise RuntimeError("KeyboardInterrupt [while running 'S']")
+        except RuntimeError as e:
+            return e
+        raise AssertionError("not raised")
+
+    wrapped = beam_style()
+    assert _interrupted(wrapped) and not _interrupted(RuntimeError("boom"))
+    record = logging.LogRecord("apache_beam.runners.common", logging.ERROR, __file__, 1, wrapped, (),
+                               (KeyboardInterrupt, KeyboardInterrupt(), None))
+    assert _not_an_interrupt(record) is False
+    other = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), (ValueError, ValueError("boom"), None))
+    assert _not_an_interrupt(other) is True

@@ -6,19 +6,12 @@ from __future__ import annotations
 import pytest
 
 from journeyflow.stages.attributes_loader import AttributesError, load_attributes_text
+from tests.stages.test_condition_lines import multiline_layouts
 
 HEAD = "version: 1\nattributes:\n  big_orders:\n    op: count\n    event: order_placed\n"
 FAULT = "event.amount > 'high'"
 
-LAYOUTS = {
-    "literal block": (f"    where: |\n      has(event.amount)\n      && event.order_id != ''\n      && {FAULT}\n", 9),
-    "folded block": (f"    where: >-\n      has(event.amount) &&\n      {FAULT} &&\n      event.order_id != ''\n", 8),
-    "plain, continued": (f"    where: has(event.amount) &&\n      event.order_id != '' &&\n      {FAULT}\n", 8),
-    "double-quoted, continued": (f"    where: \"has(event.amount) &&\n      event.order_id != 'a' &&\n"
-                                 f"      {FAULT}\"\n", 8),
-    "one line": (f"    where: \"has(event.amount) && {FAULT}\"\n", 6),
-    "first line": (f"    where: >-\n      {FAULT} &&\n      has(event.amount)\n", 7),
-}
+LAYOUTS = multiline_layouts("where", 4, "has(event.amount)", "event.order_id != ''", FAULT, 6)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

@@ -20,18 +20,23 @@ HEAD = textwrap.dedent("""\
 STEPS = "    steps:\n      - {id: s, send: {channel: email, content_id: x}}\n"
 FAULT = "event.csat > 'high'"
 
-LAYOUTS = {
-    "literal block": (f"      when: |\n        has(event.csat)\n        && event.ticket_id != ''\n"
-                      f"        && {FAULT}\n", 10),
-    "folded block": (f"      when: >-\n        has(event.csat) &&\n        {FAULT} &&\n"
-                     f"        event.ticket_id != ''\n", 9),
-    "plain, continued": (f"      when: has(event.csat) &&\n        event.ticket_id != '' &&\n"
-                         f"        {FAULT}\n", 9),
-    "double-quoted, continued": (f"      when: \"has(event.csat) &&\n        event.ticket_id != 'a' &&\n"
-                                 f"        {FAULT}\"\n", 9),
-    "one line": (f"      when: \"has(event.csat) && {FAULT}\"\n", 7),
-    "first line": (f"      when: >-\n        {FAULT} &&\n        has(event.csat)\n", 8),
-}
+
+def multiline_layouts(key: str, indent: int, guard: str, other: str, fault: str, line: int) -> dict:
+    """A condition ``guard && other && fault`` (in some order) under ``key:`` written in each YAML layout, with the
+    line of ``fault`` when the key is on line ``line``: {layout: (YAML text, line of the fault)}.  Shared with the
+    attributes file's test (tests/stages/test_attribute_where_lines.py)."""
+    a, b = " " * indent, " " * (indent + 2)
+    return {
+        "literal block": (f"{a}{key}: |\n{b}{guard}\n{b}&& {other}\n{b}&& {fault}\n", line + 3),
+        "folded block": (f"{a}{key}: >-\n{b}{guard} &&\n{b}{fault} &&\n{b}{other}\n", line + 2),
+        "plain, continued": (f"{a}{key}: {guard} &&\n{b}{other} &&\n{b}{fault}\n", line + 2),
+        "double-quoted, continued": (f"{a}{key}: \"{guard} &&\n{b}{other} &&\n{b}{fault}\"\n", line + 2),
+        "one line": (f"{a}{key}: \"{guard} && {fault}\"\n", line),
+        "first line": (f"{a}{key}: >-\n{b}{fault} &&\n{b}{guard}\n", line + 1),
+    }
+
+
+LAYOUTS = multiline_layouts("when", 6, "has(event.csat)", "event.ticket_id != ''", FAULT, 7)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

@@ -106,3 +106,23 @@ def test_parser_merges_spellings_across_streams():
     assert isinstance(crm, Event) and isinstance(order, Event)
     assert set(order.ids) <= set(crm.ids)
     assert crm.contact["email"] == order.contact["email"] == "ann@xn--mnchen-3ya.de"
+
+
+@pytest.mark.parametrize("spelling", ["C-7\u200b", "\ufeffC-7", "C\u200d-7", " C-7\u2060 "])
+def test_crm_and_device_ids_with_invisible_characters_are_one_customer(spelling):
+    """A CRM id or device id pasted with a zero-width space, joiner, word joiner or byte order mark is the same id
+    (``keys.without_format_chars``): else the customer splits in two and an opt-out of one half misses the other."""
+    p = Parser(H)
+    crm = p.parse("crm", json.dumps({"event_id": "c", "ts": 1790848800000, "crm_id": spelling,
+                                     "type": "contact_created"}))
+    web = p.parse("web", json.dumps({"event_id": "w", "ts": 1790848800000, "anonymous_id": "dev\u200b-1",
+                                     "user_id": "C-7", "type": "login"}))
+    assert isinstance(crm, Event) and isinstance(web, Event)
+    assert crm.ids == ("crm:C-7",) and set(web.ids) == {"crm:C-7", "anon:dev-1"}
+
+
+def test_an_id_of_invisible_characters_only_is_empty():
+    from journeyflow.stages.identity.keys import anon_key, crm_key
+    for make in (crm_key, anon_key):
+        with pytest.raises(InvalidIdentifier, match="id is empty"):
+            make("\u200b\ufeff ")

@@ -167,19 +167,23 @@ def without_format_chars(text: str) -> str:
 def _strip_id(kind: str, raw: object) -> str:
     if raw is None:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
-    value = (raw if isinstance(raw, str) else str(raw)).strip()
+    # invisible format characters are not part of an id (:func:`without_format_chars`: "C-1" pasted with a
+    # zero-width space is the customer "C-1", not a second one)
+    value = without_format_chars(raw if isinstance(raw, str) else str(raw)).strip()
     if not value:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     return value
 
 
 def crm_key(raw: object) -> str:
-    """``crm:<id stripped>`` (CRM ids are not PII); :class:`InvalidIdentifier` when empty."""
+    """``crm:<id stripped>`` (CRM ids are not PII; surrounding whitespace and invisible format characters removed);
+    :class:`InvalidIdentifier` when empty."""
     return "crm:" + _strip_id(CRM, raw)
 
 
 def anon_key(raw: object) -> str:
-    """``anon:<id stripped>`` (anonymous/device ids are not PII); :class:`InvalidIdentifier` when empty."""
+    """``anon:<id stripped>`` (anonymous/device ids are not PII; surrounding whitespace and invisible format
+    characters removed); :class:`InvalidIdentifier` when empty."""
     return "anon:" + _strip_id(ANON, raw)
 
 

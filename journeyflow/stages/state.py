@@ -292,10 +292,6 @@ class CustomerState(_dl.AddressStatus):
         """True when the channel's latest consent status is ``granted``."""
         return self.consent_status(channel) == "granted"
 
-    def open_ticket_count(self) -> int:
-        """Number of open (not yet resolved) support tickets."""
-        return len(self.tickets)
-
     def open_tickets_at(self, now: int, stale_ms: int | None = None) -> list[list]:
         """The open ticket records (``[severity, opened_ts, escalated, status_ts]``) that count as open at ``now``
         (ms): with ``stale_ms`` (the policy's ``open_tickets.stale_after``, ``Retention.open_ticket_ms``), not those

@@ -58,8 +58,8 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.payment_failed = _max(x.payment_failed, y.payment_failed)
     if m.payment_failed is not None and m.payment_failed <= bought.get(None, -1):
         m.payment_failed = None  # a failure at or before the latest order of either side is cleared
-    m.cart = {k: max(x.cart.get(k, 0), y.cart.get(k, 0)) for k in set(x.cart) | set(y.cart)
-              if max(x.cart.get(k, 0), y.cart.get(k, 0)) >= bought.get(k, -1)}  # bought by either's later order: gone
+    m.cart = {k: t for k in set(x.cart) | set(y.cart)  # a line bought by either's later order: gone
+              if (t := max(x.cart.get(k, 0), y.cart.get(k, 0))) >= bought.get(k, -1)}
     m.views = _union_sorted(x.views, y.views, key=lambda v: (v[0], v[1]))
     m.sends = merge_sends(x, y)
     m.journeys = {}

@@ -24,13 +24,13 @@ def test_facts_from_each_stream():
     s.apply(ev("support", "ticket_opened", T0 + 4, ticket_id="T1", severity="high"))
     assert s.tz == "Europe/Paris" and s.lifecycle == "lead" and s.owner_id == "o1"
     assert s.has_consent("email") and not s.has_consent("sms")
-    assert s.cart == {"SKU-1": T0 + 3} and s.open_ticket_count() == 1
+    assert s.cart == {"SKU-1": T0 + 3} and len(s.open_tickets_at(T0 + 4)) == 1
     s.apply(ev("orders", "order_placed", T0 + 5, order_id="O1", product_ids=["SKU-1"], amount=10.0))
     assert s.cart == {} and s.bought_within("SKU-1", T0 + 6, 30 * DAY)
     s.apply(ev("support", "ticket_escalated", T0 + 6, ticket_id="T1"))
     assert s.has_escalated_ticket()
     s.apply(ev("support", "ticket_resolved", T0 + 7, ticket_id="T1", csat=2))
-    assert s.open_ticket_count() == 0 and s.last_ticket_resolved() == T0 + 7
+    assert len(s.open_tickets_at(T0 + 7)) == 0 and s.last_ticket_resolved() == T0 + 7
     s.apply(ev("engagement", "unsubscribed", T0 + 8, channel="email"))
     assert s.consent_status("email") == "unsubscribed" and not s.has_consent("email")
 

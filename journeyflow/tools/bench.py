@@ -87,13 +87,14 @@ def _bench_core(data: Path) -> None:
     from journeyflow.config.engine import EngineConfig
     from journeyflow.stages.bounded import fold_clusters, resolve_clusters
     from journeyflow.stages.identity.rules import LinkRules
+    from journeyflow.tools.bench_attributes import ROUNDS
 
     events, n, parse_s = parse_all(data)
     rules = LinkRules()
     processor = EngineConfig.from_files().build_processor()
     until = max(e.ts for e in events)
     best = None
-    for _ in range(3):  # best of 3: the machine is shared
+    for _ in range(ROUNDS):  # best of ROUNDS: the machine is shared (bench_attributes.ROUNDS)
         gc.collect()  # (each round starts without the garbage of parsing or of the round before)
         t = time.process_time()
         clusters = resolve_clusters(events, rules)  # the replay's identity step, in process

@@ -43,7 +43,8 @@ def cap(s: CustomerState, r: Retention) -> None:
     """Apply ``r``'s length caps to ``s`` in place: O(1) when under them.  The rule of ``CustomerState.expire``'s caps
     (keep the most recent entries; ties by id); ``seen`` is trimmed back to ``max_seen`` once it is over by a quarter
     (amortized; the trim points depend only on the events, so they are the same on both paths)."""
-    lim = _LIMITS[1] if _LIMITS[0] is r else _limits(r)  # (the caps of one Retention: read once, not per call)
+    known = _LIMITS  # (one read of the global: another thread may replace it between two reads)
+    lim = known[1] if known[0] is r else _limits(r)  # (the caps of one Retention: worked out once, not per call)
     if (len(s.seen) <= lim[0] and len(s.views) <= lim[1] and len(s.sends) <= lim[2] and len(s.orders) <= lim[3]
             and len(s.purchases) <= lim[4] and len(s.cart) <= lim[5] and len(s.cancelled) <= lim[6]
             and len(s.resolved) <= lim[7]):

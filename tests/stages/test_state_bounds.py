@@ -105,3 +105,27 @@ def test_a_customer_back_after_dormancy_is_decided_as_after_a_retirement():
     proc.advance(timed, back, None, Outputs())
     assert lazy.to_dict() == timed.to_dict()
     assert lazy.first_seen == T + 400 * DAY  # the first visit was forgotten
+
+
+def test_cap_reads_the_remembered_limits_once_when_another_thread_replaces_them(monkeypatch):
+    """``cap`` remembers the last Retention's limits in a module global; Beam runs DoFns in several threads, so
+    another configuration's ``cap`` may replace it between two reads: the limits used must be those of ``r``."""
+    from journeyflow.stages import state_bounds
+    from journeyflow.stages.state import Retention
+
+    small, large = Retention(max_views=2), Retention(max_views=1000)
+    state_bounds._limits(large)
+    other = state_bounds._LIMITS
+
+    class Swapping(tuple):
+        """The remembered (retention, limits) of ``small``, replaced by ``large``'s once it has been read."""
+
+        def __getitem__(self, i):
+            state_bounds._LIMITS = other  # (what another thread's ``cap(…, large)`` would leave)
+            return tuple.__getitem__(self, i)
+
+    state_bounds._limits(small)
+    monkeypatch.setattr(state_bounds, "_LIMITS", Swapping(state_bounds._LIMITS))
+    s = CustomerState(customer_id="c", views=[[i, f"p{i}"] for i in range(5)])
+    cap(s, small)
+    assert len(s.views) == 2  # small's cap, not large's

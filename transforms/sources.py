@@ -43,6 +43,7 @@ from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
 from journeyflow.model.events import SEGMENT_STREAM, STREAMS
+from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.message_attributes import TS_ATTRIBUTE
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.coders import Batch
@@ -89,8 +90,7 @@ class _ReadFileFn(beam.DoFn):
                     self.read.inc()
                     yield RawRecord(stream, rec, f"{path}#{i}")
             else:
-                for i, line in enumerate(f, 1):
-                    line = line.rstrip(b"\r\n")
+                for i, line in jsonl_lines(f):  # LF, CRLF or CR-only line ends
                     if not line.strip():
                         continue  # blank lines are not records
                     batch = split_batch(line) if stream == SEGMENT_STREAM else None

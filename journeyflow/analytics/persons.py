@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from journeyflow.model.events import SEGMENT_STREAM, STREAMS, Event
+from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
 
@@ -24,8 +25,7 @@ def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
                 yield rec, f"{path}#{i}"
         else:
             segment = path.stem == SEGMENT_STREAM
-            for i, line in enumerate(f, 1):
-                line = line.rstrip(b"\r\n")
+            for i, line in jsonl_lines(f):  # LF, CRLF or CR-only line ends
                 if line.strip():
                     batch = split_batch(line) if segment else None  # a Segment batch: one record per message
                     if batch is None:

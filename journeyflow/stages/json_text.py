@@ -1,12 +1,13 @@
 """JSON text of input records: decoding that never raises anything but ``json.JSONDecodeError`` /
-``RecursionError`` for bad text (:func:`loads_json`), and the nesting depth of a text (:func:`json_depth`, for
-:data:`journeyflow.stages.parse.MAX_JSON_DEPTH`).  Pure Python."""
+``RecursionError`` for bad text (:func:`loads_json`), the nesting depth of a text (:func:`json_depth`, for
+:data:`journeyflow.stages.parse.MAX_JSON_DEPTH`), and the lines of a JSONL file (:func:`jsonl_lines`: LF, CRLF and
+CR-only line ends).  Pure Python."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
-__all__ = ["json_depth", "loads_json"]
+__all__ = ["json_depth", "jsonl_lines", "loads_json"]
 
 
 def _huge_int(digits: str) -> int | float:
@@ -31,6 +32,25 @@ def loads_json(text: str | bytes) -> Any:
         raise
     except ValueError:
         return json.loads(text, parse_int=_huge_int)
+
+
+def jsonl_lines(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """``(line number from 1, bytes without the line end)`` of every line of a binary file, blank ones included.
+    A line ends at LF, CRLF or a lone CR (classic Mac OS, some CRM and spreadsheet exports): numbered as an editor
+    shows them, so ``file:line`` in a dead letter is the line a user finds.  A bare CR can only be a line end in
+    JSONL: JSON allows no raw control character inside a string (RFC 8259 §7), and between tokens it is
+    whitespace.  Reads LF-terminated chunks (``for line in f``): a CR-only file is one chunk, split here."""
+    n = 0
+    for chunk in f:
+        line = chunk.rstrip(b"\r\n")
+        if b"\r" in line or chunk.endswith(b"\r\r\n"):  # lone CRs inside: each ends a line
+            body = chunk[:-1] if chunk.endswith(b"\n") else chunk
+            for part in (body[:-1] if body.endswith(b"\r") else body).split(b"\r"):
+                n += 1
+                yield n, part
+            continue
+        n += 1
+        yield n, line
 
 
 def json_depth(text: str) -> int:

@@ -1,0 +1,67 @@
+"""qa8b: input files as real sources write them (line ends).
+
+Each test names the input that went wrong and what a careful user expects (the task's attack list: CR-only line
+ends, event ids spelled with invisible characters, ...)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.events import Event
+from journeyflow.model.reasons import DeadLetterReason
+from journeyflow.stages.identity.keys import Hasher
+from journeyflow.stages.parse import Parser
+from journeyflow.transforms.sources import _ReadFileFn
+
+HASHER = Hasher(b"test-key")
+P = Parser(HASHER)
+TS = 1790848800000  # 2026-10-01T10:00:00Z
+GOOD = {
+    "web": {"event_id": "w1", "ts": TS, "anonymous_id": "dev-1", "type": "page_view"},
+    "orders": {"event_id": "o1", "ts": TS, "crm_id": "C001", "order_id": "ORD-1", "type": "order_placed"},
+    "support": {"event_id": "s1", "ts": TS, "crm_id": "C001", "ticket_id": "T-1", "type": "ticket_opened"},
+    "crm": {"event_id": "c1", "ts": TS, "crm_id": "C001", "type": "contact_created"},
+    "engagement": {"event_id": "e1", "ts": TS, "crm_id": "C001", "type": "unsubscribed", "channel": "email"},
+    "consent": {"event_id": "k1", "ts": TS, "crm_id": "C001", "status": "revoked", "channel": "email"},
+    "track": {"type": "track", "messageId": "m1", "anonymousId": "dev-1", "event": "Clicked",
+              "timestamp": "2026-10-01T10:00:00Z"},
+}
+ID_FIELD = {s: ("messageId" if s == "track" else "event_id") for s in GOOD}
+
+
+def parse(stream, raw, parser=P):
+    if not isinstance(raw, (bytes, str)):
+        raw = json.dumps(raw, ensure_ascii=False).encode()
+    return parser.parse_full(stream, raw, "test:1").result
+
+
+def read(stream, path):
+    return list(_ReadFileFn()._records((stream, str(path))))
+
+
+# ------------------------------------------------------------------------------------------ line ends
+@pytest.mark.parametrize("stream", sorted(GOOD))
+def test_a_file_with_cr_only_line_ends_reads_every_record(tmp_path, stream):
+    """Classic Mac OS and some CRM / spreadsheet exports end lines with a lone CR: the whole file was one record
+    (one ``invalid_json`` dead letter for all of them: every contact and opt-out in it lost)."""
+    recs = [json.dumps({**GOOD[stream], ID_FIELD[stream]: f"id{i}"}) for i in range(3)]
+    path = tmp_path / f"{stream}.jsonl"
+    path.write_bytes("\r".join(recs).encode() + b"\r")
+    raws = read(stream, path)
+    assert [r.source for r in raws] == [f"{path}:{i}" for i in (1, 2, 3)]
+    got = [parse(stream, r.payload) for r in raws]
+    assert all(isinstance(e, Event) for e in got), got
+    assert [e.uid for e in got] == [f"{stream}/id{i}" for i in range(3)]
+
+
+def test_mixed_line_ends_number_lines_as_an_editor_does(tmp_path):
+    """LF, CRLF and CR in one file (files concatenated from several tools): each ends one line; blank lines count
+    in the numbering (so a dead letter's ``file:line`` is the line an editor shows)."""
+    a, b, c, d = (json.dumps({**GOOD["crm"], "event_id": f"c{i}"}) for i in range(4))
+    path = tmp_path / "crm.jsonl"
+    path.write_bytes(f"{a}\r\n{b}\r\r{c}\r\r\n{d}".encode())
+    raws = read("crm", path)
+    assert [r.source.rsplit(":", 1)[1] for r in raws] == ["1", "2", "4", "6"]
+    assert [parse("crm", r.payload).uid for r in raws] == ["crm/c0", "crm/c1", "crm/c2", "crm/c3"]

@@ -30,7 +30,7 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier
+from journeyflow.stages.identity.keys import InvalidIdentifier, event_id_text
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
@@ -319,8 +319,13 @@ class FastPath:
         if a is None:
             return None
         eid = rec.event_id
-        if _EVENT_ID_MATCH(eid) is None and _SAFE_ID_MATCH(eid) is None:
-            eid = self._pseudo(eid)
+        if _EVENT_ID_MATCH(eid) is None:
+            if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
+                eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible characters, padding)
+            if not eid:
+                return None  # an empty id: the full parser's dead letter
+            if _SAFE_ID_MATCH(eid) is None:
+                eid = self._pseudo(eid)
         return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:

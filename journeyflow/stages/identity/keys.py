@@ -73,6 +73,7 @@ __all__ = [
     "normalize_email",
     "rank_key",
     "singleton_counts",
+    "event_id_text",
     "without_format_chars",
 ]
 
@@ -162,6 +163,14 @@ def without_format_chars(text: str) -> str:
     if text.isascii():
         return text
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def event_id_text(raw: str) -> str:
+    """An event id (the de-duplication key: ``event_id``, a Segment ``messageId``) as one spelling: surrounding
+    whitespace and invisible format characters removed (:func:`without_format_chars`), as for customer ids -- a
+    redelivery whose id was re-exported with a zero-width space or a padded column is the same event, not a second
+    one.  The result may be empty (the caller refuses the record: an empty id names nothing)."""
+    return without_format_chars(raw).strip()
 
 
 def _strip_id(kind: str, raw: object) -> str:

@@ -68,7 +68,7 @@ from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Ev
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key, event_id_text
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
@@ -135,6 +135,8 @@ class SegmentParser:
                 what = f"has no type (a batch envelope's batch must be an array of messages, got {got})"
             raise Invalid(D.UNKNOWN_TYPE, f"Segment message {what}", et)
         mid = _text(msg.get("messageId"))
+        if mid is not None:
+            mid = event_id_text(mid) or None  # the de-duplication key: one spelling (keys.event_id_text)
         if mid is None:
             raise Invalid(D.SCHEMA_VIOLATION, "Segment message has no messageId (a non-empty string)", et)
         if call == "track":

@@ -50,7 +50,7 @@ def test_a_file_with_cr_only_line_ends_reads_every_record(tmp_path, stream):
     path = tmp_path / f"{stream}.jsonl"
     path.write_bytes("\r".join(recs).encode() + b"\r")
     raws = read(stream, path)
-    assert [r.source for r in raws] == [f"{path}:{i}" for i in (1, 2, 3)]
+    assert [r.source for r in raws] == [f"{stream}.jsonl:{i}" for i in (1, 2, 3)]
     got = [parse(stream, r.payload) for r in raws]
     assert all(isinstance(e, Event) for e in got), got
     assert [e.uid for e in got] == [f"{stream}/id{i}" for i in range(3)]
@@ -65,3 +65,24 @@ def test_mixed_line_ends_number_lines_as_an_editor_does(tmp_path):
     raws = read("crm", path)
     assert [r.source.rsplit(":", 1)[1] for r in raws] == ["1", "2", "4", "6"]
     assert [parse("crm", r.payload).uid for r in raws] == ["crm/c0", "crm/c1", "crm/c2", "crm/c3"]
+
+
+# ------------------------------------------------------------------------------------------ dead-letter source
+@pytest.mark.parametrize("buckets", ["1", "2"])
+def test_a_dead_letter_names_its_file_relative_to_the_input_folder(tmp_path, buckets):
+    """The dead letter's and field warning's ``source`` held the input path as given (an absolute path on a
+    scheduler, another one on each analyst's machine): the same bad line of the same input gave different rows in
+    runs compared across machines.  Now ``<file>:<line>`` relative to ``--input`` (which ``run.json`` records)."""
+    from journeyflow.pipelines.replay import run_replay
+
+    inp = (tmp_path / "some" / "where" / "in").resolve()
+    inp.mkdir(parents=True)
+    good = {**GOOD["crm"], "email": "ann@example.com", "timezone": "Eastern Standard Time"}
+    (inp / "crm.jsonl").write_text(json.dumps(good) + "\n" + "{not json\n")
+    out = tmp_path / "out"
+    summary = run_replay(["--input", str(inp), "--output", str(out), "--buckets", buckets])
+    assert summary.records_read == 2 and summary.reconciles
+    dead = [json.loads(x) for x in (out / "topics" / "dead-letter.jsonl").read_text().splitlines()]
+    warned = [json.loads(x) for x in (out / "topics" / "field-warnings.jsonl").read_text().splitlines()]
+    assert [d["source"] for d in dead] == ["crm.jsonl:2"]
+    assert [w["source"] for w in warned] == ["crm.jsonl:1"]

@@ -5,9 +5,32 @@ CR-only line ends).  Pure Python."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, BinaryIO, Iterator
 
-__all__ = ["json_depth", "jsonl_lines", "loads_json"]
+__all__ = ["as_number", "json_depth", "jsonl_lines", "loads_json"]
+
+# a decimal numeral as JSON writes a number (sign, digits, fraction, exponent), with surrounding spaces: no "1,234",
+# "NaN", "Infinity", hex or "1_000" (Python's float() reads those, and they are not a source's plain number)
+_NUMERAL = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][-+]?[0-9]+)?\s*")
+
+
+def as_number(v: Any, whole: bool = False) -> Any:
+    """``v`` as a number when it is one written another way, else ``v`` itself (the caller's type check then
+    refuses it): a string holding a decimal numeral (``"99.50"``, ``" 4 "``: numbers as strings, as CSV exports,
+    PHP backends and tag templates such as ``total: '<%= order.total %>'`` send them) is its ``int`` (no fraction
+    nor exponent) or ``float``; with ``whole``, a float with no fractional part (``4.0``, JavaScript's number) is
+    its ``int``.  Booleans stay booleans."""
+    if isinstance(v, str):
+        m = _NUMERAL.fullmatch(v)
+        if m is None:
+            return v
+        if m.group(2) is None and "." not in m.group(1):
+            return int(m.group(1))
+        v = float(m.group(0))
+    if whole and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
 
 
 def _huge_int(digits: str) -> int | float:

@@ -21,6 +21,7 @@ from journeyflow.config.errors import UserError
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES
+from journeyflow.stages.json_text import as_number
 
 __all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
            "default_mapping_text", "load_mapping_file", "required_attrs"]
@@ -268,6 +269,7 @@ def convert(value: Any, as_: str) -> tuple[Any, str | None]:
     if isinstance(value, Misplaced):
         return None, value.problem()
     if as_ == "amount":
+        value = as_number(value)  # total: "99.50" (a tag template's string) is 99.5
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, f"expected a number, got {type(value).__name__}"
         if not math.isfinite(value) or value < 0:

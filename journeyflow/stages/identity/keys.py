@@ -273,13 +273,20 @@ _MAILTO = re.compile(r"mailto:", re.IGNORECASE)
 def _address_part(value: str) -> str:
     """The address of a ``mailto:`` URI (RFC 6068: ``mailto:ann@x.com``, its ``?headers`` dropped) or of a
     display-name form (RFC 5322 ``name-addr``: ``Ann Lee <ann@x.com>``, read by ``email.utils.parseaddr``), as
-    CRMs and ESP webhooks write them; ``value`` itself otherwise (one address only: a list is left to be refused)."""
+    CRMs and ESP webhooks write them; ``value`` itself otherwise (one address only: a list is left to be refused).
+    Also as exports write it: inside one pair of quotes (a CSV column's quotes kept, ``"ann@x.com"``; a quoted local
+    part, ``"ann lee"@x.com``, is not such a pair), and with the DNS root's trailing dot (``ann@x.com.``: the
+    same domain, RFC 1034 §3.1)."""
+    if len(value) > 2 and value[0] == value[-1] and value[0] in "\"'" and value.count(value[0]) == 2:
+        value = value[1:-1].strip()
     if _MAILTO.match(value):
         value = value[7:].partition("?")[0].strip()
     if value.endswith(">") and "<" in value and value.count("@") == 1:
         _name, addr = email.utils.parseaddr(value)
         if addr:
             value = addr.strip()
+    if value.endswith(".") and not value.endswith("..") and "@" in value:
+        value = value[:-1]
     return value
 
 

@@ -86,3 +86,49 @@ def test_a_dead_letter_names_its_file_relative_to_the_input_folder(tmp_path, buc
     warned = [json.loads(x) for x in (out / "topics" / "field-warnings.jsonl").read_text().splitlines()]
     assert [d["source"] for d in dead] == ["crm.jsonl:2"]
     assert [w["source"] for w in warned] == ["crm.jsonl:1"]
+
+
+# ------------------------------------------------------------------------------------------ lone surrogates
+CUT_EMOJI = "Hi \ud83d"  # JavaScript's substring cut an emoji in half: a lone surrogate, as a JSON escape
+
+
+def test_a_batch_with_a_cut_emoji_is_read_message_by_message(tmp_path):
+    """A lone surrogate (``"\\ud83d"``) is valid JSON but no UTF-8: splitting a batch envelope that held one raised
+    ``UnicodeEncodeError`` in the file reader (the whole replay failed) and in the Pub/Sub source (the bundle
+    retried for ever)."""
+    msgs = [{**GOOD["track"], "messageId": "m1", "properties": {"title": CUT_EMOJI}},
+            {**GOOD["track"], "messageId": "m2"}]
+    path = tmp_path / "track.jsonl"
+    path.write_text(json.dumps({"batch": msgs}) + "\n" + json.dumps(msgs) + "\n")
+    raws = read("track", path)
+    assert [r.source for r in raws] == ["track.jsonl:1#1", "track.jsonl:1#2", "track.jsonl:2#1", "track.jsonl:2#2"]
+    got = [parse("track", r.payload) for r in raws]
+    assert [type(g).__name__ for g in got] == [type(parse("track", json.dumps(m))).__name__ for m in msgs] * 2
+    from journeyflow.transforms.sources import _to_raws
+    from apache_beam.io.gcp.pubsub import PubsubMessage
+    split = _to_raws(PubsubMessage(json.dumps({"batch": msgs}).encode(), {"ts": "1"}, message_id="p1"), "track")
+    assert [r.source for r in split] == ["pubsub:p1#1", "pubsub:p1#2"]
+
+
+@pytest.mark.parametrize("stream, field", [("track", "properties"), ("web", "properties"), ("crm", "owner_id"),
+                                           ("track", "event"), ("track", "traits")])
+def test_a_replay_with_cut_emojis_accounts_for_every_record(tmp_path, stream, field):
+    """Records read = decided + dead letters, and the outputs are written, whatever string holds the surrogate."""
+    from journeyflow.pipelines.replay import run_replay
+
+    base = {**GOOD[stream]}
+    if stream == "track" and field == "traits":
+        base = {**base, "type": "identify", "userId": "u1", "traits": {"nickname": CUT_EMOJI, "plan": "x"}}
+    elif field == "properties":
+        base[field] = {"title": CUT_EMOJI}
+    else:
+        base[field] = CUT_EMOJI
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / f"{stream}.jsonl").write_text(json.dumps(base) + "\n" + json.dumps({"batch": [base]}) + "\n")
+    out = tmp_path / "out"
+    summary = run_replay(["--input", str(inp), "--output", str(out)])
+    assert summary.records_read == 2 and summary.reconciles
+    for topic in (out / "topics").glob("*.jsonl"):
+        for line in topic.read_text(encoding="utf-8").splitlines():
+            json.loads(line)

@@ -48,13 +48,34 @@ def _huge_int(digits: str) -> int | float:
 def loads_json(text: str | bytes) -> Any:
     """``json.loads(text)``, with integers too long for Python's conversion read by :func:`_huge_int` (only tried
     when the plain decode refuses one: ``ValueError`` "Exceeds the limit ... for integer string conversion" is not a
-    ``JSONDecodeError``).  Raises ``json.JSONDecodeError`` / ``RecursionError`` for text that is not JSON."""
+    ``JSONDecodeError``), and every lone surrogate escape (``"\\ud83d"``: JavaScript cutting an emoji in half) read
+    as U+FFFD, the replacement character, as a UTF-8 decoder reads an ill-formed sequence (Unicode §3.9): the value
+    is then text that can be encoded (a lone surrogate in an id or a key failed Beam's UTF-8 coder: one record
+    stopped the pipeline).  Raises ``json.JSONDecodeError`` / ``RecursionError`` for text that is not JSON."""
     try:
-        return json.loads(text)
+        obj = json.loads(text)
     except json.JSONDecodeError:
         raise
     except ValueError:
-        return json.loads(text, parse_int=_huge_int)
+        obj = json.loads(text, parse_int=_huge_int)
+    if (b"\\ud" in text or b"\\uD" in text) if isinstance(text, (bytes, bytearray)) else (
+            "\\ud" in text or "\\uD" in text):  # an escape that may be a surrogate (pairs are one character)
+        return _replace_surrogates(obj)
+    return obj
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(v: Any) -> Any:
+    """``v`` (decoded JSON) with every lone surrogate in its strings and keys replaced by U+FFFD."""
+    if isinstance(v, str):
+        return _SURROGATE.sub("\ufffd", v) if _SURROGATE.search(v) else v
+    if isinstance(v, dict):
+        return {_replace_surrogates(k): _replace_surrogates(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_replace_surrogates(x) for x in v]
+    return v
 
 
 def jsonl_lines(f: BinaryIO) -> Iterator[tuple[int, bytes]]:

@@ -419,11 +419,13 @@ def test_unknown_enum_values(data, rec, value):
     key = data.draw(st.sampled_from(ENUM_FIELDS[stream]))
     out = check(stream, dumps(with_field(r, key, value)))
     symbols = enum_symbols(stream, key)
-    if value not in symbols and jf_fields.fold_symbol(value) in symbols:
+    folded = jf_fields.fold_symbol(value)
+    folded = jf_fields.ENUM_SYNONYMS.get(stream, {}).get(key, {}).get(folded, folded)  # another source's word: 'TRUE'
+    if value not in symbols and folded in symbols:
         # another spelling of a symbol ('PAGE_VIEW', 'page_view ', 'order placed'): understood as that symbol
         assert isinstance(out, Event), out
         got = out.type if key == "type" else out.type.removeprefix("consent_") if key == "status" else out.attrs[key]
-        assert got == jf_fields.fold_symbol(value)
+        assert got == folded
         return
     if value not in symbols:
         if key in jf_fields.OPTIONAL_FIELDS[stream]:  # severity: dropped, the record kept, the drop reported
@@ -446,6 +448,7 @@ def test_injection_looking_identifiers(data, rec, value):
     key = data.draw(st.sampled_from([k for k in ID_FIELDS if k in _fields(stream)]))
     out = check(stream, dumps(with_field(r, key, value)))
     if isinstance(out, Event):
+        value = re.sub("[\ud800-\udfff]", "\ufffd", value)  # a lone surrogate is read as U+FFFD (json_text)
         # kept as data: never evaluated, expanded or cut at a NUL / control character
         # (a part that reads as an email or phone, e.g. "--@0", is replaced by a keyed token, issue 23.5)
         if key == "event_id":

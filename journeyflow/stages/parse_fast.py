@@ -383,7 +383,7 @@ class FastPath:
         if not props:
             return None
         c = self._clean_value
-        return {k: c(v) if v.__class__ is str else v for k, v in props.items()}
+        return {c(k): c(v) if v.__class__ is str else v for k, v in props.items()}  # keys: an address in one too
 
     def _attrs_orders(self, rec: Any) -> dict[str, Any]:
         c = self._clean_value

@@ -143,7 +143,9 @@ class SegmentParser:
             name = msg.get("event")
             if not isinstance(name, str) or not name.strip():
                 raise Invalid(D.SCHEMA_VIOLATION, "track call without an event name (`event`)", et)
-            etype = name.strip()  # "Order Completed " (a tracking plan's stray space) is Order Completed
+            # "Order Completed " (a tracking plan's stray space) is Order Completed; an address in the name
+            # ("Invite Sent to ann@x.com") is a keyed token, as in every kept string
+            etype = self._clean(name.strip())
         else:
             etype = CALL_TYPES[call]
         props = _object(msg.get("properties"))
@@ -184,7 +186,7 @@ class SegmentParser:
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
         if props is not None and call in ("track", "page", "screen"):
-            attrs["properties"] = {k: clean(v) for k, v in props.items() if k not in _PII_PROPERTIES}
+            attrs["properties"] = clean({k: v for k, v in props.items() if k not in _PII_PROPERTIES})
         if call == "group":
             attrs["groupId"] = self._clean(group_id)
             kept = _public(own_traits or {})
@@ -341,12 +343,14 @@ class SegmentParser:
         return text if cannot_hold_pii(text, True) else self.parser._clean(text)
 
     def _clean_deep(self, value: Any) -> Any:
-        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it (keys are kept); property and
-        trait values recur (SKUs, names, currencies): through the parser's bounded cache of cleaned strings."""
+        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it, keys too (a map keyed by
+        address, ``{"invited": {"bob@x.com": true}}``, would carry them into state and tables); property and trait
+        values and keys recur (SKUs, names, currencies): through the parser's bounded cache of cleaned strings."""
         if isinstance(value, str):
             return self.parser._fast.clean_cached(value)
         if isinstance(value, dict):
-            return {k: self._clean_deep(v) for k, v in value.items()}
+            c = self.parser._fast.clean_cached
+            return {c(k): self._clean_deep(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._clean_deep(v) for v in value]
         return value

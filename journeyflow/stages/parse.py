@@ -44,6 +44,7 @@ from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
+from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, pseudonymize
 from journeyflow.stages.timeparse import parse_ts
@@ -336,6 +337,9 @@ class Parser:
         self._validate(stream, rec if schema_ts else {**rec, "ts": 0}, et)
         if not (eid := event_id_text(rec["event_id"])):  # the de-duplication key: one spelling (keys.event_id_text)
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: event_id is empty", et)
+        rec = object_ids(stream, rec)  # order, ticket, product ids: one spelling too
+        if (empty := next((f for f in ("order_id", "ticket_id") if rec.get(f) == ""), None)) is not None:
+            raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: {empty} is empty", et)
         if et is None:
             raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor "
                           "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))

@@ -22,6 +22,7 @@ from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, u
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES
 from journeyflow.stages.json_text import as_number
+from journeyflow.stages.object_ids import object_id
 
 __all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
            "default_mapping_text", "load_mapping_file", "required_attrs"]
@@ -245,8 +246,8 @@ def _json_type(v: Any) -> str:
 
 
 def _as_text(v: Any) -> str | None:
-    if isinstance(v, str):
-        return v if v.strip() else None
+    if isinstance(v, str):  # an id or a code: its one spelling (stages.object_ids: " SKU-1\u200b" is SKU-1)
+        return object_id(v) or None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     if isinstance(v, float) and math.isfinite(v) and v.is_integer():

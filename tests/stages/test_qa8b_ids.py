@@ -67,3 +67,11 @@ def test_an_empty_event_id_is_a_dead_letter(stream, empty):
     assert isinstance(got, DeadLetter), got
     assert got.reason == DeadLetterReason.SCHEMA_VIOLATION
     assert ID_FIELD[stream] in got.detail
+
+
+@pytest.mark.parametrize("blank", ["  ", "\t"])
+def test_a_blank_segment_user_id_is_reported_as_empty(blank):
+    """``userId: " "`` (a form's blank field) was reported as "must be a string or an integer": it is one."""
+    res = P.parse_full("track", json.dumps({**GOOD["track"], "userId": blank}).encode(), "t:1")
+    assert isinstance(res.result, Event)
+    assert [(w.field, w.reason, w.detail) for w in res.warnings] == [("userId", "invalid_identifier", "userId is empty")]

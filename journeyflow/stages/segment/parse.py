@@ -234,8 +234,9 @@ class SegmentParser:
                 continue
             text = _text(v)
             try:
-                if text is None:
-                    raise InvalidIdentifier(name, f"{name} must be a string or an integer")
+                if text is None:  # a blank string is empty, not of the wrong type
+                    raise InvalidIdentifier(name, f"{name} is empty" if isinstance(v, str) else
+                                            f"{name} must be a string or an integer")
                 # an id that is an address is hashed as one; one holding an address is refused (Parser._id_key)
                 keys.append(self._id_key(name, text, key))
             except InvalidIdentifier as e:

@@ -54,6 +54,7 @@ from journeyflow.model.events import Event
 from journeyflow.model.tables import TABLES, table_spec
 from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.deliverability import changes, fan_out, holds
+from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
 from journeyflow.stages.bounded import _after_horizon
 from journeyflow.stages.identity.rules import LinkRecord, event_links
@@ -106,7 +107,7 @@ def count_records(input_dir: str) -> int:
             if path.endswith(".avro"):
                 n += sum(block.num_records for block in fastavro.block_reader(f))
             else:
-                n += sum(1 for line in f if line.strip())
+                n += sum(1 for _i, line in jsonl_lines(f) if line.strip())
     return n
 
 

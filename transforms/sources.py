@@ -31,6 +31,7 @@ time of its messages (each item's time must then be at or after it: ``stages.mes
 """
 from __future__ import annotations
 
+import posixpath
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -43,6 +44,7 @@ from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
 from journeyflow.model.events import SEGMENT_STREAM, STREAMS
+from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.message_attributes import TS_ATTRIBUTE
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.coders import Batch
@@ -62,7 +64,12 @@ def replay_files(input_dir: str) -> list[tuple[str, str]]:
 
 class _ReadFileFn(beam.DoFn):
     """(stream, path) → the file's RawRecords (blank lines skipped; counter ``records_read``); with ``chunk`` > 0,
-    lists (``Batch``) of up to ``chunk`` RawRecords (one Beam element per list: issue 22)."""
+    lists (``Batch``) of up to ``chunk`` RawRecords (one Beam element per list: issue 22).
+
+    A record's source is ``<file>:<line>`` (``#<k>`` for a batch envelope's k-th message; ``<file>#<n>`` for Avro)
+    with the file named relative to the input folder (``crm.jsonl:12``), not by the path given to ``--input``:
+    runs on different machines or from different folders give the same dead-letter and field-warning rows for the
+    same input (the folder itself is in ``run.json``)."""
 
     def __init__(self, chunk: int = 0):
         self.read = Metrics.counter("journeyflow", "records_read")
@@ -83,24 +90,24 @@ class _ReadFileFn(beam.DoFn):
 
     def _records(self, element: tuple[str, str]) -> Iterator[RawRecord]:
         stream, path = element
+        name = posixpath.basename(path)  # the source: relative to the input folder (see source_name)
         with FileSystems.open(path) as f:
             if path.endswith(".avro"):
                 for i, rec in enumerate(fastavro.reader(f), 1):
                     self.read.inc()
-                    yield RawRecord(stream, rec, f"{path}#{i}")
+                    yield RawRecord(stream, rec, f"{name}#{i}")
             else:
-                for i, line in enumerate(f, 1):
-                    line = line.rstrip(b"\r\n")
+                for i, line in jsonl_lines(f):  # LF, CRLF or CR-only line ends
                     if not line.strip():
                         continue  # blank lines are not records
                     batch = split_batch(line) if stream == SEGMENT_STREAM else None
                     if batch is not None:  # a Segment batch envelope: each message is a record
                         for k, msg in enumerate(batch, 1):
                             self.read.inc()
-                            yield RawRecord(stream, msg, f"{path}:{i}#{k}")
+                            yield RawRecord(stream, msg, f"{name}:{i}#{k}")
                         continue
                     self.read.inc()
-                    yield RawRecord(stream, line, f"{path}:{i}")
+                    yield RawRecord(stream, line, f"{name}:{i}")
 
 
 class ReadReplayFiles(beam.PTransform):

@@ -9,29 +9,29 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from journeyflow.model.events import SEGMENT_STREAM, STREAMS, Event
+from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
 
 # ============================================================================================ inputs
 def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
     """``(record, source)`` of one input file, as the replay source reads it (``transforms/sources.py``): decoded
-    records of a ``.avro`` file (source ``<path>#<n>``), or the non-blank lines of a ``.jsonl`` file as bytes without
-    the line ending (source ``<path>:<line>``)."""
+    records of a ``.avro`` file (source ``<file>#<n>``, the file named relative to its folder), or the non-blank
+    lines of a ``.jsonl`` file as bytes without the line ending (source ``<file>:<line>``)."""
     with open(path, "rb") as f:
         if path.suffix == ".avro":
             import fastavro
             for i, rec in enumerate(fastavro.reader(f), 1):
-                yield rec, f"{path}#{i}"
+                yield rec, f"{path.name}#{i}"
         else:
             segment = path.stem == SEGMENT_STREAM
-            for i, line in enumerate(f, 1):
-                line = line.rstrip(b"\r\n")
+            for i, line in jsonl_lines(f):  # LF, CRLF or CR-only line ends
                 if line.strip():
                     batch = split_batch(line) if segment else None  # a Segment batch: one record per message
                     if batch is None:
-                        yield line, f"{path}:{i}"
+                        yield line, f"{path.name}:{i}"
                     else:
-                        yield from ((m, f"{path}:{i}#{k}") for k, m in enumerate(batch, 1))
+                        yield from ((m, f"{path.name}:{i}#{k}") for k, m in enumerate(batch, 1))
 
 
 def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:

@@ -32,8 +32,8 @@ track       messageId, type, a time (Segment       userId, anonymousId, previous
 record offers is unusable the record is dead-lettered (``invalid_identifier``), since it cannot be given to a
 customer.
 
-Field-warning reasons: :class:`journeyflow.model.reasons.FieldWarningReason` (their meanings are documented there).
-"""
+Field-warning reasons: :class:`journeyflow.model.reasons.FieldWarningReason` (meanings there).  Numbers written as
+strings (``"99.50"``, a csat ``"4"``) are numbers (:func:`~journeyflow.stages.json_text.as_number`)."""
 from __future__ import annotations
 
 import json
@@ -43,12 +43,13 @@ from typing import Any, Callable, Mapping, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeyflow.model.reasons import FieldWarningReason as R
+from journeyflow.stages.json_text import as_number
 
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
            "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
-           "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol",
-           "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL", "names_every_channel", "container_fields", "phone_digits",
-           "INTEGER_ID_FIELDS", "integer_ids"]
+           "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol", "integer_ids",
+           "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL", "names_every_channel", "container_fields",
+           "phone_digits", "INTEGER_ID_FIELDS"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -265,23 +266,24 @@ def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:
 
 
 def _csat(v: Any) -> Verdict | None:
-    if isinstance(v, bool) or not isinstance(v, int):
+    if isinstance(n := as_number(v, whole=True), bool) or not isinstance(n, int):  # "4", 4.0 (CSV, JavaScript): 4
         return Verdict(DROP, R.WRONG_TYPE, f"expected an integer 1-5, got {_type_name(v)}")
-    if not 1 <= v <= 5:
+    if not 1 <= n <= 5:
         return Verdict(DROP, R.OUT_OF_RANGE, "csat must be 1-5")
-    return _OK
+    return _OK if n is v else Verdict(n)
 
 
 def _amount(v: Any) -> Verdict | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    n = as_number(v)  # "99.50" (a number as a string) is 99.5
+    if isinstance(n, bool) or not isinstance(n, (int, float)):
         return Verdict(DROP, R.WRONG_TYPE, f"expected a number, got {_type_name(v)}")
-    if isinstance(v, float) and not math.isfinite(v):
+    if isinstance(n, float) and not math.isfinite(n):
         return Verdict(DROP, R.OUT_OF_RANGE, "amount must be a finite number")
-    if isinstance(v, int) and not _MIN_LONG <= v <= _MAX_LONG:
+    if isinstance(n, int) and not _MIN_LONG <= n <= _MAX_LONG:
         return Verdict(DROP, R.OUT_OF_RANGE, "amount does not fit a 64-bit integer")
-    if v < 0:
+    if n < 0:
         return Verdict(DROP, R.OUT_OF_RANGE, "amount must not be negative")
-    return _OK
+    return _OK if n is v else Verdict(n)
 
 
 def _string_list(v: Any) -> Verdict | None:

@@ -1,12 +1,36 @@
 """JSON text of input records: decoding that never raises anything but ``json.JSONDecodeError`` /
-``RecursionError`` for bad text (:func:`loads_json`), and the nesting depth of a text (:func:`json_depth`, for
-:data:`journeyflow.stages.parse.MAX_JSON_DEPTH`).  Pure Python."""
+``RecursionError`` for bad text (:func:`loads_json`), the nesting depth of a text (:func:`json_depth`, for
+:data:`journeyflow.stages.parse.MAX_JSON_DEPTH`), and the lines of a JSONL file (:func:`jsonl_lines`: LF, CRLF and
+CR-only line ends).  Pure Python."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Any, BinaryIO, Iterator
 
-__all__ = ["json_depth", "loads_json"]
+__all__ = ["as_number", "json_depth", "jsonl_lines", "loads_json"]
+
+# a decimal numeral as JSON writes a number (sign, digits, fraction, exponent), with surrounding spaces: no "1,234",
+# "NaN", "Infinity", hex or "1_000" (Python's float() reads those, and they are not a source's plain number)
+_NUMERAL = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][-+]?[0-9]+)?\s*")
+
+
+def as_number(v: Any, whole: bool = False) -> Any:
+    """``v`` as a number when it is one written another way, else ``v`` itself (the caller's type check then
+    refuses it): a string holding a decimal numeral (``"99.50"``, ``" 4 "``: numbers as strings, as CSV exports,
+    PHP backends and tag templates such as ``total: '<%= order.total %>'`` send them) is its ``int`` (no fraction
+    nor exponent) or ``float``; with ``whole``, a float with no fractional part (``4.0``, JavaScript's number) is
+    its ``int``.  Booleans stay booleans."""
+    if isinstance(v, str):
+        m = _NUMERAL.fullmatch(v)
+        if m is None:
+            return v
+        if m.group(2) is None and "." not in m.group(1):
+            return int(m.group(1))
+        v = float(m.group(0))
+    if whole and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
 
 
 def _huge_int(digits: str) -> int | float:
@@ -24,13 +48,53 @@ def _huge_int(digits: str) -> int | float:
 def loads_json(text: str | bytes) -> Any:
     """``json.loads(text)``, with integers too long for Python's conversion read by :func:`_huge_int` (only tried
     when the plain decode refuses one: ``ValueError`` "Exceeds the limit ... for integer string conversion" is not a
-    ``JSONDecodeError``).  Raises ``json.JSONDecodeError`` / ``RecursionError`` for text that is not JSON."""
+    ``JSONDecodeError``), and every lone surrogate escape (``"\\ud83d"``: JavaScript cutting an emoji in half) read
+    as U+FFFD, the replacement character, as a UTF-8 decoder reads an ill-formed sequence (Unicode §3.9): the value
+    is then text that can be encoded (a lone surrogate in an id or a key failed Beam's UTF-8 coder: one record
+    stopped the pipeline).  Raises ``json.JSONDecodeError`` / ``RecursionError`` for text that is not JSON."""
     try:
-        return json.loads(text)
+        obj = json.loads(text)
     except json.JSONDecodeError:
         raise
     except ValueError:
-        return json.loads(text, parse_int=_huge_int)
+        obj = json.loads(text, parse_int=_huge_int)
+    if (b"\\ud" in text or b"\\uD" in text) if isinstance(text, (bytes, bytearray)) else (
+            "\\ud" in text or "\\uD" in text):  # an escape that may be a surrogate (pairs are one character)
+        return _replace_surrogates(obj)
+    return obj
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(v: Any) -> Any:
+    """``v`` (decoded JSON) with every lone surrogate in its strings and keys replaced by U+FFFD."""
+    if isinstance(v, str):
+        return _SURROGATE.sub("\ufffd", v) if _SURROGATE.search(v) else v
+    if isinstance(v, dict):
+        return {_replace_surrogates(k): _replace_surrogates(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_replace_surrogates(x) for x in v]
+    return v
+
+
+def jsonl_lines(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """``(line number from 1, bytes without the line end)`` of every line of a binary file, blank ones included.
+    A line ends at LF, CRLF or a lone CR (classic Mac OS, some CRM and spreadsheet exports): numbered as an editor
+    shows them, so ``file:line`` in a dead letter is the line a user finds.  A bare CR can only be a line end in
+    JSONL: JSON allows no raw control character inside a string (RFC 8259 §7), and between tokens it is
+    whitespace.  Reads LF-terminated chunks (``for line in f``): a CR-only file is one chunk, split here."""
+    n = 0
+    for chunk in f:
+        line = chunk.rstrip(b"\r\n")
+        if b"\r" in line or chunk.endswith(b"\r\r\n"):  # lone CRs inside: each ends a line
+            body = chunk[:-1] if chunk.endswith(b"\n") else chunk
+            for part in (body[:-1] if body.endswith(b"\r") else body).split(b"\r"):
+                n += 1
+                yield n, part
+            continue
+        n += 1
+        yield n, line
 
 
 def json_depth(text: str) -> int:

@@ -41,9 +41,10 @@ from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, 
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
+from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, pseudonymize
 from journeyflow.stages.timeparse import parse_ts
@@ -334,13 +335,18 @@ class Parser:
         # is a bad_timestamp below, an integer beyond 64 bits out of range: not the schema's type error on ts
         schema_ts = ts_raw is None or isinstance(ts_raw, str) or (et is not None and _MIN_LONG <= et <= _MAX_LONG)
         self._validate(stream, rec if schema_ts else {**rec, "ts": 0}, et)
+        if not (eid := event_id_text(rec["event_id"])):  # the de-duplication key: one spelling (keys.event_id_text)
+            raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: event_id is empty", et)
+        rec = object_ids(stream, rec)  # order, ticket, product ids: one spelling too
+        if (empty := next((f for f in ("order_id", "ticket_id") if rec.get(f) == ""), None)) is not None:
+            raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: {empty} is empty", et)
         if et is None:
             raise Invalid(DeadLetterReason.BAD_TIMESTAMP, f"ts {str(ts_raw)[:40]!r} is not ISO-8601 with offset nor "
                           "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
         attrs = {**self._attrs(stream, rec), "channel": _fields.EVERY_CHANNEL} if every else self._attrs(stream, rec)
-        return Event(uid=f"{stream}/{self._clean(rec['event_id'])}", stream=stream, type=etype, ts=et,
+        return Event(uid=f"{stream}/{self._clean(eid)}", stream=stream, type=etype, ts=et,
                      ids=ids, attrs=attrs, contact=contact), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
@@ -465,7 +471,7 @@ class Parser:
             # (their string values cleaned like every kept string: a URL holding an email gets a token)
             props = rec.get("properties") or None
             if props:
-                props = {k: self._clean(v) if isinstance(v, str) else v for k, v in props.items()}
+                props = {self._clean(k): self._clean(v) if isinstance(v, str) else v for k, v in props.items()}
             a = {"product_id": rec.get("product_id"), "properties": props}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),

@@ -30,7 +30,8 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier
+from journeyflow.stages.identity.keys import InvalidIdentifier, event_id_text
+from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
@@ -222,6 +223,8 @@ class FastPath:
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
+        # order, ticket and product ids: their one spelling (stages.object_ids), cleaned; one cache look-up each
+        self._clean_id = functools.lru_cache(maxsize=_CACHE)(lambda text: self.clean(object_id(text)))
         #: :meth:`clean` through that cache (the Segment parser's property and trait values)
         self.clean_cached = self._clean_value
         self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
@@ -319,8 +322,13 @@ class FastPath:
         if a is None:
             return None
         eid = rec.event_id
-        if _EVENT_ID_MATCH(eid) is None and _SAFE_ID_MATCH(eid) is None:
-            eid = self._pseudo(eid)
+        if _EVENT_ID_MATCH(eid) is None:
+            if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
+                eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible characters, padding)
+            if not eid:
+                return None  # an empty id: the full parser's dead letter
+            if _SAFE_ID_MATCH(eid) is None:
+                eid = self._pseudo(eid)
         return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
@@ -353,7 +361,7 @@ class FastPath:
     def _attrs_web(self, rec: Any) -> dict[str, Any] | None:
         a: dict[str, Any] = {}
         if rec.product_id is not None:
-            a["product_id"] = self._clean_value(rec.product_id)
+            a["product_id"] = self._clean_id(rec.product_id)
         raw = rec.properties
         if raw is not None:
             text = bytes(raw)
@@ -378,20 +386,24 @@ class FastPath:
         if not props:
             return None
         c = self._clean_value
-        return {k: c(v) if v.__class__ is str else v for k, v in props.items()}
+        return {c(k): c(v) if v.__class__ is str else v for k, v in props.items()}  # keys: an address in one too
 
-    def _attrs_orders(self, rec: Any) -> dict[str, Any]:
-        c = self._clean_value
-        a = {"order_id": c(rec.order_id), "product_ids": [c(x) for x in rec.product_ids] if rec.product_ids else []}
+    def _attrs_orders(self, rec: Any) -> dict[str, Any] | None:
+        c, ci = self._clean_value, self._clean_id
+        a = {"order_id": ci(rec.order_id), "product_ids": [ci(x) for x in rec.product_ids] if rec.product_ids else []}
+        if not a["order_id"] or "" in a["product_ids"]:
+            return None  # an id empty in its one spelling: the full path says what it is
         if rec.amount is not None:
             a["amount"] = rec.amount
         if rec.currency is not None:
             a["currency"] = c(rec.currency)
         return a
 
-    def _attrs_support(self, rec: Any) -> dict[str, Any]:
+    def _attrs_support(self, rec: Any) -> dict[str, Any] | None:
         c = self._clean_value
-        a = {"ticket_id": c(rec.ticket_id)}
+        a = {"ticket_id": self._clean_id(rec.ticket_id)}
+        if not a["ticket_id"]:
+            return None
         if rec.severity is not None:
             a["severity"] = c(rec.severity)
         if rec.csat is not None:

@@ -38,7 +38,7 @@ from journeyflow.analytics.quality import DEAD_LETTER_REASONS, EMAIL_REGEX, PHON
 from journeyflow.config.engine import EngineConfig
 from journeyflow.tools.generator import generate
 from journeyflow.stages import fields as jf_fields
-from journeyflow.stages.identity.keys import Hasher, without_format_chars
+from journeyflow.stages.identity.keys import Hasher, event_id_text, without_format_chars
 from journeyflow.stages.pii import contains_pii, pseudonymize
 from journeyflow.model.events import BUILTIN_STREAMS as STREAMS  # Avro streams (track: test_segment_parse.py)
 from journeyflow.model.events import EVENT_TYPES, Event, decode_event, encode_event
@@ -419,11 +419,13 @@ def test_unknown_enum_values(data, rec, value):
     key = data.draw(st.sampled_from(ENUM_FIELDS[stream]))
     out = check(stream, dumps(with_field(r, key, value)))
     symbols = enum_symbols(stream, key)
-    if value not in symbols and jf_fields.fold_symbol(value) in symbols:
+    folded = jf_fields.fold_symbol(value)
+    folded = jf_fields.ENUM_SYNONYMS.get(stream, {}).get(key, {}).get(folded, folded)  # another source's word: 'TRUE'
+    if value not in symbols and folded in symbols:
         # another spelling of a symbol ('PAGE_VIEW', 'page_view ', 'order placed'): understood as that symbol
         assert isinstance(out, Event), out
         got = out.type if key == "type" else out.type.removeprefix("consent_") if key == "status" else out.attrs[key]
-        assert got == jf_fields.fold_symbol(value)
+        assert got == folded
         return
     if value not in symbols:
         if key in jf_fields.OPTIONAL_FIELDS[stream]:  # severity: dropped, the record kept, the drop reported
@@ -446,10 +448,12 @@ def test_injection_looking_identifiers(data, rec, value):
     key = data.draw(st.sampled_from([k for k in ID_FIELDS if k in _fields(stream)]))
     out = check(stream, dumps(with_field(r, key, value)))
     if isinstance(out, Event):
+        value = re.sub("[\ud800-\udfff]", "\ufffd", value)  # a lone surrogate is read as U+FFFD (json_text)
         # kept as data: never evaluated, expanded or cut at a NUL / control character
         # (a part that reads as an email or phone, e.g. "--@0", is replaced by a keyed token, issue 23.5)
         if key == "event_id":
-            assert out.uid == f"{stream}/{pseudonymize(value, HASHER.digest)}"
+            # (surrounding whitespace and invisible format characters are not part of it: keys.event_id_text)
+            assert out.uid == f"{stream}/{pseudonymize(event_id_text(value), HASHER.digest)}"
         if contains_pii(value):
             return  # an id holding an address is refused or hashed (tests/stages/test_pii_masking.py)
         # the id as given but for surrounding whitespace and invisible format characters (keys.without_format_chars)
@@ -598,7 +602,7 @@ def test_replay_with_bad_records_and_duplicates_appended(tmp_path_factory, seed,
             TALLY["pipeline_candidates_still_valid"] += 1
             continue  # a mutation that is still a valid record: not a bad record
         appended[stream].append(line)
-        expected_bad[f"{inp / stream}.jsonl:{n_lines[stream] + len(appended[stream])}"] = verdict.reason
+        expected_bad[f"{stream}.jsonl:{n_lines[stream] + len(appended[stream])}"] = verdict.reason
     for stream, pick in dups:
         good = _good_lines(src, stream)
         line = good[pick % len(good)]

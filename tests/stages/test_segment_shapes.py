@@ -75,14 +75,14 @@ def test_a_batchs_sent_at_corrects_each_message():
 def test_a_mapped_attribute_falls_back_to_the_next_path_when_one_does_not_convert():
     """``product_id`` sent as an object but ``sku`` usable: the product view kept no product (the first path with a
     value won even though it did not convert); an order whose ``order_id`` is an object but ``checkout_id`` usable
-    was a dead letter; a string ``total`` hid a numeric ``revenue``."""
+    was a dead letter; a ``total`` that is no number (``"12,50"``; ``"12.50"`` is 12.5) hid a numeric ``revenue``."""
     ev, warnings = parse({"type": "track", "event": "Product Viewed", "messageId": "m", "anonymousId": "a",
                           "timestamp": TS, "properties": {"product_id": {"id": 7}, "sku": "SKU-7"}})
     assert (ev.stream, ev.type, ev.attrs["product_id"]) == ("web", "product_view", "SKU-7")
     assert [(w.field, w.reason) for w in warnings] == [("properties.product_id", "wrong_type")]
     ev, warnings = parse({"type": "track", "event": "Order Completed", "messageId": "o", "anonymousId": "a",
                           "timestamp": TS, "properties": {"order_id": {"x": 1}, "checkout_id": "CO-1",
-                                                          "total": "12.50", "revenue": 12.5}})
+                                                          "total": "12,50", "revenue": 12.5}})
     assert isinstance(ev, Event), ev
     assert (ev.attrs["order_id"], ev.attrs["amount"]) == ("CO-1", 12.5)
     assert sorted(w.field for w in warnings) == ["properties.order_id", "properties.total"]

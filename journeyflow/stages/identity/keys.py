@@ -73,6 +73,7 @@ __all__ = [
     "normalize_email",
     "rank_key",
     "singleton_counts",
+    "event_id_text",
     "without_format_chars",
 ]
 
@@ -162,6 +163,14 @@ def without_format_chars(text: str) -> str:
     if text.isascii():
         return text
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def event_id_text(raw: str) -> str:
+    """An event id (the de-duplication key: ``event_id``, a Segment ``messageId``) as one spelling: surrounding
+    whitespace and invisible format characters removed (:func:`without_format_chars`), as for customer ids -- a
+    redelivery whose id was re-exported with a zero-width space or a padded column is the same event, not a second
+    one.  The result may be empty (the caller refuses the record: an empty id names nothing)."""
+    return without_format_chars(raw).strip()
 
 
 def _strip_id(kind: str, raw: object) -> str:
@@ -264,13 +273,20 @@ _MAILTO = re.compile(r"mailto:", re.IGNORECASE)
 def _address_part(value: str) -> str:
     """The address of a ``mailto:`` URI (RFC 6068: ``mailto:ann@x.com``, its ``?headers`` dropped) or of a
     display-name form (RFC 5322 ``name-addr``: ``Ann Lee <ann@x.com>``, read by ``email.utils.parseaddr``), as
-    CRMs and ESP webhooks write them; ``value`` itself otherwise (one address only: a list is left to be refused)."""
+    CRMs and ESP webhooks write them; ``value`` itself otherwise (one address only: a list is left to be refused).
+    Also as exports write it: inside one pair of quotes (a CSV column's quotes kept, ``"ann@x.com"``; a quoted local
+    part, ``"ann lee"@x.com``, is not such a pair), and with the DNS root's trailing dot (``ann@x.com.``: the
+    same domain, RFC 1034 §3.1)."""
+    if len(value) > 2 and value[0] == value[-1] and value[0] in "\"'" and value.count(value[0]) == 2:
+        value = value[1:-1].strip()
     if _MAILTO.match(value):
         value = value[7:].partition("?")[0].strip()
     if value.endswith(">") and "<" in value and value.count("@") == 1:
         _name, addr = email.utils.parseaddr(value)
         if addr:
             value = addr.strip()
+    if value.endswith(".") and not value.endswith("..") and "@" in value:
+        value = value[:-1]
     return value
 
 

@@ -41,7 +41,7 @@ def split_batch(payload: Any) -> list[bytes] | None:
     else:
         obj = payload
     if isinstance(obj, list):
-        return [json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for m in obj]
+        return [_encoded(m) for m in obj]
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj:
         return None
     shared = {k: obj[k] for k in _SHARED if k in obj}
@@ -52,8 +52,18 @@ def split_batch(payload: Any) -> list[bytes] | None:
             for k in _MERGED:
                 if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
                     m[k] = _merged(shared[k], m[k])
-        out.append(json.dumps(m, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        out.append(_encoded(m))
     return out
+
+
+def _encoded(message: Any) -> bytes:
+    """One message as compact UTF-8 JSON; a string holding a lone surrogate (``"\\ud83d"``: JavaScript cutting an
+    emoji in half, which JSON's escapes can carry but UTF-8 cannot) is written escaped (``ensure_ascii``), so the
+    message reads back as sent and is parsed, or dead-lettered, on its own: it never fails the read of its batch."""
+    try:
+        return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(message, separators=(",", ":")).encode("ascii")
 
 
 def _may_be_batch(payload: bytes | bytearray | str) -> bool:

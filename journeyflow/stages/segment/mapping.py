@@ -21,6 +21,8 @@ from journeyflow.config.errors import UserError
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES
+from journeyflow.stages.json_text import as_number
+from journeyflow.stages.object_ids import object_id
 
 __all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
            "default_mapping_text", "load_mapping_file", "required_attrs"]
@@ -244,8 +246,8 @@ def _json_type(v: Any) -> str:
 
 
 def _as_text(v: Any) -> str | None:
-    if isinstance(v, str):
-        return v if v.strip() else None
+    if isinstance(v, str):  # an id or a code: its one spelling (stages.object_ids: " SKU-1\u200b" is SKU-1)
+        return object_id(v) or None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     if isinstance(v, float) and math.isfinite(v) and v.is_integer():
@@ -268,6 +270,7 @@ def convert(value: Any, as_: str) -> tuple[Any, str | None]:
     if isinstance(value, Misplaced):
         return None, value.problem()
     if as_ == "amount":
+        value = as_number(value)  # total: "99.50" (a tag template's string) is 99.5
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, f"expected a number, got {type(value).__name__}"
         if not math.isfinite(value) or value < 0:

@@ -68,7 +68,7 @@ from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Ev
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key
+from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key, event_id_text
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
@@ -135,13 +135,17 @@ class SegmentParser:
                 what = f"has no type (a batch envelope's batch must be an array of messages, got {got})"
             raise Invalid(D.UNKNOWN_TYPE, f"Segment message {what}", et)
         mid = _text(msg.get("messageId"))
+        if mid is not None:
+            mid = event_id_text(mid) or None  # the de-duplication key: one spelling (keys.event_id_text)
         if mid is None:
             raise Invalid(D.SCHEMA_VIOLATION, "Segment message has no messageId (a non-empty string)", et)
         if call == "track":
             name = msg.get("event")
             if not isinstance(name, str) or not name.strip():
                 raise Invalid(D.SCHEMA_VIOLATION, "track call without an event name (`event`)", et)
-            etype = name.strip()  # "Order Completed " (a tracking plan's stray space) is Order Completed
+            # "Order Completed " (a tracking plan's stray space) is Order Completed; an address in the name
+            # ("Invite Sent to ann@x.com") is a keyed token, as in every kept string
+            etype = self._clean(name.strip())
         else:
             etype = CALL_TYPES[call]
         props = _object(msg.get("properties"))
@@ -182,7 +186,7 @@ class SegmentParser:
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
         if props is not None and call in ("track", "page", "screen"):
-            attrs["properties"] = {k: clean(v) for k, v in props.items() if k not in _PII_PROPERTIES}
+            attrs["properties"] = clean({k: v for k, v in props.items() if k not in _PII_PROPERTIES})
         if call == "group":
             attrs["groupId"] = self._clean(group_id)
             kept = _public(own_traits or {})
@@ -230,8 +234,9 @@ class SegmentParser:
                 continue
             text = _text(v)
             try:
-                if text is None:
-                    raise InvalidIdentifier(name, f"{name} must be a string or an integer")
+                if text is None:  # a blank string is empty, not of the wrong type
+                    raise InvalidIdentifier(name, f"{name} is empty" if isinstance(v, str) else
+                                            f"{name} must be a string or an integer")
                 # an id that is an address is hashed as one; one holding an address is refused (Parser._id_key)
                 keys.append(self._id_key(name, text, key))
             except InvalidIdentifier as e:
@@ -339,12 +344,14 @@ class SegmentParser:
         return text if cannot_hold_pii(text, True) else self.parser._clean(text)
 
     def _clean_deep(self, value: Any) -> Any:
-        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it (keys are kept); property and
-        trait values recur (SKUs, names, currencies): through the parser's bounded cache of cleaned strings."""
+        """``value`` (decoded JSON) with :meth:`_clean` applied to every string in it, keys too (a map keyed by
+        address, ``{"invited": {"bob@x.com": true}}``, would carry them into state and tables); property and trait
+        values and keys recur (SKUs, names, currencies): through the parser's bounded cache of cleaned strings."""
         if isinstance(value, str):
             return self.parser._fast.clean_cached(value)
         if isinstance(value, dict):
-            return {k: self._clean_deep(v) for k, v in value.items()}
+            c = self.parser._fast.clean_cached
+            return {c(k): self._clean_deep(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._clean_deep(v) for v in value]
         return value

@@ -287,7 +287,7 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
                     addresses)
     jf.no_address = jf_no_address
 
-    auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.retention,
+    auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.effective_retention(),
                                                    opt_in=opt_in_baseline)
     auto_sends, auto_undeliverable, auto_tasks = _sends_from(auto_decisions, auto_products, persons)
     auto_undeliverable += sum(1 for d in auto_decisions if d.reason_codes == ("undeliverable",))

@@ -42,13 +42,7 @@ from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
-from journeyflow.stages.journeys.model import (
-    ACTION_KINDS,
-    MAX_ENTRIES_KEPT,
-    Journey,
-    JourneyOutput,
-    JourneyStep,
-)
+from journeyflow.stages.journeys.model import ACTION_KINDS, MAX_ENTRIES_KEPT, Journey, JourneyOutput, JourneyStep
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
     _NO_ATTRIBUTES,
@@ -57,7 +51,7 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
     _event_product,
     _event_refs,
 )
-from journeyflow.stages.journeys.matching import _field, _first_match, _matches, _moment_ending
+from journeyflow.stages.journeys.matching import _field, _first_match, _matches, _moment_ending, resume_in_moment
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -225,6 +219,8 @@ class JourneyEngine:
                              f"exit_event:{ending[1]}", customer_id, out)
                 continue
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
+            if earlier and m.get("step") is not None:  # a wait-until event handled before the entry, same ms
+                resume_in_moment(self, j, m, earlier, state, customer_id, out)
         return out
 
     # ---------------------------------------------------------------------------------------------- timers

@@ -8,7 +8,9 @@
   event handled just before an entry at the same millisecond (an ``order_placed`` with the ``add_to_cart`` of a
   "buy now" click) ends the new membership at once -- fail safe: no reminder about a cart ordered at that instant.
   Events of one of the journey's own entry types are left out (``winback``: each order ends one membership and
-  starts the next).
+  starts the next).  Likewise a wait-until event handled just before the entry resumes the wait the new membership
+  reaches in that millisecond (:func:`resume_in_moment`): "Quote Accepted" with the timestamp of "Quote Requested"
+  takes the ``on_event`` path whatever the two uids.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ from typing import Any
 
 from journeyflow.model.events import Event
 from journeyflow.stages.journeys.context import _Ctx, _event_product
-from journeyflow.stages.journeys.model import Journey, Trigger
+from journeyflow.stages.journeys.model import Journey, JourneyOutput, JourneyStep, Trigger
 
-__all__ = ["earlier_in_moment"]
+__all__ = ["earlier_in_moment", "resume_in_moment"]
 
 
 def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
@@ -75,3 +77,31 @@ def earlier_in_moment(book: dict, state: Any, ev: Event) -> tuple[Event, ...]:
         book.clear()
     book[id(state)] = (state, ev.ts, [ev])
     return ()
+
+
+def resume_in_moment(engine: Any, j: Journey, m: dict, earlier: Sequence[Event], state: Any, customer_id: str,
+                     out: JourneyOutput) -> None:
+    """The new membership ``m`` of ``j``, run at entry, waits in a wait-until step: resume it on the first of
+    ``earlier`` (events of the entry's millisecond handled before it; not of the journey's entry types) that the
+    step's ``until`` matches, as if it had come after the entry (``resume:event:<type>``, then ``on_event`` with that
+    event as ``event``); repeated while the run reaches another wait-until a later one of ``earlier`` matches."""
+    entry_types = {t.type for t in j.entry}
+    attributes, stale_ms = engine.attributes, engine.open_ticket_ms
+    i = 0
+    while m.get("step") is not None:
+        st = j.step_map.get(m["step"])
+        if st is None or st.until is None or m.get("since") != (earlier[0].ts if earlier else None):
+            return
+        for k in range(i, len(earlier)):
+            e0 = earlier[k]
+            if e0.type in entry_types:
+                continue
+            ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms)
+            if _matches(st.until, e0, ctx, m):
+                break
+        else:
+            return
+        i = k + 1
+        state.cancel_timers("journey", j=j.id)
+        out.steps.append(JourneyStep(customer_id, j.id, st.id, "step", e0.ts, e0.uid, f"resume:event:{e0.type}"))
+        engine._run(j, m, st.on_event, st.id, ctx, e0.uid, customer_id, out)

@@ -13,6 +13,10 @@ per-channel automation.  :func:`compare` makes that measurable on a replay input
     exclusion groups are removed (each workflow is configured on its own);
   - without service suppression, caps, quiet hours or de-duplication.
 
+  The journeys' customer facts mean what they mean in journeyflow (its effective retention and the policy's
+  ``open_tickets.stale_after``: a ticket stale under it is not open in ``customer.open_high_tickets``), so the
+  difference measured is the decision layer's, not two readings of the same data.
+
   What a channel tool does know is modelled too: its own channel's opt-outs (revoked, unsubscribed, complained)
   *for the identifier it was told about*, the opt-outs and hard bounces of the address it would send to, and
   whether it has an address for that identifier (an email or SMS without one is "undeliverable", not sent).

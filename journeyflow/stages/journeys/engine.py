@@ -51,7 +51,8 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
     _event_product,
     _event_refs,
 )
-from journeyflow.stages.journeys.matching import _field, _first_match, _matches, _moment_ending, resume_in_moment
+from journeyflow.stages.journeys.matching import (_field, _first_match, _matches, _moment_ending, exclusion_refusal,
+                                                  resume_in_moment)
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -181,10 +182,10 @@ class JourneyEngine:
             entries = m.get("entries", []) if m is not None else []
             refused = _reentry_refusal(j, m, now)
             if refused is None and j.exclusion_group is not None:
-                for oid, om in memberships.items():
-                    if oid != j.id and om.get("step") is not None and om.get("group") == j.exclusion_group:
-                        refused = f"exclusion_group:{j.exclusion_group}:{oid}"
-                        break
+                refused, gone = exclusion_refusal(self._by_id, j, memberships, now)
+                if gone is not None:  # a lower-priority member entered earlier in this millisecond: ``j`` wins
+                    self._finish(state, gone, memberships[gone], now, trigger_id, f"exclusion_group:{j.id}",
+                                 customer_id, out)
             if refused is not None:
                 out.steps.append(JourneyStep(customer_id, j.id, "", "entry_refused", now, trigger_id, refused))
                 continue

@@ -10,7 +10,8 @@
   Events of one of the journey's own entry types are left out (``winback``: each order ends one membership and
   starts the next).  Likewise a wait-until event handled just before the entry resumes the wait the new membership
   reaches in that millisecond (:func:`resume_in_moment`): "Quote Accepted" with the timestamp of "Quote Requested"
-  takes the ``on_event`` path whatever the two uids.
+  takes the ``on_event`` path whatever the two uids; and of two journeys of one exclusion group entered by events
+  of one millisecond the higher priority wins (:func:`exclusion_refusal`), whichever event was handled first.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.journeys.context import _Ctx, _event_product
 from journeyflow.stages.journeys.model import Journey, JourneyOutput, JourneyStep, Trigger
 
-__all__ = ["earlier_in_moment", "resume_in_moment"]
+__all__ = ["earlier_in_moment", "exclusion_refusal", "resume_in_moment"]
 
 
 def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
@@ -105,3 +106,19 @@ def resume_in_moment(engine: Any, j: Journey, m: dict, earlier: Sequence[Event],
         state.cancel_timers("journey", j=j.id)
         out.steps.append(JourneyStep(customer_id, j.id, st.id, "step", e0.ts, e0.uid, f"resume:event:{e0.type}"))
         engine._run(j, m, st.on_event, st.id, ctx, e0.uid, customer_id, out)
+
+
+def exclusion_refusal(by_id: Mapping[str, Journey], j: Journey, memberships: Mapping[str, dict], now: int
+                      ) -> tuple[str | None, str | None]:
+    """``(why j's exclusion group refuses it an entry at now, None)`` -- ``exclusion_group:<group>:<journey>`` --
+    or ``(None, id)`` when the active member of the group is a membership ``j`` supersedes instead: entered in this
+    very millisecond (by an event handled before, which need not have happened first) into a journey evaluated
+    after ``j`` (lower priority, then id: ``JourneyEngine``'s order, as for candidates of one moment); or
+    ``(None, None)``.  ``by_id``: journey id -> Journey."""
+    for oid, om in memberships.items():
+        if oid != j.id and om.get("step") is not None and om.get("group") == j.exclusion_group:
+            o = by_id.get(oid)
+            if om.get("entered") == now and o is not None and (-o.priority, o.id) > (-j.priority, j.id):
+                return None, oid
+            return f"exclusion_group:{j.exclusion_group}:{oid}", None
+    return None, None

@@ -81,12 +81,13 @@ def earlier_in_moment(book: dict, state: Any, ev: Event) -> tuple[Event, ...]:
 
 
 def resume_in_moment(engine: Any, j: Journey, m: dict, earlier: Sequence[Event], state: Any, customer_id: str,
-                     out: JourneyOutput) -> None:
-    """The new membership ``m`` of ``j``, run at entry, waits in a wait-until step: resume it on the first of
-    ``earlier`` (events of the entry's millisecond handled before it; not of the journey's entry types) that the
-    step's ``until`` matches, as if it had come after the entry (``resume:event:<type>``, then ``on_event`` with that
-    event as ``event``); repeated while the run reaches another wait-until a later one of ``earlier`` matches."""
-    entry_types = {t.type for t in j.entry}
+                     out: JourneyOutput, skip: Any) -> None:
+    """Membership ``m`` of ``j``, run at entry or by a timer, waits in a wait-until step it reached in this very
+    millisecond: resume it on the first of ``earlier`` (the customer's events of that millisecond handled before the
+    entry or the timer; not of the types in ``skip``: the journey's entry types at entry) that the step's ``until``
+    matches, as if it had come after (``resume:event:<type>``, then ``on_event`` with that event as ``event``);
+    repeated while the run reaches another wait-until a later one of ``earlier`` matches."""
+    entry_types = skip
     attributes, stale_ms = engine.attributes, engine.open_ticket_ms
     i = 0
     while m.get("step") is not None:
@@ -122,3 +123,19 @@ def exclusion_refusal(by_id: Mapping[str, Journey], j: Journey, memberships: Map
                 return None, oid
             return f"exclusion_group:{j.exclusion_group}:{oid}", None
     return None, None
+
+
+def _reentry_refusal(j: Journey, m: dict | None, now: int) -> str | None:
+    """Why ``j``'s re-entry mode refuses an entry at ``now`` given its membership record ``m`` (``reentry:never`` |
+    ``reentry:cooldown``), or None."""
+    if m is None:
+        return None
+    entries = m.get("entries")
+    mode = j.reentry.mode
+    if mode == "always":
+        return None
+    if mode == "never":
+        return "reentry:never" if entries or m.get("n") else None
+    if entries and now - max(entries) < j.reentry.cooldown_ms:
+        return "reentry:cooldown"
+    return None

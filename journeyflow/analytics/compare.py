@@ -13,6 +13,10 @@ per-channel automation.  :func:`compare` makes that measurable on a replay input
     exclusion groups are removed (each workflow is configured on its own);
   - without service suppression, caps, quiet hours or de-duplication.
 
+  The journeys' customer facts mean what they mean in journeyflow (its effective retention and the policy's
+  ``open_tickets.stale_after``: a ticket stale under it is not open in ``customer.open_high_tickets``), so the
+  difference measured is the decision layer's, not two readings of the same data.
+
   What a channel tool does know is modelled too: its own channel's opt-outs (revoked, unsubscribed, complained)
   *for the identifier it was told about*, the opt-outs and hard bounces of the address it would send to, and
   whether it has an address for that identifier (an email or SMS without one is "undeliverable", not sent).
@@ -287,7 +291,7 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
                     addresses)
     jf.no_address = jf_no_address
 
-    auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.retention,
+    auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.effective_retention(),
                                                    opt_in=opt_in_baseline)
     auto_sends, auto_undeliverable, auto_tasks = _sends_from(auto_decisions, auto_products, persons)
     auto_undeliverable += sum(1 for d in auto_decisions if d.reason_codes == ("undeliverable",))

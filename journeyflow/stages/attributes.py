@@ -32,7 +32,9 @@ Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.tra
 spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
-time wins; at one time the larger value, as in an identity merge).
+time wins; at one time the larger value, as in an identity merge).  A trait set to ``null`` is cleared (Segment's
+"cleared or reset" traits, a null removes the attribute in Braze and Customer.io): kept as ``[None, ts]`` so the
+latest-wins rule holds across merges, absent for conditions (``has()`` false) and the snapshot.
 """
 from __future__ import annotations
 
@@ -180,11 +182,14 @@ class AttributeSet:
         cur = state.traits
         for k, t in self.traits.items():
             if k in traits:
-                v = _typed(traits[k], t)
+                raw = traits[k]
+                v = _typed(raw, t)
                 old = cur.get(k)
                 # the latest in event time; at one time the larger value (repr), as an identity merge decides
-                # (state_merge), so the order of two updates in one millisecond does not matter
-                if v is not None and (old is None or ts > old[1] or (ts == old[1] and repr(v) >= repr(old[0]))):
+                # (state_merge), so the order of two updates in one millisecond does not matter.  An explicit
+                # null clears the trait: kept as [None, ts] so that an older value (a merge) does not come back
+                if (v is not None or raw is None) and (old is None or ts > old[1] or (
+                        ts == old[1] and repr(v) >= repr(old[0]))):
                     cur[k] = [v, ts]
 
     # ------------------------------------------------------------------------------------------- values
@@ -192,12 +197,15 @@ class AttributeSet:
         """The value of trait or attribute ``name`` at ``now``; raises KeyError when it has none (no events)."""
         a = self.by_name.get(name)
         if a is None:
-            return state.traits[name][0]
+            v = state.traits[name][0]
+            if v is None:  # cleared by a null
+                raise KeyError(name)
+            return v
         return _value(a, state.computed.get(name), now)
 
     def values(self, state: Any, now: int) -> dict[str, Any]:
         """Every trait and attribute that has a value at ``now`` (the snapshot's ``traits`` column)."""
-        out = {k: v[0] for k, v in sorted(state.traits.items())}
+        out = {k: v[0] for k, v in sorted(state.traits.items()) if v[0] is not None}
         for a in self.attributes:
             try:
                 out[a.name] = _value(a, state.computed.get(a.name), now)
@@ -220,7 +228,10 @@ class TraitsView(Mapping):
             return _value(a, self._state.computed.get(key), self._now)
         if key not in self._set.traits:
             raise KeyError(key)
-        return self._state.traits[key][0]
+        v = self._state.traits[key][0]
+        if v is None:  # cleared by a null (an identify call's ``"plan": null``)
+            raise KeyError(key)
+        return v
 
     def __contains__(self, key: object) -> bool:
         try:

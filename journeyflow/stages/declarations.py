@@ -182,8 +182,11 @@ class Declarations:
         if timer:
             for k, v in {**_COMMON, **BUILTIN_EVENT_FIELDS["timer"]}.items():
                 fields[k] = _join(fields[k], v) if k in fields else v
-        label = " or ".join(sorted({f"'{n}'" for n, _ in names})) or "a timer"
-        return struct(f"event {label}" + (" (or a timer)" if timer and names else ""), fields)
+        if not names:  # a step only timers run (after a wait or its timeout): the entry event is not at hand
+            return struct("a timer's event (the step runs after a wait: the entry event's fields are not kept)",
+                          fields)
+        label = " or ".join(sorted({f"'{n}'" for n, _ in names}))
+        return struct(f"event {label}" + (" (or a timer)" if timer else ""), fields)
 
     @staticmethod
     def same_as_entry_errors(fields: tuple[str, ...], event: T, entry_events: list[T]) -> list[str]:

@@ -97,8 +97,8 @@ class DeclaredTypes:
                 if name not in values:
                     continue
                 v = values[name]
-                if v is not None and fits(v, t):
-                    continue
+                if (v is not None and fits(v, t)) or (v is None and key == "traits"):
+                    continue  # (a null trait clears the trait: stages.attributes)
                 if kept is None:
                     kept = dict(values)
                 del kept[name]

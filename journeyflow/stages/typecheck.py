@@ -308,6 +308,12 @@ class _Checker:
 
     def n_literal(self, node: Tree, bound) -> T:
         tok = node.children[0]
+        if tok.type in ("INT_LIT", "UINT_LIT"):  # CEL's parser rejects an integer literal outside its type
+            text = str(tok).rstrip("uU")
+            v = int(text, 16 if "0x" in text else 10)
+            if not (-2**63 <= v < 2**63 if tok.type == "INT_LIT" else v < 2**64):
+                raise CelTypeError(f"integer literal {tok} is out of range (int: 64-bit signed, uint: 64-bit "
+                                   f"unsigned; a double is written with a point: {text}.0)")
         return {"INT_LIT": INT, "UINT_LIT": UINT, "FLOAT_LIT": DOUBLE, "STRING_LIT": STRING, "MLSTRING_LIT": STRING,
                 "BYTES_LIT": BYTES, "BOOL_LIT": BOOL, "NULL_LIT": NULL}.get(tok.type, DYN)
 

@@ -270,7 +270,7 @@ class Arbiter:
                 if not due and c.action == "send":
                     state.record_send(now, c.channel, c.category, c.content_id)
         return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id, m.addr,
-                                                 state), deferred)
+                                                 state, self._stale), deferred)
 
     def _order(self, candidates: Sequence[Candidate], state: CustomerState, now: int,
                lost: list[tuple[Candidate, str]]) -> list[Candidate]:

@@ -19,7 +19,8 @@ field               content
 ``ticket``          tasks, cases and calls about a ticket: ``{ticket_id, severity, status (open|escalated|
                     resolved), opened_at, updated_at, resolved_at, csat}`` from the customer's state
 ``ticket_history``  tasks, cases and calls: the customer's open and recently resolved tickets (state retention:
-                    7 days after resolution), oldest first, same shape as ``ticket``
+                    7 days after resolution; not a ticket stale under ``open_tickets.stale_after``), oldest
+                    first, same shape as ``ticket``
 ``customer_value``  tasks, cases and calls: ``{orders_90d, revenue_90d (sum of order amounts, the orders'
                     own currency), last_order_at, lifecycle_stage}``
 ==================  ======================================================================================
@@ -42,12 +43,15 @@ __all__ = ["SERVICE_TARGETS", "message_context"]
 SERVICE_TARGETS: frozenset[str] = frozenset((*TASK_TARGETS, "call"))
 
 
-def message_context(c: Candidate, state: Any, now: int | None = None) -> dict[str, Any]:
+def message_context(c: Candidate, state: Any, now: int | None = None, stale_ms: int | None = None
+                    ) -> dict[str, Any]:
     """The ``context`` object for a chosen candidate ``c`` of a customer whose state is ``state``
     (:class:`~journeyflow.stages.state.CustomerState`) at event time ``now`` (epoch ms; default: the candidate's
     ``proposed_at``).  Fields: see the module docstring; an empty dict when there is nothing to add.  Windowed
     entries are filtered by ``now`` here (state expiry runs at most once a day): cart lines older than
-    ``CART_MS`` (7 days) and orders older than 90 days are left out."""
+    ``CART_MS`` (7 days), orders older than 90 days and, with ``stale_ms`` (the policy's
+    ``open_tickets.stale_after``), open tickets stale at ``now`` (``CustomerState.open_tickets_at``: no longer
+    open for arbitration nor the journeys) are left out."""
     if now is None:
         now = c.proposed_at
     ctx: dict[str, Any] = {}
@@ -69,7 +73,7 @@ def message_context(c: Candidate, state: Any, now: int | None = None) -> dict[st
         if state.owner_id:
             ctx["owner_id"] = state.owner_id
         tid = refs.get("ticket_id")
-        history = _tickets(state)
+        history = _tickets(state, now, stale_ms)
         if tid is not None:
             for t in history:
                 if t["ticket_id"] == tid:
@@ -80,9 +84,12 @@ def message_context(c: Candidate, state: Any, now: int | None = None) -> dict[st
     return ctx
 
 
-def _tickets(state: Any) -> list[dict[str, Any]]:
+def _tickets(state: Any, now: int, stale_ms: int | None) -> list[dict[str, Any]]:
     out = []
+    live = {id(t) for t in state.open_tickets_at(now, stale_ms)} if stale_ms is not None else None
     for tid, t in state.tickets.items():  # [severity, opened_ts, escalated, status_ts?]
+        if live is not None and id(t) not in live:
+            continue  # stale: not open any more (the expiry pass drops it later)
         out.append({"ticket_id": tid, "severity": t[0], "status": "escalated" if t[2] else "open",
                     "opened_at": t[1], "updated_at": t[3] if len(t) > 3 else t[1]})
     for tid, (ts, csat) in state.resolved.items():

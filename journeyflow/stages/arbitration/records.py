@@ -34,7 +34,8 @@ class ArbitrationResult:
 
 
 def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate, str]], now: int,
-                 customer_id: str, trigger_id: str, addr: dict | None = None, state=None) -> list[Decision]:
+                 customer_id: str, trigger_id: str, addr: dict | None = None, state=None,
+                 stale_ms: int | None = None) -> list[Decision]:
     """The decision records of one moment (event time ``now``, ms).
 
     ``acted``: (candidate, due) best first, due 0 = chosen now, else deferred to ``due`` (a ``wait`` decision);
@@ -44,7 +45,8 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
     ``(address key, raw address)`` chosen by the arbiter's rule 2 (``CustomerState.delivery_address``), written to
     each chosen email/sms/call/push send (``Decision.address_key`` / ``address``).  ``state``: the customer's
     :class:`~journeyflow.stages.state.CustomerState`; with it every chosen send, task and case carries its message
-    ``context`` (:func:`~journeyflow.stages.arbitration.context.message_context`).
+    ``context`` (:func:`~journeyflow.stages.arbitration.context.message_context`; ``stale_ms``: the policy's
+    ``open_tickets.stale_after`` in ms, or None).
     """
     outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
                                        c.priority, r) for c, r in lost]) if lost else ()
@@ -72,7 +74,7 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
             if addr and action == "send":  # chosen by rule 2: (key, raw) for email/sms/call/push
                 key, raw = addr.get(ch) or (None, None)
             if state is not None:
-                ctx = message_context(c, state, now)
+                ctx = message_context(c, state, now, stale_ms)
         out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now,
                             jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id, raw, key,
                             ctx))

@@ -20,7 +20,8 @@ _NO_ATTRIBUTES = AttributeSet()
 
 
 class _LazyCustomer(Mapping):
-    """The ``customer`` variable: ``state.facts(now)`` plus product facts, computed on first access only, and
+    """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
+    views and not bought without one), computed on first access only, and
     ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
 
     __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale")
@@ -37,11 +38,10 @@ class _LazyCustomer(Mapping):
             if self._traits is None:
                 self._traits = TraitsView(self._attributes, self._state, self._now)
             return self._traits
-        if self._product is not None:
-            if key == "product_views_7d":
-                return self._state.views_of(self._product, self._now, 7 * DAY)
-            if key == "bought_product_30d":
-                return self._state.bought_within(self._product, self._now, 30 * DAY)
+        if key == "product_views_7d":  # an event without a product: no views of it, not bought
+            return self._state.views_of(self._product, self._now, 7 * DAY) if self._product is not None else 0
+        if key == "bought_product_30d":
+            return self._product is not None and self._state.bought_within(self._product, self._now, 30 * DAY)
         if key not in _FACT_KEYS:
             raise KeyError(key)
         if self._facts is None:
@@ -49,16 +49,15 @@ class _LazyCustomer(Mapping):
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in _FACT_KEYS or key == "traits" or (self._product is not None and key in _PRODUCT_KEYS)
+        return key in _FACT_KEYS or key == "traits" or key in _PRODUCT_KEYS
 
     def __iter__(self) -> Iterator[str]:
         yield from _FACT_KEYS
         yield "traits"
-        if self._product is not None:
-            yield from _PRODUCT_KEYS
+        yield from _PRODUCT_KEYS
 
     def __len__(self) -> int:
-        return len(_FACT_KEYS) + 1 + (len(_PRODUCT_KEYS) if self._product is not None else 0)
+        return len(_FACT_KEYS) + 1 + len(_PRODUCT_KEYS)
 
 
 class _Ctx:

@@ -42,13 +42,7 @@ from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
-from journeyflow.stages.journeys.model import (
-    ACTION_KINDS,
-    MAX_ENTRIES_KEPT,
-    Journey,
-    JourneyOutput,
-    JourneyStep,
-)
+from journeyflow.stages.journeys.model import ACTION_KINDS, MAX_ENTRIES_KEPT, Journey, JourneyOutput, JourneyStep
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
     _NO_ATTRIBUTES,
@@ -57,7 +51,8 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
     _event_product,
     _event_refs,
 )
-from journeyflow.stages.journeys.matching import _field, _first_match, _matches, _moment_ending
+from journeyflow.stages.journeys.matching import (_field, _first_match, _matches, _moment_ending, _reentry_refusal,
+                                                  exclusion_refusal, resume_in_moment)
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -76,7 +71,8 @@ class _TypeIndex(NamedTuple):
 
 
 class JourneyEngine:
-    """Runs journeys for one customer at a time.  Stateless itself: all state lives in ``CustomerState``.
+    """Runs journeys for one customer at a time.  Stateless itself: all state lives in ``CustomerState`` (it only
+    remembers the last event's millisecond, ``_moment``, for a timer due in that same millisecond).
 
     Journeys are evaluated by priority (higher first), then id.  Raises ``ValueError`` when two journeys share an
     id.  ``open_ticket_ms`` (ms or None): the policy's ``open_tickets.stale_after``; ``customer.open_tickets`` and
@@ -109,6 +105,8 @@ class JourneyEngine:
         self._observe = self.attributes.observe if self.attributes else None
         #: event types :meth:`on_event` acts on (None: any); the processor skips the others (:func:`_heard_types`)
         self.heard_types = _heard_types(self, index)
+        #: a wait-until step in some journey; then ``_moment``: (state, ts, earlier events, event) of the last event
+        self._has_until, self._moment = any(st.until is not None for j in js for st in j.steps), None
 
     def __reduce__(self):
         return (JourneyEngine, (self.journeys, self.attributes, self.open_ticket_ms))
@@ -126,6 +124,8 @@ class JourneyEngine:
         membership this event enters at once (which came first within a millisecond is not known: fail safe)."""
         if self._observe is not None:
             self._observe(state, event)
+        if self._has_until:  # this millisecond's events, for a wait a timer due now reaches (on_timer)
+            self._moment = (state, event.ts, earlier, event)
         ix = self._index.get(event.type)
         out = _new(JourneyOutput, ([], [], []))  # (``JourneyOutput([], [], [])`` without the namedtuple's frame)
         if self._may_overrun:
@@ -187,10 +187,10 @@ class JourneyEngine:
             entries = m.get("entries", []) if m is not None else []
             refused = _reentry_refusal(j, m, now)
             if refused is None and j.exclusion_group is not None:
-                for oid, om in memberships.items():
-                    if oid != j.id and om.get("step") is not None and om.get("group") == j.exclusion_group:
-                        refused = f"exclusion_group:{j.exclusion_group}:{oid}"
-                        break
+                refused, gone = exclusion_refusal(self._by_id, j, memberships, now)
+                if gone is not None:  # a lower-priority member entered earlier in this millisecond: ``j`` wins
+                    self._finish(state, gone, memberships[gone], now, trigger_id, f"exclusion_group:{j.id}",
+                                 customer_id, out)
             if refused is not None:
                 out.steps.append(JourneyStep(customer_id, j.id, "", "entry_refused", now, trigger_id, refused))
                 continue
@@ -225,6 +225,8 @@ class JourneyEngine:
                              f"exit_event:{ending[1]}", customer_id, out)
                 continue
             self._run(j, m, j.first_step, None, ctx, trigger_id, customer_id, out)
+            if earlier and m.get("step") is not None:  # a wait-until event handled before the entry, same ms
+                resume_in_moment(self, j, m, earlier, state, customer_id, out, {t.type for t in j.entry})
         return out
 
     # ---------------------------------------------------------------------------------------------- timers
@@ -259,6 +261,9 @@ class JourneyEngine:
         else:
             out.steps.append(JourneyStep(customer_id, jid, st.id, "step", due, timer_id, "resume:timer"))
             self._run(j, m, st.next, st.id, ctx, timer_id, customer_id, out)
+        mo = self._moment  # a wait reached now: the customer's events of this millisecond, handled before the timer
+        if mo is not None and mo[0] is state and mo[1] == due and m.get("step") is not None:
+            resume_in_moment(self, j, m, mo[2] + (mo[3],), state, customer_id, out, skip=frozenset())
         return out
 
     # ---------------------------------------------------------------------------------------------- running
@@ -461,20 +466,6 @@ def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:
         return "goal"
     if _first_match(j.exit, ev, ctx, m) is not None:
         return f"exit_event:{ev.type}"
-    return None
-
-
-def _reentry_refusal(j: Journey, m: dict | None, now: int) -> str | None:
-    if m is None:
-        return None
-    entries = m.get("entries")
-    mode = j.reentry.mode
-    if mode == "always":
-        return None
-    if mode == "never":
-        return "reentry:never" if entries or m.get("n") else None
-    if entries and now - max(entries) < j.reentry.cooldown_ms:
-        return "reentry:cooldown"
     return None
 
 

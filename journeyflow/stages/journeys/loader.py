@@ -66,6 +66,7 @@ from journeyflow.stages.journeys.model import (
 )
 from journeyflow.stages.journeys.names import spelling_clashes
 from journeyflow.stages.journeys.positions import condition_line
+from journeyflow.stages.journeys.step_events import step_event_types
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
 from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
 from journeyflow.stages.typecheck import DYN as _ANY_EVENT  # a broken journey's event: not known
@@ -255,21 +256,14 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
     v = jd.get("entry")
     step_events = [(td["event"], td.get("stream")) for td in ([v] if isinstance(v, dict) else v or ())]
     entry_types = [decl.event_type(e, s) for e, s in step_events]  # (what same_as_entry compares with)
-    has_timer = False
-    for sd in jd["steps"]:
-        w = sd.get("wait")
-        if w is not None:
-            has_timer = True
-            if isinstance(w, dict):
-                step_events.append((w["until"], w.get("stream")))
-    step_event_type = decl.union_event_type(step_events, has_timer)
+    step_types = step_event_types(jd["steps"], step_events, decl)  # ``event`` in each step's conditions
 
     def cond(text: str | None, path: tuple, etype=None) -> Condition | None:
         if text is None or not doc.condition_budget(text, path):
             return None
         where = f"{doc.filename}:{doc.line(path)}: {format_path(path)}"
         try:
-            return compile_condition(text, where, decl.variables(etype or step_event_type))
+            return compile_condition(text, where, decl.variables(etype))
         except JourneyError as e:
             line = condition_line(doc.text, doc.yaml.lines.get(path, doc.line(path)), text, e.offset)
             for message in e.errors:
@@ -347,7 +341,8 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
             cases = []
             for c, cd in enumerate(b["cases"]):
                 cp = sp + ("branch", "cases", c)
-                cases.append((cond(cd["when"], cp + ("when",)), target(cd["next"], cp + ("next",))))
+                cases.append((cond(cd["when"], cp + ("when",), step_types[sid]),
+                              target(cd["next"], cp + ("next",))))
             els = target(b.get("else"), sp + ("branch", "else")) if "else" in b else nxt
             steps.append(Step(sid, "branch", nxt, cases=tuple(cases), else_=els))
         else:  # exit

@@ -8,7 +8,10 @@
   event handled just before an entry at the same millisecond (an ``order_placed`` with the ``add_to_cart`` of a
   "buy now" click) ends the new membership at once -- fail safe: no reminder about a cart ordered at that instant.
   Events of one of the journey's own entry types are left out (``winback``: each order ends one membership and
-  starts the next).
+  starts the next).  Likewise a wait-until event handled just before the entry resumes the wait the new membership
+  reaches in that millisecond (:func:`resume_in_moment`): "Quote Accepted" with the timestamp of "Quote Requested"
+  takes the ``on_event`` path whatever the two uids; and of two journeys of one exclusion group entered by events
+  of one millisecond the higher priority wins (:func:`exclusion_refusal`), whichever event was handled first.
 """
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ from typing import Any
 
 from journeyflow.model.events import Event
 from journeyflow.stages.journeys.context import _Ctx, _event_product
-from journeyflow.stages.journeys.model import Journey, Trigger
+from journeyflow.stages.journeys.model import Journey, JourneyOutput, JourneyStep, Trigger
 
-__all__ = ["earlier_in_moment"]
+__all__ = ["earlier_in_moment", "exclusion_refusal", "resume_in_moment"]
 
 
 def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
@@ -75,3 +78,64 @@ def earlier_in_moment(book: dict, state: Any, ev: Event) -> tuple[Event, ...]:
         book.clear()
     book[id(state)] = (state, ev.ts, [ev])
     return ()
+
+
+def resume_in_moment(engine: Any, j: Journey, m: dict, earlier: Sequence[Event], state: Any, customer_id: str,
+                     out: JourneyOutput, skip: Any) -> None:
+    """Membership ``m`` of ``j``, run at entry or by a timer, waits in a wait-until step it reached in this very
+    millisecond: resume it on the first of ``earlier`` (the customer's events of that millisecond handled before the
+    entry or the timer; not of the types in ``skip``: the journey's entry types at entry) that the step's ``until``
+    matches, as if it had come after (``resume:event:<type>``, then ``on_event`` with that event as ``event``);
+    repeated while the run reaches another wait-until a later one of ``earlier`` matches."""
+    entry_types = skip
+    attributes, stale_ms = engine.attributes, engine.open_ticket_ms
+    i = 0
+    while m.get("step") is not None:
+        st = j.step_map.get(m["step"])
+        if st is None or st.until is None or m.get("since") != (earlier[0].ts if earlier else None):
+            return
+        for k in range(i, len(earlier)):
+            e0 = earlier[k]
+            if e0.type in entry_types:
+                continue
+            ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms)
+            if _matches(st.until, e0, ctx, m):
+                break
+        else:
+            return
+        i = k + 1
+        state.cancel_timers("journey", j=j.id)
+        out.steps.append(JourneyStep(customer_id, j.id, st.id, "step", e0.ts, e0.uid, f"resume:event:{e0.type}"))
+        engine._run(j, m, st.on_event, st.id, ctx, e0.uid, customer_id, out)
+
+
+def exclusion_refusal(by_id: Mapping[str, Journey], j: Journey, memberships: Mapping[str, dict], now: int
+                      ) -> tuple[str | None, str | None]:
+    """``(why j's exclusion group refuses it an entry at now, None)`` -- ``exclusion_group:<group>:<journey>`` --
+    or ``(None, id)`` when the active member of the group is a membership ``j`` supersedes instead: entered in this
+    very millisecond (by an event handled before, which need not have happened first) into a journey evaluated
+    after ``j`` (lower priority, then id: ``JourneyEngine``'s order, as for candidates of one moment); or
+    ``(None, None)``.  ``by_id``: journey id -> Journey."""
+    for oid, om in memberships.items():
+        if oid != j.id and om.get("step") is not None and om.get("group") == j.exclusion_group:
+            o = by_id.get(oid)
+            if om.get("entered") == now and o is not None and (-o.priority, o.id) > (-j.priority, j.id):
+                return None, oid
+            return f"exclusion_group:{j.exclusion_group}:{oid}", None
+    return None, None
+
+
+def _reentry_refusal(j: Journey, m: dict | None, now: int) -> str | None:
+    """Why ``j``'s re-entry mode refuses an entry at ``now`` given its membership record ``m`` (``reentry:never`` |
+    ``reentry:cooldown``), or None."""
+    if m is None:
+        return None
+    entries = m.get("entries")
+    mode = j.reentry.mode
+    if mode == "always":
+        return None
+    if mode == "never":
+        return "reentry:never" if entries or m.get("n") else None
+    if entries and now - max(entries) < j.reentry.cooldown_ms:
+        return "reentry:cooldown"
+    return None

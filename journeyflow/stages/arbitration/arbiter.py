@@ -72,7 +72,7 @@ from journeyflow.model.decisions import (
     Candidate,
 )
 from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
-from journeyflow.stages.arbitration.quiet import quiet_due_cached
+from journeyflow.stages.arbitration.quiet import quiet_due_any
 from journeyflow.stages.arbitration.reasons import (
     CONSENT,
     CONTROL_GROUP,
@@ -94,6 +94,7 @@ from journeyflow.stages.arbitration.scoring import (
     Scorer,
     load_scorer,
 )
+from journeyflow.stages.arbitration.zones import customer_zones
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
 from journeyflow.stages.state import BLOCKING, CustomerState
 
@@ -165,7 +166,7 @@ class Arbiter:
         self._q_end = qh.end.hour * 3600 + qh.end.minute * 60
         self._q_end_time = qh.end
         self._default_zone = ZoneInfo(p.default_timezone)
-        self._zones: dict[Any, ZoneInfo] = {}
+        self._zones: dict[Any, ZoneInfo | None] = {}  # zone name -> its zone (None: unknown)
         self._offsets: dict[tuple, int | bool] = {}  # (zone, UTC hour) -> its UTC offset (quiet.local_second)
 
         dc = p.duplicate_content
@@ -363,7 +364,7 @@ class Arbiter:
             return None
         if cat in self._quiet_cats or c.channel in self._quiet_channels:
             if m.quiet_due is None:
-                m.quiet_due = self._quiet_due(state.tz, now)
+                m.quiet_due = self._quiet_due(state, now)
             if m.quiet_due:
                 if every is None:
                     return QUIET_HOURS_DEFERRED
@@ -439,18 +440,21 @@ class Arbiter:
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
 
-    def _zone(self, name: Any) -> ZoneInfo:
-        z = self._zones.get(name)
-        if z is None:
-            z = zone_or_none(name) or self._default_zone
+    def _zone(self, name: Any) -> ZoneInfo | None:
+        """The known IANA zone of that name, or None (cached)."""
+        z = self._zones.get(name, False)
+        if z is False:
+            z = zone_or_none(name)
             if len(self._zones) < 4096:
                 self._zones[name] = z
-        return z
+        return z  # type: ignore[return-value]
 
-    def _quiet_due(self, tz: str | None, now: int) -> int:
-        """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms, DST-correct:
-        :func:`.quiet.quiet_due`)."""
-        return quiet_due_cached(self._zone(tz), now, self._q_start, self._q_end, self._q_end_time, self._offsets)
+    def _quiet_due(self, state: CustomerState, now: int) -> int:
+        """0 when ``now`` is outside quiet hours in the customer's zone -- the profile's, else the zones of their phone
+        numbers (quiet in any of them), else the default (:func:`.zones.customer_zones`) -- else the next allowed
+        time (ms, DST-correct: :func:`.quiet.quiet_due`)."""
+        zones = customer_zones(state, self._default_zone, self._zone)
+        return quiet_due_any(zones, now, self._q_start, self._q_end, self._q_end_time, self._offsets)
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

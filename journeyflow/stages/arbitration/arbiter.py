@@ -18,7 +18,7 @@ order  reason code               what
                                  customer has for the channel opted out (revoked, unsubscribed, complained)
 2      ``no_address``            no deliverable address for the channel: none known, or every known one
                                  hard-bounced or over the soft-bounce limit (email, sms and call need one)
-3      ``exclusion_group``       another journey of the same exclusion group is active for the customer
+3      ``exclusion_group``       another journey holds the group: active, entered first (ties: its id)
 4      ``open_ticket``           open (or recently resolved) ticket; escalated ticket for sales tasks
 5      ``recent_purchase``       the promoted product was bought recently
 6      ``quiet_hours_deferred``  not dropped: a ``wait`` decision plus a due time to re-arbitrate at
@@ -116,7 +116,7 @@ class _Moment:
         self.addr: dict[str, tuple[str, str] | str] | None = None  # channel -> delivery_address()
         self.hist: tuple | None = None
         self.tickets: tuple[bool, bool] | None = None
-        self.active: dict | None = None
+        self.active: dict[str, str] | None = None  # exclusion group -> journey holding it (_active_groups)
         self.quiet_due: int | None = None
 
 
@@ -342,8 +342,8 @@ class Arbiter:
         if grp is not None and state.journeys:
             if m.active is None:
                 m.active = _active_groups(state)
-            js = m.active.get(grp)
-            if js and (len(js) > 1 or c.journey_id not in js):
+            holder = m.active.get(grp)
+            if holder is not None and holder != c.journey_id:
                 if every is None:
                     return EXCLUSION_GROUP
                 every.append(EXCLUSION_GROUP)
@@ -482,11 +482,17 @@ def _ms(td: timedelta) -> int:
     return td.days * 86_400_000 + td.seconds * 1000 + td.microseconds // 1000
 
 
-def _active_groups(state: CustomerState) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
+def _active_groups(state: CustomerState) -> dict[str, str]:
+    """Exclusion group -> the journey holding it: of the customer's active memberships in the group, the one that
+    entered first (ties: journey id).  Two are active at once only after an identity merge (the engine refuses a
+    second entry): the one a single profile would have kept holds the group, the other's sends are excluded (before,
+    both were, for as long as both lasted)."""
+    best: dict[str, tuple] = {}
     for jid, mem in state.journeys.items():
         if isinstance(mem, dict) and mem.get("step") is not None:
             g = mem.get("group")
             if g is not None:
-                out.setdefault(g, set()).add(jid)
-    return out
+                key = (mem.get("entered") or 0, jid)
+                if g not in best or key < best[g]:
+                    best[g] = key
+    return {g: k[1] for g, k in best.items()}

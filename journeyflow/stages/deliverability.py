@@ -200,6 +200,10 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
 #: Streams whose records name an address only because a message was sent there (delivered, opened, clicked,
 #: bounced, unsubscribed, complained): they are not the customer giving that address (``see_contact``).
 ECHO_STREAMS = frozenset({"engagement"})
+#: Streams whose records name an address someone else typed (a support desk's ticket: the caller's number, or the
+#: agent's own desk phone on the tickets of dozens of customers): a delivery address only when the customer has
+#: none of that kind (``see_contact``).
+MENTION_STREAMS = frozenset({"support"})
 
 
 def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = None) -> None:
@@ -207,14 +211,21 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
 
     A record of ``ECHO_STREAMS`` (the execution tool reporting on a message sent to the address) adds an address the
     customer does not have yet but never makes a known one the most recent: before, a soft bounce or a late
-    ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again."""
+    ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again.
+    A record of ``MENTION_STREAMS`` (support) adds its address only when the customer has no address of that kind
+    and never makes a known one the most recent: before, the desk phone an agent typed into a ticket became the
+    customer's newest phone, and the dunning text with the order amount went to the support desk."""
     echo = stream in ECHO_STREAMS
+    mention = stream in MENTION_STREAMS
     for kind in ADDRESS_KINDS:
         raw = contact.get(kind)
         if raw:
             key = contact_key(contact, kind)
-            if key and not (echo and key in s.addresses):
-                see_address(s, key, kind, raw, ts)
+            if not key or ((echo or mention) and key in s.addresses):
+                continue
+            if mention and any(v[0] == kind for v in s.addresses.values()):
+                continue
+            see_address(s, key, kind, raw, ts)
 
 
 def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> None:

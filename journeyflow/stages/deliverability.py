@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
-from journeyflow.stages.fields import EVERY_CHANNEL
+from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -156,8 +156,14 @@ def apply_address(s: "CustomerState", ev: Event) -> bool:
 
 def bounce_effect(ev: Event) -> str:
     """The address effect of a bounce record: :func:`soft_bounce` of its uid for ``bounce_type: soft``, else
-    ``HARD_BOUNCE`` (absent means hard)."""
-    return soft_bounce(ev.uid) if ev.attrs.get("bounce_type") == "soft" else HARD_BOUNCE
+    ``HARD_BOUNCE`` (absent or an unknown word means hard).  The type is read in the ESPs' words
+    (``fields.ENUM_SYNONYMS``: ``SoftBounce``, ``Transient`` ...), as a Segment ``Email Bounced`` mapped from its
+    ``properties`` gives it unparsed."""
+    bt = ev.attrs.get("bounce_type")
+    if bt.__class__ is str and bt != "soft":
+        bt = fold_symbol(bt)
+        bt = ENUM_SYNONYMS["engagement"]["bounce_type"].get(bt, bt)
+    return soft_bounce(ev.uid) if bt == "soft" else HARD_BOUNCE
 
 
 def soft_bounce(uid: str) -> str:

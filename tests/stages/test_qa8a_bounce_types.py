@@ -45,3 +45,29 @@ def test_one_soft_bounce_in_postmarks_words_does_not_block_the_address():
     for i in (1, 2):  # the third soft bounce within 7 days blocks it (the default policy's limit)
         s.apply(bounce("soft_bounce", i))
     assert s.delivery_address("email", ev.ts + 3 * DAY, 3, 7 * DAY) == "undeliverable"
+
+
+def segment_bounce(properties: dict, i: int = 0) -> Event:
+    ev = PARSER.parse("track", json.dumps({
+        "type": "track", "event": "Email Bounced", "messageId": f"m-{i}", "userId": "A",
+        "timestamp": f"2026-10-0{1 + i}T00:00:00Z", "properties": {"email": "ann@example.com", **properties}}).encode())
+    assert isinstance(ev, Event) and ev.stream == "engagement", ev
+    return ev
+
+
+@pytest.mark.parametrize("properties, effect", [
+    ({"bounce_type": "soft"}, "soft"), ({"bounce_type": "SoftBounce"}, "soft"), ({"bounceType": "Transient"}, "soft"),
+    ({"bounce_type": "hard"}, "hard"), ({"bounce_type": "Permanent"}, "hard"), ({}, "hard"),
+    ({"bounce_type": "no idea"}, "hard"),  # an unknown word: hard (fail safe)
+])
+def test_a_segment_email_bounced_keeps_its_bounce_type(properties, effect):
+    from journeyflow.stages.deliverability import HARD_BOUNCE, bounce_effect
+    got = bounce_effect(segment_bounce(properties))
+    assert (got == HARD_BOUNCE) == (effect == "hard"), got
+
+
+def test_one_soft_segment_bounce_does_not_block_the_address():
+    s = CustomerState(customer_id="c")
+    ev = segment_bounce({"bounce_type": "soft"})
+    s.apply(ev)
+    assert s.delivery_address("email", ev.ts + DAY, 3, 7 * DAY)[1] == "ann@example.com"

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
-from journeyflow.stages.fields import EVERY_CHANNEL
+from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -156,8 +156,14 @@ def apply_address(s: "CustomerState", ev: Event) -> bool:
 
 def bounce_effect(ev: Event) -> str:
     """The address effect of a bounce record: :func:`soft_bounce` of its uid for ``bounce_type: soft``, else
-    ``HARD_BOUNCE`` (absent means hard)."""
-    return soft_bounce(ev.uid) if ev.attrs.get("bounce_type") == "soft" else HARD_BOUNCE
+    ``HARD_BOUNCE`` (absent or an unknown word means hard).  The type is read in the ESPs' words
+    (``fields.ENUM_SYNONYMS``: ``SoftBounce``, ``Transient`` ...), as a Segment ``Email Bounced`` mapped from its
+    ``properties`` gives it unparsed."""
+    bt = ev.attrs.get("bounce_type")
+    if bt.__class__ is str and bt != "soft":
+        bt = fold_symbol(bt)
+        bt = ENUM_SYNONYMS["engagement"]["bounce_type"].get(bt, bt)
+    return soft_bounce(ev.uid) if bt == "soft" else HARD_BOUNCE
 
 
 def soft_bounce(uid: str) -> str:
@@ -200,6 +206,10 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
 #: Streams whose records name an address only because a message was sent there (delivered, opened, clicked,
 #: bounced, unsubscribed, complained): they are not the customer giving that address (``see_contact``).
 ECHO_STREAMS = frozenset({"engagement"})
+#: Streams whose records name an address someone else typed (a support desk's ticket: the caller's number, or the
+#: agent's own desk phone on the tickets of dozens of customers): a delivery address only when the customer has
+#: none of that kind (``see_contact``).
+MENTION_STREAMS = frozenset({"support"})
 
 
 def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = None) -> None:
@@ -207,14 +217,21 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
 
     A record of ``ECHO_STREAMS`` (the execution tool reporting on a message sent to the address) adds an address the
     customer does not have yet but never makes a known one the most recent: before, a soft bounce or a late
-    ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again."""
+    ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again.
+    A record of ``MENTION_STREAMS`` (support) adds its address only when the customer has no address of that kind
+    and never makes a known one the most recent: before, the desk phone an agent typed into a ticket became the
+    customer's newest phone, and the dunning text with the order amount went to the support desk."""
     echo = stream in ECHO_STREAMS
+    mention = stream in MENTION_STREAMS
     for kind in ADDRESS_KINDS:
         raw = contact.get(kind)
         if raw:
             key = contact_key(contact, kind)
-            if key and not (echo and key in s.addresses):
-                see_address(s, key, kind, raw, ts)
+            if not key or ((echo or mention) and key in s.addresses):
+                continue
+            if mention and any(v[0] == kind for v in s.addresses.values()):
+                continue
+            see_address(s, key, kind, raw, ts)
 
 
 def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> None:

@@ -155,8 +155,8 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 #: Per stream and enum field, other sources' words for a symbol (after :func:`fold_symbol`; a JSON boolean as
 #: ``"true"``/``"false"``).  Preference centres and ESPs say "opted_out", "unsubscribed", "withdrawn", ``false``
 #: for a revoke: such an opt-out read as a dead letter would let the next promo out.  Bounce types are Amazon SES's
-#: (``Permanent`` / ``Transient`` / ``Undetermined``) and Mailgun's / SendGrid's (``permanent`` / ``temporary``):
-#: only a permanent bounce is hard (blocks the address for good); the others count towards the soft-bounce limit.
+#: (``Permanent``/``Transient``/``Undetermined``), Mailgun's/SendGrid's (``permanent``/``temporary``, ``blocked``),
+#: Postmark's/Braze's (``HardBounce``/``soft_bounce``...): only a hard one blocks the address; the others are counted.
 ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "consent": {"status": {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
@@ -168,7 +168,8 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                  "complaint": "complained", "spam_report": "complained", "spamreport": "complained",
                  "spam": "complained", "bounce": "bounced", "delivery": "delivered", "open": "opened",
                  "click": "clicked"},
-        "bounce_type": {"permanent": "hard", "transient": "soft", "temporary": "soft", "undetermined": "soft"}},
+        "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
+            "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft")}},
 }
 
 

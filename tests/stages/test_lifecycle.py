@@ -30,7 +30,8 @@ from tests.scenarios import FLASH_PROMO
 MIN = 60_000
 D0 = parse_ts("2026-10-05T00:00:00+00:00")  # a Monday, midnight UTC
 CONFIG = EngineConfig.from_files()
-CONTACT = {"email": "c@example.com", "phone": "+14155550101"}
+# an Icelandic mobile: Atlantic/Reykjavik, UTC all year, so a profile without a time zone keeps quiet hours in UTC
+CONTACT = {"email": "c@example.com", "phone": "+3546111234"}
 
 #: Test journeys for the siblings of input 1: an exit step, a max_duration, a re-entry, a send followed by an exit
 #: step in the same run (all marketing: quiet hours defer them).  Triggered by page views of the named product.

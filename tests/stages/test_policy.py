@@ -55,6 +55,7 @@ def customer(**kw) -> CustomerState:
     kw.setdefault("consent", {k: list(v) for k, v in GRANTED.items()})
     kw.setdefault("addresses", {k: list(v) for k, v in ADDRESSES.items()})
     kw.setdefault("ids", ["crm:C1"])  # the external id a push goes to
+    kw.setdefault("tz", "UTC")  # the profile's zone (else quiet hours follow the phone's: a California number)
     return CustomerState(**kw)
 
 
@@ -558,12 +559,15 @@ def test_quiet_hours_exempt_service_and_tasks(arb):
 
 def test_missing_or_unknown_zone_uses_the_default(arb):
     now = ms("2024-06-12T22:00:00+00:00")
+    email_only = {"email:e1": ["email", "c1@example.com", 0]}  # no phone: no zone from a number either
     for tz in (None, "", "Mars/Olympus_Mons", "America", "../../etc/passwd"):
-        r = run(arb, customer(tz=tz), [cand()], now)
+        r = run(arb, customer(tz=tz, addresses=dict(email_only)), [cand()], now)
         assert r.deferred[0][0] == ms("2024-06-13T08:00:00+00:00"), tz
+        # with a California number (ADDRESSES) the zone is the number's: 22:00Z = 15:00 PDT, not quiet
+        assert single(arb, customer(tz=tz), cand(), now) == "chosen", tz
     a = Arbiter(policy("default_timezone: Asia/Kolkata\n"))
-    assert run(a, customer(), [cand()], ms("2024-06-12T22:00:00+05:30")).deferred[0][0] == \
-        ms("2024-06-13T08:00:00+05:30")
+    assert run(a, customer(tz=None, addresses=dict(email_only)), [cand()],
+               ms("2024-06-12T22:00:00+05:30")).deferred[0][0] == ms("2024-06-13T08:00:00+05:30")
 
 
 def test_daytime_quiet_window_and_switch_off():

@@ -12,8 +12,10 @@ from collections import Counter
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from phonenumbers.timezone import time_zones_for_number
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.stages.arbitration import Arbiter, Policy
@@ -78,6 +80,31 @@ def local_clock(tz, now, default):
 
 def is_quiet(t: time) -> bool:
     return t >= time(21, 0) or t < time(8, 0)
+
+
+def zones_of(state, default) -> list[ZoneInfo]:
+    """Where the customer may be (README "Journey lifecycle", quiet hours): the profile's known zone, else every zone
+    of each fixed-line or mobile number of theirs (libphonenumber), else the default."""
+    try:
+        if state.tz:
+            return [ZoneInfo(state.tz)]
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    found = set()
+    for kind, raw, _seen in state.addresses.values():
+        try:
+            n = phonenumbers.parse(raw, None) if kind == "phone" else None
+        except phonenumbers.NumberParseException:
+            n = None
+        if n is not None and phonenumbers.is_valid_number(n) and phonenumbers.number_type(n) in (0, 1, 2):
+            found |= {z for z in time_zones_for_number(n) if z != "Etc/Unknown"}
+    return [ZoneInfo(z) for z in sorted(found)] or [ZoneInfo(default)]
+
+
+def quiet_anywhere(state, now, default) -> bool:
+    """Quiet hours at ``now`` in some zone the customer may be in."""
+    return any(is_quiet(datetime.fromtimestamp(now / 1000, UTC).astimezone(z).time())
+               for z in zones_of(state, default))
 
 
 def consent_ok(state, c):
@@ -198,8 +225,11 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
         assert purchase_ok(before, c, now)
         if c.exclusion_group is not None:
             assert groups.setdefault(c.exclusion_group, c.journey_id) == c.journey_id
-            assert not any(m.get("step") is not None and m.get("group") == c.exclusion_group and jid != c.journey_id
-                           for jid, m in before.journeys.items())
+            # the group's holder: the active membership entered first (ties: journey id; two are active only
+            # after a merge)
+            holders = sorted(((m.get("entered") or 0, jid) for jid, m in before.journeys.items()
+                              if m.get("step") is not None and m.get("group") == c.exclusion_group))
+            assert not holders or holders[0][1] == c.journey_id
         if d.action == "send":
             n_messages += 1
             assert c.channel in MESSAGE_CHANNELS
@@ -211,7 +241,7 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
             else:
                 assert d.address is None and d.address_key is None
             if c.category in PROMOTIONAL or c.channel in QUIET_CHANNELS:
-                assert not is_quiet(local_clock(before.tz, now, cfg["default_zone"]).time())
+                assert not quiet_anywhere(before, now, cfg["default_zone"])
             assert caps_ok(history, c, now, cfg), (c, history)
             assert not_duplicate(history, c, now, cfg), (c, history)
             assert not any(h[0] == now and h[3] == c.content_id and c.content_id is not None
@@ -233,12 +263,13 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
         assert d.reason_codes == ("quiet_hours_deferred",) and d.decided_at == now
         assert (c.category in PROMOTIONAL or c.channel in QUIET_CHANNELS) and c.action == "send"
         assert consent_ok(before, c)
-        assert is_quiet(local_clock(before.tz, now, cfg["default_zone"]).time())
-        assert now < due <= now + 13 * HOUR
-        due_local = local_clock(before.tz, due, cfg["default_zone"])
-        assert not is_quiet(due_local.time())
-        assert due_local.time() <= time(9, 0)  # 08:00, or just after a DST gap
-        assert due - now <= 0 or is_quiet(local_clock(before.tz, due - MIN, cfg["default_zone"]).time())
+        assert quiet_anywhere(before, now, cfg["default_zone"])
+        zones = zones_of(before, cfg["default_zone"])
+        assert now < due <= now + (13 if len(zones) == 1 else 24) * HOUR
+        assert not quiet_anywhere(before, due, cfg["default_zone"])
+        # 08:00 (or just after a DST gap) in the zone whose quiet hours end last
+        assert any(datetime.fromtimestamp(due / 1000, UTC).astimezone(z).time() <= time(9, 0) for z in zones)
+        assert due - now <= 0 or quiet_anywhere(before, due - MIN, cfg["default_zone"])
     # ---- only the sends changed, and exactly by the chosen sends
     assert sorted(after.sends, key=repr) == sorted(history, key=repr)
     assert [s[0] for s in after.sends] == sorted(s[0] for s in after.sends)
@@ -251,6 +282,8 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
 # ------------------------------------------------------------------------------------------------- strategies
 ZONES = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
          "America/St_Johns", "Pacific/Chatham", "America/Sao_Paulo", None, "Not/AZone", ""]
+RAW_PHONES = {"phone:a": ["raw-phone:a", "+12125550100", "+447911123456", "+61412345678"],
+              "phone:b": ["raw-phone:b", "+14155550134"]}
 T0, T1 = 1_704_067_200_000, 1_767_225_600_000  # 2024-01-01 .. 2026-01-01
 DST_NIGHTS = [1_710_054_000_000, 1_730_613_600_000, 1_711_846_800_000, 1_729_990_800_000, 1_712_412_000_000]
 
@@ -296,7 +329,8 @@ def customers(draw, now):
         s.record_send(now - draw(send_ages), draw(st.sampled_from(MESSAGE_CHANNELS)),
                       draw(st.sampled_from(ALL_CATEGORIES)), draw(contents))
     for j in draw(st.lists(st.sampled_from(["j0", "j1", "j2", "j3", "jx"]), max_size=3, unique=True)):
-        s.journeys[j] = {"step": draw(st.sampled_from([None, "a"])), "group": draw(groups_), "entries": [now - DAY]}
+        s.journeys[j] = {"step": draw(st.sampled_from([None, "a"])), "group": draw(groups_), "entries": [now - DAY],
+                         "entered": now - draw(st.sampled_from([DAY, DAY, 2 * DAY]))}
     # identifiers: a push goes to the smallest CRM id that is not an email
     s.ids = sorted(draw(st.lists(st.sampled_from(["crm:C1", "crm:C0", "crm:ann@example.com", "anon:a1"]),
                                  max_size=3, unique=True)))
@@ -304,7 +338,10 @@ def customers(draw, now):
     for kind, keys, channels in (("email", ("email:a", "email:b", "email:c"), ("email",)),
                                  ("phone", ("phone:a", "phone:b"), ("sms", "call"))):
         for k in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True)):
-            s.addresses[k] = [kind, f"raw-{k}", now - draw(st.sampled_from([0, HOUR, DAY, 30 * DAY]))]
+            # phone:a may be a New York, UK or Australian mobile, phone:b a California number: with no profile zone,
+            # quiet hours follow their zones (any of them quiet: quiet)
+            raw = draw(st.sampled_from(RAW_PHONES[k])) if k in RAW_PHONES else f"raw-{k}"
+            s.addresses[k] = [kind, raw, now - draw(st.sampled_from([0, HOUR, DAY, 30 * DAY]))]
             for ch in channels:
                 status = draw(st.sampled_from([None, None, "granted", "revoked", "unsubscribed", "complained"]))
                 hard = draw(st.sampled_from([None, None, None, now - DAY, now]))

@@ -18,7 +18,7 @@ order  reason code               what
                                  customer has for the channel opted out (revoked, unsubscribed, complained)
 2      ``no_address``            no deliverable address for the channel: none known, or every known one
                                  hard-bounced or over the soft-bounce limit (email, sms and call need one)
-3      ``exclusion_group``       another journey of the same exclusion group is active for the customer
+3      ``exclusion_group``       another journey holds the group: active, entered first (ties: its id)
 4      ``open_ticket``           open (or recently resolved) ticket; escalated ticket for sales tasks
 5      ``recent_purchase``       the promoted product was bought recently
 6      ``quiet_hours_deferred``  not dropped: a ``wait`` decision plus a due time to re-arbitrate at
@@ -72,7 +72,7 @@ from journeyflow.model.decisions import (
     Candidate,
 )
 from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
-from journeyflow.stages.arbitration.quiet import quiet_due_cached
+from journeyflow.stages.arbitration.quiet import quiet_due_any
 from journeyflow.stages.arbitration.reasons import (
     CONSENT,
     CONTROL_GROUP,
@@ -94,6 +94,7 @@ from journeyflow.stages.arbitration.scoring import (
     Scorer,
     load_scorer,
 )
+from journeyflow.stages.arbitration.zones import customer_zones
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
 from journeyflow.stages.state import BLOCKING, CustomerState
 
@@ -115,7 +116,7 @@ class _Moment:
         self.addr: dict[str, tuple[str, str] | str] | None = None  # channel -> delivery_address()
         self.hist: tuple | None = None
         self.tickets: tuple[bool, bool] | None = None
-        self.active: dict | None = None
+        self.active: dict[str, str] | None = None  # exclusion group -> journey holding it (_active_groups)
         self.quiet_due: int | None = None
 
 
@@ -165,7 +166,7 @@ class Arbiter:
         self._q_end = qh.end.hour * 3600 + qh.end.minute * 60
         self._q_end_time = qh.end
         self._default_zone = ZoneInfo(p.default_timezone)
-        self._zones: dict[Any, ZoneInfo] = {}
+        self._zones: dict[Any, ZoneInfo | None] = {}  # zone name -> its zone (None: unknown)
         self._offsets: dict[tuple, int | bool] = {}  # (zone, UTC hour) -> its UTC offset (quiet.local_second)
 
         dc = p.duplicate_content
@@ -341,8 +342,8 @@ class Arbiter:
         if grp is not None and state.journeys:
             if m.active is None:
                 m.active = _active_groups(state)
-            js = m.active.get(grp)
-            if js and (len(js) > 1 or c.journey_id not in js):
+            holder = m.active.get(grp)
+            if holder is not None and holder != c.journey_id:
                 if every is None:
                     return EXCLUSION_GROUP
                 every.append(EXCLUSION_GROUP)
@@ -363,7 +364,7 @@ class Arbiter:
             return None
         if cat in self._quiet_cats or c.channel in self._quiet_channels:
             if m.quiet_due is None:
-                m.quiet_due = self._quiet_due(state.tz, now)
+                m.quiet_due = self._quiet_due(state, now)
             if m.quiet_due:
                 if every is None:
                     return QUIET_HOURS_DEFERRED
@@ -439,18 +440,21 @@ class Arbiter:
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
 
-    def _zone(self, name: Any) -> ZoneInfo:
-        z = self._zones.get(name)
-        if z is None:
-            z = zone_or_none(name) or self._default_zone
+    def _zone(self, name: Any) -> ZoneInfo | None:
+        """The known IANA zone of that name, or None (cached)."""
+        z = self._zones.get(name, False)
+        if z is False:
+            z = zone_or_none(name)
             if len(self._zones) < 4096:
                 self._zones[name] = z
-        return z
+        return z  # type: ignore[return-value]
 
-    def _quiet_due(self, tz: str | None, now: int) -> int:
-        """0 when ``now`` is outside quiet hours in the customer's zone, else the next allowed time (ms, DST-correct:
-        :func:`.quiet.quiet_due`)."""
-        return quiet_due_cached(self._zone(tz), now, self._q_start, self._q_end, self._q_end_time, self._offsets)
+    def _quiet_due(self, state: CustomerState, now: int) -> int:
+        """0 when ``now`` is outside quiet hours in the customer's zone -- the profile's, else the zones of their phone
+        numbers (quiet in any of them), else the default (:func:`.zones.customer_zones`) -- else the next allowed
+        time (ms, DST-correct: :func:`.quiet.quiet_due`)."""
+        zones = customer_zones(state, self._default_zone, self._zone)
+        return quiet_due_any(zones, now, self._q_start, self._q_end, self._q_end_time, self._offsets)
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:
@@ -478,11 +482,17 @@ def _ms(td: timedelta) -> int:
     return td.days * 86_400_000 + td.seconds * 1000 + td.microseconds // 1000
 
 
-def _active_groups(state: CustomerState) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
+def _active_groups(state: CustomerState) -> dict[str, str]:
+    """Exclusion group -> the journey holding it: of the customer's active memberships in the group, the one that
+    entered first (ties: journey id).  Two are active at once only after an identity merge (the engine refuses a
+    second entry): the one a single profile would have kept holds the group, the other's sends are excluded (before,
+    both were, for as long as both lasted)."""
+    best: dict[str, tuple] = {}
     for jid, mem in state.journeys.items():
         if isinstance(mem, dict) and mem.get("step") is not None:
             g = mem.get("group")
             if g is not None:
-                out.setdefault(g, set()).add(jid)
-    return out
+                key = (mem.get("entered") or 0, jid)
+                if g not in best or key < best[g]:
+                    best[g] = key
+    return {g: k[1] for g, k in best.items()}

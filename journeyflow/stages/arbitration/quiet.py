@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["local_second", "quiet_due", "quiet_due_cached"]
+__all__ = ["local_second", "quiet_due", "quiet_due_any", "quiet_due_cached"]
 
 
 def _inside(sod: int, start: int, end: int) -> bool:
@@ -127,3 +127,30 @@ def quiet_due_cached(zone: ZoneInfo, now: int, start: int, end: int, end_time: t
                 cache.clear()
             cache[window] = due
     return due
+
+
+#: Steps :func:`quiet_due_any` takes before it gives up on finding an instant outside every zone's window.
+_ANY_STEPS = 16
+
+
+def quiet_due_any(zones: tuple[ZoneInfo, ...], now: int, start: int, end: int, end_time: time, cache: dict) -> int:
+    """:func:`quiet_due_cached` for a customer who may be in any of ``zones`` (``zones.customer_zones``): 0 when
+    ``now`` is outside the window in every zone, else the first instant after ``now`` at which it is outside the
+    window in every zone (each zone's next allowed time is taken in turn until none is quiet).  When no such
+    instant comes within a few days (zones spread so far apart that their windows cover the whole day), the first
+    zone's own answer: quiet hours then follow that zone alone rather than never ending."""
+    if len(zones) == 1:
+        return quiet_due_cached(zones[0], now, start, end, end_time, cache)
+    t = now
+    for _ in range(_ANY_STEPS):
+        later = 0
+        for z in zones:
+            d = quiet_due_cached(z, t, start, end, end_time, cache)
+            if d > later:
+                later = d
+        if not later:
+            return 0 if t == now else t
+        if later - now > 3 * 86_400_000:
+            break
+        t = later
+    return quiet_due_cached(zones[0], now, start, end, end_time, cache)

@@ -46,7 +46,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event
+from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event, is_status_event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
@@ -119,13 +119,14 @@ class OrderedCustomerFn(beam.DoFn):
         self._kept_n = 0
 
     def process(self, element: tuple[str, Event],
+                customer=beam.DoFn.StateParam(CUSTOMER),
                 buffer=beam.DoFn.StateParam(BUFFER),
                 pending=beam.DoFn.StateParam(PENDING),
                 done=beam.DoFn.StateParam(DONE),
                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
         """Buffers one event and moves the flush timer earlier if needed; an event at or before the processed
         horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
-        moment instead)."""
+        moment instead; a late consent or deliverability record still changes the stored statuses: ``_late_status``)."""
         _key, ev = element
         packed = ev.attrs.get("events") if ev.stream == IDENTITY_STREAM and ev.type == ABSORB else None
         if packed:
@@ -133,7 +134,8 @@ class OrderedCustomerFn(beam.DoFn):
             ev = Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {k: v for k, v in ev.attrs.items() if k != "events"},
                        ev.contact)
             for b in packed:
-                yield from self.process((_key, decode_event(base64.b64decode(b))), buffer, pending, done, flush)
+                yield from self.process((_key, decode_event(base64.b64decode(b))), customer, buffer, pending, done,
+                                        flush)
         horizon = done.read()
         if horizon is not None and ev.ts <= horizon and ev.stream in (IDENTITY_STREAM, ADDRESS_STREAM):
             # an identity merge (state hand-over) that took longer than the allowed lateness to travel through the
@@ -143,14 +145,33 @@ class OrderedCustomerFn(beam.DoFn):
             ev = Event(ev.uid, ev.stream, ev.type, horizon + 1, ev.ids, ev.attrs, ev.contact)
         if horizon is not None and ev.ts <= horizon:
             self.counters.late.inc()
+            applied = self._late_status(ev, customer)
             yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
                 stream=ev.stream, reason=DeadLetterReason.LATE_EVENT,
                 detail=f"event time {ev.ts} is at or before this customer's processed horizon {horizon} "
-                       f"(allowed lateness {self.lateness} ms)",
+                       f"(allowed lateness {self.lateness} ms)"
+                       + ("; its consent/deliverability change was applied" if applied else ""),
                 payload="", source=ev.uid, event_time=ev.ts))
             return
         buffer.add(_EVENTS.encode(ev))
         self._arm(ev.ts + self.lateness, pending, flush)
+
+    @staticmethod
+    def _late_status(ev: Event, customer) -> bool:
+        """A late consent or deliverability record (``is_status_event``: consent grant/revoke, engagement
+        unsubscribe/complaint/bounce): its status change is applied to the stored state at the record's own event
+        time (latest in event time wins, ``CustomerState.apply_status``, as the core does for a duplicate), so an
+        opt-out is never lost to lateness and a late grant never overrides a later opt-out.  No journey runs on it
+        (it stays a ``late_event``).  False when ``ev`` is no status record or the key holds no state."""
+        if not is_status_event(ev.stream, ev.type):
+            return False
+        raw = customer.read()
+        if not raw:
+            return False  # (handed over to another customer by a merge: only its horizon is kept)
+        state = decode_state(raw)
+        state.apply_status(ev)
+        customer.write(encode_state(state))
+        return True
 
     def _arm(self, at: int, pending, flush) -> None:
         at = max(at, self.hold_until)

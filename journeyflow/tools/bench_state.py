@@ -70,7 +70,8 @@ class CellDriver:
     def add(self, events: Iterable[Event]) -> None:
         """Process elements in arrival order."""
         for ev in events:
-            self.outputs += list(self.fn.process((self.key, ev), self.buffer, self.pending, self.done, self.timer))
+            self.outputs += list(self.fn.process((self.key, ev), self.customer, self.buffer, self.pending,
+                                                  self.done, self.timer))
 
     def advance(self, watermark_ms: int) -> None:
         """Move the watermark to ``watermark_ms``, firing the flush timer while it is due."""

@@ -229,3 +229,43 @@ def whole_number(minimum: int):
 
 #: ``--limit``, ``--max_messages``: a whole number ≥ 1.
 count_at_least_one = whole_number(1)
+
+
+def check_input_dir(path: str, flag: str = "--input") -> None:
+    """Before any work, for a local input folder of stream files (``replay``, ``compare``): raise
+    :class:`~journeyflow.config.errors.UserError` (exit 2, one line naming the path) when ``path`` does not exist,
+    is a file, or holds a ``<stream>.avro`` that is not Avro (no readable header: empty, a renamed JSON file); warn on
+    stderr about each file there that looks like a stream's but is not read, because only ``<stream>.jsonl`` and
+    ``<stream>.avro`` are (``orders.json``, ``CRM.jsonl``, ``consent.jsonl.gz``: a name starting with a stream's).
+    Remote paths (``gs://``) are left to the pipeline."""
+    if "://" in path:
+        return
+    from journeyflow.config.errors import UserError
+    from journeyflow.model.events import STREAMS
+    if not os.path.exists(path):
+        raise UserError(f"{flag} {path}: no such folder")
+    if not os.path.isdir(path):
+        raise UserError(f"{flag} {path} is a file: give the folder that holds the <stream>.jsonl / <stream>.avro "
+                        "files")
+    read = {f"{s}.{ext}" for s in STREAMS for ext in ("jsonl", "avro")}
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if name in read:
+            if name.endswith(".avro"):
+                _check_avro_header(full, flag)
+        elif name.split(".")[0].lower() in STREAMS and os.path.isfile(full):
+            print(f"journeyflow: warning: {flag}: {full} is not read (only <stream>.jsonl and <stream>.avro are, "
+                  f"streams: {', '.join(STREAMS)})", file=sys.stderr)
+
+
+def _check_avro_header(path: str, flag: str) -> None:
+    import fastavro
+
+    from journeyflow.config.errors import UserError
+    try:
+        with open(path, "rb") as f:
+            fastavro.reader(f)  # reads and checks the header (magic, schema) only
+    except OSError as e:
+        raise UserError(f"{flag}: {path}: cannot read it ({e.strerror or e})") from None
+    except Exception as e:  # noqa: BLE001 - whatever fastavro raises on a header that is not Avro
+        raise UserError(f"{flag}: {path} is not an Avro file ({e})") from None

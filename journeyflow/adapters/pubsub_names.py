@@ -43,6 +43,11 @@ def _check_prefix(prefix: str) -> str:
     return prefix or ""
 
 
+def check_prefix(prefix: str) -> str:
+    """``prefix`` (``--topic_prefix``) when Pub/Sub can name resources with it; else :class:`PubSubToolError`."""
+    return _check_prefix(prefix)
+
+
 def _check_stream(stream: str) -> str:
     if stream not in STREAMS:
         raise PubSubToolError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")

@@ -1,11 +1,12 @@
 """Streaming per-customer state: buffer, release on the watermark, same core as bounded replay.
 
 ``OrderedCustomerFn`` is keyed by customer id.  Each event goes into a BagState buffer; one event-time timer
-(``flush``) is kept at the earliest pending time + ``allowed_lateness`` and only ever moved earlier (a Beam timer
-has one firing time; setting it per element would make the result depend on arrival order).  When it fires at T,
-the horizon is ``H = T - allowed_lateness``: buffered events with ``ts <= H`` and the customer's own timers (journey
-waits, quiet-hours deferrals) due ``<= H`` are processed together in event-time order by ``CustomerProcessor``
-(exactly what bounded replay does in one go), then the timer is re-armed at the next pending time.
+(``flush``) is kept at the earliest pending time + ``allowed_lateness`` + 1 ms (``PAST``) and only ever moved
+earlier (a Beam timer has one firing time; setting it per element would make the result depend on arrival order).
+When it fires at T, the horizon is ``H = T - allowed_lateness - 1 ms``: buffered events with ``ts <= H`` and the
+customer's own timers (journey waits, quiet-hours deferrals) due ``<= H`` are processed together in event-time
+order by ``CustomerProcessor`` (exactly what bounded replay does in one go), then the timer is re-armed at the next
+pending time.
 
 An event arriving for a time the customer has already processed (``ts <= H`` of an earlier flush) is late: it
 goes to dead letter with reason ``late_event`` (never silently dropped).  ``allowed_lateness`` trades latency for
@@ -81,6 +82,12 @@ def decode_buffered(b: bytes) -> Event:
     return decode_event(b) if b[:1] == b"[" else _EVENTS.decode(b)
 
 
+#: The flush timer for horizon ``H`` is set for ``H + allowed lateness + PAST`` (ms): a runner fires an event-time
+#: timer once the watermark *reaches* its time, while an element is late only when its time + the lateness is
+#: *behind* the watermark; without the millisecond, a record dated ``H`` and still on time (an opt-out at the due
+#: time of a send) arrived after the moment ``H`` had been decided.
+PAST = 1
+
 #: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
 TRANSFER_WAIT_MS = 30_000
 
@@ -154,7 +161,7 @@ class OrderedCustomerFn(beam.DoFn):
                 payload="", source=ev.uid, event_time=ev.ts))
             return
         buffer.add(_EVENTS.encode(ev))
-        self._arm(ev.ts + self.lateness, pending, flush)
+        self._arm(ev.ts + self.lateness + PAST, pending, flush)
 
     @staticmethod
     def _late_status(ev: Event, customer) -> bool:
@@ -189,7 +196,7 @@ class OrderedCustomerFn(beam.DoFn):
                  flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
-        horizon = fired.micros // 1000 - self.lateness
+        horizon = fired.micros // 1000 - self.lateness - PAST
         raws = list(buffer.read())
         known = self._kept.pop(key, None) or {}
         buffered = [known.get(b) or decode_buffered(b) for b in raws]
@@ -241,7 +248,7 @@ class OrderedCustomerFn(beam.DoFn):
         if prev is None or horizon > prev:
             done.write(horizon)
         if nxt:  # this firing cleared the timer: set it afresh (``_arm`` on a cleared ``pending``)
-            at = max(min(nxt) + self.lateness, self.hold_until)
+            at = max(min(nxt) + self.lateness + PAST, self.hold_until)
             flush.set(Timestamp(micros=at * 1000))
             pending.write(at)
         else:

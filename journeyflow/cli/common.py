@@ -231,13 +231,14 @@ def whole_number(minimum: int):
 count_at_least_one = whole_number(1)
 
 
-def check_input_dir(path: str, flag: str = "--input") -> None:
+def check_input_dir(path: str, flag: str = "--input", read: tuple[str, ...] = ("jsonl", "avro")) -> None:
     """Before any work, for a local input folder of stream files (``replay``, ``compare``): raise
     :class:`~journeyflow.config.errors.UserError` (exit 2, one line naming the path) when ``path`` does not exist,
     is a file, or holds a ``<stream>.avro`` that is not Avro (no readable header: empty, a renamed JSON file); warn on
     stderr about each file there that looks like a stream's but is not read, because only ``<stream>.jsonl`` and
     ``<stream>.avro`` are (``orders.json``, ``CRM.jsonl``, ``consent.jsonl.gz``: a name starting with a stream's).
-    Remote paths (``gs://``) are left to the pipeline."""
+    ``read``: the extensions the command reads (``publish``: ``jsonl`` only, so a ``<stream>.avro`` there is
+    warned about too).  Remote paths (``gs://``) are left to the pipeline."""
     if "://" in path:
         return
     from journeyflow.config.errors import UserError
@@ -247,15 +248,16 @@ def check_input_dir(path: str, flag: str = "--input") -> None:
     if not os.path.isdir(path):
         raise UserError(f"{flag} {path} is a file: give the folder that holds the <stream>.jsonl / <stream>.avro "
                         "files")
-    read = {f"{s}.{ext}" for s in STREAMS for ext in ("jsonl", "avro")}
+    names = {f"{s}.{ext}" for s in STREAMS for ext in read}
+    kinds = " and ".join(f"<stream>.{ext}" for ext in read)
     for name in sorted(os.listdir(path)):
         full = os.path.join(path, name)
-        if name in read:
+        if name in names:
             if name.endswith(".avro"):
                 _check_avro_header(full, flag)
         elif name.split(".")[0].lower() in STREAMS and os.path.isfile(full):
-            print(f"journeyflow: warning: {flag}: {full} is not read (only <stream>.jsonl and <stream>.avro are, "
-                  f"streams: {', '.join(STREAMS)})", file=sys.stderr)
+            print(f"journeyflow: warning: {flag}: {full} is not read (only {kinds} "
+                  f"{'are' if len(read) > 1 else 'is'}, streams: {', '.join(STREAMS)})", file=sys.stderr)
 
 
 def _check_avro_header(path: str, flag: str) -> None:

@@ -80,3 +80,18 @@ def test_stream_files_under_names_that_are_not_read_are_warned_about(cmd, tmp_pa
     for name in ignored:
         assert str(inp / name) in err, (name, err)
     assert "ground_truth" not in err and "notes.txt" not in err and str(inp / "web.jsonl") not in err
+
+
+def test_publish_names_the_stream_files_it_does_not_publish(tmp_path, capsys, monkeypatch):
+    """``publish`` reads ``<stream>.jsonl`` only: an ``orders.avro`` beside ``web.jsonl`` (which ``replay`` reads)
+    was left out of the load without a word."""
+    import journeyflow.tools.pubsub as pubsub
+    monkeypatch.setattr(pubsub, "check_access", lambda: (_ for _ in ()).throw(KeyboardInterrupt))
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "web.jsonl").write_text(json.dumps(WEB) + "\n")
+    (inp / "orders.avro").write_bytes(b"")
+    (inp / "crm.JSONL").write_text(json.dumps(WEB) + "\n")
+    assert main(["publish", "--project", "p", "--input", str(inp), "--rate", "10"]) == 130
+    err = capsys.readouterr().err
+    assert str(inp / "orders.avro") in err and str(inp / "crm.JSONL") in err and str(inp / "web.jsonl") not in err

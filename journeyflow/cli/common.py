@@ -193,9 +193,11 @@ def replay_until(text: str | None) -> str | None:
     from journeyflow.config.errors import UserError
     from journeyflow.stages.parse import parse_ts
     try:
-        parse_ts(text)
+        ms = parse_ts(text)
     except (ValueError, TypeError, OverflowError) as e:
         raise UserError(f"--until {text!r}: {e} (give an ISO-8601 time with offset, epoch ms, or 'end')") from None
+    from journeyflow.pipelines.options import check_plausible_time
+    check_plausible_time("--until", text, ms)
     return text
 
 

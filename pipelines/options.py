@@ -46,10 +46,27 @@ def resolve_max_event_time(text: str | None) -> EventTimeBound:
         m = _RELATIVE_RE.fullmatch(t.lower())
         if m:
             return EventTimeBound(ahead_ms=0 if m.group(1) is None else parse_duration(m.group(1), allow_zero=True))
-        return EventTimeBound(at=parse_ts(t))
+        at = parse_ts(t)
     except (ValueError, OverflowError) as e:
         raise ValueError(f"--max_event_time {text!r}: use now+DURATION (e.g. now+1d), an ISO-8601 time with "
                          f"offset, epoch ms, or none ({e})") from None
+    check_plausible_time("--max_event_time", t, at)
+    return EventTimeBound(at=at)
+
+
+def check_plausible_time(flag: str, text: str, ms: int) -> None:
+    """Raise :class:`~journeyflow.config.errors.UserError` when the time ``ms`` (epoch ms) that option ``flag``
+    was given as ``text`` is before 2000-01-01 (``stages.parse.DEFAULT_MIN_TS``, the earliest event time accepted):
+    such a bound would dead-letter every record; an integer there is most likely epoch *seconds*."""
+    from journeyflow.config.errors import UserError
+    from journeyflow.stages.parse import DEFAULT_MIN_TS
+    if ms >= DEFAULT_MIN_TS:
+        return
+    from datetime import datetime, timezone
+    shown = datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat() if ms > -62_135_596_800_000 else "year 0"
+    hint = f"; epoch seconds? {text}000 is epoch ms" if text.strip().isdigit() and int(text) >= 10**8 else ""
+    raise UserError(f"{flag} {text!r} is {shown}, before any event time journeyflow accepts (2000-01-01): it "
+                    f"would dead-letter every record{hint}")
 
 
 def segment_mapping_config(jf) -> dict:

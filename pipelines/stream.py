@@ -21,7 +21,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from journeyflow.adapters.identity_store import check_store_url
+from journeyflow.adapters.pubsub_names import check_prefix
 from journeyflow.config.durations import parse_duration
+from journeyflow.config.errors import UserError
 from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig
@@ -84,6 +87,14 @@ def parse_duration_ms(text: str) -> int:
     return parse_duration(text, allow_zero=True, bare_ms=True)
 
 
+def _option(flag: str, check, *args):
+    """``check(*args)``; a ValueError it raises becomes a :class:`UserError` naming ``flag`` (exit 2, one line)."""
+    try:
+        return check(*args)
+    except ValueError as e:  # (UserError included: a file's own error, file:line, is kept after the flag)
+        raise UserError(str(e) if flag in str(e) else f"{flag}: {e}") from None
+
+
 def reset_identity_store(url: str, config: EngineConfig) -> None:
     """Forget the links of a local identity store (``sqlite://``, ``memory://``) before a rebuild: the replayed
     input re-applies them, so the merges are sent again at their event times and re-read events are keyed as they
@@ -117,7 +128,13 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
     project = jf.project_id or opts.get_all_options().get("project") or "journeyflow-local"
     config = EngineConfig.from_files(jf.journeys, jf.policy, jf.link_rules, jf.attributes,
                                      jf.segment_mapping)
-    lateness = parse_duration_ms(jf.allowed_lateness)
+    # every option value is checked before Pub/Sub or the identity store is touched (a start rewinds them)
+    lateness = _option("--allowed_lateness", parse_duration_ms, jf.allowed_lateness)
+    catch_up = _option("--catch_up", parse_duration_ms, jf.catch_up)
+    _option("--max_event_time", resolve_max_event_time, jf.max_event_time)
+    parse_config = stream_parse_config(jf, config.declared_types())
+    _option("--topic_prefix", check_prefix, jf.topic_prefix)
+    _option("--identity_store", check_store_url, jf.identity_store)
     hold_until = 0
     # the local runner keeps state in memory: rebuilding on start is the default there (issue 23.3); Dataflow keeps
     # state across --update, so it rewinds only when asked
@@ -126,10 +143,10 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
         rewind_for_resume(project, jf.topic_prefix)
         if local:
             reset_identity_store(jf.identity_store, config)
-        hold_until = int(time.time() * 1000) + parse_duration_ms(jf.catch_up) + lateness
+        hold_until = int(time.time() * 1000) + catch_up + lateness
     p = beam.Pipeline(options=opts)
     build_stream(p, project, jf.topic_prefix, config, jf.identity_store, lateness,
-                 stream_parse_config(jf, config.declared_types()), jf.tables, local=local, hold_until_ms=hold_until)
+                 parse_config, jf.tables, local=local, hold_until_ms=hold_until)
     result = p.run()
     if wait:
         result.wait_until_finish()

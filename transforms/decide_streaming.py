@@ -1,11 +1,12 @@
 """Streaming per-customer state: buffer, release on the watermark, same core as bounded replay.
 
 ``OrderedCustomerFn`` is keyed by customer id.  Each event goes into a BagState buffer; one event-time timer
-(``flush``) is kept at the earliest pending time + ``allowed_lateness`` and only ever moved earlier (a Beam timer
-has one firing time; setting it per element would make the result depend on arrival order).  When it fires at T,
-the horizon is ``H = T - allowed_lateness``: buffered events with ``ts <= H`` and the customer's own timers (journey
-waits, quiet-hours deferrals) due ``<= H`` are processed together in event-time order by ``CustomerProcessor``
-(exactly what bounded replay does in one go), then the timer is re-armed at the next pending time.
+(``flush``) is kept at the earliest pending time + ``allowed_lateness`` + 1 ms (``PAST``) and only ever moved
+earlier (a Beam timer has one firing time; setting it per element would make the result depend on arrival order).
+When it fires at T, the horizon is ``H = T - allowed_lateness - 1 ms``: buffered events with ``ts <= H`` and the
+customer's own timers (journey waits, quiet-hours deferrals) due ``<= H`` are processed together in event-time
+order by ``CustomerProcessor`` (exactly what bounded replay does in one go), then the timer is re-armed at the next
+pending time.
 
 An event arriving for a time the customer has already processed (``ts <= H`` of an earlier flush) is late: it
 goes to dead letter with reason ``late_event`` (never silently dropped).  ``allowed_lateness`` trades latency for
@@ -46,7 +47,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event
+from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event, is_status_event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
@@ -80,6 +81,12 @@ def decode_buffered(b: bytes) -> Event:
     """A buffered event from its stored form: ``EventCoder``'s, or the JSON array of earlier builds' buffers."""
     return decode_event(b) if b[:1] == b"[" else _EVENTS.decode(b)
 
+
+#: The flush timer for horizon ``H`` is set for ``H + allowed lateness + PAST`` (ms): a runner fires an event-time
+#: timer once the watermark *reaches* its time, while an element is late only when its time + the lateness is
+#: *behind* the watermark; without the millisecond, a record dated ``H`` and still on time (an opt-out at the due
+#: time of a send) arrived after the moment ``H`` had been decided.
+PAST = 1
 
 #: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
 TRANSFER_WAIT_MS = 30_000
@@ -119,13 +126,14 @@ class OrderedCustomerFn(beam.DoFn):
         self._kept_n = 0
 
     def process(self, element: tuple[str, Event],
+                customer=beam.DoFn.StateParam(CUSTOMER),
                 buffer=beam.DoFn.StateParam(BUFFER),
                 pending=beam.DoFn.StateParam(PENDING),
                 done=beam.DoFn.StateParam(DONE),
                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
         """Buffers one event and moves the flush timer earlier if needed; an event at or before the processed
         horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
-        moment instead)."""
+        moment instead; a late consent or deliverability record still changes the stored statuses: ``_late_status``)."""
         _key, ev = element
         packed = ev.attrs.get("events") if ev.stream == IDENTITY_STREAM and ev.type == ABSORB else None
         if packed:
@@ -133,7 +141,8 @@ class OrderedCustomerFn(beam.DoFn):
             ev = Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, {k: v for k, v in ev.attrs.items() if k != "events"},
                        ev.contact)
             for b in packed:
-                yield from self.process((_key, decode_event(base64.b64decode(b))), buffer, pending, done, flush)
+                yield from self.process((_key, decode_event(base64.b64decode(b))), customer, buffer, pending, done,
+                                        flush)
         horizon = done.read()
         if horizon is not None and ev.ts <= horizon and ev.stream in (IDENTITY_STREAM, ADDRESS_STREAM):
             # an identity merge (state hand-over) that took longer than the allowed lateness to travel through the
@@ -143,14 +152,33 @@ class OrderedCustomerFn(beam.DoFn):
             ev = Event(ev.uid, ev.stream, ev.type, horizon + 1, ev.ids, ev.attrs, ev.contact)
         if horizon is not None and ev.ts <= horizon:
             self.counters.late.inc()
+            applied = self._late_status(ev, customer)
             yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
                 stream=ev.stream, reason=DeadLetterReason.LATE_EVENT,
                 detail=f"event time {ev.ts} is at or before this customer's processed horizon {horizon} "
-                       f"(allowed lateness {self.lateness} ms)",
+                       f"(allowed lateness {self.lateness} ms)"
+                       + ("; its consent/deliverability change was applied" if applied else ""),
                 payload="", source=ev.uid, event_time=ev.ts))
             return
         buffer.add(_EVENTS.encode(ev))
-        self._arm(ev.ts + self.lateness, pending, flush)
+        self._arm(ev.ts + self.lateness + PAST, pending, flush)
+
+    @staticmethod
+    def _late_status(ev: Event, customer) -> bool:
+        """A late consent or deliverability record (``is_status_event``: consent grant/revoke, engagement
+        unsubscribe/complaint/bounce): its status change is applied to the stored state at the record's own event
+        time (latest in event time wins, ``CustomerState.apply_status``, as the core does for a duplicate), so an
+        opt-out is never lost to lateness and a late grant never overrides a later opt-out.  No journey runs on it
+        (it stays a ``late_event``).  False when ``ev`` is no status record or the key holds no state."""
+        if not is_status_event(ev.stream, ev.type):
+            return False
+        raw = customer.read()
+        if not raw:
+            return False  # (handed over to another customer by a merge: only its horizon is kept)
+        state = decode_state(raw)
+        state.apply_status(ev)
+        customer.write(encode_state(state))
+        return True
 
     def _arm(self, at: int, pending, flush) -> None:
         at = max(at, self.hold_until)
@@ -168,7 +196,7 @@ class OrderedCustomerFn(beam.DoFn):
                  flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
-        horizon = fired.micros // 1000 - self.lateness
+        horizon = fired.micros // 1000 - self.lateness - PAST
         raws = list(buffer.read())
         known = self._kept.pop(key, None) or {}
         buffered = [known.get(b) or decode_buffered(b) for b in raws]
@@ -220,7 +248,7 @@ class OrderedCustomerFn(beam.DoFn):
         if prev is None or horizon > prev:
             done.write(horizon)
         if nxt:  # this firing cleared the timer: set it afresh (``_arm`` on a cleared ``pending``)
-            at = max(min(nxt) + self.lateness, self.hold_until)
+            at = max(min(nxt) + self.lateness + PAST, self.hold_until)
             flush.set(Timestamp(micros=at * 1000))
             pending.write(at)
         else:

@@ -42,7 +42,12 @@ from apache_beam.metrics import Metrics
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from journeyflow.adapters.pubsub_names import STATE_TRANSFER, state_transfer_subscription
+from journeyflow.adapters.pubsub_names import (
+    MAX_ATTRIBUTE_VALUE_BYTES,
+    STATE_TRANSFER,
+    clip_utf8,
+    state_transfer_subscription,
+)
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event, decode_event, encode_event
 from journeyflow.model.reasons import DeadLetterReason
@@ -83,12 +88,15 @@ def _aad(target: str, ts: str) -> bytes:
 
 
 def transfer_message(item: tuple[str, Event]) -> Message:
-    """``(target customer id, absorb event)`` → its sealed :class:`Message` on the state-transfer topic."""
+    """``(target customer id, absorb event)`` → its sealed :class:`Message` on the state-transfer topic.  The
+    ``target`` attribute is the id cut to Pub/Sub's 1,024-byte limit (``clip_utf8``; ids are shorter in practice):
+    the sealed event names the whole id, which :func:`from_transfer` returns."""
     target, ev = item
     ts = str(ev.ts)
+    shown = clip_utf8(target, MAX_ATTRIBUTE_VALUE_BYTES)  # (an id over Pub/Sub's limit: the whole one is sealed)
     nonce = os.urandom(_NONCE)
-    data = nonce + _cipher().encrypt(nonce, encode_event(ev), _aad(target, ts))
-    return Message(STATE_TRANSFER, data, {"v": VERSION, "target": target, "ts": ts})
+    data = nonce + _cipher().encrypt(nonce, encode_event(ev), _aad(shown, ts))
+    return Message(STATE_TRANSFER, data, {"v": VERSION, "target": shown, "ts": ts})
 
 
 class TransferRejected(ValueError):
@@ -159,6 +167,9 @@ def from_transfer(msg: PubsubMessage) -> tuple[str, Event]:
     if not isinstance(ev.uid, str) or not isinstance(ev.stream, str) or not isinstance(ev.type, str) \
             or not isinstance(ev.attrs, dict) or not isinstance(ev.ts, int):
         raise TransferRejected(DeadLetterReason.TRANSFER_INVALID, "the sealed payload is not an event (field types)")
+    whole = ev.ids[0] if len(ev.ids) == 1 and isinstance(ev.ids[0], str) else None
+    if whole is not None and whole != target and clip_utf8(whole, MAX_ATTRIBUTE_VALUE_BYTES) == target:
+        target = whole  # an id longer than an attribute may be (``transfer_message``)
     _check_absorb(target, ts, ev)
     return target, ev
 

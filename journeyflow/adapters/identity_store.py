@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from journeyflow.stages.identity.graph import LinkOutcome
 from journeyflow.stages.identity.rules import LinkRules
 
-__all__ = ["BACKENDS", "IdentityStore", "open_store"]
+__all__ = ["BACKENDS", "IdentityStore", "check_store_url", "open_store"]
 
 
 class IdentityStore(abc.ABC):
@@ -83,6 +83,16 @@ BACKENDS: dict[str, str] = {
     "sqlite": "journeyflow.adapters.sqlite_store:open_sqlite_store",
     "bigtable": "journeyflow.adapters.bigtable_store:open_bigtable_store",
 }
+
+
+def check_store_url(url: str) -> str:
+    """``url`` when its scheme is one of :data:`BACKENDS` (checked before a pipeline starts; the store itself is
+    opened on the workers); ValueError otherwise."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in BACKENDS:
+        raise ValueError(f"unknown identity store {url!r}: use {', '.join(s + '://' for s in BACKENDS)} "
+                         "(e.g. sqlite://.journeyflow/identity.db, bigtable://PROJECT/INSTANCE/TABLE)")
+    return url
 
 
 def open_store(url: str, rules: LinkRules | None = None, **options: Any) -> IdentityStore:

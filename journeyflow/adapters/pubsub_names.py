@@ -43,6 +43,11 @@ def _check_prefix(prefix: str) -> str:
     return prefix or ""
 
 
+def check_prefix(prefix: str) -> str:
+    """``prefix`` (``--topic_prefix``) when Pub/Sub can name resources with it; else :class:`PubSubToolError`."""
+    return _check_prefix(prefix)
+
+
 def _check_stream(stream: str) -> str:
     if stream not in STREAMS:
         raise PubSubToolError(f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
@@ -110,3 +115,15 @@ def pubsub_dead_letter_topic(project: str, prefix: str = "") -> str:
 def pubsub_dead_letter_subscription(project: str, prefix: str = "") -> str:
     """``projects/<project>/subscriptions/<prefix>pubsub-dead-letter-sub``: to inspect or re-publish those messages."""
     return _sub_path(project, f"{_check_prefix(prefix)}{PUBSUB_DEAD_LETTER}{OUTPUT_SUB_SUFFIX}")
+
+
+#: Pub/Sub's resource limits on a message's attributes (cloud.google.com/pubsub/quotas#resource_limits), in bytes:
+#: a longer key or value makes Pub/Sub refuse the publish (``InvalidArgument``; the emulator does not check).
+MAX_ATTRIBUTE_KEY_BYTES = 256
+MAX_ATTRIBUTE_VALUE_BYTES = 1024
+
+
+def clip_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, at a character boundary (unchanged when within)."""
+    b = text.encode()
+    return text if len(b) <= limit else b[:limit].decode(errors="ignore")

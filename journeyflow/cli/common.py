@@ -193,9 +193,11 @@ def replay_until(text: str | None) -> str | None:
     from journeyflow.config.errors import UserError
     from journeyflow.stages.parse import parse_ts
     try:
-        parse_ts(text)
+        ms = parse_ts(text)
     except (ValueError, TypeError, OverflowError) as e:
         raise UserError(f"--until {text!r}: {e} (give an ISO-8601 time with offset, epoch ms, or 'end')") from None
+    from journeyflow.pipelines.options import check_plausible_time
+    check_plausible_time("--until", text, ms)
     return text
 
 
@@ -229,3 +231,45 @@ def whole_number(minimum: int):
 
 #: ``--limit``, ``--max_messages``: a whole number ≥ 1.
 count_at_least_one = whole_number(1)
+
+
+def check_input_dir(path: str, flag: str = "--input", read: tuple[str, ...] = ("jsonl", "avro")) -> None:
+    """Before any work, for a local input folder of stream files (``replay``, ``compare``): raise
+    :class:`~journeyflow.config.errors.UserError` (exit 2, one line naming the path) when ``path`` does not exist,
+    is a file, or holds a ``<stream>.avro`` that is not Avro (no readable header: empty, a renamed JSON file); warn on
+    stderr about each file there that looks like a stream's but is not read, because only ``<stream>.jsonl`` and
+    ``<stream>.avro`` are (``orders.json``, ``CRM.jsonl``, ``consent.jsonl.gz``: a name starting with a stream's).
+    ``read``: the extensions the command reads (``publish``: ``jsonl`` only, so a ``<stream>.avro`` there is
+    warned about too).  Remote paths (``gs://``) are left to the pipeline."""
+    if "://" in path:
+        return
+    from journeyflow.config.errors import UserError
+    from journeyflow.model.events import STREAMS
+    if not os.path.exists(path):
+        raise UserError(f"{flag} {path}: no such folder")
+    if not os.path.isdir(path):
+        raise UserError(f"{flag} {path} is a file: give the folder that holds the <stream>.jsonl / <stream>.avro "
+                        "files")
+    names = {f"{s}.{ext}" for s in STREAMS for ext in read}
+    kinds = " and ".join(f"<stream>.{ext}" for ext in read)
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if name in names:
+            if name.endswith(".avro"):
+                _check_avro_header(full, flag)
+        elif name.split(".")[0].lower() in STREAMS and os.path.isfile(full):
+            print(f"journeyflow: warning: {flag}: {full} is not read (only {kinds} "
+                  f"{'are' if len(read) > 1 else 'is'}, streams: {', '.join(STREAMS)})", file=sys.stderr)
+
+
+def _check_avro_header(path: str, flag: str) -> None:
+    import fastavro
+
+    from journeyflow.config.errors import UserError
+    try:
+        with open(path, "rb") as f:
+            fastavro.reader(f)  # reads and checks the header (magic, schema) only
+    except OSError as e:
+        raise UserError(f"{flag}: {path}: cannot read it ({e.strerror or e})") from None
+    except Exception as e:  # noqa: BLE001 - whatever fastavro raises on a header that is not Avro
+        raise UserError(f"{flag}: {path} is not an Avro file ({e})") from None

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from journeyflow.cli.common import check_output_dir, check_output_file, hyphen_aliases
+from journeyflow.cli.common import check_input_dir, check_output_dir, check_output_file, hyphen_aliases
 
 HELP = "the same input through per-channel automation and through journeyflow, side by side"
 
@@ -36,6 +36,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         check_output_file(ns.json, "--json")
     if getattr(ns, "work_dir", None):
         check_output_dir(ns.work_dir, "--work_dir")
+    check_input_dir(ns.input)
     from journeyflow.analytics.compare import compare
     from journeyflow.cli.progress import Ticker, count_input_records
     records, _ = count_input_records(ns.input)

@@ -40,6 +40,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     from journeyflow.config.errors import UserError
     if not Path(ns.input).is_dir():  # before the Pub/Sub target is looked for: the input is the user's to fix first
         raise UserError(f"--input {ns.input} is not a folder (of <stream>.jsonl files)")
+    from journeyflow.cli.common import check_input_dir
+    check_input_dir(ns.input, read=("jsonl",))  # names what is not published (<stream>.avro, orders.json ...)
     from journeyflow.tools.pubsub import check_access, publish_dir
     target = check_access()
     print(f"publishing {ns.input} to {target}, project {ns.project} ...", file=sys.stderr)

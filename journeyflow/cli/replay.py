@@ -60,6 +60,10 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     from journeyflow.cli.common import phone_region, replay_until
     phone_region(ns.default_region)
     replay_until(ns.until)
+    from journeyflow.pipelines.options import resolve_max_event_time
+    resolve_max_event_time(ns.max_event_time)  # (checked again by the replay: here before any work)
+    from journeyflow.cli.common import check_input_dir
+    check_input_dir(ns.input)
     if "://" not in ns.output:  # gs:// and other Beam file systems are checked by the pipeline's writer
         from journeyflow.cli.common import check_output_dir
         check_output_dir(ns.output, "--output")

@@ -1,7 +1,7 @@
 """``journeyflow report OUT``: a self-contained HTML report: headline figures, the run's inputs, per journey the
 conversion by randomized arm with 95% intervals and the uplift, step outcomes in journey order, sends and
 conversions per day, suppressions, conflicts and dead letters (:func:`journeyflow.analytics.report.write_report`);
-prints the path written, exit 0."""
+prints the path written, exit 0 (a warning names the tables ``OUT/tables/`` lacks)."""
 from __future__ import annotations
 
 import argparse
@@ -22,5 +22,22 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     if ns.path is not None:
         check_output_file(ns.path, "--path", make_parents=True)
     from journeyflow.analytics.report import write_report
+    _warn_missing_tables(ns.out)
     print(write_report(ns.out, ns.path))
     return 0
+
+
+def _warn_missing_tables(out: str) -> None:
+    """One stderr line naming the tables of ``TABLES`` that ``OUT/tables/`` lacks (a local OUT holding some): the
+    report leaves their sections empty."""
+    import os
+    import sys
+
+    from journeyflow.model.tables import TABLES
+    root = os.path.join(out, "tables")
+    if "://" in out or not os.path.isdir(root):
+        return  # (no tables at all: write_report says so, exit 2)
+    missing = [t for t in TABLES if not os.path.isdir(os.path.join(root, t))]
+    if missing:
+        print(f"journeyflow report: warning: {root} has no {', '.join(missing)}: the report's figures from "
+              f"{'it' if len(missing) == 1 else 'them'} are empty", file=sys.stderr)

@@ -112,7 +112,7 @@ def add_pipeline_options(parser: Any, pipeline: str | None = None, title: str = 
 
 
 def to_argv(ns: argparse.Namespace, pipeline: str) -> list[str]:
-    """The pipeline options of ``pipeline`` set in ``ns`` (to a value other than their default) as ``--name value``
+    """The pipeline options of ``pipeline`` set in ``ns`` (to a value other than their default) as ``--name=value``
     arguments for Beam."""
     out: list[str] = []
     for spec in OPTIONS:
@@ -122,7 +122,6 @@ def to_argv(ns: argparse.Namespace, pipeline: str) -> list[str]:
         value = getattr(ns, name, None)
         if value is None or value == spec.kwargs.get("default"):
             continue
-        out.append(f"{spec.flag}={str(value).lower()}" if isinstance(value, bool) else spec.flag)
-        if not isinstance(value, bool):
-            out.append(str(value))
+        # (one ``--name=value`` argument: a value starting with "-" is not read as a flag by Beam's parser)
+        out.append(f"{spec.flag}={str(value).lower() if isinstance(value, bool) else value}")
     return out

@@ -158,5 +158,5 @@ def test_stream_options_reach_beam():
     ns, rest = build_parser().parse_known_args(["stream", "--project", "p", "--topic_prefix", "dev-", "--resume",
                                                 "--allowed_lateness", "5s", "--runner", "DataflowRunner"])
     argv = to_argv(ns, STREAM)
-    assert argv == ["--allowed_lateness", "5s", "--resume=true", "--topic_prefix", "dev-"]
+    assert argv == ["--allowed_lateness=5s", "--resume=true", "--topic_prefix=dev-"]  # (one argument each: qa8d)
     assert rest == ["--runner", "DataflowRunner"]

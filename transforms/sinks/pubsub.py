@@ -5,21 +5,43 @@ execution tools drop duplicates by the ``decision_id`` attribute.  Messages carr
 ``decided_at`` attributes but no ordering key: Beam's Python ``WriteToPubSub`` publishes without message ordering
 (an ordering key makes its publisher fail locally, and Dataflow's native sink ignores it), so a consumer that needs
 per-customer order sorts by ``decided_at``.
+
+Attributes are kept within Pub/Sub's limits (keys 256 bytes, values 1,024 bytes: a longer one makes Pub/Sub refuse
+the publish with ``InvalidArgument``, which fails the bundle on every retry and stops every output): a longer value
+(a customer id built from a 2 KB anonymous id) is cut at a UTF-8 character boundary; the payload keeps it whole.
 """
 from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, WriteToPubSub
 
-from journeyflow.adapters.pubsub_names import STATE_TRANSFER, topic_for
+from journeyflow.adapters.pubsub_names import (  # noqa: F401 - the limits are re-exported
+    MAX_ATTRIBUTE_KEY_BYTES,
+    MAX_ATTRIBUTE_VALUE_BYTES,
+    STATE_TRANSFER,
+    clip_utf8,
+    topic_for,
+)
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.transforms.outputs import Message, PipelineOutputs
 from journeyflow.transforms.state_transfer import transfer_message
 
 
+def pubsub_attributes(attributes) -> dict[str, str]:
+    """``attributes`` with every key cut to 256 bytes and every value to 1,024 bytes of UTF-8 (at a character
+    boundary), Pub/Sub's limits; attributes within them are returned unchanged."""
+    out = {}
+    for k, v in (attributes or {}).items():
+        if len(k) > MAX_ATTRIBUTE_KEY_BYTES // 4 or len(v) > MAX_ATTRIBUTE_VALUE_BYTES // 4:  # (else surely within)
+            k, v = clip_utf8(k, MAX_ATTRIBUTE_KEY_BYTES), clip_utf8(v, MAX_ATTRIBUTE_VALUE_BYTES)
+        out[k] = v
+    return out
+
+
 def to_pubsub(m: Message) -> PubsubMessage:
-    """The ``PubsubMessage`` of a :class:`Message` (data and attributes; the topic is the write's)."""
-    return PubsubMessage(m.data, dict(m.attributes))
+    """The ``PubsubMessage`` of a :class:`Message` (data and attributes within Pub/Sub's limits:
+    :func:`pubsub_attributes`; the topic is the write's)."""
+    return PubsubMessage(m.data, pubsub_attributes(m.attributes))
 
 
 class PubSubSink:
@@ -93,7 +115,7 @@ class PublishLocallyFn(beam.DoFn):
     def process(self, m: Message) -> None:
         """Publishes ``m`` asynchronously; the bundle waits for it in ``finish_bundle``."""
         path = self.paths.get(m.topic) or self.paths.setdefault(m.topic, topic_for(self.project, m.topic, self.prefix))
-        self.futures.append(self.client.publish(path, m.data, **(m.attributes or {})))
+        self.futures.append(self.client.publish(path, m.data, **pubsub_attributes(m.attributes)))
 
     def finish_bundle(self) -> None:
         """Waits for every publish of the bundle (60 s each); a failure fails the bundle."""

@@ -29,8 +29,7 @@ track       messageId, type, a time (Segment       userId, anonymousId, previous
 
 ``type`` / ``status`` and ``channel`` decide what the record means, ``ts`` when, the ids which customer, and
 ``order_id`` / ``ticket_id`` which order or ticket: without them there is no fact to keep.  When every identifier a
-record offers is unusable the record is dead-lettered (``invalid_identifier``), since it cannot be given to a
-customer.
+record offers is unusable the record is dead-lettered (``invalid_identifier``): it cannot be given to a customer.
 
 Field-warning reasons: :class:`journeyflow.model.reasons.FieldWarningReason` (meanings there).  Numbers written as
 strings (``"99.50"``, a csat ``"4"``) are numbers (:func:`~journeyflow.stages.json_text.as_number`)."""
@@ -46,10 +45,10 @@ from journeyflow.model.reasons import FieldWarningReason as R
 from journeyflow.stages.json_text import as_number
 
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
-           "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS", "DROP", "Verdict",
-           "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value", "fold_symbol", "integer_ids",
-           "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL", "names_every_channel", "container_fields",
-           "phone_digits", "INTEGER_ID_FIELDS"]
+           "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS",
+           "DROP", "Verdict", "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value",
+           "fold_symbol", "integer_ids", "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL",
+           "names_every_channel", "container_fields", "phone_digits", "INTEGER_ID_FIELDS"]
 
 REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "web": ("event_id", "ts", "type", "anonymous_id"),
@@ -153,10 +152,10 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 #: Per stream and enum field, other sources' words for a symbol (after :func:`fold_symbol`; a JSON boolean as
-#: ``"true"``/``"false"``).  Preference centres and ESPs say "opted_out", "unsubscribed", "withdrawn", ``false``
-#: for a revoke: such an opt-out read as a dead letter would let the next promo out.  Bounce types are Amazon SES's
-#: (``Permanent``/``Transient``/``Undetermined``), Mailgun's/SendGrid's (``permanent``/``temporary``, ``blocked``),
-#: Postmark's/Braze's (``HardBounce``/``soft_bounce``...): only a hard one blocks the address; the others are counted.
+#: ``"true"``/``"false"``).  Preference centres and ESPs say "opted_out", "unsubscribed", "withdrawn", ``false`` for
+#: a revoke (read as a dead letter, the next promo would go out).  Bounce types of Amazon SES (``Permanent``/
+#: ``Transient``/``Undetermined``), Mailgun/SendGrid (``permanent``/``temporary``, ``blocked``), Postmark/Braze
+#: (``HardBounce``/``soft_bounce``...): only a hard one blocks the address; the others count towards the soft limit.
 ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "consent": {"status": {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",

@@ -7,34 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import Event
-from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.keys import Hasher
-from journeyflow.stages.parse import Parser
 from journeyflow.transforms.sources import _ReadFileFn
 
-HASHER = Hasher(b"test-key")
-P = Parser(HASHER)
-TS = 1790848800000  # 2026-10-01T10:00:00Z
-GOOD = {
-    "web": {"event_id": "w1", "ts": TS, "anonymous_id": "dev-1", "type": "page_view"},
-    "orders": {"event_id": "o1", "ts": TS, "crm_id": "C001", "order_id": "ORD-1", "type": "order_placed"},
-    "support": {"event_id": "s1", "ts": TS, "crm_id": "C001", "ticket_id": "T-1", "type": "ticket_opened"},
-    "crm": {"event_id": "c1", "ts": TS, "crm_id": "C001", "type": "contact_created"},
-    "engagement": {"event_id": "e1", "ts": TS, "crm_id": "C001", "type": "unsubscribed", "channel": "email"},
-    "consent": {"event_id": "k1", "ts": TS, "crm_id": "C001", "status": "revoked", "channel": "email"},
-    "track": {"type": "track", "messageId": "m1", "anonymousId": "dev-1", "event": "Clicked",
-              "timestamp": "2026-10-01T10:00:00Z"},
-}
+from journeyflow.model.events import Event
+from tests.stages.test_input_edge_cases import GOOD, HASHER, TS, P, parse  # noqa: F401 - the shared samples
+
 ID_FIELD = {s: ("messageId" if s == "track" else "event_id") for s in GOOD}
-
-
-def parse(stream, raw, parser=P):
-    if not isinstance(raw, (bytes, str)):
-        raw = json.dumps(raw, ensure_ascii=False).encode()
-    return parser.parse_full(stream, raw, "test:1").result
 
 
 def read(stream, path):
@@ -104,8 +82,8 @@ def test_a_batch_with_a_cut_emoji_is_read_message_by_message(tmp_path):
     assert [r.source for r in raws] == ["track.jsonl:1#1", "track.jsonl:1#2", "track.jsonl:2#1", "track.jsonl:2#2"]
     got = [parse("track", r.payload) for r in raws]
     assert [type(g).__name__ for g in got] == [type(parse("track", json.dumps(m))).__name__ for m in msgs] * 2
-    from journeyflow.transforms.sources import _to_raws
     from apache_beam.io.gcp.pubsub import PubsubMessage
+    from journeyflow.transforms.sources import _to_raws
     split = _to_raws(PubsubMessage(json.dumps({"batch": msgs}).encode(), {"ts": "1"}, message_id="p1"), "track")
     assert [r.source for r in split] == ["pubsub:p1#1", "pubsub:p1#2"]
 

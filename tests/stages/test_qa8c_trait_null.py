@@ -6,7 +6,6 @@ Before, the parser dropped the null silently and the old value stayed for good: 
 trait value (a null older than the value clears nothing), also across an identity merge."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -21,26 +20,17 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trial_ending"
 
 
 def _replay(tmp_path, null_day: int) -> list:
-    from journeyflow.pipelines.replay import run_replay
-    from tests.scenarios import read_topic
-    inp, out = tmp_path / "in", tmp_path / "out"
-    inp.mkdir()
-    lines = [
+    from tests.stages.test_trial_ending import replay_example
+    summary, audit = replay_example(tmp_path, [
         {"type": "identify", "messageId": "m-1", "userId": "u-42", "timestamp": "2026-03-02T09:00:00Z",
          "traits": {"email": "ann@example.com", "plan": "trial"}},
         {"type": "identify", "messageId": "m-0", "userId": "u-42", "timestamp": f"2026-03-0{null_day}T09:00:00Z",
          "traits": {"plan": None}},
         {"type": "track", "messageId": "m-2", "userId": "u-42", "event": "Trial Ending Soon",
          "timestamp": "2026-03-04T09:00:00Z", "properties": {"days_left": 3}},
-    ]
-    (inp / "track.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    (inp / "consent.jsonl").write_text(json.dumps({"event_id": "c1", "ts": "2026-02-28T09:00:00Z",
-                                                   "email": "ann@example.com", "channel": "email",
-                                                   "status": "granted"}) + "\n")
-    summary = run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(EXAMPLE / "journeys.yaml"),
-                          "--attributes", str(EXAMPLE / "attributes.yaml"), "--until", "end"])
+    ])
     assert summary.condition_errors == 0
-    return [(d["journey_id"], d["action"]) for d in read_topic(out, "decisions-audit")]
+    return [(d["journey_id"], d["action"]) for d in audit]
 
 
 @pytest.mark.parametrize("null_day, expected", [(3, []), (1, [("trial_ending", "send")])])

@@ -94,27 +94,35 @@ def test_replay_of_a_hand_written_track_file(tmp_path):
     Condition errors counted on this thread before the replay (here: one, as an earlier test or the bounded core
     leaves them) are not the replay's: its summary counted them until the stage forgot them at its bundle start."""
     from journeyflow.pipelines.replay import run_replay
+
     from journeyflow.stages import conditions
     conditions._count("errors")  # an error counted on this thread before the replay, never taken
 
-    from tests.scenarios import read_topic
-    inp, out = tmp_path / "in", tmp_path / "out"
-    inp.mkdir()
-    lines = [
+    summary, audit = replay_example(tmp_path, [
         {"type": "identify", "messageId": "m-1", "userId": "u-42", "timestamp": "2026-03-01T09:00:00Z",
          "traits": {"email": "ann@example.com", "plan": "trial"}},
         {"type": "track", "messageId": "m-2", "userId": "u-42", "event": "Trial Ending Soon",
          "timestamp": "2026-03-03T09:00:00Z", "properties": {"days_left": 3}},
-    ]
+    ], run_replay)
+    assert [(d["journey_id"], d["action"], d["channel"]) for d in audit] == [("trial_ending", "send", "email")]
+    assert summary.condition_errors == 0
+
+
+def replay_example(tmp_path, lines: list[dict], run_replay=None) -> tuple:
+    """Replay Segment-spec ``lines`` (as ``track.jsonl``, with an email consent grant for ann@example.com) through
+    the example's journeys and attributes files: (the replay summary, the audit topic's decisions)."""
+    if run_replay is None:
+        from journeyflow.pipelines.replay import run_replay
+    from tests.scenarios import read_topic
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
     (inp / "track.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     (inp / "consent.jsonl").write_text(json.dumps({"event_id": "c1", "ts": "2026-02-28T09:00:00Z",
                                                    "email": "ann@example.com", "channel": "email",
                                                    "status": "granted"}) + "\n")
     summary = run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(EXAMPLE / "journeys.yaml"),
                           "--attributes", str(EXAMPLE / "attributes.yaml"), "--until", "end"])
-    audit = read_topic(out, "decisions-audit")
-    assert [(d["journey_id"], d["action"], d["channel"]) for d in audit] == [("trial_ending", "send", "email")]
-    assert summary.condition_errors == 0
+    return summary, read_topic(out, "decisions-audit")
 
 
 def test_web_properties_reach_conditions():

@@ -42,6 +42,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from journeyflow.stages.deliverability import HARD_BOUNCE, bounce_effect
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -303,7 +304,8 @@ class AddressFacts:
 
 def build_address_facts(events: Iterable[Any]) -> AddressFacts:
     """Per address: its status timeline and hard bounces, from the consent and engagement records naming it
-    (``Event.contact[<kind>_key]``; a bounce without ``bounce_type`` is hard)."""
+    (``Event.contact[<kind>_key]``; a bounce is hard unless ``deliverability.bounce_effect`` reads its
+    ``bounce_type`` as soft, in the ESPs' words too: ``SoftBounce``, ``Transient`` ...)."""
     facts = AddressFacts()
     seen: set[str] = set()
     for ev in events:
@@ -320,7 +322,7 @@ def build_address_facts(events: Iterable[Any]) -> AddressFacts:
             status = "granted" if ev.type == "consent_granted" else "revoked"
         elif ev.type in ("unsubscribed", "complained"):
             status = ev.type
-        elif ev.type == "bounced" and a.get("bounce_type") != "soft":
+        elif ev.type == "bounced" and bounce_effect(ev) == HARD_BOUNCE:  # (the pipeline's rule: ESPs' words)
             k = (key, ch)
             facts.hard_bounce[k] = min(facts.hard_bounce.get(k, ev.ts), ev.ts)
             continue

@@ -23,11 +23,17 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from journeyflow.config.errors import UserError
+
+#: Set by the command line's Ctrl-C handler (``journeyflow.cli``): a replay interrupted at any moment is not
+#: published, even when the ``KeyboardInterrupt`` was swallowed where it landed (a finalizer, a library's
+#: ``except BaseException``) and the pipeline ran on to the end.
+INTERRUPTED = threading.Event()
 
 __all__ = ["KEY_CHECK_IDENTIFIER", "MANIFEST", "OWN_ENTRIES", "OutputNotEmptyError", "StagedOutput",
            "journey_summaries", "key_check", "prepare_output", "read_manifest", "write_manifest"]
@@ -58,7 +64,10 @@ class StagedOutput:
     def publish(self) -> None:
         """Move the staged entries into ``target`` (created if needed).  An empty or missing target is replaced by
         the staging folder in one rename; otherwise (``overwrite``) the target's own entries are moved aside first,
-        the new ones moved in, then the old ones deleted."""
+        the new ones moved in, then the old ones deleted.  Raises ``KeyboardInterrupt`` instead when Ctrl-C was
+        pressed during the run (:data:`INTERRUPTED`): the caller discards the staging folder."""
+        if INTERRUPTED.is_set():
+            raise KeyboardInterrupt
         if not self.target.exists() or (self.target.is_dir() and not any(self.target.iterdir())):
             if self.target.exists():
                 self.target.rmdir()

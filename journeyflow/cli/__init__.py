@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from types import ModuleType
 from typing import Callable
 
@@ -176,11 +178,33 @@ def _not_an_interrupt(record: logging.LogRecord) -> bool:
         record.msg if isinstance(record.msg, BaseException) else None)
 
 
+def _remember_interrupts() -> None:
+    """Ctrl-C raises ``KeyboardInterrupt`` as Python's default handler does, and is also remembered
+    (``pipelines.output.INTERRUPTED``): one that lands in a finalizer or in a library's ``except BaseException`` is
+    swallowed there, and the command then still ends as interrupted (130) and a replay publishes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    from journeyflow.pipelines.output import INTERRUPTED
+
+    def on_sigint(_signum, _frame):
+        INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    INTERRUPTED.clear()  # (a previous in-process call's Ctrl-C is not this one's)
+    globals()["_INTERRUPTED"] = INTERRUPTED
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not when a caller installed its own)
+        signal.signal(signal.SIGINT, on_sigint)
+
+
+_INTERRUPTED = threading.Event()  # (replaced by the replay's flag once the handler is installed)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns its exit code (see the module
     docstring: 2 usage or user error, 130 interrupted, 141 stdout closed)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     cmd = "journeyflow"
+    _remember_interrupts()
     try:
         parser = build_parser()  # inside: building it imports for ~0.7 s, and a Ctrl-C then is one line too
         _check_command(parser, argv)
@@ -193,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         _check_rest(parser, ns.cmd, rest)
         try:
             code = COMMANDS[ns.cmd][2](ns, rest)
+            if _INTERRUPTED.is_set():  # a Ctrl-C swallowed where it landed (a finalizer, a library's handler)
+                raise KeyboardInterrupt
             sys.stdout.flush()
             return code
         except Exception as e:  # a clear one-line error for the user; --verbose shows the traceback

@@ -170,3 +170,22 @@ def test_a_ctrl_c_beam_re_raised_from_a_step_is_an_interrupt():
     assert _not_an_interrupt(record) is False
     other = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), (ValueError, ValueError("boom"), None))
     assert _not_an_interrupt(other) is True
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_replay_from_publishing(tmp_path):
+    """A Ctrl-C that lands in a finalizer or a library's ``except BaseException`` is swallowed there and the pipeline
+    runs on (the replay above then exited 0 and published, now and then): the handler remembers it, and the staged
+    outputs are not moved into place."""
+    from journeyflow.pipelines.output import INTERRUPTED, StagedOutput
+    staging = tmp_path / ".o.replay-x"
+    staging.mkdir()
+    (staging / "run.json").write_text("{}")
+    INTERRUPTED.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            StagedOutput(tmp_path / "o", staging, overwrite=False).publish()
+    finally:
+        INTERRUPTED.clear()
+    assert not (tmp_path / "o").exists()
+    StagedOutput(tmp_path / "o", staging, overwrite=False).publish()  # (not remembered past the clear)
+    assert (tmp_path / "o" / "run.json").exists()

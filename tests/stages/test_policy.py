@@ -47,7 +47,7 @@ def task(journey_id: str = "jt", category: str = "sales", **kw) -> Candidate:
     return cand(journey_id, category=category, action="create_task", channel="crm_task", content_id=None, **kw)
 
 
-ADDRESSES = {"email:e1": ["email", "c1@example.com", 0], "phone:p1": ["phone", "+14155550101", 0]}
+ADDRESSES = {"email:e1": ["email", "c1@example.com", 0], "phone:p1": ["phone", "+3546111234", 0]}
 
 
 def customer(**kw) -> CustomerState:
@@ -55,7 +55,7 @@ def customer(**kw) -> CustomerState:
     kw.setdefault("consent", {k: list(v) for k, v in GRANTED.items()})
     kw.setdefault("addresses", {k: list(v) for k, v in ADDRESSES.items()})
     kw.setdefault("ids", ["crm:C1"])  # the external id a push goes to
-    kw.setdefault("tz", "UTC")  # the profile's zone (else quiet hours follow the phone's: a California number)
+    kw.setdefault("tz", "UTC")  # profile zone; texts/calls: also the phone's (Iceland: UTC)
     return CustomerState(**kw)
 
 
@@ -563,8 +563,9 @@ def test_missing_or_unknown_zone_uses_the_default(arb):
     for tz in (None, "", "Mars/Olympus_Mons", "America", "../../etc/passwd"):
         r = run(arb, customer(tz=tz, addresses=dict(email_only)), [cand()], now)
         assert r.deferred[0][0] == ms("2024-06-13T08:00:00+00:00"), tz
-        # with a California number (ADDRESSES) the zone is the number's: 22:00Z = 15:00 PDT, not quiet
-        assert single(arb, customer(tz=tz), cand(), now) == "chosen", tz
+        # with a California number the zone is the number's: 22:00Z = 15:00 PDT, not quiet
+        california = {**email_only, "phone:p1": ["phone", "+14155550101", 0]}
+        assert single(arb, customer(tz=tz, addresses=california), cand(), now) == "chosen", tz
     a = Arbiter(policy("default_timezone: Asia/Kolkata\n"))
     assert run(a, customer(tz=None, addresses=dict(email_only)), [cand()],
                ms("2024-06-12T22:00:00+05:30")).deferred[0][0] == ms("2024-06-13T08:00:00+05:30")

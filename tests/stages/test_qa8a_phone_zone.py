@@ -5,7 +5,7 @@ failed payment: the default ``dunning`` journey texts 24 h later.  Before: the p
 was the customer's zone, so the text went out at 06:00 in New York (10:00Z) and at 21:30 in London (20:30Z, BST),
 inside the 21:00-08:00 quiet hours that Regulation F and the TCPA set for calls and texts.  Now the zone comes from
 the number (``phonenumbers.timezone.time_zones_for_number``); a number with several candidate zones is quiet when
-any of them is; a CRM zone still wins over the number's.
+any of them is.  (Session 9: a CRM zone no longer wins over the number's for a text: both count.)
 """
 from __future__ import annotations
 
@@ -78,10 +78,15 @@ def test_a_number_with_several_zones_is_quiet_while_any_of_them_is():
         ("2026-07-02T23:30Z", "wait"), ("2026-07-03T01:30Z", "send")]
 
 
-def test_the_profile_zone_wins_over_the_number():
-    # a New Yorker living in London: the CRM says Europe/London; 10:00Z = 11:00 BST is not quiet there
+def test_the_profile_zone_and_the_number_both_count_for_a_text():
+    # a New Yorker living in London: the CRM says Europe/London; 10:00Z = 11:00 BST is not quiet there, but it is
+    # 06:00 EDT on the New York number the text goes to: it waits for 08:00 EDT = 12:00Z (session 9: before, the
+    # profile zone won and the text went out; tests/stages/test_qa9a_phone_quiet_hours.py)
     assert dunning_sms("+1 212 555 0100", "2026-07-01T10:00:00Z", tz="Europe/London") == [
-        ("2026-07-02T10:00Z", "send")]
+        ("2026-07-02T10:00Z", "wait"), ("2026-07-02T12:00Z", "send")]
+    # 14:00Z = 15:00 BST, 10:00 EDT: day in both, sent at once
+    assert dunning_sms("+1 212 555 0100", "2026-07-01T14:00:00Z", tz="Europe/London") == [
+        ("2026-07-02T14:00Z", "send")]
 
 
 def test_a_text_in_the_numbers_daytime_is_sent_at_once():

@@ -38,7 +38,8 @@ writes when a deferred send is cancelled because its journey membership ended be
 A send on email, sms or call goes to :meth:`CustomerState.delivery_address`: the most recently seen address of the
 channel's kind whose own status permits it (``Decision.address`` / ``address_key``; rules in
 :mod:`journeyflow.stages.deliverability`); rule 2 is where that address is chosen, so a candidate without one never
-counts toward a cap or the per-moment limit and the next candidate of the moment can win.  Push goes to the
+counts toward a cap or the per-moment limit and the next candidate of the moment can win.  Quiet hours (rule 6) hold
+in the customer's zones, and for a text or call also in the zones of the number it goes to (:mod:`.zones`).  Push goes to the
 customer's external id (its CRM id, :func:`~journeyflow.stages.deliverability.push_address`): none, no push.
 
 Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates
@@ -61,7 +62,6 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from journeyflow.model.decisions import (
     ADDRESSED_CHANNELS,
@@ -71,8 +71,7 @@ from journeyflow.model.decisions import (
     TASK_TARGETS,
     Candidate,
 )
-from journeyflow.stages.arbitration.policy import Policy, default_policy, zone_or_none
-from journeyflow.stages.arbitration.quiet import quiet_due_any
+from journeyflow.stages.arbitration.policy import Policy, default_policy
 from journeyflow.stages.arbitration.reasons import (
     CONSENT,
     CONTROL_GROUP,
@@ -94,7 +93,7 @@ from journeyflow.stages.arbitration.scoring import (
     Scorer,
     load_scorer,
 )
-from journeyflow.stages.arbitration.zones import customer_zones
+from journeyflow.stages.arbitration.zones import PHONE_CHANNELS, QuietClock
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
 from journeyflow.stages.state import BLOCKING, CustomerState
 
@@ -106,9 +105,9 @@ _VALID_TARGETS = frozenset({("send", ch) for ch in CHANNELS}
 
 
 class _Moment:
-    """Per-call lazily computed facts (history counts, ticket flags, active groups, quiet-hours due time)."""
+    """Per-call lazily computed facts (history counts, ticket flags, active groups, quiet-hours due times)."""
 
-    __slots__ = ("active", "addr", "hist", "now", "quiet_due", "state", "tickets")
+    __slots__ = ("active", "addr", "dues", "hist", "now", "quiet_due", "state", "tickets")
 
     def __init__(self, state: CustomerState, now: int) -> None:
         self.state = state
@@ -117,7 +116,8 @@ class _Moment:
         self.hist: tuple | None = None
         self.tickets: tuple[bool, bool] | None = None
         self.active: dict[str, str] | None = None  # exclusion group -> journey holding it (_active_groups)
-        self.quiet_due: int | None = None
+        self.quiet_due: int = 0  # the due time of the candidate _reason saw last (0: not quiet)
+        self.dues: dict[str | None, int] | None = None  # phone number (None: no phone) -> quiet-hours due time
 
 
 class Arbiter:
@@ -162,12 +162,7 @@ class Arbiter:
         qh = p.quiet_hours
         self._quiet_cats = frozenset(qh.categories) if qh.enabled else frozenset()
         self._quiet_channels = frozenset(qh.channels) if qh.enabled else frozenset()
-        self._q_start = qh.start.hour * 3600 + qh.start.minute * 60
-        self._q_end = qh.end.hour * 3600 + qh.end.minute * 60
-        self._q_end_time = qh.end
-        self._default_zone = ZoneInfo(p.default_timezone)
-        self._zones: dict[Any, ZoneInfo | None] = {}  # zone name -> its zone (None: unknown)
-        self._offsets: dict[tuple, int | bool] = {}  # (zone, UTC hour) -> its UTC offset (quiet.local_second)
+        self._quiet = QuietClock(qh.start, qh.end, p.default_timezone)
 
         dc = p.duplicate_content
         self._dup_cats = frozenset(dc.categories) if dc.enabled else frozenset()
@@ -261,8 +256,8 @@ class Arbiter:
                     acted.append((c, 0))
                     continue
             elif reason is QUIET_HOURS_DEFERRED:
-                acted.append((c, m.quiet_due))  # type: ignore[arg-type]
-                deferred.append((m.quiet_due, c))  # type: ignore[arg-type]
+                acted.append((c, m.quiet_due))
+                deferred.append((m.quiet_due, c))
                 continue
             lost.append((c, reason))
         if n_messages:
@@ -362,10 +357,17 @@ class Arbiter:
                 every.append(RECENT_PURCHASE)
         if not send:
             return None
-        if cat in self._quiet_cats or c.channel in self._quiet_channels:
-            if m.quiet_due is None:
-                m.quiet_due = self._quiet_due(state, now)
-            if m.quiet_due:
+        if cat in self._quiet_cats or ch in self._quiet_channels:
+            # texts and calls: also the zones of the number they go to (zones.send_zones); rule 2 chose it
+            number = m.addr.get(ch) if ch in PHONE_CHANNELS and m.addr else None
+            number = number[1] if number.__class__ is tuple else None  # type: ignore[index]
+            if m.dues is None:
+                m.dues = {}
+            due = m.dues.get(number)
+            if due is None:
+                due = m.dues[number] = self._quiet.due(state, now, ch, number)
+            m.quiet_due = due
+            if due:
                 if every is None:
                     return QUIET_HOURS_DEFERRED
                 every.append(QUIET_HOURS_DEFERRED)
@@ -439,22 +441,6 @@ class Arbiter:
             return True, any(t[2] for t in tickets)
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
-
-    def _zone(self, name: Any) -> ZoneInfo | None:
-        """The known IANA zone of that name, or None (cached)."""
-        z = self._zones.get(name, False)
-        if z is False:
-            z = zone_or_none(name)
-            if len(self._zones) < 4096:
-                self._zones[name] = z
-        return z  # type: ignore[return-value]
-
-    def _quiet_due(self, state: CustomerState, now: int) -> int:
-        """0 when ``now`` is outside quiet hours in the customer's zone -- the profile's, else the zones of their phone
-        numbers (quiet in any of them), else the default (:func:`.zones.customer_zones`) -- else the next allowed
-        time (ms, DST-correct: :func:`.quiet.quiet_due`)."""
-        zones = customer_zones(state, self._default_zone, self._zone)
-        return quiet_due_any(zones, now, self._q_start, self._q_end, self._q_end_time, self._offsets)
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

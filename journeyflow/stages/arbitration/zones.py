@@ -13,12 +13,19 @@ EDT.  Rule (fail safe, :func:`customer_zones`):
    of them (``quiet.quiet_due_any``): no text at night wherever the number may be;
 3. else the policy's ``default_timezone``.
 
+A text or a call reaches a phone, wherever its owner's profile says they live: for a send on ``sms`` or ``call``
+(:data:`PHONE_CHANNELS`) quiet hours also hold while it is quiet in any zone of the number it goes to
+(:func:`send_zones`: the zones above plus the number's).  Before, a known profile zone won outright: a London
+profile with a New York mobile was texted at 06:00 New York time (10:00Z, 11:00 in London).  Email and push keep
+the zones above (a mailbox or an app has no place of its own).
+
 Numbers that name no place give no zone: invalid ones, and types that are not fixed-line or mobile (toll free,
 premium rate, shared cost, VoIP, personal, pager, UAN, voicemail -- ``phonenumbers.number_type``): ``+1 800``
 is listed under all 42 zones of the +1 area.
 """
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +34,14 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 from phonenumbers.timezone import time_zones_for_number
 
+from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL
 from journeyflow.stages.arbitration.policy import zone_or_none
+from journeyflow.stages.arbitration.quiet import quiet_due_any
 
-__all__ = ["customer_zones", "phone_zones"]
+__all__ = ["PHONE_CHANNELS", "QuietClock", "customer_zones", "phone_zones", "send_zones"]
+
+#: The channels whose messages reach a phone number (sms, call): quiet in the number's zones too.
+PHONE_CHANNELS = frozenset(ch for ch, kind in ADDRESS_FOR_CHANNEL.items() if kind == "phone")
 
 #: Number types that belong to a place (``phonenumbers.PhoneNumberType``); others give no zone.
 _PLACED = frozenset({PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
@@ -65,3 +77,45 @@ def customer_zones(state: Any, default: ZoneInfo, known: Any = zone_or_none) -> 
     if not found:
         return (default,)
     return tuple(sorted(found, key=lambda z: z.key))
+
+
+def send_zones(state: Any, channel: str, number: str | None, default: ZoneInfo,
+               known: Any = zone_or_none) -> tuple[ZoneInfo, ...]:
+    """The zones quiet hours are kept in for a send on ``channel`` to ``number`` (the E.164 delivery address, None
+    when the channel has none): :func:`customer_zones`, and for ``sms``/``call`` (:data:`PHONE_CHANNELS`) also the
+    zones of ``number`` (:func:`phone_zones`), after them; never empty.  Quiet in any of them is quiet
+    (``quiet.quiet_due_any``; should their windows cover the whole day, the first zone's own answer)."""
+    zones = customer_zones(state, default, known)
+    if number and channel in PHONE_CHANNELS:
+        zones += tuple(z for z in phone_zones(number) if z not in zones)
+    return zones
+
+
+class QuietClock:
+    """When a send may go out under a policy's ``quiet_hours`` (:class:`~.policy.QuietHoursPolicy`) for one
+    customer: :meth:`due`.  Holds the window and the caches one arbiter keeps (zone names, UTC offsets by hour)."""
+
+    __slots__ = ("default", "end", "end_time", "offsets", "start", "_names")
+
+    def __init__(self, start: time, end: time, default_timezone: str) -> None:
+        self.start = start.hour * 3600 + start.minute * 60  # seconds of the local day
+        self.end = end.hour * 3600 + end.minute * 60
+        self.end_time = end
+        self.default = ZoneInfo(default_timezone)
+        self._names: dict[Any, ZoneInfo | None] = {}  # zone name -> its zone (None: unknown)
+        self.offsets: dict[tuple, int | bool] = {}  # (zone, UTC hour) -> its UTC offset (quiet.local_second)
+
+    def zone(self, name: Any) -> ZoneInfo | None:
+        """The known IANA zone of that name, or None (cached)."""
+        z = self._names.get(name, False)
+        if z is False:
+            z = zone_or_none(name)
+            if len(self._names) < 4096:
+                self._names[name] = z
+        return z  # type: ignore[return-value]
+
+    def due(self, state: Any, now: int, channel: str = "email", number: str | None = None) -> int:
+        """0 when ``now`` (epoch ms) is outside quiet hours in every zone of :func:`send_zones`, else the next
+        allowed time (epoch ms, > now; DST-correct: :func:`.quiet.quiet_due`)."""
+        zones = send_zones(state, channel, number, self.default, self.zone)
+        return quiet_due_any(zones, now, self.start, self.end, self.end_time, self.offsets)

@@ -2,7 +2,8 @@
 read: a message (:class:`Send`) and what is known about its recipient (:class:`PersonFacts`).
 
 The detectors are independent of journeyflow's policy code (simple re-implementations over the raw events of each
-person) and are applied identically to both sides:
+person; quiet hours judge the zones by the pipeline's own functions, so a detector and the pipeline never disagree
+on where a person is) and are applied identically to both sides:
 
 
 =====================  ======================================================================================
@@ -15,7 +16,11 @@ conflict               a message counts when
                        counts from its cancellation on)
 ``cross_channel``      the same content_id went to the person on another channel within the previous 24 h
 ``repeated_content``   (extra) the same content_id went to the person on the same channel within 24 h
-``quiet_hours``        a promo send between 21:00 and 08:00 in the person's own time zone
+``quiet_hours``        a promo send between 21:00 and 08:00 local time, in the zones the pipeline keeps quiet
+                       hours in (``arbitration.zones.send_zones``): the person's own zone, else the zones of
+                       their phone numbers, else the shipped policy's ``default_timezone``; a text or call also
+                       in the zones of the number it went to.  Quiet in any of them is quiet
+                       (``arbitration.quiet.quiet_due_any``)
 ``no_consent``         a send without consent at send time: promo needs the latest status to be ``granted``,
                        service/transactional only needs it not to be an opt-out; the status is the latest
                        (event time) of the consent stream and of engagement unsubscribes/complaints
@@ -38,10 +43,13 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import time
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from journeyflow.stages.arbitration.policy import default_policy, zone_or_none
+from journeyflow.stages.arbitration.quiet import quiet_due_any
+from journeyflow.stages.arbitration.zones import send_zones
 from journeyflow.stages.deliverability import HARD_BOUNCE, bounce_effect
 
 HOUR = 3_600_000
@@ -122,6 +130,14 @@ class PersonFacts:
     cancelled: dict[str, int] = field(default_factory=dict)
     #: channel -> [(ts, blocking 0/1, status)] sorted; the last entry at or before t is the status at t
     consent: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    #: phone key -> E.164 number, of every phone the person's raw records name (where quiet hours are kept)
+    phones: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def addresses(self) -> dict[str, tuple[str, str, int]]:
+        """The phones as ``CustomerState.addresses`` holds them (key -> (kind, raw, seen)): what
+        ``arbitration.zones.customer_zones`` reads, with :attr:`tz`."""
+        return {k: ("phone", raw, 0) for k, raw in self.phones.items()}
 
     def consent_at(self, channel: str, t: int) -> str | None:
         """The person's latest consent status on ``channel`` at ``t`` (epoch ms; at equal times a blocking status
@@ -205,26 +221,30 @@ def repeated_content(sends: Iterable[Send], window_ms: int = DUPLICATE_WINDOW_MS
     return _content_repeats(sends, window_ms, same_channel=True)
 
 
-_ZONES: dict[str, ZoneInfo] = {}
+_OFFSETS: dict[tuple, Any] = {}  # (zone, UTC hour) -> UTC offset: quiet.local_second's cache (bounded there)
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    key = name or "UTC"
-    z = _ZONES.get(key)
-    if z is None:
-        try:
-            z = ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError):
-            z = ZoneInfo("UTC")
-        _ZONES[key] = z
-    return z
+def in_quiet_hours(ts: int, tz: str | None, channel: str = "email", number: str | None = None,
+                   phones: Mapping[str, str] | None = None, default_timezone: str | None = None) -> bool:
+    """Whether ``ts`` (epoch ms) falls in 21:00-08:00 local time where the pipeline keeps quiet hours for a send on
+    ``channel`` to ``number`` (E.164, sms/call) of a person with profile zone ``tz`` and ``phones`` (key ->
+    E.164): ``arbitration.zones.send_zones`` (an unknown ``tz`` counts as none; no zone at all: the
+    ``default_timezone``, by default the shipped policy's), judged by ``arbitration.quiet.quiet_due_any``."""
+    view = PersonFacts(tz=tz, phones=dict(phones or {}))
+    default = ZoneInfo(default_timezone or _default_timezone())
+    zones = send_zones(view, channel, number, default, zone_or_none)
+    return quiet_due_any(zones, ts, QUIET_START_MIN * 60, QUIET_END_MIN * 60, _QUIET_END, _OFFSETS) != 0
 
 
-def in_quiet_hours(ts: int, tz: str | None) -> bool:
-    """Whether ``ts`` (epoch ms) falls in 21:00-08:00 local time of ``tz`` (unknown zones count as UTC)."""
-    local = datetime.fromtimestamp(ts / 1000, _zone(tz))
-    minute = local.hour * 60 + local.minute
-    return minute >= QUIET_START_MIN or minute < QUIET_END_MIN
+_QUIET_END = time(QUIET_END_MIN // 60, QUIET_END_MIN % 60)
+_DEFAULT_TZ: list[str] = []
+
+
+def _default_timezone() -> str:
+    """The shipped policy's ``default_timezone`` (read once)."""
+    if not _DEFAULT_TZ:
+        _DEFAULT_TZ.append(default_policy().default_timezone)
+    return _DEFAULT_TZ[0]
 
 
 class IdentityTimeline:
@@ -268,12 +288,18 @@ def _tz_known(f: PersonFacts | None, t: int) -> bool:
     return f is not None and f.tz_known_since is not None and f.tz_known_since <= t
 
 
-def quiet_hours_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts]) -> list[Send]:
-    """Promo sends between 21:00 and 08:00 in the person's time zone (UTC when it is unknown)."""
+def quiet_hours_conflicts(sends: Iterable[Send], facts: Mapping[str, PersonFacts],
+                          default_timezone: str | None = None) -> list[Send]:
+    """Promo sends between 21:00 and 08:00 local time in any zone the pipeline keeps quiet hours in for that send
+    (:func:`in_quiet_hours`: the person's zone, else their phones' zones, else ``default_timezone`` -- by default
+    the shipped policy's; texts and calls also in the zones of the number sent to, ``Send.address_key``)."""
     out = []
     for s in sends:
-        f = facts.get(s.person)
-        if s.promo and in_quiet_hours(s.ts, f.tz if f is not None else None):
+        if not s.promo:
+            continue
+        f = facts.get(s.person) or PersonFacts()
+        number = f.phones.get(s.address_key) if s.address_key and s.channel in ("sms", "call") else None
+        if in_quiet_hours(s.ts, f.tz, s.channel, number, f.phones, default_timezone):
             out.append(s)
     return out
 

@@ -121,7 +121,7 @@ def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str
 
 
 def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str, PersonFacts]:
-    """Per person: tickets, orders, consent timeline and time zone, from the raw events."""
+    """Per person: tickets, orders, consent timeline, time zone and phone numbers, from the raw events."""
     facts: dict[str, PersonFacts] = defaultdict(PersonFacts)
     tickets: dict[tuple[str, str], list] = {}  # (person, ticket id) -> [[(ts, 1 open|0 resolved)], ids]
     crm_tz: dict[str, tuple[int, str]] = {}
@@ -132,8 +132,11 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
             continue
         seen.add(ev.uid)
         a = ev.attrs
+        phone = (ev.contact.get("phone_key"), ev.contact.get("phone")) if ev.contact else (None, None)
         for person in persons.persons_of(ev):
             f = facts[person]
+            if phone[0] and phone[1]:
+                f.phones[phone[0]] = phone[1]  # (where quiet hours are kept: conflicts.in_quiet_hours)
             if ev.stream == "support":
                 t = tickets.setdefault((person, str(a.get("ticket_id"))), [[], set()])
                 t[1].update(ev.ids)

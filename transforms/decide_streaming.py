@@ -50,7 +50,7 @@ from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event, is_status_event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
-from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, status_handover
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import Outputs
 from journeyflow.stages.snapshot import snapshot_row
@@ -153,29 +153,33 @@ class OrderedCustomerFn(beam.DoFn):
         if horizon is not None and ev.ts <= horizon:
             self.counters.late.inc()
             applied = self._late_status(ev, customer)
+            if applied is None:  # handed over by a merge: the change goes on to the customer the state went to
+                yield beam.pvalue.TaggedOutput(TRANSFERS, (_key, status_handover(_key, ev)))
             yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
                 stream=ev.stream, reason=DeadLetterReason.LATE_EVENT,
                 detail=f"event time {ev.ts} is at or before this customer's processed horizon {horizon} "
                        f"(allowed lateness {self.lateness} ms)"
-                       + ("; its consent/deliverability change was applied" if applied else ""),
+                       + ("; its consent/deliverability change was applied" if applied is not False else ""),
                 payload="", source=ev.uid, event_time=ev.ts))
             return
         buffer.add(_EVENTS.encode(ev))
         self._arm(ev.ts + self.lateness + PAST, pending, flush)
 
     @staticmethod
-    def _late_status(ev: Event, customer) -> bool:
+    def _late_status(ev: Event, customer) -> bool | None:
         """A late consent or deliverability record (``is_status_event``: consent grant/revoke, engagement
         unsubscribe/complaint/bounce): its status change is applied to the stored state at the record's own event
         time (latest in event time wins, ``CustomerState.apply_status``, as the core does for a duplicate), so an
         opt-out is never lost to lateness and a late grant never overrides a later opt-out.  No journey runs on it
-        (it stays a ``late_event``).  False when ``ev`` is no status record or the key holds no state."""
+        (it stays a ``late_event``).  False when ``ev`` is no status record; None when the key holds no customer's
+        state (handed over to another customer by a merge: only its horizon is kept, or address statuses copied in
+        since; the caller sends the change on, ``identity.online.status_handover``)."""
         if not is_status_event(ev.stream, ev.type):
             return False
         raw = customer.read()
-        if not raw:
-            return False  # (handed over to another customer by a merge: only its horizon is kept)
-        state = decode_state(raw)
+        state = decode_state(raw) if raw else None
+        if state is None or state.last_event is None:
+            return None
         state.apply_status(ev)
         customer.write(encode_state(state))
         return True

@@ -82,29 +82,60 @@ def is_quiet(t: time) -> bool:
     return t >= time(21, 0) or t < time(8, 0)
 
 
-def zones_of(state, default) -> list[ZoneInfo]:
+def _number_zones(raw) -> set[str]:
+    """The zones libphonenumber places a fixed-line or mobile number in."""
+    try:
+        n = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return set()
+    if phonenumbers.is_valid_number(n) and phonenumbers.number_type(n) in (0, 1, 2):
+        return {z for z in time_zones_for_number(n) if z != "Etc/Unknown"}
+    return set()
+
+
+def zones_of(state, default, number=None) -> list[ZoneInfo]:
     """Where the customer may be (README "Journey lifecycle", quiet hours): the profile's known zone, else every zone
-    of each fixed-line or mobile number of theirs (libphonenumber), else the default."""
+    of each fixed-line or mobile number of theirs (libphonenumber), else the default; a text or call to ``number``
+    also every zone of that number (session 9)."""
+    base: list[ZoneInfo] = []
     try:
         if state.tz:
-            return [ZoneInfo(state.tz)]
+            base = [ZoneInfo(state.tz)]
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    found = set()
-    for kind, raw, _seen in state.addresses.values():
-        try:
-            n = phonenumbers.parse(raw, None) if kind == "phone" else None
-        except phonenumbers.NumberParseException:
-            n = None
-        if n is not None and phonenumbers.is_valid_number(n) and phonenumbers.number_type(n) in (0, 1, 2):
-            found |= {z for z in time_zones_for_number(n) if z != "Etc/Unknown"}
-    return [ZoneInfo(z) for z in sorted(found)] or [ZoneInfo(default)]
+    if not base:
+        found = set()
+        for kind, raw, _seen in state.addresses.values():
+            if kind == "phone":
+                found |= _number_zones(raw)
+        base = [ZoneInfo(z) for z in sorted(found)] or [ZoneInfo(default)]
+    extra = sorted(_number_zones(number) - {z.key for z in base}) if number else []
+    return base + [ZoneInfo(z) for z in extra]
 
 
-def quiet_anywhere(state, now, default) -> bool:
-    """Quiet hours at ``now`` in some zone the customer may be in."""
+def quiet_anywhere(state, now, default, number=None) -> bool:
+    """Quiet hours at ``now`` in some zone the customer may be in (for a text or call to ``number``)."""
     return any(is_quiet(datetime.fromtimestamp(now / 1000, UTC).astimezone(z).time())
-               for z in zones_of(state, default))
+               for z in zones_of(state, default, number))
+
+
+def quiet_in(zone, now) -> bool:
+    return is_quiet(datetime.fromtimestamp(now / 1000, UTC).astimezone(zone).time())
+
+
+def never_free(zones, now) -> bool:
+    """No instant of the next three days is outside every zone's quiet hours (a profile zone and a number's zones
+    far apart: St John's and an Australian mobile).  Quiet hours then follow the first zone alone (the profile's;
+    ``quiet.quiet_due_any``).  Quarter-hour steps: every window bound is a whole quarter hour in UTC."""
+    return len(zones) > 1 and all(any(quiet_in(z, t) for z in zones) for t in range(now, now + 3 * DAY, 15 * MIN))
+
+
+def phone_number(state, c, now):
+    """The number a text or call goes to (None for other channels, or none permitted)."""
+    if c.channel not in QUIET_CHANNELS:
+        return None
+    must, _opted = address_fate(state, c.channel, now)
+    return state.addresses[must][1] if must is not None else None
 
 
 def consent_ok(state, c):
@@ -241,7 +272,10 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
             else:
                 assert d.address is None and d.address_key is None
             if c.category in PROMOTIONAL or c.channel in QUIET_CHANNELS:
-                assert not quiet_anywhere(before, now, cfg["default_zone"])
+                number = phone_number(before, c, now)
+                if quiet_anywhere(before, now, cfg["default_zone"], number):
+                    zones = zones_of(before, cfg["default_zone"], number)
+                    assert never_free(zones, now) and not quiet_in(zones[0], now)
             assert caps_ok(history, c, now, cfg), (c, history)
             assert not_duplicate(history, c, now, cfg), (c, history)
             assert not any(h[0] == now and h[3] == c.content_id and c.content_id is not None
@@ -263,13 +297,17 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
         assert d.reason_codes == ("quiet_hours_deferred",) and d.decided_at == now
         assert (c.category in PROMOTIONAL or c.channel in QUIET_CHANNELS) and c.action == "send"
         assert consent_ok(before, c)
-        assert quiet_anywhere(before, now, cfg["default_zone"])
-        zones = zones_of(before, cfg["default_zone"])
+        number = phone_number(before, c, now)
+        assert quiet_anywhere(before, now, cfg["default_zone"], number)
+        zones = zones_of(before, cfg["default_zone"], number)
+        if never_free(zones, now):  # the first zone alone
+            assert quiet_in(zones[0], now) and not quiet_in(zones[0], due) and now < due <= now + 13 * HOUR
+            continue
         assert now < due <= now + (13 if len(zones) == 1 else 24) * HOUR
-        assert not quiet_anywhere(before, due, cfg["default_zone"])
+        assert not quiet_anywhere(before, due, cfg["default_zone"], number)
         # 08:00 (or just after a DST gap) in the zone whose quiet hours end last
         assert any(datetime.fromtimestamp(due / 1000, UTC).astimezone(z).time() <= time(9, 0) for z in zones)
-        assert due - now <= 0 or quiet_anywhere(before, due - MIN, cfg["default_zone"])
+        assert due - now <= 0 or quiet_anywhere(before, due - MIN, cfg["default_zone"], number)
     # ---- only the sends changed, and exactly by the chosen sends
     assert sorted(after.sends, key=repr) == sorted(history, key=repr)
     assert [s[0] for s in after.sends] == sorted(s[0] for s in after.sends)

@@ -12,6 +12,7 @@ idempotent union (``CustomerState.merge``), so a replayed merge is harmless.
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from journeyflow.model.events import Event
@@ -22,8 +23,8 @@ from journeyflow.stages.identity.rules import LinkRules, links_for
 if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
 
-__all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "OnlineResolution", "merge_from_event",
-           "merge_into_event", "resolve_online", "transfer_target"]
+__all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "STATUS_FROM", "OnlineResolution",
+           "merge_from_event", "merge_into_event", "resolve_online", "status_handover", "transfer_target"]
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
@@ -37,6 +38,9 @@ MERGE_FROM = "merge_from"
 #: Control event type carrying an absorbed customer's state to the survivor: ``attrs["state"]`` (base64 of
 #: ``CustomerState.to_bytes()``) and ``attrs["from"]`` (the absorbed customer id).
 ABSORB = "absorb"
+#: ``attrs["from"]`` prefix of a status-only ``absorb`` (:func:`status_handover`): never a customer id, so it never
+#: stands for the hand-over a survivor holds its flush for (``flush_plan``).
+STATUS_FROM = "status:"
 
 
 def merge_into_event(old: str, new: str, ev: Event) -> Event:
@@ -103,13 +107,32 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     return OnlineResolution(rows, merges, store.root_at(canonical(ev.ids), ev.ts))
 
 
+def status_handover(key: str, ev: Event) -> Event:
+    """The ``absorb`` that carries the change of a late consent or deliverability record ``ev`` from customer ``key``,
+    whose state was handed over to another customer by a merge (only its processed horizon is left), to that
+    customer: a state holding only the change (``CustomerState.apply_status`` at the record's own event time, so the
+    latest status in event time still wins in the union), addressed to ``key`` and routed on to its current customer
+    by :func:`transfer_target`.  Before, the change was dropped with the state that was no longer there: a late
+    opt-out of a merged-away customer never reached the survivor, who went on messaging the channel.  The uid is a
+    function of the key and the record (a retried bundle sends the same hand-over; the union is idempotent)."""
+    from journeyflow.stages.state import CustomerState
+    state = CustomerState(customer_id=key)
+    state.apply_status(ev)
+    return Event(uid=f"absorb:status:{key}:{ev.uid}", stream=IDENTITY_STREAM, type=ABSORB, ts=ev.ts, ids=(key,),
+                 attrs={"state": base64.b64encode(state.to_bytes()).decode(), "from": STATUS_FROM + key})
+
+
 def transfer_target(store: IdentityStore, target: str, ev: Event) -> str:
     """The customer a state hand-over (``absorb`` event ``ev`` addressed to ``target``, read back from the
     ``state-transfer`` topic) is decided by: the customer ``target`` belonged to at the hand-over's time
     (:meth:`~journeyflow.adapters.identity_store.IdentityStore.root_at`).  ``target`` itself unless it was merged
     away at or before that time by a link that arrived after the hand-over was addressed (a link dated earlier
     arriving last): its state went to the survivor then, so the hand-over goes there too, not into a customer
-    whose state is gone.  Other events: ``target``."""
+    whose state is gone.  A status-only hand-over (:func:`status_handover`, dated at its record's time, before the
+    merge) goes to the customer ``target`` belongs to now (``find``: its state went there, through any later merges
+    too).  Other events: ``target``."""
     if ev.stream != IDENTITY_STREAM or ev.type != ABSORB:
         return target
+    if str(ev.attrs.get("from", "")).startswith(STATUS_FROM):
+        return store.find(target)
     return store.root_at(target, ev.ts)

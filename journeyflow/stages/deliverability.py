@@ -20,8 +20,8 @@ Two kinds of status, both "latest record in event time wins" (at equal times a b
 
 ``CustomerState.addresses`` (address key -> [kind, raw address, last seen]) are the delivery addresses the customer
 was seen with, raw only for delivery (never written to a table or the audit topic); :func:`delivery_address` picks
-the most recently seen one whose status permits a send.  Bounces no longer block a channel (states written by
-state version 1 may still hold a channel status ``bounced``, which keeps blocking the channel).
+the most recently seen one whose status permits a send (an SMS never goes to a landline).  Bounces no longer block
+a channel (states written by state version 1 may still hold a channel status ``bounced``, which keeps blocking it).
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
 from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
+from journeyflow.stages.identity.keys import sms_capable
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -278,9 +279,10 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
 def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int = 0,
                      soft_window_ms: int = 0) -> tuple[str, str] | str:
     """The address a send on ``channel`` goes to: ``(key, raw)`` of the most recently seen address of the channel's
-    kind whose status permits it (:func:`address_block`), else why not: ``ADDRESS_OPTED_OUT`` (some address is
-    known and at least one of them is opted out), ``ADDRESS_UNDELIVERABLE`` (every known one bounced) or
-    ``NO_ADDRESS`` (none known, or a channel without addresses).  Push: :func:`push_address`."""
+    kind whose status permits it (:func:`address_block`; for ``sms`` not a landline: ``identity.keys.sms_capable``),
+    else why not: ``ADDRESS_OPTED_OUT`` (some address is known and at least one of them is opted out),
+    ``ADDRESS_UNDELIVERABLE`` (every known one bounced, or is a landline) or ``NO_ADDRESS`` (none known, or a channel
+    without addresses).  Push: :func:`push_address`."""
     if channel == "push":
         return push_address(s)
     kind = ADDRESS_FOR_CHANNEL.get(channel)
@@ -295,8 +297,9 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
     for _ts, key, raw in found:
         why = address_block(s, key, channel, now, soft_max, soft_window_ms)
         if why is None:
-            return key, raw
-        if why in ADDRESS_OPT_OUTS:
+            if channel != "sms" or sms_capable(raw):  # (no text to a landline: it takes calls only)
+                return key, raw
+        elif why in ADDRESS_OPT_OUTS:
             opted = True
     return ADDRESS_OPTED_OUT if opted else ADDRESS_UNDELIVERABLE
 
@@ -382,8 +385,7 @@ class AddressStatus:
         apply_status(self, ev)
 
     def apply_address(self, ev: Event) -> bool:
-        """Apply only the address-status changes ``ev`` carries (how an ``ADDRESS_STREAM`` copy is folded in);
-        False when it carries none."""
+        """Only the address-status changes ``ev`` carries (an ``ADDRESS_STREAM`` copy); False when none."""
         return apply_address(self, ev)
 
     def set_address_status(self, key: str, channel: str, effect: str, ts: int) -> None:
@@ -394,8 +396,7 @@ class AddressStatus:
         """(key, raw) of the customer's ``kind`` (email|phone) addresses, most recently seen first."""
         return addresses_of(self, kind)
 
-    def address_block(self, key: str, channel: str, now: int, soft_max: int = 0,
-                      soft_window_ms: int = 0) -> str | None:
+    def address_block(self, key: str, channel: str, now: int, soft_max: int = 0, soft_window_ms: int = 0) -> str | None:
         """Why the address may not be sent to on ``channel`` at ``now`` (``deliverability.address_block``)."""
         return address_block(self, key, channel, now, soft_max, soft_window_ms)
 

@@ -17,7 +17,8 @@ order  reason code               what
 2      ``consent``               the channel's consent does not allow the category, or every address the
                                  customer has for the channel opted out (revoked, unsubscribed, complained)
 2      ``no_address``            no deliverable address for the channel: none known, or every known one
-                                 hard-bounced or over the soft-bounce limit (email, sms and call need one)
+                                 hard-bounced or over the soft-bounce limit (email, sms and call need one),
+                                 or for sms every permitted one is a landline
 3      ``exclusion_group``       another journey holds the group: active, entered first (ties: its id)
 4      ``open_ticket``           open (or recently resolved) ticket; escalated ticket for sales tasks
 5      ``recent_purchase``       the promoted product was bought recently
@@ -37,9 +38,10 @@ writes when a deferred send is cancelled because its journey membership ended be
 
 A send on email, sms or call goes to :meth:`CustomerState.delivery_address`: the most recently seen address of the
 channel's kind whose own status permits it (``Decision.address`` / ``address_key``; rules in
-:mod:`journeyflow.stages.deliverability`); rule 2 is where that address is chosen, so a candidate without one never
-counts toward a cap or the per-moment limit and the next candidate of the moment can win.  Quiet hours (rule 6) hold
-in the customer's zones, and for a text or call also in the zones of the number it goes to (:mod:`.zones`).  Push goes to the
+:mod:`journeyflow.stages.deliverability`; a text never goes to a landline: ``no_address`` when the customer has
+landlines only); rule 2 is where that address is chosen, so a candidate without one never counts toward a cap or
+the per-moment limit and the next candidate of the moment can win.  Quiet hours (rule 6) hold in the customer's
+zones, and for a text or call also in the zones of the number it goes to (:mod:`.zones`).  Push goes to the
 customer's external id (its CRM id, :func:`~journeyflow.stages.deliverability.push_address`): none, no push.
 
 Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates

@@ -24,8 +24,8 @@ CONTROL_GROUP = "control_group"
 #: (revoked, unsubscribed, complained; :mod:`journeyflow.stages.deliverability`)
 CONSENT = "consent"
 #: no deliverable address for the channel (email, sms and call need one): none known, or every known one
-#: hard-bounced or over the soft-bounce limit (``deliverability.soft_bounces``); counts toward no cap and no
-#: per-moment limit
+#: hard-bounced or over the soft-bounce limit (``deliverability.soft_bounces``), or for sms a landline
+#: (``identity.keys.sms_capable``: FIXED_LINE numbers take calls only); counts toward no cap and no per-moment limit
 NO_ADDRESS = "no_address"
 #: another journey of the same exclusion group is active, or was chosen in this moment
 EXCLUSION_GROUP = "exclusion_group"

@@ -153,10 +153,17 @@ ADDRESS_KIND = {"email": "email", "sms": "phone", "call": "phone", "push": "crm"
 ADDRESS_OPT_OUTS = {"revoked", "unsubscribed", "complained"}
 
 
+def is_landline(raw) -> bool:
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(raw, None)) == phonenumbers.PhoneNumberType.FIXED_LINE
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def address_fate(state, channel, now):
     """(the address a send on the channel must go to, or None; whether some address is opted out): the most
     recently seen address of the channel's kind that is not opted out, not hard-bounced and has fewer than 3 soft
-    bounces within 7 days (the default policy and WIDE alike)."""
+    bounces within 7 days (the default policy and WIDE alike) and, for a text, is no landline (FIXED_LINE)."""
     kind = ADDRESS_KIND[channel]
     if kind == "crm":  # push: the smallest CRM id that is not an email; no statuses
         ext = sorted(k for k in state.ids if k.startswith("crm:") and "@" not in k)
@@ -173,6 +180,8 @@ def address_fate(state, channel, now):
                 continue
             if sum(1 for t in soft if in_window(t, now, 7 * DAY)) >= 3:
                 continue
+        if channel == "sms" and is_landline(state.addresses[key][1]):
+            continue
         return key, opted
     return None, opted
 
@@ -320,7 +329,7 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
 # ------------------------------------------------------------------------------------------------- strategies
 ZONES = ["UTC", "Asia/Tokyo", "America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu",
          "America/St_Johns", "Pacific/Chatham", "America/Sao_Paulo", None, "Not/AZone", ""]
-RAW_PHONES = {"phone:a": ["raw-phone:a", "+12125550100", "+447911123456", "+61412345678"],
+RAW_PHONES = {"phone:a": ["raw-phone:a", "+12125550100", "+447911123456", "+61412345678", "+442079460958"],
               "phone:b": ["raw-phone:b", "+14155550134"]}
 T0, T1 = 1_704_067_200_000, 1_767_225_600_000  # 2024-01-01 .. 2026-01-01
 DST_NIGHTS = [1_710_054_000_000, 1_730_613_600_000, 1_711_846_800_000, 1_729_990_800_000, 1_712_412_000_000]

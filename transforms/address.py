@@ -40,6 +40,7 @@ from journeyflow.model.events import Event
 from journeyflow.transforms.coders import KEYED_ITEMS, ClusterItems
 from journeyflow.stages.deliverability import (
     HARD_BOUNCE,
+    SOFT_BOUNCE,
     address_changes,
     address_copies,
     address_copy,
@@ -49,7 +50,8 @@ from journeyflow.stages.deliverability import (
     holds,
 )
 
-#: Changes the streaming router keeps per address (hard bounces are always kept): replayed to a new holder.
+#: Changes the streaming router keeps per address (each channel's first hard bounce and latest status are always
+#: kept, ``_prune``): replayed to a new holder.
 MAX_KEPT_CHANGES = 64
 
 
@@ -110,17 +112,28 @@ def address_messages(item: tuple[str, Event]) -> Iterator[tuple[str, tuple]]:
 
 
 def _prune(changes: list[list]) -> list[list]:
-    """The newest ``MAX_KEPT_CHANGES`` changes, always with each channel's earliest hard bounce."""
+    """The newest ``MAX_KEPT_CHANGES`` changes ``[channel, effect, at]``, always with what decides each channel's
+    status: its earliest hard bounce and its latest opt-in/opt-out status (every one at that latest time: a tie's
+    blocking status wins in the receiving state).  Before, only hard bounces were kept for sure: 64 soft bounces (each
+    a change of its own) pushed an ``unsubscribed`` out, and a customer naming the address later was never told."""
     if len(changes) <= MAX_KEPT_CHANGES:
         return changes
     changes.sort(key=lambda c: (c[2], c[0], c[1]))
     first_hard: dict[str, list] = {}
+    last_status: dict[str, int] = {}
     for c in changes:
-        if c[1] == HARD_BOUNCE and c[0] not in first_hard:
-            first_hard[c[0]] = c
-    keep = [c for c in changes if c[1] != HARD_BOUNCE]
-    keep = keep[-(MAX_KEPT_CHANGES - len(first_hard)):] if MAX_KEPT_CHANGES > len(first_hard) else []
-    return sorted(list(first_hard.values()) + keep, key=lambda c: (c[2], c[0], c[1]))
+        if c[1] == HARD_BOUNCE:
+            first_hard.setdefault(c[0], c)
+        elif not c[1].startswith(SOFT_BOUNCE):
+            last_status[c[0]] = c[2]
+    must = [c for c in changes if first_hard.get(c[0]) is c or (c[1] != HARD_BOUNCE and
+                                                                 not c[1].startswith(SOFT_BOUNCE) and
+                                                                 last_status.get(c[0]) == c[2])]
+    ids = {id(c) for c in must}
+    rest = [c for c in changes if id(c) not in ids and c[1] != HARD_BOUNCE]
+    room = MAX_KEPT_CHANGES - len(must)
+    keep = rest[-room:] if room > 0 else []
+    return sorted(must + keep, key=lambda c: (c[2], c[0], c[1]))
 
 
 class AddressRouterFn(beam.DoFn):

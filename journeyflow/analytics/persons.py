@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from journeyflow.model.events import SEGMENT_STREAM, STREAMS, Event
+from journeyflow.stages.deliverability import channels_of
 from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
@@ -151,10 +152,12 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
                 f.cancelled[oid] = min(f.cancelled.get(oid, ev.ts), ev.ts)
             elif ev.stream == "consent":
                 status = "granted" if ev.type == "consent_granted" else "revoked"
-                f.consent.setdefault(a["channel"], []).append((ev.ts, int(status in OPT_OUT), status))
+                for ch in channels_of(a["channel"]):  # ("all": every channel, as the pipeline reads it)
+                    f.consent.setdefault(ch, []).append((ev.ts, int(status in OPT_OUT), status))
             elif ev.stream == "engagement" and ev.type in OPT_OUT and ev.type != "bounced":
                 # (a bounce stops the address it names, not the person's channel: conflicts.AddressFacts)
-                f.consent.setdefault(a["channel"], []).append((ev.ts, 1, ev.type))
+                for ch in channels_of(a["channel"]):
+                    f.consent.setdefault(ch, []).append((ev.ts, 1, ev.type))
             elif ev.stream == "crm" and a.get("timezone"):
                 if person not in crm_tz or ev.ts >= crm_tz[person][0]:
                     crm_tz[person] = (ev.ts, a["timezone"])

@@ -160,3 +160,36 @@ def test_a_status_handover_goes_to_the_targets_current_customer():
     handover = status_handover(email, revoke)
     assert transfer_target(store, email, handover) == "crm:C1"
     assert store.root_at(email, handover.ts) == email  # (the rule of a whole state's hand-over would keep it here)
+
+
+class _JumpLoop(RoutedLoop):
+    """:class:`RoutedLoop` whose watermark moves a day at a time (months of event time in a few steps)."""
+
+    def to(self, at: int) -> None:
+        while self.wm < at:
+            self.wm = min(at, self.wm + 86_400_000) if self.wm else at
+            self._pump()
+
+
+def test_a_late_opt_out_of_a_customer_retired_then_merged_away_blocks_the_survivor():
+    """The signup's customer goes dormant and is retired (what never expires stays: its address), is merged into C1
+    200 days later, and its opt-out dated at the signup arrives after the merge: the survivor's text is suppressed,
+    as in replay."""
+    day = 86_400_000
+    recs = records(REVOKES["consent"])
+    recs[4][1]["ts"] = iso(T + 200 * day)  # the merge
+    recs[5][1]["ts"] = iso(T + 200 * day + 60_000)  # the payment failure
+    events = parse(recs)
+    revoke = events[3]
+    loop = _JumpLoop("memory://qa9a-late-optout-retired")
+    for ev in events:
+        if ev is revoke:
+            continue
+        loop.arrive(ev, ev.ts + 100)
+        if ev is events[4]:
+            loop.arrive(revoke, ev.ts + 30_000)
+    until = T + 200 * day + 180_000 + LATENESS
+    loop.finish(until)
+    assert [(d.customer_id, d.step_id) for d in loop.decisions if d.action == "send" and d.channel == "sms"] == []
+    assert sorted(key(d) for d in loop.decisions) == bounded(events, until - LATENESS)
+    assert [(d.source, d.reason) for d in loop.dead] == [(revoke.uid, "late_event")]

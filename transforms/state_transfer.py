@@ -27,7 +27,9 @@ reason, ``state_transfer_<reason>``) — never an exception that would stop the 
 (``store_url``, as the streaming graph reads it) a valid hand-over is then addressed to the customer its target
 belonged to at the hand-over's time (``journeyflow.stages.identity.online.transfer_target``): a target merged away
 meanwhile by a link dated earlier that arrived last passes the state on to its survivor (counter
-``state_transfers_rerouted``) instead of keeping it in a customer whose state is gone.
+``state_transfers_rerouted``) instead of keeping it in a customer whose state is gone.  A status-only hand-over (a
+late opt-out of a customer merged away before it arrived: ``identity.online.status_handover``) goes to the
+customer its target belongs to now.
 """
 from __future__ import annotations
 

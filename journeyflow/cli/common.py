@@ -214,6 +214,23 @@ def positive_number(text: str) -> float:
     return value
 
 
+def fraction(upper_open: bool = False):
+    """An argparse ``type`` for an option that takes a fraction in [0, 1] (``[0, 1)`` with ``upper_open``):
+    anything else is a usage error at parse time (exit 2) naming the option, before any file is touched."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and 0 <= value and (value < 1 if upper_open else value <= 1)):
+            raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1{')' if upper_open else ']'}, got {text!r}")
+        return value
+    parse.__name__ = "fraction"
+    return parse
+
+
 def whole_number(minimum: int):
     """An argparse ``type`` for an option that takes a whole number ≥ ``minimum``: anything else is a usage error at
     parse time (exit 2)."""

@@ -14,12 +14,19 @@ HELP = "the same input through per-channel automation and through journeyflow, s
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--input DIR [--journeys YAML] [--policy YAML] [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]``
+    """``--input DIR [--journeys YAML] [--policy YAML] [--attributes YAML] [--segment_mapping YAML] [--link_rules YAML]
+    [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]``
     (the hyphenated spellings are deprecated)."""
     p.add_argument("--input", required=True, help="replay input directory (<stream>.jsonl / .avro; "
                                                   "ground_truth.jsonl when generated)")
     p.add_argument("--journeys", help="journey definitions YAML (default: shipped set), used by both sides")
     p.add_argument("--policy", help="arbitration policy YAML (default: shipped policy), journeyflow only")
+    p.add_argument("--attributes", metavar="YAML", help="declared events, traits and computed attributes the "
+                                                        "journeys' conditions use (as replay --attributes), both sides")
+    p.add_argument("--segment_mapping", metavar="YAML", help="Segment event mapping of track.jsonl (as replay "
+                                                             "--segment_mapping; default: the shipped one), both sides")
+    p.add_argument("--link_rules", metavar="YAML", help="identity link rules (as replay --link_rules; default: the "
+                                                        "built-in rules), journeyflow only")
     p.add_argument("--json", metavar="OUT.json", help="also write the full report as JSON (default: don't)")
     p.add_argument("--opt_in_baseline", action="store_true",
                    help="stricter automation baseline: channel tools send promos only to identifiers with an "
@@ -42,7 +49,9 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     records, _ = count_input_records(ns.input)
     with Ticker("compare", lambda: f"baseline and journeyflow over {records:,} input records"):
         report = compare(ns.input, journeys=ns.journeys, policy=ns.policy, work_dir=getattr(ns, "work_dir", None),
-                         opt_in_baseline=getattr(ns, "opt_in_baseline", False))
+                         opt_in_baseline=getattr(ns, "opt_in_baseline", False),
+                         attributes=getattr(ns, "attributes", None), segment_mapping=getattr(ns, "segment_mapping", None),
+                         link_rules=getattr(ns, "link_rules", None))
     print(report.render())
     if getattr(ns, "json", None):
         with open(ns.json, "w") as f:

@@ -138,6 +138,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         except UserError as e:
             return _fail(str(e))
     sql = EXAMPLE_QUERIES[ns.example] if ns.example else ns.sql
+    from journeyflow.cli.common import warn_missing_tables
+    warn_missing_tables(ns.out, "query", "the query reads {them} as an empty table (is the output complete?)", sql)
     import duckdb
     try:
         result = query(ns.out, sql, params=params)

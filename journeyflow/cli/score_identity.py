@@ -35,9 +35,17 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
-    """Print the score; 1 below a given minimum, else 0."""
-    from journeyflow.analytics.identity_score import score_output
-    sc = score_output(ns.input, ns.output)
+    """Print the score; 1 below a given minimum, else 0.  Exit 2 before scoring when ``--input`` has no ground
+    truth, ``--output`` no identity links, or the replay hashed with another ``JOURNEYFLOW_HASH_KEY``; a warning
+    when ``--output`` is the replay of other input files (:func:`~journeyflow.analytics.identity_score.check_scorable`)."""
+    import sys
+
+    from journeyflow.analytics.identity_score import check_scorable, score_output
+    from journeyflow.analytics.lookup import replay_hasher
+    hasher = replay_hasher(ns.output, "US")
+    for warning in check_scorable(ns.input, ns.output, hasher):
+        print(f"journeyflow score-identity: warning: {warning}", file=sys.stderr)
+    sc = score_output(ns.input, ns.output, hasher)
     print(sc.render())
     bad = (ns.min_precision is not None and sc.linkable.precision < ns.min_precision) or \
           (ns.min_recall is not None and sc.linkable.recall < ns.min_recall)

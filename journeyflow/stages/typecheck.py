@@ -94,7 +94,7 @@ def parse_type(text: str) -> T:
     t = _PRIMITIVES.get(s)
     if t is None:
         alias = {"integer": "int", "long": "int", "float": "double", "number": "double", "str": "string",
-                 "text": "string", "boolean": "bool", "datetime": "timestamp"}.get(s.lower(), s.lower())
+                 "boolean": "bool", "datetime": "timestamp"}.get(s.lower(), s.lower())
         hint = f"did you mean {alias}? " if alias in _PRIMITIVES and alias != s else ""
         raise ValueError(f"unknown type {s!r} ({hint}{use})")
     return t

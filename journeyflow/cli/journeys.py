@@ -40,6 +40,8 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
 
     from journeyflow.config.engine import EngineConfig
     from journeyflow.config.errors import UserError
+    if ns.file and not os.path.isfile(ns.file):  # (the loader's message names --journeys: not an option here)
+        raise UserError(f"{ns.file}: {'is a directory, not a file' if os.path.isdir(ns.file) else 'no such file'}")
     if ns.journeys_cmd == "render" and ns.file and os.path.exists(ns.out) and os.path.samefile(ns.file, ns.out):
         raise UserError(f"--out {ns.out} is the journeys file itself: rendering would overwrite it with HTML")
     if ns.journeys_cmd == "render":

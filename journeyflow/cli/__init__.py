@@ -134,7 +134,9 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
 
 def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> None:
     """Exit 2 for arguments the command does not know: all of them, or for ``replay``/``stream`` those that are not
-    Beam pipeline options either; each unknown flag gets a "did you mean" when one is close."""
+    Beam pipeline options either (each unknown flag gets a "did you mean" when one is close), and for a Beam option
+    whose value Beam refuses (``--direct_num_workers two``: this command's usage and one error line; Beam's parser
+    printed its own usage of every Beam option, ~100 lines, under the program name ``journeyflow``)."""
     if not rest:
         return
     sub = subparser(parser, cmd)
@@ -142,6 +144,12 @@ def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> N
     unknown = rest
     if cmd in PASS_THROUGH:
         from journeyflow.pipelines.options import option_strings, options_parser, unknown_options
+        beam = options_parser()
+        beam.exit_on_error = False  # a Beam option's bad value: this command's one error line, not Beam's usage
+        try:
+            beam.parse_known_args(list(rest))
+        except argparse.ArgumentError as e:
+            sub.error(f"{e} (a Beam pipeline option: --help_beam lists them)")
         unknown = unknown_options(rest)
         candidates = {**{f: f for f in option_strings(options_parser())}, **candidates}
     if unknown:

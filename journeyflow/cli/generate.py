@@ -90,6 +90,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     population was deleted first, so a mistyped option cost the user their data."""
     import shutil
     import tempfile
+    from journeyflow.cli.common import check_output_dir
+    check_output_dir(ns.out, "--out")  # (a file, a path under a file, a read-only place: one line naming --out)
     present = prepare_out(ns.out)
     Path(ns.out).mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".generate-staging-", dir=ns.out))

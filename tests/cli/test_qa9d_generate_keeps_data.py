@@ -53,3 +53,12 @@ def test_a_good_run_still_replaces_the_population(population, capsys):
                  "cart_abandonment=0.1"]) == 0
     assert "replaced the previous population" in capsys.readouterr().err
     assert sorted(p.name for p in population.iterdir()) == ["effect_truth.json", "orders.jsonl", "web.jsonl"]
+
+
+def test_an_out_that_is_a_file_is_named(tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("mine")
+    for out in (f, f / "sub"):
+        assert main(["generate", "--out", str(out), "--customers", "3", "--days", "1"]) == 2
+        assert f"--out {out}" in capsys.readouterr().err
+    assert f.read_text() == "mine"

@@ -16,7 +16,8 @@ HELP = "journey definitions: render, validate"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """Subcommands ``render [FILE] --out HTML`` and ``validate FILE``."""
+    """Subcommands ``render [FILE] --out HTML [--attributes YAML] [--segment_mapping YAML]`` and ``validate FILE
+    [--attributes YAML] [--segment_mapping YAML]``."""
     sub = p.add_subparsers(dest="journeys_cmd", required=True, metavar="{render,validate}")
     kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
     r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
@@ -24,6 +25,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     r.add_argument("--out", required=True, metavar="HTML", help="the HTML page to write")
     r.add_argument("--attributes", default=None, metavar="YAML", help="declared events, traits and computed "
                                                                      "attributes the conditions use")
+    r.add_argument("--segment_mapping", default=None, metavar="YAML",
+                   help="the Segment mapping the pipeline runs with (default: the shipped one), as for validate")
     v = sub.add_parser("validate", help="validate a journeys file (conditions type-checked against the declared "
                                         "fields)", **kw)
     v.add_argument("file", help="journeys YAML to check")

@@ -132,6 +132,25 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
         sub.error(f"unknown command {words[1]!r}{did_you_mean(words[1], names)}; commands: {', '.join(names)}")
 
 
+def _late_positionals(parser: argparse.ArgumentParser, ns: argparse.Namespace, rest: list[str]) -> list[str]:
+    """``rest`` without the words that belong to an optional positional left empty: argparse fills positionals
+    chunk by chunk, so in ``query OUT --format csv "SQL"`` the SQL (``nargs="?"``, already matched as absent when
+    OUT was read) was an "unrecognized argument".  Such words are assigned in order; the rest is returned."""
+    sub = subparser(parser, ns.cmd)
+    nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    if nested and getattr(ns, nested[0].dest, None) in nested[0].choices:
+        sub = nested[0].choices[getattr(ns, nested[0].dest)]
+    empty = [a for a in sub._actions if not a.option_strings and a.nargs == "?"  # noqa: SLF001
+             and getattr(ns, a.dest, None) is None]
+    out = []
+    for word in rest:
+        if empty and not word.startswith("-") and not (out and out[-1].startswith("-") and "=" not in out[-1]):
+            setattr(ns, empty.pop(0).dest, word)
+        else:
+            out.append(word)
+    return out
+
+
 def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> None:
     """Exit 2 for arguments the command does not know: all of them, or for ``replay``/``stream`` those that are not
     Beam pipeline options either (each unknown flag gets a "did you mean" when one is close), and for a Beam option
@@ -222,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                             format="%(levelname)s %(name)s: %(message)s")
         for handler in logging.getLogger().handlers:  # (Beam logs the traceback of a Ctrl-C inside a step)
             handler.addFilter(_not_an_interrupt)
+        rest = _late_positionals(parser, ns, rest)
         _check_rest(parser, ns.cmd, rest)
         try:
             code = COMMANDS[ns.cmd][2](ns, rest)

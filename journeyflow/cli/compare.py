@@ -43,6 +43,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         check_output_file(ns.json, "--json")
     if getattr(ns, "work_dir", None):
         check_output_dir(ns.work_dir, "--work_dir")
+        _check_work_dir(ns.work_dir)
     check_input_dir(ns.input)
     from journeyflow.analytics.compare import compare
     from journeyflow.cli.progress import Ticker, count_input_records
@@ -52,6 +53,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
                          opt_in_baseline=getattr(ns, "opt_in_baseline", False),
                          attributes=getattr(ns, "attributes", None), segment_mapping=getattr(ns, "segment_mapping", None),
                          link_rules=getattr(ns, "link_rules", None))
+    if getattr(ns, "work_dir", None):
+        _mark_work_dir(ns.work_dir)
     print(report.render())
     if getattr(ns, "json", None):
         with open(ns.json, "w") as f:
@@ -59,3 +62,33 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
             f.write("\n")
         print(f"wrote {ns.json}", file=sys.stderr)
     return 0
+
+
+#: The file compare leaves in its ``--work_dir``: a folder holding it may be replaced by the next compare.
+WORK_DIR_MARKER = ".journeyflow-compare"
+
+
+def _check_work_dir(path: str) -> None:
+    """A ``--work_dir`` that holds files must be one compare wrote before (:data:`WORK_DIR_MARKER`): compare replays
+    into it with overwrite, so a replay output given there by mistake (``--work_dir out``) was replaced without a
+    word, its ``report.html`` left describing the replaced outputs.  UserError (exit 2) otherwise."""
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    p = Path(path)
+    if p.is_dir() and any(p.iterdir()) and not (p / WORK_DIR_MARKER).exists():
+        raise UserError(f"--work_dir {path} is not empty and compare did not write it: compare replaces topics/, "
+                        f"tables/ and run.json there; give a new or empty folder")
+
+
+def _mark_work_dir(path: str) -> None:
+    """Mark ``path`` as compare's work folder; remove the ``report.html`` journeyflow report wrote there (it
+    reported the outputs just replaced) and say so."""
+    from pathlib import Path
+
+    from journeyflow.analytics.report import is_journeyflow_report
+    p = Path(path)
+    (p / WORK_DIR_MARKER).write_text("journeyflow compare's work folder: replaced by the next compare\n")
+    if is_journeyflow_report(p / "report.html"):
+        (p / "report.html").unlink()
+        print(f"compare: removed {p / 'report.html'}: it reported the replaced outputs", file=sys.stderr)

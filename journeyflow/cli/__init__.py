@@ -172,9 +172,23 @@ def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> N
         unknown = unknown_options(rest)
         candidates = {**{f: f for f in option_strings(options_parser())}, **candidates}
     if unknown:
-        words = [f"{u}{did_you_mean(u, candidates) if u.startswith('-') else ''}" for u in unknown]
+        words = [f"{u}{(did_you_mean(u, candidates) or _positional_hint(sub, u)) if u.startswith('-') else ''}"
+                 for u in unknown]
         hint = " (Beam's options: --help_beam)" if cmd in PASS_THROUGH else ""
         sub.error(f"unrecognized arguments: {' '.join(words)}{hint}")
+
+
+def _positional_hint(sub: argparse.ArgumentParser, flag: str) -> str:
+    """`` (OUT is given without a flag: …)`` when ``flag`` names a positional of the command (``report --out OUT``,
+    ``query --output OUT``: replay's outputs are ``--output``, the commands that read one take it as OUT)."""
+    name = flag.lstrip("-").split("=", 1)[0].lower()
+    positionals = [a for a in sub._actions if not a.option_strings  # noqa: SLF001
+                   and not isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    usage = " ".join((a.metavar or a.dest).upper() for a in positionals)
+    for a in positionals:
+        if name and (name == a.dest or name.startswith(a.dest) or a.dest.startswith(name)):
+            return f" ({(a.metavar or a.dest).upper()} is given without a flag: {sub.prog} {usage} …)"
+    return ""
 
 
 def _quiet_stdout() -> None:

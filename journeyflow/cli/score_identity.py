@@ -6,20 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from journeyflow.cli.common import hyphen_aliases
+from journeyflow.cli.common import fraction, hyphen_aliases
 
 HELP = "pairwise precision/recall of resolved identities against ground truth"
-
-
-def _fraction(text: str) -> float:
-    """A minimum precision or recall: a number in [0, 1] (anything else is a usage error, exit 2)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text}")
-    return v
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -27,9 +16,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     spellings are deprecated)."""
     p.add_argument("--input", required=True, metavar="DIR", help="generator output (with ground_truth.jsonl)")
     p.add_argument("--output", required=True, metavar="DIR", help="replay output (tables/identity_links)")
-    p.add_argument("--min_precision", type=_fraction, default=None, metavar="F",
+    p.add_argument("--min_precision", type=fraction(), default=None, metavar="F",
                    help="exit 1 below this deterministic precision (default: no minimum)")
-    p.add_argument("--min_recall", type=_fraction, default=None, metavar="F",
+    p.add_argument("--min_recall", type=fraction(), default=None, metavar="F",
                    help="exit 1 below this deterministic recall (default: no minimum)")
     hyphen_aliases(p, "--min_precision", "--min_recall")
 

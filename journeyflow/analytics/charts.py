@@ -58,20 +58,26 @@ def conversion_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
 
 def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
     """Uplift (treatment − control rate) per journey with its 95% interval and a rule at 0.  ``rows``:
-    ``{"journey", "uplift", "low", "high"}`` (fractions)."""
+    ``{"journey", "uplift", "low", "high"}`` (fractions), optionally ``"small": True`` (an arm with few goals or
+    non-goals): that journey's label says "small sample, approximate" and its point is hollow, so an interval
+    that excludes 0 on three customers per arm does not read as a measured effect."""
+    rows = [{**r, "journey": f"{r['journey']} (small sample, approximate)" if r.get("small") else r["journey"],
+             "precise": not r.get("small")} for r in rows]
     base = alt.Chart(_data(rows))
     lo = min([r["low"] for r in rows] + [-0.05])
     hi = max([r["high"] for r in rows] + [0.05])
     scale = alt.Scale(domain=[lo, hi], nice=True)
-    y = alt.Y("journey:N", title="journey", sort=None)
+    y = alt.Y("journey:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(
         x=alt.X("zero:Q", scale=scale))
     rule = base.mark_rule(strokeWidth=2, color="#4269d0").encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q")
-    point = base.mark_point(filled=True, size=80, color="#4269d0").encode(
+    point = base.mark_point(size=80, color="#4269d0", strokeWidth=2).encode(
         y=y, x=alt.X("uplift:Q", scale=scale, title="uplift: treatment − control (percentage points, 95% CI)",
-                     axis=alt.Axis(format="+%")))
+                     axis=alt.Axis(format="+%")),
+        fillOpacity=alt.condition("datum.precise", alt.value(1), alt.value(0)), fill=alt.value("#4269d0"))
     return (zero + rule + point).properties(
-        title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart"),
+        title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart; "
+                           "a hollow point: a small sample, the interval is approximate"),
         width=WIDTH, height=alt.Step(30))
 
 

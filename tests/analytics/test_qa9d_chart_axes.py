@@ -49,3 +49,12 @@ def test_each_count_axis_reaches_its_busiest_day():
                                         (167, [0, 1, 10, 100, 200])])
 def test_symlog_ticks(top, ticks):
     assert ch.symlog_ticks(top) == ticks
+
+
+def test_the_uplift_chart_marks_a_small_sample():
+    """3/3 vs 0/3 customers: Newcomb's interval excludes 0 while Fisher's p is 0.1; the table and the headline said
+    "small sample", the chart drew it like any measured effect (QA round 9)."""
+    rows = [{"journey": "trial_ending", "uplift": 1.0, "low": 0.21, "high": 1.0, "small": True},
+            {"journey": "winback", "uplift": 0.05, "low": -0.02, "high": 0.12, "small": False}]
+    labels = [x for axis in _axis_labels(ch.to_svg(ch.uplift_chart(rows, "Uplift"), "u")) for x in axis]
+    assert "trial_ending (small sample, approximate)" in labels and "winback" in labels

@@ -78,20 +78,21 @@ def _independent(journeys: Iterable[Any]) -> list[Any]:
 
 
 def run_automation(events: Sequence[Event], journeys: Iterable[Any], until: int | None,
-                   retention: Any = None, opt_in: bool = False
+                   retention: Any = None, opt_in: bool = False, attributes: Any = None
                    ) -> tuple[list[Decision], dict[tuple[str, str], str | None]]:
     """The baseline: each identifier's own events, time-sorted, through the journeys and PassThroughArbiter
     (with ``opt_in``, promo sends also need an explicit grant recorded for that same identifier).  ``retention``:
     journeyflow's effective one (``EngineConfig.effective_retention``), so the journeys' customer facts mean what
     they mean in journeyflow: a ticket stale under the policy's ``open_tickets.stale_after``
     (``Retention.open_ticket_ms``) is not open in ``customer.open_tickets`` and its siblings; None: the default
-    retention raised to the journeys' cooldowns, no stale cutoff."""
+    retention raised to the journeys' cooldowns, no stale cutoff.  ``attributes``: the declared traits and computed
+    attributes (``EngineConfig.attributes()``) the journeys' conditions read, computed as journeyflow does."""
     from journeyflow.stages.journeys import JourneyEngine
     from journeyflow.stages.processor import CustomerProcessor, Outputs
     from journeyflow.stages.state import CustomerState, Retention
 
     arbiter = PassThroughArbiter(PROMO if opt_in else ())
-    engine = JourneyEngine(_independent(journeys))
+    engine = JourneyEngine(_independent(journeys), attributes)
     retention = retention or Retention().covering(engine.lookback_ms(), journey_ids=(j.id for j in engine.journeys))
     engine.open_ticket_ms = retention.open_ticket_ms  # the facts' stale-ticket rule, as journeyflow's engine has it
     proc = CustomerProcessor(engine, arbiter, retention)

@@ -13,7 +13,7 @@ import altair as alt
 import vl_convert as vlc
 
 __all__ = ["ARM_COLORS", "REASON_COLORS", "conversion_chart", "bar_chart", "daily_panels", "histogram", "step_outcomes_chart",
-           "to_svg", "uplift_chart"]
+           "symlog_ticks", "to_svg", "uplift_chart"]
 
 WIDTH = 620
 ARM_COLORS = {"control": "#9498a0", "treatment": "#4269d0", "unknown": "#efb118"}
@@ -24,6 +24,11 @@ REASON_COLORS = {"control_group": "#9498a0", "consent": "#4269d0", "no_address":
                  "exclusion_group": "#a463f2", "open_ticket": "#ff725c", "recent_purchase": "#9c6b4e",
                  "duplicate_content": "#6cc5b0", "frequency_cap": "#ff8ab7", "lower_priority": "#d62728",
                  "journey_exited": "#17becf", "duplicate_candidate": "#bcbd22", "invalid_candidate": "#7f7f7f"}
+
+
+#: Line colours of the daily panels (Observable 10), one per panel in order.
+PANEL_COLORS = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e",
+                "#9498a0")
 
 
 def _data(rows: Sequence[dict[str, Any]]) -> alt.Data:
@@ -53,20 +58,26 @@ def conversion_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
 
 def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
     """Uplift (treatment − control rate) per journey with its 95% interval and a rule at 0.  ``rows``:
-    ``{"journey", "uplift", "low", "high"}`` (fractions)."""
+    ``{"journey", "uplift", "low", "high"}`` (fractions), optionally ``"small": True`` (an arm with few goals or
+    non-goals): that journey's label says "small sample, approximate" and its point is hollow, so an interval
+    that excludes 0 on three customers per arm does not read as a measured effect."""
+    rows = [{**r, "journey": f"{r['journey']} (small sample, approximate)" if r.get("small") else r["journey"],
+             "precise": not r.get("small")} for r in rows]
     base = alt.Chart(_data(rows))
     lo = min([r["low"] for r in rows] + [-0.05])
     hi = max([r["high"] for r in rows] + [0.05])
     scale = alt.Scale(domain=[lo, hi], nice=True)
-    y = alt.Y("journey:N", title="journey", sort=None)
+    y = alt.Y("journey:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(
         x=alt.X("zero:Q", scale=scale))
     rule = base.mark_rule(strokeWidth=2, color="#4269d0").encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q")
-    point = base.mark_point(filled=True, size=80, color="#4269d0").encode(
+    point = base.mark_point(size=80, color="#4269d0", strokeWidth=2).encode(
         y=y, x=alt.X("uplift:Q", scale=scale, title="uplift: treatment − control (percentage points, 95% CI)",
-                     axis=alt.Axis(format="+%")))
+                     axis=alt.Axis(format="+%")),
+        fillOpacity=alt.condition("datum.precise", alt.value(1), alt.value(0)), fill=alt.value("#4269d0"))
     return (zero + rule + point).properties(
-        title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart"),
+        title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart; "
+                           "a hollow point: a small sample, the interval is approximate"),
         width=WIDTH, height=alt.Step(30))
 
 
@@ -99,28 +110,58 @@ def bar_chart(rows: Sequence[dict[str, Any]], category: str, value: str, title: 
         title=_title(title, subtitle), width=WIDTH, height=alt.Step(22))
 
 
+def symlog_ticks(top: float) -> list[int]:
+    """Whole-number tick values of a symmetric-log axis from 0 to ``top``: every whole number up to 5; else the 1-2-5
+    values (0, 1, 2, 5, 10, 20 ...) when there are at most six of them, or 0 and the powers of ten; the axis ends
+    at the first of these ≥ ``top``.  Vega's own ticks of a symlog scale are linear ones: fractions, printed as
+    whole numbers they repeated a label at several heights (1, 1, 1, 0, 0 on a panel whose busiest day had one
+    call)."""
+    if top <= 5:
+        return list(range(0, max(1, int(-(-top // 1))) + 1))
+    steps = [0]
+    for v in (m * 10 ** k for k in range(20) for m in (1, 2, 5)):
+        steps.append(v)
+        if v >= top:
+            break
+    if len(steps) <= 6:
+        return steps
+    powers = [0, 1] + [10 ** k for k in range(1, 20) if 10 ** k < top]
+    return powers if powers[-1] == steps[-1] else powers + [steps[-1]]
+
+
 def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title: str, y_title: str,
-                 subtitle: str) -> alt.FacetChart:
+                 subtitle: str) -> alt.VConcatChart:
     """One line panel per ``series`` value (channel, journey) over UTC days, each with its own y scale, so that a
     busy series does not flatten the others; the scale is symmetric-log (linear near 0, logarithmic above), so that
-    one busy day (the welcome wave of a replay's first days) does not flatten the rest of its series either.
-    ``rows``: ``{"day", series, value}``."""
-    return alt.Chart(_data(rows)).mark_line(point=True).encode(
-        x=alt.X("day:T", title="day (UTC)", axis=alt.Axis(format="%b %d")),
-        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog"),
-                axis=alt.Axis(format=",d", tickCount=4)),
-        color=alt.Color(f"{series}:N", legend=None),
-        tooltip=["day:T", f"{series}:N", f"{value}:Q"],
-    ).properties(width=WIDTH - 60, height=90).facet(
-        row=alt.Row(f"{series}:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
-    ).resolve_scale(y="independent").properties(title=_title(title, subtitle))
+    one busy day (the welcome wave of a replay's first days) does not flatten the rest of its series either.  Axis
+    ticks are whole numbers (:func:`symlog_ticks`) and one per day (a short run's axis repeated each day's label at
+    every few hours).  ``rows``: ``{"day", series, value}``."""
+    from datetime import date, timedelta
+    days = sorted({r["day"] for r in rows})
+    ends = [days[0], days[-1]] if len(days) > 1 else \
+        [(date.fromisoformat(days[0]) + timedelta(days=d)).isoformat() for d in (-1, 1)]  # (one day: centred)
+    names = sorted({r[series] for r in rows})
+    panels = []
+    for name in names:
+        mine = [r for r in rows if r[series] == name]
+        ticks = symlog_ticks(max([r[value] for r in mine] + [1]))
+        panels.append(alt.Chart(_data(mine), title=alt.TitleParams(str(name), anchor="start", fontSize=11)).mark_line(
+            point=True).encode(
+            x=alt.X("day:T", title="day (UTC)" if name == names[-1] else None, scale=alt.Scale(domain=ends),
+                    axis=alt.Axis(format="%b %d", values=days if len(days) <= 16 else days[::-(-len(days) // 16)])),
+            y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog", domain=[0, ticks[-1]]),
+                    axis=alt.Axis(format=",d", values=ticks)),
+            color=alt.value(PANEL_COLORS[len(panels) % len(PANEL_COLORS)]),
+            tooltip=["day:T", f"{series}:N", f"{value}:Q"],
+        ).properties(width=WIDTH - 60, height=90))
+    return alt.vconcat(*panels, spacing=12).properties(title=_title(title, subtitle))
 
 
 def histogram(rows: Sequence[dict[str, Any]], title: str, x_title: str, y_title: str) -> alt.Chart:
     """Vertical bars of ``customers`` per ``bin`` label (bins in the given order)."""
     return alt.Chart(_data(rows)).mark_bar(color="#4269d0").encode(
         x=alt.X("bin:N", title=x_title, sort=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("customers:Q", title=y_title),
+        y=alt.Y("customers:Q", title=y_title, axis=alt.Axis(format=",d", tickMinStep=1)),
         tooltip=["bin:N", "customers:Q"],
     ).properties(title=_title(title), width=WIDTH, height=220)
 

@@ -47,8 +47,8 @@ re-exports the parts' public names (``__all__``).
 
 Command line (:mod:`journeyflow.cli.compare`)::
 
-    journeyflow compare --input DIR [--journeys F] [--policy F] [--json OUT.json] [--opt_in_baseline]
-                        [--work_dir DIR]
+    journeyflow compare --input DIR [--journeys F] [--policy F] [--attributes F] [--segment_mapping F]
+                        [--link_rules F] [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]
 """
 from __future__ import annotations
 
@@ -234,10 +234,15 @@ def _sends_from(decisions: Iterable[Any], products: Mapping[tuple[str, str], str
 
 # ================================================================================================== main
 def compare(input_dir: str | Path, journeys: str | None = None, policy: str | None = None,
-            work_dir: str | Path | None = None, region: str = "US", opt_in_baseline: bool = False) -> CompareReport:
+            work_dir: str | Path | None = None, region: str = "US", opt_in_baseline: bool = False,
+            attributes: str | None = None, segment_mapping: str | None = None,
+            link_rules: str | None = None) -> CompareReport:
     """Replay ``input_dir`` through per-channel automation and through journeyflow; measure both the same way.
 
     ``journeys`` / ``policy``: YAML files (default: the shipped ones; the policy only applies to journeyflow).
+    ``attributes`` / ``segment_mapping``: the replay's files of the same name (declared events, traits and computed
+    attributes; the Segment mapping of ``track.jsonl``), used by both sides: the events are parsed as the replay
+    parses them.  ``link_rules``: journeyflow's identity link rules (the baseline does not unify identities).
     ``work_dir``: where the journeyflow replay writes topics/ and tables/ (a temporary directory by default,
     removed afterwards).  ``opt_in_baseline``: the automation's channel tools also require an explicit opt-in,
     recorded for the identifier they were given, before a promo send (default: they only know opt-outs).
@@ -246,8 +251,13 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
     from journeyflow.pipelines.replay import run_replay
 
     input_dir = str(input_dir)
-    config = EngineConfig.from_files(journeys, policy)
-    events, _read, _dead = read_events(input_dir, region)
+    from journeyflow.stages.parse import ParseConfig
+    config = EngineConfig.from_files(journeys, policy, link_rules=link_rules, attributes=attributes,
+                                     segment_mapping=segment_mapping)
+    mapping = {"segment_mapping": config.segment_mapping_yaml,
+               "segment_mapping_source": config.segment_mapping_source} if segment_mapping else {}
+    events, _read, _dead = read_events(input_dir, region, ParseConfig(
+        default_region=region, declared_types=config.declared_types(), **mapping))
     horizon = max((e.ts for e in events), default=None)
 
     # journeyflow: the real pipeline, plus the same fold in process (products of sends, identity clusters)
@@ -262,8 +272,10 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
         argv = ["--input", input_dir, "--output", str(out_dir), "--default_region", region]
         if journeys:
             argv += ["--journeys", journeys]
-        if policy:
-            argv += ["--policy", policy]
+        for flag, path in (("--policy", policy), ("--attributes", attributes),
+                           ("--segment_mapping", segment_mapping), ("--link_rules", link_rules)):
+            if path:
+                argv += [flag, path]
         run_replay(argv, overwrite=True)  # the work folder is compare's own: a re-run replaces its outputs
         topics = out_dir / "topics"
         jf_decisions = [d for ch in MESSAGE_CHANNELS for d in _read_jsonl(topics / f"decisions-{ch}.jsonl")]
@@ -292,7 +304,7 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
     jf.no_address = jf_no_address
 
     auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.effective_retention(),
-                                                   opt_in=opt_in_baseline)
+                                                   opt_in=opt_in_baseline, attributes=config.attributes())
     auto_sends, auto_undeliverable, auto_tasks = _sends_from(auto_decisions, auto_products, persons)
     auto_undeliverable += sum(1 for d in auto_decisions if d.reason_codes == ("undeliverable",))
     auto_opted_out = sum(1 for d in auto_decisions if d.reason_codes == ("opted_out",))

@@ -150,9 +150,10 @@ class CompareReport:
             lines.append(row(f"  {ch}", a.messages.get(ch, 0), j.messages.get(ch, 0),
                              cut(a.messages.get(ch, 0), j.messages.get(ch, 0))))
         lines += [
-            row("messages per person", a.total / n if n else 0.0, j.total / n if n else 0.0),
-            row("messages per messaged person", a.total / a.persons_messaged if a.persons_messaged else 0.0,
-                j.total / j.persons_messaged if j.persons_messaged else 0.0),
+            # (a rate over nobody is no rate: "-", as None in --json, not 0.00)
+            row("messages per person", a.total / n if n else None, j.total / n if n else None),
+            row("messages per messaged person", a.total / a.persons_messaged if a.persons_messaged else None,
+                j.total / j.persons_messaged if j.persons_messaged else None),
             row("persons messaged", a.persons_messaged, j.persons_messaged),
             row("most messages to one person", a.max_per_person, j.max_per_person),
             row("not sent: no address (undeliverable)", a.undeliverable, j.undeliverable),

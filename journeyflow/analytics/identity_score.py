@@ -110,14 +110,59 @@ def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher)
     return {k: graph.find(k) for k in truth}
 
 
+def _file_sha256(path: Path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_scorable(input_dir: str | Path, output_dir: str | Path, hasher: Hasher) -> list[str]:
+    """Before scoring: :class:`~journeyflow.config.errors.UserError` when ``input_dir`` has no
+    ``ground_truth.jsonl`` (only a population ``journeyflow generate`` wrote can be scored), ``output_dir`` no
+    ``tables/identity_links``, or its ``run.json`` says the replay hashed with another key than ``hasher``'s
+    (``hash_key_check``: every email and phone of the ground truth would miss, and the figures would read as a
+    recall collapse).  Returns warnings: the input files ``run.json`` lists that differ from ``input_dir``'s (the
+    output is then the replay of other data)."""
+    from journeyflow.config.errors import UserError
+    from journeyflow.pipelines.output import key_check, read_manifest
+    if not (Path(input_dir) / "ground_truth.jsonl").is_file():
+        raise UserError(f"--input {input_dir} has no ground_truth.jsonl: only a population journeyflow generate "
+                        "wrote (with its ground truth) can be scored")
+    if not (Path(output_dir) / "tables" / "identity_links").is_dir():
+        raise UserError(f"--output {output_dir} has no tables/identity_links: is it a replay output directory?")
+    manifest = read_manifest(output_dir) or {}
+    recorded = manifest.get("hash_key_check")
+    if recorded and recorded != key_check(hasher):
+        raise UserError(f"JOURNEYFLOW_HASH_KEY is not the key the replay in {output_dir} hashed with: no email or "
+                        "phone of the ground truth could be matched (set the replay's key)")
+    files = (manifest.get("input") or {}).get("files")
+    if files is None:
+        return []
+    listed = {f["name"]: f.get("sha256") for f in files}
+    from journeyflow.model.events import STREAMS
+    here = {f"{s}.{ext}" for s in STREAMS for ext in ("jsonl", "avro") if (Path(input_dir) / f"{s}.{ext}").is_file()}
+    differ = sorted(n for n in set(listed) | here
+                    if n not in here or n not in listed or _file_sha256(Path(input_dir) / n) != listed[n])
+    if not differ:
+        return []
+    return [f"{output_dir} is the replay of other input files than --input {input_dir} ({', '.join(differ)} "
+            "differ, per its run.json): the scores compare the ground truth with another run's identities"]
+
+
 def score_output(input_dir: str | Path, output_dir: str | Path, hasher: Hasher | None = None) -> IdentityScore:
     """Score the replay (or streaming) output in ``output_dir`` against ``input_dir/ground_truth*.jsonl`` (hashed
-    with ``hasher``, default :meth:`Hasher.from_env`). Predicted clusters are the connected components of the
-    accepted rows of ``tables/identity_links``. FileNotFoundError when the ground truth or the links table is
-    missing."""
+    with ``hasher``, default the replay's: ``JOURNEYFLOW_HASH_KEY`` and ``--merge_plus_addresses`` from its
+    ``run.json``, :func:`~journeyflow.analytics.lookup.replay_hasher`). Predicted clusters are the connected
+    components of the accepted rows of ``tables/identity_links``. FileNotFoundError when the ground truth or the
+    links table is missing (:func:`check_scorable` says so first)."""
     import pyarrow.dataset as ds
 
-    hasher = hasher or Hasher.from_env()
+    if hasher is None:
+        from journeyflow.analytics.lookup import replay_hasher
+        hasher = replay_hasher(output_dir, "US")  # (the ground truth's national numbers are US ones)
     truth, shared = truth_keys(input_dir, hasher)
     links = ds.dataset(Path(output_dir) / "tables" / "identity_links", format="parquet", partitioning="hive",
                        ignore_prefixes=[".", "_"]).to_table(

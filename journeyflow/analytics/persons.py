@@ -35,12 +35,14 @@ def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
                         yield from ((m, f"{path.name}:{i}#{k}") for k, m in enumerate(batch, 1))
 
 
-def read_events(input_dir: str | Path, region: str = "US") -> tuple[list[Event], int, int]:
-    """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does."""
+def read_events(input_dir: str | Path, region: str = "US", config: Any = None) -> tuple[list[Event], int, int]:
+    """(events, records read, dead letters) of ``DIR/<stream>.jsonl|.avro``, parsed like the replay does, with the
+    parser settings ``config`` (a ``ParseConfig``: the replay's declared types and Segment mapping; default: none
+    declared, the shipped mapping, phone region ``region``)."""
     from journeyflow.stages.identity.keys import Hasher
     from journeyflow.stages.parse import ParseConfig, Parser
 
-    parser = Parser(Hasher.from_env(region), ParseConfig(default_region=region))
+    parser = Parser(Hasher.from_env(region), config if config is not None else ParseConfig(default_region=region))
     events: list[Event] = []
     read = dead = 0
     d = Path(input_dir)

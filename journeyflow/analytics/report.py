@@ -104,9 +104,9 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                  "Arms are the journey's randomized assignment (the arm stored on each customer's first 'entered' "
                  "row), not who was messaged. 'no goal': the journey declares none, so no conversion is measured. "
                  "A goal counts while the customer is in the journey: from entry until it leaves (last step done, "
-                 "an exit, max_duration); a goal reached after that is not attributed (cart abandonment: within the "
-                 "24 h of its two reminders, not its 3-day max_duration). Both arms run the same steps, so the "
-                 "window is the same for both.",
+                 "an exit, max_duration); a goal reached after that is not attributed (a journey whose last step "
+                 "is done before its max_duration has passed stops counting goals then). Both arms run the same "
+                 "steps, so the window is the same for both.",
                  "journey_conversion_by_arm", conv_rows)]
     up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high,
                 "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample}

@@ -41,7 +41,8 @@ def rows(con: Any, sql: str) -> list[dict[str, Any]]:
 
 
 def headline(con: Any) -> dict[str, Any]:
-    """Customers (after identity merges: a streaming output holds several snapshots per customer), decisions,
+    """Customers and customers with a decision (both after identity merges: a streaming output holds several
+    snapshots per customer, and decisions carry the id canonical at the time), decisions,
     actions executed, suppressed candidates by class and reason, conflicts resolved (decisions that chose an action
     over at least one other candidate, a deferred ``wait`` winner included: the decisions the example query
     ``conflicts_resolved`` counts) and dead letters."""
@@ -49,6 +50,8 @@ def headline(con: Any) -> dict[str, Any]:
         WITH {ID_MAP}
         SELECT (SELECT count(DISTINCT coalesce(m.final_id, s.customer_id))
                 FROM customer_snapshots s LEFT JOIN id_map m ON m.id = s.customer_id) AS customers,
+               (SELECT count(DISTINCT coalesce(m.final_id, d.customer_id))
+                FROM decisions d LEFT JOIN id_map m ON m.id = d.customer_id) AS customers_decided,
                (SELECT count(*) FROM decisions) AS decisions,
                (SELECT count(*) FROM decisions WHERE action IN ('send', 'create_task', 'route_case')) AS executed,
                (SELECT count(*) FROM decisions WHERE action = 'send') AS messages,

@@ -132,9 +132,30 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
         sub.error(f"unknown command {words[1]!r}{did_you_mean(words[1], names)}; commands: {', '.join(names)}")
 
 
+def _late_positionals(parser: argparse.ArgumentParser, ns: argparse.Namespace, rest: list[str]) -> list[str]:
+    """``rest`` without the words that belong to an optional positional left empty: argparse fills positionals
+    chunk by chunk, so in ``query OUT --format csv "SQL"`` the SQL (``nargs="?"``, already matched as absent when
+    OUT was read) was an "unrecognized argument".  Such words are assigned in order; the rest is returned."""
+    sub = subparser(parser, ns.cmd)
+    nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    if nested and getattr(ns, nested[0].dest, None) in nested[0].choices:
+        sub = nested[0].choices[getattr(ns, nested[0].dest)]
+    empty = [a for a in sub._actions if not a.option_strings and a.nargs == "?"  # noqa: SLF001
+             and getattr(ns, a.dest, None) is None]
+    out = []
+    for word in rest:
+        if empty and not word.startswith("-") and not (out and out[-1].startswith("-") and "=" not in out[-1]):
+            setattr(ns, empty.pop(0).dest, word)
+        else:
+            out.append(word)
+    return out
+
+
 def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> None:
     """Exit 2 for arguments the command does not know: all of them, or for ``replay``/``stream`` those that are not
-    Beam pipeline options either; each unknown flag gets a "did you mean" when one is close."""
+    Beam pipeline options either (each unknown flag gets a "did you mean" when one is close), and for a Beam option
+    whose value Beam refuses (``--direct_num_workers two``: this command's usage and one error line; Beam's parser
+    printed its own usage of every Beam option, ~100 lines, under the program name ``journeyflow``)."""
     if not rest:
         return
     sub = subparser(parser, cmd)
@@ -142,12 +163,32 @@ def _check_rest(parser: argparse.ArgumentParser, cmd: str, rest: list[str]) -> N
     unknown = rest
     if cmd in PASS_THROUGH:
         from journeyflow.pipelines.options import option_strings, options_parser, unknown_options
+        beam = options_parser()
+        beam.exit_on_error = False  # a Beam option's bad value: this command's one error line, not Beam's usage
+        try:
+            beam.parse_known_args(list(rest))
+        except argparse.ArgumentError as e:
+            sub.error(f"{e} (a Beam pipeline option: --help_beam lists them)")
         unknown = unknown_options(rest)
         candidates = {**{f: f for f in option_strings(options_parser())}, **candidates}
     if unknown:
-        words = [f"{u}{did_you_mean(u, candidates) if u.startswith('-') else ''}" for u in unknown]
+        words = [f"{u}{(did_you_mean(u, candidates) or _positional_hint(sub, u)) if u.startswith('-') else ''}"
+                 for u in unknown]
         hint = " (Beam's options: --help_beam)" if cmd in PASS_THROUGH else ""
         sub.error(f"unrecognized arguments: {' '.join(words)}{hint}")
+
+
+def _positional_hint(sub: argparse.ArgumentParser, flag: str) -> str:
+    """`` (OUT is given without a flag: …)`` when ``flag`` names a positional of the command (``report --out OUT``,
+    ``query --output OUT``: replay's outputs are ``--output``, the commands that read one take it as OUT)."""
+    name = flag.lstrip("-").split("=", 1)[0].lower()
+    positionals = [a for a in sub._actions if not a.option_strings  # noqa: SLF001
+                   and not isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    usage = " ".join((a.metavar or a.dest).upper() for a in positionals)
+    for a in positionals:
+        if name and (name == a.dest or name.startswith(a.dest) or a.dest.startswith(name)):
+            return f" ({(a.metavar or a.dest).upper()} is given without a flag: {sub.prog} {usage} …)"
+    return ""
 
 
 def _quiet_stdout() -> None:
@@ -214,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                             format="%(levelname)s %(name)s: %(message)s")
         for handler in logging.getLogger().handlers:  # (Beam logs the traceback of a Ctrl-C inside a step)
             handler.addFilter(_not_an_interrupt)
+        rest = _late_positionals(parser, ns, rest)
         _check_rest(parser, ns.cmd, rest)
         try:
             code = COMMANDS[ns.cmd][2](ns, rest)

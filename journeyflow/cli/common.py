@@ -170,6 +170,26 @@ def _check_can_create(folder: "os.PathLike[str]", flag: str, shown: str, make_pa
         raise UserError(f"{flag} {shown}: cannot write in {folder} ({e.strerror or e})") from None
 
 
+def warn_missing_tables(out: str, command: str, consequence: str, sql: str | None = None) -> list[str]:
+    """One stderr line naming the analyst tables ``OUT/tables/`` lacks (a copy that lost one, an older release's
+    output), of those the query ``sql`` names when given: they read as empty tables, so a figure from them is empty
+    or 0 without anything else saying why.  ``consequence`` ends the line.  Returns the names (none for a remote
+    OUT or one without ``tables/``, which the readers refuse: exit 2)."""
+    import re
+
+    from journeyflow.model.tables import TABLES
+    root = os.path.join(out, "tables")
+    if "://" in out or not os.path.isdir(root):
+        return []
+    missing = [t for t in TABLES if not os.path.isdir(os.path.join(root, t))
+               and (sql is None or re.search(rf"\b{t}\b", sql, re.IGNORECASE))]
+    if missing:
+        them = "it" if len(missing) == 1 else "them"
+        print(f"journeyflow {command}: warning: {root} has no {', '.join(missing)}: {consequence.format(them=them)}",
+              file=sys.stderr)
+    return missing
+
+
 def phone_region(text: str, flag: str = "--default_region") -> str:
     """Before any work: ``text`` when it is a region code ``phonenumbers`` knows (``US``, ``gb``: any case, as
     ``stages.identity.keys.Hasher`` reads it), else :class:`~journeyflow.config.errors.UserError` (exit 2) naming
@@ -212,6 +232,23 @@ def positive_number(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return value
+
+
+def fraction(upper_open: bool = False):
+    """An argparse ``type`` for an option that takes a fraction in [0, 1] (``[0, 1)`` with ``upper_open``):
+    anything else is a usage error at parse time (exit 2) naming the option, before any file is touched."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and 0 <= value and (value < 1 if upper_open else value <= 1)):
+            raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1{')' if upper_open else ']'}, got {text!r}")
+        return value
+    parse.__name__ = "fraction"
+    return parse
 
 
 def whole_number(minimum: int):

@@ -14,12 +14,19 @@ HELP = "the same input through per-channel automation and through journeyflow, s
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``--input DIR [--journeys YAML] [--policy YAML] [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]``
+    """``--input DIR [--journeys YAML] [--policy YAML] [--attributes YAML] [--segment_mapping YAML] [--link_rules YAML]
+    [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]``
     (the hyphenated spellings are deprecated)."""
     p.add_argument("--input", required=True, help="replay input directory (<stream>.jsonl / .avro; "
                                                   "ground_truth.jsonl when generated)")
     p.add_argument("--journeys", help="journey definitions YAML (default: shipped set), used by both sides")
     p.add_argument("--policy", help="arbitration policy YAML (default: shipped policy), journeyflow only")
+    p.add_argument("--attributes", metavar="YAML", help="declared events, traits and computed attributes the "
+                                                        "journeys' conditions use (as replay --attributes), both sides")
+    p.add_argument("--segment_mapping", metavar="YAML", help="Segment event mapping of track.jsonl (as replay "
+                                                             "--segment_mapping; default: the shipped one), both sides")
+    p.add_argument("--link_rules", metavar="YAML", help="identity link rules (as replay --link_rules; default: the "
+                                                        "built-in rules), journeyflow only")
     p.add_argument("--json", metavar="OUT.json", help="also write the full report as JSON (default: don't)")
     p.add_argument("--opt_in_baseline", action="store_true",
                    help="stricter automation baseline: channel tools send promos only to identifiers with an "
@@ -36,13 +43,18 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         check_output_file(ns.json, "--json")
     if getattr(ns, "work_dir", None):
         check_output_dir(ns.work_dir, "--work_dir")
+        _check_work_dir(ns.work_dir)
     check_input_dir(ns.input)
     from journeyflow.analytics.compare import compare
     from journeyflow.cli.progress import Ticker, count_input_records
     records, _ = count_input_records(ns.input)
     with Ticker("compare", lambda: f"baseline and journeyflow over {records:,} input records"):
         report = compare(ns.input, journeys=ns.journeys, policy=ns.policy, work_dir=getattr(ns, "work_dir", None),
-                         opt_in_baseline=getattr(ns, "opt_in_baseline", False))
+                         opt_in_baseline=getattr(ns, "opt_in_baseline", False),
+                         attributes=getattr(ns, "attributes", None), segment_mapping=getattr(ns, "segment_mapping", None),
+                         link_rules=getattr(ns, "link_rules", None))
+    if getattr(ns, "work_dir", None):
+        _mark_work_dir(ns.work_dir)
     print(report.render())
     if getattr(ns, "json", None):
         with open(ns.json, "w") as f:
@@ -50,3 +62,33 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
             f.write("\n")
         print(f"wrote {ns.json}", file=sys.stderr)
     return 0
+
+
+#: The file compare leaves in its ``--work_dir``: a folder holding it may be replaced by the next compare.
+WORK_DIR_MARKER = ".journeyflow-compare"
+
+
+def _check_work_dir(path: str) -> None:
+    """A ``--work_dir`` that holds files must be one compare wrote before (:data:`WORK_DIR_MARKER`): compare replays
+    into it with overwrite, so a replay output given there by mistake (``--work_dir out``) was replaced without a
+    word, its ``report.html`` left describing the replaced outputs.  UserError (exit 2) otherwise."""
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    p = Path(path)
+    if p.is_dir() and any(p.iterdir()) and not (p / WORK_DIR_MARKER).exists():
+        raise UserError(f"--work_dir {path} is not empty and compare did not write it: compare replaces topics/, "
+                        f"tables/ and run.json there; give a new or empty folder")
+
+
+def _mark_work_dir(path: str) -> None:
+    """Mark ``path`` as compare's work folder; remove the ``report.html`` journeyflow report wrote there (it
+    reported the outputs just replaced) and say so."""
+    from pathlib import Path
+
+    from journeyflow.analytics.report import is_journeyflow_report
+    p = Path(path)
+    (p / WORK_DIR_MARKER).write_text("journeyflow compare's work folder: replaced by the next compare\n")
+    if is_journeyflow_report(p / "report.html"):
+        (p / "report.html").unlink()
+        print(f"compare: removed {p / 'report.html'}: it reported the replaced outputs", file=sys.stderr)

@@ -16,7 +16,8 @@ HELP = "journey definitions: render, validate"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """Subcommands ``render [FILE] --out HTML`` and ``validate FILE``."""
+    """Subcommands ``render [FILE] --out HTML [--attributes YAML] [--segment_mapping YAML]`` and ``validate FILE
+    [--attributes YAML] [--segment_mapping YAML]``."""
     sub = p.add_subparsers(dest="journeys_cmd", required=True, metavar="{render,validate}")
     kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
     r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
@@ -24,6 +25,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     r.add_argument("--out", required=True, metavar="HTML", help="the HTML page to write")
     r.add_argument("--attributes", default=None, metavar="YAML", help="declared events, traits and computed "
                                                                      "attributes the conditions use")
+    r.add_argument("--segment_mapping", default=None, metavar="YAML",
+                   help="the Segment mapping the pipeline runs with (default: the shipped one), as for validate")
     v = sub.add_parser("validate", help="validate a journeys file (conditions type-checked against the declared "
                                         "fields)", **kw)
     v.add_argument("file", help="journeys YAML to check")
@@ -40,6 +43,8 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
 
     from journeyflow.config.engine import EngineConfig
     from journeyflow.config.errors import UserError
+    if ns.file and not os.path.isfile(ns.file):  # (the loader's message names --journeys: not an option here)
+        raise UserError(f"{ns.file}: {'is a directory, not a file' if os.path.isdir(ns.file) else 'no such file'}")
     if ns.journeys_cmd == "render" and ns.file and os.path.exists(ns.out) and os.path.samefile(ns.file, ns.out):
         raise UserError(f"--out {ns.out} is the journeys file itself: rendering would overwrite it with HTML")
     if ns.journeys_cmd == "render":

@@ -27,7 +27,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     [--format table|csv|json] [--max_rows N] [--default_region R]`` (the hyphenated spellings are deprecated)."""
     p.add_argument("out", nargs="?", help="replay output directory (with tables/)")
     p.add_argument("sql", nargs="?", help="SQL over the views decisions, suppressed_candidates, journey_steps, "
-                                          "customer_snapshots, identity_links, dead_letter, field_warnings")
+                                          "customer_snapshots, identity_links, dead_letter, field_warnings and "
+                                          "journeys (the run's journey steps, from OUT/run.json)")
     p.add_argument("--example", metavar="NAME", help="run one of the example queries instead of SQL")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a variable the query reads with getvariable('NAME') (repeatable; default: none)")
@@ -138,6 +139,8 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         except UserError as e:
             return _fail(str(e))
     sql = EXAMPLE_QUERIES[ns.example] if ns.example else ns.sql
+    from journeyflow.cli.common import warn_missing_tables
+    warn_missing_tables(ns.out, "query", "the query reads {them} as an empty table (is the output complete?)", sql)
     import duckdb
     try:
         result = query(ns.out, sql, params=params)

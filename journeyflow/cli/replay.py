@@ -83,6 +83,9 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
         print(f"replay: {summary.records_read:,} records read, {summary.customers:,} customers decided in "
               f"{t.elapsed:.1f}s ({summary.records_read / max(t.elapsed, 1e-9):,.0f} records/s)", file=sys.stderr)
     print(summary.render())
+    if not summary.records_read:  # (an empty export, a folder of empty files: every figure is 0, exit 0)
+        print(f"journeyflow replay: warning: no record was read from --input {ns.input}: its stream files are empty",
+              file=sys.stderr)
     return 0 if summary.reconciles else 3
 
 

@@ -29,15 +29,6 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
 
 def _warn_missing_tables(out: str) -> None:
     """One stderr line naming the tables of ``TABLES`` that ``OUT/tables/`` lacks (a local OUT holding some): the
-    report leaves their sections empty."""
-    import os
-    import sys
-
-    from journeyflow.model.tables import TABLES
-    root = os.path.join(out, "tables")
-    if "://" in out or not os.path.isdir(root):
-        return  # (no tables at all: write_report says so, exit 2)
-    missing = [t for t in TABLES if not os.path.isdir(os.path.join(root, t))]
-    if missing:
-        print(f"journeyflow report: warning: {root} has no {', '.join(missing)}: the report's figures from "
-              f"{'it' if len(missing) == 1 else 'them'} are empty", file=sys.stderr)
+    report leaves their sections empty (:func:`~journeyflow.cli.common.warn_missing_tables`)."""
+    from journeyflow.cli.common import warn_missing_tables
+    warn_missing_tables(out, "report", "the report's figures from {them} are empty")

@@ -6,20 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from journeyflow.cli.common import hyphen_aliases
+from journeyflow.cli.common import fraction, hyphen_aliases
 
 HELP = "pairwise precision/recall of resolved identities against ground truth"
-
-
-def _fraction(text: str) -> float:
-    """A minimum precision or recall: a number in [0, 1] (anything else is a usage error, exit 2)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text}")
-    return v
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -27,17 +16,25 @@ def add_args(p: argparse.ArgumentParser) -> None:
     spellings are deprecated)."""
     p.add_argument("--input", required=True, metavar="DIR", help="generator output (with ground_truth.jsonl)")
     p.add_argument("--output", required=True, metavar="DIR", help="replay output (tables/identity_links)")
-    p.add_argument("--min_precision", type=_fraction, default=None, metavar="F",
+    p.add_argument("--min_precision", type=fraction(), default=None, metavar="F",
                    help="exit 1 below this deterministic precision (default: no minimum)")
-    p.add_argument("--min_recall", type=_fraction, default=None, metavar="F",
+    p.add_argument("--min_recall", type=fraction(), default=None, metavar="F",
                    help="exit 1 below this deterministic recall (default: no minimum)")
     hyphen_aliases(p, "--min_precision", "--min_recall")
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
-    """Print the score; 1 below a given minimum, else 0."""
-    from journeyflow.analytics.identity_score import score_output
-    sc = score_output(ns.input, ns.output)
+    """Print the score; 1 below a given minimum, else 0.  Exit 2 before scoring when ``--input`` has no ground
+    truth, ``--output`` no identity links, or the replay hashed with another ``JOURNEYFLOW_HASH_KEY``; a warning
+    when ``--output`` is the replay of other input files (:func:`~journeyflow.analytics.identity_score.check_scorable`)."""
+    import sys
+
+    from journeyflow.analytics.identity_score import check_scorable, score_output
+    from journeyflow.analytics.lookup import replay_hasher
+    hasher = replay_hasher(ns.output, "US")
+    for warning in check_scorable(ns.input, ns.output, hasher):
+        print(f"journeyflow score-identity: warning: {warning}", file=sys.stderr)
+    sc = score_output(ns.input, ns.output, hasher)
     print(sc.render())
     bad = (ns.min_precision is not None and sc.linkable.precision < ns.min_precision) or \
           (ns.min_recall is not None and sc.linkable.recall < ns.min_recall)

@@ -21,6 +21,8 @@ cel-python itself is evaluated with the CEL spec's rules where it departs from t
 """
 from __future__ import annotations
 
+import re
+
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -268,7 +270,23 @@ def _syntax_problem(text: str, e: Exception) -> str:
     tok = getattr(e.__context__, "token", None)  # lark's UnexpectedToken, chained by cel-python
     if (tok is not None and tok.type == "$END") or (not at.strip() and line >= len(lines)):
         return "unexpected end of condition"
-    return f"syntax error at {where} near {at!r}"
+    return f"syntax error at {where} near {at!r}{_hint(at, src[:col - 1].rstrip())}"
+
+
+#: Other languages' spellings of CEL operators (SQL, Python, spreadsheets), what CEL writes instead.
+_SPELLINGS = ((re.compile(r"=(?!=)"), "=="), (re.compile(r"(?i)and\b"), "&&"), (re.compile(r"(?i)or\b"), "||"))
+
+
+def _hint(at: str, before: str) -> str:
+    """A hint for a syntax error at ``at`` (after ``before``) that is another language's operator (``= 'trial'``,
+    ``and x``, ``<>``, ``not x``): CEL compares with ``==`` / ``!=``, joins with ``&&`` / ``||``, negates with
+    ``!``."""
+    cel = next((c for pattern, c in _SPELLINGS if pattern.match(at)), None)
+    if before.endswith("<") and at.startswith(">"):
+        cel = "!="
+    elif re.search(r"(?i)(^|[^\w.])not$", before):
+        cel = "!"
+    return f" (CEL writes {cel})" if cel else ""
 
 
 def _check_shape(ast: Tree, where: str) -> None:

@@ -84,13 +84,19 @@ def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
 def parse_type(text: str) -> T:
     """A declared type name → :class:`T`: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``,
     ``list<T>``, ``map<T>`` (string keys).  Raises ValueError naming the accepted types."""
+    use = "use string, int, double, bool, timestamp, dyn, list<T> or map<T>"
+    if text is None or not str(text).strip():  # (``plan:`` with nothing after it in YAML)
+        raise ValueError(f"no type given ({use})")
     s = str(text).strip()
     for pre, kind in (("list<", "list"), ("map<", "map")):
         if s.startswith(pre) and s.endswith(">"):
             return T(kind, elem=parse_type(s[len(pre):-1]))
     t = _PRIMITIVES.get(s)
     if t is None:
-        raise ValueError(f"unknown type {s!r} (use string, int, double, bool, timestamp, dyn, list<T> or map<T>)")
+        alias = {"integer": "int", "long": "int", "float": "double", "number": "double", "str": "string",
+                 "boolean": "bool", "datetime": "timestamp"}.get(s.lower(), s.lower())
+        hint = f"did you mean {alias}? " if alias in _PRIMITIVES and alias != s else ""
+        raise ValueError(f"unknown type {s!r} ({hint}{use})")
     return t
 
 

@@ -33,7 +33,11 @@ def test_ctrl_c_during_generate_is_one_line_and_exit_130(tmp_path):
     proc = subprocess.Popen([*JOURNEYFLOW, "generate", "--customers", "500000", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
-        _wait_for(out / "ground_truth.jsonl", proc)
+        end = time.monotonic() + 60  # (generate writes into a staging folder inside --out, moved in when complete)
+        while not list(out.glob(".generate-staging-*/ground_truth.jsonl")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < end, "generate never started writing"
+            time.sleep(0.05)
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)

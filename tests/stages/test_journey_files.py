@@ -187,7 +187,7 @@ def test_wait_until_needs_a_timeout_and_wait_needs_a_duration_or_object():
 
 @pytest.mark.parametrize("cond, what", [
     ("event.csat <=", "invalid CEL: unexpected end of condition"),
-    ("event.csat = 2", "invalid CEL: syntax error at column 12 near '= 2'"),
+    ("event.csat = 2", "invalid CEL: syntax error at column 12 near '= 2' (CEL writes ==)"),
     ("csat <= 2", "unknown variable 'csat' (use event.… or customer.…)"),
     ("__import__('os').getcwd() == ''", "unknown method 'getcwd'"),
     ("open('/etc/passwd') == ''", "unknown function 'open'"),

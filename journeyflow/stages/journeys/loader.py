@@ -367,6 +367,9 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
             k = next(i for i, s in enumerate(steps) if s.id == loop[0])
             doc.add(jp + ("steps", k), f"steps {' -> '.join(loop)} loop without a wait")
 
+    if goals and not any(s.kind == "wait" for s in steps):  # membership = attribution window: ends at entry
+        doc.add(jp + ("goal",), "the journey has no wait step: a membership ends at entry with its last step, so "
+                                "its goal is never attributed (0 in both arms); add a wait after the last action")
     # reentry, durations
     rd = jd.get("reentry") or {"mode": "never"}
     cooldown = 0

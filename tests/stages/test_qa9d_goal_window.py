@@ -1,0 +1,46 @@
+"""A journey with a goal but no wait step (QA round 9): the goal is attributed while the customer is in the journey,
+and without a wait a membership ends at entry, right after its last step, so the goal was never counted: the
+report showed 0% in both arms and "no effect shown" for a journey that could not be measured at all (e.g. the
+trial_ending example with a ``goal: Subscription Started``).  Loading now refuses it with file:line."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from journeyflow.stages.journeys import JourneyError, load_journeys_text
+
+JOURNEY = """\
+version: 1
+journeys:
+  - id: promo
+    category: marketing
+    priority: 100
+    control_group_pct: 10
+    entry: {{event: add_to_cart}}
+    goal:
+      - event: order_placed
+    steps:
+{steps}
+"""
+
+
+def _load(steps: str):
+    return load_journeys_text(JOURNEY.format(steps=textwrap.indent(textwrap.dedent(steps), "      ")), "j.yaml")
+
+
+def test_a_goal_without_any_wait_is_refused_with_its_line():
+    with pytest.raises(JourneyError) as e:
+        _load("- id: mail\n  send: {channel: email, content_id: promo}\n")
+    assert "j.yaml:8: journeys[0].goal" in str(e.value) and "wait" in str(e.value)
+
+
+def test_a_goal_with_a_wait_after_the_send_loads():
+    journeys = _load("- id: mail\n  send: {channel: email, content_id: promo}\n- id: window\n  wait: 3d\n")
+    assert journeys[0].goal[0].type == "order_placed"
+
+
+def test_a_journey_without_goal_needs_no_wait():
+    text = JOURNEY.replace("    goal:\n      - event: order_placed\n", "").format(
+        steps="      - id: mail\n        send: {channel: email, content_id: promo}\n")
+    assert load_journeys_text(text, "j.yaml")[0].goal == ()

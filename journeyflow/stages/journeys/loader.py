@@ -41,6 +41,7 @@ File format (validated by ``schemas/journey.schema.json``, then by the semantic 
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -368,8 +369,9 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
             doc.add(jp + ("steps", k), f"steps {' -> '.join(loop)} loop without a wait")
 
     if goals and not any(s.kind == "wait" for s in steps):  # membership = attribution window: ends at entry
-        doc.add(jp + ("goal",), "the journey has no wait step: a membership ends at entry with its last step, so "
-                                "its goal is never attributed (0 in both arms); add a wait after the last action")
+        logging.getLogger(__name__).warning(doc.msg(jp + ("goal",), (  # (a warning: its decisions are right)
+            "the journey has no wait step: a membership ends at entry with its last step, so its goal is never "
+            "attributed (0 in both arms); add a wait after the last action")))
     # reentry, durations
     rd = jd.get("reentry") or {"mode": "never"}
     cooldown = 0

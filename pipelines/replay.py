@@ -270,6 +270,22 @@ def _counter_value(result, name: str) -> int:
     return int(sum(c.committed or c.attempted or 0 for c in res["counters"]))
 
 
+def _after_merges(output_dir: str, customer_ids: set) -> set:
+    """``customer_ids`` (the ids decisions carry: canonical at decision time) mapped to the customer each belongs to
+    after identity merges: the ``customer_snapshots`` row holding the id among its ``identifiers`` (an anonymous
+    visitor decided on before the login that merged it into a CRM customer is that customer; the report's and the
+    example queries' ``id_map``).  Unchanged without snapshots."""
+    from journeyflow.analytics.tables import read_table
+    if not os.path.isdir(os.path.join(output_dir, "tables", "customer_snapshots")):
+        return customer_ids
+    final: dict = {}
+    snaps = read_table(output_dir, "customer_snapshots").select(["customer_id", "identifiers"]).to_pylist()
+    for snap in snaps:  # (a replay writes one snapshot per customer)
+        for k in (*(snap["identifiers"] or ()), snap["customer_id"]):
+            final[k] = snap["customer_id"]
+    return {final.get(c, c) for c in customer_ids}
+
+
 def summarize(output_dir: str, result=None) -> ReplaySummary:
     """The :class:`ReplaySummary` of a replay's local ``output_dir`` (its audit, dead-letter and field-warnings topic
     files) and,
@@ -292,7 +308,7 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
         with open(warnings_path) as f:
             for line in f:
                 s.field_warnings[json.loads(line)["reason"]] += 1
-    s.customers = len(customers)
+    s.customers = len(_after_merges(output_dir, customers))
     if result is not None:
         s.records_read = _counter_value(result, "records_read")
         s.events_decided = _counter_value(result, "events_decided")

@@ -54,7 +54,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("--default_region", dict(default="US", help="Region used to parse phone numbers written without a "
                                                            "+country code.")),
     OptionSpec("--until", dict(default=None,
-                               help="Replay horizon (ISO-8601 or epoch ms): timers due later do not fire and events "
+                               help="Replay horizon (an ISO-8601 date-time with a UTC offset, 2026-10-05T00:00:00Z, or epoch ms): timers due later do not fire and events "
                                     "dated later are dead letters (timestamp_out_of_range), not decided. 'end' "
                                     "fires every pending timer. Default: the latest event time in the input."),
                (REPLAY,)),

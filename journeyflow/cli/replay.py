@@ -86,7 +86,20 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     if not summary.records_read:  # (an empty export, a folder of empty files: every figure is 0, exit 0)
         print(f"journeyflow replay: warning: no record was read from --input {ns.input}: its stream files are empty",
               file=sys.stderr)
+    if summary.suppressions.get("consent") and _lacks_consent_input(ns.input):
+        print(f"journeyflow replay: warning: {summary.suppressions['consent']:,} candidates were suppressed for "
+              f"consent and --input {ns.input} has no consent stream (consent.jsonl / .avro) nor Segment messages "
+              "(track): the policy's 'granted' consent (marketing, sales) is then never given", file=sys.stderr)
     return 0 if summary.reconciles else 3
+
+
+def _lacks_consent_input(input_dir: str) -> bool:
+    """True when the local folder ``input_dir`` holds no file of the ``consent`` stream and none of ``track`` (whose
+    mapped events may grant consent); False for a remote folder (not looked at)."""
+    if "://" in input_dir:
+        return False
+    from pathlib import Path
+    return not any((Path(input_dir) / f"{s}.{ext}").exists() for s in ("consent", "track") for ext in ("jsonl", "avro"))
 
 
 def _report_of_replaced_outputs(output: str):

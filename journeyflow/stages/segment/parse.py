@@ -48,14 +48,16 @@ else ``originalTimestamp``, else ``receivedAt``).  ``messageId`` is the de-dupli
 
 Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetterReason`): a message over
 :data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; no ``type`` or an unknown one
-``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``, ``properties``
-(or identify/group ``traits``) that are not an object ``schema_violation``; no usable time ``bad_timestamp``; out of
+``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``
+``schema_violation``; no usable time ``bad_timestamp``; out of
 range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
 email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
 ``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
 An empty array where the spec has an object (``"properties": []``, as PHP encodes an empty one) is an empty
-object.  Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are
-dropped with a field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
+object.  Optional fields that are bad (``properties``, identify/group ``traits``, ``context`` or ``context.traits``
+not an object: a string, a list, a number; an invalid email, a bad ``sentAt`` ...) are dropped with a field
+warning and the message kept (an identify with ``"traits": "x"`` still links its ids; field names:
+:data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
 """
 from __future__ import annotations
 
@@ -148,12 +150,18 @@ class SegmentParser:
             etype = self._clean(name.strip())
         else:
             etype = CALL_TYPES[call]
+        # properties and traits are optional: one that is no object (a string, a list, a number) is dropped with a
+        # field warning and the message kept (an identify with `traits: "x"` still links its ids); the mapping
+        # then reads the message without it (warnings are added after the required checks below)
+        bad_parts: list[tuple[str, Any]] = []
         props = _object(msg.get("properties"))
         if props is not None and not isinstance(props, dict):
-            raise Invalid(D.SCHEMA_VIOLATION, f"properties must be an object, got {type(props).__name__}", et)
+            bad_parts.append(("properties", props))
+            props = None
         own_traits = _object(msg.get("traits")) if call in ("identify", "group") else None
         if own_traits is not None and not isinstance(own_traits, dict):
-            raise Invalid(D.SCHEMA_VIOLATION, f"traits must be an object, got {type(own_traits).__name__}", et)
+            bad_parts.append(("traits", own_traits))
+            own_traits = None
         group_id = _text(msg.get("groupId")) if call == "group" else None
         if call == "group" and group_id is None:
             raise Invalid(D.SCHEMA_VIOLATION, "group call without a groupId", et)
@@ -161,6 +169,9 @@ class SegmentParser:
             raise Invalid(D.BAD_TIMESTAMP, str(bad_time), et)
         for f, why in dropped:
             problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
+        for f, v in bad_parts:
+            problems.append((f, W.WRONG_TYPE, "dropped", f"expected an object, got {type(v).__name__}",
+                             _fields.warning_value(f, v)))
         self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
                                  received_at)
         context = _object(msg.get("context"))
@@ -168,11 +179,18 @@ class SegmentParser:
             problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",
                              _fields.warning_value("context", context)))
             context = None
+            bad_parts.append(("context", None))
         ctx_traits = _object((context or {}).get("traits"))
         if ctx_traits is not None and not isinstance(ctx_traits, dict):
             problems.append(("context.traits", W.WRONG_TYPE, "dropped",
                              f"expected an object, got {type(ctx_traits).__name__}", None))
             ctx_traits = None
+            context = {k: v for k, v in context.items() if k != "traits"}
+            bad_parts.append(("context", context))
+        if bad_parts:  # the mapping reads the message as kept: without the parts dropped
+            msg = dict(msg)
+            for f, _v in bad_parts:
+                msg[f] = context if f == "context" else None
         user_traits = dict(ctx_traits or {})
         if call == "identify":
             user_traits.update(own_traits or {})

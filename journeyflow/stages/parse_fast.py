@@ -30,7 +30,7 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier, event_id_text
+from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
@@ -313,9 +313,11 @@ class FastPath:
         values = id_values(rec)
         got = ids_cache.get(values, _UNSEEN)
         if got is _UNSEEN:
-            if len(ids_cache) >= _CACHE:
-                del ids_cache[next(iter(ids_cache))]
-            got = ids_cache[values] = self._ids_uncached(stream, values)
+            got = self._ids_uncached(stream, values)
+            if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused ones: not kept)
+                if len(ids_cache) >= _CACHE:
+                    del ids_cache[next(iter(ids_cache))]
+                ids_cache[values] = got
         if got is None:
             return None
         a = attrs(rec)
@@ -337,7 +339,7 @@ class FastPath:
             present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]
             if len(present) != 1:
                 return None
-            got = key(*present[0])
+            got = key(*present[0]) if len(present[0][1]) <= MAX_ID_CHARS else self._key_uncached(*present[0])
             if got is None:
                 return None
             return (got[0],), dict(got[1])
@@ -346,7 +348,7 @@ class FastPath:
         for (f, required), v in zip(self._ids[stream], values):
             if not required and (v is None or v == ""):
                 continue
-            got = key(f, v)
+            got = key(f, v) if v.__class__ is not str or len(v) <= MAX_ID_CHARS else self._key_uncached(f, v)
             if got is None:
                 return None  # dropped with a warning, a dead letter, or an empty key: the full path says which
             keys.append(got[0])

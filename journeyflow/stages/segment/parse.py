@@ -70,7 +70,7 @@ from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Ev
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key, event_id_text
+from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, anon_key, crm_key, event_id_text
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
@@ -281,7 +281,10 @@ class SegmentParser:
 
     def _id_key(self, name: str, text: str, key: Any) -> str:
         """``Parser._id_key(name, key(text))``, cached per (field, text) (bounded: cleared when full); raises the
-        same :class:`InvalidIdentifier`."""
+        same :class:`InvalidIdentifier`; a text longer than ``keys.MAX_ID_CHARS`` is not cached (it is refused, or
+        padding: the cache must not hold megabytes of such texts)."""
+        if len(text) > MAX_ID_CHARS:
+            return self.parser._id_key(name, key(text))
         got = self._id_keys.get((name, text))
         if got is None:
             try:

@@ -292,7 +292,8 @@ class Parser:
         else:
             rec = raw
         if not isinstance(rec, dict):
-            raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(rec).__name__}")
+            got = "an empty array (a batch of no messages)" if rec == [] else type(rec).__name__
+            raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {got}")
         if stream == SEGMENT_STREAM:  # Segment-Spec messages: stages.segment.parse
             if self._segment is None:
                 from journeyflow.stages.segment.parse import SegmentParser

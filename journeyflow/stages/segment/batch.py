@@ -26,7 +26,9 @@ _MERGED = ("context", "integrations")
 def split_batch(payload: Any) -> list[bytes] | None:
     """The messages of a batch envelope as compact JSON bytes (an item that is not an object is passed on as it is,
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
-    envelope (then it is one message, parsed as it is).  A JSON *array* of messages (what webhook destinations such
+    envelope (then it is one message, parsed as it is) or is an *empty* one (``{"batch": []}``, ``[]``): that is one
+    record read, dead-lettered by the parser with its reason -- split into no message, it was neither decided nor a
+    dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook destinations such
     as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without shared fields.
     Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
     if isinstance(payload, str) and payload.startswith("\ufeff"):
@@ -41,8 +43,8 @@ def split_batch(payload: Any) -> list[bytes] | None:
     else:
         obj = payload
     if isinstance(obj, list):
-        return [_encoded(m) for m in obj]
-    if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj:
+        return [_encoded(m) for m in obj] or None
+    if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
     shared = {k: obj[k] for k in _SHARED if k in obj}
     out = []

@@ -132,9 +132,10 @@ class SegmentParser:
             call = call.strip().lower()  # "Track", " identify": the call in a source's spelling (fields.fold_symbol)
         if not isinstance(call, str) or call not in _CALLS:
             what = "has no type" if call is None else f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
-            if call is None and "batch" in msg:  # an envelope whose batch is not an array (split_batch passed it on)
-                got = type(msg["batch"]).__name__
-                what = f"has no type (a batch envelope's batch must be an array of messages, got {got})"
+            if call is None and "batch" in msg:  # an envelope whose batch is empty or no array (split_batch passed
+                got = type(msg["batch"]).__name__  # it on: one record read, one dead letter)
+                what = (f"has no type (a batch envelope's batch must be an array of messages, got {got})" if
+                        msg["batch"] != [] else "has no type (an empty batch envelope: its batch holds no messages)")
             raise Invalid(D.UNKNOWN_TYPE, f"Segment message {what}", et)
         mid = _text(msg.get("messageId"))
         if mid is not None:

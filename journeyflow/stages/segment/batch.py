@@ -16,7 +16,7 @@ from typing import Any
 
 from journeyflow.stages.json_text import loads_json
 
-__all__ = ["split_batch"]
+__all__ = ["batch_count", "split_batch"]
 
 _SHARED = ("context", "integrations", "sentAt")
 #: envelope objects merged with the message's own (the others are taken only when the message has none)
@@ -31,6 +31,30 @@ def split_batch(payload: Any) -> list[bytes] | None:
     dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook destinations such
     as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without shared fields.
     Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
+    env = _envelope(payload)
+    if env is None:
+        return None
+    items, shared = env
+    out = []
+    for m in items:
+        if isinstance(m, dict) and shared:
+            m = {**shared, **m}
+            for k in _MERGED:
+                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
+                    m[k] = _merged(shared[k], m[k])
+        out.append(_encoded(m))
+    return out
+
+
+def batch_count(payload: Any) -> int | None:
+    """How many records :func:`split_batch` makes of ``payload`` (None: it is one record itself), without encoding
+    them: the replay's progress counts records as its reader does (``cli.progress.count_input_records``)."""
+    env = _envelope(payload)
+    return None if env is None else len(env[0])
+
+
+def _envelope(payload: Any) -> tuple[list, dict] | None:
+    """``(messages, shared envelope fields)`` of a non-empty batch envelope or array, else None."""
     if isinstance(payload, str) and payload.startswith("\ufeff"):
         payload = payload[1:]  # a byte order mark (json.loads of bytes skips it itself)
     if isinstance(payload, (bytes, bytearray, str)):
@@ -43,19 +67,10 @@ def split_batch(payload: Any) -> list[bytes] | None:
     else:
         obj = payload
     if isinstance(obj, list):
-        return [_encoded(m) for m in obj] or None
+        return (obj, {}) if obj else None
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
-    shared = {k: obj[k] for k in _SHARED if k in obj}
-    out = []
-    for m in obj["batch"]:
-        if isinstance(m, dict) and shared:
-            m = {**shared, **m}
-            for k in _MERGED:
-                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
-                    m[k] = _merged(shared[k], m[k])
-        out.append(_encoded(m))
-    return out
+    return obj["batch"], {k: obj[k] for k in _SHARED if k in obj}
 
 
 def _encoded(message: Any) -> bytes:

@@ -33,7 +33,9 @@ phone, then anonymous id.
   prefix in a region whose own prefix differs (``0044 20 7946 0958`` with region US is +44 20 7946 0958: tried only
   when the region's own reading is not a valid number); an extension (``ext. 12``) is
   not part of E.164, so a desk's extensions share the number's key. **Not merged**: a national number read with the
-  wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed).
+  wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed; the
+  reason names the region it was read in, ``phone is not a possible number in region US (written without +<country
+  code>)``, so the fix -- the number's ``+44``, or ``--default_region`` -- is plain).
 
 ``<hex>`` is the first 32 hex characters (128 bits) of ``HMAC-SHA256(key, "<kind>:" + normalized)``. The HMAC key
 comes from :class:`Hasher`; :meth:`Hasher.from_env` reads ``JOURNEYFLOW_HASH_KEY`` and falls back to the
@@ -313,6 +315,9 @@ def _safe_reason(message: str) -> str:
 #: "00" opening a number: the international call prefix of most of the world (ITU-T E.164 recommends it), written
 #: so by people and systems outside the region configured (its own prefix may differ: 011 in North America).
 _INTL_00 = re.compile(r"(?:tel:)?\s*00\s*(?=[1-9])", re.IGNORECASE)
+#: a number written with its country code (``+44 ...``, ``tel:+44...``, a full-width plus): read in no region
+_PLUS = re.compile(r"(?:tel:)?\s*[+\uff0b]", re.IGNORECASE)
+_UNPARSEABLE = "phone is not a parseable number"
 
 
 def _valid_number(value: str, region: str) -> tuple[phonenumbers.PhoneNumber | None, str]:
@@ -321,7 +326,7 @@ def _valid_number(value: str, region: str) -> tuple[phonenumbers.PhoneNumber | N
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return None, "phone is not a parseable number"
+        return None, _UNPARSEABLE
     if not phonenumbers.is_possible_number(number):
         return None, "phone is not a possible number"
     if not phonenumbers.is_valid_number(number):
@@ -403,6 +408,10 @@ class Hasher:
             if intl is not None:  # "0044 20 7946 0958" where 00 is not the region's international prefix (US)
                 number, _ = _valid_number("+" + value[intl.end():], region)
             if number is None:
+                if intl is None and problem != _UNPARSEABLE and not _PLUS.match(value):
+                    # read as a national number: say in which region, never guess another (a trunk 0 is no hint:
+                    # most of the world dials one)
+                    problem += f" in region {region} (written without +<country code>)"
                 return None, problem
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return f"phone:{self.digest(PHONE, e164)}", e164

@@ -43,6 +43,7 @@ from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
+from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
@@ -294,10 +295,12 @@ class Parser:
         if not isinstance(rec, dict):
             got = "an empty array (a batch of no messages)" if rec == [] else type(rec).__name__
             raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {got}")
-        if stream == SEGMENT_STREAM:  # Segment-Spec messages: stages.segment.parse
-            if self._segment is None:
-                from journeyflow.stages.segment.parse import SegmentParser
-                self._segment = SegmentParser(self)
+        if stream == SEGMENT_STREAM and self._segment is None:  # Segment-Spec messages: stages.segment.parse
+            from journeyflow.stages.segment.parse import SegmentParser
+            self._segment = SegmentParser(self)
+        if isinstance(raw, str) and may_repeat(stream, raw):  # an opt-out's key written twice: stages.duplicate_keys
+            rec = {**rec, **fail_safe_values(stream, raw, self._segment and self._segment.opt_out_event)}
+        if stream == SEGMENT_STREAM:
             return self._segment.parse(rec, size, received_at)
         if stream not in self._schemas:
             raise Invalid(DeadLetterReason.UNKNOWN_STREAM, f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")

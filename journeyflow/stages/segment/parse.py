@@ -235,6 +235,12 @@ class SegmentParser:
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
                      attrs=attrs, contact=contact), problems
 
+    def opt_out_event(self, names: list) -> str | None:
+        """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose
+        mapping target changes an address's status (an unsubscribe, complaint, bounce), else None (the last)."""
+        return next((n for n in names if isinstance(n, str) and _names_address_status(self.mapping.get(n.strip()))),
+                    None)
+
     # ------------------------------------------------------------------------------------------- parts
     def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list,
                      region: str | None = None) -> tuple[tuple, dict]:

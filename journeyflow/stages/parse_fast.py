@@ -30,7 +30,7 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.duplicate_keys import may_repeat
+from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
@@ -47,7 +47,9 @@ _PRIMITIVES: dict[str, Any] = {"string": str, "long": _LONG, "int": _INT, "boole
 #: bounded caches (entries): identifier keys, pseudonymized strings, date-hours with offsets, web properties
 _CACHE = 1 << 16
 _UNSEEN = object()  # a cache miss (None is a cached answer)
-_OPT_OUT_STREAMS = frozenset({"consent", "engagement"})  # (their repeated decisive keys: stages.duplicate_keys)
+#: the quoted decisive keys of the opt-out streams (stages.duplicate_keys), as bytes and as text
+_TWICE_TEXT = {s: tuple(f'"{k}"' for k in DECISIVE_KEYS[s]) for s in ("consent", "engagement")}
+_TWICE = {s: tuple(k.encode() for k in keys) for s, keys in _TWICE_TEXT.items()}
 
 
 class Unsupported(Exception):
@@ -270,7 +272,8 @@ class FastPath:
                 raw = raw.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        if stream in _OPT_OUT_STREAMS and may_repeat(stream, raw):
+        twice = (_TWICE if raw.__class__ is bytes else _TWICE_TEXT).get(stream)
+        if twice is not None and (raw.count(twice[0]) > 1 or raw.count(twice[1]) > 1):
             return None  # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys)
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
         # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown

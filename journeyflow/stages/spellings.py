@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-__all__ = ["ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "container_fields", "enum_symbols", "fold_enums",
+__all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "channel_symbol", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "container_fields", "enum_symbols", "fold_enums",
            "fold_symbol", "integer_ids", "names_every_channel", "phone_digits"]
 
 
@@ -45,13 +45,23 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 #: a revoke (read as a dead letter, the next promo would go out).  Bounce types of Amazon SES (``Permanent``/
 #: ``Transient``/``Undetermined``), Mailgun/SendGrid (``permanent``/``temporary``, ``blocked``), Postmark/Braze
 #: (``HardBounce``/``soft_bounce``...): only a hard one blocks the address; the others count towards the soft limit.
+#: Channels as preference centres and ESPs name them (``E-Mail``, ``text``, ``push_notification``, ``voice``): an
+#: opt-out naming its channel so was a ``schema_violation`` dead letter, and the channel was not blocked.  (``phone``
+#: is not read: it may mean SMS or calls.)
+CHANNEL_SYNONYMS: Mapping[str, str] = {
+    **dict.fromkeys(("e_mail", "mail", "emails", "electronic_mail"), "email"),
+    **dict.fromkeys(("text", "texts", "text_message", "text_messages", "txt", "sms_text"), "sms"),
+    **dict.fromkeys(("push_notification", "push_notifications", "mobile_push", "app_push", "pushes"), "push"),
+    **dict.fromkeys(("calls", "phone_call", "phone_calls", "voice", "voice_call", "voice_calls", "telephone",
+                     "telephone_call"), "call")}
 ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
-    "consent": {"status": {
+    "consent": {"channel": CHANNEL_SYNONYMS, "status": {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
                          "declined", "rejected", "refused", "false", "no", "off"), "revoked"),
         **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on"),
                         "granted")}},
     "engagement": {
+        "channel": CHANNEL_SYNONYMS,
         "type": {"unsubscribe": "unsubscribed", "opt_out": "unsubscribed", "opted_out": "unsubscribed",
                  "complaint": "complained", "spam_report": "complained", "spamreport": "complained",
                  "spam": "complained", "bounce": "bounced", "delivery": "delivered", "open": "opened",
@@ -87,6 +97,24 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
 EVERY_CHANNEL = "all"
 _EVERY_CHANNEL_SPELLINGS = frozenset({"all", "*", "any", "every", "everything", "all_channels", "global", ""})
 _EVERY_CHANNEL_TYPES = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
+
+
+def channel_symbol(stream: str, etype: str, value: Any, symbols: frozenset[str]) -> str | None:
+    """The channel ``value`` names among the ``symbols`` of ``stream``'s schema, as the schema spells it
+    (``"E-Mail"`` -> ``email``, ``"text"`` -> ``sms``: :data:`CHANNEL_SYNONYMS`), :data:`EVERY_CHANNEL` for an
+    opt-out of ``stream`` / ``etype`` (a consent revoke, an unsubscribe or complaint) naming every channel, else None
+    (not a channel of the stream).  For values read by a Segment mapping (``stages.segment.parse``), which the
+    built-in streams' enum checks do not see."""
+    if not isinstance(value, str):
+        return None
+    folded = fold_symbol(value)
+    folded = CHANNEL_SYNONYMS.get(folded, folded)
+    if folded in symbols:
+        return folded
+    kind = "revoked" if etype == "consent_revoked" else etype
+    if folded in _EVERY_CHANNEL_SPELLINGS and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
+        return EVERY_CHANNEL
+    return None
 
 
 def names_every_channel(stream: str, rec: Mapping[str, Any]) -> bool | None:

@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
+from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
@@ -74,6 +75,7 @@ from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, an
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
+from journeyflow.stages.spellings import channel_symbol
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -364,6 +366,15 @@ class SegmentParser:
                 problems.append((where, W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
             if value is None:
                 continue
+            if rule.name == "channel" and target.stream in ("consent", "engagement"):
+                # a channel read from the message, as the built-in streams read theirs: "SMS" or "text" is sms (kept
+                # as written it matched no send: the opt-out blocked nothing); not a channel: a dead letter
+                symbols = self.parser._enums[target.stream]["channel"]
+                channel = channel_symbol(target.stream, target.type, value, symbols)
+                if channel is None:
+                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: channel {str(value)[:40]!r} "
+                                  f"is not one of {', '.join(c for c in CHANNELS if c in symbols)}", et)
+                value = channel
             attrs[rule.name] = self._clean_deep(value)
 
     def _clean(self, text: str) -> str:

@@ -67,3 +67,19 @@ def test_a_replay_accounts_for_empty_batches_in_its_summary_and_run_json(tmp_pat
     assert sum(summary.dead_letters.values()) == 3 and summary.events_decided == 2
     run = json.loads((out / "run.json").read_text())["summary"]
     assert run["records_read"] == run["events_decided"] + run["dead_letters"] == 5 and run["reconciles"]
+
+
+@pytest.mark.parametrize("own", [None, "", []])
+def test_an_items_empty_context_or_sent_at_takes_the_envelopes(own):
+    """An item's ``"context": null`` (or ``[]``, PHP's empty object) replaced the envelope's context, whose
+    traits.email then linked nothing; its ``"sentAt": null`` replaced the batch's, so the skew correction was not
+    made (the event time was the device clock's)."""
+    from journeyflow.stages.segment.batch import split_batch
+
+    item = {"type": "track", "messageId": "m1", "anonymousId": "d-1", "event": "E", "context": own, "sentAt": own,
+            "originalTimestamp": "2026-10-01T10:00:00Z", "receivedAt": "2026-10-01T10:00:10Z"}
+    env = {"batch": [item], "sentAt": "2026-10-01T10:00:05Z", "context": {"traits": {"email": "ann@example.com"}}}
+    (msg,) = split_batch(json.dumps(env))
+    ev = P.parse_full("track", msg).result
+    assert isinstance(ev, Event) and ev.contact.get("email") == "ann@example.com" and len(ev.ids) == 2
+    assert ev.ts == 1790848805000  # receivedAt - (sentAt - originalTimestamp)

@@ -7,7 +7,8 @@ than ``batch`` apply to every message as the HTTP API documents them: the envelo
 ``integrations`` are *merged* with each message's own (segment-docs, HTTP API "Batch": "it will be merged with any
 context inside each of the items in the batch"; a message's own value wins for a key both set, objects merged key
 by key: the envelope's ``context.timezone`` and a message's ``context.traits`` both hold); ``sentAt`` (the
-libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.
+libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.  A
+message's ``null``, ``""`` or ``[]`` for one of these fields is no value of its own (the envelope's applies).
 """
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def split_batch(payload: Any) -> list[bytes] | None:
     out = []
     for m in items:
         if isinstance(m, dict) and shared:
-            m = {**shared, **m}
+            # an item's null, "" or [] (PHP's empty object) for a shared field is no value of its own: the
+            # envelope's applies (it replaced the envelope's context, its traits.email lost; or its sentAt)
+            m = {**shared, **{k: v for k, v in m.items() if k not in shared or not _absent(v)}}
             for k in _MERGED:
                 if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
                     m[k] = _merged(shared[k], m[k])
@@ -71,6 +74,11 @@ def _envelope(payload: Any) -> tuple[list, dict] | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
     return obj["batch"], {k: obj[k] for k in _SHARED if k in obj}
+
+
+def _absent(v: Any) -> bool:
+    """True for a value that says nothing: null, an empty string, an empty array (PHP's ``[]`` for ``{}``)."""
+    return v is None or (v.__class__ in (str, list) and not v)
 
 
 def _encoded(message: Any) -> bytes:

@@ -8,7 +8,9 @@ phone, then anonymous id.
 * CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (kept as given otherwise:
   ids are machine-made and compared exactly), at most :data:`MAX_ID_CHARS` (256) characters once stripped: a longer
   one (a 5,000-character "id": a whole payload or a token pasted into the field) is refused, as it would be a
-  customer id in every table and a Bigtable row key (4 KB limit).  Emails and phones are bounded by their own
+  customer id in every table and a Bigtable row key (4 KB limit); so is a placeholder a program writes for a
+  missing id (``undefined``, ``null``, ``None``, ``[object Object]``: :data:`PLACEHOLDER_IDS`), which made one
+  customer of every device whose user id was unset.  Emails and phones are bounded by their own
   rules (254 characters for an address, RFC 5321; E.164 for a number), and a value longer than
   :data:`MAX_RAW_CHARS` as written (998: an RFC 5322 line) is refused before it is parsed or cached.
 * Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFC, and checks and normalizes it with
@@ -69,6 +71,7 @@ __all__ = [
     "MAX_ID_CHARS",
     "MAX_RAW_CHARS",
     "PHONE",
+    "PLACEHOLDER_IDS",
     "Hasher",
     "InvalidIdentifier",
     "Kind",
@@ -105,6 +108,10 @@ DEFAULT_HASH_KEY = b"journeyflow-local-dev-key"
 _HEX_CHARS = 32
 #: Longest CRM or anonymous id, characters after stripping (keys are customer ids and identity-graph row keys).
 MAX_ID_CHARS = 256
+#: Words a program writes where an id is missing (any letter case): JavaScript's ``String(undefined)``,
+#: ``String(null)``, ``String({})`` and ``NaN``, Python's ``str(None)``, Ruby's ``nil``, a spreadsheet's ``N/A`` /
+#: ``#N/A``.  As ids they made one customer of every device whose user id was unset (``crm:undefined``): refused.
+PLACEHOLDER_IDS = frozenset({"undefined", "null", "none", "nil", "nan", "[object object]", "n/a", "#n/a"})
 #: Longest email or phone value as written (an RFC 5322 line, 998 characters): longer ones are refused unparsed.
 MAX_RAW_CHARS = 998
 
@@ -195,6 +202,8 @@ def _strip_id(kind: str, raw: object) -> str:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     if len(value) > MAX_ID_CHARS:
         raise InvalidIdentifier(kind, f"{kind} id is longer than {MAX_ID_CHARS} characters ({len(value)})")
+    if len(value) <= 15 and value.casefold() in PLACEHOLDER_IDS:
+        raise InvalidIdentifier(kind, f"{kind} id {value!r} is a placeholder for a missing id, not an id")
     return value
 
 

@@ -45,9 +45,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeyflow.model.reasons import FieldWarningReason as R
 from journeyflow.stages.json_text import as_number
-from journeyflow.stages.spellings import (ENUM_SYNONYMS, EVERY_CHANNEL, INTEGER_ID_FIELDS, container_fields,  # noqa: F401
-                                          enum_symbols, fold_enums, fold_symbol, integer_ids, names_every_channel,
-                                          phone_digits)
+from journeyflow.stages.spellings import (  # noqa: F401 -- re-exported (they lived here)
+    ENUM_SYNONYMS, EVERY_CHANNEL, INTEGER_ID_FIELDS, container_fields, enum_symbols, fold_enums, fold_symbol,
+    integer_ids, names_every_channel, phone_digits)
 
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
            "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-__all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "channel_symbol", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "container_fields", "enum_symbols", "fold_enums",
-           "fold_symbol", "integer_ids", "names_every_channel", "phone_digits"]
+__all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
+           "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
+           "phone_digits"]
 
 
 def fold_symbol(v: str) -> str:

@@ -29,8 +29,9 @@ def split_batch(payload: Any) -> list[bytes] | None:
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
     envelope (then it is one message, parsed as it is) or is an *empty* one (``{"batch": []}``, ``[]``): that is one
     record read, dead-lettered by the parser with its reason -- split into no message, it was neither decided nor a
-    dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook destinations such
-    as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without shared fields.
+    dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook
+    destinations such as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without
+    shared fields.
     Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
     env = _envelope(payload)
     if env is None:

@@ -198,10 +198,15 @@ class SegmentParser:
         if call == "identify":
             user_traits.update(own_traits or {})
         elif call == "track" and props and _names_address_status(self.mapping.get(etype)):
-            # an email tool's opt-out or bounce names its address in the properties when it has no user traits
-            # (fail safe: the address, not only the user id, is opted out -- every holder of it is blocked)
+            # an email tool's opt-out or bounce names its address in the properties when it has no user traits, or
+            # only an unusable one ("{{email}}": a template left unrendered) -- fail safe: the address, not only the
+            # user id, is opted out, every holder of it is blocked
             for kind in ("email", "phone"):
-                if not user_traits.get(kind) and isinstance(props.get(kind), str):
+                own = user_traits.get(kind)
+                if isinstance(props.get(kind), str) and (not own or not self._usable(kind, own, context)):
+                    if own:
+                        problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped",
+                                         f"not a usable {kind}: the {kind} in properties applies", None))
                     user_traits[kind] = props[kind]
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
@@ -287,6 +292,15 @@ class SegmentParser:
                 problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped", str(e), None))
                 dropped.append(str(e))
         return tuple(sorted(set(keys))), contact
+
+    def _usable(self, kind: str, value: Any, context: dict | None) -> bool:
+        """True when ``value`` of a user trait ``email`` / ``phone`` gives a key (as :meth:`_identifiers` reads it)."""
+        try:
+            region = _locale_region(context) if kind == "phone" else None
+            self._phone_key(value, region, {}) if region is not None else self.parser._key(kind, value, {})
+        except InvalidIdentifier:
+            return False
+        return True
 
     def _id_key(self, name: str, text: str, key: Any) -> str:
         """``Parser._id_key(name, key(text))``, cached per (field, text) (bounded: cleared when full); raises the

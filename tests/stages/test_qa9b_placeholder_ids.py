@@ -1,7 +1,8 @@
 """qa9b: an id that is a program's word for "no id".
 
 JavaScript's ``String(undefined)`` / ``String(null)`` / ``String({})``, Python's ``str(None)``, a spreadsheet's
-``N/A``: an SDK that stringifies an unset user id sends ``"userId": "undefined"``.  It was the customer
+``N/A``, the nil UUID (iOS's advertising id under limited ad tracking): an SDK that stringifies an unset user id
+sends ``"userId": "undefined"``.  It was the customer
 ``crm:undefined``, so every device that ever sent it was linked into one customer (decisions, opt-outs and sends
 shared across strangers).  Now such an id is refused like an empty one: dropped with a field warning beside a
 usable identifier, ``invalid_identifier`` when it was the only or the required one."""
@@ -17,7 +18,8 @@ from journeyflow.stages.identity.rules import event_links
 from journeyflow.stages.parse import Parser
 from tests.stages.test_input_edge_cases import GOOD, HASHER, P
 
-WORDS = ["undefined", "null", "NULL", "None", "nil", "NaN", "[object Object]", "N/A", "#N/A", " undefined "]
+WORDS = ["undefined", "null", "NULL", "None", "nil", "NaN", "[object Object]", "N/A", "#N/A", " undefined ",
+         "00000000-0000-0000-0000-000000000000"]
 
 
 def both(stream, rec):
@@ -51,7 +53,8 @@ def test_a_placeholder_id_is_never_a_key_on_any_stream(stream, field, word):
         assert [w.field for w in warnings] == [field]
 
 
-@pytest.mark.parametrize("real", ["0", "Null Island Ltd", "nullable", "undefined-1", "Nancy"])
+@pytest.mark.parametrize("real", ["0", "Null Island Ltd", "nullable", "undefined-1", "Nancy",
+                                  "00000000-0000-0000-0000-000000000001"])
 def test_ids_that_only_look_alike_are_kept(real):
     ev, _w = both("crm", {**GOOD["crm"], "crm_id": real})
     assert isinstance(ev, Event) and ev.ids == (f"crm:{real}",)

@@ -110,8 +110,11 @@ _HEX_CHARS = 32
 MAX_ID_CHARS = 256
 #: Words a program writes where an id is missing (any letter case): JavaScript's ``String(undefined)``,
 #: ``String(null)``, ``String({})`` and ``NaN``, Python's ``str(None)``, Ruby's ``nil``, a spreadsheet's ``N/A`` /
-#: ``#N/A``.  As ids they made one customer of every device whose user id was unset (``crm:undefined``): refused.
-PLACEHOLDER_IDS = frozenset({"undefined", "null", "none", "nil", "nan", "[object object]", "n/a", "#n/a"})
+#: ``#N/A``, and the nil UUID (RFC 9562 §5.9: what iOS returns for the advertising id when ad tracking is limited,
+#: used as a device id by some apps).  As ids they made one customer of every device whose id was unset
+#: (``crm:undefined``): refused.
+PLACEHOLDER_IDS = frozenset({"undefined", "null", "none", "nil", "nan", "[object object]", "n/a", "#n/a",
+                             "00000000-0000-0000-0000-000000000000"})
 #: Longest email or phone value as written (an RFC 5322 line, 998 characters): longer ones are refused unparsed.
 MAX_RAW_CHARS = 998
 
@@ -202,7 +205,7 @@ def _strip_id(kind: str, raw: object) -> str:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     if len(value) > MAX_ID_CHARS:
         raise InvalidIdentifier(kind, f"{kind} id is longer than {MAX_ID_CHARS} characters ({len(value)})")
-    if len(value) <= 15 and value.casefold() in PLACEHOLDER_IDS:
+    if len(value) <= 36 and value.casefold() in PLACEHOLDER_IDS:
         raise InvalidIdentifier(kind, f"{kind} id {value!r} is a placeholder for a missing id, not an id")
     return value
 

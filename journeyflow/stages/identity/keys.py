@@ -5,8 +5,9 @@ Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``c
 customer is the minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then
 phone, then anonymous id.
 
-* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (kept as given otherwise:
-  ids are machine-made and compared exactly), at most :data:`MAX_ID_CHARS` (256) characters once stripped: a longer
+* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (stripped of surrounding
+  whitespace, invisible format characters and one pair of surrounding quotes -- ``"C-7"`` with its quotes, as a CSV
+  export keeps them, is ``C-7`` -- and kept as given otherwise: ids are machine-made and compared exactly), at most :data:`MAX_ID_CHARS` (256) characters once stripped: a longer
   one (a 5,000-character "id": a whole payload or a token pasted into the field) is refused, as it would be a
   customer id in every table and a Bigtable row key (4 KB limit); so is a placeholder a program writes for a
   missing id (``undefined``, ``null``, ``None``, ``[object Object]``: :data:`PLACEHOLDER_IDS`), which made one
@@ -201,6 +202,8 @@ def _strip_id(kind: str, raw: object) -> str:
     # invisible format characters are not part of an id (:func:`without_format_chars`: "C-1" pasted with a
     # zero-width space is the customer "C-1", not a second one)
     value = without_format_chars(raw if isinstance(raw, str) else str(raw)).strip()
+    if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0] and value.count(value[0]) == 2:
+        value = value[1:-1].strip()  # inside one pair of quotes: a CSV column's quotes kept (as for emails)
     if not value:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     if len(value) > MAX_ID_CHARS:

@@ -41,7 +41,8 @@ from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, 
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key, event_id_text
+from journeyflow.stages.identity.keys import (Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
+                                              event_id_text)
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
@@ -350,8 +351,8 @@ class Parser:
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
         attrs = {**self._attrs(stream, rec), "channel": _fields.EVERY_CHANNEL} if every else self._attrs(stream, rec)
-        return Event(uid=f"{stream}/{self._clean(eid)}", stream=stream, type=etype, ts=et,
-                     ids=ids, attrs=attrs, contact=contact), problems
+        return Event(uid=f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}", stream=stream,
+                     type=etype, ts=et, ids=ids, attrs=attrs, contact=contact), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
         cfg = self.config

@@ -31,7 +31,7 @@ import msgspec
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
-from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text
+from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
@@ -331,11 +331,11 @@ class FastPath:
         if a is None:
             return None
         eid = rec.event_id
-        if _EVENT_ID_MATCH(eid) is None:
+        if _EVENT_ID_MATCH(eid) is None or len(eid) > MAX_ID_CHARS:
             if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
                 eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible characters, padding)
-            if not eid:
-                return None  # an empty id: the full parser's dead letter
+            if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
+                return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
             if _SAFE_ID_MATCH(eid) is None:
                 eid = self._pseudo(eid)
         return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})

@@ -52,10 +52,11 @@ import email.utils
 import functools
 import hashlib
 import hmac
+import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import phonenumbers
@@ -78,8 +79,10 @@ __all__ = [
     "Kind",
     "add_counts",
     "anon_key",
+    "bounded_event_id",
     "canonical",
     "crm_key",
+    "is_placeholder",
     "kind_index",
     "kind_of",
     "normalize_email",
@@ -196,6 +199,25 @@ def event_id_text(raw: str) -> str:
     return without_format_chars(raw).strip()
 
 
+def is_placeholder(text: str) -> bool:
+    """True when ``text`` (stripped) is one of :data:`PLACEHOLDER_IDS` (any letter case)."""
+    return len(text) <= 36 and text.casefold() in PLACEHOLDER_IDS
+
+
+def bounded_event_id(eid: str, record: Any, digest: Callable[[str, str], str]) -> str:
+    """``eid`` (an event id as :func:`event_id_text` spells it), or a stand-in when it cannot be a de-duplication
+    key: one longer than :data:`MAX_ID_CHARS` is ``h-<keyed hash of it>`` (bounded in state and tables; the same id
+    gives the same stand-in, so redeliveries still de-duplicate); a placeholder (``"undefined"``, ``"null"``:
+    :func:`is_placeholder`), which made every later event of a customer a ``duplicate_event``, is
+    ``c-<keyed hash of the record>`` (``record``'s canonical JSON: each record its own id, a redelivery the same).
+    ``digest``: :meth:`Hasher.digest`."""
+    if len(eid) > MAX_ID_CHARS:
+        return "h-" + digest("event", eid)
+    if is_placeholder(eid):
+        return "c-" + digest("event", json.dumps(record, sort_keys=True, ensure_ascii=False, default=str))
+    return eid
+
+
 def _strip_id(kind: str, raw: object) -> str:
     if raw is None:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
@@ -208,7 +230,7 @@ def _strip_id(kind: str, raw: object) -> str:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     if len(value) > MAX_ID_CHARS:
         raise InvalidIdentifier(kind, f"{kind} id is longer than {MAX_ID_CHARS} characters ({len(value)})")
-    if len(value) <= 36 and value.casefold() in PLACEHOLDER_IDS:
+    if is_placeholder(value):
         raise InvalidIdentifier(kind, f"{kind} id {value!r} is a placeholder for a missing id, not an id")
     return value
 

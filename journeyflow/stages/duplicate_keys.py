@@ -34,18 +34,23 @@ __all__ = ["DECISIVE_KEYS", "fail_safe_values", "may_repeat"]
 #: Per stream, the top-level keys whose repetition is read fail safe.
 DECISIVE_KEYS: dict[str, tuple[str, ...]] = {"consent": ("status", "channel"), "engagement": ("type", "channel"),
                                              "track": ("event",)}
-_QUOTED = {s: tuple((f'"{k}"', f'"{k}"'.encode()) for k in ks) for s, ks in DECISIVE_KEYS.items()}
+_QUOTED_TEXT = {s: tuple(f'"{k}"' for k in ks) for s, ks in DECISIVE_KEYS.items()}
+_QUOTED_BYTES = {s: tuple(k.encode() for k in ks) for s, ks in _QUOTED_TEXT.items()}
 _OPT_OUT_TYPES = ("unsubscribed", "complained", "bounced")  # engagement, in order of preference
 _EVERY_CHANNEL_OPT_OUTS = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
 
 
-def may_repeat(stream: str, text: str | bytes) -> bool:
-    """True when a decisive key of ``stream`` (:data:`DECISIVE_KEYS`) may occur more than once in ``text``."""
-    keys = _QUOTED.get(stream)
-    if keys is None:
+def may_repeat(stream: str, text: str | bytes, decoded: Any = None) -> bool:
+    """True when a decisive key of ``stream`` (:data:`DECISIVE_KEYS`) may occur more than once in ``text`` (a
+    Segment message, ``decoded`` given, only when it has an ``event`` at all: a page or identify call has none)."""
+    if decoded is not None and stream == "track" and "event" not in decoded:
         return False
-    i = 1 if isinstance(text, (bytes, bytearray)) else 0
-    return any(text.count(k[i]) > 1 for k in keys)
+    keys = (_QUOTED_TEXT if text.__class__ is str else _QUOTED_BYTES).get(stream)
+    if keys is not None:
+        for k in keys:
+            if text.count(k) > 1:
+                return True
+    return False
 
 
 def _folded(stream: str, field: str, v: Any) -> Any:

@@ -299,7 +299,7 @@ class Parser:
         if stream == SEGMENT_STREAM and self._segment is None:  # Segment-Spec messages: stages.segment.parse
             from journeyflow.stages.segment.parse import SegmentParser
             self._segment = SegmentParser(self)
-        if isinstance(raw, str) and may_repeat(stream, raw):  # an opt-out's key written twice: stages.duplicate_keys
+        if isinstance(raw, str) and may_repeat(stream, raw, rec):  # an opt-out's key twice: stages.duplicate_keys
             rec = {**rec, **fail_safe_values(stream, raw, self._segment and self._segment.opt_out_event)}
         if stream == SEGMENT_STREAM:
             return self._segment.parse(rec, size, received_at)

@@ -50,6 +50,7 @@ _UNSEEN = object()  # a cache miss (None is a cached answer)
 #: the quoted decisive keys of the opt-out streams (stages.duplicate_keys), as bytes and as text
 _TWICE_TEXT = {s: tuple(f'"{k}"' for k in DECISIVE_KEYS[s]) for s in ("consent", "engagement")}
 _TWICE = {s: tuple(k.encode() for k in keys) for s, keys in _TWICE_TEXT.items()}
+_OPT_OUTS = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
 
 
 class Unsupported(Exception):
@@ -272,9 +273,6 @@ class FastPath:
                 raw = raw.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        twice = (_TWICE if raw.__class__ is bytes else _TWICE_TEXT).get(stream)
-        if twice is not None and (raw.count(twice[0]) > 1 or raw.count(twice[1]) > 1):
-            return None  # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys)
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
         # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
         # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
@@ -312,6 +310,11 @@ class FastPath:
             etype = rec.type
             if etype not in types:
                 return None
+        twice = (_TWICE if raw.__class__ is bytes else _TWICE_TEXT).get(stream)
+        if twice is not None and (raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1)):
+            # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated channel
+            # matters to an opt-out only (one count for the common record)
+            return None
         for name, check in checks:
             v = getattr(rec, name)
             if v is not None and check(v) is not None:

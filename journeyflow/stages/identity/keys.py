@@ -119,6 +119,7 @@ MAX_ID_CHARS = 256
 #: (``crm:undefined``): refused.
 PLACEHOLDER_IDS = frozenset({"undefined", "null", "none", "nil", "nan", "[object object]", "n/a", "#n/a",
                              "00000000-0000-0000-0000-000000000000"})
+_PLACEHOLDER_STARTS = frozenset(c for w in PLACEHOLDER_IDS for c in (w[0], w[0].upper()))
 #: Longest email or phone value as written (an RFC 5322 line, 998 characters): longer ones are refused unparsed.
 MAX_RAW_CHARS = 998
 
@@ -201,7 +202,7 @@ def event_id_text(raw: str) -> str:
 
 def is_placeholder(text: str) -> bool:
     """True when ``text`` (stripped) is one of :data:`PLACEHOLDER_IDS` (any letter case)."""
-    return len(text) <= 36 and text.casefold() in PLACEHOLDER_IDS
+    return text[:1] in _PLACEHOLDER_STARTS and len(text) <= 36 and text.casefold() in PLACEHOLDER_IDS
 
 
 def bounded_event_id(eid: str, record: Any, digest: Callable[[str, str], str]) -> str:

@@ -72,7 +72,7 @@ from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
-                                              event_id_text)
+                                              event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
@@ -240,7 +240,8 @@ class SegmentParser:
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)
-        mid = bounded_event_id(mid, msg, self.parser.hasher.digest)  # (a long or placeholder messageId)
+        if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
+            mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
                      attrs=attrs, contact=contact), problems
 

@@ -103,16 +103,32 @@ class Ticker:
 
 
 def count_input_records(input_dir: str) -> tuple[int, int]:
-    """``(lines, bytes)`` of the ``*.jsonl`` stream files of a local replay input (``(0, 0)`` for a ``gs://`` path):
-    what a replay will read, shown while it runs."""
+    """``(records, bytes)`` of the stream files of a local replay input (``(0, 0)`` for a ``gs://`` path): what a
+    replay will read, shown while it runs.  Records are counted as the replay's reader
+    (``transforms.sources._ReadFileFn``, counter ``records_read``) splits them: JSONL lines ended by LF, CRLF or a
+    lone CR (``stages.json_text.jsonl_lines``), blank lines skipped, a Segment batch envelope one record per message
+    (``stages.segment.batch.batch_count``); Avro files by their blocks' record counts.  (It counted LF bytes: a
+    CR-only file was one record, blank lines and batches miscounted.)"""
     if "://" in input_dir or not os.path.isdir(input_dir):
         return 0, 0
-    from journeyflow.model.events import STREAMS
-    lines = size = 0
+    from journeyflow.model.events import SEGMENT_STREAM, STREAMS
+    from journeyflow.stages.json_text import jsonl_lines
+    from journeyflow.stages.segment.batch import batch_count
+    records = size = 0
     for stream in STREAMS:
-        path = os.path.join(input_dir, f"{stream}.jsonl")
-        if os.path.exists(path):
+        for ext in ("jsonl", "avro"):
+            path = os.path.join(input_dir, f"{stream}.{ext}")
+            if not os.path.exists(path):
+                continue
             size += os.path.getsize(path)
             with open(path, "rb") as f:
-                lines += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    return lines, size
+                if ext == "avro":
+                    import fastavro
+                    records += sum(block.num_records for block in fastavro.block_reader(f))
+                    continue
+                for _i, line in jsonl_lines(f):
+                    if not line.strip():
+                        continue
+                    n = batch_count(line) if stream == SEGMENT_STREAM else None
+                    records += 1 if n is None else n
+    return records, size

@@ -22,9 +22,11 @@ engagement  event_id, ts, type, channel            email, phone, crm_id: one val
                                                    needed                           bounce_type
 consent     event_id, ts, status, channel, the     exactly one of email, phone,     (none: the identifier is the
             one identifier                         crm_id, required                 consent's subject)
-track       messageId, type, a time (Segment       userId, anonymousId, previousId, context, context.traits, timezones,
-            Spec: ``stages.segment.parse``)        traits.email/phone: one needed   name, originalTimestamp, sentAt,
-                                                                                    receivedAt, mapped properties
+track       messageId, type, a time (Segment       userId, anonymousId, previousId, properties, traits, context,
+            Spec: ``stages.segment.parse``)        traits.email/phone: one needed   context.traits (each: an object),
+                                                                                    timezones, name, originalTimestamp,
+                                                                                    sentAt, receivedAt, mapped
+                                                                                    properties
 ==========  =====================================  ===============================  ==================================
 
 ``type`` / ``status`` and ``channel`` decide what the record means, ``ts`` when, the ids which customer, and
@@ -43,6 +45,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from journeyflow.model.reasons import FieldWarningReason as R
 from journeyflow.stages.json_text import as_number
+from journeyflow.stages.spellings import (  # noqa: F401 -- re-exported (they lived here)
+    ENUM_SYNONYMS, EVERY_CHANNEL, INTEGER_ID_FIELDS, container_fields, enum_symbols, fold_enums, fold_symbol,
+    integer_ids, names_every_channel, phone_digits)
 
 __all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
            "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS",
@@ -121,135 +126,6 @@ def _string(v: Any) -> Verdict | None:
     if isinstance(v, str):
         return Verdict(DROP, R.WRONG_TYPE, "not valid Unicode text")
     return Verdict(DROP, R.WRONG_TYPE, f"expected a string, got {_type_name(v)}")
-
-
-def fold_symbol(v: str) -> str:
-    """An enum value spelt as the schemas spell their symbols: trimmed, lower case, spaces and hyphens as
-    underscores (``" REVOKED"`` → ``revoked``, ``"Email"`` → ``email``, ``"Add To Cart"`` → ``add_to_cart``).  Sources
-    write enum values in other cases (an ESP's ``Unsubscribed``, a CRM's ``REVOKED``); such a record is understood,
-    and an opt-out among them must never be lost to a dead letter."""
-    return v.strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def enum_symbols(schema: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-    """Field name → its enum symbols, for every enum-typed field (nullable or not) of an Avro record ``schema``."""
-    out: dict[str, frozenset[str]] = {}
-    for f in schema["fields"]:
-        for t in f["type"] if isinstance(f["type"], list) else [f["type"]]:
-            if isinstance(t, dict) and t.get("type") == "enum":
-                out[f["name"]] = frozenset(t["symbols"])
-    return out
-
-
-def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """``(field name, "array" | "map")`` of every field of an Avro record ``schema`` that may hold a container."""
-    out = []
-    for f in schema["fields"]:
-        for t in f["type"] if isinstance(f["type"], list) else [f["type"]]:
-            if isinstance(t, dict) and t.get("type") in ("array", "map"):
-                out.append((f["name"], t["type"]))
-    return tuple(out)
-
-
-#: Per stream and enum field, other sources' words for a symbol (after :func:`fold_symbol`; a JSON boolean as
-#: ``"true"``/``"false"``).  Preference centres and ESPs say "opted_out", "unsubscribed", "withdrawn", ``false`` for
-#: a revoke (read as a dead letter, the next promo would go out).  Bounce types of Amazon SES (``Permanent``/
-#: ``Transient``/``Undetermined``), Mailgun/SendGrid (``permanent``/``temporary``, ``blocked``), Postmark/Braze
-#: (``HardBounce``/``soft_bounce``...): only a hard one blocks the address; the others count towards the soft limit.
-ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
-    "consent": {"status": {
-        **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
-                         "declined", "rejected", "refused", "false", "no", "off"), "revoked"),
-        **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on"),
-                        "granted")}},
-    "engagement": {
-        "type": {"unsubscribe": "unsubscribed", "opt_out": "unsubscribed", "opted_out": "unsubscribed",
-                 "complaint": "complained", "spam_report": "complained", "spamreport": "complained",
-                 "spam": "complained", "bounce": "bounced", "delivery": "delivered", "open": "opened",
-                 "click": "clicked"},
-        "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
-            "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft")}},
-}
-
-
-def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
-               synonyms: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
-    """``rec``, or a copy with each enum field's value that is not a symbol but folds to one (:func:`fold_symbol`,
-    then the stream's ``synonyms``: :data:`ENUM_SYNONYMS`) replaced by that symbol; anything else is left for the
-    checks to report."""
-    out = rec
-    for name, symbols in enums.items():
-        v = rec.get(name)
-        if v.__class__ is bool:
-            v = "true" if v else "false"
-        if v.__class__ is str and v not in symbols:
-            folded = fold_symbol(v)
-            if folded not in symbols and synonyms and name in synonyms:
-                folded = synonyms[name].get(folded, folded)
-            if folded in symbols:
-                if out is rec:
-                    out = dict(rec)
-                out[name] = folded
-    return out
-
-
-#: The channel of an opt-out that names every channel: ``channel: "all"`` (or ``*``, ``any``, ``global`` ...),
-#: absent, null or empty.  A preference centre's "unsubscribe from everything" blocks each channel (fail safe).
-EVERY_CHANNEL = "all"
-_EVERY_CHANNEL_SPELLINGS = frozenset({"all", "*", "any", "every", "everything", "all_channels", "global", ""})
-_EVERY_CHANNEL_TYPES = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
-
-
-def names_every_channel(stream: str, rec: Mapping[str, Any]) -> bool | None:
-    """For a consent or engagement record (enums folded): True when it is an opt-out naming every channel (see
-    :data:`EVERY_CHANNEL`), None when it names every channel but is no opt-out (a grant, a delivery: one channel
-    is required there), False otherwise."""
-    types = _EVERY_CHANNEL_TYPES.get(stream)
-    ch = rec.get("channel")
-    if types is None or (ch is not None and (not isinstance(ch, str) or fold_symbol(ch) not in
-                                             _EVERY_CHANNEL_SPELLINGS)):
-        return False  # (a channel of the wrong type: the schema check says so)
-    return True if rec.get("status" if stream == "consent" else "type") in types else None
-
-
-#: Id fields of the built-in streams a source may write as a JSON integer: Shopify order and product ids, Zendesk
-#: ticket ids, HubSpot contact and owner ids, numeric event ids.  Such a record is understood: the integer is its
-#: decimal digits (as the Segment stream reads ``userId: 12345`` as ``crm:12345``).  ``decision_id`` is not here:
-#: journeyflow writes it, always a string.
-INTEGER_ID_FIELDS = frozenset({"event_id", "anonymous_id", "user_id", "crm_id", "order_id", "ticket_id",
-                               "product_id", "owner_id"})
-
-
-def integer_ids(rec: dict[str, Any]) -> dict[str, Any]:
-    """``rec``, or a copy whose :data:`INTEGER_ID_FIELDS` (and ``product_ids`` items) given as JSON integers (not
-    booleans, not floats) are their decimal digits.  Before, ``crm_id: 12345`` or ``order_id: 4711`` made the
-    record a ``schema_violation`` dead letter: an order that ends a cart journey, lost."""
-    out = rec
-    for f, v in rec.items():
-        if v.__class__ is int and f in INTEGER_ID_FIELDS:
-            if out is rec:
-                out = dict(rec)
-            out[f] = str(v)
-    items = rec.get("product_ids")
-    if items.__class__ is list and any(x.__class__ is int for x in items):
-        if out is rec:
-            out = dict(rec)
-        out["product_ids"] = [str(x) if x.__class__ is int else x for x in items]
-    return out
-
-
-def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:
-    """``rec``, or a copy whose ``phone`` given as a JSON integer of 7 digits or more (``14155550134``: a
-    spreadsheet or CSV export turned into JSON types the column as numbers) is its digits as text.  The parser
-    applies it to opt-outs only (a consent revoke; an engagement unsubscribe, complaint or bounce): an SMS opt-out
-    naming its number so was a dead letter, and compliance fails safe; elsewhere such a phone stays a
-    ``wrong_type`` field (the Avro schemas type it string), as the Segment stream's ``traits.phone`` is read from
-    either form."""
-    v = rec.get("phone")
-    if v.__class__ is int and v >= 1_000_000:  # shorter numbers are no phone: left for the type check
-        rec = dict(rec)
-        rec["phone"] = str(v)
-    return rec
 
 
 def _enum(symbols: tuple[str, ...]) -> Callable[[Any], Verdict | None]:
@@ -406,7 +282,8 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
     "track": {"userId": _string, "anonymousId": _string, "previousId": _string, "traits.email": _string,
               "traits.phone": _string, "context": _string, "context.traits": _string,
               "context.timezone": normalize_timezone, "traits.timezone": normalize_timezone, "name": _string,
-              "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string, "properties": _string},
+              "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string, "properties": _string,
+              "traits": _string},
 }
 
 

@@ -41,8 +41,10 @@ from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, 
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, crm_key, event_id_text
+from journeyflow.stages.identity.keys import (Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
+                                              event_id_text)
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
+from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
@@ -292,11 +294,14 @@ class Parser:
         else:
             rec = raw
         if not isinstance(rec, dict):
-            raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(rec).__name__}")
-        if stream == SEGMENT_STREAM:  # Segment-Spec messages: stages.segment.parse
-            if self._segment is None:
-                from journeyflow.stages.segment.parse import SegmentParser
-                self._segment = SegmentParser(self)
+            got = "an empty array (a batch of no messages)" if rec == [] else type(rec).__name__
+            raise Invalid(DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {got}")
+        if stream == SEGMENT_STREAM and self._segment is None:  # Segment-Spec messages: stages.segment.parse
+            from journeyflow.stages.segment.parse import SegmentParser
+            self._segment = SegmentParser(self)
+        if isinstance(raw, str) and may_repeat(stream, raw, rec):  # an opt-out's key twice: stages.duplicate_keys
+            rec = {**rec, **fail_safe_values(stream, raw, self._segment and self._segment.opt_out_event)}
+        if stream == SEGMENT_STREAM:
             return self._segment.parse(rec, size, received_at)
         if stream not in self._schemas:
             raise Invalid(DeadLetterReason.UNKNOWN_STREAM, f"unknown stream {stream!r}; expected one of {', '.join(STREAMS)}")
@@ -346,8 +351,8 @@ class Parser:
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
         attrs = {**self._attrs(stream, rec), "channel": _fields.EVERY_CHANNEL} if every else self._attrs(stream, rec)
-        return Event(uid=f"{stream}/{self._clean(eid)}", stream=stream, type=etype, ts=et,
-                     ids=ids, attrs=attrs, contact=contact), problems
+        return Event(uid=f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}", stream=stream,
+                     type=etype, ts=et, ids=ids, attrs=attrs, contact=contact), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
         cfg = self.config

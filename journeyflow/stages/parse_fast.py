@@ -30,7 +30,8 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier, event_id_text
+from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
+from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
@@ -46,6 +47,10 @@ _PRIMITIVES: dict[str, Any] = {"string": str, "long": _LONG, "int": _INT, "boole
 #: bounded caches (entries): identifier keys, pseudonymized strings, date-hours with offsets, web properties
 _CACHE = 1 << 16
 _UNSEEN = object()  # a cache miss (None is a cached answer)
+#: the quoted decisive keys of the opt-out streams (stages.duplicate_keys), as bytes and as text
+_TWICE_TEXT = {s: tuple(f'"{k}"' for k in DECISIVE_KEYS[s]) for s in ("consent", "engagement")}
+_TWICE = {s: tuple(k.encode() for k in keys) for s, keys in _TWICE_TEXT.items()}
+_OPT_OUTS = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
 
 
 class Unsupported(Exception):
@@ -305,6 +310,11 @@ class FastPath:
             etype = rec.type
             if etype not in types:
                 return None
+        twice = (_TWICE if raw.__class__ is bytes else _TWICE_TEXT).get(stream)
+        if twice is not None and (raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1)):
+            # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated channel
+            # matters to an opt-out only (one count for the common record)
+            return None
         for name, check in checks:
             v = getattr(rec, name)
             if v is not None and check(v) is not None:
@@ -313,20 +323,22 @@ class FastPath:
         values = id_values(rec)
         got = ids_cache.get(values, _UNSEEN)
         if got is _UNSEEN:
-            if len(ids_cache) >= _CACHE:
-                del ids_cache[next(iter(ids_cache))]
-            got = ids_cache[values] = self._ids_uncached(stream, values)
+            got = self._ids_uncached(stream, values)
+            if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused ones: not kept)
+                if len(ids_cache) >= _CACHE:
+                    del ids_cache[next(iter(ids_cache))]
+                ids_cache[values] = got
         if got is None:
             return None
         a = attrs(rec)
         if a is None:
             return None
         eid = rec.event_id
-        if _EVENT_ID_MATCH(eid) is None:
+        if _EVENT_ID_MATCH(eid) is None or len(eid) > MAX_ID_CHARS:
             if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
                 eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible characters, padding)
-            if not eid:
-                return None  # an empty id: the full parser's dead letter
+            if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
+                return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
             if _SAFE_ID_MATCH(eid) is None:
                 eid = self._pseudo(eid)
         return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
@@ -337,7 +349,7 @@ class FastPath:
             present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]
             if len(present) != 1:
                 return None
-            got = key(*present[0])
+            got = key(*present[0]) if len(present[0][1]) <= MAX_ID_CHARS else self._key_uncached(*present[0])
             if got is None:
                 return None
             return (got[0],), dict(got[1])
@@ -346,7 +358,7 @@ class FastPath:
         for (f, required), v in zip(self._ids[stream], values):
             if not required and (v is None or v == ""):
                 continue
-            got = key(f, v)
+            got = key(f, v) if v.__class__ is not str or len(v) <= MAX_ID_CHARS else self._key_uncached(f, v)
             if got is None:
                 return None  # dropped with a warning, a dead letter, or an empty key: the full path says which
             keys.append(got[0])

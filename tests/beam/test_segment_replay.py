@@ -81,7 +81,7 @@ def test_bad_segment_messages_are_dead_letters_and_accounted_for(tmp_path):
            {"type": "track", "messageId": "x3", "timestamp": "2026-10-05T10:00:00Z", "event": "E"},  # nobody
            {"type": "track", "messageId": "x4", "anonymousId": "a", "timestamp": "2026-10-05T10:00:00Z"},
            {"type": "track", "messageId": "x5", "anonymousId": "a", "event": "E", "timestamp": "yesterday"},
-           {"type": "track", "messageId": "x6", "anonymousId": "a", "event": "E", "properties": [1],
+           {"type": "track", "messageId": "x6", "anonymousId": "a", "event": ["E"],  # an event name that is no text
             "timestamp": "2026-10-05T10:00:00Z"},
            {"type": "track", "messageId": "x7", "anonymousId": "a", "event": "E", "timestamp": "2026-10-05T10:00:00Z",
             "properties": {"blob": "x" * 33_000}}]

@@ -229,9 +229,11 @@ def test_a_json_array_of_messages_is_a_batch(tmp_path):
     path = tmp_path / "track.jsonl"
     path.write_text(json.dumps([GOOD["track"], second, 7]) + "\n" + " []\n", encoding="utf-8")
     raws = list(_ReadFileFn()._records(("track", str(path))))
-    assert [r.source.rsplit(":", 1)[1] for r in raws] == ["1#1", "1#2", "1#3"]
+    # (an empty array is one record, a dead letter: tests/beam/test_qa9b_batches.py)
+    assert [r.source.rsplit(":", 1)[1] for r in raws] == ["1#1", "1#2", "1#3", "2"]
     got = [parse("track", r.payload) for r in raws]
     assert [g.uid for g in got[:2]] == ["track/m1", "track/m2"] and got[2].reason == "not_an_object"
+    assert got[3].reason == "not_an_object"
     assert split_batch(b"[1,") is None  # not JSON: one record, an invalid_json dead letter
 
 

@@ -5,8 +5,15 @@ Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``c
 customer is the minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then
 phone, then anonymous id.
 
-* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (kept as given otherwise,
-  invisible format characters included: ids are machine-made and compared exactly).
+* CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (stripped of surrounding
+  whitespace, invisible format characters and one pair of surrounding quotes -- ``"C-7"`` with its quotes, as a CSV
+  export keeps them, is ``C-7`` -- and kept as given otherwise: ids are machine-made and compared exactly), at most :data:`MAX_ID_CHARS` (256) characters once stripped: a longer
+  one (a 5,000-character "id": a whole payload or a token pasted into the field) is refused, as it would be a
+  customer id in every table and a Bigtable row key (4 KB limit); so is a placeholder a program writes for a
+  missing id (``undefined``, ``null``, ``None``, ``[object Object]``: :data:`PLACEHOLDER_IDS`), which made one
+  customer of every device whose user id was unset.  Emails and phones are bounded by their own
+  rules (254 characters for an address, RFC 5321; E.164 for a number), and a value longer than
+  :data:`MAX_RAW_CHARS` as written (998: an RFC 5322 line) is refused before it is parsed or cached.
 * Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFC, and checks and normalizes it with
   ``email-validator`` (RFC 5321/5322/6531 syntax, no DNS look-up): every spelling of one address gives one key.
   **Merged**: letter case of the whole address (``Ann.Lee@Example.COM`` = ``ann.lee@example.com``; local parts are
@@ -29,7 +36,9 @@ phone, then anonymous id.
   prefix in a region whose own prefix differs (``0044 20 7946 0958`` with region US is +44 20 7946 0958: tried only
   when the region's own reading is not a valid number); an extension (``ext. 12``) is
   not part of E.164, so a desk's extensions share the number's key. **Not merged**: a national number read with the
-  wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed).
+  wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed; the
+  reason names the region it was read in, ``phone is not a possible number in region US (written without +<country
+  code>)``, so the fix -- the number's ``+44``, or ``--default_region`` -- is plain).
 
 ``<hex>`` is the first 32 hex characters (128 bits) of ``HMAC-SHA256(key, "<kind>:" + normalized)``. The HMAC key
 comes from :class:`Hasher`; :meth:`Hasher.from_env` reads ``JOURNEYFLOW_HASH_KEY`` and falls back to the
@@ -43,10 +52,11 @@ import email.utils
 import functools
 import hashlib
 import hmac
+import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import phonenumbers
@@ -60,14 +70,19 @@ __all__ = [
     "EMAIL",
     "HASH_KEY_ENV",
     "KINDS",
+    "MAX_ID_CHARS",
+    "MAX_RAW_CHARS",
     "PHONE",
+    "PLACEHOLDER_IDS",
     "Hasher",
     "InvalidIdentifier",
     "Kind",
     "add_counts",
     "anon_key",
+    "bounded_event_id",
     "canonical",
     "crm_key",
+    "is_placeholder",
     "kind_index",
     "kind_of",
     "normalize_email",
@@ -96,6 +111,18 @@ HASH_KEY_ENV = "JOURNEYFLOW_HASH_KEY"  # = secret.HASH_KEY_ENV
 #: Documented local-development HMAC key. Never use it for real data: anyone can recompute the hashes.
 DEFAULT_HASH_KEY = b"journeyflow-local-dev-key"
 _HEX_CHARS = 32
+#: Longest CRM or anonymous id, characters after stripping (keys are customer ids and identity-graph row keys).
+MAX_ID_CHARS = 256
+#: Words a program writes where an id is missing (any letter case): JavaScript's ``String(undefined)``,
+#: ``String(null)``, ``String({})`` and ``NaN``, Python's ``str(None)``, Ruby's ``nil``, a spreadsheet's ``N/A`` /
+#: ``#N/A``, and the nil UUID (RFC 9562 §5.9: what iOS returns for the advertising id when ad tracking is limited,
+#: used as a device id by some apps).  As ids they made one customer of every device whose id was unset
+#: (``crm:undefined``): refused.
+PLACEHOLDER_IDS = frozenset({"undefined", "null", "none", "nil", "nan", "[object object]", "n/a", "#n/a",
+                             "00000000-0000-0000-0000-000000000000"})
+_PLACEHOLDER_STARTS = frozenset(c for w in PLACEHOLDER_IDS for c in (w[0], w[0].upper()))
+#: Longest email or phone value as written (an RFC 5322 line, 998 characters): longer ones are refused unparsed.
+MAX_RAW_CHARS = 998
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -174,26 +201,51 @@ def event_id_text(raw: str) -> str:
     return without_format_chars(raw).strip()
 
 
+def is_placeholder(text: str) -> bool:
+    """True when ``text`` (stripped) is one of :data:`PLACEHOLDER_IDS` (any letter case)."""
+    return text[:1] in _PLACEHOLDER_STARTS and len(text) <= 36 and text.casefold() in PLACEHOLDER_IDS
+
+
+def bounded_event_id(eid: str, record: Any, digest: Callable[[str, str], str]) -> str:
+    """``eid`` (an event id as :func:`event_id_text` spells it), or a stand-in when it cannot be a de-duplication
+    key: one longer than :data:`MAX_ID_CHARS` is ``h-<keyed hash of it>`` (bounded in state and tables; the same id
+    gives the same stand-in, so redeliveries still de-duplicate); a placeholder (``"undefined"``, ``"null"``:
+    :func:`is_placeholder`), which made every later event of a customer a ``duplicate_event``, is
+    ``c-<keyed hash of the record>`` (``record``'s canonical JSON: each record its own id, a redelivery the same).
+    ``digest``: :meth:`Hasher.digest`."""
+    if len(eid) > MAX_ID_CHARS:
+        return "h-" + digest("event", eid)
+    if is_placeholder(eid):
+        return "c-" + digest("event", json.dumps(record, sort_keys=True, ensure_ascii=False, default=str))
+    return eid
+
+
 def _strip_id(kind: str, raw: object) -> str:
     if raw is None:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
     # invisible format characters are not part of an id (:func:`without_format_chars`: "C-1" pasted with a
     # zero-width space is the customer "C-1", not a second one)
     value = without_format_chars(raw if isinstance(raw, str) else str(raw)).strip()
+    if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0] and value.count(value[0]) == 2:
+        value = value[1:-1].strip()  # inside one pair of quotes: a CSV column's quotes kept (as for emails)
     if not value:
         raise InvalidIdentifier(kind, f"{kind} id is empty")
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidIdentifier(kind, f"{kind} id is longer than {MAX_ID_CHARS} characters ({len(value)})")
+    if is_placeholder(value):
+        raise InvalidIdentifier(kind, f"{kind} id {value!r} is a placeholder for a missing id, not an id")
     return value
 
 
 def crm_key(raw: object) -> str:
     """``crm:<id stripped>`` (CRM ids are not PII; surrounding whitespace and invisible format characters removed);
-    :class:`InvalidIdentifier` when empty."""
+    :class:`InvalidIdentifier` when empty or longer than :data:`MAX_ID_CHARS`."""
     return "crm:" + _strip_id(CRM, raw)
 
 
 def anon_key(raw: object) -> str:
     """``anon:<id stripped>`` (anonymous/device ids are not PII; surrounding whitespace and invisible format
-    characters removed); :class:`InvalidIdentifier` when empty."""
+    characters removed); :class:`InvalidIdentifier` when empty or longer than :data:`MAX_ID_CHARS`."""
     return "anon:" + _strip_id(ANON, raw)
 
 
@@ -209,7 +261,10 @@ def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     single hyphens) has only its domain checked by ``email-validator``, once per domain (:func:`_ascii_domain`):
     the local part of such an address is valid as it is, so the result is the same; anything else, and every
     refusal, takes the full check (property test: tests/stages/test_parse_fast.py).  Surrounding whitespace, which
-    the full check strips first, is stripped before the plain-address test too (``" ann@x.com "`` is plain)."""
+    the full check strips first, is stripped before the plain-address test too (``" ann@x.com "`` is plain).  A
+    value longer than :data:`MAX_RAW_CHARS` is refused at once (the full check took ~0.7 s for a 1 MB one)."""
+    if len(raw) > MAX_RAW_CHARS:
+        raise InvalidIdentifier(EMAIL, f"email is not a valid address: longer than {MAX_RAW_CHARS} characters")
     simple = _SIMPLE_EMAIL.fullmatch(raw.strip())
     if simple is not None:
         local, domain = simple.groups()
@@ -299,6 +354,9 @@ def _safe_reason(message: str) -> str:
 #: "00" opening a number: the international call prefix of most of the world (ITU-T E.164 recommends it), written
 #: so by people and systems outside the region configured (its own prefix may differ: 011 in North America).
 _INTL_00 = re.compile(r"(?:tel:)?\s*00\s*(?=[1-9])", re.IGNORECASE)
+#: a number written with its country code (``+44 ...``, ``tel:+44...``, a full-width plus): read in no region
+_PLUS = re.compile(r"(?:tel:)?\s*[+\uff0b]", re.IGNORECASE)
+_UNPARSEABLE = "phone is not a parseable number"
 
 
 @functools.lru_cache(maxsize=1 << 16)  # (one entry per phone of a worker's customers; a miss parses, ~0.1 ms)
@@ -321,7 +379,7 @@ def _valid_number(value: str, region: str) -> tuple[phonenumbers.PhoneNumber | N
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return None, "phone is not a parseable number"
+        return None, _UNPARSEABLE
     if not phonenumbers.is_possible_number(number):
         return None, "phone is not a possible number"
     if not phonenumbers.is_valid_number(number):
@@ -403,6 +461,10 @@ class Hasher:
             if intl is not None:  # "0044 20 7946 0958" where 00 is not the region's international prefix (US)
                 number, _ = _valid_number("+" + value[intl.end():], region)
             if number is None:
+                if intl is None and problem != _UNPARSEABLE and not _PLUS.match(value):
+                    # read as a national number: say in which region, never guess another (a trunk 0 is no hint:
+                    # most of the world dials one)
+                    problem += f" in region {region} (written without +<country code>)"
                 return None, problem
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return f"phone:{self.digest(PHONE, e164)}", e164
@@ -411,6 +473,8 @@ class Hasher:
         """``(key, normalized)`` for an email; raises :class:`InvalidIdentifier`."""
         if not isinstance(raw, str):
             raise InvalidIdentifier(EMAIL, "email is empty" if raw is None else "email is not a string")
+        if len(raw) > MAX_RAW_CHARS:  # refused before the cache: it must not hold megabytes of such values
+            raise InvalidIdentifier(EMAIL, f"email is not a valid address: longer than {MAX_RAW_CHARS} characters")
         key, normalized = self._email_cached(raw)
         if key is None:
             raise InvalidIdentifier(EMAIL, normalized)
@@ -426,6 +490,8 @@ class Hasher:
             raw = str(raw)
         if not isinstance(raw, str):
             raise InvalidIdentifier(PHONE, "phone is not a string")
+        if len(raw) > MAX_RAW_CHARS:  # refused before the cache (phonenumbers refuses over 250 characters anyway)
+            raise InvalidIdentifier(PHONE, f"phone is not a parseable number: longer than {MAX_RAW_CHARS} characters")
         region = self.default_region if region is None else region.upper()
         key, e164 = self._phone_cached(raw, region)
         if key is None:

@@ -7,7 +7,8 @@ than ``batch`` apply to every message as the HTTP API documents them: the envelo
 ``integrations`` are *merged* with each message's own (segment-docs, HTTP API "Batch": "it will be merged with any
 context inside each of the items in the batch"; a message's own value wins for a key both set, objects merged key
 by key: the envelope's ``context.timezone`` and a message's ``context.traits`` both hold); ``sentAt`` (the
-libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.
+libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.  A
+message's ``null``, ``""`` or ``[]`` for one of these fields is no value of its own (the envelope's applies).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from journeyflow.stages.json_text import loads_json
 
-__all__ = ["split_batch"]
+__all__ = ["batch_count", "split_batch"]
 
 _SHARED = ("context", "integrations", "sentAt")
 #: envelope objects merged with the message's own (the others are taken only when the message has none)
@@ -26,9 +27,38 @@ _MERGED = ("context", "integrations")
 def split_batch(payload: Any) -> list[bytes] | None:
     """The messages of a batch envelope as compact JSON bytes (an item that is not an object is passed on as it is,
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
-    envelope (then it is one message, parsed as it is).  A JSON *array* of messages (what webhook destinations such
-    as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without shared fields.
+    envelope (then it is one message, parsed as it is) or is an *empty* one (``{"batch": []}``, ``[]``): that is one
+    record read, dead-lettered by the parser with its reason -- split into no message, it was neither decided nor a
+    dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook
+    destinations such as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without
+    shared fields.
     Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
+    env = _envelope(payload)
+    if env is None:
+        return None
+    items, shared = env
+    out = []
+    for m in items:
+        if isinstance(m, dict) and shared:
+            # an item's null, "" or [] (PHP's empty object) for a shared field is no value of its own: the
+            # envelope's applies (it replaced the envelope's context, its traits.email lost; or its sentAt)
+            m = {**shared, **{k: v for k, v in m.items() if k not in shared or not _absent(v)}}
+            for k in _MERGED:
+                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
+                    m[k] = _merged(shared[k], m[k])
+        out.append(_encoded(m))
+    return out
+
+
+def batch_count(payload: Any) -> int | None:
+    """How many records :func:`split_batch` makes of ``payload`` (None: it is one record itself), without encoding
+    them: the replay's progress counts records as its reader does (``cli.progress.count_input_records``)."""
+    env = _envelope(payload)
+    return None if env is None else len(env[0])
+
+
+def _envelope(payload: Any) -> tuple[list, dict] | None:
+    """``(messages, shared envelope fields)`` of a non-empty batch envelope or array, else None."""
     if isinstance(payload, str) and payload.startswith("\ufeff"):
         payload = payload[1:]  # a byte order mark (json.loads of bytes skips it itself)
     if isinstance(payload, (bytes, bytearray, str)):
@@ -41,19 +71,15 @@ def split_batch(payload: Any) -> list[bytes] | None:
     else:
         obj = payload
     if isinstance(obj, list):
-        return [_encoded(m) for m in obj]
-    if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj:
+        return (obj, {}) if obj else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
-    shared = {k: obj[k] for k in _SHARED if k in obj}
-    out = []
-    for m in obj["batch"]:
-        if isinstance(m, dict) and shared:
-            m = {**shared, **m}
-            for k in _MERGED:
-                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
-                    m[k] = _merged(shared[k], m[k])
-        out.append(_encoded(m))
-    return out
+    return obj["batch"], {k: obj[k] for k in _SHARED if k in obj}
+
+
+def _absent(v: Any) -> bool:
+    """True for a value that says nothing: null, an empty string, an empty array (PHP's ``[]`` for ``{}``)."""
+    return v is None or (v.__class__ in (str, list) and not v)
 
 
 def _encoded(message: Any) -> bytes:

@@ -48,14 +48,16 @@ else ``originalTimestamp``, else ``receivedAt``).  ``messageId`` is the de-dupli
 
 Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetterReason`): a message over
 :data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; no ``type`` or an unknown one
-``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``, ``properties``
-(or identify/group ``traits``) that are not an object ``schema_violation``; no usable time ``bad_timestamp``; out of
+``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``
+``schema_violation``; no usable time ``bad_timestamp``; out of
 range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
 email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
 ``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
 An empty array where the spec has an object (``"properties": []``, as PHP encodes an empty one) is an empty
-object.  Optional fields that are bad (``context`` not an object, an invalid email, a bad ``sentAt`` ...) are
-dropped with a field warning (field names: :data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
+object.  Optional fields that are bad (``properties``, identify/group ``traits``, ``context`` or ``context.traits``
+not an object: a string, a list, a number; an invalid email, a bad ``sentAt`` ...) are dropped with a field
+warning and the message kept (an identify with ``"traits": "x"`` still links its ids; field names:
+:data:`journeyflow.stages.fields.OPTIONAL_FIELDS` ``["track"]``).
 """
 from __future__ import annotations
 
@@ -64,14 +66,17 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
+from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import InvalidIdentifier, anon_key, crm_key, event_id_text
+from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
+                                              event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
+from journeyflow.stages.spellings import channel_symbol
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -130,9 +135,10 @@ class SegmentParser:
             call = call.strip().lower()  # "Track", " identify": the call in a source's spelling (fields.fold_symbol)
         if not isinstance(call, str) or call not in _CALLS:
             what = "has no type" if call is None else f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
-            if call is None and "batch" in msg:  # an envelope whose batch is not an array (split_batch passed it on)
-                got = type(msg["batch"]).__name__
-                what = f"has no type (a batch envelope's batch must be an array of messages, got {got})"
+            if call is None and "batch" in msg:  # an envelope whose batch is empty or no array (split_batch passed
+                got = type(msg["batch"]).__name__  # it on: one record read, one dead letter)
+                what = (f"has no type (a batch envelope's batch must be an array of messages, got {got})" if
+                        msg["batch"] != [] else "has no type (an empty batch envelope: its batch holds no messages)")
             raise Invalid(D.UNKNOWN_TYPE, f"Segment message {what}", et)
         mid = _text(msg.get("messageId"))
         if mid is not None:
@@ -148,12 +154,18 @@ class SegmentParser:
             etype = self._clean(name.strip())
         else:
             etype = CALL_TYPES[call]
+        # properties and traits are optional: one that is no object (a string, a list, a number) is dropped with a
+        # field warning and the message kept (an identify with `traits: "x"` still links its ids); the mapping
+        # then reads the message without it (warnings are added after the required checks below)
+        bad_parts: list[tuple[str, Any]] = []
         props = _object(msg.get("properties"))
         if props is not None and not isinstance(props, dict):
-            raise Invalid(D.SCHEMA_VIOLATION, f"properties must be an object, got {type(props).__name__}", et)
+            bad_parts.append(("properties", props))
+            props = None
         own_traits = _object(msg.get("traits")) if call in ("identify", "group") else None
         if own_traits is not None and not isinstance(own_traits, dict):
-            raise Invalid(D.SCHEMA_VIOLATION, f"traits must be an object, got {type(own_traits).__name__}", et)
+            bad_parts.append(("traits", own_traits))
+            own_traits = None
         group_id = _text(msg.get("groupId")) if call == "group" else None
         if call == "group" and group_id is None:
             raise Invalid(D.SCHEMA_VIOLATION, "group call without a groupId", et)
@@ -161,6 +173,9 @@ class SegmentParser:
             raise Invalid(D.BAD_TIMESTAMP, str(bad_time), et)
         for f, why in dropped:
             problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
+        for f, v in bad_parts:
+            problems.append((f, W.WRONG_TYPE, "dropped", f"expected an object, got {type(v).__name__}",
+                             _fields.warning_value(f, v)))
         self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
                                  received_at)
         context = _object(msg.get("context"))
@@ -168,19 +183,31 @@ class SegmentParser:
             problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",
                              _fields.warning_value("context", context)))
             context = None
+            bad_parts.append(("context", None))
         ctx_traits = _object((context or {}).get("traits"))
         if ctx_traits is not None and not isinstance(ctx_traits, dict):
             problems.append(("context.traits", W.WRONG_TYPE, "dropped",
                              f"expected an object, got {type(ctx_traits).__name__}", None))
             ctx_traits = None
+            context = {k: v for k, v in context.items() if k != "traits"}
+            bad_parts.append(("context", context))
+        if bad_parts:  # the mapping reads the message as kept: without the parts dropped
+            msg = dict(msg)
+            for f, _v in bad_parts:
+                msg[f] = context if f == "context" else None
         user_traits = dict(ctx_traits or {})
         if call == "identify":
             user_traits.update(own_traits or {})
         elif call == "track" and props and _names_address_status(self.mapping.get(etype)):
-            # an email tool's opt-out or bounce names its address in the properties when it has no user traits
-            # (fail safe: the address, not only the user id, is opted out -- every holder of it is blocked)
+            # an email tool's opt-out or bounce names its address in the properties when it has no user traits, or
+            # only an unusable one ("{{email}}": a template left unrendered) -- fail safe: the address, not only the
+            # user id, is opted out, every holder of it is blocked
             for kind in ("email", "phone"):
-                if not user_traits.get(kind) and isinstance(props.get(kind), str):
+                own = user_traits.get(kind)
+                if isinstance(props.get(kind), str) and (not own or not self._usable(kind, own, context)):
+                    if own:
+                        problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped",
+                                         f"not a usable {kind}: the {kind} in properties applies", None))
                     user_traits[kind] = props[kind]
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
@@ -213,8 +240,16 @@ class SegmentParser:
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)
+        if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
+            mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
                      attrs=attrs, contact=contact), problems
+
+    def opt_out_event(self, names: list) -> str | None:
+        """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose
+        mapping target changes an address's status (an unsubscribe, complaint, bounce), else None (the last)."""
+        return next((n for n in names if isinstance(n, str) and _names_address_status(self.mapping.get(n.strip()))),
+                    None)
 
     # ------------------------------------------------------------------------------------------- parts
     def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list,
@@ -261,9 +296,21 @@ class SegmentParser:
                 dropped.append(str(e))
         return tuple(sorted(set(keys))), contact
 
+    def _usable(self, kind: str, value: Any, context: dict | None) -> bool:
+        """True when ``value`` of a user trait ``email`` / ``phone`` gives a key (as :meth:`_identifiers` reads it)."""
+        try:
+            region = _locale_region(context) if kind == "phone" else None
+            self._phone_key(value, region, {}) if region is not None else self.parser._key(kind, value, {})
+        except InvalidIdentifier:
+            return False
+        return True
+
     def _id_key(self, name: str, text: str, key: Any) -> str:
         """``Parser._id_key(name, key(text))``, cached per (field, text) (bounded: cleared when full); raises the
-        same :class:`InvalidIdentifier`."""
+        same :class:`InvalidIdentifier`; a text longer than ``keys.MAX_ID_CHARS`` is not cached (it is refused, or
+        padding: the cache must not hold megabytes of such texts)."""
+        if len(text) > MAX_ID_CHARS:
+            return self.parser._id_key(name, key(text))
         got = self._id_keys.get((name, text))
         if got is None:
             try:
@@ -336,6 +383,15 @@ class SegmentParser:
                 problems.append((where, W.WRONG_TYPE, "dropped", f"{rule.name}: {problem}", None))
             if value is None:
                 continue
+            if rule.name == "channel" and target.stream in ("consent", "engagement"):
+                # a channel read from the message, as the built-in streams read theirs: "SMS" or "text" is sms (kept
+                # as written it matched no send: the opt-out blocked nothing); not a channel: a dead letter
+                symbols = self.parser._enums[target.stream]["channel"]
+                channel = channel_symbol(target.stream, target.type, value, symbols)
+                if channel is None:
+                    raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: channel {str(value)[:40]!r} "
+                                  f"is not one of {', '.join(c for c in CHANNELS if c in symbols)}", et)
+                value = channel
             attrs[rule.name] = self._clean_deep(value)
 
     def _clean(self, text: str) -> str:

@@ -1,0 +1,100 @@
+"""A record's JSON object holding a key twice, read fail safe for opt-outs.
+
+RFC 8259 §4: the names within an object SHOULD be unique; when they are not, "many implementations report the last
+name/value pair only" -- Python's ``json`` and ``msgspec`` do.  So ``{"status": "revoked", ..., "status":
+"granted"}`` (a serializer or template that writes a field twice) was a *grant*: the revoke was lost, and the next
+promotion went out.  Compliance fails safe (at any tie or ordering, opt-outs apply first): when a top-level field
+that decides whether a record is an opt-out is written more than once with different values, the record is read
+as the opt-out any of them makes it:
+
+==========  ==========  =====================================================================================
+stream      field       value read
+==========  ==========  =====================================================================================
+consent     status      ``revoked`` when any value reads as a revoke (``fold_symbol``, ``ENUM_SYNONYMS``)
+engagement  type        ``unsubscribed``, else ``complained``, else ``bounced``: the first any value reads as
+consent,    channel     of such an opt-out (a revoke, an unsubscribe or complaint) with different channels:
+engagement              every channel (``all``: each channel named is blocked, and no other value can say so)
+track       event       (Segment) the first name that the mapping maps to an address-status event (unsubscribe,
+                        complaint, bounce: ``chooser``)
+==========  ==========  =====================================================================================
+
+Any other repeated key keeps the last value, as before.  Cheap for ordinary records: the text is decoded a second
+time (with ``object_pairs_hook``) only when a decisive key's quoted name occurs in it more than once
+(:func:`may_repeat`).  Pure Python.  Not covered: the messages inside a Segment batch envelope (split by
+``stages.segment.batch`` before the parser sees them)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
+
+__all__ = ["DECISIVE_KEYS", "fail_safe_values", "may_repeat"]
+
+#: Per stream, the top-level keys whose repetition is read fail safe.
+DECISIVE_KEYS: dict[str, tuple[str, ...]] = {"consent": ("status", "channel"), "engagement": ("type", "channel"),
+                                             "track": ("event",)}
+_QUOTED_TEXT = {s: tuple(f'"{k}"' for k in ks) for s, ks in DECISIVE_KEYS.items()}
+_QUOTED_BYTES = {s: tuple(k.encode() for k in ks) for s, ks in _QUOTED_TEXT.items()}
+_OPT_OUT_TYPES = ("unsubscribed", "complained", "bounced")  # engagement, in order of preference
+_EVERY_CHANNEL_OPT_OUTS = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
+
+
+def may_repeat(stream: str, text: str | bytes, decoded: Any = None) -> bool:
+    """True when a decisive key of ``stream`` (:data:`DECISIVE_KEYS`) may occur more than once in ``text`` (a
+    Segment message, ``decoded`` given, only when it has an ``event`` at all: a page or identify call has none)."""
+    if decoded is not None and stream == "track" and "event" not in decoded:
+        return False
+    keys = (_QUOTED_TEXT if text.__class__ is str else _QUOTED_BYTES).get(stream)
+    if keys is not None:
+        for k in keys:
+            if text.count(k) > 1:
+                return True
+    return False
+
+
+def _folded(stream: str, field: str, v: Any) -> Any:
+    if v.__class__ is bool:
+        v = "true" if v else "false"
+    if not isinstance(v, str):
+        return v
+    f = fold_symbol(v)
+    return ENUM_SYNONYMS.get(stream, {}).get(field, {}).get(f, f)
+
+
+def fail_safe_values(stream: str, text: str, chooser: Callable[[list[Any]], Any] | None = None) -> dict[str, Any]:
+    """The top-level decisive keys of ``text`` (a record of ``stream`` that :func:`may_repeat`) written more than once
+    with different values, each with the value to read (rules in the module docstring); ``{}`` when there is none.
+    ``chooser`` (Segment ``event``): the value among the candidates to read, or None for the last one."""
+    top: list = []
+
+    def hook(pairs: list) -> dict:
+        top[:] = pairs  # the outermost object is the last one decoded
+        return dict(pairs)
+
+    try:
+        json.loads(text, object_pairs_hook=hook)
+    except (ValueError, RecursionError):  # (the caller has decoded it already: nothing to add)
+        return {}
+    seen: dict[str, list[Any]] = {}
+    for k, v in top:
+        if k in DECISIVE_KEYS.get(stream, ()):
+            seen.setdefault(k, []).append(v)
+    repeated = {k: vs for k, vs in seen.items() if len(vs) > 1 and any(v != vs[0] for v in vs)}
+    out: dict[str, Any] = {}
+    if stream == "track":
+        if "event" in repeated and chooser is not None and (pick := chooser(repeated["event"])) is not None:
+            out["event"] = pick
+        return out
+    decisive = "status" if stream == "consent" else "type"
+    if decisive in repeated:
+        folded = [_folded(stream, decisive, v) for v in repeated[decisive]]
+        wanted = ("revoked",) if stream == "consent" else _OPT_OUT_TYPES
+        pick = next((w for w in wanted if w in folded), None)
+        if pick is not None:
+            out[decisive] = pick
+    if "channel" in repeated:
+        kind = out.get(decisive, _folded(stream, decisive, dict(top).get(decisive)))
+        if kind in _EVERY_CHANNEL_OPT_OUTS[stream]:
+            out["channel"] = EVERY_CHANNEL
+    return out

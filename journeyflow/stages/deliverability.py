@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
-from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
+from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.keys import sms_capable
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ MAX_SOFT_BOUNCES = 20
 NO_ADDRESS, ADDRESS_OPTED_OUT, ADDRESS_UNDELIVERABLE = "no_address", "opted_out", "undeliverable"
 #: Pseudo-stream of identity hand-overs (``stages.identity.online.IDENTITY_STREAM``): never names an address.
 _IDENTITY_STREAM = "_identity"
+_SCOPES = {EVERY_CHANNEL: CHANNELS, PHONE_CHANNELS: ("sms", "call")}  # (channels_of: opt-out scopes)
 
 _HASHER: list = []
 
@@ -104,10 +105,10 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
 
 
 def channels_of(channel: Any) -> tuple[str, ...]:
-    """The channels a status record's ``channel`` names: itself, or every channel (``CHANNELS``) for
-    ``fields.EVERY_CHANNEL`` (an opt-out of everything: ``channel: "all"``, absent or null; the parser allows it
-    on opt-outs only)."""
-    return CHANNELS if channel == EVERY_CHANNEL else (channel,) if channel else ()
+    """The channels a status record's ``channel`` names: itself; every channel for ``fields.EVERY_CHANNEL`` (an
+    opt-out of everything: ``"all"``, absent or null), texts and calls for ``fields.PHONE_CHANNELS`` (an opt-out
+    naming a phone); the parser allows those two on opt-outs only."""
+    return _SCOPES.get(channel) or ((channel,) if channel else ())
 
 
 def address_copy(key: str, channel: str, effect: str, at: int, target: str, ts: int | None = None) -> Event:

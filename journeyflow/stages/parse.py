@@ -326,10 +326,10 @@ class Parser:
                               f"{', '.join(EVENT_TYPES[stream])}", et)
         if etype in _OPT_OUTS:
             rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
-        if (every := _fields.names_every_channel(stream, rec)) is None:
+        if (scope := _fields.opt_out_scope(stream, rec)) is None:  # every channel / a phone's two: opt-outs only
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream} {etype}: no channel named; only an "
                           "opt-out may name every channel (all, absent)", et)
-        rec = {**rec, "channel": "email"} if every else rec  # checked as one channel, applies to each (below)
+        rec = {**rec, "channel": _fields.SCOPE_CHECKED_AS[scope]} if scope else rec  # checked as one, applies to each
         # optional fields: a bad one is dropped (or replaced) and reported, the record goes on
         cleaned, checked = _fields.check_optional(stream, rec)
         problems: list[_Problem] = [
@@ -350,7 +350,7 @@ class Parser:
                           "epoch ms" + (f" ({ts_problem[:120]})" if ts_problem else ""))
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
-        attrs = {**self._attrs(stream, rec), "channel": _fields.EVERY_CHANNEL} if every else self._attrs(stream, rec)
+        attrs = {**self._attrs(stream, rec), "channel": scope} if scope else self._attrs(stream, rec)
         return Event(uid=f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}", stream=stream,
                      type=etype, ts=et, ids=ids, attrs=attrs, contact=contact), problems
 

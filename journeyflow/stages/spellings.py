@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
+           "PHONE_CHANNELS", "opt_out_scope",
            "phone_digits"]
 
 
@@ -47,8 +48,8 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 #: ``Transient``/``Undetermined``), Mailgun/SendGrid (``permanent``/``temporary``, ``blocked``), Postmark/Braze
 #: (``HardBounce``/``soft_bounce``...): only a hard one blocks the address; the others count towards the soft limit.
 #: Channels as preference centres and ESPs name them (``E-Mail``, ``text``, ``push_notification``, ``voice``): an
-#: opt-out naming its channel so was a ``schema_violation`` dead letter, and the channel was not blocked.  (``phone``
-#: is not read: it may mean SMS or calls.)
+#: opt-out naming its channel so was a ``schema_violation`` dead letter, and the channel was not blocked.  (An
+#: opt-out naming a ``phone`` stops texts and calls: :data:`PHONE_CHANNELS`.)
 CHANNEL_SYNONYMS: Mapping[str, str] = {
     **dict.fromkeys(("e_mail", "mail", "emails", "electronic_mail"), "email"),
     **dict.fromkeys(("text", "texts", "text_message", "text_messages", "txt", "sms_text"), "sms"),
@@ -115,7 +116,35 @@ def channel_symbol(stream: str, etype: str, value: Any, symbols: frozenset[str])
     kind = "revoked" if etype == "consent_revoked" else etype
     if folded in _EVERY_CHANNEL_SPELLINGS and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
         return EVERY_CHANNEL
+    if folded in _PHONE_SPELLINGS and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
+        return PHONE_CHANNELS  # (texts and calls: which one is not known)
     return None
+
+
+#: The channel of an opt-out that names a phone rather than a channel (``channel: "phone"``, ``"phone_number"``,
+#: ``"cell"`` ...: a preference centre's "Phone" box, a call-centre note): whether texts or calls were meant is not
+#: known, so it stops both (fail safe; ``deliverability.channels_of``).  A grant naming a phone grants nothing (a
+#: ``schema_violation``, as before): it cannot say which channel the person agreed to.
+PHONE_CHANNELS = "phone"
+_PHONE_SPELLINGS = frozenset({"phone", "phones", "phone_number", "phone_numbers", "telephone_number", "mobile_number",
+                              "mobile_phone", "cell", "cell_phone", "cellphone", "tel"})
+#: The channel a record of each scope is checked as (its schema needs one), before the scope replaces it.
+SCOPE_CHECKED_AS = {EVERY_CHANNEL: "email", PHONE_CHANNELS: "sms"}
+
+
+def opt_out_scope(stream: str, rec: Mapping[str, Any]) -> str | None:
+    """For a consent or engagement record (enums folded): :data:`EVERY_CHANNEL` for an opt-out naming every channel,
+    :data:`PHONE_CHANNELS` for an opt-out naming a phone (texts and calls), ``""`` for a record naming one channel
+    (or no opt-out record at all), None when it names every channel but is no opt-out (a grant, a delivery: one
+    channel is required there)."""
+    every = names_every_channel(stream, rec)
+    if every is None or every:
+        return None if every is None else EVERY_CHANNEL
+    ch = rec.get("channel")
+    if (isinstance(ch, str) and fold_symbol(ch) in _PHONE_SPELLINGS
+            and rec.get("status" if stream == "consent" else "type") in _EVERY_CHANNEL_TYPES.get(stream, ())):
+        return PHONE_CHANNELS
+    return ""
 
 
 def names_every_channel(stream: str, rec: Mapping[str, Any]) -> bool | None:

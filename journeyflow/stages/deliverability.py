@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
 from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
-from journeyflow.stages.identity.keys import sms_capable
+from journeyflow.stages.identity.phone_types import sms_capable
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -280,7 +280,7 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
 def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int = 0,
                      soft_window_ms: int = 0) -> tuple[str, str] | str:
     """The address a send on ``channel`` goes to: ``(key, raw)`` of the most recently seen address of the channel's
-    kind whose status permits it (:func:`address_block`; for ``sms`` not a landline: ``identity.keys.sms_capable``),
+    kind whose status permits it (:func:`address_block`; for ``sms`` not a landline: ``identity.phone_types.sms_capable``),
     else why not: ``ADDRESS_OPTED_OUT`` (some address is known and at least one of them is opted out),
     ``ADDRESS_UNDELIVERABLE`` (every known one bounced, or is a landline) or ``NO_ADDRESS`` (none known, or a channel
     without addresses).  Push: :func:`push_address`."""

@@ -60,5 +60,5 @@ def test_fixed_line_or_mobile_numbers_still_get_texts():
                                         (NEW_YORK, True), ("+18005550100", True), ("not a number", True)])
 def test_sms_capable(number, ok):
     # only what phonenumbers types FIXED_LINE is refused (toll free, VoIP ...: the customer's word stands)
-    from journeyflow.stages.identity.keys import sms_capable
+    from journeyflow.stages.identity.phone_types import sms_capable
     assert sms_capable(number) is ok

@@ -88,7 +88,6 @@ __all__ = [
     "normalize_email",
     "rank_key",
     "singleton_counts",
-    "sms_capable",
     "event_id_text",
     "without_format_chars",
 ]
@@ -357,20 +356,6 @@ _INTL_00 = re.compile(r"(?:tel:)?\s*00\s*(?=[1-9])", re.IGNORECASE)
 #: a number written with its country code (``+44 ...``, ``tel:+44...``, a full-width plus): read in no region
 _PLUS = re.compile(r"(?:tel:)?\s*[+\uff0b]", re.IGNORECASE)
 _UNPARSEABLE = "phone is not a parseable number"
-
-
-@functools.lru_cache(maxsize=1 << 16)  # (one entry per phone of a worker's customers; a miss parses, ~0.1 ms)
-def sms_capable(e164: str) -> bool:
-    """False when ``phonenumbers`` types the normalized number (E.164 text, as :meth:`Hasher.phone` gives it) as
-    ``FIXED_LINE``: a landline takes calls, not texts, so it is no SMS delivery address
-    (``deliverability.delivery_address``).  True for every other type (``MOBILE``; ``FIXED_LINE_OR_MOBILE``, which
-    is every US and Canadian number: the numbering plan does not tell; toll free, VoIP ...: the customer's word
-    stands) and for text that does not parse.  Source: libphonenumber's per-region number patterns."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return True
-    return phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.FIXED_LINE
 
 
 def _valid_number(value: str, region: str) -> tuple[phonenumbers.PhoneNumber | None, str]:

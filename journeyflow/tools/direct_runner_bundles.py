@@ -1,0 +1,162 @@
+"""Local streaming on Beam's bundle-based DirectRunner: DoFn instances reused across bundles, fix seven next to those
+of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_runner_timers` (local runs only).
+
+7. **A DoFn per bundle.**  For every bundle of every ParDo the runner's ``_ParDoEvaluator.start_bundle`` pickles the
+   step's DoFn and unpickles a fresh copy (``pickler.roundtrip``, "the pickle test"), calls its ``setup``, and
+   ``finish_bundle`` calls its ``teardown``.  A streaming run makes a bundle per step for every input chunk and every
+   round of timer firings, so journeyflow paid, hundreds of times per run, for pickling its engine configuration
+   into each stage's DoFn, building the per-customer processor and the parser again (``setup``) and losing the
+   stage's cache of decoded buffered events (``transforms.decide_streaming``) after every bundle: a fifth of the
+   runner thread's samples in a 3,000-record TestStream run (issue 22).  Beam's model lets a runner reuse a DoFn
+   instance for any number of bundles (Dataflow does: ``setup`` once, ``start_bundle``/``finish_bundle`` per
+   bundle, ``teardown`` when the worker is done with it), so every journeyflow DoFn is already written for it.
+   Here each step keeps a pool of instances that are set up: a bundle takes one (or unpickles a new one from the
+   step's DoFn, the pickle test still made once per instance, and sets it up), and gives it back when the bundle
+   finishes; an instance whose bundle failed is not given back (a retry gets a fresh one, as before).  The pooled
+   instances are torn down when the pipeline ends (``await_completion``, or a cancel's ``request_shutdown``).
+   Steps that run their DoFn without the pickle test (Beam's own splittable-DoFn evaluator) are unchanged.
+
+If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_PATCHED = False
+#: Attribute of the runner's EvaluationContext holding its pools: ``{applied transform: [idle DoFn, ...]}``.
+_POOLS = "_journeyflow_dofn_pools"
+_LOCK = threading.Lock()
+
+
+def _take(ctx: Any, applied: Any) -> Any:
+    """An idle set-up DoFn of ``applied``'s step in ``ctx``'s run, or None."""
+    with _LOCK:
+        idle = getattr(ctx, _POOLS, {}).get(applied)
+        return idle.pop() if idle else None
+
+
+def _give_back(ctx: Any, applied: Any, dofn: Any) -> None:
+    """Put ``dofn`` back into its step's pool (created on first use)."""
+    with _LOCK:
+        pools = ctx.__dict__.setdefault(_POOLS, {})
+        pools.setdefault(applied, []).append(dofn)
+
+
+def teardown_pooled(ctx: Any) -> int:
+    """Tear down (``DoFn.teardown``) and forget every pooled DoFn of ``ctx``'s run; returns how many.  An error in a
+    teardown is logged (as the runner's own teardown failures are) and the others still run."""
+    with _LOCK:
+        pools = ctx.__dict__.pop(_POOLS, {})
+    n = 0
+    for idle in pools.values():
+        for dofn in idle:
+            n += 1
+            try:
+                dofn.teardown()
+            except Exception:  # noqa: BLE001 - one failing teardown must not keep the others from running
+                log.exception("teardown of a pooled DoFn failed")
+    return n
+
+
+def reuse_dofns_across_bundles() -> bool:
+    """Install fix 7 (module docstring; idempotent); False (with a warning) when Beam's internals changed."""
+    global _PATCHED
+    if _PATCHED:
+        return True
+    try:
+        from apache_beam.internal import pickler
+        from apache_beam.runners.common import DoFnRunner, DoFnState
+        from apache_beam.runners.direct import executor as ex
+        from apache_beam.runners.direct import transform_evaluator as te
+        from apache_beam.runners.direct.direct_userstate import DirectUserStateContext
+        from apache_beam.utils import counters
+        from apache_beam import coders, pvalue
+        from typing import Any as _Any
+        cls = te._ParDoEvaluator
+        start_src = inspect.getsource(cls.start_bundle)
+        finish_src = inspect.getsource(cls.finish_bundle)
+        assert "pickler.roundtrip(transform.dofn)" in start_src and "self.runner.setup()" in start_src
+        assert "self.runner.teardown()" in finish_src and "user_state_context.commit()" in finish_src
+        executor_cls = ex._ExecutorServiceParallelExecutor
+        original_await, original_shutdown = executor_cls.await_completion, executor_cls.request_shutdown
+    except (ImportError, AttributeError, AssertionError, OSError, TypeError):
+        log.warning("cannot reuse DoFns across the DirectRunner's bundles (Beam internals changed): each bundle "
+                    "unpickles and sets up its DoFn again")
+        return False
+
+    def start_bundle(self: Any) -> None:
+        # Beam 2.77's _ParDoEvaluator.start_bundle, with the DoFn taken from the step's pool (module docstring)
+        transform = self._applied_ptransform.transform
+        self._tagged_receivers = te._TaggedReceivers(self._evaluation_context)
+        for output_tag in self._applied_ptransform.outputs:
+            output_pcollection = pvalue.PCollection(None, tag=output_tag)
+            output_pcollection.producer = self._applied_ptransform
+            self._tagged_receivers[output_tag] = self._evaluation_context.create_bundle(output_pcollection)
+            self._tagged_receivers[output_tag].tag = output_tag
+        self._counter_factory = counters.CounterFactory()
+        pooled = self._perform_dofn_pickle_test
+        dofn = _take(self._evaluation_context, self._applied_ptransform) if pooled else None
+        fresh = dofn is None
+        if fresh:
+            dofn = pickler.roundtrip(transform.dofn) if pooled else transform.dofn
+        self._jf_dofn = dofn if pooled else None
+        args = transform.args if hasattr(transform, 'args') else []
+        kwargs = transform.kwargs if hasattr(transform, 'kwargs') else {}
+        self.user_state_context = None
+        self.user_timer_map = {}
+        if te.is_stateful_dofn(dofn):
+            kv_type_hint = self._applied_ptransform.inputs[0].element_type
+            if kv_type_hint and kv_type_hint != _Any:
+                coder = coders.registry.get_coder(kv_type_hint)
+                self.key_coder = coder.key_coder()
+            else:
+                self.key_coder = coders.registry.get_coder(_Any)
+            self.user_state_context = DirectUserStateContext(self._step_context, dofn, self.key_coder)
+            _, all_timer_specs = te.get_dofn_specs(dofn)
+            for timer_spec in all_timer_specs:
+                self.user_timer_map['user/%s' % timer_spec.name] = timer_spec
+        self.runner = DoFnRunner(dofn, args, kwargs, self._side_inputs, self._applied_ptransform.inputs[0].windowing,
+                                 tagged_receivers=self._tagged_receivers, step_name=self._applied_ptransform.full_label,
+                                 state=DoFnState(self._counter_factory), user_state_context=self.user_state_context)
+        if fresh:
+            self.runner.setup()
+        self.runner.start()
+
+    def finish_bundle(self: Any) -> Any:
+        # Beam 2.77's _ParDoEvaluator.finish_bundle; a pooled DoFn goes back to its pool instead of being torn down
+        self.runner.finish()
+        dofn = getattr(self, "_jf_dofn", None)
+        if dofn is None:
+            self.runner.teardown()
+        bundles = list(self._tagged_receivers.values())
+        result_counters = self._counter_factory.get_counters()
+        if self.user_state_context:
+            self.user_state_context.commit()
+            self.user_state_context.reset()
+        if dofn is not None:
+            _give_back(self._evaluation_context, self._applied_ptransform, dofn)
+        return te.TransformResult(self, bundles, [], result_counters, None)
+
+    def await_completion(self: Any) -> Any:
+        try:
+            return original_await(self)
+        finally:
+            teardown_pooled(self.evaluation_context)
+
+    def request_shutdown(self: Any) -> Any:
+        try:
+            return original_shutdown(self)
+        finally:
+            teardown_pooled(self.evaluation_context)
+
+    start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
+    finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
+    cls.start_bundle, cls.finish_bundle = start_bundle, finish_bundle
+    executor_cls.await_completion, executor_cls.request_shutdown = await_completion, request_shutdown
+    _PATCHED = True
+    return True

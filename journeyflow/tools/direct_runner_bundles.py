@@ -15,6 +15,15 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    finishes; an instance whose bundle failed is not given back (a retry gets a fresh one, as before).  The pooled
    instances are torn down when the pipeline ends (``await_completion``, or a cancel's ``request_shutdown``).
    Steps that run their DoFn without the pickle test (Beam's own splittable-DoFn evaluator) are unchanged.
+   The runner still builds a ``DoFnRunner`` per bundle, which inspects the signature of each of the DoFn's methods
+   (``core.get_function_arguments``: ``inspect.signature``, another 6 % of the samples); the arguments of a method
+   defined on the DoFn's class are the same for every instance and bundle, so they are remembered per (class, method
+   name) (a method set on the instance, or a class with its own ``_inspect_<method>``, is inspected as before).
+8. **Empty bundles.**  A ParDo's bundle hands on one output bundle per output tag, with or without elements, and
+   the runner starts every consumer on each of them: the per-customer stage's five tags made empty bundles for the
+   message steps on nearly every timer round (``DeadLetterMessages``: 213 bundles for 49 dead letters in a
+   3,000-record run, ~0.2 ms each).  An empty bundle carries no element and holds no watermark (a bundle holds the
+   consumer's watermark only at its elements' times), so the ParDo's output bundles without elements are dropped.
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
 """
@@ -63,6 +72,32 @@ def teardown_pooled(ctx: Any) -> int:
     return n
 
 
+def _memoize_function_arguments(core: Any) -> None:
+    """``core.get_function_arguments`` remembered per (DoFn class, method name) where that is what it inspects
+    (module docstring); fresh lists are returned each time, as the original does."""
+    original = core.get_function_arguments
+    cache: dict[tuple[type, str], tuple[list, list]] = {}
+
+    def get_function_arguments(obj: Any, func: str) -> tuple[list, list]:
+        cls = type(obj)
+        key = (cls, func)
+        hit = cache.get(key)
+        if hit is None:
+            if hasattr(obj, "_inspect_%s" % func) or func in getattr(obj, "__dict__", {}):
+                return original(obj, func)
+            method = getattr(cls, func, None)
+            if not inspect.isfunction(method):
+                return original(obj, func)
+            hit = original(obj, func)
+            with _LOCK:
+                cache[key] = (list(hit[0]), list(hit[1]))
+            return hit
+        return list(hit[0]), list(hit[1])
+
+    get_function_arguments.original = original  # type: ignore[attr-defined]
+    core.get_function_arguments = get_function_arguments
+
+
 def reuse_dofns_across_bundles() -> bool:
     """Install fix 7 (module docstring; idempotent); False (with a warning) when Beam's internals changed."""
     global _PATCHED
@@ -76,6 +111,8 @@ def reuse_dofns_across_bundles() -> bool:
         from apache_beam.runners.direct.direct_userstate import DirectUserStateContext
         from apache_beam.utils import counters
         from apache_beam import coders, pvalue
+        from apache_beam.transforms import core
+        assert callable(core.get_function_arguments)
         from typing import Any as _Any
         cls = te._ParDoEvaluator
         start_src = inspect.getsource(cls.start_bundle)
@@ -133,7 +170,8 @@ def reuse_dofns_across_bundles() -> bool:
         dofn = getattr(self, "_jf_dofn", None)
         if dofn is None:
             self.runner.teardown()
-        bundles = list(self._tagged_receivers.values())
+        # output bundles without elements are not handed on (no consumer is started for nothing; point 8)
+        bundles = [b for b in self._tagged_receivers.values() if b.has_elements()]
         result_counters = self._counter_factory.get_counters()
         if self.user_state_context:
             self.user_state_context.commit()
@@ -154,6 +192,7 @@ def reuse_dofns_across_bundles() -> bool:
         finally:
             teardown_pooled(self.evaluation_context)
 
+    _memoize_function_arguments(core)
     start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
     finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
     cls.start_bundle, cls.finish_bundle = start_bundle, finish_bundle

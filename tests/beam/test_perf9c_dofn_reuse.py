@@ -106,3 +106,30 @@ def test_an_instance_whose_bundle_failed_is_not_used_again(tmp_path):
     failed = [i for w, i in ev if w == "process"][3]  # the instance that raised on element 3 (first attempt)
     after = ev[[k for k, (w, _i) in enumerate(ev) if w == "process"][3] + 1:]
     assert all(i != failed for w, i in after if w in ("start", "process"))
+
+
+class _RareFn(beam.DoFn):
+    """Every element to the main output; element 5 also to the ``rare`` output."""
+
+    def process(self, v):
+        yield v
+        if v == 5:
+            yield beam.pvalue.TaggedOutput("rare", v)
+
+
+def test_a_consumer_is_not_started_for_an_empty_bundle(tmp_path):
+    log = str(tmp_path / "lifecycle")
+    tune_direct_runner()
+    stream = TestStream()
+    for t in range(8):
+        stream = stream.add_elements([TimestampedValue(t, t)]).advance_watermark_to(t + 1)
+    stream = stream.advance_watermark_to_infinity()
+    opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True)
+    with beam.Pipeline(options=opts) as p:
+        out = p | stream | beam.ParDo(_RareFn()).with_outputs("rare", main="all")
+        rare = (out.rare | beam.Map(lambda v: ("k", v))
+                | beam.ParDo(_CountFn(log)))
+        assert_that(rare, equal_to([("k", 5, 1)]), label="rare")
+        assert_that(out.all, equal_to(list(range(8))), label="all")
+    starts = [i for w, i in _events(log) if w == "start"]
+    assert len(starts) == 1  # before: one bundle per chunk, seven of them empty

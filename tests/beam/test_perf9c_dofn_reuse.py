@@ -12,7 +12,7 @@ from apache_beam.coders import VarIntCoder
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 from apache_beam.transforms.window import TimestampedValue
 
 from journeyflow.tools.direct_runner import tune_direct_runner
@@ -133,3 +133,40 @@ def test_a_consumer_is_not_started_for_an_empty_bundle(tmp_path):
         assert_that(out.all, equal_to(list(range(8))), label="all")
     starts = [i for w, i in _events(log) if w == "start"]
     assert len(starts) == 1  # before: one bundle per chunk, seven of them empty
+
+
+class _BagAndCountFn(beam.DoFn):
+    """Per key: a bag of values (cleared at every third) and a count; outputs what it read."""
+
+    BAG = BagStateSpec("bag", VarIntCoder())
+    COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
+
+    def process(self, kv, bag=beam.DoFn.StateParam(BAG), count=beam.DoFn.StateParam(COUNT)):
+        key, v = kv
+        n = (count.read() or 0) + 1
+        count.write(n)
+        held = sorted(bag.read())
+        if n % 3 == 0:
+            bag.clear()
+        else:
+            bag.add(v)
+        yield key, n, tuple(held)
+
+
+def test_state_cells_read_and_commit_as_beams_own_across_keys_and_bundles():
+    tune_direct_runner()
+    stream = TestStream()
+    for t in range(12):
+        stream = stream.add_elements([TimestampedValue((f"k{t % 2}", t), t),
+                                      TimestampedValue((f"k{t % 2}", 100 + t), t)]).advance_watermark_to(t + 1)
+    stream = stream.advance_watermark_to_infinity()
+    expected, bags, counts = [], {"k0": [], "k1": []}, {"k0": 0, "k1": 0}
+    for t in range(12):
+        for v in (t, 100 + t):
+            k = f"k{t % 2}"
+            counts[k] += 1
+            expected.append((k, counts[k], tuple(sorted(bags[k]))))
+            bags[k] = [] if counts[k] % 3 == 0 else bags[k] + [v]
+    opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True)
+    with beam.Pipeline(options=opts) as p:
+        assert_that(p | stream | beam.ParDo(_BagAndCountFn()), equal_to(expected))

@@ -170,3 +170,34 @@ def test_state_cells_read_and_commit_as_beams_own_across_keys_and_bundles():
     opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True)
     with beam.Pipeline(options=opts) as p:
         assert_that(p | stream | beam.ParDo(_BagAndCountFn()), equal_to(expected))
+
+
+def test_rewindowing_global_elements_into_the_global_window_skips_the_dofn(monkeypatch):
+    calls = []
+    real = beam.WindowInto.WindowIntoFn.process
+
+    def counting(self, element, *args, **kwargs):
+        calls.append(element)
+        return real(self, element, *args, **kwargs)
+
+    monkeypatch.setattr(beam.WindowInto.WindowIntoFn, "process", counting)
+    tune_direct_runner()
+    stream = TestStream()
+    for t in range(6):
+        stream = stream.add_elements([TimestampedValue(("k", t), t)]).advance_watermark_to(t + 1)
+    stream = stream.advance_watermark_to_infinity()
+    opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True)
+    with beam.Pipeline(options=opts) as p:
+        src = p | stream
+        direct = (src | "Global" >> beam.WindowInto(beam.window.GlobalWindows())
+                  | "Stamp" >> beam.Map(lambda kv, ts=beam.DoFn.TimestampParam, w=beam.DoFn.WindowParam:
+                                        (kv[1], int(ts.micros // 1_000_000), type(w).__name__)))
+        assert_that(direct, equal_to([(t, t, "GlobalWindow") for t in range(6)]), label="global")
+        fixed = (src | "Fixed" >> beam.WindowInto(beam.window.FixedWindows(2))
+                 | "BackToGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
+                 | "Stamp2" >> beam.Map(lambda kv, ts=beam.DoFn.TimestampParam, w=beam.DoFn.WindowParam:
+                                        (kv[1], int(ts.micros // 1_000_000), type(w).__name__)))
+        assert_that(fixed, equal_to([(t, t, "GlobalWindow") for t in range(6)]), label="fixed")
+    # the DoFn ran for the fixed windows (into them, and out of them), never for global -> global (before: 30 calls,
+    # assert_that's own re-windowing included)
+    assert len(calls) == 12

@@ -191,7 +191,9 @@ class OrderedCustomerFn(beam.DoFn):
                        + ("; its consent/deliverability change was applied" if applied else ""),
                 payload="", source=ev.uid, event_time=ev.ts))
             return
-        buffer.add(_EVENTS.encode(ev))
+        stored = _EVENTS.encode(ev)
+        buffer.add(stored)
+        self._remember_one(_key, stored, ev)  # the flush takes it from here instead of decoding ``stored``
         self._arm(ev.ts + self.lateness + PAST, pending, flush)
 
     @staticmethod
@@ -310,6 +312,18 @@ class OrderedCustomerFn(beam.DoFn):
         if len(self._states) >= KEPT_STATES:
             self._states.clear()
         self._states[key] = (stored, state)
+
+    def _remember_one(self, key: str, stored: bytes, ev: Event) -> None:
+        """Keep ``ev``, just buffered as ``stored``, for ``key``'s next flush (the cache of :meth:`_remember`; an
+        element is never changed after it is output, Beam's rule, so it is what decoding ``stored`` gives)."""
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept[key] = {}
+        kept[stored] = ev
+        self._kept_n += 1
+        if self._kept_n > KEPT_DECODED:
+            self._kept.clear()
+            self._kept_n = 0
 
     def _remember(self, key: str, events: dict[bytes, Event]) -> None:
         """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode

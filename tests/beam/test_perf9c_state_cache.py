@@ -95,3 +95,24 @@ def test_counters_given_per_bundle_total_the_outputs():
     assert not tallies["duplicates"].updates and not tallies["errors"].updates  # (none: never touched, as before)
     assert len(fn.state_bytes.updates) == len(fn.buffered.updates) == len(d.flush_ms)
     assert len(tallies["decisions"].updates) == 1  # one update per bundle
+
+
+def test_a_buffered_event_is_not_decoded_by_the_instance_that_buffered_it(monkeypatch):
+    events = history("crm:C1", ordered_at=None)
+    decodes = []
+    real = ds.decode_buffered
+    monkeypatch.setattr(ds, "decode_buffered", lambda b: decodes.append(1) or real(b))
+    fn = ds.OrderedCustomerFn(CONFIG)
+    fn.setup()
+    d = CellDriver(fn, "crm:C1")
+    d.add(events)  # all buffered, then flushed together and one by one
+    d.advance(events[-1].ts + 40 * 24 * HOUR)
+    assert not decodes  # before: each buffered event decoded at its first flush
+    fresh = _NoCacheFn(CONFIG)
+    fresh.setup()
+    fresh._remember_one = lambda *a: None  # the stage without either cache
+    d2 = CellDriver(fresh, "crm:C1")
+    d2.add(events)
+    d2.advance(events[-1].ts + 40 * 24 * HOUR)
+    assert len(decodes) == len(events)
+    assert [_plain(o) for o in d.outputs] == [_plain(o) for o in d2.outputs]

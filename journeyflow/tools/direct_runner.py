@@ -69,7 +69,8 @@ GC_THRESHOLD = (20_000, 10, 10)
 
 
 def tune_direct_runner(pull_deadline_s: float = PULL_DEADLINE_S, max_messages: int = MAX_MESSAGES) -> bool:
-    """Applies the five fixes and fix 7, DoFns reused across bundles (:mod:`journeyflow.tools.direct_runner_bundles`;
+    """Applies the five fixes and fixes 7-10 of :mod:`journeyflow.tools.direct_runner_bundles` (DoFns reused across
+    bundles, no empty bundles handed on, cheaper state-cell look-ups, global re-windowing without its DoFn;
     idempotent); True when all of them are in place."""
     from journeyflow.tools.direct_runner_bundles import reuse_dofns_across_bundles
 

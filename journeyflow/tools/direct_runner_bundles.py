@@ -86,25 +86,30 @@ def teardown_pooled(ctx: Any) -> int:
 
 
 def _memoize_function_arguments(core: Any) -> None:
-    """``core.get_function_arguments`` remembered per (DoFn class, method name) where that is what it inspects
-    (module docstring); fresh lists are returned each time, as the original does."""
+    """``core.get_function_arguments`` remembered per (DoFn class, method name, method) where that is what it
+    inspects (module docstring): a method replaced on the class is a new entry; a method or ``_inspect_<method>``
+    set on the instance, or a class with its own ``_inspect_<method>``, is inspected every time, as before.  Fresh
+    lists are returned each time, as the original does."""
     original = core.get_function_arguments
-    cache: dict[tuple[type, str], tuple[list, list]] = {}
+    cache: dict[tuple[type, str, Any], tuple[list, list] | None] = {}  # None: not remembered (inspected each time)
 
     def get_function_arguments(obj: Any, func: str) -> tuple[list, list]:
+        own = getattr(obj, "__dict__", None)
+        if own and (func in own or "_inspect_%s" % func in own):
+            return original(obj, func)
         cls = type(obj)
-        key = (cls, func)
-        hit = cache.get(key)
-        if hit is None:
-            if hasattr(obj, "_inspect_%s" % func) or func in getattr(obj, "__dict__", {}):
-                return original(obj, func)
-            method = getattr(cls, func, None)
-            if not inspect.isfunction(method):
-                return original(obj, func)
-            hit = original(obj, func)
+        key = (cls, func, getattr(cls, func, None))
+        hit = cache.get(key, False)
+        if hit is False:
+            if inspect.isfunction(key[2]) and not hasattr(cls, "_inspect_%s" % func):
+                found = original(obj, func)
+                hit = (list(found[0]), list(found[1]))
+            else:
+                hit = None
             with _LOCK:
-                cache[key] = (list(hit[0]), list(hit[1]))
-            return hit
+                cache[key] = hit
+        if hit is None:
+            return original(obj, func)
         return list(hit[0]), list(hit[1])
 
     get_function_arguments.original = original  # type: ignore[attr-defined]

@@ -176,9 +176,9 @@ def test_rewindowing_global_elements_into_the_global_window_skips_the_dofn(monke
     calls = []
     real = beam.WindowInto.WindowIntoFn.process
 
-    def counting(self, element, *args, **kwargs):
+    def counting(self, element, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
         calls.append(element)
-        return real(self, element, *args, **kwargs)
+        return real(self, element, timestamp, window)
 
     monkeypatch.setattr(beam.WindowInto.WindowIntoFn, "process", counting)
     tune_direct_runner()
@@ -201,3 +201,21 @@ def test_rewindowing_global_elements_into_the_global_window_skips_the_dofn(monke
     # the DoFn ran for the fixed windows (into them, and out of them), never for global -> global (before: 30 calls,
     # assert_that's own re-windowing included)
     assert len(calls) == 12
+
+
+def test_remembered_method_arguments_follow_a_method_replaced_on_the_class_or_set_on_the_instance():
+    from apache_beam.transforms import core
+
+    tune_direct_runner()
+
+    class _Fn(beam.DoFn):
+        def process(self, element, ts=beam.DoFn.TimestampParam):
+            yield element
+
+    fn = _Fn()
+    assert core.get_function_arguments(fn, "process") == (["element", "ts"], [beam.DoFn.TimestampParam])
+    _Fn.process = lambda self, element, w=beam.DoFn.WindowParam: [element]
+    assert core.get_function_arguments(fn, "process") == (["element", "w"], [beam.DoFn.WindowParam])
+    fn.process = lambda element: [element]
+    assert core.get_function_arguments(fn, "process") == (["element"], [])
+    assert core.get_function_arguments(_Fn(), "process") == (["element", "w"], [beam.DoFn.WindowParam])

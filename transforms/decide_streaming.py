@@ -74,6 +74,9 @@ log = logging.getLogger(__name__)
 
 #: Decoded buffered events kept between a key's flushes (per DoFn instance; ``OrderedCustomerFn._remember``).
 KEPT_DECODED = 50_000
+#: Customer states kept decoded between a key's flushes, with the bytes they were stored as (per DoFn instance;
+#: ``OrderedCustomerFn._read_state``).
+KEPT_STATES = 20_000
 _EVENTS = EventCoder()  # buffered events' stored form (journeyflow.stages.state_codec, module docstring)
 
 
@@ -90,6 +93,10 @@ PAST = 1
 
 #: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
 TRANSFER_WAIT_MS = 30_000
+#: Hand-overs that timed out named in the stage's one warning per bundle (all of them are counted:
+#: ``handovers_timed_out``).  One warning per customer cost ~0.2 ms each (masking and writing), a backlog's worth of
+#: lines when a transfer subscription is down.
+TIMED_OUT_EXAMPLES = 3
 
 
 class OrderedCustomerFn(beam.DoFn):
@@ -110,20 +117,44 @@ class OrderedCustomerFn(beam.DoFn):
         self.hold_until = hold_until_ms
         self.snapshots = snapshots
         self.transfer_wait = TRANSFER_WAIT_MS
-        self.counters = DecideCounters()
+        self.counters = DecideCounters(per_bundle=True)
         self.buffered = Metrics.distribution(NAMESPACE, "buffered_events_per_flush")
         self.state_bytes = Metrics.distribution(NAMESPACE, "customer_state_bytes")
         self.retired = Metrics.counter(NAMESPACE, "customers_retired")
+        self.timed_out = Metrics.counter(NAMESPACE, "handovers_timed_out")
 
     def start_bundle(self) -> None:
         """Only this bundle's failed conditions are counted (``DecideCounters.start_bundle``)."""
         self.counters.start_bundle()
+        self._sizes: tuple[list[int], list[int]] = ([], [])
+        self._timed_out: list[tuple[str, Event]] = []
+
+    def finish_bundle(self) -> None:
+        """The bundle's counts and distribution values go to Beam's metrics (``DecideCounters`` ``per_bundle``:
+        one metrics-container look-up per metric and bundle instead of per flush)."""
+        self.counters.finish_bundle()
+        sizes, self._sizes = self._sizes, ([], [])
+        for dist, values in zip((self.buffered, self.state_bytes), sizes):
+            for v in values:
+                dist.update(v)
+        timed_out, self._timed_out = self._timed_out, []
+        if timed_out:
+            self.timed_out.inc(len(timed_out))
+            log.warning("journeyflow: %d customer(s) went on without the state of a customer merged into them: no "
+                        "hand-over within %d ms of event time (counter handovers_timed_out), e.g. %s", len(timed_out),
+                        self.transfer_wait, "; ".join(
+                            f"{mask_pii(key)} without {mask_pii(str(mf.attrs.get('from')))} (merged at {mf.ts})"
+                            for key, mf in timed_out[:TIMED_OUT_EXAMPLES]))
 
     def setup(self) -> None:
-        """One CustomerProcessor per worker; the cache of decoded buffered events (``_remember``)."""
+        """One CustomerProcessor per worker; the caches of decoded buffered events (``_remember``) and of decoded
+        customer states (``_read_state``)."""
         self.processor = self.config.build_processor()
         self._kept: dict[str, dict[bytes, Event]] = {}
         self._kept_n = 0
+        self._states: dict[str, tuple[bytes, CustomerState]] = {}
+        self._sizes = ([], [])
+        self._timed_out = []
 
     def process(self, element: tuple[str, Event],
                 customer=beam.DoFn.StateParam(CUSTOMER),
@@ -162,7 +193,9 @@ class OrderedCustomerFn(beam.DoFn):
                        + ("; its consent/deliverability change was applied" if applied is not False else ""),
                 payload="", source=ev.uid, event_time=ev.ts))
             return
-        buffer.add(_EVENTS.encode(ev))
+        stored = _EVENTS.encode(ev)
+        buffer.add(stored)
+        self._remember_one(_key, stored, ev)  # the flush takes it from here instead of decoding ``stored``
         self._arm(ev.ts + self.lateness + PAST, pending, flush)
 
     @staticmethod
@@ -205,18 +238,16 @@ class OrderedCustomerFn(beam.DoFn):
         known = self._kept.pop(key, None) or {}
         buffered = [known.get(b) or decode_buffered(b) for b in raws]
         plan = plan_flush(buffered, horizon, key, self.transfer_wait)
-        self.buffered.update(len(buffered))
+        self._sizes[0].append(len(buffered))
         raw = customer.read()
-        state = decode_state(raw) if raw else CustomerState(customer_id=key)
+        state = self._read_state(key, raw)
         out = Outputs()
         ready = self._with_subprofiles(plan, out)
         self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
         if plan.forward is not None:
             _pack_forwarded(out, key, *plan.forward)
-        for mf in plan.timed_out:
-            log.warning("journeyflow: customer %s went on without the state of %s (merged at %d): no hand-over "
-                        "within %d ms of event time", mask_pii(key), mask_pii(str(mf.attrs.get("from"))), mf.ts,
-                        self.transfer_wait)
+        for mf in plan.timed_out:  # logged once per bundle (finish_bundle)
+            self._timed_out.append((key, mf))
         stored = {id(e): b for e, b in zip(buffered, raws)}
         keep = [stored.get(id(e)) or _EVENTS.encode(e) for e in plan.keep]
         horizon = plan.until
@@ -240,8 +271,10 @@ class OrderedCustomerFn(beam.DoFn):
         state_bytes = encode_state(state)
         if state.last_event is None and is_empty(state):
             customer.clear()  # handed over to another customer (identity merge): only the horizon stays
-        elif state_bytes != raw:  # (equal bytes: nothing changed, nothing to write)
-            customer.write(state_bytes)
+        else:
+            if state_bytes != raw:  # (equal bytes: nothing changed, nothing to write)
+                customer.write(state_bytes)
+            self._keep_state(key, state_bytes, state)
         if keep != raws:
             buffer.clear()
             for b in keep:
@@ -257,13 +290,44 @@ class OrderedCustomerFn(beam.DoFn):
             pending.write(at)
         else:
             pending.clear()
-        self.state_bytes.update(len(state_bytes))
+        self._sizes[1].append(len(state_bytes))
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
             # the row's state_bytes is the size of the JSON form, as in bounded replay
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, None,
                                                                    self.processor.engine.attributes,
                                                                    self.processor.engine.open_ticket_ms))
+
+    def _read_state(self, key: str, raw: bytes | None) -> CustomerState:
+        """The customer state stored as ``raw`` (None: a new customer): the object this instance's last flush of
+        ``key`` left, when ``raw`` is the bytes that flush stored (a pure cache: that object is what decoding
+        ``raw`` gives, ``stages.state_codec``; it is taken out, so a flush that fails never leaves a half-advanced
+        state behind), else decoded."""
+        hit = self._states.pop(key, None)
+        if not raw:
+            return CustomerState(customer_id=key)
+        if hit is not None and hit[0] == raw:
+            return hit[1]
+        return decode_state(raw)
+
+    def _keep_state(self, key: str, stored: bytes, state: CustomerState) -> None:
+        """Keep ``state`` (just stored as ``stored``) for ``key``'s next flush (at most ``KEPT_STATES`` keys per
+        DoFn instance: when full, the cache starts again empty)."""
+        if len(self._states) >= KEPT_STATES:
+            self._states.clear()
+        self._states[key] = (stored, state)
+
+    def _remember_one(self, key: str, stored: bytes, ev: Event) -> None:
+        """Keep ``ev``, just buffered as ``stored``, for ``key``'s next flush (the cache of :meth:`_remember`; an
+        element is never changed after it is output, Beam's rule, so it is what decoding ``stored`` gives)."""
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept[key] = {}
+        kept[stored] = ev
+        self._kept_n += 1
+        if self._kept_n > KEPT_DECODED:
+            self._kept.clear()
+            self._kept_n = 0
 
     def _remember(self, key: str, events: dict[bytes, Event]) -> None:
         """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode

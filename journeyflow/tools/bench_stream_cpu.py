@@ -20,7 +20,7 @@ journeyflow: the streaming graph of ``pipelines.stream.build_stream`` without it
 ``ParseAndValidate`` → ``ResolveIdentities`` (in-memory store) → ``ShareAddressStatus`` → ``DecideOrdered``
 (allowed lateness 2 s) → the outputs' messages (``transforms.outputs.build_outputs``).  State transfers are not
 read back (no topic): a merge's survivor holds its events past the link for ``TRANSFER_WAIT_MS`` of event time (30 s,
-~3,000 records here) and goes on without the absorbed state (a warning each), mostly in the drain.  The trivial pipeline: parse the JSON and key by the customer field → stateful DoFn with a
+~3,000 records here) and goes on without the absorbed state (counted; one warning per bundle), mostly in the drain.  The trivial pipeline: parse the JSON and key by the customer field → stateful DoFn with a
 ReadModifyWrite counter → one output per record.
 
 ``flushes_per_event`` comes from one profiled journeyflow run over ``LIMIT`` records (cProfile call counts of every

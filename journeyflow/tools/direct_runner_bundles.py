@@ -1,0 +1,269 @@
+"""Local streaming on Beam's bundle-based DirectRunner: DoFn instances reused across bundles, fix seven next to those
+of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_runner_timers` (local runs only).
+
+7. **A DoFn per bundle.**  For every bundle of every ParDo the runner's ``_ParDoEvaluator.start_bundle`` pickles the
+   step's DoFn and unpickles a fresh copy (``pickler.roundtrip``, "the pickle test"), calls its ``setup``, and
+   ``finish_bundle`` calls its ``teardown``.  A streaming run makes a bundle per step for every input chunk and every
+   round of timer firings, so journeyflow paid, hundreds of times per run, for pickling its engine configuration
+   into each stage's DoFn, building the per-customer processor and the parser again (``setup``) and losing the
+   stage's cache of decoded buffered events (``transforms.decide_streaming``) after every bundle: a fifth of the
+   runner thread's samples in a 3,000-record TestStream run (issue 22).  Beam's model lets a runner reuse a DoFn
+   instance for any number of bundles (Dataflow does: ``setup`` once, ``start_bundle``/``finish_bundle`` per
+   bundle, ``teardown`` when the worker is done with it), so every journeyflow DoFn is already written for it.
+   Here each step keeps a pool of instances that are set up: a bundle takes one (or unpickles a new one from the
+   step's DoFn, the pickle test still made once per instance, and sets it up), and gives it back when the bundle
+   finishes; an instance whose bundle failed is not given back (a retry gets a fresh one, as before).  The pooled
+   instances are torn down when the pipeline ends (``await_completion``, or a cancel's ``request_shutdown``).
+   Steps that run their DoFn without the pickle test (Beam's own splittable-DoFn evaluator) are unchanged.
+   The runner still builds a ``DoFnRunner`` per bundle, which inspects the signature of each of the DoFn's methods
+   (``core.get_function_arguments``: ``inspect.signature``, another 6 % of the samples); the arguments of a method
+   defined on the DoFn's class are the same for every instance and bundle, so they are remembered per (class, method
+   name) (a method set on the instance, or a class with its own ``_inspect_<method>``, is inspected as before).
+8. **Empty bundles.**  A ParDo's bundle hands on one output bundle per output tag, with or without elements, and
+   the runner starts every consumer on each of them: the per-customer stage's five tags made empty bundles for the
+   message steps on nearly every timer round (``DeadLetterMessages``: 213 bundles for 49 dead letters in a
+   3,000-record run, ~0.2 ms each).  An empty bundle carries no element and holds no watermark (a bundle holds the
+   consumer's watermark only at its elements' times), so the ParDo's output bundles without elements are dropped.
+9. **State cell look-ups.**  Every call of a stateful DoFn's ``process`` or timer callback asks the runner's
+   ``DirectUserStateContext.get_state`` for each of its state parameters: the key is encoded again for each, the
+   spec's kind found by a chain of ``isinstance`` checks and a lambda made for the lazy read (12 % of the samples of
+   the same run, for four cells per call).  The replacement encodes a call's key once (the key object of the previous
+   look-up, compared by identity), finds the runtime cell's class by the spec's exact type and reads lazily through
+   a ``functools.partial``; the cells, their cache per (encoded key, window, spec) and the commit are Beam's.  A spec
+   of another type is looked up as before.
+10. **Re-windowing into the global window.**  ``WindowInto(GlobalWindows())`` before a stateful step (the
+   per-customer stage's ``WindowGlobal``, the address router's ``AddressWindowGlobal``) runs its DoFn for every
+   element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
+   new windowed value with the same value, timestamp and the one global window.  Such an element now becomes that
+   windowed value directly (an element in any other window goes through the DoFn as before).
+
+If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_PATCHED = False
+#: Attribute of the runner's EvaluationContext holding its pools: ``{applied transform: [idle DoFn, ...]}``.
+_POOLS = "_journeyflow_dofn_pools"
+_LOCK = threading.Lock()
+
+
+def _take(ctx: Any, applied: Any) -> Any:
+    """An idle set-up DoFn of ``applied``'s step in ``ctx``'s run, or None."""
+    with _LOCK:
+        idle = getattr(ctx, _POOLS, {}).get(applied)
+        return idle.pop() if idle else None
+
+
+def _give_back(ctx: Any, applied: Any, dofn: Any) -> None:
+    """Put ``dofn`` back into its step's pool (created on first use)."""
+    with _LOCK:
+        pools = ctx.__dict__.setdefault(_POOLS, {})
+        pools.setdefault(applied, []).append(dofn)
+
+
+def teardown_pooled(ctx: Any) -> int:
+    """Tear down (``DoFn.teardown``) and forget every pooled DoFn of ``ctx``'s run; returns how many.  An error in a
+    teardown is logged (as the runner's own teardown failures are) and the others still run."""
+    with _LOCK:
+        pools = ctx.__dict__.pop(_POOLS, {})
+    n = 0
+    for idle in pools.values():
+        for dofn in idle:
+            n += 1
+            try:
+                dofn.teardown()
+            except Exception:  # noqa: BLE001 - one failing teardown must not keep the others from running
+                log.exception("teardown of a pooled DoFn failed")
+    return n
+
+
+def _memoize_function_arguments(core: Any) -> None:
+    """``core.get_function_arguments`` remembered per (DoFn class, method name, method) where that is what it
+    inspects (module docstring): a method replaced on the class is a new entry; a method or ``_inspect_<method>``
+    set on the instance, or a class with its own ``_inspect_<method>``, is inspected every time, as before.  Fresh
+    lists are returned each time, as the original does."""
+    original = core.get_function_arguments
+    cache: dict[tuple[type, str, Any], tuple[list, list] | None] = {}  # None: not remembered (inspected each time)
+
+    def get_function_arguments(obj: Any, func: str) -> tuple[list, list]:
+        own = getattr(obj, "__dict__", None)
+        if own and (func in own or "_inspect_%s" % func in own):
+            return original(obj, func)
+        cls = type(obj)
+        key = (cls, func, getattr(cls, func, None))
+        hit = cache.get(key, False)
+        if hit is False:
+            if inspect.isfunction(key[2]) and not hasattr(cls, "_inspect_%s" % func):
+                found = original(obj, func)
+                hit = (list(found[0]), list(found[1]))
+            else:
+                hit = None
+            with _LOCK:
+                cache[key] = hit
+        if hit is None:
+            return original(obj, func)
+        return list(hit[0]), list(hit[1])
+
+    get_function_arguments.original = original  # type: ignore[attr-defined]
+    core.get_function_arguments = get_function_arguments
+
+
+def _faster_state_lookup(du: Any, userstate: Any) -> None:
+    """Point 9 of the module docstring on ``du`` (``apache_beam.runners.direct.direct_userstate``)."""
+    ctx = du.DirectUserStateContext
+    original = ctx.get_state
+    runtime_for = {userstate.ReadModifyWriteStateSpec: du.ReadModifyWriteRuntimeState,
+                   userstate.BagStateSpec: du.BagRuntimeState}
+
+    def get_state(self: Any, state_spec: Any, key: Any, window: Any) -> Any:
+        last = self.__dict__.get("_jf_last_key")
+        if last is not None and last[0] is key:
+            encoded_key = last[1]
+        else:
+            encoded_key = self.key_coder.encode(key)
+            self._jf_last_key = (key, encoded_key)
+        cache_key = (encoded_key, window, state_spec)
+        cell = self.cached_states.get(cache_key)
+        if cell is None:
+            runtime = runtime_for.get(type(state_spec))
+            if runtime is None or state_spec not in self.all_state_specs:
+                return original(self, state_spec, key, window)
+            cell = runtime(state_spec, self.state_tags[state_spec],
+                           functools.partial(self._get_underlying_state, state_spec, key, window))
+            self.cached_states[cache_key] = cell
+        return cell
+
+    get_state.original = original  # type: ignore[attr-defined]
+    ctx.get_state = get_state
+
+
+def reuse_dofns_across_bundles() -> bool:
+    """Install fix 7 (module docstring; idempotent); False (with a warning) when Beam's internals changed."""
+    global _PATCHED
+    if _PATCHED:
+        return True
+    try:
+        from apache_beam.internal import pickler
+        from apache_beam.runners.common import DoFnRunner, DoFnState
+        from apache_beam.runners.direct import executor as ex
+        from apache_beam.runners.direct import transform_evaluator as te
+        from apache_beam.runners.direct.direct_userstate import DirectUserStateContext
+        from apache_beam.utils import counters
+        from apache_beam import coders, pvalue
+        from apache_beam.transforms import core, userstate, window
+        from apache_beam.utils.windowed_value import WindowedValue
+        assert "yield WindowedValue(element, context.timestamp, new_windows)" in inspect.getsource(
+            core.WindowInto.WindowIntoFn.process)
+        assert "self.runner.process(element)" in inspect.getsource(te._ParDoEvaluator.process_element)
+        from apache_beam.runners.direct import direct_userstate as du
+        assert "for_spec" in inspect.getsource(du.DirectUserStateContext.get_state)
+        assert callable(core.get_function_arguments)
+        from typing import Any as _Any
+        cls = te._ParDoEvaluator
+        start_src = inspect.getsource(cls.start_bundle)
+        finish_src = inspect.getsource(cls.finish_bundle)
+        assert "pickler.roundtrip(transform.dofn)" in start_src and "self.runner.setup()" in start_src
+        assert "self.runner.teardown()" in finish_src and "user_state_context.commit()" in finish_src
+        executor_cls = ex._ExecutorServiceParallelExecutor
+        original_await, original_shutdown = executor_cls.await_completion, executor_cls.request_shutdown
+    except (ImportError, AttributeError, AssertionError, OSError, TypeError):
+        log.warning("cannot reuse DoFns across the DirectRunner's bundles (Beam internals changed): each bundle "
+                    "unpickles and sets up its DoFn again")
+        return False
+
+    def start_bundle(self: Any) -> None:
+        # Beam 2.77's _ParDoEvaluator.start_bundle, with the DoFn taken from the step's pool (module docstring)
+        transform = self._applied_ptransform.transform
+        self._tagged_receivers = te._TaggedReceivers(self._evaluation_context)
+        for output_tag in self._applied_ptransform.outputs:
+            output_pcollection = pvalue.PCollection(None, tag=output_tag)
+            output_pcollection.producer = self._applied_ptransform
+            self._tagged_receivers[output_tag] = self._evaluation_context.create_bundle(output_pcollection)
+            self._tagged_receivers[output_tag].tag = output_tag
+        self._counter_factory = counters.CounterFactory()
+        pooled = self._perform_dofn_pickle_test
+        dofn = _take(self._evaluation_context, self._applied_ptransform) if pooled else None
+        fresh = dofn is None
+        if fresh:
+            dofn = pickler.roundtrip(transform.dofn) if pooled else transform.dofn
+        self._jf_dofn = dofn if pooled else None
+        args = transform.args if hasattr(transform, 'args') else []
+        kwargs = transform.kwargs if hasattr(transform, 'kwargs') else {}
+        self.user_state_context = None
+        self.user_timer_map = {}
+        if te.is_stateful_dofn(dofn):
+            kv_type_hint = self._applied_ptransform.inputs[0].element_type
+            if kv_type_hint and kv_type_hint != _Any:
+                coder = coders.registry.get_coder(kv_type_hint)
+                self.key_coder = coder.key_coder()
+            else:
+                self.key_coder = coders.registry.get_coder(_Any)
+            self.user_state_context = DirectUserStateContext(self._step_context, dofn, self.key_coder)
+            _, all_timer_specs = te.get_dofn_specs(dofn)
+            for timer_spec in all_timer_specs:
+                self.user_timer_map['user/%s' % timer_spec.name] = timer_spec
+        self.runner = DoFnRunner(dofn, args, kwargs, self._side_inputs, self._applied_ptransform.inputs[0].windowing,
+                                 tagged_receivers=self._tagged_receivers, step_name=self._applied_ptransform.full_label,
+                                 state=DoFnState(self._counter_factory), user_state_context=self.user_state_context)
+        if fresh:
+            self.runner.setup()
+        self.runner.start()
+        self._jf_to_global = (type(dofn) is core.WindowInto.WindowIntoFn and not args and not kwargs
+                              and not self._side_inputs
+                              and type(dofn.windowing.windowfn) is window.GlobalWindows)
+
+    def process_element(self: Any, element: Any) -> None:
+        # point 10: an element of the global window re-windowed into it is the same windowed value, made directly
+        if self._jf_to_global:
+            windows = element.windows
+            if len(windows) == 1 and type(windows[0]) is window.GlobalWindow:
+                self._tagged_receivers[None].receive(
+                    WindowedValue(element.value, element.timestamp, [window.GlobalWindow()]))
+                return
+        self.runner.process(element)
+
+    def finish_bundle(self: Any) -> Any:
+        # Beam 2.77's _ParDoEvaluator.finish_bundle; a pooled DoFn goes back to its pool instead of being torn down
+        self.runner.finish()
+        dofn = getattr(self, "_jf_dofn", None)
+        if dofn is None:
+            self.runner.teardown()
+        # output bundles without elements are not handed on (no consumer is started for nothing; point 8)
+        bundles = [b for b in self._tagged_receivers.values() if b.has_elements()]
+        result_counters = self._counter_factory.get_counters()
+        if self.user_state_context:
+            self.user_state_context.commit()
+            self.user_state_context.reset()
+        if dofn is not None:
+            _give_back(self._evaluation_context, self._applied_ptransform, dofn)
+        return te.TransformResult(self, bundles, [], result_counters, None)
+
+    def await_completion(self: Any) -> Any:
+        try:
+            return original_await(self)
+        finally:
+            teardown_pooled(self.evaluation_context)
+
+    def request_shutdown(self: Any) -> Any:
+        try:
+            return original_shutdown(self)
+        finally:
+            teardown_pooled(self.evaluation_context)
+
+    _memoize_function_arguments(core)
+    _faster_state_lookup(du, userstate)
+    start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
+    finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
+    process_element.original = cls.process_element  # type: ignore[attr-defined]
+    cls.start_bundle, cls.finish_bundle, cls.process_element = start_bundle, finish_bundle, process_element
+    executor_cls.await_completion, executor_cls.request_shutdown = await_completion, request_shutdown
+    _PATCHED = True
+    return True

@@ -113,11 +113,8 @@ def prepare_output(output: str, overwrite: bool = False) -> StagedOutput | None:
 
 # ================================================================================================ manifest
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _config_file(text: str | None, source: str) -> dict[str, Any]:

@@ -112,11 +112,8 @@ def linkable_truth(input_dir: str | Path, truth: dict[str, str], hasher: Hasher)
 
 def _file_sha256(path: Path) -> str:
     import hashlib
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def check_scorable(input_dir: str | Path, output_dir: str | Path, hasher: Hasher) -> list[str]:

@@ -13,17 +13,7 @@ import json
 
 from journeyflow.stages.deliverability import soft_bounce
 from journeyflow.transforms.address import MAX_KEPT_CHANGES, AddressRouterFn, _prune
-
-
-class _Cell:
-    def __init__(self):
-        self.value = None
-
-    def read(self):
-        return self.value
-
-    def write(self, v):
-        self.value = v
+from tests.beam.test_address_copy_before_merge import _Cell  # (a ReadModifyWrite cell driven by hand)
 
 
 def _softs(n: int, start: int = 100) -> list[list]:

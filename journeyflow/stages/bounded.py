@@ -287,10 +287,33 @@ def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | N
     :meth:`ClusterFold.run`), or None for no timers past the events."""
     if not isinstance(items, (list, tuple)):
         items = list(items)
-    ranks = _RANK_OF_STREAM  # the keys of ``Event.sort_key``, built inline (no call per item), then the index:
-    order = sorted([(ev.ts, r if (r := ranks.get(ev.stream)) is not None else event_rank(ev.stream, ev.type),
-                     ev.uid, i) for i, (ev, _links) in enumerate(items)])  # equal keys keep their order
-    return fold.run([items[k[3]] for k in order], until)
+    # ``Event.sort_key`` then the index: by time first (ints, no key tuple per item); only the runs of equal times
+    # (rare) are then ordered by the rest of the key, (rank, uid, index)
+    times = [it[0].ts for it in items]
+    order = sorted(range(len(times)), key=times.__getitem__)  # (stable: equal times keep their index order)
+    if len(set(times)) != len(times):
+        _order_ties(items, times, order)
+    return fold.run([items[i] for i in order], until)
+
+
+def _order_ties(items: Sequence[ClusterItem], times: list[int], order: list[int]) -> None:
+    """Order each run of equal times in ``order`` (indexes of ``items`` sorted by time, equal times by index) by
+    the rest of ``Event.sort_key`` and then the index, in place."""
+    ranks = _RANK_OF_STREAM
+    n, start = len(order), 0
+    while start < n:
+        t, end = times[order[start]], start + 1
+        while end < n and times[order[end]] == t:
+            end += 1
+        if end - start > 1:
+            run = []
+            for i in order[start:end]:
+                ev = items[i][0]
+                r = ranks.get(ev.stream)
+                run.append((event_rank(ev.stream, ev.type) if r is None else r, ev.uid, i))
+            run.sort()
+            order[start:end] = [k[2] for k in run]
+        start = end
 
 
 #: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's)

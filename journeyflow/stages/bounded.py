@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
+from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, STREAM_RANK, Event, event_rank
 from journeyflow.stages.deliverability import _STATUS_STREAMS as _ADDRESS_STATUS_STREAMS
 from journeyflow.stages.deliverability import AddressCopies, address_effects
 from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
@@ -43,8 +43,6 @@ from journeyflow.stages.state import CustomerState
 
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
 
-#: The streams whose records may change an address status (``is_status_event``), besides ``ADDRESS_STREAM``.
-_STATUS_STREAMS = frozenset(s for s in STREAM_RANK if is_status_event(s, "") or s == "engagement")
 
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
@@ -220,7 +218,8 @@ class ClusterFold:
                 if target is None:
                     target = target_of[ev.ids] = state_of(graph.find(primary))
                 on_event(target, ev, out)
-                if stream in _STATUS_STREAMS and is_status_event(stream, ev.type) and address_effects(ev):
+                if (stream == "consent" or stream == "engagement" and ev.type in ENGAGEMENT_STATUS_TYPES) and (
+                        address_effects(ev)):  # (``is_status_event``, inlined)
                     share_address(ev, target)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc

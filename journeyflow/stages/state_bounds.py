@@ -191,7 +191,17 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
     lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
-    for jid, m in list(journeys.items()):
+    todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
+    for jid, m in journeys.items():
+        entries = m.get("entries")
+        if not entries or len(entries) > most or min(entries) <= lo or not (
+                m.get("step") or configured is None or jid in configured):
+            if todo is None:
+                todo = [jid]
+            else:
+                todo.append(jid)
+    for jid in todo or ():
+        m = journeys[jid]
         step = m.get("step")
         if not step and configured is not None and jid not in configured:
             del journeys[jid]  # a journey no longer configured: its finished memberships go

@@ -131,6 +131,10 @@ class AttributeSet:
         for a in attributes:
             by_type.setdefault(a.event, []).append(a)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
+        #: what :meth:`observe` reads of each attribute, per event type (no attribute lookup per event):
+        #: ``(attribute, name, stream, where, window ms, op, entries kept)``
+        self._plans = {k: tuple((a, a.name, a.stream, a.where, a.window_ms, a.op,
+                                 1 if a.op == "last" else a.max_events) for a in v) for k, v in self._by_type.items()}
         self.traits = dict(declarations.traits)
 
     def __bool__(self) -> bool:
@@ -153,26 +157,46 @@ class AttributeSet:
             tr = ev.attrs.get("user_traits" if is_group_call(ev) else "traits")
             if isinstance(tr, Mapping) and tr:
                 self._set_traits(state, tr, ev.ts)
-        attrs = self._by_type.get(ev.type)
-        if not attrs:
+        plans = self._plans.get(ev.type)
+        if not plans:
             return
         act = None
         computed = state.computed
         ts = ev.ts
-        for a in attrs:
-            if a.stream is not None and a.stream != ev.stream:
+        for a, name, stream, where, window, op, keep in plans:
+            if stream is not None and stream != ev.stream:
                 continue
-            if a.where is not None:
+            if where is not None:
                 if act is None:
                     act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ts}}
-                if not a.where.evaluate(act):
+                if not where.evaluate(act):
                     continue
-            if a.window_ms is not None:
-                _windowed(computed, a, ts, None if a.op == "count" else a.value_of(ev))
-            elif a.op == "count":
-                rec = computed.get(a.name)
+            if window is not None:
+                if op == "count":
+                    v = None
+                else:
+                    v = a.value_of(ev)
+                    if v is None:
+                        continue
+                rec = computed.get(name)
+                if rec is None or op == "distinct_count":
+                    _windowed(computed, a, ts, v)
+                    continue
+                # (``_windowed``, inlined for the other ops)
+                e = rec["e"]
+                if not e or (last := e[-1])[0] < ts or (last[0] == ts and repr(last[1]) <= repr(v)):
+                    e.append([ts, v])
+                else:
+                    insort(e, [ts, v], key=_entry_order)
+                lo = ts - window
+                if e[0][0] <= lo:
+                    del e[:bisect_right(e, lo, key=_ts)]
+                if len(e) > keep:
+                    del e[:len(e) - keep]
+            elif op == "count":
+                rec = computed.get(name)
                 if rec is None:
-                    computed[a.name] = {"n": 1}
+                    computed[name] = {"n": 1}
                 else:
                     rec["n"] += 1
             else:

@@ -104,7 +104,7 @@ class Outputs:
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
     transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
     pending: dict[int, PendingMoment] = field(default_factory=dict)  # id(state) -> its moment (arbitration.moment)
-    moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, its events at ts)
+    moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, *its events at ts)
 
 
 def _assign(state: CustomerState, source: CustomerState) -> None:
@@ -175,12 +175,12 @@ class CustomerProcessor:
         book = out.moment_events
         me = book.get(id(state))
         if me is not None and me[0] is state and me[1] == ts:
-            earlier = tuple(me[2])
-            me[2].append(ev)
+            earlier = me[2:]
+            book[id(state)] = me + (ev,)
         else:
             if len(book) > 64:
                 book.clear()
-            book[id(state)] = (state, ts, [ev])
+            book[id(state)] = (state, ts, ev)
             earlier = ()
         heard = self._heard
         if heard is not None and ev.type not in heard:  # (no steps, cancellations or candidates; a pending moment's

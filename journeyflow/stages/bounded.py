@@ -116,7 +116,7 @@ class ClusterFold:
 
     def _run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None,
              iso: "_Isolation | None") -> Outputs:
-        out = Outputs()
+        out = Outputs(fresh_states=True)  # (states start empty, or capped after a merge: ``after_merge``)
         excluded: dict = iso.excluded if iso is not None else {}
         skip_links: set = iso.skip_links if iso is not None else set()
         graph = IdentityGraph(guarded=False)

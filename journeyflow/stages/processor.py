@@ -67,7 +67,7 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _timer_key,
 )
 from journeyflow.stages.state import DAY, CustomerState, Retention
-from journeyflow.stages.state_bounds import cap, dormant_ms, is_dormant, retire
+from journeyflow.stages.state_bounds import cap, cap_event, dormant_ms, is_dormant, retire
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
@@ -105,6 +105,10 @@ class Outputs:
     transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
     pending: dict[int, PendingMoment] = field(default_factory=dict)  # id(state) -> its moment (arbitration.moment)
     moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, *its events at ts)
+    #: True when every state this call's events go to starts within the caps and this call's ``moment_events`` is
+    #: its own (``ClusterFold``: states start empty or capped after a merge, one Outputs per attempt); then an
+    #: event after an earlier one of its state looks only at what it can grow (``state_bounds.cap_event``)
+    fresh_states: bool = False
 
 
 def _assign(state: CustomerState, source: CustomerState) -> None:
@@ -177,14 +181,23 @@ class CustomerProcessor:
         if me is not None and me[0] is state and me[1] == ts:
             earlier = me[2:]
             book[id(state)] = me + (ev,)
+            capped = out.fresh_states
         else:
+            capped = me is not None and me[0] is state and out.fresh_states
             if len(book) > 64:
                 book.clear()
             book[id(state)] = (state, ts, ev)
             earlier = ()
+        # within the caps before this event (``Outputs.fresh_states``): an earlier event of this call capped it, and
+        # no moment is pending (its event skipped the caps until the moment is decided); then only what this event
+        # grows is looked at
+        capped = capped and not (out.pending and id(state) in out.pending)
         heard = self._heard
         if heard is not None and ev.type not in heard:  # (no steps, cancellations or candidates; a pending moment's
-            cap(state, self.retention)                    # journeys are ended only by a type the engine hears)
+            if capped:                                    # journeys are ended only by a type the engine hears)
+                cap_event(state, self.retention, ev.type)
+            else:
+                cap(state, self.retention)
             if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
                 state.expire(ts, self.retention)
             return
@@ -197,7 +210,10 @@ class CustomerProcessor:
             pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), uid, out.decisions, out.steps)
         if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
             return self._propose(state, jo.candidates, ts, uid, (uid,), out)
-        cap(state, self.retention)  # (``_maybe_expire``, inlined: once per event)
+        if capped:  # (``_maybe_expire``, inlined: once per event)
+            cap_event(state, self.retention, ev.type)
+        else:
+            cap(state, self.retention)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
             state.expire(ts, self.retention)
 

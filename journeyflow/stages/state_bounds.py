@@ -22,7 +22,7 @@ from typing import Any, Callable
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.state import CustomerState, Retention, _ticket_ts
 
-__all__ = ["cap", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire", "trim_sends",
+__all__ = ["cap", "cap_event", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire", "trim_sends",
            "trim_views"]
 
 _EMPTY = (None, [], {}, "")
@@ -75,6 +75,37 @@ def cap(s: CustomerState, r: Retention) -> None:
         entries = m.get("entries")
         if entries and len(entries) > r.max_entries_per_journey:
             del entries[:len(entries) - r.max_entries_per_journey]
+
+
+def cap_event(s: CustomerState, r: Retention, event_type: str) -> None:
+    """:func:`cap` after one event of type ``event_type`` (``CustomerState.apply``, computed attributes, journeys)
+    when ``s`` was within every cap before it: only the lists that event can have grown are looked at -- ``seen``,
+    those ``CustomerState.apply`` adds to for that type (:data:`_GROWN_BY_TYPE`) and the journeys' entries -- and
+    when one of them is over its cap, :func:`cap` does the rest, so the result is :func:`cap`'s.  The caller knows
+    the state was within the caps (``CustomerProcessor.on_event``: capped by this call before, no moment pending)."""
+    known = _LIMITS
+    lim = known[1] if known[0] is r else _limits(r)
+    if len(s.seen) > lim[0]:
+        return cap(s, r)
+    grown = _GROWN_BY_TYPE.get(event_type)
+    if grown is not None:
+        for name, i in grown:
+            if len(getattr(s, name)) > lim[i]:
+                return cap(s, r)
+    if s.journeys:
+        most = lim[8]
+        for m in s.journeys.values():
+            entries = m.get("entries")
+            if entries and len(entries) > most:
+                del entries[:len(entries) - most]
+
+
+#: The capped lists ``CustomerState.apply`` adds to for an event of a type (besides ``seen``): ``(field, index of
+#: its cap in _limits)``; product views, cart lines, orders and their purchases, cancellations, resolved tickets.
+_GROWN_BY_TYPE: dict[str, tuple[tuple[str, int], ...]] = {
+    "product_view": (("views", 1),), "add_to_cart": (("cart", 5),),
+    "order_placed": (("orders", 3), ("purchases", 4)), "order_cancelled": (("cancelled", 6),),
+    "ticket_resolved": (("resolved", 7),)}
 
 
 def _limits(r: Retention) -> tuple[int, ...]:

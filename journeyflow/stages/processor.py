@@ -67,7 +67,7 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _timer_key,
 )
 from journeyflow.stages.state import DAY, CustomerState, Retention
-from journeyflow.stages.state_bounds import cap, cap_event, dormant_ms, is_dormant, retire
+from journeyflow.stages.state_bounds import cap, cap_event, dormant_ms, expire_state, is_dormant, retire
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
@@ -199,7 +199,7 @@ class CustomerProcessor:
             else:
                 cap(state, self.retention)
             if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
-                state.expire(ts, self.retention)
+                expire_state(state, ts, self.retention)  # (CustomerState.expire)
             return
         jo = self.engine.on_event(state, ev, state.customer_id, earlier)
         if jo.steps:
@@ -215,7 +215,7 @@ class CustomerProcessor:
         else:
             cap(state, self.retention)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
-            state.expire(ts, self.retention)
+            expire_state(state, ts, self.retention)  # (CustomerState.expire)
 
     def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Streaming identity merges (bounded replay merges inside ``ClusterFold`` instead).
@@ -259,9 +259,13 @@ class CustomerProcessor:
         # one moment: every timer due at the same instant; their candidates are arbitrated together
         # current[0]: the timer being handled; None once all are (the moment's arbitration and expiry)
         due = timers[0][0]
-        trigger_id = min(t[1] for t in timers)
         candidates: list[Candidate] = []
-        deferred = [t for t in timers if t[2] == "deferred"]
+        if len(timers) == 1:  # (the usual moment: one timer)
+            trigger_id = timers[0][1]
+            deferred = timers if timers[0][2] == "deferred" else []
+        else:
+            trigger_id = min(t[1] for t in timers)
+            deferred = [t for t in timers if t[2] == "deferred"]
         if deferred and len(deferred) < len(timers):
             # a journey timer of this moment may end a membership and with it a deferred send due now: put the
             # deferrals back so that the cancellation finds them, and take back those left afterwards
@@ -358,7 +362,7 @@ class CustomerProcessor:
         # at most once per `expire_every_ms` (a day) of event time per customer: expiry is O(state), and the
         # windowed questions (caps, view counts) filter by time themselves, so expiry only bounds the size
         if state.expired_at is None or now - state.expired_at >= self.expire_every_ms:
-            state.expire(now, self.retention)
+            expire_state(state, now, self.retention)  # (CustomerState.expire)
 
     # ------------------------------------------------------------ the fold
     def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs,

@@ -261,11 +261,16 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
                     links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
     cmap, rows = build_cluster_map(links, rules)
     groups: dict[str, list[ClusterItem]] = {}
-    key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
+    keyer = ClusterKeyer(cmap, rules)  # (``key_by_cluster``, the cluster of each identifier tuple found once)
+    key, known = keyer.key, keyer._of_ids
     addresses = AddressCopies()
     note = addresses.add
     for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
-        cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
+        hit = known.get(ev.ids)
+        if hit is not None and hit[1] is None and i not in pairs_of:  # (``key``'s answer for a tuple seen before,
+            cluster, item = hit[0], (ev, ())                           # all in its cluster, of an event that links
+        else:                                                          # nothing: no call per event)
+            cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
         group = groups.get(cluster)
         if group is None:
             groups[cluster] = [item]

@@ -40,3 +40,27 @@ def test_status_record_first_at_one_millisecond():
     later = (Event("b", "web", "product_view", ts - 1, ("email:x",)), ())
     got = fold_cluster(_Recorder(), [view, optout, later], None)
     assert [it[0].uid for it in got] == ["b", "z", "a"]
+
+
+def test_resolve_clusters_keys_every_event_as_key_by_cluster_does(tmp_path, monkeypatch):
+    """``resolve_clusters`` answers from the keyer's memory for an identifier tuple seen before (no call per event):
+    every event is in the group ``key_by_cluster`` names, restricted and with the accepted links it gives."""
+    from journeyflow.stages.bounded import resolve_clusters
+    from journeyflow.stages.identity.clusters import key_by_cluster
+    from journeyflow.stages.identity.rules import LinkRules
+    from journeyflow.tools.bench import dataset, parse_all
+
+    monkeypatch.setenv("JOURNEYFLOW_HASH_KEY", "test-key")
+    events, _n, _s = parse_all(dataset(30, 6, 4, tmp_path))
+    rules = LinkRules()
+    got = resolve_clusters(events, rules)
+    expected: dict[str, list] = {}
+    for ev in events:
+        cluster, item = key_by_cluster(ev, got.cmap, rules)
+        expected.setdefault(cluster, []).append(item)
+    assert sum(len(v) for v in expected.values()) == len(events)
+    assert any(len(ev.ids) > 1 for ev in events) and got.cmap.accepted
+    for cluster, items in got.groups.items():
+        own = [it for it in items if it[0].stream != ADDRESS_STREAM]  # (the address copies go last)
+        assert own == expected.pop(cluster, [])
+    assert not expected

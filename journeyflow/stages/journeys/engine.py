@@ -282,10 +282,10 @@ class JourneyEngine:
             if k in ACTION_KINDS:
                 if control is None:
                     control = _arm(j, m, customer_id)
-                out.candidates.append(Candidate(  # (positional, in field order: cheaper than keywords)
+                out.candidates.append(_new(Candidate, (  # (every field, in order: no namedtuple frame)
                     j.id, sid, j.category, j.priority, k, st.channel, st.content_id, trigger_id, now,
                     m.get("p") if st.product_from_event else None, j.exclusion_group, 0.0, control,
-                    m.get("entered"), tuple(sorted(m["r"].items())) if "r" in m else ()))
+                    m.get("entered"), tuple(sorted(m["r"].items())) if "r" in m else ())))
                 out.steps.append(_new(JourneyStep, (customer_id, j.id, sid, "step", now, trigger_id, st.label)))
                 last, sid = sid, st.next
             elif k == "wait":

@@ -169,7 +169,7 @@ class ClusterFold:
                 if ev.stream != ADDRESS_STREAM:  # (a copy of another cluster's record, dead-lettered there)
                     out.dead.append(_after_horizon(ev))
                 continue
-            skip = bool(excluded) and ev.uid in excluded
+            skip = ev.uid in excluded if excluded else False
             if skip and skip_links and ev.uid in skip_links:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time

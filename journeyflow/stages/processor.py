@@ -211,7 +211,7 @@ class CustomerProcessor:
         if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
             return self._propose(state, jo.candidates, ts, uid, (uid,), out)
         if capped:  # (``_maybe_expire``, inlined: once per event)
-            cap_event(state, self.retention, ev.type)
+            cap_event(state, self.retention, ev.type, jo.steps)
         else:
             cap(state, self.retention)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:

@@ -17,6 +17,7 @@ their statuses, time zone, lifecycle stage, owner, ``reentry: never`` markers, a
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
@@ -77,12 +78,14 @@ def cap(s: CustomerState, r: Retention) -> None:
             del entries[:len(entries) - r.max_entries_per_journey]
 
 
-def cap_event(s: CustomerState, r: Retention, event_type: str) -> None:
+def cap_event(s: CustomerState, r: Retention, event_type: str, steps: Iterable[Any] = ()) -> None:
     """:func:`cap` after one event of type ``event_type`` (``CustomerState.apply``, computed attributes, journeys)
     when ``s`` was within every cap before it: only the lists that event can have grown are looked at -- ``seen``,
-    those ``CustomerState.apply`` adds to for that type (:data:`_GROWN_BY_TYPE`) and the journeys' entries -- and
-    when one of them is over its cap, :func:`cap` does the rest, so the result is :func:`cap`'s.  The caller knows
-    the state was within the caps (``CustomerProcessor.on_event``: capped by this call before, no moment pending)."""
+    those ``CustomerState.apply`` adds to for that type (:data:`_GROWN_BY_TYPE`) and the entry times of the
+    journeys it entered (``steps``: the engine's ``JourneyStep`` rows of the event; an entry is the only thing that
+    adds an entry time) -- and when one of them is over its cap, :func:`cap` does the rest, so the result is
+    :func:`cap`'s.  The caller knows the state was within the caps (``CustomerProcessor.on_event``: capped by this
+    call before, no moment pending)."""
     known = _LIMITS
     lim = known[1] if known[0] is r else _limits(r)
     if len(s.seen) > lim[0]:
@@ -92,12 +95,12 @@ def cap_event(s: CustomerState, r: Retention, event_type: str) -> None:
         for name, i in grown:
             if len(getattr(s, name)) > lim[i]:
                 return cap(s, r)
-    if s.journeys:
-        most = lim[8]
-        for m in s.journeys.values():
-            entries = m.get("entries")
-            if entries and len(entries) > most:
-                del entries[:len(entries) - most]
+    for st in steps:
+        if st[3] == "entered":  # (JourneyStep.kind)
+            m = s.journeys.get(st[1])  # (JourneyStep.journey_id)
+            entries = m.get("entries") if m is not None else None
+            if entries and len(entries) > lim[8]:
+                return cap(s, r)
 
 
 #: The capped lists ``CustomerState.apply`` adds to for an event of a type (besides ``seen``): ``(field, index of

@@ -1,8 +1,8 @@
 """``state_bounds.cap_event`` (session 9): after an event of a state already within the caps, only the lists that
 event can grow are looked at; the result is :func:`state_bounds.cap`'s.
 
-* unit: a random state within small caps, one event applied (``CustomerState.apply``, a journey entry), then
-  ``cap_event`` equals ``cap``;
+* unit: a random state within small caps, one event applied (``CustomerState.apply``, a journey entry and its
+  ``entered`` row), then ``cap_event`` equals ``cap``;
 * fold: a generated population folded by ``ClusterFold`` with small caps (so they bite often) gives the same
   outputs and final states as the same fold with ``cap`` after every event.
 """
@@ -16,6 +16,7 @@ import journeyflow.stages.processor as processor_mod
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
 from journeyflow.stages.bounded import fold_clusters, resolve_clusters
+from journeyflow.stages.journeys import JourneyStep
 from journeyflow.stages.state import CustomerState, Retention
 from journeyflow.stages.state_bounds import cap, cap_event
 
@@ -26,7 +27,7 @@ SMALL = Retention(max_views=3, views_per_product=1, max_sends=2, max_orders=1, m
 def _event(rng: random.Random, i: int, ts: int) -> Event:
     kind = rng.choice([("web", "product_view"), ("web", "add_to_cart"), ("orders", "order_placed"),
                        ("orders", "order_cancelled"), ("support", "ticket_resolved"), ("support", "ticket_opened"),
-                       ("web", "page_view"), ("crm", "contact_updated")])
+                       ("web", "page_view"), ("crm", "contact_updated"), ("support", "ticket_escalated")])
     attrs = {"product_id": f"p{rng.randint(0, 3)}", "order_id": f"o{rng.randint(0, 3)}",
              "product_ids": [f"p{rng.randint(0, 5)}" for _ in range(rng.randint(0, 3))],
              "ticket_id": f"t{rng.randint(0, 3)}"}
@@ -43,12 +44,15 @@ def test_cap_event_equals_cap_for_a_state_within_the_caps():
             ev = _event(rng, i, ts)
             s.seen[ev.uid] = ts
             s.apply(ev)
-            if rng.random() < 0.3:  # a journey entry (the engine keeps at most 20 entry times)
-                m = s.journeys.setdefault(f"j{rng.randint(0, 2)}", {"step": None, "entries": []})
+            steps = [JourneyStep("crm:c", "jx", "s1", "step", ts, ev.uid, "send:email:x")]
+            if rng.random() < 0.3:  # a journey entry (the engine keeps at most 20 entry times), and its step row
+                jid = f"j{rng.randint(0, 2)}"
+                m = s.journeys.setdefault(jid, {"step": None, "entries": []})
                 m["entries"] = (m["entries"] + [ts])[-20:]
+                steps.append(JourneyStep("crm:c", jid, "s1", "entered", ts, ev.uid, "treatment"))
             ref = copy.deepcopy(s)
             cap(ref, SMALL)
-            cap_event(s, SMALL, ev.type)
+            cap_event(s, SMALL, ev.type, steps)
             assert s == ref
 
 
@@ -69,7 +73,7 @@ def test_a_fold_with_small_caps_equals_the_fold_that_caps_everything_after_every
         return out
 
     fast = fold()
-    monkeypatch.setattr(processor_mod, "cap_event", lambda s, r, _t: cap(s, r))
+    monkeypatch.setattr(processor_mod, "cap_event", lambda s, r, *_rest: cap(s, r))
     assert fold() == fast
 
 

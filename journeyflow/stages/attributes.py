@@ -400,11 +400,13 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
         declared, windowed = last[1] if last[0] is windows else _remember_windows(windows)
     else:
         declared, windowed = _plan(windows)
-    gone = None if computed.keys() <= declared else [n for n in computed if n not in declared]
+    keys = computed.keys()
+    gone = None if keys <= declared else [n for n in computed if n not in declared]
     lost = None  # (the windowed attributes left without entries)
-    for name, w in windowed:
-        rec = computed.get(name)
-        if rec is not None and "e" in rec:
+    for name in keys & windowed.keys():  # (those with data only; each on its own: the order does not matter)
+        w = windowed[name]
+        rec = computed[name]
+        if "e" in rec:
             e = rec["e"]
             if e and e[0][0] <= now - w:  # (time-sorted, as ``_windowed`` keeps them: the expired ones lead)
                 e = rec["e"] = e[bisect_right(e, now - w, key=_ts):]
@@ -415,23 +417,23 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
             del computed[name]
 
 
-def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], tuple]:
+def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
     global _LAST_WINDOWS
     plan = _plan_of_pairs(pairs)
     _LAST_WINDOWS = (pairs, plan)
     return plan
 
 
-_LAST_WINDOWS: tuple = ((), (frozenset(), ()))
+_LAST_WINDOWS: tuple = ((), (frozenset(), {}))
 
 
-def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
-    """What :func:`expire_computed` walks: the declared names, and ``(name, window ms)`` of the windowed ones."""
-    return frozenset(windows), tuple((k, w) for k, w in windows.items() if w is not None)
+def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], dict[str, int]]:
+    """What :func:`expire_computed` walks: the declared names, and name -> window ms of the windowed ones."""
+    return frozenset(windows), {k: w for k, w in windows.items() if w is not None}
 
 
 @lru_cache(maxsize=64)
-def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
     """:func:`_plan` of ``dict(pairs)``, made once per declared set (read only)."""
     return _plan(dict(pairs))
 

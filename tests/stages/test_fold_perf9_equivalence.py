@@ -117,3 +117,41 @@ def test_expire_journeys_equals_the_rule_on_every_membership():
         expire_journeys(journeys, now, r)
         _reference_expire_journeys(ref, now, r)
         assert journeys == ref and list(journeys) == list(ref)
+
+
+def _reference_expire_computed(computed: dict, windows: dict, now: int) -> None:
+    """``expire_computed`` before session 9: every windowed attribute looked up in turn."""
+    from bisect import bisect_right
+    declared = frozenset(windows)
+    gone = [n for n in computed if n not in declared]
+    lost = []
+    for name, w in ((k, w) for k, w in windows.items() if w is not None):
+        rec = computed.get(name)
+        if rec is not None and "e" in rec:
+            e = rec["e"]
+            if e and e[0][0] <= now - w:
+                e = rec["e"] = e[bisect_right(e, now - w, key=lambda x: x[0]):]
+            if not e:
+                lost.append(name)
+    for name in gone + lost:
+        del computed[name]
+
+
+def test_expire_computed_equals_the_attribute_by_attribute_pass():
+    from journeyflow.stages.attributes import expire_computed
+    rng = random.Random(29)
+    pairs = tuple(sorted(ATTRS.windows().items()))
+    for _ in range(300):
+        state = CustomerState()
+        ts = 0
+        for i in range(rng.randint(0, 30)):
+            ts += rng.choice((0, 3_600_000, DAY))
+            ATTRS.observe(state, Event(f"e{i}", "track", "Song Played", ts, ("crm:u",),
+                                       {"properties": {"seconds": 300, "genre": "rock", "rating": 2.0}}))
+        if rng.random() < 0.3:
+            state.computed["dropped_attr"] = {"n": 3}
+        ref = copy.deepcopy(state.computed)
+        now = ts + rng.choice((0, DAY, 2 * DAY, 5 * DAY))
+        expire_computed(state.computed, pairs, now)
+        _reference_expire_computed(ref, dict(pairs), now)
+        assert state.computed == ref and list(state.computed) == list(ref)

@@ -260,7 +260,7 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
                     pairs_of[i] = pairs
                     links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
     cmap, rows = build_cluster_map(links, rules)
-    groups: dict[str, list[ClusterItem]] = {}
+    grouped: defaultdict[str, list[ClusterItem]] = defaultdict(list)
     keyer = ClusterKeyer(cmap, rules)  # (``key_by_cluster``, the cluster of each identifier tuple found once)
     key, known = keyer.key, keyer._of_ids
     addresses = AddressCopies()
@@ -268,17 +268,15 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
         hit = known.get(ev.ids)
         if hit is not None and hit[1] is None and i not in pairs_of:  # (``key``'s answer for a tuple seen before,
-            cluster, item = hit[0], (ev, ())                           # all in its cluster, of an event that links
-        else:                                                          # nothing: no call per event)
-            cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
-        group = groups.get(cluster)
-        if group is None:
-            groups[cluster] = [item]
+            cluster = hit[0]                                           # all in its cluster, of an event that links
+            grouped[cluster].append((ev, ()))                          # nothing: no call per event)
         else:
-            group.append(item)
-        ev = item[0]
+            cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
+            grouped[cluster].append(item)
+            ev = item[0]
         if ev.contact or ev.stream in _ADDRESS_STATUS_STREAMS:  # (what ``AddressCopies.add`` looks at)
             note(cluster, ev)
+    groups = dict(grouped)  # (a plain dict: an unknown cluster is a KeyError, not a new group)
     for cluster, item in addresses.copies():  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
     return BoundedClusters(cmap, rows, links, groups)

@@ -176,22 +176,20 @@ class CustomerProcessor:
         state.apply(ev)
         # the customer's events of this millisecond handled before this one (``journeys.matching.earlier_in_moment``,
         # inlined: once per event)
-        book = out.moment_events
-        me = book.get(id(state))
-        if me is not None and me[0] is state and me[1] == ts:
-            earlier = me[2:]
-            book[id(state)] = me + (ev,)
-            capped = out.fresh_states
-        else:
-            capped = me is not None and me[0] is state and out.fresh_states
-            if len(book) > 64:
-                book.clear()
-            book[id(state)] = (state, ts, ev)
-            earlier = ()
+        book, key = out.moment_events, id(state)
+        me = book.get(key)
         # within the caps before this event (``Outputs.fresh_states``): an earlier event of this call capped it, and
         # no moment is pending (its event skipped the caps until the moment is decided); then only what this event
         # grows is looked at
-        capped = capped and not (out.pending and id(state) in out.pending)
+        capped = me is not None and me[0] is state and out.fresh_states and not (out.pending and key in out.pending)
+        if me is not None and me[0] is state and me[1] == ts:
+            earlier = me[2:]
+            book[key] = me + (ev,)
+        else:
+            if len(book) > 64:
+                book.clear()
+            book[key] = (state, ts, ev)
+            earlier = ()
         heard = self._heard
         if heard is not None and ev.type not in heard:  # (no steps, cancellations or candidates; a pending moment's
             if capped:                                    # journeys are ended only by a type the engine hears)

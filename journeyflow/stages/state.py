@@ -163,16 +163,19 @@ class CustomerState(_dl.AddressStatus):
     def apply(self, ev: Event) -> None:
         """Fold one event's facts into the state (journeys and arbitration run after this)."""
         ts = ev.ts
-        if self.first_seen is None or ts < self.first_seen:
+        first, last = self.first_seen, self.last_event
+        if first is None or ts < first:
             self.first_seen = ts
-        if self.last_event is None or ts > self.last_event:
+        if last is None or ts > last:
             self.last_event = ts
+        ids = self.ids
         for k in ev.ids:
-            if k not in self.ids:
-                self.ids.append(k)
-                self.ids.sort()
-        if ev.contact:
-            _dl.see_contact(self, ev.contact, ts, ev.stream)
+            if k not in ids:
+                ids.append(k)
+                ids.sort()
+        contact = ev.contact
+        if contact:
+            _dl.see_contact(self, contact, ts, ev.stream)
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":

@@ -132,9 +132,11 @@ class AttributeSet:
             by_type.setdefault(a.event, []).append(a)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
         #: what :meth:`observe` reads of each attribute, per event type (no attribute lookup per event):
-        #: ``(attribute, name, stream, where, window ms, op, entries kept)``
+        #: ``(attribute, name, stream, where, window ms, op, entries kept, top-level string property or None)``
         self._plans = {k: tuple((a, a.name, a.stream, a.where, a.window_ms, a.op,
-                                 1 if a.op == "last" else a.max_events) for a in v) for k, v in self._by_type.items()}
+                                 1 if a.op == "last" else a.max_events,
+                                 a.path[0] if len(a.path) == 1 and a.type is not None and a.type.kind == "string"
+                                 else None) for a in v) for k, v in self._by_type.items()}
         self.traits = dict(declarations.traits)
 
     def __bool__(self) -> bool:
@@ -163,7 +165,8 @@ class AttributeSet:
         act = None
         computed = state.computed
         ts = ev.ts
-        for a, name, stream, where, window, op, keep in plans:
+        attrs = ev.attrs
+        for a, name, stream, where, window, op, keep, key in plans:
             if stream is not None and stream != ev.stream:
                 continue
             if where is not None:
@@ -174,6 +177,9 @@ class AttributeSet:
             if window is not None:
                 if op == "count":
                     v = None
+                elif key is not None and attrs.__class__ is dict and (v := attrs.get(key)).__class__ is str and (
+                        len(v) <= MAX_TRAIT_CHARS):
+                    pass  # (``value_of`` of a declared string property that is one: the value itself)
                 else:
                     v = a.value_of(ev)
                     if v is None:

@@ -36,6 +36,9 @@ ATTRS = load_attributes_text(textwrap.dedent("""\
       long_plays_2d: {op: count, event: Song Played, where: "event.properties.seconds > 200", window: 2d}
       track_plays: {op: count, event: Song Played, stream: track, window: 2d}
       max_rating: {op: max, event: Song Played, property: properties.rating}
+      last_product_2d: {op: last, event: product_view, property: product_id, window: 2d}
+      products_2d: {op: distinct_count, event: product_view, property: product_id, window: 2d}
+      first_product_2d: {op: first, event: product_view, property: product_id, window: 2d}
     """), "a.yaml")
 
 
@@ -65,7 +68,12 @@ def test_observe_equals_the_attribute_by_attribute_fold():
             ts += rng.choice((0, 0, 1, 3_600_000, DAY, 3 * DAY)) * (1 if rng.random() < 0.9 else -1)
             props = {"seconds": rng.choice((50, 250, "x", None)), "genre": rng.choice(("rock", "pop", "jazz", 7)),
                      "rating": rng.choice((1.0, 2.5, 4, float("nan"), True))}
-            ev = Event(f"e{i}", rng.choice(("track", "web")), "Song Played", ts, ("crm:u",), {"properties": props})
+            if rng.random() < 0.4:  # a top-level string property (of any type here, or too long, or missing)
+                pid = rng.choice(("p1", "p2", 7, None, "x" * 300, True))
+                ev = Event(f"e{i}", "web", "product_view", ts, ("crm:u",), {} if pid is None else {"product_id": pid})
+            else:
+                ev = Event(f"e{i}", rng.choice(("track", "web")), "Song Played", ts, ("crm:u",),
+                           {"properties": props})
             ATTRS.observe(fast, ev)
             _reference_observe(ref, ev)
             assert fast.computed == ref.computed

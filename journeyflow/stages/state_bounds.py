@@ -17,7 +17,9 @@ their statuses, time zone, lifecycle stage, owner, ``reentry: never`` markers, a
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
@@ -170,7 +172,12 @@ def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
     """``d`` (key -> epoch ms) without the entries at or before ``cutoff``, then its ``most`` newest (ties: the
     greater key kept); ``d`` itself when nothing goes."""
     if min(d.values()) <= cutoff:
-        d = {k: v for k, v in d.items() if v > cutoff}
+        times = list(d.values())
+        n = bisect_right(times, cutoff)  # (where the cut is when the times are in insertion order, the usual)
+        if 0 < n < len(times) and max(times[:n]) <= cutoff < min(times[n:]):
+            d = dict(islice(d.items(), n, None))  # (exactly the entries after the cut, in order: no loop per entry)
+        else:
+            d = {k: v for k, v in d.items() if v > cutoff}
     if len(d) > most:
         d = dict(sorted(d.items(), key=_by_value_then_key)[-most:])
     return d

@@ -163,3 +163,22 @@ def test_expire_computed_equals_the_attribute_by_attribute_pass():
         expire_computed(state.computed, pairs, now)
         _reference_expire_computed(ref, dict(pairs), now)
         assert state.computed == ref and list(state.computed) == list(ref)
+
+
+def test_recent_equals_the_filter_then_the_newest():
+    """``state_bounds._recent`` (``seen`` and ``purchases`` at expiry) cuts time-ordered dicts at the first kept
+    entry without a loop per entry; any dict gives what the filter gives, in the same order."""
+    from journeyflow.stages.state_bounds import _recent
+    rng = random.Random(31)
+    for _ in range(2000):
+        n = rng.randint(1, 30)
+        times = sorted(rng.randint(0, 20) for _ in range(n))
+        if rng.random() < 0.4:  # not in time order (a merge, a state read back)
+            rng.shuffle(times)
+        d = {f"k{i}": t for i, t in enumerate(times)}
+        cutoff, most = rng.randint(-1, 21), rng.choice((3, 10, 100))
+        kept = {k: v for k, v in d.items() if v > cutoff} if min(d.values()) <= cutoff else d
+        if len(kept) > most:
+            kept = dict(sorted(kept.items(), key=lambda kv: (kv[1], kv[0]))[-most:])
+        got = _recent(dict(d), cutoff, most)
+        assert got == kept and list(got) == list(kept)

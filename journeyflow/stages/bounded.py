@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from journeyflow.model.dead_letters import DeadLetter
@@ -291,11 +292,14 @@ def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | N
         items = list(items)
     # ``Event.sort_key`` then the index: by time first (ints, no key tuple per item); only the runs of equal times
     # (rare) are then ordered by the rest of the key, (rank, uid, index)
-    times = [it[0].ts for it in items]
+    times = list(map(_TS, map(_EVENT, items)))  # (no bytecode per item)
     order = sorted(range(len(times)), key=times.__getitem__)  # (stable: equal times keep their index order)
     if len(set(times)) != len(times):
         _order_ties(items, times, order)
-    return fold.run([items[i] for i in order], until)
+    return fold.run(list(map(items.__getitem__, order)), until)
+
+
+_EVENT, _TS = itemgetter(0), attrgetter("ts")
 
 
 def _order_ties(items: Sequence[ClusterItem], times: list[int], order: list[int]) -> None:

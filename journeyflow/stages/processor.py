@@ -181,11 +181,18 @@ class CustomerProcessor:
         # within the caps before this event (``Outputs.fresh_states``): an earlier event of this call capped it, and
         # no moment is pending (its event skipped the caps until the moment is decided); then only what this event
         # grows is looked at
-        capped = me is not None and me[0] is state and out.fresh_states and not (out.pending and key in out.pending)
-        if me is not None and me[0] is state and me[1] == ts:
-            earlier = me[2:]
-            book[key] = me + (ev,)
+        if me is not None and me[0] is state:
+            capped = out.fresh_states and not (out.pending and key in out.pending)
+            if me[1] == ts:
+                earlier = me[2:]
+                book[key] = me + (ev,)
+            else:
+                if len(book) > 64:
+                    book.clear()
+                book[key] = (state, ts, ev)
+                earlier = ()
         else:
+            capped = False
             if len(book) > 64:
                 book.clear()
             book[key] = (state, ts, ev)

@@ -45,6 +45,8 @@ from journeyflow.stages.state import CustomerState
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
 
 
+_CONSENT_ENGAGEMENT = frozenset({"consent", "engagement"})  # (the streams of ``is_status_event`` but the copies')
+
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
 
@@ -175,9 +177,9 @@ class ClusterFold:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                    for s in states.values():
-                        if pending or (s.timers and s.timers[0][0] < ts):
-                            fire(s, ts, out, True, excluded)
+                    (s,) = states.values()
+                    if pending or (s.timers and s.timers[0][0] < ts):
+                        fire(s, ts, out, True, excluded)
                 elif states:
                     fire_all(ts, strict=True)
             if pending:  # the moments before this time are decided (all of them before a merge)
@@ -219,7 +221,7 @@ class ClusterFold:
                 if target is None:
                     target = target_of[ev.ids] = state_of(graph.find(primary))
                 on_event(target, ev, out)
-                if (stream == "consent" or stream == "engagement" and ev.type in ENGAGEMENT_STATUS_TYPES) and (
+                if stream in _CONSENT_ENGAGEMENT and (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and (
                         address_effects(ev)):  # (``is_status_event``, inlined)
                     share_address(ev, target)
             except Exception as exc:

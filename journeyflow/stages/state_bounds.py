@@ -20,13 +20,14 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import islice
+from operator import methodcaller
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.state import CustomerState, Retention, _ticket_ts
 
-__all__ = ["cap", "cap_event", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire", "trim_sends",
-           "trim_views"]
+__all__ = ["cap", "cap_event", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire",
+           "trim_sends", "trim_views"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -232,6 +233,10 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
     lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
+    lists = list(map(_ENTRIES, journeys.values()))  # (the usual pass changes nothing: told without a loop per
+    if lists and all(lists) and (configured is None or journeys.keys() <= configured) and (  # membership when all
+            max(map(len, lists)) <= most and min(map(min, lists)) > lo):  # are configured, with recent entries)
+        return
     todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
     for jid, m in journeys.items():
         entries = m.get("entries")
@@ -260,6 +265,9 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
             else:
                 del journeys[jid]
+
+
+_ENTRIES = methodcaller("get", "entries")
 
 
 def trim_views(views: list[list], r: Retention) -> list[list]:

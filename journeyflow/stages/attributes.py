@@ -131,6 +131,12 @@ class AttributeSet:
         for a in attributes:
             by_type.setdefault(a.event, []).append(a)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
+        #: what :meth:`observe` reads of each attribute, per event type (no attribute lookup per event):
+        #: ``(attribute, name, stream, where, window ms, op, entries kept, top-level string property or None)``
+        self._plans = {k: tuple((a, a.name, a.stream, a.where, a.window_ms, a.op,
+                                 1 if a.op == "last" else a.max_events,
+                                 a.path[0] if len(a.path) == 1 and a.type is not None and a.type.kind == "string"
+                                 else None) for a in v) for k, v in self._by_type.items()}
         self.traits = dict(declarations.traits)
 
     def __bool__(self) -> bool:
@@ -153,26 +159,50 @@ class AttributeSet:
             tr = ev.attrs.get("user_traits" if is_group_call(ev) else "traits")
             if isinstance(tr, Mapping) and tr:
                 self._set_traits(state, tr, ev.ts)
-        attrs = self._by_type.get(ev.type)
-        if not attrs:
+        plans = self._plans.get(ev.type)
+        if not plans:
             return
         act = None
         computed = state.computed
         ts = ev.ts
-        for a in attrs:
-            if a.stream is not None and a.stream != ev.stream:
+        attrs = ev.attrs
+        for a, name, stream, where, window, op, keep, key in plans:
+            if stream is not None and stream != ev.stream:
                 continue
-            if a.where is not None:
+            if where is not None:
                 if act is None:
                     act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ts}}
-                if not a.where.evaluate(act):
+                if not where.evaluate(act):
                     continue
-            if a.window_ms is not None:
-                _windowed(computed, a, ts, None if a.op == "count" else a.value_of(ev))
-            elif a.op == "count":
-                rec = computed.get(a.name)
+            if window is not None:
+                if op == "count":
+                    v = None
+                elif key is not None and attrs.__class__ is dict and (v := attrs.get(key)).__class__ is str and (
+                        len(v) <= MAX_TRAIT_CHARS):
+                    pass  # (``value_of`` of a declared string property that is one: the value itself)
+                else:
+                    v = a.value_of(ev)
+                    if v is None:
+                        continue
+                rec = computed.get(name)
+                if rec is None or op == "distinct_count":
+                    _windowed(computed, a, ts, v)
+                    continue
+                # (``_windowed``, inlined for the other ops)
+                e = rec["e"]
+                if not e or (last := e[-1])[0] < ts or (last[0] == ts and repr(last[1]) <= repr(v)):
+                    e.append([ts, v])
+                else:
+                    insort(e, [ts, v], key=_entry_order)
+                lo = ts - window
+                if e[0][0] <= lo:
+                    del e[:bisect_right(e, lo, key=_ts)]
+                if len(e) > keep:
+                    del e[:len(e) - keep]
+            elif op == "count":
+                rec = computed.get(name)
                 if rec is None:
-                    computed[a.name] = {"n": 1}
+                    computed[name] = {"n": 1}
                 else:
                     rec["n"] += 1
             else:
@@ -376,11 +406,13 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
         declared, windowed = last[1] if last[0] is windows else _remember_windows(windows)
     else:
         declared, windowed = _plan(windows)
-    gone = None if computed.keys() <= declared else [n for n in computed if n not in declared]
+    keys = computed.keys()
+    gone = None if keys <= declared else [n for n in computed if n not in declared]
     lost = None  # (the windowed attributes left without entries)
-    for name, w in windowed:
-        rec = computed.get(name)
-        if rec is not None and "e" in rec:
+    for name in keys & windowed.keys():  # (those with data only; each on its own: the order does not matter)
+        w = windowed[name]
+        rec = computed[name]
+        if "e" in rec:
             e = rec["e"]
             if e and e[0][0] <= now - w:  # (time-sorted, as ``_windowed`` keeps them: the expired ones lead)
                 e = rec["e"] = e[bisect_right(e, now - w, key=_ts):]
@@ -391,23 +423,23 @@ def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tu
             del computed[name]
 
 
-def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], tuple]:
+def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
     global _LAST_WINDOWS
     plan = _plan_of_pairs(pairs)
     _LAST_WINDOWS = (pairs, plan)
     return plan
 
 
-_LAST_WINDOWS: tuple = ((), (frozenset(), ()))
+_LAST_WINDOWS: tuple = ((), (frozenset(), {}))
 
 
-def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
-    """What :func:`expire_computed` walks: the declared names, and ``(name, window ms)`` of the windowed ones."""
-    return frozenset(windows), tuple((k, w) for k, w in windows.items() if w is not None)
+def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], dict[str, int]]:
+    """What :func:`expire_computed` walks: the declared names, and name -> window ms of the windowed ones."""
+    return frozenset(windows), {k: w for k, w in windows.items() if w is not None}
 
 
 @lru_cache(maxsize=64)
-def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
     """:func:`_plan` of ``dict(pairs)``, made once per declared set (read only)."""
     return _plan(dict(pairs))
 

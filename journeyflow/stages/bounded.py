@@ -19,10 +19,11 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, STREAM_RANK, Event, event_rank, is_status_event
+from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, STREAM_RANK, Event, event_rank
 from journeyflow.stages.deliverability import _STATUS_STREAMS as _ADDRESS_STATUS_STREAMS
 from journeyflow.stages.deliverability import AddressCopies, address_effects
 from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
@@ -43,8 +44,8 @@ from journeyflow.stages.state import CustomerState
 
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
 
-#: The streams whose records may change an address status (``is_status_event``), besides ``ADDRESS_STREAM``.
-_STATUS_STREAMS = frozenset(s for s in STREAM_RANK if is_status_event(s, "") or s == "engagement")
+
+_CONSENT_ENGAGEMENT = frozenset({"consent", "engagement"})  # (the streams of ``is_status_event`` but the copies')
 
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
@@ -118,7 +119,7 @@ class ClusterFold:
 
     def _run(self, items: Sequence[tuple[Event, Sequence[tuple[str, str]]]], until: int | None,
              iso: "_Isolation | None") -> Outputs:
-        out = Outputs()
+        out = Outputs(fresh_states=True)  # (states start empty, or capped after a merge: ``after_merge``)
         excluded: dict = iso.excluded if iso is not None else {}
         skip_links: set = iso.skip_links if iso is not None else set()
         graph = IdentityGraph(guarded=False)
@@ -171,14 +172,14 @@ class ClusterFold:
                 if ev.stream != ADDRESS_STREAM:  # (a copy of another cluster's record, dead-lettered there)
                     out.dead.append(_after_horizon(ev))
                 continue
-            skip = bool(excluded) and ev.uid in excluded
+            skip = ev.uid in excluded if excluded else False
             if skip and skip_links and ev.uid in skip_links:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                    for s in states.values():
-                        if pending or (s.timers and s.timers[0][0] < ts):
-                            fire(s, ts, out, True, excluded)
+                    (s,) = states.values()
+                    if pending or (s.timers and s.timers[0][0] < ts):
+                        fire(s, ts, out, True, excluded)
                 elif states:
                     fire_all(ts, strict=True)
             if pending:  # the moments before this time are decided (all of them before a merge)
@@ -220,7 +221,8 @@ class ClusterFold:
                 if target is None:
                     target = target_of[ev.ids] = state_of(graph.find(primary))
                 on_event(target, ev, out)
-                if stream in _STATUS_STREAMS and is_status_event(stream, ev.type) and address_effects(ev):
+                if stream in _CONSENT_ENGAGEMENT and (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and (
+                        address_effects(ev)):  # (``is_status_event``, inlined)
                     share_address(ev, target)
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
@@ -261,20 +263,23 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
                     pairs_of[i] = pairs
                     links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
     cmap, rows = build_cluster_map(links, rules)
-    groups: dict[str, list[ClusterItem]] = {}
-    key = ClusterKeyer(cmap, rules).key  # (``key_by_cluster``, the cluster of each identifier tuple found once)
+    grouped: defaultdict[str, list[ClusterItem]] = defaultdict(list)
+    keyer = ClusterKeyer(cmap, rules)  # (``key_by_cluster``, the cluster of each identifier tuple found once)
+    key, known = keyer.key, keyer._of_ids
     addresses = AddressCopies()
     note = addresses.add
     for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
-        cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
-        group = groups.get(cluster)
-        if group is None:
-            groups[cluster] = [item]
+        hit = known.get(ev.ids)
+        if hit is not None and hit[1] is None and i not in pairs_of:  # (``key``'s answer for a tuple seen before,
+            cluster = hit[0]                                           # all in its cluster, of an event that links
+            grouped[cluster].append((ev, ()))                          # nothing: no call per event)
         else:
-            group.append(item)
-        ev = item[0]
+            cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
+            grouped[cluster].append(item)
+            ev = item[0]
         if ev.contact or ev.stream in _ADDRESS_STATUS_STREAMS:  # (what ``AddressCopies.add`` looks at)
             note(cluster, ev)
+    groups = dict(grouped)  # (a plain dict: an unknown cluster is a KeyError, not a new group)
     for cluster, item in addresses.copies():  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
     return BoundedClusters(cmap, rows, links, groups)
@@ -287,10 +292,36 @@ def fold_cluster(fold: ClusterFold, items: Iterable[ClusterItem], until: int | N
     :meth:`ClusterFold.run`), or None for no timers past the events."""
     if not isinstance(items, (list, tuple)):
         items = list(items)
-    ranks = _RANK_OF_STREAM  # the keys of ``Event.sort_key``, built inline (no call per item), then the index:
-    order = sorted([(ev.ts, r if (r := ranks.get(ev.stream)) is not None else event_rank(ev.stream, ev.type),
-                     ev.uid, i) for i, (ev, _links) in enumerate(items)])  # equal keys keep their order
-    return fold.run([items[k[3]] for k in order], until)
+    # ``Event.sort_key`` then the index: by time first (ints, no key tuple per item); only the runs of equal times
+    # (rare) are then ordered by the rest of the key, (rank, uid, index)
+    times = list(map(_TS, map(_EVENT, items)))  # (no bytecode per item)
+    order = sorted(range(len(times)), key=times.__getitem__)  # (stable: equal times keep their index order)
+    if len(set(times)) != len(times):
+        _order_ties(items, times, order)
+    return fold.run(list(map(items.__getitem__, order)), until)
+
+
+_EVENT, _TS = itemgetter(0), attrgetter("ts")
+
+
+def _order_ties(items: Sequence[ClusterItem], times: list[int], order: list[int]) -> None:
+    """Order each run of equal times in ``order`` (indexes of ``items`` sorted by time, equal times by index) by
+    the rest of ``Event.sort_key`` and then the index, in place."""
+    ranks = _RANK_OF_STREAM
+    n, start = len(order), 0
+    while start < n:
+        t, end = times[order[start]], start + 1
+        while end < n and times[order[end]] == t:
+            end += 1
+        if end - start > 1:
+            run = []
+            for i in order[start:end]:
+                ev = items[i][0]
+                r = ranks.get(ev.stream)
+                run.append((event_rank(ev.stream, ev.type) if r is None else r, ev.uid, i))
+            run.sort()
+            order[start:end] = [k[2] for k in run]
+        start = end
 
 
 #: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's)

@@ -67,7 +67,7 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _timer_key,
 )
 from journeyflow.stages.state import DAY, CustomerState, Retention
-from journeyflow.stages.state_bounds import cap, dormant_ms, is_dormant, retire
+from journeyflow.stages.state_bounds import cap, cap_event, dormant_ms, expire_state, is_dormant, retire
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
@@ -104,7 +104,11 @@ class Outputs:
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
     transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
     pending: dict[int, PendingMoment] = field(default_factory=dict)  # id(state) -> its moment (arbitration.moment)
-    moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, its events at ts)
+    moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, *its events at ts)
+    #: True when every state this call's events go to starts within the caps and this call's ``moment_events`` is
+    #: its own (``ClusterFold``: states start empty or capped after a merge, one Outputs per attempt); then an
+    #: event after an earlier one of its state looks only at what it can grow (``state_bounds.cap_event``)
+    fresh_states: bool = False
 
 
 def _assign(state: CustomerState, source: CustomerState) -> None:
@@ -172,21 +176,35 @@ class CustomerProcessor:
         state.apply(ev)
         # the customer's events of this millisecond handled before this one (``journeys.matching.earlier_in_moment``,
         # inlined: once per event)
-        book = out.moment_events
-        me = book.get(id(state))
-        if me is not None and me[0] is state and me[1] == ts:
-            earlier = tuple(me[2])
-            me[2].append(ev)
+        book, key = out.moment_events, id(state)
+        me = book.get(key)
+        # within the caps before this event (``Outputs.fresh_states``): an earlier event of this call capped it, and
+        # no moment is pending (its event skipped the caps until the moment is decided); then only what this event
+        # grows is looked at
+        if me is not None and me[0] is state:
+            capped = out.fresh_states and not (out.pending and key in out.pending)
+            if me[1] == ts:
+                earlier = me[2:]
+                book[key] = me + (ev,)
+            else:
+                if len(book) > 64:
+                    book.clear()
+                book[key] = (state, ts, ev)
+                earlier = ()
         else:
+            capped = False
             if len(book) > 64:
                 book.clear()
-            book[id(state)] = (state, ts, [ev])
+            book[key] = (state, ts, ev)
             earlier = ()
         heard = self._heard
         if heard is not None and ev.type not in heard:  # (no steps, cancellations or candidates; a pending moment's
-            cap(state, self.retention)                    # journeys are ended only by a type the engine hears)
+            if capped:                                    # journeys are ended only by a type the engine hears)
+                cap_event(state, self.retention, ev.type)
+            else:
+                cap(state, self.retention)
             if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
-                state.expire(ts, self.retention)
+                expire_state(state, ts, self.retention)  # (CustomerState.expire)
             return
         jo = self.engine.on_event(state, ev, state.customer_id, earlier)
         if jo.steps:
@@ -197,9 +215,12 @@ class CustomerProcessor:
             pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), uid, out.decisions, out.steps)
         if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
             return self._propose(state, jo.candidates, ts, uid, (uid,), out)
-        cap(state, self.retention)  # (``_maybe_expire``, inlined: once per event)
+        if capped:  # (``_maybe_expire``, inlined: once per event)
+            cap_event(state, self.retention, ev.type, jo.steps)
+        else:
+            cap(state, self.retention)
         if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
-            state.expire(ts, self.retention)
+            expire_state(state, ts, self.retention)  # (CustomerState.expire)
 
     def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Streaming identity merges (bounded replay merges inside ``ClusterFold`` instead).
@@ -243,9 +264,13 @@ class CustomerProcessor:
         # one moment: every timer due at the same instant; their candidates are arbitrated together
         # current[0]: the timer being handled; None once all are (the moment's arbitration and expiry)
         due = timers[0][0]
-        trigger_id = min(t[1] for t in timers)
         candidates: list[Candidate] = []
-        deferred = [t for t in timers if t[2] == "deferred"]
+        if len(timers) == 1:  # (the usual moment: one timer)
+            trigger_id = timers[0][1]
+            deferred = timers if timers[0][2] == "deferred" else []
+        else:
+            trigger_id = min(t[1] for t in timers)
+            deferred = [t for t in timers if t[2] == "deferred"]
         if deferred and len(deferred) < len(timers):
             # a journey timer of this moment may end a membership and with it a deferred send due now: put the
             # deferrals back so that the cancellation finds them, and take back those left afterwards
@@ -342,7 +367,7 @@ class CustomerProcessor:
         # at most once per `expire_every_ms` (a day) of event time per customer: expiry is O(state), and the
         # windowed questions (caps, view counts) filter by time themselves, so expiry only bounds the size
         if state.expired_at is None or now - state.expired_at >= self.expire_every_ms:
-            state.expire(now, self.retention)
+            expire_state(state, now, self.retention)  # (CustomerState.expire)
 
     # ------------------------------------------------------------ the fold
     def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs,

@@ -40,6 +40,7 @@ import heapq
 import json
 import zlib
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 from journeyflow.model.decisions import CHANNELS
@@ -162,16 +163,19 @@ class CustomerState(_dl.AddressStatus):
     def apply(self, ev: Event) -> None:
         """Fold one event's facts into the state (journeys and arbitration run after this)."""
         ts = ev.ts
-        if self.first_seen is None or ts < self.first_seen:
+        first, last = self.first_seen, self.last_event
+        if first is None or ts < first:
             self.first_seen = ts
-        if self.last_event is None or ts > self.last_event:
+        if last is None or ts > last:
             self.last_event = ts
+        ids = self.ids
         for k in ev.ids:
-            if k not in self.ids:
-                self.ids.append(k)
-                self.ids.sort()
-        if ev.contact:
-            _dl.see_contact(self, ev.contact, ts, ev.stream)
+            if k not in ids:
+                ids.append(k)
+                ids.sort()
+        contact = ev.contact
+        if contact:
+            _dl.see_contact(self, contact, ts, ev.stream)
         a = ev.attrs
         s, t = ev.stream, ev.type
         if s == "web":
@@ -319,7 +323,7 @@ class CustomerState(_dl.AddressStatus):
         """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
         lo, views = now - window_ms, self.views
         if views and views[0][0] > lo and views[-1][0] <= now:  # (time-sorted: all inside the window, the usual)
-            return [v[1] for v in views].count(product_id)
+            return list(map(_PRODUCT_OF, views)).count(product_id)  # (no bytecode per view)
         return sum(1 for ts, p in views if p == product_id and lo < ts <= now)
 
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
@@ -456,6 +460,9 @@ class CustomerState(_dl.AddressStatus):
             return decode_state(b)
         raw = b[1:] if b[:1] == b"J" else zlib.decompress(b)
         return cls.from_dict(json.loads(raw))
+
+
+_PRODUCT_OF = itemgetter(1)  # (a view's product id)
 
 
 def _ticket_ts(rec: list) -> int:

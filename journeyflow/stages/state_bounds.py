@@ -17,13 +17,17 @@ their statuses, time zone, lifecycle stage, owner, ``reentry: never`` markers, a
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
+from itertools import islice
+from operator import methodcaller
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.state import CustomerState, Retention, _ticket_ts
 
-__all__ = ["cap", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire", "trim_sends",
-           "trim_views"]
+__all__ = ["cap", "cap_event", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire",
+           "trim_sends", "trim_views"]
 
 _EMPTY = (None, [], {}, "")
 
@@ -75,6 +79,39 @@ def cap(s: CustomerState, r: Retention) -> None:
         entries = m.get("entries")
         if entries and len(entries) > r.max_entries_per_journey:
             del entries[:len(entries) - r.max_entries_per_journey]
+
+
+def cap_event(s: CustomerState, r: Retention, event_type: str, steps: Iterable[Any] = ()) -> None:
+    """:func:`cap` after one event of type ``event_type`` (``CustomerState.apply``, computed attributes, journeys)
+    when ``s`` was within every cap before it: only the lists that event can have grown are looked at -- ``seen``,
+    those ``CustomerState.apply`` adds to for that type (:data:`_GROWN_BY_TYPE`) and the entry times of the
+    journeys it entered (``steps``: the engine's ``JourneyStep`` rows of the event; an entry is the only thing that
+    adds an entry time) -- and when one of them is over its cap, :func:`cap` does the rest, so the result is
+    :func:`cap`'s.  The caller knows the state was within the caps (``CustomerProcessor.on_event``: capped by this
+    call before, no moment pending)."""
+    known = _LIMITS
+    lim = known[1] if known[0] is r else _limits(r)
+    if len(s.seen) > lim[0]:
+        return cap(s, r)
+    grown = _GROWN_BY_TYPE.get(event_type)
+    if grown is not None:
+        for name, i in grown:
+            if len(getattr(s, name)) > lim[i]:
+                return cap(s, r)
+    for st in steps:
+        if st[3] == "entered":  # (JourneyStep.kind)
+            m = s.journeys.get(st[1])  # (JourneyStep.journey_id)
+            entries = m.get("entries") if m is not None else None
+            if entries and len(entries) > lim[8]:
+                return cap(s, r)
+
+
+#: The capped lists ``CustomerState.apply`` adds to for an event of a type (besides ``seen``): ``(field, index of
+#: its cap in _limits)``; product views, cart lines, orders and their purchases, cancellations, resolved tickets.
+_GROWN_BY_TYPE: dict[str, tuple[tuple[str, int], ...]] = {
+    "product_view": (("views", 1),), "add_to_cart": (("cart", 5),),
+    "order_placed": (("orders", 3), ("purchases", 4)), "order_cancelled": (("cancelled", 6),),
+    "ticket_resolved": (("resolved", 7),)}
 
 
 def _limits(r: Retention) -> tuple[int, ...]:
@@ -136,7 +173,12 @@ def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
     """``d`` (key -> epoch ms) without the entries at or before ``cutoff``, then its ``most`` newest (ties: the
     greater key kept); ``d`` itself when nothing goes."""
     if min(d.values()) <= cutoff:
-        d = {k: v for k, v in d.items() if v > cutoff}
+        times = list(d.values())
+        n = bisect_right(times, cutoff)  # (where the cut is when the times are in insertion order, the usual)
+        if 0 < n < len(times) and max(times[:n]) <= cutoff < min(times[n:]):
+            d = dict(islice(d.items(), n, None))  # (exactly the entries after the cut, in order: no loop per entry)
+        else:
+            d = {k: v for k, v in d.items() if v > cutoff}
     if len(d) > most:
         d = dict(sorted(d.items(), key=_by_value_then_key)[-most:])
     return d
@@ -191,7 +233,21 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
     lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
-    for jid, m in list(journeys.items()):
+    lists = list(map(_ENTRIES, journeys.values()))  # (the usual pass changes nothing: told without a loop per
+    if lists and all(lists) and (configured is None or journeys.keys() <= configured) and (  # membership when all
+            max(map(len, lists)) <= most and min(map(min, lists)) > lo):  # are configured, with recent entries)
+        return
+    todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
+    for jid, m in journeys.items():
+        entries = m.get("entries")
+        if not entries or len(entries) > most or min(entries) <= lo or not (
+                m.get("step") or configured is None or jid in configured):
+            if todo is None:
+                todo = [jid]
+            else:
+                todo.append(jid)
+    for jid in todo or ():
+        m = journeys[jid]
         step = m.get("step")
         if not step and configured is not None and jid not in configured:
             del journeys[jid]  # a journey no longer configured: its finished memberships go
@@ -209,6 +265,9 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
             else:
                 del journeys[jid]
+
+
+_ENTRIES = methodcaller("get", "entries")
 
 
 def trim_views(views: list[list], r: Retention) -> list[list]:

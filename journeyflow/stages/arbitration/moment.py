@@ -108,10 +108,9 @@ def candidate_to_payload(c: Candidate) -> dict[str, Any]:
 
 def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
     """Inverse of :func:`candidate_to_payload`, re-proposed at ``now`` (the timer's due time, epoch ms)."""
-    return Candidate(journey_id=p["j"], step_id=p["s"], category=p["cat"], priority=p["p"], action=p["a"],
-                     channel=p["ch"], content_id=p["c"], trigger_id=p["t"], proposed_at=now,
-                     product_id=p.get("pid"), exclusion_group=p.get("g"), score=p.get("sc", 0.0),
-                     entered=p.get("e"), refs=tuple(tuple(kv) for kv in p.get("r") or ()))
+    return tuple.__new__(Candidate, (  # (every field, in order: no namedtuple frame)
+        p["j"], p["s"], p["cat"], p["p"], p["a"], p["ch"], p["c"], p["t"], now, p.get("pid"), p.get("g"),
+        p.get("sc", 0.0), False, p.get("e"), tuple(tuple(kv) for kv in p.get("r") or ())))
 
 
 def cancelled_decision(customer_id: str, timer: list, now: int, trigger_id: str) -> Decision:

@@ -19,6 +19,7 @@ from journeyflow.stages.arbitration.reasons import (
 
 __all__ = ["ArbitrationResult", "decisions_of", "with_trigger"]
 
+_new = tuple.__new__  # (``_new(Decision, (every field))``: the namedtuple without its ``__new__`` frame)
 _CHOSEN_CODES = (CHOSEN,)
 _DEFERRED_CODES = (QUIET_HOURS_DEFERRED,)
 _ONLY_CONTROL = (CONTROL_GROUP,)
@@ -48,8 +49,8 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
     ``context`` (:func:`~journeyflow.stages.arbitration.context.message_context`; ``stale_ms``: the policy's
     ``open_tickets.stale_after`` in ms, or None).
     """
-    outcomes = tuple([CandidateOutcome(c.journey_id, c.step_id, c.action, c.channel, c.content_id, c.category,
-                                       c.priority, r) for c, r in lost]) if lost else ()
+    outcomes = tuple([_new(CandidateOutcome, (c.journey_id, c.step_id, c.action, c.channel, c.content_id,
+                                              c.category, c.priority, r)) for c, r in lost]) if lost else ()
     if not acted:
         if len(lost) == 1:
             c, r = lost[0]
@@ -75,9 +76,9 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
                 key, raw = addr.get(ch) or (None, None)
             if state is not None:
                 ctx = message_context(c, state, now, stale_ms)
-        out.append(Decision(decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id, now,
-                            jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id, raw, key,
-                            ctx))
+        out.append(_new(Decision, (decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id,
+                                   now, jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id,
+                                   raw, key, ctx)))  # (every field, in order: no namedtuple frame)
         outcomes = ()
     return out
 

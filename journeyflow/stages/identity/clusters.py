@@ -14,6 +14,7 @@ Plain Python: the Beam replay (``transforms.identity.ResolveIdentities``) and th
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from journeyflow.model.events import Event
@@ -47,13 +48,15 @@ def build_cluster_map(links: Iterable[LinkRecord], rules: LinkRules) -> tuple[Cl
     (accepted first, then refused, each in application order)."""
     res = resolve(links, rules)
     root_of = res.graph.root_map()
-    accepted = frozenset((lk.event_id, lk.a, lk.b) for lk in res.accepted)
+    accepted = frozenset(map(_ACCEPTED_KEY, res.accepted))  # ((event_id, a, b) of each: no generator frame)
     rows = [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "accepted", None)
             for lk in res.accepted]
     rows += [link_row(lk.a, lk.b, root_of.get(lk.a, lk.a), lk.event_id, lk.stream, lk.ts, "refused", reason)
              for lk, reason in res.refused]
     return ClusterMap(root_of, accepted), rows
 
+
+_ACCEPTED_KEY = attrgetter("event_id", "a", "b")
 
 #: identifier tuples a long-lived :class:`ClusterKeyer` (a Beam worker's, a bucketed replay's) remembers before it
 #: starts again: bounds its memory, never changes a result

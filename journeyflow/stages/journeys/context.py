@@ -78,13 +78,12 @@ class _Ctx:
     def activation(self) -> dict:
         if self._act is None:
             ev = self.event
-            if ev is not None:
-                e = dict(ev.attrs)
-                if "properties" not in e:
-                    e["properties"] = {}  # a missing property is then a CEL "no such key" error, counted
-                e["stream"] = ev.stream
-                e["type"] = ev.type
-                e["ts"] = ev.ts
+            if ev is not None:  # (one dict display: the keys in the order of a copy then the items set)
+                a = ev.attrs
+                if "properties" in a:
+                    e = {**a, "stream": ev.stream, "type": ev.type, "ts": ev.ts}
+                else:  # a missing property is then a CEL "no such key" error, counted
+                    e = {**a, "properties": {}, "stream": ev.stream, "type": ev.type, "ts": ev.ts}
             else:  # a timer: no event, only the time and the entry's product
                 e = {"stream": "timer", "type": "timer", "ts": self.now}
                 if self.product is not None:

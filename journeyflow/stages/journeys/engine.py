@@ -57,7 +57,7 @@ from journeyflow.stages.state import CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
 
-_new = tuple.__new__
+_new = tuple.__new__  # (``_new(JourneyStep, (7 fields))``: the namedtuple without its ``__new__`` frame)
 
 #: Steps one event or timer may run for one journey; a safety net (loops without a wait are refused at load time).
 MAX_STEPS_PER_RUN = 100
@@ -156,7 +156,7 @@ class JourneyEngine:
             trig = _first_match(j.goal, event, ctx, m)
             if trig is not None:
                 m["goal"] = now
-                out.steps.append(JourneyStep(customer_id, j.id, m["step"], "goal", now, trigger_id, event.type))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, m["step"], "goal", now, trigger_id, event.type)))
                 self._finish(state, j.id, m, now, trigger_id, "goal", customer_id, out)
                 continue
             trig = _first_match(j.exit, event, ctx, m)
@@ -167,8 +167,8 @@ class JourneyEngine:
             if (st is not None and st.until is not None and now >= m.get("since", 0)
                     and _matches(st.until, event, ctx, m)):
                 state.cancel_timers("journey", j=j.id)
-                out.steps.append(JourneyStep(customer_id, j.id, st.id, "step", now, trigger_id,
-                                             f"resume:event:{event.type}"))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, st.id, "step", now, trigger_id,
+                                                    f"resume:event:{event.type}")))
                 self._run(j, m, st.on_event, st.id, ctx, trigger_id, customer_id, out)
 
         # (2) entries
@@ -192,7 +192,7 @@ class JourneyEngine:
                     self._finish(state, gone, memberships[gone], now, trigger_id, f"exclusion_group:{j.id}",
                                  customer_id, out)
             if refused is not None:
-                out.steps.append(JourneyStep(customer_id, j.id, "", "entry_refused", now, trigger_id, refused))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, "", "entry_refused", now, trigger_id, refused)))
                 continue
             if state.timers:  # the new membership supersedes the previous one: its pending sends go
                 _cancel_deferred(state, j.id, now, trigger_id, "reentered", customer_id, out)
@@ -214,13 +214,14 @@ class JourneyEngine:
             if j.reentry.mode == "never":
                 m["n"] = 1
             memberships[j.id] = m
-            out.steps.append(JourneyStep(customer_id, j.id, j.first_step, "entered", now, trigger_id,
-                                         "control" if _arm(j, m, customer_id) else "treatment"))
+            out.steps.append(_new(JourneyStep, (customer_id, j.id, j.first_step, "entered", now, trigger_id,
+                                                "control" if _arm(j, m, customer_id) else "treatment")))
             ending = _moment_ending(j, m, earlier, state, self.attributes, self.open_ticket_ms) if earlier else None
             if ending is not None:  # an exit or goal event of this very millisecond, handled before the entry
                 if ending[0] == "goal":
                     m["goal"] = now
-                    out.steps.append(JourneyStep(customer_id, j.id, m["step"], "goal", now, trigger_id, ending[1]))
+                    out.steps.append(_new(JourneyStep, (customer_id, j.id, m["step"], "goal", now, trigger_id,
+                                                        ending[1])))
                 self._finish(state, j.id, m, now, trigger_id, ending[0] if ending[0] == "goal" else
                              f"exit_event:{ending[1]}", customer_id, out)
                 continue
@@ -232,7 +233,7 @@ class JourneyEngine:
     # ---------------------------------------------------------------------------------------------- timers
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
         """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state)."""
-        out = JourneyOutput([], [], [])
+        out = _new(JourneyOutput, ([], [], []))
         due, timer_id, kind, payload = timer
         if kind != "journey" or not (type(payload) is dict or isinstance(payload, Mapping)):
             return out
@@ -256,10 +257,10 @@ class JourneyEngine:
             return out
         ctx = _Ctx(state, due, None, m.get("p"), self.attributes, self.open_ticket_ms)
         if st.until is not None:
-            out.steps.append(JourneyStep(customer_id, jid, st.id, "step", due, timer_id, "resume:timeout"))
+            out.steps.append(_new(JourneyStep, (customer_id, jid, st.id, "step", due, timer_id, "resume:timeout")))
             self._run(j, m, st.on_timeout, st.id, ctx, timer_id, customer_id, out)
         else:
-            out.steps.append(JourneyStep(customer_id, jid, st.id, "step", due, timer_id, "resume:timer"))
+            out.steps.append(_new(JourneyStep, (customer_id, jid, st.id, "step", due, timer_id, "resume:timer")))
             self._run(j, m, st.next, st.id, ctx, timer_id, customer_id, out)
         mo = self._moment  # a wait reached now: the customer's events of this millisecond, handled before the timer
         if mo is not None and mo[0] is state and mo[1] == due and m.get("step") is not None:
@@ -281,11 +282,11 @@ class JourneyEngine:
             if k in ACTION_KINDS:
                 if control is None:
                     control = _arm(j, m, customer_id)
-                out.candidates.append(Candidate(  # (positional, in field order: cheaper than keywords)
+                out.candidates.append(_new(Candidate, (  # (every field, in order: no namedtuple frame)
                     j.id, sid, j.category, j.priority, k, st.channel, st.content_id, trigger_id, now,
                     m.get("p") if st.product_from_event else None, j.exclusion_group, 0.0, control,
-                    m.get("entered"), tuple(sorted(m["r"].items())) if "r" in m else ()))
-                out.steps.append(JourneyStep(customer_id, j.id, sid, "step", now, trigger_id, st.label))
+                    m.get("entered"), tuple(sorted(m["r"].items())) if "r" in m else ())))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, sid, "step", now, trigger_id, st.label)))
                 last, sid = sid, st.next
             elif k == "wait":
                 due = now + st.wait_ms
@@ -293,7 +294,7 @@ class JourneyEngine:
                 ctx.state.schedule(due, f"{j.id}:{sid}:{entered}:{due}", "journey", {"j": j.id, "s": sid, "e": entered})
                 m["step"] = sid
                 m["since"] = now
-                out.steps.append(JourneyStep(customer_id, j.id, sid, "waiting", now, trigger_id, st.label))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, sid, "waiting", now, trigger_id, st.label)))
                 return
             elif k == "branch":
                 target, detail = st.else_, None
@@ -301,8 +302,8 @@ class JourneyEngine:
                     if cond.evaluate(ctx.activation()):
                         target, detail = tgt, f"branch:case{i}->{tgt}"
                         break
-                out.steps.append(JourneyStep(customer_id, j.id, sid, "step", now, trigger_id,
-                                             detail or f"branch:else->{target or 'end'}"))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, sid, "step", now, trigger_id,
+                                                    detail or f"branch:else->{target or 'end'}")))
                 last, sid = sid, target
             else:  # exit
                 self._finish(ctx.state, j.id, m, now, trigger_id, "exit_step", customer_id, out, sid)
@@ -316,8 +317,8 @@ class JourneyEngine:
         """End a membership.  Every way out but running to the end (``completed``) also cancels the deferred sends
         the membership still has pending (those it proposes in this very run are not pending yet)."""
         state.cancel_timers("journey", j=jid)
-        out.steps.append(JourneyStep(customer_id, jid, step_id or m.get("step") or "", "exited", now, trigger_id,
-                                     reason))
+        out.steps.append(_new(JourneyStep, (customer_id, jid, step_id or m.get("step") or "", "exited", now, trigger_id,
+                                            reason)))
         rec = {"step": None, "entered": m.get("entered"), "entries": m.get("entries", []), "goal": m.get("goal")}
         for k in ("c", "n") if reason != "completed" else ("c", "n", "k"):  # (its sends may still be deferred)
             if k in m:
@@ -380,7 +381,7 @@ class JourneyEngine:
         configured (``journey_removed``), the record of the journey is another membership's (``superseded``), or the
         send would go out after the membership's ``max_duration`` (``max_duration``) -- else the output is empty.
         Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
-        out = JourneyOutput([], [], [])
+        out = _new(JourneyOutput, ([], [], []))
         due, timer_id, _kind, p = timer
         e = p.get("e") if type(p) is dict or isinstance(p, Mapping) else None
         if e is None:
@@ -397,14 +398,14 @@ class JourneyEngine:
         else:
             return out
         out.cancelled.append((timer, reason))
-        out.steps.append(JourneyStep(customer_id, jid, p.get("s") or "", "cancelled", due, timer_id, reason))
+        out.steps.append(_new(JourneyStep, (customer_id, jid, p.get("s") or "", "cancelled", due, timer_id, reason)))
         return out
 
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
         """After a merge (``CustomerState.merge`` keeps one membership record per journey): drop the pending actions
         of the memberships that were not kept -- journey timers whose membership is not the record's (stale, dropped
         silently), deferred sends (``cancelled``, reason ``merged``)."""
-        out = JourneyOutput([], [], [])
+        out = _new(JourneyOutput, ([], [], []))
         if not state.timers:
             return out
         js = state.journeys
@@ -427,8 +428,8 @@ class JourneyEngine:
             state.timers = keep
             for t in sorted(gone, key=lambda t: (t[0], t[1])):
                 out.cancelled.append((t, "merged"))
-                out.steps.append(JourneyStep(customer_id, t[3].get("j"), t[3].get("s") or "", "cancelled", now,
-                                             trigger_id, "merged"))
+                out.steps.append(_new(JourneyStep, (customer_id, t[3].get("j"), t[3].get("s") or "", "cancelled", now,
+                                                    trigger_id, "merged")))
         return out
 
     def lookback_ms(self) -> dict[str, int]:
@@ -487,5 +488,6 @@ def _cancel_deferred(state: CustomerState, jid: str, now: int, trigger_id: str, 
     """Remove journey ``jid``'s pending deferred sends; record each in ``out`` (``cancelled`` + a step row)."""
     for t in state.take_timers("deferred", j=jid):
         out.cancelled.append((t, reason))
-        out.steps.append(JourneyStep(customer_id, jid, t[3].get("s") or "", "cancelled", now, trigger_id, reason))
+        out.steps.append(_new(JourneyStep, (customer_id, jid, t[3].get("s") or "", "cancelled", now, trigger_id,
+                                            reason)))
 

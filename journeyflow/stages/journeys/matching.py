@@ -67,16 +67,15 @@ def _moment_ending(j: Journey, m: dict, earlier: Sequence[Event], state: Any, at
 
 def earlier_in_moment(book: dict, state: Any, ev: Event) -> tuple[Event, ...]:
     """The customer's events of ``ev``'s millisecond handled before it (then ``ev`` is noted too).  ``book``:
-    ``id(state) -> (state, ts, events)``, the processor's per-call record (``Outputs.moment_events``; a customer's
+    ``id(state) -> (state, ts, *events)``, the processor's per-call record (``Outputs.moment_events``; a customer's
     events of one millisecond are handled in one call, bounded and streaming alike); a few dozen entries at most."""
     me = book.get(id(state))
     if me is not None and me[0] is state and me[1] == ev.ts:
-        earlier = tuple(me[2])
-        me[2].append(ev)
-        return earlier
+        book[id(state)] = me + (ev,)
+        return me[2:]
     if len(book) > 64:
         book.clear()
-    book[id(state)] = (state, ev.ts, [ev])
+    book[id(state)] = (state, ev.ts, ev)
     return ()
 
 

@@ -380,6 +380,7 @@ class CustomerProcessor:
         if not isinstance(events, (list, tuple)):
             events = list(events)  # iterated again after a failure
         mark = _Mark(out)
+        moment = out.moment_events.get(id(state))  # (this millisecond's earlier events: a re-run starts from them)
         cid = state.customer_id
         snapshot = None
         if state_bytes is None and not _is_empty(state):
@@ -401,6 +402,10 @@ class CustomerProcessor:
                 start = CustomerState(customer_id=cid)
             _assign(state, start)
             mark.reset(out)
+            if moment is None:  # the failed attempt's events are no earlier events of their millisecond
+                out.moment_events.pop(id(state), None)
+            else:
+                out.moment_events[id(state)] = moment
 
     def _advance(self, state: CustomerState, events: Sequence[Event], until: int | None, out: Outputs,
                  excluded: dict) -> None:

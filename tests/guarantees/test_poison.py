@@ -471,3 +471,24 @@ def test_the_bounded_replay_pipeline_dead_letters_a_poison_event_and_reconciles(
             assert (tmp_path / "out-in" / "topics" / topic).read_bytes() == \
                 (tmp_path / "out-in-clean" / "topics" / topic).read_bytes(), topic
     assert sum(clean_summary.decisions.values()) >= 3
+
+
+def test_a_re_run_does_not_see_the_isolated_attempts_events_as_earlier_in_their_millisecond(poison):
+    """The re-run after an isolated event starts this customer's record of the millisecond's events from where the
+    call began: an exit of the failed attempt (the poison itself, handled in full before it raised) is not an
+    "earlier event of this millisecond" that ends the membership an entry of the same millisecond starts."""
+    at = T + HOUR
+    events = sorted([
+        ev("crm/c1", "crm", "contact_created", T - 10 * DAY, timezone="UTC", lifecycle_stage="customer"),
+        ev("consent/c1", "consent", "consent_granted", T - 10 * DAY + 1, channel="email", status="granted"),
+        ev("orders/o0", "orders", "order_placed", at, order_id="O0", product_ids=["SKU-1"]),
+        ev("web/w1", "web", "add_to_cart", at, product_id="SKU-2"),
+    ], key=lambda e: e.sort_key)
+    # the contact in a first flush, the two events of one millisecond in the second (the re-run's first event)
+    clean_state, clean = advance(without(events, "orders/o0"), split=T)
+    assert any(d.journey_id == "cart_abandonment" and d.action == "send" for d in clean.decisions)
+    poison.events.add("orders/o0")
+    state, out = advance(events, split=T)
+    assert [d.source for d in errors(out)] == ["orders/o0"]
+    assert ids(out) == ids(clean) and out.steps == clean.steps
+    assert state.to_bytes() == clean_state.to_bytes()

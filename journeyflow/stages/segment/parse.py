@@ -368,6 +368,8 @@ class SegmentParser:
                 found = lookup(msg, path)
                 if found is None or found == [] or found == "":
                     continue
+                if rule.name == "channel" and isinstance(found, list) and target.stream in ("consent", "engagement"):
+                    found = ",".join(map(str, found))  # every channel listed (spellings.channel_symbol), not the first
                 converted, problem = convert(found, rule.as_)
                 if problem is not None:
                     bad.append((_path_text(path), problem))

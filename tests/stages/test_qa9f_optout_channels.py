@@ -70,3 +70,23 @@ def test_a_segment_unsubscribe_naming_several_channels_stops_them(written, still
     ev = p.parse_full("track", json.dumps(msg).encode()).result
     assert isinstance(ev, Event), ev
     assert _open_after(ev) == still_open
+
+
+@pytest.mark.parametrize("props", [{}, {"channel": None}, {"channel": ""}, {"channel": []}])
+@pytest.mark.parametrize("stream, etype", [("engagement", "unsubscribed"), ("engagement", "complained"),
+                                           ("consent", "consent_revoked")])
+def test_a_segment_opt_out_whose_message_names_no_channel_is_of_every_channel(props, stream, etype):
+    """As the built-in streams read an opt-out with no channel; it was a schema_violation dead letter (nothing
+    blocked).  A grant or a delivery without a channel is still one."""
+    mapping = (f"version: 1\nevents:\n  Opt Out:\n    stream: {stream}\n    type: {etype}\n"
+               "    attrs:\n      channel: {from: [properties.channel]}\n")
+    p = Parser(HASHER, ParseConfig(segment_mapping=mapping))
+    msg = {**GOOD["track"], "userId": "A", "event": "Opt Out", "properties": props}
+    ev = p.parse_full("track", json.dumps(msg).encode()).result
+    assert isinstance(ev, Event), ev
+    assert _open_after(ev) == []
+    for kind in (("consent", "consent_granted"), ("engagement", "delivered")):
+        other = Parser(HASHER, ParseConfig(segment_mapping=mapping.replace(f"stream: {stream}\n    type: {etype}",
+                                                                           "stream: %s\n    type: %s" % kind)))
+        dead = other.parse_full("track", json.dumps(msg).encode()).result
+        assert isinstance(dead, DeadLetter) and dead.reason == "schema_violation"

@@ -376,6 +376,9 @@ class SegmentParser:
                 if converted is not None:
                     value = converted
                     break
+            if (value is None and not bad and rule.name == "channel" and target.stream in ("consent", "engagement")
+                    and channel_symbol(target.stream, target.type, "", frozenset()) == "all"):
+                value = "all"  # an opt-out naming no channel is of every channel, as the built-in streams read it
             if value is None and rule.required:
                 if bad:
                     raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {bad[0][1]}", et)

@@ -95,11 +95,25 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
 
 def _lacks_consent_input(input_dir: str) -> bool:
     """True when the local folder ``input_dir`` holds no file of the ``consent`` stream and none of ``track`` (whose
-    mapped events may grant consent); False for a remote folder (not looked at)."""
+    mapped events may grant consent) with anything in it (an empty or blank ``consent.jsonl``, an empty export, is
+    no consent stream); False for a remote folder (not looked at)."""
     if "://" in input_dir:
         return False
     from pathlib import Path
-    return not any((Path(input_dir) / f"{s}.{ext}").exists() for s in ("consent", "track") for ext in ("jsonl", "avro"))
+    return not any(_holds_text(Path(input_dir) / f"{s}.{ext}")
+                   for s in ("consent", "track") for ext in ("jsonl", "avro"))
+
+
+def _holds_text(path) -> bool:
+    """True when the file ``path`` exists and holds a byte other than whitespace (read until the first one)."""
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 16):
+                if chunk.strip():
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _report_of_replaced_outputs(output: str):

@@ -32,8 +32,8 @@ WRITTEN = [  # (channel as written, the channels still open after the opt-out)
 def _open_after(ev: Event) -> list[str]:
     st = CustomerState(customer_id="crm:A")
     for ch in CHANNELS:
-        st.apply(P.parse_full("consent", json.dumps({"event_id": f"g-{ch}", "ts": "2025-01-01T00:00:00Z",
-                                                     "crm_id": "A", "channel": ch, "status": "granted"}).encode()).result)
+        grant = {"event_id": f"g-{ch}", "ts": "2025-01-01T00:00:00Z", "crm_id": "A", "channel": ch, "status": "granted"}
+        st.apply(P.parse_full("consent", json.dumps(grant).encode()).result)
     st.apply(ev)
     return [ch for ch in CHANNELS if st.has_consent(ch)]
 

@@ -16,8 +16,8 @@ from journeyflow.model.events import Event
 from journeyflow.stages.parse import Parser
 from tests.stages.test_input_edge_cases import GOOD, HASHER, P
 
-WORDS = ["(null)", "<null>", "<nil>", "(nil)", "[object Undefined]", "[object Null]", "00000000000000000000000000000000",
-         " (NULL) "]
+WORDS = ["(null)", "<null>", "<nil>", "(nil)", "[object Undefined]", "[object Null]",
+         "00000000000000000000000000000000", " (NULL) "]
 
 
 def both(stream, rec):

@@ -39,3 +39,25 @@ def test_a_consent_file_with_a_record_gets_none(tmp_path, capsys):
     inp = _input(tmp_path, rec)
     assert main(["replay", "--input", str(inp), "--output", str(tmp_path / "out"), "--until", "end"]) == 0
     assert "no consent stream" not in capsys.readouterr().err
+
+
+_TRACK = ('{"messageId":"m1","type":"track","event":"Newsletter Joined","userId":"c1",'
+          '"timestamp":"2026-10-01T00:00:00Z","properties":{"channel":"email"}}\n')
+
+
+def test_segment_messages_under_a_mapping_that_grants_nothing_get_the_hint(tmp_path, capsys):
+    """The shipped mapping maps no event to a consent grant: Segment messages give no consent, so the hint is due
+    (it was not given when track.jsonl existed)."""
+    inp = _input(tmp_path, None, _TRACK)
+    assert main(["replay", "--input", str(inp), "--output", str(tmp_path / "out"), "--until", "end"]) == 0
+    assert "no consent stream" in capsys.readouterr().err
+
+
+def test_segment_messages_under_a_mapping_that_grants_consent_get_none(tmp_path, capsys):
+    inp = _input(tmp_path, None, _TRACK.replace('"c1"', '"someone-else"'))  # c1 still suppressed for consent
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("version: 1\nevents:\n  Newsletter Joined:\n    stream: consent\n    type: consent_granted\n"
+                       "    attrs:\n      channel: {from: [properties.channel]}\n")
+    assert main(["replay", "--input", str(inp), "--output", str(tmp_path / "out"), "--until", "end",
+                 "--segment_mapping", str(mapping)]) == 0
+    assert "no consent stream" not in capsys.readouterr().err

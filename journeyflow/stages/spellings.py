@@ -62,15 +62,25 @@ CHANNEL_SYNONYMS: Mapping[str, str] = {
 ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "consent": {"channel": CHANNEL_SYNONYMS, "status": {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
-                         "declined", "rejected", "refused", "false", "no", "off"), "revoked"),
-        **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on"),
-                        "granted")}},
+                         "declined", "rejected", "refused", "false", "no", "off", "revoke", "withdraw", "optedout",
+                         "stop", "stopped", "not_subscribed", "unsubscribe_all", "unsubscribed_all", "not_granted",
+                         "cancelled", "canceled", "n", "0"), "revoked"),
+        **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on",
+                         "grant", "optedin"), "granted")}},
     "engagement": {
         "channel": CHANNEL_SYNONYMS,
         "type": {"unsubscribe": "unsubscribed", "opt_out": "unsubscribed", "opted_out": "unsubscribed",
                  "complaint": "complained", "spam_report": "complained", "spamreport": "complained",
                  "spam": "complained", "bounce": "bounced", "delivery": "delivered", "open": "opened",
-                 "click": "clicked"},
+                 "click": "clicked",
+                 # Twilio's STOP reply, Mailchimp/Mandrill's unsub, abuse, hard_bounce and cleaned, SendGrid's
+                 # group_unsubscribe, Postmark's HardBounce / SpamComplaint, Braze's MarkAsSpam (a bounced record
+                 # without bounce_type is hard)
+                 **dict.fromkeys(("stop", "unsub", "unsubscribes", "optedout", "list_unsubscribe", "group_unsubscribe",
+                                  "unsubscribe_request", "subscription_cancelled"), "unsubscribed"),
+                 **dict.fromkeys(("abuse", "abuse_report", "complaints", "spam_complaint", "spamcomplaint",
+                                  "marked_as_spam", "markasspam", "mark_as_spam"), "complained"),
+                 **dict.fromkeys(("hard_bounce", "hardbounce", "bounce_hard", "cleaned"), "bounced")},
         "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
             "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft")}},
 }

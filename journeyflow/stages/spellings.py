@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
-           "PHONE_CHANNELS", "opt_out_scope",
+           "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
            "phone_digits"]
 
 
@@ -250,3 +250,22 @@ def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:
         rec = dict(rec)
         rec["phone"] = str(v)
     return rec
+
+
+_PHONE_KEY = re.compile(r"phone|mobile|msisdn|whatsapp|fax|(?:^|_)(?:tel|cell|sms)(?:_|$|no|number)")
+
+
+def clean_scalar(clean: Any, key: Any, value: Any) -> Any:
+    """A property's or trait's ``value`` as kept: ``clean(value)`` for a string (an email or phone in it becomes a
+    keyed token); for a JSON integer of 7 digits or more under a key naming a phone (``mobile``, ``phone_number``,
+    ``phoneNumber``, ``tel``, ``fax`` ...), the token ``clean`` gives its digits, when it gives one (a CSV export or
+    a form turned into JSON types the number column as numbers: it was kept as the raw number, personal data in state
+    and tables); anything else as it is.  ``clean``: the parser's text cleaner."""
+    if value.__class__ is str:
+        return clean(value)
+    if (value.__class__ is int and value >= 1_000_000 and key.__class__ is str
+            and _PHONE_KEY.search(key.lower()) is not None):
+        text = str(value)
+        token = clean(text)
+        return value if token == text else token
+    return value

@@ -76,7 +76,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import channel_symbol
+from journeyflow.stages.spellings import channel_symbol, clean_scalar
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -412,7 +412,8 @@ class SegmentParser:
             return self.parser._fast.clean_cached(value)
         if isinstance(value, dict):
             c = self.parser._fast.clean_cached
-            return {c(k): self._clean_deep(v) for k, v in value.items()}
+            return {c(k): clean_scalar(c, k, v) if v.__class__ is int else self._clean_deep(v)
+                    for k, v in value.items()}
         if isinstance(value, list):
             return [self._clean_deep(v) for v in value]
         return value

@@ -45,3 +45,9 @@ def test_other_integers_stay_numbers():
     props = _kept("web", {**GOOD["web"], "properties": {"total": 4155550134, "hotel": 1234567, "mobile": 42,
                                                         "count": 12345678}})["properties"]
     assert props == {"total": 4155550134, "hotel": 1234567, "mobile": 42, "count": 12345678}
+
+
+def test_numeric_phones_in_a_list_under_a_phone_key_are_tokens():
+    msg = {**GOOD["track"], "userId": "U1", "type": "identify", "traits": {"phones": [4155550134, "x"], "ids": [7]}}
+    kept = _kept("track", msg)["traits"]
+    assert kept["phones"][0].startswith("phone~") and kept["phones"][1] == "x" and kept["ids"] == [7]

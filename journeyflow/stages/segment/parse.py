@@ -412,8 +412,9 @@ class SegmentParser:
             return self.parser._fast.clean_cached(value)
         if isinstance(value, dict):
             c = self.parser._fast.clean_cached
-            return {c(k): clean_scalar(c, k, v) if v.__class__ is int else self._clean_deep(v)
-                    for k, v in value.items()}
+            return {c(k): clean_scalar(c, k, v) if v.__class__ is int else (
+                [clean_scalar(c, k, x) if x.__class__ is int else self._clean_deep(x) for x in v]
+                if v.__class__ is list else self._clean_deep(v)) for k, v in value.items()}  # "phones": [4155550134]
         if isinstance(value, list):
             return [self._clean_deep(v) for v in value]
         return value

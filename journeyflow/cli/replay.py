@@ -86,20 +86,39 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     if not summary.records_read:  # (an empty export, a folder of empty files: every figure is 0, exit 0)
         print(f"journeyflow replay: warning: no record was read from --input {ns.input}: its stream files are empty",
               file=sys.stderr)
-    if summary.suppressions.get("consent") and _lacks_consent_input(ns.input):
+    if summary.suppressions.get("consent") and _lacks_consent_input(ns.input, ns.segment_mapping):
         print(f"journeyflow replay: warning: {summary.suppressions['consent']:,} candidates were suppressed for "
               f"consent and --input {ns.input} has no consent stream (consent.jsonl / .avro) nor Segment messages "
               "(track): the policy's 'granted' consent (marketing, sales) is then never given", file=sys.stderr)
     return 0 if summary.reconciles else 3
 
 
-def _lacks_consent_input(input_dir: str) -> bool:
-    """True when the local folder ``input_dir`` holds no file of the ``consent`` stream and none of ``track`` (whose
-    mapped events may grant consent); False for a remote folder (not looked at)."""
+def _lacks_consent_input(input_dir: str, segment_mapping: str | None = None) -> bool:
+    """True when the local folder ``input_dir`` holds no file of the ``consent`` stream with anything in it (an
+    empty or blank ``consent.jsonl``, an empty export, is none), nor of ``track`` when the run's Segment mapping
+    (``segment_mapping``: its file, None for the shipped one, which maps no event to a grant) maps an event to a
+    consent grant; False for a remote folder (not looked at)."""
     if "://" in input_dir:
         return False
     from pathlib import Path
-    return not any((Path(input_dir) / f"{s}.{ext}").exists() for s in ("consent", "track") for ext in ("jsonl", "avro"))
+
+    from journeyflow.stages.segment.mapping import compiled_mapping, load_mapping_file
+    text, source = load_mapping_file(segment_mapping)
+    grants = any(t.stream == "consent" and t.type == "consent_granted" for t in compiled_mapping(text, source).values())
+    return not any(_holds_text(Path(input_dir) / f"{s}.{ext}")
+                   for s in ("consent", "track") if s == "consent" or grants for ext in ("jsonl", "avro"))
+
+
+def _holds_text(path) -> bool:
+    """True when the file ``path`` exists and holds a byte other than whitespace (read until the first one)."""
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 16):
+                if chunk.strip():
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _report_of_replaced_outputs(output: str):

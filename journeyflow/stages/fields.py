@@ -47,9 +47,10 @@ from journeyflow.model.reasons import FieldWarningReason as R
 from journeyflow.stages.json_text import as_number
 from journeyflow.stages.spellings import (  # noqa: F401 -- re-exported (they lived here)
     ENUM_SYNONYMS, EVERY_CHANNEL, INTEGER_ID_FIELDS, container_fields, enum_symbols, fold_enums, fold_symbol,
-    integer_ids, names_every_channel, opt_out_scope, phone_digits, PHONE_CHANNELS, SCOPE_CHECKED_AS)
+    integer_ids, names_every_channel, opt_out_scope, phone_digits, PHONE_CHANNELS, SCOPE_CHECKED_AS, clean_scalar)
 
-__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES", "REVOKE_IDENTIFIER_FIELDS",
+__all__ = ["clean_scalar", "REQUIRED_FIELDS", "OPTIONAL_FIELDS", "CONFIGURED_FIELD_PREFIXES",
+           "REVOKE_IDENTIFIER_FIELDS",
            "is_warning_field", "warning_field_families", "warning_field_family", "IDENTIFIER_FIELDS", "PII_FIELDS",
            "DROP", "Verdict", "check_optional", "normalize_timezone", "windows_zone_to_iana", "warning_value",
            "fold_symbol", "integer_ids", "enum_symbols", "fold_enums", "ENUM_SYNONYMS", "EVERY_CHANNEL",

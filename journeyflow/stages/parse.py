@@ -476,7 +476,7 @@ class Parser:
             # (their string values cleaned like every kept string: a URL holding an email gets a token)
             props = rec.get("properties") or None
             if props:
-                props = {self._clean(k): self._clean(v) if isinstance(v, str) else v for k, v in props.items()}
+                props = {self._clean(k): _fields.clean_scalar(self._clean, k, v) for k, v in props.items()}
             a = {"product_id": rec.get("product_id"), "properties": props}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),

@@ -398,7 +398,7 @@ class FastPath:
         if not props:
             return None
         c = self._clean_value
-        return {c(k): c(v) if v.__class__ is str else v for k, v in props.items()}  # keys: an address in one too
+        return {c(k): _fields.clean_scalar(c, k, v) for k, v in props.items()}  # keys: an address in one too
 
     def _attrs_orders(self, rec: Any) -> dict[str, Any] | None:
         c, ci = self._clean_value, self._clean_id

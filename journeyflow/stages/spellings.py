@@ -6,11 +6,12 @@ Used by :mod:`journeyflow.stages.parse` before the checks of :mod:`journeyflow.s
 these names)."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
-           "PHONE_CHANNELS", "opt_out_scope",
+           "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
            "phone_digits"]
 
 
@@ -51,23 +52,35 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 #: opt-out naming its channel so was a ``schema_violation`` dead letter, and the channel was not blocked.  (An
 #: opt-out naming a ``phone`` stops texts and calls: :data:`PHONE_CHANNELS`.)
 CHANNEL_SYNONYMS: Mapping[str, str] = {
-    **dict.fromkeys(("e_mail", "mail", "emails", "electronic_mail"), "email"),
-    **dict.fromkeys(("text", "texts", "text_message", "text_messages", "txt", "sms_text"), "sms"),
+    **dict.fromkeys(("e_mail", "mail", "emails", "electronic_mail", "email_address", "e_mail_address",
+                     "email_addresses", "marketing_email", "marketing_emails", "email_marketing"), "email"),
+    **dict.fromkeys(("text", "texts", "text_message", "text_messages", "txt", "sms_text", "sms_message",
+                     "sms_messages", "sms_marketing", "marketing_sms"), "sms"),
     **dict.fromkeys(("push_notification", "push_notifications", "mobile_push", "app_push", "pushes"), "push"),
     **dict.fromkeys(("calls", "phone_call", "phone_calls", "voice", "voice_call", "voice_calls", "telephone",
                      "telephone_call"), "call")}
 ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "consent": {"channel": CHANNEL_SYNONYMS, "status": {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
-                         "declined", "rejected", "refused", "false", "no", "off"), "revoked"),
-        **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on"),
-                        "granted")}},
+                         "declined", "rejected", "refused", "false", "no", "off", "revoke", "withdraw", "optedout",
+                         "stop", "stopped", "not_subscribed", "unsubscribe_all", "unsubscribed_all", "not_granted",
+                         "cancelled", "canceled", "n", "0"), "revoked"),
+        **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on",
+                         "grant", "optedin"), "granted")}},
     "engagement": {
         "channel": CHANNEL_SYNONYMS,
         "type": {"unsubscribe": "unsubscribed", "opt_out": "unsubscribed", "opted_out": "unsubscribed",
                  "complaint": "complained", "spam_report": "complained", "spamreport": "complained",
                  "spam": "complained", "bounce": "bounced", "delivery": "delivered", "open": "opened",
-                 "click": "clicked"},
+                 "click": "clicked",
+                 # Twilio's STOP reply, Mailchimp/Mandrill's unsub, abuse, hard_bounce and cleaned, SendGrid's
+                 # group_unsubscribe, Postmark's HardBounce / SpamComplaint, Braze's MarkAsSpam (a bounced record
+                 # without bounce_type is hard)
+                 **dict.fromkeys(("stop", "unsub", "unsubscribes", "optedout", "list_unsubscribe", "group_unsubscribe",
+                                  "unsubscribe_request", "subscription_cancelled"), "unsubscribed"),
+                 **dict.fromkeys(("abuse", "abuse_report", "complaints", "spam_complaint", "spamcomplaint",
+                                  "marked_as_spam", "markasspam", "mark_as_spam"), "complained"),
+                 **dict.fromkeys(("hard_bounce", "hardbounce", "bounce_hard", "cleaned"), "bounced")},
         "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
             "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft")}},
 }
@@ -107,13 +120,15 @@ def channel_symbol(stream: str, etype: str, value: Any, symbols: frozenset[str])
     opt-out of ``stream`` / ``etype`` (a consent revoke, an unsubscribe or complaint) naming every channel, else None
     (not a channel of the stream).  For values read by a Segment mapping (``stages.segment.parse``), which the
     built-in streams' enum checks do not see."""
+    kind = "revoked" if etype == "consent_revoked" else etype
+    if kind in _EVERY_CHANNEL_TYPES.get(stream, ()) and (several := _several_channels(value)) is not None:
+        return several if several in symbols or several in (EVERY_CHANNEL, PHONE_CHANNELS) else None
     if not isinstance(value, str):
         return None
     folded = fold_symbol(value)
     folded = CHANNEL_SYNONYMS.get(folded, folded)
     if folded in symbols:
         return folded
-    kind = "revoked" if etype == "consent_revoked" else etype
     if folded in _EVERY_CHANNEL_SPELLINGS and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
         return EVERY_CHANNEL
     if folded in _PHONE_SPELLINGS and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
@@ -127,9 +142,44 @@ def channel_symbol(stream: str, etype: str, value: Any, symbols: frozenset[str])
 #: ``schema_violation``, as before): it cannot say which channel the person agreed to.
 PHONE_CHANNELS = "phone"
 _PHONE_SPELLINGS = frozenset({"phone", "phones", "phone_number", "phone_numbers", "telephone_number", "mobile_number",
-                              "mobile_phone", "cell", "cell_phone", "cellphone", "tel"})
-#: The channel a record of each scope is checked as (its schema needs one), before the scope replaces it.
-SCOPE_CHECKED_AS = {EVERY_CHANNEL: "email", PHONE_CHANNELS: "sms"}
+                              "mobile_phone", "cell", "cell_phone", "cellphone", "tel", "mobile", "mobile_phone_number",
+                              "cell_number", "cell_phone_number", "cellphone_number", "cellular", "phone_no",
+                              "landline"})
+#: The channel a record of each scope is checked as (its schema needs one), before the scope replaces it (a
+#: single channel, as :func:`opt_out_scope` reads ``"SMS/Text"``: itself).
+SCOPE_CHECKED_AS = {EVERY_CHANNEL: "email", PHONE_CHANNELS: "sms", **{c: c for c in ("email", "sms", "push", "call")}}
+_SEPARATORS = re.compile(r"\s*(?:[,;/|&+]|\band\b)\s*", re.IGNORECASE)
+
+
+def _several_channels(value: Any) -> str | None:
+    """The scope of an opt-out's ``channel`` naming several channels (a JSON list ``["email", "sms"]``, or text
+    ``"email,sms"``, ``"SMS and Calls"``, ``"SMS/Text"``): the one channel when all name it, :data:`PHONE_CHANNELS`
+    for texts and calls, else :data:`EVERY_CHANNEL` (fail safe, as two values of a repeated channel key:
+    ``stages.duplicate_keys``); None when ``value`` is no such list or a part is no channel word (the schema check
+    reports it).  Before, such an opt-out was a ``schema_violation`` dead letter: no channel blocked."""
+    if isinstance(value, list):
+        parts = value
+    elif isinstance(value, str) and _SEPARATORS.search(value):
+        parts = [p for p in _SEPARATORS.split(value) if p.strip()]
+    else:
+        return None
+    named: set[str] = set()
+    for p in parts:
+        if not isinstance(p, str):
+            return None
+        f = fold_symbol(p)
+        f = CHANNEL_SYNONYMS.get(f, f)
+        if f in _PHONE_SPELLINGS:
+            named.update(("sms", "call"))
+        elif f in _EVERY_CHANNEL_SPELLINGS and f:
+            return EVERY_CHANNEL
+        elif f in SCOPE_CHECKED_AS and f not in (EVERY_CHANNEL, PHONE_CHANNELS):
+            named.add(f)
+        else:
+            return None
+    if len(named) == 1:
+        return named.pop()
+    return PHONE_CHANNELS if named == {"sms", "call"} else (EVERY_CHANNEL if named else None)
 
 
 def opt_out_scope(stream: str, rec: Mapping[str, Any]) -> str | None:
@@ -141,6 +191,9 @@ def opt_out_scope(stream: str, rec: Mapping[str, Any]) -> str | None:
     if every is None or every:
         return None if every is None else EVERY_CHANNEL
     ch = rec.get("channel")
+    kind = rec.get("status" if stream == "consent" else "type")
+    if kind in _EVERY_CHANNEL_TYPES.get(stream, ()) and (several := _several_channels(ch)) is not None:
+        return several
     if (isinstance(ch, str) and fold_symbol(ch) in _PHONE_SPELLINGS
             and rec.get("status" if stream == "consent" else "type") in _EVERY_CHANNEL_TYPES.get(stream, ())):
         return PHONE_CHANNELS
@@ -197,3 +250,22 @@ def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:
         rec = dict(rec)
         rec["phone"] = str(v)
     return rec
+
+
+_PHONE_KEY = re.compile(r"phone|mobile|msisdn|whatsapp|fax|(?:^|_)(?:tel|cell|sms)(?:_|$|no|number)")
+
+
+def clean_scalar(clean: Any, key: Any, value: Any) -> Any:
+    """A property's or trait's ``value`` as kept: ``clean(value)`` for a string (an email or phone in it becomes a
+    keyed token); for a JSON integer of 7 digits or more under a key naming a phone (``mobile``, ``phone_number``,
+    ``phoneNumber``, ``tel``, ``fax`` ...), the token ``clean`` gives its digits, when it gives one (a CSV export or
+    a form turned into JSON types the number column as numbers: it was kept as the raw number, personal data in state
+    and tables); anything else as it is.  ``clean``: the parser's text cleaner."""
+    if value.__class__ is str:
+        return clean(value)
+    if (value.__class__ is int and value >= 1_000_000 and key.__class__ is str
+            and _PHONE_KEY.search(key.lower()) is not None):
+        text = str(value)
+        token = clean(text)
+        return value if token == text else token
+    return value

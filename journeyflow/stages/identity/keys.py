@@ -115,10 +115,13 @@ MAX_ID_CHARS = 256
 #: Words a program writes where an id is missing (any letter case): JavaScript's ``String(undefined)``,
 #: ``String(null)``, ``String({})`` and ``NaN``, Python's ``str(None)``, Ruby's ``nil``, a spreadsheet's ``N/A`` /
 #: ``#N/A``, and the nil UUID (RFC 9562 §5.9: what iOS returns for the advertising id when ad tracking is limited,
-#: used as a device id by some apps).  As ids they made one customer of every device whose id was unset
+#: used as a device id by some apps; also without hyphens), Objective-C's ``(null)`` (a ``nil`` formatted) and
+#: ``<null>`` (``NSNull``), Go's ``<nil>``, JavaScript's ``[object Undefined]`` / ``[object Null]``
+#: (``Object.prototype.toString``).  As ids they made one customer of every device whose id was unset
 #: (``crm:undefined``): refused.
 PLACEHOLDER_IDS = frozenset({"undefined", "null", "none", "nil", "nan", "[object object]", "n/a", "#n/a",
-                             "00000000-0000-0000-0000-000000000000"})
+                             "00000000-0000-0000-0000-000000000000", "00000000000000000000000000000000", "(null)",
+                             "<null>", "(nil)", "<nil>", "[object undefined]", "[object null]"})
 _PLACEHOLDER_STARTS = frozenset(c for w in PLACEHOLDER_IDS for c in (w[0], w[0].upper()))
 #: Longest email or phone value as written (an RFC 5322 line, 998 characters): longer ones are refused unparsed.
 MAX_RAW_CHARS = 998

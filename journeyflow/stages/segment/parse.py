@@ -76,7 +76,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import channel_symbol
+from journeyflow.stages.spellings import channel_symbol, clean_scalar
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -368,12 +368,17 @@ class SegmentParser:
                 found = lookup(msg, path)
                 if found is None or found == [] or found == "":
                     continue
+                if rule.name == "channel" and isinstance(found, list) and target.stream in ("consent", "engagement"):
+                    found = ",".join(map(str, found))  # every channel listed (spellings.channel_symbol), not the first
                 converted, problem = convert(found, rule.as_)
                 if problem is not None:
                     bad.append((_path_text(path), problem))
                 if converted is not None:
                     value = converted
                     break
+            if (value is None and not bad and rule.name == "channel" and target.stream in ("consent", "engagement")
+                    and channel_symbol(target.stream, target.type, "", frozenset()) == "all"):
+                value = "all"  # an opt-out naming no channel is of every channel, as the built-in streams read it
             if value is None and rule.required:
                 if bad:
                     raise Invalid(D.SCHEMA_VIOLATION, f"{target.stream} {target.type}: {rule.name}: {bad[0][1]}", et)
@@ -407,7 +412,9 @@ class SegmentParser:
             return self.parser._fast.clean_cached(value)
         if isinstance(value, dict):
             c = self.parser._fast.clean_cached
-            return {c(k): self._clean_deep(v) for k, v in value.items()}
+            return {c(k): clean_scalar(c, k, v) if v.__class__ is int else (
+                [clean_scalar(c, k, x) if x.__class__ is int else self._clean_deep(x) for x in v]
+                if v.__class__ is list else self._clean_deep(v)) for k, v in value.items()}  # "phones": [4155550134]
         if isinstance(value, list):
             return [self._clean_deep(v) for v in value]
         return value

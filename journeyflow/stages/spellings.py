@@ -147,7 +147,9 @@ _PHONE_SPELLINGS = frozenset({"phone", "phones", "phone_number", "phone_numbers"
                               "landline"})
 #: The channel a record of each scope is checked as (its schema needs one), before the scope replaces it (a
 #: single channel, as :func:`opt_out_scope` reads ``"SMS/Text"``: itself).
-SCOPE_CHECKED_AS = {EVERY_CHANNEL: "email", PHONE_CHANNELS: "sms", **{c: c for c in ("email", "sms", "push", "call")}}
+#: (``call`` as ``sms``: the engagement schema has no call channel, yet a call tool's opt-out stops calls.)
+SCOPE_CHECKED_AS = {EVERY_CHANNEL: "email", PHONE_CHANNELS: "sms", "call": "sms",
+                    **{c: c for c in ("email", "sms", "push")}}
 _SEPARATORS = re.compile(r"\s*(?:[,;/|&+]|\band\b)\s*", re.IGNORECASE)
 
 
@@ -184,7 +186,8 @@ def _several_channels(value: Any) -> str | None:
 
 def opt_out_scope(stream: str, rec: Mapping[str, Any]) -> str | None:
     """For a consent or engagement record (enums folded): :data:`EVERY_CHANNEL` for an opt-out naming every channel,
-    :data:`PHONE_CHANNELS` for an opt-out naming a phone (texts and calls), ``""`` for a record naming one channel
+    :data:`PHONE_CHANNELS` for an opt-out naming a phone (texts and calls), ``"call"`` for an engagement opt-out
+    naming calls (its schema has no call channel), ``""`` for a record naming one channel
     (or no opt-out record at all), None when it names every channel but is no opt-out (a grant, a delivery: one
     channel is required there)."""
     every = names_every_channel(stream, rec)
@@ -194,9 +197,12 @@ def opt_out_scope(stream: str, rec: Mapping[str, Any]) -> str | None:
     kind = rec.get("status" if stream == "consent" else "type")
     if kind in _EVERY_CHANNEL_TYPES.get(stream, ()) and (several := _several_channels(ch)) is not None:
         return several
-    if (isinstance(ch, str) and fold_symbol(ch) in _PHONE_SPELLINGS
-            and rec.get("status" if stream == "consent" else "type") in _EVERY_CHANNEL_TYPES.get(stream, ())):
-        return PHONE_CHANNELS
+    if isinstance(ch, str) and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
+        folded = fold_symbol(ch)
+        if folded in _PHONE_SPELLINGS:
+            return PHONE_CHANNELS
+        if stream == "engagement" and CHANNEL_SYNONYMS.get(folded, folded) == "call":
+            return "call"  # (a call tool's unsubscribe: the engagement schema names no call channel)
     return ""
 
 

@@ -33,9 +33,7 @@ def test_an_opt_out_naming_its_channel_another_way_blocks_that_channel(stream, w
     raw = json.dumps({**GOOD[stream], "channel": written}).encode()
     ev = P.parse_full(stream, raw).result
     assert Parser(HASHER).parse(stream, raw) == ev
-    if stream == "engagement" and channel == "call":  # (engagement has no call channel: engagement.avsc)
-        assert isinstance(ev, DeadLetter) and ev.reason == "schema_violation"
-        return
+    # (engagement has no call channel in engagement.avsc, yet a call tool's unsubscribe stops calls: fail safe)
     assert isinstance(ev, Event) and ev.attrs["channel"] == channel, ev
 
 

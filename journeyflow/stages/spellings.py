@@ -133,6 +133,8 @@ def channel_symbol(stream: str, etype: str, value: Any, symbols: frozenset[str])
         return EVERY_CHANNEL
     if folded in _PHONE_SPELLINGS and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
         return PHONE_CHANNELS  # (texts and calls: which one is not known)
+    if folded == "call" and kind in _EVERY_CHANNEL_TYPES.get(stream, ()):
+        return "call"  # (an opt-out of calls on a stream whose schema names none: opt_out_scope)
     return None
 
 

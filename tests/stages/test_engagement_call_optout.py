@@ -48,3 +48,14 @@ def test_by_its_number_it_blocks_that_number_for_calls():
 def test_a_delivery_naming_a_call_is_still_a_dead_letter(etype):
     dead = _parse("engagement", {"crm_id": "A", "type": etype, "channel": "call"})
     assert isinstance(dead, DeadLetter) and dead.reason == "schema_violation"
+
+
+def test_a_segment_mapped_call_opt_out_stops_calls():
+    from journeyflow.stages.parse import ParseConfig
+    from tests.stages.test_input_edge_cases import GOOD
+    mapping = ("version: 1\nevents:\n  Unsubscribed:\n    stream: engagement\n    type: unsubscribed\n"
+               "    attrs:\n      channel: {from: [properties.channel]}\n")
+    p = Parser(HASHER, ParseConfig(segment_mapping=mapping))
+    msg = {**GOOD["track"], "userId": "A", "event": "Unsubscribed", "properties": {"channel": "voice"}}
+    ev = p.parse_full("track", json.dumps(msg).encode()).result
+    assert isinstance(ev, Event) and ev.attrs["channel"] == "call", ev

@@ -331,13 +331,13 @@ class OrderedCustomerFn(beam.DoFn):
 
     def _remember(self, key: str, events: dict[bytes, Event]) -> None:
         """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode
-        of its bytes; at most ``KEPT_DECODED`` events per DoFn instance, oldest keys dropped first)."""
+        of its bytes; once a DoFn instance holds more than ``KEPT_DECODED`` events, the whole cache is dropped and
+        later flushes decode their buffers again)."""
         self._kept[key] = events
         self._kept_n += len(events)
         if self._kept_n > KEPT_DECODED:
             self._kept.clear()
             self._kept_n = 0
-
 
     def _with_subprofiles(self, plan: FlushPlan, out: Outputs) -> list[Event]:
         """``plan.main`` with, after each ``merge_from``, the absorb of its sub-profile: the absorbed identifiers'

@@ -49,8 +49,10 @@ def identifier_key(value: str, hasher: Hasher | None = None, default_region: str
     try:
         return hasher.email(v)[0] if "@" in v else hasher.phone(v)[0]
     except InvalidIdentifier as e:
+        hint = (f" (a CRM id is written with its kind: crm:{v})" if "@" not in v and v.isalnum()
+                and any(c.isalpha() for c in v) else "")  # (a bare id like C55391637 was read as a phone)
         raise UserError(f"the customer to look up is not an id (crm:…, email:…, phone:…, anon:…), an email or a "
-                        f"phone number: {e.reason}") from None
+                        f"phone number: {e.reason}{hint}") from None
 
 
 def replay_hasher(out_dir: str | os.PathLike[str] | None, default_region: str | None = None) -> Hasher:

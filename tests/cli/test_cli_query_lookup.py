@@ -78,3 +78,16 @@ def test_a_missing_or_unknown_parameter_is_an_error(out, capsys):
     assert code == 2 and "no customer" in err
     code, _, err = _query(capsys, str(out), "--example", "journey_funnl")
     assert code == 2 and "did you mean journey_funnel?" in err
+
+
+def test_a_bare_crm_id_is_told_how_to_write_it():
+    """``--customer C55391637`` (a CRM id without its kind) was read as a phone number and refused with a message
+    about phone regions only (qa9f); the message now shows the ``crm:`` form.  A misspelt phone gets no such hint."""
+    import pytest
+    from journeyflow.analytics.lookup import identifier_key
+    from journeyflow.config.errors import UserError
+    with pytest.raises(UserError, match=r"crm:C55391637\)"):
+        identifier_key("C55391637")
+    with pytest.raises(UserError) as e:
+        identifier_key("555-01")
+    assert "a CRM id is written" not in str(e.value)

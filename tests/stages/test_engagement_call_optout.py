@@ -51,11 +51,6 @@ def test_a_delivery_naming_a_call_is_still_a_dead_letter(etype):
 
 
 def test_a_segment_mapped_call_opt_out_stops_calls():
-    from journeyflow.stages.parse import ParseConfig
-    from tests.stages.test_input_edge_cases import GOOD
-    mapping = ("version: 1\nevents:\n  Unsubscribed:\n    stream: engagement\n    type: unsubscribed\n"
-               "    attrs:\n      channel: {from: [properties.channel]}\n")
-    p = Parser(HASHER, ParseConfig(segment_mapping=mapping))
-    msg = {**GOOD["track"], "userId": "A", "event": "Unsubscribed", "properties": {"channel": "voice"}}
-    ev = p.parse_full("track", json.dumps(msg).encode()).result
+    from tests.stages.test_phone_channel_optout import segment_unsubscribe
+    ev = segment_unsubscribe("voice")
     assert isinstance(ev, Event) and ev.attrs["channel"] == "call", ev

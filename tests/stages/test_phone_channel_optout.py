@@ -17,6 +17,7 @@ from journeyflow.stages.deliverability import address_effects
 from journeyflow.stages.parse import ParseConfig, Parser
 from journeyflow.stages.state import CustomerState
 from tests.stages.test_input_edge_cases import GOOD, HASHER, P
+from tests.stages.test_qa9b_channels import MAPPING
 
 DAY = "2026-10-05"
 PHONE_WORDS = ["phone", "Phone", "PHONE NUMBER", "phone_number", "cell", "Cell Phone", "tel"]
@@ -58,12 +59,15 @@ def test_a_grant_naming_a_phone_grants_nothing(written):
     assert isinstance(dead, DeadLetter) and dead.reason == "schema_violation"
 
 
+def segment_unsubscribe(channel: str) -> Event | DeadLetter:
+    """A Segment ``Unsubscribed`` of user A whose channel the mapping reads from ``properties.channel``."""
+    p = Parser(HASHER, ParseConfig(segment_mapping=MAPPING))
+    msg = {**GOOD["track"], "userId": "A", "event": "Unsubscribed", "properties": {"channel": channel}}
+    return p.parse_full("track", json.dumps(msg).encode()).result
+
+
 def test_a_segment_unsubscribe_naming_a_phone_stops_texts_and_calls():
-    mapping = ("version: 1\nevents:\n  Unsubscribed:\n    stream: engagement\n    type: unsubscribed\n"
-               "    attrs:\n      channel: {from: [properties.channel]}\n")
-    p = Parser(HASHER, ParseConfig(segment_mapping=mapping))
-    msg = {**GOOD["track"], "userId": "A", "event": "Unsubscribed", "properties": {"channel": "Phone"}}
-    ev = p.parse_full("track", json.dumps(msg).encode()).result
+    ev = segment_unsubscribe("Phone")
     assert isinstance(ev, Event) and ev.attrs["channel"] == "phone", ev
     st = CustomerState(customer_id="crm:A")
     _grants(st)

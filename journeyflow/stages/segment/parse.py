@@ -96,6 +96,8 @@ PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", 
 _PII_PROPERTIES = frozenset({"email", "phone"})
 _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 _PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+#: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
+_TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
 
 
 def _names_address_status(target: Any) -> bool:
@@ -126,10 +128,10 @@ class SegmentParser:
             raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
         problems: list = []
         try:
-            et, _how, dropped = event_time(msg)
+            et, how, dropped = event_time(msg)
             bad_time = None
         except BadTime as e:
-            et, dropped, bad_time = None, [], e
+            et, how, dropped, bad_time = None, "", [], e
         call = msg.get("type")
         if isinstance(call, str) and call not in _CALLS:
             call = call.strip().lower()  # "Track", " identify": the call in a source's spelling (fields.fold_symbol)
@@ -176,8 +178,7 @@ class SegmentParser:
         for f, v in bad_parts:
             problems.append((f, W.WRONG_TYPE, "dropped", f"expected an object, got {type(v).__name__}",
                              _fields.warning_value(f, v)))
-        self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
-                                 received_at)
+        self.parser._check_range(et, msg.get(_TIME_SOURCE.get(how, how)), received_at)
         context = _object(msg.get("context"))
         if context is not None and not isinstance(context, dict):
             problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",

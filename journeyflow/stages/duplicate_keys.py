@@ -20,8 +20,8 @@ track       event       (Segment) the first name that the mapping maps to an add
 
 Any other repeated key keeps the last value, as before.  Cheap for ordinary records: the text is decoded a second
 time (with ``object_pairs_hook``) only when a decisive key's quoted name occurs in it more than once
-(:func:`may_repeat`).  Pure Python.  Not covered: the messages inside a Segment batch envelope (split by
-``stages.segment.batch`` before the parser sees them)."""
+(:func:`may_repeat`).  Pure Python.  The messages inside a Segment batch envelope are covered too: the split
+(``stages.segment.batch``) keeps every value of a key a message repeats, so each reaches the parser as written."""
 from __future__ import annotations
 
 import json

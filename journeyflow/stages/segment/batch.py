@@ -9,6 +9,11 @@ context inside each of the items in the batch"; a message's own value wins for a
 by key: the envelope's ``context.timezone`` and a message's ``context.traits`` both hold); ``sentAt`` (the
 libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.  A
 message's ``null``, ``""`` or ``[]`` for one of these fields is no value of its own (the envelope's applies).
+
+A message that writes a top-level key more than once (``{"type": "track", "event": "Unsubscribed", ..., "event":
+"x"}``) keeps every value in its record, in order, as a message on a line of its own does: the parser's fail-safe
+reading of repeated opt-out keys (``stages.duplicate_keys``) then applies to it too (decoding the envelope kept only
+the last value: the unsubscribe was lost).
 """
 from __future__ import annotations
 
@@ -37,8 +42,9 @@ def split_batch(payload: Any) -> list[bytes] | None:
     if env is None:
         return None
     items, shared = env
+    repeats = _repeated_pairs(payload, items)
     out = []
-    for m in items:
+    for i, m in enumerate(items):
         if isinstance(m, dict) and shared:
             # an item's null, "" or [] (PHP's empty object) for a shared field is no value of its own: the
             # envelope's applies (it replaced the envelope's context, its traits.email lost; or its sentAt)
@@ -46,7 +52,7 @@ def split_batch(payload: Any) -> list[bytes] | None:
             for k in _MERGED:
                 if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
                     m[k] = _merged(shared[k], m[k])
-        out.append(_encoded(m))
+        out.append(_encoded(m) if i not in repeats else _with_earlier_values(m, repeats[i]))
     return out
 
 
@@ -75,6 +81,60 @@ def _envelope(payload: Any) -> tuple[list, dict] | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
     return obj["batch"], {k: obj[k] for k in _SHARED if k in obj}
+
+
+class _Pairs(dict):
+    """A decoded object that wrote a key more than once: ``pairs`` holds every (key, value) as written."""
+
+    pairs: list
+
+
+def _pairs_hook(pairs: list) -> dict:
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    out = _Pairs(d)
+    out.pairs = pairs
+    return out
+
+
+def _repeated_pairs(payload: Any, items: list) -> dict[int, list]:
+    """``{index: [(key, value), ...] as written}`` of the batch's messages that write a top-level key more than once
+    (``{}`` for a decoded payload: its repetitions are gone).  Cheap for ordinary batches: decoded a second time only
+    when a key that decides an opt-out (``stages.duplicate_keys.DECISIVE_KEYS["track"]``) occurs in the text more
+    often than there are messages holding it."""
+    if not isinstance(payload, (bytes, bytearray, str)):
+        return {}
+    from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
+    for key in DECISIVE_KEYS["track"]:
+        quoted = f'"{key}"' if isinstance(payload, str) else f'"{key}"'.encode()
+        if payload.count(quoted) > sum(1 for m in items if isinstance(m, dict) and key in m):
+            break
+    else:
+        return {}
+    if isinstance(payload, str) and payload.startswith("\ufeff"):
+        payload = payload[1:]
+    try:
+        obj = json.loads(payload, object_pairs_hook=_pairs_hook)
+    except (ValueError, RecursionError):
+        return {}
+    again = obj if isinstance(obj, list) else obj.get("batch") if isinstance(obj, dict) else None
+    if not isinstance(again, list):
+        return {}
+    return {i: m.pairs for i, m in enumerate(again) if isinstance(m, _Pairs)}
+
+
+def _with_earlier_values(message: dict, pairs: list) -> bytes:
+    """:func:`_encoded` of ``message`` (the last value of each key, shared fields merged) preceded by the earlier
+    values of its keys written more than once, in their order: the message's own text, as far as repetitions go."""
+    last = {k: i for i, (k, _v) in enumerate(pairs)}
+    earlier = [(k, v) for i, (k, v) in enumerate(pairs) if last[k] != i]
+    try:
+        head = ",".join(json.dumps(k, ensure_ascii=False) + ":" + json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+                        for k, v in earlier).encode("utf-8")
+    except UnicodeEncodeError:
+        head = ",".join(json.dumps(k) + ":" + json.dumps(v, separators=(",", ":")) for k, v in earlier).encode("ascii")
+    return b"{" + head + b"," + _encoded(message)[1:]
 
 
 def _absent(v: Any) -> bool:

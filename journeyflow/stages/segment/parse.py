@@ -74,7 +74,8 @@ from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
                                               event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
-from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
+from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
+from journeyflow.stages.segment.optouts import folded_name, folded_opt_outs, is_opt_out, named_channel_too
 from journeyflow.stages.segment.times import BadTime, event_time
 from journeyflow.stages.spellings import channel_symbol, clean_scalar
 
@@ -114,6 +115,7 @@ class SegmentParser:
         self.parser = parser
         cfg = parser.config
         self.mapping = compiled_mapping(cfg.segment_mapping, cfg.segment_mapping_source)
+        self._opt_outs = folded_opt_outs(self.mapping)  # opt-outs in other spellings of their names
         # (field, id text) -> its key, or the (kind, reason) of its refusal: a user's messages repeat their ids
         self._id_keys: dict[tuple[str, str], str | tuple[str, str]] = {}
 
@@ -199,7 +201,7 @@ class SegmentParser:
         user_traits = dict(ctx_traits or {})
         if call == "identify":
             user_traits.update(own_traits or {})
-        elif call == "track" and props and _names_address_status(self.mapping.get(etype)):
+        elif call == "track" and props and _names_address_status(self._target(etype)):
             # an email tool's opt-out or bounce names its address in the properties when it has no user traits, or
             # only an unusable one ("{{email}}": a template left unrendered) -- fail safe: the address, not only the
             # user id, is opted out, every holder of it is blocked
@@ -237,7 +239,7 @@ class SegmentParser:
         if call == "identify":
             self._timezone(context, own_traits or {}, attrs, problems)
         stream = SEGMENT_STREAM
-        target = self.mapping.get(etype) if call in ("track", "page", "screen") else None
+        target = self._target(etype) if call in ("track", "page", "screen") else None
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)
@@ -249,8 +251,16 @@ class SegmentParser:
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose
         mapping target changes an address's status (an unsubscribe, complaint, bounce), else None (the last)."""
-        return next((n for n in names if isinstance(n, str) and _names_address_status(self.mapping.get(n.strip()))),
+        return next((n for n in names if isinstance(n, str) and _names_address_status(self._target(n.strip()))),
                     None)
+
+    def _target(self, name: str) -> Any:
+        """The mapping target of an event name: the name as the mapping writes it, else an opt-out whose name it
+        is in another case or with ``_`` / ``-`` for spaces (None: not mapped)."""
+        target = self.mapping.get(name)
+        if target is None and self._opt_outs:
+            target = self._opt_outs.get(folded_name(name))
+        return target
 
     # ------------------------------------------------------------------------------------------- parts
     def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list,
@@ -360,13 +370,18 @@ class SegmentParser:
         for rule in target.attrs:
             if rule.has_value:
                 attrs[rule.name] = rule.value
+                if rule.name == "channel" and is_opt_out(target):
+                    attrs[rule.name] = named_channel_too(target, rule.value, msg,
+                                                         self.parser._enums[target.stream]["channel"])
                 continue
             # the first path whose value converts wins; a value found on the way that does not convert is
             # reported (the field is the mapping's path it was read from, properties.product_id: a path of the
             # mapping file, never the message's free text) and the next path is tried (product_id, then sku)
             value, bad = None, []
-            for path in rule.paths:
-                found = lookup(msg, path)
+            # products[].product_id, else products[].sku: per product (mapping.lookup_per_item)
+            per_item = lookup_per_item(msg, rule.paths) if rule.as_ in ("string", "strings") else None
+            for path in rule.paths if per_item is None else rule.paths[:1]:
+                found = lookup(msg, path) if per_item is None else per_item
                 if found is None or found == [] or found == "":
                     continue
                 if rule.name == "channel" and isinstance(found, list) and target.stream in ("consent", "engagement"):

@@ -11,7 +11,7 @@ segmentio/segment-docs) gives every message up to four ISO-8601 times:
 
 journeyflow's event time (:func:`event_time`), first that applies:
 
-1. ``timestamp``, when present (what Segment, RudderStack and their warehouses use as event time);
+1. ``timestamp``, when present and a time (what Segment, RudderStack and their warehouses use as event time);
 2. ``receivedAt - (sentAt - originalTimestamp)`` when all three are present: the spec's skew correction, done here
    when a source forwards raw client messages without ``timestamp``;
 3. ``originalTimestamp`` (no way to correct it);
@@ -22,7 +22,8 @@ neither used nor checked (parsing them cost a third of the Segment parse).  Any 
 a time -- ``timestamp`` too -- is dropped with a field warning and the rule goes on with the others (a message that
 can be understood is kept: ``{"timestamp": "yesterday", "originalTimestamp": ...}`` has the time its device gave);
 a message left with no usable time at all is dead-lettered (``bad_timestamp``).  Times are parsed exactly by
-:func:`journeyflow.stages.timeparse.parse_ts` (ISO-8601 with a UTC offset, or epoch milliseconds), in ms.
+:func:`journeyflow.stages.timeparse.parse_ts` (ISO-8601 with a UTC offset, the other spellings with an explicit
+zone of :mod:`journeyflow.stages.time_spellings`, or epoch milliseconds), in ms.
 """
 from __future__ import annotations
 

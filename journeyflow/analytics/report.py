@@ -195,7 +195,8 @@ def _other_charts(con: Any) -> list[Chart]:
     title = "Suppressed candidates by reason"
     out.append(Chart("suppressions_by_reason", title, ch.to_svg(ch.bar_chart(
         sup, "reason", "candidates", title, "candidates not executed", "reason", color="class",
-        subtitle="avoided: an arbiter rule; compliance: consent / no address; holdout: control group"),
+        subtitle="avoided: an arbiter rule; compliance: consent / no address; holdout: control group; other: "
+                 "invalid candidates"),
         "sup") if sup else _empty(title, "nothing suppressed"),
         {"columns": ["reason", "class", "candidates", "customers"],
          "rows": [[r["reason"], r["class"], r["candidates"], r["customers"]] for r in sup]},

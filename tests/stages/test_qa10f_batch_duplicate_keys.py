@@ -66,3 +66,23 @@ def test_ordinary_batches_are_split_as_before():
     parts = split_batch('{"batch": [' + item(("event", "A"), ("properties", {"event": "nested"})) + "]}")
     assert [json.loads(p)["event"] for p in parts] == ["A"]
     assert json.loads(parts[0])["properties"] == {"event": "nested"}
+
+
+@pytest.mark.parametrize("channels", [("sms", "email"), ("email", "sms"), ("push", ["sms"])])
+def test_an_opt_out_naming_its_channel_twice_blocks_every_channel_it_names(channels):
+    """Sibling inside the message: ``properties.channel`` written twice (the mapped opt-out's channel) was read as
+    its last value; now as every value, alone and inside a batch (email and another: every channel)."""
+    props = "{" + ", ".join(f'"channel": {json.dumps(c)}' for c in channels) + "}"
+    text = item(("event", "Unsubscribed"))[:-1] + ', "properties": ' + props + "}"
+    alone = Parser(HASHER).parse_full("track", text.encode(), "t:1").result
+    (inside,) = parsed("[" + text + "]")
+    for ev in (alone, inside):
+        assert (ev.stream, ev.type, ev.attrs["channel"]) == ("engagement", "unsubscribed", "all")
+
+
+def test_a_channel_written_twice_in_other_events_keeps_the_last_value():
+    text = item(("event", "Clicked"), ("properties", {"channel": "x"}))
+    text = text.replace('{"channel": "x"}', '{"channel": "sms", "channel": "email"}')
+    alone = Parser(HASHER).parse_full("track", text.encode(), "t:1").result
+    (inside,) = parsed("[" + text + "]")
+    assert alone.attrs["properties"] == inside.attrs["properties"] == {"channel": "email"}

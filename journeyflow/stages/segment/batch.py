@@ -10,10 +10,10 @@ by key: the envelope's ``context.timezone`` and a message's ``context.traits`` b
 libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.  A
 message's ``null``, ``""`` or ``[]`` for one of these fields is no value of its own (the envelope's applies).
 
-A message that writes a top-level key more than once (``{"type": "track", "event": "Unsubscribed", ..., "event":
-"x"}``) keeps every value in its record, in order, as a message on a line of its own does: the parser's fail-safe
-reading of repeated opt-out keys (``stages.duplicate_keys``) then applies to it too (decoding the envelope kept only
-the last value: the unsubscribe was lost).
+A message that writes a key more than once (``{"type": "track", "event": "Unsubscribed", ..., "event": "x"}``, or
+``properties.channel`` twice) keeps every value in its record, in order, as a message on a line of its own does: the
+parser's fail-safe reading of repeated opt-out keys (``stages.duplicate_keys``) then applies to it too (decoding the
+envelope kept only the last value: the unsubscribe was lost).
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def split_batch(payload: Any) -> list[bytes] | None:
             for k in _MERGED:
                 if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
                     m[k] = _merged(shared[k], m[k])
-        out.append(_encoded(m) if i not in repeats else _with_earlier_values(m, repeats[i]))
+        out.append(_encoded(m) if i not in repeats else _with_repetitions(m, repeats[i]))
     return out
 
 
@@ -98,19 +98,19 @@ def _pairs_hook(pairs: list) -> dict:
     return out
 
 
-def _repeated_pairs(payload: Any, items: list) -> dict[int, list]:
-    """``{index: [(key, value), ...] as written}`` of the batch's messages that write a top-level key more than once
-    (``{}`` for a decoded payload: its repetitions are gone).  Cheap for ordinary batches: decoded a second time only
-    when a key that decides an opt-out (``stages.duplicate_keys.DECISIVE_KEYS["track"]``) occurs in the text more
-    often than there are messages holding it."""
+def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
+    """``{index: the message decoded keeping repetitions}`` (objects that write a key more than once are
+    :class:`_Pairs`) of the batch's messages that repeat a key, at the top or inside (``{}`` for a decoded payload:
+    its repetitions are gone).  Cheap for ordinary batches: decoded a second time only when a key that decides an
+    opt-out (``stages.duplicate_keys``: ``event``, ``properties.channel``) occurs in the text more often than the
+    messages hold it."""
     if not isinstance(payload, (bytes, bytearray, str)):
         return {}
-    from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
-    for key in DECISIVE_KEYS["track"]:
-        quoted = f'"{key}"' if isinstance(payload, str) else f'"{key}"'.encode()
-        if payload.count(quoted) > sum(1 for m in items if isinstance(m, dict) and key in m):
-            break
-    else:
+    dicts = [m for m in items if isinstance(m, dict)]
+    held = {"event": sum(1 for m in dicts if "event" in m),
+            "channel": sum(("channel" in m) + (isinstance(m.get("properties"), dict) and "channel" in m["properties"])
+                           for m in dicts)}
+    if not any(payload.count(f'"{k}"' if isinstance(payload, str) else f'"{k}"'.encode()) > n for k, n in held.items()):
         return {}
     if isinstance(payload, str) and payload.startswith("\ufeff"):
         payload = payload[1:]
@@ -121,20 +121,50 @@ def _repeated_pairs(payload: Any, items: list) -> dict[int, list]:
     again = obj if isinstance(obj, list) else obj.get("batch") if isinstance(obj, dict) else None
     if not isinstance(again, list):
         return {}
-    return {i: m.pairs for i, m in enumerate(again) if isinstance(m, _Pairs)}
+    return {i: m for i, m in enumerate(again) if isinstance(m, dict) and _repeats(m)}
 
 
-def _with_earlier_values(message: dict, pairs: list) -> bytes:
-    """:func:`_encoded` of ``message`` (the last value of each key, shared fields merged) preceded by the earlier
-    values of its keys written more than once, in their order: the message's own text, as far as repetitions go."""
+def _repeats(v: Any) -> bool:
+    """True when ``v`` (decoded with :func:`_pairs_hook`) holds an object that writes a key more than once."""
+    if isinstance(v, _Pairs):
+        return True
+    if isinstance(v, dict):
+        return any(_repeats(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_repeats(x) for x in v)
+    return False
+
+
+def _with_repetitions(message: dict, written: dict) -> bytes:
+    """:func:`_encoded` of ``message`` (shared fields merged) with every key it wrote more than once -- at the top
+    or inside, as ``written`` (the same message decoded keeping repetitions) holds them -- written again with each
+    value in order: the message's own text, as far as repetitions go.  A merged field is taken from ``message``."""
+    pairs = written.pairs if isinstance(written, _Pairs) else list(written.items())
     last = {k: i for i, (k, _v) in enumerate(pairs)}
-    earlier = [(k, v) for i, (k, v) in enumerate(pairs) if last[k] != i]
+    body = [(k, v) for i, (k, v) in enumerate(pairs) if last[k] != i]  # the earlier values of a repeated key
+    body += [(k, written[k] if k in written and written[k] == v else v) for k, v in message.items()]
     try:
-        head = ",".join(json.dumps(k, ensure_ascii=False) + ":" + json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-                        for k, v in earlier).encode("utf-8")
+        return _dump(_DictPairs(body), False).encode("utf-8")
     except UnicodeEncodeError:
-        head = ",".join(json.dumps(k) + ":" + json.dumps(v, separators=(",", ":")) for k, v in earlier).encode("ascii")
-    return b"{" + head + b"," + _encoded(message)[1:]
+        return _dump(_DictPairs(body), True).encode("ascii")
+
+
+class _DictPairs(list):
+    """Key-value pairs to write as one JSON object, in order (a key may repeat)."""
+
+
+def _dump(v: Any, ascii_only: bool) -> str:
+    """Compact JSON of ``v``, :class:`_Pairs` and :class:`_DictPairs` written pair by pair (repeated keys kept)."""
+    if isinstance(v, (_Pairs, _DictPairs)):
+        pairs = v.pairs if isinstance(v, _Pairs) else v
+        return "{" + ",".join(json.dumps(k, ensure_ascii=ascii_only) + ":" + _dump(x, ascii_only)
+                              for k, x in pairs) + "}"
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=ascii_only) + ":" + _dump(x, ascii_only)
+                              for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_dump(x, ascii_only) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=ascii_only)
 
 
 def _absent(v: Any) -> bool:

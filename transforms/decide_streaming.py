@@ -57,6 +57,7 @@ from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_codec import decode_state, encode_state
 from journeyflow.stages.state_bounds import is_empty
+from journeyflow.tools.direct_runner_bundles import timer_input_watermark_ms
 from journeyflow.transforms.coders import EventCoder
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
@@ -237,8 +238,32 @@ class OrderedCustomerFn(beam.DoFn):
                  done=beam.DoFn.StateParam(DONE),
                  flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
-        order, keeps the rest, re-arms the timer at the next pending time and emits the outputs."""
-        horizon = fired.micros // 1000 - self.lateness - PAST
+        order, keeps the rest, re-arms the timer at the next pending time and emits the outputs.
+
+        On the local runner, whose timer firings say the step's input watermark
+        (``tools.direct_runner_bundles.timer_input_watermark_ms``), a next flush time the watermark has already
+        reached is flushed in the same call instead of being set and fired by the runner in a later round: the same
+        flushes, horizons and outputs, one firing (every element still to come is held at or after the watermark, so
+        none could have joined that flush; issue 22: the +infinity drain of a run fired each customer's waits and
+        expiry one round each)."""
+        now = fired.micros // 1000
+        watermark = timer_input_watermark_ms()
+        while True:
+            nxt = yield from self._flush(key, now - self.lateness - PAST, customer, buffer, pending, done)
+            if nxt is None:
+                return
+            at, hold = nxt
+            if watermark is None or at > watermark or at <= now:
+                flush.set(Timestamp(micros=at * 1000))  # this firing cleared the timer: set it afresh
+                pending.write(at)
+                if hold is not None:
+                    self._hold(key, hold, at)
+                return
+            now = at
+
+    def _flush(self, key: str, horizon: int, customer, buffer, pending, done) -> Iterator[Any]:
+        """One flush of ``key`` at ``horizon`` (:meth:`on_flush`); yields its outputs and returns ``(time of the next
+        flush, the held link's time or None)``, or None when nothing is pending (``pending`` cleared)."""
         self._held.pop(key, None)
         raws = list(buffer.read())
         known = self._kept.pop(key, None) or {}
@@ -271,7 +296,7 @@ class OrderedCustomerFn(beam.DoFn):
                     for st in (customer, buffer, pending, done):
                         st.clear()
                     yield from self.counters.emit(out)
-                    return
+                    return None
             elif due is not None:
                 nxt.append(due)
         state_bytes = encode_state(state)
@@ -290,13 +315,7 @@ class OrderedCustomerFn(beam.DoFn):
         prev = done.read()
         if prev is None or horizon > prev:
             done.write(horizon)
-        if nxt:  # this firing cleared the timer: set it afresh (``_arm`` on a cleared ``pending``)
-            at = max(min(nxt) + self.lateness + PAST, self.hold_until)
-            flush.set(Timestamp(micros=at * 1000))
-            pending.write(at)
-            if plan.hold is not None:
-                self._hold(key, plan.hold.ts, at)
-        else:
+        if not nxt:
             pending.clear()
         self._sizes[1].append(len(state_bytes))
         yield from self.counters.emit(out)
@@ -305,6 +324,9 @@ class OrderedCustomerFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(SNAPSHOTS, snapshot_row(state, horizon, None,
                                                                    self.processor.engine.attributes,
                                                                    self.processor.engine.open_ticket_ms))
+        if not nxt:
+            return None
+        return max(min(nxt) + self.lateness + PAST, self.hold_until), (plan.hold.ts if plan.hold else None)
 
     def _read_state(self, key: str, raw: bytes | None) -> CustomerState:
         """The customer state stored as ``raw`` (None: a new customer): the object this instance's last flush of

@@ -36,6 +36,14 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
    new windowed value with the same value, timestamp and the one global window.  Such an element now becomes that
    windowed value directly (an element in any other window goes through the DoFn as before).
+11. **The watermark a timer fires at.**  A timer callback learns only its own time, so a stage that re-arms its
+   timer for a time the input watermark has already passed waits for the runner to fire it in a later round (a
+   bundle, a state commit and a timer scan each: the per-customer stage's timers are most of a TestStream run's
+   firings, ~50 µs of runner each).  During a timer firing of a ParDo, :func:`timer_input_watermark_ms` gives the
+   step's input watermark (epoch ms, floored), read from the runner's own ``_TransformWatermarks``; None outside a
+   firing and on other runners.  Every element still to reach the step holds that watermark (the runner keeps a
+   step's input watermark below its pending elements), so a timer due by then could have been fired by the runner
+   right away: the stage may do that work in the same call (``transforms.decide_streaming``).
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
 """
@@ -53,6 +61,13 @@ _PATCHED = False
 #: Attribute of the runner's EvaluationContext holding its pools: ``{applied transform: [idle DoFn, ...]}``.
 _POOLS = "_journeyflow_dofn_pools"
 _LOCK = threading.Lock()
+_FIRING = threading.local()  # .ms: the input watermark of the timer firing this thread runs (point 11)
+
+
+def timer_input_watermark_ms() -> int | None:
+    """The input watermark (epoch ms, floored) of the step whose timer this thread is firing on the local runner
+    (module docstring, point 11); None outside a timer firing or when the patch is not installed."""
+    return getattr(_FIRING, "ms", None)
 
 
 def _take(ctx: Any, applied: Any) -> Any:
@@ -172,6 +187,7 @@ def reuse_dofns_across_bundles() -> bool:
         finish_src = inspect.getsource(cls.finish_bundle)
         assert "pickler.roundtrip(transform.dofn)" in start_src and "self.runner.setup()" in start_src
         assert "self.runner.teardown()" in finish_src and "user_state_context.commit()" in finish_src
+        assert "process_user_timer" in inspect.getsource(cls.process_timer)
         executor_cls = ex._ExecutorServiceParallelExecutor
         original_await, original_shutdown = executor_cls.await_completion, executor_cls.request_shutdown
     except (ImportError, AttributeError, AssertionError, OSError, TypeError):
@@ -258,12 +274,24 @@ def reuse_dofns_across_bundles() -> bool:
         finally:
             teardown_pooled(self.evaluation_context)
 
+    original_timer = cls.process_timer
+
+    def process_timer(self: Any, timer_firing: Any) -> Any:
+        # point 11: the step's input watermark is known to the DoFn's timer callback for the firing's duration
+        _FIRING.ms = self._execution_context.watermarks.input_watermark.micros // 1000
+        try:
+            return original_timer(self, timer_firing)
+        finally:
+            _FIRING.ms = None
+
     _memoize_function_arguments(core)
     _faster_state_lookup(du, userstate)
     start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
     finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
     process_element.original = cls.process_element  # type: ignore[attr-defined]
+    process_timer.original = original_timer  # type: ignore[attr-defined]
     cls.start_bundle, cls.finish_bundle, cls.process_element = start_bundle, finish_bundle, process_element
+    cls.process_timer = process_timer
     executor_cls.await_completion, executor_cls.request_shutdown = await_completion, request_shutdown
     _PATCHED = True
     return True

@@ -17,6 +17,7 @@ from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, merge_fr
 from journeyflow.stages.state import CustomerState
 from journeyflow.tools.bench_state import CellDriver
 from journeyflow.transforms import decide_streaming as ds
+from journeyflow.transforms.decide_streaming import DecideOrdered
 from tests.beam.test_streaming_state import HOUR, MIN, T, e, history
 
 CONFIG = EngineConfig.from_files()
@@ -87,3 +88,50 @@ def test_the_absorb_still_ends_the_hold_at_once():
     # the absorb's own flush went past the link, long before the wait's end
     assert d.after_absorb == d0.after_absorb and d.after_absorb >= T + MIN
     assert any("'sms'" in o and "'consent'" in o for o in map(str, out))  # the absorbed opt-out blocks the sms
+
+
+# ---------------------------------------------------------------------------------------------- one firing, many flushes
+_SEEN: dict[str, list] = {}
+
+
+class _Collect:
+    """Keeps a tag's outputs in ``_SEEN`` (a class of this module: pickled by reference, the list is this one)."""
+
+    def __init__(self, tag: str):
+        self.tag = tag
+
+    def __call__(self, x) -> None:
+        _SEEN.setdefault(self.tag, []).append(repr(x))
+
+
+def _run_local(events: list[Event], monkeypatch, watermark_known: bool) -> tuple[dict, int, int]:
+    """``events`` (two customers) through ``DecideOrdered`` on the tuned local runner under TestStream (out of order
+    within the watermark, then 40 days and +infinity); returns the outputs per tag, the timer firings and flushes."""
+    from journeyflow.tools import direct_runner_bundles as drb
+    from journeyflow.tools.direct_runner import tune_direct_runner
+    from journeyflow.tools.direct_runner_timers import index_direct_runner_timers
+    from tests.beam.test_streaming_state import run_stream
+
+    assert tune_direct_runner() and index_direct_runner_timers()
+    firings, flushes = [], []
+    real_wm, real_plan = drb.timer_input_watermark_ms, ds.plan_flush
+    monkeypatch.setattr(ds, "timer_input_watermark_ms",
+                        lambda: firings.append(1) or (real_wm() if watermark_known else None))
+    monkeypatch.setattr(ds, "plan_flush", lambda *a: flushes.append(1) or real_plan(*a))
+    _SEEN.clear()
+    ts, opts = run_stream(events, seed=1)
+    p = beam.Pipeline(options=opts)
+    out = p | ts | DecideOrdered(CONFIG, LATENESS, snapshots=True)
+    for tag in (ds.DECISIONS, ds.STEPS, ds.DEAD, ds.SNAPSHOTS, ds.TRANSFERS):
+        _ = out[tag] | f"Collect{tag}" >> beam.Map(_Collect(tag))
+    p.run().wait_until_finish()
+    return {k: sorted(v) for k, v in _SEEN.items()}, len(firings), len(flushes)
+
+
+def test_flushes_the_watermark_has_passed_run_in_one_firing_with_the_same_outputs(monkeypatch):
+    events = history("crm:C1", ordered_at=None) + history("crm:C2", ordered_at=50 * MIN)
+    known, firings, flushes = _run_local(events, monkeypatch, watermark_known=True)
+    alone, firings_before, flushes_before = _run_local(events, monkeypatch, watermark_known=False)
+    assert known == alone and known[ds.DECISIONS] and known[ds.SNAPSHOTS]
+    assert flushes == flushes_before  # the same flushes ...
+    assert firings < firings_before, (firings, firings_before)  # ... in fewer firings (the drain's waits, expiry)

@@ -42,6 +42,7 @@ import apache_beam as beam
 from apache_beam.coders import BytesCoder, VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.window import GlobalWindow
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
@@ -91,6 +92,9 @@ def decode_buffered(b: bytes) -> Event:
 #: *behind* the watermark; without the millisecond, a record dated ``H`` and still on time (an opt-out at the due
 #: time of a send) arrived after the moment ``H`` had been decided.
 PAST = 1
+
+#: The end of the global window in epoch ms (floored): a watermark past it is the end of the input (``on_flush``).
+_END_MS = GlobalWindow().max_timestamp().micros // 1000
 
 #: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
 TRANSFER_WAIT_MS = 30_000
@@ -240,26 +244,34 @@ class OrderedCustomerFn(beam.DoFn):
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs.
 
-        On the local runner, whose timer firings say the step's input watermark
-        (``tools.direct_runner_bundles.timer_input_watermark_ms``), a next flush time the watermark has already
-        reached is flushed in the same call instead of being set and fired by the runner in a later round: the same
-        flushes, horizons and outputs, one firing (every element still to come is held at or after the watermark, so
-        none could have joined that flush; issue 22: the +infinity drain of a run fired each customer's waits and
-        expiry one round each)."""
+        At the end of the input (the local runner's timer firings say the step's input watermark,
+        ``tools.direct_runner_bundles.timer_input_watermark_ms``, and it is past the end of the global window: the
+        input is exhausted, +infinity),
+        everything pending is flushed in this call instead of one runner round per re-armed time: in one flush to the
+        end of time, or with ``snapshots`` (a row per flush horizon) in the flushes the runner would have fired.  The
+        same decisions and outputs (the fold gives the same for any split of its input, the streaming stage's
+        premise); issue 22: the +infinity drain of a TestStream run fired each customer's waits and expiry one round
+        each.  At a finite watermark nothing changes: an element dated behind it can still come (upstream steps
+        stamp event time; the local Pub/Sub watermark follows publish time), and the stage's processed horizon, not
+        the watermark, decides whether it is late."""
         now = fired.micros // 1000
+        horizon = now - self.lateness - PAST
         watermark = timer_input_watermark_ms()
+        ended = watermark is not None and watermark > _END_MS
+        if ended and not self.snapshots:
+            horizon = watermark - self.lateness - PAST
         while True:
-            nxt = yield from self._flush(key, now - self.lateness - PAST, customer, buffer, pending, done)
+            nxt = yield from self._flush(key, horizon, customer, buffer, pending, done)
             if nxt is None:
                 return
             at, hold = nxt
-            if watermark is None or at > watermark or at <= now:
+            if not ended or at > watermark or at <= now:
                 flush.set(Timestamp(micros=at * 1000))  # this firing cleared the timer: set it afresh
                 pending.write(at)
                 if hold is not None:
                     self._hold(key, hold, at)
                 return
-            now = at
+            now, horizon = at, at - self.lateness - PAST
 
     def _flush(self, key: str, horizon: int, customer, buffer, pending, done) -> Iterator[Any]:
         """One flush of ``key`` at ``horizon`` (:meth:`on_flush`); yields its outputs and returns ``(time of the next

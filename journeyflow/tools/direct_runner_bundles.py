@@ -38,12 +38,13 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    windowed value directly (an element in any other window goes through the DoFn as before).
 11. **The watermark a timer fires at.**  A timer callback learns only its own time, so a stage that re-arms its
    timer for a time the input watermark has already passed waits for the runner to fire it in a later round (a
-   bundle, a state commit and a timer scan each: the per-customer stage's timers are most of a TestStream run's
-   firings, ~50 µs of runner each).  During a timer firing of a ParDo, :func:`timer_input_watermark_ms` gives the
-   step's input watermark (epoch ms, floored), read from the runner's own ``_TransformWatermarks``; None outside a
-   firing and on other runners.  Every element still to reach the step holds that watermark (the runner keeps a
-   step's input watermark below its pending elements), so a timer due by then could have been fired by the runner
-   right away: the stage may do that work in the same call (``transforms.decide_streaming``).
+   bundle, a state commit and a timer scan each: at the end of a TestStream run, every customer's waits and expiry
+   took a round each, ~50 µs of runner per firing).  During a timer firing of a ParDo,
+   :func:`timer_input_watermark_ms` gives the step's input watermark (epoch ms, floored), read from the runner's own
+   ``_TransformWatermarks``; None outside a firing and on other runners.  The per-customer stage uses it only to
+   know that the input has ended (a watermark past the end of the global window): a finite watermark does not
+   promise that no element dated behind it is still to come (upstream steps stamp event time, and the local Pub/Sub
+   source's watermark follows publish time).
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
 """

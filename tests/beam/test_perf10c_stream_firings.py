@@ -4,12 +4,17 @@
   end of the wait) no longer arms a flush for each event dated at or after the link that arrives meanwhile: such a
   flush processed nothing (``OrderedCustomerFn._hold``).  The absorb still arms it (the held flush already processed
   everything dated before the link: an event dated before it is late).
+* At the end of the input (the local runner's watermark past the global window's end) a key's pending flushes run in
+  the firing that finds them (one flush without snapshots), not one runner round each.
 """
 from __future__ import annotations
 
 import base64
 
 import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.transforms.window import TimestampedValue
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
@@ -90,7 +95,7 @@ def test_the_absorb_still_ends_the_hold_at_once():
     assert any("'sms'" in o and "'consent'" in o for o in map(str, out))  # the absorbed opt-out blocks the sms
 
 
-# ---------------------------------------------------------------------------------------------- one firing, many flushes
+# ------------------------------------------------------------------------------------- the end of the input
 _SEEN: dict[str, list] = {}
 
 
@@ -104,13 +109,24 @@ class _Collect:
         _SEEN.setdefault(self.tag, []).append(repr(x))
 
 
-def _run_local(events: list[Event], monkeypatch, watermark_known: bool) -> tuple[dict, int, int]:
-    """``events`` (two customers) through ``DecideOrdered`` on the tuned local runner under TestStream (out of order
-    within the watermark, then 40 days and +infinity); returns the outputs per tag, the timer firings and flushes."""
+def _stream(events: list[Event]) -> TestStream:
+    """``events`` two at a time in event-time order, the watermark just before the next ones, then straight to
+    +infinity (the end of the input: every customer's waits and expiry are still pending)."""
+    evs = sorted(events, key=lambda ev: (ev.ts, ev.uid))
+    ts = TestStream()
+    for i in range(0, len(evs), 2):
+        ts = ts.add_elements([TimestampedValue((ev.ids[0], ev), ev.ts / 1000) for ev in evs[i:i + 2]])
+        if i + 2 < len(evs) and evs[i + 2].ts > evs[i + 1].ts:
+            ts = ts.advance_watermark_to((evs[i + 2].ts - 1) / 1000)
+    return ts.advance_watermark_to_infinity()
+
+
+def _run_local(events: list[Event], monkeypatch, watermark_known: bool, snapshots: bool) -> tuple[dict, int, int]:
+    """``events`` through ``DecideOrdered`` on the tuned local runner (``_stream``); returns the outputs per tag, the
+    timer firings and the flushes."""
     from journeyflow.tools import direct_runner_bundles as drb
     from journeyflow.tools.direct_runner import tune_direct_runner
     from journeyflow.tools.direct_runner_timers import index_direct_runner_timers
-    from tests.beam.test_streaming_state import run_stream
 
     assert tune_direct_runner() and index_direct_runner_timers()
     firings, flushes = [], []
@@ -119,19 +135,29 @@ def _run_local(events: list[Event], monkeypatch, watermark_known: bool) -> tuple
                         lambda: firings.append(1) or (real_wm() if watermark_known else None))
     monkeypatch.setattr(ds, "plan_flush", lambda *a: flushes.append(1) or real_plan(*a))
     _SEEN.clear()
-    ts, opts = run_stream(events, seed=1)
+    opts = PipelineOptions()
+    opts.view_as(StandardOptions).streaming = True
     p = beam.Pipeline(options=opts)
-    out = p | ts | DecideOrdered(CONFIG, LATENESS, snapshots=True)
+    out = p | _stream(events) | DecideOrdered(CONFIG, LATENESS, snapshots=snapshots)
     for tag in (ds.DECISIONS, ds.STEPS, ds.DEAD, ds.SNAPSHOTS, ds.TRANSFERS):
         _ = out[tag] | f"Collect{tag}" >> beam.Map(_Collect(tag))
     p.run().wait_until_finish()
     return {k: sorted(v) for k, v in _SEEN.items()}, len(firings), len(flushes)
 
 
-def test_flushes_the_watermark_has_passed_run_in_one_firing_with_the_same_outputs(monkeypatch):
-    events = history("crm:C1", ordered_at=None) + history("crm:C2", ordered_at=50 * MIN)
-    known, firings, flushes = _run_local(events, monkeypatch, watermark_known=True)
-    alone, firings_before, flushes_before = _run_local(events, monkeypatch, watermark_known=False)
+EVENTS = history("crm:C1", ordered_at=None) + history("crm:C2", ordered_at=50 * MIN)
+
+
+def test_at_the_end_of_the_input_a_key_flushes_in_one_firing_with_the_same_outputs(monkeypatch):
+    known, firings, flushes = _run_local(EVENTS, monkeypatch, watermark_known=True, snapshots=True)
+    alone, firings_before, flushes_before = _run_local(EVENTS, monkeypatch, watermark_known=False, snapshots=True)
     assert known == alone and known[ds.DECISIONS] and known[ds.SNAPSHOTS]
-    assert flushes == flushes_before  # the same flushes ...
-    assert firings < firings_before, (firings, firings_before)  # ... in fewer firings (the drain's waits, expiry)
+    assert flushes == flushes_before  # the same flushes (a snapshot row each) ...
+    assert firings < firings_before  # ... in fewer firings (each customer's waits and expiry at +infinity)
+
+
+def test_without_snapshots_the_end_of_the_input_is_one_flush_with_the_same_outputs(monkeypatch):
+    known, firings, flushes = _run_local(EVENTS, monkeypatch, watermark_known=True, snapshots=False)
+    alone, firings_before, flushes_before = _run_local(EVENTS, monkeypatch, watermark_known=False, snapshots=False)
+    assert known == alone and known[ds.DECISIONS] and ds.SNAPSHOTS not in known
+    assert flushes < flushes_before and firings < firings_before

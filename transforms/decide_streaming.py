@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from typing import Any, Iterator
 
 import apache_beam as beam
@@ -58,7 +59,6 @@ from journeyflow.stages.snapshot import snapshot_row
 from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_codec import decode_state, encode_state
 from journeyflow.stages.state_bounds import is_empty
-from journeyflow.tools.direct_runner_bundles import timer_input_watermark_ms
 from journeyflow.transforms.coders import EventCoder
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
@@ -92,6 +92,21 @@ def decode_buffered(b: bytes) -> Event:
 #: *behind* the watermark; without the millisecond, a record dated ``H`` and still on time (an opt-out at the due
 #: time of a send) arrived after the moment ``H`` had been decided.
 PAST = 1
+
+_FIRING = threading.local()  # .ms: the input watermark of the timer firing this thread runs, if the runner said it
+
+
+def timer_input_watermark_ms() -> int | None:
+    """The input watermark (epoch ms, floored) of the timer firing this thread runs, when the runner said it (the
+    local runner: ``tools.direct_runner_bundles``, point 11, through :func:`set_timer_input_watermark`); else None
+    (Dataflow, or outside a firing)."""
+    return getattr(_FIRING, "ms", None)
+
+
+def set_timer_input_watermark(ms: int | None) -> None:
+    """For a runner: the input watermark (epoch ms) of the timer firing this thread starts; None when it ends."""
+    _FIRING.ms = ms
+
 
 #: The end of the global window in epoch ms (floored): a watermark past it is the end of the input (``on_flush``).
 _END_MS = GlobalWindow().max_timestamp().micros // 1000
@@ -245,7 +260,7 @@ class OrderedCustomerFn(beam.DoFn):
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs.
 
         At the end of the input (the local runner's timer firings say the step's input watermark,
-        ``tools.direct_runner_bundles.timer_input_watermark_ms``, and it is past the end of the global window: the
+        :func:`timer_input_watermark_ms`, and it is past the end of the global window: the
         input is exhausted, +infinity),
         everything pending is flushed in this call instead of one runner round per re-armed time: in one flush to the
         end of time, or with ``snapshots`` (a row per flush horizon) in the flushes the runner would have fired.  The

@@ -183,8 +183,7 @@ def profile_journeyflow(records: list) -> dict[str, float]:
     for (path, _line, name), (_cc, nc, _tt, ct, _callers) in st.stats.items():
         if name in ("on_flush", "process", "from_bytes", "to_bytes", "decode_event", "encode_event", "plan_flush",
                     "decode_state", "encode_state", "timer_input_watermark_ms") and (
-                "decide_streaming" in path or "state" in path or "events" in path or "flush_plan" in path
-                or "direct_runner_bundles" in path):
+                "decide_streaming" in path or "state" in path or "events" in path or "flush_plan" in path):
             key = f"{Path(path).stem}.{name}"
             n0, c0 = calls.get(key, (0, 0.0))
             calls[key] = (n0 + nc, c0 + ct)
@@ -192,7 +191,7 @@ def profile_journeyflow(records: list) -> dict[str, float]:
     flushes = calls.get("flush_plan.plan_flush", (0, 0.0))[0]
     processed = calls.get("decide_streaming.process", (0, 0.0))[0]
     codec = sum(calls.get(k, (0, 0.0))[1] for k in ("state.from_bytes", "state.to_bytes"))
-    firings = calls.get("direct_runner_bundles.timer_input_watermark_ms", (0, 0.0))[0]  # once per on_flush call
+    firings = calls.get("decide_streaming.timer_input_watermark_ms", (0, 0.0))[0]  # once per on_flush call
     return {"flushes": flushes, "events_in": processed, "flushes_per_event": flushes / max(1, processed),
             "firings": firings, "firings_per_event": firings / max(1, processed),
             "codec_us_per_flush_profiled": codec / max(1, flushes) * 1e6,

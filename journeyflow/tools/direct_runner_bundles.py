@@ -39,9 +39,10 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
 11. **The watermark a timer fires at.**  A timer callback learns only its own time, so a stage that re-arms its
    timer for a time the input watermark has already passed waits for the runner to fire it in a later round (a
    bundle, a state commit and a timer scan each: at the end of a TestStream run, every customer's waits and expiry
-   took a round each, ~50 µs of runner per firing).  During a timer firing of a ParDo,
-   :func:`timer_input_watermark_ms` gives the step's input watermark (epoch ms, floored), read from the runner's own
-   ``_TransformWatermarks``; None outside a firing and on other runners.  The per-customer stage uses it only to
+   took a round each, ~50 µs of runner per firing).  During a timer firing of a ParDo, the step's input watermark
+   (epoch ms, floored, from the runner's own ``_TransformWatermarks``) is given to
+   ``transforms.decide_streaming.set_timer_input_watermark`` (a thread-local the stage reads; the worker path
+   imports nothing from here, and on other runners it stays None).  The per-customer stage uses it only to
    know that the input has ended (a watermark past the end of the global window): a finite watermark does not
    promise that no element dated behind it is still to come (upstream steps stamp event time, and the local Pub/Sub
    source's watermark follows publish time).
@@ -62,13 +63,6 @@ _PATCHED = False
 #: Attribute of the runner's EvaluationContext holding its pools: ``{applied transform: [idle DoFn, ...]}``.
 _POOLS = "_journeyflow_dofn_pools"
 _LOCK = threading.Lock()
-_FIRING = threading.local()  # .ms: the input watermark of the timer firing this thread runs (point 11)
-
-
-def timer_input_watermark_ms() -> int | None:
-    """The input watermark (epoch ms, floored) of the step whose timer this thread is firing on the local runner
-    (module docstring, point 11); None outside a timer firing or when the patch is not installed."""
-    return getattr(_FIRING, "ms", None)
 
 
 def _take(ctx: Any, applied: Any) -> Any:
@@ -183,6 +177,7 @@ def reuse_dofns_across_bundles() -> bool:
         assert "for_spec" in inspect.getsource(du.DirectUserStateContext.get_state)
         assert callable(core.get_function_arguments)
         from typing import Any as _Any
+        from journeyflow.transforms.decide_streaming import set_timer_input_watermark
         cls = te._ParDoEvaluator
         start_src = inspect.getsource(cls.start_bundle)
         finish_src = inspect.getsource(cls.finish_bundle)
@@ -279,11 +274,11 @@ def reuse_dofns_across_bundles() -> bool:
 
     def process_timer(self: Any, timer_firing: Any) -> Any:
         # point 11: the step's input watermark is known to the DoFn's timer callback for the firing's duration
-        _FIRING.ms = self._execution_context.watermarks.input_watermark.micros // 1000
+        set_timer_input_watermark(self._execution_context.watermarks.input_watermark.micros // 1000)
         try:
             return original_timer(self, timer_firing)
         finally:
-            _FIRING.ms = None
+            set_timer_input_watermark(None)
 
     _memoize_function_arguments(core)
     _faster_state_lookup(du, userstate)

@@ -124,13 +124,12 @@ def _stream(events: list[Event]) -> TestStream:
 def _run_local(events: list[Event], monkeypatch, watermark_known: bool, snapshots: bool) -> tuple[dict, int, int]:
     """``events`` through ``DecideOrdered`` on the tuned local runner (``_stream``); returns the outputs per tag, the
     timer firings and the flushes."""
-    from journeyflow.tools import direct_runner_bundles as drb
     from journeyflow.tools.direct_runner import tune_direct_runner
     from journeyflow.tools.direct_runner_timers import index_direct_runner_timers
 
     assert tune_direct_runner() and index_direct_runner_timers()
     firings, flushes = [], []
-    real_wm, real_plan = drb.timer_input_watermark_ms, ds.plan_flush
+    real_wm, real_plan = ds.timer_input_watermark_ms, ds.plan_flush
     monkeypatch.setattr(ds, "timer_input_watermark_ms",
                         lambda: firings.append(1) or (real_wm() if watermark_known else None))
     monkeypatch.setattr(ds, "plan_flush", lambda *a: flushes.append(1) or real_plan(*a))

@@ -260,10 +260,9 @@ class OrderedCustomerFn(beam.DoFn):
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs.
 
         At the end of the input (the local runner's timer firings say the step's input watermark,
-        :func:`timer_input_watermark_ms`, and it is past the end of the global window: the
-        input is exhausted, +infinity),
+        :func:`timer_input_watermark_ms`, and it is past the end of the global window: the input is exhausted),
         everything pending is flushed in this call instead of one runner round per re-armed time: in one flush to the
-        end of time, or with ``snapshots`` (a row per flush horizon) in the flushes the runner would have fired.  The
+        watermark, or with ``snapshots`` (a row per flush horizon) in the flushes the runner would have fired.  The
         same decisions and outputs (the fold gives the same for any split of its input, the streaming stage's
         premise); issue 22: the +infinity drain of a TestStream run fired each customer's waits and expiry one round
         each.  At a finite watermark nothing changes: an element dated behind it can still come (upstream steps

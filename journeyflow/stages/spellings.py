@@ -12,7 +12,7 @@ from typing import Any, Mapping
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
-           "phone_digits"]
+           "phone_digits", "ALSO_KEYS", "also_named"]
 
 
 def fold_symbol(v: str) -> str:
@@ -277,3 +277,24 @@ def clean_scalar(clean: Any, key: Any, value: Any) -> Any:
         token = clean(text)
         return value if token == text else token
     return value
+
+
+#: ``Event.contact`` field holding the keys (space-separated ``email:<hmac>`` / ``phone:<hmac>``) of the addresses an
+#: opt-out names besides its contact's own (``email_key`` / ``phone_key``): ``deliverability.named_keys`` reads it.
+ALSO_KEYS = "also_keys"
+_OPT_OUT_TYPES = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
+_OWN_KEYS = ("email_key", "phone_key")
+
+
+def also_named(ids: Any, contact: dict[str, str], etype: str, extra: Any = ()) -> dict[str, str]:
+    """``contact`` of a record of type ``etype`` with identifier keys ``ids``; for an opt-out (a consent revoke, an
+    unsubscribe, complaint or bounce) that names an address other than its contact's -- an id that is an address
+    (``crm_id``/``userId`` ``bob@x.com`` beside ``email`` ``ann@x.com``), or ``extra`` keys (a Segment opt-out's
+    ``properties.email`` beside its trait) -- a copy holding their keys under :data:`ALSO_KEYS`.  Fail safe: every
+    address an opt-out names is blocked (before, only the contact's; the others stayed open).  The contact, not
+    ``ids``, carries them: a refused identity link removes a key from ``ids`` while the record still names it."""
+    if etype not in _OPT_OUT_TYPES:
+        return contact
+    own = [contact.get(f) for f in _OWN_KEYS]
+    also = sorted({k for k in (*ids, *extra) if k not in own and k[:6] in ("email:", "phone:")})
+    return {**contact, ALSO_KEYS: " ".join(also)} if also else contact

@@ -76,7 +76,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import channel_symbol, clean_scalar
+from journeyflow.stages.spellings import also_named, channel_symbol, clean_scalar
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -196,6 +196,7 @@ class SegmentParser:
             for f, _v in bad_parts:
                 msg[f] = context if f == "context" else None
         user_traits = dict(ctx_traits or {})
+        also = []  # a second address an opt-out names (properties beside a usable trait): both are blocked
         if call == "identify":
             user_traits.update(own_traits or {})
         elif call == "track" and props and _names_address_status(self.mapping.get(etype)):
@@ -209,6 +210,10 @@ class SegmentParser:
                         problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped",
                                          f"not a usable {kind}: the {kind} in properties applies", None))
                     user_traits[kind] = props[kind]
+                elif isinstance(props.get(kind), str) and self._usable(kind, props[kind], context):
+                    region = _locale_region(context) if kind == "phone" else None
+                    also.append(self._phone_key(props[kind], region, {}) if region else
+                                self.parser._key(kind, props[kind], {}))
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
@@ -243,7 +248,7 @@ class SegmentParser:
         if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
             mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
-                     attrs=attrs, contact=contact), problems
+                     attrs=attrs, contact=also_named(ids, contact, etype, also)), problems
 
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose

@@ -3,7 +3,8 @@
 Two customers, A (ann@) and B (bob@), each with email consent and a browse offer due days later.  One opt-out names
 both addresses: a Segment ``Unsubscribed`` / ``Email Marked as Spam`` / ``Email Bounced`` whose user trait is one and
 whose ``properties.email`` (the address the email tool sent to) the other; a built-in unsubscribe, complaint or
-consent revoke whose ``crm_id`` / a Segment ``userId`` is itself an address beside its ``email``.  Before, only the
+consent revoke whose ``crm_id`` / a Segment ``userId`` is itself an address beside its ``email``, or whose ``email``
+is a list of addresses (a JSON list, a comma/semicolon-separated text: ``spellings.several_addresses``).  Before, only the
 address kept as the record's contact was blocked (the trait's, the ``email`` field's) and the other customer still
 got the offer.  Now every address the record names changes status: the others ride in its contact
 (``spellings.also_named``, read by ``deliverability.named_keys``), in the built-in, fast and Segment parsers."""
@@ -60,6 +61,14 @@ BUILT_IN = {
                                                       "channel": "email", "type": "bounced"}),
     "consent revoke, crm_id an address": ("consent", {"event_id": "u1", "ts": AT, "crm_id": BOB, "email": ANN,
                                                       "channel": "email", "status": "revoked"}),
+    "unsubscribe, a list of two": ("engagement", {"event_id": "u1", "ts": AT, "email": [ANN, BOB],
+                                                  "channel": "email", "type": "unsubscribed"}),
+    "hard bounce, two in one text": ("engagement", {"event_id": "u1", "ts": AT, "email": f"{ANN}; {BOB}",
+                                                    "channel": "email", "type": "bounced"}),
+    "complaint, an address list": ("engagement", {"event_id": "u1", "ts": AT, "email": f"Ann <{ANN}>, Bob <{BOB}>",
+                                                  "channel": "email", "type": "complained"}),
+    "consent revoke, a list of two": ("consent", {"event_id": "u1", "ts": AT, "email": [ANN, BOB],
+                                                  "channel": "email", "status": "revoked"}),
     "Segment userId an address": ("track", {"type": "track", "event": "Unsubscribed", "messageId": "m1",
                                             "userId": BOB, "timestamp": AT, "context": {"traits": {"email": ANN}}}),
 }
@@ -102,3 +111,24 @@ def test_compare_reads_every_address_an_opt_out_names(name):
     facts = build_address_facts([PARSER.parse(stream, json.dumps(rec).encode())])
     named = {k for k, _ch in {**facts.status, **facts.hard_bounce}}
     assert named == {HASHER.email(ANN)[0], HASHER.email(BOB)[0]}
+
+
+@pytest.mark.parametrize("value", [["+14155550134", 14155550199], "+1 415 555 0134 / +1 415 555 0199"])
+def test_an_sms_opt_out_naming_two_numbers_names_both(value):
+    ev = PARSER.parse("engagement", json.dumps({"event_id": "u1", "ts": AT, "phone": value, "channel": "sms",
+                                                "type": "unsubscribed"}).encode())
+    assert named_keys(ev.contact, "phone") == [HASHER.phone("+14155550134")[0], HASHER.phone("+14155550199")[0]]
+
+
+@pytest.mark.parametrize("value", [[ANN, "not an address"], f"{ANN}, nope"])
+def test_a_list_with_an_item_that_is_no_address_is_reported_as_before(value):
+    res = PARSER.parse_full("engagement", json.dumps({"event_id": "u1", "ts": AT, "crm_id": "C1", "email": value,
+                                                      "channel": "email", "type": "unsubscribed"}).encode())
+    assert [w.field for w in res.warnings] == ["email"] and "email" not in res.result.contact
+
+
+def test_a_list_of_addresses_outside_an_opt_out_is_still_a_wrong_type():
+    res = PARSER.parse_full("engagement", json.dumps({"event_id": "u1", "ts": AT, "crm_id": "C1",
+                                                      "email": [ANN, BOB], "channel": "email",
+                                                      "type": "clicked"}).encode())
+    assert [(w.field, w.reason) for w in res.warnings] == [("email", "wrong_type")]

@@ -14,7 +14,7 @@ __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIE
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
            "phone_digits", "ALSO_KEYS", "ALSO_FIELD", "also_named",
-           "several_addresses"]
+           "plus_bases", "several_addresses"]
 
 
 def fold_symbol(v: str) -> str:
@@ -293,26 +293,49 @@ ALSO_FIELD = "_also_keys"
 
 
 def several_addresses(rec: dict[str, Any], hasher: Any, region: str) -> dict[str, Any]:
-    """``rec`` of an opt-out, or a copy whose ``email`` / ``phone`` names several addresses -- a JSON list of them
-    (``["ann@x.com", "bob@x.com"]``), emails separated by commas or semicolons (an RFC 5322 address list, display
-    names allowed: ``email.utils.getaddresses``), numbers separated by commas, semicolons or slashes -- with the
-    first in the field and the keys of the others under :data:`ALSO_FIELD` (``also_named`` carries them in the
-    contact: every one is blocked).  Before, such a field was a ``wrong_type`` / ``invalid_identifier`` warning or a
-    consent ``schema_violation`` and no address was blocked.  Only when every item is an address (``hasher``: the
-    parser's :class:`~journeyflow.stages.identity.keys.Hasher`, phones read in ``region``); else ``rec`` as it is
-    (reported as before).  A list of one is its item."""
+    """``rec`` of an opt-out, or a copy naming more addresses than its fields hold: when its ``email`` / ``phone``
+    names several -- a JSON list of them (``["ann@x.com", "bob@x.com"]``), emails separated by commas or semicolons
+    (an RFC 5322 address list, display names allowed: ``email.utils.getaddresses``), numbers separated by commas,
+    semicolons or slashes -- the first stays in the field and the keys of the others go under :data:`ALSO_FIELD`
+    (``also_named`` carries them in the contact: every one is blocked); so does the base mailbox of a plus-address
+    (``ann+news@x.com`` also names ``ann@x.com``: :func:`plus_bases`).  Before, a list was a ``wrong_type`` /
+    ``invalid_identifier`` warning or a consent ``schema_violation`` and no address was blocked, and an unsubscribe
+    from ``ann+news@`` left mail to ``ann@`` (the same mailbox) going.  Only when every item is an address
+    (``hasher``: the parser's :class:`~journeyflow.stages.identity.keys.Hasher`, phones read in ``region``); else
+    ``rec`` as it is (reported as before).  A list of one is its item."""
     out = rec
     for kind in ("email", "phone"):
-        items = _address_items(kind, rec.get(kind))
-        if not items:
+        v = rec.get(kind)
+        items = _address_items(kind, v)
+        if not items and not (kind == "email" and v.__class__ is str and "+" in v):
             continue
         try:
-            keys = [(hasher.email(v) if kind == "email" else hasher.phone(v, region))[0] for v in items]
+            got = [hasher.email(x) if kind == "email" else hasher.phone(x, region) for x in items or [v]]
         except ValueError:  # (InvalidIdentifier) an item that is no address: the field as written
             continue
+        keys = [k for k, _n in got[1:]] + (plus_bases(hasher, [n for _k, n in got]) if kind == "email" else [])
+        if not items and not keys:
+            continue
         out = dict(out) if out is rec else out
-        out[kind] = items[0]
-        out[ALSO_FIELD] = [*out.get(ALSO_FIELD, ()), *keys[1:]]
+        out[kind] = items[0] if items else v
+        out[ALSO_FIELD] = [*out.get(ALSO_FIELD, ()), *keys]
+    return out
+
+
+def plus_bases(hasher: Any, addresses: Any) -> list[str]:
+    """Keys of the base mailboxes of the plus-addresses among ``addresses`` (normalized, as ``Hasher.email`` gives
+    them): ``ann+news@x.com`` is delivered to ``ann@x.com``'s mailbox by the providers that offer tags (RFC 5233
+    subaddressing), so an opt-out naming it names that mailbox too.  Identity keeps them apart unless configured
+    (``--merge_plus_addresses``); an opt-out fails safe."""
+    out = []
+    for a in addresses:
+        local, at, domain = (a or "").rpartition("@")
+        head = local.partition("+")[0]
+        if at and head and head != local:
+            try:
+                out.append(hasher.email(f"{head}@{domain}")[0])
+            except ValueError:
+                pass
     return out
 
 

@@ -76,7 +76,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import also_named, channel_symbol, clean_scalar
+from journeyflow.stages.spellings import also_named, channel_symbol, clean_scalar, plus_bases
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -248,7 +248,8 @@ class SegmentParser:
         if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
             mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
-                     attrs=attrs, contact=also_named(ids, contact, etype, also)), problems
+                     attrs=attrs, contact=also_named(ids, contact, etype, also + plus_bases(  # (a tag's mailbox)
+                         self.parser.hasher, [contact.get("email")] if "+" in contact.get("email", "") else []))), problems
 
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose

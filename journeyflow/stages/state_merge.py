@@ -16,7 +16,8 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from journeyflow.stages.deliverability import SOFT_BOUNCE, addresses_of, merge_addresses, set_address_status
+from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, merge_addresses,
+                                               set_address_status)
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 
 __all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets", "name_unnamed", "resolve_unnamed",
@@ -220,23 +221,24 @@ def name_unnamed(s: CustomerState, candidates: dict[str, list[str]]) -> None:
 
 def resolve_unnamed(s: CustomerState) -> None:
     """Apply each unnamed bounce of ``s`` (:func:`unnamed_key`) to one of its addresses, then drop it: the most
-    recently seen of its candidates that ``s`` holds; without candidates, the most recently seen address of the kind
-    seen at or before the bounce (else the most recent).  This is the rule of a bounce naming no address
-    (``deliverability.apply_status_event``: the customer's most recent address of the channel), applied where the
-    bounced customer's addresses went: before, a late one reaching a merged-away customer changed nothing and the
-    survivor went on sending to the bounced address.  None held: dropped (nothing to bounce, as in that rule)."""
+    recently seen of its candidates that ``s`` holds (none held: the first, by key); without candidates, the most
+    recently seen address of the kind seen at or before the bounce (else the most recent).  This is the rule of a
+    bounce naming no address (``deliverability.apply_status_event``: the customer's most recent address of the
+    channel), applied where the bounced customer's addresses went: before, a late one reaching a merged-away
+    customer changed nothing and the survivor went on sending to the bounced address.  No candidate and no address
+    of the kind: dropped (nothing to bounce, as in that rule)."""
     for key in [k for k in s.addr_status if k[6:7] == "?" and _unnamed(k)]:
         kind, cands = _unnamed(key)
         per = s.addr_status.pop(key)
         held = [k for k, _raw in addresses_of(s, kind)]  # most recently seen first
         for ch, (st, ts, hard, soft) in per.items():
-            at = hard if hard is not None else ts if ts is not None else min(t[0] for t in soft)
-            pick = [k for k in held if k in cands] if cands else (
+            at = hard if hard is not None else ts if ts is not None else min(_soft_ts(t) for t in soft)
+            pick = ([k for k in held if k in cands] or cands) if cands else (
                 [k for k in held if s.addresses[k][2] <= at] or held)
             if not pick:
                 continue
             if hard is not None:
-                set_address_status(s, pick[0], ch, "bounced", hard)
+                set_address_status(s, pick[0], ch, HARD_BOUNCE, hard)
             if st is not None:
                 set_address_status(s, pick[0], ch, st, ts)
             for t in soft:

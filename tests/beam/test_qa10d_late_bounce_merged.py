@@ -123,3 +123,19 @@ def test_an_unnamed_bounce_without_candidates_hits_the_address_most_recently_see
     merged = survivor.merge(handed)
     assert [k[6] for k in merged.addr_status] == ["b"]  # the unnamed entry resolved, none left
     assert address_block(merged, "email:" + "b" * 32, "email", 6_000) == HARD_BOUNCE
+
+
+def test_an_unnamed_soft_bounce_goes_to_its_candidate_even_one_the_survivor_no_longer_holds():
+    from journeyflow.stages.deliverability import SOFT_BOUNCE, see_address, soft_bounce
+    from journeyflow.stages.state import CustomerState
+    from journeyflow.stages.state_merge import name_unnamed, unnamed_key
+
+    gone = "email:" + "e" * 32  # the merged-away customer's address, dropped from the survivor by the address cap
+    survivor = CustomerState(customer_id="crm:C1")
+    see_address(survivor, "email:" + "a" * 32, "email", "a@example.com", 1_000)
+    handed = CustomerState(customer_id="email:" + "d" * 32)
+    handed.set_address_status(unnamed_key("email"), "email", soft_bounce("engagement/b1"), 5_000)
+    handed.set_address_status(unnamed_key("email"), "email", SOFT_BOUNCE, 4_000)  # (a bare one: no identity)
+    name_unnamed(handed, {"email": [gone]})
+    merged = survivor.merge(CustomerState.from_bytes(handed.to_bytes()))
+    assert sorted(merged.addr_status) == [gone] and len(merged.addr_status[gone]["email"][3]) == 2

@@ -247,9 +247,9 @@ class SegmentParser:
             self._mapped_attrs(target, msg, attrs, et, problems)
         if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
             mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
+        also += plus_bases(self.parser.hasher, [contact.get("email")])  # (an opt-out's tagged address: its mailbox)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
-                     attrs=attrs, contact=also_named(ids, contact, etype, also + plus_bases(  # (a tag's mailbox)
-                         self.parser.hasher, [contact.get("email")] if "+" in contact.get("email", "") else []))), problems
+                     attrs=attrs, contact=also_named(ids, contact, etype, also)), problems
 
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose

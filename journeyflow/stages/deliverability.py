@@ -145,11 +145,11 @@ def apply_status(s: "CustomerState", ev: Event) -> None:
 def apply_status_event(s: "CustomerState", ev: Event) -> None:
     """The address side of ``CustomerState.apply`` for a consent record or an engagement status record: the
     address-status changes it names; a bounce naming no address hits the customer's most recent address of the
-    channel (this state only)."""
+    channel seen by the bounce's time (else the most recent; this state only)."""
     if not apply_address(s, ev) and ev.stream == "engagement" and ev.type == "bounced":
-        a = ev.attrs
-        kind = ADDRESS_FOR_CHANNEL.get(a.get("channel"))  # type: ignore[arg-type]
-        for key, _raw in (addresses_of(s, kind)[:1] if kind else ()):
+        a = ev.attrs  # the most recent address at the bounce's time (a late one: not an address first seen after it)
+        held = addresses_of(s, ADDRESS_FOR_CHANNEL.get(a.get("channel"), ""))  # type: ignore[arg-type]
+        for key, _raw in [next((h for h in held if s.addresses[h[0]][2] <= ev.ts), held[0])] if held else ():
             set_address_status(s, key, a["channel"], bounce_effect(ev), ev.ts)
 
 

@@ -139,3 +139,30 @@ def test_an_unnamed_soft_bounce_goes_to_its_candidate_even_one_the_survivor_no_l
     name_unnamed(handed, {"email": [gone]})
     merged = survivor.merge(CustomerState.from_bytes(handed.to_bytes()))
     assert sorted(merged.addr_status) == [gone] and len(merged.addr_status[gone]["email"][3]) == 2
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_late_bounce_naming_no_address_hits_the_address_of_its_time_not_a_newer_one(late):
+    """The same rule for a customer still there: C1 (old@) bounces at 10:00:10 by CRM id only, its CRM record
+    changes to new@ at 10:01, and the bounce arrives after that was processed.  It hit the most recent address at
+    its arrival, new@, and the payment email went to old@, the address that bounced; replay bounces old@ (the most
+    recent at 10:00:10) and mails new@.  Now the bounce hits the most recent address seen by its own time."""
+    recs = records(True)
+    recs[2:4] = [("engagement", {"event_id": "b1", "ts": iso(T + 10_000), "crm_id": "C1", "channel": "email",
+                                 "type": "bounced"})]
+    recs[3][1]["email"] = "new@example.com"  # the CRM update at 10:01: a new address, no merge
+    events = parse(recs)
+    bounce, update = events[2], events[3]
+    new = update.contact["email_key"]
+    loop = Loop(f"memory://qa10d-late-bounce-present-{late}")
+    for ev in events:
+        if ev is bounce and late:
+            continue
+        loop.arrive(ev, ev.ts + 100)
+        if late and ev is update:
+            loop.arrive(bounce, ev.ts + 30_000)
+    until = T + 180_000 + LATENESS
+    loop.finish(until)
+    paid = [(d.action, d.address_key) for d in loop.decisions if d.trigger_event_id == "orders/o1"]
+    assert paid == [("send", new)]
+    assert sorted(key(d) for d in loop.decisions) == bounded(events, until - LATENESS)

@@ -132,3 +132,12 @@ def test_a_list_of_addresses_outside_an_opt_out_is_still_a_wrong_type():
                                                       "email": [ANN, BOB], "channel": "email",
                                                       "type": "clicked"}).encode())
     assert [(w.field, w.reason) for w in res.warnings] == [("email", "wrong_type")]
+
+
+@pytest.mark.parametrize("value", [[ANN, BOB], f"{ANN}, {BOB}"])
+def test_a_segment_opt_out_whose_trait_lists_two_addresses_blocks_both(value):
+    msg = {"type": "track", "event": "Unsubscribed", "messageId": "m1", "userId": "u-9", "timestamp": AT,
+           "context": {"traits": {"email": value}}}
+    ev = PARSER.parse("track", json.dumps(msg).encode())
+    assert named_keys(ev.contact, "email") == [HASHER.email(ANN)[0], HASHER.email(BOB)[0]]
+    assert offers(holder("A", ANN) + holder("B", BOB) + [("track", msg)]) == []

@@ -76,7 +76,8 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import also_named, channel_symbol, clean_scalar, plus_bases
+from journeyflow.stages.spellings import (ALSO_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
+                                          several_addresses)
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -197,6 +198,9 @@ class SegmentParser:
                 msg[f] = context if f == "context" else None
         user_traits = dict(ctx_traits or {})
         also = []  # a second address an opt-out names (properties beside a usable trait): both are blocked
+        if call == "track" and _names_address_status(self.mapping.get(etype)):  # so are those of a trait's list
+            user_traits = several_addresses(user_traits, self.parser.hasher, self.parser.config.default_region)
+            also += user_traits.pop(ALSO_FIELD, [])
         if call == "identify":
             user_traits.update(own_traits or {})
         elif call == "track" and props and _names_address_status(self.mapping.get(etype)):

@@ -34,6 +34,7 @@ from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
+from journeyflow.stages.spellings import also_named, plus_bases
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
 if TYPE_CHECKING:
@@ -341,7 +342,10 @@ class FastPath:
                 return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
             if _SAFE_ID_MATCH(eid) is None:
                 eid = self._pseudo(eid)
-        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
+        contact = got[1].copy() if got[1] else {}  # (an opt-out's other addresses: spellings.also_named)
+        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, also_named(
+            got[0], contact, etype, plus_bases(self._parser.hasher, [contact.get("email")])) if etype in _OPT_OUTS
+            else contact)
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         key = self._key

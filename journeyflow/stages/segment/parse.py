@@ -77,7 +77,8 @@ from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import folded_name, folded_opt_outs, is_opt_out, named_channel_too
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import channel_symbol, clean_scalar
+from journeyflow.stages.spellings import (ALSO_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
+                                          several_addresses)
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -199,6 +200,10 @@ class SegmentParser:
             for f, _v in bad_parts:
                 msg[f] = context if f == "context" else None
         user_traits = dict(ctx_traits or {})
+        also = []  # a second address an opt-out names (properties beside a usable trait): both are blocked
+        if call == "track" and _names_address_status(self.mapping.get(etype)):  # so are those of a trait's list
+            user_traits = several_addresses(user_traits, self.parser.hasher, self.parser.config.default_region)
+            also += user_traits.pop(ALSO_FIELD, [])
         if call == "identify":
             user_traits.update(own_traits or {})
         elif call == "track" and props and _names_address_status(self._target(etype)):
@@ -212,6 +217,10 @@ class SegmentParser:
                         problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped",
                                          f"not a usable {kind}: the {kind} in properties applies", None))
                     user_traits[kind] = props[kind]
+                elif isinstance(props.get(kind), str) and self._usable(kind, props[kind], context):
+                    region = _locale_region(context) if kind == "phone" else None
+                    also.append(self._phone_key(props[kind], region, {}) if region else
+                                self.parser._key(kind, props[kind], {}))
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
@@ -245,8 +254,9 @@ class SegmentParser:
             self._mapped_attrs(target, msg, attrs, et, problems)
         if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
             mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
+        also += plus_bases(self.parser.hasher, [contact.get("email")])  # (an opt-out's tagged address: its mailbox)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
-                     attrs=attrs, contact=contact), problems
+                     attrs=attrs, contact=also_named(ids, contact, etype, also)), problems
 
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose

@@ -48,7 +48,7 @@ from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, pseudonymize
-from journeyflow.stages.spellings import also_named, several_addresses
+from journeyflow.stages.spellings import BAD_FIELD, also_named, several_addresses
 from journeyflow.stages.timeparse import parse_ts
 
 if TYPE_CHECKING:
@@ -332,8 +332,8 @@ class Parser:
         rec = {**rec, "channel": _fields.SCOPE_CHECKED_AS[scope]} if scope else rec  # checked as one, applies to each
         # optional fields: a bad one is dropped (or replaced) and reported, the record goes on
         cleaned, checked = _fields.check_optional(stream, rec)
-        problems: list[_Problem] = [
-            (f, v.reason, v.action, v.detail, _fields.warning_value(f, original)) for f, v, original in checked]
+        problems: list[_Problem] = [*rec.get(BAD_FIELD, ()), *(  # (listed items of an opt-out that are no address)
+            (f, v.reason, v.action, v.detail, _fields.warning_value(f, original)) for f, v, original in checked)]
         if cleaned is not None:
             rec = cleaned
         # required fields (the optional ones left are valid); a ts that is no time (a float, a boolean, an object)

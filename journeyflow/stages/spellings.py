@@ -10,11 +10,13 @@ import email.utils
 import re
 from typing import Any, Mapping
 
+from journeyflow.model.reasons import FieldWarningReason
+
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
            "phone_digits", "ALSO_KEYS", "ALSO_FIELD", "also_named",
-           "plus_bases", "several_addresses"]
+           "plus_bases", "several_addresses", "BAD_FIELD"]
 
 
 def fold_symbol(v: str) -> str:
@@ -290,6 +292,8 @@ _OWN_KEYS = ("email_key", "phone_key")
 
 #: Record field in which :func:`several_addresses` leaves the keys of an opt-out's further addresses (keys, no PII).
 ALSO_FIELD = "_also_keys"
+#: Record field in which :func:`several_addresses` leaves the field warnings of listed items that are no address.
+BAD_FIELD = "_bad_addresses"
 
 
 def several_addresses(rec: dict[str, Any], hasher: Any, region: str) -> dict[str, Any]:
@@ -302,23 +306,34 @@ def several_addresses(rec: dict[str, Any], hasher: Any, region: str) -> dict[str
     ``invalid_identifier`` warning or a consent ``schema_violation`` and no address was blocked, and an unsubscribe
     from ``ann+news@`` left mail to ``ann@`` (the same mailbox) going.  Only when every item is an address
     (``hasher``: the parser's :class:`~journeyflow.stages.identity.keys.Hasher`, phones read in ``region``); else
-    ``rec`` as it is (reported as before).  A list of one is its item."""
+    ``rec`` as it is (reported as before).  A list of one is its item.  Items that are no address are left out
+    and reported (field warnings under :data:`BAD_FIELD`: ``(field, reason, action, detail, value)``, the parsers'
+    problem tuples) while the others are still blocked: ``["ann@x.com", "n/a"]`` blocked nobody before."""
     out = rec
     for kind in ("email", "phone"):
         v = rec.get(kind)
         items = _address_items(kind, v)
         if not items and not (kind == "email" and v.__class__ is str and "+" in v):
             continue
-        try:
-            got = [hasher.email(x) if kind == "email" else hasher.phone(x, region) for x in items or [v]]
-        except ValueError:  # (InvalidIdentifier) an item that is no address: the field as written
-            continue
+        got, good, bad = [], [], []
+        for x in items or [v]:
+            try:
+                got.append(hasher.email(x) if kind == "email" else hasher.phone(x, region))
+                good.append(x)
+            except ValueError as e:  # (InvalidIdentifier) an item that is no address: reported, the others blocked
+                bad.append(str(e))
+        if not got:
+            continue  # no item is an address: the field as written (reported as before)
         keys = [k for k, _n in got[1:]] + (plus_bases(hasher, [n for _k, n in got]) if kind == "email" else [])
         if not items and not keys:
             continue
         out = dict(out) if out is rec else out
-        out[kind] = items[0] if items else v
+        out[kind] = good[0] if items else v
         out[ALSO_FIELD] = [*out.get(ALSO_FIELD, ()), *keys]
+        if bad:  # one warning per field
+            out[BAD_FIELD] = [*out.get(BAD_FIELD, ()), (kind, FieldWarningReason.INVALID_IDENTIFIER, "dropped",
+                              f"{len(bad)} of the {len(items)} items it lists dropped ({bad[0]}); the others "
+                              "are opted out", None)]
     return out
 
 
@@ -343,7 +358,8 @@ def _address_items(kind: str, v: Any) -> list[str] | None:
     if v.__class__ is list:
         items = [str(x) if x.__class__ is int else x for x in v]
         return items if items and all(x.__class__ is str for x in items) else None
-    if v.__class__ is not str or (v.count("@") < 2 if kind == "email" else not _PHONE_SEPARATOR.search(v)):
+    if v.__class__ is not str or (("@" not in v or (v.count("@") < 2 and not _EMAIL_SEPARATOR.search(v)))
+                                  if kind == "email" else not _PHONE_SEPARATOR.search(v)):
         return None
     if kind == "email":
         items = [a for _n, a in email.utils.getaddresses([v.replace(";", ",")])]
@@ -353,6 +369,7 @@ def _address_items(kind: str, v: Any) -> list[str] | None:
 
 
 _PHONE_SEPARATOR = re.compile(r"[,;/]")
+_EMAIL_SEPARATOR = re.compile(r"[,;]")
 
 
 def also_named(ids: Any, contact: dict[str, str], etype: str, extra: Any = ()) -> dict[str, str]:

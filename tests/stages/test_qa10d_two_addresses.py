@@ -120,11 +120,32 @@ def test_an_sms_opt_out_naming_two_numbers_names_both(value):
     assert named_keys(ev.contact, "phone") == [HASHER.phone("+14155550134")[0], HASHER.phone("+14155550199")[0]]
 
 
-@pytest.mark.parametrize("value", [[ANN, "not an address"], f"{ANN}, nope"])
-def test_a_list_with_an_item_that_is_no_address_is_reported_as_before(value):
+@pytest.mark.parametrize("value", [[ANN, "not an address"], f"{ANN}, nope", ["n/a", ANN], f"nope; {ANN}"])
+def test_a_list_with_an_item_that_is_no_address_still_blocks_the_addresses(value):
+    """Fail safe: the addresses of the list are blocked and the item that is none is reported (a field warning);
+    before, the whole field was dropped and nobody was blocked."""
     res = PARSER.parse_full("engagement", json.dumps({"event_id": "u1", "ts": AT, "crm_id": "C1", "email": value,
                                                       "channel": "email", "type": "unsubscribed"}).encode())
-    assert [w.field for w in res.warnings] == ["email"] and "email" not in res.result.contact
+    assert [(w.field, w.reason) for w in res.warnings] == [("email", "invalid_identifier")]
+    assert named_keys(res.result.contact, "email") == [HASHER.email(ANN)[0]]
+    assert offers(holder("A", ANN) + [("engagement", {"event_id": "u1", "ts": AT, "crm_id": "C1", "email": value,
+                                                      "channel": "email", "type": "unsubscribed"})]) == []
+
+
+@pytest.mark.parametrize("value", [["+14155550134", "call me"], "+1 415 555 0134; n/a"])
+def test_a_phone_list_with_an_item_that_is_no_number_still_blocks_the_numbers(value):
+    res = PARSER.parse_full("engagement", json.dumps({"event_id": "u1", "ts": AT, "crm_id": "C1", "phone": value,
+                                                      "channel": "sms", "type": "unsubscribed"}).encode())
+    assert [(w.field, w.reason) for w in res.warnings] == [("phone", "invalid_identifier")]
+    assert named_keys(res.result.contact, "phone") == [HASHER.phone("+14155550134")[0]]
+
+
+def test_a_segment_trait_list_with_an_item_that_is_no_address_still_blocks_the_address():
+    msg = {"type": "track", "event": "Unsubscribed", "messageId": "m1", "userId": "u-9", "timestamp": AT,
+           "context": {"traits": {"email": ["n/a", ANN]}}}
+    res = PARSER.parse_full("track", json.dumps(msg).encode())
+    assert [(w.field, w.reason) for w in res.warnings] == [("traits.email", "invalid_identifier")]
+    assert named_keys(res.result.contact, "email") == [HASHER.email(ANN)[0]]
 
 
 def test_a_list_of_addresses_outside_an_opt_out_is_still_a_wrong_type():

@@ -77,7 +77,7 @@ from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import folded_name, folded_opt_outs, is_opt_out, named_channel_too
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import (ALSO_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
+from journeyflow.stages.spellings import (ALSO_FIELD, BAD_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
                                           several_addresses)
 
 if TYPE_CHECKING:
@@ -204,6 +204,7 @@ class SegmentParser:
         if call == "track" and _names_address_status(self.mapping.get(etype)):  # so are those of a trait's list
             user_traits = several_addresses(user_traits, self.parser.hasher, self.parser.config.default_region)
             also += user_traits.pop(ALSO_FIELD, [])
+            problems += [(f"traits.{f}", *rest) for f, *rest in user_traits.pop(BAD_FIELD, [])]
         if call == "identify":
             user_traits.update(own_traits or {})
         elif call == "track" and props and _names_address_status(self._target(etype)):

@@ -194,6 +194,9 @@ class CustomerState(_dl.AddressStatus):
             self.last_activity = _max(self.last_activity, ts)
             if t == "order_placed":
                 oid = a.get("order_id")
+                placed = self.order_placed_at(oid)
+                if placed is not None and placed <= ts:
+                    return  # that order again (re-sent with another event id, or from the other input form): no news
                 pids = [str(p) for p in a.get("product_ids") or ()]
                 for pid in pids:
                     self.cart.pop(pid, None)
@@ -226,6 +229,13 @@ class CustomerState(_dl.AddressStatus):
             _dl.apply_status(self, ev)  # channel consent and address statuses
         elif s == "track" and a.get("timezone") and isinstance(a["timezone"], str):
             self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
+
+    def order_placed_at(self, order_id: Any) -> int | None:
+        """When the kept order ``order_id`` was placed (ms; its first ``order_placed``), or None: not placed, or
+        cancelled or expired since.  A later ``order_placed`` of it is that order again, not a new one."""
+        if order_id is None:
+            return None
+        return next((o[0] for o in self.orders if o[1] == order_id), None)
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an

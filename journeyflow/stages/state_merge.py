@@ -51,7 +51,7 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.tickets, m.resolved = merge_tickets(x, y)
     m.purchases = {k: max(x.purchases.get(k, 0), y.purchases.get(k, 0))
                    for k in set(x.purchases) | set(y.purchases)}
-    m.orders = _union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1])))
+    m.orders = _first_placed(_union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1]))))
     bought = _bought(m.orders)  # before cancellations: a placed order cleared a failure and its cart lines
     m.cancelled = _merge_max(x.cancelled, y.cancelled, key=lambda v: v)
     m._drop_cancelled_orders()  # a cancellation one profile saw takes back the other's order
@@ -184,6 +184,14 @@ def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
     for x in a + b:
         out[key(x)] = x
     return [out[k] for k in sorted(out)]
+
+
+def _first_placed(orders: list[list]) -> list[list]:
+    """``orders`` (time-sorted) with one entry per order id, its first placement: the two profiles may each hold
+    the order (its ``order_placed`` reported under each one's identifier), which is one order
+    (``CustomerState.order_placed_at``)."""
+    seen: set = set()
+    return [o for o in orders if o[1] is None or not (o[1] in seen or seen.add(o[1]))]
 
 
 def _merge_max(a: dict, b: dict, key) -> dict:

@@ -1,0 +1,171 @@
+"""One order, reported twice: an ``order_placed`` naming an order the customer already placed is that order again.
+
+Order systems re-send an order with a new event id (a webhook retried after a timeout, a nightly re-export of the
+orders changed that day), and a shop that sends its orders both from its order system and through Segment
+(``Order Completed``) reports each order once per input form.  The event ids differ, so the de-duplication by
+event id does not see them.  A practitioner expects one order: one cross-sell, one "thank you", ``orders_90d`` of 1
+and no effect on a cart the customer filled after that order (before: the re-export of last week's order
+cross-sold it a second time, exited the new cart's reminder and counted as its conversion, and one order counted as
+two in ``customer.orders_90d``).  Scenarios replayed through the public replay API (``run_replay``), default policy.
+"""
+from __future__ import annotations
+
+from datetime import timedelta as td
+from pathlib import Path
+
+import pytest
+
+from journeyflow.analytics.query import query
+from journeyflow.config.engine import default_text
+from tests.scenarios import Scenario, T0, decisions_of, read_topic
+
+D, H = td(days=1), td(hours=1)
+
+
+def _default_journeys_without_holdout() -> str:
+    """The shipped journeys with cart_abandonment's holdout set to 0 (every member gets the reminder: the test
+    is about which members there are, not about their arm)."""
+    text = default_text("journeys.yaml")
+    assert text.count("control_group_pct: 10") == 1
+    return text.replace("control_group_pct: 10", "control_group_pct: 0")
+
+
+#: Two practitioner journeys: a thank-you for every order of 100 or more (re-entry always), and a loyalty email
+#: on the second order within 90 days.
+ORDER_JOURNEYS = """
+  - id: big_order_thanks
+    name: Thank you for a large order
+    category: transactional
+    priority: 700
+    entry: {event: order_placed, stream: orders, when: "event.amount >= 100.0"}
+    reentry: {mode: always}
+    steps:
+      - {id: thanks, send: {channel: email, content_id: big_order_thanks}}
+  - id: second_order
+    name: Loyalty email on the second order
+    category: marketing
+    priority: 150
+    entry: {event: order_placed, stream: orders, when: "customer.orders_90d == 2"}
+    reentry: {mode: never}
+    steps:
+      - {id: loyalty, send: {channel: email, content_id: loyalty_welcome}}
+"""
+
+
+def _order(s: Scenario, at, crm: str, order_id: str, event_id: str, amount: float = 50.0, pids=("SKU-1",)):
+    s.add("orders", at, crm_id=crm, order_id=order_id, type="order_placed", product_ids=list(pids), amount=amount,
+          currency="USD", event_id=event_id)
+
+
+def build() -> Scenario:
+    s = Scenario()
+    # re-exported a week later: one cross-sell only, and the cart filled meanwhile keeps its reminder
+    s.contact(-30 * D, "RESYNC", email="resync@example.com")
+    _order(s, td(0), "RESYNC", "ORD-R1", "o-r1")
+    s.add("web", 8 * D - td(minutes=30), anonymous_id="dev-resync", user_id="RESYNC", type="add_to_cart",
+          product_id="SKU-2")
+    _order(s, 8 * D, "RESYNC", "ORD-R1", "o-r1-export")
+    # a webhook retried 5 minutes later with a new delivery id: one thank-you, no "second order" email
+    s.contact(-30 * D, "RETRY", email="retry@example.com")
+    _order(s, td(0), "RETRY", "ORD-T1", "o-t1", amount=150.0)
+    _order(s, td(minutes=5), "RETRY", "ORD-T1", "o-t1-retry", amount=150.0)
+    # the same order from the order system and from Segment 2 s later
+    s.contact(-30 * D, "FORMS", email="forms@example.com")
+    _order(s, td(0), "FORMS", "ORD-F1", "o-f1")
+    s.records["track"].append({
+        "type": "track", "messageId": "seg-f1", "event": "Order Completed", "userId": "FORMS",
+        "timestamp": (T0 + td(seconds=2)).isoformat(),
+        "properties": {"order_id": "ORD-F1", "total": 50.0, "products": [{"product_id": "SKU-1"}]}})
+    # the same order twice in one millisecond (two event ids): still one order
+    s.contact(-30 * D, "SAMEMS", email="samems@example.com")
+    _order(s, td(0), "SAMEMS", "ORD-S1", "o-s1-a")
+    _order(s, td(0), "SAMEMS", "ORD-S1", "o-s1-b")
+    # the order system's record under the CRM id, Segment's under the email, linked an hour later by the CRM
+    # contact: the merged profile holds one ORD-M1, so the next order is the second
+    _order(s, td(0), "MERGED", "ORD-M1", "o-m1")
+    s.add("orders", td(seconds=2), email="merged@example.com", order_id="ORD-M1", type="order_placed",
+          product_ids=["SKU-1"], amount=50.0, currency="USD", event_id="o-m1-by-email")
+    s.contact(H, "MERGED", email="merged@example.com")
+    _order(s, 2 * H, "MERGED", "ORD-M2", "o-m2")
+    # controls: two different orders are two orders; an order placed again after its cancellation is placed again
+    s.contact(-30 * D, "TWO", email="two@example.com")
+    _order(s, td(0), "TWO", "ORD-2A", "o-2a", amount=150.0)
+    _order(s, td(minutes=5), "TWO", "ORD-2B", "o-2b")
+    s.contact(-30 * D, "REINSTATED", email="reinstated@example.com")
+    _order(s, td(0), "REINSTATED", "ORD-I1", "o-i1")
+    s.add("orders", H, crm_id="REINSTATED", order_id="ORD-I1", type="order_cancelled", event_id="o-i1-cancel")
+    _order(s, 2 * H, "REINSTATED", "ORD-I1", "o-i1-again")
+    _order(s, 3 * H, "REINSTATED", "ORD-I2", "o-i2")
+    return s
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory):
+    from journeyflow.pipelines.replay import run_replay
+
+    base = tmp_path_factory.mktemp("qa10e_resent")
+    inp = build().write(base / "in")
+    journeys = base / "journeys.yaml"
+    journeys.write_text(_default_journeys_without_holdout().rstrip() + "\n" + ORDER_JOURNEYS)
+    out = base / "out"
+    run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys), "--until", "end"])
+    return read_topic(out, "decisions-audit"), out
+
+
+def _sent(audit, customer: str, content: str) -> list[dict]:
+    return [d for d in decisions_of(audit, customer) if d["action"] == "send" and d["content_id"] == content]
+
+
+def _proposed(audit, customer: str, content: str) -> list[dict]:
+    """``customer``'s decisions that chose or turned down a candidate of ``content``."""
+    return [d for d in decisions_of(audit, customer)
+            if d["content_id"] == content or any(c["content_id"] == content for c in d["candidates"])]
+
+
+def test_an_order_re_exported_a_week_later_is_not_cross_sold_again(replay):
+    audit, _ = replay
+    assert len(_sent(audit, "crm:RESYNC", "cross_sell")) == 1
+
+
+def test_an_old_order_sent_again_neither_ends_nor_converts_a_newer_cart(replay):
+    audit, out = replay
+    assert len(_sent(audit, "crm:RESYNC", "cart_reminder_1")) == 1
+    rows = query(out, "SELECT kind, detail FROM journey_steps WHERE customer_id = 'crm:RESYNC' "
+                      "AND journey_id = 'cart_abandonment' AND kind = 'goal'").to_pylist()
+    assert rows == []
+
+
+def test_a_retried_order_webhook_thanks_once_and_is_not_a_second_order(replay):
+    audit, _ = replay
+    assert len(_sent(audit, "crm:RETRY", "big_order_thanks")) == 1
+    assert _proposed(audit, "crm:RETRY", "loyalty_welcome") == []
+
+
+def test_one_order_from_both_input_forms_is_one_order(replay):
+    audit, out = replay
+    assert _proposed(audit, "crm:FORMS", "loyalty_welcome") == []
+    assert _latest_snapshot(out, "crm:FORMS")["orders_90d"] == 1
+
+
+def test_one_order_twice_in_one_millisecond_is_one_order(replay):
+    audit, out = replay
+    assert _proposed(audit, "crm:SAMEMS", "loyalty_welcome") == []
+    assert _latest_snapshot(out, "crm:SAMEMS")["orders_90d"] == 1
+
+
+def test_one_order_held_by_two_profiles_is_one_order_after_their_merge(replay):
+    audit, out = replay
+    assert len(_proposed(audit, "crm:MERGED", "loyalty_welcome")) == 1  # (capped: the welcome email went out)
+    assert _latest_snapshot(out, "crm:MERGED")["orders_90d"] == 2
+
+
+def test_different_orders_and_a_reinstated_order_still_count(replay):
+    audit, out = replay
+    assert len(_sent(audit, "crm:TWO", "big_order_thanks")) == 1  # (the second order is under 100)
+    assert len(_sent(audit, "crm:TWO", "loyalty_welcome")) == 1
+    assert len(_sent(audit, "crm:REINSTATED", "loyalty_welcome")) == 1  # ORD-I1 again after its cancellation, ORD-I2
+
+
+def _latest_snapshot(out: Path, customer: str) -> dict:
+    return query(out, "SELECT orders_90d FROM customer_snapshots WHERE customer_id = getvariable('customer') "
+                      "ORDER BY snapshot_at DESC LIMIT 1", {"customer": customer}).to_pylist()[0]

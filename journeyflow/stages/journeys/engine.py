@@ -43,7 +43,7 @@ from typing import NamedTuple
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
 from journeyflow.stages.journeys.model import ACTION_KINDS, MAX_ENTRIES_KEPT, Journey, JourneyOutput, JourneyStep
-from journeyflow.stages.journeys.repeats import resent_order
+from journeyflow.stages.journeys.objects import resent_order
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
     _NO_ATTRIBUTES,

@@ -196,7 +196,10 @@ class CustomerState(_dl.AddressStatus):
                 oid = a.get("order_id")
                 placed = self.order_placed_at(oid)
                 if placed is not None and placed <= ts:
-                    return  # that order again (re-sent with another event id, or from the other input form): no news
+                    if self.payment_failed is None or self.payment_failed < placed:
+                        return  # that order again (re-sent with another event id, or the other input form): no news
+                    # placed again after a payment failure: the payment went through, the order counts from now
+                    self.orders = [o for o in self.orders if o[1] != oid]
                 pids = [str(p) for p in a.get("product_ids") or ()]
                 for pid in pids:
                     self.cart.pop(pid, None)
@@ -231,8 +234,9 @@ class CustomerState(_dl.AddressStatus):
             self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
 
     def order_placed_at(self, order_id: Any) -> int | None:
-        """When the kept order ``order_id`` was placed (ms; its first ``order_placed``), or None: not placed, or
-        cancelled or expired since.  A later ``order_placed`` of it is that order again, not a new one."""
+        """When the kept order ``order_id`` was placed (ms; its first ``order_placed``, or the one after a payment
+        failure), or None: not placed, or cancelled or expired since.  A later ``order_placed`` of it is that order
+        again, not a new one -- unless a payment failed since it was placed: then the payment went through."""
         if order_id is None:
             return None
         return next((o[0] for o in self.orders if o[1] == order_id), None)

@@ -87,6 +87,13 @@ def build() -> Scenario:
           product_ids=["SKU-1"], amount=50.0, currency="USD", event_id="o-m1-by-email")
     s.contact(H, "MERGED", email="merged@example.com")
     _order(s, 2 * H, "MERGED", "ORD-M2", "o-m2")
+    # control: an order placed, its payment failing (dunning), then placed again when the payment goes through is
+    # news: the dunning ends (no SMS a day later), and it is still one order
+    s.contact(-30 * D, "PAID", email="paid@example.com", phone="+1 415 555 0188", consent=("email", "sms"))
+    _order(s, td(0), "PAID", "ORD-P1", "o-p1")
+    s.add("orders", H, crm_id="PAID", order_id="ORD-P1", type="payment_failed", amount=50.0, currency="USD",
+          event_id="o-p1-failed")
+    _order(s, 3 * H, "PAID", "ORD-P1", "o-p1-paid")
     # controls: two different orders are two orders; an order placed again after its cancellation is placed again
     s.contact(-30 * D, "TWO", email="two@example.com")
     _order(s, td(0), "TWO", "ORD-2A", "o-2a", amount=150.0)
@@ -157,6 +164,13 @@ def test_one_order_held_by_two_profiles_is_one_order_after_their_merge(replay):
     audit, out = replay
     assert len(_proposed(audit, "crm:MERGED", "loyalty_welcome")) == 1  # (capped: the welcome email went out)
     assert _latest_snapshot(out, "crm:MERGED")["orders_90d"] == 2
+
+
+def test_an_order_placed_again_once_its_failed_payment_goes_through_ends_the_dunning(replay):
+    audit, out = replay
+    assert len(_sent(audit, "crm:PAID", "payment_retry")) == 1
+    assert _proposed(audit, "crm:PAID", "payment_retry_sms") == []
+    assert _latest_snapshot(out, "crm:PAID")["orders_90d"] == 1
 
 
 def test_different_orders_and_a_reinstated_order_still_count(replay):

@@ -1,11 +1,13 @@
 """Which object an event names, for the journeys: an order reported again, and one id in two spellings.
 
-**An order reported again** (:func:`resent_order`).  An ``order_placed`` naming an order the customer already placed (:meth:`CustomerState.order_placed_at`: kept, not
-cancelled since) is that order again: an order system re-sending it with a new event id (a webhook retried after a
-timeout, a re-export of the day's orders) or the other input form reporting it (the order system's ``orders``
-record and Segment's ``Order Completed``).  De-duplication by event id does not see it; for the journeys it enters,
-exits or converts nothing (a second cross-sell for one order, a newer cart's reminder ended by last week's order),
-and the state does not count it again (``CustomerState.apply``).
+**An order reported again** (:func:`resent_order`).  An ``order_placed`` naming an order the customer already
+placed (:meth:`CustomerState.order_placed_at`: kept, not cancelled since) is that order again: an order system
+re-sending it with a new event id (a webhook retried after a timeout, a re-export of the day's orders) or the other
+input form reporting it (the order system's ``orders`` record and Segment's ``Order Completed``).  De-duplication
+by event id does not see it; for the journeys it enters, exits or converts nothing (a second cross-sell for one
+order, a newer cart's reminder ended by last week's order), and the state does not count it again
+(``CustomerState.apply``).  Placed again after a payment failure, it is news (the payment went through: the dunning
+ends); the state then holds the order from that time, so it is not "placed before" here.
 
 **One id, two spellings** (:func:`object_key`).  ``same_as_entry`` compares the entry event's value of a field with
 the trigger event's.  The built-in object ids are read in one spelling at parse time (``stages/object_ids.py``), but

@@ -51,8 +51,9 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.tickets, m.resolved = merge_tickets(x, y)
     m.purchases = {k: max(x.purchases.get(k, 0), y.purchases.get(k, 0))
                    for k in set(x.purchases) | set(y.purchases)}
-    m.orders = _first_placed(_union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1]))))
-    bought = _bought(m.orders)  # before cancellations: a placed order cleared a failure and its cart lines
+    orders = _union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1])))
+    bought = _bought(orders)  # before cancellations: a placed order cleared a failure and its cart lines
+    m.orders = _first_placed(orders)
     m.cancelled = _merge_max(x.cancelled, y.cancelled, key=lambda v: v)
     m._drop_cancelled_orders()  # a cancellation one profile saw takes back the other's order
     m.payment_failed = _max(x.payment_failed, y.payment_failed)

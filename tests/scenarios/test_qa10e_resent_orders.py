@@ -183,3 +183,28 @@ def test_different_orders_and_a_reinstated_order_still_count(replay):
 def _latest_snapshot(out: Path, customer: str) -> dict:
     return query(out, "SELECT orders_90d FROM customer_snapshots WHERE customer_id = getvariable('customer') "
                       "ORDER BY snapshot_at DESC LIMIT 1", {"customer": customer}).to_pylist()[0]
+
+
+def test_a_merge_clears_a_failure_the_other_profiles_re_placement_of_the_order_paid():
+    """Profile A placed ORD-X and saw its payment fail; profile B saw ORD-X placed again (paid) before the link.
+    One profile that saw both would hold the failure cleared (the order placed again after it), and so does the
+    merge (its one entry per order kept the first placement, which is before the failure)."""
+    from journeyflow.model.events import Event
+    from journeyflow.stages.state import CustomerState
+
+    t0 = int(T0.timestamp() * 1000)
+    hour = 3_600_000
+
+    def fold(cid: str, *events: tuple[str, int]) -> CustomerState:
+        s = CustomerState(customer_id=cid)
+        for i, (kind, at) in enumerate(events):
+            s.apply(Event(f"orders/{cid}-{i}", "orders", kind, at, (cid,),
+                          {"order_id": "ORD-X", "amount": 5.0, "product_ids": ["SKU-1"]}, {}))
+        return s
+
+    a = fold("crm:A", ("order_placed", t0), ("payment_failed", t0 + hour))
+    b = fold("email:b", ("order_placed", t0 + 2 * hour))
+    one = fold("crm:A", ("order_placed", t0), ("payment_failed", t0 + hour), ("order_placed", t0 + 2 * hour))
+    for merged in (a.merge(b), b.merge(a)):
+        assert merged.payment_failed is None is one.payment_failed
+        assert merged.facts(t0 + 3 * hour)["orders_90d"] == one.facts(t0 + 3 * hour)["orders_90d"] == 1

@@ -10,6 +10,7 @@ two in ``customer.orders_90d``).  Scenarios replayed through the public replay A
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta as td
 from pathlib import Path
 
@@ -208,3 +209,30 @@ def test_a_merge_clears_a_failure_the_other_profiles_re_placement_of_the_order_p
     for merged in (a.merge(b), b.merge(a)):
         assert merged.payment_failed is None is one.payment_failed
         assert merged.facts(t0 + 3 * hour)["orders_90d"] == one.facts(t0 + 3 * hour)["orders_90d"] == 1
+
+
+def test_a_computed_attribute_counts_a_re_sent_order_once(tmp_path):
+    """The sibling in computed attributes: ``spend_90d`` (sum of order amounts) and ``orders_all`` (count) of a
+    customer whose one order came from both input forms; the customer_snapshots' ``traits`` show them."""
+    from journeyflow.pipelines.replay import run_replay
+
+    s = Scenario()
+    s.contact(-30 * D, "ATTR", email="attr@example.com")
+    _order(s, td(0), "ATTR", "ORD-A1", "o-a1", amount=80.0)
+    s.records["track"].append({
+        "type": "track", "messageId": "seg-a1", "event": "Order Completed", "userId": "ATTR",
+        "timestamp": (T0 + td(seconds=2)).isoformat(),
+        "properties": {"order_id": "ORD-A1", "total": 80.0, "products": [{"product_id": "SKU-1"}]}})
+    _order(s, H, "ATTR", "ORD-A1", "o-a1-retry", amount=80.0)
+    attributes = tmp_path / "attributes.yaml"
+    attributes.write_text("version: 1\nattributes:\n"
+                          "  orders_all: {op: count, event: order_placed}\n"
+                          "  spend_90d: {op: sum, event: order_placed, property: amount, window: 90d}\n")
+    inp = s.write(tmp_path / "in")
+    out = tmp_path / "out"
+    run_replay(["--input", str(inp), "--output", str(out), "--attributes", str(attributes), "--until", "end"])
+    row = query(out, "SELECT traits FROM customer_snapshots WHERE customer_id = 'crm:ATTR' "
+                     "ORDER BY snapshot_at DESC LIMIT 1").to_pylist()[0]
+    traits = json.loads(row["traits"])
+    assert traits["orders_all"] == 1
+    assert traits["spend_90d"] == 80.0

@@ -47,6 +47,7 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
+from journeyflow.stages.state_orders import complete_order, order_placed_at
 
 #: 2: delivery addresses keyed by their hashed key (``addresses``) and per-address status (``addr_status``) instead
 #: of one raw ``contact`` per kind (issue 16); version 1 states are upgraded on read.
@@ -194,10 +195,11 @@ class CustomerState(_dl.AddressStatus):
             self.last_activity = _max(self.last_activity, ts)
             if t == "order_placed":
                 oid = a.get("order_id")
-                placed = self.order_placed_at(oid)
+                placed = order_placed_at(self.orders, oid)
                 if placed is not None and placed <= ts:
                     if self.payment_failed is None or self.payment_failed < placed:
-                        return  # that order again (re-sent with another event id, or the other input form): no news
+                        complete_order(self, oid, a)  # that order again (re-sent, or the other input form): no news,
+                        return  # but what the first report of it lacked (its items, its amount)
                     # placed again after a payment failure: the payment went through, the order counts from now
                     self.orders = [o for o in self.orders if o[1] != oid]
                 pids = [str(p) for p in a.get("product_ids") or ()]
@@ -232,14 +234,6 @@ class CustomerState(_dl.AddressStatus):
             _dl.apply_status(self, ev)  # channel consent and address statuses
         elif s == "track" and a.get("timezone") and isinstance(a["timezone"], str):
             self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
-
-    def order_placed_at(self, order_id: Any) -> int | None:
-        """When the kept order ``order_id`` was placed (ms; its first ``order_placed``, or the one after a payment
-        failure), or None: not placed, or cancelled or expired since.  A later ``order_placed`` of it is that order
-        again, not a new one -- unless a payment failed since it was placed: then the payment went through."""
-        if order_id is None:
-            return None
-        return next((o[0] for o in self.orders if o[1] == order_id), None)
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an

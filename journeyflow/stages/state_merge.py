@@ -18,6 +18,7 @@ from typing import Any
 
 from journeyflow.stages.deliverability import merge_addresses
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
+from journeyflow.stages.state_orders import merge_reports
 
 __all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets"]
 
@@ -188,11 +189,18 @@ def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
 
 
 def _first_placed(orders: list[list]) -> list[list]:
-    """``orders`` (time-sorted) with one entry per order id, its first placement: the two profiles may each hold
-    the order (its ``order_placed`` reported under each one's identifier), which is one order
-    (``CustomerState.order_placed_at``)."""
-    seen: set = set()
-    return [o for o in orders if o[1] is None or not (o[1] in seen or seen.add(o[1]))]
+    """``orders`` (time-sorted) with one entry per order id, its first placement completed by the other reports of
+    it (``state_orders.merge_reports``): the two profiles may each hold the order (its ``order_placed`` reported
+    under each one's identifier), which is one order."""
+    first: dict = {}
+    out = []
+    for o in orders:
+        if o[1] is not None and o[1] in first:
+            merge_reports(first[o[1]], o)
+            continue
+        first[o[1]] = o = list(o)
+        out.append(o)
+    return out
 
 
 def _merge_max(a: dict, b: dict, key) -> dict:

@@ -236,3 +236,25 @@ def test_a_computed_attribute_counts_a_re_sent_order_once(tmp_path):
     traits = json.loads(row["traits"])
     assert traits["orders_all"] == 1
     assert traits["spend_90d"] == 80.0
+
+
+def test_a_re_sent_order_adds_the_items_its_malformed_first_report_lacked(tmp_path):
+    """The generator's demo population (and real exports) hold an order reported twice in one millisecond: first
+    with ``product_ids`` malformed (``"SKU-001,SKU-002"``, dropped with a field warning), then correctly.  The first
+    report places the order; the second must still make its product bought, or the browse offer promotes the product
+    just bought (found in the make-demo digest)."""
+    from journeyflow.pipelines.replay import run_replay
+
+    s = Scenario()
+    s.contact(-30 * D, "ITEMS", email="items@example.com")
+    s.add("orders", td(0), crm_id="ITEMS", order_id="ORD-M1", type="order_placed", product_ids="SKU-001,SKU-002",
+          amount=61.99, currency="USD", event_id="o-m1-a")
+    _order(s, td(0), "ITEMS", "ORD-M1", "o-m1-b", amount=61.99, pids=("SKU-102",))
+    for k in range(3):
+        s.add("web", 5 * D + k * H, anonymous_id="dev-items", user_id="ITEMS", type="product_view",
+              product_id="SKU-102")
+    inp = s.write(tmp_path / "in")
+    run_replay(["--input", str(inp), "--output", str(tmp_path / "out"), "--until", "end"])
+    audit = read_topic(tmp_path / "out", "decisions-audit")
+    assert _proposed(audit, "crm:ITEMS", "browse_promo") == []
+    assert _latest_snapshot(tmp_path / "out", "crm:ITEMS")["orders_90d"] == 1

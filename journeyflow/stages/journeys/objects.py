@@ -1,7 +1,7 @@
 """Which object an event names, for the journeys: an order reported again, and one id in two spellings.
 
 **An order reported again** (:func:`resent_order`).  An ``order_placed`` naming an order the customer already
-placed (:meth:`CustomerState.order_placed_at`: kept, not cancelled since) is that order again: an order system
+placed (``stages.state_orders``: kept, not cancelled since) is that order again: an order system
 re-sending it with a new event id (a webhook retried after a timeout, a re-export of the day's orders) or the other
 input form reporting it (the order system's ``orders`` record and Segment's ``Order Completed``).  De-duplication
 by event id does not see it; for the journeys it enters, exits or converts nothing (a second cross-sell for one
@@ -26,6 +26,7 @@ from typing import Any
 from journeyflow.model.events import Event
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.state import CustomerState
+from journeyflow.stages.state_orders import order_placed_at
 
 __all__ = ["object_key", "resent_order"]
 
@@ -52,7 +53,7 @@ def resent_order(state: CustomerState, event: Event, earlier: Sequence[Event] = 
     if event.type != "order_placed":
         return False
     oid = event.attrs.get("order_id")
-    placed = state.order_placed_at(oid)
+    placed = order_placed_at(state.orders, oid)
     if placed is None:
         return False
     return placed < event.ts or any(e.type == "order_placed" and e.attrs.get("order_id") == oid for e in earlier)

@@ -58,7 +58,7 @@ reason               meaning
 ===================  ==========================================================================================
 wrong_type           the value does not have the field's Avro type (``csat: "five"``, ``amount: "12,50"``,
                      a string that is not valid Unicode)
-unknown_value        a string outside the field's enum (``severity: "urgent"``)
+unknown_value        a string outside the field's enum (``severity: "someday"``)
 out_of_range         a number outside the field's range (``csat`` 1-5; ``amount`` finite, >= 0, 64-bit)
 invalid_identifier   an email or phone number that does not normalize, an empty CRM id
                      (``journeyflow.stages.identity.keys``)

@@ -87,6 +87,9 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                  **dict.fromkeys(("hard_bounce", "hardbounce", "bounce_hard", "cleaned"), "bounced")},
         "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
             "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft")}},
+    # helpdesks' priorities: Zendesk low/normal/high/urgent, Freshdesk low/medium/high/urgent (an urgent ticket was
+    # dropped to no severity, counted as low: a repeat contact about it was never routed to the priority queue)
+    "support": {"severity": {"urgent": "critical", "normal": "medium"}},
 }
 
 

@@ -47,6 +47,7 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
+from journeyflow.stages.state_orders import complete_order, order_placed_at
 
 #: 2: delivery addresses keyed by their hashed key (``addresses``) and per-address status (``addr_status``) instead
 #: of one raw ``contact`` per kind (issue 16); version 1 states are upgraded on read.
@@ -194,6 +195,13 @@ class CustomerState(_dl.AddressStatus):
             self.last_activity = _max(self.last_activity, ts)
             if t == "order_placed":
                 oid = a.get("order_id")
+                placed = order_placed_at(self.orders, oid)
+                if placed is not None and placed <= ts:
+                    if self.payment_failed is None or self.payment_failed < placed:
+                        complete_order(self, oid, a)  # that order again (re-sent, or the other input form): no news,
+                        return  # but what the first report of it lacked (its items, its amount)
+                    # placed again after a payment failure: the payment went through, the order counts from now
+                    self.orders = [o for o in self.orders if o[1] != oid]
                 pids = [str(p) for p in a.get("product_ids") or ()]
                 for pid in pids:
                     self.cart.pop(pid, None)

@@ -19,6 +19,7 @@ from typing import Any
 from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, merge_addresses,
                                                set_address_status)
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
+from journeyflow.stages.state_orders import merge_reports
 
 __all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets", "name_unnamed", "resolve_unnamed",
            "unnamed_key"]
@@ -54,8 +55,9 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.tickets, m.resolved = merge_tickets(x, y)
     m.purchases = {k: max(x.purchases.get(k, 0), y.purchases.get(k, 0))
                    for k in set(x.purchases) | set(y.purchases)}
-    m.orders = _union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1])))
-    bought = _bought(m.orders)  # before cancellations: a placed order cleared a failure and its cart lines
+    orders = _union_sorted(x.orders, y.orders, key=lambda o: (o[0], str(o[1])))
+    bought = _bought(orders)  # before cancellations: a placed order cleared a failure and its cart lines
+    m.orders = _first_placed(orders)
     m.cancelled = _merge_max(x.cancelled, y.cancelled, key=lambda v: v)
     m._drop_cancelled_orders()  # a cancellation one profile saw takes back the other's order
     m.payment_failed = _max(x.payment_failed, y.payment_failed)
@@ -187,6 +189,21 @@ def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
     for x in a + b:
         out[key(x)] = x
     return [out[k] for k in sorted(out)]
+
+
+def _first_placed(orders: list[list]) -> list[list]:
+    """``orders`` (time-sorted) with one entry per order id, its first placement completed by the other reports of
+    it (``state_orders.merge_reports``): the two profiles may each hold the order (its ``order_placed`` reported
+    under each one's identifier), which is one order."""
+    first: dict = {}
+    out = []
+    for o in orders:
+        if o[1] is not None and o[1] in first:
+            merge_reports(first[o[1]], o)
+            continue
+        first[o[1]] = o = list(o)
+        out.append(o)
+    return out
 
 
 def _merge_max(a: dict, b: dict, key) -> dict:

@@ -56,17 +56,24 @@ def test_a_cart_line_bought_by_the_other_profiles_order_is_no_longer_in_the_cart
 
 def _history(rng: random.Random, cid: str, times: list[int]) -> list[Event]:
     """Random events of one profile; its cancellations name the other profile's orders (a profile's state no longer
-    holds an order it cancelled itself, so a merge cannot know that order cleared the other's cart line)."""
+    holds an order it cancelled itself, so a merge cannot know that order cleared the other's cart line); it places
+    each of its orders once."""
     own, other = ("A", "B") if cid.startswith("crm") else ("B", "A")
-    out = []
+    out, placed = [], set()
     for i, t in enumerate(times):
         kind = rng.choice(["cart", "order", "fail", "cancel", "open", "escalate", "resolve"])
         uid = f"{cid}/{i}"
         if kind == "cart":
             out.append(ev(cid, "web", "add_to_cart", t, uid, product_id=f"P{rng.randint(1, 3)}"))
         elif kind == "order":
-            out.append(ev(cid, "orders", "order_placed", t, uid, order_id=f"{own}{rng.randint(1, 3)}", amount=1,
-                          product_ids=[f"P{rng.randint(1, 3)}"]))
+            oid, pid = f"{own}{rng.randint(1, 3)}", f"P{rng.randint(1, 3)}"
+            # each order placed once: an order_placed of an order the profile holds is that order again, and one
+            # re-placed after the other profile's cancellation of it is a re-send to this profile (as above)
+            if oid in placed:
+                out.append(ev(cid, "web", "add_to_cart", t, uid, product_id=pid))
+            else:
+                placed.add(oid)
+                out.append(ev(cid, "orders", "order_placed", t, uid, order_id=oid, amount=1, product_ids=[pid]))
         elif kind == "fail":
             out.append(ev(cid, "orders", "payment_failed", t, uid, order_id=f"O{rng.randint(1, 4)}"))
         elif kind == "cancel":

@@ -245,9 +245,12 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
                                     f"stream '{CUSTOM_STREAM}')")
         return False
     hint = difflib.get_close_matches(etype, [*STREAM_OF_TYPE, *decl.events], n=1)
-    doc.add(path + (key,), f"{etype!r} is not a known value" + (
-        f" (did you mean '{hint[0]}'?)" if hint else f" (a user-named event needs stream: {CUSTOM_STREAM}, or a "
-                                                     f"declaration in the attributes file)"))
+    user_named = f"a user-named event needs stream: {CUSTOM_STREAM}, or a declaration in the attributes file"
+    if hint and etype == etype.lower() and " " not in etype:  # a misspelt built-in type (add_to_card)
+        doc.add(path + (key,), f"{etype!r} is not a known value (did you mean '{hint[0]}'?)")
+    else:  # named as Segment names events (Order Delivered): the stream first, then the near built-in name
+        doc.add(path + (key,), f"{etype!r} is not a known value ({user_named}" + (
+            f"; or did you mean '{hint[0]}'?)" if hint else ")"))
     return False
 
 

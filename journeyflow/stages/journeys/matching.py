@@ -21,6 +21,7 @@ from typing import Any
 from journeyflow.model.events import Event
 from journeyflow.stages.journeys.context import _Ctx, _event_product
 from journeyflow.stages.journeys.model import Journey, JourneyOutput, JourneyStep, Trigger
+from journeyflow.stages.journeys.objects import object_key
 
 __all__ = ["earlier_in_moment", "exclusion_refusal", "resume_in_moment"]
 
@@ -30,8 +31,8 @@ def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
         return False
     if t.same and m is not None and ("k" in m or "r" in m):
         keys = {**m.get("r", {}), **m.get("k", {})}
-        if any(f in keys and _field(ev.attrs, f) != keys[f] for f in t.same):
-            return False  # an exit/goal about another object (another order) than the entry's
+        if any(f in keys and object_key(_field(ev.attrs, f)) != object_key(keys[f]) for f in t.same):
+            return False  # an exit/goal about another object (another order) than the entry's (12345 is "12345")
     return t.condition is None or t.condition.evaluate(ctx.activation())
 
 

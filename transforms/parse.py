@@ -20,6 +20,7 @@ from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages.message_attributes import parse_message
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
+from journeyflow.stages.parse_lines import parse_records
 from journeyflow.transforms.coders import Batch, EventBatch  # (importing coders registers the Event coders: issue 22)
 
 #: Main output tag of ParseAndValidate (Event).
@@ -87,8 +88,19 @@ class ParseRecordFn(beam.DoFn):
         """Parses one record, or (``batch`` mode) each record of a list of them (bad input never raises: it becomes
         a dead letter)."""
         if self.batch and isinstance(rec, list):
-            for r in rec:
-                yield from self._process_batched(r)
+            # a chunk read from one file: each run of one stream (and arrival time) parsed by one call
+            # (stages.parse_lines.parse_records: parse_full's results, record by record)
+            start = 0
+            while start < len(rec):
+                stream, received = rec[start].stream, rec[start].received_at
+                end = start + 1
+                while end < len(rec) and rec[end].stream == stream and rec[end].received_at == received:
+                    end += 1
+                run = rec[start:end]
+                for out, warnings in parse_records(self.parser, stream, [r.payload for r in run],
+                                                   [r.source for r in run], received):
+                    yield from self._collect(out, warnings)
+                start = end
             return
         if self.batch and rec.attributes is None:
             yield from self._process_batched(rec)
@@ -115,6 +127,11 @@ class ParseRecordFn(beam.DoFn):
 
     def _process_batched(self, rec: RawRecord) -> Iterator[Any]:
         out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
+        return self._collect(out, warnings)
+
+    def _collect(self, out: Any, warnings: tuple) -> Iterator[Any]:
+        """``batch`` mode: counts one record's result and adds it to the bundle's batches (a full EventBatch is
+        emitted)."""
         if isinstance(out, Event):
             self.parsed.inc()
             self.event_time.update(out.ts)

@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import operator
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Optional, Union
 
 import msgspec
 
@@ -239,6 +239,8 @@ class FastPath:
         # checks, identifier values, their cache, attributes
         self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
                            self._id_values[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
+        #: per stream, :meth:`parse` of its records (:meth:`_stream_parser`)
+        self.parsers = {s: self._stream_parser(s) for s in self._decoders}
 
     def streams(self) -> frozenset[str]:
         """The streams this fast path decodes (the others always take the full path)."""
@@ -266,82 +268,102 @@ class FastPath:
     def parse(self, stream: str, raw: bytes | str, received_at: int | None) -> Event | None:
         """The Event of a record the full parser keeps without a warning, else None (then run the full parser).
         ``stream`` must be one of :meth:`streams`."""
-        if len(raw) > self._max_bytes:
-            return None
-        if isinstance(raw, bytes) and not raw.isascii():
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return None
+        return self.parsers[stream](raw, received_at)
+
+    def _stream_parser(self, stream: str) -> Callable[[bytes | str, int | None], Event | None]:
+        """:meth:`parse` of one stream: ``(raw, received_at) -> Event | None``, everything it looks up per record
+        bound once (closure variables instead of attribute and dictionary look-ups)."""
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
-        # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
-        # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
-        # (RecursionError beyond msgspec's own limit) and the full parser says what it is.  A record with unknown
-        # fields is decoded again, skipping them, if it has at most 32 brackets (else they might nest too deep)
-        try:
-            rec = decode(raw)
-        except msgspec.ValidationError as e:
-            if not str(e).startswith("Object contains unknown field") or (
-                    raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes) else raw.count("{") + raw.count("[")) > 32:
+        lenient = self._lenient[stream]
+        max_bytes, min_ts, max_ts, max_ahead = self._max_bytes, self._min_ts, self._max_ts, self._max_ahead
+        iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
+        twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
+        prefix = stream + "/"
+        validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
+                                                                          msgspec.DecodeError, _EVENT_ID_MATCH,
+                                                                          _SAFE_ID_MATCH)
+
+        def parse(raw: bytes | str, received_at: int | None) -> Event | None:
+            if len(raw) > max_bytes:
                 return None
-            try:
-                rec = self._lenient[stream](raw)
-            except (msgspec.DecodeError, UnicodeError, RecursionError):
-                return None
-        except (msgspec.DecodeError, UnicodeError, RecursionError):
-            return None
-        # event time
-        et = rec.ts
-        if et.__class__ is not int:
-            ts = et
-            et = self._iso_ms(ts)
-            if et is None:
+            if isinstance(raw, bytes) and not raw.isascii():
                 try:
-                    et = parse_ts(ts)
-                except (ValueError, OverflowError):
+                    raw = raw.decode("utf-8")
+                except UnicodeDecodeError:
                     return None
-        if et < self._min_ts or et > self._max_ts or (
-                self._max_ahead is not None and received_at is not None and et > received_at + self._max_ahead):
-            return None
-        # type
-        if types is None:  # consent
-            etype = "consent_" + rec.status
-        else:
-            etype = rec.type
-            if etype not in types:
+            # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
+            # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
+            # (RecursionError beyond msgspec's own limit) and the full parser says what it is.  A record with
+            # unknown fields is decoded again, skipping them, if it has at most 32 brackets (else they might nest
+            # too deep)
+            try:
+                rec = decode(raw)
+            except validation_error as e:
+                if not str(e).startswith("Object contains unknown field") or (
+                        raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes)
+                        else raw.count("{") + raw.count("[")) > 32:
+                    return None
+                try:
+                    rec = lenient(raw)
+                except (decode_error, UnicodeError, RecursionError):
+                    return None
+            except (decode_error, UnicodeError, RecursionError):
                 return None
-        twice = (_TWICE if raw.__class__ is bytes else _TWICE_TEXT).get(stream)
-        if twice is not None and (raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1)):
-            # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated channel
-            # matters to an opt-out only (one count for the common record)
-            return None
-        for name, check in checks:
-            v = getattr(rec, name)
-            if v is not None and check(v) is not None:
+            # event time
+            et = rec.ts
+            if et.__class__ is not int:
+                ts = et
+                et = iso_ms(ts)
+                if et is None:
+                    try:
+                        et = parse_ts(ts)
+                    except (ValueError, OverflowError):
+                        return None
+            if et < min_ts or et > max_ts or (
+                    max_ahead is not None and received_at is not None and et > received_at + max_ahead):
                 return None
-        # identifiers
-        values = id_values(rec)
-        got = ids_cache.get(values, _UNSEEN)
-        if got is _UNSEEN:
-            got = self._ids_uncached(stream, values)
-            if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused ones: not kept)
-                if len(ids_cache) >= _CACHE:
-                    del ids_cache[next(iter(ids_cache))]
-                ids_cache[values] = got
-        if got is None:
-            return None
-        a = attrs(rec)
-        if a is None:
-            return None
-        eid = rec.event_id
-        if _EVENT_ID_MATCH(eid) is None or len(eid) > MAX_ID_CHARS:
-            if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
-                eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible characters, padding)
-            if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
-                return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
-            if _SAFE_ID_MATCH(eid) is None:
-                eid = self._pseudo(eid)
-        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, got[1].copy() if got[1] else {})
+            # type
+            if types is None:  # consent
+                etype = "consent_" + rec.status
+            else:
+                etype = rec.type
+                if etype not in types:
+                    return None
+            if twice_bytes is not None:
+                twice = twice_bytes if raw.__class__ is bytes else twice_text
+                if raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1):
+                    # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
+                    # channel matters to an opt-out only (one count for the common record)
+                    return None
+            for name, check in checks:
+                v = getattr(rec, name)
+                if v is not None and check(v) is not None:
+                    return None
+            # identifiers
+            values = id_values(rec)
+            got = ids_cache.get(values, _UNSEEN)
+            if got is _UNSEEN:
+                got = ids_uncached(stream, values)
+                if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused: not kept)
+                    if len(ids_cache) >= _CACHE:
+                        del ids_cache[next(iter(ids_cache))]
+                    ids_cache[values] = got
+            if got is None:
+                return None
+            a = attrs(rec)
+            if a is None:
+                return None
+            eid = rec.event_id
+            if event_id_match(eid) is None or len(eid) > MAX_ID_CHARS:
+                if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
+                    eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible chars, padding)
+                if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
+                    return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
+                if safe_id_match(eid) is None:
+                    eid = pseudo(eid)
+            contact = got[1]
+            return make_event(prefix + eid, stream, etype, et, got[0], a, contact.copy() if contact else {})
+        return parse
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         key = self._key

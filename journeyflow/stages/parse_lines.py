@@ -5,16 +5,19 @@ these two functions, so the bench measures what the replay does.
 * :func:`jsonl_records`: the records of one JSONL file, as the replay reads them (blank lines skipped, a Segment
   batch envelope split into its messages), each with its source (``<file>:<line>`` / ``<file>:<line>#<k>``).
 * :func:`parse_records`: :meth:`Parser.parse_full <journeyflow.stages.parse.Parser.parse_full>` of each record of a
-  chunk of one stream -- the very same results (Events, field warnings, dead letters and their reasons), with the
-  per-record look-ups (the stream's fast parse, the fallbacks) made once per chunk.  Pure Python (no Beam).
+  chunk of one stream, gathered as three lists -- the very same results (Events, dead letters and their reasons,
+  field warnings), with the per-record look-ups (the stream's fast parse, the fallbacks) made once per chunk.
+  Pure Python (no Beam).
 """
 from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterator, Sequence
 
-from journeyflow.model.events import SEGMENT_STREAM
+from journeyflow.model.dead_letters import DeadLetter
+from journeyflow.model.events import SEGMENT_STREAM, Event
+from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.stages.json_text import jsonl_lines
-from journeyflow.stages.parse import Parser, ParseResult
+from journeyflow.stages.parse import Parser
 from journeyflow.stages.segment.batch import split_batch
 
 __all__ = ["jsonl_records", "parse_records"]
@@ -37,28 +40,35 @@ def jsonl_records(f: BinaryIO, name: str, stream: str) -> Iterator[tuple[bytes, 
 
 
 def parse_records(parser: Parser, stream: str, payloads: Sequence[Any], sources: Sequence[str],
-                  received_at: int | None = None) -> list[ParseResult]:
-    """``[parser.parse_full(stream, payload, source, received_at) for each payload and source]`` (a
-    :class:`~journeyflow.stages.parse.ParseResult` each: Event and its field warnings, or DeadLetter), computed
-    record by record as ``parse_full`` does: the fast path's Event when it answers, else the full checks (a fault
-    of journeyflow's in them a ``processing_error`` dead letter).  Never raises for bad input."""
+                  received_at: int | None = None) -> tuple[list[Event], list[DeadLetter], list[FieldWarning]]:
+    """``parser.parse_full(stream, payload, source, received_at)`` of each payload (and its source), gathered:
+    ``(events, dead letters, field warnings)``, each list in the order of the records.  Computed record by record
+    as ``parse_full`` does -- the fast path's Event when it answers, else the full checks (a fault of
+    journeyflow's in them a ``processing_error`` dead letter) -- without a ``ParseResult`` per record.  Never
+    raises for bad input."""
+    events: list[Event] = []
+    dead: list[DeadLetter] = []
+    warned: list[FieldWarning] = []
+    keep, lose, warn = events.append, dead.append, warned.extend
     fast = parser._fast_direct.get(stream)
-    if fast is None:  # a stream without a fast path, or declared types to check: parse_full itself
-        full = parser.parse_full
-        return [full(stream, raw, source, received_at) for raw, source in zip(payloads, sources)]
-    guarded, full, new = parser._guarded, parser.parse_full, tuple.__new__
-    out: list[ParseResult] = []
-    append = out.append
+    guarded, full = parser._guarded, parser.parse_full
     for raw, source in zip(payloads, sources):
-        if raw.__class__ is not bytes and raw.__class__ is not str:
-            append(full(stream, raw, source, received_at))
-            continue
-        try:
-            ev = fast(raw, received_at)
-        except Exception:  # noqa: BLE001 -- the guarded path runs it again and reports the fault
-            append(guarded(stream, raw, source, received_at, False))
-            continue
-        # ParseResult(ev) of an Event without field warnings, without the generated __new__'s defaults handling
-        append(new(ParseResult, (ev, ())) if ev is not None else guarded(stream, raw, source, received_at, True))
-    return out
-
+        if fast is None or (raw.__class__ is not bytes and raw.__class__ is not str):
+            out, warnings = full(stream, raw, source, received_at)
+        else:
+            try:
+                ev = fast(raw, received_at)
+            except Exception:  # noqa: BLE001 -- the guarded path runs it again and reports the fault
+                out, warnings = guarded(stream, raw, source, received_at, False)
+            else:
+                if ev is not None:
+                    keep(ev)  # the common record: an Event without field warnings
+                    continue
+                out, warnings = guarded(stream, raw, source, received_at, True)
+        if out.__class__ is DeadLetter:
+            lose(out)
+        else:
+            keep(out)
+            if warnings:
+                warn(warnings)
+    return events, dead, warned

@@ -61,7 +61,7 @@ def parse_all(data: Path):
     Returns (events, records read, CPU seconds spent parsing)."""
     from itertools import islice
 
-    from journeyflow.model.events import STREAMS, Event
+    from journeyflow.model.events import STREAMS
     from journeyflow.pipelines.replay import EVENT_BATCH
     from journeyflow.stages.identity.keys import Hasher
     from journeyflow.stages.parse import Parser
@@ -79,7 +79,7 @@ def parse_all(data: Path):
     t = time.process_time()
     for s, payloads, sources in chunks:
         n += len(payloads)
-        events += [r.result for r in parse_records(p, s, payloads, sources) if r.result.__class__ is Event]
+        events += parse_records(p, s, payloads, sources)[0]
     return events, n, time.process_time() - t
 
 

@@ -169,3 +169,41 @@ def test_the_replays_parse_step_gives_the_same_batches_for_a_chunk_as_record_by_
     batches, tagged = chunked
     assert all(len(b) == 7 for b in batches[:-1]) and repr([e for b in batches for e in b]) == repr(events)
     assert repr(tagged[DEAD]) == repr(dead) and repr(tagged[WARNINGS]) == repr(warned)
+
+
+ADVERSARIAL = [b'{"event_id":"w-1","ts":1}', b'{"event_id":"w-1","ts":1} {"event_id":"w-2","ts":2}', b'{"event_id":',
+               b'"w-3","ts":3}', b'{"event_id":"w-4","ts":{"x":1}', b'}', b'{}', b'{"event_id":"w-5","ts":"x"}',
+               b'{"event_id":"w-6","ts":6,"other":1}', b'{"event_id":"w\n-7","ts":7}', b'{"event_id":"w\xc3\xa9","ts":8}',
+               b' {"event_id":"w-9","ts":9}', b'{"event_id":"w-10","ts":10} ', b'[{"event_id":"w-11","ts":11}]',
+               b'{"event_id":"w-12","ts":12}\n{"event_id":"w-13","ts":13}', b'{"event_id":"a}', b'{"b":"c"}',
+               b'{"event_id":"w-14","ts":14}}', b'{{"event_id":"w-15","ts":15}', b'', b'{"event_id":"w-16","ts":1e400}',
+               "{\"event_id\":\"w-17\",\"ts\":17}", b'{"event_id":"\\ud800","ts":18}', b'{"event_id":"w-19","ts":19}']
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_line_decoded_with_others_is_decoded_as_alone_or_left_to_the_caller(seed):
+    """decode_lines: every record it gives is the line's own typed decode, whatever the neighbouring lines hold
+    (two records on a line, a record split over two lines, brackets, unknown fields, line breaks, non-ASCII,
+    text); lines it cannot vouch for are None."""
+    import msgspec
+
+    from journeyflow.stages.parse_lines import decode_lines
+
+    class Rec(msgspec.Struct, forbid_unknown_fields=True):
+        event_id: str
+        ts: int
+
+    decoder = msgspec.json.Decoder(Rec)
+    rnd = random.Random(seed)
+    good = [b'{"event_id":"w-%d","ts":%d}' % (i, i) for i in range(400)]
+    lines = [rnd.choice(ADVERSARIAL) if rnd.random() < 0.15 * (seed % 3) else good[i] for i in range(400)]
+    got = decode_lines(decoder.decode_lines, lines, 1 << 20)
+    assert len(got) == len(lines)
+    for line, rec in zip(lines, got):
+        if rec is not None:
+            assert rec == decoder.decode(line), line
+    if seed % 3 == 0:
+        assert None not in got  # clean lines: every one decoded with the others
+    long = b'{"event_id":"%s","ts":1}' % (b"x" * 200)
+    got = decode_lines(decoder.decode_lines, [*good[:50], long, *good[50:60]], 100)  # runs over max_bytes: halved
+    assert got[50] is None and got[:50] == [decoder.decode(x) for x in good[:50]]  # (the long line: alone)

@@ -202,15 +202,11 @@ class FastPath:
                                                                         cfg.max_ahead_ms)
         self._decoders: dict[str, Any] = {}
         self._lenient: dict[str, Any] = {}  # the same types, unknown fields skipped (see parse)
-        self.line_decoders: dict[str, Any] = {}
         self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream == "web" else frozenset()
-                decoder = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw))
-                self._decoders[stream] = decoder.decode
-                #: the same decoder of newline-separated records (stages.parse_lines.decode_lines)
-                self.line_decoders[stream] = decoder.decode_lines
+                self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
                 self._lenient[stream] = msgspec.json.Decoder(
                     struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
             except Unsupported:
@@ -237,17 +233,14 @@ class FastPath:
         #: :meth:`clean` through that cache (the Segment parser's property and trait values)
         self.clean_cached = self._clean_value
         self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
-        attrs = {"web": self._attrs_web_reader(), "orders": self._attrs_orders, "support": self._attrs_support,
+        attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
                  "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
         # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
         # checks, identifier values, their cache, attributes
         self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
                            self._id_values[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
-        #: per stream, :meth:`parse` of its records and the checks after the typed decode (:meth:`_stream_parser`)
-        self.parsers: dict[str, Any] = {}
-        self.finishers: dict[str, Any] = {}
-        for s in self._decoders:
-            self.parsers[s], self.finishers[s] = self._stream_parser(s)
+        #: per stream, :meth:`parse` of its records (:meth:`_stream_parser`)
+        self.parsers = {s: self._stream_parser(s) for s in self._decoders}
 
     def streams(self) -> frozenset[str]:
         """The streams this fast path decodes (the others always take the full path)."""
@@ -277,11 +270,9 @@ class FastPath:
         ``stream`` must be one of :meth:`streams`."""
         return self.parsers[stream](raw, received_at)
 
-    def _stream_parser(self, stream: str) -> tuple[Callable[[bytes | str, int | None], Event | None],
-                                                   Callable[[bytes | str, Any, int | None], Event | None]]:
-        """:meth:`parse` of one stream, ``(raw, received_at) -> Event | None``, and its part after the typed
-        decode, ``(raw, decoded record, received_at) -> Event | None``; everything they look up per record bound
-        once (closure variables instead of attribute and dictionary look-ups)."""
+    def _stream_parser(self, stream: str) -> Callable[[bytes | str, int | None], Event | None]:
+        """:meth:`parse` of one stream: ``(raw, received_at) -> Event | None``, everything it looks up per record
+        bound once (closure variables instead of attribute and dictionary look-ups)."""
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
         lenient = self._lenient[stream]
         max_bytes, min_ts, max_ts, max_ahead = self._max_bytes, self._min_ts, self._max_ts, self._max_ahead
@@ -291,12 +282,11 @@ class FastPath:
         validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
                                                                           msgspec.DecodeError, _EVENT_ID_MATCH,
                                                                           _SAFE_ID_MATCH)
-        make, max_id, opt_outs = make_event, MAX_ID_CHARS, _OPT_OUTS
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
             if len(raw) > max_bytes:
                 return None
-            if not raw.isascii() and isinstance(raw, bytes):  # (text: decoded as it is)
+            if isinstance(raw, bytes) and not raw.isascii():
                 try:
                     raw = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -319,10 +309,7 @@ class FastPath:
                     return None
             except (decode_error, UnicodeError, RecursionError):
                 return None
-            return finish(raw, rec, received_at)
-
-        def finish(raw: bytes | str, rec: Any, received_at: int | None) -> Event | None:
-            # the checks after the decode (rec: the typed decoder's record of raw)
+            # event time
             et = rec.ts
             if et.__class__ is not int:
                 ts = et
@@ -332,7 +319,7 @@ class FastPath:
                         et = parse_ts(ts)
                     except (ValueError, OverflowError):
                         return None
-            if not min_ts <= et <= max_ts or (
+            if et < min_ts or et > max_ts or (
                     max_ahead is not None and received_at is not None and et > received_at + max_ahead):
                 return None
             # type
@@ -344,7 +331,7 @@ class FastPath:
                     return None
             if twice_bytes is not None:
                 twice = twice_bytes if raw.__class__ is bytes else twice_text
-                if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1):
+                if raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1):
                     # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
                     # channel matters to an opt-out only (one count for the common record)
                     return None
@@ -357,7 +344,7 @@ class FastPath:
             got = ids_cache.get(values, _UNSEEN)
             if got is _UNSEEN:
                 got = ids_uncached(stream, values)
-                if not any(v.__class__ is str and len(v) > max_id for v in values):  # (refused ones: not kept)
+                if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused: not kept)
                     if len(ids_cache) >= _CACHE:
                         del ids_cache[next(iter(ids_cache))]
                     ids_cache[values] = got
@@ -367,16 +354,16 @@ class FastPath:
             if a is None:
                 return None
             eid = rec.event_id
-            if event_id_match(eid) is None or len(eid) > max_id:
+            if event_id_match(eid) is None or len(eid) > MAX_ID_CHARS:
                 if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
                     eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible chars, padding)
-                if not eid or len(eid) > max_id or is_placeholder(eid):
+                if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
                     return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
                 if safe_id_match(eid) is None:
                     eid = pseudo(eid)
             contact = got[1]
-            return make(prefix + eid, stream, etype, et, got[0], a, contact.copy() if contact else {})
-        return parse, finish
+            return make_event(prefix + eid, stream, etype, et, got[0], a, contact.copy() if contact else {})
+        return parse
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         key = self._key
@@ -405,29 +392,23 @@ class FastPath:
 
     # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned); None when
     # a field kept raw does not decode (the full parser then says what happens)
-    def _attrs_web_reader(self) -> Callable[[Any], dict[str, Any] | None]:
-        """The web attributes of a decoded record (``product_id``, ``properties``: their raw JSON read once,
-        cached, each Event given its own copy), its caches bound once."""
-        clean_id, cache, uncached = self._clean_id, self._properties, self._properties_uncached
-
-        def attrs(rec: Any) -> dict[str, Any] | None:
-            a: dict[str, Any] = {}
-            if rec.product_id is not None:
-                a["product_id"] = clean_id(rec.product_id)
-            raw = rec.properties
-            if raw is not None:
-                text = bytes(raw)
-                props = cache.get(text, _UNSEEN)
-                if props is _UNSEEN:
-                    if len(cache) >= _CACHE:
-                        del cache[next(iter(cache))]
-                    props = cache[text] = uncached(text)
-                if props is False:
-                    return None
-                if props:
-                    a["properties"] = props.copy()
-            return a
-        return attrs
+    def _attrs_web(self, rec: Any) -> dict[str, Any] | None:
+        a: dict[str, Any] = {}
+        if rec.product_id is not None:
+            a["product_id"] = self._clean_id(rec.product_id)
+        raw = rec.properties
+        if raw is not None:
+            text = bytes(raw)
+            props = self._properties.get(text, _UNSEEN)
+            if props is _UNSEEN:
+                if len(self._properties) >= _CACHE:
+                    del self._properties[next(iter(self._properties))]
+                props = self._properties[text] = self._properties_uncached(text)
+            if props is False:
+                return None
+            if props:
+                a["properties"] = props.copy()
+        return a
 
     def _properties_uncached(self, text: bytes) -> dict[str, Any] | None | bool:
         """The cleaned web ``properties`` of their raw JSON (None or empty: none kept), False when they do not

@@ -233,7 +233,7 @@ class FastPath:
         #: :meth:`clean` through that cache (the Segment parser's property and trait values)
         self.clean_cached = self._clean_value
         self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
-        attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
+        attrs = {"web": self._attrs_web_reader(), "orders": self._attrs_orders, "support": self._attrs_support,
                  "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
         # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
         # checks, identifier values, their cache, attributes
@@ -282,11 +282,12 @@ class FastPath:
         validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
                                                                           msgspec.DecodeError, _EVENT_ID_MATCH,
                                                                           _SAFE_ID_MATCH)
+        make, max_id, opt_outs = make_event, MAX_ID_CHARS, _OPT_OUTS
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
             if len(raw) > max_bytes:
                 return None
-            if isinstance(raw, bytes) and not raw.isascii():
+            if not raw.isascii() and isinstance(raw, bytes):  # (text: decoded as it is)
                 try:
                     raw = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -319,7 +320,7 @@ class FastPath:
                         et = parse_ts(ts)
                     except (ValueError, OverflowError):
                         return None
-            if et < min_ts or et > max_ts or (
+            if not min_ts <= et <= max_ts or (
                     max_ahead is not None and received_at is not None and et > received_at + max_ahead):
                 return None
             # type
@@ -331,7 +332,7 @@ class FastPath:
                     return None
             if twice_bytes is not None:
                 twice = twice_bytes if raw.__class__ is bytes else twice_text
-                if raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1):
+                if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1):
                     # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
                     # channel matters to an opt-out only (one count for the common record)
                     return None
@@ -344,7 +345,7 @@ class FastPath:
             got = ids_cache.get(values, _UNSEEN)
             if got is _UNSEEN:
                 got = ids_uncached(stream, values)
-                if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused: not kept)
+                if not any(v.__class__ is str and len(v) > max_id for v in values):  # (refused ones: not kept)
                     if len(ids_cache) >= _CACHE:
                         del ids_cache[next(iter(ids_cache))]
                     ids_cache[values] = got
@@ -354,15 +355,15 @@ class FastPath:
             if a is None:
                 return None
             eid = rec.event_id
-            if event_id_match(eid) is None or len(eid) > MAX_ID_CHARS:
+            if event_id_match(eid) is None or len(eid) > max_id:
                 if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
                     eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible chars, padding)
-                if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
+                if not eid or len(eid) > max_id or is_placeholder(eid):
                     return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
                 if safe_id_match(eid) is None:
                     eid = pseudo(eid)
             contact = got[1]
-            return make_event(prefix + eid, stream, etype, et, got[0], a, contact.copy() if contact else {})
+            return make(prefix + eid, stream, etype, et, got[0], a, contact.copy() if contact else {})
         return parse
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
@@ -392,23 +393,29 @@ class FastPath:
 
     # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned); None when
     # a field kept raw does not decode (the full parser then says what happens)
-    def _attrs_web(self, rec: Any) -> dict[str, Any] | None:
-        a: dict[str, Any] = {}
-        if rec.product_id is not None:
-            a["product_id"] = self._clean_id(rec.product_id)
-        raw = rec.properties
-        if raw is not None:
-            text = bytes(raw)
-            props = self._properties.get(text, _UNSEEN)
-            if props is _UNSEEN:
-                if len(self._properties) >= _CACHE:
-                    del self._properties[next(iter(self._properties))]
-                props = self._properties[text] = self._properties_uncached(text)
-            if props is False:
-                return None
-            if props:
-                a["properties"] = props.copy()
-        return a
+    def _attrs_web_reader(self) -> Callable[[Any], dict[str, Any] | None]:
+        """The web attributes of a decoded record (``product_id``, ``properties``: their raw JSON read once,
+        cached, each Event given its own copy), its caches bound once."""
+        clean_id, cache, uncached = self._clean_id, self._properties, self._properties_uncached
+
+        def attrs(rec: Any) -> dict[str, Any] | None:
+            a: dict[str, Any] = {}
+            if rec.product_id is not None:
+                a["product_id"] = clean_id(rec.product_id)
+            raw = rec.properties
+            if raw is not None:
+                text = bytes(raw)
+                props = cache.get(text, _UNSEEN)
+                if props is _UNSEEN:
+                    if len(cache) >= _CACHE:
+                        del cache[next(iter(cache))]
+                    props = cache[text] = uncached(text)
+                if props is False:
+                    return None
+                if props:
+                    a["properties"] = props.copy()
+            return a
+        return attrs
 
     def _properties_uncached(self, text: bytes) -> dict[str, Any] | None | bool:
         """The cleaned web ``properties`` of their raw JSON (None or empty: none kept), False when they do not

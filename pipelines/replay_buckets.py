@@ -100,14 +100,23 @@ def bucket_of(cluster: str, buckets: int) -> int:
 
 
 def count_records(input_dir: str) -> int:
-    """Records in ``input_dir``'s stream files (JSONL: non-blank lines; Avro: the blocks' record counts)."""
+    """Records in ``input_dir``'s stream files as the replay's reader splits them (JSONL: non-blank lines, a Segment
+    batch envelope one record per message: ``stages.segment.batch.batch_count``; Avro: the blocks' record counts).
+    (A line of 500 batched messages counted as one record: a large Segment export ran in too few buckets.)"""
+    from journeyflow.model.events import SEGMENT_STREAM
+    from journeyflow.stages.segment.batch import batch_count
     n = 0
-    for _stream, path in replay_files(input_dir):
+    for stream, path in replay_files(input_dir):
         with open(path, "rb") as f:
             if path.endswith(".avro"):
                 n += sum(block.num_records for block in fastavro.block_reader(f))
-            else:
+            elif stream != SEGMENT_STREAM:
                 n += sum(1 for _i, line in jsonl_lines(f) if line.strip())
+            else:
+                for _i, line in jsonl_lines(f):
+                    if line.strip():
+                        k = batch_count(line)
+                        n += 1 if k is None else k
     return n
 
 

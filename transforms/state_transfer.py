@@ -29,7 +29,8 @@ belonged to at the hand-over's time (``journeyflow.stages.identity.online.transf
 meanwhile by a link dated earlier that arrived last passes the state on to its survivor (counter
 ``state_transfers_rerouted``) instead of keeping it in a customer whose state is gone.  A status-only hand-over (a
 late opt-out of a customer merged away before it arrived: ``identity.online.status_handover``) goes to the
-customer its target belongs to now.
+customer its target belongs to now, a bounce in it that names no address naming the addresses the target had at
+the bounce's time (``identity.online.route_transfer``).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ from journeyflow.adapters.pubsub_names import (
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.events import Event, decode_event, encode_event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, transfer_target
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, route_transfer
 from journeyflow.stages.identity.rules import LinkRules
 from journeyflow.stages.identity.secret import derive_key, key_from_env
 from journeyflow.stages.parse import mask_pii
@@ -229,8 +230,8 @@ class DecodeTransferFn(beam.DoFn):
                 source=f"pubsub:{message_id}" if message_id else "pubsub:state-transfer",
                 event_time=_event_time(attrs)))
             return
-        if self.store is not None:
-            routed = transfer_target(self.store, target, ev)
+        if self.store is not None:  # (a status-only hand-over's bounce naming no address gets its addresses)
+            routed, ev = route_transfer(self.store, target, ev)
             if routed != target:
                 self.rerouted.inc()
                 target = routed

@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 from journeyflow.stages.arbitration.policy import default_policy, zone_or_none
 from journeyflow.stages.arbitration.quiet import quiet_due_any
 from journeyflow.stages.arbitration.zones import send_zones
-from journeyflow.stages.deliverability import HARD_BOUNCE, bounce_effect, channels_of
+from journeyflow.stages.deliverability import HARD_BOUNCE, bounce_effect, channels_of, named_keys
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -330,8 +330,9 @@ class AddressFacts:
 
 def build_address_facts(events: Iterable[Any]) -> AddressFacts:
     """Per address: its status timeline and hard bounces, from the consent and engagement records naming it
-    (``Event.contact[<kind>_key]``; a record of every channel, ``channel: all``, on each channel the address takes,
-    ``deliverability.channels_of``; a bounce is hard unless ``deliverability.bounce_effect`` reads its
+    (``Event.contact[<kind>_key]`` and every other address an opt-out names: ``deliverability.named_keys``; a
+    record of every channel, ``channel: all``, on each channel the address takes, ``deliverability.channels_of``;
+    a bounce is hard unless ``deliverability.bounce_effect`` reads its
     ``bounce_type`` as soft, in the ESPs' words too: ``SoftBounce``, ``Transient`` ...)."""
     facts = AddressFacts()
     seen: set[str] = set()
@@ -341,20 +342,18 @@ def build_address_facts(events: Iterable[Any]) -> AddressFacts:
         seen.add(ev.uid)
         for ch in channels_of(ev.attrs.get("channel")):  # ("all": every channel, as the pipeline reads it)
             kind = ADDRESS_OF.get(ch)
-            key = ev.contact.get(f"{kind}_key") if kind else None
-            if not key:
-                continue
-            if ev.stream == "consent":
-                status = "granted" if ev.type == "consent_granted" else "revoked"
-            elif ev.type in ("unsubscribed", "complained"):
-                status = ev.type
-            elif ev.type == "bounced" and bounce_effect(ev) == HARD_BOUNCE:  # (the pipeline's rule: ESPs' words)
-                k = (key, ch)
-                facts.hard_bounce[k] = min(facts.hard_bounce.get(k, ev.ts), ev.ts)
-                continue
-            else:
-                continue
-            facts.status.setdefault((key, ch), []).append((ev.ts, int(status in OPT_OUT), status))
+            for key in named_keys(ev.contact, kind) if kind else ():
+                if ev.stream == "consent":
+                    status = "granted" if ev.type == "consent_granted" else "revoked"
+                elif ev.type in ("unsubscribed", "complained"):
+                    status = ev.type
+                elif ev.type == "bounced" and bounce_effect(ev) == HARD_BOUNCE:  # (the pipeline's rule: ESPs' words)
+                    k = (key, ch)
+                    facts.hard_bounce[k] = min(facts.hard_bounce.get(k, ev.ts), ev.ts)
+                    continue
+                else:
+                    continue
+                facts.status.setdefault((key, ch), []).append((ev.ts, int(status in OPT_OUT), status))
     for entries in facts.status.values():
         entries.sort()
     return facts

@@ -16,8 +16,9 @@ into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
 * ``journey_step_outcomes``: per journey step, in journey order, customers who reached it and what became of its
   proposals: ``sent`` (send / create_task / route_case decisions), ``deferred`` (quiet-hours ``wait`` decisions;
   each is decided again later, and then counts as sent or suppressed too) and ``suppressed:<reason>``.
-* ``sends_per_day`` / ``conversions_per_day``: executed actions per UTC day and channel; goals reached per UTC day
-  and journey.
+* ``sends_per_day`` / ``conversions_per_day``: executed actions (decisions) per UTC day and channel; customers
+  converted per UTC day of their first goal and journey (the unit of ``journey_conversion_by_arm``'s
+  ``converted``: the days add up to it).
 """
 from __future__ import annotations
 
@@ -109,11 +110,23 @@ GROUP BY ALL
 ORDER BY day, channel
 """,
     # ------------------------------------------------------------------------------------------------------
-    "conversions_per_day": """
--- Goals reached per UTC day and journey (journey_steps rows of kind 'goal').
+    "conversions_per_day": f"""
+-- Customers who reached a journey's goal, per UTC day (of their first goal in the journey) and journey: the customers
+-- 'converted' counts in journey_conversion_by_arm (after identity merges, id_map; customers who entered), so the days
+-- of a journey add up to its converted customers of both arms.  (A customer reaching the goal twice, or under two
+-- ids later merged, is one conversion.)
+WITH {ID_MAP},
+steps AS (
+    SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s."at"
+    FROM journey_steps s LEFT JOIN id_map m ON m.id = s.customer_id
+), first_goal AS (
+    SELECT g.journey_id, g.customer_id, min(g."at") AS "at"
+    FROM steps g SEMI JOIN (SELECT journey_id, customer_id FROM steps WHERE kind = 'entered') e
+         USING (journey_id, customer_id)
+    WHERE g.kind = 'goal' GROUP BY ALL
+)
 SELECT date_trunc('day', "at")::DATE AS day, journey_id, count(*) AS conversions
-FROM journey_steps
-WHERE kind = 'goal'
+FROM first_goal
 GROUP BY ALL
 ORDER BY day, journey_id
 """,

@@ -34,13 +34,15 @@ EXAMPLE_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
     "suppressions_by_reason_per_week": f"""
 -- Candidates not chosen, per ISO week (UTC, Monday) and reason code.  Customers are counted after identity merges
--- (id_map): a customer suppressed before and after a login counts once.
+-- (id_map): a customer suppressed before and after a login counts once.  Quiet-hours deferrals are not suppressions
+-- (the candidate is decided again when the quiet hours end), as in the report's chart of this name.
 WITH {ID_MAP}
 SELECT date_trunc('week', s.decided_at)::DATE             AS week,
        s.reason,
        count(*)                                           AS suppressed,
        count(DISTINCT coalesce(m.final_id, s.customer_id)) AS customers
 FROM suppressed_candidates s LEFT JOIN id_map m ON m.id = s.customer_id
+WHERE s.reason <> 'quiet_hours_deferred'
 GROUP BY ALL
 ORDER BY week, suppressed DESC, s.reason
 """,

@@ -148,15 +148,17 @@ def _step_charts(steps: dict[str, list[dict[str, Any]]], names: Mapping[str, str
         title = f"Steps of {jid}: sent, suppressed, deferred"
         svg = ch.to_svg(ch.step_outcomes_chart(data, [s["step_id"] for s in actions], outcomes, title),
                         f"steps-{jid}") if data else _empty(title, "no proposals")
-        table = {"columns": ["step", "kind", "channel", "customers reached", "sent", "deferred", "suppressed",
-                             *reasons],
+        table = {"columns": ["step", "kind", "channel", "customers reached", "proposals sent", "proposals deferred",
+                             "proposals suppressed", *(f"suppressed: {r}" for r in reasons)],
                  "rows": [[s["step_id"], s["kind"], s["channel"] or "", s["customers_reached"], s["sent"],
                            s["deferred"], s["suppressed"], *(s["by_reason"].get(r, 0) for r in reasons)]
                           for s in ss]}
         out.append(Chart(f"steps:{jid}", f"{names.get(jid, jid)} ({jid}): steps in journey order", svg, table,
                          "Every step in the order the journey file declares it (the table); the chart shows the "
-                         "action steps' proposals. A deferred proposal is decided again after quiet hours and then "
-                         "also counts as sent or suppressed.", "journey_step_outcomes", data))
+                         "action steps' proposals. Customers reached are distinct customers (after identity merges); "
+                         "proposals are candidates, one per time a customer reached the step (a re-entry proposes "
+                         "again). A deferred proposal is decided again after quiet hours and then also counts as "
+                         "sent or suppressed.", "journey_step_outcomes", data))
     return out
 
 
@@ -179,19 +181,22 @@ def _other_charts(con: Any) -> list[Chart]:
                                                             if r["sent"]]},
         "send, create_task and route_case decisions per UTC day.", "sends_per_day", sends))
     conv = rd.daily(con, "conversions_per_day")
-    title = "Goal conversions per day, by journey"
+    title = "Goal conversions (customers) per day, by journey"
     out.append(Chart("conversions_per_day", title, ch.to_svg(ch.daily_panels(
-        conv, "journey_id", "conversions", title, "goals reached",
+        conv, "journey_id", "conversions", title, "customers converted",
         "one panel per journey, each with its own symlog scale"),
         "conv-day") if conv else _empty(title, "no goal reached"),
         {"columns": ["day", "journey", "conversions"],
          "rows": [[r["day"], r["journey_id"], r["conversions"]] for r in conv if r["conversions"]]},
-        "journey_steps rows of kind 'goal' per UTC day (both arms).", "conversions_per_day", conv))
+        "Customers who reached the goal, on the UTC day of their first goal (both arms, after identity merges): "
+        "the days of a journey add up to its 'reached goal' customers of the conversion-by-arm table.",
+        "conversions_per_day", conv))
     sup = rd.suppressions(con)
     title = "Suppressed candidates by reason"
     out.append(Chart("suppressions_by_reason", title, ch.to_svg(ch.bar_chart(
         sup, "reason", "candidates", title, "candidates not executed", "reason", color="class",
-        subtitle="avoided: an arbiter rule; compliance: consent / no address; holdout: control group"),
+        subtitle="avoided: an arbiter rule; compliance: consent / no address; holdout: control group; other: "
+                 "invalid candidates"),
         "sup") if sup else _empty(title, "nothing suppressed"),
         {"columns": ["reason", "class", "candidates", "customers"],
          "rows": [[r["reason"], r["class"], r["candidates"], r["customers"]] for r in sup]},

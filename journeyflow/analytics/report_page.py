@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from journeyflow.analytics import report_data as rd
 from journeyflow.analytics.outcomes import SMALL_SAMPLE
 from journeyflow.analytics.report import Chart, Report, data_json, escape as _e
 
@@ -72,6 +73,8 @@ def _headline(r: Report) -> str:
         (cls["avoided"], "unnecessary messages avoided by the arbiter's rules"),
         (cls["compliance"], "blocked for compliance: no consent / no deliverable address"),
         (cls["holdout"], "held out (control groups)"),
+        (cls["other"], "suppressed for other reasons: " + (", ".join(
+            r for r in h["suppressed_by_reason"] if rd.reason_class(r) == "other") or "invalid candidates")),
         (h["conflicts_resolved"], "conflicts resolved: decisions that chose one action over others"),
         (h["executed"], "actions executed (messages, tasks, cases)"),
         (h["dead_letters"], "dead letters (input records not usable)"),

@@ -111,9 +111,7 @@ def count_input_records(input_dir: str) -> tuple[int, int]:
     CR-only file was one record, blank lines and batches miscounted.)"""
     if "://" in input_dir or not os.path.isdir(input_dir):
         return 0, 0
-    from journeyflow.model.events import SEGMENT_STREAM, STREAMS
-    from journeyflow.stages.json_text import jsonl_lines
-    from journeyflow.stages.segment.batch import batch_count
+    from journeyflow.model.events import STREAMS
     records = size = 0
     for stream in STREAMS:
         for ext in ("jsonl", "avro"):
@@ -121,14 +119,24 @@ def count_input_records(input_dir: str) -> tuple[int, int]:
             if not os.path.exists(path):
                 continue
             size += os.path.getsize(path)
-            with open(path, "rb") as f:
-                if ext == "avro":
-                    import fastavro
-                    records += sum(block.num_records for block in fastavro.block_reader(f))
-                    continue
-                for _i, line in jsonl_lines(f):
-                    if not line.strip():
-                        continue
-                    n = batch_count(line) if stream == SEGMENT_STREAM else None
-                    records += 1 if n is None else n
+            records += count_file_records(path, stream)
     return records, size
+
+
+def count_file_records(path: str, stream: str) -> int:
+    """Records of one local stream file (``<stream>.jsonl`` / ``.avro``) as the replay's reader splits them (see
+    :func:`count_input_records`)."""
+    from journeyflow.model.events import SEGMENT_STREAM
+    from journeyflow.stages.json_text import jsonl_lines
+    from journeyflow.stages.segment.batch import batch_count
+    records = 0
+    with open(path, "rb") as f:
+        if path.endswith(".avro"):
+            import fastavro
+            return sum(block.num_records for block in fastavro.block_reader(f))
+        for _i, line in jsonl_lines(f):
+            if not line.strip():
+                continue
+            n = batch_count(line) if stream == SEGMENT_STREAM else None
+            records += 1 if n is None else n
+    return records

@@ -86,27 +86,61 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     if not summary.records_read:  # (an empty export, a folder of empty files: every figure is 0, exit 0)
         print(f"journeyflow replay: warning: no record was read from --input {ns.input}: its stream files are empty",
               file=sys.stderr)
-    if summary.suppressions.get("consent") and _lacks_consent_input(ns.input, ns.segment_mapping):
+    if summary.suppressions.get("consent") and (why := _lacks_consent_input(ns.input, ns.segment_mapping,
+                                                                           ns.output)):
         print(f"journeyflow replay: warning: {summary.suppressions['consent']:,} candidates were suppressed for "
-              f"consent and --input {ns.input} has no consent stream (consent.jsonl / .avro) nor Segment messages "
-              "(track): the policy's 'granted' consent (marketing, sales) is then never given", file=sys.stderr)
+              f"consent and --input {ns.input} {why}: the policy's 'granted' consent (marketing, sales) is then "
+              "never given", file=sys.stderr)
     return 0 if summary.reconciles else 3
 
 
-def _lacks_consent_input(input_dir: str, segment_mapping: str | None = None) -> bool:
-    """True when the local folder ``input_dir`` holds no file of the ``consent`` stream with anything in it (an
-    empty or blank ``consent.jsonl``, an empty export, is none), nor of ``track`` when the run's Segment mapping
-    (``segment_mapping``: its file, None for the shipped one, which maps no event to a grant) maps an event to a
-    consent grant; False for a remote folder (not looked at)."""
+def _lacks_consent_input(input_dir: str, segment_mapping: str | None = None, output_dir: str | None = None) -> str:
+    """Why the local folder ``input_dir`` gives no consent, or ``""`` when it may: it holds no file of the ``consent``
+    stream with anything in it (an empty or blank ``consent.jsonl``, an empty export, is none), nor of ``track``
+    when the run's Segment mapping (``segment_mapping``: its file, None for the shipped one, which maps no event to a
+    grant) maps an event to a consent grant; or every record of those files is a dead letter of the replay written
+    to ``output_dir`` (its ``dead-letter`` topic, by source file: a consent export whose every line was refused
+    gave no consent either).  ``""`` for a remote folder (not looked at)."""
     if "://" in input_dir:
-        return False
+        return ""
     from pathlib import Path
 
     from journeyflow.stages.segment.mapping import compiled_mapping, load_mapping_file
     text, source = load_mapping_file(segment_mapping)
     grants = any(t.stream == "consent" and t.type == "consent_granted" for t in compiled_mapping(text, source).values())
-    return not any(_holds_text(Path(input_dir) / f"{s}.{ext}")
-                   for s in ("consent", "track") if s == "consent" or grants for ext in ("jsonl", "avro"))
+    held = [(s, Path(input_dir) / f"{s}.{ext}") for s in ("consent", "track") if s == "consent" or grants
+            for ext in ("jsonl", "avro")]
+    held = [(s, p) for s, p in held if _holds_text(p)]
+    if not held:
+        return "has no consent stream (consent.jsonl / .avro) nor Segment messages (track)"
+    if output_dir is None or "://" in output_dir:
+        return ""
+    from journeyflow.cli.progress import count_file_records
+    dead = _dead_letters_per_file(Path(output_dir))
+    if any(dead.get(p.name, 0) < count_file_records(str(p), s) for s, p in held):
+        return ""
+    return "has no usable consent record (every record of " + ", ".join(p.name for _s, p in held) + \
+        " is a dead letter: see the dead_letter table)"
+
+
+def _dead_letters_per_file(output_dir) -> dict[str, int]:
+    """``{input file name: dead letters}`` of a local replay's ``topics/dead-letter.jsonl`` (a record's source is
+    ``<file>:<line>[#k]`` or ``<file>#<record>``; dead letters of later stages name an event and are not counted)."""
+    import json
+    from collections import Counter
+
+    from journeyflow.model.decisions import DEAD_LETTER_TOPIC
+    counts: Counter = Counter()
+    try:
+        with open(output_dir / "topics" / f"{DEAD_LETTER_TOPIC}.jsonl", encoding="utf-8") as f:
+            for line in f:
+                src = str(json.loads(line).get("source") or "")
+                name = src.split(":", 1)[0].split("#", 1)[0]
+                if name.endswith((".jsonl", ".avro")):
+                    counts[name] += 1
+    except (OSError, ValueError):
+        return {}
+    return counts
 
 
 def _holds_text(path) -> bool:

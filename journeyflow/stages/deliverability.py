@@ -20,8 +20,7 @@ Two kinds of status, both "latest record in event time wins" (at equal times a b
 
 ``CustomerState.addresses`` (address key -> [kind, raw address, last seen]) are the delivery addresses the customer
 was seen with, raw only for delivery (never written to a table or the audit topic); :func:`delivery_address` picks
-the most recently seen one whose status permits a send (an SMS never goes to a landline).  Bounces no longer block
-a channel (states written by state version 1 may still hold a channel status ``bounced``, which keeps blocking it).
+the most recently seen one whose status permits a send (an SMS never goes to a landline; a bounce blocks no channel).
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
-from journeyflow.stages.fields import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
+from journeyflow.stages.spellings import ALSO_KEYS, ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
 
 if TYPE_CHECKING:
@@ -52,8 +51,7 @@ MAX_ADDRESSES_PER_KIND = 4
 MAX_SOFT_BOUNCES = 20
 #: Why no address is permitted (``delivery_address``): none known, every one opted out, or none deliverable.
 NO_ADDRESS, ADDRESS_OPTED_OUT, ADDRESS_UNDELIVERABLE = "no_address", "opted_out", "undeliverable"
-#: Pseudo-stream of identity hand-overs (``stages.identity.online.IDENTITY_STREAM``): never names an address.
-_IDENTITY_STREAM = "_identity"
+_IDENTITY_STREAM = "_identity"  # pseudo-stream of identity hand-overs (``identity.online``): names no address
 _SCOPES = {EVERY_CHANNEL: CHANNELS, PHONE_CHANNELS: ("sms", "call")}  # (channels_of: opt-out scopes)
 
 _HASHER: list = []
@@ -85,7 +83,8 @@ def hashed_key(kind: str, raw: str) -> str | None:
 def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     """``(address key, channel, effect, ts)`` for each address-status change the record carries (see the module
     docstring): a consent record or engagement unsubscribe/complaint/bounce naming the address the channel is
-    delivered to, or an ``ADDRESS_STREAM`` copy.  Effects are ``ADDRESS_EFFECTS``."""
+    delivered to, or an ``ADDRESS_STREAM`` copy.  Effects are ``ADDRESS_EFFECTS``.  Every address named changes
+    (:func:`named_keys`; before, an opt-out naming two addresses blocked only its contact's)."""
     s, t, a = ev.stream, ev.type, ev.attrs
     if s == ADDRESS_STREAM:
         return [(a["key"], a["channel"], a["status"], a["at"])]
@@ -98,10 +97,16 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     out = []
     for ch in channels_of(a.get("channel")):
         kind = ADDRESS_FOR_CHANNEL.get(ch)
-        key = contact_key(ev.contact, kind) if kind is not None else None
-        if key:
-            out.append((key, ch, effect, ev.ts))
+        out += [(key, ch, effect, ev.ts) for key in (named_keys(ev.contact, kind) if kind is not None else ())]
     return out
+
+
+def named_keys(contact: Any, kind: str) -> list[str]:
+    """Keys of the ``kind`` (email|phone) addresses a record's ``contact`` names: its own (:func:`contact_key`), then
+    those an opt-out names besides (``spellings.ALSO_KEYS``: an id that is an address, a Segment property's)."""
+    own = contact_key(contact, kind)
+    also = contact.get(ALSO_KEYS)
+    return ([own] if own else []) + ([k for k in also.split() if k.startswith(kind + ":")] if also else [])
 
 
 def channels_of(channel: Any) -> tuple[str, ...]:
@@ -140,11 +145,11 @@ def apply_status(s: "CustomerState", ev: Event) -> None:
 def apply_status_event(s: "CustomerState", ev: Event) -> None:
     """The address side of ``CustomerState.apply`` for a consent record or an engagement status record: the
     address-status changes it names; a bounce naming no address hits the customer's most recent address of the
-    channel (this state only)."""
+    channel seen by the bounce's time (else the most recent; this state only)."""
     if not apply_address(s, ev) and ev.stream == "engagement" and ev.type == "bounced":
-        a = ev.attrs
-        kind = ADDRESS_FOR_CHANNEL.get(a.get("channel"))  # type: ignore[arg-type]
-        for key, _raw in (addresses_of(s, kind)[:1] if kind else ()):
+        a = ev.attrs  # the most recent address at the bounce's time (a late one: not an address first seen after it)
+        held = addresses_of(s, ADDRESS_FOR_CHANNEL.get(a.get("channel"), ""))  # type: ignore[arg-type]
+        for key, _raw in [next((h for h in held if s.addresses[h[0]][2] <= ev.ts), held[0])] if held else ():
             set_address_status(s, key, a["channel"], bounce_effect(ev), ev.ts)
 
 
@@ -176,17 +181,14 @@ def soft_bounce(uid: str) -> str:
     return f"{SOFT_BOUNCE}:{hashlib.sha1(uid.encode()).hexdigest()[:8]}"
 
 
-def _soft_ts(entry: Any) -> int:
-    """Time of a soft-bounce entry: ``[ts, id]`` (an int: written before soft bounces had an identity)."""
+def _soft_ts(entry: Any) -> int:  # a soft-bounce entry's time: ``[ts, id]``, or an int (before identities)
     return entry if entry.__class__ is int else entry[0]
 
 
 def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, ts: int) -> None:
     """One address-status change (commutative and idempotent: the order changes arrive in does not matter).  A soft
     bounce ``soft_bounce(uid)`` is kept as ``[ts, id]``, a bare ``SOFT_BOUNCE`` (no identity) as its time."""
-    per = s.addr_status.get(key)
-    if per is None:
-        per = s.addr_status[key] = {}
+    per = s.addr_status.setdefault(key, {})
     rec = per.get(channel)
     if rec is None:
         rec = per[channel] = [None, None, None, []]
@@ -205,8 +207,7 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
         rec[0], rec[1] = effect, ts
 
 
-#: Streams whose records name an address only because a message was sent there (delivered, opened, clicked,
-#: bounced, unsubscribed, complained): they are not the customer giving that address (``see_contact``).
+#: Streams whose records name an address only because a message was sent there: not the customer giving it.
 ECHO_STREAMS = frozenset({"engagement"})
 #: Streams whose records name an address someone else typed (a support desk's ticket: the caller's number, or the
 #: agent's own desk phone on the tickets of dozens of customers): a delivery address only when the customer has
@@ -330,8 +331,7 @@ def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
 
 
 def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) -> None:
-    """Drop soft bounces older than ``soft_bounces_ms`` and address entries left with no status (statuses and hard
-    bounces are kept for good)."""
+    """Drop soft bounces older than ``soft_bounces_ms`` and address entries left with no status (kept for good)."""
     lo = now - soft_bounces_ms
     for key in list(s.addr_status):
         per = s.addr_status[key]

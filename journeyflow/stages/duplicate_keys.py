@@ -16,12 +16,14 @@ consent,    channel     of such an opt-out (a revoke, an unsubscribe or complain
 engagement              every channel (``all``: each channel named is blocked, and no other value can say so)
 track       event       (Segment) the first name that the mapping maps to an address-status event (unsubscribe,
                         complaint, bounce: ``chooser``)
+track       properties  (Segment) of such an event: every value, as a list (the mapped opt-out reads a list of
+            .channel    channels as the built-in streams read several: each one named is blocked)
 ==========  ==========  =====================================================================================
 
 Any other repeated key keeps the last value, as before.  Cheap for ordinary records: the text is decoded a second
 time (with ``object_pairs_hook``) only when a decisive key's quoted name occurs in it more than once
-(:func:`may_repeat`).  Pure Python.  Not covered: the messages inside a Segment batch envelope (split by
-``stages.segment.batch`` before the parser sees them)."""
+(:func:`may_repeat`).  Pure Python.  The messages inside a Segment batch envelope are covered too: the split
+(``stages.segment.batch``) keeps every value of a key a message repeats, so each reaches the parser as written."""
 from __future__ import annotations
 
 import json
@@ -50,6 +52,8 @@ def may_repeat(stream: str, text: str | bytes, decoded: Any = None) -> bool:
         for k in keys:
             if text.count(k) > 1:
                 return True
+    if stream == "track":  # properties.channel of a Segment opt-out
+        return text.count('"channel"' if text.__class__ is str else b'"channel"') > 1
     return False
 
 
@@ -67,10 +71,14 @@ def fail_safe_values(stream: str, text: str, chooser: Callable[[list[Any]], Any]
     with different values, each with the value to read (rules in the module docstring); ``{}`` when there is none.
     ``chooser`` (Segment ``event``): the value among the candidates to read, or None for the last one."""
     top: list = []
+    nested: dict[int, list] = {}  # id of a decoded object that repeats a key -> its pairs (they stay alive)
 
     def hook(pairs: list) -> dict:
         top[:] = pairs  # the outermost object is the last one decoded
-        return dict(pairs)
+        d = dict(pairs)
+        if len(d) < len(pairs):
+            nested[id(d)] = pairs
+        return d
 
     try:
         json.loads(text, object_pairs_hook=hook)
@@ -85,6 +93,13 @@ def fail_safe_values(stream: str, text: str, chooser: Callable[[list[Any]], Any]
     if stream == "track":
         if "event" in repeated and chooser is not None and (pick := chooser(repeated["event"])) is not None:
             out["event"] = pick
+        props = dict(top).get("properties")
+        channels = [v for k, v in nested.get(id(props), ()) if k == "channel"]
+        if chooser is not None and len({repr(c) for c in channels}) > 1:
+            event = out.get("event", dict(top).get("event"))
+            if isinstance(event, str) and chooser([event]) is not None:  # an opt-out: of every channel it names
+                out["properties"] = {**props, "channel": list(dict.fromkeys(
+                    c for v in channels for c in (v if isinstance(v, list) else [v])))}
         return out
     decisive = "status" if stream == "consent" else "type"
     if decisive in repeated:

@@ -64,8 +64,9 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "crm": ("event_id", "ts", "type", "crm_id"),
     "engagement": ("event_id", "ts", "type", "channel"),
     "consent": ("event_id", "ts", "status", "channel"),
-    # Segment-Spec messages (stages.segment.parse; one of the time fields is needed, see stages.segment.times)
-    "track": ("messageId", "type", "timestamp"),
+    # Segment-Spec messages (stages.segment.parse; one of the time fields is needed, see stages.segment.times:
+    # each of them, timestamp too, is optional on its own -- a bad one is dropped with a field warning)
+    "track": ("messageId", "type"),
 }
 #: Identifier fields per stream, in the order they are read.  Consent's are required (exactly one).
 IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -300,7 +301,8 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
     "track": {"userId": _string, "anonymousId": _string, "previousId": _string, "traits.email": _string,
               "traits.phone": _string, "context": _string, "context.traits": _string,
               "context.timezone": normalize_timezone, "traits.timezone": normalize_timezone, "name": _string,
-              "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string, "properties": _string,
+              "timestamp": _string, "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string,
+              "properties": _string,
               "traits": _string},
 }
 

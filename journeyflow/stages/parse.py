@@ -41,14 +41,14 @@ from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, 
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.identity.keys import (Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
-                                              event_id_text)
+from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, mask_record, pseudonymize
+from journeyflow.stages.spellings import also_named, several_addresses
 from journeyflow.stages.timeparse import parse_ts
 
 if TYPE_CHECKING:
@@ -319,7 +319,7 @@ class Parser:
                 raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"{stream} type {str(etype)[:40]!r} is not one of "
                               f"{', '.join(EVENT_TYPES[stream])}", et)
         if etype in _OPT_OUTS:
-            rec = _fields.phone_digits(rec)  # an opt-out's "phone": 14155550134 is that number (fail safe)
+            rec = several_addresses(_fields.phone_digits(rec), self.hasher, self.config.default_region)  # fail safe
         if (scope := _fields.opt_out_scope(stream, rec)) is None:  # every channel / a phone's two: opt-outs only
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream} {etype}: no channel named; only an "
                           "opt-out may name every channel (all, absent)", et)
@@ -346,7 +346,7 @@ class Parser:
         ids, contact = self._identifiers(stream, rec, et, problems)
         attrs = {**self._attrs(stream, rec), "channel": scope} if scope else self._attrs(stream, rec)
         return Event(uid=f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}", stream=stream,
-                     type=etype, ts=et, ids=ids, attrs=attrs, contact=contact), problems
+                     type=etype, ts=et, ids=ids, attrs=attrs, contact=also_named(ids, contact, etype, rec)), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
         cfg = self.config

@@ -34,6 +34,7 @@ from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
+from journeyflow.stages.spellings import also_named, plus_bases
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
 if TYPE_CHECKING:
@@ -282,7 +283,7 @@ class FastPath:
         validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
                                                                           msgspec.DecodeError, _EVENT_ID_MATCH,
                                                                           _SAFE_ID_MATCH)
-        make, max_id, opt_outs = make_event, MAX_ID_CHARS, _OPT_OUTS
+        make, max_id, opt_outs, parser = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
             if len(raw) > max_bytes:
@@ -362,8 +363,10 @@ class FastPath:
                     return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
                 if safe_id_match(eid) is None:
                     eid = pseudo(eid)
-            contact = got[1]
-            return make(prefix + eid, stream, etype, et, got[0], a, contact.copy() if contact else {})
+            contact = got[1].copy() if got[1] else {}  # (an opt-out's other addresses: spellings.also_named)
+            if etype in opt_outs:
+                contact = also_named(got[0], contact, etype, plus_bases(parser.hasher, [contact.get("email")]))
+            return make(prefix + eid, stream, etype, et, got[0], a, contact)
         return parse
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:

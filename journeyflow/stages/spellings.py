@@ -6,13 +6,15 @@ Used by :mod:`journeyflow.stages.parse` before the checks of :mod:`journeyflow.s
 these names)."""
 from __future__ import annotations
 
+import email.utils
 import re
 from typing import Any, Mapping
 
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
-           "phone_digits"]
+           "phone_digits", "ALSO_KEYS", "ALSO_FIELD", "also_named",
+           "plus_bases", "several_addresses"]
 
 
 def fold_symbol(v: str) -> str:
@@ -277,3 +279,94 @@ def clean_scalar(clean: Any, key: Any, value: Any) -> Any:
         token = clean(text)
         return value if token == text else token
     return value
+
+
+#: ``Event.contact`` field holding the keys (space-separated ``email:<hmac>`` / ``phone:<hmac>``) of the addresses an
+#: opt-out names besides its contact's own (``email_key`` / ``phone_key``): ``deliverability.named_keys`` reads it.
+ALSO_KEYS = "also_keys"
+_OPT_OUT_TYPES = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
+_OWN_KEYS = ("email_key", "phone_key")
+
+
+#: Record field in which :func:`several_addresses` leaves the keys of an opt-out's further addresses (keys, no PII).
+ALSO_FIELD = "_also_keys"
+
+
+def several_addresses(rec: dict[str, Any], hasher: Any, region: str) -> dict[str, Any]:
+    """``rec`` of an opt-out, or a copy naming more addresses than its fields hold: when its ``email`` / ``phone``
+    names several -- a JSON list of them (``["ann@x.com", "bob@x.com"]``), emails separated by commas or semicolons
+    (an RFC 5322 address list, display names allowed: ``email.utils.getaddresses``), numbers separated by commas,
+    semicolons or slashes -- the first stays in the field and the keys of the others go under :data:`ALSO_FIELD`
+    (``also_named`` carries them in the contact: every one is blocked); so does the base mailbox of a plus-address
+    (``ann+news@x.com`` also names ``ann@x.com``: :func:`plus_bases`).  Before, a list was a ``wrong_type`` /
+    ``invalid_identifier`` warning or a consent ``schema_violation`` and no address was blocked, and an unsubscribe
+    from ``ann+news@`` left mail to ``ann@`` (the same mailbox) going.  Only when every item is an address
+    (``hasher``: the parser's :class:`~journeyflow.stages.identity.keys.Hasher`, phones read in ``region``); else
+    ``rec`` as it is (reported as before).  A list of one is its item."""
+    out = rec
+    for kind in ("email", "phone"):
+        v = rec.get(kind)
+        items = _address_items(kind, v)
+        if not items and not (kind == "email" and v.__class__ is str and "+" in v):
+            continue
+        try:
+            got = [hasher.email(x) if kind == "email" else hasher.phone(x, region) for x in items or [v]]
+        except ValueError:  # (InvalidIdentifier) an item that is no address: the field as written
+            continue
+        keys = [k for k, _n in got[1:]] + (plus_bases(hasher, [n for _k, n in got]) if kind == "email" else [])
+        if not items and not keys:
+            continue
+        out = dict(out) if out is rec else out
+        out[kind] = items[0] if items else v
+        out[ALSO_FIELD] = [*out.get(ALSO_FIELD, ()), *keys]
+    return out
+
+
+def plus_bases(hasher: Any, addresses: Any) -> list[str]:
+    """Keys of the base mailboxes of the plus-addresses among ``addresses`` (normalized, as ``Hasher.email`` gives
+    them): ``ann+news@x.com`` is delivered to ``ann@x.com``'s mailbox by the providers that offer tags (RFC 5233
+    subaddressing), so an opt-out naming it names that mailbox too.  Identity keeps them apart unless configured
+    (``--merge_plus_addresses``); an opt-out fails safe."""
+    out = []
+    for a in addresses:
+        local, at, domain = (a or "").rpartition("@")
+        head = local.partition("+")[0]
+        if at and head and head != local:
+            try:
+                out.append(hasher.email(f"{head}@{domain}")[0])
+            except ValueError:
+                pass
+    return out
+
+
+def _address_items(kind: str, v: Any) -> list[str] | None:
+    if v.__class__ is list:
+        items = [str(x) if x.__class__ is int else x for x in v]
+        return items if items and all(x.__class__ is str for x in items) else None
+    if v.__class__ is not str or (v.count("@") < 2 if kind == "email" else not _PHONE_SEPARATOR.search(v)):
+        return None
+    if kind == "email":
+        items = [a for _n, a in email.utils.getaddresses([v.replace(";", ",")])]
+    else:
+        items = [p.strip() for p in _PHONE_SEPARATOR.split(v)]
+    return items if len(items) > 1 and all(items) else None
+
+
+_PHONE_SEPARATOR = re.compile(r"[,;/]")
+
+
+def also_named(ids: Any, contact: dict[str, str], etype: str, extra: Any = ()) -> dict[str, str]:
+    """``contact`` of a record of type ``etype`` with identifier keys ``ids``; for an opt-out (a consent revoke, an
+    unsubscribe, complaint or bounce) that names an address other than its contact's -- an id that is an address
+    (``crm_id``/``userId`` ``bob@x.com`` beside ``email`` ``ann@x.com``), or ``extra`` keys (a Segment opt-out's
+    ``properties.email`` beside its trait) -- a copy holding their keys under :data:`ALSO_KEYS`.  Fail safe: every
+    address an opt-out names is blocked (before, only the contact's; the others stayed open).  The contact, not
+    ``ids``, carries them: a refused identity link removes a key from ``ids`` while the record still names it.
+    ``extra`` may also be the parsed record, whose :data:`ALSO_FIELD` holds them (:func:`several_addresses`)."""
+    if etype not in _OPT_OUT_TYPES:
+        return contact
+    if extra.__class__ is dict:
+        extra = extra.get(ALSO_FIELD, ())
+    own = [contact.get(f) for f in _OWN_KEYS]
+    also = sorted({k for k in (*ids, *extra) if k not in own and k[:6] in ("email:", "phone:")})
+    return {**contact, ALSO_KEYS: " ".join(also)} if also else contact

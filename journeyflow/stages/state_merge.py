@@ -16,10 +16,12 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from journeyflow.stages.deliverability import merge_addresses
+from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, merge_addresses,
+                                               set_address_status)
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 
-__all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets"]
+__all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets", "name_unnamed", "resolve_unnamed",
+           "unnamed_key"]
 
 
 def _min(a: int | None, b: int | None) -> int | None:
@@ -34,6 +36,7 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.ids = sorted(set(x.ids) | set(y.ids))
     newer, older = (x, y) if (x.last_event or 0, x.customer_id) >= (y.last_event or 0, y.customer_id) else (y, x)
     merge_addresses(m, older, newer)
+    resolve_unnamed(m)
     # the zone set last in event time wins (a device's zone from a month ago does not replace the CRM's of last
     # week because the device's profile saw the later event); without both times, the newer profile's
     if x.tz and y.tz and x.tz_at is not None and y.tz_at is not None and x.tz_at != y.tz_at:
@@ -193,3 +196,51 @@ def _merge_max(a: dict, b: dict, key) -> dict:
         if k not in out or key(v) > key(out[k]):
             out[k] = v
     return out
+
+
+# ------------------------------------------------------------------------------------------- unnamed bounces
+def unnamed_key(kind: str, candidates: list[str] | tuple[str, ...] = ()) -> str:
+    """The address-status key of a bounce that names no ``kind`` (email|phone) address, carried by a status-only
+    hand-over (``identity.online.status_handover``): ``"<kind>:?"`` then the keys it may be (comma-separated; empty:
+    any of the survivor's).  Never a real key (those are ``<kind>:<32 hex>``); :func:`resolve_unnamed` replaces it."""
+    return f"{kind}:?" + ",".join(candidates)
+
+
+def _unnamed(key: str) -> tuple[str, list[str]] | None:
+    kind, _, rest = key.partition(":")
+    return (kind, [k for k in rest[1:].split(",") if k]) if rest[:1] == "?" else None
+
+
+def name_unnamed(s: CustomerState, candidates: dict[str, list[str]]) -> None:
+    """Give each unnamed bounce of ``s`` the keys it may be: ``candidates`` per kind (the addresses the identity
+    graph gave the bounced customer at the bounce's time: ``identity.online.route_transfer``)."""
+    for key in [k for k in s.addr_status if _unnamed(k)]:
+        kind = _unnamed(key)[0]
+        s.addr_status[unnamed_key(kind, sorted(candidates.get(kind, ())))] = s.addr_status.pop(key)
+
+
+def resolve_unnamed(s: CustomerState) -> None:
+    """Apply each unnamed bounce of ``s`` (:func:`unnamed_key`) to one of its addresses, then drop it: the most
+    recently seen of its candidates that ``s`` holds (none held: the first, by key); without candidates, the most
+    recently seen address of the kind seen at or before the bounce (else the most recent).  This is the rule of a
+    bounce naming no address (``deliverability.apply_status_event``: the customer's most recent address of the
+    channel), applied where the bounced customer's addresses went: before, a late one reaching a merged-away
+    customer changed nothing and the survivor went on sending to the bounced address.  No candidate and no address
+    of the kind: dropped (nothing to bounce, as in that rule)."""
+    for key in [k for k in s.addr_status if k[6:7] == "?" and _unnamed(k)]:
+        kind, cands = _unnamed(key)
+        per = s.addr_status.pop(key)
+        held = [k for k, _raw in addresses_of(s, kind)]  # most recently seen first
+        for ch, (st, ts, hard, soft) in per.items():
+            at = hard if hard is not None else ts if ts is not None else min(_soft_ts(t) for t in soft)
+            pick = ([k for k in held if k in cands] or cands) if cands else (
+                [k for k in held if s.addresses[k][2] <= at] or held)
+            if not pick:
+                continue
+            if hard is not None:
+                set_address_status(s, pick[0], ch, HARD_BOUNCE, hard)
+            if st is not None:
+                set_address_status(s, pick[0], ch, st, ts)
+            for t in soft:
+                set_address_status(s, pick[0], ch, SOFT_BOUNCE if t.__class__ is int else f"{SOFT_BOUNCE}:{t[1]}",
+                                   t if t.__class__ is int else t[0])

@@ -208,6 +208,9 @@ def parse_iso8601_ms(text: str) -> int:
         return ms
     m = _ISO_RE.fullmatch(text)
     if m is None:
+        from journeyflow.stages.time_spellings import other_spelling_ms  # slow path: other spellings with a zone
+        if (ms := other_spelling_ms(text)) is not None:
+            return ms
         if len(text) < 64 and _ISO_RE.fullmatch(text + "Z"):
             raise ValueError(f"ts {text!r} has no UTC offset")
         raise ValueError(f"{text[:40]!r} is not an ISO-8601 date-time with a UTC offset")

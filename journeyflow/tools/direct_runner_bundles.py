@@ -36,6 +36,16 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
    new windowed value with the same value, timestamp and the one global window.  Such an element now becomes that
    windowed value directly (an element in any other window goes through the DoFn as before).
+11. **The watermark a timer fires at.**  A timer callback learns only its own time, so a stage that re-arms its
+   timer for a time the input watermark has already passed waits for the runner to fire it in a later round (a
+   bundle, a state commit and a timer scan each: at the end of a TestStream run, every customer's waits and expiry
+   took a round each, ~50 µs of runner per firing).  During a timer firing of a ParDo, the step's input watermark
+   (epoch ms, floored, from the runner's own ``_TransformWatermarks``) is given to
+   ``transforms.decide_streaming.set_timer_input_watermark`` (a thread-local the stage reads; the worker path
+   imports nothing from here, and on other runners it stays None).  The per-customer stage uses it only to
+   know that the input has ended (a watermark past the end of the global window): a finite watermark does not
+   promise that no element dated behind it is still to come (upstream steps stamp event time, and the local Pub/Sub
+   source's watermark follows publish time).
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
 """
@@ -167,11 +177,13 @@ def reuse_dofns_across_bundles() -> bool:
         assert "for_spec" in inspect.getsource(du.DirectUserStateContext.get_state)
         assert callable(core.get_function_arguments)
         from typing import Any as _Any
+        from journeyflow.transforms.decide_streaming import set_timer_input_watermark
         cls = te._ParDoEvaluator
         start_src = inspect.getsource(cls.start_bundle)
         finish_src = inspect.getsource(cls.finish_bundle)
         assert "pickler.roundtrip(transform.dofn)" in start_src and "self.runner.setup()" in start_src
         assert "self.runner.teardown()" in finish_src and "user_state_context.commit()" in finish_src
+        assert "process_user_timer" in inspect.getsource(cls.process_timer)
         executor_cls = ex._ExecutorServiceParallelExecutor
         original_await, original_shutdown = executor_cls.await_completion, executor_cls.request_shutdown
     except (ImportError, AttributeError, AssertionError, OSError, TypeError):
@@ -258,12 +270,24 @@ def reuse_dofns_across_bundles() -> bool:
         finally:
             teardown_pooled(self.evaluation_context)
 
+    original_timer = cls.process_timer
+
+    def process_timer(self: Any, timer_firing: Any) -> Any:
+        # point 11: the step's input watermark is known to the DoFn's timer callback for the firing's duration
+        set_timer_input_watermark(self._execution_context.watermarks.input_watermark.micros // 1000)
+        try:
+            return original_timer(self, timer_firing)
+        finally:
+            set_timer_input_watermark(None)
+
     _memoize_function_arguments(core)
     _faster_state_lookup(du, userstate)
     start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
     finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
     process_element.original = cls.process_element  # type: ignore[attr-defined]
+    process_timer.original = original_timer  # type: ignore[attr-defined]
     cls.start_bundle, cls.finish_bundle, cls.process_element = start_bundle, finish_bundle, process_element
+    cls.process_timer = process_timer
     executor_cls.await_completion, executor_cls.request_shutdown = await_completion, request_shutdown
     _PATCHED = True
     return True

@@ -16,7 +16,7 @@ import pytest
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
-from journeyflow.stages.arbitration.zones import phone_zones
+from journeyflow.stages.arbitration.zones import country_zones, phone_zones
 from journeyflow.stages.bounded import fold_clusters, resolve_clusters
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import Parser
@@ -98,7 +98,8 @@ def test_a_text_in_the_numbers_daytime_is_sent_at_once():
     ("+12125550100", ("America/New_York",)),
     ("+447911123456", ("Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Europe/London")),
     ("+33612345678", ("Europe/Paris",)),
-    ("+18005550100", ()),  # toll free: no place (phonenumbers lists the whole +1 area)
+    ("+18005550100", tuple(z.key for z in country_zones("US"))),  # toll free: anywhere in its country (qa10d)
+    ("+883510012345", ()),  # no country (region 001): no zone
     ("not a number", ()),
     ("+999", ()),
 ])

@@ -19,14 +19,21 @@ A text or a call reaches a phone, wherever its owner's profile says they live: f
 profile with a New York mobile was texted at 06:00 New York time (10:00Z, 11:00 in London).  Email and push keep
 the zones above (a mailbox or an app has no place of its own).
 
-Numbers that name no place give no zone: invalid ones, and types that are not fixed-line or mobile (toll free,
-premium rate, shared cost, VoIP, personal, pager, UAN, voicemail -- ``phonenumbers.number_type``): ``+1 800``
-is listed under all 42 zones of the +1 area.
+A number of a type that names no place in its country (toll free, premium rate, shared cost, VoIP, personal,
+pager, UAN, voicemail -- ``phonenumbers.number_type``) may ring anywhere in that country: its zones are every zone
+the tz database lists for the country (``zone.tab``; :func:`country_zones`), so a text to ``+1 800 ...`` keeps
+quiet hours from Honolulu to New York (fail safe).  Before, such a number gave no zone and the text followed the
+profile's zone or the policy's ``default_timezone`` alone: 10:00Z (UTC's day) is 03:00 in California.  Numbers
+that name no country (invalid ones, and the non-geographic ``+800``, ``+870``, ``+881``-``+883``, ``+979`` ...,
+region ``001``) still give no zone: the customer's own zones (rules 1-3) apply to them, the policy's
+``default_timezone`` being the operator's statement of where customers are when nothing else says it.
 """
 from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +45,7 @@ from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL
 from journeyflow.stages.arbitration.policy import zone_or_none
 from journeyflow.stages.arbitration.quiet import quiet_due_any
 
-__all__ = ["PHONE_CHANNELS", "QuietClock", "customer_zones", "phone_zones", "send_zones"]
+__all__ = ["PHONE_CHANNELS", "QuietClock", "country_zones", "customer_zones", "phone_zones", "send_zones"]
 
 #: The channels whose messages reach a phone number (sms, call): quiet in the number's zones too.
 PHONE_CHANNELS = frozenset(ch for ch, kind in ADDRESS_FOR_CHANNEL.items() if kind == "phone")
@@ -50,17 +57,46 @@ _PLACED = frozenset({PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNu
 @lru_cache(maxsize=1 << 16)  # (a miss parses the number, ~0.1 ms: one entry per phone of a worker's customers)
 def phone_zones(e164: str) -> tuple[ZoneInfo, ...]:
     """The IANA zones a phone number may be in (E.164 text, as ``CustomerState.addresses`` keeps it), sorted by
-    name; ``()`` for a number that is unparseable, invalid, not fixed-line or mobile, or that ``phonenumbers``
-    places nowhere (``Etc/Unknown``).  Source: ``phonenumbers.timezone.time_zones_for_number`` (libphonenumber's
-    prefix-to-zone tables)."""
+    name: a fixed-line or mobile number's from ``phonenumbers.timezone.time_zones_for_number`` (libphonenumber's
+    prefix-to-zone tables); another type's, its country's (:func:`country_zones`, module docstring); ``()`` for a
+    number that is unparseable, invalid, of no country (region ``001``), or that ``phonenumbers`` places nowhere
+    (``Etc/Unknown``)."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return ()
-    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in _PLACED:
+    if not phonenumbers.is_valid_number(number):
         return ()
+    if phonenumbers.number_type(number) not in _PLACED:
+        return country_zones(phonenumbers.region_code_for_number(number) or "")
     zones = (zone_or_none(name) for name in sorted(time_zones_for_number(number)))
     return tuple(z for z in zones if z is not None and z.key != "Etc/Unknown")
+
+
+@lru_cache(maxsize=None)
+def country_zones(region: str) -> tuple[ZoneInfo, ...]:
+    """Every IANA zone of the country ``region`` (ISO 3166 alpha-2, as ``phonenumbers`` names regions), sorted by
+    name, from the tz database's ``zone.tab`` (the ``tzdata`` package's copy, else the system's); ``()`` for
+    ``001`` (non-geographic numbers) or a region the table does not list."""
+    table = _zone_tab()
+    return tuple(sorted((z for z in map(zone_or_none, table.get(region, ())) if z is not None),
+                        key=lambda z: z.key))
+
+
+@lru_cache(maxsize=1)
+def _zone_tab() -> dict[str, list[str]]:
+    """``zone.tab``: country code -> its zone names (the tz database's own table of countries and zones)."""
+    try:
+        text = resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        path = Path("/usr/share/zoneinfo/zone.tab")
+        text = path.read_text() if path.exists() else ""
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        cols = line.split("\t")
+        if len(cols) >= 3 and not line.startswith("#"):
+            out.setdefault(cols[0], []).append(cols[2])
+    return out
 
 
 def customer_zones(state: Any, default: ZoneInfo, known: Any = zone_or_none) -> tuple[ZoneInfo, ...]:

@@ -1,49 +1,50 @@
 """Identifier keys: kinds and their rank, normalization, keyed hashing of PII, per-kind counts.
 
-Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``crm`` (0) < ``email`` (1) <
-``phone`` (2) < ``anon`` (3), and :func:`rank_key` orders keys by ``(kind rank, key)``. The canonical id of a
-customer is the minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then
-phone, then anonymous id.
+Every identifier becomes a string key ``"<kind>:<value>"``. Kinds are ranked ``crm`` (0) < ``email`` (1) < ``phone``
+(2) < ``anon`` (3), and :func:`rank_key` orders keys by ``(kind rank, key)``. The canonical id of a customer is the
+minimum of its keys in that order: its CRM id if it has one, else its smallest hashed email, then phone, then
+anonymous id.
 
 * CRM ids and anonymous ids are not PII: ``crm:<id stripped>`` and ``anon:<id stripped>`` (stripped of surrounding
   whitespace, invisible format characters and one pair of surrounding quotes -- ``"C-7"`` with its quotes, as a CSV
-  export keeps them, is ``C-7`` -- and kept as given otherwise: ids are machine-made and compared exactly), at most :data:`MAX_ID_CHARS` (256) characters once stripped: a longer
-  one (a 5,000-character "id": a whole payload or a token pasted into the field) is refused, as it would be a
-  customer id in every table and a Bigtable row key (4 KB limit); so is a placeholder a program writes for a
-  missing id (``undefined``, ``null``, ``None``, ``[object Object]``: :data:`PLACEHOLDER_IDS`), which made one
-  customer of every device whose user id was unset.  Emails and phones are bounded by their own
-  rules (254 characters for an address, RFC 5321; E.164 for a number), and a value longer than
-  :data:`MAX_RAW_CHARS` as written (998: an RFC 5322 line) is refused before it is parsed or cached.
-* Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFC, and checks and normalizes it with
+  export keeps them, is ``C-7`` -- and kept as given otherwise: ids are machine-made and compared exactly), at most
+  :data:`MAX_ID_CHARS` (256) characters once stripped: a longer one (a 5,000-character "id": a whole payload or a
+  token pasted into the field) is refused, as it would be a customer id in every table and a Bigtable row key (4 KB
+  limit); so is a placeholder a program writes for a missing id (``undefined``, ``null``, ``None``, ``[object
+  Object]``: :data:`PLACEHOLDER_IDS`), which made one customer of every device whose user id was unset.  Emails and
+  phones are bounded by their own rules (254 characters for an address, RFC 5321; E.164 for a number), and a value
+  longer than :data:`MAX_RAW_CHARS` as written (998: an RFC 5322 line) is refused before it is parsed or cached.
+* Emails are PII. :func:`normalize_email` trims the value, applies Unicode NFKC, and checks and normalizes it with
   ``email-validator`` (RFC 5321/5322/6531 syntax, no DNS look-up): every spelling of one address gives one key.
   **Merged**: letter case of the whole address (``Ann.Lee@Example.COM`` = ``ann.lee@example.com``; local parts are
   case-folded because every large provider treats them so, and journeyflow always did), Unicode normalization forms
-  (NFC: a composed and a decomposed ``ö`` are one address), internationalized domain names in Unicode or ASCII
-  (``ann@münchen.de`` = ``ann@xn--mnchen-3ya.de`` = ``ANN@MÜNCHEN.DE``; the key and the delivery address use the
-  ASCII form, IDNA 2008 with UTS #46 mapping, which also folds full-width domain characters), surrounding
-  whitespace, invisible format characters where the address is refused with them (``ann@x.com`` + a zero-width
-  space) or an at-sign typed full-width (``＠``). **Not merged**: plus-addressing (``ann+news@x.com`` stays distinct from ``ann@x.com`` unless
-  ``Hasher(merge_plus_addresses=True)`` / ``--merge_plus_addresses``), dots or other provider-specific rules (gmail's
-  dot removal is only true at gmail and would merge different people elsewhere), compatibility forms in the local
-  part (full-width ``ａｎｎ`` is not ``ann``: RFC 6532 asks for NFC only). A ``mailto:`` URI and a display-name form (``Ann Lee <ann@x.com>``) are read as the address they hold. Rejected as invalid: quoted local parts,
-  IP-literal domains, special-use domains (``.test``, ``.local``, ``.invalid``, ``localhost``), consecutive dots,
-  domains without a dot. The key is ``email:<hex>``; for ASCII addresses the hashed text is exactly the trimmed,
-  lower-cased address, as before this normalization.
+  and compatibility forms (NFKC: a composed and a decomposed ``ö`` are one address, so are full-width ``ａｎｎ`` and
+  ``ann`` -- RFC 8265's width mapping -- and a PDF's ligature ``ﬁ`` and ``fi``), internationalized domain names in
+  Unicode or ASCII (``ann@münchen.de`` = ``ann@xn--mnchen-3ya.de`` = ``ANN@MÜNCHEN.DE``; the key and the delivery
+  address use the ASCII form, IDNA 2008 with UTS #46 mapping, which also folds full-width domain characters),
+  surrounding whitespace, invisible format characters where the address is refused with them (``ann@x.com`` + a
+  zero-width space) or an at-sign typed full-width (``＠``). **Not merged**: plus-addressing (``ann+news@x.com`` stays
+  distinct from ``ann@x.com`` unless ``Hasher(merge_plus_addresses=True)`` / ``--merge_plus_addresses``), dots or
+  other provider-specific rules (gmail's dot removal is only true at gmail and would merge different people
+  elsewhere). A ``mailto:`` URI and a display-name form (``Ann Lee <ann@x.com>``) are read as the address they hold.
+  Rejected as invalid: quoted local parts, IP-literal domains, special-use domains (``.test``, ``.local``,
+  ``.invalid``, ``localhost``), consecutive dots, domains without a dot. The key is ``email:<hex>``; for ASCII
+  addresses the hashed text is exactly the trimmed, lower-cased address, as before this normalization.
 * Phones are PII: parsed with ``phonenumbers`` using a default region (``"US"`` unless configured), required to be
   both possible and valid, formatted as E.164; the key is ``phone:<hex>``. **Merged**: national and international
   spellings of one number as ``phonenumbers`` reads them (``(415) 555-0134`` with region US = ``+1 415 555 0134`` =
-  ``001 415 555 0134`` with region GB), separators, ``tel:`` URIs, non-ASCII digits, the ``00`` international
-  prefix in a region whose own prefix differs (``0044 20 7946 0958`` with region US is +44 20 7946 0958: tried only
-  when the region's own reading is not a valid number); an extension (``ext. 12``) is
-  not part of E.164, so a desk's extensions share the number's key. **Not merged**: a national number read with the
-  wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected, never guessed; the
-  reason names the region it was read in, ``phone is not a possible number in region US (written without +<country
-  code>)``, so the fix -- the number's ``+44``, or ``--default_region`` -- is plain).
+  ``001 415 555 0134`` with region GB), separators, ``tel:`` URIs, non-ASCII digits and NFKC forms (full-width,
+  sub/superscript ``₁``), the ``00`` international prefix in a region whose own prefix differs (``0044 20 7946 0958``
+  with region US is +44 20 7946 0958: tried only when the region's own reading is not a valid number); an extension
+  (``ext. 12``) is not part of E.164, so a desk's extensions share the number's key. **Not merged**: a national
+  number read with the wrong default region (``020 7946 0958`` with region US is not a valid number: it is rejected,
+  never guessed; the reason names the region it was read in, ``phone is not a possible number in region US (written
+  without +<country code>)``, so the fix -- the number's ``+44``, or ``--default_region`` -- is plain).
 
 ``<hex>`` is the first 32 hex characters (128 bits) of ``HMAC-SHA256(key, "<kind>:" + normalized)``. The HMAC key
-comes from :class:`Hasher`; :meth:`Hasher.from_env` reads ``JOURNEYFLOW_HASH_KEY`` and falls back to the
-documented local-development key ``b"journeyflow-local-dev-key"`` (logging a WARNING once; the key itself is never
-logged). Raw PII never appears in a key, in an exception message or in ``repr``.
+comes from :class:`Hasher`; :meth:`Hasher.from_env` reads ``JOURNEYFLOW_HASH_KEY`` and falls back to the documented
+local-development key ``b"journeyflow-local-dev-key"`` (logging a WARNING once; the key itself is never logged). Raw
+PII never appears in a key, in an exception message or in ``repr``.
 """
 
 from __future__ import annotations
@@ -62,35 +63,10 @@ from typing import Any, Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-__all__ = [
-    "ANON",
-    "CRM",
-    "Counts",
-    "DEFAULT_HASH_KEY",
-    "EMAIL",
-    "HASH_KEY_ENV",
-    "KINDS",
-    "MAX_ID_CHARS",
-    "MAX_RAW_CHARS",
-    "PHONE",
-    "PLACEHOLDER_IDS",
-    "Hasher",
-    "InvalidIdentifier",
-    "Kind",
-    "add_counts",
-    "anon_key",
-    "bounded_event_id",
-    "canonical",
-    "crm_key",
-    "is_placeholder",
-    "kind_index",
-    "kind_of",
-    "normalize_email",
-    "rank_key",
-    "singleton_counts",
-    "event_id_text",
-    "without_format_chars",
-]
+__all__ = ["ANON", "CRM", "Counts", "DEFAULT_HASH_KEY", "EMAIL", "HASH_KEY_ENV", "KINDS", "MAX_ID_CHARS",
+           "MAX_RAW_CHARS", "PHONE", "PLACEHOLDER_IDS", "Hasher", "InvalidIdentifier", "Kind", "add_counts",
+           "anon_key", "bounded_event_id", "canonical", "crm_key", "is_placeholder", "kind_index", "kind_of",
+           "normalize_email", "rank_key", "singleton_counts", "event_id_text", "without_format_chars"]
 
 logger = logging.getLogger(__name__)
 
@@ -241,20 +217,33 @@ def _strip_id(kind: str, raw: object) -> str:
 
 def crm_key(raw: object) -> str:
     """``crm:<id stripped>`` (CRM ids are not PII; surrounding whitespace and invisible format characters removed);
-    :class:`InvalidIdentifier` when empty or longer than :data:`MAX_ID_CHARS`."""
-    return "crm:" + _strip_id(CRM, raw)
+    :class:`InvalidIdentifier` when empty or longer than :data:`MAX_ID_CHARS`.  An id written as journeyflow's own
+    key (a customer id copied from a table or the audit topic: ``crm:C1``, ``anon:d1``, ``email:<32 hex>``) is that
+    key (:func:`_as_key`): an opt-out by customer id was the id ``crm:crm:C1`` of nobody and blocked no one."""
+    return _as_key(CRM, _strip_id(CRM, raw))
 
 
 def anon_key(raw: object) -> str:
     """``anon:<id stripped>`` (anonymous/device ids are not PII; surrounding whitespace and invisible format
-    characters removed); :class:`InvalidIdentifier` when empty or longer than :data:`MAX_ID_CHARS`."""
-    return "anon:" + _strip_id(ANON, raw)
+    characters removed); :class:`InvalidIdentifier` when empty or longer than :data:`MAX_ID_CHARS`; an id written as
+    journeyflow's own key is that key (as :func:`crm_key`)."""
+    return _as_key(ANON, _strip_id(ANON, raw))
+
+
+_OWN_KEY = re.compile(r"(crm|anon):(.*)|(?:email|phone):[0-9a-f]{32}", re.DOTALL)
+
+
+def _as_key(kind: str, value: str) -> str:
+    m = _OWN_KEY.fullmatch(value) if value[:1] in "caep" else None
+    if m is None:
+        return f"{kind}:{value}"
+    return f"{m[1]}:{_strip_id(m[1], m[2])}" if m[1] else value
 
 
 def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     """The one spelling of an email address that journeyflow hashes and delivers to (rules in the module docstring).
 
-    ``raw``: the address as written.  Returns ``local@ascii-domain`` with the local part NFC-normalized and
+    ``raw``: the address as written.  Returns ``local@ascii-domain`` with the local part NFKC-normalized and
     lower-cased (and its ``+tag`` removed when ``merge_plus_addresses``).  Raises :class:`InvalidIdentifier` (the
     message never holds the address) when ``email-validator`` rejects it or it is longer than 254 characters.
     Syntax rules: RFC 5321/5322 and RFC 6531/6532 as implemented by ``email-validator`` (no DNS look-up).
@@ -276,7 +265,7 @@ def normalize_email(raw: str, merge_plus_addresses: bool = False) -> str:
     return _normalize_email_full(raw, merge_plus_addresses)
 
 
-#: a plain ASCII address (no surrounding space: ``raw.strip()`` and NFC leave it as it is); no ``--`` in the domain
+#: a plain ASCII address (no surrounding space: ``raw.strip()`` and NFKC leave it as it is); no ``--`` in the domain
 #: (no ``xn--`` labels, whose Unicode form ``email-validator`` also checks)
 _LABEL = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
 _SIMPLE_EMAIL = re.compile(rf"([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@({_LABEL}(?:\.{_LABEL})*)")
@@ -303,7 +292,8 @@ def _join_email(local: str, ascii_domain: str, merge_plus_addresses: bool) -> st
 
 def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
     """:func:`normalize_email` with every address checked by ``email-validator``."""
-    value = _address_part(unicodedata.normalize("NFC", raw.strip()))
+    # NFKC (RFC 8265 PRECIS maps width; NFKC also folds ligatures and other compatibility forms): one mailbox
+    value = _address_part(unicodedata.normalize("NFKC", raw.strip()))
     if not value:
         raise InvalidIdentifier(EMAIL, "email is empty")
     try:
@@ -318,7 +308,7 @@ def _normalize_email_full(raw: str, merge_plus_addresses: bool = False) -> str:
         if bare != raw and bare.strip():
             return _normalize_email_full(bare, merge_plus_addresses)
         raise InvalidIdentifier(EMAIL, f"email is not a valid address: {_safe_reason(str(e))}") from None
-    local = unicodedata.normalize("NFC", info.local_part.lower())
+    local = unicodedata.normalize("NFKC", info.local_part.lower())
     normalized = _join_email(local, info.ascii_domain.lower(), merge_plus_addresses)
     if len(normalized) > 254:
         raise InvalidIdentifier(EMAIL, "email is not a valid address: too long")
@@ -440,7 +430,7 @@ class Hasher:
         return f"email:{self.digest(EMAIL, value)}", value
 
     def _phone_uncached(self, raw: str, region: str) -> tuple[str | None, str]:
-        value = raw.strip()
+        value = (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip()
         if not value:
             return None, "phone is empty"
         number, problem = _valid_number(value, region)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
 
 __all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "STATUS_FROM", "OnlineResolution",
-           "merge_from_event", "merge_into_event", "resolve_online", "status_handover", "transfer_target"]
+           "merge_from_event", "merge_into_event", "resolve_online", "route_transfer", "status_handover",
+           "transfer_target"]
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
 IDENTITY_STREAM = "_identity"
@@ -114,10 +115,22 @@ def status_handover(key: str, ev: Event) -> Event:
     latest status in event time still wins in the union), addressed to ``key`` and routed on to its current customer
     by :func:`transfer_target`.  Before, the change was dropped with the state that was no longer there: a late
     opt-out of a merged-away customer never reached the survivor, who went on messaging the channel.  The uid is a
-    function of the key and the record (a retried bundle sends the same hand-over; the union is idempotent)."""
+    function of the key and the record (a retried bundle sends the same hand-over; the union is idempotent).
+
+    A bounce naming no address hits the customer's most recent address of its channel; that customer's addresses
+    went with its state, so the hand-over names the bounce by kind only (``state_merge.unnamed_key``): the routing
+    step fills in the addresses the identity graph gave ``key`` at the bounce's time (:func:`route_transfer`) and
+    the survivor's merge applies it (``state_merge.resolve_unnamed``).  Before, such a bounce changed nothing."""
+    from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL
+    from journeyflow.stages.deliverability import bounce_effect, channels_of
     from journeyflow.stages.state import CustomerState
+    from journeyflow.stages.state_merge import unnamed_key
     state = CustomerState(customer_id=key)
     state.apply_status(ev)
+    if ev.stream == "engagement" and ev.type == "bounced" and not state.addr_status:
+        for ch in channels_of(ev.attrs.get("channel")):
+            if ADDRESS_FOR_CHANNEL.get(ch):
+                state.set_address_status(unnamed_key(ADDRESS_FOR_CHANNEL[ch]), ch, bounce_effect(ev), ev.ts)
     return Event(uid=f"absorb:status:{key}:{ev.uid}", stream=IDENTITY_STREAM, type=ABSORB, ts=ev.ts, ids=(key,),
                  attrs={"state": base64.b64encode(state.to_bytes()).decode(), "from": STATUS_FROM + key})
 
@@ -136,3 +149,22 @@ def transfer_target(store: IdentityStore, target: str, ev: Event) -> str:
     if str(ev.attrs.get("from", "")).startswith(STATUS_FROM):
         return store.find(target)
     return store.root_at(target, ev.ts)
+
+
+def route_transfer(store: IdentityStore, target: str, ev: Event) -> tuple[str, Event]:
+    """``(customer, hand-over)``: the customer :func:`transfer_target` addresses ``ev`` to and the hand-over itself,
+    in which a status-only one's bounces naming no address (:func:`status_handover`) name the addresses the identity
+    graph gave ``target`` at the bounce's time (its members then, of the kind: ``state_merge.name_unnamed``), so the
+    survivor bounces the merged-away customer's address, not its own most recent one.  Other hand-overs as given."""
+    routed = transfer_target(store, target, ev)
+    if not str(ev.attrs.get("from", "")).startswith(STATUS_FROM):
+        return routed, ev
+    from journeyflow.stages.state import CustomerState
+    from journeyflow.stages.state_merge import name_unnamed, unnamed_key
+    state = CustomerState.from_bytes(base64.b64decode(ev.attrs["state"]))
+    if not any(k.startswith((unnamed_key("email"), unnamed_key("phone"))) for k in state.addr_status):
+        return routed, ev
+    then = [k for k in store.members(store.find(target)) if store.root_at(k, ev.ts) == target]
+    name_unnamed(state, {kind: [k for k in then if k.startswith(kind + ":")] for kind in ("email", "phone")})
+    attrs = {**ev.attrs, "state": base64.b64encode(state.to_bytes()).decode()}
+    return routed, Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, attrs, ev.contact)

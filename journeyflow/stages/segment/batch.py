@@ -9,6 +9,11 @@ context inside each of the items in the batch"; a message's own value wins for a
 by key: the envelope's ``context.timezone`` and a message's ``context.traits`` both hold); ``sentAt`` (the
 libraries set it once per batch, e.g. analytics-python) applies to every message that does not set its own.  A
 message's ``null``, ``""`` or ``[]`` for one of these fields is no value of its own (the envelope's applies).
+
+A message that writes a key more than once (``{"type": "track", "event": "Unsubscribed", ..., "event": "x"}``, or
+``properties.channel`` twice) keeps every value in its record, in order, as a message on a line of its own does: the
+parser's fail-safe reading of repeated opt-out keys (``stages.duplicate_keys``) then applies to it too (decoding the
+envelope kept only the last value: the unsubscribe was lost).
 """
 from __future__ import annotations
 
@@ -37,8 +42,9 @@ def split_batch(payload: Any) -> list[bytes] | None:
     if env is None:
         return None
     items, shared = env
+    repeats = _repeated_pairs(payload, items)
     out = []
-    for m in items:
+    for i, m in enumerate(items):
         if isinstance(m, dict) and shared:
             # an item's null, "" or [] (PHP's empty object) for a shared field is no value of its own: the
             # envelope's applies (it replaced the envelope's context, its traits.email lost; or its sentAt)
@@ -46,7 +52,7 @@ def split_batch(payload: Any) -> list[bytes] | None:
             for k in _MERGED:
                 if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
                     m[k] = _merged(shared[k], m[k])
-        out.append(_encoded(m))
+        out.append(_encoded(m) if i not in repeats else _with_repetitions(m, repeats[i]))
     return out
 
 
@@ -75,6 +81,90 @@ def _envelope(payload: Any) -> tuple[list, dict] | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
     return obj["batch"], {k: obj[k] for k in _SHARED if k in obj}
+
+
+class _Pairs(dict):
+    """A decoded object that wrote a key more than once: ``pairs`` holds every (key, value) as written."""
+
+    pairs: list
+
+
+def _pairs_hook(pairs: list) -> dict:
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    out = _Pairs(d)
+    out.pairs = pairs
+    return out
+
+
+def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
+    """``{index: the message decoded keeping repetitions}`` (objects that write a key more than once are
+    :class:`_Pairs`) of the batch's messages that repeat a key, at the top or inside (``{}`` for a decoded payload:
+    its repetitions are gone).  Cheap for ordinary batches: decoded a second time only when a key that decides an
+    opt-out (``stages.duplicate_keys``: ``event``, ``properties.channel``) occurs in the text more often than the
+    messages hold it."""
+    if not isinstance(payload, (bytes, bytearray, str)):
+        return {}
+    dicts = [m for m in items if isinstance(m, dict)]
+    held = {"event": sum(1 for m in dicts if "event" in m),
+            "channel": sum(("channel" in m) + (isinstance(m.get("properties"), dict) and "channel" in m["properties"])
+                           for m in dicts)}
+    if not any(payload.count(f'"{k}"' if isinstance(payload, str) else f'"{k}"'.encode()) > n for k, n in held.items()):
+        return {}
+    if isinstance(payload, str) and payload.startswith("\ufeff"):
+        payload = payload[1:]
+    try:
+        obj = json.loads(payload, object_pairs_hook=_pairs_hook)
+    except (ValueError, RecursionError):
+        return {}
+    again = obj if isinstance(obj, list) else obj.get("batch") if isinstance(obj, dict) else None
+    if not isinstance(again, list):
+        return {}
+    return {i: m for i, m in enumerate(again) if isinstance(m, dict) and _repeats(m)}
+
+
+def _repeats(v: Any) -> bool:
+    """True when ``v`` (decoded with :func:`_pairs_hook`) holds an object that writes a key more than once."""
+    if isinstance(v, _Pairs):
+        return True
+    if isinstance(v, dict):
+        return any(_repeats(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_repeats(x) for x in v)
+    return False
+
+
+def _with_repetitions(message: dict, written: dict) -> bytes:
+    """:func:`_encoded` of ``message`` (shared fields merged) with every key it wrote more than once -- at the top
+    or inside, as ``written`` (the same message decoded keeping repetitions) holds them -- written again with each
+    value in order: the message's own text, as far as repetitions go.  A merged field is taken from ``message``."""
+    pairs = written.pairs if isinstance(written, _Pairs) else list(written.items())
+    last = {k: i for i, (k, _v) in enumerate(pairs)}
+    body = [(k, v) for i, (k, v) in enumerate(pairs) if last[k] != i]  # the earlier values of a repeated key
+    body += [(k, written[k] if k in written and written[k] == v else v) for k, v in message.items()]
+    try:
+        return _dump(_DictPairs(body), False).encode("utf-8")
+    except UnicodeEncodeError:
+        return _dump(_DictPairs(body), True).encode("ascii")
+
+
+class _DictPairs(list):
+    """Key-value pairs to write as one JSON object, in order (a key may repeat)."""
+
+
+def _dump(v: Any, ascii_only: bool) -> str:
+    """Compact JSON of ``v``, :class:`_Pairs` and :class:`_DictPairs` written pair by pair (repeated keys kept)."""
+    if isinstance(v, (_Pairs, _DictPairs)):
+        pairs = v.pairs if isinstance(v, _Pairs) else v
+        return "{" + ",".join(json.dumps(k, ensure_ascii=ascii_only) + ":" + _dump(x, ascii_only)
+                              for k, x in pairs) + "}"
+    if isinstance(v, dict):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=ascii_only) + ":" + _dump(x, ascii_only)
+                              for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_dump(x, ascii_only) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=ascii_only)
 
 
 def _absent(v: Any) -> bool:

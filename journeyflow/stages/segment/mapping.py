@@ -25,6 +25,7 @@ from journeyflow.stages.json_text import as_number
 from journeyflow.stages.object_ids import object_id
 
 __all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
+           "lookup_per_item",
            "default_mapping_text", "load_mapping_file", "required_attrs"]
 
 #: Name of the packaged default mapping (``journeyflow/defaults``).
@@ -239,6 +240,32 @@ def lookup(msg: Any, path: tuple[tuple[str, bool], ...]) -> Any:
         if not cur:
             return None
     return cur if walked else cur[0]
+
+
+def lookup_per_item(msg: Any, paths: tuple[tuple[tuple[str, bool], ...], ...]) -> list | None:
+    """For paths that walk the same array to different keys of its items (``products[].product_id``,
+    ``products[].sku``): per item, the value of the first of those keys it has -- a product given by its ``sku``
+    only is not lost beside one given by its ``product_id`` (the first path that found anything won for every
+    item: ``[{"product_id": "p1"}, {"sku": "S-2"}]`` gave ``["p1"]``).  An item that is no object is passed on as
+    the :class:`Misplaced` it is.  None when the paths are not of that shape, or nothing is found."""
+    if len(paths) < 2:
+        return None
+    prefix = paths[0][:-1]
+    if not any(walk for _k, walk in prefix) or any(p[:-1] != prefix or p[-1][1] for p in paths):
+        return None
+    items = lookup(msg, prefix)
+    if not isinstance(items, list):
+        return None
+    keys = [p[-1][0] for p in paths]
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            out.append(item if isinstance(item, Misplaced) else Misplaced("an item of an array", _json_type(item)))
+            continue
+        v = next((item[k] for k in keys if item.get(k) is not None and item.get(k) != ""), None)
+        if v is not None:
+            out.append(v)
+    return out or None
 
 
 def _json_type(v: Any) -> str:

@@ -74,9 +74,11 @@ from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
                                               event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
-from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup
+from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
+from journeyflow.stages.segment.optouts import folded_name, folded_opt_outs, is_opt_out, named_channel_too
 from journeyflow.stages.segment.times import BadTime, event_time
-from journeyflow.stages.spellings import channel_symbol, clean_scalar
+from journeyflow.stages.spellings import (ALSO_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
+                                          several_addresses)
 
 if TYPE_CHECKING:
     from journeyflow.stages.parse import Parser
@@ -96,6 +98,8 @@ PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", 
 _PII_PROPERTIES = frozenset({"email", "phone"})
 _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 _PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+#: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
+_TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
 
 
 def _names_address_status(target: Any) -> bool:
@@ -112,6 +116,7 @@ class SegmentParser:
         self.parser = parser
         cfg = parser.config
         self.mapping = compiled_mapping(cfg.segment_mapping, cfg.segment_mapping_source)
+        self._opt_outs = folded_opt_outs(self.mapping)  # opt-outs in other spellings of their names
         # (field, id text) -> its key, or the (kind, reason) of its refusal: a user's messages repeat their ids
         self._id_keys: dict[tuple[str, str], str | tuple[str, str]] = {}
 
@@ -126,10 +131,10 @@ class SegmentParser:
             raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
         problems: list = []
         try:
-            et, _how, dropped = event_time(msg)
+            et, how, dropped = event_time(msg)
             bad_time = None
         except BadTime as e:
-            et, dropped, bad_time = None, [], e
+            et, how, dropped, bad_time = None, "", [], e
         call = msg.get("type")
         if isinstance(call, str) and call not in _CALLS:
             call = call.strip().lower()  # "Track", " identify": the call in a source's spelling (fields.fold_symbol)
@@ -176,8 +181,7 @@ class SegmentParser:
         for f, v in bad_parts:
             problems.append((f, W.WRONG_TYPE, "dropped", f"expected an object, got {type(v).__name__}",
                              _fields.warning_value(f, v)))
-        self.parser._check_range(et, msg.get("timestamp") or msg.get("originalTimestamp") or msg.get("receivedAt"),
-                                 received_at)
+        self.parser._check_range(et, msg.get(_TIME_SOURCE.get(how, how)), received_at)
         context = _object(msg.get("context"))
         if context is not None and not isinstance(context, dict):
             problems.append(("context", W.WRONG_TYPE, "dropped", f"expected an object, got {type(context).__name__}",
@@ -196,9 +200,13 @@ class SegmentParser:
             for f, _v in bad_parts:
                 msg[f] = context if f == "context" else None
         user_traits = dict(ctx_traits or {})
+        also = []  # a second address an opt-out names (properties beside a usable trait): both are blocked
+        if call == "track" and _names_address_status(self.mapping.get(etype)):  # so are those of a trait's list
+            user_traits = several_addresses(user_traits, self.parser.hasher, self.parser.config.default_region)
+            also += user_traits.pop(ALSO_FIELD, [])
         if call == "identify":
             user_traits.update(own_traits or {})
-        elif call == "track" and props and _names_address_status(self.mapping.get(etype)):
+        elif call == "track" and props and _names_address_status(self._target(etype)):
             # an email tool's opt-out or bounce names its address in the properties when it has no user traits, or
             # only an unusable one ("{{email}}": a template left unrendered) -- fail safe: the address, not only the
             # user id, is opted out, every holder of it is blocked
@@ -209,6 +217,10 @@ class SegmentParser:
                         problems.append((f"traits.{kind}", W.INVALID_IDENTIFIER, "dropped",
                                          f"not a usable {kind}: the {kind} in properties applies", None))
                     user_traits[kind] = props[kind]
+                elif isinstance(props.get(kind), str) and self._usable(kind, props[kind], context):
+                    region = _locale_region(context) if kind == "phone" else None
+                    also.append(self._phone_key(props[kind], region, {}) if region else
+                                self.parser._key(kind, props[kind], {}))
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
@@ -236,20 +248,29 @@ class SegmentParser:
         if call == "identify":
             self._timezone(context, own_traits or {}, attrs, problems)
         stream = SEGMENT_STREAM
-        target = self.mapping.get(etype) if call in ("track", "page", "screen") else None
+        target = self._target(etype) if call in ("track", "page", "screen") else None
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)
         if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
             mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
+        also += plus_bases(self.parser.hasher, [contact.get("email")])  # (an opt-out's tagged address: its mailbox)
         return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
-                     attrs=attrs, contact=contact), problems
+                     attrs=attrs, contact=also_named(ids, contact, etype, also)), problems
 
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose
         mapping target changes an address's status (an unsubscribe, complaint, bounce), else None (the last)."""
-        return next((n for n in names if isinstance(n, str) and _names_address_status(self.mapping.get(n.strip()))),
+        return next((n for n in names if isinstance(n, str) and _names_address_status(self._target(n.strip()))),
                     None)
+
+    def _target(self, name: str) -> Any:
+        """The mapping target of an event name: the name as the mapping writes it, else an opt-out whose name it
+        is in another case or with ``_`` / ``-`` for spaces (None: not mapped)."""
+        target = self.mapping.get(name)
+        if target is None and self._opt_outs:
+            target = self._opt_outs.get(folded_name(name))
+        return target
 
     # ------------------------------------------------------------------------------------------- parts
     def _identifiers(self, call: str, msg: dict, traits: dict, et: int, problems: list,
@@ -359,13 +380,18 @@ class SegmentParser:
         for rule in target.attrs:
             if rule.has_value:
                 attrs[rule.name] = rule.value
+                if rule.name == "channel" and is_opt_out(target):
+                    attrs[rule.name] = named_channel_too(target, rule.value, msg,
+                                                         self.parser._enums[target.stream]["channel"])
                 continue
             # the first path whose value converts wins; a value found on the way that does not convert is
             # reported (the field is the mapping's path it was read from, properties.product_id: a path of the
             # mapping file, never the message's free text) and the next path is tried (product_id, then sku)
             value, bad = None, []
-            for path in rule.paths:
-                found = lookup(msg, path)
+            # products[].product_id, else products[].sku: per product (mapping.lookup_per_item)
+            per_item = lookup_per_item(msg, rule.paths) if rule.as_ in ("string", "strings") else None
+            for path in rule.paths if per_item is None else rule.paths[:1]:
+                found = lookup(msg, path) if per_item is None else per_item
                 if found is None or found == [] or found == "":
                     continue
                 if rule.name == "channel" and isinstance(found, list) and target.stream in ("consent", "engagement"):

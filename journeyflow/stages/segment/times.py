@@ -11,18 +11,19 @@ segmentio/segment-docs) gives every message up to four ISO-8601 times:
 
 journeyflow's event time (:func:`event_time`), first that applies:
 
-1. ``timestamp``, when present (what Segment, RudderStack and their warehouses use as event time);
+1. ``timestamp``, when present and a time (what Segment, RudderStack and their warehouses use as event time);
 2. ``receivedAt - (sentAt - originalTimestamp)`` when all three are present: the spec's skew correction, done here
    when a source forwards raw client messages without ``timestamp``;
 3. ``originalTimestamp`` (no way to correct it);
 4. ``receivedAt`` (a server time: when nothing else is known, the arrival).
 
-An empty string is an absent time (as an empty id is an absent id).  A ``timestamp`` that is present but not a
-time dead-letters the message (``bad_timestamp``): it is the event time.
-With a valid ``timestamp`` the other three are neither used nor checked (parsing them cost a third of the Segment
-parse).  Without it, a bad time field is dropped with a field warning and the rule goes on with the others; a
-message left with no time at all is dead-lettered (``bad_timestamp``).  Times are parsed exactly by
-:func:`journeyflow.stages.timeparse.parse_ts` (ISO-8601 with a UTC offset, or epoch milliseconds), in ms.
+An empty string is an absent time (as an empty id is an absent id).  With a valid ``timestamp`` the other three are
+neither used nor checked (parsing them cost a third of the Segment parse).  Any time field that is present but not
+a time -- ``timestamp`` too -- is dropped with a field warning and the rule goes on with the others (a message that
+can be understood is kept: ``{"timestamp": "yesterday", "originalTimestamp": ...}`` has the time its device gave);
+a message left with no usable time at all is dead-lettered (``bad_timestamp``).  Times are parsed exactly by
+:func:`journeyflow.stages.timeparse.parse_ts` (ISO-8601 with a UTC offset, the other spellings with an explicit
+zone of :mod:`journeyflow.stages.time_spellings`, or epoch milliseconds), in ms.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 
 
 class BadTime(ValueError):
-    """``timestamp`` is present but not a time, or the message has no usable time: ``field`` names which."""
+    """The message has no usable time (``field``: ``timestamp``, the event time it lacks)."""
 
     def __init__(self, field: str, detail: str):
         super().__init__(detail)
@@ -56,8 +57,9 @@ def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]
         try:
             return parse_ts(v), "timestamp", dropped
         except (ValueError, OverflowError) as e:
-            raise BadTime("timestamp", f"timestamp {str(v)[:40]!r} is not ISO-8601 with offset nor epoch ms "
-                                       f"({e})"[:300]) from None
+            # the message is still understood when the other fields give its time (the spec's own derivation of
+            # timestamp): the bad timestamp is dropped with a field warning, not the message
+            dropped.append(("timestamp", str(e)[:200]))
     for f in TIME_FIELDS[1:]:
         v = msg.get(f)
         if v is None or v == "":

@@ -20,6 +20,7 @@ from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages.message_attributes import parse_message
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
+from journeyflow.stages.parse_lines import parse_records
 from journeyflow.transforms.coders import Batch, EventBatch  # (importing coders registers the Event coders: issue 22)
 
 #: Main output tag of ParseAndValidate (Event).
@@ -87,8 +88,18 @@ class ParseRecordFn(beam.DoFn):
         """Parses one record, or (``batch`` mode) each record of a list of them (bad input never raises: it becomes
         a dead letter)."""
         if self.batch and isinstance(rec, list):
-            for r in rec:
-                yield from self._process_batched(r)
+            # a chunk read from one file: each run of one stream (and arrival time) parsed by one call
+            # (stages.parse_lines.parse_records: parse_full's results, gathered)
+            start = 0
+            while start < len(rec):
+                stream, received = rec[start].stream, rec[start].received_at
+                end = start + 1
+                while end < len(rec) and rec[end].stream == stream and rec[end].received_at == received:
+                    end += 1
+                run = rec[start:end]
+                yield from self._collect(*parse_records(self.parser, stream, [r.payload for r in run],
+                                                        [r.source for r in run], received))
+                start = end
             return
         if self.batch and rec.attributes is None:
             yield from self._process_batched(rec)
@@ -115,23 +126,32 @@ class ParseRecordFn(beam.DoFn):
 
     def _process_batched(self, rec: RawRecord) -> Iterator[Any]:
         out, warnings = self.parser.parse_full(rec.stream, rec.payload, rec.source, rec.received_at)
-        if isinstance(out, Event):
-            self.parsed.inc()
-            self.event_time.update(out.ts)
-            self._events.append(out)
-            if len(self._events) >= self.batch:
-                yield self._events
-                self._events = EventBatch()
-            for w in warnings:
-                self.warned.inc()
-                self.by_reason[w.reason].inc()
-            self._warnings.extend(warnings)
-        else:
+        return self._collect(*(([out], [], list(warnings)) if isinstance(out, Event) else ([], [out], [])))
+
+    def _collect(self, events: list[Event], dead: list, warnings: list) -> Iterator[EventBatch]:
+        """``batch`` mode: counts records' results (events, dead letters, field warnings of the events) and adds
+        them to the bundle's batches; yields each EventBatch filled to ``batch`` events."""
+        if events:
+            self.parsed.inc(len(events))
+            update = self.event_time.update
+            for e in events:
+                update(e.ts)
+            batch = self._events
+            batch.extend(events)
+            while len(batch) >= self.batch:  # the same batches as appending one at a time
+                yield batch if len(batch) == self.batch else EventBatch(batch[:self.batch])
+                batch = EventBatch() if len(batch) == self.batch else EventBatch(batch[self.batch:])
+            self._events = batch
+        for w in warnings:
+            self.warned.inc()
+            self.by_reason[w.reason].inc()
+        self._warnings.extend(warnings)
+        for d in dead:
             self.dead.inc()
-            counter = self.dead_by_reason.get(out.reason)
+            counter = self.dead_by_reason.get(d.reason)
             if counter is not None:
                 counter.inc()
-            self._dead.append(out)
+        self._dead.extend(dead)
 
 
 @beam.typehints.with_input_types(RawRecord)

@@ -44,8 +44,8 @@ from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
 from journeyflow.model.events import SEGMENT_STREAM, STREAMS
-from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.message_attributes import TS_ATTRIBUTE
+from journeyflow.stages.parse_lines import jsonl_records
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.coders import Batch
 from journeyflow.transforms.parse import RawRecord
@@ -96,18 +96,10 @@ class _ReadFileFn(beam.DoFn):
                 for i, rec in enumerate(fastavro.reader(f), 1):
                     self.read.inc()
                     yield RawRecord(stream, rec, f"{name}#{i}")
-            else:
-                for i, line in jsonl_lines(f):  # LF, CRLF or CR-only line ends
-                    if not line.strip():
-                        continue  # blank lines are not records
-                    batch = split_batch(line) if stream == SEGMENT_STREAM else None
-                    if batch is not None:  # a Segment batch envelope: each message is a record
-                        for k, msg in enumerate(batch, 1):
-                            self.read.inc()
-                            yield RawRecord(stream, msg, f"{name}:{i}#{k}")
-                        continue
+            else:  # blank lines skipped, a Segment batch envelope split (stages.parse_lines: the bench reads so too)
+                for payload, source in jsonl_records(f, name, stream):
                     self.read.inc()
-                    yield RawRecord(stream, line, f"{name}:{i}")
+                    yield RawRecord(stream, payload, source)
 
 
 class ReadReplayFiles(beam.PTransform):

@@ -47,7 +47,7 @@ from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
-from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, pseudonymize
+from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, mask_record, pseudonymize
 from journeyflow.stages.spellings import BAD_FIELD, also_named, several_addresses
 from journeyflow.stages.timeparse import parse_ts
 
@@ -60,7 +60,6 @@ __all__ = ["DEFAULT_MAX_TS", "DEFAULT_MIN_TS", "MAX_JSON_DEPTH", "MAX_PAYLOAD_IN
 
 MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
-_PII_FIELDS = {"email": "<email>", "phone": "<phone>"}
 
 # Defaults for absurd-time detection: 2000-01-01 .. 2100-01-01 (UTC).
 DEFAULT_MIN_TS = 946_684_800_000
@@ -79,13 +78,6 @@ def avro_schema(name: str) -> dict:
     """Parsed Avro schema ``schemas/<name>.avsc`` (shipped as package data)."""
     text = resources.files("journeyflow.schemas").joinpath(f"{name}.avsc").read_text()
     return fastavro.parse_schema(json.loads(text))
-
-
-def _mask_record(rec: Any) -> Any:
-    """A copy of a decoded record with the values of identifier fields masked, whatever their format."""
-    if isinstance(rec, dict):
-        return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
-    return rec
 
 
 class Invalid(Exception):
@@ -154,8 +146,8 @@ class Parser:
         # typed decoders + caches for records kept without a warning; anything else takes the full path below
         self._fast = FastPath(self)
         self._fast_streams = self._fast.streams()
-        # the streams whose fast-path Event is the whole result (no declared types to check on it)
-        self._fast_direct = self._fast_streams if self.config.declared_types is None else frozenset()
+        # per stream whose fast-path Event is the whole result (no declared types to check on it), its fast parse
+        self._fast_direct = dict(self._fast.parsers) if self.config.declared_types is None else {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (handed to Beam DoFns): the fast path's decoders and caches are rebuilt, empty, on load."""
@@ -173,9 +165,10 @@ class Parser:
               received_at: int | None = None) -> Event | DeadLetter:
         """One raw record of ``stream`` → its Event, or a DeadLetter with its reason (field warnings discarded: use
         :meth:`parse_full` wherever they must be written).  Never raises for bad input."""
-        if stream in self._fast_direct and (raw.__class__ is bytes or raw.__class__ is str):
+        fast = self._fast_direct.get(stream)
+        if fast is not None and (raw.__class__ is bytes or raw.__class__ is str):
             try:
-                ev = self._fast.parse(stream, raw, received_at)
+                ev = fast(raw, received_at)
             except Exception:  # noqa: BLE001 -- the guarded path runs it again and reports the fault
                 return self._guarded(stream, raw, source, received_at, False)[0]
             return ev if ev is not None else self._guarded(stream, raw, source, received_at, True)[0]
@@ -193,10 +186,11 @@ class Parser:
         record is a ``processing_error`` dead letter naming the exception's type: one poison record must not fail
         its whole bundle (streaming retries a failed bundle for ever)."""
         fast_tried = False
-        if stream in self._fast_direct and (raw.__class__ is bytes or raw.__class__ is str):
+        fast = self._fast_direct.get(stream)
+        if fast is not None and (raw.__class__ is bytes or raw.__class__ is str):
             # the common record: the fast path's Event is the whole result (no declared types to check, no warning)
             try:
-                ev = self._fast.parse(stream, raw, received_at)
+                ev = fast(raw, received_at)
             except Exception:  # noqa: BLE001 -- the guarded path below runs it again and reports the fault
                 ev = None
             else:
@@ -256,7 +250,7 @@ class Parser:
         if text is None or (len(text) <= MAX_PAYLOAD_IN_DEAD_LETTER and text.lstrip().startswith("{")):
             try:
                 obj = raw if text is None else loads_json(text)
-                text = json.dumps(_mask_record(obj), default=str, sort_keys=True)
+                text = json.dumps(mask_record(obj), default=str, sort_keys=True)
             except (TypeError, ValueError, RecursionError):
                 text = text if text is not None else repr(raw)
         if et is not None and not _MIN_TABLE_TS <= et <= _MAX_TABLE_TS:

@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import operator
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Optional, Union
 
 import msgspec
 
@@ -234,12 +234,14 @@ class FastPath:
         #: :meth:`clean` through that cache (the Segment parser's property and trait values)
         self.clean_cached = self._clean_value
         self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
-        attrs = {"web": self._attrs_web, "orders": self._attrs_orders, "support": self._attrs_support,
+        attrs = {"web": self._attrs_web_reader(), "orders": self._attrs_orders, "support": self._attrs_support,
                  "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
         # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
         # checks, identifier values, their cache, attributes
         self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
                            self._id_values[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
+        #: per stream, :meth:`parse` of its records (:meth:`_stream_parser`)
+        self.parsers = {s: self._stream_parser(s) for s in self._decoders}
 
     def streams(self) -> frozenset[str]:
         """The streams this fast path decodes (the others always take the full path)."""
@@ -267,85 +269,105 @@ class FastPath:
     def parse(self, stream: str, raw: bytes | str, received_at: int | None) -> Event | None:
         """The Event of a record the full parser keeps without a warning, else None (then run the full parser).
         ``stream`` must be one of :meth:`streams`."""
-        if len(raw) > self._max_bytes:
-            return None
-        if isinstance(raw, bytes) and not raw.isascii():
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return None
+        return self.parsers[stream](raw, received_at)
+
+    def _stream_parser(self, stream: str) -> Callable[[bytes | str, int | None], Event | None]:
+        """:meth:`parse` of one stream: ``(raw, received_at) -> Event | None``, everything it looks up per record
+        bound once (closure variables instead of attribute and dictionary look-ups)."""
         decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
-        # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
-        # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
-        # (RecursionError beyond msgspec's own limit) and the full parser says what it is.  A record with unknown
-        # fields is decoded again, skipping them, if it has at most 32 brackets (else they might nest too deep)
-        try:
-            rec = decode(raw)
-        except msgspec.ValidationError as e:
-            if not str(e).startswith("Object contains unknown field") or (
-                    raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes) else raw.count("{") + raw.count("[")) > 32:
+        lenient = self._lenient[stream]
+        max_bytes, min_ts, max_ts, max_ahead = self._max_bytes, self._min_ts, self._max_ts, self._max_ahead
+        iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
+        twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
+        prefix = stream + "/"
+        validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
+                                                                          msgspec.DecodeError, _EVENT_ID_MATCH,
+                                                                          _SAFE_ID_MATCH)
+        make, max_id, opt_outs, parser = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser
+
+        def parse(raw: bytes | str, received_at: int | None) -> Event | None:
+            if len(raw) > max_bytes:
                 return None
-            try:
-                rec = self._lenient[stream](raw)
-            except (msgspec.DecodeError, UnicodeError, RecursionError):
-                return None
-        except (msgspec.DecodeError, UnicodeError, RecursionError):
-            return None
-        # event time
-        et = rec.ts
-        if et.__class__ is not int:
-            ts = et
-            et = self._iso_ms(ts)
-            if et is None:
+            if not raw.isascii() and isinstance(raw, bytes):  # (text: decoded as it is)
                 try:
-                    et = parse_ts(ts)
-                except (ValueError, OverflowError):
+                    raw = raw.decode("utf-8")
+                except UnicodeDecodeError:
                     return None
-        if et < self._min_ts or et > self._max_ts or (
-                self._max_ahead is not None and received_at is not None and et > received_at + self._max_ahead):
-            return None
-        # type
-        if types is None:  # consent
-            etype = "consent_" + rec.status
-        else:
-            etype = rec.type
-            if etype not in types:
+            # no nesting-depth check (parse.MAX_JSON_DEPTH) for a record the typed decoder takes: without unknown
+            # fields (web properties a map of scalars) it is at most three deep; a deeper one fails to decode
+            # (RecursionError beyond msgspec's own limit) and the full parser says what it is.  A record with
+            # unknown fields is decoded again, skipping them, if it has at most 32 brackets (else they might nest
+            # too deep)
+            try:
+                rec = decode(raw)
+            except validation_error as e:
+                if not str(e).startswith("Object contains unknown field") or (
+                        raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes)
+                        else raw.count("{") + raw.count("[")) > 32:
+                    return None
+                try:
+                    rec = lenient(raw)
+                except (decode_error, UnicodeError, RecursionError):
+                    return None
+            except (decode_error, UnicodeError, RecursionError):
                 return None
-        twice = (_TWICE if raw.__class__ is bytes else _TWICE_TEXT).get(stream)
-        if twice is not None and (raw.count(twice[0]) > 1 or (etype in _OPT_OUTS and raw.count(twice[1]) > 1)):
-            # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated channel
-            # matters to an opt-out only (one count for the common record)
-            return None
-        for name, check in checks:
-            v = getattr(rec, name)
-            if v is not None and check(v) is not None:
+            # event time
+            et = rec.ts
+            if et.__class__ is not int:
+                ts = et
+                et = iso_ms(ts)
+                if et is None:
+                    try:
+                        et = parse_ts(ts)
+                    except (ValueError, OverflowError):
+                        return None
+            if not min_ts <= et <= max_ts or (
+                    max_ahead is not None and received_at is not None and et > received_at + max_ahead):
                 return None
-        # identifiers
-        values = id_values(rec)
-        got = ids_cache.get(values, _UNSEEN)
-        if got is _UNSEEN:
-            got = self._ids_uncached(stream, values)
-            if not any(v.__class__ is str and len(v) > MAX_ID_CHARS for v in values):  # (refused ones: not kept)
-                if len(ids_cache) >= _CACHE:
-                    del ids_cache[next(iter(ids_cache))]
-                ids_cache[values] = got
-        if got is None:
-            return None
-        a = attrs(rec)
-        if a is None:
-            return None
-        eid = rec.event_id
-        if _EVENT_ID_MATCH(eid) is None or len(eid) > MAX_ID_CHARS:
-            if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
-                eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible characters, padding)
-            if not eid or len(eid) > MAX_ID_CHARS or is_placeholder(eid):
-                return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
-            if _SAFE_ID_MATCH(eid) is None:
-                eid = self._pseudo(eid)
-        contact = got[1].copy() if got[1] else {}  # (an opt-out's other addresses: spellings.also_named)
-        return make_event(f"{stream}/{eid}", stream, etype, et, got[0], a, also_named(
-            got[0], contact, etype, plus_bases(self._parser.hasher, [contact.get("email")])) if etype in _OPT_OUTS
-            else contact)
+            # type
+            if types is None:  # consent
+                etype = "consent_" + rec.status
+            else:
+                etype = rec.type
+                if etype not in types:
+                    return None
+            if twice_bytes is not None:
+                twice = twice_bytes if raw.__class__ is bytes else twice_text
+                if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1):
+                    # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
+                    # channel matters to an opt-out only (one count for the common record)
+                    return None
+            for name, check in checks:
+                v = getattr(rec, name)
+                if v is not None and check(v) is not None:
+                    return None
+            # identifiers
+            values = id_values(rec)
+            got = ids_cache.get(values, _UNSEEN)
+            if got is _UNSEEN:
+                got = ids_uncached(stream, values)
+                if not any(v.__class__ is str and len(v) > max_id for v in values):  # (refused ones: not kept)
+                    if len(ids_cache) >= _CACHE:
+                        del ids_cache[next(iter(ids_cache))]
+                    ids_cache[values] = got
+            if got is None:
+                return None
+            a = attrs(rec)
+            if a is None:
+                return None
+            eid = rec.event_id
+            if event_id_match(eid) is None or len(eid) > max_id:
+                if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
+                    eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible chars, padding)
+                if not eid or len(eid) > max_id or is_placeholder(eid):
+                    return None  # an empty id: the full parser's dead letter; a long or placeholder one: its stand-in
+                if safe_id_match(eid) is None:
+                    eid = pseudo(eid)
+            contact = got[1].copy() if got[1] else {}  # (an opt-out's other addresses: spellings.also_named)
+            if etype in opt_outs:
+                contact = also_named(got[0], contact, etype, plus_bases(parser.hasher, [contact.get("email")]))
+            return make(prefix + eid, stream, etype, et, got[0], a, contact)
+        return parse
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         key = self._key
@@ -374,23 +396,29 @@ class FastPath:
 
     # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned); None when
     # a field kept raw does not decode (the full parser then says what happens)
-    def _attrs_web(self, rec: Any) -> dict[str, Any] | None:
-        a: dict[str, Any] = {}
-        if rec.product_id is not None:
-            a["product_id"] = self._clean_id(rec.product_id)
-        raw = rec.properties
-        if raw is not None:
-            text = bytes(raw)
-            props = self._properties.get(text, _UNSEEN)
-            if props is _UNSEEN:
-                if len(self._properties) >= _CACHE:
-                    del self._properties[next(iter(self._properties))]
-                props = self._properties[text] = self._properties_uncached(text)
-            if props is False:
-                return None
-            if props:
-                a["properties"] = props.copy()
-        return a
+    def _attrs_web_reader(self) -> Callable[[Any], dict[str, Any] | None]:
+        """The web attributes of a decoded record (``product_id``, ``properties``: their raw JSON read once,
+        cached, each Event given its own copy), its caches bound once."""
+        clean_id, cache, uncached = self._clean_id, self._properties, self._properties_uncached
+
+        def attrs(rec: Any) -> dict[str, Any] | None:
+            a: dict[str, Any] = {}
+            if rec.product_id is not None:
+                a["product_id"] = clean_id(rec.product_id)
+            raw = rec.properties
+            if raw is not None:
+                text = bytes(raw)
+                props = cache.get(text, _UNSEEN)
+                if props is _UNSEEN:
+                    if len(cache) >= _CACHE:
+                        del cache[next(iter(cache))]
+                    props = cache[text] = uncached(text)
+                if props is False:
+                    return None
+                if props:
+                    a["properties"] = props.copy()
+            return a
+        return attrs
 
     def _properties_uncached(self, text: bytes) -> dict[str, Any] | None | bool:
         """The cleaned web ``properties`` of their raw JSON (None or empty: none kept), False when they do not

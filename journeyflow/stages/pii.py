@@ -28,11 +28,12 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 import phonenumbers
 
-__all__ = ["REGIONS", "contains_pii", "decode", "mask_pii", "pseudonymize"]
+__all__ = ["REGIONS", "contains_pii", "decode", "mask_pii", "mask_record", "pseudonymize"]
 
 # The lookbehind lets a match start only where a token starts: the same matches, in linear time (without it a long
 # token with no "@" -- a base64 blob in a 64 KiB dead-letter payload -- costs quadratic time, about a minute).
@@ -223,3 +224,14 @@ def pseudonymize(text: str, digest: Callable[[str, str], str]) -> str:
         return f"{kind}~{digest(kind, norm)[:16]}"
 
     return _apply(text, replace, keep_uuids=True)
+
+
+_PII_FIELDS = {"email": "<email>", "phone": "<phone>"}
+
+
+def mask_record(rec: Any) -> Any:
+    """A copy of a decoded record (a dict) with the values of its identifier fields (``email``, ``phone``) masked,
+    whatever their format (a dead letter's payload); anything else as it is."""
+    if isinstance(rec, dict):
+        return {k: (_PII_FIELDS[k] if k in _PII_FIELDS and v not in (None, "") else v) for k, v in rec.items()}
+    return rec

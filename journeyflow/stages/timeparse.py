@@ -155,14 +155,47 @@ def fast_iso_reader(size: int = 1 << 14) -> Callable[[str], int | None]:
         key = text[:13] + text[cut:]
         base = bases.get(key)
         if base is None:
-            base = fast_iso_ms(key[:13] + ":00:00" + key[13:])
+            base = hour_base(key)
             if base is None or not lo <= base <= hi:
                 return fast_iso_ms(text)
             if len(bases) >= size:
                 bases.clear()
             bases[key] = base
         return base + mmss + frac
+
+    def hour_base(key: str) -> int | None:
+        # fast_iso_ms(key[:13] + ":00:00" + key[13:]): the date read once (a month of records names ~30 dates
+        # and ~10,000 date-hour-offsets), the hour and offset by table; any other text read by fast_iso_ms
+        day, hour, offset = days.get(key[:10], _UNSEEN), _HOUR_MS.get(key[10:13]), _OFFSET_MS.get(key[13:])
+        if day is _UNSEEN:
+            day = _day_ms(key[:10])
+            if len(days) >= size:
+                days.clear()
+            days[key[:10]] = day
+        if day is None or hour is None or offset is None:
+            return fast_iso_ms(key[:13] + ":00:00" + key[13:])
+        return day + hour - offset  # (out of the safe range: the caller reads the whole text)
+
+    days: dict[str, int | None] = {}
     return read
+
+
+_UNSEEN = object()
+# "Thh" of a valid hour -> its ms; "Z" / "±hh:mm" of a valid offset -> its ms east of UTC (the forms _ISO_FAST takes)
+_HOUR_MS = {f"T{h:02d}": h * 3_600_000 for h in range(24)}
+_OFFSET_MS = {"Z": 0, **{f"{sign}{h:02d}:{m:02d}": (1 if sign == "+" else -1) * (h * 3_600_000 + m * 60_000)
+                         for sign in "+-" for h in range(24) for m in range(60)}}
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+
+
+def _day_ms(date: str) -> int | None:
+    """Epoch ms of ``YYYY-MM-DD`` 00:00 UTC (exact), None when it is not such a text of an existing date."""
+    if _DATE(date) is None:
+        return None
+    try:
+        return (_FROM_ISO(date + "T00:00:00+00:00") - _EPOCH) // _MS
+    except (ValueError, OverflowError):
+        return None
 
 
 def parse_iso8601_ms(text: str) -> int:

@@ -54,22 +54,32 @@ def count_records(data: Path) -> int:
 
 
 def parse_all(data: Path):
-    """Parse every ``<stream>.jsonl`` of ``data``: (events, records read, CPU seconds spent parsing)."""
+    """Parse every ``<stream>.jsonl`` of ``data`` as the replay does: its reader's records
+    (``stages.parse_lines.jsonl_records``, read first: the replay's ``ReadLines`` step, not timed) in its chunks
+    (``pipelines.replay.EVENT_BATCH`` records), each chunk by its ``ParseAndValidate`` call
+    (``stages.parse_lines.parse_records``: Events, field warnings, dead letters).
+    Returns (events, records read, CPU seconds spent parsing)."""
+    from itertools import islice
+
+    from journeyflow.model.events import STREAMS
+    from journeyflow.pipelines.replay import EVENT_BATCH
     from journeyflow.stages.identity.keys import Hasher
-    from journeyflow.model.events import STREAMS, Event
     from journeyflow.stages.parse import Parser
-    p = Parser(Hasher.from_env())
-    events, n = [], 0
-    t = time.process_time()
+    from journeyflow.stages.parse_lines import jsonl_records, parse_records
+    chunks = []  # (stream, payloads, sources) of each chunk the reader gives
     for s in STREAMS:
         if not (data / f"{s}.jsonl").exists():  # e.g. no track.jsonl (Segment-Spec messages) in the population
             continue
         with open(data / f"{s}.jsonl", "rb") as f:
-            for line in f:
-                n += 1
-                e = p.parse(s, line.rstrip(b"\n"))
-                if isinstance(e, Event):
-                    events.append(e)
+            records = jsonl_records(f, f"{s}.jsonl", s)
+            while chunk := list(islice(records, EVENT_BATCH)):
+                chunks.append((s, *zip(*chunk)))
+    p = Parser(Hasher.from_env())
+    events, n = [], 0
+    t = time.process_time()
+    for s, payloads, sources in chunks:
+        n += len(payloads)
+        events += parse_records(p, s, payloads, sources)[0]
     return events, n, time.process_time() - t
 
 

@@ -30,7 +30,7 @@ CONFIGS = (ParseConfig(), ParseConfig(default_region="GB", max_ahead_ms=3_600_00
 
 def _pair(config: ParseConfig) -> tuple[Parser, Parser]:
     fast, full = Parser(HASHER, config), Parser(HASHER, config)
-    full._fast_streams = frozenset()  # the full parser alone
+    full._fast_streams, full._fast_direct = frozenset(), {}  # the full parser alone
     return fast, full
 
 

@@ -24,7 +24,7 @@ HASHER = Hasher(b"perf-equivalence-key")
 
 def _pair(config: ParseConfig = ParseConfig()) -> tuple[Parser, Parser]:
     fast, full = Parser(HASHER, config), Parser(HASHER, config)
-    full._fast_streams = frozenset()  # the full parser alone
+    full._fast_streams, full._fast_direct = frozenset(), {}  # the full parser alone
     return fast, full
 
 

@@ -747,7 +747,6 @@ def test_default_cart_abandonment_goal_on_order():
 def test_default_welcome_branches_on_push_consent():
     for consent, expect in ((True, "onboarding_tips_push"), (False, "onboarding_tips")):
         sim = Sim(JourneyEngine(default_journeys()))
-        sim.event(ev("consent_granted", T0 - 2, channel="email"))  # (without it the welcome waits for the grant)
         if consent:
             sim.event(ev("consent_granted", T0 - 1, channel="push"))
         sim.event(ev("signup", T0))

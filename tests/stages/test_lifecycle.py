@@ -617,10 +617,10 @@ PROPERTY_CONFIG = config_with(HOLDOUT_HALF)
 #: journey until the link says they are one person).
 FAMILIES = {
     "shop": ["add_to_cart", "product_view", "product_view", "order_placed", "order_cancelled", "payment_failed"],
-    "welcome": ["signup", "contact_created", "consent_push", "consent_email"],  # (it branches on both consents)
+    "welcome": ["signup", "contact_created", "consent_push"],
     "support": ["ticket_opened", "ticket_escalated", "ticket_resolved"],
 }
-NEUTRAL = ["page_view", "consent_sms", "opened"]
+NEUTRAL = ["page_view", "consent_email", "consent_sms", "opened"]
 STREAM_OF = {"add_to_cart": "web", "product_view": "web", "signup": "web", "page_view": "web",
              "order_placed": "orders", "order_cancelled": "orders", "payment_failed": "orders",
              "contact_created": "crm", "ticket_opened": "support", "ticket_escalated": "support",

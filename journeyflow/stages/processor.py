@@ -67,7 +67,8 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _timer_key,
 )
 from journeyflow.stages.state import DAY, CustomerState, Retention
-from journeyflow.stages.state_bounds import cap, cap_event, dormant_ms, expire_state, is_dormant, retire
+from journeyflow.stages import state_bounds as _bounds
+from journeyflow.stages.state_bounds import _GROWN_BY_TYPE, cap, cap_event, dormant_ms, expire_state, is_dormant, retire
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
@@ -206,8 +207,10 @@ class CustomerProcessor:
             book[key] = (state, ts, ev)
             earlier = ()
         if quiet:
-            if capped:
-                cap_event(state, self.retention, ev.type)
+            if capped:  # (``cap_event``'s first tests inlined: its ``seen``, and whether the type grows another list)
+                known = _bounds._LIMITS
+                if known[0] is not self.retention or len(state.seen) > known[1][0] or ev.type in _GROWN_BY_TYPE:
+                    cap_event(state, self.retention, ev.type)
             else:
                 cap(state, self.retention)
             if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:

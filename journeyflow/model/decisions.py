@@ -147,6 +147,6 @@ ADDRESS_KEY_FIELD: Mapping[str, str] = {k: f"{k}_key" for k in ADDRESS_KINDS}
 
 def decision_id(*parts: object) -> str:
     """Deterministic id: same inputs give the same id, so downstream tools can drop redeliveries."""
-    h = hashlib.sha256("\x1f".join(["" if p is None else p if p.__class__ is str else str(p)
-                                     for p in parts]).encode()).hexdigest()
+    h = hashlib.sha256("\x1f".join([p if p.__class__ is str else "" if p is None else str(p)  # (strings first:
+                                     for p in parts]).encode()).hexdigest()  # most parts are)
     return "d_" + h[:24]

@@ -40,13 +40,13 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from math import isfinite
-from functools import lru_cache
 from operator import itemgetter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from journeyflow.model.events import Event, is_group_call
+from journeyflow.stages.attributes_expiry import expire_computed  # noqa: F401 - re-exported (state_bounds, tests)
 from journeyflow.stages.conditions import Condition
 from journeyflow.stages.declarations import Declarations
 from journeyflow.stages.typecheck import T
@@ -131,12 +131,9 @@ class AttributeSet:
         for a in attributes:
             by_type.setdefault(a.event, []).append(a)
         self._by_type = {k: tuple(v) for k, v in by_type.items()}
-        #: what :meth:`observe` reads of each attribute, per event type (no attribute lookup per event):
-        #: ``(attribute, name, stream, where, window ms, op, entries kept, top-level string property or None)``
-        self._plans = {k: tuple((a, a.name, a.stream, a.where, a.window_ms, a.op,
-                                 1 if a.op == "last" else a.max_events,
-                                 a.path[0] if len(a.path) == 1 and a.type is not None and a.type.kind == "string"
-                                 else None) for a in v) for k, v in self._by_type.items()}
+        #: what :meth:`observe` does with each attribute, per event type, in declaration order (no attribute lookup
+        #: per event): ``(kind, attribute, name, window ms, entries kept, top-level string property or None)``
+        self._plans = {k: tuple(_plan_of(a) for a in v) for k, v in self._by_type.items()}
         self.traits = dict(declarations.traits)
 
     def __bool__(self) -> bool:
@@ -166,47 +163,44 @@ class AttributeSet:
         computed = state.computed
         ts = ev.ts
         attrs = ev.attrs
-        for a, name, stream, where, window, op, keep, key in plans:
-            if stream is not None and stream != ev.stream:
-                continue
-            if where is not None:
-                if act is None:
-                    act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ts}}
-                if not where.evaluate(act):
-                    continue
-            if window is not None:
-                if op == "count":
-                    v = None
-                elif key is not None and attrs.__class__ is dict and (v := attrs.get(key)).__class__ is str and (
-                        len(v) <= MAX_TRAIT_CHARS):
-                    pass  # (``value_of`` of a declared string property that is one: the value itself)
-                else:
-                    v = a.value_of(ev)
-                    if v is None:
-                        continue
-                rec = computed.get(name)
-                if rec is None or op == "distinct_count":
-                    _windowed(computed, a, ts, v)
-                    continue
-                # (``_windowed``, inlined for the other ops)
-                e = rec["e"]
-                if not e or (last := e[-1])[0] < ts or (last[0] == ts and repr(last[1]) <= repr(v)):
-                    e.append([ts, v])
-                else:
-                    insort(e, [ts, v], key=_entry_order)
-                lo = ts - window
-                if e[0][0] <= lo:
-                    del e[:bisect_right(e, lo, key=_ts)]
-                if len(e) > keep:
-                    del e[:len(e) - keep]
-            elif op == "count":
+        for kind, a, name, window, keep, key in plans:
+            if kind == _ALL_COUNT:
                 rec = computed.get(name)
                 if rec is None:
                     computed[name] = {"n": 1}
                 else:
                     rec["n"] += 1
+                continue
+            if kind == _OTHER:  # (a stream or a ``where`` to match, distinct_count, all-time values)
+                act = _observe_other(a, computed, ev, act)
+                continue
+            # a windowed count, sum, min, max, first or last of every event of the type (``_windowed``, inlined)
+            if kind == _WINDOW_COUNT:
+                v = None
+            elif key is not None and attrs.__class__ is dict and (v := attrs.get(key)).__class__ is str and (
+                    len(v) <= MAX_TRAIT_CHARS):
+                pass  # (``value_of`` of a declared string property that is one: the value itself)
             else:
-                _all_time(computed, a, ts, a.value_of(ev))
+                v = a.value_of(ev)
+                if v is None:
+                    continue
+            rec = computed.get(name)
+            if rec is None:
+                computed[name] = {"e": [[ts, v]]}
+                continue
+            e = rec["e"]
+            if not e or (last := e[-1])[0] < ts or (last[0] == ts and repr(last[1]) <= repr(v)):
+                if keep == 1:  # (the newest entry only, inside its window: what the append and the trims leave)
+                    rec["e"] = [[ts, v]]
+                    continue
+                e.append([ts, v])
+            else:
+                insort(e, [ts, v], key=_entry_order)
+            lo = ts - window
+            if e[0][0] <= lo:
+                del e[:bisect_right(e, lo, key=_ts)]
+            if len(e) > keep:
+                del e[:len(e) - keep]
 
     def _set_traits(self, state: Any, traits: Mapping[str, Any], ts: int) -> None:
         cur = state.traits
@@ -285,6 +279,48 @@ def _entry_order(entry: list) -> tuple[int, str]:
     """The order of ``[ts, value]`` entries: time, then ``repr(value)`` -- a tie of equal times is broken by the
     value, never by arrival or by which profile held the entry, so one profile and two merged ones agree."""
     return (entry[0], repr(entry[1]))
+
+
+#: :meth:`AttributeSet.observe`'s kinds of attribute: an all-time count; a windowed count; a windowed sum, min, max,
+#: first or last; any other (a ``stream`` or ``where`` to match, ``distinct_count``, all-time values)
+_ALL_COUNT, _WINDOW_COUNT, _WINDOW_VALUE, _OTHER = range(4)
+
+
+def _plan_of(a: Attribute) -> tuple:
+    """What :meth:`AttributeSet.observe` does with ``a``: ``(kind, a, name, window ms, entries kept, top-level
+    string property or None)``."""
+    keep = 1 if a.op == "last" else a.max_events
+    key = a.path[0] if len(a.path) == 1 and a.type is not None and a.type.kind == "string" else None
+    kind = _OTHER
+    if a.stream is None and a.where is None:
+        if a.window_ms is None:
+            kind = _ALL_COUNT if a.op == "count" else _OTHER
+        elif a.window_ms > 0 and a.op != "distinct_count":
+            kind = _WINDOW_COUNT if a.op == "count" else _WINDOW_VALUE
+    return (kind, a, a.name, a.window_ms, keep, key)
+
+
+def _observe_other(a: Attribute, computed: dict, ev: Event, act: dict | None) -> dict | None:
+    """:meth:`AttributeSet.observe` of an attribute of kind ``_OTHER``; ``act``: the ``where`` activation of ``ev``
+    (None until one is needed), returned."""
+    if a.stream is not None and a.stream != ev.stream:
+        return act
+    if a.where is not None:
+        if act is None:
+            act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts}}
+        if not a.where.evaluate(act):
+            return act
+    if a.window_ms is not None:
+        _windowed(computed, a, ev.ts, None if a.op == "count" else a.value_of(ev))
+    elif a.op == "count":
+        rec = computed.get(a.name)
+        if rec is None:
+            computed[a.name] = {"n": 1}
+        else:
+            rec["n"] += 1
+    else:
+        _all_time(computed, a, ev.ts, a.value_of(ev))
+    return act
 
 
 def _windowed(computed: dict, a: Attribute, ts: int, v: Any) -> None:
@@ -390,58 +426,6 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
 
 def _zero(a: Attribute) -> Any:
     return 0.0 if a.type is not None and a.type.kind == "double" else 0
-
-
-def expire_computed(computed: dict, windows: Mapping[str, int | None] | tuple[tuple[str, int | None], ...] | None,
-                    now: int) -> None:
-    """Drop windowed entries at or before ``now - window``, and the data of attributes no longer declared.
-
-    ``windows``: name -> window in ms (None: all time), as a mapping or as ``Retention.attributes``' pairs; None:
-    keep everything (a bare ``Retention()`` knows no configuration).  Entries are time-sorted, so a list is rebuilt
-    only when its oldest entry has expired."""
-    if windows is None:
-        return
-    if windows.__class__ is tuple:
-        last = _LAST_WINDOWS  # (the pairs of one configuration are one object: no hash of them per call)
-        declared, windowed = last[1] if last[0] is windows else _remember_windows(windows)
-    else:
-        declared, windowed = _plan(windows)
-    keys = computed.keys()
-    gone = None if keys <= declared else [n for n in computed if n not in declared]
-    lost = None  # (the windowed attributes left without entries)
-    for name in keys & windowed.keys():  # (those with data only; each on its own: the order does not matter)
-        w = windowed[name]
-        rec = computed[name]
-        if "e" in rec:
-            e = rec["e"]
-            if e and e[0][0] <= now - w:  # (time-sorted, as ``_windowed`` keeps them: the expired ones lead)
-                e = rec["e"] = e[bisect_right(e, now - w, key=_ts):]
-            if not e:
-                lost = (lost or []) + [name]
-    if gone or lost:  # (a dict keeps the order of what is left whatever the order of the deletions)
-        for name in (gone or []) + (lost or []):
-            del computed[name]
-
-
-def _remember_windows(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
-    global _LAST_WINDOWS
-    plan = _plan_of_pairs(pairs)
-    _LAST_WINDOWS = (pairs, plan)
-    return plan
-
-
-_LAST_WINDOWS: tuple = ((), (frozenset(), {}))
-
-
-def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], dict[str, int]]:
-    """What :func:`expire_computed` walks: the declared names, and name -> window ms of the windowed ones."""
-    return frozenset(windows), {k: w for k, w in windows.items() if w is not None}
-
-
-@lru_cache(maxsize=64)
-def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
-    """:func:`_plan` of ``dict(pairs)``, made once per declared set (read only)."""
-    return _plan(dict(pairs))
 
 
 def merge_computed(x: dict, y: dict) -> dict:

@@ -125,19 +125,23 @@ class ClusterFold:
         graph = IdentityGraph(guarded=False)
         states: dict[str, CustomerState] = {}
         # every address-status change seen in the cluster so far: a sub-profile created later may hold the address
-        # too (in streaming it is a customer key of its own, which the address router brings up to date)
-        seed = CustomerState()
+        # too (in streaming it is a customer key of its own, which the address router brings up to date); made at
+        # the cluster's first such change
+        seed: CustomerState | None = None
 
         def state_of(root: str) -> CustomerState:
             s = states.get(root)
             if s is None:
                 s = states[root] = CustomerState(customer_id=root)
-                if seed.addr_status:
+                if seed is not None and seed.addr_status:
                     s.addr_status = copy.deepcopy(seed.addr_status)
             return s
 
         def share_address(ev: Event, applied: CustomerState | None) -> None:
             """An address-status change reaches every sub-profile (any of them may hold the address)."""
+            nonlocal seed
+            if seed is None:
+                seed = CustomerState()
             seed.apply_address(ev)
             for s in states.values():
                 if s is not applied:
@@ -166,6 +170,7 @@ class ClusterFold:
         on_event, fire = p.on_event, p._fire
         pending = out.pending  # (one dict for the whole call: cleared, never replaced)
         horizon = float("inf") if until is None else until
+        single = None  # (the only sub-profile's state, while there is one: ``states`` changes only below)
         for ev, links in items:
             ts = ev.ts
             if ts > horizon:  # beyond the replay horizon: not decided, nor its links
@@ -176,10 +181,9 @@ class ClusterFold:
             if skip and skip_links and ev.uid in skip_links:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time
-                if len(states) == 1:  # the common case: one profile, no scan over sub-profiles
-                    (s,) = states.values()
-                    if pending or (s.timers and s.timers[0][0] < ts):
-                        fire(s, ts, out, True, excluded)
+                if single is not None:  # the common case: one profile, no scan over sub-profiles
+                    if pending or (single.timers and single.timers[0][0] < ts):
+                        fire(single, ts, out, True, excluded)
                 elif states:
                     fire_all(ts, strict=True)
             if pending:  # the moments before this time are decided (all of them before a merge)
@@ -202,6 +206,7 @@ class ClusterFold:
                             states[keep] = merged
                             if sa is not None and sb is not None:
                                 p.after_merge(merged, ev.ts, ev.uid, out)
+                        single = next(iter(states.values())) if len(states) == 1 else None
                 except Exception as exc:
                     raise _Poison((ev.uid,), exc, f"identity links of event {ev.uid}", ev.ts, links=True) from exc
             if skip:
@@ -220,6 +225,7 @@ class ClusterFold:
             try:
                 if target is None:
                     target = target_of[ev.ids] = state_of(graph.find(primary))
+                    single = target if len(states) == 1 else None
                 on_event(target, ev, out)
                 if stream in _CONSENT_ENGAGEMENT and (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and (
                         address_effects(ev)):  # (``is_status_event``, inlined)

@@ -67,7 +67,8 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _timer_key,
 )
 from journeyflow.stages.state import DAY, CustomerState, Retention
-from journeyflow.stages.state_bounds import cap, cap_event, dormant_ms, expire_state, is_dormant, retire
+from journeyflow.stages import state_bounds as _bounds
+from journeyflow.stages.state_bounds import _GROWN_BY_TYPE, cap, cap_event, dormant_ms, expire_state, is_dormant, retire
 
 #: A horizon past every timer: bounded replay with ``--until end`` (the streaming watermark reaching +infinity).
 END_OF_TIME = 2**62
@@ -104,7 +105,8 @@ class Outputs:
     final_states: dict[str, CustomerState] = field(default_factory=dict)  # ClusterFold: sub-profile states
     transfers: list[tuple[str, Event]] = field(default_factory=list)  # streaming: (target customer, absorb event)
     pending: dict[int, PendingMoment] = field(default_factory=dict)  # id(state) -> its moment (arbitration.moment)
-    moment_events: dict[int, tuple] = field(default_factory=dict)  # id(state) -> (state, ts, *its events at ts)
+    #: id(state) -> (state, ts, *its events at ts): those of the types the engine hears, and the first of the call
+    moment_events: dict[int, tuple] = field(default_factory=dict)
     #: True when every state this call's events go to starts within the caps and this call's ``moment_events`` is
     #: its own (``ClusterFold``: states start empty or capped after a merge, one Outputs per attempt); then an
     #: event after an earlier one of its state looks only at what it can grow (``state_bounds.cap_event``)
@@ -176,6 +178,11 @@ class CustomerProcessor:
         state.apply(ev)
         # the customer's events of this millisecond handled before this one (``journeys.matching.earlier_in_moment``,
         # inlined: once per event)
+        heard = self._heard
+        # a type the engine does not hear: no steps, cancellations or candidates (a pending moment's journeys are
+        # ended only by a type the engine hears), and no trigger matches it, so it is left out of the millisecond's
+        # record once its state has one (``Outputs.moment_events``)
+        quiet = heard is not None and ev.type not in heard
         book, key = out.moment_events, id(state)
         me = book.get(key)
         # within the caps before this event (``Outputs.fresh_states``): an earlier event of this call capped it, and
@@ -183,7 +190,9 @@ class CustomerProcessor:
         # grows is looked at
         if me is not None and me[0] is state:
             capped = out.fresh_states and not (out.pending and key in out.pending)
-            if me[1] == ts:
+            if quiet:
+                pass
+            elif me[1] == ts:
                 earlier = me[2:]
                 book[key] = me + (ev,)
             else:
@@ -197,10 +206,11 @@ class CustomerProcessor:
                 book.clear()
             book[key] = (state, ts, ev)
             earlier = ()
-        heard = self._heard
-        if heard is not None and ev.type not in heard:  # (no steps, cancellations or candidates; a pending moment's
-            if capped:                                    # journeys are ended only by a type the engine hears)
-                cap_event(state, self.retention, ev.type)
+        if quiet:
+            if capped:  # (``cap_event``'s first tests inlined: its ``seen``, and whether the type grows another list)
+                known = _bounds._LIMITS
+                if known[0] is not self.retention or len(state.seen) > known[1][0] or ev.type in _GROWN_BY_TYPE:
+                    cap_event(state, self.retention, ev.type)
             else:
                 cap(state, self.retention)
             if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:

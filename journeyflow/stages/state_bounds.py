@@ -24,6 +24,7 @@ from operator import methodcaller
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
+from journeyflow.stages.attributes_expiry import expire_computed
 from journeyflow.stages.state import CustomerState, Retention, _ticket_ts
 
 __all__ = ["cap", "cap_event", "dormant_ms", "expire_journeys", "expire_state", "is_dormant", "is_empty", "retire",
@@ -164,7 +165,7 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     if s.payment_failed is not None and s.payment_failed <= now - r.orders_ms:
         s.payment_failed = None
     if s.computed and r.attributes is not None:
-        _expire_computed()(s.computed, r.attributes, now)
+        expire_computed(s.computed, r.attributes, now)
     if s.journeys:
         expire_journeys(s.journeys, now, r)
 
@@ -186,18 +187,6 @@ def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
 
 def _by_value_then_key(kv: tuple) -> tuple:
     return (kv[1], kv[0])
-
-
-def _expire_computed() -> Callable:
-    """``journeyflow.stages.attributes.expire_computed``, imported on first use (it imports the CEL runtime)."""
-    f = _LAZY.get("expire_computed")
-    if f is None:
-        from journeyflow.stages.attributes import expire_computed as f
-        _LAZY["expire_computed"] = f
-    return f
-
-
-_LAZY: dict[str, Callable] = {}
 
 
 def is_dormant(s: CustomerState, now: int, r: Retention) -> bool:

@@ -76,7 +76,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import folded_name, folded_opt_outs, is_opt_out, named_channel_too
-from journeyflow.stages.segment.times import BadTime, event_time
+from journeyflow.stages.segment.times import IGNORED, BadTime, event_time
 from journeyflow.stages.spellings import channel_symbol, clean_scalar
 
 if TYPE_CHECKING:
@@ -175,8 +175,9 @@ class SegmentParser:
             raise Invalid(D.SCHEMA_VIOLATION, "group call without a groupId", et)
         if bad_time is not None:
             raise Invalid(D.BAD_TIMESTAMP, str(bad_time), et)
-        for f, why in dropped:
-            problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
+        for f, why in dropped:  # not a time, or a time the others contradict (segment.times.IGNORED)
+            problems.append((f, W.WRONG_TYPE, "dropped", why[len(IGNORED):] if why.startswith(IGNORED) else
+                             f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
         for f, v in bad_parts:
             problems.append((f, W.WRONG_TYPE, "dropped", f"expected an object, got {type(v).__name__}",
                              _fields.warning_value(f, v)))

@@ -17,6 +17,12 @@ journeyflow's event time (:func:`event_time`), first that applies:
 3. ``originalTimestamp`` (no way to correct it);
 4. ``receivedAt`` (a server time: when nothing else is known, the arrival).
 
+A device time that contradicts the others is not used (``originalTimestamp`` dropped with a field warning whose
+problem starts with :data:`IGNORED`; the event time is ``receivedAt``): ``sentAt`` before ``originalTimestamp``
+(the correction would put the event after its arrival -- by years when one device field is from another year), or,
+without a usable ``sentAt``, an ``originalTimestamp`` after ``receivedAt``.  An event never happens after the server
+received it, and a wrong event time sends a message at the wrong hour.
+
 An empty string is an absent time (as an empty id is an absent id).  With a valid ``timestamp`` the other three are
 neither used nor checked (parsing them cost a third of the Segment parse).  Any time field that is present but not
 a time -- ``timestamp`` too -- is dropped with a field warning and the rule goes on with the others (a message that
@@ -31,8 +37,10 @@ from typing import Any, Mapping
 
 from journeyflow.stages.timeparse import parse_ts
 
-__all__ = ["TIME_FIELDS", "event_time"]
+__all__ = ["IGNORED", "TIME_FIELDS", "event_time"]
 
+#: Start of a ``dropped`` problem for a time that parses but contradicts the others (the rest is the reason).
+IGNORED = "ignored: "
 #: The Segment time fields, in the order of the rule above.
 TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 
@@ -69,9 +77,20 @@ def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]
         except (ValueError, OverflowError) as e:
             dropped.append((f, str(e)[:200]))
     if "originalTimestamp" in times:
-        if "sentAt" in times and "receivedAt" in times:
-            return times["receivedAt"] - (times["sentAt"] - times["originalTimestamp"]), "skew_corrected", dropped
-        return times["originalTimestamp"], "originalTimestamp", dropped
+        device, arrival = times["originalTimestamp"], times.get("receivedAt")
+        if "sentAt" in times and arrival is not None:
+            if times["sentAt"] >= device:
+                return arrival - (times["sentAt"] - device), "skew_corrected", dropped
+            # sent before it happened: the device clock contradicts itself, and the correction would put the
+            # event after its arrival
+            dropped.append(("originalTimestamp", IGNORED + "it is after sentAt (the device clock contradicts "
+                                                           "itself): receivedAt is the event time"))
+            return arrival, "receivedAt", dropped
+        if arrival is not None and device > arrival:
+            dropped.append(("originalTimestamp", IGNORED + "it is after receivedAt (an event does not happen after "
+                                                           "its arrival): receivedAt is the event time"))
+            return arrival, "receivedAt", dropped
+        return device, "originalTimestamp", dropped
     if "receivedAt" in times:
         return times["receivedAt"], "receivedAt", dropped
     raise BadTime("timestamp", "no usable time: none of timestamp, originalTimestamp, receivedAt is an ISO-8601 "

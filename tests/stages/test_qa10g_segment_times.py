@@ -60,3 +60,25 @@ def test_a_given_timestamp_is_still_used_as_it_is():
     ts = "2026-10-05T08:00:00Z"
     assert event_time(message(timestamp=ts, originalTimestamp="2030-01-01T00:00:00Z", sentAt="2019-01-01T00:00:00Z",
                               receivedAt=RECEIVED))[:2] == (parse_ts(ts), "timestamp")
+
+
+@pytest.mark.parametrize("times", [
+    {"originalTimestamp": "1970-01-01T00:00:07Z"},  # a device clock reset to the epoch, no sentAt
+    {"timestamp": "1759658405", "originalTimestamp": "1970-01-01T00:00:07Z"},  # seconds where ms belong
+    {"timestamp": "2150-01-01T00:00:00Z"},  # after the accepted event times
+    {"originalTimestamp": "1970-01-01T00:00:07Z", "sentAt": "2026-10-05T09:59:30Z"},  # the correction: 1970 too
+])
+def test_an_out_of_range_time_beside_a_good_arrival_is_dropped_not_the_message(times):
+    got = parse(message(receivedAt=RECEIVED, **times))
+    assert isinstance(got.result, Event), got.result
+    assert got.result.ts == parse_ts(RECEIVED)
+    dropped = {w.field for w in got.warnings}
+    assert dropped >= ({"timestamp"} if "timestamp" in times else {"originalTimestamp"}), got.warnings
+
+
+def test_an_out_of_range_time_alone_is_still_an_out_of_range_dead_letter():
+    got = parse(message(originalTimestamp="1970-01-01T00:00:07Z"))
+    assert not isinstance(got.result, Event)
+    assert got.result.reason == "timestamp_out_of_range"
+    got = parse(message(timestamp="1970-01-01T00:00:07Z", receivedAt="1970-01-01T00:00:09Z"))
+    assert not isinstance(got.result, Event) and got.result.reason == "timestamp_out_of_range"

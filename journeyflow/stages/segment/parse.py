@@ -132,7 +132,7 @@ class SegmentParser:
             raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
         problems: list = []
         try:
-            et, how, dropped = event_time(msg)
+            et, how, dropped = event_time(msg, (self.parser.config.min_ts, self.parser.config.max_ts))
             bad_time = None
         except BadTime as e:
             et, how, dropped, bad_time = None, "", [], e

@@ -259,7 +259,8 @@ class SegmentParser:
 
     def _target(self, name: str) -> Any:
         """The mapping target of an event name: the name as the mapping writes it, else an opt-out whose name it
-        is in another case or with ``_`` / ``-`` for spaces (None: not mapped)."""
+        is in another case or with ``_`` / ``-`` for spaces, else an opt-out whose name's words it holds
+        (``segment.optouts``; None: not mapped)."""
         target = self.mapping.get(name)
         if target is None and self._contained:
             target = self._opt_outs.get(folded_name(name)) or self._contained.get(name)

@@ -17,7 +17,11 @@ engagement              every channel (``all``: each channel named is blocked, a
 track       event       (Segment) the first name that the mapping maps to an address-status event (unsubscribe,
                         complaint, bounce: ``chooser``)
 track       properties  (Segment) of such an event: every value, as a list (the mapped opt-out reads a list of
-            .channel    channels as the built-in streams read several: each one named is blocked)
+            .channel    channels as the built-in streams read several: each one named is blocked), also when
+                        ``properties`` itself is written twice (each object's channel counts)
+track       type        (Segment) of such an event: ``track`` when any value is (``"type": "track", ...,
+                        "type": "identify"`` kept the unsubscribe of neither); checked only when the last type
+                        is not track (:func:`calls_other_than_track`), so ``context.device.type`` costs nothing
 ==========  ==========  =====================================================================================
 
 Any other repeated key keeps the last value, as before.  Cheap for ordinary records: the text is decoded a second
@@ -31,7 +35,7 @@ from typing import Any, Callable
 
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
 
-__all__ = ["DECISIVE_KEYS", "fail_safe_values", "may_repeat"]
+__all__ = ["DECISIVE_KEYS", "calls_other_than_track", "fail_safe_values", "may_repeat"]
 
 #: Per stream, the top-level keys whose repetition is read fail safe.
 DECISIVE_KEYS: dict[str, tuple[str, ...]] = {"consent": ("status", "channel"), "engagement": ("type", "channel"),
@@ -52,9 +56,21 @@ def may_repeat(stream: str, text: str | bytes, decoded: Any = None) -> bool:
         for k in keys:
             if text.count(k) > 1:
                 return True
-    if stream == "track":  # properties.channel of a Segment opt-out
-        return text.count('"channel"' if text.__class__ is str else b'"channel"') > 1
+    if stream == "track":  # properties.channel of a Segment opt-out; a call type written twice
+        if text.count('"channel"' if text.__class__ is str else b'"channel"') > 1:
+            return True
+        return calls_other_than_track(decoded) and text.count('"type"' if text.__class__ is str else b'"type"') > 1
     return False
+
+
+def calls_other_than_track(message: Any) -> bool:
+    """True when a decoded Segment message has an ``event`` but its (last) ``type`` is not ``track``: the only case
+    where a repeated ``type`` may hide a track call's opt-out (``{"type": "track", "event": "Unsubscribed", ...,
+    "type": "identify"}``).  Cheap: a mobile message's ``context.device.type`` does not make it decode again."""
+    if not isinstance(message, dict) or "event" not in message:
+        return False
+    call = message.get("type")
+    return not (isinstance(call, str) and call.strip().lower() == "track")
 
 
 def _folded(stream: str, field: str, v: Any) -> Any:
@@ -93,13 +109,21 @@ def fail_safe_values(stream: str, text: str, chooser: Callable[[list[Any]], Any]
     if stream == "track":
         if "event" in repeated and chooser is not None and (pick := chooser(repeated["event"])) is not None:
             out["event"] = pick
-        props = dict(top).get("properties")
-        channels = [v for k, v in nested.get(id(props), ()) if k == "channel"]
-        if chooser is not None and len({repr(c) for c in channels}) > 1:
-            event = out.get("event", dict(top).get("event"))
-            if isinstance(event, str) and chooser([event]) is not None:  # an opt-out: of every channel it names
-                out["properties"] = {**props, "channel": list(dict.fromkeys(
-                    c for v in channels for c in (v if isinstance(v, list) else [v])))}
+        event = out.get("event", dict(top).get("event"))
+        opt_out = chooser is not None and isinstance(event, str) and chooser([event]) is not None
+        calls = [v for k, v in top if k == "type"]
+        if opt_out and any(isinstance(c, str) and c.strip().lower() == "track" for c in calls):
+            out["type"] = "track"  # a track call's opt-out written with another call type too: the opt-out holds
+        # properties.channel written twice in one properties object, or in properties written twice
+        props_objects = [v for k, v in top if k == "properties" and isinstance(v, dict)]
+        channels = [c for obj in props_objects
+                    for c in ([v for k, v in nested[id(obj)] if k == "channel"] if id(obj) in nested
+                              else [obj["channel"]] if "channel" in obj else [])]
+        if opt_out and len({repr(c) for c in channels}) > 1:  # an opt-out: of every channel it names
+            props = dict(top).get("properties")
+            out["properties"] = {**(props if isinstance(props, dict) else {}), "channel": list(dict.fromkeys(
+                c for v in channels for c in (v if isinstance(v, list) else [v])
+                if isinstance(c, (str, int, float)) and not isinstance(c, bool)))}
         return out
     decisive = "status" if stream == "consent" else "type"
     if decisive in repeated:

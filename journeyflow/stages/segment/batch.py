@@ -13,13 +13,16 @@ message's ``null``, ``""`` or ``[]`` for one of these fields is no value of its 
 A message that writes a key more than once (``{"type": "track", "event": "Unsubscribed", ..., "event": "x"}``, or
 ``properties.channel`` twice) keeps every value in its record, in order, as a message on a line of its own does: the
 parser's fail-safe reading of repeated opt-out keys (``stages.duplicate_keys``) then applies to it too (decoding the
-envelope kept only the last value: the unsubscribe was lost).
+envelope kept only the last value: the unsubscribe was lost).  An envelope that writes ``batch`` itself more than
+once is split into the messages of every array, in order (the last array alone left the others unread and
+uncounted).
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from journeyflow.stages.duplicate_keys import calls_other_than_track
 from journeyflow.stages.json_text import loads_json
 
 __all__ = ["batch_count", "split_batch"]
@@ -80,7 +83,36 @@ def _envelope(payload: Any) -> tuple[list, dict] | None:
         return (obj, {}) if obj else None
     if not isinstance(obj, dict) or not isinstance(obj.get("batch"), list) or "type" in obj or not obj["batch"]:
         return None
-    return obj["batch"], {k: obj[k] for k in _SHARED if k in obj}
+    return _all_batches(payload, obj), {k: obj[k] for k in _SHARED if k in obj}
+
+
+def _all_batches(payload: Any, obj: dict) -> list:
+    """The messages of an envelope ``obj`` (decoded from ``payload``): every ``batch`` array it writes, in order,
+    when it writes the key more than once (``{"batch": [a], "batch": [b]}``: decoding kept only the last, and the
+    first array's messages -- an unsubscribe among them -- vanished without a record or a dead letter)."""
+    if not isinstance(payload, (bytes, bytearray, str)) or \
+            payload.count('"batch"' if isinstance(payload, str) else b'"batch"') < 2:
+        return obj["batch"]
+    top: list = []
+
+    def hook(pairs: list) -> dict:
+        top[:] = pairs  # the outermost object is the last one decoded
+        return dict(pairs)
+
+    text = payload[1:] if isinstance(payload, str) and payload.startswith("\ufeff") else payload
+    try:
+        json.loads(text, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return obj["batch"]
+    arrays = [v for k, v in top if k == "batch"]
+    if len(arrays) < 2:
+        return obj["batch"]
+    return _joined(arrays)
+
+
+def _joined(arrays: list) -> list:
+    """The messages of several ``batch`` values in order (a value that is not an array: one record, dead-lettered)."""
+    return [m for a in arrays for m in (a if isinstance(a, list) else [a])]
 
 
 class _Pairs(dict):
@@ -110,7 +142,8 @@ def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
     held = {"event": sum(1 for m in dicts if "event" in m),
             "channel": sum(("channel" in m) + (isinstance(m.get("properties"), dict) and "channel" in m["properties"])
                            for m in dicts)}
-    if not any(payload.count(f'"{k}"' if isinstance(payload, str) else f'"{k}"'.encode()) > n for k, n in held.items()):
+    if not any(payload.count(f'"{k}"' if isinstance(payload, str) else f'"{k}"'.encode()) > n for k, n in held.items()) \
+            and not any(calls_other_than_track(m) for m in dicts):  # (a call type written twice may hide a track)
         return {}
     if isinstance(payload, str) and payload.startswith("\ufeff"):
         payload = payload[1:]
@@ -118,8 +151,10 @@ def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
         obj = json.loads(payload, object_pairs_hook=_pairs_hook)
     except (ValueError, RecursionError):
         return {}
-    again = obj if isinstance(obj, list) else obj.get("batch") if isinstance(obj, dict) else None
-    if not isinstance(again, list):
+    again = obj if isinstance(obj, list) else None
+    if isinstance(obj, dict) and isinstance(obj.get("batch"), list):  # every batch array, as _all_batches
+        again = _joined([v for k, v in obj.pairs if k == "batch"]) if isinstance(obj, _Pairs) else obj["batch"]
+    if not isinstance(again, list) or len(again) != len(items):
         return {}
     return {i: m for i, m in enumerate(again) if isinstance(m, dict) and _repeats(m)}
 

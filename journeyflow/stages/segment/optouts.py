@@ -12,14 +12,29 @@ Compliance fails safe: an opt-out the message states is never lost nor narrowed 
   email only.  Now both channels are read together as the built-in streams read several
   (``spellings.channel_symbol``: email and sms are every channel); a value that names no channel (``"web"``)
   leaves the mapped one.
+* **A name that contains an opt-out's name** (qa10g's fail-safe reading).  ``Unsubscribed From Digest Preview``,
+  ``SMS Unsubscribed``, ``Newsletter Unsubscribed``, ``UnsubscribedFromDigest``: a name that is not mapped itself
+  but holds a mapped opt-out's name as whole words (case, separators and camelCase aside) is that opt-out: the
+  person said they unsubscribed, and journeyflow cannot scope an opt-out to one list or digest, so reading it as
+  no opt-out kept sending to them (an unmapped ``track`` event).  It is **not** an opt-out of everything: it opts
+  out of the channel the mapping fixes (email for ``Unsubscribed``), plus a channel a word of the name names
+  (``SMS Unsubscribed``: sms too; ``Unsubscribed From All``: every channel, as ``channel: "all"`` reads) or
+  ``properties.channel`` names.  Whole words only: ``Resubscribed`` or ``Unsubscribe Link Clicked`` are not
+  ``Unsubscribed``.  A name the mapping maps itself is read as mapped (map ``Unsubscribed From Digest Preview``
+  to another event to read it otherwise); the words of an exactly mapped name never widen its channel.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from journeyflow.stages.spellings import channel_symbol
 
-__all__ = ["folded_name", "folded_opt_outs", "is_opt_out", "named_channel_too"]
+__all__ = ["ContainedOptOuts", "contained_opt_outs", "folded_name", "folded_opt_outs", "is_opt_out",
+           "named_channel_too"]
+
+# words of a name: camelCase humps, upper-case runs (SMSUnsubscribed: SMS, Unsubscribed), digits, other letters
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^\W\d_A-Za-z]+")
 
 
 def is_opt_out(target: Any) -> bool:
@@ -43,15 +58,66 @@ def folded_opt_outs(mapping: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ts[0] for k, ts in folded.items() if len(ts) == 1 and is_opt_out(ts[0])}
 
 
-def named_channel_too(target: Any, fixed: Any, msg: Mapping[str, Any], symbols: frozenset[str]) -> Any:
-    """The channel of an opt-out whose mapping fixes it to ``fixed`` when the message's ``properties.channel`` names
-    another: both (see the module docstring); else ``fixed``.  ``symbols``: the channels of the target stream."""
+def words(name: str) -> tuple[str, ...]:
+    """The case-folded words of an event name (``SMSUnsubscribed`` -> ``("sms", "unsubscribed")``)."""
+    return tuple(w.casefold() for w in _WORD.findall(name))
+
+
+class ContainedOptOuts:
+    """The mapping's opt-outs by the words of their names, the longest first; :meth:`get` reads a name (cached:
+    a source writes the same few names again and again)."""
+
+    __slots__ = ("table", "_seen")
+
+    def __init__(self, table: tuple):
+        self.table = table
+        self._seen: dict[str, Any] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.table)
+
+    def get(self, name: str) -> Any:
+        """The target of the first opt-out whose words occur in ``name``'s words, in a row; None when there is
+        none (module docstring: a name that contains an opt-out's name)."""
+        if not isinstance(name, str):
+            return None
+        if name in self._seen:
+            return self._seen[name]
+        have, found = words(name), None
+        for ws, target in self.table:
+            n = len(ws)
+            if any(have[i:i + n] == ws for i in range(len(have) - n + 1)):
+                found = target
+                break
+        if len(self._seen) >= 4096:
+            self._seen.clear()
+        self._seen[name] = found
+        return found
+
+
+def contained_opt_outs(mapping: Mapping[str, Any]) -> ContainedOptOuts:
+    """The mapping's opt-outs (:class:`ContainedOptOuts`) to find in names that contain theirs."""
+    found = [(words(name), t) for name, t in mapping.items() if is_opt_out(t)]
+    return ContainedOptOuts(tuple(sorted(((w, t) for w, t in found if w), key=lambda wt: -len(wt[0]))))
+
+
+def named_channel_too(target: Any, fixed: Any, msg: Mapping[str, Any], symbols: frozenset[str],
+                      exact: bool = True) -> Any:
+    """The channel of an opt-out whose mapping fixes it to ``fixed`` when the message's ``properties.channel`` --
+    or, for a name that is not mapped as it is written (``exact`` False), a word of its ``event`` -- names another:
+    all of them (see the module docstring); else ``fixed``.  ``symbols``: the channels of the target stream."""
+    if not isinstance(fixed, str):
+        return fixed
     props = msg.get("properties")
     named = props.get("channel") if isinstance(props, dict) else None
-    if named is None or named == "" or named == [] or not isinstance(fixed, str):
-        return fixed
-    text = ",".join(map(str, named)) if isinstance(named, list) else named
-    alone = channel_symbol(target.stream, target.type, text, symbols)
-    if alone is None or alone == fixed:
-        return fixed
-    return channel_symbol(target.stream, target.type, f"{fixed},{alone}", symbols) or fixed
+    texts = [] if named is None or named == "" or named == [] else [
+        ",".join(map(str, named)) if isinstance(named, list) else named]
+    event = msg.get("event")
+    if not exact and isinstance(event, str):
+        texts += [w for w in words(event) if channel_symbol(target.stream, target.type, w, symbols) is not None]
+    got = fixed
+    for text in texts:
+        alone = channel_symbol(target.stream, target.type, text, symbols)
+        if alone is not None and alone != got:
+            got = channel_symbol(target.stream, target.type, f"{got},{alone}", symbols) or got
+    return got

@@ -75,8 +75,9 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
                                               event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
-from journeyflow.stages.segment.optouts import folded_name, folded_opt_outs, is_opt_out, named_channel_too
-from journeyflow.stages.segment.times import BadTime, event_time
+from journeyflow.stages.segment.optouts import (contained_opt_outs, folded_name, folded_opt_outs,
+                                                is_opt_out, named_channel_too)
+from journeyflow.stages.segment.times import IGNORED, BadTime, event_time
 from journeyflow.stages.spellings import (ALSO_FIELD, BAD_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
                                           several_addresses)
 
@@ -117,6 +118,7 @@ class SegmentParser:
         cfg = parser.config
         self.mapping = compiled_mapping(cfg.segment_mapping, cfg.segment_mapping_source)
         self._opt_outs = folded_opt_outs(self.mapping)  # opt-outs in other spellings of their names
+        self._contained = contained_opt_outs(self.mapping)  # ... and names holding an opt-out's name
         # (field, id text) -> its key, or the (kind, reason) of its refusal: a user's messages repeat their ids
         self._id_keys: dict[tuple[str, str], str | tuple[str, str]] = {}
 
@@ -131,7 +133,7 @@ class SegmentParser:
             raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
         problems: list = []
         try:
-            et, how, dropped = event_time(msg)
+            et, how, dropped = event_time(msg, (self.parser.config.min_ts, self.parser.config.max_ts))
             bad_time = None
         except BadTime as e:
             et, how, dropped, bad_time = None, "", [], e
@@ -176,8 +178,9 @@ class SegmentParser:
             raise Invalid(D.SCHEMA_VIOLATION, "group call without a groupId", et)
         if bad_time is not None:
             raise Invalid(D.BAD_TIMESTAMP, str(bad_time), et)
-        for f, why in dropped:
-            problems.append((f, W.WRONG_TYPE, "dropped", f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
+        for f, why in dropped:  # not a time, or a time the others contradict (segment.times.IGNORED)
+            problems.append((f, W.WRONG_TYPE, "dropped", why[len(IGNORED):] if why.startswith(IGNORED) else
+                             f"not a time: {why}", _fields.warning_value(f, msg.get(f))))
         for f, v in bad_parts:
             problems.append((f, W.WRONG_TYPE, "dropped", f"expected an object, got {type(v).__name__}",
                              _fields.warning_value(f, v)))
@@ -267,10 +270,11 @@ class SegmentParser:
 
     def _target(self, name: str) -> Any:
         """The mapping target of an event name: the name as the mapping writes it, else an opt-out whose name it
-        is in another case or with ``_`` / ``-`` for spaces (None: not mapped)."""
+        is in another case or with ``_`` / ``-`` for spaces, else an opt-out whose name's words it holds
+        (``segment.optouts``; None: not mapped)."""
         target = self.mapping.get(name)
-        if target is None and self._opt_outs:
-            target = self._opt_outs.get(folded_name(name))
+        if target is None and self._contained:
+            target = self._opt_outs.get(folded_name(name)) or self._contained.get(name)
         return target
 
     # ------------------------------------------------------------------------------------------- parts
@@ -382,8 +386,8 @@ class SegmentParser:
             if rule.has_value:
                 attrs[rule.name] = rule.value
                 if rule.name == "channel" and is_opt_out(target):
-                    attrs[rule.name] = named_channel_too(target, rule.value, msg,
-                                                         self.parser._enums[target.stream]["channel"])
+                    attrs[rule.name] = named_channel_too(target, rule.value, msg, self.parser._enums[
+                        target.stream]["channel"], exact=msg.get("event") in self.mapping)
                 continue
             # the first path whose value converts wins; a value found on the way that does not convert is
             # reported (the field is the mapping's path it was read from, properties.product_id: a path of the

@@ -17,6 +17,15 @@ journeyflow's event time (:func:`event_time`), first that applies:
 3. ``originalTimestamp`` (no way to correct it);
 4. ``receivedAt`` (a server time: when nothing else is known, the arrival).
 
+A device time that contradicts the others is not used (``originalTimestamp`` dropped with a field warning whose
+problem starts with :data:`IGNORED`; the event time is ``receivedAt``): ``sentAt`` before ``originalTimestamp``
+(the correction would put the event after its arrival -- by years when one device field is from another year), or,
+without a usable ``sentAt``, an ``originalTimestamp`` after ``receivedAt``.  An event never happens after the server
+received it, and a wrong event time sends a message at the wrong hour.  Likewise a ``timestamp`` or
+``originalTimestamp`` outside the accepted event times (a device clock reset to 1970; seconds written where
+milliseconds belong) is dropped when the other fields give a time inside them (``event_time``'s ``bounds``); a
+message with no such time keeps its out-of-range dead letter.
+
 An empty string is an absent time (as an empty id is an absent id).  With a valid ``timestamp`` the other three are
 neither used nor checked (parsing them cost a third of the Segment parse).  Any time field that is present but not
 a time -- ``timestamp`` too -- is dropped with a field warning and the rule goes on with the others (a message that
@@ -31,8 +40,10 @@ from typing import Any, Mapping
 
 from journeyflow.stages.timeparse import parse_ts
 
-__all__ = ["TIME_FIELDS", "event_time"]
+__all__ = ["IGNORED", "TIME_FIELDS", "event_time"]
 
+#: Start of a ``dropped`` problem for a time that parses but contradicts the others (the rest is the reason).
+IGNORED = "ignored: "
 #: The Segment time fields, in the order of the rule above.
 TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
 
@@ -45,11 +56,36 @@ class BadTime(ValueError):
         self.field = field
 
 
-def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]:
+def event_time(msg: Mapping[str, Any],
+               bounds: tuple[int, int] | None = None) -> tuple[int, str, list[tuple[str, str]]]:
     """``(event time ms, how, dropped)`` of a Segment message (rule in the module docstring).
 
     ``how``: ``"timestamp"``, ``"skew_corrected"``, ``"originalTimestamp"`` or ``"receivedAt"``.  ``dropped``:
-    ``(field, problem)`` of the optional time fields that are present but not times.  Raises :class:`BadTime`."""
+    ``(field, problem)`` of the optional time fields that are present but not times (or ignored: :data:`IGNORED`).
+    ``bounds``: the accepted event times (``ParseConfig.min_ts``, ``max_ts``): a time outside them from
+    ``timestamp`` or ``originalTimestamp`` (a device clock reset to 1970, seconds written as milliseconds) is
+    dropped when the other fields give a time inside them; else it is returned (the caller's range check
+    dead-letters it, as before).  Raises :class:`BadTime`."""
+    et, how, dropped = _event_time(msg)
+    if bounds is None or bounds[0] <= et <= bounds[1]:
+        return et, how, dropped
+    rest, extra, h = dict(msg), [], how
+    while h != "receivedAt":  # drop the field the time came from, and go on with the others
+        field = "timestamp" if h == "timestamp" else "originalTimestamp"
+        rest.pop(field, None)
+        extra.append((field, IGNORED + "it is outside the accepted event times: the other time fields give the "
+                                       "event time"))
+        try:
+            et2, h, dropped2 = _event_time(rest)
+        except BadTime:
+            break
+        if bounds[0] <= et2 <= bounds[1]:
+            return et2, h, extra + dropped2
+    return et, how, dropped
+
+
+def _event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]:
+    """:func:`event_time` without bounds."""
     times: dict[str, int] = {}
     dropped: list[tuple[str, str]] = []
     v = msg.get("timestamp")
@@ -69,9 +105,20 @@ def event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]]
         except (ValueError, OverflowError) as e:
             dropped.append((f, str(e)[:200]))
     if "originalTimestamp" in times:
-        if "sentAt" in times and "receivedAt" in times:
-            return times["receivedAt"] - (times["sentAt"] - times["originalTimestamp"]), "skew_corrected", dropped
-        return times["originalTimestamp"], "originalTimestamp", dropped
+        device, arrival = times["originalTimestamp"], times.get("receivedAt")
+        if "sentAt" in times and arrival is not None:
+            if times["sentAt"] >= device:
+                return arrival - (times["sentAt"] - device), "skew_corrected", dropped
+            # sent before it happened: the device clock contradicts itself, and the correction would put the
+            # event after its arrival
+            dropped.append(("originalTimestamp", IGNORED + "it is after sentAt (the device clock contradicts "
+                                                           "itself): receivedAt is the event time"))
+            return arrival, "receivedAt", dropped
+        if arrival is not None and device > arrival:
+            dropped.append(("originalTimestamp", IGNORED + "it is after receivedAt (an event does not happen after "
+                                                           "its arrival): receivedAt is the event time"))
+            return arrival, "receivedAt", dropped
+        return device, "originalTimestamp", dropped
     if "receivedAt" in times:
         return times["receivedAt"], "receivedAt", dropped
     raise BadTime("timestamp", "no usable time: none of timestamp, originalTimestamp, receivedAt is an ISO-8601 "

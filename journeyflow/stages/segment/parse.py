@@ -199,9 +199,7 @@ class SegmentParser:
             context = {k: v for k, v in context.items() if k != "traits"}
             bad_parts.append(("context", context))
         if bad_parts:  # the mapping reads the message as kept: without the parts dropped
-            msg = dict(msg)
-            for f, _v in bad_parts:
-                msg[f] = context if f == "context" else None
+            msg = {**msg, **{f: context if f == "context" else None for f, _v in bad_parts}}
         user_traits = dict(ctx_traits or {})
         also = []  # a second address an opt-out names (properties beside a usable trait): both are blocked
         if call == "track" and _names_address_status(self.mapping.get(etype)):  # so are those of a trait's list

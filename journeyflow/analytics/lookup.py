@@ -47,7 +47,8 @@ def identifier_key(value: str, hasher: Hasher | None = None, default_region: str
         v = rest  # a raw address or number written as a key: hashed below
     hasher = hasher or Hasher.from_env(default_region)
     try:
-        return hasher.email(v)[0] if "@" in v else hasher.phone(v)[0]
+        # an at-sign typed full-width or small (＠, ﹫: East Asian input methods) is one too, as the parsers read it
+        return hasher.email(v)[0] if ("@" in v or "＠" in v or "﹫" in v) else hasher.phone(v)[0]
     except InvalidIdentifier as e:
         hint = (f" (a CRM id is written with its kind: crm:{v})" if "@" not in v and v.isalnum()
                 and any(c.isalpha() for c in v) else "")  # (a bare id like C55391637 was read as a phone)

@@ -91,3 +91,11 @@ def test_a_bare_crm_id_is_told_how_to_write_it():
     with pytest.raises(UserError) as e:
         identifier_key("555-01")
     assert "a CRM id is written" not in str(e.value)
+
+
+@pytest.mark.parametrize("at", ["＠", "﹫"])
+def test_an_email_typed_with_a_wide_at_sign_is_looked_up_as_that_email(at):
+    """The parsers read ``ann＠x.com`` (an at-sign typed full-width or small, as East Asian input methods write it)
+    as ``ann@x.com``; the look-up decided email-or-phone by a plain ``@`` and refused it as no phone number."""
+    h = Hasher(b"k")
+    assert identifier_key(f"ann{at}example.com", h) == identifier_key("ann@example.com", h)

@@ -40,14 +40,18 @@ class RoutedLoop(Loop):
                 outs, d.outputs = d.outputs, []
                 for o in outs:
                     if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
-                        target, ev = o.value
-                        self._key(transfer_target(self.store, target, ev)).add([ev])
+                        target, ev = self._route(*o.value)
+                        self._key(target).add([ev])
                         busy = True
                     elif isinstance(o, TaggedOutput):
                         if o.tag == ss.DEAD:
                             self.dead.append(o.value)
                     else:
                         self.decisions.append(o)
+
+    def _route(self, target: str, ev):
+        """(key, event) a transfer is delivered to."""
+        return transfer_target(self.store, target, ev), ev
 
 
 def records(base: int) -> list:

@@ -14,7 +14,6 @@ time (``identity.online.route_transfer``); the survivor bounces the most recentl
 from __future__ import annotations
 
 import pytest
-from apache_beam.pvalue import TaggedOutput
 
 from journeyflow.config.engine import EngineConfig, default_text
 from journeyflow.stages.identity.online import route_transfer
@@ -22,7 +21,6 @@ from tests.beam import test_arrival_order as ao
 from tests.beam.test_arrival_order import LATENESS, T, key, parse
 from tests.beam.test_handover_to_merged_customer import RoutedLoop
 from tests.beam.test_qa9a_late_optout_merged import bounded, iso
-from journeyflow.transforms import decide_streaming as ss
 
 EMAIL_NOW = """
   - id: email_now
@@ -42,23 +40,8 @@ CONFIG = EngineConfig(default_text("journeys.yaml").rstrip() + "\n" + EMAIL_NOW,
 class Loop(RoutedLoop):
     """:class:`RoutedLoop` whose transfers take the pipeline's whole routing step (``route_transfer``)."""
 
-    def _pump(self) -> None:
-        busy = True
-        while busy:
-            busy = False
-            for d in list(self.keys.values()):
-                d.advance(self.wm)
-                outs, d.outputs = d.outputs, []
-                for o in outs:
-                    if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
-                        target, ev = route_transfer(self.store, *o.value)
-                        self._key(target).add([ev])
-                        busy = True
-                    elif isinstance(o, TaggedOutput):
-                        if o.tag == ss.DEAD:
-                            self.dead.append(o.value)
-                    else:
-                        self.decisions.append(o)
+    def _route(self, target: str, ev):
+        return route_transfer(self.store, target, ev)
 
 
 def records(old: bool) -> list:

@@ -32,14 +32,17 @@ _SHARED = ("context", "integrations", "sentAt")
 _MERGED = ("context", "integrations")
 
 
-def split_batch(payload: Any) -> list[bytes] | None:
+def split_batch(payload: Any, _nested: bool = True) -> list[bytes] | None:
     """The messages of a batch envelope as compact JSON bytes (an item that is not an object is passed on as it is,
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
     envelope (then it is one message, parsed as it is) or is an *empty* one (``{"batch": []}``, ``[]``): that is one
     record read, dead-lettered by the parser with its reason -- split into no message, it was neither decided nor a
     dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook
     destinations such as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without
-    shared fields.
+    shared fields.  An array whose items are themselves non-empty envelopes or arrays (a file of collected request
+    bodies: ``[{"batch": [...]}, [...]]``) is split into all their messages, one level deep (each inner envelope's
+    own shared fields apply to its messages); before, each inner one was a single dead letter and its messages were
+    never read.
     Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
     env = _envelope(payload)
     if env is None:
@@ -48,6 +51,9 @@ def split_batch(payload: Any) -> list[bytes] | None:
     repeats = _repeated_pairs(payload, items)
     out = []
     for i, m in enumerate(items):
+        if _nested and i not in repeats and (inner := _inner(m)) is not None:
+            out += split_batch(inner, _nested=False)  # an array of request bodies: each one's messages
+            continue
         if isinstance(m, dict) and shared:
             # an item's null, "" or [] (PHP's empty object) for a shared field is no value of its own: the
             # envelope's applies (it replaced the envelope's context, its traits.email lost; or its sentAt)
@@ -63,7 +69,14 @@ def batch_count(payload: Any) -> int | None:
     """How many records :func:`split_batch` makes of ``payload`` (None: it is one record itself), without encoding
     them: the replay's progress counts records as its reader does (``cli.progress.count_input_records``)."""
     env = _envelope(payload)
-    return None if env is None else len(env[0])
+    if env is None:
+        return None
+    return sum(len(inner[0]) if (inner := _envelope(m) if _inner(m) is not None else None) else 1 for m in env[0])
+
+
+def _inner(m: Any) -> list | dict | None:
+    """``m`` when it is itself a non-empty batch envelope or array of messages, else None."""
+    return m if isinstance(m, (list, dict)) and _envelope(m) is not None else None
 
 
 def _envelope(payload: Any) -> tuple[list, dict] | None:

@@ -94,17 +94,23 @@ def read_topic(out: Path, topic: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def replay_with_test_journeys(scenario: Scenario, base: Path, shuffle_seed: int | None = None):
-    """Replay ``scenario`` under ``base`` with the default journeys plus the test extras, every timer fired
-    (``--until end``): (summary, the audit topic's decisions, the output folder)."""
+def replay_scenario(scenario: Scenario, base: Path, journeys: str | None = None, shuffle_seed: int | None = None):
+    """Replay ``scenario`` under ``base`` with the journey file text ``journeys`` (None: the shipped journeys),
+    every timer fired (``--until end``): (summary, the audit topic's decisions, the output folder)."""
     from journeyflow.pipelines.replay import run_replay
 
     inp = scenario.write(base / "in", shuffle_seed=shuffle_seed)
-    journeys = base / "journeys.yaml"
-    journeys.write_text(journeys_with_test_extras())
-    out = base / "out"
-    summary = run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys), "--until", "end"])
-    return summary, read_topic(out, "decisions-audit"), out
+    args = ["--input", str(inp), "--output", str(base / "out"), "--until", "end"]
+    if journeys is not None:
+        (base / "journeys.yaml").write_text(journeys)
+        args += ["--journeys", str(base / "journeys.yaml")]
+    summary = run_replay(args)
+    return summary, read_topic(base / "out", "decisions-audit"), base / "out"
+
+
+def replay_with_test_journeys(scenario: Scenario, base: Path, shuffle_seed: int | None = None):
+    """:func:`replay_scenario` with the default journeys plus the test extras."""
+    return replay_scenario(scenario, base, journeys_with_test_extras(), shuffle_seed)
 
 
 def decisions_of(audit: list[dict[str, Any]], customer: str) -> list[dict[str, Any]]:

@@ -44,6 +44,17 @@ class Loop(RoutedLoop):
         return route_transfer(self.store, target, ev)
 
 
+def deliver(loop: Loop, events: list, bounce, after=None) -> None:
+    """Every event arrives 100 ms after its time, in order; with ``after``, the bounce arrives 30 s after that
+    event instead (20 s after it was processed: beyond the lateness)."""
+    for ev in events:
+        if ev is bounce and after is not None:
+            continue
+        loop.arrive(ev, ev.ts + 100)
+        if ev is after:
+            loop.arrive(bounce, ev.ts + 30_000)
+
+
 def records(old: bool) -> list:
     return [
         ("crm", {"event_id": "c0", "ts": iso(T - 3_600_000), "crm_id": "C1", "type": "contact_created",
@@ -74,12 +85,7 @@ def test_a_late_bounce_naming_no_address_of_a_merged_away_customer_bounces_its_a
     bounce, merge = events[3], events[4]
     ann = events[2].contact["email_key"]
     loop = Loop(f"memory://qa10d-late-bounce-{old}-{late}")
-    for ev in events:
-        if ev is bounce and late:
-            continue
-        loop.arrive(ev, ev.ts + 100)
-        if late and ev is merge:
-            loop.arrive(bounce, ev.ts + 30_000)  # 20 s after the merge was processed: beyond the lateness
+    deliver(loop, events, bounce, merge if late else None)
     until = T + 180_000 + LATENESS
     loop.finish(until)
     paid = [(d.action, d.channel, d.address_key) for d in loop.decisions if d.trigger_event_id == "orders/o1"]
@@ -138,12 +144,7 @@ def test_a_late_bounce_naming_no_address_hits_the_address_of_its_time_not_a_newe
     bounce, update = events[2], events[3]
     new = update.contact["email_key"]
     loop = Loop(f"memory://qa10d-late-bounce-present-{late}")
-    for ev in events:
-        if ev is bounce and late:
-            continue
-        loop.arrive(ev, ev.ts + 100)
-        if late and ev is update:
-            loop.arrive(bounce, ev.ts + 30_000)
+    deliver(loop, events, bounce, update if late else None)
     until = T + 180_000 + LATENESS
     loop.finish(until)
     paid = [(d.action, d.address_key) for d in loop.decisions if d.trigger_event_id == "orders/o1"]

@@ -18,7 +18,7 @@ import pytest
 
 from journeyflow.analytics.query import query
 from journeyflow.config.engine import default_text
-from tests.scenarios import Scenario, T0, decisions_of, read_topic
+from tests.scenarios import Scenario, T0, decisions_of, replay_scenario
 
 D, H = td(days=1), td(hours=1)
 
@@ -109,15 +109,9 @@ def build() -> Scenario:
 
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):
-    from journeyflow.pipelines.replay import run_replay
-
-    base = tmp_path_factory.mktemp("qa10e_resent")
-    inp = build().write(base / "in")
-    journeys = base / "journeys.yaml"
-    journeys.write_text(_default_journeys_without_holdout().rstrip() + "\n" + ORDER_JOURNEYS)
-    out = base / "out"
-    run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys), "--until", "end"])
-    return read_topic(out, "decisions-audit"), out
+    _summary, audit, out = replay_scenario(build(), tmp_path_factory.mktemp("qa10e_resent"),
+                                           _default_journeys_without_holdout().rstrip() + "\n" + ORDER_JOURNEYS)
+    return audit, out
 
 
 def _sent(audit, customer: str, content: str) -> list[dict]:
@@ -243,8 +237,6 @@ def test_a_re_sent_order_adds_the_items_its_malformed_first_report_lacked(tmp_pa
     with ``product_ids`` malformed (``"SKU-001,SKU-002"``, dropped with a field warning), then correctly.  The first
     report places the order; the second must still make its product bought, or the browse offer promotes the product
     just bought (found in the make-demo digest)."""
-    from journeyflow.pipelines.replay import run_replay
-
     s = Scenario()
     s.contact(-30 * D, "ITEMS", email="items@example.com")
     s.add("orders", td(0), crm_id="ITEMS", order_id="ORD-M1", type="order_placed", product_ids="SKU-001,SKU-002",
@@ -253,8 +245,6 @@ def test_a_re_sent_order_adds_the_items_its_malformed_first_report_lacked(tmp_pa
     for k in range(3):
         s.add("web", 5 * D + k * H, anonymous_id="dev-items", user_id="ITEMS", type="product_view",
               product_id="SKU-102")
-    inp = s.write(tmp_path / "in")
-    run_replay(["--input", str(inp), "--output", str(tmp_path / "out"), "--until", "end"])
-    audit = read_topic(tmp_path / "out", "decisions-audit")
+    _summary, audit, _out = replay_scenario(s, tmp_path)
     assert _proposed(audit, "crm:ITEMS", "browse_promo") == []
     assert _latest_snapshot(tmp_path / "out", "crm:ITEMS")["orders_90d"] == 1

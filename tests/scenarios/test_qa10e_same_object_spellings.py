@@ -15,7 +15,7 @@ from datetime import timedelta as td
 
 import pytest
 
-from tests.scenarios import Scenario, T0, decisions_of, read_topic
+from tests.scenarios import Scenario, T0, decisions_of, replay_scenario
 
 D, H = td(days=1), td(hours=1)
 
@@ -79,15 +79,7 @@ def build() -> Scenario:
 
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
-    from journeyflow.pipelines.replay import run_replay
-
-    base = tmp_path_factory.mktemp("qa10e_same_object")
-    inp = build().write(base / "in")
-    journeys = base / "journeys.yaml"
-    journeys.write_text(JOURNEYS)
-    out = base / "out"
-    run_replay(["--input", str(inp), "--output", str(out), "--journeys", str(journeys), "--until", "end"])
-    return read_topic(out, "decisions-audit")
+    return replay_scenario(build(), tmp_path_factory.mktemp("qa10e_same_object"), JOURNEYS)[1]
 
 
 def _sent(audit, customer: str, content: str) -> int:

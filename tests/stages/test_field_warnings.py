@@ -27,7 +27,7 @@ from journeyflow.stages.parse import ParseConfig, Parser, avro_schema, parse_ts
 from journeyflow.pipelines.replay import run_replay
 from journeyflow.transforms import parse as tparse
 from journeyflow.transforms.parse import ParseAndValidate, RawRecord
-from tests.scenarios import T0, Scenario, read_topic
+from tests.scenarios import T0, Scenario, read_topic, replay_scenario
 
 TS = 1790848800000  # 2026-10-01T10:00:00Z
 BASE = {
@@ -271,10 +271,7 @@ def build() -> Scenario:
 
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):
-    base = tmp_path_factory.mktemp("fieldwarn")
-    inp = build().write(base / "in")
-    out = base / "out"
-    summary = run_replay(["--input", str(inp), "--output", str(out), "--until", "end"])
+    summary, _audit, out = replay_scenario(build(), tmp_path_factory.mktemp("fieldwarn"))
     return summary, out
 
 

@@ -13,30 +13,23 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
 from journeyflow.stages.bounded import fold_clusters, resolve_clusters
 from journeyflow.tools.bench_attributes import config_with_attributes
+from tests.stages.test_fold_perf9_caps import bursty_customers
 
 _KINDS = [("web", "product_view"), ("web", "add_to_cart"), ("orders", "order_placed"), ("web", "page_view"),
           ("web", "checkout_started"), ("crm", "contact_updated"), ("engagement", "delivered"), ("web", "login"),
           ("support", "ticket_opened"), ("support", "ticket_resolved"), ("orders", "payment_failed")]
 
 
+def _event(rng: random.Random, i: int, ts: int) -> Event:
+    stream, etype = rng.choice(_KINDS)
+    attrs = {"product_id": f"p{rng.randint(0, 2)}", "order_id": f"o{rng.randint(0, 3)}",
+             "amount": float(rng.randint(1, 300)), "product_ids": [f"p{rng.randint(0, 2)}"],
+             "ticket_id": f"t{rng.randint(0, 2)}", "channel": "email", "email": "c@example.com"}
+    return Event(f"e{i}", stream, etype, ts, (), attrs)
+
+
 def _population(seed: int) -> list[Event]:
-    rng = random.Random(seed)
-    events, t0 = [], 1_700_000_000_000
-    for c in range(8):
-        cid, email = f"crm:C{c}", f"email:c{c}@example.com"
-        events.append(Event(f"crm{c}", "crm", "contact_created", t0, (cid, email), {"timezone": "UTC"},
-                            {"email": f"c{c}@example.com"}))
-        events.append(Event(f"cons{c}", "consent", "consent_granted", t0 + 1, (cid,),
-                            {"channel": "email", "status": "granted"}))
-        ts = t0 + 10
-        for i in range(50):
-            ts += rng.choice((0, 0, 0, 60_000, 3_600_000, 86_400_000))
-            stream, etype = rng.choice(_KINDS)
-            attrs = {"product_id": f"p{rng.randint(0, 2)}", "order_id": f"o{rng.randint(0, 3)}",
-                     "amount": float(rng.randint(1, 300)), "product_ids": [f"p{rng.randint(0, 2)}"],
-                     "ticket_id": f"t{rng.randint(0, 2)}", "channel": "email", "email": f"c{c}@example.com"}
-            events.append(Event(f"{c}-e{i}", stream, etype, ts, (cid,), attrs))
-    return events
+    return bursty_customers(random.Random(seed), 8, 50, (0, 0, 0, 60_000, 3_600_000, 86_400_000), _event)
 
 
 def _fold(config, events: list[Event], every_type: bool) -> list:

@@ -86,22 +86,29 @@ class _EveryType(dict):
         return True
 
 
-def _population() -> list[Event]:
-    """A few customers with bursts of events (several in one millisecond too), orders, carts and opt-ins."""
-    rng = random.Random(11)
+def bursty_customers(rng: random.Random, customers: int, per_customer: int, steps: tuple[int, ...],
+                     event_of) -> list[Event]:
+    """Customers ``crm:C<n>`` (a CRM contact with an email, an email grant) with ``per_customer`` events each:
+    ``event_of(rng, i, ts) -> Event`` (its uid prefixed with the customer's number, its ids the customer's) at
+    times advanced by one of ``steps`` ms (several 0: bursts in one millisecond)."""
     events, t0 = [], 1_700_000_000_000
-    for c in range(6):
+    for c in range(customers):
         cid, email = f"crm:C{c}", f"email:c{c}@example.com"
         events.append(Event(f"crm{c}", "crm", "contact_created", t0, (cid, email), {"timezone": "UTC"},
                             {"email": f"c{c}@example.com"}))
         events.append(Event(f"cons{c}", "consent", "consent_granted", t0 + 1, (cid,),
                             {"channel": "email", "status": "granted"}))
         ts = t0 + 10
-        for i in range(60):
-            ts += rng.choice((0, 0, 60_000, 3_600_000, 86_400_000))
-            ev = _event(rng, i, ts)
+        for i in range(per_customer):
+            ts += rng.choice(steps)
+            ev = event_of(rng, i, ts)
             events.append(Event(f"{c}-{ev.uid}", ev.stream, ev.type, ts, (cid,), ev.attrs))
     return events
+
+
+def _population() -> list[Event]:
+    """A few customers with bursts of events (several in one millisecond too), orders, carts and opt-ins."""
+    return bursty_customers(random.Random(11), 6, 60, (0, 0, 60_000, 3_600_000, 86_400_000), _event)
 
 
 def test_an_event_after_a_proposing_event_of_its_millisecond_applies_every_cap(monkeypatch):

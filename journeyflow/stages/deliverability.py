@@ -27,10 +27,12 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KEY_FIELD, ADDRESS_KINDS, CHANNELS
+from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
-from journeyflow.stages.spellings import ALSO_KEYS, ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
+from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
+from journeyflow.stages.mailboxes import contact_key, hashed_key, mailbox_key, mailbox_status
+from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -45,6 +47,8 @@ SOFT_BOUNCE = "soft_bounce"
 #: Address effects a record can carry (``address_effects``); the first four are latest-wins statuses.  A soft bounce
 #: carries its record's identity: ``soft_bounce:<id>`` (:func:`soft_bounce`).
 ADDRESS_EFFECTS: tuple[str, ...] = ("granted", "revoked", "unsubscribed", "complained", HARD_BOUNCE, SOFT_BOUNCE)
+#: Effects that also change the status of the address's mailbox (``stages.mailboxes``): opt-ins and opt-outs.
+_MAILBOX_EFFECTS = frozenset(ADDRESS_EFFECTS[:4])
 #: Delivery addresses kept per kind (email, phone): the most recently seen.  Their statuses are kept regardless.
 MAX_ADDRESSES_PER_KIND = 4
 #: Soft-bounce times kept per address and channel (the newest).
@@ -54,37 +58,12 @@ NO_ADDRESS, ADDRESS_OPTED_OUT, ADDRESS_UNDELIVERABLE = "no_address", "opted_out"
 _IDENTITY_STREAM = "_identity"  # pseudo-stream of identity hand-overs (``identity.online``): names no address
 _SCOPES = {EVERY_CHANNEL: CHANNELS, PHONE_CHANNELS: ("sms", "call")}  # (channels_of: opt-out scopes)
 
-_HASHER: list = []
-
-
-def contact_key(contact: Any, kind: str) -> str | None:
-    """The identifier key of the ``kind`` address a record names (``contact[kind + "_key"]``), or None.
-
-    Records from the parser always carry it; for a hand-built event (or a version 1 state) with only the raw address
-    it is computed with the process's :class:`~journeyflow.stages.identity.keys.Hasher` (``JOURNEYFLOW_HASH_KEY``)."""
-    key = contact.get(ADDRESS_KEY_FIELD[kind])
-    if key:
-        return key
-    raw = contact.get(kind)
-    return hashed_key(kind, raw) if raw else None
-
-
-def hashed_key(kind: str, raw: str) -> str | None:
-    """``email:<hmac>`` / ``phone:<hmac>`` of a raw address with the process's hasher; None when it is invalid."""
-    from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier
-    if not _HASHER:
-        _HASHER.append(Hasher.from_env())
-    try:
-        return (_HASHER[0].email(raw) if kind == "email" else _HASHER[0].phone(raw))[0]
-    except InvalidIdentifier:
-        return None
-
-
 def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     """``(address key, channel, effect, ts)`` for each address-status change the record carries (see the module
     docstring): a consent record or engagement unsubscribe/complaint/bounce naming the address the channel is
     delivered to, or an ``ADDRESS_STREAM`` copy.  Effects are ``ADDRESS_EFFECTS``.  Every address named changes
-    (:func:`named_keys`; before, an opt-out naming two addresses blocked only its contact's)."""
+    (:func:`named_keys`; before, an opt-out naming two addresses blocked only its contact's); an opt-in or opt-out
+    of an email also changes its mailbox's status (``stages.mailboxes``: ``ann+shop@`` -> ``ann@``'s key)."""
     s, t, a = ev.stream, ev.type, ev.attrs
     if s == ADDRESS_STREAM:
         return [(a["key"], a["channel"], a["status"], a["at"])]
@@ -97,16 +76,11 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     out = []
     for ch in channels_of(a.get("channel")):
         kind = ADDRESS_FOR_CHANNEL.get(ch)
-        out += [(key, ch, effect, ev.ts) for key in (named_keys(ev.contact, kind) if kind is not None else ())]
+        keys = named_keys(ev.contact, kind) if kind is not None else []
+        if kind == "email" and effect in _MAILBOX_EFFECTS:  # the mailbox of the address too (``stages.mailboxes``)
+            keys += [k for k in [mailbox_key(ev.contact.get("email"))] if k and k not in keys]
+        out += [(key, ch, effect, ev.ts) for key in keys]
     return out
-
-
-def named_keys(contact: Any, kind: str) -> list[str]:
-    """Keys of the ``kind`` (email|phone) addresses a record's ``contact`` names: its own (:func:`contact_key`), then
-    those an opt-out names besides (``spellings.ALSO_KEYS``: an id that is an address, a Segment property's)."""
-    own = contact_key(contact, kind)
-    also = contact.get(ALSO_KEYS)
-    return ([own] if own else []) + ([k for k in also.split() if k.startswith(kind + ":")] if also else [])
 
 
 def channels_of(channel: Any) -> tuple[str, ...]:
@@ -259,23 +233,27 @@ def addresses_of(s: "CustomerState", kind: str) -> list[tuple[str, str]]:
 
 
 def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max: int = 0,
-                  soft_window_ms: int = 0) -> str | None:
+                  soft_window_ms: int = 0, email: str | None = None) -> str | None:
     """Why the address may not be sent to on ``channel`` at ``now``: its opt-out status (``revoked``,
     ``unsubscribed``, ``complained``), ``bounced`` (hard), ``soft_bounce`` (at least ``soft_max`` soft bounces in
-    ``(now - soft_window_ms, now]``; 0: never), or None when it is permitted."""
+    ``(now - soft_window_ms, now]``; 0: never), or None when it is permitted.  ``email``: the address itself (raw,
+    normalized) when it is an email: the opt-out status of its mailbox (another spelling: ``stages.mailboxes``)
+    blocks it too; before, an opt-out of ``ann@`` left ``ann+shop@`` open."""
+    if not s.addr_status:
+        return None
     per = s.addr_status.get(key)
     rec = per.get(channel) if per else None
-    if rec is None:
-        return None
-    if rec[2] is not None and rec[2] <= now:
-        return HARD_BOUNCE
-    if rec[0] in ADDRESS_OPT_OUTS:
-        return rec[0]
-    if soft_max and rec[3]:
-        lo = now - soft_window_ms
-        if sum(1 for t in rec[3] if lo < _soft_ts(t) <= now) >= soft_max:
-            return SOFT_BOUNCE
-    return None
+    if rec is not None:
+        if rec[2] is not None and rec[2] <= now:
+            return HARD_BOUNCE
+        if rec[0] in ADDRESS_OPT_OUTS:
+            return rec[0]
+        if soft_max and rec[3]:
+            lo = now - soft_window_ms
+            if sum(1 for t in rec[3] if lo < _soft_ts(t) <= now) >= soft_max:
+                return SOFT_BOUNCE
+    box = mailbox_status(s, email, channel) if email else None
+    return box if box in ADDRESS_OPT_OUTS else None
 
 
 def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int = 0,
@@ -295,9 +273,9 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
         return NO_ADDRESS
     if len(found) > 1:
         found.sort(reverse=True)  # most recently seen first (ties: key)
-    opted = False
+    opted, email = False, kind == "email"
     for _ts, key, raw in found:
-        why = address_block(s, key, channel, now, soft_max, soft_window_ms)
+        why = address_block(s, key, channel, now, soft_max, soft_window_ms, raw if email else None)
         if why is None:
             if channel != "sms" or sms_capable(raw):  # (no text to a landline: it takes calls only)
                 return key, raw
@@ -397,9 +375,10 @@ class AddressStatus:
         """(key, raw) of the customer's ``kind`` (email|phone) addresses, most recently seen first."""
         return addresses_of(self, kind)
 
-    def address_block(self, key: str, channel: str, now: int, soft_max: int = 0, soft_window_ms: int = 0) -> str | None:
+    def address_block(self, key: str, channel: str, now: int, soft_max: int = 0, soft_window_ms: int = 0,
+                      email: str | None = None) -> str | None:
         """Why the address may not be sent to on ``channel`` at ``now`` (``deliverability.address_block``)."""
-        return address_block(self, key, channel, now, soft_max, soft_window_ms)
+        return address_block(self, key, channel, now, soft_max, soft_window_ms, email)
 
     def delivery_address(self, channel: str, now: int, soft_max: int = 0,
                          soft_window_ms: int = 0) -> tuple[str, str] | str:
@@ -413,7 +392,7 @@ class AddressStatus:
 
 # ------------------------------------------------------------------------------------------- sharing
 def held_addresses(ev: Event) -> list[str]:
-    """Keys of the addresses a record names (its customer holds them from then on)."""
+    """Keys of the addresses a record names (its customer holds them from then on), and of its email's mailbox."""
     c = ev.contact
     if not c or ev.stream in (_IDENTITY_STREAM, ADDRESS_STREAM):
         return []
@@ -423,7 +402,8 @@ def held_addresses(ev: Event) -> list[str]:
             key = contact_key(c, kind)
             if key:
                 out.append(key)
-    return out
+    box = mailbox_key(c.get("email"))  # its mailbox too (another spelling's opt-out reaches it: stages.mailboxes)
+    return out + [box] if box else out
 
 
 def address_changes(ev: Event) -> list[tuple[str, str, str, int]]:

@@ -11,6 +11,7 @@ import re
 from typing import Any, Mapping
 
 from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.stages.mailboxes import ALSO_KEYS, mailbox_key  # (ALSO_KEYS: re-exported)
 
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
@@ -286,9 +287,6 @@ def clean_scalar(clean: Any, key: Any, value: Any) -> Any:
     return value
 
 
-#: ``Event.contact`` field holding the keys (space-separated ``email:<hmac>`` / ``phone:<hmac>``) of the addresses an
-#: opt-out names besides its contact's own (``email_key`` / ``phone_key``): ``deliverability.named_keys`` reads it.
-ALSO_KEYS = "also_keys"
 _OPT_OUT_TYPES = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
 _OWN_KEYS = ("email_key", "phone_key")
 
@@ -316,7 +314,7 @@ def several_addresses(rec: dict[str, Any], hasher: Any, region: str) -> dict[str
     for kind in ("email", "phone"):
         v = rec.get(kind)
         items = _address_items(kind, v)
-        if not items and not (kind == "email" and v.__class__ is str and "+" in v):
+        if not items and not (kind == "email" and v.__class__ is str):  # (one address: its mailbox, plus_bases)
             continue
         got, good, bad = [], [], []
         for x in items or [v]:
@@ -341,20 +339,12 @@ def several_addresses(rec: dict[str, Any], hasher: Any, region: str) -> dict[str
 
 
 def plus_bases(hasher: Any, addresses: Any) -> list[str]:
-    """Keys of the base mailboxes of the plus-addresses among ``addresses`` (normalized, as ``Hasher.email`` gives
-    them): ``ann+news@x.com`` is delivered to ``ann@x.com``'s mailbox by the providers that offer tags (RFC 5233
-    subaddressing), so an opt-out naming it names that mailbox too.  Identity keeps them apart unless configured
-    (``--merge_plus_addresses``); an opt-out fails safe."""
-    out = []
-    for a in addresses:
-        local, at, domain = (a or "").rpartition("@")
-        head = local.partition("+")[0]
-        if at and head and head != local:
-            try:
-                out.append(hasher.email(f"{head}@{domain}")[0])
-            except ValueError:
-                pass
-    return out
+    """Keys of the mailboxes of ``addresses`` (normalized, as ``Hasher.email`` gives them) that are other addresses
+    (:func:`journeyflow.stages.mailboxes.mailbox_key`): ``ann+news@x.com`` is delivered to ``ann@x.com``'s mailbox by
+    the providers that offer tags (RFC 5233 subaddressing), ``a.nn@googlemail.com`` to ``ann@gmail.com``'s (Gmail's
+    documented spellings), so an opt-out naming it names that mailbox too.  Identity keeps them apart unless
+    configured (``--merge_plus_addresses``); an opt-out fails safe."""
+    return [k for k in (mailbox_key(a, hasher) for a in addresses) if k]
 
 
 def _address_items(kind: str, v: Any) -> list[str] | None:

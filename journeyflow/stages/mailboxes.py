@@ -1,0 +1,144 @@
+"""One mailbox, several spellings (compliance, fail safe): the address-status key of an email's mailbox.
+
+Plain Python, no Beam.  Identity keeps spellings apart that only some providers deliver to one mailbox
+(``identity.keys``: ``ann+shop@x.com`` is not ``ann@x.com`` unless ``--merge_plus_addresses``; dots matter except at
+gmail).  Consent must not: an opt-out of any spelling of a mailbox blocks every spelling of it, in every direction.
+So every address has a *mailbox*, :func:`mailbox_of` its normalized address, and the address status of a mailbox is
+kept under the key of that address (``email:<hmac>`` of ``ann@x.com`` for ``ann+shop@x.com``: the same key as the
+base address itself, so the status is shared with it and with every other spelling):
+
+* an opt-out or grant naming an address also changes the status of its mailbox's key (latest wins, an opt-out wins
+  a tie: ``deliverability.address_effects``); a bounce does not (it is a fact of the address as sent to);
+* a customer holding an address also holds its mailbox's key, so a change of the mailbox's status is copied to it
+  (``deliverability.held_addresses``, in replay and streaming alike);
+* a send to an address is blocked when its own status or its mailbox's status is an opt-out
+  (``deliverability.address_block``).  Opt-out of ``ann@`` then send to ``ann+shop@``, of ``ann+a@`` then to
+  ``ann+b@``, of ``a.nn@googlemail.com`` then to ``ann@gmail.com``: all blocked.  A later grant of any spelling
+  re-opens the mailbox; an address's own older opt-out still blocks that address.
+
+Spellings of one mailbox (the sources):
+
+* a subaddress (RFC 5233 "detail"): the part of the local part after the first ``+`` (Gmail, Outlook.com, iCloud,
+  Fastmail and Proton deliver ``ann+tag@`` to ``ann@``; ``spellings.plus_bases`` reads it so since qa10d).  On every
+  domain: a domain without tags refuses the tagged address, so treating it as the mailbox only ever blocks more.  Not ``-``: it is qmail's default and a per-server setting (Postfix/Dovecot
+  ``recipient_delimiter``) that no large provider documents for its users' addresses, and ``ann-marie@`` is mostly
+  not ``ann@``;
+* Gmail (:data:`PROVIDER_SPELLINGS`): dots in the local part do not matter ("Dots don't matter in Gmail
+  addresses", support.google.com/mail/answer/7436150) and ``googlemail.com`` is ``gmail.com``
+  (support.google.com/mail/answer/10313).  Not Google Workspace domains, where dots matter.
+
+Keys are hashed with the deployment's key (:func:`process_hasher`, ``JOURNEYFLOW_HASH_KEY``: the key the parsers
+hash with); the mailbox's normalized address is never kept.
+"""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from journeyflow.model.decisions import ADDRESS_KEY_FIELD
+
+if TYPE_CHECKING:
+    from journeyflow.stages.state import CustomerState
+
+#: The subaddress separator read on every domain (RFC 5233; see the module docstring for ``-``).
+SUBADDRESS_SEPARATOR = "+"
+#: Provider rules: domain -> (the domain its mailboxes are delivered as, whether dots in the local part are ignored).
+PROVIDER_SPELLINGS: dict[str, tuple[str, bool]] = {"gmail.com": ("gmail.com", True),
+                                                   "googlemail.com": ("gmail.com", True)}
+
+#: ``Event.contact`` field holding the keys (space-separated ``email:<hmac>`` / ``phone:<hmac>``) of the addresses an
+#: opt-out names besides its contact's own (``email_key`` / ``phone_key``): :func:`named_keys` reads it, the parsers
+#: write it (``spellings.also_named``).
+ALSO_KEYS = "also_keys"
+_HASHER: list = []
+
+
+def process_hasher() -> Any:
+    """The process's :class:`~journeyflow.stages.identity.keys.Hasher` (``Hasher.from_env``), made once."""
+    if not _HASHER:
+        from journeyflow.stages.identity.keys import Hasher
+        _HASHER.append(Hasher.from_env())
+    return _HASHER[0]
+
+
+def mailbox_of(normalized: str) -> str:
+    """The normalized address of the mailbox ``normalized`` (an address as ``Hasher.email`` normalizes it) is
+    delivered to: without its subaddress, with the provider's rules applied (``Ann.Lee+shop@googlemail.com`` ->
+    ``annlee@gmail.com``); ``normalized`` itself when it is its own mailbox (or no address)."""
+    local, at, domain = normalized.rpartition("@")
+    if not at or not local:
+        return normalized
+    head = local.partition(SUBADDRESS_SEPARATOR)[0] or local
+    rule = PROVIDER_SPELLINGS.get(domain)
+    if rule is not None:
+        domain = rule[0]
+        if rule[1]:
+            head = head.replace(".", "") or head
+    return f"{head}@{domain}"
+
+
+def mailbox_key(normalized: str | None, hasher: Any = None) -> str | None:
+    """``email:<hmac>`` of the mailbox of ``normalized`` when it is another address than ``normalized`` itself, else
+    None (most addresses: their own key is their mailbox's).  ``hasher``: default :func:`process_hasher` (cached)."""
+    if not normalized:
+        return None
+    if hasher is None:
+        return _mailbox_key(normalized)
+    box = mailbox_of(normalized)
+    return _hash(hasher, box) if box != normalized else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _mailbox_key(normalized: str) -> str | None:
+    box = mailbox_of(normalized)
+    return _hash(process_hasher(), box) if box != normalized else None
+
+
+def _hash(hasher: Any, box: str) -> str | None:
+    try:
+        return hasher.email(box)[0]
+    except ValueError:  # (InvalidIdentifier) a mailbox spelling the validator refuses: no mailbox key
+        return None
+
+
+def contact_key(contact: Any, kind: str) -> str | None:
+    """The identifier key of the ``kind`` address a record names (``contact[kind + "_key"]``), or None.
+
+    Records from the parser always carry it; for a hand-built event (or a version 1 state) with only the raw address
+    it is computed with the process's :class:`~journeyflow.stages.identity.keys.Hasher` (``JOURNEYFLOW_HASH_KEY``)."""
+    key = contact.get(ADDRESS_KEY_FIELD[kind])
+    if key:
+        return key
+    raw = contact.get(kind)
+    return hashed_key(kind, raw) if raw else None
+
+
+def hashed_key(kind: str, raw: str) -> str | None:
+    """``email:<hmac>`` / ``phone:<hmac>`` of a raw address with the process's hasher; None when it is invalid."""
+    try:
+        return (process_hasher().email(raw) if kind == "email" else process_hasher().phone(raw))[0]
+    except ValueError:  # (InvalidIdentifier)
+        return None
+
+
+def named_keys(contact: Any, kind: str) -> list[str]:
+    """Keys of the ``kind`` (email|phone) addresses a record's ``contact`` names: its own (:func:`contact_key`), then
+    those an opt-out names besides (``spellings.ALSO_KEYS``: an id that is an address, a Segment property's)."""
+    own = contact_key(contact, kind)
+    also = contact.get(ALSO_KEYS)
+    return ([own] if own else []) + ([k for k in also.split() if k.startswith(kind + ":")] if also else [])
+
+
+def mailbox_status(s: "CustomerState", email: str, channel: str) -> str | None:
+    """The latest opt-in/opt-out status of the mailbox of ``email`` (a normalized address) on ``channel`` in the
+    state ``s``, or None (none, or ``email`` is its own mailbox: its status is its own)."""
+    per = s.addr_status.get(mailbox_key(email))  # type: ignore[arg-type]
+    rec = per.get(channel) if per else None
+    return rec[0] if rec else None
+
+
+def granted(s: "CustomerState", key: str, raw: str, channel: str) -> bool:
+    """The address (or, without a status of its own, its mailbox) has an explicit ``granted`` status."""
+    per = s.addr_status.get(key)
+    own = per[channel][0] if per and channel in per else None
+    return own == "granted" or (own is None and channel == "email" and mailbox_status(s, raw, channel) == "granted")

@@ -31,7 +31,7 @@ from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KINDS, CHAN
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
-from journeyflow.stages.mailboxes import contact_key, hashed_key, mailbox_key, mailbox_status
+from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_key, mailbox_status
 from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
 
 if TYPE_CHECKING:
@@ -257,12 +257,18 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
 
 
 def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int = 0,
-                     soft_window_ms: int = 0) -> tuple[str, str] | str:
+                     soft_window_ms: int = 0, granted: bool = False) -> tuple[str, str] | str:
     """The address a send on ``channel`` goes to: ``(key, raw)`` of the most recently seen address of the channel's
     kind whose status permits it (:func:`address_block`; for ``sms`` not a landline: ``identity.phone_types.sms_capable``),
     else why not: ``ADDRESS_OPTED_OUT`` (some address is known and at least one of them is opted out),
     ``ADDRESS_UNDELIVERABLE`` (every known one bounced, or is a landline) or ``NO_ADDRESS`` (none known, or a channel
-    without addresses).  Push: :func:`push_address`."""
+    without addresses).  Push: :func:`push_address`.
+
+    ``granted``: the send needs an explicit grant (policy ``consent.requires: granted``).  When some address of the
+    customer was granted itself (a consent record naming it, or its mailbox: ``mailboxes.granted``), only those are
+    candidates: a grant given for ``ann@`` is no consent of the ``bob@`` seen later (before, the marketing went to
+    the newest address, never consented to); ``ADDRESS_OPTED_OUT`` when none of them is permitted while others
+    are.  Without any address-level grant (consent given by CRM id: the person's) every address is a candidate."""
     if channel == "push":
         return push_address(s)
     kind = ADDRESS_FOR_CHANNEL.get(channel)
@@ -273,12 +279,17 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
         return NO_ADDRESS
     if len(found) > 1:
         found.sort(reverse=True)  # most recently seen first (ties: key)
-    opted, email = False, kind == "email"
-    for _ts, key, raw in found:
+    opted, email, skipped = False, kind == "email", 0
+    if granted and s.addr_status:
+        consented = [f for f in found if _granted(s, f[1], f[2], channel)]
+        if consented:
+            skipped, found = len(found) - len(consented), consented + [f for f in found if f not in consented]
+    for i, (_ts, key, raw) in enumerate(found):
         why = address_block(s, key, channel, now, soft_max, soft_window_ms, raw if email else None)
         if why is None:
             if channel != "sms" or sms_capable(raw):  # (no text to a landline: it takes calls only)
-                return key, raw
+                # (one permitted but never granted while another address was: consent)
+                return ADDRESS_OPTED_OUT if i >= len(found) - skipped else (key, raw)
         elif why in ADDRESS_OPT_OUTS:
             opted = True
     return ADDRESS_OPTED_OUT if opted else ADDRESS_UNDELIVERABLE
@@ -381,9 +392,9 @@ class AddressStatus:
         return address_block(self, key, channel, now, soft_max, soft_window_ms, email)
 
     def delivery_address(self, channel: str, now: int, soft_max: int = 0,
-                         soft_window_ms: int = 0) -> tuple[str, str] | str:
+                         soft_window_ms: int = 0, granted: bool = False) -> tuple[str, str] | str:
         """``(key, raw)`` a send on ``channel`` goes to, or why none (``deliverability.delivery_address``)."""
-        return delivery_address(self, channel, now, soft_max, soft_window_ms)
+        return delivery_address(self, channel, now, soft_max, soft_window_ms, granted)
 
     def address_rows(self) -> list[dict[str, Any]]:
         """Snapshot rows ``{address_key, channel, status, since}`` (``deliverability.address_rows``)."""

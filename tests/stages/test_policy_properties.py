@@ -134,7 +134,7 @@ def phone_number(state, c, now):
     """The number a text or call goes to (None for other channels, or none permitted)."""
     if c.channel not in QUIET_CHANNELS:
         return None
-    must, _opted = address_fate(state, c.channel, now)
+    must, _opted = address_fate(state, c.channel, now, c.category)
     return state.addresses[must][1] if must is not None else None
 
 
@@ -160,16 +160,30 @@ def is_landline(raw) -> bool:
         return False
 
 
-def address_fate(state, channel, now):
+def address_fate(state, channel, now, category=None):
     """(the address a send on the channel must go to, or None; whether some address is opted out): the most
     recently seen address of the channel's kind that is not opted out, not hard-bounced and has fewer than 3 soft
-    bounces within 7 days (the default policy and WIDE alike) and, for a text, is no landline (FIXED_LINE)."""
+    bounces within 7 days (the default policy and WIDE alike) and, for a text, is no landline (FIXED_LINE).  A
+    promotional send (it needs a grant) goes only to an address granted itself when the customer has any such
+    address (qa11a); none of them permitted while another address is: (None, True), a consent suppression."""
     kind = ADDRESS_KIND[channel]
     if kind == "crm":  # push: the smallest CRM id that is not an email; no statuses
         ext = sorted(k for k in state.ids if k.startswith("crm:") and "@" not in k)
         return (ext[0] if ext else None), False
+    found = sorted(((v[2], k) for k, v in state.addresses.items() if v[0] == kind), reverse=True)
+    granted = [x for x in found if state.addr_status.get(x[1], {}).get(channel, [None])[0] == "granted"]
+    if category in PROMOTIONAL and granted and len(granted) < len(found):
+        must, opted = _fate(state, channel, now, granted)
+        if must is None:
+            other, opted2 = _fate(state, channel, now, [x for x in found if x not in granted])
+            return None, opted or opted2 or other is not None
+        return must, opted
+    return _fate(state, channel, now, found)
+
+
+def _fate(state, channel, now, found):
     opted = False
-    for _seen, key in sorted(((v[2], k) for k, v in state.addresses.items() if v[0] == kind), reverse=True):
+    for _seen, key in found:
         rec = state.addr_status.get(key, {}).get(channel)
         if rec:
             status, _ts, hard, soft = rec
@@ -275,7 +289,7 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
             assert c.channel in MESSAGE_CHANNELS
             assert consent_ok(before, c), (c, before.consent)
             if c.channel in ADDRESS_KIND:
-                must, _opted = address_fate(before, c.channel, now)
+                must, _opted = address_fate(before, c.channel, now, c.category)
                 assert must is not None and d.address_key == must, (d, before.addresses, before.addr_status)
                 assert d.address == (must[4:] if c.channel == "push" else before.addresses[must][1])
             else:
@@ -296,10 +310,10 @@ def check(arb_cfg, before: CustomerState, after: CustomerState, cands, now, resu
     # ---- address reasons: no_address only when no address is permitted and none is opted out
     for o in outcomes:
         if o.reason == "no_address":
-            assert o.channel in ADDRESS_KIND and address_fate(before, o.channel, now) == (None, False)
+            assert o.channel in ADDRESS_KIND and address_fate(before, o.channel, now, o.category) == (None, False)
         elif o.reason == "consent" and o.channel in ADDRESS_KIND and consent_ok(before, by_key[
                 (o.journey_id, o.step_id, o.action, o.channel, o.content_id, o.category, o.priority)]):
-            assert address_fate(before, o.channel, now) == (None, True)
+            assert address_fate(before, o.channel, now, o.category) == (None, True)
     # ---- deferrals: promotional messages at night, due at the next 08:00 local, never dropped
     assert [c.journey_id for _, c in result.deferred] == [d.journey_id for d in waits]
     for (due, c), d in zip(result.deferred, waits):

@@ -326,9 +326,11 @@ class Arbiter:
             if ch in ADDRESSED_CHANNELS:
                 if m.addr is None:
                     m.addr = {}
-                addr = m.addr.get(ch)
+                grant = cat in self._needs_grant  # (a grant-needing send: a granted address, cached per category)
+                addr = m.addr.get((ch, cat) if grant else ch)
                 if addr is None:
-                    addr = m.addr[ch] = state.delivery_address(ch, now, self._soft_max, self._soft_window)
+                    addr = m.addr[(ch, cat) if grant else ch] = state.delivery_address(
+                        ch, now, self._soft_max, self._soft_window, grant)
                 if addr.__class__ is str:
                     why = CONSENT if addr == ADDRESS_OPTED_OUT else NO_ADDRESS
                     if every is None:
@@ -361,7 +363,7 @@ class Arbiter:
             return None
         if cat in self._quiet_cats or ch in self._quiet_channels:
             # texts and calls: also the zones of the number they go to (zones.send_zones); rule 2 chose it
-            number = m.addr.get(ch) if ch in PHONE_CHANNELS and m.addr else None
+            number = (m.addr.get((ch, cat)) or m.addr.get(ch)) if ch in PHONE_CHANNELS and m.addr else None
             number = number[1] if number.__class__ is tuple else None  # type: ignore[index]
             if m.dues is None:
                 m.dues = {}

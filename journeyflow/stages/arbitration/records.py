@@ -73,7 +73,7 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
         key = raw = ctx = None
         if not due:
             if addr and action == "send":  # chosen by rule 2: (key, raw) for email/sms/call/push
-                key, raw = addr.get(ch) or (None, None)
+                key, raw = addr.get((ch, c.category)) or addr.get(ch) or (None, None)  # (a grant-needing send's)
             if state is not None:
                 ctx = message_context(c, state, now, stale_ms)
         out.append(_new(Decision, (decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id,

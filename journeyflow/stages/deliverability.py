@@ -31,7 +31,7 @@ from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KINDS, CHAN
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
-from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_key, mailbox_status
+from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_block, mailbox_key
 from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ SOFT_BOUNCE = "soft_bounce"
 #: Address effects a record can carry (``address_effects``); the first four are latest-wins statuses.  A soft bounce
 #: carries its record's identity: ``soft_bounce:<id>`` (:func:`soft_bounce`).
 ADDRESS_EFFECTS: tuple[str, ...] = ("granted", "revoked", "unsubscribed", "complained", HARD_BOUNCE, SOFT_BOUNCE)
-#: Effects that also change the status of the address's mailbox (``stages.mailboxes``): opt-ins and opt-outs.
-_MAILBOX_EFFECTS = frozenset(ADDRESS_EFFECTS[:4])
+#: Effects that also change the status of the address's mailbox (``stages.mailboxes``): opt-outs (a grant is of the
+#: address it names: a grant of ``ann+shop@`` does not lift an opt-out of ``ann@``).
+_MAILBOX_EFFECTS = frozenset(ADDRESS_EFFECTS[1:4])
 #: Delivery addresses kept per kind (email, phone): the most recently seen.  Their statuses are kept regardless.
 MAX_ADDRESSES_PER_KIND = 4
 #: Soft-bounce times kept per address and channel (the newest).
@@ -237,8 +238,8 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
     """Why the address may not be sent to on ``channel`` at ``now``: its opt-out status (``revoked``,
     ``unsubscribed``, ``complained``), ``bounced`` (hard), ``soft_bounce`` (at least ``soft_max`` soft bounces in
     ``(now - soft_window_ms, now]``; 0: never), or None when it is permitted.  ``email``: the address itself (raw,
-    normalized) when it is an email: the opt-out status of its mailbox (another spelling: ``stages.mailboxes``)
-    blocks it too; before, an opt-out of ``ann@`` left ``ann+shop@`` open."""
+    normalized) when it is an email: an opt-out of its mailbox (another spelling: ``mailboxes.mailbox_block``) not
+    followed by a grant of the address itself blocks it too; before, an opt-out of ``ann@`` left ``ann+shop@`` open."""
     if not s.addr_status:
         return None
     per = s.addr_status.get(key)
@@ -252,8 +253,7 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
             lo = now - soft_window_ms
             if sum(1 for t in rec[3] if lo < _soft_ts(t) <= now) >= soft_max:
                 return SOFT_BOUNCE
-    box = mailbox_status(s, email, channel) if email else None
-    return box if box in ADDRESS_OPT_OUTS else None
+    return mailbox_block(s, email, channel, rec) if email else None
 
 
 def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int = 0,

@@ -7,14 +7,16 @@ So every address has a *mailbox*, :func:`mailbox_of` its normalized address, and
 kept under the key of that address (``email:<hmac>`` of ``ann@x.com`` for ``ann+shop@x.com``: the same key as the
 base address itself, so the status is shared with it and with every other spelling):
 
-* an opt-out or grant naming an address also changes the status of its mailbox's key (latest wins, an opt-out wins
-  a tie: ``deliverability.address_effects``); a bounce does not (it is a fact of the address as sent to);
+* an opt-out naming an address also sets the status of its mailbox's key (latest wins, an opt-out wins a tie:
+  ``deliverability.address_effects``); a grant does not (it is consent for the address it names, and for the
+  mailbox only when it names the mailbox's own address), nor does a bounce (a fact of the address as sent to);
 * a customer holding an address also holds its mailbox's key, so a change of the mailbox's status is copied to it
   (``deliverability.held_addresses``, in replay and streaming alike);
-* a send to an address is blocked when its own status or its mailbox's status is an opt-out
-  (``deliverability.address_block``).  Opt-out of ``ann@`` then send to ``ann+shop@``, of ``ann+a@`` then to
-  ``ann+b@``, of ``a.nn@googlemail.com`` then to ``ann@gmail.com``: all blocked.  A later grant of any spelling
-  re-opens the mailbox; an address's own older opt-out still blocks that address.
+* a send to an address is blocked when its own status is an opt-out, or its mailbox's is and the address itself was
+  not granted later (:func:`mailbox_block`).  Opt-out of ``ann@`` then send to ``ann+shop@``, of ``ann+a@`` then to
+  ``ann+b@``, of ``a.nn@googlemail.com`` then to ``ann@gmail.com``: all blocked.  A later grant of ``ann+shop@``
+  re-opens ``ann+shop@`` only; a later grant of ``ann@`` (the mailbox's own address) every spelling without an
+  opt-out of its own.
 
 Spellings of one mailbox (the sources):
 
@@ -129,16 +131,29 @@ def named_keys(contact: Any, kind: str) -> list[str]:
     return ([own] if own else []) + ([k for k in also.split() if k.startswith(kind + ":")] if also else [])
 
 
-def mailbox_status(s: "CustomerState", email: str, channel: str) -> str | None:
-    """The latest opt-in/opt-out status of the mailbox of ``email`` (a normalized address) on ``channel`` in the
-    state ``s``, or None (none, or ``email`` is its own mailbox: its status is its own)."""
+def mailbox_status(s: "CustomerState", email: str, channel: str) -> list | None:
+    """The status record ``[status, ts, hard bounce ts, soft bounces]`` of the mailbox of ``email`` (a normalized
+    address) on ``channel`` in the state ``s``, or None (none, or ``email`` is its own mailbox: its record is its
+    own)."""
     per = s.addr_status.get(mailbox_key(email))  # type: ignore[arg-type]
-    rec = per.get(channel) if per else None
-    return rec[0] if rec else None
+    return per.get(channel) if per else None
+
+
+def mailbox_block(s: "CustomerState", email: str, channel: str, own: list | None) -> str | None:
+    """The opt-out of the mailbox of ``email`` that blocks it (``revoked`` / ``unsubscribed`` / ``complained``), or
+    None: an opt-out of any spelling of the mailbox (:func:`mailbox_of`) blocks every spelling unless the address
+    itself was granted later (``own``: its own status record; at equal times the opt-out wins).  Only opt-outs
+    change a mailbox's key for another spelling (``deliverability.address_effects``), so a grant of ``ann+shop@``
+    lifts neither an opt-out of ``ann@`` for ``ann@`` nor one of ``ann+a@`` for ``ann+b@``."""
+    box = mailbox_status(s, email, channel)
+    if box is None or box[0] not in ("revoked", "unsubscribed", "complained"):
+        return None
+    return None if own is not None and own[1] is not None and own[1] > box[1] else box[0]
 
 
 def granted(s: "CustomerState", key: str, raw: str, channel: str) -> bool:
     """The address (or, without a status of its own, its mailbox) has an explicit ``granted`` status."""
     per = s.addr_status.get(key)
     own = per[channel][0] if per and channel in per else None
-    return own == "granted" or (own is None and channel == "email" and mailbox_status(s, raw, channel) == "granted")
+    box = mailbox_status(s, raw, channel) if own is None and channel == "email" else None
+    return own == "granted" or (box is not None and box[0] == "granted")

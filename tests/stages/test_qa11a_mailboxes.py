@@ -96,15 +96,22 @@ def test_a_bounce_of_the_base_address_does_not_bounce_its_tags():
     assert offers(holder("A", "ann+shop@example.com") + [bounce]) == ["crm:A"]
 
 
-def test_a_later_grant_of_a_spelling_reopens_it_not_the_customer_who_opted_out():
+def test_a_later_grant_of_a_spelling_reopens_that_spelling_only():
     grant = ("consent", {"event_id": "g2", "ts": "2026-10-02T00:00:00Z", "email": "ann+shop@example.com",
                          "channel": "email", "status": "granted"})
-    base = holder("A", "ann+shop@example.com") + holder("B", "ann@example.com")
+    # B and C are two CRM contacts of one family mailbox ann@ (C's link is refused: C holds ann@ unlinked)
+    base = holder("A", "ann+shop@example.com") + holder("B", "ann@example.com") + holder("C", "ann@example.com")
+    assert offers(base) == ["crm:A", "crm:B", "crm:C"]
     assert offers(base + [opt_out("unsubscribed", "ann@example.com")]) == []
+    # the grant names ann+shop@: A gets mail again; ann@ stays opted out (for C too, whose channel is granted)
     assert offers(base + [opt_out("unsubscribed", "ann@example.com"), grant]) == ["crm:A"]
     # an opt-out after the grant wins again, whichever spelling it names
     late = opt_out("unsubscribed", "ann+other@example.com", "2026-10-03T00:00:00Z", "u2")
     assert offers(base + [opt_out("unsubscribed", "ann@example.com"), grant, late]) == []
+    # a grant of the mailbox's own address re-opens the spellings without an opt-out of their own
+    regrant = ("consent", {"event_id": "g3", "ts": "2026-10-02T00:00:00Z", "email": "ann@example.com",
+                           "channel": "email", "status": "granted"})
+    assert offers(base + [opt_out("unsubscribed", "ann+shop@example.com"), regrant]) == ["crm:B", "crm:C"]
 
 
 def test_an_opt_out_naming_a_list_blocks_each_items_mailbox():

@@ -56,3 +56,16 @@ def test_the_arbiter_suppresses_with_consent_and_a_service_send_uses_the_newest(
     s.set_address_status("email:ann", "email", "bounced", NOON - 86_400_000)
     d = decide(arb, s, cand("email", "marketing"))
     assert (d.action, d.reason_codes) == ("suppress", ("consent",))
+
+
+def test_a_marketing_text_goes_to_the_granted_number_and_a_service_text_to_the_newest():
+    from journeyflow.stages.arbitration.arbiter import Arbiter
+    from tests.beam.test_address_consent import NOON, cand, customer, decide
+
+    s = customer(phone_a=("phone", "+14155550134"), phone_b=("phone", "+14155550135"))  # b seen last
+    s.set_address_status("phone:a", "sms", "granted", NOON - 30 * 86_400_000)
+    arb, day = Arbiter(), NOON + 8 * 3_600_000  # 13:00 in California: no quiet hours
+    assert decide(arb, s, cand("sms", "marketing"), day).address == "+14155550134"
+    assert decide(arb, s, cand("sms", "transactional"), day).address == "+14155550135"
+    s.set_address_status("phone:b", "sms", "granted", NOON - 86_400_000)  # both granted: the newest
+    assert decide(arb, s, cand("sms", "marketing"), day).address == "+14155550135"

@@ -43,7 +43,7 @@ from typing import NamedTuple
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
 from journeyflow.stages.journeys.model import ACTION_KINDS, MAX_ENTRIES_KEPT, Journey, JourneyOutput, JourneyStep
-from journeyflow.stages.journeys.objects import resent_order
+from journeyflow.stages.journeys.objects import REPORTED_AGAIN, repeated_report
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
     _NO_ATTRIBUTES,
@@ -123,7 +123,7 @@ class JourneyEngine:
         (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries.  ``earlier``: the
         customer's events of the same millisecond handled before this one; an exit or goal among them ends a
         membership this event enters at once (which came first within a millisecond is not known: fail safe)."""
-        resent = event.type == "order_placed" and resent_order(state, event, earlier)  # that order again: no news
+        resent = event.type in REPORTED_AGAIN and repeated_report(state, event, earlier)  # that order/ticket again
         if self._observe is not None and not resent:
             self._observe(state, event)
         if self._has_until:  # this millisecond's events, for a wait a timer due now reaches (on_timer)
@@ -364,7 +364,7 @@ class JourneyEngine:
         out = {s.journey_id: s.detail for s in steps
                if s.kind == "exited" and s.detail != "completed" and s.journey_id in ids}
         ix = self._index.get(event.type)
-        if ix is not None and not resent_order(state, event):
+        if ix is not None and not (event.type in REPORTED_AGAIN and repeated_report(state, event)):
             ctx = None
             for j in ix.active:
                 m = state.journeys.get(j.id)

@@ -1,0 +1,61 @@
+"""A send deferred by quiet hours moves the journey's next wait with it (qa11b, a practitioner's scenarios).
+
+"Email, wait 23h, SMS" means the SMS 23 hours after the email.  When quiet hours deferred the email to 08:00, the
+wait was still counted from the proposal: a cart reminder proposed at 21:30 went out at 08:00 and its SMS at 20:30
+the same day, 12.5 hours later; and the dunning call's 48 hours for the payment to fail again ran from the night the SMS was due, not from the 08:00 it
+went out, so a failure 40 hours after the SMS got no call.  Now the wait starts when the deferred send is due
+(``journeys.deferral``).  Replayed through the public replay API with the default journeys and policy.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta as td, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.scenarios import Scenario, decisions_of, replay_scenario
+
+H, D, M = td(hours=1), td(days=1), td(minutes=1)
+LONDON, NEW_YORK = ZoneInfo("Europe/London"), ZoneInfo("America/New_York")
+
+
+def _local(ms: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(zone)
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    s = Scenario()
+    # cart added at 20:30 BST (19:30 UTC): the email (due 21:30) waits for 08:00
+    s.contact(-30 * D, "CART", email="cart@example.com", phone="+447911123456", tz="Europe/London",
+              consent=("email", "sms"))
+    s.add("web", 9 * H + 30 * M, anonymous_id="dev-cart", user_id="CART", type="add_to_cart", product_id="SOFA")
+    # payment failed at 22:00 EDT (02:00 UTC next day): the email at once, the SMS due 22:00 the next evening waits
+    # for 08:00; the payment fails again 40 h after the SMS went out, within the journey's 48 h: the call is made
+    s.contact(-30 * D, "DUN", email="dun@example.com", phone="+12125550143", tz="America/New_York",
+              consent=("email", "sms"))
+    s.add("orders", 16 * H, crm_id="DUN", order_id="SUB-9", type="payment_failed", product_ids=["PLAN"],
+          amount=20, currency="USD")
+    sms_out = datetime(2026, 10, 7, 8, 0, tzinfo=NEW_YORK)  # 22:00 EDT on the 6th + 24 h -> deferred to 08:00
+    s.add("orders", sms_out + 40 * H, crm_id="DUN", order_id="SUB-9", type="payment_failed", product_ids=["PLAN"],
+          amount=20, currency="USD")
+    _, audit, _ = replay_scenario(s, tmp_path_factory.mktemp("qa11b_quiet_shift"))
+    return audit
+
+
+def _sent(audit, cid, journey):
+    return [d for d in decisions_of(audit, f"crm:{cid}") if d["action"] == "send" and d["journey_id"] == journey]
+
+
+def test_the_cart_sms_comes_23_hours_after_the_deferred_email(audit):
+    email, sms = _sent(audit, "CART", "cart_abandonment")
+    assert (email["channel"], sms["channel"]) == ("email", "sms")
+    assert _local(email["decided_at"], LONDON).hour == 8
+    assert sms["decided_at"] - email["decided_at"] >= 23 * 3_600_000
+    assert 8 <= _local(sms["decided_at"], LONDON).hour < 21
+
+
+def test_the_payment_call_window_counts_from_the_deferred_sms(audit):
+    sends = _sent(audit, "DUN", "dunning")
+    assert [d["channel"] for d in sends] == ["email", "sms", "call"]
+    assert _local(sends[1]["decided_at"], NEW_YORK).hour == 8

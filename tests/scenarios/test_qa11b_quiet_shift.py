@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from journeyflow.stages.journeys import control_bucket
 from tests.scenarios import Scenario, decisions_of, replay_scenario
 
 H, D, M = td(hours=1), td(days=1), td(minutes=1)
@@ -23,13 +24,25 @@ def _local(ms: int, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(zone)
 
 
+def _in_arm(prefix: str, control: bool) -> str:
+    """An event id whose ``cart_abandonment`` draw (journey id and event uid ``web/<id>``) gives the wanted arm."""
+    return next(f"{prefix}-{i}" for i in range(10_000)
+                if (control_bucket("cart_abandonment", f"web/{prefix}-{i}") < 1000) == control)
+
+
 @pytest.fixture(scope="module")
-def audit(tmp_path_factory):
+def replay(tmp_path_factory):
     s = Scenario()
     # cart added at 20:30 BST (19:30 UTC): the email (due 21:30) waits for 08:00
     s.contact(-30 * D, "CART", email="cart@example.com", phone="+447911123456", tz="Europe/London",
               consent=("email", "sms"))
-    s.add("web", 9 * H + 30 * M, anonymous_id="dev-cart", user_id="CART", type="add_to_cart", product_id="SOFA")
+    s.add("web", 9 * H + 30 * M, anonymous_id="dev-cart", user_id="CART", type="add_to_cart", product_id="SOFA",
+          event_id=_in_arm("cart-t", control=False))
+    # the same cart in the holdout (10 %): its reminders are recorded, never sent, on the same timeline
+    s.contact(-30 * D, "HOLD", email="hold@example.com", phone="+447911123457", tz="Europe/London",
+              consent=("email", "sms"))
+    s.add("web", 9 * H + 30 * M, anonymous_id="dev-hold", user_id="HOLD", type="add_to_cart", product_id="SOFA",
+          event_id=_in_arm("cart-c", control=True))
     # payment failed at 22:00 EDT (02:00 UTC next day): the email at once, the SMS due 22:00 the next evening waits
     # for 08:00; the payment fails again 40 h after the SMS went out, within the journey's 48 h: the call is made
     s.contact(-30 * D, "DUN", email="dun@example.com", phone="+12125550143", tz="America/New_York",
@@ -39,8 +52,13 @@ def audit(tmp_path_factory):
     sms_out = datetime(2026, 10, 7, 8, 0, tzinfo=NEW_YORK)  # 22:00 EDT on the 6th + 24 h -> deferred to 08:00
     s.add("orders", sms_out + 40 * H, crm_id="DUN", order_id="SUB-9", type="payment_failed", product_ids=["PLAN"],
           amount=20, currency="USD")
-    _, audit, _ = replay_scenario(s, tmp_path_factory.mktemp("qa11b_quiet_shift"))
-    return audit
+    _, audit, out = replay_scenario(s, tmp_path_factory.mktemp("qa11b_quiet_shift"))
+    return audit, out
+
+
+@pytest.fixture(scope="module")
+def audit(replay):
+    return replay[0]
 
 
 def _sent(audit, cid, journey):
@@ -59,3 +77,17 @@ def test_the_payment_call_window_counts_from_the_deferred_sms(audit):
     sends = _sent(audit, "DUN", "dunning")
     assert [d["channel"] for d in sends] == ["email", "sms", "call"]
     assert _local(sends[1]["decided_at"], NEW_YORK).hour == 8
+
+
+def test_the_holdout_keeps_the_treatment_timeline(replay):
+    """The wait moves by quiet hours alone, not by what arbitration then decides (a holdout's send is recorded at
+    once, never deferred): both arms reach the SMS step at the same time, so the arms stay comparable."""
+    import pyarrow.dataset as ds
+
+    _, out = replay
+    rows = ds.dataset(str(out / "tables" / "journey_steps"), format="parquet", partitioning="hive").to_table()
+    at = {r["customer_id"]: r["at"] for r in rows.to_pylist()
+          if r["journey_id"] == "cart_abandonment" and r["step_id"] == "reminder_sms" and r["kind"] == "step"}
+    assert set(at) == {"crm:CART", "crm:HOLD"} and at["crm:CART"] == at["crm:HOLD"]
+    assert [d["reason_codes"] for d in decisions_of(replay[0], "crm:HOLD")
+            if d["journey_id"] is None and d["candidates"]][-2:] == [["control_group"]] * 2

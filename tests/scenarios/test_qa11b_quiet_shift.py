@@ -91,3 +91,41 @@ def test_the_holdout_keeps_the_treatment_timeline(replay):
     assert set(at) == {"crm:CART", "crm:HOLD"} and at["crm:CART"] == at["crm:HOLD"]
     assert [d["reason_codes"] for d in decisions_of(replay[0], "crm:HOLD")
             if d["journey_id"] is None and d["candidates"]][-2:] == [["control_group"]] * 2
+
+
+#: A promo whose 1-hour wait after a send fits its 2-hour ``max_duration``, until quiet hours move the wait past it
+TIGHT_PROMO = """
+  - id: tight_promo
+    category: marketing
+    priority: 350
+    exclusion_group: promo
+    entry: {event: page_view, stream: web, when: "has(event.product_id) && event.product_id == 'TIGHT'"}
+    reentry: {mode: always}
+    max_duration: 2h
+    steps:
+      - {id: promo, send: {channel: email, content_id: tight_promo}}
+      - {id: pause, wait: 1h}
+      - {id: follow_up, send: {channel: push, content_id: tight_follow_up}}
+"""
+
+
+def test_a_membership_whose_wait_quiet_hours_moved_still_ends_at_its_max_duration(tmp_path):
+    """The promo entered at 22:00 (UTC profile) has its wait moved to 09:00 by the deferred email; past its 2 h
+    ``max_duration`` (midnight) it no longer holds its exclusion group, so the browse offer at 03:00 enters (before:
+    refused, ``exclusion_group:promo:tight_promo``, until the moved timer found the membership overdue at 09:00)."""
+    from journeyflow.config.engine import default_text
+
+    s = Scenario()
+    s.contact(-30 * D, "TIGHT", email="tight@example.com")
+    s.add("web", 12 * H, anonymous_id="dev-tight", user_id="TIGHT", type="page_view", product_id="TIGHT")
+    for i in range(3):
+        s.add("web", 17 * H + i * M, anonymous_id="dev-tight", user_id="TIGHT", type="product_view", product_id="LAMP")
+    journeys = default_text("journeys.yaml").rstrip() + "\n" + TIGHT_PROMO
+    _, audit, out = replay_scenario(s, tmp_path, journeys)
+    import pyarrow.dataset as ds
+
+    rows = ds.dataset(str(out / "tables" / "journey_steps"), format="parquet", partitioning="hive").to_table()
+    browse = [(r["kind"], r["detail"]) for r in rows.to_pylist() if r["journey_id"] == "browse_offer"]
+    assert ("entered", "treatment") in browse and not [d for k, d in browse if k == "entry_refused"]
+    tight = [r["detail"] for r in rows.to_pylist() if r["journey_id"] == "tight_promo" and r["kind"] == "exited"]
+    assert tight == ["max_duration"]

@@ -54,7 +54,7 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
 )
 from journeyflow.stages.journeys.matching import (_field, _first_match, _matches, _moment_ending, _reentry_refusal,
                                                   exclusion_refusal, resume_in_moment)
-from journeyflow.stages.state import CustomerState
+from journeyflow.stages.state import DAY, CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
 
@@ -452,8 +452,11 @@ def _heard_types(engine: JourneyEngine, index: dict) -> frozenset[str] | None:
 
 def _may_overrun(j: Journey) -> bool:
     """True when a membership of ``j`` can still be waiting past its ``max_duration``: its waits (timeouts included)
-    add up to more, or a step jumps back to an earlier one (a loop through a wait can repeat it)."""
-    if sum(st.wait_ms or 0 for st in j.steps) > j.max_duration_ms:
+    add up to more -- with a day more when a send comes before a wait, which quiet hours move by up to a night
+    (``journeys.deferral``) -- or a step jumps back to an earlier one (a loop through a wait can repeat it)."""
+    waits = sum(st.wait_ms or 0 for st in j.steps)
+    sent = next((i for i, st in enumerate(j.steps) if st.kind == "send"), len(j.steps))
+    if waits + (DAY if any(st.kind == "wait" for st in j.steps[sent:]) else 0) > j.max_duration_ms:
         return True
     pos = {st.id: i for i, st in enumerate(j.steps)}
     return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)

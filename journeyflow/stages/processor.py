@@ -55,6 +55,7 @@ from journeyflow.stages.arbitration.moment import (  # noqa: F401 - the payload 
     retrigger,
 )
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
+from journeyflow.stages.journeys.deferral import shift_waits
 from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded, the streaming stage)
     MAX_DETAIL,
     MAX_ISOLATED,
@@ -147,6 +148,8 @@ class CustomerProcessor:
         #: event types the engine acts on (``JourneyEngine.heard_types``; None: all): an event of another type only
         #: updates the state (its ``on_event`` would return an empty output)
         self._heard = getattr(engine, "heard_types", None)
+        #: ``Arbiter.quiet_until`` (None: an arbiter without quiet hours): when quiet hours let a candidate go out
+        self._quiet_until = getattr(arbiter, "quiet_until", None)
 
     # ------------------------------------------------------------- moments
     def on_event(self, state: CustomerState, ev: Event, out: Outputs) -> None:
@@ -361,6 +364,8 @@ class CustomerProcessor:
         for due, cand in res.deferred:
             tid = f"defer:{cand.journey_id}:{cand.step_id}:{cand.channel}:{cand.trigger_id}:{due}"
             state.schedule(due, tid, "deferred", candidate_to_payload(cand))
+        if self._quiet_until is not None:  # a wait after a send quiet hours hold counts from their end
+            shift_waits(state, candidates, now, self._quiet_until)  # (``journeys.deferral``)
 
     def retire_if_dormant(self, state: CustomerState, now: int) -> bool:
         """Retire ``state`` when it is dormant at ``now`` (:mod:`journeyflow.stages.state_bounds`); True when

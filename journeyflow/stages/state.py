@@ -133,8 +133,9 @@ class CustomerState(_dl.AddressStatus):
     owner_id: str | None = None
     # channel -> [status, ts]; status granted|revoked|unsubscribed|complained|bounced
     consent: dict[str, list] = field(default_factory=dict)
-    # open tickets: ticket_id -> [severity, opened_ts, escalated 0/1, status_ts]; status_ts (the time of the latest
-    # open/escalate event) is absent in state written before it existed: opened_ts stands in for it
+    # open tickets: ticket_id -> [severity, opened_ts, escalated (0, or the first escalation's ts; 1 in older state),
+    # status_ts]; status_ts (the time of the latest open/escalate event) is absent in state written before it
+    # existed: opened_ts stands in for it
     tickets: dict[str, list] = field(default_factory=dict)
     # recently resolved tickets: ticket_id -> [resolved_ts, csat or None]
     resolved: dict[str, list] = field(default_factory=dict)
@@ -246,10 +247,15 @@ class CustomerState(_dl.AddressStatus):
                 return  # resolved later than this
             if cur is not None and _ticket_ts(cur) > ts:
                 return
+            # opened_ts: when it was opened (a report of an open ticket opened again keeps it); escalated: when it
+            # was first escalated since (1 in older state and after a merge; never 0): a second report of either is
+            # that ticket again (``journeys.objects.repeated_ticket``)
             if t == "ticket_opened":
-                self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "low"), ts, cur[2] if cur else 0, ts]
+                self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "low"), cur[1] if cur else ts,
+                                     cur[2] if cur else 0, ts]
             else:
-                self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "high"), cur[1] if cur else ts, 1, ts]
+                self.tickets[tid] = [a.get("severity") or (cur[0] if cur else "high"), cur[1] if cur else ts,
+                                     (cur[2] or ts or 1) if cur else (ts or 1), ts]
             self.resolved.pop(tid, None)
         elif t == "ticket_resolved":
             if cur is not None and _ticket_ts(cur) > ts:

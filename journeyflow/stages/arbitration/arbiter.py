@@ -446,6 +446,19 @@ class Arbiter:
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
 
+    def quiet_until(self, state: CustomerState, c: Candidate, now: int) -> int:
+        """When quiet hours (rule 6) let ``c`` go out if it is proposed at ``now`` (epoch ms), or 0 when they do not
+        hold it (not a send, not a quiet category or channel, outside the window).  Rule 6 alone: the other rules
+        are not applied, so the journeys' timing (``journeys.deferral``) does not depend on consent or caps.  A text
+        or call keeps the quiet hours of the number rule 2 would choose as well."""
+        if c.action != "send" or not (c.category in self._quiet_cats or c.channel in self._quiet_channels):
+            return 0
+        number = None
+        if c.channel in PHONE_CHANNELS:
+            addr = state.delivery_address(c.channel, now, self._soft_max, self._soft_window)
+            number = addr[1] if addr.__class__ is tuple else None
+        return self._quiet.due(state, now, c.channel, number)
+
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:
         """Every history rule that applies to ``candidate`` on its own, in rule order; mutates nothing.

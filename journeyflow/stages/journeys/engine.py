@@ -43,7 +43,7 @@ from typing import NamedTuple
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
 from journeyflow.stages.journeys.model import ACTION_KINDS, MAX_ENTRIES_KEPT, Journey, JourneyOutput, JourneyStep
-from journeyflow.stages.journeys.objects import resent_order
+from journeyflow.stages.journeys.objects import REPORTED_AGAIN, repeated_report
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
     _NO_ATTRIBUTES,
@@ -54,7 +54,7 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
 )
 from journeyflow.stages.journeys.matching import (_field, _first_match, _matches, _moment_ending, _reentry_refusal,
                                                   exclusion_refusal, resume_in_moment)
-from journeyflow.stages.state import CustomerState
+from journeyflow.stages.state import DAY, CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
 
@@ -123,7 +123,7 @@ class JourneyEngine:
         (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries.  ``earlier``: the
         customer's events of the same millisecond handled before this one; an exit or goal among them ends a
         membership this event enters at once (which came first within a millisecond is not known: fail safe)."""
-        resent = event.type == "order_placed" and resent_order(state, event, earlier)  # that order again: no news
+        resent = event.type in REPORTED_AGAIN and repeated_report(state, event, earlier)  # that order/ticket again
         if self._observe is not None and not resent:
             self._observe(state, event)
         if self._has_until:  # this millisecond's events, for a wait a timer due now reaches (on_timer)
@@ -364,7 +364,7 @@ class JourneyEngine:
         out = {s.journey_id: s.detail for s in steps
                if s.kind == "exited" and s.detail != "completed" and s.journey_id in ids}
         ix = self._index.get(event.type)
-        if ix is not None and not resent_order(state, event):
+        if ix is not None and not (event.type in REPORTED_AGAIN and repeated_report(state, event)):
             ctx = None
             for j in ix.active:
                 m = state.journeys.get(j.id)
@@ -452,8 +452,11 @@ def _heard_types(engine: JourneyEngine, index: dict) -> frozenset[str] | None:
 
 def _may_overrun(j: Journey) -> bool:
     """True when a membership of ``j`` can still be waiting past its ``max_duration``: its waits (timeouts included)
-    add up to more, or a step jumps back to an earlier one (a loop through a wait can repeat it)."""
-    if sum(st.wait_ms or 0 for st in j.steps) > j.max_duration_ms:
+    add up to more -- with a day more when a send comes before a wait, which quiet hours move by up to a night
+    (``journeys.deferral``) -- or a step jumps back to an earlier one (a loop through a wait can repeat it)."""
+    waits = sum(st.wait_ms or 0 for st in j.steps)
+    sent = next((i for i, st in enumerate(j.steps) if st.kind == "send"), len(j.steps))
+    if waits + (DAY if any(st.kind == "wait" for st in j.steps[sent:]) else 0) > j.max_duration_ms:
         return True
     pos = {st.id: i for i, st in enumerate(j.steps)}
     return any(pos.get(t, len(pos)) <= i for i, st in enumerate(j.steps) for t in st.targets)

@@ -9,6 +9,14 @@ order, a newer cart's reminder ended by last week's order), and the state does n
 (``CustomerState.apply``).  Placed again after a payment failure, it is news (the payment went through: the dunning
 ends); the state then holds the order from that time, so it is not "placed before" here.
 
+**A ticket reported again** (:func:`repeated_ticket`).  A ``ticket_opened`` of a ticket that is open (opened
+before, not resolved since), or a ``ticket_escalated`` of one already escalated since it was last opened, is that
+ticket again: a helpdesk webhook retried, a desk that sends "opened" with every update, a second escalation of one
+case (tier 2, then tier 3).  It changes the ticket's severity and its last activity, but it is no new contact and no
+new escalation: the owner already has the follow-up task (``service_escalation``), the case is already routed
+(``repeat_contact``), so it enters, exits and converts nothing.  A ticket opened or escalated again after its
+resolution is open again: news.
+
 **One id, two spellings** (:func:`object_key`).  ``same_as_entry`` compares the entry event's value of a field with
 the trigger event's.  The built-in object ids are read in one spelling at parse time (``stages/object_ids.py``), but
 a property path (``properties.order_id``) holds what the source wrote: Segment sources write one id as a JSON number
@@ -28,7 +36,10 @@ from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_orders import order_placed_at
 
-__all__ = ["object_key", "resent_order"]
+__all__ = ["object_key", "repeated_report", "repeated_ticket", "resent_order"]
+
+#: The event types a source may report again about one object (:func:`repeated_report`).
+REPORTED_AGAIN = frozenset({"order_placed", "ticket_opened", "ticket_escalated"})
 
 
 def object_key(v: Any) -> Any:
@@ -57,3 +68,30 @@ def resent_order(state: CustomerState, event: Event, earlier: Sequence[Event] = 
     if placed is None:
         return False
     return placed < event.ts or any(e.type == "order_placed" and e.attrs.get("order_id") == oid for e in earlier)
+
+
+def repeated_ticket(state: CustomerState, event: Event, earlier: Sequence[Event] = ()) -> bool:
+    """True when ``event`` (already folded into ``state``) is a ``ticket_opened`` of a ticket open since before it,
+    or a ``ticket_escalated`` of a ticket escalated since before it (the ticket's record in ``state.tickets``:
+    ``[severity, opened_ts, escalated_ts or 0, status_ts]``), or repeats an event of the ticket handled earlier in
+    its millisecond (``earlier``)."""
+    t = event.type
+    if t != "ticket_opened" and t != "ticket_escalated":
+        return False
+    tid = event.attrs.get("ticket_id")
+    rec = state.tickets.get(tid)
+    if rec is None:
+        return False
+    since = rec[1] if t == "ticket_opened" else rec[2]
+    if since and since < event.ts:
+        return True
+    return bool(since) and any(e.type == t and e.attrs.get("ticket_id") == tid for e in earlier)
+
+
+def repeated_report(state: CustomerState, event: Event, earlier: Sequence[Event] = ()) -> bool:
+    """True when ``event`` reports again an order or a ticket the customer's state already holds in that status
+    (:func:`resent_order`, :func:`repeated_ticket`): no news for the journeys."""
+    t = event.type
+    if t == "order_placed":
+        return resent_order(state, event, earlier)
+    return repeated_ticket(state, event, earlier)

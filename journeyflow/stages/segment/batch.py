@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journeyflow.stages.duplicate_keys import calls_other_than_track
+from journeyflow.stages.duplicate_keys import calls_other_than_track, escaped_keys, key_count
 from journeyflow.stages.json_text import loads_json
 
 __all__ = ["batch_count", "split_batch"]
@@ -103,8 +103,7 @@ def _all_batches(payload: Any, obj: dict) -> list:
     """The messages of an envelope ``obj`` (decoded from ``payload``): every ``batch`` array it writes, in order,
     when it writes the key more than once (``{"batch": [a], "batch": [b]}``: decoding kept only the last, and the
     first array's messages -- an unsubscribe among them -- vanished without a record or a dead letter)."""
-    if not isinstance(payload, (bytes, bytearray, str)) or \
-            payload.count('"batch"' if isinstance(payload, str) else b'"batch"') < 2:
+    if not isinstance(payload, (bytes, bytearray, str)) or key_count(payload, "batch") < 2:
         return obj["batch"]
     top: list = []
 
@@ -155,7 +154,8 @@ def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
     held = {"event": sum(1 for m in dicts if "event" in m),
             "channel": sum(("channel" in m) + (isinstance(m.get("properties"), dict) and "channel" in m["properties"])
                            for m in dicts)}
-    if not any(payload.count(f'"{k}"' if isinstance(payload, str) else f'"{k}"'.encode()) > n for k, n in held.items()) \
+    escaped = escaped_keys(payload)  # ("\\u0065vent" is "event": duplicate_keys.key_count)
+    if not any(key_count(payload, k, escaped) > n for k, n in held.items()) \
             and not any(calls_other_than_track(m) for m in dicts):  # (a call type written twice may hide a track)
         return {}
     if isinstance(payload, str) and payload.startswith("\ufeff"):
@@ -233,8 +233,8 @@ def _encoded(message: Any) -> bytes:
 def _may_be_batch(payload: bytes | bytearray | str) -> bool:
     """True when ``payload`` may be a batch: it holds ``"batch"`` or its first non-blank character is ``[``."""
     if isinstance(payload, str):
-        return '"batch"' in payload or payload.lstrip(" \t\r\n\ufeff")[:1] == "["
-    if b'"batch"' in payload:
+        return '"batch"' in payload or payload.lstrip(" \t\r\n\ufeff")[:1] == "[" or "batch" in escaped_keys(payload)
+    if b'"batch"' in payload or "batch" in escaped_keys(payload):  # ("\\u0062atch": duplicate_keys.key_count)
         return True
     head = payload[:1]
     if head in (b" ", b"\t", b"\xef", b"\r", b"\n"):

@@ -65,7 +65,8 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "engagement": ("event_id", "ts", "type", "channel"),
     "consent": ("event_id", "ts", "status", "channel"),
     # Segment-Spec messages (stages.segment.parse; one of the time fields is needed, see stages.segment.times:
-    # each of them, timestamp too, is optional on its own -- a bad one is dropped with a field warning)
+    # each of them, timestamp too, is optional on its own -- a bad one is dropped with a field warning; a message
+    # without messageId or type gets them from its own fields: stages.segment.calls)
     "track": ("messageId", "type"),
 }
 #: Identifier fields per stream, in the order they are read.  Consent's are required (exactly one).

@@ -91,8 +91,9 @@ def jsonl_lines(f: BinaryIO | Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     JSONL: JSON allows no raw control character inside a string (RFC 8259 §7), and between tokens it is
     whitespace.  Reads LF-terminated chunks (``for line in f``): a CR-only file is one chunk, split here.
 
-    As tools write such files: a comma ending a line is dropped (no JSON text ends in one: a JSON array's items
-    copied a line each, ``{...},``, were each an ``invalid_json`` dead letter), and a line that is only ``[``, ``]``
+    As tools write such files: a comma after a line's closing brace is dropped (no JSON text ends in one: a JSON
+    array's items copied a line each, ``{...},``, were each an ``invalid_json`` dead letter), and a line that is
+    only ``[``, ``]``
     or ``],`` -- the frame of such an array -- is given as a blank line (it holds no record); a file starting with
     a UTF-16 byte order mark (Windows PowerShell 5's ``>`` / ``Out-File``, Excel's "Unicode text") is read as the
     UTF-16 text it is, each line given as UTF-8 (every line was ``invalid_utf8``)."""
@@ -118,7 +119,9 @@ def _record_text(line: bytes) -> bytes:
         bare = bare[3:].lstrip(b" \t")
     if bare in _FRAMING:
         return b""
-    return bare[:-1] if bare.endswith(b",") else line
+    if bare.endswith(b",") and bare[:-1].rstrip(b" \t").endswith((b"}", b"]")):  # (a line cut off after a comma
+        return bare[:-1].rstrip(b" \t")                                           # stays as it was read)
+    return line
 
 
 def _utf8_chunks(f: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:

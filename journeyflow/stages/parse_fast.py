@@ -287,6 +287,8 @@ class FastPath:
         iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
         twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
         keys_twice = DECISIVE_KEYS.get(stream, ())
+        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()
+                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks)
         prefix = stream + "/"
         validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
                                                                           msgspec.DecodeError, _EVENT_ID_MATCH,
@@ -349,6 +351,10 @@ class FastPath:
             for name, check in checks:
                 v = getattr(rec, name)
                 if v is not None and check(v) is not None:
+                    return None
+            for name in blank_null:  # an empty optional field is a null: the full path drops it (fields.check_optional)
+                v = getattr(rec, name)
+                if v.__class__ is str and not v.strip():
                     return None
             # identifiers
             values = id_values(rec)

@@ -41,3 +41,17 @@ def test_an_empty_field_beside_values_leaves_the_values():
     rec = {**GOOD["orders"], "amount": "", "currency": "EUR", "product_ids": ["p1"]}
     ev = both("orders", rec).result
     assert "amount" not in ev.attrs and ev.attrs["currency"] == "EUR" and ev.attrs["product_ids"] == ["p1"]
+
+
+@pytest.mark.parametrize("field", ["properties", "context", "traits"])
+def test_an_empty_segment_object_field_is_absent(field):
+    msg = {"type": "identify", "messageId": "m1", "userId": "u1", "timestamp": "2026-10-01T10:00:00Z", field: ""}
+    res = Parser(HASHER).parse_full("track", json.dumps(msg).encode(), "t:1")
+    assert isinstance(res.result, Event) and res.warnings == (), res
+
+
+def test_a_mapped_segment_event_with_empty_properties_reports_nothing_about_them():
+    msg = {"type": "track", "event": "Product Added", "messageId": "m1", "userId": "u1",
+           "timestamp": "2026-10-01T10:00:00Z", "properties": ""}
+    res = Parser(HASHER).parse_full("track", json.dumps(msg).encode(), "t:1")
+    assert isinstance(res.result, Event) and res.result.type == "add_to_cart" and res.warnings == (), res

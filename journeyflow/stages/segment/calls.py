@@ -116,5 +116,8 @@ def locale_region(context: dict | None) -> str | None:
 def as_object(v: Any) -> Any:
     """``v``, or ``{}`` for an empty JSON array: PHP's ``json_encode`` writes an empty associative array (an empty
     ``properties``/``traits``/``context`` of a PHP library or backend) as ``[]``; it is an empty object, not a
-    malformed message."""
+    malformed message.  An empty or blank string is no value (None: a CSV or warehouse export's null, which was
+    dropped with a ``wrong_type`` warning about a field that had none)."""
+    if v.__class__ is str and not v.strip():
+        return None
     return {} if v == [] and isinstance(v, list) else v

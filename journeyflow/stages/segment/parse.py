@@ -104,6 +104,8 @@ PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", 
                              "address", "birthday", "username", "avatar"})
 _PII_PROPERTIES = frozenset({"email", "phone"})
 _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
+#: object fields an export may write as "" for none (calls.as_object): read as absent by every part of the parse
+_OBJECT_FIELDS = ("properties", "traits", "context")
 #: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
 _TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
 
@@ -131,6 +133,8 @@ class SegmentParser:
         if size > MAX_MESSAGE_BYTES:
             raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
         problems: list = []
+        if any(msg.get(f).__class__ is str and not msg[f].strip() for f in _OBJECT_FIELDS):  # "" is no value
+            msg = {**msg, **{f: None for f in _OBJECT_FIELDS if msg.get(f).__class__ is str and not msg[f].strip()}}
         try:
             et, how, dropped = event_time(msg, (self.parser.config.min_ts, self.parser.config.max_ts))
             bad_time = None

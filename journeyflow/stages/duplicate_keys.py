@@ -26,16 +26,20 @@ track       type        (Segment) of such an event: ``track`` when any value is 
 
 Any other repeated key keeps the last value, as before.  Cheap for ordinary records: the text is decoded a second
 time (with ``object_pairs_hook``) only when a decisive key's quoted name occurs in it more than once
-(:func:`may_repeat`).  Pure Python.  The messages inside a Segment batch envelope are covered too: the split
+(:func:`may_repeat`).  A name counts in every spelling a decoder reads as that name: ``"\u0074ype"`` and
+``"typ\u0065"`` are ``"type"`` (RFC 8259 §7: any character may be escaped; decoders compare names unescaped, so
+``{"status": "revoked", "\u0073tatus": "granted"}`` decoded to a grant while the check saw one ``"status"``):
+:func:`key_count`.  Pure Python.  The messages inside a Segment batch envelope are covered too: the split
 (``stages.segment.batch``) keeps every value of a key a message repeats, so each reaches the parser as written."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, fold_symbol
 
-__all__ = ["DECISIVE_KEYS", "calls_other_than_track", "fail_safe_values", "may_repeat"]
+__all__ = ["DECISIVE_KEYS", "calls_other_than_track", "escaped_keys", "fail_safe_values", "key_count", "may_repeat"]
 
 #: Per stream, the top-level keys whose repetition is read fail safe.
 DECISIVE_KEYS: dict[str, tuple[str, ...]] = {"consent": ("status", "channel"), "engagement": ("type", "channel"),
@@ -46,11 +50,47 @@ _OPT_OUT_TYPES = ("unsubscribed", "complained", "bounced")  # engagement, in ord
 _EVERY_CHANNEL_OPT_OUTS = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
 
 
+#: a quoted string holding a \u escape and followed by a colon: an object name written with escapes
+_ESCAPED_NAME = re.compile(r'"((?:[^"\\]|\\.)*?\\u[0-9A-Fa-f]{4}(?:[^"\\]|\\.)*?)"\s*:')
+
+
+def escaped_keys(text: str | bytes) -> list[str]:
+    """The object names of ``text`` (JSON) written with ``\\u`` escapes, unescaped (``"\\u0074ype":`` gives
+    ``type``); ``[]`` at the cost of one scan when the text holds no ``\\u`` at all (the common record)."""
+    if text.__class__ is str:
+        if "\\u" not in text:
+            return []
+    else:
+        if b"\\u" not in text:
+            return []
+        text = bytes(text).decode("utf-8", "replace")
+    out = []
+    for name in _ESCAPED_NAME.findall(text):
+        try:
+            out.append(json.loads(f'"{name}"'))
+        except ValueError:  # (a lone surrogate or a broken escape: no decisive name)
+            continue
+    return out
+
+
+def key_count(text: str | bytes, key: str, escaped: list[str] | None = None) -> int:
+    """How often ``"key"`` occurs in ``text``, plain (as a name or a value: an upper bound) or as an object name
+    written with escapes (``escaped``: :func:`escaped_keys` of ``text``, computed when None)."""
+    plain = text.count(f'"{key}"' if text.__class__ is str else f'"{key}"'.encode())
+    if escaped is None:
+        escaped = escaped_keys(text)
+    return plain + escaped.count(key) if escaped else plain
+
+
 def may_repeat(stream: str, text: str | bytes, decoded: Any = None) -> bool:
     """True when a decisive key of ``stream`` (:data:`DECISIVE_KEYS`) may occur more than once in ``text`` (a
-    Segment message, ``decoded`` given, only when it has an ``event`` at all: a page or identify call has none)."""
+    Segment message, ``decoded`` given, only when it has an ``event`` at all: a page or identify call has none),
+    in any spelling (:func:`key_count`: ``"\\u0074ype"`` is ``"type"``)."""
     if decoded is not None and stream == "track" and "event" not in decoded:
         return False
+    escaped = escaped_keys(text)
+    if escaped:
+        return any(key_count(text, k, escaped) > 1 for k in (*DECISIVE_KEYS.get(stream, ()), "channel", "type"))
     keys = (_QUOTED_TEXT if text.__class__ is str else _QUOTED_BYTES).get(stream)
     if keys is not None:
         for k in keys:

@@ -65,7 +65,8 @@ REQUIRED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "engagement": ("event_id", "ts", "type", "channel"),
     "consent": ("event_id", "ts", "status", "channel"),
     # Segment-Spec messages (stages.segment.parse; one of the time fields is needed, see stages.segment.times:
-    # each of them, timestamp too, is optional on its own -- a bad one is dropped with a field warning)
+    # each of them, timestamp too, is optional on its own -- a bad one is dropped with a field warning; a message
+    # without messageId or type gets them from its own fields: stages.segment.calls)
     "track": ("messageId", "type"),
 }
 #: Identifier fields per stream, in the order they are read.  Consent's are required (exactly one).
@@ -371,14 +372,18 @@ def check_optional(stream: str, rec: Mapping[str, Any]) -> tuple[dict[str, Any] 
     Returns ``(cleaned, problems)``: ``cleaned`` is None when nothing changed, else a copy with bad fields removed
     and replaced values set; ``problems`` lists ``(field, verdict, original value)`` for each field that was
     dropped or replaced.  A null optional field is an absent one (removed without a warning: ``product_ids`` and
-    ``properties`` have no null in their Avro types, only a default)."""
+    ``properties`` have no null in their Avro types, only a default); so is an empty or blank string, how CSV
+    exports, spreadsheets and warehouse unloads write a null (``"currency": ""``, ``"csat": ""``: it was kept as
+    the value ``""``, or dropped with a ``wrong_type`` / ``unknown_value`` warning about a field that had no value;
+    identifier fields are left to the parser, which reads an empty one as absent too)."""
     checks = OPTIONAL_FIELDS.get(stream, {})
+    ids = IDENTIFIER_FIELDS.get(stream, ())
     cleaned: dict[str, Any] | None = None
     problems: list[tuple[str, Verdict, Any]] = []
     for name, check in checks.items():
         v = rec.get(name)
-        if v is None:
-            if name in rec and name in _NOT_NULLABLE:
+        if v is None or (v.__class__ is str and not v.strip() and name not in ids):
+            if name in rec and (v is not None or name in _NOT_NULLABLE):
                 if cleaned is None:
                     cleaned = dict(rec)
                 del cleaned[name]

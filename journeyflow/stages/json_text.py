@@ -4,9 +4,10 @@
 CR-only line ends).  Pure Python."""
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 __all__ = ["as_number", "json_depth", "jsonl_lines", "loads_json"]
 
@@ -78,23 +79,83 @@ def _replace_surrogates(v: Any) -> Any:
     return v
 
 
-def jsonl_lines(f: BinaryIO) -> Iterator[tuple[int, bytes]]:
+#: the lines of a JSON array written one item a line: they frame the records and hold none
+_FRAMING = frozenset({b"[", b"]", b"],"})
+_UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def jsonl_lines(f: BinaryIO | Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     """``(line number from 1, bytes without the line end)`` of every line of a binary file, blank ones included.
     A line ends at LF, CRLF or a lone CR (classic Mac OS, some CRM and spreadsheet exports): numbered as an editor
     shows them, so ``file:line`` in a dead letter is the line a user finds.  A bare CR can only be a line end in
     JSONL: JSON allows no raw control character inside a string (RFC 8259 §7), and between tokens it is
-    whitespace.  Reads LF-terminated chunks (``for line in f``): a CR-only file is one chunk, split here."""
+    whitespace.  Reads LF-terminated chunks (``for line in f``): a CR-only file is one chunk, split here.
+
+    As tools write such files: a comma after a line's closing brace is dropped (no JSON text ends in one: a JSON
+    array's items copied a line each, ``{...},``, were each an ``invalid_json`` dead letter), and a line that is
+    only ``[``, ``]``
+    or ``],`` -- the frame of such an array -- is given as a blank line (it holds no record); a file starting with
+    a UTF-16 byte order mark (Windows PowerShell 5's ``>`` / ``Out-File``, Excel's "Unicode text") is read as the
+    UTF-16 text it is, each line given as UTF-8 (every line was ``invalid_utf8``)."""
     n = 0
-    for chunk in f:
+    for chunk in _utf8_chunks(f):
         line = chunk.rstrip(b"\r\n")
         if b"\r" in line or chunk.endswith(b"\r\r\n"):  # lone CRs inside: each ends a line
             body = chunk[:-1] if chunk.endswith(b"\n") else chunk
             for part in (body[:-1] if body.endswith(b"\r") else body).split(b"\r"):
                 n += 1
-                yield n, part
+                yield n, _record_text(part)
             continue
         n += 1
-        yield n, line
+        yield n, _record_text(line)
+
+
+def _record_text(line: bytes) -> bytes:
+    """``line`` without a trailing comma, or ``b""`` for a framing line (see :func:`jsonl_lines`)."""
+    if line[-1:] == b"}":  # the common record
+        return line
+    bare = line.strip(b" \t")
+    if bare.startswith(b"\xef\xbb\xbf"):  # (a UTF-8 byte order mark: the parser drops it too)
+        bare = bare[3:].lstrip(b" \t")
+    if bare in _FRAMING:
+        return b""
+    if bare.endswith(b",") and bare[:-1].rstrip(b" \t").endswith((b"}", b"]")):  # (a line cut off after a comma
+        return bare[:-1].rstrip(b" \t")                                           # stays as it was read)
+    return line
+
+
+def _utf8_chunks(f: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    """The LF-terminated chunks of ``f``; of a UTF-16 file (byte order mark first), its text's lines as UTF-8."""
+    it = iter(f)
+    first = next(it, None)
+    if first is None:
+        return
+    for bom, encoding in _UTF16_BOMS:
+        if first.startswith(bom):
+            yield from _utf16_lines(first[len(bom):], it, encoding)
+            return
+    yield first
+    yield from it
+
+
+def _utf16_lines(head: bytes, rest: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """LF-terminated UTF-8 chunks of UTF-16 text given as ``head`` and the byte chunks ``rest`` (split anywhere:
+    decoded incrementally; only ``\\n`` splits -- U+2028 inside a JSON string is no line end)."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    buf = ""
+    for block in _chain(head, rest):
+        buf += decoder.decode(block)
+        *lines, buf = buf.split("\n")
+        for line in lines:
+            yield (line + "\n").encode("utf-8", "surrogatepass")
+    buf += decoder.decode(b"", final=True)
+    if buf:
+        yield buf.encode("utf-8", "surrogatepass")
+
+
+def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield head
+    yield from rest
 
 
 def json_depth(text: str) -> int:

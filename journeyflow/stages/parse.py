@@ -49,7 +49,7 @@ from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, mask_record, pseudonymize
 from journeyflow.stages.spellings import BAD_FIELD, also_named, several_addresses
-from journeyflow.stages.timeparse import parse_ts
+from journeyflow.stages.timeparse import parse_event_ts, parse_ts
 
 if TYPE_CHECKING:
     from journeyflow.stages.declared_types import DeclaredTypes
@@ -304,7 +304,7 @@ class Parser:
         ts_problem = ""
         if ts_raw is not None:
             try:
-                et = parse_ts(ts_raw)
+                et = parse_event_ts(ts_raw)  # (epoch s, ms, µs or ns: timeparse.epoch_ms)
             except (ValueError, OverflowError) as e:
                 et, ts_problem = None, str(e)
         rec = _fields.integer_ids(_fields.fold_enums(rec, self._enums[stream], _fields.ENUM_SYNONYMS.get(stream)))
@@ -332,8 +332,10 @@ class Parser:
             rec = cleaned
         # required fields (the optional ones left are valid); a ts that is no time (a float, a boolean, an object)
         # is a bad_timestamp below, an integer beyond 64 bits out of range: not the schema's type error on ts
-        schema_ts = ts_raw is None or isinstance(ts_raw, str) or (et is not None and _MIN_LONG <= et <= _MAX_LONG)
-        self._validate(stream, rec if schema_ts else {**rec, "ts": 0}, et)
+        # (a float read as a time -- epoch seconds with a fraction -- is checked as the time it is)
+        schema_ts = ts_raw is None or isinstance(ts_raw, str) or (ts_raw.__class__ is int and _MIN_LONG <= ts_raw <= _MAX_LONG)
+        self._validate(stream, rec if schema_ts else {**rec, "ts": et if et is not None and _MIN_LONG <= et <= _MAX_LONG
+                                                       else 0}, et)
         if not (eid := event_id_text(rec["event_id"])):  # the de-duplication key: one spelling (keys.event_id_text)
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: event_id is empty", et)
         rec = object_ids(stream, rec)  # order, ticket, product ids: one spelling too

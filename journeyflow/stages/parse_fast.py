@@ -30,7 +30,7 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.duplicate_keys import DECISIVE_KEYS
+from journeyflow.stages.duplicate_keys import DECISIVE_KEYS, escaped_keys, key_count
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
@@ -52,6 +52,13 @@ _UNSEEN = object()  # a cache miss (None is a cached answer)
 _TWICE_TEXT = {s: tuple(f'"{k}"' for k in DECISIVE_KEYS[s]) for s in ("consent", "engagement")}
 _TWICE = {s: tuple(k.encode() for k in keys) for s, keys in _TWICE_TEXT.items()}
 _OPT_OUTS = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
+
+
+def may_repeat_escaped(raw: str | bytes, keys: tuple[str, ...]) -> bool:
+    """True when ``raw`` writes one of ``keys`` more than once counting spellings with escapes (``"\\u0073tatus"``;
+    ``stages.duplicate_keys.key_count``); False at the cost of one scan for a record without ``\\u``."""
+    escaped = escaped_keys(raw)
+    return bool(escaped) and any(key_count(raw, k, escaped) > 1 for k in keys)
 
 
 class Unsupported(Exception):
@@ -279,6 +286,9 @@ class FastPath:
         max_bytes, min_ts, max_ts, max_ahead = self._max_bytes, self._min_ts, self._max_ts, self._max_ahead
         iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
         twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
+        keys_twice = DECISIVE_KEYS.get(stream, ())
+        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()
+                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks)
         prefix = stream + "/"
         validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
                                                                           msgspec.DecodeError, _EVENT_ID_MATCH,
@@ -333,13 +343,18 @@ class FastPath:
                     return None
             if twice_bytes is not None:
                 twice = twice_bytes if raw.__class__ is bytes else twice_text
-                if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1):
+                if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1) or may_repeat_escaped(
+                        raw, keys_twice):  # ("\u0073tatus" is "status": stages.duplicate_keys.key_count)
                     # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
                     # channel matters to an opt-out only (one count for the common record)
                     return None
             for name, check in checks:
                 v = getattr(rec, name)
                 if v is not None and check(v) is not None:
+                    return None
+            for name in blank_null:  # an empty optional field is a null: the full path drops it (fields.check_optional)
+                v = getattr(rec, name)
+                if v.__class__ is str and not v.strip():
                     return None
             # identifiers
             values = id_values(rec)

@@ -19,6 +19,12 @@ offset      ``Z`` / ``z``, ``±hh``, ``±hh:mm``, ``±hhmm`` (``−`` U+2212 as 
             is UTC), and ``±hh:mm:ss`` as Python's ``datetime.isoformat`` writes it; at most 23:59:59
 epoch       an integer (JSON number or a string of ASCII digits, optionally ``-``): milliseconds since the epoch
 
+Record times (:func:`parse_event_ts`, the ``ts`` of the built-in streams and the Segment times) also read an epoch
+value in the unit its size shows -- seconds, milliseconds, microseconds or nanoseconds -- and numbers written with a
+fraction or an exponent (see :func:`epoch_ms`): exports write epoch *seconds* (Unix ``date +%s``, Python
+``time.time()``, Stripe, Zendesk and Intercom APIs), pandas writes an integer column with gaps as floats
+(``1.7908488e12``), BigQuery and Kafka tools write microseconds.
+
 Rejected (``ValueError``): no offset (a local time is ambiguous), reduced-precision dates (``2026-10``), non-ASCII
 digits, out-of-range components (month 13, February 30th, week 53 of a 52-week year, 25:00, +24:00 offsets),
 floats, booleans.  ``OverflowError``: an epoch string of more than 30 digits.
@@ -30,11 +36,19 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any, Callable
 
-__all__ = ["days_from_civil", "fast_iso_ms", "fast_iso_reader", "parse_iso8601_ms", "parse_ts", "MS_PER_DAY"]
+__all__ = ["days_from_civil", "epoch_ms", "fast_iso_ms", "fast_iso_reader", "parse_event_ts", "parse_iso8601_ms",
+           "parse_ts", "MS_PER_DAY"]
 
 MS_PER_DAY = 86_400_000
 _EPOCH_RE = re.compile(r"-?[0-9]+")
 _MAX_EPOCH_DIGITS = 30
+#: a number written with a fraction or an exponent (``1790848800.123``, ``1.7908488E12``): ASCII only
+_DECIMAL_RE = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]{1,3})?|\.[0-9]+(?:[eE][+-]?[0-9]{1,3})?")
+#: epoch seconds of 2000-01-01T00:00:00Z and of the end of 9999-12-31 (the years a time may have): the unit of an
+#: epoch value is the one that puts it between them -- seconds, ms, µs and ns ranges do not overlap (the ms range
+#: starts at 9.5e11, past the seconds range's end at 2.5e11; µs at 9.5e14, past ms's end at 2.5e14; ...)
+_S_FIRST, _S_END = 946_684_800, 253_402_300_800
+_UNITS = ((1, 1000), (1000, 1), (1_000_000, None), (1_000_000_000, None))  # (per second, ms factor)
 
 _D = "[0-9]"
 # date [Tt ] time offset.  Only ASCII digits ([0-9], never \d: "٣" is a digit for \d).
@@ -277,6 +291,51 @@ def parse_iso8601_ms(text: str) -> int:
         if g["sign"] != "+":
             offset_ms = -offset_ms
     return days * MS_PER_DAY + ms - offset_ms
+
+
+def epoch_ms(value: int | Decimal) -> int:
+    """Epoch milliseconds of an epoch ``value`` in the unit its size shows: between 2000-01-01 and 9999-12-31 as
+    seconds (``1790848800``), milliseconds, microseconds (``1790848800000000``) or nanoseconds; any other value is
+    taken as milliseconds (the documented unit; the range check then refuses it).  A fraction finer than a
+    millisecond is truncated toward the past, as for ISO texts (``1790848800.1239`` s is ...800123 ms)."""
+    if value > 0:
+        for per_second, factor in _UNITS:
+            if _S_FIRST * per_second <= value < _S_END * per_second:
+                if factor is not None:
+                    value = value * factor
+                else:
+                    value = value / (per_second // 1000) if isinstance(value, Decimal) else \
+                        Decimal(value) / (per_second // 1000)
+                break
+    if isinstance(value, Decimal):
+        return int(value.to_integral_value(rounding=ROUND_FLOOR))
+    return value
+
+
+def parse_event_ts(value: Any) -> int:
+    """A record's event time in epoch ms: :func:`parse_ts`, and an epoch value of any unit (:func:`epoch_ms`) given
+    as an integer, a finite float (``1790848800.5``; its shortest decimal text, so ``.123`` is exact) or a string of
+    digits with an optional fraction or exponent (``"1790848800"``, ``"1.7908488E12"``).  Raises ``ValueError`` /
+    ``OverflowError`` as :func:`parse_ts` (a NaN, an infinity, a boolean, a negative fraction)."""
+    if isinstance(value, bool):
+        raise ValueError("ts must be a string or an integer")
+    if isinstance(value, int):
+        return epoch_ms(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("ts must be a finite number")
+        if value < 0:
+            raise ValueError("ts must be a string or an integer: a negative epoch with a fraction")
+        return epoch_ms(Decimal(repr(value)))
+    if isinstance(value, str):
+        s = value.strip()
+        if _EPOCH_RE.fullmatch(s):
+            if len(s.lstrip("-")) > _MAX_EPOCH_DIGITS:
+                raise OverflowError(f"epoch value of {len(s)} digits is out of range")
+            return epoch_ms(int(s))
+        if len(s) <= _MAX_EPOCH_DIGITS and _DECIMAL_RE.fullmatch(s):
+            return epoch_ms(Decimal(s))
+    return parse_ts(value)
 
 
 def parse_ts(value: Any) -> int:

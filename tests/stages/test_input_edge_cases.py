@@ -105,10 +105,11 @@ def test_00_is_only_tried_when_the_regions_own_reading_fails():
 
 
 # --------------------------------------------------------------------------------------------- event times
-@pytest.mark.parametrize("ts", [1790848800000.0, 1.7908488e12, 1790848800000.5, True, {"$date": TS}, [TS]])
+@pytest.mark.parametrize("ts", [float("nan"), True, {"$date": TS}, [TS]])
 def test_a_ts_that_is_not_a_time_is_a_bad_timestamp_in_every_stream(ts):
-    """A float epoch (pandas writes integer columns with a gap as floats), a boolean or an object in ``ts`` was a
-    ``schema_violation`` (the Avro type error) instead of ``bad_timestamp``."""
+    """A boolean or an object in ``ts`` was a ``schema_violation`` (the Avro type error) instead of
+    ``bad_timestamp``.  (A float epoch -- pandas writes integer columns with a gap as floats -- is read as the time
+    it is since qa11c: tests/stages/test_qa11c_export_times.py.)"""
     for stream in sorted(set(GOOD) - {"track"}):
         got = parse(stream, {**GOOD[stream], "ts": ts})
         assert isinstance(got, DeadLetter) and got.reason == "bad_timestamp", (stream, got)

@@ -64,7 +64,7 @@ def test_a_given_timestamp_is_still_used_as_it_is():
 
 @pytest.mark.parametrize("times", [
     {"originalTimestamp": "1970-01-01T00:00:07Z"},  # a device clock reset to the epoch, no sentAt
-    {"timestamp": "1759658405", "originalTimestamp": "1970-01-01T00:00:07Z"},  # seconds where ms belong
+    {"timestamp": "20261005", "originalTimestamp": "1970-01-01T00:00:07Z"},  # a date of digits: 1970 in any unit
     {"timestamp": "2150-01-01T00:00:00Z"},  # after the accepted event times
     {"originalTimestamp": "1970-01-01T00:00:07Z", "sentAt": "2026-10-05T09:59:30Z"},  # the correction: 1970 too
 ])

@@ -38,11 +38,12 @@ def test_an_event_id_with_surrounding_spaces_is_the_same_id(stream):
         assert got.uid == f"{stream}/id-7"
 
 
-@pytest.mark.parametrize("stream", sorted(GOOD))
+@pytest.mark.parametrize("stream", sorted(set(GOOD) - {"track"}))
 @pytest.mark.parametrize("empty", ["", "  ", "\u200b"])
 def test_an_empty_event_id_is_a_dead_letter(stream, empty):
     """An empty ``event_id`` was accepted as the id ``""``: every such record after the first was then a
-    ``duplicate_event`` of it (dropped for the wrong reason).  It names nothing: a ``schema_violation``."""
+    ``duplicate_event`` of it (dropped for the wrong reason).  It names nothing: a ``schema_violation``.  (A Segment
+    message without a ``messageId`` gets one of its own since qa11c: tests/stages/test_qa11c_http_api_bodies.py.)"""
     got = parse(stream, {**GOOD[stream], ID_FIELD[stream]: empty})
     assert isinstance(got, DeadLetter), got
     assert got.reason == DeadLetterReason.SCHEMA_VIOLATION

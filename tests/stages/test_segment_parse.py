@@ -97,9 +97,9 @@ def test_track_page_screen_group_alias():
 
 
 @pytest.mark.parametrize("bad, reason", [
-    ({"type": None}, "unknown_type"),
+    ({"type": None, "event": None}, "unknown_type"),  # (no type, no field naming the call: qa11c)
     ({"type": "launch"}, "unknown_type"),
-    ({"messageId": ""}, "schema_violation"),
+    ({"messageId": {"id": "m1"}}, "schema_violation"),  # (none at all gets its own id: qa11c)
     ({"event": None}, "schema_violation"),
     ({"event": ["Clicked"]}, "schema_violation"),  # (properties that are no object: kept, tests/stages/test_qa9b_*)
     ({"anonymousId": None}, "missing_identifier"),

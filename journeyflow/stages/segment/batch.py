@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journeyflow.stages.duplicate_keys import calls_other_than_track
+from journeyflow.stages.duplicate_keys import calls_other_than_track, escaped_keys, key_count
 from journeyflow.stages.json_text import loads_json
 
 __all__ = ["batch_count", "split_batch"]
@@ -32,7 +32,8 @@ _SHARED = ("context", "integrations", "sentAt")
 _MERGED = ("context", "integrations")
 
 
-def split_batch(payload: Any, _nested: bool = True) -> list[bytes] | None:
+def split_batch(payload: Any, _nested: bool = True, _outer: dict | None = None,
+                _written: list | None = None) -> list[bytes] | None:
     """The messages of a batch envelope as compact JSON bytes (an item that is not an object is passed on as it is,
     to be dead-lettered by the parser), or None when ``payload`` (bytes, text or a decoded dict) is not a batch
     envelope (then it is one message, parsed as it is) or is an *empty* one (``{"batch": []}``, ``[]``): that is one
@@ -40,29 +41,55 @@ def split_batch(payload: Any, _nested: bool = True) -> list[bytes] | None:
     dead letter, so a line (a Pub/Sub message) vanished without trace.  A JSON *array* of messages (what webhook
     destinations such as Segment's batched "Webhooks (Actions)" post, one array per request) is a batch too, without
     shared fields.  An array whose items are themselves non-empty envelopes or arrays (a file of collected request
-    bodies: ``[{"batch": [...]}, [...]]``) is split into all their messages, one level deep (each inner envelope's
-    own shared fields apply to its messages); before, each inner one was a single dead letter and its messages were
-    never read.
+    bodies: ``[{"batch": [...]}, [...]]``) is split into all their messages, one level deep; the shared fields of
+    every envelope around a message apply to it, the nearer one's over the outer one's (an envelope's over the
+    envelope whose batch holds it: its ``context`` merged over the outer ``context``; the message's own over both:
+    the outer envelope's ``context.traits.email`` was lost to the messages of a nested body), and a message of a
+    nested body that repeats a key keeps every value as one of the outer batch does (the body was one dead letter).
+    ``_outer``: the shared fields of the envelope around ``payload``; ``_written``: its messages decoded keeping
+    repetitions (``_repeated_pairs``), for a nested body.
     Cheap for ordinary messages: JSON is only decoded when the text holds ``"batch"`` or starts with ``[``."""
     env = _envelope(payload)
     if env is None:
         return None
     items, shared = env
-    repeats = _repeated_pairs(payload, items)
+    if _outer:
+        shared = _over(_outer, shared)
+    if _written is None:
+        repeats = _repeated_pairs(payload, items)
+    else:
+        repeats = {i: m for i, m in enumerate(_written) if isinstance(m, dict) and _repeats(m)} \
+            if len(_written) == len(items) else {}
     out = []
     for i, m in enumerate(items):
-        if _nested and i not in repeats and (inner := _inner(m)) is not None:
-            out += split_batch(inner, _nested=False)  # an array of request bodies: each one's messages
+        if _nested and (inner := _inner(m)) is not None:  # an array of request bodies: each one's messages
+            out += split_batch(inner, False, shared, _inner_written(repeats.get(i)))
             continue
         if isinstance(m, dict) and shared:
-            # an item's null, "" or [] (PHP's empty object) for a shared field is no value of its own: the
-            # envelope's applies (it replaced the envelope's context, its traits.email lost; or its sentAt)
-            m = {**shared, **{k: v for k, v in m.items() if k not in shared or not _absent(v)}}
-            for k in _MERGED:
-                if isinstance(shared.get(k), dict) and isinstance(m.get(k), dict) and m[k] is not shared[k]:
-                    m[k] = _merged(shared[k], m[k])
+            m = _over(shared, m)
         out.append(_encoded(m) if i not in repeats else _with_repetitions(m, repeats[i]))
     return out
+
+
+def _over(shared: dict, m: dict) -> dict:
+    """``m`` (a message, or a nested envelope's shared fields) with the envelope's ``shared`` fields it lacks: an
+    item's null, "" or [] (PHP's empty object) for a shared field is no value of its own (it replaced the envelope's
+    context, its traits.email lost; or its sentAt); ``context`` and ``integrations`` merged key by key."""
+    out = {**shared, **{k: v for k, v in m.items() if k not in shared or not _absent(v)}}
+    for k in _MERGED:
+        if isinstance(shared.get(k), dict) and isinstance(out.get(k), dict) and out[k] is not shared[k]:
+            out[k] = _merged(shared[k], out[k])
+    return out
+
+
+def _inner_written(written: Any) -> list | None:
+    """The messages of a nested body as :func:`_repeated_pairs` decoded them (keeping repeated keys), or None."""
+    if isinstance(written, list):
+        return written
+    if isinstance(written, dict):
+        arrays = [v for k, v in written.pairs if k == "batch"] if isinstance(written, _Pairs) else [written.get("batch")]
+        return _joined(arrays) if all(isinstance(a, list) for a in arrays) else None
+    return None
 
 
 def batch_count(payload: Any) -> int | None:
@@ -103,8 +130,7 @@ def _all_batches(payload: Any, obj: dict) -> list:
     """The messages of an envelope ``obj`` (decoded from ``payload``): every ``batch`` array it writes, in order,
     when it writes the key more than once (``{"batch": [a], "batch": [b]}``: decoding kept only the last, and the
     first array's messages -- an unsubscribe among them -- vanished without a record or a dead letter)."""
-    if not isinstance(payload, (bytes, bytearray, str)) or \
-            payload.count('"batch"' if isinstance(payload, str) else b'"batch"') < 2:
+    if not isinstance(payload, (bytes, bytearray, str)) or key_count(payload, "batch") < 2:
         return obj["batch"]
     top: list = []
 
@@ -155,7 +181,8 @@ def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
     held = {"event": sum(1 for m in dicts if "event" in m),
             "channel": sum(("channel" in m) + (isinstance(m.get("properties"), dict) and "channel" in m["properties"])
                            for m in dicts)}
-    if not any(payload.count(f'"{k}"' if isinstance(payload, str) else f'"{k}"'.encode()) > n for k, n in held.items()) \
+    escaped = escaped_keys(payload)  # ("\\u0065vent" is "event": duplicate_keys.key_count)
+    if not any(key_count(payload, k, escaped) > n for k, n in held.items()) \
             and not any(calls_other_than_track(m) for m in dicts):  # (a call type written twice may hide a track)
         return {}
     if isinstance(payload, str) and payload.startswith("\ufeff"):
@@ -169,7 +196,7 @@ def _repeated_pairs(payload: Any, items: list) -> dict[int, dict]:
         again = _joined([v for k, v in obj.pairs if k == "batch"]) if isinstance(obj, _Pairs) else obj["batch"]
     if not isinstance(again, list) or len(again) != len(items):
         return {}
-    return {i: m for i, m in enumerate(again) if isinstance(m, dict) and _repeats(m)}
+    return {i: m for i, m in enumerate(again) if isinstance(m, (dict, list)) and _repeats(m)}  # (a list: a body)
 
 
 def _repeats(v: Any) -> bool:
@@ -233,8 +260,8 @@ def _encoded(message: Any) -> bytes:
 def _may_be_batch(payload: bytes | bytearray | str) -> bool:
     """True when ``payload`` may be a batch: it holds ``"batch"`` or its first non-blank character is ``[``."""
     if isinstance(payload, str):
-        return '"batch"' in payload or payload.lstrip(" \t\r\n\ufeff")[:1] == "["
-    if b'"batch"' in payload:
+        return '"batch"' in payload or payload.lstrip(" \t\r\n\ufeff")[:1] == "[" or "batch" in escaped_keys(payload)
+    if b'"batch"' in payload or "batch" in escaped_keys(payload):  # ("\\u0062atch": duplicate_keys.key_count)
         return True
     head = payload[:1]
     if head in (b" ", b"\t", b"\xef", b"\r", b"\n"):

@@ -47,9 +47,11 @@ Event time: :mod:`journeyflow.stages.segment.times` (``timestamp``, else the ske
 else ``originalTimestamp``, else ``receivedAt``).  ``messageId`` is the de-duplication key.
 
 Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetterReason`): a message over
-:data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; no ``type`` or an unknown one
-``unknown_type``; no ``messageId``, a ``track`` without ``event``, a ``group`` without ``groupId``
-``schema_violation``; no usable time ``bad_timestamp``; out of
+:data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; an unknown ``type``, or none
+and fields that name no single call (an HTTP API body without ``type`` is read as the call its fields name:
+:func:`journeyflow.stages.segment.calls.call_of`) ``unknown_type``; a ``messageId`` that is no string or integer, a
+``track`` without ``event``, a ``group`` without ``groupId`` ``schema_violation`` (a message without ``messageId``
+gets a deterministic one: :func:`~journeyflow.stages.segment.calls.derived_message_id`); no usable time ``bad_timestamp``; out of
 range ``timestamp_out_of_range``; neither ``userId`` nor ``anonymousId`` (the spec requires one on every call; an
 email alone is not enough), an alias without ``previousId`` and ``userId`` ``missing_identifier``; a ``userId`` /
 ``anonymousId`` that is present but unusable (an object, blank) with no other of the two ``invalid_identifier``.
@@ -64,16 +66,20 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from journeyflow.model.decisions import CHANNELS
-from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES, SEGMENT_STREAM, Event
+from journeyflow.model.events import SEGMENT_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason as D
 from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, anon_key, bounded_event_id, crm_key,
                                               event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
+from journeyflow.stages.segment.calls import as_object as _object
+from journeyflow.stages.segment.calls import call_of, derived_message_id, has_no_message_id
+from journeyflow.stages.segment.calls import locale_region as _locale_region
+from journeyflow.stages.segment.calls import names_address_status as _names_address_status
+from journeyflow.stages.segment.calls import path_text as _path_text
+from journeyflow.stages.segment.calls import text as _text
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import (contained_opt_outs, folded_name, folded_opt_outs,
                                                 is_opt_out, named_channel_too)
@@ -98,15 +104,10 @@ PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", 
                              "address", "birthday", "username", "avatar"})
 _PII_PROPERTIES = frozenset({"email", "phone"})
 _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
-_PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+#: object fields an export may write as "" for none (calls.as_object): read as absent by every part of the parse
+_OBJECT_FIELDS = ("properties", "traits", "context")
 #: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
 _TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
-
-
-def _names_address_status(target: Any) -> bool:
-    """True when a mapping target is an engagement record that changes an address's status (unsubscribe,
-    complaint, bounce: ``deliverability.ENGAGEMENT_STATUS_TYPES``)."""
-    return target is not None and target.stream == "engagement" and target.type in ENGAGEMENT_STATUS_TYPES
 
 
 class SegmentParser:
@@ -132,16 +133,21 @@ class SegmentParser:
         if size > MAX_MESSAGE_BYTES:
             raise Invalid(D.PAYLOAD_TOO_LARGE, f"Segment message is {size} bytes, limit {MAX_MESSAGE_BYTES}")
         problems: list = []
+        if any(msg.get(f).__class__ is str and not msg[f].strip() for f in _OBJECT_FIELDS):  # "" is no value
+            msg = {**msg, **{f: None for f in _OBJECT_FIELDS if msg.get(f).__class__ is str and not msg[f].strip()}}
         try:
             et, how, dropped = event_time(msg, (self.parser.config.min_ts, self.parser.config.max_ts))
             bad_time = None
         except BadTime as e:
             et, how, dropped, bad_time = None, "", [], e
-        call = msg.get("type")
+        call, why = msg.get("type"), ""
         if isinstance(call, str) and call not in _CALLS:
             call = call.strip().lower()  # "Track", " identify": the call in a source's spelling (fields.fold_symbol)
+        if call is None and "batch" not in msg:  # an HTTP API body (/v1/track ...): its fields name it (calls.call_of)
+            call, why = call_of(msg)
         if not isinstance(call, str) or call not in _CALLS:
-            what = "has no type" if call is None else f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
+            what = f"has no type {why}".strip() if call is None else \
+                f"type {str(call)[:40]!r} is not one of {', '.join(sorted(_CALLS))}"
             if call is None and "batch" in msg:  # an envelope whose batch is empty or no array (split_batch passed
                 got = type(msg["batch"]).__name__  # it on: one record read, one dead letter)
                 what = (f"has no type (a batch envelope's batch must be an array of messages, got {got})" if
@@ -150,8 +156,10 @@ class SegmentParser:
         mid = _text(msg.get("messageId"))
         if mid is not None:
             mid = event_id_text(mid) or None  # the de-duplication key: one spelling (keys.event_id_text)
+        if mid is None and has_no_message_id(msg.get("messageId")):  # none given (blank): the message's own (calls)
+            mid = derived_message_id(msg, self.parser.hasher.digest)
         if mid is None:
-            raise Invalid(D.SCHEMA_VIOLATION, "Segment message has no messageId (a non-empty string)", et)
+            raise Invalid(D.SCHEMA_VIOLATION, "Segment message's messageId is not a string or an integer", et)
         if call == "track":
             name = msg.get("event")
             if not isinstance(name, str) or not name.strip():
@@ -459,40 +467,6 @@ class SegmentParser:
         traits = dict(epoch_ms_values(traits, _timestamp_names(declared)[1]))
         probe = Event(uid="", stream=SEGMENT_STREAM, type="", ts=0, ids=(), attrs={"traits": traits})
         return dict(declared.check(probe, problems).attrs.get("traits") or {})
-
-
-def _path_text(path: tuple[tuple[str, bool], ...]) -> str:
-    """A compiled mapping path as the mapping file writes it (``properties.products[].product_id``)."""
-    return ".".join(k + ("[]" if walk else "") for k, walk in path)
-
-
-def _text(v: Any) -> str | None:
-    """A non-empty id: strings as given, integers as text; None otherwise."""
-    if isinstance(v, str):
-        return v if v.strip() else None
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    return None
-
-
-def _locale_region(context: dict | None) -> str | None:
-    """The region of the device's ``context.locale`` (``en-GB``, ``de_DE``, ``pt-BR``; BCP 47 as browsers and SDKs
-    send it), when it is a region ``phonenumbers`` knows and not the default one's business to decide: else None."""
-    locale = (context or {}).get("locale")
-    if not isinstance(locale, str) or len(locale) > 35:
-        return None
-    for part in locale.replace("_", "-").split("-")[1:]:
-        if len(part) == 2 and part.isalpha() and part.isascii():
-            region = part.upper()
-            return region if region in _PHONE_REGIONS else None
-    return None
-
-
-def _object(v: Any) -> Any:
-    """``v``, or ``{}`` for an empty JSON array: PHP's ``json_encode`` writes an empty associative array (an empty
-    ``properties``/``traits``/``context`` of a PHP library or backend) as ``[]``; it is an empty object, not a
-    malformed message."""
-    return {} if v == [] and isinstance(v, list) else v
 
 
 def _public(traits: dict) -> dict:

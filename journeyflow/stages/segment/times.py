@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from journeyflow.stages.timeparse import parse_ts
+from journeyflow.stages.timeparse import parse_event_ts as parse_ts
 
 __all__ = ["IGNORED", "TIME_FIELDS", "event_time"]
 

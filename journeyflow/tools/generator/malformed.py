@@ -136,7 +136,9 @@ def _malformed_line(stream: str, kind: str, good: str, rng: random.Random) -> tu
         ms = ts if isinstance(ts, int) else _iso_ms(ts)
         r = rng.randrange(4)
         if r == 0:
-            d["ts"] = ms // 1000  # epoch seconds written as milliseconds -> January 1970
+            # an Avro/Excel date (days since the epoch) written as milliseconds -> January 1970 in every unit
+            # (epoch seconds are read as the time they are since qa11c: timeparse.epoch_ms)
+            d["ts"] = ms // 86_400_000
         elif r == 1:
             d["ts"] = rng.choice((0, "1970-01-01T00:00:00+00:00", "1970-01-01T00:00:00Z"))
         else:

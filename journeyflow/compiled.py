@@ -60,7 +60,9 @@ class SourceFirst(importlib.abc.MetaPathFinder):
     def __init__(self, names: frozenset[str], pure: bool):
         self.names, self.pure = names, pure
 
-    def find_spec(self, fullname, path, target=None):  # noqa: D102 - importlib protocol
+    def find_spec(self, fullname, path, target=None):
+        """The spec of ``fullname`` (importlib's ``MetaPathFinder`` protocol): the ``.py`` source's when pure or
+        stale, else the normal one; None for a module not listed."""
         if fullname not in self.names:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

@@ -5,3 +5,6 @@ Layout, in dataflow order: ``model`` (typed records), ``config`` (YAML, duration
 (assembly: replay, stream, Dataflow launcher), ``adapters`` (identity stores, Pub/Sub names), ``analytics``
 (tables, quality, report, compare), ``tools`` (generator, benchmarks, Pub/Sub tooling, emulators) and ``cli``.
 """
+from journeyflow.compiled import install as _install_compiled_finder
+
+_install_compiled_finder()  # the compiled core's extensions, or their source (compiled.SourceFirst)

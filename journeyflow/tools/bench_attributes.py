@@ -5,7 +5,11 @@ and once more with :data:`TRAITS_JOURNEY` added, a journey whose condition reads
 from __future__ import annotations
 
 import gc
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -114,6 +118,56 @@ def _bench_core_attributes(data: Path, parse_all: Callable, results: dict[str, A
         f"{figures['declared']['mean_state_bytes']:.0f} / {figures['declared']['max_state_bytes']}", "(reported)")
     row("core", "  ... and one journey reading 3 of them, µs/event",
         f"{figures['declared, one journey reading them']['decision_path_us_per_event']:.1f}", "(reported)")
+    _compiled_and_pure(data, results, row)
+
+
+def _compiled_and_pure(data: Path, results: dict[str, Any], row: Callable) -> None:
+    """Which modules ran compiled (``journeyflow.compiled``), and the figures above once more with the plain-Python
+    source of the same modules (a subprocess with ``JOURNEYFLOW_PURE_PYTHON=1``: :func:`pure_reference`)."""
+    from journeyflow import compiled
+    status = compiled.status()
+    results["core_attributes"]["compiled_modules"] = f"{sum(status.values())}/{len(status)}"
+    row("core", "  compiled core: modules running compiled", f"{sum(status.values())}/{len(status)}",
+        "(journeyflow/compiled.py)")
+    env = {**os.environ, compiled.PURE_PYTHON_ENV: "1"}
+    done = subprocess.run([sys.executable, "-m", "journeyflow.tools.bench_attributes", str(data)], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        row("core", "  the same in pure Python", "failed", done.stderr.strip().splitlines()[-1:] or "")
+        return
+    pure = json.loads(done.stdout.strip().splitlines()[-1])
+    results["core_attributes"]["pure_python"] = pure
+    row("core", "  the same in pure Python (best of 2), without / with the 10, µs/event",
+        f"{pure['without']:.1f} / {pure['declared']:.1f}", "(reported: JOURNEYFLOW_PURE_PYTHON=1)")
+
+
+def pure_reference(data: Path, rounds: int = 2) -> dict[str, float]:
+    """Best CPU µs/event of identity + fold without and with :data:`TEN_ATTRIBUTES` over ``rounds`` interleaved
+    rounds, in this process (run with ``JOURNEYFLOW_PURE_PYTHON=1`` by section 1b: the plain-Python figures);
+    raises RuntimeError if a compiled module ran."""
+    from journeyflow import compiled
+    from journeyflow.config.engine import EngineConfig
+    from journeyflow.pipelines.replay import replay_gc
+    from journeyflow.stages.bounded import fold_clusters, resolve_clusters
+    from journeyflow.stages.identity.rules import LinkRules
+    from journeyflow.tools.bench import parse_all
+
+    events, _n, _s = parse_all(data)
+    if any(compiled.status().values()):
+        raise RuntimeError("a compiled module ran: set JOURNEYFLOW_PURE_PYTHON=1")
+    until = max(e.ts for e in events)
+    processors = {"without": EngineConfig.from_files().build_processor(),
+                  "declared": config_with_attributes().build_processor()}
+    best: dict[str, float] = {}
+    with replay_gc():
+        for _ in range(rounds):
+            for label, processor in processors.items():
+                gc.collect()
+                t = time.process_time()
+                for _c, _out in fold_clusters(resolve_clusters(events, LinkRules()), processor, until):
+                    pass
+                best[label] = min(best.get(label, float("inf")), (time.process_time() - t) / len(events) * 1e6)
+    return best
 
 
 def bench_state_attributes(state_after_a_year: Callable, results: dict[str, Any], row: Callable) -> None:
@@ -121,3 +175,8 @@ def bench_state_attributes(state_after_a_year: Callable, results: dict[str, Any]
     size, events, _decisions = state_after_a_year(config_with_attributes())
     results.setdefault("state", {})["bytes_after_a_year_10_attributes"] = size
     row("state", f"  the same with 10 computed attributes declared ({events} events)", f"{size}", "(bounded)")
+
+
+if __name__ == "__main__":  # section 1b's plain-Python reference: python -m journeyflow.tools.bench_attributes DATA
+    os.environ.setdefault("JOURNEYFLOW_HASH_KEY", "bench-key")
+    print(json.dumps(pure_reference(Path(sys.argv[1]))))

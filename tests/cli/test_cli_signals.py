@@ -20,6 +20,12 @@ JOURNEYFLOW = [sys.executable, "-c", "import sys; from journeyflow.cli import ma
 ENV = {**os.environ, "JOURNEYFLOW_HASH_KEY": "test-key", "JOURNEYFLOW_PROGRESS": ""}
 
 
+def default_sigint() -> None:
+    """(In the child) Ctrl-C's default disposition: a suite started as a background job of a script inherits SIGINT
+    ignored (POSIX), which Python keeps, so the interrupt would never arrive whatever journeyflow does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while not path.exists():
@@ -31,7 +37,8 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
 def test_ctrl_c_during_generate_is_one_line_and_exit_130(tmp_path):
     out = tmp_path / "big"
     proc = subprocess.Popen([*JOURNEYFLOW, "generate", "--customers", "500000", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=default_sigint)
     try:
         end = time.monotonic() + 60  # (generate writes into a staging folder inside --out, moved in when complete)
         while not list(out.glob(".generate-staging-*/ground_truth.jsonl")):
@@ -60,7 +67,8 @@ def small_input(tmp_path_factory) -> Path:
 
 def test_ctrl_c_during_replay_is_one_line_and_exit_130(tmp_path, small_input):
     proc = subprocess.Popen([*JOURNEYFLOW, "replay", "--input", str(small_input), "--output", str(tmp_path / "o")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=default_sigint)
     # inside the pipeline: the staging folder beside the target exists from just before the run starts (waiting a
     # fixed time instead raced with a fast machine, where the small replay had already finished)
     deadline = time.monotonic() + 120

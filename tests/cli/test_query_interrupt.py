@@ -17,13 +17,19 @@ JOURNEYFLOW = [sys.executable, "-c", "import sys; from journeyflow.cli import ma
 ENV = {**os.environ, "JOURNEYFLOW_HASH_KEY": "test-key", "JOURNEYFLOW_PROGRESS": ""}
 
 
+def default_sigint() -> None:
+    """(In the child) Ctrl-C's default disposition: a suite started as a background job of a script inherits SIGINT
+    ignored (POSIX), which Python keeps, so the interrupt would never arrive whatever journeyflow does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_a_long_query_with_one_line_and_exit_130(tmp_path):
     out = build_output(tmp_path / "out")
     marker = tmp_path / "started.csv"
     # the first statement runs at once and marks that the (endless) second one has started
     sql = f"COPY (SELECT 1 AS x) TO '{marker}'; SELECT count(*) AS n FROM range(1000000000000) a, decisions d"
     proc = subprocess.Popen([*JOURNEYFLOW, "query", str(out), sql], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=ENV)
+                            text=True, env=ENV, preexec_fn=default_sigint)
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()

@@ -492,10 +492,8 @@ def _active_groups(state: CustomerState) -> dict[str, str]:
     both were, for as long as both lasted)."""
     best: dict[str, tuple] = {}
     for jid, mem in state.journeys.items():
-        if isinstance(mem, dict) and mem.get("step") is not None:
-            g = mem.get("group")
-            if g is not None:
-                key = (mem.get("entered") or 0, jid)
-                if g not in best or key < best[g]:
-                    best[g] = key
+        if isinstance(mem, dict) and mem.get("step") is not None and (g := mem.get("group")) is not None:
+            key = (mem.get("entered") or 0, jid)
+            if g not in best or key < best[g]:
+                best[g] = key
     return {g: k[1] for g, k in best.items()}

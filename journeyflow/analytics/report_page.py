@@ -95,6 +95,9 @@ def _headline(r: Report) -> str:
             if o.small_sample:
                 sig += (f"; small sample: an arm has fewer than {SMALL_SAMPLE} goals or non-goals, the interval is "
                         "approximate")
+            if o.switched:
+                sig += (f"; {o.switched:,} customer{'s' if o.switched != 1 else ''} in both arms, counted in the "
+                        "first: diluted")
             effects.append(f"{o.journey_id}: uplift {100 * o.uplift:+.1f} pp, 95% CI [{100 * o.uplift_low:+.1f}, "
                            f"{100 * o.uplift_high:+.1f}] pp ({sig})")
     if effects:

@@ -232,7 +232,17 @@ def _other_charts(con: Any) -> list[Chart]:
         dead, "reason", "records", title, "records", "reason", color="stream"), "dead") if dead else
         _empty(title, "no dead letters"),
         {"columns": ["reason", "stream", "records"], "rows": [[r["reason"], r["stream"], r["records"]] for r in dead]},
-        "Input records that could not be used, with their reason (nothing is dropped silently).", "", dead))
+        "Input records that could not be used, with their reason (nothing is dropped silently; the headline "
+        "gives them out of the records read).", "", dead))
+    warn = rd.field_warnings(con)
+    title = "Field warnings by reason, stream and field"
+    out.append(Chart("field_warnings", title, ch.to_svg(ch.bar_chart(
+        warn, "reason", "records", title, "records kept", "reason", color="stream"), "warn") if warn else
+        _empty(title, "no field warnings"),
+        {"columns": ["reason", "stream", "field", "records"],
+         "rows": [[r["reason"], r["stream"], r["field"], r["records"]] for r in warn]},
+        "Records kept with an optional field dropped (or a Windows time zone name replaced): decided on without "
+        "it. Table field_warnings.", "", warn))
     hist = rd.messages_histogram(con)
     title = "Messages per customer"
     out.append(Chart("messages_per_customer", title, ch.to_svg(ch.histogram(

@@ -11,7 +11,8 @@ into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
   entered and customers who reached the journey's goal (``conversion_pct`` NULL for a journey that declares no
   goal: "no goal", not 0%), and ``switched_arm``: customers of the arm with an ``entered`` row in the other arm
   too (drawn again: a re-entry after the membership record expired, or two profiles that each entered before their
-  merge), who count in their first arm only (intention to treat).  The report adds 95% intervals to these counts: Wilson
+  merge), who count in their first arm only (intention to treat); ``ci95_low_pct`` / ``ci95_high_pct``: the 95%
+  Wilson interval of ``conversion_pct``.  The report adds 95% intervals to these counts: Wilson
   score intervals per arm (``statsmodels.stats.proportion.proportion_confint(method="wilson")``) and Newcomb's
   hybrid score interval for the difference treatment − control
   (``confint_proportions_2indep(method="newcomb", compare="diff")``).
@@ -36,6 +37,12 @@ ID_MAP = """id_map AS (
           UNION ALL SELECT customer_id, snapshot_at, customer_id FROM customer_snapshots)
     GROUP BY k
 )"""
+
+#: One bound of the 95% Wilson score interval of converted / entered (``{sign}``: ``-`` low, ``+`` high) in the
+#: aggregate of ``journey_conversion_by_arm``; z = Φ⁻¹(0.975), as ``statsmodels`` (``proportion_confint``) uses.
+_WILSON = ("((count(g.customer_id) / count(*) + 1.959963984540054 ^ 2 / (2 * count(*))) {sign} 1.959963984540054 * "
+           "sqrt((count(g.customer_id) / count(*)) * (1 - count(g.customer_id) / count(*)) / count(*) "
+           "+ 1.959963984540054 ^ 2 / (4 * count(*) ^ 2))) / (1 + 1.959963984540054 ^ 2 / count(*))")
 
 OUTCOME_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
@@ -73,6 +80,12 @@ SELECT e.journey_id,
        -- NULL, not 0%, for a journey that declares no goal: nothing was measured
        CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
             THEN round(100.0 * count(g.customer_id) / count(*), 2) END AS conversion_pct,
+       -- its 95% Wilson score interval (the report's: statsmodels proportion_confint, method wilson), so that 4 of
+       -- 11 (36.36%) reads as [15.17, 64.62], not as a figure
+       CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
+            THEN round(100 * {_WILSON.format(sign='-')}, 2) END AS ci95_low_pct,
+       CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
+            THEN round(100 * {_WILSON.format(sign='+')}, 2) END AS ci95_high_pct,
        any_value(j.has_goal)                                  AS has_goal,
        -- customers of this arm with an entered row in the other arm too: counted here (their first arm), though
        -- a control customer drawn into treatment later was messaged (the uplift is diluted)

@@ -70,6 +70,21 @@ def _first_sentence(sql: str) -> str:
     return " ".join(words)
 
 
+def _sql_error(e: Exception) -> str:
+    """DuckDB's message for ``e``; for a table that does not exist, the views a query can read instead of DuckDB's
+    guess among its own catalog (``nosuch`` → "did you mean pg_sequences?")."""
+    import re
+
+    from journeyflow.analytics.tables import TABLES
+    text = str(e).strip()
+    m = re.search(r"Table with name (\S+) does not exist", text)
+    if m is None:
+        return f"{type(e).__name__}: {text}"
+    views = [*TABLES, "journeys"]
+    return (f"no table or view {m.group(1)!r}{did_you_mean(m.group(1), views)}; the views are "
+            f"{', '.join(views)}")
+
+
 def _fail(message: str) -> int:
     print(f"journeyflow query: {message}", file=sys.stderr)
     return 2
@@ -162,8 +177,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     try:
         result = query(ns.out, sql, params=params)
     except duckdb.Error as e:  # bad SQL is the user's to fix: one line, no traceback
-        print(f"journeyflow query: {type(e).__name__}: {str(e).strip()}", file=sys.stderr)
-        return 2
+        return _fail(_sql_error(e))
     if ns.format == "csv":
         import pyarrow.csv as pacsv
         pacsv.write_csv(_flat(result), sys.stdout.buffer)

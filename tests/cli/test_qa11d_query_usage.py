@@ -2,6 +2,8 @@
 
 * An empty SQL argument (``journeyflow query out "$SQL"`` with the variable unset) printed ``(no result)`` and
   exited 0, as if a query had run; now it is the usage error of no SQL (exit 2, one line).
+* A table that does not exist got DuckDB's guess among its own catalog ("Did you mean "pg_sequences"?", on a
+  second line); now one line naming the views a query can read (and the closest one).
 * ``--list_examples`` printed the first comment *line* of each example, cut mid-sentence ("… first 'entered' row):
   customers"); now it prints the example's first sentence, whole."""
 from __future__ import annotations
@@ -44,3 +46,12 @@ def test_list_examples_gives_each_first_sentence_whole(capsys):
     assert len(descriptions) == len(EXAMPLE_QUERIES)
     for d in descriptions:
         assert d.endswith((".", "?")) and d.count("(") == d.count(")"), d
+
+
+@pytest.mark.parametrize("name,hint", [("nosuch", None), ("decision", "decisions"), ("dead_letters", "dead_letter")])
+def test_an_unknown_table_names_the_views(out, capsys, name, hint):
+    capsys.readouterr()
+    assert main(["query", str(out), f"SELECT * FROM {name}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pg_" not in err[0] and "decisions" in err[0] and "field_warnings" in err[0]
+    assert hint is None or f"did you mean {hint}?" in err[0]

@@ -64,10 +64,15 @@ def headline(con: Any) -> dict[str, Any]:
     by_reason = {r["reason"]: r["n"] for r in rows(con, """
         SELECT reason, count(*) AS n FROM suppressed_candidates
         WHERE reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY n DESC, reason""")}
+    # (candidates of tasks and cases are not messages: the headline says how many of the suppressed are)
+    not_messages = rows(con, """SELECT count(*) AS n FROM suppressed_candidates
+                                WHERE reason <> 'quiet_hours_deferred' AND action IN ('create_task', 'route_case')
+                             """)[0]["n"]
     classes: dict[str, int] = {"avoided": 0, "compliance": 0, "holdout": 0, "other": 0}
     for reason, n in by_reason.items():
         classes[reason_class(reason)] += n
-    return {**one, "suppressed": sum(by_reason.values()), "suppressed_by_reason": by_reason,
+    return {**one, "suppressed": sum(by_reason.values()), "suppressed_tasks_and_cases": not_messages,
+            "suppressed_by_reason": by_reason,
             "suppressed_by_class": classes}
 
 

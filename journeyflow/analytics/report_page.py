@@ -69,7 +69,9 @@ def _headline(r: Report) -> str:
     h = r.headline
     cls = h["suppressed_by_class"]
     cards = [
-        (h["suppressed"], "messages not sent (suppressed candidates)"),
+        (h["suppressed"], "messages not sent (suppressed candidates" + (
+            f", {h['suppressed_tasks_and_cases']:,} of them tasks or cases)" if h.get("suppressed_tasks_and_cases")
+            else ")")),
         (cls["avoided"], "unnecessary messages avoided by the arbiter's rules"),
         (cls["compliance"], "blocked for compliance: no consent / no deliverable address"),
         (cls["holdout"], "held out (control groups)"),

@@ -80,3 +80,25 @@ def test_a_dead_letter_table_that_disagrees_with_the_run_is_said(out, tmp_path):
         shutil.rmtree(part)  # a copy that lost the dead letters' partitions
     text = _text(_page(write_report(copy)))
     assert "dead letters 2" in text and "the dead_letter table holds 0" in text
+
+
+def test_suppressed_tasks_are_not_called_messages(tmp_path):
+    """A suppressed create_task / route_case candidate was counted under "messages not sent" without a word; now
+    the card says how many of them were tasks or cases."""
+    from journeyflow.analytics.tables import write_table
+    from journeyflow.model.tables import TABLES
+    rows = {t: [] for t in TABLES}
+    base = {"customer_id": "crm:A", "decided_at": 1_790_848_800_000, "journey_id": "j", "step_id": "s",
+            "content_id": "c", "category": "sales", "priority": 600, "reason": "open_ticket",
+            "trigger_event_id": "web/e"}
+    rows["suppressed_candidates"] = [{**base, "decision_id": "d1", "action": "send", "channel": "email"},
+                                     {**base, "decision_id": "d2", "action": "create_task", "channel": "crm_task"},
+                                     {**base, "decision_id": "d3", "action": "route_case",
+                                      "channel": "service_case"}]
+    for t in TABLES:
+        write_table(tmp_path, t, rows[t])
+    page = _page(write_report(tmp_path))
+    cards = dict((html.unescape(label), int(n)) for n, label in
+                 re.findall(r'<div class="n">([0-9,]+)</div><div class="l">(.*?)</div>', page))
+    label = next(k for k in cards if k.startswith("messages not sent"))
+    assert cards[label] == 3 and "2 of them tasks or cases" in label

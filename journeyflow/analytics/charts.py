@@ -147,7 +147,8 @@ def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title:
         ticks = symlog_ticks(max([r[value] for r in mine] + [1]))
         panels.append(alt.Chart(_data(mine), title=alt.TitleParams(str(name), anchor="start", fontSize=11)).mark_line(
             point=True).encode(
-            x=alt.X("day:T", title="day (UTC)" if name == names[-1] else None, scale=alt.Scale(domain=ends),
+            x=alt.X("day:T", title="day (UTC)" if name == names[-1] else None,
+                    scale=alt.Scale(type="utc", domain=ends),  # UTC days labelled as such in any zone
                     axis=alt.Axis(format="%b %d", values=days if len(days) <= 16 else days[::-(-len(days) // 16)])),
             y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog", domain=[0, ticks[-1]]),
                     axis=alt.Axis(format=",d", values=ticks)),

@@ -204,6 +204,7 @@ def _summarize(name: str, sends: list[Send], undeliverable: int, opted_out: int,
     s.quiet_tz_unknown = sum(1 for m in found["quiet_hours"] if not _tz_known(facts.get(m.person), m.ts))
     s.examples = {k: sorted(x.decision_id for x in v)[:3] for k, v in found.items()}
     s.goal_sends = sum(1 for m in sends if m.journey_id in GOAL_JOURNEYS)
+    s.goal_persons = len({m.person for m in sends if m.journey_id in GOAL_JOURNEYS})
     s.conversions, s.converted_persons = goal_conversions(sends, facts)
     return s
 

@@ -34,6 +34,7 @@ class SideSummary:
     quiet_tz_unknown: int = 0  # quiet-hours sends to persons whose time zone no source had recorded yet
     examples: dict[str, list[str]] = field(default_factory=dict)  # conflict -> a few decision ids
     goal_sends: int = 0
+    goal_persons: int = 0  # persons sent a goal-journey message: the denominator of converted_persons
     conversions: int = 0  # orders within 7 days after a goal-journey send
     converted_persons: int = 0
 
@@ -63,7 +64,8 @@ class SideSummary:
             "quiet_hours_tz_unknown_at_send": self.quiet_tz_unknown,
             "conflict_examples": {k: v for k, v in self.examples.items() if v},
             "goal_journey_sends": self.goal_sends,
-            "goal_conversions": {"orders": self.conversions, "persons": self.converted_persons},
+            "goal_conversions": {"orders": self.conversions, "persons": self.converted_persons,
+                                 "persons_sent": self.goal_persons},
         }
 
 
@@ -179,8 +181,11 @@ class CompareReport:
         lines += [
             "",
             row("goal-journey sends (cart/browse/winback)", a.goal_sends, j.goal_sends),
+            row("  persons sent one", a.goal_persons, j.goal_persons),
             row("orders <=7 d after such a send", a.conversions, j.conversions),
             row("  persons with such an order", a.converted_persons, j.converted_persons),
+            row("    of the persons sent one", _share(a.converted_persons, a.goal_persons),
+                _share(j.converted_persons, j.goal_persons)),
             "",
             f"unnecessary messages: {self.unnecessary} = {_pct(self.unnecessary_pct)} of automation's {a.total}",
             "  (automation sends journeyflow did not make, matched per person + journey + content within ±1 day)",
@@ -200,6 +205,11 @@ class CompareReport:
             lines.append("")
             lines += [f"note: {x}" for x in self.notes]
         return "\n".join(lines)
+
+
+def _share(k: int, n: int) -> str:
+    """``k`` of ``n`` as a percentage (``"-"`` of nobody)."""
+    return f"{100 * k / n:.1f}%" if n else "-"
 
 
 def _pct(v: float | None) -> str:

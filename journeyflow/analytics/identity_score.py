@@ -28,19 +28,38 @@ class IdentityScore:
 
     def render(self) -> str:
         """A plain-text report, one figure per line."""
-        s = self.score
+        s, d = self.score, self.linkable
         return "\n".join([
             f"identifiers scored     {self.identifiers}",
             f"persons                {self.persons}",
-            f"pairwise precision     {s.precision:.4f}  (false pairs {s.pairs_fp})",
-            f"pairwise recall        {s.recall:.4f}  (missed pairs {s.pairs_fn}; all ground truth, including "
-            f"devices that never log in)",
-            f"deterministic links    precision {self.linkable.precision:.4f}  recall {self.linkable.recall:.4f}  "
+            f"pairwise precision     {_precision(s)}",
+            f"pairwise recall        {_recall(s)}; all ground truth, including devices that never log in)",
+            f"deterministic links    precision {_rate(d.precision, d.pairs_tp + d.pairs_fp, 'no pair linked')}  "
+            f"recall {_rate(d.recall, d.pairs_tp + d.pairs_fn, 'no true pair')}  "
             f"(pairs of the same person co-occurring in trusted events)",
             f"refused links          {self.refused_links}  ({self.refused_shared} touch the "
             f"{self.shared_identifiers} shared devices/phones)",
             f"persons merged through shared identifiers  {self.shared_merged_persons}",
         ])
+
+
+def _rate(value: float, pairs: int, none: str) -> str:
+    """``value`` to 4 decimals, or ``none`` when no pair measures it (score_clusters gives 1.0 then)."""
+    return f"{value:.4f}" if pairs else f"– ({none})"
+
+
+def _precision(s: Score) -> str:
+    """Precision with its denominator: the false pairs of the pairs linked."""
+    linked = s.pairs_tp + s.pairs_fp
+    return f"{s.precision:.4f}  (false pairs {s.pairs_fp:,} of {linked:,} pairs linked)" if linked else \
+        "–  (no pair linked: nothing to measure; see recall)"
+
+
+def _recall(s: Score) -> str:
+    """Recall with its denominator (the caller closes the parenthesis): the missed pairs of the true pairs."""
+    true = s.pairs_tp + s.pairs_fn
+    return f"{s.recall:.4f}  (missed pairs {s.pairs_fn:,} of {true:,} true pairs" if true else \
+        "–  (no true pair in the ground truth"
 
 
 def truth_keys(input_dir: str | Path, hasher: Hasher, region: str = "US") -> tuple[dict[str, str], set[str]]:

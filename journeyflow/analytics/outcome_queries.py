@@ -9,7 +9,10 @@ into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
   ``entered`` row: ``control`` | ``treatment``; ``unknown`` for rows written before arms were recorded, whose
   detail is null or free text), customers
   entered and customers who reached the journey's goal (``conversion_pct`` NULL for a journey that declares no
-  goal: "no goal", not 0%).  The report adds 95% intervals to these counts: Wilson
+  goal: "no goal", not 0%), and ``switched_arm``: customers of the arm with an ``entered`` row in the other arm
+  too (drawn again: a re-entry after the membership record expired, or two profiles that each entered before their
+  merge), who count in their first arm only (intention to treat); ``ci95_low_pct`` / ``ci95_high_pct``: the 95%
+  Wilson interval of ``conversion_pct``.  The report adds 95% intervals to these counts: Wilson
   score intervals per arm (``statsmodels.stats.proportion.proportion_confint(method="wilson")``) and Newcomb's
   hybrid score interval for the difference treatment − control
   (``confint_proportions_2indep(method="newcomb", compare="diff")``).
@@ -35,13 +38,20 @@ ID_MAP = """id_map AS (
     GROUP BY k
 )"""
 
+#: One bound of the 95% Wilson score interval of converted / entered (``{sign}``: ``-`` low, ``+`` high) in the
+#: aggregate of ``journey_conversion_by_arm``; z = Φ⁻¹(0.975), as ``statsmodels`` (``proportion_confint``) uses.
+_WILSON = ("((count(g.customer_id) / count(*) + 1.959963984540054 ^ 2 / (2 * count(*))) {sign} 1.959963984540054 * "
+           "sqrt((count(g.customer_id) / count(*)) * (1 - count(g.customer_id) / count(*)) / count(*) "
+           "+ 1.959963984540054 ^ 2 / (4 * count(*) ^ 2))) / (1 + 1.959963984540054 ^ 2 / count(*))")
+
 OUTCOME_QUERIES: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------------
     "journey_conversion_by_arm": f"""
 -- Per journey and arm of the randomized assignment (the arm on each customer's first 'entered' row): customers
 -- entered and customers who reached the goal (conversion_pct NULL for a journey without a goal) while in the journey
 -- (goal rows are written from entry until the customer leaves: last step, exit, max_duration).  Customers are
--- counted after identity merges (id_map).
+-- counted after identity merges (id_map).  switched_arm: customers of the arm also entered in the other arm (drawn
+-- again after their journey history expired, or two profiles merged later), counted in their first arm only.
 WITH {ID_MAP},
 steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s.detail, s."at", s.trigger_id
@@ -49,10 +59,15 @@ steps AS (
 ), first_entry AS (
     -- an entered row's detail is its arm; anything else (null, or the free text older versions wrote) is 'unknown'
     SELECT journey_id, customer_id,
-           CASE WHEN detail IN ('control', 'treatment') THEN detail ELSE 'unknown' END AS arm
+           CASE WHEN detail IN ('control', 'treatment') THEN detail ELSE 'unknown' END AS arm,
+           arms
     -- at equal times, treatment before control: the arm a merge keeps (stages/state_merge.merge_membership)
     FROM (SELECT *, row_number() OVER (PARTITION BY journey_id, customer_id
-                                       ORDER BY "at", detail = 'control', trigger_id) AS n
+                                       ORDER BY "at", detail = 'control', trigger_id) AS n,
+                 -- arms of all the customer's entries: 2 when drawn again (journey history expired; two profiles
+                 -- that each entered before their merge)
+                 count(DISTINCT detail) FILTER (WHERE detail IN ('control', 'treatment'))
+                     OVER (PARTITION BY journey_id, customer_id) AS arms
           FROM steps WHERE kind = 'entered')
     WHERE n = 1
 ), goals AS (
@@ -65,7 +80,16 @@ SELECT e.journey_id,
        -- NULL, not 0%, for a journey that declares no goal: nothing was measured
        CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
             THEN round(100.0 * count(g.customer_id) / count(*), 2) END AS conversion_pct,
-       any_value(j.has_goal)                                  AS has_goal
+       -- its 95% Wilson score interval (the report's: statsmodels proportion_confint, method wilson), so that 4 of
+       -- 11 (36.36%) reads as [15.17, 64.62], not as a figure
+       CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
+            THEN round(100 * {_WILSON.format(sign='-')}, 2) END AS ci95_low_pct,
+       CASE WHEN any_value(j.has_goal) IS DISTINCT FROM false
+            THEN round(100 * {_WILSON.format(sign='+')}, 2) END AS ci95_high_pct,
+       any_value(j.has_goal)                                  AS has_goal,
+       -- customers of this arm with an entered row in the other arm too: counted here (their first arm), though
+       -- a control customer drawn into treatment later was messaged (the uplift is diluted)
+       count(*) FILTER (WHERE e.arms > 1)                     AS switched_arm
 FROM first_entry e
 LEFT JOIN goals g USING (journey_id, customer_id)
 LEFT JOIN (SELECT DISTINCT journey_id, has_goal FROM journeys) j USING (journey_id)

@@ -16,6 +16,12 @@ with an uplift (``statsmodels.stats.multitest.multipletests(method="holm")``: wi
 twenty excludes 0 by chance alone), and a ``small_sample`` flag when an arm has fewer than :data:`SMALL_SAMPLE` goals
 or non-goals (the rule of thumb under which large-sample intervals are only approximate; e.g. 3/3 vs 0/3: Newcomb's
 interval [+0.21, +1] excludes 0, Fisher's p is 0.1).
+
+A customer is counted in the arm of their *first* entry (intention to treat), all their goals in the journey with
+it.  A customer can have entries in both arms (``ArmRate.switched``): the arm is drawn again when a customer comes
+back after the membership record expired (journey history, 180 days by default) and for each of two profiles that
+entered before an identity merge; a control customer treated later makes the uplift smaller than the message's
+effect (diluted), so the report shows how many customers switched beside each arm and on the uplift.
 """
 from __future__ import annotations
 
@@ -82,6 +88,8 @@ class ArmRate:
     rate: float | None
     low: float | None
     high: float | None
+    #: customers of this arm (their first entry's) with an entry in another arm too (the query's ``switched_arm``)
+    switched: int = 0
 
 
 @dataclass
@@ -109,6 +117,11 @@ class JourneyOutcome:
     def entered(self) -> int:
         """Customers entered, all arms."""
         return sum(a.entered for a in self.arms)
+
+    @property
+    def switched(self) -> int:
+        """Customers entered in both arms (drawn again; counted in their first arm), all arms."""
+        return sum(a.switched for a in self.arms)
 
     def arm(self, name: str) -> ArmRate | None:
         """The arm called ``name`` (``control`` | ``treatment`` | ``unknown``), or None."""
@@ -140,7 +153,7 @@ def conversion_by_arm(con: Any, journeys: list[dict[str, Any]]) -> list[JourneyO
             ci = wilson_interval(r["converted"], r["entered"]) if has_goal else None
             arms.append(ArmRate(r["arm"], r["entered"], r["converted"] if has_goal else 0,
                                 r["converted"] / r["entered"] if has_goal and r["entered"] else None,
-                                ci[0] if ci else None, ci[1] if ci else None))
+                                ci[0] if ci else None, ci[1] if ci else None, r.get("switched_arm") or 0))
         o = JourneyOutcome(j["id"], j.get("name") or j["id"], has_goal, pct, "ok", arms)
         c, t = o.arm("control"), o.arm("treatment")
         if not has_goal:

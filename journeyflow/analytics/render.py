@@ -7,7 +7,9 @@ cases green, branches are diamonds-ish (purple), exits red.
 """
 from __future__ import annotations
 
+import os
 from html import escape
+from pathlib import Path
 from typing import Iterable
 
 from journeyflow.stages.journeys import Journey, Step, Trigger
@@ -206,6 +208,22 @@ def render_svg(journey: Journey) -> str:
     return "\n".join(out)
 
 
+#: The marker of a page :func:`render_html` wrote (a ``<meta name="generator">`` in its head).
+GENERATOR = '<meta name="generator" content="journeyflow journeys render">'
+
+
+def is_journeys_page(path: str | os.PathLike[str]) -> bool:
+    """True when the file ``path`` is a page :func:`render_html` wrote: its head holds :data:`GENERATOR`, or (pages
+    written before the marker) it starts as those did (``<title>journeyflow journeys``, or the title given, followed
+    by the page's legend).  ``journeyflow journeys render --out`` replaces such a page and keeps any other file."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    with open(p, "rb") as f:
+        head = f.read(4096)
+    return GENERATOR.encode() in head or (head.startswith(b"<!DOCTYPE html>") and b"Solid arrows run downwards" in head)
+
+
 def render_html(journeys: Iterable[Journey], title: str = "journeyflow journeys") -> str:
     """A self-contained HTML page (inline SVG and CSS, no scripts or external resources)."""
     js = list(journeys)
@@ -218,6 +236,7 @@ def render_html(journeys: Iterable[Journey], title: str = "journeyflow journeys"
 <html lang="en">
 <head>
 <meta charset="utf-8">
+{GENERATOR}
 <title>{_esc(title)}</title>
 <style>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #1a202c; }}

@@ -95,7 +95,8 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
         for a in o.arms:
             table_rows.append([o.journey_id, a.arm, a.entered, a.converted if o.has_goal else "no goal",
                                _pct(a.rate) if o.has_goal else "no goal", _ci(a.low, a.high) if o.has_goal else "–",
-                               o.status])
+                               o.status + (f" ({a.switched:,} of them also in the other arm)" if a.switched
+                                           else "")])
     out = [Chart("conversion_by_arm", "Goal conversion by arm (95% Wilson intervals)",
                  ch.to_svg(ch.conversion_chart(conv_rows, "Goal conversion by arm"), "conv") if conv_rows else
                  _empty("Goal conversion by arm", "no journey with a goal has entries"),
@@ -106,28 +107,42 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                  "A goal counts while the customer is in the journey: from entry until it leaves (last step done, "
                  "an exit, max_duration); a goal reached after that is not attributed (a journey whose last step "
                  "is done before its max_duration has passed stops counting goals then). Both arms run the same "
-                 "steps, so the window is the same for both.",
+                 "steps, so the window is the same for both. A customer counts in the arm of their first entry "
+                 "(intention to treat); the status says how many of an arm's customers were also in the other "
+                 "arm, drawn again later (back after their journey history expired, or two profiles that each "
+                 "entered before an identity merge).",
                  "journey_conversion_by_arm", conv_rows)]
     up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high,
-                "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample}
+                "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample, "switched": o.switched}
                for o in outcomes if o.status == "ok"]
     out.append(Chart(
         "uplift", "Uplift: treatment − control (95% Newcomb interval)",
         ch.to_svg(ch.uplift_chart(up_rows, "Uplift: treatment − control"), "uplift") if up_rows else
         _empty("Uplift: treatment − control", "no journey with a goal and a control group"),
         {"columns": ["journey", "uplift", "95% CI", "excludes 0", "p (Fisher exact)",
-                     f"p (Holm, {len(up_rows)} journey{'s' if len(up_rows) != 1 else ''})", "sample"],
+                     f"p (Holm, {len(up_rows)} journey{'s' if len(up_rows) != 1 else ''})", "sample",
+                     "customers in both arms"],
          "rows": [[r["journey"], _pct(r["uplift"], True), _ci(r["low"], r["high"], True),
                    "yes" if r["low"] > 0 or r["high"] < 0 else "no", _p(r["p"]), _p(r["p_holm"]),
-                   f"small: an arm has < {SMALL_SAMPLE} goals or non-goals" if r["small"] else "ok"]
+                   f"small: an arm has < {SMALL_SAMPLE} goals or non-goals" if r["small"] else "ok",
+                   _switched(r["switched"])]
                   for r in up_rows]
-         + [[o.journey_id, o.status, "–", "–", "–", "–", "–"] for o in outcomes if o.status != "ok"]},
+         + [[o.journey_id, o.status, "–", "–", "–", "–", "–", "–"] for o in outcomes if o.status != "ok"]},
         "Difference of goal rates between the arms, computed from the randomized assignment only "
         "(statsmodels confint_proportions_2indep, method newcomb); p: Fisher's exact test (scipy), Holm-adjusted "
         "over the journeys shown (statsmodels multipletests): with several journeys, one 95% interval in twenty "
         f"excludes 0 by chance. A small sample (an arm with fewer than {SMALL_SAMPLE} goals or non-goals) makes the "
-        "interval approximate: read it with its p-value.", "journey_conversion_by_arm", up_rows))
+        "interval approximate: read it with its p-value. Customers in both arms count in their first arm: a "
+        "control customer treated later makes the uplift smaller than the message's effect.",
+        "journey_conversion_by_arm", up_rows))
     return out
+
+
+def _switched(n: int) -> str:
+    """The uplift table's cell for ``n`` customers entered in both arms."""
+    if not n:
+        return "none"
+    return f"{n:,} customer{'s' if n != 1 else ''} in both arms (counted in the first: uplift diluted)"
 
 
 def _step_charts(steps: dict[str, list[dict[str, Any]]], names: Mapping[str, str]) -> list[Chart]:
@@ -217,7 +232,17 @@ def _other_charts(con: Any) -> list[Chart]:
         dead, "reason", "records", title, "records", "reason", color="stream"), "dead") if dead else
         _empty(title, "no dead letters"),
         {"columns": ["reason", "stream", "records"], "rows": [[r["reason"], r["stream"], r["records"]] for r in dead]},
-        "Input records that could not be used, with their reason (nothing is dropped silently).", "", dead))
+        "Input records that could not be used, with their reason (nothing is dropped silently; the headline "
+        "gives them out of the records read).", "", dead))
+    warn = rd.field_warnings(con)
+    title = "Field warnings by reason, stream and field"
+    out.append(Chart("field_warnings", title, ch.to_svg(ch.bar_chart(
+        warn, "reason", "records", title, "records kept", "reason", color="stream"), "warn") if warn else
+        _empty(title, "no field warnings"),
+        {"columns": ["reason", "stream", "field", "records"],
+         "rows": [[r["reason"], r["stream"], r["field"], r["records"]] for r in warn]},
+        "Records kept with an optional field dropped (or a Windows time zone name replaced): decided on without "
+        "it. Table field_warnings.", "", warn))
     hist = rd.messages_histogram(con)
     title = "Messages per customer"
     out.append(Chart("messages_per_customer", title, ch.to_svg(ch.histogram(

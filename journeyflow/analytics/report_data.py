@@ -12,7 +12,7 @@ from typing import Any
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.query import CONFLICT_RESOLVED, EXAMPLE_QUERIES
 
-__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_letters", "headline",
+__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_letters", "field_warnings", "headline",
            "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
 
 #: Suppression reasons that are an unnecessary message avoided by a rule of the arbiter (or a journey exit).
@@ -45,7 +45,7 @@ def headline(con: Any) -> dict[str, Any]:
     snapshots per customer, and decisions carry the id canonical at the time), decisions,
     actions executed, suppressed candidates by class and reason, conflicts resolved (decisions that chose an action
     over at least one other candidate, a deferred ``wait`` winner included: the decisions the example query
-    ``conflicts_resolved`` counts) and dead letters."""
+    ``conflicts_resolved`` counts), dead letters and field warnings (rows of their tables)."""
     one = rows(con, f"""
         WITH {ID_MAP}
         SELECT (SELECT count(DISTINCT coalesce(m.final_id, s.customer_id))
@@ -59,14 +59,20 @@ def headline(con: Any) -> dict[str, Any]:
                -- the decisions of the example query conflicts_resolved (query.CONFLICT_RESOLVED, one definition)
                (SELECT count(*) FROM decisions d
                 WHERE {CONFLICT_RESOLVED} AND len(d.candidates) > 0) AS conflicts_resolved,
-               (SELECT count(*) FROM dead_letter) AS dead_letters""")[0]
+               (SELECT count(*) FROM dead_letter) AS dead_letters,
+               (SELECT count(*) FROM field_warnings) AS field_warnings""")[0]
     by_reason = {r["reason"]: r["n"] for r in rows(con, """
         SELECT reason, count(*) AS n FROM suppressed_candidates
         WHERE reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY n DESC, reason""")}
+    # (candidates of tasks and cases are not messages: the headline says how many of the suppressed are)
+    not_messages = rows(con, """SELECT count(*) AS n FROM suppressed_candidates
+                                WHERE reason <> 'quiet_hours_deferred' AND action IN ('create_task', 'route_case')
+                             """)[0]["n"]
     classes: dict[str, int] = {"avoided": 0, "compliance": 0, "holdout": 0, "other": 0}
     for reason, n in by_reason.items():
         classes[reason_class(reason)] += n
-    return {**one, "suppressed": sum(by_reason.values()), "suppressed_by_reason": by_reason,
+    return {**one, "suppressed": sum(by_reason.values()), "suppressed_tasks_and_cases": not_messages,
+            "suppressed_by_reason": by_reason,
             "suppressed_by_class": classes}
 
 
@@ -131,6 +137,14 @@ def dead_letters(con: Any) -> list[dict[str, Any]]:
     """Dead letters by reason and stream."""
     return rows(con, """SELECT reason, coalesce(stream, '(unknown)') AS stream, count(*) AS records FROM dead_letter
                         GROUP BY ALL ORDER BY records DESC, reason, stream""")
+
+
+def field_warnings(con: Any) -> list[dict[str, Any]]:
+    """Field warnings (optional fields dropped or replaced, records kept) by reason, stream and field:
+    ``{"reason", "stream", "field", "records"}``, most first."""
+    return rows(con, """SELECT reason, coalesce(stream, '(unknown)') AS stream, coalesce(field, '(unknown)') AS field,
+                               count(*) AS records FROM field_warnings
+                        GROUP BY ALL ORDER BY records DESC, reason, stream, field""")
 
 
 #: Decisions and journey steps carry the customer id that was canonical *at the time*; ``final_id`` maps any id to

@@ -69,7 +69,9 @@ def _headline(r: Report) -> str:
     h = r.headline
     cls = h["suppressed_by_class"]
     cards = [
-        (h["suppressed"], "messages not sent (suppressed candidates)"),
+        (h["suppressed"], "messages not sent (suppressed candidates" + (
+            f", {h['suppressed_tasks_and_cases']:,} of them tasks or cases)" if h.get("suppressed_tasks_and_cases")
+            else ")")),
         (cls["avoided"], "unnecessary messages avoided by the arbiter's rules"),
         (cls["compliance"], "blocked for compliance: no consent / no deliverable address"),
         (cls["holdout"], "held out (control groups)"),
@@ -81,6 +83,7 @@ def _headline(r: Report) -> str:
     ]
     html = '<div class="cards">' + "".join(f'<div class="card"><div class="n">{n:,}</div><div class="l">{_e(label)}'
                                            f"</div></div>" for n, label in cards) + "</div>"
+    html += f'<p class="note">{_e(_accounting(r))}</p>'
     reasons = ", ".join(f"{k} {v:,}" for k, v in h["suppressed_by_reason"].items()) or "none"
     html += f'<p class="note">Suppressions by reason: {_e(reasons)}.</p>'
     effects = []
@@ -95,11 +98,34 @@ def _headline(r: Report) -> str:
             if o.small_sample:
                 sig += (f"; small sample: an arm has fewer than {SMALL_SAMPLE} goals or non-goals, the interval is "
                         "approximate")
+            if o.switched:
+                sig += (f"; {o.switched:,} customer{'s' if o.switched != 1 else ''} in both arms, counted in the "
+                        "first: diluted")
             effects.append(f"{o.journey_id}: uplift {100 * o.uplift:+.1f} pp, 95% CI [{100 * o.uplift_low:+.1f}, "
                            f"{100 * o.uplift_high:+.1f}] pp ({sig})")
     if effects:
         html += '<p class="note">Measured effect of the journeys with a control group: ' + _e("; ".join(effects)) + ".</p>"
     return html
+
+
+def _accounting(r: Report) -> str:
+    """Where the input records went: ``records read R = decided D + dead letters L`` from ``run.json`` (the
+    replay's own check), the dead-letter table's count when it differs (a copy that lost partitions), and the field
+    warnings (records kept without an optional field)."""
+    h = r.headline
+    run = (r.manifest or {}).get("summary") or {}
+    warned = (f"; {h['field_warnings']:,} kept records had an optional field dropped or replaced (field warnings)"
+              if h.get("field_warnings") else "")
+    if not {"records_read", "events_decided", "dead_letters"} <= run.keys():
+        return (f"Input records: no run.json summary in this output, so the records read are unknown; the "
+                f"dead_letter table holds {h['dead_letters']:,}{warned}.")
+    read, decided, dead = run["records_read"], run["events_decided"], run["dead_letters"]
+    share = f" ({100 * dead / read:.1f}% of those read)" if read else ""
+    check = "reconciles" if read == decided + dead else "does NOT reconcile"
+    table = "" if h["dead_letters"] == dead else \
+        f"; the dead_letter table holds {h['dead_letters']:,}, not {dead:,}: rows are missing from it or were added"
+    return (f"Input records: records read {read:,} = decided {decided:,} + dead letters {dead:,}{share}: "
+            f"{check}{table}{warned}.")
 
 
 def _p(v: float) -> str:

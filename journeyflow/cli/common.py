@@ -136,6 +136,20 @@ def check_output_file(path: str, flag: str, make_parents: bool = False) -> None:
     _check_can_create(p.parent, flag, path, make_parents)
 
 
+def check_replaced_file(path: "str | os.PathLike[str]", flag: str, ours: Any, what: str, overwrite: bool) -> None:
+    """Before any work: raise :class:`~journeyflow.config.errors.UserError` (exit 2, one line) when ``path`` (the
+    value of option ``flag``) is a non-empty file that ``ours(path)`` does not recognise as ``what`` (the command's
+    own output, replaced on a rerun) and ``overwrite`` is false: a report written over an input file, a page over a
+    journeys file, is data lost without a word."""
+    from pathlib import Path
+
+    from journeyflow.config.errors import UserError
+    p = Path(path)
+    if overwrite or not p.is_file() or p.stat().st_size == 0 or ours(p):
+        return
+    raise UserError(f"{flag} {path} exists and is not {what}: give another path, or --overwrite to replace it")
+
+
 def check_output_dir(path: str, flag: str) -> None:
     """Before any work: raise :class:`~journeyflow.config.errors.UserError` (exit 2) when the folder ``path`` (the
     value of option ``flag``; created with its parents when missing) cannot hold new files: it is a file, an

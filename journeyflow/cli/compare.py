@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from journeyflow.cli.common import check_input_dir, check_output_dir, check_output_file, hyphen_aliases
+from journeyflow.cli.common import (check_input_dir, check_output_dir, check_output_file, check_replaced_file,
+                                    hyphen_aliases)
 
 HELP = "the same input through per-channel automation and through journeyflow, side by side"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
     """``--input DIR [--journeys YAML] [--policy YAML] [--attributes YAML] [--segment_mapping YAML] [--link_rules YAML]
-    [--json OUT.json] [--opt_in_baseline] [--work_dir DIR]``
+    [--json OUT.json [--overwrite]] [--opt_in_baseline] [--work_dir DIR]`` (a file at ``--json`` that compare did not
+    write is kept, exit 2, unless ``--overwrite``)
     (the hyphenated spellings are deprecated)."""
     p.add_argument("--input", required=True, help="replay input directory (<stream>.jsonl / .avro; "
                                                   "ground_truth.jsonl when generated)")
@@ -28,6 +31,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--link_rules", metavar="YAML", help="identity link rules (as replay --link_rules; default: the "
                                                         "built-in rules), journeyflow only")
     p.add_argument("--json", metavar="OUT.json", help="also write the full report as JSON (default: don't)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a file at --json that compare did not write (without it such a file is kept: "
+                        "exit 2)")
     p.add_argument("--opt_in_baseline", action="store_true",
                    help="stricter automation baseline: channel tools send promos only to identifiers with an "
                         "explicit opt-in recorded for that same identifier")
@@ -41,6 +47,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     Output paths are checked first (:func:`~journeyflow.cli.common.check_output_file`, ``check_output_dir``): exit 2 before any work."""
     if getattr(ns, "json", None):  # checked before the comparison runs, not after it
         check_output_file(ns.json, "--json")
+        check_replaced_file(ns.json, "--json", is_compare_json, "a report compare wrote", ns.overwrite)
     if getattr(ns, "work_dir", None):
         check_output_dir(ns.work_dir, "--work_dir")
         _check_work_dir(ns.work_dir)
@@ -62,6 +69,20 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
             f.write("\n")
         print(f"wrote {ns.json}", file=sys.stderr)
     return 0
+
+
+#: Keys every ``--json`` report of compare holds (``CompareReport.to_dict``): a file with them is compare's own.
+_JSON_KEYS = frozenset({"automation", "journeyflow", "unnecessary", "input"})
+
+
+def is_compare_json(path: "os.PathLike[str]") -> bool:
+    """True when ``path`` holds a JSON object with the keys of compare's ``--json`` report (a rerun replaces it)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and _JSON_KEYS <= data.keys()
 
 
 #: The file compare leaves in its ``--work_dir``: a folder holding it may be replaced by the next compare.

@@ -1,7 +1,8 @@
 """``journeyflow journeys render|validate``: journey definitions as a diagram, or checked.
 
-``render [FILE] --out HTML`` writes a self-contained HTML page with one SVG per journey
-(:func:`journeyflow.analytics.render.render_html`); ``validate FILE [--attributes YAML]`` loads the file with the
+``render [FILE] --out HTML [--overwrite]`` writes a self-contained HTML page with one SVG per journey
+(:func:`journeyflow.analytics.render.render_html`; a file at ``--out`` that render did not write is kept, exit 2,
+unless ``--overwrite``); ``validate FILE [--attributes YAML]`` loads the file with the
 engine config: schema, semantic checks and every condition type-checked against the built-in and declared fields,
 and no trigger on a Segment event name the mapping (``--segment_mapping``, default the shipped one) turns into a
 built-in event.  Exit 0;
@@ -16,13 +17,16 @@ HELP = "journey definitions: render, validate"
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """Subcommands ``render [FILE] --out HTML [--attributes YAML] [--segment_mapping YAML]`` and ``validate FILE
+    """Subcommands ``render [FILE] --out HTML [--overwrite] [--attributes YAML] [--segment_mapping YAML]`` and ``validate FILE
     [--attributes YAML] [--segment_mapping YAML]``."""
     sub = p.add_subparsers(dest="journeys_cmd", required=True, metavar="{render,validate}")
     kw = {"formatter_class": HelpFormatter, "allow_abbrev": False}
     r = sub.add_parser("render", help="render journeys as a diagram (self-contained HTML with SVG)", **kw)
     r.add_argument("file", nargs="?", help="journeys YAML (default: the shipped set)")
     r.add_argument("--out", required=True, metavar="HTML", help="the HTML page to write")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace a file at --out that journeys render did not write (without it such a file is "
+                        "kept: exit 2)")
     r.add_argument("--attributes", default=None, metavar="YAML", help="declared events, traits and computed "
                                                                      "attributes the conditions use")
     r.add_argument("--segment_mapping", default=None, metavar="YAML",
@@ -48,8 +52,10 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     if ns.journeys_cmd == "render" and ns.file and os.path.exists(ns.out) and os.path.samefile(ns.file, ns.out):
         raise UserError(f"--out {ns.out} is the journeys file itself: rendering would overwrite it with HTML")
     if ns.journeys_cmd == "render":
-        from journeyflow.cli.common import check_output_file
+        from journeyflow.analytics.render import is_journeys_page
+        from journeyflow.cli.common import check_output_file, check_replaced_file
         check_output_file(ns.out, "--out")
+        check_replaced_file(ns.out, "--out", is_journeys_page, "a page journeys render wrote", ns.overwrite)
     cfg = EngineConfig.from_files(journeys=getattr(ns, "file", None), attributes=getattr(ns, "attributes", None),
                                   segment_mapping=getattr(ns, "segment_mapping", None))
     journeys = cfg.journeys()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from typing import Any
 
 from journeyflow.cli.common import did_you_mean, hyphen_aliases, whole_number
@@ -51,6 +52,37 @@ def _params(items: list[str]) -> dict[str, Any]:
             raise ValueError(f"--param takes NAME=VALUE, got {item!r}")
         out[k.strip()] = v
     return out
+
+
+def _first_sentence(sql: str) -> str:
+    """The first sentence of the leading ``--`` comment of an example query (up to its first ``.`` or ``?`` that
+    ends a word and lies outside parentheses), its lines joined."""
+    words = []
+    for line in sql.strip().splitlines():
+        if not line.startswith("--"):
+            break
+        words += line.removeprefix("--").split()
+    depth = 0
+    for i, w in enumerate(words):
+        depth += w.count("(") - w.count(")")
+        if depth <= 0 and w.endswith((".", "?")):
+            return " ".join(words[:i + 1])
+    return " ".join(words)
+
+
+def _sql_error(e: Exception) -> str:
+    """DuckDB's message for ``e``; for a table that does not exist, the views a query can read instead of DuckDB's
+    guess among its own catalog (``nosuch`` → "did you mean pg_sequences?")."""
+    import re
+
+    from journeyflow.analytics.tables import TABLES
+    text = str(e).strip()
+    m = re.search(r"Table with name (\S+) does not exist", text)
+    if m is None:
+        return f"{type(e).__name__}: {text}"
+    views = [*TABLES, "journeys"]
+    return (f"no table or view {m.group(1)!r}{did_you_mean(m.group(1), views)}; the views are "
+            f"{', '.join(views)}")
 
 
 def _fail(message: str) -> int:
@@ -107,13 +139,13 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     if ns.list_examples:
         for name, sql in EXAMPLE_QUERIES.items():
             params = EXAMPLE_PARAMS.get(name, ())
-            first = next((line.removeprefix("-- ") for line in sql.strip().splitlines() if line.startswith("--")),
-                         "")
             print(f"{name}{' (' + ', '.join('--param ' + p + '=…' for p in params) + ')' if params else ''}")
-            print(f"    {first}")
+            print(textwrap.fill(_first_sentence(sql), width=110, initial_indent="    ", subsequent_indent="    "))
         return 0
     if ns.out is None:
         return _fail("give OUT and SQL, or OUT --example NAME")
+    if ns.sql is not None and not ns.sql.strip():
+        ns.sql = None  # (an unset shell variable: "$SQL") is no SQL, not a query with no result
     if (ns.sql is None) == (ns.example is None):
         return _fail("give either SQL or --example NAME")
     if ns.example is not None and ns.example not in EXAMPLE_QUERIES:
@@ -145,8 +177,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     try:
         result = query(ns.out, sql, params=params)
     except duckdb.Error as e:  # bad SQL is the user's to fix: one line, no traceback
-        print(f"journeyflow query: {type(e).__name__}: {str(e).strip()}", file=sys.stderr)
-        return 2
+        return _fail(_sql_error(e))
     if ns.format == "csv":
         import pyarrow.csv as pacsv
         pacsv.write_csv(_flat(result), sys.stdout.buffer)

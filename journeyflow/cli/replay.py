@@ -1,6 +1,8 @@
 """``journeyflow replay``: files through the bounded pipeline (:func:`journeyflow.pipelines.replay.run_replay`).
 
-Prints the replay summary; exit 0 when the record accounting reconciles, 3 when it does not, 2 when ``--output`` is
+Prints the replay summary; exit 0 when the record accounting reconciles (dead letters included: they are counted,
+read = decided + dead letters; a warning line when every record read was one), 3 when it does not, 1 when
+``--max_dead_letter_rate F`` is given and the dead letters are a larger share of the records read, 2 when ``--output`` is
 not empty and ``--overwrite`` was not given (outputs go to a staging folder beside ``--output`` and are moved into
 place when the run ends: :mod:`journeyflow.pipelines.output`; ``--overwrite`` also removes the ``OUT/report.html``
 ``journeyflow report`` wrote, which reported the replaced outputs).  journeyflow's pipeline
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 HELP = "replay files through the pipeline (bounded)"
 
@@ -50,6 +53,10 @@ def add_args(p: argparse.ArgumentParser) -> None:
                    help="replay into a non-empty --output: replace its topics/, tables/ and run.json and remove the "
                         "report.html journeyflow report wrote from them (nothing else there is touched); without it "
                         "a non-empty --output is refused (exit 2)")
+    from journeyflow.cli.common import fraction
+    p.add_argument("--max_dead_letter_rate", type=fraction(), default=None, metavar="F",
+                   help="exit 1 (a check failed; the outputs are written) when the dead letters are more than this "
+                        "share of the records read, e.g. 0.05; without it dead letters never change the exit code")
     add_beam_help(p)
 
 
@@ -91,7 +98,25 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
         print(f"journeyflow replay: warning: {summary.suppressions['consent']:,} candidates were suppressed for "
               f"consent and --input {ns.input} {why}: the policy's 'granted' consent (marketing, sales) is then "
               "never given", file=sys.stderr)
-    return 0 if summary.reconciles else 3
+    if not summary.reconciles:
+        return 3
+    return _dead_letter_check(summary, ns.input, getattr(ns, "max_dead_letter_rate", None))
+
+
+def _dead_letter_check(summary: Any, input_dir: str, max_rate: float | None) -> int:
+    """After a replay that reconciles: a warning line when every record read was a dead letter (an export in
+    another format: nothing decided), and 1 when ``max_rate`` (``--max_dead_letter_rate``, a fraction) is given and
+    the dead letters are a larger share of the records read (one line saying so), else 0."""
+    read, dead = summary.records_read, sum(summary.dead_letters.values())
+    if read and dead == read:
+        reasons = ", ".join(f"{r} {n:,}" for r, n in summary.dead_letters.most_common(3))
+        print(f"journeyflow replay: warning: every record read from --input {input_dir} ({read:,}) is a dead letter "
+              f"({reasons}): nothing was decided", file=sys.stderr)
+    if max_rate is not None and read and dead / read > max_rate:
+        print(f"journeyflow replay: {dead:,} of {read:,} records read are dead letters ({100 * dead / read:.2f}%), "
+              f"more than --max_dead_letter_rate {max_rate:g}: exit 1 (the outputs are written)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _lacks_consent_input(input_dir: str, segment_mapping: str | None = None, output_dir: str | None = None) -> str:

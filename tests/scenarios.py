@@ -116,3 +116,14 @@ def replay_with_test_journeys(scenario: Scenario, base: Path, shuffle_seed: int 
 def decisions_of(audit: list[dict[str, Any]], customer: str) -> list[dict[str, Any]]:
     """``customer``'s decisions of an audit topic, in decision-time order (ties: decision id)."""
     return sorted((d for d in audit if d["customer_id"] == customer), key=lambda d: (d["decided_at"], d["decision_id"]))
+
+
+def event_id_in_arm(journey_id: str, prefix: str, control: bool) -> str:
+    """The first web event id ``<prefix><n>`` whose entry into the default journey ``journey_id`` draws the holdout
+    arm (``control``) or the treated arm (the draw is a hash of ``web/<event id>``: Journey.in_control)."""
+    from journeyflow.stages.journeys import default_journeys
+    journey = next(j for j in default_journeys() if j.id == journey_id)
+    i = 0
+    while journey.in_control(f"web/{prefix}{i}") != control:
+        i += 1
+    return f"{prefix}{i}"

@@ -139,16 +139,10 @@ def test_arm_at_a_same_millisecond_double_entry_is_the_arm_the_merge_kept(tmp_pa
     from datetime import timedelta as td
 
     from journeyflow.pipelines.replay import run_replay
-    from journeyflow.stages.journeys import default_journeys
-    from tests.scenarios import Scenario
-
-    cart = next(j for j in default_journeys() if j.id == "cart_abandonment")
+    from tests.scenarios import Scenario, event_id_in_arm
 
     def event_id(prefix: str, control: bool) -> str:
-        i = 0
-        while cart.in_control(f"web/{prefix}{i}") != control:
-            i += 1
-        return f"{prefix}{i}"
+        return event_id_in_arm("cart_abandonment", prefix, control)
 
     s = Scenario()
     s.contact(-td(days=2), "CT1", email="tie@example.com", consent=("email",))

@@ -21,17 +21,11 @@ from journeyflow.analytics.query import run_example
 from journeyflow.analytics.report import write_report
 from journeyflow.analytics.tables import read_table
 from journeyflow.pipelines.replay import run_replay
-from journeyflow.stages.journeys import default_journeys
-from tests.scenarios import Scenario
-
-CART = next(j for j in default_journeys() if j.id == "cart_abandonment")
+from tests.scenarios import Scenario, event_id_in_arm
 
 
 def _event_id(prefix: str, control: bool) -> str:
-    i = 0
-    while CART.in_control(f"web/{prefix}{i}") != control:
-        i += 1
-    return f"{prefix}{i}"
+    return event_id_in_arm("cart_abandonment", prefix, control)
 
 
 @pytest.fixture(scope="module")

@@ -18,19 +18,11 @@ from journeyflow.stages.bounded import fold_clusters, resolve_clusters
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.mailboxes import mailbox_of
 from journeyflow.stages.parse import Parser
+from tests.stages.test_qa10d_two_addresses import holder  # (a customer who consents, then views P1 three times)
 
 PARSER = Parser(Hasher.from_env())  # the deployment's key: the one mailbox keys are hashed with
 CONFIG = EngineConfig.from_files()
 AT = "2026-10-01T00:00:00Z"
-
-
-def holder(crm: str, email: str) -> list[tuple[str, dict]]:
-    return [("crm", {"event_id": f"c-{crm}", "ts": "2026-09-01T00:00:00Z", "type": "contact_created",
-                     "crm_id": crm, "email": email, "timezone": "UTC"}),
-            ("consent", {"event_id": f"g-{crm}", "ts": "2026-09-01T00:00:01Z", "crm_id": crm, "channel": "email",
-                         "status": "granted"})] + [
-        ("web", {"event_id": f"v-{crm}-{i}", "ts": f"2026-10-05T12:0{i}:00Z", "type": "product_view",
-                 "anonymous_id": f"d-{crm}", "user_id": crm, "product_id": "P1"}) for i in range(3)]
 
 
 def sends(records: list[tuple[str, dict]], journey: str = "browse_offer") -> list[tuple[str, str]]:

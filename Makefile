@@ -16,6 +16,7 @@ include deploy/dataflow/template.mk
 $(STAMP): pyproject.toml setup.py journeyflow/compiled_modules.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip uv
+	@echo "installing journeyflow and its dependencies; setup.py compiles the core with Cython (2-5 min on 2 cores)"
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	touch $(STAMP)
 
@@ -25,6 +26,7 @@ $(STAMP): pyproject.toml setup.py journeyflow/compiled_modules.txt
 # The compiled core (journeyflow/compiled.py) is rebuilt in place when a listed module's source changed since the
 # install (an up-to-date build is a no-op; a stale extension would only be skipped for its slower source).
 bytecode: $(STAMP)
+	@echo "compiled core: rebuilding edited modules (journeyflow/compiled.py; ~10 s a module, none when nothing changed)"
 	@$(PY) setup.py -q build_ext --inplace >/dev/null 2>&1 || echo "the compiled core could not be rebuilt: the source runs (journeyflow/compiled.py)"
 	@$(PY) -m compileall -q -j 0 journeyflow pipelines transforms >/dev/null
 

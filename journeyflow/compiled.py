@@ -12,8 +12,9 @@ prefers the extension (``importlib.machinery.EXTENSION_SUFFIXES`` come first).
   installs and runs as plain Python, slower (``make bench`` reports which one it measured).
 * ``JOURNEYFLOW_PURE_PYTHON=1`` at run time makes this process import the ``.py`` files even where the extensions
   are installed: to debug with pdb or a line profiler, or to compare.
-* An extension older than its ``.py`` file (an editable install whose source was edited after the build) is never
-  imported: the source is, with a warning (``make`` targets rebuild the extensions first: ``setup.py build_ext
+* In a source checkout (an editable install: ``setup.py`` beside the package), an extension older than its ``.py``
+  file (the source was edited, or touched by ``git checkout``/``pull``, after the build) is never imported: the
+  source is, with a warning (``make`` targets rebuild the extensions first: ``setup.py build_ext
   --inplace``).  Both rules are :class:`SourceFirst`, which ``journeyflow/__init__.py`` installs.
 """
 from __future__ import annotations
@@ -72,11 +73,21 @@ class SourceFirst(importlib.abc.MetaPathFinder):
         if not source.exists():
             return spec
         if not self.pure:
-            if source.stat().st_mtime <= Path(spec.origin).stat().st_mtime:
+            if not _in_source_checkout(source) or source.stat().st_mtime <= Path(spec.origin).stat().st_mtime:
                 return spec
             warnings.warn(f"{fullname}: the compiled extension is older than {source.name}: running the source "
                           "(rebuild: python setup.py build_ext --inplace)", RuntimeWarning, stacklevel=2)
         return importlib.util.spec_from_file_location(fullname, source)
+
+
+def _in_source_checkout(source: Path) -> bool:
+    """True if ``source`` is a module of a source checkout (``setup.py`` beside the top package: an editable
+    install), where an edit can make an extension stale; an installed wheel's files are written in zip order (each
+    ``.so`` before its ``.py``), so their times say nothing there."""
+    top = source.parent
+    while (top.parent / "__init__.py").exists():
+        top = top.parent
+    return (top.parent / "setup.py").exists()
 
 
 def install(pure: bool | None = None) -> None:

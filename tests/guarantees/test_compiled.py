@@ -53,14 +53,25 @@ def test_source_first_takes_a_fresh_extension_unless_pure_is_asked(tmp_path):
     assert compiled.SourceFirst(frozenset({"pkgx.mod"}), pure=True).find_spec("pkgx.other", [str(pkg)]) is None
 
 
-def test_a_stale_extension_is_skipped_with_a_warning(tmp_path):
+def test_a_stale_extension_of_a_source_checkout_is_skipped_with_a_warning(tmp_path):
     pkg = _package(tmp_path)
+    (tmp_path / "setup.py").write_text("")  # a source checkout (an editable install)
     ext = pkg / f"mod{SUFFIX}"
     ext.write_bytes(b"stale")
     os.utime(ext, (1_000, 1_000))
     os.utime(pkg / "mod.py", (2_000, 2_000))  # the source was edited after the build
     with pytest.warns(RuntimeWarning, match="older than mod.py"):
         assert _spec_origin(pkg, pure=False) == str(pkg / "mod.py")
+
+
+def test_an_installed_package_takes_its_extension_whatever_the_file_times(tmp_path):
+    """Installed from a wheel (no setup.py beside the package): installers write each .so before its .py."""
+    pkg = _package(tmp_path)
+    ext = pkg / f"mod{SUFFIX}"
+    ext.write_bytes(b"installed")
+    os.utime(ext, (1_000, 1_000))
+    os.utime(pkg / "mod.py", (1_000.004, 1_000.004))
+    assert _spec_origin(pkg, pure=False) == str(ext)
 
 
 def test_pure_python_is_asked_by_the_environment_variable():

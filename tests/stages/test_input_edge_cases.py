@@ -177,7 +177,8 @@ def test_products_that_are_not_objects_are_reported_not_dropped_silently(product
 
 # ----------------------------------------------------------------------------------- identifiers of a wrong type
 @pytest.mark.parametrize("stream,changes", [
-    ("orders", {"crm_id": [12345]}), ("orders", {"crm_id": 12345.0, "email": ["ann@example.com"]}),
+    ("orders", {"crm_id": [12345]}), ("orders", {"crm_id": 12345.5, "email": ["ann@example.com"]}),
+    ("orders", {"crm_id": float(2 ** 60), "email": ["ann@example.com"]}),
     ("support", {"crm_id": {"id": 12345}}), ("engagement", {"crm_id": True}),
 ])
 def test_a_record_whose_only_identifiers_have_the_wrong_type_says_so(stream, changes):
@@ -314,9 +315,37 @@ def test_an_id_written_as_a_json_integer_is_its_digits(stream, field, value):
         assert crm_key(str(value)) in ev.ids
 
 
+@pytest.mark.parametrize("stream,field,value", [
+    ("orders", "order_id", 4711.0), ("orders", "crm_id", 12345.0), ("support", "ticket_id", 98765.0),
+    ("crm", "crm_id", 12345678.0), ("consent", "crm_id", 1234567.0), ("web", "user_id", 42.0),
+    ("web", "product_id", 123.0), ("engagement", "crm_id", 555.0), ("web", "event_id", 9.0001e4),
+])
+def test_an_id_written_as_a_whole_float_is_its_digits(stream, field, value):
+    """A pandas column with one missing value is float64, so its JSON export writes every id as ``12345.0``: each
+    such record was a ``schema_violation`` / ``invalid_identifier`` dead letter.  Read as the integer's digits, in
+    the full parser and in the replay's chunk path (``parse_records``, the fast path first)."""
+    from journeyflow.stages.parse_lines import parse_records
+    rec = {**GOOD[stream], field: value}
+    raw = json.dumps(rec).encode()
+    res = P.parse_full(stream, raw, "test:1")
+    ev = res.result
+    assert isinstance(ev, Event), ev
+    assert not res.warnings
+    as_text = P.parse(stream, json.dumps({**rec, field: str(int(value))}).encode())
+    assert (ev.uid, ev.ids, ev.attrs) == (as_text.uid, as_text.ids, as_text.attrs)
+    events, dead, warned = parse_records(P, stream, [raw], ["test:1"])
+    assert (dead, warned) == ([], []) and (events[0].uid, events[0].ids, events[0].attrs) == (ev.uid, ev.ids, ev.attrs)
+
+
+def test_an_opt_out_naming_its_phone_as_a_whole_float_applies_to_that_number():
+    want = parse("consent", {**GOOD["consent"], "crm_id": None, "phone": "+1 415 555 0134", "channel": "sms"})
+    got = parse("consent", {**GOOD["consent"], "crm_id": None, "phone": 14155550134.0, "channel": "sms"})
+    assert isinstance(got, Event) and got.ids == want.ids and got.contact == want.contact
+
+
 def test_product_ids_written_as_integers_are_their_digits():
-    ev = P.parse("orders", json.dumps({**GOOD["orders"], "product_ids": [101, "SKU-2"]}).encode())
-    assert isinstance(ev, Event) and ev.attrs["product_ids"] == ["101", "SKU-2"]
+    ev = P.parse("orders", json.dumps({**GOOD["orders"], "product_ids": [101, "SKU-2", 102.0]}).encode())
+    assert isinstance(ev, Event) and ev.attrs["product_ids"] == ["101", "SKU-2", "102"]
 
 
 @pytest.mark.parametrize("value", [True, 12.5, [1], {"id": 1}])

@@ -83,25 +83,13 @@ def _bench_core_attributes(data: Path, parse_all: Callable, results: dict[str, A
     variants = {"without": (EngineConfig.from_files().build_processor(), ROUNDS),
                 "declared": (config_with_attributes().build_processor(), ROUNDS),
                 "declared, one journey reading them": (config_with_attributes(True).build_processor(), 1)}
-    best: dict[str, tuple[float, int]] = {}
-    took_all: dict[str, list[float]] = {}
-    for rnd in range(ROUNDS):  # interleaved rounds, best of each: the machine is shared and its load drifts
-        for label, (processor, rounds) in variants.items():
-            if rnd >= rounds:
-                continue
-            gc.collect()  # (not the previous variant's garbage)
-            t = time.process_time()
-            clusters = resolve_clusters(events, LinkRules())
-            decisions = sum(len(out.decisions) for _c, out in fold_clusters(clusters, processor, until))
-            took = time.process_time() - t
-            took_all.setdefault(label, []).append(took)
-            if label not in best or took < best[label][0]:
-                best[label] = (took, decisions)
-    figures = {label: {"decision_path_us_per_event": took / len(events) * 1e6, "decisions": d,
-                       "median_us_per_event": statistics.median(took_all[label]) / len(events) * 1e6,
-                       "rounds": len(took_all[label])}
-               for label, (took, d) in best.items()}
+    runs = _interleaved_rounds(events, until, variants)
+    figures = {label: {"decision_path_us_per_event": min(runs[label])[0] / len(events) * 1e6,
+                       "decisions": min(runs[label])[1],
+                       "median_us_per_event": statistics.median(t for t, _d in runs[label]) / len(events) * 1e6,
+                       "rounds": len(runs[label])} for label in variants}
     # (untimed) the size of every customer's state at the end, with the attributes
+    clusters = resolve_clusters(events, LinkRules())
     sizes = [len(s.to_bytes()) for _c, out in fold_clusters(clusters, variants["declared"][0], until)
              for s in out.final_states.values()]
     figures["declared"]["mean_state_bytes"] = sum(sizes) / max(len(sizes), 1)
@@ -148,26 +136,36 @@ def pure_reference(data: Path, rounds: int = 2) -> dict[str, float]:
     from journeyflow import compiled
     from journeyflow.config.engine import EngineConfig
     from journeyflow.pipelines.replay import replay_gc
-    from journeyflow.stages.bounded import fold_clusters, resolve_clusters
-    from journeyflow.stages.identity.rules import LinkRules
     from journeyflow.tools.bench import parse_all
 
     events, _n, _s = parse_all(data)
     if any(compiled.status().values()):
         raise RuntimeError("a compiled module ran: set JOURNEYFLOW_PURE_PYTHON=1")
-    until = max(e.ts for e in events)
-    processors = {"without": EngineConfig.from_files().build_processor(),
-                  "declared": config_with_attributes().build_processor()}
-    best: dict[str, float] = {}
+    variants = {"without": (EngineConfig.from_files().build_processor(), rounds),
+                "declared": (config_with_attributes().build_processor(), rounds)}
     with replay_gc():
-        for _ in range(rounds):
-            for label, processor in processors.items():
-                gc.collect()
-                t = time.process_time()
-                for _c, _out in fold_clusters(resolve_clusters(events, LinkRules()), processor, until):
-                    pass
-                best[label] = min(best.get(label, float("inf")), (time.process_time() - t) / len(events) * 1e6)
-    return best
+        runs = _interleaved_rounds(events, max(e.ts for e in events), variants)
+    return {label: min(runs[label])[0] / len(events) * 1e6 for label in variants}
+
+
+def _interleaved_rounds(events: list, until: int, variants: dict[str, tuple[Any, int]]) -> dict[str, list[tuple]]:
+    """label → ``[(CPU seconds, decisions), ...]``, one per round, of identity + fold of ``events`` with each
+    variant's processor; variants ``(processor, rounds)`` interleaved round by round (the machine is shared and its
+    load drifts), each run after a ``gc.collect()`` (not the previous variant's garbage)."""
+    from journeyflow.stages.bounded import fold_clusters, resolve_clusters
+    from journeyflow.stages.identity.rules import LinkRules
+
+    runs: dict[str, list[tuple]] = {label: [] for label in variants}
+    for rnd in range(max(rounds for _p, rounds in variants.values())):
+        for label, (processor, rounds) in variants.items():
+            if rnd >= rounds:
+                continue
+            gc.collect()
+            t = time.process_time()
+            clusters = resolve_clusters(events, LinkRules())
+            decisions = sum(len(out.decisions) for _c, out in fold_clusters(clusters, processor, until))
+            runs[label].append((time.process_time() - t, decisions))
+    return runs
 
 
 def bench_state_attributes(state_after_a_year: Callable, results: dict[str, Any], row: Callable) -> None:

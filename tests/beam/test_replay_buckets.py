@@ -98,3 +98,31 @@ def test_topic_merge_is_the_sorted_file_of_all_lines(tmp_path):
     expected = b"".join(x + b"\n" for x in sorted(x for ls in lines for x in ls))
     for t in ALL_TOPICS:
         assert (tmp_path / "out" / "topics" / f"{t}.jsonl").read_bytes() == expected
+
+
+def test_the_quick_bound_is_never_below_the_exact_count_and_decides_only_when_it_is_small(tmp_path, monkeypatch):
+    d = tmp_path / "in"
+    d.mkdir()
+    rec = json.dumps({"event_id": "e"})
+    (d / "web.jsonl").write_text(f"{rec}\n\n  \n[\n{rec},\n]\n{rec}")  # blank and framing lines, no final LF
+    (d / "crm.jsonl").write_bytes(f"{rec}\r{rec}\r\n{rec}\r\r".encode())  # CR-only and CRLF line ends
+    (d / "orders.jsonl").write_bytes(b"\xff\xfe" + f"{rec}\n{rec}\n".encode("utf-16-le"))  # UTF-16 with a BOM
+    exact, bound = rb.count_records(str(d)), rb.records_at_most(str(d))
+    assert exact == 3 + 3 + 2
+    assert bound >= exact
+    job = ReplayJob.from_argv(["--input", str(d), "--output", str(tmp_path / "out")])
+    assert rb.bucket_count(job) == 1
+    monkeypatch.setattr(rb, "RECORDS_PER_BUCKET", 4)  # the bound (> 4) no longer decides: the exact count does
+    calls = []
+    monkeypatch.setattr(rb, "count_records", lambda path: calls.append(path) or exact)
+    assert rb.bucket_count(job) == 2 and calls == [str(d)]
+    monkeypatch.setattr(rb, "RECORDS_PER_BUCKET", bound)  # the bound is small enough: no record-by-record count
+    assert rb.bucket_count(job) == 1 and calls == [str(d)]
+
+
+def test_segment_and_avro_inputs_have_no_quick_bound(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "track.jsonl").write_text(json.dumps({"batch": [{"type": "track"}] * 3}) + "\n")
+    assert rb.records_at_most(str(d)) is None  # one line, three records: only the exact count knows
+    assert rb.count_records(str(d)) == 3

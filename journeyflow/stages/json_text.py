@@ -16,6 +16,22 @@ __all__ = ["as_number", "json_depth", "jsonl_lines", "loads_json"]
 _NUMERAL = re.compile(r"\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][-+]?[0-9]+)?\s*")
 
 
+#: Largest whole float read as an id or a phone: beyond 2**53 a double no longer holds every integer, so the digits
+#: a float shows there may not be the id that was written (left to the type check: a dead letter, not a wrong id).
+MAX_EXACT_FLOAT = 2 ** 53
+
+
+def whole_digits(v: Any) -> str | None:
+    """The decimal digits of an id written as a JSON integer (not a boolean) or as a whole float that holds it
+    exactly (``1001.0``: a pandas column with a missing value is float64, so its exports write every id so; at
+    most :data:`MAX_EXACT_FLOAT` in magnitude), else None."""
+    if v.__class__ is int:
+        return str(v)
+    if v.__class__ is float and v.is_integer() and -MAX_EXACT_FLOAT <= v <= MAX_EXACT_FLOAT:
+        return str(int(v))
+    return None
+
+
 def as_number(v: Any, whole: bool = False) -> Any:
     """``v`` as a number when it is one written another way, else ``v`` itself (the caller's type check then
     refuses it): a string holding a decimal numeral (``"99.50"``, ``" 4 "``: numbers as strings, as CSV exports,

@@ -58,6 +58,24 @@ def _show(value: str) -> str:
     return json.dumps(value[:40] + ("…" if len(value) > 40 else ""), ensure_ascii=False)
 
 
+#: Other units a publisher may have written the attribute in: (name, milliseconds per unit as a divisor/multiplier)
+_UNITS = (("seconds", 1000, 1), ("microseconds", 1, 1000), ("nanoseconds", 1, 1_000_000))
+
+
+def _unit_hint(at: int | None, event_ts: int) -> str:
+    """``"; it is the payload's time in epoch seconds ..."`` when ``at`` is ``event_ts`` (epoch ms) written in
+    another unit (whole seconds, µs, ns), else ``""``.  Beam's Pub/Sub source reads the attribute as epoch ms
+    (``ReadFromPubSub(timestamp_attribute=...)``), so such a message would be stamped decades off: it stays a dead
+    letter, with the likely cause named."""
+    if at is None:
+        return ""
+    for unit, per_ms, ms_per in _UNITS:
+        if at * per_ms == event_ts * ms_per or (per_ms > 1 and at == event_ts // per_ms):
+            return (f"; it is the payload's time in epoch {unit}: the attribute must be epoch milliseconds (Beam's "
+                    "Pub/Sub source reads it so)")
+    return ""
+
+
 def check_ts_attribute(attributes: Mapping[str, str], event: Event, config: ParseConfig = ParseConfig(),
                        published_at: int | None = None, batch_item: bool = False) -> None:
     """Checks the ``ts`` attribute of a message whose payload parsed into ``event`` (rules: module docstring).
@@ -81,7 +99,7 @@ def check_ts_attribute(attributes: Mapping[str, str], event: Event, config: Pars
     if at is None or not config.min_ts <= at <= latest:
         raise Invalid(DeadLetterReason.TS_ATTRIBUTE_OUT_OF_RANGE,
                       f"{TS_ATTRIBUTE!r} attribute {_show(value)} is outside the accepted event times "
-                      f"{config.min_ts} .. {latest} (epoch ms)", event.ts)
+                      f"{config.min_ts} .. {latest} (epoch ms){_unit_hint(at, event.ts)}", event.ts)
     if (at > event.ts) if batch_item else (at != event.ts):
         raise Invalid(DeadLetterReason.TS_MISMATCH,
                       f"{TS_ATTRIBUTE!r} attribute {at} is not the payload's ts {event.ts} "

@@ -11,12 +11,13 @@ import re
 from typing import Any, Mapping
 
 from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.stages.json_text import MAX_EXACT_FLOAT, whole_digits  # (re-exported)
 from journeyflow.stages.mailboxes import ALSO_KEYS, mailbox_key  # (ALSO_KEYS: re-exported)
 
 __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIELDS", "channel_symbol",
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
-           "phone_digits", "ALSO_KEYS", "ALSO_FIELD", "also_named",
+           "phone_digits", "whole_digits", "MAX_EXACT_FLOAT", "ALSO_KEYS", "ALSO_FIELD", "also_named",
            "plus_bases", "several_addresses", "BAD_FIELD"]
 
 
@@ -236,38 +237,22 @@ INTEGER_ID_FIELDS = frozenset({"event_id", "anonymous_id", "user_id", "crm_id", 
                                "product_id", "owner_id"})
 
 
-#: Largest whole float read as an id or a phone: beyond 2**53 a double no longer holds every integer, so the digits
-#: a float shows there may not be the id that was written (left to the type check: a dead letter, not a wrong id).
-MAX_EXACT_FLOAT = 2 ** 53
-
-
-def _digits(v: Any) -> str | None:
-    """The decimal digits of an id written as a JSON integer (not a boolean) or as a whole float that holds it
-    exactly (``1001.0``: a pandas column with a missing value is float64, so its exports write every id so), else
-    None."""
-    if v.__class__ is int:
-        return str(v)
-    if v.__class__ is float and v.is_integer() and -MAX_EXACT_FLOAT <= v <= MAX_EXACT_FLOAT:
-        return str(int(v))
-    return None
-
-
 def integer_ids(rec: dict[str, Any]) -> dict[str, Any]:
     """``rec``, or a copy whose :data:`INTEGER_ID_FIELDS` (and ``product_ids`` items) given as JSON integers (not
-    booleans) or whole floats (:func:`_digits`) are their decimal digits.  Before, ``crm_id: 12345`` or
+    booleans) or whole floats (:func:`whole_digits`) are their decimal digits.  Before, ``crm_id: 12345`` or
     ``order_id: 4711`` made the record a ``schema_violation`` dead letter: an order that ends a cart journey, lost;
     ``crm_id: 12345.0`` (a pandas export) stayed one before the tenth session."""
     out = rec
     for f, v in rec.items():
-        if f in INTEGER_ID_FIELDS and (v.__class__ is int or v.__class__ is float) and (d := _digits(v)) is not None:
+        if f in INTEGER_ID_FIELDS and (v.__class__ is int or v.__class__ is float) and (d := whole_digits(v)) is not None:
             if out is rec:
                 out = dict(rec)
             out[f] = d
     items = rec.get("product_ids")
-    if items.__class__ is list and any(_digits(x) is not None for x in items):
+    if items.__class__ is list and any(whole_digits(x) is not None for x in items):
         if out is rec:
             out = dict(rec)
-        out["product_ids"] = [d if (d := _digits(x)) is not None else x for x in items]
+        out["product_ids"] = [d if (d := whole_digits(x)) is not None else x for x in items]
     return out
 
 
@@ -279,7 +264,7 @@ def phone_digits(rec: dict[str, Any]) -> dict[str, Any]:
     ``wrong_type`` field (the Avro schemas type it string), as the Segment stream's ``traits.phone`` is read from
     either form."""
     v = rec.get("phone")
-    d = _digits(v) if v.__class__ is int or v.__class__ is float else None  # (a whole float too: 14155550134.0)
+    d = whole_digits(v) if v.__class__ is int or v.__class__ is float else None  # (a whole float too: 14155550134.0)
     if d is not None and v >= 1_000_000:  # shorter numbers are no phone: left for the type check
         rec = dict(rec)
         rec["phone"] = d

@@ -352,3 +352,51 @@ def test_product_ids_written_as_integers_are_their_digits():
 def test_an_id_of_another_type_is_still_refused(value):
     got = P.parse("orders", json.dumps({**GOOD["orders"], "order_id": value}).encode())
     assert isinstance(got, DeadLetter) and got.reason == DeadLetterReason.SCHEMA_VIOLATION, got
+
+
+@pytest.mark.parametrize("field,value", [("userId", 12345.0), ("anonymousId", 987654321.0), ("messageId", 90001.0)])
+def test_a_segment_id_written_as_a_whole_float_is_its_digits(field, value):
+    """The Segment stream's ids have their own reader (``stages.segment.calls.text``): a warehouse or pandas export
+    replayed as Segment calls writes ``userId: 12345.0``; it was an ``invalid_identifier`` warning (the only id:
+    a dead letter), not the customer ``12345``."""
+    rec = {**GOOD["track"], "userId": "u1", field: value}
+    res = P.parse_full("track", json.dumps(rec).encode(), "test:1")
+    ev = res.result
+    assert isinstance(ev, Event), ev
+    assert not res.warnings
+    as_text = P.parse("track", json.dumps({**rec, field: str(int(value))}).encode())
+    assert (ev.uid, ev.ids) == (as_text.uid, as_text.ids)
+
+
+@pytest.mark.parametrize("value", [12.5, float(2 ** 60), True])
+def test_a_segment_user_id_that_is_no_whole_number_within_2_53_is_still_refused(value):
+    rec = {**GOOD["track"], "anonymousId": None, "userId": value}
+    got = P.parse_full("track", json.dumps(rec).encode(), "test:1").result
+    assert isinstance(got, DeadLetter) and got.reason == DeadLetterReason.INVALID_IDENTIFIER, got
+
+
+def test_a_segment_mapped_id_beyond_2_53_is_not_a_rounded_id():
+    """The mapping's ``as: strings`` / ``as: text`` conversions read whole floats as their digits like the ids
+    above, but not beyond 2**53 where a double no longer holds every integer (``1e20`` is not the order
+    ``100000000000000000000`` that was written): a field warning, not a wrong id."""
+    from journeyflow.stages.segment.mapping import convert
+    assert convert(4711.0, "text") == ("4711", None)
+    assert convert([101.0, "SKU-2"], "strings") == (["101", "SKU-2"], None)
+    assert convert(1e20, "text")[0] is None
+    assert convert([1e20, "SKU-2"], "strings")[0] == ["SKU-2"]
+
+
+@pytest.mark.parametrize("phone", [14155550134, 14155550134.0])
+def test_a_segment_traits_phone_written_as_a_number_is_that_number(phone):
+    """``traits.phone`` as a JSON integer was read; as a whole float (the same pandas export) it was an
+    ``invalid_identifier`` warning ("phone is not a string") and the customer lost the phone's identity link."""
+    rec = {"type": "identify", "messageId": "m2", "userId": "u1", "timestamp": "2026-10-01T10:00:00Z"}
+    want = P.parse_full("track", json.dumps({**rec, "traits": {"phone": "+1 415 555 0134"}}).encode(), "t:1")
+    got = P.parse_full("track", json.dumps({**rec, "traits": {"phone": phone}}).encode(), "t:1")
+    assert isinstance(got.result, Event) and not got.warnings, got
+    assert (got.result.ids, got.result.contact) == (want.result.ids, want.result.contact)
+
+
+def test_a_phone_float_beyond_2_53_is_no_number():
+    with pytest.raises(Exception, match="phone is not a string"):
+        HASHER.phone(float(2 ** 60))

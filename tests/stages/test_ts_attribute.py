@@ -120,3 +120,19 @@ def test_an_item_of_a_batch_envelope_may_be_later_than_its_messages_attribute():
     # a message that is not part of a batch keeps the exact rule
     single = parse_message(parser, "track", _segment_track(TS + 5_000), "pubsub:8", {"ts": str(TS)}, PUBLISHED)
     assert single.result.reason == R.TS_MISMATCH
+
+
+@pytest.mark.parametrize("payload_ts,attr,unit", [
+    (TS, str(TS // 1000), "seconds"), (TS + 456, str(TS // 1000), "seconds"),  # (whole seconds of a ms time)
+    (TS, str(TS * 1000), "microseconds"), (TS, str(TS * 1_000_000), "nanoseconds")])
+def test_an_attribute_in_another_unit_is_out_of_range_and_says_which_unit(payload_ts, attr, unit):
+    """A publisher that writes ``ts`` in epoch seconds (or µs, ns): Beam's source would stamp the message decades
+    off, so it stays a dead letter, and the detail names the likely cause instead of only the range."""
+    out, _ = parse_message(_parser(), "web", _cart(payload_ts), "pubsub:1", {"ts": attr}, PUBLISHED)
+    assert out.reason == R.TS_ATTRIBUTE_OUT_OF_RANGE
+    assert f"epoch {unit}: the attribute must be epoch milliseconds" in out.detail
+
+
+def test_an_unrelated_out_of_range_attribute_names_no_unit():
+    out, _ = parse_message(_parser(), "web", _cart(), "pubsub:1", {"ts": "12345"}, PUBLISHED)
+    assert out.reason == R.TS_ATTRIBUTE_OUT_OF_RANGE and "epoch seconds" not in out.detail

@@ -63,6 +63,8 @@ from typing import Any, Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from journeyflow.stages.json_text import whole_digits
+
 __all__ = ["ANON", "CRM", "Counts", "DEFAULT_HASH_KEY", "EMAIL", "HASH_KEY_ENV", "KINDS", "MAX_ID_CHARS",
            "MAX_RAW_CHARS", "PHONE", "PLACEHOLDER_IDS", "Hasher", "InvalidIdentifier", "Kind", "add_counts",
            "anon_key", "bounded_event_id", "canonical", "crm_key", "is_placeholder", "kind_index", "kind_of",
@@ -461,11 +463,11 @@ class Hasher:
     def phone(self, raw: object, region: str | None = None) -> tuple[str, str]:
         """``(key, e164)`` for a phone number parsed with ``region`` (default: the hasher's default region).
 
-        Ints are accepted as digit strings; raises :class:`InvalidIdentifier`."""
+        Ints and whole floats up to 2**53 (``stages.json_text.whole_digits``) are accepted as digit strings; raises :class:`InvalidIdentifier`."""
         if raw is None:
             raise InvalidIdentifier(PHONE, "phone is empty")
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            raw = str(raw)
+        if (isinstance(raw, int) and not isinstance(raw, bool)) or raw.__class__ is float:
+            raw = whole_digits(raw) if raw.__class__ is float else str(raw)  # (14155550134.0: a pandas export)
         if not isinstance(raw, str):
             raise InvalidIdentifier(PHONE, "phone is not a string")
         if len(raw) > MAX_RAW_CHARS:  # refused before the cache (phonenumbers refuses over 250 characters anyway)

@@ -38,6 +38,8 @@ from typing import Any, Callable
 
 import phonenumbers
 
+from journeyflow.stages.json_text import whole_digits
+
 from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES
 
 __all__ = ["call_of", "derived_message_id", "has_no_message_id"]
@@ -92,12 +94,14 @@ def path_text(path: tuple[tuple[str, bool], ...]) -> str:
 
 
 def text(v: Any) -> str | None:
-    """A non-empty id: strings as given, integers as text; None otherwise."""
+    """A non-empty id: strings as given, integers and whole floats up to 2**53 as their digits
+    (``stages.json_text.whole_digits``: ``12345.0`` is ``"12345"``, as in the built-in streams); None otherwise
+    (booleans, other floats, containers)."""
     if isinstance(v, str):
         return v if v.strip() else None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
-    return None
+    return whole_digits(v) if v.__class__ is float else None
 
 
 def locale_region(context: dict | None) -> str | None:

@@ -23,6 +23,7 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES
 from journeyflow.stages.json_text import as_number
 from journeyflow.stages.object_ids import object_id
+from journeyflow.stages.json_text import whole_digits
 
 __all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
            "lookup_per_item",
@@ -277,8 +278,8 @@ def _as_text(v: Any) -> str | None:
         return object_id(v) or None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, float):  # a whole float up to 2**53 (beyond, a double may not be the id written: None)
+        return whole_digits(v)
     return None
 
 

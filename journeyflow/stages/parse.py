@@ -48,7 +48,7 @@ from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, mask_record, pseudonymize
-from journeyflow.stages.spellings import BAD_FIELD, also_named, several_addresses
+from journeyflow.stages.spellings import BAD_FIELD, add_id_mailbox, also_named, plus_bases, several_addresses
 from journeyflow.stages.timeparse import parse_event_ts, parse_ts
 
 if TYPE_CHECKING:
@@ -378,14 +378,17 @@ class Parser:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream}: {e}", et) from None
 
-    def _id_key(self, field: str, key: str) -> str:
+    def _id_key(self, field: str, key: str, contact: dict[str, str] | None = None) -> str:
         """An id (``crm:…``/``anon:…``) that is an email address or a phone number is normalized and hashed as one
         (``email:<hmac>``/``phone:<hmac>``: the same key as the address given in its own field, so it links), and
         one with an address *inside* a longer value is refused (InvalidIdentifier): a customer id, which reaches
         the audit topic and the tables, never holds PII (issue 23.5).  Spellings are those of
         :mod:`journeyflow.stages.pii` (URL-encoded, escaped ...).  A bare digit string stays an id: numeric CRM
         ids (HubSpot, Dynamics ...) cannot be told apart from a phone written without ``+`` or separators, and
-        reading them as phones would merge a customer with whoever holds that number."""
+        reading them as phones would merge a customer with whoever holds that number.  ``contact`` (optional): an
+        id that is a tagged or dotted address (``ann+shop@x.com``) leaves its mailbox's key there under
+        :data:`~journeyflow.stages.spellings.ID_MAILBOXES`, so an opt-out naming it blocks the mailbox
+        (``spellings.also_named`` takes it out of every contact)."""
         kind, _, raw = key.partition(":")
         if raw.isdigit() or cannot_hold_pii(raw, keep_uuids=True) or not contains_pii(raw, keep_uuids=True):
             return key
@@ -393,7 +396,10 @@ class Parser:
         value = value[7:] if value.lower().startswith("mailto:") else value
         masked = mask_pii(value)
         if masked == "<email>":
-            return self.hasher.email(value)[0]
+            k, normalized = self.hasher.email(value)
+            if contact is not None:
+                add_id_mailbox(contact, plus_bases(self.hasher, [normalized]))
+            return k
         if masked == "<phone>" or masked == "tel:<phone>":
             return self.hasher.phone(value, self.config.default_region)[0]
         raise InvalidIdentifier(kind, f"{field} contains an email address or a phone number (not kept in an id)")
@@ -401,9 +407,9 @@ class Parser:
     def _key(self, field: str, value: Any, contact: dict[str, str]) -> str:
         """Identifier key of one identifier field's value (raises InvalidIdentifier)."""
         if field == "anonymous_id":
-            return self._id_key(field, anon_key(value))
+            return self._id_key(field, anon_key(value), contact)
         if field in ("crm_id", "user_id"):
-            return self._id_key(field, crm_key(value))
+            return self._id_key(field, crm_key(value), contact)
         if field == "email":
             k, norm = self.hasher.email(value)
             contact["email"] = norm

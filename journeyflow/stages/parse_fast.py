@@ -34,7 +34,7 @@ from journeyflow.stages.duplicate_keys import DECISIVE_KEYS, escaped_keys, key_c
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
-from journeyflow.stages.spellings import also_named, plus_bases
+from journeyflow.stages.spellings import ID_MAILBOXES, add_id_mailbox, also_named, plus_bases
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
 
 if TYPE_CHECKING:
@@ -293,7 +293,7 @@ class FastPath:
         validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
                                                                           msgspec.DecodeError, _EVENT_ID_MATCH,
                                                                           _SAFE_ID_MATCH)
-        make, max_id, opt_outs, parser = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser
+        make, max_id, opt_outs, parser, id_mailboxes = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser, ID_MAILBOXES
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
             if len(raw) > max_bytes:
@@ -381,6 +381,8 @@ class FastPath:
             contact = got[1].copy() if got[1] else {}  # (an opt-out's other addresses: spellings.also_named)
             if etype in opt_outs:
                 contact = also_named(got[0], contact, etype, plus_bases(parser.hasher, [contact.get("email")]))
+            elif id_mailboxes in contact:  # (an id that is a tagged address: the note is no part of the contact)
+                contact = also_named(got[0], contact, etype)
             return make(prefix + eid, stream, etype, et, got[0], a, contact)
         return parse
 
@@ -403,8 +405,11 @@ class FastPath:
             if got is None:
                 return None  # dropped with a warning, a dead letter, or an empty key: the full path says which
             keys.append(got[0])
-            if got[1]:
-                contact.update(got[1])
+            for name, value in got[1]:
+                if name == ID_MAILBOXES:  # (two ids that are tagged addresses: both mailboxes)
+                    add_id_mailbox(contact, value.split())
+                else:
+                    contact[name] = value
         if not keys:
             return None
         return tuple(sorted(set(keys))), contact

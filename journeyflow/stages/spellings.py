@@ -18,7 +18,7 @@ __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIE
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
            "phone_digits", "whole_digits", "MAX_EXACT_FLOAT", "ALSO_KEYS", "ALSO_FIELD", "also_named",
-           "plus_bases", "several_addresses", "BAD_FIELD"]
+           "plus_bases", "several_addresses", "BAD_FIELD", "ID_MAILBOXES", "add_id_mailbox"]
 
 
 def fold_symbol(v: str) -> str:
@@ -368,6 +368,17 @@ _PHONE_SEPARATOR = re.compile(r"[,;/]")
 _EMAIL_SEPARATOR = re.compile(r"[,;]")
 
 
+#: Contact entry in which a parser notes, while it reads one record, the mailbox keys of ids that are tagged or
+#: dotted addresses (space-separated; :func:`add_id_mailbox`); :func:`also_named` consumes and removes it.
+ID_MAILBOXES = "_id_mailboxes"
+
+
+def add_id_mailbox(contact: dict[str, str], keys: list[str]) -> None:
+    """Notes ``keys`` (mailbox keys, :func:`plus_bases`) in ``contact`` under :data:`ID_MAILBOXES`."""
+    if keys:
+        contact[ID_MAILBOXES] = " ".join(filter(None, (contact.get(ID_MAILBOXES), *keys)))
+
+
 def also_named(ids: Any, contact: dict[str, str], etype: str, extra: Any = ()) -> dict[str, str]:
     """``contact`` of a record of type ``etype`` with identifier keys ``ids``; for an opt-out (a consent revoke, an
     unsubscribe, complaint or bounce) that names an address other than its contact's -- an id that is an address
@@ -375,11 +386,19 @@ def also_named(ids: Any, contact: dict[str, str], etype: str, extra: Any = ()) -
     ``properties.email`` beside its trait) -- a copy holding their keys under :data:`ALSO_KEYS`.  Fail safe: every
     address an opt-out names is blocked (before, only the contact's; the others stayed open).  The contact, not
     ``ids``, carries them: a refused identity link removes a key from ``ids`` while the record still names it.
-    ``extra`` may also be the parsed record, whose :data:`ALSO_FIELD` holds them (:func:`several_addresses`)."""
+    ``extra`` may also be the parsed record, whose :data:`ALSO_FIELD` holds them (:func:`several_addresses`).  The
+    mailboxes of ids that are tagged or dotted addresses (``userId: ann+shop@x.com`` names ``ann@x.com``'s mailbox),
+    which the parsers note in the contact under :data:`ID_MAILBOXES` (:func:`add_id_mailbox`), are blocked too; that
+    note is removed from every contact returned, opt-out or not."""
+    mailboxes = contact.get(ID_MAILBOXES)
+    if mailboxes is not None:  # (a parser's note for this call only: never part of an event's contact)
+        contact = {k: v for k, v in contact.items() if k != ID_MAILBOXES}
     if etype not in _OPT_OUT_TYPES:
         return contact
     if extra.__class__ is dict:
         extra = extra.get(ALSO_FIELD, ())
+    if mailboxes:
+        extra = (*extra, *mailboxes.split())
     own = [contact.get(f) for f in _OWN_KEYS]
     also = sorted({k for k in (*ids, *extra) if k not in own and k[:6] in ("email:", "phone:")})
     return {**contact, ALSO_KEYS: " ".join(also)} if also else contact

@@ -229,8 +229,10 @@ class SegmentParser:
                     user_traits[kind] = props[kind]
                 elif isinstance(props.get(kind), str) and self._usable(kind, props[kind], context):
                     region = _locale_region(context) if kind == "phone" else None
-                    also.append(self._phone_key(props[kind], region, {}) if region else
-                                self.parser._key(kind, props[kind], {}))
+                    named: dict[str, str] = {}
+                    also.append(self._phone_key(props[kind], region, named) if region else
+                                self.parser._key(kind, props[kind], named))
+                    also += plus_bases(self.parser.hasher, [named.get("email")])  # (a tagged address: its mailbox)
         ids, contact = self._identifiers(call, msg, user_traits, et, problems, _locale_region(context))
         attrs: dict[str, Any] = {}
         clean = self._clean_deep
@@ -305,7 +307,7 @@ class SegmentParser:
                     raise InvalidIdentifier(name, f"{name} is empty" if isinstance(v, str) else
                                             f"{name} must be a string or an integer")
                 # an id that is an address is hashed as one; one holding an address is refused (Parser._id_key)
-                keys.append(self._id_key(name, text, key))
+                keys.append(self._id_key(name, text, key, contact))
             except InvalidIdentifier as e:
                 problems.append((name, W.INVALID_IDENTIFIER, "dropped", str(e), _fields.warning_value(name, v)))
                 dropped.append(str(e))
@@ -337,12 +339,13 @@ class SegmentParser:
             return False
         return True
 
-    def _id_key(self, name: str, text: str, key: Any) -> str:
+    def _id_key(self, name: str, text: str, key: Any, contact: dict[str, str] | None = None) -> str:
         """``Parser._id_key(name, key(text))``, cached per (field, text) (bounded: cleared when full); raises the
         same :class:`InvalidIdentifier`; a text longer than ``keys.MAX_ID_CHARS`` is not cached (it is refused, or
-        padding: the cache must not hold megabytes of such texts)."""
+        padding: the cache must not hold megabytes of such texts).  ``contact``: as ``Parser._id_key`` (the mailbox of
+        an id that is a tagged address; computed again, uncached, for the rare id that is an address)."""
         if len(text) > MAX_ID_CHARS:
-            return self.parser._id_key(name, key(text))
+            return self.parser._id_key(name, key(text), contact)
         got = self._id_keys.get((name, text))
         if got is None:
             try:
@@ -354,6 +357,8 @@ class SegmentParser:
             self._id_keys[(name, text)] = got
         if got.__class__ is tuple:
             raise InvalidIdentifier(*got)
+        if contact is not None and got.startswith("email:"):
+            return self.parser._id_key(name, key(text), contact)
         return got
 
     def _phone_key(self, value: Any, region: str, contact: dict) -> str:

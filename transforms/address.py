@@ -44,10 +44,8 @@ from journeyflow.stages.deliverability import (
     address_changes,
     address_copies,
     address_copy,
-    changes,
     fan_out,
     held_addresses,
-    holds,
 )
 
 #: Changes the streaming router keeps per address (each channel's first hard bounce and latest status are always
@@ -78,11 +76,11 @@ def _address_entries(kv: tuple[str, list]) -> Iterator[tuple[str, tuple[int, Any
     make, keyed by address key (:func:`~journeyflow.stages.deliverability.holds` and ``changes``)."""
     cluster, items = kv
     held: set[str] = set()
-    for item in items:
-        for key, _ in holds((cluster, item)):
-            held.add(key)
-        for key, change in changes((cluster, item)):
-            yield key, (_CHANGE, change)
+    for ev, _links in items:  # (holds / changes of each item, without their per-item generator and tuples)
+        if ev.contact:
+            held.update(held_addresses(ev))
+        for key, ch, effect, at in address_changes(ev):
+            yield key, (_CHANGE, (cluster, ch, effect, at))
     for key in sorted(held):
         yield key, (_HOLD, cluster)
 

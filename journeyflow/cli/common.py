@@ -218,20 +218,30 @@ def phone_region(text: str, flag: str = "--default_region") -> str:
     return text
 
 
-def replay_until(text: str | None) -> str | None:
-    """Before any work: ``--until`` as given when it is ``end``, an ISO-8601 time with offset or epoch ms (read by
-    ``stages.parse.parse_ts``, as the replay reads it), else :class:`~journeyflow.config.errors.UserError` (exit 2)
-    naming the option."""
-    if text is None or text == "end":
-        return text
+def time_option(flag: str, text: str, also: str = "") -> int:
+    """Epoch ms of a time option's ``text``: an ISO-8601 time with its UTC offset or epoch ms, read by
+    ``stages.parse.parse_ts`` as event times are (a bare date or a local time is refused: which zone?), from
+    2000-01-01 on (``pipelines.options.check_plausible_time``: an integer there is most likely epoch seconds); else
+    :class:`~journeyflow.config.errors.UserError` (exit 2) naming ``flag`` (``also``: another accepted form, for the
+    message).  ``replay --until`` and ``validate --min_ts/--max_ts`` read their times with it."""
     from journeyflow.config.errors import UserError
     from journeyflow.stages.parse import parse_ts
     try:
         ms = parse_ts(text)
     except (ValueError, TypeError, OverflowError) as e:
-        raise UserError(f"--until {text!r}: {e} (give an ISO-8601 time with offset, epoch ms, or 'end')") from None
+        raise UserError(f"{flag} {text!r}: {e} (give an ISO-8601 time with offset, epoch ms{also})") from None
     from journeyflow.pipelines.options import check_plausible_time
-    check_plausible_time("--until", text, ms)
+    check_plausible_time(flag, text, ms)
+    return ms
+
+
+def replay_until(text: str | None) -> str | None:
+    """Before any work: ``--until`` as given when it is ``end``, an ISO-8601 time with offset or epoch ms
+    (:func:`time_option`, as the replay reads it), else :class:`~journeyflow.config.errors.UserError` (exit 2)
+    naming the option."""
+    if text is None or text == "end":
+        return text
+    time_option("--until", text, ", or 'end'")
     return text
 
 

@@ -15,13 +15,13 @@ HELP = "data-quality checks (Great Expectations) over OUT/tables; exit 1 on fail
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    """``OUT [--min_ts T --max_ts T] [--json] [--failures_only]`` (T: epoch ms or ISO-8601; the hyphenated
+    """``OUT [--min_ts T --max_ts T] [--json] [--failures_only]`` (T: epoch ms or ISO-8601 with offset; the hyphenated
     spellings are deprecated)."""
     p.add_argument("out", help="replay output directory (with tables/)")
-    p.add_argument("--min_ts", metavar="T", help="start of the replayed input (epoch ms or ISO-8601); default: "
-                                                 "derived from the tables")
-    p.add_argument("--max_ts", metavar="T", help="end of the replayed input (epoch ms or ISO-8601); default: "
-                                                 "derived from the tables")
+    p.add_argument("--min_ts", metavar="T", help="start of the replayed input (epoch ms or ISO-8601 with its UTC "
+                                                 "offset, as replay --until); default: derived from the tables")
+    p.add_argument("--max_ts", metavar="T", help="end of the replayed input (epoch ms or ISO-8601 with its UTC "
+                                                 "offset); default: derived from the tables")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     p.add_argument("--failures_only", action="store_true", help="text report: list failed checks only")
     hyphen_aliases(p, "--min_ts", "--max_ts", "--failures_only")
@@ -38,14 +38,11 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     if (ns.min_ts is None) != (ns.max_ts is None):
         print("journeyflow validate: give both --min_ts and --max_ts, or neither", file=sys.stderr)
         return 2
+    bounds = None
     if ns.min_ts is not None:
-        from journeyflow.analytics.quality_range import _to_ms
-        bounds = []
-        for flag, value in (("--min_ts", ns.min_ts), ("--max_ts", ns.max_ts)):
-            try:
-                bounds.append(_to_ms(value))
-            except (TypeError, ValueError):
-                raise UserError(f"{flag} {value!r} is not a time (epoch ms or ISO-8601)") from None
+        from journeyflow.cli.common import time_option
+        # read as replay --until is: a bare date or a local time was taken as UTC here and refused there
+        bounds = [time_option(flag, value) for flag, value in (("--min_ts", ns.min_ts), ("--max_ts", ns.max_ts))]
         if bounds[0] > bounds[1]:
             raise UserError(f"--min_ts {ns.min_ts} is after --max_ts {ns.max_ts}")
     from journeyflow.analytics.quality import validate_output
@@ -53,7 +50,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     if not getattr(ns, "verbose", False):  # GX sets this logger to INFO when imported: one line of noise per run
         import great_expectations.data_context.types.base  # noqa: F401  (imported by the run anyway)
         logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-    rng = (ns.min_ts, ns.max_ts) if ns.min_ts is not None else None
+    rng = tuple(bounds) if bounds is not None else None  # (epoch ms, as read above)
     with Ticker("validate", lambda: f"data-quality suites over {ns.out}/tables"):
         report = validate_output(ns.out, input_range=rng)
     if getattr(ns, "json", False):

@@ -454,7 +454,7 @@ def test_cli_validate(monkeypatch, capsys, good_report, broken_report, tmp_path)
     assert cli_validate(p.parse_args(["out/broken", "--json", "--min_ts", "2026-10-05T00:00:00Z",
                                       "--max_ts", str(T0 + DAY)])) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
-    assert seen[-1] == ("out/broken", ("2026-10-05T00:00:00Z", str(T0 + DAY)))
+    assert seen[-1] == ("out/broken", (1791158400000, T0 + DAY))  # (read as epoch ms, as replay --until is)
     assert cli_validate(p.parse_args(["out/x", "--min_ts", "1"])) == 2
     assert {"validate", "query", "report"} <= set(COMMANDS)
 

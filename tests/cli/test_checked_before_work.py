@@ -106,3 +106,34 @@ def test_validate_checks_its_arguments_before_the_suites(extra, tmp_path, monkey
     assert main(["validate", str(tmp_path), *extra]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
+
+
+@pytest.mark.parametrize("bound", ["2026-10-01", "2026-10-01T00:00:00", "1790000000"])
+def test_validate_reads_its_bounds_as_replay_until_does(bound, tmp_path, monkeypatch, capsys):
+    """A bare date or a local time (which zone?) and epoch seconds are refused by ``replay --until``; ``validate``
+    took the first two as UTC and the last as 1970: the same text now gets the same answer, exit 2 with one line
+    naming the option."""
+    import journeyflow.analytics.quality as quality
+    monkeypatch.setattr(quality, "validate_output", _never("validate_output"))
+    (tmp_path / "tables").mkdir()
+    assert main(["validate", str(tmp_path), "--min_ts", bound, "--max_ts", "2026-10-20T00:00:00Z"]) == 2
+    err = capsys.readouterr().err
+    assert "--min_ts" in err and len(err.strip().splitlines()) == 1
+    assert main(["replay", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "--until", bound]) == 2
+
+
+def test_validate_passes_its_bounds_as_epoch_ms(tmp_path, monkeypatch):
+    import journeyflow.analytics.quality as quality
+    got = []
+
+    class _Report:
+        ok = True
+
+        def render(self, verbose):
+            return "ok"
+
+    monkeypatch.setattr(quality, "validate_output", lambda out, input_range=None: got.append(input_range) or _Report())
+    (tmp_path / "tables").mkdir()
+    assert main(["validate", str(tmp_path), "--min_ts", "2026-10-01T02:00:00+02:00", "--max_ts",
+                 "1790812800001"]) == 0
+    assert got == [(1790812800000, 1790812800001)]

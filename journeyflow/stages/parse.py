@@ -48,7 +48,7 @@ from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
 from journeyflow.stages.object_ids import object_ids
 from journeyflow.stages.parse_fast import FastPath, cannot_hold_pii
 from journeyflow.stages.pii import contains_pii, decode as pii_decode, mask_pii, mask_record, pseudonymize
-from journeyflow.stages.spellings import BAD_FIELD, add_id_mailbox, also_named, plus_bases, several_addresses
+from journeyflow.stages.spellings import BAD_FIELD, also_named, note_id_mailbox, several_addresses
 from journeyflow.stages.timeparse import parse_event_ts, parse_ts
 
 if TYPE_CHECKING:
@@ -385,10 +385,8 @@ class Parser:
         the audit topic and the tables, never holds PII (issue 23.5).  Spellings are those of
         :mod:`journeyflow.stages.pii` (URL-encoded, escaped ...).  A bare digit string stays an id: numeric CRM
         ids (HubSpot, Dynamics ...) cannot be told apart from a phone written without ``+`` or separators, and
-        reading them as phones would merge a customer with whoever holds that number.  ``contact`` (optional): an
-        id that is a tagged or dotted address (``ann+shop@x.com``) leaves its mailbox's key there under
-        :data:`~journeyflow.stages.spellings.ID_MAILBOXES`, so an opt-out naming it blocks the mailbox
-        (``spellings.also_named`` takes it out of every contact)."""
+        reading them as phones would merge a customer with whoever holds that number.  ``contact``: where an id that is
+        a tagged address notes its mailbox (``spellings.note_id_mailbox``: an opt-out naming it blocks the mailbox)."""
         kind, _, raw = key.partition(":")
         if raw.isdigit() or cannot_hold_pii(raw, keep_uuids=True) or not contains_pii(raw, keep_uuids=True):
             return key
@@ -397,8 +395,7 @@ class Parser:
         masked = mask_pii(value)
         if masked == "<email>":
             k, normalized = self.hasher.email(value)
-            if contact is not None:
-                add_id_mailbox(contact, plus_bases(self.hasher, [normalized]))
+            note_id_mailbox(contact, self.hasher, normalized)
             return k
         if masked == "<phone>" or masked == "tel:<phone>":
             return self.hasher.phone(value, self.config.default_region)[0]

@@ -18,7 +18,7 @@ __all__ = ["CHANNEL_SYNONYMS", "ENUM_SYNONYMS", "EVERY_CHANNEL", "INTEGER_ID_FIE
            "container_fields", "enum_symbols", "fold_enums", "fold_symbol", "integer_ids", "names_every_channel",
            "PHONE_CHANNELS", "opt_out_scope", "clean_scalar",
            "phone_digits", "whole_digits", "MAX_EXACT_FLOAT", "ALSO_KEYS", "ALSO_FIELD", "also_named",
-           "plus_bases", "several_addresses", "BAD_FIELD", "ID_MAILBOXES", "add_id_mailbox"]
+           "plus_bases", "several_addresses", "BAD_FIELD", "ID_MAILBOXES", "add_id_mailbox", "note_id_mailbox"]
 
 
 def fold_symbol(v: str) -> str:
@@ -377,6 +377,13 @@ def add_id_mailbox(contact: dict[str, str], keys: list[str]) -> None:
     """Notes ``keys`` (mailbox keys, :func:`plus_bases`) in ``contact`` under :data:`ID_MAILBOXES`."""
     if keys:
         contact[ID_MAILBOXES] = " ".join(filter(None, (contact.get(ID_MAILBOXES), *keys)))
+
+
+def note_id_mailbox(contact: dict[str, str] | None, hasher: Any, normalized: str) -> None:
+    """Notes in ``contact`` (None: nowhere) the mailbox of the address ``normalized`` that an id names, when it is
+    another address (``ann+shop@x.com`` → ``ann@x.com``: :func:`plus_bases`, :func:`add_id_mailbox`)."""
+    if contact is not None:
+        add_id_mailbox(contact, plus_bases(hasher, [normalized]))
 
 
 def also_named(ids: Any, contact: dict[str, str], etype: str, extra: Any = ()) -> dict[str, str]:

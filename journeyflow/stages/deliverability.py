@@ -32,6 +32,7 @@ from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Ev
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_block, mailbox_key
+from journeyflow.stages.mailboxes import remember_grant
 from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
 
 if TYPE_CHECKING:
@@ -179,7 +180,13 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
             soft.sort(key=lambda e: (_soft_ts(e), "" if e.__class__ is int else e[1]))
             del soft[:-MAX_SOFT_BOUNCES]
     elif rec[1] is None or ts > rec[1] or (ts == rec[1] and effect in BLOCKING and rec[0] not in BLOCKING):
+        if rec[0] == "granted" and effect != "granted":
+            remember_grant(rec, rec[1])
+        elif effect == "granted":
+            del rec[4:]
         rec[0], rec[1] = effect, ts
+    elif effect == "granted" and rec[0] != "granted":  # an older grant than the latest opt-out: remembered
+        remember_grant(rec, ts)
 
 
 #: Streams whose records name an address only because a message was sent there: not the customer giving it.
@@ -311,7 +318,7 @@ def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
     ``bounced`` from a hard bounce on, else the latest opt-in/opt-out status; ``since`` epoch ms), for snapshots."""
     rows = []
     for key in sorted(s.addr_status):
-        for ch, (st, ts, hard, _soft) in sorted(s.addr_status[key].items()):
+        for ch, (st, ts, hard, _soft, *_g) in sorted(s.addr_status[key].items()):
             if hard is not None:
                 rows.append({"address_key": key, "channel": ch, "status": HARD_BOUNCE, "since": hard})
             elif st is not None:
@@ -342,9 +349,11 @@ def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "Customer
             see_address(m, key, kind, raw, ts)
     for src in (older, newer):
         for key, per in src.addr_status.items():
-            for ch, (st, ts, hard, soft) in per.items():
+            for ch, (st, ts, hard, soft, *grant) in per.items():
                 if st is not None:
                     set_address_status(m, key, ch, st, ts)
+                for at in grant:  # (a grant an opt-out overrode: ``_remember_grant``)
+                    set_address_status(m, key, ch, "granted", at)
                 if hard is not None:
                     set_address_status(m, key, ch, HARD_BOUNCE, hard)
                 for t in soft:

@@ -95,3 +95,22 @@ def test_the_remembered_grant_is_order_free_and_survives_a_merge():
     # a grant after the opt-out: the latest status is the grant, nothing more kept (the form of qa11a's records)
     x.set_address_status("email:k", "email", "granted", 15)
     assert x.merge(y).addr_status["email:k"]["email"] == ["granted", 15, None, []]
+
+
+def test_the_same_for_texts():
+    from journeyflow.stages.arbitration.arbiter import Arbiter
+    from tests.beam.test_address_consent import NOON, cand, customer, decide
+
+    at = NOON + 8 * 3_600_000  # 13:00 in California: no quiet hours
+
+    def text(category: str):
+        return decide(arb, s, cand("sms", category)._replace(proposed_at=at), at)
+
+    arb = Arbiter()
+    s = customer(phone_ann=("phone", "+14155550134"), phone_bob=("phone", "+14155550199"))  # bob's seen last
+    s.set_address_status("phone:ann", "sms", "granted", NOON - 30 * 86_400_000)
+    assert text("marketing").address == "+14155550134"
+    s.set_address_status("phone:ann", "sms", "revoked", NOON - 86_400_000)  # a copy: channel consent stays
+    d = text("marketing")
+    assert (d.action, d.reason_codes) == ("suppress", ("consent",))  # before: sent to +14155550199
+    assert text("transactional").address == "+14155550199"  # no grant needed: the newest, as before

@@ -318,7 +318,7 @@ def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
     ``bounced`` from a hard bounce on, else the latest opt-in/opt-out status; ``since`` epoch ms), for snapshots."""
     rows = []
     for key in sorted(s.addr_status):
-        for ch, (st, ts, hard, _soft, *_g) in sorted(s.addr_status[key].items()):
+        for ch, (st, ts, hard) in sorted((c, r[:3]) for c, r in s.addr_status[key].items()):
             if hard is not None:
                 rows.append({"address_key": key, "channel": ch, "status": HARD_BOUNCE, "since": hard})
             elif st is not None:
@@ -349,10 +349,10 @@ def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "Customer
             see_address(m, key, kind, raw, ts)
     for src in (older, newer):
         for key, per in src.addr_status.items():
-            for ch, (st, ts, hard, soft, *grant) in per.items():
+            for ch, (st, ts, hard, soft), grant in ((c, r[:4], r[4:]) for c, r in per.items()):
                 if st is not None:
                     set_address_status(m, key, ch, st, ts)
-                for at in grant:  # (a grant an opt-out overrode: ``_remember_grant``)
+                for at in grant:  # (a grant an opt-out overrode: ``mailboxes.remember_grant``)
                     set_address_status(m, key, ch, "granted", at)
                 if hard is not None:
                     set_address_status(m, key, ch, HARD_BOUNCE, hard)

@@ -32,7 +32,7 @@ from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Ev
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_block, mailbox_key
-from journeyflow.stages.mailboxes import remember_grant
+from journeyflow.stages.mailboxes import held_grant, remember_grant
 from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
 
 
 def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> None:
-    """Record one delivery address as seen at ``ts``; keeps the ``MAX_ADDRESSES_PER_KIND`` most recent per kind."""
+    """Record an address seen at ``ts``; keeps ``MAX_ADDRESSES_PER_KIND`` a kind: granted (held_grant), then newest."""
     cur = s.addresses.get(key)
     if cur is not None:
         if ts >= cur[2]:
@@ -229,7 +229,7 @@ def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> N
     s.addresses[key] = [kind, raw, ts]
     same = [k for k, v in s.addresses.items() if v[0] == kind]
     if len(same) > MAX_ADDRESSES_PER_KIND:
-        same.sort(key=lambda k: (s.addresses[k][2], k))
+        same.sort(key=lambda k: (held_grant(s, k), s.addresses[k][2], k))
         for k in same[:-MAX_ADDRESSES_PER_KIND]:
             del s.addresses[k]
 

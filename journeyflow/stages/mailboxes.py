@@ -162,6 +162,15 @@ def granted(s: "CustomerState", key: str, raw: str, channel: str) -> bool:
     return any(r is not None and (r[0] == "granted" or len(r) > 4) for r in (own, box))
 
 
+def held_grant(s: "CustomerState", key: str) -> bool:
+    """The address ``key`` was granted itself on some channel (its status record's latest status is ``granted`` or
+    it remembers a grant: :func:`remember_grant`).  ``deliverability.see_address`` keeps such an address before a
+    more recent one: before, a customer whose consent was given with ``ann@`` and who was seen with four newer
+    addresses lost ``ann@`` from the delivery addresses, and marketing went to the newest one, never consented to."""
+    per = s.addr_status.get(key)
+    return bool(per) and any(r[0] == "granted" or len(r) > 4 for r in per.values())
+
+
 def remember_grant(rec: list, ts: int) -> None:
     """Keep the latest grant an opt-out overrode in an address-status record ``[status, ts, hard bounce ts, soft
     bounces]`` as a fifth item (epoch ms; records without one have four): the address was granted itself, so it

@@ -70,6 +70,21 @@ def test_what_stays_as_it_was():
     assert sends(story({"email": ANN}) + [B, opt_out("unsubscribed"), ("consent", g_ann)]) == [("crm:A", ANN)]
 
 
+def newer(n: int) -> list[tuple[str, dict]]:
+    """A's CRM names ``n`` more addresses after bob@ (a3@ the newest)."""
+    return [("crm", {"event_id": f"u-{i}", "ts": f"2026-09-1{i}T01:00:00Z", "type": "contact_updated",
+                     "crm_id": "A", "email": f"a{i}@example.com", "timezone": "UTC"}) for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_the_granted_address_is_kept_among_newer_ones(n):
+    # five or more addresses: four are kept (deliverability.MAX_ADDRESSES_PER_KIND); before, ann@ (the oldest) was
+    # dropped and the offer went to the newest, never consented to; now the granted one is kept first
+    assert sends(story({"email": ANN}) + newer(n)) == [("crm:A", ANN)]  # before: a3@ / a4@
+    assert sends(story({"email": ANN}) + newer(n) + [B, opt_out("unsubscribed")]) == []
+    assert sends(story({"crm_id": "A"}) + newer(n)) == [("crm:A", f"a{n}@example.com")]  # (a grant by CRM id)
+
+
 CHANGES = [("granted", 10), ("revoked", 10), ("granted", 5), ("unsubscribed", 30), ("granted", 20),
            ("bounced", 7), ("soft_bounce", 3)]
 

@@ -342,11 +342,8 @@ def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) ->
 
 
 def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "CustomerState") -> None:
-    """Identity merge: ``m`` gets the union of both states' addresses (the newer sighting wins) and every status
-    change either state holds (``set_address_status`` is commutative)."""
-    for src in (older, newer):
-        for key, (kind, raw, ts) in src.addresses.items():
-            see_address(m, key, kind, raw, ts)
+    """Identity merge: ``m`` gets every status change either state holds (``set_address_status`` is commutative)
+    and the union of both states' addresses (the newer sighting wins)."""
     for src in (older, newer):
         for key, per in src.addr_status.items():
             for ch, (st, ts, hard, soft), grant in ((c, r[:4], r[4:]) for c, r in per.items()):
@@ -359,6 +356,9 @@ def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "Customer
                 for t in soft:
                     set_address_status(m, key, ch, SOFT_BOUNCE if t.__class__ is int else f"{SOFT_BOUNCE}:{t[1]}",
                                        _soft_ts(t))
+    for src in (older, newer):  # (after the statuses: a granted address is kept first, see_address)
+        for key, (kind, raw, ts) in src.addresses.items():
+            see_address(m, key, kind, raw, ts)
 
 
 def upgrade_v1(s: "CustomerState", d: dict[str, Any]) -> None:

@@ -129,3 +129,14 @@ def test_the_same_for_texts():
     d = text("marketing")
     assert (d.action, d.reason_codes) == ("suppress", ("consent",))  # before: sent to +14155550199
     assert text("transactional").address == "+14155550199"  # no grant needed: the newest, as before
+
+
+def test_a_merge_keeps_the_granted_address_too():
+    x, y = CustomerState(customer_id="crm:X"), CustomerState(customer_id="crm:Y")
+    x.set_address_status("email:ann", "email", "granted", 1)
+    for i, key in enumerate(["email:ann", "email:b1", "email:b2", "email:b3"]):
+        x.addresses[key] = ["email", f"{key[6:]}@example.com", 10 + i]
+    y.addresses["email:b4"] = ["email", "b4@example.com", 20]
+    for m in (x.merge(y), y.merge(x)):
+        assert sorted(m.addresses) == ["email:ann", "email:b2", "email:b3", "email:b4"]  # before: ann@ dropped
+        assert m.delivery_address("email", 30, granted=True) == ("email:ann", "ann@example.com")

@@ -111,22 +111,26 @@ def address_messages(item: tuple[str, Event]) -> Iterator[tuple[str, tuple]]:
 
 def _prune(changes: list[list]) -> list[list]:
     """The newest ``MAX_KEPT_CHANGES`` changes ``[channel, effect, at]``, always with what decides each channel's
-    status: its earliest hard bounce and its latest opt-in/opt-out status (every one at that latest time: a tie's
-    blocking status wins in the receiving state).  Before, only hard bounces were kept for sure: 64 soft bounces (each
-    a change of its own) pushed an ``unsubscribed`` out, and a customer naming the address later was never told."""
+    status: its earliest hard bounce, its latest opt-in/opt-out status (every one at that latest time: a tie's
+    blocking status wins in the receiving state) and its latest grant (an address granted, then opted out, stays
+    the scope of its holders' consent: ``mailboxes.granted``).  Before, only hard bounces were kept for sure: 64
+    soft bounces (each a change of its own) pushed an ``unsubscribed`` out, and a customer naming the address later
+    was never told."""
     if len(changes) <= MAX_KEPT_CHANGES:
         return changes
     changes.sort(key=lambda c: (c[2], c[0], c[1]))
     first_hard: dict[str, list] = {}
     last_status: dict[str, int] = {}
+    last_grant: dict[str, list] = {}
     for c in changes:
         if c[1] == HARD_BOUNCE:
             first_hard.setdefault(c[0], c)
         elif not c[1].startswith(SOFT_BOUNCE):
             last_status[c[0]] = c[2]
-    must = [c for c in changes if first_hard.get(c[0]) is c or (c[1] != HARD_BOUNCE and
-                                                                 not c[1].startswith(SOFT_BOUNCE) and
-                                                                 last_status.get(c[0]) == c[2])]
+            if c[1] == "granted":
+                last_grant[c[0]] = c
+    must = [c for c in changes if first_hard.get(c[0]) is c or last_grant.get(c[0]) is c or (
+        c[1] != HARD_BOUNCE and not c[1].startswith(SOFT_BOUNCE) and last_status.get(c[0]) == c[2])]
     ids = {id(c) for c in must}
     rest = [c for c in changes if id(c) not in ids and c[1] != HARD_BOUNCE]
     room = MAX_KEPT_CHANGES - len(must)

@@ -32,6 +32,7 @@ from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Ev
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_block, mailbox_key
+from journeyflow.stages.mailboxes import held_grant, remember_grant
 from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
 
 if TYPE_CHECKING:
@@ -179,7 +180,13 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
             soft.sort(key=lambda e: (_soft_ts(e), "" if e.__class__ is int else e[1]))
             del soft[:-MAX_SOFT_BOUNCES]
     elif rec[1] is None or ts > rec[1] or (ts == rec[1] and effect in BLOCKING and rec[0] not in BLOCKING):
+        if rec[0] == "granted" and effect != "granted":
+            remember_grant(rec, rec[1])
+        elif effect == "granted":
+            del rec[4:]
         rec[0], rec[1] = effect, ts
+    elif effect == "granted" and rec[0] != "granted":  # an older grant than the latest opt-out: remembered
+        remember_grant(rec, ts)
 
 
 #: Streams whose records name an address only because a message was sent there: not the customer giving it.
@@ -213,7 +220,7 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
 
 
 def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> None:
-    """Record one delivery address as seen at ``ts``; keeps the ``MAX_ADDRESSES_PER_KIND`` most recent per kind."""
+    """Record an address seen at ``ts``; keeps ``MAX_ADDRESSES_PER_KIND`` a kind: granted (held_grant), then newest."""
     cur = s.addresses.get(key)
     if cur is not None:
         if ts >= cur[2]:
@@ -222,7 +229,7 @@ def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> N
     s.addresses[key] = [kind, raw, ts]
     same = [k for k, v in s.addresses.items() if v[0] == kind]
     if len(same) > MAX_ADDRESSES_PER_KIND:
-        same.sort(key=lambda k: (s.addresses[k][2], k))
+        same.sort(key=lambda k: (held_grant(s, k), s.addresses[k][2], k))
         for k in same[:-MAX_ADDRESSES_PER_KIND]:
             del s.addresses[k]
 
@@ -311,7 +318,7 @@ def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
     ``bounced`` from a hard bounce on, else the latest opt-in/opt-out status; ``since`` epoch ms), for snapshots."""
     rows = []
     for key in sorted(s.addr_status):
-        for ch, (st, ts, hard, _soft) in sorted(s.addr_status[key].items()):
+        for ch, (st, ts, hard) in sorted((c, r[:3]) for c, r in s.addr_status[key].items()):
             if hard is not None:
                 rows.append({"address_key": key, "channel": ch, "status": HARD_BOUNCE, "since": hard})
             elif st is not None:
@@ -335,21 +342,23 @@ def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) ->
 
 
 def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "CustomerState") -> None:
-    """Identity merge: ``m`` gets the union of both states' addresses (the newer sighting wins) and every status
-    change either state holds (``set_address_status`` is commutative)."""
-    for src in (older, newer):
-        for key, (kind, raw, ts) in src.addresses.items():
-            see_address(m, key, kind, raw, ts)
+    """Identity merge: ``m`` gets every status change either state holds (``set_address_status`` is commutative)
+    and the union of both states' addresses (the newer sighting wins)."""
     for src in (older, newer):
         for key, per in src.addr_status.items():
-            for ch, (st, ts, hard, soft) in per.items():
+            for ch, (st, ts, hard, soft), grant in ((c, r[:4], r[4:]) for c, r in per.items()):
                 if st is not None:
                     set_address_status(m, key, ch, st, ts)
+                for at in grant:  # (a grant an opt-out overrode: ``mailboxes.remember_grant``)
+                    set_address_status(m, key, ch, "granted", at)
                 if hard is not None:
                     set_address_status(m, key, ch, HARD_BOUNCE, hard)
                 for t in soft:
                     set_address_status(m, key, ch, SOFT_BOUNCE if t.__class__ is int else f"{SOFT_BOUNCE}:{t[1]}",
                                        _soft_ts(t))
+    for src in (older, newer):  # (after the statuses: a granted address is kept first, see_address)
+        for key, (kind, raw, ts) in src.addresses.items():
+            see_address(m, key, kind, raw, ts)
 
 
 def upgrade_v1(s: "CustomerState", d: dict[str, Any]) -> None:

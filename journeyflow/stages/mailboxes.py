@@ -152,8 +152,33 @@ def mailbox_block(s: "CustomerState", email: str, channel: str, own: list | None
 
 
 def granted(s: "CustomerState", key: str, raw: str, channel: str) -> bool:
-    """The address (or, without a status of its own, its mailbox) has an explicit ``granted`` status."""
+    """The address (or, without a status of its own, its mailbox) was granted itself: its latest status is
+    ``granted``, or an opt-out overrode a grant (:func:`remember_grant`).  Before, a grant later revoked counted as
+    none, and a customer whose only granted address was opted out by another holder of it (a copied revoke leaves
+    the channel consent granted) got marketing at a newer address never consented to."""
     per = s.addr_status.get(key)
-    own = per[channel][0] if per and channel in per else None
-    box = mailbox_status(s, raw, channel) if own is None and channel == "email" else None
-    return own == "granted" or (box is not None and box[0] == "granted")
+    own = per.get(channel) if per else None
+    box = mailbox_status(s, raw, channel) if (own is None or own[0] is None) and channel == "email" else None
+    return any(r is not None and (r[0] == "granted" or len(r) > 4) for r in (own, box))
+
+
+def held_grant(s: "CustomerState", key: str) -> bool:
+    """The address ``key`` was granted itself on some channel (its status record's latest status is ``granted`` or
+    it remembers a grant: :func:`remember_grant`).  ``deliverability.see_address`` keeps such an address before a
+    more recent one: before, a customer whose consent was given with ``ann@`` and who was seen with four newer
+    addresses lost ``ann@`` from the delivery addresses, and marketing went to the newest one, never consented to."""
+    per = s.addr_status.get(key)
+    return bool(per) and any(r[0] == "granted" or len(r) > 4 for r in per.values())
+
+
+def remember_grant(rec: list, ts: int) -> None:
+    """Keep the latest grant an opt-out overrode in an address-status record ``[status, ts, hard bounce ts, soft
+    bounces]`` as a fifth item (epoch ms; records without one have four): the address was granted itself, so it
+    stays the scope of the customer's consent (:func:`granted`: policy ``consent.requires: granted`` asks for a
+    grant of the address sent to).  Kept only while the latest status is not ``granted`` (``deliverability.
+    set_address_status`` drops it on a grant), always the latest grant: the record stays a function of the set of
+    changes, whatever their order."""
+    if len(rec) < 5:
+        rec.append(ts)
+    elif ts > rec[4]:
+        rec[4] = ts

@@ -59,12 +59,15 @@ def container_fields(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 #: opt-out naming a ``phone`` stops texts and calls: :data:`PHONE_CHANNELS`.)
 CHANNEL_SYNONYMS: Mapping[str, str] = {
     **dict.fromkeys(("e_mail", "mail", "emails", "electronic_mail", "email_address", "e_mail_address",
-                     "email_addresses", "marketing_email", "marketing_emails", "email_marketing"), "email"),
+                     "email_addresses", "marketing_email", "marketing_emails", "email_marketing",
+                     "e_mail_marketing"), "email"),
+    # MMS is texting to the same number (CTIA Messaging Principles and Best Practices: one program, one STOP)
     **dict.fromkeys(("text", "texts", "text_message", "text_messages", "txt", "sms_text", "sms_message",
-                     "sms_messages", "sms_marketing", "marketing_sms"), "sms"),
+                     "sms_messages", "sms_marketing", "marketing_sms", "mms", "sms_mms", "mms_message",
+                     "mms_messages", "multimedia_message"), "sms"),
     **dict.fromkeys(("push_notification", "push_notifications", "mobile_push", "app_push", "pushes"), "push"),
     **dict.fromkeys(("calls", "phone_call", "phone_calls", "voice", "voice_call", "voice_calls", "telephone",
-                     "telephone_call"), "call")}
+                     "telephone_call", "robocall", "robocalls", "autodialed_calls"), "call")}
 ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     "consent": {"channel": CHANNEL_SYNONYMS, "status": {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
@@ -120,6 +123,18 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
 #: absent, null or empty.  A preference centre's "unsubscribe from everything" blocks each channel (fail safe).
 EVERY_CHANNEL = "all"
 _EVERY_CHANNEL_SPELLINGS = frozenset({"all", "*", "any", "every", "everything", "all_channels", "global", ""})
+#: The ``channel`` of a built-in opt-out naming a category ("Marketing", "Promotions", "All communications"): no
+#: channel, and no consent per category is kept (``CustomerState.consent`` is per channel), so it stops every
+#: channel (fail safe; CAN-SPAM, 15 U.S.C. 7704(a)(3)-(4), and the TCPA, 47 CFR 64.1200(a)(10), have an opt-out
+#: honoured whatever words it comes in); a newsletter's stops email (as a Segment ``Newsletter Unsubscribed`` reads:
+#: ``segment.optouts``).  A null written as text (``"null"``, ``"none"``: a CSV export) is null: every channel.
+#: Before, each was a ``schema_violation`` dead letter and the next promo went out.  A grant naming one stays a dead
+#: letter (a newsletter's consent is no consent to every email).  Not read in Segment event names (qa10g).
+_CATEGORY_SCOPES: Mapping[str, str] = {
+    **dict.fromkeys(("marketing", "all_marketing", "marketing_communications", "marketing_messages", "promotional",
+                     "promotions", "promotion", "promo", "promos", "offers", "commercial", "advertising",
+                     "communications", "all_communications", "unsubscribe_all", "null", "none"), "all"),
+    **dict.fromkeys(("newsletter", "newsletters", "email_newsletter", "email_newsletters"), "email")}
 _EVERY_CHANNEL_TYPES = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
 
 
@@ -184,8 +199,10 @@ def _several_channels(value: Any) -> str | None:
         f = CHANNEL_SYNONYMS.get(f, f)
         if f in _PHONE_SPELLINGS:
             named.update(("sms", "call"))
-        elif f in _EVERY_CHANNEL_SPELLINGS and f:
+        elif (f in _EVERY_CHANNEL_SPELLINGS and f) or _CATEGORY_SCOPES.get(f) == EVERY_CHANNEL:
             return EVERY_CHANNEL
+        elif f in _CATEGORY_SCOPES:  # (a newsletter's: email)
+            named.add(_CATEGORY_SCOPES[f])
         elif f in SCOPE_CHECKED_AS and f not in (EVERY_CHANNEL, PHONE_CHANNELS):
             named.add(f)
         else:
@@ -212,6 +229,8 @@ def opt_out_scope(stream: str, rec: Mapping[str, Any]) -> str | None:
         folded = fold_symbol(ch)
         if folded in _PHONE_SPELLINGS:
             return PHONE_CHANNELS
+        if folded in _CATEGORY_SCOPES:
+            return _CATEGORY_SCOPES[folded]
         if stream == "engagement" and CHANNEL_SYNONYMS.get(folded, folded) == "call":
             return "call"  # (a call tool's unsubscribe: the engagement schema names no call channel)
     return ""

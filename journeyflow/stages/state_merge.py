@@ -248,7 +248,7 @@ def resolve_unnamed(s: CustomerState) -> None:
         kind, cands = _unnamed(key)
         per = s.addr_status.pop(key)
         held = [k for k, _raw in addresses_of(s, kind)]  # most recently seen first
-        for ch, (st, ts, hard, soft) in per.items():
+        for ch, (st, ts, hard, soft) in ((c, r[:4]) for c, r in per.items()):  # (unnamed: bounces only)
             at = hard if hard is not None else ts if ts is not None else min(_soft_ts(t) for t in soft)
             pick = ([k for k in held if k in cands] or cands) if cands else (
                 [k for k in held if s.addresses[k][2] <= at] or held)

@@ -85,6 +85,33 @@ def test_table_merge_is_every_row_in_time_order_in_bounded_batches(tmp_path, mon
         assert [r["row"] for r in got] == [r["row"] for r in sorted(every, key=key)]
 
 
+@pytest.mark.parametrize("fan_in", [2, 3, 8])
+def test_many_pieces_merge_in_rounds_into_the_same_sorted_rows(fan_in, tmp_path, monkeypatch):
+    """More pieces than MERGE_FAN_IN (a 100,000-customer replay has 48 buckets): merged in rounds, each reading at
+    most fan_in pieces; the same rows in time order, and no round file left beside the result."""
+    import random
+    monkeypatch.setattr(rb, "MERGE_FAN_IN", fan_in)
+    read = []
+    real = rb.merge_sorted_parquet
+    monkeypatch.setattr(rb, "merge_sorted_parquet", lambda ps, d, c: read.append(len(ps)) or real(ps, d, c))
+    rng = random.Random(3)
+    schema = pa.schema([("ts", pa.int64()), ("row", pa.string())])
+    pieces, every = [], []
+    for i in range(11):
+        rows = [{"ts": t, "row": f"p{i}-{k}"} for k, t in enumerate(sorted(rng.randrange(50) for _ in range(i * 3)))]
+        every += rows
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / f"p{i}.parquet")
+        pieces.append(str(tmp_path / f"p{i}.parquet"))
+    out = tmp_path / "out" / "part-00000.parquet"
+    out.parent.mkdir()
+    assert rb.merge_in_rounds(pieces, str(out), "ts") == len(every)
+    got = pq.read_table(out).to_pylist()
+    assert sorted(r["row"] for r in got) == sorted(r["row"] for r in every)
+    assert [r["ts"] for r in got] == sorted(r["ts"] for r in every)
+    assert max(read) <= fan_in and len(read) > 1
+    assert [p.name for p in out.parent.iterdir()] == ["part-00000.parquet"]
+
+
 def test_topic_merge_is_the_sorted_file_of_all_lines(tmp_path):
     parts = []
     lines = [[b'{"a":1}', b'{"a":3}', b'{"b":"x"}'], [b'{"a":2}', b'{"a":22}', b'{"a":2,"c":1}'], []]

@@ -643,7 +643,7 @@ def test_state_stays_small_with_every_default_journey_active():
     eng = JourneyEngine(default_journeys())
     sim = Sim(eng)
     t = T0
-    for e in ["order_placed", "signup", "add_to_cart", "payment_failed", "ticket_escalated"]:
+    for e in ["signup", "order_placed", "add_to_cart", "payment_failed", "ticket_escalated"]:
         t += MIN
         sim.event(ev(e, t, product_id="sku-123456", product_ids=["sku-123456"], ticket_id="t1", order_id="o1"))
     for i in range(3):

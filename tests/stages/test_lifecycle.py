@@ -617,10 +617,10 @@ HOLDOUT_HALF = """
 PROPERTY_CONFIG = config_with(HOLDOUT_HALF)
 #: Event kinds, by the journeys they touch.  Before the link each family is under one of the two ids (a family split
 #: over two not-yet-linked profiles cannot behave as one profile: e.g. an order on one does not end the other's cart
-#: journey until the link says they are one person).
+#: journey until the link says they are one person; nor does an order keep the other out of the welcome journey).
 FAMILIES = {
-    "shop": ["add_to_cart", "product_view", "product_view", "order_placed", "order_cancelled", "payment_failed"],
-    "welcome": ["signup", "contact_created", "consent_push"],
+    "shop": ["add_to_cart", "product_view", "product_view", "order_placed", "order_cancelled", "payment_failed",
+             "signup", "contact_created", "consent_push"],
     "support": ["ticket_opened", "ticket_escalated", "ticket_resolved"],
 }
 NEUTRAL = ["page_view", "consent_email", "consent_sms", "opened"]

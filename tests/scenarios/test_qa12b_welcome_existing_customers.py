@@ -4,7 +4,7 @@ The default ``welcome`` journey entered on every ``signup`` and ``contact_create
 the CRM (one ``contact_created`` per contact, lifecycle stage ``customer``) sent each of them the welcome email and
 the onboarding tips two days later, and so did a contact record created for someone who had already ordered (a
 guest checkout, then the CRM record or an account).  Now both entries need a contact without an order (within the
-90 days orders are kept) whom the CRM does not call a customer (``customer``/``evangelist``), as welcome series
+90 days orders are kept) whom the CRM does not call a customer (``customer``/``evangelist``, any case), as welcome series
 filter on "placed order zero times".  A new lead or a first signup is still welcomed.  Replayed through the public
 replay API with the default journeys and policy.
 """
@@ -34,6 +34,7 @@ def audit(tmp_path_factory):
     s = Scenario()
     _crm(s, td(0), "IMPORTED", "customer")      # the CRM import of the customer base
     _crm(s, td(0), "FAN", "evangelist")
+    _crm(s, td(0), "LABEL", "Customer")        # the stage's label rather than its internal name
     _order(s, -10 * D, "GUEST")                 # a guest checkout (order with the CRM id), then the contact record
     _crm(s, td(0), "GUEST", "lead")
     _crm(s, td(0), "LEAD", "lead")              # a new lead: welcomed
@@ -53,7 +54,7 @@ def _welcome_sends(audit, cid):
             if d["action"] == "send" and d["journey_id"] == "welcome"]
 
 
-@pytest.mark.parametrize("cid", ["IMPORTED", "FAN", "GUEST", "ACCOUNT"])
+@pytest.mark.parametrize("cid", ["IMPORTED", "FAN", "LABEL", "GUEST", "ACCOUNT"])
 def test_an_existing_customer_is_not_welcomed(audit, cid):
     assert _welcome_sends(audit, cid) == []
 

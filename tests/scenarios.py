@@ -70,9 +70,11 @@ class Scenario:
         return f"{stream}/{eid}"
 
     def contact(self, at: timedelta, crm_id: str, email: str | None = None, phone: str | None = None,
-                tz: str = "UTC", consent: tuple[str, ...] = ("email",)) -> None:
+                tz: str = "UTC", consent: tuple[str, ...] = ("email",), stage: str = "customer") -> None:
+        """A CRM contact (lifecycle ``stage``: an existing ``customer`` is not welcomed, a ``lead`` is) and its
+        consent grants one second later."""
         self.add("crm", at, crm_id=crm_id, email=email, phone=phone, type="contact_created",
-                 lifecycle_stage="customer", timezone=tz, owner_id="owner-01")
+                 lifecycle_stage=stage, timezone=tz, owner_id="owner-01")
         for ch in consent:
             self.add("consent", at + timedelta(seconds=1), crm_id=crm_id, channel=ch, status="granted")
 

@@ -295,7 +295,7 @@ def test_cli_writes_json_without_ground_truth(tmp_path):
     from tests.scenarios import Scenario
 
     s = Scenario()
-    s.contact(timedelta(0), "C1", email="ann@example.com", consent=("email",))
+    s.contact(timedelta(0), "C1", email="ann@example.com", consent=("email",), stage="lead")
     s.add("web", timedelta(hours=1), anonymous_id="dev-1", type="signup", email="ann@example.com")
     s.add("web", timedelta(hours=2), anonymous_id="dev-2", type="add_to_cart", product_id="SKU-1")
     inp = s.write(tmp_path / "in")

@@ -46,14 +46,14 @@ def build() -> Scenario:
     s = Scenario()
     # 1. shared mailbox: two CRM contacts with one email (the second link is refused by the one-CRM-id cap);
     #    the address is revoked by a consent record naming it, then CRM-B browses
-    s.contact(-10 * D, "SMA", email="family@example.com", phone="+1 415-555-0201")
-    s.contact(-9 * D, "SMB", email="family@example.com", phone="+1 415-555-0202")
+    s.contact(-10 * D, "SMA", email="family@example.com", phone="+1 415-555-0201", stage="lead")
+    s.contact(-9 * D, "SMB", email="family@example.com", phone="+1 415-555-0202", stage="lead")
     s.add("consent", -5 * D, email="family@example.com", channel="email", status="revoked")
     login(s, "dev-smb", "SMB", -4 * D)
     views(s, "dev-smb", td(0))
     # 1b. the same with an unsubscribe for the shared email (engagement feedback)
-    s.contact(-10 * D, "SUA", email="shared@example.com", phone="+1 415-555-0211")
-    s.contact(-9 * D, "SUB", email="shared@example.com", phone="+1 415-555-0212")
+    s.contact(-10 * D, "SUA", email="shared@example.com", phone="+1 415-555-0211", stage="lead")
+    s.contact(-9 * D, "SUB", email="shared@example.com", phone="+1 415-555-0212", stage="lead")
     s.add("engagement", -5 * D, email="shared@example.com", channel="email", type="unsubscribed")
     login(s, "dev-sub", "SUB", -4 * D)
     views(s, "dev-sub", td(0))

@@ -35,7 +35,7 @@ def _scenario() -> Scenario:
     s.add("web", H + timedelta(minutes=5), anonymous_id="anon-cart", email="cart@example.com", type="add_to_cart",
           product_id="SKU-2")
     # push: a CRM contact with push consent (welcome -> onboarding push to the CRM id)
-    s.contact(timedelta(0), "C-PUSH", email="push@example.com", consent=("push",))
+    s.contact(timedelta(0), "C-PUSH", email="push@example.com", consent=("push",), stage="lead")
     # push without any CRM id: no external id, so no push (no_address)
     s.add("web", timedelta(0), anonymous_id="anon-nocrm", email="nocrm@example.com", type="signup")
     s.add("consent", timedelta(seconds=30), email="nocrm@example.com", channel="push", status="granted")

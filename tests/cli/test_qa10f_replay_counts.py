@@ -33,7 +33,7 @@ def test_count_records_splits_batch_envelopes_as_the_reader_does(tmp_path):
 
 def _input(tmp_path, consent_text: str):
     sc = Scenario()
-    sc.contact(timedelta(0), "c1", email="ann@example.com", consent=())
+    sc.contact(timedelta(0), "c1", email="ann@example.com", consent=(), stage="lead")
     sc.add("web", timedelta(minutes=5), user_id="c1", type="add_to_cart", product_id="P1")
     inp = sc.write(tmp_path / "in")
     (inp / "consent.jsonl").write_text(consent_text)

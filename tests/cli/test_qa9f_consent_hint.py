@@ -16,7 +16,7 @@ from tests.scenarios import Scenario
 
 def _input(tmp_path, consent_text: str | None, track_text: str | None = None):
     sc = Scenario()
-    sc.contact(timedelta(0), "c1", email="ann@example.com", consent=())
+    sc.contact(timedelta(0), "c1", email="ann@example.com", consent=(), stage="lead")
     sc.add("web", timedelta(minutes=5), user_id="c1", type="add_to_cart", product_id="P1")
     inp = sc.write(tmp_path / "in")
     for name, text in (("consent.jsonl", consent_text), ("track.jsonl", track_text)):

@@ -12,7 +12,7 @@ from tests.scenarios import Scenario
 
 def _scenario(consent: tuple[str, ...]) -> Scenario:
     sc = Scenario()
-    sc.contact(timedelta(0), "c1", email="ann@example.com", consent=consent)
+    sc.contact(timedelta(0), "c1", email="ann@example.com", consent=consent, stage="lead")
     sc.add("web", timedelta(minutes=5), user_id="c1", type="add_to_cart", product_id="P1")
     return sc
 

@@ -53,7 +53,7 @@ def history() -> list[Event]:
     """Welcome journey (timers), a cart reminder (1h timer), flash promos (one capped), an order that starts
     bundle_promo and cross_sell waits due at the same instant (one timer moment of two), and a win-back wait."""
     return sorted([
-        ev("crm/c1", "crm", "contact_created", T - 10 * DAY, timezone="UTC", lifecycle_stage="customer"),
+        ev("crm/c1", "crm", "contact_created", T - 10 * DAY, timezone="UTC", lifecycle_stage="lead"),
         ev("consent/c1", "consent", "consent_granted", T - 10 * DAY + 1, channel="email", status="granted"),
         ev("web/w1", "web", "add_to_cart", T, product_id="SKU-1"),
         ev("web/w2", "web", "page_view", T + 2 * HOUR, product_id="FLASH"),

@@ -643,7 +643,7 @@ def test_state_stays_small_with_every_default_journey_active():
     eng = JourneyEngine(default_journeys())
     sim = Sim(eng)
     t = T0
-    for e in ["order_placed", "signup", "add_to_cart", "payment_failed", "ticket_escalated"]:
+    for e in ["signup", "order_placed", "add_to_cart", "payment_failed", "ticket_escalated"]:
         t += MIN
         sim.event(ev(e, t, product_id="sku-123456", product_ids=["sku-123456"], ticket_id="t1", order_id="o1"))
     for i in range(3):
@@ -725,11 +725,11 @@ def test_default_repeat_contact_on_an_open_high_severity_ticket_routes_a_case():
 def test_default_cart_abandonment_flow():
     sim = Sim(JourneyEngine(default_journeys()))
     sim.event(ev("add_to_cart", T0, product_id="sku-1"))
-    sim.advance(T0 + DAY)
+    sim.advance(T0 + DAY + HOUR)
     cart = [(c.step_id, c.channel, c.content_id, c.product_id, c.proposed_at) for c in sim.candidates
             if c.journey_id == "cart_abandonment"]
     assert cart == [("reminder_email", "email", "cart_reminder_1", "sku-1", T0 + HOUR),
-                    ("reminder_sms", "sms", "cart_reminder_2", "sku-1", T0 + DAY)]
+                    ("reminder_sms", "sms", "cart_reminder_2", "sku-1", T0 + HOUR + DAY)]
 
 
 def test_default_cart_abandonment_goal_on_order():

@@ -11,7 +11,13 @@ an absent one (removed without a warning, as for the streams' optional fields: `
 Which values fit (the Python values of decoded JSON; the same rule as the traits fold, ``stages.attributes``):
 ``int`` an integer (not a bool); ``double`` an integer or a float; ``string`` a string; ``bool`` a bool;
 ``timestamp`` an integer (epoch ms, like ``event.ts``); ``list<T>`` an array whose items fit ``T``; ``map<T>`` an
-object whose values fit ``T``; ``dyn`` anything.
+object whose values fit ``T``; ``dyn`` anything.  A value of the right kind but outside what the type can hold is
+dropped with reason ``out_of_range`` (never read as another value): an ``int`` (or ``timestamp``) beyond CEL's
+64-bit signed range (cel-spec langdef "Numeric Values"; ``2**70`` would fail every condition reading it), a
+``double`` that is NaN or infinite (JSON has neither: Python's decoder reads ``NaN`` and ``1e400``; cel-spec's JSON
+mapping excludes them), a ``timestamp`` between -10^11 and 10^11 (1966-10-31 to 1973-03-03 as milliseconds: epoch
+*seconds*, ``1790848800``, read as milliseconds would be January 1970; the detail says so) or after 9999-12-31
+(CEL's last timestamp).  An item of a list or a value of a map out of range drops the whole field.
 
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
 into a built-in event is checked against that event's declaration: ``product_view``); traits on every event that
@@ -29,25 +35,78 @@ from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
 from journeyflow.stages.typecheck import T
 
-__all__ = ["DeclaredTypes", "fits"]
+__all__ = ["DeclaredTypes", "check_value", "fits"]
 
 _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "timestamp": int}
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+#: |epoch ms| below this is taken for epoch seconds (10^11 ms: 1973-03-03; 10^11 s: the year 5138)
+_SECONDS_BELOW = 10 ** 11
+#: 9999-12-31T23:59:59.999Z, CEL's (and RFC 3339's) last timestamp, in epoch ms
+_MAX_TIMESTAMP_MS = 253_402_300_799_999
+
+
+def _range_problem(value: Any, t: T) -> str | None:
+    """Why a ``value`` of the right JSON kind for the scalar type ``t`` is out of its range, else None."""
+    if t.kind == "double":
+        if isinstance(value, float) and value != value:
+            return "NaN is no number (JSON has no NaN)"
+        if isinstance(value, float) and value in (float("inf"), float("-inf")):
+            return "too large for a double (read as infinite)"
+        return None
+    if not _INT64[0] <= value <= _INT64[1]:
+        digits = str(value)
+        return f"{digits if len(digits) <= 24 else digits[:21] + '...'} does not fit a 64-bit integer (CEL's int)"
+    if t.name == "timestamp":
+        if -_SECONDS_BELOW < value < _SECONDS_BELOW:
+            return (f"{value} is not epoch milliseconds (as ms it is in 1970; epoch seconds? send "
+                    f"{value * 1000} or an ISO-8601 time)")
+        if value > _MAX_TIMESTAMP_MS:
+            return f"{value} is after 9999-12-31 (CEL's last timestamp)"
+    return None
+
+
+def check_value(value: Any, t: T) -> tuple[str, str] | None:
+    """None when the decoded JSON ``value`` fits the declared type ``t``, else ``(reason, detail)``: reason
+    ``wrong_type`` (another kind of value) or ``out_of_range`` (rules in the module docstring)."""
+    kind = t.kind
+    if kind == "dyn":
+        return None
+    py = _SCALAR.get(kind)
+    if py is not None:
+        if not isinstance(value, py) or (kind != "bool" and isinstance(value, bool)):
+            if t.name == "timestamp" and isinstance(value, str):  # (an ISO-8601 one was read: stages.declared_times)
+                return FieldWarningReason.WRONG_TYPE, ("declared timestamp (epoch ms, or an ISO-8601 time with its "
+                                                       "zone: 2026-06-01T10:00:00Z), got a string that is neither")
+            return FieldWarningReason.WRONG_TYPE, f"declared {t}, got {_type_name(value)}"
+        if kind in ("int", "double", "timestamp"):
+            why = _range_problem(value, t)
+            if why is not None:
+                return FieldWarningReason.OUT_OF_RANGE, f"declared {t}: {why}"
+        return None
+    elem = t.elem or T("dyn")
+    if kind == "list":
+        if not isinstance(value, list):
+            return FieldWarningReason.WRONG_TYPE, f"declared {t}, got {_type_name(value)}"
+        items = value
+    elif kind == "map":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return FieldWarningReason.WRONG_TYPE, f"declared {t}, got {_type_name(value)}"
+        items = value.values()
+    else:
+        return None  # no other type can be declared (typecheck.parse_type)
+    for v in items:
+        problem = check_value(v, elem)
+        if problem is not None:
+            reason, detail = problem
+            if reason == FieldWarningReason.WRONG_TYPE:  # name the container: "declared list(string), got list"
+                return reason, f"declared {t}, got {_type_name(value)}"
+            return reason, f"declared {t}: an item {detail.split(': ', 1)[-1]}"
+    return None
 
 
 def fits(value: Any, t: T) -> bool:
-    """True when the decoded JSON ``value`` has the declared type ``t`` (rules in the module docstring)."""
-    kind = t.kind
-    if kind == "dyn":
-        return True
-    py = _SCALAR.get(kind)
-    if py is not None:
-        return isinstance(value, py) and (kind == "bool" or not isinstance(value, bool))
-    elem = t.elem or T("dyn")
-    if kind == "list":
-        return isinstance(value, list) and all(fits(v, elem) for v in value)
-    if kind == "map":
-        return isinstance(value, dict) and all(isinstance(k, str) and fits(v, elem) for k, v in value.items())
-    return True  # no other type can be declared
+    """True when the decoded JSON ``value`` has the declared type ``t`` and is in its range (module docstring)."""
+    return check_value(value, t) is None
 
 
 def _type_name(value: Any) -> str:
@@ -97,15 +156,15 @@ class DeclaredTypes:
                 if name not in values:
                     continue
                 v = values[name]
-                if (v is not None and fits(v, t)) or (v is None and key == "traits"):
+                problem = None if v is None else check_value(v, t)
+                if (v is not None and problem is None) or (v is None and key == "traits"):
                     continue  # (a null trait clears the trait: stages.attributes)
                 if kept is None:
                     kept = dict(values)
                 del kept[name]
-                if v is not None:
+                if problem is not None:
                     field = f"{key}.{name}"
-                    problems.append((field, FieldWarningReason.WRONG_TYPE, "dropped",
-                                     f"declared {t}, got {_type_name(v)}", warning_value(field, v)))
+                    problems.append((field, problem[0], "dropped", problem[1], warning_value(field, v)))
             if kept is not None:
                 new[key] = kept
         if not new:

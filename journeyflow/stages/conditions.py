@@ -108,9 +108,24 @@ def _to_none(_v: Any) -> None:
     return None
 
 
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _int_to_cel(value: int) -> Any:
+    """A JSON integer: a CEL ``int``, or beyond 64 bits (an undeclared property, a sum past 2**63) the JSON number
+    it is, a ``double`` (cel-spec langdef "JSON Data Conversion": Number -> double), so one such value in the
+    activation does not make every condition reading other fields fail (cel-python's IntType refuses it)."""
+    if _INT64[0] <= value <= _INT64[1]:
+        return celtypes.IntType(value)
+    try:
+        return celtypes.DoubleType(float(value))
+    except OverflowError:  # (thousands of digits: the parsers read such a number as infinite too)
+        return celtypes.DoubleType(float("inf") if value > 0 else float("-inf"))
+
+
 _SCALARS: dict[type, Callable[[Any], Any]] = {
     bool: celtypes.BoolType,
-    int: celtypes.IntType,
+    int: _int_to_cel,
     float: celtypes.DoubleType,
     str: celtypes.StringType,
     type(None): _to_none,

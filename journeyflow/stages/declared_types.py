@@ -27,15 +27,16 @@ the launcher from the attributes file (``EngineConfig.declared_types``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
-from journeyflow.stages.typecheck import T
+from journeyflow.stages.typecheck import _PRIMITIVES, T
 
-__all__ = ["DeclaredTypes", "check_value", "fits"]
+__all__ = ["DeclaredTypes", "check_value", "fits", "parse_type"]
 
 _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "timestamp": int}
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
@@ -112,6 +113,43 @@ def fits(value: Any, t: T) -> bool:
 def _type_name(value: Any) -> str:
     return {bool: "bool", int: "int", float: "double", str: "string", list: "list", dict: "map"}.get(
         type(value), type(value).__name__)
+
+
+_CONTAINER = re.compile(r"(list|map)\s*(?:<(.*)>|\((.*)\))")
+_OPTIONAL = re.compile(r"(?:optional|nullable)\s*[<(\[](.*)[>)\]]|(.*)\?")
+
+
+def parse_type(text: Any) -> T:
+    """A declared type name → :class:`T`: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``,
+    ``list<T>``, ``map<T>`` (string keys; also written as error messages and CEL write them: ``list(T)``,
+    ``map<string, T>``, ``map(string, T)``).  Raises ValueError naming the accepted types and, for a type written
+    another way (``integer``, ``optional<string>``, ``array<int>``, ``[string]``, ``uint``), what to write."""
+    use = "use string, int, double, bool, timestamp, dyn, list<T> or map<T>"
+    if text is None or not str(text).strip():  # (``plan:`` with nothing after it in YAML)
+        raise ValueError(f"no type given ({use})")
+    if isinstance(text, list) and len(text) == 1 and isinstance(text[0], str):  # (YAML [string])
+        raise ValueError(f"unknown type {text!r} (did you mean list<{text[0]}>? {use})")
+    s = str(text).strip()
+    m = _CONTAINER.fullmatch(s)
+    if m:
+        kind, inner = m.group(1), (m.group(2) if m.group(2) is not None else m.group(3)).strip()
+        if kind == "map" and "," in inner:
+            key, inner = (x.strip() for x in inner.split(",", 1))
+            if key != "string":
+                raise ValueError(f"unknown type {s!r} (map keys are strings, as in JSON: write map<{inner}>)")
+        return T(kind, elem=parse_type(inner))
+    t = _PRIMITIVES.get(s)
+    if t is None:
+        opt, arr = _OPTIONAL.fullmatch(s), re.fullmatch(r"(?:array|set|seq)\s*<(.*)>", s.lower())
+        if opt:
+            raise ValueError(f"unknown type {s!r} (every declared property and trait is optional: absent or null "
+                             f"is allowed; write {(opt.group(1) or opt.group(2)).strip()})")
+        alias = {"integer": "int", "long": "int", "float": "double", "number": "double", "str": "string",
+                 "boolean": "bool", "datetime": "timestamp", "uint": "int"}.get(s.lower(), s.lower())
+        hint = f"did you mean list<{arr.group(1).strip()}>? " if arr else (
+            f"did you mean {alias}? " if alias in _PRIMITIVES and alias != s else "")
+        raise ValueError(f"unknown type {s!r} ({hint}{use})")
+    return t
 
 
 @dataclass(frozen=True)

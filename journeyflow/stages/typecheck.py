@@ -73,7 +73,8 @@ NUMERIC = frozenset({"int", "uint", "double"})
 #: compare it with ints (``event.properties.renews_at > event.ts``) and a CEL timestamp (``timestamp('...')``,
 #: ``.getHours()``) is an error at load time instead of a failure at every evaluation.
 EPOCH_MS = T("int", name="timestamp")
-_PRIMITIVES = {t.kind: t for t in (DYN, INT, UINT, DOUBLE, STRING, BOOL)} | {"timestamp": EPOCH_MS}
+#: The declarable scalar types (not ``uint``: a JSON integer is a CEL ``int`` at run time, so ``n + 1u`` would fail)
+_PRIMITIVES = {t.kind: t for t in (DYN, INT, DOUBLE, STRING, BOOL)} | {"timestamp": EPOCH_MS}
 
 
 def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
@@ -81,23 +82,11 @@ def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
     return T("struct", fields=dict(fields), name=name, open=open)
 
 
-def parse_type(text: str) -> T:
-    """A declared type name → :class:`T`: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``,
-    ``list<T>``, ``map<T>`` (string keys).  Raises ValueError naming the accepted types."""
-    use = "use string, int, double, bool, timestamp, dyn, list<T> or map<T>"
-    if text is None or not str(text).strip():  # (``plan:`` with nothing after it in YAML)
-        raise ValueError(f"no type given ({use})")
-    s = str(text).strip()
-    for pre, kind in (("list<", "list"), ("map<", "map")):
-        if s.startswith(pre) and s.endswith(">"):
-            return T(kind, elem=parse_type(s[len(pre):-1]))
-    t = _PRIMITIVES.get(s)
-    if t is None:
-        alias = {"integer": "int", "long": "int", "float": "double", "number": "double", "str": "string",
-                 "boolean": "bool", "datetime": "timestamp"}.get(s.lower(), s.lower())
-        hint = f"did you mean {alias}? " if alias in _PRIMITIVES and alias != s else ""
-        raise ValueError(f"unknown type {s!r} ({hint}{use})")
-    return t
+def parse_type(text: Any) -> T:
+    """A declared type name → :class:`T` (:func:`journeyflow.stages.declared_types.parse_type`, which has the
+    rules); raises ValueError naming the accepted types."""
+    from journeyflow.stages.declared_types import parse_type as parse
+    return parse(text)
 
 
 def check_condition(ast: Tree, variables: Mapping[str, T]) -> None:

@@ -1,0 +1,33 @@
+"""Types as a data engineer writes them in an attributes file (qa12c): the notations error messages and CEL use
+(``list(string)``, ``map(string, int)``) are accepted; a type written another way (``optional<string>``,
+``array<int>``, YAML ``[string]``, ``uint``) is refused with what to write (``declared_types.parse_type``)."""
+from __future__ import annotations
+
+import pytest
+
+from journeyflow.stages.attributes_loader import load_attributes_text
+from journeyflow.stages.conditions import JourneyError
+
+
+def _traits(t: str):
+    return load_attributes_text(f"version: 1\ntraits:\n  tags: {t}\n", "attributes.yaml").declarations.traits["tags"]
+
+
+@pytest.mark.parametrize("written, same_as", [
+    ("'list(string)'", "list<string>"), ("'map(string, int)'", "map<int>"), ("'map<string, int>'", "map<int>"),
+    ("'list< map<string, double> >'", "list<map<double>>"),
+])
+def test_the_notations_of_error_messages_and_cel_are_accepted(written, same_as):
+    assert _traits(written) == _traits(same_as)
+
+
+@pytest.mark.parametrize("written, advice", [
+    ("optional<string>", "write string"), ("string?", "write string"), ("'nullable<int>'", "write int"),
+    ("array<int>", "did you mean list<int>?"), ("[string]", "did you mean list<string>?"),
+    ("uint", "did you mean int?"), ("'map<int, string>'", "map keys are strings"),
+])
+def test_a_type_written_another_way_says_what_to_write(written, advice):
+    with pytest.raises(JourneyError) as e:
+        _traits(written)
+    message = "\n".join(e.value.errors)
+    assert message.startswith("attributes.yaml:3: traits.tags: ") and advice in message, message

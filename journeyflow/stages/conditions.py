@@ -67,6 +67,17 @@ ALLOWED_FUNCTIONS = frozenset({
     "getHours", "getMinutes", "getSeconds", "getMilliseconds",
 })
 _MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})
+#: Functions of other languages and CEL extensions (cel-go's strings extension) users reach for, and the standard
+#: CEL way to say it (cel-spec langdef "Standard Definitions": no case or trim functions).
+_INSTEAD = {**dict.fromkeys(("lowerAscii", "upperAscii", "toLowerCase", "toUpperCase", "lower", "upper", "toLower",
+                             "toUpper", "casefold", "equalsIgnoreCase"),
+                            "CEL's standard library has no case conversion: compare without case with "
+                            "matches('(?i)^pro$')"),
+            **dict.fromkeys(("len", "length", "count"), "the length of a string, list or map is size(x)"),
+            **dict.fromkeys(("trim", "strip", "replace", "split", "substring", "indexOf", "join", "format"),
+                            "CEL's standard library has no such string function: test the text with "
+                            "contains(), startsWith(), endsWith() or matches('regex')"),
+            "now": "conditions have no clock: compare with event.ts (epoch ms, the event's time)"}
 _BRACKETS = frozenset({"paren_expr", "list_lit", "map_lit", "ident_arg", "member_dot_arg", "member_index"})
 
 #: Process-wide counters (the Beam stage can report deltas as Metrics counters): ``errors`` (runtime CEL error →
@@ -345,7 +356,7 @@ def _check_names(ast: Tree, where: str) -> None:
         if data == "ident_arg":
             name = str(ch[0])
             if name not in ALLOWED_FUNCTIONS:
-                problems.append(f"unknown function '{name}'")
+                problems.append(f"unknown function '{name}'" + (f" ({_INSTEAD[name]})" if name in _INSTEAD else ""))
                 return
         if data in ("member_dot", "member_dot_arg"):
             name = str(ch[1])
@@ -354,7 +365,7 @@ def _check_names(ast: Tree, where: str) -> None:
                 return
             if data == "member_dot_arg":
                 if name not in ALLOWED_FUNCTIONS:
-                    problems.append(f"unknown method '{name}'")
+                    problems.append(f"unknown method '{name}'" + (f" ({_INSTEAD[name]})" if name in _INSTEAD else ""))
                     return
                 if name in _MACROS and len(ch) > 2 and isinstance(ch[2], Tree) and ch[2].children:
                     walk(ch[0], bound)

@@ -58,3 +58,25 @@ def test_the_accepted_forms_load():
     for text in ["event.ts - 86400000 > 0", "event.ts > int(timestamp('2026-01-01T00:00:00Z')) * 1000",
                  "customer.traits.company == 'acme' && event.properties.seats > 1"]:
         compile_condition(text, "journeys.yaml:7", decl.variables(decl.event_type("Plan Upgraded", None)))
+
+
+@pytest.mark.parametrize("text, advice", [
+    ("event.properties.plan.lowerAscii() == 'pro'", "matches('(?i)^pro$')"),
+    ("event.properties.plan.toLowerCase() == 'pro'", "matches('(?i)^pro$')"),
+    ("len(event.properties.plan) > 2", "size(x)"),
+    ("event.properties.plan.trim() == 'pro'", "matches('regex')"),
+    ("event.ts > now() - 86400000", "event.ts"),
+])
+def test_a_function_cel_does_not_have_says_what_it_has(text, advice):
+    message = _error(text)
+    assert ("unknown method" in message or "unknown function" in message) and advice in message, message
+
+
+def test_the_case_insensitive_match_the_hint_gives_works_on_both_paths():
+    decl = load_attributes_text(ATTRS, "attributes.yaml").declarations
+    c = compile_condition("event.properties.plan.matches('(?i)^pro$')", "journeys.yaml:7",
+                          decl.variables(decl.event_type("Plan Upgraded", None)))
+    for plan, expected in (("PRO", True), ("Pro", True), ("pro plus", False)):
+        act = {"event": {"stream": "track", "type": "Plan Upgraded", "ts": 1, "properties": {"plan": plan}},
+               "customer": {"traits": {}}}
+        assert c.evaluate(act) is expected and c.evaluate_slow(act) is expected

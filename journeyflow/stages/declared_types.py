@@ -17,7 +17,8 @@ dropped with reason ``out_of_range`` (never read as another value): an ``int`` (
 ``double`` that is NaN or infinite (JSON has neither: Python's decoder reads ``NaN`` and ``1e400``; cel-spec's JSON
 mapping excludes them), a ``timestamp`` between -10^11 and 10^11 (1966-10-31 to 1973-03-03 as milliseconds: epoch
 *seconds*, ``1790848800``, read as milliseconds would be January 1970; the detail says so) or after 9999-12-31
-(CEL's last timestamp).  An item of a list or a value of a map out of range drops the whole field.
+(CEL's last timestamp).  An item of a list or a value of a map out of range drops the whole field.  An integer
+declared ``double`` is kept as a double (:func:`as_declared`), so conditions do double arithmetic on it.
 
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
 into a built-in event is checked against that event's declaration: ``product_view``); traits on every event that
@@ -36,7 +37,7 @@ from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
 from journeyflow.stages.typecheck import _PRIMITIVES, T
 
-__all__ = ["DeclaredTypes", "check_value", "fits", "parse_type"]
+__all__ = ["DeclaredTypes", "as_declared", "check_value", "fits", "parse_type"]
 
 _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "timestamp": int}
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
@@ -103,6 +104,22 @@ def check_value(value: Any, t: T) -> tuple[str, str] | None:
                 return reason, f"declared {t}, got {_type_name(value)}"
             return reason, f"declared {t}: an item {detail.split(': ', 1)[-1]}"
     return None
+
+
+def as_declared(value: Any, t: T) -> Any:
+    """A fitting ``value`` as its declared type holds it: an integer declared ``double`` (JSON has one number type,
+    ``"total": 7``) is the double ``7.0``, also inside a ``list<double>`` or ``map<double>``; anything else is
+    ``value`` itself.  Kept an int, CEL would do integer arithmetic on it (``total / seats`` of 7 and 2: 3)."""
+    kind = t.kind
+    if kind == "double":
+        return float(value) if value.__class__ is int else value
+    if kind in ("list", "map") and t.elem is not None and t.elem.kind in ("double", "list", "map"):
+        if kind == "list":
+            items = [as_declared(v, t.elem) for v in value]
+            return items if any(a is not b for a, b in zip(items, value)) else value
+        items = {k: as_declared(v, t.elem) for k, v in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    return value
 
 
 def fits(value: Any, t: T) -> bool:
@@ -195,7 +212,13 @@ class DeclaredTypes:
                     continue
                 v = values[name]
                 problem = None if v is None else check_value(v, t)
-                if (v is not None and problem is None) or (v is None and key == "traits"):
+                if v is not None and problem is None:
+                    typed = as_declared(v, t)
+                    if typed is not v:
+                        kept = dict(values) if kept is None else kept
+                        kept[name] = typed
+                    continue
+                if v is None and key == "traits":
                     continue  # (a null trait clears the trait: stages.attributes)
                 if kept is None:
                     kept = dict(values)

@@ -90,3 +90,35 @@ def test_a_timestamp_string_that_is_no_time_says_what_is_accepted(parser):
     _, warnings = _parse(parser, "track", _track({"renews_at": "2026-06-01"}))
     reason, detail = warnings["properties.renews_at"]
     assert reason == "wrong_type" and "ISO-8601" in detail and "zone" in detail, detail
+
+
+DOUBLES = """version: 1
+events:
+  Quote Sent:
+    properties: {total: double, seats: double, rates: 'list<double>', by_plan: 'map<double>', count: int}
+traits:
+  score: double
+"""
+
+
+def test_an_integer_declared_double_is_read_as_a_double(tmp_path):
+    path = tmp_path / "attributes.yaml"
+    path.write_text(DOUBLES)
+    config = EngineConfig.from_files(attributes=str(path))
+    p = Parser(Hasher(b"k"), ParseConfig(declared_types=config.declared_types()))
+    msg = {"type": "track", "event": "Quote Sent", "messageId": "q1", "userId": "u1", "timestamp": TS,
+           "properties": {"total": 7, "seats": 2, "rates": [1, 2.5], "by_plan": {"pro": 3}, "count": 4},
+           "context": {"traits": {"score": 9}}}
+    ev, warnings = _parse(p, "track", json.dumps(msg).encode())
+    props = ev.attrs["properties"]
+    assert warnings == {} and props == {"total": 7.0, "seats": 2.0, "rates": [1.0, 2.5], "by_plan": {"pro": 3.0},
+                                        "count": 4}
+    assert [type(v) for v in (props["total"], props["seats"], props["rates"][0], props["by_plan"]["pro"])] == [float] * 4
+    assert type(props["count"]) is int and type(ev.attrs["traits"]["score"]) is float
+    # so a condition does double arithmetic, as the type checker assumed: 7 / 2 is 3.5, not 3
+    from journeyflow.stages.conditions import compile_condition
+    decl = config.attributes().declarations
+    c = compile_condition("event.properties.total / event.properties.seats == 3.5", "j.yaml:1",
+                          decl.variables(decl.event_type("Quote Sent", None)))
+    act = {"event": {"stream": "track", "type": "Quote Sent", "ts": 1, "properties": props}, "customer": {}}
+    assert c.evaluate(act) is True and c.evaluate_slow(act) is True

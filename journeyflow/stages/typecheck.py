@@ -255,8 +255,9 @@ class _Checker:
         if name in bound:
             return bound[name]
         t = self.vars.get(name)
-        if t is None:
-            raise CelTypeError(f"unknown variable '{name}'")
+        if t is None:  # (customer in a computed attribute's where: it is evaluated on the event alone)
+            raise CelTypeError(f"unknown variable '{name}'" + (
+                f" (this condition sees {' and '.join(sorted(self.vars))} only)" if self.vars else ""))
         return t
 
     def _field(self, base: T, key: str, where: str) -> T:

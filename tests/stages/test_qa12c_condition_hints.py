@@ -80,3 +80,11 @@ def test_the_case_insensitive_match_the_hint_gives_works_on_both_paths():
         act = {"event": {"stream": "track", "type": "Plan Upgraded", "ts": 1, "properties": {"plan": plan}},
                "customer": {"traits": {}}}
         assert c.evaluate(act) is expected and c.evaluate_slow(act) is expected
+
+
+def test_customer_in_a_computed_attributes_where_says_what_it_sees():
+    text = ATTRS + "  pro_upgrades: {op: count, event: Plan Upgraded, where: \"customer.traits.company == 'x'\"}\n"
+    with pytest.raises(JourneyError) as e:
+        load_attributes_text(text, "attributes.yaml")
+    assert e.value.errors == ["attributes.yaml:9: attributes.pro_upgrades.where: unknown variable 'customer' (this "
+                              "condition sees event only)"]

@@ -200,6 +200,9 @@ def _user_named(name: str, d: dict, stream: str, p: tuple, add, mapped: Mapping[
     elif builtin is not None and "stream" not in d:
         add(p, f"'{name}' is not the built-in event '{builtin}' (names are matched exactly): write {builtin} to "
                f"declare its properties, or stream: {CUSTOM_STREAM} if '{name}' is an event of your own")
+    elif name in ("identify", "alias", "group") and d.get("properties"):
+        add(p + ("properties",), f"{name} calls carry no properties (identify and group: traits, declared under "
+                                 f"traits; a group's own traits describe the group and are not kept)")
     elif key in folded:
         add(p, f"event '{name}' is declared twice, also as '{folded[key]}': event names are matched exactly "
                f"(as the Segment Spec does), declare the one your sources send")

@@ -66,3 +66,9 @@ def test_a_trigger_or_attribute_on_a_name_with_spaces_around_it_is_refused(mappe
                       mapped)
     assert message.startswith("attributes.yaml:3: ") and "spaces around it" in message, message
     assert load_journeys_text(JOURNEY % "'Plan Renewed'", "journeys.yaml")  # the trimmed name loads
+
+
+@pytest.mark.parametrize("call", ["identify", "group", "alias"])
+def test_properties_declared_for_a_call_that_has_none_are_refused(mapped, call):
+    message = _errors(HEAD + f"  {call}:\n    properties: {{plan: string}}\n", mapped)
+    assert message.startswith(f"attributes.yaml:4: events.{call}.properties: ") and "traits" in message, message

@@ -122,3 +122,12 @@ def test_an_integer_declared_double_is_read_as_a_double(tmp_path):
                           decl.variables(decl.event_type("Quote Sent", None)))
     act = {"event": {"stream": "track", "type": "Quote Sent", "ts": 1, "properties": props}, "customer": {}}
     assert c.evaluate(act) is True and c.evaluate_slow(act) is True
+
+
+def test_iso_times_in_a_list_or_map_of_timestamps_are_read_as_epoch_ms(parser):
+    props = {"stamps": ["2026-06-01T10:00:00+02:00", 1790848800000], "renews_at": "2026-06-01T08:00:00Z"}
+    ev, warnings = _parse(parser, "track", _track(json.dumps(props)))
+    assert warnings == {} and ev.attrs["properties"] == {"stamps": [1780300800000, 1790848800000],
+                                                         "renews_at": 1780300800000}
+    ev, warnings = _parse(parser, "track", _track({"stamps": ["next tuesday"]}))
+    assert "properties" not in ev.attrs and warnings["properties.stamps"][0] == "wrong_type"

@@ -137,11 +137,21 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
             add(path + (name,), f"{name!r} is not a valid {what} name (at most 64 characters, no '.', no control "
                                 f"characters, no spaces around it)")
             continue
+        if name in _never_kept(what):
+            add(path + (name,), f"'{name}' is personal data the parser never keeps as a {what} (an email or phone is a "
+                                f"hashed identifier, names and addresses are dropped): conditions cannot read it")
+            continue
         try:
             out[name] = parse_type(t)
         except ValueError as e:
             add(path + (name,), str(e))
     return out
+
+
+def _never_kept(what: str) -> frozenset[str]:
+    """The trait (or property) names the Segment parser drops as personal data (``segment.parse``)."""
+    from journeyflow.stages.segment.parse import _PII_PROPERTIES, PERSONAL_TRAITS
+    return PERSONAL_TRAITS if what == "trait" else _PII_PROPERTIES if what == "property" else frozenset()
 
 
 def _events(v: Any, add, mapped: Mapping[str, tuple[str, str]] | None = None) -> dict[str, EventDecl]:

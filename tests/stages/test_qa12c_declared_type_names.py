@@ -31,3 +31,15 @@ def test_a_type_written_another_way_says_what_to_write(written, advice):
         _traits(written)
     message = "\n".join(e.value.errors)
     assert message.startswith("attributes.yaml:3: traits.tags: ") and advice in message, message
+
+
+@pytest.mark.parametrize("section, name", [("traits", "email"), ("traits", "firstName"), ("traits", "phone"),
+                                           ("properties", "email")])
+def test_personal_data_the_parser_never_keeps_cannot_be_declared(section, name):
+    text = (f"version: 1\ntraits:\n  {name}: string\n" if section == "traits" else
+            f"version: 1\nevents:\n  Signed Up Custom:\n    properties:\n      {name}: string\n")
+    with pytest.raises(JourneyError) as e:
+        load_attributes_text(text, "attributes.yaml")
+    message = "\n".join(e.value.errors)
+    assert f"'{name}' is personal data the parser never keeps" in message, message
+    assert message.startswith(f"attributes.yaml:{3 if section == 'traits' else 5}: "), message

@@ -57,6 +57,9 @@ MAX_NESTING = 12
 MAX_DEPTH = 200
 #: Variables a condition may use.
 ROOT_VARIABLES = frozenset({"event", "customer"})
+#: CEL's type names, values to compare ``type(x)`` with (``type(event.properties.plan) == string``; cel-spec langdef
+#: "Type Values"): names a condition may use besides the variables.
+TYPE_NAMES = frozenset({"int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type"})
 
 #: Functions and macros a condition may call (standard CEL; ``matches`` uses RE2, linear time).
 ALLOWED_FUNCTIONS = frozenset({
@@ -344,7 +347,7 @@ def _check_names(ast: Tree, where: str) -> None:
         ch = node.children
         if data == "ident":
             name = str(ch[0])
-            if name not in ROOT_VARIABLES and name not in bound:
+            if name not in ROOT_VARIABLES and name not in bound and name not in TYPE_NAMES:
                 problems.append(f"unknown variable '{name}' (use event.… or customer.…)")
             return
         if data in ("dot_ident", "dot_ident_arg"):

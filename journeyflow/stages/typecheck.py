@@ -25,6 +25,7 @@ from typing import Any, Mapping
 import re2
 from lark import Token, Tree
 
+from journeyflow.stages.conditions import TYPE_NAMES as _TYPE_NAMES
 from journeyflow.stages.conditions import _ident_of as _ident  # the one 'is this subtree one name' helper
 
 __all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN", "INT", "UINT", "DOUBLE", "STRING",
@@ -255,6 +256,8 @@ class _Checker:
         if name in bound:
             return bound[name]
         t = self.vars.get(name)
+        if t is None and name in _TYPE_NAMES:  # (``type(x) == string``)
+            return TYPE
         if t is None:  # (customer in a computed attribute's where: it is evaluated on the event alone)
             raise CelTypeError(f"unknown variable '{name}'" + (
                 f" (this condition sees {' and '.join(sorted(self.vars))} only)" if self.vars else ""))

@@ -47,3 +47,22 @@ def test_a_number_beyond_64_bits_reads_as_a_double_on_both_paths(text, expected)
     act = _activation(external_id=BIG, points=10 ** 400)
     assert c.evaluate(act) is expected and c.evaluate_slow(act) is expected
     assert take_counts()["errors"] == 0
+
+
+@pytest.mark.parametrize("text, value, expected", [
+    ("type(event.properties.coupon) == string", "SAVE10", True),
+    ("type(event.properties.coupon) == string", 10, False),
+    ("type(event.properties.coupon) == int", 10, True),
+    ("type(event.properties.coupon) == double", 10.5, True),
+    ("type(event.properties.coupon) == bool", True, True),
+    ("type(event.properties.coupon) == list", ["a"], True),
+    ("type(event.properties.coupon) == map", {"a": 1}, True),
+    ("type(event.properties.coupon) != null_type", None, False),
+    ("type(event.properties.coupon) == string && string(event.properties.coupon) == 'SAVE10'", "SAVE10", True),
+])
+def test_a_type_test_on_an_undeclared_property_loads_and_evaluates(text, value, expected):
+    """cel-spec langdef "Type Values": ``type(x) == string``.  Before, the type names were 'unknown variables' at
+    load, and cel-python's evaluation compared with the overridden ``string``/``double`` functions (always false)."""
+    c = compile_condition(text, "j.yaml:3", None)
+    act = _activation(coupon=value)
+    assert c.evaluate(act) is expected and c.evaluate_slow(act) is expected

@@ -145,6 +145,10 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
             out[name] = parse_type(t)
         except ValueError as e:
             add(path + (name,), str(e))
+            continue
+        if what == "trait" and out[name].kind in ("list", "map"):  # (stages.attributes keeps scalars only)
+            add(path + (name,), f"a trait is one value (string, int, double, bool or timestamp), not a {out[name]}: "
+                                f"a list or map would never be kept")
     return out
 
 

@@ -18,7 +18,10 @@ def _traits(t: str):
     ("'list< map<string, double> >'", "list<map<double>>"),
 ])
 def test_the_notations_of_error_messages_and_cel_are_accepted(written, same_as):
-    assert _traits(written) == _traits(same_as)
+    def prop(t: str):
+        text = f"version: 1\nevents:\n  Quote Sent:\n    properties:\n      tags: {t}\n"
+        return load_attributes_text(text, "attributes.yaml").declarations.events["Quote Sent"].properties["tags"]
+    assert prop(written) == prop(same_as)
 
 
 @pytest.mark.parametrize("written, advice", [
@@ -43,3 +46,11 @@ def test_personal_data_the_parser_never_keeps_cannot_be_declared(section, name):
     message = "\n".join(e.value.errors)
     assert f"'{name}' is personal data the parser never keeps" in message, message
     assert message.startswith(f"attributes.yaml:{3 if section == 'traits' else 5}: "), message
+
+
+@pytest.mark.parametrize("t", ["list<string>", "'map<int>'"])
+def test_a_list_or_map_trait_which_would_never_be_kept_is_refused(t):
+    with pytest.raises(JourneyError) as e:
+        _traits(t)  # (stages.attributes keeps scalar traits only: `'vip' in customer.traits.tags` never held)
+    message = "\n".join(e.value.errors)
+    assert message.startswith("attributes.yaml:3: traits.tags: a trait is one value") and "never be kept" in message

@@ -28,6 +28,7 @@ the launcher from the attributes file (``EngineConfig.declared_types``).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -169,6 +170,19 @@ def parse_type(text: Any) -> T:
     return t
 
 
+def _trait_problem(value: Any) -> tuple[str, str] | None:
+    """Why a trait value of its declared type would not be kept by the traits fold (``stages.attributes``: one
+    finite scalar, a string of at most ``MAX_TRAIT_CHARS``), so it is dropped with a warning here, not silently."""
+    from journeyflow.stages.attributes import MAX_TRAIT_CHARS
+    if isinstance(value, (list, dict)):
+        return FieldWarningReason.WRONG_TYPE, f"a trait is one value, got {_type_name(value)}"
+    if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:
+        return FieldWarningReason.OUT_OF_RANGE, f"a trait string is at most {MAX_TRAIT_CHARS} characters"
+    if isinstance(value, float) and not math.isfinite(value):
+        return FieldWarningReason.OUT_OF_RANGE, "a trait number is finite"
+    return None
+
+
 @dataclass(frozen=True)
 class DeclaredTypes:
     """The declared property types, ``((stream, event type, ((property, T), ...)), ...)``, and trait types,
@@ -211,7 +225,7 @@ class DeclaredTypes:
                 if name not in values:
                     continue
                 v = values[name]
-                problem = None if v is None else check_value(v, t)
+                problem = None if v is None else check_value(v, t) or (_trait_problem(v) if key == "traits" else None)
                 if v is not None and problem is None:
                     typed = as_declared(v, t)
                     if typed is not v:

@@ -131,3 +131,17 @@ def test_iso_times_in_a_list_or_map_of_timestamps_are_read_as_epoch_ms(parser):
                                                          "renews_at": 1780300800000}
     ev, warnings = _parse(parser, "track", _track({"stamps": ["next tuesday"]}))
     assert "properties" not in ev.attrs and warnings["properties.stamps"][0] == "wrong_type"
+
+
+def test_a_trait_the_traits_fold_would_not_keep_is_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "attributes.yaml"
+    path.write_text("version: 1\ntraits:\n  note: string\n  extra: dyn\n  plan: string\n")
+    p = Parser(Hasher(b"k"), ParseConfig(declared_types=EngineConfig.from_files(attributes=str(path)).declared_types()))
+    msg = {"type": "identify", "messageId": "i1", "userId": "u1", "timestamp": TS,
+           "traits": {"note": "x" * 300, "extra": ["a"], "plan": "pro"}}
+    ev, warnings = _parse(p, "track", json.dumps(msg).encode())
+    assert ev.attrs["traits"] == {"plan": "pro"}
+    assert {f: r for f, (r, _) in warnings.items()} == {"traits.note": "out_of_range", "traits.extra": "wrong_type"}
+    msg["traits"] = {"extra": float("nan"), "note": "short"}
+    ev, warnings = _parse(p, "track", json.dumps(msg).encode())
+    assert ev.attrs["traits"] == {"note": "short"} and warnings["traits.extra"][0] == "out_of_range"

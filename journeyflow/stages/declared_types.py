@@ -147,6 +147,10 @@ def parse_type(text: Any) -> T:
         raise ValueError(f"no type given ({use})")
     if isinstance(text, list) and len(text) == 1 and isinstance(text[0], str):  # (YAML [string])
         raise ValueError(f"unknown type {text!r} (did you mean list<{text[0]}>? {use})")
+    if isinstance(text, dict):  # (JSON Schema / Avro style: {type: integer})
+        inner = text.get("type")
+        raise ValueError(f"a type is written alone, not as a mapping (name: int, not name: {{type: {inner}}}; "
+                         f"{use})")
     s = str(text).strip()
     m = _CONTAINER.fullmatch(s)
     if m:

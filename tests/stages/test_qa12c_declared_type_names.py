@@ -54,3 +54,10 @@ def test_a_list_or_map_trait_which_would_never_be_kept_is_refused(t):
         _traits(t)  # (stages.attributes keeps scalar traits only: `'vip' in customer.traits.tags` never held)
     message = "\n".join(e.value.errors)
     assert message.startswith("attributes.yaml:3: traits.tags: a trait is one value") and "never be kept" in message
+
+
+def test_a_json_schema_style_type_says_to_write_the_type_alone():
+    with pytest.raises(JourneyError) as e:
+        _traits("{type: integer}")
+    message = "\n".join(e.value.errors)
+    assert "a type is written alone" in message and "name: int" in message, message

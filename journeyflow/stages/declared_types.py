@@ -16,8 +16,8 @@ dropped with reason ``out_of_range`` (never read as another value): an ``int`` (
 64-bit signed range (cel-spec langdef "Numeric Values"; ``2**70`` would fail every condition reading it), a
 ``double`` that is NaN or infinite (JSON has neither: Python's decoder reads ``NaN`` and ``1e400``; cel-spec's JSON
 mapping excludes them), a ``timestamp`` between -10^11 and 10^11 (1966-10-31 to 1973-03-03 as milliseconds: epoch
-*seconds*, ``1790848800``, read as milliseconds would be January 1970; the detail says so) or after 9999-12-31
-(CEL's last timestamp).  An item of a list or a value of a map out of range drops the whole field.  An integer
+*seconds*, ``1790848800``, read as milliseconds would be January 1970; the detail says so) or outside 0001-01-01 to
+9999-12-31 (CEL's timestamps).  An item of a list or a value of a map out of range drops the whole field.  An integer
 declared ``double`` is kept as a double (:func:`as_declared`), so conditions do double arithmetic on it.
 
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
@@ -44,8 +44,8 @@ _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "tim
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 #: |epoch ms| below this is taken for epoch seconds (10^11 ms: 1973-03-03; 10^11 s: the year 5138)
 _SECONDS_BELOW = 10 ** 11
-#: 9999-12-31T23:59:59.999Z, CEL's (and RFC 3339's) last timestamp, in epoch ms
-_MAX_TIMESTAMP_MS = 253_402_300_799_999
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, CEL's (and RFC 3339's) first and last timestamps, in epoch ms
+_MIN_TIMESTAMP_MS, _MAX_TIMESTAMP_MS = -62_135_596_800_000, 253_402_300_799_999
 
 
 def _range_problem(value: Any, t: T) -> str | None:
@@ -63,8 +63,8 @@ def _range_problem(value: Any, t: T) -> str | None:
         if -_SECONDS_BELOW < value < _SECONDS_BELOW:
             return (f"{value} is not epoch milliseconds (as ms it is in 1970; epoch seconds? send "
                     f"{value * 1000} or an ISO-8601 time)")
-        if value > _MAX_TIMESTAMP_MS:
-            return f"{value} is after 9999-12-31 (CEL's last timestamp)"
+        if not _MIN_TIMESTAMP_MS <= value <= _MAX_TIMESTAMP_MS:
+            return f"{value} is outside 0001-01-01 to 9999-12-31 (CEL's timestamps)"
     return None
 
 

@@ -55,6 +55,7 @@ def _parse(parser: Parser, stream: str, line: bytes):
     ('{"renews_at": 0}', "renews_at", "epoch seconds"),
     ('{"renews_at": 100000000000000000000}', "renews_at", "64-bit"),
     ('{"renews_at": 253402300800000}', "renews_at", "9999"),
+    ('{"renews_at": -62135596800001}', "renews_at", "0001-01-01"),
     ('{"limits": {"api": 18446744073709551616}}', "limits", "64-bit"),
     ('{"stamps": [1790848800000, 1790848800]}', "stamps", "epoch seconds"),
 ])

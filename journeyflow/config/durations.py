@@ -33,11 +33,14 @@ def parse_duration(text: Any, *, allow_zero: bool = False, bare_ms: bool = False
     """``"90s"``, ``"30m"``, ``"1h"``, ``"14d"``, ``"2w"``, ``"250ms"`` → milliseconds (``int``).
 
     Raises :class:`~journeyflow.config.errors.UserError` (a ``ValueError``) naming the text when it is not a string
-    of this syntax, or when it is zero and ``allow_zero`` is false.  With ``bare_ms``, a number without a unit is
+    of this syntax, when it is zero and ``allow_zero`` is false, or when it does not fit a 64-bit count of ms.  With ``bare_ms``, a number without a unit is
     milliseconds.  The message carries no file or line: callers that read a file add them.
     """
     t = text.strip() if isinstance(text, str) else None
     m = _DURATION_RE.fullmatch(t) if t is not None else None
+    if m is not None and (len(m[1].lstrip("0")) > 19 or int(m[1]) * UNIT_MS[m[2]] >= 2 ** 63):
+        raise UserError(f"{text[:40]!r} is too long a duration (times are 64-bit counts of milliseconds: at most "
+                        f"292 million years)")
     if m is not None:
         ms = int(m[1]) * UNIT_MS[m[2]]
     elif bare_ms and t is not None and _BARE_RE.fullmatch(t):

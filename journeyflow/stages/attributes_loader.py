@@ -37,7 +37,7 @@ from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
-                                             stream_of)
+                                             _folded, stream_of)
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
 
 __all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
@@ -103,7 +103,7 @@ def load_attributes_text(text: str, filename: str = "<string>",
             add((k,), f"unknown field '{k}' (allowed: {', '.join(sorted(_KEYS))})")
         if data.get("version", 1) != 1:
             add(("version",), "only version 1 is supported")
-        events = _events(data.get("events"), add)
+        events = _events(data.get("events"), add, mapped)
         traits = _types(data.get("traits"), ("traits",), add, "trait")
         decl = Declarations(events=events, traits=traits, mapped=mapped)
         attrs = _attributes(data.get("attributes"), decl, traits, add, filename, yd, errors, text)
@@ -137,15 +137,35 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
             add(path + (name,), f"{name!r} is not a valid {what} name (at most 64 characters, no '.', no control "
                                 f"characters, no spaces around it)")
             continue
+        if name in _never_kept(what):
+            add(path + (name,), f"'{name}' is personal data the parser never keeps as a {what} (an email or phone is a "
+                                f"hashed identifier, names and addresses are dropped): conditions cannot read it")
+            continue
         try:
             out[name] = parse_type(t)
         except ValueError as e:
             add(path + (name,), str(e))
+            continue
+        if what == "trait" and out[name].kind in ("list", "map"):  # (stages.attributes keeps scalars only)
+            add(path + (name,), f"a trait is one value (string, int, double, bool or timestamp), not a {out[name]}: "
+                                f"a list or map would never be kept")
     return out
 
 
-def _events(v: Any, add) -> dict[str, EventDecl]:
+def _never_kept(what: str) -> frozenset[str]:
+    """The trait (or property) names the Segment parser drops as personal data (``segment.parse``)."""
+    from journeyflow.stages.segment.parse import _PII_PROPERTIES, PERSONAL_TRAITS
+    return PERSONAL_TRAITS if what == "trait" else _PII_PROPERTIES if what == "property" else frozenset()
+
+
+def _events(v: Any, add, mapped: Mapping[str, tuple[str, str]] | None = None) -> dict[str, EventDecl]:
+    """The declared events.  A declaration that could never apply is an error (its types would silently never be
+    checked, its triggers never fire): a name with surrounding spaces (the Segment parser strips them), a
+    user-named event in a built-in stream (their types are fixed), a name the Segment mapping turns into a
+    built-in event, a built-in type spelled another way (``Login``, ``add to cart``) without ``stream: track``,
+    and one event declared twice in two spellings (``plan upgraded`` and ``Plan Upgraded``)."""
     out: dict[str, EventDecl] = {}
+    folded: dict[str, str] = {}
     if v is None:
         return out
     if not isinstance(v, dict):
@@ -170,8 +190,37 @@ def _events(v: Any, add) -> dict[str, EventDecl]:
             add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")
         elif own != CUSTOM_STREAM and stream != own:
             add(p + ("stream",), f"event '{name}' is in stream '{own}'")
+        elif own == CUSTOM_STREAM:
+            _user_named(name, d, stream, p, add, mapped or {}, folded)
         out[name] = EventDecl(name, stream, _types(d.get("properties"), p + ("properties",), add, "property"))
     return out
+
+
+def _user_named(name: str, d: dict, stream: str, p: tuple, add, mapped: Mapping[str, tuple[str, str]],
+                folded: dict[str, str]) -> None:
+    """The checks of a declared user-named event (stream ``track``) that could never apply (see :func:`_events`)."""
+    key = _folded(name)
+    builtin = next((t for t in _BUILTIN_TYPES if _folded(t) == key), None)
+    if name != name.strip():
+        add(p, f"event name {name!r} has spaces around it: event names are read without them (a Segment track "
+               f"call's event is trimmed), write '{name.strip()}'")
+    elif name in mapped:
+        ms, mt = mapped[name]
+        add(p, f"event '{name}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping turns it into {ms} "
+               f"'{mt}' (declare its properties under {mt})")
+    elif stream != CUSTOM_STREAM:
+        add(p + ("stream",), f"event '{name}' is not a built-in {stream} event (its types are fixed: "
+                             f"{', '.join(EVENT_TYPES[stream])}); a user-named event is in stream '{CUSTOM_STREAM}'")
+    elif builtin is not None and "stream" not in d:
+        add(p, f"'{name}' is not the built-in event '{builtin}' (names are matched exactly): write {builtin} to "
+               f"declare its properties, or stream: {CUSTOM_STREAM} if '{name}' is an event of your own")
+    elif name in ("identify", "alias", "group") and d.get("properties"):
+        add(p + ("properties",), f"{name} calls carry no properties (identify and group: traits, declared under "
+                                 f"traits; a group's own traits describe the group and are not kept)")
+    elif key in folded:
+        add(p, f"event '{name}' is declared twice, also as '{folded[key]}': event names are matched exactly "
+               f"(as the Segment Spec does), declare the one your sources send")
+    folded.setdefault(key, name)
 
 
 def _attributes(v: Any, decl: Declarations, traits: dict, add, filename: str, yd, errors: list,
@@ -216,6 +265,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         return None
     if len(event) > MAX_EVENT_NAME:  # the limit of journey triggers and declared events: one rule for names
         add(p + ("event",), f"an event name is a string of 1-{MAX_EVENT_NAME} characters, not {len(event)}")
+        return None
+    if event != event.strip():  # (never sent so: a Segment track call's event is trimmed)
+        add(p + ("event",), f"event name {event!r} has spaces around it (event names are read without them)")
         return None
     if stream is not None and stream not in _STREAMS:
         add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")

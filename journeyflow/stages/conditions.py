@@ -57,6 +57,9 @@ MAX_NESTING = 12
 MAX_DEPTH = 200
 #: Variables a condition may use.
 ROOT_VARIABLES = frozenset({"event", "customer"})
+#: CEL's type names, values to compare ``type(x)`` with (``type(event.properties.plan) == string``; cel-spec langdef
+#: "Type Values"): names a condition may use besides the variables.
+TYPE_NAMES = frozenset({"int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type"})
 
 #: Functions and macros a condition may call (standard CEL; ``matches`` uses RE2, linear time).
 ALLOWED_FUNCTIONS = frozenset({
@@ -67,6 +70,17 @@ ALLOWED_FUNCTIONS = frozenset({
     "getHours", "getMinutes", "getSeconds", "getMilliseconds",
 })
 _MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})
+#: Functions of other languages and CEL extensions (cel-go's strings extension) users reach for, and the standard
+#: CEL way to say it (cel-spec langdef "Standard Definitions": no case or trim functions).
+_INSTEAD = {**dict.fromkeys(("lowerAscii", "upperAscii", "toLowerCase", "toUpperCase", "lower", "upper", "toLower",
+                             "toUpper", "casefold", "equalsIgnoreCase"),
+                            "CEL's standard library has no case conversion: compare without case with "
+                            "matches('(?i)^pro$')"),
+            **dict.fromkeys(("len", "length", "count"), "the length of a string, list or map is size(x)"),
+            **dict.fromkeys(("trim", "strip", "replace", "split", "substring", "indexOf", "join", "format"),
+                            "CEL's standard library has no such string function: test the text with "
+                            "contains(), startsWith(), endsWith() or matches('regex')"),
+            "now": "conditions have no clock: compare with event.ts (epoch ms, the event's time)"}
 _BRACKETS = frozenset({"paren_expr", "list_lit", "map_lit", "ident_arg", "member_dot_arg", "member_index"})
 
 #: Process-wide counters (the Beam stage can report deltas as Metrics counters): ``errors`` (runtime CEL error →
@@ -108,9 +122,24 @@ def _to_none(_v: Any) -> None:
     return None
 
 
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _int_to_cel(value: int) -> Any:
+    """A JSON integer: a CEL ``int``, or beyond 64 bits (an undeclared property, a sum past 2**63) the JSON number
+    it is, a ``double`` (cel-spec langdef "JSON Data Conversion": Number -> double), so one such value in the
+    activation does not make every condition reading other fields fail (cel-python's IntType refuses it)."""
+    if _INT64[0] <= value <= _INT64[1]:
+        return celtypes.IntType(value)
+    try:
+        return celtypes.DoubleType(float(value))
+    except OverflowError:  # (thousands of digits: the parsers read such a number as infinite too)
+        return celtypes.DoubleType(float("inf") if value > 0 else float("-inf"))
+
+
 _SCALARS: dict[type, Callable[[Any], Any]] = {
     bool: celtypes.BoolType,
-    int: celtypes.IntType,
+    int: _int_to_cel,
     float: celtypes.DoubleType,
     str: celtypes.StringType,
     type(None): _to_none,
@@ -318,7 +347,7 @@ def _check_names(ast: Tree, where: str) -> None:
         ch = node.children
         if data == "ident":
             name = str(ch[0])
-            if name not in ROOT_VARIABLES and name not in bound:
+            if name not in ROOT_VARIABLES and name not in bound and name not in TYPE_NAMES:
                 problems.append(f"unknown variable '{name}' (use event.… or customer.…)")
             return
         if data in ("dot_ident", "dot_ident_arg"):
@@ -330,7 +359,7 @@ def _check_names(ast: Tree, where: str) -> None:
         if data == "ident_arg":
             name = str(ch[0])
             if name not in ALLOWED_FUNCTIONS:
-                problems.append(f"unknown function '{name}'")
+                problems.append(f"unknown function '{name}'" + (f" ({_INSTEAD[name]})" if name in _INSTEAD else ""))
                 return
         if data in ("member_dot", "member_dot_arg"):
             name = str(ch[1])
@@ -339,7 +368,7 @@ def _check_names(ast: Tree, where: str) -> None:
                 return
             if data == "member_dot_arg":
                 if name not in ALLOWED_FUNCTIONS:
-                    problems.append(f"unknown method '{name}'")
+                    problems.append(f"unknown method '{name}'" + (f" ({_INSTEAD[name]})" if name in _INSTEAD else ""))
                     return
                 if name in _MACROS and len(ch) > 2 and isinstance(ch[2], Tree) and ch[2].children:
                     walk(ch[0], bound)

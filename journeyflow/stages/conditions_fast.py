@@ -5,7 +5,7 @@ conditions (field access, comparisons of same-typed scalars, ``in`` over a list,
 compiled here, from the same cel-python parse tree, into closures ``f(activation) -> value | _ERR`` that read the
 plain Python activation directly (~1 µs, no conversion to CEL types).  A shape it does not reproduce exactly makes
 :func:`compile_fast` return None (cel-python evaluates every time); a value met at run time that it does not
-handle (mixed int/double, ``null``, lists compared with ``==``...) raises ``_Fallback`` and cel-python evaluates
+handle (mixed int/double, ``null``, lists compared with ``==``, an integer beyond 64 bits...) raises ``_Fallback`` and cel-python evaluates
 that once.  ``tests/stages/test_expr.py`` checks the two paths agree on randomly generated expressions.
 """
 from __future__ import annotations
@@ -153,6 +153,8 @@ class _Fast:
             if x is _ERR or y is _ERR:
                 return _ERR
             tx = type(x)
+            if (tx is int and not _INT64[0] <= x <= _INT64[1]) or (type(y) is int and not _INT64[0] <= y <= _INT64[1]):
+                raise _FALLBACK  # no CEL int: cel-python reads it as the JSON number it is, a double (conditions.to_cel)
             if tx is not type(y) or tx not in _SCALAR_TYPES:
                 if tx in _NUMBERS and type(y) in _NUMBERS:
                     return cmp(x, y)  # Python compares int and float exactly, as CEL does
@@ -177,7 +179,7 @@ class _Fast:
                     return _ERR
                 if kind is None:
                     raise _FALLBACK
-                if type(x) is not kind:
+                if type(x) is not kind or (kind is int and not _INT64[0] <= x <= _INT64[1]):
                     raise _FALLBACK
                 return x in members
             return f_in_const
@@ -192,8 +194,10 @@ class _Fast:
             if tx not in _IN_TYPES or type(y) not in (list, tuple):
                 raise _FALLBACK
             for v in y:
-                if type(v) is not tx:
+                if type(v) is not tx or (tx is int and not _INT64[0] <= v <= _INT64[1]):
                     raise _FALLBACK
+            if tx is int and not _INT64[0] <= x <= _INT64[1]:
+                raise _FALLBACK
             return x in y
         return f_in
 

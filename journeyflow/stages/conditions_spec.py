@@ -245,7 +245,14 @@ class _SpecEvaluator(celpy.evaluation.Evaluator):
         return celpy.evaluation.CELEvalError(f"has() of a field of a {type(base).__name__}", TypeError, None)
 
 
+#: The type values of the conversions overridden above: cel-python resolves a name to a function of its program
+#: before its own type values, so ``type(x) == string`` compared with ``_spec_string`` (always false); bound as
+#: variables, the names are the types again (calls still find the functions).
+_TYPE_VALUES = {"string": celtypes.StringType, "double": celtypes.DoubleType, "uint": celtypes.UintType,
+                "bool": celtypes.BoolType}
+
+
 def run_program(program: celpy.InterpretedRunner, context: Mapping[str, Any]) -> Any:
     """Evaluate a compiled program (cel-python's interpreted runner: its parse tree and functions) with
     :class:`_SpecEvaluator`."""
-    return _SpecEvaluator(ast=program.ast, activation=program.new_activation()).evaluate(context)
+    return _SpecEvaluator(ast=program.ast, activation=program.new_activation()).evaluate({**_TYPE_VALUES, **context})

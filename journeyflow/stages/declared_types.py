@@ -11,7 +11,14 @@ an absent one (removed without a warning, as for the streams' optional fields: `
 Which values fit (the Python values of decoded JSON; the same rule as the traits fold, ``stages.attributes``):
 ``int`` an integer (not a bool); ``double`` an integer or a float; ``string`` a string; ``bool`` a bool;
 ``timestamp`` an integer (epoch ms, like ``event.ts``); ``list<T>`` an array whose items fit ``T``; ``map<T>`` an
-object whose values fit ``T``; ``dyn`` anything.
+object whose values fit ``T``; ``dyn`` anything.  A value of the right kind but outside what the type can hold is
+dropped with reason ``out_of_range`` (never read as another value): an ``int`` (or ``timestamp``) beyond CEL's
+64-bit signed range (cel-spec langdef "Numeric Values"; ``2**70`` would fail every condition reading it), a
+``double`` that is NaN or infinite (JSON has neither: Python's decoder reads ``NaN`` and ``1e400``; cel-spec's JSON
+mapping excludes them), a ``timestamp`` between -10^11 and 10^11 (1966-10-31 to 1973-03-03 as milliseconds: epoch
+*seconds*, ``1790848800``, read as milliseconds would be January 1970; the detail says so) or outside 0001-01-01 to
+9999-12-31 (CEL's timestamps).  An item of a list or a value of a map out of range drops the whole field.  An integer
+declared ``double`` is kept as a double (:func:`as_declared`), so conditions do double arithmetic on it.
 
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
 into a built-in event is checked against that event's declaration: ``product_view``); traits on every event that
@@ -21,38 +28,163 @@ the launcher from the attributes file (``EngineConfig.declared_types``).
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
-from journeyflow.stages.typecheck import T
+from journeyflow.stages.typecheck import _PRIMITIVES, T
 
-__all__ = ["DeclaredTypes", "fits"]
+__all__ = ["DeclaredTypes", "as_declared", "check_value", "fits", "parse_type"]
 
 _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "timestamp": int}
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+#: |epoch ms| below this is taken for epoch seconds (10^11 ms: 1973-03-03; 10^11 s: the year 5138)
+_SECONDS_BELOW = 10 ** 11
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z, CEL's (and RFC 3339's) first and last timestamps, in epoch ms
+_MIN_TIMESTAMP_MS, _MAX_TIMESTAMP_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
+def _range_problem(value: Any, t: T) -> str | None:
+    """Why a ``value`` of the right JSON kind for the scalar type ``t`` is out of its range, else None."""
+    if t.kind == "double":
+        if isinstance(value, float) and value != value:
+            return "NaN is no number (JSON has no NaN)"
+        if isinstance(value, float) and value in (float("inf"), float("-inf")):
+            return "too large for a double (read as infinite)"
+        return None
+    if not _INT64[0] <= value <= _INT64[1]:
+        digits = str(value)
+        return f"{digits if len(digits) <= 24 else digits[:21] + '...'} does not fit a 64-bit integer (CEL's int)"
+    if t.name == "timestamp":
+        if -_SECONDS_BELOW < value < _SECONDS_BELOW:
+            return (f"{value} is not epoch milliseconds (as ms it is in 1970; epoch seconds? send "
+                    f"{value * 1000} or an ISO-8601 time)")
+        if not _MIN_TIMESTAMP_MS <= value <= _MAX_TIMESTAMP_MS:
+            return f"{value} is outside 0001-01-01 to 9999-12-31 (CEL's timestamps)"
+    return None
+
+
+def check_value(value: Any, t: T) -> tuple[str, str] | None:
+    """None when the decoded JSON ``value`` fits the declared type ``t``, else ``(reason, detail)``: reason
+    ``wrong_type`` (another kind of value) or ``out_of_range`` (rules in the module docstring)."""
+    kind = t.kind
+    if kind == "dyn":
+        return None
+    py = _SCALAR.get(kind)
+    if py is not None:
+        if not isinstance(value, py) or (kind != "bool" and isinstance(value, bool)):
+            if t.name == "timestamp" and isinstance(value, str):  # (an ISO-8601 one was read: stages.declared_times)
+                return FieldWarningReason.WRONG_TYPE, ("declared timestamp (epoch ms, or an ISO-8601 time with its "
+                                                       "zone: 2026-06-01T10:00:00Z), got a string that is neither")
+            return FieldWarningReason.WRONG_TYPE, f"declared {t}, got {_type_name(value)}"
+        if kind in ("int", "double", "timestamp"):
+            why = _range_problem(value, t)
+            if why is not None:
+                return FieldWarningReason.OUT_OF_RANGE, f"declared {t}: {why}"
+        return None
+    elem = t.elem or T("dyn")
+    if kind == "list":
+        if not isinstance(value, list):
+            return FieldWarningReason.WRONG_TYPE, f"declared {t}, got {_type_name(value)}"
+        items = value
+    elif kind == "map":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            return FieldWarningReason.WRONG_TYPE, f"declared {t}, got {_type_name(value)}"
+        items = value.values()
+    else:
+        return None  # no other type can be declared (typecheck.parse_type)
+    for v in items:
+        problem = check_value(v, elem)
+        if problem is not None:
+            reason, detail = problem
+            if reason == FieldWarningReason.WRONG_TYPE:  # name the container: "declared list(string), got list"
+                return reason, f"declared {t}, got {_type_name(value)}"
+            return reason, f"declared {t}: an item {detail.split(': ', 1)[-1]}"
+    return None
+
+
+def as_declared(value: Any, t: T) -> Any:
+    """A fitting ``value`` as its declared type holds it: an integer declared ``double`` (JSON has one number type,
+    ``"total": 7``) is the double ``7.0``, also inside a ``list<double>`` or ``map<double>``; anything else is
+    ``value`` itself.  Kept an int, CEL would do integer arithmetic on it (``total / seats`` of 7 and 2: 3)."""
+    kind = t.kind
+    if kind == "double":
+        return float(value) if value.__class__ is int else value
+    if kind in ("list", "map") and t.elem is not None and t.elem.kind in ("double", "list", "map"):
+        if kind == "list":
+            items = [as_declared(v, t.elem) for v in value]
+            return items if any(a is not b for a, b in zip(items, value)) else value
+        items = {k: as_declared(v, t.elem) for k, v in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    return value
 
 
 def fits(value: Any, t: T) -> bool:
-    """True when the decoded JSON ``value`` has the declared type ``t`` (rules in the module docstring)."""
-    kind = t.kind
-    if kind == "dyn":
-        return True
-    py = _SCALAR.get(kind)
-    if py is not None:
-        return isinstance(value, py) and (kind == "bool" or not isinstance(value, bool))
-    elem = t.elem or T("dyn")
-    if kind == "list":
-        return isinstance(value, list) and all(fits(v, elem) for v in value)
-    if kind == "map":
-        return isinstance(value, dict) and all(isinstance(k, str) and fits(v, elem) for k, v in value.items())
-    return True  # no other type can be declared
+    """True when the decoded JSON ``value`` has the declared type ``t`` and is in its range (module docstring)."""
+    return check_value(value, t) is None
 
 
 def _type_name(value: Any) -> str:
     return {bool: "bool", int: "int", float: "double", str: "string", list: "list", dict: "map"}.get(
         type(value), type(value).__name__)
+
+
+_CONTAINER = re.compile(r"(list|map)\s*(?:<(.*)>|\((.*)\))")
+_OPTIONAL = re.compile(r"(?:optional|nullable)\s*[<(\[](.*)[>)\]]|(.*)\?")
+
+
+def parse_type(text: Any) -> T:
+    """A declared type name → :class:`T`: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``,
+    ``list<T>``, ``map<T>`` (string keys; also written as error messages and CEL write them: ``list(T)``,
+    ``map<string, T>``, ``map(string, T)``).  Raises ValueError naming the accepted types and, for a type written
+    another way (``integer``, ``optional<string>``, ``array<int>``, ``[string]``, ``uint``), what to write."""
+    use = "use string, int, double, bool, timestamp, dyn, list<T> or map<T>"
+    if text is None or not str(text).strip():  # (``plan:`` with nothing after it in YAML)
+        raise ValueError(f"no type given ({use})")
+    if isinstance(text, list) and len(text) == 1 and isinstance(text[0], str):  # (YAML [string])
+        raise ValueError(f"unknown type {text!r} (did you mean list<{text[0]}>? {use})")
+    if isinstance(text, dict):  # (JSON Schema / Avro style: {type: integer})
+        inner = text.get("type")
+        raise ValueError(f"a type is written alone, not as a mapping (name: int, not name: {{type: {inner}}}; "
+                         f"{use})")
+    s = str(text).strip()
+    m = _CONTAINER.fullmatch(s)
+    if m:
+        kind, inner = m.group(1), (m.group(2) if m.group(2) is not None else m.group(3)).strip()
+        if kind == "map" and "," in inner:
+            key, inner = (x.strip() for x in inner.split(",", 1))
+            if key != "string":
+                raise ValueError(f"unknown type {s!r} (map keys are strings, as in JSON: write map<{inner}>)")
+        return T(kind, elem=parse_type(inner))
+    t = _PRIMITIVES.get(s)
+    if t is None:
+        opt, arr = _OPTIONAL.fullmatch(s), re.fullmatch(r"(?:array|set|seq)\s*<(.*)>", s.lower())
+        if opt:
+            raise ValueError(f"unknown type {s!r} (every declared property and trait is optional: absent or null "
+                             f"is allowed; write {(opt.group(1) or opt.group(2)).strip()})")
+        alias = {"integer": "int", "long": "int", "float": "double", "number": "double", "str": "string",
+                 "boolean": "bool", "datetime": "timestamp", "uint": "int"}.get(s.lower(), s.lower())
+        hint = f"did you mean list<{arr.group(1).strip()}>? " if arr else (
+            f"did you mean {alias}? " if alias in _PRIMITIVES and alias != s else "")
+        raise ValueError(f"unknown type {s!r} ({hint}{use})")
+    return t
+
+
+def _trait_problem(value: Any) -> tuple[str, str] | None:
+    """Why a trait value of its declared type would not be kept by the traits fold (``stages.attributes``: one
+    finite scalar, a string of at most ``MAX_TRAIT_CHARS``), so it is dropped with a warning here, not silently."""
+    from journeyflow.stages.attributes import MAX_TRAIT_CHARS
+    if isinstance(value, (list, dict)):
+        return FieldWarningReason.WRONG_TYPE, f"a trait is one value, got {_type_name(value)}"
+    if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:
+        return FieldWarningReason.OUT_OF_RANGE, f"a trait string is at most {MAX_TRAIT_CHARS} characters"
+    if isinstance(value, float) and not math.isfinite(value):
+        return FieldWarningReason.OUT_OF_RANGE, "a trait number is finite"
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,15 +229,21 @@ class DeclaredTypes:
                 if name not in values:
                     continue
                 v = values[name]
-                if (v is not None and fits(v, t)) or (v is None and key == "traits"):
+                problem = None if v is None else check_value(v, t) or (_trait_problem(v) if key == "traits" else None)
+                if v is not None and problem is None:
+                    typed = as_declared(v, t)
+                    if typed is not v:
+                        kept = dict(values) if kept is None else kept
+                        kept[name] = typed
+                    continue
+                if v is None and key == "traits":
                     continue  # (a null trait clears the trait: stages.attributes)
                 if kept is None:
                     kept = dict(values)
                 del kept[name]
-                if v is not None:
+                if problem is not None:
                     field = f"{key}.{name}"
-                    problems.append((field, FieldWarningReason.WRONG_TYPE, "dropped",
-                                     f"declared {t}, got {_type_name(v)}", warning_value(field, v)))
+                    problems.append((field, problem[0], "dropped", problem[1], warning_value(field, v)))
             if kept is not None:
                 new[key] = kept
         if not new:

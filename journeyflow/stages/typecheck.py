@@ -25,6 +25,7 @@ from typing import Any, Mapping
 import re2
 from lark import Token, Tree
 
+from journeyflow.stages.conditions import TYPE_NAMES as _TYPE_NAMES
 from journeyflow.stages.conditions import _ident_of as _ident  # the one 'is this subtree one name' helper
 
 __all__ = ["CelTypeError", "T", "check_condition", "parse_type", "struct", "DYN", "INT", "UINT", "DOUBLE", "STRING",
@@ -73,7 +74,8 @@ NUMERIC = frozenset({"int", "uint", "double"})
 #: compare it with ints (``event.properties.renews_at > event.ts``) and a CEL timestamp (``timestamp('...')``,
 #: ``.getHours()``) is an error at load time instead of a failure at every evaluation.
 EPOCH_MS = T("int", name="timestamp")
-_PRIMITIVES = {t.kind: t for t in (DYN, INT, UINT, DOUBLE, STRING, BOOL)} | {"timestamp": EPOCH_MS}
+#: The declarable scalar types (not ``uint``: a JSON integer is a CEL ``int`` at run time, so ``n + 1u`` would fail)
+_PRIMITIVES = {t.kind: t for t in (DYN, INT, DOUBLE, STRING, BOOL)} | {"timestamp": EPOCH_MS}
 
 
 def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
@@ -81,23 +83,11 @@ def struct(name: str, fields: Mapping[str, T], open: bool = False) -> T:
     return T("struct", fields=dict(fields), name=name, open=open)
 
 
-def parse_type(text: str) -> T:
-    """A declared type name → :class:`T`: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``,
-    ``list<T>``, ``map<T>`` (string keys).  Raises ValueError naming the accepted types."""
-    use = "use string, int, double, bool, timestamp, dyn, list<T> or map<T>"
-    if text is None or not str(text).strip():  # (``plan:`` with nothing after it in YAML)
-        raise ValueError(f"no type given ({use})")
-    s = str(text).strip()
-    for pre, kind in (("list<", "list"), ("map<", "map")):
-        if s.startswith(pre) and s.endswith(">"):
-            return T(kind, elem=parse_type(s[len(pre):-1]))
-    t = _PRIMITIVES.get(s)
-    if t is None:
-        alias = {"integer": "int", "long": "int", "float": "double", "number": "double", "str": "string",
-                 "boolean": "bool", "datetime": "timestamp"}.get(s.lower(), s.lower())
-        hint = f"did you mean {alias}? " if alias in _PRIMITIVES and alias != s else ""
-        raise ValueError(f"unknown type {s!r} ({hint}{use})")
-    return t
+def parse_type(text: Any) -> T:
+    """A declared type name → :class:`T` (:func:`journeyflow.stages.declared_types.parse_type`, which has the
+    rules); raises ValueError naming the accepted types."""
+    from journeyflow.stages.declared_types import parse_type as parse
+    return parse(text)
 
 
 def check_condition(ast: Tree, variables: Mapping[str, T]) -> None:
@@ -224,8 +214,8 @@ class _Checker:
                 return BOOL
             raise CelTypeError(f"'in' needs a list or a map on the right, got {b}")
         if not _comparable(a, b):
-            raise CelTypeError(f"{_path(a_node)} is {_a(a)}, compared with {_a(b)} ({_path(right)}): CEL "
-                               f"compares values of one type (numbers: int, uint and double)")
+            raise CelTypeError(f"{_path(a_node)} is {_a(a)}, compared with {_a(b)} ({_path(right)}): " + (
+                _time_hint(a, b) or "CEL compares values of one type (numbers: int, uint and double)"))
         if op not in ("relation_eq", "relation_ne"):
             for t in (a, b):  # (null has no order: `x < null` is an error in CEL)
                 if t.kind not in ("dyn", "string", "bytes", "timestamp", "duration", "bool") \
@@ -249,8 +239,9 @@ class _Checker:
                 DURATION if a.kind == b.kind == "timestamp" and sym == "-" else a)
         if a.kind in NUMERIC and a.kind == b.kind and not (sym == "%" and a.kind == "double"):
             return a
-        raise CelTypeError(f"no overload for {a} {sym} {b} (CEL does not mix number types in arithmetic: "
-                           f"convert with int(), uint() or double())")
+        hint = _time_hint(a, b)
+        raise CelTypeError(f"no overload for {a} {sym} {b} " + (f"({hint})" if hint else (
+            "(CEL does not mix number types in arithmetic: convert with int(), uint() or double())")))
 
     def n_addition(self, node, bound):
         return self._arith(node, bound, {"addition_add": "+", "addition_sub": "-"})
@@ -265,8 +256,11 @@ class _Checker:
         if name in bound:
             return bound[name]
         t = self.vars.get(name)
-        if t is None:
-            raise CelTypeError(f"unknown variable '{name}'")
+        if t is None and name in _TYPE_NAMES:  # (``type(x) == string``)
+            return TYPE
+        if t is None:  # (customer in a computed attribute's where: it is evaluated on the event alone)
+            raise CelTypeError(f"unknown variable '{name}'" + (
+                f" (this condition sees {' and '.join(sorted(self.vars))} only)" if self.vars else ""))
         return t
 
     def _field(self, base: T, key: str, where: str) -> T:
@@ -277,7 +271,8 @@ class _Checker:
             if base.open:
                 return DYN
             hint = difflib.get_close_matches(key, list(base.fields), n=1, cutoff=0.6)
-            extra = f" (did you mean '{hint[0]}'?)" if hint else (
+            other = self._elsewhere(key, base)
+            extra = f" (did you mean '{other}'?)" if other else f" (did you mean '{hint[0]}'?)" if hint else (
                 " (none is declared)" if not base.fields else
                 f" (known: {', '.join(sorted(base.fields))})" if len(base.fields) <= 12 else "")
             raise CelTypeError(f"unknown field '{key}' of {where}{extra}")
@@ -286,6 +281,26 @@ class _Checker:
         if base.kind == "dyn":
             return DYN
         raise CelTypeError(f"{where} is a {base}: it has no field '{key}'")
+
+    def _elsewhere(self, key: str, base: T) -> str | None:
+        """The path of ``key`` where the condition's variables do have it, when not in ``base``: a trait read as
+        ``customer.plan`` is ``customer.traits.plan``, a property read as ``event.seats`` ``event.properties.seats``
+        (and back); None when it is nowhere else."""
+        places = []
+        for root, t in ((r, self.vars.get(r)) for r in ("event", "customer")):
+            if t is None or t.kind != "struct":
+                continue
+            places.append((root, t))
+            for sub in ("properties", "traits"):
+                st = t.fields.get(sub)
+                if st is not None and st.kind == "struct" and not st.open:
+                    places.append((f"{root}.{sub}", st))
+        home = next((path.split(".")[0] for path, t in places if t is base), None)
+        places.sort(key=lambda place: place[0].split(".")[0] != home)  # the base's own root first (stable)
+        for path, t in places:
+            if t is not base and key in t.fields:
+                return f"{path}.{key}"
+        return None
 
     def n_member_dot(self, node: Tree, bound) -> T:
         base_node, name = node.children
@@ -354,8 +369,9 @@ class _Checker:
             raise CelTypeError(f"{name}() takes one argument, got {len(ts)}")
         takes = _CONVERSIONS.get(name)
         if takes is not None and not _is(ts[0], *takes):
+            hint = _time_hint(ts[0], _CONVERTS_TO[name]) if name in ("timestamp", "duration") else None
             raise CelTypeError(f"{name}() has no overload for {_a(ts[0])} (it converts {', '.join(takes)})"
-                               + (": a declared timestamp is an int of epoch ms" if ts[0] == EPOCH_MS else ""))
+                               + (f": {hint}" if hint else ""))
         return _CONVERTS_TO.get(name, DYN)
 
     def _has(self, arg: Any, bound) -> None:
@@ -438,6 +454,18 @@ _CONVERSIONS = {"int": ("int", "uint", "double", "string", "timestamp", "bool"),
                 "duration": ("string", "duration"), "timestamp": ("string", "timestamp")}
 _CONVERTS_TO = {"int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bool": BOOL, "dyn": DYN, "type": TYPE,
                 "duration": DURATION, "timestamp": TIMESTAMP, "bytes": BYTES}
+
+
+def _time_hint(a: T, b: T) -> str | None:
+    """The hint for an int (epoch ms: ``event.ts``, a declared timestamp) met with a CEL timestamp or duration
+    (cel-spec langdef, Standard Definitions: ``int(timestamp)`` is its epoch *seconds*)."""
+    kinds = {a.kind, b.kind}
+    if "int" not in kinds or not kinds & {"timestamp", "duration"}:
+        return None
+    return "event.ts and declared timestamps are ints of epoch ms, not CEL timestamps: " + (
+        "compare them with epoch ms, e.g. event.ts > int(timestamp('2026-01-01T00:00:00Z')) * 1000 (int() of a "
+        "timestamp is its epoch seconds)" if "timestamp" in kinds else
+        "write durations in milliseconds, e.g. event.ts - 86400000 for 24 hours (duration('24h'))")
 
 
 def _a(t: T) -> str:

@@ -160,7 +160,6 @@ def load_journeys_text(text: str, filename: str = "<string>",
     return tuple(journeys)
 
 
-
 class _Doc:
     """A parsed journey file: its data, the line of every JSON path, and the errors found so far."""
 
@@ -210,8 +209,6 @@ class _Doc:
         return out
 
 
-
-
 # -------------------------------------------------------------------------------- semantic checks + build
 def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: Declarations,
                  key: str = "event") -> bool:
@@ -224,6 +221,9 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
             return False
         return True
     if stream in (None, CUSTOM_STREAM):
+        if etype != etype.strip():  # (never sent so: a Segment track call's event is trimmed)
+            doc.add(path + (key,), f"event name {etype!r} has spaces around it (event names are read without them)")
+            return False
         if etype in decl.mapped:  # the Segment mapping turns these messages into built-in events
             ms, mt = decl.mapped[etype]
             doc.add(path + (key,), f"event '{etype}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping "

@@ -99,6 +99,7 @@ def test_properties_the_typed_decoder_refuses_take_the_full_path(properties):
 
 def test_full_caches_are_trimmed_and_results_stay_the_same(population, monkeypatch):
     monkeypatch.setattr(parse_fast, "_CACHE", 8)
+    monkeypatch.setattr(parse_fast, "_IDS_CACHE", 8)  # (the identifier combinations' own bound)
     fast, full = _pair()
     for stream, line in population[:400]:
         assert repr(fast.parse_full(stream, line, "s")) == repr(full.parse_full(stream, line, "s"))

@@ -90,3 +90,19 @@ def test_a_segment_opt_out_whose_message_names_no_channel_is_of_every_channel(pr
                                                                            "stream: %s\n    type: %s" % kind)))
         dead = other.parse_full("track", json.dumps(msg).encode()).result
         assert isinstance(dead, DeadLetter) and dead.reason == "schema_violation"
+
+
+@pytest.mark.parametrize("where", ["context", "properties"])
+def test_a_segment_unsubscribed_that_names_only_a_phone_stops_its_texts_too(where):
+    """qa12a: the default mapping fixes Unsubscribed to email (the spec's email events); an SMS tool reporting a STOP
+    that way, identified by a phone only, opted out of email and the texts went on.  With an email named too it
+    stays the email event it is."""
+    at = {"context": {"traits": {"phone": "+1 415 555 0134"}}} if where == "context" else {
+        "properties": {"phone": "+1 415 555 0134"}}
+    msg = {**GOOD["track"], "userId": "A", "event": "Unsubscribed", **at}
+    ev = P.parse_full("track", json.dumps(msg).encode()).result
+    assert isinstance(ev, Event) and ev.type == "unsubscribed", ev
+    assert "sms" not in _open_after(ev) and "email" not in _open_after(ev)
+    with_email = {**msg, "context": {"traits": {"phone": "+1 415 555 0134", "email": "ann@example.com"}}}
+    ev = P.parse_full("track", json.dumps(with_email).encode()).result
+    assert _open_after(ev) == ["sms", "push", "call"]

@@ -11,7 +11,9 @@ Compliance fails safe: an opt-out the message states is never lost nor narrowed 
   email (the spec's email events); an SMS tool's ``Unsubscribed`` with ``properties.channel: "sms"`` opted out of
   email only.  Now both channels are read together as the built-in streams read several
   (``spellings.channel_symbol``: email and sms are every channel); a value that names no channel (``"web"``)
-  leaves the mapped one.
+  leaves the mapped one.  An email-mapped opt-out whose message names a phone and no email address (an SMS tool
+  reporting a STOP as ``Unsubscribed``, identified by ``traits.phone``) opts out of sms too: the number is the only
+  address it names, and email alone left the texts going (qa12a).
 * **A name that contains an opt-out's name** (qa10g's fail-safe reading).  ``Unsubscribed From Digest Preview``,
   ``SMS Unsubscribed``, ``Newsletter Unsubscribed``, ``UnsubscribedFromDigest``: a name that is not mapped itself
   but holds a mapped opt-out's name as whole words (case, separators and camelCase aside) is that opt-out: the
@@ -115,9 +117,22 @@ def named_channel_too(target: Any, fixed: Any, msg: Mapping[str, Any], symbols: 
     event = msg.get("event")
     if not exact and isinstance(event, str):
         texts += [w for w in words(event) if channel_symbol(target.stream, target.type, w, symbols) is not None]
+    if fixed == "email" and _names_phone_only(msg):
+        texts.append("sms")  # the only address it names is a number: its texts too (fail safe)
     got = fixed
     for text in texts:
         alone = channel_symbol(target.stream, target.type, text, symbols)
         if alone is not None and alone != got:
             got = channel_symbol(target.stream, target.type, f"{got},{alone}", symbols) or got
     return got
+
+
+def _names_phone_only(msg: Mapping[str, Any]) -> bool:
+    """True when a message names a phone (``context.traits`` / ``traits`` / ``properties``) and no email: an email
+    tool's ``Unsubscribed`` that only a number identifies (an SMS tool reporting a STOP as the spec's email event)."""
+    found = set()
+    context = msg.get("context")
+    for part in (context.get("traits") if isinstance(context, dict) else None, msg.get("traits"), msg.get("properties")):
+        if isinstance(part, dict):
+            found.update(k for k in ("email", "phone") if part.get(k) not in (None, "", []))
+    return found == {"phone"}

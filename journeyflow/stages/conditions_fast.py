@@ -324,6 +324,8 @@ class _Fast:
     def n_member_dot_arg(self, node: Tree):
         name = str(node.children[1])
         args = node.children[2].children if len(node.children) == 3 else []
+        if name == "matches" and len(args) == 1:
+            return self._matches(node.children[0], args[0])
         method = _STRING_METHODS.get(name)
         if method is None or len(args) != 1:
             raise _NotFast(name)
@@ -339,6 +341,28 @@ class _Fast:
                 raise _FALLBACK
             return method(x, y)
         return f_method
+
+    def _matches(self, target: Tree, pattern: Tree) -> Callable[[Mapping], Any]:
+        """``x.matches('literal')`` with cel-python's own engine (``re2.search``: RE2 syntax, as cel-spec says),
+        the pattern compiled once; a pattern that is no literal string or does not compile goes to cel-python."""
+        import re2  # (cel-python's dependency: the very engine its matches() calls)
+        lit = self.compile(pattern)(None) if _is_literal(pattern) else None
+        if type(lit) is not str:
+            raise _NotFast("matches")
+        try:
+            search = re2.compile(lit).search
+        except re2.error:
+            raise _NotFast("matches") from None
+        a = self.compile(target)
+
+        def f_matches(act):
+            x = a(act)
+            if x is _ERR:
+                return _ERR
+            if type(x) is not str:
+                raise _FALLBACK
+            return search(x) is not None
+        return f_matches
 
     def n_literal(self, node: Tree):
         v = self._literal_value(node)
@@ -363,3 +387,10 @@ class _Fast:
         elif t == "STRING_LIT" and _SIMPLE_STR.match(s):
             return s[1:-1]
         raise _NotFast(t)
+
+
+def _is_literal(node: Tree) -> bool:
+    """True when ``node`` is a chain of single-child nodes ending in a literal (how the parse tree wraps one)."""
+    while isinstance(node, Tree) and len(node.children) == 1 and node.data != "literal":
+        node = node.children[0]
+    return isinstance(node, Tree) and node.data == "literal"

@@ -241,3 +241,26 @@ def test_fast_path_agrees_with_cel_python(text):
         return
     act = {"event": VALUES, "customer": {"x": 1}}
     assert c.evaluate(act) == c.evaluate_slow(act), text
+
+
+MATCHES = ["customer.lifecycle_stage.matches('(?i)^(customer|evangelist)$')",
+           "!customer.lifecycle_stage.matches('(?i)^(customer|evangelist)$') && customer.orders_90d == 0",
+           "event.severity.matches('^hi')", "event.ticket_id.matches('[0-9]+$')", "event.note.matches('x')",
+           "event.csat.matches('2')", "event.missing.matches('x') || true", "event.severity.matches('')"]
+
+
+@pytest.mark.parametrize("text", MATCHES)
+@pytest.mark.parametrize("stage", ["customer", "Customer", "EVANGELIST", "lead", "", "customers", "évangelist"])
+def test_matches_takes_the_fast_path_and_agrees_with_cel_python(text, stage):
+    """``matches`` (the default welcome journey's entry: a lifecycle stage in any case) was outside the fast path:
+    cel-python evaluated it at ~1 ms, doubling the fold's cost per event.  It now runs with cel-python's own RE2
+    engine, compiled once; values it does not take (a null, a number) still go to cel-python."""
+    c = compile_condition(text, "t")
+    assert c.is_fast, text
+    act = {**ACT, "customer": {**ACT["customer"], "lifecycle_stage": stage}}
+    assert c.evaluate(act) == c.evaluate_slow(act), (text, stage)
+
+
+def test_a_matches_pattern_that_is_no_literal_or_no_re2_stays_with_cel_python():
+    assert not compile_condition("event.severity.matches(event.ticket_id)", "t").is_fast
+    assert not compile_condition("event.severity.matches('(?<=a)b')", "t").is_fast  # no lookbehind in RE2

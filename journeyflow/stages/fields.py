@@ -190,8 +190,14 @@ def _scalar_map(v: Any) -> Verdict | None:
     kept = {k: x for k, x in v.items() if _is_text(k) and _scalar(x)}
     if len(kept) == len(v):
         return _OK
-    # the entries' keys are not named: they are free text (and may hold PII)
-    return Verdict(kept, R.WRONG_TYPE, f"{len(v) - len(kept)} of {len(v)} entries are not scalar values (dropped)")
+    # the entries' keys are not named: they are free text (and may hold PII).  An integer beyond 64 bits is a scalar
+    # of the wrong size, not a non-scalar: said so (it read "not scalar values", which sent users looking for nesting)
+    big = sum(1 for k, x in v.items() if _is_text(k) and x.__class__ is int and not _scalar(x))
+    if big == len(v) - len(kept):
+        return Verdict(kept, R.OUT_OF_RANGE, f"{big} of {len(v)} entries are integers beyond 64 bits, outside the "
+                       "schema's long (dropped; send such an id as a string)")
+    return Verdict(kept, R.WRONG_TYPE, f"{len(v) - len(kept)} of {len(v)} entries are not scalar values"
+                   + (f", {big} of them integers beyond 64 bits" if big else "") + " (dropped)")
 
 
 #: Names ZoneInfo may load from a machine's zoneinfo directory that are no customer's zone: the machine's own

@@ -400,3 +400,17 @@ def test_a_segment_traits_phone_written_as_a_number_is_that_number(phone):
 def test_a_phone_float_beyond_2_53_is_no_number():
     with pytest.raises(Exception, match="phone is not a string"):
         HASHER.phone(float(2 ** 60))
+
+
+def test_a_web_property_beyond_64_bits_says_so():
+    """qa12c: the web properties check dropped an integer beyond 64 bits with "entries are not scalar values", which
+    sent users looking for nesting; it is a scalar out of the schema's long range (out_of_range, kept as a string
+    if sent as one)."""
+    rec = {**GOOD["web"], "properties": {"plan": "pro", "external_id": 2 ** 70}}
+    res = P.parse_full("web", json.dumps(rec).encode(), "t:1")
+    assert isinstance(res.result, Event) and res.result.attrs["properties"] == {"plan": "pro"}
+    (w,) = res.warnings
+    assert w.reason == "out_of_range" and "beyond 64 bits" in w.detail
+    rec["properties"]["nested"] = {"a": 1}
+    (w,) = P.parse_full("web", json.dumps(rec).encode(), "t:1").warnings
+    assert w.reason == "wrong_type" and "2 of 3 entries are not scalar values, 1 of them integers beyond 64" in w.detail

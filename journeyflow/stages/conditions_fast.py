@@ -346,7 +346,8 @@ class _Fast:
         """``x.matches('literal')`` with cel-python's own engine (``re2.search``: RE2 syntax, as cel-spec says),
         the pattern compiled once; a pattern that is no literal string or does not compile goes to cel-python."""
         import re2  # (cel-python's dependency: the very engine its matches() calls)
-        lit = self.compile(pattern)(None) if _is_literal(pattern) else None
+        node = _literal_node(pattern)
+        lit = None if node is None else self._literal_value(node)
         if type(lit) is not str:
             raise _NotFast("matches")
         try:
@@ -389,8 +390,8 @@ class _Fast:
         raise _NotFast(t)
 
 
-def _is_literal(node: Tree) -> bool:
-    """True when ``node`` is a chain of single-child nodes ending in a literal (how the parse tree wraps one)."""
+def _literal_node(node: Tree) -> Tree | None:
+    """The literal at the end of a chain of single-child nodes (how the parse tree wraps one), else None."""
     while isinstance(node, Tree) and len(node.children) == 1 and node.data != "literal":
         node = node.children[0]
-    return isinstance(node, Tree) and node.data == "literal"
+    return node if isinstance(node, Tree) and node.data == "literal" else None

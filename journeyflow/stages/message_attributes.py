@@ -58,10 +58,6 @@ def _show(value: str) -> str:
     return json.dumps(value[:40] + ("…" if len(value) > 40 else ""), ensure_ascii=False)
 
 
-#: Other units a publisher may have written the attribute in: (name, milliseconds per unit as a divisor/multiplier)
-_UNITS = (("seconds", 1000, 1), ("microseconds", 1, 1000), ("nanoseconds", 1, 1_000_000))
-
-
 def _unit_hint(at: int | None, event_ts: int) -> str:
     """``"; it is the payload's time in epoch seconds ..."`` when ``at`` is ``event_ts`` (epoch ms) written in
     another unit (whole seconds, µs, ns), else ``""``.  Beam's Pub/Sub source reads the attribute as epoch ms
@@ -69,11 +65,10 @@ def _unit_hint(at: int | None, event_ts: int) -> str:
     letter, with the likely cause named."""
     if at is None:
         return ""
-    for unit, per_ms, ms_per in _UNITS:
-        if at * per_ms == event_ts * ms_per or (per_ms > 1 and at == event_ts // per_ms):
-            return (f"; it is the payload's time in epoch {unit}: the attribute must be epoch milliseconds (Beam's "
-                    "Pub/Sub source reads it so)")
-    return ""
+    unit = ("seconds" if at * 1000 <= event_ts < (at + 1) * 1000 else "microseconds" if at == event_ts * 1000
+            else "nanoseconds" if at == event_ts * 1_000_000 else None)
+    return "" if unit is None else (f"; it is the payload's time in epoch {unit}: the attribute must be epoch "
+                                    "milliseconds (Beam's Pub/Sub source reads it so)")
 
 
 def check_ts_attribute(attributes: Mapping[str, str], event: Event, config: ParseConfig = ParseConfig(),

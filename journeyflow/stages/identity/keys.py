@@ -466,8 +466,10 @@ class Hasher:
         Ints and whole floats up to 2**53 (``stages.json_text.whole_digits``) are accepted as digit strings; raises :class:`InvalidIdentifier`."""
         if raw is None:
             raise InvalidIdentifier(PHONE, "phone is empty")
-        if (isinstance(raw, int) and not isinstance(raw, bool)) or raw.__class__ is float:
-            raw = whole_digits(raw) if raw.__class__ is float else str(raw)  # (14155550134.0: a pandas export)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        elif raw.__class__ is float:
+            raw = whole_digits(raw)  # (14155550134.0: a pandas export; None beyond 2**53)
         if not isinstance(raw, str):
             raise InvalidIdentifier(PHONE, "phone is not a string")
         if len(raw) > MAX_RAW_CHARS:  # refused before the cache (phonenumbers refuses over 250 characters anyway)

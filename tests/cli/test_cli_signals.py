@@ -86,6 +86,10 @@ def test_ctrl_c_during_replay_is_one_line_and_exit_130(tmp_path, small_input):
             proc.communicate()
     assert proc.returncode == 130
     assert stderr.splitlines() == ["journeyflow replay: interrupted"], stderr
+    if (tmp_path / "o" / "run.json").exists() and not list(tmp_path.glob(".o.replay-*")):
+        # the signal landed after the whole output was moved into place (one rename, manifest included): the run's
+        # work was done, as when it finishes before the interrupt (skipped above); a CI run met this race once
+        pytest.skip("the interrupt came after the complete output was published")
     assert list(tmp_path.iterdir()) == []  # no half output: neither the target nor the staging folder beside it
 
 

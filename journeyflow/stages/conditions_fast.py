@@ -4,7 +4,10 @@ cel-python's interpreter costs ~0.2 ms per evaluation, far over the per-event bu
 conditions (field access, comparisons of same-typed scalars, ``in`` over a list, ``has()``, ``&&``/``||``/``!``) is
 compiled here, from the same cel-python parse tree, into closures ``f(activation) -> value | _ERR`` that read the
 plain Python activation directly (~1 µs, no conversion to CEL types).  A shape it does not reproduce exactly makes
-:func:`compile_fast` return None (cel-python evaluates every time); a value met at run time that it does not
+:func:`compile_fast` return None (cel-python evaluates every time), unless it is one operand of ``&&`` / ``||``
+whose other operand is in the fast path: that one is evaluated first and, when it decides alone (``false && x``,
+``true || x``: CEL's logical operators are commutative, an error absorbed as in cel-spec langdef.md "Logical
+operators"), cel-python is not needed; when it does not, cel-python evaluates the whole condition; a value met at run time that it does not
 handle (mixed int/double, ``null``, lists compared with ``==``, an integer beyond 64 bits...) raises ``_Fallback`` and cel-python evaluates
 that once.  ``tests/stages/test_expr.py`` checks the two paths agree on randomly generated expressions.
 """
@@ -111,7 +114,13 @@ class _Fast:
         ``short`` value wins over an error on either side; otherwise an error wins over the other value."""
         if len(node.children) == 1:
             return self.compile(node.children[0])
-        a, b = self.compile(node.children[0]), self.compile(node.children[1])
+        a, b = self._side(node.children[0]), self._side(node.children[1])
+        if a is None and b is None:
+            raise _NotFast(node.data)
+        if a is None:  # the side outside the fast path runs second (CEL's && and || are commutative)
+            a, b = b, _needs_cel
+        elif b is None:
+            b = _needs_cel
         other = not short
 
         def f_logical(act):
@@ -129,6 +138,15 @@ class _Fast:
                 return _ERR
             raise _FALLBACK
         return f_logical
+
+    def _side(self, node: Tree) -> Callable[[Mapping], Any] | None:
+        """One operand of ``&&`` / ``||`` compiled, or None when its shape is outside the fast path: the other
+        operand may decide alone (``false && x`` is false whatever ``x`` is, even an error), and when it does not,
+        :func:`_needs_cel` sends the whole condition to cel-python."""
+        try:
+            return self.compile(node)
+        except _NotFast:
+            return None
 
     def n_conditionalor(self, node: Tree):
         return self._logical(node, True)
@@ -388,6 +406,11 @@ class _Fast:
         elif t == "STRING_LIT" and _SIMPLE_STR.match(s):
             return s[1:-1]
         raise _NotFast(t)
+
+
+def _needs_cel(_act: Mapping) -> Any:
+    """An operand outside the fast path, reached: cel-python evaluates the whole condition (raises _Fallback)."""
+    raise _FALLBACK
 
 
 def _literal_node(node: Tree) -> Tree | None:

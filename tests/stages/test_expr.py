@@ -194,9 +194,14 @@ PATHS = ["event.i", "event.j", "event.f", "event.s", "event.t", "event.b", "even
 LITERALS = ["0", "2", "-1", "2.5", "0.0", "'abc'", "''", "'x'", "true", "false", "null", "['a', 'b']", "[1, 2]", "[]"]
 OPS = ["==", "!=", "<", "<=", ">", ">=", "in"]
 
+# operands outside the fast path (arithmetic, unary minus, ?:): true, false, an error or a non-bool value, so that
+# && / || with one of them on either side is checked for every value of the other side
+SLOW = ["(event.i + 1 == 3)", "(event.i * 2 < event.j)", "(-event.i < 0)", "(event.missing + 1 > 0)",
+        "(event.b ? event.s : event.t)", "(event.c ? true : false)", "(event.i - 2 == 0)"]
 atoms = st.sampled_from(PATHS + LITERALS) | st.sampled_from(PATHS).map(lambda p: f"size({p})") | \
     st.sampled_from([p for p in PATHS if "." in p and "[" not in p]).map(lambda p: f"has({p})") | \
-    st.sampled_from(["event.s.startsWith('a')", "event.s.contains(event.t)", "event.s.endsWith(event.m.s)"])
+    st.sampled_from(["event.s.startsWith('a')", "event.s.contains(event.t)", "event.s.endsWith(event.m.s)"]) | \
+    st.sampled_from(SLOW)
 
 
 # int vs double comparisons follow CEL's heterogeneous numeric rules in the fast path (``2 != 2.5`` is true), where
@@ -241,6 +246,31 @@ def test_fast_path_agrees_with_cel_python(text):
         return
     act = {"event": VALUES, "customer": {"x": 1}}
     assert c.evaluate(act) == c.evaluate_slow(act), text
+
+
+@pytest.mark.parametrize("fast", ["event.b", "event.c", "event.missing", "event.s", "event.i > 1", "event.n == 1"])
+@pytest.mark.parametrize("slow", SLOW)
+@pytest.mark.parametrize("op", ["&&", "||"])
+@pytest.mark.parametrize("slow_first", [False, True])
+def test_a_logical_operand_outside_the_fast_path_runs_only_when_the_other_does_not_decide(fast, slow, op, slow_first):
+    """A condition with one operand outside the fast path (``customer.orders_90d + 1 > 2 && ...``) went to
+    cel-python (~0.2-1 ms) for every evaluation, although ``false && x`` is false and ``true || x`` true whatever
+    ``x`` is (cel-spec langdef.md, logical operators: commutative, errors absorbed).  The fast operand now runs first
+    (either order in the text); cel-python runs only when it does not decide, and the result is cel-python's."""
+    text = f"{slow} {op} ({fast})" if slow_first else f"({fast}) {op} {slow}"
+    c = compile_condition(text, "t")
+    assert c.is_fast, text
+    act = {"event": VALUES, "customer": {"x": 1}}
+    got = c.evaluate(act)
+    decides = VALUES["b"] if fast == "event.b" else VALUES["c"] if fast == "event.c" else (
+        VALUES["i"] > 1 if fast == "event.i > 1" else None)  # (missing, a string, null == 1: not decisive)
+    alone = decides is (op == "||")  # true || x, false && x
+    assert (c.fallbacks == 0) is alone, (text, c.fallbacks)
+    assert got == c.evaluate_slow(act), text
+
+
+def test_both_logical_operands_outside_the_fast_path_leave_the_condition_to_cel_python():
+    assert not compile_condition("event.csat + 1 > 2 && -event.csat < 0", "t").is_fast
 
 
 MATCHES = ["customer.lifecycle_stage.matches('(?i)^(customer|evangelist)$')",

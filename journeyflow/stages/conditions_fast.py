@@ -3,13 +3,14 @@
 cel-python's interpreter costs ~0.2 ms per evaluation, far over the per-event budget.  The common shape of journey
 conditions (field access, comparisons of same-typed scalars, ``in`` over a list, ``has()``, ``&&``/``||``/``!``) is
 compiled here, from the same cel-python parse tree, into closures ``f(activation) -> value | _ERR`` that read the
-plain Python activation directly (~1 µs, no conversion to CEL types).  A shape it does not reproduce exactly makes
-:func:`compile_fast` return None (cel-python evaluates every time), unless it is one operand of ``&&`` / ``||``
-whose other operand is in the fast path: that one is evaluated first and, when it decides alone (``false && x``,
-``true || x``: CEL's logical operators are commutative, an error absorbed as in cel-spec langdef.md "Logical
-operators"), cel-python is not needed; when it does not, cel-python evaluates the whole condition; a value met at run time that it does not
-handle (mixed int/double, ``null``, lists compared with ``==``, an integer beyond 64 bits...) raises ``_Fallback`` and cel-python evaluates
-that once.  ``tests/stages/test_expr.py`` checks the two paths agree on randomly generated expressions.
+plain Python activation directly (~1 µs, no conversion to CEL types); int and double arithmetic too
+(:mod:`journeyflow.stages.conditions_arithmetic`).  A shape it does not reproduce exactly makes :func:`compile_fast`
+return None (cel-python evaluates every time), unless it is one operand of ``&&`` / ``||`` whose other operand is
+in the fast path: that one is evaluated first and, when it decides alone (``false && x``, ``true || x``: CEL's
+logical operators are commutative, an error absorbed; cel-spec langdef.md "Logical Operators"), cel-python is not
+needed; when it does not, cel-python evaluates the whole condition.  A value met at run time that the fast path
+does not handle (mixed int/double, ``null``, lists compared with ``==``, an integer beyond 64 bits...) raises
+``_Fallback`` and cel-python evaluates that once.  ``tests/stages/test_expr.py`` checks the two paths agree on randomly generated expressions.
 """
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from typing import Any, Callable
 
 from lark import Token, Tree
 
-__all__ = ["compile_fast"]
+from journeyflow.stages.conditions_arithmetic import FALLBACK as _FALLBACK
+from journeyflow.stages.conditions_arithmetic import INT64 as _INT64
+from journeyflow.stages.conditions_arithmetic import Fallback as _Fallback
+from journeyflow.stages.conditions_arithmetic import add, float_div, int_div, int_mod, int_or_double, neg
+
+__all__ = ["_Fallback", "compile_fast"]
 
 
 def compile_fast(ast: Tree) -> Callable[[Mapping], Any] | None:
@@ -34,10 +40,6 @@ class _NotFast(Exception):
     """The condition's shape is outside the fast path: use cel-python for every evaluation."""
 
 
-class _Fallback(Exception):
-    """The values met at run time are outside the fast path: use cel-python for this evaluation."""
-
-
 class _Err:
     """The type of ``_ERR``, a CEL error value."""
 
@@ -48,13 +50,11 @@ class _Err:
 
 
 _ERR = _Err()  # a CEL error value (e.g. no such key), absorbed by && / || as CEL specifies
-_FALLBACK = _Fallback()
 _SCALAR_TYPES = (str, int, float, bool)
 _IN_TYPES = (str, int, bool)  # not float: Python's `in` matches NaN by identity, CEL does not
 _SIZED = (str, list, tuple, dict)
 _STRING_METHODS = {"startsWith": str.startswith, "endsWith": str.endswith, "contains": str.__contains__}
 _INT_RE = re.compile(r"-?[0-9]+\Z")
-_INT64 = (-(2 ** 63), 2 ** 63 - 1)
 _SIMPLE_STR = re.compile(r"""(?:'[^'\\\n\r]*'|"[^"\\\n\r]*")\Z""")
 
 #: Types met at run time that are ``Mapping`` s (the activation's lazy ``customer``, ``traits``): ``isinstance``
@@ -104,7 +104,7 @@ class _Fast:
             raise _NotFast(node.data)
         return self.compile(node.children[0])
 
-    n_addition = n_multiplication = n_member = n_primary = n_paren_expr = _single
+    n_member = n_primary = n_paren_expr = _single
 
     def n_expr(self, node: Tree):
         return self._single(node)  # the ternary ?: goes to cel-python
@@ -241,8 +241,10 @@ class _Fast:
         ch = node.children
         if len(ch) == 1:
             return self.compile(ch[0])
+        if ch[0].data == "unary_neg":
+            return self._arithmetic(None, ch[1], neg)
         if ch[0].data != "unary_not":
-            raise _NotFast("unary minus")
+            raise _NotFast(ch[0].data)
         a = self.compile(ch[1])
 
         def f_not(act):
@@ -255,6 +257,33 @@ class _Fast:
                 return _ERR
             raise _FALLBACK
         return f_not
+
+    def _arithmetic(self, left: Tree | None, right: Tree, op: Callable[[Any, Any], Any]) -> Callable[[Mapping], Any]:
+        """``left op right`` (``op(None, x)`` for a unary minus) with the operands' error propagated; ``op`` raises
+        _Fallback for what it does not reproduce exactly (see :func:`journeyflow.stages.conditions_arithmetic.int_or_double`)."""
+        a = self.compile(left) if left is not None else None
+        b = self.compile(right)
+
+        def f_arith(act):
+            x = a(act) if a is not None else None
+            y = b(act)
+            if x is _ERR or y is _ERR:
+                return _ERR  # an error operand makes the result an error (cel-spec: errors propagate)
+            return op(x, y)
+        return f_arith
+
+    def _binary(self, node: Tree):
+        """``addition`` / ``multiplication``: one operand, or ``[op node holding the left operand, right operand]``
+        (the shape of cel-python's tree, as for relations)."""
+        if len(node.children) == 1:
+            return self.compile(node.children[0])
+        op_node, right = node.children
+        op = _ARITHMETIC.get(op_node.data)
+        if op is None:
+            raise _NotFast(op_node.data)
+        return self._arithmetic(op_node.children[0], right, op)
+
+    n_addition = n_multiplication = _binary
 
     def n_member_dot(self, node: Tree):
         return self._field(self.compile(node.children[0]), str(node.children[1]))
@@ -406,6 +435,12 @@ class _Fast:
         elif t == "STRING_LIT" and _SIMPLE_STR.match(s):
             return s[1:-1]
         raise _NotFast(t)
+
+
+#: cel-python's operator nodes of ``+ - * / %`` -> the fast operator (journeyflow.stages.conditions_arithmetic)
+_ARITHMETIC = {"addition_add": add, "addition_sub": int_or_double(int.__sub__, float.__sub__),
+               "multiplication_mul": int_or_double(int.__mul__, float.__mul__),
+               "multiplication_div": int_or_double(int_div, float_div), "multiplication_mod": int_or_double(int_mod, None)}
 
 
 def _needs_cel(_act: Mapping) -> Any:

@@ -164,7 +164,7 @@ def test_common_shapes_take_the_fast_path():
         assert c.is_fast, text
         c.evaluate(ACT)
         assert c.fallbacks == 0, text
-    assert not compile_condition("event.csat + 1 > 2", "t").is_fast
+    assert not compile_condition("event.csat > 1 ? true : false", "t").is_fast
 
 
 def test_conditions_pickle_by_recompiling():
@@ -194,20 +194,26 @@ PATHS = ["event.i", "event.j", "event.f", "event.s", "event.t", "event.b", "even
 LITERALS = ["0", "2", "-1", "2.5", "0.0", "'abc'", "''", "'x'", "true", "false", "null", "['a', 'b']", "[1, 2]", "[]"]
 OPS = ["==", "!=", "<", "<=", ">", ">=", "in"]
 
-# operands outside the fast path (arithmetic, unary minus, ?:): true, false, an error or a non-bool value, so that
+# operands outside the fast path (?:, conversions, macros): true, false, an error or a non-bool value, so that
 # && / || with one of them on either side is checked for every value of the other side
-SLOW = ["(event.i + 1 == 3)", "(event.i * 2 < event.j)", "(-event.i < 0)", "(event.missing + 1 > 0)",
-        "(event.b ? event.s : event.t)", "(event.c ? true : false)", "(event.i - 2 == 0)"]
+SLOW = ["(event.l.exists(x, x == 'a'))", "(event.il.all(x, x > 1))", "(int(event.s) == 1)", "(string(event.i) == '2')",
+        "(event.b ? event.s : event.t)", "(event.c ? true : false)", "(event.missing.exists(x, x))"]
+# arithmetic (in the fast path), written without spaces so that _mixed_numbers sees each as one operand: int, double
+# and string results, errors (division by zero, overflow, a missing field, mixed int and double), a bool operand
+ARITH_INTS = ["event.i+1", "event.j*2", "event.i/event.j", "-7%event.i", "7%-event.i", "-event.i", "event.i-event.j",
+              "9223372036854775807+event.i", "event.i/0", "event.i%0", "event.missing-1", "-9223372036854775807-event.i"]
+ARITH_DOUBLES = ["event.f*2.5", "event.f/0.0", "-event.f", "event.f-0.5", "event.f/2.0"]
+ARITH_OTHER = ["event.s+'x'", "event.i+event.f", "event.b+1", "event.l+event.l", "event.s+event.i"]
 atoms = st.sampled_from(PATHS + LITERALS) | st.sampled_from(PATHS).map(lambda p: f"size({p})") | \
     st.sampled_from([p for p in PATHS if "." in p and "[" not in p]).map(lambda p: f"has({p})") | \
     st.sampled_from(["event.s.startsWith('a')", "event.s.contains(event.t)", "event.s.endsWith(event.m.s)"]) | \
-    st.sampled_from(SLOW)
+    st.sampled_from(SLOW) | st.sampled_from(ARITH_INTS + ARITH_DOUBLES + ARITH_OTHER).map(lambda a: f"({a})")
 
 
 # int vs double comparisons follow CEL's heterogeneous numeric rules in the fast path (``2 != 2.5`` is true), where
 # cel-python has no overload (an error): those pairs are checked against the CEL spec in test_typecheck.py instead
-_INTS = {"event.i", "event.j", "event.m.k", "0", "2", "-1"} | {f"size({p})" for p in PATHS}
-_DOUBLES = {"event.f", "2.5", "0.0"}
+_INTS = {"event.i", "event.j", "event.m.k", "0", "2", "-1", *ARITH_INTS} | {f"size({p})" for p in PATHS}
+_DOUBLES = {"event.f", "2.5", "0.0", *ARITH_DOUBLES}
 
 
 def _bare(tok: str) -> str:
@@ -269,8 +275,28 @@ def test_a_logical_operand_outside_the_fast_path_runs_only_when_the_other_does_n
     assert got == c.evaluate_slow(act), text
 
 
+@pytest.mark.parametrize("text", [f"({a}) == ({a})" for a in ARITH_INTS + ARITH_DOUBLES + ARITH_OTHER]
+                         + [f"({a}) > 0" for a in ARITH_INTS] + [f"({a}) < 1.0" for a in ARITH_DOUBLES]
+                         + ["-7 / 2 == -3", "-7 % 2 == -1", "7 % -2 == 1", "event.s + 'x' == 'abcx'"])
+def test_arithmetic_runs_in_the_fast_path_and_agrees_with_cel_python(text):
+    """``+ - * / %`` and unary minus sent a condition to cel-python (~0.7 ms an evaluation: ``customer.orders_90d * 2
+    > 3``).  Ints (truncating division, the dividend's sign for %, overflow an error), doubles and strings now run
+    in the fast path; what it does not reproduce (mixed int and double, division by zero, overflow, bools) goes to
+    cel-python, whose value it is."""
+    c = compile_condition(text, "t")
+    assert c.is_fast, text
+    act = {"event": VALUES, "customer": {"x": 1}}
+    got = c.evaluate(act)
+    fell_back = c.fallbacks
+    assert got == c.evaluate_slow(act), text
+    plain = not any(bad in text for bad in ("/0", "%0", "9223372036854775807", "missing", "+event.f", "event.b+",
+                                             "event.l+", "+event.i", "f/0.0"))
+    if plain:  # (the others may or may not need cel-python: its value was checked above)
+        assert fell_back == 0, text
+
+
 def test_both_logical_operands_outside_the_fast_path_leave_the_condition_to_cel_python():
-    assert not compile_condition("event.csat + 1 > 2 && -event.csat < 0", "t").is_fast
+    assert not compile_condition("int(event.note) > 2 && (event.csat > 1 ? true : false)", "t").is_fast
 
 
 MATCHES = ["customer.lifecycle_stage.matches('(?i)^(customer|evangelist)$')",

@@ -146,3 +146,47 @@ def test_the_scanning_patterns_find_what_the_documented_patterns_find(text):
     assert spans(pii._PHONE_SCAN) == spans(pii._PHONE_RE)
     assert spans(pii._CANDIDATE_SCAN) == spans(pii._CANDIDATE_RE)
     assert pii._has_markers(text) == (pii._MARKERS.search(text) is not None)
+
+
+def _numbers_around_examples():
+    """Every region's example numbers of every type, each also one digit shorter and longer and with its last
+    digits changed, and epoch times read as international numbers: valid and invalid numbers of every calling code."""
+    import random
+
+    import phonenumbers
+    rnd = random.Random(7)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
+                     phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.VOIP):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            digits = phonenumbers.national_significant_number(example)
+            for nat in (digits, digits[:-1], digits + "5", digits[:-2] + f"{rnd.randrange(100):02d}"):
+                yield f"+{example.country_code}{nat}", None
+                yield nat, region
+    for cc in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        example = phonenumbers.example_number_for_non_geo_entity(cc)
+        if example is not None:
+            yield f"+{cc}{phonenumbers.national_significant_number(example)}", None
+    for ms in range(1_600_000_000_000, 1_900_000_000_000, 9_999_999_937):
+        yield f"+{ms}", None
+
+
+def test_the_length_first_validity_check_agrees_with_phonenumbers():
+    """``pii.is_valid_number`` answers an impossible length at once (an epoch time read as ``+1`` and 12 digits
+    tried each of the 25 NANP regions, ~30 µs): for every other number it asks ``phonenumbers``; the answers are
+    the same for valid and invalid numbers of every calling code."""
+    import phonenumbers
+
+    from journeyflow.stages.pii import is_valid_number
+    seen = valid = 0
+    for text, region in _numbers_around_examples():
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        expected = phonenumbers.is_valid_number(number)
+        assert is_valid_number(number) is expected, (text, region)
+        seen, valid = seen + 1, valid + expected
+    assert seen > 3000 and valid > 1000  # (both kinds met)

@@ -83,6 +83,7 @@ from journeyflow.stages.segment.calls import text as _text
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import (contained_opt_outs, folded_name, folded_opt_outs,
                                                 is_opt_out, named_channel_too)
+from journeyflow.stages.segment.profile import profile_fields
 from journeyflow.stages.segment.times import IGNORED, BadTime, event_time
 from journeyflow.stages.spellings import (ALSO_FIELD, BAD_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
                                           several_addresses)
@@ -259,6 +260,7 @@ class SegmentParser:
                                  _fields.warning_value("name", name)))
         if call == "identify":
             self._timezone(context, own_traits or {}, attrs, problems)
+            attrs.update(profile_fields(attrs.get("traits") or {}, problems))  # lifecycle stage, owner (profile)
         stream = SEGMENT_STREAM
         target = self._target(etype) if call in ("track", "page", "screen") else None
         if target is not None:

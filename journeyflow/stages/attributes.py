@@ -62,7 +62,8 @@ _PY = {"int": (int,), "double": (float, int), "string": (str,), "bool": (bool,),
 
 
 def _typed(value: Any, t: T | None) -> Any:
-    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None.  A non-finite number (JSON
+    """``value`` if it fits type ``t`` (a double accepts ints, as a float; an int a whole float up to 2**53, as
+    an int), else None.  A non-finite number (JSON
     ``NaN``/``Infinity``, which Python's decoder accepts) fits no type: it would poison a sum, min or max."""
     if value is None:
         return None
@@ -72,6 +73,8 @@ def _typed(value: Any, t: T | None) -> Any:
         return value if isinstance(value, (str, int, float, bool)) and not (
             isinstance(value, str) and len(value) > MAX_TRAIT_CHARS) else None
     ok = _PY.get(t.kind)  # (a declared timestamp is an int of epoch ms: kind int, typecheck.EPOCH_MS)
+    if t.kind == "int" and value.__class__ is float and value.is_integer() and abs(value) <= 2 ** 53:
+        value = int(value)  # 3.0: the int 3 (stages.declared_types, as the parser reads it)
     if ok is None or not isinstance(value, ok) or (type(value) is bool and t.kind != "bool"):
         return None
     if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:

@@ -9,9 +9,11 @@ declared trait likewise from ``attrs["traits"]`` (field ``traits.<name>``); the 
 an absent one (removed without a warning, as for the streams' optional fields: ``stages.fields.check_optional``).
 
 Which values fit (the Python values of decoded JSON; the same rule as the traits fold, ``stages.attributes``):
-``int`` an integer (not a bool); ``double`` an integer or a float; ``string`` a string; ``bool`` a bool;
-``timestamp`` an integer (epoch ms, like ``event.ts``); ``list<T>`` an array whose items fit ``T``; ``map<T>`` an
-object whose values fit ``T``; ``dyn`` anything.  A value of the right kind but outside what the type can hold is
+``int`` an integer (not a bool), or a whole float of at most 2**53 in magnitude (``3.0``: JavaScript has one number
+type and pandas writes an int column with a gap as float64; read as the int, as ids are: ``json_text.whole_digits``;
+``3.5`` is the wrong type); ``double`` an integer or a float; ``string`` a string; ``bool`` a bool; ``timestamp``
+an integer (epoch ms, like ``event.ts``; a whole float too, as ``int``); ``list<T>`` an array whose items fit ``T``;
+``map<T>`` an object whose values fit ``T``; ``dyn`` anything.  A value of the right kind but outside what the type can hold is
 dropped with reason ``out_of_range`` (never read as another value): an ``int`` (or ``timestamp``) beyond CEL's
 64-bit signed range (cel-spec langdef "Numeric Values"; ``2**70`` would fail every condition reading it), a
 ``double`` that is NaN or infinite (JSON has neither: Python's decoder reads ``NaN`` and ``1e400``; cel-spec's JSON
@@ -36,10 +38,13 @@ from typing import Any, Mapping
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.stages.json_text import whole_digits
 from journeyflow.stages.typecheck import _PRIMITIVES, T
 
 __all__ = ["DeclaredTypes", "as_declared", "check_value", "fits", "parse_type"]
 
+#: integer kinds that take a whole float up to 2**53 as its int (``json_text.whole_digits``, as ids are read)
+_WHOLE = ("int", "timestamp")
 _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "timestamp": int}
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 #: |epoch ms| below this is taken for epoch seconds (10^11 ms: 1973-03-03; 10^11 s: the year 5138)
@@ -76,6 +81,11 @@ def check_value(value: Any, t: T) -> tuple[str, str] | None:
         return None
     py = _SCALAR.get(kind)
     if py is not None:
+        if kind in _WHOLE and value.__class__ is float and value.is_integer():
+            if whole_digits(value) is None:  # beyond 2**53: the digits shown may not be the number sent
+                return FieldWarningReason.WRONG_TYPE, (f"declared {t}, got a double beyond 2**53 (not an exact "
+                                                       f"integer: send it as a JSON integer)")
+            value = int(value)  # 3.0 (JavaScript's number, a float64 column): the int 3
         if not isinstance(value, py) or (kind != "bool" and isinstance(value, bool)):
             if t.name == "timestamp" and isinstance(value, str):  # (an ISO-8601 one was read: stages.declared_times)
                 return FieldWarningReason.WRONG_TYPE, ("declared timestamp (epoch ms, or an ISO-8601 time with its "
@@ -109,12 +119,14 @@ def check_value(value: Any, t: T) -> tuple[str, str] | None:
 
 def as_declared(value: Any, t: T) -> Any:
     """A fitting ``value`` as its declared type holds it: an integer declared ``double`` (JSON has one number type,
-    ``"total": 7``) is the double ``7.0``, also inside a ``list<double>`` or ``map<double>``; anything else is
-    ``value`` itself.  Kept an int, CEL would do integer arithmetic on it (``total / seats`` of 7 and 2: 3)."""
+    ``"total": 7``) is the double ``7.0``, a whole float declared ``int`` or ``timestamp`` (``3.0``) the int ``3``,
+    also inside a ``list`` or ``map``; anything else is ``value`` itself.  Kept an int, CEL would do integer arithmetic on it (``total / seats`` of 7 and 2: 3)."""
     kind = t.kind
     if kind == "double":
         return float(value) if value.__class__ is int else value
-    if kind in ("list", "map") and t.elem is not None and t.elem.kind in ("double", "list", "map"):
+    if kind in _WHOLE:
+        return int(value) if value.__class__ is float else value
+    if kind in ("list", "map") and t.elem is not None and t.elem.kind in ("double", "list", "map", *_WHOLE):
         if kind == "list":
             items = [as_declared(v, t.elem) for v in value]
             return items if any(a is not b for a, b in zip(items, value)) else value

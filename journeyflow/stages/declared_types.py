@@ -22,6 +22,10 @@ mapping excludes them), a ``timestamp`` between -10^11 and 10^11 (1966-10-31 to 
 9999-12-31 (CEL's timestamps).  An item of a list or a value of a map out of range drops the whole field.  An integer
 declared ``double`` is kept as a double (:func:`as_declared`), so conditions do double arithmetic on it.
 
+An undeclared name that is a declared one in another case or with other separators (``Plan``, ``seat-count`` for
+``plan``, ``seat_count``) is read as the declared one with an ``unknown_value`` warning naming both
+(:func:`_declared_spellings`): conditions match names exactly, so it never matched before.
+
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
 into a built-in event is checked against that event's declaration: ``product_view``); traits on every event that
 carries ``attrs["traits"]`` (Segment messages) but a ``group`` call, whose traits describe the group.  The
@@ -199,6 +203,41 @@ def _trait_problem(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def _folded(name: Any) -> str | None:
+    return name.casefold().replace("_", "").replace("-", "").replace(" ", "") if isinstance(name, str) else None
+
+
+def _declared_spellings(values: Mapping, declared: Mapping[str, T], key: str, problems: list) -> dict | None:
+    """``values`` (``key``: ``properties`` or ``traits``) with each undeclared name that is a declared one in another
+    case or with other separators (``Plan`` / ``plan``, ``seat-count`` / ``seat_count``; one declared name only) read
+    as the declared name, or None when there is none.  Names match exactly in conditions, so such a value was kept
+    and never matched (a property) or silently not kept (a trait); now it is the declared field with an
+    ``unknown_value`` warning naming both spellings (action ``replaced``), or, when the declared name is given too,
+    dropped with one (that one counts)."""
+    out = None
+    for name in values:
+        if name in declared or (f := _folded(name)) is None:
+            continue
+        match = [d for d in declared if _folded(d) == f]
+        if len(match) != 1:
+            continue
+        want, what = match[0], "property" if key == "properties" else "trait"
+        out = dict(values) if out is None else out
+        v = out.pop(name)
+        field = f"{key}.{name}"
+        from journeyflow.stages.fields import warning_value
+        if want in out:
+            problems.append((field, FieldWarningReason.UNKNOWN_VALUE, "dropped", f"{name!r} is no declared {what}; "
+                             f"the declared {want!r} is given too and counts (names match exactly)",
+                             warning_value(field, v)))
+        else:
+            out[want] = v
+            problems.append((field, FieldWarningReason.UNKNOWN_VALUE, "replaced", f"{name!r} is no declared "
+                             f"{what}: read as the declared {want!r} (names match exactly: send {want!r})",
+                             warning_value(field, v)))
+    return out
+
+
 @dataclass(frozen=True)
 class DeclaredTypes:
     """The declared property types, ``((stream, event type, ((property, T), ...)), ...)``, and trait types,
@@ -236,7 +275,8 @@ class DeclaredTypes:
             values = attrs.get(key)
             if not declared or not isinstance(values, Mapping):
                 continue
-            kept = None
+            kept = _declared_spellings(values, declared, key, problems)
+            values = values if kept is None else kept
             for name, t in declared.items():
                 if name not in values:
                     continue

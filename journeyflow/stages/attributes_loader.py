@@ -326,7 +326,8 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         wp = p + ("where",)
         loc = f"{filename}:{yd.line(wp)}: {format_path(wp)}"
         try:
-            where = compile_condition(d["where"], loc, {"event": etype})
+            where = compile_condition(d["where"], loc, {"event": etype},
+                                      f"attribute '{p[-1]}': where ({loc.split(': ', 1)[0]})")
         except JourneyError as e:
             # the line of the faulty part of a condition written over several lines (as the journeys' conditions)
             line = condition_line(text, yd.lines.get(wp, yd.line(wp)), d["where"], e.offset) if text else yd.line(wp)

@@ -25,14 +25,48 @@ from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages.fields import warning_value
 from journeyflow.stages.segment.calls import text as _id_text
 
-__all__ = ["PROFILE_TRAITS", "profile_fields"]
+__all__ = ["PERSONAL_TRAITS", "PROFILE_TRAITS", "personal_name", "profile_fields", "reserved_spellings"]
 
 #: folded trait name (lower case, no ``_``/``-``/space) -> the profile field it sets (``crm`` stream's field name)
 PROFILE_TRAITS = {"lifecyclestage": "lifecycle_stage", "ownerid": "owner_id"}
+#: The Segment Spec's reserved personal traits (and their snake_case spellings): ``email``/``phone`` become hashed
+#: identifiers; the others are used by no decision and never reach ``attrs``.
+PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "first_name", "last_name",
+                             "address", "birthday", "username", "avatar"})
+#: folded spelling -> the reserved trait (``Email``, ``E-mail``, ``email_address``, ``Phone Number``, ``First Name``)
+_RESERVED = {**{n.lower().replace("_", ""): n for n in PERSONAL_TRAITS if "_" not in n},
+             "emailaddress": "email", "phonenumber": "phone", "fullname": "name", "username": "username"}
 
 
 def _folded(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+def personal_name(name: str) -> str | None:
+    """The reserved personal trait a name is in any spelling (``Email`` -> ``email``), else None."""
+    return name if name in PERSONAL_TRAITS else _RESERVED.get(_folded(name)) if isinstance(name, str) else None
+
+
+def reserved_spellings(values: dict) -> tuple[dict, list[tuple[str, Any]]]:
+    """``values`` (traits, or an opt-out's properties) with the personal traits written another way (``Email``,
+    ``E-Mail``, ``email_address``, ``Phone Number``, ``First Name``: CRM exports and hand-built sources) under the
+    Segment Spec's names, so an address is the identifier it is (hashed, an opt-out applies to it) and a name is
+    dropped like ``firstName`` -- before, ``"Email"`` was kept as a tokenized trait and an ``Unsubscribed``
+    naming its address only so opted out the user id alone.  A spelling beside the reserved name itself is left out
+    (that one counts); the ``(email|phone, value)`` of such a second address are returned, for an opt-out to block
+    too.  ``values`` itself is returned when no name is spelt so."""
+    out, extra = None, []
+    for name in values:
+        want = None if name in PERSONAL_TRAITS else personal_name(name)
+        if want is None:
+            continue
+        out = dict(values) if out is None else out
+        v = out.pop(name)
+        if want not in values and want not in out:
+            out[want] = v
+        elif want in ("email", "phone") and isinstance(v, str) and v.strip():
+            extra.append((want, v))
+    return (values if out is None else out), extra
 
 
 def profile_fields(traits: dict, problems: list) -> dict[str, str]:

@@ -94,3 +94,11 @@ def test_identify_profile_fields_and_their_values():
 def test_an_address_in_a_stage_is_never_kept():
     ev, _ = _parse(_identify({"lifecycle_stage": "lead from ann@example.com"}))
     assert "ann@example.com" not in ev.attrs["lifecycle_stage"] and ev.attrs["lifecycle_stage"].startswith("lead")
+
+
+@pytest.mark.parametrize("trait", ["timezone", "timeZone", "time_zone", "Time Zone"])
+def test_an_identify_time_zone_in_a_crm_exports_spelling_is_the_customers_zone(trait):
+    ev, warnings = _parse(_identify({trait: "Europe/Amsterdam"}))
+    assert ev.attrs["timezone"] == "Europe/Amsterdam" and warnings == {}
+    ev, warnings = _parse(_identify({trait: "Mars/Olympus"}))
+    assert "timezone" not in ev.attrs and warnings[f"traits.{trait}"][0] == "unknown_timezone"

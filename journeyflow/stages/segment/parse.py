@@ -83,7 +83,7 @@ from journeyflow.stages.segment.calls import text as _text
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import (contained_opt_outs, folded_name, folded_opt_outs,
                                                 is_opt_out, named_channel_too)
-from journeyflow.stages.segment.profile import PERSONAL_TRAITS, profile_fields, reserved_spellings
+from journeyflow.stages.segment.profile import PERSONAL_TRAITS, profile_fields, reserved_spellings, spelt
 from journeyflow.stages.segment.times import IGNORED, BadTime, event_time
 from journeyflow.stages.spellings import (ALSO_FIELD, BAD_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
                                           several_addresses)
@@ -388,8 +388,8 @@ class SegmentParser:
         return key
 
     def _timezone(self, context: dict | None, traits: dict, attrs: dict, problems: list) -> None:
-        for field, v in (("context.timezone", (context or {}).get("timezone")), ("traits.timezone",
-                                                                                 traits.get("timezone"))):
+        name = spelt(traits, "timezone")  # (timeZone, time_zone, "Time Zone": CRM exports' spellings)
+        for field, v in (("context.timezone", (context or {}).get("timezone")), (f"traits.{name}", traits.get(name))):
             if v is None or v == "":
                 continue
             verdict = _fields.normalize_timezone(v)

@@ -25,7 +25,7 @@ from journeyflow.model.reasons import FieldWarningReason as W
 from journeyflow.stages.fields import warning_value
 from journeyflow.stages.segment.calls import text as _id_text
 
-__all__ = ["PERSONAL_TRAITS", "PROFILE_TRAITS", "personal_name", "profile_fields", "reserved_spellings"]
+__all__ = ["PERSONAL_TRAITS", "PROFILE_TRAITS", "personal_name", "profile_fields", "reserved_spellings", "spelt"]
 
 #: folded trait name (lower case, no ``_``/``-``/space) -> the profile field it sets (``crm`` stream's field name)
 PROFILE_TRAITS = {"lifecyclestage": "lifecycle_stage", "ownerid": "owner_id"}
@@ -40,6 +40,14 @@ _RESERVED = {**{n.lower().replace("_", ""): n for n in PERSONAL_TRAITS if "_" no
 
 def _folded(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+def spelt(traits: dict, name: str) -> str:
+    """The key of ``traits`` that is ``name`` (a folded one: ``timezone``) in a source's spelling (``timeZone``,
+    ``Time Zone``): ``name`` itself when present, else the first key that folds to it, else ``name``."""
+    if name in traits:
+        return name
+    return next((k for k in traits if isinstance(k, str) and _folded(k) == name), name)
 
 
 def personal_name(name: str) -> str | None:

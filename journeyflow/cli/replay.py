@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from typing import Any
 
 HELP = "replay files through the pipeline (bounded)"
@@ -80,6 +81,8 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     stale = _report_of_replaced_outputs(ns.output) if ns.overwrite else None
     records, size = count_input_records(ns.input)
     what = f"{records:,} input records ({size / 1e6:.1f} MB)" if records else ns.input
+    from journeyflow.stages.conditions import failed_conditions
+    failed_before = failed_conditions()
     with Ticker("replay", lambda: f"reading and deciding {what}") as t:
         summary = run_replay(to_argv(ns, REPLAY) + rest, overwrite=ns.overwrite)
     if stale is not None:  # the outputs it reported are replaced (a failed run raised above: it stays)
@@ -89,7 +92,11 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     if t.enabled and summary.records_read:
         print(f"replay: {summary.records_read:,} records read, {summary.customers:,} customers decided in "
               f"{t.elapsed:.1f}s ({summary.records_read / max(t.elapsed, 1e-9):,.0f} records/s)", file=sys.stderr)
-    print(summary.render())
+    lines = summary.render().split("\n")  # the failed conditions named under the "condition errors" line
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("condition errors")), len(lines))
+    lines[at:at] = failed_condition_lines(failed_conditions() - failed_before,
+                                          summary.condition_errors + summary.condition_non_bool)
+    print("\n".join(lines))
     if not summary.records_read:  # (an empty export, a folder of empty files: every figure is 0, exit 0)
         print(f"journeyflow replay: warning: no record was read from --input {ns.input}: its stream files are empty",
               file=sys.stderr)
@@ -101,6 +108,30 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
     if not summary.reconciles:
         return 3
     return _dead_letter_check(summary, ns.input, getattr(ns, "max_dead_letter_rate", None))
+
+
+#: Most conditions named under the summary's "condition errors" line (the ones that failed most often first).
+MAX_NAMED_CONDITIONS = 10
+
+
+def failed_condition_lines(failed: Counter, total: int) -> list[str]:
+    """The lines naming the conditions behind the summary's ``condition errors`` count: ``failed`` is
+    ``(name, "errors" | "non_bool") -> n`` of this run (``stages.conditions.FAILED``; a name is the journey, step,
+    field and file:line, or a computed attribute's ``where``), ``total`` the summary's count.  Evaluations in other
+    processes (a multi-process runner) are not in ``failed``: a last line says how many are not named."""
+    by_name: dict[str, Counter] = {}
+    for (name, kind), n in failed.items():
+        by_name.setdefault(name, Counter())[kind] += n
+    ranked = sorted(by_name.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    lines = [f"  {name}: {sum(c.values()):,} (" + ", ".join(
+        f"{c[k]:,} {what}" for k, what in (("errors", "CEL errors"), ("non_bool", "non-bool results")) if c[k])
+        + ")" for name, c in ranked[:MAX_NAMED_CONDITIONS]]
+    if len(ranked) > MAX_NAMED_CONDITIONS:
+        lines.append(f"  ... {len(ranked) - MAX_NAMED_CONDITIONS} more conditions")
+    unnamed = total - sum(failed.values())
+    if unnamed > 0:
+        lines.append(f"  {unnamed:,} evaluated in worker processes (not named here; counter condition_errors)")
+    return lines
 
 
 def _dead_letter_check(summary: Any, input_dir: str, max_rate: float | None) -> int:

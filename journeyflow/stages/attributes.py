@@ -34,7 +34,8 @@ by the parser with a field warning ``traits.<name>``: ``stages.declared_types``;
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
 time wins; at one time the larger value, as in an identity merge).  A trait set to ``null`` is cleared (Segment's
 "cleared or reset" traits, a null removes the attribute in Braze and Customer.io): kept as ``[None, ts]`` so the
-latest-wins rule holds across merges, absent for conditions (``has()`` false) and the snapshot.
+latest-wins rule holds across merges, absent for conditions (``has()`` false) and the snapshot.  A value kept under
+an earlier declared type (the file changed ``seats: int`` to ``string``) is absent likewise, and replaced by the next.
 """
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ _PY = {"int": (int,), "double": (float, int), "string": (str,), "bool": (bool,),
 
 
 def _typed(value: Any, t: T | None) -> Any:
-    """``value`` if it fits type ``t`` (a double accepts ints, as a float), else None.  A non-finite number (JSON
+    """``value`` if it fits type ``t`` (a double accepts ints, as a float; an int a whole float up to 2**53, as
+    an int), else None.  A non-finite number (JSON
     ``NaN``/``Infinity``, which Python's decoder accepts) fits no type: it would poison a sum, min or max."""
     if value is None:
         return None
@@ -72,6 +74,8 @@ def _typed(value: Any, t: T | None) -> Any:
         return value if isinstance(value, (str, int, float, bool)) and not (
             isinstance(value, str) and len(value) > MAX_TRAIT_CHARS) else None
     ok = _PY.get(t.kind)  # (a declared timestamp is an int of epoch ms: kind int, typecheck.EPOCH_MS)
+    if t.kind == "int" and value.__class__ is float and value.is_integer() and abs(value) <= 2 ** 53:
+        value = int(value)  # 3.0: the int 3 (stages.declared_types, as the parser reads it)
     if ok is None or not isinstance(value, ok) or (type(value) is bool and t.kind != "bool"):
         return None
     if isinstance(value, str) and len(value) > MAX_TRAIT_CHARS:
@@ -221,15 +225,15 @@ class AttributeSet:
         """The value of trait or attribute ``name`` at ``now``; raises KeyError when it has none (no events)."""
         a = self.by_name.get(name)
         if a is None:
-            v = state.traits[name][0]
-            if v is None:  # cleared by a null
+            v = _typed(state.traits[name][0], self.traits.get(name))
+            if v is None:  # cleared by a null, or of a type no longer declared (_typed)
                 raise KeyError(name)
             return v
         return _value(a, state.computed.get(name), now)
 
     def values(self, state: Any, now: int) -> dict[str, Any]:
         """Every trait and attribute that has a value at ``now`` (the snapshot's ``traits`` column)."""
-        out = {k: v[0] for k, v in sorted(state.traits.items()) if v[0] is not None}
+        out = {k: t for k, v in sorted(state.traits.items()) if (t := _typed(v[0], self.traits.get(k))) is not None}
         for a in self.attributes:
             try:
                 out[a.name] = _value(a, state.computed.get(a.name), now)
@@ -252,8 +256,10 @@ class TraitsView(Mapping):
             return _value(a, self._state.computed.get(key), self._now)
         if key not in self._set.traits:
             raise KeyError(key)
-        v = self._state.traits[key][0]
-        if v is None:  # cleared by a null (an identify call's ``"plan": null``)
+        # cleared by a null (an identify call's ``"plan": null``), or kept under another declared type (an earlier
+        # version of the attributes file, ``plan: int`` then ``plan: string``): absent, never of an undeclared type
+        v = _typed(self._state.traits[key][0], self._set.traits[key])
+        if v is None:
             raise KeyError(key)
         return v
 
@@ -360,8 +366,8 @@ def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
     op = a.op
     if op == "sum":
         computed[a.name] = {"s": (rec or {"s": 0})["s"] + v}
-    elif op in ("min", "max"):
-        if rec is None or (v < rec[op] if op == "min" else v > rec[op]):
+    elif op in ("min", "max"):  # (a kept value of another kind: of an earlier declared type, replaced)
+        if rec is None or _dkey(v)[0] != _dkey(rec[op])[0] or (v < rec[op] if op == "min" else v > rec[op]):
             computed[a.name] = {op: v}
     elif op in ("first", "last"):  # at equal times the smaller (first) / larger (last) repr wins, as in a merge
         if rec is None or (_entry_order([ts, v]) < _entry_order(rec[op]) if op == "first"
@@ -401,7 +407,7 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
             return len(rec["d"]) if rec else 0
         if rec is None:
             raise KeyError(a.name)
-        return rec[op][1] if op in ("first", "last") else rec[op]
+        return _fit(a, rec[op][1] if op in ("first", "last") else rec[op])
     e = rec["e"] if rec else ()
     if not e:
         vals: Any = ()
@@ -417,11 +423,31 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
         return sum((x[1] for x in vals), _zero(a))
     if not vals:
         raise KeyError(a.name)
-    if op == "min":
-        return min(x[1] for x in vals)
-    if op == "max":
-        return max(x[1] for x in vals)
-    return vals[0][1] if op == "first" else vals[-1][1]
+    pick = _PICK[op]
+    try:
+        return _fit(a, pick(vals))
+    except (TypeError, KeyError):  # entries kept under an earlier declared type of the property among them: skipped
+        vals = [x for x in vals if a.type is None or _typed(x[1], a.type) is not None]
+        try:
+            return _fit(a, pick(vals))
+        except (TypeError, IndexError, ValueError):
+            raise KeyError(a.name) from None
+
+
+#: the value of min, max, first and last of time-sorted ``[ts, value]`` entries
+_PICK = {"min": lambda xs: min(x[1] for x in xs), "max": lambda xs: max(x[1] for x in xs),
+         "first": lambda xs: xs[0][1], "last": lambda xs: xs[-1][1]}
+
+
+def _fit(a: Attribute, v: Any) -> Any:
+    """``v`` as the attribute's property type holds it; a value kept under an earlier declared type of the property
+    (an attributes file that changed ``tier: int`` to ``tier: string``) is no value of it: KeyError (absent)."""
+    if a.type is None:
+        return v
+    t = _typed(v, a.type)
+    if t is None:
+        raise KeyError(a.name)
+    return t
 
 
 def _zero(a: Attribute) -> Any:
@@ -445,10 +471,10 @@ def merge_computed(x: dict, y: dict) -> dict:
             out[name] = {"e": sorted((list(t) for t in a["e"] + b["e"]), key=_entry_order)}
         elif k in ("n", "s"):
             out[name] = {k: a[k] + b[k]}
-        elif k == "min":
-            out[name] = {k: min(a[k], b[k])}
+        elif k == "min":  # (by _dkey: values of two kinds, one kept under an earlier declared type, never raise)
+            out[name] = {k: min(a[k], b[k], key=_dkey)}
         elif k == "max":
-            out[name] = {k: max(a[k], b[k])}
+            out[name] = {k: max(a[k], b[k], key=_dkey)}
         elif k == "first":
             out[name] = {k: list(min(a[k], b[k], key=_entry_order))}
         elif k == "last":

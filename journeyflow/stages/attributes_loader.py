@@ -137,7 +137,7 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
             add(path + (name,), f"{name!r} is not a valid {what} name (at most 64 characters, no '.', no control "
                                 f"characters, no spaces around it)")
             continue
-        if name in _never_kept(what):
+        if name in _never_kept(what) or (what == "trait" and _personal(name)):
             add(path + (name,), f"'{name}' is personal data the parser never keeps as a {what} (an email or phone is a "
                                 f"hashed identifier, names and addresses are dropped): conditions cannot read it")
             continue
@@ -150,6 +150,12 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
             add(path + (name,), f"a trait is one value (string, int, double, bool or timestamp), not a {out[name]}: "
                                 f"a list or map would never be kept")
     return out
+
+
+def _personal(name: str) -> bool:
+    """True for a reserved personal trait in another spelling (``Email``, ``First Name``: read as it, dropped)."""
+    from journeyflow.stages.segment.profile import personal_name
+    return personal_name(name) is not None
 
 
 def _never_kept(what: str) -> frozenset[str]:
@@ -326,7 +332,8 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         wp = p + ("where",)
         loc = f"{filename}:{yd.line(wp)}: {format_path(wp)}"
         try:
-            where = compile_condition(d["where"], loc, {"event": etype})
+            where = compile_condition(d["where"], loc, {"event": etype},
+                                      f"attribute '{p[-1]}': where ({loc.split(': ', 1)[0]})")
         except JourneyError as e:
             # the line of the faulty part of a condition written over several lines (as the journeys' conditions)
             line = condition_line(text, yd.lines.get(wp, yd.line(wp)), d["where"], e.offset) if text else yd.line(wp)

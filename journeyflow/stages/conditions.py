@@ -45,6 +45,8 @@ __all__ = [
     "MAX_NESTING",
     "ROOT_VARIABLES",
     "compile_condition",
+    "condition_name",
+    "failed_conditions",
     "take_counts",
     "to_cel",
 ]
@@ -96,6 +98,17 @@ def _count(key: str) -> None:
     if c is None:
         c = _LOCAL.counts = Counter()
     c[key] += 1
+
+
+#: Process-wide failed evaluations per condition: ``(name, "errors" | "non_bool") -> n`` (``Condition.name``: the
+#: journey, step and field, given by the journey loader; else ``where``).  ``journeyflow replay`` names the
+#: conditions behind its "condition errors" line from it (the local runner evaluates in this process).
+FAILED: Counter = Counter()
+
+
+def failed_conditions() -> Counter:
+    """A copy of :data:`FAILED` (take one before and one after a run: their difference is the run's)."""
+    return Counter(FAILED)
 
 
 def take_counts() -> Counter:
@@ -180,11 +193,13 @@ def _env() -> celpy.Environment:
 class Condition:
     """A compiled condition.  ``evaluate(activation)`` → bool, never raises."""
 
-    __slots__ = ("text", "where", "_program", "_fast", "errors", "non_bool", "fallbacks")
+    __slots__ = ("text", "where", "name", "_program", "_fast", "errors", "non_bool", "fallbacks")
 
-    def __init__(self, text: str, where: str, program: Any, fast: Callable[[Mapping], Any] | None):
+    def __init__(self, text: str, where: str, program: Any, fast: Callable[[Mapping], Any] | None,
+                 name: str | None = None):
         self.text = text
         self.where = where
+        self.name = name or where  # what a failed evaluation is reported under (FAILED)
         self._program = program
         self._fast = fast
         self.errors = 0
@@ -202,7 +217,7 @@ class Condition:
 
     def __reduce__(self):
         # Closures and parse trees do not pickle well; recompile on the worker instead (Beam pickles DoFns).
-        return (compile_condition, (self.text, self.where))
+        return (compile_condition, (self.text, self.where, None, self.name))
 
     @property
     def is_fast(self) -> bool:
@@ -247,6 +262,7 @@ class Condition:
         else:
             self.non_bool += 1
             _count("non_bool")
+        FAILED[(self.name, "errors" if error else "non_bool")] += 1
         return False
 
     def evaluate_slow(self, activation: Mapping[str, Any]) -> bool:
@@ -254,8 +270,10 @@ class Condition:
         return self._slow(activation)
 
 
-def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None = None) -> Condition:
+def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None = None,
+                      name: str | None = None) -> Condition:
     """Compile a CEL condition once (at load time).  Raises JourneyError(``"<where>: <what is wrong>"``).
+    ``name``: what its failed evaluations are counted under (:data:`FAILED`; None: ``where``).
 
     ``variables``: the declared type of each variable (``{"event": T, "customer": T}``, see
     :mod:`journeyflow.stages.declarations`); when given, the condition is type-checked against them
@@ -285,7 +303,20 @@ def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None
             raise err from None
         except RecursionError:
             raise JourneyError(f"{where}: condition is too complex to type-check") from None
-    return Condition(text, where, env.program(ast, functions=SPEC_FUNCTIONS), compile_fast(ast))
+    return Condition(text, where, env.program(ast, functions=SPEC_FUNCTIONS), compile_fast(ast), name)
+
+
+def condition_name(journey: Mapping, path: tuple, where: str) -> str:
+    """What a journey's condition is reported under (:data:`FAILED`): ``journey 'winback', step 'check':
+    branch.cases[0].when (journeys.yaml:131)`` -- its journey id, its step's id (when in a step), its field and
+    ``where``'s file:line.  ``path``: the condition's path in the journey file (``("journeys", 2, "steps", 1, ...)``)."""
+    from journeyflow.config.yaml import format_path
+    rest, step = tuple(path[2:]), ""
+    steps = journey.get("steps")
+    if len(rest) >= 2 and rest[0] == "steps" and isinstance(rest[1], int) and isinstance(steps, list) \
+            and rest[1] < len(steps) and isinstance(steps[rest[1]], Mapping):
+        step, rest = f", step '{steps[rest[1]].get('id')}'", rest[2:]
+    return f"journey '{journey.get('id')}'{step}: {format_path(rest)} ({where.split(': ', 1)[0]})"
 
 
 def _syntax_problem(text: str, e: Exception) -> str:

@@ -9,9 +9,11 @@ declared trait likewise from ``attrs["traits"]`` (field ``traits.<name>``); the 
 an absent one (removed without a warning, as for the streams' optional fields: ``stages.fields.check_optional``).
 
 Which values fit (the Python values of decoded JSON; the same rule as the traits fold, ``stages.attributes``):
-``int`` an integer (not a bool); ``double`` an integer or a float; ``string`` a string; ``bool`` a bool;
-``timestamp`` an integer (epoch ms, like ``event.ts``); ``list<T>`` an array whose items fit ``T``; ``map<T>`` an
-object whose values fit ``T``; ``dyn`` anything.  A value of the right kind but outside what the type can hold is
+``int`` an integer (not a bool), or a whole float of at most 2**53 in magnitude (``3.0``: JavaScript has one number
+type and pandas writes an int column with a gap as float64; read as the int, as ids are: ``json_text.whole_digits``;
+``3.5`` is the wrong type); ``double`` an integer or a float; ``string`` a string; ``bool`` a bool; ``timestamp``
+an integer (epoch ms, like ``event.ts``; a whole float too, as ``int``); ``list<T>`` an array whose items fit ``T``;
+``map<T>`` an object whose values fit ``T``; ``dyn`` anything.  A value of the right kind but outside what the type can hold is
 dropped with reason ``out_of_range`` (never read as another value): an ``int`` (or ``timestamp``) beyond CEL's
 64-bit signed range (cel-spec langdef "Numeric Values"; ``2**70`` would fail every condition reading it), a
 ``double`` that is NaN or infinite (JSON has neither: Python's decoder reads ``NaN`` and ``1e400``; cel-spec's JSON
@@ -19,6 +21,10 @@ mapping excludes them), a ``timestamp`` between -10^11 and 10^11 (1966-10-31 to 
 *seconds*, ``1790848800``, read as milliseconds would be January 1970; the detail says so) or outside 0001-01-01 to
 9999-12-31 (CEL's timestamps).  An item of a list or a value of a map out of range drops the whole field.  An integer
 declared ``double`` is kept as a double (:func:`as_declared`), so conditions do double arithmetic on it.
+
+An undeclared name that is a declared one in another case or with other separators (``Plan``, ``seat-count`` for
+``plan``, ``seat_count``) is read as the declared one with an ``unknown_value`` warning naming both
+(:func:`_declared_spellings`): conditions match names exactly, so it never matched before.
 
 Properties are checked on events of the declared name in the declared stream (a Segment message the mapping turns
 into a built-in event is checked against that event's declaration: ``product_view``); traits on every event that
@@ -36,10 +42,13 @@ from typing import Any, Mapping
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.stages.json_text import whole_digits
 from journeyflow.stages.typecheck import _PRIMITIVES, T
 
 __all__ = ["DeclaredTypes", "as_declared", "check_value", "fits", "parse_type"]
 
+#: integer kinds that take a whole float up to 2**53 as its int (``json_text.whole_digits``, as ids are read)
+_WHOLE = ("int", "timestamp")
 _SCALAR = {"int": int, "double": (int, float), "string": str, "bool": bool, "timestamp": int}
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 #: |epoch ms| below this is taken for epoch seconds (10^11 ms: 1973-03-03; 10^11 s: the year 5138)
@@ -76,6 +85,11 @@ def check_value(value: Any, t: T) -> tuple[str, str] | None:
         return None
     py = _SCALAR.get(kind)
     if py is not None:
+        if kind in _WHOLE and value.__class__ is float and value.is_integer():
+            if whole_digits(value) is None:  # beyond 2**53: the digits shown may not be the number sent
+                return FieldWarningReason.WRONG_TYPE, (f"declared {t}, got a double beyond 2**53 (not an exact "
+                                                       f"integer: send it as a JSON integer)")
+            value = int(value)  # 3.0 (JavaScript's number, a float64 column): the int 3
         if not isinstance(value, py) or (kind != "bool" and isinstance(value, bool)):
             if t.name == "timestamp" and isinstance(value, str):  # (an ISO-8601 one was read: stages.declared_times)
                 return FieldWarningReason.WRONG_TYPE, ("declared timestamp (epoch ms, or an ISO-8601 time with its "
@@ -109,12 +123,14 @@ def check_value(value: Any, t: T) -> tuple[str, str] | None:
 
 def as_declared(value: Any, t: T) -> Any:
     """A fitting ``value`` as its declared type holds it: an integer declared ``double`` (JSON has one number type,
-    ``"total": 7``) is the double ``7.0``, also inside a ``list<double>`` or ``map<double>``; anything else is
-    ``value`` itself.  Kept an int, CEL would do integer arithmetic on it (``total / seats`` of 7 and 2: 3)."""
+    ``"total": 7``) is the double ``7.0``, a whole float declared ``int`` or ``timestamp`` (``3.0``) the int ``3``,
+    also inside a ``list`` or ``map``; anything else is ``value`` itself.  Kept an int, CEL would do integer arithmetic on it (``total / seats`` of 7 and 2: 3)."""
     kind = t.kind
     if kind == "double":
         return float(value) if value.__class__ is int else value
-    if kind in ("list", "map") and t.elem is not None and t.elem.kind in ("double", "list", "map"):
+    if kind in _WHOLE:
+        return int(value) if value.__class__ is float else value
+    if kind in ("list", "map") and t.elem is not None and t.elem.kind in ("double", "list", "map", *_WHOLE):
         if kind == "list":
             items = [as_declared(v, t.elem) for v in value]
             return items if any(a is not b for a, b in zip(items, value)) else value
@@ -187,6 +203,41 @@ def _trait_problem(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def _folded(name: Any) -> str | None:
+    return name.casefold().replace("_", "").replace("-", "").replace(" ", "") if isinstance(name, str) else None
+
+
+def _declared_spellings(values: Mapping, declared: Mapping[str, T], key: str, problems: list) -> dict | None:
+    """``values`` (``key``: ``properties`` or ``traits``) with each undeclared name that is a declared one in another
+    case or with other separators (``Plan`` / ``plan``, ``seat-count`` / ``seat_count``; one declared name only) read
+    as the declared name, or None when there is none.  Names match exactly in conditions, so such a value was kept
+    and never matched (a property) or silently not kept (a trait); now it is the declared field with an
+    ``unknown_value`` warning naming both spellings (action ``replaced``), or, when the declared name is given too,
+    dropped with one (that one counts)."""
+    out = None
+    for name in values:
+        if name in declared or (f := _folded(name)) is None:
+            continue
+        match = [d for d in declared if _folded(d) == f]
+        if len(match) != 1:
+            continue
+        want, what = match[0], "property" if key == "properties" else "trait"
+        out = dict(values) if out is None else out
+        v = out.pop(name)
+        field = f"{key}.{name}"
+        from journeyflow.stages.fields import warning_value
+        if want in out:
+            problems.append((field, FieldWarningReason.UNKNOWN_VALUE, "dropped", f"{name!r} is no declared {what}; "
+                             f"the declared {want!r} is given too and counts (names match exactly)",
+                             warning_value(field, v)))
+        else:
+            out[want] = v
+            problems.append((field, FieldWarningReason.UNKNOWN_VALUE, "replaced", f"{name!r} is no declared "
+                             f"{what}: read as the declared {want!r} (names match exactly: send {want!r})",
+                             warning_value(field, v)))
+    return out
+
+
 @dataclass(frozen=True)
 class DeclaredTypes:
     """The declared property types, ``((stream, event type, ((property, T), ...)), ...)``, and trait types,
@@ -224,7 +275,8 @@ class DeclaredTypes:
             values = attrs.get(key)
             if not declared or not isinstance(values, Mapping):
                 continue
-            kept = None
+            kept = _declared_spellings(values, declared, key, problems)
+            values = values if kept is None else kept
             for name, t in declared.items():
                 if name not in values:
                     continue

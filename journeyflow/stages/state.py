@@ -233,8 +233,13 @@ class CustomerState(_dl.AddressStatus):
                 self.lifecycle = a["lifecycle_stage"]
             if a.get("owner_id"):
                 self.owner_id = a["owner_id"]
-        elif s == "track" and a.get("timezone") and isinstance(a["timezone"], str):
-            self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
+        elif s == "track":
+            if a.get("timezone") and isinstance(a["timezone"], str):
+                self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
+            if a.get("lifecycle_stage"):  # an identify call's profile traits, as the crm stream's fields
+                self.lifecycle = a["lifecycle_stage"]  # (stages.segment.profile)
+            if a.get("owner_id"):
+                self.owner_id = a["owner_id"]
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an

@@ -9,7 +9,8 @@ result is not a bool.  The rules are CEL's (https://github.com/google/cel-spec/b
 * numbers: ``int``, ``uint`` and ``double`` compare with each other (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``:
   CEL's heterogeneous numeric comparison, so ``event.amount > 99`` is fine for a ``double`` amount), but arithmetic
   needs one type on both sides (``1 + 1.0`` has no overload);
-* other types compare only with their own type; ``null`` compares with anything;
+* other types compare only with their own type; ``null`` only with ``dyn`` (a typed ``x == null`` is refused:
+  never null, absent is absent, ``!has(x)`` tests that);
 * ``dyn`` (a value of unknown type: an undeclared property, a map of unknown values) checks against anything.
 
 Types are :class:`T` values: a primitive name (``int``, ``uint``, ``double``, ``string``, ``bool``, ``bytes``,
@@ -216,6 +217,8 @@ class _Checker:
         if not _comparable(a, b):
             raise CelTypeError(f"{_path(a_node)} is {_a(a)}, compared with {_a(b)} ({_path(right)}): " + (
                 _time_hint(a, b) or "CEL compares values of one type (numbers: int, uint and double)"))
+        if op in ("relation_eq", "relation_ne") and (a.kind == "null") != (b.kind == "null"):
+            _never_null(*((b, right) if a.kind == "null" else (a, a_node)), op == "relation_eq")
         if op not in ("relation_eq", "relation_ne"):
             for t in (a, b):  # (null has no order: `x < null` is an error in CEL)
                 if t.kind not in ("dyn", "string", "bytes", "timestamp", "duration", "bool") \
@@ -387,12 +390,7 @@ class _Checker:
         args = node.children[2].children if len(node.children) == 3 else []
         base = self.check(base_node, bound)
         if name_tok in ("exists", "all", "exists_one", "map", "filter"):
-            if base.kind in ("list",):
-                elem = base.elem or DYN
-            elif base.kind in ("map", "struct"):
-                elem = STRING
-            else:
-                elem = DYN
+            elem = (base.elem or DYN) if base.kind == "list" else STRING if base.kind in ("map", "struct") else DYN
             if not _is(base, "list", "map", "struct") or not 2 <= len(args) <= (3 if name_tok == "map" else 2):
                 raise CelTypeError(f"{name_tok}() takes a variable and an expression on a list or map, got "
                                    f"{len(args)} argument(s) on {_a(base)} ({_path(base_node)})")
@@ -454,6 +452,18 @@ _CONVERSIONS = {"int": ("int", "uint", "double", "string", "timestamp", "bool"),
                 "duration": ("string", "duration"), "timestamp": ("string", "timestamp")}
 _CONVERTS_TO = {"int": INT, "uint": UINT, "double": DOUBLE, "string": STRING, "bool": BOOL, "dyn": DYN, "type": TYPE,
                 "duration": DURATION, "timestamp": TIMESTAMP, "bytes": BYTES}
+
+
+def _never_null(t: T, node: Any, eq: bool) -> None:
+    """Refuses ``x == null`` / ``x != null`` for an ``x`` of a known type (not ``dyn``): never null (a null sent is
+    removed on input; a field not sent is absent: cel-spec langdef "Field Selection", absent keys are errors and
+    ``has()`` tests presence; ``_==_`` is ``(A, A) -> bool``), so ``== null`` never held."""
+    if t.kind not in ("dyn", "null"):
+        path = _path(node)
+        raise CelTypeError(f"{path} is {_a(t)} and is never null" + (
+            f": a field that was not sent is absent, not null (CEL: has() tests presence); write "
+            f"{'!' if eq else ''}has({path})" if path.startswith(("event.", "customer.traits.")) else
+            ": CEL compares null only with null (and dyn values)"))
 
 
 def _time_hint(a: T, b: T) -> str | None:

@@ -47,10 +47,10 @@ def _activation():
     "event.properties.products.all(p, p.price >= 20.0)",
     "event.properties.items in [11.0, 12.0]",
     "event.properties.items in [12u]",
-    # equality with null is defined for every value (false / true), as the type checker says
-    "event.properties.items != null",
-    "!(event.properties.amount == null)",
-    "event.properties.scores != null && event.properties.products != null",
+    # presence of a declared property is has() (== null on one is refused at load: qa13b)
+    "has(event.properties.items)",
+    "!(!has(event.properties.amount))",
+    "has(event.properties.scores) && has(event.properties.products)",
     # a declared timestamp is an int of epoch ms, like event.ts
     "event.properties.renews_at > event.ts",
     "customer.traits.renews_at - event.ts == 5000",
@@ -68,6 +68,8 @@ def test_accepted_conditions_evaluate_by_cels_rules(text):
     ("event.properties.renews_at.getHours() > 8", "needs a CEL timestamp"),
     ("customer.traits.last_renewal < timestamp('2026-01-01T00:00:00Z')", "an int of epoch ms"),
     ("event.properties.items < null", "cannot be ordered"),
+    ("event.properties.items != null", "write has(event.properties.items)"),
+    ("!(event.properties.amount == null)", "write !has(event.properties.amount)"),
     ("event.properties.note.startsWith(1)", "got string, int"),
 ])
 def test_conditions_that_could_never_succeed_are_rejected_at_load_time(text, message):

@@ -71,7 +71,7 @@ def test_a_mapped_event_is_checked_against_its_built_in_declaration(tmp_path):
 
 
 def test_fits_follows_the_declared_types():
-    cases = [("int", 3, True), ("int", True, False), ("int", 3.0, False), ("double", 3, True), ("double", 2.5, True),
+    cases = [("int", 3, True), ("int", True, False), ("int", 3.0, True), ("int", 3.5, False), ("double", 3, True), ("double", 2.5, True),
              ("double", "2.5", False), ("string", "x", True), ("string", 1, False), ("bool", False, True),
              ("bool", 0, False), ("timestamp", 1_700_000_000_000, True), ("timestamp", TS, False),
              ("list<int>", [1, 2], True), ("list<int>", [1, "2"], False), ("map<string>", {"a": "b"}, True),

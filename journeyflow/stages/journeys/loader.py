@@ -55,7 +55,7 @@ from journeyflow.config.yaml import (
     parse_yaml,
     utf8_size,
 )
-from journeyflow.stages.conditions import Condition, JourneyError, compile_condition
+from journeyflow.stages.conditions import Condition, JourneyError, compile_condition, condition_name
 from journeyflow.stages.journeys.model import (
     DEFAULT_MAX_DURATION_MS,
     STREAM_OF_TYPE,
@@ -267,7 +267,7 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
             return None
         where = f"{doc.filename}:{doc.line(path)}: {format_path(path)}"
         try:
-            return compile_condition(text, where, decl.variables(etype))
+            return compile_condition(text, where, decl.variables(etype), condition_name(jd, path, where))
         except JourneyError as e:
             line = condition_line(doc.text, doc.yaml.lines.get(path, doc.line(path)), text, e.offset)
             for message in e.errors:

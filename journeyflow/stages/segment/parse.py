@@ -83,6 +83,7 @@ from journeyflow.stages.segment.calls import text as _text
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import (contained_opt_outs, folded_name, folded_opt_outs,
                                                 is_opt_out, named_channel_too)
+from journeyflow.stages.segment.profile import PERSONAL_TRAITS, profile_fields, reserved_spellings, spelt
 from journeyflow.stages.segment.times import IGNORED, BadTime, event_time
 from journeyflow.stages.spellings import (ALSO_FIELD, BAD_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
                                           several_addresses)
@@ -98,10 +99,8 @@ MAX_MESSAGE_BYTES = 32 * 1024
 CALL_TYPES = {"page": "Page Viewed", "screen": "Screen Viewed", "identify": "identify", "group": "group",
               "alias": "alias"}
 _CALLS = frozenset(CALL_TYPES) | {"track"}
-#: Traits dropped from ``attrs["traits"]``: the Segment Spec's reserved personal traits (and their snake_case
-#: spellings).  ``email``/``phone`` become hashed identifiers; the others are used by no decision.
-PERSONAL_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "first_name", "last_name",
-                             "address", "birthday", "username", "avatar"})
+#: Traits dropped from ``attrs["traits"]``: :data:`~journeyflow.stages.segment.profile.PERSONAL_TRAITS` (in any
+#: spelling: ``segment.profile.reserved_spellings``).
 _PII_PROPERTIES = frozenset({"email", "phone"})
 _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 #: object fields an export may write as "" for none (calls.as_object): read as absent by every part of the parse
@@ -208,7 +207,10 @@ class SegmentParser:
             bad_parts.append(("context", context))
         if bad_parts:  # the mapping reads the message as kept: without the parts dropped
             msg = {**msg, **{f: context if f == "context" else None for f, _v in bad_parts}}
-        user_traits = dict(ctx_traits or {})
+        user_traits, second = reserved_spellings(dict(ctx_traits or {}))  # (Email, Phone Number: email, phone)
+        if call in ("identify", "group") and own_traits:
+            own_traits, more = reserved_spellings(own_traits)
+            second += more if call == "identify" else []
         also = []  # a second address an opt-out names (properties beside a usable trait): both are blocked
         if call == "track" and _names_address_status(self.mapping.get(etype)):  # so are those of a trait's list
             user_traits = several_addresses(user_traits, self.parser.hasher, self.parser.config.default_region)
@@ -216,7 +218,11 @@ class SegmentParser:
             problems += [(f"traits.{f}", *rest) for f, *rest in user_traits.pop(BAD_FIELD, [])]
         if call == "identify":
             user_traits.update(own_traits or {})
-        elif call == "track" and props and _names_address_status(self._target(etype)):
+        status = call == "track" and _names_address_status(self._target(etype))
+        if status:  # (an ESP's "Email" property: the opt-out's address, read as email)
+            props, more = reserved_spellings(props) if props else (props, [])
+            also += self._second_addresses(second + more, context)
+        if status and props:
             # an email tool's opt-out or bounce names its address in the properties when it has no user traits, or
             # only an unusable one ("{{email}}": a template left unrendered) -- fail safe: the address, not only the
             # user id, is opted out, every holder of it is blocked
@@ -259,6 +265,7 @@ class SegmentParser:
                                  _fields.warning_value("name", name)))
         if call == "identify":
             self._timezone(context, own_traits or {}, attrs, problems)
+            attrs.update(profile_fields(attrs.get("traits") or {}, problems))  # lifecycle stage, owner (profile)
         stream = SEGMENT_STREAM
         target = self._target(etype) if call in ("track", "page", "screen") else None
         if target is not None:
@@ -330,6 +337,13 @@ class SegmentParser:
                 dropped.append(str(e))
         return tuple(sorted(set(keys))), contact
 
+    def _second_addresses(self, pairs: list, context: dict | None) -> list[str]:
+        """The keys of an opt-out's second addresses (``reserved_spellings``: ``Email`` beside ``email``), usable ones
+        only: fail safe, an opt-out blocks every address it names."""
+        region = _locale_region(context)
+        return [self._phone_key(v, region, {}) if kind == "phone" and region else self.parser._key(kind, v, {})
+                for kind, v in pairs if self._usable(kind, v, context)]
+
     def _usable(self, kind: str, value: Any, context: dict | None) -> bool:
         """True when ``value`` of a user trait ``email`` / ``phone`` gives a key (as :meth:`_identifiers` reads it)."""
         try:
@@ -374,8 +388,8 @@ class SegmentParser:
         return key
 
     def _timezone(self, context: dict | None, traits: dict, attrs: dict, problems: list) -> None:
-        for field, v in (("context.timezone", (context or {}).get("timezone")), ("traits.timezone",
-                                                                                 traits.get("timezone"))):
+        name = spelt(traits, "timezone")  # (timeZone, time_zone, "Time Zone": CRM exports' spellings)
+        for field, v in (("context.timezone", (context or {}).get("timezone")), (f"traits.{name}", traits.get(name))):
             if v is None or v == "":
                 continue
             verdict = _fields.normalize_timezone(v)

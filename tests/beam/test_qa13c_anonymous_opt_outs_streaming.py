@@ -73,3 +73,21 @@ def test_a_late_anonymous_opt_out_of_a_merged_away_device_blocks_the_survivor(ki
     assert sorted(test_arrival_order.key(d) for d in loop.decisions) == qa9a.bounded(
         events, until - test_arrival_order.LATENESS)
     assert [(d.source, d.reason) for d in loop.dead] == ([(revoke.uid, "late_event")] if late else [])
+
+
+@pytest.mark.parametrize("opt_out_first", [False, True])
+@pytest.mark.parametrize("kind", ["consent revoke", "unsubscribed"])
+def test_an_anonymous_opt_out_at_the_triggers_millisecond_in_a_test_stream(kind, opt_out_first):
+    """The device linked the day before; its opt-out at the very millisecond of A's third product view (the browse
+    offer's trigger), fed to a TestStream in either order in one step: the streaming pipeline's decisions equal the
+    replay's, which apply the opt-out first (``Event.sort_key``)."""
+    from tests.beam.test_address_consent import _stream_decisions
+
+    third = "2026-10-05T12:02:00Z"  # holder's third view
+    evs = sorted(events(holder("A", "ann@example.com") + holder("B", "bob@example.com")
+                        + [login("2026-10-04T00:00:00Z")]), key=lambda e: e.sort_key)
+    (oo,) = events([opt_out(kind, third)])
+    at = next(i for i, e in enumerate(evs) if e.uid == "web/v-A-2")
+    evs = evs[:at] + [oo] + evs[at:] if opt_out_first else evs[:at + 1] + [oo] + evs[at + 1:]
+    assert offered(evs) == {"crm:B"}
+    _stream_decisions(evs, f"memory://qa13c-anon-tie-{kind.replace(' ', '-')}-{opt_out_first}")

@@ -1,7 +1,8 @@
 """qa13c: a built-in opt-out naming only an anonymous id (consent revoke, engagement unsubscribe/complaint), linked
 to the customer by a later, same-millisecond or earlier web login: no browse offer in streaming either, and the
-streaming decisions equal the replay's; late, beyond the allowed lateness, too (tests/stages/test_qa13c_anonymous_opt_outs.py has the fault: before, such a
-record was a ``missing_identifier`` dead letter and the offer went out)."""
+streaming decisions equal the replay's; late, beyond the allowed lateness, too.  (The fault is shown in
+tests/stages/test_qa13c_anonymous_opt_outs.py: before, such a record was a ``missing_identifier`` dead letter and
+the offer went out.)"""
 from __future__ import annotations
 
 import pytest

@@ -60,3 +60,20 @@ def test_a_late_stop_is_dead_lettered_and_still_blocks_the_next_text(kind, late,
         loop.arrive(ev, ev.ts + 100)
     loop.finish(plain[-1].ts + 3 * 86_400_000)
     assert ("sms", "payment_retry_sms") in [(d.channel, d.content_id) for d in loop.decisions if d.action == "send"]
+
+
+@pytest.mark.parametrize("delay_ms", [100, 2_900])
+@pytest.mark.parametrize("kind", sorted(STOPS))
+def test_a_stop_at_the_texts_due_millisecond_comes_first(kind, delay_ms, monkeypatch):
+    """The STOP dated the very millisecond the dunning text is due (its 24 h wait ends), arriving within the allowed
+    lateness: applied before the timer, as in replay (at equal times opt-outs first)."""
+    monkeypatch.setattr(test_arrival_order, "CONFIG", EngineConfig.from_files())
+    stop = (STOPS[kind][0], {**STOPS[kind][1], "ts": "2026-10-06T18:00:00Z"})
+    evs = sorted(events(story(stop)), key=lambda e: e.sort_key)
+    loop = Loop(f"memory://qa13c-tie-stop-{abs(hash(kind))}-{delay_ms}")
+    for ev in evs:
+        loop.arrive(ev, ev.ts + (delay_ms if ev.uid.endswith("/s1") else 100))
+    until = evs[-1].ts + 3 * 86_400_000
+    loop.finish(until)
+    assert [d.channel for d in loop.decisions if d.action == "send"] == ["email"] and loop.dead == []
+    assert sorted(map(test_arrival_order.key, loop.decisions)) == test_arrival_order.bounded_decisions(evs, until)

@@ -18,10 +18,11 @@ support     event_id, ts, type, ticket_id          crm_id, email, phone: one val
                                                    needed                           csat
 crm         event_id, ts, type, crm_id             crm_id (required), email, phone  email, phone, lifecycle_stage,
                                                                                     timezone, owner_id
-engagement  event_id, ts, type, channel            email, phone, crm_id: one valid  email, phone, crm_id, decision_id,
-                                                   needed                           bounce_type
+engagement  event_id, ts, type, channel            email, phone, crm_id,            email, phone, crm_id,
+                                                   anonymous_id: one valid needed   anonymous_id, decision_id,
+                                                                                    bounce_type
 consent     event_id, ts, status, channel, the     exactly one of email, phone,     (none: the identifier is the
-            one identifier                         crm_id, required                 consent's subject)
+            one identifier                         crm_id, anonymous_id, required   consent's subject)
 track       messageId, type, a time (Segment       userId, anonymousId, previousId, properties, traits, context,
             Spec: ``stages.segment.parse``)        traits.email/phone: one needed   context.traits (each: an object),
                                                                                     timezones, name, originalTimestamp,
@@ -75,8 +76,9 @@ IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {
     "orders": ("crm_id", "email"),
     "support": ("crm_id", "email", "phone"),
     "crm": ("crm_id", "email", "phone"),
-    "engagement": ("crm_id", "email", "phone"),
-    "consent": ("crm_id", "email", "phone"),
+    # an anonymous id on a status record: a cookie-banner / preference-centre opt-out before login (qa13c)
+    "engagement": ("crm_id", "email", "phone", "anonymous_id"),
+    "consent": ("crm_id", "email", "phone", "anonymous_id"),
     "track": ("userId", "anonymousId", "previousId", "traits.email", "traits.phone"),
 }
 #: Fields whose values are PII: a warning never carries their value.
@@ -300,7 +302,8 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
                 "csat": _csat},
     "crm": {"email": _string, "phone": _string, "lifecycle_stage": _string, "timezone": normalize_timezone,
             "owner_id": _string},
-    "engagement": {"crm_id": _string, "email": _string, "phone": _string, "decision_id": _string,
+    "engagement": {"crm_id": _string, "email": _string, "phone": _string, "anonymous_id": _string,
+                   "decision_id": _string,
                    "bounce_type": _enum(("hard", "soft"))},
     "consent": {},
     # Segment-Spec messages: checked by stages.segment.parse (these names are the fields of its warnings; a
@@ -325,7 +328,7 @@ CONFIGURED_FIELD_PREFIXES: Mapping[str, tuple[str, ...]] = {
 
 #: Fields a warning may name besides the optional ones: the identifiers of a consent *revoke* naming several (it
 #: applies to each usable one, fail safe; an unusable one is dropped with a warning: ``stages.parse``).
-REVOKE_IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {"consent": ("crm_id", "email", "phone")}
+REVOKE_IDENTIFIER_FIELDS: Mapping[str, tuple[str, ...]] = {"consent": ("crm_id", "email", "phone", "anonymous_id")}
 
 
 def warning_field_family(stream: str, field: str) -> str:

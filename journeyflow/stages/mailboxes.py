@@ -28,6 +28,16 @@ Spellings of one mailbox (the sources):
 * Gmail (:data:`PROVIDER_SPELLINGS`): dots in the local part do not matter ("Dots don't matter in Gmail
   addresses", support.google.com/mail/answer/7436150) and ``googlemail.com`` is ``gmail.com``
   (support.google.com/mail/answer/10313).  Not Google Workspace domains, where dots matter.
+* one account's domains (:data:`ACCOUNT_DOMAINS`, qa13c): a name is one account's on each of its provider's
+  consumer domains, so ``ann@me.com`` is ``ann@icloud.com``'s mailbox.  iCloud: ``me.com`` and ``mac.com`` are the
+  same account's ``icloud.com`` addresses ("About your @icloud.com, @me.com, and @mac.com email addresses",
+  support.apple.com/118230); Proton: ``protonmail.com``, ``protonmail.ch`` and ``pm.me`` are the same account's
+  ``proton.me`` addresses, names reserved to their owner across them (proton.me/support/addresses-and-aliases);
+  Yandex: every mailbox has its aliases on ``ya.ru``, ``yandex.com``, ``yandex.by``, ``yandex.kz``, ``yandex.ua``
+  (yandex.com/support/domain/additional/mailbox-alias.xml).  Where the other domain's address does not exist (an
+  account made after a domain closed) the rule blocks an address nobody receives: fail safe.  Opt-outs only: a
+  bounce of one of them stays that address's (:func:`mailbox_of`).  Not Microsoft's
+  (``hotmail.com`` / ``outlook.com`` / ``live.com`` are separate namespaces) nor Yahoo's (``ymail.com``).
 
 Keys are hashed with the deployment's key (:func:`process_hasher`, ``JOURNEYFLOW_HASH_KEY``: the key the parsers
 hash with); the mailbox's normalized address is never kept.
@@ -47,6 +57,12 @@ SUBADDRESS_SEPARATOR = "+"
 #: Provider rules: domain -> (the domain its mailboxes are delivered as, whether dots in the local part are ignored).
 PROVIDER_SPELLINGS: dict[str, tuple[str, bool]] = {"gmail.com": ("gmail.com", True),
                                                    "googlemail.com": ("gmail.com", True)}
+#: One account's other domains: domain -> the domain its names are read at (``mailbox_of(..., accounts=True)``, the
+#: default: opt-outs and the mailboxes customers hold; not bounces, :func:`mailbox_of`).
+ACCOUNT_DOMAINS: dict[str, str] = {
+    "me.com": "icloud.com", "mac.com": "icloud.com",
+    "protonmail.com": "proton.me", "protonmail.ch": "proton.me", "pm.me": "proton.me",
+    **{d: "yandex.ru" for d in ("ya.ru", "yandex.com", "yandex.by", "yandex.kz", "yandex.ua")}}
 
 #: ``Event.contact`` field holding the keys (space-separated ``email:<hmac>`` / ``phone:<hmac>``) of the addresses an
 #: opt-out names besides its contact's own (``email_key`` / ``phone_key``): :func:`named_keys` reads it, the parsers
@@ -63,14 +79,20 @@ def process_hasher() -> Any:
     return _HASHER[0]
 
 
-def mailbox_of(normalized: str) -> str:
+def mailbox_of(normalized: str, accounts: bool = True) -> str:
     """The normalized address of the mailbox ``normalized`` (an address as ``Hasher.email`` normalizes it) is
     delivered to: without its subaddress, with the provider's rules applied (``Ann.Lee+shop@googlemail.com`` ->
-    ``annlee@gmail.com``); ``normalized`` itself when it is its own mailbox (or no address)."""
+    ``annlee@gmail.com``) and, with ``accounts``, at its account's domain (:data:`ACCOUNT_DOMAINS`: ``ann@me.com``
+    -> ``ann@icloud.com``); ``normalized`` itself when it is its own mailbox (or no address).  ``accounts=False``
+    is the parsers' reading (``spellings.plus_bases``: every address an opt-out *or a bounce* names besides its
+    own): a bounce of ``ann@me.com`` says that alias does not exist (an account made after 2012), not that
+    ``ann@icloud.com`` does not."""
     local, at, domain = normalized.rpartition("@")
     if not at or not local:
         return normalized
     head = local.partition(SUBADDRESS_SEPARATOR)[0] or local
+    if accounts:
+        domain = ACCOUNT_DOMAINS.get(domain, domain)
     rule = PROVIDER_SPELLINGS.get(domain)
     if rule is not None:
         domain = rule[0]
@@ -79,14 +101,16 @@ def mailbox_of(normalized: str) -> str:
     return f"{head}@{domain}"
 
 
-def mailbox_key(normalized: str | None, hasher: Any = None) -> str | None:
+def mailbox_key(normalized: str | None, hasher: Any = None, accounts: bool = True) -> str | None:
     """``email:<hmac>`` of the mailbox of ``normalized`` when it is another address than ``normalized`` itself, else
-    None (most addresses: their own key is their mailbox's).  ``hasher``: default :func:`process_hasher` (cached)."""
+    None (most addresses: their own key is their mailbox's).  ``hasher``: default :func:`process_hasher` (cached);
+    ``accounts``: as :func:`mailbox_of`."""
     if not normalized:
         return None
-    if hasher is None:
+    if hasher is None and accounts:
         return _mailbox_key(normalized)
-    box = mailbox_of(normalized)
+    box = mailbox_of(normalized, accounts)
+    hasher = process_hasher() if hasher is None else hasher
     return _hash(hasher, box) if box != normalized else None
 
 

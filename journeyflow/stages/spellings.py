@@ -365,8 +365,10 @@ def plus_bases(hasher: Any, addresses: Any) -> list[str]:
     (:func:`journeyflow.stages.mailboxes.mailbox_key`): ``ann+news@x.com`` is delivered to ``ann@x.com``'s mailbox by
     the providers that offer tags (RFC 5233 subaddressing), ``a.nn@googlemail.com`` to ``ann@gmail.com``'s (Gmail's
     documented spellings), so an opt-out naming it names that mailbox too.  Identity keeps them apart unless
-    configured (``--merge_plus_addresses``); an opt-out fails safe."""
-    return [k for k in (mailbox_key(a, hasher) for a in addresses) if k]
+    configured (``--merge_plus_addresses``); an opt-out fails safe.  Not an account's other domains
+    (``mailboxes.ACCOUNT_DOMAINS``): a bounce names these keys too, and ``deliverability.address_effects`` adds the
+    account's mailbox of an opt-out's address itself."""
+    return [k for k in (mailbox_key(a, hasher, accounts=False) for a in addresses) if k]  # (not an account's domains)
 
 
 def _address_items(kind: str, v: Any) -> list[str] | None:

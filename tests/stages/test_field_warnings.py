@@ -83,6 +83,7 @@ CASES = [
     ("engagement", "crm_id", " ", "invalid_identifier"),
     ("engagement", "email", "@example.com", "invalid_identifier"),
     ("engagement", "phone", "12", "invalid_identifier"),
+    ("engagement", "anonymous_id", "undefined", "invalid_identifier"),  # qa13c: a placeholder id names no one
     ("engagement", "decision_id", 42, "wrong_type"),
     ("engagement", "bounce_type", "sometimes", "unknown_value"),
     ("engagement", "bounce_type", 1, "wrong_type"),
@@ -90,7 +91,7 @@ CASES = [
 #: Where a kept field ends up in the Event: an attribute, or an identifier key of that kind.
 ATTR = {"product_id", "product_ids", "amount", "currency", "severity", "csat", "lifecycle_stage", "timezone",
         "owner_id", "decision_id"}
-ID_KIND = {"user_id": "crm", "crm_id": "crm", "email": "email", "phone": "phone"}
+ID_KIND = {"user_id": "crm", "crm_id": "crm", "email": "email", "phone": "phone", "anonymous_id": "anon"}
 
 
 @pytest.fixture(scope="module")

@@ -37,3 +37,12 @@ def test_the_command_prints_the_score_and_exits_0(no_links, capsys):
     assert main(["score-identity", "--input", str(data), "--output", str(out)]) == 0
     printed = capsys.readouterr()
     assert "no pair linked" in printed.out and "FieldRef" not in printed.err
+
+
+def test_a_precision_minimum_is_not_met_by_a_replay_that_linked_nothing(no_links, capsys):
+    """With no pair linked, the precision is vacuous (1.0): ``--min_precision 0.99`` passed (exit 0) a replay that
+    resolved no identity at all.  Now a minimum nothing measures fails, saying so."""
+    data, out = no_links
+    capsys.readouterr()
+    assert main(["score-identity", "--input", str(data), "--output", str(out), "--min_precision", "0.99"]) == 1
+    assert "--min_precision: no pair linked" in capsys.readouterr().err

@@ -57,3 +57,18 @@ def bigquery_row(table: str, row: dict) -> dict:
         if f["type"] == "TIMESTAMP" and out.get(f["name"]) is not None:
             out[f["name"]] = out[f["name"]] / 1000.0
     return out
+
+
+def check_dataset(dataset: str | None) -> None:
+    """Check a ``--tables`` value before anything runs: ``PROJECT:DATASET`` or ``DATASET`` (the job's project), as
+    Beam's ``parse_table_reference`` reads ``<value>.<table>`` (a project of letters, digits and ``-``; a dataset of
+    letters, digits and ``_``).  None or empty: no tables.  ValueError naming the expected form otherwise (the sink
+    would raise it only when the pipeline is built, after the streaming start rewound the subscriptions)."""
+    if not dataset:
+        return
+    from apache_beam.io.gcp.bigquery_tools import parse_table_reference
+    try:
+        parse_table_reference(f"{dataset}.{TABLES[0]}")
+    except ValueError:
+        raise ValueError(f"{dataset!r} is not a BigQuery dataset: give PROJECT:DATASET or DATASET (a dataset id is "
+                         "letters, digits and underscores)") from None

@@ -138,9 +138,9 @@ def _finite(v: Any) -> Any:
     return v
 
 
-#: Arrow types pyarrow's CSV writer writes as they are; any other column (lists and structs: JSON text; intervals:
-#: ISO-8601 durations; anything else: its text) is converted first (the writer refuses them).
 def _csv_native(t: Any) -> bool:
+    """Whether pyarrow's CSV writer writes a column of Arrow type ``t`` as it is; any other column (lists and structs:
+    JSON text; intervals: ISO-8601 durations; anything else: its text) is converted first (the writer refuses it)."""
     import pyarrow as pa
     return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
             or pa.types.is_decimal(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
@@ -159,7 +159,7 @@ def _flat(table: Any) -> Any:
             col = pa.array([None if v is None else json.dumps(_finite(v), default=_json_value, sort_keys=True)
                             for v in col.to_pylist()], pa.string())
         elif not _csv_native(t):
-            col = pa.array([None if v is None else _json_value(v) if not isinstance(v, str) else v
+            col = pa.array([None if v is None else v if isinstance(v, str) else str(_json_value(v))
                             for v in col.to_pylist()], pa.string())
         cols.append(col)
     return pa.table(cols, names=table.column_names)

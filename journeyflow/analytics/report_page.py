@@ -88,6 +88,9 @@ def _headline(r: Report) -> str:
     html += f'<p class="note">Suppressions by reason: {_e(reasons)}.</p>'
     effects = []
     for o in r.outcomes:
+        if o.status.startswith("empty arm"):  # a journey with a control group and no uplift yet: said, not omitted
+            effects.append(f"{o.journey_id}: no uplift ({o.status.split(': ', 1)[1]} yet; {o.entered:,} in the "
+                           "other arm)")
         if o.status == "ok":
             sig = "excludes 0" if (o.uplift_low or 0) > 0 or (o.uplift_high or 0) < 0 else "contains 0: no effect shown"
             if o.p_value is not None:

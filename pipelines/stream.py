@@ -34,6 +34,7 @@ from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnlin
 from journeyflow.transforms.outputs import build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import BigQuerySink, PubSubSink
+from journeyflow.transforms.sinks.bigquery import check_dataset
 from journeyflow.transforms.sources import read_pubsub_streams
 from journeyflow.transforms.outputs import DEAD
 from journeyflow.transforms.state_transfer import TRANSFERS_IN, read_state_transfers
@@ -135,6 +136,7 @@ def run_stream(argv: list[str] | None = None, wait: bool = True):
     parse_config = stream_parse_config(jf, config.declared_types())
     _option("--topic_prefix", check_prefix, jf.topic_prefix)
     _option("--identity_store", check_store_url, jf.identity_store)
+    _option("--tables", check_dataset, jf.tables)
     hold_until = 0
     # the local runner keeps state in memory: rebuilding on start is the default there (issue 23.3); Dataflow keeps
     # state across --update, so it rewinds only when asked

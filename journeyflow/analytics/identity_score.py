@@ -174,15 +174,15 @@ def score_output(input_dir: str | Path, output_dir: str | Path, hasher: Hasher |
     ``run.json``, :func:`~journeyflow.analytics.lookup.replay_hasher`). Predicted clusters are the connected
     components of the accepted rows of ``tables/identity_links``. FileNotFoundError when the ground truth or the
     links table is missing (:func:`check_scorable` says so first)."""
-    import pyarrow.dataset as ds
+    from journeyflow.analytics.tables import read_table
 
     if hasher is None:
         from journeyflow.analytics.lookup import replay_hasher
         hasher = replay_hasher(output_dir, "US")  # (the ground truth's national numbers are US ones)
     truth, shared = truth_keys(input_dir, hasher)
-    links = ds.dataset(Path(output_dir) / "tables" / "identity_links", format="parquet", partitioning="hive",
-                       ignore_prefixes=[".", "_"]).to_table(
-        columns=["identifier_a", "identifier_b", "customer_id", "status"]).to_pylist()
+    # (read_table: the table's own schema, so a replay without any link, only ``_schema.parquet``, reads as empty)
+    links = read_table(output_dir, "identity_links").select(
+        ["identifier_a", "identifier_b", "customer_id", "status"]).to_pylist()
     # clusters = connected components of the accepted links (not the rows' ``customer_id``: a streaming run writes
     # the root at the time of each link, so one chain anonymous → email → CRM id carries several ids)
     from journeyflow.stages.identity.graph import IdentityGraph

@@ -96,7 +96,8 @@ class ArmRate:
 class JourneyOutcome:
     """One journey's conversion by arm and uplift.  ``status``: ``ok`` (an uplift with its interval), ``no goal``
     (the journey declares none: no conversion is measured), ``no control group`` (``control_group_pct`` 0: a
-    conversion rate but no comparison), ``no entries`` or ``empty arm`` (one arm has no customer yet)."""
+    conversion rate but no comparison), ``no entries`` or ``empty arm: no control customer`` (``… treatment …``: one arm
+    has no customer yet, so no uplift)."""
 
     journey_id: str
     name: str
@@ -162,8 +163,8 @@ def conversion_by_arm(con: Any, journeys: list[dict[str, Any]]) -> list[JourneyO
             o.status = "no entries"
         elif pct <= 0 and c is None:
             o.status = "no control group"
-        elif c is None or t is None:
-            o.status = "empty arm"
+        elif c is None or t is None:  # (says which: an arm without a row is not in the table at all)
+            o.status = f"empty arm: no {'control' if c is None else 'treatment'} customer"
         else:
             o.uplift = t.converted / t.entered - c.converted / c.entered
             o.uplift_low, o.uplift_high = uplift_interval(t.converted, t.entered, c.converted, c.entered)

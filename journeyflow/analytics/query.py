@@ -22,7 +22,7 @@ import pyarrow as pa
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
-__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible",
+__all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible", "iso_duration",
            "journey_definitions", "query", "run_example", "format_table"]
 
 #: The one definition of a conflict resolved: a decision that chose an action (a ``wait`` deferred by quiet hours
@@ -274,6 +274,27 @@ def run_example(out_dir: str | os.PathLike[str], name: str, params: Mapping[str,
     return query(out_dir, EXAMPLE_QUERIES[name], params=params, tables=tables)
 
 
+def iso_duration(v: Any) -> str:
+    """An ``INTERVAL`` (DuckDB's ``max(decided_at) - min(decided_at)``, read as pyarrow's ``MonthDayNano``) or a
+    ``datetime.timedelta`` as an ISO-8601 duration: ``P1Y2M3DT4H5M6.5S``, ``PT0S`` for none; a negative part keeps
+    its sign (``P-1D``, as PostgreSQL's ``iso_8601`` interval style writes it)."""
+    if hasattr(v, "total_seconds"):  # timedelta: whole days and the rest, both with the sign of the whole
+        us = (v.days * 86_400 + v.seconds) * 1_000_000 + v.microseconds
+        days, rest_us = divmod(abs(us), 86_400 * 1_000_000)
+        months, days, nanos = 0, days if us >= 0 else -days, rest_us * 1000 if us >= 0 else -rest_us * 1000
+    else:
+        months, days, nanos = v.months, v.days, v.nanoseconds
+    date = "".join(f"{n}{u}" for n, u in ((int(months / 12), "Y"), (months - 12 * int(months / 12), "M"),
+                                          (days, "D")) if n)
+    sign, nanos = ("-" if nanos < 0 else ""), abs(nanos)
+    h, rest = divmod(nanos, 3_600 * 10**9)
+    m, rest = divmod(rest, 60 * 10**9)
+    sec, frac = divmod(rest, 10**9)
+    seconds = f"{sec}.{frac:09d}".rstrip("0").rstrip(".") if frac else str(sec)
+    time = "".join(f"{sign}{n}{u}" for n, u in ((h, "H"), (m, "M")) if n) + (f"{sign}{seconds}S" if rest else "")
+    return "P" + date + ("T" + time if time else "") if date or time else "PT0S"
+
+
 def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> str:
     """A plain-text grid of ``table`` (first ``max_rows`` rows) for the terminal."""
     names = table.column_names
@@ -287,7 +308,7 @@ def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> s
         if hasattr(v, "isoformat"):
             s = v.isoformat()
             return s.replace("+00:00", "Z")
-        s = str(v)
+        s = iso_duration(v) if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds") else str(v)
         return s if len(s) <= max_width else s[: max_width - 1] + "…"
 
     grid = [[cell(r[n]) for n in names] for r in rows]

@@ -88,6 +88,9 @@ def _headline(r: Report) -> str:
     html += f'<p class="note">Suppressions by reason: {_e(reasons)}.</p>'
     effects = []
     for o in r.outcomes:
+        if o.status.startswith("empty arm"):  # a journey with a control group and no uplift yet: said, not omitted
+            effects.append(f"{o.journey_id}: no uplift ({o.status.split(': ', 1)[1]} yet; {o.entered:,} in the "
+                           "other arm)")
         if o.status == "ok":
             sig = "excludes 0" if (o.uplift_low or 0) > 0 or (o.uplift_high or 0) < 0 else "contains 0: no effect shown"
             if o.p_value is not None:
@@ -124,8 +127,11 @@ def _accounting(r: Report) -> str:
     check = "reconciles" if read == decided + dead else "does NOT reconcile"
     table = "" if h["dead_letters"] == dead else \
         f"; the dead_letter table holds {h['dead_letters']:,}, not {dead:,}: rows are missing from it or were added"
+    until = ((r.manifest or {}).get("options") or {}).get("until")
+    horizon = (f"; replayed up to --until {until}: an event after it is a timestamp_out_of_range dead letter"
+               if until and until != "end" else "")
     return (f"Input records: records read {read:,} = decided {decided:,} + dead letters {dead:,}{share}: "
-            f"{check}{table}{warned}.")
+            f"{check}{table}{horizon}{warned}.")
 
 
 def _p(v: float) -> str:
@@ -139,9 +145,7 @@ def _inputs(r: Report) -> str:
                 "inputs unknown; journeys assumed to be the shipped set.</p>")
     inp = m.get("input", {})
     et = inp.get("event_times", {})
-    rows = [["input folder", inp.get("dir", "")],
-            ["accepted events", f"{et.get('count', 0):,} from {et.get('min_iso')} to {et.get('max_iso')} (UTC)"
-             if et.get("count") else "none (no record of the input was accepted)"]]
+    rows = [["input folder", inp.get("dir", "")], *_event_rows(et, m.get("summary", {}), m.get("options", {}))]
     for name, c in m.get("config", {}).items():
         rows.append([f"{name} file", f"{c.get('source')} sha256 {c.get('sha256') or '(built in)'}"])
     for k, v in sorted(m.get("options", {}).items()):
@@ -155,6 +159,22 @@ def _inputs(r: Report) -> str:
     return (_table(["what", "value"], rows)
             + "<details><summary>Input files and their sha256</summary>"
             + _table(["stream", "file", "bytes", "sha256"], files) + "</details>")
+
+
+def _event_rows(et: dict[str, Any], summary: dict[str, Any], options: dict[str, Any]) -> list[list[Any]]:
+    """The input's events: ``run.json``'s ``event_times`` (events read with a valid time: their count and range)
+    and, when the run decided fewer (``--until T``: a later event is a ``timestamp_out_of_range`` dead letter; a
+    duplicate), the events decided beside them, so the table never calls events after the horizon accepted."""
+    if not et.get("count"):
+        return [["accepted events", "none (no record of the input was accepted)"]]
+    span = f"{et['count']:,} from {et.get('min_iso')} to {et.get('max_iso')} (UTC)"
+    decided = summary.get("events_decided")
+    if decided is None or decided == et["count"]:
+        return [["accepted events", span]]
+    until = options.get("until")
+    why = (f"those up to the replay horizon --until {until}: a later event is a timestamp_out_of_range dead letter"
+           if until and until != "end" else "the others are dead letters (duplicates, events out of range)")
+    return [["events read with a valid time", span], ["events decided", f"{decided:,}: {why}"]]
 
 
 def _queries(r: Report) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import textwrap
 from typing import Any
@@ -108,25 +109,57 @@ def _check_params(example: str | None, params: dict[str, Any]) -> str | None:
 
 
 def _json_value(v: Any) -> Any:
-    """JSON for what ``json`` cannot write itself: times as ISO-8601 (UTC as ``Z``), decimals as numbers, other
+    """JSON for what ``json`` cannot write itself: times as ISO-8601 (UTC as ``Z``), intervals as ISO-8601 durations
+    (``P1DT2H``), whole decimals (``HUGEINT``, ``DECIMAL(38, 0)``) as integers, other decimals as numbers, other
     values as strings."""
     if hasattr(v, "isoformat"):
         return v.isoformat().replace("+00:00", "Z")
+    if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds"):
+        from journeyflow.analytics.query import iso_duration
+        return iso_duration(v)
     from decimal import Decimal
     if isinstance(v, Decimal):
-        return float(v)
+        return int(v) if v.is_finite() and v == v.to_integral_value() else _finite(float(v))
     return str(v)
 
 
+def _finite(v: Any) -> Any:
+    """``v`` with every NaN or infinite float (``x / 0``, ``'nan'::DOUBLE``) as None: JSON has no such number, and
+    ``NaN`` / ``Infinity`` in the output are refused by strict parsers (``jq``, JavaScript's ``JSON.parse``); every
+    interval as its ISO-8601 duration."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if hasattr(v, "nanoseconds"):  # an interval (a named tuple json would write as a list)
+        return _json_value(v)
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
+def _csv_native(t: Any) -> bool:
+    """Whether pyarrow's CSV writer writes a column of Arrow type ``t`` as it is; any other column (lists and structs:
+    JSON text; intervals: ISO-8601 durations; anything else: its text) is converted first (the writer refuses it)."""
+    import pyarrow as pa
+    return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
+            or pa.types.is_decimal(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+            or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_timestamp(t))
+
+
 def _flat(table: Any) -> Any:
-    """``table`` with every list, struct or map column (``reason_codes``, ``candidates``, ``identifiers``…) as a JSON
-    text column: CSV has no nested values (pyarrow's CSV writer refuses them)."""
+    """``table`` with every column CSV cannot hold as text: list, struct or map columns (``reason_codes``,
+    ``candidates``, ``identifiers``…) as JSON text, intervals (``max(decided_at) - min(decided_at)``) as ISO-8601
+    durations, any other type pyarrow's CSV writer refuses as its text."""
     import pyarrow as pa
     cols = []
     for name, col in zip(table.column_names, table.columns):
         t = col.type
         if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_struct(t) or pa.types.is_map(t):
-            col = pa.array([None if v is None else json.dumps(v, default=_json_value, sort_keys=True)
+            col = pa.array([None if v is None else json.dumps(_finite(v), default=_json_value, sort_keys=True)
+                            for v in col.to_pylist()], pa.string())
+        elif not _csv_native(t):
+            col = pa.array([None if v is None else v if isinstance(v, str) else str(_json_value(v))
                             for v in col.to_pylist()], pa.string())
         cols.append(col)
     return pa.table(cols, names=table.column_names)
@@ -183,7 +216,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
         pacsv.write_csv(_flat(result), sys.stdout.buffer)
         sys.stdout.flush()
     elif ns.format == "json":
-        print(json.dumps(result.to_pylist(), indent=2, default=_json_value))
+        print(json.dumps(_finite(result.to_pylist()), indent=2, default=_json_value, allow_nan=False))
     else:
         print(format_table(result, max_rows=ns.max_rows))
     return 0

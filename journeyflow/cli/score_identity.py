@@ -1,7 +1,8 @@
 """``journeyflow score-identity``: pairwise precision/recall of the resolved identities against the generator's
 ground truth (:func:`journeyflow.analytics.identity_score.score_output`).
 
-Exit 1 when ``--min-precision`` / ``--min-recall`` (deterministic links) is not met, else 0."""
+Exit 1 when ``--min_precision`` / ``--min_recall`` (deterministic links) is not met, or nothing measures it (no pair
+linked / no true pair: the score would be a vacuous 1.0), else 0."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def run(ns: argparse.Namespace, rest: list[str]) -> int:
-    """Print the score; 1 below a given minimum, else 0.  Exit 2 before scoring when ``--input`` has no ground
+    """Print the score; 1 below a given minimum or when nothing measures it, else 0.  Exit 2 before scoring when ``--input`` has no ground
     truth, ``--output`` no identity links, or the replay hashed with another ``JOURNEYFLOW_HASH_KEY``; a warning
     when ``--output`` is the replay of other input files (:func:`~journeyflow.analytics.identity_score.check_scorable`)."""
     import sys
@@ -36,6 +37,16 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
         print(f"journeyflow score-identity: warning: {warning}", file=sys.stderr)
     sc = score_output(ns.input, ns.output, hasher)
     print(sc.render())
-    bad = (ns.min_precision is not None and sc.linkable.precision < ns.min_precision) or \
-          (ns.min_recall is not None and sc.linkable.recall < ns.min_recall)
-    return 1 if bad else 0
+    d = sc.linkable
+    # a minimum nothing measures is not met: with no pair linked the precision is vacuous (1.0), with no true pair
+    # the recall; a gate on it must not pass a replay that linked nothing
+    unmeasured = [f"--min_{name}: no {what}, so nothing measures the {name}"
+                  for name, given, pairs, what in (("precision", ns.min_precision, d.pairs_tp + d.pairs_fp,
+                                                    "pair linked"),
+                                                   ("recall", ns.min_recall, d.pairs_tp + d.pairs_fn, "true pair"))
+                  if given is not None and not pairs]
+    for problem in unmeasured:
+        print(f"journeyflow score-identity: {problem} (exit 1)", file=sys.stderr)
+    bad = (ns.min_precision is not None and d.precision < ns.min_precision) or \
+          (ns.min_recall is not None and d.recall < ns.min_recall)
+    return 1 if bad or unmeasured else 0

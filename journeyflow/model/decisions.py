@@ -100,6 +100,9 @@ class Decision(NamedTuple):
     #: value; built by :func:`journeyflow.stages.arbitration.context.message_context`), only on chosen sends, tasks
     #: and cases; written to the target's topic only (``schemas/topics/<topic>.schema.json``).  No raw email or phone.
     context: Mapping[str, Any] | None = None
+    #: A ``wait`` decision's due time (epoch ms): when its deferred candidate is decided again (the end of the
+    #: customer's quiet hours); None on every other decision.  In the audit message of a ``wait`` only.
+    due_at: int | None = None
 
     @property
     def target(self) -> str | None:
@@ -111,7 +114,7 @@ class Decision(NamedTuple):
     def to_dict(self, with_address: bool = False) -> dict[str, Any]:
         """The decision as a JSON object (audit topic, ``decisions`` row; candidates as objects).  The delivery
         ``address`` and the ``context`` (an object, empty when there is none) only ``with_address`` (the target's
-        own topic)."""
+        own topic); ``due_at`` only on a ``wait`` (the ``decisions`` table has no such column: its rows drop it)."""
         d = {
             "decision_id": self.decision_id,
             "customer_id": self.customer_id,
@@ -128,6 +131,8 @@ class Decision(NamedTuple):
             "trigger_event_id": self.trigger_event_id,
             "address_key": self.address_key,
         }
+        if self.action == "wait":
+            d["due_at"] = self.due_at
         if with_address:
             d["address"] = self.address
             d["context"] = dict(self.context) if self.context else {}

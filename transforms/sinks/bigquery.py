@@ -32,21 +32,10 @@ class WriteTablesToBigQuery(beam.PTransform):
         self.dataset, self.table = dataset, table
 
     def expand(self, rows):
-        """``ToBigQueryRow`` (the row as stored, :func:`journeyflow.model.tables.stored_row`; ms → s) then ``Write``
-        (WriteToBigQuery)."""
-        ts_cols = [f["name"] for f in table_spec(self.table)["fields"] if f["type"] == "TIMESTAMP"]
-
+        """``ToBigQueryRow`` (:func:`bigquery_row`) then ``Write`` (WriteToBigQuery)."""
         table = self.table
-
-        def to_bq(r: dict) -> dict:
-            r = dict(stored_row(table, r))
-            for c in ts_cols:
-                if r.get(c) is not None:
-                    r[c] = r[c] / 1000.0
-            return r
-
         return (rows
-                | "ToBigQueryRow" >> beam.Map(to_bq)
+                | "ToBigQueryRow" >> beam.Map(lambda r: bigquery_row(table, r))
                 | "Write" >> beam.io.WriteToBigQuery(
                     f"{self.dataset}.{self.table}", schema=bigquery_schema(self.table),
                     create_disposition=beam.io.BigQueryDisposition.CREATE_IF_NEEDED,
@@ -54,3 +43,32 @@ class WriteTablesToBigQuery(beam.PTransform):
                     method=beam.io.WriteToBigQuery.Method.STREAMING_INSERTS,
                     additional_bq_parameters={"timePartitioning": {
                         "type": "DAY", "field": table_spec(self.table)["partition_field"]}}))
+
+
+def bigquery_row(table: str, row: dict) -> dict:
+    """``row`` of ``table`` as a streaming insert takes it: the row as stored
+    (:func:`journeyflow.model.tables.stored_row`), only the table's columns (an insert naming another field fails,
+    "no such field", where the Parquet sink's schema drops it: a ``wait`` decision's ``due_at`` is in its audit
+    message, not in the table), TIMESTAMP columns from epoch ms to seconds."""
+    fields = table_spec(table)["fields"]
+    stored = stored_row(table, row)
+    out = {f["name"]: stored[f["name"]] for f in fields if f["name"] in stored}
+    for f in fields:
+        if f["type"] == "TIMESTAMP" and out.get(f["name"]) is not None:
+            out[f["name"]] = out[f["name"]] / 1000.0
+    return out
+
+
+def check_dataset(dataset: str | None) -> None:
+    """Check a ``--tables`` value before anything runs: ``PROJECT:DATASET`` or ``DATASET`` (the job's project), as
+    Beam's ``parse_table_reference`` reads ``<value>.<table>`` (a project of letters, digits and ``-``; a dataset of
+    letters, digits and ``_``).  None or empty: no tables.  ValueError naming the expected form otherwise (the sink
+    would raise it only when the pipeline is built, after the streaming start rewound the subscriptions)."""
+    if not dataset:
+        return
+    from apache_beam.io.gcp.bigquery_tools import parse_table_reference
+    try:
+        parse_table_reference(f"{dataset}.{TABLES[0]}")
+    except ValueError:
+        raise ValueError(f"{dataset!r} is not a BigQuery dataset: give PROJECT:DATASET or DATASET (a dataset id is "
+                         "letters, digits and underscores)") from None

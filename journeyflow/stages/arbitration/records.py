@@ -78,7 +78,7 @@ def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate,
                 ctx = message_context(c, state, now, stale_ms)
         out.append(_new(Decision, (decision_id(customer_id, trigger_id, jid, sid, action, ch, cid, now), customer_id,
                                    now, jid, sid, action, ch, cid, c.category, c.priority, codes, outcomes, trigger_id,
-                                   raw, key, ctx)))  # (every field, in order: no namedtuple frame)
+                                   raw, key, ctx, due or None)))  # (every field, in order: no namedtuple frame)
         outcomes = ()
     return out
 

@@ -35,8 +35,6 @@ Lifecycle (the rules a user sees; README "Journey lifecycle"):
 """
 from __future__ import annotations
 
-import heapq
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -54,6 +52,9 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
 )
 from journeyflow.stages.journeys.matching import (_field, _first_match, _matches, _moment_ending, _reentry_refusal,
                                                   exclusion_refusal, resume_in_moment)
+from journeyflow.stages.journeys.pending import COUNTERS, cancel_orphans, check_deferred
+from journeyflow.stages.journeys.pending import cancel_deferred as _cancel_deferred
+from journeyflow.stages.journeys.pending import has_deferred as _has_deferred
 from journeyflow.stages.state import DAY, CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -63,8 +64,6 @@ _new = tuple.__new__  # (``_new(JourneyStep, (7 fields))``: the namedtuple witho
 #: Steps one event or timer may run for one journey; a safety net (loops without a wait are refused at load time).
 MAX_STEPS_PER_RUN = 100
 
-#: ``stale_timers`` (membership gone or moved on), ``loop_guard`` (a run hit MAX_STEPS_PER_RUN).
-COUNTERS: Counter = Counter()
 
 class _TypeIndex(NamedTuple):
     active: tuple[Journey, ...]  # journeys with a goal, exit or wait-until on this event type
@@ -379,60 +378,13 @@ class JourneyEngine:
     # ---------------------------------------------------------------------------------------- pending actions
     def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
         """A due deferred send ``[due, timer_id, "deferred", payload]`` (already popped): is its membership still
-        the one that owns it?  ``cancelled`` gets ``(timer, reason)`` when not -- the journey is no longer
-        configured (``journey_removed``), the record of the journey is another membership's (``superseded``), or the
-        send would go out after the membership's ``max_duration`` (``max_duration``) -- else the output is empty.
-        Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
-        out = _new(JourneyOutput, ([], [], []))
-        due, timer_id, _kind, p = timer
-        e = p.get("e") if type(p) is dict or isinstance(p, Mapping) else None
-        if e is None:
-            return out
-        jid = p.get("j")
-        j = self._by_id.get(jid)
-        m = state.journeys.get(jid)
-        if j is None:
-            reason = "journey_removed"
-        elif m is None or m.get("entered") != e:
-            reason = "superseded"
-        elif due - e > j.max_duration_ms:
-            reason = "max_duration"
-        else:
-            return out
-        out.cancelled.append((timer, reason))
-        out.steps.append(_new(JourneyStep, (customer_id, jid, p.get("s") or "", "cancelled", due, timer_id, reason)))
-        return out
+        the one that owns it?  See :func:`.pending.check_deferred`."""
+        return check_deferred(self._by_id, state, timer, customer_id)
 
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
-        """After a merge (``CustomerState.merge`` keeps one membership record per journey): drop the pending actions
-        of the memberships that were not kept -- journey timers whose membership is not the record's (stale, dropped
-        silently), deferred sends (``cancelled``, reason ``merged``)."""
-        out = _new(JourneyOutput, ([], [], []))
-        if not state.timers:
-            return out
-        js = state.journeys
-        keep, gone = [], []
-        for t in state.timers:
-            p = t[3]
-            if t[2] == "journey":
-                m = js.get(p.get("j"))
-                if m is None or m.get("step") is None or m.get("step") != p.get("s") or m.get("entered") != p.get("e"):
-                    COUNTERS["stale_timers"] += 1
-                    continue
-            elif t[2] == "deferred" and p.get("e") is not None:
-                m = js.get(p.get("j"))
-                if m is None or m.get("entered") != p["e"]:
-                    gone.append(t)
-                    continue
-            keep.append(t)
-        if len(keep) != len(state.timers):
-            heapq.heapify(keep)
-            state.timers = keep
-            for t in sorted(gone, key=lambda t: (t[0], t[1])):
-                out.cancelled.append((t, "merged"))
-                out.steps.append(_new(JourneyStep, (customer_id, t[3].get("j"), t[3].get("s") or "", "cancelled", now,
-                                                    trigger_id, "merged")))
-        return out
+        """After a merge: drop the pending actions of the memberships that were not kept
+        (:func:`.pending.cancel_orphans`)."""
+        return cancel_orphans(state, now, trigger_id, customer_id)
 
     def lookback_ms(self) -> dict[str, int]:
         """How far back state must remember for these journeys (``Retention.covering``): ``journey_history``, the
@@ -482,17 +434,3 @@ def _arm(j: Journey, m: dict, customer_id: str) -> bool:
         return False
     c = m.get("c")
     return bool(c) if c is not None else j.in_control(customer_id)
-
-
-def _has_deferred(state: CustomerState, jid: str) -> bool:
-    return any(t[2] == "deferred" and t[3].get("j") == jid for t in state.timers)
-
-
-def _cancel_deferred(state: CustomerState, jid: str, now: int, trigger_id: str, reason: str, customer_id: str,
-                     out: JourneyOutput) -> None:
-    """Remove journey ``jid``'s pending deferred sends; record each in ``out`` (``cancelled`` + a step row)."""
-    for t in state.take_timers("deferred", j=jid):
-        out.cancelled.append((t, reason))
-        out.steps.append(_new(JourneyStep, (customer_id, jid, t[3].get("s") or "", "cancelled", now, trigger_id,
-                                            reason)))
-

@@ -30,6 +30,10 @@ Lifecycle (the rules a user sees; README "Journey lifecycle"):
   that keeps the other profile's membership.  Running to the end does not cancel the sends it just proposed.
   Each cancelled send is a ``cancelled`` row in ``journey_steps`` (detail: why) and a ``suppress`` decision with
   reason ``journey_exited`` in the audit.
+* **Audience.**  A journey whose entries all have conditions about the customer only (``Journey.audience``:
+  ``welcome``, ``browse_offer``) re-checks them before the first send of every later run (after a wait) and before
+  a send deferred by quiet hours goes out: a customer who matches none of them any more leaves (``exited``/
+  ``cancelled``, detail ``audience``), as Braze and Iterable re-check a journey's audience at send time.
 * **Re-entry.**  ``never`` is kept as a marker (``n``) that outlives the entry history; ``after_cooldown`` needs the
   history for the longest cooldown, which ``lookback_ms`` reports so that retention covers it.
 """
@@ -281,7 +285,11 @@ class JourneyEngine:
             st = j.step_map[sid]
             k = st.kind
             if k in ACTION_KINDS:
-                if control is None:
+                if control is None:  # (the run's first action: its audience re-check, then its arm)
+                    if j.audience and trigger_id != m.get("trigger") and not self._in_audience(j, ctx.state, now,
+                                                                                                m.get("p")):
+                        self._finish(ctx.state, j.id, m, now, trigger_id, "audience", customer_id, out, sid)
+                        return
                     control = _arm(j, m, customer_id)
                 out.candidates.append(_new(Candidate, (  # (every field, in order: no namedtuple frame)
                     j.id, sid, j.category, j.priority, k, st.channel, st.content_id, trigger_id, now,
@@ -378,8 +386,23 @@ class JourneyEngine:
     # ---------------------------------------------------------------------------------------- pending actions
     def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
         """A due deferred send ``[due, timer_id, "deferred", payload]`` (already popped): is its membership still
-        the one that owns it?  See :func:`.pending.check_deferred`."""
-        return check_deferred(self._by_id, state, timer, customer_id)
+        the one that owns it, and is the customer still in the journey's audience?  See
+        :func:`.pending.check_deferred`; an active membership whose audience the customer left exits too
+        (``exited``, ``audience``)."""
+        out = check_deferred(self._by_id, state, timer, customer_id, self._in_audience)
+        if out.cancelled and out.cancelled[0][1] == "audience":  # the membership, still active, leaves too
+            m = state.journeys.get(timer[3].get("j"))
+            if m is not None and m.get("step") is not None:
+                self._finish(state, timer[3]["j"], m, timer[0], timer[1], "audience", customer_id, out)
+        return out
+
+    def _in_audience(self, j: Journey, state: CustomerState, now: int, product: str | None) -> bool:
+        """Whether the customer still matches one of ``j``'s audience conditions (``Journey.audience``) at ``now``;
+        ``product``: the entry's (product facts).  True when a condition reads product facts and none is known."""
+        if product is None and any("product" in c.text for c in j.audience):
+            return True
+        act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms).activation()
+        return any(c.evaluate(act) for c in j.audience)
 
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
         """After a merge: drop the pending actions of the memberships that were not kept

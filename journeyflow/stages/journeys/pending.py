@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from journeyflow.stages.journeys.model import Journey, JourneyOutput, JourneyStep
 from journeyflow.stages.state import CustomerState
@@ -21,12 +21,16 @@ _new = tuple.__new__
 COUNTERS: Counter = Counter()
 
 
-def check_deferred(by_id: Mapping[str, Journey], state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
+def check_deferred(by_id: Mapping[str, Journey], state: CustomerState, timer: list, customer_id: str,
+                   in_audience: Callable[[Journey, CustomerState, int, str | None], bool] | None = None
+                   ) -> JourneyOutput:
     """A due deferred send ``[due, timer_id, "deferred", payload]`` (already popped): is its membership still
     the one that owns it?  ``cancelled`` gets ``(timer, reason)`` when not -- the journey is no longer
-    configured (``journey_removed``), the record of the journey is another membership's (``superseded``), or the
-    send would go out after the membership's ``max_duration`` (``max_duration``) -- else the output is empty.
-    Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
+    configured (``journey_removed``), the record of the journey is another membership's (``superseded``), the
+    send would go out after the membership's ``max_duration`` (``max_duration``), or the customer no longer
+    matches the journey's audience (``audience``; ``in_audience(journey, state, due, product)``, see
+    ``Journey.audience``) -- else the output is empty.  Deferrals written before ownership was recorded (no ``e``
+    in the payload) are always valid."""
     out = _new(JourneyOutput, ([], [], []))
     due, timer_id, _kind, p = timer
     e = p.get("e") if type(p) is dict or isinstance(p, Mapping) else None
@@ -41,6 +45,8 @@ def check_deferred(by_id: Mapping[str, Journey], state: CustomerState, timer: li
         reason = "superseded"
     elif due - e > j.max_duration_ms:
         reason = "max_duration"
+    elif j.audience and in_audience is not None and not in_audience(j, state, due, m.get("p") or p.get("pid")):
+        reason = "audience"
     else:
         return out
     out.cancelled.append((timer, reason))

@@ -192,8 +192,9 @@ class JourneyStep(NamedTuple):
     ``route_case:<content>``, ``branch:case<N>-><step>``/``branch:else-><step>``, ``resume:timer``,
     ``resume:timeout``, ``resume:event:<type>``; waiting ``wait:<dur>``/``wait_until:<type>:<dur>``;
     exited ``completed``/``exit_step``/``exit_event:<type>``/``goal``/``max_duration``/``journey_removed``/
-    ``step_removed``/``loop_guard``/``audience`` (:attr:`Journey.audience` no longer matched); goal ``<event type>``; entry_refused ``reentry:never``/``reentry:cooldown``/
-    ``exclusion_group:<group>:<active journey>``; cancelled (a pending deferred send of the step ``step_id``,
+    ``step_removed``/``loop_guard``/``audience`` (:attr:`Journey.audience` no longer matched); goal ``<event
+    type>``; entry_refused ``reentry:never``/``reentry:cooldown``/``exclusion_group:<group>:<active journey>``/
+    ``held`` (kept for later: ``journeys.held``)/``held_ended:<why>`` (a held entry dropped); cancelled (a pending deferred send of the step ``step_id``,
     dropped) ``exit_event:<type>``/``goal``/``max_duration``/``exit_step``/``journey_removed``/``step_removed``/
     ``loop_guard``/``reentered``/``merged``/``superseded``/``audience``.
     """

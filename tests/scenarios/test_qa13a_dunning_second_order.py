@@ -72,3 +72,31 @@ def test_the_held_entry_is_visible_in_journey_steps(replayed):
     kinds = [(r["kind"], r["detail"]) for r in rows]
     assert ("entry_refused", "held") in kinds
     assert [k for k, _ in kinds].count("entered") == 2
+
+
+def test_an_entry_after_max_duration_still_ends_the_overdue_membership_and_enters():
+    """The entry path that ends an active membership past its ``max_duration`` (one the overrun check does not
+    cover: a record from before its journey's ``max_duration`` was shortened) then enters anew, held entries or not."""
+    from journeyflow.model.events import Event
+    from journeyflow.stages.journeys import JourneyEngine, load_journeys_text
+    from journeyflow.stages.state import CustomerState
+
+    (j,) = load_journeys_text("""
+version: 1
+journeys:
+  - id: pay
+    category: transactional
+    priority: 800
+    entry: {event: payment_failed, stream: orders}
+    exit: [{event: order_cancelled, same_as_entry: order_id}]
+    reentry: {mode: always}
+    max_duration: 1h
+    steps: [{id: w, wait: 1h}, {id: s, send: {channel: email, content_id: c}}]
+""", "<t>")
+    engine, state = JourneyEngine([j]), CustomerState(customer_id="crm:C1")
+    state.journeys["pay"] = {"step": "w", "entered": 0, "since": 0, "trigger": "orders/old", "entries": [0],
+                             "group": None, "goal": None, "r": {"order_id": "A"}}
+    ev = Event("orders/new", "orders", "payment_failed", 3 * 3_600_000, ("crm:C1",), {"order_id": "B"}, {})
+    out = engine.on_event(state, ev, "crm:C1")
+    assert [(s.kind, s.detail) for s in out.steps][:2] == [("exited", "max_duration"), ("entered", "treatment")]
+    assert state.journeys["pay"]["r"] == {"order_id": "B"}

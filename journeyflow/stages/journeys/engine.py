@@ -198,7 +198,7 @@ class JourneyEngine:
                     self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
                     if "h" in memberships[j.id]:
                         start_held(self, j, now, state, customer_id, out)
-                        m = memberships[j.id]
+                    m = memberships[j.id]
                 if m.get("step") is not None:  # already in it: held when about another object
                     if j in self._holders and _entry_trigger(j, event, ctx) is not None:
                         hold(j, m, event, ctx.product, customer_id, out)

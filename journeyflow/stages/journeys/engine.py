@@ -10,8 +10,10 @@ Membership record (``state.journeys[journey_id]``), kept small::
                "goal": ts|None, "p": entry event's product (only if it had one and a step or condition uses it),
                "r": the entry event's order/ticket references (``_REF_FIELDS``, orders and support entries),
                "c": arm (1 control, 0 treatment; journeys with a control group), "n": 1 (``reentry: never``),
-               "k": {field: value} of the entry event named by exits'/goals' ``same_as_entry`` (not in "r")}
-    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ..., "k" if completed}
+               "k": {field: value} of the entry event named by exits'/goals' ``same_as_entry`` (not in "r"),
+               "h": [{"at", "t", "r", "k", "p"}...] entries held for other objects (``journeys.held``)}
+    finished: {"step": None, "entered": ts, "entries": [ts...], "goal": ts|None, "c": ..., "n": ..., "k" if completed,
+               "h" until started}
     marker:   {"n": 1, "c": ...}  (a ``never`` journey after its entry history expired)
 
 Timers are ``state.schedule(due, "<journey>:<step>:<entered>:<due>", "journey", {"j", "s", "e"})``.
@@ -30,19 +32,23 @@ Lifecycle (the rules a user sees; README "Journey lifecycle"):
   that keeps the other profile's membership.  Running to the end does not cancel the sends it just proposed.
   Each cancelled send is a ``cancelled`` row in ``journey_steps`` (detail: why) and a ``suppress`` decision with
   reason ``journey_exited`` in the audit.
+* **Audience.**  A journey whose entries all have conditions about the customer only (``Journey.audience``:
+  ``welcome``, ``browse_offer``) re-checks them before the first send of every later run (after a wait) and before
+  a send deferred by quiet hours goes out: a customer who matches none of them any more leaves (``exited``/
+  ``cancelled``, detail ``audience``), as Braze and Iterable re-check a journey's audience at send time.
+* **Held entries** (``journeys.held``): a ``reentry: always`` journey about its entry's object holds an entry
+  about another object while active and starts it when the membership ends.
 * **Re-entry.**  ``never`` is kept as a marker (``n``) that outlives the entry history; ``after_cooldown`` needs the
   history for the longest cooldown, which ``lookback_ms`` reports so that retention covers it.
 """
 from __future__ import annotations
 
-import heapq
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
-from journeyflow.stages.journeys.model import ACTION_KINDS, MAX_ENTRIES_KEPT, Journey, JourneyOutput, JourneyStep
+from journeyflow.stages.journeys.model import ACTION_KINDS, Journey, JourneyOutput, JourneyStep
 from journeyflow.stages.journeys.objects import REPORTED_AGAIN, repeated_report
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
@@ -52,8 +58,12 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
     _event_product,
     _event_refs,
 )
-from journeyflow.stages.journeys.matching import (_field, _first_match, _matches, _moment_ending, _reentry_refusal,
+from journeyflow.stages.journeys.matching import (_first_match, _matches, _moment_ending, _reentry_refusal,
                                                   exclusion_refusal, resume_in_moment)
+from journeyflow.stages.journeys.held import drop_ended, entry_keys, hold, holds, new_membership, start_held
+from journeyflow.stages.journeys.pending import COUNTERS, cancel_orphans, check_deferred
+from journeyflow.stages.journeys.pending import cancel_deferred as _cancel_deferred
+from journeyflow.stages.journeys.pending import has_deferred as _has_deferred
 from journeyflow.stages.state import DAY, CustomerState
 
 __all__ = ["COUNTERS", "MAX_STEPS_PER_RUN", "JourneyEngine"]
@@ -63,8 +73,6 @@ _new = tuple.__new__  # (``_new(JourneyStep, (7 fields))``: the namedtuple witho
 #: Steps one event or timer may run for one journey; a safety net (loops without a wait are refused at load time).
 MAX_STEPS_PER_RUN = 100
 
-#: ``stale_timers`` (membership gone or moved on), ``loop_guard`` (a run hit MAX_STEPS_PER_RUN).
-COUNTERS: Counter = Counter()
 
 class _TypeIndex(NamedTuple):
     active: tuple[Journey, ...]  # journeys with a goal, exit or wait-until on this event type
@@ -102,6 +110,8 @@ class JourneyEngine:
         self._index = index
         #: journeys whose waits can outlast their ``max_duration`` (their next timer is later): :meth:`_end_overdue`
         self._may_overrun = tuple(j for j in js if _may_overrun(j))
+        #: journeys that hold an entry about another object while active (``journeys.held``)
+        self._holders = tuple(j for j in js if holds(j))
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
         #: event types :meth:`on_event` acts on (None: any); the processor skips the others (:func:`_heard_types`)
@@ -132,6 +142,8 @@ class JourneyEngine:
         out = _new(JourneyOutput, ([], [], []))  # (``JourneyOutput([], [], [])`` without the namedtuple's frame)
         if self._may_overrun:
             self._end_overdue(state, event.ts, event.uid, customer_id, out)
+        if self._holders:  # (a membership ended by the overrun check, or by a check of a deferred send)
+            self._start_held(state, event.ts, customer_id, out)
         if ix is None or resent:
             return out
         now = event.ts
@@ -152,6 +164,8 @@ class JourneyEngine:
             entered = m.get("entered") or 0
             if now < entered:
                 continue
+            if "h" in m:  # entries held for other objects: this event may end them first
+                drop_ended(j, m, ctx, customer_id, out)
             if now - entered > j.max_duration_ms:
                 self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
                 continue
@@ -173,20 +187,28 @@ class JourneyEngine:
                                                     f"resume:event:{event.type}")))
                 self._run(j, m, st.on_event, st.id, ctx, trigger_id, customer_id, out)
 
+        if self._holders:  # memberships ended above start what they held
+            self._start_held(state, now, customer_id, out)
+
         # (2) entries
         for j in ix.entries:
             m = memberships.get(j.id)
             if m is not None and m.get("step") is not None:
-                if now - (m.get("entered") or 0) <= j.max_duration_ms:
-                    continue  # already in it
-                self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
+                if now - (m.get("entered") or 0) > j.max_duration_ms:
+                    self._finish(state, j.id, m, now, trigger_id, "max_duration", customer_id, out)
+                    if "h" in memberships[j.id]:
+                        start_held(self, j, now, state, customer_id, out)
+                    m = memberships[j.id]
+                if m.get("step") is not None:  # already in it: held when about another object
+                    if j in self._holders and _entry_trigger(j, event, ctx) is not None:
+                        hold(j, m, event, ctx.product, customer_id, out)
+                    continue
             for t in j.entry:  # (``_first_match(j.entry, event, ctx)``, inlined: no membership to compare with)
                 if t.type == etype and (t.stream is None or t.stream == estream) and (
                         t.condition is None or t.condition.evaluate(ctx.activation())):
                     break
             else:
                 continue
-            entries = m.get("entries", []) if m is not None else []
             refused = _reentry_refusal(j, m, now)
             if refused is None and j.exclusion_group is not None:
                 refused, gone = exclusion_refusal(self._by_id, j, memberships, now)
@@ -198,23 +220,9 @@ class JourneyEngine:
                 continue
             if state.timers:  # the new membership supersedes the previous one: its pending sends go
                 _cancel_deferred(state, j.id, now, trigger_id, "reentered", customer_id, out)
-            prev = m
-            m = {"step": j.first_step, "entered": now, "since": now, "trigger": trigger_id,
-                 "entries": (entries + [now])[-MAX_ENTRIES_KEPT:], "group": j.exclusion_group, "goal": None}
-            if ctx.product is not None and j.uses_product:
-                m["p"] = ctx.product
-            refs = _event_refs(event)
-            if refs:
-                m["r"] = refs
-            if j.entry_keys:  # (fields kept as references already are not kept twice)
-                keys = {f: v for f in j.entry_keys if f not in refs and (v := _field(event.attrs, f)) is not None}
-                if keys:
-                    m["k"] = keys
-            if j.control_group_pct > 0:
-                # drawn once (the first entry's uid), then re-used by re-entries while the record is kept
-                m["c"] = prev["c"] if prev is not None and "c" in prev else int(j.in_control(trigger_id))
-            if j.reentry.mode == "never":
-                m["n"] = 1
+            refs = _event_refs(event)  # (``k``: fields kept as references already are not kept twice)
+            m = new_membership(j, m, now, trigger_id, ctx.product, refs, entry_keys(j, event, refs) if j.entry_keys
+                               else {})
             memberships[j.id] = m
             out.steps.append(_new(JourneyStep, (customer_id, j.id, j.first_step, "entered", now, trigger_id,
                                                 "control" if _arm(j, m, customer_id) else "treatment")))
@@ -234,7 +242,21 @@ class JourneyEngine:
 
     # ---------------------------------------------------------------------------------------------- timers
     def on_timer(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
-        """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state)."""
+        """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state); a
+        membership it ends starts what it held (``journeys.held``)."""
+        out = self._timer(state, timer, customer_id)
+        if self._holders:
+            self._start_held(state, timer[0], customer_id, out)
+        return out
+
+    def _start_held(self, state: CustomerState, now: int, customer_id: str, out: JourneyOutput) -> None:
+        memberships = state.journeys
+        for j in self._holders:
+            m = memberships.get(j.id)
+            if m is not None and m.get("step") is None and m.get("h"):
+                start_held(self, j, now, state, customer_id, out)
+
+    def _timer(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
         out = _new(JourneyOutput, ([], [], []))
         due, timer_id, kind, payload = timer
         if kind != "journey" or not (type(payload) is dict or isinstance(payload, Mapping)):
@@ -282,7 +304,11 @@ class JourneyEngine:
             st = j.step_map[sid]
             k = st.kind
             if k in ACTION_KINDS:
-                if control is None:
+                if control is None:  # (the run's first action: its audience re-check, then its arm)
+                    if j.audience and trigger_id != m.get("trigger") and not self._in_audience(j, ctx.state, now,
+                                                                                                m.get("p")):
+                        self._finish(ctx.state, j.id, m, now, trigger_id, "audience", customer_id, out, sid)
+                        return
                     control = _arm(j, m, customer_id)
                 out.candidates.append(_new(Candidate, (  # (every field, in order: no namedtuple frame)
                     j.id, sid, j.category, j.priority, k, st.channel, st.content_id, trigger_id, now,
@@ -322,7 +348,7 @@ class JourneyEngine:
         out.steps.append(_new(JourneyStep, (customer_id, jid, step_id or m.get("step") or "", "exited", now, trigger_id,
                                             reason)))
         rec = {"step": None, "entered": m.get("entered"), "entries": m.get("entries", []), "goal": m.get("goal")}
-        for k in ("c", "n") if reason != "completed" else ("c", "n", "k"):  # (its sends may still be deferred)
+        for k in ("c", "n", "h") if reason != "completed" else ("c", "n", "k", "h"):  # (its sends may be deferred)
             if k in m:
                 rec[k] = m[k]
         state.journeys[jid] = rec
@@ -379,60 +405,28 @@ class JourneyEngine:
     # ---------------------------------------------------------------------------------------- pending actions
     def check_deferred(self, state: CustomerState, timer: list, customer_id: str) -> JourneyOutput:
         """A due deferred send ``[due, timer_id, "deferred", payload]`` (already popped): is its membership still
-        the one that owns it?  ``cancelled`` gets ``(timer, reason)`` when not -- the journey is no longer
-        configured (``journey_removed``), the record of the journey is another membership's (``superseded``), or the
-        send would go out after the membership's ``max_duration`` (``max_duration``) -- else the output is empty.
-        Deferrals written before ownership was recorded (no ``e`` in the payload) are always valid."""
-        out = _new(JourneyOutput, ([], [], []))
-        due, timer_id, _kind, p = timer
-        e = p.get("e") if type(p) is dict or isinstance(p, Mapping) else None
-        if e is None:
-            return out
-        jid = p.get("j")
-        j = self._by_id.get(jid)
-        m = state.journeys.get(jid)
-        if j is None:
-            reason = "journey_removed"
-        elif m is None or m.get("entered") != e:
-            reason = "superseded"
-        elif due - e > j.max_duration_ms:
-            reason = "max_duration"
-        else:
-            return out
-        out.cancelled.append((timer, reason))
-        out.steps.append(_new(JourneyStep, (customer_id, jid, p.get("s") or "", "cancelled", due, timer_id, reason)))
+        the one that owns it, and is the customer still in the journey's audience?  See
+        :func:`.pending.check_deferred`; an active membership whose audience the customer left exits too
+        (``exited``, ``audience``)."""
+        out = check_deferred(self._by_id, state, timer, customer_id, self._in_audience)
+        if out.cancelled and out.cancelled[0][1] == "audience":  # the membership, still active, leaves too
+            m = state.journeys.get(timer[3].get("j"))
+            if m is not None and m.get("step") is not None:
+                self._finish(state, timer[3]["j"], m, timer[0], timer[1], "audience", customer_id, out)
         return out
 
+    def _in_audience(self, j: Journey, state: CustomerState, now: int, product: str | None) -> bool:
+        """Whether the customer still matches one of ``j``'s audience conditions (``Journey.audience``) at ``now``;
+        ``product``: the entry's (product facts).  True when a condition reads product facts and none is known."""
+        if product is None and any("product" in c.text for c in j.audience):
+            return True
+        act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms).activation()
+        return any(c.evaluate(act) for c in j.audience)
+
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
-        """After a merge (``CustomerState.merge`` keeps one membership record per journey): drop the pending actions
-        of the memberships that were not kept -- journey timers whose membership is not the record's (stale, dropped
-        silently), deferred sends (``cancelled``, reason ``merged``)."""
-        out = _new(JourneyOutput, ([], [], []))
-        if not state.timers:
-            return out
-        js = state.journeys
-        keep, gone = [], []
-        for t in state.timers:
-            p = t[3]
-            if t[2] == "journey":
-                m = js.get(p.get("j"))
-                if m is None or m.get("step") is None or m.get("step") != p.get("s") or m.get("entered") != p.get("e"):
-                    COUNTERS["stale_timers"] += 1
-                    continue
-            elif t[2] == "deferred" and p.get("e") is not None:
-                m = js.get(p.get("j"))
-                if m is None or m.get("entered") != p["e"]:
-                    gone.append(t)
-                    continue
-            keep.append(t)
-        if len(keep) != len(state.timers):
-            heapq.heapify(keep)
-            state.timers = keep
-            for t in sorted(gone, key=lambda t: (t[0], t[1])):
-                out.cancelled.append((t, "merged"))
-                out.steps.append(_new(JourneyStep, (customer_id, t[3].get("j"), t[3].get("s") or "", "cancelled", now,
-                                                    trigger_id, "merged")))
-        return out
+        """After a merge: drop the pending actions of the memberships that were not kept
+        (:func:`.pending.cancel_orphans`)."""
+        return cancel_orphans(state, now, trigger_id, customer_id)
 
     def lookback_ms(self) -> dict[str, int]:
         """How far back state must remember for these journeys (``Retention.covering``): ``journey_history``, the
@@ -475,6 +469,11 @@ def _ending(j: Journey, m: dict, ctx: _Ctx) -> str | None:
     return None
 
 
+def _entry_trigger(j: Journey, event: Event, ctx: _Ctx):
+    """The first of ``j``'s entry triggers ``event`` matches (no membership to compare with), or None."""
+    return _first_match(j.entry, event, ctx)
+
+
 def _arm(j: Journey, m: dict, customer_id: str) -> bool:
     """The membership's arm: stored at entry; a record written before arms were stored falls back to the old draw
     (a hash of the customer id)."""
@@ -482,17 +481,3 @@ def _arm(j: Journey, m: dict, customer_id: str) -> bool:
         return False
     c = m.get("c")
     return bool(c) if c is not None else j.in_control(customer_id)
-
-
-def _has_deferred(state: CustomerState, jid: str) -> bool:
-    return any(t[2] == "deferred" and t[3].get("j") == jid for t in state.timers)
-
-
-def _cancel_deferred(state: CustomerState, jid: str, now: int, trigger_id: str, reason: str, customer_id: str,
-                     out: JourneyOutput) -> None:
-    """Remove journey ``jid``'s pending deferred sends; record each in ``out`` (``cancelled`` + a step row)."""
-    for t in state.take_timers("deferred", j=jid):
-        out.cancelled.append((t, reason))
-        out.steps.append(_new(JourneyStep, (customer_id, jid, t[3].get("s") or "", "cancelled", now, trigger_id,
-                                            reason)))
-

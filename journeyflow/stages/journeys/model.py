@@ -8,6 +8,7 @@ Plain Python, no Beam import.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -125,6 +126,8 @@ class Journey:
     uses_product: bool = field(init=False, compare=False, repr=False)  # keep the entry's product in the membership
     first_step: str = field(init=False, compare=False, repr=False)
     entry_keys: tuple[str, ...] = field(init=False, compare=False, repr=False)  # kept as ``k`` in the membership
+    #: the entry conditions when every entry has one and none reads the event (:func:`audience_of`), else ()
+    audience: tuple[Condition, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "first_step", self.steps[0].id)
@@ -133,7 +136,9 @@ class Journey:
         object.__setattr__(self, "entry_keys", tuple(sorted({f for t in ends for f in t.same})))
         object.__setattr__(self, "wait_types",
                            frozenset(s.until.type for s in self.steps if s.until is not None))
+        object.__setattr__(self, "audience", audience_of(self.entry))
         conds = [c for s in self.steps for c, _ in s.cases] + [s.until.condition for s in self.steps if s.until]
+        conds += self.audience  # (re-checked later: the entry's product facts, ``customer.product_views_7d``)
         object.__setattr__(self, "uses_product", any(s.product_from_event for s in self.steps) or any(
             c is not None and "product" in c.text for c in conds))
 
@@ -145,6 +150,31 @@ class Journey:
         """The arm a draw with ``key`` gives (deterministic): True = control group.  The engine draws with the uid of
         the event that first entered the customer into the journey and stores the result in the membership."""
         return self.control_group_pct > 0 and control_bucket(self.id, key) < self.control_group_pct * 100
+
+
+#: A CEL string literal (triple-quoted, raw or not, either quote), blanked before looking for ``event``.
+_CEL_STRING = re.compile("[rR]?(?:" + "|".join((r"'{3}[\s\S]*?'{3}", r'"{3}[\s\S]*?"{3}',
+                                                 r"'(?:\\.|[^'\\\n])*'", r'"(?:\\.|[^"\\\n])*"')) + ")")
+_READS_EVENT = re.compile(r"(?<![\w.])event\b")
+
+
+def reads_event(condition: Condition) -> bool:
+    """Whether a condition's text names the ``event`` variable outside string literals (a macro variable called
+    ``event`` counts too: then the condition is not treated as being about the customer only)."""
+    return _READS_EVENT.search(_CEL_STRING.sub("''", condition.text)) is not None
+
+
+def audience_of(entry: tuple[Trigger, ...]) -> tuple[Condition, ...]:
+    """A journey's audience: its entry conditions when every entry trigger has one and none reads the event (they
+    say who the journey is for, not what happened), else ``()``.  The engine re-checks it before each send after
+    the entry and before a send deferred by quiet hours goes out: a customer who matches none of them any more
+    leaves (``exited``/``cancelled``, detail ``audience``).  Braze and Iterable re-check a journey's audience at send
+    time, Klaviyo a flow's filters at every step.  A condition that reads the event is about the entry event, which
+    later steps no longer have: a journey with one keeps the entry-time check only."""
+    conds = tuple(t.condition for t in entry if t.condition is not None)
+    if len(conds) != len(entry) or any(reads_event(c) for c in conds):
+        return ()
+    return tuple(dict.fromkeys(conds))  # (the same condition on two entries, ``welcome``: checked once)
 
 
 @lru_cache(maxsize=8192)
@@ -162,10 +192,11 @@ class JourneyStep(NamedTuple):
     ``route_case:<content>``, ``branch:case<N>-><step>``/``branch:else-><step>``, ``resume:timer``,
     ``resume:timeout``, ``resume:event:<type>``; waiting ``wait:<dur>``/``wait_until:<type>:<dur>``;
     exited ``completed``/``exit_step``/``exit_event:<type>``/``goal``/``max_duration``/``journey_removed``/
-    ``step_removed``/``loop_guard``; goal ``<event type>``; entry_refused ``reentry:never``/``reentry:cooldown``/
-    ``exclusion_group:<group>:<active journey>``; cancelled (a pending deferred send of the step ``step_id``,
+    ``step_removed``/``loop_guard``/``audience`` (:attr:`Journey.audience` no longer matched); goal ``<event
+    type>``; entry_refused ``reentry:never``/``reentry:cooldown``/``exclusion_group:<group>:<active journey>``/
+    ``held`` (kept for later: ``journeys.held``)/``held_ended:<why>`` (a held entry dropped); cancelled (a pending deferred send of the step ``step_id``,
     dropped) ``exit_event:<type>``/``goal``/``max_duration``/``exit_step``/``journey_removed``/``step_removed``/
-    ``loop_guard``/``reentered``/``merged``/``superseded``.
+    ``loop_guard``/``reentered``/``merged``/``superseded``/``audience``.
     """
 
     customer_id: str

@@ -10,23 +10,9 @@ from __future__ import annotations
 import pytest
 
 from journeyflow.cli import main
+from tests.cli.test_qa8d_stream_options import no_side_effects  # noqa: F401 (autouse: no rewind, reset or run)
 
 
-def _never(what: str):
-    def called(*_a, **_k):
-        raise AssertionError(f"{what} ran although an option value was unusable")
-    return called
-
-
-@pytest.fixture(autouse=True)
-def no_side_effects(monkeypatch):
-    import apache_beam as beam
-
-    import journeyflow.pipelines.stream as stream
-    import journeyflow.tools.pubsub as pubsub
-    monkeypatch.setattr(pubsub, "rewind_for_resume", _never("the rewind of the subscriptions"))
-    monkeypatch.setattr(stream, "reset_identity_store", _never("the reset of the identity store"))
-    monkeypatch.setattr(beam.Pipeline, "run", _never("the pipeline"))
 
 
 @pytest.mark.parametrize("value", ["my-proj:web-analytics", "a:b:c", "proj:", "two words"])

@@ -86,6 +86,31 @@ def test_publish_and_consume_values_are_usage_errors_at_parse_time(argv, tmp_pat
     assert f"argument {flag}" in capsys.readouterr().err
 
 
+def test_publish_refuses_a_time_scale_without_shift_to_now(tmp_path, monkeypatch, capsys):
+    """``--time_scale`` scales the gaps of the times ``--shift_to_now`` rewrites; alone it was ignored silently
+    (the recorded times were published as they are): now exit 2, before Pub/Sub is looked for."""
+    import journeyflow.tools.pubsub as pubsub
+    monkeypatch.setattr(pubsub, "check_access", _never("check_access"))
+    assert main(["publish", "--input", str(tmp_path), "--time_scale", "60"]) == 2
+    assert "--time_scale needs --shift_to_now" in capsys.readouterr().err
+    published = []
+    monkeypatch.setattr(pubsub, "check_access", lambda: "the emulator")
+    monkeypatch.setattr(pubsub, "publish_dir", lambda *a, **k: published.append(k) or _Stats())
+    (tmp_path / "web.jsonl").write_text("")
+    assert main(["publish", "--input", str(tmp_path), "--time_scale", "60", "--shift_to_now"]) == 0
+    assert published[0]["time_scale"] == 60.0 and published[0]["shift_to_now"] is True
+    assert main(["publish", "--input", str(tmp_path)]) == 0
+    assert published[1]["time_scale"] == 1.0 and published[1]["shift_to_now"] is False
+
+
+class _Stats:
+    errors = 0
+
+    @staticmethod
+    def render() -> str:
+        return "published 0"
+
+
 def test_publish_checks_its_input_before_looking_for_pubsub(tmp_path, monkeypatch, capsys):
     import journeyflow.tools.pubsub as pubsub
     monkeypatch.setattr(pubsub, "check_access", _never("check_access"))

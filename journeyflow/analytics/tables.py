@@ -47,7 +47,8 @@ def read_table(out_dir: str | os.PathLike[str], name: str) -> pa.Table:
         raise ValueError(f"unknown table {name!r}; tables are: {', '.join(TABLES)}")
     tables_root = Path(out_dir) / "tables"
     if not tables_root.is_dir():
-        raise FileNotFoundError(f"{tables_root} does not exist: is {out_dir} a replay output directory?")
+        what = "is not a folder" if tables_root.exists() else "does not exist"  # (a file there: not "missing")
+        raise FileNotFoundError(f"{tables_root} {what}: is {out_dir} a replay output directory?")
     schema = arrow_schema(name)
     path = tables_root / name
     if not path.is_dir():

@@ -46,3 +46,14 @@ def test_a_precision_minimum_is_not_met_by_a_replay_that_linked_nothing(no_links
     capsys.readouterr()
     assert main(["score-identity", "--input", str(data), "--output", str(out), "--min_precision", "0.99"]) == 1
     assert "--min_precision: no pair linked" in capsys.readouterr().err
+
+
+def test_a_tables_path_that_is_a_file_is_named_so(tmp_path):
+    """``OUT/tables`` a file (not the replay's folder) was reported as "does not exist", sending the user to look for
+    a missing folder; it says what it is."""
+    from journeyflow.analytics.tables import read_table
+    (tmp_path / "tables").write_text("not a folder")
+    with pytest.raises(FileNotFoundError, match="tables is not a folder"):
+        read_table(tmp_path, "decisions")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_table(tmp_path / "elsewhere", "decisions")

@@ -13,6 +13,7 @@ from journeyflow.stages.fields import is_warning_field
 from journeyflow.stages.identity.keys import Hasher
 from journeyflow.stages.parse import ParseConfig, Parser
 from journeyflow.stages.typecheck import parse_type
+from tests.stages.test_qa12c_declared_values import parser_declaring
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "trial_ending"
 TS = "2026-10-05T10:00:00.000Z"
@@ -56,9 +57,7 @@ def test_a_trait_of_the_wrong_declared_type_is_dropped_with_a_warning():
 
 
 def test_a_mapped_event_is_checked_against_its_built_in_declaration(tmp_path):
-    a = tmp_path / "a.yaml"
-    a.write_text("version: 1\nevents:\n  product_view:\n    properties: {category: string, price: double}\n")
-    p = Parser(Hasher(b"k"), ParseConfig(declared_types=EngineConfig.from_files(attributes=str(a)).declared_types()))
+    p = parser_declaring(tmp_path, "version: 1\nevents:\n  product_view:\n    properties: {category: string, price: double}\n")
     seg = {"type": "track", "event": "Product Viewed", "messageId": "m3", "anonymousId": "d", "timestamp": TS,
            "properties": {"product_id": "p1", "category": 7, "price": 10}}
     ev, warnings = parse(p, "track", seg)

@@ -27,8 +27,13 @@ traits:
 
 @pytest.fixture(scope="module")
 def parser(tmp_path_factory) -> Parser:
-    path = tmp_path_factory.mktemp("a") / "attributes.yaml"
-    path.write_text(ATTRS)
+    return parser_declaring(tmp_path_factory.mktemp("a"), ATTRS)
+
+
+def parser_declaring(folder, attrs: str) -> Parser:
+    """A parser that checks the declared types of ``attrs`` (an attributes file's text, written into ``folder``)."""
+    path = folder / "attributes.yaml"
+    path.write_text(attrs)
     return Parser(Hasher(b"k"), ParseConfig(declared_types=EngineConfig.from_files(attributes=str(path)).declared_types()))
 
 

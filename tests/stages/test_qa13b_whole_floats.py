@@ -9,11 +9,10 @@ import json
 
 import pytest
 
-from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
 from journeyflow.stages.declared_types import as_declared, check_value, parse_type
-from journeyflow.stages.identity.keys import Hasher
-from journeyflow.stages.parse import ParseConfig, Parser
+from journeyflow.stages.parse import Parser
+from tests.stages.test_qa12c_declared_values import parser_declaring
 
 ATTRS = """version: 1
 events:
@@ -26,9 +25,7 @@ traits:
 
 @pytest.fixture(scope="module")
 def parser(tmp_path_factory) -> Parser:
-    path = tmp_path_factory.mktemp("a") / "attributes.yaml"
-    path.write_text(ATTRS)
-    return Parser(Hasher(b"k"), ParseConfig(declared_types=EngineConfig.from_files(attributes=str(path)).declared_types()))
+    return parser_declaring(tmp_path_factory.mktemp("a"), ATTRS)
 
 
 def _parse(parser: Parser, props: dict, traits: dict | None = None, call: str = "track"):

@@ -76,3 +76,15 @@ def test_an_opt_out_at_as_triggers_millisecond_in_a_test_stream(opt_out_first):
     evs = evs[:at] + [oo] + evs[at:] if opt_out_first else evs[:at + 1] + [oo] + evs[at + 1:]
     assert offered(evs) == set()  # (B's third view is at that millisecond too) before: {"crm:A"}
     _stream_decisions(evs, f"memory://qa14b-tie-{opt_out_first}")
+
+
+def test_an_opt_out_naming_a_device_of_the_same_customer_not_yet_linked_in_streaming(monkeypatch):
+    """B's second browser is a customer of its own (x@) until B's CRM record names x@ after the offer: the revoke
+    naming B and that browser blocks both in streaming too (the copy goes to the browser's customer then)."""
+    from tests.stages.test_qa10d_two_addresses import holder
+    from tests.stages.test_qa14b_opt_outs_naming_two_people import BOB, SECOND_DEVICE
+
+    monkeypatch.setattr(test_arrival_order, "CONFIG", EngineConfig.from_files())
+    evs = sorted(events(holder("B", BOB) + SECOND_DEVICE + [opt_out("consent revoke", anonymous_id="dev-B2")]),
+                 key=lambda e: e.ts)
+    assert streamed_offers(Loop("memory://qa14b-second-device"), evs) == set()  # before: {"email:<x@>"}

@@ -20,7 +20,8 @@ def test_the_replay_blocks_both_and_counts_each_record_once(tmp_path, buckets):
     records = BASE + [opt_out("consent revoke", anonymous_id="dev-9"), login(LATER),
                       # an unsubscribe by B naming a device no other record names: nobody more to opt out
                       ("engagement", {"event_id": "u2", "ts": LATER, "channel": "sms", "type": "unsubscribed",
-                                      "crm_id": "B", "anonymous_id": "dev-unknown"})]
+                                      "crm_id": "B", "anonymous_id": "dev-unknown"}),
+                      opt_out("consent revoke", anonymous_id="dev-9")]  # redelivered: one duplicate_event
     inp = tmp_path / "in"
     inp.mkdir()
     for stream in {s for s, _ in records}:
@@ -30,7 +31,7 @@ def test_the_replay_blocks_both_and_counts_each_record_once(tmp_path, buckets):
     offers = [d["customer_id"] for d in read_topic(out, "decisions-email") if d.get("journey_id") == "browse_offer"]
     assert offers == []  # before: ["crm:A"]
     assert summary.records_read == len(records)
-    assert (summary.events_decided, dict(summary.dead_letters)) == (len(records), {})
+    assert (summary.events_decided, dict(summary.dead_letters)) == (len(records) - 1, {"duplicate_event": 1})
     assert summary.reconciles
     assert summary.customers == 2
     snapshots = ds.dataset(out / "tables" / "customer_snapshots", format="parquet", partitioning="hive",

@@ -195,3 +195,31 @@ def test_a_stop_naming_b_and_as_device_blocks_as_texts():
         return out
     assert texts([login(LATER)]) == ["crm:A"]
     assert texts([stop(crm_id="B", anonymous_id="dev-9"), login(LATER)]) == []  # before: ["crm:A"]
+
+
+#: B's second browser ``dev-B2``: a signup naming x@ (a customer of its own: x@ granted email), its views on 5 Oct,
+#: and only on 10 Oct B's CRM record naming x@, which shows it is B's (a CRM id and an email link: one final cluster)
+X = "x@example.com"
+SECOND_DEVICE = [
+    ("web", {"event_id": "s-B2", "ts": "2026-09-02T00:00:00Z", "type": "signup", "anonymous_id": "dev-B2",
+             "email": X}),
+    ("consent", {"event_id": "g-X", "ts": "2026-09-03T00:00:00Z", "email": X, "channel": "email",
+                 "status": "granted"})] + [
+    ("web", {"event_id": f"v-B2-{i}", "ts": f"2026-10-05T13:0{i}:00Z", "type": "product_view",
+             "anonymous_id": "dev-B2", "product_id": "P1"}) for i in range(3)] + [
+    ("crm", {"event_id": "u-B2", "ts": "2026-10-10T00:00:00Z", "type": "contact_updated", "crm_id": "B",
+             "email": X, "timezone": "UTC"})]
+
+
+def test_an_opt_out_naming_a_device_of_the_same_customer_not_yet_linked_blocks_that_profile():
+    """The revoke names B and B's second browser, which until B's CRM record names x@ five days after the offer is a
+    customer of its own (x@): one final cluster, two customers at the revoke's time; the fold gives it to both."""
+    clusters = run(holder("B", BOB) + SECOND_DEVICE)[4]
+    assert clusters.cmap.root_of["anon:dev-B2"] == "crm:B"
+    assert offers(holder("B", BOB) + SECOND_DEVICE) == (["crm:B", "email:" + offers_key(X)], [])
+    # before: (["email:<x@>"], []) -- the revoke reached B's profile only, until the login
+    assert offers(holder("B", BOB) + SECOND_DEVICE + [opt_out("consent revoke", anonymous_id="dev-B2")]) == ([], [])
+
+
+def offers_key(email: str) -> str:
+    return PARSER.hasher.email(email)[0].partition(":")[2]

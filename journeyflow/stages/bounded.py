@@ -239,11 +239,11 @@ class ClusterFold:
                     if (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and address_effects(ev):
                         share_address(ev, target)  # (``is_status_event``, inlined)
                     if len(ev.ids) > 1 and is_opt_out(ev):  # every sub-profile it names (``opt_outs``)
-                        reached = [target]
+                        reached = {id(target)}
                         for k in ev.ids:
                             s = state_of(graph.find(k))
-                            if all(s is not r for r in reached):
-                                reached.append(s)
+                            if id(s) not in reached:
+                                reached.add(id(s))
                                 on_event(s, status_handover(k, ev), out)
                         single = target if len(states) == 1 else None
             except Exception as exc:

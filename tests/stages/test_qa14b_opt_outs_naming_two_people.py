@@ -195,6 +195,12 @@ def test_a_stop_naming_b_and_as_device_blocks_as_texts():
         return out
     assert texts([login(LATER)]) == ["crm:A"]
     assert texts([stop(crm_id="B", anonymous_id="dev-9"), login(LATER)]) == []  # before: ["crm:A"]
+    # an SMS tool's Segment ``Unsubscribed`` / ``SMS Unsubscribed`` (properties.channel sms) with B's userId and A's
+    # anonymousId
+    for event in ("Unsubscribed", "SMS Unsubscribed"):
+        seg = ("track", {"type": "track", "event": event, "messageId": "m-s", "userId": "B", "anonymousId": "dev-9",
+                         "timestamp": T, "properties": {"channel": "sms"}})
+        assert texts([seg, login(LATER)]) == [], event  # before: ["crm:A"]
 
 
 #: B's second browser ``dev-B2``: a signup naming x@ (a customer of its own: x@ granted email), its views on 5 Oct,

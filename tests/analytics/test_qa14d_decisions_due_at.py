@@ -1,0 +1,116 @@
+"""qa14d: the ``decisions`` table says when a deferred send is due (``due_at``).
+
+Before: only the audit message of a ``wait`` decision carried ``due_at``; the ``decisions`` table had no such column
+(Parquet and BigQuery rows dropped it), so an analyst could not ask "which sends are held, until when" in SQL.  Now
+``decisions.due_at`` (TIMESTAMP, NULLABLE, the last column: a compatible BigQuery schema change) holds it on a
+``wait`` and is NULL on every other decision; outputs written before the column read it as NULL (``query``,
+``report``, ``validate``), and the BigQuery sink inserts with ``ignore_unknown_columns`` so that a table an older
+job created (without the column) does not refuse the rows, which Beam would retry for ever."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta as td, timezone
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from journeyflow.analytics.query import query
+from journeyflow.analytics.tables import read_table, table_dir
+from journeyflow.model.tables import arrow_schema, table_spec
+from journeyflow.stages.journeys import control_bucket
+from tests.scenarios import Scenario, decisions_of, replay_scenario
+
+H, D, M = td(hours=1), td(days=1), td(minutes=1)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _treated(prefix: str) -> str:
+    return next(f"{prefix}-{i}" for i in range(10_000) if control_bucket("cart_abandonment", f"web/{prefix}-{i}") >= 1000)
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory):
+    s = Scenario()
+    # cart at 20:30 BST: the reminder email falls due at 21:30, in quiet hours: deferred to 08:00 London
+    s.contact(-30 * D, "NIGHT", email="night@example.com", tz="Europe/London")
+    s.add("web", 9 * H + 30 * M, anonymous_id="dev-night", user_id="NIGHT", type="add_to_cart", product_id="LAMP",
+          event_id=_treated("night"))
+    _, audit, out = replay_scenario(s, tmp_path_factory.mktemp("qa14d_due_at"))
+    return decisions_of(audit, "crm:NIGHT"), out
+
+
+def test_the_decisions_table_holds_the_due_time_of_a_wait(replay):
+    audit, out = replay
+    waits = {d["decision_id"]: d["due_at"] for d in audit if d["action"] == "wait"}
+    assert waits
+    rows = query(out, "SELECT decision_id, action, epoch_ms(due_at) AS due FROM decisions "
+                      "WHERE customer_id = 'crm:NIGHT'").to_pylist()
+    assert {r["decision_id"]: r["due"] for r in rows if r["action"] == "wait"} == waits
+    assert [r for r in rows if r["action"] != "wait" and r["due"] is not None] == []
+    sends = [r for r in rows if r["action"] == "send"]
+    assert sends and all(r["due"] is None for r in sends)
+
+
+def test_the_column_is_a_compatible_schema_change():
+    old = json.loads((ROOT / "schemas" / "bigquery" / "decisions.json").read_text())["fields"]
+    assert old[-1]["name"] == "due_at" and old[-1]["mode"] == "NULLABLE" and old[-1]["type"] == "TIMESTAMP"
+    assert table_spec("decisions")["fields"][-1]["name"] == "due_at"
+
+
+def _old_output(base: Path) -> Path:
+    """A replay output written before ``due_at`` existed: the decisions Parquet files without the column."""
+    out = base / "old"
+    schema = pa.schema([f for f in arrow_schema("decisions") if f.name != "due_at"])
+    path = table_dir(out, "decisions")
+    (path / "date=2026-10-01").mkdir(parents=True)
+    pq.write_table(schema.empty_table(), path / "_schema.parquet")
+    t0 = int(datetime(2026, 10, 1, 9, tzinfo=timezone.utc).timestamp() * 1000)
+    rows = [{"decision_id": f"d_{i}", "customer_id": "crm:C1", "decided_at": t0 + i, "journey_id": "welcome",
+             "step_id": "welcome_email", "action": a, "channel": "email", "content_id": None,
+             "category": "marketing", "priority": 10, "reason_codes": [], "candidates": [],
+             "trigger_event_id": f"web/e{i}", "address_key": None} for i, a in enumerate(("wait", "send"))]
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path / "date=2026-10-01" / "part-00000.parquet")
+    return out
+
+
+def test_an_output_written_before_the_column_reads_it_as_null(tmp_path):
+    out = _old_output(tmp_path)
+    t = read_table(out, "decisions")
+    assert t.schema == arrow_schema("decisions") and t.column("due_at").null_count == 2
+    assert query(out, "SELECT count(*) AS n, count(due_at) AS due FROM decisions").to_pylist() == [{"n": 2, "due": 0}]
+
+
+def test_a_bigquery_row_of_a_wait_has_due_at_in_seconds(replay):
+    from journeyflow.model.decisions import Decision
+    from journeyflow.model.tables import decision_row
+    from journeyflow.transforms.sinks.bigquery import bigquery_row
+    audit, _ = replay
+    w = next(d for d in audit if d["action"] == "wait")
+    fields = {k: w.get(k) for k in Decision._fields if k in w}
+    fields["reason_codes"], fields["candidates"] = tuple(w["reason_codes"]), ()
+    row = bigquery_row("decisions", decision_row(Decision(**fields)))
+    assert row["due_at"] == w["due_at"] / 1000.0 and set(row) <= set(arrow_schema("decisions").names)
+
+
+def _built_writes(table: str) -> list:
+    from apache_beam.io.gcp.bigquery import WriteToBigQuery
+    from journeyflow.transforms.sinks.bigquery import WriteTablesToBigQuery
+    p = beam.Pipeline()
+    _ = p | beam.Create([{}]) | WriteTablesToBigQuery("my-project:journeyflow", table)
+    found = []
+
+    class Visit(beam.pipeline.PipelineVisitor):
+        def enter_composite_transform(self, node):
+            if isinstance(node.transform, WriteToBigQuery):
+                found.append(node.transform)
+    p.visit(Visit())
+    return found
+
+
+@pytest.mark.parametrize("table", ["decisions", "journey_steps"])
+def test_a_table_an_older_job_created_takes_the_rows_without_the_new_column(table):
+    writes = _built_writes(table)
+    assert len(writes) == 1 and writes[0]._ignore_unknown_columns is True

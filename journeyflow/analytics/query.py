@@ -12,8 +12,11 @@ sets them with ``SET VARIABLE`` first; from the command line: ``--param customer
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 import threading
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 import duckdb
@@ -23,7 +26,7 @@ from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
 __all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible", "iso_duration",
-           "journey_definitions", "query", "run_example", "format_table"]
+           "journey_definitions", "json_ready", "json_value", "query", "run_example", "format_table"]
 
 #: The one definition of a conflict resolved: a decision that chose an action (a ``wait`` deferred by quiet hours
 #: included) over at least one other candidate (``decisions.candidates`` non-empty).  The example query
@@ -295,8 +298,44 @@ def iso_duration(v: Any) -> str:
     return "P" + date + ("T" + time if time else "") if date or time else "PT0S"
 
 
+def json_value(v: Any) -> Any:
+    """JSON for what ``json`` cannot write itself (``json.dumps``'s ``default``): times as ISO-8601 (UTC as ``Z``),
+    intervals as ISO-8601 durations (``P1DT2H``, :func:`iso_duration`), whole decimals (``HUGEINT``,
+    ``DECIMAL(38, 0)``) as integers, other decimals as numbers, other values as strings."""
+    if hasattr(v, "isoformat"):
+        return v.isoformat().replace("+00:00", "Z")
+    if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds"):
+        return iso_duration(v)
+    if isinstance(v, Decimal):
+        return int(v) if v.is_finite() and v == v.to_integral_value() else json_ready(float(v))
+    return str(v)
+
+
+def json_ready(v: Any) -> Any:
+    """``v`` (a value of ``Table.to_pylist()``) for ``json.dumps(..., default=json_value)``, at any depth: a NaN
+    or infinite float (``x / 0``) as None (JSON has no such number; strict parsers refuse ``NaN``), an interval as
+    its ISO-8601 duration (pyarrow's ``MonthDayNano`` is a named tuple ``json`` would write as ``[0, 1, 0]``), a
+    map's ``(key, value)`` entries as ``[key, value]`` with the value converted too."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if hasattr(v, "nanoseconds"):
+        return json_value(v)
+    if isinstance(v, dict):
+        return {k: json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_ready(x) for x in v]
+    return v
+
+
+def _nested_text(v: Any) -> str:
+    """A struct, list or map value as one line of JSON (times, intervals and decimals as :func:`json_value`)."""
+    return json.dumps(json_ready(v), default=json_value, ensure_ascii=False)
+
+
 def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> str:
-    """A plain-text grid of ``table`` (first ``max_rows`` rows) for the terminal."""
+    """A plain-text grid of ``table`` (first ``max_rows`` rows) for the terminal: times as ISO-8601 (UTC as ``Z``),
+    intervals as ISO-8601 durations, structs, lists and maps as one line of JSON (their times and intervals so too);
+    a cell wider than ``max_width`` is cut with ``…``."""
     names = table.column_names
     if not names:
         return "(no result)"
@@ -308,7 +347,12 @@ def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> s
         if hasattr(v, "isoformat"):
             s = v.isoformat()
             return s.replace("+00:00", "Z")
-        s = iso_duration(v) if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds") else str(v)
+        if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds"):
+            s = iso_duration(v)
+        elif isinstance(v, (dict, list, tuple)):  # a struct, list or map: JSON, its intervals and times as above
+            s = _nested_text(v)
+        else:
+            s = str(v)
         return s if len(s) <= max_width else s[: max_width - 1] + "…"
 
     grid = [[cell(r[n]) for n in names] for r in rows]

@@ -149,3 +149,16 @@ def test_the_avro_schemas_name_every_field_of_their_messages():
     assert set(wait.to_dict()) <= fields
     dl_fields = {f["name"] for f in json.loads((ROOT / "schemas" / "dead_letter.avsc").read_text())["fields"]}
     assert set(DeadLetter("web", "bad_timestamp", "d", "p", "s", 1, {"a": "b"}).to_dict()) <= dl_fields
+
+
+def test_the_deploy_texts_name_every_analyst_table():
+    """Before: the Dataflow template's ``tables`` parameter named five tables (not customer_snapshots and
+    field_warnings, which the job writes too) and the Terraform dataset's description six."""
+    from journeyflow.model.tables import TABLES
+    meta = json.loads((ROOT / "deploy" / "dataflow" / "metadata.json").read_text())
+    help_text = next(p["helpText"] for p in meta["parameters"] if p["name"] == "tables")
+    tf = (ROOT / "deploy" / "terraform" / "main.tf").read_text()
+    described = next(line for line in tf.splitlines() if "journeyflow analyst tables (" in line)
+    for name in TABLES:
+        assert name in help_text
+        assert name.replace("_", " ") in described  # ("dead letter" in "dead letters")

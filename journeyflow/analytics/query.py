@@ -114,9 +114,11 @@ ORDER BY customer_id, week, d.channel
     # ------------------------------------------------------------------------------------------------------
     "why_no_cart_reminder": f"""
 -- Why did a customer not get the cart reminder?  Every cart_abandonment candidate that was not chosen, with the
--- reason and what the decision did instead, plus refused entries and exits of the journey.  Rows are found under
+-- reason and what the decision did instead, reminders deferred by quiet hours, refused entries and exits of the
+-- journey.  Rows are found under
 -- every id the customer had (id_map: an anonymous cart before a login is the logged-in customer's); customer_id is
--- the customer after identity merges, recorded_as the id the row was written under.
+-- the customer after identity merges, recorded_as the id the row was written under.  A reminder deferred by quiet
+-- hours (what 'deferred', a wait decision) says when it is decided again: deferred_until.
 -- Parameter: customer_id (required on the command line; all customers when NULL).
 WITH {ID_MAP}
 SELECT coalesce(m.final_id, s.customer_id) AS customer_id,
@@ -129,15 +131,23 @@ SELECT coalesce(m.final_id, s.customer_id) AS customer_id,
        d.action                    AS decision_action,
        d.journey_id                AS chosen_journey,
        d.channel                   AS chosen_channel,
-       s.trigger_event_id          AS trigger
+       s.trigger_event_id          AS trigger,
+       NULL::TIMESTAMPTZ           AS deferred_until
 FROM suppressed_candidates s
 LEFT JOIN decisions d USING (decision_id)
 LEFT JOIN id_map m ON m.id = s.customer_id
 WHERE s.journey_id = 'cart_abandonment'
   AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, s.customer_id) = getvariable('customer_id'))
 UNION ALL
+SELECT coalesce(m.final_id, d.customer_id), d.customer_id, d.decided_at, 'deferred', d.step_id, d.channel,
+       d.reason_codes[1], d.action, d.journey_id, d.channel, d.trigger_event_id, d.due_at
+FROM decisions d
+LEFT JOIN id_map m ON m.id = d.customer_id
+WHERE d.journey_id = 'cart_abandonment' AND d.action = 'wait'
+  AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, d.customer_id) = getvariable('customer_id'))
+UNION ALL
 SELECT coalesce(m.final_id, j.customer_id), j.customer_id, j."at", 'journey_' || j.kind, j.step_id, NULL, j.detail,
-       NULL, NULL, NULL, j.trigger_id
+       NULL, NULL, NULL, j.trigger_id, NULL
 FROM journey_steps j
 LEFT JOIN id_map m ON m.id = j.customer_id
 WHERE j.journey_id = 'cart_abandonment' AND j.kind IN ('entry_refused', 'exited')

@@ -162,3 +162,17 @@ def test_the_deploy_texts_name_every_analyst_table():
     for name in TABLES:
         assert name in help_text
         assert name.replace("_", " ") in described  # ("dead letter" in "dead letters")
+
+
+def test_why_no_cart_reminder_says_until_when_a_reminder_is_deferred(replay):
+    """Before: a reminder held by quiet hours (a wait decision: not a suppressed candidate) was not in the example
+    at all, so "why no cart reminder (yet)?" had no answer while it was held."""
+    from journeyflow.analytics.query import run_example
+    audit, out = replay
+    due = {d["decision_id"]: d["due_at"] for d in audit if d["action"] == "wait"}
+    rows = run_example(out, "why_no_cart_reminder", {"customer_id": "crm:NIGHT"}).to_pylist()
+    deferred = [r for r in rows if r["what"] == "deferred"]
+    assert deferred and all(r["decision_action"] == "wait" and r["reason"] == "quiet_hours_deferred"
+                            and r["step_id"] == "reminder_email" for r in deferred)
+    assert sorted(int(r["deferred_until"].timestamp() * 1000) for r in deferred) == sorted(due.values())
+    assert all(r["deferred_until"] is None for r in rows if r["what"] != "deferred")

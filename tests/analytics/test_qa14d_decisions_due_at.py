@@ -176,3 +176,13 @@ def test_why_no_cart_reminder_says_until_when_a_reminder_is_deferred(replay):
                             and r["step_id"] == "reminder_email" for r in deferred)
     assert sorted(int(r["deferred_until"].timestamp() * 1000) for r in deferred) == sorted(due.values())
     assert all(r["deferred_until"] is None for r in rows if r["what"] != "deferred")
+
+
+def test_report_and_validate_read_an_output_written_before_the_column(tmp_path):
+    from journeyflow.analytics.quality import validate_output
+    from journeyflow.analytics.report import write_report
+    out = _old_output(tmp_path)
+    page = Path(write_report(out)).read_text()
+    assert "actions executed" in page
+    failed = [c for c in validate_output(out).results if not c.success and c.table == "decisions"]
+    assert [c.check for c in failed if "due_at" in (c.column or "")] == []

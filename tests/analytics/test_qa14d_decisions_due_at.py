@@ -186,3 +186,11 @@ def test_report_and_validate_read_an_output_written_before_the_column(tmp_path):
     assert "actions executed" in page
     failed = [c for c in validate_output(out).results if not c.success and c.table == "decisions"]
     assert [c.check for c in failed if "due_at" in (c.column or "")] == []
+
+
+@pytest.mark.parametrize("table, topic", [("decisions", "decisions-audit"), ("dead_letter", "dead-letter"),
+                                          ("field_warnings", "field-warnings")])
+def test_every_field_of_a_topic_message_is_a_column_of_its_table(table, topic):
+    """The kind of the due_at gap: a field the message carries that its table drops."""
+    props = json.loads((ROOT / "schemas" / "topics" / f"{topic}.schema.json").read_text())["properties"]
+    assert sorted(set(props) - set(arrow_schema(table).names)) == []

@@ -48,7 +48,7 @@ from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
-from journeyflow.stages.journeys.model import ACTION_KINDS, Journey, JourneyOutput, JourneyStep
+from journeyflow.stages.journeys.model import ACTION_KINDS, Journey, JourneyOutput, JourneyStep, reads_product
 from journeyflow.stages.journeys.objects import REPORTED_AGAIN, repeated_report
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
@@ -418,8 +418,9 @@ class JourneyEngine:
 
     def _in_audience(self, j: Journey, state: CustomerState, now: int, product: str | None) -> bool:
         """Whether the customer still matches one of ``j``'s audience conditions (``Journey.audience``) at ``now``;
-        ``product``: the entry's (product facts).  True when a condition reads product facts and none is known."""
-        if product is None and any("product" in c.text for c in j.audience):
+        ``product``: the entry's (product facts).  True when a condition reads product facts and none is known
+        (``model.reads_product``: its parsed field references)."""
+        if product is None and any(reads_product(c) for c in j.audience):
             return True
         act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms).activation()
         return any(c.evaluate(act) for c in j.audience)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from journeyflow.model.events import Event
 from journeyflow.stages.state import CustomerState
 
@@ -58,3 +60,17 @@ def test_a_merge_keeps_every_devices_status():
     a = _state([DELIVERED, BOUNCED])
     b = _state([_ev("e7", "engagement", "delivered", 15, ("crm:C", "anon:b"))])
     assert a.merge(b).delivery_address("push", 40) == b.merge(a).delivery_address("push", 40) == ("crm:C", "C")
+
+
+@pytest.mark.parametrize("word, kind", [("Unregistered", "hard"), ("UNREGISTERED", "hard"), ("NotRegistered", "hard"),
+                                        ("BadDeviceToken", "hard"), ("QUOTA_EXCEEDED", "soft"),
+                                        ("TooManyRequests", "soft")])
+def test_push_services_bounce_words_are_read(word, kind):
+    """APNs' and FCM's error names as a push bounce's ``bounce_type``: understood (before: dropped with a field
+    warning and read as hard, a rate limit unregistering a live device)."""
+    import json
+
+    from tests.stages.test_qa11a_mailboxes import PARSER
+    rec = {"event_id": "e1", "ts": "2026-10-06T00:00:00Z", "crm_id": "A", "anonymous_id": "d1", "channel": "push",
+           "type": "bounced", "bounce_type": word}
+    assert PARSER.parse("engagement", json.dumps(rec).encode()).attrs["bounce_type"] == kind

@@ -58,6 +58,7 @@ CUSTOMER_FIELDS: Mapping[str, T] = {
     "escalated_tickets": INT, "open_high_tickets": INT, "cart_size": INT, "orders_90d": INT, "days_since_last_order": INT,
     "days_since_last_activity": INT, "payment_failed": BOOL, "views_7d": INT, "messages_24h": INT,
     "messages_7d": INT, "product_views_7d": INT, "bought_product_30d": BOOL,
+    "reachable": struct("customer.reachable", {ch: BOOL for ch in CHANNELS}),
 }
 
 

@@ -21,6 +21,7 @@ Two kinds of status, both "latest record in event time wins" (at equal times a b
 ``CustomerState.addresses`` (address key -> [kind, raw address, last seen]) are the delivery addresses the customer
 was seen with, raw only for delivery (never written to a table or the audit topic); :func:`delivery_address` picks
 the most recently seen one whose status permits a send (an SMS never goes to a landline; a bounce blocks no channel).
+Push devices (``anon:<id>``, statuses ``registered`` / ``unregistered``): :mod:`journeyflow.stages.push_devices`.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_block, mailbox_key
 from journeyflow.stages.mailboxes import held_grant, remember_grant
 from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
+from journeyflow.stages.push_devices import REGISTERED, UNREGISTERED, push_delivery, push_keys, register
 
 if TYPE_CHECKING:
     from journeyflow.stages.state import CustomerState
@@ -59,6 +61,7 @@ MAX_SOFT_BOUNCES = 20
 NO_ADDRESS, ADDRESS_OPTED_OUT, ADDRESS_UNDELIVERABLE = "no_address", "opted_out", "undeliverable"
 _IDENTITY_STREAM = "_identity"  # pseudo-stream of identity hand-overs (``identity.online``): names no address
 _SCOPES = {EVERY_CHANNEL: CHANNELS, PHONE_CHANNELS: ("sms", "call")}  # (channels_of: opt-out scopes)
+_TIE_WINS = BLOCKING | {UNREGISTERED}  # (statuses that win a tie of times: fail safe)
 
 def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
     """``(address key, channel, effect, ts)`` for each address-status change the record carries (see the module
@@ -77,6 +80,9 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
         return []
     out = []
     for ch in channels_of(a.get("channel")):
+        if ch == "push":  # (its devices, else a bounce's user: ``push_devices``; a hard bounce unregisters)
+            out += [(k, ch, UNREGISTERED if effect == HARD_BOUNCE else effect, ev.ts)
+                    for k in push_keys(ev, effect not in ADDRESS_EFFECTS[:4])]
         kind = ADDRESS_FOR_CHANNEL.get(ch)
         keys = named_keys(ev.contact, kind) if kind is not None else []
         if kind == "email" and effect in _MAILBOX_EFFECTS:  # the mailbox of the address too (``stages.mailboxes``)
@@ -116,6 +122,8 @@ def apply_status(s: "CustomerState", ev: Event) -> None:
                 s._set_consent(ch, "granted" if t == "consent_granted" else "revoked" if st == "consent" else t,
                                ev.ts)
         apply_status_event(s, ev)
+    elif st == "engagement" and ev.attrs.get("channel") == "push":
+        register(s, ev)  # a push delivered on a device: the device is known (``push_devices``)
 
 
 def apply_status_event(s: "CustomerState", ev: Event) -> None:
@@ -179,7 +187,10 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
             soft.append(entry)
             soft.sort(key=lambda e: (_soft_ts(e), "" if e.__class__ is int else e[1]))
             del soft[:-MAX_SOFT_BOUNCES]
-    elif rec[1] is None or ts > rec[1] or (ts == rec[1] and effect in BLOCKING and rec[0] not in BLOCKING):
+    elif effect == REGISTERED:  # (a placeholder: any other status replaces it, at any time; its time: the latest)
+        rec[:2] = [effect, max(ts, rec[1] or ts)] if rec[0] in (None, REGISTERED) else rec[:2]
+    elif (rec[1] is None or ts > rec[1] or rec[0] == REGISTERED
+          or (ts == rec[1] and effect in _TIE_WINS and rec[0] not in _TIE_WINS)):
         if rec[0] == "granted" and effect != "granted":
             remember_grant(rec, rec[1])
         elif effect == "granted":
@@ -254,7 +265,7 @@ def address_block(s: "CustomerState", key: str, channel: str, now: int, soft_max
     if rec is not None:
         if rec[2] is not None and rec[2] <= now:
             return HARD_BOUNCE
-        if rec[0] in ADDRESS_OPT_OUTS:
+        if rec[0] in ADDRESS_OPT_OUTS or rec[0] == UNREGISTERED:
             return rec[0]
         if soft_max and rec[3]:
             lo = now - soft_window_ms
@@ -269,7 +280,7 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
     kind whose status permits it (:func:`address_block`; for ``sms`` not a landline: ``identity.phone_types.sms_capable``),
     else why not: ``ADDRESS_OPTED_OUT`` (some address is known and at least one of them is opted out),
     ``ADDRESS_UNDELIVERABLE`` (every known one bounced, or is a landline) or ``NO_ADDRESS`` (none known, or a channel
-    without addresses).  Push: :func:`push_address`.
+    without addresses).  Push: ``push_devices.push_delivery``.
 
     ``granted``: the send needs an explicit grant (policy ``consent.requires: granted``).  When some address of the
     customer was granted itself (a consent record naming it, or its mailbox: ``mailboxes.granted``), only those are
@@ -277,7 +288,7 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
     the newest address, never consented to); ``ADDRESS_OPTED_OUT`` when none of them is permitted while others
     are.  Without any address-level grant (consent given by CRM id: the person's) every address is a candidate."""
     if channel == "push":
-        return push_address(s)
+        return push_delivery(s, now, soft_max, soft_window_ms)
     kind = ADDRESS_FOR_CHANNEL.get(channel)
     if kind is None:
         return NO_ADDRESS
@@ -300,17 +311,6 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
         elif why in ADDRESS_OPT_OUTS:
             opted = True
     return ADDRESS_OPTED_OUT if opted else ADDRESS_UNDELIVERABLE
-
-
-def push_address(s: "CustomerState") -> tuple[str, str] | str:
-    """The external id a push goes to: ``(key, raw)`` of the customer's smallest CRM id (``crm:<id>``; the id the
-    app and the push service know the user by: web ``user_id`` = CRM id), or ``NO_ADDRESS`` when the customer has
-    none.  An id that looks like an email (contains ``@``) is never used: it would put raw PII on the push topic."""
-    ext = [k for k in s.ids if k.startswith("crm:") and "@" not in k]
-    if not ext:
-        return NO_ADDRESS
-    k = min(ext)
-    return k, k[4:]
 
 
 def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
@@ -430,7 +430,7 @@ def address_changes(ev: Event) -> list[tuple[str, str, str, int]]:
     """``(key, channel, effect, at)`` of the address-status changes a record makes (empty for most records)."""
     if ev.stream in (_IDENTITY_STREAM, ADDRESS_STREAM) or not is_status_event(ev.stream, ev.type):
         return []
-    return address_effects(ev)
+    return [e for e in address_effects(ev) if e[1] != "push"]  # (a push device's status is its customer's only)
 
 
 def holds(item: tuple[str, tuple[Event, tuple]]) -> Iterator[tuple[str, str]]:

@@ -91,7 +91,14 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                                   "marked_as_spam", "markasspam", "mark_as_spam"), "complained"),
                  **dict.fromkeys(("hard_bounce", "hardbounce", "bounce_hard", "cleaned"), "bounced")},
         "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
-            "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft")}},
+            "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft"),
+            # push services' errors (stages.push_devices): a dead token (APNs 410 Unregistered / BadDeviceToken, FCM
+            # UNREGISTERED / NotRegistered / InvalidRegistration) is hard; their rate limits are soft (FCM's
+            # UNAVAILABLE / INTERNAL are not taken: SMTP's "mailbox unavailable" is permanent)
+            **dict.fromkeys(("unregistered", "notregistered", "not_registered", "invalidregistration",
+                             "invalid_registration", "baddevicetoken", "bad_device_token"), "hard"),
+            **dict.fromkeys(("quota_exceeded", "quotaexceeded", "messageratexceeded", "message_rate_exceeded",
+                             "toomanyrequests", "too_many_requests"), "soft")}},
     # helpdesks' priorities: Zendesk low/normal/high/urgent, Freshdesk low/medium/high/urgent (an urgent ticket was
     # dropped to no severity, counted as low: a repeat contact about it was never routed to the priority queue)
     "support": {"severity": {"urgent": "critical", "normal": "medium"}},

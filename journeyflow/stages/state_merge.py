@@ -141,7 +141,12 @@ def merge_membership(a: dict, b: dict) -> dict:
     Shapes: see ``journeyflow.stages.journeys.engine`` (keys ``step``, ``entered``, ``entries``, ``c`` arm, ``n`` never
     marker ...).  Rules: both active -> the one entered first (under one profile the later entry would have found
     it active and not entered; its entry time is dropped from the history); one active -> that one; both finished
-    -> the one entered last (the current record: pending actions it still owns stay owned).  Entry histories are
+    -> the one entered last (the current record: pending actions it still owns stay owned); the active one not kept
+    is listed among the entries the kept one holds (``h``, marked ``m``: its record), and the entries both records
+    held are united (:func:`_merged_held`); the journey engine then settles them by the journey's rules
+    (``journeys.held.settle_merged``: ``dunning`` holds the other order's, ``winback`` keeps the later membership,
+    other journeys keep the first).  Before, the other active membership and the entries the other record held
+    were dropped whatever the journey (a second order's failed payment was never reminded).  Entry histories are
     united; the ``never`` marker is kept if either has it; an active membership keeps the arm it was entered in (its
     ``entered`` row says so: a control member that merges with a former treatment member is never messaged),
     otherwise the arm is that of the earliest entry (drawn once, then re-used by re-entries).  Pending actions owned by the record that is not kept are cancelled by the caller
@@ -162,6 +167,11 @@ def merge_membership(a: dict, b: dict) -> dict:
         keep = second
     out = dict(keep)
     out["entries"] = sorted(entries)
+    held = _merged_held(a, b, keep, second if keep is first and second.get("step") else None)
+    if held:
+        out["h"] = held
+    else:
+        out.pop("h", None)
     if a.get("n") or b.get("n"):
         out["n"] = 1
     arms = [r for r in (a, b) if "c" in r]
@@ -170,6 +180,25 @@ def merge_membership(a: dict, b: dict) -> dict:
     if arms and (tie or not (keep.get("step") and "c" in keep)):
         out["c"] = min(arms, key=lambda r: (min(r.get("entries") or [r.get("entered") or 0]), r["c"]))["c"]
     return out
+
+
+def _merged_held(a: dict, b: dict, keep: dict, dropped: dict | None) -> list[dict]:
+    """The held entries (``journeys.held``) of a merged membership record: those of ``a`` and ``b`` (one per entry
+    event uid ``t``) and, when an active membership ``dropped`` gives way to ``keep``, that membership as an entry
+    held since its entry (``{"at", "t", "r", "k", "p"}`` and ``"m"``: its record; unless it is ``keep``'s own entry).
+    Sorted by (time, uid): commutative.  Which ones count is the engine's (``journeys.held.settle_merged``)."""
+    found: dict[str, dict] = {}
+    for r in (a, b):
+        for h in r.get("h") or ():
+            found.setdefault(h["t"], h)
+    if dropped is not None and dropped.get("trigger") != keep.get("trigger"):
+        h = {"at": dropped.get("entered") or 0, "t": str(dropped.get("trigger")),
+             "m": {k: v for k, v in dropped.items() if k != "h"}}
+        for f in ("r", "k", "p"):
+            if f in dropped:
+                h[f] = dropped[f]
+        found.setdefault(h["t"], h)
+    return sorted(found.values(), key=lambda h: (h["at"], h["t"]))
 
 
 def _bought(orders: list[list]) -> dict:

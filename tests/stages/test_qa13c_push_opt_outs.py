@@ -1,4 +1,4 @@
-"""qa13c lead 2: push permission revoked is an opt-out of push; an uninstall (a push bounce) is not modelled.
+"""qa13c lead 2: push permission revoked is an opt-out of push (a push bounce: qa14c, below).
 
 The welcome journey picks push for its onboarding tip when ``customer.consent.push`` holds, else email.  A revoked
 push permission reported as an engagement ``unsubscribed`` on push or a consent ``revoked`` for push -- by CRM id
@@ -61,6 +61,8 @@ def test_a_revoked_push_permission_sends_the_tip_by_email(case):
     assert onboarding([REVOKED[case]]) == ["email"]
 
 
-def test_a_push_bounce_changes_nothing():
+def test_a_push_bounce_of_the_user_sends_the_tip_by_email():
+    """Since qa14c a push bounce is acted on (``stages.push_devices``): one naming no device means the push service
+    reached none of the user's devices, so the tip goes by email (tests/scenarios/test_qa14c_push_devices.py)."""
     bounce = ("engagement", {"event_id": "e1", "ts": AT, "crm_id": "A", "channel": "push", "type": "bounced"})
-    assert onboarding([bounce]) == ["push"]
+    assert onboarding([bounce]) == ["email"]

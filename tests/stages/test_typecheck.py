@@ -135,7 +135,7 @@ def test_declared_customer_fields_are_the_facts_conditions_see():
     from journeyflow.stages.journeys.engine import _PRODUCT_KEYS
     from journeyflow.stages.state import CustomerState
     facts = CustomerState(customer_id="crm:c1", ids=["crm:c1"]).facts(1_790_000_000_000)
-    assert set(CUSTOMER_FIELDS) == set(facts) | set(_PRODUCT_KEYS)
+    assert set(CUSTOMER_FIELDS) == set(facts) | set(_PRODUCT_KEYS) | {"reachable"}  # (journeys.context, qa14c)
 
 
 @pytest.mark.parametrize("typo, meant", [

@@ -42,7 +42,8 @@ channel's kind whose own status permits it (``Decision.address`` / ``address_key
 landlines only); rule 2 is where that address is chosen, so a candidate without one never counts toward a cap or
 the per-moment limit and the next candidate of the moment can win.  Quiet hours (rule 6) hold in the customer's
 zones, and for a text or call also in the zones of the number it goes to (:mod:`.zones`).  Push goes to the
-customer's external id (its CRM id, :func:`~journeyflow.stages.deliverability.push_address`): none, no push.
+customer's external id (its CRM id, :func:`~journeyflow.stages.push_devices.push_address`): none, no push; every
+known device of the customer unregistered (a push bounce) or opted out, none either (``push_devices``).
 
 Rules 1-8 look at one candidate and the customer's history; the rules of step 9 look at what better candidates
 (visited best first) were already chosen in this moment.  Customer messages are ``send`` actions on the channels

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from journeyflow.model.decisions import TASK_TARGETS, Candidate
-from journeyflow.stages.deliverability import push_address
+from journeyflow.stages.push_devices import push_address
 from journeyflow.stages.state import CART_MS, DAY
 
 __all__ = ["SERVICE_TARGETS", "message_context"]

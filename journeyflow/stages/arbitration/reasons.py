@@ -25,7 +25,8 @@ CONTROL_GROUP = "control_group"
 CONSENT = "consent"
 #: no deliverable address for the channel (email, sms and call need one): none known, or every known one
 #: hard-bounced or over the soft-bounce limit (``deliverability.soft_bounces``), or for sms a landline
-#: (``identity.phone_types.sms_capable``: FIXED_LINE numbers take calls only); counts toward no cap and no per-moment limit
+#: (``identity.phone_types.sms_capable``: FIXED_LINE numbers take calls only); for push no CRM id, or every known
+#: device unregistered by a push bounce (``stages.push_devices``); counts toward no cap and no per-moment limit
 NO_ADDRESS = "no_address"
 #: another journey of the same exclusion group is active, or was chosen in this moment
 EXCLUSION_GROUP = "exclusion_group"

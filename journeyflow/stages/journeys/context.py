@@ -10,18 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
 from journeyflow.stages.attributes import AttributeSet, TraitsView
 from journeyflow.stages.state import DAY, CustomerState
 
 _FACT_KEYS = frozenset(CustomerState().facts(0))
 _PRODUCT_KEYS = ("product_views_7d", "bought_product_30d")
+#: ``customer.reachable.<channel>``: a send on the channel has an address whose own status permits it now
+#: (``CustomerState.delivery_address``: not opted out, not hard-bounced, a push device not unregistered; consent,
+#: the policy's soft-bounce limit and caps are arbitration's), so a branch can pick a channel that can be delivered
+_REACHABLE = "reachable"
 _NO_ATTRIBUTES = AttributeSet()
 
 
 class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
-    views and not bought without one), computed on first access only, and
+    views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
     ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
 
     __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale")
@@ -38,6 +43,8 @@ class _LazyCustomer(Mapping):
             if self._traits is None:
                 self._traits = TraitsView(self._attributes, self._state, self._now)
             return self._traits
+        if key == _REACHABLE:
+            return {ch: self._state.delivery_address(ch, self._now).__class__ is tuple for ch in CHANNELS}
         if key == "product_views_7d":  # an event without a product: no views of it, not bought
             return self._state.views_of(self._product, self._now, 7 * DAY) if self._product is not None else 0
         if key == "bought_product_30d":
@@ -49,15 +56,16 @@ class _LazyCustomer(Mapping):
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in _FACT_KEYS or key == "traits" or key in _PRODUCT_KEYS
+        return key in _FACT_KEYS or key == "traits" or key in _PRODUCT_KEYS or key == _REACHABLE
 
     def __iter__(self) -> Iterator[str]:
         yield from _FACT_KEYS
         yield "traits"
         yield from _PRODUCT_KEYS
+        yield _REACHABLE
 
     def __len__(self) -> int:
-        return len(_FACT_KEYS) + 1 + len(_PRODUCT_KEYS)
+        return len(_FACT_KEYS) + 2 + len(_PRODUCT_KEYS)
 
 
 class _Ctx:

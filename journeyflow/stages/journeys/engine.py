@@ -48,7 +48,7 @@ from typing import NamedTuple
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.model.events import Event
-from journeyflow.stages.journeys.model import ACTION_KINDS, Journey, JourneyOutput, JourneyStep
+from journeyflow.stages.journeys.model import ACTION_KINDS, Journey, JourneyOutput, JourneyStep, reads_product
 from journeyflow.stages.journeys.objects import REPORTED_AGAIN, repeated_report
 from journeyflow.stages.attributes import AttributeSet
 from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS re-exported
@@ -60,7 +60,8 @@ from journeyflow.stages.journeys.context import (  # noqa: F401 - _PRODUCT_KEYS 
 )
 from journeyflow.stages.journeys.matching import (_first_match, _matches, _moment_ending, _reentry_refusal,
                                                   exclusion_refusal, resume_in_moment)
-from journeyflow.stages.journeys.held import drop_ended, entry_keys, hold, holds, new_membership, start_held
+from journeyflow.stages.journeys.held import (drop_ended, entry_keys, hold, holds, new_membership, settle_merged,
+                                             start_held)
 from journeyflow.stages.journeys.pending import COUNTERS, cancel_orphans, check_deferred
 from journeyflow.stages.journeys.pending import cancel_deferred as _cancel_deferred
 from journeyflow.stages.journeys.pending import has_deferred as _has_deferred
@@ -417,16 +418,24 @@ class JourneyEngine:
 
     def _in_audience(self, j: Journey, state: CustomerState, now: int, product: str | None) -> bool:
         """Whether the customer still matches one of ``j``'s audience conditions (``Journey.audience``) at ``now``;
-        ``product``: the entry's (product facts).  True when a condition reads product facts and none is known."""
-        if product is None and any("product" in c.text for c in j.audience):
+        ``product``: the entry's (product facts).  True when a condition reads product facts and none is known
+        (``model.reads_product``: its parsed field references)."""
+        if product is None and any(reads_product(c) for c in j.audience):
             return True
         act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms).activation()
         return any(c.evaluate(act) for c in j.audience)
 
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
-        """After a merge: drop the pending actions of the memberships that were not kept
-        (:func:`.pending.cancel_orphans`)."""
-        return cancel_orphans(state, now, trigger_id, customer_id)
+        """After a merge: the entries a merged record holds (the active membership it gave up among them) are
+        settled (:func:`.held.settle_merged`), then the pending actions of the memberships that were not kept are
+        dropped (:func:`.pending.cancel_orphans`)."""
+        settled = _new(JourneyOutput, ([], [], []))
+        if any("h" in m for m in state.journeys.values()):
+            settle_merged(self, state, now, trigger_id, customer_id, settled)
+        out = cancel_orphans(state, now, trigger_id, customer_id)
+        if settled.steps:  # (settling proposes nothing)
+            out = _new(JourneyOutput, (out.candidates, settled.steps + out.steps, out.cancelled))
+        return out
 
     def lookback_ms(self) -> dict[str, int]:
         """How far back state must remember for these journeys (``Retention.covering``): ``journey_history``, the

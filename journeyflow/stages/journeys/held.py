@@ -11,6 +11,9 @@ when it is older than the journey's ``max_duration`` at start (it would have end
 ``entry_refused`` with detail ``held``.  An event about the active membership's own object (the same order failing
 again) is not held.  Rule of Iterable's and Customer.io's per-object journeys, kept to one membership at a time.
 
+A merge of two profiles each in such a journey keeps the membership entered first and holds the other one the same
+way (:func:`settle_merged`; ``stages.state_merge.merge_membership``).
+
 Split from ``journeyflow.stages.journeys.engine``; record shapes there (``h``: ``[{"at", "t", "r", "k", "p"}]``).
 """
 from __future__ import annotations
@@ -24,7 +27,7 @@ from journeyflow.stages.journeys.model import MAX_ENTRIES_KEPT, Journey, Journey
 from journeyflow.stages.journeys.objects import object_key
 from journeyflow.stages.journeys.pending import cancel_deferred
 
-__all__ = ["MAX_HELD", "drop_ended", "entry_keys", "hold", "holds", "new_membership", "start_held"]
+__all__ = ["MAX_HELD", "drop_ended", "entry_keys", "hold", "holds", "new_membership", "settle_merged", "start_held"]
 
 #: Held entries kept per membership (the newest): state stays bounded whatever the input.
 MAX_HELD = 5
@@ -136,3 +139,63 @@ def start_held(engine: Any, j: Journey, now: int, state: Any, customer_id: str, 
                                      "control" if new.get("c") else "treatment"))
         ctx = _Ctx(state, now, None, h.get("p"), engine.attributes, engine.open_ticket_ms)
         engine._run(j, new, j.first_step, None, ctx, h["t"], customer_id, out)
+
+
+
+def supersedes(j: Journey) -> bool:
+    """Whether a later entry into ``j`` ends its active membership and starts anew (``reentry: always`` and an
+    entry event that is also an exit of any object: ``winback``, whose every order restarts the 30 days)."""
+    return j.reentry.mode == "always" and any(
+        x.condition is None and not x.same and x.type == e.type and x.stream in (None, e.stream)
+        for x in j.exit for e in j.entry)
+
+
+def settle_merged(engine: Any, state: Any, now: int, trigger_id: str, customer_id: str, out: JourneyOutput) -> None:
+    """After a merge (``stages.state_merge.merge_membership``, which keeps the active membership entered first and
+    lists the other among the entries the record holds, marked ``m``: its record), per journey as one profile
+    with both histories would have it:
+
+    * a journey whose later entry supersedes the active membership (:func:`supersedes`: ``winback``): the later
+      membership is the current one, the earlier ends (``exited``, ``merged``).  Before, the earlier was kept and
+      ran to a win-back that the later order cancels (its branch) while the later one was gone: no win-back ever;
+    * a journey that holds entries (:func:`holds`: ``dunning``): the membership given up is held from its entry
+      like any held entry (``exited``, ``merged:held``; ``merged`` when about the kept one's object), one per object,
+      the newest :data:`MAX_HELD`.  Before, the second order's failed payment was never reminded;
+    * any other journey: one membership per customer, the earlier (as before; the held entries are dropped).
+
+    Proposes nothing: a finished record left holding entries starts one at the customer's next event or timer."""
+    for jid in sorted(state.journeys):
+        m = state.journeys[jid]
+        if not m.get("h"):
+            continue
+        j = engine.journey(jid)
+        if j is None or not (holds(j) or supersedes(j)):
+            del m["h"]
+            continue
+        if supersedes(j):
+            gone = [h["m"] for h in m.pop("h") if "m" in h]
+            if gone and m.get("step") is not None:
+                later = dict(max(gone, key=lambda r: (r.get("entered") or 0, str(r.get("trigger")))))
+                later["entries"] = sorted(set(m.get("entries", ())) | {later.get("entered")} - {None})
+                if m.get("n"):
+                    later["n"] = 1
+                out.steps.append(JourneyStep(customer_id, j.id, m["step"], "exited", now, trigger_id, "merged"))
+                state.journeys[jid] = later
+            continue
+        own = _object(j, m.get("r", {}), m.get("k", {})) if m.get("step") is not None else None
+        keep, objects = [], set()
+        for h in m["h"]:
+            h = dict(h)
+            merged = h.pop("m", None)
+            obj = _object(j, h.get("r", {}), h.get("k", {}))
+            held = not all(v is None for v in obj) and obj != own and obj not in objects
+            if held:
+                objects.add(obj)
+                keep.append(h)
+            if merged is not None:
+                out.steps.append(JourneyStep(customer_id, j.id, merged.get("step") or "", "exited", now, trigger_id,
+                                             "merged:held" if held else "merged"))
+        if keep:
+            m["h"] = keep[-MAX_HELD:]
+        else:
+            del m["h"]

@@ -140,7 +140,7 @@ class Journey:
         conds = [c for s in self.steps for c, _ in s.cases] + [s.until.condition for s in self.steps if s.until]
         conds += self.audience  # (re-checked later: the entry's product facts, ``customer.product_views_7d``)
         object.__setattr__(self, "uses_product", any(s.product_from_event for s in self.steps) or any(
-            c is not None and "product" in c.text for c in conds))
+            c is not None and (reads_product(c) or _reads(c.text, "event", frozenset({"product_id"}))) for c in conds))
 
     def control_bucket(self, key: str) -> int:
         """The control bucket a draw with ``key`` gives for this journey, 0-9999 (see :func:`control_bucket`)."""
@@ -162,6 +162,42 @@ def reads_event(condition: Condition) -> bool:
     """Whether a condition's text names the ``event`` variable outside string literals (a macro variable called
     ``event`` counts too: then the condition is not treated as being about the customer only)."""
     return _READS_EVENT.search(_CEL_STRING.sub("''", condition.text)) is not None
+
+
+#: The ``customer`` facts about the triggering (or the entry's) product (``journeys.context``).
+PRODUCT_FACTS = frozenset({"product_views_7d", "bought_product_30d"})
+
+
+def reads_product(condition: Condition) -> bool:
+    """Whether a condition reads a product fact (:data:`PRODUCT_FACTS`: ``customer.product_views_7d``,
+    ``customer['bought_product_30d']``), from its parsed field references.  Before, any condition whose text held
+    ``product`` counted (``customer.lifecycle_stage == 'product_qualified_lead'``, a trait ``preferred_product``):
+    its journey's audience was then never re-checked without an entry product (``JourneyEngine._in_audience``)."""
+    return _reads(condition.text, "customer", PRODUCT_FACTS)
+
+
+@lru_cache(maxsize=4096)
+def _reads(text: str, variable: str, fields: frozenset[str]) -> bool:
+    """Whether the CEL condition ``text`` reads one of ``fields`` of ``variable`` (``v.f`` or ``v['f']``)."""
+    from lark import Token, Tree
+
+    from journeyflow.stages.conditions import _env
+
+    def base_is(node: object) -> bool:
+        while isinstance(node, Tree) and node.data in ("member", "primary", "ident") and len(node.children) == 1:
+            node = node.children[0]
+        return isinstance(node, Token) and node.type == "IDENT" and node.value == variable
+
+    for node in _env().compile(text).iter_subtrees():
+        if node.data not in ("member_dot", "member_index") or not base_is(node.children[0]):
+            continue
+        key = node.children[1]
+        if node.data == "member_index":  # (an index by a string literal only)
+            lits = [t for t in key.scan_values(lambda v: isinstance(v, Token))] if isinstance(key, Tree) else [key]
+            key = lits[0].value[1:-1] if len(lits) == 1 and lits[0].value[:1] in "'\"" else None
+        if str(key) in fields:
+            return True
+    return False
 
 
 def audience_of(entry: tuple[Trigger, ...]) -> tuple[Condition, ...]:

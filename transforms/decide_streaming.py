@@ -49,9 +49,9 @@ from apache_beam.utils.timestamp import Timestamp
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event, is_status_event
+from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, is_status_event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
+from journeyflow.stages.identity.flush_plan import plan_flush
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, status_handover
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import Outputs
@@ -60,6 +60,7 @@ from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_codec import decode_state, encode_state
 from journeyflow.stages.state_bounds import is_empty
 from journeyflow.transforms.coders import EventCoder
+from journeyflow.transforms.handover import pack_forwarded, with_subprofiles
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
     DECISIONS,
@@ -299,10 +300,10 @@ class OrderedCustomerFn(beam.DoFn):
         raw = customer.read()
         state = self._read_state(key, raw)
         out = Outputs()
-        ready = self._with_subprofiles(plan, out)
+        ready = with_subprofiles(self.processor, plan, out)
         self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
         if plan.forward is not None:
-            _pack_forwarded(out, key, *plan.forward)
+            pack_forwarded(out, key, *plan.forward)
         for mf in plan.timed_out:  # logged once per bundle (finish_bundle)
             self._timed_out.append((key, mf))
         stored = {id(e): b for e, b in zip(buffered, raws)}
@@ -410,37 +411,6 @@ class OrderedCustomerFn(beam.DoFn):
         if self._kept_n > KEPT_DECODED:
             self._kept.clear()
             self._kept_n = 0
-
-    def _with_subprofiles(self, plan: FlushPlan, out: Outputs) -> list[Event]:
-        """``plan.main`` with, after each ``merge_from``, the absorb of its sub-profile: the absorbed identifiers'
-        events dated before the link that reached this key, decided under the absorbed id up to the link's time
-        (``journeyflow.stages.identity.flush_plan``)."""
-        if not plan.subs:
-            return plan.main
-        absorbs: dict[str, Event] = {}
-        for mf, events in plan.subs:
-            if not events:
-                continue
-            sub = CustomerState(customer_id=mf.attrs["from"])
-            self.processor.advance(sub, events, mf.ts - 1, out)
-            absorbs[mf.uid] = Event(f"absorb:sub:{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (mf.ids[0],),
-                                    {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id})
-        ready: list[Event] = []
-        for e in plan.main:
-            ready.append(e)
-            if e.uid in absorbs:
-                ready.append(absorbs[e.uid])
-        return ready
-
-
-def _pack_forwarded(out: Outputs, key: str, merge: Event, events: list[Event]) -> None:
-    """Put ``events`` (what this key held after its ``merge_into``) into the absorb that hands its state over."""
-    uid = f"absorb:{key}:{merge.uid}"
-    for i, (target, ev) in enumerate(out.transfers):
-        if ev.uid == uid:
-            attrs = dict(ev.attrs, events=[base64.b64encode(encode_event(e)).decode() for e in events])
-            out.transfers[i] = (target, Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, attrs, ev.contact))
-            return
 
 
 class DecideOrdered(beam.PTransform):

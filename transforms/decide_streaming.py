@@ -60,6 +60,7 @@ from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_codec import decode_state, encode_state
 from journeyflow.stages.state_bounds import is_empty
 from journeyflow.transforms.coders import EventCoder
+from journeyflow.transforms.decide_caches import KEPT_DECODED, KEPT_STATES, FlushCaches  # noqa: F401 - re-exported
 from journeyflow.transforms.handover import pack_forwarded, with_subprofiles
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
@@ -75,11 +76,6 @@ from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSF
 
 log = logging.getLogger(__name__)
 
-#: Decoded buffered events kept between a key's flushes (per DoFn instance; ``OrderedCustomerFn._remember``).
-KEPT_DECODED = 50_000
-#: Customer states kept decoded between a key's flushes, with the bytes they were stored as (per DoFn instance;
-#: ``OrderedCustomerFn._read_state``).
-KEPT_STATES = 20_000
 _EVENTS = EventCoder()  # buffered events' stored form (journeyflow.stages.state_codec, module docstring)
 
 
@@ -120,7 +116,7 @@ TRANSFER_WAIT_MS = 30_000
 TIMED_OUT_EXAMPLES = 3
 
 
-class OrderedCustomerFn(beam.DoFn):
+class OrderedCustomerFn(FlushCaches, beam.DoFn):
     """Keyed by customer id: buffers the customer's events and releases them in event-time order when the
     watermark passes (module docstring).  State: ``customer`` (CustomerState bytes), ``buffer`` (encoded events),
     ``pending`` (the flush timer's time, epoch ms), ``done`` (horizon processed so far, epoch ms)."""
@@ -366,51 +362,6 @@ class OrderedCustomerFn(beam.DoFn):
         if hit is not None and hit[0] == raw:
             return hit[1]
         return decode_state(raw)
-
-    def _keep_state(self, key: str, stored: bytes, state: CustomerState) -> None:
-        """Keep ``state`` (just stored as ``stored``) for ``key``'s next flush (at most ``KEPT_STATES`` keys per
-        DoFn instance: when full, the cache starts again empty)."""
-        if len(self._states) >= KEPT_STATES:
-            self._states.clear()
-        self._states[key] = (stored, state)
-
-    def _hold(self, key: str, link_ms: int, armed_at: int) -> None:
-        """Note that ``key``'s last flush held at a ``merge_from`` dated ``link_ms`` (``flush_plan``: nothing at or
-        after it is processed before its absorb or the end of its wait) and armed the flush for ``armed_at``.
-
-        While that holds, ``process`` buffers an event dated after the horizon (``link_ms - 1``: an earlier one is
-        late) without arming an earlier flush: such a flush would process nothing (the horizon and the customer's
-        timers due by then are processed), only fire and emit nothing (issue 22: 359 of 6,049 firings of the
-        3,000-record TestStream bench; with ``snapshots``, each wrote the same row at the same horizon again).  An
-        absorb still arms it (it ends the hold).  A pure shortcut, checked against the stored cells: it applies only while ``done`` is
-        ``link_ms - 1`` and ``pending`` is ``armed_at``, as that flush left them (another instance's flush since
-        changed them; if both happen to match a key no longer held, its event waits at most until ``armed_at``, in
-        order, never late).  At most ``KEPT_STATES`` keys per DoFn instance (when full, it starts again empty)."""
-        if len(self._held) >= KEPT_STATES:
-            self._held.clear()
-        self._held[key] = (link_ms, armed_at)
-
-    def _remember_one(self, key: str, stored: bytes, ev: Event) -> None:
-        """Keep ``ev``, just buffered as ``stored``, for ``key``'s next flush (the cache of :meth:`_remember`; an
-        element is never changed after it is output, Beam's rule, so it is what decoding ``stored`` gives)."""
-        kept = self._kept.get(key)
-        if kept is None:
-            kept = self._kept[key] = {}
-        kept[stored] = ev
-        self._kept_n += 1
-        if self._kept_n > KEPT_DECODED:
-            self._kept.clear()
-            self._kept_n = 0
-
-    def _remember(self, key: str, events: dict[bytes, Event]) -> None:
-        """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode
-        of its bytes; once a DoFn instance holds more than ``KEPT_DECODED`` events, the whole cache is dropped and
-        later flushes decode their buffers again)."""
-        self._kept[key] = events
-        self._kept_n += len(events)
-        if self._kept_n > KEPT_DECODED:
-            self._kept.clear()
-            self._kept_n = 0
 
 
 class DecideOrdered(beam.PTransform):

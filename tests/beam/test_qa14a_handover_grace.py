@@ -14,6 +14,7 @@ import pytest
 from apache_beam.pvalue import TaggedOutput
 
 from journeyflow.config.engine import EngineConfig
+from journeyflow.stages.identity.online import route_transfer
 from journeyflow.stages.state_codec import decode_state
 from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms import handover
@@ -41,6 +42,7 @@ class GraceLoop(Loop):
         self.clock = 1_800_000_000_000
         monkeypatch.setattr(handover, "processing_now_ms", lambda: self.clock)
         self.lost, self.withheld = lost, []
+        self.copies = 1  # deliveries of each hand-over (the state-transfer subscription is at-least-once)
 
     def to(self, at: int) -> None:
         if self.wm < at:
@@ -54,7 +56,8 @@ class GraceLoop(Loop):
         self._pump()
 
     def _pump(self) -> None:
-        """``test_arrival_order.Loop._pump`` with the due grace timers fired and lost hand-overs withheld."""
+        """``test_arrival_order.Loop._pump`` with the due grace timers fired, lost hand-overs withheld and the others
+        addressed through the identity store (``transforms.state_transfer.DecodeTransferFn``)."""
         busy = True
         while busy:
             busy = False
@@ -66,14 +69,24 @@ class GraceLoop(Loop):
                     if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
                         if self.lost(o.value[1].attrs["from"]):
                             self.withheld.append(o.value)
-                        else:
-                            self._key(o.value[0]).add([o.value[1]])
+                        else:  # addressed through the identity store, as DecodeTransfer does
+                            target, ev = route_transfer(self.store, *o.value)
+                            self._key(target).add([ev] * self.copies)
                             busy = True
                     elif isinstance(o, TaggedOutput):
                         if o.tag == ss.DEAD:
                             self.dead.append(o.value)
                     else:
                         self.decisions.append(o)
+
+    def restart(self) -> None:
+        """A new worker: a fresh DoFn instance (no caches), the keys' state cells and timers kept."""
+        fn = ss.OrderedCustomerFn(test_arrival_order.CONFIG, allowed_lateness_ms=test_arrival_order.LATENESS,
+                                  handover_grace_ms=handover.GRACE_MS)
+        fn.setup()
+        self.fn = fn
+        for d in self.keys.values():
+            d.fn = fn
 
     def deliver(self) -> None:
         """The withheld hand-overs arrive after all."""

@@ -8,11 +8,14 @@ arrives (``flush_plan``), at least ``TRANSFER_WAIT_MS`` of event time.  Event ti
 when the watermark moves past the wait in one step (a backlog read after an outage or restart: Dataflow's watermark
 follows the backlog's event times) the absorbed key has not flushed yet, and going on then decided the survivor's
 trigger without the absorbed side's opt-out (a device's consent revoke, an SMS STOP or an email unsubscribe it
-held).  So the rule is:
+held).  So the rule, where the transfers are read back into the step (``DecideOrdered(handover_grace_ms=...)``,
+set by ``pipelines.stream``; without it a survivor goes on after the event-time wait, as a graph without the loop
+must), is:
 
 1. a link is given up on only when its event-time wait has passed *and* a processing-time grace (:data:`GRACE_MS`,
-   a REAL_TIME timer started when the flush first found the wait passed) has ended, or the input has ended (the
-   local runner's +infinity drain: nothing can arrive any more).  Until then the survivor holds (no decision at or
+   a REAL_TIME timer started when the flush first found the wait passed) has ended, or the input has ended (a
+   drain: the watermark reaches the end of the global window, for which a held key keeps its flush timer armed;
+   nothing can arrive any more).  Until then the survivor holds (no decision at or
    after the link, transactional included: each may depend on an opt-out it does not know yet);
 2. given up on, the link is applied with a *stand-in* for the absorbed state (:func:`stand_in_absorb`): every
    channel counts as revoked at the link's time.  An opt-out blocks every category (``state.BLOCKING``), and the
@@ -38,7 +41,8 @@ from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
 from journeyflow.stages.processor import CustomerProcessor, Outputs
 from journeyflow.stages.state import CustomerState
 
-__all__ = ["GRACE_MS", "HandoverWait", "lift_stand_ins", "pack_forwarded", "stand_in_absorb", "with_subprofiles"]
+__all__ = ["GRACE_MS", "STAND_IN_STATUS", "HandoverWait", "consent_before", "lift_stand_ins", "pack_forwarded",
+           "processing_now_ms", "stand_in_absorb", "with_subprofiles"]
 
 #: Processing time (ms) a survivor keeps holding a link whose event-time wait has passed without its hand-over:
 #: the absorbed key's flush (fired by the same watermark step) and the round trip of the state-transfer topic.
@@ -46,6 +50,9 @@ GRACE_MS = 120_000
 #: The status a stand-in gives every channel (``state.BLOCKING``).
 STAND_IN_STATUS = "revoked"
 _STAND_IN = "absorb:stand-in:"
+#: Absorbs that are not the absorbed customer's state: a stand-in, a sub-profile's, a late status change of the
+#: absorbed customer (``identity.online.status_handover``: one change, the rest of its state may still be lost).
+_NOT_THE_STATE = (_STAND_IN, "absorb:sub:", "absorb:status:")
 
 
 def processing_now_ms() -> int:
@@ -118,12 +125,13 @@ def consent_before(state: CustomerState, mf: Event, ready: list[Event]) -> dict[
 
 
 def lift_stand_ins(wait: HandoverWait, state: CustomerState, ready: list[Event]) -> int:
-    """Rule 3 (module docstring): for each real absorb in ``ready`` from a customer with a stand-in, the channels
-    still at the stand-in's revoke get their earlier entry back (before the absorb is merged).  Returns how many
+    """Rule 3 (module docstring): for each absorb in ``ready`` that is the state of a customer with a stand-in (not a
+    status-only hand-over: it carries one change), the channels still at the stand-in's revoke get their earlier
+    entry back (before the absorb is merged).  Returns how many
     stand-ins were lifted."""
     lifted = 0
     for ev in ready:
-        if ev.stream != IDENTITY_STREAM or ev.type != ABSORB or ev.uid.startswith((_STAND_IN, "absorb:sub:")):
+        if ev.stream != IDENTITY_STREAM or ev.type != ABSORB or ev.uid.startswith(_NOT_THE_STATE):
             continue
         entry = wait.stand_ins.pop(str(ev.attrs.get("from")), None)
         if entry is None:
@@ -137,7 +145,6 @@ def lift_stand_ins(wait: HandoverWait, state: CustomerState, ready: list[Event])
                     state.consent[ch] = list(before[ch])
         lifted += 1
     return lifted
-
 
 
 def with_subprofiles(processor: CustomerProcessor, plan: FlushPlan, out: Outputs) -> list[Event]:

@@ -202,3 +202,41 @@ def test_a_drain_ends_the_hold_with_the_stand_in(monkeypatch):
     loop.to(ss._END_MS + 1)  # the watermark reaches the end of the global window (a drain): nothing can come
     new = {k: v for k, v in _of_a(loop).items() if k not in held}
     assert new and "send" not in new.values()
+
+
+def test_two_links_past_their_wait_each_get_a_stand_in_from_the_state_before_it(monkeypatch):
+    """Two links (10 minutes apart) whose hand-overs never come, the watermark past both waits in one step: held at
+    each link until its grace ends (the firing that finds a link past its wait starts the link's grace: the second
+    one's after the first is given up on), each given up on from the state just before it (A's email grant before
+    the first; the sms grant between the links, before the second), nothing decided past a link without its
+    stand-in."""
+    from journeyflow.stages.identity.online import merge_from_event
+    from journeyflow.tools.bench_state import CellDriver
+    from tests.beam.test_streaming_state import HOUR, MIN, T, e
+
+    clock = [1_800_000_000_000]
+    monkeypatch.setattr(handover, "processing_now_ms", lambda: clock[0])
+    fn = ss.OrderedCustomerFn(EngineConfig.from_files(), handover_grace_ms=handover.GRACE_MS)
+    fn.setup()
+    fn.start_bundle()
+    d = CellDriver(fn, "crm:C1")
+    links = [e(f"web/login-{i}", "web", "login", T + i * 10 * MIN) for i in range(2)]
+    d.add([e("crm/c", "crm", "contact_created", T - HOUR, timezone="UTC"),
+           e("consent/g1", "consent", "consent_granted", T - MIN, channel="email"),
+           e("consent/g2", "consent", "consent_granted", T + 5 * MIN, channel="sms")])
+    for i, link in enumerate(links):
+        d.add([link, merge_from_event(f"anon:a{i}", "crm:C1", link, [f"anon:a{i}"], (f"anon:a{i}", "crm:C1"))])
+    d.advance(T + 2 * HOUR)  # past both waits at once
+    for link in links:
+        assert d.done.value == link.ts - 1  # held at the link
+        clock[0] += handover.GRACE_MS
+        assert d.fire_grace(clock[0])
+        d.advance(T + 2 * HOUR)  # (the flushes the grace's flush re-armed, up to the watermark)
+    wait = handover.HandoverWait.read(d.handover.value)
+    assert sorted(wait.stand_ins) == ["anon:a0", "anon:a1"]
+    assert wait.stand_ins["anon:a0"][1]["email"][0] == "granted" and wait.stand_ins["anon:a0"][1]["sms"] is None
+    assert wait.stand_ins["anon:a1"][1]["sms"][0] == "granted"
+    state = decode_state(d.customer.value)
+    assert {ch: st for ch, (st, _ts) in state.consent.items()} == dict.fromkeys(("call", "email", "push", "sms"),
+                                                                              handover.STAND_IN_STATUS)
+    assert wait.link is None and d.done.value >= links[1].ts  # nothing held any more

@@ -13,11 +13,11 @@ set by ``pipelines.stream``; without it a survivor goes on after the event-time 
 must), is:
 
 1. a link is given up on only when its event-time wait has passed *and* a processing-time grace (:data:`GRACE_MS`,
-   a REAL_TIME timer started when a flush first found the wait passed; one link's at a time, in event-time
-   order, each covering the links whose wait had passed by the horizon that flush wanted) has ended, or the input has ended (a
-   drain: the watermark reaches the end of the global window, for which a held key keeps its flush timer armed;
-   nothing can arrive any more).  Until then the survivor holds (no decision at or
-   after the link, transactional included: each may depend on an opt-out it does not know yet);
+   a REAL_TIME timer started when a flush first found the wait passed; one link's at a time, in event-time order,
+   each covering the links whose wait had passed by the horizon that flush wanted) has ended, or the input has
+   ended (a drain: the watermark reaches the end of the global window, for which a held key keeps its flush timer
+   armed; nothing can arrive any more).  Until then the survivor holds (no decision at or after the link,
+   transactional included: each may depend on an opt-out it does not know yet);
 2. given up on, the link is applied with a *stand-in* for the absorbed state (:func:`stand_in_absorb`): every
    channel counts as revoked at the link's time.  An opt-out blocks every category (``state.BLOCKING``), and the
    absorbed side's statuses are all dated at or before the link, so nothing the real state could block is sent:

@@ -350,7 +350,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         raws = list(buffer.read())
         known = self._kept.pop(key, None) or {}
         buffered = [known.get(b) or decode_buffered(b) for b in raws]
-        wait_raw = handover.read()
+        wait_raw = handover.read() if self.grace_ms is not None else None  # (no hold without the loop)
         wait = HandoverWait.read(wait_raw)
         if wait.link is not None and wait.wanted is not None:
             horizon = max(horizon, wait.wanted)  # (held past the wait: the watermark was past this already)

@@ -56,6 +56,7 @@ from journeyflow.pipelines.options import JourneyflowOptions
 from journeyflow.stages.deliverability import changes, fan_out, holds
 from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
+from journeyflow.stages.identity.opt_outs import cluster_copies
 from journeyflow.stages.bounded import _after_horizon
 from journeyflow.stages.identity.rules import LinkRecord, event_links
 from journeyflow.stages.processor import END_OF_TIME
@@ -227,6 +228,9 @@ def spill_buckets(job, buckets: int, work: str) -> Spill:
         for ev in read_spill(os.path.join(work, "events.pkl")):
             item = keyer.key(ev)
             _dump(files[bucket_of(item[0], buckets)], item)
+            if item[1][0] is not ev:  # an opt-out naming other clusters' identifiers: a copy to each (opt_outs)
+                for other, copy in cluster_copies(ev, item[0], cmap.root_of):
+                    _dump(files[bucket_of(other, buckets)], (other, copy))
             for key, cluster in holds(item):
                 held.setdefault(key, set()).add(cluster)
             for key, change in changes(item):

@@ -20,6 +20,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
+from journeyflow.stages.identity.opt_outs import cluster_copies
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_links
 
 from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems, typed
@@ -63,7 +64,9 @@ class _KeyByClusterFn(beam.DoFn):
         self._n = 0
 
     def process(self, batch: list, cmap: Any) -> Iterator[tuple[str, ClusterItems]]:
-        """Keys every event of ``batch`` by its final cluster (``key_by_cluster``, through a ``ClusterKeyer``)."""
+        """Keys every event of ``batch`` by its final cluster (``key_by_cluster``, through a ``ClusterKeyer``); an
+        opt-out naming identifiers of other clusters also goes, as a status-only copy, to each of them
+        (``identity.opt_outs.cluster_copies``)."""
         keyer, buf = self._keyer, self._by_cluster
         if keyer is None or keyer.cmap is not cmap:  # (one keyer per map: it remembers each identifier tuple's cluster)
             self._keyer = keyer = ClusterKeyer(cmap, self.rules, limit=KEYER_TUPLES)
@@ -73,6 +76,12 @@ class _KeyByClusterFn(beam.DoFn):
             if items is None:
                 buf[cluster] = items = ClusterItems()
             items.append(item)
+            if item[0] is not ev:  # identifiers of other clusters: an opt-out reaches them too (``opt_outs``)
+                for other, copy in cluster_copies(ev, cluster, cmap.root_of):
+                    items = buf.get(other)
+                    if items is None:
+                        buf[other] = items = ClusterItems()
+                    items.append(copy)
         self._n += len(batch)
         if self._n >= FLUSH_ITEMS:
             yield from buf.items()

@@ -3,7 +3,8 @@
 Each event's links are applied to the identity graph store (embedded SQLite, memory or Cloud Bigtable, chosen by
 URL) and the event is keyed by its customer; a merge sends a ``merge_into`` control event to the absorbed
 customer's key and a ``merge_from`` to the surviving one (see the stage module for the state hand-over through
-the ``state-transfer`` topic).
+the ``state-transfer`` topic); an opt-out naming identifiers of other customers sends each of them a status-only
+copy (``journeyflow.stages.identity.opt_outs``).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ LINKS = "identity_links"
 
 class ResolveOnlineFn(beam.DoFn):
     """Event → ``(customer id, Event)``, ``(absorbed id, merge_into event)`` and ``(surviving id, merge_from
-    event)``; ``identity_links`` rows on the
+    event)``, and for an opt-out naming other customers' identifiers ``(that customer id, status-only absorb)``
+    (``stages.identity.opt_outs``); ``identity_links`` rows on the
     :data:`LINKS` output. Counters ``identity_links_refused`` and ``identity_merges``. The store is opened in
     ``setup`` (per DoFn instance) from ``store_url`` and closed in ``teardown``."""
 

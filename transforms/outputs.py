@@ -64,9 +64,19 @@ TRANSFERS = "state_transfers"
 TAGGED: tuple[str, ...] = (STEPS, DEAD, SNAPSHOTS, TRANSFERS)
 
 
+def condition_counter_name(name: str, kind: str) -> str:
+    """The Beam counter of one condition's failed evaluations: ``condition_errors: <name>`` (CEL errors) or
+    ``condition_non_bool: <name>`` (non-bool results), ``name`` as :func:`journeyflow.stages.conditions.condition_name`
+    gives it (``journey 'winback', step 'check': if (journeys.yaml:40)``).  Summed over workers like every counter, so
+    a job on Dataflow names the conditions that failed (Job metrics → custom counters)."""
+    return f"condition_{kind}: {name}"
+
+
 class DecideCounters:
     """The per-customer stage's counters, the same in both pipelines: ``decisions``, ``events_decided``,
-    ``duplicate_events``, ``processing_errors`` and (streaming) ``late_events``.  Create in a DoFn's ``__init__``.
+    ``duplicate_events``, ``processing_errors``, (streaming) ``late_events``, ``condition_errors`` /
+    ``condition_non_bool`` and one :func:`condition_counter_name` counter per condition that failed.  Create in a
+    DoFn's ``__init__``.
 
     ``per_bundle`` (the streaming stage: one :meth:`emit` per flush, thousands per bundle): the counts of
     :meth:`count` are summed in the DoFn and given to Beam once, by :meth:`finish_bundle` (call it from the DoFn's
@@ -129,6 +139,9 @@ class DecideCounters:
         if cc:
             self.condition_errors.inc(cc["errors"])
             self.condition_non_bool.inc(cc["non_bool"])
+            for key, n in cc.items():
+                if type(key) is tuple:  # (condition name, "errors" | "non_bool"): which condition failed
+                    Metrics.counter(NAMESPACE, condition_counter_name(*key)).inc(n)
 
     def finish_bundle(self) -> None:
         """``per_bundle``: give the bundle's sums (and the failed conditions this thread counted) to Beam's counters;

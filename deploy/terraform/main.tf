@@ -228,7 +228,7 @@ resource "google_bigtable_gc_policy" "identity" {
 resource "google_bigquery_dataset" "journeyflow" {
   dataset_id  = local.dataset_id
   location    = var.region
-  description = "journeyflow analyst tables (decisions, suppressed candidates, journey steps, identity links, dead letters, field warnings)."
+  description = "journeyflow analyst tables (decisions, suppressed candidates, journey steps, customer snapshots, identity links, dead letters, field warnings)."
   labels      = local.labels
   depends_on  = [google_project_service.apis]
 }

@@ -34,7 +34,8 @@ re-implementations over the raw events of each person) and are applied identical
 
 ``unnecessary`` messages are automation sends that journeyflow did not make (matched one to one per person,
 journey and content within ±1 day).  Goal conversions are orders a person placed within 7 days after a send of
-their cart_abandonment / browse_offer / winback journeys: in a replay the customers' behaviour is fixed, so this
+their cart_abandonment / browse_offer / winback journeys, or of any journey whose goal is an order
+(:func:`~journeyflow.analytics.conflicts.goal_journeys`: a journeys file's own ids too): in a replay the customers' behaviour is fixed, so this
 is an association, not an uplift measurement.
 
 ``opt_in_baseline=True`` (CLI ``--opt_in_baseline``) makes the baseline stricter: channel tools also send promos
@@ -67,6 +68,7 @@ from journeyflow.analytics.conflicts import (
     CONFLICT_KINDS,
     AddressFacts,
     GOAL_JOURNEYS,
+    goal_journeys,
     MESSAGE_CHANNELS,
     OPT_OUT,
     IdentityTimeline,
@@ -179,7 +181,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _summarize(name: str, sends: list[Send], undeliverable: int, opted_out: int, tasks: int,
                facts: Mapping[str, PersonFacts], identity: IdentityTimeline,
-               addresses: AddressFacts | None = None) -> SideSummary:
+               addresses: AddressFacts | None = None, goal_ids: Sequence[str] = GOAL_JOURNEYS) -> SideSummary:
     s = SideSummary(name, undeliverable=undeliverable, opted_out=opted_out, tasks=tasks)
     per_person: Counter = Counter()
     for m in sends:
@@ -203,9 +205,9 @@ def _summarize(name: str, sends: list[Send], undeliverable: int, opted_out: int,
     s.ticket_unlinked = sum(1 for m in found["open_ticket"] if not _ticket_linked(m, facts, identity))
     s.quiet_tz_unknown = sum(1 for m in found["quiet_hours"] if not _tz_known(facts.get(m.person), m.ts))
     s.examples = {k: sorted(x.decision_id for x in v)[:3] for k, v in found.items()}
-    s.goal_sends = sum(1 for m in sends if m.journey_id in GOAL_JOURNEYS)
-    s.goal_persons = len({m.person for m in sends if m.journey_id in GOAL_JOURNEYS})
-    s.conversions, s.converted_persons = goal_conversions(sends, facts)
+    s.goal_sends = sum(1 for m in sends if m.journey_id in goal_ids)
+    s.goal_persons = len({m.person for m in sends if m.journey_id in goal_ids})
+    s.conversions, s.converted_persons = goal_conversions(sends, facts, goal_ids)
     return s
 
 
@@ -300,8 +302,9 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
     n_persons = persons.persons if persons.persons is not None else len({persons.person(k) for k in cluster_of})
 
     jf_sends, jf_undeliverable, _ = _sends_from(jf_decisions, jf_products, persons)
+    goal_ids = goal_journeys(config.journeys())
     jf = _summarize(JOURNEYFLOW, jf_sends, jf_undeliverable + jf_no_address, 0, len(jf_tasks), facts, identity,
-                    addresses)
+                    addresses, goal_ids)
     jf.no_address = jf_no_address
 
     auto_decisions, auto_products = run_automation(events, config.journeys(), horizon, config.effective_retention(),
@@ -310,7 +313,7 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
     auto_undeliverable += sum(1 for d in auto_decisions if d.reason_codes == ("undeliverable",))
     auto_opted_out = sum(1 for d in auto_decisions if d.reason_codes == ("opted_out",))
     auto = _summarize(AUTOMATION, auto_sends, auto_undeliverable, auto_opted_out, auto_tasks, facts, identity,
-                      addresses)
+                      addresses, goal_ids)
     auto.not_opted_in = sum(1 for d in auto_decisions if d.reason_codes == ("not_opted_in",))
 
     only_auto, only_jf = match_unnecessary(auto_sends, jf_sends)
@@ -337,4 +340,4 @@ def compare(input_dir: str | Path, journeys: str | None = None, policy: str | No
         automation=auto, journeyflow=jf,
         unnecessary=len(only_auto), unnecessary_by_journey=Counter(s.journey_id or "-" for s in only_auto),
         journeyflow_only=len(only_jf), journeyflow_only_by_journey=Counter(s.journey_id or "-" for s in only_jf),
-        fold_check=fold_check, notes=notes, opt_in_baseline=opt_in_baseline)
+        fold_check=fold_check, notes=notes, opt_in_baseline=opt_in_baseline, goal_journeys=goal_ids)

@@ -91,6 +91,8 @@ class CompareReport:
     fold_check: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     opt_in_baseline: bool = False
+    #: The journeys whose sends the goal conversions follow (:func:`journeyflow.analytics.conflicts.goal_journeys`).
+    goal_journeys: tuple[str, ...] = ("cart_abandonment", "browse_offer", "winback")
 
     @property
     def message_cut_pct(self) -> float | None:
@@ -127,6 +129,7 @@ class CompareReport:
                             "by_journey": dict(sorted(self.unnecessary_by_journey.items()))},
             "journeyflow_only": {"messages": self.journeyflow_only,
                                  "by_journey": dict(sorted(self.journeyflow_only_by_journey.items()))},
+            "goal_journeys": list(self.goal_journeys),
             "fold_check": dict(self.fold_check),
             "notes": list(self.notes),
         }
@@ -180,7 +183,9 @@ class CompareReport:
                                      j.consent_detail.get(sub, 0)))
         lines += [
             "",
-            row("goal-journey sends (cart/browse/winback)", a.goal_sends, j.goal_sends),
+            "goal journeys: " + (", ".join(self.goal_journeys) or "none (no journey of the run is a shipped "
+                                 "cart/browse/winback journey or has an order as its goal)"),
+            row("goal-journey sends", a.goal_sends, j.goal_sends),
             row("  persons sent one", a.goal_persons, j.goal_persons),
             row("orders <=7 d after such a send", a.conversions, j.conversions),
             row("  persons with such an order", a.converted_persons, j.converted_persons),

@@ -36,7 +36,8 @@ resolution), and quiet-hours sends while no source had recorded the person's tim
 
 ``unnecessary`` messages are automation sends that journeyflow did not make (:func:`match_unnecessary`: matched one
 to one per person, journey and content within ±1 day).  Goal conversions (:func:`goal_conversions`) are orders a
-person placed within 7 days after a send of their cart_abandonment / browse_offer / winback journeys.
+person placed within 7 days after a send of their cart_abandonment / browse_offer / winback journeys, or of any
+journey whose goal is an order (:func:`goal_journeys`).
 """
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ PROMO: frozenset[str] = frozenset({"marketing", "sales"})
 #: (``bounced``: a hard bounce, which stops the address it names, not the channel.)
 OPT_OUT: frozenset[str] = frozenset({"revoked", "unsubscribed", "complained", "bounced"})
 GOAL_JOURNEYS: tuple[str, ...] = ("cart_abandonment", "browse_offer", "winback")
+#: Goal events that are an order: a journey of another id whose goal is one of them counts as a goal journey too.
+ORDER_GOALS: tuple[str, ...] = ("order_placed",)
+
+
+def goal_journeys(journeys: Iterable[Any]) -> tuple[str, ...]:
+    """The ids of ``journeys`` (the run's :class:`~journeyflow.stages.journeys.Journey` objects, file order) whose
+    sends :func:`goal_conversions` follows: the shipped :data:`GOAL_JOURNEYS` and any journey whose goal is an order
+    (:data:`ORDER_GOALS`), so that a journeys file with its own ids (``abandoned_cart``) is measured too."""
+    return tuple(j.id for j in journeys
+                 if j.id in GOAL_JOURNEYS or any(t.type in ORDER_GOALS for t in getattr(j, "goal", ())))
 
 RECENT_PURCHASE_MS = 30 * DAY
 DUPLICATE_WINDOW_MS = DAY

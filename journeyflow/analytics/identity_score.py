@@ -148,7 +148,8 @@ def check_scorable(input_dir: str | Path, output_dir: str | Path, hasher: Hasher
         raise UserError(f"--input {input_dir} has no ground_truth.jsonl: only a population journeyflow generate "
                         "wrote (with its ground truth) can be scored")
     if not (Path(output_dir) / "tables" / "identity_links").is_dir():
-        raise UserError(f"--output {output_dir} has no tables/identity_links: is it a replay output directory?")
+        from journeyflow.analytics.tables import not_an_output_hint
+        raise UserError(f"--output {output_dir} has no tables/identity_links: {not_an_output_hint(output_dir)}")
     manifest = read_manifest(output_dir) or {}
     recorded = manifest.get("hash_key_check")
     if recorded and recorded != key_check(hasher):

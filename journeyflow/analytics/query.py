@@ -12,8 +12,11 @@ sets them with ``SET VARIABLE`` first; from the command line: ``--param customer
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 import threading
+from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 import duckdb
@@ -23,7 +26,7 @@ from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.tables import TABLES, load_tables
 
 __all__ = ["EXAMPLE_QUERIES", "EXAMPLE_PARAMS", "JOURNEYS_SCHEMA", "connect", "interruptible", "iso_duration",
-           "journey_definitions", "query", "run_example", "format_table"]
+           "journey_definitions", "json_ready", "json_value", "query", "run_example", "format_table"]
 
 #: The one definition of a conflict resolved: a decision that chose an action (a ``wait`` deferred by quiet hours
 #: included) over at least one other candidate (``decisions.candidates`` non-empty).  The example query
@@ -111,9 +114,11 @@ ORDER BY customer_id, week, d.channel
     # ------------------------------------------------------------------------------------------------------
     "why_no_cart_reminder": f"""
 -- Why did a customer not get the cart reminder?  Every cart_abandonment candidate that was not chosen, with the
--- reason and what the decision did instead, plus refused entries and exits of the journey.  Rows are found under
+-- reason and what the decision did instead, reminders deferred by quiet hours, refused entries and exits of the
+-- journey.  Rows are found under
 -- every id the customer had (id_map: an anonymous cart before a login is the logged-in customer's); customer_id is
--- the customer after identity merges, recorded_as the id the row was written under.
+-- the customer after identity merges, recorded_as the id the row was written under.  A reminder deferred by quiet
+-- hours (what 'deferred', a wait decision) says when it is decided again: deferred_until.
 -- Parameter: customer_id (required on the command line; all customers when NULL).
 WITH {ID_MAP}
 SELECT coalesce(m.final_id, s.customer_id) AS customer_id,
@@ -126,15 +131,23 @@ SELECT coalesce(m.final_id, s.customer_id) AS customer_id,
        d.action                    AS decision_action,
        d.journey_id                AS chosen_journey,
        d.channel                   AS chosen_channel,
-       s.trigger_event_id          AS trigger
+       s.trigger_event_id          AS trigger,
+       NULL::TIMESTAMPTZ           AS deferred_until
 FROM suppressed_candidates s
 LEFT JOIN decisions d USING (decision_id)
 LEFT JOIN id_map m ON m.id = s.customer_id
 WHERE s.journey_id = 'cart_abandonment'
   AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, s.customer_id) = getvariable('customer_id'))
 UNION ALL
+SELECT coalesce(m.final_id, d.customer_id), d.customer_id, d.decided_at, 'deferred', d.step_id, d.channel,
+       d.reason_codes[1], d.action, d.journey_id, d.channel, d.trigger_event_id, d.due_at
+FROM decisions d
+LEFT JOIN id_map m ON m.id = d.customer_id
+WHERE d.journey_id = 'cart_abandonment' AND d.action = 'wait'
+  AND (getvariable('customer_id') IS NULL OR coalesce(m.final_id, d.customer_id) = getvariable('customer_id'))
+UNION ALL
 SELECT coalesce(m.final_id, j.customer_id), j.customer_id, j."at", 'journey_' || j.kind, j.step_id, NULL, j.detail,
-       NULL, NULL, NULL, j.trigger_id
+       NULL, NULL, NULL, j.trigger_id, NULL
 FROM journey_steps j
 LEFT JOIN id_map m ON m.id = j.customer_id
 WHERE j.journey_id = 'cart_abandonment' AND j.kind IN ('entry_refused', 'exited')
@@ -295,8 +308,44 @@ def iso_duration(v: Any) -> str:
     return "P" + date + ("T" + time if time else "") if date or time else "PT0S"
 
 
+def json_value(v: Any) -> Any:
+    """JSON for what ``json`` cannot write itself (``json.dumps``'s ``default``): times as ISO-8601 (UTC as ``Z``),
+    intervals as ISO-8601 durations (``P1DT2H``, :func:`iso_duration`), whole decimals (``HUGEINT``,
+    ``DECIMAL(38, 0)``) as integers, other decimals as numbers, other values as strings."""
+    if hasattr(v, "isoformat"):
+        return v.isoformat().replace("+00:00", "Z")
+    if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds"):
+        return iso_duration(v)
+    if isinstance(v, Decimal):
+        return int(v) if v.is_finite() and v == v.to_integral_value() else json_ready(float(v))
+    return str(v)
+
+
+def json_ready(v: Any) -> Any:
+    """``v`` (a value of ``Table.to_pylist()``) for ``json.dumps(..., default=json_value)``, at any depth: a NaN
+    or infinite float (``x / 0``) as None (JSON has no such number; strict parsers refuse ``NaN``), an interval as
+    its ISO-8601 duration (pyarrow's ``MonthDayNano`` is a named tuple ``json`` would write as ``[0, 1, 0]``), a
+    map's ``(key, value)`` entries as ``[key, value]`` with the value converted too."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if hasattr(v, "nanoseconds"):
+        return json_value(v)
+    if isinstance(v, dict):
+        return {k: json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_ready(x) for x in v]
+    return v
+
+
+def _nested_text(v: Any) -> str:
+    """A struct, list or map value as one line of JSON (times, intervals and decimals as :func:`json_value`)."""
+    return json.dumps(json_ready(v), default=json_value, ensure_ascii=False)
+
+
 def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> str:
-    """A plain-text grid of ``table`` (first ``max_rows`` rows) for the terminal."""
+    """A plain-text grid of ``table`` (first ``max_rows`` rows) for the terminal: times as ISO-8601 (UTC as ``Z``),
+    intervals as ISO-8601 durations, structs, lists and maps as one line of JSON (their times and intervals so too);
+    a cell wider than ``max_width`` is cut with ``…``."""
     names = table.column_names
     if not names:
         return "(no result)"
@@ -308,7 +357,12 @@ def format_table(table: pa.Table, max_rows: int = 200, max_width: int = 48) -> s
         if hasattr(v, "isoformat"):
             s = v.isoformat()
             return s.replace("+00:00", "Z")
-        s = iso_duration(v) if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds") else str(v)
+        if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds"):
+            s = iso_duration(v)
+        elif isinstance(v, (dict, list, tuple)):  # a struct, list or map: JSON, its intervals and times as above
+            s = _nested_text(v)
+        else:
+            s = str(v)
         return s if len(s) <= max_width else s[: max_width - 1] + "…"
 
     grid = [[cell(r[n]) for n in names] for r in rows]

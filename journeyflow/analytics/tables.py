@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from journeyflow.model.tables import TABLES, arrow_schema, partition_of, to_arrow
 
-__all__ = ["TABLES", "read_table", "load_tables", "table_dir", "table_exists", "write_table"]
+__all__ = ["TABLES", "read_table", "load_tables", "not_an_output_hint", "table_dir", "table_exists", "write_table"]
 
 _PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 
@@ -48,7 +48,7 @@ def read_table(out_dir: str | os.PathLike[str], name: str) -> pa.Table:
     tables_root = Path(out_dir) / "tables"
     if not tables_root.is_dir():
         what = "is not a folder" if tables_root.exists() else "does not exist"  # (a file there: not "missing")
-        raise FileNotFoundError(f"{tables_root} {what}: is {out_dir} a replay output directory?")
+        raise FileNotFoundError(f"{tables_root} {what}: {not_an_output_hint(out_dir)}")
     schema = arrow_schema(name)
     path = tables_root / name
     if not path.is_dir():
@@ -58,6 +58,18 @@ def read_table(out_dir: str | os.PathLike[str], name: str) -> pa.Table:
     dataset = ds.dataset(path, format="parquet", schema=schema, partitioning=_PARTITIONING,
                          ignore_prefixes=["_", "."])
     return dataset.to_table()
+
+
+def not_an_output_hint(out_dir: str | os.PathLike[str]) -> str:
+    """The end of a "no tables here" message: ``give OUT, the replay output directory ...`` when ``out_dir`` is a
+    folder inside a replay's output (``OUT/tables``, ``OUT/tables/decisions``, a ``date=`` partition: the folder an
+    analyst sees the Parquet files in), else ``is <out_dir> a replay output directory?``."""
+    here = Path(out_dir)
+    for up in list(here.resolve().parents)[:3]:
+        if (up / "tables").is_dir() and here.resolve().is_relative_to(up / "tables"):
+            shown = os.path.relpath(up) if not here.is_absolute() else str(up)
+            return f"{out_dir} is inside the replay output {shown}: give {shown}"
+    return f"is {out_dir} a replay output directory?"
 
 
 def load_tables(out_dir: str | os.PathLike[str]) -> dict[str, pa.Table]:

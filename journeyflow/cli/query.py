@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import textwrap
 from typing import Any
@@ -109,33 +108,16 @@ def _check_params(example: str | None, params: dict[str, Any]) -> str | None:
 
 
 def _json_value(v: Any) -> Any:
-    """JSON for what ``json`` cannot write itself: times as ISO-8601 (UTC as ``Z``), intervals as ISO-8601 durations
-    (``P1DT2H``), whole decimals (``HUGEINT``, ``DECIMAL(38, 0)``) as integers, other decimals as numbers, other
-    values as strings."""
-    if hasattr(v, "isoformat"):
-        return v.isoformat().replace("+00:00", "Z")
-    if hasattr(v, "nanoseconds") or hasattr(v, "total_seconds"):
-        from journeyflow.analytics.query import iso_duration
-        return iso_duration(v)
-    from decimal import Decimal
-    if isinstance(v, Decimal):
-        return int(v) if v.is_finite() and v == v.to_integral_value() else _finite(float(v))
-    return str(v)
+    """:func:`journeyflow.analytics.query.json_value` (``json.dumps``'s ``default``)."""
+    from journeyflow.analytics.query import json_value
+    return json_value(v)
 
 
 def _finite(v: Any) -> Any:
-    """``v`` with every NaN or infinite float (``x / 0``, ``'nan'::DOUBLE``) as None: JSON has no such number, and
-    ``NaN`` / ``Infinity`` in the output are refused by strict parsers (``jq``, JavaScript's ``JSON.parse``); every
-    interval as its ISO-8601 duration."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if hasattr(v, "nanoseconds"):  # an interval (a named tuple json would write as a list)
-        return _json_value(v)
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_finite(x) for x in v]
-    return v
+    """:func:`journeyflow.analytics.query.json_ready`: NaN / infinite floats as None, intervals as ISO-8601
+    durations, at any depth (structs, lists, map entries)."""
+    from journeyflow.analytics.query import json_ready
+    return json_ready(v)
 
 
 def _csv_native(t: Any) -> bool:

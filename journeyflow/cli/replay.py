@@ -130,7 +130,8 @@ def failed_condition_lines(failed: Counter, total: int) -> list[str]:
         lines.append(f"  ... {len(ranked) - MAX_NAMED_CONDITIONS} more conditions")
     unnamed = total - sum(failed.values())
     if unnamed > 0:
-        lines.append(f"  {unnamed:,} evaluated in worker processes (not named here; counter condition_errors)")
+        lines.append(f"  {unnamed:,} evaluated in worker processes (not named here; the job's counters "
+                     "'condition_errors: <condition>' and 'condition_non_bool: <condition>' name them)")
     return lines
 
 

@@ -114,7 +114,7 @@ class Decision(NamedTuple):
     def to_dict(self, with_address: bool = False) -> dict[str, Any]:
         """The decision as a JSON object (audit topic, ``decisions`` row; candidates as objects).  The delivery
         ``address`` and the ``context`` (an object, empty when there is none) only ``with_address`` (the target's
-        own topic); ``due_at`` only on a ``wait`` (the ``decisions`` table has no such column: its rows drop it)."""
+        own topic); ``due_at`` only on a ``wait`` (the ``decisions`` table's ``due_at``, NULL on other rows)."""
         d = {
             "decision_id": self.decision_id,
             "customer_id": self.customer_id,

@@ -12,6 +12,11 @@ moments it drives, and the poison-input isolation it shares with streaming, are 
 Address statuses (issue 16): :func:`resolve_clusters` adds to each cluster the ``ADDRESS_STREAM`` copies of the
 address-status changes other clusters' records made to addresses it holds
 (:func:`journeyflow.stages.deliverability.address_copies`, the replay's ``ShareAddressStatus`` step).
+
+Opt-outs naming several customers (:mod:`journeyflow.stages.identity.opt_outs`): :func:`resolve_clusters` adds to
+each other cluster an opt-out names a status-only copy of it, and :class:`ClusterFold` gives the record (or copy) to
+the sub-profile each identifier is part of at its time; copies are no events of the cluster (not counted, never
+dead letters) and sort first at equal times.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, STREAM_RANK, Event, event_rank
+from journeyflow.model.events import (ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, STATUS_RANK, STREAM_RANK, Event,
+                                      event_rank)
 from journeyflow.stages.deliverability import _STATUS_STREAMS as _ADDRESS_STATUS_STREAMS
 from journeyflow.stages.deliverability import AddressCopies, address_effects
 from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
+from journeyflow.stages.identity.online import IDENTITY_STREAM, status_handover
+from journeyflow.stages.identity.opt_outs import cluster_copies, is_opt_out
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.parse import mask_pii
@@ -174,7 +182,7 @@ class ClusterFold:
         for ev, links in items:
             ts = ev.ts
             if ts > horizon:  # beyond the replay horizon: not decided, nor its links
-                if ev.stream != ADDRESS_STREAM:  # (a copy of another cluster's record, dead-lettered there)
+                if ev.stream != ADDRESS_STREAM and ev.stream != IDENTITY_STREAM:  # (a copy of another record)
                     out.dead.append(_after_horizon(ev))
                 continue
             skip = ev.uid in excluded if excluded else False
@@ -227,15 +235,25 @@ class ClusterFold:
                     target = target_of[ev.ids] = state_of(graph.find(primary))
                     single = target if len(states) == 1 else None
                 on_event(target, ev, out)
-                if stream in _CONSENT_ENGAGEMENT and (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and (
-                        address_effects(ev)):  # (``is_status_event``, inlined)
-                    share_address(ev, target)
+                if stream in _CONSENT_ENGAGEMENT:
+                    if (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and address_effects(ev):
+                        share_address(ev, target)  # (``is_status_event``, inlined)
+                    if len(ev.ids) > 1 and is_opt_out(ev):  # every sub-profile it names (``opt_outs``)
+                        reached = {id(target)}
+                        for k in ev.ids:
+                            s = state_of(graph.find(k))
+                            if id(s) not in reached:
+                                reached.add(id(s))
+                                on_event(s, status_handover(k, ev), out)
+                        single = target if len(states) == 1 else None
             except Exception as exc:
                 raise _Poison((ev.uid,), exc, f"event {ev.uid}", ev.ts) from exc
         if until is not None:
             fire_all(until, strict=False)
         p.settle_all(out)
-        out.final_states = states
+        # (a sub-profile that only an opt-out copy reached, never merged into one with events: no customer to show)
+        out.final_states = states if all(s.last_event is not None for s in states.values()) else {
+            r: s for r, s in states.items() if s.last_event is not None}
         return out
 
 
@@ -255,7 +273,9 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     Two passes over the events: the links (``event_links``, only for events that carry two identifiers or more, of
     a stream and type that link), then, against the resolved map, each event keyed (:class:`ClusterKeyer`, with
     the pairs of the first pass) and appended to its cluster's group, the addresses it names noted
-    (:class:`~journeyflow.stages.deliverability.AddressCopies`); the address copies go last."""
+    (:class:`~journeyflow.stages.deliverability.AddressCopies`), and an opt-out keyed without some of its
+    identifiers (they are other clusters') copied to their clusters (:func:`~.identity.opt_outs.cluster_copies`);
+    the copies go last."""
     events = events if isinstance(events, (list, tuple)) else list(events)
     linking = {name: rule.event_types for name, rule in rules.streams.items()}  # stream -> "*" | event types
     links: list[LinkRecord] = []
@@ -274,6 +294,7 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     key, known = keyer.key, keyer._of_ids
     addresses = AddressCopies()
     note = addresses.add
+    root_of, copies = cmap.root_of, []
     for i, ev in enumerate(events):  # (no list of the keyed pairs: fewer objects kept, fewer GC passes over them)
         hit = known.get(ev.ids)
         if hit is not None and hit[1] is None and i not in pairs_of:  # (``key``'s answer for a tuple seen before,
@@ -282,9 +303,13 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
         else:
             cluster, item = key(ev, pairs_of.get(i, ()) if pairs_of else ())
             grouped[cluster].append(item)
+            if item[0] is not ev:  # identifiers of other clusters: an opt-out reaches them too (``opt_outs``)
+                copies += cluster_copies(ev, cluster, root_of)
             ev = item[0]
         if ev.contact or ev.stream in _ADDRESS_STATUS_STREAMS:  # (what ``AddressCopies.add`` looks at)
             note(cluster, ev)
+    for cluster, item in copies:
+        grouped[cluster].append(item)
     groups = dict(grouped)  # (a plain dict: an unknown cluster is a KeyError, not a new group)
     for cluster, item in addresses.copies():  # an address's opt-outs reach every holder (replay too)
         groups[cluster].append(item)
@@ -330,8 +355,11 @@ def _order_ties(items: Sequence[ClusterItem], times: list[int], order: list[int]
         start = end
 
 
-#: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's)
+#: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's); the copies of
+#: an opt-out naming other customers (``IDENTITY_STREAM``, ``identity.opt_outs``) before them all, as streaming's
+#: ``flush_order`` puts identity control events first at equal times
 _RANK_OF_STREAM: dict[str, int] = {s: event_rank(s, "") for s in (*STREAM_RANK, ADDRESS_STREAM) if s != "engagement"}
+_RANK_OF_STREAM[IDENTITY_STREAM] = STATUS_RANK - 1
 
 
 def fold_clusters(clusters: BoundedClusters, processor: CustomerProcessor, until: int | None

@@ -112,9 +112,11 @@ def failed_conditions() -> Counter:
 
 
 def take_counts() -> Counter:
-    """This thread's ``errors``/``non_bool``/``fallbacks`` counts since the previous call (then reset): the
-    per-customer stage reports them as the Beam counters ``condition_errors``/``condition_non_bool`` (each thread
-    has its own compiled conditions, so a DoFn sees exactly the evaluations it made)."""
+    """This thread's ``errors``/``non_bool``/``fallbacks`` counts since the previous call (then reset), and its
+    failed evaluations per condition, keyed ``(name, "errors" | "non_bool")`` as in :data:`FAILED`: the
+    per-customer stage reports them as the Beam counters ``condition_errors``/``condition_non_bool`` and one counter
+    per failed condition (each thread has its own compiled conditions, so a DoFn sees exactly the evaluations it
+    made)."""
     c = getattr(_LOCAL, "counts", None)
     _LOCAL.counts = Counter()
     return c or Counter()
@@ -262,7 +264,9 @@ class Condition:
         else:
             self.non_bool += 1
             _count("non_bool")
-        FAILED[(self.name, "errors" if error else "non_bool")] += 1
+        key = (self.name, "errors" if error else "non_bool")
+        FAILED[key] += 1
+        _LOCAL.counts[key] += 1  # (_count made it) per condition too: the Beam stage's per-condition counters
         return False
 
     def evaluate_slow(self, activation: Mapping[str, Any]) -> bool:

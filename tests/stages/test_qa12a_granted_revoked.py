@@ -60,8 +60,12 @@ def test_an_opt_out_of_another_spelling_of_the_granted_mailbox_too():
 
 
 def test_what_stays_as_it_was():
-    # a grant by CRM id (the person's, naming no address) still lets the newest permitted address be used
-    assert sends(story({"crm_id": "A"}) + [B, opt_out("consent revoke")]) == [("crm:A", BOB)]
+    # a grant by CRM id (the person's, naming no address) still lets the newest permitted address be used (ann@
+    # blocked by a hard bounce: B's revoke naming ann@, which A's CRM record links to A, opts A's channel out too
+    # since qa14b -- every customer an opt-out's identifiers resolve to: tests/stages/test_qa14b_*)
+    bounce = ("engagement", {"event_id": "b-B", "ts": LATER, "email": ANN, "channel": "email", "type": "bounced"})
+    assert sends(story({"crm_id": "A"}) + [B, bounce]) == [("crm:A", BOB)]
+    assert sends(story({"crm_id": "A"}) + [B, opt_out("consent revoke")]) == []
     # a later grant of bob@ makes bob@ the one; a later grant of ann@ re-opens ann@
     g_bob = ("consent", {"event_id": "g-B2", "ts": "2026-09-20T00:00:00Z", "email": BOB, "channel": "email",
                          "status": "granted"})

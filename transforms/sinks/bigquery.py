@@ -23,7 +23,11 @@ class WriteTablesToBigQuery(beam.PTransform):
     """Rows → BigQuery table ``DATASET.<table>`` with the schema of ``schemas/bigquery/<table>.json``, created if
     needed, day-partitioned on the table's time column, appended to by streaming inserts.
 
-    Timestamps are epoch ms in the rows; BigQuery TIMESTAMP wants seconds, converted here."""
+    Timestamps are epoch ms in the rows; BigQuery TIMESTAMP wants seconds, converted here.  A column added to a
+    schema (NULLABLE, at the end: ``decisions.due_at``) is not in a table an older job created: its values are
+    dropped for that table (``ignore_unknown_columns``) instead of failing the insert, which Beam's default retry
+    strategy (retry always) would retry for ever, holding the job back; ``bq update`` or ``terraform apply`` adds the
+    column (README "Update a running job")."""
 
     def __init__(self, dataset: str, table: str, label: str | None = None):
         super().__init__(label)
@@ -41,15 +45,16 @@ class WriteTablesToBigQuery(beam.PTransform):
                     create_disposition=beam.io.BigQueryDisposition.CREATE_IF_NEEDED,
                     write_disposition=beam.io.BigQueryDisposition.WRITE_APPEND,
                     method=beam.io.WriteToBigQuery.Method.STREAMING_INSERTS,
+                    ignore_unknown_columns=True,  # a column the schema added, an older table lacks: see above
                     additional_bq_parameters={"timePartitioning": {
                         "type": "DAY", "field": table_spec(self.table)["partition_field"]}}))
 
 
 def bigquery_row(table: str, row: dict) -> dict:
     """``row`` of ``table`` as a streaming insert takes it: the row as stored
-    (:func:`journeyflow.model.tables.stored_row`), only the table's columns (an insert naming another field fails,
-    "no such field", where the Parquet sink's schema drops it: a ``wait`` decision's ``due_at`` is in its audit
-    message, not in the table), TIMESTAMP columns from epoch ms to seconds."""
+    (:func:`journeyflow.model.tables.stored_row`), only the table's columns (an insert naming a field the schema
+    does not have fails, "no such field", where the Parquet sink's schema drops it), TIMESTAMP columns (``due_at``
+    of a ``wait`` decision included) from epoch ms to seconds."""
     fields = table_spec(table)["fields"]
     stored = stored_row(table, row)
     out = {f["name"]: stored[f["name"]] for f in fields if f["name"] in stored}

@@ -67,9 +67,11 @@ def merge_from_event(old: str, new: str, ev: Event, members: list[str],
 class OnlineResolution(NamedTuple):
     """What :func:`resolve_online` did for one event.
 
-    ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: per accepted link that merged
-    two customers, ``(absorbed customer id, merge_into event)`` and ``(surviving customer id, merge_from event)``;
-    ``customer_id``: the event's customer (the canonical root of its primary identifier after its links)."""
+    ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: the control events to deliver
+    with the event, each ``(customer id, event)``: per accepted link that merged two customers, ``(absorbed customer
+    id, merge_into event)`` and ``(surviving customer id, merge_from event)``, and per other customer an opt-out
+    names (``opt_outs.online_copies``), ``(that customer id, status-only absorb)``; ``customer_id``: the event's
+    customer (the canonical root of its primary identifier at the event's time)."""
 
     rows: list[dict[str, Any]]
     merges: list[tuple[str, Event]]
@@ -77,7 +79,8 @@ class OnlineResolution(NamedTuple):
 
 
 def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineResolution:
-    """Apply one event's links (:func:`~.rules.links_for`) to ``store`` and key the event.
+    """Apply one event's links (:func:`~.rules.links_for`) to ``store`` and key the event; an opt-out naming
+    identifiers of other customers gets a copy for each of them among ``merges`` (:mod:`.opt_outs`).
 
     Store errors propagate (e.g. ``IdentityStoreUnavailable``: Beam retries the bundle; links are idempotent)."""
     rows: list[dict[str, Any]] = []
@@ -105,7 +108,12 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     # keyed by the customer its primary identifier was at the event's time (replay's rule): an event dated before
     # the link that merged its customer away, arriving after that link, is decided in the absorbed customer's own
     # state (consent, sends, memberships), which then travels to the survivor with the hand-over
-    return OnlineResolution(rows, merges, store.root_at(canonical(ev.ids), ev.ts))
+    customer = store.root_at(canonical(ev.ids), ev.ts)
+    if len(ev.ids) > 1 and (ev.stream == "consent" or ev.stream == "engagement"):
+        # an opt-out naming other customers' identifiers reaches each of them (``opt_outs``)
+        from journeyflow.stages.identity.opt_outs import online_copies
+        merges += online_copies(store, ev, customer)
+    return OnlineResolution(rows, merges, customer)
 
 
 def status_handover(key: str, ev: Event) -> Event:

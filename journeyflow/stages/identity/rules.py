@@ -34,14 +34,22 @@ from journeyflow.stages.identity.keys import ANON, CRM, EMAIL, KINDS, PHONE, Cou
 if TYPE_CHECKING:
     from journeyflow.model.events import Event
 
-__all__ = ["Guard", "KindCaps", "LinkRecord", "LinkRules", "StreamLinks", "default_rules", "event_links", "links_for"]
+#: Engagement types that are an opt-out by the person (a bounce is the address's): they never link (``links_for``)
+#: and reach every customer they name (:mod:`.opt_outs`).
+OPT_OUT_TYPES = frozenset({"unsubscribed", "complained"})
+
+__all__ = ["OPT_OUT_TYPES", "Guard", "KindCaps", "LinkRecord", "LinkRules", "StreamLinks", "default_rules",
+           "event_links", "links_for"]
 
 
 class StreamLinks(BaseModel):
     """Which events of one stream link their identifiers, and which identifier kinds take part.
 
     ``event_types`` is a list of event types or ``"*"`` for every type; an empty list links nothing.
-    Keys of kinds not in ``kinds`` are ignored for linking (they still identify the event).
+    Keys of kinds not in ``kinds`` are ignored for linking (they still identify the event).  Consent records and
+    engagement opt-outs (``unsubscribed``, ``complained``) link nothing whatever is listed: a record naming two
+    people (a revoke by B's CRM id and A's device) is no evidence that they are one; it opts out each of them
+    instead (:mod:`.opt_outs`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -196,6 +204,8 @@ def links_for(
     types = rule.event_types
     if types != "*" and event_type not in types:  # (``StreamLinks.applies_to``, inlined: once per event)
         return []
+    if stream == "consent" or (stream == "engagement" and event_type in OPT_OUT_TYPES):
+        return []  # an opt-out (or a consent record) never links, whatever the rules say (``StreamLinks``)
     kinds = rule.kinds
     selected = {k for k in keys if k.partition(":")[0] in kinds}
     if len(selected) < 2:

@@ -1,7 +1,8 @@
 """Streaming assembly: one Pub/Sub subscription per input stream in, one topic per execution target out.
 
     Read_<stream> → ParseAndValidate → ResolveIdentities (online, identity store)
-        → DecideOrdered (keyed state + event-time timers) → outputs (``transforms.outputs``)
+        → DecideOrdered (keyed state + event-time timers; a processing-time grace for a merge's hand-over,
+          ``transforms.handover``) → outputs (``transforms.outputs``)
         → Pub/Sub topics (decisions-<target>, decisions-audit, dead-letter, field-warnings)
           [+ BigQuery tables with --tables]
     Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``;
@@ -30,6 +31,7 @@ from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig
 from journeyflow.transforms.address import ShareAddressStatusOnline
 from journeyflow.transforms.decide_streaming import DecideOrdered
+from journeyflow.transforms.handover import GRACE_MS
 from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
 from journeyflow.transforms.outputs import build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
@@ -59,8 +61,9 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     # an address's opt-outs and bounces reach every customer holding the address (transforms.address)
     copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())
     keyed = (resolved.keyed, transfers_in, copies) | "KeyedInputs" >> beam.Flatten()
+    # the transfers come back here: a survivor's hold on a link fails safe (transforms.handover)
     decided = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms,
-                                                        snapshots=bool(tables_dataset))
+                                                        snapshots=bool(tables_dataset), handover_grace_ms=GRACE_MS)
     outputs = build_outputs(decided, parsed, resolved[LINKS], more_dead=(transfers[DEAD],))
     PubSubSink(project, prefix, local).write(outputs)
     if tables_dataset:

@@ -49,9 +49,9 @@ from apache_beam.utils.timestamp import Timestamp
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, encode_event, is_status_event
+from journeyflow.model.events import ADDRESS_STREAM, Event, decode_event, is_status_event
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.stages.identity.flush_plan import FlushPlan, plan_flush
+from journeyflow.stages.identity.flush_plan import flush_order, plan_flush
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, status_handover
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import Outputs
@@ -60,6 +60,16 @@ from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_codec import decode_state, encode_state
 from journeyflow.stages.state_bounds import is_empty
 from journeyflow.transforms.coders import EventCoder
+from journeyflow.transforms import handover as _handover
+from journeyflow.transforms.decide_caches import KEPT_DECODED, KEPT_STATES, FlushCaches  # noqa: F401 - re-exported
+from journeyflow.transforms.handover import (
+    HandoverWait,
+    consent_before,
+    lift_stand_ins,
+    pack_forwarded,
+    stand_in_absorb,
+    with_subprofiles,
+)
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
     DECISIONS,
@@ -74,11 +84,6 @@ from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSF
 
 log = logging.getLogger(__name__)
 
-#: Decoded buffered events kept between a key's flushes (per DoFn instance; ``OrderedCustomerFn._remember``).
-KEPT_DECODED = 50_000
-#: Customer states kept decoded between a key's flushes, with the bytes they were stored as (per DoFn instance;
-#: ``OrderedCustomerFn._read_state``).
-KEPT_STATES = 20_000
 _EVENTS = EventCoder()  # buffered events' stored form (journeyflow.stages.state_codec, module docstring)
 
 
@@ -119,20 +124,29 @@ TRANSFER_WAIT_MS = 30_000
 TIMED_OUT_EXAMPLES = 3
 
 
-class OrderedCustomerFn(beam.DoFn):
+class OrderedCustomerFn(FlushCaches, beam.DoFn):
     """Keyed by customer id: buffers the customer's events and releases them in event-time order when the
     watermark passes (module docstring).  State: ``customer`` (CustomerState bytes), ``buffer`` (encoded events),
-    ``pending`` (the flush timer's time, epoch ms), ``done`` (horizon processed so far, epoch ms)."""
+    ``pending`` (the flush timer's time, epoch ms), ``done`` (horizon processed so far, epoch ms), ``handover``
+    (``transforms.handover.HandoverWait``: a link held past its event-time wait, stand-ins for hand-overs given up
+    on) with the processing-time timer ``handover_grace`` (``transforms.handover``, the fail-safe hold).
+
+    Dataflow ``--update`` from a build before qa14a: the step (``OrderedCustomerState``, label unchanged) gains the
+    state cell ``handover`` and the REAL_TIME timer ``handover_grace``; keys start with neither (nothing waits).
+    If the update's compatibility check refuses the changed step, drain and start with ``--resume`` instead."""
 
     CUSTOMER = ReadModifyWriteStateSpec("customer", BytesCoder())
     BUFFER = BagStateSpec("buffer", BytesCoder())
     PENDING = ReadModifyWriteStateSpec("pending", VarIntCoder())  # time the flush timer is set for
     DONE = ReadModifyWriteStateSpec("done", VarIntCoder())  # horizon processed so far
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
+    HANDOVER = ReadModifyWriteStateSpec("handover", BytesCoder())  # HandoverWait (transforms.handover)
+    GRACE = TimerSpec("handover_grace", TimeDomain.REAL_TIME)
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, hold_until_ms: int = 0,
-                 snapshots: bool = False):
+                 snapshots: bool = False, handover_grace_ms: int | None = None):
         self.config = config
+        self.grace_ms = handover_grace_ms
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
         self.snapshots = snapshots
@@ -142,6 +156,8 @@ class OrderedCustomerFn(beam.DoFn):
         self.state_bytes = Metrics.distribution(NAMESPACE, "customer_state_bytes")
         self.retired = Metrics.counter(NAMESPACE, "customers_retired")
         self.timed_out = Metrics.counter(NAMESPACE, "handovers_timed_out")
+        self.graces = Metrics.counter(NAMESPACE, "handover_graces_started")
+        self.lifted = Metrics.counter(NAMESPACE, "handover_stand_ins_lifted")
 
     def start_bundle(self) -> None:
         """Only this bundle's failed conditions are counted (``DecideCounters.start_bundle``)."""
@@ -160,9 +176,11 @@ class OrderedCustomerFn(beam.DoFn):
         timed_out, self._timed_out = self._timed_out, []
         if timed_out:
             self.timed_out.inc(len(timed_out))
+            safe = (f" and {self.grace_ms} ms of processing time; every channel counted opted out until it arrives"
+                    if self.grace_ms is not None else "")
             log.warning("journeyflow: %d customer(s) went on without the state of a customer merged into them: no "
-                        "hand-over within %d ms of event time (counter handovers_timed_out), e.g. %s", len(timed_out),
-                        self.transfer_wait, "; ".join(
+                        "hand-over within %d ms of event time%s (counter handovers_timed_out), e.g. %s",
+                        len(timed_out), self.transfer_wait, safe, "; ".join(
                             f"{mask_pii(key)} without {mask_pii(str(mf.attrs.get('from')))} (merged at {mf.ts})"
                             for key, mf in timed_out[:TIMED_OUT_EXAMPLES]))
 
@@ -255,7 +273,9 @@ class OrderedCustomerFn(beam.DoFn):
                  buffer=beam.DoFn.StateParam(BUFFER),
                  pending=beam.DoFn.StateParam(PENDING),
                  done=beam.DoFn.StateParam(DONE),
-                 flush=beam.DoFn.TimerParam(FLUSH)) -> Iterator[Any]:
+                 flush=beam.DoFn.TimerParam(FLUSH),
+                 handover=beam.DoFn.StateParam(HANDOVER),
+                 grace=beam.DoFn.TimerParam(GRACE)) -> Iterator[Any]:
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs.
 
@@ -268,14 +288,42 @@ class OrderedCustomerFn(beam.DoFn):
         each.  At a finite watermark nothing changes: an element dated behind it can still come (upstream steps
         stamp event time; the local Pub/Sub watermark follows publish time), and the stage's processed horizon, not
         the watermark, decides whether it is late."""
-        now = fired.micros // 1000
-        horizon = now - self.lateness - PAST
         watermark = timer_input_watermark_ms()
+        yield from self._fire(key, fired.micros // 1000, watermark, customer, buffer, pending, done, flush, handover,
+                              grace)
+
+    @on_timer(GRACE)
+    def on_grace(self, key=beam.DoFn.KeyParam,
+                 customer=beam.DoFn.StateParam(CUSTOMER),
+                 buffer=beam.DoFn.StateParam(BUFFER),
+                 pending=beam.DoFn.StateParam(PENDING),
+                 done=beam.DoFn.StateParam(DONE),
+                 flush=beam.DoFn.TimerParam(FLUSH),
+                 handover=beam.DoFn.StateParam(HANDOVER),
+                 grace=beam.DoFn.TimerParam(GRACE)) -> Iterator[Any]:
+        """The processing-time grace of a link held past its event-time wait ended (``transforms.handover``, rule
+        1): flush to the horizon the event-time timer asked for, giving up on the links whose wait had passed by
+        then (each with a stand-in, rule 2).  Nothing when the hand-over arrived meanwhile."""
+        wait = HandoverWait.read(handover.read())
+        wanted = wait.end_grace(self.transfer_wait)
+        if wanted is None:
+            return
+        handover.write(wait.to_bytes())
+        yield from self._fire(key, wanted + self.lateness + PAST, None, customer, buffer, pending, done, flush,
+                              handover, grace)
+
+    def _fire(self, key: str, now: int, watermark: int | None, customer, buffer, pending, done, flush, handover,
+              grace) -> Iterator[Any]:
+        """The flushes of one firing at event time ``now`` (epoch ms; ``watermark``: the firing's input watermark
+        when the runner said it), see :meth:`on_flush`."""
+        horizon = now - self.lateness - PAST
+        if now >= _END_MS:  # a held link's end-of-input timer fired: the watermark reached the window's end
+            watermark = max(watermark or 0, _END_MS + 1)
         ended = watermark is not None and watermark > _END_MS
         if ended and not self.snapshots:
             horizon = watermark - self.lateness - PAST
         while True:
-            nxt = yield from self._flush(key, horizon, customer, buffer, pending, done)
+            nxt = yield from self._flush(key, horizon, customer, buffer, pending, done, handover, grace, ended)
             if nxt is None:
                 return
             at, hold = nxt
@@ -287,29 +335,73 @@ class OrderedCustomerFn(beam.DoFn):
                 return
             now, horizon = at, at - self.lateness - PAST
 
-    def _flush(self, key: str, horizon: int, customer, buffer, pending, done) -> Iterator[Any]:
+    def _flush(self, key: str, horizon: int, customer, buffer, pending, done, handover, grace,
+               ended: bool) -> Iterator[Any]:
         """One flush of ``key`` at ``horizon`` (:meth:`on_flush`); yields its outputs and returns ``(time of the next
-        flush, the held link's time or None)``, or None when nothing is pending (``pending`` cleared)."""
+        flush, the held link's time or None)``, or None when nothing is pending (``pending`` cleared).
+
+        A link whose event-time wait passed without its hand-over (``transforms.handover``): held on (the flush
+        stops before it; the flush timer is re-armed only for the end of the global window, which a drain reaches;
+        the grace timer, the absorb or a new element fires the next flush)
+        until its grace ended or the input did (``ended``); then given up on with a stand-in, alone in a flush that
+        starts at the link's time - 1 (a flush before it processes up to there first; at the end of the input, all
+        in this flush)."""
         self._held.pop(key, None)
         raws = list(buffer.read())
         known = self._kept.pop(key, None) or {}
         buffered = [known.get(b) or decode_buffered(b) for b in raws]
+        wait_raw = handover.read() if self.grace_ms is not None else None  # (no hold without the loop)
+        wait = HandoverWait.read(wait_raw)
+        if wait.link is not None and wait.wanted is not None:
+            horizon = max(horizon, wait.wanted)  # (held past the wait: the watermark was past this already)
         plan = plan_flush(buffered, horizon, key, self.transfer_wait)
+        again = past = None
+        if plan.timed_out and self.grace_ms is not None:
+            first = min(plan.timed_out, key=flush_order)
+            if not ended and not wait.graced(first):
+                past, again = first, None  # rule 1: hold on; the grace timer (started once per link) ends it
+                if wait.link != first.ts:
+                    grace.set(Timestamp(micros=(_handover.processing_now_ms() + self.grace_ms) * 1000))
+                    self.graces.inc()
+                wait.link, wait.wanted = first.ts, max(horizon, wait.wanted or horizon)
+                plan = plan_flush(buffered, first.ts - 1, key, self.transfer_wait)
+            else:
+                prev = done.read()
+                later = [mf for mf in plan.timed_out if mf.ts > first.ts]
+                cut = first.ts - 1 if prev is None or prev < first.ts - 1 else (
+                    min(later, key=flush_order).ts - 1 if later else None)
+                if not ended and cut is not None and cut < horizon:  # one link given up on per flush, from its
+                    # time - 1 (the statuses a late hand-over's lift restores); at the end all at once (none can come)
+                    plan, again = plan_flush(buffered, cut, key, self.transfer_wait), horizon
+        if past is None:
+            wait.link = wait.wanted = None
         self._sizes[0].append(len(buffered))
         raw = customer.read()
         state = self._read_state(key, raw)
         out = Outputs()
-        ready = self._with_subprofiles(plan, out)
+        ready = with_subprofiles(self.processor, plan, out)
+        if wait.stand_ins and lift_stand_ins(wait, state, ready):
+            self.lifted.inc()
+        for mf in plan.timed_out if self.grace_ms is not None else ():  # rule 2: the stand-in right after the link
+            wait.stand_ins[str(mf.attrs.get("from"))] = [mf.ts, consent_before(state, mf, ready)]
+            at = max(i for i, e in enumerate(ready) if e.uid in (mf.uid, f"absorb:sub:{mf.uid}")) + 1
+            ready.insert(at, stand_in_absorb(mf, key))
+        if (wait_bytes := wait.to_bytes()) != wait_raw:
+            handover.write(wait_bytes) if wait_bytes is not None else handover.clear()
         self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
         if plan.forward is not None:
-            _pack_forwarded(out, key, *plan.forward)
+            pack_forwarded(out, key, *plan.forward)
         for mf in plan.timed_out:  # logged once per bundle (finish_bundle)
             self._timed_out.append((key, mf))
         stored = {id(e): b for e, b in zip(buffered, raws)}
         keep = [stored.get(id(e)) or _EVENTS.encode(e) for e in plan.keep]
         horizon = plan.until
         nxt = [plan.next_at] if plan.next_at is not None else []
-        if plan.hold is not None:
+        if again is not None:
+            nxt = [again]  # the rest of this firing's horizon, in the flush that follows at once
+        elif past is not None:
+            nxt = [_END_MS - self.lateness - PAST]  # held past the wait: only the end of the input (a drain) is due
+        elif plan.hold is not None:
             pass  # held (flush_plan): nothing moves before the hold's end or its absorb, which arms a flush itself
         elif state.timers:
             nxt.append(state.next_due())
@@ -319,7 +411,7 @@ class OrderedCustomerFn(beam.DoFn):
             if due is not None and due <= horizon:
                 if self.processor.retire_if_dormant(state, horizon):
                     self.retired.inc()  # nothing left: the stored state goes entirely
-                    for st in (customer, buffer, pending, done):
+                    for st in (customer, buffer, pending, done, handover):
                         st.clear()
                     yield from self.counters.emit(out)
                     return None
@@ -366,94 +458,22 @@ class OrderedCustomerFn(beam.DoFn):
             return hit[1]
         return decode_state(raw)
 
-    def _keep_state(self, key: str, stored: bytes, state: CustomerState) -> None:
-        """Keep ``state`` (just stored as ``stored``) for ``key``'s next flush (at most ``KEPT_STATES`` keys per
-        DoFn instance: when full, the cache starts again empty)."""
-        if len(self._states) >= KEPT_STATES:
-            self._states.clear()
-        self._states[key] = (stored, state)
-
-    def _hold(self, key: str, link_ms: int, armed_at: int) -> None:
-        """Note that ``key``'s last flush held at a ``merge_from`` dated ``link_ms`` (``flush_plan``: nothing at or
-        after it is processed before its absorb or the end of its wait) and armed the flush for ``armed_at``.
-
-        While that holds, ``process`` buffers an event dated after the horizon (``link_ms - 1``: an earlier one is
-        late) without arming an earlier flush: such a flush would process nothing (the horizon and the customer's
-        timers due by then are processed), only fire and emit nothing (issue 22: 359 of 6,049 firings of the
-        3,000-record TestStream bench; with ``snapshots``, each wrote the same row at the same horizon again).  An
-        absorb still arms it (it ends the hold).  A pure shortcut, checked against the stored cells: it applies only while ``done`` is
-        ``link_ms - 1`` and ``pending`` is ``armed_at``, as that flush left them (another instance's flush since
-        changed them; if both happen to match a key no longer held, its event waits at most until ``armed_at``, in
-        order, never late).  At most ``KEPT_STATES`` keys per DoFn instance (when full, it starts again empty)."""
-        if len(self._held) >= KEPT_STATES:
-            self._held.clear()
-        self._held[key] = (link_ms, armed_at)
-
-    def _remember_one(self, key: str, stored: bytes, ev: Event) -> None:
-        """Keep ``ev``, just buffered as ``stored``, for ``key``'s next flush (the cache of :meth:`_remember`; an
-        element is never changed after it is output, Beam's rule, so it is what decoding ``stored`` gives)."""
-        kept = self._kept.get(key)
-        if kept is None:
-            kept = self._kept[key] = {}
-        kept[stored] = ev
-        self._kept_n += 1
-        if self._kept_n > KEPT_DECODED:
-            self._kept.clear()
-            self._kept_n = 0
-
-    def _remember(self, key: str, events: dict[bytes, Event]) -> None:
-        """Keep ``key``'s still-buffered events decoded for its next flush (a pure cache: an entry equals the decode
-        of its bytes; once a DoFn instance holds more than ``KEPT_DECODED`` events, the whole cache is dropped and
-        later flushes decode their buffers again)."""
-        self._kept[key] = events
-        self._kept_n += len(events)
-        if self._kept_n > KEPT_DECODED:
-            self._kept.clear()
-            self._kept_n = 0
-
-    def _with_subprofiles(self, plan: FlushPlan, out: Outputs) -> list[Event]:
-        """``plan.main`` with, after each ``merge_from``, the absorb of its sub-profile: the absorbed identifiers'
-        events dated before the link that reached this key, decided under the absorbed id up to the link's time
-        (``journeyflow.stages.identity.flush_plan``)."""
-        if not plan.subs:
-            return plan.main
-        absorbs: dict[str, Event] = {}
-        for mf, events in plan.subs:
-            if not events:
-                continue
-            sub = CustomerState(customer_id=mf.attrs["from"])
-            self.processor.advance(sub, events, mf.ts - 1, out)
-            absorbs[mf.uid] = Event(f"absorb:sub:{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (mf.ids[0],),
-                                    {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id})
-        ready: list[Event] = []
-        for e in plan.main:
-            ready.append(e)
-            if e.uid in absorbs:
-                ready.append(absorbs[e.uid])
-        return ready
-
-
-def _pack_forwarded(out: Outputs, key: str, merge: Event, events: list[Event]) -> None:
-    """Put ``events`` (what this key held after its ``merge_into``) into the absorb that hands its state over."""
-    uid = f"absorb:{key}:{merge.uid}"
-    for i, (target, ev) in enumerate(out.transfers):
-        if ev.uid == uid:
-            attrs = dict(ev.attrs, events=[base64.b64encode(encode_event(e)).decode() for e in events])
-            out.transfers[i] = (target, Event(ev.uid, ev.stream, ev.type, ev.ts, ev.ids, attrs, ev.contact))
-            return
-
 
 class DecideOrdered(beam.PTransform):
     """(customer id, Event) → decisions (main) and the tagged outputs of ``transforms.outputs``: journey steps,
     dead letters (late events, duplicates, processing errors), state transfers (target customer id, absorb event)
     for identity merges, and, with ``snapshots``, customer snapshot rows.
 
-    ``allowed_lateness_ms`` and ``hold_until_ms`` (epoch ms): see the module docstring.  Works on bounded and
-    unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
+    ``allowed_lateness_ms`` and ``hold_until_ms`` (epoch ms): see the module docstring.  ``handover_grace_ms``:
+    set it (``transforms.handover.GRACE_MS``) when the state transfers are read back into this step (``pipelines.
+    stream``): the fail-safe hold of ``transforms.handover``.  None (a graph that never reads them back: tests,
+    benches): a survivor goes on without the absorbed state after the event-time wait, nothing counted opted out.
+    Works on bounded and unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None,
-                 hold_until_ms: int = 0, snapshots: bool = False):
+                 hold_until_ms: int = 0, snapshots: bool = False, handover_grace_ms: int | None = None):
         super().__init__(label)
+        self.grace_ms = handover_grace_ms
         self.config = config
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
@@ -465,6 +485,7 @@ class DecideOrdered(beam.PTransform):
             keyed
             | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
             | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
-                self.config, self.lateness, self.hold_until, self.snapshots)).with_outputs(*TAGGED, main=DECISIONS)
+                self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms)).with_outputs(
+                    *TAGGED, main=DECISIONS)
         )
 

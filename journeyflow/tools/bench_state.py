@@ -64,6 +64,7 @@ class CellDriver:
         self.fn, self.key = fn, key
         self.customer, self.buffer, self.pending, self.done = Cell(), Cell(bag=True), Cell(), Cell()
         self.timer = Cell()
+        self.handover, self.grace = Cell(), Cell()  # the hand-over hold's cell and processing-time timer
         self.outputs: list[Any] = []
         self.flush_ms: list[float] = []
 
@@ -79,12 +80,21 @@ class CellDriver:
             fired, self.timer.value = self.timer.value, None
             t0 = time.perf_counter()
             self.outputs += list(self.fn.on_flush(self.key, fired, self.customer, self.buffer, self.pending,
-                                                  self.done, self.timer))
+                                                  self.done, self.timer, self.handover, self.grace))
             self.flush_ms.append((time.perf_counter() - t0) * 1000)
 
+    def fire_grace(self, processing_ms: int) -> bool:
+        """Fire the processing-time grace timer if it is due at ``processing_ms`` (epoch ms); True if it fired."""
+        if self.grace.value is None or self.grace.value.micros // 1000 > processing_ms:
+            return False
+        self.grace.value = None
+        self.outputs += list(self.fn.on_grace(self.key, self.customer, self.buffer, self.pending, self.done,
+                                              self.timer, self.handover, self.grace))
+        return True
+
     def stored_bytes(self) -> int:
-        """Bytes in the key's state cells (customer state, buffer, pending time, horizon)."""
-        return sum(c.nbytes() for c in (self.customer, self.buffer, self.pending, self.done))
+        """Bytes in the key's state cells (customer state, buffer, pending time, horizon, hand-over hold)."""
+        return sum(c.nbytes() for c in (self.customer, self.buffer, self.pending, self.done, self.handover))
 
     def timer_pending(self) -> bool:
         """True when the key has a flush timer set."""

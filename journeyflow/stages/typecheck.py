@@ -23,7 +23,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import re2
+from celpy.evaluation import celstr
 from lark import Token, Tree
 
 from journeyflow.stages.conditions import TYPE_NAMES as _TYPE_NAMES
@@ -319,8 +319,8 @@ class _Checker:
             return base.elem or DYN
         if base.kind == "struct":
             lit = _literal_token(idx_node)
-            if lit is not None and lit.type == "STRING_LIT":
-                return self._field(base, _unquote(lit.value), _describe(base, _path(base_node)))
+            if lit is not None and lit.type in ("STRING_LIT", "MLSTRING_LIT"):  # (escapes, r'...' as CEL reads them)
+                return self._field(base, str(celstr(lit)), _describe(base, _path(base_node)))
             return DYN
         if base.kind == "map":
             if not _is(idx, "string"):
@@ -430,19 +430,10 @@ class _Checker:
 
     @staticmethod
     def _method(base: T, name: str, ts: list[T], args: list) -> None:
-        """A string method's one argument; a literal ``matches`` pattern must be valid RE2 (else every evaluation
-        of the condition is an error)."""
+        """A string method's one argument (a ``matches`` pattern that is no RE2 fails at every evaluation: refused
+        by :mod:`journeyflow.stages.conditions_constants`, which reads it as CEL does)."""
         if len(ts) != 1:
             raise CelTypeError(f"{name}() takes one string, got {len(ts)} argument(s)")
-        tok = _literal_token(args[0]) if name == "matches" else None
-        if tok is not None and tok.type == "STRING_LIT" and tok.value[:1] in "'\"" and "\\" not in tok.value:
-            quiet = re2.Options()
-            quiet.log_errors = False  # (RE2 would also print the error to stderr)
-            try:
-                re2.compile(_unquote(tok.value), quiet)
-            except re2.error as e:
-                why = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
-                raise CelTypeError(f"matches(): invalid regular expression {tok.value} (RE2 syntax: {why})") from None
 
 
 #: CEL's conversion functions (langdef.md "Type conversions"): what each converts from, and to.
@@ -494,7 +485,3 @@ def _literal_token(node: Any) -> Token | None:
     if isinstance(node, Tree) and node.data == "literal":
         return node.children[0]
     return None
-
-
-def _unquote(s: str) -> str:
-    return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"" else s

@@ -403,8 +403,8 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
             return rec["n"] if rec else 0
         if op == "sum":
             return rec["s"] if rec else _zero(a)
-        if op == "distinct_count":
-            return len(rec["d"]) if rec else 0
+        if op == "distinct_count":  # (saturates at max_events; a merge's union may hold more)
+            return min(len(rec["d"]), a.max_events) if rec else 0
         if rec is None:
             raise KeyError(a.name)
         return _fit(a, rec[op][1] if op in ("first", "last") else rec[op])
@@ -415,10 +415,12 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
         vals = e  # the common case: every entry is inside the window
     else:
         vals = e[bisect_right(e, now - a.window_ms, key=_ts):bisect_right(e, now, key=_ts)]
+    if op == "distinct_count":
+        return min(len({_dkey(x[1]) for x in vals}), a.max_events)
+    if len(vals) > a.max_events:  # the latest max_events, as one profile keeps them (an identity merge's union holds
+        vals = vals[len(vals) - a.max_events:]  # both profiles' entries until the next event trims them)
     if op == "count":
         return len(vals)
-    if op == "distinct_count":
-        return len({_dkey(x[1]) for x in vals})
     if op == "sum":
         return sum((x[1] for x in vals), _zero(a))
     if not vals:
@@ -459,7 +461,7 @@ def merge_computed(x: dict, y: dict) -> dict:
     profile only: two events at one time with one value count twice, as on one profile);
     all-time counts and sums add up, min/max/first/last take the extreme, distinct values a union.  Commutative;
     all-time counts and sums count both profiles' events (they would double if a profile were merged with itself,
-    which identity resolution never does)."""
+    which identity resolution never does).  The union may hold more than max_events: read as its latest (_value)."""
     out: dict = {}
     for name in sorted(set(x) | set(y)):
         a, b = x.get(name), y.get(name)

@@ -32,9 +32,10 @@ Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.tra
 spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
-time wins; at one time the larger value, as in an identity merge).  A trait set to ``null`` is cleared (Segment's
-"cleared or reset" traits, a null removes the attribute in Braze and Customer.io): kept as ``[None, ts]`` so the
-latest-wins rule holds across merges, absent for conditions (``has()`` false) and the snapshot.  A value kept under
+time wins; at one time a clear, else the larger value, as in an identity merge).  A trait set to ``null`` is
+cleared (Segment's "cleared or reset" traits, a null removes the attribute in Braze and Customer.io): kept as
+``[None, ts]`` so the latest-wins rule holds across merges, absent for conditions (``has()`` false) and the
+snapshot.  A value kept under
 an earlier declared type (the file changed ``seats: int`` to ``string``) is absent likewise, and replaced by the next.
 """
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import Any
 
 from journeyflow.model.events import Event, is_group_call
 from journeyflow.stages.attributes_expiry import expire_computed  # noqa: F401 - re-exported (state_bounds, tests)
+from journeyflow.stages.attributes_expiry import trait_order
 from journeyflow.stages.conditions import Condition
 from journeyflow.stages.declarations import Declarations
 from journeyflow.stages.typecheck import T
@@ -213,11 +215,11 @@ class AttributeSet:
                 raw = traits[k]
                 v = _typed(raw, t)
                 old = cur.get(k)
-                # the latest in event time; at one time the larger value (repr), as an identity merge decides
-                # (state_merge), so the order of two updates in one millisecond does not matter.  An explicit
+                # the latest in event time; at one time a clear, else the larger value (trait_order), as an identity
+                # merge decides (state_merge): the order of two updates in one millisecond does not matter.  An explicit
                 # null clears the trait: kept as [None, ts] so that an older value (a merge) does not come back
                 if (v is not None or raw is None) and (old is None or ts > old[1] or (
-                        ts == old[1] and repr(v) >= repr(old[0]))):
+                        ts == old[1] and trait_order([v, ts]) >= trait_order(old))):
                     cur[k] = [v, ts]
 
     # ------------------------------------------------------------------------------------------- values

@@ -49,7 +49,8 @@ def _one_and_merged(plays: list[tuple[int, str, int, bool]]) -> tuple[dict, dict
 
 
 def test_six_plays_split_over_two_profiles_count_as_on_one():
-    plays = [(1000 * i, g, 10 * (i + 1), i % 2 == 0) for i, g in enumerate(["rock", "jazz", "pop", "folk", "soul", "rap"])]
+    genres = ["rock", "jazz", "pop", "folk", "soul", "rap"]
+    plays = [(1000 * i, g, 10 * (i + 1), i % 2 == 0) for i, g in enumerate(genres)]
     one, merged, _ = _one_and_merged(plays)
     assert one["plays_7d"] == 3 and one["seconds_7d"] == 150 and one["first_7d"] == "folk" and one["genres"] == 3
     assert merged == one

@@ -311,9 +311,13 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
             ptype = _resolve(etype, path, p + ("property",), add)
     if op in ("sum", "min", "max") and prop is None:
         add(p + ("property",), f"{op} needs a property")
+    if op == "count" and isinstance(prop, str) and prop:  # (it was read by no one: every event counted)
+        add(p + ("property",), f"count counts events and reads no property: to count the events that have "
+                               f"'{prop}', write where: \"has(event.{prop})\"")
     if ptype is not None:
-        if op == "sum" and ptype.kind not in NUMERIC and ptype.kind != "dyn":
-            add(p + ("property",), f"sum needs a number, '{prop}' is a {ptype}")
+        if op == "sum" and (ptype.kind not in NUMERIC and ptype.kind != "dyn" or ptype.name == "timestamp"):
+            add(p + ("property",), f"sum needs a number, '{prop}' is a {ptype}" + (
+                ": a sum of times is no time (min, max, first or last take one)" if ptype.name == "timestamp" else ""))
         if op in ("min", "max", "first", "last", "distinct_count") and ptype.kind not in (
                 "int", "double", "string", "bool", "timestamp", "dyn"):
             add(p + ("property",), f"{op} needs a scalar, '{prop}' is a {ptype}")

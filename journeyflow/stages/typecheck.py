@@ -212,6 +212,9 @@ class _Checker:
             if b.kind in ("map", "struct"):
                 if not _is(a, "string"):
                     raise CelTypeError(f"'in' looks up a {a} in a map with string keys")
+                lit = _literal_token(a_node)  # ('plna' in event.properties: a typo, false for every event, as has())
+                if b.kind == "struct" and lit is not None and lit.type in ("STRING_LIT", "MLSTRING_LIT"):
+                    self._field(b, str(celstr(lit)), _describe(b, _path(right)))
                 return BOOL
             raise CelTypeError(f"'in' needs a list or a map on the right, got {b}")
         if not _comparable(a, b):

@@ -39,6 +39,11 @@ _READS = {"int": "a decimal integer of 64 bits: '42', '-7'", "uint": "a decimal 
           "double": "a decimal number: '2.5', '1e3'", "bool": "'true' or 'false'",
           "duration": "a number with a unit, h, m, s, ms, us or ns: '90s', '1.5h', '1h30m'",
           "timestamp": "an RFC 3339 time with its zone: '2026-01-01T00:00:00Z'"}
+#: What RE2 (cel-spec's regular expressions) lacks that Python, Java or JavaScript patterns use: a word of RE2's
+#: error -> the hint
+_RE2_HINTS = (("\\Z", "RE2 writes the end of the text \\z"), ("perl operator", "RE2 has no lookarounds"),
+              ("repetition operator", "RE2 has no possessive quantifiers"),
+              ("escape sequence: \\", "RE2 has no backreferences or this escape"))
 _CEL_TYPE = re.compile(r"\b(?:String|Int|Uint|Double|Bool|Bytes)Type\((.*?)\)")
 
 
@@ -126,7 +131,7 @@ class _Walk:
             re2.compile(str(p), quiet)
         except re2.error as e:
             why = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
-            lacks = "; RE2 has no lookarounds or backreferences" if "perl operator" in why or "escape" in why else ""
+            lacks = next((f"; {h}" for k, h in _RE2_HINTS if k in why), "")
             self.fail(node, f"matches(): invalid regular expression {self.source(node)} (RE2 syntax: {why}{lacks})")
 
     def zone(self, node: Tree) -> None:

@@ -45,7 +45,7 @@ def _refused(text: str) -> str:
     (r"event.properties.code.matches(r'^\d{3}(?=-)')", "no lookarounds"),
     (r"matches(event.properties.code, '(\\w)\\1')", "invalid escape"),
     (r"event.properties.code.matches('\\')", "trailing"),
-    (r"event.properties.code.matches('45\Z')", "RE2 writes the end of the text \z"),
+    (r"event.properties.code.matches('45\Z')", r"RE2 writes the end of the text \z"),
     (r"event.properties.code.matches('^\d++-')", "no possessive quantifiers"),
     ("event.properties.code.matches('(?<=a)' + 'b')", "invalid regular expression"),
     # conversions of a constant string that is no value of the type

@@ -19,7 +19,7 @@ once; every problem is one ``<file>:<line>: <json path>: <what>`` line of an :cl
 
 Types: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``, ``list<T>``, ``map<T>``.  ``op``: one of
 :data:`~journeyflow.stages.attributes.OPS`; ``property``: a path of the event as conditions see it (``sum`` needs
-a numeric one, ``min``/``max``/``distinct_count`` any declared scalar); ``where``: a CEL condition over ``event``
+a numeric one, not a timestamp, ``min``/``max``/``distinct_count`` any declared scalar, ``count`` none); ``where``: a CEL condition over ``event``
 only (type-checked); ``window``: a duration (``7d``) or absent (all time); ``max_events``: 1-1000 (default 100).
 """
 from __future__ import annotations

@@ -38,6 +38,7 @@ from journeyflow.stages.conditions import JourneyError, compile_condition
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
                                              _folded, stream_of)
+from journeyflow.stages.declared_types import _folded as _spelling
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
 
 __all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
@@ -149,6 +150,12 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
         if what == "trait" and out[name].kind in ("list", "map"):  # (stages.attributes keeps scalars only)
             add(path + (name,), f"a trait is one value (string, int, double, bool or timestamp), not a {out[name]}: "
                                 f"a list or map would never be kept")
+        # (a source's spelling is read as the declared name it folds to: stages.declared_types; two such names
+        # would leave 'PLAN' neither's, silently)
+        same = next((k for k in out if k != name and _spelling(k) == _spelling(name)), None)
+        if same is not None:
+            add(path + (name,), f"'{name}' and '{same}' are one {what} in two spellings (a source's "
+                                f"'{name.upper()}' would be either): declare one")
     return out
 
 

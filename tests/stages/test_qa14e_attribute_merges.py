@@ -29,6 +29,7 @@ ATTRS = load_attributes_text(textwrap.dedent("""\
       first_7d: {op: first, event: Song Played, property: properties.genre, window: 7d, max_events: 3}
       last_7d: {op: last, event: Song Played, property: properties.genre, window: 7d, max_events: 3}
       genres: {op: distinct_count, event: Song Played, property: properties.genre, max_events: 3}
+      genres_7d: {op: distinct_count, event: Song Played, property: properties.genre, window: 7d, max_events: 3}
       plays: {op: count, event: Song Played}
     """), "attributes.yaml")
 
@@ -38,14 +39,21 @@ def _play(i: int, ts: int, genre: str, seconds: int) -> Event:
                  {"properties": {"seconds": seconds, "genre": genre}})
 
 
-def _one_and_merged(plays: list[tuple[int, str, int, bool]]) -> tuple[dict, dict, dict]:
+def _one_and_merged(plays: list[tuple[int, str, int, bool]], after: list[tuple[int, str, int]] = ()
+                    ) -> tuple[dict, dict, dict]:
+    """The values of one profile that saw ``plays`` and then ``after``, and of two profiles that shared ``plays``
+    (``on_a``), merged (both ways), that then saw ``after``."""
     one, a, b = CustomerState(), CustomerState(customer_id="a"), CustomerState(customer_id="b")
     for i, (ts, genre, seconds, on_a) in enumerate(sorted(plays, key=lambda p: p[0])):
         ev = _play(i, ts, genre, seconds)
         ATTRS.observe(one, ev)
         ATTRS.observe(a if on_a else b, ev)
-    now = max(p[0] for p in plays)
-    return ATTRS.values(one, now), ATTRS.values(a.merge(b), now), ATTRS.values(b.merge(a), now)
+    merged, swapped = a.merge(b), b.merge(a)
+    for i, (ts, genre, seconds) in enumerate(after):
+        for s in (one, merged, swapped):
+            ATTRS.observe(s, _play(100 + i, ts, genre, seconds))
+    now = max(p[0] for p in [*plays, *after])
+    return ATTRS.values(one, now), ATTRS.values(merged, now), ATTRS.values(swapped, now)
 
 
 def test_six_plays_split_over_two_profiles_count_as_on_one():
@@ -63,4 +71,9 @@ def test_a_merged_profile_reads_as_one_profile_that_saw_every_event(days):
     # distinct event times half a day apart or more: within 7 days of the last one and beyond it
     plays = [(d * 43_200_000 + i, g, s, on_a) for i, (d, g, s, on_a) in enumerate(days)]
     one, merged, swapped = _one_and_merged(plays)
+    assert merged == one and swapped == one
+    # and after the merge, the merged profile's next plays count as on one profile
+    last = max(p[0] for p in plays)
+    after = [(last + 1000 * (i + 1), g, 7) for i, g in enumerate(["rock", "jazz", "rock", "pop"])]
+    one, merged, swapped = _one_and_merged(plays, after)
     assert merged == one and swapped == one

@@ -314,8 +314,8 @@ def _observe_other(a: Attribute, computed: dict, ev: Event, act: dict | None) ->
     if a.stream is not None and a.stream != ev.stream:
         return act
     if a.where is not None:
-        if act is None:
-            act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts}}
+        if act is None:  # (as the journeys' conditions see it, journeys.context: no properties are empty ones)
+            act = {"event": {"properties": {}, **ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts}}
         if not a.where.evaluate(act):
             return act
     if a.window_ms is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Callable
 
@@ -162,19 +163,34 @@ def _plain_kind(v: Any) -> str:
     return type(v).__name__
 
 
-#: The overloads of CEL's ``uint``, ``double`` and ``bool`` conversions (langdef.md "Type conversions"): cel-python
-#: also converts a bool to a number (``double(true)``) and a number to a bool (``bool(2)``).  (``int(true)`` is left
-#: as cel-python and Google's C++ runtime answer it: 1.)
+#: The overloads of CEL's ``uint``, ``double``, ``bool`` and ``int`` conversions (langdef.md "Type conversions"):
+#: cel-python also converts a bool to a number (``double(true)``) and a number to a bool (``bool(2)``).  (``int(true)``
+#: is left as cel-python and Google's C++ runtime answer it: 1.)
 _CONVERSIONS = {"uint": ("int", "uint", "double", "string"), "double": ("int", "uint", "double", "string"),
-                "bool": ("bool", "string")}
+                "bool": ("bool", "string"), "int": ("int", "uint", "double", "string", "timestamp", "bool")}
+#: The text each conversion reads from a string, as cel-go's ``strconv`` does (base-10 ASCII digits, Go's float
+#: syntax without hex, Go's boolean words); cel-python reads Python's (``' 12'``, ``'1_000'``, ``'１２'``, ``'0x10'``)
+_TEXT = {"int": re.compile(r"[+-]?[0-9]+"), "uint": re.compile(r"[0-9]+"),
+         "double": re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))")}
+_BOOL_WORDS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+               **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
 
 
 def _spec_conversion(name: str) -> Callable[[Any], Any]:
     base, takes = celpy.evaluation.base_functions[name], _CONVERSIONS[name]
+    text = _TEXT.get(name)
 
     def convert(v: Any) -> Any:
-        if _plain_kind(v) not in takes:
-            raise TypeError(f"no such overload: {name}({_plain_kind(v)})")
+        kind = _plain_kind(v)
+        if kind not in takes:
+            raise TypeError(f"no such overload: {name}({kind})")
+        if kind == "string":
+            if name == "bool":
+                if v not in _BOOL_WORDS:
+                    raise ValueError(f"{str(v)!r} is no bool")
+                return celtypes.BoolType(_BOOL_WORDS[v])
+            if not text.fullmatch(v):
+                raise ValueError(f"{str(v)!r} is no {name}")
         return base(v)
     convert.__name__ = f"cel_spec_{name}"
     return convert
@@ -249,7 +265,7 @@ class _SpecEvaluator(celpy.evaluation.Evaluator):
 #: before its own type values, so ``type(x) == string`` compared with ``_spec_string`` (always false); bound as
 #: variables, the names are the types again (calls still find the functions).
 _TYPE_VALUES = {"string": celtypes.StringType, "double": celtypes.DoubleType, "uint": celtypes.UintType,
-                "bool": celtypes.BoolType}
+                "bool": celtypes.BoolType, "int": celtypes.IntType}
 
 
 def run_program(program: celpy.InterpretedRunner, context: Mapping[str, Any]) -> Any:

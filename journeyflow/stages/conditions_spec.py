@@ -203,6 +203,29 @@ SPEC_FUNCTIONS: dict[str, Callable[..., Any]] = {
 SPEC_FUNCTIONS.update({"_in_": _spec_in, "_[_]": _spec_index, "size": _spec_size, "string": _spec_string})
 SPEC_FUNCTIONS.update({name: _spec_conversion(name) for name in _CONVERSIONS})
 
+#: The text ``timestamp()`` and ``duration()`` read, as cel-go does: an RFC 3339 time with its zone (cel-python also
+#: took a date alone, no zone -- read as UTC --, a space for the T, ``+0200``), Go's durations (not ``1d``)
+_TIME_TEXT = {"timestamp": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+                                      r"(?:Z|[+-][0-9]{2}:[0-9]{2})"),
+              "duration": re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|ms|s|m|h))+|[+-]?0")}
+
+
+def _spec_time_text(name: str) -> Callable[[Any], Any]:
+    base, text = celpy.evaluation.base_functions[name], _TIME_TEXT[name]
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, str):
+            if not text.fullmatch(v):
+                raise ValueError(f"{str(v)!r} is no {name}")
+            if name == "duration" and v.lstrip("+-") == "0":
+                v = "0s"  # (Go's "0"; cel-python's parser wants a unit)
+        return base(v)
+    convert.__name__ = f"cel_spec_{name}"
+    return convert
+
+
+SPEC_FUNCTIONS.update({name: _spec_time_text(name) for name in _TIME_TEXT})
+
 
 def _arith_kind(v: Any) -> str:
     """``double`` for a double (also a plain float from cel-python's arithmetic), ``int`` for an int or uint."""
@@ -265,7 +288,7 @@ class _SpecEvaluator(celpy.evaluation.Evaluator):
 #: before its own type values, so ``type(x) == string`` compared with ``_spec_string`` (always false); bound as
 #: variables, the names are the types again (calls still find the functions).
 _TYPE_VALUES = {"string": celtypes.StringType, "double": celtypes.DoubleType, "uint": celtypes.UintType,
-                "bool": celtypes.BoolType, "int": celtypes.IntType}
+                "bool": celtypes.BoolType, "int": celtypes.IntType}  # (not timestamp, duration: no type names here)
 
 
 def run_program(program: celpy.InterpretedRunner, context: Mapping[str, Any]) -> Any:

@@ -48,8 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from journeyflow.model.events import Event, is_group_call
-from journeyflow.stages.attributes_expiry import expire_computed  # noqa: F401 - re-exported (state_bounds, tests)
-from journeyflow.stages.attributes_expiry import trait_order
+from journeyflow.stages.attributes_expiry import expire_computed, trait_order  # noqa: F401 (re-exported)
 from journeyflow.stages.conditions import Condition
 from journeyflow.stages.declarations import Declarations
 from journeyflow.stages.typecheck import T
@@ -379,23 +378,19 @@ def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
         d = rec["d"] if rec else []
         k = _dkey(v)
         if len(d) < a.max_events and all(_dkey(x) != k for x in d):
-            d = sorted(d + [v], key=_dsort)
+            d = sorted(d + [v], key=_dkey)
         computed[a.name] = {"d": d}
 
 
 def _dkey(v: Any) -> tuple[str, Any]:
     """The identity of a value for ``distinct_count``, as CEL's equality sees it: numbers by value across int and
-    double (``1 == 1.0``), a bool never equal to a number (``true != 1``), strings as themselves."""
+    double (``1 == 1.0``), a bool never equal to a number (``true != 1``), strings as themselves; also the sort key
+    of distinct values (one order whatever the arrival order: bools, numbers, strings)."""
     if v.__class__ is bool:
         return ("b", v)
     if isinstance(v, (int, float)):
         return ("n", v)
     return (type(v).__name__, v)
-
-
-def _dsort(v: Any) -> tuple[str, Any]:
-    """Sort key of distinct values (one order whatever the arrival order: bools, numbers, strings)."""
-    return _dkey(v)
 
 
 def _value(a: Attribute, rec: dict | None, now: int) -> Any:
@@ -404,7 +399,7 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
         if op == "count":
             return rec["n"] if rec else 0
         if op == "sum":
-            return rec["s"] if rec else _zero(a)
+            return _sum(a, rec["s"]) if rec else _zero(a)
         if op == "distinct_count":  # (saturates at max_events; a merge's union may hold more)
             return min(len(rec["d"]), a.max_events) if rec else 0
         if rec is None:
@@ -424,7 +419,7 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
     if op == "count":
         return len(vals)
     if op == "sum":
-        return sum((x[1] for x in vals), _zero(a))
+        return _sum(a, sum((x[1] for x in vals), _zero(a)))
     if not vals:
         raise KeyError(a.name)
     pick = _PICK[op]
@@ -455,7 +450,17 @@ def _fit(a: Attribute, v: Any) -> Any:
 
 
 def _zero(a: Attribute) -> Any:
-    return 0.0 if a.type is not None and a.type.kind == "double" else 0
+    return 0.0 if a.result.kind == "double" else 0
+
+
+def _sum(a: Attribute, v: Any) -> Any:
+    """A sum as its declared result type holds it: a double (of an undeclared property: its ints summed) is a float."""
+    if a.result.kind == "double" and v.__class__ is int:
+        try:
+            return float(v)
+        except OverflowError:  # (hundreds of digits: the JSON number it is, infinite)
+            return float("inf") if v > 0 else float("-inf")
+    return v
 
 
 def merge_computed(x: dict, y: dict) -> dict:
@@ -487,7 +492,7 @@ def merge_computed(x: dict, y: dict) -> dict:
             union: dict = {}
             for v in sorted(a[k] + b[k], key=lambda v: (_dkey(v), repr(v))):
                 union.setdefault(_dkey(v), v)
-            out[name] = {k: sorted(union.values(), key=_dsort)}
+            out[name] = {k: sorted(union.values(), key=_dkey)}
     return out
 
 

@@ -34,9 +34,10 @@ _EVALUATED = frozenset({"expr", "conditionalor", "conditionaland", "relation", "
                         "member"})
 _TIME_PARTS = frozenset({"getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getFullYear", "getMonth",
                          "getHours", "getMinutes", "getSeconds", "getMilliseconds"})
-#: What the conversions of a string read (cel-spec langdef "Type conversions"; durations and times as cel-python).
+#: What the conversions of a string read (cel-spec langdef "Type conversions", as cel-go: conditions_spec).
 _READS = {"int": "a decimal integer of 64 bits: '42', '-7'", "uint": "a decimal integer from 0 to 2**64 - 1",
-          "double": "a decimal number: '2.5', '1e3'", "bool": "true, True, TRUE, t, T or 1; false, False, FALSE, f, F or 0",
+          "double": "a decimal number: '2.5', '1e3'",
+          "bool": "true, True, TRUE, t, T or 1; false, False, FALSE, f, F or 0",
           "duration": "a number with a unit, h, m, s, ms, us or ns: '90s', '1.5h', '1h30m'",
           "timestamp": "an RFC 3339 time with its zone: '2026-01-01T00:00:00Z'"}
 #: What RE2 (cel-spec's regular expressions) lacks that Python, Java or JavaScript patterns use: a word of RE2's

@@ -77,3 +77,27 @@ def test_a_merged_profile_reads_as_one_profile_that_saw_every_event(days):
     after = [(last + 1000 * (i + 1), g, 7) for i, g in enumerate(["rock", "jazz", "rock", "pop"])]
     one, merged, swapped = _one_and_merged(plays, after)
     assert merged == one and swapped == one
+
+
+def test_a_sum_of_an_undeclared_property_is_the_double_it_is_declared():
+    """A ``sum`` of an undeclared property is a ``double`` to the type checker (``customer.traits.x + 1.0``), but a sum
+    of ints was an int at run time: ``type(customer.traits.points) == double`` was false, and the snapshot wrote 3,
+    not 3.0.  The value is now the double it is declared."""
+    from journeyflow.stages.conditions import compile_condition
+    from journeyflow.stages.attributes import TraitsView
+    attrs = load_attributes_text(textwrap.dedent("""\
+        version: 1
+        attributes:
+          points: {op: sum, event: Points Earned, stream: track, property: properties.points}
+          points_7d: {op: sum, event: Points Earned, stream: track, property: properties.points, window: 7d}
+        """), "attributes.yaml")
+    s = CustomerState()
+    for i, p in enumerate([1, 2]):
+        ev = Event(f"track/q{i}", "track", "Points Earned", 1000 + i, ("crm:u",), {"properties": {"points": p}})
+        attrs.observe(s, ev)
+    v = attrs.values(s, 2000)
+    assert v == {"points": 3.0, "points_7d": 3.0} and all(type(x) is float for x in v.values())
+    decl = attrs.declarations
+    c = compile_condition("type(customer.traits.points) == double && customer.traits.points_7d + 1.0 == 4.0", "w",
+                          decl.variables(decl.event_type("Points Earned", "track")))
+    assert c.evaluate({"event": {}, "customer": {"traits": TraitsView(attrs, s, 2000)}}) is True

@@ -71,7 +71,8 @@ def test_a_key_test_on_a_declared_map_names_an_unknown_key(text, words):
 
 def test_key_tests_of_declared_keys_and_of_open_maps_still_load():
     decl = load_attributes_text(EVENTS, "attributes.yaml").declarations
-    c = compile_condition("'code' in event.properties && 'company' in customer.traits && !('x' in event.properties.meta)",
+    c = compile_condition("'code' in event.properties && 'company' in customer.traits"
+                          " && !('x' in event.properties.meta)",
                           "journeys.yaml:3: when", decl.variables(decl.event_type("Coupon Applied", None)))
     act = {"event": {"properties": {"code": "A", "meta": {"y": "1"}}}, "customer": {"traits": {"company": "acme"}}}
     assert c.evaluate(act) is True

@@ -25,5 +25,6 @@ def test_one_name_declared_in_two_spellings_is_refused(text, line, words):
 
 def test_distinct_names_and_one_spelling_per_event_still_load():
     a = load_attributes_text("version: 1\ntraits: {plan: string, plans: int}\nevents:\n  A:\n"
-                             "    properties: {plan: string}\n  B:\n    properties: {Plan: string}\n", "attributes.yaml")
+                             "    properties: {plan: string}\n  B:\n    properties: {Plan: string}\n",
+                             "attributes.yaml")
     assert set(a.traits) == {"plan", "plans"}

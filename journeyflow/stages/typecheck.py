@@ -385,7 +385,10 @@ class _Checker:
         while isinstance(target, Tree) and len(target.children) == 1 and target.data != "member_dot":
             target = target.children[0]
         if not (isinstance(target, Tree) and target.data == "member_dot"):
-            raise CelTypeError("has() needs a field selection, e.g. has(event.csat)")
+            key = _literal_token(target.children[1]) if isinstance(target, Tree) and target.data == "member_index" \
+                else None  # (has(m['Plan Type']): CEL's has() takes a.b only; a key with spaces is tested with in)
+            raise CelTypeError("has() needs a field selection, e.g. has(event.csat)" + (
+                f"; test a key with {key.value} in {_path(target.children[0])}" if key is not None else ""))
         self.n_member_dot(target, bound)  # an unknown field is an error in has() too
 
     def n_member_dot_arg(self, node: Tree, bound) -> T:

@@ -76,3 +76,16 @@ def test_key_tests_of_declared_keys_and_of_open_maps_still_load():
                           "journeys.yaml:3: when", decl.variables(decl.event_type("Coupon Applied", None)))
     act = {"event": {"properties": {"code": "A", "meta": {"y": "1"}}}, "customer": {"traits": {"company": "acme"}}}
     assert c.evaluate(act) is True
+
+
+def test_has_of_a_key_with_spaces_says_how_to_test_it():
+    """``has(event.properties['Plan Type'])`` is no CEL (``has()`` takes a field selection ``a.b``); the error now
+    says to write ``'Plan Type' in event.properties``, which is checked against the declaration and works."""
+    decl = load_attributes_text(EVENTS.replace("{code: string,", "{Plan Type: string, code: string,"),
+                                "attributes.yaml").declarations
+    variables = decl.variables(decl.event_type("Coupon Applied", None))
+    with pytest.raises(JourneyError) as e:
+        compile_condition("has(event.properties['Plan Type'])", "journeys.yaml:3: when", variables)
+    assert "test a key with 'Plan Type' in event.properties" in str(e.value), str(e.value)
+    c = compile_condition("'Plan Type' in event.properties", "journeys.yaml:3: when", variables)
+    assert c.evaluate({"event": {"properties": {"Plan Type": "pro"}}, "customer": {}}) is True

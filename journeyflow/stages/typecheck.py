@@ -160,8 +160,10 @@ class _Checker:
             raise CelTypeError(f"the condition of ?: is a {c}, not a bool")
         if a.kind == "dyn" or b.kind == "dyn":
             return DYN
-        if not _comparable(a, b):
-            raise CelTypeError(f"the branches of ?: have different types ({a} and {b})")
+        if not _comparable(a, b) or (a.kind != b.kind and a.kind in NUMERIC and b.kind in NUMERIC):
+            raise CelTypeError(f"the branches of ?: have different types ({a} and {b})" + (  # (cel-go's checker too)
+                ": CEL does not mix number types, write both as one (0.0 for a double, or double(), int())"
+                if a.kind in NUMERIC and b.kind in NUMERIC else ""))
         return a
 
     def _logic(self, node: Tree, bound, op: str) -> T:

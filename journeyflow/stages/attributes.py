@@ -32,9 +32,10 @@ Traits (``traits:`` in the file) come from ``identify`` calls (and ``context.tra
 spec/group/): only declared traits are kept, each a scalar of its declared type (a value of another type is dropped
 by the parser with a field warning ``traits.<name>``: ``stages.declared_types``; strings at most
 :data:`MAX_TRAIT_CHARS` characters), in ``CustomerState.traits`` as ``name -> [value, ts]`` (the latest in event
-time wins; at one time the larger value, as in an identity merge).  A trait set to ``null`` is cleared (Segment's
-"cleared or reset" traits, a null removes the attribute in Braze and Customer.io): kept as ``[None, ts]`` so the
-latest-wins rule holds across merges, absent for conditions (``has()`` false) and the snapshot.  A value kept under
+time wins; at one time a clear, else the larger value, as in an identity merge).  A trait set to ``null`` is
+cleared (Segment's "cleared or reset" traits, a null removes the attribute in Braze and Customer.io): kept as
+``[None, ts]`` so the latest-wins rule holds across merges, absent for conditions (``has()`` false) and the
+snapshot.  A value kept under
 an earlier declared type (the file changed ``seats: int`` to ``string``) is absent likewise, and replaced by the next.
 """
 from __future__ import annotations
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from journeyflow.model.events import Event, is_group_call
-from journeyflow.stages.attributes_expiry import expire_computed  # noqa: F401 - re-exported (state_bounds, tests)
+from journeyflow.stages.attributes_expiry import expire_computed, trait_order  # noqa: F401 (re-exported)
 from journeyflow.stages.conditions import Condition
 from journeyflow.stages.declarations import Declarations
 from journeyflow.stages.typecheck import T
@@ -213,11 +214,11 @@ class AttributeSet:
                 raw = traits[k]
                 v = _typed(raw, t)
                 old = cur.get(k)
-                # the latest in event time; at one time the larger value (repr), as an identity merge decides
-                # (state_merge), so the order of two updates in one millisecond does not matter.  An explicit
+                # the latest in event time; at one time a clear, else the larger value (trait_order), as an identity
+                # merge decides (state_merge): the order of two updates in one millisecond does not matter.  An explicit
                 # null clears the trait: kept as [None, ts] so that an older value (a merge) does not come back
                 if (v is not None or raw is None) and (old is None or ts > old[1] or (
-                        ts == old[1] and repr(v) >= repr(old[0]))):
+                        ts == old[1] and trait_order([v, ts]) >= trait_order(old))):
                     cur[k] = [v, ts]
 
     # ------------------------------------------------------------------------------------------- values
@@ -312,8 +313,8 @@ def _observe_other(a: Attribute, computed: dict, ev: Event, act: dict | None) ->
     if a.stream is not None and a.stream != ev.stream:
         return act
     if a.where is not None:
-        if act is None:
-            act = {"event": {**ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts}}
+        if act is None:  # (as the journeys' conditions see it, journeys.context: no properties are empty ones)
+            act = {"event": {"properties": {}, **ev.attrs, "stream": ev.stream, "type": ev.type, "ts": ev.ts}}
         if not a.where.evaluate(act):
             return act
     if a.window_ms is not None:
@@ -377,23 +378,19 @@ def _all_time(computed: dict, a: Attribute, ts: int, v: Any) -> None:
         d = rec["d"] if rec else []
         k = _dkey(v)
         if len(d) < a.max_events and all(_dkey(x) != k for x in d):
-            d = sorted(d + [v], key=_dsort)
+            d = sorted(d + [v], key=_dkey)
         computed[a.name] = {"d": d}
 
 
 def _dkey(v: Any) -> tuple[str, Any]:
     """The identity of a value for ``distinct_count``, as CEL's equality sees it: numbers by value across int and
-    double (``1 == 1.0``), a bool never equal to a number (``true != 1``), strings as themselves."""
+    double (``1 == 1.0``), a bool never equal to a number (``true != 1``), strings as themselves; also the sort key
+    of distinct values (one order whatever the arrival order: bools, numbers, strings)."""
     if v.__class__ is bool:
         return ("b", v)
     if isinstance(v, (int, float)):
         return ("n", v)
     return (type(v).__name__, v)
-
-
-def _dsort(v: Any) -> tuple[str, Any]:
-    """Sort key of distinct values (one order whatever the arrival order: bools, numbers, strings)."""
-    return _dkey(v)
 
 
 def _value(a: Attribute, rec: dict | None, now: int) -> Any:
@@ -402,9 +399,9 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
         if op == "count":
             return rec["n"] if rec else 0
         if op == "sum":
-            return rec["s"] if rec else _zero(a)
-        if op == "distinct_count":
-            return len(rec["d"]) if rec else 0
+            return _sum(a, rec["s"]) if rec else _zero(a)
+        if op == "distinct_count":  # (saturates at max_events; a merge's union may hold more)
+            return min(len(rec["d"]), a.max_events) if rec else 0
         if rec is None:
             raise KeyError(a.name)
         return _fit(a, rec[op][1] if op in ("first", "last") else rec[op])
@@ -415,12 +412,14 @@ def _value(a: Attribute, rec: dict | None, now: int) -> Any:
         vals = e  # the common case: every entry is inside the window
     else:
         vals = e[bisect_right(e, now - a.window_ms, key=_ts):bisect_right(e, now, key=_ts)]
+    if op == "distinct_count":
+        return min(len({_dkey(x[1]) for x in vals}), a.max_events)
+    if len(vals) > a.max_events:  # the latest max_events, as one profile keeps them (an identity merge's union holds
+        vals = vals[len(vals) - a.max_events:]  # both profiles' entries until the next event trims them)
     if op == "count":
         return len(vals)
-    if op == "distinct_count":
-        return len({_dkey(x[1]) for x in vals})
     if op == "sum":
-        return sum((x[1] for x in vals), _zero(a))
+        return _sum(a, sum((x[1] for x in vals), _zero(a)))
     if not vals:
         raise KeyError(a.name)
     pick = _PICK[op]
@@ -451,7 +450,17 @@ def _fit(a: Attribute, v: Any) -> Any:
 
 
 def _zero(a: Attribute) -> Any:
-    return 0.0 if a.type is not None and a.type.kind == "double" else 0
+    return 0.0 if a.result.kind == "double" else 0
+
+
+def _sum(a: Attribute, v: Any) -> Any:
+    """A sum as its declared result type holds it: a double (of an undeclared property: its ints summed) is a float."""
+    if a.result.kind == "double" and v.__class__ is int:
+        try:
+            return float(v)
+        except OverflowError:  # (hundreds of digits: the JSON number it is, infinite)
+            return float("inf") if v > 0 else float("-inf")
+    return v
 
 
 def merge_computed(x: dict, y: dict) -> dict:
@@ -459,7 +468,7 @@ def merge_computed(x: dict, y: dict) -> dict:
     profile only: two events at one time with one value count twice, as on one profile);
     all-time counts and sums add up, min/max/first/last take the extreme, distinct values a union.  Commutative;
     all-time counts and sums count both profiles' events (they would double if a profile were merged with itself,
-    which identity resolution never does)."""
+    which identity resolution never does).  The union may hold more than max_events: read as its latest (_value)."""
     out: dict = {}
     for name in sorted(set(x) | set(y)):
         a, b = x.get(name), y.get(name)
@@ -483,7 +492,7 @@ def merge_computed(x: dict, y: dict) -> dict:
             union: dict = {}
             for v in sorted(a[k] + b[k], key=lambda v: (_dkey(v), repr(v))):
                 union.setdefault(_dkey(v), v)
-            out[name] = {k: sorted(union.values(), key=_dsort)}
+            out[name] = {k: sorted(union.values(), key=_dkey)}
     return out
 
 

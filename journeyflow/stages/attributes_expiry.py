@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from operator import itemgetter
 
-__all__ = ["expire_computed"]
+__all__ = ["expire_computed", "trait_order"]
 
 _ts = itemgetter(0)
 
@@ -63,3 +63,11 @@ def _plan(windows: Mapping[str, int | None]) -> tuple[frozenset[str], dict[str, 
 def _plan_of_pairs(pairs: tuple[tuple[str, int | None], ...]) -> tuple[frozenset[str], dict[str, int]]:
     """:func:`_plan` of ``dict(pairs)``, made once per declared set (read only)."""
     return _plan(dict(pairs))
+
+
+def trait_order(entry: list) -> tuple:
+    """The order of a trait's ``[value, ts]`` entries (``CustomerState.traits``; the latest wins): event time, then
+    at one time a clear (``None``) over any value -- an uncertain value is no value, whatever the arrival order or
+    the type (by ``repr`` the clear lost to ``True`` only) -- then the larger ``repr``, so that one profile in either
+    order and an identity merge (``state_merge``) keep the same entry."""
+    return (entry[1], entry[0] is None, repr(entry[0]))

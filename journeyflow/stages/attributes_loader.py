@@ -19,7 +19,7 @@ once; every problem is one ``<file>:<line>: <json path>: <what>`` line of an :cl
 
 Types: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``, ``list<T>``, ``map<T>``.  ``op``: one of
 :data:`~journeyflow.stages.attributes.OPS`; ``property``: a path of the event as conditions see it (``sum`` needs
-a numeric one, ``min``/``max``/``distinct_count`` any declared scalar); ``where``: a CEL condition over ``event``
+a numeric one, not a timestamp, ``min``/``max``/``distinct_count`` any declared scalar, ``count`` none); ``where``: a CEL condition over ``event``
 only (type-checked); ``window``: a duration (``7d``) or absent (all time); ``max_events``: 1-1000 (default 100).
 """
 from __future__ import annotations
@@ -38,6 +38,7 @@ from journeyflow.stages.conditions import JourneyError, compile_condition
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
                                              _folded, stream_of)
+from journeyflow.stages.declared_types import _folded as _spelling
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
 
 __all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
@@ -149,6 +150,12 @@ def _types(v: Any, path: tuple, add, what: str) -> dict[str, T]:
         if what == "trait" and out[name].kind in ("list", "map"):  # (stages.attributes keeps scalars only)
             add(path + (name,), f"a trait is one value (string, int, double, bool or timestamp), not a {out[name]}: "
                                 f"a list or map would never be kept")
+        # (a source's spelling is read as the declared name it folds to: stages.declared_types; two such names
+        # would leave 'PLAN' neither's, silently)
+        same = next((k for k in out if k != name and _spelling(k) == _spelling(name)), None)
+        if same is not None:
+            add(path + (name,), f"'{name}' and '{same}' are one {what} in two spellings (a source's "
+                                f"'{name.upper()}' would be either): declare one")
     return out
 
 
@@ -311,9 +318,13 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
             ptype = _resolve(etype, path, p + ("property",), add)
     if op in ("sum", "min", "max") and prop is None:
         add(p + ("property",), f"{op} needs a property")
+    if op == "count" and isinstance(prop, str) and prop:  # (it was read by no one: every event counted)
+        add(p + ("property",), f"count counts events and reads no property: to count the events that have "
+                               f"'{prop}', write where: \"has(event.{prop})\"")
     if ptype is not None:
-        if op == "sum" and ptype.kind not in NUMERIC and ptype.kind != "dyn":
-            add(p + ("property",), f"sum needs a number, '{prop}' is a {ptype}")
+        if op == "sum" and (ptype.kind not in NUMERIC and ptype.kind != "dyn" or ptype.name == "timestamp"):
+            add(p + ("property",), f"sum needs a number, '{prop}' is a {ptype}" + (
+                ": a sum of times is no time (min, max, first or last take one)" if ptype.name == "timestamp" else ""))
         if op in ("min", "max", "first", "last", "distinct_count") and ptype.kind not in (
                 "int", "double", "string", "bool", "timestamp", "dyn"):
             add(p + ("property",), f"{op} needs a scalar, '{prop}' is a {ptype}")

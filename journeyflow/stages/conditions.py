@@ -298,9 +298,11 @@ def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None
     _check_shape(ast, where)
     _check_names(ast, where)
     if variables is not None:
+        from journeyflow.stages.conditions_constants import check_constants
         from journeyflow.stages.typecheck import CelTypeError, check_condition
         try:
             check_condition(ast, variables)
+            check_constants(ast, text)  # (a part that reads no variable and is an error: fails at every evaluation)
         except CelTypeError as e:
             err = JourneyError(f"{where}: {e}")
             err.offset = e.offset  # where in the condition text (journeys.positions maps it to a file line)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Callable
 
+from celpy.evaluation import celstr
 from lark import Token, Tree
 
 from journeyflow.stages.conditions_arithmetic import FALLBACK as _FALLBACK
@@ -432,8 +433,10 @@ class _Fast:
             return float(s)
         elif t == "BOOL_LIT":
             return s == "true"
-        elif t == "STRING_LIT" and _SIMPLE_STR.match(s):
-            return s[1:-1]
+        elif t in ("STRING_LIT", "MLSTRING_LIT"):  # escapes, raw and triple-quoted strings read as cel-python does
+            if _SIMPLE_STR.match(s):
+                return s[1:-1]
+            return str(celstr(tok))
         raise _NotFast(t)
 
 

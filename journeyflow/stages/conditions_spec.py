@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Callable
 
@@ -162,19 +163,34 @@ def _plain_kind(v: Any) -> str:
     return type(v).__name__
 
 
-#: The overloads of CEL's ``uint``, ``double`` and ``bool`` conversions (langdef.md "Type conversions"): cel-python
-#: also converts a bool to a number (``double(true)``) and a number to a bool (``bool(2)``).  (``int(true)`` is left
-#: as cel-python and Google's C++ runtime answer it: 1.)
+#: The overloads of CEL's ``uint``, ``double``, ``bool`` and ``int`` conversions (langdef.md "Type conversions"):
+#: cel-python also converts a bool to a number (``double(true)``) and a number to a bool (``bool(2)``).  (``int(true)``
+#: is left as cel-python and Google's C++ runtime answer it: 1.)
 _CONVERSIONS = {"uint": ("int", "uint", "double", "string"), "double": ("int", "uint", "double", "string"),
-                "bool": ("bool", "string")}
+                "bool": ("bool", "string"), "int": ("int", "uint", "double", "string", "timestamp", "bool")}
+#: The text each conversion reads from a string, as cel-go's ``strconv`` does (base-10 ASCII digits, Go's float
+#: syntax without hex, Go's boolean words); cel-python reads Python's (``' 12'``, ``'1_000'``, ``'１２'``, ``'0x10'``)
+_TEXT = {"int": re.compile(r"[+-]?[0-9]+"), "uint": re.compile(r"[0-9]+"),
+         "double": re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))")}
+_BOOL_WORDS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+               **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
 
 
 def _spec_conversion(name: str) -> Callable[[Any], Any]:
     base, takes = celpy.evaluation.base_functions[name], _CONVERSIONS[name]
+    text = _TEXT.get(name)
 
     def convert(v: Any) -> Any:
-        if _plain_kind(v) not in takes:
-            raise TypeError(f"no such overload: {name}({_plain_kind(v)})")
+        kind = _plain_kind(v)
+        if kind not in takes:
+            raise TypeError(f"no such overload: {name}({kind})")
+        if kind == "string":
+            if name == "bool":
+                if v not in _BOOL_WORDS:
+                    raise ValueError(f"{str(v)!r} is no bool")
+                return celtypes.BoolType(_BOOL_WORDS[v])
+            if not text.fullmatch(v):
+                raise ValueError(f"{str(v)!r} is no {name}")
         return base(v)
     convert.__name__ = f"cel_spec_{name}"
     return convert
@@ -186,6 +202,29 @@ SPEC_FUNCTIONS: dict[str, Callable[..., Any]] = {
         ("_<=_", lambda a, b: a <= b), ("_>_", lambda a, b: a > b), ("_>=_", lambda a, b: a >= b))}
 SPEC_FUNCTIONS.update({"_in_": _spec_in, "_[_]": _spec_index, "size": _spec_size, "string": _spec_string})
 SPEC_FUNCTIONS.update({name: _spec_conversion(name) for name in _CONVERSIONS})
+
+#: The text ``timestamp()`` and ``duration()`` read, as cel-go does: an RFC 3339 time with its zone (cel-python also
+#: took a date alone, no zone -- read as UTC --, a space for the T, ``+0200``), Go's durations (not ``1d``)
+_TIME_TEXT = {"timestamp": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
+                                      r"(?:Z|[+-][0-9]{2}:[0-9]{2})"),
+              "duration": re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|ms|s|m|h))+|[+-]?0")}
+
+
+def _spec_time_text(name: str) -> Callable[[Any], Any]:
+    base, text = celpy.evaluation.base_functions[name], _TIME_TEXT[name]
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, str):
+            if not text.fullmatch(v):
+                raise ValueError(f"{str(v)!r} is no {name}")
+            if name == "duration" and v.lstrip("+-") == "0":
+                v = "0s"  # (Go's "0"; cel-python's parser wants a unit)
+        return base(v)
+    convert.__name__ = f"cel_spec_{name}"
+    return convert
+
+
+SPEC_FUNCTIONS.update({name: _spec_time_text(name) for name in _TIME_TEXT})
 
 
 def _arith_kind(v: Any) -> str:
@@ -249,7 +288,7 @@ class _SpecEvaluator(celpy.evaluation.Evaluator):
 #: before its own type values, so ``type(x) == string`` compared with ``_spec_string`` (always false); bound as
 #: variables, the names are the types again (calls still find the functions).
 _TYPE_VALUES = {"string": celtypes.StringType, "double": celtypes.DoubleType, "uint": celtypes.UintType,
-                "bool": celtypes.BoolType}
+                "bool": celtypes.BoolType, "int": celtypes.IntType}  # (not timestamp, duration: no type names here)
 
 
 def run_program(program: celpy.InterpretedRunner, context: Mapping[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, merge_addresses,
                                                set_address_status)
+from journeyflow.stages.attributes_expiry import trait_order
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 from journeyflow.stages.state_orders import merge_reports
 
@@ -82,9 +83,9 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     m.last_event = _max(x.last_event, y.last_event)
     m.last_login = _max(x.last_login, y.last_login)
     m.last_activity = _max(x.last_activity, y.last_activity)
-    if x.traits or y.traits:  # declared traits: the latest in event time (a tie: the larger value, for symmetry)
+    if x.traits or y.traits:  # declared traits: the latest in event time (a tie: a clear, else the larger value)
         m.traits = {k: list(max((v for v in (x.traits.get(k), y.traits.get(k)) if v is not None),
-                                key=lambda v: (v[1], repr(v[0])))) for k in sorted(set(x.traits) | set(y.traits))}
+                                key=trait_order)) for k in sorted(set(x.traits) | set(y.traits))}
     if x.computed or y.computed:
         from journeyflow.stages.attributes import merge_computed
         m.computed = merge_computed(x.computed, y.computed)

@@ -23,7 +23,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import re2
+from celpy.evaluation import celstr
 from lark import Token, Tree
 
 from journeyflow.stages.conditions import TYPE_NAMES as _TYPE_NAMES
@@ -160,8 +160,10 @@ class _Checker:
             raise CelTypeError(f"the condition of ?: is a {c}, not a bool")
         if a.kind == "dyn" or b.kind == "dyn":
             return DYN
-        if not _comparable(a, b):
-            raise CelTypeError(f"the branches of ?: have different types ({a} and {b})")
+        if not _comparable(a, b) or (a.kind != b.kind and a.kind in NUMERIC and b.kind in NUMERIC):
+            raise CelTypeError(f"the branches of ?: have different types ({a} and {b})" + (  # (cel-go's checker too)
+                ": CEL does not mix number types, write both as one (0.0 for a double, or double(), int())"
+                if a.kind in NUMERIC and b.kind in NUMERIC else ""))
         return a
 
     def _logic(self, node: Tree, bound, op: str) -> T:
@@ -212,6 +214,9 @@ class _Checker:
             if b.kind in ("map", "struct"):
                 if not _is(a, "string"):
                     raise CelTypeError(f"'in' looks up a {a} in a map with string keys")
+                lit = _literal_token(a_node)  # ('plna' in event.properties: a typo, false for every event, as has())
+                if b.kind == "struct" and lit is not None and lit.type in ("STRING_LIT", "MLSTRING_LIT"):
+                    self._field(b, str(celstr(lit)), _describe(b, _path(right)))
                 return BOOL
             raise CelTypeError(f"'in' needs a list or a map on the right, got {b}")
         if not _comparable(a, b):
@@ -319,8 +324,8 @@ class _Checker:
             return base.elem or DYN
         if base.kind == "struct":
             lit = _literal_token(idx_node)
-            if lit is not None and lit.type == "STRING_LIT":
-                return self._field(base, _unquote(lit.value), _describe(base, _path(base_node)))
+            if lit is not None and lit.type in ("STRING_LIT", "MLSTRING_LIT"):  # (escapes, r'...' as CEL reads them)
+                return self._field(base, str(celstr(lit)), _describe(base, _path(base_node)))
             return DYN
         if base.kind == "map":
             if not _is(idx, "string"):
@@ -382,7 +387,10 @@ class _Checker:
         while isinstance(target, Tree) and len(target.children) == 1 and target.data != "member_dot":
             target = target.children[0]
         if not (isinstance(target, Tree) and target.data == "member_dot"):
-            raise CelTypeError("has() needs a field selection, e.g. has(event.csat)")
+            key = _literal_token(target.children[1]) if isinstance(target, Tree) and target.data == "member_index" \
+                else None  # (has(m['Plan Type']): CEL's has() takes a.b only; a key with spaces is tested with in)
+            raise CelTypeError("has() needs a field selection, e.g. has(event.csat)" + (
+                f"; test a key with {key.value} in {_path(target.children[0])}" if key is not None else ""))
         self.n_member_dot(target, bound)  # an unknown field is an error in has() too
 
     def n_member_dot_arg(self, node: Tree, bound) -> T:
@@ -430,19 +438,10 @@ class _Checker:
 
     @staticmethod
     def _method(base: T, name: str, ts: list[T], args: list) -> None:
-        """A string method's one argument; a literal ``matches`` pattern must be valid RE2 (else every evaluation
-        of the condition is an error)."""
+        """A string method's one argument (a ``matches`` pattern that is no RE2 fails at every evaluation: refused
+        by :mod:`journeyflow.stages.conditions_constants`, which reads it as CEL does)."""
         if len(ts) != 1:
             raise CelTypeError(f"{name}() takes one string, got {len(ts)} argument(s)")
-        tok = _literal_token(args[0]) if name == "matches" else None
-        if tok is not None and tok.type == "STRING_LIT" and tok.value[:1] in "'\"" and "\\" not in tok.value:
-            quiet = re2.Options()
-            quiet.log_errors = False  # (RE2 would also print the error to stderr)
-            try:
-                re2.compile(_unquote(tok.value), quiet)
-            except re2.error as e:
-                why = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
-                raise CelTypeError(f"matches(): invalid regular expression {tok.value} (RE2 syntax: {why})") from None
 
 
 #: CEL's conversion functions (langdef.md "Type conversions"): what each converts from, and to.
@@ -494,7 +493,3 @@ def _literal_token(node: Any) -> Token | None:
     if isinstance(node, Tree) and node.data == "literal":
         return node.children[0]
     return None
-
-
-def _unquote(s: str) -> str:
-    return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"" else s

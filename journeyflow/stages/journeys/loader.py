@@ -48,23 +48,10 @@ from pathlib import Path
 from typing import Any
 
 from journeyflow.config.durations import format_duration, parse_duration
-from journeyflow.config.yaml import (
-    MAX_CONFIG_BYTES,
-    YamlDocument,
-    format_path,
-    parse_yaml,
-    utf8_size,
-)
+from journeyflow.config.yaml import MAX_CONFIG_BYTES, YamlDocument, format_path, parse_yaml, utf8_size
 from journeyflow.stages.conditions import Condition, JourneyError, compile_condition, condition_name
-from journeyflow.stages.journeys.model import (
-    DEFAULT_MAX_DURATION_MS,
-    STREAM_OF_TYPE,
-    TASK_CHANNEL,
-    Journey,
-    Reentry,
-    Step,
-    Trigger,
-)
+from journeyflow.stages.journeys.model import (DEFAULT_MAX_DURATION_MS, STREAM_OF_TYPE, TASK_CHANNEL, Journey, Reentry,
+                                               Step, Trigger)
 from journeyflow.stages.journeys.names import spelling_clashes
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.journeys.step_events import step_event_types
@@ -323,6 +310,13 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
         nxt = target(sd.get("next"), sp + ("next",)) if "next" in sd else default_next
         if "send" in sd:
             s = sd["send"]
+            if s.get("product_from_event") and not any({"product_id", "product_ids"} & set(t.fields)
+                                                       for t in entry_types if t.kind == "struct"):
+                many = len(step_events) > 1  # (the send would name no product, ever)
+                doc.add(sp + ("send", "product_from_event"), (
+                    f"the entry event{'s' if many else ''} ({', '.join(repr(e) for e, _ in step_events)}) "
+                    f"{'carry' if many else 'carries'} no product_id or product_ids: a send could never name its "
+                    "product (a Segment 'Product Added' or 'Product Viewed' is add_to_cart or product_view, stream web)"))
             steps.append(Step(sid, "send", nxt, channel=s["channel"], content_id=s["content_id"],
                               product_from_event=bool(s.get("product_from_event", False))))
         elif "create_task" in sd or "route_case" in sd:

@@ -18,7 +18,6 @@ import itertools
 from datetime import datetime, timezone
 
 import pytest
-from apache_beam.pvalue import TaggedOutput
 
 from journeyflow.config.engine import EngineConfig, default_text
 from journeyflow.stages.bounded import fold_clusters, resolve_clusters
@@ -83,25 +82,10 @@ class AddressLoop(Loop):
                 self._key(holder).add([copy])
         self._pump()
 
-    def _pump(self) -> None:
-        busy = True
-        while busy:
-            busy = False
-            for d in list(self.keys.values()):
-                d.advance(self.wm)
-                outs, d.outputs = d.outputs, []
-                for o in outs:
-                    if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
-                        target, ev = o.value
-                        self._key(transfer_target(self.store, target, ev)).add([ev])
-                        busy = True
-                    elif isinstance(o, TaggedOutput):
-                        if o.tag == ss.DEAD:
-                            self.dead.append(o.value)
-                    else:
-                        self.decisions.append(o)
-
-
+    def _transfer(self, target: str, ev) -> bool:
+        """Addressed through the identity store (``transfer_target``) before delivery."""
+        self._key(transfer_target(self.store, target, ev)).add([ev])
+        return True
 def records(base: int) -> tuple[list, list]:
     facts = [
         ("crm", {"event_id": "a1", "ts": iso(base), "crm_id": "A1", "email": "ann@example.com", "phone": PHONE,

@@ -93,22 +93,32 @@ class Loop:
         return self.keys[k]
 
     def _pump(self) -> None:
+        """Advances every key to the watermark until no state transfer is left in flight: decisions and dead
+        letters collected, each transfer given to :meth:`_transfer` (delivered: another round)."""
         busy = True
         while busy:
             busy = False
             for d in list(self.keys.values()):
+                self._before_advance(d)
                 d.advance(self.wm)
                 outs, d.outputs = d.outputs, []
                 for o in outs:
                     if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
-                        target, ev = o.value
-                        self._key(target).add([ev])
-                        busy = True
+                        busy = self._transfer(*o.value) or busy
                     elif isinstance(o, TaggedOutput):
                         if o.tag == ss.DEAD:
                             self.dead.append(o.value)
                     else:
                         self.decisions.append(o)
+
+    def _before_advance(self, d: CellDriver) -> None:
+        """Hook: what happens to a key before it advances (nothing here)."""
+
+    def _transfer(self, target: str, ev) -> bool:
+        """Hook: one state transfer (``TRANSFERS`` output), delivered at once to the key it names; True when it was
+        delivered (the keys go round again)."""
+        self._key(target).add([ev])
+        return True
 
     def to(self, at: int) -> None:
         """Move the watermark to ``at`` in 250 ms steps (the local runner's watermark follows the wall clock), the

@@ -17,10 +17,8 @@ import itertools
 from datetime import datetime, timezone
 
 import pytest
-from apache_beam.pvalue import TaggedOutput
 
 from journeyflow.stages.identity.online import transfer_target
-from journeyflow.transforms import decide_streaming as ss
 from tests.beam.test_arrival_order import LATENESS, T, Loop, bounded_decisions, key, parse
 
 
@@ -31,23 +29,11 @@ def iso(ms: int) -> str:
 class RoutedLoop(Loop):
     """:class:`Loop` whose transfers go through the pipeline's ``RouteTransfers`` rule before delivery."""
 
-    def _pump(self) -> None:
-        busy = True
-        while busy:
-            busy = False
-            for d in list(self.keys.values()):
-                d.advance(self.wm)
-                outs, d.outputs = d.outputs, []
-                for o in outs:
-                    if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
-                        target, ev = self._route(*o.value)
-                        self._key(target).add([ev])
-                        busy = True
-                    elif isinstance(o, TaggedOutput):
-                        if o.tag == ss.DEAD:
-                            self.dead.append(o.value)
-                    else:
-                        self.decisions.append(o)
+    def _transfer(self, target: str, ev) -> bool:
+        """Through the pipeline's ``RouteTransfers`` rule (:meth:`_route`) before delivery."""
+        target, ev = self._route(target, ev)
+        self._key(target).add([ev])
+        return True
 
     def _route(self, target: str, ev):
         """(key, event) a transfer is delivered to."""

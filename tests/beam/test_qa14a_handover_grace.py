@@ -11,7 +11,6 @@ state-transfer loop closed) with the pipeline's setting (``handover_grace_ms``) 
 from __future__ import annotations
 
 import pytest
-from apache_beam.pvalue import TaggedOutput
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.stages.identity.online import route_transfer
@@ -55,29 +54,18 @@ class GraceLoop(Loop):
         self.clock += ms
         self._pump()
 
-    def _pump(self) -> None:
-        """``test_arrival_order.Loop._pump`` with the due grace timers fired, lost hand-overs withheld and the others
-        addressed through the identity store (``transforms.state_transfer.DecodeTransferFn``)."""
-        busy = True
-        while busy:
-            busy = False
-            for d in list(self.keys.values()):
-                d.fire_grace(self.clock)
-                d.advance(self.wm)
-                outs, d.outputs = d.outputs, []
-                for o in outs:
-                    if isinstance(o, TaggedOutput) and o.tag == ss.TRANSFERS:
-                        if self.lost(o.value[1].attrs["from"]):
-                            self.withheld.append(o.value)
-                        else:  # addressed through the identity store, as DecodeTransfer does
-                            target, ev = route_transfer(self.store, *o.value)
-                            self._key(target).add([ev] * self.copies)
-                            busy = True
-                    elif isinstance(o, TaggedOutput):
-                        if o.tag == ss.DEAD:
-                            self.dead.append(o.value)
-                    else:
-                        self.decisions.append(o)
+    def _before_advance(self, d) -> None:
+        d.fire_grace(self.clock)  # (due grace timers fire first)
+
+    def _transfer(self, target: str, ev) -> bool:
+        """A lost hand-over is withheld; the others are addressed through the identity store, as
+        ``transforms.state_transfer.DecodeTransferFn`` does, and delivered ``copies`` times."""
+        if self.lost(ev.attrs["from"]):
+            self.withheld.append((target, ev))
+            return False
+        target, ev = route_transfer(self.store, target, ev)
+        self._key(target).add([ev] * self.copies)
+        return True
 
     def restart(self) -> None:
         """A new worker: a fresh DoFn instance (no caches), the keys' state cells and timers kept."""

@@ -141,7 +141,6 @@ def start_held(engine: Any, j: Journey, now: int, state: Any, customer_id: str, 
         engine._run(j, new, j.first_step, None, ctx, h["t"], customer_id, out)
 
 
-
 def supersedes(j: Journey) -> bool:
     """Whether a later entry into ``j`` ends its active membership and starts anew (``reentry: always`` and an
     entry event that is also an exit of any object: ``winback``, whose every order restarts the 30 days)."""
@@ -169,10 +168,11 @@ def settle_merged(engine: Any, state: Any, now: int, trigger_id: str, customer_i
         if not m.get("h"):
             continue
         j = engine.journey(jid)
-        if j is None or not (holds(j) or supersedes(j)):
+        later_wins = j is not None and supersedes(j)
+        if j is None or not (later_wins or holds(j)):
             del m["h"]
             continue
-        if supersedes(j):
+        if later_wins:
             gone = [h["m"] for h in m.pop("h") if "m" in h]
             if gone and m.get("step") is not None:
                 later = dict(max(gone, key=lambda r: (r.get("entered") or 0, str(r.get("trigger")))))

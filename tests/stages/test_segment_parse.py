@@ -141,7 +141,7 @@ def test_a_mapped_attribute_that_does_not_convert_names_the_path_it_was_read_fro
 
 def test_semantic_events_map_onto_the_built_in_events_the_journeys_read():
     ev, _ = parse(msg(event="Product Added", properties={"product_id": 507, "quantity": 2}))
-    assert (ev.uid, ev.stream, ev.type, ev.attrs["product_id"]) == ("track/m-1", "web", "add_to_cart", "507")
+    assert (ev.uid, ev.stream, ev.type, ev.attrs["product_id"]) == ("web/m-1", "web", "add_to_cart", "507")
     assert ev.attrs["properties"] == {"product_id": 507, "quantity": 2}
     ev, _ = parse(msg(event="Order Completed", userId="u", properties={
         "order_id": "o-1", "total": 30.5, "revenue": 25, "currency": "EUR",

@@ -5,7 +5,11 @@ and Jitsu emit them (segment.com/docs/connections/spec/; the facts used are in .
 project).  :meth:`SegmentParser.parse` is called by :class:`journeyflow.stages.parse.Parser` for the ``track`` stream
 after the generic checks (size ≤ ``ParseConfig.max_bytes``, UTF-8, JSON, depth, an object).
 
-Each message becomes ``Event(uid="track/<messageId>", stream, type, ts, ids, attrs, contact)``:
+Each message becomes ``Event(uid="<stream>/<messageId>", stream, type, ts, ids, attrs, contact)``: ``track/<messageId>``,
+or, for a message the mapping turns into a built-in stream's event, that stream's (``web/<messageId>``), so the
+same event sent both as a built-in record and as a Segment message with its id as ``messageId`` (a server-side
+source forwarding it, a migration from one form to the other) is one event, its second copy a
+``duplicate_event`` dead letter (the Spec: ``messageId`` is the de-duplication key):
 
 ==========  ==========================  ====================================================================
 call        type (stream ``track``)     attrs
@@ -44,7 +48,8 @@ address reaches state, decisions or tables through them.  Which identify/alias e
 over-merge guards: :mod:`journeyflow.stages.identity.rules` (stream ``track``: ``identify`` and ``alias``).
 
 Event time: :mod:`journeyflow.stages.segment.times` (``timestamp``, else the skew-corrected ``originalTimestamp``,
-else ``originalTimestamp``, else ``receivedAt``).  ``messageId`` is the de-duplication key.
+else ``originalTimestamp``, else ``receivedAt``).  ``messageId`` is the de-duplication key, in the namespace of
+the event's stream (module doc, first paragraph).
 
 Dead letters (first failing check; :class:`~journeyflow.model.reasons.DeadLetterReason`): a message over
 :data:`MAX_MESSAGE_BYTES` (32 KB, the Segment API's limit) ``payload_too_large``; an unknown ``type``, or none
@@ -274,7 +279,7 @@ class SegmentParser:
         if len(mid) > MAX_ID_CHARS or is_placeholder(mid):  # a long or placeholder messageId: its stand-in
             mid = bounded_event_id(mid, msg, self.parser.hasher.digest)
         also += plus_bases(self.parser.hasher, [contact.get("email")])  # (an opt-out's tagged address: its mailbox)
-        return Event(uid=f"{SEGMENT_STREAM}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
+        return Event(uid=f"{stream}/{self._clean(mid)}", stream=stream, type=etype, ts=et, ids=ids,
                      attrs=attrs, contact=also_named(ids, contact, etype, also)), problems
 
     def opt_out_event(self, names: list) -> str | None:

@@ -229,7 +229,7 @@ def test_any_message_is_an_event_or_a_dead_letter_and_no_email_reaches_attrs(fie
     assert isinstance(res.result, (Event, DeadLetter))
     if isinstance(res.result, Event):
         ev = res.result
-        assert ev.uid.startswith("track/") and isinstance(ev.ts, int) and ev.ids
+        assert ev.uid.startswith(f"{ev.stream}/") and isinstance(ev.ts, int) and ev.ids
         assert "ann@example.com" not in json.dumps(ev.attrs)
         assert all(is_warning_field("track", w.field) for w in res.warnings)
     else:

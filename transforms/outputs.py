@@ -19,7 +19,6 @@ composite ``PTransform``, because a composite would prefix the full name of ever
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, NamedTuple
@@ -34,6 +33,7 @@ from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, field_warning_row, journey_step_row,
                                       suppressed_rows)
 from journeyflow.stages.conditions import take_counts
+from journeyflow.stages.json_text import dumps_finite
 from journeyflow.stages.processor import Outputs
 from journeyflow.transforms import parse as tparse
 from journeyflow.transforms.coders import Batch, typed
@@ -165,7 +165,7 @@ class Message(NamedTuple):
 
 
 def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, sort_keys=True).encode()
+    return dumps_finite(obj, sort_keys=True).encode()  # (no NaN / Infinity: strict consumers refuse them)
 
 
 def decision_messages(d: Decision) -> list[Message]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from typing import Any, BinaryIO, Iterable, Iterator
 
-__all__ = ["as_number", "json_depth", "jsonl_lines", "loads_json"]
+__all__ = ["as_number", "dumps_finite", "json_depth", "jsonl_lines", "loads_json"]
 
 # a decimal numeral as JSON writes a number (sign, digits, fraction, exponent), with surrounding spaces: no "1,234",
 # "NaN", "Infinity", hex or "1_000" (Python's float() reads those, and they are not a source's plain number)
@@ -79,6 +80,32 @@ def loads_json(text: str | bytes) -> Any:
             "\\ud" in text or "\\uD" in text):  # an escape that may be a surrogate (pairs are one character)
         return _replace_surrogates(obj)
     return obj
+
+
+def dumps_finite(obj: Any, **kwargs: Any) -> str:
+    """``json.dumps(obj, **kwargs)`` that never writes ``NaN`` / ``Infinity``: a float that is not finite, at any
+    depth of dicts, lists and tuples, is written as ``null``.
+
+    RFC 8259 (section 6) has no such numbers; Python writes them by default and strict readers refuse the whole text
+    (JavaScript's ``JSON.parse``, Go's ``encoding/json``, BigQuery's ``PARSE_JSON``).  Inputs never hold one (the
+    parsers refuse non-finite numbers), but a sum can leave the double range: two order amounts or two values of a
+    ``sum`` attribute of 1e308 each add up to infinity.  The same rule as the ``query`` command's JSON output
+    (``analytics.query.json_ready``).  Finite data is written exactly as ``json.dumps`` writes it (one pass)."""
+    try:
+        return json.dumps(obj, allow_nan=False, **kwargs)
+    except ValueError:  # (a non-finite float somewhere: rare, so the common case pays nothing for the walk)
+        return json.dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
+def _finite(v: Any) -> Any:
+    """``v`` with every non-finite float, at any depth of dicts, lists and tuples, replaced by None."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

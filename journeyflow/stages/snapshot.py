@@ -1,10 +1,10 @@
 """Per-customer state summaries for the ``customer_snapshots`` table (hashed identifiers only)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from journeyflow.model.decisions import CHANNELS
+from journeyflow.stages.json_text import dumps_finite
 from journeyflow.stages.state import CART_MS, DAY, CustomerState
 
 
@@ -54,4 +54,5 @@ def _traits(s: CustomerState, now: int, attributes: Any) -> str | None:
     if not attributes:
         return None
     values = attributes.values(s, now)
-    return json.dumps(values, sort_keys=True, separators=(",", ":")) if values else None
+    # (a sum past the double range is null: JSON has no infinity, ``json_text.dumps_finite``)
+    return dumps_finite(values, sort_keys=True, separators=(",", ":")) if values else None

@@ -22,7 +22,7 @@ field               content
                     7 days after resolution; not a ticket stale under ``open_tickets.stale_after``), oldest
                     first, same shape as ``ticket``
 ``customer_value``  tasks, cases and calls: ``{orders_90d, revenue_90d (sum of order amounts, the orders'
-                    own currency), last_order_at, lifecycle_stage}``
+                    own currency; at most the largest double), last_order_at, lifecycle_stage}``
 ==================  ======================================================================================
 
 Times are epoch milliseconds.  No email address or phone number ever appears here: those go to the send's
@@ -30,6 +30,7 @@ Times are epoch milliseconds.  No email address or phone number ever appears her
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from journeyflow.model.decisions import TASK_TARGETS, Candidate
@@ -101,10 +102,16 @@ def _tickets(state: Any, now: int, stale_ms: int | None) -> list[dict[str, Any]]
     return out
 
 
+#: The largest finite double (IEEE 754 binary64): where ``revenue_90d`` saturates.
+_MAX_DOUBLE = sys.float_info.max
+
+
 def _value(state: Any, now: int) -> dict[str, Any]:
     orders = [o for o in state.orders if now - 90 * DAY < o[0] <= now]
     amounts = [o[2] for o in orders if len(o) > 2 and isinstance(o[2], (int, float))]
-    v: dict[str, Any] = {"orders_90d": len(orders), "revenue_90d": round(float(sum(amounts)), 2)}
+    # (a sum past the double range saturates at the largest double: amounts are finite each, the message contract
+    # wants a number, and JSON has no infinity)
+    v: dict[str, Any] = {"orders_90d": len(orders), "revenue_90d": round(min(float(sum(amounts)), _MAX_DOUBLE), 2)}
     if state.orders:
         v["last_order_at"] = state.orders[-1][0]
     if state.lifecycle:

@@ -127,12 +127,19 @@ def test_a_deleted_customers_later_activity_enters_nothing():
     assert not [s for s in steps if s.kind == "entered" and s.trigger_id.startswith(("web/a-", "orders/f-"))]
 
 
-def test_the_suppression_reason_is_account_deleted_for_a_send_that_was_pending():
-    """A cart reminder deferred by quiet hours (sms at night) is cancelled with reason account_deleted."""
-    decisions = decide(contact() + activity() + [deletion("crm contact_deleted")])
-    cancelled = [d for d in decisions if d.customer_id == "crm:A" and d.action == "suppress"
-                 and "account_deleted" in d.reason_codes]
-    assert all(d.decided_at == ms(DEL) for d in cancelled)
+def test_a_send_held_by_quiet_hours_is_cancelled_with_reason_account_deleted():
+    """The dunning SMS falls due at 05:00 UTC (24 h after the 05:00 failed payment), quiet hours hold it to 08:00;
+    the account is deleted at 06:00: the held SMS is cancelled, a ``suppress`` decision ``account_deleted``."""
+    failed = ("orders", {"event_id": "f-A", "ts": "2026-10-05T05:00:00Z", "type": "payment_failed", "crm_id": "A",
+                         "order_id": "A-2", "amount": 20, "currency": "USD"})
+    decisions, steps = fold(contact() + [failed, deletion("crm contact_deleted", "2026-10-06T06:00:00Z")])
+    assert [d.action for d in decisions if d.decided_at == ms("2026-10-06T05:00:00Z")] == ["wait"]  # held
+    cancelled = [d for d in decisions if d.decided_at == ms("2026-10-06T06:00:00Z")]
+    assert [(d.action, d.reason_codes, d.trigger_event_id) for d in cancelled] == [
+        ("suppress", ("account_deleted",), "crm/del-A")]  # before: the SMS was sent at 08:00
+    assert [(s.journey_id, s.kind, s.detail) for s in steps if s.at == ms("2026-10-06T06:00:00Z")] == [
+        ("dunning", "exited", "account_deleted"), ("dunning", "cancelled", "account_deleted")]
+    assert sends(decisions, after="2026-10-06T06:00:00Z") == []
 
 
 def test_other_customers_are_untouched():

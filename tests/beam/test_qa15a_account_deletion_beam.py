@@ -49,6 +49,14 @@ def test_the_beam_replay_sends_nothing_to_a_deleted_account(tmp_path, buckets):
                                                                                          "kind", "detail"])
               if r["kind"] == "exited" and r["detail"] == "account_deleted"}
     assert {(c, j) for c in ("crm:A", "crm:B", "crm:C") for j in ("cart_abandonment", "dunning", "winback")} <= exited
+    snaps = {r["customer_id"]: r for r in _table(out, "customer_snapshots", [
+        "customer_id", "deleted_at", "timezone", "lifecycle_stage", "consent_email", "orders_90d", "cart_size",
+        "active_journeys", "pending_timers"])}
+    for c in ("crm:A", "crm:B", "crm:C"):  # erased: no personal facts left, the deletion's time shown
+        r = snaps[c]
+        assert r["deleted_at"] is not None
+        assert (r["timezone"], r["lifecycle_stage"], r["consent_email"], r["orders_90d"], r["cart_size"],
+                r["active_journeys"], r["pending_timers"]) == (None, None, None, 0, 0, [], 0)
 
 
 # ---------------------------------------------------------------------------------------------------- streaming

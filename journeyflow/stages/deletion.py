@@ -83,11 +83,12 @@ def erase(state: Any) -> None:
     from journeyflow.stages.deliverability import BLOCKING
     from journeyflow.stages.state import CustomerState
 
+    opt_outs = {ch: e for ch, e in state.consent.items() if e[0] in BLOCKING}
     fresh = CustomerState()
     for f in CustomerState._FIELDS:
         if f not in _KEPT_FIELDS:
             setattr(state, f, getattr(fresh, f))
-    state.consent = {ch: e for ch, e in state.consent.items() if e[0] in BLOCKING} if state.consent else {}
+    state.consent = opt_outs
 
 
 def on_event(processor: Any, state: Any, ev: Event, out: Any) -> bool:

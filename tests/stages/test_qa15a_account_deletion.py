@@ -212,3 +212,12 @@ def test_a_deleted_profile_merged_later_suppresses_the_survivor():
     login = ("web", {"event_id": "l-A", "ts": DEL, "type": "login", "anonymous_id": "d-A", "user_id": "A"})
     decisions = decide(contact() + [anon_del] + cart + [login])
     assert sends(decisions, after=DEL) == []
+
+
+def test_a_shared_mailboxs_other_holder_is_not_deleted():
+    """A and B, two CRM contacts with one family mailbox (two customers: one CRM id each): A's deletion is A's."""
+    recs = contact() + activity() + contact("B", "ann@example.com", "+14155550102") + activity("B") + [
+        deletion("crm contact_deleted")]
+    assert sends(decide(recs), "crm:A", after=DEL) == []
+    got = sends(decide(recs), "crm:B", after=DEL)
+    assert ("cart_abandonment", "email") in got and ("winback", "email") in got

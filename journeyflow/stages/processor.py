@@ -22,6 +22,9 @@ leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner 
 (``check_deferred``) and drops the pending actions of memberships a merge did not keep (``cancel_orphans``, after
 ``CustomerState.merge`` on both paths); each cancelled send becomes a ``suppress`` decision with reason
 ``journey_exited`` at the moment it was cancelled, so the audit shows what happened to the ``wait`` it followed.
+Account deletions (:mod:`journeyflow.stages.deletion`): a deletion ends every membership and pending action of the
+customer (``account_deleted``) and erases the profile; a deleted customer's later records change nothing until a
+new account, and a deleted profile found in a merge or marked late is settled at its next input.
 Poison inputs: when handling one event, or one moment of due timers, raises an ``Exception`` (a bug that specific
 content triggers in a journey condition, in arbitration ...), ``advance`` and ``ClusterFold.run`` isolate it instead
 of letting the exception escape (a streaming runner would retry the bundle forever, the customer stuck).  No partial
@@ -270,7 +273,7 @@ class CustomerProcessor:
         out.steps.extend(jo.steps)
         if jo.cancelled:
             self._record_cancelled(state, jo.cancelled, now, trigger_id, out)
-        if state.account is not None and _deletion.is_deleted(state):  # one profile was deleted: the person is
+        if state.account is not None and _deletion.is_deleted(state):  # a merged profile was deleted: the person is
             _deletion.settle(self, state, now, trigger_id, out)
 
     def _record_cancelled(self, state: CustomerState, cancelled: list, now: int, trigger_id: str,

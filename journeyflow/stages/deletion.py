@@ -43,8 +43,10 @@ __all__ = ["CREATED", "DELETED", "NEW_ACCOUNT", "erase", "is_deleted", "is_delet
 DELETED, CREATED = "deleted", "created"
 #: (stream, type) of the events that open a new account after a deletion
 NEW_ACCOUNT = frozenset({("web", "signup"), ("crm", "contact_created"), ("track", "Account Created")})
-#: consent statuses an erasure keeps (``deliverability.BLOCKING``: the channel stays opted out)
+#: the ``CustomerState`` fields an erasure keeps as they are (of ``consent``, only the opt-outs:
+#: ``deliverability.BLOCKING``, so the channel stays opted out)
 _KEPT_FIELDS = ("customer_id", "ids", "addr_status", "seen", "first_seen", "last_event", "expired_at", "account")
+#: the records a deleted customer still has applied (their status change only): opt-outs and bounces
 _OPT_OUT_TYPES = frozenset({"consent_revoked", "unsubscribed", "complained", "bounced"})
 
 

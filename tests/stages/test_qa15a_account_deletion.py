@@ -221,3 +221,18 @@ def test_a_shared_mailboxs_other_holder_is_not_deleted():
     assert sends(decide(recs), "crm:A", after=DEL) == []
     got = sends(decide(recs), "crm:B", after=DEL)
     assert ("cart_abandonment", "email") in got and ("winback", "email") in got
+
+
+def test_an_opt_out_while_deleted_still_counts_for_the_new_account():
+    """A text STOP reaches the deleted account (a number it had): the new account opened later keeps it (a
+    transactional dunning SMS needs the channel not opted out), while its email goes out."""
+    stop = ("consent", {"event_id": "stop-A", "ts": "2026-10-08T00:00:00Z", "crm_id": "A", "channel": "sms",
+                        "status": "revoked"})
+    new = ("crm", {"event_id": "new-A", "ts": LATER, "type": "contact_created", "crm_id": "A",
+                   "email": "ann@example.com", "phone": "+14155550101", "timezone": "UTC",
+                   "lifecycle_stage": "customer"})
+    failed = ("orders", {"event_id": "f2-A", "ts": "2026-10-13T10:00:00Z", "type": "payment_failed", "crm_id": "A",
+                         "order_id": "A-9", "amount": 20, "currency": "USD"})
+    decisions = decide(contact() + [deletion("crm contact_deleted"), stop, new, failed])
+    got = sends(decisions, after=LATER)
+    assert ("dunning", "email") in got and ("dunning", "sms") not in got

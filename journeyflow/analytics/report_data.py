@@ -18,8 +18,8 @@ __all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_lette
 #: Suppression reasons that are an unnecessary message avoided by a rule of the arbiter (or a journey exit).
 AVOIDED = ("frequency_cap", "duplicate_content", "recent_purchase", "open_ticket", "exclusion_group",
            "lower_priority", "journey_exited", "duplicate_candidate")
-#: Reasons that are compliance: no consent for the channel / category, or no deliverable address.
-COMPLIANCE = ("consent", "no_address")
+#: Reasons that are compliance: no consent for the channel / category, no deliverable address, a deleted account.
+COMPLIANCE = ("consent", "no_address", "account_deleted")
 #: The holdout: customers of a journey's control group are never messaged.
 HOLDOUT = ("control_group",)
 

@@ -28,7 +28,10 @@ EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
     "web": ("page_view", "product_view", "add_to_cart", "checkout_started", "login", "signup"),
     "orders": ("order_placed", "order_cancelled", "payment_failed"),
     "support": ("ticket_opened", "ticket_escalated", "ticket_resolved"),
-    "crm": ("contact_created", "contact_updated", "lifecycle_changed", "opportunity_opened", "opportunity_closed"),
+    # contact_deleted: the account is deleted (a CRM deletion, a GDPR erasure, Segment's "Account Deleted"):
+    # ``stages.deletion``
+    "crm": ("contact_created", "contact_updated", "lifecycle_changed", "opportunity_opened", "opportunity_closed",
+            "contact_deleted"),
     "engagement": ("delivered", "opened", "clicked", "bounced", "unsubscribed", "complained"),
     # The consent stream has a status instead of a type; the event type is derived from it.
     "consent": ("consent_granted", "consent_revoked"),
@@ -51,6 +54,8 @@ STREAM_RANK: Mapping[str, int] = {"consent": 0, "crm": 1, "track": 2, "support":
 ADDRESS_STREAM = "_address"
 #: Engagement types that change an address's or a channel's status (an opt-out or a bounce).
 ENGAGEMENT_STATUS_TYPES: frozenset[str] = frozenset({"unsubscribed", "complained", "bounced"})
+#: The crm type of an account deletion (``stages.deletion``): a status record too (it blocks every channel).
+ACCOUNT_DELETED_TYPE = "contact_deleted"
 #: Rank of status records in ``Event.sort_key``: every record that changes consent or deliverability (the consent
 #: stream, engagement unsubscribes/complaints/bounces, address-status copies) sorts before every other event with the
 #: same timestamp, so an opt-out at the very millisecond of a trigger is applied before the trigger.
@@ -65,9 +70,11 @@ def is_group_call(ev: "Event") -> bool:
 
 
 def is_status_event(stream: str, type_: str) -> bool:
-    """True for records that change consent or deliverability (they sort first among equal timestamps)."""
+    """True for records that change consent or deliverability (they sort first among equal timestamps), an account
+    deletion among them."""
     return stream == "consent" or stream == ADDRESS_STREAM or (
-        stream == "engagement" and type_ in ENGAGEMENT_STATUS_TYPES)
+        stream == "engagement" and type_ in ENGAGEMENT_STATUS_TYPES) or (
+        stream == "crm" and type_ == ACCOUNT_DELETED_TYPE)
 
 
 def event_rank(stream: str, type_: str) -> int:

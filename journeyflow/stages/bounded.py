@@ -355,10 +355,11 @@ def _order_ties(items: Sequence[ClusterItem], times: list[int], order: list[int]
         start = end
 
 
-#: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's); the copies of
-#: an opt-out naming other customers (``IDENTITY_STREAM``, ``identity.opt_outs``) before them all, as streaming's
-#: ``flush_order`` puts identity control events first at equal times
-_RANK_OF_STREAM: dict[str, int] = {s: event_rank(s, "") for s in (*STREAM_RANK, ADDRESS_STREAM) if s != "engagement"}
+#: ``event_rank`` of the streams whose rank does not depend on the event type (all but engagement's and crm's: an
+#: account deletion is a status record); the copies of an opt-out naming other customers (``IDENTITY_STREAM``,
+#: ``identity.opt_outs``) before them all, as streaming's ``flush_order`` puts identity control events first
+_RANK_OF_STREAM: dict[str, int] = {s: event_rank(s, "") for s in (*STREAM_RANK, ADDRESS_STREAM)
+                                   if s not in ("engagement", "crm")}
 _RANK_OF_STREAM[IDENTITY_STREAM] = STATUS_RANK - 1
 
 

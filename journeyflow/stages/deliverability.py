@@ -20,8 +20,8 @@ Two kinds of status, both "latest record in event time wins" (at equal times a b
 
 ``CustomerState.addresses`` (address key -> [kind, raw address, last seen]) are the delivery addresses the customer
 was seen with, raw only for delivery (never written to a table or the audit topic); :func:`delivery_address` picks
-the most recently seen one whose status permits a send (an SMS never goes to a landline; a bounce blocks no channel).
-Push devices (``anon:<id>``, statuses ``registered`` / ``unregistered``): :mod:`journeyflow.stages.push_devices`.
+the most recently seen one whose status permits a send (an SMS never goes to a landline; a bounce blocks no channel;
+push devices, ``anon:<id>``, ``registered`` / ``unregistered``: :mod:`journeyflow.stages.push_devices`).
 """
 from __future__ import annotations
 
@@ -32,9 +32,8 @@ from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KINDS, CHAN
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
 from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
 from journeyflow.stages.identity.phone_types import sms_capable
-from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, mailbox_block, mailbox_key
-from journeyflow.stages.mailboxes import held_grant, remember_grant
-from journeyflow.stages.mailboxes import named_keys  # (also re-exported: analytics.conflicts, tests)
+from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, held_grant, mailbox_block
+from journeyflow.stages.mailboxes import mailbox_key, named_keys, remember_grant  # (named_keys: re-exported too)
 from journeyflow.stages.push_devices import REGISTERED, UNREGISTERED, push_delivery, push_keys, register
 
 if TYPE_CHECKING:
@@ -111,11 +110,13 @@ def address_copy(key: str, channel: str, effect: str, at: int, target: str, ts: 
 
 # ------------------------------------------------------------------------------------------- state rules
 def apply_status(s: "CustomerState", ev: Event) -> None:
-    """The consent and deliverability part of ``CustomerState.apply``: a consent record or an engagement
-    unsubscribe/complaint sets the channel consent (latest wins, an opt-out wins a tie), and the address statuses it
-    names change (:func:`apply_status_event`; a bounce blocks an address only, never the channel).  Nothing for
-    other records.  Idempotent: the processor applies it also to a status record whose event id repeats."""
+    """The consent and deliverability part of ``CustomerState.apply``: a consent record or an engagement unsubscribe
+    or complaint sets the channel consent (latest wins, an opt-out wins a tie) and the address statuses it names
+    (:func:`apply_status_event`; a bounce blocks an address only); a deletion marks the account (stages.deletion)."""
     st, t = ev.stream, ev.type
+    if st == "crm" and t == "contact_deleted":
+        from journeyflow.stages.deletion import mark_deleted
+        return mark_deleted(s, ev.ts)
     if st == "consent" or (st == "engagement" and t in ENGAGEMENT_STATUS_TYPES):
         if t != "bounced":
             for ch in channels_of(ev.attrs["channel"]):
@@ -203,8 +204,7 @@ def set_address_status(s: "CustomerState", key: str, channel: str, effect: str, 
 #: Streams whose records name an address only because a message was sent there: not the customer giving it.
 ECHO_STREAMS = frozenset({"engagement"})
 #: Streams whose records name an address someone else typed (a support desk's ticket: the caller's number, or the
-#: agent's own desk phone on the tickets of dozens of customers): a delivery address only when the customer has
-#: none of that kind (``see_contact``).
+#: agent's desk phone on many customers' tickets): a delivery address only when the customer has none (see_contact).
 MENTION_STREAMS = frozenset({"support"})
 
 

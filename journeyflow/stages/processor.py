@@ -22,6 +22,9 @@ leaves the journey (``JourneyOutput.cancelled``), checks a due deferral's owner 
 (``check_deferred``) and drops the pending actions of memberships a merge did not keep (``cancel_orphans``, after
 ``CustomerState.merge`` on both paths); each cancelled send becomes a ``suppress`` decision with reason
 ``journey_exited`` at the moment it was cancelled, so the audit shows what happened to the ``wait`` it followed.
+Account deletions (:mod:`journeyflow.stages.deletion`): a deletion ends every membership and pending action of the
+customer (``account_deleted``) and erases the profile; a deleted customer's later records change nothing until a
+new account, and a deleted profile found in a merge or marked late is settled at its next input.
 Poison inputs: when handling one event, or one moment of due timers, raises an ``Exception`` (a bug that specific
 content triggers in a journey condition, in arbitration ...), ``advance`` and ``ClusterFold.run`` isolate it instead
 of letting the exception escape (a streaming runner would retry the bundle forever, the customer stuck).  No partial
@@ -44,7 +47,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.decisions import Candidate, Decision
-from journeyflow.model.events import ADDRESS_STREAM, Event
+from journeyflow.model.events import ACCOUNT_DELETED_TYPE, ADDRESS_STREAM, Event
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.arbitration.moment import (  # noqa: F401 - the payload helpers are re-exported
     PendingMoment,
@@ -68,6 +71,7 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _timer_key,
 )
 from journeyflow.stages.state import DAY, CustomerState, Retention
+from journeyflow.stages import deletion as _deletion
 from journeyflow.stages import state_bounds as _bounds
 from journeyflow.stages.state_bounds import _GROWN_BY_TYPE, cap, cap_event, dormant_ms, expire_state, is_dormant, retire
 
@@ -178,6 +182,8 @@ class CustomerProcessor:
             return
         seen[uid] = ts
         out.events += 1
+        if (state.account is not None or ev.type == ACCOUNT_DELETED_TYPE) and _deletion.on_event(self, state, ev, out):
+            return self._maybe_expire(state, ts)  # a deletion, or a deleted customer's record (``stages.deletion``)
         state.apply(ev)
         # the customer's events of this millisecond handled before this one (``journeys.matching.earlier_in_moment``,
         # inlined: once per event)
@@ -267,6 +273,8 @@ class CustomerProcessor:
         out.steps.extend(jo.steps)
         if jo.cancelled:
             self._record_cancelled(state, jo.cancelled, now, trigger_id, out)
+        if state.account is not None and _deletion.is_deleted(state):  # a merged profile was deleted: the person is
+            _deletion.settle(self, state, now, trigger_id, out)
 
     def _record_cancelled(self, state: CustomerState, cancelled: list, now: int, trigger_id: str,
                           out: Outputs) -> None:
@@ -277,6 +285,10 @@ class CustomerProcessor:
         # one moment: every timer due at the same instant; their candidates are arbitrated together
         # current[0]: the timer being handled; None once all are (the moment's arbitration and expiry)
         due = timers[0][0]
+        if state.account is not None and _deletion.is_deleted(state):  # marked late (``stages.deletion``)
+            for t in timers:
+                heapq.heappush(state.timers, t)
+            return _deletion.settle(self, state, due, min(t[1] for t in timers), out)
         candidates: list[Candidate] = []
         if len(timers) == 1:  # (the usual moment: one timer)
             trigger_id = timers[0][1]
@@ -356,7 +368,10 @@ class CustomerProcessor:
 
     def _arbitrate(self, state: CustomerState, candidates: list[Candidate], now: int, trigger_id: str,
                    out: Outputs, triggers: dict[tuple, str] | None = None) -> None:
-        res = self.arbiter.arbitrate(state, candidates, now, state.customer_id, trigger_id)
+        if state.account is not None and _deletion.is_deleted(state):  # (``stages.deletion``: fail safe)
+            res = _deletion.suppressed(candidates, now, state.customer_id, trigger_id)
+        else:
+            res = self.arbiter.arbitrate(state, candidates, now, state.customer_id, trigger_id)
         if triggers:  # a moment of several inputs: each chosen or deferred record names its own trigger
             res.decisions[:] = retrigger(res.decisions, triggers, trigger_id)
         # the arbiter chose each send's delivery address (Decision.address / address_key) along with the send

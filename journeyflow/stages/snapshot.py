@@ -47,6 +47,8 @@ def snapshot_row(s: CustomerState, at: int | None, state_bytes: int | None = Non
         "last_event": s.last_event,
         "state_bytes": len(s.to_bytes()) if state_bytes is None else state_bytes,
         "traits": _traits(s, now, attributes),
+        # an erased profile (stages.deletion): only its hashed identifiers, opt-outs and this time are left
+        "deleted_at": s.account[1] if s.account is not None and s.account[0] == "deleted" else None,
     }
 
 

@@ -102,6 +102,14 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
     # helpdesks' priorities: Zendesk low/normal/high/urgent, Freshdesk low/medium/high/urgent (an urgent ticket was
     # dropped to no severity, counted as low: a repeat contact about it was never routed to the priority queue)
     "support": {"severity": {"urgent": "critical", "normal": "medium"}},
+    # a CRM's or privacy tool's deletion of the contact (qa15a, stages.deletion): HubSpot's webhook events
+    # contact.deletion / contact.privacyDeletion (its GDPR delete), an archived (HubSpot v3) or deleted record, an
+    # erasure request (GDPR art. 17, "right to be forgotten")
+    "crm": {"type": dict.fromkeys((
+        "deleted", "delete", "deletion", "contact_deletion", "contact.deletion", "contact.privacydeletion",
+        "privacy_deletion", "contact_archived", "archived", "contact.archived", "account_deleted", "user_deleted",
+        "erasure", "erased", "erasure_requested", "erasure_request", "gdpr_erasure", "gdpr_delete", "gdpr_deletion",
+        "right_to_be_forgotten", "forgotten", "forget", "forget_me"), "contact_deleted")},
 }
 
 

@@ -160,6 +160,7 @@ class CustomerState(_dl.AddressStatus):
     # computed attributes: name -> aggregate record, bounded (journeyflow.stages.attributes)
     computed: dict[str, dict] = field(default_factory=dict)
     tz_at: int | None = None  # event time the time zone was set (a merge keeps the latest zone: state_merge)
+    account: list | None = None  # ["deleted" | "created", ts]: an account deletion and a new one (stages.deletion)
 
     # ----------------------------------------------------------------- events
     def apply(self, ev: Event) -> None:
@@ -441,7 +442,7 @@ class CustomerState(_dl.AddressStatus):
     _FIELDS = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
                "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
                "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at",
-               "traits", "computed", "tz_at")
+               "traits", "computed", "tz_at", "account")
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""

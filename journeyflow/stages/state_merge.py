@@ -19,6 +19,7 @@ from typing import Any
 from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, merge_addresses,
                                                set_address_status)
 from journeyflow.stages.attributes_expiry import trait_order
+from journeyflow.stages.deletion import merge_account
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 from journeyflow.stages.state_orders import merge_reports
 
@@ -90,6 +91,7 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
         from journeyflow.stages.attributes import merge_computed
         m.computed = merge_computed(x.computed, y.computed)
     m.expired_at = _min(x.expired_at, y.expired_at)
+    m.account = merge_account(x.account, y.account)  # the later mark; a tie: the deletion (stages.deletion)
     return m
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from journeyflow.model.decisions import Candidate, CandidateOutcome, Decision, decision_id
-from journeyflow.stages.arbitration.reasons import JOURNEY_EXITED
+from journeyflow.stages.arbitration.reasons import ACCOUNT_DELETED, JOURNEY_EXITED
 from journeyflow.stages.arbitration.records import with_trigger
 
 __all__ = ["PendingMoment", "cancelled_decision", "candidate_from_payload", "candidate_to_payload", "pop_all_due_at",
@@ -66,7 +66,8 @@ class PendingMoment:
         for c, trig, why in self.drop_journeys(ended):
             timer = [self.now, f"moment:{trig}:{c.journey_id}:{c.step_id}:{c.channel}", "deferred",
                      candidate_to_payload(c)]
-            decisions.append(cancelled_decision(cid, timer, self.now, trigger_id))
+            decisions.append(cancelled_decision(cid, timer, self.now, trigger_id,
+                                                ACCOUNT_DELETED if why == ACCOUNT_DELETED else JOURNEY_EXITED))
             steps.append(JourneyStep(cid, c.journey_id, c.step_id, "cancelled", self.now, trigger_id, why))
 
     def journeys(self) -> set[str]:
@@ -113,18 +114,20 @@ def candidate_from_payload(p: dict[str, Any], now: int) -> Candidate:
         p.get("sc", 0.0), False, p.get("e"), tuple(tuple(kv) for kv in p.get("r") or ())))
 
 
-def cancelled_decision(customer_id: str, timer: list, now: int, trigger_id: str) -> Decision:
+def cancelled_decision(customer_id: str, timer: list, now: int, trigger_id: str, reason: str = JOURNEY_EXITED
+                       ) -> Decision:
     """The audit record of a pending send cancelled with its membership (``JourneyOutput.cancelled``).
 
     ``timer``: ``[due, timer_id, "deferred", candidate payload]``; ``now``: event time of the cancellation (ms);
     ``trigger_id``: the event uid or timer id that ended the membership.  A ``suppress`` decision with reason code
-    ``journey_exited`` listing the cancelled candidate; its id is a hash of the customer, trigger, time and timer id.
+    ``journey_exited`` (``reason``: ``account_deleted`` when an account deletion ended it, ``stages.deletion``)
+    listing the cancelled candidate; its id is a hash of the customer, trigger, time and timer id.
     """
     p = timer[3]
     outcome = CandidateOutcome(p.get("j"), p.get("s"), p.get("a") or "send", p.get("ch"), p.get("c"),
-                               p.get("cat") or "", p.get("p") or 0, JOURNEY_EXITED)
+                               p.get("cat") or "", p.get("p") or 0, reason)
     return Decision(decision_id(customer_id, trigger_id, now, "cancelled", timer[1]), customer_id, now, None, None,
-                    "suppress", None, None, None, 0, (JOURNEY_EXITED,), (outcome,), trigger_id)
+                    "suppress", None, None, None, 0, (reason,), (outcome,), trigger_id)
 
 
 def pop_all_due_at(state: Any, due: int) -> list[list]:

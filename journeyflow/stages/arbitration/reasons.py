@@ -10,7 +10,7 @@ deferred send is cancelled because its journey membership ended before it was du
 """
 from __future__ import annotations
 
-__all__ = ["CHOSEN", "CONSENT", "CONTROL_GROUP", "DUPLICATE_CANDIDATE", "DUPLICATE_CONTENT", "EXCLUSION_GROUP",
+__all__ = ["ACCOUNT_DELETED", "CHOSEN", "CONSENT", "CONTROL_GROUP", "DUPLICATE_CANDIDATE", "DUPLICATE_CONTENT", "EXCLUSION_GROUP",
            "FREQUENCY_CAP", "INVALID_CANDIDATE", "JOURNEY_EXITED", "LOWER_PRIORITY", "NO_ADDRESS", "OPEN_TICKET",
            "QUIET_HOURS_DEFERRED", "REASON_CODES", "RECENT_PURCHASE"]
 
@@ -46,10 +46,15 @@ LOWER_PRIORITY = "lower_priority"
 #: due (exit, goal, max_duration, exit step, re-entry, merge; see :mod:`journeyflow.stages.journeys.engine`); the
 #: ``suppress`` decision the processor writes for it (``stages.processor.cancelled_decision``) carries this code
 JOURNEY_EXITED = "journey_exited"
+#: the customer's account is deleted (``stages.deletion``: a CRM deletion, an erasure request, Segment's ``Account
+#: Deleted``): every message, task and case of the customer from the deletion's event time on; the pending sends the
+#: deletion cancels carry it too (not ``journey_exited``), and so does the ``exited`` row of each membership it ends
+ACCOUNT_DELETED = "account_deleted"
 #: reason code of a chosen candidate's decision
 CHOSEN = "chosen"
 #: every reason a candidate can lose (or be deferred) for, in rule order
 REASON_CODES: tuple[str, ...] = (
     INVALID_CANDIDATE, DUPLICATE_CANDIDATE, CONTROL_GROUP, CONSENT, NO_ADDRESS, EXCLUSION_GROUP, OPEN_TICKET,
     RECENT_PURCHASE, QUIET_HOURS_DEFERRED, DUPLICATE_CONTENT, FREQUENCY_CAP, LOWER_PRIORITY, JOURNEY_EXITED,
+    ACCOUNT_DELETED,
 )

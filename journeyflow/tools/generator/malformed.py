@@ -88,7 +88,7 @@ _UNKNOWN_TYPE = {
     "web": ("type", ("page_viewed", "purchase", "wishlist_add")),
     "orders": ("type", ("order_refunded", "order_shipped")),
     "support": ("type", ("ticket_merged", "ticket_reopened")),
-    "crm": ("type", ("contact_deleted", "contact_merged")),
+    "crm": ("type", ("contact_exported", "contact_merged")),  # (contact_deleted is a type since qa15a)
     "engagement": ("type", ("forwarded", "soft_bounce")),
     "consent": ("status", ("pending", "unknown")),
 }

@@ -1,0 +1,150 @@
+"""qa15b: a bounce is read in the words of the tool that reported it: transient, permanent, the sender's fault or the
+person's opt-out (``stages.bounce_words``), through parse -> fold -> decisions.
+
+Before: any ``bounce_type`` the parser did not know (an SMTP status ``4.2.2 mailbox full``, SES's ``MailboxFull``,
+Twilio's ``30003``, FCM's ``UNAVAILABLE``, APNs' ``ExpiredProviderToken``) was dropped with a field warning and the
+bounce read as hard: a full mailbox or a switched-off phone lost its address for good, a push service's outage or
+the sender's expired APNs key unregistered every device it touched, and a Twilio 21610 (the recipient replied STOP)
+was a hard bounce -- the number stayed closed after the person texted START again.  The same words in a Segment
+``Email Bounced`` / ``Push Notification Bounced`` (``properties.bounceType``, read when the status is applied)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from journeyflow.model.events import Event
+from tests.stages.test_qa11a_mailboxes import PARSER
+from tests.stages.test_qa13c_push_opt_outs import onboarding
+from tests.stages.test_qa13c_transactional_opt_outs import ANN, PHONE, dunning, engagement
+
+BOTH = [("email", ANN), ("sms", PHONE)]
+
+
+def _at(channel: str, i: int) -> str:
+    # within the soft-bounce window (7d) before the dunning reminders (2026-10-05 18:00); a push one after the
+    # onboarding lead's push grant (2026-10-05 10:00: a later grant would lift a block)
+    return f"2026-10-06T0{i}:00:00Z" if channel == "push" else f"2026-10-0{i + 1}T00:00:00Z"
+
+
+def bounce(channel: str, word, n: int = 1, **who) -> list[tuple[str, dict]]:
+    """``n`` bounce records on ``channel`` whose ``bounce_type`` is ``word`` (None: absent)."""
+    extra = {} if word is None else {"bounce_type": word}
+    return [("engagement", {**engagement(channel, "bounced", **who, **extra)[1], "event_id": f"b{i}",
+                            "ts": _at(channel, i)}) for i in range(n)]
+
+
+def segment_bounce(event: str, word: str, n: int = 1, **who) -> list[tuple[str, dict]]:
+    channel = "push" if event.startswith("Push") else "email"
+    return [("track", {"type": "track", "event": event, "messageId": f"m{i}", "timestamp": _at(channel, i),
+                       **who, "properties": {"bounceType": word}}) for i in range(n)]
+
+
+# --- email: SMTP enhanced status codes (RFC 3463), SES bounce sub-types, Postmark / SendGrid words
+EMAIL_SOFT = ["4.2.2 mailbox full", "452 4.2.2 Mailbox full", "421 Service not available, try again later",
+              "MailboxFull", "Mailbox Full", "MessageTooLarge", "ContentRejected", "5.2.2", "550 5.7.1 blocked by policy",
+              "deferred", "DnsError"]
+EMAIL_HARD = ["550 5.1.1 <ann@example.com>: user unknown", "5.1.1", "NoEmail", "OnAccountSuppressionList",
+              "Permanent", "BadEmailAddress", "a word nobody knows", None]
+
+
+@pytest.mark.parametrize("word", EMAIL_SOFT)
+def test_a_transient_email_bounce_keeps_the_address(word):
+    assert dunning(bounce("email", word, email=ANN)) == BOTH  # before: read as hard, the reminder not sent
+
+
+@pytest.mark.parametrize("word", EMAIL_HARD)
+def test_a_permanent_email_bounce_or_an_unknown_word_blocks_the_address(word):
+    assert dunning(bounce("email", word, email=ANN)) == [("sms", PHONE)]  # (unknown: the current rule, hard)
+
+
+def test_transient_bounces_still_count_towards_the_soft_limit():
+    assert dunning(bounce("email", "4.2.2 mailbox full", n=3, email=ANN)) == [("sms", PHONE)]  # policy: 3 in 7d
+
+
+@pytest.mark.parametrize("word", ["4.2.2 mailbox full", "MailboxFull", "Transient"])
+def test_a_segment_email_bounced_reads_the_same_words(word):
+    recs = segment_bounce("Email Bounced", word, userId="A", context={"traits": {"email": ANN}})
+    assert dunning(recs) == BOTH
+
+
+# --- SMS: Twilio error codes
+@pytest.mark.parametrize("code", ["30003", 30003, "30007", "Twilio error 30008"])
+def test_a_transient_sms_failure_keeps_the_number(code):
+    assert dunning(bounce("sms", code, phone=PHONE)) == BOTH  # before: hard, the text not sent
+
+
+@pytest.mark.parametrize("code", ["30005", "30006", 21614, "30004"])
+def test_a_dead_or_blocked_number_is_a_hard_bounce(code):
+    assert dunning(bounce("sms", code, phone=PHONE)) == [("email", ANN)]
+
+
+@pytest.mark.parametrize("code", ["21610", 21610])
+def test_twilio_21610_is_the_recipients_stop(code):
+    """An opt-out of the number's texts, as a STOP reply is: the record is an ``unsubscribed`` and the number stays
+    closed until the person texts START (a grant naming the number); before, a hard bounce that no START re-opened."""
+    ev = PARSER.parse("engagement", json.dumps(bounce("sms", code, phone=PHONE)[0][1]).encode())
+    assert isinstance(ev, Event) and ev.type == "unsubscribed" and "bounce_type" not in ev.attrs
+    assert dunning(bounce("sms", code, phone=PHONE)) == [("email", ANN)]
+    start = ("consent", {"event_id": "g2", "ts": "2026-10-04T00:00:00Z", "phone": PHONE, "channel": "sms",
+                         "status": "granted"})
+    assert dunning(bounce("sms", code, phone=PHONE) + [start]) == BOTH
+
+
+@pytest.mark.parametrize("word, kind", [("suppress-unsubscribe", "unsubscribed"), ("SpamComplaint", "complained"),
+                                        ("suppress-complaint", "complained")])
+def test_a_bounce_saying_the_person_opted_out_is_that_opt_out(word, kind):
+    ev = PARSER.parse("engagement", json.dumps(bounce("email", word, email=ANN)[0][1]).encode())
+    assert isinstance(ev, Event) and ev.type == kind
+
+
+# --- push: FCM v1 ErrorCode, legacy FCM, APNs reasons
+PUSH_TRANSIENT = ["UNAVAILABLE", "INTERNAL", "QUOTA_EXCEEDED", "UNSPECIFIED_ERROR", "TooManyRequests",
+                  "ServiceUnavailable", "InternalServerError", "Shutdown", "DeviceMessageRateExceeded"]
+PUSH_SENDER = ["ExpiredProviderToken", "InvalidProviderToken", "THIRD_PARTY_AUTH_ERROR", "SENDER_ID_MISMATCH",
+               "MismatchSenderId", "PayloadTooLarge", "DeviceTokenNotForTopic", "TopicDisallowed", "BadCertificate"]
+PUSH_DEAD = ["UNREGISTERED", "Unregistered", "ExpiredToken", "BadDeviceToken", "NotRegistered", "INVALID_ARGUMENT"]
+
+
+@pytest.mark.parametrize("word", PUSH_TRANSIENT)
+def test_a_transient_push_error_keeps_the_device(word):
+    assert onboarding(bounce("push", word, anonymous_id="app-9")) == ["push"]  # before: unregistered, by email
+
+
+@pytest.mark.parametrize("word", PUSH_SENDER)
+def test_the_senders_own_push_error_leaves_the_device_as_it_was(word):
+    """Three in a row: not even counted as soft bounces (the policy's limit is 3): the device is fine."""
+    assert onboarding(bounce("push", word, n=3, anonymous_id="app-9")) == ["push"]
+
+
+@pytest.mark.parametrize("word", PUSH_DEAD)
+def test_a_dead_token_still_unregisters_the_device(word):
+    assert onboarding(bounce("push", word, anonymous_id="app-9")) == ["email"]
+
+
+def test_three_transient_push_errors_reach_the_soft_limit():
+    # (the branch's customer.reachable.push leaves the soft limit to arbitration: journeys.context, not this
+    # round's; the push is suppressed with no_address and the tip is not sent at all -- reported, left alone)
+    assert "push" not in onboarding(bounce("push", "UNAVAILABLE", n=3, anonymous_id="app-9"))
+
+
+@pytest.mark.parametrize("word, sent", [("UNAVAILABLE", ["push"]), ("ExpiredProviderToken", ["push"]),
+                                        ("Unregistered", ["email"])])
+def test_a_segment_push_notification_bounced_reads_the_same_words(word, sent):
+    assert onboarding(segment_bounce("Push Notification Bounced", word, anonymousId="app-9", userId="A")) == sent
+
+
+def test_the_fast_path_and_the_full_parser_agree():
+    from journeyflow.stages.parse import Parser
+    from tests.stages.test_input_edge_cases import HASHER
+    for word in ["soft", "hard", "UNAVAILABLE", "ExpiredProviderToken", "21610", "4.2.2", "nonsense"]:
+        raw = json.dumps(bounce("push", word, anonymous_id="app-9")[0][1]).encode()
+        p = Parser(HASHER)
+        assert p.parse("engagement", raw) == p.parse_full("engagement", raw).result
+
+
+@pytest.mark.parametrize("value", ["", "  ", "2.0.0", "550", 3.5, True, None, "5.1.7 bad sender"])
+def test_bounce_kind_of_odd_values(value):
+    """No crash; a bare reply code or a success code says nothing (None: the caller's rule)."""
+    from journeyflow.stages.bounce_words import bounce_kind
+    assert bounce_kind(value) in (None, "sender")

@@ -1,11 +1,17 @@
 """Address statuses as the tables record them, for the data-quality check ``send_not_to_blocked_address``: from
-the ``customer_snapshots.address_status`` lists (see ``journeyflow.stages.deliverability`` for the rules)."""
+the ``customer_snapshots.address_status`` lists (see ``journeyflow.stages.deliverability`` for the rules), and the
+push devices' (``journeyflow.stages.push_devices``)."""
 from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journeyflow.stages.push_devices import UNREGISTERED
 from journeyflow.stages.state import BLOCKING
+
+#: Push statuses that block a device, or the user when a bounce named no device: opt-outs, hard bounces and
+#: ``unregistered`` (a dead token: ``stages.push_devices``).
+PUSH_BLOCKING = BLOCKING | {UNREGISTERED}
 
 
 def final_address_blocks(snapshots: pa.Table | None) -> dict[tuple[str, str], int]:
@@ -28,3 +34,30 @@ def final_address_blocks(snapshots: pa.Table | None) -> dict[tuple[str, str], in
         if cand > final.get((k, ch), (-(2**63), -1, "")):
             final[(k, ch)] = cand
     return {kc: t for kc, (t, blocking, _st) in final.items() if blocking}
+
+
+def push_rows(snapshots: pa.Table | None) -> dict[str, list[tuple[str, str, int]]]:
+    """``customer_id -> [(address_key, status, since ms)]`` of the push statuses (devices ``anon:<id>`` and users
+    ``crm:<id>``) of each customer whose snapshot has no push consent at all (``consent_push`` null): no grant can
+    have lifted a block (a re-registration: ``push_devices.push_delivery``).  A push consent's time is not in the
+    snapshot, so with one the check cannot tell whether it came after the blocks, and makes none (sound)."""
+    if snapshots is None or not snapshots.num_rows or "address_status" not in snapshots.column_names:
+        return {}
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    consent = snapshots.column("consent_push").to_pylist() if "consent_push" in snapshots.column_names else None
+    for i, (cid, rows) in enumerate(zip(snapshots.column("customer_id").to_pylist(),
+                                        snapshots.column("address_status").to_pylist())):
+        if (consent is None or consent[i] is None) and rows:
+            found = [(r["address_key"], r["status"], int(r["since"].timestamp() * 1000) if hasattr(
+                r["since"], "timestamp") else r["since"]) for r in rows if r["channel"] == "push"]
+            if found:
+                out[cid] = found
+    return out
+
+
+def push_blocked(rows: list[tuple[str, str, int]] | None, user_key: str | None, at: int) -> bool:
+    """True when a push sent at ``at`` to ``user_key`` (the decision's ``address_key``, ``crm:<id>``) had no device
+    to reach: every push status of the customer (``push_rows``; its devices and that user) blocks, and each did so
+    from ``at`` or earlier (a final status held since its ``since``).  None or no status: False."""
+    own = [r for r in rows or () if r[0].startswith("anon:") or r[0] == user_key]
+    return bool(own) and all(st in PUSH_BLOCKING and since <= at for _k, st, since in own)

@@ -64,6 +64,11 @@ WORDS: Mapping[str, str] = {
     # MessageTooLarge / ContentRejected / AttachmentRejected (General is both: left to the current rule)
     **_words(HARD, "NoEmail", "Suppressed", "OnAccountSuppressionList"),
     **_words(SOFT, "MailboxFull", "mailbox_full", "MessageTooLarge", "ContentRejected", "AttachmentRejected"),
+    # SendGrid's bounce_classification: Invalid Address and Mailbox Unavailable the address's; Technical, Content,
+    # Reputation, Frequency or Volume Too High the message's or the sender's (SendGrid retries those: counted);
+    # Unclassified: the current rule
+    **_words(HARD, "Invalid Address", "Mailbox Unavailable"),
+    **_words(SOFT, "Technical", "Content", "Reputation", "Frequency or Volume Too High"),
     # Postmark bounce types
     **_words(HARD, "BadEmailAddress", "ManuallyDeactivated", "AddressChange"),
     **_words(SOFT, "SpamNotification", "DnsError", "DMARCPolicy", "ChallengeVerification", "VirusNotification"),

@@ -34,10 +34,10 @@ def bounce(channel: str, word, n: int = 1, **who) -> list[tuple[str, dict]]:
                             "ts": _at(channel, i)}) for i in range(n)]
 
 
-def segment_bounce(event: str, word: str, n: int = 1, **who) -> list[tuple[str, dict]]:
+def segment_bounce(event: str, word: str, n: int = 1, key: str = "bounceType", **who) -> list[tuple[str, dict]]:
     channel = "push" if event.startswith("Push") else "email"
     return [("track", {"type": "track", "event": event, "messageId": f"m{i}", "timestamp": _at(channel, i),
-                       **who, "properties": {"bounceType": word}}) for i in range(n)]
+                       **who, "properties": {key: word}}) for i in range(n)]
 
 
 # --- email: SMTP enhanced status codes (RFC 3463), SES bounce sub-types, Postmark / SendGrid words
@@ -62,10 +62,19 @@ def test_transient_bounces_still_count_towards_the_soft_limit():
     assert dunning(bounce("email", "4.2.2 mailbox full", n=3, email=ANN)) == [("sms", PHONE)]  # policy: 3 in 7d
 
 
-@pytest.mark.parametrize("word", ["4.2.2 mailbox full", "MailboxFull", "Transient"])
-def test_a_segment_email_bounced_reads_the_same_words(word):
-    recs = segment_bounce("Email Bounced", word, userId="A", context={"traits": {"email": ANN}})
+@pytest.mark.parametrize("key, word", [("bounceType", "4.2.2 mailbox full"), ("bounceType", "MailboxFull"),
+                                       ("bounceType", "Transient"), ("bounceSubType", "MailboxFull"),
+                                       ("bounce_classification", "Technical"), ("status", "452 4.2.2 Mailbox full")])
+def test_a_segment_email_bounced_reads_the_same_words(key, word):
+    recs = segment_bounce("Email Bounced", word, key=key, userId="A", context={"traits": {"email": ANN}})
     assert dunning(recs) == BOTH
+
+
+@pytest.mark.parametrize("key, word", [("bounceSubType", "NoEmail"), ("bounce_classification", "Invalid Address"),
+                                       ("status", "550 5.1.1 user unknown")])
+def test_a_segment_email_bounced_permanent_in_those_words_blocks(key, word):
+    recs = segment_bounce("Email Bounced", word, key=key, userId="A", context={"traits": {"email": ANN}})
+    assert dunning(recs) == [("sms", PHONE)]
 
 
 # --- SMS: Twilio error codes
@@ -128,10 +137,22 @@ def test_three_transient_push_errors_reach_the_soft_limit():
     assert "push" not in onboarding(bounce("push", "UNAVAILABLE", n=3, anonymous_id="app-9"))
 
 
+@pytest.mark.parametrize("key", ["bounceType", "error", "reason"])
 @pytest.mark.parametrize("word, sent", [("UNAVAILABLE", ["push"]), ("ExpiredProviderToken", ["push"]),
                                         ("Unregistered", ["email"])])
-def test_a_segment_push_notification_bounced_reads_the_same_words(word, sent):
-    assert onboarding(segment_bounce("Push Notification Bounced", word, anonymousId="app-9", userId="A")) == sent
+def test_a_segment_push_notification_bounced_reads_the_same_words(word, sent, key):
+    recs = segment_bounce("Push Notification Bounced", word, key=key, anonymousId="app-9", userId="A")
+    assert onboarding(recs) == sent
+
+
+@pytest.mark.parametrize("word", ["deferred", "SoftBounce", "soft_bounce", "Blocked"])
+def test_an_esp_event_type_that_is_a_soft_bounce_is_one(word):
+    """SendGrid's ``deferred`` / ``blocked`` events, Postmark's and Mailchimp's soft bounce as the record's type:
+    a soft ``bounced`` (before: an ``unknown_type`` dead letter: the record lost, nothing counted)."""
+    rec = {**engagement("email", word, email=ANN)[1], "ts": "2026-10-01T00:00:00Z"}
+    ev = PARSER.parse("engagement", json.dumps(rec).encode())
+    assert isinstance(ev, Event) and (ev.type, ev.attrs.get("bounce_type")) == ("bounced", "soft")
+    assert dunning([("engagement", rec)]) == BOTH
 
 
 def test_the_fast_path_and_the_full_parser_agree():

@@ -74,7 +74,12 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
                          "declined", "rejected", "refused", "false", "no", "off", "revoke", "withdraw", "optedout",
                          "stop", "stopped", "not_subscribed", "unsubscribe_all", "unsubscribed_all", "not_granted",
-                         "cancelled", "canceled", "n", "0"), "revoked"),
+                         "cancelled", "canceled", "n", "0",
+                         # a complaint written as a status (a CDP's sync: Klaviyo's SPAM_COMPLAINT suppression): an
+                         # opt-out, fail safe (qa15b; before, an unknown_type dead letter)
+                         "complained", "complaint", "spam", "spam_complaint", "spamcomplaint", "marked_as_spam",
+                         "markedasspam", "reported_spam", "reported_as_spam", "spam_report", "spamreport",
+                         "abuse"), "revoked"),
         **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on",
                          "grant", "optedin"), "granted")}},
     "engagement": {

@@ -57,3 +57,18 @@ def test_the_email_complaint_is_unchanged():
 def test_other_names_stay_track_events(name):
     ev = PARSER.parse("track", json.dumps(complaint(name, userId="A")[1]).encode())
     assert isinstance(ev, Event) and ev.stream == "track"
+
+
+# --- a complaint written as a consent status (a CDP's subscription status: Klaviyo's SPAM_COMPLAINT suppression,
+# an ESP sync writing "complained"): a revoke of that channel (before: an unknown_type dead letter, the next
+# message went out); the engagement stream already read its spellings (spam_report, abuse, MarkAsSpam)
+CONSENT_COMPLAINTS = ["complained", "spam_complaint", "SPAM_COMPLAINT", "Marked as Spam", "spam", "abuse",
+                      "reported_spam", "spam_report"]
+
+
+@pytest.mark.parametrize("status", CONSENT_COMPLAINTS)
+def test_a_complaint_as_a_consent_status_revokes_the_channel(status):
+    rec = ("consent", {"event_id": "r1", "ts": AT, "phone": PHONE, "channel": "sms", "status": status})
+    ev = PARSER.parse("consent", json.dumps(rec[1]).encode())
+    assert isinstance(ev, Event) and ev.type == "consent_revoked"
+    assert dunning([rec]) == [("email", ANN)]

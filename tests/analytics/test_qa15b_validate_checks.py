@@ -100,3 +100,30 @@ def test_a_due_time_on_a_send_fails(tmp_path):
     rows = _rows_with_due()
     rows["decisions"].append(_wait(T0 + 32 * HOUR, action="send"))
     assert _failed(tmp_path, rows) == {("decisions", "due_at_only_on_wait")}
+
+
+def test_a_replayed_output_with_waits_and_push_bounces_passes_the_new_checks(tmp_path):
+    """No false failure on a real output: a quiet-hours wait (its due_at), push devices dead, alive, transient and
+    the sender's errors (stages.bounce_words), through the public replay."""
+    from datetime import timedelta as td
+
+    from tests.analytics.test_qa14d_decisions_due_at import _treated
+    from tests.scenarios import Scenario, replay_scenario
+    H, M = td(hours=1), td(minutes=1)
+    s = Scenario()
+    s.contact(-30 * td(days=1), "NIGHT", email="night@example.com", tz="Europe/London")
+    s.add("web", 9 * H + 30 * M, anonymous_id="dev-night", user_id="NIGHT", type="add_to_cart", product_id="LAMP",
+          event_id=_treated("night"))
+    for cid, word in [("LIVE", "UNAVAILABLE"), ("DEAD", "Unregistered"), ("KEY", "ExpiredProviderToken")]:
+        s.contact(td(0), cid, email=f"{cid.lower()}@example.com", consent=("email", "push"), stage="lead")
+        s.add("web", H - M, anonymous_id=f"dev-{cid}", user_id=cid, type="login")
+        s.add("engagement", H, crm_id=cid, anonymous_id=f"dev-{cid}", channel="push", type="delivered")
+        s.add("engagement", td(days=1), crm_id=cid, anonymous_id=f"dev-{cid}", channel="push", type="bounced",
+              bounce_type=word)
+    _, audit, out = replay_scenario(s, tmp_path)
+    assert any(d["action"] == "wait" for d in audit) and any(d["channel"] == "push" and d["action"] == "send"
+                                                             for d in audit)
+    assert validate_output(out).failed_checks() == set()
+    tips = {d["customer_id"]: d["channel"] for d in audit if d["action"] == "send"
+            and d["content_id"] in ("onboarding_tips", "onboarding_tips_push")}
+    assert tips == {"crm:LIVE": "push", "crm:DEAD": "email", "crm:KEY": "push"}  # (the replay reads the words too)

@@ -43,15 +43,20 @@ def push_rows(snapshots: pa.Table | None) -> dict[str, list[tuple[str, str, int]
     snapshot, so with one the check cannot tell whether it came after the blocks, and makes none (sound)."""
     if snapshots is None or not snapshots.num_rows or "address_status" not in snapshots.column_names:
         return {}
+    lists = snapshots.column("address_status")
+    flat = pc.list_flatten(lists)
+    if not len(flat):
+        return {}
+    owners = pc.take(snapshots.column("customer_id"), pc.list_parent_indices(lists)).to_pylist()
+    consent = (pc.take(snapshots.column("consent_push"), pc.list_parent_indices(lists)).to_pylist()
+               if "consent_push" in snapshots.column_names else [None] * len(flat))
+    since = pc.struct_field(flat, "since").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
     out: dict[str, list[tuple[str, str, int]]] = {}
-    consent = snapshots.column("consent_push").to_pylist() if "consent_push" in snapshots.column_names else None
-    for i, (cid, rows) in enumerate(zip(snapshots.column("customer_id").to_pylist(),
-                                        snapshots.column("address_status").to_pylist())):
-        if (consent is None or consent[i] is None) and rows:
-            found = [(r["address_key"], r["status"], int(r["since"].timestamp() * 1000) if hasattr(
-                r["since"], "timestamp") else r["since"]) for r in rows if r["channel"] == "push"]
-            if found:
-                out[cid] = found
+    for cid, push_consent, k, ch, st, t in zip(owners, consent, pc.struct_field(flat, "address_key").to_pylist(),
+                                           pc.struct_field(flat, "channel").to_pylist(),
+                                           pc.struct_field(flat, "status").to_pylist(), since):
+        if ch == "push" and push_consent is None and None not in (cid, k, st, t):
+            out.setdefault(cid, []).append((k, st, t))
     return out
 
 

@@ -169,3 +169,18 @@ def test_bounce_kind_of_odd_values(value):
     """No crash; a bare reply code or a success code says nothing (None: the caller's rule)."""
     from journeyflow.stages.bounce_words import bounce_kind
     assert bounce_kind(value) in (None, "sender")
+
+
+@pytest.mark.parametrize("word, unnamed", [("ExpiredProviderToken", False), ("4.2.2 mailbox full", True),
+                                           (None, True)])
+def test_a_late_bounce_handed_over_to_a_merged_customer(word, unnamed):
+    """A late bounce naming no address, carried to the survivor of a merge (``identity.online.status_handover``):
+    the sender's fault carries no status (no crash on its absent effect); a soft or hard one its kind."""
+    import base64
+
+    from journeyflow.stages.identity.online import status_handover
+    from journeyflow.stages.state import CustomerState
+    attrs = {"channel": "email"} if word is None else {"channel": "email", "bounce_type": word}
+    ev = Event(uid="engagement/b1", stream="engagement", type="bounced", ts=1_000, ids=("crm:A",), attrs=attrs)
+    state = CustomerState.from_bytes(base64.b64decode(status_handover("crm:A", ev).attrs["state"]))
+    assert bool(state.addr_status) is unnamed

@@ -110,7 +110,8 @@ _TWILIO: Mapping[str, str] = {
     **dict.fromkeys(("30001", "30003", "30007", "30008", "30022"), SOFT),
     **dict.fromkeys(("30004", "30005", "30006", "21211", "21614", "21635"), HARD),
     **dict.fromkeys(("30002", "30010", "30032", "30034", "21408", "21606"), SENDER)}
-_TWILIO_CODE = re.compile(r"\s*(?:twilio[\s_-]*)?(?:error[\s_-]*)?(?:code[\s_:-]*)?(\d{5})\s*", re.IGNORECASE)
+_TWILIO_CODE = re.compile(r"\s*(?:twilio[\s_-]*)?(?:error[\s_-]*)?(?:code[\s_:-]*)?(\d{5})(?:[^\w.].*)?",
+                          re.IGNORECASE | re.DOTALL)  # ("30003", "Error 30003: Unreachable destination handset")
 # RFC 3463 enhanced status code anywhere in the text ("550 5.1.1 <x>: user unknown", "4.2.2 mailbox full")
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 # RFC 5321 reply code followed by its text ("421 Service not available"); a bare number is also an HTTP status

@@ -78,12 +78,19 @@ def test_a_segment_email_bounced_permanent_in_those_words_blocks(key, word):
 
 
 # --- SMS: Twilio error codes
-@pytest.mark.parametrize("code", ["30003", 30003, "30007", "Twilio error 30008"])
+@pytest.mark.parametrize("code", ["30003", 30003, "30007", "Twilio error 30008",
+                                  "Error 30003: Unreachable destination handset"])
 def test_a_transient_sms_failure_keeps_the_number(code):
     assert dunning(bounce("sms", code, phone=PHONE)) == BOTH  # before: hard, the text not sent
 
 
-@pytest.mark.parametrize("code", ["30005", "30006", 21614, "30004"])
+@pytest.mark.parametrize("code", ["30034", "30032"])
+def test_the_senders_own_sms_error_leaves_the_number_as_it_was(code):
+    """An unregistered (A2P 10DLC) or unverified (toll-free) sending number: three in a row change nothing."""
+    assert dunning(bounce("sms", code, n=3, phone=PHONE)) == BOTH
+
+
+@pytest.mark.parametrize("code", ["30005", "30006", 21614, "30004", "30005.5", "300051"])
 def test_a_dead_or_blocked_number_is_a_hard_bounce(code):
     assert dunning(bounce("sms", code, phone=PHONE)) == [("email", ANN)]
 

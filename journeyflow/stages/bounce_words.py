@@ -75,6 +75,10 @@ WORDS: Mapping[str, str] = {
     **_words(SENDER, SENDER, "TemplateRenderingFailed", "SMTPApiError", "AutoResponder"),
     **_words("unsubscribed", "Unsubscribe"),
     **_words("complained", "SpamComplaint"),
+    # SendGrid's dropped reasons: the address is on a suppression list for a bounce, an unsubscribe, a complaint
+    **_words(HARD, "Bounced Address", "Invalid Address"),
+    **_words("unsubscribed", "Unsubscribed Address"),
+    **_words("complained", "Spam Reporting Address"),
     # Mailgun failure reasons: a suppressed address (bounce, unsubscribe, complaint) is that status; espblock soft
     **_words(HARD, "suppress_bounce", "suppress-bounce"),
     **_words("unsubscribed", "suppress_unsubscribe", "suppress-unsubscribe"),
@@ -155,12 +159,18 @@ def bounce_kind(value: Any) -> str | None:
     return None
 
 
-#: Engagement ``type`` words that are a bounce of a kind (SendGrid's ``deferred`` / ``blocked`` events, Postmark's
-#: and Mailchimp's ``SoftBounce`` / ``soft_bounce``): read as ``bounced`` with that ``bounce_type`` unless the
-#: record gives one.  (``hard_bounce`` and its spellings: ``spellings.ENUM_SYNONYMS``, a bounce is hard.)
+#: Engagement ``type`` words that are a bounce of a kind (SendGrid's ``deferred`` / ``blocked`` / ``dropped`` events,
+#: Postmark's and Mailchimp's ``SoftBounce`` / ``soft_bounce``, a delivery status ``failed`` / ``undelivered``): read
+#: as ``bounced`` with that ``bounce_type`` unless the record gives one.  (``hard_bounce`` and its spellings: ``spellings.ENUM_SYNONYMS``, a bounce is hard.)
 BOUNCE_TYPES: Mapping[str, str] = {
     **_words(SOFT, "soft_bounce", "softbounce", "bounce_soft", "soft_bounced", "deferred", "deferral", "blocked",
-             "transient_bounce", "temporary_bounce")}
+             "transient_bounce", "temporary_bounce",
+             # a delivery status (Twilio's MessageStatus failed / undelivered, Mailgun's failed): its code or
+             # severity in bounce_type says which (21610: the recipient's STOP); without one, a failure of unknown
+             # cause, counted
+             "failed", "undelivered", "delivery_failed", "undeliverable"),
+    # SendGrid's dropped: the ESP refuses the address (suppressed or invalid); its reason says which
+    **_words(HARD, "dropped")}
 
 
 def fold_bounce(rec: dict[str, Any], type_words: Mapping[str, str]) -> dict[str, Any]:

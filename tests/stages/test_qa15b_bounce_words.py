@@ -191,3 +191,29 @@ def test_a_late_bounce_handed_over_to_a_merged_customer(word, unnamed):
     ev = Event(uid="engagement/b1", stream="engagement", type="bounced", ts=1_000, ids=("crm:A",), attrs=attrs)
     state = CustomerState.from_bytes(base64.b64decode(status_handover("crm:A", ev).attrs["state"]))
     assert bool(state.addr_status) is unnamed
+
+
+# --- a delivery status as the record's type (Twilio's status callback: MessageStatus failed / undelivered with its
+# ErrorCode; SendGrid's dropped event with its reason): before, an unknown_type dead letter -- a 21610 (STOP) lost
+@pytest.mark.parametrize("typ, word, sent", [
+    ("failed", "21610", [("email", ANN)]),  # the recipient's STOP: texts stop
+    ("undelivered", "30003", BOTH),  # a switched-off phone: counted, kept
+    ("failed", "30005", [("email", ANN)]),  # an unknown handset: hard
+    ("undelivered", None, BOTH),  # no code: a failure of unknown cause, counted (soft)
+])
+def test_a_twilio_status_as_the_type_is_read_with_its_code(typ, word, sent):
+    extra = {} if word is None else {"bounce_type": word}
+    rec = {**engagement("sms", typ, phone=PHONE, **extra)[1], "ts": "2026-10-01T00:00:00Z"}
+    assert isinstance(PARSER.parse("engagement", json.dumps(rec).encode()), Event)
+    assert dunning([("engagement", rec)]) == sent
+
+
+@pytest.mark.parametrize("word, kind", [("Spam Reporting Address", "complained"),
+                                        ("Unsubscribed Address", "unsubscribed"), ("Bounced Address", "bounced"),
+                                        (None, "bounced")])
+def test_a_sendgrid_dropped_event_is_read_with_its_reason(word, kind):
+    extra = {} if word is None else {"bounce_type": word}
+    rec = {**engagement("email", "dropped", email=ANN, **extra)[1], "ts": "2026-10-01T00:00:00Z"}
+    ev = PARSER.parse("engagement", json.dumps(rec).encode())
+    assert isinstance(ev, Event) and ev.type == kind and ev.attrs.get("bounce_type") in (None, "hard")
+    assert dunning([("engagement", rec)]) == [("sms", PHONE)]  # (the ESP refuses the address: no email)

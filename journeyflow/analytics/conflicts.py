@@ -358,6 +358,8 @@ def build_address_facts(events: Iterable[Any]) -> AddressFacts:
                     status = "granted" if ev.type == "consent_granted" else "revoked"
                 elif ev.type in ("unsubscribed", "complained"):
                     status = ev.type
+                elif ev.type == "bounced" and bounce_effect(ev) in ("unsubscribed", "complained"):
+                    status = bounce_effect(ev)  # (a refusal because the person opted out: Twilio 21610, a STOP)
                 elif ev.type == "bounced" and bounce_effect(ev) == HARD_BOUNCE:  # (the pipeline's rule: ESPs' words)
                     k = (key, ch)
                     facts.hard_bounce[k] = min(facts.hard_bounce.get(k, ev.ts), ev.ts)

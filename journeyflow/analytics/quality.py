@@ -14,7 +14,8 @@ decisions              decision_id not null and unique; customer_id not null; ac
                        null); decided_at inside the input range; a ``send`` goes to a message channel and
                        never carries the reason code ``consent``; a ``send`` on email, sms or call has an
                        ``address_key`` (``send_has_address``) and that address was not blocked when it was
-                       sent (``send_not_to_blocked_address``, see below)
+                       sent (``send_not_to_blocked_address``, see below); a ``wait`` has ``due_at``
+                       after ``decided_at``, no other action has one (``due_at_*``: qa15b)
 suppressed_candidates  decision_id / customer_id not null; reason is a known arbitration reason code
                        (:data:`SUPPRESSION_REASONS`) or ``rule:<name>``; action, channel and category known;
                        decided_at inside the input range
@@ -53,7 +54,10 @@ Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name
   snapshot (``customer_snapshots.address_status``: address statuses reach every customer holding the address) a
   final blocking status (revoked, unsubscribed, complained, bounced) that started at or before the send.  The
   final status held since ``since``, so it held at the send: sound, though a block that was lifted before the end
-  of the run (an opt-out followed by a new grant) is not seen;
+  of the run (an opt-out followed by a new grant) is not seen.  A push (``address_key`` the user's ``crm:<id>``):
+  every push status of the customer's snapshot -- its devices' and that user's -- blocks (an opt-out or
+  ``unregistered``) since the send or earlier, and the snapshot has no push consent (whose time it does not keep:
+  a later re-registration grant would lift the blocks);
 * consent at decision time: no ``send`` on a channel at a moment (customer, decided_at, trigger) where a candidate of
   the same channel and category was suppressed with reason ``consent`` (the consent rule only depends on
   channel, category and the customer's state at that moment, so both cannot be right).
@@ -87,9 +91,9 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from journeyflow.analytics.quality_address import final_address_blocks  # noqa: E402
+from journeyflow.analytics.quality_address import final_address_blocks, push_blocked, push_rows  # noqa: E402
 from journeyflow.analytics.quality_cross import cross_checks  # noqa: E402
-from journeyflow.analytics.quality_range import _to_ms, derive_input_range  # noqa: E402
+from journeyflow.analytics.quality_range import _to_ms, derive_input_range, due_columns  # noqa: E402
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
 from journeyflow.model.decisions import (  # noqa: E402
@@ -221,10 +225,13 @@ def _main_frame(name: str, table: pa.Table, tables: dict[str, pa.Table] | None =
         df["_acted"] = df["action"].isin(ACTED).map({True: "yes", False: "no"})
         df["_needs_address"] = (sends & df["channel"].isin(ADDRESSED_CHANNELS)).map({True: "yes", False: "no"})
         blocks = final_address_blocks((tables or {}).get("customer_snapshots"))
+        push = push_rows((tables or {}).get("customer_snapshots"))  # (a push: every device blocked, no grant)
         at = table.column("decided_at").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
         df["_address_blocked"] = [
-            bool(send) and (key, ch) in blocks and blocks[(key, ch)] <= t
-            for send, key, ch, t in zip(sends, df["address_key"], df["channel"], at)]
+            bool(send) and (((key, ch) in blocks and blocks[(key, ch)] <= t)
+                            or (ch == "push" and push_blocked(push.get(cid), key, t)))
+            for send, key, ch, t, cid in zip(sends, df["address_key"], df["channel"], at, df["customer_id"])]
+        due_columns(df, table, at)
     elif name == "field_warnings":
         df["_stream_field"] = pd.Series([f"{s}.{warning_field_family(str(s), str(f))}" for s, f in zip(
             df["stream"], df["field"])], index=df.index, dtype=object)
@@ -311,6 +318,9 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
             row_condition=Column("_needs_address") == "yes")
         in_set("_address_blocked", [False], check="send_not_to_blocked_address",
                row_condition=Column("action") == "send")
+        in_set("_due_missing", [False], check="due_at_set_on_wait", row_condition=Column("_wait") == "yes")
+        add("due_at_only_on_wait", gxe.ExpectColumnValuesToBeNull, column="due_at", row_condition=Column("_wait") == "no")
+        in_set("_due_not_after", [False], check="due_at_after_decided_at", row_condition=Column("_wait") == "yes")
         for col in ("journey_id", "step_id", "channel"):  # an action (or its deferral) is a journey step's
             add(f"{col}_set_when_acted", gxe.ExpectColumnValuesToNotBeNull, column=col,
                 row_condition=Column("_acted") == "yes")

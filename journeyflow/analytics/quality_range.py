@@ -73,3 +73,20 @@ def derive_input_range(tables: dict[str, pa.Table],
         return (_parse.DEFAULT_MIN_TS, _parse.DEFAULT_MAX_TS), "no event times in the tables: parse defaults"
     return ((min(values) - slack_ms, max(values) + slack_ms),
             f"derived from {', '.join(used)} ± {slack_ms / 3_600_000:g} h")
+
+
+def due_columns(df: pd.DataFrame, table: pa.Table, decided: list[int]) -> None:
+    """The ``decisions`` frame's helper columns of the ``due_at`` checks (qa15b): ``_wait`` (``yes`` on a
+    ``wait``), ``_due_missing`` (a ``wait`` without ``due_at`` while the column holds values: an output written
+    before the column existed reads it as NULL on every row, and is not failed for it) and ``_due_not_after`` (a
+    ``due_at`` at or before ``decided_at``: a deferral is to a later time, ``arbitration.quiet.quiet_due`` > now).
+    ``decided``: ``decided_at`` in epoch ms, per row."""
+    waits = (df["action"] == "wait").tolist()
+    due = (table.column("due_at").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
+           if "due_at" in table.column_names else [None] * len(df))
+    written = any(d is not None for d in due)
+    if "due_at" not in df.columns:  # (tables given in memory without the column: NULL, as read_table pads it)
+        df["due_at"] = pd.Series([None] * len(df), index=df.index, dtype=object)
+    df["_wait"] = pd.Series(["yes" if w else "no" for w in waits], index=df.index, dtype=object)
+    df["_due_missing"] = [w and d is None and written for w, d in zip(waits, due)]
+    df["_due_not_after"] = [d is not None and d <= t for d, t in zip(due, decided)]

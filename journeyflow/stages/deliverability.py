@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KINDS, CHANNELS
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
-from journeyflow.stages.spellings import ENUM_SYNONYMS, EVERY_CHANNEL, PHONE_CHANNELS, fold_symbol
+from journeyflow.stages.bounce_words import OPT_OUT_KINDS, SENDER, bounce_kind
+from journeyflow.stages.spellings import EVERY_CHANNEL, PHONE_CHANNELS
 from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, held_grant, mailbox_block
 from journeyflow.stages.mailboxes import mailbox_key, named_keys, remember_grant  # (named_keys: re-exported too)
@@ -75,6 +76,8 @@ def address_effects(ev: Event) -> list[tuple[str, str, str, int]]:
         effect = "granted" if t == "consent_granted" else "revoked"
     elif s == "engagement" and t in ENGAGEMENT_STATUS_TYPES:
         effect = t if t != "bounced" else bounce_effect(ev)
+        if effect is None:  # (the sender's fault: no address changes)
+            return []
     else:
         return []
     out = []
@@ -118,6 +121,8 @@ def apply_status(s: "CustomerState", ev: Event) -> None:
         from journeyflow.stages.deletion import mark_deleted
         return mark_deleted(s, ev.ts)
     if st == "consent" or (st == "engagement" and t in ENGAGEMENT_STATUS_TYPES):
+        if t == "bounced" and (e := bounce_effect(ev)) in OPT_OUT_KINDS:
+            t = e  # (a refusal because the person opted out -- Twilio 21610, a STOP -- is that opt-out)
         if t != "bounced":
             for ch in channels_of(ev.attrs["channel"]):
                 s._set_consent(ch, "granted" if t == "consent_granted" else "revoked" if st == "consent" else t,
@@ -134,8 +139,9 @@ def apply_status_event(s: "CustomerState", ev: Event) -> None:
     if not apply_address(s, ev) and ev.stream == "engagement" and ev.type == "bounced":
         a = ev.attrs  # the most recent address at the bounce's time (a late one: not an address first seen after it)
         held = addresses_of(s, ADDRESS_FOR_CHANNEL.get(a.get("channel"), ""))  # type: ignore[arg-type]
-        for key, _raw in [next((h for h in held if s.addresses[h[0]][2] <= ev.ts), held[0])] if held else ():
-            set_address_status(s, key, a["channel"], bounce_effect(ev), ev.ts)
+        effect = bounce_effect(ev)  # (None: the sender's fault)
+        for key, _raw in [next((h for h in held if s.addresses[h[0]][2] <= ev.ts), held[0])] if held and effect else ():
+            set_address_status(s, key, a["channel"], effect, ev.ts)
 
 
 def apply_address(s: "CustomerState", ev: Event) -> bool:
@@ -146,16 +152,17 @@ def apply_address(s: "CustomerState", ev: Event) -> bool:
     return bool(effects)
 
 
-def bounce_effect(ev: Event) -> str:
-    """The address effect of a bounce record: :func:`soft_bounce` of its uid for ``bounce_type: soft``, else
-    ``HARD_BOUNCE`` (absent or an unknown word means hard).  The type is read in the ESPs' words
-    (``fields.ENUM_SYNONYMS``: ``SoftBounce``, ``Transient`` ...), as a Segment ``Email Bounced`` mapped from its
-    ``properties`` gives it unparsed."""
+def bounce_effect(ev: Event) -> str | None:
+    """The address effect of a bounce record: :func:`soft_bounce` of its uid for a soft one, ``unsubscribed`` /
+    ``complained`` for a refusal because the person opted out (Twilio 21610: a STOP), None for the sender's own
+    fault (an expired APNs provider token: the address is left as it is), else ``HARD_BOUNCE`` (absent or an
+    unknown word means hard).  The type is read in the providers' words (``stages.bounce_words``: ``Transient``,
+    ``4.2.2``, ``UNAVAILABLE`` ...), as a Segment ``Email Bounced`` mapped from its ``properties`` gives it unparsed."""
     bt = ev.attrs.get("bounce_type")
-    if bt.__class__ is str and bt != "soft":
-        bt = fold_symbol(bt)
-        bt = ENUM_SYNONYMS["engagement"]["bounce_type"].get(bt, bt)
-    return soft_bounce(ev.uid) if bt == "soft" else HARD_BOUNCE
+    kind = bt if bt == "soft" or bt is None else bounce_kind(bt)
+    if kind == "soft":
+        return soft_bounce(ev.uid)
+    return None if kind == SENDER else kind if kind in OPT_OUT_KINDS else HARD_BOUNCE
 
 
 def soft_bounce(uid: str) -> str:
@@ -416,12 +423,7 @@ def held_addresses(ev: Event) -> list[str]:
     c = ev.contact
     if not c or ev.stream in (_IDENTITY_STREAM, ADDRESS_STREAM):
         return []
-    out = []
-    for kind in ADDRESS_KINDS:
-        if c.get(kind):
-            key = contact_key(c, kind)
-            if key:
-                out.append(key)
+    out = [key for kind in ADDRESS_KINDS if c.get(kind) and (key := contact_key(c, kind))]
     box = mailbox_key(c.get("email"))  # its mailbox too (another spelling's opt-out reaches it: stages.mailboxes)
     return out + [box] if box else out
 
@@ -472,11 +474,7 @@ class AddressCopies:
         """Note the addresses ``ev`` (keyed to ``cluster``) names and the address-status changes it makes."""
         if ev.contact:
             for key in held_addresses(ev):
-                held = self.held.get(key)
-                if held is None:
-                    self.held[key] = {cluster}
-                else:
-                    held.add(cluster)
+                self.held.setdefault(key, set()).add(cluster)
         if ev.stream in _STATUS_STREAMS and is_status_event(ev.stream, ev.type):
             for key, ch, effect, at in address_changes(ev):
                 self.found.setdefault(key, []).append((cluster, ch, effect, at))

@@ -41,6 +41,7 @@ from journeyflow.model.events import (BUILTIN_STREAMS, ENGAGEMENT_STATUS_TYPES, 
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
+from journeyflow.stages.bounce_words import BOUNCE_KIND  # (a bounce hard/soft cannot say: the sender's fault)
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
@@ -486,7 +487,7 @@ class Parser:
             a = {f: rec.get(f) for f in ("lifecycle_stage", "timezone", "owner_id")}
         elif stream == "engagement":
             a = {"channel": rec["channel"], "decision_id": rec.get("decision_id"),
-                 "bounce_type": rec.get("bounce_type") if rec.get("type") == "bounced" else None}
+                 "bounce_type": rec.get("bounce_type") or rec.get(BOUNCE_KIND) if rec.get("type") == "bounced" else None}
         else:  # consent
             a = {"channel": rec["channel"], "status": rec["status"]}
         return {k: (self._clean(v) if isinstance(v, str) else [self._clean(x) for x in v] if isinstance(v, list) else v)

@@ -11,9 +11,14 @@ tie):
 
 * ``registered``: a push was delivered, opened or clicked on the device (:func:`register`).  Only marks the device
   as known: any other status replaces it, whatever the times (so the result does not depend on the order);
-* ``unregistered``: a hard push bounce (``bounce_type`` hard or absent, or a word the parser does not know) on the
-  device: that device gets no push until a grant by it (a re-registration: a ``consent`` ``granted`` on ``push``
-  naming it); soft push bounces count as for an email (the policy's ``deliverability.soft_bounces``);
+* ``unregistered``: a hard push bounce (``bounce_type`` hard or absent, a dead token -- APNs 410 ``Unregistered`` /
+  ``ExpiredToken``, ``BadDeviceToken``, FCM ``UNREGISTERED`` -- or a word nobody knows) on the device: that device
+  gets no push until a grant by it (a re-registration: a ``consent`` ``granted`` on ``push`` naming it); soft push
+  bounces -- the service's transient errors (FCM ``UNAVAILABLE`` / ``INTERNAL`` / ``QUOTA_EXCEEDED``, APNs 429
+  ``TooManyRequests``, 500, 503 ``ServiceUnavailable`` / ``Shutdown``) -- count as for an email (the policy's
+  ``deliverability.soft_bounces``); the sender's own errors (its provider token or certificate, its topic, its
+  payload: APNs ``ExpiredProviderToken``, ``DeviceTokenNotForTopic``, ``PayloadTooLarge``, FCM
+  ``SENDER_ID_MISMATCH``) leave the device as it was (``stages.bounce_words``, which gives the sources);
 * ``granted`` / ``revoked`` / ``unsubscribed`` / ``complained``: consent and engagement opt-outs naming the device
   (the channel consent changes too, as for any identifier: fail safe).
 

@@ -11,6 +11,7 @@ import re
 from typing import Any, Mapping
 
 from journeyflow.model.reasons import FieldWarningReason
+from journeyflow.stages.bounce_words import WORDS as BOUNCE_WORDS, fold_bounce
 from journeyflow.stages.json_text import MAX_EXACT_FLOAT, whole_digits  # (re-exported)
 from journeyflow.stages.mailboxes import ALSO_KEYS, mailbox_key  # (ALSO_KEYS: re-exported)
 
@@ -73,7 +74,12 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         **dict.fromkeys(("opted_out", "opt_out", "optout", "unsubscribed", "unsubscribe", "denied", "withdrawn",
                          "declined", "rejected", "refused", "false", "no", "off", "revoke", "withdraw", "optedout",
                          "stop", "stopped", "not_subscribed", "unsubscribe_all", "unsubscribed_all", "not_granted",
-                         "cancelled", "canceled", "n", "0"), "revoked"),
+                         "cancelled", "canceled", "n", "0",
+                         # a complaint written as a status (a CDP's sync: Klaviyo's SPAM_COMPLAINT suppression): an
+                         # opt-out, fail safe (qa15b; before, an unknown_type dead letter)
+                         "complained", "complaint", "spam", "spam_complaint", "spamcomplaint", "marked_as_spam",
+                         "markedasspam", "reported_spam", "reported_as_spam", "spam_report", "spamreport",
+                         "abuse"), "revoked"),
         **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on",
                          "grant", "optedin"), "granted")}},
     "engagement": {
@@ -90,15 +96,10 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                  **dict.fromkeys(("abuse", "abuse_report", "complaints", "spam_complaint", "spamcomplaint",
                                   "marked_as_spam", "markasspam", "mark_as_spam"), "complained"),
                  **dict.fromkeys(("hard_bounce", "hardbounce", "bounce_hard", "cleaned"), "bounced")},
-        "bounce_type": {"permanent": "hard", "hard_bounce": "hard", "hardbounce": "hard", **dict.fromkeys((
-            "transient", "temporary", "undetermined", "soft_bounce", "softbounce", "blocked"), "soft"),
-            # push services' errors (stages.push_devices): a dead token (APNs 410 Unregistered / BadDeviceToken, FCM
-            # UNREGISTERED / NotRegistered / InvalidRegistration) is hard; their rate limits are soft (FCM's
-            # UNAVAILABLE / INTERNAL are not taken: SMTP's "mailbox unavailable" is permanent)
-            **dict.fromkeys(("unregistered", "notregistered", "not_registered", "invalidregistration",
-                             "invalid_registration", "baddevicetoken", "bad_device_token"), "hard"),
-            **dict.fromkeys(("quota_exceeded", "quotaexceeded", "messageratexceeded", "message_rate_exceeded",
-                             "toomanyrequests", "too_many_requests"), "soft")}},
+        # the ESPs', SMS gateways' and push services' words for a bounce's kind (SES, SMTP status codes, Twilio
+        # codes, FCM / APNs errors): stages.bounce_words, which fold_enums applies first (an opt-out kind -- Twilio
+        # 21610, a STOP -- makes the record that opt-out; a sender's fault leaves the address as it is)
+        "bounce_type": {w: k for w, k in BOUNCE_WORDS.items() if k in ("hard", "soft")}},
     # helpdesks' priorities: Zendesk low/normal/high/urgent, Freshdesk low/medium/high/urgent (an urgent ticket was
     # dropped to no severity, counted as low: a repeat contact about it was never routed to the priority queue)
     "support": {"severity": {"urgent": "critical", "normal": "medium"}},
@@ -117,7 +118,10 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
                synonyms: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """``rec``, or a copy with each enum field's value that is not a symbol but folds to one (:func:`fold_symbol`,
     then the stream's ``synonyms``: :data:`ENUM_SYNONYMS`) replaced by that symbol; anything else is left for the
-    checks to report."""
+    checks to report.  An ``engagement`` bounce's words first (:func:`journeyflow.stages.bounce_words.fold_bounce`:
+    ``deferred``, ``bounce_type: "4.2.2 mailbox full"`` / ``UNAVAILABLE`` / ``21610``)."""
+    if "bounce_type" in enums and synonyms is not None:
+        rec = fold_bounce(rec, synonyms.get("type", {}))
     out = rec
     for name, symbols in enums.items():
         v = rec.get(name)

@@ -135,8 +135,8 @@ def status_handover(key: str, ev: Event) -> Event:
     from journeyflow.stages.state_merge import unnamed_key
     state = CustomerState(customer_id=key)
     state.apply_status(ev)
-    if ev.stream == "engagement" and ev.type == "bounced" and not state.addr_status:
-        for ch in channels_of(ev.attrs.get("channel")):
+    if ev.stream == "engagement" and ev.type == "bounced" and not state.addr_status and bounce_effect(ev):
+        for ch in channels_of(ev.attrs.get("channel")):  # (no effect: the sender's fault, stages.bounce_words)
             if ADDRESS_FOR_CHANNEL.get(ch):
                 state.set_address_status(unnamed_key(ADDRESS_FOR_CHANNEL[ch]), ch, bounce_effect(ev), ev.ts)
     return Event(uid=f"absorb:status:{key}:{ev.uid}", stream=IDENTITY_STREAM, type=ABSORB, ts=ev.ts, ids=(key,),

@@ -30,10 +30,10 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from journeyflow.stages.spellings import channel_symbol
+from journeyflow.stages.spellings import CHANNEL_SYNONYMS, channel_symbol
 
 __all__ = ["ContainedOptOuts", "contained_opt_outs", "folded_name", "folded_opt_outs", "is_opt_out",
-           "named_channel_too"]
+           "named_channel_too", "other_channels"]
 
 # words of a name: camelCase humps, upper-case runs (SMSUnsubscribed: SMS, Unsubscribed), digits, other letters
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^\W\d_A-Za-z]+")
@@ -98,9 +98,37 @@ class ContainedOptOuts:
 
 
 def contained_opt_outs(mapping: Mapping[str, Any]) -> ContainedOptOuts:
-    """The mapping's opt-outs (:class:`ContainedOptOuts`) to find in names that contain theirs."""
+    """The mapping's opt-outs (:class:`ContainedOptOuts`) to find in names that contain theirs, and in names that
+    spell their channel word for another channel (:func:`other_channels`)."""
     found = [(words(name), t) for name, t in mapping.items() if is_opt_out(t)]
+    found += other_channels(found)
     return ContainedOptOuts(tuple(sorted(((w, t) for w, t in found if w), key=lambda wt: -len(wt[0]))))
+
+
+#: The words that name the channels an engagement opt-out may name instead of the mapped one (``sms``: ``SMS``,
+#: ``Text``, ``Text Message``, ``MMS`` ...; ``push``: ``Push``, ``Push Notification`` ...: ``CHANNEL_SYNONYMS``).
+_CHANNEL_WORDS = tuple((tuple(w.split("_")), ch) for ch in ("sms", "push") for w in sorted(
+    {ch, *(k for k, v in CHANNEL_SYNONYMS.items() if v == ch)}))
+
+
+def other_channels(found: list[tuple[tuple[str, ...], Any]]) -> list[tuple[tuple[str, ...], Any]]:
+    """For each opt-out ``(words, target)`` whose name begins with the word of the channel its mapping fixes
+    (``Email Marked as Spam``: email), that opt-out of each other channel, named by that channel's words instead
+    (``SMS Marked as Spam``, ``Text Marked as Spam``, ``Push Notification Marked as Spam``): its target with the
+    channel replaced (qa15b).  Before, an SMS tool's ``SMS Marked as Spam`` was an unmapped track event and the
+    texts went on; a complaint about a text is one of texts, not of email.  Names the mapping has are left out."""
+    have = {ws for ws, _t in found}
+    out = []
+    for ws, t in found:
+        fixed = next((a for a in t.attrs if a.name == "channel" and a.has_value and isinstance(a.value, str)), None)
+        if fixed is None or not ws or CHANNEL_SYNONYMS.get(ws[0], ws[0]) != fixed.value:
+            continue
+        for spelt, ch in _CHANNEL_WORDS:
+            name = spelt + ws[1:]
+            if ch != fixed.value and name not in have:
+                out.append((name, t._replace(attrs=tuple(a._replace(value=ch) if a is fixed else a
+                                                         for a in t.attrs))))
+    return out
 
 
 def named_channel_too(target: Any, fixed: Any, msg: Mapping[str, Any], symbols: frozenset[str],

@@ -102,7 +102,20 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         "bounce_type": {w: k for w, k in BOUNCE_WORDS.items() if k in ("hard", "soft")}},
     # helpdesks' priorities: Zendesk low/normal/high/urgent, Freshdesk low/medium/high/urgent (an urgent ticket was
     # dropped to no severity, counted as low: a repeat contact about it was never routed to the priority queue)
-    "support": {"severity": {"urgent": "critical", "normal": "medium"}},
+    # and their event names (Zendesk ticket.created / ticket.solved, Freshdesk ticket_created, HubSpot ticket.creation,
+    # Salesforce cases ...): a helpdesk's "created" was an unknown_type dead letter, so a ticket open in the desk was
+    # not open here and the promo went out during it (the product's first example); a "closed"/"solved" one kept a
+    # ticket open until stale.  Only event names: a status (pending, on-hold) says nothing about opening or closing
+    "support": {"severity": {"urgent": "critical", "normal": "medium"}, "type": {
+        **dict.fromkeys(("ticket_created", "ticket.created", "ticket_creation", "ticket.creation", "created", "create",
+                         "new", "new_ticket", "ticket_new", "open", "opened", "ticket_open", "ticket.opened",
+                         "ticket_reopened", "ticket.reopened", "reopened", "reopen", "ticket_reopen", "case_created",
+                         "case_opened", "case_reopened"), "ticket_opened"),
+        **dict.fromkeys(("ticket_solved", "ticket.solved", "solved", "solve", "ticket_closed", "ticket.closed",
+                         "closed", "close", "ticket_close", "resolved", "resolve", "ticket_resolve",
+                         "ticket.resolved", "case_closed", "case_resolved"), "ticket_resolved"),
+        **dict.fromkeys(("escalated", "escalate", "ticket_escalate", "ticket.escalated", "case_escalated"),
+                        "ticket_escalated")}},
     # a CRM's or privacy tool's deletion of the contact (qa15a, stages.deletion): HubSpot's webhook events
     # contact.deletion / contact.privacyDeletion (its GDPR delete), an archived (HubSpot v3) or deleted record, an
     # erasure request (GDPR art. 17, "right to be forgotten")

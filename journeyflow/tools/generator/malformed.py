@@ -87,9 +87,9 @@ _WRONG_TYPE = {
 _UNKNOWN_TYPE = {
     "web": ("type", ("page_viewed", "purchase", "wishlist_add")),
     "orders": ("type", ("order_refunded", "order_shipped")),
-    "support": ("type", ("ticket_merged", "ticket_reopened")),
+    "support": ("type", ("ticket_merged", "ticket_tagged")),  # (ticket_reopened is a helpdesk spelling since qa15)
     "crm": ("type", ("contact_exported", "contact_merged")),  # (contact_deleted is a type since qa15a)
-    "engagement": ("type", ("forwarded", "soft_bounce")),
+    "engagement": ("type", ("forwarded", "printed")),  # (soft_bounce is an ESP's soft bounce since qa15b)
     "consent": ("status", ("pending", "unknown")),
 }
 _IDENTIFIERS = {

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from journeyflow.model.reasons import FieldWarningReason
 from journeyflow.stages.bounce_words import WORDS as BOUNCE_WORDS, fold_bounce
+from journeyflow.stages.deletion_flags import DELETED_TYPE, deletion_flagged
 from journeyflow.stages.json_text import MAX_EXACT_FLOAT, whole_digits  # (re-exported)
 from journeyflow.stages.mailboxes import ALSO_KEYS, mailbox_key  # (ALSO_KEYS: re-exported)
 
@@ -132,9 +133,12 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
     """``rec``, or a copy with each enum field's value that is not a symbol but folds to one (:func:`fold_symbol`,
     then the stream's ``synonyms``: :data:`ENUM_SYNONYMS`) replaced by that symbol; anything else is left for the
     checks to report.  An ``engagement`` bounce's words first (:func:`journeyflow.stages.bounce_words.fold_bounce`:
-    ``deferred``, ``bounce_type: "4.2.2 mailbox full"`` / ``UNAVAILABLE`` / ``21610``)."""
+    ``deferred``, ``bounce_type: "4.2.2 mailbox full"`` / ``UNAVAILABLE`` / ``21610``); a crm record flagged as
+    deleted is a deletion (:func:`journeyflow.stages.deletion_flags.deletion_flagged`: HubSpot ``archived: true``)."""
     if "bounce_type" in enums and synonyms is not None:
         rec = fold_bounce(rec, synonyms.get("type", {}))
+    elif DELETED_TYPE in enums.get("type", ()):
+        rec = deletion_flagged(rec)
     out = rec
     for name, symbols in enums.items():
         v = rec.get(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 
 import pytest
 
@@ -135,6 +136,7 @@ def test_reachable_is_the_arbiters_address_rule_on_every_channel():
     soft_max, window = CONFIG.policy().deliverability.soft_bounces.rule()
     assert engine.soft_bounces == (soft_max, window) == (3, 7 * 86_400_000)
     assert arbiter.lookback_ms()["soft_bounces"] == window
+    assert pickle.loads(pickle.dumps(engine)).soft_bounces == engine.soft_bounces  # (Beam workers get it too)
     events = [PARSER.parse(s, json.dumps(r).encode()) for s, r in
               [("crm", {"event_id": "c-A", "ts": "2026-09-01T00:00:00Z", "type": "contact_created", "crm_id": "A",
                         "email": ANN, "phone": PHONE}),

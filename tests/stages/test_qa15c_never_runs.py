@@ -106,3 +106,44 @@ def _steps(cfg) -> list[str]:
                                max(e.ts for e in events) + 2 * 86_400_000):
         out += [s.kind for s in o.steps if s.journey_id == "bye"]
     return out
+
+
+# --- the attributes file: a computed attribute of the deletion never counts one
+def _attribute_errors(attribute: str) -> list[str]:
+    cfg = dataclasses.replace(CONFIG, attributes_yaml="version: 1\nattributes:\n  x: " + attribute + "\n",
+                              attributes_source="a.yaml")
+    with pytest.raises(Exception) as e:
+        cfg.validate()
+    return e.value.errors
+
+
+@pytest.mark.parametrize("attribute", ["{op: count, event: contact_deleted, window: 30d}",
+                                       "{op: count, event: contact_deleted, stream: crm}",
+                                       "{op: last, event: contact_deleted, property: ts}"])
+def test_a_computed_attribute_of_the_deletion_is_refused(attribute):
+    [error] = _attribute_errors(attribute)
+    assert error.startswith("a.yaml:3: attributes.x.event:") and "is never counted" in error
+
+
+def test_the_segment_account_deleted_attribute_names_the_deletion_not_a_replacement():
+    [error] = _attribute_errors("{op: count, event: Account Deleted}")
+    assert "contact_deleted" in error and "is never counted" in error and "use event" not in error
+
+
+def test_such_an_attribute_really_never_counted(monkeypatch):
+    """What the refusal is about: folded over a contact, its deletion and a new account, the attribute holds
+    nothing (the deletion erases it; the new account starts empty), while a count of contact_created does."""
+    from journeyflow.stages import attributes_loader
+    monkeypatch.setattr(attributes_loader, "deletion_trigger_error", lambda *a: None)
+    cfg = dataclasses.replace(CONFIG, attributes_source="before.yaml", attributes_yaml=(
+        "version: 1\nattributes:\n  deletions: {op: count, event: contact_deleted, window: 30d}\n"
+        "  created: {op: count, event: contact_created, window: 30d}\n"))
+    recs = [("crm", {"event_id": "c-A", "ts": "2026-09-01T00:00:00Z", "type": "contact_created", "crm_id": "A"}),
+            ("crm", {"event_id": "d-A", "ts": "2026-09-01T01:00:00Z", "type": "contact_deleted", "crm_id": "A"}),
+            ("crm", {"event_id": "c-B", "ts": "2026-09-02T00:00:00Z", "type": "contact_created", "crm_id": "A"})]
+    events = [PARSER.parse(s, json.dumps(r).encode()) for s, r in recs]
+    for n in (2, 3):
+        [(_c, o)] = list(fold_clusters(resolve_clusters(events[:n], cfg.link_rules()), cfg.build_processor(),
+                                       events[n - 1].ts + 1000))
+        [state] = o.final_states.values()
+        assert "deletions" not in state.computed and ("created" in state.computed) is (n == 3)

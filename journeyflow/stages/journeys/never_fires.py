@@ -9,7 +9,9 @@ records enter no journey.  So a trigger on it means nothing:
   ``contact_created`` after it -- starts anew and is the entry to use);
 * an **exit** on it never fires as such (the deletion already ends the membership, detail ``account_deleted``);
 * a **goal** on it is never attributed (the membership has ended before: 0 conversions in both arms);
-* a **wait until** it never resumes (the membership ends instead, so ``on_event`` is never taken).
+* a **wait until** it never resumes (the membership ends instead, so ``on_event`` is never taken);
+* a **computed attribute** of it (attributes file: ``{op: count, event: contact_deleted}``) never counts one: the
+  deletion erases the computed attributes and nothing is recorded after it.
 
 Before, each loaded without a word and silently never ran.  The other "never" triggers were already refused by
 the loader: an event type its stream does not have (``ticket_opened`` on ``orders``), a Segment event the mapping
@@ -34,13 +36,16 @@ _WHY = {
             "account_deleted), so it is never attributed",
     "until": "never resumes the wait: a deletion ends the membership instead (exited, detail account_deleted), so "
              "on_event is never taken",
+    "attribute": "is never counted: the deletion erases the profile's computed attributes and nothing is recorded "
+                 "after it (a new account starts empty)",
 }
 
 
 def deletion_trigger_error(etype: str, stream: str | None, role: str) -> str | None:
     """The load error for a trigger on the account deletion event, else None.  ``etype`` / ``stream``: the trigger's
     ``event`` (or ``until``) and ``stream`` (None: the type's own); ``role``: ``entry``, ``exit``, ``goal`` or
-    ``until`` (a wait step's).  Source of the rule: ``stages.deletion`` (qa15a)."""
+    ``until`` (a wait step's), or ``attribute`` (a computed attribute of the attributes file:
+    ``attributes_loader``).  Source of the rule: ``stages.deletion`` (qa15a)."""
     if etype not in NEVER_FIRES or stream not in (None, STREAM_OF_TYPE[etype]):
         return None
     return f"event '{etype}' (an account deletion, stages.deletion) {_WHY[role]}"

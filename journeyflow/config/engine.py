@@ -170,7 +170,9 @@ class EngineConfig:
             from journeyflow.stages.journeys.loader import load_journeys_text
             attributes = self.attributes()
             journeys = load_journeys_text(self.journeys_yaml, self.journeys_source, attributes.declarations)
-            engine, arbiter = JourneyEngine(journeys, attributes), Arbiter(self.policy())
+            policy = self.policy()  # (customer.reachable sees the arbiter's soft-bounce limit)
+            engine = JourneyEngine(journeys, attributes, soft_bounces=policy.deliverability.soft_bounces.rule())
+            arbiter = Arbiter(policy)
             engine.open_ticket_ms = arbiter.lookback_ms().get("open_tickets")  # stale tickets: not open (facts)
             parts = cache[self] = (engine, arbiter, effective_retention(self.retention, engine, arbiter), journeys)
         return parts

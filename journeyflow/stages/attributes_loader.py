@@ -35,6 +35,7 @@ from journeyflow.model.events import EVENT_TYPES
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
+from journeyflow.stages.journeys.never_fires import deletion_trigger_error
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
                                              _folded, stream_of)
@@ -289,8 +290,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         stream_of(event) if decl.knows_event(event) else None)
     if own is None and event in decl.mapped and stream in (None, CUSTOM_STREAM):
         ms, mt = decl.mapped[event]
+        never = deletion_trigger_error(mt, ms, "attribute")  # (the deletion: no "use event: contact_deleted")
         add(p + ("event",), f"event '{event}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping turns it "
-                            f"into {ms} '{mt}' (use event: {mt})")
+                            f"into {ms} '{mt}'" + (f", and {never}" if never else f" (use event: {mt})"))
     elif own is None and stream == CUSTOM_STREAM and decl.near_miss(event) is not None:
         add(p + ("event",), f"event '{event}' is neither declared nor mapped: did you mean "
                             f"'{decl.near_miss(event)}'? (declare '{event}' under events if the name is right)")
@@ -306,6 +308,8 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         else:
             extra = f" (declare it under events, or set stream: {CUSTOM_STREAM})"
         add(p + ("event",), f"unknown event '{event}'{extra}")
+    elif (never := deletion_trigger_error(event, stream, "attribute")) is not None:  # (journeys.never_fires)
+        add(p + ("event",), never)
     etype = decl.event_type(event, stream)
     ptype: T | None = None
     path: tuple[str, ...] = ()

@@ -148,9 +148,7 @@ class Arbiter:
         self._rank = dict(CATEGORY_RANK)
         self._needs_grant = frozenset(c for c in CATEGORIES if getattr(p.consent.requires, c) == "granted")
         self._blocking = BLOCKING
-        sb = p.deliverability.soft_bounces
-        self._soft_max = sb.max if sb.enabled else 0
-        self._soft_window = _ms(sb.within)
+        self._soft_max, self._soft_window = p.deliverability.soft_bounces.rule()  # (reachable: the same rule)
 
         ot = p.open_tickets
         self._ticket_cats = frozenset(ot.categories) if ot.enabled else frozenset()

@@ -130,6 +130,13 @@ class SoftBouncePolicy(_Section):
     max: int = Field(default=3, ge=1)
     within: Duration = timedelta(days=7)
 
+    def rule(self) -> tuple[int, int]:
+        """``(max, within in ms)`` as ``CustomerState.delivery_address`` takes them (``soft_max``,
+        ``soft_window_ms``); ``max`` 0 when disabled (never blocks).  One source for the arbiter and
+        ``customer.reachable`` (``JourneyEngine.soft_bounces``), so the two agree."""
+        w = self.within
+        return (self.max if self.enabled else 0), w.days * 86_400_000 + w.seconds * 1000 + w.microseconds // 1000
+
 
 class DeliverabilityPolicy(_Section):
     """The ``deliverability`` section: the soft-bounce limit (hard bounces always block their address, not

@@ -17,9 +17,14 @@ from journeyflow.stages.state import DAY, CustomerState
 
 _FACT_KEYS = frozenset(CustomerState().facts(0))
 _PRODUCT_KEYS = ("product_views_7d", "bought_product_30d")
-#: ``customer.reachable.<channel>``: a send on the channel has an address whose own status permits it now
-#: (``CustomerState.delivery_address``: not opted out, not hard-bounced, a push device not unregistered; consent,
-#: the policy's soft-bounce limit and caps are arbitration's), so a branch can pick a channel that can be delivered
+#: ``customer.reachable.<channel>``: the arbiter would find a delivery address for a send on the channel now --
+#: ``CustomerState.delivery_address`` with the policy's soft-bounce limit (``JourneyEngine.soft_bounces``), as
+#: arbitration's address rule calls it: an address (email, SMS-capable phone, a push user with a device still
+#: permitted) that is not opted out itself, not hard-bounced, not over the soft-bounce limit, not an unregistered push
+#: device.  Not included (arbitration's, checked at send time): channel consent and ``consent.requires: granted``
+#: (read ``customer.consent.<channel>``), frequency caps, quiet hours, open tickets, exclusion.  Before, the
+#: soft-bounce limit was left out: after three transient push errors the welcome branch picked push, arbitration
+#: suppressed it ``no_address`` and the onboarding tips were not sent at all
 _REACHABLE = "reachable"
 _NO_ATTRIBUTES = AttributeSet()
 
@@ -29,12 +34,13 @@ class _LazyCustomer(Mapping):
     views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
     ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
 
-    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale")
+    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale", "_soft")
 
     def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES,
-                 stale_ms: int | None = None):
+                 stale_ms: int | None = None, soft: tuple[int, int] = (0, 0)):
         self._state, self._now, self._product, self._attributes = state, now, product, attributes
         self._stale = stale_ms  # open tickets stale at ``now`` are not counted (CustomerState.open_tickets_at)
+        self._soft = soft  # the policy's soft-bounce limit (max, within ms): reachable as the arbiter decides
         self._facts: dict | None = None
         self._traits: TraitsView | None = None
 
@@ -44,7 +50,7 @@ class _LazyCustomer(Mapping):
                 self._traits = TraitsView(self._attributes, self._state, self._now)
             return self._traits
         if key == _REACHABLE:
-            return {ch: self._state.delivery_address(ch, self._now).__class__ is tuple for ch in CHANNELS}
+            return {ch: self._state.delivery_address(ch, self._now, *self._soft).__class__ is tuple for ch in CHANNELS}
         if key == "product_views_7d":  # an event without a product: no views of it, not bought
             return self._state.views_of(self._product, self._now, 7 * DAY) if self._product is not None else 0
         if key == "bought_product_30d":
@@ -71,11 +77,12 @@ class _LazyCustomer(Mapping):
 class _Ctx:
     """What a condition may look at, built lazily (most events never evaluate a condition)."""
 
-    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms")
+    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms", "soft")
 
     def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
-                 attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None):
-        self.stale_ms = stale_ms
+                 attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None,
+                 soft: tuple[int, int] = (0, 0)):
+        self.stale_ms, self.soft = stale_ms, soft
         self.state = state
         self.now = now
         self.event = event
@@ -97,7 +104,7 @@ class _Ctx:
                 if self.product is not None:
                     e["product_id"] = self.product
             self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product,
-                                                               self.attributes, self.stale_ms)}
+                                                               self.attributes, self.stale_ms, self.soft)}
         return self._act
 
 

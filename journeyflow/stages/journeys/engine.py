@@ -86,10 +86,13 @@ class JourneyEngine:
 
     Journeys are evaluated by priority (higher first), then id.  Raises ``ValueError`` when two journeys share an
     id.  ``open_ticket_ms`` (ms or None): the policy's ``open_tickets.stale_after``; ``customer.open_tickets`` and
-    its siblings leave out tickets stale when read (``CustomerState.open_tickets_at``).  Picklable (Beam workers)."""
+    its siblings leave out tickets stale when read (``CustomerState.open_tickets_at``).  ``soft_bounces``: the
+    policy's soft-bounce limit ``(max, within ms)`` (``SoftBouncePolicy.rule``; ``(0, 0)``: none), so that
+    ``customer.reachable.<channel>`` agrees with arbitration (``journeys.context``).  Picklable (Beam workers)."""
 
-    def __init__(self, journeys: Iterable[Journey], attributes: AttributeSet | None = None, open_ticket_ms=None):
-        self.journeys, self.open_ticket_ms = tuple(journeys), open_ticket_ms
+    def __init__(self, journeys: Iterable[Journey], attributes: AttributeSet | None = None, open_ticket_ms=None,
+                 soft_bounces: tuple[int, int] = (0, 0)):
+        self.journeys, self.open_ticket_ms, self.soft_bounces = tuple(journeys), open_ticket_ms, tuple(soft_bounces)
         #: declared traits and computed attributes: folded in by :meth:`on_event`, read as ``customer.traits``
         self.attributes = attributes if attributes is not None else _NO_ATTRIBUTES
         ids = [j.id for j in self.journeys]
@@ -121,7 +124,7 @@ class JourneyEngine:
         self._has_until, self._moment = any(st.until is not None for j in js for st in j.steps), None
 
     def __reduce__(self):
-        return (JourneyEngine, (self.journeys, self.attributes, self.open_ticket_ms))
+        return (JourneyEngine, (self.journeys, self.attributes, self.open_ticket_ms, self.soft_bounces))
 
     def journey(self, journey_id: str) -> Journey | None:
         """The journey with this id, or None when the configuration has none (e.g. it was removed)."""
@@ -148,7 +151,7 @@ class JourneyEngine:
         if ix is None or resent:
             return out
         now = event.ts
-        ctx = _Ctx(state, now, event, _event_product(event), self.attributes, self.open_ticket_ms)
+        ctx = _Ctx(state, now, event, _event_product(event), self.attributes, self.open_ticket_ms, self.soft_bounces)
         memberships = state.journeys
         trigger_id = event.uid
         etype, estream = event.type, event.stream
@@ -227,7 +230,8 @@ class JourneyEngine:
             memberships[j.id] = m
             out.steps.append(_new(JourneyStep, (customer_id, j.id, j.first_step, "entered", now, trigger_id,
                                                 "control" if _arm(j, m, customer_id) else "treatment")))
-            ending = _moment_ending(j, m, earlier, state, self.attributes, self.open_ticket_ms) if earlier else None
+            ending = _moment_ending(j, m, earlier, state, self.attributes, self.open_ticket_ms,
+                                    self.soft_bounces) if earlier else None
             if ending is not None:  # an exit or goal event of this very millisecond, handled before the entry
                 if ending[0] == "goal":
                     m["goal"] = now
@@ -280,7 +284,7 @@ class JourneyEngine:
         if st is None or st.kind != "wait":
             self._finish(state, jid, m, due, timer_id, "step_removed", customer_id, out)
             return out
-        ctx = _Ctx(state, due, None, m.get("p"), self.attributes, self.open_ticket_ms)
+        ctx = _Ctx(state, due, None, m.get("p"), self.attributes, self.open_ticket_ms, self.soft_bounces)
         if st.until is not None:
             out.steps.append(_new(JourneyStep, (customer_id, jid, st.id, "step", due, timer_id, "resume:timeout")))
             self._run(j, m, st.on_timeout, st.id, ctx, timer_id, customer_id, out)
@@ -397,7 +401,8 @@ class JourneyEngine:
                 m = state.journeys.get(j.id)
                 if j.id in ids and j.id not in out and m is not None and m.get("step") is None:
                     if ctx is None:
-                        ctx = _Ctx(state, event.ts, event, _event_product(event), self.attributes, self.open_ticket_ms)
+                        ctx = _Ctx(state, event.ts, event, _event_product(event), self.attributes,
+                                   self.open_ticket_ms, self.soft_bounces)
                     reason = _ending(j, m, ctx)
                     if reason is not None:
                         out[j.id] = reason
@@ -422,7 +427,7 @@ class JourneyEngine:
         (``model.reads_product``: its parsed field references)."""
         if product is None and any(reads_product(c) for c in j.audience):
             return True
-        act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms).activation()
+        act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms, self.soft_bounces).activation()
         return any(c.evaluate(act) for c in j.audience)
 
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:

@@ -137,7 +137,7 @@ def start_held(engine: Any, j: Journey, now: int, state: Any, customer_id: str, 
         memberships[j.id] = new
         out.steps.append(JourneyStep(customer_id, j.id, j.first_step, "entered", now, h["t"],
                                      "control" if new.get("c") else "treatment"))
-        ctx = _Ctx(state, now, None, h.get("p"), engine.attributes, engine.open_ticket_ms)
+        ctx = _Ctx(state, now, None, h.get("p"), engine.attributes, engine.open_ticket_ms, engine.soft_bounces)
         engine._run(j, new, j.first_step, None, ctx, h["t"], customer_id, out)
 
 

@@ -53,6 +53,7 @@ from journeyflow.stages.conditions import Condition, JourneyError, compile_condi
 from journeyflow.stages.journeys.model import (DEFAULT_MAX_DURATION_MS, STREAM_OF_TYPE, TASK_CHANNEL, Journey, Reentry,
                                                Step, Trigger)
 from journeyflow.stages.journeys.names import spelling_clashes
+from journeyflow.stages.journeys.never_fires import NEVER_FIRES, deletion_trigger_error
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.journeys.step_events import step_event_types
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
@@ -214,7 +215,8 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
         if etype in decl.mapped:  # the Segment mapping turns these messages into built-in events
             ms, mt = decl.mapped[etype]
             doc.add(path + (key,), f"event '{etype}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping "
-                                   f"turns it into {ms} '{mt}' (use {key}: {mt}, stream: {ms})")
+                                   f"turns it into {ms} '{mt}' " + (f"(use {key}: {mt}, stream: {ms})" if mt not in
+                                   NEVER_FIRES else "(an account deletion: no trigger fires on it, nothing runs after it)"))
             return False
     if stream == CUSTOM_STREAM:
         near = decl.near_miss(etype)
@@ -264,7 +266,9 @@ def _build_journey(jd: dict, jp: tuple, doc: _Doc, decl: Declarations = _BUILTIN
 
     def trigger(td: dict, path: tuple, type_key: str = "event") -> Trigger:
         etype, stream = td[type_key], td.get("stream")
-        _check_event(etype, stream, path, doc, decl, type_key)
+        if _check_event(etype, stream, path, doc, decl, type_key) and (never := deletion_trigger_error(
+                etype, stream, "until" if type_key == "until" else path[len(jp)])):  # (journeys.never_fires)
+            doc.add(path + (type_key,), never)
         same = td.get("same_as_entry") or ()
         same = (same,) if isinstance(same, str) else tuple(same)
         for message in decl.same_as_entry_errors(same, decl.event_type(etype, stream), entry_types):

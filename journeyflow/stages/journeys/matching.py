@@ -51,14 +51,14 @@ def _field(attrs: Mapping, path: str):
 
 
 def _moment_ending(j: Journey, m: dict, earlier: Sequence[Event], state: Any, attributes: Any,
-                   stale_ms: int | None = None) -> tuple[str, str] | None:
+                   stale_ms: int | None = None, soft: tuple[int, int] = (0, 0)) -> tuple[str, str] | None:
     """``("goal", type)`` or ``("exit", type)`` when one of ``earlier`` (events of the entry's millisecond handled
     before it) is a goal or an exit of ``j`` for the new membership ``m``; else None."""
     entry_types = {t.type for t in j.entry}
     for e0 in earlier:
         if e0.type in entry_types:
             continue
-        ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms)
+        ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms, soft)
         if _first_match(j.goal, e0, ctx, m) is not None:
             return ("goal", e0.type)
         if _first_match(j.exit, e0, ctx, m) is not None:
@@ -88,7 +88,7 @@ def resume_in_moment(engine: Any, j: Journey, m: dict, earlier: Sequence[Event],
     matches, as if it had come after (``resume:event:<type>``, then ``on_event`` with that event as ``event``);
     repeated while the run reaches another wait-until a later one of ``earlier`` matches."""
     entry_types = skip
-    attributes, stale_ms = engine.attributes, engine.open_ticket_ms
+    attributes, stale_ms, soft = engine.attributes, engine.open_ticket_ms, engine.soft_bounces
     i = 0
     while m.get("step") is not None:
         st = j.step_map.get(m["step"])
@@ -98,7 +98,7 @@ def resume_in_moment(engine: Any, j: Journey, m: dict, earlier: Sequence[Event],
             e0 = earlier[k]
             if e0.type in entry_types:
                 continue
-            ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms)
+            ctx = _Ctx(state, e0.ts, e0, _event_product(e0), attributes, stale_ms, soft)
             if _matches(st.until, e0, ctx, m):
                 break
         else:

@@ -99,6 +99,7 @@ from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noq
 from journeyflow.model.decisions import (  # noqa: E402
     ACTIONS,
     ADDRESS_FOR_CHANNEL,
+    ADDRESSED_CHANNELS,
     CATEGORIES,
     CHANNELS,
     TASK_TARGETS,
@@ -138,8 +139,6 @@ STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "
 LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
 LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap|shared_identifier)$"
 CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))
-#: Channels whose sends need a delivery address (``address_key`` in the decisions table).
-ADDRESSED_CHANNELS: tuple[str, ...] = tuple(ADDRESS_FOR_CHANNEL)
 
 
 _EMAIL_RX = re.compile(EMAIL_REGEX)
@@ -151,6 +150,10 @@ def redact(text: str) -> str:
     text = _EMAIL_RX.sub(lambda m: f"<email {m.group(0)[0]}…>", text)
     return _PHONE_RX.sub(lambda m: f"<phone …{m.group(0)[-2:]}>", text)
 
+
+#: The key prefix of a send's ``address_key`` per channel: a contact entry's kind (``ADDRESS_FOR_CHANNEL``), and a
+#: push's the customer's CRM id (``stages.push_devices.push_address``).
+ADDRESS_KEY_PREFIX: dict[str, str] = {**{ch: f"{kind}:" for ch, kind in ADDRESS_FOR_CHANNEL.items()}, "push": "crm:"}
 
 #: Every dead-letter reason (``dead_letter.reason``), as plain strings.
 DEAD_LETTER_REASONS: tuple[str, ...] = tuple(r.value for r in DeadLetterReason)
@@ -224,6 +227,8 @@ def _main_frame(name: str, table: pa.Table, tables: dict[str, pa.Table] | None =
         sends = df["action"] == "send"
         df["_acted"] = df["action"].isin(ACTED).map({True: "yes", False: "no"})
         df["_needs_address"] = (sends & df["channel"].isin(ADDRESSED_CHANNELS)).map({True: "yes", False: "no"})
+        df["_address_misfit"] = [bool(send) and isinstance(key, str) and not key.startswith(
+            ADDRESS_KEY_PREFIX.get(ch, "\x00")) for send, key, ch in zip(sends, df["address_key"], df["channel"])]
         blocks = final_address_blocks((tables or {}).get("customer_snapshots"))
         push = push_rows((tables or {}).get("customer_snapshots"))  # (a push: every device blocked, no grant)
         at = table.column("decided_at").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
@@ -316,6 +321,8 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
                row_condition=Column("action") == "send")
         add("send_has_address", gxe.ExpectColumnValuesToNotBeNull, column="address_key",
             row_condition=Column("_needs_address") == "yes")
+        in_set("_address_misfit", [False], check="send_address_fits_channel",
+               row_condition=Column("_needs_address") == "yes")
         in_set("_address_blocked", [False], check="send_not_to_blocked_address",
                row_condition=Column("action") == "send")
         in_set("_due_missing", [False], check="due_at_set_on_wait", row_condition=Column("_wait") == "yes")

@@ -12,9 +12,10 @@ table                  checks (besides the PII scan below)
 decisions              decision_id not null and unique; customer_id not null; action in ``ACTIONS``;
                        channel in ``CHANNELS + TASK_TARGETS`` (or null); category in ``CATEGORIES`` (or
                        null); decided_at inside the input range; a ``send`` goes to a message channel and
-                       never carries the reason code ``consent``; a ``send`` on email, sms or call has an
-                       ``address_key`` (``send_has_address``) and that address was not blocked when it was
-                       sent (``send_not_to_blocked_address``, see below); a ``wait`` has ``due_at``
+                       never carries the reason code ``consent``; a ``send`` on email, sms, call or push has
+                       an ``address_key`` (``send_has_address``; a push's: the CRM id, ``crm:<id>``) of the
+                       channel's kind (``send_address_fits_channel``: ``email:``, ``phone:``, ``crm:``, qa15d)
+                       not blocked at the send (``send_not_to_blocked_address``, below); a ``wait`` has ``due_at``
                        after ``decided_at``, no other action has one (``due_at_*``: qa15b)
 suppressed_candidates  decision_id / customer_id not null; reason is a known arbitration reason code
                        (:data:`SUPPRESSION_REASONS`) or ``rule:<name>``; action, channel and category known;
@@ -58,6 +59,9 @@ Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name
   every push status of the customer's snapshot -- its devices' and that user's -- blocks (an opt-out or
   ``unregistered``) since the send or earlier, and the snapshot has no push consent (whose time it does not keep:
   a later re-registration grant would lift the blocks);
+* deleted accounts (:mod:`~journeyflow.analytics.quality_deleted`, qa15d): no send, task, case or wait decided,
+  and no journey entered or advanced, at or after a ``customer_snapshots.deleted_at`` (from a later merge's link
+  when one brought the deletion; a deletion that came late is not checked);
 * consent at decision time: no ``send`` on a channel at a moment (customer, decided_at, trigger) where a candidate of
   the same channel and category was suppressed with reason ``consent`` (the consent rule only depends on
   channel, category and the customer's state at that moment, so both cannot be right).
@@ -93,6 +97,7 @@ import pyarrow.compute as pc  # noqa: E402
 
 from journeyflow.analytics.quality_address import final_address_blocks, push_blocked, push_rows  # noqa: E402
 from journeyflow.analytics.quality_cross import cross_checks  # noqa: E402
+from journeyflow.analytics.quality_deleted import deletion_checks  # noqa: E402
 from journeyflow.analytics.quality_range import _to_ms, derive_input_range, due_columns  # noqa: E402
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
@@ -476,7 +481,7 @@ def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | 
         key = KEY_COLUMN[name]
         frames.append(_Frame(name, name, _main_frame(name, table, tables), _suite(name, rng), key))
         frames.append(_Frame(name, f"{name}__strings", _strings_frame(name, table), _pii_suite(), key, strings=True))
-    results = _validate_frames(frames) + cross_checks(tables, MAX_EXAMPLES)
+    results = [*_validate_frames(frames), *cross_checks(tables, MAX_EXAMPLES), *deletion_checks(tables, MAX_EXAMPLES)]
     return QualityReport(out_dir=str(out_dir), input_range=rng, range_source=source,
                          row_counts={n: t.num_rows for n, t in tables.items()}, missing_tables=list(missing),
                          results=results, seconds=time.perf_counter() - t0)

@@ -12,9 +12,10 @@ table                  checks (besides the PII scan below)
 decisions              decision_id not null and unique; customer_id not null; action in ``ACTIONS``;
                        channel in ``CHANNELS + TASK_TARGETS`` (or null); category in ``CATEGORIES`` (or
                        null); decided_at inside the input range; a ``send`` goes to a message channel and
-                       never carries the reason code ``consent``; a ``send`` on email, sms or call has an
-                       ``address_key`` (``send_has_address``) and that address was not blocked when it was
-                       sent (``send_not_to_blocked_address``, see below); a ``wait`` has ``due_at``
+                       never carries the reason code ``consent``; a ``send`` on email, sms, call or push has
+                       an ``address_key`` (``send_has_address``; a push's: the CRM id, ``crm:<id>``) of the
+                       channel's kind (``send_address_fits_channel``: ``email:``, ``phone:``, ``crm:``, qa15d)
+                       not blocked at the send (``send_not_to_blocked_address``, below); a ``wait`` has ``due_at``
                        after ``decided_at``, no other action has one (``due_at_*``: qa15b)
 suppressed_candidates  decision_id / customer_id not null; reason is a known arbitration reason code
                        (:data:`SUPPRESSION_REASONS`) or ``rule:<name>``; action, channel and category known;
@@ -58,6 +59,9 @@ Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name
   every push status of the customer's snapshot -- its devices' and that user's -- blocks (an opt-out or
   ``unregistered``) since the send or earlier, and the snapshot has no push consent (whose time it does not keep:
   a later re-registration grant would lift the blocks);
+* deleted accounts (:mod:`~journeyflow.analytics.quality_deleted`, qa15d): no send, task, case or wait decided,
+  and no journey entered or advanced, at or after a ``customer_snapshots.deleted_at`` (from a later merge's link
+  when one brought the deletion; a deletion that came late is not checked);
 * consent at decision time: no ``send`` on a channel at a moment (customer, decided_at, trigger) where a candidate of
   the same channel and category was suppressed with reason ``consent`` (the consent rule only depends on
   channel, category and the customer's state at that moment, so both cannot be right).
@@ -93,12 +97,14 @@ import pyarrow.compute as pc  # noqa: E402
 
 from journeyflow.analytics.quality_address import final_address_blocks, push_blocked, push_rows  # noqa: E402
 from journeyflow.analytics.quality_cross import cross_checks  # noqa: E402
+from journeyflow.analytics.quality_deleted import deletion_checks  # noqa: E402
 from journeyflow.analytics.quality_range import _to_ms, derive_input_range, due_columns  # noqa: E402
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
 from journeyflow.model.decisions import (  # noqa: E402
     ACTIONS,
     ADDRESS_FOR_CHANNEL,
+    ADDRESSED_CHANNELS,
     CATEGORIES,
     CHANNELS,
     TASK_TARGETS,
@@ -138,8 +144,6 @@ STEP_KINDS: tuple[str, ...] = ("entered", "step", "waiting", "exited", "goal", "
 LINK_STATUSES: tuple[str, ...] = ("accepted", "refused")
 LINK_REASON_REGEX = r"^(?:kind_cap:[a-z_]+|cluster_size_cap|shared_identifier)$"
 CONSENT_STATUSES: tuple[str, ...] = ("granted", *sorted(BLOCKING))
-#: Channels whose sends need a delivery address (``address_key`` in the decisions table).
-ADDRESSED_CHANNELS: tuple[str, ...] = tuple(ADDRESS_FOR_CHANNEL)
 
 
 _EMAIL_RX = re.compile(EMAIL_REGEX)
@@ -151,6 +155,10 @@ def redact(text: str) -> str:
     text = _EMAIL_RX.sub(lambda m: f"<email {m.group(0)[0]}…>", text)
     return _PHONE_RX.sub(lambda m: f"<phone …{m.group(0)[-2:]}>", text)
 
+
+#: The key prefix of a send's ``address_key`` per channel: a contact entry's kind (``ADDRESS_FOR_CHANNEL``), and a
+#: push's the customer's CRM id (``stages.push_devices.push_address``).
+ADDRESS_KEY_PREFIX: dict[str, str] = {**{ch: f"{kind}:" for ch, kind in ADDRESS_FOR_CHANNEL.items()}, "push": "crm:"}
 
 #: Every dead-letter reason (``dead_letter.reason``), as plain strings.
 DEAD_LETTER_REASONS: tuple[str, ...] = tuple(r.value for r in DeadLetterReason)
@@ -224,6 +232,8 @@ def _main_frame(name: str, table: pa.Table, tables: dict[str, pa.Table] | None =
         sends = df["action"] == "send"
         df["_acted"] = df["action"].isin(ACTED).map({True: "yes", False: "no"})
         df["_needs_address"] = (sends & df["channel"].isin(ADDRESSED_CHANNELS)).map({True: "yes", False: "no"})
+        df["_address_misfit"] = [bool(send) and isinstance(key, str) and not key.startswith(
+            ADDRESS_KEY_PREFIX.get(ch, "\x00")) for send, key, ch in zip(sends, df["address_key"], df["channel"])]
         blocks = final_address_blocks((tables or {}).get("customer_snapshots"))
         push = push_rows((tables or {}).get("customer_snapshots"))  # (a push: every device blocked, no grant)
         at = table.column("decided_at").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
@@ -316,6 +326,8 @@ def _suite(name: str, rng: tuple[int, int]) -> list[Any]:
                row_condition=Column("action") == "send")
         add("send_has_address", gxe.ExpectColumnValuesToNotBeNull, column="address_key",
             row_condition=Column("_needs_address") == "yes")
+        in_set("_address_misfit", [False], check="send_address_fits_channel",
+               row_condition=Column("_needs_address") == "yes")
         in_set("_address_blocked", [False], check="send_not_to_blocked_address",
                row_condition=Column("action") == "send")
         in_set("_due_missing", [False], check="due_at_set_on_wait", row_condition=Column("_wait") == "yes")
@@ -469,7 +481,7 @@ def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | 
         key = KEY_COLUMN[name]
         frames.append(_Frame(name, name, _main_frame(name, table, tables), _suite(name, rng), key))
         frames.append(_Frame(name, f"{name}__strings", _strings_frame(name, table), _pii_suite(), key, strings=True))
-    results = _validate_frames(frames) + cross_checks(tables, MAX_EXAMPLES)
+    results = [*_validate_frames(frames), *cross_checks(tables, MAX_EXAMPLES), *deletion_checks(tables, MAX_EXAMPLES)]
     return QualityReport(out_dir=str(out_dir), input_range=rng, range_source=source,
                          row_counts={n: t.num_rows for n, t in tables.items()}, missing_tables=list(missing),
                          results=results, seconds=time.perf_counter() - t0)

@@ -39,8 +39,8 @@ ADDRESS_KEYS = {"email": f"email:{HEX_B}", "sms": f"phone:{HEX_A}", "call": f"ph
 
 def _dec(did, cust, at, action, journey=None, step=None, channel=None, category="marketing", codes=("chosen",),
          candidates=(), trigger="web/evt-000001", content=None, priority=10, address_key=None):
-    if address_key is None and action == "send":
-        address_key = ADDRESS_KEYS.get(channel)
+    if address_key is None and action == "send":  # (a push goes to the customer's CRM id: push_address)
+        address_key = cust if channel == "push" and cust.startswith("crm:") else ADDRESS_KEYS.get(channel)
     return {"decision_id": did, "customer_id": cust, "decided_at": at, "journey_id": journey, "step_id": step,
             "action": action, "channel": channel,
             "content_id": content if content is not None else (f"{journey}.{step}" if journey else None),
@@ -87,9 +87,9 @@ def good_rows() -> dict[str, list[dict]]:
              trigger="crm/evt-000051"),
         _dec("d_000000000000000000000010", C(5), T0 + 2 * DAY, "create_task", WE, "call_back", "crm_task",
              category="sales", trigger="crm/evt-000052", content="task.call_back"),
-        # an anonymous visitor and a hashed-email customer
-        _dec("d_000000000000000000000011", "anon:dev-7f3a9c", T0 + 3 * DAY, "send", CA, "reminder_1", "push",
-             trigger="web/evt-000061"),
+        # an anonymous visitor (no CRM id: no push address, push_devices.push_address) and a hashed-email customer
+        _dec("d_000000000000000000000011", "anon:dev-7f3a9c", T0 + 3 * DAY, "suppress", codes=("no_address",),
+             candidates=[_cand(CA, "reminder_1", "push", "no_address")], trigger="web/evt-000061"),
         _dec("d_000000000000000000000012", f"email:{HEX_A}", T0 + 3 * DAY + HOUR, "send", CA, "reminder_1",
              "email", trigger="orders/ORD-000123", address_key=f"email:{HEX_A}"),
     ]
@@ -393,7 +393,7 @@ def test_a_send_without_address_or_to_a_blocked_address_fails(tmp_path):
     rows["customer_snapshots"][4]["address_status"].append(
         {"address_key": f"email:{HEX_A[::-1]}", "channel": "email", "status": "unsubscribed",
          "since": T0 + 3 * DAY - 1})
-    # a later send to a hard-bounced phone of C(1) on sms; a push needs no address
+    # a later send to a hard-bounced phone of C(1) on sms; a push to C(1)'s CRM id (its address) passes
     dec.append(_dec("d_000000000000000000000083", C(1), T0 + 3 * DAY, "send", "welcome", "sms_1", "sms",
                     trigger="crm/evt-000083", address_key=f"phone:{HEX_B}"))
     rows["customer_snapshots"][0]["address_status"].append(

@@ -55,7 +55,7 @@ def test_suppressions_by_reason_per_week(out):
     assert sum(r["suppressed"] for r in rows) == len(good_rows()["suppressed_candidates"])
     assert {r["week"] for r in rows} == {date(2026, 10, 5)}  # ISO week starting Monday, UTC
     assert {r["reason"] for r in rows} == {"consent", "control_group", "duplicate_content", "frequency_cap",
-                                           "lower_priority", "rule:no_weekend"}
+                                           "lower_priority", "no_address", "rule:no_weekend"}
 
 
 def test_journey_funnel(out):

@@ -62,7 +62,7 @@ report: $(STAMP)
 
 ## test: the full test suite (starts the Pub/Sub and Bigtable emulators itself)
 test: $(STAMP) bytecode
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile -q --durations=25
 
 test-fast: $(STAMP) bytecode
 	$(PY) -m pytest -q -m "not emulator and not slow"

@@ -20,9 +20,9 @@ from tests.stages.test_qa11a_mailboxes import CONFIG, PARSER
 AT = "2026-10-06T00:00:00Z"
 
 
-def onboarding(extra: list[tuple[str, dict]]) -> list[str]:
-    """Channels of the welcome journey's onboarding sends of a new lead who granted email and push."""
-    recs = [("crm", {"event_id": "c-A", "ts": "2026-10-05T10:00:00Z", "type": "contact_created", "crm_id": "A",
+def new_lead(extra: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The records of a new lead who granted email and push and logged in on device ``app-9``, then ``extra``."""
+    return [("crm", {"event_id": "c-A", "ts": "2026-10-05T10:00:00Z", "type": "contact_created", "crm_id": "A",
                      "email": "ann@example.com", "timezone": "UTC", "lifecycle_stage": "lead"}),
             ("consent", {"event_id": "g1", "ts": "2026-10-05T10:00:01Z", "crm_id": "A", "channel": "email",
                          "status": "granted"}),
@@ -30,6 +30,11 @@ def onboarding(extra: list[tuple[str, dict]]) -> list[str]:
                          "status": "granted"}),
             ("web", {"event_id": "l1", "ts": "2026-10-05T11:00:00Z", "type": "login", "anonymous_id": "app-9",
                      "user_id": "A"})] + extra
+
+
+def onboarding(extra: list[tuple[str, dict]]) -> list[str]:
+    """Channels of the welcome journey's onboarding sends of a new lead who granted email and push."""
+    recs = new_lead(extra)
     events = [PARSER.parse(s, json.dumps(r).encode()) for s, r in recs]
     assert all(isinstance(e, Event) for e in events), events
     out = []

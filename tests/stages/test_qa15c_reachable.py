@@ -21,7 +21,7 @@ from journeyflow.stages.bounded import fold_clusters, resolve_clusters
 from journeyflow.stages.journeys.context import _Ctx
 from journeyflow.stages.state import CustomerState
 from tests.stages.test_qa11a_mailboxes import CONFIG, PARSER
-from tests.stages.test_qa13c_push_opt_outs import onboarding
+from tests.stages.test_qa13c_push_opt_outs import new_lead, onboarding
 from tests.stages.test_qa13c_transactional_opt_outs import ANN, PHONE
 from tests.stages.test_qa15b_bounce_words import bounce
 
@@ -42,7 +42,7 @@ def test_a_soft_limit_disabled_by_the_policy_keeps_push():
     policy = CONFIG.policy_yaml.replace("soft_bounces:\n    enabled: true", "soft_bounces:\n    enabled: false", 1)
     assert policy != CONFIG.policy_yaml
     cfg = dataclasses.replace(CONFIG, policy_yaml=policy)
-    assert _decided(cfg, _welcome(bounce("push", "UNAVAILABLE", n=3, anonymous_id="app-9")), "onboarding") == [
+    assert _decided(cfg, new_lead(bounce("push", "UNAVAILABLE", n=3, anonymous_id="app-9")), "onboarding") == [
         ("push", "send")]
 
 
@@ -83,17 +83,6 @@ def _reminder(extra: list[tuple[str, dict]]) -> list[tuple[str, str]]:
         ("orders", {"event_id": "o1", "ts": "2026-10-05T18:00:00Z", "type": "payment_failed", "crm_id": "A",
                     "order_id": "O1", "amount": 10, "currency": "USD"})]
     return _decided(REACH_CONFIG, recs, "by_")
-
-
-def _welcome(extra):
-    return [("crm", {"event_id": "c-A", "ts": "2026-10-05T10:00:00Z", "type": "contact_created", "crm_id": "A",
-                     "email": "ann@example.com", "timezone": "UTC", "lifecycle_stage": "lead"}),
-            ("consent", {"event_id": "g1", "ts": "2026-10-05T10:00:01Z", "crm_id": "A", "channel": "email",
-                         "status": "granted"}),
-            ("consent", {"event_id": "g2", "ts": "2026-10-05T10:00:02Z", "crm_id": "A", "channel": "push",
-                         "status": "granted"}),
-            ("web", {"event_id": "l1", "ts": "2026-10-05T11:00:00Z", "type": "login", "anonymous_id": "app-9",
-                     "user_id": "A"})] + extra
 
 
 def _decided(cfg, recs, step_prefix: str) -> list[tuple[str, str]]:

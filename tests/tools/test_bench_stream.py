@@ -91,3 +91,21 @@ def test_bench_lines_insert_markers_that_parse_as_support_events(tmp_path):
     assert ev.uid == "support/bench-marker-000000" and ev.type == "ticket_escalated"
     assert bs.bench_lines(tmp_path, marker_every=0) == bs.bench_lines(tmp_path, marker_every=0)
     assert len(bs.bench_lines(tmp_path, marker_every=0)) == 9
+
+
+def test_the_streaming_profile_counts_flushes_of_the_compiled_planner(tmp_path, monkeypatch):
+    """Section 3a's flushes per event: ``plan_flush`` is compiled, so cProfile saw no call and the row said 0.00
+    flushes per event.  Counted by a wrapper now: at least one flush per customer that had an event, and the
+    module's own ``plan_flush`` is put back after the run."""
+    from journeyflow.tools import bench_stream_cpu as bsc
+    from journeyflow.tools.generator import generate
+    from journeyflow.transforms import decide_streaming
+
+    monkeypatch.setenv("JOURNEYFLOW_HASH_KEY", "test-key")
+    generate(20, 2, 3, tmp_path / "data")
+    records = bsc.raw_records(tmp_path / "data", 150)
+    before = decide_streaming.plan_flush
+    prof = bsc.profile_journeyflow(records)
+    assert decide_streaming.plan_flush is before
+    assert prof["events_in"] > 0 and prof["flushes"] > 0
+    assert prof["flushes_per_event"] == prof["flushes"] / prof["events_in"]

@@ -109,3 +109,19 @@ def test_the_streaming_profile_counts_flushes_of_the_compiled_planner(tmp_path, 
     assert decide_streaming.plan_flush is before
     assert prof["events_in"] > 0 and prof["flushes"] > 0
     assert prof["flushes_per_event"] == prof["flushes"] / prof["events_in"]
+
+
+def test_scale_on_paper_rounds_workers_up(monkeypatch):
+    """Section 5 said "2 / 0" for 10,000 events/s: 1.8 vCPUs rounded to 2 and 0.44 workers to 0.  A fraction of a
+    worker is a whole worker; the vCPUs keep one decimal."""
+    from journeyflow.tools import bench
+
+    monkeypatch.setattr(bench, "RESULTS", {"replay": {"in-process (default)": {"full_events_per_s": 1e6 / 70.7}}})
+    monkeypatch.setattr(bench, "ROWS", [])
+    bench.scale_on_paper()
+    for rate in (10_000, 100_000):
+        vcpus = bench.RESULTS["scale"]["rates"][rate]["vcpus"]
+        (value,) = [v for _s, f, v, _t in bench.ROWS if f.startswith(f"{rate:,} events/s")]
+        shown_vcpus, shown_workers = (float(x.replace(",", "")) for x in value.split(" / "))
+        assert shown_workers == math.ceil(vcpus / 4) >= 1
+        assert shown_vcpus == round(vcpus, 1)

@@ -238,7 +238,10 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         held = self._held.get(_key)
         if (held is not None and ev.ts >= held[0] and horizon == held[0] - 1
                 and not (ev.type == ABSORB and ev.stream == IDENTITY_STREAM) and pending.read() == held[1]):
-            return  # held (``_hold``): the flush armed for the hold's end takes it, no flush before would
+            # held (``_hold``): the flush armed for the hold's end takes it, no flush before would.  (A bare
+            # ``return``: Beam's check for a generator that also returns a value reads ``return  # ...`` as one
+            # and warned "Using yield and return in the process method" at every pipeline build)
+            return
         self._arm(ev.ts + self.lateness + PAST, pending, flush)
 
     @staticmethod

@@ -58,7 +58,7 @@ WORDS = [
 ]
 #: Refunds (a partial refund keeps the order: no cancellation) and other names that mean no symbol
 STILL_DEAD = [("orders", "order_refunded"), ("orders", "refunds/create"), ("orders", "charge.refunded"),
-              ("orders", "Order Refunded"), ("orders", "orders/updated"), ("web", "view_item_list"),
+              ("orders", "Order Refunded"), ("orders", "refund"), ("orders", "orders/updated"), ("web", "view_item_list"),
               ("web", "remove_from_cart"), ("crm", "deal.deletion"), ("crm", "contact.merge")]
 
 
@@ -157,6 +157,13 @@ def test_no_cross_sell_on_top_of_an_order_cancelled_in_another_tools_words(word)
     decisions, dead = fold(recs)
     assert dead == []
     assert sends(decisions, "cross_sell") == []  # before: the cross-sell for what was cancelled
+
+
+def test_shopifys_created_and_paid_webhooks_of_one_order_are_one_order():
+    recs = contact() + [("orders", _record("orders", "orders/create", eid="o1")),
+                        ("orders", _record("orders", "orders/paid", at=at(2), eid="o2"))]
+    decisions, dead = fold(recs)
+    assert dead == [] and sends(decisions, "cross_sell") == ["email"]
 
 
 @pytest.mark.parametrize("word", ["order_refunded", "refunds/create", "charge.refunded"])

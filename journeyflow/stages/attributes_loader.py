@@ -298,8 +298,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
                             f"'{decl.near_miss(event)}'? (declare '{event}' under events if the name is right)")
     elif own is not None and stream is not None and stream != own:
         add(p + ("stream",), f"unknown event '{event}' in stream '{stream}' (it is in '{own}')")
-    elif own is None and stream != CUSTOM_STREAM and (said := synonym_trigger_error(event, stream)) is not None:
-        add(p + ("event",), said)  # another tool's word for a built-in type (journeys.never_fires, qa16a)
+    elif (own is None and stream != CUSTOM_STREAM and event not in _shipped_mapping()
+          and (said := synonym_trigger_error(event, stream)) is not None):  # (another tool's word: never_fires)
+        add(p + ("event",), said)
     elif own is None and stream != CUSTOM_STREAM:
         hint = difflib.get_close_matches(event, [*decl.events, *_BUILTIN_TYPES], n=1)
         shipped = _shipped_mapping().get(event)

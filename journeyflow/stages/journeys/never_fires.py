@@ -75,5 +75,4 @@ def synonym_trigger_error(etype: str, stream: str | None, key: str = "event") ->
     read = " or ".join(f"{s} '{m}'" for s, m in meant)
     fix = " or ".join(f"{key}: {m}" for _s, m in meant)
     return (f"event '{etype}' never fires: the parser reads that word as {read} (another tool's name for it, "
-            f"spellings.ENUM_SYNONYMS), so no event has this name; use {fix}"
-            + (" (a user-named event of this name needs stream: track)" if etype != folded else ""))
+            f"spellings.ENUM_SYNONYMS), so no event has this name; use {fix}")

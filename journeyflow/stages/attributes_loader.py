@@ -35,7 +35,7 @@ from journeyflow.model.events import EVENT_TYPES
 from journeyflow.config.yaml import MAX_CONFIG_BYTES, format_path, parse_yaml, utf8_size
 from journeyflow.stages.attributes import OPS, Attribute, AttributeSet
 from journeyflow.stages.conditions import JourneyError, compile_condition
-from journeyflow.stages.journeys.never_fires import deletion_trigger_error
+from journeyflow.stages.journeys.never_fires import deletion_trigger_error, synonym_trigger_error
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
                                              _folded, stream_of)
@@ -298,6 +298,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
                             f"'{decl.near_miss(event)}'? (declare '{event}' under events if the name is right)")
     elif own is not None and stream is not None and stream != own:
         add(p + ("stream",), f"unknown event '{event}' in stream '{stream}' (it is in '{own}')")
+    elif (own is None and stream != CUSTOM_STREAM and event not in _shipped_mapping()
+          and (said := synonym_trigger_error(event, stream)) is not None):  # (another tool's word: never_fires)
+        add(p + ("event",), said)
     elif own is None and stream != CUSTOM_STREAM:
         hint = difflib.get_close_matches(event, [*decl.events, *_BUILTIN_TYPES], n=1)
         shipped = _shipped_mapping().get(event)

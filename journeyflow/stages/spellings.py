@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from journeyflow.model.reasons import FieldWarningReason
 from journeyflow.stages.bounce_words import WORDS as BOUNCE_WORDS, fold_bounce
 from journeyflow.stages.deletion_flags import DELETED_TYPE, deletion_flagged
+from journeyflow.stages.event_words import CRM_TYPE_WORDS, ORDERS_TYPE_WORDS, WEB_TYPE_WORDS
 from journeyflow.stages.json_text import MAX_EXACT_FLOAT, whole_digits  # (re-exported)
 from journeyflow.stages.mailboxes import ALSO_KEYS, mailbox_key  # (ALSO_KEYS: re-exported)
 
@@ -117,14 +118,17 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                          "ticket.resolved", "case_closed", "case_resolved"), "ticket_resolved"),
         **dict.fromkeys(("escalated", "escalate", "ticket_escalate", "ticket.escalated", "case_escalated"),
                         "ticket_escalated")}},
+    # web, orders and crm: other tools' event names (GA4 recommended events, Segment Spec, Shopify webhook topics,
+    # Stripe event types, HubSpot webhooks ...: stages.event_words, qa16a; refunds stay dead letters)
+    "web": {"type": WEB_TYPE_WORDS}, "orders": {"type": ORDERS_TYPE_WORDS},
     # a CRM's or privacy tool's deletion of the contact (qa15a, stages.deletion): HubSpot's webhook events
     # contact.deletion / contact.privacyDeletion (its GDPR delete), an archived (HubSpot v3) or deleted record, an
     # erasure request (GDPR art. 17, "right to be forgotten")
-    "crm": {"type": dict.fromkeys((
+    "crm": {"type": {**CRM_TYPE_WORDS, **dict.fromkeys((
         "deleted", "delete", "deletion", "contact_deletion", "contact.deletion", "contact.privacydeletion",
         "privacy_deletion", "contact_archived", "archived", "contact.archived", "account_deleted", "user_deleted",
         "erasure", "erased", "erasure_requested", "erasure_request", "gdpr_erasure", "gdpr_delete", "gdpr_deletion",
-        "right_to_be_forgotten", "forgotten", "forget", "forget_me"), "contact_deleted")},
+        "right_to_be_forgotten", "forgotten", "forget", "forget_me"), "contact_deleted")}},
 }
 
 

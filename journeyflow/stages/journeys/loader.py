@@ -53,7 +53,7 @@ from journeyflow.stages.conditions import Condition, JourneyError, compile_condi
 from journeyflow.stages.journeys.model import (DEFAULT_MAX_DURATION_MS, STREAM_OF_TYPE, TASK_CHANNEL, Journey, Reentry,
                                                Step, Trigger)
 from journeyflow.stages.journeys.names import spelling_clashes
-from journeyflow.stages.journeys.never_fires import NEVER_FIRES, deletion_trigger_error
+from journeyflow.stages.journeys.never_fires import NEVER_FIRES, deletion_trigger_error, synonym_trigger_error
 from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.journeys.step_events import step_event_types
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
@@ -229,9 +229,9 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
                                    f"file if the name is right)")
             return False
         return True
-    if stream is not None:
-        doc.add(path + ("stream",), f"event '{etype}' is not in stream '{stream}' (a user-named event is in "
-                                    f"stream '{CUSTOM_STREAM}')")
+    if (said := synonym_trigger_error(etype, stream, key)) is not None or stream is not None:  # (never_fires)
+        doc.add(path + ((key,) if said else ("stream",)), said or f"event '{etype}' is not in stream '{stream}' (a "
+                f"user-named event is in stream '{CUSTOM_STREAM}')")
         return False
     hint = difflib.get_close_matches(etype, [*STREAM_OF_TYPE, *decl.events], n=1)
     user_named = f"a user-named event needs stream: {CUSTOM_STREAM}, or a declaration in the attributes file"

@@ -146,3 +146,15 @@ def test_a_deletion_at_as_triggers_millisecond_in_a_test_stream(deletion_first):
     decided, _p, _i = fold_in_process(evs, EngineConfig.from_files(journeys=_extras_file()), 2**62)
     assert [d for d in decided if d.action == "send" and d.decided_at >= gone.ts] == []  # before: A's
     _stream_decisions(evs, f"memory://qa16b-tie-{deletion_first}")
+
+
+def test_a_deletion_naming_bs_device_not_yet_linked_in_streaming(monkeypatch):
+    """B's second browser is a customer of its own (x@) until B's CRM record names x@ after the offer: the deletion
+    naming B and that browser deletes both in streaming too (the copy goes to the browser's customer then)."""
+    from tests.beam.test_qa12a_anonymous_opt_outs_streaming import streamed_offers
+    from tests.stages.test_qa14b_opt_outs_naming_two_people import BOB, SECOND_DEVICE, holder
+
+    monkeypatch.setattr(test_arrival_order, "CONFIG", EngineConfig.from_files())
+    gone = deletion("Segment Account Deleted", "2026-10-02T00:00:00Z", anonymous_id="dev-B2")
+    evs = sorted(events(holder("B", BOB) + SECOND_DEVICE + [gone]), key=lambda e: e.ts)
+    assert streamed_offers(Loop("memory://qa16b-second-device"), evs) == set()  # before: {"email:<x@>"}

@@ -177,3 +177,18 @@ def test_a_grant_or_an_ordinary_update_naming_two_people_reaches_nobody_else():
     assert ("winback", "email") in sends(decisions, "crm:A", after=DEL)
     assert ("winback", "email") in sends(decisions, "crm:B", after=DEL)
 
+
+
+def test_a_deletion_naming_bs_device_not_yet_linked_deletes_that_profile_too():
+    """B's second browser is a customer of its own (x@: a signup, a grant, views) until B's CRM record names x@ five
+    days after the offer (one final cluster, two sub-profiles at the deletion's time): ``ClusterFold`` gives the
+    deletion to both (before: x@'s profile got the browse offer on 5 Oct)."""
+    from tests.stages.test_qa14b_opt_outs_naming_two_people import SECOND_DEVICE, holder, offers_key
+
+    def offered(extra):
+        decisions, _s, _st, clusters = run(holder("B", BOB) + SECOND_DEVICE + extra)
+        assert clusters.cmap.root_of["anon:dev-B2"] == "crm:B"
+        return sorted({d.customer_id for d in decisions if d.action == "send" and d.journey_id == "browse_offer"})
+
+    assert offered([]) == ["crm:B", "email:" + offers_key("x@example.com")]
+    assert offered([deletion("Segment Account Deleted", "2026-10-02T00:00:00Z", anonymous_id="dev-B2")]) == []

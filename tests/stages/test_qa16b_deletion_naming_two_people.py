@@ -192,3 +192,16 @@ def test_a_deletion_naming_bs_device_not_yet_linked_deletes_that_profile_too():
 
     assert offered([]) == ["crm:B", "email:" + offers_key("x@example.com")]
     assert offered([deletion("Segment Account Deleted", "2026-10-02T00:00:00Z", anonymous_id="dev-B2")]) == []
+
+
+def test_a_family_mailbox_named_by_bs_deletion_deletes_its_other_holder_too():
+    """A and B, two CRM contacts with one family mailbox (two customers: the one-CRM-id cap refuses B's link; the
+    mailbox resolves to A).  B's deletion by CRM id alone is B's (qa15a); one that names the mailbox too (a CRM export
+    row with the contact's email) reaches A as well: which of the two the mailbox stands for is not known, and an
+    erasure fails safe (README "Account deletion and erasure")."""
+    fam = contact("A", "fam@example.com", A_PHONE) + activity("A") + contact(
+        "B", "fam@example.com", "+14155550102") + activity("B")
+    decisions = run(fam + [deletion("crm contact_deleted")])[0]
+    assert ("winback", "email") in sends(decisions, "crm:A", after=DEL)
+    decisions = run(fam + [deletion("crm contact_deleted", email="fam@example.com")])[0]
+    assert sends(decisions, "crm:A", after=DEL) == [] == sends(decisions, "crm:B", after=DEL)

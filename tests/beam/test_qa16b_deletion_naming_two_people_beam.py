@@ -9,6 +9,7 @@ import json
 import pyarrow.dataset as ds
 import pytest
 
+from journeyflow.analytics.quality import validate_output
 from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.replay import run_replay
 from tests.beam import test_arrival_order
@@ -31,9 +32,11 @@ def _snapshots(out) -> dict[str, dict]:
     return {r["customer_id"]: r for r in rows}
 
 
-@pytest.mark.parametrize("form", ["crm contact_deleted", "Segment Account Deleted"])
+@pytest.mark.parametrize("form", ["crm contact_deleted", "crm flagged archived", "Segment Account Deleted"])
 @pytest.mark.parametrize("buckets", ["1", "3"])
 def test_the_beam_replay_deletes_everyone_the_record_names(tmp_path, buckets, form):
+    """Also: ``journeyflow validate`` finds no action nor journey step of a deleted customer after its
+    ``deleted_at`` (the device's profile, linked to nobody, is shown deleted from the record's time)."""
     ids = {"email": ANN} if form.startswith("crm") else {"anonymous_id": "dev-D"}
     records = BOTH + DEVICE + [deletion(form, **ids),
                                # a deletion naming a device no other record names: nobody more to delete
@@ -54,6 +57,22 @@ def test_the_beam_replay_deletes_everyone_the_record_names(tmp_path, buckets, fo
     other = "anon:dev-D" if named == "crm:A" else "crm:A"
     assert snaps[other]["deleted_at"] is None  # not named: untouched
     assert len(snaps) == 3  # no customer made of a copy to an identifier seen nowhere else
+    failed = {check for _table, check in validate_output(out).failed_checks()}
+    assert not failed & {"no_action_after_account_deleted", "no_journey_step_after_account_deleted"}
+
+
+def test_the_beam_replay_of_a_device_linked_to_a_after_the_deletion_validates(tmp_path):
+    """The device B's deletion names is linked to A a week later: A is that deleted person from the link on (its
+    snapshot's ``deleted_at`` is the deletion's time, the validate checks start at the link: no failure)."""
+    records = BOTH + DEVICE + [deletion("Segment Account Deleted", anonymous_id="dev-D"), login(LATER)]
+    _write(tmp_path / "in", records)
+    out = tmp_path / "out"
+    summary = run_replay(["--input", str(tmp_path / "in"), "--output", str(out), "--until", "end"])
+    assert summary.reconciles and summary.records_read == summary.events_decided == len(records)
+    assert {m["customer_id"] for t in SENDS for m in read_topic(out, t) if m["decided_at"] >= ms(LATER)} == set()
+    assert _snapshots(out)["crm:A"]["deleted_at"] is not None  # before: None (A's win-back went out)
+    failed = {check for _table, check in validate_output(out).failed_checks()}
+    assert not failed & {"no_action_after_account_deleted", "no_journey_step_after_account_deleted"}
 
 
 # ---------------------------------------------------------------------------------------------------- streaming

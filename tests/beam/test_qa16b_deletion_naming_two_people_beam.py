@@ -177,3 +177,25 @@ def test_a_deletion_naming_bs_device_not_yet_linked_in_streaming(monkeypatch):
     gone = deletion("Segment Account Deleted", "2026-10-02T00:00:00Z", anonymous_id="dev-B2")
     evs = sorted(events(holder("B", BOB) + SECOND_DEVICE + [gone]), key=lambda e: e.ts)
     assert streamed_offers(Loop("memory://qa16b-second-device"), evs) == set()  # before: {"email:<x@>"}
+
+
+def test_a_new_account_after_the_deletion_reopens_only_its_own_customer_in_streaming(monkeypatch):
+    """B's deletion naming A's email, then B's new account (``contact_created``, a grant, a cart) and A's new cart:
+    the replay's decisions; B's new cart gets its reminder, A (deleted by the copy, no new account) nothing."""
+    from tests.stages.test_qa16b_deletion_naming_two_people import resignup
+
+    monkeypatch.setattr(test_arrival_order, "CONFIG", EngineConfig.from_files())
+    a_cart = [("consent", {"event_id": "g-late-A", "ts": "2026-10-12T10:00:05Z", "crm_id": "A", "channel": "email",
+                           "status": "granted"}),
+              ("web", {"event_id": "a-late-A", "ts": "2026-10-13T10:00:00Z", "type": "add_to_cart",
+                       "anonymous_id": "d-A", "user_id": "A", "product_id": "P2"})]
+    evs = sorted(events(BOTH + [deletion("crm contact_deleted", email=ANN)] + resignup("B", "bob@example.com")
+                        + a_cart), key=lambda e: e.sort_key)
+    loop = Loop("memory://qa16b-new-account")
+    for ev in evs:
+        loop.arrive(ev, ev.ts + 100)
+    until = evs[-1].ts + 40 * DAY
+    loop.finish(until)
+    assert sorted(map(test_arrival_order.key, loop.decisions)) == test_arrival_order.bounded_decisions(evs, until)
+    assert _sent(loop, {"crm:A"}, ms(DEL)) == []  # before: A's reminders, its new cart's, its win-back
+    assert ("crm:B", "cart_abandonment") in _sent(loop, {"crm:B"}, ms(LATER))

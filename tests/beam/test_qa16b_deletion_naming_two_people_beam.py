@@ -40,8 +40,8 @@ def test_the_beam_replay_deletes_everyone_the_record_names(tmp_path, buckets, fo
     ids = {"email": ANN} if form.startswith("crm") else {"anonymous_id": "dev-D"}
     records = BOTH + DEVICE + [deletion(form, **ids),
                                # a deletion naming a device no other record names: nobody more to delete
-                               ("crm", {"event_id": "del-B2", "ts": DEL, "type": "contact_deleted", "crm_id": "B",
-                                        "phone": "+14155550199"})]
+                               ("track", {"type": "track", "event": "Account Deleted", "messageId": "del-B2",
+                                          "userId": "B", "anonymousId": "dev-unknown", "timestamp": DEL})]
     _write(tmp_path / "in", records)
     out = tmp_path / "out"
     summary = run_replay(["--input", str(tmp_path / "in"), "--output", str(out), "--until", "end",

@@ -14,9 +14,9 @@ address-status changes other clusters' records made to addresses it holds
 (:func:`journeyflow.stages.deliverability.address_copies`, the replay's ``ShareAddressStatus`` step).
 
 Opt-outs and account deletions naming several customers (:mod:`journeyflow.stages.identity.opt_outs`):
-:func:`resolve_clusters` adds to each other cluster such a record names a status-only copy of it, and :class:`ClusterFold` gives the record (or copy) to
-the sub-profile each identifier is part of at its time; copies are no events of the cluster (not counted, never
-dead letters) and sort first at equal times.
+:func:`resolve_clusters` adds to each other cluster such a record names a status-only copy of it, and
+:class:`ClusterFold` gives the record (or copy) to the sub-profile each identifier is part of at its time; copies
+are no events of the cluster (not counted, never dead letters) and sort first at equal times.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ from journeyflow.stages.processor import (
 from journeyflow.stages.state import CustomerState
 
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
-
 
 
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.

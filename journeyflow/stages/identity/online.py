@@ -70,8 +70,8 @@ class OnlineResolution(NamedTuple):
     ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: the control events to deliver
     with the event, each ``(customer id, event)``: per accepted link that merged two customers, ``(absorbed customer
     id, merge_into event)`` and ``(surviving customer id, merge_from event)``, and per other customer an opt-out
-    or a deletion names (``opt_outs.online_copies``), ``(that customer id, status-only absorb)``; ``customer_id``: the event's
-    customer (the canonical root of its primary identifier at the event's time)."""
+    or a deletion names (``opt_outs.online_copies``), ``(that customer id, status-only absorb)``; ``customer_id``:
+    the event's customer (the canonical root of its primary identifier at the event's time)."""
 
     rows: list[dict[str, Any]]
     merges: list[tuple[str, Event]]

@@ -81,8 +81,8 @@ def fans_out(ev: Event) -> bool:
 def cluster_copies(ev: Event, cluster: str, root_of: Mapping[str, str]) -> list[tuple[str, tuple[Event, tuple]]]:
     """Bounded replay: ``(cluster, (copy, ()))`` for each identifier of the opt-out or deletion ``ev`` whose final
     cluster (``root_of``: identifier -> cluster, an identifier absent is its own) is not ``cluster``, the one ``ev``
-    is keyed to; empty for a record that does not fan out (:func:`fans_out`).  One copy per identifier (``ids`` that identifier): the fold
-    applies it to the sub-profile the identifier is part of at the record's time."""
+    is keyed to; empty for a record that does not fan out (:func:`fans_out`).  One copy per identifier (``ids``
+    that identifier): the fold applies it to the sub-profile the identifier is part of at the record's time."""
     if not fans_out(ev):
         return []
     out = []
@@ -95,9 +95,9 @@ def cluster_copies(ev: Event, cluster: str, root_of: Mapping[str, str]) -> list[
 
 def online_copies(store: IdentityStore, ev: Event, customer: str) -> list[tuple[str, Event]]:
     """Streaming: ``(customer id, copy)`` for each customer other than ``customer`` (the one ``ev`` is keyed to)
-    that an identifier of the opt-out or deletion ``ev`` belonged to at the record's time (``root_at``) or belongs to now
-    (``find``: after a later-dated merge that arrived first, its state is the survivor's); one copy per customer,
-    named after the first identifier that reaches it.  Empty for a record that does not fan out
+    that an identifier of the opt-out or deletion ``ev`` belonged to at the record's time (``root_at``) or belongs
+    to now (``find``: after a later-dated merge that arrived first, its state is the survivor's); one copy per
+    customer, named after the first identifier that reaches it.  Empty for a record that does not fan out
     (:func:`fans_out`) or names one identifier."""
     if len(ev.ids) < 2 or not fans_out(ev):
         return []

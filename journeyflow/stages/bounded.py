@@ -13,10 +13,10 @@ Address statuses (issue 16): :func:`resolve_clusters` adds to each cluster the `
 address-status changes other clusters' records made to addresses it holds
 (:func:`journeyflow.stages.deliverability.address_copies`, the replay's ``ShareAddressStatus`` step).
 
-Opt-outs naming several customers (:mod:`journeyflow.stages.identity.opt_outs`): :func:`resolve_clusters` adds to
-each other cluster an opt-out names a status-only copy of it, and :class:`ClusterFold` gives the record (or copy) to
-the sub-profile each identifier is part of at its time; copies are no events of the cluster (not counted, never
-dead letters) and sort first at equal times.
+Opt-outs and account deletions naming several customers (:mod:`journeyflow.stages.identity.opt_outs`):
+:func:`resolve_clusters` adds to each other cluster such a record names a status-only copy of it, and
+:class:`ClusterFold` gives the record (or copy) to the sub-profile each identifier is part of at its time; copies
+are no events of the cluster (not counted, never dead letters) and sort first at equal times.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from journeyflow.stages.identity.clusters import ClusterKeyer, ClusterMap, build
 from journeyflow.stages.identity.graph import IdentityGraph
 from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.online import IDENTITY_STREAM, status_handover
-from journeyflow.stages.identity.opt_outs import cluster_copies, is_opt_out
+from journeyflow.stages.identity.opt_outs import FAN_OUT_STREAMS as _FAN_OUT_STREAMS
+from journeyflow.stages.identity.opt_outs import cluster_copies, fans_out
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.parse import mask_pii
@@ -52,8 +53,6 @@ from journeyflow.stages.state import CustomerState
 
 __all__ = ["BoundedClusters", "ClusterFold", "fold_cluster", "fold_clusters", "resolve_clusters"]
 
-
-_CONSENT_ENGAGEMENT = frozenset({"consent", "engagement"})  # (the streams of ``is_status_event`` but the copies')
 
 #: One item of a cluster: an event (restricted to the cluster's identifiers) and its accepted links ``(a, b)``.
 ClusterItem = tuple[Event, tuple[tuple[str, str], ...]]
@@ -235,10 +234,11 @@ class ClusterFold:
                     target = target_of[ev.ids] = state_of(graph.find(primary))
                     single = target if len(states) == 1 else None
                 on_event(target, ev, out)
-                if stream in _CONSENT_ENGAGEMENT:
-                    if (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and address_effects(ev):
+                if stream in _FAN_OUT_STREAMS:
+                    if stream != "crm" and (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and \
+                            address_effects(ev):
                         share_address(ev, target)  # (``is_status_event``, inlined)
-                    if len(ev.ids) > 1 and is_opt_out(ev):  # every sub-profile it names (``opt_outs``)
+                    if len(ev.ids) > 1 and fans_out(ev):  # every sub-profile it names (``opt_outs``)
                         reached = {id(target)}
                         for k in ev.ids:
                             s = state_of(graph.find(k))

@@ -13,7 +13,10 @@ Semantics (Braze's and Segment's "suppress and delete"; :func:`on_event`, :func:
 1. The deletion is of the **customer** the record resolves to -- the whole profile, every identifier merged into
    it (a deletion naming one device of a merged profile deletes the person: fail safe), and, when a deleted profile
    is merged into another later, the merged one from the link on (``CustomerState.merge`` keeps the later of the
-   two profiles' ``account`` marks; a tie: the deletion).
+   two profiles' ``account`` marks; a tie: the deletion).  A deletion whose identifiers resolve to several customers
+   at its time (a Segment ``Account Deleted`` with B's ``userId`` and an unlinked device's ``anonymousId``, a crm
+   deletion naming B's CRM id and A's email) deletes each of them: the others get a status-only copy carrying the
+   mark (``identity.opt_outs``, qa16b; fail safe, as an opt-out naming several people).
 2. Every journey membership ends (``exited``, detail ``account_deleted``), every held entry too
    (``entry_refused``, ``held_ended:account_deleted``), every pending wait is dropped and every pending (deferred)
    send is ``cancelled`` with a ``suppress`` decision whose reason is ``account_deleted``.
@@ -28,7 +31,8 @@ Semantics (Braze's and Segment's "suppress and delete"; :func:`on_event`, :func:
 5. A **new account**: a ``signup`` (web, or Segment's mapped ``Signed Up``), a ``contact_created`` or a Segment
    ``Account Created`` strictly later than the deletion re-opens the profile as a new one: it starts empty (no
    consent: the new account's sends need its own grant, no ``reentry: never`` markers: it is welcomed again).  One
-   at the deletion's millisecond does not (which came first is not known: fail safe).
+   at the deletion's millisecond does not (which came first is not known: fail safe).  It re-opens only the customer
+   it is of: the others one deletion named stay deleted until a new account of their own.
 """
 from __future__ import annotations
 

@@ -70,8 +70,8 @@ class OnlineResolution(NamedTuple):
     ``rows``: one ``identity_links`` row per link (accepted or refused); ``merges``: the control events to deliver
     with the event, each ``(customer id, event)``: per accepted link that merged two customers, ``(absorbed customer
     id, merge_into event)`` and ``(surviving customer id, merge_from event)``, and per other customer an opt-out
-    names (``opt_outs.online_copies``), ``(that customer id, status-only absorb)``; ``customer_id``: the event's
-    customer (the canonical root of its primary identifier at the event's time)."""
+    or a deletion names (``opt_outs.online_copies``), ``(that customer id, status-only absorb)``; ``customer_id``:
+    the event's customer (the canonical root of its primary identifier at the event's time)."""
 
     rows: list[dict[str, Any]]
     merges: list[tuple[str, Event]]
@@ -79,8 +79,8 @@ class OnlineResolution(NamedTuple):
 
 
 def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineResolution:
-    """Apply one event's links (:func:`~.rules.links_for`) to ``store`` and key the event; an opt-out naming
-    identifiers of other customers gets a copy for each of them among ``merges`` (:mod:`.opt_outs`).
+    """Apply one event's links (:func:`~.rules.links_for`) to ``store`` and key the event; an opt-out or a deletion
+    naming identifiers of other customers gets a copy for each of them among ``merges`` (:mod:`.opt_outs`).
 
     Store errors propagate (e.g. ``IdentityStoreUnavailable``: Beam retries the bundle; links are idempotent)."""
     rows: list[dict[str, Any]] = []
@@ -109,15 +109,16 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     # the link that merged its customer away, arriving after that link, is decided in the absorbed customer's own
     # state (consent, sends, memberships), which then travels to the survivor with the hand-over
     customer = store.root_at(canonical(ev.ids), ev.ts)
-    if len(ev.ids) > 1 and (ev.stream == "consent" or ev.stream == "engagement"):
-        # an opt-out naming other customers' identifiers reaches each of them (``opt_outs``)
+    if len(ev.ids) > 1 and (ev.stream == "consent" or ev.stream == "engagement" or ev.stream == "crm"):
+        # an opt-out or a deletion naming other customers' identifiers reaches each of them (``opt_outs``)
         from journeyflow.stages.identity.opt_outs import online_copies
         merges += online_copies(store, ev, customer)
     return OnlineResolution(rows, merges, customer)
 
 
 def status_handover(key: str, ev: Event) -> Event:
-    """The ``absorb`` that carries the change of a late consent or deliverability record ``ev`` from customer ``key``,
+    """The ``absorb`` that carries the change of a late consent, deliverability or deletion record ``ev`` (a
+    deletion: the ``account`` mark only, ``stages.deletion``) from customer ``key``,
     whose state was handed over to another customer by a merge (only its processed horizon is left), to that
     customer: a state holding only the change (``CustomerState.apply_status`` at the record's own event time, so the
     latest status in event time still wins in the union), addressed to ``key`` and routed on to its current customer

@@ -35,7 +35,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from journeyflow.analytics.outcome_queries import OUTCOME_QUERIES
 
 __all__ = ["ALPHA", "SMALL_SAMPLE", "ArmRate", "JourneyOutcome", "conversion_by_arm", "small_sample",
-           "uplift_interval", "uplift_p_value", "wilson_interval"]
+           "uplift_interval", "uplift_p_value", "verdict", "wilson_interval"]
 
 #: 1 - confidence level of every interval of the report.
 ALPHA = 0.05
@@ -71,6 +71,22 @@ def uplift_p_value(treat_converted: int, treat_entered: int, control_converted: 
     table = [[treat_converted, treat_entered - treat_converted],
              [control_converted, control_entered - control_converted]]
     return float(fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def verdict(excludes_zero: bool, p_value: float | None, p_holm: float | None, tested: int) -> str:
+    """The report's one reading of an uplift: ``"effect shown"`` only when the 95% interval excludes 0 *and*
+    Fisher's exact test rejects equal rates at :data:`ALPHA` (and, with ``tested`` > 1 journeys, its Holm-adjusted
+    p-value does too); ``"inconclusive: ..."`` when the interval excludes 0 but a test does not (the two methods
+    disagree near the edge: Newcomb's interval [-15.7, -0.1] pp with Fisher p 0.056 on generated data without an
+    effect was headlined "excludes 0"); ``"no effect shown: ..."`` when the interval contains 0."""
+    if not excludes_zero:
+        return "no effect shown: the interval contains 0"
+    if p_value is None or p_value >= ALPHA:
+        return f"inconclusive: the interval excludes 0 but Fisher's p is not below {ALPHA:g}"
+    if tested > 1 and p_holm is not None and p_holm >= ALPHA:
+        return (f"inconclusive: the interval excludes 0 but the Holm-adjusted p over {tested} journeys is not "
+                f"below {ALPHA:g}")
+    return "effect shown"
 
 
 def small_sample(*arms: tuple[int, int]) -> bool:

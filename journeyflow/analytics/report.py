@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from journeyflow.analytics import charts as ch
 from journeyflow.analytics import report_data as rd
-from journeyflow.analytics.outcomes import SMALL_SAMPLE, JourneyOutcome, conversion_by_arm
+from journeyflow.analytics.outcomes import SMALL_SAMPLE, JourneyOutcome, conversion_by_arm, verdict
 from journeyflow.analytics.query import connect, journey_definitions
 from journeyflow.analytics.tables import TABLES, load_tables
 
@@ -120,18 +120,25 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
         ch.to_svg(ch.uplift_chart(up_rows, "Uplift: treatment − control"), "uplift") if up_rows else
         _empty("Uplift: treatment − control", "no journey with a goal and a control group"),
         {"columns": ["journey", "uplift", "95% CI", "excludes 0", "p (Fisher exact)",
-                     f"p (Holm, {len(up_rows)} journey{'s' if len(up_rows) != 1 else ''})", "sample",
+                     f"p (Holm, {len(up_rows)} journey{'s' if len(up_rows) != 1 else ''})", "reading", "sample",
                      "customers in both arms"],
          "rows": [[r["journey"], _pct(r["uplift"], True), _ci(r["low"], r["high"], True),
                    "yes" if r["low"] > 0 or r["high"] < 0 else "no", _p(r["p"]), _p(r["p_holm"]),
+                   verdict(r["low"] > 0 or r["high"] < 0, r["p"], r["p_holm"],
+                           sum(1 for x in up_rows if x["p"] is not None)),
                    f"small: an arm has < {SMALL_SAMPLE} goals or non-goals" if r["small"] else "ok",
                    _switched(r["switched"])]
                   for r in up_rows]
-         + [[o.journey_id, o.status, "–", "–", "–", "–", "–", "–"] for o in outcomes if o.status != "ok"]},
+         + [[o.journey_id, o.status, "–", "–", "–", "–", "–", "–", "–"] for o in outcomes if o.status != "ok"]},
         "Difference of goal rates between the arms, computed from the randomized assignment only "
         "(statsmodels confint_proportions_2indep, method newcomb); p: Fisher's exact test (scipy), Holm-adjusted "
         "over the journeys shown (statsmodels multipletests): with several journeys, one 95% interval in twenty "
-        f"excludes 0 by chance. A small sample (an arm with fewer than {SMALL_SAMPLE} goals or non-goals) makes the "
+        "excludes 0 by chance. Reading: an effect is shown only when the interval excludes 0 and the test (Holm-"
+        "adjusted with several journeys) gives p < 0.05; when they disagree, inconclusive. The uplift measures the "
+        "messages only when the input's goals came after these decisions were acted on (live traffic, or a replay "
+        "of the live job's own input: the arms are drawn from the entry event, so they are the same); in a replay "
+        "of other data (a backfill, generated data) the orders happened whatever was sent. "
+        f"A small sample (an arm with fewer than {SMALL_SAMPLE} goals or non-goals) makes the "
         "interval approximate: read it with its p-value. Customers in both arms count in their first arm: a "
         "control customer treated later makes the uplift smaller than the message's effect.",
         "journey_conversion_by_arm", up_rows))

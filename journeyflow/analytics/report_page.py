@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from journeyflow.analytics import report_data as rd
-from journeyflow.analytics.outcomes import SMALL_SAMPLE
+from journeyflow.analytics.outcomes import SMALL_SAMPLE, verdict
 from journeyflow.analytics.report import Chart, Report, data_json, escape as _e
 
 __all__ = ["render_html"]
@@ -92,10 +92,10 @@ def _headline(r: Report) -> str:
             effects.append(f"{o.journey_id}: no uplift ({o.status.split(': ', 1)[1]} yet; {o.entered:,} in the "
                            "other arm)")
         if o.status == "ok":
-            sig = "excludes 0" if (o.uplift_low or 0) > 0 or (o.uplift_high or 0) < 0 else "contains 0: no effect shown"
+            tested = sum(1 for x in r.outcomes if x.p_value is not None)
+            sig = verdict((o.uplift_low or 0) > 0 or (o.uplift_high or 0) < 0, o.p_value, o.p_holm, tested)
             if o.p_value is not None:
                 sig += f"; Fisher p {_p(o.p_value)}"
-                tested = sum(1 for x in r.outcomes if x.p_value is not None)
                 if tested > 1 and o.p_holm is not None:
                     sig += f", Holm-adjusted over {tested} journeys {_p(o.p_holm)}"
             if o.small_sample:

@@ -13,7 +13,7 @@ from math import comb
 
 import pytest
 
-from journeyflow.analytics.outcomes import conversion_by_arm, uplift_p_value
+from journeyflow.analytics.outcomes import conversion_by_arm, uplift_p_value, verdict
 from journeyflow.analytics.query import connect
 from journeyflow.analytics.report import write_report
 from journeyflow.analytics.tables import write_table
@@ -83,3 +83,31 @@ def test_a_run_that_accepted_nothing_says_so(tmp_path):
     html = open(write_report(tmp_path)).read()
     row = html[html.index("accepted events"):].split("</tr>")[0]
     assert "None" not in row and "none" in row
+
+
+@pytest.mark.parametrize("excludes, p, p_holm, tested, reading", [
+    (True, 0.056, None, 1, "inconclusive"),  # a newcomer's demo report: [-15.7, -0.1] pp, Fisher p 0.056
+    (True, 0.1, 0.1, 2, "inconclusive"),  # 3/3 vs 0/3
+    (True, 0.01, 0.08, 2, "inconclusive"),  # significant alone, not over the journeys tested
+    (True, 0.01, 0.02, 2, "effect shown"),
+    (True, 0.01, None, 1, "effect shown"),
+    (False, 0.01, 0.01, 1, "no effect shown"),  # (the two methods disagree the other way: the interval rules)
+    (False, 0.4, None, 1, "no effect shown"),
+])
+def test_one_reading_of_an_uplift_needs_the_interval_and_the_test(excludes, p, p_holm, tested, reading):
+    assert verdict(excludes, p, p_holm, tested).startswith(reading)
+
+
+def test_the_headline_and_the_table_read_an_uplift_the_interval_alone_would_call_an_effect_inconclusive(out):
+    """The headline said "excludes 0; Fisher p 0.100" for 3/3 vs 0/3, which reads as an effect; now it says
+    inconclusive, in the headline and in the uplift table's reading column, and "effect shown" for the big one."""
+    html = open(write_report(out)).read()
+    note = html[html.index("Measured effect"):].split("</p>")[0]
+    assert note[note.index("tiny:"):].split("; big:")[0].split("(", 1)[1].startswith("inconclusive")
+    assert note[note.index("big:"):].split("; tiny:")[0].split("(", 1)[1].startswith("effect shown")
+    data = json.loads(html.split('id="report-data">', 1)[1].split("</script>", 1)[0].replace("<\\/", "</"))
+    up = next(c for c in data["charts"] if c["id"] == "uplift")["table"]
+    reading = up["columns"].index("reading")
+    rows = {r[0]: r for r in up["rows"]}
+    assert rows["tiny"][reading].startswith("inconclusive") and rows["big"][reading] == "effect shown"
+    assert all(len(r) == len(up["columns"]) for r in up["rows"])

@@ -412,11 +412,8 @@ def _peak_rss_replay(data: Path, out: Path) -> float:
 
 
 def bench_memory(root: Path, sizes: list[int]) -> None:
-    """Section 4b: peak RSS (MiB) of a one-pipeline replay (``--buckets 1``) in a child process for each population
-    size, and the growth per customer.  One pipeline: the default local replay splits an input of more than
-    ``RECORDS_PER_BUCKET`` records into buckets run one after the other (flat memory: ``make bench-scale``), so
-    the default's peak at the larger size said nothing about growth, and projecting it to 1M customers on one
-    machine (the row said 43.7 GiB) described no run journeyflow makes."""
+    """Section 4b: peak RSS (MiB) of one replay pipeline (``--buckets 1``: the default splits a large input into
+    buckets, flat memory: ``make bench-scale``) in a child process per population size; growth per customer."""
     print("\n4b. peak memory of one replay pipeline (--buckets 1; RSS of the whole process, FnApiRunner in-process)")
     points = []
     for n in sizes:
@@ -435,13 +432,6 @@ def bench_memory(root: Path, sizes: list[int]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ 5. scale
-def workers_needed(rate: float, per_core: float) -> tuple[float, float]:
-    """``(vCPUs, n2-standard-4 workers)`` for ``rate`` events/s at ``per_core`` events per vCPU-second: fractions
-    (the JSON keeps them; the table rounds workers *up*: 1.8 vCPUs are one worker, not 0 as the table said)."""
-    cores = rate / per_core
-    return cores, cores / 4  # n2-standard-4 (4 vCPU) workers, one Python SDK process per core
-
-
 def scale_on_paper() -> None:
     """Section 5: vCPUs and 4-vCPU Dataflow workers for 10k and 100k events/s, from the measured replay cost
     (assumptions in the code and in the JSON)."""
@@ -456,7 +446,8 @@ def scale_on_paper() -> None:
     per_core = 1e6 / cost_us * 0.6
     out = {}
     for rate in (10_000, 100_000):
-        cores, workers = workers_needed(rate, per_core)
+        cores = rate / per_core
+        workers = cores / 4  # n2-standard-4 (4 vCPU) workers, one Python SDK process per core; the table rounds up
         out[rate] = {"vcpus": cores, "workers_4vcpu": workers}
         row("scale", f"{rate:,} events/s: vCPUs / n2-standard-4 workers", f"{cores:,.1f} / {math.ceil(workers):,}")
     RESULTS["scale"] = {"assumed_us_per_event_all_in": cost_us, "events_per_core_s": per_core, "rates": out,

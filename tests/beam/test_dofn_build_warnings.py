@@ -12,20 +12,22 @@ from apache_beam.transforms import core
 
 
 def _our_dofns() -> list[type]:
-    for pkg in ("transforms", "pipelines", "journeyflow.tools", "journeyflow.stages"):
+    # (journeyflow.* names only: the top-level ``pipelines`` / ``transforms`` directories imported under their own
+    # names would define every options class twice, and Beam refuses a second ``--input``)
+    for pkg in ("journeyflow.transforms", "journeyflow.pipelines", "journeyflow.tools", "journeyflow.stages"):
         for m in pkgutil.walk_packages(importlib.import_module(pkg).__path__, pkg + "."):
             importlib.import_module(m.name)
     out, todo = [], [beam.DoFn]
     while todo:
         for sub in todo.pop().__subclasses__():
             todo.append(sub)
-            if sub.__module__.split(".")[0] in ("transforms", "pipelines", "journeyflow"):
+            if sub.__module__.startswith("journeyflow."):
                 out.append(sub)
     return out
 
 
 def test_no_dofn_of_ours_reads_as_yielding_and_returning_a_value():
     dofns = _our_dofns()
-    assert any(d.__name__ == "OrderedCustomerFn" for d in dofns) and len(dofns) >= 15
+    assert any(d.__name__ == "OrderedCustomerFn" for d in dofns) and len(dofns) >= 10
     flagged = [f"{d.__module__}.{d.__name__}" for d in dofns if core._check_fn_use_yield_and_return(d.process)]
     assert flagged == []

@@ -13,7 +13,8 @@ stream      required (bad -> dead letter)          identifiers                  
 web         event_id, ts, type, anonymous_id       anonymous_id (required),         user_id, email, product_id,
                                                    user_id, email                   properties (per entry)
 orders      event_id, ts, type, order_id           crm_id, email: one valid needed  crm_id, email, product_ids (per
-                                                                                    item), amount, currency
+                                                                                    item), amount, currency,
+                                                                                    properties (per entry)
 support     event_id, ts, type, ticket_id          crm_id, email, phone: one valid  crm_id, email, phone, severity,
                                                    needed                           csat
 crm         event_id, ts, type, crm_id             crm_id (required), email, phone  email, phone, lifecycle_stage,
@@ -297,7 +298,7 @@ _NOT_NULLABLE = frozenset({"product_ids", "properties"})
 OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
     "web": {"user_id": _string, "email": _string, "product_id": _string, "properties": _scalar_map},
     "orders": {"crm_id": _string, "email": _string, "product_ids": _string_list, "amount": _amount,
-               "currency": _string},
+               "currency": _string, "properties": _scalar_map},
     "support": {"crm_id": _string, "email": _string, "phone": _string, "severity": _enum(_SEVERITIES),
                 "csat": _csat},
     "crm": {"email": _string, "phone": _string, "lifecycle_stage": _string, "timezone": normalize_timezone,

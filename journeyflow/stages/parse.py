@@ -471,16 +471,16 @@ class Parser:
         return tuple(sorted(set(keys))), contact
 
     def _attrs(self, stream: str, rec: dict) -> dict[str, Any]:
+        # properties (web, orders): seen by conditions as event.properties.* (issue 19); an empty map is left out
+        # (their string values cleaned like every kept string: a URL holding an email gets a token)
+        props = rec.get("properties") or None if stream in ("web", "orders") else None
+        if props:
+            props = {self._clean(k): _fields.clean_scalar(self._clean, k, v) for k, v in props.items()}
         if stream == "web":
-            # properties: seen by conditions as event.properties.* (issue 19); an empty map is left out
-            # (their string values cleaned like every kept string: a URL holding an email gets a token)
-            props = rec.get("properties") or None
-            if props:
-                props = {self._clean(k): _fields.clean_scalar(self._clean, k, v) for k, v in props.items()}
             a = {"product_id": rec.get("product_id"), "properties": props}
         elif stream == "orders":
             a = {"order_id": rec["order_id"], "product_ids": list(rec.get("product_ids") or ()),
-                 "amount": rec.get("amount"), "currency": rec.get("currency")}
+                 "amount": rec.get("amount"), "currency": rec.get("currency"), "properties": props}
         elif stream == "support":
             a = {"ticket_id": rec["ticket_id"], "severity": rec.get("severity"), "csat": rec.get("csat")}
         elif stream == "crm":

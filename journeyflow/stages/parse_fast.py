@@ -216,7 +216,7 @@ class FastPath:
         self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
         for stream in BUILTIN_STREAMS:
             try:
-                raw = frozenset({"properties"}) if stream == "web" else frozenset()
+                raw = frozenset({"properties"}) if stream in ("web", "orders") else frozenset()
                 self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
                 self._lenient[stream] = msgspec.json.Decoder(
                     struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
@@ -458,8 +458,8 @@ class FastPath:
     def _attrs_orders(self, rec: Any) -> dict[str, Any] | None:
         c, ci = self._clean_value, self._clean_id
         a = {"order_id": ci(rec.order_id), "product_ids": [ci(x) for x in rec.product_ids] if rec.product_ids else []}
-        if not a["order_id"] or "" in a["product_ids"]:
-            return None  # an id empty in its one spelling: the full path says what it is
+        if not a["order_id"] or "" in a["product_ids"] or rec.properties is not None and bytes(rec.properties) != b"{}":
+            return None  # an id empty in its one spelling, or the order's own properties (rare): the full path
         if rec.amount is not None:
             a["amount"] = rec.amount
         if rec.currency is not None:

@@ -64,6 +64,8 @@ CASES = [
     ("orders", "amount", -5, "out_of_range"),
     ("orders", "amount", float("nan"), "out_of_range"),
     ("orders", "currency", 978, "wrong_type"),
+    ("orders", "properties", "coupon=SPRING", "wrong_type"),
+    ("orders", "properties", {"coupon": "SPRING", "cart": {"items": [1]}}, "wrong_type"),
     ("support", "crm_id", True, "wrong_type"),
     ("support", "email", "n/a", "invalid_identifier"),
     ("support", "phone", "020 7946 0958", "invalid_identifier"),  # a UK number written nationally, region US

@@ -201,6 +201,8 @@ class ReplaySummary:
     suppressions: Counter = field(default_factory=Counter)  # reason
     field_warnings: Counter = field(default_factory=Counter)  # reason
     max_event_time: int | None = None  # the accepted range's upper bound (epoch ms) this replay ran with
+    horizon: int | str | None = None  # timers due up to it fired: epoch ms, "end", or None (nothing accepted)
+    horizon_given: bool = False  # by --until (else: the latest accepted event time)
     wall_seconds: float = 0.0
     customers: int = 0
     condition_errors: int = 0  # conditions that failed at run time (a CEL error), counted as false
@@ -228,7 +230,14 @@ class ReplaySummary:
                      "  (optional fields dropped/replaced, records kept)")
         lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.field_warnings.items())]
         if self.max_event_time is not None:
-            lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (later events are dead letters)")
+            lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (--max_event_time: later records "
+                         "are dead letters)")
+        if self.horizon == "end":
+            lines.append("horizon             end  (--until end: every pending timer fired)")
+        elif self.horizon is not None:  # (a journey waiting past it decided nothing yet: a newcomer saw 0 decisions)
+            lines.append(f"horizon             {_iso_ms(self.horizon)}  ("
+                         + ("--until" if self.horizon_given else "the latest accepted event")
+                         + "; timers due later did not fire: --until end fires them)")
         # messages that had nowhere to go (no deliverable address: none known, or all bounced): always shown
         lines.append(f"not sent: no address {self.suppressions.get('no_address', 0):>8}")
         lines.append(f"condition errors    {self.condition_errors + self.condition_non_bool:>9}"
@@ -409,6 +418,8 @@ def _run_replay(argv: list[str] | None, overwrite: bool) -> ReplaySummary:
             summary = summarize(job.output_dir, result)
             event_times = _event_times(result)
         summary.max_event_time = job.parse_config.max_ts
+        summary.horizon_given = job.until is not None
+        summary.horizon = job.until if job.until is not None else event_times.get("max")
         summary.wall_seconds = time.perf_counter() - t0
         if staged is not None:
             _manifest(job, event_times, summary)

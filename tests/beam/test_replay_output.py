@@ -113,3 +113,19 @@ def test_prepare_output_rules(tmp_path):
     staged.publish()
     assert (tmp_path / "new" / "out" / "topics").is_dir() and not staged.staging.exists()
     assert output_mod.OWN_ENTRIES == ("topics", "tables", "run.json")
+
+
+def test_the_summary_says_the_horizon_and_that_later_timers_did_not_fire(data, tmp_path):
+    """A newcomer's journey waiting an hour after the input's last event decided nothing, and the summary said only
+    "max event time <now + 1 day> (later events are dead letters)": the acceptance bound, not the horizon.  Now it
+    names the horizon (the latest accepted event, or --until) and that timers due after it did not fire."""
+    summary = run_replay(["--input", str(data), "--output", str(tmp_path / "a")])
+    m = json.loads((tmp_path / "a" / MANIFEST).read_text())
+    assert summary.horizon == m["input"]["event_times"]["max"] and not summary.horizon_given
+    line = next(x for x in summary.render().splitlines() if x.startswith("horizon"))
+    assert m["input"]["event_times"]["max_iso"][:19] in line and "latest accepted event" in line
+    assert "--until end fires them" in line
+    given = run_replay(["--input", str(data), "--output", str(tmp_path / "b"), "--until", "2026-10-02T00:00:00Z"])
+    assert "horizon             2026-10-02T00:00:00+00:00  (--until;" in given.render()
+    end = run_replay(["--input", str(data), "--output", str(tmp_path / "c"), "--until", "end"])
+    assert "horizon             end  (--until end" in end.render()

@@ -6,7 +6,7 @@ One module per command in this package (``score-identity`` is :mod:`journeyflow.
 "did you mean") are in :mod:`journeyflow.cli.common`, progress display in :mod:`journeyflow.cli.progress`.
 
 Exit codes: 0 success (a replay with dead letters too: they are counted); 1 a check failed (validate,
-score-identity, publish, a replay over ``--max_dead_letter_rate``); 2 a usage or user error (unknown or
+score-identity, publish, a replay over ``--max_dead_letter_rate`` or whose every record is a dead letter); 2 a usage or user error (unknown or
 misspelled option — Beam's included for ``replay`` and ``stream`` —, bad value, missing file; one line on stderr,
 ``--verbose`` shows the traceback); 3 a replay that does not reconcile; 130 interrupted (Ctrl-C, one line on
 stderr); 141 the reader of stdout went away (``journeyflow query … | head``: nothing more is written, no error)."""
@@ -49,7 +49,7 @@ Try it:  journeyflow generate --out data && journeyflow replay --input data --ou
 EPILOG = """\
 Options use Beam's style, --lower_case_with_underscores; `journeyflow COMMAND --help` lists a command's options
 with their defaults.  Exit codes: 0 ok (a replay with dead letters too: they are counted), 1 a check failed
-(replay: --max_dead_letter_rate exceeded), 2 usage or input error, 3 replay accounting mismatch, 130 interrupted,
+(replay: --max_dead_letter_rate exceeded, or every record a dead letter), 2 usage or input error, 3 replay accounting mismatch, 130 interrupted,
 141 output pipe closed."""
 
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.

@@ -1,8 +1,9 @@
 """``journeyflow replay``: files through the bounded pipeline (:func:`journeyflow.pipelines.replay.run_replay`).
 
 Prints the replay summary; exit 0 when the record accounting reconciles (dead letters included: they are counted,
-read = decided + dead letters; a warning line when every record read was one), 3 when it does not, 1 when
-``--max_dead_letter_rate F`` is given and the dead letters are a larger share of the records read, 2 when ``--output`` is
+read = decided + dead letters), 3 when it does not, 1 when every record read was a dead letter (nothing decided:
+an export in another format; ``--max_dead_letter_rate 1`` accepts it) or ``--max_dead_letter_rate F`` is given and
+the dead letters are a larger share of the records read, 2 when ``--output`` is
 not empty and ``--overwrite`` was not given (outputs go to a staging folder beside ``--output`` and are moved into
 place when the run ends: :mod:`journeyflow.pipelines.output`; ``--overwrite`` also removes the ``OUT/report.html``
 ``journeyflow report`` wrote, which reported the replaced outputs).  journeyflow's pipeline
@@ -57,7 +58,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     from journeyflow.cli.common import fraction
     p.add_argument("--max_dead_letter_rate", type=fraction(), default=None, metavar="F",
                    help="exit 1 (a check failed; the outputs are written) when the dead letters are more than this "
-                        "share of the records read, e.g. 0.05; without it dead letters never change the exit code")
+                        "share of the records read, e.g. 0.05; without it only a run whose every record is a dead "
+                        "letter (nothing decided) exits 1, and 1 accepts that too")
     add_beam_help(p)
 
 
@@ -136,14 +138,20 @@ def failed_condition_lines(failed: Counter, total: int) -> list[str]:
 
 
 def _dead_letter_check(summary: Any, input_dir: str, max_rate: float | None) -> int:
-    """After a replay that reconciles: a warning line when every record read was a dead letter (an export in
-    another format: nothing decided), and 1 when ``max_rate`` (``--max_dead_letter_rate``, a fraction) is given and
-    the dead letters are a larger share of the records read (one line saying so), else 0."""
+    """After a replay that reconciles: 1 when every record read was a dead letter (an export in another format:
+    nothing decided; a nightly job went on with empty tables after exit 0, qa11d, and a newcomer's CSV in
+    ``web.jsonl`` "succeeded") unless ``max_rate`` is 1, or when ``max_rate`` (``--max_dead_letter_rate``, a
+    fraction) is given and the dead letters are a larger share of the records read (one line saying so), else 0."""
     read, dead = summary.records_read, sum(summary.dead_letters.values())
     if read and dead == read:
         reasons = ", ".join(f"{r} {n:,}" for r, n in summary.dead_letters.most_common(3))
-        print(f"journeyflow replay: warning: every record read from --input {input_dir} ({read:,}) is a dead letter "
-              f"({reasons}): nothing was decided", file=sys.stderr)
+        fails = max_rate is None or max_rate < 1
+        print(f"journeyflow replay: {'' if fails else 'warning: '}every record read from --input {input_dir} "
+              f"({read:,}) is a dead letter ({reasons}): nothing was decided"
+              + (": exit 1 (the outputs are written; one JSON object per line, see the dead-letter table's "
+                 "detail; --max_dead_letter_rate 1 accepts it)" if fails else ""), file=sys.stderr)
+        if fails:
+            return 1
     if max_rate is not None and read and dead / read > max_rate:
         print(f"journeyflow replay: {dead:,} of {read:,} records read are dead letters ({100 * dead / read:.2f}%), "
               f"more than --max_dead_letter_rate {max_rate:g}: exit 1 (the outputs are written)", file=sys.stderr)

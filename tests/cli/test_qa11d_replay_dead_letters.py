@@ -23,11 +23,20 @@ def _input(tmp_path, good: int, bad: int):
     return d
 
 
-def test_every_record_a_dead_letter_is_said(tmp_path, capsys):
+def test_every_record_a_dead_letter_is_said_and_exits_1(tmp_path, capsys):
+    """(qa16c: it exited 0 with the warning, and a newcomer's CSV renamed web.jsonl "succeeded" in a CI job; now
+    exit 1, the outputs written; ``--max_dead_letter_rate 1`` accepts it, a warning then)"""
     d = _input(tmp_path, 0, 3)
-    assert main(["replay", "--input", str(d), "--output", str(tmp_path / "out")]) == 0
+    assert main(["replay", "--input", str(d), "--output", str(tmp_path / "out")]) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if "dead letter" in line]
-    assert len(err) == 1 and "every record" in err[0] and "3" in err[0]
+    assert len(err) == 1 and "every record" in err[0] and "3" in err[0] and "exit 1" in err[0]
+    assert (tmp_path / "out" / "tables").is_dir()
+    assert main(["replay", "--input", str(d), "--output", str(tmp_path / "o2"), "--max_dead_letter_rate", "1"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "dead letter" in line]
+    assert len(err) == 1 and "warning" in err[0] and "exit 1" not in err[0]
+    (tmp_path / "g").mkdir()
+    good = _input(tmp_path / "g", 1, 3)  # one record decided: exit 0 as before
+    assert main(["replay", "--input", str(good), "--output", str(tmp_path / "o3")]) == 0
 
 
 def test_a_share_of_dead_letters_over_the_limit_exits_1(tmp_path, capsys):

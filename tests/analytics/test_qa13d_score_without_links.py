@@ -19,7 +19,9 @@ def no_links(tmp_path_factory):
     data, out = root / "data", root / "out"
     assert main(["generate", "--out", str(data), "--customers", "15", "--days", "2"]) == 0
     # every record is after this horizon: all dead letters, no identity link applied
-    assert main(["replay", "--input", str(data), "--output", str(out), "--until", "2000-01-02T00:00:00Z"]) == 0
+    # (every record after the horizon is a dead letter: accepted with --max_dead_letter_rate 1, else exit 1)
+    assert main(["replay", "--input", str(data), "--output", str(out), "--until", "2000-01-02T00:00:00Z",
+                 "--max_dead_letter_rate", "1"]) == 0
     assert not list((out / "tables" / "identity_links").glob("date=*"))
     return data, out
 

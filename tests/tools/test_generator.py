@@ -80,9 +80,11 @@ class Data:
         avsc = {s: json.loads((SCHEMA_DIR / f"{s}.avsc").read_text()) for s in STREAMS}
         self.schemas = {s: fastavro.parse_schema(avsc[s]) for s in STREAMS}
         # (the optional anonymous_id of consent and engagement records -- an opt-out before login, qa13c -- is not
-        # written by the generator, whose status records name the known customer)
+        # written by the generator, whose status records name the known customer; nor are an order's own
+        # properties, optional since session 16)
         self.field_names = {s: [f["name"] for f in avsc[s]["fields"]
-                                if not (f["name"] == "anonymous_id" and s in ("consent", "engagement"))]
+                                if not (f["name"] == "anonymous_id" and s in ("consent", "engagement"))
+                                and not (f["name"] == "properties" and s == "orders")]
                             for s in STREAMS}
         self.symbols = {s: {f["name"]: f["type"]["symbols"] for f in avsc[s]["fields"]
                             if isinstance(f["type"], dict) and f["type"].get("type") == "enum"}

@@ -255,8 +255,11 @@ def _other_charts(con: Any) -> list[Chart]:
     out.append(Chart("messages_per_customer", title, ch.to_svg(ch.histogram(
         hist, title, "messages sent over the run", "customers"), "hist") if hist else _empty(title, "no customers"),
         {"columns": ["messages sent", "customers"], "rows": [[r["bin"], r["customers"]] for r in hist]},
-        "Every customer of customer_snapshots; send decisions under an id later merged count for the merged "
-        "customer.", "messages_per_customer_per_week", hist))
+        "Every customer of customer_snapshots, as identity resolution sees them: an anonymous visitor never linked "
+        "to a known customer, or a profile known only by an email or a phone, is one (so there are more than the "
+        "people behind them, and many with 0 messages); send decisions under an id later merged count for the "
+        "merged customer; over the whole input (the run's event-time range). Per week: the query "
+        "messages_per_customer_per_week.", "messages_per_customer_per_week", hist))
     return out
 
 

@@ -75,7 +75,8 @@ class QualityReport:
         return {(r.table, r.check) for r in self.failures}
 
     def render(self, verbose: bool = True) -> str:
-        """Readable text: a verdict, the input range, then per table one line per check (failures first)."""
+        """Readable text: a verdict, the input range, then per table one line per check (failures first); not
+        ``verbose``: only the failed checks, each named ``table.check``, under the tables that have one."""
         n_fail = len(self.failures) + len(self.missing_tables)
         verdict = "OK" if self.ok else f"FAILED ({n_fail} of {len(self.results) + len(self.missing_tables)} checks)"
         lo, hi = (_iso(t) for t in self.input_range)
@@ -90,14 +91,18 @@ class QualityReport:
             if not rs:
                 continue
             bad = [r for r in rs if not r.success]
+            if not bad and not verbose:  # (failures only: a table whose checks all passed is left out)
+                continue
             rows = f"{self.row_counts[t]} rows, " if t in self.row_counts else ""
             lines.append("")
             lines.append(f"{t} ({rows}{len(rs) - len(bad)}/{len(rs)} checks passed)")
-            width = max(len(r.check) for r in rs)
+            width = max(len(r.check if verbose else f"{t}.{r.check}") for r in rs)
             for r in bad + [r for r in rs if r.success]:
                 if r.success and not verbose:
                     continue
-                lines.append(f"  {'ok  ' if r.success else 'FAIL'}  {r.check:<{width}}  {r.describe()}")
+                # (failures only: each line names its table, as a check of that name may fail in two tables)
+                check = r.check if verbose else f"{t}.{r.check}"
+                lines.append(f"  {'ok  ' if r.success else 'FAIL'}  {check:<{width}}  {r.describe()}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -451,6 +451,11 @@ def test_cli_validate(monkeypatch, capsys, good_report, broken_report, tmp_path)
     assert cli_validate(p.parse_args(["out/broken", "--failures_only"])) == 1
     text = capsys.readouterr().out
     assert "decision_id_unique" in text and "ok    " not in text
+    # each failure names its table (a check of one name runs on several tables: decided_at_in_input_range), and
+    # a table without a failure is left out (qa16c)
+    fails = [line.split()[1] for line in text.splitlines() if line.strip().startswith("FAIL")]
+    assert fails and all("." in f and f.split(".")[0] in TABLES for f in fails), text
+    assert not [t for t in TABLES if text.count(f"\n{t} (") and not any(f.startswith(t + ".") for f in fails)]
     assert cli_validate(p.parse_args(["out/broken", "--json", "--min_ts", "2026-10-05T00:00:00Z",
                                       "--max_ts", str(T0 + DAY)])) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False

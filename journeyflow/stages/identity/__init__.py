@@ -7,7 +7,8 @@ Called per event (or per link) by the Beam stages, and testable and benchmarkabl
 * :mod:`.graph` — the union-find with canonical roots (:class:`~.graph.IdentityGraph`, :func:`~.graph.resolve`);
 * :mod:`.clusters` — bounded replay: all links resolved at once, events keyed by final cluster;
 * :mod:`.online` — streaming: links applied to an identity store, merge control events;
-* :mod:`.opt_outs` — an opt-out naming several customers reaches each of them (replay and streaming copies);
+* :mod:`.opt_outs` — an opt-out or an account deletion naming several customers reaches each of them (replay and
+  streaming copies);
 * :mod:`.score` — pairwise precision/recall of a clustering against ground truth.
 
 The stores behind the online path live in :mod:`journeyflow.adapters` (memory, SQLite, Bigtable) and apply the

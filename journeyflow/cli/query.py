@@ -70,15 +70,20 @@ def _first_sentence(sql: str) -> str:
     return " ".join(words)
 
 
-def _sql_error(e: Exception) -> str:
+def _sql_error(e: Exception, sql: str | None = None) -> str:
     """DuckDB's message for ``e``; for a table that does not exist, the views a query can read instead of DuckDB's
-    guess among its own catalog (``nosuch`` → "did you mean pg_sequences?")."""
+    guess among its own catalog (``nosuch`` → "did you mean pg_sequences?"); for a parser error in ``sql`` with a
+    bare ``at`` (journey_steps.at, a keyword to DuckDB), how to quote it."""
     import re
 
     from journeyflow.analytics.tables import TABLES
     text = str(e).strip()
     m = re.search(r"Table with name (\S+) does not exist", text)
     if m is None:
+        # a column named like an SQL keyword (journey_steps.at: DuckDB's AT TIME ZONE) reads as the keyword, and the
+        # parser complains about the word after it ("syntax error at or near "from"")
+        if type(e).__name__ == "ParserException" and re.search(r"(?i)(?<![\w\".])at(?![\w\"])", sql or ""):
+            text += ' (a column named like an SQL keyword must be quoted: "at", as in SELECT "at" FROM journey_steps)'
         return f"{type(e).__name__}: {text}"
     views = [*TABLES, "journeys"]
     return (f"no table or view {m.group(1)!r}{did_you_mean(m.group(1), views)}; the views are "
@@ -192,7 +197,7 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     try:
         result = query(ns.out, sql, params=params)
     except duckdb.Error as e:  # bad SQL is the user's to fix: one line, no traceback
-        return _fail(_sql_error(e))
+        return _fail(_sql_error(e, sql))
     if ns.format == "csv":
         import pyarrow.csv as pacsv
         pacsv.write_csv(_flat(result), sys.stdout.buffer)

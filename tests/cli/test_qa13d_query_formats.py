@@ -68,3 +68,16 @@ def test_iso_duration_of_a_timedelta():
     from journeyflow.analytics.query import iso_duration
     assert iso_duration(timedelta(days=1, hours=1, seconds=1, microseconds=5)) == "P1DT1H1.000005S"
     assert iso_duration(timedelta(seconds=-1)) == "PT-1S"
+
+
+def test_a_bare_at_column_gets_the_hint_to_quote_it(out, capsys):
+    """``SELECT kind, at FROM journey_steps``: DuckDB reads ``at`` as a keyword and complains about "from" (a
+    newcomer's query); the error line says to quote it.  Quoted, the query runs."""
+    from journeyflow.analytics.tables import write_table
+    write_table(out, "journey_steps", [])
+    assert main(["query", str(out), "SELECT kind, at FROM journey_steps"]) == 2
+    err = capsys.readouterr().err
+    assert 'must be quoted: "at"' in err and len(err.strip().splitlines()) <= 4
+    assert main(["query", str(out), 'SELECT kind, "at" FROM journey_steps']) == 0
+    assert main(["query", str(out), "SELECT kind FROM journey_steps WHERE"]) == 2
+    assert "must be quoted" not in capsys.readouterr().err  # (another syntax error: no such hint)

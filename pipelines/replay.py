@@ -243,7 +243,8 @@ class ReplaySummary:
         lines.append(f"condition errors    {self.condition_errors + self.condition_non_bool:>9}"
                      f"  (counted as false: {self.condition_errors} CEL errors, {self.condition_non_bool} "
                      f"non-bool results)")
-        lines.append(f"wall time           {self.wall_seconds:>8.1f}s")
+        lines.append(f"wall time           {self.wall_seconds:>8.1f}s  (the pipeline: from building its graph to "
+                     "its end; start-up and imports not included)")
         return "\n".join(lines)
 
 

@@ -129,7 +129,7 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                    f"small: an arm has < {SMALL_SAMPLE} goals or non-goals" if r["small"] else "ok",
                    _switched(r["switched"])]
                   for r in up_rows]
-         + [[o.journey_id, o.status, "–", "–", "–", "–", "–", "–", "–"] for o in outcomes if o.status != "ok"]},
+         + [[o.journey_id, o.status, *["–"] * 7] for o in outcomes if o.status != "ok"]},
         "Difference of goal rates between the arms, computed from the randomized assignment only "
         "(statsmodels confint_proportions_2indep, method newcomb); p: Fisher's exact test (scipy), Holm-adjusted "
         "over the journeys shown (statsmodels multipletests): with several journeys, one 95% interval in twenty "

@@ -6,8 +6,9 @@ One module per command in this package (``score-identity`` is :mod:`journeyflow.
 "did you mean") are in :mod:`journeyflow.cli.common`, progress display in :mod:`journeyflow.cli.progress`.
 
 Exit codes: 0 success (a replay with dead letters too: they are counted); 1 a check failed (validate,
-score-identity, publish, a replay over ``--max_dead_letter_rate`` or whose every record is a dead letter); 2 a usage or user error (unknown or
-misspelled option — Beam's included for ``replay`` and ``stream`` —, bad value, missing file; one line on stderr,
+score-identity, publish, a replay over ``--max_dead_letter_rate`` or whose every record is a dead letter); 2 a
+usage or user error (unknown or misspelled option — Beam's included for ``replay`` and ``stream`` —, bad value,
+missing file; one line on stderr,
 ``--verbose`` shows the traceback); 3 a replay that does not reconcile; 130 interrupted (Ctrl-C, one line on
 stderr); 141 the reader of stdout went away (``journeyflow query … | head``: nothing more is written, no error)."""
 from __future__ import annotations
@@ -49,8 +50,8 @@ Try it:  journeyflow generate --out data && journeyflow replay --input data --ou
 EPILOG = """\
 Options use Beam's style, --lower_case_with_underscores; `journeyflow COMMAND --help` lists a command's options
 with their defaults.  Exit codes: 0 ok (a replay with dead letters too: they are counted), 1 a check failed
-(replay: --max_dead_letter_rate exceeded, or every record a dead letter), 2 usage or input error, 3 replay accounting mismatch, 130 interrupted,
-141 output pipe closed."""
+(replay: --max_dead_letter_rate exceeded, or every record a dead letter), 2 usage or input error, 3 replay
+accounting mismatch, 130 interrupted, 141 output pipe closed."""
 
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -132,6 +133,20 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     if nested and len(words) > 1 and words[1] not in nested[0].choices:
         names = list(nested[0].choices)
         sub.error(f"unknown command {words[1]!r}{did_you_mean(words[1], names)}; commands: {', '.join(names)}")
+    # a required option missing beside an unknown flag (``replay --inpt DIR``): argparse names only the missing
+    # one ("the following arguments are required: --input"); the misspelling is named first, with its fix
+    flags = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    missing = [a for a in sub._actions if a.required and a.option_strings  # noqa: SLF001
+               and not flags & set(a.option_strings)]
+    if missing:
+        pool = suggestion_pool(sub)
+        unknown = [f for f in sorted(flags) if f not in pool]
+        if unknown and words[0] in PASS_THROUGH:  # (a Beam pipeline option is known to these)
+            from journeyflow.pipelines.options import option_strings, options_parser
+            unknown = [f for f in unknown if f not in set(option_strings(options_parser()))]
+        if unknown:
+            sub.error(f"unrecognized arguments: {' '.join(f + did_you_mean(f, pool) for f in unknown)}; "
+                      f"the following arguments are required: {', '.join(a.option_strings[0] for a in missing)}")
 
 
 def _late_positionals(parser: argparse.ArgumentParser, ns: argparse.Namespace, rest: list[str]) -> list[str]:

@@ -176,8 +176,10 @@ def _lacks_consent_input(input_dir: str, segment_mapping: str | None = None, out
     held = [(s, Path(input_dir) / f"{s}.{ext}") for s in ("consent", "track") if s == "consent" or grants
             for ext in ("jsonl", "avro")]
     held = [(s, p) for s, p in held if _holds_text(p)]
-    if not held:
-        return "has no consent stream (consent.jsonl / .avro) nor Segment messages (track)"
+    if not held:  # (track.jsonl counts only when the mapping turns one of its events into a consent grant)
+        return "has no consent stream (consent.jsonl / .avro)" + (
+            " nor Segment messages (track) mapped to a consent grant" if grants else
+            " and the Segment mapping maps no event to a consent grant (--segment_mapping)")
     if output_dir is None or "://" in output_dir:
         return ""
     from journeyflow.cli.progress import count_file_records

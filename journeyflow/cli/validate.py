@@ -35,22 +35,22 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
 
     from journeyflow.config.errors import UserError
     # the arguments first: importing Great Expectations takes seconds (20 s on a loaded machine)
-    if (ns.min_ts is None) != (ns.max_ts is None):
+    from journeyflow.cli.common import time_option
+    # read as replay --until is: a bare date or a local time was taken as UTC here and refused there; a bad value
+    # is named first, also when the other bound is missing (it was only "give both")
+    given = [(flag, value) for flag, value in (("--min_ts", ns.min_ts), ("--max_ts", ns.max_ts)) if value is not None]
+    bounds = [time_option(flag, value) for flag, value in given]
+    if len(given) == 1:
         print("journeyflow validate: give both --min_ts and --max_ts, or neither", file=sys.stderr)
         return 2
-    bounds = None
-    if ns.min_ts is not None:
-        from journeyflow.cli.common import time_option
-        # read as replay --until is: a bare date or a local time was taken as UTC here and refused there
-        bounds = [time_option(flag, value) for flag, value in (("--min_ts", ns.min_ts), ("--max_ts", ns.max_ts))]
-        if bounds[0] > bounds[1]:
-            raise UserError(f"--min_ts {ns.min_ts} is after --max_ts {ns.max_ts}")
+    if bounds and bounds[0] > bounds[1]:
+        raise UserError(f"--min_ts {ns.min_ts} is after --max_ts {ns.max_ts}")
     from journeyflow.analytics.quality import validate_output
     from journeyflow.cli.progress import Ticker
     if not getattr(ns, "verbose", False):  # GX sets this logger to INFO when imported: one line of noise per run
         import great_expectations.data_context.types.base  # noqa: F401  (imported by the run anyway)
         logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-    rng = tuple(bounds) if bounds is not None else None  # (epoch ms, as read above)
+    rng = tuple(bounds) if bounds else None  # (epoch ms, as read above)
     with Ticker("validate", lambda: f"data-quality suites over {ns.out}/tables"):
         report = validate_output(ns.out, input_range=rng)
     if getattr(ns, "json", False):

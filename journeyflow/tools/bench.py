@@ -412,8 +412,7 @@ def _peak_rss_replay(data: Path, out: Path) -> float:
 
 
 def bench_memory(root: Path, sizes: list[int]) -> None:
-    """Section 4b: peak RSS (MiB) of one replay pipeline (``--buckets 1``: the default splits a large input into
-    buckets, flat memory: ``make bench-scale``) in a child process per population size; growth per customer."""
+    """Section 4b: peak RSS (MiB) of one replay pipeline (``--buckets 1``; the default buckets: bench-scale) each."""
     print("\n4b. peak memory of one replay pipeline (--buckets 1; RSS of the whole process, FnApiRunner in-process)")
     points = []
     for n in sizes:
@@ -427,7 +426,8 @@ def bench_memory(root: Path, sizes: list[int]) -> None:
     RESULTS["memory"] = {"points": points, "kib_per_customer": per,
                          "projected_1m_customers_gib": (m1 + per * (1_000_000 - n1) / 1024) / 1024}
     row("memory", "growth per customer (30 days of events)", f"{per:.1f} KiB")
-    row("memory", "projected for 1M customers in one pipeline", f"{RESULTS['memory']['projected_1m_customers_gib']:.1f} GiB",
+    gib = RESULTS["memory"]["projected_1m_customers_gib"]
+    row("memory", "projected for 1M customers in one pipeline", f"{gib:.1f} GiB",
         "(Dataflow shards it; the default local replay buckets: make bench-scale)")
 
 
@@ -446,8 +446,8 @@ def scale_on_paper() -> None:
     per_core = 1e6 / cost_us * 0.6
     out = {}
     for rate in (10_000, 100_000):
-        cores = rate / per_core
-        workers = cores / 4  # n2-standard-4 (4 vCPU) workers, one Python SDK process per core; the table rounds up
+        cores = rate / per_core  # / 4: n2-standard-4 (4 vCPU) workers, one SDK process per core (rounded up below)
+        workers = cores / 4
         out[rate] = {"vcpus": cores, "workers_4vcpu": workers}
         row("scale", f"{rate:,} events/s: vCPUs / n2-standard-4 workers", f"{cores:,.1f} / {math.ceil(workers):,}")
     RESULTS["scale"] = {"assumed_us_per_event_all_in": cost_us, "events_per_core_s": per_core, "rates": out,

@@ -145,6 +145,11 @@ def test_validate_reads_its_bounds_as_replay_until_does(bound, tmp_path, monkeyp
     err = capsys.readouterr().err
     assert "--min_ts" in err and len(err.strip().splitlines()) == 1
     assert main(["replay", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "--until", bound]) == 2
+    capsys.readouterr()
+    # one bound alone, a bad one: the bad value is named (it was only "give both --min_ts and --max_ts", qa16c)
+    assert main(["validate", str(tmp_path), "--min_ts", bound]) == 2
+    err = capsys.readouterr().err
+    assert "--min_ts" in err and bound in err and "give both" not in err
 
 
 def test_validate_passes_its_bounds_as_epoch_ms(tmp_path, monkeypatch):

@@ -19,6 +19,23 @@ SENDS = ("decisions-email", "decisions-sms", "decisions-push", "decisions-call",
          "decisions-service-case")
 
 
+def arrive_with_burst(loop, evs: list, lo: int, reverse: bool) -> int:
+    """Feed ``evs`` (time order) to ``loop``, each 100 ms after its time, the records of the second from ``lo``
+    (epoch ms) in reverse order at the second's last time when ``reverse`` (within the allowed lateness); finish
+    40 days after the last record and return that horizon."""
+    burst = [e for e in evs if lo <= e.ts <= lo + 1000]
+    last = max(e.ts for e in burst)
+    for ev in [e for e in evs if e.ts < lo]:
+        loop.arrive(ev, ev.ts + 100)
+    for ev in (reversed(burst) if reverse else burst):
+        loop.arrive(ev, (last if reverse else ev.ts) + 100)
+    for ev in [e for e in evs if e.ts > lo + 1000]:
+        loop.arrive(ev, ev.ts + 100)
+    until = evs[-1].ts + 40 * DAY
+    loop.finish(until)
+    return until
+
+
 def _write(inp, records):
     inp.mkdir(parents=True)
     for stream in {s for s, _ in records}:
@@ -89,16 +106,7 @@ def test_streaming_gives_the_replays_decisions_at_any_arrival_order(case, revers
     evs = story(*CASES[case])
     loop = Loop(f"memory://qa15a-{abs(hash((case, reverse)))}")
     lo = ms("2026-10-05T10:00:00Z")
-    burst = [e for e in evs if lo <= e.ts <= lo + 1000]
-    last = max(e.ts for e in burst)
-    for ev in [e for e in evs if e.ts < lo]:
-        loop.arrive(ev, ev.ts + 100)
-    for ev in (reversed(burst) if reverse else burst):
-        loop.arrive(ev, (last if reverse else ev.ts) + 100)
-    for ev in [e for e in evs if e.ts > lo + 1000]:
-        loop.arrive(ev, ev.ts + 100)
-    until = evs[-1].ts + 40 * DAY
-    loop.finish(until)
+    until = arrive_with_burst(loop, evs, lo, reverse)
     assert sorted(map(test_arrival_order.key, loop.decisions)) == test_arrival_order.bounded_decisions(evs, until)
     deleted_at = min(e.ts for e in evs if e.type == "contact_deleted")
     new_account = ms("2026-10-12T10:00:00Z")

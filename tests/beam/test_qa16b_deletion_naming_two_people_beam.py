@@ -14,7 +14,7 @@ from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.replay import run_replay
 from tests.beam import test_arrival_order
 from tests.beam.test_qa12a_anonymous_opt_outs_streaming import Loop
-from tests.beam.test_qa15a_account_deletion_beam import SENDS, _FineNear
+from tests.beam.test_qa15a_account_deletion_beam import SENDS, _FineNear, arrive_with_burst
 from tests.scenarios import read_topic
 from tests.stages.test_qa15a_account_deletion import DAY, DEL, LATER, T, events, ms
 from tests.stages.test_qa16b_deletion_naming_two_people import ANN, BOTH, DEVICE, deletion, login
@@ -106,16 +106,7 @@ def test_streaming_deletes_everyone_the_record_names_at_any_arrival_order(case, 
     gone = next(e for e in evs if e.type == "contact_deleted")
     lo = ms(T)
     loop = _FineNear(f"memory://qa16b-{abs(hash((case, reverse)))}", lo)
-    burst = [e for e in evs if lo <= e.ts <= lo + 1000]
-    last = max(e.ts for e in burst)
-    for ev in [e for e in evs if e.ts < lo]:
-        loop.arrive(ev, ev.ts + 100)
-    for ev in (reversed(burst) if reverse else burst):
-        loop.arrive(ev, (last if reverse else ev.ts) + 100)
-    for ev in [e for e in evs if e.ts > lo + 1000]:
-        loop.arrive(ev, ev.ts + 100)
-    until = evs[-1].ts + 40 * DAY
-    loop.finish(until)
+    until = arrive_with_burst(loop, evs, lo, reverse)
     assert sorted(map(test_arrival_order.key, loop.decisions)) == test_arrival_order.bounded_decisions(evs, until)
     start = max([gone.ts] + [e.ts for e in evs if e.type == "login"])
     named = {"crm:B", "anon:dev-D"} if case.endswith("never linked") else {"crm:A", "crm:B"}

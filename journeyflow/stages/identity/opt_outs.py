@@ -64,6 +64,7 @@ __all__ = ["FAN_OUT_STREAMS", "OPT_OUT_TYPES", "cluster_copies", "fans_out", "is
 #: the streams of the records that fan out (:func:`fans_out`): a cheap first test for callers
 FAN_OUT_STREAMS = frozenset({"consent", "engagement", "crm"})
 
+
 def is_opt_out(ev: Event) -> bool:
     """Whether ``ev`` is an opt-out: a consent revoke or an engagement unsubscribe/complaint (the stream and type
     the parser gives every spelling of one: STOP, ``Unsubscribed``, ``spamreport`` ...)."""

@@ -127,11 +127,13 @@ def _finite(v: Any) -> Any:
 
 def _csv_native(t: Any) -> bool:
     """Whether pyarrow's CSV writer writes a column of Arrow type ``t`` as it is; any other column (lists and structs:
-    JSON text; intervals: ISO-8601 durations; anything else: its text) is converted first (the writer refuses it)."""
+    JSON text; intervals: ISO-8601 durations; timestamps and anything else: their JSON text) is converted first."""
     import pyarrow as pa
+    # (timestamps: as JSON writes them, ISO-8601 with a T: the CSV writer's own "2026-10-01 00:17:09.823000Z"
+    # differed from the JSON output's "2026-10-01T00:17:09.823000Z")
     return (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
             or pa.types.is_decimal(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
-            or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_timestamp(t))
+            or pa.types.is_date(t) or pa.types.is_time(t))
 
 
 def _flat(table: Any) -> Any:

@@ -81,3 +81,15 @@ def test_a_bare_at_column_gets_the_hint_to_quote_it(out, capsys):
     assert main(["query", str(out), 'SELECT kind, "at" FROM journey_steps']) == 0
     assert main(["query", str(out), "SELECT kind FROM journey_steps WHERE"]) == 2
     assert "must be quoted" not in capsys.readouterr().err  # (another syntax error: no such hint)
+
+
+def test_csv_and_json_write_a_time_alike(out, capsys):
+    """A newcomer's CSV showed ``2026-10-01 00:17:09.823000Z`` where the JSON output had ``...T00:17:09.823000Z``:
+    one time format in both."""
+    sql = "SELECT TIMESTAMPTZ '2026-10-01 00:17:09.823+00' AS at_ms, TIMESTAMPTZ '2026-10-01 00:17:09+00' AS at_s"
+    assert main(["query", str(out), sql, "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert main(["query", str(out), sql, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].replace('"', "").split(",") == [row["at_ms"], row["at_s"]]
+    assert "T00:17:09" in row["at_ms"]

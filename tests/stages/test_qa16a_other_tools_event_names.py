@@ -41,7 +41,7 @@ WORDS = [
     # Stripe event types
     ("orders", "invoice.payment_failed", "payment_failed"), ("orders", "charge.failed", "payment_failed"),
     ("orders", "payment_intent.payment_failed", "payment_failed"), ("orders", "invoice.paid", "order_placed"),
-    ("orders", "payment_intent.succeeded", "order_placed"),
+    ("orders", "invoice.payment_succeeded", "order_placed"),
     # GA4 recommended events, Segment Spec (snake_cased), Shopify Web Pixels, Meta Pixel standard events
     ("web", "view_item", "product_view"), ("web", "product_viewed", "product_view"),
     ("web", "Product Viewed", "product_view"), ("web", "product_added", "add_to_cart"),
@@ -58,6 +58,8 @@ WORDS = [
 ]
 #: Refunds (a partial refund keeps the order: no cancellation) and other names that mean no symbol
 STILL_DEAD = [("orders", "order_refunded"), ("orders", "refunds/create"), ("orders", "charge.refunded"),
+              # a payment intent's or a charge's success: the same purchase as its invoice's (counted three times)
+              ("orders", "payment_intent.succeeded"), ("orders", "charge.succeeded"),
               ("orders", "Order Refunded"), ("orders", "refund"), ("orders", "orders/updated"), ("web", "view_item_list"),
               ("web", "remove_from_cart"), ("crm", "deal.deletion"), ("crm", "contact.merge")]
 

@@ -143,7 +143,8 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
         unknown = [f for f in sorted(flags) if f not in pool]
         if unknown and words[0] in PASS_THROUGH:  # (a Beam pipeline option is known to these)
             from journeyflow.pipelines.options import option_strings, options_parser
-            unknown = [f for f in unknown if f not in set(option_strings(options_parser()))]
+            beam_flags = set(option_strings(options_parser()))
+            unknown = [f for f in unknown if f not in beam_flags]
         if unknown:
             sub.error(f"unrecognized arguments: {' '.join(f + did_you_mean(f, pool) for f in unknown)}; "
                       f"the following arguments are required: {', '.join(a.option_strings[0] for a in missing)}")

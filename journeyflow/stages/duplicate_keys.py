@@ -47,6 +47,7 @@ DECISIVE_KEYS: dict[str, tuple[str, ...]] = {"consent": ("status", "channel"), "
 _QUOTED_TEXT = {s: tuple(f'"{k}"' for k in ks) for s, ks in DECISIVE_KEYS.items()}
 _QUOTED_BYTES = {s: tuple(k.encode() for k in ks) for s, ks in _QUOTED_TEXT.items()}
 _OPT_OUT_TYPES = ("unsubscribed", "complained", "bounced")  # engagement, in order of preference
+_KNOWN = {"status": ("granted", "revoked"), "type": (*_OPT_OUT_TYPES, "delivered", "opened", "clicked")}
 _EVERY_CHANNEL_OPT_OUTS = {"consent": frozenset({"revoked"}), "engagement": frozenset({"unsubscribed", "complained"})}
 
 
@@ -119,7 +120,12 @@ def _folded(stream: str, field: str, v: Any) -> Any:
     if not isinstance(v, str):
         return v
     f = fold_symbol(v)
-    return ENUM_SYNONYMS.get(stream, {}).get(field, {}).get(f, f)
+    f = ENUM_SYNONYMS.get(stream, {}).get(field, {}).get(f, f)
+    if f not in _KNOWN.get(field, ()):  # an opt-out in a tool's words (email.unsubscribed: stages.opt_out_names)
+        from journeyflow.stages.opt_out_names import read_opt_out_name
+        if (said := read_opt_out_name(v, stream)) is not None:
+            return "revoked" if stream == "consent" else said.kind
+    return f
 
 
 def fail_safe_values(stream: str, text: str, chooser: Callable[[list[Any]], Any] | None = None) -> dict[str, Any]:
@@ -170,8 +176,8 @@ def fail_safe_values(stream: str, text: str, chooser: Callable[[list[Any]], Any]
         folded = [_folded(stream, decisive, v) for v in repeated[decisive]]
         wanted = ("revoked",) if stream == "consent" else _OPT_OUT_TYPES
         pick = next((w for w in wanted if w in folded), None)
-        if pick is not None:
-            out[decisive] = pick
+        if pick is not None:  # (as written: the words of a tool's name also name its channels, fields.fold_enums)
+            out[decisive] = repeated[decisive][folded.index(pick)]
     if "channel" in repeated:
         kind = out.get(decisive, _folded(stream, decisive, dict(top).get(decisive)))
         if kind in _EVERY_CHANNEL_OPT_OUTS[stream]:

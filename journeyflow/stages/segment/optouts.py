@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from journeyflow.stages.spellings import CHANNEL_SYNONYMS, channel_symbol
 
 __all__ = ["ContainedOptOuts", "contained_opt_outs", "folded_name", "folded_opt_outs", "is_opt_out",
-           "named_channel_too", "other_channels"]
+           "named_channel_too", "other_channels", "said_in_words"]
 
 # words of a name: camelCase humps, upper-case runs (SMSUnsubscribed: SMS, Unsubscribed), digits, other letters
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^\W\d_A-Za-z]+")
@@ -69,10 +69,11 @@ class ContainedOptOuts:
     """The mapping's opt-outs by the words of their names, the longest first; :meth:`get` reads a name (cached:
     a source writes the same few names again and again)."""
 
-    __slots__ = ("table", "_seen")
+    __slots__ = ("table", "kinds", "_seen")
 
-    def __init__(self, table: tuple):
+    def __init__(self, table: tuple, kinds: Mapping[str, Any] | None = None):
         self.table = table
+        self.kinds = dict(kinds or {})  # an opt-out target per kind (unsubscribed, complained): said_in_words
         self._seen: dict[str, Any] = {}
 
     def __bool__(self) -> bool:
@@ -91,6 +92,8 @@ class ContainedOptOuts:
             if any(have[i:i + n] == ws for i in range(len(have) - n + 1)):
                 found = target
                 break
+        if found is None and self.kinds:
+            found = said_in_words(name, self.kinds)
         if len(self._seen) >= 4096:
             self._seen.clear()
         self._seen[name] = found
@@ -101,8 +104,31 @@ def contained_opt_outs(mapping: Mapping[str, Any]) -> ContainedOptOuts:
     """The mapping's opt-outs (:class:`ContainedOptOuts`) to find in names that contain theirs, and in names that
     spell their channel word for another channel (:func:`other_channels`)."""
     found = [(words(name), t) for name, t in mapping.items() if is_opt_out(t)]
+    kinds: dict[str, Any] = {}
+    for _ws, t in sorted(found, key=lambda wt: wt[1].stream != "engagement"):  # (engagement's first)
+        kinds.setdefault("complained" if t.type == "complained" else "unsubscribed", t)
     found += other_channels(found)
-    return ContainedOptOuts(tuple(sorted(((w, t) for w, t in found if w), key=lambda wt: -len(wt[0]))))
+    return ContainedOptOuts(tuple(sorted(((w, t) for w, t in found if w), key=lambda wt: -len(wt[0]))), kinds)
+
+
+def said_in_words(name: str, kinds: Mapping[str, Any]) -> Any:
+    """For a name that holds no mapped opt-out's words but says an opt-out in other words (``Opted Out``,
+    ``SMS Opt Out``, Iterable's ``emailUnSubscribe``, ``Marked Email as Spam``: ``stages.opt_out_names``, as the
+    built-in engagement stream reads its ``type``), the mapping's opt-out of that kind (else its other one), of
+    the channels the name's words name instead of the one the mapping fixes when they name any (as
+    :func:`other_channels` reads ``SMS Marked as Spam``); None when the name says none."""
+    from journeyflow.stages.opt_out_names import read_opt_out_name
+    from journeyflow.stages.spellings import _several_channels
+
+    said = read_opt_out_name(name)
+    target = None if said is None else kinds.get(said.kind) or next(iter(kinds.values()))
+    if target is None or not said.channels:
+        return target
+    scope = said.channels[0] if len(said.channels) == 1 else _several_channels(",".join(said.channels))
+    fixed = next((a for a in target.attrs if a.name == "channel" and a.has_value), None)
+    if fixed is None or scope is None:
+        return target
+    return target._replace(attrs=tuple(a._replace(value=scope) if a is fixed else a for a in target.attrs))
 
 
 #: The words that name the channels an engagement opt-out may name instead of the mapped one (``sms``: ``SMS``,

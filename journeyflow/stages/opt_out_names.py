@@ -1,0 +1,99 @@
+"""Opt-outs named in other tools' words: an event name or status that *says* unsubscribed or spam complaint among
+other words (compliance fails safe).
+
+Sending tools and CDPs name their opt-out events their own way: Iterable's ``emailUnSubscribe`` /
+``smsUnSubscribe`` / ``emailComplaint``, Resend's ``email.unsubscribed`` / ``email.complained``, Klaviyo's
+``Unsubscribed from Email Marketing`` / ``Unsubscribed from SMS Marketing``, Intercom's
+``unsubscribed_from_emails``, a warehouse's ``email_unsubscribed``, an SMS tool's ``SMS Opt Out`` / ``sms_opt_out``,
+``Marked Email as Spam``, ``Email Spam Report``.  Before, such an ``engagement`` record (or a consent record whose
+``status`` said so) was an ``unknown_type`` dead letter, and a Segment ``track`` of such a name not holding a
+mapped opt-out's words (``Opted Out``, ``SMS Opt Out``, ``emailUnSubscribe``) stayed a plain track event: either
+way the person who opted out kept getting the channel.  :func:`read_opt_out_name` reads a name by its words
+(``segment.optouts.words``: case, separators and camelCase aside):
+
+* an unsubscribe: a word ``unsubscribed`` / ``unsubscribe`` / ``unsub`` / ``optout`` ... or the phrases
+  ``un subscribe(d)``, ``opt(ed) out``;
+* a complaint (preferred when both are said): ``complaint`` / ``complained`` / ``spamreport`` ..., or ``spam``
+  with ``report`` / ``reported`` / ``marked`` / ``mark`` / ``flagged`` / ``complaint``, or ``abuse`` with
+  ``report``;
+* not an opt-out when a word says the name is about something else (:data:`NOT_OPT_OUT_WORDS`): a link, click or
+  page (``Unsubscribe Link Clicked``, Iterable's ``hostedUnsubscribeClick``: a visit that may not confirm, as the
+  Segment reading decided), a failure or an undo, ``not`` (``Marked Not Spam``), a re-subscription, a measure or a
+  test (``Marked as Spam Rate``, ``Unsubscribe Preview``);
+
+and the channels its words name (``sms``, ``text``, ``push``, ``call``, ``phone`` ...; ``spellings.channel_symbol``),
+which are blocked beside the channel the record names (``spellings``: email and sms together are every channel).
+Words alone never make a grant, nor any other event: only an opt-out is read this way (a missed opt-out is a
+message to someone who refused it; an opt-out read from a name that was none costs a promotion)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from journeyflow.stages.spellings import channel_symbol
+
+__all__ = ["NOT_OPT_OUT_WORDS", "OptOutName", "read_opt_out_name", "scoped_channel"]
+
+_UNSUBSCRIBE_WORDS = frozenset({"unsubscribed", "unsubscribe", "unsubscribes", "unsubscribing", "unsub", "unsubs",
+                                "unsubscription", "optout", "optouts", "optedout", "unsubscriber"})
+_UNSUBSCRIBE_PAIRS = frozenset({("un", "subscribe"), ("un", "subscribed"), ("un", "subscribes"), ("opt", "out"),
+                                ("opted", "out"), ("opts", "out"), ("opt", "outs")})
+_COMPLAINT_WORDS = frozenset({"complaint", "complaints", "complained", "spamreport", "spamcomplaint", "markedasspam",
+                              "markasspam", "abusereport"})
+_SPAM_WITH = frozenset({"report", "reports", "reported", "marked", "mark", "flagged", "complaint"})
+#: Words that make a name about something other than an opt-out (module docstring).
+NOT_OPT_OUT_WORDS = frozenset({"link", "links", "click", "clicks", "clicked", "page", "pages", "view", "viewed",
+                               "failed", "failure", "undo", "undone", "reverted", "not", "resubscribed",
+                               "resubscribe", "subscribed_again",
+                               # a measure or a test of opt-outs, not one (``Marked as Spam Rate``, ``Spam Check``)
+                               "rate", "rates", "ratio", "score", "check", "checked", "count", "counts", "percent",
+                               "percentage", "test", "preview", "template"})
+
+
+class OptOutName(NamedTuple):
+    kind: str  # "unsubscribed" or "complained"
+    channels: tuple[str, ...]  # the channel scopes the name's words name (spellings.channel_symbol), in order
+
+
+@lru_cache(maxsize=4096)
+def read_opt_out_name(name: Any, stream: str = "engagement") -> OptOutName | None:
+    """The opt-out ``name`` says (module docstring), else None.  ``stream``: the stream whose channels the words are
+    read as (``engagement``: email, sms, push, and ``call`` as an opt-out scope; ``consent``: call too)."""
+    if not isinstance(name, str) or len(name) > 200:
+        return None
+    from journeyflow.stages.segment.optouts import words
+
+    have = words(name)
+    if not have or NOT_OPT_OUT_WORDS.intersection(have):
+        return None
+    pairs = set(zip(have, have[1:]))
+    kind = None
+    if _COMPLAINT_WORDS.intersection(have) or ("spam" in have and _SPAM_WITH.intersection(have)) or (
+            ("abuse", "report") in pairs):
+        kind = "complained"
+    elif _UNSUBSCRIBE_WORDS.intersection(have) or _UNSUBSCRIBE_PAIRS.intersection(pairs):
+        kind = "unsubscribed"
+    if kind is None:
+        return None
+    symbols = frozenset({"email", "sms", "push"} | ({"call"} if stream == "consent" else set()))
+    etype = "consent_revoked" if stream == "consent" else kind
+    found: list[str] = []
+    for w in [*have, *("_".join(p) for p in pairs)]:
+        if w in ("any", "every"):  # ("Unsubscribed from any list": no channel word)
+            continue
+        ch = channel_symbol(stream, etype, w, symbols)
+        if ch is not None and ch not in found:
+            found.append(ch)
+    return OptOutName(kind, tuple(found))
+
+
+def scoped_channel(channel: Any, named: tuple[str, ...]) -> Any:
+    """The ``channel`` of an opt-out record whose name names the channels ``named`` too: both, as one text the
+    opt-out scope reads (``"email,sms"``: every channel; ``"sms,call"``: a phone's two); ``channel`` as it was when
+    the name names none, or when ``channel`` is absent (every channel already) or not a text."""
+    if not named or channel is None or channel == "" or not isinstance(channel, (str, list)):
+        return channel
+    given = [c for c in channel if isinstance(c, str)] if isinstance(channel, list) else [channel]
+    if isinstance(channel, list) and len(given) != len(channel):
+        return channel
+    return ",".join(dict.fromkeys([*given, *named]))

@@ -51,6 +51,8 @@ NOT_OPT_OUT_WORDS = frozenset({"link", "links", "click", "clicks", "clicked", "p
 
 
 class OptOutName(NamedTuple):
+    """What a name says: the opt-out's kind and the channels its words name."""
+
     kind: str  # "unsubscribed" or "complained"
     channels: tuple[str, ...]  # the channel scopes the name's words name (spellings.channel_symbol), in order
 

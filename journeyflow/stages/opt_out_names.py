@@ -13,6 +13,7 @@ way the person who opted out kept getting the channel.  :func:`read_opt_out_name
 
 * an unsubscribe: a word ``unsubscribed`` / ``unsubscribe`` / ``unsub`` / ``optout`` ... or the phrases
   ``un subscribe(d)``, ``opt(ed) out``;
+* of a consent ``status``, also a revoke in words (``revoked_by_user``, ``Consent Withdrawn``, ``denied``);
 * a complaint (preferred when both are said): ``complaint`` / ``complained`` / ``spamreport`` ..., or ``spam``
   with ``report`` / ``reported`` / ``marked`` / ``mark`` / ``flagged`` / ``complaint``, or ``abuse`` with
   ``report``;
@@ -40,6 +41,10 @@ _UNSUBSCRIBE_PAIRS = frozenset({("un", "subscribe"), ("un", "subscribed"), ("un"
                                 ("opted", "out"), ("opts", "out"), ("opt", "outs")})
 _COMPLAINT_WORDS = frozenset({"complaint", "complaints", "complained", "spamreport", "spamcomplaint", "markedasspam",
                               "markasspam", "abusereport"})
+#: A consent ``status``'s words for a revoke (``revoked_by_user``, ``Consent Withdrawn``, ``denied_by_user``): the
+#: consent stream only (an engagement ``Invite Declined`` is no opt-out).
+_REVOKE_WORDS = frozenset({"revoked", "revoke", "revokes", "withdrawn", "withdraw", "withdrew", "denied", "deny",
+                           "declined", "decline", "refused", "refuse", "rejected", "reject", "suppressed"})
 _SPAM_WITH = frozenset({"report", "reports", "reported", "marked", "mark", "flagged", "complaint"})
 #: Words that make a name about something other than an opt-out (module docstring).
 NOT_OPT_OUT_WORDS = frozenset({"link", "links", "click", "clicks", "clicked", "page", "pages", "view", "viewed",
@@ -73,7 +78,8 @@ def read_opt_out_name(name: Any, stream: str = "engagement") -> OptOutName | Non
     if _COMPLAINT_WORDS.intersection(have) or ("spam" in have and _SPAM_WITH.intersection(have)) or (
             ("abuse", "report") in pairs):
         kind = "complained"
-    elif _UNSUBSCRIBE_WORDS.intersection(have) or _UNSUBSCRIBE_PAIRS.intersection(pairs):
+    elif _UNSUBSCRIBE_WORDS.intersection(have) or _UNSUBSCRIBE_PAIRS.intersection(pairs) or (
+            stream == "consent" and _REVOKE_WORDS.intersection(have)):
         kind = "unsubscribed"
     if kind is None:
         return None

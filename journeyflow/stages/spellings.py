@@ -81,7 +81,13 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                          # opt-out, fail safe (qa15b; before, an unknown_type dead letter)
                          "complained", "complaint", "spam", "spam_complaint", "spamcomplaint", "marked_as_spam",
                          "markedasspam", "reported_spam", "reported_as_spam", "spam_report", "spamreport",
-                         "abuse"), "revoked"),
+                         "abuse",
+                         # no consent (any more), in preference centres' and ESPs' sync words (qa17b; before, an
+                         # unknown_type dead letter, the earlier grant stood): Klaviyo's NEVER_SUBSCRIBED and
+                         # SUPPRESSED, a do-not-contact flag, an expired consent, Mailchimp's cleaned member
+                         "never_subscribed", "neversubscribed", "suppressed", "do_not_contact", "donotcontact",
+                         "dnc", "do_not_email", "do_not_mail", "do_not_call", "do_not_text", "not_opted_in",
+                         "no_consent", "no_opt_in", "expired", "consent_expired", "cleaned"), "revoked"),
         **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on",
                          "grant", "optedin"), "granted")}},
     "engagement": {

@@ -145,3 +145,25 @@ def test_a_type_written_twice_reads_the_opt_out_in_words_with_its_channel():
                '"status": "granted"}' % AT)
     ev = PARSER.parse("consent", consent)
     assert isinstance(ev, Event) and (ev.type, ev.attrs["channel"]) == ("consent_revoked", "all")
+
+
+NO_CONSENT_STATUSES = ["NEVER_SUBSCRIBED", "SUPPRESSED", "do_not_contact", "DoNotContact", "not_opted_in",
+                       "no_consent", "expired", "cleaned", "revoked_by_user", "Consent Withdrawn", "denied_by_user"]
+
+
+@pytest.mark.parametrize("status", NO_CONSENT_STATUSES)
+def test_a_consent_status_saying_no_consent_is_a_revoke(status):
+    """Klaviyo's NEVER_SUBSCRIBED / SUPPRESSED, a do-not-contact flag, an expired consent, Mailchimp's cleaned
+    member, a status in words: before, an ``unknown_type`` dead letter, and the earlier grant stood."""
+    rec = {"event_id": "r1", "ts": AT, "crm_id": "A", "channel": "email", "status": status}
+    ev = parsed("consent", rec)
+    assert isinstance(ev, Event) and (ev.type, ev.attrs["channel"]) == ("consent_revoked", "email"), ev
+    assert offers(BASE + [("consent", rec)]) == ["crm:B"]
+
+
+@pytest.mark.parametrize("status", ["pending", "transactional", "paused"])
+def test_statuses_that_do_not_say_no_consent_stay_dead_letters(status):
+    dead = parsed("consent", {"event_id": "r1", "ts": AT, "crm_id": "A", "channel": "email", "status": status})
+    assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"
+    dead = parsed(*engagement("Invite Declined"))  # (revoke words are a consent status's only)
+    assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"

@@ -64,7 +64,8 @@ invalid_identifier   an email or phone number that does not normalize, an empty 
                      (``journeyflow.stages.identity.keys``)
 unknown_timezone     neither an IANA time zone nor a Windows zone name with a CLDR mapping: dropped, the
                      customer keeps the zone they had (else the policy's ``default_timezone`` applies)
-windows_timezone     a Windows zone name (``Eastern Standard Time``) replaced by its IANA zone
+windows_timezone     a Windows zone name (``Eastern Standard Time``) or a display name (``Eastern Time (US & Canada)``,
+                     ``London``: ``stages.zone_names``) replaced by its IANA zone
                      (``America/New_York``), from CLDR's windowsZones as ``tzlocal`` ships it (action
                      ``replaced``)
 ===================  ==========================================================================================

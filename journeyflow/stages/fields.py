@@ -285,6 +285,12 @@ def normalize_timezone(v: Any) -> Verdict | None:
     if zone is not None:
         return Verdict(zone, R.WINDOWS_TIMEZONE, f"Windows time zone name mapped to {zone} (CLDR windowsZones)",
                        "replaced")
+    from journeyflow.stages.zone_names import display_zone, iana_spelling  # (HubSpot, Zendesk, Shopify: qa17b)
+    if name and (spelled := iana_spelling(name, _iana_spelling)) is not None:
+        return Verdict(spelled)  # (america_slash_new_york, "(GMT-05:00) America/New_York": that zone)
+    if name and (zone := display_zone(name, _zones_by_folded_name)) is not None and _iana_zone(zone):
+        return Verdict(zone, R.WINDOWS_TIMEZONE, f"time zone display name mapped to {zone} (Windows / Rails "
+                       "display names, the tz database's cities)", "replaced")
     return Verdict(DROP, R.UNKNOWN_TIMEZONE, "not an IANA time zone nor a known Windows zone name; "
                                              "the customer's previous zone or the policy's default_timezone applies")
 

@@ -33,7 +33,8 @@ from typing import Any, NamedTuple
 
 from journeyflow.stages.spellings import channel_symbol
 
-__all__ = ["NOT_OPT_OUT_WORDS", "OptOutName", "read_opt_out_name", "scoped_channel"]
+__all__ = ["NOT_OPT_OUT_WORDS", "OPT_OUT_KEYWORDS", "OptOutName", "inbound_opt_out", "read_opt_out_name",
+           "scoped_channel"]
 
 _UNSUBSCRIBE_WORDS = frozenset({"unsubscribed", "unsubscribe", "unsubscribes", "unsubscribing", "unsub", "unsubs",
                                 "unsubscription", "optout", "optouts", "optedout", "unsubscriber"})
@@ -105,3 +106,32 @@ def scoped_channel(channel: Any, named: tuple[str, ...]) -> Any:
     if isinstance(channel, list) and len(given) != len(channel):
         return channel
     return ",".join(dict.fromkeys([*given, *named]))
+
+
+#: The words a person texts to revoke consent: the FCC's list (47 CFR 64.1200(a)(10)(i)(B): stop, quit, end,
+#: revoke, opt out, cancel, unsubscribe) and the CTIA's STOPALL, case and spacing aside.
+OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "stop all", "quit", "end", "revoke", "opt out", "optout", "opt-out",
+                              "cancel", "unsubscribe"})
+_INBOUND_WORDS = frozenset({"inbound", "reply", "replied", "received", "receive", "mo", "incoming"})
+_BODY_KEYS = ("body", "Body", "text", "message", "inbound_body", "keyword", "Keyword")
+_OPT_OUT_TYPE_KEYS = ("OptOutType", "opt_out_type", "optOutType")
+
+
+def inbound_opt_out(rec: Any) -> bool:
+    """True for an engagement record that is no known type but is an opt-out text: Twilio's ``OptOutType: "STOP"``
+    (its Advanced Opt-Out webhook), or an inbound message (a type saying ``inbound``, ``reply``, ``received`` ...:
+    Braze's ``InboundReceive``, an SMS gateway's ``inbound_message``) whose whole body is an opt-out keyword
+    (:data:`OPT_OUT_KEYWORDS`).  Before, such a record was an ``unknown_type`` dead letter and the texts went on."""
+    if not isinstance(rec, dict):
+        return False
+    if any(isinstance(v := rec.get(k), str) and v.strip().casefold() == "stop" for k in _OPT_OUT_TYPE_KEYS):
+        return True
+    t = rec.get("type")
+    if not isinstance(t, str) or len(t) > 200:
+        return False
+    from journeyflow.stages.segment.optouts import words
+
+    if not _INBOUND_WORDS.intersection(words(t)):
+        return False
+    return any(isinstance(v := rec.get(k), str) and " ".join(v.split()).casefold().strip(".!") in OPT_OUT_KEYWORDS
+               for k in _BODY_KEYS)

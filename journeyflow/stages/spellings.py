@@ -87,7 +87,8 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                          # SUPPRESSED, a do-not-contact flag, an expired consent, Mailchimp's cleaned member
                          "never_subscribed", "neversubscribed", "suppressed", "do_not_contact", "donotcontact",
                          "dnc", "do_not_email", "do_not_mail", "do_not_call", "do_not_text", "not_opted_in",
-                         "no_consent", "no_opt_in", "expired", "consent_expired", "cleaned"), "revoked"),
+                         "no_consent", "no_opt_in", "expired", "consent_expired", "cleaned",
+                         "stopall", "stop_all", "quit", "end", "cancel"), "revoked"),
         **dict.fromkeys(("opted_in", "opt_in", "optin", "subscribed", "given", "accepted", "true", "yes", "on",
                          "grant", "optedin"), "granted")}},
     "engagement": {
@@ -100,7 +101,9 @@ ENUM_SYNONYMS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
                  # group_unsubscribe, Postmark's HardBounce / SpamComplaint, Braze's MarkAsSpam (a bounced record
                  # without bounce_type is hard)
                  **dict.fromkeys(("stop", "unsub", "unsubscribes", "optedout", "list_unsubscribe", "group_unsubscribe",
-                                  "unsubscribe_request", "subscription_cancelled"), "unsubscribed"),
+                                  "unsubscribe_request", "subscription_cancelled",
+                                  # the keywords a person texts to revoke (47 CFR 64.1200(a)(10)(i)(B); CTIA STOPALL)
+                                  "stopall", "stop_all", "quit", "end", "revoke", "cancel"), "unsubscribed"),
                  **dict.fromkeys(("abuse", "abuse_report", "complaints", "spam_complaint", "spamcomplaint",
                                   "marked_as_spam", "markasspam", "mark_as_spam"), "complained"),
                  **dict.fromkeys(("hard_bounce", "hardbounce", "bounce_hard", "cleaned"), "bounced")},
@@ -173,10 +176,10 @@ def _opt_out_named(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> 
     v = rec.get(field) if field is not None else None
     if v.__class__ is not str or v in enums[field]:
         return rec
-    from journeyflow.stages.opt_out_names import read_opt_out_name, scoped_channel
+    from journeyflow.stages.opt_out_names import inbound_opt_out, read_opt_out_name, scoped_channel
     said = read_opt_out_name(v, "engagement" if field == "type" else "consent")
     if said is None:
-        return rec
+        return {**rec, "type": "unsubscribed"} if field == "type" and inbound_opt_out(rec) else rec
     out = {**rec, field: said.kind if field == "type" else "revoked"}
     if "channel" in rec:
         out["channel"] = scoped_channel(rec["channel"], said.channels)

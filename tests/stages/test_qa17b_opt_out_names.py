@@ -121,6 +121,16 @@ SMS_OPT_OUTS = {
                                                 "context": {"traits": {"phone": NUMBER}}}),
     "Segment Text Opt-Out": ("track", {"type": "track", "event": "Text Opt-Out", "messageId": "m1", "userId": "A",
                                        "timestamp": AT}),
+    # the keywords a person texts (47 CFR 64.1200(a)(10)(i)(B), CTIA STOPALL) as the record's type ...
+    **{f"keyword {k}": ("engagement", {"event_id": "o1", "ts": AT, "channel": "sms", "phone": NUMBER, "type": k})
+       for k in ("STOPALL", "QUIT", "END", "CANCEL", "REVOKE")},
+    # ... an inbound text whose body is one, Twilio's Advanced Opt-Out field
+    "inbound STOP": ("engagement", {"event_id": "o1", "ts": AT, "channel": "sms", "phone": NUMBER,
+                                    "type": "inbound_message", "body": " Stop "}),
+    "Braze InboundReceive quit": ("engagement", {"event_id": "o1", "ts": AT, "channel": "sms", "phone": NUMBER,
+                                                 "type": "InboundReceive", "inbound_body": "QUIT"}),
+    "Twilio OptOutType": ("engagement", {"event_id": "o1", "ts": AT, "channel": "sms", "phone": NUMBER,
+                                         "type": "received", "OptOutType": "STOP"}),
 }
 
 
@@ -166,4 +176,11 @@ def test_statuses_that_do_not_say_no_consent_stay_dead_letters(status):
     dead = parsed("consent", {"event_id": "r1", "ts": AT, "crm_id": "A", "channel": "email", "status": status})
     assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"
     dead = parsed(*engagement("Invite Declined"))  # (revoke words are a consent status's only)
+    assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"
+
+
+@pytest.mark.parametrize("body", ["HELP", "Stop sending me the blue ones?", "START"])
+def test_an_inbound_text_that_is_no_opt_out_keyword_stays_a_dead_letter(body):
+    dead = parsed("engagement", {"event_id": "o1", "ts": AT, "channel": "sms", "phone": NUMBER,
+                                 "type": "inbound_message", "body": body})
     assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"

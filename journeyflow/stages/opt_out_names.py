@@ -33,8 +33,8 @@ from typing import Any, NamedTuple
 
 from journeyflow.stages.spellings import channel_symbol
 
-__all__ = ["NOT_OPT_OUT_WORDS", "OPT_OUT_KEYWORDS", "OptOutName", "inbound_opt_out", "read_opt_out_name",
-           "scoped_channel"]
+__all__ = ["NOT_OPT_OUT_WORDS", "OPT_OUT_KEYWORDS", "OptOutName", "inbound_opt_out", "opted_out_trait",
+           "read_opt_out_name", "scoped_channel"]
 
 _UNSUBSCRIBE_WORDS = frozenset({"unsubscribed", "unsubscribe", "unsubscribes", "unsubscribing", "unsub", "unsubs",
                                 "unsubscription", "optout", "optouts", "optedout", "unsubscriber"})
@@ -135,3 +135,54 @@ def inbound_opt_out(rec: Any) -> bool:
         return False
     return any(isinstance(v := rec.get(k), str) and " ".join(v.split()).casefold().strip(".!") in OPT_OUT_KEYWORDS
                for k in _BODY_KEYS)
+
+
+_TRUE = frozenset({"true", "yes", "y", "1", "on"})
+#: Values of a subscription-status trait that say the person opted out (Braze's ``email_subscribe:
+#: "unsubscribed"``); ``cancelled`` is left out: a ``subscription_status`` is as often a billing plan's.
+_OPTED_OUT_VALUES = frozenset({"unsubscribed", "opted_out", "optedout", "opt_out", "optout", "revoked", "withdrawn",
+                               "never_subscribed", "suppressed", "complained"})
+_STATUS_KEY_WORDS = frozenset({"subscribe", "subscribed", "subscription", "consent", "optin", "permission",
+                               "status"})
+
+
+def opted_out_trait(key: Any, value: Any) -> str | None:
+    """The channel scope (a channel, ``spellings.EVERY_CHANNEL`` or ``PHONE_CHANNELS``) a profile trait opts the
+    person out of, else None: a flag whose name says an opt-out set true (Customer.io's ``unsubscribed``, HubSpot's
+    ``hs_email_optout``, Salesforce's ``HasOptedOutOfEmail`` / ``DoNotCall``, Intercom's
+    ``unsubscribed_from_emails``, ``sms_opt_out``, ``do_not_contact``), or a subscription status of a channel set to
+    an opt-out (Braze's ``email_subscribe`` / ``push_subscribe: "unsubscribed"``).  The channels are the name's
+    words' (none: every channel); a false flag or another status says nothing (it is no grant)."""
+    if not isinstance(key, str) or len(key) > 100:
+        return None
+    from journeyflow.stages.segment.optouts import words
+    from journeyflow.stages.spellings import EVERY_CHANNEL, _several_channels, fold_symbol
+
+    have = words(key)
+    flag = value is True or (value.__class__ is int and value == 1) or (
+        isinstance(value, str) and value.strip().casefold() in _TRUE)
+    channels: tuple[str, ...] | None = None
+    if flag and ("do", "not") in set(zip(have, have[1:])):  # DoNotCall, do_not_email, do_not_contact
+        channels = _word_channels(have[have.index("not") + 1:])
+    elif flag and (said := read_opt_out_name(key, "consent")) is not None:
+        channels = said.channels
+    elif isinstance(value, str) and fold_symbol(value) in _OPTED_OUT_VALUES and _STATUS_KEY_WORDS.intersection(have):
+        channels = _word_channels(have)
+        if not channels and not (_STATUS_KEY_WORDS - {"status"}).intersection(have):
+            return None  # (a bare "status": of what is not said)
+    if channels is None:
+        return None
+    if not channels:
+        return EVERY_CHANNEL
+    return channels[0] if len(channels) == 1 else (_several_channels(",".join(channels)) or EVERY_CHANNEL)
+
+
+def _word_channels(have: tuple[str, ...]) -> tuple[str, ...]:
+    """The channel scopes words name (``email``, ``sms``, ``call``, ``phone``, ``contact``: none -> every channel)."""
+    symbols = frozenset({"email", "sms", "push", "call"})
+    found: list[str] = []
+    for w in [*have, *("_".join(p) for p in zip(have, have[1:]))]:
+        ch = channel_symbol("consent", "consent_revoked", w, symbols)
+        if ch is not None and ch not in found and w not in ("any", "every"):
+            found.append(ch)
+    return tuple(found)

@@ -1,5 +1,5 @@
 """qa17b in streaming: an opt-out named in a tool's own words (an engagement ``email.unsubscribed``, a Segment
-``Opted Out`` / ``SMS Opt Out``) blocks the address in the streaming stages as in replay (the parse is shared; the
+``Opted Out`` / ``SMS Opt Out``, an identify whose traits say ``unsubscribed``) blocks the address in the streaming stages as in replay (the parse is shared; the
 router copies its status to the other holder of the mailbox).  The fault and the replay side:
 tests/stages/test_qa17b_opt_out_names.py."""
 from __future__ import annotations
@@ -20,6 +20,12 @@ CASES = {
         "event_id": "o1", "ts": AT, "channel": "email", "email": "ann+news@example.com", "type": "email.unsubscribed"}),
     "Segment Opted Out by A": ("track", {"type": "track", "event": "Opted Out", "messageId": "m1", "userId": "A",
                                          "timestamp": AT}),
+    "Segment identify unsubscribed: true, A and a device": ("track", {
+        "type": "identify", "messageId": "i1", "userId": "A", "anonymousId": "dev-9", "timestamp": AT,
+        "traits": {"unsubscribed": True}}),
+    "Segment identify email_subscribe unsubscribed by ann@": ("track", {
+        "type": "identify", "messageId": "i2", "anonymousId": "esp-1", "timestamp": AT,
+        "traits": {"email": "ann@example.com", "email_subscribe": "unsubscribed"}}),
     "Marked Email as Spam naming ann@": ("engagement", {
         "event_id": "o1", "ts": AT, "channel": "email", "email": "ann@example.com", "type": "Marked Email as Spam"}),
 }

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 from journeyflow.stages.spellings import CHANNEL_SYNONYMS, channel_symbol
 
 __all__ = ["ContainedOptOuts", "contained_opt_outs", "folded_name", "folded_opt_outs", "is_opt_out",
-           "named_channel_too", "other_channels", "said_in_words"]
+           "named_channel_too", "other_channels", "said_in_words", "traits_opt_out"]
 
 # words of a name: camelCase humps, upper-case runs (SMSUnsubscribed: SMS, Unsubscribed), digits, other letters
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^\W\d_A-Za-z]+")
@@ -190,3 +190,26 @@ def _names_phone_only(msg: Mapping[str, Any]) -> bool:
         if isinstance(part, dict):
             found.update(k for k in ("email", "phone") if part.get(k) not in (None, "", []))
     return found == {"phone"}
+
+
+def traits_opt_out(traits: Any, contained: ContainedOptOuts) -> Any:
+    """For an ``identify`` whose traits say the person opted out (``stages.opt_out_names.opted_out_trait``:
+    Customer.io's ``unsubscribed: true``, Braze's ``email_subscribe: "unsubscribed"``, HubSpot's
+    ``hs_email_optout``, ``DoNotCall`` ...), the mapping's ``Unsubscribed`` opt-out of the channels those traits name
+    (several: as a list of channels reads, ``spellings``); None otherwise (no such trait, or a mapping without an
+    opt-out).  The call is then that opt-out, which links nothing (as every opt-out: README "Identity"): before,
+    it was a profile update, and the person kept getting the channel."""
+    from journeyflow.stages.opt_out_names import opted_out_trait
+    from journeyflow.stages.spellings import EVERY_CHANNEL, _several_channels
+
+    if not isinstance(traits, dict) or not traits or not contained.kinds:
+        return None
+    scopes = list(dict.fromkeys(s for k, v in traits.items() if (s := opted_out_trait(k, v)) is not None))
+    if not scopes:
+        return None
+    scope = scopes[0] if len(scopes) == 1 else _several_channels(",".join(scopes)) or EVERY_CHANNEL
+    target = contained.kinds.get("unsubscribed") or next(iter(contained.kinds.values()))
+    fixed = next((a for a in target.attrs if a.name == "channel" and a.has_value), None)
+    if fixed is None:
+        return target
+    return target._replace(attrs=tuple(a._replace(value=scope) if a is fixed else a for a in target.attrs))

@@ -87,7 +87,7 @@ from journeyflow.stages.segment.calls import path_text as _path_text
 from journeyflow.stages.segment.calls import text as _text
 from journeyflow.stages.segment.mapping import compiled_mapping, convert, lookup, lookup_per_item
 from journeyflow.stages.segment.optouts import (contained_opt_outs, folded_name, folded_opt_outs,
-                                                is_opt_out, named_channel_too)
+                                                is_opt_out, named_channel_too, traits_opt_out)
 from journeyflow.stages.segment.profile import PERSONAL_TRAITS, profile_fields, reserved_spellings, spelt
 from journeyflow.stages.segment.times import IGNORED, BadTime, event_time
 from journeyflow.stages.spellings import (ALSO_FIELD, BAD_FIELD, also_named, channel_symbol, clean_scalar, plus_bases,
@@ -272,7 +272,8 @@ class SegmentParser:
             self._timezone(context, own_traits or {}, attrs, problems)
             attrs.update(profile_fields(attrs.get("traits") or {}, problems))  # lifecycle stage, owner (profile)
         stream = SEGMENT_STREAM
-        target = self._target(etype) if call in ("track", "page", "screen") else None
+        target = self._target(etype) if call in ("track", "page", "screen") else traits_opt_out(
+            user_traits if call == "identify" else None, self._contained)  # (unsubscribed: true: an opt-out)
         if target is not None:
             stream, etype = target.stream, target.type
             self._mapped_attrs(target, msg, attrs, et, problems)

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from journeyflow.stages.spellings import channel_symbol
 
 __all__ = ["NOT_OPT_OUT_WORDS", "OPT_OUT_KEYWORDS", "OptOutName", "inbound_opt_out", "opted_out_trait",
-           "read_opt_out_name", "scoped_channel"]
+           "read_opt_out_name", "scoped_channel", "state_change_opt_out"]
 
 _UNSUBSCRIBE_WORDS = frozenset({"unsubscribed", "unsubscribe", "unsubscribes", "unsubscribing", "unsub", "unsubs",
                                 "unsubscription", "optout", "optouts", "optedout", "unsubscriber"})
@@ -186,3 +186,28 @@ def _word_channels(have: tuple[str, ...]) -> tuple[str, ...]:
         if ch is not None and ch not in found and w not in ("any", "every"):
             found.append(ch)
     return tuple(found)
+
+
+_CHANGE_WORDS = frozenset({"subscription", "subscriptions", "subscriptiongroup", "state", "status", "change",
+                           "changed", "preference", "preferences"})
+_STATE_KEYS = ("subscription_status", "subscriptionStatus", "state", "new_state", "status", "SubscriptionStatus")
+
+
+def state_change_opt_out(rec: Any) -> bool:
+    """True for an engagement record of no known type that reports a subscription change to an opt-out: Postmark's
+    ``SubscriptionChange`` with ``SuppressSending: true``, Braze's ``users.behaviors.subscription.GlobalStateChange``
+    / ``subscriptiongroup.StateChange`` with ``subscription_status`` / ``state: "unsubscribed"`` (a type whose words
+    say a subscription or state change, and a state that says an opt-out).  A change to subscribed is no grant."""
+    if not isinstance(rec, dict):
+        return False
+    t = rec.get("type")
+    if not isinstance(t, str) or len(t) > 200:
+        return False
+    from journeyflow.stages.segment.optouts import words
+    from journeyflow.stages.spellings import fold_symbol
+
+    if not _CHANGE_WORDS.intersection(words(t)):
+        return False
+    if rec.get("SuppressSending") is True or rec.get("suppress_sending") is True:
+        return True
+    return any(isinstance(v := rec.get(k), str) and fold_symbol(v) in _OPTED_OUT_VALUES for k in _STATE_KEYS)

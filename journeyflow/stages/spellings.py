@@ -176,10 +176,12 @@ def _opt_out_named(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> 
     v = rec.get(field) if field is not None else None
     if v.__class__ is not str or v in enums[field]:
         return rec
-    from journeyflow.stages.opt_out_names import inbound_opt_out, read_opt_out_name, scoped_channel
+    from journeyflow.stages.opt_out_names import (inbound_opt_out, read_opt_out_name, scoped_channel,
+                                                  state_change_opt_out)
     said = read_opt_out_name(v, "engagement" if field == "type" else "consent")
-    if said is None:
-        return {**rec, "type": "unsubscribed"} if field == "type" and inbound_opt_out(rec) else rec
+    if said is None:  # (a STOP texted in, a subscription changed to unsubscribed)
+        opted = field == "type" and (inbound_opt_out(rec) or state_change_opt_out(rec))
+        return {**rec, "type": "unsubscribed"} if opted else rec
     out = {**rec, field: said.kind if field == "type" else "revoked"}
     if "channel" in rec:
         out["channel"] = scoped_channel(rec["channel"], said.channels)

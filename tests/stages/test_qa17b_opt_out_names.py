@@ -184,3 +184,22 @@ def test_an_inbound_text_that_is_no_opt_out_keyword_stays_a_dead_letter(body):
     dead = parsed("engagement", {"event_id": "o1", "ts": AT, "channel": "sms", "phone": NUMBER,
                                  "type": "inbound_message", "body": body})
     assert isinstance(dead, DeadLetter) and dead.reason == "unknown_type"
+
+
+@pytest.mark.parametrize("fields, opted_out", [
+    ({"type": "SubscriptionChange", "SuppressSending": True}, True),  # Postmark
+    ({"type": "SubscriptionChange", "SuppressSending": False}, False),
+    ({"type": "users.behaviors.subscription.GlobalStateChange", "state": "unsubscribed"}, True),  # Braze Currents
+    ({"type": "users.behaviors.subscriptiongroup.StateChange", "subscription_status": "Unsubscribed"}, True),
+    ({"type": "users.behaviors.subscription.GlobalStateChange", "state": "subscribed"}, False),
+])
+def test_a_subscription_change_to_unsubscribed_is_an_unsubscribe(fields, opted_out):
+    """Before, an ``unknown_type`` dead letter, and the mail went on; a change to subscribed is no grant (it stays a
+    dead letter)."""
+    rec = ("engagement", {"event_id": "o1", "ts": AT, "channel": "email", "email": ANN, **fields})
+    ev = parsed(*rec)
+    if not opted_out:
+        assert isinstance(ev, DeadLetter) and ev.reason == "unknown_type"
+        return
+    assert isinstance(ev, Event) and ev.type == "unsubscribed", ev
+    assert offers(BASE + [rec]) == ["crm:B"]

@@ -13,6 +13,9 @@ way the person who opted out kept getting the channel.  :func:`read_opt_out_name
 
 * an unsubscribe: a word ``unsubscribed`` / ``unsubscribe`` / ``unsub`` / ``optout`` ... or the phrases
   ``un subscribe(d)``, ``opt(ed) out``;
+* a channel's permission turned off: ``Push Notifications Disabled``, ``Push Permission Denied``, ``SMS Consent
+  Revoked`` (a channel word, and ``disabled`` / ``denied`` / ``revoked`` / ``withdrawn`` beside ``push`` or a
+  permission word: ``Card Declined Email Sent`` or ``Location Permission Denied`` are none);
 * of a consent ``status``, also a revoke in words (``revoked_by_user``, ``Consent Withdrawn``, ``denied``);
 * a complaint (preferred when both are said): ``complaint`` / ``complained`` / ``spamreport`` ..., or ``spam``
   with ``report`` / ``reported`` / ``marked`` / ``mark`` / ``flagged`` / ``complaint``, or ``abuse`` with
@@ -46,6 +49,11 @@ _COMPLAINT_WORDS = frozenset({"complaint", "complaints", "complained", "spamrepo
 #: consent stream only (an engagement ``Invite Declined`` is no opt-out).
 _REVOKE_WORDS = frozenset({"revoked", "revoke", "revokes", "withdrawn", "withdraw", "withdrew", "denied", "deny",
                            "declined", "decline", "refused", "refuse", "rejected", "reject", "suppressed"})
+#: A channel's permission turned off (``Push Notifications Disabled``, ``Push Permission Denied``, ``SMS Consent
+#: Revoked``): an opt-out of the channel the name names (push, or any channel beside a permission word).
+_TURNED_OFF = frozenset({"disabled", "denied", "revoked", "withdrawn"})
+_PERMISSION_WORDS = frozenset({"consent", "permission", "permissions", "notification", "notifications",
+                               "subscription", "optin"})
 _SPAM_WITH = frozenset({"report", "reports", "reported", "marked", "mark", "flagged", "complaint"})
 #: Words that make a name about something other than an opt-out (module docstring).
 NOT_OPT_OUT_WORDS = frozenset({"link", "links", "click", "clicks", "clicked", "page", "pages", "view", "viewed",
@@ -82,10 +90,8 @@ def read_opt_out_name(name: Any, stream: str = "engagement") -> OptOutName | Non
     elif _UNSUBSCRIBE_WORDS.intersection(have) or _UNSUBSCRIBE_PAIRS.intersection(pairs) or (
             stream == "consent" and _REVOKE_WORDS.intersection(have)):
         kind = "unsubscribed"
-    if kind is None:
-        return None
     symbols = frozenset({"email", "sms", "push"} | ({"call"} if stream == "consent" else set()))
-    etype = "consent_revoked" if stream == "consent" else kind
+    etype = "consent_revoked" if stream == "consent" else (kind or "unsubscribed")
     found: list[str] = []
     for w in [*have, *("_".join(p) for p in pairs)]:
         if w in ("any", "every"):  # ("Unsubscribed from any list": no channel word)
@@ -93,7 +99,12 @@ def read_opt_out_name(name: Any, stream: str = "engagement") -> OptOutName | Non
         ch = channel_symbol(stream, etype, w, symbols)
         if ch is not None and ch not in found:
             found.append(ch)
-    return OptOutName(kind, tuple(found))
+    if kind is None and _TURNED_OFF.intersection(have):
+        if not found and {"notification", "notifications"}.intersection(have):
+            found = ["push"]  # (an app's "Notifications Disabled": its pushes)
+        if found and ("push" in found or _PERMISSION_WORDS.intersection(have)):
+            kind = "unsubscribed"  # (Push Notifications Disabled, SMS Consent Revoked: that channel turned off)
+    return None if kind is None else OptOutName(kind, tuple(found))
 
 
 def scoped_channel(channel: Any, named: tuple[str, ...]) -> Any:

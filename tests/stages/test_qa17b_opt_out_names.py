@@ -203,3 +203,42 @@ def test_a_subscription_change_to_unsubscribed_is_an_unsubscribe(fields, opted_o
         return
     assert isinstance(ev, Event) and ev.type == "unsubscribed", ev
     assert offers(BASE + [rec]) == ["crm:B"]
+
+
+# ------------------------------------------------------------------ push: a permission turned off
+def welcome(extra: list) -> list[tuple[str, str]]:
+    """A new lead who consents to email and push and logs in on the app, then (a day later) ``extra``: the welcome
+    journey's onboarding tips, two days after the welcome email, go by push when push is consented and reachable,
+    else by email."""
+    records = [("crm", {"event_id": "c-L", "ts": "2026-10-01T09:00:00Z", "type": "contact_created", "crm_id": "L",
+                        "email": ANN, "timezone": "UTC", "lifecycle_stage": "lead"}),
+               *[("consent", {"event_id": f"g-{ch}", "ts": "2026-10-01T09:00:01Z", "crm_id": "L", "channel": ch,
+                              "status": "granted"}) for ch in ("email", "push")],
+               ("web", {"event_id": "l1", "ts": "2026-10-01T09:00:02Z", "type": "login", "anonymous_id": "app-1",
+                        "user_id": "L"}),
+               *extra,
+               ("web", {"event_id": "x1", "ts": "2026-10-06T00:00:00Z", "type": "page_view",  # (the horizon)
+                        "anonymous_id": "d-other"})]
+    return sends(records, "welcome")
+
+
+PUSH_OFF = {
+    "Segment Push Notifications Disabled": ("track", {"type": "track", "event": "Push Notifications Disabled",
+                                                      "messageId": "m1", "userId": "L", "anonymousId": "app-1",
+                                                      "timestamp": "2026-10-02T09:00:00Z"}),
+    "Segment Notifications Disabled": ("track", {"type": "track", "event": "Notifications Disabled",
+                                                 "messageId": "m1", "userId": "L", "anonymousId": "app-1",
+                                                 "timestamp": "2026-10-02T09:00:00Z"}),
+    "engagement Push Permission Denied": ("engagement", {"event_id": "p1", "ts": "2026-10-02T09:00:00Z",
+                                                         "channel": "push", "anonymous_id": "app-1",
+                                                         "type": "Push Permission Denied"}),
+}
+
+
+def test_the_tips_go_by_push_without_a_permission_turned_off():
+    assert sorted(a for _c, a in welcome([])) == sorted([ANN, "L"])  # the welcome email; the tips by push (the CRM id)
+
+
+@pytest.mark.parametrize("case", sorted(PUSH_OFF))
+def test_push_turned_off_sends_the_tips_by_email(case):
+    assert [a for _c, a in welcome([PUSH_OFF[case]])] == [ANN, ANN]  # before: a push

@@ -32,12 +32,12 @@ message to someone who refused it; an opt-out read from a name that was none cos
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 from journeyflow.stages.spellings import channel_symbol
 
-__all__ = ["NOT_OPT_OUT_WORDS", "OPT_OUT_KEYWORDS", "OptOutName", "inbound_opt_out", "opted_out_trait",
-           "read_opt_out_name", "scoped_channel", "state_change_opt_out"]
+__all__ = ["NOT_OPT_OUT_WORDS", "OPT_OUT_KEYWORDS", "OptOutName", "inbound_opt_out", "opt_out_named",
+           "opted_out_trait", "read_opt_out_name", "scoped_channel", "state_change_opt_out"]
 
 _UNSUBSCRIBE_WORDS = frozenset({"unsubscribed", "unsubscribe", "unsubscribes", "unsubscribing", "unsub", "unsubs",
                                 "unsubscription", "optout", "optouts", "optedout", "unsubscriber"})
@@ -222,3 +222,23 @@ def state_change_opt_out(rec: Any) -> bool:
     if rec.get("SuppressSending") is True or rec.get("suppress_sending") is True:
         return True
     return any(isinstance(v := rec.get(k), str) and fold_symbol(v) in _OPTED_OUT_VALUES for k in _STATE_KEYS)
+
+
+def opt_out_named(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> dict[str, Any]:
+    """``rec`` (a built-in record, enums folded: ``spellings.fold_enums``), or, for an engagement ``type`` / consent
+    ``status`` that is no symbol but says an opt-out among other words (``email.unsubscribed``, ``smsUnSubscribe``,
+    ``Marked Email as Spam``: :func:`read_opt_out_name`), a copy that is that opt-out, of its channel and of any
+    channel its words name; an inbound STOP (:func:`inbound_opt_out`) or a subscription changed to an opt-out
+    (:func:`state_change_opt_out`) is an unsubscribe of its channel."""
+    field = "type" if "bounce_type" in enums else "status" if "status" in enums else None
+    v = rec.get(field) if field is not None else None
+    if v.__class__ is not str or v in enums[field]:
+        return rec
+    said = read_opt_out_name(v, "engagement" if field == "type" else "consent")
+    if said is None:
+        opted = field == "type" and (inbound_opt_out(rec) or state_change_opt_out(rec))
+        return {**rec, "type": "unsubscribed"} if opted else rec
+    out = {**rec, field: said.kind if field == "type" else "revoked"}
+    if "channel" in rec:
+        out["channel"] = scoped_channel(rec["channel"], said.channels)
+    return out

@@ -165,27 +165,11 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
                 if out is rec:
                     out = dict(rec)
                 out[name] = folded
-    return out if synonyms is None else _opt_out_named(out, enums)
+    if synonyms is None:
+        return out
+    from journeyflow.stages.opt_out_names import opt_out_named  # (email.unsubscribed, smsUnSubscribe: qa17b)
+    return opt_out_named(out, enums)
 
-
-def _opt_out_named(rec: dict[str, Any], enums: Mapping[str, frozenset[str]]) -> dict[str, Any]:
-    """``rec``, or, for an engagement ``type`` / consent ``status`` that is no symbol but says an opt-out among
-    other words (``email.unsubscribed``, ``smsUnSubscribe``, ``Marked Email as Spam``: ``stages.opt_out_names``),
-    a copy that is that opt-out, of its channel and of any channel its words name."""
-    field = "type" if "bounce_type" in enums else "status" if "status" in enums else None
-    v = rec.get(field) if field is not None else None
-    if v.__class__ is not str or v in enums[field]:
-        return rec
-    from journeyflow.stages.opt_out_names import (inbound_opt_out, read_opt_out_name, scoped_channel,
-                                                  state_change_opt_out)
-    said = read_opt_out_name(v, "engagement" if field == "type" else "consent")
-    if said is None:  # (a STOP texted in, a subscription changed to unsubscribed)
-        opted = field == "type" and (inbound_opt_out(rec) or state_change_opt_out(rec))
-        return {**rec, "type": "unsubscribed"} if opted else rec
-    out = {**rec, field: said.kind if field == "type" else "revoked"}
-    if "channel" in rec:
-        out["channel"] = scoped_channel(rec["channel"], said.channels)
-    return out
 
 
 #: The channel of an opt-out that names every channel: ``channel: "all"`` (or ``*``, ``any``, ``global`` ...),

@@ -165,7 +165,7 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
                 if out is rec:
                     out = dict(rec)
                 out[name] = folded
-    if synonyms is None:
+    if synonyms is None or not ("bounce_type" in enums or "status" in enums):  # (engagement, consent only)
         return out
     from journeyflow.stages.opt_out_names import opt_out_named  # (email.unsubscribed, smsUnSubscribe: qa17b)
     return opt_out_named(out, enums)

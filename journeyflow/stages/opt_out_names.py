@@ -23,7 +23,8 @@ way the person who opted out kept getting the channel.  :func:`read_opt_out_name
 * not an opt-out when a word says the name is about something else (:data:`NOT_OPT_OUT_WORDS`): a link, click or
   page (``Unsubscribe Link Clicked``, Iterable's ``hostedUnsubscribeClick``: a visit that may not confirm, as the
   Segment reading decided), a failure or an undo, ``not`` (``Marked Not Spam``), a re-subscription, a measure or a
-  test (``Marked as Spam Rate``, ``Unsubscribe Preview``);
+  test (``Marked as Spam Rate``, ``Unsubscribe Preview``), an opt-out of tracking, cookies, ads or a data sale
+  (``Analytics Opt Out``, ``Opted Out of Sale``: about data, not messages);
 
 and the channels its words name (``sms``, ``text``, ``push``, ``call``, ``phone`` ...; ``spellings.channel_symbol``),
 which are blocked beside the channel the record names (``spellings``: email and sms together are every channel).
@@ -61,7 +62,12 @@ NOT_OPT_OUT_WORDS = frozenset({"link", "links", "click", "clicks", "clicked", "p
                                "resubscribe", "subscribed_again",
                                # a measure or a test of opt-outs, not one (``Marked as Spam Rate``, ``Spam Check``)
                                "rate", "rates", "ratio", "score", "check", "checked", "count", "counts", "percent",
-                               "percentage", "test", "preview", "template"})
+                               "percentage", "test", "preview", "template",
+                               # an opt-out of tracking, cookies, ads or a data sale (a consent banner, CCPA's "Do
+                               # Not Sell"): about data, not messages (``Analytics Opt Out``, ``Opted Out of Sale``)
+                               "tracking", "track", "analytics", "cookie", "cookies", "ads", "ad", "advertising",
+                               "personalization", "personalisation", "sale", "sell", "selling", "sharing",
+                               "location", "data"})
 
 
 class OptOutName(NamedTuple):
@@ -153,6 +159,8 @@ _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 #: "unsubscribed"``); ``cancelled`` is left out: a ``subscription_status`` is as often a billing plan's.
 _OPTED_OUT_VALUES = frozenset({"unsubscribed", "opted_out", "optedout", "opt_out", "optout", "revoked", "withdrawn",
                                "never_subscribed", "suppressed", "complained"})
+_CONTACT_WORDS = frozenset({"contact", "disturb", "message", "messages", "solicit", "market", "marketing",
+                            "communicate", "communications", "promote"})
 _STATUS_KEY_WORDS = frozenset({"subscribe", "subscribed", "subscription", "consent", "optin", "permission",
                                "status"})
 
@@ -174,7 +182,10 @@ def opted_out_trait(key: Any, value: Any) -> str | None:
         isinstance(value, str) and value.strip().casefold() in _TRUE)
     channels: tuple[str, ...] | None = None
     if flag and ("do", "not") in set(zip(have, have[1:])):  # DoNotCall, do_not_email, do_not_contact
-        channels = _word_channels(have[have.index("not") + 1:])
+        rest = have[have.index("not") + 1:]
+        channels = _word_channels(rest)
+        if NOT_OPT_OUT_WORDS.intersection(rest) or not (channels or _CONTACT_WORDS.intersection(rest)):
+            return None  # (do_not_track, do_not_sell: about data, not messages)
     elif flag and (said := read_opt_out_name(key, "consent")) is not None:
         channels = said.channels
     elif isinstance(value, str) and fold_symbol(value) in _OPTED_OUT_VALUES and _STATUS_KEY_WORDS.intersection(have):

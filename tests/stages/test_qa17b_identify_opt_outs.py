@@ -43,6 +43,7 @@ def test_an_identify_saying_unsubscribed_stops_the_email(case):
 
 @pytest.mark.parametrize("traits", [{"unsubscribed": False}, {"email_subscribe": "opted_in"},
                                     {"subscription_status": "cancelled"}, {"unsubscribe_url": "https://x.test/u"},
+                                    {"do_not_track": True}, {"do_not_sell": True}, {"tracking_opt_out": True},
                                     {"plan": "pro", "email": ANN}])
 def test_other_traits_change_nothing(traits):
     ev = parsed(*identify(traits))

@@ -27,7 +27,8 @@ ENGAGEMENT_NAMES = ["emailUnSubscribe", "email.unsubscribed", "email.complained"
 SEGMENT_NAMES = ["Opted Out", "Opt Out", "unsubscribe", "emailUnSubscribe", "Marked Email as Spam",
                  "Email Spam Report", "Spam Reported", "email.complained"]
 NOT_OPT_OUTS = ["Unsubscribe Link Clicked", "hostedUnsubscribeClick", "Marked Not Spam", "Unsubscribe Rate",
-                "Spam Check Passed", "Unsubscribe Page Viewed", "Resubscribed"]
+                "Spam Check Passed", "Unsubscribe Page Viewed", "Resubscribed", "Analytics Opt Out",
+                "Opted Out of Sale", "Tracking Opt-Out", "Cookie Consent Revoked"]
 
 
 def engagement(name: str, **fields) -> tuple[str, dict]:

@@ -135,7 +135,8 @@ class PersonFacts:
     #: first event time at which any source recorded the person's time zone (None: never)
     tz_known_since: int | None = None
     tickets: list[Ticket] = field(default_factory=list)
-    #: (ts, order_id, product ids) of every order_placed, sorted by time
+    #: (ts, order_id, product ids) of every order placed (a re-sent report of a standing order is no other), sorted
+    #: by time
     orders: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)
     #: order_id -> time of its (first) cancellation
     cancelled: dict[str, int] = field(default_factory=dict)

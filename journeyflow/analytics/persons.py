@@ -167,7 +167,7 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
                 oid = str(a.get("order_id"))
                 placed.pop((person, oid), None)  # placed again after this, it is placed again (as the pipeline)
                 if ev.type == "order_cancelled":
-                    f.cancelled[oid] = min(f.cancelled.get(oid, ev.ts), ev.ts)
+                    f.cancelled.setdefault(oid, []).append(ev.ts)
             elif ev.stream == "consent":
                 status = "granted" if ev.type == "consent_granted" else "revoked"
                 for ch in channels_of(a["channel"]):  # ("all": every channel, as the pipeline reads it)

@@ -57,3 +57,38 @@ def test_a_resent_order_is_one_order_after_the_reminder(report):
     lines = report.render().splitlines()
     row = next(line for line in lines if line.strip().startswith("orders <=7 d after such a send"))
     assert row.split()[-2:] == ["3", "3"]
+
+
+# ------------------------------------------------------------ the same orders in the recent-purchase detector
+H = 3_600_000
+T = 1_790_856_000_000  # 2026-10-01T12:00:00Z
+
+
+def _send(ts, product):
+    from journeyflow.analytics.compare import Send
+    return Send("P1", "crm:C1", ts, "email", "browse_offer", "promo_email", "browse_promo", "marketing", product,
+                f"d{ts}{product}")
+
+
+def _facts(*orders):
+    from journeyflow.analytics.compare import PersonMap, build_person_facts
+    from journeyflow.model.events import Event
+    evs = [Event(f"orders/{i}", "orders", kind, ts, ("crm:C1",), {"order_id": oid, "product_ids": list(pids)})
+           for i, (kind, ts, oid, pids) in enumerate(orders)]
+    return build_person_facts(evs, PersonMap({"crm:C1": "P1"}, "ground_truth", 1))
+
+
+def test_an_order_placed_again_after_its_cancellation_is_bought_again():
+    from journeyflow.analytics.compare import recent_purchase_conflicts
+    facts = _facts(("order_placed", T, "O1", ["SKU-1"]), ("order_cancelled", T + H, "O1", []),
+                   ("order_placed", T + 2 * H, "O1", ["SKU-1"]))
+    while_cancelled, after_placed_again = _send(T + 90 * 60_000, "SKU-1"), _send(T + 3 * H, "SKU-1")
+    assert recent_purchase_conflicts([while_cancelled, after_placed_again], facts) == [after_placed_again]
+
+
+def test_a_re_sent_report_adds_the_items_the_first_lacked():
+    from journeyflow.analytics.compare import recent_purchase_conflicts
+    facts = _facts(("order_placed", T, "O1", []), ("order_placed", T + H, "O1", ["SKU-2"]))
+    assert [o[0] for o in facts["P1"].orders] == [T]
+    offer = _send(T + 2 * H, "SKU-2")
+    assert recent_purchase_conflicts([offer], facts) == [offer]

@@ -73,7 +73,9 @@ def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
     rule = base.mark_rule(strokeWidth=2, color="#4269d0").encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q")
     point = base.mark_point(size=80, color="#4269d0", strokeWidth=2).encode(
         y=y, x=alt.X("uplift:Q", scale=scale, title="uplift: treatment − control (percentage points, 95% CI)",
-                     axis=alt.Axis(format="+%")),
+                     # ticks in percentage points (+20 pp), as the title and the table: "+20%" reads as relative
+                     axis=alt.Axis(labelExpr="abs(datum.value) < 1e-12 ? '0 pp' : "
+                                             "format(datum.value * 100, '+~g') + ' pp'")),
         fillOpacity=alt.condition("datum.precise", alt.value(1), alt.value(0)), fill=alt.value("#4269d0"))
     return (zero + rule + point).properties(
         title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart; "

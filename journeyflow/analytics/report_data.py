@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.query import CONFLICT_RESOLVED, EXAMPLE_QUERIES
 
-__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "coverage", "daily", "day_covered", "dead_letters",
+__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "PARTIAL_DAY_SLACK_MS", "conflicts", "coverage", "daily", "day_covered", "dead_letters",
            "field_warnings", "headline", "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
 
 #: Suppression reasons that are an unnecessary message avoided by a rule of the arbiter (or a journey exit).
@@ -104,6 +104,9 @@ def step_outcomes(con: Any) -> dict[str, list[dict[str, Any]]]:
 
 #: One day in ms.
 _DAY_MS = 86_400_000
+#: A day the run covers but for less than this at its start or end counts as whole (a generated or exported input
+#: starts at 00:01 and ends at 23:57: a few minutes missing are no visible drop, and a hollow point would be noise).
+PARTIAL_DAY_SLACK_MS = 3_600_000
 
 
 def coverage(manifest: Mapping[str, Any] | None) -> tuple[int, int, bool] | None:
@@ -126,7 +129,8 @@ def coverage(manifest: Mapping[str, Any] | None) -> tuple[int, int, bool] | None
 def day_covered(day: date, span: tuple[int, int, bool] | None) -> str:
     """What part of the UTC ``day`` the run covers (``span``: :func:`coverage`): ``whole day``, ``partial: from
     15:00 UTC``, ``partial: until 14:21 UTC``, ``partial: 09:00–14:21 UTC``, ``after the input's last event:
-    timers only`` (``--until end``); ``unknown`` without a span."""
+    timers only`` (``--until end``); ``unknown`` without a span.  Less than :data:`PARTIAL_DAY_SLACK_MS` missing
+    at either end of the day is a whole day."""
     if span is None:
         return "unknown"
     start, end, timers_after = span
@@ -140,7 +144,7 @@ def day_covered(day: date, span: tuple[int, int, bool] | None) -> str:
         return "after the input's last event: timers only" if timers_after else "after the run's horizon"
     if start > d1:
         return "before the input's first event"
-    lo, hi = start > d0, end < d1
+    lo, hi = start > d0 + PARTIAL_DAY_SLACK_MS, end < d1 - PARTIAL_DAY_SLACK_MS
     if not lo and not hi:
         return "whole day"
     then = ", then timers only" if timers_after and hi else ""

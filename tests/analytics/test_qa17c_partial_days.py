@@ -70,6 +70,12 @@ def test_whole_days_are_whole(tmp_path):
     assert set(_covered(charts["sends_per_day"]).values()) == {"whole day"}
 
 
+def test_a_few_minutes_missing_at_either_end_is_a_whole_day(tmp_path):
+    """A generated input starts at 00:01 and ends at 23:57: no visible drop, no hollow point."""
+    charts = _out(tmp_path, "2026-10-05T00:01:25+00:00", "2026-10-07T23:57:40+00:00")
+    assert set(_covered(charts["sends_per_day"]).values()) == {"whole day"}
+
+
 def test_the_horizon_of_until_ends_the_run_not_its_last_event(tmp_path):
     charts = _out(tmp_path, "2026-10-05T00:00:00+00:00", "2026-10-09T00:00:00+00:00",
                   until="2026-10-07T13:00:00+00:00")

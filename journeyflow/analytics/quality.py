@@ -23,7 +23,7 @@ suppressed_candidates  decision_id / customer_id not null; reason is a known arb
 journey_steps          customer_id / journey_id not null; kind in :data:`STEP_KINDS`; ``at`` in range
 customer_snapshots     customer_id not null and unique; consent_<channel> in :data:`CONSENT_STATUSES`
 identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
-                       reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
+                       reason is ``kind_cap:<kind>``, ``cluster_size_cap`` or ``shared_identifier``
 dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
                        reasons, the ``ts``-attribute ones of ``stages/attributes.py`` and ``duplicate_event``,
                        ``late_event``, ``processing_error``: every ``DeadLetterReason``)

@@ -91,17 +91,18 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
     table_rows = []
     for o in outcomes:
         if not o.arms:
-            table_rows.append([o.journey_id, "–", 0, "–", "–", "–", o.status])
+            table_rows.append([o.journey_id, "–", 0, "–", "–", "–", "–", o.status])
         for a in o.arms:
             table_rows.append([o.journey_id, a.arm, a.entered, a.converted if o.has_goal else "no goal",
                                _pct(a.rate) if o.has_goal else "no goal", _ci(a.low, a.high) if o.has_goal else "–",
+                               a.in_journey_at_end if o.has_goal else "–",
                                o.status + (f" ({a.switched:,} of them also in the other arm)" if a.switched
                                            else "")])
     out = [Chart("conversion_by_arm", "Goal conversion by arm (95% Wilson intervals)",
                  ch.to_svg(ch.conversion_chart(conv_rows, "Goal conversion by arm"), "conv") if conv_rows else
                  _empty("Goal conversion by arm", "no journey with a goal has entries"),
-                 {"columns": ["journey", "arm", "customers entered", "reached goal", "rate", "95% CI", "status"],
-                  "rows": table_rows},
+                 {"columns": ["journey", "arm", "customers entered", "reached goal", "rate", "95% CI",
+                              "still in the journey at the end", "status"], "rows": table_rows},
                  "Arms are the journey's randomized assignment (the arm stored on each customer's first 'entered' "
                  "row), not who was messaged. 'no goal': the journey declares none, so no conversion is measured. "
                  "A goal counts while the customer is in the journey: from entry until it leaves (last step done, "
@@ -110,7 +111,9 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                  "steps, so the window is the same for both. A customer counts in the arm of their first entry "
                  "(intention to treat); the status says how many of an arm's customers were also in the other "
                  "arm, drawn again later (back after their journey history expired, or two profiles that each "
-                 "entered before an identity merge).",
+                 "entered before an identity merge). Customers still in the journey at the end have no goal yet but "
+                 "their window was still open when the run ended (they entered shortly before it): their goal may "
+                 "still come, so the rate is a floor, in both arms alike.",
                  "journey_conversion_by_arm", conv_rows)]
     up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high,
                 "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample, "switched": o.switched}

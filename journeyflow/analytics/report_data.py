@@ -110,20 +110,23 @@ PARTIAL_DAY_SLACK_MS = 3_600_000
 
 
 def coverage(manifest: Mapping[str, Any] | None) -> tuple[int, int, bool] | None:
-    """The event time a replay covers, from its ``run.json``: ``(start, end, timers_after)`` in epoch ms, from its
-    earliest accepted event to its horizon (``--until T``; else its latest accepted event), and whether timers fired
-    after the end (``--until end``: the days after the last event hold only those).  None when unknown (no
-    manifest, no accepted event, a time that does not parse)."""
+    """The event time a replay's input covers, from its ``run.json``: ``(start, end, timers_after)`` in epoch ms,
+    from its earliest accepted event to its latest decided one (``--until T`` before the last event: T, later events
+    are dead letters), and whether timers fired after that end (``--until end``, or ``--until T`` after the last
+    event: the days after it hold only those).  None when unknown (no manifest, no accepted event, a time that does
+    not parse)."""
     from journeyflow.stages.timeparse import parse_ts
     et = ((manifest or {}).get("input") or {}).get("event_times") or {}
     until = ((manifest or {}).get("options") or {}).get("until")
     try:
         start = et["min"] if isinstance(et.get("min"), int) else parse_ts(et["min_iso"])
         last = et["max"] if isinstance(et.get("max"), int) else parse_ts(et["max_iso"])
-        end = parse_ts(until) if until and until != "end" else last
+        horizon = parse_ts(until) if until and until != "end" else None
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    return start, end, until == "end"
+    if horizon is not None and horizon < last:
+        return start, horizon, False
+    return start, last, until == "end" or (horizon is not None and horizon > last)
 
 
 def day_covered(day: date, span: tuple[int, int, bool] | None) -> str:

@@ -87,3 +87,11 @@ def test_with_until_end_the_days_after_the_last_event_are_said_to_hold_timers_on
     assert _covered(charts["sends_per_day"]) == {
         "2026-10-05": "whole day", "2026-10-06": "partial: until 06:00 UTC, then timers only",
         "2026-10-07": "after the input's last event: timers only"}
+
+
+def test_until_after_the_last_event_leaves_timers_only_after_it(tmp_path):
+    charts = _out(tmp_path, "2026-10-05T00:00:00+00:00", "2026-10-06T06:00:00+00:00",
+                  until="2026-10-09T00:00:00+00:00")
+    assert _covered(charts["sends_per_day"]) == {
+        "2026-10-05": "whole day", "2026-10-06": "partial: until 06:00 UTC, then timers only",
+        "2026-10-07": "after the input's last event: timers only"}

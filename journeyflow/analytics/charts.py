@@ -73,7 +73,9 @@ def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
     rule = base.mark_rule(strokeWidth=2, color="#4269d0").encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q")
     point = base.mark_point(size=80, color="#4269d0", strokeWidth=2).encode(
         y=y, x=alt.X("uplift:Q", scale=scale, title="uplift: treatment − control (percentage points, 95% CI)",
-                     axis=alt.Axis(format="+%")),
+                     # ticks in percentage points (+20 pp), as the title and the table: "+20%" reads as relative
+                     axis=alt.Axis(labelExpr="abs(datum.value) < 1e-12 ? '0 pp' : "
+                                             "format(datum.value * 100, '+~g') + ' pp'")),
         fillOpacity=alt.condition("datum.precise", alt.value(1), alt.value(0)), fill=alt.value("#4269d0"))
     return (zero + rule + point).properties(
         title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart; "
@@ -135,7 +137,9 @@ def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title:
     busy series does not flatten the others; the scale is symmetric-log (linear near 0, logarithmic above), so that
     one busy day (the welcome wave of a replay's first days) does not flatten the rest of its series either.  Axis
     ticks are whole numbers (:func:`symlog_ticks`) and one per day (a short run's axis repeated each day's label at
-    every few hours).  ``rows``: ``{"day", series, value}``."""
+    every few hours).  ``rows``: ``{"day", series, value}``, optionally ``"covered"``: a day whose value is neither
+    ``whole day`` nor ``unknown`` (one the run covers in part: :func:`journeyflow.analytics.report_data.day_covered`)
+    is drawn as a hollow point, and the subtitle says so."""
     from datetime import date, timedelta
     days = sorted({r["day"] for r in rows})
     ends = [days[0], days[-1]] if len(days) > 1 else \
@@ -145,17 +149,26 @@ def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title:
     for name in names:
         mine = [r for r in rows if r[series] == name]
         ticks = symlog_ticks(max([r[value] for r in mine] + [1]))
-        panels.append(alt.Chart(_data(mine), title=alt.TitleParams(str(name), anchor="start", fontSize=11)).mark_line(
-            point=True).encode(
+        colour = PANEL_COLORS[len(panels) % len(PANEL_COLORS)]
+        mine = [{**r, "partial": _partial(r)} for r in mine]
+        base = alt.Chart(_data(mine), title=alt.TitleParams(str(name), anchor="start", fontSize=11)).encode(
             x=alt.X("day:T", title="day (UTC)" if name == names[-1] else None,
                     scale=alt.Scale(type="utc", domain=ends),  # UTC days labelled as such in any zone
                     axis=alt.Axis(format="%b %d", values=days if len(days) <= 16 else days[::-(-len(days) // 16)])),
             y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog", domain=[0, ticks[-1]]),
                     axis=alt.Axis(format=",d", values=ticks)),
-            color=alt.value(PANEL_COLORS[len(panels) % len(PANEL_COLORS)]),
-            tooltip=["day:T", f"{series}:N", f"{value}:Q"],
-        ).properties(width=WIDTH - 60, height=90))
+            tooltip=["day:T", f"{series}:N", f"{value}:Q"] + (["covered:N"] if "covered" in mine[0] else []))
+        points = base.mark_point(size=30, strokeWidth=1.5, color=colour, opacity=1).encode(
+            fill=alt.condition("datum.partial", alt.value("white"), alt.value(colour)))
+        panels.append((base.mark_line(color=colour) + points).properties(width=WIDTH - 60, height=90))
+    if any(_partial(r) for r in rows):
+        subtitle += "; a hollow point: a day the run covers only in part (not a drop)"
     return alt.vconcat(*panels, spacing=12).properties(title=_title(title, subtitle))
+
+
+def _partial(row: dict[str, Any]) -> bool:
+    """Whether a daily row's day is one the run covers only in part (its ``covered`` says which part)."""
+    return row.get("covered", "whole day") not in ("whole day", "unknown")
 
 
 def histogram(rows: Sequence[dict[str, Any]], title: str, x_title: str, y_title: str) -> alt.Chart:

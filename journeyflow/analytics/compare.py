@@ -35,8 +35,9 @@ re-implementations over the raw events of each person) and are applied identical
 ``unnecessary`` messages are automation sends that journeyflow did not make (matched one to one per person,
 journey and content within ±1 day).  Goal conversions are orders a person placed within 7 days after a send of
 their cart_abandonment / browse_offer / winback journeys, or of any journey whose goal is an order
-(:func:`~journeyflow.analytics.conflicts.goal_journeys`: a journeys file's own ids too): in a replay the customers' behaviour is fixed, so this
-is an association, not an uplift measurement.
+(:func:`~journeyflow.analytics.conflicts.goal_journeys`: a journeys file's own ids too), each order once however
+often it is reported (a re-sent ``order_placed``: :func:`~journeyflow.analytics.persons.build_person_facts`); in a
+replay the customers' behaviour is fixed, so this is an association, not an uplift measurement.
 
 ``opt_in_baseline=True`` (CLI ``--opt_in_baseline``) makes the baseline stricter: channel tools also send promos
 only to identifiers with an explicit opt-in recorded for that same identifier.

@@ -135,10 +135,11 @@ class PersonFacts:
     #: first event time at which any source recorded the person's time zone (None: never)
     tz_known_since: int | None = None
     tickets: list[Ticket] = field(default_factory=list)
-    #: (ts, order_id, product ids) of every order_placed, sorted by time
+    #: (ts, order_id, product ids) of every order placed (a re-sent report of a standing order is no other), sorted
+    #: by time
     orders: list[tuple[int, str, frozenset[str]]] = field(default_factory=list)
-    #: order_id -> time of its (first) cancellation
-    cancelled: dict[str, int] = field(default_factory=dict)
+    #: order_id -> times of its cancellations (each ends the placements of the order before it)
+    cancelled: dict[str, list[int]] = field(default_factory=dict)
     #: channel -> [(ts, blocking 0/1, status)] sorted; the last entry at or before t is the status at t
     consent: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
     #: phone key -> E.164 number, of every phone the person's raw records name (where quiet hours are kept)
@@ -168,9 +169,10 @@ class PersonFacts:
         return bool(self.open_tickets_at(t))
 
     def bought_within(self, product_id: str, t: int, window_ms: int) -> bool:
-        """Whether an order placed in ``(t - window_ms, t]`` and not cancelled at or before ``t`` contains
-        ``product_id``."""
-        return any(t - window_ms < ts <= t and product_id in pids and self.cancelled.get(oid, t + 1) > t
+        """Whether an order placed in ``(t - window_ms, t]`` and not cancelled between its placement and ``t``
+        contains ``product_id`` (an order placed again after its cancellation is bought again)."""
+        return any(t - window_ms < ts <= t and product_id in pids
+                   and not any(ts <= c <= t for c in self.cancelled.get(oid, ()))
                    for ts, oid, pids in self.orders)
 
 

@@ -11,7 +11,9 @@ into (the snapshot whose ``identifiers`` hold it), so a customer counts once.
   entered and customers who reached the journey's goal (``conversion_pct`` NULL for a journey that declares no
   goal: "no goal", not 0%), and ``switched_arm``: customers of the arm with an ``entered`` row in the other arm
   too (drawn again: a re-entry after the membership record expired, or two profiles that each entered before their
-  merge), who count in their first arm only (intention to treat); ``ci95_low_pct`` / ``ci95_high_pct``: the 95%
+  merge), who count in their first arm only (intention to treat); ``in_journey_at_end``: customers of the arm
+  without a goal yet whose latest snapshot lists the journey in ``active_journeys`` (still in it when the run
+  ended: their goal may come, the rate is a floor); ``ci95_low_pct`` / ``ci95_high_pct``: the 95%
   Wilson interval of ``conversion_pct``.  The report adds 95% intervals to these counts: Wilson
   score intervals per arm (``statsmodels.stats.proportion.proportion_confint(method="wilson")``) and Newcomb's
   hybrid score interval for the difference treatment − control
@@ -52,6 +54,8 @@ OUTCOME_QUERIES: dict[str, str] = {
 -- (goal rows are written from entry until the customer leaves: last step, exit, max_duration).  Customers are
 -- counted after identity merges (id_map).  switched_arm: customers of the arm also entered in the other arm (drawn
 -- again after their journey history expired, or two profiles merged later), counted in their first arm only.
+-- in_journey_at_end: customers of the arm without a goal yet still in the journey when the run ended (their goal
+-- may still come: the rate is a floor).
 WITH {ID_MAP},
 steps AS (
     SELECT coalesce(m.final_id, s.customer_id) AS customer_id, s.journey_id, s.kind, s.detail, s."at", s.trigger_id
@@ -72,6 +76,12 @@ steps AS (
     WHERE n = 1
 ), goals AS (
     SELECT DISTINCT journey_id, customer_id FROM steps WHERE kind = 'goal'
+), still_in AS (
+    -- customers whose latest snapshot lists the journey as active: in it when the run ended, their goal may come
+    SELECT DISTINCT s.customer_id, u.journey_id
+    FROM (SELECT customer_id, active_journeys FROM customer_snapshots
+          QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY snapshot_at DESC NULLS LAST) = 1) s
+    JOIN id_map m ON m.id = s.customer_id AND m.final_id = s.customer_id, unnest(s.active_journeys) AS u(journey_id)
 )
 SELECT e.journey_id,
        e.arm,
@@ -89,9 +99,13 @@ SELECT e.journey_id,
        any_value(j.has_goal)                                  AS has_goal,
        -- customers of this arm with an entered row in the other arm too: counted here (their first arm), though
        -- a control customer drawn into treatment later was messaged (the uplift is diluted)
-       count(*) FILTER (WHERE e.arms > 1)                     AS switched_arm
+       count(*) FILTER (WHERE e.arms > 1)                     AS switched_arm,
+       -- customers of this arm without a goal yet who were still in the journey when the run ended: their window
+       -- is open, so the rate is a floor (both arms alike)
+       count(*) FILTER (WHERE g.customer_id IS NULL AND o.customer_id IS NOT NULL) AS in_journey_at_end
 FROM first_entry e
 LEFT JOIN goals g USING (journey_id, customer_id)
+LEFT JOIN still_in o USING (journey_id, customer_id)
 LEFT JOIN (SELECT DISTINCT journey_id, has_goal FROM journeys) j USING (journey_id)
 GROUP BY ALL
 ORDER BY e.journey_id, e.arm

@@ -106,6 +106,8 @@ class ArmRate:
     high: float | None
     #: customers of this arm (their first entry's) with an entry in another arm too (the query's ``switched_arm``)
     switched: int = 0
+    #: customers of this arm without a goal yet still in the journey when the run ended (``in_journey_at_end``)
+    in_journey_at_end: int = 0
 
 
 @dataclass
@@ -170,7 +172,8 @@ def conversion_by_arm(con: Any, journeys: list[dict[str, Any]]) -> list[JourneyO
             ci = wilson_interval(r["converted"], r["entered"]) if has_goal else None
             arms.append(ArmRate(r["arm"], r["entered"], r["converted"] if has_goal else 0,
                                 r["converted"] / r["entered"] if has_goal and r["entered"] else None,
-                                ci[0] if ci else None, ci[1] if ci else None, r.get("switched_arm") or 0))
+                                ci[0] if ci else None, ci[1] if ci else None, r.get("switched_arm") or 0,
+                                r.get("in_journey_at_end") or 0))
         o = JourneyOutcome(j["id"], j.get("name") or j["id"], has_goal, pct, "ok", arms)
         c, t = o.arm("control"), o.arm("treatment")
         if not has_goal:

@@ -124,13 +124,19 @@ def person_map(input_dir: str | Path, cluster_of: Mapping[str, str], region: str
 
 
 def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str, PersonFacts]:
-    """Per person: tickets, orders, consent timeline, time zone and phone numbers, from the raw events."""
+    """Per person: tickets, orders, consent timeline, time zone and phone numbers, from the raw events.  An order
+    is one order however often it is reported (an ``order_placed`` of an order the person placed, not cancelled
+    and no payment of it failed since, completes that order's items), as in the pipeline's state."""
     facts: dict[str, PersonFacts] = defaultdict(PersonFacts)
     tickets: dict[tuple[str, str], list] = {}  # (person, ticket id) -> [[(ts, 1 open|0 resolved)], ids]
     crm_tz: dict[str, tuple[int, str]] = {}
     tz_first: dict[str, int] = {}
     seen: set[str] = set()
-    for ev in events:
+    # (person, order id) -> index in the person's orders while that order stands: an order_placed of it is the
+    # order reported again (README "Per-customer state"), not another purchase; a cancellation or a payment
+    # failure ends it (so the events are read in event-time order, as read_events returns them)
+    placed: dict[tuple[str, str], int] = {}
+    for ev in sorted(events, key=lambda e: e.sort_key):
         if ev.uid in seen:
             continue
         seen.add(ev.uid)
@@ -148,10 +154,20 @@ def build_person_facts(events: Iterable[Event], persons: PersonMap) -> dict[str,
                 elif ev.type == "ticket_resolved":
                     t[0].append((ev.ts, 0))
             elif ev.stream == "orders" and ev.type == "order_placed":
-                f.orders.append((ev.ts, str(a.get("order_id")), frozenset(a.get("product_ids") or ())))
-            elif ev.stream == "orders" and ev.type == "order_cancelled":
                 oid = str(a.get("order_id"))
-                f.cancelled[oid] = min(f.cancelled.get(oid, ev.ts), ev.ts)
+                pids = frozenset(a.get("product_ids") or ())
+                i = placed.get((person, oid))
+                if i is None:
+                    placed[(person, oid)] = len(f.orders)
+                    f.orders.append((ev.ts, oid, pids))
+                else:  # that order again (re-sent, or the other input form): no new order; its items complete it
+                    ts0, _, pids0 = f.orders[i]
+                    f.orders[i] = (ts0, oid, pids0 | pids)
+            elif ev.stream == "orders" and ev.type in ("order_cancelled", "payment_failed"):
+                oid = str(a.get("order_id"))
+                placed.pop((person, oid), None)  # placed again after this, it is placed again (as the pipeline)
+                if ev.type == "order_cancelled":
+                    f.cancelled.setdefault(oid, []).append(ev.ts)
             elif ev.stream == "consent":
                 status = "granted" if ev.type == "consent_granted" else "revoked"
                 for ch in channels_of(a["channel"]):  # ("all": every channel, as the pipeline reads it)

@@ -23,7 +23,7 @@ suppressed_candidates  decision_id / customer_id not null; reason is a known arb
 journey_steps          customer_id / journey_id not null; kind in :data:`STEP_KINDS`; ``at`` in range
 customer_snapshots     customer_id not null and unique; consent_<channel> in :data:`CONSENT_STATUSES`
 identity_links         status accepted|refused; reason null iff accepted (refused links need a reason);
-                       reason is ``kind_cap:<kind>`` or ``cluster_size_cap``
+                       reason is ``kind_cap:<kind>``, ``cluster_size_cap`` or ``shared_identifier``
 dead_letter            reason not null and one of :data:`DEAD_LETTER_REASONS` (``parse.py``'s documented
                        reasons, the ``ts``-attribute ones of ``stages/attributes.py`` and ``duplicate_event``,
                        ``late_event``, ``processing_error``: every ``DeadLetterReason``)
@@ -62,6 +62,7 @@ Cross-table checks (plain pandas, reported alongside, expectation ``pandas:<name
 * deleted accounts (:mod:`~journeyflow.analytics.quality_deleted`, qa15d): no send, task, case or wait decided,
   and no journey entered or advanced, at or after a ``customer_snapshots.deleted_at`` (from a later merge's link
   when one brought the deletion; a deletion that came late is not checked);
+* holdout (:mod:`~journeyflow.analytics.quality_holdout`): no send/task/case/wait of a journey for its control arm;
 * consent at decision time: no ``send`` on a channel at a moment (customer, decided_at, trigger) where a candidate of
   the same channel and category was suppressed with reason ``consent`` (the consent rule only depends on
   channel, category and the customer's state at that moment, so both cannot be right).
@@ -98,17 +99,12 @@ import pyarrow.compute as pc  # noqa: E402
 from journeyflow.analytics.quality_address import final_address_blocks, push_blocked, push_rows  # noqa: E402
 from journeyflow.analytics.quality_cross import cross_checks  # noqa: E402
 from journeyflow.analytics.quality_deleted import deletion_checks  # noqa: E402
+from journeyflow.analytics.quality_holdout import holdout_checks  # noqa: E402
 from journeyflow.analytics.quality_range import _to_ms, derive_input_range, due_columns  # noqa: E402
 from journeyflow.analytics.quality_report import CheckResult, QualityReport  # noqa: E402
 from journeyflow.analytics.tables import TABLES, read_table, table_exists  # noqa: E402
 from journeyflow.model.decisions import (  # noqa: E402
-    ACTIONS,
-    ADDRESS_FOR_CHANNEL,
-    ADDRESSED_CHANNELS,
-    CATEGORIES,
-    CHANNELS,
-    TASK_TARGETS,
-)
+    ACTIONS, ADDRESS_FOR_CHANNEL, ADDRESSED_CHANNELS, CATEGORIES, CHANNELS, TASK_TARGETS)
 from journeyflow.model.events import STREAMS  # noqa: E402
 from journeyflow.model.tables import table_spec  # noqa: E402
 from journeyflow.model.reasons import WARNING_REASONS, DeadLetterReason, FieldWarningReason  # noqa: E402
@@ -481,7 +477,8 @@ def validate_tables(tables: dict[str, pa.Table], input_range: tuple[Any, Any] | 
         key = KEY_COLUMN[name]
         frames.append(_Frame(name, name, _main_frame(name, table, tables), _suite(name, rng), key))
         frames.append(_Frame(name, f"{name}__strings", _strings_frame(name, table), _pii_suite(), key, strings=True))
-    results = [*_validate_frames(frames), *cross_checks(tables, MAX_EXAMPLES), *deletion_checks(tables, MAX_EXAMPLES)]
+    results = [*_validate_frames(frames), *cross_checks(tables, MAX_EXAMPLES), *deletion_checks(tables, MAX_EXAMPLES),
+               *holdout_checks(tables, MAX_EXAMPLES)]
     return QualityReport(out_dir=str(out_dir), input_range=rng, range_source=source,
                          row_counts={n: t.num_rows for n, t in tables.items()}, missing_tables=list(missing),
                          results=results, seconds=time.perf_counter() - t0)

@@ -91,17 +91,18 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
     table_rows = []
     for o in outcomes:
         if not o.arms:
-            table_rows.append([o.journey_id, "–", 0, "–", "–", "–", o.status])
+            table_rows.append([o.journey_id, "–", 0, "–", "–", "–", "–", o.status])
         for a in o.arms:
             table_rows.append([o.journey_id, a.arm, a.entered, a.converted if o.has_goal else "no goal",
                                _pct(a.rate) if o.has_goal else "no goal", _ci(a.low, a.high) if o.has_goal else "–",
+                               a.in_journey_at_end if o.has_goal else "–",
                                o.status + (f" ({a.switched:,} of them also in the other arm)" if a.switched
                                            else "")])
     out = [Chart("conversion_by_arm", "Goal conversion by arm (95% Wilson intervals)",
                  ch.to_svg(ch.conversion_chart(conv_rows, "Goal conversion by arm"), "conv") if conv_rows else
                  _empty("Goal conversion by arm", "no journey with a goal has entries"),
-                 {"columns": ["journey", "arm", "customers entered", "reached goal", "rate", "95% CI", "status"],
-                  "rows": table_rows},
+                 {"columns": ["journey", "arm", "customers entered", "reached goal", "rate", "95% CI",
+                              "still in the journey at the end", "status"], "rows": table_rows},
                  "Arms are the journey's randomized assignment (the arm stored on each customer's first 'entered' "
                  "row), not who was messaged. 'no goal': the journey declares none, so no conversion is measured. "
                  "A goal counts while the customer is in the journey: from entry until it leaves (last step done, "
@@ -110,7 +111,9 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                  "steps, so the window is the same for both. A customer counts in the arm of their first entry "
                  "(intention to treat); the status says how many of an arm's customers were also in the other "
                  "arm, drawn again later (back after their journey history expired, or two profiles that each "
-                 "entered before an identity merge).",
+                 "entered before an identity merge). Customers still in the journey at the end have no goal yet but "
+                 "their window was still open when the run ended (they entered shortly before it): their goal may "
+                 "still come, so the rate is a floor, in both arms alike.",
                  "journey_conversion_by_arm", conv_rows)]
     up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high,
                 "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample, "switched": o.switched}
@@ -191,28 +194,34 @@ def _empty(title: str, why: str) -> str:
     return ch.to_svg(chart, "empty")
 
 
-def _other_charts(con: Any) -> list[Chart]:
+#: The daily charts' note on days the run covers in part (:func:`report_data.day_covered`).
+_PARTIAL_DAYS = ("A day the run covers only in part (the input's first and last day, from its first accepted event "
+                 "to its horizon: --until, else its last event) is drawn as a hollow point and its 'day covered' in "
+                 "the table says which part ('partial: until 14:21 UTC'): its lower count is that part, not a drop.")
+
+
+def _other_charts(con: Any, span: tuple[int, int, bool] | None = None) -> list[Chart]:
     out = []
-    sends = rd.daily(con, "sends_per_day")
+    sends = rd.daily(con, "sends_per_day", span)
     title = "Messages and tasks executed per day, by channel"
     out.append(Chart("sends_per_day", title, ch.to_svg(ch.daily_panels(
         sends, "channel", "sent", title, "executed",
         "one panel per channel, each with its own symlog scale; suppress / none / wait decisions are not sends"),
         "sends") if sends else _empty(title, "no sends"),
-        {"columns": ["day", "channel", "executed"], "rows": [[r["day"], r["channel"], r["sent"]] for r in sends
-                                                            if r["sent"]]},
-        "send, create_task and route_case decisions per UTC day.", "sends_per_day", sends))
-    conv = rd.daily(con, "conversions_per_day")
+        {"columns": ["day", "channel", "executed", "day covered"],
+         "rows": [[r["day"], r["channel"], r["sent"], r["covered"]] for r in sends if r["sent"]]},
+        "send, create_task and route_case decisions per UTC day. " + _PARTIAL_DAYS, "sends_per_day", sends))
+    conv = rd.daily(con, "conversions_per_day", span)
     title = "Goal conversions (customers) per day, by journey"
     out.append(Chart("conversions_per_day", title, ch.to_svg(ch.daily_panels(
         conv, "journey_id", "conversions", title, "customers converted",
         "one panel per journey, each with its own symlog scale"),
         "conv-day") if conv else _empty(title, "no goal reached"),
-        {"columns": ["day", "journey", "conversions"],
-         "rows": [[r["day"], r["journey_id"], r["conversions"]] for r in conv if r["conversions"]]},
+        {"columns": ["day", "journey", "conversions", "day covered"],
+         "rows": [[r["day"], r["journey_id"], r["conversions"], r["covered"]] for r in conv if r["conversions"]]},
         "Customers who reached the goal, on the UTC day of their first goal (both arms, after identity merges): "
-        "the days of a journey add up to its 'reached goal' customers of the conversion-by-arm table.",
-        "conversions_per_day", conv))
+        "the days of a journey add up to its 'reached goal' customers of the conversion-by-arm table. "
+        + _PARTIAL_DAYS, "conversions_per_day", conv))
     sup = rd.suppressions(con)
     title = "Suppressed candidates by reason"
     out.append(Chart("suppressions_by_reason", title, ch.to_svg(ch.bar_chart(
@@ -275,7 +284,7 @@ def build_report(out_dir: str | os.PathLike[str], tables: Mapping[str, pa.Table]
         outcomes = conversion_by_arm(con, journeys)
         steps = rd.step_outcomes(con)
         names = {j["id"]: j.get("name") or j["id"] for j in journeys}
-        charts = [*_outcome_charts(outcomes), *_step_charts(steps, names), *_other_charts(con)]
+        charts = [*_outcome_charts(outcomes), *_step_charts(steps, names), *_other_charts(con, rd.coverage(manifest))]
         return Report(str(out_dir), {t: tables[t].num_rows for t in TABLES if t in tables}, rd.headline(con),
                       manifest, outcomes, steps, charts)
     finally:

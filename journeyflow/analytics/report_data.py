@@ -7,13 +7,14 @@ Every function takes a connection of :func:`journeyflow.analytics.query.connect`
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Mapping
 
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.query import CONFLICT_RESOLVED, EXAMPLE_QUERIES
 
-__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "conflicts", "daily", "dead_letters", "field_warnings", "headline",
-           "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
+__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "PARTIAL_DAY_SLACK_MS", "conflicts", "coverage", "daily", "day_covered", "dead_letters",
+           "field_warnings", "headline", "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
 
 #: Suppression reasons that are an unnecessary message avoided by a rule of the arbiter (or a journey exit).
 AVOIDED = ("frequency_cap", "duplicate_content", "recent_purchase", "open_ticket", "exclusion_group",
@@ -101,10 +102,65 @@ def step_outcomes(con: Any) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def daily(con: Any, name: str) -> list[dict[str, Any]]:
+#: One day in ms.
+_DAY_MS = 86_400_000
+#: A day the run covers but for less than this at its start or end counts as whole (a generated or exported input
+#: starts at 00:01 and ends at 23:57: a few minutes missing are no visible drop, and a hollow point would be noise).
+PARTIAL_DAY_SLACK_MS = 3_600_000
+
+
+def coverage(manifest: Mapping[str, Any] | None) -> tuple[int, int, bool] | None:
+    """The event time a replay's input covers, from its ``run.json``: ``(start, end, timers_after)`` in epoch ms,
+    from its earliest accepted event to its latest decided one (``--until T`` before the last event: T, later events
+    are dead letters), and whether timers fired after that end (``--until end``, or ``--until T`` after the last
+    event: the days after it hold only those).  None when unknown (no manifest, no accepted event, a time that does
+    not parse)."""
+    from journeyflow.stages.timeparse import parse_ts
+    et = ((manifest or {}).get("input") or {}).get("event_times") or {}
+    until = ((manifest or {}).get("options") or {}).get("until")
+    try:
+        start = et["min"] if isinstance(et.get("min"), int) else parse_ts(et["min_iso"])
+        last = et["max"] if isinstance(et.get("max"), int) else parse_ts(et["max_iso"])
+        horizon = parse_ts(until) if until and until != "end" else None
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if horizon is not None and horizon < last:
+        return start, horizon, False
+    return start, last, until == "end" or (horizon is not None and horizon > last)
+
+
+def day_covered(day: date, span: tuple[int, int, bool] | None) -> str:
+    """What part of the UTC ``day`` the run covers (``span``: :func:`coverage`): ``whole day``, ``partial: from
+    15:00 UTC``, ``partial: until 14:21 UTC``, ``partial: 09:00–14:21 UTC``, ``after the input's last event:
+    timers only`` (``--until end``); ``unknown`` without a span.  Less than :data:`PARTIAL_DAY_SLACK_MS` missing
+    at either end of the day is a whole day."""
+    if span is None:
+        return "unknown"
+    start, end, timers_after = span
+    d0 = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+    d1 = d0 + _DAY_MS - 1  # the day's last millisecond
+
+    def hm(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%H:%M")
+
+    if end < d0:
+        return "after the input's last event: timers only" if timers_after else "after the run's horizon"
+    if start > d1:
+        return "before the input's first event"
+    lo, hi = start > d0 + PARTIAL_DAY_SLACK_MS, end < d1 - PARTIAL_DAY_SLACK_MS
+    if not lo and not hi:
+        return "whole day"
+    then = ", then timers only" if timers_after and hi else ""
+    if lo and hi:
+        return f"partial: {hm(start)}–{hm(end)} UTC{then}"
+    return f"partial: from {hm(start)} UTC" if lo else f"partial: until {hm(end)} UTC{then}"
+
+
+def daily(con: Any, name: str, span: tuple[int, int, bool] | None = None) -> list[dict[str, Any]]:
     """``sends_per_day`` or ``conversions_per_day`` with every UTC day between the first and the last present (0 where
-    nothing happened), days as ISO strings."""
-    from datetime import timedelta
+    nothing happened), days as ISO strings, each with ``covered``: the part of it the run covers
+    (:func:`day_covered` of ``span``, :func:`coverage`), so that a first or last day the input covers in part
+    does not read as a drop."""
     data = rows(con, OUTCOME_QUERIES[name])
     if not data:
         return []
@@ -112,8 +168,9 @@ def daily(con: Any, name: str) -> list[dict[str, Any]]:
     value_col = "sent" if name == "sends_per_day" else "conversions"
     first, last = min(r["day"] for r in data), max(r["day"] for r in data)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    covered = {d: day_covered(d, span) for d in days}
     got = {(r["day"], r[series_col]): r[value_col] for r in data}
-    return [{"day": d.isoformat(), series_col: s, value_col: got.get((d, s), 0)}
+    return [{"day": d.isoformat(), series_col: s, value_col: got.get((d, s), 0), "covered": covered[d]}
             for s in sorted({r[series_col] for r in data}) for d in days]
 
 

@@ -80,7 +80,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
                                               event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.calls import as_object as _object
-from journeyflow.stages.segment.calls import call_of, derived_message_id, has_no_message_id
+from journeyflow.stages.segment.calls import call_of, derived_message_id, event_name_text, has_no_message_id
 from journeyflow.stages.segment.calls import locale_region as _locale_region
 from journeyflow.stages.segment.calls import names_address_status as _names_address_status
 from journeyflow.stages.segment.calls import path_text as _path_text
@@ -166,11 +166,13 @@ class SegmentParser:
             raise Invalid(D.SCHEMA_VIOLATION, "Segment message's messageId is not a string or an integer", et)
         if call == "track":
             name = msg.get("event")
-            if not isinstance(name, str) or not name.strip():
+            name = event_name_text(name) if isinstance(name, str) else None
+            if not name:
                 raise Invalid(D.SCHEMA_VIOLATION, "track call without an event name (`event`)", et)
-            # "Order Completed " (a tracking plan's stray space) is Order Completed; an address in the name
-            # ("Invite Sent to ann@x.com") is a keyed token, as in every kept string
-            etype = self._clean(name.strip())
+            # "Order Completed " (a tracking plan's stray space, or a zero-width one: calls.event_name_text) is
+            # Order Completed; an address in the name ("Invite Sent to ann@x.com") is a keyed token, as in every
+            # kept string
+            etype = self._clean(name)
         else:
             etype = CALL_TYPES[call]
         # properties and traits are optional: one that is no object (a string, a list, a number) is dropped with a
@@ -285,8 +287,8 @@ class SegmentParser:
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose
         mapping target changes an address's status (an unsubscribe, complaint, bounce), else None (the last)."""
-        return next((n for n in names if isinstance(n, str) and _names_address_status(self._target(n.strip()))),
-                    None)
+        return next((n for n in names if isinstance(n, str) and
+                     _names_address_status(self._target(event_name_text(n)))), None)
 
     def _target(self, name: str) -> Any:
         """The mapping target of an event name: the name as the mapping writes it, else an opt-out whose name it

@@ -133,3 +133,17 @@ def test_a_configured_name_that_no_event_can_have_is_refused(name):
 def test_the_visible_names_load():
     assert load_journeys_text(JOURNEY % "Caf\u00e9 Visited", "journeys.yaml")
     assert load_mapping_text('version: 1\nevents:\n  "Caf\u00e9 Visited":\n    stream: web\n    type: login\n', "m")
+
+
+def test_a_declared_property_or_trait_spelt_with_invisible_characters_is_the_declared_one(tmp_path):
+    from tests.stages.test_qa12c_declared_values import parser_declaring
+
+    p = parser_declaring(tmp_path, "version: 1\nevents:\n  Trial Ending Soon:\n    properties: {days_left: int}\n"
+                                   "traits:\n  plan: string\n")
+    raw = json.dumps({"type": "track", "messageId": "m-1", "userId": "u1", "event": "Trial Ending Soon",
+                      "timestamp": TS, "properties": {"days_left" + ZWSP: 3},
+                      "context": {"traits": {BOM + "plan": "pro"}}}).encode()
+    res = p.parse_full("track", raw, "t:1")
+    assert res.result.attrs["properties"] == {"days_left": 3} and res.result.attrs["traits"] == {"plan": "pro"}
+    assert sorted((w.field, w.reason, w.action) for w in res.warnings) == [
+        ("properties.days_left\u200b", "unknown_value", "replaced"), ("traits.\ufeffplan", "unknown_value", "replaced")]

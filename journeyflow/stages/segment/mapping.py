@@ -127,7 +127,7 @@ def _problems(m: SegmentMapping) -> list[tuple[tuple, str]]:
             if attr not in rule.attrs:
                 out.append((at + ("attrs",), f"{rule.stream} events need the attribute {attr!r}"))
         for attr, a in rule.attrs.items():
-            if attr in ("properties", "traits", "name", "timezone"):
+            if attr in ("properties", "traits", "name", "category", "timezone"):
                 out.append((at + ("attrs", attr), f"{attr!r} is set from the message itself, not by the mapping"))
             if bool(a.from_) == ("value" in a.model_fields_set):
                 out.append((at + ("attrs", attr), "give either `from` (paths) or `value` (a constant)"))

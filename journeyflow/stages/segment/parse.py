@@ -15,7 +15,7 @@ source forwarding it, a migration from one form to the other) is one event, its 
 call        type (stream ``track``)     attrs
 ==========  ==========================  ====================================================================
 track       the ``event`` name, trimmed ``properties``
-page        ``Page Viewed``             ``name`` (when given), ``properties``
+page        ``Page Viewed``             ``name``, ``category`` (when given), ``properties``
 screen      ``Screen Viewed``           ``name`` (when given), ``properties``
 identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
 group       ``group``                   ``groupId``, ``traits`` (the group's), ``user_traits`` (``context.traits``)
@@ -112,6 +112,7 @@ _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 _OBJECT_FIELDS = ("properties", "traits", "context")
 #: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
 _TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
+_VIEW_FIELDS = {"page": 2, "screen": 1}  # of ("name", "category"): the Spec's page has both, a screen a name
 
 
 class SegmentParser:
@@ -263,13 +264,13 @@ class SegmentParser:
             kept = _public(user_traits)
         if kept:
             attrs["traits"] = clean(kept)
-        if call in ("page", "screen"):
-            name = msg.get("name")
-            if isinstance(name, str) and name:
-                attrs["name"] = self._clean(name)
-            elif name is not None and name != "":
-                problems.append(("name", W.WRONG_TYPE, "dropped", f"expected a string, got {type(name).__name__}",
-                                 _fields.warning_value("name", name)))
+        for f in ("name", "category")[:_VIEW_FIELDS.get(call, 0)]:  # a page's name and category, a screen's name
+            v = msg.get(f)
+            if isinstance(v, str) and v:
+                attrs[f] = self._clean(v)
+            elif v is not None and v != "":
+                problems.append((f, W.WRONG_TYPE, "dropped", f"expected a string, got {type(v).__name__}",
+                                 _fields.warning_value(f, v)))
         if call == "identify":
             self._timezone(context, own_traits or {}, attrs, problems)
             attrs.update(profile_fields(attrs.get("traits") or {}, problems))  # lifecycle stage, owner (profile)

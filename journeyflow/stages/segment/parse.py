@@ -17,7 +17,7 @@ call        type (stream ``track``)     attrs
 track       the ``event`` name, trimmed ``properties``
 page        ``Page Viewed``             ``name``, ``category`` (when given), ``properties``
 screen      ``Screen Viewed``           ``name`` (when given), ``properties``
-identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
+identify    ``identify``                ``traits`` (no personal identifiers), ``timezone`` (any call's too)
 group       ``group``                   ``groupId``, ``traits`` (the group's), ``user_traits`` (``context.traits``)
 alias       ``alias``                   (the link is in ``ids``: ``previousId`` and ``userId``)
 ==========  ==========================  ====================================================================
@@ -271,8 +271,8 @@ class SegmentParser:
             elif v is not None and v != "":
                 problems.append((f, W.WRONG_TYPE, "dropped", f"expected a string, got {type(v).__name__}",
                                  _fields.warning_value(f, v)))
-        if call == "identify":
-            self._timezone(context, own_traits or {}, attrs, problems)
+        self._timezone(context, own_traits or {} if call == "identify" else {}, attrs, problems)  # any call's device
+        if call == "identify":  # zone (context.timezone); an identify's traits.timezone (a group's is the group's)
             attrs.update(profile_fields(attrs.get("traits") or {}, problems))  # lifecycle stage, owner (profile)
         stream = SEGMENT_STREAM
         target = self._target(etype) if call in ("track", "page", "screen") else None

@@ -40,6 +40,7 @@ from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.declarations import (CUSTOM_STREAM, CUSTOMER_FIELDS, MAX_EVENT_NAME, Declarations, EventDecl,
                                              _folded, stream_of)
 from journeyflow.stages.declared_types import _folded as _spelling
+from journeyflow.stages.segment.calls import event_name_text
 from journeyflow.stages.typecheck import DOUBLE, INT, NUMERIC, STRING, T, parse_type
 
 __all__ = ["AttributesError", "MAX_ATTRIBUTES", "MAX_EVENTS_LIMIT", "load_attributes", "load_attributes_text"]
@@ -215,9 +216,9 @@ def _user_named(name: str, d: dict, stream: str, p: tuple, add, mapped: Mapping[
     """The checks of a declared user-named event (stream ``track``) that could never apply (see :func:`_events`)."""
     key = _folded(name)
     builtin = next((t for t in _BUILTIN_TYPES if _folded(t) == key), None)
-    if name != name.strip():
-        add(p, f"event name {name!r} has spaces around it: event names are read without them (a Segment track "
-               f"call's event is trimmed), write '{name.strip()}'")
+    if name != event_name_text(name):
+        add(p, f"event name {name!r} has spaces around it or characters nobody sees: event names are read without "
+               f"them (a Segment track call's event is read so), write {event_name_text(name)!r}")
     elif name in mapped:
         ms, mt = mapped[name]
         add(p, f"event '{name}' never reaches stream '{CUSTOM_STREAM}': the Segment mapping turns it into {ms} "
@@ -280,8 +281,9 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
     if len(event) > MAX_EVENT_NAME:  # the limit of journey triggers and declared events: one rule for names
         add(p + ("event",), f"an event name is a string of 1-{MAX_EVENT_NAME} characters, not {len(event)}")
         return None
-    if event != event.strip():  # (never sent so: a Segment track call's event is trimmed)
-        add(p + ("event",), f"event name {event!r} has spaces around it (event names are read without them)")
+    if event != event_name_text(event):  # (never sent so: a Segment track call's event is read so)
+        add(p + ("event",), f"event name {event!r} has spaces around it or characters nobody sees (event names "
+                            f"are read without them: write {event_name_text(event)!r})")
         return None
     if stream is not None and stream not in _STREAMS:
         add(p + ("stream",), f"{stream!r} is not a stream ({', '.join(_STREAMS)})")

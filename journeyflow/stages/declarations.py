@@ -44,10 +44,10 @@ BUILTIN_EVENT_FIELDS: Mapping[str, Mapping[str, T]] = {
     "crm": {"lifecycle_stage": STRING, "timezone": STRING, "owner_id": STRING},
     "engagement": {"channel": STRING, "decision_id": STRING, "bounce_type": STRING},
     "consent": {"channel": STRING, "status": STRING},
-    # name: of page/screen calls; groupId and user_traits (the user's context.traits): of group calls
-    # (stages.segment.parse; absent on the other calls)
+    # name: of page/screen calls, category: of page calls; groupId and user_traits (the user's context.traits): of
+    # group calls (stages.segment.parse; absent on the other calls)
     CUSTOM_STREAM: {"properties": _OPEN_MAP, "traits": _OPEN_MAP, "timezone": STRING, "name": STRING,
-                    "groupId": STRING, "user_traits": _OPEN_MAP},
+                    "category": STRING, "groupId": STRING, "user_traits": _OPEN_MAP},
     "timer": {"product_id": STRING},
 }
 

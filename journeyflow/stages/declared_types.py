@@ -204,7 +204,12 @@ def _trait_problem(value: Any) -> tuple[str, str] | None:
 
 
 def _folded(name: Any) -> str | None:
-    return name.casefold().replace("_", "").replace("-", "").replace(" ", "") if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    if not name.isascii():  # a zero-width space, a BOM, a no-break space: characters nobody sees (qa17d)
+        from journeyflow.stages.segment.calls import event_name_text
+        name = event_name_text(name)
+    return name.casefold().replace("_", "").replace("-", "").replace(" ", "")
 
 
 def _declared_spellings(values: Mapping, declared: Mapping[str, T], key: str, problems: list) -> dict | None:

@@ -28,7 +28,11 @@ def fold_symbol(v: str) -> str:
     """An enum value spelt as the schemas spell their symbols: trimmed, lower case, spaces and hyphens as
     underscores (``" REVOKED"`` → ``revoked``, ``"Email"`` → ``email``, ``"Add To Cart"`` → ``add_to_cart``).  Sources
     write enum values in other cases (an ESP's ``Unsubscribed``, a CRM's ``REVOKED``); such a record is understood,
-    and an opt-out among them must never be lost to a dead letter."""
+    and an opt-out among them must never be lost to a dead letter; nor to a character nobody sees (a zero-width
+    space, a byte order mark, a soft hyphen, a no-break space for a space: ``segment.calls.event_name_text``)."""
+    if not v.isascii():
+        from journeyflow.stages.segment.calls import event_name_text
+        v = event_name_text(v)
     return v.strip().lower().replace(" ", "_").replace("-", "_")
 
 

@@ -181,6 +181,8 @@ class CustomerState(_dl.AddressStatus):
             _dl.see_contact(self, contact, ts, ev.stream)
         a = ev.attrs
         s, t = ev.stream, ev.type
+        if a.get("timezone") and a["timezone"].__class__ is str:  # a crm record's, a Segment call's (its device's
+            self.tz, self.tz_at = a["timezone"], ts  # context.timezone: also of a call mapped onto web, orders ...)
         if s == "web":
             if self.last_activity is None or ts > self.last_activity:
                 self.last_activity = ts
@@ -228,15 +230,11 @@ class CustomerState(_dl.AddressStatus):
         elif s == "support":
             self._ticket_event(t, a.get("ticket_id"), ts, a)
         elif s == "crm":
-            if a.get("timezone"):
-                self.tz, self.tz_at = a["timezone"], ts
             if a.get("lifecycle_stage"):
                 self.lifecycle = a["lifecycle_stage"]
             if a.get("owner_id"):
                 self.owner_id = a["owner_id"]
         elif s == "track":
-            if a.get("timezone") and isinstance(a["timezone"], str):
-                self.tz, self.tz_at = a["timezone"], ts  # an identify call's (or context's) time zone (issue 19)
             if a.get("lifecycle_stage"):  # an identify call's profile traits, as the crm stream's fields
                 self.lifecycle = a["lifecycle_stage"]  # (stages.segment.profile)
             if a.get("owner_id"):

@@ -58,6 +58,7 @@ from journeyflow.stages.journeys.positions import condition_line
 from journeyflow.stages.journeys.step_events import step_event_types
 from journeyflow.stages.journeys.schema import describe_error, schema_validator
 from journeyflow.stages.declarations import CUSTOM_STREAM, Declarations
+from journeyflow.stages.segment.calls import event_name_text
 from journeyflow.stages.typecheck import DYN as _ANY_EVENT  # a broken journey's event: not known
 
 __all__ = ["MAX_CONDITION_CHARS", "MAX_FILE_BYTES", "MAX_JOURNEYS", "default_journeys", "load_journeys",
@@ -209,8 +210,9 @@ def _check_event(etype: str, stream: str | None, path: tuple, doc: _Doc, decl: D
             return False
         return True
     if stream in (None, CUSTOM_STREAM):
-        if etype != etype.strip():  # (never sent so: a Segment track call's event is trimmed)
-            doc.add(path + (key,), f"event name {etype!r} has spaces around it (event names are read without them)")
+        if etype != event_name_text(etype):  # (never sent so: a Segment track call's event is read so)
+            doc.add(path + (key,), f"event name {etype!r} has spaces around it or characters nobody sees (event names "
+                                   f"are read without them: write {event_name_text(etype)!r})")
             return False
         if etype in decl.mapped:  # the Segment mapping turns these messages into built-in events
             ms, mt = decl.mapped[etype]

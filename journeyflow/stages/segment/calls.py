@@ -34,6 +34,7 @@ wrong type (an object, a list, a boolean) stays a ``schema_violation``: the prod
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any, Callable
 
 import phonenumbers
@@ -42,7 +43,7 @@ from journeyflow.stages.json_text import whole_digits
 
 from journeyflow.model.events import ENGAGEMENT_STATUS_TYPES
 
-__all__ = ["call_of", "derived_message_id", "has_no_message_id"]
+__all__ = ["call_of", "derived_message_id", "event_name_text", "has_no_message_id"]
 
 _PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 #: the fields only one call has, and that call
@@ -82,6 +83,26 @@ def derived_message_id(msg: dict, digest: Callable[[str, str], str]) -> str:
 
 
 # ------------------------------------------------------------------------------------ shared small readers
+#: joiners that are part of a word inside a name (Persian and Indic script, emoji sequences): kept inside it
+_JOINERS = "\u200c\u200d"
+#: no-break spaces (a wiki's or word processor's space): a space
+_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
+def event_name_text(name: str) -> str:
+    """An event name (a Segment ``track`` call's ``event``; a name in the journey, attributes and mapping files) as
+    one spelling, the one it shows: surrounding whitespace and invisible format characters (Unicode ``Cf``: a
+    zero-width space, a byte order mark, a soft hyphen, a word joiner, left-to-right/right-to-left marks) removed --
+    the zero-width (non-)joiners only around the name, they join letters inside it --, a no-break space read as a
+    space, and Unicode NFC (an ``é`` sent decomposed, ``e`` + U+0301, is the ``é`` a YAML file holds).  A tracking
+    plan copied from a wiki or a right-to-left UI carries them unseen; event ids are read so too
+    (``identity.keys.event_id_text``).  May be empty (no name)."""
+    if name.isascii():
+        return name.strip()
+    text = "".join(c for c in name if c in _JOINERS or unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFC", text.translate(_NO_BREAK_SPACES)).strip().strip(_JOINERS).strip()
+
+
 def names_address_status(target: Any) -> bool:
     """True when a mapping target is an engagement record that changes an address's status (unsubscribe,
     complaint, bounce: ``deliverability.ENGAGEMENT_STATUS_TYPES``)."""

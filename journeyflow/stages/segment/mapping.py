@@ -23,6 +23,7 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES
 from journeyflow.stages.json_text import as_number
 from journeyflow.stages.object_ids import object_id
+from journeyflow.stages.segment.calls import event_name_text
 from journeyflow.stages.json_text import whole_digits
 
 __all__ = ["AttrRule", "EventRule", "MAPPING_FILE", "MappedAttr", "Misplaced", "SegmentMapping", "compiled_mapping",
@@ -113,6 +114,9 @@ def _problems(m: SegmentMapping) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     for name, rule in m.events.items():
         at = ("events", name)
+        if name != event_name_text(name):  # (a message's event is read so: this name would never match)
+            out.append((at, f"event name {name!r} has spaces around it or characters nobody sees (event names are "
+                            f"read without them: write {event_name_text(name)!r})"))
         if rule.stream not in BUILTIN_STREAMS:
             out.append((at + ("stream",), f"{rule.stream!r} is not a built-in stream ({', '.join(BUILTIN_STREAMS)})"))
             continue
@@ -123,7 +127,7 @@ def _problems(m: SegmentMapping) -> list[tuple[tuple, str]]:
             if attr not in rule.attrs:
                 out.append((at + ("attrs",), f"{rule.stream} events need the attribute {attr!r}"))
         for attr, a in rule.attrs.items():
-            if attr in ("properties", "traits", "name", "timezone"):
+            if attr in ("properties", "traits", "name", "category", "timezone"):
                 out.append((at + ("attrs", attr), f"{attr!r} is set from the message itself, not by the mapping"))
             if bool(a.from_) == ("value" in a.model_fields_set):
                 out.append((at + ("attrs", attr), "give either `from` (paths) or `value` (a constant)"))

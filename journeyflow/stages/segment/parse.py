@@ -15,9 +15,9 @@ source forwarding it, a migration from one form to the other) is one event, its 
 call        type (stream ``track``)     attrs
 ==========  ==========================  ====================================================================
 track       the ``event`` name, trimmed ``properties``
-page        ``Page Viewed``             ``name`` (when given), ``properties``
+page        ``Page Viewed``             ``name``, ``category`` (when given), ``properties``
 screen      ``Screen Viewed``           ``name`` (when given), ``properties``
-identify    ``identify``                ``traits`` (without personal identifiers), ``timezone``
+identify    ``identify``                ``traits`` (no personal identifiers), ``timezone`` (any call's too)
 group       ``group``                   ``groupId``, ``traits`` (the group's), ``user_traits`` (``context.traits``)
 alias       ``alias``                   (the link is in ``ids``: ``previousId`` and ``userId``)
 ==========  ==========================  ====================================================================
@@ -80,7 +80,7 @@ from journeyflow.stages.identity.keys import (MAX_ID_CHARS, InvalidIdentifier, a
                                               event_id_text, is_placeholder)
 from journeyflow.stages.parse_fast import cannot_hold_pii
 from journeyflow.stages.segment.calls import as_object as _object
-from journeyflow.stages.segment.calls import call_of, derived_message_id, has_no_message_id
+from journeyflow.stages.segment.calls import call_of, derived_message_id, event_name_text, has_no_message_id
 from journeyflow.stages.segment.calls import locale_region as _locale_region
 from journeyflow.stages.segment.calls import names_address_status as _names_address_status
 from journeyflow.stages.segment.calls import path_text as _path_text
@@ -112,6 +112,7 @@ _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 _OBJECT_FIELDS = ("properties", "traits", "context")
 #: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
 _TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
+_VIEW_FIELDS = {"page": 2, "screen": 1}  # of ("name", "category"): the Spec's page has both, a screen a name
 
 
 class SegmentParser:
@@ -166,11 +167,13 @@ class SegmentParser:
             raise Invalid(D.SCHEMA_VIOLATION, "Segment message's messageId is not a string or an integer", et)
         if call == "track":
             name = msg.get("event")
-            if not isinstance(name, str) or not name.strip():
+            name = event_name_text(name) if isinstance(name, str) else None
+            if not name:
                 raise Invalid(D.SCHEMA_VIOLATION, "track call without an event name (`event`)", et)
-            # "Order Completed " (a tracking plan's stray space) is Order Completed; an address in the name
-            # ("Invite Sent to ann@x.com") is a keyed token, as in every kept string
-            etype = self._clean(name.strip())
+            # "Order Completed " (a tracking plan's stray space, or a zero-width one: calls.event_name_text) is
+            # Order Completed; an address in the name ("Invite Sent to ann@x.com") is a keyed token, as in every
+            # kept string
+            etype = self._clean(name)
         else:
             etype = CALL_TYPES[call]
         # properties and traits are optional: one that is no object (a string, a list, a number) is dropped with a
@@ -261,15 +264,15 @@ class SegmentParser:
             kept = _public(user_traits)
         if kept:
             attrs["traits"] = clean(kept)
-        if call in ("page", "screen"):
-            name = msg.get("name")
-            if isinstance(name, str) and name:
-                attrs["name"] = self._clean(name)
-            elif name is not None and name != "":
-                problems.append(("name", W.WRONG_TYPE, "dropped", f"expected a string, got {type(name).__name__}",
-                                 _fields.warning_value("name", name)))
-        if call == "identify":
-            self._timezone(context, own_traits or {}, attrs, problems)
+        for f in ("name", "category")[:_VIEW_FIELDS.get(call, 0)]:  # a page's name and category, a screen's name
+            v = msg.get(f)
+            if isinstance(v, str) and v:
+                attrs[f] = self._clean(v)
+            elif v is not None and v != "":
+                problems.append((f, W.WRONG_TYPE, "dropped", f"expected a string, got {type(v).__name__}",
+                                 _fields.warning_value(f, v)))
+        self._timezone(context, own_traits or {} if call == "identify" else {}, attrs, problems)  # any call's device
+        if call == "identify":  # zone (context.timezone); an identify's traits.timezone (a group's is the group's)
             attrs.update(profile_fields(attrs.get("traits") or {}, problems))  # lifecycle stage, owner (profile)
         stream = SEGMENT_STREAM
         target = self._target(etype) if call in ("track", "page", "screen") else traits_opt_out(
@@ -286,8 +289,8 @@ class SegmentParser:
     def opt_out_event(self, names: list) -> str | None:
         """Of the values of an ``event`` key written more than once (``stages.duplicate_keys``), the first whose
         mapping target changes an address's status (an unsubscribe, complaint, bounce), else None (the last)."""
-        return next((n for n in names if isinstance(n, str) and _names_address_status(self._target(n.strip()))),
-                    None)
+        return next((n for n in names if isinstance(n, str) and
+                     _names_address_status(self._target(event_name_text(n)))), None)
 
     def _target(self, name: str) -> Any:
         """The mapping target of an event name: the name as the mapping writes it, else an opt-out whose name it

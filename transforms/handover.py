@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event, encode_event
 from journeyflow.stages.identity.flush_plan import FlushPlan
-from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, link_of
 from journeyflow.stages.processor import CustomerProcessor, Outputs
 from journeyflow.stages.state import CustomerState
 
@@ -111,7 +111,8 @@ def stand_in_absorb(mf: Event, key: str) -> Event:
     stand_in = CustomerState(customer_id=str(mf.attrs.get("from") or ""),
                              consent={ch: [STAND_IN_STATUS, mf.ts] for ch in CHANNELS})
     return Event(f"{_STAND_IN}{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (key,),
-                 {"state": base64.b64encode(stand_in.to_bytes()).decode(), "from": stand_in.customer_id})
+                 {"state": base64.b64encode(stand_in.to_bytes()).decode(), "from": stand_in.customer_id,
+                  "link": link_of(mf)})
 
 
 def consent_before(state: CustomerState, mf: Event, ready: list[Event]) -> dict[str, list | None]:
@@ -161,7 +162,8 @@ def with_subprofiles(processor: CustomerProcessor, plan: FlushPlan, out: Outputs
         sub = CustomerState(customer_id=mf.attrs["from"])
         processor.advance(sub, events, mf.ts - 1, out)
         absorbs[mf.uid] = Event(f"absorb:sub:{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (mf.ids[0],),
-                                {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id})
+                                {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id,
+                                 "link": link_of(mf)})
     ready: list[Event] = []
     for e in plan.main:
         ready.append(e)

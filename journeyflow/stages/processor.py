@@ -57,7 +57,7 @@ from journeyflow.stages.arbitration.moment import (  # noqa: F401 - the payload 
     pop_all_due_at,
     retrigger,
 )
-from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO
+from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_INTO, link_of
 from journeyflow.stages.journeys.deferral import shift_waits
 from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded, the streaming stage)
     MAX_DETAIL,
@@ -257,14 +257,15 @@ class CustomerProcessor:
             payload = base64.b64encode(state.to_bytes()).decode()
             out.transfers.append((target, Event(uid=f"absorb:{state.customer_id}:{ev.uid}", stream=IDENTITY_STREAM,
                                                 type=ABSORB, ts=ev.ts, ids=(target,),
-                                                attrs={"state": payload, "from": state.customer_id})))
+                                                attrs={"state": payload, "from": state.customer_id,
+                                                       "link": link_of(ev)})))
             _assign(state, CustomerState(customer_id=state.customer_id))
         elif ev.type == ABSORB:
             other = CustomerState.from_bytes(base64.b64decode(ev.attrs["state"]))
             merged = state.merge(other)
             merged.customer_id = state.customer_id
             _assign(state, merged)
-            self.after_merge(state, ev.ts, ev.uid, out)
+            self.after_merge(state, ev.ts, link_of(ev), out)  # (replay's trigger: the linking record)
 
     def after_merge(self, state: CustomerState, now: int, trigger_id: str, out: Outputs) -> None:
         """Cancel the pending actions of the memberships the merge did not keep (``JourneyEngine.cancel_orphans``)."""

@@ -1,15 +1,15 @@
 """Identity merges of per-customer state: two profiles found to be one person become one ``CustomerState``.
 
 The result is what one profile that had seen both histories would hold (issue 17), so a merge is commutative and
-idempotent for identical inputs: identifiers, cart, views and sends are unions (one entry per key), timestamps the
-max (or min for "first" times), consent the latest status in event time (a blocking status wins a tie), tickets the
-latest status in event time (:func:`merge_tickets`), delivery addresses a union and address statuses every change
-either profile saw (``deliverability.merge_addresses``), orders a union from which a cancellation either profile saw
-takes back its order and items, a payment failure or cart line at or before the latest order of either profile
-cleared (a line added at the order's time stays), and journey memberships one record per journey
-(:func:`merge_membership`).  The pending actions of a membership record a merge did not keep are cancelled by the journey engine afterwards
-(``JourneyEngine.cancel_orphans``, called by ``CustomerProcessor.after_merge``).  ``CustomerState.merge`` calls
-:func:`merge_states`.
+idempotent for identical inputs: identifiers and cart are unions (one entry per key), views and sends too (per key, as
+many entries as the profile holding more of them), timestamps the max (or min for "first" times), consent the latest
+status in event time (a blocking status wins a tie), tickets the latest status in event time (:func:`merge_tickets`),
+delivery addresses a union and address statuses every change either profile saw (``deliverability.merge_addresses``),
+orders a union from which a cancellation either profile saw takes back its order and items, a payment failure or cart
+line at or before the latest order of either profile cleared (a line added at the order's time stays), and journey
+memberships one record per journey (:func:`merge_membership`). The pending actions of a membership record a merge did
+not keep are cancelled by the journey engine afterwards (``JourneyEngine.cancel_orphans``, called by
+``CustomerProcessor.after_merge``). ``CustomerState.merge`` calls :func:`merge_states`.
 """
 from __future__ import annotations
 
@@ -216,11 +216,22 @@ def _bought(orders: list[list]) -> dict:
 
 
 def _union_sorted(a: list[list], b: list[list], key) -> list[list]:
-    """The entries of ``a`` and ``b``, one per ``key`` (``b``'s on a tie), sorted by key."""
-    out: dict[Any, list] = {}
-    for x in a + b:
-        out[key(x)] = x
-    return [out[k] for k in sorted(out)]
+    """The entries of ``a`` and ``b`` sorted by key, per ``key`` as many as the side that holds more of them (``b``'s
+    on a tie): what one profile that saw both histories holds.  One profile can hold an entry twice (two views of a
+    product in one millisecond, under two event ids, count twice in ``product_views_7d``), so one per key lost
+    one of them at a merge, but only when the other profile had a state (qa17e: streaming merges into the
+    survivor's key, bounded replay takes a sole sub-profile's state as it is).  Idempotent (``merge(x, x)`` is
+    ``x``: a hand-over delivered twice) and commutative."""
+    out: dict[Any, list[list]] = {}
+    for x in a:
+        out.setdefault(key(x), []).append(x)
+    theirs: dict[Any, list[list]] = {}
+    for x in b:
+        theirs.setdefault(key(x), []).append(x)
+    for k, v in theirs.items():
+        if len(v) >= len(out.get(k, ())):
+            out[k] = v
+    return [x for k in sorted(out) for x in out[k]]
 
 
 def _first_placed(orders: list[list]) -> list[list]:

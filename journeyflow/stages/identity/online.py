@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
 
 __all__ = ["ABSORB", "IDENTITY_STREAM", "MERGE_FROM", "MERGE_INTO", "STATUS_FROM", "OnlineResolution",
-           "merge_from_event", "merge_into_event", "resolve_online", "route_transfer", "status_handover",
+           "link_of", "merge_from_event", "merge_into_event", "resolve_online", "route_transfer", "status_handover",
            "transfer_target"]
 
 #: Pseudo-stream of identity control events (streaming merges); never read from input files.
@@ -46,9 +46,19 @@ STATUS_FROM = "status:"
 
 def merge_into_event(old: str, new: str, ev: Event) -> Event:
     """The ``merge_into`` control event telling customer ``old`` it was linked into ``new`` by event ``ev``
-    (same event time; deterministic uid ``merge:<old>:<ev.uid>`` so a retried bundle emits the same event)."""
+    (same event time; deterministic uid ``merge:<old>:<ev.uid>`` so a retried bundle emits the same event).
+    ``attrs["link"]``: ``ev``'s uid, which the absorb carries on (:func:`link_of`)."""
     return Event(uid=f"merge:{old}:{ev.uid}", stream=IDENTITY_STREAM, type=MERGE_INTO, ts=ev.ts, ids=(old,),
-                 attrs={"into": new})
+                 attrs={"into": new, "link": ev.uid})
+
+
+def link_of(control: Event) -> str:
+    """The uid of the record whose link a merge control event (``merge_into``, ``merge_from``, ``absorb``) stands
+    for: the trigger of what the merge cancels, as bounded replay names it (``ClusterFold`` merges at the linking
+    record itself; qa17e: the absorb's own uid gave the streaming ``journey_exited`` decisions other ids).  The
+    control event's own uid when it names none (one from an earlier build, a status hand-over)."""
+    link = control.attrs.get("link")
+    return link if isinstance(link, str) and link else control.uid
 
 
 def merge_from_event(old: str, new: str, ev: Event, members: list[str],
@@ -56,8 +66,9 @@ def merge_from_event(old: str, new: str, ev: Event, members: list[str],
     """The ``merge_from`` control event telling customer ``new`` that ``old`` (identifier keys ``members`` before
     the merge) was linked into it by event ``ev`` (same event time; deterministic uid ``mergefrom:<old>:<ev.uid>``);
     ``pair``: the two identifier keys of the link (``attrs["pair"]``: the flush plan replays a key's links in event
-    time when they arrived in another order, ``journeyflow.stages.identity.flush_plan``)."""
-    attrs: dict[str, Any] = {"from": old, "members": sorted(members)}
+    time when they arrived in another order, ``journeyflow.stages.identity.flush_plan``); ``attrs["link"]``: ``ev``'s
+    uid (:func:`link_of`)."""
+    attrs: dict[str, Any] = {"from": old, "members": sorted(members), "link": ev.uid}
     if pair is not None:
         attrs["pair"] = list(pair)
     return Event(uid=f"mergefrom:{old}:{ev.uid}", stream=IDENTITY_STREAM, type=MERGE_FROM, ts=ev.ts, ids=(new,),

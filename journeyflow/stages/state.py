@@ -161,6 +161,8 @@ class CustomerState(_dl.AddressStatus):
     computed: dict[str, dict] = field(default_factory=dict)
     tz_at: int | None = None  # event time the time zone was set (a merge keeps the latest zone: state_merge)
     account: list | None = None  # ["deleted" | "created", ts]: an account deletion and a new one (stages.deletion)
+    lifecycle_at: int | None = None  # event times the stage and the owner were set (stages.profile_fields)
+    owner_at: int | None = None
 
     # ----------------------------------------------------------------- events
     def apply(self, ev: Event) -> None:
@@ -229,16 +231,8 @@ class CustomerState(_dl.AddressStatus):
                     self._drop_cancelled_orders()
         elif s == "support":
             self._ticket_event(t, a.get("ticket_id"), ts, a)
-        elif s == "crm":
-            if a.get("lifecycle_stage"):
-                self.lifecycle = a["lifecycle_stage"]
-            if a.get("owner_id"):
-                self.owner_id = a["owner_id"]
-        elif s == "track":
-            if a.get("lifecycle_stage"):  # an identify call's profile traits, as the crm stream's fields
-                self.lifecycle = a["lifecycle_stage"]  # (stages.segment.profile)
-            if a.get("owner_id"):
-                self.owner_id = a["owner_id"]
+        elif s == "crm" or s == "track":  # stage, owner (and zone) with their times (an identify call's profile
+            _profile.apply_profile(self, a, ts)  # traits, stages.segment.profile, as the crm stream's fields)
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an
@@ -440,7 +434,7 @@ class CustomerState(_dl.AddressStatus):
     _FIELDS = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
                "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
                "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at",
-               "traits", "computed", "tz_at", "account")
+               "traits", "computed", "tz_at", "account", "lifecycle_at", "owner_at")
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned plain-dict form (``{"v": STATE_VERSION, ...}``; empty fields are left out)."""
@@ -494,3 +488,4 @@ def _max(a: int | None, b: int | None) -> int | None:
 
 # (at the end: state_bounds imports this module's classes; expire calls it without an import per call)
 import journeyflow.stages.state_bounds as _bounds  # noqa: E402
+import journeyflow.stages.profile_fields as _profile  # noqa: E402

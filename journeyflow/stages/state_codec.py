@@ -37,9 +37,9 @@ MARSHAL_VERSION = 4
 LAYOUT = ("customer_id", "ids", "addresses", "addr_status", "tz", "lifecycle", "owner_id", "consent", "tickets",
           "resolved", "purchases", "orders", "cancelled", "payment_failed", "cart", "views", "sends", "journeys",
           "timers", "seen", "first_seen", "last_event", "last_login", "last_activity", "expired_at", "traits",
-          "computed", "tz_at", "account")
+          "computed", "tz_at", "account", "lifecycle_at", "owner_at")
 #: Names appended to LAYOUT after the first stored form: a shorter stored tuple lacks them (their defaults apply).
-_APPENDED = ("tz_at", "account")
+_APPENDED = ("tz_at", "account", "lifecycle_at", "owner_at")
 _TAG = b"M"
 _HEADER = _TAG + bytes([STATE_VERSION])
 # CustomerState(*values) fills its fields positionally: only when they start with LAYOUT in this order

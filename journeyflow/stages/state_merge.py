@@ -20,6 +20,7 @@ from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_t
                                                set_address_status)
 from journeyflow.stages.attributes_expiry import trait_order
 from journeyflow.stages.deletion import merge_account
+from journeyflow.stages.profile_fields import merge_profile
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 from journeyflow.stages.state_orders import merge_reports
 
@@ -40,15 +41,10 @@ def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:
     newer, older = (x, y) if (x.last_event or 0, x.customer_id) >= (y.last_event or 0, y.customer_id) else (y, x)
     merge_addresses(m, older, newer)
     resolve_unnamed(m)
-    # the zone set last in event time wins (a device's zone from a month ago does not replace the CRM's of last
-    # week because the device's profile saw the later event); without both times, the newer profile's
-    if x.tz and y.tz and x.tz_at is not None and y.tz_at is not None and x.tz_at != y.tz_at:
-        src = x if x.tz_at > y.tz_at else y
-    else:
-        src = newer if newer.tz else older
-    m.tz, m.tz_at = src.tz, src.tz_at
-    m.lifecycle = newer.lifecycle or older.lifecycle
-    m.owner_id = newer.owner_id or older.owner_id
+    # the zone, stage and owner set last in event time win (a device's identify from a month ago does not replace
+    # the CRM's values of last week because the device's profile saw the later event); without both times, the
+    # newer profile's
+    merge_profile(m, x, y, newer, older)
     m.consent = dict(older.consent)
     for ch, (st, ts) in newer.consent.items():
         m._set_consent(ch, st, ts)

@@ -42,6 +42,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.bounce_words import BOUNCE_KIND  # (a bounce hard/soft cannot say: the sender's fault)
+from journeyflow.stages.crm_opt_outs import OPT_OUT_TYPE, crm_opt_out
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
@@ -63,13 +64,11 @@ MAX_PAYLOAD_IN_DEAD_LETTER = 64 * 1024
 MAX_JSON_DEPTH = 32
 
 # Defaults for absurd-time detection: 2000-01-01 .. 2100-01-01 (UTC).
-DEFAULT_MIN_TS = 946_684_800_000
-DEFAULT_MAX_TS = 4_102_444_800_000
+DEFAULT_MIN_TS, DEFAULT_MAX_TS = 946_684_800_000, 4_102_444_800_000
 # Event times a dead letter can carry: the TIMESTAMP range of its table (BigQuery's, 0001-01-01 .. 9999-12-31 UTC,
 # also the range of Python's datetime used for the date partition).  A record's absurd ``ts`` outside it stays in
 # the payload and the detail; its ``event_time`` is left empty.
-_MIN_TABLE_TS = -62_135_596_800_000
-_MAX_TABLE_TS = 253_402_300_799_999
+_MIN_TABLE_TS, _MAX_TABLE_TS = -62_135_596_800_000, 253_402_300_799_999
 _MIN_LONG, _MAX_LONG = -(1 << 63), (1 << 63) - 1
 _OPT_OUTS = frozenset({"consent_revoked"} | ENGAGEMENT_STATUS_TYPES)  # event types that block an address
 
@@ -86,9 +85,7 @@ class Invalid(Exception):
 
     def __init__(self, reason: DeadLetterReason, detail: str, event_time: int | None = None):
         super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.event_time = event_time
+        self.reason, self.detail, self.event_time = reason, detail, event_time
 
 
 @dataclass(frozen=True)
@@ -319,7 +316,8 @@ class Parser:
             if etype not in EVENT_TYPES[stream]:
                 raise Invalid(DeadLetterReason.UNKNOWN_TYPE, f"{stream} type {str(etype)[:40]!r} is not one of "
                               f"{', '.join(EVENT_TYPES[stream])}", et)
-        if etype in _OPT_OUTS:
+        opted = crm_opt_out(rec) if stream == "crm" else None  # a contact flagged opted out (stages.crm_opt_outs)
+        if etype in _OPT_OUTS or opted is not None:
             rec = several_addresses(_fields.phone_digits(rec), self.hasher, self.config.default_region)  # fail safe
         if (scope := _fields.opt_out_scope(stream, rec)) is None:  # every channel / a phone's two: opt-outs only
             raise Invalid(DeadLetterReason.SCHEMA_VIOLATION, f"{stream} {etype}: no channel named; only an "
@@ -348,8 +346,10 @@ class Parser:
         self._check_range(et, ts_raw, received_at)
         ids, contact = self._identifiers(stream, rec, et, problems)
         attrs = {**self._attrs(stream, rec), "channel": scope} if scope else self._attrs(stream, rec)
-        return Event(uid=f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}", stream=stream,
-                     type=etype, ts=et, ids=ids, attrs=attrs, contact=also_named(ids, contact, etype, rec)), problems
+        uid = f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}"
+        if opted is not None:  # the engagement stream's opt-out of that scope, in the crm namespace, with its profile
+            stream, etype, attrs = "engagement", OPT_OUT_TYPE, {**attrs, "channel": opted}
+        return Event(uid, stream, etype, et, ids, attrs, also_named(ids, contact, etype, rec)), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:
         cfg = self.config

@@ -30,7 +30,7 @@ import msgspec
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
-from journeyflow.stages.deletion_flags import names_deletion_flag
+from journeyflow.stages.crm_opt_outs import names_crm_flag
 from journeyflow.stages.duplicate_keys import DECISIVE_KEYS, escaped_keys, key_count
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.object_ids import object_id
@@ -289,7 +289,7 @@ class FastPath:
         max_bytes, min_ts, max_ts, max_ahead = self._max_bytes, self._min_ts, self._max_ts, self._max_ahead
         iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
         twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
-        keys_twice, flags = DECISIVE_KEYS.get(stream, ()), names_deletion_flag if stream == "crm" else None
+        keys_twice, flags = DECISIVE_KEYS.get(stream, ()), names_crm_flag if stream == "crm" else None
         blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()
                            if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks)
         prefix = stream + "/"
@@ -317,7 +317,7 @@ class FastPath:
                 if not str(e).startswith("Object contains unknown field") or (
                         raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes)
                         else raw.count("{") + raw.count("[")) > 32 or (flags is not None and flags(raw)):
-                    return None  # (a crm field that may flag a deletion: the full parser reads it, deletion_flags)
+                    return None  # (a crm field that may flag a deletion or an opt-out: crm_opt_outs)
                 try:
                     rec = lenient(raw)
                 except (decode_error, UnicodeError, RecursionError):

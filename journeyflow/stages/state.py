@@ -199,6 +199,8 @@ class CustomerState(_dl.AddressStatus):
                 self.last_login = _max(self.last_login, ts)
         elif s == "engagement" or s == "consent":  # (before the rarer streams: a third of the events)
             _dl.apply_status(self, ev)  # channel consent and address statuses
+            if "lifecycle_stage" in a or "owner_id" in a:  # a crm record's opt-out carries its profile (crm_opt_outs)
+                _profile.apply_profile(self, a, ts)
         elif s == "orders":
             self.last_activity = _max(self.last_activity, ts)
             if t == "order_placed":

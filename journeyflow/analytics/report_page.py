@@ -122,8 +122,9 @@ def _accounting(r: Report) -> str:
     warned = (f"; {kept:,} kept record{'s' if kept != 1 else ''} had an optional field dropped or replaced "
               "(field warnings)" if kept else "")
     if dead_w:  # (parsing warned before the record was dead-lettered: after the horizon, late, failed)
-        warned += (f"; {dead_w:,} field warning{'s' if dead_w != 1 else ''} of a record dead-lettered after it was "
-                   "read (not kept: counted among the dead letters)")
+        warned += (f"; {dead_w:,} field warning of a record dead-lettered after it was read" if dead_w == 1 else
+                   f"; {dead_w:,} field warnings of records dead-lettered after they were read") + \
+            " (not kept: counted among the dead letters)"
     if not {"records_read", "events_decided", "dead_letters"} <= run.keys():
         return (f"Input records: no run.json summary in this output, so the records read are unknown; the "
                 f"dead_letter table holds {h['dead_letters']:,}{warned}.")

@@ -183,7 +183,8 @@ def _step_charts(steps: dict[str, list[dict[str, Any]]], names: Mapping[str, str
                          "action steps' proposals. Customers reached are distinct customers (after identity merges); "
                          "proposals are candidates, one per time a customer reached the step (a re-entry proposes "
                          "again). A deferred proposal is decided again after quiet hours and then also counts as "
-                         "sent or suppressed: the chart draws the deferrals as a thin bar apart, not in the stack.", "journey_step_outcomes", data))
+                         "sent or suppressed: the chart draws the deferrals as a thin bar apart, not in the stack.",
+                         "journey_step_outcomes", data))
     return out
 
 

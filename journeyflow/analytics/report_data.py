@@ -69,10 +69,13 @@ def headline(con: Any) -> dict[str, Any]:
     not_messages = rows(con, """SELECT count(*) AS n FROM suppressed_candidates
                                 WHERE reason <> 'quiet_hours_deferred' AND action IN ('create_task', 'route_case')
                              """)[0]["n"]
+    # the decisions' distinct customer ids as they were at decision time (before later merges)
+    ids = rows(con, "SELECT count(DISTINCT customer_id) AS n FROM decisions")[0]["n"]
     classes: dict[str, int] = {"avoided": 0, "compliance": 0, "holdout": 0, "other": 0}
     for reason, n in by_reason.items():
         classes[reason_class(reason)] += n
-    return {**one, "suppressed": sum(by_reason.values()), "suppressed_tasks_and_cases": not_messages,
+    return {**one, "customer_ids_decided": ids, "suppressed": sum(by_reason.values()),
+            "suppressed_tasks_and_cases": not_messages,
             "suppressed_by_reason": by_reason,
             "suppressed_by_class": classes}
 

@@ -104,28 +104,20 @@ def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
 
 
 def step_outcomes_chart(rows: Sequence[dict[str, Any]], steps: Sequence[str], outcomes: Sequence[str],
-                        title: str) -> alt.LayerChart:
-    """Horizontal bars: per action step (``steps``, in journey order) its proposals by final outcome (``outcomes``:
-    ``sent``, ``suppressed:<reason>``..., stacked: each proposal once, so a bar ends at the step's proposals), and
-    apart, a thin bar over it, those first ``deferred`` to after quiet hours (decided again later, then sent or
-    suppressed: stacked on the others they were counted twice, 880 sent + 541 deferred + 169 suppressed = 1,590
-    drawn for 1,049 proposals).  ``rows``: ``{"step", "outcome", "n"}``."""
+                        title: str) -> alt.Chart:
+    """Stacked horizontal bars: per action step (``steps``, in journey order) its proposals by outcome
+    (``outcomes``: ``sent``, ``deferred``, ``suppressed:<reason>``...).  ``rows``: ``{"step", "outcome", "n"}``."""
     colors = [SENT if o == "sent" else DEFERRED if o == "deferred" else
               REASON_COLORS.get(o.split(":", 1)[-1], "#c7c7c7") for o in outcomes]
-    y = alt.Y("step:N", title="step (journey order)", sort=list(steps))
-    color = alt.Color("outcome:N", title="outcome", sort=list(outcomes),
-                      scale=alt.Scale(domain=list(outcomes), range=colors))
-    final = alt.Chart(_data([r for r in rows if r["outcome"] != "deferred"])).mark_bar().encode(
-        y=y, x=alt.X("n:Q", title="proposals (candidates), each once by its final outcome", stack="zero",
-                     axis=alt.Axis(format="d", tickMinStep=1)),
-        color=color, order=alt.Order("order:Q"), tooltip=["step:N", "outcome:N", "n:Q"])
-    deferred = alt.Chart(_data([r for r in rows if r["outcome"] == "deferred"])).mark_bar(
-        size=7, stroke="#1d1d1f", strokeWidth=0.8).encode(
-        y=y, x=alt.X("n:Q", stack=None), color=color, tooltip=["step:N", "outcome:N", "n:Q"])
-    return (final + deferred).properties(
-        title=_title(title, "sent vs suppressed (by reason): each proposal once; the thin outlined bar: of them, "
-                            "those deferred first to after quiet hours"),
-        width=WIDTH, height=alt.Step(26))
+    return alt.Chart(_data(rows)).mark_bar().encode(
+        y=alt.Y("step:N", title="step (journey order)", sort=list(steps)),
+        x=alt.X("n:Q", title="proposals (candidates)", stack="zero", axis=alt.Axis(format="d", tickMinStep=1)),
+        color=alt.Color("outcome:N", title="outcome", sort=list(outcomes),
+                        scale=alt.Scale(domain=list(outcomes), range=colors)),
+        order=alt.Order("order:Q"),
+        tooltip=["step:N", "outcome:N", "n:Q"],
+    ).properties(title=_title(title, "sent vs suppressed (by reason) vs deferred to after quiet hours"),
+                 width=WIDTH, height=alt.Step(26))
 
 
 def bar_chart(rows: Sequence[dict[str, Any]], category: str, value: str, title: str, x_title: str, y_title: str,

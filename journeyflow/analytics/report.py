@@ -172,7 +172,7 @@ def _step_charts(steps: dict[str, list[dict[str, Any]]], names: Mapping[str, str
                     s["by_reason"].get(o.split(":", 1)[1], 0)
                 if n:
                     data.append({"step": s["step_id"], "outcome": o, "n": n, "order": i})
-        title = f"Steps of {jid}: proposals sent or suppressed (of them, deferred first)"
+        title = f"Steps of {jid}: sent, suppressed, deferred"
         svg = ch.to_svg(ch.step_outcomes_chart(data, [s["step_id"] for s in actions], outcomes, title),
                         f"steps-{jid}") if data else _empty(title, "no proposals")
         table = {"columns": ["step", "kind", "channel", "customers reached", "proposals sent", "proposals deferred",
@@ -185,10 +185,7 @@ def _step_charts(steps: dict[str, list[dict[str, Any]]], names: Mapping[str, str
                          "action steps' proposals. Customers reached are distinct customers (after identity merges); "
                          "proposals are candidates, one per time a customer reached the step (a re-entry proposes "
                          "again). A deferred proposal is decided again after quiet hours and then also counts as "
-                         "sent or suppressed, so the chart stacks the final outcomes only (a bar ends at the step's "
-                         "proposals, sent + suppressed) and draws the deferred apart, as a thin bar over them (a "
-                         "deferral still pending when the run ended is only there).",
-                         "journey_step_outcomes", data))
+                         "sent or suppressed.", "journey_step_outcomes", data))
     return out
 
 

@@ -37,6 +37,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
+from journeyflow.model.reasons import DEAD_AFTER_READ
 from journeyflow.pipelines.options import (JourneyflowOptions, ViewCachingOptions, resolve_max_event_time,
                                           segment_mapping_config)
 from journeyflow.pipelines.output import prepare_output, write_manifest
@@ -199,7 +200,9 @@ class ReplaySummary:
     dead_letters: Counter = field(default_factory=Counter)
     decisions: Counter = field(default_factory=Counter)  # (action, channel)
     suppressions: Counter = field(default_factory=Counter)  # reason
-    field_warnings: Counter = field(default_factory=Counter)  # reason
+    field_warnings: Counter = field(default_factory=Counter)  # reason, of records kept
+    #: field warnings of records dead-lettered after they were read (dated after --until: not kept, not decided)
+    field_warnings_of_dead_letters: int = 0
     max_event_time: int | None = None  # the accepted range's upper bound (epoch ms) this replay ran with
     horizon: int | str | None = None  # timers due up to it fired: epoch ms, "end", or None (nothing accepted)
     horizon_given: bool = False  # by --until (else: the latest accepted event time)
@@ -229,6 +232,9 @@ class ReplaySummary:
         lines.append(f"field warnings      {sum(self.field_warnings.values()):>9}"
                      "  (optional fields dropped/replaced, records kept)")
         lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.field_warnings.items())]
+        if self.field_warnings_of_dead_letters:
+            lines.append(f"  {'+ of dead letters':<30}{self.field_warnings_of_dead_letters:>8}  (records dead-lettered "
+                         "after they were read, e.g. after --until: not kept)")
         if self.max_event_time is not None:
             lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (--max_event_time: later records "
                          "are dead letters)")
@@ -310,14 +316,22 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
             s.decisions[(d["action"], d["channel"])] += 1
             for c in d["candidates"]:
                 s.suppressions[c["reason"]] += 1
+    gone = set()  # uids of events dead-lettered after they were read (their field warnings were written)
     with open(os.path.join(topics, f"{DEAD_LETTER_TOPIC}.jsonl")) as f:
         for line in f:
-            s.dead_letters[json.loads(line)["reason"]] += 1
+            d = json.loads(line)
+            s.dead_letters[d["reason"]] += 1
+            if d["reason"] in DEAD_AFTER_READ:
+                gone.add(d.get("source"))
     warnings_path = os.path.join(topics, f"{FIELD_WARNINGS_TOPIC}.jsonl")
     if os.path.exists(warnings_path):
         with open(warnings_path) as f:
             for line in f:
-                s.field_warnings[json.loads(line)["reason"]] += 1
+                w = json.loads(line)
+                if f"{w.get('stream')}/{w.get('event_id')}" in gone:
+                    s.field_warnings_of_dead_letters += 1
+                else:
+                    s.field_warnings[w["reason"]] += 1
     s.customers = len(_after_merges(output_dir, customers))
     if result is not None:
         s.records_read = _counter_value(result, "records_read")

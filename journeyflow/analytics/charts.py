@@ -104,20 +104,26 @@ def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
 
 
 def step_outcomes_chart(rows: Sequence[dict[str, Any]], steps: Sequence[str], outcomes: Sequence[str],
-                        title: str) -> alt.Chart:
-    """Stacked horizontal bars: per action step (``steps``, in journey order) its proposals by outcome
-    (``outcomes``: ``sent``, ``deferred``, ``suppressed:<reason>``...).  ``rows``: ``{"step", "outcome", "n"}``."""
+                        title: str) -> alt.LayerChart:
+    """Horizontal bars per action step (``steps``, in journey order): its proposals stacked by final outcome (``sent``,
+    ``suppressed:<reason>``), and below them a thinner bar of the proposals ``deferred`` first by quiet hours (each
+    of them is decided again, and then is in the stacked bar too: stacking it there counted it twice).
+    ``rows``: ``{"step", "outcome", "n"}`` (``outcomes``: every outcome, ``deferred`` included, for the legend)."""
     colors = [SENT if o == "sent" else DEFERRED if o == "deferred" else
               REASON_COLORS.get(o.split(":", 1)[-1], "#c7c7c7") for o in outcomes]
-    return alt.Chart(_data(rows)).mark_bar().encode(
-        y=alt.Y("step:N", title="step (journey order)", sort=list(steps)),
-        x=alt.X("n:Q", title="proposals (candidates)", stack="zero", axis=alt.Axis(format="d", tickMinStep=1)),
-        color=alt.Color("outcome:N", title="outcome", sort=list(outcomes),
-                        scale=alt.Scale(domain=list(outcomes), range=colors)),
-        order=alt.Order("order:Q"),
-        tooltip=["step:N", "outcome:N", "n:Q"],
-    ).properties(title=_title(title, "sent vs suppressed (by reason) vs deferred to after quiet hours"),
-                 width=WIDTH, height=alt.Step(26))
+    y = alt.Y("step:N", title="step (journey order)", sort=list(steps))
+    color = alt.Color("outcome:N", title="outcome", sort=list(outcomes),
+                      scale=alt.Scale(domain=list(outcomes), range=colors))
+    final = alt.Chart(_data([r for r in rows if r["outcome"] != "deferred"])).mark_bar(size=14, yOffset=-3).encode(
+        y=y, x=alt.X("n:Q", title="proposals (candidates): sent or suppressed; below, deferred first", stack="zero",
+                     axis=alt.Axis(format="d", tickMinStep=1)),
+        color=color, order=alt.Order("order:Q"), tooltip=["step:N", "outcome:N", "n:Q"])
+    deferred = alt.Chart(_data([r for r in rows if r["outcome"] == "deferred"])).mark_bar(size=5, yOffset=9).encode(
+        y=y, x=alt.X("n:Q", stack=None), color=color, tooltip=["step:N", "outcome:N", "n:Q"])
+    return alt.layer(final, deferred).properties(
+        title=_title(title, "sent vs suppressed (by reason); the thin bar: deferred to after quiet hours first, then "
+                            "decided again (and counted in the bar above)"),
+        width=WIDTH, height=alt.Step(26))
 
 
 def bar_chart(rows: Sequence[dict[str, Any]], category: str, value: str, title: str, x_title: str, y_title: str,

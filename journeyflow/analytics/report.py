@@ -185,7 +185,8 @@ def _step_charts(steps: dict[str, list[dict[str, Any]]], names: Mapping[str, str
                          "action steps' proposals. Customers reached are distinct customers (after identity merges); "
                          "proposals are candidates, one per time a customer reached the step (a re-entry proposes "
                          "again). A deferred proposal is decided again after quiet hours and then also counts as "
-                         "sent or suppressed.", "journey_step_outcomes", data))
+                         "sent or suppressed: the chart draws the deferrals as a thin bar apart, not in the stack.",
+                         "journey_step_outcomes", data))
     return out
 
 
@@ -260,7 +261,8 @@ def _other_charts(con: Any, span: tuple[int, int, bool] | None = None) -> list[C
         {"columns": ["reason", "stream", "field", "records"],
          "rows": [[r["reason"], r["stream"], r["field"], r["records"]] for r in warn]},
         "Records kept with an optional field dropped (or a Windows time zone name replaced): decided on without "
-        "it. Table field_warnings.", "", warn))
+        "it. Table field_warnings, less the warnings of records dead-lettered after they were read (dated after "
+        "the replay horizon, late, failed: not kept; the headline counts them).", "", warn))
     hist = rd.messages_histogram(con)
     title = "Messages per customer"
     out.append(Chart("messages_per_customer", title, ch.to_svg(ch.histogram(

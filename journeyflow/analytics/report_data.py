@@ -12,9 +12,11 @@ from typing import Any, Mapping
 
 from journeyflow.analytics.outcome_queries import ID_MAP, OUTCOME_QUERIES
 from journeyflow.analytics.query import CONFLICT_RESOLVED, EXAMPLE_QUERIES
+from journeyflow.model.reasons import DEAD_AFTER_READ
 
-__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "PARTIAL_DAY_SLACK_MS", "conflicts", "coverage", "daily", "day_covered", "dead_letters",
-           "field_warnings", "headline", "messages_histogram", "reason_class", "rows", "step_outcomes", "suppressions"]
+__all__ = ["AVOIDED", "COMPLIANCE", "HOLDOUT", "PARTIAL_DAY_SLACK_MS", "conflicts", "coverage",
+           "daily", "day_covered", "dead_letters", "field_warnings", "headline", "messages_histogram", "reason_class",
+           "rows", "step_outcomes", "suppressions"]
 
 #: Suppression reasons that are an unnecessary message avoided by a rule of the arbiter (or a journey exit).
 AVOIDED = ("frequency_cap", "duplicate_content", "recent_purchase", "open_ticket", "exclusion_group",
@@ -41,6 +43,16 @@ def rows(con: Any, sql: str) -> list[dict[str, Any]]:
     return con.sql(sql).to_arrow_table().to_pylist()
 
 
+#: Field warnings with the uid of their record and whether that record became a dead letter after it was read
+#: (:data:`~journeyflow.model.reasons.DEAD_AFTER_READ`; a duplicate_event is the *second* copy of a kept record).
+_WARNED = f"""warned AS (
+    SELECT w.*, w.stream || '/' || w.event_id AS uid,
+           w.stream || '/' || w.event_id IN (SELECT source FROM dead_letter
+                                               WHERE reason IN {DEAD_AFTER_READ!r}) AS dead_after_read
+    FROM field_warnings w
+)"""
+
+
 def headline(con: Any) -> dict[str, Any]:
     """Customers and customers with a decision (both after identity merges: a streaming output holds several
     snapshots per customer, and decisions carry the id canonical at the time), decisions,
@@ -48,7 +60,7 @@ def headline(con: Any) -> dict[str, Any]:
     over at least one other candidate, a deferred ``wait`` winner included: the decisions the example query
     ``conflicts_resolved`` counts), dead letters and field warnings (rows of their tables)."""
     one = rows(con, f"""
-        WITH {ID_MAP}
+        WITH {ID_MAP}, {_WARNED}
         SELECT (SELECT count(DISTINCT coalesce(m.final_id, s.customer_id))
                 FROM customer_snapshots s LEFT JOIN id_map m ON m.id = s.customer_id) AS customers,
                (SELECT count(DISTINCT coalesce(m.final_id, d.customer_id))
@@ -61,7 +73,12 @@ def headline(con: Any) -> dict[str, Any]:
                (SELECT count(*) FROM decisions d
                 WHERE {CONFLICT_RESOLVED} AND len(d.candidates) > 0) AS conflicts_resolved,
                (SELECT count(*) FROM dead_letter) AS dead_letters,
-               (SELECT count(*) FROM field_warnings) AS field_warnings""")[0]
+               (SELECT count(*) FROM field_warnings) AS field_warnings,
+               -- records kept with a field warning (one per record, however many fields), and the warnings of
+               -- records dead-lettered after they were read (not kept)
+               (SELECT count(DISTINCT uid) FILTER (WHERE NOT dead_after_read) FROM warned)
+                   AS field_warning_records_kept,
+               (SELECT count(*) FILTER (WHERE dead_after_read) FROM warned) AS field_warnings_of_dead_letters""")[0]
     by_reason = {r["reason"]: r["n"] for r in rows(con, """
         SELECT reason, count(*) AS n FROM suppressed_candidates
         WHERE reason <> 'quiet_hours_deferred' GROUP BY ALL ORDER BY n DESC, reason""")}
@@ -200,10 +217,12 @@ def dead_letters(con: Any) -> list[dict[str, Any]]:
 
 
 def field_warnings(con: Any) -> list[dict[str, Any]]:
-    """Field warnings (optional fields dropped or replaced, records kept) by reason, stream and field:
-    ``{"reason", "stream", "field", "records"}``, most first."""
-    return rows(con, """SELECT reason, coalesce(stream, '(unknown)') AS stream, coalesce(field, '(unknown)') AS field,
-                               count(*) AS records FROM field_warnings
+    """Field warnings of kept records (optional fields dropped or replaced; a record dead-lettered after it was read,
+    :data:`DEAD_AFTER_READ`, left out) by reason, stream and field: ``{"reason", "stream", "field", "records"}``,
+    most first."""
+    return rows(con, f"""WITH {_WARNED}
+                        SELECT reason, coalesce(stream, '(unknown)') AS stream, coalesce(field, '(unknown)') AS field,
+                               count(*) AS records FROM warned WHERE NOT dead_after_read
                         GROUP BY ALL ORDER BY records DESC, reason, stream, field""")
 
 

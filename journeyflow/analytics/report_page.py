@@ -117,8 +117,14 @@ def _accounting(r: Report) -> str:
     warnings (records kept without an optional field)."""
     h = r.headline
     run = (r.manifest or {}).get("summary") or {}
-    warned = (f"; {h['field_warnings']:,} kept records had an optional field dropped or replaced (field warnings)"
-              if h.get("field_warnings") else "")
+    kept = h.get("field_warning_records_kept", h.get("field_warnings", 0))
+    dead_w = h.get("field_warnings_of_dead_letters", 0)
+    warned = (f"; {kept:,} kept record{'s' if kept != 1 else ''} had an optional field dropped or replaced "
+              "(field warnings)" if kept else "")
+    if dead_w:  # (parsing warned before the record was dead-lettered: after the horizon, late, failed)
+        warned += (f"; {dead_w:,} field warning of a record dead-lettered after it was read" if dead_w == 1 else
+                   f"; {dead_w:,} field warnings of records dead-lettered after they were read") + \
+            " (not kept: counted among the dead letters)"
     if not {"records_read", "events_decided", "dead_letters"} <= run.keys():
         return (f"Input records: no run.json summary in this output, so the records read are unknown; the "
                 f"dead_letter table holds {h['dead_letters']:,}{warned}.")

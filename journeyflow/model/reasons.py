@@ -117,3 +117,10 @@ class FieldWarningReason(StrEnum):
 
 #: Every field-warning reason as a plain string, in declaration order.
 WARNING_REASONS: tuple[str, ...] = tuple(r.value for r in FieldWarningReason)
+
+#: Dead letters of events that were parsed (their field warnings already written) and then not decided: dated after
+#: the replay horizon (``--until``), late in streaming, failed in processing.  Their ``source`` is the event uid
+#: ``<stream>/<event_id>``; a field warning of such a record is not one of a kept record (the report and the replay
+#: summary count those apart).  (A ``duplicate_event`` is a second copy of a record whose first copy was kept.)
+DEAD_AFTER_READ: tuple[str, ...] = (DeadLetterReason.TIMESTAMP_OUT_OF_RANGE.value, DeadLetterReason.LATE_EVENT.value,
+                                    DeadLetterReason.PROCESSING_ERROR.value)

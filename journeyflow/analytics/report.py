@@ -262,7 +262,7 @@ def _other_charts(con: Any, span: tuple[int, int, bool] | None = None) -> list[C
          "rows": [[r["reason"], r["stream"], r["field"], r["records"]] for r in warn]},
         "Records kept with an optional field dropped (or a Windows time zone name replaced): decided on without "
         "it. Table field_warnings, less the warnings of records dead-lettered after they were read (dated after "
-        "the replay horizon, late, failed: not kept; the headline counts them).", "", warn))
+        "the replay horizon, late, failed, a duplicate's second copy: not kept; the headline counts them).", "", warn))
     hist = rd.messages_histogram(con)
     title = "Messages per customer"
     out.append(Chart("messages_per_customer", title, ch.to_svg(ch.histogram(

@@ -44,11 +44,15 @@ def rows(con: Any, sql: str) -> list[dict[str, Any]]:
 
 
 #: Field warnings with the uid of their record and whether that record became a dead letter after it was read
-#: (:data:`~journeyflow.model.reasons.DEAD_AFTER_READ`; a duplicate_event is the *second* copy of a kept record).
+#: (:data:`~journeyflow.model.reasons.DEAD_AFTER_READ`), or is the copy of a record read twice (a duplicate_event
+#: dead letter) other than the first: the first copy (its input line, ``source``) is the kept one, the other's
+#: warnings were counted as a kept record's (k-1 twice: "2 kept records" for one).
 _WARNED = f"""warned AS (
     SELECT w.*, w.stream || '/' || w.event_id AS uid,
            w.stream || '/' || w.event_id IN (SELECT source FROM dead_letter
-                                               WHERE reason IN {DEAD_AFTER_READ!r}) AS dead_after_read
+                                               WHERE reason IN {DEAD_AFTER_READ!r})
+           OR (w.stream || '/' || w.event_id IN (SELECT source FROM dead_letter WHERE reason = 'duplicate_event')
+               AND w.source <> min(w.source) OVER (PARTITION BY w.stream, w.event_id)) AS dead_after_read
     FROM field_warnings w
 )"""
 

@@ -42,3 +42,13 @@ def test_generate_start_without_offset_is_refused_as_replay_until_is(tmp_path, c
 @pytest.mark.parametrize("value", ["2026-10-01T00:00:00Z", "2026-10-01T00:00:00+02:00"])
 def test_generate_start_with_offset_is_read(tmp_path, value):
     assert main(["generate", "--out", str(tmp_path / "g"), "--customers", "3", "--days", "1", "--start", value]) == 0
+
+
+@pytest.mark.parametrize("argv", [["OUT"], ["OUT", "SELECT 1", "--example", "sends_per_day"],
+                                  ["OUT", "--example", "sends_per_dya"]])
+def test_query_usage_errors_say_error_too(tmp_path, capsys, argv):
+    """The sibling: ``journeyflow query`` printed its usage errors without "error:" either."""
+    (tmp_path / "tables").mkdir()
+    assert main(["query", *[str(tmp_path) if a == "OUT" else a for a in argv]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("journeyflow query: error: "), err

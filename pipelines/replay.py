@@ -201,7 +201,8 @@ class ReplaySummary:
     decisions: Counter = field(default_factory=Counter)  # (action, channel)
     suppressions: Counter = field(default_factory=Counter)  # reason
     field_warnings: Counter = field(default_factory=Counter)  # reason, of records kept
-    #: field warnings of records dead-lettered after they were read (dated after --until: not kept, not decided)
+    #: field warnings of records dead-lettered after they were read (dated after --until, a duplicate's second copy:
+    #: not kept, not decided)
     field_warnings_of_dead_letters: int = 0
     max_event_time: int | None = None  # the accepted range's upper bound (epoch ms) this replay ran with
     horizon: int | str | None = None  # timers due up to it fired: epoch ms, "end", or None (nothing accepted)
@@ -234,7 +235,7 @@ class ReplaySummary:
         lines += [f"  {r:<30}{n:>8}" for r, n in sorted(self.field_warnings.items())]
         if self.field_warnings_of_dead_letters:
             lines.append(f"  {'+ of dead letters':<30}{self.field_warnings_of_dead_letters:>8}  (records dead-lettered "
-                         "after they were read, e.g. after --until: not kept)")
+                         "after they were read, after --until or a duplicate's copy: not kept)")
         if self.max_event_time is not None:
             lines.append(f"max event time      {_iso_ms(self.max_event_time)}  (--max_event_time: later records "
                          "are dead letters)")
@@ -316,22 +317,27 @@ def summarize(output_dir: str, result=None) -> ReplaySummary:
             s.decisions[(d["action"], d["channel"])] += 1
             for c in d["candidates"]:
                 s.suppressions[c["reason"]] += 1
-    gone = set()  # uids of events dead-lettered after they were read (their field warnings were written)
+    gone, twice = set(), set()  # uids of events dead-lettered after they were read (their warnings were written)
     with open(os.path.join(topics, f"{DEAD_LETTER_TOPIC}.jsonl")) as f:
         for line in f:
             d = json.loads(line)
             s.dead_letters[d["reason"]] += 1
             if d["reason"] in DEAD_AFTER_READ:
                 gone.add(d.get("source"))
+            elif d["reason"] == "duplicate_event":  # (a copy read again: its warnings are not a kept record's)
+                twice.add(d.get("source"))
     warnings_path = os.path.join(topics, f"{FIELD_WARNINGS_TOPIC}.jsonl")
     if os.path.exists(warnings_path):
         with open(warnings_path) as f:
-            for line in f:
-                w = json.loads(line)
-                if f"{w.get('stream')}/{w.get('event_id')}" in gone:
-                    s.field_warnings_of_dead_letters += 1
-                else:
-                    s.field_warnings[w["reason"]] += 1
+            warned = [(f"{w.get('stream')}/{w.get('event_id')}", str(w.get("source")), w) for w in map(json.loads, f)]
+        first: dict[str, str] = {}  # uid -> the input line of the copy kept (of a record read twice: the first)
+        for uid, src, _ in warned:
+            first[uid] = min(first.get(uid, src), src)
+        for uid, src, w in warned:
+            if uid in gone or (uid in twice and src != first[uid]):
+                s.field_warnings_of_dead_letters += 1
+            else:
+                s.field_warnings[w["reason"]] += 1
     s.customers = len(_after_merges(output_dir, customers))
     if result is not None:
         s.records_read = _counter_value(result, "records_read")

@@ -12,8 +12,8 @@ from typing import Any, Sequence
 import altair as alt
 import vl_convert as vlc
 
-__all__ = ["ARM_COLORS", "REASON_COLORS", "conversion_chart", "bar_chart", "daily_panels", "histogram", "step_outcomes_chart",
-           "symlog_ticks", "to_svg", "uplift_chart"]
+__all__ = ["ARM_COLORS", "READING_COLORS", "REASON_COLORS", "conversion_chart", "bar_chart", "daily_panels",
+           "histogram", "step_outcomes_chart", "symlog_ticks", "to_svg", "uplift_chart"]
 
 WIDTH = 620
 ARM_COLORS = {"control": "#9498a0", "treatment": "#4269d0", "unknown": "#efb118"}
@@ -26,6 +26,9 @@ REASON_COLORS = {"control_group": "#9498a0", "consent": "#4269d0", "no_address":
                  "journey_exited": "#17becf", "duplicate_candidate": "#bcbd22", "invalid_candidate": "#7f7f7f"}
 
 
+#: The uplift chart's colour of each reading (:func:`journeyflow.analytics.outcomes.verdict`, before its colon).
+READING_COLORS = {"effect shown": "#4269d0", "inconclusive": "#efb118", "no effect shown": "#9498a0"}
+
 #: Line colours of the daily panels (Observable 10), one per panel in order.
 PANEL_COLORS = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e",
                 "#9498a0")
@@ -35,7 +38,7 @@ def _data(rows: Sequence[dict[str, Any]]) -> alt.Data:
     return alt.Data(values=[dict(r) for r in rows])
 
 
-def _title(text: str, subtitle: str | None = None) -> alt.TitleParams:
+def _title(text: str, subtitle: str | list[str] | None = None) -> alt.TitleParams:
     return alt.TitleParams(text, subtitle=subtitle or "", anchor="start", fontSize=14)
 
 
@@ -60,26 +63,43 @@ def uplift_chart(rows: Sequence[dict[str, Any]], title: str) -> alt.Chart:
     """Uplift (treatment − control rate) per journey with its 95% interval and a rule at 0.  ``rows``:
     ``{"journey", "uplift", "low", "high"}`` (fractions), optionally ``"small": True`` (an arm with few goals or
     non-goals): that journey's label says "small sample, approximate" and its point is hollow, so an interval
-    that excludes 0 on three customers per arm does not read as a measured effect."""
+    that excludes 0 on three customers per arm does not read as a measured effect.  Each journey's reading
+    (:func:`journeyflow.analytics.outcomes.verdict`: ``"verdict"`` of the row, else from its interval and its
+    ``"p"`` / ``"p_holm"``) is written beside its interval and colours its point, so the chart never reads
+    otherwise than the table and the headline (an interval that excludes 0 with Fisher's p 0.056 is
+    "inconclusive", not an effect)."""
+    from journeyflow.analytics.outcomes import verdict
+    tested = sum(1 for r in rows if r.get("p") is not None)
     rows = [{**r, "journey": f"{r['journey']} (small sample, approximate)" if r.get("small") else r["journey"],
-             "precise": not r.get("small")} for r in rows]
+             "precise": not r.get("small"),
+             "reading": (r.get("verdict") or verdict(r["low"] > 0 or r["high"] < 0, r.get("p"), r.get("p_holm"),
+                                                     tested)).split(":", 1)[0]} for r in rows]
     base = alt.Chart(_data(rows))
     lo = min([r["low"] for r in rows] + [-0.05])
     hi = max([r["high"] for r in rows] + [0.05])
     scale = alt.Scale(domain=[lo, hi], nice=True)
     y = alt.Y("journey:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
+    readings = [v for v in READING_COLORS if any(r["reading"] == v for r in rows)]
+    palette = alt.Scale(domain=readings, range=[READING_COLORS[v] for v in readings])
+    color = alt.Color("reading:N", title="reading", scale=palette)
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#c53030", strokeDash=[4, 3]).encode(
         x=alt.X("zero:Q", scale=scale))
-    rule = base.mark_rule(strokeWidth=2, color="#4269d0").encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q")
-    point = base.mark_point(size=80, color="#4269d0", strokeWidth=2).encode(
+    rule = base.mark_rule(strokeWidth=2).encode(y=y, x=alt.X("low:Q", scale=scale), x2="high:Q", color=color)
+    point = base.mark_point(size=80, strokeWidth=2).encode(
         y=y, x=alt.X("uplift:Q", scale=scale, title="uplift: treatment − control (percentage points, 95% CI)",
                      # ticks in percentage points (+20 pp), as the title and the table: "+20%" reads as relative
                      axis=alt.Axis(labelExpr="abs(datum.value) < 1e-12 ? '0 pp' : "
                                              "format(datum.value * 100, '+~g') + ' pp'")),
-        fillOpacity=alt.condition("datum.precise", alt.value(1), alt.value(0)), fill=alt.value("#4269d0"))
-    return (zero + rule + point).properties(
-        title=_title(title, "an interval that crosses the dashed line at 0 shows no effect the data can tell apart; "
-                           "a hollow point: a small sample, the interval is approximate"),
+        color=color, fill=alt.Fill("reading:N", scale=palette, legend=None),
+        fillOpacity=alt.condition("datum.precise", alt.value(1), alt.value(0)))
+    # the reading written after the interval's right end, in the reading's colour
+    text = base.mark_text(align="left", dx=8, fontSize=11).encode(y=y, x=alt.X("high:Q", scale=scale),
+                                                                  text="reading:N", color=color)
+    return (zero + rule + point + text).properties(
+        title=_title(title, ["an effect is shown only when the interval excludes 0 (the dashed line) and Fisher's "
+                            "test gives p < 0.05 (Holm-adjusted with several journeys);",
+                            "else inconclusive or no effect shown: each journey's reading is written beside its "
+                            "interval; a hollow point: a small sample, the interval is approximate"]),
         width=WIDTH, height=alt.Step(30))
 
 

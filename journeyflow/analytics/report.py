@@ -118,6 +118,9 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
     up_rows = [{"journey": o.journey_id, "uplift": o.uplift, "low": o.uplift_low, "high": o.uplift_high,
                 "p": o.p_value, "p_holm": o.p_holm, "small": o.small_sample, "switched": o.switched}
                for o in outcomes if o.status == "ok"]
+    for r in up_rows:  # (one reading for the table, the chart and the headline: outcomes.verdict)
+        r["verdict"] = verdict(r["low"] > 0 or r["high"] < 0, r["p"], r["p_holm"],
+                               sum(1 for x in up_rows if x["p"] is not None))
     out.append(Chart(
         "uplift", "Uplift: treatment − control (95% Newcomb interval)",
         ch.to_svg(ch.uplift_chart(up_rows, "Uplift: treatment − control"), "uplift") if up_rows else
@@ -127,8 +130,7 @@ def _outcome_charts(outcomes: list[JourneyOutcome]) -> list[Chart]:
                      "customers in both arms"],
          "rows": [[r["journey"], _pct(r["uplift"], True), _ci(r["low"], r["high"], True),
                    "yes" if r["low"] > 0 or r["high"] < 0 else "no", _p(r["p"]), _p(r["p_holm"]),
-                   verdict(r["low"] > 0 or r["high"] < 0, r["p"], r["p_holm"],
-                           sum(1 for x in up_rows if x["p"] is not None)),
+                   r["verdict"],
                    f"small: an arm has < {SMALL_SAMPLE} goals or non-goals" if r["small"] else "ok",
                    _switched(r["switched"])]
                   for r in up_rows]
@@ -260,7 +262,7 @@ def _other_charts(con: Any, span: tuple[int, int, bool] | None = None) -> list[C
          "rows": [[r["reason"], r["stream"], r["field"], r["records"]] for r in warn]},
         "Records kept with an optional field dropped (or a Windows time zone name replaced): decided on without "
         "it. Table field_warnings, less the warnings of records dead-lettered after they were read (dated after "
-        "the replay horizon, late, failed: not kept; the headline counts them).", "", warn))
+        "the replay horizon, late, failed, a duplicate's second copy: not kept; the headline counts them).", "", warn))
     hist = rd.messages_histogram(con)
     title = "Messages per customer"
     out.append(Chart("messages_per_customer", title, ch.to_svg(ch.histogram(

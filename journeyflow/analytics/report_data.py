@@ -44,11 +44,15 @@ def rows(con: Any, sql: str) -> list[dict[str, Any]]:
 
 
 #: Field warnings with the uid of their record and whether that record became a dead letter after it was read
-#: (:data:`~journeyflow.model.reasons.DEAD_AFTER_READ`; a duplicate_event is the *second* copy of a kept record).
+#: (:data:`~journeyflow.model.reasons.DEAD_AFTER_READ`), or is the copy of a record read twice (a duplicate_event
+#: dead letter) other than the first: the first copy (its input line, ``source``) is the kept one, the other's
+#: warnings were counted as a kept record's (k-1 twice: "2 kept records" for one).
 _WARNED = f"""warned AS (
     SELECT w.*, w.stream || '/' || w.event_id AS uid,
            w.stream || '/' || w.event_id IN (SELECT source FROM dead_letter
-                                               WHERE reason IN {DEAD_AFTER_READ!r}) AS dead_after_read
+                                               WHERE reason IN {DEAD_AFTER_READ!r})
+           OR (w.stream || '/' || w.event_id IN (SELECT source FROM dead_letter WHERE reason = 'duplicate_event')
+               AND w.source <> min(w.source) OVER (PARTITION BY w.stream, w.event_id)) AS dead_after_read
     FROM field_warnings w
 )"""
 
@@ -86,10 +90,13 @@ def headline(con: Any) -> dict[str, Any]:
     not_messages = rows(con, """SELECT count(*) AS n FROM suppressed_candidates
                                 WHERE reason <> 'quiet_hours_deferred' AND action IN ('create_task', 'route_case')
                              """)[0]["n"]
+    # the decisions' distinct customer ids as they were at decision time (before later merges)
+    ids = rows(con, "SELECT count(DISTINCT customer_id) AS n FROM decisions")[0]["n"]
     classes: dict[str, int] = {"avoided": 0, "compliance": 0, "holdout": 0, "other": 0}
     for reason, n in by_reason.items():
         classes[reason_class(reason)] += n
-    return {**one, "suppressed": sum(by_reason.values()), "suppressed_tasks_and_cases": not_messages,
+    return {**one, "customer_ids_decided": ids, "suppressed": sum(by_reason.values()),
+            "suppressed_tasks_and_cases": not_messages,
             "suppressed_by_reason": by_reason,
             "suppressed_by_class": classes}
 

@@ -157,9 +157,10 @@ def _inputs(r: Report) -> str:
     for k, v in sorted(m.get("options", {}).items()):
         rows.append([f"option {k}", "default" if v is None else v])
     for k, v in sorted(m.get("summary", {}).items()):
-        if k == "customers" and "customers_decided" in r.headline:  # (the replay counts ids, not customers)
-            v = (f"{r.headline['customers_decided']:,} customers with a decision, after identity merges "
-                 f"({v:,} customer ids at the time of their decisions)")
+        if k == "customers" and "customers_decided" in r.headline:  # (the tables' count, and their ids' apart)
+            ids = r.headline.get("customer_ids_decided")
+            v = (f"{r.headline['customers_decided']:,} customers with a decision, after identity merges" + (
+                f" ({ids:,} distinct customer ids at the time of their decisions)" if ids is not None else ""))
         rows.append([f"run {k}", v])
     files = [[f["stream"], f["name"], f["bytes"], f["sha256"]] for f in inp.get("files", [])]
     return (_table(["what", "value"], rows)

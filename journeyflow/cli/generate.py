@@ -27,7 +27,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7, metavar="N",
                    help="random seed: the same seed, customers and days give the same files")
     p.add_argument("--start", type=_start, default="2026-10-01T00:00:00+00:00", metavar="ISO",
-                   help="start of the simulated period (ISO-8601 with a UTC offset)")
+                   help="start of the simulated period: ISO-8601 with its UTC offset, e.g. 2026-10-01T00:00:00Z "
+                        "(a date alone or a time without offset is refused, as replay --until refuses it)")
     p.add_argument("--malformed_rate", type=fraction(upper_open=True), default=0.02, metavar="F",
                    help="fraction of deliberately malformed lines per stream, in [0, 1)")
     p.add_argument("--segment_share", type=fraction(), default=0.0, metavar="F",
@@ -43,15 +44,20 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def _start(text: str) -> str:
-    """argparse ``type`` of ``--start``: an ISO-8601 date-time (``Z`` or an offset; without one, UTC, as the
-    generator reads it), else a usage error at parse time, before the ``--out`` folder is touched."""
+    """argparse ``type`` of ``--start``: an ISO-8601 date-time with its UTC offset (``Z`` or ``+02:00``), else a
+    usage error at parse time, before the ``--out`` folder is touched.  A date alone or a time without offset is
+    refused (which zone?), as ``replay --until`` and ``validate --min_ts`` refuse it: it was read as UTC here."""
     from datetime import datetime
     s = text.strip()
     try:
-        datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
+        at = datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time ({e}): {text!r}, e.g. "
                                          "2026-10-01T00:00:00+00:00") from None
+    if at.tzinfo is None:
+        fixed = (s if "T" in s or " " in s else f"{s}T00:00:00") + "Z"
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (which zone?): give one, e.g. {fixed} for "
+                                         "UTC, as replay --until reads it")
     return text
 
 

@@ -91,7 +91,8 @@ def _sql_error(e: Exception, sql: str | None = None) -> str:
 
 
 def _fail(message: str) -> int:
-    print(f"journeyflow query: {message}", file=sys.stderr)
+    """A usage or input error: one line with argparse's "error:" prefix, as every command's (qa17g), exit 2."""
+    print(f"journeyflow query: error: {message}", file=sys.stderr)
     return 2
 
 

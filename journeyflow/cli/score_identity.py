@@ -18,9 +18,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, metavar="DIR", help="generator output (with ground_truth.jsonl)")
     p.add_argument("--output", required=True, metavar="DIR", help="replay output (tables/identity_links)")
     p.add_argument("--min_precision", type=fraction(), default=None, metavar="F",
-                   help="exit 1 below this deterministic precision (default: no minimum)")
+                   help="exit 1 below this precision of the deterministic links (the 'deterministic links' "
+                        "line, not the pairwise precision over all ground truth; default: no minimum)")
     p.add_argument("--min_recall", type=fraction(), default=None, metavar="F",
-                   help="exit 1 below this deterministic recall (default: no minimum)")
+                   help="exit 1 below this recall of the deterministic links (the 'deterministic links' line, "
+                        "not the pairwise recall over all ground truth; default: no minimum)")
     hyphen_aliases(p, "--min_precision", "--min_recall")
 
 
@@ -47,6 +49,17 @@ def run(ns: argparse.Namespace, rest: list[str]) -> int:
                   if given is not None and not pairs]
     for problem in unmeasured:
         print(f"journeyflow score-identity: {problem} (exit 1)", file=sys.stderr)
-    bad = (ns.min_precision is not None and d.precision < ns.min_precision) or \
-          (ns.min_recall is not None and d.recall < ns.min_recall)
+    bad = False
+    # the figure each minimum checks, named: the deterministic links' (the pairwise lines above, over all ground
+    # truth, devices that never log in included, are not gated: "pairwise recall 0.8549" then exit 0 read as a
+    # gate that had passed a figure below it)
+    for name, given, value, pairs in (("precision", ns.min_precision, d.precision, d.pairs_tp + d.pairs_fp),
+                                      ("recall", ns.min_recall, d.recall, d.pairs_tp + d.pairs_fn)):
+        if given is None or not pairs:
+            continue
+        below = value < given
+        bad = bad or below
+        print(f"--min_{name} {given:g} checks the deterministic links' {name}: {value:.4f} "
+              + ("is below it (exit 1)" if below else "meets it")
+              + f" (not the pairwise {name} over all ground truth)")
     return 1 if bad or unmeasured else 0

@@ -19,9 +19,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
     spellings are deprecated)."""
     p.add_argument("out", help="replay output directory (with tables/)")
     p.add_argument("--min_ts", metavar="T", help="start of the replayed input (epoch ms or ISO-8601 with its UTC "
-                                                 "offset, as replay --until); default: derived from the tables")
+                                                 "offset, as replay --until); with --max_ts: both or neither; "
+                                                 "default: derived from the tables")
     p.add_argument("--max_ts", metavar="T", help="end of the replayed input (epoch ms or ISO-8601 with its UTC "
-                                                 "offset); default: derived from the tables")
+                                                 "offset); with --min_ts: both or neither; default: derived from "
+                                                 "the tables")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     p.add_argument("--failures_only", action="store_true", help="text report: list failed checks only")
     hyphen_aliases(p, "--min_ts", "--max_ts", "--failures_only")
@@ -40,9 +42,10 @@ def run(ns: argparse.Namespace, rest: list[str] | None = None) -> int:
     # is named first, also when the other bound is missing (it was only "give both")
     given = [(flag, value) for flag, value in (("--min_ts", ns.min_ts), ("--max_ts", ns.max_ts)) if value is not None]
     bounds = [time_option(flag, value) for flag, value in given]
-    if len(given) == 1:
-        print("journeyflow validate: give both --min_ts and --max_ts, or neither", file=sys.stderr)
-        return 2
+    if len(given) == 1:  # (a usage error as argparse's: "journeyflow validate: error: ...", exit 2)
+        missing = "--max_ts" if given[0][0] == "--min_ts" else "--min_ts"
+        raise UserError(f"{given[0][0]} needs {missing} too: give both bounds of the replayed input, or neither "
+                        "(then they are derived from the tables)")
     if bounds and bounds[0] > bounds[1]:
         raise UserError(f"--min_ts {ns.min_ts} is after --max_ts {ns.max_ts}")
     from journeyflow.analytics.quality import validate_output

@@ -281,7 +281,8 @@ class _Checker:
             hint = difflib.get_close_matches(key, list(base.fields), n=1, cutoff=0.6)
             other = self._elsewhere(key, base)
             extra = f" (did you mean '{other}'?)" if other else f" (did you mean '{hint[0]}'?)" if hint else (
-                " (none is declared)" if not base.fields else
+                " (none is declared: declare it in an attributes file, under traits:, attributes: or events: NAME: "
+                "properties:, and pass it with --attributes)" if not base.fields else
                 f" (known: {', '.join(sorted(base.fields))})" if len(base.fields) <= 12 else "")
             raise CelTypeError(f"unknown field '{key}' of {where}{extra}")
         if base.kind == "map":

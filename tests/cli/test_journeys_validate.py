@@ -33,12 +33,20 @@ def test_validate_rejects_the_issues_typos_with_file_and_line(tmp_path, capsys):
         assert f"{f}:{6 + 5 * i}: journeys[{i}].entry.when: " in line and message in line, line
 
 
-def test_validate_with_an_attributes_file(capsys):
+def test_validate_with_an_attributes_file(capsys, tmp_path):
     j, a = str(EXAMPLE / "journeys.yaml"), str(EXAMPLE / "attributes.yaml")
     assert main(["journeys", "validate", j, "--attributes", a]) == 0
     assert "1 journeys OK (conditions type-checked)" in capsys.readouterr().out
     assert main(["journeys", "validate", j]) == 2  # without the declarations, customer.traits.plan is unknown
-    assert "unknown field 'plan' of customer.traits (none is declared)" in capsys.readouterr().err
+    # qa17g: and says where it is declared and how to pass it (it said "(none is declared)" only)
+    err = capsys.readouterr().err
+    assert "unknown field 'plan' of customer.traits (none is declared: declare it in an attributes file" in err
+    assert "pass it with --attributes)" in err
+    # the siblings that load the same journeys without the declarations say the same
+    assert main(["journeys", "render", j, "--out", str(tmp_path / "j.html")]) == 2
+    assert "pass it with --attributes)" in capsys.readouterr().err
+    assert main(["replay", "--input", str(EXAMPLE), "--output", str(tmp_path / "out"), "--journeys", j]) == 2
+    assert "pass it with --attributes)" in capsys.readouterr().err
 
 
 def test_a_trigger_on_a_mapped_segment_event_in_stream_track_is_an_error(tmp_path, capsys):

@@ -112,7 +112,6 @@ _ID_CACHE = 1 << 16  # entries of the per-parser cache of id keys
 _OBJECT_FIELDS = ("properties", "traits", "context")
 #: the time field a dead letter for an out-of-range time quotes, per way the event time was found (times.event_time)
 _TIME_SOURCE = {"skew_corrected": "originalTimestamp"}
-_VIEW_FIELDS = {"page": 2, "screen": 1}  # of ("name", "category"): the Spec's page has both, a screen a name
 
 
 class SegmentParser:
@@ -264,7 +263,7 @@ class SegmentParser:
             kept = _public(user_traits)
         if kept:
             attrs["traits"] = clean(kept)
-        for f in ("name", "category")[:_VIEW_FIELDS.get(call, 0)]:  # a page's name and category, a screen's name
+        for f in ("name", "category")[:{"page": 2, "screen": 1}.get(call, 0)]:  # the Spec: page, screen
             v = msg.get(f)
             if isinstance(v, str) and v:
                 attrs[f] = self._clean(v)

@@ -126,14 +126,14 @@ def _event_time(msg: Mapping[str, Any]) -> tuple[int, str, list[tuple[str, str]]
                                          else ""))
 
 
-def shift_times(msg: dict, new_ts: int) -> dict:
-    """A copy of ``msg`` whose event time (:func:`event_time`) is ``new_ts`` (epoch ms): every time field present
-    moves by the same amount, so the skew correction still gives ``new_ts`` (used by ``journeyflow publish
-    --shift_to_now``).  Fields that are not times are left as they are; ValueError (:class:`BadTime`) when the
-    message has no event time."""
+def shift_times(msg: dict, new_ts: int, bounds: tuple[int, int] | None = None) -> dict:
+    """A copy of ``msg`` whose event time (:func:`event_time`, within ``bounds`` as the parser reads it) is
+    ``new_ts`` (epoch ms): every time field present moves by the same amount, so the skew correction still gives
+    ``new_ts`` (used by ``journeyflow publish --shift_to_now``).  Fields that are not times are left as they are;
+    ValueError (:class:`BadTime`) when the message has no event time."""
     from datetime import datetime, timezone
 
-    old, _how, _dropped = event_time(msg)
+    old, _how, _dropped = event_time(msg, bounds)
     delta = new_ts - old
     out = dict(msg)
     for f in TIME_FIELDS:

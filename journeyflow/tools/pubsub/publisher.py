@@ -183,8 +183,8 @@ def _record_ts(obj: Any, stream: str = "") -> int | None:
 
         if not isinstance(obj, dict):
             return None
-        try:
-            ts = event_time(obj)[0]
+        try:  # within the parser's default bounds, as it reads them (a 1970 timestamp beside a good receivedAt:
+            ts = event_time(obj, (DEFAULT_MIN_TS, DEFAULT_MAX_TS))[0]  # receivedAt; unbounded, no time at all)
         except ValueError:
             return None
         return ts if DEFAULT_MIN_TS <= ts <= DEFAULT_MAX_TS else None
@@ -259,7 +259,7 @@ def _shift_payload(data: bytes, new_ts: int, stream: str = "") -> bytes:
     if stream == SEGMENT_STREAM:  # every Segment time field moves by the same amount (stages.segment.times)
         from journeyflow.stages.segment.times import shift_times
 
-        obj = shift_times(obj, new_ts)
+        obj = shift_times(obj, new_ts, (DEFAULT_MIN_TS, DEFAULT_MAX_TS))
     else:
         obj["ts"] = new_ts
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -34,7 +34,7 @@ from journeyflow.stages.bounce_words import OPT_OUT_KINDS, SENDER, bounce_kind
 from journeyflow.stages.spellings import EVERY_CHANNEL, PHONE_CHANNELS
 from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, held_grant, mailbox_block
-from journeyflow.stages.mailboxes import mailbox_key, named_keys, remember_grant  # (named_keys: re-exported too)
+from journeyflow.stages.mailboxes import REFUSED_KINDS, mailbox_key, named_keys, remember_grant  # (named_keys too)
 from journeyflow.stages.push_devices import REGISTERED, UNREGISTERED, push_delivery, push_keys, register
 
 if TYPE_CHECKING:
@@ -223,13 +223,13 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
     ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again.
     A record of ``MENTION_STREAMS`` (support) adds its address only when the customer has no address of that kind
     and never makes a known one the most recent: before, the desk phone an agent typed into a ticket became the
-    customer's newest phone, and the dunning text with the order amount went to the support desk."""
-    echo = stream in ECHO_STREAMS
-    mention = stream in MENTION_STREAMS
+    customer's newest phone, and the dunning text with the order amount went to the support desk.  So is an address
+    the record names only through a refused identity link (``mailboxes.REFUSED_KINDS``: another customer's)."""
+    echo, refused = stream in ECHO_STREAMS, contact.get(REFUSED_KINDS) or ()
     for kind in ADDRESS_KINDS:
         raw = contact.get(kind)
         if raw:
-            key = contact_key(contact, kind)
+            key, mention = contact_key(contact, kind), stream in MENTION_STREAMS or kind in refused
             if not key or ((echo or mention) and key in s.addresses):
                 continue
             if mention and any(v[0] == kind for v in s.addresses.values()):

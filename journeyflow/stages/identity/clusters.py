@@ -21,6 +21,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.identity.graph import resolve
 from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+from journeyflow.stages.mailboxes import refused_contact
 
 __all__ = ["KEYER_TUPLES", "ClusterKeyer", "ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
 
@@ -99,8 +100,10 @@ class ClusterKeyer:
         is, when the caller has it (None: worked out here)."""
         hit = self._of_ids.get(ev.ids)
         cluster, kept = hit if hit is not None else self._cluster_of(ev.ids)
-        if kept is not None:
-            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, ev.contact)
+        if kept is not None:  # (an address whose link was refused is another customer's: noted in the contact)
+            contact = ev.contact and refused_contact(ev.contact, set(ev.ids).difference(kept), pairs if pairs
+                                                     is not None else links_for(ev.stream, ev.type, ev.ids, self.rules))
+            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, contact)
             pairs = None  # (of the identifiers left)
         if len(ev.ids) < 2:  # (half the events: one identifier, no link)
             return cluster, (ev, ())

@@ -135,8 +135,11 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     keyed = ev
     dropped = {k for k in refused if store.root_at(k, ev.ts) != customer}
     if dropped:  # (qa17h: V2's email on V1's order made it V1's newest address; V1's state listed V2's key)
+        # another customer's address is noted (a singleton a cap refused, ``kind_cap:email`` on the customer's own
+        # side, is a new address of this customer's, as in replay: ``clusters.ClusterKeyer``)
+        others = {k for k in dropped if len(store.members(k)) > 1}
         keyed = Event(ev.uid, ev.stream, ev.type, ev.ts, tuple(k for k in ev.ids if k not in dropped), ev.attrs,
-                      refused_contact(ev.contact, dropped, pairs) if ev.contact else ev.contact)
+                      refused_contact(ev.contact, others, pairs) if ev.contact and others else ev.contact)
     return OnlineResolution(rows, merges, customer, keyed)
 
 

@@ -40,7 +40,16 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat()
 
 
-def records(base: int) -> tuple[list, list]:
+def refusing(base: int, how: str) -> tuple:
+    """The record naming V1 with V2's email: an order, or a Segment ``identify`` (its traits)."""
+    if how == "orders":
+        return ("orders", {"event_id": "o1", "ts": iso(base), "crm_id": "V1", "email": V2_EMAIL,
+                           "type": "payment_failed", "order_id": "O1", "amount": 10, "currency": "USD"})
+    return ("track", {"type": "identify", "messageId": "i1", "userId": "V1", "anonymousId": "d9",
+                      "timestamp": iso(base), "traits": {"email": V2_EMAIL}})
+
+
+def records(base: int, how: str = "orders") -> tuple[list, list]:
     facts = [
         ("crm", {"event_id": "c1", "ts": iso(base), "crm_id": "V1", "email": V1_EMAIL, "phone": "+1 415 555 0101",
                  "type": "contact_created", "timezone": "UTC"}),
@@ -57,13 +66,15 @@ def records(base: int) -> tuple[list, list]:
     ]
     late = base + 26 * H  # a day after the welcome (its frequency cap)
     varying = [
-        ("orders", {"event_id": "o1", "ts": iso(late), "crm_id": "V1", "email": V2_EMAIL, "type": "payment_failed",
-                    "order_id": "O1", "amount": 10, "currency": "USD"}),
+        refusing(late, how),
         ("crm", {"event_id": "u1", "ts": iso(late + 500), "crm_id": "V1", "phone": "+1 415 555 0202",
                  "type": "contact_updated"}),
         ("web", {"event_id": "a1", "ts": iso(late + 1000), "user_id": "V1", "anonymous_id": "d1",
                  "type": "add_to_cart", "product_id": "SKU-1"}),
     ]
+    if how != "orders":  # (the payment failure names V1 only: the dunning is V1's)
+        varying.append(("orders", {"event_id": "o1", "ts": iso(late + 1500), "crm_id": "V1",
+                                   "type": "payment_failed", "order_id": "O1", "amount": 10, "currency": "USD"}))
     return facts, varying
 
 
@@ -87,8 +98,9 @@ def check_v1(decisions) -> None:
     assert ("welcome", "email", V2_EMAIL) in v2, v2  # V2's own messages unchanged
 
 
-def test_replay_sends_v1s_messages_to_v1s_own_addresses():
-    facts, varying = records(T)
+@pytest.mark.parametrize("how", ["orders", "identify"])
+def test_replay_sends_v1s_messages_to_v1s_own_addresses(how):
+    facts, varying = records(T, how)
     events = parse(facts + varying)
     check_v1(replay(events, T + 60 * H))
 
@@ -131,12 +143,13 @@ class RefusedLoop(AddressLoop):
         self._pump()
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
-def test_streaming_sends_v1s_messages_to_v1s_own_addresses_as_replay(order):
-    facts, varying = records(T)
+@pytest.mark.parametrize("how,order", [("orders", o) for o in itertools.permutations(range(3))]
+                         + [("identify", (3, 2, 1, 0))])
+def test_streaming_sends_v1s_messages_to_v1s_own_addresses_as_replay(how, order):
+    facts, varying = records(T, how)
     events = parse(facts + varying)
     fevs, pevs = events[:len(facts)], events[len(facts):]
-    loop = RefusedLoop(f"memory://qa17h-refused-{''.join(map(str, order))}")
+    loop = RefusedLoop(f"memory://qa17h-refused-{how}-{''.join(map(str, order))}")
     for ev in fevs:
         loop.arrive(ev, ev.ts + 100)
     at = max(e.ts for e in pevs) + 100

@@ -234,7 +234,7 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
             key, mention = contact_key(contact, kind), stream in MENTION_STREAMS or kind in refused
             if not key or ((echo or mention) and key in s.addresses):
                 continue
-            if mention and any(v[0] == kind and len(v) == 3 for v in s.addresses.values()):
+            if mention and any(v[0] == kind for v in s.addresses.values()):
                 continue
             see_address(s, key, kind, raw, ts, mention)
 

@@ -98,7 +98,7 @@ class ClusterKeyer:
 
     def _others(self, ids: tuple[str, ...], kept: tuple[str, ...]) -> set[str]:
         """The identifiers of ``ids`` not ``kept`` that are another customer's: in a cluster of two identifiers or
-        more (a singleton a cap refused, ``kind_cap:email`` on the customer's own side, is a new address of its)."""
+        more (a singleton a cap refused, ``kind_cap:email`` on the customer's own side, is its own new address)."""
         if self._joined is None:
             self._joined = {r for k, r in self.cmap.root_of.items() if k != r}
         root_of, joined = self.cmap.root_of, self._joined

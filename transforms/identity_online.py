@@ -55,7 +55,7 @@ class ResolveOnlineFn(beam.DoFn):
             if control.type == MERGE_INTO:
                 self.merges.inc()
             yield target, control
-        yield res.customer_id, ev
+        yield res.customer_id, res.event  # (without the identifiers of a refused link: ``resolve_online``)
 
 
 class ResolveIdentitiesOnline(beam.PTransform):

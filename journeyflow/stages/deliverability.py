@@ -34,7 +34,7 @@ from journeyflow.stages.bounce_words import OPT_OUT_KINDS, SENDER, bounce_kind
 from journeyflow.stages.spellings import EVERY_CHANNEL, PHONE_CHANNELS
 from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, held_grant, mailbox_block
-from journeyflow.stages.mailboxes import mailbox_key, named_keys, remember_grant  # (named_keys: re-exported too)
+from journeyflow.stages.mailboxes import REFUSED_KINDS, mailbox_key, named_keys, remember_grant  # (named_keys too)
 from journeyflow.stages.push_devices import REGISTERED, UNREGISTERED, push_delivery, push_keys, register
 
 if TYPE_CHECKING:
@@ -223,31 +223,37 @@ def see_contact(s: "CustomerState", contact: Any, ts: int, stream: str | None = 
     ``opened`` at the address the customer had replaced in the CRM made the old address the delivery address again.
     A record of ``MENTION_STREAMS`` (support) adds its address only when the customer has no address of that kind
     and never makes a known one the most recent: before, the desk phone an agent typed into a ticket became the
-    customer's newest phone, and the dunning text with the order amount went to the support desk."""
-    echo = stream in ECHO_STREAMS
-    mention = stream in MENTION_STREAMS
+    customer's newest phone, and the dunning text with the order amount went to the support desk.  So is an address
+    the record names only through a refused identity link (``mailboxes.REFUSED_KINDS``: another customer's).
+    Such an address is kept as a last resort (a fourth item ``1``): :func:`delivery_address` looks at it only while
+    the customer has no other address of its kind, and the customer's own record naming it makes it its own."""
+    echo, refused = stream in ECHO_STREAMS, contact.get(REFUSED_KINDS) or ()
     for kind in ADDRESS_KINDS:
         raw = contact.get(kind)
         if raw:
-            key = contact_key(contact, kind)
+            key, mention = contact_key(contact, kind), stream in MENTION_STREAMS or kind in refused
             if not key or ((echo or mention) and key in s.addresses):
                 continue
             if mention and any(v[0] == kind for v in s.addresses.values()):
                 continue
-            see_address(s, key, kind, raw, ts)
+            see_address(s, key, kind, raw, ts, mention)
 
 
-def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int) -> None:
-    """Record an address seen at ``ts``; keeps ``MAX_ADDRESSES_PER_KIND`` a kind: granted (held_grant), then newest."""
+def see_address(s: "CustomerState", key: str, kind: str, raw: str, ts: int, last_resort: bool = False) -> None:
+    """Record an address seen at ``ts`` (``last_resort``: see :func:`see_contact`; the customer's own sighting, at any
+    time, makes it its own); keeps ``MAX_ADDRESSES_PER_KIND`` a kind: own, granted (held_grant), then newest."""
     cur = s.addresses.get(key)
     if cur is not None:
+        weak = [1] if last_resort and len(cur) > 3 else []
         if ts >= cur[2]:
-            s.addresses[key] = [kind, raw, ts]
+            s.addresses[key] = [kind, raw, ts, *weak]
+        elif not weak:
+            del cur[3:]
         return
-    s.addresses[key] = [kind, raw, ts]
+    s.addresses[key] = [kind, raw, ts, 1] if last_resort else [kind, raw, ts]
     same = [k for k, v in s.addresses.items() if v[0] == kind]
     if len(same) > MAX_ADDRESSES_PER_KIND:
-        same.sort(key=lambda k: (held_grant(s, k), s.addresses[k][2], k))
+        same.sort(key=lambda k: (len(s.addresses[k]) == 3, held_grant(s, k), s.addresses[k][2], k))
         for k in same[:-MAX_ADDRESSES_PER_KIND]:
             del s.addresses[k]
 
@@ -299,9 +305,11 @@ def delivery_address(s: "CustomerState", channel: str, now: int, soft_max: int =
     kind = ADDRESS_FOR_CHANNEL.get(channel)
     if kind is None:
         return NO_ADDRESS
-    found = [(v[2], k, v[1]) for k, v in s.addresses.items() if v[0] == kind]  # (``addresses_of``, inlined)
-    if not found:
-        return NO_ADDRESS
+    found = [(v[2], k, v[1]) for k, v in s.addresses.items() if v[0] == kind and len(v) == 3]  # (``addresses_of``)
+    if not found:  # a last resort's (``see_contact``) only while the customer has no address of its own
+        found = [(v[2], k, v[1]) for k, v in s.addresses.items() if v[0] == kind]
+        if not found:
+            return NO_ADDRESS
     if len(found) > 1:
         found.sort(reverse=True)  # most recently seen first (ties: key)
     opted, email, skipped = False, kind == "email", 0
@@ -346,26 +354,6 @@ def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) ->
                 del per[ch]
         if not per:
             del s.addr_status[key]
-
-
-def merge_addresses(m: "CustomerState", older: "CustomerState", newer: "CustomerState") -> None:
-    """Identity merge: ``m`` gets every status change either state holds (``set_address_status`` is commutative)
-    and the union of both states' addresses (the newer sighting wins)."""
-    for src in (older, newer):
-        for key, per in src.addr_status.items():
-            for ch, (st, ts, hard, soft), grant in ((c, r[:4], r[4:]) for c, r in per.items()):
-                if st is not None:
-                    set_address_status(m, key, ch, st, ts)
-                for at in grant:  # (a grant an opt-out overrode: ``mailboxes.remember_grant``)
-                    set_address_status(m, key, ch, "granted", at)
-                if hard is not None:
-                    set_address_status(m, key, ch, HARD_BOUNCE, hard)
-                for t in soft:
-                    set_address_status(m, key, ch, SOFT_BOUNCE if t.__class__ is int else f"{SOFT_BOUNCE}:{t[1]}",
-                                       _soft_ts(t))
-    for src in (older, newer):  # (after the statuses: a granted address is kept first, see_address)
-        for key, (kind, raw, ts) in src.addresses.items():
-            see_address(m, key, kind, raw, ts)
 
 
 def upgrade_v1(s: "CustomerState", d: dict[str, Any]) -> None:

@@ -68,6 +68,11 @@ ACCOUNT_DOMAINS: dict[str, str] = {
 #: opt-out names besides its contact's own (``email_key`` / ``phone_key``): :func:`named_keys` reads it, the parsers
 #: write it (``spellings.also_named``).
 ALSO_KEYS = "also_keys"
+#: ``Event.contact`` field naming the kinds (space-separated ``email`` / ``phone``) whose address the record names
+#: only through an identity link that was refused (another customer's address: ``kind_cap``, ``shared_identifier``):
+#: for this customer a last resort, as a support ticket's address (``deliverability.see_contact``);
+#: :func:`refused_contact` writes it, identity resolution (``identity.clusters``, ``identity.online``) calls it.
+REFUSED_KINDS = "refused_kinds"
 _HASHER: list = []
 
 
@@ -206,3 +211,14 @@ def remember_grant(rec: list, ts: int) -> None:
         rec.append(ts)
     elif ts > rec[4]:
         rec[4] = ts
+
+
+def refused_contact(contact: Any, dropped: Any, pairs: Any) -> Any:
+    """``contact`` with :data:`REFUSED_KINDS` naming each kind whose address key identity resolution ``dropped``
+    from the record's identifiers after a link of it (one of ``pairs``, the record's ``(a, b)`` links) was refused:
+    the address is another customer's.  ``contact`` itself when there is none.  (qa17h: an orders record naming
+    V1's CRM id with V2's email made V2's address V1's newest one, and V1's dunning went to V2.)"""
+    linked = {k for pair in pairs for k in pair}
+    kinds = [kind for kind in ("email", "phone") if contact.get(kind) and (k := contact_key(contact, kind))
+             and k in dropped and k in linked]
+    return {**contact, REFUSED_KINDS: " ".join(kinds)} if kinds else contact

@@ -124,7 +124,8 @@ class CustomerState(_dl.AddressStatus):
 
     customer_id: str = ""
     ids: list[str] = field(default_factory=list)  # identifier keys, sorted
-    # delivery addresses: address key -> [kind email|phone, raw address (for delivery only), last seen ts]
+    # delivery addresses: address key -> [kind email|phone, raw address (for delivery only), last seen ts(, 1: a last
+    # resort, deliverability.see_contact)]
     addresses: dict[str, list] = field(default_factory=dict)
     # per address key and channel: [status|None, status ts|None, hard bounce ts|None, [soft bounce ts, ...]]
     addr_status: dict[str, dict[str, list]] = field(default_factory=dict)

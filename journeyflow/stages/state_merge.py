@@ -4,7 +4,7 @@ The result is what one profile that had seen both histories would hold (issue 17
 idempotent for identical inputs: identifiers and cart are unions (one entry per key), views and sends too (per key, as
 many entries as the profile holding more of them), timestamps the max (or min for "first" times), consent the latest
 status in event time (a blocking status wins a tie), tickets the latest status in event time (:func:`merge_tickets`),
-delivery addresses a union and address statuses every change either profile saw (``deliverability.merge_addresses``),
+delivery addresses a union and address statuses every change either profile saw (:func:`merge_addresses`),
 orders a union from which a cancellation either profile saw takes back its order and items, a payment failure or cart
 line at or before the latest order of either profile cleared (a line added at the order's time stays), and journey
 memberships one record per journey (:func:`merge_membership`). The pending actions of a membership record a merge did
@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, merge_addresses,
+from journeyflow.stages.deliverability import (HARD_BOUNCE, SOFT_BOUNCE, _soft_ts, addresses_of, see_address,
                                                set_address_status)
 from journeyflow.stages.attributes_expiry import trait_order
 from journeyflow.stages.deletion import merge_account
@@ -24,12 +24,32 @@ from journeyflow.stages.profile_fields import merge_profile
 from journeyflow.stages.state import CustomerState, _max, _ticket_ts
 from journeyflow.stages.state_orders import merge_reports
 
-__all__ = ["merge_membership", "merge_sends", "merge_states", "merge_tickets", "name_unnamed", "resolve_unnamed",
-           "unnamed_key"]
+__all__ = ["merge_addresses", "merge_membership", "merge_sends", "merge_states", "merge_tickets", "name_unnamed",
+           "resolve_unnamed", "unnamed_key"]
 
 
 def _min(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
+
+
+def merge_addresses(m: CustomerState, older: CustomerState, newer: CustomerState) -> None:
+    """Identity merge: ``m`` gets every status change either state holds (``set_address_status`` is commutative)
+    and the union of both states' addresses (the newer sighting wins)."""
+    for src in (older, newer):
+        for key, per in src.addr_status.items():
+            for ch, (st, ts, hard, soft), grant in ((c, r[:4], r[4:]) for c, r in per.items()):
+                if st is not None:
+                    set_address_status(m, key, ch, st, ts)
+                for at in grant:  # (a grant an opt-out overrode: ``mailboxes.remember_grant``)
+                    set_address_status(m, key, ch, "granted", at)
+                if hard is not None:
+                    set_address_status(m, key, ch, HARD_BOUNCE, hard)
+                for t in soft:
+                    set_address_status(m, key, ch, SOFT_BOUNCE if t.__class__ is int else f"{SOFT_BOUNCE}:{t[1]}",
+                                       _soft_ts(t))
+    for src in (older, newer):  # (after the statuses: a granted address is kept first, see_address)
+        for key, v in src.addresses.items():  # (a last resort in both stays one: ``deliverability.see_contact``)
+            see_address(m, key, v[0], v[1], v[2], len(v) > 3)
 
 
 def merge_states(x: CustomerState, y: CustomerState) -> CustomerState:

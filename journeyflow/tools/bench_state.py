@@ -160,7 +160,7 @@ def population_keyed(data_dir: Any, limit: int | None = None) -> list[tuple[str,
                 continue
             res = resolve_online(store, ev, rules)
             out += [(target, control) for target, control in res.merges]
-            out.append((res.customer_id, ev))
+            out.append((res.customer_id, res.event))
     return out
 
 

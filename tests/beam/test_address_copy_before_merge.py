@@ -76,8 +76,8 @@ class AddressLoop(Loop):
         res = resolve_online(self.store, ev, CONFIG.link_rules())
         for target, control in res.merges:
             self._key(target).add([control])
-        self._key(res.customer_id).add([ev])
-        for addr, msg in address_messages((res.customer_id, ev)):
+        self._key(res.customer_id).add([res.event])
+        for addr, msg in address_messages((res.customer_id, res.event)):
             for holder, copy in self.router.process((addr, msg), record=self.cells.setdefault(addr, _Cell())):
                 self._key(holder).add([copy])
         self._pump()

@@ -133,7 +133,7 @@ class Loop:
         res = resolve_online(self.store, ev, CONFIG.link_rules())
         for target, control in res.merges:
             self._key(target).add([control])
-        self._key(res.customer_id).add([ev])
+        self._key(res.customer_id).add([res.event])
         self._pump()
 
     def finish(self, at: int) -> None:

@@ -107,7 +107,7 @@ def customer_zones(state: Any, default: ZoneInfo, known: Any = zone_or_none) -> 
     if zone is not None:
         return (zone,)
     found: set[ZoneInfo] = set()
-    for kind, raw, _seen in state.addresses.values():
+    for kind, raw, *_seen in state.addresses.values():  # (seen, and a last resort's mark: ``deliverability``)
         if kind == "phone" and raw:
             found.update(phone_zones(raw))
     if not found:

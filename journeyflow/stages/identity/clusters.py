@@ -21,6 +21,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.identity.graph import resolve
 from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+from journeyflow.stages.mailboxes import refused_contact
 
 __all__ = ["KEYER_TUPLES", "ClusterKeyer", "ClusterMap", "build_cluster_map", "key_by_cluster", "link_row"]
 
@@ -71,12 +72,13 @@ class ClusterKeyer:
     ``limit``: identifier tuples remembered before the memory is cleared (None: unbounded, for a bounded input held
     in memory anyway; 0: none); the result never depends on it."""
 
-    __slots__ = ("cmap", "rules", "limit", "_of_ids")
+    __slots__ = ("cmap", "rules", "limit", "_of_ids", "_joined")
 
     def __init__(self, cmap: ClusterMap, rules: LinkRules, limit: int | None = None):
         self.cmap, self.rules, self.limit = cmap, rules, limit
         #: identifier tuple -> (final cluster, the identifiers of the tuple in that cluster, or None when all are)
         self._of_ids: dict[tuple[str, ...], tuple[str, tuple[str, ...] | None]] = {}
+        self._joined: set[str] | None = None  #: roots of clusters of two identifiers or more (made when needed)
 
     def _cluster_of(self, ids: tuple[str, ...]) -> tuple[str, tuple[str, ...] | None]:
         root_of = self.cmap.root_of
@@ -94,13 +96,23 @@ class ClusterKeyer:
             self._of_ids[ids] = (cluster, kept)
         return cluster, kept
 
+    def _others(self, ids: tuple[str, ...], kept: tuple[str, ...]) -> set[str]:
+        """The identifiers of ``ids`` not ``kept`` that are another customer's: in a cluster of two identifiers or
+        more (a singleton a cap refused, ``kind_cap:email`` on the customer's own side, is its own new address)."""
+        if self._joined is None:
+            self._joined = {r for k, r in self.cmap.root_of.items() if k != r}
+        root_of, joined = self.cmap.root_of, self._joined
+        return {k for k in ids if k not in kept and (root_of.get(k, k) != k or k in joined)}
+
     def key(self, ev: Event, pairs: list[tuple[str, str]] | tuple | None = None) -> tuple[str, tuple[Event, tuple]]:
         """:func:`key_by_cluster` of ``ev`` against this keyer's map.  ``pairs``: ``links_for`` of the event as it
         is, when the caller has it (None: worked out here)."""
         hit = self._of_ids.get(ev.ids)
         cluster, kept = hit if hit is not None else self._cluster_of(ev.ids)
-        if kept is not None:
-            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, ev.contact)
+        if kept is not None:  # (an address whose link was refused is another customer's: noted in the contact)
+            contact = ev.contact and refused_contact(ev.contact, self._others(ev.ids, kept), pairs if pairs
+                                                     is not None else links_for(ev.stream, ev.type, ev.ids, self.rules))
+            ev = Event(ev.uid, ev.stream, ev.type, ev.ts, kept, ev.attrs, contact)
             pairs = None  # (of the identifiers left)
         if len(ev.ids) < 2:  # (half the events: one identifier, no link)
             return cluster, (ev, ())

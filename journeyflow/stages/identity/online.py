@@ -19,6 +19,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.identity.clusters import link_row
 from journeyflow.stages.identity.keys import canonical
 from journeyflow.stages.identity.rules import LinkRules, links_for
+from journeyflow.stages.mailboxes import refused_contact
 
 if TYPE_CHECKING:
     from journeyflow.adapters.identity_store import IdentityStore
@@ -82,11 +83,14 @@ class OnlineResolution(NamedTuple):
     with the event, each ``(customer id, event)``: per accepted link that merged two customers, ``(absorbed customer
     id, merge_into event)`` and ``(surviving customer id, merge_from event)``, and per other customer an opt-out
     or a deletion names (``opt_outs.online_copies``), ``(that customer id, status-only absorb)``; ``customer_id``:
-    the event's customer (the canonical root of its primary identifier at the event's time)."""
+    the event's customer (the canonical root of its primary identifier at the event's time); ``event``: the event as
+    that customer gets it: without an identifier whose link it refused (another customer's, as replay's
+    ``ClusterKeyer`` drops it) and with such an address noted in its contact (``mailboxes.refused_contact``)."""
 
     rows: list[dict[str, Any]]
     merges: list[tuple[str, Event]]
     customer_id: str
+    event: Event
 
 
 def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineResolution:
@@ -96,17 +100,21 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
     Store errors propagate (e.g. ``IdentityStoreUnavailable``: Beam retries the bundle; links are idempotent)."""
     rows: list[dict[str, Any]] = []
     merges: list[tuple[str, Event]] = []
-    for a, b in links_for(ev.stream, ev.type, ev.ids, rules):
+    refused: set[str] = set()
+    pairs = links_for(ev.stream, ev.type, ev.ids, rules)
+    for a, b in pairs:
         ra, rb = store.find(a), store.find(b)
         before = {} if ra == rb else {ra: store.members(ra), rb: store.members(rb)}  # a possible merge's sides
         outcome = store.link(a, b, ev.ts, ev.uid)
         rows.append(link_row(a, b, outcome.root, ev.uid, ev.stream, ev.ts,
                              "accepted" if outcome.accepted else "refused", outcome.reason))
-        if outcome.accepted and outcome.merged:
+        if not outcome.accepted:
+            refused.update((a, b))
+        elif outcome.merged:
             old, new = outcome.merged
             merges.append((old, merge_into_event(old, new, ev)))
             merges.append((new, merge_from_event(old, new, ev, before.get(old) or [old], (a, b))))
-        elif outcome.accepted:
+        else:
             # already one customer: a link dated before the merge that joined them (the same login seen again with
             # an earlier time, arriving after the later one) moves that merge back to this time, with its control
             # events at this time (the absorbed key hands over from here; the survivor places it here)
@@ -124,7 +132,15 @@ def resolve_online(store: IdentityStore, ev: Event, rules: LinkRules) -> OnlineR
         # an opt-out or a deletion naming other customers' identifiers reaches each of them (``opt_outs``)
         from journeyflow.stages.identity.opt_outs import online_copies
         merges += online_copies(store, ev, customer)
-    return OnlineResolution(rows, merges, customer)
+    keyed = ev
+    dropped = {k for k in refused if store.root_at(k, ev.ts) != customer}
+    if dropped:  # (qa17h: V2's email on V1's order made it V1's newest address; V1's state listed V2's key)
+        # another customer's address is noted (a singleton a cap refused, ``kind_cap:email`` on the customer's own
+        # side, is a new address of this customer's, as in replay: ``clusters.ClusterKeyer``)
+        others = {k for k in dropped if len(store.members(k)) > 1}
+        keyed = Event(ev.uid, ev.stream, ev.type, ev.ts, tuple(k for k in ev.ids if k not in dropped), ev.attrs,
+                      refused_contact(ev.contact, others, pairs) if ev.contact and others else ev.contact)
+    return OnlineResolution(rows, merges, customer, keyed)
 
 
 def status_handover(key: str, ev: Event) -> Event:

@@ -294,12 +294,19 @@ def whole_number(minimum: int):
 count_at_least_one = whole_number(1)
 
 
+#: The streams whose records carry opt-outs or deletions (consent revokes, unsubscribes and bounces, Segment opt-out
+#: events, crm deletions and opt-out flags): a file of theirs that would not be read stops the command.
+COMPLIANCE_STREAMS = frozenset({"consent", "engagement", "crm", "track"})
+
+
 def check_input_dir(path: str, flag: str = "--input", read: tuple[str, ...] = ("jsonl", "avro")) -> None:
     """Before any work, for a local input folder of stream files (``replay``, ``compare``): raise
     :class:`~journeyflow.config.errors.UserError` (exit 2, one line naming the path) when ``path`` does not exist,
-    is a file, or holds a ``<stream>.avro`` that is not Avro (no readable header: empty, a renamed JSON file); warn on
-    stderr about each file there that looks like a stream's but is not read, because only ``<stream>.jsonl`` and
-    ``<stream>.avro`` are (``orders.json``, ``CRM.jsonl``, ``consent.jsonl.gz``: a name starting with a stream's).
+    is a file, or holds a ``<stream>.avro`` that is not Avro (no readable header: empty, a renamed JSON file); for
+    each file there that looks like a stream's but is not read, because only ``<stream>.jsonl`` and
+    ``<stream>.avro`` are (``orders.json``, ``CRM.jsonl``, ``consent.csv``: a name starting with a stream's), raise
+    the same when it is one of :data:`COMPLIANCE_STREAMS` (compliance fails safe: a replay decided messages for
+    people whose opt-outs sat unread beside the input, qa17a), else warn on stderr.
     ``read``: the extensions the command reads (``publish``: ``jsonl`` only, so a ``<stream>.avro`` there is
     warned about too).  Remote paths (``gs://``) are left to the pipeline."""
     if "://" in path:
@@ -315,12 +322,17 @@ def check_input_dir(path: str, flag: str = "--input", read: tuple[str, ...] = ("
     kinds = " and ".join(f"<stream>.{ext}" for ext in read)
     for name in sorted(os.listdir(path)):
         full = os.path.join(path, name)
+        stream = name.split(".")[0].lower()
         if name in names:
             if name.endswith(".avro"):
                 _check_avro_header(full, flag)
-        elif name.split(".")[0].lower() in STREAMS and os.path.isfile(full):
-            print(f"journeyflow: warning: {flag}: {full} is not read (only {kinds} "
-                  f"{'are' if len(read) > 1 else 'is'}, streams: {', '.join(STREAMS)})", file=sys.stderr)
+        elif stream in STREAMS and os.path.isfile(full):
+            unread = f"{flag}: {full} is not read (only {kinds} {'are' if len(read) > 1 else 'is'}"
+            if stream in COMPLIANCE_STREAMS:  # fail safe: no decisions without the opt-outs the folder holds
+                raise UserError(f"{unread}): the opt-outs and deletions a {stream} file carries would be missed and "
+                                f"messages decided for people who refused them; convert it to {stream}.{read[0]} "
+                                "(one JSON object a line) or move it out of the folder")
+            print(f"journeyflow: warning: {unread}, streams: {', '.join(STREAMS)})", file=sys.stderr)
 
 
 def _check_avro_header(path: str, flag: str) -> None:

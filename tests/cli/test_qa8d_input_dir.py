@@ -2,7 +2,8 @@
 although named ``.avro`` (an empty placeholder, a JSON export renamed), a path to a file instead of its folder, a
 folder that does not exist, and stream files under names the pipeline does not read (``orders.json``,
 ``CRM.jsonl``, ``consent.jsonl.gz``) — which were skipped without a word, so a replay "succeeded" on a third of the
-data.  Each is said before any work: exit 2 with one line naming the file, or a warning naming each ignored file."""
+data.  Each is said before any work: exit 2 with one line naming the file, or a warning naming each ignored file
+(exit 2 too for a stream that carries opt-outs: compliance fails safe)."""
 from __future__ import annotations
 
 import gzip
@@ -69,7 +70,7 @@ def test_stream_files_under_names_that_are_not_read_are_warned_about(cmd, tmp_pa
     inp.mkdir()
     line = (json.dumps(WEB) + "\n").encode()
     (inp / "web.jsonl").write_bytes(line)
-    ignored = ["orders.json", "CRM.jsonl", "consent.jsonl.gz", "support.ndjson"]
+    ignored = ["orders.json", "Web.jsonl", "orders.jsonl.gz", "support.ndjson"]  # (no opt-out stream: below)
     for name in ignored:
         (inp / name).write_bytes(gzip.compress(line) if name.endswith(".gz") else line)
     (inp / "ground_truth.jsonl").write_bytes(line)  # the generator's other files: not stream files, no warning
@@ -91,7 +92,23 @@ def test_publish_names_the_stream_files_it_does_not_publish(tmp_path, capsys, mo
     inp.mkdir()
     (inp / "web.jsonl").write_text(json.dumps(WEB) + "\n")
     (inp / "orders.avro").write_bytes(b"")
-    (inp / "crm.JSONL").write_text(json.dumps(WEB) + "\n")
+    (inp / "support.JSONL").write_text(json.dumps(WEB) + "\n")
     assert main(["publish", "--project", "p", "--input", str(inp), "--rate", "10"]) == 130
     err = capsys.readouterr().err
-    assert str(inp / "orders.avro") in err and str(inp / "crm.JSONL") in err and str(inp / "web.jsonl") not in err
+    assert str(inp / "orders.avro") in err and str(inp / "support.JSONL") in err and str(inp / "web.jsonl") not in err
+
+
+@pytest.mark.parametrize("cmd", ["replay", "compare"])
+@pytest.mark.parametrize("name", ["consent.csv", "consent.jsonl.gz", "CRM.jsonl", "engagement.json", "track.ndjson"])
+def test_an_unread_file_of_an_opt_out_stream_stops_the_command(cmd, name, tmp_path, capsys):
+    """qa17a: a consent.csv beside orders.jsonl was only warned about and the payment retry email went to the
+    customer who had revoked in it (exit 0).  Consent, engagement, crm and Segment files carry opt-outs and
+    deletions: one the command would not read stops it (exit 2, one line naming the file and the fix)."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "web.jsonl").write_text(json.dumps(WEB) + "\n")
+    (inp / name).write_text("event_id,ts,status\n")
+    assert main(_args(cmd, inp, tmp_path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    stream = name.split(".")[0].lower()
+    assert len(err) == 1 and str(inp / name) in err[0] and f"convert it to {stream}.jsonl" in err[0], err

@@ -12,10 +12,10 @@ of the input, which the local runner says; or a firing the watermark brought ahe
 drain, or input dated ahead of the clock, which Dataflow does not tell apart), that customer's held moments (due
 timers and buffered events) are counted in ``decisions_held_at_drain`` and logged once per bundle (not when the
 runner said a finite watermark: no drain).  Before the end of the input the flush timer is re-armed later in event
-time, each step at least tripling its distance from the clock (``backoff_ms``): a drain reaches the end of the global window in a
-few dozen cheap firings (a firing whose every pending moment is after the clock flushes nothing), a watermark
-ahead of the clock is caught up with by the clock.  The next job started with ``--resume`` re-reads the retained
-input and decides the held moments when they are due.
+time, each step at least tripling its distance from the clock (``backoff_ms``): a drain reaches the end of the
+global window in a few dozen cheap firings (a firing whose every pending moment is after the clock flushes
+nothing), a watermark ahead of the clock is caught up with by the clock.  The next job started with ``--resume``
+re-reads the retained input and decides the held moments when they are due.
 """
 from __future__ import annotations
 

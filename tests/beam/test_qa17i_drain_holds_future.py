@@ -114,7 +114,7 @@ def test_a_dataflow_drain_fires_every_timer_but_decides_nothing_after_the_clock(
     d.advance(ds._END_MS)  # the drain
     decided = [o for o in d.outputs if not isinstance(o, beam.pvalue.TaggedOutput)]
     assert decided == on_time and all(x.decided_at <= now for x in decided)  # (before: the reminder, T + 1 h)
-    # the reminder's timer, then its re-armed steps (each at least tripling its distance from the clock) to the window's end
+    # the reminder's timer, then its re-armed steps (each tripling its distance from the clock) to the window's end
     assert 2 <= len(d.flush_ms) - before <= 40
     assert fn.held.moments == 2  # counted once: the reminder's wait and the page view
     fn.finish_bundle()

@@ -36,14 +36,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from typing import Any, Iterator
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.window import GlobalWindow
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
@@ -62,6 +60,8 @@ from journeyflow.stages.state_bounds import is_empty
 from journeyflow.transforms.coders import EventCoder
 from journeyflow.transforms import handover as _handover
 from journeyflow.transforms.decide_caches import KEPT_DECODED, KEPT_STATES, FlushCaches  # noqa: F401 - re-exported
+from journeyflow.transforms.drain_hold import (  # noqa: F401 - set_timer_input_watermark: re-exported
+    _END_MS, BACKOFF_MS, HeldAtEnd, backoff_ms, pending_moments, set_timer_input_watermark, timer_input_watermark_ms)
 from journeyflow.transforms.handover import (
     HandoverWait,
     consent_before,
@@ -98,24 +98,7 @@ def decode_buffered(b: bytes) -> Event:
 #: time of a send) arrived after the moment ``H`` had been decided.
 PAST = 1
 
-_FIRING = threading.local()  # .ms: the input watermark of the timer firing this thread runs, if the runner said it
-
-
-def timer_input_watermark_ms() -> int | None:
-    """The input watermark (epoch ms, floored) of the timer firing this thread runs, when the runner said it (the
-    local runner: ``tools.direct_runner_bundles``, point 11, through :func:`set_timer_input_watermark`); else None
-    (Dataflow, or outside a firing)."""
-    return getattr(_FIRING, "ms", None)
-
-
-def set_timer_input_watermark(ms: int | None) -> None:
-    """For a runner: the input watermark (epoch ms) of the timer firing this thread starts; None when it ends."""
-    _FIRING.ms = ms
-
-
-#: The end of the global window in epoch ms (floored): a watermark past it is the end of the input (``on_flush``).
-_END_MS = GlobalWindow().max_timestamp().micros // 1000
-
+#: (``timer_input_watermark_ms``, read here as a global: tests patch it, and ``_END_MS``: ``transforms.drain_hold``)
 #: How long (event time past a link) a surviving customer waits for the absorbed customer's state (issue 23.4).
 TRANSFER_WAIT_MS = 30_000
 #: Hand-overs that timed out named in the stage's one warning per bundle (all of them are counted:
@@ -144,8 +127,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
     GRACE = TimerSpec("handover_grace", TimeDomain.REAL_TIME)
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, hold_until_ms: int = 0,
-                 snapshots: bool = False, handover_grace_ms: int | None = None):
-        self.config = config
+                 snapshots: bool = False, handover_grace_ms: int | None = None, until_clock: bool = True):
+        self.config, self.until_clock = config, until_clock
         self.grace_ms = handover_grace_ms
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
@@ -158,6 +141,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         self.timed_out = Metrics.counter(NAMESPACE, "handovers_timed_out")
         self.graces = Metrics.counter(NAMESPACE, "handover_graces_started")
         self.lifted = Metrics.counter(NAMESPACE, "handover_stand_ins_lifted")
+        self.held = HeldAtEnd()  # moments due after the processing time at the end of the input (drain_hold)
 
     def start_bundle(self) -> None:
         """Only this bundle's failed conditions are counted (``DecideCounters.start_bundle``)."""
@@ -173,6 +157,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         for dist, values in zip((self.buffered, self.state_bytes), sizes):
             for v in values:
                 dist.update(v)
+        self.held.finish_bundle()
         timed_out, self._timed_out = self._timed_out, []
         if timed_out:
             self.timed_out.inc(len(timed_out))
@@ -282,18 +267,13 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         """Processes the buffered events and due timers up to ``horizon = fired - allowed lateness`` in event-time
         order, keeps the rest, re-arms the timer at the next pending time and emits the outputs.
 
-        At the end of the input (the local runner's timer firings say the step's input watermark,
-        :func:`timer_input_watermark_ms`, and it is past the end of the global window: the input is exhausted),
-        everything pending is flushed in this call instead of one runner round per re-armed time: in one flush to the
-        watermark, or with ``snapshots`` (a row per flush horizon) in the flushes the runner would have fired.  The
-        same decisions and outputs (the fold gives the same for any split of its input, the streaming stage's
-        premise); issue 22: the +infinity drain of a TestStream run fired each customer's waits and expiry one round
-        each.  At a finite watermark nothing changes: an element dated behind it can still come (upstream steps
-        stamp event time; the local Pub/Sub watermark follows publish time), and the stage's processed horizon, not
-        the watermark, decides whether it is late."""
+        At the end of the input (the local runner's firings say the input watermark, :func:`timer_input_watermark_ms`,
+        past the end of the global window), everything pending is flushed in this call, not one runner round per
+        re-armed time (issue 22): one flush to the watermark, or with ``snapshots`` the flushes the runner would have
+        fired; the same outputs.  Never past the processing time (``until_clock``: ``transforms.drain_hold``)."""
         watermark = timer_input_watermark_ms()
         yield from self._fire(key, fired.micros // 1000, watermark, customer, buffer, pending, done, flush, handover,
-                              grace)
+                              grace, timer=True)
 
     @on_timer(GRACE)
     def on_grace(self, key=beam.DoFn.KeyParam,
@@ -316,7 +296,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
                               handover, grace)
 
     def _fire(self, key: str, now: int, watermark: int | None, customer, buffer, pending, done, flush, handover,
-              grace) -> Iterator[Any]:
+              grace, timer: bool = False) -> Iterator[Any]:
         """The flushes of one firing at event time ``now`` (epoch ms; ``watermark``: the firing's input watermark
         when the runner said it), see :meth:`on_flush`."""
         horizon = now - self.lateness - PAST
@@ -325,11 +305,22 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         ended = watermark is not None and watermark > _END_MS
         if ended and not self.snapshots:
             horizon = watermark - self.lateness - PAST
+        # nothing due after the processing time is decided (drain_hold; not in a simulation: until_clock False)
+        clock = _handover.processing_now_ms() if self.until_clock else _END_MS + 1
+        if horizon > clock:
+            if timer and now > self.hold_until and not handover.read():
+                left, first = pending_moments(customer.read(), list(buffer.read()))
+                if first is None or first > clock:  # nothing to decide: no flush (a drain's cheap firings)
+                    at = (first or now) + self.lateness + PAST  # (the earliest moment's flush time)
+                    return self._held_back(key, left, at, now, clock, watermark, ended, pending, flush)
+            horizon = max(clock, done.read() or clock)  # (never below what was processed: a clock set back)
         while True:
             nxt = yield from self._flush(key, horizon, customer, buffer, pending, done, handover, grace, ended)
             if nxt is None:
                 return
             at, hold = nxt
+            if at - self.lateness - PAST > clock and (ended or at <= now):  # the watermark is past it, not the clock
+                return self._held_back(key, self._left, at, now, clock, watermark, ended, pending, flush)
             if not ended or at > watermark or at <= now:
                 flush.set(Timestamp(micros=at * 1000))  # this firing cleared the timer: set it afresh
                 pending.write(at)
@@ -337,6 +328,17 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
                     self._hold(key, hold, at)
                 return
             now, horizon = at, at - self.lateness - PAST
+
+    def _held_back(self, key: str, left: int, at: int, now: int, clock: int, watermark, ended: bool, pending,
+                   flush) -> None:
+        """Next moment (flush time ``at``) due after the processing time: counted (not for a finite watermark: no
+        drain; nor at a re-armed step), re-armed later (``drain_hold.backoff_ms``) unless ended."""
+        if (ended and now < _END_MS) or (watermark is None and now - at < BACKOFF_MS):
+            self.held.add(left)
+        if not ended:
+            at = backoff_ms(clock, now)
+            flush.set(Timestamp(micros=at * 1000))
+            pending.write(at)
 
     def _flush(self, key: str, horizon: int, customer, buffer, pending, done, handover, grace,
                ended: bool) -> Iterator[Any]:
@@ -439,6 +441,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         if not nxt:
             pending.clear()
         self._sizes[1].append(len(state_bytes))
+        self._left = len(keep) + len(state.timers)  # pending moments (drain_hold)
         yield from self.counters.emit(out)
         if self.snapshots and state.last_event is not None:  # not a customer whose state was handed over
             # the row's state_bytes is the size of the JSON form, as in bounded replay
@@ -471,12 +474,14 @@ class DecideOrdered(beam.PTransform):
     set it (``transforms.handover.GRACE_MS``) when the state transfers are read back into this step (``pipelines.
     stream``): the fail-safe hold of ``transforms.handover``.  None (a graph that never reads them back: tests,
     benches): a survivor goes on without the absorbed state after the event-time wait, nothing counted opted out.
+    ``until_clock`` False: a simulation whose event time runs past the wall clock (nothing held, ``drain_hold``).
     Works on bounded and unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None,
-                 hold_until_ms: int = 0, snapshots: bool = False, handover_grace_ms: int | None = None):
+                 hold_until_ms: int = 0, snapshots: bool = False, handover_grace_ms: int | None = None,
+                 until_clock: bool = True):
         super().__init__(label)
-        self.grace_ms = handover_grace_ms
+        self.grace_ms, self.until_clock = handover_grace_ms, until_clock
         self.config = config
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
@@ -488,7 +493,7 @@ class DecideOrdered(beam.PTransform):
             keyed
             | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
             | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
-                self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms)).with_outputs(
-                    *TAGGED, main=DECISIONS)
+                self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms,
+                self.until_clock)).with_outputs(*TAGGED, main=DECISIONS)
         )
 

@@ -163,7 +163,12 @@ def test_a_status_handover_goes_to_the_targets_current_customer():
 
 
 class _JumpLoop(RoutedLoop):
-    """:class:`RoutedLoop` whose watermark moves a day at a time (months of event time in a few steps)."""
+    """:class:`RoutedLoop` whose watermark moves a day at a time (months of event time in a few steps, past the wall
+    clock: a simulation, ``until_clock`` off)."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.fn.until_clock = False
 
     def to(self, at: int) -> None:
         while self.wm < at:

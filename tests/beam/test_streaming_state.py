@@ -207,8 +207,8 @@ def test_a_customer_back_after_a_year_gets_the_bounded_decisions():
     returning = history("crm:C2", ordered_at=None)
     returning += [e("web/C2-back", "web", "add_to_cart", T + 400 * 24 * HOUR, "crm:C2", product_id="SKU-2")]
     ts, opts = run_stream(returning, 0)
-    with TestPipeline(options=opts) as p:
-        out = p | ts | DecideOrdered(CONFIG)
+    with TestPipeline(options=opts) as p:  # (a simulation: event time runs a year past the wall clock)
+        out = p | ts | DecideOrdered(CONFIG, until_clock=False)
         assert_that(out[ss.DECISIONS] | beam.Map(lambda d: d.decision_id), equal_to(bounded(returning)))
 
 
@@ -218,7 +218,7 @@ def test_the_expiry_timer_clears_a_one_visit_customer_and_caps_bound_a_hot_one()
     keeps only that; a hot customer's stored state does not grow within its day (before: 20k events, 194 KB)."""
     from journeyflow.tools.bench_state import CellDriver, hot_customer
 
-    fn = ss.OrderedCustomerFn(CONFIG, allowed_lateness_ms=2000)
+    fn = ss.OrderedCustomerFn(CONFIG, allowed_lateness_ms=2000, until_clock=False)  # (event time past the clock)
     fn.setup()
     visit = CellDriver(fn, "anon:v1")
     visit.add([Event("web/v1", "web", "product_view", T, ("anon:v1",), {"product_id": "SKU-1"}, {})])

@@ -14,19 +14,10 @@ import marshal
 import pytest
 
 from journeyflow.model.events import Event
-from journeyflow.stages.parse import parse_ts
 from journeyflow.stages.state import CustomerState
 from journeyflow.stages.state_codec import LAYOUT, decode_state, encode_state
 
-D0 = parse_ts("2026-10-05T00:00:00+00:00")
-DAY = 86_400_000
-
-
-def _state(cid: str, *events: Event) -> CustomerState:
-    s = CustomerState(customer_id=cid)
-    for ev in events:
-        s.apply(ev)
-    return s
+from tests.stages.test_timezone_after_merge import D0, DAY, _state  # (the zone's own merge tests: same helpers)
 
 
 def _device(identify_at: int, browsed: bool = True) -> CustomerState:

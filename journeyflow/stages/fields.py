@@ -317,7 +317,8 @@ OPTIONAL_FIELDS: Mapping[str, Mapping[str, Callable[[Any], Verdict | None]]] = {
     # mapped attribute that does not convert is named by its path: CONFIGURED_FIELD_PREFIXES)
     "track": {"userId": _string, "anonymousId": _string, "previousId": _string, "traits.email": _string,
               "traits.phone": _string, "context": _string, "context.traits": _string,
-              "context.timezone": normalize_timezone, "traits.timezone": normalize_timezone, "name": _string, "category": _string,
+              "context.timezone": normalize_timezone, "traits.timezone": normalize_timezone, "name": _string,
+              "category": _string,
               "timestamp": _string, "originalTimestamp": _string, "sentAt": _string, "receivedAt": _string,
               "properties": _string,
               "traits": _string},

@@ -175,7 +175,6 @@ def fold_enums(rec: dict[str, Any], enums: Mapping[str, frozenset[str]],
     return opt_out_named(out, enums)
 
 
-
 #: The channel of an opt-out that names every channel: ``channel: "all"`` (or ``*``, ``any``, ``global`` ...),
 #: absent, null or empty.  A preference centre's "unsubscribe from everything" blocks each channel (fail safe).
 EVERY_CHANNEL = "all"

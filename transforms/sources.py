@@ -43,10 +43,10 @@ from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.metrics import Metrics
 
 from journeyflow.adapters.pubsub_names import input_subscription
-from journeyflow.model.events import STREAMS
+from journeyflow.model.events import SEGMENT_STREAM, STREAMS
 from journeyflow.stages.message_attributes import TS_ATTRIBUTE
 from journeyflow.stages.parse_lines import jsonl_records
-from journeyflow.stages.segment.batch import split_records
+from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.coders import Batch
 from journeyflow.transforms.parse import RawRecord
 
@@ -150,10 +150,9 @@ def _to_raw(msg: PubsubMessage, stream: str) -> RawRecord:
 
 
 def _to_raws(msg: PubsubMessage, stream: str) -> list[RawRecord]:
-    """:func:`_to_raw`, with a Segment batch envelope or a JSON array split into one RawRecord per message
-    (``pubsub:<id>#k``; ``stages.segment.batch.split_records``)."""
+    """:func:`_to_raw`, with a Segment batch envelope split into one RawRecord per message (``pubsub:<id>#k``)."""
     raw = _to_raw(msg, stream)
-    batch = split_records(raw.payload, stream)
+    batch = split_batch(raw.payload)
     if batch is None:
         return [raw]
     return [raw._replace(payload=m, source=f"{raw.source}#{k}") for k, m in enumerate(batch, 1)]
@@ -169,5 +168,6 @@ def read_pubsub_streams(p: beam.Pipeline, project: str, prefix: str, local: bool
     for stream in STREAMS:
         read = ReadFromPubSub(subscription=input_subscription(project, stream, prefix), with_attributes=True,
                               timestamp_attribute=None if local else TS_ATTRIBUTE)
-        raws.append(p | f"Read_{stream}" >> read | f"Raw_{stream}" >> beam.FlatMap(_to_raws, stream))
+        to_raw = beam.FlatMap(_to_raws, stream) if stream == SEGMENT_STREAM else beam.Map(_to_raw, stream)
+        raws.append(p | f"Read_{stream}" >> read | f"Raw_{stream}" >> to_raw)
     return raws | "AllInputs" >> beam.Flatten()

@@ -8,10 +8,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from journeyflow.model.events import STREAMS, Event
+from journeyflow.model.events import SEGMENT_STREAM, STREAMS, Event
 from journeyflow.stages.deliverability import channels_of
 from journeyflow.stages.json_text import jsonl_lines
-from journeyflow.stages.segment.batch import split_records
+from journeyflow.stages.segment.batch import split_batch
 from journeyflow.analytics.conflicts import OPT_OUT, PersonFacts, Ticket
 
 # ============================================================================================ inputs
@@ -25,9 +25,10 @@ def iter_records(path: Path) -> Iterator[tuple[Any, str]]:
             for i, rec in enumerate(fastavro.reader(f), 1):
                 yield rec, f"{path.name}#{i}"
         else:
+            segment = path.stem == SEGMENT_STREAM
             for i, line in jsonl_lines(f):  # LF, CRLF or CR-only line ends
                 if line.strip():
-                    batch = split_records(line, path.stem)  # a Segment batch, an array: one record per message
+                    batch = split_batch(line) if segment else None  # a Segment batch: one record per message
                     if batch is None:
                         yield line, f"{path.name}:{i}"
                     else:

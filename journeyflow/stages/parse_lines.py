@@ -3,8 +3,7 @@
 these two functions, so the bench measures what the replay does.
 
 * :func:`jsonl_records`: the records of one JSONL file, as the replay reads them (blank lines skipped, a Segment
-  batch envelope or a JSON array split into its messages), each with its source (``<file>:<line>`` /
-  ``<file>:<line>#<k>``).
+  batch envelope split into its messages), each with its source (``<file>:<line>`` / ``<file>:<line>#<k>``).
 * :func:`parse_records`: :meth:`Parser.parse_full <journeyflow.stages.parse.Parser.parse_full>` of each record of a
   chunk of one stream, gathered as three lists -- the very same results (Events, dead letters and their reasons,
   field warnings), with the per-record look-ups (the stream's fast parse, the fallbacks) made once per chunk.
@@ -15,11 +14,11 @@ from __future__ import annotations
 from typing import Any, BinaryIO, Iterator, Sequence
 
 from journeyflow.model.dead_letters import DeadLetter
-from journeyflow.model.events import Event
+from journeyflow.model.events import SEGMENT_STREAM, Event
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.stages.json_text import jsonl_lines
 from journeyflow.stages.parse import Parser
-from journeyflow.stages.segment.batch import split_records
+from journeyflow.stages.segment.batch import split_batch
 
 __all__ = ["jsonl_records", "parse_records"]
 
@@ -27,13 +26,13 @@ __all__ = ["jsonl_records", "parse_records"]
 def jsonl_records(f: BinaryIO, name: str, stream: str) -> Iterator[tuple[bytes, str]]:
     """``(payload bytes, source)`` of every record of the JSONL file ``f`` of ``stream``, named ``name`` in the
     sources: lines (LF, CRLF or CR-only ends: :func:`journeyflow.stages.json_text.jsonl_lines`) that are not blank
-    are records (``name:line``); a Segment batch envelope's messages (the ``track`` stream) and a JSON array's items
-    (every stream) are records each (``name:line#k``, k from 1; :func:`journeyflow.stages.segment.batch.split_records`)."""
+    are records (``name:line``); on the Segment stream (``track``) a batch envelope's messages are records each
+    (``name:line#k``, k from 1; :func:`journeyflow.stages.segment.batch.split_batch`)."""
     for i, line in jsonl_lines(f):
         if not line.strip():
             continue  # blank lines are not records
-        batch = split_records(line, stream)
-        if batch is not None:  # a Segment batch envelope, a JSON array: each message is a record
+        batch = split_batch(line) if stream == SEGMENT_STREAM else None
+        if batch is not None:  # a Segment batch envelope: each message is a record
             for k, msg in enumerate(batch, 1):
                 yield msg, f"{name}:{i}#{k}"
             continue

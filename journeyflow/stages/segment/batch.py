@@ -22,11 +22,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from journeyflow.model.events import SEGMENT_STREAM
 from journeyflow.stages.duplicate_keys import calls_other_than_track, escaped_keys, key_count
 from journeyflow.stages.json_text import loads_json
 
-__all__ = ["batch_count", "split_batch", "split_records"]
+__all__ = ["batch_count", "split_batch"]
 
 _SHARED = ("context", "integrations", "sentAt")
 #: envelope objects merged with the message's own (the others are taken only when the message has none)
@@ -91,34 +90,6 @@ def _inner_written(written: Any) -> list | None:
         arrays = [v for k, v in written.pairs if k == "batch"] if isinstance(written, _Pairs) else [written.get("batch")]
         return _joined(arrays) if all(isinstance(a, list) for a in arrays) else None
     return None
-
-
-def split_records(payload: Any, stream: str) -> list[bytes] | None:
-    """The records one line of a ``stream`` file (one Pub/Sub message) holds, as compact JSON bytes, or None when it
-    is one record itself.  The Segment stream (``track``): :func:`split_batch` (a batch envelope's or an array's
-    messages).  A built-in stream: the items of a non-empty JSON array (an export written as one array,
-    ``[{...}, {...}]``: before, one ``not_an_object`` dead letter, and the consent revokes in it were never read),
-    each as written (a key written twice is kept twice: the parser's fail-safe reading, ``stages.duplicate_keys``);
-    an item that is no object is passed on as it is (a dead letter of its own); ``[]`` stays one record (its dead
-    letter says why).  Sources that split so: the replay's reader (``stages.parse_lines``), the Pub/Sub source
-    (``transforms.sources``), ``publish`` and ``compare``."""
-    if stream == SEGMENT_STREAM:
-        return split_batch(payload)
-    if not isinstance(payload, (bytes, bytearray, str)) or payload[:1] == "{" or payload[:1] == b"{":
-        return None  # (the common record: one look)
-    if isinstance(payload, str):
-        text = payload.lstrip(" \t\r\n\ufeff")
-    else:
-        text = bytes(payload).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t")
-    if text[:1] not in ("[", b"["):
-        return None
-    try:
-        items = json.loads(text, object_pairs_hook=_pairs_hook)
-    except (ValueError, RecursionError):
-        return None  # (the parser says what it is)
-    if not isinstance(items, list) or not items:
-        return None
-    return [_with_repetitions(m, m) if isinstance(m, dict) and _repeats(m) else _encoded(m) for m in items]
 
 
 def batch_count(payload: Any) -> int | None:

@@ -242,13 +242,12 @@ def _read_stream(path: Path, stream: str) -> tuple[list[_Line], int]:
 
 
 def _messages(f, stream: str) -> Iterable[bytes]:
-    """The lines of a stream file; a Segment batch envelope or a JSON array line gives its messages, one Pub/Sub
-    message each (``stages.segment.batch.split_records``, as the replay reads them)."""
+    """The lines of a stream file; a Segment batch envelope line gives its messages, one Pub/Sub message each."""
     from journeyflow.stages.json_text import jsonl_lines
-    from journeyflow.stages.segment.batch import split_records
+    from journeyflow.stages.segment.batch import split_batch
 
     for _i, data in jsonl_lines(f):  # LF, CRLF or CR-only line ends, as the replay reads them
-        batch = split_records(data, stream) if data.strip() else None
+        batch = split_batch(data) if stream == SEGMENT_STREAM and data.strip() else None
         yield from (data,) if batch is None else batch
 
 

@@ -28,10 +28,13 @@ from typing import Any, Mapping
 
 from journeyflow.stages.deletion_flags import DELETED_TYPE, names_deletion_flag
 
-__all__ = ["OPT_OUT_TYPE", "crm_opt_out", "names_crm_flag"]
+__all__ = ["OPTED_OUT", "OPT_OUT_TYPE", "crm_opt_out", "names_crm_flag", "opt_out_event"]
 
 #: The engagement stream's type a flagged crm record becomes.
 OPT_OUT_TYPE = "unsubscribed"
+#: The attribute of a flagged ``contact_created`` naming the scope it opts the new contact out of.
+OPTED_OUT = "opted_out"
+_CREATED = "contact_created"
 # a key that may hold an opt-out flag or status (opted_out_trait's words: unsubscribe, opt out, do not, subscribe,
 # consent, spam, complaint, dnc), any case; a cheap scan: a false hit only costs the full parser
 _KEYS = r'"[^"\\]{0,80}(?:unsub|opt|do_?not|donot|subscri|consent|spam|complain|dnc|permission)[^"\\]{0,80}"\s*:'
@@ -43,6 +46,20 @@ def names_crm_flag(raw: bytes | str) -> bool:
     (module doc): the fast parser then leaves the record to the full parser."""
     return names_deletion_flag(raw) or (_SCAN_BYTES if isinstance(raw, (bytes, bytearray)) else
                                         _SCAN_TEXT).search(raw) is not None
+
+
+def opt_out_event(etype: str, attrs: dict[str, Any], scope: str) -> tuple[str, str, dict[str, Any]]:
+    """``(stream, type, attributes)`` of the Event a crm record of type ``etype`` flagged opted out of ``scope``
+    (:func:`crm_opt_out`) is read as: the engagement stream's ``unsubscribed`` of that scope with the record's
+    attributes; but a ``contact_created`` stays itself (the identity links it makes, the journeys it starts: a welcome
+    by email for a contact who refused calls) with ``attrs[OPTED_OUT] = scope``, which ``CustomerState.apply`` applies
+    to the contact's own consent and address as that opt-out (before, the whole record became the opt-out: the contact
+    was never created nor linked, qa17j).  Such a creation's opt-out reaches the contact itself, not another customer
+    holding the same address, and is not ordered first at a tie as an opt-out record is: the later records of a
+    sync carry the flag again and are opt-outs in full."""
+    if etype == _CREATED:
+        return "crm", etype, {**attrs, OPTED_OUT: scope}
+    return "engagement", OPT_OUT_TYPE, {**attrs, "channel": scope}
 
 
 def crm_opt_out(rec: Mapping[str, Any]) -> str | None:

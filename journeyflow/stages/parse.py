@@ -42,7 +42,7 @@ from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason, FieldWarningReason
 from journeyflow.stages import fields as _fields
 from journeyflow.stages.bounce_words import BOUNCE_KIND  # (a bounce hard/soft cannot say: the sender's fault)
-from journeyflow.stages.crm_opt_outs import OPT_OUT_TYPE, crm_opt_out
+from journeyflow.stages.crm_opt_outs import crm_opt_out, opt_out_event
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key, event_id_text
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
@@ -348,7 +348,7 @@ class Parser:
         attrs = {**self._attrs(stream, rec), "channel": scope} if scope else self._attrs(stream, rec)
         uid = f"{stream}/{self._clean(bounded_event_id(eid, rec, self.hasher.digest))}"
         if opted is not None:  # the engagement stream's opt-out of that scope, in the crm namespace, with its profile
-            stream, etype, attrs = "engagement", OPT_OUT_TYPE, {**attrs, "channel": opted}
+            stream, etype, attrs = opt_out_event(etype, attrs, opted)  # (a contact_created: itself, and the opt-out)
         return Event(uid, stream, etype, et, ids, attrs, also_named(ids, contact, etype, rec)), problems
 
     def _check_range(self, et: int, ts_raw: Any, received_at: int | None) -> None:

@@ -236,6 +236,9 @@ class CustomerState(_dl.AddressStatus):
             self._ticket_event(t, a.get("ticket_id"), ts, a)
         elif s == "crm" or s == "track":  # stage, owner (and zone) with their times (an identify call's profile
             _profile.apply_profile(self, a, ts)  # traits, stages.segment.profile, as the crm stream's fields)
+            if "opted_out" in a:  # a contact created opted out: that opt-out too (stages.crm_opt_outs.opt_out_event)
+                _dl.apply_status(self, Event(ev.uid, "engagement", "unsubscribed", ts, ev.ids,
+                                             {"channel": a["opted_out"]}, ev.contact))
 
     def _ticket_event(self, t: str, tid: Any, ts: int, a: Mapping[str, Any]) -> None:
         """A ticket's latest status in event time wins: opened or escalated after its resolution re-opens it (and an

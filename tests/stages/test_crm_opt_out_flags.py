@@ -110,3 +110,31 @@ def test_streaming_blocks_it_as_replay_does():
                   "v3 properties"])]), key=lambda e: e.sort_key)
     assert offered(evs) == {"crm:B"}
     _stream_decisions(evs, "memory://crm-opt-out-flags")
+
+
+def created(flags: dict) -> tuple[str, dict]:
+    """A's contact_created record (09-01, before A's consent) carrying ``flags``."""
+    return ("crm", {"event_id": "c-A", "ts": "2026-09-01T00:00:00Z", "type": "contact_created", "crm_id": "A",
+                    "email": ANN, "timezone": "UTC", **flags})
+
+
+def test_a_contact_created_opted_out_of_calls_is_still_created_linked_and_emailed():
+    """qa17j: a DoNotCall on the creation record (a CRM sync sends the flags on every record) made the whole record
+    an opt-out: the contact was never created nor linked to its email, and lost its email too."""
+    rec = created({"DoNotCall": True})
+    ev = parsed(*rec)
+    assert (ev.stream, ev.type) == ("crm", "contact_created") and ev.attrs["opted_out"] == "call"
+    assert {"crm:A"} < set(ev.ids) and any(k.startswith("email:") for k in ev.ids)  # the link is made
+    state = CustomerState()
+    state.apply(ev)
+    assert state.consent["call"][0] == "unsubscribed"
+    assert offers([rec] + BASE[1:]) == ["crm:A", "crm:B"]  # (holder A's own creation replaced): email still goes
+
+
+def test_a_contact_created_opted_out_of_email_is_created_with_its_email_blocked():
+    ev = parsed(*created({"hs_email_optout": "true"}))
+    assert (ev.stream, ev.type) == ("crm", "contact_created") and ev.attrs["opted_out"] == "email"
+    state = CustomerState()
+    state.apply(ev)
+    assert state.consent["email"][0] == "unsubscribed"
+    assert any(status for status in state.addr_status.values())  # the address itself is blocked too

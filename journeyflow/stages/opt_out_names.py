@@ -134,6 +134,17 @@ _BODY_KEYS = ("body", "Body", "text", "message", "inbound_body", "keyword", "Key
 _OPT_OUT_TYPE_KEYS = ("OptOutType", "opt_out_type", "optOutType")
 
 
+def _type_says(rec: dict, wanted: frozenset[str]) -> bool:
+    """Whether the ``type`` of the record ``rec`` is a text (of at most 200 characters) holding one of the ``wanted``
+    words (``segment.optouts.words``: case, separators and camelCase aside)."""
+    t = rec.get("type")
+    if not isinstance(t, str) or len(t) > 200:
+        return False
+    from journeyflow.stages.segment.optouts import words
+
+    return not wanted.isdisjoint(words(t))
+
+
 def inbound_opt_out(rec: Any) -> bool:
     """True for an engagement record that is no known type but is an opt-out text: Twilio's ``OptOutType: "STOP"``
     (its Advanced Opt-Out webhook), or an inbound message (a type saying ``inbound``, ``reply``, ``received`` ...:
@@ -143,12 +154,7 @@ def inbound_opt_out(rec: Any) -> bool:
         return False
     if any(isinstance(v := rec.get(k), str) and v.strip().casefold() == "stop" for k in _OPT_OUT_TYPE_KEYS):
         return True
-    t = rec.get("type")
-    if not isinstance(t, str) or len(t) > 200:
-        return False
-    from journeyflow.stages.segment.optouts import words
-
-    if not _INBOUND_WORDS.intersection(words(t)):
+    if not _type_says(rec, _INBOUND_WORDS):
         return False
     return any(isinstance(v := rec.get(k), str) and " ".join(v.split()).casefold().strip(".!") in OPT_OUT_KEYWORDS
                for k in _BODY_KEYS)
@@ -220,16 +226,10 @@ def state_change_opt_out(rec: Any) -> bool:
     ``SubscriptionChange`` with ``SuppressSending: true``, Braze's ``users.behaviors.subscription.GlobalStateChange``
     / ``subscriptiongroup.StateChange`` with ``subscription_status`` / ``state: "unsubscribed"`` (a type whose words
     say a subscription or state change, and a state that says an opt-out).  A change to subscribed is no grant."""
-    if not isinstance(rec, dict):
+    if not isinstance(rec, dict) or not _type_says(rec, _CHANGE_WORDS):
         return False
-    t = rec.get("type")
-    if not isinstance(t, str) or len(t) > 200:
-        return False
-    from journeyflow.stages.segment.optouts import words
     from journeyflow.stages.spellings import fold_symbol
 
-    if not _CHANGE_WORDS.intersection(words(t)):
-        return False
     if rec.get("SuppressSending") is True or rec.get("suppress_sending") is True:
         return True
     return any(isinstance(v := rec.get(k), str) and fold_symbol(v) in _OPTED_OUT_VALUES for k in _STATE_KEYS)

@@ -14,7 +14,6 @@ order of the three late records."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
 
 import pytest
 from apache_beam.pvalue import TaggedOutput
@@ -25,7 +24,7 @@ from journeyflow.stages.state import CustomerState
 from journeyflow.transforms import decide_streaming as ss
 from journeyflow.transforms.address import address_messages
 from journeyflow.transforms.identity_online import ResolveOnlineFn
-from tests.beam.test_address_copy_before_merge import AddressLoop, _Cell
+from tests.beam.test_address_copy_before_merge import AddressLoop, _Cell, iso
 from tests.beam.test_arrival_order import LATENESS, T, key, parse
 from tests.beam.test_arrival_order import CART_NOW
 
@@ -34,10 +33,6 @@ CONFIG = EngineConfig(default_text("journeys.yaml").rstrip() + "\n" + CART_NOW, 
                       default_text("policy.yaml"), "<default policy>")
 V1_EMAIL, V1_PHONE = "v1@example.com", "+14155550101"
 V2_EMAIL, V2_PHONE = "v2@example.com", "+14155550202"
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat()
 
 
 def refusing(base: int, how: str) -> tuple:
@@ -125,7 +120,7 @@ class RefusedLoop(AddressLoop):
 
     def __init__(self, url: str):
         super().__init__(url)
-        self.fn = ss.OrderedCustomerFn(CONFIG, allowed_lateness_ms=LATENESS)
+        self.fn = ss.OrderedCustomerFn(CONFIG, allowed_lateness_ms=LATENESS)  # (this test's journeys: CART_NOW)
         self.fn.setup()
         self.resolver = ResolveOnlineFn(url, CONFIG.link_rules())
         self.resolver.setup()

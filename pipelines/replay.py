@@ -16,7 +16,7 @@ The horizon (without ``--until``) is the latest event time of the *accepted* eve
 Every step has a stable label (Dataflow's ``--update`` matches steps by label; a batch replay is never updated, and
 its labels changed once, issue 22: fewer steps, each with a fixed cost per run).  The fixed cost of a run (a replay
 of a tiny input) is also cut by :class:`~journeyflow.pipelines.options.ViewCachingOptions` and
-:func:`dofn_specs_once`.
+the caches of :mod:`journeyflow.pipelines.fixed_cost`.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC
 from journeyflow.model.reasons import DEAD_AFTER_READ
+from journeyflow.pipelines.fixed_cost import dofn_specs_once, signatures_once
 from journeyflow.pipelines.options import (JourneyflowOptions, ViewCachingOptions, resolve_max_event_time,
                                           segment_mapping_config)
 from journeyflow.pipelines.output import prepare_output, write_manifest
@@ -368,48 +369,17 @@ def replay_gc(threshold: tuple[int, int, int] = REPLAY_GC_THRESHOLD) -> Iterator
         gc.set_threshold(*old)
 
 
-@contextmanager
-def dofn_specs_once() -> Iterator[None]:
-    """For the block, Beam's ``userstate.get_dofn_specs`` (a DoFn's state and timer specs) is worked out once per
-    DoFn object and remembered, then forgotten (and Beam's function restored) after the block.
-
-    Beam asks it eight times for every ParDo of a run — twice when the ParDo is made, three times when the graph is
-    translated (``to_runner_api``), twice more where the runner's bundle processor builds the operation, once in
-    the ``DoFnRunner`` — and every call takes ``inspect.signature`` of each of the DoFn's ~30 methods: 0.28 of a
-    0.9 CPU-s replay of a tiny input (issue 22).  The specs are the default values of the DoFn's method parameters
-    (``DoFn.StateParam``, ``DoFn.TimerParam``), fixed once the object exists; a call that raises is not
-    remembered; each caller gets its own copy of the two sets.  The objects are held until the block ends, so an
-    id is never reused within it.  Not thread-safe against another block in the same process (the replay runs one
-    pipeline at a time)."""
-    from apache_beam.transforms import userstate
-    beam_specs = userstate.get_dofn_specs
-    seen: dict[int, tuple[Any, tuple[set, set]]] = {}
-
-    def get_dofn_specs(dofn):
-        got = seen.get(id(dofn))
-        if got is None or got[0] is not dofn:
-            got = seen[id(dofn)] = (dofn, beam_specs(dofn))
-        state, timers = got[1]
-        return set(state), set(timers)
-
-    userstate.get_dofn_specs = get_dofn_specs
-    try:
-        yield
-    finally:
-        userstate.get_dofn_specs = beam_specs
-
-
 def run_replay(argv: list[str] | None = None, overwrite: bool = False) -> ReplaySummary:
     """Runs a replay with ``argv`` (see :meth:`ReplayJob.from_argv`), waits for it and summarizes its local output
     directory (wall time: from building the graph to the end of the run).  Exits (``SystemExit``) without
-    ``--input`` and ``--output``.  Runs with the garbage collector's thresholds of :func:`replay_gc`, and each DoFn's state and timer
-    specs worked out once (:func:`dofn_specs_once`).
+    ``--input`` and ``--output``.  Runs with the garbage collector's thresholds of :func:`replay_gc`, each DoFn's state and timer
+    specs and each function's signature worked out once (:mod:`journeyflow.pipelines.fixed_cost`).
 
     A local ``--output`` must be empty or missing unless ``overwrite`` (which replaces only the replay's own
     ``topics/``, ``tables/`` and ``run.json``; raises :class:`~journeyflow.pipelines.output.OutputNotEmptyError`);
     the pipeline writes into a staging folder beside it, moved into place after the run, with the run manifest
     (:mod:`journeyflow.pipelines.output`).  A failed or interrupted run leaves the target as it was."""
-    with replay_gc(), dofn_specs_once():
+    with replay_gc(), dofn_specs_once(), signatures_once():
         return _run_replay(argv, overwrite)
 
 

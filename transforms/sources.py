@@ -76,29 +76,33 @@ class _ReadFileFn(beam.DoFn):
         self.chunk = chunk
 
     def process(self, element: tuple[str, str]) -> Iterator[Any]:
+        read = self.read
         if not self.chunk:
-            yield from self._records(element)
+            for rec in self._records(element):
+                read.inc()
+                yield rec
             return
         batch = Batch()
         for rec in self._records(element):
             batch.append(rec)
             if len(batch) >= self.chunk:
+                read.inc(len(batch))  # (one counter update per list, not per record: issue 22)
                 yield batch
                 batch = Batch()
         if batch:
+            read.inc(len(batch))
             yield batch
 
     def _records(self, element: tuple[str, str]) -> Iterator[RawRecord]:
+        """The file's RawRecords (not counted: :meth:`process` counts them)."""
         stream, path = element
         name = posixpath.basename(path)  # the source: relative to the input folder (see source_name)
         with FileSystems.open(path) as f:
             if path.endswith(".avro"):
                 for i, rec in enumerate(fastavro.reader(f), 1):
-                    self.read.inc()
                     yield RawRecord(stream, rec, f"{name}#{i}")
             else:  # blank lines skipped, a Segment batch envelope split (stages.parse_lines: the bench reads so too)
                 for payload, source in jsonl_records(f, name, stream):
-                    self.read.inc()
                     yield RawRecord(stream, payload, source)
 
 

@@ -14,6 +14,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.options import JourneyflowOptions, ViewCachingOptions
+from journeyflow.pipelines.fixed_cost import signatures_once
 from journeyflow.pipelines.replay import build_replay, dofn_specs_once
 from journeyflow.tools.generator import generate
 
@@ -72,6 +73,35 @@ def test_dofn_specs_once_gives_beams_specs_and_restores_beam_after():
         with pytest.raises(ValueError, match="duplicate"):
             userstate.get_dofn_specs(_Twice())
     assert userstate.get_dofn_specs is beam_specs
+
+
+class _Unhashable:
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, x, y=2):
+        return x
+
+
+def test_signatures_once_gives_beams_signatures_and_restores_beam_after():
+    from apache_beam.transforms import core, ptransform, util
+    from apache_beam.typehints import decorators
+    beam_sig = decorators.get_signature
+    a, b = _Stateful(), _Stateful()
+    expected = beam_sig(a.process)
+    with signatures_once():
+        for m in (decorators, core, ptransform, util):
+            assert m.get_signature is not beam_sig
+        got = core.get_signature(a.process)
+        assert got == expected and list(got.parameters)[0] == "kv"  # (bound: no self)
+        assert core.get_signature(b.process) is got  # another instance's bound method: the same function's
+        assert core.get_signature(_Stateful.process) == beam_sig(_Stateful.process)  # unbound: self kept
+        assert "self" in core.get_signature(_Stateful.process).parameters
+        lam = lambda x, k=1: x  # noqa: E731
+        assert core.get_function_args_defaults(lam) == (["x", "k"], [1])
+        odd = _Unhashable()
+        assert decorators.get_signature(odd) == beam_sig(odd)  # not remembered, still answered
+    for m in (decorators, core, ptransform, util):
+        assert m.get_signature is beam_sig
 
 
 def test_the_replay_graph_has_no_global_combines_distincts_or_per_output_steps(tmp_path):

@@ -138,12 +138,12 @@ def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
     return msgspec.json.Decoder(typ)
 
 
-# Texts no pattern of stages.pii can match, as one linear-time full match (character classes without overlap):
-# an ASCII word starting with a letter or "_" (every digit follows a word character: no phone candidate can start
-# there, and a formatted number needs a separator), or an ASCII text without @ + % & \\ [ ( { and with at most 6
-# digits; for ids (keep_uuids) also exactly one UUID.
+# Texts no pattern of stages.pii can match, as one linear-time full match: an ASCII word starting with a letter or
+# "_" (every digit follows a word character: no phone candidate can start there, and a formatted number needs a
+# separator), an ASCII text without @ + % & \\ [ ( { and with at most 6 digits, or letters, "-" and at most 16 digits
+# starting with "000" (ORD-00000314: its one candidate, "000…", is never a phone: pii._is_phone); ids: or one UUID.
 _PLAIN = r"[^0-9@+%&\\\[({\x80-\U0010FFFF]"
-_WORD_OR_FEW_DIGITS = rf"[A-Za-z_][A-Za-z0-9_]*|{_PLAIN}*(?:[0-9]{_PLAIN}*){{0,6}}"
+_WORD_OR_FEW_DIGITS = rf"[A-Za-z_][A-Za-z0-9_]*|{_PLAIN}*(?:[0-9]{_PLAIN}*){{0,6}}|[A-Za-z]+-000[0-9]{{0,13}}"
 _SAFE = re.compile(_WORD_OR_FEW_DIGITS)
 _SAFE_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|"
                       + _WORD_OR_FEW_DIGITS)
@@ -160,7 +160,8 @@ def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
     ``keep_uuids``, ``pseudonymize`` and ``contains_pii(keep_uuids=True)``) leave it as it is: an ASCII word
     starting with a letter (``C57274206``), an ASCII text without ``@ + % & \\ [ ( {`` and with at most 6 digits
     (``web-000001``: every pattern needs an ``@``, a ``+``, 7 digits or an encoded spelling starting with one of
-    those characters or a non-ASCII one), or with ``keep_uuids`` exactly one UUID.  One regular-expression full
+    those characters or a non-ASCII one), letters, ``-`` and at most 16 digits starting with ``000``
+    (``ORD-00000314``), or with ``keep_uuids`` exactly one UUID.  One regular-expression full
     match; the property test checks it against ``pii``."""
     return (_SAFE_ID if keep_uuids else _SAFE).fullmatch(text) is not None
 
@@ -178,10 +179,9 @@ _EVENT_FIELDS = ("uid", "stream", "type", "ts", "ids", "attrs", "contact")
 
 def _event_maker() -> Any:
     """A function ``(uid, stream, type, ts, ids, attrs, contact) -> Event`` equal to the constructor: for the frozen
-    slots dataclass ``Event`` (no ``__post_init__``) it fills the slots of an instance of a plain class with the same
-    slots (ordinary attribute stores, ~3x cheaper than the slots' ``__set__`` calls or the generated ``__init__``'s
-    ``object.__setattr__``) and then makes it an ``Event`` (``__class__`` assignment, which Python allows between
-    classes of one layout); the constructor itself should ``Event`` ever change shape or refuse the assignment."""
+    slots dataclass ``Event`` (no ``__post_init__``) it fills an instance of a plain class with the same slots
+    (ordinary attribute stores, ~3x cheaper than the slots' ``__set__`` or ``object.__setattr__`` calls) and makes it
+    an ``Event`` (``__class__`` assignment: one layout); the constructor should ``Event`` change or refuse that."""
     if (tuple(f.name for f in dataclasses.fields(Event)) != _EVENT_FIELDS or hasattr(Event, "__post_init__")
             or getattr(Event, "__slots__", None) != _EVENT_FIELDS):
         return Event

@@ -190,6 +190,10 @@ def test_fast_event_time_reader_agrees_with_parse_ts(value):
 @given(st.one_of(st.text(max_size=24), st.text("0123456789-+@%&()[]{} .abcxAT\\u", max_size=24),
                  st.text("0123456789_aC", max_size=24), st.uuids().map(str), st.uuids().map(lambda u: str(u).upper()),
                  st.builds(lambda a, u: a + str(u), st.sampled_from(["", "x", "1", " "]), st.uuids()),
+                 st.builds(lambda a, z, d: f"{a}-{z}{d}", st.text("ABCxyz_1", min_size=1, max_size=4),  # ORD-000314
+                           st.sampled_from(["", "0", "00", "000", "0000"]),
+                           st.one_of(st.text("0123456789", max_size=16),
+                                     st.sampled_from(["4155550134", "14155550134", "4915112345678", "2079460958"]))),
                  st.sampled_from(IDS + EMAILS + PHONES)))
 def test_pii_precheck_never_skips_what_the_patterns_change(text):
     if cannot_hold_pii(text):

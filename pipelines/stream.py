@@ -62,8 +62,10 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())
     keyed = (resolved.keyed, transfers_in, copies) | "KeyedInputs" >> beam.Flatten()
     # the transfers come back here: a survivor's hold on a link fails safe (transforms.handover)
+    # (journey-step rows only for the tables: without them no step reads them)
     decided = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms,
-                                                        snapshots=bool(tables_dataset), handover_grace_ms=GRACE_MS)
+                                                        snapshots=bool(tables_dataset), handover_grace_ms=GRACE_MS,
+                                                        steps=bool(tables_dataset))
     outputs = build_outputs(decided, parsed, resolved[LINKS], more_dead=(transfers[DEAD],))
     PubSubSink(project, prefix, local).write(outputs)
     if tables_dataset:

@@ -120,7 +120,8 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
     # (until_clock False: the re-dated population is a simulation, its +infinity drain decides every wait as before
     # qa17i, so the figure measures the same work whatever today's date; transforms.drain_hold)
-    decided = keyed | "DecideOrdered" >> DecideOrdered(config, LATENESS_MS, until_clock=False)
+    # (steps False: as build_stream without tables, which reads no journey-step rows)
+    decided = keyed | "DecideOrdered" >> DecideOrdered(config, LATENESS_MS, until_clock=False, steps=False)
     build_outputs(decided, parsed, resolved[LINKS])
     return p
 

@@ -1,0 +1,85 @@
+"""Issue 22 (session 18): the streaming graph without a step it does not need, the same outputs.
+
+- ``DecideOrdered(steps=False)`` (``pipelines.stream`` without tables) gives every output but the journey-step rows,
+  equal to ``steps=True``'s.
+"""
+from __future__ import annotations
+
+import uuid
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that
+from apache_beam.transforms.window import TimestampedValue
+
+from journeyflow.config.engine import EngineConfig
+from journeyflow.model.events import Event
+from journeyflow.transforms.decide_streaming import DEAD, DECISIONS, STEPS, TRANSFERS, DecideOrdered
+from journeyflow.transforms.identity_online import ResolveIdentitiesOnline
+
+CONFIG = EngineConfig.from_files()
+
+
+_EVENTS: list[Event] = []
+
+
+def _events() -> list[Event]:
+    """The first 200 events (event-time order) of a small generated population, parsed: merges, shared addresses,
+    opt-outs and bounces for the router, journeys for the per-customer stage."""
+    if not _EVENTS:
+        import tempfile
+
+        from journeyflow.analytics.compare import read_events
+        from journeyflow.tools.generator import generate
+
+        with tempfile.TemporaryDirectory() as d:
+            generate(40, 3, 5, d)
+            events, _read, _dead = read_events(d)
+        _EVENTS.extend(sorted(events, key=lambda e: (e.ts, e.uid))[:200])
+    return _EVENTS
+
+
+def _stream(events: list[Event]) -> TestStream:
+    """``events`` 20 at a time, the watermark moved to the last one's time after each; then settled (40 days)."""
+    from tests.beam.test_streaming_state import settle
+
+    ts = TestStream()
+    for i in range(0, len(events), 20):
+        ts = ts.add_elements([TimestampedValue(e, e.ts / 1000) for e in events[i:i + 20]])
+        ts = ts.advance_watermark_to(events[min(i + 19, len(events) - 1)].ts / 1000)
+    return settle(ts, events[-1].ts)
+
+
+def _collect(path: str, xs: list) -> None:
+    """The check of ``assert_that``: writes what it saw to ``path`` (one repr a line; the runner may check in another
+    process)."""
+    with open(path, "a") as f:
+        f.writelines(f"{x!r}\n" for x in xs)
+
+
+def _seen(path) -> list[str]:
+    return sorted(path.read_text().splitlines()) if path.exists() else []
+
+
+def _decided(steps: bool, tmp_path) -> dict[str, list]:
+    import functools
+
+    names = {n: tmp_path / f"{n}-{steps}" for n in ("decisions", "steps", "dead", "transfers")}
+    store = f"memory://perf18c-{uuid.uuid4().hex[:8]}"
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(streaming=True)) as p:
+        resolved = p | _stream(_events()) | ResolveIdentitiesOnline(store, CONFIG.link_rules())
+        decided = resolved.keyed | DecideOrdered(CONFIG, 0, until_clock=False, steps=steps)
+        for name, pc in (("decisions", decided[DECISIONS]), ("steps", decided[STEPS]), ("dead", decided[DEAD]),
+                         ("transfers", decided[TRANSFERS])):
+            assert_that(pc | f"R{name}" >> beam.Map(repr), functools.partial(_collect, str(names[name])),
+                        label=f"C{name}")
+    return {n: _seen(path) for n, path in names.items()}
+
+
+def test_without_steps_every_other_output_is_the_same(tmp_path):
+    with_steps, without = _decided(True, tmp_path), _decided(False, tmp_path)
+    assert with_steps["steps"] and with_steps["decisions"], "the scenario decides and records journey steps"
+    assert without["steps"] == []
+    for name in ("decisions", "dead", "transfers"):
+        assert without[name] == with_steps[name], name

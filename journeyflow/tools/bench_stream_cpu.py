@@ -105,9 +105,8 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     import apache_beam as beam
 
     from journeyflow.config.engine import EngineConfig
-    from journeyflow.transforms.address import ShareAddressStatusOnline
     from journeyflow.transforms.decide_streaming import DecideOrdered
-    from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
+    from journeyflow.transforms.identity_online import ADDRESSES, LINKS, ResolveIdentitiesOnline, RouteAddressStatus
     from journeyflow.transforms.outputs import build_outputs
     from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 
@@ -115,8 +114,9 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     store = f"memory://bench-cpu-{uuid.uuid4().hex[:8]}"
     p = beam.Pipeline(options=_options())
     parsed = p | "Input" >> _test_stream(records) | "ParseAndValidate" >> ParseAndValidate()
-    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules())
-    copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store, config.link_rules())
+    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules(),
+                                                                               addresses=True)
+    copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store, config.link_rules())
     keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
     # (until_clock False: the re-dated population is a simulation, its +infinity drain decides every wait as before
     # qa17i, so the figure measures the same work whatever today's date; transforms.drain_hold)

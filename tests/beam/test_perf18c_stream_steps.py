@@ -1,5 +1,7 @@
 """Issue 22 (session 18): the streaming graph without a step it does not need, the same outputs.
 
+- ``ResolveIdentitiesOnline(addresses=True)`` + ``RouteAddressStatus`` give the address router the messages
+  ``ShareAddressStatusOnline``'s own ``AddressMessages`` step made: the same copies reach the per-customer stage.
 - ``DecideOrdered(steps=False)`` (``pipelines.stream`` without tables) gives every output but the journey-step rows,
   equal to ``steps=True``'s.
 """
@@ -15,8 +17,9 @@ from apache_beam.transforms.window import TimestampedValue
 
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
+from journeyflow.transforms.address import ShareAddressStatusOnline, address_messages
 from journeyflow.transforms.decide_streaming import DEAD, DECISIONS, STEPS, TRANSFERS, DecideOrdered
-from journeyflow.transforms.identity_online import ResolveIdentitiesOnline
+from journeyflow.transforms.identity_online import ADDRESSES, ResolveIdentitiesOnline, RouteAddressStatus
 
 CONFIG = EngineConfig.from_files()
 
@@ -60,6 +63,46 @@ def _collect(path: str, xs: list) -> None:
 
 def _seen(path) -> list[str]:
     return sorted(path.read_text().splitlines()) if path.exists() else []
+
+
+def _copies(fused: bool, tmp_path) -> list:
+    import functools
+
+    store = f"memory://perf18c-{uuid.uuid4().hex[:8]}"
+    rules = CONFIG.link_rules()
+    seen = tmp_path / f"copies-{fused}"
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(streaming=True)) as p:
+        evs = p | _stream(_events())
+        if fused:
+            resolved = evs | ResolveIdentitiesOnline(store, rules, addresses=True)
+            copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store, rules)
+        else:
+            resolved = evs | ResolveIdentitiesOnline(store, rules)
+            copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store, rules)
+        out = copies | beam.Map(lambda kv: (kv[0], kv[1].uid, kv[1].type, kv[1].ts, sorted(kv[1].attrs.items())))
+        assert_that(out, functools.partial(_collect, str(seen)))
+    return _seen(seen)
+
+
+def test_address_messages_made_by_resolve_give_the_router_the_same_copies(tmp_path):
+    before, after = _copies(False, tmp_path), _copies(True, tmp_path)
+    assert before, "the scenario makes address-status copies"
+    assert after == before
+
+
+def test_resolve_gives_the_address_messages_of_each_keyed_output_in_order():
+    from journeyflow.transforms.identity_online import ResolveOnlineFn
+
+    fn = ResolveOnlineFn(f"memory://perf18c-{uuid.uuid4().hex[:8]}", CONFIG.link_rules(), addresses=True)
+    fn.setup()
+    try:
+        for ev in _events():
+            outs = list(fn.process(ev))
+            keyed = [o for o in outs if not isinstance(o, beam.pvalue.TaggedOutput)]
+            msgs = [o.value for o in outs if isinstance(o, beam.pvalue.TaggedOutput) and o.tag == ADDRESSES]
+            assert msgs == [m for item in keyed for m in address_messages(item)]
+    finally:
+        fn.teardown()
 
 
 def _decided(steps: bool, tmp_path) -> dict[str, list]:

@@ -53,9 +53,9 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     and field-warning PCollections (for tests)."""
     records = read_pubsub_streams(p, project, prefix, local)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
-    # (+ the address router's messages: ``ADDRESSES``, see below)
-    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules(),
-                                                                               addresses=True)
+    # (+ the address router's messages: ``ADDRESSES``, see below; identity_links rows only for the tables)
+    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(
+        store_url, config.link_rules(), addresses=True, links=bool(tables_dataset))
     # + dead letters of unusable transfer messages; a hand-over to a customer merged away meanwhile (a link dated
     # earlier arrived last) is addressed to its survivor (the identity store)
     transfers = read_state_transfers(p, project, prefix, local, store_url, config.link_rules())

@@ -32,14 +32,15 @@ class ResolveOnlineFn(beam.DoFn):
     """Event → ``(customer id, Event)``, ``(absorbed id, merge_into event)`` and ``(surviving id, merge_from
     event)``, and for an opt-out naming other customers' identifiers ``(that customer id, status-only absorb)``
     (``stages.identity.opt_outs``); ``identity_links`` rows on the
-    :data:`LINKS` output; with ``addresses``, the address router's messages of each keyed output on
-    :data:`ADDRESSES` (module docstring). Counters ``identity_links_refused`` and ``identity_merges``. The store is
-    opened in ``setup`` (per DoFn instance) from ``store_url`` and closed in ``teardown``."""
+    :data:`LINKS` output (``links`` False: none, counted all the same: a graph without tables reads none); with
+    ``addresses``, the address router's messages of each keyed output on :data:`ADDRESSES` (module docstring).
+    Counters ``identity_links_refused`` and ``identity_merges``. The store is opened in ``setup`` (per DoFn
+    instance) from ``store_url`` and closed in ``teardown``."""
 
-    def __init__(self, store_url: str, rules: LinkRules, addresses: bool = False):
+    def __init__(self, store_url: str, rules: LinkRules, addresses: bool = False, links: bool = True):
         self.store_url = store_url
         self.rules = rules
-        self.addresses = addresses
+        self.addresses, self.links = addresses, links
         self.refused = Metrics.counter("journeyflow", "identity_links_refused")
         self.merges = Metrics.counter("journeyflow", "identity_merges")
 
@@ -58,7 +59,8 @@ class ResolveOnlineFn(beam.DoFn):
         """Resolve one event against the store and emit its rows, merge control events and keyed event."""
         res = resolve_online(self.store, ev, self.rules)
         for row in res.rows:
-            yield beam.pvalue.TaggedOutput(LINKS, row)
+            if self.links:
+                yield beam.pvalue.TaggedOutput(LINKS, row)
             if row["status"] != "accepted":
                 self.refused.inc()
         for target, control in res.merges:
@@ -73,19 +75,20 @@ class ResolveOnlineFn(beam.DoFn):
 
 
 class ResolveIdentitiesOnline(beam.PTransform):
-    """Event → (customer id, Event), plus ``identity_links`` rows (and with ``addresses`` the address router's
-    messages, :data:`ADDRESSES`)."""
+    """Event → (customer id, Event), plus ``identity_links`` rows (none with ``links`` False: ``pipelines.stream``
+    without tables) and with ``addresses`` the address router's messages (:data:`ADDRESSES`)."""
 
-    def __init__(self, store_url: str, rules: LinkRules, label: str | None = None, addresses: bool = False):
+    def __init__(self, store_url: str, rules: LinkRules, label: str | None = None, addresses: bool = False,
+                 links: bool = True):
         super().__init__(label)
         self.store_url = store_url
         self.rules = rules
-        self.addresses = addresses
+        self.addresses, self.links = addresses, links
 
     def expand(self, events):
         """``ResolveOnline`` step; outputs ``keyed`` (main) and :data:`LINKS` (and :data:`ADDRESSES`)."""
         return events | "ResolveOnline" >> beam.ParDo(ResolveOnlineFn(
-            self.store_url, self.rules, self.addresses)).with_outputs(
+            self.store_url, self.rules, self.addresses, self.links)).with_outputs(
                 LINKS, *((ADDRESSES,) if self.addresses else ()), main="keyed")
 
 

@@ -3,7 +3,8 @@
 - ``ResolveIdentitiesOnline(addresses=True)`` + ``RouteAddressStatus`` give the address router the messages
   ``ShareAddressStatusOnline``'s own ``AddressMessages`` step made: the same copies reach the per-customer stage.
 - ``DecideOrdered(steps=False)`` (``pipelines.stream`` without tables) gives every output but the journey-step rows,
-  equal to ``steps=True``'s.
+  equal to ``steps=True``'s; ``ResolveOnlineFn(links=False)`` every output but the ``identity_links`` rows, and
+  counts the refused links all the same.
 """
 from __future__ import annotations
 
@@ -126,3 +127,27 @@ def test_without_steps_every_other_output_is_the_same(tmp_path):
     assert without["steps"] == []
     for name in ("decisions", "dead", "transfers"):
         assert without[name] == with_steps[name], name
+
+
+def test_without_link_rows_every_other_output_and_the_refused_count_are_the_same():
+    from journeyflow.transforms.identity_online import LINKS, ResolveOnlineFn
+
+    outs, refused = {}, {}
+    for links in (True, False):
+        fn = ResolveOnlineFn(f"memory://perf18c-{uuid.uuid4().hex[:8]}", CONFIG.link_rules(), addresses=True,
+                             links=links)
+        n = []
+        fn.refused = type("C", (), {"inc": lambda self, k=1: n.append(k)})()
+        fn.setup()
+        try:
+            outs[links] = [o for ev in _events() for o in fn.process(ev)]
+        finally:
+            fn.teardown()
+        refused[links] = sum(n)
+    rows = [o for o in outs[True] if isinstance(o, beam.pvalue.TaggedOutput) and o.tag == LINKS]
+    assert rows and refused[True], "the scenario links identifiers, some refused"
+    assert refused[False] == refused[True]
+    rest = [repr(o) if not isinstance(o, beam.pvalue.TaggedOutput) else repr((o.tag, o.value)) for o in outs[True]
+            if not (isinstance(o, beam.pvalue.TaggedOutput) and o.tag == LINKS)]
+    assert [repr(o) if not isinstance(o, beam.pvalue.TaggedOutput) else repr((o.tag, o.value))
+            for o in outs[False]] == rest

@@ -487,12 +487,12 @@ class DecideOrdered(beam.PTransform):
         self.snapshots = snapshots
 
     def expand(self, keyed):
-        """Into the global window, then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
-        return (
-            keyed
-            | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
-            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
-                self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms,
-                self.until_clock, self.steps)).with_outputs(*TAGGED, main=DECISIONS)
-        )
+        """Into the global window (``WindowGlobal``: only when ``keyed`` has another windowing than the default
+        global one, where it changed nothing and cost a runner step per element, issue 22: ``pipelines.stream``),
+        then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
+        if not keyed.windowing.is_default():
+            keyed = keyed | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
+        return keyed | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
+            self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms, self.until_clock,
+            self.steps)).with_outputs(*TAGGED, main=DECISIONS)
 

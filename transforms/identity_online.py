@@ -95,8 +95,7 @@ class ResolveIdentitiesOnline(beam.PTransform):
 class RouteAddressStatus(beam.PTransform):
     """Streaming: the address router's messages (:data:`ADDRESSES`) → (holder customer id, address-status copy):
     ``transforms.address.ShareAddressStatusOnline`` without its ``AddressMessages`` step (module docstring); applied
-    under the label ``ShareAddressStatus``, its steps keep their labels (``AddressWindowGlobal``,
-    ``AddressRouter``)."""
+    under the label ``ShareAddressStatus``, the router keeps its label (``AddressRouter``) and state."""
 
     def __init__(self, store_url: str | None = None, rules: Any = None, label: str | None = None):
         super().__init__(label)
@@ -104,7 +103,8 @@ class RouteAddressStatus(beam.PTransform):
         self.rules = rules
 
     def expand(self, messages):
-        """``AddressWindowGlobal`` → ``AddressRouter`` (stateful, keyed by address key)."""
-        return (messages
-                | "AddressWindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
-                | "AddressRouter" >> beam.ParDo(AddressRouterFn(self.store_url, self.rules)))
+        """``AddressWindowGlobal`` (only when ``messages`` has another windowing than the default global one, as
+        ``DecideOrdered/WindowGlobal``) → ``AddressRouter`` (stateful, keyed by address key)."""
+        if not messages.windowing.is_default():
+            messages = messages | "AddressWindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
+        return messages | "AddressRouter" >> beam.ParDo(AddressRouterFn(self.store_url, self.rules))

@@ -5,6 +5,8 @@
 - ``DecideOrdered(steps=False)`` (``pipelines.stream`` without tables) gives every output but the journey-step rows,
   equal to ``steps=True``'s; ``ResolveOnlineFn(links=False)`` every output but the ``identity_links`` rows, and
   counts the refused links all the same.
+- ``DecideOrdered`` and ``RouteAddressStatus`` re-window into the global window only an input that is not in the
+  default global windowing already (the streaming graph's is: the step changed nothing).
 """
 from __future__ import annotations
 
@@ -151,3 +153,32 @@ def test_without_link_rows_every_other_output_and_the_refused_count_are_the_same
             if not (isinstance(o, beam.pvalue.TaggedOutput) and o.tag == LINKS)]
     assert [repr(o) if not isinstance(o, beam.pvalue.TaggedOutput) else repr((o.tag, o.value))
             for o in outs[False]] == rest
+
+
+def _labels(p: beam.Pipeline) -> list[str]:
+    labels: list[str] = []
+
+    class _Visit(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node):
+            labels.append(node.full_label)
+
+    p.visit(_Visit())
+    return labels
+
+
+def test_the_global_window_steps_only_for_an_input_in_other_windows():
+    rules = CONFIG.link_rules()
+    for fixed in (False, True):
+        p = beam.Pipeline()
+        keyed = p | beam.Create([("c", _events()[0])])
+        msgs = p | "Msgs" >> beam.Create([("email:x", ("hold", "c"))])
+        if fixed:
+            keyed = keyed | "Fixed" >> beam.WindowInto(beam.window.FixedWindows(60))
+            msgs = msgs | "FixedMsgs" >> beam.WindowInto(beam.window.FixedWindows(60))
+        _ = keyed | "DecideOrdered" >> DecideOrdered(CONFIG)
+        _ = msgs | "ShareAddressStatus" >> RouteAddressStatus(None, rules)
+        windowing = [label for label in _labels(p) if label.endswith("WindowGlobal")
+                     or "WindowGlobal/" in label]
+        assert bool(windowing) is fixed, (fixed, windowing)
+        assert any(label.startswith("DecideOrdered/WindowGlobal") for label in windowing) is fixed
+        assert any(label.startswith("ShareAddressStatus/AddressWindowGlobal") for label in windowing) is fixed

@@ -8,6 +8,7 @@
     Read_state_transfer ↗ (identity merges hand a customer's state to the surviving id, ``transforms.state_transfer``;
         a hand-over to an id merged away meanwhile goes on to its survivor)
     ShareAddressStatus ↗ (an address's opt-outs and bounces, copied to every customer holding it, ``transforms.address``)
+        (its messages come from ResolveIdentities: ``transforms.identity_online.RouteAddressStatus``)
 
 Sources, the stateful stage and sinks are in ``transforms`` (event time from the ``ts`` attribute, checked against
 the payload by ``ParseAndValidate``: ``transforms.sources``; message attributes and delivery:
@@ -29,10 +30,9 @@ from journeyflow.config.errors import UserError
 from journeyflow.config.engine import EngineConfig
 from journeyflow.pipelines.options import JourneyflowOptions, resolve_max_event_time, segment_mapping_config
 from journeyflow.stages.parse import DEFAULT_MAX_TS, ParseConfig
-from journeyflow.transforms.address import ShareAddressStatusOnline
 from journeyflow.transforms.decide_streaming import DecideOrdered
 from journeyflow.transforms.handover import GRACE_MS
-from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
+from journeyflow.transforms.identity_online import ADDRESSES, LINKS, ResolveIdentitiesOnline, RouteAddressStatus
 from journeyflow.transforms.outputs import build_outputs
 from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 from journeyflow.transforms.sinks import BigQuerySink, PubSubSink
@@ -53,17 +53,22 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     and field-warning PCollections (for tests)."""
     records = read_pubsub_streams(p, project, prefix, local)
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
-    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store_url, config.link_rules())
+    # (+ the address router's messages: ``ADDRESSES``, see below; identity_links rows only for the tables)
+    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(
+        store_url, config.link_rules(), addresses=True, links=bool(tables_dataset))
     # + dead letters of unusable transfer messages; a hand-over to a customer merged away meanwhile (a link dated
     # earlier arrived last) is addressed to its survivor (the identity store)
     transfers = read_state_transfers(p, project, prefix, local, store_url, config.link_rules())
     transfers_in = transfers[TRANSFERS_IN]
-    # an address's opt-outs and bounces reach every customer holding the address (transforms.address)
-    copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store_url, config.link_rules())
+    # an address's opt-outs and bounces reach every customer holding the address (transforms.address; the router's
+    # messages are made by ResolveIdentities: transforms.identity_online)
+    copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store_url, config.link_rules())
     keyed = (resolved.keyed, transfers_in, copies) | "KeyedInputs" >> beam.Flatten()
     # the transfers come back here: a survivor's hold on a link fails safe (transforms.handover)
+    # (journey-step rows only for the tables: without them no step reads them)
     decided = keyed | "DecideOrdered" >> DecideOrdered(config, allowed_lateness_ms, hold_until_ms=hold_until_ms,
-                                                        snapshots=bool(tables_dataset), handover_grace_ms=GRACE_MS)
+                                                        snapshots=bool(tables_dataset), handover_grace_ms=GRACE_MS,
+                                                        steps=bool(tables_dataset))
     outputs = build_outputs(decided, parsed, resolved[LINKS], more_dead=(transfers[DEAD],))
     PubSubSink(project, prefix, local).write(outputs)
     if tables_dataset:

@@ -63,13 +63,7 @@ from journeyflow.transforms.decide_caches import KEPT_DECODED, KEPT_STATES, Flus
 from journeyflow.transforms.drain_hold import (  # noqa: F401 - set_timer_input_watermark: re-exported
     _END_MS, BACKOFF_MS, HeldAtEnd, backoff_ms, pending_moments, set_timer_input_watermark, timer_input_watermark_ms)
 from journeyflow.transforms.handover import (
-    HandoverWait,
-    consent_before,
-    lift_stand_ins,
-    pack_forwarded,
-    stand_in_absorb,
-    with_subprofiles,
-)
+    HandoverWait, consent_before, lift_stand_ins, pack_forwarded, stand_in_absorb, with_subprofiles)
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
     DEAD,
     DECISIONS,
@@ -127,8 +121,9 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
     GRACE = TimerSpec("handover_grace", TimeDomain.REAL_TIME)
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, hold_until_ms: int = 0,
-                 snapshots: bool = False, handover_grace_ms: int | None = None, until_clock: bool = True):
-        self.config, self.until_clock = config, until_clock
+                 snapshots: bool = False, handover_grace_ms: int | None = None, until_clock: bool = True,
+                 steps: bool = True):
+        self.config, self.until_clock, self.steps = config, until_clock, steps
         self.grace_ms = handover_grace_ms
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
@@ -394,6 +389,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         if (wait_bytes := wait.to_bytes()) != wait_raw:
             handover.write(wait_bytes) if wait_bytes is not None else handover.clear()
         self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
+        if not self.steps:  # (no step reads them: ``DecideOrdered``)
+            out.steps.clear()
         if plan.forward is not None:
             pack_forwarded(out, key, *plan.forward)
         for mf in plan.timed_out:  # logged once per bundle (finish_bundle)
@@ -475,25 +472,27 @@ class DecideOrdered(beam.PTransform):
     stream``): the fail-safe hold of ``transforms.handover``.  None (a graph that never reads them back: tests,
     benches): a survivor goes on without the absorbed state after the event-time wait, nothing counted opted out.
     ``until_clock`` False: a simulation whose event time runs past the wall clock (nothing held, ``drain_hold``).
+    ``steps`` False: no journey-step rows on ``STEPS`` (a graph without tables reads none: ``pipelines.stream``;
+    each was an output the runner carried for nothing, issue 22).
     Works on bounded and unbounded input alike (TestStream tests drive it with out-of-order arrival)."""
 
     def __init__(self, config: EngineConfig, allowed_lateness_ms: int = 0, label: str | None = None,
                  hold_until_ms: int = 0, snapshots: bool = False, handover_grace_ms: int | None = None,
-                 until_clock: bool = True):
+                 until_clock: bool = True, steps: bool = True):
         super().__init__(label)
-        self.grace_ms, self.until_clock = handover_grace_ms, until_clock
+        self.grace_ms, self.until_clock, self.steps = handover_grace_ms, until_clock, steps
         self.config = config
         self.lateness = allowed_lateness_ms
         self.hold_until = hold_until_ms
         self.snapshots = snapshots
 
     def expand(self, keyed):
-        """Into the global window, then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
-        return (
-            keyed
-            | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
-            | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
-                self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms,
-                self.until_clock)).with_outputs(*TAGGED, main=DECISIONS)
-        )
+        """Into the global window (``WindowGlobal``: only when ``keyed`` has another windowing than the default
+        global one, where it changed nothing and cost a runner step per element, issue 22: ``pipelines.stream``),
+        then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
+        if not keyed.windowing.is_default():
+            keyed = keyed | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
+        return keyed | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
+            self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms, self.until_clock,
+            self.steps)).with_outputs(*TAGGED, main=DECISIONS)
 

@@ -18,8 +18,9 @@ Best of ``ROUNDS`` interleaved rounds, each side's best (lowest) run kept: margi
 ``LIMIT`` records); the ratio journeyflow / trivial of records per CPU-second is
 issue 22's target (>= 0.4).
 
-journeyflow: the streaming graph of ``pipelines.stream.build_stream`` without its sources and sinks --
-``ParseAndValidate`` → ``ResolveIdentities`` (in-memory store) → ``ShareAddressStatus`` → ``DecideOrdered``
+journeyflow: the streaming graph of ``pipelines.stream.build_stream`` without its sources and sinks (and, as
+without ``--tables``, without journey-step and identity-link rows) -- ``ParseAndValidate`` → ``ResolveIdentities``
+(in-memory store; it makes the address router's messages too) → ``ShareAddressStatus`` → ``DecideOrdered``
 (allowed lateness 2 s) → the outputs' messages (``transforms.outputs.build_outputs``).  State transfers are not
 read back (no topic): a merge's survivor holds its events past the link for ``TRANSFER_WAIT_MS`` of event time (30 s,
 ~3,000 records here) and goes on without the absorbed state (counted; one warning per bundle), mostly in the drain.  The trivial pipeline: parse the JSON and key by the customer field → stateful DoFn with a
@@ -105,9 +106,8 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     import apache_beam as beam
 
     from journeyflow.config.engine import EngineConfig
-    from journeyflow.transforms.address import ShareAddressStatusOnline
     from journeyflow.transforms.decide_streaming import DecideOrdered
-    from journeyflow.transforms.identity_online import LINKS, ResolveIdentitiesOnline
+    from journeyflow.transforms.identity_online import ADDRESSES, LINKS, ResolveIdentitiesOnline, RouteAddressStatus
     from journeyflow.transforms.outputs import build_outputs
     from journeyflow.transforms.parse import EVENTS, ParseAndValidate
 
@@ -115,12 +115,14 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     store = f"memory://bench-cpu-{uuid.uuid4().hex[:8]}"
     p = beam.Pipeline(options=_options())
     parsed = p | "Input" >> _test_stream(records) | "ParseAndValidate" >> ParseAndValidate()
-    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules())
-    copies = resolved.keyed | "ShareAddressStatus" >> ShareAddressStatusOnline(store, config.link_rules())
+    resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules(),
+                                                                               addresses=True, links=False)
+    copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store, config.link_rules())
     keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
     # (until_clock False: the re-dated population is a simulation, its +infinity drain decides every wait as before
     # qa17i, so the figure measures the same work whatever today's date; transforms.drain_hold)
-    decided = keyed | "DecideOrdered" >> DecideOrdered(config, LATENESS_MS, until_clock=False)
+    # (steps False: as build_stream without tables, which reads no journey-step rows)
+    decided = keyed | "DecideOrdered" >> DecideOrdered(config, LATENESS_MS, until_clock=False, steps=False)
     build_outputs(decided, parsed, resolved[LINKS])
     return p
 

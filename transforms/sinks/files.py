@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
-from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
+from journeyflow.model.tables import TABLES, by_partition, partition_of, stored_row, table_spec, to_arrow
 from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
 from journeyflow.transforms.outputs import MESSAGES, TABLE_ROWS, Message, PipelineOutputs
 
@@ -89,9 +89,8 @@ def _record_destinations(records: list, messages: tuple[Any, bool] | None,
             add(("topic", m.topic, ""), m.data)
     for name, build, flat in tables:
         rows = records if build is None else (y for r in records for y in build(r)) if flat else map(build, records)
-        for row in rows:
-            row = stored_row(name, row)
-            add(("table", name, partition_of(name, row)), row)
+        for part, got in by_partition(name, rows, Batch).items():  # (one table per name: no key seen before)
+            parts[("table", name, part)] = got
     return parts.items()
 
 
@@ -102,15 +101,7 @@ def _table_destinations(row: dict[str, Any] | list, name: str) -> Iterable[tuple
     if not isinstance(row, list):
         row = stored_row(name, row)
         return [(("table", name, partition_of(name, row)), row)]
-    parts: dict[tuple[str, str, str], Batch] = {}
-    for r in row:
-        r = stored_row(name, r)
-        key = ("table", name, partition_of(name, r))
-        got = parts.get(key)
-        if got is None:
-            parts[key] = got = Batch()
-        got.append(r)
-    return parts.items()
+    return [(("table", name, part), got) for part, got in by_partition(name, row, Batch).items()]
 
 
 class WriteOutputFiles(beam.PTransform):

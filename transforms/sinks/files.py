@@ -147,6 +147,9 @@ def _payloads(values: Iterable[Any]) -> list:
     return out
 
 
+_LINES_PER_WRITE = 2048
+
+
 def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_dir: str) -> tuple[str, int]:
     (kind, name, part), payloads = group
     payloads = _payloads(payloads)
@@ -154,8 +157,9 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
         path = FileSystems.join(out_dir, "topics", f"{name}.jsonl")
         _ensure_dir(path)
         with FileSystems.create(path) as f:
-            for m in sorted(payloads):
-                f.write(m + b"\n")
+            payloads.sort()
+            for i in range(0, len(payloads), _LINES_PER_WRITE):  # (lines written in chunks: not one call and one
+                f.write(b"\n".join(payloads[i:i + _LINES_PER_WRITE]) + b"\n")  # copy per line, nor one copy of all)
     else:
         if part == "_schema":
             path = FileSystems.join(out_dir, "tables", name, "_schema.parquet")

@@ -19,6 +19,7 @@ composite ``PTransform``, because a composite would prefix the full name of ever
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, NamedTuple
@@ -164,8 +165,16 @@ class Message(NamedTuple):
     attributes: Mapping[str, str]
 
 
+# ``json.dumps(obj, allow_nan=False, sort_keys=True)`` is ``JSONEncoder(allow_nan=False, sort_keys=True).encode(obj)``:
+# one encoder made once instead of one per message (~2.7 µs of ~8; issue 22); it holds no state between calls
+_ENCODE = json.JSONEncoder(allow_nan=False, sort_keys=True).encode
+
+
 def _json(obj: dict[str, Any]) -> bytes:
-    return dumps_finite(obj, sort_keys=True).encode()  # (no NaN / Infinity: strict consumers refuse them)
+    try:
+        return _ENCODE(obj).encode()
+    except ValueError:  # a non-finite float: written as null (no NaN / Infinity: strict consumers refuse them)
+        return dumps_finite(obj, sort_keys=True).encode()
 
 
 def decision_messages(d: Decision) -> list[Message]:
@@ -173,11 +182,13 @@ def decision_messages(d: Decision) -> list[Message]:
     audit topic (without it).  Attributes let consumers filter and de-duplicate without parsing the payload."""
     attrs = {"decision_id": d.decision_id, "customer_id": d.customer_id, "journey_id": d.journey_id or "",
              "action": d.action, "channel": d.channel or "", "decided_at": str(d.decided_at)}
-    out = []
-    if d.target is not None:
-        out.append(Message(TOPIC_FOR_TARGET[d.target], _json(d.to_dict(with_address=True)), attrs))
-    out.append(Message(AUDIT_TOPIC, _json(d.to_dict()), attrs))
-    return out
+    audit = d.to_dict()
+    if d.target is None:
+        return [Message(AUDIT_TOPIC, _json(audit), attrs)]
+    # the target's message is the audit object plus the address and context (``Decision.to_dict(with_address=
+    # True)``: the same keys, written sorted): the decision turned into a dict once
+    full = {**audit, "address": d.address, "context": dict(d.context) if d.context else {}}
+    return [Message(TOPIC_FOR_TARGET[d.target], _json(full), attrs), Message(AUDIT_TOPIC, _json(audit), attrs)]
 
 
 def dead_letter_message(dl: DeadLetter) -> Message:

@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 
@@ -80,6 +80,30 @@ def partition_of(name: str, row: dict[str, Any]) -> str:
                 day * 86_400, tz=timezone.utc).strftime("%Y-%m-%d")
         return part
     return "date=" + datetime.fromtimestamp(t / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def by_partition(name: str, rows: Iterable[dict[str, Any]], group: Callable[[], list] = list) -> dict[str, list]:
+    """``rows`` of table ``name`` as stored (:func:`stored_row`) grouped by :func:`partition_of`: partition → its
+    rows in input order (a new ``group()`` each, a list or a subclass), partitions in order of first row.  What a
+    loop of the two calls per row gives, with the time column and the day's partition looked up inline (issue 22:
+    every table row of a replay goes through here)."""
+    col = _PARTITION_FIELD.get(name)
+    if col is None:
+        col = _PARTITION_FIELD[name] = table_spec(name)["partition_field"]
+    days, store = _DAY_PARTITION, name == "customer_snapshots"
+    out: dict[str, list] = {}
+    for row in rows:
+        if store:
+            row = snapshot_table_row(row)
+        t = row.get(col)
+        part = days.get(t // _DAY_MS) if type(t) is int else None
+        if part is None:  # (no time, not an int, or a day not seen yet: partition_of remembers it)
+            part = partition_of(name, row)
+        got = out.get(part)
+        if got is None:
+            out[part] = got = group()
+        got.append(row)
+    return out
 
 
 def to_arrow(name: str, rows: Iterable[dict[str, Any]]) -> pa.Table:

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
-from journeyflow.model.tables import TABLES, partition_of, stored_row, table_spec, to_arrow
+from journeyflow.model.tables import TABLES, by_partition, partition_of, stored_row, table_spec, to_arrow
 from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
 from journeyflow.transforms.outputs import MESSAGES, TABLE_ROWS, Message, PipelineOutputs
 
@@ -89,9 +89,8 @@ def _record_destinations(records: list, messages: tuple[Any, bool] | None,
             add(("topic", m.topic, ""), m.data)
     for name, build, flat in tables:
         rows = records if build is None else (y for r in records for y in build(r)) if flat else map(build, records)
-        for row in rows:
-            row = stored_row(name, row)
-            add(("table", name, partition_of(name, row)), row)
+        for part, got in by_partition(name, rows, Batch).items():  # (one table per name: no key seen before)
+            parts[("table", name, part)] = got
     return parts.items()
 
 
@@ -102,15 +101,7 @@ def _table_destinations(row: dict[str, Any] | list, name: str) -> Iterable[tuple
     if not isinstance(row, list):
         row = stored_row(name, row)
         return [(("table", name, partition_of(name, row)), row)]
-    parts: dict[tuple[str, str, str], Batch] = {}
-    for r in row:
-        r = stored_row(name, r)
-        key = ("table", name, partition_of(name, r))
-        got = parts.get(key)
-        if got is None:
-            parts[key] = got = Batch()
-        got.append(r)
-    return parts.items()
+    return [(("table", name, part), got) for part, got in by_partition(name, row, Batch).items()]
 
 
 class WriteOutputFiles(beam.PTransform):
@@ -156,6 +147,9 @@ def _payloads(values: Iterable[Any]) -> list:
     return out
 
 
+_LINES_PER_WRITE = 2048
+
+
 def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_dir: str) -> tuple[str, int]:
     (kind, name, part), payloads = group
     payloads = _payloads(payloads)
@@ -163,8 +157,9 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
         path = FileSystems.join(out_dir, "topics", f"{name}.jsonl")
         _ensure_dir(path)
         with FileSystems.create(path) as f:
-            for m in sorted(payloads):
-                f.write(m + b"\n")
+            payloads.sort()
+            for i in range(0, len(payloads), _LINES_PER_WRITE):  # (lines written in chunks: not one call and one
+                f.write(b"\n".join(payloads[i:i + _LINES_PER_WRITE]) + b"\n")  # copy per line, nor one copy of all)
     else:
         if part == "_schema":
             path = FileSystems.join(out_dir, "tables", name, "_schema.parquet")

@@ -39,6 +39,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from journeyflow.model.events import Event
 from journeyflow.transforms.coders import KEYED_ITEMS, ClusterItems
 from journeyflow.stages.deliverability import (
+    _STATUS_STREAMS,
     HARD_BOUNCE,
     SOFT_BOUNCE,
     address_changes,
@@ -79,8 +80,9 @@ def _address_entries(kv: tuple[str, list]) -> Iterator[tuple[str, tuple[int, Any
     for ev, _links in items:  # (holds / changes of each item, without their per-item generator and tuples)
         if ev.contact:
             held.update(held_addresses(ev))
-        for key, ch, effect, at in address_changes(ev):
-            yield key, (_CHANGE, (cluster, ch, effect, at))
+        if ev.stream in _STATUS_STREAMS:  # (no other input stream changes an address: ``AddressCopies.add``)
+            for key, ch, effect, at in address_changes(ev):
+                yield key, (_CHANGE, (cluster, ch, effect, at))
     for key in sorted(held):
         yield key, (_HOLD, cluster)
 

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -209,8 +210,7 @@ def _floor_pipeline(data: Path, out: Path, options: list[str]) -> float:
 
 
 def _cpu_with_children() -> float:
-    """CPU seconds of this process and of its finished child processes (``--direct_running_mode=multi_processing``
-    runs its SDK workers as child processes: without them its CPU figures counted only the coordinator)."""
+    """CPU seconds of this process and of its finished child processes (multi_processing's SDK workers)."""
     c = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + c.ru_utime + c.ru_stime
 
@@ -219,38 +219,36 @@ _TINY_LINES = 50
 
 
 def _replay_fixed_cpu(data: Path, work: Path) -> float:
-    """CPU seconds of a replay of the first ``_TINY_LINES`` lines of each stream file of ``data``: what a replay
-    costs whatever its input (building the graph, the FnApiRunner's stages and bundles, opening the outputs).  Run
-    after a full replay in the same process, so imports are not counted; best of 2."""
+    """CPU seconds of a replay of the first ``_TINY_LINES`` lines of each stream file of ``data``: what a replay costs
+    whatever its input (graph, the FnApiRunner's stages and bundles, the outputs); after a full replay in the same
+    process (imports not counted), into a fresh folder; best of 2."""
     from journeyflow.pipelines.replay import run_replay
     tiny = work / "tiny"
     tiny.mkdir(parents=True, exist_ok=True)
-    for src in data.glob("*.jsonl"):
-        if not src.name.startswith(("ground", "malformed")):
-            with open(src, "rb") as f:
-                (tiny / src.name).write_bytes(b"".join(line for _, line in zip(range(_TINY_LINES), f)))
-    best = None
+    for src in (s for s in data.glob("*.jsonl") if not s.name.startswith(("ground", "malformed"))):
+        with open(src, "rb") as f:
+            (tiny / src.name).write_bytes(b"".join(line for _, line in zip(range(_TINY_LINES), f)))
+    runs = []
     for _ in range(2):
+        shutil.rmtree(work / "tiny-out", ignore_errors=True)
         t = _cpu_with_children()
         run_replay(["--input", str(tiny), "--output", str(work / "tiny-out")], overwrite=True)
-        cpu = _cpu_with_children() - t
-        best = cpu if best is None else min(best, cpu)
-    return best
+        runs.append(_cpu_with_children() - t)
+    return min(runs)
 
 
-#: Rounds of section 2's in-process measurements (plain-Python replay, floor, Beam replay), interleaved; the best
-#: of each is reported.  The machine is shared (a 2-core VM: one replay's CPU varies by +-10 % from run to run),
-#: and the first run in the process also pays first-use imports (pyarrow.parquet, the file sink's modules) that
-#: are no pipeline work: every figure of the comparison is the best of the same number of rounds.  Three since the
-#: eighteenth session: the two rounds' plain-Python figures differed by up to 24 % in one run (3.69 vs 4.59 s) while
-#: instruction counts (valgrind callgrind, deterministic) put the Beam replay at ~1.4x the plain-Python work.
+#: Rounds of section 2's in-process measurements (plain-Python replay, floor, Beam replay), interleaved; the best of
+#: each is reported: the 2-core VM is shared (a replay's CPU varies by +-10 %, one plain-Python figure once by 24 %
+#: between two rounds; callgrind's deterministic counts put the Beam replay at ~1.4x the plain-Python work), and the
+#: first run in the process also pays first-use imports (pyarrow.parquet, the file sink's modules).
 REPLAY_ROUNDS = 3
 
 
 def _replay_round(data: Path, work: Path, extra: list[str]) -> tuple[float, float, Any]:
-    """One Beam replay of ``data`` into ``work / "replay"`` after a full garbage collection: (CPU seconds with
+    """One Beam replay of ``data`` into a fresh ``work / "replay"`` after a full garbage collection: (CPU seconds with
     child processes, wall seconds, its ReplaySummary)."""
     from journeyflow.pipelines.replay import run_replay
+    shutil.rmtree(work / "replay", ignore_errors=True)  # (a fresh output, as the plain-Python side's: not timed)
     gc.collect()
     t, w = _cpu_with_children(), time.perf_counter()
     summary = run_replay(["--input", str(data), "--output", str(work / "replay"), *extra], overwrite=True)
@@ -272,6 +270,7 @@ def bench_replay(data: Path, work: Path, records: int, modes: bool) -> None:
     from journeyflow.tools.bench_plain import plain_replay, same_topics
     plain_runs, floor_runs, replay_runs = [], [], []
     for _ in range(REPLAY_ROUNDS):  # the same work without Beam, the floor and the replay, interleaved
+        shutil.rmtree(work / "plain", ignore_errors=True)  # (each side writes into an empty folder, not timed)
         gc.collect()
         plain_runs.append(plain_replay(data, work / "plain"))
         gc.collect()
@@ -472,8 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-sizes", default="1000,4000")
     ns = ap.parse_args(argv)
     os.environ.setdefault("JOURNEYFLOW_HASH_KEY", "bench-key")
-    work = Path(ns.work)
-    work.mkdir(parents=True, exist_ok=True)
+    (work := Path(ns.work)).mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     data = dataset(ns.customers, ns.days, 7, work)
     records = count_records(data)

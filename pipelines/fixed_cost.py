@@ -50,12 +50,14 @@ _SIGNATURE_USERS = ("apache_beam.typehints.decorators", "apache_beam.transforms.
                     "apache_beam.transforms.ptransform", "apache_beam.transforms.util")
 
 
-def _signature_key(func: Any) -> Any:
+def _signature_key(func: Any) -> tuple[int, bool]:
     """What a signature depends on: a bound method's is its function's without the first parameter, whatever the
-    instance (``(function, True)``); any other callable's is its own (``(callable, False)``)."""
+    instance (``(id of the function, True)``); any other callable's is its own (``(id of the callable, False)``).
+    By identity, not equality: two callables equal as values (``tuple`` subclasses with a ``__call__`` each) may
+    have different signatures."""
     if inspect.ismethod(func):
-        return func.__func__, True
-    return func, False
+        return id(func.__func__), True
+    return id(func), False
 
 
 @contextmanager
@@ -66,24 +68,22 @@ def signatures_once() -> Iterator[None]:
 
     Building, translating and running a replay's graph asks it ~2,100 times for the methods of ~24 DoFns and the
     functions of its Map steps (``core.get_function_args_defaults``, type-hint inference), ~0.05 CPU-s of a replay
-    whatever its input (issue 22).  A callable that cannot be a dict key (unhashable) is not remembered; a call
-    that raises is not remembered.  The callables are held until the block ends."""
+    whatever its input (issue 22).  Callables are told apart by identity (an unhashable one too); a call that raises
+    is not remembered.  The callables are held until the block ends."""
     import importlib
 
     from apache_beam.typehints import decorators
     beam_get_signature: Callable[[Any], inspect.Signature] = decorators.get_signature
     modules = [importlib.import_module(m) for m in _SIGNATURE_USERS]
-    seen: dict[Any, inspect.Signature] = {}
+    seen: dict[tuple[int, bool], tuple[Any, inspect.Signature]] = {}  # key -> (the object keyed, its signature)
 
     def get_signature(func: Any) -> inspect.Signature:
-        try:
-            key = _signature_key(func)
-            got = seen.get(key)
-        except TypeError:  # (unhashable: not remembered)
-            return beam_get_signature(func)
-        if got is None:
-            got = seen[key] = beam_get_signature(func)
-        return got
+        key = _signature_key(func)
+        held = func.__func__ if key[1] else func
+        got = seen.get(key)
+        if got is None or got[0] is not held:  # (the object is held: its id is not reused within the block)
+            got = seen[key] = (held, beam_get_signature(func))
+        return got[1]
 
     saved = [(m, m.get_signature) for m in modules]
     for m in modules:

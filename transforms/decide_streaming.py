@@ -74,6 +74,7 @@ from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSF
     NAMESPACE,
     DecideCounters,
 )
+from journeyflow.transforms.windows import in_global_windows
 
 
 log = logging.getLogger(__name__)
@@ -490,7 +491,7 @@ class DecideOrdered(beam.PTransform):
         """Into the global window (``WindowGlobal``: only when ``keyed`` has another windowing than the default
         global one, where it changed nothing and cost a runner step per element, issue 22: ``pipelines.stream``),
         then ``OrderedCustomerState`` (all tags of ``transforms.outputs``)."""
-        if not keyed.windowing.is_default():
+        if not in_global_windows(keyed):  # (a Flatten's inputs each: transforms.windows)
             keyed = keyed | "WindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
         return keyed | "OrderedCustomerState" >> beam.ParDo(OrderedCustomerFn(
             self.config, self.lateness, self.hold_until, self.snapshots, self.grace_ms, self.until_clock,

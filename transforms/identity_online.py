@@ -22,6 +22,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.identity.online import MERGE_INTO, resolve_online
 from journeyflow.stages.identity.rules import LinkRules
 from journeyflow.transforms.address import AddressRouterFn, address_messages
+from journeyflow.transforms.windows import in_global_windows
 
 LINKS = "identity_links"
 #: Output tag of the address router's messages (``addresses``): ``(address key, message)``.
@@ -105,6 +106,6 @@ class RouteAddressStatus(beam.PTransform):
     def expand(self, messages):
         """``AddressWindowGlobal`` (only when ``messages`` has another windowing than the default global one, as
         ``DecideOrdered/WindowGlobal``) → ``AddressRouter`` (stateful, keyed by address key)."""
-        if not messages.windowing.is_default():
+        if not in_global_windows(messages):
             messages = messages | "AddressWindowGlobal" >> beam.WindowInto(beam.window.GlobalWindows())
         return messages | "AddressRouter" >> beam.ParDo(AddressRouterFn(self.store_url, self.rules))

@@ -35,7 +35,9 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    per-customer stage's ``WindowGlobal``, the address router's ``AddressWindowGlobal``) runs its DoFn for every
    element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
    new windowed value with the same value, timestamp and the one global window.  Such an element now becomes that
-   windowed value directly (an element in any other window goes through the DoFn as before).
+   windowed value directly (an element in any other window goes through the DoFn as before).  Since the eighteenth
+   session the streaming graph has these steps only where an input is in other windows (``transforms.windows``):
+   this still serves such graphs (tests' fixed windows).
 11. **The watermark a timer fires at.**  A timer callback learns only its own time, so a stage that re-arms its
    timer for a time the input watermark has already passed waits for the runner to fire it in a later round (a
    bundle, a state commit and a timer scan each: at the end of a TestStream run, every customer's waits and expiry

@@ -182,3 +182,20 @@ def test_the_global_window_steps_only_for_an_input_in_other_windows():
         assert bool(windowing) is fixed, (fixed, windowing)
         assert any(label.startswith("DecideOrdered/WindowGlobal") for label in windowing) is fixed
         assert any(label.startswith("ShareAddressStatus/AddressWindowGlobal") for label in windowing) is fixed
+
+
+def test_a_flatten_with_one_input_in_other_windows_is_windowed_again():
+    # (Beam reports a Flatten's windowing as its first input's: the check looks at every input; s18d's review)
+    p = beam.Pipeline()
+    first = p | "Global" >> beam.Create([("c", _events()[0])])
+    other = (p | "Other" >> beam.Create([("d", _events()[0])])
+             | "Fixed" >> beam.WindowInto(beam.window.FixedWindows(60)))
+    keyed = (first, other) | "KeyedInputs" >> beam.Flatten()
+    assert keyed.windowing.is_default()  # (what Beam says of the Flatten: its first input's windowing)
+    _ = keyed | "DecideOrdered" >> DecideOrdered(CONFIG)
+    assert any(label.startswith("DecideOrdered/WindowGlobal") for label in _labels(p))
+    q = beam.Pipeline()
+    both = ((q | "A" >> beam.Create([("c", _events()[0])]), q | "B" >> beam.Create([("d", _events()[0])]))
+            | "KeyedInputs" >> beam.Flatten())
+    _ = both | "DecideOrdered" >> DecideOrdered(CONFIG)
+    assert not any(label.startswith("DecideOrdered/WindowGlobal") for label in _labels(q))

@@ -104,6 +104,26 @@ def test_signatures_once_gives_beams_signatures_and_restores_beam_after():
         assert m.get_signature is beam_sig
 
 
+class _One(tuple):
+    def __call__(self, x):
+        return x
+
+
+class _Two(tuple):
+    def __call__(self, x, y):
+        return x
+
+
+def test_signatures_once_tells_equal_callables_apart():
+    # (``_One() == _Two()``: keyed by equality, the second was given the first's signature; s18d's review)
+    from apache_beam.typehints import decorators
+    one, two = _One(), _Two()
+    assert one == two
+    with signatures_once():
+        assert list(decorators.get_signature(one).parameters) == ["x"]
+        assert list(decorators.get_signature(two).parameters) == ["x", "y"]
+
+
 def test_the_replay_graph_has_no_global_combines_distincts_or_per_output_steps(tmp_path):
     generate(5, 2, 7, tmp_path / "in")
     p = beam.Pipeline()

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ok_peak, ok_flat = peaks[-1] <= 2048, growth < 0.25
     results.update(growth=growth, peak_ok=ok_peak, flat_ok=ok_flat)
     print(f"  {'peak RSS at the largest size':<58}{peaks[-1]:>12,.0f} MiB   target <= 2048 MiB")
-    print(f"  {'peak RSS difference between the sizes':<58}{growth * 100:>14.0f} %   target < 25 %")
+    print(f"  {'peak RSS difference between the sizes':<58}{growth * 100:>14.1f} %   target < 25 %")
     Path(ns.out).parent.mkdir(parents=True, exist_ok=True)
     Path(ns.out).write_text(json.dumps(results, indent=2))
     return 0 if ok_peak and ok_flat else 1

@@ -23,7 +23,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.opt_outs import cluster_copies
-from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_pairs, linking_types
 
 from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems, typed
 
@@ -74,26 +74,10 @@ ALL_LINKS = ""
 KEYED_LINKS = typehints.Tuple[str, Batch]
 
 
-def _linking(rules: LinkRules) -> dict[str, Any]:
-    """Stream -> the event types of it that link (``"*"``: all): what ``links_for`` checks first."""
-    return {name: rule.event_types for name, rule in rules.streams.items()}
-
-
-def _pairs(ev: Any, linking: dict[str, Any], rules: LinkRules) -> Any:
-    """``links_for`` of ``ev`` (a list of pairs), or ``()`` without calling it for an event of one identifier or of
-    a stream and type that links nothing (most events: ``links_for`` returns no pair for them either), as
-    ``stages.bounded.resolve_clusters`` does."""
-    if len(ev.ids) > 1:
-        types = linking.get(ev.stream)
-        if types is not None and (types == "*" or ev.type in types):
-            return links_for(ev.stream, ev.type, ev.ids, rules)
-    return ()
-
-
 def _batch_links(batch: list, rules: LinkRules) -> tuple[str, Batch]:
-    linking = _linking(rules)
+    linking = linking_types(rules)
     return ALL_LINKS, Batch(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for ev in batch  # (``event_links``)
-                            for a, b in _pairs(ev, linking, rules))
+                            for a, b in event_pairs(ev, linking, rules))
 
 
 class _KeyByClusterFn(beam.DoFn):
@@ -102,7 +86,7 @@ class _KeyByClusterFn(beam.DoFn):
     def __init__(self, rules: LinkRules):
         self.rules = rules
         self._keyer: ClusterKeyer | None = None
-        self._linking = _linking(rules)
+        self._linking = linking_types(rules)
 
     def start_bundle(self) -> None:
         """Empty buffer."""
@@ -118,7 +102,7 @@ class _KeyByClusterFn(beam.DoFn):
             self._keyer = keyer = ClusterKeyer(cmap, rules, limit=KEYER_TUPLES)
         key, known, linking = keyer.key, keyer._of_ids, self._linking
         for ev in batch:
-            pairs = _pairs(ev, linking, rules)
+            pairs = event_pairs(ev, linking, rules)
             hit = known.get(ev.ids)
             if hit is not None and hit[1] is None and not pairs:  # (``key``'s answer for a tuple seen before, all in
                 cluster, item = hit[0], (ev, ())                   # its cluster, of an event that links nothing)

@@ -185,9 +185,9 @@ def decision_messages(d: Decision) -> list[Message]:
     audit = d.to_dict()
     if d.target is None:
         return [Message(AUDIT_TOPIC, _json(audit), attrs)]
-    # the target's message is the audit object plus the address and context (``Decision.to_dict(with_address=
-    # True)``: the same keys, written sorted): the decision turned into a dict once
-    full = {**audit, "address": d.address, "context": dict(d.context) if d.context else {}}
+    # the target's message is ``Decision.to_dict(with_address=True)``, the audit object plus its address fields:
+    # the decision turned into a dict once
+    full = {**audit, **d.address_fields()}
     return [Message(TOPIC_FOR_TARGET[d.target], _json(full), attrs), Message(AUDIT_TOPIC, _json(audit), attrs)]
 
 

@@ -134,9 +134,13 @@ class Decision(NamedTuple):
         if self.action == "wait":
             d["due_at"] = self.due_at
         if with_address:
-            d["address"] = self.address
-            d["context"] = dict(self.context) if self.context else {}
+            d.update(self.address_fields())
         return d
+
+    def address_fields(self) -> dict[str, Any]:
+        """What :meth:`to_dict` adds ``with_address``: the delivery ``address`` and the ``context`` (an object,
+        empty when there is none)."""
+        return {"address": self.address, "context": dict(self.context) if self.context else {}}
 
 
 #: Which contact entry a channel is delivered to.  Push has none: the push service addresses the app user by its

@@ -38,7 +38,7 @@ from journeyflow.stages.identity.keys import canonical, rank_key
 from journeyflow.stages.identity.online import IDENTITY_STREAM, status_handover
 from journeyflow.stages.identity.opt_outs import FAN_OUT_STREAMS as _FAN_OUT_STREAMS
 from journeyflow.stages.identity.opt_outs import cluster_copies, fans_out
-from journeyflow.stages.identity.rules import LinkRecord, LinkRules, links_for
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_pairs, linking_types
 from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.parse import mask_pii
 from journeyflow.stages.processor import (
@@ -277,17 +277,13 @@ def resolve_clusters(events: Iterable[Event], rules: LinkRules) -> BoundedCluste
     identifiers (they are other clusters') copied to their clusters (:func:`~.identity.opt_outs.cluster_copies`);
     the copies go last."""
     events = events if isinstance(events, (list, tuple)) else list(events)
-    linking = {name: rule.event_types for name, rule in rules.streams.items()}  # stream -> "*" | event types
+    linking = linking_types(rules)  # stream -> "*" | event types
     links: list[LinkRecord] = []
     pairs_of: dict[int, list[tuple[str, str]]] = {}  # event index -> its links_for pairs (events that link)
     for i, ev in enumerate(events):
-        if len(ev.ids) > 1:
-            types = linking.get(ev.stream)
-            if types is not None and (types == "*" or ev.type in types):
-                pairs = links_for(ev.stream, ev.type, ev.ids, rules)
-                if pairs:
-                    pairs_of[i] = pairs
-                    links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
+        if len(ev.ids) > 1 and (pairs := event_pairs(ev, linking, rules)):
+            pairs_of[i] = pairs
+            links.extend(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for a, b in pairs)  # (event_links)
     cmap, rows = build_cluster_map(links, rules)
     grouped: defaultdict[str, list[ClusterItem]] = defaultdict(list)
     keyer = ClusterKeyer(cmap, rules)  # (``key_by_cluster``, the cluster of each identifier tuple found once)

@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 OPT_OUT_TYPES = frozenset({"unsubscribed", "complained"})
 
 __all__ = ["OPT_OUT_TYPES", "Guard", "KindCaps", "LinkRecord", "LinkRules", "StreamLinks", "default_rules",
-           "event_links", "links_for"]
+           "event_links", "event_pairs", "linking_types", "links_for"]
 
 
 class StreamLinks(BaseModel):
@@ -223,6 +223,22 @@ class LinkRecord(NamedTuple):
     ts: int
     event_id: str
     stream: str = ""
+
+
+def linking_types(rules: LinkRules) -> dict[str, Any]:
+    """Stream -> the event types of it that link (``"*"``: all): what :func:`links_for` checks first."""
+    return {name: rule.event_types for name, rule in rules.streams.items()}
+
+
+def event_pairs(ev: Event, linking: dict[str, Any], rules: LinkRules) -> list[tuple[str, str]] | tuple:
+    """:func:`links_for` of ``ev``, or ``()`` without calling it for an event of one identifier or of a stream and
+    type that links nothing (most events; ``links_for`` gives no pair for them either).  ``linking``:
+    :func:`linking_types` of ``rules``.  The bounded replay's identity steps, in process and on Beam."""
+    if len(ev.ids) > 1:
+        types = linking.get(ev.stream)
+        if types is not None and (types == "*" or ev.type in types):
+            return links_for(ev.stream, ev.type, ev.ids, rules)
+    return ()
 
 
 def event_links(ev: Event, rules: LinkRules | None = None) -> list[LinkRecord]:

@@ -8,19 +8,21 @@ work in slices whose size is fixed:
    ``Parse`` DoFns (``transforms.sources``, ``transforms.parse``); events are pickled to a spill file, dead letters
    and field warnings to theirs, the identity links of each event (``event_links``) are kept, and the horizon
    (latest accepted event time) is tracked — the replay's ``EventTimes`` horizon.
-2. **Resolve identities once** (``build_cluster_map``, the replay's ``ResolveGraph``), then key every spilled event
+2. **Resolve identities once** (``resolve_cluster_map``, the replay's ``ResolveGraph``), then key every spilled event
    by its final cluster (``ClusterKeyer``: ``KeyByCluster``) and write it to bucket ``crc32(cluster) mod K``;
    address-status copies (``ShareAddressStatus``) are computed from the holders and changes seen while keying
    and written to their holder's bucket.  Dead letters, field warnings and ``identity_links`` rows go round robin.
 3. **Fold bucket by bucket**: each bucket is one Beam pipeline (:func:`build_bucket`) with the replay's own
    ``DecideForCustomers``, ``build_outputs`` and ``FileSink`` steps, writing ``OUT/.buckets/<b>/``.
-4. **Merge**: topic files are merged line by line (each bucket's topic file is sorted, so the merge is the same
-   sorted file a single pipeline writes: byte-identical); each table partition's bucket files are concatenated and
-   sorted by the table's time column (the same rows; row order inside a Parquet file carries no meaning).
+4. **Merge** (:mod:`journeyflow.pipelines.replay_merge`): topic files are merged line by line (each bucket's topic
+   file is sorted, so the merge is the same sorted file a single pipeline writes: byte-identical); each table
+   partition's bucket files are k-way merged by the table's time column (the same rows; row order among equal
+   times carries no meaning).
 
 Memory: steps 1–2 keep the links, the cluster map and the address holders (a few identifiers per customer); steps
-3–4 hold one bucket (``--buckets``; automatic: one bucket per :data:`RECORDS_PER_BUCKET` input records) or one
-table partition at a time.  The replay's counters are summed over the bucket pipelines (``records_read`` is
+3–4 hold one bucket (``--buckets``; automatic: one bucket per :data:`RECORDS_PER_BUCKET` input records) or a few
+record batches of each table piece being merged; the ``identity_links`` rows are made as they are written
+(``resolve_cluster_map``), never all held.  The replay's counters are summed over the bucket pipelines (``records_read`` is
 counted in step 1).
 
 On Dataflow the single-pipeline replay (``pipelines.replay.build_replay``) is the right shape as it is: its
@@ -32,7 +34,6 @@ off.
 from __future__ import annotations
 
 import gc
-import heapq
 import logging
 import os
 import pickle
@@ -45,17 +46,13 @@ from typing import Any, Iterator
 
 import apache_beam as beam
 import fastavro
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.model.events import Event
-from journeyflow.model.tables import TABLES, table_spec
 from journeyflow.pipelines.options import JourneyflowOptions
+from journeyflow.pipelines.replay_merge import merge_tables, merge_topics
 from journeyflow.stages.deliverability import changes, fan_out, holds
 from journeyflow.stages.json_text import jsonl_lines
-from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, build_cluster_map
+from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, resolve_cluster_map
 from journeyflow.stages.identity.opt_outs import cluster_copies
 from journeyflow.stages.bounded import _after_horizon
 from journeyflow.stages.identity.rules import LinkRecord, event_links
@@ -213,7 +210,7 @@ def spill_buckets(job, buckets: int, work: str) -> Spill:
     """Steps 1 and 2 (module doc): parse, resolve identities once, key and write every item to its bucket."""
     rules = job.config.link_rules()
     spill, links = _parse_all(job, work, rules)
-    cmap, link_rows = build_cluster_map(links, rules)
+    cmap, link_rows = resolve_cluster_map(links, rules)  # (rows made as they are written: not all held)
     del links
     spill.dirs = [os.path.join(work, f"{b:05d}") for b in range(buckets)]
     for d in spill.dirs:
@@ -332,122 +329,6 @@ def build_bucket(p: beam.Pipeline, bucket_dir: str, output_dir: str, job, horizo
               tparse.WARNINGS: spilled("ReadFieldWarnings", "warnings.pkl")}
     outputs = build_outputs(decided, parsed, spilled("ReadIdentityLinks", "links.pkl"), batched=True)
     FileSink(output_dir).write(outputs)
-
-
-# ------------------------------------------------------------------------------------------------ 4
-def merge_topics(parts: list[str], output_dir: str) -> None:
-    """``OUT/topics/<topic>.jsonl`` for every topic: the sorted merge of the buckets' sorted topic files."""
-    os.makedirs(os.path.join(output_dir, "topics"), exist_ok=True)
-    for topic in ALL_TOPICS:
-        files = [open(os.path.join(d, "topics", f"{topic}.jsonl"), "rb") for d in parts]
-        try:
-            with open(os.path.join(output_dir, "topics", f"{topic}.jsonl"), "wb") as out:
-                out.writelines(heapq.merge(*files, key=lambda line: line.rstrip(b"\n")))
-        finally:
-            for f in files:
-                f.close()
-
-
-def merge_tables(parts: list[str], output_dir: str) -> None:
-    """``OUT/tables/<table>/``: ``_schema.parquet`` and, per ``date=`` partition, the buckets' rows in one
-    ``part-00000.parquet`` in the table's time order (:func:`merge_sorted_parquet`: bounded memory)."""
-    for table in TABLES:
-        dest = os.path.join(output_dir, "tables", table)
-        os.makedirs(dest, exist_ok=True)
-        shutil.copyfile(os.path.join(parts[0], "tables", table, "_schema.parquet"),
-                        os.path.join(dest, "_schema.parquet"))
-        partitions = sorted({name for d in parts if os.path.isdir(os.path.join(d, "tables", table))
-                             for name in os.listdir(os.path.join(d, "tables", table)) if name.startswith("date=")})
-        time_col = table_spec(table)["partition_field"]
-        for part in partitions:
-            pieces = [path for d in parts
-                      if os.path.exists(path := os.path.join(d, "tables", table, part, "part-00000.parquet"))]
-            os.makedirs(os.path.join(dest, part), exist_ok=True)
-            merge_in_rounds(pieces, os.path.join(dest, part, "part-00000.parquet"), time_col)
-
-
-#: Pieces one k-way merge reads at once: each holds a row group (a bucket's whole partition: its rows grow with the
-#: bucket, not with the input), so one merge of 48 buckets' pieces (100,000 customers) raised the replay's peak
-#: RSS by 87 MB; more pieces are merged in rounds (:func:`merge_in_rounds`)
-MERGE_FAN_IN = 8
-
-
-def merge_in_rounds(pieces: list[str], dest: str, time_col: str) -> int:
-    """:func:`merge_sorted_parquet` of ``pieces`` into ``dest``, at most :data:`MERGE_FAN_IN` of them at a time:
-    groups of consecutive pieces merged into files beside ``dest`` (removed after use), until one merge remains.
-    The same rows in the same time order (row order among equal times carries no meaning, see the module doc).
-    Returns the rows written."""
-    made: list[str] = []
-    try:
-        while len(pieces) > MERGE_FAN_IN:
-            merged = []
-            for i in range(0, len(pieces), MERGE_FAN_IN):
-                group = pieces[i:i + MERGE_FAN_IN]
-                if len(group) == 1:
-                    merged.append(group[0])
-                    continue
-                made.append(f"{dest}.round-{len(made)}")
-                merge_sorted_parquet(group, made[-1], time_col)
-                merged.append(made[-1])
-            pieces = merged
-        return merge_sorted_parquet(pieces, dest, time_col)
-    finally:
-        for path in made:
-            if os.path.exists(path):
-                os.remove(path)
-
-
-#: Rows per record batch read from each bucket's piece while merging (memory: ~buckets x this many rows)
-MERGE_BATCH_ROWS = 4_096
-_NULL_TIME = -(2 ** 63)  # a null time sorts first (the sink's order: ``row.get(time_col) or 0``)
-
-
-def _times(batch: pa.RecordBatch, time_col: str) -> pa.Array:
-    """The batch's ``time_col`` as int64 with nulls first (:data:`_NULL_TIME`)."""
-    col = batch.column(time_col)
-    if not pa.types.is_integer(col.type):
-        col = col.cast(pa.int64())
-    return pc.fill_null(col, _NULL_TIME)
-
-
-def merge_sorted_parquet(pieces: list[str], dest: str, time_col: str) -> int:
-    """Merge Parquet files each sorted by ``time_col`` (a bucket's ``FileSink`` output) into ``dest``, sorted by it:
-    a k-way merge of record batches (:data:`MERGE_BATCH_ROWS` per piece held at a time), so the peak memory does not
-    grow with the partition (a 100,000-customer snapshot partition held whole took ~200 MiB).  Each round takes,
-    from every piece in order, the rows up to the smallest "last time" of the pieces' current batches (one batch
-    at least is used up each round), and writes them stably sorted.  Returns the rows written."""
-    readers = [pq.ParquetFile(p).iter_batches(batch_size=MERGE_BATCH_ROWS) for p in pieces]
-    schema = pq.ParquetFile(pieces[0]).schema_arrow
-
-    def advance(i: int) -> tuple[pa.RecordBatch, pa.Array] | None:
-        for b in readers[i]:
-            if len(b):
-                return b, _times(b, time_col)
-        return None
-
-    current = [advance(i) for i in range(len(readers))]
-    rows = 0
-    with pq.ParquetWriter(dest, schema, compression="zstd") as writer:
-        while any(c is not None for c in current):
-            bound = min(c[1][-1].as_py() for c in current if c is not None)
-            taken = []
-            for i, c in enumerate(current):
-                if c is None:
-                    continue
-                batch, times = c
-                n = pc.sum(pc.less_equal(times, bound)).as_py() or 0  # a prefix: the piece is sorted
-                if n:
-                    taken.append(batch.slice(0, n))
-                if n == len(batch):
-                    current[i] = advance(i)
-                else:
-                    current[i] = (batch.slice(n), times.slice(n))
-            if taken:
-                chunk = pa.Table.from_batches(taken, schema=schema)
-                keys = pa.table({"t": pa.concat_arrays([_times(b, time_col) for b in taken])})
-                writer.write_table(chunk.take(pc.sort_indices(keys, sort_keys=[("t", "ascending")])))
-                rows += chunk.num_rows
-    return rows
 
 
 # ------------------------------------------------------------------------------------------------ run

@@ -8,6 +8,7 @@ import pytest
 
 from journeyflow.model.decisions import ALL_TOPICS
 from journeyflow.pipelines import replay_buckets as rb
+from journeyflow.pipelines import replay_merge as rm
 from journeyflow.pipelines.replay import ReplayJob
 
 
@@ -59,7 +60,7 @@ def test_table_merge_is_every_row_in_time_order_in_bounded_batches(tmp_path, mon
     whose rows all share one time): the merged file holds every row once, in time order, ties keeping the order
     of the pieces when each piece fits in one batch."""
     import random
-    monkeypatch.setattr(rb, "MERGE_BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(rm, "MERGE_BATCH_ROWS", batch_rows)
     rng = random.Random(7)
     schema = pa.schema([("ts", pa.timestamp("ms", tz="UTC")), ("row", pa.string())])
     pieces, every = [], []
@@ -74,7 +75,7 @@ def test_table_merge_is_every_row_in_time_order_in_bounded_batches(tmp_path, mon
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, row_group_size=4)
         pieces.append(str(path))
     out = tmp_path / "merged.parquet"
-    assert rb.merge_sorted_parquet(pieces, str(out), "ts") == len(every)
+    assert rm.merge_sorted_parquet(pieces, str(out), "ts") == len(every)
     got = pq.read_table(out).to_pylist()
     def key(r):  # ms, None first (rows written as ints, read back as datetimes)
         t = r["ts"]
@@ -85,15 +86,41 @@ def test_table_merge_is_every_row_in_time_order_in_bounded_batches(tmp_path, mon
         assert [r["row"] for r in got] == [r["row"] for r in sorted(every, key=key)]
 
 
+@pytest.mark.parametrize("write_rows", [1, 10, 1000])
+def test_table_merge_writes_row_groups_of_at_least_the_write_size(tmp_path, monkeypatch, write_rows):
+    """The merged rows are collected into row groups of MERGE_WRITE_ROWS rows or more (the last one excepted),
+    whatever the read batches: the same rows in time order as with one row group per round."""
+    import random
+    monkeypatch.setattr(rm, "MERGE_BATCH_ROWS", 3)
+    monkeypatch.setattr(rm, "MERGE_WRITE_ROWS", write_rows)
+    rng = random.Random(11)
+    schema = pa.schema([("ts", pa.int64()), ("row", pa.string())])
+    pieces, every = [], []
+    for i in range(4):
+        rows = [{"ts": t, "row": f"p{i}-{k}"} for k, t in enumerate(sorted(rng.randrange(100) for _ in range(40)))]
+        every += rows
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / f"p{i}.parquet")
+        pieces.append(str(tmp_path / f"p{i}.parquet"))
+    out = tmp_path / "merged.parquet"
+    assert rm.merge_sorted_parquet(pieces, str(out), "ts") == 160
+    got = pq.read_table(out).to_pylist()
+    assert sorted(r["row"] for r in got) == sorted(r["row"] for r in every)
+    assert [r["ts"] for r in got] == sorted(r["ts"] for r in every)
+    meta = pq.ParquetFile(out).metadata
+    sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+    assert sum(sizes) == 160 and all(n >= write_rows for n in sizes[:-1])
+    assert (sizes == [160]) if write_rows == 1000 else len(sizes) > 1  # (batches of 3 rows: many rounds)
+
+
 @pytest.mark.parametrize("fan_in", [2, 3, 8])
 def test_many_pieces_merge_in_rounds_into_the_same_sorted_rows(fan_in, tmp_path, monkeypatch):
     """More pieces than MERGE_FAN_IN (a 100,000-customer replay has 48 buckets): merged in rounds, each reading at
     most fan_in pieces; the same rows in time order, and no round file left beside the result."""
     import random
-    monkeypatch.setattr(rb, "MERGE_FAN_IN", fan_in)
+    monkeypatch.setattr(rm, "MERGE_FAN_IN", fan_in)
     read = []
-    real = rb.merge_sorted_parquet
-    monkeypatch.setattr(rb, "merge_sorted_parquet", lambda ps, d, c: read.append(len(ps)) or real(ps, d, c))
+    real = rm.merge_sorted_parquet
+    monkeypatch.setattr(rm, "merge_sorted_parquet", lambda ps, d, c: read.append(len(ps)) or real(ps, d, c))
     rng = random.Random(3)
     schema = pa.schema([("ts", pa.int64()), ("row", pa.string())])
     pieces, every = [], []
@@ -104,7 +131,7 @@ def test_many_pieces_merge_in_rounds_into_the_same_sorted_rows(fan_in, tmp_path,
         pieces.append(str(tmp_path / f"p{i}.parquet"))
     out = tmp_path / "out" / "part-00000.parquet"
     out.parent.mkdir()
-    assert rb.merge_in_rounds(pieces, str(out), "ts") == len(every)
+    assert rm.merge_in_rounds(pieces, str(out), "ts") == len(every)
     got = pq.read_table(out).to_pylist()
     assert sorted(r["row"] for r in got) == sorted(r["row"] for r in every)
     assert [r["ts"] for r in got] == sorted(r["ts"] for r in every)
@@ -121,7 +148,7 @@ def test_topic_merge_is_the_sorted_file_of_all_lines(tmp_path):
         for t in ALL_TOPICS:
             (d / f"{t}.jsonl").write_bytes(b"".join(x + b"\n" for x in sorted(ls)))  # as the sink writes
         parts.append(str(tmp_path / f"b{i}"))
-    rb.merge_topics(parts, str(tmp_path / "out"))
+    rm.merge_topics(parts, str(tmp_path / "out"))
     expected = b"".join(x + b"\n" for x in sorted(x for ls in lines for x in ls))
     for t in ALL_TOPICS:
         assert (tmp_path / "out" / "topics" / f"{t}.jsonl").read_bytes() == expected

@@ -65,15 +65,7 @@ from journeyflow.transforms.drain_hold import (  # noqa: F401 - set_timer_input_
 from journeyflow.transforms.handover import (
     HandoverWait, consent_before, lift_stand_ins, pack_forwarded, stand_in_absorb, with_subprofiles)
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
-    DEAD,
-    DECISIONS,
-    SNAPSHOTS,
-    STEPS,
-    TAGGED,
-    TRANSFERS,
-    NAMESPACE,
-    DecideCounters,
-)
+    DEAD, DECISIONS, SNAPSHOTS, STEPS, TAGGED, TRANSFERS, NAMESPACE, DecideCounters)
 from journeyflow.transforms.windows import in_global_windows
 
 
@@ -186,6 +178,10 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
         moment instead; a late consent or deliverability record still changes the stored statuses: ``_late_status``)."""
         _key, ev = element
+        if type(ev) is tuple:  # merge_froms packed with their event (``identity_online``, pack): one by one, in order
+            for one in ev:
+                yield from self.process((_key, one), customer, buffer, pending, done, flush)
+            return
         packed = ev.attrs.get("events") if ev.stream == IDENTITY_STREAM and ev.type == ABSORB else None
         if packed:
             # events the absorbed customer held past the link (they arrived before it): decided here, in order

@@ -116,7 +116,7 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     p = beam.Pipeline(options=_options())
     parsed = p | "Input" >> _test_stream(records) | "ParseAndValidate" >> ParseAndValidate()
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules(),
-                                                                               addresses=True, links=False)
+                                                                               addresses=True, links=False, pack=True)
     copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store, config.link_rules())
     keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
     # (until_clock False: the re-dated population is a simulation, its +infinity drain decides every wait as before

@@ -55,7 +55,8 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    timer parameter.  The replacement commits the same changes in the same order (a cleared cell is cleared, a
    written one replaced, a bag's new values appended, each timer recording cleared/set as Beam does), asks
    ``get_keyed_state`` once per key (in the order Beam first asked it) and passes over the cells and timers a call
-   left untouched; ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a
+   left untouched; in the runner's in-memory keyed state (Beam's ``InMemoryUnmergedState``, no defensive copy) it
+   writes the cell's entry as ``clear_state``/``add_state`` would, without their ``isinstance`` chain on an ABC; ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a
    ReadModifyWrite or Bag cell makes the bundle commit through Beam's own code.
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
@@ -173,6 +174,13 @@ def _faster_commit(du: Any, userstate: Any) -> None:
     rmw, bag = du.ReadModifyWriteRuntimeState, du.BagRuntimeState
     noop_finalize = userstate.RuntimeState.finalize
     plain = tuple(c for c in (rmw, bag) if c.finalize is noop_finalize)
+    # the runner's in-memory keyed states whose add_state/clear_state are Beam's own (written to directly)
+    from apache_beam.runners.direct.evaluation_context import DirectUnmergedState
+    from apache_beam.transforms import trigger
+    in_memory = tuple(c for c in (trigger.InMemoryUnmergedState, DirectUnmergedState)
+                      if c.add_state is trigger.InMemoryUnmergedState.add_state
+                      and c.clear_state is trigger.InMemoryUnmergedState.clear_state)
+    list_tag, rmw_tag = trigger._ListStateTag, trigger._ReadModifyWriteStateTag
 
     def commit(self: Any) -> None:
         cells = self.cached_states
@@ -187,6 +195,20 @@ def _faster_commit(du: Any, userstate: Any) -> None:
             if state is None:
                 state = got[encoded_key] = keyed(encoded_key)
             if type(cell) is bag:
+                if not cell._cleared and not cell._new_values:
+                    continue
+                if type(state) in in_memory and not state.defensive_copy and type(tags[spec]) is list_tag:
+                    # what clear_state and add_state do to an in-memory state, without their isinstance chain
+                    windows, tag = state.state, tags[spec].tag
+                    if cell._cleared:
+                        held = windows.get(window)
+                        if held is not None:
+                            held.pop(tag, None)
+                            if not held:
+                                del windows[window]
+                    if cell._new_values:
+                        windows[window][tag].extend(cell._new_values)
+                    continue
                 if cell._cleared:
                     state.clear_state(window, tags[spec])
                 if cell._new_values:
@@ -197,6 +219,11 @@ def _faster_commit(du: Any, userstate: Any) -> None:
                 if cell._cleared:
                     state.clear_state(window, tags[spec])
                 if cell._modified:
+                    if type(state) in in_memory and not state.defensive_copy and type(tags[spec]) is rmw_tag:
+                        held = state.state[window]  # (clear_state, then add_state: the value replaced)
+                        held.pop(tags[spec].tag, None)
+                        held[tags[spec].tag] = cell._value
+                        continue
                     state.clear_state(window, tags[spec])
                     state.add_state(window, tags[spec], cell._value)
         for (encoded_key, window, timer_spec), runtime_timer in self.cached_timers.items():

@@ -301,7 +301,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         clock = _handover.processing_now_ms() if self.until_clock else _END_MS + 1
         if horizon > clock:
             if timer and now > self.hold_until and not handover.read():
-                left, first = pending_moments(customer.read(), list(buffer.read()))
+                raw = customer.read()  # (the decoded state and events this instance holds: not decoded again)
+                left, first = pending_moments(raw, list(buffer.read()), self._state_of(key, raw), self._kept.get(key))
                 if first is None or first > clock:  # nothing to decide: no flush (a drain's cheap firings)
                     at = (first or now) + self.lateness + PAST  # (the earliest moment's flush time)
                     return self._held_back(key, left, at, now, clock, watermark, ended, pending, flush)

@@ -55,7 +55,7 @@ def build_stream(p: beam.Pipeline, project: str, prefix: str, config: EngineConf
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config)
     # (+ the address router's messages: ``ADDRESSES``, see below; identity_links rows only for the tables)
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(
-        store_url, config.link_rules(), addresses=True, links=bool(tables_dataset))
+        store_url, config.link_rules(), addresses=True, links=bool(tables_dataset), pack=True)
     # + dead letters of unusable transfer messages; a hand-over to a customer merged away meanwhile (a link dated
     # earlier arrived last) is addressed to its survivor (the identity store)
     transfers = read_state_transfers(p, project, prefix, local, store_url, config.link_rules())

@@ -32,6 +32,12 @@ class FlushCaches:
             self._states.clear()
         self._states[key] = (stored, state)
 
+    def _state_of(self, key: str, raw: bytes | None) -> CustomerState | None:
+        """The state kept for ``key`` (:meth:`_keep_state`) when it was stored as ``raw`` (what decoding ``raw``
+        gives), else None; left in the cache."""
+        hit = self._states.get(key)
+        return hit[1] if raw and hit is not None and hit[0] == raw else None
+
     def _hold(self, key: str, link_ms: int, armed_at: int) -> None:
         """Note that ``key``'s last flush held at a ``merge_from`` dated ``link_ms`` (``flush_plan``: nothing at or
         after it is processed before its absorb or the end of its wait) and armed the flush for ``armed_at``.

@@ -65,15 +65,7 @@ from journeyflow.transforms.drain_hold import (  # noqa: F401 - set_timer_input_
 from journeyflow.transforms.handover import (
     HandoverWait, consent_before, lift_stand_ins, pack_forwarded, stand_in_absorb, with_subprofiles)
 from journeyflow.transforms.outputs import (  # noqa: F401 - DEAD, STEPS, TRANSFERS: this stage's tags, re-exported
-    DEAD,
-    DECISIONS,
-    SNAPSHOTS,
-    STEPS,
-    TAGGED,
-    TRANSFERS,
-    NAMESPACE,
-    DecideCounters,
-)
+    DEAD, DECISIONS, SNAPSHOTS, STEPS, TAGGED, TRANSFERS, NAMESPACE, DecideCounters)
 from journeyflow.transforms.windows import in_global_windows
 
 
@@ -186,6 +178,10 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         horizon is a ``late_event`` dead letter (a late identity hand-over or address-status copy is moved to the next
         moment instead; a late consent or deliverability record still changes the stored statuses: ``_late_status``)."""
         _key, ev = element
+        if type(ev) is tuple:  # merge_froms packed with their event (``identity_online``, pack): one by one, in order
+            for one in ev:
+                yield from self.process((_key, one), customer, buffer, pending, done, flush)
+            return
         packed = ev.attrs.get("events") if ev.stream == IDENTITY_STREAM and ev.type == ABSORB else None
         if packed:
             # events the absorbed customer held past the link (they arrived before it): decided here, in order
@@ -305,7 +301,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         clock = _handover.processing_now_ms() if self.until_clock else _END_MS + 1
         if horizon > clock:
             if timer and now > self.hold_until and not handover.read():
-                left, first = pending_moments(customer.read(), list(buffer.read()))
+                raw = customer.read()  # (the decoded state and events this instance holds: not decoded again)
+                left, first = pending_moments(raw, list(buffer.read()), self._state_of(key, raw), self._kept.get(key))
                 if first is None or first > clock:  # nothing to decide: no flush (a drain's cheap firings)
                     at = (first or now) + self.lateness + PAST  # (the earliest moment's flush time)
                     return self._held_back(key, left, at, now, clock, watermark, ended, pending, flush)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
@@ -88,12 +89,17 @@ def backoff_ms(clock: int, now: int) -> int:
     return min(now + max(BACKOFF_MS, 2 * (now - clock)), _END_MS)
 
 
-def pending_moments(raw_state: bytes | None, raws: list[bytes]) -> tuple[int, int | None]:
+def pending_moments(raw_state: bytes | None, raws: list[bytes], state: Any = None,
+                    known: dict[bytes, Any] | None = None) -> tuple[int, int | None]:
     """(How many moments are pending, the earliest one's time or None) for a customer's stored state and buffer:
-    its timers and buffered events."""
-    state = decode_state(raw_state) if raw_state else None
+    its timers and buffered events.  ``state``: ``raw_state`` decoded, when the caller holds it; ``known``: stored
+    bytes → their decoded event, for those it holds (the stage's caches, ``transforms.decide_caches``: what decoding
+    gives, without decoding)."""
+    if state is None:
+        state = decode_state(raw_state) if raw_state else None
     times = [t[0] for t in state.timers] if state is not None else []
-    times += [(decode_event(b) if b[:1] == b"[" else _EVENTS.decode(b)).ts for b in raws]
+    known = known or {}
+    times += [(known.get(b) or (decode_event(b) if b[:1] == b"[" else _EVENTS.decode(b))).ts for b in raws]
     return len(times), min(times, default=None)
 
 

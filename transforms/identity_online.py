@@ -10,6 +10,12 @@ With ``addresses`` (the streaming pipeline), the step also gives the address rou
 (``transforms.address.address_messages``) on :data:`ADDRESSES`, and :class:`RouteAddressStatus` routes them: the
 router's input without a step of its own (``ShareAddressStatus/AddressMessages`` before: a runner step per keyed
 element, issue 22; the messages, their order and their timestamps are the same).
+
+With ``pack`` (the streaming pipeline), a ``merge_from`` addressed to the customer its event is keyed by (the
+survivor of the event's own link: every one in the bench's population) travels inside that event's element:
+``(customer id, (merge_from, ..., event))`` instead of one element each (:func:`packed_value`, unpacked by
+``DecideOrdered``, which buffers them one by one in that order as before).  39 % of the per-customer stage's
+elements were merge control events, each a runner step (issue 22).
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from journeyflow.model.events import Event
-from journeyflow.stages.identity.online import MERGE_INTO, resolve_online
+from journeyflow.stages.identity.online import MERGE_FROM, MERGE_INTO, resolve_online
 from journeyflow.stages.identity.rules import LinkRules
 from journeyflow.transforms.address import AddressRouterFn, address_messages
 from journeyflow.transforms.windows import in_global_windows
@@ -29,19 +35,33 @@ LINKS = "identity_links"
 ADDRESSES = "address_messages"
 
 
+def packed_value(customer: str, merges: list[tuple[str, Event]], event: Event) -> tuple[list[tuple[str, Event]],
+                                                                                         Event | tuple[Event, ...]]:
+    """``(the merges still sent as elements of their own, the value of the event's element)`` for ``pack``
+    (module docstring): the ``merge_from`` s addressed to ``customer`` go into the event's value, a tuple ending
+    with the event, in their order; when a merge of another type is addressed to ``customer`` (none is: a merge's
+    two sides are two customers; a status copy goes to other customers), nothing is packed."""
+    mine = [c for target, c in merges if target == customer]
+    if not mine or any(c.type != MERGE_FROM for c in mine):
+        return merges, event
+    return [(t, c) for t, c in merges if t != customer], (*mine, event)
+
+
 class ResolveOnlineFn(beam.DoFn):
     """Event → ``(customer id, Event)``, ``(absorbed id, merge_into event)`` and ``(surviving id, merge_from
     event)``, and for an opt-out naming other customers' identifiers ``(that customer id, status-only absorb)``
     (``stages.identity.opt_outs``); ``identity_links`` rows on the
     :data:`LINKS` output (``links`` False: none, counted all the same: a graph without tables reads none); with
-    ``addresses``, the address router's messages of each keyed output on :data:`ADDRESSES` (module docstring).
+    ``addresses``, the address router's messages of each keyed output on :data:`ADDRESSES`; with ``pack``, the
+    ``merge_from`` s to the event's own customer inside its element (module docstring).
     Counters ``identity_links_refused`` and ``identity_merges``. The store is opened in ``setup`` (per DoFn
     instance) from ``store_url`` and closed in ``teardown``."""
 
-    def __init__(self, store_url: str, rules: LinkRules, addresses: bool = False, links: bool = True):
+    def __init__(self, store_url: str, rules: LinkRules, addresses: bool = False, links: bool = True,
+                 pack: bool = False):
         self.store_url = store_url
         self.rules = rules
-        self.addresses, self.links = addresses, links
+        self.addresses, self.links, self.pack = addresses, links, pack
         self.refused = Metrics.counter("journeyflow", "identity_links_refused")
         self.merges = Metrics.counter("journeyflow", "identity_merges")
 
@@ -64,11 +84,13 @@ class ResolveOnlineFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(LINKS, row)
             if row["status"] != "accepted":
                 self.refused.inc()
+        merges, value = packed_value(res.customer_id, res.merges, res.event) if self.pack else (res.merges, res.event)
         for target, control in res.merges:
             if control.type == MERGE_INTO:
                 self.merges.inc()
-            yield target, control
-        yield res.customer_id, res.event  # (without the identifiers of a refused link: ``resolve_online``)
+        for item in merges:
+            yield item
+        yield res.customer_id, value  # (without the identifiers of a refused link: ``resolve_online``)
         if self.addresses:  # (in the order the keyed outputs were given, as the FlatMap over them did)
             for item in (*res.merges, (res.customer_id, res.event)):
                 for msg in address_messages(item):
@@ -77,19 +99,20 @@ class ResolveOnlineFn(beam.DoFn):
 
 class ResolveIdentitiesOnline(beam.PTransform):
     """Event → (customer id, Event), plus ``identity_links`` rows (none with ``links`` False: ``pipelines.stream``
-    without tables) and with ``addresses`` the address router's messages (:data:`ADDRESSES`)."""
+    without tables) and with ``addresses`` the address router's messages (:data:`ADDRESSES`); with ``pack``, an
+    event's value is ``(merge_from, ..., event)`` when merges of its links go to its customer (module docstring)."""
 
     def __init__(self, store_url: str, rules: LinkRules, label: str | None = None, addresses: bool = False,
-                 links: bool = True):
+                 links: bool = True, pack: bool = False):
         super().__init__(label)
         self.store_url = store_url
         self.rules = rules
-        self.addresses, self.links = addresses, links
+        self.addresses, self.links, self.pack = addresses, links, pack
 
     def expand(self, events):
         """``ResolveOnline`` step; outputs ``keyed`` (main) and :data:`LINKS` (and :data:`ADDRESSES`)."""
         return events | "ResolveOnline" >> beam.ParDo(ResolveOnlineFn(
-            self.store_url, self.rules, self.addresses, self.links)).with_outputs(
+            self.store_url, self.rules, self.addresses, self.links, self.pack)).with_outputs(
                 LINKS, *((ADDRESSES,) if self.addresses else ()), main="keyed")
 
 

@@ -20,7 +20,8 @@ issue 22's target (>= 0.4).
 
 journeyflow: the streaming graph of ``pipelines.stream.build_stream`` without its sources and sinks (and, as
 without ``--tables``, without journey-step and identity-link rows) -- ``ParseAndValidate`` → ``ResolveIdentities``
-(in-memory store; it makes the address router's messages too) → ``ShareAddressStatus`` → ``DecideOrdered``
+(in-memory store; it makes the address router's messages too and packs a link's ``merge_from`` with its event,
+``pack``) → ``ShareAddressStatus`` → ``DecideOrdered``
 (allowed lateness 2 s) → the outputs' messages (``transforms.outputs.build_outputs``).  State transfers are not
 read back (no topic): a merge's survivor holds its events past the link for ``TRANSFER_WAIT_MS`` of event time (30 s,
 ~3,000 records here) and goes on without the absorbed state (counted; one warning per bundle), mostly in the drain.  The trivial pipeline: parse the JSON and key by the customer field → stateful DoFn with a
@@ -116,7 +117,7 @@ def journeyflow_pipeline(records: list[tuple[int, Any]]):
     p = beam.Pipeline(options=_options())
     parsed = p | "Input" >> _test_stream(records) | "ParseAndValidate" >> ParseAndValidate()
     resolved = parsed[EVENTS] | "ResolveIdentities" >> ResolveIdentitiesOnline(store, config.link_rules(),
-                                                                               addresses=True, links=False)
+                                                                               addresses=True, links=False, pack=True)
     copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store, config.link_rules())
     keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
     # (until_clock False: the re-dated population is a simulation, its +infinity drain decides every wait as before

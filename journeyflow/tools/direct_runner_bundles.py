@@ -48,6 +48,16 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    know that the input has ended (a watermark past the end of the global window): a finite watermark does not
    promise that no element dated behind it is still to come (upstream steps stamp event time, and the local Pub/Sub
    source's watermark follows publish time).
+12. **State commit.**  After every bundle of a stateful step the runner's ``DirectUserStateContext.commit`` walks
+   every cell a call asked for (the per-customer stage asks for five and two timers per element and per firing)
+   through a chain of ``isinstance`` checks and a ``get_keyed_state`` each, cell read or written or not; ``reset``
+   then calls each cell's ``finalize`` (a no-op for these cells) and ``get_timer`` encodes the key again for each
+   timer parameter.  The replacement commits the same changes in the same order (a cleared cell is cleared, a
+   written one replaced, a bag's new values appended, each timer recording cleared/set as Beam does), asks
+   ``get_keyed_state`` once per key (in the order Beam first asked it) and passes over the cells and timers a call
+   left untouched; in the runner's in-memory keyed state (Beam's ``InMemoryUnmergedState``, no defensive copy) it
+   writes the cell's entry as ``clear_state``/``add_state`` would, without their ``isinstance`` chain on an ABC; ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a
+   ReadModifyWrite or Bag cell makes the bundle commit through Beam's own code.
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
 """
@@ -157,6 +167,106 @@ def _faster_state_lookup(du: Any, userstate: Any) -> None:
     ctx.get_state = get_state
 
 
+def _faster_commit(du: Any, userstate: Any) -> None:
+    """Point 12 of the module docstring on ``du`` (``apache_beam.runners.direct.direct_userstate``)."""
+    ctx = du.DirectUserStateContext
+    original_commit, original_reset, original_timer = ctx.commit, ctx.reset, ctx.get_timer
+    rmw, bag = du.ReadModifyWriteRuntimeState, du.BagRuntimeState
+    noop_finalize = userstate.RuntimeState.finalize
+    plain = tuple(c for c in (rmw, bag) if c.finalize is noop_finalize)
+    # the runner's in-memory keyed states whose add_state/clear_state are Beam's own (written to directly)
+    from apache_beam.runners.direct.evaluation_context import DirectUnmergedState
+    from apache_beam.transforms import trigger
+    in_memory = tuple(c for c in (trigger.InMemoryUnmergedState, DirectUnmergedState)
+                      if c.add_state is trigger.InMemoryUnmergedState.add_state
+                      and c.clear_state is trigger.InMemoryUnmergedState.clear_state)
+    list_tag, rmw_tag = trigger._ListStateTag, trigger._ReadModifyWriteStateTag
+
+    def commit(self: Any) -> None:
+        cells = self.cached_states
+        for cell in cells.values():
+            if type(cell) is not rmw and type(cell) is not bag:
+                return original_commit(self)
+        keyed = self.step_context.get_keyed_state
+        tags = self.state_tags
+        got: dict = {}
+        for (encoded_key, window, spec), cell in cells.items():
+            state = got.get(encoded_key)
+            if state is None:
+                state = got[encoded_key] = keyed(encoded_key)
+            if type(cell) is bag:
+                if not cell._cleared and not cell._new_values:
+                    continue
+                if type(state) in in_memory and not state.defensive_copy and type(tags[spec]) is list_tag:
+                    # what clear_state and add_state do to an in-memory state, without their isinstance chain
+                    windows, tag = state.state, tags[spec].tag
+                    if cell._cleared:
+                        held = windows.get(window)
+                        if held is not None:
+                            held.pop(tag, None)
+                            if not held:
+                                del windows[window]
+                    if cell._new_values:
+                        windows[window][tag].extend(cell._new_values)
+                    continue
+                if cell._cleared:
+                    state.clear_state(window, tags[spec])
+                if cell._new_values:
+                    tag = tags[spec]
+                    for value in cell._new_values:
+                        state.add_state(window, tag, value)
+            else:
+                if cell._cleared:
+                    state.clear_state(window, tags[spec])
+                if cell._modified:
+                    if type(state) in in_memory and not state.defensive_copy and type(tags[spec]) is rmw_tag:
+                        held = state.state[window]  # (clear_state, then add_state: the value replaced)
+                        held.pop(tags[spec].tag, None)
+                        held[tags[spec].tag] = cell._value
+                        continue
+                    state.clear_state(window, tags[spec])
+                    state.add_state(window, tags[spec], cell._value)
+        for (encoded_key, window, timer_spec), runtime_timer in self.cached_timers.items():
+            state = got.get(encoded_key)
+            if state is None:
+                state = got[encoded_key] = keyed(encoded_key)
+            if not runtime_timer._timer_recordings:
+                continue
+            name = 'user/%s' % timer_spec.name
+            for tag, timer in runtime_timer._timer_recordings.items():
+                if timer.cleared:
+                    state.clear_timer(window, name, timer_spec.time_domain, dynamic_timer_tag=tag)
+                if timer.timestamp:
+                    state.set_timer(window, name, timer_spec.time_domain, timer.timestamp, dynamic_timer_tag=tag)
+        return None
+
+    def reset(self: Any) -> None:
+        for cell in self.cached_states.values():
+            if type(cell) not in plain:
+                cell.finalize()
+        self.cached_states = {}
+        self.cached_timers = {}
+
+    def get_timer(self: Any, timer_spec: Any, key: Any, window: Any, timestamp: Any, pane: Any) -> Any:
+        last = self.__dict__.get("_jf_last_key")
+        if last is not None and last[0] is key:
+            encoded_key = last[1]
+        else:
+            encoded_key = self.key_coder.encode(key)
+            self._jf_last_key = (key, encoded_key)
+        cache_key = (encoded_key, window, timer_spec)
+        timer = self.cached_timers.get(cache_key)
+        if timer is None:
+            if timer_spec not in self.all_timer_specs:
+                return original_timer(self, timer_spec, key, window, timestamp, pane)
+            timer = self.cached_timers[cache_key] = userstate.RuntimeTimer()
+        return timer
+
+    commit.original, reset.original, get_timer.original = (  # type: ignore[attr-defined]
+        original_commit, original_reset, original_timer)
+    ctx.commit, ctx.reset, ctx.get_timer = commit, reset, get_timer
+
+
 def reuse_dofns_across_bundles() -> bool:
     """Install fix 7 (module docstring; idempotent); False (with a warning) when Beam's internals changed."""
     global _PATCHED
@@ -177,6 +287,9 @@ def reuse_dofns_across_bundles() -> bool:
         assert "self.runner.process(element)" in inspect.getsource(te._ParDoEvaluator.process_element)
         from apache_beam.runners.direct import direct_userstate as du
         assert "for_spec" in inspect.getsource(du.DirectUserStateContext.get_state)
+        commit_src = inspect.getsource(du.DirectUserStateContext.commit)
+        assert "runtime_state._new_values" in commit_src and "_timer_recordings" in commit_src
+        assert "userstate.RuntimeTimer()" in inspect.getsource(du.DirectUserStateContext.get_timer)
         assert callable(core.get_function_arguments)
         from typing import Any as _Any
         from journeyflow.transforms.decide_streaming import set_timer_input_watermark
@@ -284,6 +397,7 @@ def reuse_dofns_across_bundles() -> bool:
 
     _memoize_function_arguments(core)
     _faster_state_lookup(du, userstate)
+    _faster_commit(du, userstate)
     start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
     finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
     process_element.original = cls.process_element  # type: ignore[attr-defined]

@@ -101,8 +101,10 @@ class TimerIndexedStates(dict):
                     else:
                         other = True
                         realtime = realtime or domain == _REAL_TIME
-        (self._other_domains.add if other else self._other_domains.discard)(key)
-        (self._realtime.add if realtime else self._realtime.discard)(key)
+        if other or self._other_domains:  # (most keys hold event-time timers only: nothing to add or discard)
+            (self._other_domains.add if other else self._other_domains.discard)(key)
+        if realtime or self._realtime:
+            (self._realtime.add if realtime else self._realtime.discard)(key)
         if earliest is None:
             self._indexed.pop(key, None)  # its heap entries are stale now
         elif self._indexed.get(key) != earliest:
@@ -115,8 +117,10 @@ class TimerIndexedStates(dict):
         dirty = self._dirty
         while dirty:
             self._reindex(dirty.popleft())
-        wm = _nanos(watermark)
         heap, indexed = self._heap, self._indexed
+        if not self._other_domains and (not heap or heap[0][0] > _nanos(watermark)):
+            return []  # (nothing due: most steps, most scans)
+        wm = _nanos(watermark)
         due = set(self._other_domains)
         while heap and heap[0][0] <= wm:
             t, _pos, key = heapq.heappop(heap)
@@ -191,7 +195,8 @@ def index_direct_runner_timers() -> bool:
                         fired_timers.append(TimerFiring(encoded_key, window, name, time_domain, timestamp,
                                                         dynamic_timer_tag=dynamic_timer_tag))
                 states.reindex(keys)
-            self._fired_timers.update(fired_timers)
+            if fired_timers:
+                self._fired_timers.update(fired_timers)
             return fired_timers, states.has_realtime_timer
 
     def copy_state(self: Any) -> Any:

@@ -99,6 +99,19 @@ class _Mark:
         out.pending.clear()
 
 
+class _NoRows(list):
+    """A list that keeps nothing: ``out.steps`` during ``CustomerProcessor.advance(..., steps=False)`` (the rows
+    appended to it are dropped; ``len`` 0, so the restore marks of :class:`_Mark` work on it unchanged)."""
+
+    __slots__ = ()
+
+    def append(self, item: Any) -> None:
+        pass
+
+    def extend(self, items: Any) -> None:
+        pass
+
+
 def _dead_event(ev: Event, detail: str) -> DeadLetter:
     return DeadLetter(stream=ev.stream, reason=DeadLetterReason.PROCESSING_ERROR, detail=detail, payload="",
                       source=mask_pii(ev.uid), event_time=ev.ts)

@@ -67,6 +67,7 @@ from journeyflow.stages.isolation import (  # noqa: F401 - re-exported (bounded,
     _dead_timer,
     _Isolation,
     _Mark,
+    _NoRows,
     _Poison,
     _timer_key,
 )
@@ -402,12 +403,19 @@ class CustomerProcessor:
 
     # ------------------------------------------------------------ the fold
     def advance(self, state: CustomerState, events: Iterable[Event], until: int | None, out: Outputs,
-                state_bytes: bytes | None = None) -> None:
+                state_bytes: bytes | None = None, steps: bool = True) -> None:
         """Process ``events`` (already sorted by ``Event.sort_key``) and the timers due up to ``until``.
 
         An event or timer moment whose handling raises is isolated (module doc, "Poison inputs"): ``state`` and
         ``out`` end as without it, plus its ``processing_error`` dead letter.  ``state_bytes``: ``state.to_bytes()``
-        (or the bytes ``state`` was read from) when the caller has it, so the restore point costs nothing."""
+        (or the bytes ``state`` was read from) when the caller has it, so the restore point costs nothing.  ``steps``
+        False: no journey-step row is added to ``out.steps`` (the same decisions, dead letters and state)."""
+        if not steps:
+            kept, out.steps = out.steps, _NoRows()
+            try:
+                return self.advance(state, events, until, out, state_bytes)
+            finally:
+                out.steps = kept
         if not isinstance(events, (list, tuple)):
             events = list(events)  # iterated again after a failure
         mark = _Mark(out)

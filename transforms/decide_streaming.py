@@ -377,7 +377,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         raw = customer.read()
         state = self._read_state(key, raw)
         out = Outputs()
-        ready = with_subprofiles(self.processor, plan, out)
+        ready = with_subprofiles(self.processor, plan, out, self.steps)
         if wait.stand_ins and lift_stand_ins(wait, state, ready):
             self.lifted.inc()
         for mf in plan.timed_out if self.grace_ms is not None else ():  # rule 2: the stand-in right after the link
@@ -386,9 +386,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
             ready.insert(at, stand_in_absorb(mf, key))
         if (wait_bytes := wait.to_bytes()) != wait_raw:
             handover.write(wait_bytes) if wait_bytes is not None else handover.clear()
-        self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None)
-        if not self.steps:  # (no step reads them: ``DecideOrdered``)
-            out.steps.clear()
+        # (without steps no journey-step row is kept: no step reads them, ``DecideOrdered``)
+        self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None, steps=self.steps)
         if plan.forward is not None:
             pack_forwarded(out, key, *plan.forward)
         for mf in plan.timed_out:  # logged once per bundle (finish_bundle)

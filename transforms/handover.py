@@ -149,10 +149,11 @@ def lift_stand_ins(wait: HandoverWait, state: CustomerState, ready: list[Event])
     return lifted
 
 
-def with_subprofiles(processor: CustomerProcessor, plan: FlushPlan, out: Outputs) -> list[Event]:
+def with_subprofiles(processor: CustomerProcessor, plan: FlushPlan, out: Outputs, steps: bool = True) -> list[Event]:
     """``plan.main`` with, after each ``merge_from``, the absorb of its sub-profile: the absorbed identifiers'
     events dated before the link that reached this key, decided under the absorbed id up to the link's time
-    (``journeyflow.stages.identity.flush_plan``); their decisions go to ``out``."""
+    (``journeyflow.stages.identity.flush_plan``); their decisions go to ``out`` (their journey-step rows too
+    unless ``steps`` is False: ``CustomerProcessor.advance``)."""
     if not plan.subs:
         return plan.main
     absorbs: dict[str, Event] = {}
@@ -160,7 +161,7 @@ def with_subprofiles(processor: CustomerProcessor, plan: FlushPlan, out: Outputs
         if not events:
             continue
         sub = CustomerState(customer_id=mf.attrs["from"])
-        processor.advance(sub, events, mf.ts - 1, out)
+        processor.advance(sub, events, mf.ts - 1, out, steps=steps)
         absorbs[mf.uid] = Event(f"absorb:sub:{mf.uid}", IDENTITY_STREAM, ABSORB, mf.ts, (mf.ids[0],),
                                 {"state": base64.b64encode(sub.to_bytes()).decode(), "from": sub.customer_id,
                                  "link": link_of(mf)})

@@ -145,7 +145,19 @@ def test_the_scanning_patterns_find_what_the_documented_patterns_find(text):
         return [(m.span(), m.group(0)) for m in pattern.finditer(text)]
     assert spans(pii._PHONE_SCAN) == spans(pii._PHONE_RE)
     assert spans(pii._CANDIDATE_SCAN) == spans(pii._CANDIDATE_RE)
+    if pii._PHONE_HINT_GROUPS.search(text) is None and pii._PHONE_HINT_PLUS.search(text) is None:
+        assert spans(pii._PHONE_SCAN) == []  # the pre-check never skips a text the scan would change
     assert pii._has_markers(text) == (pii._MARKERS.search(text) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.lists(hst.sampled_from(_SCAN_ALPHABET), max_size=24).map("".join))
+def test_the_no_pii_check_counts_digits_as_str_isdigit_does(text):
+    """``_cannot_hold_pii`` counts an ASCII text's digits in one pass: the answer of counting ``str.isdigit``."""
+    from journeyflow.stages import pii
+    digits = sum(map(str.isdigit, text))
+    expected = "@" not in text and "+" not in text and digits < 7 and not pii._has_markers(text)
+    assert pii._cannot_hold_pii(text) == expected
 
 
 def _numbers_around_examples():

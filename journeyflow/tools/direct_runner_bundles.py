@@ -138,6 +138,17 @@ def _memoize_function_arguments(core: Any) -> None:
     core.get_function_arguments = get_function_arguments
 
 
+def _encoded_key(ctx: Any, key: Any) -> bytes:
+    """``key`` encoded by the user-state context ``ctx``'s key coder, remembered for the last key asked (a bundle
+    asks for one key's state cells and timers in a row)."""
+    last = ctx.__dict__.get("_jf_last_key")
+    if last is not None and last[0] is key:
+        return last[1]
+    encoded = ctx.key_coder.encode(key)
+    ctx._jf_last_key = (key, encoded)
+    return encoded
+
+
 def _faster_state_lookup(du: Any, userstate: Any) -> None:
     """Point 9 of the module docstring on ``du`` (``apache_beam.runners.direct.direct_userstate``)."""
     ctx = du.DirectUserStateContext
@@ -146,12 +157,7 @@ def _faster_state_lookup(du: Any, userstate: Any) -> None:
                    userstate.BagStateSpec: du.BagRuntimeState}
 
     def get_state(self: Any, state_spec: Any, key: Any, window: Any) -> Any:
-        last = self.__dict__.get("_jf_last_key")
-        if last is not None and last[0] is key:
-            encoded_key = last[1]
-        else:
-            encoded_key = self.key_coder.encode(key)
-            self._jf_last_key = (key, encoded_key)
+        encoded_key = _encoded_key(self, key)
         cache_key = (encoded_key, window, state_spec)
         cell = self.cached_states.get(cache_key)
         if cell is None:
@@ -248,12 +254,7 @@ def _faster_commit(du: Any, userstate: Any) -> None:
         self.cached_timers = {}
 
     def get_timer(self: Any, timer_spec: Any, key: Any, window: Any, timestamp: Any, pane: Any) -> Any:
-        last = self.__dict__.get("_jf_last_key")
-        if last is not None and last[0] is key:
-            encoded_key = last[1]
-        else:
-            encoded_key = self.key_coder.encode(key)
-            self._jf_last_key = (key, encoded_key)
+        encoded_key = _encoded_key(self, key)
         cache_key = (encoded_key, window, timer_spec)
         timer = self.cached_timers.get(cache_key)
         if timer is None:

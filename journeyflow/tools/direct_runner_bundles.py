@@ -56,8 +56,9 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    written one replaced, a bag's new values appended, each timer recording cleared/set as Beam does), asks
    ``get_keyed_state`` once per key (in the order Beam first asked it) and passes over the cells and timers a call
    left untouched; in the runner's in-memory keyed state (Beam's ``InMemoryUnmergedState``, no defensive copy) it
-   writes the cell's entry as ``clear_state``/``add_state`` would, without their ``isinstance`` chain on an ABC; ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a
-   ReadModifyWrite or Bag cell makes the bundle commit through Beam's own code.
+   writes the cell's entry as ``clear_state``/``add_state`` would, without their ``isinstance`` chain on an ABC;
+   ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a ReadModifyWrite
+   or Bag cell makes the bundle commit through Beam's own code.
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
 """

@@ -107,10 +107,12 @@ def _times(batch: pa.RecordBatch, time_col: str) -> pa.Array:
 
 def merge_sorted_parquet(pieces: list[str], dest: str, time_col: str) -> int:
     """Merge Parquet files each sorted by ``time_col`` (a bucket's ``FileSink`` output) into ``dest``, sorted by it:
-    a k-way merge of record batches (:data:`MERGE_BATCH_ROWS` per piece held at a time), so the peak memory does not
-    grow with the partition (a 100,000-customer snapshot partition held whole took ~200 MiB).  Each round takes,
-    from every piece in order, the rows up to the smallest "last time" of the pieces' current batches (one batch
-    at least is used up each round), and writes them stably sorted.  Returns the rows written."""
+    a k-way merge of record batches (:data:`MERGE_BATCH_ROWS` per piece held at a time, and up to
+    :data:`MERGE_WRITE_ROWS` merged rows not yet written), so the peak memory does not grow with the partition (a
+    100,000-customer snapshot partition held whole took ~200 MiB).  Each round takes, from every piece in order, the
+    rows up to the smallest "last time" of the pieces' current batches (one batch at least is used up each round),
+    stably sorted; the rounds' rows are written as one row group once they reach :data:`MERGE_WRITE_ROWS` (and at
+    the end).  Returns the rows written."""
     readers = [pq.ParquetFile(p).iter_batches(batch_size=MERGE_BATCH_ROWS) for p in pieces]
     schema = pq.ParquetFile(pieces[0]).schema_arrow
 

@@ -168,7 +168,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
         self._sizes = ([], [])
         self._timed_out = []
 
-    def process(self, element: tuple[str, Event],
+    def process(self, element: tuple[str, Event | tuple[Event, ...]],
                 customer=beam.DoFn.StateParam(CUSTOMER),
                 buffer=beam.DoFn.StateParam(BUFFER),
                 pending=beam.DoFn.StateParam(PENDING),
@@ -460,7 +460,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
 
 
 class DecideOrdered(beam.PTransform):
-    """(customer id, Event) → decisions (main) and the tagged outputs of ``transforms.outputs``: journey steps,
+    """(customer id, Event) or (customer id, (merge_from, ..., Event)) (``transforms.identity_online``'s ``pack``)
+    → decisions (main) and the tagged outputs of ``transforms.outputs``: journey steps,
     dead letters (late events, duplicates, processing errors), state transfers (target customer id, absorb event)
     for identity merges, and, with ``snapshots``, customer snapshot rows.
 

@@ -200,13 +200,14 @@ def profile_journeyflow(records: list) -> dict[str, float]:
     for p in profs[1:]:
         st.add(p)
     calls: dict[str, tuple[int, float]] = {}
-    for (path, _line, name), (_cc, nc, _tt, ct, _callers) in st.stats.items():
+    # (primitive calls: a packed element's process calls itself for each value it holds: counted once)
+    for (path, _line, name), (cc, _nc, _tt, ct, _callers) in st.stats.items():
         if name in ("on_flush", "process", "from_bytes", "to_bytes", "decode_event", "encode_event", "plan_flush",
                     "decode_state", "encode_state", "timer_input_watermark_ms") and (
                 "decide_streaming" in path or "state" in path or "events" in path or "flush_plan" in path):
             key = f"{Path(path).stem}.{name}"
             n0, c0 = calls.get(key, (0, 0.0))
-            calls[key] = (n0 + nc, c0 + ct)
+            calls[key] = (n0 + cc, c0 + ct)
     flushes = next(counted)  # (the count so far: calls made + 0)
     processed = calls.get("decide_streaming.process", (0, 0.0))[0]
     codec = sum(calls.get(k, (0, 0.0))[1] for k in ("state.from_bytes", "state.to_bytes"))

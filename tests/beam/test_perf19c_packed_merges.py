@@ -16,6 +16,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages.identity.online import ABSORB, IDENTITY_STREAM, MERGE_FROM, MERGE_INTO
 from journeyflow.transforms.address import address_messages
 from journeyflow.transforms.decide_streaming import DEAD, DECISIONS, TRANSFERS, DecideOrdered
+from journeyflow.transforms.handover import GRACE_MS
 from journeyflow.transforms.identity_online import (
     ADDRESSES, ResolveIdentitiesOnline, ResolveOnlineFn, RouteAddressStatus, packed_value)
 from tests.beam.test_perf18c_stream_steps import _collect, _events, _seen, _stream
@@ -79,7 +80,8 @@ def _decided(pack: bool, tmp_path) -> dict[str, list]:
         resolved = p | _stream(_events()) | ResolveIdentitiesOnline(store, rules, addresses=True, pack=pack)
         copies = resolved[ADDRESSES] | "ShareAddressStatus" >> RouteAddressStatus(store, rules)
         keyed = (resolved.keyed, copies) | "KeyedInputs" >> beam.Flatten()
-        decided = keyed | DecideOrdered(CONFIG, 0, until_clock=False)
+        # (with the hand-over grace of pipelines.stream: a merge_from lost or misplaced changes what is decided)
+        decided = keyed | DecideOrdered(CONFIG, 0, until_clock=False, handover_grace_ms=GRACE_MS)
         for name, pc in (("decisions", decided[DECISIONS]), ("dead", decided[DEAD]),
                          ("transfers", decided[TRANSFERS])):
             assert_that(pc | f"R{name}" >> beam.Map(repr), functools.partial(_collect, str(names[name])),

@@ -1,7 +1,8 @@
 """Issue 22 (session 19): the local runner's state commit without a pass over untouched cells
 (``journeyflow.tools.direct_runner_bundles``, point 12) stores what Beam's own ``DirectUserStateContext.commit``
 stores: the same reads, timer firings and outputs from a DoFn that writes, clears and leaves cells alone, sets,
-moves and clears timers across keys and bundles."""
+moves and clears timers across keys and bundles, appends several values of one key in one bundle, commits a
+bundle that only clears a bag, and clears a timer that must then never fire."""
 from __future__ import annotations
 
 import apache_beam as beam
@@ -20,18 +21,24 @@ from journeyflow.tools.direct_runner import tune_direct_runner
 
 class _CellsFn(beam.DoFn):
     """Per key: a count (cleared at every fourth value), a bag (cleared at every third), a cell left alone but on
-    odd values, a flush timer set 2 s ahead (cleared at every fifth value) and a second timer never set."""
+    odd values, a flush timer set 2 s ahead (cleared at every fifth value, or by a negative value) and a second
+    timer never set.  Key ``m``'s flush clears its bag and sets ``again`` 1 s later, which reads the bag."""
 
     COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
     BAG = BagStateSpec("bag", VarIntCoder())
     ODD = ReadModifyWriteStateSpec("odd", VarIntCoder())
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
     NEVER = TimerSpec("never", TimeDomain.WATERMARK)
+    AGAIN = TimerSpec("again", TimeDomain.WATERMARK)
 
     def process(self, kv, ts=beam.DoFn.TimestampParam, count=beam.DoFn.StateParam(COUNT),
                 bag=beam.DoFn.StateParam(BAG), odd=beam.DoFn.StateParam(ODD), flush=beam.DoFn.TimerParam(FLUSH),
                 never=beam.DoFn.TimerParam(NEVER)):
         key, v = kv
+        if v < 0:  # the flush timer the key's last value set, cleared: it must not fire
+            flush.clear()
+            yield "clear", key, v
+            return
         n = (count.read() or 0) + 1
         if n % 4 == 0:
             count.clear()
@@ -50,9 +57,16 @@ class _CellsFn(beam.DoFn):
 
     @on_timer(FLUSH)
     def on_flush(self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam,
-                 bag=beam.DoFn.StateParam(BAG), odd=beam.DoFn.StateParam(ODD), count=beam.DoFn.StateParam(COUNT)):
+                 bag=beam.DoFn.StateParam(BAG), odd=beam.DoFn.StateParam(ODD), count=beam.DoFn.StateParam(COUNT),
+                 again=beam.DoFn.TimerParam(AGAIN)):
         yield "flush", key, fired.micros // 1000, tuple(sorted(bag.read())), odd.read(), count.read()
-        bag.clear()
+        bag.clear()  # (key m: the only change of this firing's bundle)
+        if key == "m":
+            again.set(Timestamp(micros=fired.micros + 1_000_000))
+
+    @on_timer(AGAIN)
+    def on_again(self, key=beam.DoFn.KeyParam, bag=beam.DoFn.StateParam(BAG)):
+        yield "again", key, tuple(sorted(bag.read()))
 
     @on_timer(NEVER)
     def on_never(self, key=beam.DoFn.KeyParam):
@@ -64,7 +78,11 @@ def _run(tmp_path, name: str) -> list:
     for t in range(14):
         stream = stream.add_elements([TimestampedValue((f"k{t % 3}", t), t),
                                       TimestampedValue((f"k{(t + 1) % 3}", 100 + t), t)]).advance_watermark_to(t)
-    stream = stream.advance_watermark_to_infinity()
+    # two values of m in one bundle (both appended); c's timer set, then cleared in the next bundle
+    stream = stream.add_elements([TimestampedValue(("m", 1), 20), TimestampedValue(("m", 2), 20),
+                                  TimestampedValue(("c", 7), 20)]).advance_watermark_to(20)
+    stream = stream.add_elements([TimestampedValue(("c", -1), 21)]).advance_watermark_to(21)
+    stream = stream.advance_watermark_to(30).advance_watermark_to_infinity()
     out = tmp_path / name
     opts = PipelineOptions(["--runner=BundleBasedDirectRunner"], streaming=True)
     with beam.Pipeline(options=opts) as p:
@@ -82,4 +100,7 @@ def test_the_commit_stores_what_beams_own_commit_stores(tmp_path, monkeypatch):
         monkeypatch.setattr(ctx, name, getattr(ctx, name).original)
     beams = _run(tmp_path, "beams")
     assert any(line.startswith("('flush'") for line in beams) and not any("never" in line for line in beams)
+    assert "('flush', 'm', 22000, (1, 2), 1, 2)" in beams  # both values appended in one bundle
+    assert "('again', 'm', ())" in beams  # the bundle that only cleared the bag was committed
+    assert "('clear', 'c', -1)" in beams and not any(line.startswith("('flush', 'c'") for line in beams)
     assert ours == beams

@@ -111,7 +111,8 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
     dead letter and moves nobody's horizon).  With a horizon in epoch ms, an event dated after it is a
     ``timestamp_out_of_range`` dead letter before identities are resolved (``SplitAtHorizon``): its links are
     neither applied nor listed in ``identity_links``.  Returns the main PCollections, by name (for tests)."""
-    records = p | "ReadFiles" >> ReadReplayFiles(input_dir, chunk=EVENT_BATCH)  # Batches of RawRecords
+    read = ReadReplayFiles(input_dir, chunk=EVENT_BATCH)
+    records = p | "ReadFiles" >> read  # Batches of RawRecords
     parsed = records | "ParseAndValidate" >> ParseAndValidate(parse_config, batch=EVENT_BATCH)
     typed(records)  # (after ParseAndValidate's input check, which names RawRecord: its batch mode takes lists)
     events = parsed[EVENTS]  # EventBatches; every PCollection below holds lists or per-cluster lists
@@ -131,7 +132,7 @@ def build_replay(p: beam.Pipeline, input_dir: str, output_dir: str, config: Engi
         horizon = END_OF_TIME if until == "end" else int(until)
     decided = keyed | "DecideForCustomers" >> DecideForCustomers(config, horizon, batched=True)
     outputs = build_outputs(decided, parsed, links, more_dead=after, batched=True)
-    FileSink(output_dir).write(outputs)
+    FileSink(output_dir).write(outputs, seed=read.listed)  # (its empty-output markers: no stage of their own)
     return {"events": events, "decisions": outputs.decisions, "dead": outputs.dead, "links": links,
             "warnings": outputs.warnings, "journey_steps": outputs.steps, "customer_snapshots": outputs.snapshots}
 

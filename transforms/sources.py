@@ -118,14 +118,16 @@ class ReadReplayFiles(beam.PTransform):
     def expand(self, pbegin):
         """``ListFiles`` → ``ReshuffleFiles`` → ``ReadLines``.  Raises ``FileNotFoundError`` when no stream file is there.
         ``ListFiles`` is a Create without its own reshuffle (``reshuffle=False``): ``ReshuffleFiles`` right after it
-        already redistributes the files, and a second reshuffle of the same few elements cost one more stage."""
+        already redistributes the files, and a second reshuffle of the same few elements cost one more stage.
+        ``ListFiles``' output (one element per file, never empty) is kept as :attr:`listed` (the replay's file
+        sink hangs its empty-output markers from it: no stage of their own)."""
         files = replay_files(self.input_dir)
         if not files:
             raise FileNotFoundError(f"no <stream>.jsonl or <stream>.avro files in {self.input_dir} "
                                     f"(streams: {', '.join(STREAMS)})")
+        self.listed = pbegin | "ListFiles" >> beam.Create(files, reshuffle=False)
         return (
-            pbegin
-            | "ListFiles" >> beam.Create(files, reshuffle=False)
+            self.listed
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadLines" >> beam.ParDo(_ReadFileFn(self.chunk))
         )

@@ -33,20 +33,21 @@ class FileSink:
     def __init__(self, out_dir: str):
         self.out_dir = out_dir
 
-    def write(self, outputs: PipelineOutputs) -> None:
-        """Adds the file writers for ``outputs`` (all topics, all tables) to their pipeline."""
+    def write(self, outputs: PipelineOutputs, seed: beam.PCollection | None = None) -> None:
+        """Adds the file writers for ``outputs`` (all topics, all tables) to their pipeline; ``seed``: see
+        :class:`WriteOutputFiles`."""
         if outputs.batched:  # (destination, Batch), encoded by BatchCoder
             items = [getattr(outputs, source) | f"Outputs_{source}" >> beam.FlatMap(
                 _record_destinations, *plan).with_output_types(DESTINATION_BATCH)
                 for source, plan in RECORD_PLANS.items()]
-            tuple(items) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES)
+            tuple(items) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES, seed=seed)
             return
         topics = [pc | f"Topics_{i}" >> beam.FlatMap(_topic_destinations) for i, pc in enumerate(outputs.messages)]
         rows = [pc | f"Rows_{name}" >> beam.FlatMap(_table_destinations, name)
                 for name, pc in outputs.table_rows().items()]
         # (one Flatten, WriteOutputs' MergeOutputs, takes every output: the FnApiRunner materializes each Flatten,
         # and a separate AllOutputs Flatten before it copied every output once more: issue 22)
-        (*topics, *rows) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES)
+        (*topics, *rows) | "WriteOutputs" >> WriteOutputFiles(self.out_dir, TABLES, seed=seed)
 
 
 def _hinted(transform: beam.PTransform, hint: Any) -> beam.PTransform:
@@ -112,12 +113,17 @@ class WriteOutputFiles(beam.PTransform):
 
     Every topic file and every table's ``_schema.parquet`` is written even when empty, so consumers and queries
     always find them.  Topic lines are sorted (the same input gives byte-identical topic files); table rows are
-    in time order."""
+    in time order.  The empty markers come from ``EmptyOutputs``: a ``Create`` of them (a stage of its own, with
+    its fixed cost per run), or, given ``seed`` (a PCollection known to hold at least one element: the replay's
+    ``ListFiles``), a ``FlatMap`` giving them for each of its elements, fused into its stage (markers given more
+    than once write nothing more: issue 22)."""
 
-    def __init__(self, out_dir: str, tables: Iterable[str], label: str | None = None):
+    def __init__(self, out_dir: str, tables: Iterable[str], label: str | None = None,
+                 seed: beam.PCollection | None = None):
         super().__init__(label)
         self.out_dir = out_dir
         self.tables = tuple(tables)
+        self.seed = seed
 
     def expand(self, items):
         """Groups items (one PCollection, or a tuple of them) and empty markers by destination file, then writes
@@ -127,13 +133,21 @@ class WriteOutputFiles(beam.PTransform):
         markers = [(("topic", t, ""), Batch()) for t in ALL_TOPICS] + \
                   [(("table", t, "_schema"), Batch()) for t in self.tables]  # (empty lists: no payload)
         hint = DESTINATION_BATCH if all(pc.element_type == DESTINATION_BATCH for pc in inputs) else None
-        empty = inputs[0].pipeline | "EmptyOutputs" >> _hinted(beam.Create(markers, reshuffle=False), hint)
+        if self.seed is None:
+            empty = inputs[0].pipeline | "EmptyOutputs" >> _hinted(beam.Create(markers, reshuffle=False), hint)
+        else:
+            empty = self.seed | "EmptyOutputs" >> _hinted(beam.FlatMap(_markers, markers), hint)
         return (
             (*inputs, empty)
             | "MergeOutputs" >> _hinted(beam.Flatten(), hint)
             | "GroupByDestination" >> beam.GroupByKey()
             | "WriteFile" >> beam.Map(_write_destination, out_dir)
         )
+
+
+def _markers(_seed: Any, markers: list) -> list:
+    """``markers`` (the empty outputs' ``(destination, empty Batch)``), whatever the seed element."""
+    return markers
 
 
 def _payloads(values: Iterable[Any]) -> list:

@@ -1,8 +1,8 @@
-"""Local streaming on Beam's bundle-based DirectRunner: user metrics counted in every bundle, fix thirteen next to
+"""Local streaming on Beam's bundle-based DirectRunner: user metrics counted in every bundle, fix fourteen next to
 those of :mod:`journeyflow.tools.direct_runner` (local runs only; Dataflow, Flink and the FnApiRunner are
 unaffected).
 
-13. **Metrics of the second bundle on.**  The runner's ``TransformExecutor.call``
+14. **Metrics of the second bundle on.**  The runner's ``TransformExecutor.call``
    (``apache_beam/runners/direct/executor.py``, Beam 2.77) makes a new ``MetricsContainer`` for every bundle and
    asks the worker thread's ``StateSampler`` for the step's ``start`` / ``process`` / ``finish`` scoped states with
    it; the sampler caches scoped states by (step, state) name (``statesampler.StateSampler.scoped_state``) and gives
@@ -52,7 +52,7 @@ def _bundle_container(container_type: type, tracker_of: Any):
 
 
 def count_metrics_per_bundle() -> bool:
-    """Applies fix 13 of the module docstring (idempotent); False, with a warning, when Beam's internals changed."""
+    """Applies fix 14 of the module docstring (idempotent); False, with a warning, when Beam's internals changed."""
     global _PATCHED
     if _PATCHED:
         return True

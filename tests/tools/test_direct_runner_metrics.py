@@ -1,4 +1,4 @@
-"""Fix 13 of the local streaming runner (``journeyflow.tools.direct_runner_metrics``): a user counter of a streaming
+"""Fix 14 of the local streaming runner (``journeyflow.tools.direct_runner_metrics``): a user counter of a streaming
 run on the BundleBasedDirectRunner counts every bundle, not only each step's first bundle per worker thread."""
 import apache_beam as beam
 import pytest

@@ -12,8 +12,8 @@ from journeyflow.tools.direct_runner_metrics import count_metrics_per_bundle
 
 class _Count(beam.DoFn):
     def __init__(self):
-        self.seen = Metrics.counter("test13", "seen")
-        self.sizes = Metrics.distribution("test13", "sizes")
+        self.seen = Metrics.counter("fix14", "seen")
+        self.sizes = Metrics.distribution("fix14", "sizes")
 
     def process(self, x):
         self.seen.inc()
@@ -26,7 +26,7 @@ class _KeyedCount(beam.DoFn):
     SEEN = beam.transforms.userstate.ReadModifyWriteStateSpec("n", beam.coders.VarIntCoder())
 
     def __init__(self):
-        self.seen = Metrics.counter("test13", "keyed")
+        self.seen = Metrics.counter("fix14", "keyed")
 
     def process(self, kv, n=beam.DoFn.StateParam(SEEN)):
         n.write((n.read() or 0) + 1)
@@ -49,7 +49,7 @@ def _run(streaming: bool, values: list[int]):
     _ = (counted | "Key" >> beam.Map(lambda v: (v % 3, v)) | "KeyedCount" >> beam.ParDo(_KeyedCount()))
     result = p.run()
     result.wait_until_finish()
-    return result.metrics().query(MetricsFilter().with_namespace("test13"))
+    return result.metrics().query(MetricsFilter().with_namespace("fix14"))
 
 
 @pytest.mark.parametrize("streaming", [True, False])

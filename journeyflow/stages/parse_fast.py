@@ -117,17 +117,15 @@ def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset
     The fields named in ``raw_fields`` are kept undecoded (``msgspec.Raw``, None when absent): the caller decodes
     them with :func:`field_decoder` (and may cache the result by the raw text).  ``forbid_unknown_fields``: a
     field the schema does not name fails the decode (else it is skipped)."""
-    required, optional = [], []
+    fields = []  # in the schema's order, the order records are written in: msgspec finds each key at the next field
     for f in schema["fields"]:
         typ, may_lack = _field_type(f)
         if f["name"] in raw_fields:
-            optional.append((f["name"], msgspec.Raw, None))
-        elif may_lack:
-            optional.append((f["name"], typ, None))
-        else:
-            required.append((f["name"], typ))
+            fields.append((f["name"], msgspec.Raw, None))
+        else:  # (kw_only: a required field may follow one with a default)
+            fields.append((f["name"], typ, None) if may_lack else (f["name"], typ))
     # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
-    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False,
+    return msgspec.defstruct(f"Fast{stream.title()}Record", fields, kw_only=True, gc=False,
                              forbid_unknown_fields=forbid_unknown_fields)
 
 

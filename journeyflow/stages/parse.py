@@ -44,6 +44,7 @@ from journeyflow.stages import fields as _fields
 from journeyflow.stages.bounce_words import BOUNCE_KIND  # (a bounce hard/soft cannot say: the sender's fault)
 from journeyflow.stages.crm_opt_outs import crm_opt_out, opt_out_event
 from journeyflow.stages.identity.keys import Hasher, InvalidIdentifier, anon_key, bounded_event_id, crm_key, event_id_text
+from journeyflow.stages.identity.plain_ids import plain_key
 from journeyflow.stages.declared_times import _declared_times, _timestamp_names, epoch_ms_values  # noqa: F401
 from journeyflow.stages.duplicate_keys import fail_safe_values, may_repeat
 from journeyflow.stages.json_text import json_depth as _json_depth, loads_json
@@ -404,10 +405,9 @@ class Parser:
 
     def _key(self, field: str, value: Any, contact: dict[str, str]) -> str:
         """Identifier key of one identifier field's value (raises InvalidIdentifier)."""
-        if field == "anonymous_id":
-            return self._id_key(field, anon_key(value), contact)
-        if field in ("crm_id", "user_id"):
-            return self._id_key(field, crm_key(value), contact)
+        if field == "anonymous_id" or field in ("crm_id", "user_id"):  # a plain id is its own key: identity.plain_ids
+            kind, key_of = ("anon", anon_key) if field == "anonymous_id" else ("crm", crm_key)
+            return plain_key(kind, value) or self._id_key(field, key_of(value), contact)
         if field == "email":
             k, norm = self.hasher.email(value)
             contact["email"] = norm

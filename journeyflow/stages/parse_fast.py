@@ -33,6 +33,7 @@ from journeyflow.stages import fields as _fields
 from journeyflow.stages.crm_opt_outs import names_crm_flag
 from journeyflow.stages.duplicate_keys import DECISIVE_KEYS, escaped_keys, key_count
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
+from journeyflow.stages.identity.plain_ids import plain_first
 from journeyflow.stages.object_ids import object_id
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.spellings import ID_MAILBOXES, add_id_mailbox, also_named, plus_bases
@@ -46,8 +47,7 @@ __all__ = ["FastPath", "cannot_hold_pii", "fast_iso_ms", "field_decoder", "make_
 _LONG = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
 _INT = Annotated[int, msgspec.Meta(ge=-(1 << 31), le=(1 << 31) - 1)]
 _PRIMITIVES: dict[str, Any] = {"string": str, "long": _LONG, "int": _INT, "boolean": bool}
-#: bounded caches (entries): identifier keys, pseudonymized strings, date-hours with offsets, web properties
-_CACHE = 1 << 16
+_CACHE = 1 << 16  #: bounded caches (entries): identifier keys, pseudonymized strings, date-hours, web properties
 #: id combinations kept per stream (~550 B each; 65,536 a stream: 216 MB at 100,000 customers, issue 22's flat memory)
 _IDS_CACHE = 1 << 13
 _UNSEEN = object()  # a cache miss (None is a cached answer)
@@ -117,17 +117,15 @@ def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset
     The fields named in ``raw_fields`` are kept undecoded (``msgspec.Raw``, None when absent): the caller decodes
     them with :func:`field_decoder` (and may cache the result by the raw text).  ``forbid_unknown_fields``: a
     field the schema does not name fails the decode (else it is skipped)."""
-    required, optional = [], []
+    fields = []  # in the schema's order, the order records are written in: msgspec finds each key at the next field
     for f in schema["fields"]:
         typ, may_lack = _field_type(f)
         if f["name"] in raw_fields:
-            optional.append((f["name"], msgspec.Raw, None))
-        elif may_lack:
-            optional.append((f["name"], typ, None))
-        else:
-            required.append((f["name"], typ))
+            fields.append((f["name"], msgspec.Raw, None))
+        else:  # (kw_only: a required field may follow one with a default)
+            fields.append((f["name"], typ, None) if may_lack else (f["name"], typ))
     # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
-    return msgspec.defstruct(f"Fast{stream.title()}Record", required + optional, kw_only=True, gc=False,
+    return msgspec.defstruct(f"Fast{stream.title()}Record", fields, kw_only=True, gc=False,
                              forbid_unknown_fields=forbid_unknown_fields)
 
 
@@ -235,7 +233,7 @@ class FastPath:
         self._id_values = {s: _values_getter(tuple(f for f, _req in ids)) for s, ids in self._ids.items()}
         # a customer's records repeat one combination of identifier values: one look-up for all of them
         self._ids_by_values: dict[str, dict[tuple, Any]] = {s: {} for s in self._decoders}
-        self._key = functools.lru_cache(maxsize=_CACHE)(self._key_uncached)
+        self._key = functools.lru_cache(maxsize=_CACHE)(plain_first(self._key_uncached))  # (identity.plain_ids)
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
         self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)

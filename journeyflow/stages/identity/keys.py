@@ -51,8 +51,6 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -63,6 +61,7 @@ from typing import Any, Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from journeyflow.stages.identity.keyed_hash import keyed_sha256
 from journeyflow.stages.json_text import whole_digits
 
 __all__ = ["ANON", "CRM", "Counts", "DEFAULT_HASH_KEY", "EMAIL", "HASH_KEY_ENV", "KINDS", "MAX_ID_CHARS",
@@ -402,7 +401,7 @@ class Hasher:
 
     # -- caches / pickling ----------------------------------------------------------------------------------
     def _init_caches(self) -> None:
-        self._mac = hmac.new(self._key, digestmod=hashlib.sha256)
+        self._mac = keyed_sha256(self._key)
         self._email_cached = functools.lru_cache(maxsize=self._cache_size)(self._email_uncached)
         self._phone_cached = functools.lru_cache(maxsize=self._cache_size)(self._phone_uncached)
 

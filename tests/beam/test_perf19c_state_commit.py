@@ -95,8 +95,9 @@ def test_the_commit_stores_what_beams_own_commit_stores(tmp_path, monkeypatch):
     tune_direct_runner()
     ctx = du.DirectUserStateContext
     assert hasattr(ctx.commit, "original"), "the runner's commit is the faster one"
+    assert hasattr(ctx.get_state, "original"), "the runner's cells are the faster ones (direct_runner_cells)"
     ours = _run(tmp_path, "ours")
-    for name in ("commit", "reset", "get_timer"):
+    for name in ("commit", "reset", "get_timer", "get_state"):  # (get_state: Beam's own cells too, session 20)
         monkeypatch.setattr(ctx, name, getattr(ctx, name).original)
     beams = _run(tmp_path, "beams")
     assert any(line.startswith("('flush'") for line in beams) and not any("never" in line for line in beams)

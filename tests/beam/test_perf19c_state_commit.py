@@ -2,7 +2,9 @@
 (``journeyflow.tools.direct_runner_bundles``, point 12) stores what Beam's own ``DirectUserStateContext.commit``
 stores: the same reads, timer firings and outputs from a DoFn that writes, clears and leaves cells alone, sets,
 moves and clears timers across keys and bundles, appends several values of one key in one bundle, commits a
-bundle that only clears a bag, and clears a timer that must then never fire."""
+bundle that only clears a bag, and clears a timer that must then never fire.  Since session 20 the cells themselves
+are the runner's (``journeyflow.tools.direct_runner_cells``): each element's output also reads back the bag and the
+count it just changed, and Beam's own run reverts ``get_state`` too."""
 from __future__ import annotations
 
 import apache_beam as beam
@@ -53,7 +55,8 @@ class _CellsFn(beam.DoFn):
             flush.clear()
         else:
             flush.set(Timestamp(micros=ts.micros + 2_000_000))
-        yield "elem", key, v, n
+        # (read back in the same call: a bag cleared then added to, a count written or cleared; session 20's cells)
+        yield "elem", key, v, n, tuple(sorted(bag.read())), count.read()
 
     @on_timer(FLUSH)
     def on_flush(self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam,

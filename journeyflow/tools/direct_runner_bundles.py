@@ -30,7 +30,8 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    the same run, for four cells per call).  The replacement encodes a call's key once (the key object of the previous
    look-up, compared by identity), finds the runtime cell's class by the spec's exact type and reads lazily through
    a ``functools.partial``; the cells, their cache per (encoded key, window, spec) and the commit are Beam's.  A spec
-   of another type is looked up as before.
+   of another type is looked up as before.  (In :mod:`journeyflow.tools.direct_runner_cells`, with point 13: the
+   cells themselves made, read and written with fewer calls.)
 10. **Re-windowing into the global window.**  ``WindowInto(GlobalWindows())`` before a stateful step (the
    per-customer stage's ``WindowGlobal``, the address router's ``AddressWindowGlobal``) runs its DoFn for every
    element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
@@ -150,37 +151,15 @@ def _encoded_key(ctx: Any, key: Any) -> bytes:
     return encoded
 
 
-def _faster_state_lookup(du: Any, userstate: Any) -> None:
-    """Point 9 of the module docstring on ``du`` (``apache_beam.runners.direct.direct_userstate``)."""
-    ctx = du.DirectUserStateContext
-    original = ctx.get_state
-    runtime_for = {userstate.ReadModifyWriteStateSpec: du.ReadModifyWriteRuntimeState,
-                   userstate.BagStateSpec: du.BagRuntimeState}
-
-    def get_state(self: Any, state_spec: Any, key: Any, window: Any) -> Any:
-        encoded_key = _encoded_key(self, key)
-        cache_key = (encoded_key, window, state_spec)
-        cell = self.cached_states.get(cache_key)
-        if cell is None:
-            runtime = runtime_for.get(type(state_spec))
-            if runtime is None or state_spec not in self.all_state_specs:
-                return original(self, state_spec, key, window)
-            cell = runtime(state_spec, self.state_tags[state_spec],
-                           functools.partial(self._get_underlying_state, state_spec, key, window))
-            self.cached_states[cache_key] = cell
-        return cell
-
-    get_state.original = original  # type: ignore[attr-defined]
-    ctx.get_state = get_state
-
-
-def _faster_commit(du: Any, userstate: Any) -> None:
-    """Point 12 of the module docstring on ``du`` (``apache_beam.runners.direct.direct_userstate``)."""
+def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> None:
+    """Point 12 of the module docstring on ``du`` (``apache_beam.runners.direct.direct_userstate``); ``cell_classes``:
+    the ReadModifyWrite and Bag cells of ``direct_runner_cells`` (committed as Beam's own)."""
     ctx = du.DirectUserStateContext
     original_commit, original_reset, original_timer = ctx.commit, ctx.reset, ctx.get_timer
     rmw, bag = du.ReadModifyWriteRuntimeState, du.BagRuntimeState
+    rmws, bags = {rmw, cell_classes[0]}, {bag, cell_classes[1]}
     noop_finalize = userstate.RuntimeState.finalize
-    plain = tuple(c for c in (rmw, bag) if c.finalize is noop_finalize)
+    plain = tuple(c for c in (rmw, bag, *cell_classes) if c.finalize is noop_finalize)
     # the runner's in-memory keyed states whose add_state/clear_state are Beam's own (written to directly)
     from apache_beam.runners.direct.evaluation_context import DirectUnmergedState
     from apache_beam.transforms import trigger
@@ -192,7 +171,7 @@ def _faster_commit(du: Any, userstate: Any) -> None:
     def commit(self: Any) -> None:
         cells = self.cached_states
         for cell in cells.values():
-            if type(cell) is not rmw and type(cell) is not bag:
+            if type(cell) not in rmws and type(cell) not in bags:
                 return original_commit(self)
         keyed = self.step_context.get_keyed_state
         tags = self.state_tags
@@ -201,7 +180,7 @@ def _faster_commit(du: Any, userstate: Any) -> None:
             state = got.get(encoded_key)
             if state is None:
                 state = got[encoded_key] = keyed(encoded_key)
-            if type(cell) is bag:
+            if type(cell) in bags:
                 if not cell._cleared and not cell._new_values:
                     continue
                 if type(state) in in_memory and not state.defensive_copy and type(tags[spec]) is list_tag:
@@ -398,8 +377,8 @@ def reuse_dofns_across_bundles() -> bool:
             set_timer_input_watermark(None)
 
     _memoize_function_arguments(core)
-    _faster_state_lookup(du, userstate)
-    _faster_commit(du, userstate)
+    from journeyflow.tools.direct_runner_cells import faster_state_lookup
+    _faster_commit(du, userstate, faster_state_lookup(du, userstate))
     start_bundle.original = cls.start_bundle  # type: ignore[attr-defined]
     finish_bundle.original = cls.finish_bundle  # type: ignore[attr-defined]
     process_element.original = cls.process_element  # type: ignore[attr-defined]

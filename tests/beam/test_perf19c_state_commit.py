@@ -2,7 +2,9 @@
 (``journeyflow.tools.direct_runner_bundles``, point 12) stores what Beam's own ``DirectUserStateContext.commit``
 stores: the same reads, timer firings and outputs from a DoFn that writes, clears and leaves cells alone, sets,
 moves and clears timers across keys and bundles, appends several values of one key in one bundle, commits a
-bundle that only clears a bag, and clears a timer that must then never fire."""
+bundle that only clears a bag, and clears a timer that must then never fire.  Since session 20 the cells themselves
+are the runner's (``journeyflow.tools.direct_runner_cells``): each element's output also reads back the bag and the
+count it just changed, and Beam's own run reverts ``get_state`` too."""
 from __future__ import annotations
 
 import apache_beam as beam
@@ -53,7 +55,8 @@ class _CellsFn(beam.DoFn):
             flush.clear()
         else:
             flush.set(Timestamp(micros=ts.micros + 2_000_000))
-        yield "elem", key, v, n
+        # (read back in the same call: a bag cleared then added to, a count written or cleared; session 20's cells)
+        yield "elem", key, v, n, tuple(sorted(bag.read())), count.read()
 
     @on_timer(FLUSH)
     def on_flush(self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam,
@@ -95,8 +98,9 @@ def test_the_commit_stores_what_beams_own_commit_stores(tmp_path, monkeypatch):
     tune_direct_runner()
     ctx = du.DirectUserStateContext
     assert hasattr(ctx.commit, "original"), "the runner's commit is the faster one"
+    assert hasattr(ctx.get_state, "original"), "the runner's cells are the faster ones (direct_runner_cells)"
     ours = _run(tmp_path, "ours")
-    for name in ("commit", "reset", "get_timer"):
+    for name in ("commit", "reset", "get_timer", "get_state"):  # (get_state: Beam's own cells too, session 20)
         monkeypatch.setattr(ctx, name, getattr(ctx, name).original)
     beams = _run(tmp_path, "beams")
     assert any(line.startswith("('flush'") for line in beams) and not any("never" in line for line in beams)

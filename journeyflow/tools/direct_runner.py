@@ -70,16 +70,19 @@ GC_THRESHOLD = (20_000, 10, 10)
 
 def tune_direct_runner(pull_deadline_s: float = PULL_DEADLINE_S, max_messages: int = MAX_MESSAGES) -> bool:
     """Applies the five fixes and fixes 7-10 of :mod:`journeyflow.tools.direct_runner_bundles` (DoFns reused across
-    bundles, no empty bundles handed on, cheaper state-cell look-ups, global re-windowing without its DoFn;
-    idempotent); True when all of them are in place."""
+    bundles, no empty bundles handed on, cheaper state-cell look-ups, global re-windowing without its DoFn) and fix
+    14 of :mod:`journeyflow.tools.direct_runner_metrics` (user metrics counted in every bundle, not only each step's
+    first; idempotent); True when all of them are in place."""
     from journeyflow.tools.direct_runner_bundles import reuse_dofns_across_bundles
+    from journeyflow.tools.direct_runner_metrics import count_metrics_per_bundle
 
     pulls = cap_direct_runner_pull(pull_deadline_s, max_messages)
     specs = memoize_dofn_specs()
     sizes = accept_large_pubsub_messages()
     reused = reuse_dofns_across_bundles()
+    counted = count_metrics_per_bundle()
     tune_gc()
-    return pulls and specs and sizes and reused
+    return pulls and specs and sizes and reused and counted
 
 
 def tune_gc(threshold: tuple[int, int, int] = GC_THRESHOLD) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import islice
-from operator import methodcaller
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
@@ -173,7 +172,12 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
 def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
     """``d`` (key -> epoch ms) without the entries at or before ``cutoff``, then its ``most`` newest (ties: the
     greater key kept); ``d`` itself when nothing goes."""
-    if min(d.values()) <= cutoff:
+    if len(d) <= _SMALL:  # (a few entries, the usual ``seen``: one compiled pass, no builtin per step)
+        for v in d.values():
+            if v <= cutoff:
+                d = {k: v for k, v in d.items() if v > cutoff}
+                break
+    elif min(d.values()) <= cutoff:
         times = list(d.values())
         n = bisect_right(times, cutoff)  # (where the cut is when the times are in insertion order, the usual)
         if 0 < n < len(times) and max(times[:n]) <= cutoff < min(times[n:]):
@@ -183,6 +187,10 @@ def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
     if len(d) > most:
         d = dict(sorted(d.items(), key=_by_value_then_key)[-most:])
     return d
+
+
+#: Dicts up to this long are cut by :func:`_recent` in one pass (longer ones: where the times' order puts the cut).
+_SMALL = 16
 
 
 def _by_value_then_key(kv: tuple) -> tuple:
@@ -222,13 +230,9 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
     lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
-    lists = list(map(_ENTRIES, journeys.values()))  # (the usual pass changes nothing: told without a loop per
-    if lists and all(lists) and (configured is None or journeys.keys() <= configured) and (  # membership when all
-            max(map(len, lists)) <= most and min(map(min, lists)) > lo):  # are configured, with recent entries)
-        return
     todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
-    for jid, m in journeys.items():
-        entries = m.get("entries")
+    for jid, m in journeys.items():  # (one compiled loop: cheaper than builtins over ``map`` objects for the few
+        entries = m.get("entries")   # memberships a customer has)
         if not entries or len(entries) > most or min(entries) <= lo or not (
                 m.get("step") or configured is None or jid in configured):
             if todo is None:
@@ -254,9 +258,6 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
             else:
                 del journeys[jid]
-
-
-_ENTRIES = methodcaller("get", "entries")
 
 
 def trim_views(views: list[list], r: Retention) -> list[list]:

@@ -47,6 +47,7 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
+from journeyflow.stages.state_json import state_chunks
 from journeyflow.stages.state_orders import complete_order, order_placed_at
 
 #: 2: delivery addresses keyed by their hashed key (``addresses``) and per-address status (``addr_status``) instead
@@ -447,7 +448,7 @@ class CustomerState(_dl.AddressStatus):
         d = {"v": STATE_VERSION}
         for f in self._FIELDS:
             v = getattr(self, f)
-            if v not in (None, [], {}, ""):
+            if v not in _EMPTY_VALUES:
                 d[f] = v
         return d
 
@@ -467,7 +468,7 @@ class CustomerState(_dl.AddressStatus):
 
     def to_bytes(self) -> bytes:
         """Compact encoding for Beam state: ``b"J"`` + JSON, or zlib-compressed JSON when over 512 bytes."""
-        raw = _STATE_JSON(self.to_dict()).encode()
+        raw = "".join(state_chunks(self.to_dict(), 0)).encode()  # (json.dumps, sorted keys, compact: state_json)
         return zlib.compress(raw, 1) if len(raw) > 512 else b"J" + raw
 
     @classmethod
@@ -481,8 +482,7 @@ class CustomerState(_dl.AddressStatus):
 
 
 _PRODUCT_OF = itemgetter(1)  # (a view's product id)
-# (``json.dumps(d, separators=(",", ":"), sort_keys=True)``, the encoder made once: every snapshot row's size)
-_STATE_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_EMPTY_VALUES = (None, [], {}, "")  # (what ``to_dict`` leaves out: made once, not per field)
 
 
 def _ticket_ts(rec: list) -> int:

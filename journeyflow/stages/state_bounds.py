@@ -149,11 +149,17 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     tickets = s.tickets
     if tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
         lo = now - r.open_ticket_ms
-        if any(_ticket_ts(v) <= lo for v in tickets.values()):
-            s.tickets = {k: v for k, v in tickets.items() if _ticket_ts(v) > lo}
+        for t in tickets.values():  # (loops, not generator expressions: no closure made per call)
+            if _ticket_ts(t) <= lo:
+                s.tickets = {k: v for k, v in tickets.items() if _ticket_ts(v) > lo}
+                break
     resolved = s.resolved
-    if resolved and min(v[0] for v in resolved.values()) <= now - r.resolved_ticket_ms:
-        s.resolved = {k: v for k, v in resolved.items() if v[0] > now - r.resolved_ticket_ms}
+    if resolved:
+        lo = now - r.resolved_ticket_ms
+        for t in resolved.values():  # (the oldest resolution is in the window: nothing goes)
+            if t[0] <= lo:
+                s.resolved = {k: v for k, v in resolved.items() if v[0] > lo}
+                break
     if s.seen:
         s.seen = _recent(s.seen, now - r.seen_ms, r.max_seen)
     cancelled = s.cancelled

@@ -43,10 +43,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
-from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
+from journeyflow.stages.state_json import state_chunks
 from journeyflow.stages.state_orders import complete_order, order_placed_at
 
 #: 2: delivery addresses keyed by their hashed key (``addresses``) and per-address status (``addr_status``) instead
@@ -366,26 +366,7 @@ class CustomerState(_dl.AddressStatus):
     def facts(self, now: int, stale_ms: int | None = None) -> dict[str, Any]:
         """A read-only summary for journey conditions (exposed as ``customer`` in expressions); ``stale_ms``: open
         tickets stale at ``now`` are not counted (:meth:`open_tickets_at`)."""
-        last_order = self.orders[-1][0] if self.orders else None
-        tickets = self.open_tickets_at(now, stale_ms)
-        return {
-            "customer_id": self.customer_id,
-            "lifecycle_stage": self.lifecycle or "",
-            "timezone": self.tz or "",
-            "has_crm_id": any(k.startswith("crm:") for k in self.ids),
-            "consent": {ch: self.has_consent(ch) for ch in CHANNELS},
-            "open_tickets": len(tickets),
-            "escalated_tickets": sum(1 for t in tickets if t[2]),
-            "open_high_tickets": sum(1 for t in tickets if t[0] in ("high", "critical")),
-            "cart_size": sum(1 for t in self.cart.values() if now - CART_MS < t <= now),  # (expiry is lazy)
-            "orders_90d": sum(1 for o in self.orders if now - 90 * DAY < o[0] <= now),
-            "days_since_last_order": -1 if last_order is None else (now - last_order) // DAY,
-            "days_since_last_activity": -1 if self.last_activity is None else (now - self.last_activity) // DAY,
-            "payment_failed": self.payment_failed is not None,
-            "views_7d": sum(1 for ts, _ in self.views if now - 7 * DAY < ts <= now),
-            "messages_24h": self.sends_within(now, DAY),
-            "messages_7d": self.sends_within(now, 7 * DAY),
-        }
+        return _facts(self, now, stale_ms)  # (journeyflow.stages.state_facts)
 
     # --------------------------------------------------------------- timers
     def schedule(self, due: int, timer_id: str, kind: str, payload: dict[str, Any]) -> None:
@@ -447,7 +428,7 @@ class CustomerState(_dl.AddressStatus):
         d = {"v": STATE_VERSION}
         for f in self._FIELDS:
             v = getattr(self, f)
-            if v not in (None, [], {}, ""):
+            if v not in _EMPTY_VALUES:
                 d[f] = v
         return d
 
@@ -467,7 +448,7 @@ class CustomerState(_dl.AddressStatus):
 
     def to_bytes(self) -> bytes:
         """Compact encoding for Beam state: ``b"J"`` + JSON, or zlib-compressed JSON when over 512 bytes."""
-        raw = _STATE_JSON(self.to_dict()).encode()
+        raw = "".join(state_chunks(self.to_dict(), 0)).encode()  # (json.dumps, sorted keys, compact: state_json)
         return zlib.compress(raw, 1) if len(raw) > 512 else b"J" + raw
 
     @classmethod
@@ -481,8 +462,7 @@ class CustomerState(_dl.AddressStatus):
 
 
 _PRODUCT_OF = itemgetter(1)  # (a view's product id)
-# (``json.dumps(d, separators=(",", ":"), sort_keys=True)``, the encoder made once: every snapshot row's size)
-_STATE_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_EMPTY_VALUES = (None, [], {}, "")  # (what ``to_dict`` leaves out: made once, not per field)
 
 
 def _ticket_ts(rec: list) -> int:
@@ -497,3 +477,4 @@ def _max(a: int | None, b: int | None) -> int | None:
 # (at the end: state_bounds imports this module's classes; expire calls it without an import per call)
 import journeyflow.stages.state_bounds as _bounds  # noqa: E402
 import journeyflow.stages.profile_fields as _profile  # noqa: E402
+from journeyflow.stages.state_facts import facts as _facts  # noqa: E402

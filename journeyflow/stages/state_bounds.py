@@ -20,7 +20,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import islice
-from operator import methodcaller
 from typing import Any, Callable
 
 from journeyflow.stages import deliverability as _dl
@@ -150,11 +149,17 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     tickets = s.tickets
     if tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
         lo = now - r.open_ticket_ms
-        if any(_ticket_ts(v) <= lo for v in tickets.values()):
-            s.tickets = {k: v for k, v in tickets.items() if _ticket_ts(v) > lo}
+        for t in tickets.values():  # (loops, not generator expressions: no closure made per call)
+            if _ticket_ts(t) <= lo:
+                s.tickets = {k: v for k, v in tickets.items() if _ticket_ts(v) > lo}
+                break
     resolved = s.resolved
-    if resolved and min(v[0] for v in resolved.values()) <= now - r.resolved_ticket_ms:
-        s.resolved = {k: v for k, v in resolved.items() if v[0] > now - r.resolved_ticket_ms}
+    if resolved:
+        lo = now - r.resolved_ticket_ms
+        for t in resolved.values():  # (the oldest resolution is in the window: nothing goes)
+            if t[0] <= lo:
+                s.resolved = {k: v for k, v in resolved.items() if v[0] > lo}
+                break
     if s.seen:
         s.seen = _recent(s.seen, now - r.seen_ms, r.max_seen)
     cancelled = s.cancelled
@@ -173,7 +178,12 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
 def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
     """``d`` (key -> epoch ms) without the entries at or before ``cutoff``, then its ``most`` newest (ties: the
     greater key kept); ``d`` itself when nothing goes."""
-    if min(d.values()) <= cutoff:
+    if len(d) <= _SMALL:  # (a few entries, the usual ``seen``: one compiled pass, no builtin per step)
+        for v in d.values():
+            if v <= cutoff:
+                d = {k: v for k, v in d.items() if v > cutoff}
+                break
+    elif min(d.values()) <= cutoff:
         times = list(d.values())
         n = bisect_right(times, cutoff)  # (where the cut is when the times are in insertion order, the usual)
         if 0 < n < len(times) and max(times[:n]) <= cutoff < min(times[n:]):
@@ -183,6 +193,10 @@ def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
     if len(d) > most:
         d = dict(sorted(d.items(), key=_by_value_then_key)[-most:])
     return d
+
+
+#: Dicts up to this long are cut by :func:`_recent` in one pass (longer ones: where the times' order puts the cut).
+_SMALL = 16
 
 
 def _by_value_then_key(kv: tuple) -> tuple:
@@ -222,13 +236,9 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
     lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
-    lists = list(map(_ENTRIES, journeys.values()))  # (the usual pass changes nothing: told without a loop per
-    if lists and all(lists) and (configured is None or journeys.keys() <= configured) and (  # membership when all
-            max(map(len, lists)) <= most and min(map(min, lists)) > lo):  # are configured, with recent entries)
-        return
     todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
-    for jid, m in journeys.items():
-        entries = m.get("entries")
+    for jid, m in journeys.items():  # (one compiled loop: cheaper than builtins over ``map`` objects for the few
+        entries = m.get("entries")   # memberships a customer has)
         if not entries or len(entries) > most or min(entries) <= lo or not (
                 m.get("step") or configured is None or jid in configured):
             if todo is None:
@@ -254,9 +264,6 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
                 journeys[jid] = {k: m[k] for k in ("n", "c") if k in m}
             else:
                 del journeys[jid]
-
-
-_ENTRIES = methodcaller("get", "entries")
 
 
 def trim_views(views: list[list], r: Retention) -> list[list]:

@@ -7,7 +7,8 @@ with the message's attributes), and its Event is timestamped with its event time
 timestamps are the same whatever the runner's reader did (``transforms.sources``)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, NamedTuple
+from collections import Counter
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -40,6 +41,23 @@ class RawRecord(NamedTuple):
     source: str  # "path:line" or "pubsub:<message id>"
     received_at: int | None = None
     attributes: Mapping[str, str] | None = None
+
+
+def cell_update(distribution: Any) -> Callable[[int], Any]:
+    """The ``update`` of ``distribution`` (a Beam ``Metrics.distribution``) as the current step's metric cell's own
+    method, for many values in one ``process`` call: the same cell (``MetricUpdater.__call__`` finds it through the
+    thread's state sampler for each value, ~1 µs; issue 22: once per accepted event), the same count, sum, min
+    and max.  Beam's own updater when that cell is not reachable (no tracker or metrics container, a process-wide
+    metric, another Beam layout)."""
+    update = distribution.update
+    try:
+        if update.process_wide:
+            return update
+        from apache_beam.runners.worker.statesampler import get_current_tracker
+        return get_current_tracker().current_state().metrics_container.get_metric_cell(
+            update.typed_metric_name).update
+    except AttributeError:
+        return update
 
 
 class ParseRecordFn(beam.DoFn):
@@ -133,7 +151,7 @@ class ParseRecordFn(beam.DoFn):
         them to the bundle's batches; yields each EventBatch filled to ``batch`` events."""
         if events:
             self.parsed.inc(len(events))
-            update = self.event_time.update
+            update = cell_update(self.event_time)
             for e in events:
                 update(e.ts)
             batch = self._events
@@ -142,16 +160,18 @@ class ParseRecordFn(beam.DoFn):
                 yield batch if len(batch) == self.batch else EventBatch(batch[:self.batch])
                 batch = EventBatch() if len(batch) == self.batch else EventBatch(batch[self.batch:])
             self._events = batch
-        for w in warnings:
-            self.warned.inc()
-            self.by_reason[w.reason].inc()
-        self._warnings.extend(warnings)
-        for d in dead:
-            self.dead.inc()
-            counter = self.dead_by_reason.get(d.reason)
-            if counter is not None:
-                counter.inc()
-        self._dead.extend(dead)
+        if warnings:  # (one update per counter and chunk, not per record: the same totals, the same counters)
+            self.warned.inc(len(warnings))
+            for reason, n in Counter(w.reason for w in warnings).items():
+                self.by_reason[reason].inc(n)
+            self._warnings.extend(warnings)
+        if dead:
+            self.dead.inc(len(dead))
+            for reason, n in Counter(d.reason for d in dead).items():
+                counter = self.dead_by_reason.get(reason)
+                if counter is not None:
+                    counter.inc(n)
+            self._dead.extend(dead)
 
 
 @beam.typehints.with_input_types(RawRecord)

@@ -8,9 +8,11 @@ the original, attribute order included); the streaming path stores buffered even
 builds its events with :func:`journeyflow.stages.parse_fast.make_event` (the slots filled directly: about half the
 cost of the frozen dataclass's ``__init__``).
 
-The replay moves lists between its stages (issue 22): :class:`EventBatch`, :class:`ClusterItems` and
-:class:`Batch` (any other records: dead letters, messages, rows).  Their coders pickle the whole list in one C-level
-call (an EventBatch as plain field tuples: ~3x cheaper to encode than the primitive encoding, half the bytes) and
+The replay moves lists between its stages (issue 22): :class:`EventBatch` / :class:`EventRows`,
+:class:`ClusterItems` / :class:`ClusterRows`, :class:`Payloads` and :class:`Batch` (any other records: dead
+letters, messages, rows).  Their coders write the whole list in one C-level call: the events' and the payloads' lists
+as plain field tuples, strings and dicts with ``marshal`` (:func:`pack`: a third cheaper to write than a pickle,
+as cheap to read; a pickle for a list holding anything marshal refuses), a Batch of objects as a pickle; and they
 estimate sizes without encoding: Beam samples the size of the first ten elements of every PCollection, and a list
 with a pickle fallback was pickled whole for each sample (2.3 s of a demo replay).
 

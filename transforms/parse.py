@@ -60,6 +60,17 @@ def cell_update(distribution: Any) -> Callable[[int], Any]:
         return update
 
 
+class RecordLines(Batch):
+    """Records of one input file read in a row (the replay's ``ReadLines`` with ``chunk``): the list holds their
+    payloads, ``stream`` is the file's stream and ``sources`` their sources (``name:line``), in the same order:
+    what a list of RawRecords of one file says, without a RawRecord per record (issue 22)."""
+
+    def __init__(self, stream: str, payloads: Any = (), sources: Any = ()):
+        super().__init__(payloads)
+        self.stream = stream
+        self.sources = list(sources)
+
+
 class ParseRecordFn(beam.DoFn):
     """RawRecord → Event (main) or DeadLetter (tag ``DEAD``), and the Event's FieldWarnings (tag ``WARNINGS``);
     counters ``records_parsed``, ``records_dead_lettered``, ``dead_letters_<reason>``, ``field_warnings`` and
@@ -105,6 +116,9 @@ class ParseRecordFn(beam.DoFn):
     def process(self, rec: RawRecord) -> Iterator[Any]:
         """Parses one record, or (``batch`` mode) each record of a list of them (bad input never raises: it becomes
         a dead letter)."""
+        if self.batch and type(rec) is RecordLines:  # (one file's records: one stream, no arrival time)
+            yield from self._collect(*parse_records(self.parser, rec.stream, rec, rec.sources))
+            return
         if self.batch and isinstance(rec, list):
             # a chunk read from one file: each run of one stream (and arrival time) parsed by one call
             # (stages.parse_lines.parse_records: parse_full's results, gathered)

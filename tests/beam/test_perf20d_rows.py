@@ -155,3 +155,27 @@ def test_cell_update_keeps_beams_distribution_and_falls_back_outside_a_runner():
     assert (d.count, d.sum, d.min, d.max) == (len(flat), sum(flat), min(flat), max(flat))
     dist = Metrics.distribution("test", "outside")
     assert cell_update(dist) == dist.update  # no tracker: Beam's own updater (which then records nothing)
+
+
+def test_read_lines_in_chunks_gives_the_records_and_parses_as_raw_records(tmp_path):
+    from journeyflow.stages.parse import ParseConfig
+    from journeyflow.transforms.parse import ParseRecordFn, RawRecord, RecordLines
+    generate(10, 3, 5, tmp_path / "gen")
+    track = tmp_path / "gen" / "track.jsonl"  # blank lines, CRLF and a Segment batch envelope
+    track.write_bytes(b'\r\n{"type": "track"}\r\n\n{"batch": [{"type": "track"}, {"type": "identify"}]}\n[1]')
+    for stream, path in replay_files(str(tmp_path / "gen")):
+        fn = _ReadFileFn(chunk=7)
+        chunks = list(fn.process((stream, path)))
+        assert all(type(c) is RecordLines and c.stream == stream and len(c) == len(c.sources) <= 7 for c in chunks)
+        got = [RawRecord(stream, p, s) for c in chunks for p, s in zip(c, c.sources)]
+        assert got == list(_ReadFileFn()._records((stream, path))) and got
+        parse = ParseRecordFn(ParseConfig(), batch=5)
+        parse.setup()
+
+        def results(elements):
+            parse.start_bundle()
+            out = [x for e in elements for x in parse.process(e)] + [getattr(x, "value", x)
+                                                                      for x in parse.finish_bundle()]
+            return [(getattr(x, "tag", None), [repr(r) for r in getattr(x, "value", x)]) for x in out]
+
+        assert results(chunks) == results([got[i:i + 7] for i in range(0, len(got), 7)])

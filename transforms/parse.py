@@ -44,20 +44,19 @@ class RawRecord(NamedTuple):
 
 
 def cell_update(distribution: Any) -> Callable[[int], Any]:
-    """The ``update`` of ``distribution`` (a Beam ``Metrics.distribution``) as the current step's metric cell's own
-    method, for many values in one ``process`` call: the same cell (``MetricUpdater.__call__`` finds it through the
-    thread's state sampler for each value, ~1 µs; issue 22: once per accepted event), the same count, sum, min
-    and max.  Beam's own updater when that cell is not reachable (no tracker or metrics container, a process-wide
-    metric, another Beam layout)."""
-    update = distribution.update
+    """The ``update`` of ``distribution`` (a Beam ``Metrics.distribution``, not process-wide) as the current step's
+    metric cell's own method, for many values in one ``process`` call: the same cell (Beam's updater finds it
+    through the thread's state sampler for each value, ~1 µs; issue 22: once per accepted event), the same count,
+    sum, min and max.  Beam's own updater when that cell is not reachable (no tracker or metrics container, another
+    Beam layout)."""
     try:
-        if update.process_wide:
-            return update
+        from apache_beam.metrics.cells import DistributionCell
+        from apache_beam.metrics.execution import _TypedMetricName
         from apache_beam.runners.worker.statesampler import get_current_tracker
         return get_current_tracker().current_state().metrics_container.get_metric_cell(
-            update.typed_metric_name).update
-    except AttributeError:
-        return update
+            _TypedMetricName(DistributionCell, distribution.metric_name)).update
+    except (AttributeError, ImportError, TypeError):
+        return distribution.update
 
 
 class RecordLines(Batch):

@@ -37,7 +37,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from journeyflow.model.events import Event
-from journeyflow.transforms.coders import KEYED_ITEMS, ClusterItems
+from journeyflow.stages.parse_fast import make_event
+from journeyflow.transforms.coders import KEYED_ITEMS, ClusterItems, ClusterRows
 from journeyflow.stages.deliverability import (
     _STATUS_STREAMS,
     HARD_BOUNCE,
@@ -74,10 +75,19 @@ def _fan_out(group: tuple[str, Iterable[tuple[int, Any]]]) -> Iterator[tuple[str
 
 def _address_entries(kv: tuple[str, list]) -> Iterator[tuple[str, tuple[int, Any]]]:
     """The addresses one ``(cluster, ClusterItems)`` holds (each once) and the address-status changes its items
-    make, keyed by address key (:func:`~journeyflow.stages.deliverability.holds` and ``changes``)."""
+    make, keyed by address key (:func:`~journeyflow.stages.deliverability.holds` and ``changes``).  Items of a
+    :class:`~journeyflow.transforms.coders.ClusterRows` are field tuples: an Event is built only for one that
+    names an address or may change one's status."""
     cluster, items = kv
     held: set[str] = set()
-    for ev, _links in items:  # (holds / changes of each item, without their per-item generator and tuples)
+    rows, make = type(items) is ClusterRows, make_event
+    for item in items:  # (holds / changes of each item, without their per-item generator and tuples)
+        if rows:
+            if not item[6] and item[1] not in _STATUS_STREAMS:  # (no contact, no status stream: nothing below)
+                continue
+            ev = make(item[0], item[1], item[2], item[3], item[4], item[5], item[6])
+        else:
+            ev = item[0]
         if ev.contact:
             held.update(held_addresses(ev))
         if ev.stream in _STATUS_STREAMS:  # (no other input stream changes an address: ``AddressCopies.add``)

@@ -23,9 +23,10 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from journeyflow.stages.identity.clusters import KEYER_TUPLES, ClusterKeyer, ClusterMap, build_cluster_map
 from journeyflow.stages.identity.opt_outs import cluster_copies
-from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_pairs, linking_types
+from journeyflow.stages.identity.rules import LinkRecord, LinkRules, event_pairs, linking_types, links_for
+from journeyflow.stages.parse_fast import make_event
 
-from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterItems, typed
+from journeyflow.transforms.coders import KEYED_ITEMS, Batch, ClusterRows, EventRows, event_rows, typed
 
 #: Items a KeyByCluster worker buffers before it emits its clusters' lists (bounds its memory on Dataflow).
 FLUSH_ITEMS = 200_000
@@ -77,11 +78,11 @@ KEYED_LINKS = typehints.Tuple[str, Batch]
 def _batch_links(batch: list, rules: LinkRules) -> tuple[str, Batch]:
     linking = linking_types(rules)
     return ALL_LINKS, Batch(LinkRecord(a, b, ev.ts, ev.uid, ev.stream) for ev in batch  # (``event_links``)
-                            for a, b in event_pairs(ev, linking, rules))
+                            if len(ev.ids) > 1 for a, b in event_pairs(ev, linking, rules))
 
 
 class _KeyByClusterFn(beam.DoFn):
-    """EventBatch → ``(cluster id, ClusterItems)``, buffered per cluster over the bundle (:data:`FLUSH_ITEMS`)."""
+    """EventRows → ``(cluster id, ClusterRows)``, buffered per cluster over the bundle (:data:`FLUSH_ITEMS`)."""
 
     def __init__(self, rules: LinkRules):
         self.rules = rules
@@ -90,35 +91,45 @@ class _KeyByClusterFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         """Empty buffer."""
-        self._by_cluster: dict[str, ClusterItems] = {}
+        self._by_cluster: dict[str, ClusterRows] = {}
         self._n = 0
 
-    def process(self, batch: list, weighed: WeighedMap) -> Iterator[tuple[str, ClusterItems]]:
-        """Keys every event of ``batch`` by its final cluster (``key_by_cluster``, through a ``ClusterKeyer``); an
-        opt-out naming identifiers of other clusters also goes, as a status-only copy, to each of them
-        (``identity.opt_outs.cluster_copies``)."""
+    def process(self, rows: list, weighed: WeighedMap) -> Iterator[tuple[str, ClusterRows]]:
+        """Keys every event of ``rows`` (its field tuples: ``EventRows``) by its final cluster (``key_by_cluster``,
+        through a ``ClusterKeyer``); an opt-out naming identifiers of other clusters also goes, as a status-only
+        copy, to each of them (``identity.opt_outs.cluster_copies``).  Each item is the event's fields plus its
+        accepted links; an Event is built only for an event ``key`` must look at (one that links, or whose
+        identifier tuple is not known to lie in one cluster): the others' fields pass on as they came."""
         keyer, buf, cmap, rules = self._keyer, self._by_cluster, weighed.cmap, self.rules
         if keyer is None or keyer.cmap is not cmap:  # (one keyer per map: it remembers each identifier tuple's cluster)
             self._keyer = keyer = ClusterKeyer(cmap, rules, limit=KEYER_TUPLES)
-        key, known, linking = keyer.key, keyer._of_ids, self._linking
-        for ev in batch:
-            pairs = event_pairs(ev, linking, rules)
-            hit = known.get(ev.ids)
+        key, known, linking, make = keyer.key, keyer._of_ids, self._linking, make_event
+        for row in rows:
+            ids = row[4]
+            pairs: Any = ()
+            if len(ids) > 1:  # (``event_pairs``, inlined on the fields)
+                types = linking.get(row[1])
+                if types is not None and (types == "*" or row[2] in types):
+                    pairs = links_for(row[1], row[2], ids, rules)
+            hit = known.get(ids)
             if hit is not None and hit[1] is None and not pairs:  # (``key``'s answer for a tuple seen before, all in
-                cluster, item = hit[0], (ev, ())                   # its cluster, of an event that links nothing)
+                cluster, item = hit[0], row + _NO_LINKS            # its cluster, of an event that links nothing)
             else:
-                cluster, item = key(ev, pairs)
+                ev = make(*row)
+                cluster, (kept, links) = key(ev, pairs)
+                item = (kept.uid, kept.stream, kept.type, kept.ts, kept.ids, kept.attrs, kept.contact, links)
+                if kept is not ev:  # identifiers of other clusters: an opt-out reaches them too (``opt_outs``)
+                    for other, (copy, copy_links) in cluster_copies(ev, cluster, cmap.root_of):
+                        items = buf.get(other)
+                        if items is None:
+                            buf[other] = items = ClusterRows()
+                        items.append((copy.uid, copy.stream, copy.type, copy.ts, copy.ids, copy.attrs, copy.contact,
+                                      copy_links))
             items = buf.get(cluster)
             if items is None:
-                buf[cluster] = items = ClusterItems()
+                buf[cluster] = items = ClusterRows()
             items.append(item)
-            if item[0] is not ev:  # identifiers of other clusters: an opt-out reaches them too (``opt_outs``)
-                for other, copy in cluster_copies(ev, cluster, cmap.root_of):
-                    items = buf.get(other)
-                    if items is None:
-                        buf[other] = items = ClusterItems()
-                    items.append(copy)
-        self._n += len(batch)
+        self._n += len(rows)
         if self._n >= FLUSH_ITEMS:
             yield from buf.items()
             self.start_bundle()
@@ -130,6 +141,10 @@ class _KeyByClusterFn(beam.DoFn):
         self.start_bundle()
 
 
+#: An unlinked item's links, appended to its event's fields.
+_NO_LINKS: tuple = ((),)
+
+
 class ResolveIdentities(beam.PTransform):
     """EventBatches → (cluster id, ClusterItems: [(event, accepted links)]); also ``identity_links`` rows (accepted
     and refused), as lists."""
@@ -139,7 +154,9 @@ class ResolveIdentities(beam.PTransform):
         self.rules = rules
 
     def expand(self, events):
-        """``(keyed, link rows)``: steps ``ExtractLinks`` → ``CollectLinks`` → ``ResolveGraph``, ``KeyByCluster``.
+        """``(keyed, link rows)``: steps ``ExtractLinks`` → ``CollectLinks`` → ``ResolveGraph``, ``EventRows`` →
+        ``KeyByCluster`` (the events wait for the map as their field tuples, ``EventRows``, and are keyed as
+        such: issue 22).
 
         ``CollectLinks`` is a GroupByKey under one key, not ``combiners.ToList`` (a CombineGlobally: eight more
         steps in the graph, each with its fixed cost per replay: issue 22).  Every EventBatch (never empty) gives
@@ -152,6 +169,7 @@ class ResolveIdentities(beam.PTransform):
             | "CollectLinks" >> beam.GroupByKey()
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )
-        keyed = events | "KeyByCluster" >> beam.ParDo(
+        rows = events | "EventRows" >> beam.Map(event_rows).with_output_types(EventRows)  # (fused with the parse)
+        keyed = rows | "KeyByCluster" >> beam.ParDo(
             _KeyByClusterFn(rules), beam.pvalue.AsSingleton(resolved.map)).with_output_types(KEYED_ITEMS)
         return keyed, typed(resolved.links)

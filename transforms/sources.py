@@ -48,7 +48,7 @@ from journeyflow.stages.message_attributes import TS_ATTRIBUTE
 from journeyflow.stages.parse_lines import jsonl_records
 from journeyflow.stages.segment.batch import split_batch
 from journeyflow.transforms.coders import Batch
-from journeyflow.transforms.parse import RawRecord
+from journeyflow.transforms.parse import RawRecord, RecordLines
 
 
 def replay_files(input_dir: str) -> list[tuple[str, str]]:
@@ -64,7 +64,8 @@ def replay_files(input_dir: str) -> list[tuple[str, str]]:
 
 class _ReadFileFn(beam.DoFn):
     """(stream, path) → the file's RawRecords (blank lines skipped; counter ``records_read``); with ``chunk`` > 0,
-    lists (``Batch``) of up to ``chunk`` RawRecords (one Beam element per list: issue 22).
+    :class:`~journeyflow.transforms.parse.RecordLines` of up to ``chunk`` records (one Beam element per list, no
+    RawRecord per record: issue 22).
 
     A record's source is ``<file>:<line>`` (``#<k>`` for a batch envelope's k-th message; ``<file>#<n>`` for Avro)
     with the file named relative to the input folder (``crm.jsonl:12``), not by the path given to ``--input``:
@@ -82,33 +83,42 @@ class _ReadFileFn(beam.DoFn):
                 read.inc()
                 yield rec
             return
-        batch = Batch()
-        for rec in self._records(element):
-            batch.append(rec)
-            if len(batch) >= self.chunk:
-                read.inc(len(batch))  # (one counter update per list, not per record: issue 22)
-                yield batch
-                batch = Batch()
-        if batch:
-            read.inc(len(batch))
-            yield batch
+        stream, chunk = element[0], self.chunk
+        lines = RecordLines(stream)
+        add, sources = lines.append, lines.sources.append
+        for payload, source in self._payloads(element):
+            add(payload)
+            sources(source)
+            if len(lines) >= chunk:
+                read.inc(len(lines))  # (one counter update per list, not per record: issue 22)
+                yield lines
+                lines = RecordLines(stream)
+                add, sources = lines.append, lines.sources.append
+        if lines:
+            read.inc(len(lines))
+            yield lines
 
     def _records(self, element: tuple[str, str]) -> Iterator[RawRecord]:
         """The file's RawRecords (not counted: :meth:`process` counts them)."""
+        stream = element[0]
+        for payload, source in self._payloads(element):
+            yield RawRecord(stream, payload, source)
+
+    def _payloads(self, element: tuple[str, str]) -> Iterator[tuple[Any, str]]:
+        """``(payload, source)`` of each record of the file, in file order."""
         stream, path = element
         name = posixpath.basename(path)  # the source: relative to the input folder (see source_name)
         with FileSystems.open(path) as f:
             if path.endswith(".avro"):
                 for i, rec in enumerate(fastavro.reader(f), 1):
-                    yield RawRecord(stream, rec, f"{name}#{i}")
+                    yield rec, f"{name}#{i}"
             else:  # blank lines skipped, a Segment batch envelope split (stages.parse_lines: the bench reads so too)
-                for payload, source in jsonl_records(f, name, stream):
-                    yield RawRecord(stream, payload, source)
+                yield from jsonl_records(f, name, stream)
 
 
 class ReadReplayFiles(beam.PTransform):
     """Reads every stream file under ``input_dir`` as RawRecords (bytes lines, or decoded Avro records); with
-    ``chunk`` > 0, as lists of up to ``chunk`` RawRecords (the replay's ``ParseAndValidate`` with ``batch``)."""
+    ``chunk`` > 0, as RecordLines of up to ``chunk`` records (the replay's ``ParseAndValidate`` with ``batch``)."""
 
     def __init__(self, input_dir: str, label: str | None = None, chunk: int = 0):
         super().__init__(label)

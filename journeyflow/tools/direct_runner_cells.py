@@ -16,6 +16,7 @@ given (local runs only; next to :mod:`journeyflow.tools.direct_runner_bundles`, 
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 from journeyflow.tools.direct_runner_bundles import _encoded_key
@@ -58,7 +59,7 @@ def _codec(coder: Any) -> tuple[Any, Any]:
 def _cell_classes(du: Any) -> tuple[type, type]:
     """Beam's ReadModifyWrite and Bag runtime cells of the direct runner with the module docstring's reads and writes: the same
     attributes and the same answers, the coder's calls taken once per cell (``_codec``)."""
-    unread, chain = du.UNREAD_VALUE, __import__("itertools").chain
+    unread, chain = du.UNREAD_VALUE, itertools.chain
 
     class ReadModifyWriteCell(du.ReadModifyWriteRuntimeState):
         """``ReadModifyWriteRuntimeState`` reading and writing through the coder's direct calls."""

@@ -108,8 +108,14 @@ def pack(values: list) -> bytes:
     """A plain list of field tuples, strings, numbers, dicts, lists... as bytes for :func:`unpack`: ``marshal``
     (about a third cheaper to write than a pickle for the replay's events, and as cheap to read; issue 22) when
     every value is of a type marshal gives back exactly (``str``, ``bytes``, ``int``, ``bool``, ``float``, None,
-    ``tuple``, ``list``, ``dict``, ``set``, ``frozenset``: not their subclasses, which it refuses), else a pickle.
-    Both keep types, dict order and shared objects.  ``values`` must be a ``list`` itself (not a subclass)."""
+    ``tuple``, ``list``, ``dict``, ``set``, ``frozenset``; it refuses their subclasses other than bytes-like ones,
+    enum members, NamedTuples and other objects), else a pickle.  Both keep types, dict order and shared objects.
+    ``values`` must be a ``list`` itself (not a subclass) and hold no bytes-like value other than an exact ``bytes``:
+    marshal writes any object with the buffer protocol (``bytearray``, ``memoryview``, a ``bytes`` subclass,
+    ``array.array``, numpy scalars and arrays) as plain ``bytes`` without an error, so such a value would come back
+    as ``bytes`` (the session-20 review's finding).  The replay's packed values hold none: event fields come from
+    ``json``/``msgspec``/``fastavro`` as exact types (web ``properties`` are copied out of ``msgspec.Raw``), topic
+    data is ``bytes``, table rows are built by journeyflow's own row functions."""
     try:
         return _MARSHAL(values)
     except ValueError:  # (a value marshal refuses: an enum member, a NamedTuple, any object; or too deep)

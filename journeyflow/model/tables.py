@@ -106,6 +106,40 @@ def by_partition(name: str, rows: Iterable[dict[str, Any]], group: Callable[[], 
     return out
 
 
+#: The order of a table's rows in its local Parquet files (file sink and the bucketed replay's merge alike): by the
+#: table's time column (its ``partition_field``; a null time first), then by these columns (a null as ""); rows equal
+#: on all of them keep the order they were made in, which no runner scheduling changes: one customer's decisions,
+#: suppressed candidates and journey steps of one instant in the order the fold made them, one event's identity
+#: links in the order they were resolved, one record's field warnings in the parser's order.  Without the second
+#: key, rows of one time came in the order the runner delivered them: after ``--until``, a parse dead letter and an
+#: event's dead letter dated after the horizon swapped from run to run (issue 22, session 20).
+ROW_ORDER: dict[str, tuple[str, ...]] = {
+    "decisions": ("customer_id",),
+    "suppressed_candidates": ("customer_id",),
+    "journey_steps": ("customer_id",),
+    "customer_snapshots": ("customer_id",),
+    "identity_links": ("event_id",),
+    "dead_letter": ("source", "reason"),
+    "field_warnings": ("source",),
+}
+assert tuple(ROW_ORDER) == TABLES, "every analyst table, in TABLES order"
+
+
+@lru_cache(maxsize=None)
+def row_order_key(name: str) -> Callable[[dict[str, Any]], tuple]:
+    """The sort key of table ``name``'s rows (dicts as stored) in :data:`ROW_ORDER`: ``(time or 0, column or "",
+    ...)``; sort stably with it."""
+    time_col = table_spec(name)["partition_field"]
+    cols = ROW_ORDER[name]
+    if len(cols) == 1:
+        (a,) = cols
+        return lambda r: (r.get(time_col) or 0, r.get(a) or "")
+    if len(cols) == 2:
+        a, b = cols
+        return lambda r: (r.get(time_col) or 0, r.get(a) or "", r.get(b) or "")
+    return lambda r: (r.get(time_col) or 0, *(r.get(c) or "" for c in cols))
+
+
 def to_arrow(name: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
     """``rows`` (dicts with epoch-ms times) as a pyarrow Table with the schema of table ``name``."""
     return pa.Table.from_pylist(list(rows), schema=arrow_schema(name))

@@ -109,8 +109,9 @@ def by_partition(name: str, rows: Iterable[dict[str, Any]], group: Callable[[], 
 #: The order of a table's rows in its local Parquet files (file sink and the bucketed replay's merge alike): by the
 #: table's time column (its ``partition_field``; a null time first), then by these columns (a null as ""); rows equal
 #: on all of them keep the order they were made in, which no runner scheduling changes: one customer's decisions,
-#: suppressed candidates and journey steps of one instant in the order the fold made them, one event's identity
-#: links in the order they were resolved, one record's field warnings in the parser's order.  Without the second
+#: suppressed candidates and journey steps of one instant in the order the fold made them, one record's field
+#: warnings in the parser's order (an event's identity links are sorted by their identifiers: the order they
+#: were resolved in follows the order the runner delivered the link lists in).  Without the second
 #: key, rows of one time came in the order the runner delivered them: after ``--until``, a parse dead letter and an
 #: event's dead letter dated after the horizon swapped from run to run (issue 22, session 20).
 ROW_ORDER: dict[str, tuple[str, ...]] = {
@@ -118,7 +119,7 @@ ROW_ORDER: dict[str, tuple[str, ...]] = {
     "suppressed_candidates": ("customer_id",),
     "journey_steps": ("customer_id",),
     "customer_snapshots": ("customer_id",),
-    "identity_links": ("event_id",),
+    "identity_links": ("event_id", "identifier_a", "identifier_b", "status", "customer_id"),
     "dead_letter": ("source", "reason"),
     "field_warnings": ("source",),
 }

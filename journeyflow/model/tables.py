@@ -6,6 +6,7 @@ of the local tables, so both have the same columns and types.
 from __future__ import annotations
 
 import json
+import operator
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
@@ -139,6 +140,23 @@ def row_order_key(name: str) -> Callable[[dict[str, Any]], tuple]:
         a, b = cols
         return lambda r: (r.get(time_col) or 0, r.get(a) or "", r.get(b) or "")
     return lambda r: (r.get(time_col) or 0, *(r.get(c) or "" for c in cols))
+
+
+@lru_cache(maxsize=None)
+def _fast_order_key(name: str) -> Callable[[dict[str, Any]], tuple]:
+    return operator.itemgetter(table_spec(name)["partition_field"], *ROW_ORDER[name])
+
+
+def sort_rows(name: str, rows: list[dict[str, Any]]) -> None:
+    """Sorts ``rows`` of table ``name`` (dicts as stored) in place, stably, by :func:`row_order_key`.  Tries the
+    columns as they are first (``operator.itemgetter``: ~0.1 µs a row less); a row missing one, or a null compared
+    with a value, sorts the rows as they were given by :func:`row_order_key` instead (the same order)."""
+    before = rows[:]
+    try:
+        rows.sort(key=_fast_order_key(name))
+    except (KeyError, TypeError):  # (a failed sort may have moved rows: start again from the order given)
+        rows[:] = before
+        rows.sort(key=row_order_key(name))
 
 
 def to_arrow(name: str, rows: Iterable[dict[str, Any]]) -> pa.Table:

@@ -18,7 +18,8 @@ import pytest
 
 from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.model.tables import ROW_ORDER, TABLES, arrow_schema, dead_letter_row, row_order_key
+from journeyflow.model.tables import (ROW_ORDER, TABLES, arrow_schema, dead_letter_row, row_order_key,
+                                      sort_rows)
 from journeyflow.pipelines import replay_merge as rm
 from journeyflow.transforms.coders import Batch
 from journeyflow.transforms.sinks.files import _write_destination
@@ -75,10 +76,20 @@ def test_one_customers_rows_of_one_instant_keep_their_order_and_customers_are_so
         ("crm:B", "wait_2d"), ("crm:B", "pick_channel"), ("crm:B", "done")]
 
 
-def test_a_null_key_column_sorts_as_empty_text():
+def test_a_null_or_missing_key_column_sorts_as_empty_text_and_the_sort_stays_stable():
     key = row_order_key("dead_letter")
-    rows = [{"event_time": None, "source": "b", "reason": "x"}, {"event_time": None, "source": None, "reason": "x"}]
-    assert sorted(rows, key=key)[0]["source"] is None
+    rows = [{"event_time": T, "source": "b", "reason": "x", "n": 0}, {"event_time": T, "source": "a", "reason": "x",
+                                                                       "n": 1},
+            {"event_time": T, "source": None, "reason": "x", "n": 2}, {"event_time": T, "source": "", "reason": "x",
+                                                                       "n": 3},
+            {"event_time": T, "source": "a", "reason": "x", "n": 4}, {"event_time": T - 1, "reason": "y", "n": 5}]
+    for given in (rows, rows[::-1]):
+        got = list(given)
+        sort_rows("dead_letter", got)  # (a null compared with text: the fast sort fails, the fallback sorts)
+        assert got == sorted(given, key=key)
+    got = list(rows)
+    sort_rows("dead_letter", got)
+    assert [r["n"] for r in got] == [5, 2, 3, 1, 4, 0]
 
 
 @pytest.mark.parametrize("batch_rows", [1, 2, 4096])

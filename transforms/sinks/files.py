@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
-from journeyflow.model.tables import TABLES, by_partition, partition_of, row_order_key, stored_row, to_arrow
+from journeyflow.model.tables import TABLES, by_partition, partition_of, sort_rows, stored_row, to_arrow
 from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
 from journeyflow.transforms.outputs import MESSAGES, TABLE_ROWS, Message, PipelineOutputs
 
@@ -183,7 +183,7 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
         with FileSystems.create(path) as f:
             # rows in time order (partition field), then by the table's ROW_ORDER columns (customer, source...):
             # tidy for readers, the same for any runner scheduling, much cheaper than a total order on every column
-            payloads.sort(key=row_order_key(name))
+            sort_rows(name, payloads)
             pq.write_table(to_arrow(name, payloads), f, compression="zstd")
     return path, len(payloads)
 

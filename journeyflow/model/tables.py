@@ -111,8 +111,8 @@ def by_partition(name: str, rows: Iterable[dict[str, Any]], group: Callable[[], 
 #: table's time column (its ``partition_field``; a null time first), then by these columns (a null as ""); rows equal
 #: on all of them keep the order they were made in, which no runner scheduling changes: one customer's decisions,
 #: suppressed candidates and journey steps of one instant in the order the fold made them, one record's field
-#: warnings in the parser's order (an event's identity links are sorted by their identifiers: the order they
-#: were resolved in follows the order the runner delivered the link lists in).  Without the second
+#: warnings in the parser's order; identity links in the order the bounded path applies them (``(ts, event_id, a,
+#: b)``: ``stages.identity.graph.resolve``; the rows came out of it in an order that varied between runs).  Without the second
 #: key, rows of one time came in the order the runner delivered them: after ``--until``, a parse dead letter and an
 #: event's dead letter dated after the horizon swapped from run to run (issue 22, session 20).
 ROW_ORDER: dict[str, tuple[str, ...]] = {

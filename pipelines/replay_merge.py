@@ -4,8 +4,10 @@ output folder, in memory that does not grow with the input.
 - Topics: each bucket's topic file is sorted (the file sink writes it so), so ``heapq.merge`` of their lines is the
   same sorted file one pipeline writes (byte-identical).
 - Tables: per ``date=`` partition, the buckets' ``part-00000.parquet`` pieces (each sorted by the table's time
-  column) k-way merged by record batches (:func:`merge_sorted_parquet`), at most :data:`MERGE_FAN_IN` pieces at a
-  time (:func:`merge_in_rounds`): the same rows in time order (row order among equal times carries no meaning).
+  column, then its ``ROW_ORDER`` columns: ``journeyflow.model.tables``) k-way merged by record batches
+  (:func:`merge_sorted_parquet`), at most :data:`MERGE_FAN_IN` pieces at a time (:func:`merge_in_rounds`): the same
+  rows in the same order as one pipeline's file sink gives (rows equal on those columns come from one customer, or
+  one record, and so from one bucket, in the order it made them).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from journeyflow.model.decisions import ALL_TOPICS
-from journeyflow.model.tables import TABLES, table_spec
+from journeyflow.model.tables import ROW_ORDER, TABLES, table_spec
 
 __all__ = ["MERGE_BATCH_ROWS", "MERGE_FAN_IN", "MERGE_WRITE_ROWS", "merge_in_rounds", "merge_sorted_parquet",
            "merge_tables", "merge_topics"]
@@ -39,7 +41,8 @@ def merge_topics(parts: list[str], output_dir: str) -> None:
 
 def merge_tables(parts: list[str], output_dir: str) -> None:
     """``OUT/tables/<table>/``: ``_schema.parquet`` and, per ``date=`` partition, the buckets' rows in one
-    ``part-00000.parquet`` in the table's time order (:func:`merge_sorted_parquet`: bounded memory)."""
+    ``part-00000.parquet`` in the table's order (time, then ``ROW_ORDER``; :func:`merge_sorted_parquet`: bounded
+    memory)."""
     for table in TABLES:
         dest = os.path.join(output_dir, "tables", table)
         os.makedirs(dest, exist_ok=True)
@@ -47,12 +50,12 @@ def merge_tables(parts: list[str], output_dir: str) -> None:
                         os.path.join(dest, "_schema.parquet"))
         partitions = sorted({name for d in parts if os.path.isdir(os.path.join(d, "tables", table))
                              for name in os.listdir(os.path.join(d, "tables", table)) if name.startswith("date=")})
-        time_col = table_spec(table)["partition_field"]
+        order = (table_spec(table)["partition_field"], *ROW_ORDER[table])
         for part in partitions:
             pieces = [path for d in parts
                       if os.path.exists(path := os.path.join(d, "tables", table, part, "part-00000.parquet"))]
             os.makedirs(os.path.join(dest, part), exist_ok=True)
-            merge_in_rounds(pieces, os.path.join(dest, part, "part-00000.parquet"), time_col)
+            merge_in_rounds(pieces, os.path.join(dest, part, "part-00000.parquet"), order)
 
 
 #: Pieces one k-way merge reads at once: each holds a row group (a bucket's whole partition: its rows grow with the
@@ -61,11 +64,10 @@ def merge_tables(parts: list[str], output_dir: str) -> None:
 MERGE_FAN_IN = 8
 
 
-def merge_in_rounds(pieces: list[str], dest: str, time_col: str) -> int:
+def merge_in_rounds(pieces: list[str], dest: str, time_col: str | tuple[str, ...]) -> int:
     """:func:`merge_sorted_parquet` of ``pieces`` into ``dest``, at most :data:`MERGE_FAN_IN` of them at a time:
     groups of consecutive pieces merged into files beside ``dest`` (removed after use), until one merge remains.
-    The same rows in the same time order (row order among equal times carries no meaning, see the module doc).
-    Returns the rows written."""
+    The same rows in the same order (``time_col``: see :func:`merge_sorted_parquet`).  Returns the rows written."""
     made: list[str] = []
     try:
         while len(pieces) > MERGE_FAN_IN:
@@ -105,21 +107,44 @@ def _times(batch: pa.RecordBatch, time_col: str) -> pa.Array:
     return pc.fill_null(col, _NULL_TIME)
 
 
-def merge_sorted_parquet(pieces: list[str], dest: str, time_col: str) -> int:
+def _keys(batch: pa.RecordBatch, order: tuple[str, ...]) -> list[pa.Array]:
+    """The batch's sort keys: its time column (:func:`_times`), then each further column of ``order`` as text, a
+    null as "" (the sink's order: ``row.get(column) or ""``)."""
+    keys = [_times(batch, order[0])]
+    for name in order[1:]:
+        col = batch.column(name)
+        if not pa.types.is_string(col.type):
+            col = col.cast(pa.string())
+        keys.append(pc.fill_null(col, ""))
+    return keys
+
+
+def _upto(keys: list[pa.Array], bound: tuple) -> int:
+    """How many rows of sorted ``keys`` are at or before ``bound`` (a key tuple): a prefix."""
+    mask = pc.less_equal(keys[-1], bound[-1])
+    for col, b in zip(reversed(keys[:-1]), reversed(bound[:-1])):
+        mask = pc.or_(pc.less(col, b), pc.and_(pc.equal(col, b), mask))
+    return pc.sum(mask).as_py() or 0
+
+
+def merge_sorted_parquet(pieces: list[str], dest: str, time_col: str | tuple[str, ...]) -> int:
     """Merge Parquet files each sorted by ``time_col`` (a bucket's ``FileSink`` output) into ``dest``, sorted by it:
     a k-way merge of record batches (:data:`MERGE_BATCH_ROWS` per piece held at a time, and up to
     :data:`MERGE_WRITE_ROWS` merged rows not yet written), so the peak memory does not grow with the partition (a
-    100,000-customer snapshot partition held whole took ~200 MiB).  Each round takes, from every piece in order, the
-    rows up to the smallest "last time" of the pieces' current batches (one batch at least is used up each round),
-    stably sorted; the rounds' rows are written as one row group once they reach :data:`MERGE_WRITE_ROWS` (and at
-    the end).  Returns the rows written."""
+    100,000-customer snapshot partition held whole took ~200 MiB).  ``time_col``: the time column, or a tuple of
+    it and further text columns (the table's ``ROW_ORDER``: rows sorted by time, then by each, a null as "").
+    Each round takes, from every piece in order, the rows up to the smallest "last key" of the pieces' current
+    batches (one batch at least is used up each round), stably sorted; the rounds' rows are written as one row
+    group once they reach :data:`MERGE_WRITE_ROWS` (and at the end).  Returns the rows written."""
+    order = (time_col,) if isinstance(time_col, str) else tuple(time_col)
+    names = [f"k{i}" for i in range(len(order))]
     readers = [pq.ParquetFile(p).iter_batches(batch_size=MERGE_BATCH_ROWS) for p in pieces]
     schema = pq.ParquetFile(pieces[0]).schema_arrow
 
-    def advance(i: int) -> tuple[pa.RecordBatch, pa.Array] | None:
+    def advance(i: int) -> tuple[pa.RecordBatch, list[pa.Array]] | None:
         for b in readers[i]:
             if len(b):
-                return b, _times(b, time_col)
+                return b, _keys(b, order)
         return None
 
     current = [advance(i) for i in range(len(readers))]
@@ -127,23 +152,25 @@ def merge_sorted_parquet(pieces: list[str], dest: str, time_col: str) -> int:
     pending: list[pa.Table] = []  # sorted chunks not yet written: one row group of >= MERGE_WRITE_ROWS rows each
     with pq.ParquetWriter(dest, schema, compression="zstd") as writer:
         while any(c is not None for c in current):
-            bound = min(c[1][-1].as_py() for c in current if c is not None)
-            taken = []
+            bound = min(tuple(k[-1].as_py() for k in c[1]) for c in current if c is not None)
+            taken, taken_keys = [], []
             for i, c in enumerate(current):
                 if c is None:
                     continue
-                batch, times = c
-                n = pc.sum(pc.less_equal(times, bound)).as_py() or 0  # a prefix: the piece is sorted
+                batch, keys = c
+                n = _upto(keys, bound)  # (a prefix: the piece is sorted)
                 if n:
                     taken.append(batch.slice(0, n))
+                    taken_keys.append([k.slice(0, n) for k in keys])
                 if n == len(batch):
                     current[i] = advance(i)
                 else:
-                    current[i] = (batch.slice(n), times.slice(n))
+                    current[i] = (batch.slice(n), [k.slice(n) for k in keys])
             if taken:
                 chunk = pa.Table.from_batches(taken, schema=schema)
-                keys = pa.table({"t": pa.concat_arrays([_times(b, time_col) for b in taken])})
-                pending.append(chunk.take(pc.sort_indices(keys, sort_keys=[("t", "ascending")])))
+                cols = pa.table({name: pa.concat_arrays([k[j] for k in taken_keys]) for j, name in enumerate(names)})
+                # (a stable sort: rows equal on every key keep their piece's order)
+                pending.append(chunk.take(pc.sort_indices(cols, sort_keys=[(name, "ascending") for name in names])))
                 held += chunk.num_rows
                 rows += chunk.num_rows
                 if held >= MERGE_WRITE_ROWS:

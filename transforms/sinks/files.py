@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from journeyflow.model.decisions import ALL_TOPICS
-from journeyflow.model.tables import TABLES, by_partition, partition_of, stored_row, table_spec, to_arrow
+from journeyflow.model.tables import TABLES, by_partition, partition_of, sort_rows, stored_row, to_arrow
 from journeyflow.transforms.coders import DESTINATION_BATCH, Batch, PackedPayloads
 from journeyflow.transforms.outputs import MESSAGES, TABLE_ROWS, Message, PipelineOutputs
 
@@ -113,7 +113,7 @@ class WriteOutputFiles(beam.PTransform):
 
     Every topic file and every table's ``_schema.parquet`` is written even when empty, so consumers and queries
     always find them.  Topic lines are sorted (the same input gives byte-identical topic files); table rows are
-    in time order.  The empty markers come from ``EmptyOutputs``: a ``Create`` of them (a stage of its own, with
+    in time order, then in the table's ``ROW_ORDER`` (``journeyflow.model.tables``): the same for any scheduling.  The empty markers come from ``EmptyOutputs``: a ``Create`` of them (a stage of its own, with
     its fixed cost per run), or, given ``seed`` (a PCollection known to hold at least one element: the replay's
     ``ListFiles``), a ``FlatMap`` giving them for each of its elements, fused into its stage (markers given more
     than once write nothing more: issue 22)."""
@@ -181,10 +181,9 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
             path = FileSystems.join(out_dir, "tables", name, part, "part-00000.parquet")
         _ensure_dir(path)
         with FileSystems.create(path) as f:
-            # rows in time order (partition field): tidy for readers, much cheaper than a total order on every
-            # column; row order inside a Parquet file carries no meaning for queries
-            time_col = table_spec(name)["partition_field"]
-            payloads.sort(key=lambda r: r.get(time_col) or 0)
+            # rows in time order (partition field), then by the table's ROW_ORDER columns (customer, source...):
+            # tidy for readers, the same for any runner scheduling, much cheaper than a total order on every column
+            sort_rows(name, payloads)
             pq.write_table(to_arrow(name, payloads), f, compression="zstd")
     return path, len(payloads)
 

@@ -75,9 +75,11 @@ class _LazyCustomer(Mapping):
 
 
 class _Ctx:
-    """What a condition may look at, built lazily (most events never evaluate a condition)."""
+    """What a condition may look at, built lazily (most events never evaluate a condition): ``activation()`` (the
+    event's dict and ``customer``) and ``customer_activation()`` (``customer`` alone, the same object, for a condition
+    that names no ``event``: ``Condition.evaluate_in``)."""
 
-    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms", "soft")
+    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms", "soft", "_cust", "_cact")
 
     def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
                  attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None,
@@ -89,6 +91,20 @@ class _Ctx:
         self.product = product
         self.attributes = attributes
         self._act: dict | None = None
+        self._cust: _LazyCustomer | None = None
+        self._cact: dict | None = None
+
+    def _customer(self) -> _LazyCustomer:
+        c = self._cust
+        if c is None:
+            c = self._cust = _LazyCustomer(self.state, self.now, self.product, self.attributes, self.stale_ms, self.soft)
+        return c
+
+    def customer_activation(self) -> dict:
+        """``{"customer": ...}``: the ``customer`` of :meth:`activation` without the event's dict."""
+        if self._cact is None:
+            self._cact = {"customer": self._customer()}
+        return self._cact
 
     def activation(self) -> dict:
         if self._act is None:
@@ -103,8 +119,7 @@ class _Ctx:
                 e = {"stream": "timer", "type": "timer", "ts": self.now}
                 if self.product is not None:
                     e["product_id"] = self.product
-            self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product,
-                                                               self.attributes, self.stale_ms, self.soft)}
+            self._act = {"event": e, "customer": self._customer()}
         return self._act
 
 

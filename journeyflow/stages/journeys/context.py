@@ -29,6 +29,30 @@ _REACHABLE = "reachable"
 _NO_ATTRIBUTES = AttributeSet()
 
 
+class _Reachable(Mapping):
+    """``customer.reachable``: channel -> bool, each computed when read (a condition reads one channel; this was a
+    dict of all four, each a ``delivery_address`` call), not kept: a new one per read of ``customer.reachable``."""
+
+    __slots__ = ("_state", "_now", "_soft")
+
+    def __init__(self, state: CustomerState, now: int, soft: tuple[int, int]):
+        self._state, self._now, self._soft = state, now, soft
+
+    def __getitem__(self, channel: str) -> bool:
+        if channel not in CHANNELS:
+            raise KeyError(channel)
+        return self._state.delivery_address(channel, self._now, *self._soft).__class__ is tuple
+
+    def __contains__(self, channel: object) -> bool:
+        return channel in CHANNELS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CHANNELS)
+
+    def __len__(self) -> int:
+        return len(CHANNELS)
+
+
 class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
     views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
@@ -50,7 +74,7 @@ class _LazyCustomer(Mapping):
                 self._traits = TraitsView(self._attributes, self._state, self._now)
             return self._traits
         if key == _REACHABLE:
-            return {ch: self._state.delivery_address(ch, self._now, *self._soft).__class__ is tuple for ch in CHANNELS}
+            return _Reachable(self._state, self._now, self._soft)
         if key == "product_views_7d":  # an event without a product: no views of it, not bought
             return self._state.views_of(self._product, self._now, 7 * DAY) if self._product is not None else 0
         if key == "bought_product_30d":

@@ -56,6 +56,9 @@ _IN_TYPES = (str, int, bool)  # not float: Python's `in` matches NaN by identity
 _SIZED = (str, list, tuple, dict)
 _STRING_METHODS = {"startsWith": str.startswith, "endsWith": str.endswith, "contains": str.__contains__}
 _INT_RE = re.compile(r"-?[0-9]+\Z")
+#: A ``matches`` remembers its result for up to this many texts of at most ``_MEMO_TEXT`` characters (a condition
+#: reads the same few values again and again: ``customer.lifecycle_stage``); others are searched every time.
+_MEMO_ENTRIES, _MEMO_TEXT = 1024, 200
 _SIMPLE_STR = re.compile(r"""(?:'[^'\\\n\r]*'|"[^"\\\n\r]*")\Z""")
 
 #: Types met at run time that are ``Mapping`` s (the activation's lazy ``customer``, ``traits``): ``isinstance``
@@ -403,6 +406,7 @@ class _Fast:
         except re2.error:
             raise _NotFast("matches") from None
         a = self.compile(target)
+        memo: dict[str, bool] = {}  # text -> result (a pure function of it): re2's Python layer is ~17 k instructions
 
         def f_matches(act):
             x = a(act)
@@ -410,7 +414,12 @@ class _Fast:
                 return _ERR
             if type(x) is not str:
                 raise _FALLBACK
-            return search(x) is not None
+            r = memo.get(x)
+            if r is None:
+                r = search(x) is not None
+                if len(memo) < _MEMO_ENTRIES and len(x) <= _MEMO_TEXT:
+                    memo[x] = r
+            return r
         return f_matches
 
     def n_literal(self, node: Tree):

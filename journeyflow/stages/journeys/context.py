@@ -56,33 +56,34 @@ class _Reachable(Mapping):
 class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
     views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
-    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
+    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`).  It
+    reads its :class:`_Ctx`'s state, time, product, attributes, ``stale_ms`` (open tickets stale at ``now`` are not
+    counted: ``CustomerState.open_tickets_at``) and ``soft`` (the policy's soft-bounce limit: reachable as the arbiter
+    decides), which do not change (one object made per context: cheaper than copying them)."""
 
-    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale", "_soft")
+    __slots__ = ("_ctx", "_facts", "_traits")
 
-    def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES,
-                 stale_ms: int | None = None, soft: tuple[int, int] = (0, 0)):
-        self._state, self._now, self._product, self._attributes = state, now, product, attributes
-        self._stale = stale_ms  # open tickets stale at ``now`` are not counted (CustomerState.open_tickets_at)
-        self._soft = soft  # the policy's soft-bounce limit (max, within ms): reachable as the arbiter decides
+    def __init__(self, ctx: _Ctx):
+        self._ctx = ctx
         self._facts: dict | None = None
         self._traits: TraitsView | None = None
 
     def __getitem__(self, key: str) -> Any:
+        c = self._ctx
         if key == "traits":
             if self._traits is None:
-                self._traits = TraitsView(self._attributes, self._state, self._now)
+                self._traits = TraitsView(c.attributes, c.state, c.now)
             return self._traits
         if key == _REACHABLE:
-            return _Reachable(self._state, self._now, self._soft)
+            return _Reachable(c.state, c.now, c.soft)
         if key == "product_views_7d":  # an event without a product: no views of it, not bought
-            return self._state.views_of(self._product, self._now, 7 * DAY) if self._product is not None else 0
+            return c.state.views_of(c.product, c.now, 7 * DAY) if c.product is not None else 0
         if key == "bought_product_30d":
-            return self._product is not None and self._state.bought_within(self._product, self._now, 30 * DAY)
+            return c.product is not None and c.state.bought_within(c.product, c.now, 30 * DAY)
         if key not in _FACT_KEYS:
             raise KeyError(key)
         if self._facts is None:
-            self._facts = self._state.facts(self._now, self._stale)
+            self._facts = c.state.facts(c.now, c.stale_ms)
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
@@ -121,7 +122,7 @@ class _Ctx:
     def _customer(self) -> _LazyCustomer:
         c = self._cust
         if c is None:
-            c = self._cust = _LazyCustomer(self.state, self.now, self.product, self.attributes, self.stale_ms, self.soft)
+            c = self._cust = _LazyCustomer(self)
         return c
 
     def customer_activation(self) -> dict:

@@ -56,34 +56,35 @@ class _Reachable(Mapping):
 class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
     views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
-    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`).  It
-    reads its :class:`_Ctx`'s state, time, product, attributes, ``stale_ms`` (open tickets stale at ``now`` are not
-    counted: ``CustomerState.open_tickets_at``) and ``soft`` (the policy's soft-bounce limit: reachable as the arbiter
-    decides), which do not change (one object made per context: cheaper than copying them)."""
+    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`).
+    ``at``: ``(state, now, product, attributes, stale_ms, soft)`` -- ``stale_ms``: open tickets stale at ``now`` are
+    not counted (``CustomerState.open_tickets_at``); ``soft``: the policy's soft-bounce limit (max, within ms), for
+    reachable as the arbiter decides.  (One tuple: cheaper to make than six attributes; not the :class:`_Ctx`
+    itself, which holds this object: a reference cycle would leave both to the garbage collector.)"""
 
-    __slots__ = ("_ctx", "_facts", "_traits")
+    __slots__ = ("_at", "_facts", "_traits")
 
-    def __init__(self, ctx: _Ctx):
-        self._ctx = ctx
+    def __init__(self, at: tuple):
+        self._at = at
         self._facts: dict | None = None
         self._traits: TraitsView | None = None
 
     def __getitem__(self, key: str) -> Any:
-        c = self._ctx
+        state, now, product, attributes, stale_ms, soft = self._at
         if key == "traits":
             if self._traits is None:
-                self._traits = TraitsView(c.attributes, c.state, c.now)
+                self._traits = TraitsView(attributes, state, now)
             return self._traits
         if key == _REACHABLE:
-            return _Reachable(c.state, c.now, c.soft)
+            return _Reachable(state, now, soft)
         if key == "product_views_7d":  # an event without a product: no views of it, not bought
-            return c.state.views_of(c.product, c.now, 7 * DAY) if c.product is not None else 0
+            return state.views_of(product, now, 7 * DAY) if product is not None else 0
         if key == "bought_product_30d":
-            return c.product is not None and c.state.bought_within(c.product, c.now, 30 * DAY)
+            return product is not None and state.bought_within(product, now, 30 * DAY)
         if key not in _FACT_KEYS:
             raise KeyError(key)
         if self._facts is None:
-            self._facts = c.state.facts(c.now, c.stale_ms)
+            self._facts = state.facts(now, stale_ms)
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
@@ -122,7 +123,8 @@ class _Ctx:
     def _customer(self) -> _LazyCustomer:
         c = self._cust
         if c is None:
-            c = self._cust = _LazyCustomer(self)
+            c = self._cust = _LazyCustomer((self.state, self.now, self.product, self.attributes, self.stale_ms,
+                                            self.soft))
         return c
 
     def customer_activation(self) -> dict:

@@ -195,11 +195,12 @@ def _env() -> celpy.Environment:
 class Condition:
     """A compiled condition.  ``evaluate(activation)`` → bool, never raises."""
 
-    __slots__ = ("text", "where", "name", "_program", "_fast", "errors", "non_bool", "fallbacks")
+    __slots__ = ("text", "where", "name", "_program", "_fast", "errors", "non_bool", "fallbacks", "reads_event")
 
     def __init__(self, text: str, where: str, program: Any, fast: Callable[[Mapping], Any] | None,
-                 name: str | None = None):
+                 name: str | None = None, reads_event: bool = True):
         self.text = text
+        self.reads_event = reads_event  # False: the parse tree names no ``event`` (the fast path never reads it)
         self.where = where
         self.name = name or where  # what a failed evaluation is reported under (FAILED)
         self._program = program
@@ -243,6 +244,27 @@ class Condition:
                     return False
                 return self._failed(r is _ERR)
         return self._slow(activation)
+
+    def evaluate_in(self, ctx: Any) -> bool:
+        """``evaluate(ctx.activation())``, the same result, where ``ctx`` has ``activation()`` (``{"event": ...,
+        "customer": ...}``, built once) and ``customer_activation()`` (``{"customer": ...}``, the same ``customer``):
+        the fast path of a condition that names no ``event`` gets the latter, so the event's dict is not built for
+        it; cel-python (a fallback) always gets the whole activation, as before."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                r = fast(ctx.activation() if self.reads_event else ctx.customer_activation())
+            except _Fallback:
+                pass
+            except Exception:  # a bug in the fast path must not break the pipeline: let cel-python decide
+                pass
+            else:
+                if r is True:
+                    return True
+                if r is False:
+                    return False
+                return self._failed(r is _ERR)
+        return self._slow(ctx.activation())
 
     def _slow(self, activation: Mapping[str, Any]) -> bool:
         self.fallbacks += 1
@@ -309,7 +331,8 @@ def compile_condition(text: str, where: str, variables: Mapping[str, Any] | None
             raise err from None
         except RecursionError:
             raise JourneyError(f"{where}: condition is too complex to type-check") from None
-    return Condition(text, where, env.program(ast, functions=SPEC_FUNCTIONS), compile_fast(ast), name)
+    reads_event = any(n.data == "ident" and str(n.children[0]) == "event" for n in ast.iter_subtrees())
+    return Condition(text, where, env.program(ast, functions=SPEC_FUNCTIONS), compile_fast(ast), name, reads_event)
 
 
 def condition_name(journey: Mapping, path: tuple, where: str) -> str:

@@ -14,6 +14,7 @@ does not handle (mixed int/double, ``null``, lists compared with ``==``, an inte
 """
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -56,6 +57,9 @@ _IN_TYPES = (str, int, bool)  # not float: Python's `in` matches NaN by identity
 _SIZED = (str, list, tuple, dict)
 _STRING_METHODS = {"startsWith": str.startswith, "endsWith": str.endswith, "contains": str.__contains__}
 _INT_RE = re.compile(r"-?[0-9]+\Z")
+#: A ``matches`` remembers its result for up to this many texts of at most ``_MEMO_TEXT`` characters (a condition
+#: reads the same few values again and again: ``customer.lifecycle_stage``); others are searched every time.
+_MEMO_ENTRIES, _MEMO_TEXT = 1024, 200
 _SIMPLE_STR = re.compile(r"""(?:'[^'\\\n\r]*'|"[^"\\\n\r]*")\Z""")
 
 #: Types met at run time that are ``Mapping`` s (the activation's lazy ``customer``, ``traits``): ``isinstance``
@@ -81,14 +85,18 @@ class _Uint(int):
 #: Types compared by numeric value across each other (CEL: ``12 == 12u``, ``120 > 99.5``); not bool.
 _NUMBERS = (int, float, _Uint)
 
-_RELATIONS = {
-    "relation_lt": lambda a, b: a < b,
-    "relation_le": lambda a, b: a <= b,
-    "relation_gt": lambda a, b: a > b,
-    "relation_ge": lambda a, b: a >= b,
-    "relation_eq": lambda a, b: a == b,
-    "relation_ne": lambda a, b: a != b,
-}
+_RELATIONS = {"relation_lt": operator.lt, "relation_le": operator.le, "relation_gt": operator.gt,
+              "relation_ge": operator.ge, "relation_eq": operator.eq, "relation_ne": operator.ne}
+#: Nodes compiled as their only child: a chain of them leads to what a subtree is (:func:`_through`).
+_PASS = frozenset({"expr", "conditionalor", "conditionaland", "relation", "addition", "multiplication", "unary",
+                   "member", "primary", "paren_expr"})
+
+
+def _through(node: Any) -> Any:
+    """The node a chain of one-child pass-through nodes leads to (compiling ``node`` compiles that one)."""
+    while isinstance(node, Tree) and len(node.children) == 1 and node.data in _PASS:
+        node = node.children[0]
+    return node
 
 
 class _Fast:
@@ -164,11 +172,13 @@ class _Fast:
         if op == "relation_in":
             return self._in(a, right)
         b = self.compile(right)
+        lit = _through(right)  # a literal: its value, not a call (``customer.product_views_7d >= 3``)
+        const = self._literal_value(lit) if isinstance(lit, Tree) and lit.data == "literal" else _ERR
         cmp = _RELATIONS[op]
 
         def f_rel(act):
             x = a(act)
-            y = b(act)
+            y = b(act) if const is _ERR else const
             if x is _ERR or y is _ERR:
                 return _ERR
             tx = type(x)
@@ -287,14 +297,23 @@ class _Fast:
     n_addition = n_multiplication = _binary
 
     def n_member_dot(self, node: Tree):
-        return self._field(self.compile(node.children[0]), str(node.children[1]))
+        root = _through(node.children[0])  # ``customer.x``: the variable read here, not by a call of n_ident's
+        root = str(root.children[0]) if isinstance(root, Tree) and root.data == "ident" else None
+        return self._field(self.compile(node.children[0]), str(node.children[1]), root)
 
     @staticmethod
-    def _field(base: Callable[[Mapping], Any], key: str) -> Callable[[Mapping], Any]:
-        """``base.key`` and ``base["key"]``: the map's value, a CEL error when the key is missing."""
+    def _field(base: Callable[[Mapping], Any], key: str, root: str | None = None) -> Callable[[Mapping], Any]:
+        """``base.key`` and ``base["key"]``: the map's value, a CEL error when the key is missing; ``root``: the
+        variable ``base`` reads, read here as ``base`` would (missing: _Fallback)."""
 
         def f_get(act):
-            m = base(act)
+            if root is None:
+                m = base(act)
+            else:
+                try:
+                    m = act[root]
+                except KeyError:
+                    raise _FALLBACK from None
             if type(m) is dict or type(m) in _MAPPING_TYPES or _is_mapping(m):
                 try:
                     return m[key]
@@ -403,6 +422,7 @@ class _Fast:
         except re2.error:
             raise _NotFast("matches") from None
         a = self.compile(target)
+        memo: dict[str, bool] = {}  # text -> result (a pure function of it): re2's Python layer is ~17 k instructions
 
         def f_matches(act):
             x = a(act)
@@ -410,7 +430,12 @@ class _Fast:
                 return _ERR
             if type(x) is not str:
                 raise _FALLBACK
-            return search(x) is not None
+            r = memo.get(x)
+            if r is None:
+                r = search(x) is not None
+                if len(memo) < _MEMO_ENTRIES and len(x) <= _MEMO_TEXT:
+                    memo[x] = r
+            return r
         return f_matches
 
     def n_literal(self, node: Tree):

@@ -29,36 +29,62 @@ _REACHABLE = "reachable"
 _NO_ATTRIBUTES = AttributeSet()
 
 
+class _Reachable(Mapping):
+    """``customer.reachable``: channel -> bool, each computed when read (a condition reads one channel; this was a
+    dict of all four, each a ``delivery_address`` call), not kept: a new one per read of ``customer.reachable``."""
+
+    __slots__ = ("_state", "_now", "_soft")
+
+    def __init__(self, state: CustomerState, now: int, soft: tuple[int, int]):
+        self._state, self._now, self._soft = state, now, soft
+
+    def __getitem__(self, channel: str) -> bool:
+        if channel not in CHANNELS:
+            raise KeyError(channel)
+        return self._state.delivery_address(channel, self._now, *self._soft).__class__ is tuple
+
+    def __contains__(self, channel: object) -> bool:
+        return channel in CHANNELS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CHANNELS)
+
+    def __len__(self) -> int:
+        return len(CHANNELS)
+
+
 class _LazyCustomer(Mapping):
     """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
     views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
-    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`)."""
+    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`).
+    ``at``: ``(state, now, product, attributes, stale_ms, soft)`` -- ``stale_ms``: open tickets stale at ``now`` are
+    not counted (``CustomerState.open_tickets_at``); ``soft``: the policy's soft-bounce limit (max, within ms), for
+    reachable as the arbiter decides.  (One tuple: cheaper to make than six attributes; not the :class:`_Ctx`
+    itself, which holds this object: a reference cycle would leave both to the garbage collector.)"""
 
-    __slots__ = ("_state", "_now", "_product", "_facts", "_attributes", "_traits", "_stale", "_soft")
+    __slots__ = ("_at", "_facts", "_traits")
 
-    def __init__(self, state: CustomerState, now: int, product: str | None, attributes: AttributeSet = _NO_ATTRIBUTES,
-                 stale_ms: int | None = None, soft: tuple[int, int] = (0, 0)):
-        self._state, self._now, self._product, self._attributes = state, now, product, attributes
-        self._stale = stale_ms  # open tickets stale at ``now`` are not counted (CustomerState.open_tickets_at)
-        self._soft = soft  # the policy's soft-bounce limit (max, within ms): reachable as the arbiter decides
+    def __init__(self, at: tuple):
+        self._at = at
         self._facts: dict | None = None
         self._traits: TraitsView | None = None
 
     def __getitem__(self, key: str) -> Any:
+        state, now, product, attributes, stale_ms, soft = self._at
         if key == "traits":
             if self._traits is None:
-                self._traits = TraitsView(self._attributes, self._state, self._now)
+                self._traits = TraitsView(attributes, state, now)
             return self._traits
         if key == _REACHABLE:
-            return {ch: self._state.delivery_address(ch, self._now, *self._soft).__class__ is tuple for ch in CHANNELS}
+            return _Reachable(state, now, soft)
         if key == "product_views_7d":  # an event without a product: no views of it, not bought
-            return self._state.views_of(self._product, self._now, 7 * DAY) if self._product is not None else 0
+            return state.views_of(product, now, 7 * DAY) if product is not None else 0
         if key == "bought_product_30d":
-            return self._product is not None and self._state.bought_within(self._product, self._now, 30 * DAY)
+            return product is not None and state.bought_within(product, now, 30 * DAY)
         if key not in _FACT_KEYS:
             raise KeyError(key)
         if self._facts is None:
-            self._facts = self._state.facts(self._now, self._stale)
+            self._facts = state.facts(now, stale_ms)
         return self._facts[key]
 
     def __contains__(self, key: object) -> bool:
@@ -75,9 +101,11 @@ class _LazyCustomer(Mapping):
 
 
 class _Ctx:
-    """What a condition may look at, built lazily (most events never evaluate a condition)."""
+    """What a condition may look at, built lazily (most events never evaluate a condition): ``activation()`` (the
+    event's dict and ``customer``) and ``customer_activation()`` (``customer`` alone, the same object, for a condition
+    that names no ``event``: ``Condition.evaluate_in``)."""
 
-    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms", "soft")
+    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms", "soft", "_cust", "_cact")
 
     def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
                  attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None,
@@ -89,6 +117,21 @@ class _Ctx:
         self.product = product
         self.attributes = attributes
         self._act: dict | None = None
+        self._cust: _LazyCustomer | None = None
+        self._cact: dict | None = None
+
+    def _customer(self) -> _LazyCustomer:
+        c = self._cust
+        if c is None:
+            c = self._cust = _LazyCustomer((self.state, self.now, self.product, self.attributes, self.stale_ms,
+                                            self.soft))
+        return c
+
+    def customer_activation(self) -> dict:
+        """``{"customer": ...}``: the ``customer`` of :meth:`activation` without the event's dict."""
+        if self._cact is None:
+            self._cact = {"customer": self._customer()}
+        return self._cact
 
     def activation(self) -> dict:
         if self._act is None:
@@ -103,8 +146,7 @@ class _Ctx:
                 e = {"stream": "timer", "type": "timer", "ts": self.now}
                 if self.product is not None:
                     e["product_id"] = self.product
-            self._act = {"event": e, "customer": _LazyCustomer(self.state, self.now, self.product,
-                                                               self.attributes, self.stale_ms, self.soft)}
+            self._act = {"event": e, "customer": self._customer()}
         return self._act
 
 

@@ -209,7 +209,7 @@ class JourneyEngine:
                     continue
             for t in j.entry:  # (``_first_match(j.entry, event, ctx)``, inlined: no membership to compare with)
                 if t.type == etype and (t.stream is None or t.stream == estream) and (
-                        t.condition is None or t.condition.evaluate(ctx.activation())):
+                        t.condition is None or t.condition.evaluate_in(ctx)):
                     break
             else:
                 continue
@@ -332,7 +332,7 @@ class JourneyEngine:
             elif k == "branch":
                 target, detail = st.else_, None
                 for i, (cond, tgt) in enumerate(st.cases, 1):
-                    if cond.evaluate(ctx.activation()):
+                    if cond.evaluate_in(ctx):
                         target, detail = tgt, f"branch:case{i}->{tgt}"
                         break
                 out.steps.append(_new(JourneyStep, (customer_id, j.id, sid, "step", now, trigger_id,
@@ -427,8 +427,8 @@ class JourneyEngine:
         (``model.reads_product``: its parsed field references)."""
         if product is None and any(reads_product(c) for c in j.audience):
             return True
-        act = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms, self.soft_bounces).activation()
-        return any(c.evaluate(act) for c in j.audience)
+        ctx = _Ctx(state, now, None, product, self.attributes, self.open_ticket_ms, self.soft_bounces)
+        return any(c.evaluate_in(ctx) for c in j.audience)
 
     def cancel_orphans(self, state: CustomerState, now: int, trigger_id: str, customer_id: str) -> JourneyOutput:
         """After a merge: the entries a merged record holds (the active membership it gave up among them) are

@@ -33,7 +33,7 @@ def _matches(t: Trigger, ev: Event, ctx: _Ctx, m: dict | None = None) -> bool:
         keys = {**m.get("r", {}), **m.get("k", {})}
         if any(f in keys and object_key(_field(ev.attrs, f)) != object_key(keys[f]) for f in t.same):
             return False  # an exit/goal about another object (another order) than the entry's (12345 is "12345")
-    return t.condition is None or t.condition.evaluate(ctx.activation())
+    return t.condition is None or t.condition.evaluate_in(ctx)
 
 
 def _first_match(triggers: tuple[Trigger, ...], ev: Event, ctx: _Ctx, m: dict | None = None) -> Trigger | None:

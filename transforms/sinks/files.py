@@ -77,17 +77,16 @@ def _record_destinations(records: list, messages: tuple[Any, bool] | None,
     (table, row builder or None for records that are rows, several per record)), as :func:`_topic_destinations` and
     :func:`_table_destinations` give them."""
     parts: dict[tuple[str, str, str], Batch] = {}
-
-    def add(key: tuple[str, str, str], payload: Any) -> None:
-        got = parts.get(key)
-        if got is None:
-            parts[key] = got = Batch()
-        got.append(payload)
-
     if messages is not None:
         build, flat = messages
+        topics: dict[str, Batch] = {}  # (by topic name, in the order first seen: no key tuple and call per message)
         for m in (m for r in records for m in build(r)) if flat else map(build, records):
-            add(("topic", m.topic, ""), m.data)
+            got = topics.get(m.topic)
+            if got is None:
+                topics[m.topic] = got = Batch()
+            got.append(m.data)
+        for topic, got in topics.items():
+            parts[("topic", topic, "")] = got
     for name, build, flat in tables:
         rows = records if build is None else (y for r in records for y in build(r)) if flat else map(build, records)
         for part, got in by_partition(name, rows, Batch).items():  # (one table per name: no key seen before)

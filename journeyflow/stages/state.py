@@ -40,7 +40,6 @@ import heapq
 import json
 import zlib
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, Iterable, Mapping
 
 from journeyflow.model.events import Event
@@ -340,9 +339,17 @@ class CustomerState(_dl.AddressStatus):
     def views_of(self, product_id: str, now: int, window_ms: int) -> int:
         """Number of views of the product in ``(now - window_ms, now]`` (event time, ms)."""
         lo, views = now - window_ms, self.views
-        if views and views[0][0] > lo and views[-1][0] <= now:  # (time-sorted: all inside the window, the usual)
-            return list(map(_PRODUCT_OF, views)).count(product_id)  # (no bytecode per view)
-        return sum(1 for ts, p in views if p == product_id and lo < ts <= now)
+        n = 0  # (plain loops: a customer has a few views, and in the compiled core a loop costs less than a list
+        if views and views[0][0] > lo and views[-1][0] <= now:  # made by map() and counted, or a generator)
+            for v in views:  # (time-sorted: all inside the window, the usual) list(map(itemgetter(1), views)).count(
+                p = v[1]  # product_id): its comparison (the same object, else ==)
+                if p is product_id or p == product_id:
+                    n += 1
+            return n
+        for ts, p in views:  # sum(1 for ts, p in views if p == product_id and lo < ts <= now)
+            if p == product_id and lo < ts <= now:
+                n += 1
+        return n
 
     def sends_within(self, now: int, window_ms: int, channel: str | None = None,
                      categories: Iterable[str] | None = None) -> int:
@@ -461,7 +468,6 @@ class CustomerState(_dl.AddressStatus):
         return cls.from_dict(json.loads(raw))
 
 
-_PRODUCT_OF = itemgetter(1)  # (a view's product id)
 _EMPTY_VALUES = (None, [], {}, "")  # (what ``to_dict`` leaves out: made once, not per field)
 
 

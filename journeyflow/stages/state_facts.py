@@ -13,7 +13,7 @@ from typing import Any
 from journeyflow.model.decisions import CHANNELS
 from journeyflow.stages.state import CART_MS, DAY, CustomerState
 
-__all__ = ["facts"]
+__all__ = ["fact", "facts"]
 
 _WEEK = 7 * DAY
 _HIGH = ("high", "critical")
@@ -83,3 +83,39 @@ def facts(s: CustomerState, now: int, stale_ms: int | None = None) -> dict[str, 
         "messages_24h": day,
         "messages_7d": week,
     }
+
+
+def fact(s: CustomerState, key: str, now: int, stale_ms: int | None = None) -> Any:
+    """``facts(s, now, stale_ms)[key]``, the same value, working out that fact alone (a condition reads one or two of
+    the sixteen: ``customer.days_since_last_order``); KeyError: not a fact's key."""
+    if key == "days_since_last_order":
+        orders = s.orders
+        return (now - orders[-1][0]) // DAY if orders else -1
+    if key == "lifecycle_stage":
+        return s.lifecycle or ""
+    if key == "consent":
+        held, consent = s.consent, {}
+        for ch in CHANNELS:
+            c = held.get(ch)
+            consent[ch] = (c[0] if c else None) == "granted"
+        return consent
+    if key == "open_tickets" or key == "escalated_tickets" or key == "open_high_tickets":
+        tickets = s.open_tickets_at(now, stale_ms)
+        if key == "open_tickets":
+            return len(tickets)
+        n = 0
+        if key == "escalated_tickets":
+            for t in tickets:
+                if t[2]:
+                    n += 1
+        else:
+            for t in tickets:
+                if t[0] in _HIGH:
+                    n += 1
+        return n
+    if key in _FACT_NAMES:
+        return facts(s, now, stale_ms)[key]  # (the rarely read ones)
+    raise KeyError(key)
+
+
+_FACT_NAMES = frozenset(facts(CustomerState(), 0))

@@ -69,3 +69,24 @@ def test_facts_equal_the_expressions_they_replaced():
         want = _reference(s, NOW, stale)
         assert got == want and list(got) == list(want)
         assert all(type(got[k]) is type(want[k]) for k in want)
+
+
+def test_each_fact_read_alone_is_that_fact():
+    """``state_facts.fact`` (a condition's ``customer.<fact>``, worked out alone since session 20) is the value of
+    ``facts`` for every key, of the same type; the ``customer`` of a condition's context reads it."""
+    import pytest
+
+    from journeyflow.stages.journeys.context import _Ctx
+    from journeyflow.stages.state_facts import fact
+    rng = random.Random(2021)
+    for _ in range(1500):
+        s = _state(rng)
+        stale = rng.choice((None, DAY, 3 * DAY))
+        want = s.facts(NOW, stale)
+        customer = _Ctx(s, NOW, None, None, stale_ms=stale).customer_activation()["customer"]
+        for k, v in want.items():
+            got = fact(s, k, NOW, stale)
+            assert got == v and type(got) is type(v), k
+            assert customer[k] == v and type(customer[k]) is type(v), k
+    with pytest.raises(KeyError):
+        fact(CustomerState(), "views_30d", NOW)

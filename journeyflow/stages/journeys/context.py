@@ -14,8 +14,10 @@ from journeyflow.model.decisions import CHANNELS
 from journeyflow.model.events import Event
 from journeyflow.stages.attributes import AttributeSet, TraitsView
 from journeyflow.stages.state import DAY, CustomerState
+from journeyflow.stages.state_facts import fact as _fact
 
 _FACT_KEYS = frozenset(CustomerState().facts(0))
+_WEEK = 7 * DAY
 _PRODUCT_KEYS = ("product_views_7d", "bought_product_30d")
 #: ``customer.reachable.<channel>``: the arbiter would find a delivery address for a send on the channel now --
 #: ``CustomerState.delivery_address`` with the policy's soft-bounce limit (``JourneyEngine.soft_bounces``), as
@@ -53,39 +55,51 @@ class _Reachable(Mapping):
         return len(CHANNELS)
 
 
-class _LazyCustomer(Mapping):
-    """The ``customer`` variable: ``state.facts(now)`` plus product facts (of the event's or the entry's product: 0
-    views and not bought without one), computed on first access only, ``reachable`` (per channel, on access), and
-    ``traits`` (declared traits and computed attributes, :class:`~journeyflow.stages.attributes.TraitsView`).
-    ``at``: ``(state, now, product, attributes, stale_ms, soft)`` -- ``stale_ms``: open tickets stale at ``now`` are
-    not counted (``CustomerState.open_tickets_at``); ``soft``: the policy's soft-bounce limit (max, within ms), for
-    reachable as the arbiter decides.  (One tuple: cheaper to make than six attributes; not the :class:`_Ctx`
-    itself, which holds this object: a reference cycle would leave both to the garbage collector.)"""
+class _Ctx(Mapping):
+    """What a condition may look at, built lazily (most events never evaluate a condition): ``activation()`` (the
+    event's dict and ``customer``) and ``customer_activation()`` (``customer`` alone, the same object, for a condition
+    that names no ``event``: ``Condition.evaluate_in``).
 
-    __slots__ = ("_at", "_facts", "_traits")
+    The context is itself the ``customer`` variable (a Mapping): ``state.facts(now)`` (each fact worked out when read,
+    ``state_facts.fact``: the same value) plus product facts (of the event's or the entry's product: 0 views and not
+    bought without one), ``reachable`` (per channel, on access), and ``traits`` (declared traits and computed
+    attributes, :class:`~journeyflow.stages.attributes.TraitsView`, made on first access).  ``stale_ms``: open
+    tickets stale at ``now`` are not counted (``CustomerState.open_tickets_at``); ``soft``: the policy's soft-bounce
+    limit (max, within ms), for reachable as the arbiter decides.  (Before, ``customer`` was an object of its own,
+    made per context that evaluated a condition.)  The activation dicts are made per call, not kept: one kept would
+    hold the context (a reference cycle, left to the garbage collector); the event's dict is kept."""
 
-    def __init__(self, at: tuple):
-        self._at = at
-        self._facts: dict | None = None
+    __slots__ = ("state", "now", "event", "product", "attributes", "stale_ms", "soft", "_ev", "_traits")
+
+    def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
+                 attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None,
+                 soft: tuple[int, int] = (0, 0)):
+        self.stale_ms, self.soft = stale_ms, soft
+        self.state = state
+        self.now = now
+        self.event = event
+        self.product = product
+        self.attributes = attributes
+        self._ev: dict | None = None
         self._traits: TraitsView | None = None
 
+    # ------------------------------------------------------------------ customer (Mapping)
     def __getitem__(self, key: str) -> Any:
-        state, now, product, attributes, stale_ms, soft = self._at
+        if key == "product_views_7d":  # an event without a product: no views of it, not bought
+            product = self.product
+            return self.state.views_of(product, self.now, _WEEK) if product is not None else 0
+        if key in _FACT_KEYS:
+            return _fact(self.state, key, self.now, self.stale_ms)
         if key == "traits":
             if self._traits is None:
-                self._traits = TraitsView(attributes, state, now)
+                self._traits = TraitsView(self.attributes, self.state, self.now)
             return self._traits
         if key == _REACHABLE:
-            return _Reachable(state, now, soft)
-        if key == "product_views_7d":  # an event without a product: no views of it, not bought
-            return state.views_of(product, now, 7 * DAY) if product is not None else 0
+            return _Reachable(self.state, self.now, self.soft)
         if key == "bought_product_30d":
-            return product is not None and state.bought_within(product, now, 30 * DAY)
-        if key not in _FACT_KEYS:
-            raise KeyError(key)
-        if self._facts is None:
-            self._facts = state.facts(now, stale_ms)
-        return self._facts[key]
+            product = self.product
+            return product is not None and self.state.bought_within(product, self.now, 30 * DAY)
+        raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
         return key in _FACT_KEYS or key == "traits" or key in _PRODUCT_KEYS or key == _REACHABLE
@@ -99,42 +113,14 @@ class _LazyCustomer(Mapping):
     def __len__(self) -> int:
         return len(_FACT_KEYS) + 2 + len(_PRODUCT_KEYS)
 
-
-class _Ctx:
-    """What a condition may look at, built lazily (most events never evaluate a condition): ``activation()`` (the
-    event's dict and ``customer``) and ``customer_activation()`` (``customer`` alone, the same object, for a condition
-    that names no ``event``: ``Condition.evaluate_in``)."""
-
-    __slots__ = ("state", "now", "event", "product", "_act", "attributes", "stale_ms", "soft", "_cust", "_cact")
-
-    def __init__(self, state: CustomerState, now: int, event: Event | None, product: str | None,
-                 attributes: AttributeSet = _NO_ATTRIBUTES, stale_ms: int | None = None,
-                 soft: tuple[int, int] = (0, 0)):
-        self.stale_ms, self.soft = stale_ms, soft
-        self.state = state
-        self.now = now
-        self.event = event
-        self.product = product
-        self.attributes = attributes
-        self._act: dict | None = None
-        self._cust: _LazyCustomer | None = None
-        self._cact: dict | None = None
-
-    def _customer(self) -> _LazyCustomer:
-        c = self._cust
-        if c is None:
-            c = self._cust = _LazyCustomer((self.state, self.now, self.product, self.attributes, self.stale_ms,
-                                            self.soft))
-        return c
-
+    # ------------------------------------------------------------------ activations
     def customer_activation(self) -> dict:
         """``{"customer": ...}``: the ``customer`` of :meth:`activation` without the event's dict."""
-        if self._cact is None:
-            self._cact = {"customer": self._customer()}
-        return self._cact
+        return {"customer": self}
 
     def activation(self) -> dict:
-        if self._act is None:
+        e = self._ev
+        if e is None:
             ev = self.event
             if ev is not None:  # (one dict display: the keys in the order of a copy then the items set)
                 a = ev.attrs
@@ -146,8 +132,8 @@ class _Ctx:
                 e = {"stream": "timer", "type": "timer", "ts": self.now}
                 if self.product is not None:
                     e["product_id"] = self.product
-            self._act = {"event": e, "customer": self._customer()}
-        return self._act
+            self._ev = e
+        return {"event": e, "customer": self}
 
 
 def _event_product(ev: Event) -> str | None:

@@ -231,18 +231,9 @@ class Condition:
         """Evaluate against ``{"event": {...}, "customer": {...}}`` (plain Python values or Mappings)."""
         fast = self._fast
         if fast is not None:
-            try:
-                r = fast(activation)
-            except _Fallback:
-                pass
-            except Exception:  # a bug in the fast path must not break the pipeline: let cel-python decide
-                pass
-            else:
-                if r is True:
-                    return True
-                if r is False:
-                    return False
-                return self._failed(r is _ERR)
+            r = self._fast_answer(fast, activation)
+            if r is not None:
+                return r
         return self._slow(activation)
 
     def evaluate_in(self, ctx: Any) -> bool:
@@ -252,19 +243,24 @@ class Condition:
         it; cel-python (a fallback) always gets the whole activation, as before."""
         fast = self._fast
         if fast is not None:
-            try:
-                r = fast(ctx.activation() if self.reads_event else ctx.customer_activation())
-            except _Fallback:
-                pass
-            except Exception:  # a bug in the fast path must not break the pipeline: let cel-python decide
-                pass
-            else:
-                if r is True:
-                    return True
-                if r is False:
-                    return False
-                return self._failed(r is _ERR)
+            r = self._fast_answer(fast, ctx.activation() if self.reads_event else ctx.customer_activation())
+            if r is not None:
+                return r
         return self._slow(ctx.activation())
+
+    def _fast_answer(self, fast: Callable[[Mapping], Any], activation: Mapping[str, Any]) -> bool | None:
+        """The fast path's answer (a failed evaluation counted: False), or None when cel-python must decide."""
+        try:
+            r = fast(activation)
+        except _Fallback:
+            return None
+        except Exception:  # a bug in the fast path must not break the pipeline: let cel-python decide
+            return None
+        if r is True:
+            return True
+        if r is False:
+            return False
+        return self._failed(r is _ERR)
 
     def _slow(self, activation: Mapping[str, Any]) -> bool:
         self.fallbacks += 1

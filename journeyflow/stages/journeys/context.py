@@ -67,7 +67,12 @@ class _Ctx(Mapping):
     tickets stale at ``now`` are not counted (``CustomerState.open_tickets_at``); ``soft``: the policy's soft-bounce
     limit (max, within ms), for reachable as the arbiter decides.  (Before, ``customer`` was an object of its own,
     made per context that evaluated a condition.)  The activation dicts are made per call, not kept: one kept would
-    hold the context (a reference cycle, left to the garbage collector); the event's dict is kept."""
+    hold the context (a reference cycle, left to the garbage collector); the event's dict is kept.
+
+    As a Mapping the context compares by content and is unhashable (as the old ``customer`` object was); compare
+    contexts with ``is``.  Facts are read live from ``state``, not a snapshot taken at the first read: nothing may
+    change a fact's inputs (sends, tickets, orders, cart, views, consent, ids, lifecycle) while a context is in use
+    (the journey engine changes only journeys and timers; session-20 review)."""
 
     __slots__ = ("state", "now", "event", "product", "attributes", "stale_ms", "soft", "_ev", "_traits")
 

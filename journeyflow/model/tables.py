@@ -133,12 +133,6 @@ def row_order_key(name: str) -> Callable[[dict[str, Any]], tuple]:
     ...)``; sort stably with it."""
     time_col = table_spec(name)["partition_field"]
     cols = ROW_ORDER[name]
-    if len(cols) == 1:
-        (a,) = cols
-        return lambda r: (r.get(time_col) or 0, r.get(a) or "")
-    if len(cols) == 2:
-        a, b = cols
-        return lambda r: (r.get(time_col) or 0, r.get(a) or "", r.get(b) or "")
     return lambda r: (r.get(time_col) or 0, *(r.get(c) or "" for c in cols))
 
 

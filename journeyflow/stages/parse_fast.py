@@ -290,10 +290,10 @@ class FastPath:
         keys_twice, flags = DECISIVE_KEYS.get(stream, ()), names_crm_flag if stream == "crm" else None
         blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()
                            if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks)
-        prefix = stream + "/"
-        validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
-                                                                          msgspec.DecodeError, _EVENT_ID_MATCH,
-                                                                          _SAFE_ID_MATCH)
+        prefix, dash, digits = stream + "/", stream + "-" if re.fullmatch("[a-z]+", stream) else "0", "0123456789"
+        dash_len = len(dash)  # (dash "0": no strip of digits ends in one)
+        validation_error, decode_error = msgspec.ValidationError, msgspec.DecodeError
+        event_id_match, safe_id_match = _EVENT_ID_MATCH, _SAFE_ID_MATCH
         make, max_id, opt_outs, parser, id_mailboxes = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser, ID_MAILBOXES
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
@@ -372,7 +372,9 @@ class FastPath:
             if a is None:
                 return None
             eid = rec.event_id
-            if event_id_match(eid) is None or len(eid) > max_id:
+            # the usual id ("<stream>-" and 1-6 ASCII digits, a sub-language of _EVENT_ID_MATCH's) told by one strip
+            if (eid.rstrip(digits) != dash or not 0 < len(eid) - dash_len <= 6) and (
+                    event_id_match(eid) is None or len(eid) > max_id):
                 if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
                     eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible chars, padding)
                 if not eid or len(eid) > max_id or is_placeholder(eid):

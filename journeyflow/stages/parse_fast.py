@@ -136,9 +136,11 @@ class FastPath:
         self._decoders: dict[str, Any] = {}
         self._lenient: dict[str, Any] = {}  # the same types, unknown fields skipped (see parse)
         self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
+        self._raw_fields: dict[str, frozenset[str]] = {}  # per stream, the fields decoded as msgspec.Raw
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream in ("web", "orders") else frozenset()
+                self._raw_fields[stream] = raw
                 self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
                 self._lenient[stream] = msgspec.json.Decoder(
                     struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
@@ -212,8 +214,9 @@ class FastPath:
         iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
         twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
         keys_twice, flags = DECISIVE_KEYS.get(stream, ()), names_crm_flag if stream == "crm" else None
-        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()
-                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks)
+        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()  # (a field kept raw is no text)
+                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks
+                           and f not in self._raw_fields[stream])
         prefix, dash, digits = stream + "/", stream + "-" if re.fullmatch("[a-z]+", stream) else "0", "0123456789"
         dash_len = len(dash)  # (dash "0": no strip of digits ends in one)
         validation_error, decode_error = msgspec.ValidationError, msgspec.DecodeError
@@ -286,7 +289,10 @@ class FastPath:
             got = ids_cache.get(values, _UNSEEN)
             if got is _UNSEEN:
                 got = ids_uncached(stream, values)
-                if not any(v.__class__ is str and len(v) > max_id for v in values):  # (refused ones: not kept)
+                for v in values:  # (refused ones, too long: not kept)
+                    if v.__class__ is str and len(v) > max_id:
+                        break
+                else:
                     if len(ids_cache) >= _IDS_CACHE:
                         del ids_cache[next(iter(ids_cache))]
                     ids_cache[values] = got

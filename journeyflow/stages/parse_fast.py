@@ -12,11 +12,7 @@ parser's own.  Only the built-in streams whose schema shapes map exactly onto ``
 (:func:`struct_for`); the Segment ``track`` stream always takes the full path.  The agreement is a property test
 (``tests/stages/test_parse_fast.py``).
 
-Type mapping (Avro -> msgspec): ``string`` -> ``str``; ``long`` -> ``int`` within the signed 64-bit range;
-``["double", "long"]`` -> ``float | int`` (msgspec keeps a JSON integer an ``int``, as ``json.loads`` does);
-``boolean`` -> ``bool``; ``enum`` -> ``Literal[symbols]``; ``array`` / ``map`` -> ``list`` / ``dict[str, …]``;
-``["null", X]`` -> ``X | None``.  A field is required in the decoder when its Avro type has no ``null`` (except the
-fields :mod:`journeyflow.stages.fields` treats a ``null`` of as absent: ``product_ids``, ``properties``).
+Types: :mod:`journeyflow.stages.parse_types` (the Avro -> msgspec mapping).
 """
 from __future__ import annotations
 
@@ -24,7 +20,7 @@ import dataclasses
 import functools
 import operator
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 import msgspec
 
@@ -35,6 +31,7 @@ from journeyflow.stages.duplicate_keys import DECISIVE_KEYS, escaped_keys, key_c
 from journeyflow.stages.identity.keys import MAX_ID_CHARS, InvalidIdentifier, event_id_text, is_placeholder
 from journeyflow.stages.identity.plain_ids import plain_first
 from journeyflow.stages.object_ids import object_id
+from journeyflow.stages.parse_types import Unsupported, field_decoder, struct_for
 from journeyflow.stages.pii import pseudonymize
 from journeyflow.stages.spellings import ID_MAILBOXES, add_id_mailbox, also_named, plus_bases
 from journeyflow.stages.timeparse import fast_iso_ms, fast_iso_reader, parse_ts
@@ -44,9 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FastPath", "cannot_hold_pii", "fast_iso_ms", "field_decoder", "make_event", "struct_for"]
 
-_LONG = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
-_INT = Annotated[int, msgspec.Meta(ge=-(1 << 31), le=(1 << 31) - 1)]
-_PRIMITIVES: dict[str, Any] = {"string": str, "long": _LONG, "int": _INT, "boolean": bool}
 _CACHE = 1 << 16  #: bounded caches (entries): identifier keys, pseudonymized strings, date-hours, web properties
 #: id combinations kept per stream (~550 B each; 65,536 a stream: 216 MB at 100,000 customers, issue 22's flat memory)
 _IDS_CACHE = 1 << 13
@@ -64,76 +58,6 @@ def may_repeat_escaped(raw: str | bytes, keys: tuple[str, ...]) -> bool:
     escaped = escaped_keys(raw)
     return bool(escaped) and any(key_count(raw, k, escaped) > 1 for k in keys)
 
-
-class Unsupported(Exception):
-    """An Avro shape without an exact msgspec counterpart: the stream stays on the full path."""
-
-
-def _py_type(t: Any) -> Any:
-    if isinstance(t, list):
-        members = [x for x in t if x != "null"]
-        nums = {m for m in members if isinstance(m, str) and m in ("double", "float", "long", "int")}
-        if nums and nums != {"long"} and nums != {"int"}:
-            if nums != {"double", "long"}:  # a lone double would turn JSON integers into floats
-                raise Unsupported(f"numeric union {sorted(nums)}")
-            members = [m for m in members if m not in nums]
-            types = [_py_type(m) for m in members] + [float, _LONG]
-        else:
-            types = [_py_type(m) for m in members]
-        if not types:
-            raise Unsupported("union of null only")
-        out = Union[tuple(types)] if len(types) > 1 else types[0]  # noqa: UP007 (built at run time)
-        return Optional[out] if "null" in t else out  # noqa: UP007
-    if isinstance(t, str):
-        if t in _PRIMITIVES:
-            return _PRIMITIVES[t]
-        raise Unsupported(f"type {t!r}")
-    kind = t.get("type")
-    if kind == "enum":
-        return Literal[tuple(t["symbols"])]
-    if kind == "array":
-        return list[_py_type(t["items"])]
-    if kind == "map":
-        return dict[str, _py_type(t["values"])]
-    if kind in _PRIMITIVES and len(t) == 1:
-        return _PRIMITIVES[kind]
-    raise Unsupported(f"type {kind!r}")
-
-
-def _field_type(f: dict) -> Any:
-    """The msgspec type of one Avro field and whether the decoder may leave it out (then None)."""
-    typ = _py_type(f["type"])
-    if isinstance(f["type"], list) and "null" in f["type"]:
-        return typ, True
-    if f["name"] in _fields._NOT_NULLABLE and "default" in f:
-        return Optional[typ], True  # noqa: UP007
-    return typ, False
-
-
-def struct_for(stream: str, schema: dict, raw_fields: frozenset[str] = frozenset(),
-               forbid_unknown_fields: bool = True) -> type[msgspec.Struct]:
-    """A ``msgspec.Struct`` type decoding one JSON record of ``stream`` as its Avro ``schema`` (a parsed
-    ``schemas/<stream>.avsc``) types it; raises :class:`Unsupported` for a shape without an exact counterpart.
-    The fields named in ``raw_fields`` are kept undecoded (``msgspec.Raw``, None when absent): the caller decodes
-    them with :func:`field_decoder` (and may cache the result by the raw text).  ``forbid_unknown_fields``: a
-    field the schema does not name fails the decode (else it is skipped)."""
-    fields = []  # in the schema's order, the order records are written in: msgspec finds each key at the next field
-    for f in schema["fields"]:
-        typ, may_lack = _field_type(f)
-        if f["name"] in raw_fields:
-            fields.append((f["name"], msgspec.Raw, None))
-        else:  # (kw_only: a required field may follow one with a default)
-            fields.append((f["name"], typ, None) if may_lack else (f["name"], typ))
-    # gc=False: a decoded record holds no cycle (strings, numbers, lists and maps of them), and it is short-lived
-    return msgspec.defstruct(f"Fast{stream.title()}Record", fields, kw_only=True, gc=False,
-                             forbid_unknown_fields=forbid_unknown_fields)
-
-
-def field_decoder(schema: dict, name: str) -> msgspec.json.Decoder:
-    """A decoder of the JSON value of field ``name`` alone, typed as :func:`struct_for` types it (a JSON null is
-    None where the field may be left out)."""
-    typ, _may_lack = _field_type(next(f for f in schema["fields"] if f["name"] == name))
-    return msgspec.json.Decoder(typ)
 
 
 # Texts no pattern of stages.pii can match, as one linear-time full match: an ASCII word starting with a letter or
@@ -212,9 +136,11 @@ class FastPath:
         self._decoders: dict[str, Any] = {}
         self._lenient: dict[str, Any] = {}  # the same types, unknown fields skipped (see parse)
         self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
+        self._raw_fields: dict[str, frozenset[str]] = {}  # per stream, the fields decoded as msgspec.Raw
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream in ("web", "orders") else frozenset()
+                self._raw_fields[stream] = raw
                 self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
                 self._lenient[stream] = msgspec.json.Decoder(
                     struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
@@ -288,12 +214,13 @@ class FastPath:
         iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
         twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
         keys_twice, flags = DECISIVE_KEYS.get(stream, ()), names_crm_flag if stream == "crm" else None
-        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()
-                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks)
-        prefix = stream + "/"
-        validation_error, decode_error, event_id_match, safe_id_match = (msgspec.ValidationError,
-                                                                          msgspec.DecodeError, _EVENT_ID_MATCH,
-                                                                          _SAFE_ID_MATCH)
+        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()  # (a field kept raw is no text)
+                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks
+                           and f not in self._raw_fields[stream])
+        prefix, dash, digits = stream + "/", stream + "-" if re.fullmatch("[a-z]+", stream) else "0", "0123456789"
+        dash_len = len(dash)  # (dash "0": no strip of digits ends in one)
+        validation_error, decode_error = msgspec.ValidationError, msgspec.DecodeError
+        event_id_match, safe_id_match = _EVENT_ID_MATCH, _SAFE_ID_MATCH
         make, max_id, opt_outs, parser, id_mailboxes = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser, ID_MAILBOXES
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
@@ -362,7 +289,10 @@ class FastPath:
             got = ids_cache.get(values, _UNSEEN)
             if got is _UNSEEN:
                 got = ids_uncached(stream, values)
-                if not any(v.__class__ is str and len(v) > max_id for v in values):  # (refused ones: not kept)
+                for v in values:  # (refused ones, too long: not kept)
+                    if v.__class__ is str and len(v) > max_id:
+                        break
+                else:
                     if len(ids_cache) >= _IDS_CACHE:
                         del ids_cache[next(iter(ids_cache))]
                     ids_cache[values] = got
@@ -372,7 +302,9 @@ class FastPath:
             if a is None:
                 return None
             eid = rec.event_id
-            if event_id_match(eid) is None or len(eid) > max_id:
+            # the usual id ("<stream>-" and 1-6 ASCII digits, a sub-language of _EVENT_ID_MATCH's) told by one strip
+            if (eid.rstrip(digits) != dash or not 0 < len(eid) - dash_len <= 6) and (
+                    event_id_match(eid) is None or len(eid) > max_id):
                 if not eid.isascii() or eid[:1].isspace() or eid[-1:].isspace():
                     eid = event_id_text(eid)  # one spelling of the de-duplication key (invisible chars, padding)
                 if not eid or len(eid) > max_id or is_placeholder(eid):

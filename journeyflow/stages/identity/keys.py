@@ -62,6 +62,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from journeyflow.stages.identity.keyed_hash import keyed_sha256
+from journeyflow.stages.identity.phone_checks import number_problem
 from journeyflow.stages.json_text import whole_digits
 
 __all__ = ["ANON", "CRM", "Counts", "DEFAULT_HASH_KEY", "EMAIL", "HASH_KEY_ENV", "KINDS", "MAX_ID_CHARS",
@@ -362,11 +363,8 @@ def _valid_number(value: str, region: str) -> tuple[phonenumbers.PhoneNumber | N
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None, _UNPARSEABLE
-    if not phonenumbers.is_possible_number(number):
-        return None, "phone is not a possible number"
-    if not phonenumbers.is_valid_number(number):
-        return None, "phone is not a valid number"
-    return number, ""
+    problem = number_problem(number)  # (is_possible_number, is_valid_number: once per number, identity.phone_checks)
+    return (None, problem) if problem else (number, "")
 
 
 class Hasher:

@@ -233,14 +233,24 @@ def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> 
         self.cached_states = {}
         self.cached_timers = {}
 
+    runtime_timer, new = userstate.RuntimeTimer, object.__new__
+    # (a timer is made as its __init__ makes it, without the call, when it sets just these attributes)
+    direct = sorted(vars(runtime_timer())) == ["_cleared", "_new_timestamp", "_timer_recordings"]
+
     def get_timer(self: Any, timer_spec: Any, key: Any, window: Any, timestamp: Any, pane: Any) -> Any:
-        encoded_key = _encoded_key(self, key)
+        last = self.__dict__.get("_jf_last_key")  # (``_encoded_key``, inlined)
+        encoded_key = last[1] if last is not None and last[0] is key else _encoded_key(self, key)
         cache_key = (encoded_key, window, timer_spec)
         timer = self.cached_timers.get(cache_key)
         if timer is None:
             if timer_spec not in self.all_timer_specs:
                 return original_timer(self, timer_spec, key, window, timestamp, pane)
-            timer = self.cached_timers[cache_key] = userstate.RuntimeTimer()
+            if direct:
+                timer = new(runtime_timer)
+                timer._timer_recordings, timer._cleared, timer._new_timestamp = {}, False, None
+            else:
+                timer = runtime_timer()
+            self.cached_timers[cache_key] = timer
         return timer
 
     commit.original, reset.original, get_timer.original = (  # type: ignore[attr-defined]

@@ -167,6 +167,9 @@ def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> 
                       if c.add_state is trigger.InMemoryUnmergedState.add_state
                       and c.clear_state is trigger.InMemoryUnmergedState.clear_state)
     list_tag, rmw_tag = trigger._ListStateTag, trigger._ReadModifyWriteStateTag
+    # (of those, the ones whose set_timer/clear_timer are Beam's own: their timer maps written to directly)
+    own_timers = tuple(c for c in in_memory if c.set_timer is trigger.InMemoryUnmergedState.set_timer
+                       and c.clear_timer is trigger.InMemoryUnmergedState.clear_timer)
 
     def commit(self: Any) -> None:
         cells = self.cached_states
@@ -219,6 +222,18 @@ def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> 
             if not runtime_timer._timer_recordings:
                 continue
             name = 'user/%s' % timer_spec.name
+            if type(state) in own_timers:  # what clear_timer and set_timer do to an in-memory state's timer map
+                timers, domain = state.timers, timer_spec.time_domain
+                for tag, timer in runtime_timer._timer_recordings.items():
+                    if timer.cleared:
+                        held = timers.get(window)
+                        if held is not None:
+                            held.pop((name, domain, tag), None)
+                            if not held:
+                                del timers[window]
+                    if timer.timestamp:
+                        timers[window][(name, domain, tag)] = timer.timestamp
+                continue
             for tag, timer in runtime_timer._timer_recordings.items():
                 if timer.cleared:
                     state.clear_timer(window, name, timer_spec.time_domain, dynamic_timer_tag=tag)
@@ -289,7 +304,8 @@ def reuse_dofns_across_bundles() -> bool:
         finish_src = inspect.getsource(cls.finish_bundle)
         assert "pickler.roundtrip(transform.dofn)" in start_src and "self.runner.setup()" in start_src
         assert "self.runner.teardown()" in finish_src and "user_state_context.commit()" in finish_src
-        assert "process_user_timer" in inspect.getsource(cls.process_timer)
+        timer_src = inspect.getsource(cls.process_timer)
+        assert "process_user_timer" in timer_src and "self.key_coder.decode(timer_firing.encoded_key)" in timer_src
         executor_cls = ex._ExecutorServiceParallelExecutor
         original_await, original_shutdown = executor_cls.await_completion, executor_cls.request_shutdown
     except (ImportError, AttributeError, AssertionError, OSError, TypeError):
@@ -382,7 +398,16 @@ def reuse_dofns_across_bundles() -> bool:
         # point 11: the step's input watermark is known to the DoFn's timer callback for the firing's duration
         set_timer_input_watermark(self._execution_context.watermarks.input_watermark.micros // 1000)
         try:
-            return original_timer(self, timer_firing)
+            spec, ctx = self.user_timer_map.get(timer_firing.name), self.user_state_context
+            if spec is None or ctx is None:
+                return original_timer(self, timer_firing)
+            # Beam 2.77's process_timer; a str key's encoding is the firing's (FastPrimitivesCoder and StrUtf8Coder
+            # write a str one way): the cell look-ups take it instead of encoding the key again (point 9)
+            key = self.key_coder.decode(timer_firing.encoded_key)
+            if type(key) is str and ctx.key_coder is self.key_coder:
+                ctx._jf_last_key = (key, timer_firing.encoded_key)
+            return self.runner.process_user_timer(spec, key, timer_firing.window, timer_firing.timestamp, None,
+                                                  timer_firing.dynamic_timer_tag)
         finally:
             set_timer_input_watermark(None)
 

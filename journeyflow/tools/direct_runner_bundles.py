@@ -31,7 +31,10 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    look-up, compared by identity), finds the runtime cell's class by the spec's exact type and reads lazily through
    a ``functools.partial``; the cells, their cache per (encoded key, window, spec) and the commit are Beam's.  A spec
    of another type is looked up as before.  (In :mod:`journeyflow.tools.direct_runner_cells`, with point 13: the
-   cells themselves made, read and written with fewer calls.)
+   cells themselves made, read and written with fewer calls.)  A timer firing's key is decoded from its encoded key
+   (Beam's ``process_timer``); for a ``str`` key, the one encoding ``FastPrimitivesCoder`` and ``StrUtf8Coder``
+   give it, that encoded key is what the cell and timer look-ups use (not encoded again).  A timer parameter's
+   ``RuntimeTimer`` is made with the three attributes its ``__init__`` sets, without the call.
 10. **Re-windowing into the global window.**  ``WindowInto(GlobalWindows())`` before a stateful step (the
    per-customer stage's ``WindowGlobal``, the address router's ``AddressWindowGlobal``) runs its DoFn for every
    element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
@@ -58,7 +61,8 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    ``get_keyed_state`` once per key (in the order Beam first asked it) and passes over the cells and timers a call
    left untouched; in the runner's in-memory keyed state (Beam's ``InMemoryUnmergedState``, no defensive copy) it
    writes the cell's entry as ``clear_state``/``add_state`` would, without their ``isinstance`` chain on an ABC;
-   ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a ReadModifyWrite
+   ``get_timer`` reuses the encoded key of ``get_state`` (point 9); a timer set or cleared is written to such a
+   state's timer map as ``set_timer``/``clear_timer`` write it.  A cell of another kind than a ReadModifyWrite
    or Bag cell makes the bundle commit through Beam's own code.
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.

@@ -11,7 +11,9 @@ given (local runs only; next to :mod:`journeyflow.tools.direct_runner_bundles`, 
    coder of its own kind is called as before) and reads through the key encoded once per call of the DoFn
    (``_underlying``: in Beam's in-memory state, the list stored under the tag, what its ``get_state`` returns for
    these tags).  The cells are subclasses of Beam's with the same attributes, so the commit (``direct_runner_bundles``
-   point 12, or Beam's own) stores what it stored; a spec of another kind is given Beam's cell as before.
+   point 12, or Beam's own) stores what it stored; a spec of another kind is given Beam's cell as before.  A cell is
+   made with the attributes its ``__init__`` sets, without the call (checked when the patch is installed: otherwise
+   through the call), from a per-bundle ``{spec: (cell class, tag, coder calls)}`` look-up.
 """
 from __future__ import annotations
 

@@ -24,15 +24,11 @@ from typing import Any
 from journeyflow.tools.direct_runner_bundles import _encoded_key
 
 
-def _underlying(get_keyed_state: Any, copies: dict, encoded_key: bytes, window: Any, tag: Any) -> Any:
+def _underlying(get_keyed_state: Any, encoded_key: bytes, window: Any, tag: Any) -> Any:
     """What ``DirectUserStateContext._get_underlying_state`` reads for a ReadModifyWrite or Bag cell (module docstring):
-    the key's in-bundle state (``get_keyed_state``; ``copies``: the step context's ``partial_keyed_state``, where
-    the bundle's copy of a key's state is what ``get_keyed_state`` returns once made) asked for ``tag`` in
-    ``window``; in Beam's in-memory state the list stored under the tag, as its ``get_state`` returns it for these
-    two tag kinds."""
-    state = copies.get(encoded_key)
-    if state is None:
-        state = get_keyed_state(encoded_key)
+    the key's in-bundle state (``get_keyed_state``) asked for ``tag`` in ``window``; in Beam's in-memory state the
+    list stored under the tag, as its ``get_state`` returns it for these two tag kinds."""
+    state = get_keyed_state(encoded_key)
     if type(state) in _IN_MEMORY:
         return state.state[window][tag.tag]
     return state.get_state(window, tag)
@@ -40,8 +36,6 @@ def _underlying(get_keyed_state: Any, copies: dict, encoded_key: bytes, window: 
 
 #: The runner's in-memory keyed-state classes whose ``get_state`` is Beam's own (``_underlying`` reads them directly).
 _IN_MEMORY: tuple = ()
-#: ``_underlying``'s copies for a step context of another kind than Beam's ``DirectStepContext`` (never filled).
-_NO_COPIES: dict = {}
 #: ``{id(coder): (coder, encode, decode)}``: a state coder's calls (module docstring), the coder kept alive with them.
 _CODECS: dict[int, tuple[Any, Any, Any]] = {}
 
@@ -125,7 +119,6 @@ def faster_state_lookup(du: Any, userstate: Any) -> tuple[type, type]:
                        if c.get_state is trigger.InMemoryUnmergedState.get_state)
     ctx = du.DirectUserStateContext
     original = ctx.get_state
-    from apache_beam.runners.direct.evaluation_context import DirectStepContext as step_cls
     rmw_cell, bag_cell = _cell_classes(du)
     runtime_for = {userstate.ReadModifyWriteStateSpec: rmw_cell, userstate.BagStateSpec: bag_cell}
     partial, new, unread = functools.partial, object.__new__, du.UNREAD_VALUE
@@ -154,9 +147,7 @@ def faster_state_lookup(du: Any, userstate: Any) -> tuple[type, type]:
                     return original(self, state_spec, key, window)
                 how = specs[state_spec] = (runtime, self.state_tags[state_spec], *_codec(state_spec.coder))
             cls, tag, cell_enc, cell_dec = how
-            step = self.step_context
-            copies = step.partial_keyed_state if type(step) is step_cls else _NO_COPIES
-            accessor = partial(_underlying, step.get_keyed_state, copies, encoded_key, window, tag)
+            accessor = partial(_underlying, self.step_context.get_keyed_state, encoded_key, window, tag)
             if not direct:
                 cell = cells[cache_key] = cls(state_spec, tag, accessor, (cell_enc, cell_dec))
                 return cell

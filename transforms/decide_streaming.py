@@ -375,7 +375,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
             wait.link = wait.wanted = None
         self._sizes[0].append(len(buffered))
         raw = customer.read()
-        state = self._read_state(key, raw)
+        kept, state = self._states.get(key), self._read_state(key, raw)  # (kept: what ``raw`` was encoded from)
         out = Outputs()
         ready = with_subprofiles(self.processor, plan, out, self.steps)
         if wait.stand_ins and lift_stand_ins(wait, state, ready):
@@ -386,8 +386,10 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
             ready.insert(at, stand_in_absorb(mf, key))
         if (wait_bytes := wait.to_bytes()) != wait_raw:
             handover.write(wait_bytes) if wait_bytes is not None else handover.clear()
-        # (without steps no journey-step row is kept: no step reads them, ``DecideOrdered``)
-        self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None, steps=self.steps)
+        # nothing to process (no event, no timer due by the horizon, no stand-in): ``advance`` would change nothing
+        idle = not ready and not wait.stand_ins and (not state.timers or state.timers[0][0] > plan.until)
+        if not idle:  # (without steps no journey-step row is kept: no step reads them, ``DecideOrdered``)
+            self.processor.advance(state, ready, plan.until, out, state_bytes=raw or None, steps=self.steps)
         if plan.forward is not None:
             pack_forwarded(out, key, *plan.forward)
         for mf in plan.timed_out:  # logged once per bundle (finish_bundle)
@@ -408,6 +410,7 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
             # the expiry timer (issue 23): always pending while the customer has anything that can expire
             due = self.processor.expiry_due(state)
             if due is not None and due <= horizon:
+                idle = False  # (retiring changes the state)
                 if self.processor.retire_if_dormant(state, horizon):
                     self.retired.inc()  # nothing left: the stored state goes entirely
                     for st in (customer, buffer, pending, done, handover):
@@ -416,7 +419,8 @@ class OrderedCustomerFn(FlushCaches, beam.DoFn):
                     return None
             elif due is not None:
                 nxt.append(due)
-        state_bytes = encode_state(state)
+        # an unchanged state kept since it was stored as ``raw``: its bytes are ``raw`` (not encoded again)
+        state_bytes = raw if idle and kept is not None and kept[1] is state else encode_state(state)
         if state.last_event is None and is_empty(state):
             customer.clear()  # handed over to another customer (identity merge): only the horizon stays
         else:

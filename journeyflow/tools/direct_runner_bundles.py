@@ -31,7 +31,10 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    look-up, compared by identity), finds the runtime cell's class by the spec's exact type and reads lazily through
    a ``functools.partial``; the cells, their cache per (encoded key, window, spec) and the commit are Beam's.  A spec
    of another type is looked up as before.  (In :mod:`journeyflow.tools.direct_runner_cells`, with point 13: the
-   cells themselves made, read and written with fewer calls.)
+   cells themselves made, read and written with fewer calls.)  A timer firing's key is decoded from its encoded key
+   (Beam's ``process_timer``); for a ``str`` key, the one encoding ``FastPrimitivesCoder`` and ``StrUtf8Coder``
+   give it, that encoded key is what the cell and timer look-ups use (not encoded again).  A timer parameter's
+   ``RuntimeTimer`` is made with the three attributes its ``__init__`` sets, without the call.
 10. **Re-windowing into the global window.**  ``WindowInto(GlobalWindows())`` before a stateful step (the
    per-customer stage's ``WindowGlobal``, the address router's ``AddressWindowGlobal``) runs its DoFn for every
    element, ~11 µs each, although on an input already in the global window it gives the element back unchanged: a
@@ -58,7 +61,8 @@ of :mod:`journeyflow.tools.direct_runner` and :mod:`journeyflow.tools.direct_run
    ``get_keyed_state`` once per key (in the order Beam first asked it) and passes over the cells and timers a call
    left untouched; in the runner's in-memory keyed state (Beam's ``InMemoryUnmergedState``, no defensive copy) it
    writes the cell's entry as ``clear_state``/``add_state`` would, without their ``isinstance`` chain on an ABC;
-   ``get_timer`` reuses the encoded key of ``get_state`` (point 9).  A cell of another kind than a ReadModifyWrite
+   ``get_timer`` reuses the encoded key of ``get_state`` (point 9); a timer set or cleared is written to such a
+   state's timer map as ``set_timer``/``clear_timer`` write it.  A cell of another kind than a ReadModifyWrite
    or Bag cell makes the bundle commit through Beam's own code.
 
 If a Beam upgrade changes the evaluator, :func:`reuse_dofns_across_bundles` logs a warning and does nothing.
@@ -167,6 +171,9 @@ def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> 
                       if c.add_state is trigger.InMemoryUnmergedState.add_state
                       and c.clear_state is trigger.InMemoryUnmergedState.clear_state)
     list_tag, rmw_tag = trigger._ListStateTag, trigger._ReadModifyWriteStateTag
+    # (of those, the ones whose set_timer/clear_timer are Beam's own: their timer maps written to directly)
+    own_timers = tuple(c for c in in_memory if c.set_timer is trigger.InMemoryUnmergedState.set_timer
+                       and c.clear_timer is trigger.InMemoryUnmergedState.clear_timer)
 
     def commit(self: Any) -> None:
         cells = self.cached_states
@@ -219,6 +226,18 @@ def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> 
             if not runtime_timer._timer_recordings:
                 continue
             name = 'user/%s' % timer_spec.name
+            if type(state) in own_timers:  # what clear_timer and set_timer do to an in-memory state's timer map
+                timers, domain = state.timers, timer_spec.time_domain
+                for tag, timer in runtime_timer._timer_recordings.items():
+                    if timer.cleared:
+                        held = timers.get(window)
+                        if held is not None:
+                            held.pop((name, domain, tag), None)
+                            if not held:
+                                del timers[window]
+                    if timer.timestamp:
+                        timers[window][(name, domain, tag)] = timer.timestamp
+                continue
             for tag, timer in runtime_timer._timer_recordings.items():
                 if timer.cleared:
                     state.clear_timer(window, name, timer_spec.time_domain, dynamic_timer_tag=tag)
@@ -233,14 +252,24 @@ def _faster_commit(du: Any, userstate: Any, cell_classes: tuple[type, type]) -> 
         self.cached_states = {}
         self.cached_timers = {}
 
+    runtime_timer, new = userstate.RuntimeTimer, object.__new__
+    # (a timer is made as its __init__ makes it, without the call, when it sets just these attributes)
+    direct = sorted(vars(runtime_timer())) == ["_cleared", "_new_timestamp", "_timer_recordings"]
+
     def get_timer(self: Any, timer_spec: Any, key: Any, window: Any, timestamp: Any, pane: Any) -> Any:
-        encoded_key = _encoded_key(self, key)
+        last = self.__dict__.get("_jf_last_key")  # (``_encoded_key``, inlined)
+        encoded_key = last[1] if last is not None and last[0] is key else _encoded_key(self, key)
         cache_key = (encoded_key, window, timer_spec)
         timer = self.cached_timers.get(cache_key)
         if timer is None:
             if timer_spec not in self.all_timer_specs:
                 return original_timer(self, timer_spec, key, window, timestamp, pane)
-            timer = self.cached_timers[cache_key] = userstate.RuntimeTimer()
+            if direct:
+                timer = new(runtime_timer)
+                timer._timer_recordings, timer._cleared, timer._new_timestamp = {}, False, None
+            else:
+                timer = runtime_timer()
+            self.cached_timers[cache_key] = timer
         return timer
 
     commit.original, reset.original, get_timer.original = (  # type: ignore[attr-defined]
@@ -279,7 +308,8 @@ def reuse_dofns_across_bundles() -> bool:
         finish_src = inspect.getsource(cls.finish_bundle)
         assert "pickler.roundtrip(transform.dofn)" in start_src and "self.runner.setup()" in start_src
         assert "self.runner.teardown()" in finish_src and "user_state_context.commit()" in finish_src
-        assert "process_user_timer" in inspect.getsource(cls.process_timer)
+        timer_src = inspect.getsource(cls.process_timer)
+        assert "process_user_timer" in timer_src and "self.key_coder.decode(timer_firing.encoded_key)" in timer_src
         executor_cls = ex._ExecutorServiceParallelExecutor
         original_await, original_shutdown = executor_cls.await_completion, executor_cls.request_shutdown
     except (ImportError, AttributeError, AssertionError, OSError, TypeError):
@@ -372,7 +402,16 @@ def reuse_dofns_across_bundles() -> bool:
         # point 11: the step's input watermark is known to the DoFn's timer callback for the firing's duration
         set_timer_input_watermark(self._execution_context.watermarks.input_watermark.micros // 1000)
         try:
-            return original_timer(self, timer_firing)
+            spec, ctx = self.user_timer_map.get(timer_firing.name), self.user_state_context
+            if spec is None or ctx is None:
+                return original_timer(self, timer_firing)
+            # Beam 2.77's process_timer; a str key's encoding is the firing's (FastPrimitivesCoder and StrUtf8Coder
+            # write a str one way): the cell look-ups take it instead of encoding the key again (point 9)
+            key = self.key_coder.decode(timer_firing.encoded_key)
+            if type(key) is str and ctx.key_coder is self.key_coder:
+                ctx._jf_last_key = (key, timer_firing.encoded_key)
+            return self.runner.process_user_timer(spec, key, timer_firing.window, timer_firing.timestamp, None,
+                                                  timer_firing.dynamic_timer_tag)
         finally:
             set_timer_input_watermark(None)
 

@@ -11,7 +11,9 @@ given (local runs only; next to :mod:`journeyflow.tools.direct_runner_bundles`, 
    coder of its own kind is called as before) and reads through the key encoded once per call of the DoFn
    (``_underlying``: in Beam's in-memory state, the list stored under the tag, what its ``get_state`` returns for
    these tags).  The cells are subclasses of Beam's with the same attributes, so the commit (``direct_runner_bundles``
-   point 12, or Beam's own) stores what it stored; a spec of another kind is given Beam's cell as before.
+   point 12, or Beam's own) stores what it stored; a spec of another kind is given Beam's cell as before.  A cell is
+   made with the attributes its ``__init__`` sets, without the call (checked when the patch is installed: otherwise
+   through the call), from a per-bundle ``{spec: (cell class, tag, coder calls)}`` look-up.
 """
 from __future__ import annotations
 
@@ -119,21 +121,44 @@ def faster_state_lookup(du: Any, userstate: Any) -> tuple[type, type]:
     original = ctx.get_state
     rmw_cell, bag_cell = _cell_classes(du)
     runtime_for = {userstate.ReadModifyWriteStateSpec: rmw_cell, userstate.BagStateSpec: bag_cell}
-    partial = functools.partial
+    partial, new, unread = functools.partial, object.__new__, du.UNREAD_VALUE
+    # (a cell is made as its class's __init__ makes it, without the call, when it sets just these attributes)
+    direct = ({c: sorted(vars(c(None, None, None, (None, None)))) for c in (rmw_cell, bag_cell)} == {
+        rmw_cell: sorted(("_state_spec", "_state_tag", "_current_value_accessor", "_value", "_cleared", "_modified",
+                          "_enc", "_dec")),
+        bag_cell: sorted(("_state_spec", "_state_tag", "_current_value_accessor", "_cached_value", "_cleared",
+                          "_new_values", "_enc", "_dec"))})
 
     def get_state(self: Any, state_spec: Any, key: Any, window: Any) -> Any:
-        last = self.__dict__.get("_jf_last_key")  # (``_encoded_key``, inlined: once per parameter of every call)
+        own = self.__dict__
+        last = own.get("_jf_last_key")  # (``_encoded_key``, inlined: once per parameter of every call)
         encoded_key = last[1] if last is not None and last[0] is key else _encoded_key(self, key)
         cache_key = (encoded_key, window, state_spec)
-        cell = self.cached_states.get(cache_key)
+        cells = self.cached_states
+        cell = cells.get(cache_key)
         if cell is None:
-            runtime = runtime_for.get(type(state_spec))
-            if runtime is None or state_spec not in self.all_state_specs:
-                return original(self, state_spec, key, window)
-            tag = self.state_tags[state_spec]
-            cell = runtime(state_spec, tag, partial(_underlying, self.step_context.get_keyed_state, encoded_key,
-                                                    window, tag), _codec(state_spec.coder))
-            self.cached_states[cache_key] = cell
+            specs = own.get("_jf_specs")  # {spec: (cell class, tag, encode, decode)}, per context (bundle)
+            if specs is None:
+                specs = self._jf_specs = {}
+            how = specs.get(state_spec)
+            if how is None:
+                runtime = runtime_for.get(type(state_spec))
+                if runtime is None or state_spec not in self.all_state_specs:
+                    return original(self, state_spec, key, window)
+                how = specs[state_spec] = (runtime, self.state_tags[state_spec], *_codec(state_spec.coder))
+            cls, tag, cell_enc, cell_dec = how
+            accessor = partial(_underlying, self.step_context.get_keyed_state, encoded_key, window, tag)
+            if not direct:
+                cell = cells[cache_key] = cls(state_spec, tag, accessor, (cell_enc, cell_dec))
+                return cell
+            cell = new(cls)
+            cell._state_spec, cell._state_tag, cell._enc, cell._dec = state_spec, tag, cell_enc, cell_dec
+            cell._current_value_accessor = accessor
+            if cls is rmw_cell:
+                cell._value, cell._cleared, cell._modified = unread, False, False
+            else:
+                cell._cached_value, cell._cleared, cell._new_values = unread, False, []
+            cells[cache_key] = cell
         return cell
 
     get_state.original = original  # type: ignore[attr-defined]

@@ -19,7 +19,10 @@ six next to those of :mod:`journeyflow.tools.direct_runner` (local runs only; Da
    (``DirectStepContext.get_keyed_state`` → ``InMemoryUnmergedState.copy``), and that copy deep-copies the key's
    timers (``Timestamp`` objects, windows): 11 % of the same run.  Timestamps and windows are immutable values, so
    the copy here shares them and copies the containers (timer maps per window, each state cell's list), the rest
-   as before: the copy is independent of its source in everything the runner mutates.
+   as before: the copy is independent of its source in everything the runner mutates.  The copy's four attributes
+   are set directly (``InMemoryUnmergedState.__init__`` made two containers the copy replaced at once), and
+   ``DirectStepContext.get_keyed_state`` returns the bundle's copy of a key, once made, with one dictionary look-up
+   (it is asked again for every cell read and at the commit; a first access goes through Beam's own code).
 
 If a Beam upgrade renames the internals, :func:`index_direct_runner_timers` logs a warning and does nothing.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import collections
 import copy
 import heapq
+import inspect
 import logging
 from typing import Any, Hashable
 
@@ -146,6 +150,11 @@ _WATERMARK: Any = None
 _REAL_TIME: Any = None
 
 
+def _tags() -> Any:
+    """A window's ``{tag: values}`` in a copied in-memory state, as ``InMemoryUnmergedState.__init__`` makes it."""
+    return collections.defaultdict(list)
+
+
 def _nanos(ts: Any) -> int:
     """A timer timestamp or watermark as integer nanoseconds since the epoch (``Timestamp``'s own total order)."""
     return ts._total(9)
@@ -169,9 +178,14 @@ def index_direct_runner_timers() -> bool:
         original_init_states = ec.EvaluationContext._initialize_keyed_states
         state_cls = trigger.InMemoryUnmergedState
         original_copy = state_cls.copy
+        assert sorted(vars(state_cls())) == ["defensive_copy", "global_state", "state", "timers"]
+        step_cls = ec.DirectStepContext
+        original_keyed = step_cls.get_keyed_state
+        assert "self.partial_keyed_state[key] = " in inspect.getsource(original_keyed)
+        new_state = object.__new__
         MIN_TIMESTAMP._total(9)  # noqa: B018 - the private total order used by _nanos
         _WATERMARK, _REAL_TIME = TimeDomain.WATERMARK, TimeDomain.REAL_TIME
-    except (ImportError, AttributeError):
+    except (ImportError, AttributeError, AssertionError, OSError, TypeError):
         log.warning("cannot index the DirectRunner's timers (Beam internals changed): its timer scan visits every key")
         return False
 
@@ -200,20 +214,29 @@ def index_direct_runner_timers() -> bool:
             return fired_timers, states.has_realtime_timer
 
     def copy_state(self: Any) -> Any:
-        cloned = state_cls(defensive_copy=self.defensive_copy)  # the original's type, too
+        # (the original's type, too; its four attributes set here as its __init__ sets them, without the call)
+        cloned = new_state(state_cls)
+        cloned.defensive_copy = self.defensive_copy
         cloned.timers = collections.defaultdict(dict, {w: dict(t) for w, t in self.timers.items()})
         cloned.global_state = copy.deepcopy(self.global_state) if self.global_state else {}
+        cloned.state = windows = collections.defaultdict(_tags)
         for window, tags in self.state.items():
-            into = cloned.state[window]
+            into = windows[window]
             for tag, values in tags.items():
                 into[tag] = values[:] if type(values) is list else copy.copy(values)
         return cloned
+
+    def get_keyed_state(self: Any, key: Any) -> Any:
+        state = self.partial_keyed_state.get(key)  # (this bundle's copy, once made: what the original returns)
+        return state if state is not None else original_keyed(self, key)
 
     extract_transform_timers.original = original_extract  # type: ignore[attr-defined]
     copy_state.original = original_copy  # type: ignore[attr-defined]
     cls.extract_transform_timers = extract_transform_timers
     ec.EvaluationContext._initialize_keyed_states = _initialize_keyed_states
     state_cls.copy = copy_state
+    get_keyed_state.original = original_keyed  # type: ignore[attr-defined]
+    step_cls.get_keyed_state = get_keyed_state
     _PATCHED = True
     return True
 

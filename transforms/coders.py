@@ -208,6 +208,16 @@ class PackedItems:
         return hash(self.data)
 
 
+def cluster_pairs(items: Any) -> Any:
+    """The ``(event, accepted links)`` pairs of a ClusterItems value as a step receives it: a :class:`PackedItems`
+    (decoded by the coder), a :class:`ClusterRows` that was never encoded (a runner that hands values from step to
+    step as they are: the bundle-based DirectRunner) or a ClusterItems of pairs."""
+    if type(items) is ClusterRows:
+        make = make_event
+        return [(make(u, s, t, ts, ids, a, c), links) for u, s, t, ts, ids, a, c, links in items]
+    return items
+
+
 class _ClusterItemsCoderImpl(_BatchCoderImpl):
     """ClusterItems ↔ the list of ``(uid, stream, type, ts, ids, attrs, contact, links)`` tuples, :func:`pack` ed,
     decoded as :class:`PackedItems` (a PackedItems is written back as its bytes, a :class:`ClusterRows` as the

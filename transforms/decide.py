@@ -21,7 +21,7 @@ from journeyflow.model.events import ADDRESS_STREAM, Event
 from journeyflow.stages.bounded import ClusterFold, fold_cluster
 from journeyflow.stages.processor import END_OF_TIME
 from journeyflow.stages.snapshot import snapshot_row
-from journeyflow.transforms.coders import Batch, typed
+from journeyflow.transforms.coders import Batch, cluster_pairs, typed
 from journeyflow.transforms.outputs import DEAD, DECISIONS, SNAPSHOTS, STEPS, TAGGED, DecideCounters
 
 #: Outputs a FoldClusterFn buffers (batched mode) before it emits them as lists.
@@ -81,7 +81,7 @@ class FoldClusterFn(beam.DoFn):
         if self.latest:
             until = max(until, default=None)
         _cluster, items = element
-        items = [it for batch in items for it in batch] if self.batched else list(items)
+        items = [it for batch in items for it in cluster_pairs(batch)] if self.batched else list(items)
         out = fold_cluster(self.fold, items, until)  # the in-process bounded path's per-cluster step
         # the snapshot is taken at the replay horizon (or, with --until end, at the cluster's last event)
         # (address-status copies are not the cluster's own events: they do not move its last event time)

@@ -141,6 +141,10 @@ class _KeyByClusterFn(beam.DoFn):
         self.start_bundle()
 
 
+def _itself(value: Any) -> Any:
+    return value
+
+
 #: An unlinked item's links, appended to its event's fields.
 _NO_LINKS: tuple = ((),)
 
@@ -154,8 +158,8 @@ class ResolveIdentities(beam.PTransform):
         self.rules = rules
 
     def expand(self, events):
-        """``(keyed, link rows)``: steps ``ExtractLinks`` → ``CollectLinks`` → ``ResolveGraph``, ``EventRows`` →
-        ``KeyByCluster`` (the events wait for the map as their field tuples, ``EventRows``, and are keyed as
+        """``(keyed, link rows)``: steps ``ExtractLinks`` → ``CollectLinks`` → ``ResolveGraph`` → ``ClusterMap``,
+        ``EventRows`` → ``KeyByCluster`` (the events wait for the map as their field tuples, ``EventRows``, and are keyed as
         such: issue 22).
 
         ``CollectLinks`` is a GroupByKey under one key, not ``combiners.ToList`` (a CombineGlobally: eight more
@@ -169,7 +173,11 @@ class ResolveIdentities(beam.PTransform):
             | "CollectLinks" >> beam.GroupByKey()
             | "ResolveGraph" >> beam.ParDo(_ResolveFn(rules)).with_outputs("links", main="map")
         )
+        # the side input is read from a single-output step: Beam's bundle-based DirectRunner adds every output bundle
+        # of a multi-output step to a view of one of them (``EvaluationContext._update_side_inputs_container`` looks at
+        # the first bundle only): the ``links`` lists reached the map's view (or, first in order, left it empty)
+        cluster_map = resolved.map | "ClusterMap" >> beam.Map(_itself)
         rows = events | "EventRows" >> beam.Map(event_rows).with_output_types(EventRows)  # (fused with the parse)
         keyed = rows | "KeyByCluster" >> beam.ParDo(
-            _KeyByClusterFn(rules), beam.pvalue.AsSingleton(resolved.map)).with_output_types(KEYED_ITEMS)
+            _KeyByClusterFn(rules), beam.pvalue.AsSingleton(cluster_map)).with_output_types(KEYED_ITEMS)
         return keyed, typed(resolved.links)

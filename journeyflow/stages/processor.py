@@ -382,7 +382,7 @@ class CustomerProcessor:
             tid = f"defer:{cand.journey_id}:{cand.step_id}:{cand.channel}:{cand.trigger_id}:{due}"
             state.schedule(due, tid, "deferred", candidate_to_payload(cand))
         if self._quiet_until is not None:  # a wait after a send quiet hours hold counts from their end
-            shift_waits(state, candidates, now, self._quiet_until)  # (``journeys.deferral``)
+            shift_waits(state, candidates, now, self._quiet_until, getattr(res, "moment", None))  # (``deferral``)
 
     def retire_if_dormant(self, state: CustomerState, now: int) -> bool:
         """Retire ``state`` when it is dormant at ``now`` (:mod:`journeyflow.stages.state_bounds`); True when

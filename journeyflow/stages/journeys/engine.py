@@ -116,7 +116,7 @@ class JourneyEngine:
         self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: journeys that hold an entry about another object while active (``journeys.held``)
         self._holders = tuple(j for j in js if holds(j))
-        self._holder_ids = frozenset(j.id for j in self._holders)  # (no membership of theirs: nothing to start)
+        self._holder_ids = tuple(j.id for j in self._holders)  # (no membership of theirs: nothing to start)
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
         #: event types :meth:`on_event` acts on (None: any); the processor skips the others (:func:`_heard_types`)
@@ -149,7 +149,7 @@ class JourneyEngine:
         if self._may_overrun:
             self._end_overdue(state, now, trigger_id, customer_id, out)
         # (a membership ended by the overrun check, or by a check of a deferred send)
-        if self._holders and not self._holder_ids.isdisjoint(state.journeys):
+        if (hids := self._holder_ids) and (len(hids) > 1 or hids[0] in state.journeys):
             self._start_held(state, now, customer_id, out)
         if ix is None or resent:
             return out
@@ -192,7 +192,7 @@ class JourneyEngine:
                                                     f"resume:event:{etype}")))
                 self._run(j, m, st.on_event, st.id, ctx, trigger_id, customer_id, out)
 
-        if self._holders and not self._holder_ids.isdisjoint(state.journeys):  # those ended above start what they held
+        if (hids := self._holder_ids) and (len(hids) > 1 or hids[0] in state.journeys):  # (memberships ended above)
             self._start_held(state, now, customer_id, out)
 
         # (2) entries
@@ -251,7 +251,7 @@ class JourneyEngine:
         """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state); a
         membership it ends starts what it held (``journeys.held``)."""
         out = self._timer(state, timer, customer_id)
-        if self._holders and not self._holder_ids.isdisjoint(state.journeys):
+        if (hids := self._holder_ids) and (len(hids) > 1 or hids[0] in state.journeys):
             self._start_held(state, timer[0], customer_id, out)
         return out
 

@@ -133,8 +133,8 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     drop), and a container kept as it is equals what the rebuild would have produced."""
     known = _WINDOWS  # (one read of the global, as in ``cap``)
     (views_ms, max_views, sends_ms, max_sends, orders_ms, max_orders, purchases_ms, max_purchases, cart_ms,
-     open_ticket_ms, resolved_ticket_ms, seen_ms, max_seen, soft_bounces_ms, attributes) = (
-        known[1] if known[0] is r else _windows(r))
+     open_ticket_ms, resolved_ticket_ms, seen_ms, max_seen, soft_bounces_ms, attributes, history_ms, most_entries,
+     configured) = known[1] if known[0] is r else _windows(r)
     s.expired_at = now
     views = s.views
     if views and (views[0][0] <= now - views_ms or len(views) > max_views):
@@ -187,14 +187,15 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
         expire_computed(s.computed, attributes, now)
     journeys = s.journeys
     if journeys:
-        expire_journeys(journeys, now, r)
+        _expire_journeys(journeys, now - history_ms, most_entries, configured)
 
 
 def _windows(r: Retention) -> tuple:
     """The windows and caps :func:`expire_state` reads, remembered for the last ``r`` seen (as :func:`_limits`)."""
     global _WINDOWS
     w = (r.views_ms, r.max_views, r.sends_ms, r.max_sends, r.orders_ms, r.max_orders, r.purchases_ms, r.max_purchases,
-         r.cart_ms, r.open_ticket_ms, r.resolved_ticket_ms, r.seen_ms, r.max_seen, r.soft_bounces_ms, r.attributes)
+         r.cart_ms, r.open_ticket_ms, r.resolved_ticket_ms, r.seen_ms, r.max_seen, r.soft_bounces_ms, r.attributes,
+         r.journey_history_ms, r.max_entries_per_journey, r.journey_ids)
     _WINDOWS = (r, w)
     return w
 
@@ -262,12 +263,16 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
-    lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
+    _expire_journeys(journeys, now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids)
+
+
+def _expire_journeys(journeys: dict[str, dict], lo: int, most: int, configured: frozenset[str] | None) -> None:
+    """:func:`expire_journeys` with ``r``'s history cut-off ``lo`` (epoch ms), entry cap and configured ids."""
     todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
     for jid, m in journeys.items():  # (one compiled loop: cheaper than builtins over ``map`` objects for the few
         entries = m.get("entries")   # memberships a customer has)
-        if not entries or len(entries) > most or min(entries) <= lo or not (
-                m.get("step") or configured is None or jid in configured):
+        if not entries or len(entries) > most or min(entries) <= lo or not (  # (a configured journey's first:
+                configured is None or jid in configured or m.get("step")):  # no ``get`` for the usual case)
             if todo is None:
                 todo = [jid]
             else:

@@ -179,9 +179,9 @@ class ClusterFold:
         horizon = float("inf") if until is None else until
         single = None  # (the only sub-profile's state, while there is one: ``states`` changes only below)
         for ev, links in items:
-            ts = ev.ts
+            ts, stream = ev.ts, ev.stream
             if ts > horizon:  # beyond the replay horizon: not decided, nor its links
-                if ev.stream != ADDRESS_STREAM and ev.stream != IDENTITY_STREAM:  # (a copy of another record)
+                if stream != ADDRESS_STREAM and stream != IDENTITY_STREAM:  # (a copy of another record)
                     out.dead.append(_after_horizon(ev))
                 continue
             skip = ev.uid in excluded if excluded else False
@@ -189,7 +189,7 @@ class ClusterFold:
                 links = ()
             if not skip or links:  # an excluded event's links are still applied, at their time
                 if single is not None:  # the common case: one profile, no scan over sub-profiles
-                    if pending or (single.timers and single.timers[0][0] < ts):
+                    if pending or ((timers := single.timers) and timers[0][0] < ts):
                         fire(single, ts, out, True, excluded)
                 elif states:
                     fire_all(ts, strict=True)
@@ -219,28 +219,28 @@ class ClusterFold:
             if skip:
                 out.dead.append(_dead_event(ev, excluded[ev.uid]))
                 continue
-            stream = ev.stream
             if stream == ADDRESS_STREAM:  # a change another cluster's record made to an address held here
                 try:
                     share_address(ev, None)
                 except Exception as exc:
                     raise _Poison((ev.uid,), exc, f"address status {ev.uid}", ev.ts) from exc
                 continue
-            target = target_of.get(ev.ids)
+            ids = ev.ids
+            target = target_of.get(ids)
             if target is None:
-                primary = canonical(ev.ids)
+                primary = canonical(ids)
             try:
                 if target is None:
-                    target = target_of[ev.ids] = state_of(graph.find(primary))
+                    target = target_of[ids] = state_of(graph.find(primary))
                     single = target if len(states) == 1 else None
                 on_event(target, ev, out)
                 if stream in _FAN_OUT_STREAMS:
                     if stream != "crm" and (stream == "consent" or ev.type in ENGAGEMENT_STATUS_TYPES) and \
                             address_effects(ev):
                         share_address(ev, target)  # (``is_status_event``, inlined)
-                    if len(ev.ids) > 1 and fans_out(ev):  # every sub-profile it names (``opt_outs``)
+                    if len(ids) > 1 and fans_out(ev):  # every sub-profile it names (``opt_outs``)
                         reached = {id(target)}
-                        for k in ev.ids:
+                        for k in ids:
                             s = state_of(graph.find(k))
                             if id(s) not in reached:
                                 reached.add(id(s))

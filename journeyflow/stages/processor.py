@@ -162,7 +162,7 @@ class CustomerProcessor:
         ``duplicate_event``), else state update, journeys and arbitration of the candidates; raises what they
         raise (``advance`` isolates it).  A dormant customer is retired first (``state_bounds``, at the time its
         streaming expiry timer is set for)."""
-        ts, stream = ev.ts, ev.stream
+        ts, stream, etype = ev.ts, ev.stream, ev.type
         last = state.last_event
         if last is not None and ts - last >= self.dormant_ms:
             self.retire_if_dormant(state, ts)
@@ -183,7 +183,7 @@ class CustomerProcessor:
             return
         seen[uid] = ts
         out.events += 1
-        if (state.account is not None or ev.type == ACCOUNT_DELETED_TYPE) and _deletion.on_event(self, state, ev, out):
+        if (state.account is not None or etype == ACCOUNT_DELETED_TYPE) and _deletion.on_event(self, state, ev, out):
             return self._maybe_expire(state, ts)  # a deletion, or a deleted customer's record (``stages.deletion``)
         state.apply(ev)
         # the customer's events of this millisecond handled before this one (``journeys.matching.earlier_in_moment``,
@@ -192,14 +192,14 @@ class CustomerProcessor:
         # a type the engine does not hear: no steps, cancellations or candidates (a pending moment's journeys are
         # ended only by a type the engine hears), and no trigger matches it, so it is left out of the millisecond's
         # record once its state has one (``Outputs.moment_events``)
-        quiet = heard is not None and ev.type not in heard
-        book, key = out.moment_events, id(state)
+        quiet = heard is not None and etype not in heard
+        book, key, pending, retention = out.moment_events, id(state), out.pending, self.retention
         me = book.get(key)
         # within the caps before this event (``Outputs.fresh_states``): an earlier event of this call capped it, and
         # no moment is pending (its event skipped the caps until the moment is decided); then only what this event
         # grows is looked at
         if me is not None and me[0] is state:
-            capped = out.fresh_states and not (out.pending and key in out.pending)
+            capped = out.fresh_states and not (pending and key in pending)
             if quiet:
                 pass
             elif me[1] == ts:
@@ -219,28 +219,28 @@ class CustomerProcessor:
         if quiet:
             if capped:  # (``cap_event``'s first tests inlined: its ``seen``, and whether the type grows another list)
                 known = _bounds._LIMITS
-                if known[0] is not self.retention or len(state.seen) > known[1][0] or ev.type in _GROWN_BY_TYPE:
-                    cap_event(state, self.retention, ev.type)
+                if known[0] is not retention or len(seen) > known[1][0] or etype in _GROWN_BY_TYPE:
+                    cap_event(state, retention, etype)
             else:
-                cap(state, self.retention)
-            if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
-                expire_state(state, ts, self.retention)  # (CustomerState.expire)
+                cap(state, retention)
+            if (expired := state.expired_at) is None or ts - expired >= self.expire_every_ms:
+                expire_state(state, ts, retention)  # (CustomerState.expire)
             return
         jo = self.engine.on_event(state, ev, state.customer_id, earlier)
-        if jo.steps:
-            out.steps.extend(jo.steps)
+        if steps := jo.steps:
+            out.steps.extend(steps)
         if jo.cancelled:
             self._record_cancelled(state, jo.cancelled, ts, uid, out)
-        if out.pending and (pend := out.pending.get(id(state))) is not None:  # an exit now drops them
-            pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), jo.steps), uid, out.decisions, out.steps)
+        if pending and (pend := pending.get(key)) is not None:  # an exit now drops them
+            pend.cancel(self.engine.ended_by(state, ev, pend.journeys(), steps), uid, out.decisions, out.steps)
         if jo.candidates:  # arbitrated with the other inputs of this time, before the next one (``_settle``)
             return self._propose(state, jo.candidates, ts, uid, (uid,), out)
         if capped:  # (``_maybe_expire``, inlined: once per event)
-            cap_event(state, self.retention, ev.type, jo.steps)
+            cap_event(state, retention, etype, steps)
         else:
-            cap(state, self.retention)
-        if state.expired_at is None or ts - state.expired_at >= self.expire_every_ms:
-            expire_state(state, ts, self.retention)  # (CustomerState.expire)
+            cap(state, retention)
+        if (expired := state.expired_at) is None or ts - expired >= self.expire_every_ms:
+            expire_state(state, ts, retention)  # (CustomerState.expire)
 
     def _on_identity(self, state: CustomerState, ev: Event, out: Outputs) -> None:
         """Streaming identity merges (bounded replay merges inside ``ClusterFold`` instead).
@@ -382,7 +382,7 @@ class CustomerProcessor:
             tid = f"defer:{cand.journey_id}:{cand.step_id}:{cand.channel}:{cand.trigger_id}:{due}"
             state.schedule(due, tid, "deferred", candidate_to_payload(cand))
         if self._quiet_until is not None:  # a wait after a send quiet hours hold counts from their end
-            shift_waits(state, candidates, now, self._quiet_until)  # (``journeys.deferral``)
+            shift_waits(state, candidates, now, self._quiet_until, getattr(res, "moment", None))  # (``deferral``)
 
     def retire_if_dormant(self, state: CustomerState, now: int) -> bool:
         """Retire ``state`` when it is dormant at ``now`` (:mod:`journeyflow.stages.state_bounds`); True when

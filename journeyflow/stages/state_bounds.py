@@ -131,48 +131,83 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     caps of the lists, in place; ``expired_at`` becomes ``now``.  A container is rebuilt only when one of its entries
     has expired or it is over its cap: its oldest time is looked up first (at one pass a day most have nothing to
     drop), and a container kept as it is equals what the rebuild would have produced."""
+    known = _WINDOWS  # (one read of the global, as in ``cap``)
+    (views_ms, max_views, sends_ms, max_sends, orders_ms, max_orders, purchases_ms, max_purchases, cart_ms,
+     open_ticket_ms, resolved_ticket_ms, seen_ms, max_seen, soft_bounces_ms, attributes, history_ms, most_entries,
+     configured) = known[1] if known[0] is r else _windows(r)
     s.expired_at = now
     views = s.views
-    if views and (views[0][0] <= now - r.views_ms or len(views) > r.max_views):
-        s.views = trim_views([v for v in views if v[0] > now - r.views_ms], r)
+    if views and (views[0][0] <= now - views_ms or len(views) > max_views):
+        s.views = trim_views([v for v in views if v[0] > now - views_ms], r)
     sends = s.sends
-    if sends and (sends[0][0] <= now - r.sends_ms or len(sends) > r.max_sends):
-        s.sends = trim_sends([x for x in sends if x[0] > now - r.sends_ms], r)
+    if sends and (sends[0][0] <= now - sends_ms or len(sends) > max_sends):
+        s.sends = trim_sends([x for x in sends if x[0] > now - sends_ms], r)
     orders = s.orders
-    if orders and (orders[0][0] <= now - r.orders_ms or len(orders) > r.max_orders):
-        s.orders = [o for o in orders if o[0] > now - r.orders_ms][-r.max_orders:]
-    if s.purchases:
-        s.purchases = _recent(s.purchases, now - r.purchases_ms, r.max_purchases)
+    if orders and (orders[0][0] <= now - orders_ms or len(orders) > max_orders):
+        s.orders = [o for o in orders if o[0] > now - orders_ms][-max_orders:]
+    purchases = s.purchases
+    if purchases:  # (as ``seen`` below: no ``_recent`` call for a few entries with nothing to drop)
+        lo = now - purchases_ms
+        if len(purchases) > _SMALL or len(purchases) > max_purchases:
+            s.purchases = _recent(purchases, lo, max_purchases)
+        else:
+            for v in purchases.values():
+                if v <= lo:
+                    s.purchases = _recent(purchases, lo, max_purchases)
+                    break
     cart = s.cart
-    if cart and min(cart.values()) <= now - r.cart_ms:
-        s.cart = {k: v for k, v in cart.items() if v > now - r.cart_ms}
+    if cart and min(cart.values()) <= now - cart_ms:
+        s.cart = {k: v for k, v in cart.items() if v > now - cart_ms}
     tickets = s.tickets
-    if tickets and r.open_ticket_ms is not None:  # stale: no open/escalate event for that long
-        lo = now - r.open_ticket_ms
+    if tickets and open_ticket_ms is not None:  # stale: no open/escalate event for that long
+        lo = now - open_ticket_ms
         for t in tickets.values():  # (loops, not generator expressions: no closure made per call)
             if _ticket_ts(t) <= lo:
                 s.tickets = {k: v for k, v in tickets.items() if _ticket_ts(v) > lo}
                 break
     resolved = s.resolved
     if resolved:
-        lo = now - r.resolved_ticket_ms
+        lo = now - resolved_ticket_ms
         for t in resolved.values():  # (the oldest resolution is in the window: nothing goes)
             if t[0] <= lo:
                 s.resolved = {k: v for k, v in resolved.items() if v[0] > lo}
                 break
-    if s.seen:
-        s.seen = _recent(s.seen, now - r.seen_ms, r.max_seen)
+    seen = s.seen
+    if seen:  # (``_recent``'s one-pass test inlined for the usual few entries: no call when nothing goes)
+        lo = now - seen_ms
+        if len(seen) > _SMALL or len(seen) > max_seen:
+            s.seen = _recent(seen, lo, max_seen)
+        else:
+            for v in seen.values():
+                if v <= lo:
+                    s.seen = _recent(seen, lo, max_seen)
+                    break
     cancelled = s.cancelled
-    if cancelled and min(cancelled.values()) <= now - r.orders_ms:
-        s.cancelled = {k: v for k, v in cancelled.items() if v > now - r.orders_ms}
+    if cancelled and min(cancelled.values()) <= now - orders_ms:
+        s.cancelled = {k: v for k, v in cancelled.items() if v > now - orders_ms}
     if s.addr_status:
-        _dl.expire_address_status(s, now, r.soft_bounces_ms)
-    if s.payment_failed is not None and s.payment_failed <= now - r.orders_ms:
+        _dl.expire_address_status(s, now, soft_bounces_ms)
+    failed = s.payment_failed
+    if failed is not None and failed <= now - orders_ms:
         s.payment_failed = None
-    if s.computed and r.attributes is not None:
-        expire_computed(s.computed, r.attributes, now)
-    if s.journeys:
-        expire_journeys(s.journeys, now, r)
+    if attributes is not None and s.computed:
+        expire_computed(s.computed, attributes, now)
+    journeys = s.journeys
+    if journeys:
+        _expire_journeys(journeys, now - history_ms, most_entries, configured)
+
+
+def _windows(r: Retention) -> tuple:
+    """The windows and caps :func:`expire_state` reads, remembered for the last ``r`` seen (as :func:`_limits`)."""
+    global _WINDOWS
+    w = (r.views_ms, r.max_views, r.sends_ms, r.max_sends, r.orders_ms, r.max_orders, r.purchases_ms, r.max_purchases,
+         r.cart_ms, r.open_ticket_ms, r.resolved_ticket_ms, r.seen_ms, r.max_seen, r.soft_bounces_ms, r.attributes,
+         r.journey_history_ms, r.max_entries_per_journey, r.journey_ids)
+    _WINDOWS = (r, w)
+    return w
+
+
+_WINDOWS: tuple = (None, ())
 
 
 def _recent(d: dict[str, int], cutoff: int, most: int) -> dict[str, int]:
@@ -235,12 +270,16 @@ def expire_journeys(journeys: dict[str, dict], now: int, r: Retention) -> None:
     """The journey part of ``CustomerState.expire``: finished memberships of journeys no longer configured go;
     entry times older than ``r.journey_history_ms`` go (at most ``r.max_entries_per_journey`` kept); a finished
     membership left without entries goes, or keeps only its ``never`` marker (and arm)."""
-    lo, most, configured = now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids
+    _expire_journeys(journeys, now - r.journey_history_ms, r.max_entries_per_journey, r.journey_ids)
+
+
+def _expire_journeys(journeys: dict[str, dict], lo: int, most: int, configured: frozenset[str] | None) -> None:
+    """:func:`expire_journeys` with ``r``'s history cut-off ``lo`` (epoch ms), entry cap and configured ids."""
     todo = None  # (the memberships this pass may change; the usual one changes none: no list of all of them)
     for jid, m in journeys.items():  # (one compiled loop: cheaper than builtins over ``map`` objects for the few
         entries = m.get("entries")   # memberships a customer has)
-        if not entries or len(entries) > most or min(entries) <= lo or not (
-                m.get("step") or configured is None or jid in configured):
+        if not entries or len(entries) > most or min(entries) <= lo or not (  # (a configured journey's first:
+                configured is None or jid in configured or m.get("step")):  # no ``get`` for the usual case)
             if todo is None:
                 todo = [jid]
             else:

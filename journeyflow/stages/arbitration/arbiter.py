@@ -90,12 +90,7 @@ from journeyflow.stages.arbitration.reasons import (
     RECENT_PURCHASE,
 )
 from journeyflow.stages.arbitration.records import ArbitrationResult, decisions_of
-from journeyflow.stages.arbitration.scoring import (
-    DEFAULT_SCORER_MODULES,
-    DefaultScorer,
-    Scorer,
-    load_scorer,
-)
+from journeyflow.stages.arbitration.scoring import DEFAULT_SCORER_MODULES, DefaultScorer, Scorer, load_scorer
 from journeyflow.stages.arbitration.zones import PHONE_CHANNELS, QuietClock
 from journeyflow.stages.deliverability import ADDRESS_OPTED_OUT
 from journeyflow.stages.state import BLOCKING, CustomerState
@@ -267,7 +262,7 @@ class Arbiter:
                 if not due and c.action == "send":
                     state.record_send(now, c.channel, c.category, c.content_id)
         return ArbitrationResult(decisions_of(acted, lost, now, customer_id, trigger_id, m.addr,
-                                                 state, self._stale), deferred)
+                                                 state, self._stale), deferred, m)
 
     def _order(self, candidates: Sequence[Candidate], state: CustomerState, now: int,
                lost: list[tuple[Candidate, str]]) -> list[Candidate]:
@@ -445,18 +440,23 @@ class Arbiter:
         last = state.last_ticket_resolved()
         return last is not None and last > now - self._grace, False
 
-    def quiet_until(self, state: CustomerState, c: Candidate, now: int) -> int:
+    def quiet_until(self, state: CustomerState, c: Candidate, now: int, moment: Any = None) -> int:
         """When quiet hours (rule 6) let ``c`` go out if it is proposed at ``now`` (epoch ms), or 0 when they do not
         hold it (not a send, not a quiet category or channel, outside the window).  Rule 6 alone: the other rules
         are not applied, so the journeys' timing (``journeys.deferral``) does not depend on consent or caps.  A text
-        or call keeps the quiet hours of the number rule 2 would choose as well."""
+        or call keeps the quiet hours of the number rule 2 would choose as well.  ``moment``: the ``.moment`` of
+        this state's ``arbitrate`` result at ``now`` just before: its address (no grant) and due times are reused."""
         if c.action != "send" or not (c.category in self._quiet_cats or c.channel in self._quiet_channels):
             return 0
+        m = moment if moment is not None and moment.state is state and moment.now == now else None
         number = None
         if c.channel in PHONE_CHANNELS:
-            addr = state.delivery_address(c.channel, now, self._soft_max, self._soft_window)
+            addr = m.addr.get(c.channel) if m is not None and m.addr else None
+            if addr is None:
+                addr = state.delivery_address(c.channel, now, self._soft_max, self._soft_window)
             number = addr[1] if addr.__class__ is tuple else None
-        return self._quiet.due(state, now, c.channel, number)
+        due = m.dues.get(number) if m is not None and m.dues else None
+        return self._quiet.due(state, now, c.channel, number) if due is None else due
 
     # ----------------------------------------------------------------------------------------- diagnostics
     def explain(self, state: CustomerState, candidate: Candidate, now: int) -> tuple[str, ...]:

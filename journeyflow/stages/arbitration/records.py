@@ -3,6 +3,7 @@ records of one moment (chosen, deferred, suppressed), with the reason of every o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from journeyflow.model.decisions import (
     Candidate,
@@ -32,6 +33,9 @@ class ArbitrationResult:
     decisions: list[Decision] = field(default_factory=list)
     #: (due time in ms, candidate): re-arbitrate the candidate at that time (all rules apply again then)
     deferred: list[tuple[int, Candidate]] = field(default_factory=list)
+    #: what the arbiter worked out for the moment (its delivery addresses and quiet-hours due times), for
+    #: ``Arbiter.quiet_until`` right after (``journeys.deferral``); not part of the result's value
+    moment: Any = field(default=None, compare=False, repr=False)
 
 
 def decisions_of(acted: list[tuple[Candidate, int]], lost: list[tuple[Candidate, str]], now: int,

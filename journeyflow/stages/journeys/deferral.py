@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from journeyflow.model.decisions import Candidate
 from journeyflow.stages.state import CustomerState
@@ -30,12 +31,13 @@ __all__ = ["shift_waits"]
 
 
 def shift_waits(state: CustomerState, candidates: Iterable[Candidate], now: int,
-                quiet_until: Callable[[CustomerState, Candidate, int], int]) -> int:
+                quiet_until: Callable[..., int], moment: Any = None) -> int:
     """Move the pending wait timers of the memberships whose sends proposed at ``now`` (ms) quiet hours hold: each
     journey's by its longest hold (``quiet_until(state, candidate, now) - now``, ms; ``quiet_until`` returns 0 for a
     send they do not hold), when the membership still is the one that proposed the send (same entry time) and
     reached its wait in that very run (``since`` = ``now``).  A re-proposed deferral (proposed at its due time, past
-    quiet hours) moves nothing.  Returns the number of timers moved."""
+    quiet hours) moves nothing.  ``moment``: passed on to ``quiet_until`` when given (``Arbiter.quiet_until``: the
+    arbitration's own addresses and due times).  Returns the number of timers moved."""
     delay: dict[str, tuple[int, int]] = {}  # journey id -> (entered, delay)
     journeys = state.journeys
     for c in candidates:
@@ -44,7 +46,7 @@ def shift_waits(state: CustomerState, candidates: Iterable[Candidate], now: int,
         m = journeys.get(c.journey_id)
         if m is None or m.get("step") is None or m.get("entered") != c.entered or m.get("since") != now:
             continue  # no wait after it in this run (the journey ended, or the send was its last step)
-        due = quiet_until(state, c, now)
+        due = quiet_until(state, c, now) if moment is None else quiet_until(state, c, now, moment)
         prev = delay.get(c.journey_id)
         if due > now and (prev is None or due - now > prev[1]):
             delay[c.journey_id] = (c.entered, due - now)

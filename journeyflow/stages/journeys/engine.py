@@ -116,6 +116,7 @@ class JourneyEngine:
         self._may_overrun = tuple(j for j in js if _may_overrun(j))
         #: journeys that hold an entry about another object while active (``journeys.held``)
         self._holders = tuple(j for j in js if holds(j))
+        self._holder_ids = tuple(j.id for j in self._holders)  # (no membership of theirs: nothing to start)
         #: ``AttributeSet.observe`` when traits or computed attributes are declared, else None (tested per event)
         self._observe = self.attributes.observe if self.attributes else None
         #: event types :meth:`on_event` acts on (None: any); the processor skips the others (:func:`_heard_types`)
@@ -137,24 +138,24 @@ class JourneyEngine:
         (``AttributeSet.observe``), then goals/exits/waits of active journeys, then entries.  ``earlier``: the
         customer's events of the same millisecond handled before this one; an exit or goal among them ends a
         membership this event enters at once (which came first within a millisecond is not known: fail safe)."""
-        resent = event.type in REPORTED_AGAIN and repeated_report(state, event, earlier)  # that order/ticket again
+        now, etype, trigger_id = event.ts, event.type, event.uid
+        resent = etype in REPORTED_AGAIN and repeated_report(state, event, earlier)  # that order/ticket again
         if self._observe is not None and not resent:
             self._observe(state, event)
         if self._has_until:  # this millisecond's events, for a wait a timer due now reaches (on_timer)
-            self._moment = (state, event.ts, earlier, event)
-        ix = self._index.get(event.type)
+            self._moment = (state, now, earlier, event)
+        ix = self._index.get(etype)
         out = _new(JourneyOutput, ([], [], []))  # (``JourneyOutput([], [], [])`` without the namedtuple's frame)
         if self._may_overrun:
-            self._end_overdue(state, event.ts, event.uid, customer_id, out)
-        if self._holders:  # (a membership ended by the overrun check, or by a check of a deferred send)
-            self._start_held(state, event.ts, customer_id, out)
+            self._end_overdue(state, now, trigger_id, customer_id, out)
+        # (a membership ended by the overrun check, or by a check of a deferred send)
+        if (hids := self._holder_ids) and (len(hids) > 1 or hids[0] in state.journeys):
+            self._start_held(state, now, customer_id, out)
         if ix is None or resent:
             return out
-        now = event.ts
         ctx = _Ctx(state, now, event, _event_product(event), self.attributes, self.open_ticket_ms, self.soft_bounces)
         memberships = state.journeys
-        trigger_id = event.uid
-        etype, estream = event.type, event.stream
+        estream = event.stream
 
         # (1) active memberships: goal, exit, wait-until
         for j in ix.active:
@@ -176,22 +177,22 @@ class JourneyEngine:
             trig = _first_match(j.goal, event, ctx, m)
             if trig is not None:
                 m["goal"] = now
-                out.steps.append(_new(JourneyStep, (customer_id, j.id, m["step"], "goal", now, trigger_id, event.type)))
+                out.steps.append(_new(JourneyStep, (customer_id, j.id, m["step"], "goal", now, trigger_id, etype)))
                 self._finish(state, j.id, m, now, trigger_id, "goal", customer_id, out)
                 continue
             trig = _first_match(j.exit, event, ctx, m)
             if trig is not None:
-                self._finish(state, j.id, m, now, trigger_id, f"exit_event:{event.type}", customer_id, out)
+                self._finish(state, j.id, m, now, trigger_id, f"exit_event:{etype}", customer_id, out)
                 continue
             st = j.step_map.get(m["step"])
             if (st is not None and st.until is not None and now >= m.get("since", 0)
                     and _matches(st.until, event, ctx, m)):
                 state.cancel_timers("journey", j=j.id)
                 out.steps.append(_new(JourneyStep, (customer_id, j.id, st.id, "step", now, trigger_id,
-                                                    f"resume:event:{event.type}")))
+                                                    f"resume:event:{etype}")))
                 self._run(j, m, st.on_event, st.id, ctx, trigger_id, customer_id, out)
 
-        if self._holders:  # memberships ended above start what they held
+        if (hids := self._holder_ids) and (len(hids) > 1 or hids[0] in state.journeys):  # (memberships ended above)
             self._start_held(state, now, customer_id, out)
 
         # (2) entries
@@ -250,7 +251,7 @@ class JourneyEngine:
         """A due journey timer ``[due, timer_id, "journey", {"j", "s", "e"}]`` (already popped from the state); a
         membership it ends starts what it held (``journeys.held``)."""
         out = self._timer(state, timer, customer_id)
-        if self._holders:
+        if (hids := self._holder_ids) and (len(hids) > 1 or hids[0] in state.journeys):
             self._start_held(state, timer[0], customer_id, out)
         return out
 

@@ -216,10 +216,10 @@ class Parser:
         if ev is not None:
             problems: list[_Problem] = []
         else:
-            try:
-                ev, problems = self._parse(stream, raw, received_at)
+            try:  # (the JSON object _parse loads, which it never changes: the dead letter's payload needs no new one)
+                ev, problems = self._parse(stream, raw, received_at, loaded := [])
             except Invalid as e:
-                return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time))
+                return ParseResult(self._dead(stream, raw, source, e.reason, e.detail, e.event_time, None, loaded))
         if self.config.declared_types is not None:
             ev = self.config.declared_types.check(_declared_times(self.config.declared_types, ev), problems)
         if not problems:
@@ -239,16 +239,12 @@ class Parser:
 
     # ------------------------------------------------------------ internals
     def _dead(self, stream: str, raw: Any, source: str, reason: str, detail: str, et: int | None,
-              attributes: Mapping[str, str] | None = None) -> DeadLetter:
-        if isinstance(raw, bytes):
-            text = raw[: MAX_PAYLOAD_IN_DEAD_LETTER * 2].decode("utf-8", errors="replace")
-        elif isinstance(raw, str):
-            text = raw
-        else:
-            text = None
+              attributes: Mapping[str, str] | None = None, loaded: list | None = None) -> DeadLetter:
+        text = (raw[: MAX_PAYLOAD_IN_DEAD_LETTER * 2].decode("utf-8", errors="replace") if isinstance(raw, bytes)
+                else raw if isinstance(raw, str) else None)
         if text is None or (len(text) <= MAX_PAYLOAD_IN_DEAD_LETTER and text.lstrip().startswith("{")):
             try:
-                obj = raw if text is None else loads_json(text)
+                obj = raw if text is None else loaded[0] if loaded else loads_json(text)  # (loaded: see _parse)
                 text = json.dumps(mask_record(obj), default=str, sort_keys=True)
             except (TypeError, ValueError, RecursionError):
                 text = text if text is not None else repr(raw)
@@ -258,8 +254,8 @@ class Parser:
                           payload=mask_pii(text[:MAX_PAYLOAD_IN_DEAD_LETTER]), source=source, event_time=et,
                           attributes=attributes)
 
-    def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any],
-               received_at: int | None = None) -> tuple[Event, list[_Problem]]:
+    def _parse(self, stream: str, raw: bytes | str | Mapping[str, Any], received_at: int | None = None,
+               loaded: list | None = None) -> tuple[Event, list[_Problem]]:
         size = None
         if isinstance(raw, (bytes, str)):
             # bytes of the record (a text of at most 8 Ki characters is under the Segment 32 KB limit anyway)
@@ -284,6 +280,8 @@ class Parser:
                 raise Invalid(DeadLetterReason.INVALID_JSON, "JSON nested too deeply") from None
             except json.JSONDecodeError as e:
                 raise Invalid(DeadLetterReason.INVALID_JSON, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+            if loaded is not None and size <= MAX_PAYLOAD_IN_DEAD_LETTER * 2:  # _dead's loads_json(raw): the same
+                loaded.append(rec)  # object (raw is text or all decoded there), which nothing below changes
         else:
             rec = raw
         if not isinstance(rec, dict):

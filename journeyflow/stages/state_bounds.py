@@ -146,15 +146,8 @@ def expire_state(s: CustomerState, now: int, r: Retention) -> None:
     if orders and (orders[0][0] <= now - orders_ms or len(orders) > max_orders):
         s.orders = [o for o in orders if o[0] > now - orders_ms][-max_orders:]
     purchases = s.purchases
-    if purchases:  # (as ``seen`` below: no ``_recent`` call for a few entries with nothing to drop)
-        lo = now - purchases_ms
-        if len(purchases) > _SMALL or len(purchases) > max_purchases:
-            s.purchases = _recent(purchases, lo, max_purchases)
-        else:
-            for v in purchases.values():
-                if v <= lo:
-                    s.purchases = _recent(purchases, lo, max_purchases)
-                    break
+    if purchases:
+        s.purchases = _recent(purchases, now - purchases_ms, max_purchases)
     cart = s.cart
     if cart and min(cart.values()) <= now - cart_ms:
         s.cart = {k: v for k, v in cart.items() if v > now - cart_ms}

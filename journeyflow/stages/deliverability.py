@@ -344,20 +344,18 @@ def address_rows(s: "CustomerState") -> list[dict[str, Any]]:
 def expire_address_status(s: "CustomerState", now: int, soft_bounces_ms: int) -> None:
     """Drop soft bounces older than ``soft_bounces_ms`` and address entries left with no status (kept for good)."""
     lo = now - soft_bounces_ms
-    statuses, gone = s.addr_status, None  # (entries to delete, deleted after the pass: no copies of the dicts)
+    statuses, gone = s.addr_status, []  # (entries to delete, deleted after the pass: no copies of the dicts)
     for key, per in statuses.items():
         left = len(per)
         for ch, rec in per.items():
             if rec[3] and _soft_ts(rec[3][0]) <= lo:
                 rec[3] = [t for t in rec[3] if _soft_ts(t) > lo]
             if rec[0] is None and rec[2] is None and not rec[3]:
-                gone = [] if gone is None else gone
                 gone.append((key, ch))
                 left -= 1
         if not left:
-            gone = [] if gone is None else gone
             gone.append((key, None))
-    for key, ch in gone or ():
+    for key, ch in gone:
         if ch is None:
             del statuses[key]
         else:

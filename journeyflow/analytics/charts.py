@@ -163,7 +163,8 @@ def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title:
     busy series does not flatten the others; the scale is symmetric-log (linear near 0, logarithmic above), so that
     one busy day (the welcome wave of a replay's first days) does not flatten the rest of its series either.  Axis
     ticks are whole numbers (:func:`symlog_ticks`) and one per day (a short run's axis repeated each day's label at
-    every few hours).  ``rows``: ``{"day", series, value}``, optionally ``"covered"``: a day whose value is neither
+    every few hours); the y axis title ends in "(log scale)" (an unlabelled log axis reads as a linear one: QA
+    round 17).  ``rows``: ``{"day", series, value}``, optionally ``"covered"``: a day whose value is neither
     ``whole day`` nor ``unknown`` (one the run covers in part: :func:`journeyflow.analytics.report_data.day_covered`)
     is drawn as a hollow point, and the subtitle says so."""
     from datetime import date, timedelta
@@ -181,7 +182,7 @@ def daily_panels(rows: Sequence[dict[str, Any]], series: str, value: str, title:
             x=alt.X("day:T", title="day (UTC)" if name == names[-1] else None,
                     scale=alt.Scale(type="utc", domain=ends),  # UTC days labelled as such in any zone
                     axis=alt.Axis(format="%b %d", values=days if len(days) <= 16 else days[::-(-len(days) // 16)])),
-            y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(type="symlog", domain=[0, ticks[-1]]),
+            y=alt.Y(f"{value}:Q", title=f"{y_title} (log scale)", scale=alt.Scale(type="symlog", domain=[0, ticks[-1]]),
                     axis=alt.Axis(format=",d", values=ticks)),
             tooltip=["day:T", f"{series}:N", f"{value}:Q"] + (["covered:N"] if "covered" in mine[0] else []))
         points = base.mark_point(size=30, strokeWidth=1.5, color=colour, opacity=1).encode(

@@ -58,3 +58,13 @@ def test_the_uplift_chart_marks_a_small_sample():
             {"journey": "winback", "uplift": 0.05, "low": -0.02, "high": 0.12, "small": False}]
     labels = [x for axis in _axis_labels(ch.to_svg(ch.uplift_chart(rows, "Uplift"), "u")) for x in axis]
     assert "trial_ending (small sample, approximate)" in labels and "winback" in labels
+
+
+def test_each_count_axis_says_it_is_logarithmic():
+    """The count axes are symmetric-log: each says so in its title, else a reader takes 10 -> 100 for a small step
+    (QA round 17: the daily charts' log axis was not labelled as one)."""
+    svg = ch.to_svg(ch.daily_panels(_rows({"call": [0, 1], "email": [167, 10]}), "channel", "sent", "t", "executed",
+                                     "s"), "k")
+    titles = [t for g in re.findall(r'<g class="mark-text role-axis-title"[^>]*>(.*?)</g>', svg, flags=re.S)
+              for t in re.findall(r">([^<]*)</text>", g)]
+    assert titles.count("executed (log scale)") == 2, titles

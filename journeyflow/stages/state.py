@@ -46,7 +46,7 @@ from journeyflow.model.events import Event
 from journeyflow.stages import deliverability as _dl
 from journeyflow.stages.deliverability import BLOCKING  # noqa: F401  (re-exported: channel-consent opt-outs)
 from journeyflow.stages.state_json import state_chunks
-from journeyflow.stages.state_orders import complete_order, order_placed_at
+from journeyflow.stages.state_orders import complete_order, currency_code, order_placed_at
 
 #: 2: delivery addresses keyed by their hashed key (``addresses``) and per-address status (``addr_status``) instead
 #: of one raw ``contact`` per kind (issue 16); version 1 states are upgraded on read.
@@ -140,7 +140,7 @@ class CustomerState(_dl.AddressStatus):
     # recently resolved tickets: ticket_id -> [resolved_ts, csat or None]
     resolved: dict[str, list] = field(default_factory=dict)
     purchases: dict[str, int] = field(default_factory=dict)  # product_id -> last purchase ts (cancelled ones removed)
-    orders: list[list] = field(default_factory=list)  # [ts, order_id, amount, [product_ids]] (older state: no items)
+    orders: list[list] = field(default_factory=list)  # [ts, order_id, amount, [product_ids], currency] (state_orders)
     cancelled: dict[str, int] = field(default_factory=dict)  # order_id -> ts of its cancellation
     payment_failed: int | None = None  # ts of an unresolved payment failure
     cart: dict[str, int] = field(default_factory=dict)  # product_id -> added ts
@@ -220,7 +220,7 @@ class CustomerState(_dl.AddressStatus):
                 else:
                     for pid in pids:
                         self.purchases[pid] = max(self.purchases.get(pid, ts), ts)
-                    self.orders.append([ts, oid, a.get("amount"), pids])
+                    self.orders.append([ts, oid, a.get("amount"), pids, currency_code(a.get("currency"))])
                     self.orders.sort(key=lambda o: (o[0], str(o[1])))
                 if self.payment_failed is not None and self.payment_failed <= ts:
                     self.payment_failed = None

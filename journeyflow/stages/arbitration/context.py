@@ -21,8 +21,9 @@ field               content
 ``ticket_history``  tasks, cases and calls: the customer's open and recently resolved tickets (state retention:
                     7 days after resolution; not a ticket stale under ``open_tickets.stale_after``), oldest
                     first, same shape as ``ticket``
-``customer_value``  tasks, cases and calls: ``{orders_90d, revenue_90d (sum of order amounts, the orders'
-                    own currency; at most the largest double), last_order_at, lifecycle_stage}``
+``customer_value``  tasks, cases and calls: ``{orders_90d, currency, revenue_90d, revenue_90d_by_currency,
+                    last_order_at, lifecycle_stage}``: amounts of different currencies are never added
+                    (:func:`customer_value`)
 ==================  ======================================================================================
 
 Times are epoch milliseconds.  No email address or phone number ever appears here: those go to the send's
@@ -37,7 +38,7 @@ from journeyflow.model.decisions import TASK_TARGETS, Candidate
 from journeyflow.stages.push_devices import push_address
 from journeyflow.stages.state import CART_MS, DAY
 
-__all__ = ["SERVICE_TARGETS", "message_context"]
+__all__ = ["SERVICE_TARGETS", "UNKNOWN_CURRENCY", "customer_value", "message_context"]
 
 #: Targets a person acts on (an agent, an account manager): they get the ticket, its history and the customer's
 #: value.
@@ -81,7 +82,7 @@ def message_context(c: Candidate, state: Any, now: int | None = None, stale_ms: 
                     ctx["ticket"] = t
                     break
         ctx["ticket_history"] = history
-        ctx["customer_value"] = _value(state, now)
+        ctx["customer_value"] = customer_value(state, now)
     return ctx
 
 
@@ -102,18 +103,59 @@ def _tickets(state: Any, now: int, stale_ms: int | None) -> list[dict[str, Any]]
     return out
 
 
-#: The largest finite double (IEEE 754 binary64): where ``revenue_90d`` saturates.
+#: The largest finite double (IEEE 754 binary64): where a revenue sum saturates.
 _MAX_DOUBLE = sys.float_info.max
+#: The key of ``revenue_90d_by_currency`` for the amounts of orders reported without a currency (lower-case: never
+#: an order's currency code, which :func:`~journeyflow.stages.state_orders.currency_code` upper-cases).
+UNKNOWN_CURRENCY = "unknown"
 
 
-def _value(state: Any, now: int) -> dict[str, Any]:
-    orders = [o for o in state.orders if now - 90 * DAY < o[0] <= now]
-    amounts = [o[2] for o in orders if len(o) > 2 and isinstance(o[2], (int, float))]
-    # (a sum past the double range saturates at the largest double: amounts are finite each, the message contract
-    # wants a number, and JSON has no infinity)
-    v: dict[str, Any] = {"orders_90d": len(orders), "revenue_90d": round(min(float(sum(amounts)), _MAX_DOUBLE), 2)}
+def customer_value(state: Any, now: int) -> dict[str, Any]:
+    """The ``customer_value`` of a task, case or call for a customer whose state is ``state`` at ``now`` (epoch ms).
+
+    Of the orders of the 90 days before ``now`` (``CustomerState.orders``, entries as
+    :mod:`journeyflow.stages.state_orders` describes; cancelled ones are gone from it):
+
+    * ``orders_90d``: how many (int);
+    * ``currency``: the currency (ISO 4217 code, upper-cased) of the latest of them with both an amount and a
+      currency; absent when none has both;
+    * ``revenue_90d``: the sum of their amounts in ``currency`` only -- amounts of different currencies, or of a
+      known and an unknown one, are never added; with no ``currency``, the sum of the amounts reported without a
+      currency (0.0 without any);
+    * ``revenue_90d_by_currency``: only when their amounts are in more than one currency (orders without one counted
+      as their own, under the key :data:`UNKNOWN_CURRENCY`, ``"unknown"``): ``{code: sum}`` of every currency, so
+      none is hidden; ``revenue_90d`` is its ``currency`` entry;
+    * ``last_order_at``: epoch ms of the latest order kept (any age), when there is one; ``lifecycle_stage``: the
+      CRM stage, when known.
+
+    Each sum is rounded to 2 decimals and saturates at the largest double (amounts are finite each, the message
+    contract wants a number, and JSON has no infinity).  Orders without a numeric amount count in ``orders_90d``
+    only.  Returns a new dict; raises nothing for a well-formed state."""
+    lo = now - 90 * DAY
+    n = 0
+    by: dict[Any, list] = {}  # currency (None: unknown) -> amounts, in time order
+    cur = None
+    for o in state.orders:  # (time-sorted: the last order with an amount and a currency sets ``cur``)
+        if lo < o[0] <= now:
+            n += 1
+            amount = o[2] if len(o) > 2 else None
+            if isinstance(amount, (int, float)):
+                c = o[4] if len(o) > 4 else None
+                by.setdefault(c, []).append(amount)
+                if c is not None:
+                    cur = c
+    v: dict[str, Any] = {"orders_90d": n, "revenue_90d": _total(by.get(cur, ()))}
+    if cur is not None:
+        v["currency"] = cur
+    if len(by) > 1:
+        v["revenue_90d_by_currency"] = {UNKNOWN_CURRENCY if c is None else c: _total(a) for c, a in by.items()}
     if state.orders:
         v["last_order_at"] = state.orders[-1][0]
     if state.lifecycle:
         v["lifecycle_stage"] = state.lifecycle
     return v
+
+
+def _total(amounts: Any) -> float:
+    """``amounts`` (numbers) summed, at most the largest double, rounded to 2 decimals."""
+    return round(min(float(sum(amounts)), _MAX_DOUBLE), 2)

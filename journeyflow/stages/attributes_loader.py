@@ -13,18 +13,21 @@ once; every problem is one ``<file>:<line>: <json path>: <what>`` line of an :cl
       plan: string
     attributes:                      # computed attributes, seen as customer.traits.<name>
       logins_7d: {op: count, event: login, window: 7d}
-      spend_30d: {op: sum, event: order_placed, property: amount, window: 30d}
-      big_orders: {op: count, event: order_placed, where: "event.amount > 100.0"}
+      spend_30d: {op: sum, event: order_placed, property: amount, window: 30d, where: 'event.currency == "EUR"'}
+      big_orders: {op: count, event: order_placed, where: 'event.currency == "EUR" && event.amount > 100.0'}
       categories_7d: {op: distinct_count, event: product_view, property: properties.category, window: 7d}
 
 Types: ``string``, ``int``, ``double``, ``bool``, ``timestamp``, ``dyn``, ``list<T>``, ``map<T>``.  ``op``: one of
 :data:`~journeyflow.stages.attributes.OPS`; ``property``: a path of the event as conditions see it (``sum`` needs
 a numeric one, not a timestamp, ``min``/``max``/``distinct_count`` any declared scalar, ``count`` none); ``where``: a CEL condition over ``event``
 only (type-checked); ``window``: a duration (``7d``) or absent (all time); ``max_events``: 1-1000 (default 100).
+A ``sum``, ``min`` or ``max`` of an order's ``amount`` whose ``where`` does not read ``event.currency`` loads with a
+warning: amounts of different currencies are never added or compared as one number (as ``customer_value``).
 """
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from pathlib import Path
 from collections.abc import Mapping
@@ -370,7 +373,20 @@ def _attribute(name: str, d: dict, p: tuple, decl: Declarations, add, filename: 
         result = ptype or STRING
     if len(errors) != n:
         return None
+    if (op in ("sum", "min", "max") and len(path) == 1 and etype is not None and etype.kind == "struct"
+            and "currency" in etype.fields and path[0] in _MONEY_FIELDS
+            and not _CURRENCY_TEST.search(str(d.get("where") or ""))):  # (a warning: the file is valid)
+        logging.getLogger(__name__).warning(
+            "%s:%s: %s: %s of '%s' over '%s' events of any currency adds or compares amounts of different "
+            "currencies (100 USD + 10,000 JPY = 10,100); add where: 'event.currency == \"EUR\"' (one attribute per "
+            "currency)", filename, yd.line(p), format_path(p), op, path[0], event)
     return Attribute(name, op, event, stream, path, where, window, max_events, ptype, result)
+
+
+#: Event fields that hold an amount of money in the event's ``currency`` (orders: ``declarations.STREAM_FIELDS``).
+_MONEY_FIELDS = frozenset({"amount"})
+#: A ``where`` condition that reads the event's currency (``event.currency``): it picks one currency.
+_CURRENCY_TEST = re.compile(r"\bevent\s*\.\s*currency\b")
 
 
 def _resolve(t: T, path: tuple[str, ...], p: tuple, add) -> T | None:

@@ -102,7 +102,10 @@ def poison(monkeypatch):
             raise ZeroDivisionError(message(trigger_id))
         return arbitrate(self, state, candidates, now, customer_id, trigger_id)
 
-    monkeypatch.setattr(CustomerProcessor, "on_event", bad_on_event)
+    # (a subclass where processors are made: the compiled core builds CustomerProcessor as an extension type,
+    # whose methods cannot be replaced on the class itself; ``EngineConfig.build_processor`` imports it per call)
+    monkeypatch.setattr(proc_mod, "CustomerProcessor",
+                        type("PoisonedProcessor", (CustomerProcessor,), {"on_event": bad_on_event}))
     monkeypatch.setattr(JourneyEngine, "on_timer", bad_on_timer)
     monkeypatch.setattr(Arbiter, "arbitrate", bad_arbitrate)
     return P

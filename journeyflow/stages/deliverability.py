@@ -32,9 +32,9 @@ from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL, ADDRESS_KINDS, CHAN
 from journeyflow.model.events import ADDRESS_STREAM, ENGAGEMENT_STATUS_TYPES, Event, is_status_event
 from journeyflow.stages.bounce_words import OPT_OUT_KINDS, SENDER, bounce_kind
 from journeyflow.stages.spellings import EVERY_CHANNEL, PHONE_CHANNELS
-from journeyflow.stages.identity.phone_types import sms_capable
 from journeyflow.stages.mailboxes import contact_key, granted as _granted, hashed_key, held_grant, mailbox_block
 from journeyflow.stages.mailboxes import REFUSED_KINDS, mailbox_key, named_keys, remember_grant  # (named_keys too)
+from journeyflow.stages.phone_facts import sms_capable  # (``identity.phone_types``' answer, from the shared parse)
 from journeyflow.stages.push_devices import REGISTERED, UNREGISTERED, push_delivery, push_keys, register
 
 if TYPE_CHECKING:

@@ -31,6 +31,7 @@ from journeyflow.model.reasons import DeadLetterReason
 from journeyflow.stages.bounded import ClusterFold
 from journeyflow.stages.processor import END_OF_TIME, CustomerProcessor, Outputs
 from journeyflow.stages.state import CustomerState
+from tests.engine_spies import SpiedEngine
 from tests.scenarios import T0, Scenario, journeys_with_test_extras, read_topic
 
 PROCESSING_ERROR = DeadLetterReason.PROCESSING_ERROR
@@ -102,8 +103,12 @@ def poison(monkeypatch):
             raise ZeroDivisionError(message(trigger_id))
         return arbitrate(self, state, candidates, now, customer_id, trigger_id)
 
-    monkeypatch.setattr(CustomerProcessor, "on_event", bad_on_event)
-    monkeypatch.setattr(JourneyEngine, "on_timer", bad_on_timer)
+    # (a subclass where processors are made: the compiled core builds CustomerProcessor as an extension type,
+    # whose methods cannot be replaced on the class itself; ``EngineConfig.build_processor`` imports it per call)
+    def poisoned_init(self, engine, *args, **kw):
+        CustomerProcessor.__init__(self, SpiedEngine(engine, on_timer=bad_on_timer), *args, **kw)
+    monkeypatch.setattr(proc_mod, "CustomerProcessor", type("PoisonedProcessor", (CustomerProcessor,),
+                                                            {"on_event": bad_on_event, "__init__": poisoned_init}))
     monkeypatch.setattr(Arbiter, "arbitrate", bad_arbitrate)
     return P
 
@@ -397,11 +402,14 @@ def test_a_base_exception_is_never_swallowed(monkeypatch):
     def stop(self, state, event, customer_id, *rest):
         calls.append(event.uid)
         raise Stop()
-    monkeypatch.setattr(JourneyEngine, "on_event", stop)
+    def stopping():  # (``tests/engine_spies``: the compiled JourneyEngine's methods are not replaced on the class)
+        p = CONFIG.build_processor()
+        p.engine = SpiedEngine(p.engine, on_event=stop)
+        return p
     with pytest.raises(Stop):
-        advance(history())
+        advance(history(), processor=stopping())
     with pytest.raises(Stop):
-        fold(history())
+        fold(history(), processor=stopping())
     assert len(calls) == 2  # no re-run
 
 

@@ -12,6 +12,7 @@ from journeyflow.stages.journeys import JourneyEngine
 from journeyflow.stages.processor import END_OF_TIME, Outputs
 from journeyflow.stages.state import CustomerState
 from journeyflow.tools.bench_attributes import config_with_attributes
+from tests.engine_spies import SpiedEngine
 from tests.scenarios import T0, journeys_with_test_extras
 
 T = int(T0.timestamp() * 1000)
@@ -46,7 +47,7 @@ def run(config: EngineConfig, skip: bool, monkeypatch) -> tuple[bytes, Outputs, 
     def spy(self, state, event, *rest):
         called.append(event.type)
         return real(self, state, event, *rest)
-    monkeypatch.setattr(JourneyEngine, "on_event", spy)
+    p.engine = SpiedEngine(p.engine, on_event=spy)  # (``tests/engine_spies``: not on the compiled class)
     state, out = CustomerState(customer_id=CID), Outputs()
     p.advance(state, history(), END_OF_TIME, out)
     monkeypatch.undo()

@@ -13,6 +13,7 @@ import random
 from dataclasses import replace
 
 import journeyflow.stages.processor as processor_mod
+from tests.engine_spies import SpiedEngine
 from journeyflow.config.engine import EngineConfig
 from journeyflow.model.events import Event
 from journeyflow.stages.bounded import fold_clusters, resolve_clusters
@@ -136,7 +137,7 @@ def test_an_event_after_a_proposing_event_of_its_millisecond_applies_every_cap(m
     def spy(self, state, event, *rest):
         seen[event.uid] = len(state.resolved)
         return real(self, state, event, *rest)
-    monkeypatch.setattr(JourneyEngine, "on_event", spy)
+    p.engine = SpiedEngine(p.engine, on_event=spy)  # (``tests/engine_spies``: not on the compiled class)
     out = ClusterFold(p).run([(e, ()) for e in sorted(items, key=lambda e: e.sort_key)], t + day)
     assert any(d.journey_id == "service_recovery" and d.action == "send" for d in out.decisions)
     assert seen["web1"] == 2  # the resolution's own event left them over the cap (its moment is pending)

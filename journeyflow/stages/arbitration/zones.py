@@ -44,6 +44,7 @@ from phonenumbers.timezone import time_zones_for_number
 from journeyflow.model.decisions import ADDRESS_FOR_CHANNEL
 from journeyflow.stages.arbitration.policy import zone_or_none
 from journeyflow.stages.arbitration.quiet import quiet_due_any
+from journeyflow.stages.phone_facts import parsed_number
 
 __all__ = ["PHONE_CHANNELS", "QuietClock", "country_zones", "customer_zones", "phone_zones", "send_zones"]
 
@@ -61,13 +62,13 @@ def phone_zones(e164: str) -> tuple[ZoneInfo, ...]:
     prefix-to-zone tables); another type's, its country's (:func:`country_zones`, module docstring); ``()`` for a
     number that is unparseable, invalid, of no country (region ``001``), or that ``phonenumbers`` places nowhere
     (``Etc/Unknown``)."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
+    parsed = parsed_number(e164)  # (the parse and type ``deliverability``'s SMS check reads too: ``phone_facts``)
+    if parsed is None:
         return ()
+    number, kind = parsed
     if not phonenumbers.is_valid_number(number):
         return ()
-    if phonenumbers.number_type(number) not in _PLACED:
+    if kind not in _PLACED:
         return country_zones(phonenumbers.region_code_for_number(number) or "")
     zones = (zone_or_none(name) for name in sorted(time_zones_for_number(number)))
     return tuple(z for z in zones if z is not None and z.key != "Etc/Unknown")

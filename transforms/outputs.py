@@ -31,8 +31,9 @@ from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC, TOPIC_FOR_TARGET, Decision
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, field_warning_row, journey_step_row,
-                                      suppressed_rows)
+from journeyflow.model.tables import (TABLES, dead_letter_row, dead_letter_values, decision_row, decision_values,
+                                      field_warning_row, field_warning_values, journey_step_row, journey_step_values,
+                                      link_values, snapshot_values, suppressed_rows, suppressed_values)
 from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.json_text import dumps_finite
 from journeyflow.stages.processor import Outputs
@@ -214,9 +215,9 @@ MESSAGES: dict[str, tuple[Callable[[Any], Any], bool]] = {
 }
 #: How each analyst table's rows are made, in ``TABLES`` order: table → (the records it is built from: a field of
 #: :class:`PipelineOutputs`, the Beam step label, the row builder or None when the records are rows already,
-#: whether the builder gives several rows per record).  The replay's :meth:`PipelineOutputs.table_rows` and the
-#: bench's plain-Python replay (``tools.bench_plain``) both build tables from this one mapping.
-TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
+#: whether the builder gives several rows per record).  Rows are dicts (``journeyflow.model.tables``' row
+#: builders): :meth:`PipelineOutputs.table_rows` applies them for the sinks that take dict rows (BigQuery).
+ROW_DICTS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
     "decisions": ("decisions", "DecisionRows", decision_row, False),
     "suppressed_candidates": ("decisions", "SuppressedRows", suppressed_rows, True),
     "journey_steps": ("steps", "StepRows", journey_step_row, False),
@@ -224,6 +225,20 @@ TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
     "identity_links": ("links", "", None, False),
     "dead_letter": ("dead", "DeadLetterRows", dead_letter_row, False),
     "field_warnings": ("warnings", "FieldWarningRows", field_warning_row, False),
+}
+assert tuple(ROW_DICTS) == TABLES, "every analyst table, in TABLES order"
+#: The same tables as the replay's file sink stores them (``transforms.sinks.files``: ``Outputs_<field>``) and the
+#: bench's plain-Python replay (``tools.bench_plain``) builds them: table → (records, label as in
+#: :data:`ROW_DICTS`, value row builder, several per record); a value row is the tuple of the dict row's values in
+#: the table's column order (``journeyflow.model.tables.value_row``, built without the dict: issue 22).
+TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any], bool]] = {
+    "decisions": ("decisions", "DecisionRows", decision_values, False),
+    "suppressed_candidates": ("decisions", "SuppressedRows", suppressed_values, True),
+    "journey_steps": ("steps", "StepRows", journey_step_values, False),
+    "customer_snapshots": ("snapshots", "", snapshot_values, False),
+    "identity_links": ("links", "", link_values, False),
+    "dead_letter": ("dead", "DeadLetterRows", dead_letter_values, False),
+    "field_warnings": ("warnings", "FieldWarningRows", field_warning_values, False),
 }
 assert tuple(TABLE_ROWS) == TABLES, "every analyst table, in TABLES order"
 
@@ -256,7 +271,7 @@ class PipelineOutputs:
         if self._rows is None:
             one, many = (_batch_map, _batch_flat_map) if self.batched else (beam.Map, beam.FlatMap)
             rows = {}
-            for table, (source, label, builder, flat) in TABLE_ROWS.items():
+            for table, (source, label, builder, flat) in ROW_DICTS.items():
                 pc = getattr(self, source)
                 rows[table] = pc if builder is None else pc | label >> (many if flat else one)(builder)
             self._rows = rows
@@ -291,7 +306,7 @@ def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOut
     ``FieldWarningMessages`` at the caller's level.  ``batched`` (the replay): every input PCollection holds
     lists of records, and so does every output (one Beam element per list: issue 22); no message steps are
     applied (``messages`` is empty): :class:`~journeyflow.transforms.sinks.files.FileSink` turns each list of
-    records into its messages and rows in one step (:data:`MESSAGES`, :data:`TABLE_ROWS`)."""
+    records into its messages and value rows in one step (:data:`MESSAGES`, :data:`TABLE_ROWS`)."""
     one, many = (_batch_map, _batch_flat_map) if batched else (beam.Map, beam.FlatMap)
     if batched:  # lists: encoded by BatchCoder (transforms.coders), not pickled whole for Beam's size samples
         for pc in (*(decided[t] for t in (DECISIONS, *TAGGED)), parsed[tparse.DEAD], parsed[tparse.WARNINGS],

@@ -1,7 +1,6 @@
 """File sink: topics as JSONL files, tables as date-partitioned Parquet datasets (bounded replay's outputs)."""
 from __future__ import annotations
 
-import os
 from typing import Any, Iterable
 
 import apache_beam as beam
@@ -170,7 +169,6 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
     payloads = _payloads(payloads)
     if kind == "topic":
         path = FileSystems.join(out_dir, "topics", f"{name}.jsonl")
-        _ensure_dir(path)
         with FileSystems.create(path) as f:
             payloads.sort()
             for i in range(0, len(payloads), _LINES_PER_WRITE):  # (lines written in chunks: not one call and one
@@ -180,7 +178,6 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
             path = FileSystems.join(out_dir, "tables", name, "_schema.parquet")
         else:
             path = FileSystems.join(out_dir, "tables", name, part, "part-00000.parquet")
-        _ensure_dir(path)
         with FileSystems.create(path) as f:
             # rows in time order (partition field), then by the table's ROW_ORDER columns (customer, source...):
             # tidy for readers, the same for any runner scheduling, much cheaper than a total order on every column;
@@ -193,8 +190,3 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
                 table = to_arrow(name, payloads)
             pq.write_table(table, f, compression="zstd")
     return path, len(payloads)
-
-
-def _ensure_dir(path: str) -> None:
-    if "://" not in path:
-        os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -188,5 +188,8 @@ def _write_destination(group: tuple[tuple[str, str, str], Iterable[Any]], out_di
             else:
                 sort_rows(name, payloads)
                 table = to_arrow(name, payloads)
-            pq.write_table(table, f, compression="zstd")
+            # no dictionary pages: a day's partition is small, and a dictionary encoder per column is most of the
+            # cost of writing it (~20 µs a column per file, 200+ files a replay); zstd alone made the demo's tables
+            # 2.7 % smaller, not larger (issue 22).  The rows read back are the same
+            pq.write_table(table, f, compression="zstd", use_dictionary=False)
     return path, len(payloads)

@@ -52,3 +52,20 @@ def test_messages_are_the_whole_objects_encoded():
         assert [m.data for m in msgs] == want, d
         targets += d.target is not None
     assert targets > 1000
+
+
+class _OtherCandidate(CandidateOutcome):  # not a CandidateOutcome itself: Decision.sorted_dict gives None
+    pass
+
+
+def test_the_sorted_audit_object_is_to_dict_in_sorted_key_order():
+    rnd = random.Random(5)
+    for _ in range(500):
+        d = _decision(rnd)
+        ordered, plain = d.sorted_dict(), d.to_dict()
+        assert list(ordered) == sorted(plain) and ordered == plain
+        assert all(list(c) == sorted(c) for c in ordered["candidates"])
+        odd = d._replace(candidates=tuple(_OtherCandidate(*c) for c in d.candidates))
+        assert odd.sorted_dict() is None if d.candidates else odd.sorted_dict() == plain
+        want = [_encode(odd.to_dict(with_address=True))] if odd.target is not None else []
+        assert [m.data for m in decision_messages(odd)] == want + [_encode(odd.to_dict())]

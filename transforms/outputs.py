@@ -31,8 +31,9 @@ from journeyflow.model.dead_letters import DeadLetter
 from journeyflow.model.decisions import AUDIT_TOPIC, DEAD_LETTER_TOPIC, FIELD_WARNINGS_TOPIC, TOPIC_FOR_TARGET, Decision
 from journeyflow.model.field_warnings import FieldWarning
 from journeyflow.model.reasons import DeadLetterReason
-from journeyflow.model.tables import (TABLES, dead_letter_row, decision_row, field_warning_row, journey_step_row,
-                                      suppressed_rows)
+from journeyflow.model.tables import (TABLES, dead_letter_row, dead_letter_values, decision_row, decision_values,
+                                      field_warning_row, field_warning_values, journey_step_row, journey_step_values,
+                                      link_values, snapshot_values, suppressed_rows, suppressed_values)
 from journeyflow.stages.conditions import take_counts
 from journeyflow.stages.json_text import dumps_finite
 from journeyflow.stages.processor import Outputs
@@ -168,6 +169,8 @@ class Message(NamedTuple):
 # ``json.dumps(obj, allow_nan=False, sort_keys=True)`` is ``JSONEncoder(allow_nan=False, sort_keys=True).encode(obj)``:
 # one encoder made once instead of one per message (~2.7 µs of ~8; issue 22); it holds no state between calls
 _ENCODE = json.JSONEncoder(allow_nan=False, sort_keys=True).encode
+#: the same without sorting keys: for objects built with their keys in sorted order (``Decision.sorted_dict``)
+_ENCODE_AS_IS = json.JSONEncoder(allow_nan=False).encode
 
 
 def _json(obj: dict[str, Any]) -> bytes:
@@ -182,13 +185,48 @@ def decision_messages(d: Decision) -> list[Message]:
     audit topic (without it).  Attributes let consumers filter and de-duplicate without parsing the payload."""
     attrs = {"decision_id": d.decision_id, "customer_id": d.customer_id, "journey_id": d.journey_id or "",
              "action": d.action, "channel": d.channel or "", "decided_at": str(d.decided_at)}
-    audit = d.to_dict()
-    if d.target is None:
-        return [Message(AUDIT_TOPIC, _json(audit), attrs)]
-    # the target's message is ``Decision.to_dict(with_address=True)``, the audit object plus its address fields:
-    # the decision turned into a dict once
-    full = {**audit, **d.address_fields()}
-    return [Message(TOPIC_FOR_TARGET[d.target], _json(full), attrs), Message(AUDIT_TOPIC, _json(audit), attrs)]
+    target = d.target
+    try:  # (the audit object built with its keys in sorted order, encoded as it is: no sort per object)
+        ordered = d.sorted_dict()
+        text = _ENCODE(d.to_dict()) if ordered is None else _ENCODE_AS_IS(ordered)
+    except ValueError:  # (a non-finite float: both messages the slow way)
+        text = None
+    if text is not None and target is None:
+        return [Message(AUDIT_TOPIC, text.encode(), attrs)]
+    # the target's message is ``Decision.to_dict(with_address=True)``, the audit object plus its address fields
+    full = None if text is None else _with_address(text, d)
+    if full is None:
+        audit = d.to_dict()
+        if target is None:
+            return [Message(AUDIT_TOPIC, _json(audit), attrs)]
+        full = _json({**audit, **d.address_fields()})
+        audit_data = _json(audit)
+    else:
+        audit_data = text.encode()
+    return [Message(TOPIC_FOR_TARGET[target], full, attrs), Message(AUDIT_TOPIC, audit_data, attrs)]
+
+
+_CUSTOMER_KEY = ', "customer_id": '
+
+
+def _with_address(text: str, d: Decision) -> bytes | None:
+    """The JSON of ``{**audit, **d.address_fields()}`` from ``text``, the audit object's JSON (keys sorted): the same
+    bytes as encoding it whole, without encoding the decision twice (issue 22).  With sorted keys ``"address"``
+    comes right after ``"action"``, the first key, and ``"context"`` right before ``"customer_id"`` (``content_id``
+    < ``context`` < ``customer_id``); a quote inside a string is escaped, so ``, "customer_id": `` is found only as
+    a key, and only the top-level object has that key (candidates are ``CandidateOutcome`` objects).  None when the
+    text is not so (then the caller encodes the whole object) or an address field cannot be encoded."""
+    head = '{"action": ' + _ENCODE(d.action) + ", "
+    at = text.find(_CUSTOMER_KEY)
+    if not text.startswith(head) or at < 0 or text.find(_CUSTOMER_KEY, at + 1) >= 0:
+        return None
+    fields = d.address_fields()
+    try:
+        address, context = _ENCODE(fields["address"]), _ENCODE(fields["context"])
+    except ValueError:  # (a non-finite float in the context: written as null by the caller's slow way)
+        return None
+    n = len(head)
+    return (head + '"address": ' + address + ", " + text[n:at] + ', "context": ' + context + text[at:]).encode()
 
 
 def dead_letter_message(dl: DeadLetter) -> Message:
@@ -214,9 +252,9 @@ MESSAGES: dict[str, tuple[Callable[[Any], Any], bool]] = {
 }
 #: How each analyst table's rows are made, in ``TABLES`` order: table → (the records it is built from: a field of
 #: :class:`PipelineOutputs`, the Beam step label, the row builder or None when the records are rows already,
-#: whether the builder gives several rows per record).  The replay's :meth:`PipelineOutputs.table_rows` and the
-#: bench's plain-Python replay (``tools.bench_plain``) both build tables from this one mapping.
-TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
+#: whether the builder gives several rows per record).  Rows are dicts (``journeyflow.model.tables``' row
+#: builders): :meth:`PipelineOutputs.table_rows` applies them for the sinks that take dict rows (BigQuery).
+ROW_DICTS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
     "decisions": ("decisions", "DecisionRows", decision_row, False),
     "suppressed_candidates": ("decisions", "SuppressedRows", suppressed_rows, True),
     "journey_steps": ("steps", "StepRows", journey_step_row, False),
@@ -224,6 +262,20 @@ TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any] | None, bool]] = {
     "identity_links": ("links", "", None, False),
     "dead_letter": ("dead", "DeadLetterRows", dead_letter_row, False),
     "field_warnings": ("warnings", "FieldWarningRows", field_warning_row, False),
+}
+assert tuple(ROW_DICTS) == TABLES, "every analyst table, in TABLES order"
+#: The same tables as the replay's file sink stores them (``transforms.sinks.files``: ``Outputs_<field>``) and the
+#: bench's plain-Python replay (``tools.bench_plain``) builds them: table → (records, label as in
+#: :data:`ROW_DICTS`, value row builder, several per record); a value row is the tuple of the dict row's values in
+#: the table's column order (``journeyflow.model.tables.value_row``, built without the dict: issue 22).
+TABLE_ROWS: dict[str, tuple[str, str, Callable[[Any], Any], bool]] = {
+    "decisions": ("decisions", "DecisionRows", decision_values, False),
+    "suppressed_candidates": ("decisions", "SuppressedRows", suppressed_values, True),
+    "journey_steps": ("steps", "StepRows", journey_step_values, False),
+    "customer_snapshots": ("snapshots", "", snapshot_values, False),
+    "identity_links": ("links", "", link_values, False),
+    "dead_letter": ("dead", "DeadLetterRows", dead_letter_values, False),
+    "field_warnings": ("warnings", "FieldWarningRows", field_warning_values, False),
 }
 assert tuple(TABLE_ROWS) == TABLES, "every analyst table, in TABLES order"
 
@@ -256,7 +308,7 @@ class PipelineOutputs:
         if self._rows is None:
             one, many = (_batch_map, _batch_flat_map) if self.batched else (beam.Map, beam.FlatMap)
             rows = {}
-            for table, (source, label, builder, flat) in TABLE_ROWS.items():
+            for table, (source, label, builder, flat) in ROW_DICTS.items():
                 pc = getattr(self, source)
                 rows[table] = pc if builder is None else pc | label >> (many if flat else one)(builder)
             self._rows = rows
@@ -291,7 +343,7 @@ def build_outputs(decided: beam.pvalue.DoOutputsTuple, parsed: beam.pvalue.DoOut
     ``FieldWarningMessages`` at the caller's level.  ``batched`` (the replay): every input PCollection holds
     lists of records, and so does every output (one Beam element per list: issue 22); no message steps are
     applied (``messages`` is empty): :class:`~journeyflow.transforms.sinks.files.FileSink` turns each list of
-    records into its messages and rows in one step (:data:`MESSAGES`, :data:`TABLE_ROWS`)."""
+    records into its messages and value rows in one step (:data:`MESSAGES`, :data:`TABLE_ROWS`)."""
     one, many = (_batch_map, _batch_flat_map) if batched else (beam.Map, beam.FlatMap)
     if batched:  # lists: encoded by BatchCoder (transforms.coders), not pickled whole for Beam's size samples
         for pc in (*(decided[t] for t in (DECISIONS, *TAGGED)), parsed[tparse.DEAD], parsed[tparse.WARNINGS],

@@ -137,6 +137,29 @@ class Decision(NamedTuple):
             d.update(self.address_fields())
         return d
 
+    def sorted_dict(self) -> dict[str, Any] | None:
+        """:meth:`to_dict` (without the address) with its keys, and its candidates' keys, in sorted order: encoded
+        as it is (no ``sort_keys``) it is the text ``json.dumps(self.to_dict(), sort_keys=True)`` gives, without a
+        sort per object (the audit message, issue 22).  None when a candidate is not a :class:`CandidateOutcome`."""
+        cands = []
+        for c in self.candidates:
+            if c.__class__ is not CandidateOutcome:
+                return None
+            cands.append({"action": c.action, "category": c.category, "channel": c.channel,
+                          "content_id": c.content_id, "journey_id": c.journey_id, "priority": c.priority,
+                          "reason": c.reason, "step_id": c.step_id})
+        d = {"action": self.action, "address_key": self.address_key, "candidates": cands, "category": self.category,
+             "channel": self.channel, "content_id": self.content_id, "customer_id": self.customer_id,
+             "decided_at": self.decided_at, "decision_id": self.decision_id}
+        if self.action == "wait":
+            d["due_at"] = self.due_at
+        d["journey_id"] = self.journey_id
+        d["priority"] = self.priority
+        d["reason_codes"] = list(self.reason_codes)
+        d["step_id"] = self.step_id
+        d["trigger_event_id"] = self.trigger_event_id
+        return d
+
     def address_fields(self) -> dict[str, Any]:
         """What :meth:`to_dict` adds ``with_address``: the delivery ``address`` and the ``context`` (an object,
         empty when there is none)."""

@@ -64,13 +64,15 @@ _DAY_PARTITION: dict[int, str] = {}  # UTC day number → "date=YYYY-MM-DD" (str
 _DAY_MS = 86_400_000
 
 
-def partition_of(name: str, row: dict[str, Any]) -> str:
-    """Hive-style date partition (UTC day of the table's time column, epoch ms): ``date=YYYY-MM-DD``, or
-    ``date=unknown`` without a time."""
+def _partition_field(name: str) -> str:
     col = _PARTITION_FIELD.get(name)
     if col is None:
         col = _PARTITION_FIELD[name] = table_spec(name)["partition_field"]
-    t = row.get(col)
+    return col
+
+
+def _time_partition(t: Any) -> str:
+    """``date=YYYY-MM-DD`` of a time column's value (epoch ms, UTC), ``date=unknown`` for None."""
     if t is None:
         return "date=unknown"
     if type(t) is int:
@@ -83,14 +85,18 @@ def partition_of(name: str, row: dict[str, Any]) -> str:
     return "date=" + datetime.fromtimestamp(t / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
+def partition_of(name: str, row: dict[str, Any]) -> str:
+    """Hive-style date partition (UTC day of the table's time column, epoch ms): ``date=YYYY-MM-DD``, or
+    ``date=unknown`` without a time."""
+    return _time_partition(row.get(_partition_field(name)))
+
+
 def by_partition(name: str, rows: Iterable[dict[str, Any]], group: Callable[[], list] = list) -> dict[str, list]:
     """``rows`` of table ``name`` as stored (:func:`stored_row`) grouped by :func:`partition_of`: partition → its
     rows in input order (a new ``group()`` each, a list or a subclass), partitions in order of first row.  What a
     loop of the two calls per row gives, with the time column and the day's partition looked up inline (issue 22:
     every table row of a replay goes through here)."""
-    col = _PARTITION_FIELD.get(name)
-    if col is None:
-        col = _PARTITION_FIELD[name] = table_spec(name)["partition_field"]
+    col = _partition_field(name)
     days, store = _DAY_PARTITION, name == "customer_snapshots"
     out: dict[str, list] = {}
     for row in rows:
@@ -98,8 +104,8 @@ def by_partition(name: str, rows: Iterable[dict[str, Any]], group: Callable[[], 
             row = snapshot_table_row(row)
         t = row.get(col)
         part = days.get(t // _DAY_MS) if type(t) is int else None
-        if part is None:  # (no time, not an int, or a day not seen yet: partition_of remembers it)
-            part = partition_of(name, row)
+        if part is None:  # (no time, not an int, or a day not seen yet: _time_partition remembers it)
+            part = _time_partition(t)
         got = out.get(part)
         if got is None:
             out[part] = got = group()
@@ -204,3 +210,112 @@ def stored_row(name: str, row: dict[str, Any]) -> dict[str, Any]:
 def journey_step_row(s: Any) -> dict[str, Any]:
     """A ``journey_steps`` row from a step record (a NamedTuple or a mapping)."""
     return s._asdict() if hasattr(s, "_asdict") else dict(s)
+
+
+# ---------------------------------------------------------------- rows as the local files store them: value tuples
+# The file sink (replay) carries a table's rows as plain tuples of the column values in schema order, not dicts:
+# no dict built per row, half the bytes through the replay's shuffle, columns taken with one ``zip`` (issue 22).
+# ``value_row(name, row)`` is the tuple of a dict row; the builders below give the same tuple straight from a record
+# (tests/model/test_table_values.py compares them with the dict row builders above).
+@lru_cache(maxsize=None)
+def columns(name: str) -> tuple[str, ...]:
+    """The column names of table ``name`` in schema order: the order of a value row."""
+    return tuple(f["name"] for f in table_spec(name)["fields"])
+
+
+def value_row(name: str, row: dict[str, Any]) -> tuple:
+    """``row`` of table ``name`` (a dict) as the file sink stores it: the values of :func:`stored_row` in
+    :func:`columns` order, None for a column the dict lacks (as ``to_arrow`` reads it)."""
+    return tuple(map(stored_row(name, row).get, columns(name)))
+
+
+def decision_values(d: Decision) -> tuple:
+    """The ``decisions`` value row of ``d``: ``value_row("decisions", decision_row(d))``."""
+    return (d.decision_id, d.customer_id, d.decided_at, d.journey_id, d.step_id, d.action, d.channel, d.content_id,
+            d.category, d.priority, list(d.reason_codes), [c._asdict() for c in d.candidates], d.trigger_event_id,
+            d.address_key, d.due_at if d.action == "wait" else None)
+
+
+def suppressed_values(d: Decision) -> list[tuple]:
+    """The ``suppressed_candidates`` value rows of ``d``: those of :func:`suppressed_rows`."""
+    head, trigger = (d.decision_id, d.customer_id, d.decided_at), d.trigger_event_id
+    return [(*head, *c, trigger) for c in d.candidates]  # (CandidateOutcome's fields are the middle columns)
+
+
+_STEP_TUPLES: set[type] = set()  # NamedTuple classes whose fields are the journey_steps columns, in order
+
+
+def journey_step_values(s: Any) -> tuple:
+    """The ``journey_steps`` value row of a step record: ``value_row("journey_steps", journey_step_row(s))``; a
+    ``JourneyStep`` (fields = the columns, in order) is its own tuple."""
+    cls = s.__class__
+    if cls in _STEP_TUPLES:
+        return tuple(s)
+    if getattr(cls, "_fields", None) == columns("journey_steps") and issubclass(cls, tuple):
+        _STEP_TUPLES.add(cls)
+        return tuple(s)
+    return value_row("journey_steps", journey_step_row(s))
+
+
+def dead_letter_values(dl: DeadLetter) -> tuple:
+    """The ``dead_letter`` value row of ``dl``."""
+    return value_row("dead_letter", dl.to_dict())
+
+
+def field_warning_values(w: FieldWarning) -> tuple:
+    """The ``field_warnings`` value row of ``w``."""
+    return value_row("field_warnings", w.to_dict())
+
+
+def snapshot_values(row: dict[str, Any]) -> tuple:
+    """The ``customer_snapshots`` value row of a snapshot row (PII in ``traits`` masked: :func:`stored_row`)."""
+    return value_row("customer_snapshots", row)
+
+
+def link_values(row: dict[str, Any]) -> tuple:
+    """The ``identity_links`` value row of a link row."""
+    return value_row("identity_links", row)
+
+
+def values_by_partition(name: str, rows: Iterable[tuple], group: Callable[[], list] = list) -> dict[str, list]:
+    """:func:`by_partition` of value rows: partition → its rows in input order, partitions in order of first row."""
+    i = columns(name).index(_partition_field(name))
+    days = _DAY_PARTITION
+    out: dict[str, list] = {}
+    for row in rows:
+        t = row[i]
+        part = days.get(t // _DAY_MS) if type(t) is int else None
+        if part is None:
+            part = _time_partition(t)
+        got = out.get(part)
+        if got is None:
+            out[part] = got = group()
+        got.append(row)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _value_order(name: str) -> tuple[Callable[[tuple], tuple], Callable[[tuple], tuple]]:
+    cols = columns(name)
+    at = (cols.index(table_spec(name)["partition_field"]), *(cols.index(c) for c in ROW_ORDER[name]))
+    time_i, rest = at[0], at[1:]
+    return operator.itemgetter(*at), lambda r: (r[time_i] or 0, *(r[i] or "" for i in rest))
+
+
+def sort_values(name: str, rows: list[tuple]) -> None:
+    """:func:`sort_rows` of value rows: in place, stably, in the order :func:`row_order_key` gives the dict rows."""
+    fast, slow = _value_order(name)
+    before = rows[:]
+    try:
+        rows.sort(key=fast)
+    except TypeError:  # (a null compared with a value: start again from the order given, nulls as in row_order_key)
+        rows[:] = before
+        rows.sort(key=slow)
+
+
+def values_to_arrow(name: str, rows: list[tuple]) -> pa.Table:
+    """Value rows of table ``name`` as a pyarrow Table: what :func:`to_arrow` gives for the dict rows (the same
+    ``from_arrays`` of one list per column)."""
+    schema = arrow_schema(name)
+    cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in schema.names]
+    return pa.Table.from_arrays(cols, schema=schema)

@@ -272,7 +272,9 @@ class FastPath:
             if twice_bytes is not None:
                 twice = twice_bytes if raw.__class__ is bytes else twice_text
                 if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1) or (
-                        twice[2] in raw and may_repeat_escaped(raw, keys_twice)):  # ("\u0073tatus": no "\")
+                        raw.find(twice[2]) >= 0 and may_repeat_escaped(raw, keys_twice)):  # ("\u0073tatus": no "\")
+                    # (find, not "in": bytes.__contains__ first tries its operand as an int, raising and clearing
+                    # a TypeError for every bytes operand)
                     # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
                     # channel matters to an opt-out only (one count for the common record)
                     return None

@@ -163,7 +163,8 @@ class FastPath:
         # self._ids (IDENTIFIER_FIELDS order) is in that slice
         self._id_slice = {s: (min(self._at[s][f] for f, _r in ids), max(self._at[s][f] for f, _r in ids) + 1)
                           for s, ids in self._ids.items()}
-        self._id_order = {s: tuple(self._at[s][f] - self._id_slice[s][0] for f, _r in ids) for s, ids in self._ids.items()}
+        order = {s: tuple(self._at[s][f] - self._id_slice[s][0] for f, _r in ids) for s, ids in self._ids.items()}
+        self._id_order = {s: None if o == tuple(range(len(o))) else operator.itemgetter(*o) for s, o in order.items()}
         # a customer's records repeat one combination of identifier values: one look-up for all of them
         self._ids_by_values: dict[str, dict[tuple, Any]] = {s: {} for s in self._decoders}
         self._key = functools.lru_cache(maxsize=_CACHE)(plain_first(self._key_uncached))  # (identity.plain_ids)
@@ -333,7 +334,9 @@ class FastPath:
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
         """The keys and contact of a record's identifier values ``values`` (schema order: the fields' slice)."""
-        values = tuple(values[k] for k in self._id_order[stream])  # (in IDENTIFIER_FIELDS order)
+        order = self._id_order[stream]
+        if order is not None:
+            values = order(values)  # (in IDENTIFIER_FIELDS order)
         key = self._key
         if stream == "consent":
             present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]

@@ -265,7 +265,7 @@ class FastPath:
             vals = fields_of(rec)  # (the fields in the schema's order: event_id, ts, ...)
             eid, et, etype = vals[0], vals[1], vals[type_at]
             # event time
-            if et.__class__ is not int:
+            if type(et) is not int:  # (type(): one pointer compare when compiled; __class__ is an attribute look-up)
                 ts = et
                 et = iso_ms(ts)
                 if et is None:
@@ -282,7 +282,7 @@ class FastPath:
             elif etype not in types:
                 return None
             if twice_bytes is not None:
-                twice = twice_bytes if raw.__class__ is bytes else twice_text
+                twice = twice_bytes if type(raw) is bytes else twice_text
                 if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1) or (
                         raw.find(twice[2]) >= 0 and may_repeat_escaped(raw, keys_twice)):  # ("\u0073tatus": no "\")
                     # (find, not "in": bytes.__contains__ first tries its operand as an int, raising and clearing
@@ -296,7 +296,7 @@ class FastPath:
                     return None
             for i in blank_null:  # an empty optional field is a null: the full path drops it (fields.check_optional)
                 v = vals[i]
-                if v.__class__ is str and not v.strip():
+                if type(v) is str and not v.strip():
                     return None
             # identifiers
             values = vals[id_lo:id_hi]
@@ -304,7 +304,7 @@ class FastPath:
             if got is _UNSEEN:
                 got = ids_uncached(stream, values)
                 for v in values:  # (refused ones, too long: not kept)
-                    if v.__class__ is str and len(v) > max_id:
+                    if type(v) is str and len(v) > max_id:
                         break
                 else:
                     if len(ids_cache) >= _IDS_CACHE:
@@ -351,7 +351,7 @@ class FastPath:
         for (f, required), v in zip(self._ids[stream], values):
             if not required and (v is None or v == ""):
                 continue
-            got = key(f, v) if v.__class__ is not str or len(v) <= MAX_ID_CHARS else self._key_uncached(f, v)
+            got = key(f, v) if type(v) is not str or len(v) <= MAX_ID_CHARS else self._key_uncached(f, v)
             if got is None:
                 return None  # dropped with a warning, a dead letter, or an empty key: the full path says which
             keys.append(got[0])
@@ -436,16 +436,21 @@ class FastPath:
 
     def _attrs_crm(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any]]:
         c = self._clean_value
-        names = ("lifecycle_stage", "timezone", "owner_id")
-        fields = operator.itemgetter(*(at[name] for name in names))
+        named_at = tuple((name, at[name]) for name in ("lifecycle_stage", "timezone", "owner_id"))
 
         def attrs(vals: tuple) -> dict[str, Any]:
-            return {name: c(v) for name, v in zip(names, fields(vals)) if v is not None}
+            a: dict[str, Any] = {}
+            for name, i in named_at:
+                v = vals[i]
+                if v is not None:
+                    a[name] = c(v)
+            return a
         return attrs
 
     def _attrs_engagement(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any]]:
         c = self._clean_value
-        channel_at, decision_id_at, type_at, bounce_type_at = at["channel"], at["decision_id"], at["type"], at["bounce_type"]
+        channel_at, decision_id_at = at["channel"], at["decision_id"]
+        type_at, bounce_type_at = at["type"], at["bounce_type"]
 
         def attrs(vals: tuple) -> dict[str, Any]:
             a = {"channel": c(vals[channel_at])}

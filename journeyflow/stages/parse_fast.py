@@ -93,11 +93,10 @@ def _memo(fn: Callable[[str], str], size: int = _CACHE) -> Callable[[str], str]:
     """``fn`` (a pure function of a text, never None) with its results remembered: at most ``size`` texts, the
     oldest forgotten first.  A hit is one dictionary look-up (``functools.lru_cache`` also moves the entry in its
     recency list and is called with an argument tuple: ~3x the cost)."""
-    memo: dict[str, str] = {}
-    get = memo.get
+    memo: dict[str, str] = {}  # (made here: compiled, its look-ups are direct dict calls)
 
     def cached(text: str) -> str:
-        got = get(text)
+        got = memo.get(text)
         if got is None:
             if len(memo) >= size:
                 del memo[next(iter(memo))]
@@ -182,8 +181,9 @@ class FastPath:
                           for s, ids in self._ids.items()}
         order = {s: tuple(self._at[s][f] - self._id_slice[s][0] for f, _r in ids) for s, ids in self._ids.items()}
         self._id_order = {s: None if o == tuple(range(len(o))) else operator.itemgetter(*o) for s, o in order.items()}
-        # a customer's records repeat one combination of identifier values: one look-up for all of them
-        self._ids_by_values: dict[str, dict[tuple, Any]] = {s: {} for s in self._decoders}
+        # a customer's records repeat one combination of identifier values: one look-up for all of them (each
+        # stream's dict made by _stream_parser)
+        self._ids_by_values: dict[str, dict[tuple, Any]] = {}
         self._key = functools.lru_cache(maxsize=_CACHE)(plain_first(self._key_uncached))  # (identity.plain_ids)
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
@@ -192,14 +192,14 @@ class FastPath:
         self._clean_id = _memo(lambda text: self.clean(object_id(text)))
         #: :meth:`clean` through that cache (the Segment parser's property and trait values)
         self.clean_cached = self._clean_value
-        self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
+        self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map (_attrs_web_reader's)
         readers = {"web": self._attrs_web_reader, "orders": self._attrs_orders, "support": self._attrs_support,
                    "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
         attrs = {s: readers[s](self._at[s]) for s in self._decoders}
         # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
-        # checks, identifier values, their cache, attributes
+        # checks, identifier values' slice, attributes
         self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
-                           self._id_slice[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
+                           self._id_slice[s], attrs[s]) for s in self._decoders}
         #: per stream, :meth:`parse` of its records (:meth:`_stream_parser`)
         self.parsers = {s: self._stream_parser(s) for s in self._decoders}
 
@@ -234,7 +234,9 @@ class FastPath:
     def _stream_parser(self, stream: str) -> Callable[[bytes | str, int | None], Event | None]:
         """:meth:`parse` of one stream: ``(raw, received_at) -> Event | None``, everything it looks up per record
         bound once (closure variables instead of attribute and dictionary look-ups)."""
-        decode, types, checks, (id_lo, id_hi), ids_cache, attrs = self._plans[stream]
+        decode, types, checks, (id_lo, id_hi), attrs = self._plans[stream]
+        ids_cache: dict[tuple, Any] = {}  # (made here: compiled, its look-ups are direct dict calls)
+        self._ids_by_values[stream] = ids_cache
         at = self._at[stream]
         type_at = at["status" if types is None else "type"]
         checks = tuple((at[name], check) for name, check in checks)
@@ -387,7 +389,9 @@ class FastPath:
     def _attrs_web_reader(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any] | None]:
         """The web attributes of a record's fields (``product_id``, ``properties``: their raw JSON read once,
         cached, each Event given its own copy), its caches bound once."""
-        clean_id, cache, uncached = self._clean_id, self._properties, self._properties_uncached
+        clean_id, uncached = self._clean_id, self._properties_uncached
+        cache: dict[bytes, Any] = {}  # (made here: compiled, its look-ups are direct dict calls)
+        self._properties = cache
         product_id_at, properties_at = at["product_id"], at["properties"]
 
         def attrs(vals: tuple) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 import msgspec
+from msgspec.structs import astuple
 
 from journeyflow.model.events import BUILTIN_STREAMS, EVENT_TYPES, Event
 from journeyflow.stages import fields as _fields
@@ -88,12 +89,20 @@ def cannot_hold_pii(text: str, keep_uuids: bool = False) -> bool:
     return (_SAFE_ID if keep_uuids else _SAFE).fullmatch(text) is not None
 
 
-def _values_getter(names: tuple[str, ...]) -> Any:
-    """A function giving the values of ``names`` of a record as one tuple."""
-    if len(names) >= 2:
-        return operator.attrgetter(*names)  # a tuple, built in C
-    getter = operator.attrgetter(*names)
-    return lambda rec: (getter(rec),)
+def _memo(fn: Callable[[str], str], size: int = _CACHE) -> Callable[[str], str]:
+    """``fn`` (a pure function of a text, never None) with its results remembered: at most ``size`` texts, the
+    oldest forgotten first.  A hit is one dictionary look-up (``functools.lru_cache`` also moves the entry in its
+    recency list and is called with an argument tuple: ~3x the cost)."""
+    memo: dict[str, str] = {}  # (made here: compiled, its look-ups are direct dict calls)
+
+    def cached(text: str) -> str:
+        got = memo.get(text)
+        if got is None:
+            if len(memo) >= size:
+                del memo[next(iter(memo))]
+            got = memo[text] = fn(text)
+        return got
+    return cached
 
 
 _EVENT_FIELDS = ("uid", "stream", "type", "ts", "ids", "attrs", "contact")
@@ -137,15 +146,25 @@ class FastPath:
         self._lenient: dict[str, Any] = {}  # the same types, unknown fields skipped (see parse)
         self._iso_ms = fast_iso_reader()  # event times: each distinct date-hour and offset read once
         self._raw_fields: dict[str, frozenset[str]] = {}  # per stream, the fields decoded as msgspec.Raw
+        self._at: dict[str, dict[str, int]] = {}  # per stream, each field's position in the record's tuple
         for stream in BUILTIN_STREAMS:
             try:
                 raw = frozenset({"properties"}) if stream in ("web", "orders") else frozenset()
                 self._raw_fields[stream] = raw
-                self._decoders[stream] = msgspec.json.Decoder(struct_for(stream, parser._schemas[stream], raw)).decode
+                struct = struct_for(stream, parser._schemas[stream], raw)
+                self._decoders[stream] = msgspec.json.Decoder(struct).decode
                 self._lenient[stream] = msgspec.json.Decoder(
                     struct_for(stream, parser._schemas[stream], raw, forbid_unknown_fields=False)).decode
             except Unsupported:
                 continue
+            # a decoded record is read as one tuple of its fields (msgspec.structs.astuple, in C), by position:
+            # event_id and ts first, the identifier fields next to each other (read as one slice)
+            at = {name: i for i, name in enumerate(struct.__struct_fields__)}
+            id_at = sorted(at[f] for f in _fields.IDENTIFIER_FIELDS[stream])
+            if at["event_id"] != 0 or at["ts"] != 1 or id_at != list(range(id_at[0], id_at[-1] + 1)):
+                del self._decoders[stream], self._lenient[stream]  # (another layout: the full path)
+                continue
+            self._at[stream] = at
         if "web" in self._decoders:
             self._decode_properties = field_decoder(parser._schemas["web"], "properties").decode
         # optional fields whose check the decoder's types do not already make (ranges, time zones, enums)
@@ -156,24 +175,31 @@ class FastPath:
         self._ids = {s: tuple((f, f in _fields.REQUIRED_FIELDS[s]) for f in _fields.IDENTIFIER_FIELDS[s])
                      for s in self._decoders}
         # the identifier values of a record, as one tuple (attrgetter of two or more names returns a tuple)
-        self._id_values = {s: _values_getter(tuple(f for f, _req in ids)) for s, ids in self._ids.items()}
-        # a customer's records repeat one combination of identifier values: one look-up for all of them
-        self._ids_by_values: dict[str, dict[tuple, Any]] = {s: {} for s in self._decoders}
+        # a record's identifier values: the slice of its field tuple (schema order), and where each field of
+        # self._ids (IDENTIFIER_FIELDS order) is in that slice
+        self._id_slice = {s: (min(self._at[s][f] for f, _r in ids), max(self._at[s][f] for f, _r in ids) + 1)
+                          for s, ids in self._ids.items()}
+        order = {s: tuple(self._at[s][f] - self._id_slice[s][0] for f, _r in ids) for s, ids in self._ids.items()}
+        self._id_order = {s: None if o == tuple(range(len(o))) else operator.itemgetter(*o) for s, o in order.items()}
+        # a customer's records repeat one combination of identifier values: one look-up for all of them (each
+        # stream's dict made by _stream_parser)
+        self._ids_by_values: dict[str, dict[tuple, Any]] = {}
         self._key = functools.lru_cache(maxsize=_CACHE)(plain_first(self._key_uncached))  # (identity.plain_ids)
         self._pseudo = functools.lru_cache(maxsize=_CACHE)(self._pseudo_uncached)
         # kept attribute strings recur (SKUs, channels, currencies): one cache look-up each
-        self._clean_value = functools.lru_cache(maxsize=_CACHE)(self.clean)
+        self._clean_value = _memo(self.clean)
         # order, ticket and product ids: their one spelling (stages.object_ids), cleaned; one cache look-up each
-        self._clean_id = functools.lru_cache(maxsize=_CACHE)(lambda text: self.clean(object_id(text)))
+        self._clean_id = _memo(lambda text: self.clean(object_id(text)))
         #: :meth:`clean` through that cache (the Segment parser's property and trait values)
         self.clean_cached = self._clean_value
-        self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map
-        attrs = {"web": self._attrs_web_reader(), "orders": self._attrs_orders, "support": self._attrs_support,
-                 "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
+        self._properties: dict[bytes, Any] = {}  # raw JSON of web properties -> their cleaned map (_attrs_web_reader's)
+        readers = {"web": self._attrs_web_reader, "orders": self._attrs_orders, "support": self._attrs_support,
+                   "crm": self._attrs_crm, "engagement": self._attrs_engagement, "consent": self._attrs_consent}
+        attrs = {s: readers[s](self._at[s]) for s in self._decoders}
         # per stream, what parse() needs, in one look-up: decode, event types (None: consent's status), optional
-        # checks, identifier values, their cache, attributes
+        # checks, identifier values' slice, attributes
         self._plans = {s: (self._decoders[s], None if s == "consent" else self._types[s], self._checks[s],
-                           self._id_values[s], self._ids_by_values[s], attrs[s]) for s in self._decoders}
+                           self._id_slice[s], attrs[s]) for s in self._decoders}
         #: per stream, :meth:`parse` of its records (:meth:`_stream_parser`)
         self.parsers = {s: self._stream_parser(s) for s in self._decoders}
 
@@ -208,20 +234,26 @@ class FastPath:
     def _stream_parser(self, stream: str) -> Callable[[bytes | str, int | None], Event | None]:
         """:meth:`parse` of one stream: ``(raw, received_at) -> Event | None``, everything it looks up per record
         bound once (closure variables instead of attribute and dictionary look-ups)."""
-        decode, types, checks, id_values, ids_cache, attrs = self._plans[stream]
+        decode, types, checks, (id_lo, id_hi), attrs = self._plans[stream]
+        ids_cache: dict[tuple, Any] = {}  # (made here: compiled, its look-ups are direct dict calls)
+        self._ids_by_values[stream] = ids_cache
+        at = self._at[stream]
+        type_at = at["status" if types is None else "type"]
+        checks = tuple((at[name], check) for name, check in checks)
         lenient = self._lenient[stream]
         max_bytes, min_ts, max_ts, max_ahead = self._max_bytes, self._min_ts, self._max_ts, self._max_ahead
         iso_ms, ids_uncached, pseudo = self._iso_ms, self._ids_uncached, self._pseudo
         twice_bytes, twice_text = _TWICE.get(stream), _TWICE_TEXT.get(stream)
         keys_twice, flags = DECISIVE_KEYS.get(stream, ()), names_crm_flag if stream == "crm" else None
-        blank_null = tuple(f for f, c in _fields.OPTIONAL_FIELDS[stream].items()  # (a field kept raw is no text)
-                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in checks
+        blank_null = tuple(at[f] for f, c in _fields.OPTIONAL_FIELDS[stream].items()  # (a field kept raw is no text)
+                           if f not in _fields.IDENTIFIER_FIELDS[stream] and (f, c) not in self._checks[stream]
                            and f not in self._raw_fields[stream])
         prefix, dash, digits = stream + "/", stream + "-" if re.fullmatch("[a-z]+", stream) else "0", "0123456789"
         dash_len = len(dash)  # (dash "0": no strip of digits ends in one)
         validation_error, decode_error = msgspec.ValidationError, msgspec.DecodeError
         event_id_match, safe_id_match = _EVENT_ID_MATCH, _SAFE_ID_MATCH
         make, max_id, opt_outs, parser, id_mailboxes = make_event, MAX_ID_CHARS, _OPT_OUTS, self._parser, ID_MAILBOXES
+        fields_of = astuple
 
         def parse(raw: bytes | str, received_at: int | None) -> Event | None:
             if len(raw) > max_bytes:
@@ -249,9 +281,10 @@ class FastPath:
                     return None
             except (decode_error, UnicodeError, RecursionError):
                 return None
+            vals = fields_of(rec)  # (the fields in the schema's order: event_id, ts, ...)
+            eid, et, etype = vals[0], vals[1], vals[type_at]
             # event time
-            et = rec.ts
-            if et.__class__ is not int:
+            if type(et) is not int:  # (type(): one pointer compare when compiled; __class__ is an attribute look-up)
                 ts = et
                 et = iso_ms(ts)
                 if et is None:
@@ -263,34 +296,34 @@ class FastPath:
                     max_ahead is not None and received_at is not None and et > received_at + max_ahead):
                 return None
             # type
-            if types is None:  # consent
-                etype = "consent_" + rec.status
-            else:
-                etype = rec.type
-                if etype not in types:
-                    return None
+            if types is None:  # consent (etype: its status)
+                etype = "consent_" + etype
+            elif etype not in types:
+                return None
             if twice_bytes is not None:
-                twice = twice_bytes if raw.__class__ is bytes else twice_text
+                twice = twice_bytes if type(raw) is bytes else twice_text
                 if raw.count(twice[0]) > 1 or (etype in opt_outs and raw.count(twice[1]) > 1) or (
-                        twice[2] in raw and may_repeat_escaped(raw, keys_twice)):  # ("\u0073tatus": no "\")
+                        raw.find(twice[2]) >= 0 and may_repeat_escaped(raw, keys_twice)):  # ("\u0073tatus": no "\")
+                    # (find, not "in": bytes.__contains__ first tries its operand as an int, raising and clearing
+                    # a TypeError for every bytes operand)
                     # an opt-out's decisive key written twice: read fail safe (stages.duplicate_keys); a repeated
                     # channel matters to an opt-out only (one count for the common record)
                     return None
-            for name, check in checks:
-                v = getattr(rec, name)
+            for i, check in checks:
+                v = vals[i]
                 if v is not None and check(v) is not None:
                     return None
-            for name in blank_null:  # an empty optional field is a null: the full path drops it (fields.check_optional)
-                v = getattr(rec, name)
-                if v.__class__ is str and not v.strip():
+            for i in blank_null:  # an empty optional field is a null: the full path drops it (fields.check_optional)
+                v = vals[i]
+                if type(v) is str and not v.strip():
                     return None
             # identifiers
-            values = id_values(rec)
+            values = vals[id_lo:id_hi]
             got = ids_cache.get(values, _UNSEEN)
             if got is _UNSEEN:
                 got = ids_uncached(stream, values)
                 for v in values:  # (refused ones, too long: not kept)
-                    if v.__class__ is str and len(v) > max_id:
+                    if type(v) is str and len(v) > max_id:
                         break
                 else:
                     if len(ids_cache) >= _IDS_CACHE:
@@ -298,10 +331,9 @@ class FastPath:
                     ids_cache[values] = got
             if got is None:
                 return None
-            a = attrs(rec)
+            a = attrs(vals)
             if a is None:
                 return None
-            eid = rec.event_id
             # the usual id ("<stream>-" and 1-6 ASCII digits, a sub-language of _EVENT_ID_MATCH's) told by one strip
             if (eid.rstrip(digits) != dash or not 0 < len(eid) - dash_len <= 6) and (
                     event_id_match(eid) is None or len(eid) > max_id):
@@ -320,6 +352,10 @@ class FastPath:
         return parse
 
     def _ids_uncached(self, stream: str, values: tuple[str | None, ...]) -> tuple[tuple[str, ...], dict] | None:
+        """The keys and contact of a record's identifier values ``values`` (schema order: the fields' slice)."""
+        order = self._id_order[stream]
+        if order is not None:
+            values = order(values)  # (in IDENTIFIER_FIELDS order)
         key = self._key
         if stream == "consent":
             present = [(f, v) for (f, _req), v in zip(self._ids[stream], values) if v]
@@ -334,7 +370,7 @@ class FastPath:
         for (f, required), v in zip(self._ids[stream], values):
             if not required and (v is None or v == ""):
                 continue
-            got = key(f, v) if v.__class__ is not str or len(v) <= MAX_ID_CHARS else self._key_uncached(f, v)
+            got = key(f, v) if type(v) is not str or len(v) <= MAX_ID_CHARS else self._key_uncached(f, v)
             if got is None:
                 return None  # dropped with a warning, a dead letter, or an empty key: the full path says which
             keys.append(got[0])
@@ -348,17 +384,19 @@ class FastPath:
         return tuple(sorted(set(keys))), contact
 
     # the same attributes, in the same order, as Parser._attrs (None values left out, strings cleaned); None when
-    # a field kept raw does not decode (the full parser then says what happens)
-    def _attrs_web_reader(self) -> Callable[[Any], dict[str, Any] | None]:
-        """The web attributes of a decoded record (``product_id``, ``properties``: their raw JSON read once,
+    # a field kept raw does not decode (the full parser then says what happens).  Each reader is made for a stream's
+    # field positions ``at`` and reads a record's field tuple.
+    def _attrs_web_reader(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any] | None]:
+        """The web attributes of a record's fields (``product_id``, ``properties``: their raw JSON read once,
         cached, each Event given its own copy), its caches bound once."""
-        clean_id, cache, uncached = self._clean_id, self._properties, self._properties_uncached
+        clean_id, uncached = self._clean_id, self._properties_uncached
+        cache: dict[bytes, Any] = {}  # (made here: compiled, its look-ups are direct dict calls)
+        self._properties = cache
+        product_id_at, properties_at = at["product_id"], at["properties"]
 
-        def attrs(rec: Any) -> dict[str, Any] | None:
-            a: dict[str, Any] = {}
-            if rec.product_id is not None:
-                a["product_id"] = clean_id(rec.product_id)
-            raw = rec.properties
+        def attrs(vals: tuple) -> dict[str, Any] | None:
+            product_id, raw = vals[product_id_at], vals[properties_at]
+            a: dict[str, Any] = {} if product_id is None else {"product_id": clean_id(product_id)}
             if raw is not None:
                 text = bytes(raw)
                 props = cache.get(text, _UNSEEN)
@@ -385,46 +423,71 @@ class FastPath:
         c = self._clean_value
         return {c(k): _fields.clean_scalar(c, k, v) for k, v in props.items()}  # keys: an address in one too
 
-    def _attrs_orders(self, rec: Any) -> dict[str, Any] | None:
+    def _attrs_orders(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any] | None]:
         c, ci = self._clean_value, self._clean_id
-        a = {"order_id": ci(rec.order_id), "product_ids": [ci(x) for x in rec.product_ids] if rec.product_ids else []}
-        if not a["order_id"] or "" in a["product_ids"] or rec.properties is not None and bytes(rec.properties) != b"{}":
-            return None  # an id empty in its one spelling, or the order's own properties (rare): the full path
-        if rec.amount is not None:
-            a["amount"] = rec.amount
-        if rec.currency is not None:
-            a["currency"] = c(rec.currency)
-        return a
+        fields = operator.itemgetter(at["order_id"], at["product_ids"], at["properties"], at["amount"], at["currency"])
 
-    def _attrs_support(self, rec: Any) -> dict[str, Any] | None:
-        c = self._clean_value
-        a = {"ticket_id": self._clean_id(rec.ticket_id)}
-        if not a["ticket_id"]:
-            return None
-        if rec.severity is not None:
-            a["severity"] = c(rec.severity)
-        if rec.csat is not None:
-            a["csat"] = rec.csat
-        return a
+        def attrs(vals: tuple) -> dict[str, Any] | None:
+            order_id, product_ids, properties, amount, currency = fields(vals)
+            a = {"order_id": ci(order_id), "product_ids": [ci(x) for x in product_ids] if product_ids else []}
+            if not a["order_id"] or "" in a["product_ids"] or properties is not None and bytes(properties) != b"{}":
+                return None  # an id empty in its one spelling, or the order's own properties (rare): the full path
+            if amount is not None:
+                a["amount"] = amount
+            if currency is not None:
+                a["currency"] = c(currency)
+            return a
+        return attrs
 
-    def _attrs_crm(self, rec: Any) -> dict[str, Any]:
-        c = self._clean_value
-        a: dict[str, Any] = {}
-        for name in ("lifecycle_stage", "timezone", "owner_id"):
-            v = getattr(rec, name)
-            if v is not None:
-                a[name] = c(v)
-        return a
+    def _attrs_support(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any] | None]:
+        c, ci = self._clean_value, self._clean_id
+        fields = operator.itemgetter(at["ticket_id"], at["severity"], at["csat"])
 
-    def _attrs_engagement(self, rec: Any) -> dict[str, Any]:
-        c = self._clean_value
-        a = {"channel": c(rec.channel)}
-        if rec.decision_id is not None:
-            a["decision_id"] = c(rec.decision_id)
-        if rec.type == "bounced" and rec.bounce_type is not None:
-            a["bounce_type"] = c(rec.bounce_type)
-        return a
+        def attrs(vals: tuple) -> dict[str, Any] | None:
+            ticket_id, severity, csat = fields(vals)
+            a = {"ticket_id": ci(ticket_id)}
+            if not a["ticket_id"]:
+                return None
+            if severity is not None:
+                a["severity"] = c(severity)
+            if csat is not None:
+                a["csat"] = csat
+            return a
+        return attrs
 
-    def _attrs_consent(self, rec: Any) -> dict[str, Any]:
+    def _attrs_crm(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any]]:
         c = self._clean_value
-        return {"channel": c(rec.channel), "status": c(rec.status)}
+        named_at = tuple((name, at[name]) for name in ("lifecycle_stage", "timezone", "owner_id"))
+
+        def attrs(vals: tuple) -> dict[str, Any]:
+            a: dict[str, Any] = {}
+            for name, i in named_at:
+                v = vals[i]
+                if v is not None:
+                    a[name] = c(v)
+            return a
+        return attrs
+
+    def _attrs_engagement(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any]]:
+        c = self._clean_value
+        channel_at, decision_id_at = at["channel"], at["decision_id"]
+        type_at, bounce_type_at = at["type"], at["bounce_type"]
+
+        def attrs(vals: tuple) -> dict[str, Any]:
+            a = {"channel": c(vals[channel_at])}
+            decision_id = vals[decision_id_at]
+            if decision_id is not None:
+                a["decision_id"] = c(decision_id)
+            if vals[type_at] == "bounced" and vals[bounce_type_at] is not None:
+                a["bounce_type"] = c(vals[bounce_type_at])
+            return a
+        return attrs
+
+    def _attrs_consent(self, at: dict[str, int]) -> Callable[[tuple], dict[str, Any]]:
+        c = self._clean_value
+        fields = operator.itemgetter(at["channel"], at["status"])
+
+        def attrs(vals: tuple) -> dict[str, Any]:
+            channel, status = fields(vals)
+            return {"channel": c(channel), "status": c(status)}
+        return attrs

@@ -53,7 +53,7 @@ def parse_records(parser: Parser, stream: str, payloads: Sequence[Any], sources:
     fast = parser._fast_direct.get(stream)
     guarded, full = parser._guarded, parser.parse_full
     for raw, source in zip(payloads, sources):
-        if fast is None or (raw.__class__ is not bytes and raw.__class__ is not str):
+        if fast is None or (type(raw) is not bytes and type(raw) is not str):  # (type(): no attribute look-up)
             out, warnings = full(stream, raw, source, received_at)
         else:
             try:
@@ -65,7 +65,7 @@ def parse_records(parser: Parser, stream: str, payloads: Sequence[Any], sources:
                     keep(ev)  # the common record: an Event without field warnings
                     continue
                 out, warnings = guarded(stream, raw, source, received_at, True)
-        if out.__class__ is DeadLetter:
+        if type(out) is DeadLetter:
             lose(out)
         else:
             keep(out)

@@ -153,7 +153,8 @@ def fast_iso_reader(size: int = 1 << 14) -> Callable[[str], int | None]:
     hour).  Any other text (longer fractions, a cache entry that :func:`fast_iso_ms` refuses) is read by
     :func:`fast_iso_ms` itself."""
     bases: dict[str, int] = {}
-    mmss_get, frac_get = _MMSS_MS.get, _FRAC_MS.get
+    # (the tables as this closure's own dicts: compiled, their look-ups are direct dict calls, not method calls)
+    mmss_ms, frac_ms = dict(_MMSS_MS), dict(_FRAC_MS)
     lo, hi = _SAFE_BASE
 
     def read(text: str) -> int | None:
@@ -162,8 +163,8 @@ def fast_iso_reader(size: int = 1 << 14) -> Callable[[str], int | None]:
         if n < 20:
             return fast_iso_ms(text)
         cut = n - 1 if text[-1] == "Z" else n - 6
-        mmss = mmss_get(text[13:19])
-        frac = 0 if cut == 19 else frac_get(text[19:cut])
+        mmss = mmss_ms.get(text[13:19])
+        frac = 0 if cut == 19 else frac_ms.get(text[19:cut])
         if mmss is None or frac is None:
             return fast_iso_ms(text)
         key = text[:13] + text[cut:]

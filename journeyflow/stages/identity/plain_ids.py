@@ -26,7 +26,7 @@ def plain_key(kind: str, raw: object) -> str | None:
     """``"<kind>:<raw>"`` when ``raw`` is a plain id (a ``str``: one UUID or an ASCII word of letters, digits and
     ``_`` not starting with a digit, at most ``MAX_ID_CHARS`` characters, no placeholder such as ``null``); None
     for anything else.  ``kind``: ``"crm"`` or ``"anon"``.  Never raises."""
-    if raw.__class__ is str and len(raw) <= MAX_ID_CHARS and _PLAIN_ID(raw) is not None and not is_placeholder(raw):
+    if type(raw) is str and len(raw) <= MAX_ID_CHARS and _PLAIN_ID(raw) is not None and not is_placeholder(raw):
         return f"{kind}:{raw}"
     return None
 
